@@ -1,0 +1,40 @@
+import { ActionDefinition, COMMON_INPUTS } from './types';
+
+export const estimateCost: ActionDefinition = {
+  name: 'estimate-cost',
+  title: 'model-deploy: estimate cost',
+  description: 'Prices the deployment spec (monthly and one-time) against the base branch and posts one PR comment with a chart; a budget can fail the check.',
+  inputs: {
+    config: COMMON_INPUTS.config,
+    deployment: { description: 'Estimate only this deployment (default: all).' },
+    environment: COMMON_INPUTS.environment,
+    'base-ref': { description: 'Git ref of the base to compare with (default: the pull request base). The spec is read from it with git show.' },
+    'base-config': { description: 'Path of a base spec file already on disk (instead of base-ref).' },
+    'hours-per-month': { description: 'Hours in a month (730 is the AWS calculator convention).', type: 'number', default: '730' },
+    'live-prices': { description: 'Ask the AWS Price List API for current prices (needs AWS credentials).', type: 'boolean', default: 'false' },
+    'max-monthly-cost': { description: 'Fail when a deployment costs more than this per month (an amount).' },
+    'max-monthly-increase': { description: 'Fail when the monthly increase exceeds this: an amount (100) or a percent (10%).' },
+    mode: {
+      description: 'estimate (compute and write files), comment (post a comment from a result file, for the workflow_run job), or estimate-and-comment.',
+      type: 'choice',
+      choices: ['estimate', 'comment', 'estimate-and-comment'],
+      default: 'estimate-and-comment',
+    },
+    'comment-behavior': { description: 'How the PR comment is written.', type: 'choice', choices: ['update', 'new', 'delete-and-new', 'hide-and-new'], default: 'update' },
+    'skip-if-unchanged': { description: 'Post nothing when the estimate did not change.', type: 'boolean', default: 'false' },
+    'result-file': { description: 'Where the JSON result is written (estimate) or read from (comment).', default: 'model-deploy-cost.json' },
+    'pr-number': { description: 'Pull request to comment on (default: from the event).', type: 'integer' },
+    'github-token': { description: 'Token that may write pull request comments.', default: '${{ github.token }}', secret: true },
+  },
+  outputs: {
+    'total-monthly-cost': { description: 'New monthly total (decimal string).' },
+    'past-total-monthly-cost': { description: 'Base monthly total.' },
+    'diff-monthly-cost': { description: 'New minus base.' },
+    'diff-percent': { description: 'Change in percent (empty when the base is zero).' },
+    'one-time-cost': { description: 'One-time cost (builds).' },
+    currency: { description: 'USD, or CNY for China regions.' },
+    'result-file': { description: 'Path of the JSON result.' },
+    'comment-url': { description: 'URL of the PR comment (empty when none was posted).' },
+    'over-budget': { description: 'true when a guardrail failed.' },
+  },
+};

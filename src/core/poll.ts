@@ -1,0 +1,142 @@
+/**
+ * Waiting on AWS: a poller with exponential back-off and full jitter that treats throttling as
+ * back-pressure (it slows down instead of failing), stops at a deadline, and can be cancelled.
+ */
+import { DeployError, errorName } from './errors';
+
+const THROTTLING = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'PriorRequestNotComplete',
+]);
+
+export function isThrottling(err: unknown): boolean {
+  const name = errorName(err);
+  if (THROTTLING.has(name)) return true;
+  const msg = err instanceof Error ? err.message : '';
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return /rate exceeded/i.test(msg) || status === 429;
+}
+
+export interface PollOptions<T> {
+  /** One look at the world. Throttling errors are absorbed; any other error ends the poll. */
+  check: () => Promise<T>;
+  /** True when the value is final. */
+  done: (value: T) => boolean;
+  /** What we are waiting for, used in the timeout message. */
+  what: string;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** Growth of the delay while nothing changes. */
+  factor?: number;
+  timeoutMs?: number;
+  /** Tells the poller that the value changed, which resets the delay to its initial value. */
+  progressed?: (value: T, previous: T | undefined) => boolean;
+  signal?: AbortSignal;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+  /** Called after each check (for streaming logs, progress). */
+  onValue?: (value: T) => void | Promise<void>;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal!));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason;
+  return reason instanceof Error ? reason : new DeployError('Cancelled.');
+}
+
+/** Full jitter: a random delay between half and all of the nominal one (never zero, never a herd). */
+export function jittered(ms: number, random: () => number = Math.random): number {
+  return Math.round(ms / 2 + (random() * ms) / 2);
+}
+
+export interface PollResult<T> {
+  value: T;
+  checks: number;
+  throttled: number;
+}
+
+export async function poll<T>(options: PollOptions<T>): Promise<PollResult<T>> {
+  const initial = options.initialDelayMs ?? 2000;
+  const max = options.maxDelayMs ?? 30000;
+  const factor = options.factor ?? 1.5;
+  const now = options.now ?? Date.now;
+  const wait = options.sleep ?? sleep;
+  const random = options.random ?? Math.random;
+  const deadline = options.timeoutMs === undefined ? Infinity : now() + options.timeoutMs;
+  let delay = initial;
+  let previous: T | undefined;
+  let checks = 0;
+  let throttled = 0;
+  for (;;) {
+    if (options.signal?.aborted) throw abortError(options.signal);
+    let value: T | undefined;
+    let gotValue = false;
+    try {
+      checks++;
+      value = await options.check();
+      gotValue = true;
+    } catch (err) {
+      if (!isThrottling(err)) throw err;
+      throttled++;
+      // Back-pressure: double the wait, up to twice the normal ceiling.
+      delay = Math.min(delay * 2, max * 2);
+    }
+    if (gotValue) {
+      const v = value as T;
+      if (options.onValue) await options.onValue(v);
+      if (options.done(v)) return { value: v, checks, throttled };
+      const moved = options.progressed ? options.progressed(v, previous) : false;
+      delay = moved ? initial : Math.min(Math.round(delay * factor), max);
+      previous = v;
+    }
+    const remaining = deadline - now();
+    if (remaining <= 0) {
+      throw new DeployError(`Timed out after ${Math.round((options.timeoutMs ?? 0) / 60000)} minutes waiting for ${options.what}.`, {
+        title: 'Timed out',
+        hint: 'Raise the timeout input if this is expected to take longer; the operation itself may still be running in AWS.',
+      });
+    }
+    await wait(Math.min(jittered(delay, random), remaining), options.signal);
+  }
+}
+
+/** Retries one call on throttling and transient network errors (for calls outside a poll loop). */
+export async function withRetries<T>(
+  fn: () => Promise<T>,
+  options: { attempts?: number; baseDelayMs?: number; retryable?: (err: unknown) => boolean; sleep?: (ms: number) => Promise<void> } = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  const base = options.baseDelayMs ?? 1000;
+  const retryable = options.retryable ?? isThrottling;
+  const wait = options.sleep ?? ((ms: number) => sleep(ms));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= attempts || !retryable(err)) throw err;
+      await wait(jittered(base * 2 ** (attempt - 1)));
+    }
+  }
+}

@@ -1,0 +1,422 @@
+/**
+ * Loads model-deploy.yml: parse with positions, validate against the JSON Schema (the one editors
+ * use), merge defaults into each deployment, apply the schema's defaults, then check what a schema
+ * cannot say. Every problem names file:line, the field, and what would be valid.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { DeployError, DeployErrors, SourceLocation } from '../core/errors';
+import type { Deployment, DeploymentSpec, EnvironmentSpec, Spec } from './types';
+import { didYouMean } from './suggest';
+import { knownInstanceTypes } from './instance-types';
+import schemaJson from '../../schema/model-deploy.schema.json';
+
+export const DEFAULT_SPEC_FILE = 'model-deploy.yml';
+
+type Json = unknown;
+type PathPart = string | number;
+
+interface ParsedYaml {
+  data: Json;
+  locate(p: PathPart[], key?: boolean): SourceLocation;
+}
+
+function parseYaml(text: string, file: string): ParsedYaml {
+  // Loaded lazily: the actions only pay for YAML once they have a spec to read.
+  const YAML = require('yaml') as typeof import('yaml');
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problems = [...doc.errors];
+  if (problems.length > 0) {
+    throw new DeployErrors(
+      problems.map((e) => {
+        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
+        return new DeployError(`invalid YAML: ${e.message.split('\n')[0]}`, {
+          location: { file, line: pos.line, column: pos.col },
+          title: 'Invalid YAML',
+          hint: 'Fix the YAML syntax (indentation, quotes, a tab instead of spaces) at this position.',
+        });
+      }),
+    );
+  }
+  const data = doc.toJS({ maxAliasCount: 100 }) as Json;
+  const locate = (p: PathPart[], key = false): SourceLocation => {
+    // Walk as deep as the document goes; report the deepest node that exists.
+    for (let depth = p.length; depth >= 0; depth--) {
+      const sub = p.slice(0, depth);
+      let node: unknown;
+      if (key && depth === p.length && depth > 0) {
+        const parent = sub.length > 1 ? doc.getIn(sub.slice(0, -1), true) : doc.contents;
+        if (YAML.isMap(parent)) {
+          const pair = parent.items.find((it) => YAML.isScalar(it.key) && it.key.value === sub[sub.length - 1]);
+          node = pair?.key;
+        }
+      }
+      if (!node) node = sub.length === 0 ? doc.contents : doc.getIn(sub, true);
+      const range = (node as { range?: [number, number, number] } | undefined)?.range;
+      if (range) {
+        const pos = lineCounter.linePos(range[0]);
+        return { file, line: pos.line, column: pos.col };
+      }
+    }
+    return { file };
+  };
+  return { data, locate };
+}
+
+// ---- schema validation ------------------------------------------------------------------------
+
+let compiled: { document: ValidateFunction; deployment: ValidateFunction; environment: ValidateFunction } | undefined;
+
+function validators() {
+  if (compiled) return compiled;
+  const Ajv = (require('ajv') as typeof import('ajv')).default;
+  const strict = new Ajv({ allErrors: true, strict: false });
+  const withDefaults = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+  strict.addSchema(schemaJson, 'spec');
+  withDefaults.addSchema(schemaJson, 'spec');
+  compiled = {
+    document: strict.getSchema('spec')!,
+    deployment: withDefaults.compile({ $ref: 'spec#/definitions/deploymentFields' }),
+    environment: withDefaults.compile({ $ref: 'spec#/definitions/environment' }),
+  };
+  return compiled;
+}
+
+function pathOf(instancePath: string): PathPart[] {
+  if (!instancePath) return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function schemaAt(schemaPath: string): Record<string, unknown> | undefined {
+  // schemaPath like "#/definitions/deploymentFields/properties/target/enum"
+  const parts = schemaPath.replace(/^#\//, '').split('/').slice(0, -1);
+  let node: unknown = schemaJson;
+  for (const p of parts) node = (node as Record<string, unknown> | undefined)?.[p.replace(/~1/g, '/')];
+  return node as Record<string, unknown> | undefined;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return typeof v === 'string' ? `"${v}"` : `${typeof v} ${String(v)}`;
+}
+
+function fieldName(p: PathPart[]): string {
+  return p.length === 0 ? 'the document' : p.map((x) => (typeof x === 'number' ? `[${x}]` : x)).join('.').replace(/\.\[/g, '[');
+}
+
+function valueAt(data: unknown, p: PathPart[]): unknown {
+  let v = data;
+  for (const part of p) v = (v as Record<string | number, unknown> | undefined)?.[part];
+  return v;
+}
+
+function schemaErrors(errors: ErrorObject[], yaml: ParsedYaml, base: PathPart[] = []): DeployError[] {
+  // A oneOf reports each branch's failures too: keep only the oneOf itself.
+  const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
+  const relevant = errors.filter(
+    (e) => !oneOfPaths.some((p) => e.schemaPath !== p && e.schemaPath.startsWith(p.slice(0, -'oneOf'.length) + 'oneOf/')) &&
+      e.keyword !== 'if' && !(e.keyword === 'propertyNames' && errors.some((o) => o.keyword === 'pattern' && o.propertyName)),
+  );
+  const out: DeployError[] = [];
+  const seen = new Set<string>();
+  for (const e of relevant) {
+    const p = [...base, ...pathOf(e.instancePath)];
+    const field = fieldName(p);
+    const value = valueAt(yaml.data, p);
+    let message: string;
+    let hint: string | undefined;
+    let location = yaml.locate(p);
+    switch (e.keyword) {
+      case 'required': {
+        const missing = (e.params as { missingProperty: string }).missingProperty;
+        message = `${field} is missing the required field "${missing}"`;
+        const desc = (schemaAt(e.schemaPath)?.properties as Record<string, { description?: string }> | undefined)?.[missing]?.description;
+        hint = desc ? `${missing}: ${desc}` : undefined;
+        break;
+      }
+      case 'additionalProperties': {
+        const extra = (e.params as { additionalProperty: string }).additionalProperty;
+        const allowed = Object.keys((schemaAt(e.schemaPath)?.properties as object | undefined) ?? {});
+        message = `${field} has an unknown field "${extra}"`;
+        hint = `${didYouMean(extra, allowed, 1)} Valid fields: ${allowed.join(', ')}.`.trim();
+        location = yaml.locate([...p, extra], true);
+        break;
+      }
+      case 'enum': {
+        const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
+        message = `${field} is ${describeValue(value)}, which is not valid`;
+        hint = `${typeof value === 'string' ? didYouMean(value, allowed) + ' ' : ''}Valid values: ${allowed.join(', ')}.`;
+        break;
+      }
+      case 'const':
+        message = `${field} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, not ${describeValue(value)}`;
+        break;
+      case 'type':
+        message = `${field} must be ${(e.params as { type: string }).type === 'object' ? 'a mapping' : (e.params as { type: string }).type === 'array' ? 'a list' : `a ${(e.params as { type: string }).type}`}, not ${describeValue(value)}`;
+        break;
+      case 'pattern': {
+        const desc = (schemaAt(e.schemaPath) as { description?: string } | undefined)?.description;
+        if (e.propertyName !== undefined) {
+          message = `${field} has an invalid name "${e.propertyName}"`;
+          hint = 'Names are lower-case letters, digits and dashes, starting with a letter.';
+          location = yaml.locate([...p, e.propertyName], true);
+        } else {
+          message = `${field} is ${describeValue(value)}, which is not valid`;
+          hint = desc ?? `It must match ${(e.params as { pattern: string }).pattern}.`;
+        }
+        break;
+      }
+      case 'propertyNames':
+        continue;
+      case 'oneOf': {
+        const desc = (schemaAt(e.schemaPath) as { description?: string } | undefined)?.description;
+        message = `${field} is not valid`;
+        hint = desc;
+        break;
+      }
+      case 'minimum':
+      case 'maximum':
+      case 'exclusiveMinimum':
+      case 'exclusiveMaximum':
+      case 'minItems':
+      case 'maxItems':
+      case 'minProperties':
+      case 'uniqueItems':
+        message = `${field} is ${describeValue(value)}: it ${e.message}`;
+        break;
+      default:
+        message = `${field} ${e.message ?? 'is not valid'}`;
+    }
+    const key = `${location.line}:${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(new DeployError(message, { location, hint, title: 'Invalid deployment spec' }));
+  }
+  return out;
+}
+
+// ---- merge and resolve ------------------------------------------------------------------------
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Objects merge key by key; lists and scalars from the deployment replace the defaults. */
+export function mergeDefaults(defaults: unknown, own: unknown): unknown {
+  if (own === undefined) return structuredClone(defaults);
+  if (isPlainObject(defaults) && isPlainObject(own)) {
+    const out: Record<string, unknown> = structuredClone(defaults);
+    for (const [k, v] of Object.entries(own)) out[k] = mergeDefaults(defaults[k], v);
+    return out;
+  }
+  return structuredClone(own);
+}
+
+const SAGEMAKER = new Set(['sagemaker-realtime', 'sagemaker-async']);
+
+function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): DeployError[] {
+  const errs: DeployError[] = [];
+  const at = (...p: PathPart[]) => {
+    const own = yaml.locate(['deployments', d.name, ...p]);
+    return own.line !== undefined && valueAt(yaml.data, ['deployments', d.name, ...p]) !== undefined ? own : yaml.locate(['defaults', ...p]).line !== undefined && valueAt(yaml.data, ['defaults', ...p]) !== undefined ? yaml.locate(['defaults', ...p]) : yaml.locate(['deployments', d.name], true);
+  };
+  const add = (message: string, location: SourceLocation, hint?: string) =>
+    errs.push(new DeployError(`deployments.${d.name}: ${message}`, { location, hint, title: 'Invalid deployment spec' }));
+
+  const known = knownInstanceTypes(d.target);
+  const type = d.instanceType;
+  {
+    if (!known.includes(type)) {
+      const sm = SAGEMAKER.has(d.target);
+      const wrongPrefix = sm ? !type.startsWith('ml.') : type.startsWith('ml.');
+      add(
+        `instanceType "${type}" is not a known ${sm ? 'SageMaker' : 'EC2'} instance type for target ${d.target}`,
+        at('instanceType'),
+        wrongPrefix
+          ? sm
+            ? `SageMaker instance types start with "ml.": try "ml.${type}".`
+            : `EC2 and ECS use EC2 instance types without "ml.": try "${type.replace(/^ml\./, '')}".`
+          : `${didYouMean(type, known)} (Closest known types.)`,
+      );
+    }
+  }
+  if (!d.model.image && !d.engine) {
+    add('engine is required unless model.image names a prebuilt image', at('model'), 'Add engine: { name: vllm } (or tgi, lmi, custom).');
+  }
+  if (d.engine?.name === 'custom') {
+    if (!d.engine.dockerfile) {
+      add('engine custom needs engine.dockerfile', at('engine'), 'Set engine.dockerfile to the path of your Dockerfile, relative to the spec file.');
+    } else if (!fs.existsSync(path.resolve(specDir, d.engine.dockerfile))) {
+      add(`engine.dockerfile "${d.engine.dockerfile}" does not exist`, at('engine', 'dockerfile'), `Looked for ${path.resolve(specDir, d.engine.dockerfile)}; paths are relative to the spec file.`);
+    }
+  } else if (d.engine?.dockerfile) {
+    add(`engine.dockerfile is only used with engine name custom (this is ${d.engine.name})`, at('engine', 'dockerfile'), 'Remove it, or set engine.name: custom.');
+  }
+  if (d.autoscaling) {
+    if (d.autoscaling.min > d.autoscaling.max) add(`autoscaling.min (${d.autoscaling.min}) is above autoscaling.max (${d.autoscaling.max})`, at('autoscaling'), 'Make min ≤ max.');
+    if (d.autoscaling.min === 0 && d.target !== 'sagemaker-async') {
+      add('autoscaling.min is 0, but only sagemaker-async endpoints can scale to zero', at('autoscaling', 'min'), 'Use min: 1, or target: sagemaker-async.');
+    }
+    if (d.instanceCount < d.autoscaling.min || d.instanceCount > d.autoscaling.max) {
+      add(`instanceCount ${d.instanceCount} is outside autoscaling bounds ${d.autoscaling.min}-${d.autoscaling.max}`, at('instanceCount'), 'Set instanceCount within [min, max]; it is the initial count.');
+    }
+  }
+  if (d.rollout.strategy === 'canary' && d.autoscaling === undefined && d.instanceCount < 2) {
+    add('a canary rollout needs at least 2 instances (the canary is at most half of them)', at('rollout', 'strategy'), 'Raise instanceCount, or use strategy all-at-once.');
+  }
+  if (!SAGEMAKER.has(d.target)) {
+    if (!d.security.certificateArn) {
+      add(`target ${d.target} serves HTTPS and needs security.certificateArn`, at('target'), 'Give the ARN of an ACM certificate in the deployment region (arn:aws:acm:REGION:ACCOUNT:certificate/ID).');
+    }
+    if (d.security.networkIsolation) add('security.networkIsolation applies to SageMaker targets only', at('security', 'networkIsolation'));
+    if (d.security.dataCapture) add('security.dataCapture applies to SageMaker targets only', at('security', 'dataCapture'));
+  }
+  if (d.target !== 'sagemaker-async' && valueAt(yaml.data, ['deployments', d.name, 'async']) !== undefined) {
+    add('async settings are only used by target sagemaker-async', at('async'));
+  }
+  const cn = d.regions.filter((r) => r.startsWith('cn-'));
+  if (cn.length > 0 && cn.length < d.regions.length) {
+    add('mixes China regions with other regions', at('regions'), 'China regions live in a separate partition with separate accounts: put them in a deployment of their own.');
+  }
+  return errs;
+}
+
+export interface LoadOptions {
+  /** Shown in messages; defaults to the path as given. */
+  displayPath?: string;
+}
+
+export function loadSpec(file: string, options: LoadOptions = {}): Spec {
+  const display = options.displayPath ?? file;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DeployError(
+      code === 'ENOENT' ? `config file ${display} does not exist` : `cannot read config file ${display}: ${(err as Error).message}`,
+      {
+        location: { file: display },
+        title: 'Missing deployment spec',
+        hint: `Create ${DEFAULT_SPEC_FILE} at the repository root (see examples/model-deploy.yml), or point the \`config\` input at your spec.`,
+      },
+    );
+  }
+  return parseSpec(text, display, path.dirname(path.resolve(file)));
+}
+
+export function parseSpec(text: string, file: string, specDir = process.cwd()): Spec {
+  const yaml = parseYaml(text, file);
+  const v = validators();
+  if (!v.document(yaml.data)) {
+    throw new DeployErrors(schemaErrors(v.document.errors ?? [], yaml));
+  }
+  const raw = yaml.data as {
+    project?: string;
+    environments?: Record<string, unknown>;
+    defaults?: Record<string, unknown>;
+    deployments: Record<string, Record<string, unknown>>;
+  };
+  const project = raw.project ?? 'model-deploy';
+  const errors: DeployError[] = [];
+
+  const environments: Record<string, EnvironmentSpec> = {};
+  for (const [name, envRaw] of Object.entries(raw.environments ?? {})) {
+    const env = structuredClone(envRaw) as EnvironmentSpec;
+    v.environment(env);
+    environments[name] = env;
+  }
+
+  const deployments: Record<string, Deployment> = {};
+  const required: [keyof DeploymentSpec, string][] = [
+    ['model', 'where the weights come from (huggingface, s3 or image)'],
+    ['target', 'sagemaker-realtime, sagemaker-async, ec2 or ecs'],
+    ['instanceType', 'for example ml.g5.2xlarge'],
+    ['regions', 'for example [us-east-1]'],
+  ];
+  for (const [name, own] of Object.entries(raw.deployments)) {
+    const merged = mergeDefaults(raw.defaults ?? {}, own) as Record<string, unknown>;
+    const missing = required.filter(([k]) => merged[k] === undefined);
+    if (missing.length > 0) {
+      for (const [k, what] of missing) {
+        errors.push(
+          new DeployError(`deployments.${name} is missing the required field "${k}"`, {
+            location: yaml.locate(['deployments', name], true),
+            hint: `${k}: ${what}. Set it on the deployment or under defaults.`,
+            title: 'Invalid deployment spec',
+          }),
+        );
+      }
+      continue;
+    }
+    for (const obj of ['healthCheck', 'rollout', 'async', 'apiKey', 'security', 'build', 'usage', 'tags']) {
+      if (merged[obj] === undefined) merged[obj] = {};
+    }
+    if (!v.deployment(merged)) {
+      // Both halves were valid alone; a merged failure points at the deployment.
+      errors.push(...schemaErrors(v.deployment.errors ?? [], yaml, ['deployments', name]));
+      continue;
+    }
+    const d = merged as unknown as DeploymentSpec;
+    d.tags = { ...d.tags };
+    const deployment: Deployment = {
+      ...d,
+      name,
+      project,
+      source: { file, line: yaml.locate(['deployments', name], true).line ?? 1 },
+    };
+    errors.push(...semanticChecks(deployment, yaml, specDir));
+    deployments[name] = deployment;
+  }
+  if (errors.length > 0) throw new DeployErrors(errors);
+  return { file, project, environments, deployments, locate: (p) => yaml.locate(p) };
+}
+
+/** The deployment an action works on: by name, or the only one when the spec has one. */
+export function selectDeployment(spec: Spec, name: string | undefined, inputName = 'deployment'): Deployment {
+  const names = Object.keys(spec.deployments);
+  if (!name) {
+    if (names.length === 1) return spec.deployments[names[0]];
+    throw new DeployError(`${spec.file} has ${names.length} deployments; say which one with the \`${inputName}\` input`, {
+      location: { file: spec.file },
+      hint: `Valid names: ${names.join(', ')}.`,
+      title: 'Which deployment?',
+    });
+  }
+  const d = spec.deployments[name];
+  if (!d) {
+    throw new DeployError(`unknown deployment "${name}" (input \`${inputName}\`)`, {
+      location: spec.locate(['deployments']),
+      hint: `${didYouMean(name, names)} Deployments in ${spec.file}: ${names.join(', ')}.`.trim(),
+      title: 'Unknown deployment',
+    });
+  }
+  return d;
+}
+
+/** The named environment, with a suggestion when the name is wrong. */
+export function selectEnvironment(spec: Spec, name: string, inputName = 'environment'): EnvironmentSpec {
+  const env = spec.environments[name];
+  if (!env) {
+    const names = Object.keys(spec.environments);
+    throw new DeployError(`unknown environment "${name}" (input \`${inputName}\`)`, {
+      location: spec.locate(['environments']),
+      hint: names.length ? `${didYouMean(name, names)} Environments in ${spec.file}: ${names.join(', ')}.` : `${spec.file} defines no environments; add an environments: section.`,
+      title: 'Unknown environment',
+    });
+  }
+  return env;
+}
+
+/** Regions a deployment serves in an environment (the environment may narrow them). */
+export function regionsFor(d: Deployment, env?: EnvironmentSpec): string[] {
+  return env?.regions ?? d.regions;
+}

@@ -1,0 +1,45 @@
+/**
+ * Resource names derived from the spec, in one place: build-model, deploy-endpoint, rotate-key and
+ * promote-model must agree on them, and users must be able to predict them.
+ */
+import type { Deployment } from './types';
+
+/** CloudFormation stack of a deployment in an environment (128 chars max, [A-Za-z0-9-]). */
+export function stackName(d: Deployment, environment?: string): string {
+  return [d.project, d.name, environment].filter(Boolean).join('-').slice(0, 128);
+}
+
+/** Stack that holds the build infrastructure (ECR repository, CodeBuild project) of a deployment. */
+export function buildStackName(d: Deployment): string {
+  return `${d.project}-${d.name}-build`.slice(0, 128);
+}
+
+/** ECR repository: lower case, [a-z0-9._/-], 2-256 chars. */
+export function repositoryName(d: Deployment): string {
+  return `${d.project}/${d.name}`;
+}
+
+/** SageMaker endpoint names: [a-zA-Z0-9-], 63 chars max. */
+export function endpointName(d: Deployment, environment?: string): string {
+  return stackName(d, environment).slice(0, 63).replace(/-+$/, '');
+}
+
+/** The API-key secret of a deployment in an environment. */
+export function apiKeySecretName(d: Deployment, environment?: string): string {
+  return `${d.project}/${d.name}/${environment ?? 'default'}/api-key`;
+}
+
+/** Default artifact bucket of an account in a region (weights, build sources, large templates). */
+export function artifactBucketName(account: string, region: string): string {
+  return `model-deploy-${account}-${region}`;
+}
+
+/** Tags every resource we create carries, so ownership can be checked before changing anything. */
+export function ownershipTags(d: Deployment, environment?: string): Record<string, string> {
+  return {
+    ...d.tags,
+    'model-deploy:project': d.project,
+    'model-deploy:deployment': d.name,
+    ...(environment ? { 'model-deploy:environment': environment } : {}),
+  };
+}

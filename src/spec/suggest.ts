@@ -1,0 +1,31 @@
+/** "Did you mean" for enumerations: the nearest valid values by edit distance. */
+export function editDistance(a: string, b: string): number {
+  const m = a.length;
+  const n = b.length;
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  for (let i = 1; i <= m; i++) {
+    const cur = [i];
+    for (let j = 1; j <= n; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
+    }
+    prev = cur;
+  }
+  return prev[n];
+}
+
+/** Up to `limit` candidates closest to value, nearest first (ties keep the candidates' order). */
+export function nearest(value: string, candidates: readonly string[], limit = 3): string[] {
+  const v = value.toLowerCase();
+  return candidates
+    .map((c, i) => ({ c, i, d: editDistance(v, c.toLowerCase()) }))
+    .sort((x, y) => x.d - y.d || x.i - y.i)
+    .slice(0, limit)
+    .map((x) => x.c);
+}
+
+export function didYouMean(value: string, candidates: readonly string[], limit = 3): string {
+  const best = nearest(value, candidates, limit);
+  if (best.length === 0) return '';
+  return best.length === 1 ? `Did you mean "${best[0]}"?` : `Did you mean ${best.map((b) => `"${b}"`).join(', ')}?`;
+}
