@@ -1,0 +1,29 @@
+/** The contract between the stack templates (src/deploy/render.ts) and the deploy flow. */
+import type { Deployment, EnvironmentSpec } from '../spec/types';
+
+export interface RenderStackInput {
+  deployment: Deployment;
+  region: string;
+  environmentName?: string;
+  environment?: EnvironmentSpec;
+  /** Serving image (build-model output); default model.image from the spec. */
+  imageUri?: string;
+  /** Weights in S3 (build-model output); default model.s3 from the spec. */
+  modelDataUrl?: string;
+  /** API-key secret (ec2, ecs), from ensureApiKeySecret in src/keys. */
+  apiKeySecretArn?: string;
+}
+
+export interface RenderedStack {
+  stackName: string;
+  /** Which file in templates/stacks/ it came from. */
+  templateFile: string;
+  /** The template as an object, and as the text sent to CloudFormation. */
+  template: Record<string, unknown>;
+  templateBody: string;
+  parameters: { ParameterKey: string; ParameterValue: string }[];
+  capabilities: ('CAPABILITY_IAM' | 'CAPABILITY_NAMED_IAM' | 'CAPABILITY_AUTO_EXPAND')[];
+  tags: { Key: string; Value: string }[];
+  terminationProtection: boolean;
+  endpointName: string;
+}
