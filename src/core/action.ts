@@ -33,7 +33,8 @@ export interface RunOptions {
 export function reportFailure(err: unknown, reporter: Reporter): void {
   if (err instanceof DeployError) {
     const inner = (err as { errors?: DeployError[] }).errors;
-    for (const e of inner && inner.length > 1 ? inner : [err]) reporter.error(e.describe(), e.location, e.title);
+    // The annotation carries the location itself; the text says what and what to do.
+    for (const e of inner && inner.length > 1 ? inner : [err]) reporter.error(e.describe(!e.location), e.location, e.title);
   } else {
     reporter.error(errorMessage(err), undefined, 'Unexpected error');
     if (err instanceof Error && err.stack) reporter.debug(err.stack);
@@ -58,19 +59,11 @@ export async function runAction(definition: ActionDefinition, load: () => Promis
     return true;
   } catch (err) {
     reportFailure(err, reporter);
-    const summary = err instanceof DeployError ? err.describe().split('\n')[0] : errorMessage(err);
-    if (options.setExitCode !== false) {
-      process.exitCode = 1;
-      // The runner's failed status line, without repeating the annotation.
-      process.stdout.write(`::error::${escapeCommand(`${definition.name}: ${summary}`)}\n`);
-    }
+    // Like core.setFailed, minus a second copy of the annotation.
+    if (options.setExitCode !== false) process.exitCode = 1;
     return false;
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
-}
-
-function escapeCommand(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }

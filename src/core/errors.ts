@@ -31,9 +31,9 @@ export class DeployError extends Error {
     this.title = options.title;
   }
 
-  /** The full text shown to the user: where, what, and what to do. */
-  describe(): string {
-    const where = this.location ? `${formatLocation(this.location)}: ` : '';
+  /** The full text shown to the user: where (unless an annotation already says it), what, and what to do. */
+  describe(withLocation = true): string {
+    const where = withLocation && this.location ? `${formatLocation(this.location)}: ` : '';
     return this.hint ? `${where}${this.message}\n${this.hint}` : `${where}${this.message}`;
   }
 }
@@ -46,10 +46,16 @@ export class DeployErrors extends DeployError {
     this.name = 'DeployErrors';
     this.errors = errors;
   }
-  override describe(): string {
-    return `${this.errors.length} problem${this.errors.length === 1 ? '' : 's'}:\n` +
-      this.errors.map((e) => `- ${e.describe().replace(/\n/g, '\n  ')}`).join('\n');
+  override describe(withLocation = true): string {
+    if (this.errors.length === 1) return this.errors[0].describe(withLocation);
+    return `${this.errors.length} problems:\n` + this.errors.map((e) => `- ${e.describe().replace(/\n/g, '\n  ')}`).join('\n');
   }
+}
+
+/** Throws the problems found: one as itself, several together. */
+export function throwIfAny(errors: DeployError[]): void {
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new DeployErrors(errors);
 }
 
 export function formatLocation(loc: SourceLocation): string {

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { DeployError, DeployErrors, SourceLocation } from '../core/errors';
+import { DeployError, SourceLocation, throwIfAny } from '../core/errors';
 import type { Deployment, DeploymentSpec, EnvironmentSpec, Spec } from './types';
 import { didYouMean } from './suggest';
 import { knownInstanceTypes } from './instance-types';
@@ -29,7 +29,7 @@ function parseYaml(text: string, file: string): ParsedYaml {
   const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const problems = [...doc.errors];
   if (problems.length > 0) {
-    throw new DeployErrors(
+    throwIfAny(
       problems.map((e) => {
         const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
         return new DeployError(`invalid YAML: ${e.message.split('\n')[0]}`, {
@@ -72,8 +72,8 @@ let compiled: { document: ValidateFunction; deployment: ValidateFunction; enviro
 function validators() {
   if (compiled) return compiled;
   const Ajv = (require('ajv') as typeof import('ajv')).default;
-  const strict = new Ajv({ allErrors: true, strict: false });
-  const withDefaults = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+  const strict = new Ajv({ allErrors: true, strict: false, verbose: true });
+  const withDefaults = new Ajv({ allErrors: true, strict: false, useDefaults: true, verbose: true });
   strict.addSchema(schemaJson, 'spec');
   withDefaults.addSchema(schemaJson, 'spec');
   compiled = {
@@ -93,12 +93,9 @@ function pathOf(instancePath: string): PathPart[] {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-function schemaAt(schemaPath: string): Record<string, unknown> | undefined {
-  // schemaPath like "#/definitions/deploymentFields/properties/target/enum"
-  const parts = schemaPath.replace(/^#\//, '').split('/').slice(0, -1);
-  let node: unknown = schemaJson;
-  for (const p of parts) node = (node as Record<string, unknown> | undefined)?.[p.replace(/~1/g, '/')];
-  return node as Record<string, unknown> | undefined;
+/** The schema object holding the failed keyword (Ajv's verbose mode), whatever $ref led there. */
+function schemaOf(e: ErrorObject): Record<string, unknown> | undefined {
+  return e.parentSchema as Record<string, unknown> | undefined;
 }
 
 function describeValue(v: unknown): string {
@@ -138,13 +135,13 @@ function schemaErrors(errors: ErrorObject[], yaml: ParsedYaml, base: PathPart[] 
       case 'required': {
         const missing = (e.params as { missingProperty: string }).missingProperty;
         message = `${field} is missing the required field "${missing}"`;
-        const desc = (schemaAt(e.schemaPath)?.properties as Record<string, { description?: string }> | undefined)?.[missing]?.description;
+        const desc = (schemaOf(e)?.properties as Record<string, { description?: string }> | undefined)?.[missing]?.description;
         hint = desc ? `${missing}: ${desc}` : undefined;
         break;
       }
       case 'additionalProperties': {
         const extra = (e.params as { additionalProperty: string }).additionalProperty;
-        const allowed = Object.keys((schemaAt(e.schemaPath)?.properties as object | undefined) ?? {});
+        const allowed = Object.keys((schemaOf(e)?.properties as object | undefined) ?? {});
         message = `${field} has an unknown field "${extra}"`;
         hint = `${didYouMean(extra, allowed, 1)} Valid fields: ${allowed.join(', ')}.`.trim();
         location = yaml.locate([...p, extra], true);
@@ -159,11 +156,14 @@ function schemaErrors(errors: ErrorObject[], yaml: ParsedYaml, base: PathPart[] 
       case 'const':
         message = `${field} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, not ${describeValue(value)}`;
         break;
-      case 'type':
-        message = `${field} must be ${(e.params as { type: string }).type === 'object' ? 'a mapping' : (e.params as { type: string }).type === 'array' ? 'a list' : `a ${(e.params as { type: string }).type}`}, not ${describeValue(value)}`;
+      case 'type': {
+        const t = (e.params as { type: string }).type;
+        const wanted = t === 'object' ? 'a mapping' : t === 'array' ? 'a list' : `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`;
+        message = `${field} must be ${wanted}, not ${describeValue(value)}`;
         break;
+      }
       case 'pattern': {
-        const desc = (schemaAt(e.schemaPath) as { description?: string } | undefined)?.description;
+        const desc = (schemaOf(e) as { description?: string } | undefined)?.description;
         if (e.propertyName !== undefined) {
           message = `${field} has an invalid name "${e.propertyName}"`;
           hint = 'Names are lower-case letters, digits and dashes, starting with a letter.';
@@ -177,7 +177,7 @@ function schemaErrors(errors: ErrorObject[], yaml: ParsedYaml, base: PathPart[] 
       case 'propertyNames':
         continue;
       case 'oneOf': {
-        const desc = (schemaAt(e.schemaPath) as { description?: string } | undefined)?.description;
+        const desc = (schemaOf(e) as { description?: string } | undefined)?.description;
         message = `${field} is not valid`;
         hint = desc;
         break;
@@ -317,7 +317,7 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
   const yaml = parseYaml(text, file);
   const v = validators();
   if (!v.document(yaml.data)) {
-    throw new DeployErrors(schemaErrors(v.document.errors ?? [], yaml));
+    throwIfAny(schemaErrors(v.document.errors ?? [], yaml));
   }
   const raw = yaml.data as {
     project?: string;
@@ -376,7 +376,7 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
     errors.push(...semanticChecks(deployment, yaml, specDir));
     deployments[name] = deployment;
   }
-  if (errors.length > 0) throw new DeployErrors(errors);
+  throwIfAny(errors);
   return { file, project, environments, deployments, locate: (p) => yaml.locate(p) };
 }
 

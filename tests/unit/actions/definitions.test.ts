@@ -1,0 +1,67 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import YAML from 'yaml';
+import { ACTIONS, rootDefinition } from '../../../src/actions/definitions';
+import { generatedFiles } from '../../../scripts/gen-actions';
+
+const ROOT = path.resolve(__dirname, '../../..');
+
+describe('action.yml files', () => {
+  it('are generated from the definitions and committed as generated (run npm run gen:actions)', () => {
+    for (const [rel, content] of Object.entries(generatedFiles())) {
+      expect({ rel, content: fs.readFileSync(path.join(ROOT, rel), 'utf8') }).toEqual({ rel, content });
+    }
+  });
+
+  it.each(ACTIONS.map((a) => a.name))('%s runs its own bundle on node24', (name) => {
+    const doc = YAML.parse(fs.readFileSync(path.join(ROOT, 'actions', name, 'action.yml'), 'utf8'));
+    expect(doc.runs).toEqual({ using: 'node24', main: `../../dist/${name}/index.js` });
+    expect(fs.existsSync(path.join(ROOT, 'dist', name, 'index.js'))).toBe(true);
+    expect(fs.existsSync(path.join(ROOT, 'dist', name, 'flow', 'index.js'))).toBe(true);
+    for (const input of ['config']) expect(doc.inputs[input]).toBeDefined();
+    for (const [, v] of Object.entries(doc.inputs as Record<string, { description: string }>)) expect(v.description.length).toBeGreaterThan(10);
+    for (const [, v] of Object.entries(doc.outputs as Record<string, { description: string }>)) expect(v.description.length).toBeGreaterThan(5);
+  });
+
+  it('every action except promote-model takes config, deployment and environment; promote-model its own environments', () => {
+    for (const a of ACTIONS) {
+      expect(Object.keys(a.inputs)).toEqual(expect.arrayContaining(['config', 'deployment']));
+      if (a.name === 'promote-model') expect(Object.keys(a.inputs)).toEqual(expect.arrayContaining(['source-environment', 'target-environment']));
+      else expect(Object.keys(a.inputs)).toContain('environment');
+    }
+  });
+});
+
+describe('the root action stays in step with the five actions', () => {
+  const root = YAML.parse(fs.readFileSync(path.join(ROOT, 'action.yml'), 'utf8'));
+
+  it('offers every input and output of every action, none required but command', () => {
+    for (const a of ACTIONS) {
+      for (const name of Object.keys(a.inputs)) expect(root.inputs[name]).toBeDefined();
+      for (const name of Object.keys(a.outputs)) expect(root.outputs[name]).toBeDefined();
+    }
+    const required = Object.entries(root.inputs as Record<string, { required: boolean }>).filter(([, v]) => v.required).map(([k]) => k);
+    expect(required).toEqual(['command']);
+    expect(root.runs).toEqual({ using: 'node24', main: 'dist/main/index.js' });
+  });
+
+  it('never passes a default that is wrong for one of the actions', () => {
+    const def = rootDefinition();
+    for (const a of ACTIONS) {
+      for (const [name, input] of Object.entries(a.inputs)) {
+        const rootDefault = def.inputs[name].default;
+        if (rootDefault !== undefined) expect({ action: a.name, name, d: input.default }).toEqual({ action: a.name, name, d: rootDefault });
+      }
+    }
+  });
+
+  it('has no input named twice with different meanings of type', () => {
+    const def = rootDefinition();
+    for (const a of ACTIONS) {
+      for (const [name, input] of Object.entries(a.inputs)) {
+        const r = def.inputs[name];
+        if (r.type !== undefined) expect(r.type).toBe(input.type);
+      }
+    }
+  });
+});

@@ -1,0 +1,183 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { DeployError, DeployErrors } from '../../../src/core/errors';
+import { loadSpec, mergeDefaults, parseSpec, selectDeployment, selectEnvironment } from '../../../src/spec/load';
+import { nearest } from '../../../src/spec/suggest';
+
+const EXAMPLE = path.resolve(__dirname, '../../../examples/model-deploy.yml');
+
+function problems(text: string, specDir?: string): DeployError[] {
+  try {
+    parseSpec(text, 'model-deploy.yml', specDir);
+  } catch (err) {
+    if (err instanceof DeployErrors) return err.errors;
+    if (err instanceof DeployError) return [err];
+    throw err;
+  }
+  throw new Error('expected the spec to be rejected');
+}
+
+const VALID = `version: 1
+deployments:
+  chat:
+    model:
+      huggingface: { id: Qwen/Qwen2.5-7B-Instruct }
+    engine: { name: vllm }
+    target: sagemaker-realtime
+    instanceType: ml.g5.2xlarge
+    regions: [us-east-1]
+`;
+
+describe('loading the bundled example', () => {
+  const spec = loadSpec(EXAMPLE, { displayPath: 'examples/model-deploy.yml' });
+
+  it('resolves three deployments with defaults merged and schema defaults applied', () => {
+    expect(Object.keys(spec.deployments)).toEqual(['qwen-chat', 'summarizer-batch', 'code-assistant']);
+    const chat = spec.deployments['qwen-chat'];
+    expect(chat.regions).toEqual(['us-east-1']);
+    expect(chat.tags).toEqual({ team: 'ml-platform', 'cost-center': '4711' });
+    expect(chat.healthCheck.startupTimeoutSeconds).toBe(600);
+    expect(chat.build.computeType).toBe('BUILD_GENERAL1_LARGE');
+    expect(chat.model.huggingface?.revision).toMatch(/^[0-9a-f]{40}$/);
+    expect(chat.source).toEqual({ file: 'examples/model-deploy.yml', line: expect.any(Number) });
+    expect(spec.deployments['summarizer-batch'].autoscaling?.min).toBe(0);
+    expect(spec.deployments['code-assistant'].apiKey.enabled).toBe(true);
+  });
+
+  it('keeps environments with their accounts and regions', () => {
+    expect(selectEnvironment(spec, 'prod').regions).toEqual(['us-east-1', 'eu-west-1']);
+    expect(spec.environments.dev.ecrReplication).toBe(false);
+  });
+
+  it('points at the line of a deployment', () => {
+    const lines = fs.readFileSync(EXAMPLE, 'utf8').split('\n');
+    const line = spec.deployments['summarizer-batch'].source.line;
+    expect(lines[line - 1]).toMatch(/^\s+summarizer-batch:/);
+  });
+});
+
+describe('bad specs get one clear message with file:line', () => {
+  it('reports a missing file with what to do', () => {
+    expect(() => loadSpec('/nonexistent/model-deploy.yml', { displayPath: 'model-deploy.yml' })).toThrow(/config file model-deploy.yml does not exist/);
+  });
+
+  it('reports invalid YAML at its line', () => {
+    const [e] = problems('version: 1\ndeployments:\n  chat: [unclosed\n');
+    expect(e.message).toMatch(/invalid YAML/);
+    expect(e.location?.line).toBeGreaterThanOrEqual(3);
+  });
+
+  it('suggests the closest instance types for an unknown one', () => {
+    const [e] = problems(VALID.replace('ml.g5.2xlarge', 'ml.g5.2xlarg'));
+    expect(e.location).toEqual({ file: 'model-deploy.yml', line: 8, column: 19 });
+    expect(e.message).toMatch(/instanceType "ml.g5.2xlarg" is not a known SageMaker instance type/);
+    expect(e.hint).toMatch(/Did you mean "ml.g5.2xlarge"/);
+  });
+
+  it('says when an EC2 type is used for SageMaker', () => {
+    const [e] = problems(VALID.replace('ml.g5.2xlarge', 'g5.2xlarge'));
+    expect(e.hint).toMatch(/try "ml.g5.2xlarge"/);
+  });
+
+  it('suggests the nearest enumeration value with the valid ones', () => {
+    const [e] = problems(VALID.replace('sagemaker-realtime', 'sagemaker-realtim'));
+    expect(e.message).toBe('deployments.chat.target is "sagemaker-realtim", which is not valid');
+    expect(e.location?.line).toBe(7);
+    expect(e.hint).toMatch(/^Did you mean "sagemaker-realtime"/);
+    expect(e.hint).toMatch(/Valid values: sagemaker-realtime, sagemaker-async, ec2, ecs/);
+  });
+
+  it('names a field of the wrong type', () => {
+    const [e] = problems(VALID.replace('regions: [us-east-1]', 'regions: [us-east-1]\n    instanceCount: "two"'));
+    expect(e.message).toBe('deployments.chat.instanceCount must be an integer, not "two"');
+    expect(e.location?.line).toBe(10);
+  });
+
+  it('finds a misspelt field and suggests the right one', () => {
+    const [e] = problems(VALID.replace('instanceType:', 'instancetype:'));
+    expect(e.message).toBe('deployments.chat has an unknown field "instancetype"');
+    expect(e.hint).toMatch(/Did you mean "instanceType"/);
+    expect(e.location?.line).toBe(8);
+  });
+
+  it('requires one model source', () => {
+    const errs = problems(VALID.replace('huggingface: { id: Qwen/Qwen2.5-7B-Instruct }', 's3: s3://bucket/model/\n      image: 1.dkr.ecr.us-east-1.amazonaws.com/x:1'));
+    expect(errs).toHaveLength(1);
+    expect(errs[0].message).toBe('deployments.chat.model is not valid');
+    expect(errs[0].hint).toMatch(/exactly one of huggingface, s3 or image/);
+  });
+
+  it('rejects a model id that is not owner/name', () => {
+    const [e] = problems(VALID.replace('Qwen/Qwen2.5-7B-Instruct', 'qwen-7b'));
+    expect(e.message).toMatch(/deployments.chat.model.huggingface.id is "qwen-7b"/);
+    expect(e.hint).toMatch(/owner\/name/);
+  });
+
+  it('reports a field missing after merging defaults, at the deployment', () => {
+    const [e] = problems(VALID.replace('    regions: [us-east-1]\n', ''));
+    expect(e.message).toBe('deployments.chat is missing the required field "regions"');
+    expect(e.location?.line).toBe(3);
+  });
+
+  it('rejects negative counts and impossible autoscaling', () => {
+    expect(problems(VALID + '    instanceCount: -1\n')[0].message).toMatch(/instanceCount is number -1: it must be >= 1/);
+    const errs = problems(VALID + '    autoscaling: { min: 0, max: 2 }\n');
+    expect(errs.map((e) => e.message)).toEqual([
+      'deployments.chat: autoscaling.min is 0, but only sagemaker-async endpoints can scale to zero',
+    ]);
+  });
+
+  it('checks that a custom Dockerfile exists, relative to the spec', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spec-'));
+    const custom = VALID.replace('{ name: vllm }', '{ name: custom, dockerfile: serving/Dockerfile }');
+    expect(problems(custom, dir)[0].message).toMatch(/engine.dockerfile "serving\/Dockerfile" does not exist/);
+    fs.mkdirSync(path.join(dir, 'serving'));
+    fs.writeFileSync(path.join(dir, 'serving', 'Dockerfile'), 'FROM scratch\n');
+    expect(() => parseSpec(custom, 'model-deploy.yml', dir)).not.toThrow();
+  });
+
+  it('requires a certificate for HTTPS targets and keeps China regions apart', () => {
+    const ecs = VALID.replace('sagemaker-realtime', 'ecs').replace('ml.g5.2xlarge', 'g5.2xlarge').replace('[us-east-1]', '[us-east-1, cn-north-1]');
+    const messages = problems(ecs).map((e) => e.message);
+    expect(messages).toEqual([
+      'deployments.chat: target ecs serves HTTPS and needs security.certificateArn',
+      'deployments.chat: mixes China regions with other regions',
+    ]);
+  });
+
+  it('reports every problem of a spec in one pass', () => {
+    const text = VALID.replace('sagemaker-realtime', 'lambda').replace('vllm', 'vlm');
+    expect(problems(text)).toHaveLength(2);
+  });
+});
+
+describe('selecting', () => {
+  const spec = parseSpec(VALID + '  other:\n    model: { s3: "s3://bucket/m/" }\n    engine: { name: tgi }\n    target: sagemaker-async\n    instanceType: ml.g5.xlarge\n    regions: [eu-west-1]\n', 'm.yml');
+
+  it('suggests the nearest deployment name', () => {
+    expect(() => selectDeployment(spec, 'chta')).toThrow(/unknown deployment "chta"/);
+    try {
+      selectDeployment(spec, 'chta');
+    } catch (e) {
+      expect((e as DeployError).hint).toMatch(/Did you mean "chat"/);
+    }
+  });
+
+  it('asks which deployment when there are several', () => {
+    expect(() => selectDeployment(spec, undefined)).toThrow(/has 2 deployments/);
+  });
+
+  it('says when there are no environments', () => {
+    expect(() => selectEnvironment(spec, 'prod')).toThrow(/unknown environment "prod"/);
+  });
+});
+
+describe('helpers', () => {
+  it('merges objects and replaces lists', () => {
+    expect(mergeDefaults({ a: { b: 1, c: 2 }, l: [1, 2] }, { a: { c: 3 }, l: [9] })).toEqual({ a: { b: 1, c: 3 }, l: [9] });
+  });
+  it('orders suggestions by distance', () => {
+    expect(nearest('ml.g5.2xlarg', ['ml.g4dn.xlarge', 'ml.g5.2xlarge', 'ml.g5.12xlarge'], 2)).toEqual(['ml.g5.2xlarge', 'ml.g5.12xlarge']);
+  });
+});
