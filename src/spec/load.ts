@@ -276,6 +276,12 @@ function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): Deplo
     if (!d.security.certificateArn) {
       add(`target ${d.target} serves HTTPS and needs security.certificateArn`, at('target'), 'Give the ARN of an ACM certificate in the deployment region (arn:aws:acm:REGION:ACCOUNT:certificate/ID).');
     }
+    const vpc = d.security.vpc;
+    if (!vpc?.vpcId) {
+      add(`target ${d.target} needs security.vpc with vpcId, subnets and securityGroups`, at('security'), 'The load balancer and the instances are placed in your VPC: give its id, the subnets for the instances and at least one security group.');
+    } else if ((vpc.publicSubnets ?? vpc.subnets).length < 2) {
+      add(`the load balancer needs two subnets in different availability zones (${vpc.publicSubnets ? 'security.vpc.publicSubnets' : 'security.vpc.subnets'} has one)`, at('security', 'vpc'), 'Add a second subnet in another availability zone.');
+    }
     if (d.security.networkIsolation) add('security.networkIsolation applies to SageMaker targets only', at('security', 'networkIsolation'));
     if (d.security.dataCapture) add('security.dataCapture applies to SageMaker targets only', at('security', 'dataCapture'));
   }

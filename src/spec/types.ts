@@ -75,7 +75,7 @@ export interface DeploymentSpec {
   security: {
     kmsKeyId?: string;
     createKmsKey: boolean;
-    vpc?: { subnets: string[]; securityGroups: string[]; publicSubnets?: string[]; natGateway: boolean };
+    vpc?: { vpcId?: string; subnets: string[]; securityGroups: string[]; publicSubnets?: string[]; natGateway: boolean };
     networkIsolation: boolean;
     dataCapture?: { enabled: boolean; s3Uri: string; samplingPercentage: number };
     certificateArn?: string;

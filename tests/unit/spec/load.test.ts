@@ -142,6 +142,7 @@ describe('bad specs get one clear message with file:line', () => {
     const messages = problems(ecs).map((e) => e.message);
     expect(messages).toEqual([
       'deployments.chat: target ecs serves HTTPS and needs security.certificateArn',
+      'deployments.chat: target ecs needs security.vpc with vpcId, subnets and securityGroups',
       'deployments.chat: mixes China regions with other regions',
     ]);
   });
