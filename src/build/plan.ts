@@ -1,7 +1,29 @@
+/** The build part of `model-deploy plan`: the rendered buildspec and Dockerfile, offline. */
 import type { Deployment } from '../spec/types';
 import type { PlanPart } from '../plan/types';
+import { renderBuild } from './render';
 
-/** Rendered buildspec and Dockerfile of a deployment (issue: build-model). */
 export function planBuild(d: Deployment): PlanPart {
-  return { files: [], summary: [`${d.name}: build plan not rendered yet`] };
+  if (d.model.image) return { files: [], summary: [`${d.name}: prebuilt image ${d.model.image}, no build`] };
+  const region = d.regions[0];
+  const r = renderBuild(d, { region });
+  const files = [{ path: 'build/buildspec.yml', content: r.buildspec }];
+  let what: string;
+  if (r.customDockerfile) {
+    files.push({
+      path: 'build/Dockerfile.txt',
+      content:
+        `engine custom: the image is built from ${r.customDockerfile}\n` +
+        `with its folder as the build context. The gateway files are in the context at model-deploy/serving/:\n` +
+        `COPY model-deploy/serving/ /opt/model-deploy/ and ENTRYPOINT ["/opt/model-deploy/serve.sh"] keep the serving contract.\n`,
+    });
+    what = `custom Dockerfile ${d.engine?.dockerfile}`;
+  } else {
+    files.push({ path: 'build/Dockerfile', content: r.dockerfile });
+    what = `${r.engine.name} ${r.engine.version} on ${r.engine.baseImage}`;
+  }
+  const weights =
+    r.weights.kind === 'huggingface' ? 'weights to S3 (uncompressed prefix)' : r.weights.kind === 'baked' ? 'weights baked into the image' : r.weights.kind === 's3' ? `weights from ${d.model.s3}` : 'no weights';
+  const regions = d.regions.length > 1 ? ` (base image for ${region}; other regions pull from their own registry)` : '';
+  return { files, summary: [`${d.name}: build ${what}, ${weights}, tag ${r.tag}, CodeBuild ${d.build.computeType}${regions}`] };
 }

@@ -1,12 +1,31 @@
 import type { Deployment, Spec } from '../spec/types';
 import type { PlanPart } from '../plan/types';
+import { selectEnvironment } from '../spec/load';
+import { PriceBook, estimateDeployments } from './estimate';
+import { buildReport, reportJson } from './report';
+import { renderReport, summaryLines } from './render';
 
 export interface CostPlanOptions {
   environmentName?: string;
   hoursPerMonth?: number;
 }
 
-/** The cost estimate as markdown and JSON (issue: estimate-cost). */
-export async function planCost(_spec: Spec, deployments: Deployment[], _options: CostPlanOptions): Promise<PlanPart> {
-  return { files: [], summary: [`cost of ${deployments.length} deployment(s) not estimated yet`] };
+/** The cost estimate as markdown and JSON, offline from the catalogue (no base to compare with). */
+export async function planCost(spec: Spec, deployments: Deployment[], options: CostPlanOptions): Promise<PlanPart> {
+  const environment = options.environmentName ? selectEnvironment(spec, options.environmentName, '--environment') : undefined;
+  const prices = new PriceBook();
+  const head = estimateDeployments(deployments, { hoursPerMonth: options.hoursPerMonth, environment, prices, spec });
+  const report = buildReport({
+    project: spec.project,
+    head,
+    prices: prices.usedPrices(),
+    priceNotes: ['All prices from the catalogue in the repository (the plan runs offline).'],
+  });
+  return {
+    files: [
+      { path: 'cost/estimate.md', content: renderReport(report, { limit: 1_000_000 }) },
+      { path: 'cost/estimate.json', content: JSON.stringify(reportJson(report), null, 2) + '\n' },
+    ],
+    summary: summaryLines(report),
+  };
 }

@@ -1,5 +1,6 @@
 import type { Deployment, EnvironmentSpec, Spec } from '../spec/types';
 import type { PlanPart } from '../plan/types';
+import { renderStack } from './render';
 
 export interface StackPlanContext {
   spec: Spec;
@@ -8,7 +9,20 @@ export interface StackPlanContext {
   environment?: EnvironmentSpec;
 }
 
-/** Rendered CloudFormation template and parameters of a deployment in one region (issue: deploy-endpoint). */
+/** Rendered CloudFormation template and parameters of a deployment in one region, offline. */
 export function planStack(d: Deployment, ctx: StackPlanContext): PlanPart {
-  return { files: [], summary: [`${d.name} (${ctx.region}): stack plan not rendered yet`] };
+  const r = renderStack({ deployment: d, region: ctx.region, environmentName: ctx.environmentName, environment: ctx.environment });
+  const resources = Object.keys((r.template.Resources as Record<string, unknown>) ?? {}).length;
+  const summary = [
+    `${d.name} (${ctx.region}): stack ${r.stackName} from ${r.templateFile}, ${resources} resources, endpoint ${r.endpointName}` +
+      (r.terminationProtection ? ', termination protection on' : ''),
+    ...(r.notes ?? []).map((n) => `${d.name} (${ctx.region}): note: ${n}`),
+  ];
+  return {
+    files: [
+      { path: 'template.json', content: `${JSON.stringify(r.template, null, 2)}\n` },
+      { path: 'parameters.json', content: `${JSON.stringify(r.parameters, null, 2)}\n` },
+    ],
+    summary,
+  };
 }

@@ -12,6 +12,8 @@ export interface RenderStackInput {
   modelDataUrl?: string;
   /** API-key secret (ec2, ecs), from ensureApiKeySecret in src/keys. */
   apiKeySecretArn?: string;
+  /** Account deployed to (ARNs, default bucket); default environment.account, else a placeholder (offline plan). */
+  account?: string;
 }
 
 export interface RenderedStack {
@@ -26,4 +28,6 @@ export interface RenderedStack {
   tags: { Key: string; Value: string }[];
   terminationProtection: boolean;
   endpointName: string;
+  /** Spec settings adjusted or ignored for this target, worth a warning. */
+  notes?: string[];
 }

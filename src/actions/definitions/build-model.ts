@@ -9,7 +9,7 @@ export const buildModel: ActionDefinition = {
     force: { description: 'Build even when an image with the same content hash exists.', type: 'boolean', default: 'false' },
     'source-bucket': { description: 'S3 bucket for the build source bundle (default: the artifact bucket model-deploy-ACCOUNT-REGION).' },
     'timeout-minutes': { description: 'How long to wait for the build (default: build.timeoutMinutes from the spec).', type: 'integer' },
-    'poll-seconds': { description: 'Seconds between build status checks while the build runs.', type: 'integer', default: '10' },
+    'poll-seconds': { description: 'Seconds between build status checks while the build runs (the first delay; it backs off to 3x while the build stays in one phase).', type: 'integer', default: '10' },
   },
   outputs: {
     'image-uri': { description: 'The serving image, by content-addressed tag.' },
@@ -18,5 +18,6 @@ export const buildModel: ActionDefinition = {
     'build-id': { description: 'CodeBuild build id (empty when skipped).' },
     skipped: { description: 'true when no build ran because the image already existed.' },
     'build-seconds': { description: 'Wall-clock seconds the build took (0 when skipped).' },
+    images: { description: 'JSON map of region to {imageUri, imageDigest, modelDataUrl}, for deployments in several regions (the other outputs describe the first).' },
   },
 };

@@ -12,6 +12,9 @@ export const deployEndpoint: ActionDefinition = {
       choices: ['create-and-execute', 'create-only', 'execute-only', 'destroy'],
       default: 'create-and-execute',
     },
+    'change-set-name': {
+      description: 'Change set to create or execute (default md-<first 7 of the commit sha>, so create-only on a PR and execute-only after it agree).',
+    },
     'image-uri': { description: 'Serving image (the image-uri output of build-model; default: model.image from the spec).' },
     'model-data-url': { description: 'Model weights in S3 (the model-data-url output of build-model; default: model.s3 from the spec).' },
     'timeout-minutes': { description: 'How long to wait for the stack (SageMaker endpoints can take an hour).', type: 'integer', default: '60' },
@@ -30,6 +33,6 @@ export const deployEndpoint: ActionDefinition = {
     'change-set-id': { description: 'The change set created (create-only) or executed.' },
     'changes-markdown': { description: 'The change set rendered as markdown.' },
     'has-changes': { description: 'false when the change set was empty.' },
-    outputs: { description: 'Every stack output, as a JSON object.' },
+    outputs: { description: 'Every stack output, as a JSON object (several regions: the first region\'s, plus byRegion with each region).' },
   },
 };

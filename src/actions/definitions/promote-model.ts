@@ -14,6 +14,8 @@ export const promoteModel: ActionDefinition = {
     'image-uri': { description: 'Source image URI (default: the newest image of the deployment in the source account).' },
     'model-data-url': { description: 'Source weights in S3.' },
     'bedrock-model-arn': { description: 'A Bedrock custom model to share and copy instead of an image.' },
+    'max-parallel-regions': { description: 'Target regions promoted at the same time.', default: '4', type: 'integer' },
+    'timeout-minutes': { description: 'Longest wait for a Bedrock model copy job or ECR replication.', default: '120', type: 'integer' },
   },
   outputs: {
     targets: { description: 'JSON list, one entry per target region: account, region, imageUri, modelDataUrl, modelArn, bytesCopied, skipped.' },

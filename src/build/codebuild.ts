@@ -1,0 +1,167 @@
+/**
+ * One CodeBuild run as if it ran on the runner: StartBuild, its CloudWatch log lines streamed into a
+ * log group as they arrive, status polled with back-off (throttling slows it down), StopBuild when
+ * the workflow is cancelled, and on failure the failing phase, its reason and the last log lines.
+ */
+import { BatchGetBuildsCommand, Build, CodeBuildClient, StartBuildCommand, StopBuildCommand } from '@aws-sdk/client-codebuild';
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { awsClient, AwsContext } from '../core/aws';
+import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
+import type { Reporter } from '../core/log';
+import { isThrottling, poll } from '../core/poll';
+
+export interface RunBuildOptions {
+  aws: AwsContext;
+  projectName: string;
+  logGroupName: string;
+  sourceLocation: string;
+  environment: Record<string, string>;
+  timeoutMinutes: number;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  /** First delay between status checks; back-off grows from it while nothing changes. */
+  pollMs: number;
+  /** How many log lines a failure annotation quotes. */
+  tailLines?: number;
+}
+
+export interface BuildOutcome {
+  buildId: string;
+  build: Build;
+  seconds: number;
+  exported: Record<string, string>;
+  checks: number;
+}
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED']);
+
+/** Follows one log stream from its head with nextForwardToken, keeping the last lines for failures. */
+export class LogFollower {
+  private token: string | undefined;
+  private readonly tail: string[] = [];
+  lines = 0;
+
+  constructor(
+    private readonly logs: CloudWatchLogsClient,
+    private readonly group: string,
+    private readonly stream: string,
+    private readonly print: (line: string) => void,
+    private readonly keep = 30,
+  ) {}
+
+  /** Reads every page available now; a missing stream (build not started yet) is not an error. */
+  async drain(): Promise<void> {
+    for (let page = 0; page < 50; page++) {
+      let out;
+      try {
+        out = await this.logs.send(
+          new GetLogEventsCommand({ logGroupName: this.group, logStreamName: this.stream, startFromHead: true, nextToken: this.token }),
+        );
+      } catch (err) {
+        if (errorName(err) === 'ResourceNotFoundException' || isThrottling(err)) return;
+        throw err;
+      }
+      for (const e of out.events ?? []) {
+        const line = (e.message ?? '').replace(/\r?\n$/, '');
+        this.print(line);
+        this.lines++;
+        this.tail.push(line);
+        if (this.tail.length > this.keep) this.tail.shift();
+      }
+      // The same token back means we are at the end of what exists now.
+      if (!out.nextForwardToken || out.nextForwardToken === this.token) return;
+      this.token = out.nextForwardToken;
+      if ((out.events ?? []).length === 0) return;
+    }
+  }
+
+  last(n: number): string[] {
+    return this.tail.slice(-n);
+  }
+}
+
+export async function runBuild(o: RunBuildOptions): Promise<BuildOutcome> {
+  const codebuild = awsClient(CodeBuildClient, o.aws);
+  const logs = awsClient(CloudWatchLogsClient, o.aws);
+  let started;
+  try {
+    started = await codebuild.send(
+      new StartBuildCommand({
+        projectName: o.projectName,
+        sourceTypeOverride: 'S3',
+        sourceLocationOverride: o.sourceLocation,
+        timeoutInMinutesOverride: o.timeoutMinutes,
+        environmentVariablesOverride: Object.entries(o.environment).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' })),
+      }),
+    );
+  } catch (err) {
+    throw explainAwsError(err, `Starting CodeBuild project ${o.projectName}`);
+  }
+  const buildId = started.build?.id;
+  if (!buildId) throw new DeployError(`CodeBuild returned no build id for ${o.projectName}`);
+  const startedAt = Date.now();
+  o.reporter.info(`Started build ${buildId}`);
+  // The stream is named after the build's UUID (the part after the project name).
+  const follower = new LogFollower(logs, o.logGroupName, buildId.slice(buildId.indexOf(':') + 1), (l) => o.reporter.info(l), o.tailLines ?? 30);
+
+  let stopping: Promise<unknown> | undefined;
+  const stop = () => {
+    stopping ??= codebuild.send(new StopBuildCommand({ id: buildId })).then(
+      () => o.reporter.warning(`Stopped build ${buildId} (the workflow was cancelled).`),
+      (err) => o.reporter.warning(`Could not stop build ${buildId}: ${errorMessage(err)}. Stop it in the CodeBuild console.`),
+    );
+  };
+  o.signal?.addEventListener('abort', stop, { once: true });
+  if (o.signal?.aborted) stop();
+
+  let result;
+  try {
+    result = await o.reporter.group(`CodeBuild ${buildId}`, () =>
+      poll<Build>({
+        what: `build ${buildId}`,
+        check: async () => {
+          const out = await codebuild.send(new BatchGetBuildsCommand({ ids: [buildId] }));
+          const build = out.builds?.[0];
+          if (!build) throw new DeployError(`build ${buildId} disappeared`);
+          return build;
+        },
+        onValue: async (b) => {
+          await follower.drain();
+          // CloudWatch can lag the final status by a moment: read once more at the end.
+          if (TERMINAL.has(b.buildStatus ?? '')) await follower.drain();
+        },
+        done: (b) => TERMINAL.has(b.buildStatus ?? ''),
+        progressed: (b, prev) => b.currentPhase !== prev?.currentPhase,
+        initialDelayMs: o.pollMs,
+        maxDelayMs: Math.max(o.pollMs, Math.min(30_000, o.pollMs * 3)),
+        timeoutMs: (o.timeoutMinutes + 15) * 60_000,
+        signal: o.signal,
+      }),
+    );
+  } catch (err) {
+    if (o.signal?.aborted) {
+      stop();
+      await stopping;
+    }
+    throw err;
+  } finally {
+    o.signal?.removeEventListener('abort', stop);
+  }
+  const build = result.value;
+  const seconds = Math.round((Date.now() - startedAt) / 1000);
+  const exported = Object.fromEntries((build.exportedEnvironmentVariables ?? []).map((v) => [v.name ?? '', v.value ?? '']));
+  if (build.buildStatus !== 'SUCCEEDED') {
+    const failed = (build.phases ?? []).find((p) => p.phaseStatus && p.phaseStatus !== 'SUCCEEDED' && p.phaseType !== 'COMPLETED');
+    const reason = failed?.contexts?.map((c) => [c.statusCode, c.message].filter(Boolean).join(': ')).filter(Boolean).join('; ');
+    const tail = follower.last(o.tailLines ?? 30);
+    throw new DeployError(
+      `CodeBuild build ${buildId} ${build.buildStatus}${failed ? ` in phase ${failed.phaseType}` : ''}${reason ? `: ${reason}` : ''}` +
+        (tail.length ? `\nLast log lines:\n${tail.join('\n')}` : ''),
+      {
+        title: `Image build ${build.buildStatus?.toLowerCase() ?? 'failed'}${failed ? ` (${failed.phaseType})` : ''}`,
+        hint: `No tag was pushed: the previous image and its tag are unchanged. Full log: ${build.logs?.deepLink ?? `CloudWatch group ${o.logGroupName}`}`,
+      },
+    );
+  }
+  return { buildId, build, seconds, exported, checks: result.checks };
+}

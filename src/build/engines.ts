@@ -1,0 +1,104 @@
+/**
+ * What each engine needs in the image: a base image pinned by version (an AWS Deep Learning
+ * Container in the region when one exists, else the engine's public image). How each engine starts
+ * behind the gateway lives in its Dockerfile template (templates/build/Dockerfile.<engine>).
+ */
+import { dnsSuffix } from '../core/aws';
+import { DeployError } from '../core/errors';
+import type { Deployment, EngineName } from '../spec/types';
+
+/** DLC registry account per region (763104351884 everywhere else). */
+const DLC_ACCOUNTS: Record<string, string> = {
+  'af-south-1': '626614931356',
+  'ap-east-1': '871362719292',
+  'ap-northeast-3': '364406365360',
+  'ap-southeast-3': '907027046896',
+  'eu-south-1': '692866216735',
+  'me-south-1': '217643126080',
+  'me-central-1': '914824155844',
+  'il-central-1': '780543022126',
+  'ca-west-1': '204538143572',
+  'cn-north-1': '727897471807',
+  'cn-northwest-1': '727897471807',
+};
+
+export function dlcAccount(region: string): string {
+  return DLC_ACCOUNTS[region] ?? '763104351884';
+}
+
+export function dlcRegistry(region: string): string {
+  return `${dlcAccount(region)}.dkr.ecr.${region}.${dnsSuffix(region)}`;
+}
+
+type BuiltInEngine = Exclude<EngineName, 'custom'>;
+
+interface EngineInfo {
+  defaultVersion: string;
+  /** DLC repository and the tag of each engine version it publishes. */
+  dlcRepository: string;
+  dlcTags: Record<string, string>;
+  /** Public image for versions without a DLC, pinned by the same version. */
+  publicImage: (version: string) => string;
+}
+
+export const ENGINES: Record<BuiltInEngine, EngineInfo> = {
+  vllm: {
+    defaultVersion: '0.8.5',
+    dlcRepository: 'vllm',
+    dlcTags: {
+      '0.8.5': '0.8.5-gpu-py312-ec2',
+      '0.9.0': '0.9.0-gpu-py312-ec2',
+    },
+    publicImage: (v) => `docker.io/vllm/vllm-openai:v${v}`,
+  },
+  tgi: {
+    defaultVersion: '2.4.0',
+    dlcRepository: 'huggingface-pytorch-tgi-inference',
+    dlcTags: {
+      '2.4.0': '2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04',
+      '3.0.1': '2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04-v2.0',
+    },
+    publicImage: (v) => `ghcr.io/huggingface/text-generation-inference:${v}`,
+  },
+  lmi: {
+    defaultVersion: '0.31.0',
+    dlcRepository: 'djl-inference',
+    dlcTags: {
+      '0.29.0': '0.29.0-lmi11.0.0-cu124',
+      '0.30.0': '0.30.0-lmi12.0.0-cu124',
+      '0.31.0': '0.31.0-lmi13.0.0-cu124',
+    },
+    publicImage: (v) => `docker.io/deepjavalibrary/djl-serving:${v}-lmi`,
+  },
+};
+
+export interface ResolvedEngine {
+  name: EngineName;
+  version: string;
+  baseImage?: string;
+  /** True when the base image is a DLC (CodeBuild must log in to its registry). */
+  fromDlc: boolean;
+}
+
+export function engineOf(d: Deployment): BuiltInEngine | 'custom' {
+  if (!d.engine) throw new DeployError(`deployment ${d.name} has no engine: nothing to build`, { title: 'Nothing to build' });
+  const name = d.engine.name;
+  if (name !== 'custom' && !(name in ENGINES)) {
+    throw new DeployError(`engine "${name}" is not supported`, {
+      title: 'Unknown engine',
+      location: d.source,
+      hint: `Valid engines: ${[...Object.keys(ENGINES), 'custom'].join(', ')}.`,
+    });
+  }
+  return name;
+}
+
+export function resolveEngine(d: Deployment, region: string): ResolvedEngine {
+  const name = engineOf(d);
+  if (name === 'custom') return { name, version: d.engine?.version ?? 'custom', fromDlc: false };
+  const info = ENGINES[name];
+  const version = d.engine?.version ?? info.defaultVersion;
+  const tag = info.dlcTags[version];
+  if (tag) return { name, version, baseImage: `${dlcRegistry(region)}/${info.dlcRepository}:${tag}`, fromDlc: true };
+  return { name, version, baseImage: info.publicImage(version), fromDlc: false };
+}

@@ -1,0 +1,158 @@
+/**
+ * build-model: for each region, make sure the build infrastructure exists, and build the serving image
+ * only when ECR lacks its content-addressed tag. An unchanged spec costs DescribeStacks + DescribeImages
+ * (plus GetCallerIdentity when no environment names the account).
+ */
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { awsClient, AwsContext, Credentials } from '../core/aws';
+import { DeployError, errorName, explainAwsError, SourceLocation } from '../core/errors';
+import type { Reporter } from '../core/log';
+import { artifactBucketName, buildStackName, repositoryName } from '../spec/names';
+import type { Deployment, EnvironmentSpec } from '../spec/types';
+import { runBuild } from './codebuild';
+import { dlcRegistry } from './engines';
+import { artifactPrefix, describeBuildStack, ensureArtifactBucket, ensureBuildStack, infraParameters, infraTemplate, upToDate, BuildInfra } from './infra';
+import { renderBuild, RenderedBuild, templatesRoot } from './render';
+import { createZip } from './zip';
+
+export interface BuildModelOptions {
+  d: Deployment;
+  regions: string[];
+  environmentName?: string;
+  environment?: EnvironmentSpec;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  credentials?: Credentials;
+  specDir?: string;
+  locate?: (p: (string | number)[]) => SourceLocation;
+  force?: boolean;
+  sourceBucket?: string;
+  timeoutMinutes?: number;
+  pollSeconds?: number;
+  /** Repository checkout holding templates/ (default: found from the bundle's location). */
+  root?: string;
+  /** Stack wait interval (tests shorten it). */
+  stackPollMs?: number;
+}
+
+export interface RegionBuild {
+  region: string;
+  imageUri: string;
+  imageDigest: string;
+  modelDataUrl: string;
+  buildId: string;
+  skipped: boolean;
+  buildSeconds: number;
+}
+
+async function callerAccount(aws: AwsContext): Promise<string> {
+  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  try {
+    const out = await awsClient(STSClient, aws).send(new GetCallerIdentityCommand({}));
+    if (!out.Account) throw new DeployError('STS GetCallerIdentity returned no account');
+    return out.Account;
+  } catch (err) {
+    throw explainAwsError(err, 'Finding the AWS account (sts:GetCallerIdentity)');
+  }
+}
+
+async function findImage(aws: AwsContext, repository: string, tag: string): Promise<string | undefined> {
+  try {
+    const out = await awsClient(ECRClient, aws).send(new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }));
+    return out.imageDetails?.[0]?.imageDigest;
+  } catch (err) {
+    const name = errorName(err);
+    if (name === 'ImageNotFoundException' || name === 'RepositoryNotFoundException') return undefined;
+    throw explainAwsError(err, `Looking up ${repository}:${tag} in ECR`);
+  }
+}
+
+function modelDataUrl(rendered: RenderedBuild, bucket: string, d: Deployment): string {
+  switch (rendered.weights.kind) {
+    case 'huggingface':
+      return `s3://${bucket}/${artifactPrefix(d)}/models/${rendered.weights.key}/`;
+    case 's3':
+      return rendered.weights.uri;
+    default:
+      return '';
+  }
+}
+
+export async function buildModel(o: BuildModelOptions): Promise<RegionBuild[]> {
+  const { d, reporter } = o;
+  // Everything that can be wrong with the input fails here, before the first AWS call.
+  const root = o.root ?? templatesRoot();
+  const rendered = new Map(o.regions.map((region) => [region, renderBuild(d, { region, root, specDir: o.specDir, locate: o.locate })]));
+  const hf = d.model.huggingface;
+  if (hf && !/^[0-9a-f]{40}$/.test(hf.revision)) {
+    reporter.warning(
+      `model.huggingface.revision is "${hf.revision}", not a commit sha: the image tag will not change when the model does.`,
+      o.locate?.(['deployments', d.name, 'model', 'huggingface']),
+      'Unpinned model revision',
+    );
+  }
+  const template = infraTemplate(root);
+  let account = o.environment?.account;
+  const results: RegionBuild[] = [];
+  for (const region of o.regions) {
+    const aws: AwsContext = { region, credentials: o.credentials };
+    account ??= await callerAccount(aws);
+    const build = rendered.get(region)!;
+    const bucket = o.sourceBucket ?? o.environment?.artifactBucket ?? artifactBucketName(account, region);
+    const parameters = infraParameters(d, { region, account, bucket, template });
+    const repository = repositoryName(d);
+    const stack = await describeBuildStack(awsClient(CloudFormationClient, aws), buildStackName(d));
+    let infra: BuildInfra | undefined = upToDate(stack, parameters.ConfigHash);
+    let bucketReady = false;
+    if (!infra) {
+      await ensureArtifactBucket(aws, bucket, d.security.kmsKeyId, reporter);
+      bucketReady = true;
+      infra = await ensureBuildStack({ aws, d, environmentName: o.environmentName, parameters, template, existing: stack, reporter, signal: o.signal, pollMs: o.stackPollMs });
+    }
+    const imageUri = `${infra.repositoryUri}:${build.tag}`;
+    const existing = o.force ? undefined : await findImage(aws, repository, build.tag);
+    if (existing) {
+      reporter.info(`${imageUri} already exists (${existing}): nothing changed, no build.`);
+      results.push({ region, imageUri, imageDigest: existing, modelDataUrl: modelDataUrl(build, bucket, d), buildId: '', skipped: true, buildSeconds: 0 });
+      continue;
+    }
+    if (!bucketReady) await ensureArtifactBucket(aws, bucket, d.security.kmsKeyId, reporter);
+    const key = `${artifactPrefix(d)}/sources/${build.tag}.zip`;
+    const zip = createZip(build.files);
+    try {
+      await awsClient(S3Client, aws).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: zip, ContentType: 'application/zip' }));
+    } catch (err) {
+      throw explainAwsError(err, `Uploading the build source to s3://${bucket}/${key}`);
+    }
+    reporter.info(`Uploaded the build source (${build.files.length} files, ${Math.ceil(zip.length / 1024)} KiB) to s3://${bucket}/${key}`);
+    const weightsUrl = build.weights.kind === 'huggingface' ? modelDataUrl(build, bucket, d) : '';
+    const outcome = await runBuild({
+      aws,
+      projectName: infra.projectName,
+      logGroupName: infra.logGroupName,
+      sourceLocation: `${bucket}/${key}`,
+      environment: {
+        IMAGE_REPO_URI: infra.repositoryUri,
+        IMAGE_TAG: build.tag,
+        WEIGHTS_S3_URI: weightsUrl,
+        BASE_REGISTRY: build.engine.fromDlc ? dlcRegistry(region) : '',
+      },
+      timeoutMinutes: o.timeoutMinutes ?? d.build.timeoutMinutes,
+      reporter,
+      signal: o.signal,
+      pollMs: (o.pollSeconds ?? 10) * 1000,
+    });
+    const digest = outcome.exported.IMAGE_DIGEST || (await findImage(aws, repository, build.tag));
+    if (!digest) {
+      throw new DeployError(`build ${outcome.buildId} succeeded but ECR has no ${repository}:${build.tag}`, {
+        title: 'Image missing after build',
+        hint: 'The buildspec must push the image; check the build log.',
+      });
+    }
+    reporter.info(`Built ${imageUri} (${digest}) in ${outcome.seconds} s`);
+    results.push({ region, imageUri, imageDigest: digest, modelDataUrl: modelDataUrl(build, bucket, d), buildId: outcome.buildId, skipped: false, buildSeconds: outcome.seconds });
+  }
+  return results;
+}

@@ -1,0 +1,271 @@
+/**
+ * The build infrastructure of a deployment in one region: the artifact bucket (shared per account and
+ * region, created when missing, never changed when it exists) and the build stack (ECR repository,
+ * CodeBuild project, role, log group) from templates/build/infrastructure.yaml. The stack carries a
+ * hash of its template and parameters, so an unchanged spec costs one DescribeStacks.
+ */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DeleteStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  Stack,
+  UpdateStackCommand,
+} from '@aws-sdk/client-cloudformation';
+import {
+  CreateBucketCommand,
+  HeadBucketCommand,
+  PutBucketEncryptionCommand,
+  PutBucketOwnershipControlsCommand,
+  PutBucketPolicyCommand,
+  PutPublicAccessBlockCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { awsClient, AwsContext, partitionOf } from '../core/aws';
+import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
+import type { Reporter } from '../core/log';
+import { poll } from '../core/poll';
+import { buildStackName, ownershipTags, repositoryName } from '../spec/names';
+import type { Deployment } from '../spec/types';
+import { dlcAccount } from './engines';
+
+export interface BuildInfra {
+  repositoryUri: string;
+  projectName: string;
+  logGroupName: string;
+}
+
+export function artifactPrefix(d: Deployment): string {
+  return `${d.project}/${d.name}`;
+}
+
+function kmsParameters(keyId: string | undefined, region: string, account: string): Record<string, string> {
+  if (!keyId) return { KmsKeyId: '', KmsKeyArn: '', KmsAlias: '' };
+  if (keyId.startsWith('arn:')) {
+    return keyId.includes(':alias/')
+      ? { KmsKeyId: keyId, KmsKeyArn: '', KmsAlias: keyId.slice(keyId.indexOf(':alias/') + 1) }
+      : { KmsKeyId: keyId, KmsKeyArn: keyId, KmsAlias: '' };
+  }
+  if (keyId.startsWith('alias/')) return { KmsKeyId: keyId, KmsKeyArn: '', KmsAlias: keyId };
+  return { KmsKeyId: keyId, KmsKeyArn: `arn:${partitionOf(region)}:kms:${region}:${account}:key/${keyId}`, KmsAlias: '' };
+}
+
+function s3Parts(uri: string | undefined): { bucket: string; key: string } {
+  if (!uri) return { bucket: '', key: '' };
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri)!;
+  return { bucket: m[1], key: m[2] };
+}
+
+export function infraTemplate(root: string): string {
+  return fs.readFileSync(path.join(root, 'templates', 'build', 'infrastructure.yaml'), 'utf8');
+}
+
+/** The stack's parameters; ConfigHash covers the template and every other parameter. */
+export function infraParameters(d: Deployment, opts: { region: string; account: string; bucket: string; template: string }): Record<string, string> {
+  const model = d.model.bakeIntoImage ? s3Parts(d.model.s3) : { bucket: '', key: '' };
+  const params: Record<string, string> = {
+    RepositoryName: repositoryName(d),
+    KeepImages: String(d.build.keepImages),
+    ...kmsParameters(d.security.kmsKeyId, opts.region, opts.account),
+    ComputeType: d.build.computeType,
+    TimeoutMinutes: String(d.build.timeoutMinutes),
+    LogRetentionDays: String(d.build.logRetentionDays),
+    ArtifactBucket: opts.bucket,
+    ArtifactPrefix: artifactPrefix(d),
+    BaseImageAccount: dlcAccount(opts.region),
+    HfTokenSecretArn: d.model.huggingface?.tokenSecretArn ?? '',
+    ModelSourceBucket: model.bucket,
+    ModelSourceKey: model.key,
+    DeploymentName: d.name,
+  };
+  const hash = createHash('sha256').update(opts.template).update(JSON.stringify(Object.entries(params).sort())).digest('hex').slice(0, 32);
+  return { ...params, ConfigHash: hash };
+}
+
+const SETTLED_OK = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE']);
+
+function outputsOf(stack: Stack): BuildInfra {
+  const out = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+  if (!out.RepositoryUri || !out.ProjectName || !out.LogGroupName) {
+    throw new DeployError(`stack ${stack.StackName} has no RepositoryUri/ProjectName/LogGroupName outputs`, {
+      title: 'Unexpected build stack',
+      hint: 'The stack was changed outside build-model; delete it (after saving its images) and run build-model again.',
+    });
+  }
+  return { repositoryUri: out.RepositoryUri, projectName: out.ProjectName, logGroupName: out.LogGroupName };
+}
+
+export async function describeBuildStack(cfn: CloudFormationClient, name: string): Promise<Stack | undefined> {
+  try {
+    const out = await cfn.send(new DescribeStacksCommand({ StackName: name }));
+    return out.Stacks?.[0];
+  } catch (err) {
+    if (/does not exist/.test(errorMessage(err))) return undefined;
+    throw explainAwsError(err, `Describing stack ${name}`);
+  }
+}
+
+/** The existing stack's outputs when it is settled and carries this config hash, else undefined. */
+export function upToDate(stack: Stack | undefined, configHash: string): BuildInfra | undefined {
+  if (!stack || !SETTLED_OK.has(stack.StackStatus ?? '')) return undefined;
+  const current = stack.Parameters?.find((p) => p.ParameterKey === 'ConfigHash')?.ParameterValue;
+  return current === configHash ? outputsOf(stack) : undefined;
+}
+
+async function failureReasons(cfn: CloudFormationClient, name: string): Promise<string[]> {
+  try {
+    const out = await cfn.send(new DescribeStackEventsCommand({ StackName: name }));
+    return (out.StackEvents ?? [])
+      .filter((e) => /FAILED$/.test(e.ResourceStatus ?? '') && e.ResourceStatusReason)
+      .slice(0, 5)
+      .map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason}`);
+  } catch {
+    return [];
+  }
+}
+
+export interface EnsureInfraOptions {
+  aws: AwsContext;
+  d: Deployment;
+  environmentName?: string;
+  parameters: Record<string, string>;
+  template: string;
+  existing: Stack | undefined;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  pollMs?: number;
+}
+
+/** Creates or updates the build stack and waits until it settles. */
+export async function ensureBuildStack(o: EnsureInfraOptions): Promise<BuildInfra> {
+  const cfn = awsClient(CloudFormationClient, o.aws);
+  const name = buildStackName(o.d);
+  const Parameters = Object.entries(o.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
+  const Tags = Object.entries(ownershipTags(o.d, o.environmentName)).map(([Key, Value]) => ({ Key, Value }));
+  const common = { StackName: name, TemplateBody: o.template, Parameters, Tags, Capabilities: ['CAPABILITY_IAM' as const] };
+  let existing = o.existing;
+  if (existing && /_IN_PROGRESS$/.test(existing.StackStatus ?? '')) existing = await waitForStack(cfn, name, o);
+  if (existing?.StackStatus === 'ROLLBACK_COMPLETE') {
+    // A first create that failed leaves a stack that can only be deleted.
+    o.reporter.info(`Stack ${name} is in ROLLBACK_COMPLETE from a failed create: deleting it first.`);
+    await cfn.send(new DeleteStackCommand({ StackName: name })).catch((err) => {
+      throw explainAwsError(err, `Deleting stack ${name}`);
+    });
+    await waitForStack(cfn, name, o, true);
+    existing = undefined;
+  }
+  try {
+    if (existing) {
+      o.reporter.info(`Updating build stack ${name}`);
+      await cfn.send(new UpdateStackCommand(common));
+    } else {
+      o.reporter.info(`Creating build stack ${name} (ECR repository ${o.parameters.RepositoryName}, CodeBuild project)`);
+      await cfn.send(new CreateStackCommand({ ...common, OnFailure: 'ROLLBACK' }));
+    }
+  } catch (err) {
+    if (/No updates are to be performed/.test(errorMessage(err)) && existing) return outputsOf(existing);
+    throw explainAwsError(err, `${existing ? 'Updating' : 'Creating'} stack ${name}`);
+  }
+  const settled = await waitForStack(cfn, name, o);
+  if (!settled || !SETTLED_OK.has(settled.StackStatus ?? '') || settled.StackStatus === 'UPDATE_ROLLBACK_COMPLETE') {
+    const reasons = await failureReasons(cfn, name);
+    throw new DeployError(`build stack ${name} ended in ${settled?.StackStatus ?? 'DELETED'}`, {
+      title: 'Build infrastructure failed',
+      hint: reasons.length ? reasons.join('\n') : 'See the stack events in the CloudFormation console.',
+    });
+  }
+  return outputsOf(settled);
+}
+
+async function waitForStack(cfn: CloudFormationClient, name: string, o: EnsureInfraOptions, untilGone = false): Promise<Stack | undefined> {
+  const result = await poll<Stack | undefined>({
+    what: `stack ${name}`,
+    check: () => describeBuildStack(cfn, name),
+    done: (s) => !s || !/_IN_PROGRESS$/.test(s.StackStatus ?? '') || (untilGone && s.StackStatus === 'DELETE_COMPLETE'),
+    initialDelayMs: o.pollMs ?? 5000,
+    maxDelayMs: Math.max(o.pollMs ?? 5000, 15000),
+    timeoutMs: 30 * 60_000,
+    signal: o.signal,
+  });
+  return result.value?.StackStatus === 'DELETE_COMPLETE' ? undefined : result.value;
+}
+
+/** Creates the artifact bucket when missing: SSE, public access blocked, owner-enforced, TLS only. */
+export async function ensureArtifactBucket(aws: AwsContext, bucket: string, kmsKeyId: string | undefined, reporter: Reporter): Promise<void> {
+  const s3 = awsClient(S3Client, aws);
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    return;
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 403) {
+      throw new DeployError(`artifact bucket ${bucket} exists but this role cannot use it (403)`, {
+        title: 'Artifact bucket not accessible',
+        hint: 'Another account may own the name, or the role lacks s3:ListBucket on it. Set environments.<env>.artifactBucket to a bucket you own.',
+      });
+    }
+    if (status !== 404 && errorName(err) !== 'NotFound' && errorName(err) !== 'NoSuchBucket') throw explainAwsError(err, `Checking bucket ${bucket}`);
+  }
+  reporter.info(`Creating artifact bucket ${bucket}`);
+  try {
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        ObjectOwnership: 'BucketOwnerEnforced',
+        CreateBucketConfiguration: aws.region === 'us-east-1' ? undefined : { LocationConstraint: aws.region as never },
+      }),
+    );
+  } catch (err) {
+    if (errorName(err) !== 'BucketAlreadyOwnedByYou') throw explainAwsError(err, `Creating bucket ${bucket}`);
+  }
+  try {
+    await configureBucket(s3, bucket, aws.region, kmsKeyId);
+  } catch (err) {
+    throw explainAwsError(err, `Securing the new bucket ${bucket}`);
+  }
+}
+
+async function configureBucket(s3: S3Client, bucket: string, region: string, kmsKeyId: string | undefined): Promise<void> {
+  await s3.send(
+    new PutPublicAccessBlockCommand({
+      Bucket: bucket,
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+    }),
+  );
+  await s3.send(new PutBucketOwnershipControlsCommand({ Bucket: bucket, OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } }));
+  await s3.send(
+    new PutBucketEncryptionCommand({
+      Bucket: bucket,
+      ServerSideEncryptionConfiguration: {
+        Rules: [
+          kmsKeyId
+            ? { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: kmsKeyId }, BucketKeyEnabled: true }
+            : { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+        ],
+      },
+    }),
+  );
+  const partition = partitionOf(region);
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'DenyInsecureTransport',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:*',
+            Resource: [`arn:${partition}:s3:::${bucket}`, `arn:${partition}:s3:::${bucket}/*`],
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
+      }),
+    }),
+  );
+}

@@ -1,0 +1,283 @@
+/**
+ * Everything that determines a serving image, rendered offline: the Dockerfile (per engine, or the
+ * user's own), the buildspec, the files of the source bundle, and the content-addressed tag.
+ * No AWS here: the plan uses it as is, and build-model checks it all before its first call.
+ */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { DeployError, DeployErrors, SourceLocation } from '../core/errors';
+import { repositoryName } from '../spec/names';
+import type { Deployment } from '../spec/types';
+import { engineOf, resolveEngine, ResolvedEngine } from './engines';
+
+export interface BundleFile {
+  path: string;
+  content: Buffer;
+  mode?: number;
+}
+
+export interface RenderOptions {
+  region: string;
+  /** Repository checkout holding templates/ (default: found from this module's location). */
+  root?: string;
+  /** Folder of the spec file: engine.dockerfile is relative to it. */
+  specDir?: string;
+  /** Where to point errors (the spec's positions when known). */
+  locate?: (p: (string | number)[]) => SourceLocation;
+}
+
+export interface RenderedBuild {
+  engine: ResolvedEngine;
+  /** Path of the Dockerfile inside the bundle. */
+  dockerfilePath: string;
+  dockerfile: string;
+  buildspec: string;
+  /** Absolute path of the user's Dockerfile (engine custom). */
+  customDockerfile?: string;
+  files: BundleFile[];
+  /** Content-addressed image tag. */
+  tag: string;
+  /** Where the weights live or go (relative to the artifact prefix), or the user's S3 URI. */
+  weights: { kind: 'huggingface'; key: string } | { kind: 's3'; uri: string } | { kind: 'baked' } | { kind: 'none' };
+}
+
+/** Our files in the bundle live under this folder, so a custom build context keeps its own names. */
+export const BUNDLE_DIR = 'model-deploy';
+const MAX_CONTEXT_BYTES = 200 * 1024 * 1024;
+
+const ECR_REPOSITORY = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The repository checkout the action runs from: dist/build-model/flow/index.js and dist/cli/index.js
+ * are two and three levels down, src/build/ (tests) two.
+ */
+export function templatesRoot(start: string = __dirname): string {
+  const candidates = [path.resolve(start, '..', '..', '..'), path.resolve(start, '..', '..')];
+  const marker = ['templates', 'build', 'buildspec.yml'];
+  const found = candidates.find((c) => fs.existsSync(path.join(c, ...marker)));
+  if (!found) {
+    throw new DeployError(`cannot find templates/build/ near ${start}`, {
+      title: 'Installation incomplete',
+      hint: 'The action needs its repository checkout (templates/ beside dist/); run it from the published action, not a copied bundle.',
+    });
+  }
+  return found;
+}
+
+function readTemplate(root: string, ...parts: string[]): string {
+  return fs.readFileSync(path.join(root, 'templates', ...parts), 'utf8');
+}
+
+/** Problems ECR, Docker or Hugging Face would reject, found before any AWS call. */
+export function validateBuild(d: Deployment, options: Pick<RenderOptions, 'locate'> = {}): void {
+  const at = (...p: (string | number)[]) => options.locate?.(['deployments', d.name, ...p]) ?? d.source;
+  const problems: DeployError[] = [];
+  const bad = (message: string, location: SourceLocation, hint: string) =>
+    problems.push(new DeployError(`deployments.${d.name}: ${message}`, { location, hint, title: 'Invalid build input' }));
+  engineOf(d);
+  const repo = repositoryName(d);
+  if (repo.length < 2 || repo.length > 256 || !ECR_REPOSITORY.test(repo)) {
+    bad(
+      `the ECR repository name "${repo}" (project/deployment) is not valid for ECR`,
+      at(),
+      'ECR names are lower-case letters and digits separated by single ".", "_", "-" or "/": no doubled or trailing separators. Rename the project or deployment.',
+    );
+  }
+  const hf = d.model.huggingface;
+  if (hf) {
+    const [owner, name, ...rest] = hf.id.split('/');
+    const part = (s: string | undefined) => !!s && /^[A-Za-z0-9][\w.-]*$/.test(s) && !/(--|\.\.)/.test(s) && !/[.-]$/.test(s);
+    if (rest.length > 0 || !part(owner) || !part(name) || hf.id.length > 96) {
+      bad(
+        `model.huggingface.id "${hf.id}" is not a Hugging Face model id`,
+        at('model', 'huggingface', 'id'),
+        'Use owner/name as on the Hub, for example Qwen/Qwen2.5-7B-Instruct (letters, digits, ".", "_", "-"; no "--" or "..").',
+      );
+    }
+  }
+  if (d.engine?.name === 'lmi' && d.engine.args && d.engine.args.length > 0) {
+    bad('engine.args is not used by lmi', at('engine', 'args'), 'Configure LMI with engine.env OPTION_* variables, for example OPTION_MAX_MODEL_LEN: "8192".');
+  }
+  for (const key of Object.keys(d.engine?.env ?? {})) {
+    if (!ENV_NAME.test(key)) bad(`engine.env name "${key}" is not a valid environment variable name`, at('engine', 'env'), 'Use letters, digits and underscores, not starting with a digit.');
+  }
+  for (const key of Object.keys(d.build.args ?? {})) {
+    if (!ENV_NAME.test(key)) bad(`build.args name "${key}" is not a valid Docker build argument`, at('build', 'args'), 'Use letters, digits and underscores, not starting with a digit.');
+  }
+  if (d.model.image) bad('model.image names a prebuilt image: there is nothing to build', at('model', 'image'), 'Remove model.image to build an image, or skip build-model for this deployment.');
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new DeployErrors(problems);
+}
+
+/** A word the shell reads back unchanged. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A value inside a Dockerfile ENV "..." (no build-time $ substitution). */
+function dockerString(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$/g, '\\$').replace(/\n/g, '\\n');
+}
+
+function fill(template: string, values: Record<string, string>, name: string): string {
+  const out = template
+    .split('\n')
+    // A placeholder alone on its line disappears with the line when empty.
+    .filter((line) => {
+      const only = /^\{\{(\w+)\}\}$/.exec(line.trim());
+      return !only || (values[only[1]] ?? '') !== '';
+    })
+    .join('\n')
+    .replace(/\{\{(\w+)\}\}/g, (m, key: string) => {
+      if (!(key in values)) throw new Error(`template ${name} uses unknown placeholder ${m}`);
+      return values[key];
+    });
+  return out;
+}
+
+export function servedModelName(d: Deployment): string {
+  return d.model.huggingface?.id ?? d.name;
+}
+
+export function renderDockerfile(d: Deployment, engine: ResolvedEngine, root: string): string {
+  if (engine.name === 'custom') throw new Error('custom engines use their own Dockerfile');
+  const args = (d.engine?.args ?? []).map(shellQuote).join(' ');
+  const env = Object.entries(d.engine?.env ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `ENV ${k}="${dockerString(v)}"`)
+    .join('\n');
+  const name = `build/Dockerfile.${engine.name}`;
+  return fill(readTemplate(root, 'build', `Dockerfile.${engine.name}`), {
+    ENGINE_VERSION: engine.version,
+    BASE_IMAGE: engine.baseImage ?? '',
+    SERVED_MODEL_NAME: dockerString(shellQuote(servedModelName(d))),
+    ENGINE_ARGS: args ? ` ${dockerString(args)}` : '',
+    ENGINE_ENV: env,
+    BAKED_WEIGHTS: d.model.bakeIntoImage ? 'COPY weights/ /opt/ml/model/' : '',
+  }, name);
+}
+
+export function renderBuildspec(d: Deployment, dockerfilePath: string, root: string): string {
+  const YAML = require('yaml') as typeof import('yaml');
+  const doc = YAML.parseDocument(readTemplate(root, 'build', 'buildspec.yml'));
+  const hf = d.model.huggingface;
+  const set = (key: string, value: string) => doc.setIn(['env', 'variables', key], value);
+  set('DOCKERFILE', dockerfilePath);
+  set('MODEL_SOURCE', hf ? 'huggingface' : d.model.s3 ? 's3' : 'none');
+  set('MODEL_ID', hf?.id ?? '');
+  set('MODEL_REVISION', hf?.revision ?? '');
+  set('MODEL_S3_URI', d.model.s3 ?? '');
+  set('BAKE_WEIGHTS', d.model.bakeIntoImage ? 'true' : 'false');
+  const buildArgs = Object.keys(d.build.args ?? {})
+    .sort()
+    .map((k) => `--build-arg ${shellQuote(`${k}=${d.build.args![k]}`)}`)
+    .join(' ');
+  set('DOCKER_BUILD_ARGS', buildArgs);
+  // The token is resolved by CodeBuild inside the build and masked in its logs; we only name the secret.
+  if (hf?.tokenSecretArn) doc.setIn(['env', 'secrets-manager', 'HF_TOKEN'], hf.tokenSecretArn);
+  return doc.toString({ lineWidth: 0 });
+}
+
+function walk(dir: string, base = dir, out: { rel: string; abs: string }[] = []): { rel: string; abs: string }[] {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === '.git' || entry.name === 'node_modules') continue;
+    const abs = path.join(dir, entry.name);
+    if (entry.isDirectory()) walk(abs, base, out);
+    else if (entry.isFile()) out.push({ rel: path.relative(base, abs).split(path.sep).join('/'), abs });
+  }
+  return out;
+}
+
+function readFiles(dir: string, prefix: string): BundleFile[] {
+  let total = 0;
+  return walk(dir).map(({ rel, abs }) => {
+    const content = fs.readFileSync(abs);
+    total += content.length;
+    if (total > MAX_CONTEXT_BYTES) {
+      throw new DeployError(`the build context ${dir} is over ${MAX_CONTEXT_BYTES / 1024 / 1024} MB`, {
+        title: 'Build context too large',
+        hint: 'Put the custom Dockerfile in a folder of its own; weights belong in model.huggingface or model.s3, not the build context.',
+      });
+    }
+    const mode = fs.statSync(abs).mode & 0o777;
+    return { path: prefix ? `${prefix}/${rel}` : rel, content, mode: mode & 0o111 ? 0o755 : 0o644 };
+  });
+}
+
+/** The serving files (templates/serving/) that every built-in image copies to /opt/model-deploy/. */
+export function servingFiles(root: string): BundleFile[] {
+  const dir = path.join(root, 'templates', 'serving');
+  const files = fs.existsSync(dir) ? readFiles(dir, `${BUNDLE_DIR}/serving`) : [];
+  if (!files.some((f) => f.path === `${BUNDLE_DIR}/serving/serve.sh`)) {
+    throw new DeployError(`templates/serving/serve.sh is missing from ${root}`, {
+      title: 'Installation incomplete',
+      hint: 'The serving image needs the gateway files in templates/serving/ of the action checkout.',
+    });
+  }
+  return files.map((f) => (f.path.endsWith('.sh') ? { ...f, mode: 0o755 } : f));
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Identifies the weights: rebuilding the image for a new Dockerfile reuses the same S3 prefix. */
+export function weightsKey(d: Deployment): string | undefined {
+  const hf = d.model.huggingface;
+  return hf ? sha256(`huggingface:${hf.id}@${hf.revision}`).slice(0, 16) : undefined;
+}
+
+export function renderBuild(d: Deployment, options: RenderOptions): RenderedBuild {
+  validateBuild(d, options);
+  const root = options.root ?? templatesRoot();
+  const engine = resolveEngine(d, options.region);
+  const files: BundleFile[] = [];
+  let dockerfilePath: string;
+  let dockerfile: string;
+  let customDockerfile: string | undefined;
+  if (engine.name === 'custom') {
+    const specDir = options.specDir ?? path.dirname(path.resolve(d.source.file));
+    customDockerfile = path.resolve(specDir, d.engine!.dockerfile!);
+    if (!fs.existsSync(customDockerfile)) {
+      throw new DeployError(`deployments.${d.name}: engine.dockerfile "${d.engine!.dockerfile}" does not exist`, {
+        location: options.locate?.(['deployments', d.name, 'engine', 'dockerfile']) ?? d.source,
+        title: 'Invalid build input',
+        hint: `Looked for ${customDockerfile}; paths are relative to the spec file.`,
+      });
+    }
+    // The Dockerfile's folder is the build context, as with `docker build -f Dockerfile .` there.
+    const context = path.dirname(customDockerfile);
+    files.push(...readFiles(context, '').filter((f) => !f.path.startsWith(`${BUNDLE_DIR}/`)));
+    dockerfilePath = path.basename(customDockerfile);
+    dockerfile = fs.readFileSync(customDockerfile, 'utf8');
+  } else {
+    dockerfilePath = `${BUNDLE_DIR}/Dockerfile`;
+    dockerfile = renderDockerfile(d, engine, root);
+    files.push({ path: dockerfilePath, content: Buffer.from(dockerfile) });
+  }
+  const buildspec = renderBuildspec(d, dockerfilePath, root);
+  files.push({ path: `${BUNDLE_DIR}/buildspec.yml`, content: Buffer.from(buildspec) });
+  files.push({ path: `${BUNDLE_DIR}/weights.sh`, content: Buffer.from(readTemplate(root, 'build', 'weights.sh')), mode: 0o755 });
+  files.push(...servingFiles(root));
+
+  const hf = d.model.huggingface;
+  const identity = {
+    engine: `${engine.name}@${engine.version}`,
+    baseImage: engine.baseImage ?? null,
+    model: hf ? `${hf.id}@${hf.revision}` : d.model.s3 ?? null,
+    bake: d.model.bakeIntoImage,
+    buildArgs: Object.entries(d.build.args ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    files: [...files].sort((a, b) => (a.path < b.path ? -1 : 1)).map((f) => [f.path, f.mode ?? 0o644, sha256(f.content)]),
+  };
+  const tag = `md-${sha256(JSON.stringify(identity)).slice(0, 40)}`;
+  const weights: RenderedBuild['weights'] = d.model.bakeIntoImage
+    ? { kind: 'baked' }
+    : hf
+      ? { kind: 'huggingface', key: weightsKey(d)! }
+      : d.model.s3
+        ? { kind: 's3', uri: d.model.s3 }
+        : { kind: 'none' };
+  return { engine, dockerfilePath, dockerfile, buildspec, customDockerfile, files, tag, weights };
+}

@@ -1,0 +1,237 @@
+/**
+ * estimate-cost: price the spec on the PR head and on the base, write the JSON result, the job
+ * summary and the outputs, post (or update) the one PR comment, and fail on a budget guardrail.
+ * The estimate needs no AWS credentials and no write token; `mode: comment` posts a result
+ * computed by another job (the workflow_run pattern for pull requests from forks).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { DeployError } from '../core/errors';
+import type { Reporter } from '../core/log';
+import type { EnvInputs } from '../core/env';
+import { loadSpec, selectDeployment, selectEnvironment } from '../spec/load';
+import type { Deployment, Spec } from '../spec/types';
+import { readBaseSpec } from './base';
+import { Price } from './catalog';
+import { Estimate, PriceBook, estimateDeployments } from './estimate';
+import { CommentBehavior, postComment, verifyPullHead } from './github';
+import { fetchLivePrices, neededInstancePrices } from './live';
+import { formatMoney } from './money';
+import { BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
+import { GITHUB_COMMENT_LIMIT, commentMarker, renderReport, summaryLines } from './render';
+
+export type EstimateMode = 'estimate' | 'comment' | 'estimate-and-comment';
+
+export interface EstimateCostOptions {
+  workspace: string;
+  config: string;
+  deployment?: string;
+  environment?: string;
+  baseRef?: string;
+  baseConfig?: string;
+  hoursPerMonth: number;
+  livePrices: boolean;
+  maxMonthlyCost?: string;
+  maxMonthlyIncrease?: string;
+  mode: EstimateMode;
+  behavior: CommentBehavior;
+  skipIfUnchanged: boolean;
+  resultFile: string;
+  prNumber?: number;
+  token?: string;
+  env: EnvInputs;
+  reporter: Reporter;
+  retryBaseMs?: number;
+}
+
+/** What the estimate job hands to the comment job (inside the JSON result). */
+interface CommentPayload {
+  marker: string;
+  body: string;
+  unchanged: boolean;
+  pullRequest?: number;
+  headSha?: string;
+}
+
+type ResultFile = ReportJson & { comment: CommentPayload; overBudget: BudgetViolation[] };
+
+export interface EstimateCostResult {
+  report?: CostReport;
+  result: ResultFile;
+  commentUrl?: string;
+  violations: BudgetViolation[];
+}
+
+function selectDeployments(spec: Spec, name: string | undefined): Deployment[] {
+  return name ? [selectDeployment(spec, name)] : Object.values(spec.deployments);
+}
+
+function eventPullRequest(env: EnvInputs): { number?: number; baseSha?: string; headSha?: string } {
+  const event = env.event() as { pull_request?: { number?: number; base?: { sha?: string }; head?: { sha?: string } }; number?: number };
+  const pr = event.pull_request;
+  return { number: pr?.number ?? event.number, baseSha: pr?.base?.sha, headSha: pr?.head?.sha };
+}
+
+async function estimate(o: EstimateCostOptions): Promise<{ report: CostReport; result: ResultFile; violations: BudgetViolation[] }> {
+  const budget = parseBudget(o.maxMonthlyCost, o.maxMonthlyIncrease);
+  if (!(o.hoursPerMonth > 0 && o.hoursPerMonth <= 744)) {
+    throw new DeployError(`input \`hours-per-month\` is ${o.hoursPerMonth}, which is not valid`, { title: 'Invalid input', hint: 'A number of hours from 1 to 744 (730 is the AWS calculator convention, some teams use 720).' });
+  }
+  const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
+  const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
+  const head = selectDeployments(spec, o.deployment);
+
+  const pr = eventPullRequest(o.env);
+  const baseRef = o.baseRef ?? pr.baseSha;
+  let base: Deployment[] | undefined;
+  let baseSpec: Spec | undefined;
+  let baseNote: string | undefined;
+  if (o.baseConfig || baseRef) {
+    const read = await readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig });
+    baseSpec = read.spec;
+    base = read.spec ? (o.deployment ? (read.spec.deployments[o.deployment] ? [read.spec.deployments[o.deployment]] : []) : Object.values(read.spec.deployments)) : [];
+    if (!read.spec) baseNote = `The base (${read.label}) has no spec: every deployment is new.`;
+    o.reporter.info(`Comparing with the base: ${read.label}`);
+  } else {
+    o.reporter.info('No base to compare with (not a pull request, and neither base-ref nor base-config given).');
+  }
+  const baseEnvironment = o.environment && baseSpec?.environments[o.environment] ? baseSpec.environments[o.environment] : environment;
+
+  let live = new Map<string, Price>();
+  const priceNotes: string[] = [];
+  if (o.livePrices) {
+    const needed = neededInstancePrices([...head, ...(base ?? [])], environment);
+    const fetched = await fetchLivePrices(needed, { reporter: o.reporter });
+    live = fetched.prices;
+    priceNotes.push(...fetched.notes);
+    if ([...head, ...(base ?? [])].some((d) => d.regions.some((r) => r.startsWith('cn-')))) priceNotes.push('China regions: prices from the catalogue (the China price list is separate).');
+  } else {
+    priceNotes.push('All prices from the catalogue in the repository (live-prices: false).');
+  }
+  const book = new PriceBook(undefined, live);
+  const headEstimate = estimateDeployments(head, { hoursPerMonth: o.hoursPerMonth, environment, prices: book, spec });
+  let baseEstimate: Estimate | undefined;
+  if (base) {
+    try {
+      baseEstimate = estimateDeployments(base, { hoursPerMonth: o.hoursPerMonth, environment: baseEnvironment, prices: book, spec: baseSpec });
+    } catch (err) {
+      // The base may use a type we cannot price any more: say so, compare nothing.
+      const msg = err instanceof DeployError ? err.message : String(err);
+      o.reporter.warning(`The base spec could not be priced (${msg}); showing the new estimate without a comparison.`, undefined, 'Base not priced');
+      baseNote = `The base spec could not be priced (${msg}): no comparison.`;
+    }
+  }
+  const report = buildReport({ project: spec.project, head: headEstimate, base: baseEstimate, baseNote, prices: book.usedPrices(), priceNotes });
+  const violations = checkBudget(report, budget, formatMoney);
+  const marker = commentMarker(o.config);
+  const footer = o.env.runUrl ? `<sub>model-deploy estimate-cost · [run](${o.env.runUrl})</sub>` : undefined;
+  const body = renderReport(report, { marker, violations, footer });
+  const result: ResultFile = {
+    ...reportJson(report),
+    comment: { marker, body, unchanged: isUnchanged(report), pullRequest: o.prNumber ?? pr.number, headSha: pr.headSha ?? o.env.sha },
+    overBudget: violations,
+  };
+  return { report, result, violations };
+}
+
+function readResultFile(file: string): ResultFile {
+  let parsed: ResultFile;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as ResultFile;
+  } catch (err) {
+    throw new DeployError(`cannot read the estimate result ${file}: ${(err as Error).message}`, {
+      title: 'No estimate to post',
+      hint: 'In the comment job, download the artifact the estimate job uploaded and point `result-file` at it.',
+    });
+  }
+  const c = parsed.comment;
+  // The file may come from a pull request's job: post only a body that is ours and fits.
+  if (!c || typeof c.body !== 'string' || typeof c.marker !== 'string' || !/^<!-- model-deploy:estimate-cost config=[^\n]* -->$/.test(c.marker) || !c.body.startsWith(c.marker) || c.body.length > GITHUB_COMMENT_LIMIT) {
+    throw new DeployError(`${file} is not an estimate-cost result (no valid comment in it)`, { title: 'Invalid estimate result' });
+  }
+  return parsed;
+}
+
+function writeOutputs(r: Reporter, result: ResultFile, resultFile: string): void {
+  const totals = result.totalsByCurrency;
+  const joined = (pick: (t: (typeof totals)[number]) => string | null) =>
+    totals.length === 1 ? pick(totals[0]) ?? '' : totals.map((t) => `${pick(t) ?? ''} ${t.currency}`).join('; ');
+  r.setOutput('total-monthly-cost', joined((t) => t.totalMonthlyCost));
+  r.setOutput('total-monthly-cost-max', joined((t) => t.totalMonthlyCostMax));
+  r.setOutput('past-total-monthly-cost', joined((t) => t.pastTotalMonthlyCost));
+  r.setOutput('diff-monthly-cost', joined((t) => t.diffTotalMonthlyCost));
+  r.setOutput('diff-percent', joined((t) => t.diffPercent));
+  r.setOutput('one-time-cost', joined((t) => t.totalOneTimeCost));
+  r.setOutput('currency', totals.map((t) => t.currency).join(','));
+  r.setOutput('result-file', resultFile);
+  r.setOutput('over-budget', String(result.overBudget.length > 0));
+}
+
+export async function runEstimateCost(o: EstimateCostOptions): Promise<EstimateCostResult> {
+  const resultPath = path.resolve(o.workspace, o.resultFile);
+  let result: ResultFile;
+  let report: CostReport | undefined;
+  if (o.mode === 'comment') {
+    result = readResultFile(resultPath);
+  } else {
+    const done = await estimate(o);
+    result = done.result;
+    report = done.report;
+    fs.mkdirSync(path.dirname(resultPath), { recursive: true });
+    fs.writeFileSync(resultPath, JSON.stringify(result, null, 2) + '\n');
+    for (const line of summaryLines(report)) o.reporter.info(line);
+    await o.reporter.summary(renderReport(report, { violations: result.overBudget, limit: 1_000_000 }));
+  }
+  writeOutputs(o.reporter, result, o.resultFile);
+
+  let commentUrl: string | undefined;
+  if (o.mode !== 'estimate') {
+    commentUrl = await comment(o, result);
+  }
+  o.reporter.setOutput('comment-url', commentUrl ?? '');
+  if (result.overBudget.length > 0 && o.mode !== 'comment') {
+    throw new DeployError(`over budget: ${result.overBudget.map((v) => v.message).join('; ')}`, {
+      title: 'Cost guardrail',
+      hint: 'Lower the instance type or count, or raise max-monthly-cost / max-monthly-increase if the increase is intended.',
+    });
+  }
+  return { report, result, commentUrl, violations: result.overBudget };
+}
+
+async function comment(o: EstimateCostOptions, result: ResultFile): Promise<string | undefined> {
+  const repository = o.env.repository;
+  const [owner, repo] = (repository ?? '').split('/');
+  const event = o.env.event() as { workflow_run?: { head_sha?: string; pull_requests?: { number: number }[] } };
+  let number = o.prNumber ?? eventPullRequest(o.env).number ?? event.workflow_run?.pull_requests?.[0]?.number;
+  let verifySha: string | undefined;
+  if (number === undefined && o.mode === 'comment' && result.comment.pullRequest !== undefined) {
+    // A number read from the file (fork PRs have none in workflow_run): trust it only if that PR's head is the run's commit.
+    number = result.comment.pullRequest;
+    verifySha = event.workflow_run?.head_sha;
+    if (!verifySha) throw new DeployError('the pull request number comes from the result file, but this is not a workflow_run event to check it against', { title: 'Which pull request?', hint: 'Pass `pr-number` explicitly.' });
+  }
+  if (number === undefined || !owner || !repo) {
+    o.reporter.info('Not a pull request (no pr-number and no pull_request event): no comment posted.');
+    return undefined;
+  }
+  if (!o.token) {
+    throw new DeployError('input `github-token` is empty, so the PR comment cannot be posted', { title: 'Missing input', hint: 'Pass a token with pull-requests: write, or use mode: estimate.' });
+  }
+  if (verifySha) await verifyPullHead({ token: o.token, apiUrl: o.env.apiUrl, owner, repo, number, sha: verifySha, retryBaseMs: o.retryBaseMs });
+  const posted = await postComment({
+    token: o.token,
+    apiUrl: o.env.apiUrl,
+    owner,
+    repo,
+    issueNumber: number,
+    marker: result.comment.marker,
+    body: result.comment.body,
+    behavior: o.behavior,
+    skipIfUnchanged: o.skipIfUnchanged,
+    unchanged: result.comment.unchanged,
+    reporter: o.reporter,
+    retryBaseMs: o.retryBaseMs,
+  });
+  o.reporter.info(posted.action === 'skipped' ? `PR comment skipped: ${posted.reason}.` : `PR comment ${posted.action}: ${posted.url}`);
+  return posted.url;
+}

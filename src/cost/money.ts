@@ -1,0 +1,72 @@
+/** Money arithmetic and formatting: amounts round half-up to cents for display, decimals as strings in JSON. */
+import type { Currency } from './catalog';
+
+/** Rounds half-up at `digits` decimals, on the decimal representation (so 1.005 → 1.01). */
+export function roundTo(value: number, digits: number): number {
+  if (!Number.isFinite(value)) return value;
+  const sign = value < 0 ? -1 : 1;
+  const shifted = Math.round(Number(`${Math.abs(value).toPrecision(15)}e${digits}`));
+  return sign * Number(`${shifted}e-${digits}`);
+}
+
+/** A JSON decimal string: up to 10 decimals, trailing zeros dropped (float noise removed). */
+export function decimalString(value: number): string {
+  const r = roundTo(value, 10);
+  if (Object.is(r, -0) || r === 0) return '0';
+  const s = r.toFixed(10).replace(/0+$/, '').replace(/\.$/, '');
+  return s;
+}
+
+const SYMBOL: Record<Currency, string> = { USD: '$', CNY: '¥' };
+
+/** "$1,234.56", "-$12.00", "¥537.57". */
+export function formatMoney(value: number, currency: Currency): string {
+  const cents = roundTo(value, 2);
+  const sign = cents < 0 ? '-' : '';
+  const [whole, frac] = Math.abs(cents).toFixed(2).split('.');
+  return `${sign}${SYMBOL[currency]}${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac}`;
+}
+
+/** "+$12.00" / "-$3.10" / "$0.00". */
+export function formatSigned(value: number, currency: Currency): string {
+  const cents = roundTo(value, 2);
+  return cents > 0 ? `+${formatMoney(cents, currency)}` : formatMoney(cents, currency);
+}
+
+/** A figure that may be a range (autoscaling between a minimum and maximum count). */
+export interface Range {
+  low: number;
+  high: number;
+}
+
+export const ZERO: Range = { low: 0, high: 0 };
+
+export function addRanges(a: Range, b: Range): Range {
+  return { low: a.low + b.low, high: a.high + b.high };
+}
+
+export function formatRange(r: Range, currency: Currency): string {
+  return roundTo(r.low, 2) === roundTo(r.high, 2) ? formatMoney(r.low, currency) : `${formatMoney(r.low, currency)} – ${formatMoney(r.high, currency)}`;
+}
+
+export function formatSignedRange(r: Range, currency: Currency): string {
+  return roundTo(r.low, 2) === roundTo(r.high, 2) ? formatSigned(r.low, currency) : `${formatSigned(r.low, currency)} – ${formatSigned(r.high, currency)}`;
+}
+
+/** Change in percent of the base, one decimal; undefined when the base is zero. */
+export function percentChange(past: number, next: number): number | undefined {
+  if (roundTo(past, 2) === 0) return undefined;
+  return roundTo(((next - past) / past) * 100, 1);
+}
+
+export function formatPercent(p: number | undefined): string {
+  if (p === undefined) return 'new';
+  return `${p > 0 ? '+' : ''}${p.toFixed(1)}%`;
+}
+
+/** A quantity for tables: up to 4 decimals, thousands separators. */
+export function formatQuantity(value: number): string {
+  const r = roundTo(value, 4);
+  const [whole, frac] = String(r).split('.');
+  return `${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${frac ? `.${frac}` : ''}`;
+}

@@ -1,0 +1,143 @@
+/**
+ * mode: destroy. Deletes the endpoint stack and says exactly what went and what stayed: resources the
+ * template retains, and data that never belonged to the stack (weights, async results, captured
+ * requests, images, the API-key secret).
+ */
+import type { CloudFormationClient, StackResourceSummary } from '@aws-sdk/client-cloudformation';
+import { DeployError, explainAwsError } from '../core/errors';
+import type { Reporter } from '../core/log';
+import { apiKeySecretName, artifactBucketName, buildStackName, repositoryName } from '../spec/names';
+import type { Deployment } from '../spec/types';
+import { watchStack, WatchOptions } from './events';
+import { describeStack } from './stack-state';
+
+export interface DestroyOptions {
+  cfn: CloudFormationClient;
+  stackName: string;
+  region: string;
+  account?: string;
+  deployment: Deployment;
+  environmentName?: string;
+  reporter: Reporter;
+  deadline: number;
+  token: string;
+  signal?: AbortSignal;
+  pollOverrides?: WatchOptions['pollOverrides'];
+}
+
+export interface DestroyResult {
+  existed: boolean;
+  stackId?: string;
+  removed: string[];
+  kept: string[];
+  markdown: string;
+}
+
+const RETAINING = new Set(['Retain', 'RetainExceptOnCreate', 'Snapshot']);
+
+function describeResource(r: StackResourceSummary): string {
+  return `${r.LogicalResourceId} (${r.ResourceType}${r.PhysicalResourceId ? `: ${r.PhysicalResourceId}` : ''})`;
+}
+
+/** Data that lives outside the stack and survives it, with how to remove it. */
+export function dataKept(d: Deployment, region: string, environmentName?: string, account?: string): string[] {
+  const kept: string[] = [];
+  if (d.model.s3) kept.push(`model weights at ${d.model.s3}`);
+  if (d.async.outputPath) kept.push(`async results at ${d.async.outputPath}`);
+  if (d.async.failurePath) kept.push(`async failures at ${d.async.failurePath}`);
+  if (d.security.dataCapture?.enabled !== false && d.security.dataCapture?.s3Uri) kept.push(`captured requests at ${d.security.dataCapture.s3Uri}`);
+  if (account) kept.push(`the artifact bucket s3://${artifactBucketName(account, region)} (weights, build sources, templates; shared by every deployment)`);
+  kept.push(`images in the ECR repository ${repositoryName(d)} (build stack ${buildStackName(d)})`);
+  if (d.apiKey.enabled && (d.target === 'ec2' || d.target === 'ecs')) {
+    const secret = apiKeySecretName(d, environmentName);
+    kept.push(`the API-key secret ${secret} (\`aws secretsmanager delete-secret --secret-id ${secret} --region ${region}\` removes it)`);
+  }
+  return kept;
+}
+
+export async function destroyStack(options: DestroyOptions): Promise<DestroyResult> {
+  const { cfn, stackName, region, reporter } = options;
+  const sdk = await import('@aws-sdk/client-cloudformation');
+  const stack = await describeStack(cfn, stackName);
+  const outside = dataKept(options.deployment, region, options.environmentName, options.account);
+  if (!stack) {
+    reporter.info(`Stack ${stackName} does not exist in ${region}: nothing to delete.`);
+    const markdown = `### Destroy \`${stackName}\` (${region})\n\nThe stack did not exist: nothing removed.\n`;
+    return { existed: false, removed: [], kept: outside, markdown };
+  }
+  const status = stack.StackStatus ?? '';
+  if (status.endsWith('_IN_PROGRESS') && status !== 'REVIEW_IN_PROGRESS') {
+    throw new DeployError(`Stack ${stackName} is ${status}: another operation is running on it.`, {
+      title: 'Stack busy',
+      hint: `Wait for it to finish (aws cloudformation describe-stacks --stack-name ${stackName} --region ${region}) and run destroy again.`,
+    });
+  }
+  if (stack.EnableTerminationProtection) {
+    throw new DeployError(`Stack ${stackName} has termination protection: it will not be deleted.`, {
+      title: 'Termination protection',
+      hint:
+        `If deleting it is really intended, turn protection off first:\n  aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name ${stackName} --region ${region}\n` +
+        'then run destroy again. (Environments named prod get protection by default: environments.<name>.terminationProtection.)',
+    });
+  }
+  const stackId = stack.StackId ?? stackName;
+  const resources: StackResourceSummary[] = [];
+  const retainedIds = new Set<string>();
+  try {
+    let next: string | undefined;
+    do {
+      const page = await cfn.send(new sdk.ListStackResourcesCommand({ StackName: stackId, NextToken: next }));
+      resources.push(...(page.StackResourceSummaries ?? []));
+      next = page.NextToken;
+    } while (next);
+    const template = await cfn.send(new sdk.GetTemplateCommand({ StackName: stackId, TemplateStage: 'Processed' }));
+    const body = template.TemplateBody ? (JSON.parse(template.TemplateBody) as { Resources?: Record<string, { DeletionPolicy?: string }> }) : {};
+    for (const [id, r] of Object.entries(body.Resources ?? {})) if (RETAINING.has(r.DeletionPolicy ?? '')) retainedIds.add(id);
+  } catch (err) {
+    if (err instanceof SyntaxError) reporter.debug('The stack template is not JSON; retained resources are taken from the delete events.');
+    else throw explainAwsError(err, `Reading stack ${stackName}`);
+  }
+  reporter.info(`Deleting stack ${stackName} in ${region} (${resources.length} resources).`);
+  try {
+    await cfn.send(new sdk.DeleteStackCommand({ StackName: stackId, ClientRequestToken: options.token }));
+  } catch (err) {
+    throw explainAwsError(err, `Deleting stack ${stackName}`);
+  }
+  const result = await watchStack({
+    cfn,
+    stackId,
+    token: options.token,
+    reporter,
+    deadline: options.deadline,
+    signal: options.signal,
+    what: `stack ${stackName} to be deleted`,
+    pollOverrides: options.pollOverrides,
+  });
+  if (result.status !== 'DELETE_COMPLETE') {
+    const f = result.firstFailure;
+    throw new DeployError(
+      `Deleting stack ${stackName} ended in ${result.status}${f ? `: ${f.LogicalResourceId} (${f.ResourceType}) ${f.ResourceStatus}: ${f.ResourceStatusReason ?? ''}` : ''}.`,
+      {
+        title: f ? `Delete failed: ${f.LogicalResourceId}` : 'Delete failed',
+        hint:
+          'A common cause: a non-empty S3 bucket or a resource changed outside CloudFormation. Empty or fix it and run destroy again, or leave it behind:\n' +
+          `  aws cloudformation delete-stack --stack-name ${stackName} --region ${region}${f?.LogicalResourceId ? ` --retain-resources ${f.LogicalResourceId}` : ''}`,
+      },
+    );
+  }
+  const removed = resources.filter((r) => !retainedIds.has(r.LogicalResourceId ?? '')).map(describeResource);
+  const retained = resources.filter((r) => retainedIds.has(r.LogicalResourceId ?? '')).map((r) => `${describeResource(r)}: DeletionPolicy keeps it`);
+  const kept = [...retained, ...outside];
+  const markdown = [
+    `### Destroyed \`${stackName}\` (${region})`,
+    '',
+    `**Removed** (${removed.length}):`,
+    ...removed.map((r) => `- ${r}`),
+    '',
+    `**Kept** (${kept.length}):`,
+    ...kept.map((k) => `- ${k}`),
+    '',
+  ].join('\n');
+  reporter.info(`Removed ${removed.length} resources; kept: ${kept.length ? kept.join('; ') : 'nothing'}.`);
+  return { existed: true, stackId, removed, kept, markdown };
+}

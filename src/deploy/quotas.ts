@@ -1,0 +1,175 @@
+/**
+ * Service Quotas before deploying: a SageMaker endpoint on a type whose quota is 0 (the default for
+ * many GPU types) fails after twenty minutes with ResourceLimitExceeded; we fail in seconds instead,
+ * naming the quota, the figures and the command that asks for more.
+ */
+import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { DeployError, errorName, explainAwsError } from '../core/errors';
+import type { Reporter } from '../core/log';
+import { isAccelerated } from '../spec/instance-types';
+import type { Deployment } from '../spec/types';
+
+export interface QuotaRef {
+  serviceCode: string;
+  quotaCode?: string;
+  name: string;
+  unit: 'instances' | 'vCPUs';
+}
+
+/** EC2 on-demand quotas count vCPUs per instance family group. */
+const EC2_GROUPS: { test: RegExp; code: string; name: string }[] = [
+  { test: /^(g|vt)/, code: 'L-DB2E81BA', name: 'Running On-Demand G and VT instances' },
+  { test: /^p/, code: 'L-417A185B', name: 'Running On-Demand P instances' },
+  { test: /^inf/, code: 'L-1945791B', name: 'Running On-Demand Inf instances' },
+  { test: /^trn/, code: 'L-2C3B7624', name: 'Running On-Demand Trn instances' },
+  { test: /^f/, code: 'L-74FC7D96', name: 'Running On-Demand F instances' },
+  { test: /^x/, code: 'L-7295265B', name: 'Running On-Demand X instances' },
+  { test: /^[acdhimrtz]/, code: 'L-1216C47A', name: 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances' },
+];
+
+const FARGATE: QuotaRef = { serviceCode: 'fargate', quotaCode: 'L-3032A538', name: 'Fargate On-Demand vCPU resource count', unit: 'vCPUs' };
+
+/** vCPUs of an instance size: large 2, xlarge 4, Nxlarge 4N (true for every family we support). */
+export function vcpusOf(instanceType: string): number {
+  const size = instanceType.replace(/^ml\./, '').split('.')[1] ?? '';
+  if (size === 'medium') return 1;
+  if (size === 'large') return 2;
+  if (size === 'xlarge') return 4;
+  const m = /^(\d+)xlarge$/.exec(size);
+  if (m) return 4 * Number(m[1]);
+  throw new DeployError(`Cannot tell how many vCPUs ${instanceType} has.`, { hint: 'Set the skip-quota-check input to deploy anyway.' });
+}
+
+/** The quota that limits a deployment's instances, and how much of it the deploy needs. */
+export function quotaFor(d: Deployment): QuotaRef {
+  if (d.target.startsWith('sagemaker')) {
+    return { serviceCode: 'sagemaker', name: `${d.instanceType} for endpoint usage`, unit: 'instances' };
+  }
+  if (d.target === 'ecs' && !isAccelerated(d.instanceType)) return FARGATE;
+  const family = d.instanceType.split('.')[0];
+  const group = EC2_GROUPS.find((g) => g.test.test(family));
+  if (!group) throw new DeployError(`No EC2 quota known for instance family ${family}.`, { hint: 'Set the skip-quota-check input to deploy anyway.' });
+  return { serviceCode: 'ec2', quotaCode: group.code, name: group.name, unit: 'vCPUs' };
+}
+
+export interface QuotaNeed {
+  /** What this deploy must be able to run at once. */
+  needed: number;
+  /** What autoscaling may reach (warned about, not enforced). */
+  peak: number;
+}
+
+/**
+ * SageMaker blue/green updates run the new fleet beside the old one until traffic moves, so an update
+ * that replaces the endpoint config needs twice the instances for a while.
+ */
+export function quotaNeed(d: Deployment, quota: QuotaRef, replacesFleet: boolean): QuotaNeed {
+  const per = quota.unit === 'vCPUs' ? vcpusOf(d.instanceType) : 1;
+  const count = Math.max(d.instanceCount, d.autoscaling?.min ?? 0, 1);
+  const fleets = replacesFleet && d.target.startsWith('sagemaker') ? 2 : 1;
+  return { needed: count * per * fleets, peak: Math.max(count, d.autoscaling?.max ?? 0) * per };
+}
+
+export interface QuotaValue {
+  value: number;
+  quotaCode?: string;
+  adjustable?: boolean;
+}
+
+async function readQuota(sq: ServiceQuotasClient, ref: QuotaRef): Promise<QuotaValue | undefined> {
+  const sdk = await import('@aws-sdk/client-service-quotas');
+  if (ref.quotaCode) {
+    try {
+      const out = await sq.send(new sdk.GetServiceQuotaCommand({ ServiceCode: ref.serviceCode, QuotaCode: ref.quotaCode }));
+      if (out.Quota?.Value !== undefined) return { value: out.Quota.Value, quotaCode: ref.quotaCode, adjustable: out.Quota.Adjustable };
+    } catch (err) {
+      if (errorName(err) !== 'NoSuchResourceException') throw err;
+    }
+    // Never changed in this account: the AWS default applies.
+    const def = await sq.send(new sdk.GetAWSDefaultServiceQuotaCommand({ ServiceCode: ref.serviceCode, QuotaCode: ref.quotaCode }));
+    return def.Quota?.Value === undefined ? undefined : { value: def.Quota.Value, quotaCode: ref.quotaCode, adjustable: def.Quota.Adjustable };
+  }
+  // SageMaker has one quota per instance type and use: find it by name.
+  let next: string | undefined;
+  do {
+    const out: import('@aws-sdk/client-service-quotas').ListServiceQuotasCommandOutput = await sq.send(
+      new sdk.ListServiceQuotasCommand({ ServiceCode: ref.serviceCode, NextToken: next, MaxResults: 100 }),
+    );
+    const hit = out.Quotas?.find((q) => q.QuotaName === ref.name);
+    if (hit?.Value !== undefined) return { value: hit.Value, quotaCode: hit.QuotaCode, adjustable: hit.Adjustable };
+    next = out.NextToken;
+  } while (next);
+  // Types never requested may only appear among the defaults.
+  next = undefined;
+  do {
+    const out: import('@aws-sdk/client-service-quotas').ListAWSDefaultServiceQuotasCommandOutput = await sq.send(
+      new sdk.ListAWSDefaultServiceQuotasCommand({ ServiceCode: ref.serviceCode, NextToken: next, MaxResults: 100 }),
+    );
+    const hit = out.Quotas?.find((q) => q.QuotaName === ref.name);
+    if (hit?.Value !== undefined) return { value: hit.Value, quotaCode: hit.QuotaCode, adjustable: hit.Adjustable };
+    next = out.NextToken;
+  } while (next);
+  return undefined;
+}
+
+export interface QuotaCheckOptions {
+  sq: ServiceQuotasClient;
+  deployment: Deployment;
+  region: string;
+  replacesFleet: boolean;
+  reporter: Reporter;
+}
+
+export interface QuotaCheck {
+  quota: QuotaRef;
+  value?: number;
+  needed: number;
+}
+
+export function raiseCommand(ref: QuotaRef, quotaCode: string | undefined, desired: number, region: string): string {
+  return `aws service-quotas request-service-quota-increase --service-code ${ref.serviceCode} --quota-code ${quotaCode ?? '<code of this quota>'} --desired-value ${desired} --region ${region}`;
+}
+
+export async function checkQuotas(options: QuotaCheckOptions): Promise<QuotaCheck> {
+  const { deployment: d, region, reporter } = options;
+  const ref = quotaFor(d);
+  const need = quotaNeed(d, ref, options.replacesFleet);
+  let quota: QuotaValue | undefined;
+  try {
+    quota = await readQuota(options.sq, ref);
+  } catch (err) {
+    const name = errorName(err);
+    if (name === 'AccessDeniedException' || name === 'NoSuchResourceException') {
+      reporter.warning(`Could not read the quota "${ref.name}" in ${region} (${name}); deploying without the check. Allow servicequotas:GetServiceQuota, GetAWSDefaultServiceQuota and ListServiceQuotas to check first.`, undefined, 'Quota not checked');
+      return { quota: ref, needed: need.needed };
+    }
+    throw explainAwsError(err, `Reading the Service Quotas of ${ref.serviceCode} in ${region}`);
+  }
+  if (!quota) {
+    reporter.warning(`Service Quotas has no quota named "${ref.name}" in ${region}: the instance type may not be offered there.`, undefined, 'Quota not found');
+    return { quota: ref, needed: need.needed };
+  }
+  const figures = `${need.needed} ${ref.unit}${need.needed !== d.instanceCount ? ` (${d.instanceCount} × ${d.instanceType}${options.replacesFleet && d.target.startsWith('sagemaker') ? ', twice while blue/green moves traffic' : ''})` : ''}`;
+  if (quota.value < need.needed) {
+    const console = `https://console.aws.amazon.com/servicequotas/home/services/${ref.serviceCode}/quotas${quota.quotaCode ? `/${quota.quotaCode}` : ''}`;
+    throw new DeployError(
+      `The quota "${ref.name}" is ${quota.value} ${ref.unit} in ${region}, and this deploy needs ${figures}.`,
+      {
+        title: 'Service quota too low',
+        hint:
+          `Request at least ${need.peak > need.needed ? need.peak : need.needed}: ${raiseCommand(ref, quota.quotaCode, Math.max(need.needed, need.peak), region)}\n` +
+          `or ${console} (${quota.adjustable === false ? 'this quota is not adjustable: choose another instance type or region' : 'increases for GPU types can take a day or more'}). ` +
+          'Other endpoints or instances of this kind in the account count against it too.',
+      },
+    );
+  }
+  reporter.info(`Quota "${ref.name}" in ${region}: ${quota.value} ${ref.unit}, this deploy needs ${figures}.`);
+  if (need.peak > quota.value) {
+    reporter.warning(
+      `Autoscaling may reach ${need.peak} ${ref.unit} but the quota "${ref.name}" is ${quota.value} in ${region}: scaling out will stop there. ${raiseCommand(ref, quota.quotaCode, need.peak, region)}`,
+      undefined,
+      'Quota below autoscaling maximum',
+    );
+  }
+  return { quota: ref, value: quota.value, needed: need.needed };
+}

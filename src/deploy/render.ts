@@ -1,0 +1,369 @@
+/**
+ * renderStack: a deployment + region -> the CloudFormation template (data from templates/stacks/),
+ * its parameters, tags and stack settings. Pure: no AWS call, so the offline plan uses it too.
+ */
+import { DeployError } from '../core/errors';
+import { partitionOf } from '../core/aws';
+import { endpointName, ownershipTags, repositoryName, stackName, artifactBucketName } from '../spec/names';
+import { isAccelerated } from '../spec/instance-types';
+import type { Deployment } from '../spec/types';
+import type { RenderStackInput, RenderedStack } from './types';
+import { loadTemplate } from './template-loader';
+
+/** Placeholder values in an offline plan, naming the build-model output that replaces them. */
+export const IMAGE_PLACEHOLDER = '{{build-model.outputs.image-uri}}';
+export const MODEL_DATA_PLACEHOLDER = '{{build-model.outputs.model-data-url}}';
+export const API_KEY_SECRET_PLACEHOLDER = '{{deploy-endpoint.api-key-secret-arn}}';
+const ACCOUNT_PLACEHOLDER = '{{account}}';
+
+type Params = Record<string, string | number | boolean | string[]>;
+type Json = Record<string, unknown>;
+
+/**
+ * Families whose instances come with local NVMe storage: SageMaker rejects VolumeSizeInGB and a
+ * volume KmsKeyId for them (the instance store is hardware-encrypted).
+ */
+export function hasInstanceStorage(instanceType: string): boolean {
+  const family = instanceType.replace(/^ml\./, '').split('.')[0];
+  // A "d" after the generation number (g4dn, m5d, p4d) means instance storage; the rest by name.
+  return family.replace(/^[a-z]+\d+/, '').includes('d') || /^(g5|g6|g6e|p5|p5e|p5en|trn1)$/.test(family);
+}
+
+interface S3Location { bucket: string; key: string }
+
+function parseS3(uri: string): S3Location {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!m) return { bucket: uri, key: '' };
+  return { bucket: m[1], key: m[2] };
+}
+
+function modelData(d: Deployment, input: RenderStackInput): { mode: 'tar.gz' | 'prefix' | 'none'; url: string } {
+  const url = input.modelDataUrl ?? d.model.s3 ?? (d.model.huggingface && !d.model.bakeIntoImage ? MODEL_DATA_PLACEHOLDER : undefined);
+  if (!url) return { mode: 'none', url: '' };
+  if (url === MODEL_DATA_PLACEHOLDER) return { mode: 'prefix', url };
+  if (url.endsWith('.tar.gz')) return { mode: 'tar.gz', url };
+  if (url.endsWith('/')) return { mode: 'prefix', url };
+  throw new DeployError(`model data ${url} is neither a .tar.gz archive nor a prefix ending in "/"`, {
+    location: input.modelDataUrl ? undefined : { file: d.source.file, line: d.source.line },
+    title: 'Invalid model location',
+    hint: 'Point model.s3 at s3://bucket/path/model.tar.gz, or at s3://bucket/prefix/ (trailing slash) for uncompressed weights.',
+  });
+}
+
+/** arn:...:ecr:REGION:ACCOUNT:repository/NAME of an ECR image URI; undefined for other registries. */
+export function ecrRepositoryArn(imageUri: string): string | undefined {
+  const m = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(imageUri);
+  if (!m) return undefined;
+  return `arn:${partitionOf(m[2])}:ecr:${m[2]}:${m[1]}:repository/${m[3]}`;
+}
+
+function kmsParams(keyId: string | undefined, region: string, account: string): Params {
+  if (!keyId) return { KmsKeyId: '', KmsKeyPolicyArn: '', KmsKeyAlias: '' };
+  const partition = partitionOf(region);
+  if (keyId.startsWith('arn:') && keyId.includes(':key/')) return { KmsKeyId: keyId, KmsKeyPolicyArn: keyId, KmsKeyAlias: '' };
+  const alias = keyId.startsWith('arn:') ? keyId.slice(keyId.indexOf('alias/')) : keyId.startsWith('alias/') ? keyId : '';
+  if (alias) {
+    // IAM cannot name a key by alias: allow the account's keys that carry this alias.
+    const keyRegion = keyId.startsWith('arn:') ? keyId.split(':')[3] : region;
+    return { KmsKeyId: keyId, KmsKeyPolicyArn: `arn:${partition}:kms:${keyRegion}:${account}:key/*`, KmsKeyAlias: alias };
+  }
+  return { KmsKeyId: keyId, KmsKeyPolicyArn: `arn:${partition}:kms:${region}:${account}:key/${keyId}`, KmsKeyAlias: '' };
+}
+
+function s3ObjectArn(region: string, uri: string): string {
+  const { bucket, key } = parseS3(uri);
+  return `arn:${partitionOf(region)}:s3:::${bucket}/${key}*`;
+}
+
+const ROLLOUT_TYPES = { 'all-at-once': 'ALL_AT_ONCE', canary: 'CANARY', linear: 'LINEAR' } as const;
+
+export function renderStack(input: RenderStackInput): RenderedStack {
+  const d = input.deployment;
+  const { region, environmentName } = input;
+  const account = input.account ?? input.environment?.account ?? ACCOUNT_PLACEHOLDER;
+  const partition = partitionOf(region);
+  const name = endpointName(d, environmentName);
+  const notes: string[] = [];
+  const imageUri = input.imageUri ?? d.model.image ?? IMAGE_PLACEHOLDER;
+  const imageRepositoryArn =
+    imageUri === IMAGE_PLACEHOLDER
+      ? `arn:${partition}:ecr:${region}:${account}:repository/${repositoryName(d)}`
+      : ecrRepositoryArn(imageUri);
+  if (!imageRepositoryArn) {
+    throw new DeployError(`image ${imageUri} is not in Amazon ECR`, {
+      location: { file: d.source.file, line: d.source.line },
+      title: 'Unsupported image registry',
+      hint: 'SageMaker, and the least-privilege roles here, pull from ECR: push the image to ECR (build-model does) and use its URI.',
+    });
+  }
+  const data = modelData(d, input);
+  const s3 = parseS3(data.url);
+  const kmsKeyId = d.security.kmsKeyId;
+  const params: Params = {
+    DeploymentName: d.name,
+    EndpointName: name,
+    ImageUri: imageUri,
+    ImageRepositoryArn: imageRepositoryArn,
+    ModelDataMode: data.mode,
+    ModelDataUrl: data.url,
+    ModelBucket: data.mode === 'none' ? '' : s3.bucket,
+    ModelObjectPattern: data.mode === 'none' ? '' : data.mode === 'tar.gz' ? s3.key : `${s3.key}*`,
+    ModelListPrefix: data.mode === 'none' ? '' : s3.key,
+    ModelEnvironmentId: d.model.huggingface?.id ?? d.model.s3 ?? d.model.image ?? '',
+    InstanceType: d.instanceType,
+    InstanceCount: d.instanceCount,
+    ...kmsParams(kmsKeyId, region, account),
+    CreateKmsKey: d.security.createKmsKey && !kmsKeyId,
+  };
+  const { file, template } = loadTemplate(d.target);
+
+  if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') {
+    Object.assign(params, sagemakerParams(d, region, notes));
+    // Engine environment: a map, so it goes into the template rather than a parameter.
+    const env = (resource(template, 'Model').Properties as Json).PrimaryContainer as Json;
+    env.Environment = { ...(env.Environment as Json), ...(d.engine?.env ?? {}) };
+  }
+  if (d.target === 'sagemaker-realtime') {
+    Object.assign(params, realtimeParams(d));
+    const alarms = ((((resource(template, 'Endpoint').Properties as Json).DeploymentConfig as Json).AutoRollbackConfiguration as Json).Alarms) as unknown[];
+    for (const alarm of d.rollout.rollbackAlarms ?? []) alarms.push({ AlarmName: alarm });
+    if (alarms.length > 10) {
+      throw new DeployError(`rollout.rollbackAlarms has ${alarms.length - 2} alarms; SageMaker takes at most 10 with the 2 built-in ones`, {
+        location: { file: d.source.file, line: d.source.line },
+        title: 'Too many rollback alarms',
+        hint: 'Keep at most 8 alarms in rollout.rollbackAlarms, or combine them into a composite alarm.',
+      });
+    }
+  }
+  if (d.target === 'sagemaker-async') Object.assign(params, asyncParams(d, region, account));
+  if (d.target === 'ec2' || d.target === 'ecs') {
+    Object.assign(params, containerParams(d, input, account, data.mode, notes));
+    allowCidrs(template, d.security.allowedCidrs);
+    if (d.target === 'ecs') {
+      const env = ((resource(template, 'TaskDefinition').Properties as Json).ContainerDefinitions as Json[]).find((c) => c.Name === 'model')!;
+      env.Environment = [...(env.Environment as Json[]), ...Object.entries(d.engine?.env ?? {}).map(([Name, Value]) => ({ Name, Value }))];
+    }
+  }
+
+  const declared = template.Parameters as Record<string, unknown>;
+  const parameters = Object.entries(params)
+    .filter(([key]) => key in declared)
+    .map(([ParameterKey, v]) => ({ ParameterKey, ParameterValue: Array.isArray(v) ? v.join(',') : String(v) }));
+  const tags = Object.entries(ownershipTags(d, environmentName)).map(([Key, Value]) => ({ Key, Value }));
+  const terminationProtection = input.environment?.terminationProtection ?? environmentName === 'prod';
+  return {
+    stackName: stackName(d, environmentName),
+    templateFile: file,
+    template,
+    templateBody: JSON.stringify(template),
+    parameters,
+    capabilities: ['CAPABILITY_IAM'],
+    tags,
+    terminationProtection,
+    endpointName: name,
+    notes,
+  };
+}
+
+function resource(template: Json, logicalId: string): Json {
+  return (template.Resources as Record<string, Json>)[logicalId];
+}
+
+function sagemakerParams(d: Deployment, region: string, notes: string[]): Params {
+  const storage = hasInstanceStorage(d.instanceType);
+  if (d.volumeSizeGb && storage) {
+    notes.push(`volumeSizeGb ${d.volumeSizeGb} is ignored: ${d.instanceType} has local NVMe storage and SageMaker accepts no EBS volume size for it.`);
+  }
+  const capture = d.security.dataCapture;
+  const captureOn = d.target === 'sagemaker-realtime' && capture?.enabled === true;
+  return {
+    StartupTimeoutSeconds: d.healthCheck.startupTimeoutSeconds,
+    DownloadTimeoutSeconds: d.healthCheck.modelDownloadTimeoutSeconds,
+    VolumeSizeGb: d.volumeSizeGb && !storage ? d.volumeSizeGb : 0,
+    EncryptVolume: !storage,
+    SubnetIds: d.security.vpc?.subnets ?? [],
+    SecurityGroupIds: d.security.vpc?.securityGroups ?? [],
+    NetworkIsolation: d.security.networkIsolation,
+    DataCaptureS3Uri: captureOn ? capture!.s3Uri : '',
+    DataCaptureObjectArn: captureOn ? s3ObjectArn(region, capture!.s3Uri) : '',
+    DataCapturePercent: capture?.samplingPercentage ?? 10,
+    AutoscalingEnabled: d.autoscaling !== undefined,
+    AutoscalingMin: d.autoscaling?.min ?? d.instanceCount,
+    AutoscalingMax: d.autoscaling?.max ?? d.instanceCount,
+    ScaleInCooldownSeconds: d.autoscaling?.scaleInCooldownSeconds ?? 300,
+    ScaleOutCooldownSeconds: d.autoscaling?.scaleOutCooldownSeconds ?? 60,
+  };
+}
+
+function realtimeParams(d: Deployment): Params {
+  const r = d.rollout;
+  return {
+    RolloutType: ROLLOUT_TYPES[r.strategy],
+    TrafficStepPercent: r.strategy === 'linear' ? r.linearStepPercent : r.canaryPercent,
+    WaitSeconds: r.waitSeconds,
+    TerminationWaitSeconds: r.terminationWaitSeconds,
+    MaxExecutionSeconds: r.maxExecutionSeconds,
+    // ModelLatency is reported in microseconds.
+    LatencyThresholdMicroseconds: Math.round(r.latencyThresholdMs * 1000),
+    TargetInvocationsPerInstance: d.autoscaling?.targetInvocationsPerInstance ?? 100,
+  };
+}
+
+function asyncParams(d: Deployment, region: string, account: string): Params {
+  // Without paths, responses go to the artifact bucket under the deployment's own prefix.
+  const base = `s3://${artifactBucketName(account, region)}/async/${d.project}/${d.name}/`;
+  const output = d.async.outputPath ?? `${base}output/`;
+  const failure = d.async.failurePath ?? `${base}failure/`;
+  const outBucket = parseS3(output).bucket;
+  return {
+    OutputS3Uri: output,
+    FailureS3Uri: failure,
+    OutputObjectArn: s3ObjectArn(region, output),
+    FailureObjectArn: s3ObjectArn(region, failure),
+    // Callers upload requests next to the responses: the role reads the bucket's input/ prefix.
+    InputObjectArn: `arn:${partitionOf(region)}:s3:::${outBucket}/${asyncInputPrefix(output)}*`,
+    MaxConcurrentInvocationsPerInstance: d.async.maxConcurrentInvocationsPerInstance,
+    TargetBacklogPerInstance: d.autoscaling?.targetBacklogPerInstance ?? 5,
+  };
+}
+
+/** Where callers put async requests: an input/ folder beside the output folder. */
+export function asyncInputPrefix(outputUri: string): string {
+  const key = parseS3(outputUri).key.replace(/\/+$/, '');
+  const parent = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
+  return `${parent}input/`;
+}
+
+/** GPUs per instance of the GPU families ec2/ecs run (the ECS task asks for all of them). */
+export function gpuCount(instanceType: string): number | undefined {
+  const [family, size] = instanceType.split('.');
+  if (/^(g4dn|g5|g6|g6e)$/.test(family)) return { '12xlarge': 4, '24xlarge': 4, '48xlarge': 8 }[size] ?? 1;
+  if (family === 'p3') return { '2xlarge': 1, '8xlarge': 4, '16xlarge': 8 }[size];
+  if (family === 'p5') return size === '4xlarge' ? 1 : 8;
+  if (/^(p4d|p4de|p5e|p5en)$/.test(family)) return 8;
+  return undefined;
+}
+
+const VCPUS: Record<string, number> = { large: 2, xlarge: 4, '2xlarge': 8, '4xlarge': 16, '8xlarge': 32, '9xlarge': 36, '12xlarge': 48, '16xlarge': 64, '18xlarge': 72, '24xlarge': 96, '48xlarge': 192 };
+const GIB_PER_VCPU: Record<string, number> = { m5: 4, m6i: 4, c5: 2, c7i: 2, r5: 8 };
+/** Fargate's largest task and, per vCPU count, its memory range (GiB) and step. */
+const FARGATE_MEMORY: Record<number, [number, number, number]> = { 2: [4, 16, 1], 4: [8, 30, 1], 8: [16, 60, 4], 16: [32, 120, 8] };
+
+/** The Fargate size closest to a CPU instance type (Fargate stops at 16 vCPU and 120 GiB). */
+export function fargateSize(instanceType: string): { cpu: number; memoryMiB: number; exact: boolean } {
+  const [family, size] = instanceType.split('.');
+  const vcpus = VCPUS[size] ?? 4;
+  const cpu = Math.min(Math.max(vcpus, 2), 16);
+  const [lo, hi, step] = FARGATE_MEMORY[cpu];
+  const want = vcpus * (GIB_PER_VCPU[family] ?? 4);
+  const gib = Math.min(Math.max(Math.floor(want / step) * step, lo), hi);
+  return { cpu: cpu * 1024, memoryMiB: gib * 1024, exact: cpu === vcpus && gib === want };
+}
+
+function containerParams(d: Deployment, input: RenderStackInput, account: string, mode: string, notes: string[]): Params {
+  const where = { file: d.source.file, line: d.source.line };
+  const vpc = d.security.vpc;
+  if (!vpc?.vpcId || !d.security.certificateArn) {
+    // The spec loader refuses these already; a hand-built Deployment may not have gone through it.
+    throw new DeployError(`target ${d.target} needs security.vpc.vpcId and security.certificateArn`, { location: where, title: 'Invalid deployment spec' });
+  }
+  const gpus = gpuCount(d.instanceType);
+  if (isAccelerated(d.instanceType) && gpus === undefined) {
+    throw new DeployError(`instanceType ${d.instanceType} has Neuron accelerators, which target ${d.target} does not set up (device mapping, Neuron AMI)`, {
+      location: where,
+      title: 'Unsupported instance type',
+      hint: 'Use a GPU type (g5, g6, g6e, p4d, p5) for ec2/ecs, or target sagemaker-realtime for Inferentia and Trainium.',
+    });
+  }
+  const onGpu = gpus !== undefined;
+  // Instances in private subnets when the load balancer has public ones, or when a NAT gateway serves them.
+  const privatePlacement = Boolean(vpc.publicSubnets?.length) || vpc.natGateway;
+  const modelGb = d.model.sizeGb ?? 30;
+  const imageGb = d.usage.imageSizeGb ?? 15;
+  // Layers are stored compressed and unpacked; an archive sits beside what it unpacks to.
+  const neededGb = Math.ceil(2 * imageGb + (mode === 'tar.gz' ? 2 : 1) * modelGb + 20);
+  const apiKeyArn = d.apiKey.enabled ? (input.apiKeySecretArn ?? API_KEY_SECRET_PLACEHOLDER) : '';
+  const apiKeyKms = kmsParams(d.apiKey.kmsKeyId ?? d.security.kmsKeyId, input.region, account);
+  const params: Params = {
+    VpcId: vpc.vpcId,
+    SubnetIds: vpc.subnets,
+    LoadBalancerSubnetIds: vpc.publicSubnets?.length ? vpc.publicSubnets : vpc.subnets,
+    SecurityGroupIds: vpc.securityGroups,
+    LoadBalancerScheme: privatePlacement && !vpc.publicSubnets?.length ? 'internal' : 'internet-facing',
+    AssignPublicIp: !privatePlacement,
+    CertificateArn: d.security.certificateArn,
+    HealthCheckPath: d.healthCheck.path,
+    ApiKeySecretArn: apiKeyArn,
+    ApiKeyKmsKeyPolicyArn: apiKeyArn ? apiKeyKms.KmsKeyPolicyArn : '',
+    ApiKeyKmsKeyAlias: apiKeyArn ? apiKeyKms.KmsKeyAlias : '',
+    RootVolumeGb: d.volumeSizeGb ?? Math.max(100, neededGb),
+    AutoscalingEnabled: d.autoscaling !== undefined,
+    AutoscalingMin: d.autoscaling?.min ?? d.instanceCount,
+    AutoscalingMax: d.autoscaling?.max ?? d.instanceCount,
+    ScaleInCooldownSeconds: d.autoscaling?.scaleInCooldownSeconds ?? 300,
+    ScaleOutCooldownSeconds: d.autoscaling?.scaleOutCooldownSeconds ?? 60,
+  };
+  if (params.LoadBalancerScheme === 'internal') {
+    notes.push('the load balancer is internal: the instances sit in private subnets (natGateway) and no security.vpc.publicSubnets are given.');
+  }
+  if (!d.apiKey.enabled) notes.push('apiKey.enabled is false: the endpoint serves anyone allowed by security.allowedCidrs without a key.');
+  if (!['/ping', '/health'].includes(d.healthCheck.path)) {
+    notes.push(`healthCheck.path ${d.healthCheck.path}: the gateway answers it without a key only if it is the engine's health path; /ping always is.`);
+  }
+  if (d.target === 'ec2') {
+    const env = Object.entries(d.engine?.env ?? {});
+    for (const [k, v] of env) {
+      if (/[\r\n]/.test(k + v) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+        throw new DeployError(`engine.env ${k} cannot go into a container environment file (names are [A-Za-z_][A-Za-z0-9_]*, values one line)`, { location: where, title: 'Invalid engine.env' });
+      }
+    }
+    return {
+      ...params,
+      Accelerated: onGpu,
+      AmiId: onGpu
+        ? '/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id'
+        : '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id',
+      EngineEnvironmentBase64: env.length ? Buffer.from(env.map(([k, v]) => `${k}=${v}\n`).join('')).toString('base64') : '',
+      // Boot and pull (~5 min) come before the weight download and the engine start-up.
+      ReadyTimeoutSeconds: 300 + d.healthCheck.modelDownloadTimeoutSeconds + d.healthCheck.startupTimeoutSeconds,
+      TargetRequestsPerInstance: d.autoscaling?.targetInvocationsPerInstance ?? 100,
+    };
+  }
+  const ecs: Params = {
+    ...params,
+    Compute: onGpu ? 'gpu' : 'fargate',
+    GpuCount: gpus ?? 0,
+    HealthCheckGraceSeconds: d.healthCheck.modelDownloadTimeoutSeconds + d.healthCheck.startupTimeoutSeconds,
+    // Twice the tasks: a rolling deployment (and a key rotation) starts new GPU tasks before old ones stop.
+    CapacityMax: 2 * (d.autoscaling?.max ?? d.instanceCount),
+    ScalingMetric: 'requests',
+    TargetRequestsPerTask: d.autoscaling?.targetInvocationsPerInstance ?? 100,
+  };
+  if (onGpu) {
+    if (!vpc.natGateway) {
+      notes.push('ECS tasks on GPU instances (awsvpc) get no public IP: without security.vpc.natGateway the subnets need VPC endpoints (ECR, S3, CloudWatch Logs, Secrets Manager) to pull the image and the weights.');
+    }
+    return ecs;
+  }
+  const size = fargateSize(d.instanceType);
+  if (!size.exact) notes.push(`${d.instanceType} runs on Fargate as ${size.cpu / 1024} vCPU and ${size.memoryMiB / 1024} GiB, the closest Fargate size.`);
+  // Fargate's task storage holds the unpacked image and the weights.
+  if (neededGb > 200) {
+    throw new DeployError(`the image (${imageGb} GB) and model (${modelGb} GB) need about ${neededGb} GiB of task storage; Fargate offers at most 200`, {
+      location: where,
+      title: 'Model too large for Fargate',
+      hint: 'Use a GPU instance type (ECS on EC2) or target ec2, or bake the model into a smaller image.',
+    });
+  }
+  if (d.volumeSizeGb) notes.push(`volumeSizeGb ${d.volumeSizeGb} is ignored on Fargate: task storage is sized from the image and model (${Math.max(21, neededGb)} GiB).`);
+  return { ...ecs, TaskCpu: size.cpu, TaskMemory: size.memoryMiB, EphemeralStorageGb: Math.max(21, neededGb), ScalingMetric: 'requests' };
+}
+
+/** 443 and 80 (redirected) from each allowed CIDR: a list CloudFormation parameters cannot loop over. */
+function allowCidrs(template: Json, cidrs: string[]): void {
+  const group = resource(template, 'LoadBalancerSecurityGroup').Properties as Json;
+  group.SecurityGroupIngress = cidrs.flatMap((CidrIp) => [
+    { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp, Description: 'HTTPS' },
+    { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp, Description: 'HTTP (redirected to HTTPS)' },
+  ]);
+}

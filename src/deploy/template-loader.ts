@@ -1,0 +1,99 @@
+/**
+ * CloudFormation templates are YAML data in templates/stacks/. This parses them, short-form tags
+ * included (!Ref, !Sub, !GetAtt ...), into the JSON form CloudFormation receives.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { DeployError } from '../core/errors';
+import type { Target } from '../spec/types';
+
+type Json = Record<string, unknown>;
+
+const FN_TAGS = [
+  'Base64', 'Cidr', 'FindInMap', 'GetAZs', 'If', 'ImportValue', 'Join', 'Select', 'Split', 'Sub',
+  'Equals', 'Not', 'And', 'Or', 'Transform',
+];
+
+function cfnTags(): import('yaml').Tags {
+  const tags: import('yaml').Tags = [];
+  const toJs = (node: unknown): unknown =>
+    (node as { toJSON?: () => unknown }).toJSON ? (node as { toJSON: () => unknown }).toJSON() : node;
+  const add = (tag: string, wrap: (value: unknown) => unknown) => {
+    tags.push({ tag, resolve: (str: string) => wrap(str) });
+    tags.push({ tag, collection: 'seq', resolve: (seq) => wrap(toJs(seq)) });
+    tags.push({ tag, collection: 'map', resolve: (map) => wrap(toJs(map)) });
+  };
+  add('!Ref', (v) => ({ Ref: v }));
+  add('!Condition', (v) => ({ Condition: v }));
+  // !GetAtt Resource.Attribute is the scalar form; attributes may contain dots (Endpoint.Address).
+  add('!GetAtt', (v) => {
+    if (typeof v !== 'string') return { 'Fn::GetAtt': v };
+    const dot = v.indexOf('.');
+    return { 'Fn::GetAtt': [v.slice(0, dot), v.slice(dot + 1)] };
+  });
+  for (const fn of FN_TAGS) add(`!${fn}`, (v) => ({ [`Fn::${fn}`]: v }));
+  return tags;
+}
+
+/** Parses template text; throws a DeployError naming file:line on invalid YAML or unknown tags. */
+export function parseTemplate(text: string, file: string): Json {
+  const YAML = require('yaml') as typeof import('yaml');
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { customTags: cfnTags(), lineCounter, uniqueKeys: true, prettyErrors: false });
+  const problems = [...doc.errors, ...doc.warnings];
+  if (problems.length > 0) {
+    const e = problems[0];
+    const pos = lineCounter.linePos(e.pos[0]);
+    throw new DeployError(`invalid template YAML: ${e.message.split('\n')[0]}`, {
+      location: { file, line: pos.line, column: pos.col },
+      title: 'Invalid template',
+    });
+  }
+  return doc.toJS() as Json;
+}
+
+/** File names per target; literal so bundlers can see them. */
+export const TEMPLATE_FILES: Record<Target, string> = {
+  'sagemaker-realtime': 'sagemaker-realtime.yaml',
+  'sagemaker-async': 'sagemaker-async.yaml',
+  ec2: 'ec2.yaml',
+  ecs: 'ecs.yaml',
+};
+
+/**
+ * templates/ sits at the repository root: two levels above src/deploy, three above dist/<action>/flow,
+ * two above dist/cli. Look upward instead of hard-coding one layout.
+ */
+export function templatesDir(start = __dirname): string {
+  let dir = start;
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, 'templates', 'stacks');
+    if (fs.existsSync(path.join(candidate, TEMPLATE_FILES['sagemaker-realtime']))) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new DeployError(`templates/stacks not found above ${start}`, {
+    title: 'Missing templates',
+    hint: 'The action needs its whole repository checkout (templates/ next to dist/); do not copy dist/ alone.',
+  });
+}
+
+const cache = new Map<string, Json>();
+
+/** The parsed template of a target (a fresh copy each call: render mutates it). */
+export function loadTemplate(target: Target): { file: string; template: Json } {
+  const file = path.join(templatesDir(), TEMPLATE_FILES[target]);
+  let parsed = cache.get(file);
+  if (!parsed && !fs.existsSync(file)) {
+    throw new DeployError(`target ${target} has no stack template in this version (templates/stacks/${TEMPLATE_FILES[target]})`, {
+      title: 'Target not available',
+      hint: 'Use target sagemaker-realtime or sagemaker-async.',
+    });
+  }
+  if (!parsed) {
+    parsed = parseTemplate(fs.readFileSync(file, 'utf8'), path.relative(process.cwd(), file) || file);
+    cache.set(file, parsed);
+  }
+  return { file: `templates/stacks/${TEMPLATE_FILES[target]}`, template: structuredClone(parsed) };
+}

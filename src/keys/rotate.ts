@@ -1,0 +1,358 @@
+/**
+ * API-key rotation from CI: the Secrets Manager rotation protocol without a Lambda.
+ *   createSecret  PutSecretValue [AWSPENDING] with a ClientRequestToken derived from the run (re-runs are harmless)
+ *   setSecret     MD_SERVE_B → pending (MD_SERVE_A → current once the previous key's grace is over), reload servers
+ *   testSecret    pending key accepted, current key still accepted, a wrong key refused with 401
+ *   finishSecret  AWSCURRENT → pending (AWSPREVIOUS follows), AWSPENDING removed
+ * Any failure before AWSCURRENT moves rolls back: MD_SERVE_B back on the current version, servers reloaded,
+ * AWSPENDING removed. MD_SERVE_A keeps the previous key until the grace period is over.
+ */
+import { createHash, randomUUID } from 'crypto';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { awsClient, Credentials } from '../core/aws';
+import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
+import type { Reporter } from '../core/log';
+import { apiKeySecretName } from '../spec/names';
+import type { Deployment, EnvironmentSpec } from '../spec/types';
+import { DEFAULT_PROBE_PAYLOAD, KeyExpectation, probeKeys, ProbeOptions, wrongKey } from './probe';
+import { ensureApiKeySecret, keySecretString, newApiKey } from './secret';
+import { resolveServing, ServingSide } from './serving';
+import { checkOwnership, CURRENT, describeKeySecret, moveLabel, PENDING, readKey, SecretState, SERVE_A, SERVE_B } from './state';
+
+export type RotateMode = 'rotate' | 'refresh' | 'create-only';
+export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret' | 'retirePrevious' | 'refresh';
+
+export interface RotateOptions {
+  deployment: Deployment;
+  environmentName?: string;
+  environment?: EnvironmentSpec;
+  region: string;
+  credentials?: Credentials;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  mode: RotateMode;
+  gracePeriodHours: number;
+  /** Default: the stack's URL output. */
+  endpointUrl?: string;
+  timeoutMs: number;
+  /** Names this run ("acme/models#4242"): the ClientRequestToken is derived from it, so a re-run reuses it. */
+  runId?: string;
+  now?: () => Date;
+  pollIntervalMs?: number;
+  probe?: Pick<ProbeOptions, 'retries' | 'retryDelayMs' | 'rounds' | 'timeoutMs'>;
+}
+
+export interface RotateResult {
+  region: string;
+  secretArn: string;
+  /** The version holding AWSCURRENT at the end. */
+  versionId: string;
+  created: boolean;
+  rotated: boolean;
+  previousRetired: boolean;
+  /** What happened, in words, for the summary. No key in here. */
+  log: string[];
+}
+
+/** A UUID-shaped token (32-64 chars) that is the same for every attempt of one run on one secret. */
+export function rotationToken(secretArn: string, runId?: string): string {
+  if (!runId) return randomUUID();
+  const h = createHash('sha256').update(`${secretArn}|${runId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export async function rotateApiKey(o: RotateOptions): Promise<RotateResult> {
+  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const sm = awsClient(SecretsManagerClient, { region: o.region, credentials: o.credentials });
+  const now = () => o.now?.() ?? new Date();
+  const name = apiKeySecretName(o.deployment, o.environmentName);
+  const log: string[] = [];
+  const note = (line: string) => {
+    log.push(line);
+    o.reporter.info(line);
+  };
+  const result = (state: SecretState, extra: Partial<RotateResult>): RotateResult => ({
+    region: o.region,
+    secretArn: state.arn,
+    versionId: state.current ?? '',
+    created: false,
+    rotated: false,
+    previousRetired: false,
+    log,
+    ...extra,
+  });
+
+  let state = await describeKeySecret(sm, name);
+  if (!state || o.mode === 'create-only') {
+    if (state) checkOwnership(state, o.deployment, o.environmentName);
+    const { created } = await ensureApiKeySecret({ ...o });
+    state = (await describeKeySecret(sm, name))!;
+    note(created ? `Created secret ${state.arn} with a new key (a new secret has nothing to rotate).` : `Secret ${state.arn} exists; create-only leaves its key as it is.`);
+    return result(state, { created });
+  }
+  checkOwnership(state, o.deployment, o.environmentName);
+
+  const token = rotationToken(state.arn, o.runId);
+  if (o.mode === 'rotate' && state.stages[token] && !state.stages[token].includes(PENDING)) {
+    note(`This run already rotated the key (version ${token}); nothing to do.`);
+    return result(state, { rotated: state.current === token, versionId: state.current ?? token });
+  }
+
+  // finishSecret was interrupted after AWSCURRENT moved: only the AWSPENDING label is left to remove.
+  if (state.pending && state.pending === state.current) {
+    await moveLabel(sm, state.arn, PENDING, undefined, state.pending);
+    note(`Finished an interrupted rotation: removed ${PENDING} from the current version ${state.current}.`);
+    state = (await describeKeySecret(sm, name))!;
+  }
+  const staleAfterMs = 2 * o.timeoutMs;
+  const foreignPending = state.pending && state.pending !== token ? state.pending : undefined;
+  if (foreignPending) {
+    const started = state.created[foreignPending];
+    const ageMs = started ? now().getTime() - started.getTime() : Infinity;
+    if (ageMs < staleAfterMs) {
+      throw new DeployError(
+        `a rotation of ${state.name} by another run is in progress: version ${foreignPending} holds ${PENDING} since ${started!.toISOString()}`,
+        {
+          title: 'Rotation already pending',
+          hint: `Nothing was changed. Two rotations must never interleave (the rotate-key workflow's concurrency group serialises them). If that run died, a run after ${new Date(started!.getTime() + staleAfterMs).toISOString()} finishes or undoes it.`,
+        },
+      );
+    }
+  }
+
+  // Before any change: the stack must exist and have a URL to test the keys against.
+  const serving = await resolveServing({ ...o, timeoutMs: o.timeoutMs });
+  const url = o.endpointUrl ?? serving.endpointUrl;
+  if (!url) {
+    throw new DeployError(`cannot find the URL of ${serving.describe} to test the keys against`, {
+      title: 'No endpoint URL',
+      hint: 'Nothing was changed. Pass the `endpoint-url` input (the endpoint-url output of deploy-endpoint).',
+    });
+  }
+  if (!state.current) throw new DeployError(`secret ${state.name} has no ${CURRENT} version`, { title: 'Broken secret' });
+  const current = state.current;
+  const currentKey = await readKey(sm, state.arn, current, o.reporter);
+  const rotatedAt = currentKey.createdAt ? new Date(currentKey.createdAt) : state.created[current] ?? new Date(0);
+  const graceEnds = new Date(rotatedAt.getTime() + o.gracePeriodHours * 3600_000);
+  const previousInGrace = state.serveA !== undefined && state.serveA !== current && now() < graceEnds;
+  const probe: ProbeOptions = {
+    url,
+    payload: o.deployment.smokeTest?.payload ?? DEFAULT_PROBE_PAYLOAD,
+    contentType: o.deployment.smokeTest?.contentType ?? 'application/json',
+    signal: o.signal,
+    ...o.probe,
+  };
+  const ctx: StepContext = { o, sm, state, serving, current, note };
+
+  if (o.mode === 'refresh' || previousInGrace) {
+    // refresh-only never finishes a rotation; a rotation blocked by the grace period cannot finish one either.
+    const leftOver = o.mode === 'refresh' ? state.pending : foreignPending;
+    if (leftOver) {
+      await undo(ctx, leftOver, 'an interrupted rotation');
+      ctx.state = (await describeKeySecret(sm, name))!;
+    }
+    if (o.mode === 'rotate') {
+      throw new DeployError(
+        `the previous key of ${state.name} still works until ${graceEnds.toISOString()} (grace period ${o.gracePeriodHours} h since the last rotation); rotating now would stop it early`,
+        {
+          title: 'Previous key still in its grace period',
+          hint: `${leftOver ? 'Only the interrupted rotation was undone. ' : 'Nothing was changed. '}Rotate after ${graceEnds.toISOString()}, or set grace-period-hours: 0 to end the grace period now (e.g. after a leak).`,
+        },
+      );
+    }
+    return result(ctx.state, { previousRetired: await refresh(ctx, previousInGrace, probe, currentKey.apiKey) });
+  }
+
+  // createSecret
+  let step: RotationStep = 'createSecret';
+  let newVersion: string;
+  let newKey: string;
+  const mine = state.pending === token;
+  if (state.pending) {
+    newVersion = state.pending;
+    newKey = (await readKey(sm, state.arn, newVersion, o.reporter)).apiKey;
+    note(mine ? `Resuming this run's rotation: version ${newVersion} is ${PENDING}.` : `Finishing an interrupted rotation: version ${newVersion} has been ${PENDING} since ${state.created[newVersion]?.toISOString()}.`);
+  } else {
+    newKey = await newApiKey(sm, o.reporter);
+    newVersion = await putPending(sm, state.arn, token, newKey);
+    note(`createSecret: version ${newVersion} created as ${PENDING}.`);
+  }
+
+  let bMoved = state.serveB === newVersion;
+  let reloadStarted = false;
+  try {
+    step = 'setSecret';
+    if (state.serveA !== current) {
+      await moveLabel(sm, state.arn, SERVE_A, current, state.serveA);
+      note(`setSecret: grace period of the previous key is over: ${SERVE_A} moved to the current version ${current}.`);
+    }
+    await moveLabel(sm, state.arn, SERVE_B, newVersion, state.serveB);
+    bMoved = true;
+    reloadStarted = true;
+    await serving.reload(`accept pending version ${newVersion} next to current ${current}`);
+    note(`setSecret: ${serving.describe} accept the current and the pending key.`);
+
+    step = 'testSecret';
+    const wrong = wrongKey();
+    o.reporter.setSecret(wrong);
+    const lines = await probeKeys(probe, [
+      { label: 'the pending key', key: newKey, accepted: true },
+      { label: 'the current key', key: currentKey.apiKey, accepted: true },
+      { label: 'a wrong key', key: wrong, accepted: false },
+    ]);
+    for (const l of lines) note(`testSecret: ${l}`);
+
+    step = 'finishSecret';
+    await moveLabel(sm, state.arn, CURRENT, newVersion, current);
+  } catch (err) {
+    throw await rollBack(ctx, step, err, newVersion, bMoved, reloadStarted);
+  }
+  note(`finishSecret: version ${newVersion} is ${CURRENT}; version ${current} is AWSPREVIOUS and keeps working until the grace period ends.`);
+  try {
+    await moveLabel(sm, state.arn, PENDING, undefined, newVersion);
+  } catch (err) {
+    o.reporter.warning(`The new key is current, but ${PENDING} could not be removed from it (${errorMessage(err)}); the next run removes it.`);
+  }
+
+  let previousRetired = false;
+  if (o.gracePeriodHours === 0) {
+    step = 'retirePrevious';
+    try {
+      await moveLabel(sm, state.arn, SERVE_A, newVersion, current);
+      await serving.reload(`grace period 0: stop accepting version ${current}`);
+      const lines = await probeKeys(probe, [
+        { label: 'the new key', key: newKey, accepted: true },
+        { label: 'the previous key', key: currentKey.apiKey, accepted: false },
+      ]);
+      for (const l of lines) note(`retirePrevious: ${l}`);
+      previousRetired = true;
+    } catch (err) {
+      throw new DeployError(`API-key rotation of ${state.name} succeeded, but retiring the previous key failed at step retirePrevious: ${errorMessage(err)}`, {
+        cause: err,
+        title: 'Previous key not retired',
+        hint: 'The new key is current and works. The previous key may still be accepted: run rotate-key with refresh-only: true and grace-period-hours: 0 to retire it.',
+      });
+    }
+  }
+  return { region: o.region, secretArn: state.arn, versionId: newVersion, created: false, rotated: true, previousRetired, log };
+}
+
+interface StepContext {
+  o: RotateOptions;
+  sm: SecretsManagerClient;
+  state: SecretState;
+  serving: ServingSide;
+  current: string;
+  note: (line: string) => void;
+}
+
+async function putPending(sm: SecretsManagerClient, arn: string, token: string, key: string): Promise<string> {
+  const { PutSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  try {
+    const out = await sm.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: keySecretString(key), VersionStages: [PENDING] }));
+    return out.VersionId ?? token;
+  } catch (err) {
+    if (errorName(err) === 'ResourceExistsException') {
+      throw new DeployError(`version ${token} of ${arn} already exists with another value (a re-run of this run raced with itself)`, {
+        cause: err,
+        title: 'Rotation step createSecret failed',
+        hint: 'Nothing was changed. Run rotate-key again: it resumes from the existing version.',
+      });
+    }
+    throw explainAwsError(err, `createSecret: storing the pending key of ${arn}`);
+  }
+}
+
+/** Undoes a pending version: MD_SERVE_B back on the current version, servers reloaded, AWSPENDING removed. */
+async function undo(ctx: StepContext, pending: string, what: string): Promise<string[]> {
+  const { o, sm, state, serving, current } = ctx;
+  const problems: string[] = [];
+  const bOnPending = state.serveB === pending;
+  if (bOnPending) {
+    try {
+      await moveLabel(sm, state.arn, SERVE_B, current, pending);
+    } catch (err) {
+      problems.push(errorMessage(err));
+    }
+    try {
+      await serving.reload(`undo ${what}: stop accepting version ${pending}`);
+    } catch (err) {
+      problems.push(`reloading ${serving.describe}: ${errorMessage(err)}`);
+    }
+  }
+  try {
+    await moveLabel(sm, state.arn, PENDING, undefined, pending);
+  } catch (err) {
+    problems.push(errorMessage(err));
+  }
+  if (!problems.length) ctx.note(`Undid ${what}: ${PENDING} removed from version ${pending}${bOnPending ? `, ${SERVE_B} back on ${current}` : ''}.`);
+  else o.reporter.warning(`Undoing ${what} was incomplete: ${problems.join('; ')}`);
+  return problems;
+}
+
+async function rollBack(ctx: StepContext, step: RotationStep, err: unknown, newVersion: string, bMoved: boolean, reloadStarted: boolean): Promise<DeployError> {
+  const cause = err instanceof DeployError ? err.describe() : errorMessage(err);
+  ctx.o.reporter.warning(`Rotation failed at ${step}; rolling back.`);
+  const state = { ...ctx.state, serveB: bMoved ? newVersion : ctx.state.serveB };
+  // A reload that started may have made servers accept the pending key even if B never moved back.
+  const problems = await undo({ ...ctx, state }, newVersion, 'the failed rotation');
+  if (reloadStarted && !bMoved) {
+    try {
+      await ctx.serving.reload('rollback');
+    } catch (e) {
+      problems.push(errorMessage(e));
+    }
+  }
+  const where = `API-key rotation of ${ctx.state.name} failed at step ${step}: ${cause}`;
+  if (problems.length) {
+    return new DeployError(`${where}\nThe rollback was incomplete: ${problems.join('; ')}`, {
+      cause: err,
+      title: `Rotation failed at ${step}`,
+      hint: `The current key (version ${ctx.current}) was never replaced. The next rotate-key run finishes the rollback.`,
+    });
+  }
+  return new DeployError(where, {
+    cause: err,
+    title: `Rotation failed at ${step}`,
+    hint: `Rolled back: ${PENDING} removed, ${SERVE_B} back on the current version ${ctx.current}, servers reloaded. The current key keeps working.`,
+  });
+}
+
+/** refresh-only: end an expired grace period and repair labels; no new key. Returns true when a key was retired. */
+async function refresh(ctx: StepContext, previousInGrace: boolean, probe: ProbeOptions, currentKey: string): Promise<boolean> {
+  const { o, sm, state, serving, current } = ctx;
+  const retiring = state.serveA !== current && !previousInGrace ? state.serveA : undefined;
+  const retiredKey = retiring ? (await readKey(sm, state.arn, retiring, o.reporter)).apiKey : undefined;
+  let changed = false;
+  if (state.serveA !== current && !previousInGrace) {
+    await moveLabel(sm, state.arn, SERVE_A, current, state.serveA);
+    changed = true;
+  }
+  if (state.serveB !== current && !(state.pending && state.serveB === state.pending)) {
+    await moveLabel(sm, state.arn, SERVE_B, current, state.serveB);
+    changed = true;
+  }
+  if (!changed) {
+    ctx.note(previousInGrace ? `The previous key stays accepted until its grace period ends; nothing to refresh.` : 'The serving labels already point at the current key; nothing to refresh.');
+    return false;
+  }
+  try {
+    await serving.reload('refresh: serve only the current key');
+    const wrong = wrongKey();
+    o.reporter.setSecret(wrong);
+    const expectations: KeyExpectation[] = [
+      { label: 'the current key', key: currentKey, accepted: true },
+      { label: 'a wrong key', key: wrong, accepted: false },
+    ];
+    if (retiredKey) expectations.push({ label: 'the retired key', key: retiredKey, accepted: false });
+    for (const l of await probeKeys(probe, expectations)) ctx.note(`refresh: ${l}`);
+  } catch (err) {
+    throw new DeployError(`refreshing the keys of ${state.name} failed at step refresh: ${err instanceof DeployError ? err.describe() : errorMessage(err)}`, {
+      cause: err,
+      title: 'Refresh failed',
+      hint: 'The labels point at the current key only; the current key works everywhere it worked before. Run again once the serving side is healthy.',
+    });
+  }
+  ctx.note(retiring ? `refresh: version ${retiring} is no longer accepted (${SERVE_A} moved to ${current}).` : 'refresh: labels repaired.');
+  return Boolean(retiring);
+}

@@ -1,0 +1,515 @@
+/**
+ * promote-model: an approved model moves from the source environment (dev) to a target environment's
+ * account and regions, verified by digest. Everything the spec and inputs say is checked before the
+ * first AWS call; the target account is reached by assuming its promotion role (or, when the job already
+ * runs in the target account through its own OIDC role, with the job's credentials). Regions run in
+ * parallel, each to its end, and a failed region leaves nothing tagged and can be re-run.
+ */
+import { awsClient } from '../core/aws';
+import { assumeRole, isRoleArn } from '../core/credentials';
+import { DeployError, DeployErrors, errorMessage } from '../core/errors';
+import type { Reporter } from '../core/log';
+import { artifactBucketName, ownershipTags, repositoryName } from '../spec/names';
+import { regionsFor, selectEnvironment } from '../spec/load';
+import type { Deployment, EnvironmentSpec, Spec } from '../spec/types';
+import { copyModel, parseBedrockModelArn, shareModel, targetModelName } from './bedrock';
+import { copyImage, imageUri, ImageRef, newestImage, parseImageUri, Registry, waitForReplication } from './ecr';
+import { copyArtifacts, parseS3Url, S3Location } from './s3';
+import { Actor, formatBytes, settleLimit, step, tagValue } from './util';
+
+export interface PromoteRequest {
+  spec: Spec;
+  deployment: Deployment;
+  sourceEnvironment: string;
+  targetEnvironment: string;
+  /** One target region (the `region` input); default: every region of the target environment. */
+  region?: string;
+  sourceRegion?: string;
+  imageUri?: string;
+  modelDataUrl?: string;
+  bedrockModelArn?: string;
+  /** Names the run in the role session, and in the provenance tags. */
+  run: { sessionName: string; commit?: string; runUrl?: string; repository?: string };
+  timeoutMs?: number;
+  tuning?: PromoteTuning;
+}
+
+export interface PromoteTuning {
+  regionConcurrency?: number;
+  blobConcurrency?: number;
+  layerPartSize?: number;
+  multipartThreshold?: number;
+  s3PartSize?: number;
+  pollInitialDelayMs?: number;
+  pollMaxDelayMs?: number;
+}
+
+export interface TargetResult {
+  environment: string;
+  account: string;
+  region: string;
+  imageUri?: string;
+  image?: 'copied' | 'present' | 'replicated';
+  digest?: string;
+  modelDataUrl?: string;
+  modelArn?: string;
+  blobsCopied: number;
+  blobsSkipped: number;
+  bytesMoved: number;
+  objectsCopied: number;
+  objectsSkipped: number;
+  bytesCopied: number;
+  calls: number;
+  seconds: number;
+}
+
+export interface PromoteResult {
+  digest?: string;
+  targets: TargetResult[];
+}
+
+/** What the request means, checked against the spec before any AWS call. */
+export interface PromotionPlan {
+  deployment: Deployment;
+  source: { name: string; env: EnvironmentSpec; region: string };
+  target: { name: string; env: EnvironmentSpec; regions: string[]; roleArn?: string };
+  image?: { repositoryName: string; ref?: ImageRef };
+  modelData?: S3Location;
+  bedrockModelArn?: string;
+}
+
+function envLocation(spec: Spec, name: string) {
+  return spec.locate(['environments', name]);
+}
+
+/** Account ids of the spec's environments, for messages. */
+function accountsInSpec(spec: Spec): string {
+  return Object.entries(spec.environments).map(([n, e]) => `${n} (${e.account})`).join(', ') || 'none';
+}
+
+function environmentByInput(spec: Spec, name: string, input: string): EnvironmentSpec {
+  if (/^\d{12}$/.test(name) && !spec.environments[name]) {
+    const match = Object.entries(spec.environments).find(([, e]) => e.account === name);
+    throw new DeployError(`input \`${input}\` is the account ${name}; promotion targets are environments of the spec${match ? `, and ${name} is environment "${match[0]}"` : `, and account ${name} is not in the spec`}`, {
+      location: spec.locate(['environments']),
+      title: match ? 'Environment expected' : 'Account not in the spec',
+      hint: match ? `Use \`${input}: ${match[0]}\`.` : `Add the account under environments: in ${spec.file} (with its promotionRoleArn). Environments: ${accountsInSpec(spec)}.`,
+    });
+  }
+  return selectEnvironment(spec, name, input);
+}
+
+export function planPromotion(req: PromoteRequest): PromotionPlan {
+  const { spec, deployment: d } = req;
+  const sourceEnv = environmentByInput(spec, req.sourceEnvironment, 'source-environment');
+  const targetEnv = environmentByInput(spec, req.targetEnvironment, 'target-environment');
+  if (req.sourceEnvironment === req.targetEnvironment) {
+    throw new DeployError(`source and target are both environment "${req.targetEnvironment}"`, {
+      title: 'Nothing to promote',
+      hint: 'Promotion moves a model between environments: set `source-environment` (default dev) and `target-environment` to different ones.',
+    });
+  }
+  const errors: DeployError[] = [];
+  const allTargetRegions = regionsFor(d, targetEnv);
+  let regions = allTargetRegions;
+  if (req.region) {
+    if (!allTargetRegions.includes(req.region)) {
+      errors.push(new DeployError(`input \`region\` is "${req.region}", which ${d.name} does not serve in ${req.targetEnvironment}`, {
+        title: 'Invalid input',
+        hint: `Its regions there: ${allTargetRegions.join(', ')}.`,
+      }));
+    }
+    regions = [req.region];
+  }
+
+  const roleArn = targetEnv.promotionRoleArn ?? targetEnv.roleArn;
+  if (roleArn) {
+    const roleAccount = /^arn:[\w-]+:iam::(\d{12}):/.exec(roleArn)?.[1];
+    if (!isRoleArn(roleArn) || roleAccount !== targetEnv.account) {
+      errors.push(new DeployError(`environments.${req.targetEnvironment}: ${targetEnv.promotionRoleArn ? 'promotionRoleArn' : 'roleArn'} ${roleArn} is not a role in the environment's account ${targetEnv.account}`, {
+        location: envLocation(spec, req.targetEnvironment),
+        title: 'Invalid deployment spec',
+        hint: `Use a role in ${targetEnv.account} that the ${req.sourceEnvironment} role may assume.`,
+      }));
+    }
+  }
+
+  let sourceRegion = req.sourceRegion ?? regionsFor(d, sourceEnv)[0];
+  let image: PromotionPlan['image'];
+  if (req.imageUri && req.bedrockModelArn) {
+    errors.push(new DeployError('inputs `image-uri` and `bedrock-model-arn` are both set', { title: 'Invalid input', hint: 'A Bedrock custom model is promoted instead of an image: give one of them.' }));
+  }
+  if (req.imageUri) {
+    const uri = parseImageUri(req.imageUri);
+    if (!uri) {
+      errors.push(new DeployError(`input \`image-uri\` is "${req.imageUri}", which is not an ECR image URI`, {
+        title: 'Invalid input',
+        hint: 'Expected ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG or ...@sha256:DIGEST.',
+      }));
+    } else {
+      if (uri.account !== sourceEnv.account) {
+        const owner = Object.entries(spec.environments).find(([, e]) => e.account === uri.account)?.[0];
+        errors.push(new DeployError(`input \`image-uri\` is in account ${uri.account}, ${owner ? `which is environment ${owner}` : 'which is not in the spec'}, not the source environment ${req.sourceEnvironment} (${sourceEnv.account})`, {
+          title: owner ? 'Invalid input' : 'Account not in the spec',
+          hint: owner ? `Set \`source-environment: ${owner}\`, or give an image of ${sourceEnv.account}.` : `Environments: ${accountsInSpec(spec)}.`,
+        }));
+      }
+      if (req.sourceRegion && req.sourceRegion !== uri.region) {
+        errors.push(new DeployError(`input \`image-uri\` is in ${uri.region} but \`source-region\` is ${req.sourceRegion}`, { title: 'Invalid input' }));
+      }
+      sourceRegion = uri.region;
+      image = { repositoryName: uri.repositoryName, ref: { tag: uri.tag, digest: uri.digest } };
+    }
+  } else if (!req.bedrockModelArn && !d.model.image) {
+    // Default: the newest image build-model pushed for this deployment.
+    image = { repositoryName: repositoryName(d) };
+  }
+
+  let modelData: S3Location | undefined;
+  const dataUrl = req.modelDataUrl ?? d.model.s3;
+  if (dataUrl) {
+    modelData = parseS3Url(dataUrl);
+    if (!modelData || modelData.key === '') {
+      errors.push(new DeployError(`${req.modelDataUrl ? 'input `model-data-url`' : `deployments.${d.name}.model.s3`} is "${dataUrl}", which is not an S3 object or prefix URL`, {
+        title: 'Invalid input',
+        location: req.modelDataUrl ? undefined : spec.locate(['deployments', d.name, 'model', 's3']),
+        hint: 'Expected s3://BUCKET/KEY (an object) or s3://BUCKET/PREFIX/ (every object under it).',
+      }));
+      modelData = undefined;
+    }
+  }
+
+  if (req.bedrockModelArn) {
+    const arn = parseBedrockModelArn(req.bedrockModelArn);
+    if (!arn) {
+      errors.push(new DeployError(`input \`bedrock-model-arn\` is "${req.bedrockModelArn}", which is not a Bedrock custom model ARN`, {
+        title: 'Invalid input',
+        hint: 'Expected arn:aws:bedrock:REGION:ACCOUNT:custom-model/NAME.',
+      }));
+    } else {
+      if (arn.account !== sourceEnv.account) {
+        const owner = Object.entries(spec.environments).find(([, e]) => e.account === arn.account)?.[0];
+        errors.push(new DeployError(`input \`bedrock-model-arn\` is in account ${arn.account}, ${owner ? `which is environment ${owner}` : 'which is not in the spec'}, not the source environment ${req.sourceEnvironment} (${sourceEnv.account})`, {
+          title: owner ? 'Invalid input' : 'Account not in the spec',
+          hint: `Environments: ${accountsInSpec(spec)}.`,
+        }));
+      }
+      if (!req.imageUri) sourceRegion = arn.region;
+    }
+  }
+  if (!image && !modelData && !req.bedrockModelArn) {
+    errors.push(new DeployError(`deployment ${d.name} has nothing to promote: its prebuilt image ${d.model.image} is public and it has no model data in S3`, {
+      title: 'Nothing to promote',
+      hint: 'Give `image-uri`, `model-data-url` or `bedrock-model-arn`.',
+    }));
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new DeployErrors(errors);
+  return {
+    deployment: d,
+    source: { name: req.sourceEnvironment, env: sourceEnv, region: sourceRegion },
+    target: { name: req.targetEnvironment, env: targetEnv, regions, roleArn },
+    image,
+    modelData,
+    bedrockModelArn: req.bedrockModelArn,
+  };
+}
+
+/** Provenance tags: where the model came from and which run moved it. */
+export function provenanceTags(plan: PromotionPlan, req: PromoteRequest, digest?: string): Record<string, string> {
+  const tags: Record<string, string> = {
+    'model-deploy:source-account': plan.source.env.account,
+    'model-deploy:source-region': plan.source.region,
+  };
+  if (digest) tags['model-deploy:digest'] = digest;
+  if (req.run.commit) tags['model-deploy:git-commit'] = req.run.commit;
+  if (req.run.runUrl) tags['model-deploy:run-url'] = tagValue(req.run.runUrl);
+  return tags;
+}
+
+async function identify(region: string): Promise<{ account: string; arn: string }> {
+  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  try {
+    const me = await awsClient(STSClient, { region }).send(new GetCallerIdentityCommand({}));
+    return { account: me.Account ?? '', arn: me.Arn ?? '' };
+  } catch (err) {
+    const { explainAwsError } = await import('../core/errors');
+    throw explainAwsError(err, 'sts:GetCallerIdentity (who is this job?)');
+  }
+}
+
+export async function promote(req: PromoteRequest, reporter: Reporter, signal?: AbortSignal): Promise<PromoteResult> {
+  const plan = planPromotion(req);
+  const { deployment: d, source, target } = plan;
+  const tuning = req.tuning ?? {};
+  const timeoutMs = req.timeoutMs ?? 120 * 60_000;
+
+  const me = await identify(source.region);
+  if (me.account !== source.env.account && me.account !== target.env.account) {
+    throw new DeployError(`This job runs as ${me.arn} in account ${me.account}, which is neither ${source.name} (${source.env.account}) nor ${target.name} (${target.env.account}).`, {
+      title: 'Account not in the spec',
+      hint: `Run configure-aws-credentials with the ${source.name} role (environments.${source.name}.roleArn) before promote-model.`,
+    });
+  }
+  const sourceActor: Actor = { principal: me.arn, account: me.account };
+  let targetActor: Actor;
+  if (me.account === target.env.account) {
+    // The job runs in the target account (its own OIDC role): it reads the source cross-account.
+    targetActor = { principal: me.arn, account: me.account };
+  } else {
+    if (!target.roleArn) {
+      throw new DeployError(`environments.${target.name} (${target.env.account}) has neither promotionRoleArn nor roleArn, so ${me.arn} cannot act in it.`, {
+        location: envLocation(req.spec, target.name),
+        title: 'No promotion role',
+        hint: `Set environments.${target.name}.promotionRoleArn to a role in ${target.env.account} whose trust policy allows sts:AssumeRole and sts:TagSession for ${me.arn.replace(/:sts::(\d+):assumed-role\/([^/]+)\/.*/, ':iam::$1:role/$2')}.`,
+      });
+    }
+    const credentials = assumeRole({ roleArn: target.roleArn, region: target.regions[0], sessionName: req.run.sessionName, reporter });
+    // Assume now, so a missing trust fails before anything is copied.
+    await credentials();
+    targetActor = { principal: `${target.roleArn} (session ${req.run.sessionName})`, account: target.env.account, credentials };
+  }
+  reporter.info(`Promoting ${d.name} from ${source.name} (${source.env.account} ${source.region}) to ${target.name} (${target.env.account} ${target.regions.join(', ')}) as ${targetActor.principal}.`);
+
+  const ecr = plan.image ? await import('@aws-sdk/client-ecr') : undefined;
+  const sourceRegistry = (repo: string): Registry => ({
+    client: awsClient(ecr!.ECRClient, { region: source.region }),
+    actor: sourceActor,
+    registryId: source.env.account,
+    region: source.region,
+    repositoryName: repo,
+  });
+
+  // Resolve the image once: every region gets the same digest.
+  let ref: ImageRef | undefined;
+  if (plan.image) {
+    ref = plan.image.ref ?? (await newestImage(sourceRegistry(plan.image.repositoryName)));
+    reporter.info(`Image: ${plan.image.repositoryName}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`);
+  }
+
+  let modelArnSource: string | undefined;
+  if (plan.bedrockModelArn) {
+    modelArnSource = plan.bedrockModelArn;
+    const modelRegion = parseBedrockModelArn(plan.bedrockModelArn)!.region;
+    if (source.env.account !== target.env.account) {
+      const { RAMClient } = await import('@aws-sdk/client-ram');
+      const shareArn = await shareModel({
+        ram: awsClient(RAMClient, { region: modelRegion }),
+        actor: sourceActor,
+        shareName: `model-deploy-${d.project}-${d.name}-${target.name}`.slice(0, 128),
+        modelArn: plan.bedrockModelArn,
+        targetAccount: target.env.account,
+        tags: { ...ownershipTags(d, target.name), ...provenanceTags(plan, req) },
+        targetRam: awsClient(RAMClient, { region: modelRegion, credentials: targetActor.credentials }),
+        targetActor,
+      });
+      reporter.info(`Shared ${plan.bedrockModelArn} with ${target.env.account} (${shareArn}).`);
+    }
+  }
+
+  const one = async (region: string): Promise<TargetResult> => {
+    const started = Date.now();
+    const r: TargetResult = {
+      environment: target.name,
+      account: target.env.account,
+      region,
+      blobsCopied: 0,
+      blobsSkipped: 0,
+      bytesMoved: 0,
+      objectsCopied: 0,
+      objectsSkipped: 0,
+      bytesCopied: 0,
+      calls: 0,
+    } as TargetResult;
+    const work: Promise<void>[] = [];
+    if (plan.image && ref && ecr) {
+      const img = plan.image;
+      const imageRef = ref;
+      work.push((async () => {
+        const src = sourceRegistry(img.repositoryName);
+        const targetRepo = target.env.ecrReplication ? img.repositoryName : repositoryName(d);
+        const dst: Registry = {
+          client: awsClient(ecr.ECRClient, { region, credentials: targetActor.credentials }),
+          actor: targetActor,
+          registryId: target.env.account,
+          region,
+          repositoryName: targetRepo,
+        };
+        if (target.env.ecrReplication) {
+          const digest = imageRef.digest ?? (await copyImageDigest(src, imageRef));
+          await waitForReplication(src, digest, target.env.account, region, {
+            timeoutMs,
+            initialDelayMs: tuning.pollInitialDelayMs,
+            maxDelayMs: tuning.pollMaxDelayMs,
+            signal,
+          });
+          await verifyInTarget(dst, digest);
+          r.image = 'replicated';
+          r.digest = digest;
+        } else {
+          const copied = await copyImage(src, dst, imageRef, {
+            blobConcurrency: tuning.blobConcurrency,
+            partSize: tuning.layerPartSize,
+            signal,
+            reporter,
+            createRepository: (t) => createRepository(t, target.env.kmsKeyId, ownershipTags(d, target.name)),
+          });
+          r.image = copied.alreadyPresent ? 'present' : 'copied';
+          r.digest = copied.digest;
+          r.blobsCopied = copied.blobsCopied;
+          r.blobsSkipped = copied.blobsSkipped;
+          r.bytesMoved = copied.bytesMoved;
+          r.calls += copied.calls;
+        }
+        r.imageUri = imageUri(target.env.account, region, targetRepo, r.digest!);
+        await tagRepository(dst, { ...ownershipTags(d, target.name), ...provenanceTags(plan, req, r.digest) });
+        r.calls++;
+      })());
+    }
+    if (plan.modelData) {
+      const data = plan.modelData;
+      work.push((async () => {
+        const { S3Client } = await import('@aws-sdk/client-s3');
+        const copied = await copyArtifacts(
+          { client: awsClient(S3Client, { region: source.region }), actor: sourceActor, bucket: data.bucket, region: source.region },
+          data.key,
+          {
+            client: awsClient(S3Client, { region, credentials: targetActor.credentials }),
+            actor: targetActor,
+            bucket: target.env.artifactBucket ?? artifactBucketName(target.env.account, region),
+            region,
+          },
+          {
+            kmsKeyId: target.env.kmsKeyId,
+            tags: provenanceTags(plan, req, undefined),
+            multipartThreshold: tuning.multipartThreshold,
+            partSize: tuning.s3PartSize,
+          },
+        );
+        r.modelDataUrl = copied.url;
+        r.objectsCopied = copied.objectsCopied;
+        r.objectsSkipped = copied.objectsSkipped;
+        r.bytesCopied = copied.bytesCopied;
+      })());
+    }
+    if (modelArnSource) {
+      const arn = modelArnSource;
+      work.push((async () => {
+        const { BedrockClient } = await import('@aws-sdk/client-bedrock');
+        const copied = await copyModel({
+          bedrock: awsClient(BedrockClient, { region, credentials: targetActor.credentials }),
+          actor: targetActor,
+          region,
+          sourceModelArn: arn,
+          targetModelName: targetModelName(`${d.project}-${d.name}`, arn),
+          kmsKeyId: target.env.kmsKeyId,
+          tags: { ...ownershipTags(d, target.name), ...provenanceTags(plan, req) },
+          timeoutMs,
+          initialDelayMs: tuning.pollInitialDelayMs,
+          maxDelayMs: tuning.pollMaxDelayMs,
+          signal,
+          reporter,
+        });
+        r.modelArn = copied.modelArn;
+      })());
+    }
+    const settled = await Promise.allSettled(work);
+    r.seconds = (Date.now() - started) / 1000;
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    reporter.info(`${region}: done in ${r.seconds.toFixed(1)} s (${describe(r)}).`);
+    return r;
+  };
+
+  const settled = await settleLimit(target.regions, tuning.regionConcurrency ?? 4, one);
+  const targets = settled.filter((s): s is PromiseFulfilledResult<TargetResult> => s.status === 'fulfilled').map((s) => s.value);
+  const failures = settled
+    .map((s, i) => ({ s, region: target.regions[i] }))
+    .filter((x): x is { s: PromiseRejectedResult; region: string } => x.s.status === 'rejected');
+  await reporter.summary(summaryMarkdown(plan, targets, failures.map((f) => f.region)));
+  if (failures.length > 0) {
+    const errors = failures.map(({ s, region }) => {
+      const e = s.reason instanceof DeployError ? s.reason : new DeployError(errorMessage(s.reason), { cause: s.reason });
+      return new DeployError(`${region}: ${e.message}`, { hint: e.hint, title: e.title, location: e.location, cause: e });
+    });
+    const rerun = new DeployError('Nothing was tagged in the failed region(s); re-run promote-model to finish (what was copied is skipped).', { title: 'Promotion incomplete' });
+    throw new DeployErrors([...errors, rerun]);
+  }
+  const digests = new Set(targets.map((t) => t.digest).filter(Boolean));
+  return { digest: digests.size === 1 ? [...digests][0] : undefined, targets };
+}
+
+async function copyImageDigest(src: Registry, ref: ImageRef): Promise<string> {
+  const { getManifests } = await import('./ecr');
+  const found = (await getManifests(src, [ref.digest ? { imageDigest: ref.digest } : { imageTag: ref.tag }])).found[0];
+  if (!found) throw new DeployError(`Image ${ref.tag ?? ref.digest} is not in ${src.repositoryName} in ${src.registryId} ${src.region}.`, { title: 'Source image not found' });
+  return found.digest;
+}
+
+/** After replication: the target must hold exactly the source digest. */
+async function verifyInTarget(dst: Registry, digest: string): Promise<void> {
+  const { getManifests } = await import('./ecr');
+  const found = (await getManifests(dst, [{ imageDigest: digest }])).found[0];
+  if (found?.digest !== digest) {
+    throw new DeployError(`ECR reported replication complete, but ${dst.repositoryName} in ${dst.registryId} ${dst.region} does not hold ${digest}.`, { title: 'Digest mismatch' });
+  }
+}
+
+async function createRepository(t: Registry, kmsKeyId: string | undefined, tags: Record<string, string>): Promise<void> {
+  const { CreateRepositoryCommand } = await import('@aws-sdk/client-ecr');
+  await step(t.actor, 'ecr:CreateRepository', `${t.repositoryName} in ${t.registryId} ${t.region}`, async () => {
+    try {
+      await t.client.send(
+        new CreateRepositoryCommand({
+          registryId: t.registryId,
+          repositoryName: t.repositoryName,
+          // Promoted tags name approved builds: they must never move.
+          imageTagMutability: 'IMMUTABLE',
+          imageScanningConfiguration: { scanOnPush: true },
+          encryptionConfiguration: kmsKeyId ? { encryptionType: 'KMS', kmsKey: kmsKeyId } : { encryptionType: 'AES256' },
+          tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value: tagValue(Value) })),
+        }),
+      );
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'RepositoryAlreadyExistsException') throw err;
+    }
+  });
+}
+
+/**
+ * ECR tags live on the repository, not the image, and an image's manifest cannot gain an annotation
+ * without changing its digest: the repository records the last promotion into it (digest, source
+ * account, commit, run), and the digest-pinned image URI is the per-image link.
+ */
+async function tagRepository(t: Registry, tags: Record<string, string>): Promise<void> {
+  const { TagResourceCommand } = await import('@aws-sdk/client-ecr');
+  const partition = t.region.startsWith('cn-') ? 'aws-cn' : t.region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+  const arn = `arn:${partition}:ecr:${t.region}:${t.registryId}:repository/${t.repositoryName}`;
+  await step(t.actor, 'ecr:TagResource', arn, () =>
+    t.client.send(new TagResourceCommand({ resourceArn: arn, tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value: tagValue(Value) })) })),
+  );
+}
+
+function describe(r: TargetResult): string {
+  const parts: string[] = [];
+  if (r.image) parts.push(`image ${r.image}, ${r.blobsCopied} blobs copied, ${r.blobsSkipped} skipped, ${formatBytes(r.bytesMoved)} moved`);
+  if (r.modelDataUrl) parts.push(`${r.objectsCopied} objects copied, ${r.objectsSkipped} skipped, ${formatBytes(r.bytesCopied)} copied in S3`);
+  if (r.modelArn) parts.push(`model ${r.modelArn}`);
+  return parts.join('; ');
+}
+
+export function summaryMarkdown(plan: PromotionPlan, targets: TargetResult[], failedRegions: string[]): string {
+  const lines = [
+    `### Promotion of ${plan.deployment.name}: ${plan.source.name} → ${plan.target.name}`,
+    '',
+    '| Account | Region | Image | Blobs copied / skipped | Bytes moved | Objects copied / skipped | S3 bytes copied | Bedrock model | Time |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const t of targets) {
+    lines.push(
+      `| ${t.account} | ${t.region} | ${t.image ? `${t.image}${t.digest ? ` \`${t.digest.slice(0, 19)}…\`` : ''}` : '-'} | ${t.image ? `${t.blobsCopied} / ${t.blobsSkipped}` : '-'} | ${t.image ? formatBytes(t.bytesMoved) : '-'} | ${t.modelDataUrl ? `${t.objectsCopied} / ${t.objectsSkipped}` : '-'} | ${t.modelDataUrl ? formatBytes(t.bytesCopied) : '-'} | ${t.modelArn ?? '-'} | ${t.seconds.toFixed(1)} s |`,
+    );
+  }
+  for (const region of failedRegions) lines.push(`| ${plan.target.env.account} | ${region} | **failed** (nothing tagged; re-run to finish) | | | | | | |`);
+  return `${lines.join('\n')}\n`;
+}

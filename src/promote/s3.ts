@@ -1,0 +1,209 @@
+/**
+ * Copies model artifacts into the target account's bucket, encrypted with the target's KMS key:
+ * CopyObject up to 5 GiB, UploadPartCopy above (S3 copies server-side, across accounts and regions;
+ * the bytes never pass through the runner). An object whose copy is already there (same size, and the
+ * same source ETag recorded at the last copy, or the same ETag or SHA-256 checksum) is skipped.
+ */
+import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { DeployError, errorName } from '../core/errors';
+import { Actor, mapLimit, step } from './util';
+
+export const COPY_OBJECT_LIMIT = 5 * 1024 ** 3;
+/** Object metadata naming the source ETag, so a later run can tell the copy is current. */
+export const SOURCE_ETAG_META = 'model-deploy-source-etag';
+
+export interface Bucket {
+  client: S3Client;
+  actor: Actor;
+  bucket: string;
+  region: string;
+}
+
+export interface S3Location {
+  bucket: string;
+  key: string;
+}
+
+export function parseS3Url(url: string): S3Location | undefined {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/.exec(url);
+  return m ? { bucket: m[1], key: m[2] } : undefined;
+}
+
+export interface ArtifactCopyOptions {
+  kmsKeyId?: string;
+  /** Tags every copied object carries (provenance). */
+  tags: Record<string, string>;
+  /** Above this size, multipart copy (tests lower it). */
+  multipartThreshold?: number;
+  partSize?: number;
+  concurrency?: number;
+}
+
+export interface ArtifactCopyResult {
+  url: string;
+  objectsCopied: number;
+  objectsSkipped: number;
+  bytesCopied: number;
+}
+
+interface SourceObject {
+  key: string;
+  size: number;
+  etag: string;
+  checksum?: string;
+  contentType?: string;
+}
+
+function notFound(err: unknown): boolean {
+  const name = errorName(err);
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return name === 'NotFound' || name === 'NoSuchKey' || status === 404;
+}
+
+async function listSource(source: Bucket, key: string): Promise<SourceObject[]> {
+  const s3 = await import('@aws-sdk/client-s3');
+  const where = `s3://${source.bucket}/${key}`;
+  if (!key.endsWith('/') && key !== '') {
+    const head = await step(source.actor, 's3:GetObject', where, async () => {
+      try {
+        return await source.client.send(new s3.HeadObjectCommand({ Bucket: source.bucket, Key: key, ChecksumMode: 'ENABLED' }));
+      } catch (err) {
+        if (notFound(err)) throw new DeployError(`${where} does not exist.`, { title: 'Model data not found', hint: 'Check the `model-data-url` input (a prefix ends with "/").' });
+        throw err;
+      }
+    });
+    return [{ key, size: head.ContentLength ?? 0, etag: head.ETag ?? '', checksum: head.ChecksumSHA256, contentType: head.ContentType }];
+  }
+  const out: SourceObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await step(source.actor, 's3:ListBucket', where, () =>
+      source.client.send(new s3.ListObjectsV2Command({ Bucket: source.bucket, Prefix: key, ContinuationToken: token })),
+    );
+    for (const o of page.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  if (out.length === 0) throw new DeployError(`${where} holds no objects.`, { title: 'Model data not found', hint: 'Check the `model-data-url` input.' });
+  return out;
+}
+
+function isCurrent(src: SourceObject, head: HeadObjectCommandOutput): boolean {
+  if ((head.ContentLength ?? -1) !== src.size) return false;
+  if (head.Metadata?.[SOURCE_ETAG_META] === src.etag.replace(/"/g, '')) return true;
+  if (src.checksum && head.ChecksumSHA256 === src.checksum) return true;
+  return Boolean(src.etag) && head.ETag === src.etag;
+}
+
+/** Copies s3://source.bucket/key (an object, or every object under a prefix ending in "/") to the same key in `target`. */
+export async function copyArtifacts(source: Bucket, key: string, target: Bucket, options: ArtifactCopyOptions): Promise<ArtifactCopyResult> {
+  const s3 = await import('@aws-sdk/client-s3');
+  const objects = await listSource(source, key);
+  const result: ArtifactCopyResult = { url: `s3://${target.bucket}/${key}`, objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
+  const threshold = options.multipartThreshold ?? COPY_OBJECT_LIMIT;
+  const tagging = new URLSearchParams(options.tags).toString();
+  const encryption = options.kmsKeyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyId } : {};
+
+  await mapLimit(objects, options.concurrency ?? 4, async (obj) => {
+    const from = `s3://${source.bucket}/${obj.key}`;
+    const to = `s3://${target.bucket}/${obj.key}`;
+    const copySource = `${source.bucket}/${obj.key.split('/').map(encodeURIComponent).join('/')}`;
+    const head = await step(target.actor, 's3:GetObject', to, async () => {
+      try {
+        return await target.client.send(new s3.HeadObjectCommand({ Bucket: target.bucket, Key: obj.key, ChecksumMode: 'ENABLED' }));
+      } catch (err) {
+        if (notFound(err)) return undefined;
+        if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
+        throw err;
+      }
+    });
+    if (head && isCurrent(obj, head)) {
+      result.objectsSkipped++;
+      return;
+    }
+    const metadata = { [SOURCE_ETAG_META]: obj.etag.replace(/"/g, '') };
+    const permission = `s3:GetObject (${from}) and s3:PutObject + s3:PutObjectTagging`;
+    if (obj.size <= threshold) {
+      await step(target.actor, permission, to, async () => {
+        try {
+          return await target.client.send(
+            new s3.CopyObjectCommand({
+              Bucket: target.bucket,
+              Key: obj.key,
+              CopySource: copySource,
+              // The source must not change under the copy.
+              CopySourceIfMatch: obj.etag || undefined,
+              MetadataDirective: 'REPLACE',
+              Metadata: metadata,
+              ContentType: obj.contentType,
+              TaggingDirective: 'REPLACE',
+              Tagging: tagging,
+              ...encryption,
+            }),
+          );
+        } catch (err) {
+          if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
+          throw err;
+        }
+      });
+    } else {
+      await multipartCopy(target, obj, copySource, { metadata, tagging, encryption, partSize: options.partSize, concurrency: options.concurrency ?? 4 }, permission, to);
+    }
+    result.objectsCopied++;
+    result.bytesCopied += obj.size;
+  });
+  return result;
+}
+
+function noBucket(target: Bucket, cause: unknown): DeployError {
+  return new DeployError(`Bucket ${target.bucket} does not exist in ${target.actor.account} ${target.region}.`, {
+    cause,
+    title: 'No artifact bucket in the target',
+    hint: 'Run the bootstrap of the target environment (it creates model-deploy-ACCOUNT-REGION), or set environments.<name>.artifactBucket to an existing bucket.',
+  });
+}
+
+async function multipartCopy(
+  target: Bucket,
+  obj: SourceObject,
+  copySource: string,
+  o: { metadata: Record<string, string>; tagging: string; encryption: object; partSize?: number; concurrency: number },
+  permission: string,
+  to: string,
+): Promise<void> {
+  const s3 = await import('@aws-sdk/client-s3');
+  // At most 10,000 parts; at least 5 MiB each (S3's limits), 512 MiB by default.
+  const partSize = Math.max(o.partSize ?? 512 * 1024 ** 2, Math.ceil(obj.size / 10000), 5 * 1024 ** 2);
+  const created = await step(target.actor, 's3:PutObject', to, () =>
+    target.client.send(
+      new s3.CreateMultipartUploadCommand({ Bucket: target.bucket, Key: obj.key, Metadata: o.metadata, Tagging: o.tagging, ContentType: obj.contentType, ...o.encryption }),
+    ),
+  );
+  const uploadId = created.UploadId!;
+  try {
+    const ranges: { part: number; first: number; last: number }[] = [];
+    for (let first = 0, part = 1; first < obj.size; first += partSize, part++) ranges.push({ part, first, last: Math.min(first + partSize, obj.size) - 1 });
+    const parts = await mapLimit(ranges, o.concurrency, async (r) => {
+      const out = await step(target.actor, permission, to, () =>
+        target.client.send(
+          new s3.UploadPartCopyCommand({
+            Bucket: target.bucket,
+            Key: obj.key,
+            UploadId: uploadId,
+            PartNumber: r.part,
+            CopySource: copySource,
+            CopySourceRange: `bytes=${r.first}-${r.last}`,
+            CopySourceIfMatch: obj.etag || undefined,
+          }),
+        ),
+      );
+      return { PartNumber: r.part, ETag: out.CopyPartResult?.ETag };
+    });
+    await step(target.actor, 's3:PutObject', to, () =>
+      target.client.send(new s3.CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: obj.key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
+    );
+  } catch (err) {
+    // Leave no billed, half-written upload behind; the re-run starts the object again.
+    await target.client.send(new s3.AbortMultipartUploadCommand({ Bucket: target.bucket, Key: obj.key, UploadId: uploadId })).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The built promote-model bundle against one loopback server playing STS (awsQuery), ECR (awsJson),
+ * the presigned layer URLs and S3 (REST XML).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { runBundle } from '../helpers/bundle';
+import type { Loopback } from '../helpers/loopback';
+import { FakeAws } from '../unit/promote/fake-aws';
+
+const SPEC = `
+version: 1
+project: acme
+environments:
+  dev:
+    account: "111111111111"
+  prod:
+    account: "333333333333"
+    promotionRoleArn: arn:aws:iam::333333333333:role/model-deploy-promotion
+    regions: [us-east-1, eu-west-1]
+    kmsKeyId: alias/prod-models
+  locked:
+    account: "777777777777"
+    promotionRoleArn: arn:aws:iam::777777777777:role/denied-promotion
+deployments:
+  chat:
+    model: { huggingface: { id: Qwen/Qwen2.5-0.5B, revision: main } }
+    engine: { name: vllm }
+    target: sagemaker-realtime
+    instanceType: ml.g5.xlarge
+    regions: [us-east-1]
+`;
+
+let fake: FakeAws;
+let server: Loopback;
+let workspace: string;
+beforeEach(async () => {
+  fake = new FakeAws();
+  server = await fake.serve(0, { AKIDLOOPBACKTEST: '111111111111' });
+  workspace = fs.mkdtempSync(path.join(require('os').tmpdir(), 'md-promote-ws-'));
+  fs.writeFileSync(path.join(workspace, 'model-deploy.yml'), SPEC);
+});
+afterEach(async () => {
+  await server.close();
+});
+
+const SECRETS = ['loopback-secret-access-key', 'target-secret-333333333333', 'target-token-333333333333', 'presignedsecret'];
+
+test('promotes image and weights to two regions, outputs per region, and a re-run moves nothing', async () => {
+  const layers = [Buffer.alloc(300_000, 3), Buffer.alloc(1000, 4)];
+  const digest = fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'git-0123456', layers);
+  fake.putObject('dev-weights', 'chat/model.tar.gz', 4096);
+  for (const r of ['us-east-1', 'eu-west-1']) fake.buckets.set(`model-deploy-333333333333-${r}`, new Map());
+  const inputs = { 'target-environment': 'prod', 'model-data-url': 's3://dev-weights/chat/model.tar.gz' };
+
+  const run = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs });
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  expect(run.outputs.digest).toBe(digest);
+  expect(JSON.parse(run.outputs['image-uris'])).toEqual({
+    'us-east-1': `333333333333.dkr.ecr.us-east-1.amazonaws.com/acme/chat@${digest}`,
+    'eu-west-1': `333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/chat@${digest}`,
+  });
+  expect(JSON.parse(run.outputs['model-data-urls'])['eu-west-1']).toBe('s3://model-deploy-333333333333-eu-west-1/chat/model.tar.gz');
+  const targets = JSON.parse(run.outputs.targets) as { region: string; bytesCopied: number }[];
+  expect(targets).toHaveLength(2);
+  for (const r of ['us-east-1', 'eu-west-1']) {
+    expect(fake.repo('333333333333', r, 'acme/chat').tags.get('git-0123456')).toBe(digest);
+    const obj = fake.buckets.get(`model-deploy-333333333333-${r}`)!.get('chat/model.tar.gz')!;
+    expect(obj.kmsKeyId).toBe('alias/prod-models');
+    expect(new URLSearchParams(obj.tags).get('model-deploy:run-url')).toBe('https://github.com/acme/models/actions/runs/4242');
+  }
+  const assume = server.requests.find((q) => q.operation === 'AssumeRole')!;
+  expect(assume.params.RoleSessionName).toBe('promote-models-gh-4242-1');
+  expect(run.summary).toMatch(/\| 333333333333 \| us-east-1 \| copied/);
+  for (const s of SECRETS) expect(run.all).not.toContain(s);
+
+  const before = fake.bytesDownloaded;
+  server.requests.length = 0;
+  const again = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs });
+  expect(again.code).toBe(0);
+  expect(fake.bytesDownloaded).toBe(before);
+  expect(server.calls().filter((c) => /Upload|PutImage|PUT /.test(c))).toEqual([]);
+  expect(again.summary).toMatch(/present/);
+});
+
+test('a refused role and an unknown environment fail with advice, naming what and where', async () => {
+  fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [Buffer.alloc(10, 1)]);
+  const denied = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs: { 'target-environment': 'locked' } });
+  expect(denied.code).toBe(1);
+  expect(denied.stdout).toMatch(/Could not assume arn:aws:iam::777777777777:role\/denied-promotion/);
+  expect(denied.stdout).toMatch(/trust policy/);
+  expect(server.calls()).not.toContain('PutImage');
+
+  const unknown = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs: { 'target-environment': 'prd' } });
+  expect(unknown.code).toBe(1);
+  expect(unknown.stdout).toMatch(/unknown environment "prd"/);
+  expect(unknown.stdout).toMatch(/prod/);
+  for (const s of SECRETS) expect(denied.all + unknown.all).not.toContain(s);
+});

@@ -1,0 +1,237 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { parse } from 'yaml';
+import { parseTemplate } from '../../../src/deploy/template-loader';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const FILE = path.join(ROOT, 'templates', 'bootstrap', 'model-deploy-bootstrap.yaml');
+type Json = Record<string, any>;
+const template = parseTemplate(fs.readFileSync(FILE, 'utf8'), FILE) as Json;
+
+const NO_VALUE = Symbol('NoValue');
+const ACCOUNT = '111111111111';
+
+/** Resolves the intrinsic functions the bootstrap template uses, for given parameters and partition. */
+function render(params: Record<string, string>, partition = 'aws'): Json {
+  const values: Record<string, string> = {};
+  for (const [name, p] of Object.entries(template.Parameters as Json)) values[name] = params[name] ?? String(p.Default ?? '');
+  for (const name of Object.keys(params)) expect(template.Parameters).toHaveProperty(name);
+  const pseudo: Record<string, string> = { 'AWS::Partition': partition, 'AWS::AccountId': ACCOUNT, 'AWS::Region': partition === 'aws-cn' ? 'cn-north-1' : 'us-east-1' };
+  const conditions: Record<string, boolean> = {};
+  const ref = (name: string): unknown => {
+    if (name === 'AWS::NoValue') return NO_VALUE;
+    if (name in pseudo) return pseudo[name];
+    if (name in values) return values[name];
+    if (name === 'GitHubOidcProvider') return `arn:${partition}:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
+    if (template.Resources[name]) return `arn:${partition}:iam::${ACCOUNT}:policy/${name}`;
+    throw new Error(`unknown Ref ${name}`);
+  };
+  const sub = (text: string, vars: Json = {}) =>
+    text.replace(/\$\{([\w:]+)\}/g, (_m, name) => String(name in vars ? vars[name] : ref(name)));
+  const ev = (node: any): any => {
+    if (Array.isArray(node)) return node.map(ev).filter((v) => v !== NO_VALUE);
+    if (!node || typeof node !== 'object') return node;
+    const keys = Object.keys(node);
+    if (keys.length === 1) {
+      const [k] = keys;
+      const a = node[k];
+      switch (k) {
+        case 'Ref': return ref(a);
+        case 'Condition': return condition(a);
+        case 'Fn::Sub': return typeof a === 'string' ? sub(a) : sub(a[0], ev(a[1]));
+        case 'Fn::Split': return String(ev(a[1])).split(a[0]);
+        case 'Fn::Select': return ev(a[1])[Number(ev(a[0]))];
+        case 'Fn::Join': return ev(a[1]).join(a[0]);
+        case 'Fn::If': return condition(a[0]) ? ev(a[1]) : ev(a[2]);
+        case 'Fn::FindInMap': return template.Mappings[a[0]][ev(a[1])][a[2]];
+        case 'Fn::Equals': return ev(a[0]) === ev(a[1]);
+        case 'Fn::Not': return !ev(a[0]);
+        case 'Fn::And': return a.every((c: unknown) => ev(c));
+        case 'Fn::Or': return a.some((c: unknown) => ev(c));
+        case 'Fn::GetAtt': return `arn:${partition}:iam::${ACCOUNT}:role/${a[0]}`;
+      }
+    }
+    const out: Json = {};
+    for (const k of keys) {
+      const v = ev(node[k]);
+      if (v !== NO_VALUE) out[k] = v;
+    }
+    return out;
+  };
+  const condition = (name: string): boolean => {
+    if (!(name in conditions)) conditions[name] = Boolean(ev(template.Conditions[name]));
+    return conditions[name];
+  };
+  const resources: Json = {};
+  for (const [id, r] of Object.entries(template.Resources as Json)) {
+    if (r.Condition && !condition(r.Condition)) continue;
+    resources[id] = { Type: r.Type, Properties: ev(r.Properties) };
+  }
+  return resources;
+}
+
+const BASE = { Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev' };
+const trustOf = (resources: Json, role = 'DeployRole') => resources[role].Properties.AssumeRolePolicyDocument.Statement as Json[];
+
+/** Every permission statement in the template: managed policies and inline role policies. */
+function permissionStatements(): { where: string; statement: Json }[] {
+  const out: { where: string; statement: Json }[] = [];
+  for (const [id, r] of Object.entries(template.Resources as Json)) {
+    if (r.Type === 'AWS::IAM::ManagedPolicy') {
+      for (const s of r.Properties.PolicyDocument.Statement) out.push({ where: id, statement: s });
+    }
+    for (const p of r.Properties?.Policies ?? []) for (const s of p.PolicyDocument.Statement) out.push({ where: `${id}/${p.PolicyName}`, statement: s });
+  }
+  return out;
+}
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
+
+describe('bootstrap template: trust', () => {
+  it('pins aud and the environment subject with StringEquals, nothing looser', () => {
+    const [statement, ...rest] = trustOf(render(BASE));
+    expect(rest).toEqual([]);
+    expect(statement).toEqual({
+      Sid: 'GitHubEnvironmentJobs',
+      Effect: 'Allow',
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com` },
+      Condition: {
+        StringEquals: {
+          'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+          'token.actions.githubusercontent.com:sub': ['repo:acme/llm-platform:environment:dev'],
+        },
+      },
+    });
+  });
+
+  it('uses the China audience in aws-cn', () => {
+    const [statement] = trustOf(render(BASE, 'aws-cn'));
+    expect(statement.Condition.StringEquals['token.actions.githubusercontent.com:aud']).toBe('sts.amazonaws.com.cn');
+    expect(statement.Principal.Federated).toMatch(/^arn:aws-cn:iam::/);
+  });
+
+  it('accepts the immutable subject form only when both ids are given', () => {
+    const subs = (p: Json) => trustOf(render({ ...BASE, ...p }))[0].Condition.StringEquals['token.actions.githubusercontent.com:sub'];
+    expect(subs({ RepositoryOwnerId: '1234', RepositoryId: '98765' })).toEqual([
+      'repo:acme/llm-platform:environment:dev',
+      'repo:acme@1234/llm-platform@98765:environment:dev',
+    ]);
+    expect(subs({ RepositoryOwnerId: '1234' })).toEqual(['repo:acme/llm-platform:environment:dev']);
+  });
+
+  it('lets the listed promotion environments use the source role, and no others', () => {
+    const subs = trustOf(render({ ...BASE, PromotionEnvironments: 'staging,prod', RepositoryOwnerId: '1', RepositoryId: '2' }))[0].Condition
+      .StringEquals['token.actions.githubusercontent.com:sub'];
+    expect(subs).toEqual([
+      'repo:acme/llm-platform:environment:dev',
+      'repo:acme@1/llm-platform@2:environment:dev',
+      'repo:acme/llm-platform:environment:staging',
+      'repo:acme/llm-platform:environment:prod',
+      'repo:acme@1/llm-platform@2:environment:staging',
+      'repo:acme@1/llm-platform@2:environment:prod',
+    ]);
+    expect(subs.every((s: string) => !/[*?]/.test(s))).toBe(true);
+  });
+
+  it('reuses an existing OIDC provider instead of creating a second one', () => {
+    const existing = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
+    const resources = render({ ...BASE, ExistingOidcProviderArn: existing });
+    expect(resources.GitHubOidcProvider).toBeUndefined();
+    expect(trustOf(resources)[0].Principal.Federated).toBe(existing);
+    const created = render(BASE).GitHubOidcProvider.Properties;
+    expect(created).toMatchObject({ Url: 'https://token.actions.githubusercontent.com', ClientIdList: ['sts.amazonaws.com'] });
+  });
+
+  it('creates the promotion role only in target accounts, trusted by the source deploy role alone', () => {
+    expect(render(BASE).PromotionRole).toBeUndefined();
+    const source = 'arn:aws:iam::999999999999:role/model-deploy-dev';
+    const resources = render({ ...BASE, Environment: 'prod', PromotionSourceRoleArn: source });
+    expect(trustOf(resources, 'PromotionRole')).toEqual([
+      { Sid: 'SourceDeployRoleOnly', Effect: 'Allow', Principal: { AWS: source }, Action: ['sts:AssumeRole', 'sts:TagSession'] },
+    ]);
+    expect(resources.PromotionRole.Properties.RoleName).toBe('model-deploy-promotion');
+  });
+
+  it('names roles the way the example spec refers to them', () => {
+    const spec = parse(fs.readFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), 'utf8')) as Json;
+    for (const [env, e] of Object.entries(spec.environments as Json)) {
+      const resources = render({ ...BASE, Environment: env, PromotionSourceRoleArn: e.promotionRoleArn ? spec.environments.dev.roleArn : '' });
+      expect(e.roleArn.split('/').pop()).toBe(resources.DeployRole.Properties.RoleName);
+      if (e.promotionRoleArn) expect(e.promotionRoleArn.split('/').pop()).toBe(resources.PromotionRole.Properties.RoleName);
+    }
+  });
+
+  it('keeps parameter defaults within their own patterns', () => {
+    for (const [name, p] of Object.entries(template.Parameters as Json)) {
+      if (p.Default !== undefined && p.AllowedPattern) expect({ name, ok: new RegExp(p.AllowedPattern).test(String(p.Default)) }).toEqual({ name, ok: true });
+    }
+    expect(new RegExp(template.Parameters.PromotionEnvironments.AllowedPattern).test('a,b,c,d,e')).toBe(false);
+  });
+});
+
+describe('bootstrap template: permissions', () => {
+  const statements = permissionStatements();
+  const reasons = template.Metadata['ModelDeploy::WildcardResources'] as Record<string, string>;
+
+  it('has permission statements to check', () => {
+    expect(statements.length).toBeGreaterThan(15);
+  });
+
+  it.each(statements.map((s) => [`${s.where}/${s.statement.Sid}`, s.statement] as const))('%s is narrow', (_label, s) => {
+    expect(s.Effect).toBe('Allow');
+    for (const action of list(s.Action) as string[]) {
+      expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/); // no "*", no "service:*", no "Describe*"
+    }
+    expect(s.NotAction).toBeUndefined();
+    expect(s.NotResource).toBeUndefined();
+    expect(JSON.stringify(s.Condition ?? {})).not.toContain('ForAllValues');
+    const resources = list(s.Resource);
+    if (resources.includes('*')) {
+      expect(resources).toEqual(['*']);
+      expect({ sid: s.Sid, reason: typeof reasons[s.Sid] }).toEqual({ sid: s.Sid, reason: 'string' });
+    } else {
+      // Named resources: in this account, or AWS-owned (public AMIs, the SSM document), or the promotion role by name.
+      for (const r of resources) {
+        expect(JSON.stringify(r)).toMatch(/\$\{AWS::AccountId\}|::image\/\*|document\/AWS-RunShellScript|iam::\*:role\/\$\{PromotionRoleName\}/);
+      }
+    }
+  });
+
+  it('gives a reason for every wildcard only where one is used', () => {
+    const wild = statements.filter(({ statement }) => list(statement.Resource).includes('*')).map(({ statement }) => statement.Sid).sort();
+    expect(Object.keys(reasons).sort()).toEqual(wild);
+  });
+
+  it('passes only the roles the stacks create, only to the services that run them', () => {
+    const pass = statements.filter(({ statement }) => list(statement.Action).includes('iam:PassRole'));
+    expect(pass).toHaveLength(1);
+    const s = pass[0].statement;
+    expect(s.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${Project}-*' });
+    expect(s.Condition.StringEquals['iam:PassedToService']).toEqual(
+      expect.arrayContaining(['sagemaker.amazonaws.com', 'ecs-tasks.amazonaws.com', 'codebuild.amazonaws.com']),
+    );
+  });
+
+  it('lets only CloudFormation create stack resources, and stack roles only with the deployment tag', () => {
+    for (const { statement } of statements.filter(({ statement }) => (list(statement.Action) as string[]).some((a) => /^(sagemaker:Create|ecs:Create|ec2:RunInstances|iam:CreateRole|kms:CreateKey)/.test(a)))) {
+      expect(statement.Condition['ForAnyValue:StringEquals']['aws:CalledVia']).toBe('cloudformation.amazonaws.com');
+    }
+    const createRole = statements.find(({ statement }) => list(statement.Action).includes('iam:CreateRole'))!.statement;
+    expect(createRole.Condition.Null).toEqual({ 'aws:RequestTag/model-deploy:deployment': 'false' });
+  });
+
+  it('scopes SSM SendCommand on instances to the project tag', () => {
+    const send = statements.filter(({ statement }) => list(statement.Action).includes('ssm:SendCommand'));
+    const onInstances = send.find(({ statement }) => JSON.stringify(statement.Resource).includes(':instance/'))!.statement;
+    expect(onInstances.Condition.StringEquals['ssm:resourceTag/model-deploy:project']).toEqual({ Ref: 'Project' });
+  });
+
+  it('keeps every managed policy under the 6,144-character IAM limit', () => {
+    const resources = render({ ...BASE, PromotionEnvironments: 'staging,prod' });
+    for (const [id, r] of Object.entries(resources)) {
+      if (r.Type !== 'AWS::IAM::ManagedPolicy') continue;
+      const size = JSON.stringify(r.Properties.PolicyDocument).replace(/\s/g, '').length;
+      expect({ id, fits: size < 6144 }).toEqual({ id, fits: true });
+    }
+  });
+});

@@ -1,0 +1,28 @@
+import { parseSpec } from '../../../src/spec/load';
+import type { Spec } from '../../../src/spec/types';
+
+/** A spec with the given deployments (YAML fragments under `deployments:`). */
+export function specOf(deployments: string, extra = ''): Spec {
+  return parseSpec(`version: 1\nproject: test\n${extra}\ndeployments:\n${deployments}`, 'model-deploy.yml');
+}
+
+export function sagemaker(name: string, instanceType: string, more = ''): string {
+  return `  ${name}:
+    model: { huggingface: { id: org/model, revision: "0123456789abcdef0123456789abcdef01234567" }, sizeGb: 10 }
+    engine: { name: vllm }
+    target: sagemaker-realtime
+    instanceType: ${instanceType}
+    regions: [us-east-1]
+    usage: { imageSizeGb: 10 }
+${more}`;
+}
+
+export function ecs(name: string, instanceType: string, region = 'us-east-1', more = ''): string {
+  return `  ${name}:
+    model: { huggingface: { id: org/model, revision: "0123456789abcdef0123456789abcdef01234567" }, sizeGb: 10 }
+    engine: { name: vllm }
+    target: ecs
+    instanceType: ${instanceType}
+    regions: [${region}]
+${more || `    security:\n      certificateArn: "arn:aws:acm:${region}:111111111111:certificate/abc"\n      vpc: { vpcId: vpc-0a1b2c3d, subnets: [subnet-0a1b2c3d, subnet-0a1b2c3e], securityGroups: [sg-0a1b2c3d] }\n`}`;
+}

@@ -1,0 +1,71 @@
+import { mockClient } from 'aws-sdk-client-mock';
+import { CloudFormationClient, DescribeStackEventsCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { EventTracker, watchStack } from '../../../src/deploy/events';
+import { memoryReporter } from '../../../src/core/log';
+import { event, fakeClock } from './flow-fixtures';
+
+const ID = 'arn:aws:cloudformation:us-east-1:111111111111:stack/s/1';
+
+describe('EventTracker', () => {
+  it('returns only new events, oldest first, stopping at events of an earlier operation', () => {
+    const t = new EventTracker('tok');
+    const old = event(ID, 's', 'older-op', { ResourceStatus: 'UPDATE_COMPLETE' });
+    const a = event(ID, 's', 'tok', { ResourceStatus: 'UPDATE_IN_PROGRESS' });
+    const b = event(ID, 's', 'tok', { LogicalResourceId: 'Model', ResourceType: 'AWS::SageMaker::Model', ResourceStatus: 'CREATE_IN_PROGRESS' });
+    expect(t.ingest([b, a, old])).toEqual([a, b]);
+    const c = event(ID, 's', 'tok', { LogicalResourceId: 'Model', ResourceType: 'AWS::SageMaker::Model', ResourceStatus: 'CREATE_COMPLETE' });
+    // The same page again plus one new event: de-duplicated by EventId.
+    expect(t.ingest([c, b, a, old])).toEqual([c]);
+    expect(t.count).toBe(3);
+  });
+
+  it('keeps the first failure with its own reason, not the cancellations and the stack summary after it', () => {
+    const t = new EventTracker('tok');
+    const cause = event(ID, 's', 'tok', { LogicalResourceId: 'Endpoint', ResourceType: 'AWS::SageMaker::Endpoint', ResourceStatus: 'UPDATE_FAILED', ResourceStatusReason: 'The primary container for production variant AllTraffic did not pass the ping health check.' });
+    const cancelled = event(ID, 's', 'tok', { LogicalResourceId: 'Policy', ResourceType: 'AWS::IAM::Policy', ResourceStatus: 'UPDATE_FAILED', ResourceStatusReason: 'Resource update cancelled' });
+    const stackFail = event(ID, 's', 'tok', { ResourceStatus: 'UPDATE_ROLLBACK_IN_PROGRESS', ResourceStatusReason: 'The following resource(s) failed to update: [Endpoint].' });
+    // A cancellation that arrives earlier than the real cause still does not count.
+    t.ingest([stackFail, cause, cancelled]);
+    expect(t.firstFailure).toBe(cause);
+    expect(t.stackStatus).toBe('UPDATE_ROLLBACK_IN_PROGRESS');
+  });
+});
+
+describe('watchStack', () => {
+  const cfn = mockClient(CloudFormationClient);
+  beforeEach(() => cfn.reset());
+
+  it('streams events live, backs off from 2 s to 30 s when quiet, slows down on throttling, and ends on the final status', async () => {
+    const start = event(ID, 's', 'tok', { ResourceStatus: 'UPDATE_IN_PROGRESS' });
+    const done = event(ID, 's', 'tok', { ResourceStatus: 'UPDATE_COMPLETE' });
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+    const quiet = { StackEvents: [start] };
+    let calls = 0;
+    cfn.on(DescribeStackEventsCommand).callsFake(() => {
+      calls++;
+      if (calls === 1) return quiet;
+      if (calls === 8) throw throttled;
+      if (calls < 12) return quiet;
+      return { StackEvents: [done, start] };
+    });
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 's', StackId: ID, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date() }] });
+    const clock = fakeClock();
+    const reporter = memoryReporter();
+    const result = await watchStack({ cfn: new CloudFormationClient({ region: 'us-east-1' }), stackId: ID, token: 'tok', reporter, deadline: clock.now() + 3600000, what: 'stack s', pollOverrides: clock });
+    expect(result).toMatchObject({ status: 'UPDATE_COMPLETE', events: 2, throttled: 1 });
+    expect(reporter.captured.lines.filter((l) => /UPDATE_IN_PROGRESS/.test(l))).toHaveLength(1);
+    expect(clock.sleeps[0]).toBe(2000);
+    expect(Math.max(...clock.sleeps)).toBeGreaterThan(30000); // throttling doubles past the quiet ceiling
+    const beforeThrottle = clock.sleeps.slice(0, 6);
+    expect(beforeThrottle).toEqual([...beforeThrottle].sort((a, b) => a - b));
+    expect(beforeThrottle[beforeThrottle.length - 1]).toBeLessThanOrEqual(30000);
+  });
+
+  it('times out at the deadline with advice', async () => {
+    cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [event(ID, 's', 'tok', { ResourceStatus: 'UPDATE_IN_PROGRESS' })] });
+    const clock = fakeClock();
+    await expect(
+      watchStack({ cfn: new CloudFormationClient({ region: 'us-east-1' }), stackId: ID, token: 'tok', reporter: memoryReporter(), deadline: clock.now() + 10 * 60000, what: 'stack s to deploy', pollOverrides: clock }),
+    ).rejects.toThrow(/Timed out after 10 minutes waiting for stack s to deploy/);
+  });
+});

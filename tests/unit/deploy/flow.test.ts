@@ -1,0 +1,273 @@
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  CloudFormationClient, CreateChangeSetCommand, DeleteChangeSetCommand, DeleteStackCommand, DescribeChangeSetCommand, DescribeStackEventsCommand,
+  DescribeStacksCommand, ExecuteChangeSetCommand, ListStackResourcesCommand, UpdateTerminationProtectionCommand, StackEvent,
+} from '@aws-sdk/client-cloudformation';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { ListServiceQuotasCommand, GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { runDeployFlow, DeployFlowOptions } from '../../../src/deploy/flow';
+import { DeployError } from '../../../src/core/errors';
+import { EnvInputs } from '../../../src/core/env';
+import { memoryReporter } from '../../../src/core/log';
+import type { RenderStackInput } from '../../../src/deploy/types';
+import { event, fakeClock, fakeRender, selection } from './flow-fixtures';
+
+jest.mock('../../../src/keys/secret', () => ({
+  ensureApiKeySecret: jest.fn(async () => ({ secretArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:acme-llm/code-assistant/dev/api-key-Xy12Ab', created: true })),
+}));
+
+const cfn = mockClient(CloudFormationClient);
+const sts = mockClient(STSClient);
+const sq = mockClient(ServiceQuotasClient);
+const sm = mockClient(SageMakerClient);
+const runtime = mockClient(SageMakerRuntimeClient);
+const s3 = mockClient(S3Client);
+const secrets = mockClient(SecretsManagerClient);
+
+const ACCOUNT = '111111111111';
+const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
+const STACK = 'acme-llm-qwen-chat-dev';
+const ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/${STACK}/1`;
+
+interface World {
+  initialStatus?: string;
+  emptyChangeSet?: boolean;
+  /** Events of the execution, after the first stack event; default: a clean update. */
+  outcome?: (token: string) => StackEvent[];
+  finalStatus?: string;
+  outputs?: Record<string, string>;
+}
+
+function world(w: World = {}) {
+  let status = w.initialStatus;
+  let token = '';
+  cfn.on(DescribeStacksCommand).callsFake(() => {
+    if (!status) throw Object.assign(new Error(`Stack with id ${STACK} does not exist`), { name: 'ValidationError' });
+    return { Stacks: [{ StackName: STACK, StackId: ID, StackStatus: status, CreationTime: new Date(), Outputs: Object.entries(w.outputs ?? {}).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }] };
+  });
+  let created = false;
+  cfn.on(DescribeChangeSetCommand).callsFake(() => {
+    if (!created) throw Object.assign(new Error('ChangeSet md-abcdef0 does not exist'), { name: 'ChangeSetNotFoundException' });
+    return w.emptyChangeSet
+      ? { ChangeSetId: 'arn:cs/md-abcdef0', ChangeSetName: 'md-abcdef0', StackId: ID, Status: 'FAILED', ExecutionStatus: 'UNAVAILABLE', StatusReason: "The submitted information didn't contain changes. Submit different information to create a change set." }
+      : {
+          ChangeSetId: 'arn:cs/md-abcdef0', ChangeSetName: 'md-abcdef0', StackId: ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE',
+          Changes: [{ Type: 'Resource', ResourceChange: { Action: 'Modify', Replacement: 'True', LogicalResourceId: 'EndpointConfig', ResourceType: 'AWS::SageMaker::EndpointConfig' } }],
+        };
+  });
+  cfn.on(CreateChangeSetCommand).callsFake(() => {
+    created = true;
+    if (!status) status = 'REVIEW_IN_PROGRESS';
+    return { Id: 'arn:cs/md-abcdef0', StackId: ID };
+  });
+  cfn.on(DeleteChangeSetCommand).resolves({});
+  cfn.on(DeleteStackCommand).callsFake((input: { ClientRequestToken: string }) => {
+    token = input.ClientRequestToken;
+    status = 'DELETE_COMPLETE';
+    return {};
+  });
+  cfn.on(ExecuteChangeSetCommand).callsFake((input: { ClientRequestToken: string }) => {
+    token = input.ClientRequestToken;
+    status = w.finalStatus ?? 'UPDATE_COMPLETE';
+    return {};
+  });
+  cfn.on(DescribeStackEventsCommand).callsFake(() => {
+    const events = status === 'DELETE_COMPLETE'
+      ? [event(ID, STACK, token, { ResourceStatus: 'DELETE_COMPLETE' })]
+      : w.outcome?.(token) ?? [event(ID, STACK, token, { ResourceStatus: status })];
+    return { StackEvents: [...events].reverse() };
+  });
+  cfn.on(UpdateTerminationProtectionCommand).resolves({});
+  cfn.on(ListStackResourcesCommand).resolves({ StackResourceSummaries: [] });
+}
+
+function options(over: Partial<DeployFlowOptions> = {}, renders: RenderStackInput[] = []): DeployFlowOptions & { reporter: ReturnType<typeof memoryReporter> } {
+  const clock = fakeClock();
+  return {
+    selection: selection('qwen-chat', 'dev'),
+    mode: 'create-and-execute',
+    timeoutMinutes: 60,
+    failOnEmptyChangeSet: false,
+    skipQuotaCheck: false,
+    smokeTest: true,
+    env: new EnvInputs({ GITHUB_SHA: SHA, GITHUB_REPOSITORY: 'acme/models', GITHUB_RUN_ID: '7' }),
+    render: fakeRender(renders),
+    pollOverrides: clock,
+    ...over,
+    reporter: memoryReporter(),
+  } as DeployFlowOptions & { reporter: ReturnType<typeof memoryReporter> };
+}
+
+beforeEach(() => {
+  for (const m of [cfn, sts, sq, sm, runtime, s3, secrets]) m.reset();
+  sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/deploy/gh` });
+  sq.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 4 }] });
+  sm.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'InService', EndpointConfigName: 'cfg-new', EndpointArn: 'arn:aws:sagemaker:us-east-1:111111111111:endpoint/acme-llm-qwen-chat-dev' });
+  runtime.on(InvokeEndpointCommand).resolves({ Body: Buffer.from('{"choices":[{"message":{"content":"Hello"}}]}') as never });
+});
+
+describe('runDeployFlow: create-and-execute', () => {
+  it('updates a stack: change set md-<sha7>, quota check, execute with a token, verify the new config, smoke test, outputs and summary', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointName: 'acme-llm-qwen-chat-dev', EndpointConfigName: 'cfg-new', EndpointUrl: 'https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/acme-llm-qwen-chat-dev/invocations' } });
+    const o = options();
+    const [r] = await runDeployFlow(o);
+    expect(r).toMatchObject({
+      status: 'deployed', stackName: STACK, stackId: ID, changeSetId: 'arn:cs/md-abcdef0', hasChanges: true,
+      endpointName: 'acme-llm-qwen-chat-dev', endpointArn: 'arn:aws:sagemaker:us-east-1:111111111111:endpoint/acme-llm-qwen-chat-dev',
+      endpointUrl: 'https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/acme-llm-qwen-chat-dev/invocations',
+    });
+    const create = cfn.commandCalls(CreateChangeSetCommand)[0].args[0].input;
+    expect(create).toMatchObject({ StackName: STACK, ChangeSetName: 'md-abcdef0', ChangeSetType: 'UPDATE' });
+    const exec = cfn.commandCalls(ExecuteChangeSetCommand)[0].args[0].input;
+    expect(exec.ClientRequestToken).toMatch(/^md-deploy-7-1-us-east-1-/);
+    // Blue/green replaces the endpoint config: two fleets' worth of quota is checked, before executing.
+    expect(o.reporter.captured.lines.join('\n')).toContain('this deploy needs 2 instances');
+    expect(runtime.commandCalls(InvokeEndpointCommand)[0].args[0].input).toMatchObject({ EndpointName: 'acme-llm-qwen-chat-dev', ContentType: 'application/json' });
+    expect(o.reporter.captured.summaries.join('\n')).toMatch(/🔴 Replace <code>EndpointConfig<\/code>[\s\S]*## deploy-endpoint: qwen-chat → dev \(us-east-1\)[\s\S]*Timings/);
+    // No token: the GitHub deployment is skipped with a notice, not a failure.
+    expect(o.reporter.captured.annotations).toEqual([expect.objectContaining({ level: 'notice', title: 'GitHub deployment skipped' })]);
+  });
+
+  it('treats an empty change set as a successful no-op, or fails when asked to', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE', emptyChangeSet: true });
+    const o = options();
+    const [r] = await runDeployFlow(o);
+    expect(r).toMatchObject({ status: 'no-changes', hasChanges: false });
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+    expect(cfn.commandCalls(DeleteChangeSetCommand)).toHaveLength(1);
+
+    cfn.reset();
+    world({ initialStatus: 'UPDATE_COMPLETE', emptyChangeSet: true });
+    const err = (await runDeployFlow(options({ failOnEmptyChangeSet: true })).catch((e) => e)) as DeployError;
+    expect(err.title).toBe('Empty change set');
+    expect(err.hint).toContain('fail-on-empty-changeset');
+  });
+
+  it('reports the first failure event (resource, status, reason) and says the previous version keeps serving', async () => {
+    world({
+      initialStatus: 'UPDATE_COMPLETE',
+      finalStatus: 'UPDATE_ROLLBACK_COMPLETE',
+      outcome: (t) => [
+        event(ID, STACK, t, { ResourceStatus: 'UPDATE_IN_PROGRESS' }),
+        event(ID, STACK, t, { LogicalResourceId: 'Endpoint', ResourceType: 'AWS::SageMaker::Endpoint', ResourceStatus: 'UPDATE_FAILED', ResourceStatusReason: 'The primary container for production variant AllTraffic did not pass the ping health check.' }),
+        event(ID, STACK, t, { ResourceStatus: 'UPDATE_ROLLBACK_IN_PROGRESS', ResourceStatusReason: 'The following resource(s) failed to update: [Endpoint].' }),
+        event(ID, STACK, t, { ResourceStatus: 'UPDATE_ROLLBACK_COMPLETE' }),
+      ],
+    });
+    const err = (await runDeployFlow(options()).catch((e) => e)) as DeployError;
+    expect(err.title).toBe('Deploy failed: Endpoint UPDATE_FAILED');
+    expect(err.message).toContain('Endpoint (AWS::SageMaker::Endpoint) UPDATE_FAILED: The primary container for production variant AllTraffic did not pass the ping health check.');
+    expect(err.hint).toContain('raise healthCheck.startupTimeoutSeconds');
+    expect(err.hint).toContain('the previous version keeps serving');
+    expect(sm.commandCalls(DescribeEndpointCommand)).toHaveLength(0);
+  });
+
+  it('refuses a stack in progress before anything mutates', async () => {
+    world({ initialStatus: 'UPDATE_IN_PROGRESS' });
+    const renders: RenderStackInput[] = [];
+    await expect(runDeployFlow(options({}, renders))).rejects.toThrow(/another deployment is running/);
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+    expect(renders).toHaveLength(0);
+  });
+
+  it('deletes a stack left in ROLLBACK_COMPLETE and creates it again', async () => {
+    world({ initialStatus: 'ROLLBACK_COMPLETE', finalStatus: 'CREATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
+    const [r] = await runDeployFlow(options());
+    expect(cfn.commandCalls(DeleteStackCommand)[0].args[0].input.StackName).toBe(ID);
+    expect(cfn.commandCalls(CreateChangeSetCommand)[0].args[0].input.ChangeSetType).toBe('CREATE');
+    expect(r.status).toBe('deployed');
+  });
+
+  it('uploads a template over 51,200 bytes to the artifact bucket and passes its URL', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
+    s3.on(PutObjectCommand).resolves({});
+    await runDeployFlow(options({ render: fakeRender([], 60000), smokeTest: false }));
+    const put = s3.commandCalls(PutObjectCommand)[0].args[0].input;
+    expect(put).toMatchObject({ Bucket: `model-deploy-${ACCOUNT}-us-east-1`, ExpectedBucketOwner: ACCOUNT });
+    const create = cfn.commandCalls(CreateChangeSetCommand)[0].args[0].input;
+    expect(create.TemplateBody).toBeUndefined();
+    expect(create.TemplateURL).toBe(`https://model-deploy-${ACCOUNT}-us-east-1.s3.us-east-1.amazonaws.com/${put.Key}`);
+  });
+
+  it('fails early on a quota too low, before executing', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    sq.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 0 }] });
+    await expect(runDeployFlow(options())).rejects.toThrow(/The quota "ml.g5.2xlarge for endpoint usage" is 0 instances/);
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('refuses credentials of another account than the environment', async () => {
+    sts.on(GetCallerIdentityCommand).resolves({ Account: '999999999999' });
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    await expect(runDeployFlow(options())).rejects.toThrow('The AWS credentials are for account 999999999999, but environment dev is account 111111111111.');
+  });
+
+  it('explains AssumeRoleWithWebIdentity denied', async () => {
+    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('Not authorized to perform sts:AssumeRoleWithWebIdentity'), { name: 'AccessDenied' }));
+    const err = (await runDeployFlow(options()).catch((e) => e)) as DeployError;
+    expect(err.title).toBe('OIDC role assumption denied');
+  });
+});
+
+describe('runDeployFlow: other modes and targets', () => {
+  it('create-only makes the change set and the markdown but executes nothing', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    const [r] = await runDeployFlow(options({ mode: 'create-only' }));
+    expect(r).toMatchObject({ status: 'change-set-created', hasChanges: true, changeSetId: 'arn:cs/md-abcdef0' });
+    expect(r.changesMarkdown).toContain('<details>');
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('execute-only executes the change set named after the commit, and says what to do when it is missing', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
+    cfn.on(DescribeChangeSetCommand).rejects(Object.assign(new Error('ChangeSet md-abcdef0 does not exist'), { name: 'ChangeSetNotFoundException' }));
+    const err = (await runDeployFlow(options({ mode: 'execute-only' })).catch((e) => e)) as DeployError;
+    expect(err.title).toBe('Change set not found');
+    expect(err.hint).toContain('create-only');
+
+    cfn.reset();
+    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
+    cfn.on(DescribeChangeSetCommand).resolves({ ChangeSetId: 'arn:cs/md-abcdef0', ChangeSetName: 'md-abcdef0', StackId: ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: [] });
+    const renders: RenderStackInput[] = [];
+    const [r] = await runDeployFlow(options({ mode: 'execute-only' }, renders));
+    expect(r.status).toBe('deployed');
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)[0].args[0].input.ChangeSetName).toBe('arn:cs/md-abcdef0');
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+    expect(renders).toHaveLength(0);
+  });
+
+  it('ecs with an API key: ensures the secret, passes its ARN to the template, smoke-tests over HTTPS with the key masked', async () => {
+    const key = 'K'.repeat(48);
+    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointUrl: 'https://code.example.com', ApiKeySecretArn: 'arn:secret' } });
+    const sel = selection('code-assistant', 'dev', (t) => t.replace('    healthCheck:\n      path: /health', '    healthCheck:\n      path: /health\n    smokeTest:\n      payload: { prompt: hi }'));
+    sq.on(GetServiceQuotaCommand).resolves({ Quota: { QuotaName: 'Running On-Demand G and VT instances', Value: 64 } });
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ apiKey: key }) });
+    const seen: (string | undefined)[] = [];
+    const fetchImpl = (async (_u: string, init: RequestInit) => {
+      const auth = (init.headers as Record<string, string>).authorization;
+      seen.push(auth);
+      return new Response('{}', { status: auth === `Bearer ${key}` ? 200 : 401 });
+    }) as unknown as typeof fetch;
+    const renders: RenderStackInput[] = [];
+    const o = options({ selection: sel, fetchImpl }, renders);
+    const [r] = await runDeployFlow(o);
+    expect(r).toMatchObject({ status: 'deployed', endpointUrl: 'https://code.example.com' });
+    expect(renders[renders.length - 1].apiKeySecretArn).toBe('arn:aws:secretsmanager:us-east-1:111111111111:secret:acme-llm/code-assistant/dev/api-key-Xy12Ab');
+    expect(seen).toEqual([undefined, `Bearer ${key}`]);
+    expect(o.reporter.captured.secrets).toContain(key);
+    expect(o.reporter.allText()).not.toContain(key);
+  });
+
+  it('enables termination protection for prod after the first create', async () => {
+    world({ finalStatus: 'CREATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
+    const sel = selection('qwen-chat', 'prod');
+    sts.on(GetCallerIdentityCommand).resolves({ Account: '333333333333' });
+    const o = options({ selection: { ...sel, regions: ['us-east-1'] }, smokeTest: false });
+    await runDeployFlow(o);
+    expect(cfn.commandCalls(UpdateTerminationProtectionCommand)[0].args[0].input).toEqual({ StackName: ID, EnableTerminationProtection: true });
+  });
+});

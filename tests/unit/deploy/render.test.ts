@@ -1,0 +1,197 @@
+import * as path from 'path';
+import { loadSpec } from '../../../src/spec/load';
+import { renderStack, IMAGE_PLACEHOLDER, MODEL_DATA_PLACEHOLDER, asyncInputPrefix, hasInstanceStorage } from '../../../src/deploy/render';
+import { planStack } from '../../../src/deploy/plan';
+import type { Deployment } from '../../../src/spec/types';
+import { validateTemplate } from './cfn-spec';
+
+const spec = loadSpec(path.join(__dirname, '..', '..', '..', 'examples', 'model-deploy.yml'));
+const chat = spec.deployments['qwen-chat'];
+const batch = spec.deployments['summarizer-batch'];
+const IMAGE = '111111111111.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat:abc123';
+
+function variant(d: Deployment, change: (x: Deployment) => void): Deployment {
+  const copy = structuredClone(d);
+  change(copy);
+  return copy;
+}
+const param = (r: ReturnType<typeof renderStack>, key: string) => r.parameters.find((p) => p.ParameterKey === key)?.ParameterValue;
+const res = (r: ReturnType<typeof renderStack>, id: string) => (r.template.Resources as Record<string, any>)[id];
+
+function checkComplete(r: ReturnType<typeof renderStack>) {
+  const declared = r.template.Parameters as Record<string, { Default?: unknown }>;
+  const given = new Set(r.parameters.map((p) => p.ParameterKey));
+  for (const [name, p] of Object.entries(declared)) if (p.Default === undefined) expect({ name, given: given.has(name) }).toEqual({ name, given: true });
+  expect(validateTemplate(r.template)).toEqual([]);
+  expect(JSON.parse(r.templateBody)).toEqual(r.template);
+}
+
+describe('renderStack on the example spec', () => {
+  it('renders the real-time endpoint with names, tags and placeholders for build outputs', () => {
+    const r = renderStack({ deployment: chat, region: 'us-east-1', environmentName: 'dev', environment: spec.environments.dev });
+    checkComplete(r);
+    expect(r.stackName).toBe('acme-llm-qwen-chat-dev');
+    expect(r.endpointName).toBe('acme-llm-qwen-chat-dev');
+    expect(r.templateFile).toBe('templates/stacks/sagemaker-realtime.yaml');
+    expect(r.capabilities).toEqual(['CAPABILITY_IAM']);
+    expect(r.terminationProtection).toBe(false);
+    expect(r.tags).toEqual(expect.arrayContaining([{ Key: 'model-deploy:deployment', Value: 'qwen-chat' }, { Key: 'team', Value: 'ml-platform' }, { Key: 'model-deploy:environment', Value: 'dev' }]));
+    expect(param(r, 'ImageUri')).toBe(IMAGE_PLACEHOLDER);
+    expect(param(r, 'ModelDataUrl')).toBe(MODEL_DATA_PLACEHOLDER);
+    expect(param(r, 'ImageRepositoryArn')).toBe('arn:aws:ecr:us-east-1:111111111111:repository/acme-llm/qwen-chat');
+    expect(param(r, 'RolloutType')).toBe('ALL_AT_ONCE');
+    expect(param(r, 'AutoscalingEnabled')).toBe('true');
+    expect(param(r, 'AutoscalingMax')).toBe('3');
+    expect(param(r, 'TargetInvocationsPerInstance')).toBe('60');
+    expect(param(r, 'DataCaptureS3Uri')).toBe('s3://acme-llm-data-capture/qwen-chat/');
+    expect(param(r, 'DataCaptureObjectArn')).toBe('arn:aws:s3:::acme-llm-data-capture/qwen-chat/*');
+    expect(param(r, 'DataCapturePercent')).toBe('5');
+    expect(param(r, 'LatencyThresholdMicroseconds')).toBe('10000000');
+    // ml.g5 has NVMe storage: SageMaker takes neither a volume size nor a volume key there.
+    expect(param(r, 'VolumeSizeGb')).toBe('0');
+    expect(param(r, 'EncryptVolume')).toBe('false');
+    expect(r.notes).toEqual([expect.stringMatching(/volumeSizeGb 64 is ignored: ml\.g5\.2xlarge has local NVMe storage/)]);
+    expect(res(r, 'Endpoint').Properties.RetainAllVariantProperties).toBe(true);
+    expect(res(r, 'Model').Properties.PrimaryContainer.Environment).toEqual(expect.objectContaining({ MODEL_DEPLOY_DEPLOYMENT: { Ref: 'DeploymentName' } }));
+  });
+
+  it('protects prod stacks unless the environment says otherwise', () => {
+    expect(renderStack({ deployment: chat, region: 'eu-west-1', environmentName: 'prod', environment: spec.environments.prod }).terminationProtection).toBe(true);
+    expect(renderStack({ deployment: chat, region: 'us-east-1', environmentName: 'prod' }).terminationProtection).toBe(true);
+    expect(renderStack({ deployment: chat, region: 'us-east-1', environmentName: 'prod', environment: { ...spec.environments.prod, terminationProtection: false } }).terminationProtection).toBe(false);
+  });
+
+  it('renders the async endpoint with its paths, topics and scale-to-zero', () => {
+    const r = renderStack({ deployment: batch, region: 'us-east-1', environmentName: 'dev', environment: spec.environments.dev, imageUri: IMAGE, modelDataUrl: 's3://model-deploy-111111111111-us-east-1/models/summarizer/' });
+    checkComplete(r);
+    expect(r.templateFile).toBe('templates/stacks/sagemaker-async.yaml');
+    expect(param(r, 'OutputS3Uri')).toBe('s3://acme-llm-async/summarizer/output/');
+    expect(param(r, 'FailureObjectArn')).toBe('arn:aws:s3:::acme-llm-async/summarizer/failure/*');
+    expect(param(r, 'InputObjectArn')).toBe('arn:aws:s3:::acme-llm-async/summarizer/input/*');
+    expect(param(r, 'MaxConcurrentInvocationsPerInstance')).toBe('4');
+    expect(param(r, 'AutoscalingMin')).toBe('0');
+    expect(param(r, 'TargetBacklogPerInstance')).toBe('5');
+    expect(res(r, 'WakeFromZeroScaling').Properties.PolicyType).toBe('StepScaling');
+    expect(res(r, 'BacklogWithoutCapacityAlarm').Properties.AlarmActions).toEqual([{ Ref: 'WakeFromZeroScaling' }]);
+    expect(res(r, 'SuccessTopic').Properties.KmsMasterKeyId).toEqual({ 'Fn::If': ['UseKms', expect.anything(), 'alias/aws/sns'] });
+    expect(res(r, 'TopicsPolicy').Properties.PolicyDocument.Statement[0]).toEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+  });
+
+  it('defaults async paths to the artifact bucket under the deployment', () => {
+    const d = variant(batch, (x) => (x.async = { maxConcurrentInvocationsPerInstance: 10 }));
+    const r = renderStack({ deployment: d, region: 'eu-west-1', account: '222222222222' });
+    expect(param(r, 'OutputS3Uri')).toBe('s3://model-deploy-222222222222-eu-west-1/async/acme-llm/summarizer-batch/output/');
+    expect(param(r, 'FailureS3Uri')).toBe('s3://model-deploy-222222222222-eu-west-1/async/acme-llm/summarizer-batch/failure/');
+  });
+
+  it('refuses a target without a template with a clear error', () => {
+    expect(() => renderStack({ deployment: spec.deployments['code-assistant'], region: 'us-east-1' })).toThrow(/target ecs has no stack template/);
+  });
+});
+
+describe('renderStack variants', () => {
+  it('reads a .tar.gz archive through ModelDataUrl and grants that one object', () => {
+    const d = variant(chat, (x) => { delete x.model.huggingface; x.model.s3 = 's3://weights/qwen/model.tar.gz'; });
+    const r = renderStack({ deployment: d, region: 'us-east-1', imageUri: IMAGE });
+    checkComplete(r);
+    expect(param(r, 'ModelDataMode')).toBe('tar.gz');
+    expect(param(r, 'ModelBucket')).toBe('weights');
+    expect(param(r, 'ModelObjectPattern')).toBe('qwen/model.tar.gz');
+  });
+
+  it('reads a prefix uncompressed and grants the prefix only', () => {
+    const d = variant(chat, (x) => { delete x.model.huggingface; x.model.s3 = 's3://weights/qwen/'; });
+    const r = renderStack({ deployment: d, region: 'us-east-1', imageUri: IMAGE });
+    expect(param(r, 'ModelDataMode')).toBe('prefix');
+    expect(param(r, 'ModelObjectPattern')).toBe('qwen/*');
+    expect(param(r, 'ModelListPrefix')).toBe('qwen/');
+    const src = res(r, 'Model').Properties.PrimaryContainer.ModelDataSource;
+    expect(src['Fn::If'][1]).toEqual({ S3DataSource: { S3Uri: { Ref: 'ModelDataUrl' }, S3DataType: 'S3Prefix', CompressionType: 'None' } });
+  });
+
+  it('rejects model data that is neither an archive nor a prefix', () => {
+    expect(() => renderStack({ deployment: chat, region: 'us-east-1', modelDataUrl: 's3://weights/qwen/model.bin' })).toThrow(/neither a \.tar\.gz archive nor a prefix/);
+  });
+
+  it('needs no model data for an image with baked weights', () => {
+    const d = variant(chat, (x) => { delete x.model.huggingface; x.model.image = IMAGE; });
+    const r = renderStack({ deployment: d, region: 'us-east-1' });
+    expect(param(r, 'ModelDataMode')).toBe('none');
+    expect(param(r, 'ImageUri')).toBe(IMAGE);
+  });
+
+  it('refuses an image outside ECR', () => {
+    const d = variant(chat, (x) => { delete x.model.huggingface; x.model.image = 'ghcr.io/acme/model:1'; });
+    expect(() => renderStack({ deployment: d, region: 'us-east-1' })).toThrow(/not in Amazon ECR/);
+  });
+
+  it('puts the model in a VPC with network isolation', () => {
+    const d = variant(chat, (x) => { x.security.vpc = { subnets: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], securityGroups: ['sg-0123456789abcdef0'], natGateway: false }; x.security.networkIsolation = true; });
+    const r = renderStack({ deployment: d, region: 'us-east-1', imageUri: IMAGE });
+    expect(param(r, 'SubnetIds')).toBe('subnet-0123456789abcdef0,subnet-0123456789abcdef1');
+    expect(param(r, 'SecurityGroupIds')).toBe('sg-0123456789abcdef0');
+    expect(param(r, 'NetworkIsolation')).toBe('true');
+  });
+
+  it('uses a KMS key by ARN, by alias (IAM by alias condition) and on volumes only without NVMe storage', () => {
+    const arn = 'arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const byArn = renderStack({ deployment: variant(chat, (x) => { x.security.kmsKeyId = arn; x.instanceType = 'ml.m5.xlarge'; }), region: 'us-east-1', account: '111111111111' });
+    expect(param(byArn, 'KmsKeyPolicyArn')).toBe(arn);
+    expect(param(byArn, 'EncryptVolume')).toBe('true');
+    expect(param(byArn, 'VolumeSizeGb')).toBe('64');
+    const byAlias = renderStack({ deployment: variant(chat, (x) => (x.security.kmsKeyId = 'alias/models')), region: 'us-east-1', account: '111111111111' });
+    expect(param(byAlias, 'KmsKeyPolicyArn')).toBe('arn:aws:kms:us-east-1:111111111111:key/*');
+    expect(param(byAlias, 'KmsKeyAlias')).toBe('alias/models');
+    expect(param(byAlias, 'EncryptVolume')).toBe('false');
+    const created = renderStack({ deployment: variant(chat, (x) => (x.security.createKmsKey = true)), region: 'us-east-1' });
+    expect(param(created, 'CreateKmsKey')).toBe('true');
+  });
+
+  it.each([
+    ['canary', 'CANARY', '10'],
+    ['linear', 'LINEAR', '20'],
+  ] as const)('rolls out %s with the 5xx, latency and extra rollback alarms', (strategy, type, step) => {
+    const d = variant(chat, (x) => { x.rollout.strategy = strategy; x.rollout.rollbackAlarms = ['team-slo-alarm']; });
+    const r = renderStack({ deployment: d, region: 'us-east-1', imageUri: IMAGE });
+    checkComplete(r);
+    expect(param(r, 'RolloutType')).toBe(type);
+    expect(param(r, 'TrafficStepPercent')).toBe(step);
+    expect(res(r, 'Endpoint').Properties.DeploymentConfig.AutoRollbackConfiguration.Alarms).toEqual([
+      { AlarmName: { Ref: 'ErrorsAlarm' } },
+      { AlarmName: { Ref: 'LatencyAlarm' } },
+      { AlarmName: 'team-slo-alarm' },
+    ]);
+  });
+
+  it('refuses more rollback alarms than SageMaker takes', () => {
+    const d = variant(chat, (x) => (x.rollout.rollbackAlarms = Array.from({ length: 9 }, (_, i) => `a${i}`)));
+    expect(() => renderStack({ deployment: d, region: 'us-east-1' })).toThrow(/at most 10/);
+  });
+
+  it('renders ARNs in the China partition', () => {
+    const r = renderStack({ deployment: chat, region: 'cn-north-1', account: '123456789012', imageUri: '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/acme-llm/qwen-chat:1' });
+    expect(param(r, 'ImageRepositoryArn')).toBe('arn:aws-cn:ecr:cn-north-1:123456789012:repository/acme-llm/qwen-chat');
+  });
+});
+
+describe('helpers', () => {
+  it('knows which instance types have local storage', () => {
+    expect(['ml.g5.2xlarge', 'ml.g4dn.xlarge', 'ml.p4d.24xlarge', 'ml.m5d.large', 'ml.g6e.xlarge'].map(hasInstanceStorage)).toEqual([true, true, true, true, true]);
+    expect(['ml.m5.xlarge', 'ml.c5.large', 'ml.inf2.xlarge', 'ml.c7i.large'].map(hasInstanceStorage)).toEqual([false, false, false, false]);
+  });
+  it('places async requests beside the outputs', () => {
+    expect(asyncInputPrefix('s3://b/x/output/')).toBe('x/input/');
+    expect(asyncInputPrefix('s3://b/output/')).toBe('input/');
+  });
+});
+
+describe('planStack', () => {
+  it('writes template.json and parameters.json with a summary', () => {
+    const part = planStack(chat, { spec, region: 'us-east-1', environmentName: 'prod', environment: spec.environments.prod });
+    expect(part.files.map((f) => f.path)).toEqual(['template.json', 'parameters.json']);
+    expect(JSON.parse(part.files[0].content).Resources.Endpoint.Type).toBe('AWS::SageMaker::Endpoint');
+    expect(JSON.parse(part.files[1].content)).toEqual(expect.arrayContaining([{ ParameterKey: 'EndpointName', ParameterValue: 'acme-llm-qwen-chat-prod' }]));
+    expect(part.summary[0]).toMatch(/^qwen-chat \(us-east-1\): stack acme-llm-qwen-chat-prod from templates\/stacks\/sagemaker-realtime\.yaml, \d+ resources, endpoint acme-llm-qwen-chat-prod, termination protection on$/);
+    expect(part.summary[1]).toMatch(/note: volumeSizeGb 64 is ignored/);
+  });
+});

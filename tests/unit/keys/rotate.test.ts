@@ -1,0 +1,281 @@
+import { CloudFormationClient, DescribeStackResourcesCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import * as SM from '@aws-sdk/client-secrets-manager';
+import { DescribeInstanceInformationCommand, ListCommandInvocationsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import * as path from 'path';
+import { DeployError } from '../../../src/core/errors';
+import { memoryReporter } from '../../../src/core/log';
+import { rotateApiKey, RotateOptions, rotationToken } from '../../../src/keys/rotate';
+import { ensureApiKeySecret, keyPolicy } from '../../../src/keys/secret';
+import { apiKeySecretName, ownershipTags } from '../../../src/spec/names';
+import { loadSpec } from '../../../src/spec/load';
+import type { Deployment } from '../../../src/spec/types';
+import { FakeSecrets, startEndpoint } from './fake-aws';
+
+const spec = loadSpec(path.resolve(__dirname, '../../../examples/model-deploy.yml'), { displayPath: 'examples/model-deploy.yml' });
+const ecsDeployment: Deployment = spec.deployments['code-assistant'];
+const ec2Deployment: Deployment = { ...ecsDeployment, target: 'ec2' };
+const ENV = 'dev';
+const SERVICE = 'arn:aws:ecs:us-east-1:111111111111:service/acme-cluster/code-assistant';
+
+const smMock = mockClient(SM.SecretsManagerClient);
+const cfnMock = mockClient(CloudFormationClient);
+const ecsMock = mockClient(ECSClient);
+const ssmMock = mockClient(SSMClient);
+const stsMock = mockClient(STSClient);
+
+let fake: FakeSecrets;
+let endpoint: Awaited<ReturnType<typeof startEndpoint>>;
+let reporter: ReturnType<typeof memoryReporter>;
+
+function wireSecrets() {
+  const ops = ['DescribeSecret', 'ListSecretVersionIds', 'GetSecretValue', 'GetRandomPassword', 'CreateSecret', 'PutSecretValue', 'UpdateSecretVersionStage', 'GetResourcePolicy', 'PutResourcePolicy'] as const;
+  for (const op of ops) {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const Command = (SM as any)[`${op}Command`];
+    smMock.on(Command).callsFake((input: unknown) => fake.handle(op, input));
+  }
+}
+
+function wireStack(d: Deployment, url: string) {
+  cfnMock.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'EndpointUrl', OutputValue: url }] }] });
+  cfnMock.on(DescribeStackResourcesCommand).resolves({
+    StackResources:
+      d.target === 'ecs'
+        ? [{ LogicalResourceId: 'Service', ResourceType: 'AWS::ECS::Service', PhysicalResourceId: SERVICE, Timestamp: new Date(), ResourceStatus: 'UPDATE_COMPLETE' }]
+        : [{ LogicalResourceId: 'Group', ResourceType: 'AWS::AutoScaling::AutoScalingGroup', PhysicalResourceId: 'asg', Timestamp: new Date(), ResourceStatus: 'UPDATE_COMPLETE' }],
+  });
+}
+
+beforeEach(async () => {
+  smMock.reset();
+  cfnMock.reset();
+  ecsMock.reset();
+  ssmMock.reset();
+  stsMock.reset();
+  fake = new FakeSecrets();
+  reporter = memoryReporter();
+  endpoint = await startEndpoint(fake);
+  wireSecrets();
+  wireStack(ecsDeployment, endpoint.url);
+  ecsMock.on(UpdateServiceCommand).callsFake(() => {
+    fake.reload();
+    return { service: { deployments: [{ id: `ecs-svc/${fake.reloads}`, status: 'PRIMARY' }] } };
+  });
+  ecsMock.on(DescribeServicesCommand).callsFake(() => ({
+    services: [{ deployments: [{ id: `ecs-svc/${fake.reloads}`, status: 'PRIMARY', rolloutState: 'COMPLETED', runningCount: 1, desiredCount: 1 }] }],
+  }));
+  stsMock.on(GetCallerIdentityCommand).resolves({ Account: '111111111111', Arn: 'arn:aws:sts::111111111111:assumed-role/model-deploy-dev/gh-1' });
+});
+afterEach(async () => {
+  await endpoint.close();
+});
+
+/** A deployed secret: one version with both serving labels, served by the endpoint. */
+function deployedSecret(d = ecsDeployment, created = new Date(Date.now() - 48 * 3600_000)) {
+  const v = fake.create(apiKeySecretName(d, ENV), ownershipTags(d, ENV), undefined, created);
+  v.stages.push('MD_SERVE_A', 'MD_SERVE_B');
+  fake.reload();
+  fake.reloads = 0;
+  return v;
+}
+
+function options(extra: Partial<RotateOptions> = {}): RotateOptions {
+  return {
+    deployment: ecsDeployment,
+    environmentName: ENV,
+    region: 'us-east-1',
+    reporter,
+    mode: 'rotate',
+    gracePeriodHours: 24,
+    timeoutMs: 60_000,
+    runId: 'acme/models#4242',
+    pollIntervalMs: 1,
+    probe: { retries: 0, retryDelayMs: 1, rounds: 1 },
+    ...extra,
+  };
+}
+
+function noKeyPrinted() {
+  const text = reporter.allText();
+  for (const key of fake.keys) expect(text).not.toContain(key);
+}
+
+describe('rotateApiKey', () => {
+  test('full protocol on ECS: pending accepted next to current, wrong key refused, then AWSCURRENT moves', async () => {
+    const old = deployedSecret();
+    const oldKey = fake.keyOf('AWSCURRENT')!;
+    const r = await rotateApiKey(options());
+    const token = rotationToken(fake.arn, 'acme/models#4242');
+    expect(r).toMatchObject({ rotated: true, created: false, versionId: token, secretArn: fake.arn });
+    expect(fake.label('AWSCURRENT')!.id).toBe(token);
+    expect(fake.label('AWSPREVIOUS')!.id).toBe(old.id);
+    expect(fake.label('AWSPENDING')).toBeUndefined();
+    // Grace: the old key is still served (A), the new one too (B).
+    expect(fake.label('MD_SERVE_A')!.id).toBe(old.id);
+    expect(fake.label('MD_SERVE_B')!.id).toBe(token);
+    expect(fake.served).toEqual([oldKey, fake.keyOf('AWSCURRENT')]);
+    expect(endpoint.answered).toEqual([200, 200, 401]);
+    const put = smMock.commandCalls(SM.PutSecretValueCommand)[0].args[0].input;
+    expect(put).toMatchObject({ ClientRequestToken: token, VersionStages: ['AWSPENDING'] });
+    // The key is masked before anything is printed.
+    expect(reporter.captured.secrets).toEqual(expect.arrayContaining(fake.keys));
+    noKeyPrinted();
+  });
+
+  test('a re-run of the same run is harmless', async () => {
+    deployedSecret();
+    await rotateApiKey(options());
+    const calls = fake.calls.length;
+    const r = await rotateApiKey(options());
+    expect(r.rotated).toBe(true);
+    expect(fake.calls.slice(calls)).not.toContain('PutSecretValue');
+    expect(fake.calls.slice(calls)).not.toContain('UpdateSecretVersionStage');
+  });
+
+  test('the next rotation after the grace period retires the previous key', async () => {
+    const first = deployedSecret();
+    await rotateApiKey(options({ runId: 'run-1' }));
+    const firstKey = JSON.parse(first.value).apiKey as string;
+    // Pretend the rotation happened two days ago.
+    for (const v of fake.versions) v.value = JSON.stringify({ ...JSON.parse(v.value), createdAt: new Date(Date.now() - 48 * 3600_000).toISOString() });
+    await rotateApiKey(options({ runId: 'run-2' }));
+    expect(fake.served).not.toContain(firstKey);
+    expect(fake.served).toHaveLength(2);
+    expect(fake.label('MD_SERVE_A')!.id).toBe(fake.label('AWSPREVIOUS')!.id);
+  });
+
+  test('a rotation inside the grace period is refused before any change', async () => {
+    deployedSecret();
+    await rotateApiKey(options({ runId: 'run-1' }));
+    const calls = fake.calls.length;
+    const err = await rotateApiKey(options({ runId: 'run-2' })).catch((e) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.message).toMatch(/still works until .*grace period 24 h/);
+    expect(err.hint).toMatch(/grace-period-hours: 0/);
+    expect(fake.calls.slice(calls).filter((c) => /Put|Update/.test(c))).toEqual([]);
+  });
+
+  test('grace period 0 retires the previous key at once and proves it is refused', async () => {
+    const old = deployedSecret();
+    const r = await rotateApiKey(options({ gracePeriodHours: 0 }));
+    expect(r.previousRetired).toBe(true);
+    expect(fake.served).toEqual([fake.keyOf('AWSCURRENT'), fake.keyOf('AWSCURRENT')]);
+    expect(fake.served).not.toContain(JSON.parse(old.value).apiKey);
+    expect(endpoint.answered).toEqual([200, 200, 401, 200, 401]);
+  });
+
+  test('failure in testSecret rolls back: AWSPENDING removed, MD_SERVE_B back, the current key keeps working', async () => {
+    const old = deployedSecret();
+    const oldKey = fake.keyOf('AWSCURRENT')!;
+    await endpoint.close();
+    endpoint = await startEndpoint(fake, { status: () => 404 });
+    wireStack(ecsDeployment, endpoint.url);
+    const err = await rotateApiKey(options()).catch((e) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.message).toMatch(/failed at step testSecret: .*answered 404/);
+    expect(err.hint).toMatch(/Rolled back/);
+    expect(fake.label('AWSPENDING')).toBeUndefined();
+    expect(fake.label('AWSCURRENT')!.id).toBe(old.id);
+    expect(fake.label('MD_SERVE_B')!.id).toBe(old.id);
+    expect(fake.served).toEqual([oldKey, oldKey]);
+    expect(fake.reloads).toBe(2);
+    noKeyPrinted();
+  });
+
+  test('failure in setSecret (ECS deployment fails) rolls back and names the step', async () => {
+    const old = deployedSecret();
+    ecsMock.on(DescribeServicesCommand).resolvesOnce({
+      services: [{ deployments: [{ id: 'ecs-svc/1', status: 'PRIMARY', rolloutState: 'FAILED', rolloutStateReason: 'tasks failed to start' }] }],
+    });
+    const err = await rotateApiKey(options()).catch((e) => e);
+    expect(err.message).toMatch(/failed at step setSecret: .*tasks failed to start/);
+    expect(fake.label('AWSPENDING')).toBeUndefined();
+    expect(fake.label('MD_SERVE_B')!.id).toBe(old.id);
+    expect(fake.served).toEqual([fake.keyOf('AWSCURRENT'), fake.keyOf('AWSCURRENT')]);
+  });
+
+  test('a secret without our tags is refused before any change', async () => {
+    fake.create(apiKeySecretName(ecsDeployment, ENV), { 'model-deploy:project': 'other' });
+    const err = await rotateApiKey(options()).catch((e) => e);
+    expect(err.title).toBe('Secret not ours');
+    expect(err.message).toMatch(/model-deploy:deployment is missing/);
+    expect(fake.calls.filter((c) => /Put|Update|Random/.test(c))).toEqual([]);
+  });
+
+  test('a recent rotation pending from another token is refused; a stale one is finished', async () => {
+    deployedSecret();
+    fake.addVersion('other-run-token-0000000000000000000000', 'P'.repeat(48), ['AWSPENDING']);
+    const err = await rotateApiKey(options()).catch((e) => e);
+    expect(err.title).toBe('Rotation already pending');
+    expect(fake.calls.filter((c) => /Put|Update|Random/.test(c))).toEqual([]);
+
+    fake.versions.at(-1)!.created = new Date(Date.now() - 3 * 3600_000);
+    const r = await rotateApiKey(options());
+    expect(r).toMatchObject({ rotated: true, versionId: 'other-run-token-0000000000000000000000' });
+    expect(fake.keyOf('AWSCURRENT')).toBe('P'.repeat(48));
+    expect(fake.label('AWSPENDING')).toBeUndefined();
+  });
+
+  test('an interrupted finishSecret (AWSPENDING left on the current version) is cleaned up', async () => {
+    const old = deployedSecret();
+    old.stages.push('AWSPENDING');
+    const r = await rotateApiKey(options({ mode: 'refresh' }));
+    expect(fake.label('AWSPENDING')).toBeUndefined();
+    expect(r.rotated).toBe(false);
+  });
+
+  test('refresh-only retires an expired previous key on EC2 through SSM', async () => {
+    wireStack(ec2Deployment, endpoint.url);
+    const first = deployedSecret(ec2Deployment);
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: 'i-1', PingStatus: 'Online' }] });
+    ssmMock.on(SendCommandCommand).callsFake(() => {
+      fake.reload();
+      return { Command: { CommandId: `cmd-${fake.reloads}` } };
+    });
+    ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ InstanceId: 'i-1', Status: 'Success' }] });
+    await rotateApiKey(options({ deployment: ec2Deployment, runId: 'run-1' }));
+    for (const v of fake.versions) v.value = JSON.stringify({ ...JSON.parse(v.value), createdAt: new Date(Date.now() - 25 * 3600_000).toISOString() });
+    const r = await rotateApiKey(options({ deployment: ec2Deployment, mode: 'refresh', runId: 'run-2' }));
+    expect(r.previousRetired).toBe(true);
+    expect(fake.served).not.toContain(JSON.parse(first.value).apiKey);
+    expect(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input).toMatchObject({
+      InstanceIds: ['i-1'],
+      DocumentName: 'AWS-RunShellScript',
+      Parameters: { commands: ['/opt/model-deploy/refresh-keys.sh'] },
+    });
+    expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)[0].args[0].input.Filters).toEqual([
+      { Key: 'tag:aws:cloudformation:stack-name', Values: ['acme-llm-code-assistant-dev'] },
+    ]);
+    // The last probe proved the retired key is refused.
+    expect(endpoint.answered.slice(-3)).toEqual([200, 401, 401]);
+    noKeyPrinted();
+  });
+
+  test('a missing secret is created with both labels, tags, KMS key and a deny policy', async () => {
+    const d = { ...ecsDeployment, apiKey: { ...ecsDeployment.apiKey, kmsKeyId: 'alias/keys', readers: ['arn:aws:iam::222222222222:role/reader'] } };
+    const r = await ensureApiKeySecret({ deployment: d, environmentName: ENV, region: 'us-east-1', reporter });
+    expect(r).toEqual({ secretArn: fake.arn, created: true });
+    const create = smMock.commandCalls(SM.CreateSecretCommand)[0].args[0].input;
+    expect(create).toMatchObject({ Name: 'acme-llm/code-assistant/dev/api-key', KmsKeyId: 'alias/keys' });
+    expect(create.Tags).toEqual(expect.arrayContaining([{ Key: 'model-deploy:deployment', Value: 'code-assistant' }, { Key: 'model-deploy:environment', Value: 'dev' }]));
+    expect(smMock.commandCalls(SM.GetRandomPasswordCommand)[0].args[0].input).toMatchObject({ PasswordLength: 48, ExcludePunctuation: true });
+    expect(fake.label('MD_SERVE_A')!.id).toBe(fake.label('AWSCURRENT')!.id);
+    expect(fake.label('MD_SERVE_B')!.id).toBe(fake.label('AWSCURRENT')!.id);
+    expect(JSON.parse(fake.policy!)).toEqual(
+      keyPolicy({
+        deploymentName: 'code-assistant',
+        account: '111111111111',
+        callers: ['arn:aws:iam::111111111111:role/model-deploy-dev', 'arn:aws:iam::111111111111:role/*/model-deploy-dev'],
+        readers: ['arn:aws:iam::222222222222:role/reader'],
+      }),
+    );
+    // Running again changes nothing.
+    const again = await ensureApiKeySecret({ deployment: d, environmentName: ENV, region: 'us-east-1', reporter });
+    expect(again.created).toBe(false);
+    expect(smMock.commandCalls(SM.PutResourcePolicyCommand)).toHaveLength(1);
+    noKeyPrinted();
+  });
+});

@@ -1,0 +1,295 @@
+/**
+ * An in-memory ECR + S3 + STS for promotion tests and the benchmark. Registries are keyed by account
+ * and region; blobs are real bytes with real sha256 digests, and uploads are checked the way ECR checks
+ * them (parts in order, digest on completion, every referenced blob present before PutImage).
+ * `serve()` puts it behind a loopback HTTP server speaking awsJson (ECR), awsQuery (STS) and REST (S3,
+ * presigned layer URLs), with optional per-request latency.
+ */
+import { createHash } from 'crypto';
+import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../../helpers/loopback';
+
+export const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+export class AwsError extends Error {
+  constructor(name: string, message: string, readonly status = 400) {
+    super(message);
+    this.name = name;
+  }
+}
+
+interface Repo {
+  manifests: Map<string, { body: string; mediaType: string }>;
+  tags: Map<string, string>;
+  blobs: Map<string, Buffer>;
+  resourceTags: Record<string, string>;
+}
+
+export interface S3Obj {
+  size: number;
+  etag: string;
+  metadata: Record<string, string>;
+  tags: string;
+  kmsKeyId?: string;
+}
+
+export class FakeAws {
+  registries = new Map<string, Map<string, Repo>>();
+  buckets = new Map<string, Map<string, S3Obj>>();
+  uploads = new Map<string, { key: string; parts: Buffer[] }>();
+  mpu = new Map<string, { bucket: string; key: string; parts: Map<number, number>; metadata: Record<string, string>; tags: string; kmsKeyId?: string }>();
+  replication = new Map<string, { region: string; registryId: string; status: string }[]>();
+  /** Digest whose download is corrupted (one byte flipped). */
+  corrupt?: string;
+  downloadBase = 'http://127.0.0.1:1';
+  bytesDownloaded = 0;
+  private nextId = 1;
+
+  repo(account: string, region: string, name: string, create = false): Repo {
+    const key = `${account}/${region}`;
+    let reg = this.registries.get(key);
+    if (!reg) this.registries.set(key, (reg = new Map()));
+    let repo = reg.get(name);
+    if (!repo && create) reg.set(name, (repo = { manifests: new Map(), tags: new Map(), blobs: new Map(), resourceTags: {} }));
+    if (!repo) throw new AwsError('RepositoryNotFoundException', `The repository with name '${name}' does not exist in the registry with id '${account}'`);
+    return repo;
+  }
+
+  /** Pushes an image (config + layers) and returns its digest. */
+  pushImage(account: string, region: string, name: string, tag: string | undefined, layers: Buffer[], platform = 'linux/amd64'): string {
+    const repo = this.repo(account, region, name, true);
+    const config = Buffer.from(JSON.stringify({ architecture: platform.split('/')[1], os: 'linux', rootfs: { type: 'layers' } }));
+    repo.blobs.set(sha(config), config);
+    for (const l of layers) repo.blobs.set(sha(l), l);
+    const body = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
+      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(l), size: l.length })),
+    }, null, 3);
+    const digest = sha(body);
+    repo.manifests.set(digest, { body, mediaType: 'application/vnd.oci.image.manifest.v1+json' });
+    if (tag) repo.tags.set(tag, digest);
+    return digest;
+  }
+
+  pushIndex(account: string, region: string, name: string, tag: string, children: string[]): string {
+    const repo = this.repo(account, region, name);
+    const body = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: children.map((d, i) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: d, size: repo.manifests.get(d)!.body.length, platform: { os: 'linux', architecture: i ? 'arm64' : 'amd64' } })),
+    });
+    const digest = sha(body);
+    repo.manifests.set(digest, { body, mediaType: 'application/vnd.oci.image.index.v1+json' });
+    repo.tags.set(tag, digest);
+    return digest;
+  }
+
+  // ---- ECR operations (input and output shaped like the API) ----
+  ecr(op: string, region: string, input: Record<string, any>): Record<string, unknown> {
+    const account = input.registryId as string;
+    switch (op) {
+      case 'BatchGetImage': {
+        const repo = this.repo(account, region, input.repositoryName);
+        const images: unknown[] = [];
+        const failures: unknown[] = [];
+        for (const id of input.imageIds as { imageTag?: string; imageDigest?: string }[]) {
+          const digest = id.imageDigest ?? repo.tags.get(id.imageTag!);
+          const m = digest ? repo.manifests.get(digest) : undefined;
+          if (m) images.push({ registryId: account, repositoryName: input.repositoryName, imageId: { imageDigest: digest, imageTag: id.imageTag }, imageManifest: m.body, imageManifestMediaType: m.mediaType });
+          else failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+        }
+        return { images, failures };
+      }
+      case 'DescribeImages': {
+        const repo = this.repo(account, region, input.repositoryName);
+        let t = 1700000000;
+        return { imageDetails: [...repo.tags].map(([tag, digest]) => ({ imageDigest: digest, imageTags: [tag], imagePushedAt: t++ })) };
+      }
+      case 'BatchCheckLayerAvailability': {
+        const repo = this.repo(account, region, input.repositoryName);
+        const layers: unknown[] = [];
+        const failures: unknown[] = [];
+        for (const d of input.layerDigests as string[]) {
+          if (repo.blobs.has(d)) layers.push({ layerDigest: d, layerAvailability: 'AVAILABLE', layerSize: repo.blobs.get(d)!.length });
+          else failures.push({ layerDigest: d, failureCode: 'MissingLayerDigest', failureReason: 'not found' });
+        }
+        return { layers, failures };
+      }
+      case 'GetDownloadUrlForLayer': {
+        const repo = this.repo(account, region, input.repositoryName);
+        if (!repo.blobs.has(input.layerDigest)) throw new AwsError('LayersNotFoundException', 'no layer');
+        return { downloadUrl: `${this.downloadBase}/blob/${account}/${region}/${encodeURIComponent(input.repositoryName)}/${input.layerDigest}?X-Amz-Signature=presignedsecret`, layerDigest: input.layerDigest };
+      }
+      case 'InitiateLayerUpload': {
+        this.repo(account, region, input.repositoryName);
+        const uploadId = `up-${this.nextId++}`;
+        this.uploads.set(uploadId, { key: `${account}/${region}/${input.repositoryName}`, parts: [] });
+        return { uploadId, partSize: 10 * 1024 * 1024 };
+      }
+      case 'UploadLayerPart': {
+        const up = this.uploads.get(input.uploadId)!;
+        const have = up.parts.reduce((n, p) => n + p.length, 0);
+        const blob = Buffer.from(input.layerPartBlob as string, 'base64');
+        if (input.partFirstByte !== have || input.partLastByte !== have + blob.length - 1) throw new AwsError('InvalidLayerPartException', `expected part at ${have}`);
+        up.parts.push(blob);
+        return { uploadId: input.uploadId, lastByteReceived: input.partLastByte };
+      }
+      case 'CompleteLayerUpload': {
+        const up = this.uploads.get(input.uploadId)!;
+        const data = Buffer.concat(up.parts);
+        const digest = (input.layerDigests as string[])[0];
+        if (sha(data) !== digest) throw new AwsError('LayerDigestMismatchException', 'digest mismatch');
+        this.repo(account, region, input.repositoryName).blobs.set(digest, data);
+        this.uploads.delete(input.uploadId);
+        return { layerDigest: digest };
+      }
+      case 'PutImage': {
+        const repo = this.repo(account, region, input.repositoryName);
+        const body = input.imageManifest as string;
+        const digest = sha(body);
+        if (input.imageDigest && input.imageDigest !== digest) throw new AwsError('ImageDigestDoesNotMatchException', 'digest');
+        const parsed = JSON.parse(body);
+        for (const d of [parsed.config, ...(parsed.layers ?? [])].filter(Boolean)) if (!repo.blobs.has(d.digest)) throw new AwsError('LayersNotFoundException', `missing ${d.digest}`);
+        for (const c of parsed.manifests ?? []) if (!repo.manifests.has(c.digest)) throw new AwsError('ReferencedImagesNotFoundException', `missing ${c.digest}`);
+        if (repo.manifests.has(digest) && (!input.imageTag || repo.tags.get(input.imageTag) === digest)) throw new AwsError('ImageAlreadyExistsException', 'exists');
+        repo.manifests.set(digest, { body, mediaType: input.imageManifestMediaType });
+        if (input.imageTag) repo.tags.set(input.imageTag, digest);
+        return { image: { registryId: account, repositoryName: input.repositoryName, imageId: { imageDigest: digest, imageTag: input.imageTag }, imageManifest: body } };
+      }
+      case 'CreateRepository':
+        this.repo(account, region, input.repositoryName, true);
+        return { repository: { repositoryName: input.repositoryName } };
+      case 'TagResource': {
+        const m = /:ecr:([^:]+):(\d+):repository\/(.+)$/.exec(input.resourceArn)!;
+        const repo = this.repo(m[2], m[1], m[3]);
+        for (const t of input.tags as { Key: string; Value: string }[]) repo.resourceTags[t.Key] = t.Value;
+        return {};
+      }
+      case 'DescribeImageReplicationStatus':
+        return { replicationStatuses: this.replication.get(input.imageId.imageDigest) ?? [] };
+      default:
+        throw new AwsError('UnhandledInTest', `fake ECR has no ${op}`);
+    }
+  }
+
+  blob(account: string, region: string, repoName: string, digest: string): Buffer {
+    const data = this.repo(account, region, repoName).blobs.get(digest)!;
+    this.bytesDownloaded += data.length;
+    if (this.corrupt === digest) {
+      const bad = Buffer.from(data);
+      bad[0] ^= 0xff;
+      return bad;
+    }
+    return data;
+  }
+
+  putObject(bucket: string, key: string, size: number, etag = `"${createHash('md5').update(key + size).digest('hex')}"`): S3Obj {
+    let b = this.buckets.get(bucket);
+    if (!b) this.buckets.set(bucket, (b = new Map()));
+    const o = { size, etag, metadata: {}, tags: '' };
+    b.set(key, o);
+    return o;
+  }
+
+  /** Starts the loopback server; latencyMs delays every reply (so parallelism shows in wall time). */
+  async serve(latencyMs = 0, accounts: Record<string, string> = {}): Promise<Loopback> {
+    const server = await startLoopback(async (req) => {
+      if (latencyMs) await new Promise((r) => setTimeout(r, latencyMs));
+      try {
+        return this.http(req, accounts) ?? { status: 400, body: { __type: 'UnhandledInTest', message: `fake: no reply for ${req.call}` } };
+      } catch (err) {
+        if (err instanceof AwsError) return jsonError(err.name, err.message, err.status);
+        throw err;
+      }
+    });
+    this.downloadBase = server.url;
+    return server;
+  }
+
+  private http(req: RecordedRequest, accounts: Record<string, string>): Reply | undefined {
+    const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
+    const target = req.headers['x-amz-target'] as string | undefined;
+    if (target?.startsWith('AmazonEC2ContainerRegistry')) {
+      return { headers: { 'content-type': 'application/x-amz-json-1.1' }, body: this.ecr(req.operation, region, req.params) };
+    }
+    const STS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+    if (req.operation === 'GetCallerIdentity') {
+      const key = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
+      const account = accounts[key] ?? '111111111111';
+      return queryResponse('GetCallerIdentity', `<Arn>arn:aws:sts::${account}:assumed-role/model-deploy-dev/gh</Arn><UserId>AROA:gh</UserId><Account>${account}</Account>`, STS);
+    }
+    if (req.operation === 'AssumeRole') {
+      const role = String(req.params.RoleArn);
+      if (/denied/.test(role)) return queryError('AccessDenied', `User: arn:aws:sts::111111111111:assumed-role/model-deploy-dev/gh is not authorized to perform: sts:AssumeRole on resource: ${role}`, 403);
+      const acct = /iam::(\d+):/.exec(role)![1];
+      const id = `ASIATARGET${acct}`;
+      accounts[id] = acct;
+      return queryResponse(
+        'AssumeRole',
+        `<Credentials><AccessKeyId>${id}</AccessKeyId><SecretAccessKey>target-secret-${acct}</SecretAccessKey><SessionToken>target-token-${acct}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::${acct}:assumed-role/x/${req.params.RoleSessionName}</Arn><AssumedRoleId>AROA:x</AssumedRoleId></AssumedRoleUser>`,
+        STS,
+      );
+    }
+    const blob = /^\/blob\/(\d+)\/([^/]+)\/([^/]+)\/(sha256:[a-f0-9]+)/.exec(req.path);
+    if (req.method === 'GET' && blob) {
+      return { headers: { 'content-type': 'application/octet-stream' }, body: this.blob(blob[1], blob[2], decodeURIComponent(blob[3]), blob[4]) };
+    }
+    return this.s3(req);
+  }
+
+  private s3(req: RecordedRequest): Reply | undefined {
+    const url = new URL(req.path, 'http://x');
+    const [, bucket, ...rest] = url.pathname.split('/');
+    const key = decodeURIComponent(rest.join('/'));
+    const b = this.buckets.get(bucket);
+    const xml = (body: string): Reply => ({ headers: { 'content-type': 'application/xml' }, body: `<?xml version="1.0" encoding="UTF-8"?>${body}` });
+    const noBucket: Reply = { status: 404, headers: { 'content-type': 'application/xml' }, body: `<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>` };
+    if (!b) return noBucket;
+    if (req.method === 'GET' && url.searchParams.get('list-type') === '2') {
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const items = [...b].filter(([k]) => k.startsWith(prefix));
+      return xml(`<ListBucketResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><KeyCount>${items.length}</KeyCount><IsTruncated>false</IsTruncated>${items.map(([k, o]) => `<Contents><Key>${k}</Key><Size>${o.size}</Size><ETag>${o.etag.replace(/"/g, '&quot;')}</ETag></Contents>`).join('')}</ListBucketResult>`);
+    }
+    if (req.method === 'HEAD') {
+      const o = b.get(key);
+      if (!o) return { status: 404, body: '' };
+      const meta = Object.fromEntries(Object.entries(o.metadata).map(([k, v]) => [`x-amz-meta-${k}`, v]));
+      return { headers: { 'content-length': String(o.size), etag: o.etag, 'content-type': 'application/octet-stream', ...meta }, body: '' };
+    }
+    const meta = (): Record<string, string> => Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-amz-meta-')).map(([k, v]) => [k.slice(11), String(v)]));
+    const source = req.headers['x-amz-copy-source'] as string | undefined;
+    const sourceObj = () => {
+      const [sb, ...sk] = decodeURIComponent(source!).replace(/^\//, '').split('/');
+      const o = this.buckets.get(sb)?.get(sk.join('/'));
+      if (!o) throw new AwsError('NoSuchKey', 'no source', 404);
+      const ifMatch = req.headers['x-amz-copy-source-if-match'];
+      if (ifMatch && ifMatch !== o.etag) throw new AwsError('PreconditionFailed', 'changed', 412);
+      return o;
+    };
+    if (req.method === 'PUT' && source && !url.searchParams.has('uploadId')) {
+      const o = sourceObj();
+      const etag = `"${createHash('md5').update(`copy${key}${o.size}`).digest('hex')}"`;
+      b.set(key, { size: o.size, etag, metadata: meta(), tags: String(req.headers['x-amz-tagging'] ?? ''), kmsKeyId: req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string });
+      return xml(`<CopyObjectResult><ETag>${etag.replace(/"/g, '&quot;')}</ETag></CopyObjectResult>`);
+    }
+    if (req.method === 'POST' && url.searchParams.has('uploads')) {
+      const id = `mpu-${this.nextId++}`;
+      this.mpu.set(id, { bucket, key, parts: new Map(), metadata: meta(), tags: String(req.headers['x-amz-tagging'] ?? ''), kmsKeyId: req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string });
+      return xml(`<InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`);
+    }
+    if (req.method === 'PUT' && source && url.searchParams.has('uploadId')) {
+      sourceObj();
+      const range = /bytes=(\d+)-(\d+)/.exec(String(req.headers['x-amz-copy-source-range']))!;
+      this.mpu.get(url.searchParams.get('uploadId')!)!.parts.set(Number(url.searchParams.get('partNumber')), Number(range[2]) - Number(range[1]) + 1);
+      return xml(`<CopyPartResult><ETag>&quot;part${url.searchParams.get('partNumber')}&quot;</ETag></CopyPartResult>`);
+    }
+    if (req.method === 'POST' && url.searchParams.has('uploadId')) {
+      const up = this.mpu.get(url.searchParams.get('uploadId')!)!;
+      const size = [...up.parts.values()].reduce((a, n) => a + n, 0);
+      b.set(key, { size, etag: `"mpu-${up.parts.size}"`, metadata: up.metadata, tags: up.tags, kmsKeyId: up.kmsKeyId });
+      return xml(`<CompleteMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key}</Key><ETag>&quot;mpu&quot;</ETag></CompleteMultipartUploadResult>`);
+    }
+    return undefined;
+  }
+}

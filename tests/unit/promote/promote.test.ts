@@ -1,0 +1,253 @@
+import { mockClient } from 'aws-sdk-client-mock';
+import { CopyObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import * as bedrock from '@aws-sdk/client-bedrock';
+import * as ram from '@aws-sdk/client-ram';
+import { PutImageCommand } from '@aws-sdk/client-ecr';
+import { DeployError } from '../../../src/core/errors';
+import { memoryReporter } from '../../../src/core/log';
+import { planPromotion, promote, PromoteRequest } from '../../../src/promote/promote';
+import { FakeAws, sha } from './fake-aws';
+import { mockEcr, mockSts, RUN, spec } from './harness';
+import type { Loopback } from '../../helpers/loopback';
+
+const layer = (n: number, fill: number) => Buffer.alloc(n, fill);
+
+function request(over: Partial<PromoteRequest> = {}): PromoteRequest {
+  return { ...spec(), sourceEnvironment: 'dev', targetEnvironment: 'prod', run: RUN, tuning: { pollInitialDelayMs: 1, pollMaxDelayMs: 2 }, ...over };
+}
+
+let fake: FakeAws;
+let server: Loopback;
+beforeEach(async () => {
+  fake = new FakeAws();
+  server = await fake.serve();
+});
+afterEach(async () => {
+  await server.close();
+});
+
+describe('planPromotion: bad input fails before any AWS call', () => {
+  test('unknown environment names the input and suggests', () => {
+    expect(() => planPromotion(request({ targetEnvironment: 'prd' }))).toThrow(/unknown environment "prd" \(input `target-environment`\)/);
+  });
+  test('an account id that is not in the spec', () => {
+    const err = (() => { try { planPromotion(request({ targetEnvironment: '999999999999' })); } catch (e) { return e as DeployError; } })()!;
+    expect(err.message).toMatch(/account 999999999999 is not in the spec/);
+    expect(err.hint).toMatch(/prod \(333333333333\)/);
+  });
+  test('an account id that is an environment points at its name', () => {
+    expect(() => planPromotion(request({ targetEnvironment: '333333333333' }))).toThrow(/is environment "prod"/);
+  });
+  test('image in an account outside the spec', () => {
+    expect(() => planPromotion(request({ imageUri: '999999999999.dkr.ecr.us-east-1.amazonaws.com/acme/chat:v1' }))).toThrow(/999999999999, which is not in the spec/);
+  });
+  test('promotion role in another account than the environment', () => {
+    expect(() => planPromotion(request({ targetEnvironment: 'broken' }))).toThrow(/not a role in the environment's account 555555555555/);
+  });
+  test('same source and target, region not served, bad ARNs', () => {
+    expect(() => planPromotion(request({ targetEnvironment: 'dev' }))).toThrow(/both environment "dev"/);
+    expect(() => planPromotion(request({ region: 'ap-south-1' }))).toThrow(/ap-south-1/);
+    expect(() => planPromotion(request({ bedrockModelArn: 'arn:aws:s3:::x' }))).toThrow(/not a Bedrock custom model ARN/);
+    expect(() => planPromotion(request({ modelDataUrl: 'https://x/y' }))).toThrow(/not an S3 object or prefix URL/);
+  });
+  test('defaults: newest image of repositoryName(d), target regions from the environment', () => {
+    const plan = planPromotion(request());
+    expect(plan.image).toEqual({ repositoryName: 'acme/chat' });
+    expect(plan.target.regions).toEqual(['us-east-1', 'eu-west-1']);
+    expect(plan.target.roleArn).toBe('arn:aws:iam::333333333333:role/model-deploy-promotion');
+  });
+});
+
+describe('promote: image copy across accounts and regions', () => {
+  test('copies blobs, puts the manifest last, tags with provenance; a re-run moves 0 bytes', async () => {
+    const layers = [layer(70_000, 1), layer(30_000, 2)];
+    const digest = fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', layers);
+    const calls: string[] = [];
+    mockEcr(fake, calls);
+    const sts = mockSts();
+    const reporter = memoryReporter();
+    const result = await promote(request({ tuning: { layerPartSize: 16 * 1024 } }), reporter);
+
+    expect(sts.commandCalls(AssumeRoleCommand)[0].args[0].input).toMatchObject({ RoleArn: 'arn:aws:iam::333333333333:role/model-deploy-promotion', RoleSessionName: 'promote-models-gh-42-1' });
+    expect(result.digest).toBe(digest);
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      const t = result.targets.find((x) => x.region === region)!;
+      expect(t).toMatchObject({ image: 'copied', blobsCopied: 3, blobsSkipped: 0, imageUri: `333333333333.dkr.ecr.${region}.amazonaws.com/acme/chat@${digest}` });
+      expect(t.bytesMoved).toBe(100_000 + fake.repo('111111111111', 'us-east-1', 'acme/chat').blobs.get(JSON.parse(fake.repo('111111111111', 'us-east-1', 'acme/chat').manifests.get(digest)!.body).config.digest)!.length);
+      const repo = fake.repo('333333333333', region, 'acme/chat');
+      expect(repo.tags.get('v1')).toBe(digest);
+      expect(repo.resourceTags).toMatchObject({ 'model-deploy:digest': digest, 'model-deploy:source-account': '111111111111', 'model-deploy:git-commit': RUN.commit, 'model-deploy:run-url': RUN.runUrl });
+      const mine = calls.filter((c) => c.startsWith(region)).map((c) => c.split(' ')[1]);
+      // PutImage is the last write; parts are at most the part size (70,000 bytes → 5 parts of 16 KiB).
+      expect(mine.filter((c) => c !== 'TagResource').pop()).toBe('PutImage');
+      expect(mine.filter((c) => c === 'UploadLayerPart').length).toBe(5 + 2 + 1);
+    }
+    expect(reporter.captured.summaries[0]).toMatch(/\| 333333333333 \| eu-west-1 \| copied/);
+    for (const secret of ['target-secret-333333333333', 'target-token-333333333333']) expect(reporter.captured.secrets).toContain(secret);
+    for (const secret of ['target-secret', 'presignedsecret']) expect(reporter.allText()).not.toContain(secret);
+
+    // Second run: the tag already points at the digest.
+    calls.length = 0;
+    const before = fake.bytesDownloaded;
+    const again = await promote(request(), memoryReporter());
+    expect(fake.bytesDownloaded).toBe(before);
+    expect(again.targets.every((t) => t.image === 'present' && t.bytesMoved === 0)).toBe(true);
+    expect(calls.filter((c) => /Upload|PutImage|GetDownloadUrl/.test(c))).toEqual([]);
+  });
+
+  test('a corrupt layer download fails before any tag is written, and a re-run completes it skipping finished blobs', async () => {
+    const layers = [layer(5000, 7), layer(6000, 8)];
+    const digest = fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v2', layers);
+    fake.corrupt = sha(layers[1]);
+    const calls: string[] = [];
+    mockEcr(fake, calls);
+    mockSts();
+    const err = await promote(request({ region: 'us-east-1', tuning: { blobConcurrency: 1 } }), memoryReporter()).catch((e) => e as DeployError);
+    expect(err).toBeInstanceOf(DeployError);
+    expect((err as DeployError).describe()).toMatch(/us-east-1: Layer sha256:[a-f0-9]+ arrived with sha256/);
+    expect((err as DeployError).describe()).toMatch(/re-run promote-model/);
+    expect(calls).not.toContain('us-east-1 PutImage');
+    expect(fake.repo('333333333333', 'us-east-1', 'acme/chat').tags.size).toBe(0);
+
+    fake.corrupt = undefined;
+    calls.length = 0;
+    const ok = await promote(request({ region: 'us-east-1' }), memoryReporter());
+    expect(ok.targets[0]).toMatchObject({ image: 'copied', blobsSkipped: 2, blobsCopied: 1, bytesMoved: 6000 });
+    expect(fake.repo('333333333333', 'us-east-1', 'acme/chat').tags.get('v2')).toBe(digest);
+  });
+
+  test('multi-platform index: children are put before the index', async () => {
+    const a = fake.pushImage('111111111111', 'us-east-1', 'acme/chat', undefined, [layer(1000, 1)]);
+    const b = fake.pushImage('111111111111', 'us-east-1', 'acme/chat', undefined, [layer(1000, 2)], 'linux/arm64');
+    const index = fake.pushIndex('111111111111', 'us-east-1', 'acme/chat', 'multi', [a, b]);
+    mockEcr(fake);
+    mockSts();
+    const putOrder: string[] = [];
+    const orig = fake.ecr.bind(fake);
+    fake.ecr = (op, region, input) => {
+      if (op === 'PutImage') putOrder.push(sha(input.imageManifest));
+      return orig(op, region, input);
+    };
+    const res = await promote(request({ region: 'eu-west-1', imageUri: `111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat:multi` }), memoryReporter());
+    expect(putOrder.slice(-1)).toEqual([index]);
+    expect(new Set(putOrder.slice(0, 2))).toEqual(new Set([a, b]));
+    expect(res.digest).toBe(index);
+  });
+
+  test('a denied call names the permission and the principal', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    const m = mockEcr(fake);
+    m.on(PutImageCommand).rejects(Object.assign(new Error('User: arn:aws:sts::333333333333:assumed-role/model-deploy-promotion/x is not authorized to perform: ecr:PutImage'), { name: 'AccessDeniedException' }));
+    mockSts();
+    const err = (await promote(request({ region: 'us-east-1' }), memoryReporter()).catch((e) => e)) as DeployError;
+    expect(err.describe()).toMatch(/ecr:PutImage on acme\/chat in 333333333333 us-east-1 as arn:aws:iam::333333333333:role\/model-deploy-promotion/);
+    expect(err.describe()).toMatch(/lacks the permission/);
+  });
+
+  test('a refused role assumption explains the trust policy, before anything is copied', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    const calls: string[] = [];
+    mockEcr(fake, calls);
+    const sts = mockSts();
+    sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('not authorized to perform: sts:AssumeRole'), { name: 'AccessDenied' }));
+    const err = (await promote(request(), memoryReporter()).catch((e) => e)) as DeployError;
+    expect(err.describe()).toMatch(/Could not assume arn:aws:iam::333333333333:role\/model-deploy-promotion/);
+    expect(err.describe()).toMatch(/trust policy/);
+    expect(calls).toEqual([]);
+  });
+
+  test('a job in a third account is refused', async () => {
+    mockSts('999999999999');
+    await expect(promote(request(), memoryReporter())).rejects.toThrow(/account 999999999999, which is neither dev/);
+  });
+
+  test('ECR replication: waits for COMPLETE, then checks the digest in the target', async () => {
+    const digest = fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    let checks = 0;
+    const orig = fake.ecr.bind(fake);
+    fake.ecr = (op, region, input) => {
+      if (op === 'DescribeImageReplicationStatus') {
+        checks++;
+        if (checks === 2) {
+          // AWS replicates in the background; here, when the second check happens.
+          const src = fake.repo('111111111111', 'us-east-1', 'acme/chat');
+          const dst = fake.repo('444444444444', 'us-east-1', 'acme/chat', true);
+          dst.manifests.set(digest, src.manifests.get(digest)!);
+          dst.tags.set('v1', digest);
+        }
+        return { replicationStatuses: [{ region: 'us-east-1', registryId: '444444444444', status: checks >= 2 ? 'COMPLETE' : 'IN_PROGRESS' }] };
+      }
+      return orig(op, region, input);
+    };
+    mockEcr(fake);
+    mockSts();
+    const res = await promote(request({ targetEnvironment: 'replicated' }), memoryReporter());
+    expect(res.targets[0]).toMatchObject({ image: 'replicated', digest, bytesMoved: 0 });
+    expect(checks).toBe(2);
+  });
+});
+
+describe('promote: model data and Bedrock', () => {
+  test('S3 weights go to the target bucket with the target KMS key and provenance tags', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    mockEcr(fake);
+    mockSts();
+    const s3 = mockClient(S3Client);
+    s3.on(HeadObjectCommand).callsFake((i: { Bucket: string }) => {
+      if (i.Bucket === 'dev-weights') return { ContentLength: 1234, ETag: '"abc"' };
+      throw Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+    });
+    s3.on(CopyObjectCommand).resolves({});
+    const res = await promote(request({ modelDataUrl: 's3://dev-weights/chat/model.tar.gz' }), memoryReporter());
+    expect(res.targets.map((t) => t.modelDataUrl).sort()).toEqual(['s3://model-deploy-333333333333-eu-west-1/chat/model.tar.gz', 's3://model-deploy-333333333333-us-east-1/chat/model.tar.gz']);
+    const copy = s3.commandCalls(CopyObjectCommand)[0].args[0].input;
+    expect(copy).toMatchObject({ CopySource: 'dev-weights/chat/model.tar.gz', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: expect.stringContaining(':key/'), TaggingDirective: 'REPLACE', CopySourceIfMatch: '"abc"' });
+    expect(new URLSearchParams(copy.Tagging).get('model-deploy:source-account')).toBe('111111111111');
+    expect(new URLSearchParams(copy.Tagging).get('model-deploy:git-commit')).toBe(RUN.commit);
+  });
+
+  test('Bedrock: shares through RAM, copies per region with an idempotent token, reports the model ARN', async () => {
+    mockSts();
+    const r = mockClient(ram.RAMClient);
+    r.on(ram.GetResourceSharesCommand).resolves({ resourceShares: [] });
+    r.on(ram.CreateResourceShareCommand).resolves({ resourceShare: { resourceShareArn: 'arn:aws:ram:us-east-1:111111111111:resource-share/s1' } });
+    r.on(ram.GetResourceShareInvitationsCommand).resolves({ resourceShareInvitations: [{ status: 'PENDING', resourceShareInvitationArn: 'arn:inv' }] });
+    r.on(ram.AcceptResourceShareInvitationCommand).resolves({});
+    const b = mockClient(bedrock.BedrockClient);
+    b.on(bedrock.GetCustomModelCommand).rejects(Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' }));
+    b.on(bedrock.CreateModelCopyJobCommand).callsFake(async (_i, getClient) => ({ jobArn: `arn:job/${await getClient().config.region()}` }));
+    let polls = 0;
+    b.on(bedrock.GetModelCopyJobCommand).callsFake((i: { jobArn: string }) => {
+      polls++;
+      const region = i.jobArn.split('/')[1];
+      return polls <= 2 ? { status: 'InProgress' } : { status: 'Completed', targetModelArn: `arn:aws:bedrock:${region}:333333333333:custom-model/copied` };
+    });
+    const arn = 'arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/abc123';
+    const res = await promote(request({ bedrockModelArn: arn }), memoryReporter());
+    expect(r.commandCalls(ram.CreateResourceShareCommand)[0].args[0].input).toMatchObject({ resourceArns: [arn], principals: ['333333333333'], allowExternalPrincipals: false });
+    expect(r.commandCalls(ram.AcceptResourceShareInvitationCommand)).toHaveLength(1);
+    const jobs = b.commandCalls(bedrock.CreateModelCopyJobCommand).map((c) => c.args[0].input);
+    expect(jobs).toHaveLength(2);
+    expect(jobs[0].clientRequestToken).toMatch(/^[a-f0-9]{64}$/);
+    expect(jobs[0].clientRequestToken).not.toBe(jobs[1].clientRequestToken);
+    expect(jobs[0]).toMatchObject({ sourceModelArn: arn, modelKmsKeyId: expect.stringContaining(':key/') });
+    expect(res.targets.map((t) => t.modelArn).sort()).toEqual(['arn:aws:bedrock:eu-west-1:333333333333:custom-model/copied', 'arn:aws:bedrock:us-east-1:333333333333:custom-model/copied']);
+    expect(res.targets.every((t) => t.image === undefined)).toBe(true);
+  });
+
+  test('Bedrock: a failed copy job fails with its reason', async () => {
+    mockSts();
+    const r = mockClient(ram.RAMClient);
+    r.on(ram.GetResourceSharesCommand).resolves({ resourceShares: [{ resourceShareArn: 'arn:share' }] });
+    r.on(ram.AssociateResourceShareCommand).resolves({});
+    r.on(ram.GetResourceShareInvitationsCommand).resolves({});
+    const b = mockClient(bedrock.BedrockClient);
+    b.on(bedrock.GetCustomModelCommand).rejects(Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' }));
+    b.on(bedrock.CreateModelCopyJobCommand).resolves({ jobArn: 'arn:job' });
+    b.on(bedrock.GetModelCopyJobCommand).resolves({ status: 'Failed', failureMessage: 'Provisioned throughput is not supported in eu-west-1' });
+    const err = (await promote(request({ region: 'eu-west-1', bedrockModelArn: 'arn:aws:bedrock:us-east-1:111111111111:custom-model/m/abc' }), memoryReporter()).catch((e) => e)) as DeployError;
+    expect(err.describe()).toMatch(/eu-west-1: Bedrock model copy job arn:job failed: Provisioned throughput is not supported/);
+    expect(r.commandCalls(ram.CreateResourceShareCommand)).toHaveLength(0);
+  });
+});

