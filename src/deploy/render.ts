@@ -306,6 +306,7 @@ function containerParams(d: Deployment, input: RenderStackInput, account: string
   if (params.LoadBalancerScheme === 'internal') {
     notes.push('the load balancer is internal: the instances sit in private subnets (natGateway) and no security.vpc.publicSubnets are given.');
   }
+  if (d.security.createKmsKey && !d.security.kmsKeyId) notes.push(`security.createKmsKey is not used by target ${d.target}: volumes use the aws/ebs key unless security.kmsKeyId names one.`);
   if (!d.apiKey.enabled) notes.push('apiKey.enabled is false: the endpoint serves anyone allowed by security.allowedCidrs without a key.');
   if (!['/ping', '/health'].includes(d.healthCheck.path)) {
     notes.push(`healthCheck.path ${d.healthCheck.path}: the gateway answers it without a key only if it is the engine's health path; /ping always is.`);
@@ -356,7 +357,7 @@ function containerParams(d: Deployment, input: RenderStackInput, account: string
     });
   }
   if (d.volumeSizeGb) notes.push(`volumeSizeGb ${d.volumeSizeGb} is ignored on Fargate: task storage is sized from the image and model (${Math.max(21, neededGb)} GiB).`);
-  return { ...ecs, TaskCpu: size.cpu, TaskMemory: size.memoryMiB, EphemeralStorageGb: Math.max(21, neededGb), ScalingMetric: 'requests' };
+  return { ...ecs, TaskCpu: size.cpu, TaskMemory: size.memoryMiB, EphemeralStorageGb: Math.max(21, neededGb) };
 }
 
 /** 443 and 80 (redirected) from each allowed CIDR: a list CloudFormation parameters cannot loop over. */

@@ -107,7 +107,7 @@ describe('rotate-key bundle', () => {
     try {
       const run = await runBundle('rotate-key', { inputs, awsEndpoint: loop.url, workspace: workspace() });
       expect(run.code).toBe(1);
-      expect(run.stdout).toMatch(/::error title=Secret not ours::.*not managed by model-deploy/);
+      expect(run.stdout).toMatch(/::error title=Secret not ours,file=model-deploy.yml,line=\d+::.*not managed by model-deploy/);
       expect(loop.calls().filter((c) => /Put|Update|Random/.test(c))).toEqual([]);
       const withoutMasks = run.all.replace(/::add-mask::.+/g, '');
       for (const key of fake.keys) expect(withoutMasks).not.toContain(key);

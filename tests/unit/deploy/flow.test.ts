@@ -78,7 +78,7 @@ function world(w: World = {}) {
   cfn.on(DescribeStackEventsCommand).callsFake(() => {
     const events = status === 'DELETE_COMPLETE'
       ? [event(ID, STACK, token, { ResourceStatus: 'DELETE_COMPLETE' })]
-      : w.outcome?.(token) ?? [event(ID, STACK, token, { ResourceStatus: status })];
+      : w.outcome?.(token) ?? [event(ID, STACK, token, { ResourceStatus: status as StackEvent["ResourceStatus"] })];
     return { StackEvents: [...events].reverse() };
   });
   cfn.on(UpdateTerminationProtectionCommand).resolves({});

@@ -84,8 +84,10 @@ describe('renderStack on the example spec', () => {
     expect(param(r, 'FailureS3Uri')).toBe('s3://model-deploy-222222222222-eu-west-1/async/acme-llm/summarizer-batch/failure/');
   });
 
-  it('refuses a target without a template with a clear error', () => {
-    expect(() => renderStack({ deployment: spec.deployments['code-assistant'], region: 'us-east-1' })).toThrow(/target ecs has no stack template/);
+  it('renders the ECS deployment from templates/stacks/ecs.yaml (details in render-ecs.test.ts)', () => {
+    const r = renderStack({ deployment: spec.deployments['code-assistant'], region: 'us-east-1' });
+    checkComplete(r);
+    expect(r.templateFile).toBe('templates/stacks/ecs.yaml');
   });
 });
 

@@ -1,0 +1,127 @@
+/** Runs the built bundle (node scripts/build.js estimate-cost first) against a loopback GitHub API. */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ROOT, runBundle } from '../helpers/bundle';
+import { startLoopback, Loopback, RecordedRequest } from '../helpers/loopback';
+
+const TOKEN = 'ghs_processtestsecrettoken0123456789';
+
+function github() {
+  const comments: { id: number; node_id: string; body: string; html_url: string }[] = [];
+  let failNextList = true;
+  return {
+    comments,
+    handler: (req: RecordedRequest) => {
+      const list = req.path.startsWith('/repos/acme/models/issues/7/comments');
+      if (req.method === 'GET' && list) {
+        // One transient failure: the action must retry it.
+        if (failNextList) {
+          failNextList = false;
+          return { status: 502, body: { message: 'Bad gateway' } };
+        }
+        return { body: comments };
+      }
+      if (req.method === 'POST' && list) {
+        const c = { id: 900 + comments.length, node_id: 'IC_x', body: (req.params as { body: string }).body, html_url: 'https://github.com/acme/models/pull/7#issuecomment-900' };
+        comments.push(c);
+        return { status: 201, body: c };
+      }
+      const m = /^\/repos\/acme\/models\/issues\/comments\/(\d+)$/.exec(req.path);
+      if (m && req.method === 'PATCH') {
+        const c = comments.find((x) => x.id === Number(m[1]))!;
+        c.body = (req.params as { body: string }).body;
+        return { body: c };
+      }
+      return undefined;
+    },
+  };
+}
+
+function workspace(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cost-ws-'));
+  fs.copyFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), path.join(dir, 'model-deploy.yml'));
+  // The base: only qwen-chat, at a fixed count of one.
+  const base = fs.readFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), 'utf8');
+  const onlyChat = base.slice(0, base.indexOf('  summarizer-batch:')).replace('autoscaling: { min: 1, max: 3, targetInvocationsPerInstance: 60 }', '');
+  fs.writeFileSync(path.join(dir, 'base.yml'), onlyChat);
+  return dir;
+}
+
+const event = { pull_request: { number: 7, base: { sha: 'a'.repeat(40) }, head: { sha: 'b'.repeat(40) } } };
+
+let server: Loopback | undefined;
+afterEach(async () => server?.close());
+
+describe('estimate-cost bundle', () => {
+  it('posts one comment, then updates it in place on the next run', async () => {
+    const gh = github();
+    server = await startLoopback(gh.handler);
+    const ws = workspace();
+    const inputs = { 'base-config': 'base.yml', 'github-token': TOKEN };
+    const first = await runBundle('estimate-cost', { inputs, workspace: ws, githubApi: server.url, event, env: { GITHUB_EVENT_NAME: 'pull_request' } });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const calls = server.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`);
+    expect(calls).toEqual(['GET /repos/acme/models/issues/7/comments', 'GET /repos/acme/models/issues/7/comments', 'POST /repos/acme/models/issues/7/comments']);
+    expect(server.requests[2].headers.authorization).toBe(`token ${TOKEN}`);
+    const body = gh.comments[0].body;
+    expect(body.startsWith('<!-- model-deploy:estimate-cost config=model-deploy.yml -->')).toBe(true);
+    expect(body).toMatch(/\| summarizer-batch \| added \|/);
+    expect(body).toMatch(/\| qwen-chat \| changed \|/);
+    expect(body).toMatch(/```mermaid/);
+
+    expect(first.outputs['currency']).toBe('USD');
+    expect(first.outputs['comment-url']).toBe('https://github.com/acme/models/pull/7#issuecomment-900');
+    expect(first.outputs['over-budget']).toBe('false');
+    const result = JSON.parse(fs.readFileSync(path.join(ws, 'model-deploy-cost.json'), 'utf8'));
+    expect(first.outputs['total-monthly-cost']).toBe(result.totalMonthlyCost);
+    expect(first.outputs['past-total-monthly-cost']).toBe(result.pastTotalMonthlyCost);
+    // Base: qwen-chat at one instance = 1105.95 + ML storage 8.96 + ECR 0.90 + S3 0.3496.
+    expect(result.pastTotalMonthlyCost).toBe('1116.1596');
+    expect(Number(result.diffTotalMonthlyCost)).toBeCloseTo(Number(result.totalMonthlyCost) - 1116.1596, 6);
+    expect(first.summary).toMatch(/### Cost estimate: acme-llm/);
+    expect(first.summary).not.toMatch(/<!-- model-deploy/);
+    expect(first.all).not.toContain(TOKEN);
+
+    // Second run: same PR, the spec changed: the comment is edited, not duplicated.
+    const spec = path.join(ws, 'model-deploy.yml');
+    fs.writeFileSync(spec, fs.readFileSync(spec, 'utf8').replace('instanceType: g5.2xlarge', 'instanceType: g5.xlarge'));
+    server.requests.length = 0;
+    const second = await runBundle('estimate-cost', { inputs, workspace: ws, githubApi: server.url, event });
+    expect(second.code).toBe(0);
+    expect(server.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual(['GET /repos/acme/models/issues/7/comments', 'PATCH /repos/acme/models/issues/comments/900']);
+    expect(gh.comments).toHaveLength(1);
+    expect(gh.comments[0].body).toMatch(/g5\.xlarge/);
+    expect(second.all).not.toContain(TOKEN);
+  });
+
+  it('fails a budget with the deployment and the figures, after posting the comment', async () => {
+    const gh = github();
+    server = await startLoopback(gh.handler);
+    const run = await runBundle('estimate-cost', {
+      inputs: { 'base-config': 'base.yml', 'github-token': TOKEN, 'max-monthly-cost': '1000', 'max-monthly-increase': '10%' },
+      workspace: workspace(),
+      githubApi: server.url,
+      event,
+    });
+    expect(run.code).toBe(1);
+    expect(run.outputs['over-budget']).toBe('true');
+    expect(run.stdout).toMatch(/qwen-chat costs up to \$3,345\.98 a month, above max-monthly-cost \$1,000\.00/);
+    expect(run.stdout).toMatch(/qwen-chat increases by 199\.\d% a month/);
+    expect(gh.comments[0].body).toMatch(/Over budget/);
+  });
+
+  it('rejects a budget that is not a number before posting anything', async () => {
+    server = await startLoopback(github().handler);
+    const run = await runBundle('estimate-cost', {
+      inputs: { 'base-config': 'base.yml', 'github-token': TOKEN, 'max-monthly-increase': 'ten percent' },
+      workspace: workspace(),
+      githubApi: server.url,
+      event,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/max-monthly-increase.*"ten percent".*amount \(100\) or a percent \(10%\)/);
+    expect(server.requests).toHaveLength(0);
+  });
+});
