@@ -3,9 +3,10 @@
  * STS, Service Quotas and SageMaker (awsJson), the SageMaker runtime and S3 (REST), and the GitHub API.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { runBundle, ROOT } from '../helpers/bundle';
-import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
+import { jsonError, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
 
 const ACCOUNT = '111111111111';
 const STACK = 'acme-llm-qwen-chat-dev';
@@ -106,7 +107,7 @@ async function deploy(s: Scenario, inputs: Record<string, string> = {}) {
   const aws = await startLoopback(awsWorld(s));
   const github = await startLoopback(githubWorld());
   try {
-    const workspace = fs.mkdtempSync(path.join(require('os').tmpdir(), 'md-deploy-ws-'));
+    const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'md-deploy-ws-'));
     fs.copyFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), path.join(workspace, 'model-deploy.yml'));
     const run = await runBundle('deploy-endpoint', {
       workspace,
@@ -175,7 +176,7 @@ describe('deploy-endpoint bundle', () => {
   it('failed deploy: exit 1, the first failure event as the annotation, the previous version keeps serving', async () => {
     const { run, aws, github } = await deploy({ fail: true });
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/::error title=Deploy failed: Endpoint UPDATE_FAILED.*::.*Endpoint \(AWS::SageMaker::Endpoint\) UPDATE_FAILED: The primary container for production variant AllTraffic did not pass the ping health check\./);
+    expect(run.stdout).toMatch(/::error title=Deploy failed%3A Endpoint UPDATE_FAILED,file=model-deploy.yml,line=\d+.*::.*Endpoint \(AWS::SageMaker::Endpoint\) UPDATE_FAILED: The primary container for production variant AllTraffic did not pass the ping health check\./);
     expect(run.stdout).toContain('raise healthCheck.startupTimeoutSeconds');
     expect(run.stdout).toContain('the previous version keeps serving');
     expect(aws.calls()).not.toContain('DescribeEndpoint');

@@ -50,6 +50,10 @@ function workspace(): string {
 
 const event = { pull_request: { number: 7, base: { sha: 'a'.repeat(40) }, head: { sha: 'b'.repeat(40) } } };
 
+/** Workflow-command text decoded, without the runner's own mask registrations. */
+const decoded = (text: string) => text.replace(/%0A/g, '\n').replace(/%25/g, '%');
+const withoutMasks = (text: string) => text.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+
 let server: Loopback | undefined;
 afterEach(async () => server?.close());
 
@@ -82,7 +86,8 @@ describe('estimate-cost bundle', () => {
     expect(Number(result.diffTotalMonthlyCost)).toBeCloseTo(Number(result.totalMonthlyCost) - 1116.1596, 6);
     expect(first.summary).toMatch(/### Cost estimate: acme-llm/);
     expect(first.summary).not.toMatch(/<!-- model-deploy/);
-    expect(first.all).not.toContain(TOKEN);
+    expect(first.stdout).toContain(`::add-mask::${TOKEN}`);
+    expect(withoutMasks(first.all)).not.toContain(TOKEN);
 
     // Second run: same PR, the spec changed: the comment is edited, not duplicated.
     const spec = path.join(ws, 'model-deploy.yml');
@@ -93,7 +98,7 @@ describe('estimate-cost bundle', () => {
     expect(server.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual(['GET /repos/acme/models/issues/7/comments', 'PATCH /repos/acme/models/issues/comments/900']);
     expect(gh.comments).toHaveLength(1);
     expect(gh.comments[0].body).toMatch(/g5\.xlarge/);
-    expect(second.all).not.toContain(TOKEN);
+    expect(withoutMasks(second.all)).not.toContain(TOKEN);
   });
 
   it('fails a budget with the deployment and the figures, after posting the comment', async () => {
@@ -107,9 +112,10 @@ describe('estimate-cost bundle', () => {
     });
     expect(run.code).toBe(1);
     expect(run.outputs['over-budget']).toBe('true');
-    expect(run.stdout).toMatch(/qwen-chat costs up to \$3,345\.98 a month, above max-monthly-cost \$1,000\.00/);
-    expect(run.stdout).toMatch(/qwen-chat increases by 199\.\d% a month/);
+    expect(decoded(run.stdout)).toMatch(/qwen-chat costs up to \$3,345\.98 a month, above max-monthly-cost \$1,000\.00/);
+    expect(decoded(run.stdout)).toMatch(/qwen-chat increases by 199\.\d% a month/);
     expect(gh.comments[0].body).toMatch(/Over budget/);
+    expect(withoutMasks(run.all)).not.toContain(TOKEN);
   });
 
   it('rejects a budget that is not a number before posting anything', async () => {
@@ -121,7 +127,7 @@ describe('estimate-cost bundle', () => {
       event,
     });
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/max-monthly-increase.*"ten percent".*amount \(100\) or a percent \(10%\)/);
+    expect(decoded(run.stdout)).toMatch(/max-monthly-increase.*"ten percent".*amount \(100\) or a percent \(10%\)/);
     expect(server.requests).toHaveLength(0);
   });
 });

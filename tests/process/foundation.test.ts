@@ -89,8 +89,8 @@ describe('model-deploy CLI', () => {
     expect(stdout).toMatch(/Plan for .*examples\/model-deploy.yml: 3 deployment\(s\)/);
     const files = execFileSync('find', [out, '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => path.relative(out, f)).sort();
     for (const d of ['qwen-chat', 'summarizer-batch', 'code-assistant']) {
-      expect(files).toContain(`${d}/buildspec.yml`);
-      expect(files).toContain(`${d}/Dockerfile`);
+      expect(files).toContain(`${d}/build/buildspec.yml`);
+      expect(files).toContain(`${d}/build/Dockerfile`);
       expect(files.some((f) => f.startsWith(`${d}/us-east-1/template.`))).toBe(true);
       expect(files).toContain(`${d}/us-east-1/parameters.json`);
     }
