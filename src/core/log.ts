@@ -29,25 +29,48 @@ function annotationProps(location?: SourceLocation, title?: string) {
   };
 }
 
-/** The GitHub runner: workflow commands, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY. */
+/**
+ * The GitHub runner: workflow commands, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY. Built on @actions/core's
+ * own command, file-command and summary modules; its index also loads the OIDC client (and undici),
+ * which no action here needs: configure-aws-credentials does the OIDC exchange.
+ */
 export function githubReporter(): Reporter {
-  // Loaded here so that the CLI and tests of pure modules never pay for it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const core = require('@actions/core') as typeof import('@actions/core');
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { issueCommand } = require('@actions/core/lib/command') as { issueCommand: (c: string, p: object, m: unknown) => void };
+  const { issueFileCommand, prepareKeyValueMessage } = require('@actions/core/lib/file-command') as {
+    issueFileCommand: (c: string, m: unknown) => void;
+    prepareKeyValueMessage: (k: string, v: unknown) => string;
+  };
+  const { toCommandProperties } = require('@actions/core/lib/utils') as { toCommandProperties: (p: object) => object };
+  const { summary } = require('@actions/core/lib/summary') as typeof import('@actions/core/lib/summary');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const EOL = '\n';
+  const annotate = (kind: string, m: string, location?: SourceLocation, title?: string) =>
+    issueCommand(kind, toCommandProperties(annotationProps(location, title)), m);
   return {
-    info: (m) => core.info(m),
-    debug: (m) => core.debug(m),
-    warning: (m, loc, title) => core.warning(m, annotationProps(loc, title)),
-    error: (m, loc, title) => core.error(m, annotationProps(loc, title)),
-    notice: (m, title) => core.notice(m, { title }),
-    group: (name, fn) => core.group(name, fn),
-    setSecret: (v) => {
-      if (v) core.setSecret(v);
+    info: (m) => process.stdout.write(m + EOL),
+    debug: (m) => issueCommand('debug', {}, m),
+    warning: (m, loc, title) => annotate('warning', m, loc, title),
+    error: (m, loc, title) => annotate('error', m, loc, title),
+    notice: (m, title) => annotate('notice', m, undefined, title),
+    group: async (name, fn) => {
+      issueCommand('group', {}, name);
+      try {
+        return await fn();
+      } finally {
+        issueCommand('endgroup', {}, '');
+      }
     },
-    setOutput: (n, v) => core.setOutput(n, v),
+    setSecret: (v) => {
+      if (v) issueCommand('add-mask', {}, v);
+    },
+    setOutput: (n, v) => {
+      if (process.env.GITHUB_OUTPUT) issueFileCommand('OUTPUT', prepareKeyValueMessage(n, v));
+      else issueCommand('set-output', { name: n }, v);
+    },
     summary: async (md) => {
       if (!process.env.GITHUB_STEP_SUMMARY) return;
-      await core.summary.addRaw(md, true).write();
+      await summary.addRaw(md, true).write();
     },
   };
 }

@@ -48,9 +48,8 @@ export function isTransientGitHubError(err: unknown): boolean {
 
 export async function postComment(o: PostCommentOptions): Promise<PostCommentResult> {
   if (o.body.length > GITHUB_COMMENT_LIMIT) throw new DeployError(`comment body is ${o.body.length} characters, above GitHub's limit of ${GITHUB_COMMENT_LIMIT}`);
-  const { getOctokit } = await import('@actions/github');
-  // baseUrl given explicitly: @actions/github reads GITHUB_API_URL only when it is first loaded.
-  const octokit = getOctokit(o.token, { baseUrl: o.apiUrl.replace(/\/$/, '') });
+  const { githubClient } = await import('../core/github');
+  const octokit = githubClient(o.token, o.apiUrl);
   const retry = <T>(fn: () => Promise<T>) => withRetries(fn, { attempts: 5, baseDelayMs: o.retryBaseMs ?? 1000, retryable: isTransientGitHubError });
   const target = { owner: o.owner, repo: o.repo };
   try {
@@ -93,8 +92,8 @@ export async function postComment(o: PostCommentOptions): Promise<PostCommentRes
 
 /** Checks that pull request `number` has head commit `sha` (a PR number read from an untrusted file). */
 export async function verifyPullHead(o: { token: string; apiUrl: string; owner: string; repo: string; number: number; sha: string; retryBaseMs?: number }): Promise<void> {
-  const { getOctokit } = await import('@actions/github');
-  const octokit = getOctokit(o.token, { baseUrl: o.apiUrl.replace(/\/$/, '') });
+  const { githubClient } = await import('../core/github');
+  const octokit = githubClient(o.token, o.apiUrl);
   const res = await withRetries(() => octokit.rest.pulls.get({ owner: o.owner, repo: o.repo, pull_number: o.number }), {
     baseDelayMs: o.retryBaseMs ?? 1000,
     retryable: isTransientGitHubError,

@@ -33,8 +33,8 @@ export async function startGitHubDeployment(options: StartDeploymentOptions): Pr
   }
   const [owner, repo] = repository.split('/');
   // Loaded here: only a deploy that reports to GitHub pays for Octokit.
-  const { getOctokit } = await import('@actions/github');
-  const octokit = getOctokit(options.token, { baseUrl: env.apiUrl });
+  const { githubClient } = await import('../core/github');
+  const octokit = githubClient(options.token, env.apiUrl);
   let id: number;
   try {
     const res = await octokit.rest.repos.createDeployment({
