@@ -1,6 +1,7 @@
 // Thin layer of the build-model action: inputs → domain flow → outputs.
 import * as path from 'path';
 import type { ActionContext } from '../core/action';
+import type { RegionBuild } from '../build/flow';
 import { selectFromInputs, specPath } from '../spec/select';
 
 export async function run(ctx: ActionContext): Promise<void> {
@@ -36,15 +37,7 @@ export async function run(ctx: ActionContext): Promise<void> {
   );
 }
 
-interface Outputs {
-  region?: string;
-  imageUri: string;
-  imageDigest: string;
-  modelDataUrl: string;
-  buildId: string;
-  skipped: boolean;
-  buildSeconds: number;
-}
+type Outputs = Omit<RegionBuild, 'region'> & { region?: string };
 
 function setOutputs(ctx: ActionContext, first: Outputs, all: Outputs[]): void {
   const set = ctx.reporter.setOutput.bind(ctx.reporter);
