@@ -103,19 +103,19 @@ for (const s of subjects.slice(1)) {
   }
 }
 
-// Domain benchmarks.
-require('ts-node').register({ transpileOnly: true, project: path.join(root, 'tsconfig.json') });
+// Domain benchmarks, each file in its own process: clients and environment (AWS_ENDPOINT_URL of its
+// loopback servers) must not leak from one benchmark into the next.
+const runner = `require('ts-node').register({ transpileOnly: true, project: ${JSON.stringify(path.join(root, 'tsconfig.json'))} });
+const mod = require(process.argv[1]);
+Promise.resolve((mod.default || mod.bench)()).then((rows) => process.stdout.write('\\n@@BENCH@@' + JSON.stringify(rows) + '\\n'), (err) => { process.stdout.write('\\n@@BENCH@@' + JSON.stringify([{ name: 'FAILED ' + (err && err.message), value: NaN, unit: '', ok: false }]) + '\\n'); });`;
 (async () => {
   const benchDir = path.join(root, 'bench');
   const files = fs.existsSync(benchDir) ? fs.readdirSync(benchDir).filter((f) => f.endsWith('.bench.ts')).sort() : [];
   for (const f of files) {
-    try {
-      const mod = require(path.join(benchDir, f));
-      const result = await (mod.default || mod.bench)();
-      for (const r of result) rows.push({ ...r, name: `${f.replace('.bench.ts', '')}: ${r.name}` });
-    } catch (err) {
-      rows.push({ name: `${f}: FAILED ${err && err.message}`, value: NaN, unit: '', ok: false });
-    }
+    const r = spawnSync(process.execPath, ['-e', runner, path.join(benchDir, f)], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
+    const line = (r.stdout || '').split('\n').find((l) => l.startsWith('@@BENCH@@'));
+    const result = line ? JSON.parse(line.slice('@@BENCH@@'.length)) : [{ name: `FAILED (exit ${r.status}) ${(r.stderr || '').slice(-300)}`, value: NaN, unit: '', ok: false }];
+    for (const row of result) rows.push({ ...row, name: `${f.replace('.bench.ts', '')}: ${row.name}` });
   }
   const width = Math.max(...rows.map((r) => r.name.length));
   console.log(`\nmodel-deploy-actions benchmarks (node ${process.version}, ${os.cpus().length} cores, ${RUNS} runs each)\n`);
