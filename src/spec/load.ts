@@ -224,9 +224,12 @@ const SAGEMAKER = new Set(['sagemaker-realtime', 'sagemaker-async']);
 
 function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): DeployError[] {
   const errs: DeployError[] = [];
+  // A field's position: where the deployment writes it, else where defaults: does, else the deployment's key.
   const at = (...p: PathPart[]) => {
-    const own = yaml.locate(['deployments', d.name, ...p]);
-    return own.line !== undefined && valueAt(yaml.data, ['deployments', d.name, ...p]) !== undefined ? own : yaml.locate(['defaults', ...p]).line !== undefined && valueAt(yaml.data, ['defaults', ...p]) !== undefined ? yaml.locate(['defaults', ...p]) : yaml.locate(['deployments', d.name], true);
+    for (const written of [['deployments', d.name, ...p], ['defaults', ...p]]) {
+      if (valueAt(yaml.data, written) !== undefined) return yaml.locate(written);
+    }
+    return yaml.locate(['deployments', d.name], true);
   };
   const add = (message: string, location: SourceLocation, hint?: string) =>
     errs.push(new DeployError(`deployments.${d.name}: ${message}`, { location, hint, title: 'Invalid deployment spec' }));
