@@ -27,8 +27,8 @@ deployments:
 export default async function (): Promise<BenchRow[]> {
   const root = path.resolve(__dirname, '..');
   Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' });
-  const { loadSpec } = await import('../src/spec/load');
-  const { infraParameters, infraTemplate } = await import('../src/build/infra');
+  const { loadSpec } = await import('../src/config/load');
+  const { infraParameters, infraTemplate } = await import('../src/image/infra');
   const { memoryReporter } = await import('../src/core/log');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-bench-build-'));
   fs.writeFileSync(path.join(dir, 'model-deploy.yml'), SPEC);
@@ -52,7 +52,7 @@ export default async function (): Promise<BenchRow[]> {
     return undefined;
   });
   process.env.AWS_ENDPOINT_URL = server.url;
-  const { buildModel } = await import('../src/build/flow');
+  const { buildModel } = await import('../src/image/flow');
   const options = { d, regions: ['us-east-1'], environmentName: 'dev', environment: spec.environments.dev, reporter: memoryReporter(), root };
   try {
     // Warm-up (SDK modules load once), then the measured fast path.

@@ -1,6 +1,6 @@
 /** Pricing and rendering the PR comment for a spec with 20 deployments, in-process (target < 200 ms). */
 import type { BenchRow } from './types';
-import { parseSpec } from '../src/spec/load';
+import { parseSpec } from '../src/config/load';
 import { estimateDeployments, PriceBook } from '../src/cost/estimate';
 import { buildReport, checkBudget, parseBudget, reportJson } from '../src/cost/report';
 import { commentMarker, renderReport } from '../src/cost/render';

@@ -5,7 +5,7 @@
  */
 import { memoryReporter } from '../src/core/log';
 import { promote, PromoteRequest } from '../src/promote/promote';
-import { parseSpec } from '../src/spec/load';
+import { parseSpec } from '../src/config/load';
 import { FakeAws } from '../tests/unit/promote/fake-aws';
 import type { BenchRow } from './types';
 

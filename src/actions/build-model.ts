@@ -1,8 +1,8 @@
 // Thin layer of the build-model action: inputs → domain flow → outputs.
 import * as path from 'path';
 import type { ActionContext } from '../core/action';
-import type { RegionBuild } from '../build/flow';
-import { selectFromInputs, specPath } from '../spec/select';
+import type { RegionBuild } from '../image/flow';
+import { selectFromInputs, specPath } from '../config/select';
 
 export async function run(ctx: ActionContext): Promise<void> {
   const selection = selectFromInputs(ctx);
@@ -14,7 +14,7 @@ export async function run(ctx: ActionContext): Promise<void> {
     setOutputs(ctx, { imageUri: d.model.image, imageDigest: /@(sha256:[0-9a-f]{64})$/.exec(d.model.image)?.[1] ?? '', modelDataUrl: d.model.s3 ?? '', buildId: '', skipped: true, buildSeconds: 0 }, []);
     return;
   }
-  const { buildModel } = await import('../build/flow');
+  const { buildModel } = await import('../image/flow');
   const results = await buildModel({
     d,
     regions: selection.regions,

@@ -1,6 +1,6 @@
 // Thin layer of the deploy-endpoint action: inputs → domain flow → outputs.
 import type { ActionContext } from '../core/action';
-import { selectFromInputs } from '../spec/select';
+import { selectFromInputs } from '../config/select';
 import type { DeployMode } from '../deploy/flow';
 
 export async function run(ctx: ActionContext): Promise<void> {

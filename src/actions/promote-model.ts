@@ -1,8 +1,8 @@
 // Thin layer of the promote-model action: inputs → promote() → outputs.
 import type { ActionContext } from '../core/action';
 import { defaultSessionName } from '../core/credentials';
-import { loadSpec, selectDeployment } from '../spec/load';
-import { specPath } from '../spec/select';
+import { loadSpec, selectDeployment } from '../config/load';
+import { specPath } from '../config/select';
 
 export async function run(ctx: ActionContext): Promise<void> {
   const { inputs, reporter } = ctx;

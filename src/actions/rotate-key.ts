@@ -1,7 +1,7 @@
 // Thin layer of the rotate-key action: inputs → rotateApiKey per region → outputs and summary.
 import type { ActionContext } from '../core/action';
 import { DeployError } from '../core/errors';
-import { selectFromInputs } from '../spec/select';
+import { selectFromInputs } from '../config/select';
 import type { RotateMode, RotateResult } from '../keys/rotate';
 
 export async function run(ctx: ActionContext): Promise<void> {

@@ -12,7 +12,7 @@ import { DeployError } from '../core/errors';
 import { mapInputSource } from '../core/inputs';
 import { consoleReporter } from '../core/log';
 import { VERSION } from '../core/version';
-import { didYouMean } from '../spec/suggest';
+import { didYouMean } from '../config/suggest';
 
 /** Where the bundled example lives, relative to this file in src/cli or dist/cli. */
 export function bundledExample(): string {
@@ -64,7 +64,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     }
     if (command === 'validate') {
       const flags = parseFlags(rest, ['config']);
-      const { loadSpec } = await import('../spec/load');
+      const { loadSpec } = await import('../config/load');
       const file = flags.config ?? 'model-deploy.yml';
       const spec = loadSpec(file);
       out.write(`${file}: valid, ${Object.keys(spec.deployments).length} deployment(s): ${Object.keys(spec.deployments).join(', ')}\n`);
@@ -111,7 +111,7 @@ async function planCommand(args: string[], reporter: ReturnType<typeof consoleRe
   if (hours !== undefined && !(hours > 0 && hours <= 744)) {
     throw new DeployError(`--hours-per-month is "${flags['hours-per-month']}", which is not valid`, { hint: 'A number of hours from 1 to 744 (730 is the AWS calculator convention).' });
   }
-  const { loadSpec } = await import('../spec/load');
+  const { loadSpec } = await import('../config/load');
   const { plan } = await import('../plan/plan');
   const spec = loadSpec(file, { displayPath: display });
   fs.mkdirSync(outDir, { recursive: true });

@@ -6,8 +6,8 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError } from '../core/errors';
-import { parseSpec } from '../spec/load';
-import type { Spec } from '../spec/types';
+import { parseSpec } from '../config/load';
+import type { Spec } from '../config/types';
 
 export interface BaseSpec {
   /** Undefined: the base has no spec (everything is new). */

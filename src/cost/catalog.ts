@@ -4,7 +4,7 @@
  * price (EC2 × observed mark-up) is offered only where no verified one exists, and is labelled so.
  */
 import catalogJson from './catalog/prices.json';
-import { nearest } from '../spec/suggest';
+import { nearest } from '../config/suggest';
 
 export type Currency = 'USD' | 'CNY';
 export type PriceService =

@@ -4,9 +4,9 @@
  * one-time cost of the build. Pure and synchronous: prices come from a PriceBook resolved beforehand.
  */
 import { DeployError } from '../core/errors';
-import { estimateBuildMinutes } from '../build/estimate';
-import type { Deployment, EnvironmentSpec, Spec } from '../spec/types';
-import { regionsFor } from '../spec/load';
+import { estimateBuildMinutes } from '../image/estimate';
+import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
+import { regionsFor } from '../config/load';
 import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from './catalog';
 import { Range, ZERO, addRanges } from './money';
 

@@ -3,8 +3,8 @@
  * instance-hour price the estimate needs. A price the API cannot give falls back to the catalogue,
  * and the report says which prices came from where.
  */
-import type { Deployment, EnvironmentSpec } from '../spec/types';
-import { regionsFor } from '../spec/load';
+import type { Deployment, EnvironmentSpec } from '../config/types';
+import { regionsFor } from '../config/load';
 import { awsClient, Credentials } from '../core/aws';
 import { errorMessage } from '../core/errors';
 import { withRetries } from '../core/poll';

@@ -1,6 +1,6 @@
-import type { Deployment, Spec } from '../spec/types';
+import type { Deployment, Spec } from '../config/types';
 import type { PlanPart } from '../plan/types';
-import { selectEnvironment } from '../spec/load';
+import { selectEnvironment } from '../config/load';
 import { PriceBook, estimateDeployments } from './estimate';
 import { buildReport, reportJson } from './report';
 import { renderReport, summaryLines } from './render';

@@ -6,8 +6,8 @@
 import type { CloudFormationClient, StackResourceSummary } from '@aws-sdk/client-cloudformation';
 import { DeployError, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { apiKeySecretName, artifactBucketName, buildStackName, repositoryName } from '../spec/names';
-import type { Deployment } from '../spec/types';
+import { apiKeySecretName, artifactBucketName, buildStackName, repositoryName } from '../config/names';
+import type { Deployment } from '../config/types';
 import { watchStack, WatchOptions } from './events';
 import { describeStack } from './stack-state';
 

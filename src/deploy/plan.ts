@@ -1,4 +1,4 @@
-import type { Deployment, EnvironmentSpec, Spec } from '../spec/types';
+import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import type { PlanPart } from '../plan/types';
 import { renderStack } from './render';
 

@@ -6,8 +6,8 @@
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { DeployError, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { isAccelerated } from '../spec/instance-types';
-import type { Deployment } from '../spec/types';
+import { isAccelerated } from '../config/instance-types';
+import type { Deployment } from '../config/types';
 
 export interface QuotaRef {
   serviceCode: string;

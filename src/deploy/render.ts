@@ -4,9 +4,9 @@
  */
 import { DeployError } from '../core/errors';
 import { partitionOf } from '../core/aws';
-import { endpointName, ownershipTags, repositoryName, stackName, artifactBucketName } from '../spec/names';
-import { isAccelerated } from '../spec/instance-types';
-import type { Deployment } from '../spec/types';
+import { endpointName, ownershipTags, repositoryName, stackName, artifactBucketName } from '../config/names';
+import { isAccelerated } from '../config/instance-types';
+import type { Deployment } from '../config/types';
 import type { RenderStackInput, RenderedStack } from './types';
 import { loadTemplate } from './template-loader';
 

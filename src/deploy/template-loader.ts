@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError } from '../core/errors';
-import type { Target } from '../spec/types';
+import type { Target } from '../config/types';
 
 type Json = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 /** The contract between the stack templates (src/deploy/render.ts) and the deploy flow. */
-import type { Deployment, EnvironmentSpec } from '../spec/types';
+import type { Deployment, EnvironmentSpec } from '../config/types';
 
 export interface RenderStackInput {
   deployment: Deployment;

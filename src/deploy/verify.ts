@@ -8,7 +8,7 @@ import type { DescribeEndpointCommandOutput, SageMakerClient } from '@aws-sdk/cl
 import { DeployError, errorMessage, errorName, explainAwsError, SourceLocation } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll, PollOptions } from '../core/poll';
-import type { Deployment } from '../spec/types';
+import type { Deployment } from '../config/types';
 
 export interface HintContext {
   deployment: Deployment;

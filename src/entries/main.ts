@@ -1,7 +1,7 @@
 // Entry of the root action: `command` picks one of the five bundles, which reads the same inputs.
 import * as path from 'path';
 import { ACTION_NAMES } from '../actions/definitions';
-import { didYouMean } from '../spec/suggest';
+import { didYouMean } from '../config/suggest';
 
 declare const __non_webpack_require__: NodeRequire | undefined;
 

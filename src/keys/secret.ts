@@ -7,8 +7,8 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClient, Credentials } from '../core/aws';
 import { DeployError, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { apiKeySecretName, ownershipTags } from '../spec/names';
-import type { Deployment, EnvironmentSpec } from '../spec/types';
+import { apiKeySecretName, ownershipTags } from '../config/names';
+import type { Deployment, EnvironmentSpec } from '../config/types';
 import { checkOwnership, CURRENT, describeKeySecret, moveLabel, SERVE_A, SERVE_B } from './state';
 
 export const KEY_LENGTH = 48;

@@ -6,8 +6,8 @@ import { awsClient, Credentials } from '../core/aws';
 import { DeployError, errorMessage, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
-import { stackName } from '../spec/names';
-import type { Deployment } from '../spec/types';
+import { stackName } from '../config/names';
+import type { Deployment } from '../config/types';
 
 export const REFRESH_SCRIPT = '/opt/model-deploy/refresh-keys.sh';
 

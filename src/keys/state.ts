@@ -6,8 +6,8 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeployError, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { apiKeySecretName, ownershipTags } from '../spec/names';
-import type { Deployment } from '../spec/types';
+import { apiKeySecretName, ownershipTags } from '../config/names';
+import type { Deployment } from '../config/types';
 
 export const CURRENT = 'AWSCURRENT';
 export const PENDING = 'AWSPENDING';

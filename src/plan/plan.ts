@@ -5,10 +5,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Deployment, Spec } from '../spec/types';
-import { regionsFor, selectDeployment, selectEnvironment } from '../spec/load';
+import type { Deployment, Spec } from '../config/types';
+import { regionsFor, selectDeployment, selectEnvironment } from '../config/load';
 import type { PlanFile, PlanPart } from './types';
-import { planBuild } from '../build/plan';
+import { planBuild } from '../image/plan';
 import { planStack } from '../deploy/plan';
 import { planCost } from '../cost/plan';
 

@@ -6,9 +6,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { jsonError, Loopback, queryResponse, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
 import { runBundle, ROOT } from '../helpers/bundle';
-import { infraParameters, infraTemplate } from '../../src/build/infra';
-import { renderBuild } from '../../src/build/render';
-import { loadSpec } from '../../src/spec/load';
+import { infraParameters, infraTemplate } from '../../src/image/infra';
+import { renderBuild } from '../../src/image/render';
+import { loadSpec } from '../../src/config/load';
 
 const SPEC = `
 version: 1

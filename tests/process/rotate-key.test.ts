@@ -3,8 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { runBundle, ROOT } from '../helpers/bundle';
 import { jsonError, queryResponse, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
-import { apiKeySecretName, ownershipTags } from '../../src/spec/names';
-import { loadSpec } from '../../src/spec/load';
+import { apiKeySecretName, ownershipTags } from '../../src/config/names';
+import { loadSpec } from '../../src/config/load';
 import { AwsError, FakeSecrets, startEndpoint } from '../unit/keys/fake-aws';
 
 const EXAMPLE = path.join(ROOT, 'examples', 'model-deploy.yml');

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { readBaseSpec } from '../../../src/cost/base';
 import { planCost } from '../../../src/cost/plan';
-import { loadSpec } from '../../../src/spec/load';
+import { loadSpec } from '../../../src/config/load';
 import { sagemaker } from './fixtures';
 
 const spec = (body: string) => `version: 1\nproject: test\ndeployments:\n${body}`;

@@ -1,5 +1,5 @@
-import { parseSpec } from '../../../src/spec/load';
-import type { Spec } from '../../../src/spec/types';
+import { parseSpec } from '../../../src/config/load';
+import type { Spec } from '../../../src/config/types';
 
 /** A spec with the given deployments (YAML fragments under `deployments:`). */
 export function specOf(deployments: string, extra = ''): Spec {

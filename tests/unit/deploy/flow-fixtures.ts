@@ -1,9 +1,9 @@
 /** Shared fixtures of the deploy-flow unit tests: the bundled example spec, selections, a fake renderer. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseSpec, regionsFor, selectDeployment, selectEnvironment } from '../../../src/spec/load';
-import { endpointName, stackName } from '../../../src/spec/names';
-import type { Selection } from '../../../src/spec/select';
+import { parseSpec, regionsFor, selectDeployment, selectEnvironment } from '../../../src/config/load';
+import { endpointName, stackName } from '../../../src/config/names';
+import type { Selection } from '../../../src/config/select';
 import type { RenderedStack, RenderStackInput } from '../../../src/deploy/types';
 import type { StackEvent } from '@aws-sdk/client-cloudformation';
 

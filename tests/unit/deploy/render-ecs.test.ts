@@ -1,7 +1,7 @@
 import * as path from 'path';
-import { loadSpec } from '../../../src/spec/load';
+import { loadSpec } from '../../../src/config/load';
 import { renderStack, API_KEY_SECRET_PLACEHOLDER, fargateSize, gpuCount } from '../../../src/deploy/render';
-import type { Deployment } from '../../../src/spec/types';
+import type { Deployment } from '../../../src/config/types';
 import { validateTemplate } from './cfn-spec';
 
 const spec = loadSpec(path.join(__dirname, '..', '..', '..', 'examples', 'model-deploy.yml'));

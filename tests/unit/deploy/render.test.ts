@@ -1,8 +1,8 @@
 import * as path from 'path';
-import { loadSpec } from '../../../src/spec/load';
+import { loadSpec } from '../../../src/config/load';
 import { renderStack, IMAGE_PLACEHOLDER, MODEL_DATA_PLACEHOLDER, asyncInputPrefix, hasInstanceStorage } from '../../../src/deploy/render';
 import { planStack } from '../../../src/deploy/plan';
-import type { Deployment } from '../../../src/spec/types';
+import type { Deployment } from '../../../src/config/types';
 import { validateTemplate } from './cfn-spec';
 
 const spec = loadSpec(path.join(__dirname, '..', '..', '..', 'examples', 'model-deploy.yml'));

@@ -9,9 +9,9 @@ import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
 import { rotateApiKey, RotateOptions, rotationToken } from '../../../src/keys/rotate';
 import { ensureApiKeySecret, keyPolicy } from '../../../src/keys/secret';
-import { apiKeySecretName, ownershipTags } from '../../../src/spec/names';
-import { loadSpec } from '../../../src/spec/load';
-import type { Deployment } from '../../../src/spec/types';
+import { apiKeySecretName, ownershipTags } from '../../../src/config/names';
+import { loadSpec } from '../../../src/config/load';
+import type { Deployment } from '../../../src/config/types';
 import { FakeSecrets, startEndpoint } from './fake-aws';
 
 const spec = loadSpec(path.resolve(__dirname, '../../../examples/model-deploy.yml'), { displayPath: 'examples/model-deploy.yml' });

@@ -2,7 +2,7 @@
 import * as ecr from '@aws-sdk/client-ecr';
 import { GetCallerIdentityCommand, AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parseSpec } from '../../../src/spec/load';
+import { parseSpec } from '../../../src/config/load';
 import { FakeAws } from './fake-aws';
 
 export const ECR_OPS = [

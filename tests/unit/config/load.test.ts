@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DeployError, DeployErrors } from '../../../src/core/errors';
-import { loadSpec, mergeDefaults, parseSpec, selectDeployment, selectEnvironment } from '../../../src/spec/load';
-import { nearest } from '../../../src/spec/suggest';
+import { loadSpec, mergeDefaults, parseSpec, selectDeployment, selectEnvironment } from '../../../src/config/load';
+import { nearest } from '../../../src/config/suggest';
 
 const EXAMPLE = path.resolve(__dirname, '../../../examples/model-deploy.yml');
 

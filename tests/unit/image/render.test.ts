@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError } from '../../../src/core/errors';
-import { dlcAccount, resolveEngine } from '../../../src/build/engines';
-import { renderBuild, shellQuote, templatesRoot, validateBuild } from '../../../src/build/render';
-import { planBuild } from '../../../src/build/plan';
+import { dlcAccount, resolveEngine } from '../../../src/image/engines';
+import { renderBuild, shellQuote, templatesRoot, validateBuild } from '../../../src/image/render';
+import { planBuild } from '../../../src/image/plan';
 import { BASE_SPEC, deployment, ROOT, specIn, withChanges } from './fixtures';
 
 describe('engines', () => {
@@ -132,7 +132,7 @@ describe('validateBuild', () => {
 
 describe('planBuild', () => {
   it('writes the rendered buildspec and Dockerfile of the example deployments', () => {
-    const { loadSpec } = require('../../../src/spec/load') as typeof import('../../../src/spec/load');
+    const { loadSpec } = require('../../../src/config/load') as typeof import('../../../src/config/load');
     const spec = loadSpec(path.join(ROOT, 'examples', 'model-deploy.yml'));
     for (const d of Object.values(spec.deployments)) {
       const part = planBuild(d);

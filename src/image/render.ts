@@ -7,8 +7,8 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError, DeployErrors, SourceLocation } from '../core/errors';
-import { repositoryName } from '../spec/names';
-import type { Deployment } from '../spec/types';
+import { repositoryName } from '../config/names';
+import type { Deployment } from '../config/types';
 import { engineOf, resolveEngine, ResolvedEngine } from './engines';
 
 export interface BundleFile {
@@ -51,7 +51,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * The repository checkout the action runs from: dist/build-model/flow/index.js and dist/cli/index.js
- * are two and three levels down, src/build/ (tests) two.
+ * are two and three levels down, src/image/ (tests) two.
  */
 export function templatesRoot(start: string = __dirname): string {
   const candidates = [path.resolve(start, '..', '..', '..'), path.resolve(start, '..', '..')];

@@ -3,7 +3,7 @@
  * from what the build does (pull the engine base image, add the serving files, push; download and
  * upload the weights unless they are already in S3 or baked in).
  */
-import type { Deployment } from '../spec/types';
+import type { Deployment } from '../config/types';
 
 /** Minutes for the image itself: base image pull and push dominate (DLC images are 8-15 GB). */
 const IMAGE_MINUTES = 6;

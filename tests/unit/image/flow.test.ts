@@ -8,9 +8,9 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { memoryReporter } from '../../../src/core/log';
 import { DeployError } from '../../../src/core/errors';
-import { buildModel, BuildModelOptions } from '../../../src/build/flow';
-import { infraParameters, infraTemplate } from '../../../src/build/infra';
-import { renderBuild } from '../../../src/build/render';
+import { buildModel, BuildModelOptions } from '../../../src/image/flow';
+import { infraParameters, infraTemplate } from '../../../src/image/infra';
+import { renderBuild } from '../../../src/image/render';
 import { specIn, ROOT, withChanges } from './fixtures';
 
 const cfn = mockClient(CloudFormationClient);

@@ -29,8 +29,8 @@ import { awsClient, AwsContext, partitionOf } from '../core/aws';
 import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
-import { buildStackName, ownershipTags, repositoryName } from '../spec/names';
-import type { Deployment } from '../spec/types';
+import { buildStackName, ownershipTags, repositoryName } from '../config/names';
+import type { Deployment } from '../config/types';
 import { dlcAccount } from './engines';
 
 export interface BuildInfra {

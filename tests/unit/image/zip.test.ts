@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { crc32, createZip } from '../../../src/build/zip';
+import { crc32, createZip } from '../../../src/image/zip';
 
 describe('createZip', () => {
   it('writes an archive that a standard unzip reads back, with modes and identical bytes every time', () => {

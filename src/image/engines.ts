@@ -5,7 +5,7 @@
  */
 import { dnsSuffix } from '../core/aws';
 import { DeployError } from '../core/errors';
-import type { Deployment, EngineName } from '../spec/types';
+import type { Deployment, EngineName } from '../config/types';
 
 /** DLC registry account per region (763104351884 everywhere else). */
 const DLC_ACCOUNTS: Record<string, string> = {

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadSpec } from '../../../src/spec/load';
-import type { Deployment, Spec } from '../../../src/spec/types';
+import { loadSpec } from '../../../src/config/load';
+import type { Deployment, Spec } from '../../../src/config/types';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 

@@ -1,5 +1,5 @@
 /** The build part of `model-deploy plan`: the rendered buildspec and Dockerfile, offline. */
-import type { Deployment } from '../spec/types';
+import type { Deployment } from '../config/types';
 import type { PlanPart } from '../plan/types';
 import { renderBuild } from './render';
 
