@@ -7,15 +7,13 @@ const path = require('path');
 
 const root = path.resolve(__dirname, '..');
 const only = process.argv.slice(2);
-// src/entries/NAME.ts -> dist/NAME/index.js (small: checks inputs), src/flows/NAME.ts -> dist/NAME/flow/index.js.
-const list = (dir) =>
-  fs.existsSync(path.join(root, 'src', dir))
-    ? fs.readdirSync(path.join(root, 'src', dir)).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''))
-    : [];
-const bundles = [
-  ...list('flows').map((name) => ({ name, src: path.join('src', 'flows', `${name}.ts`), out: path.join('dist', name, 'flow') })),
-  ...list('entries').map((name) => ({ name, src: path.join('src', 'entries', `${name}.ts`), out: path.join('dist', name) })),
-].filter((b) => only.length === 0 || only.includes(b.name));
+// One bundle per entry: src/entries/NAME.ts -> dist/NAME/index.js.
+const bundles = fs
+  .readdirSync(path.join(root, 'src', 'entries'))
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.replace(/\.ts$/, ''))
+  .map((name) => ({ name, src: path.join('src', 'entries', `${name}.ts`), out: path.join('dist', name) }))
+  .filter((b) => only.length === 0 || only.includes(b.name));
 
 // Clean whole action folders first, so a deleted entry leaves nothing stale behind.
 for (const name of new Set(bundles.map((b) => b.name))) fs.rmSync(path.join(root, 'dist', name), { recursive: true, force: true });

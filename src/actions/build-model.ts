@@ -1,51 +1,58 @@
-// Thin layer of the build-model action: inputs → domain flow → outputs.
-import * as path from 'path';
+// The build-model action: its interface, and run(): typed inputs → buildImage() → outputs and summary.
 import type { ActionContext } from '../core/action';
-import type { RegionBuild } from '../image/flow';
-import { selectFromInputs, specPath } from '../config/select';
+import { COMMON_INPUTS, InputValues } from '../core/inputs';
+import { resolveTarget } from '../config/select';
+import { buildImage, RegionBuild } from '../image/flow';
 
-export async function run(ctx: ActionContext): Promise<void> {
-  const selection = selectFromInputs(ctx);
-  const d = selection.deployment;
-  const out = ctx.reporter;
-  if (d.model.image) {
-    // A prebuilt image: nothing to build, the outputs point at it.
-    out.info(`${d.name} uses the prebuilt image ${d.model.image}: no build.`);
-    setOutputs(ctx, { imageUri: d.model.image, imageDigest: /@(sha256:[0-9a-f]{64})$/.exec(d.model.image)?.[1] ?? '', modelDataUrl: d.model.s3 ?? '', buildId: '', skipped: true, buildSeconds: 0 }, []);
-    return;
-  }
-  const { buildModel } = await import('../image/flow');
-  const results = await buildModel({
-    d,
-    regions: selection.regions,
-    environmentName: selection.environmentName,
-    environment: selection.environment,
-    reporter: out,
-    signal: ctx.signal,
-    specDir: path.dirname(specPath(ctx).file),
-    locate: selection.spec.locate,
-    force: ctx.inputs.bool('force'),
-    sourceBucket: ctx.inputs.optional('source-bucket'),
-    timeoutMinutes: ctx.inputs.number('timeout-minutes'),
-    pollSeconds: ctx.inputs.number('poll-seconds'),
-  });
-  setOutputs(ctx, results[0], results);
-  await out.summary(
-    `### build-model: ${d.name}\n\n| region | image | built | seconds |\n|---|---|---|---|\n` +
-      results.map((r) => `| ${r.region} | \`${r.imageUri}\` | ${r.skipped ? 'no (unchanged)' : `yes (${r.buildId})`} | ${r.buildSeconds} |`).join('\n') +
-      '\n',
+export const definition = {
+  name: 'build-model',
+  title: 'model-deploy: build model image',
+  description: 'Builds the serving image with CodeBuild and pushes it to ECR; skips the build when ECR already holds an image for the same inputs.',
+  inputs: {
+    ...COMMON_INPUTS,
+    force: { description: 'Build even when an image with the same content hash exists.', type: 'boolean', default: 'false' },
+    'source-bucket': { description: 'S3 bucket for the build source bundle (default: the artifact bucket model-deploy-ACCOUNT-REGION).' },
+    'timeout-minutes': { description: 'How long to wait for the build (default: build.timeoutMinutes from the spec).', type: 'integer', min: 5, max: 2160 },
+    'poll-seconds': {
+      description: 'Seconds between build status checks while the build runs (the first delay; it backs off to 3x while the build stays in one phase).',
+      type: 'integer',
+      default: '10',
+      min: 1,
+      max: 300,
+    },
+  },
+  outputs: {
+    'image-uri': { description: 'The serving image, by content-addressed tag.' },
+    'image-digest': { description: 'sha256 digest of the image manifest.' },
+    'model-data-url': { description: 'S3 location of the model weights (prefix ending in / or a .tar.gz).' },
+    'build-id': { description: 'CodeBuild build id (empty when skipped).' },
+    skipped: { description: 'true when no build ran because the image already existed.' },
+    'build-seconds': { description: 'Wall-clock seconds the build took (0 when skipped).' },
+    images: { description: 'JSON map of region to {imageUri, imageDigest, modelDataUrl}, for deployments in several regions (the other outputs describe the first).' },
+  },
+} as const;
+
+export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
+  const target = resolveTarget(inputs, ctx.workspace);
+  const results = await buildImage(
+    target,
+    { force: inputs.force, sourceBucket: inputs['source-bucket'], timeoutMinutes: inputs['timeout-minutes'], pollSeconds: inputs['poll-seconds'] },
+    ctx,
   );
-}
-
-type Outputs = Omit<RegionBuild, 'region'> & { region?: string };
-
-function setOutputs(ctx: ActionContext, first: Outputs, all: Outputs[]): void {
-  const set = ctx.reporter.setOutput.bind(ctx.reporter);
+  const [first] = results;
+  if (!first) return;
+  const set = (name: keyof typeof definition.outputs, value: string) => ctx.reporter.setOutput(name, value);
   set('image-uri', first.imageUri);
   set('image-digest', first.imageDigest);
   set('model-data-url', first.modelDataUrl);
   set('build-id', first.buildId);
   set('skipped', String(first.skipped));
   set('build-seconds', String(first.buildSeconds));
-  set('images', JSON.stringify(Object.fromEntries(all.map((r) => [r.region, { imageUri: r.imageUri, imageDigest: r.imageDigest, modelDataUrl: r.modelDataUrl }]))));
+  set('images', JSON.stringify(Object.fromEntries(results.map((r: RegionBuild) => [r.region, { imageUri: r.imageUri, imageDigest: r.imageDigest, modelDataUrl: r.modelDataUrl }]))));
+  if (target.deployment.model.image) return; // a prebuilt image: nothing was built to report
+  await ctx.reporter.summary(
+    `### build-model: ${target.deployment.name}\n\n| region | image | built | seconds |\n|---|---|---|---|\n` +
+      results.map((r) => `| ${r.region} | \`${r.imageUri}\` | ${r.skipped ? 'no (unchanged)' : `yes (${r.buildId})`} | ${r.buildSeconds} |`).join('\n') +
+      '\n',
+  );
 }

@@ -1,41 +1,78 @@
-// Thin layer of the deploy-endpoint action: inputs → domain flow → outputs.
+// The deploy-endpoint action: its interface, and run(): typed inputs → deployEndpoint() → outputs.
 import type { ActionContext } from '../core/action';
-import { selectFromInputs } from '../config/select';
-import type { DeployMode } from '../deploy/flow';
+import { COMMON_INPUTS, InputValues } from '../core/inputs';
+import { resolveTarget } from '../config/select';
+import { DEPLOY_MODES, deployEndpoint } from '../deploy/flow';
 
-export async function run(ctx: ActionContext): Promise<void> {
-  const { inputs, reporter } = ctx;
-  const selection = selectFromInputs(ctx);
-  const { runDeployFlow } = await import('../deploy/flow');
-  const results = await runDeployFlow({
-    selection,
-    mode: (inputs.optional('mode') ?? 'create-and-execute') as DeployMode,
-    imageUri: inputs.optional('image-uri'),
-    modelDataUrl: inputs.optional('model-data-url'),
-    timeoutMinutes: inputs.number('timeout-minutes') ?? 60,
-    failOnEmptyChangeSet: inputs.bool('fail-on-empty-changeset'),
-    skipQuotaCheck: inputs.bool('skip-quota-check'),
-    smokeTest: inputs.bool('smoke-test'),
-    templateBucket: inputs.optional('template-bucket'),
-    changeSetName: inputs.optional('change-set-name'),
-    githubToken: inputs.optional('github-token'),
-    env: ctx.env,
-    reporter,
-    signal: ctx.signal,
-  });
+export const definition = {
+  name: 'deploy-endpoint',
+  title: 'model-deploy: deploy endpoint',
+  description: 'Deploys a model endpoint with CloudFormation (SageMaker real-time or async, EC2, ECS): change set first, live events, safe rollback.',
+  inputs: {
+    ...COMMON_INPUTS,
+    mode: {
+      description: 'create-and-execute, create-only (show the change set, e.g. on a PR), execute-only (a change set made before), or destroy.',
+      type: 'choice',
+      choices: DEPLOY_MODES,
+      default: 'create-and-execute',
+    },
+    'change-set-name': {
+      description: 'Change set to create or execute (default md-<first 7 of the commit sha>, so create-only on a PR and execute-only after it agree).',
+      pattern: '[a-zA-Z][-a-zA-Z0-9]{0,127}',
+      valid: 'a letter, then letters, digits and hyphens, 128 characters at most',
+    },
+    'image-uri': { description: 'Serving image (the image-uri output of build-model; default: model.image from the spec).' },
+    'model-data-url': { description: 'Model weights in S3 (the model-data-url output of build-model; default: model.s3 from the spec).' },
+    'timeout-minutes': { description: 'How long to wait for the stack (SageMaker endpoints can take an hour).', type: 'integer', default: '60', min: 1, max: 720 },
+    'fail-on-empty-changeset': { description: 'Fail when there is nothing to change (default: succeed as a no-op).', type: 'boolean', default: 'false' },
+    'skip-quota-check': { description: 'Do not check Service Quotas before deploying.', type: 'boolean', default: 'false' },
+    'smoke-test': { description: 'Invoke the endpoint with the spec smokeTest payload after the deploy.', type: 'boolean', default: 'true' },
+    'template-bucket': { description: 'S3 bucket for templates over 51,200 bytes (default: the artifact bucket).' },
+    'github-token': { description: 'Token for GitHub deployments and statuses.', default: '${{ github.token }}', secret: true },
+  },
+  outputs: {
+    'stack-name': { description: 'CloudFormation stack name.' },
+    'stack-id': { description: 'CloudFormation stack id.' },
+    'endpoint-name': { description: 'SageMaker endpoint name, or the service name for ec2/ecs.' },
+    'endpoint-arn': { description: 'ARN of the endpoint.' },
+    'endpoint-url': { description: 'URL clients call.' },
+    'change-set-id': { description: 'The change set created (create-only) or executed.' },
+    'changes-markdown': { description: 'The change set rendered as markdown.' },
+    'has-changes': { description: 'false when the change set was empty.' },
+    outputs: { description: "Every stack output, as a JSON object (several regions: the first region's, plus byRegion with each region)." },
+  },
+} as const;
+
+export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
+  const target = resolveTarget(inputs, ctx.workspace);
+  const results = await deployEndpoint(
+    target,
+    {
+      mode: inputs.mode,
+      imageUri: inputs['image-uri'],
+      modelDataUrl: inputs['model-data-url'],
+      timeoutMinutes: inputs['timeout-minutes'],
+      failOnEmptyChangeSet: inputs['fail-on-empty-changeset'],
+      skipQuotaCheck: inputs['skip-quota-check'],
+      smokeTest: inputs['smoke-test'],
+      templateBucket: inputs['template-bucket'],
+      changeSetName: inputs['change-set-name'],
+      githubToken: inputs['github-token'],
+    },
+    ctx,
+  );
   // Several regions: the scalar outputs name the first; `outputs` carries every region's.
-  const first = results[0];
-  reporter.setOutput('stack-name', first.stackName);
-  reporter.setOutput('stack-id', first.stackId ?? '');
-  reporter.setOutput('endpoint-name', first.endpointName);
-  reporter.setOutput('endpoint-arn', first.endpointArn ?? '');
-  reporter.setOutput('endpoint-url', first.endpointUrl ?? '');
-  reporter.setOutput('change-set-id', first.changeSetId ?? '');
-  reporter.setOutput('changes-markdown', results.map((r) => r.changesMarkdown).join('\n'));
-  reporter.setOutput('has-changes', String(results.some((r) => r.hasChanges)));
-  const outputs =
-    results.length === 1
-      ? first.outputs
-      : { ...first.outputs, byRegion: Object.fromEntries(results.map((r) => [r.region, { stackId: r.stackId, endpointName: r.endpointName, endpointUrl: r.endpointUrl, outputs: r.outputs }])) };
-  reporter.setOutput('outputs', JSON.stringify(outputs));
+  const [first] = results;
+  if (!first) return;
+  const set = (name: keyof typeof definition.outputs, value: string | undefined) => ctx.reporter.setOutput(name, value ?? '');
+  set('stack-name', first.stackName);
+  set('stack-id', first.stackId);
+  set('endpoint-name', first.endpointName);
+  set('endpoint-arn', first.endpointArn);
+  set('endpoint-url', first.endpointUrl);
+  set('change-set-id', first.changeSetId);
+  set('changes-markdown', results.map((r) => r.changesMarkdown).join('\n'));
+  set('has-changes', String(results.some((r) => r.hasChanges)));
+  const byRegion = Object.fromEntries(results.map((r) => [r.region, { stackId: r.stackId, endpointName: r.endpointName, endpointUrl: r.endpointUrl, outputs: r.outputs }]));
+  set('outputs', JSON.stringify(results.length === 1 ? first.outputs : { ...first.outputs, byRegion }));
 }

@@ -1,28 +1,72 @@
-// Thin layer of the estimate-cost action: inputs → domain flow → outputs.
+// The estimate-cost action: its interface, and run(): typed inputs → estimateCost() (which writes the outputs it reads back in comment mode).
 import type { ActionContext } from '../core/action';
-import type { CommentBehavior } from '../cost/github';
-import { EstimateMode, runEstimateCost } from '../cost/flow';
+import { COMMON_INPUTS, InputValues } from '../core/inputs';
+import { ESTIMATE_MODES, estimateCost } from '../cost/flow';
+import { COMMENT_BEHAVIORS } from '../cost/github';
 
-export async function run(ctx: ActionContext): Promise<void> {
-  const i = ctx.inputs;
-  await runEstimateCost({
-    workspace: ctx.workspace,
-    config: i.string('config'),
-    deployment: i.optional('deployment'),
-    environment: i.optional('environment'),
-    baseRef: i.optional('base-ref'),
-    baseConfig: i.optional('base-config'),
-    hoursPerMonth: i.number('hours-per-month') ?? 730,
-    livePrices: i.bool('live-prices'),
-    maxMonthlyCost: i.optional('max-monthly-cost'),
-    maxMonthlyIncrease: i.optional('max-monthly-increase'),
-    mode: i.string('mode') as EstimateMode,
-    behavior: i.string('comment-behavior') as CommentBehavior,
-    skipIfUnchanged: i.bool('skip-if-unchanged'),
-    resultFile: i.string('result-file'),
-    prNumber: i.number('pr-number'),
-    token: i.optional('github-token'),
-    env: ctx.env,
-    reporter: ctx.reporter,
-  });
+const AMOUNT = { pattern: '[\\d,]+(\\.\\d+)?', valid: 'an amount like 500 or 1250.50' } as const;
+
+export const definition = {
+  name: 'estimate-cost',
+  title: 'model-deploy: estimate cost',
+  description: 'Prices the deployment spec (monthly and one-time) against the base branch and posts one PR comment with a chart; a budget can fail the check.',
+  inputs: {
+    config: COMMON_INPUTS.config,
+    deployment: { description: 'Estimate only this deployment (default: all).' },
+    environment: COMMON_INPUTS.environment,
+    'base-ref': { description: 'Git ref of the base to compare with (default: the pull request base). The spec is read from it with git show.' },
+    'base-config': { description: 'Path of a base spec file already on disk (instead of base-ref).' },
+    'hours-per-month': { description: 'Hours in a month (730 is the AWS calculator convention).', type: 'number', default: '730', min: 1, max: 744 },
+    'live-prices': { description: 'Ask the AWS Price List API for current prices (needs AWS credentials).', type: 'boolean', default: 'false' },
+    'max-monthly-cost': { description: 'Fail when a deployment can cost more than this per month (an amount; checked against the autoscaling maximum).', ...AMOUNT },
+    'max-monthly-increase': {
+      description: 'Fail when the monthly increase exceeds this: an amount (100) or a percent (10%).',
+      pattern: '[\\d,]+(\\.\\d+)?%?',
+      valid: 'an amount (100) or a percent (10%)',
+    },
+    mode: {
+      description: 'estimate (compute and write files), comment (post a comment from a result file, for the workflow_run job), or estimate-and-comment.',
+      type: 'choice',
+      choices: ESTIMATE_MODES,
+      default: 'estimate-and-comment',
+    },
+    'comment-behavior': { description: 'How the PR comment is written.', type: 'choice', choices: COMMENT_BEHAVIORS, default: 'update' },
+    'skip-if-unchanged': { description: 'Post nothing when the estimate did not change.', type: 'boolean', default: 'false' },
+    'result-file': { description: 'Where the JSON result is written (estimate) or read from (comment).', default: 'model-deploy-cost.json' },
+    'pr-number': { description: 'Pull request to comment on (default: from the event).', type: 'integer', min: 1 },
+    'github-token': { description: 'Token that may write pull request comments.', default: '${{ github.token }}', secret: true },
+  },
+  outputs: {
+    'total-monthly-cost': { description: 'New monthly total (decimal string; the minimum when autoscaling gives a range).' },
+    'total-monthly-cost-max': { description: 'New monthly total at the autoscaling maximum.' },
+    'past-total-monthly-cost': { description: 'Base monthly total.' },
+    'diff-monthly-cost': { description: 'New minus base.' },
+    'diff-percent': { description: 'Change in percent (empty when the base is zero).' },
+    'one-time-cost': { description: 'One-time cost (builds).' },
+    currency: { description: 'USD, or CNY for China regions (comma-separated when a spec has both; totals are never mixed).' },
+    'result-file': { description: 'Path of the JSON result.' },
+    'comment-url': { description: 'URL of the PR comment (empty when none was posted).' },
+    'over-budget': { description: 'true when a guardrail failed.' },
+  },
+} as const;
+
+export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
+  await estimateCost(
+    { workspace: ctx.workspace, config: inputs.config, deployment: inputs.deployment, environment: inputs.environment },
+    {
+      baseRef: inputs['base-ref'],
+      baseConfig: inputs['base-config'],
+      hoursPerMonth: inputs['hours-per-month'],
+      livePrices: inputs['live-prices'],
+      maxMonthlyCost: inputs['max-monthly-cost'],
+      maxMonthlyIncrease: inputs['max-monthly-increase'],
+      mode: inputs.mode,
+      behavior: inputs['comment-behavior'],
+      skipIfUnchanged: inputs['skip-if-unchanged'],
+      resultFile: inputs['result-file'],
+      prNumber: inputs['pr-number'],
+      token: inputs['github-token'],
+    },
+    ctx,
+  );
 }

@@ -1,42 +1,57 @@
-// Thin layer of the promote-model action: inputs → promote() → outputs.
+// The promote-model action: its interface, and run(): typed inputs → promoteModel() → outputs.
 import type { ActionContext } from '../core/action';
-import { defaultSessionName } from '../core/credentials';
-import { loadSpec, selectDeployment } from '../config/load';
-import { specPath } from '../config/select';
+import { COMMON_INPUTS, InputValues } from '../core/inputs';
+import { resolveTarget } from '../config/select';
+import { promoteModel } from '../promote/promote';
 
-export async function run(ctx: ActionContext): Promise<void> {
-  const { inputs, reporter } = ctx;
-  const { file, display } = specPath(ctx);
-  const spec = loadSpec(file, { displayPath: display });
-  const deployment = selectDeployment(spec, inputs.optional('deployment'));
-  const { promote } = await import('../promote/promote');
-  const env = process.env;
-  const result = await promote(
+export const definition = {
+  name: 'promote-model',
+  title: 'model-deploy: promote model',
+  description: 'Copies an approved model (image, weights, or a Bedrock custom model) from the source account to target accounts and regions, verified by digest.',
+  inputs: {
+    config: COMMON_INPUTS.config,
+    deployment: COMMON_INPUTS.deployment,
+    'source-environment': { description: 'Environment the model comes from.', default: 'dev' },
+    'target-environment': { description: 'Environment the model goes to.', required: true },
+    region: COMMON_INPUTS.region,
+    'source-region': { description: 'Region of the source image and weights (default: the first region of the source environment).' },
+    'image-uri': { description: 'Source image URI (default: the newest image of the deployment in the source account).' },
+    'model-data-url': { description: 'Source weights in S3.' },
+    'bedrock-model-arn': { description: 'A Bedrock custom model to share and copy instead of an image.' },
+    'max-parallel-regions': { description: 'Target regions promoted at the same time.', default: '4', type: 'integer', min: 1, max: 32 },
+    'timeout-minutes': { description: 'Longest wait for a Bedrock model copy job or ECR replication.', default: '120', type: 'integer', min: 1, max: 1440 },
+  },
+  outputs: {
+    targets: { description: 'JSON list, one entry per target region: account, region, imageUri, modelDataUrl, modelArn, bytesCopied, skipped.' },
+    'image-uris': { description: 'JSON object: region → promoted image URI.' },
+    'model-data-urls': { description: 'JSON object: region → promoted model data URL.' },
+    'model-arns': { description: 'JSON object: region → Bedrock model ARN.' },
+    digest: { description: 'The promoted image digest (equal to the source digest).' },
+  },
+} as const;
+
+export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
+  // The target environment's regions are the promotion's: the selection starts without an environment.
+  const target = resolveTarget({ config: inputs.config, deployment: inputs.deployment }, ctx.workspace);
+  const result = await promoteModel(
+    target,
     {
-      spec,
-      deployment,
-      sourceEnvironment: inputs.string('source-environment'),
-      targetEnvironment: inputs.string('target-environment'),
-      region: inputs.optional('region'),
-      sourceRegion: inputs.optional('source-region'),
-      imageUri: inputs.optional('image-uri'),
-      modelDataUrl: inputs.optional('model-data-url'),
-      bedrockModelArn: inputs.optional('bedrock-model-arn'),
-      run: {
-        sessionName: defaultSessionName(env).replace(/^model-deploy-/, 'promote-').slice(0, 64),
-        commit: ctx.env.sha,
-        runUrl: ctx.env.runUrl,
-        repository: ctx.env.repository,
-      },
-      timeoutMs: (inputs.number('timeout-minutes') ?? 120) * 60_000,
-      tuning: { regionConcurrency: inputs.number('max-parallel-regions') },
+      sourceEnvironment: inputs['source-environment'],
+      targetEnvironment: inputs['target-environment'],
+      region: inputs.region,
+      sourceRegion: inputs['source-region'],
+      imageUri: inputs['image-uri'],
+      modelDataUrl: inputs['model-data-url'],
+      bedrockModelArn: inputs['bedrock-model-arn'],
+      timeoutMs: inputs['timeout-minutes'] * 60_000,
+      tuning: { regionConcurrency: inputs['max-parallel-regions'] },
     },
-    reporter,
-    ctx.signal,
+    ctx,
   );
+  const set = (name: keyof typeof definition.outputs, value: string) => ctx.reporter.setOutput(name, value);
   const byRegion = (pick: (t: (typeof result.targets)[number]) => string | undefined) =>
     JSON.stringify(Object.fromEntries(result.targets.filter((t) => pick(t)).map((t) => [t.region, pick(t)])));
-  reporter.setOutput(
+  set(
     'targets',
     JSON.stringify(
       result.targets.map((t) => ({
@@ -50,8 +65,8 @@ export async function run(ctx: ActionContext): Promise<void> {
       })),
     ),
   );
-  reporter.setOutput('image-uris', byRegion((t) => t.imageUri));
-  reporter.setOutput('model-data-urls', byRegion((t) => t.modelDataUrl));
-  reporter.setOutput('model-arns', byRegion((t) => t.modelArn));
-  if (result.digest) reporter.setOutput('digest', result.digest);
+  set('image-uris', byRegion((t) => t.imageUri));
+  set('model-data-urls', byRegion((t) => t.modelDataUrl));
+  set('model-arns', byRegion((t) => t.modelArn));
+  if (result.digest) set('digest', result.digest);
 }

@@ -1,78 +1,73 @@
-// Thin layer of the rotate-key action: inputs → rotateApiKey per region → outputs and summary.
+// The rotate-key action: its interface, and run(): typed inputs → rotateKeys() → outputs and summary.
 import type { ActionContext } from '../core/action';
-import { DeployError } from '../core/errors';
-import { selectFromInputs } from '../config/select';
-import type { RotateMode, RotateResult } from '../keys/rotate';
+import { COMMON_INPUTS, InputValues } from '../core/inputs';
+import { resolveTarget } from '../config/select';
+import { rotateKeys } from '../keys/rotate';
 
-export async function run(ctx: ActionContext): Promise<void> {
-  const { deployment: d, environmentName, environment, regions } = selectFromInputs(ctx);
-  const setNothing = (why: string) => {
-    ctx.reporter.notice(why, 'No API key');
-    ctx.reporter.setOutput('rotated', 'false');
-    ctx.reporter.setOutput('created', 'false');
-  };
-  if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') {
-    return setNothing(`${d.name} is a ${d.target} endpoint: it is called with IAM-signed (SigV4) requests, so there is no API key to rotate.`);
-  }
-  if (!d.apiKey.enabled) return setNothing(`${d.name} has apiKey.enabled: false: there is no API key to rotate.`);
+export const definition = {
+  name: 'rotate-key',
+  title: 'model-deploy: rotate API key',
+  description: "Creates or rotates an endpoint's API key in Secrets Manager, with a grace period in which the previous key still works.",
+  inputs: {
+    ...COMMON_INPUTS,
+    'grace-period-hours': {
+      description:
+        'How long the previous key keeps working after a rotation, 0-720 (default: apiKey.gracePeriodHours from the spec, 24). A rotation inside the previous grace period is refused; 0 retires the previous key at once (after a leak).',
+      type: 'number',
+      min: 0,
+      max: 720,
+    },
+    'endpoint-url': {
+      description: 'Endpoint to test the keys against (default: the URL output of the stack).',
+      pattern: 'https?://[^\\s/]+.*',
+      valid: 'an http(s) URL',
+    },
+    'create-only': { description: 'Create the secret if missing, but do not rotate an existing one.', type: 'boolean', default: 'false', conflicts: 'refresh-only' },
+    'refresh-only': {
+      description: 'Do not make a new key: retire the previous key if its grace period is over, undo an interrupted rotation, repair the serving labels.',
+      type: 'boolean',
+      default: 'false',
+    },
+    'timeout-minutes': { description: 'How long to wait for the serving side to load new keys (ECS deployment, SSM command).', type: 'integer', default: '30', min: 1, max: 720 },
+  },
+  outputs: {
+    'secret-arn': { description: 'ARN of the secret holding the key (several regions: comma-separated, in region order).' },
+    'version-id': { description: 'Secrets Manager version id of the current key (several regions: comma-separated).' },
+    rotated: { description: 'true when a new key became current (in every region).' },
+    created: { description: 'true when the secret was created by this run (in any region).' },
+  },
+} as const;
 
-  const grace = ctx.inputs.number('grace-period-hours') ?? d.apiKey.gracePeriodHours;
-  if (grace < 0 || grace > 720) {
-    throw new DeployError(`input \`grace-period-hours\` is ${grace}, which is not valid: it must be between 0 and 720`, { title: 'Invalid input' });
-  }
-  const createOnly = ctx.inputs.bool('create-only');
-  const refreshOnly = ctx.inputs.bool('refresh-only');
-  if (createOnly && refreshOnly) {
-    throw new DeployError('inputs `create-only` and `refresh-only` are both true: choose one', { title: 'Invalid input' });
-  }
-  const mode: RotateMode = createOnly ? 'create-only' : refreshOnly ? 'refresh' : 'rotate';
-  const timeoutMinutes = ctx.inputs.number('timeout-minutes') ?? 30;
-  if (!(timeoutMinutes > 0)) throw new DeployError('input `timeout-minutes` must be at least 1', { title: 'Invalid input' });
-  const endpointUrl = ctx.inputs.optional('endpoint-url');
-  if (endpointUrl && !/^https?:\/\/[^\s/]+/.test(endpointUrl)) {
-    throw new DeployError(`input \`endpoint-url\` is "${endpointUrl}", which is not an http(s) URL`, { title: 'Invalid input' });
-  }
-  if (endpointUrl && regions.length > 1) {
-    throw new DeployError('input `endpoint-url` names one endpoint, but the deployment serves several regions: set `region` too', { title: 'Invalid input' });
-  }
-  const runId = ctx.env.get('GITHUB_RUN_ID') ? `${ctx.env.repository ?? ''}#${ctx.env.get('GITHUB_RUN_ID')}` : undefined;
-
-  const { rotateApiKey } = await import('../keys/rotate');
-  const results: RotateResult[] = [];
-  for (const region of regions) {
-    const r = await ctx.reporter.group(`${mode === 'rotate' ? 'Rotating' : mode === 'refresh' ? 'Refreshing' : 'Creating'} the API key of ${d.name} in ${region}`, () =>
-      rotateApiKey({
-        deployment: d,
-        environmentName,
-        environment,
-        region,
-        reporter: ctx.reporter,
-        signal: ctx.signal,
-        mode,
-        gracePeriodHours: grace,
-        endpointUrl,
-        timeoutMs: timeoutMinutes * 60_000,
-        runId,
-      }),
-    );
-    results.push(r);
-  }
-  ctx.reporter.setOutput('secret-arn', results.map((r) => r.secretArn).join(','));
-  ctx.reporter.setOutput('version-id', results.map((r) => r.versionId).join(','));
-  ctx.reporter.setOutput('rotated', String(results.every((r) => r.rotated)));
-  ctx.reporter.setOutput('created', String(results.some((r) => r.created)));
-  const rows = results.map(
-    (r) => `| ${r.region} | \`${r.secretArn}\` | \`${r.versionId}\` | ${r.created ? 'created' : r.rotated ? 'rotated' : r.previousRetired ? 'previous key retired' : 'unchanged'} |`,
+export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
+  const target = resolveTarget(inputs, ctx.workspace);
+  const outcome = await rotateKeys(
+    target,
+    { mode: inputs['create-only'] ? 'create-only' : inputs['refresh-only'] ? 'refresh' : 'rotate', gracePeriodHours: inputs['grace-period-hours'], endpointUrl: inputs['endpoint-url'], timeoutMinutes: inputs['timeout-minutes'] },
+    ctx,
   );
+  const set = (name: keyof typeof definition.outputs, value: string) => ctx.reporter.setOutput(name, value);
+  if (!('results' in outcome)) {
+    ctx.reporter.notice(outcome.skipped, 'No API key');
+    set('rotated', 'false');
+    set('created', 'false');
+    return;
+  }
+  const { results, gracePeriodHours } = outcome;
+  set('secret-arn', results.map((r) => r.secretArn).join(','));
+  set('version-id', results.map((r) => r.versionId).join(','));
+  set('rotated', String(results.every((r) => r.rotated)));
+  set('created', String(results.some((r) => r.created)));
+  const { deployment: d, environmentName } = target;
+  const result = (r: (typeof results)[number]) => (r.created ? 'created' : r.rotated ? 'rotated' : r.previousRetired ? 'previous key retired' : 'unchanged');
   await ctx.reporter.summary(
     [
       `### API key of ${d.name}${environmentName ? ` (${environmentName})` : ''}`,
       '',
       '| region | secret | current version | result |',
       '|---|---|---|---|',
-      ...rows,
+      ...results.map((r) => `| ${r.region} | \`${r.secretArn}\` | \`${r.versionId}\` | ${result(r)} |`),
       '',
-      `Grace period: ${grace} h (the previous key keeps working that long after a rotation).`,
+      `Grace period: ${gracePeriodHours} h (the previous key keeps working that long after a rotation).`,
       '',
       '<details><summary>Steps</summary>',
       '',

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ACTIONS, ACTION_NAMES, actionByName } from '../actions/definitions';
+import { ACTION_NAMES, actionModule } from '../actions';
 import { reportFailure, runAction } from '../core/action';
 import { DeployError } from '../core/errors';
 import { mapInputSource } from '../core/inputs';
@@ -70,35 +70,18 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       out.write(`${file}: valid, ${Object.keys(spec.deployments).length} deployment(s): ${Object.keys(spec.deployments).join(', ')}\n`);
       return 0;
     }
-    const action = actionByName(command);
+    const action = actionModule(command);
     if (!action) {
       throw new DeployError(`unknown command "${command}"`, {
         hint: `${didYouMean(command, ['plan', 'validate', ...ACTION_NAMES])} Run model-deploy --help.`,
       });
     }
-    const flags = parseFlags(rest, Object.keys(action.inputs));
-    const ok = await runAction(action, () => loadRunner(action.name), { source: mapInputSource(flags), reporter, setExitCode: false });
+    const flags = parseFlags(rest, Object.keys(action.definition.inputs));
+    const ok = await runAction(action, { source: mapInputSource(flags), reporter, setExitCode: false });
     return ok ? 0 : 1;
   } catch (err) {
     reportFailure(err, reporter);
     return err instanceof DeployError ? 2 : 1;
-  }
-}
-
-async function loadRunner(name: string) {
-  switch (name) {
-    case 'build-model':
-      return (await import('../actions/build-model')).run;
-    case 'deploy-endpoint':
-      return (await import('../actions/deploy-endpoint')).run;
-    case 'rotate-key':
-      return (await import('../actions/rotate-key')).run;
-    case 'promote-model':
-      return (await import('../actions/promote-model')).run;
-    case 'estimate-cost':
-      return (await import('../actions/estimate-cost')).run;
-    default:
-      throw new Error(`no runner for ${name}; known: ${ACTIONS.map((a) => a.name).join(', ')}`);
   }
 }
 

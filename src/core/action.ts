@@ -1,16 +1,14 @@
 /**
- * Runs one action the way every action runs: read inputs (failing fast, before any heavy module
- * loads), call the domain flow, turn a failure into one annotation plus core.setFailed, and stop
- * cleanly when the workflow is cancelled.
+ * Runs one action the way every action runs: parse its inputs through its definition, call its
+ * run(), turn a failure into one annotation plus a failed exit code, and stop cleanly when the
+ * workflow is cancelled.
  */
-import type { ActionDefinition } from '../actions/definitions/types';
 import { DeployError, errorMessage } from './errors';
 import { EnvInputs } from './env';
-import { Inputs, InputSource, envInputSource } from './inputs';
-import type { Reporter } from './log';
+import { ActionDefinition, InputSource, InputValues, envInputSource, parseInputs } from './inputs';
+import { Reporter, githubReporter } from './log';
 
 export interface ActionContext {
-  inputs: Inputs;
   reporter: Reporter;
   /** Aborted on SIGINT/SIGTERM (workflow cancelled): flows stop what they started in AWS. */
   signal: AbortSignal;
@@ -19,7 +17,14 @@ export interface ActionContext {
   env: EnvInputs;
 }
 
-export type ActionRunner = (ctx: ActionContext) => Promise<void>;
+/** What a domain call gets besides its target and request: where to report, the runner, cancellation. */
+export type RunContext = Pick<ActionContext, 'reporter' | 'env'> & { signal?: AbortSignal };
+
+/** What an action module exports: its definition and the run() that the typed inputs go to. */
+export interface ActionModule<A extends ActionDefinition> {
+  definition: A;
+  run(inputs: InputValues<A>, ctx: ActionContext): Promise<void>;
+}
 
 export interface RunOptions {
   source?: InputSource;
@@ -41,9 +46,8 @@ export function reportFailure(err: unknown, reporter: Reporter): void {
   }
 }
 
-export async function runAction(definition: ActionDefinition, load: () => Promise<ActionRunner>, options: RunOptions = {}): Promise<boolean> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const reporter: Reporter = options.reporter ?? (require('./log') as typeof import('./log')).githubReporter();
+export async function runAction<A extends ActionDefinition>(action: ActionModule<A>, options: RunOptions = {}): Promise<boolean> {
+  const reporter: Reporter = options.reporter ?? githubReporter();
   const env = options.env ?? process.env;
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
@@ -53,9 +57,8 @@ export async function runAction(definition: ActionDefinition, load: () => Promis
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const inputs = new Inputs(definition, options.source ?? envInputSource(env), reporter);
-    const runner = await load();
-    await runner({ inputs, reporter, signal: controller.signal, workspace: env.GITHUB_WORKSPACE || process.cwd(), env: new EnvInputs(env) });
+    const inputs = parseInputs(action.definition, options.source ?? envInputSource(env), reporter);
+    await action.run(inputs, { reporter, signal: controller.signal, workspace: env.GITHUB_WORKSPACE || process.cwd(), env: new EnvInputs(env) });
     return true;
   } catch (err) {
     reportFailure(err, reporter);

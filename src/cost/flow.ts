@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError } from '../core/errors';
+import type { RunContext } from '../core/action';
 import type { Reporter } from '../core/log';
 import type { EnvInputs } from '../core/env';
 import { loadSpec, selectDeployment, selectEnvironment } from '../config/load';
@@ -20,13 +21,19 @@ import { formatMoney } from './money';
 import { BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
 import { GITHUB_COMMENT_LIMIT, commentMarker, renderReport, summaryLines } from './render';
 
-export type EstimateMode = 'estimate' | 'comment' | 'estimate-and-comment';
+export const ESTIMATE_MODES = ['estimate', 'comment', 'estimate-and-comment'] as const;
+export type EstimateMode = (typeof ESTIMATE_MODES)[number];
 
-export interface EstimateCostOptions {
+/** What estimate-cost prices: the spec (relative to the workspace), optionally one deployment and environment. */
+export interface CostTarget {
   workspace: string;
   config: string;
   deployment?: string;
   environment?: string;
+}
+
+/** What estimate-cost asks for, beyond the target. */
+export interface CostRequest {
   baseRef?: string;
   baseConfig?: string;
   hoursPerMonth: number;
@@ -39,10 +46,10 @@ export interface EstimateCostOptions {
   resultFile: string;
   prNumber?: number;
   token?: string;
-  env: EnvInputs;
-  reporter: Reporter;
   retryBaseMs?: number;
 }
+
+export type EstimateCostOptions = CostTarget & CostRequest & { env: EnvInputs; reporter: Reporter };
 
 /** What the estimate job hands to the comment job (inside the JSON result). */
 interface CommentPayload {
@@ -165,6 +172,11 @@ function writeOutputs(r: Reporter, result: ResultFile, resultFile: string): void
   r.setOutput('currency', totals.map((t) => t.currency).join(','));
   r.setOutput('result-file', resultFile);
   r.setOutput('over-budget', String(result.overBudget.length > 0));
+}
+
+/** estimate-cost's one domain call. */
+export async function estimateCost(target: CostTarget, request: CostRequest, run: RunContext): Promise<EstimateCostResult> {
+  return runEstimateCost({ ...target, ...request, env: run.env, reporter: run.reporter });
 }
 
 export async function runEstimateCost(o: EstimateCostOptions): Promise<EstimateCostResult> {

@@ -8,7 +8,8 @@ import type { Reporter } from '../core/log';
 import { withRetries } from '../core/poll';
 import { GITHUB_COMMENT_LIMIT } from './render';
 
-export type CommentBehavior = 'update' | 'new' | 'delete-and-new' | 'hide-and-new';
+export const COMMENT_BEHAVIORS = ['update', 'new', 'delete-and-new', 'hide-and-new'] as const;
+export type CommentBehavior = (typeof COMMENT_BEHAVIORS)[number];
 
 export interface PostCommentOptions {
   token: string;

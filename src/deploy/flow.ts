@@ -10,10 +10,11 @@ import type { EnvInputs } from '../core/env';
 import { DeployError, errorMessage, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import type { PollOptions } from '../core/poll';
-import { apiKeySecretName, artifactBucketName, endpointName as endpointNameOf, stackName as stackNameOf } from '../config/names';
-import type { Selection } from '../config/select';
+import { artifactBucketName } from '../config/names';
+import type { RunContext } from '../core/action';
+import type { Target } from '../config/select';
 import type { Deployment } from '../config/types';
-import { changeKind, changeSetName, createChangeSet, deleteChangeSet, isValidChangeSetName, renderChangesMarkdown, waitForChangeSet, ChangeSetDescription } from './changeset';
+import { changeKind, changeSetName, createChangeSet, deleteChangeSet, renderChangesMarkdown, waitForChangeSet, ChangeSetDescription } from './changeset';
 import { destroyStack } from './destroy';
 import { watchStack } from './events';
 import { GitHubDeployment, startGitHubDeployment } from './github-deployment';
@@ -22,13 +23,14 @@ import { assessStack, deleteFailedStack, describeStack, ensureTerminationProtect
 import type { RenderedStack, RenderStackInput } from './types';
 import { adviceFor, readApiKey, smokeTestAsync, smokeTestHttp, smokeTestRealtime, verifySageMakerEndpoint } from './verify';
 
-export type DeployMode = 'create-and-execute' | 'create-only' | 'execute-only' | 'destroy';
+export const DEPLOY_MODES = ['create-and-execute', 'create-only', 'execute-only', 'destroy'] as const;
+export type DeployMode = (typeof DEPLOY_MODES)[number];
 
 /** CloudFormation takes template bodies up to this size; larger ones must come from S3. */
 export const TEMPLATE_BODY_LIMIT = 51200;
 
-export interface DeployFlowOptions {
-  selection: Selection;
+/** What deploy-endpoint asks for, beyond the target. */
+export interface DeployRequest {
   mode: DeployMode;
   imageUri?: string;
   modelDataUrl?: string;
@@ -40,14 +42,19 @@ export interface DeployFlowOptions {
   /** Default md-<sha7> from GITHUB_SHA. */
   changeSetName?: string;
   githubToken?: string;
-  env: EnvInputs;
-  reporter: Reporter;
-  signal?: AbortSignal;
+  /** Seams for tests: credentials, the renderer, the pollers' clock and sleep, fetch. */
   credentials?: Credentials;
-  /** Seams for tests: the renderer, the pollers' clock and sleep, fetch. */
   render?: (input: RenderStackInput) => RenderedStack | Promise<RenderedStack>;
   pollOverrides?: Partial<Pick<PollOptions<unknown>, 'sleep' | 'now' | 'random'>>;
   fetchImpl?: typeof fetch;
+}
+
+/** The flow's working set: the request, the target, and the run context in one object. */
+export interface DeployFlowOptions extends DeployRequest {
+  selection: Target;
+  env: EnvInputs;
+  reporter: Reporter;
+  signal?: AbortSignal;
 }
 
 export interface Timing {
@@ -205,12 +212,12 @@ async function deployRegion(options: DeployFlowOptions, region: string, account:
   const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
   const cfn = awsClient(CloudFormationClient, { region, credentials: options.credentials });
   const ctx: RegionContext = { options, region, account, deadline: now() + options.timeoutMinutes * 60000, cfn, deployment: d, timings: [], now };
-  const stackName = stackNameOf(d, selection.environmentName);
+  const stackName = selection.names.stack;
   const base: RegionResult = {
     region,
     status: 'no-changes',
     stackName,
-    endpointName: endpointNameOf(d, selection.environmentName),
+    endpointName: selection.names.endpoint,
     changesMarkdown: '',
     hasChanges: false,
     outputs: {},
@@ -234,13 +241,6 @@ async function deployRegion(options: DeployFlowOptions, region: string, account:
       hint: 'Pass change-set-name (the create-only run printed it), or run in GitHub Actions where md-<sha7> is derived from the commit.',
     });
   }
-  if (!isValidChangeSetName(name)) {
-    throw new DeployError(`input \`change-set-name\` is "${name}", which is not a valid change set name`, {
-      title: 'Invalid input',
-      hint: 'A letter, then letters, digits and hyphens, 128 characters at most.',
-    });
-  }
-
   const stack = await timed(ctx, 'stack state', () => describeStack(cfn, stackName));
   const plan = assessStack(stack, stackName, region);
   const protection = wantsTerminationProtection(selection.environmentName, selection.environment?.terminationProtection);
@@ -284,7 +284,7 @@ async function deployRegion(options: DeployFlowOptions, region: string, account:
       imageUri: options.imageUri, modelDataUrl: options.modelDataUrl, apiKeySecretArn,
     });
     // Render once before anything mutates, so spec problems the templates find stop us first.
-    const probeArn = needsApiKey(d) ? `arn:${partitionOf(region)}:secretsmanager:${region}:${account}:secret:${apiKeySecretName(d, selection.environmentName)}-AbCdEf` : undefined;
+    const probeArn = needsApiKey(d) ? `arn:${partitionOf(region)}:secretsmanager:${region}:${account}:secret:${selection.names.apiKeySecret}-AbCdEf` : undefined;
     rendered = await timed(ctx, 'render', async () => render(renderInput(probeArn)));
     if (needsApiKey(d)) {
       const { ensureApiKeySecret } = await import('../keys/secret');
@@ -296,7 +296,6 @@ async function deployRegion(options: DeployFlowOptions, region: string, account:
     }
     for (const note of rendered.notes ?? []) reporter.warning(note, d.source, 'Spec setting adjusted');
     base.endpointName = rendered.endpointName;
-    if (rendered.stackName !== stackName) throw new Error(`renderStack named the stack ${rendered.stackName}, names.ts says ${stackName}`);
 
     if (plan.deleteFirst && mode === 'create-only') {
       base.changesMarkdown = `### Change set for \`${stackName}\` (${region})\n\nThe stack is in ROLLBACK_COMPLETE (its first create failed): deploying deletes it and creates every resource again.\n`;
@@ -502,7 +501,7 @@ async function runSmokeTest(ctx: RegionContext, result: RegionResult): Promise<v
   }
   let apiKey: string | undefined;
   if (d.apiKey.enabled) {
-    const secretArn = result.outputs.ApiKeySecretArn || apiKeySecretName(d, options.selection.environmentName);
+    const secretArn = result.outputs.ApiKeySecretArn || options.selection.names.apiKeySecret;
     const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
     const secrets = awsClient(SecretsManagerClient, { region, credentials: options.credentials });
     apiKey = await readApiKey(secrets, secretArn, reporter);
@@ -549,17 +548,10 @@ function summaryMarkdown(options: DeployFlowOptions, r: RegionResult): string {
 }
 
 /** Deploys (or previews, or destroys) the selected deployment in each selected region, in turn. */
-export async function runDeployFlow(options: DeployFlowOptions): Promise<RegionResult[]> {
+/** deploy-endpoint's one domain call: the target's stack in each of its regions, one after the other. */
+export async function deployEndpoint(target: Target, request: DeployRequest, run: RunContext): Promise<RegionResult[]> {
+  const options: DeployFlowOptions = { ...request, selection: target, env: run.env, reporter: run.reporter, signal: run.signal };
   const { selection, reporter } = options;
-  if (!Number.isFinite(options.timeoutMinutes) || options.timeoutMinutes < 1) {
-    throw new DeployError(`input \`timeout-minutes\` is ${options.timeoutMinutes}, which is not valid: it must be at least 1`, { title: 'Invalid input', hint: 'Minutes to wait for the stack; SageMaker endpoints can take 60.' });
-  }
-  if (options.changeSetName && !isValidChangeSetName(options.changeSetName)) {
-    throw new DeployError(`input \`change-set-name\` is "${options.changeSetName}", which is not a valid change set name`, {
-      title: 'Invalid input',
-      hint: 'A letter, then letters, digits and hyphens, 128 characters at most.',
-    });
-  }
   if (selection.regions.length === 0) throw new DeployError(`Deployment ${selection.deployment.name} has no region.`, { location: selection.deployment.source });
   const account = await resolveAccount(options, selection.regions[0]);
   const results: RegionResult[] = [];

@@ -1,5 +1,5 @@
-// Entry of the build-model action: check inputs first, then load the flow bundle beside this file.
-import { buildModel } from '../actions/definitions/build-model';
-import { loadFlow, preflight } from '../core/preflight';
+// Bundle entry of the build-model action (dist/build-model/index.js): only runs it.
+import { runAction } from '../core/action';
+import * as action from '../actions/build-model';
 
-if (preflight(buildModel)) loadFlow(__dirname);
+void runAction(action);

@@ -1,5 +1,5 @@
-// Entry of the deploy-endpoint action: check inputs first, then load the flow bundle beside this file.
-import { deployEndpoint } from '../actions/definitions/deploy-endpoint';
-import { loadFlow, preflight } from '../core/preflight';
+// Bundle entry of the deploy-endpoint action (dist/deploy-endpoint/index.js): only runs it.
+import { runAction } from '../core/action';
+import * as action from '../actions/deploy-endpoint';
 
-if (preflight(deployEndpoint)) loadFlow(__dirname);
+void runAction(action);

@@ -1,5 +1,5 @@
-// Entry of the estimate-cost action: check inputs first, then load the flow bundle beside this file.
-import { estimateCost } from '../actions/definitions/estimate-cost';
-import { loadFlow, preflight } from '../core/preflight';
+// Bundle entry of the estimate-cost action (dist/estimate-cost/index.js): only runs it.
+import { runAction } from '../core/action';
+import * as action from '../actions/estimate-cost';
 
-if (preflight(estimateCost)) loadFlow(__dirname);
+void runAction(action);

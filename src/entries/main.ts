@@ -1,12 +1,12 @@
 // Entry of the root action: `command` picks one of the five bundles, which reads the same inputs.
 import * as path from 'path';
-import { ACTION_NAMES } from '../actions/definitions';
+import { ACTION_NAMES } from '../actions/names';
 import { didYouMean } from '../config/suggest';
 
 declare const __non_webpack_require__: NodeRequire | undefined;
 
 const command = (process.env.INPUT_COMMAND ?? '').trim();
-if (!ACTION_NAMES.includes(command)) {
+if (!(ACTION_NAMES as readonly string[]).includes(command)) {
   const what = command ? `input \`command\` is "${command}", which is not an action` : 'missing required input: `command`';
   const hint = `${command ? `${didYouMean(command, ACTION_NAMES)} ` : ''}Valid commands: ${ACTION_NAMES.join(', ')}.`;
   process.stdout.write(`::error title=Invalid input::${what}%0A${hint}\n`);

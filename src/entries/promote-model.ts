@@ -1,5 +1,5 @@
-// Entry of the promote-model action: check inputs first, then load the flow bundle beside this file.
-import { promoteModel } from '../actions/definitions/promote-model';
-import { loadFlow, preflight } from '../core/preflight';
+// Bundle entry of the promote-model action (dist/promote-model/index.js): only runs it.
+import { runAction } from '../core/action';
+import * as action from '../actions/promote-model';
 
-if (preflight(promoteModel)) loadFlow(__dirname);
+void runAction(action);

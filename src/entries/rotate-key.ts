@@ -1,5 +1,5 @@
-// Entry of the rotate-key action: check inputs first, then load the flow bundle beside this file.
-import { rotateKey } from '../actions/definitions/rotate-key';
-import { loadFlow, preflight } from '../core/preflight';
+// Bundle entry of the rotate-key action (dist/rotate-key/index.js): only runs it.
+import { runAction } from '../core/action';
+import * as action from '../actions/rotate-key';
 
-if (preflight(rotateKey)) loadFlow(__dirname);
+void runAction(action);

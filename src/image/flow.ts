@@ -8,7 +8,9 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { awsClient, AwsContext, Credentials } from '../core/aws';
 import { DeployError, errorName, explainAwsError, SourceLocation } from '../core/errors';
+import type { RunContext } from '../core/action';
 import type { Reporter } from '../core/log';
+import type { Target } from '../config/select';
 import { artifactBucketName, buildStackName, repositoryName } from '../config/names';
 import type { Deployment, EnvironmentSpec } from '../config/types';
 import { runBuild } from './codebuild';
@@ -78,6 +80,38 @@ function modelDataUrl(rendered: RenderedBuild, bucket: string, d: Deployment): s
     default:
       return '';
   }
+}
+
+/** What build-model asks for, beyond the target. */
+export interface BuildRequest {
+  force?: boolean;
+  sourceBucket?: string;
+  timeoutMinutes?: number;
+  pollSeconds?: number;
+}
+
+/**
+ * build-model's one domain call. A deployment with a prebuilt image (model.image) needs no build:
+ * the result points at that image in every region.
+ */
+export async function buildImage(target: Target, request: BuildRequest, run: RunContext): Promise<RegionBuild[]> {
+  const d = target.deployment;
+  if (d.model.image) {
+    run.reporter.info(`${d.name} uses the prebuilt image ${d.model.image}: no build.`);
+    const digest = /@(sha256:[0-9a-f]{64})$/.exec(d.model.image)?.[1] ?? '';
+    return target.regions.map((region) => ({ region, imageUri: d.model.image!, imageDigest: digest, modelDataUrl: d.model.s3 ?? '', buildId: '', skipped: true, buildSeconds: 0 }));
+  }
+  return buildModel({
+    d,
+    regions: target.regions,
+    environmentName: target.environmentName,
+    environment: target.environment,
+    reporter: run.reporter,
+    signal: run.signal,
+    specDir: target.specDir,
+    locate: target.spec.locate,
+    ...request,
+  });
 }
 
 export async function buildModel(o: BuildModelOptions): Promise<RegionBuild[]> {

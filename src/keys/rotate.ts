@@ -11,6 +11,8 @@ import { createHash, randomUUID } from 'crypto';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClient, Credentials } from '../core/aws';
 import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
+import type { RunContext } from '../core/action';
+import type { Target } from '../config/select';
 import type { Reporter } from '../core/log';
 import { apiKeySecretName } from '../config/names';
 import type { Deployment, EnvironmentSpec } from '../config/types';
@@ -59,6 +61,44 @@ export function rotationToken(secretArn: string, runId?: string): string {
   if (!runId) return randomUUID();
   const h = createHash('sha256').update(`${secretArn}|${runId}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** What rotate-key asks for, beyond the target. */
+export interface RotateRequest {
+  mode: RotateMode;
+  /** Default: apiKey.gracePeriodHours from the spec. */
+  gracePeriodHours?: number;
+  endpointUrl?: string;
+  timeoutMinutes: number;
+}
+
+/** Either the region results, or why the deployment has no API key to rotate. */
+export type RotateOutcome = { skipped: string } | { results: RotateResult[]; gracePeriodHours: number };
+
+/** rotate-key's one domain call: the key of the target in each of its regions, one after the other. */
+export async function rotateKeys(target: Target, request: RotateRequest, run: RunContext): Promise<RotateOutcome> {
+  const { deployment: d, environmentName, environment, regions } = target;
+  if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') {
+    return { skipped: `${d.name} is a ${d.target} endpoint: it is called with IAM-signed (SigV4) requests, so there is no API key to rotate.` };
+  }
+  if (!d.apiKey.enabled) return { skipped: `${d.name} has apiKey.enabled: false: there is no API key to rotate.` };
+  if (request.endpointUrl && regions.length > 1) {
+    throw new DeployError('input `endpoint-url` names one endpoint, but the deployment serves several regions: set `region` too', { title: 'Invalid input' });
+  }
+  const gracePeriodHours = request.gracePeriodHours ?? d.apiKey.gracePeriodHours;
+  const runId = run.env.get('GITHUB_RUN_ID') ? `${run.env.repository ?? ''}#${run.env.get('GITHUB_RUN_ID')}` : undefined;
+  const verb = request.mode === 'rotate' ? 'Rotating' : request.mode === 'refresh' ? 'Refreshing' : 'Creating';
+  const results: RotateResult[] = [];
+  for (const region of regions) {
+    const r = await run.reporter.group(`${verb} the API key of ${d.name} in ${region}`, () =>
+      rotateApiKey({
+        deployment: d, environmentName, environment, region, reporter: run.reporter, signal: run.signal, mode: request.mode,
+        gracePeriodHours, endpointUrl: request.endpointUrl, timeoutMs: request.timeoutMinutes * 60_000, runId,
+      }),
+    );
+    results.push(r);
+  }
+  return { results, gracePeriodHours };
 }
 
 export async function rotateApiKey(o: RotateOptions): Promise<RotateResult> {

@@ -6,8 +6,10 @@
  * parallel, each to its end, and a failed region leaves nothing tagged and can be re-run.
  */
 import { awsClient } from '../core/aws';
-import { assumeRole, isRoleArn } from '../core/credentials';
+import { assumeRole, defaultSessionName, isRoleArn } from '../core/credentials';
 import { DeployError, DeployErrors, errorMessage } from '../core/errors';
+import type { RunContext } from '../core/action';
+import type { Target } from '../config/select';
 import type { Reporter } from '../core/log';
 import { artifactBucketName, ownershipTags, repositoryName } from '../config/names';
 import { regionsFor, selectEnvironment } from '../config/load';
@@ -236,6 +238,16 @@ async function identify(region: string): Promise<{ account: string; arn: string 
     const { explainAwsError } = await import('../core/errors');
     throw explainAwsError(err, 'sts:GetCallerIdentity (who is this job?)');
   }
+}
+
+/** What promote-model asks for, beyond the target (whose spec and deployment it promotes). */
+export type PromoteModelRequest = Omit<PromoteRequest, 'spec' | 'deployment' | 'run'>;
+
+/** promote-model's one domain call. */
+export async function promoteModel(target: Target, request: PromoteModelRequest, run: RunContext): Promise<PromoteResult> {
+  const session = defaultSessionName(process.env).replace(/^model-deploy-/, 'promote-').slice(0, 64);
+  const runInfo = { sessionName: session, commit: run.env.sha, runUrl: run.env.runUrl, repository: run.env.repository };
+  return promote({ ...request, spec: target.spec, deployment: target.deployment, run: runInfo }, run.reporter, run.signal);
 }
 
 export async function promote(req: PromoteRequest, reporter: Reporter, signal?: AbortSignal): Promise<PromoteResult> {

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ACTIONS } from '../../src/actions/definitions';
+import { ACTIONS } from '../../src/actions';
 import { ROOT, runBundle } from '../helpers/bundle';
 import { Loopback, startLoopback } from '../helpers/loopback';
 

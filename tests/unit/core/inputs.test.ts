@@ -1,8 +1,7 @@
-import { Inputs, envInputSource, mapInputSource } from '../../../src/core/inputs';
+import { ActionDefinition, envInputSource, mapInputSource, parseInputs } from '../../../src/core/inputs';
 import { memoryReporter } from '../../../src/core/log';
-import type { ActionDefinition } from '../../../src/actions/definitions/types';
 
-const def: ActionDefinition = {
+const def = {
   name: 'demo',
   title: 'demo',
   description: 'demo',
@@ -11,45 +10,59 @@ const def: ActionDefinition = {
     target: { description: 'where it goes', required: true },
     mode: { description: 'how', type: 'choice', choices: ['a', 'b'], default: 'a' },
     wait: { description: 'wait or not', type: 'boolean', default: 'true' },
-    minutes: { description: 'how long', type: 'integer' },
+    minutes: { description: 'how long', type: 'integer', min: 1, max: 60 },
+    name: { description: 'a name', pattern: '[a-z]+', valid: 'lower-case letters' },
     token: { description: 'a token', secret: true, default: '${{ github.token }}' },
+    one: { description: 'one', type: 'boolean', conflicts: 'other' },
+    other: { description: 'other', type: 'boolean' },
   },
   outputs: {},
-};
+} as const satisfies ActionDefinition;
 
-describe('Inputs', () => {
+describe('parseInputs', () => {
   it('applies defaults, parses types and masks secrets at once', () => {
     const reporter = memoryReporter();
-    const inputs = new Inputs(def, mapInputSource({ target: 'prod', minutes: '15', token: 'ghs_secret', wait: 'False' }), reporter);
-    expect(inputs.string('config')).toBe('model-deploy.yml');
-    expect(inputs.optional('mode')).toBe('a');
-    expect(inputs.bool('wait')).toBe(false);
-    expect(inputs.number('minutes')).toBe(15);
+    const inputs = parseInputs(def, mapInputSource({ target: 'prod', minutes: '15', token: 'ghs_secret', wait: 'False' }), reporter);
+    // The types come from the definition: these assignments would not compile with the wrong kind.
+    const config: string = inputs.config;
+    const mode: 'a' | 'b' = inputs.mode;
+    const wait: boolean = inputs.wait;
+    const minutes: number | undefined = inputs.minutes;
+    expect({ config, mode, wait, minutes }).toEqual({ config: 'model-deploy.yml', mode: 'a', wait: false, minutes: 15 });
+    expect(inputs.one).toBe(false);
     expect(reporter.captured.secrets).toEqual(['ghs_secret']);
   });
 
   it('reads the runner variables as @actions/core does', () => {
-    const inputs = new Inputs(def, envInputSource({ INPUT_TARGET: ' dev ', 'INPUT_MODE': 'b' }));
-    expect(inputs.string('target')).toBe('dev');
-    expect(inputs.optional('mode')).toBe('b');
+    const inputs = parseInputs(def, envInputSource({ INPUT_TARGET: ' dev ', INPUT_MODE: 'b' }));
+    expect(inputs.target).toBe('dev');
+    expect(inputs.mode).toBe('b');
     // An expression default is the runner's business, never a literal value.
-    expect(inputs.optional('token')).toBeUndefined();
+    expect(inputs.token).toBeUndefined();
   });
 
   it('names a missing required input and says what it is for', () => {
-    expect(() => new Inputs(def, mapInputSource({}))).toThrow('missing required input: `target`');
+    expect(() => parseInputs(def, mapInputSource({}))).toThrow('missing required input: `target`');
   });
 
   it.each([
     ['mode', 'c', /input `mode` is "c", which is not valid: it must be one of a, b/],
     ['wait', 'yes', /must be true or false/],
-    ['minutes', '1.5', /must be a whole number/],
+    ['minutes', '1.5', /must be a whole number from 1 to 60/],
+    ['minutes', '0', /must be a whole number from 1 to 60/],
+    ['minutes', '61', /must be a whole number from 1 to 60/],
+    ['name', 'Abc', /input `name` is "Abc", which is not valid: it must be lower-case letters/],
   ])('rejects %s=%s', (name, value, message) => {
-    expect(() => new Inputs(def, mapInputSource({ target: 'x', [name]: value }))).toThrow(message);
+    expect(() => parseInputs(def, mapInputSource({ target: 'x', [name]: value }))).toThrow(message);
+  });
+
+  it('refuses two inputs that exclude each other', () => {
+    expect(() => parseInputs(def, mapInputSource({ target: 'x', one: 'true', other: 'true' }))).toThrow('inputs `one` and `other` are both true: choose one');
+    expect(parseInputs(def, mapInputSource({ target: 'x', one: 'true' })).one).toBe(true);
   });
 
   it('never echoes a secret input in an error', () => {
-    const secretChoice: ActionDefinition = { ...def, inputs: { ...def.inputs, token: { description: 't', secret: true, type: 'integer' } } };
-    expect(() => new Inputs(secretChoice, mapInputSource({ target: 'x', token: 'hunter2' }))).toThrow(/input `token` is \*\*\*/);
+    const secretChoice = { ...def, inputs: { ...def.inputs, token: { description: 't', secret: true, type: 'integer' } } } as const satisfies ActionDefinition;
+    expect(() => parseInputs(secretChoice, mapInputSource({ target: 'x', token: 'hunter2' }))).toThrow(/input `token` is \*\*\*/);
   });
 });

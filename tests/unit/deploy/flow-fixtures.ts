@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseSpec, regionsFor, selectDeployment, selectEnvironment } from '../../../src/config/load';
 import { endpointName, stackName } from '../../../src/config/names';
-import type { Selection } from '../../../src/config/select';
+import { Target, targetNames } from '../../../src/config/select';
 import type { RenderedStack, RenderStackInput } from '../../../src/deploy/types';
 import type { StackEvent } from '@aws-sdk/client-cloudformation';
 
@@ -14,11 +14,12 @@ export function exampleSpec(mutate?: (text: string) => string) {
   return parseSpec(mutate ? mutate(text) : text, 'model-deploy.yml', path.join(ROOT, 'examples'));
 }
 
-export function selection(deployment: string, environmentName?: string, mutate?: (text: string) => string): Selection {
+export function selection(deployment: string, environmentName?: string, mutate?: (text: string) => string): Target {
   const spec = exampleSpec(mutate);
   const d = selectDeployment(spec, deployment);
   const environment = environmentName ? selectEnvironment(spec, environmentName) : undefined;
-  return { spec, deployment: d, environmentName, environment, regions: regionsFor(d, environment) };
+  const specFile = path.join(ROOT, 'examples', 'model-deploy.yml');
+  return { spec, specFile, specDir: path.dirname(specFile), deployment: d, environmentName, environment, regions: regionsFor(d, environment), names: targetNames(d, environmentName) };
 }
 
 /** Stands in for renderStack: a small (or, with padTo, large) template, recording its inputs. */

@@ -9,7 +9,10 @@ import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagema
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { runDeployFlow, DeployFlowOptions } from '../../../src/deploy/flow';
+import { deployEndpoint, DeployFlowOptions } from '../../../src/deploy/flow';
+
+/** The flow's options carry the target, the request and the run context: hand each to deployEndpoint. */
+const runDeployFlow = (o: DeployFlowOptions) => deployEndpoint(o.selection, o, o);
 import { DeployError } from '../../../src/core/errors';
 import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';

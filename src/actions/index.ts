@@ -1,17 +1,27 @@
-import { buildModel } from './build-model';
-import { deployEndpoint } from './deploy-endpoint';
-import { estimateCost } from './estimate-cost';
-import { promoteModel } from './promote-model';
-import { rotateKey } from './rotate-key';
-import type { ActionDefinition, InputDefinition, OutputDefinition } from './types';
+/**
+ * Every action module, for what needs them all: the action.yml generator, the CLI and the tests.
+ * A bundle never imports this file: each action's entry imports its own module only.
+ */
+import type { ActionModule } from '../core/action';
+import type { ActionDefinition, InputDefinition, OutputDefinition } from '../core/inputs';
+import * as buildModel from './build-model';
+import * as deployEndpoint from './deploy-endpoint';
+import * as estimateCost from './estimate-cost';
+import { ACTION_NAMES } from './names';
+import * as promoteModel from './promote-model';
+import * as rotateKey from './rotate-key';
 
-export type { ActionDefinition, InputDefinition, OutputDefinition } from './types';
+export { ACTION_NAMES } from './names';
 
-export const ACTIONS: readonly ActionDefinition[] = [buildModel, deployEndpoint, rotateKey, promoteModel, estimateCost];
-export const ACTION_NAMES = ACTIONS.map((a) => a.name);
+export const ACTION_MODULES: readonly ActionModule<ActionDefinition>[] = [buildModel, deployEndpoint, rotateKey, promoteModel, estimateCost] as never;
+export const ACTIONS: readonly ActionDefinition[] = ACTION_MODULES.map((m) => m.definition);
+
+export function actionModule(name: string): ActionModule<ActionDefinition> | undefined {
+  return ACTION_MODULES.find((m) => m.definition.name === name);
+}
 
 export function actionByName(name: string): ActionDefinition | undefined {
-  return ACTIONS.find((a) => a.name === name);
+  return actionModule(name)?.definition;
 }
 
 /** The root action: every sub-action's inputs (none required at this level) plus `command`. */
