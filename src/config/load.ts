@@ -11,6 +11,8 @@ import type { Deployment, DeploymentSpec, EnvironmentSpec, Spec } from './types'
 import { didYouMean } from './suggest';
 import { knownInstanceTypes } from './instance-types';
 import schemaJson from '../../schema/model-deploy.schema.json';
+import YAML from 'yaml';
+import Ajv from 'ajv';
 
 export const DEFAULT_SPEC_FILE = 'model-deploy.yml';
 
@@ -23,8 +25,6 @@ interface ParsedYaml {
 }
 
 function parseYaml(text: string, file: string): ParsedYaml {
-  // Loaded lazily: the actions only pay for YAML once they have a spec to read.
-  const YAML = require('yaml') as typeof import('yaml');
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const problems = [...doc.errors];
@@ -71,7 +71,6 @@ let compiled: { document: ValidateFunction; deployment: ValidateFunction; enviro
 
 function validators() {
   if (compiled) return compiled;
-  const Ajv = (require('ajv') as typeof import('ajv')).default;
   const strict = new Ajv({ allErrors: true, strict: false, verbose: true });
   const withDefaults = new Ajv({ allErrors: true, strict: false, useDefaults: true, verbose: true });
   strict.addSchema(schemaJson, 'spec');

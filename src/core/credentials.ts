@@ -6,6 +6,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import { awsClient, AwsContext } from './aws';
 import { DeployError, errorMessage, errorName } from './errors';
 import type { Reporter } from './log';
+import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
 
 export interface AssumeRoleOptions {
   roleArn: string;
@@ -44,7 +45,6 @@ export function assumeRole(options: AssumeRoleOptions): AwsCredentialIdentityPro
   return async () => {
     // Refresh five minutes before expiry so long deploys never use a dead session.
     if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
-    const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
     const sts = awsClient(STSClient, { region: options.region, credentials: options.source });
     try {
       const out = await sts.send(

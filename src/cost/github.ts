@@ -7,6 +7,7 @@ import { DeployError, errorMessage } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { withRetries } from '../core/poll';
 import { GITHUB_COMMENT_LIMIT } from './render';
+import { githubClient } from '../core/github';
 
 export const COMMENT_BEHAVIORS = ['update', 'new', 'delete-and-new', 'hide-and-new'] as const;
 export type CommentBehavior = (typeof COMMENT_BEHAVIORS)[number];
@@ -49,7 +50,6 @@ export function isTransientGitHubError(err: unknown): boolean {
 
 export async function postComment(o: PostCommentOptions): Promise<PostCommentResult> {
   if (o.body.length > GITHUB_COMMENT_LIMIT) throw new DeployError(`comment body is ${o.body.length} characters, above GitHub's limit of ${GITHUB_COMMENT_LIMIT}`);
-  const { githubClient } = await import('../core/github');
   const octokit = githubClient(o.token, o.apiUrl);
   const retry = <T>(fn: () => Promise<T>) => withRetries(fn, { attempts: 5, baseDelayMs: o.retryBaseMs ?? 1000, retryable: isTransientGitHubError });
   const target = { owner: o.owner, repo: o.repo };
@@ -93,7 +93,6 @@ export async function postComment(o: PostCommentOptions): Promise<PostCommentRes
 
 /** Checks that pull request `number` has head commit `sha` (a PR number read from an untrusted file). */
 export async function verifyPullHead(o: { token: string; apiUrl: string; owner: string; repo: string; number: number; sha: string; retryBaseMs?: number }): Promise<void> {
-  const { githubClient } = await import('../core/github');
   const octokit = githubClient(o.token, o.apiUrl);
   const res = await withRetries(() => octokit.rest.pulls.get({ owner: o.owner, repo: o.repo, pull_number: o.number }), {
     baseDelayMs: o.retryBaseMs ?? 1000,

@@ -7,6 +7,7 @@ import type { Change, ChangeSetType, CloudFormationClient, DescribeChangeSetComm
 import { DeployError, errorMessage, explainAwsError } from '../core/errors';
 import { poll, PollOptions } from '../core/poll';
 import type { RenderedStack } from './types';
+import { CreateChangeSetCommand, DeleteChangeSetCommand, DescribeChangeSetCommand } from '@aws-sdk/client-cloudformation';
 
 /** md-<sha7>: deterministic per commit; a valid change set name ([a-zA-Z][-a-zA-Z0-9]*, 128 max). */
 export function changeSetName(sha: string | undefined, explicit?: string): string | undefined {
@@ -33,7 +34,6 @@ export interface CreateChangeSetOptions {
 
 /** Creates the change set, replacing an unexecuted one of the same name (a re-run of the same commit). */
 export async function createChangeSet(options: CreateChangeSetOptions): Promise<string> {
-  const { CreateChangeSetCommand, DeleteChangeSetCommand, DescribeChangeSetCommand } = await import('@aws-sdk/client-cloudformation');
   const { cfn, rendered, name } = options;
   if (options.stackExists) {
     try {
@@ -92,7 +92,6 @@ export interface WaitOptions {
 
 /** Waits until the change set is ready (or failed), then reads every page of its changes. */
 export async function waitForChangeSet(options: WaitOptions): Promise<ChangeSetDescription> {
-  const { DescribeChangeSetCommand } = await import('@aws-sdk/client-cloudformation');
   const { cfn } = options;
   const now = options.pollOverrides?.now ?? Date.now;
   let first: DescribeChangeSetCommandOutput;
@@ -133,7 +132,6 @@ export async function waitForChangeSet(options: WaitOptions): Promise<ChangeSetD
 }
 
 export async function deleteChangeSet(cfn: CloudFormationClient, stackName: string, changeSet: string): Promise<void> {
-  const { DeleteChangeSetCommand } = await import('@aws-sdk/client-cloudformation');
   try {
     await cfn.send(new DeleteChangeSetCommand({ StackName: stackName, ChangeSetName: changeSet }));
   } catch (err) {

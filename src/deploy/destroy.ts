@@ -10,6 +10,7 @@ import { apiKeySecretName, artifactBucketName, buildStackName, repositoryName } 
 import type { Deployment } from '../config/types';
 import { watchStack, WatchOptions } from './events';
 import { describeStack } from './stack-state';
+import * as sdk from '@aws-sdk/client-cloudformation';
 
 export interface DestroyOptions {
   cfn: CloudFormationClient;
@@ -57,7 +58,6 @@ export function dataKept(d: Deployment, region: string, environmentName?: string
 
 export async function destroyStack(options: DestroyOptions): Promise<DestroyResult> {
   const { cfn, stackName, region, reporter } = options;
-  const sdk = await import('@aws-sdk/client-cloudformation');
   const stack = await describeStack(cfn, stackName);
   const outside = dataKept(options.deployment, region, options.environmentName, options.account);
   if (!stack) {

@@ -7,6 +7,7 @@ import type { CloudFormationClient, StackEvent } from '@aws-sdk/client-cloudform
 import { explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll, PollOptions } from '../core/poll';
+import { DescribeStackEventsCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 
 const STACK_TYPE = 'AWS::CloudFormation::Stack';
 // Reasons that are consequences of another failure, not its cause.
@@ -104,7 +105,6 @@ const MAX_PAGES_PER_CHECK = 20;
 
 /** Streams the events of one stack operation until the stack reaches a final status. */
 export async function watchStack(options: WatchOptions): Promise<WatchResult> {
-  const { DescribeStackEventsCommand, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   const { cfn, reporter } = options;
   const tracker = new EventTracker(options.token);
   const now = options.pollOverrides?.now ?? Date.now;

@@ -4,7 +4,7 @@
  * Nothing mutates before every read-only check has passed.
  */
 import { createHash } from 'crypto';
-import type { CloudFormationClient, Stack } from '@aws-sdk/client-cloudformation';
+import type { Stack } from '@aws-sdk/client-cloudformation';
 import { awsClient, Credentials, dnsSuffix, partitionOf } from '../core/aws';
 import type { EnvInputs } from '../core/env';
 import { DeployError, errorMessage, explainAwsError } from '../core/errors';
@@ -20,8 +20,18 @@ import { watchStack } from './events';
 import { GitHubDeployment, startGitHubDeployment } from './github-deployment';
 import { checkQuotas } from './quotas';
 import { assessStack, deleteFailedStack, describeStack, ensureTerminationProtection, isEmptyChangeSet, wantsTerminationProtection } from './stack-state';
+import { renderStack } from './render';
 import type { RenderedStack, RenderStackInput } from './types';
 import { adviceFor, readApiKey, smokeTestAsync, smokeTestHttp, smokeTestRealtime, verifySageMakerEndpoint } from './verify';
+import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { ensureApiKeySecret } from '../keys/secret';
+import { SageMakerClient } from '../core/sdk/sagemaker';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import * as sdk from '@aws-sdk/client-cloudformation';
 
 export const DEPLOY_MODES = ['create-and-execute', 'create-only', 'execute-only', 'destroy'] as const;
 export type DeployMode = (typeof DEPLOY_MODES)[number];
@@ -85,12 +95,11 @@ function elapsed(ms: number): string {
 
 async function resolveRender(options: DeployFlowOptions): Promise<(input: RenderStackInput) => RenderedStack | Promise<RenderedStack>> {
   if (options.render) return options.render;
-  return (await import('./render')).renderStack;
+  return renderStack;
 }
 
 /** The account the credentials belong to; refuses to deploy an environment into another account. */
 async function resolveAccount(options: DeployFlowOptions, region: string): Promise<string> {
-  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   const sts = awsClient(STSClient, { region, credentials: options.credentials });
   let account: string | undefined;
   try {
@@ -130,7 +139,6 @@ function stackOutputs(stack: Stack | undefined): Record<string, string> {
 
 /** Uploads a large template to S3 (content-addressed, so re-runs reuse it) and returns its HTTPS URL. */
 async function uploadTemplate(options: DeployFlowOptions, rendered: RenderedStack, region: string, account: string): Promise<string> {
-  const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
   const s3 = awsClient(S3Client, { region, credentials: options.credentials });
   const bucket = options.templateBucket ?? options.selection.environment?.artifactBucket ?? artifactBucketName(account, region);
   const digest = createHash('sha256').update(rendered.templateBody).digest('hex').slice(0, 16);
@@ -195,7 +203,6 @@ async function quotaCheck(ctx: RegionContext, cs: ChangeSetDescription | undefin
     ctx.options.reporter.info('Service Quotas check skipped (skip-quota-check).');
     return;
   }
-  const { ServiceQuotasClient } = await import('@aws-sdk/client-service-quotas');
   const sq = awsClient(ServiceQuotasClient, { region: ctx.region, credentials: ctx.options.credentials });
   await timed(ctx, 'quota check', () => checkQuotas({ sq, deployment: ctx.deployment, region: ctx.region, replacesFleet: replacesFleet(cs, stackExists), reporter: ctx.options.reporter }));
 }
@@ -209,7 +216,6 @@ async function deployRegion(options: DeployFlowOptions, region: string, account:
   const { reporter, selection, mode } = options;
   const d = selection.deployment;
   const now = options.pollOverrides?.now ?? Date.now;
-  const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
   const cfn = awsClient(CloudFormationClient, { region, credentials: options.credentials });
   const ctx: RegionContext = { options, region, account, deadline: now() + options.timeoutMinutes * 60000, cfn, deployment: d, timings: [], now };
   const stackName = selection.names.stack;
@@ -287,7 +293,6 @@ async function deployRegion(options: DeployFlowOptions, region: string, account:
     const probeArn = needsApiKey(d) ? `arn:${partitionOf(region)}:secretsmanager:${region}:${account}:secret:${selection.names.apiKeySecret}-AbCdEf` : undefined;
     rendered = await timed(ctx, 'render', async () => render(renderInput(probeArn)));
     if (needsApiKey(d)) {
-      const { ensureApiKeySecret } = await import('../keys/secret');
       const secret = await timed(ctx, 'api key secret', () =>
         ensureApiKeySecret({ deployment: d, environmentName: selection.environmentName, environment: selection.environment, region, credentials: options.credentials, reporter }),
       );
@@ -386,7 +391,6 @@ async function executeAndVerify(ctx: RegionContext, base: RegionResult, cs: Chan
   const { options, cfn, region } = ctx;
   const { reporter, selection } = options;
   const d = ctx.deployment;
-  const sdk = await import('@aws-sdk/client-cloudformation');
   const github: GitHubDeployment | undefined = await startGitHubDeployment({
     token: options.githubToken,
     env: options.env,
@@ -431,7 +435,6 @@ async function executeAndVerify(ctx: RegionContext, base: RegionResult, cs: Chan
     const result: RegionResult = { ...base, status: 'deployed', stackId: stack?.StackId ?? stackId, outputs, ...facts };
 
     if (d.target.startsWith('sagemaker')) {
-      const { SageMakerClient } = await import('../core/sdk/sagemaker');
       const sm = awsClient(SageMakerClient, { region, credentials: options.credentials });
       const state = await timed(ctx, 'endpoint check', () =>
         verifySageMakerEndpoint({
@@ -479,14 +482,11 @@ async function runSmokeTest(ctx: RegionContext, result: RegionResult): Promise<v
   const smoke = d.smokeTest!;
   const { reporter } = options;
   if (d.target === 'sagemaker-realtime') {
-    const { SageMakerRuntimeClient } = await import('@aws-sdk/client-sagemaker-runtime');
     const runtime = awsClient(SageMakerRuntimeClient, { region, credentials: options.credentials });
     await smokeTestRealtime({ runtime, endpointName: result.endpointName, smoke, reporter });
     return;
   }
   if (d.target === 'sagemaker-async') {
-    const { SageMakerRuntimeClient } = await import('@aws-sdk/client-sagemaker-runtime');
-    const { S3Client } = await import('@aws-sdk/client-s3');
     const runtime = awsClient(SageMakerRuntimeClient, { region, credentials: options.credentials });
     const s3 = awsClient(S3Client, { region, credentials: options.credentials });
     const bucket = options.templateBucket ?? options.selection.environment?.artifactBucket ?? artifactBucketName(ctx.account, region);
@@ -502,7 +502,6 @@ async function runSmokeTest(ctx: RegionContext, result: RegionResult): Promise<v
   let apiKey: string | undefined;
   if (d.apiKey.enabled) {
     const secretArn = result.outputs.ApiKeySecretArn || options.selection.names.apiKeySecret;
-    const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
     const secrets = awsClient(SecretsManagerClient, { region, credentials: options.credentials });
     apiKey = await readApiKey(secrets, secretArn, reporter);
   }

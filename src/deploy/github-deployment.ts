@@ -5,6 +5,7 @@
 import { errorMessage } from '../core/errors';
 import type { EnvInputs } from '../core/env';
 import type { Reporter } from '../core/log';
+import { githubClient } from '../core/github';
 
 export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
 
@@ -33,7 +34,6 @@ export async function startGitHubDeployment(options: StartDeploymentOptions): Pr
   }
   const [owner, repo] = repository.split('/');
   // Loaded here: only a deploy that reports to GitHub pays for Octokit.
-  const { githubClient } = await import('../core/github');
   const octokit = githubClient(options.token, env.apiUrl);
   let id: number;
   try {

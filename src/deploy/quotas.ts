@@ -8,6 +8,7 @@ import { DeployError, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { isAccelerated } from '../config/instance-types';
 import type { Deployment } from '../config/types';
+import * as sdk from '@aws-sdk/client-service-quotas';
 
 export interface QuotaRef {
   serviceCode: string;
@@ -77,7 +78,6 @@ export interface QuotaValue {
 }
 
 async function readQuota(sq: ServiceQuotasClient, ref: QuotaRef): Promise<QuotaValue | undefined> {
-  const sdk = await import('@aws-sdk/client-service-quotas');
   if (ref.quotaCode) {
     try {
       const out = await sq.send(new sdk.GetServiceQuotaCommand({ ServiceCode: ref.serviceCode, QuotaCode: ref.quotaCode }));

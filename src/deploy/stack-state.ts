@@ -7,6 +7,7 @@ import type { CloudFormationClient, Stack } from '@aws-sdk/client-cloudformation
 import { DeployError, errorMessage, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { watchStack } from './events';
+import { DescribeStacksCommand, DeleteStackCommand, UpdateTerminationProtectionCommand } from '@aws-sdk/client-cloudformation';
 
 export type ChangeSetType = 'CREATE' | 'UPDATE';
 
@@ -20,7 +21,6 @@ export interface StackPlan {
 
 /** DescribeStacks for one stack; undefined when it does not exist. */
 export async function describeStack(cfn: CloudFormationClient, stackName: string): Promise<Stack | undefined> {
-  const { DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   try {
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = out.Stacks?.[0];
@@ -96,7 +96,6 @@ export async function deleteFailedStack(options: DeleteOptions): Promise<void> {
     });
   }
   reporter.info(`Stack ${name} is in ROLLBACK_COMPLETE (its first create failed): deleting it to create it again.`);
-  const { DeleteStackCommand } = await import('@aws-sdk/client-cloudformation');
   try {
     await cfn.send(new DeleteStackCommand({ StackName: stack.StackId ?? name, ClientRequestToken: options.token }));
   } catch (err) {
@@ -137,7 +136,6 @@ export async function ensureTerminationProtection(
   reporter: Reporter,
 ): Promise<void> {
   if (Boolean(stack.EnableTerminationProtection) === enabled) return;
-  const { UpdateTerminationProtectionCommand } = await import('@aws-sdk/client-cloudformation');
   try {
     await cfn.send(new UpdateTerminationProtectionCommand({ StackName: stack.StackId ?? stack.StackName, EnableTerminationProtection: enabled }));
   } catch (err) {

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError } from '../core/errors';
 import type { Target } from '../config/types';
+import YAML from 'yaml';
 
 type Json = Record<string, unknown>;
 
@@ -37,7 +38,6 @@ function cfnTags(): import('yaml').Tags {
 
 /** Parses template text; throws a DeployError naming file:line on invalid YAML or unknown tags. */
 export function parseTemplate(text: string, file: string): Json {
-  const YAML = require('yaml') as typeof import('yaml');
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { customTags: cfnTags(), lineCounter, uniqueKeys: true, prettyErrors: false });
   const problems = [...doc.errors, ...doc.warnings];

@@ -9,6 +9,11 @@ import { DeployError, errorMessage, errorName, explainAwsError, SourceLocation }
 import type { Reporter } from '../core/log';
 import { poll, PollOptions } from '../core/poll';
 import type { Deployment } from '../config/types';
+import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeEndpointCommand } from '../core/sdk/sagemaker';
+import { InvokeEndpointCommand, InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime';
+import { PutObjectCommand, HeadObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 
 export interface HintContext {
   deployment: Deployment;
@@ -65,7 +70,6 @@ export interface EndpointState {
 
 /** The EndpointConfig the stack now holds (its physical id is the name). */
 export async function stackEndpointConfig(cfn: CloudFormationClient, stackId: string): Promise<string | undefined> {
-  const { ListStackResourcesCommand } = await import('@aws-sdk/client-cloudformation');
   let next: string | undefined;
   do {
     const out = await cfn.send(new ListStackResourcesCommand({ StackName: stackId, NextToken: next }));
@@ -79,7 +83,6 @@ export async function stackEndpointConfig(cfn: CloudFormationClient, stackId: st
 const SETTLING = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'UpdateRollbackFailed']);
 
 export async function verifySageMakerEndpoint(options: VerifyOptions): Promise<EndpointState> {
-  const { DescribeEndpointCommand } = await import('../core/sdk/sagemaker');
   const { sm, endpointName, reporter } = options;
   let expected: string | undefined;
   let endpoint: DescribeEndpointCommandOutput;
@@ -148,7 +151,6 @@ export interface SmokeResult {
 }
 
 export async function smokeTestRealtime(options: { runtime: import('@aws-sdk/client-sagemaker-runtime').SageMakerRuntimeClient; endpointName: string; smoke: SmokeTest; reporter: Reporter }): Promise<SmokeResult> {
-  const { InvokeEndpointCommand } = await import('@aws-sdk/client-sagemaker-runtime');
   const { smoke, endpointName } = options;
   try {
     const out = await options.runtime.send(
@@ -196,8 +198,6 @@ function parseS3Uri(uri: string): { bucket: string; key: string } | undefined {
  * endpoint scaled to zero only starts an instance once the backlog alarm fires.
  */
 export async function smokeTestAsync(options: AsyncSmokeOptions): Promise<SmokeResult> {
-  const { InvokeEndpointAsyncCommand } = await import('@aws-sdk/client-sagemaker-runtime');
-  const { PutObjectCommand, HeadObjectCommand, GetObjectCommand } = await import('@aws-sdk/client-s3');
   const { s3, smoke, endpointName, reporter } = options;
   let output: { bucket: string; key: string } | undefined;
   let failure: { bucket: string; key: string } | undefined;
@@ -312,7 +312,6 @@ export async function readApiKey(
   secretArn: string,
   reporter: Reporter,
 ): Promise<string> {
-  const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   try {
     const out = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn, VersionStage: 'AWSCURRENT' }));
     const raw = out.SecretString ?? '';

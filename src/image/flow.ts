@@ -18,6 +18,7 @@ import { dlcRegistry } from './engines';
 import { artifactPrefix, describeBuildStack, ensureArtifactBucket, ensureBuildStack, infraParameters, infraTemplate, upToDate, BuildInfra } from './infra';
 import { renderBuild, RenderedBuild, templatesRoot } from './render';
 import { createZip } from './zip';
+import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 
 export interface BuildModelOptions {
   d: Deployment;
@@ -50,7 +51,6 @@ export interface RegionBuild {
 }
 
 async function callerAccount(aws: AwsContext): Promise<string> {
-  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   try {
     const out = await awsClient(STSClient, aws).send(new GetCallerIdentityCommand({}));
     if (!out.Account) throw new DeployError('STS GetCallerIdentity returned no account');

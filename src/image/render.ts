@@ -10,6 +10,7 @@ import { DeployError, DeployErrors, SourceLocation } from '../core/errors';
 import { repositoryName } from '../config/names';
 import type { Deployment } from '../config/types';
 import { engineOf, resolveEngine, ResolvedEngine } from './engines';
+import YAML from 'yaml';
 
 export interface BundleFile {
   path: string;
@@ -160,7 +161,6 @@ export function renderDockerfile(d: Deployment, engine: ResolvedEngine, root: st
 }
 
 export function renderBuildspec(d: Deployment, dockerfilePath: string, root: string): string {
-  const YAML = require('yaml') as typeof import('yaml');
   const doc = YAML.parseDocument(readTemplate(root, 'build', 'buildspec.yml'));
   const hf = d.model.huggingface;
   const set = (key: string, value: string) => doc.setIn(['env', 'variables', key], value);

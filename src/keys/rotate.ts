@@ -8,7 +8,6 @@
  * AWSPENDING removed. MD_SERVE_A keeps the previous key until the grace period is over.
  */
 import { createHash, randomUUID } from 'crypto';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClient, Credentials } from '../core/aws';
 import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
 import type { RunContext } from '../core/action';
@@ -20,6 +19,7 @@ import { DEFAULT_PROBE_PAYLOAD, KeyExpectation, probeKeys, ProbeOptions, wrongKe
 import { ensureApiKeySecret, keySecretString, newApiKey } from './secret';
 import { resolveServing, ServingSide } from './serving';
 import { checkOwnership, CURRENT, describeKeySecret, moveLabel, PENDING, readKey, SecretState, SERVE_A, SERVE_B } from './state';
+import { SecretsManagerClient, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 
 export type RotateMode = 'rotate' | 'refresh' | 'create-only';
 export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret' | 'retirePrevious' | 'refresh';
@@ -102,7 +102,6 @@ export async function rotateKeys(target: Target, request: RotateRequest, run: Ru
 }
 
 export async function rotateApiKey(o: RotateOptions): Promise<RotateResult> {
-  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
   const sm = awsClient(SecretsManagerClient, { region: o.region, credentials: o.credentials });
   const now = () => o.now?.() ?? new Date();
   const name = apiKeySecretName(o.deployment, o.environmentName);
@@ -287,7 +286,6 @@ interface StepContext {
 }
 
 async function putPending(sm: SecretsManagerClient, arn: string, token: string, key: string): Promise<string> {
-  const { PutSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   try {
     const out = await sm.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: keySecretString(key), VersionStages: [PENDING] }));
     return out.VersionId ?? token;

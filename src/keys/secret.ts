@@ -3,13 +3,14 @@
  * deploy: one per deployment, environment and region, a random header-safe key, both MD_SERVE labels on
  * the first version, our ownership tags, and a resource policy that limits who can read the key.
  */
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClient, Credentials } from '../core/aws';
 import { DeployError, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { apiKeySecretName, ownershipTags } from '../config/names';
 import type { Deployment, EnvironmentSpec } from '../config/types';
 import { checkOwnership, CURRENT, describeKeySecret, moveLabel, SERVE_A, SERVE_B } from './state';
+import { GetRandomPasswordCommand, GetResourcePolicyCommand, PutResourcePolicyCommand, SecretsManagerClient, CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 
 export const KEY_LENGTH = 48;
 
@@ -25,7 +26,6 @@ export interface EnsureApiKeySecretOptions {
 
 /** A new key from GetRandomPassword, masked the moment it exists. */
 export async function newApiKey(sm: SecretsManagerClient, reporter: Reporter): Promise<string> {
-  const { GetRandomPasswordCommand } = await import('@aws-sdk/client-secrets-manager');
   let key: string | undefined;
   try {
     key = (
@@ -94,7 +94,6 @@ export function keyPolicy(options: { deploymentName: string; account: string; ca
 }
 
 async function callerIdentity(region: string, credentials?: Credentials): Promise<{ account: string; arn: string }> {
-  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   try {
     const out = await awsClient(STSClient, { region, credentials }).send(new GetCallerIdentityCommand({}));
     return { account: out.Account ?? '', arn: out.Arn ?? '' };
@@ -104,7 +103,6 @@ async function callerIdentity(region: string, credentials?: Credentials): Promis
 }
 
 async function applyPolicy(sm: SecretsManagerClient, arn: string, policy: Record<string, unknown>, reporter: Reporter): Promise<void> {
-  const { GetResourcePolicyCommand, PutResourcePolicyCommand } = await import('@aws-sdk/client-secrets-manager');
   const text = JSON.stringify(policy);
   try {
     const existing = (await sm.send(new GetResourcePolicyCommand({ SecretId: arn }))).ResourcePolicy;
@@ -118,7 +116,6 @@ async function applyPolicy(sm: SecretsManagerClient, arn: string, policy: Record
 
 export async function ensureApiKeySecret(options: EnsureApiKeySecretOptions): Promise<{ secretArn: string; created: boolean }> {
   const { deployment: d, environmentName, region, credentials, reporter } = options;
-  const { SecretsManagerClient, CreateSecretCommand } = await import('@aws-sdk/client-secrets-manager');
   const sm = awsClient(SecretsManagerClient, { region, credentials });
   const name = apiKeySecretName(d, environmentName);
   const readers = d.apiKey.readers ?? [];

@@ -8,6 +8,9 @@ import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
 import { stackName } from '../config/names';
 import type { Deployment } from '../config/types';
+import { CloudFormationClient, DescribeStacksCommand, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { ECSClient, UpdateServiceCommand, DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import { SSMClient, DescribeInstanceInformationCommand, SendCommandCommand, ListCommandInvocationsCommand } from '@aws-sdk/client-ssm';
 
 export const REFRESH_SCRIPT = '/opt/model-deploy/refresh-keys.sh';
 
@@ -33,7 +36,6 @@ const URL_OUTPUTS = ['EndpointUrl', 'EndpointURL', 'ServiceUrl', 'Url', 'URL'];
 
 /** Finds the stack the deployment runs in; refuses when it is not deployed (nothing to test against). */
 export async function resolveServing(options: ServingOptions): Promise<ServingSide> {
-  const { CloudFormationClient, DescribeStacksCommand, DescribeStackResourcesCommand } = await import('@aws-sdk/client-cloudformation');
   const cfn = awsClient(CloudFormationClient, { region: options.region, credentials: options.credentials });
   const name = stackName(options.deployment, options.environmentName);
   let outputs: Record<string, string> = {};
@@ -73,7 +75,6 @@ function ecsServing(options: ServingOptions, cluster: string, service: string, e
     describe: `ECS service ${service.split('/').pop()} in cluster ${cluster}`,
     endpointUrl,
     async reload(reason) {
-      const { ECSClient, UpdateServiceCommand, DescribeServicesCommand } = await import('@aws-sdk/client-ecs');
       const ecs = awsClient(ECSClient, { region: options.region, credentials: options.credentials });
       let deploymentId: string | undefined;
       try {
@@ -118,7 +119,6 @@ function ec2Serving(options: ServingOptions, stack: string, endpointUrl?: string
     describe: `EC2 instances of stack ${stack}`,
     endpointUrl,
     async reload(reason) {
-      const { SSMClient, DescribeInstanceInformationCommand, SendCommandCommand, ListCommandInvocationsCommand } = await import('@aws-sdk/client-ssm');
       const ssm = awsClient(SSMClient, { region: options.region, credentials: options.credentials });
       const online: string[] = [];
       const offline: string[] = [];

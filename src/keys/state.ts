@@ -8,6 +8,7 @@ import { DeployError, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { apiKeySecretName, ownershipTags } from '../config/names';
 import type { Deployment } from '../config/types';
+import { DescribeSecretCommand, ListSecretVersionIdsCommand, GetSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 
 export const CURRENT = 'AWSCURRENT';
 export const PENDING = 'AWSPENDING';
@@ -36,7 +37,6 @@ export function versionWith(stages: Record<string, string[]>, label: string): st
 
 /** The secret's state, or undefined when it does not exist. */
 export async function describeKeySecret(sm: SecretsManagerClient, secretId: string): Promise<SecretState | undefined> {
-  const { DescribeSecretCommand, ListSecretVersionIdsCommand } = await import('@aws-sdk/client-secrets-manager');
   let described;
   try {
     described = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
@@ -109,7 +109,6 @@ export interface KeyValue {
 
 /** Reads one version's key and masks it before anything else can happen. */
 export async function readKey(sm: SecretsManagerClient, arn: string, versionId: string, reporter: Reporter): Promise<KeyValue> {
-  const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   let text: string | undefined;
   try {
     text = (await sm.send(new GetSecretValueCommand({ SecretId: arn, VersionId: versionId }))).SecretString;
@@ -143,7 +142,6 @@ export async function readKey(sm: SecretsManagerClient, arn: string, versionId: 
 /** Moves a label to a version (from wherever it was). */
 export async function moveLabel(sm: SecretsManagerClient, arn: string, label: string, to: string | undefined, from: string | undefined): Promise<void> {
   if (to === from) return;
-  const { UpdateSecretVersionStageCommand } = await import('@aws-sdk/client-secrets-manager');
   try {
     await sm.send(
       new UpdateSecretVersionStageCommand({ SecretId: arn, VersionStage: label, MoveToVersionId: to, RemoveFromVersionId: from }),

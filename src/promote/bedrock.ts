@@ -9,6 +9,8 @@ import { DeployError, errorName } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
 import { Actor, sha256Hex, step } from './util';
+import * as ram from '@aws-sdk/client-ram';
+import * as br from '@aws-sdk/client-bedrock';
 
 export interface BedrockModelArn {
   partition: string;
@@ -46,7 +48,6 @@ export interface ShareInput {
 
 /** Shares the model with the target account (reusing our share of the same name) and accepts a pending invitation. */
 export async function shareModel(input: ShareInput): Promise<string> {
-  const ram = await import('@aws-sdk/client-ram');
   const where = `${input.modelArn} with ${input.targetAccount}`;
   const existing = await step(input.actor, 'ram:GetResourceShares', input.shareName, () =>
     input.ram.send(new ram.GetResourceSharesCommand({ resourceOwner: 'SELF', name: input.shareName, resourceShareStatus: 'ACTIVE' })),
@@ -113,7 +114,6 @@ export interface ModelCopyResult {
 
 /** Copies the (shared) model into `region` of the target account and waits for the job to finish. */
 export async function copyModel(input: ModelCopyInput): Promise<ModelCopyResult> {
-  const br = await import('@aws-sdk/client-bedrock');
   const where = `${input.targetModelName} in ${input.actor.account} ${input.region}`;
   const existing = await step(input.actor, 'bedrock:GetCustomModel', where, async () => {
     try {

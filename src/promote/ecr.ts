@@ -10,6 +10,8 @@ import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
 import { MAX_PART_SIZE, transferBlob } from './blob';
 import { Actor, mapLimit, sha256Hex, step } from './util';
+import { BatchGetImageCommand, DescribeImagesCommand, DescribeImageReplicationStatusCommand } from '@aws-sdk/client-ecr';
+import * as ecr from '@aws-sdk/client-ecr';
 
 export const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
 export const MANIFEST_TYPES = [
@@ -81,7 +83,6 @@ export function isIndex(m: Manifest): boolean {
 
 /** BatchGetImage, checked: the manifest's own sha256 must be its digest, or the copy could not keep it. */
 export async function getManifests(r: Registry, ids: ImageIdentifier[]): Promise<{ found: Manifest[]; missing: ImageIdentifier[] }> {
-  const { BatchGetImageCommand } = await import('@aws-sdk/client-ecr');
   const found: Manifest[] = [];
   const missing: ImageIdentifier[] = [];
   for (let i = 0; i < ids.length; i += 100) {
@@ -114,7 +115,6 @@ export async function getManifests(r: Registry, ids: ImageIdentifier[]): Promise
 
 /** The newest tagged image of a repository (what build-model pushed last). */
 export async function newestImage(r: Registry): Promise<ImageRef> {
-  const { DescribeImagesCommand } = await import('@aws-sdk/client-ecr');
   let best: { pushed: number; tag?: string; digest: string } | undefined;
   let nextToken: string | undefined;
   try {
@@ -167,7 +167,6 @@ export interface CopyResult {
  * ECR answering PutImage with any other digest fails the copy.
  */
 export async function copyImage(source: Registry, target: Registry, ref: ImageRef, options: CopyOptions = {}): Promise<CopyResult> {
-  const ecr = await import('@aws-sdk/client-ecr');
   const result: CopyResult = { digest: '', tag: ref.tag, alreadyPresent: false, blobsCopied: 0, blobsSkipped: 0, bytesMoved: 0, manifestsPut: 0, calls: 0 };
   const count = <T>(p: Promise<T>) => {
     result.calls++;
@@ -343,7 +342,6 @@ export interface ReplicationWait {
 
 /** With ECR replication rules, the copy is AWS's: wait until the target region and account report COMPLETE. */
 export async function waitForReplication(source: Registry, digest: string, targetAccount: string, targetRegion: string, wait: ReplicationWait): Promise<void> {
-  const { DescribeImageReplicationStatusCommand } = await import('@aws-sdk/client-ecr');
   let lastStatus = 'not listed';
   try {
     const { value } = await poll({

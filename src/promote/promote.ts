@@ -7,7 +7,7 @@
  */
 import { awsClient } from '../core/aws';
 import { assumeRole, defaultSessionName, isRoleArn } from '../core/credentials';
-import { DeployError, DeployErrors, errorMessage } from '../core/errors';
+import { DeployError, DeployErrors, errorMessage, explainAwsError } from '../core/errors';
 import type { RunContext } from '../core/action';
 import type { Target } from '../config/select';
 import type { Reporter } from '../core/log';
@@ -15,9 +15,14 @@ import { artifactBucketName, ownershipTags, repositoryName } from '../config/nam
 import { regionsFor, selectEnvironment } from '../config/load';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { copyModel, parseBedrockModelArn, shareModel, targetModelName } from './bedrock';
-import { copyImage, imageUri, ImageRef, newestImage, parseImageUri, Registry, waitForReplication } from './ecr';
+import { copyImage, getManifests, imageUri, ImageRef, newestImage, parseImageUri, Registry, waitForReplication } from './ecr';
 import { copyArtifacts, parseS3Url, S3Location } from './s3';
 import { Actor, formatBytes, settleLimit, step, tagValue } from './util';
+import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { RAMClient } from '@aws-sdk/client-ram';
+import { S3Client } from '@aws-sdk/client-s3';
+import { BedrockClient } from '@aws-sdk/client-bedrock';
+import { CreateRepositoryCommand, ECRClient, TagResourceCommand } from '@aws-sdk/client-ecr';
 
 export interface PromoteRequest {
   spec: Spec;
@@ -230,12 +235,10 @@ export function provenanceTags(plan: PromotionPlan, req: PromoteRequest, digest?
 }
 
 async function identify(region: string): Promise<{ account: string; arn: string }> {
-  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   try {
     const me = await awsClient(STSClient, { region }).send(new GetCallerIdentityCommand({}));
     return { account: me.Account ?? '', arn: me.Arn ?? '' };
   } catch (err) {
-    const { explainAwsError } = await import('../core/errors');
     throw explainAwsError(err, 'sts:GetCallerIdentity (who is this job?)');
   }
 }
@@ -283,9 +286,8 @@ export async function promote(req: PromoteRequest, reporter: Reporter, signal?: 
   }
   reporter.info(`Promoting ${d.name} from ${source.name} (${source.env.account} ${source.region}) to ${target.name} (${target.env.account} ${target.regions.join(', ')}) as ${targetActor.principal}.`);
 
-  const ecr = plan.image ? await import('@aws-sdk/client-ecr') : undefined;
   const sourceRegistry = (repo: string): Registry => ({
-    client: awsClient(ecr!.ECRClient, { region: source.region }),
+    client: awsClient(ECRClient, { region: source.region }),
     actor: sourceActor,
     registryId: source.env.account,
     region: source.region,
@@ -304,7 +306,6 @@ export async function promote(req: PromoteRequest, reporter: Reporter, signal?: 
     modelArnSource = plan.bedrockModelArn;
     const modelRegion = parseBedrockModelArn(plan.bedrockModelArn)!.region;
     if (source.env.account !== target.env.account) {
-      const { RAMClient } = await import('@aws-sdk/client-ram');
       const shareArn = await shareModel({
         ram: awsClient(RAMClient, { region: modelRegion }),
         actor: sourceActor,
@@ -334,14 +335,14 @@ export async function promote(req: PromoteRequest, reporter: Reporter, signal?: 
       calls: 0,
     } as TargetResult;
     const work: Promise<void>[] = [];
-    if (plan.image && ref && ecr) {
+    if (plan.image && ref) {
       const img = plan.image;
       const imageRef = ref;
       work.push((async () => {
         const src = sourceRegistry(img.repositoryName);
         const targetRepo = target.env.ecrReplication ? img.repositoryName : repositoryName(d);
         const dst: Registry = {
-          client: awsClient(ecr.ECRClient, { region, credentials: targetActor.credentials }),
+          client: awsClient(ECRClient, { region, credentials: targetActor.credentials }),
           actor: targetActor,
           registryId: target.env.account,
           region,
@@ -381,7 +382,6 @@ export async function promote(req: PromoteRequest, reporter: Reporter, signal?: 
     if (plan.modelData) {
       const data = plan.modelData;
       work.push((async () => {
-        const { S3Client } = await import('@aws-sdk/client-s3');
         const copied = await copyArtifacts(
           { client: awsClient(S3Client, { region: source.region }), actor: sourceActor, bucket: data.bucket, region: source.region },
           data.key,
@@ -407,7 +407,6 @@ export async function promote(req: PromoteRequest, reporter: Reporter, signal?: 
     if (modelArnSource) {
       const arn = modelArnSource;
       work.push((async () => {
-        const { BedrockClient } = await import('@aws-sdk/client-bedrock');
         const copied = await copyModel({
           bedrock: awsClient(BedrockClient, { region, credentials: targetActor.credentials }),
           actor: targetActor,
@@ -452,7 +451,6 @@ export async function promote(req: PromoteRequest, reporter: Reporter, signal?: 
 }
 
 async function copyImageDigest(src: Registry, ref: ImageRef): Promise<string> {
-  const { getManifests } = await import('./ecr');
   const found = (await getManifests(src, [ref.digest ? { imageDigest: ref.digest } : { imageTag: ref.tag }])).found[0];
   if (!found) throw new DeployError(`Image ${ref.tag ?? ref.digest} is not in ${src.repositoryName} in ${src.registryId} ${src.region}.`, { title: 'Source image not found' });
   return found.digest;
@@ -460,7 +458,6 @@ async function copyImageDigest(src: Registry, ref: ImageRef): Promise<string> {
 
 /** After replication: the target must hold exactly the source digest. */
 async function verifyInTarget(dst: Registry, digest: string): Promise<void> {
-  const { getManifests } = await import('./ecr');
   const found = (await getManifests(dst, [{ imageDigest: digest }])).found[0];
   if (found?.digest !== digest) {
     throw new DeployError(`ECR reported replication complete, but ${dst.repositoryName} in ${dst.registryId} ${dst.region} does not hold ${digest}.`, { title: 'Digest mismatch' });
@@ -468,7 +465,6 @@ async function verifyInTarget(dst: Registry, digest: string): Promise<void> {
 }
 
 async function createRepository(t: Registry, kmsKeyId: string | undefined, tags: Record<string, string>): Promise<void> {
-  const { CreateRepositoryCommand } = await import('@aws-sdk/client-ecr');
   await step(t.actor, 'ecr:CreateRepository', `${t.repositoryName} in ${t.registryId} ${t.region}`, async () => {
     try {
       await t.client.send(
@@ -494,7 +490,6 @@ async function createRepository(t: Registry, kmsKeyId: string | undefined, tags:
  * account, commit, run), and the digest-pinned image URI is the per-image link.
  */
 async function tagRepository(t: Registry, tags: Record<string, string>): Promise<void> {
-  const { TagResourceCommand } = await import('@aws-sdk/client-ecr');
   const partition = t.region.startsWith('cn-') ? 'aws-cn' : t.region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
   const arn = `arn:${partition}:ecr:${t.region}:${t.registryId}:repository/${t.repositoryName}`;
   await step(t.actor, 'ecr:TagResource', arn, () =>

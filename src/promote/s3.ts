@@ -7,6 +7,7 @@
 import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { DeployError, errorName } from '../core/errors';
 import { Actor, mapLimit, step } from './util';
+import * as s3 from '@aws-sdk/client-s3';
 
 export const COPY_OBJECT_LIMIT = 5 * 1024 ** 3;
 /** Object metadata naming the source ETag, so a later run can tell the copy is current. */
@@ -61,7 +62,6 @@ function notFound(err: unknown): boolean {
 }
 
 async function listSource(source: Bucket, key: string): Promise<SourceObject[]> {
-  const s3 = await import('@aws-sdk/client-s3');
   const where = `s3://${source.bucket}/${key}`;
   if (!key.endsWith('/') && key !== '') {
     const head = await step(source.actor, 's3:GetObject', where, async () => {
@@ -96,7 +96,6 @@ function isCurrent(src: SourceObject, head: HeadObjectCommandOutput): boolean {
 
 /** Copies s3://source.bucket/key (an object, or every object under a prefix ending in "/") to the same key in `target`. */
 export async function copyArtifacts(source: Bucket, key: string, target: Bucket, options: ArtifactCopyOptions): Promise<ArtifactCopyResult> {
-  const s3 = await import('@aws-sdk/client-s3');
   const objects = await listSource(source, key);
   const result: ArtifactCopyResult = { url: `s3://${target.bucket}/${key}`, objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
   const threshold = options.multipartThreshold ?? COPY_OBJECT_LIMIT;
@@ -170,7 +169,6 @@ async function multipartCopy(
   permission: string,
   to: string,
 ): Promise<void> {
-  const s3 = await import('@aws-sdk/client-s3');
   // At most 10,000 parts; at least 5 MiB each (S3's limits), 512 MiB by default.
   const partSize = Math.max(o.partSize ?? 512 * 1024 ** 2, Math.ceil(obj.size / 10000), 5 * 1024 ** 2);
   const created = await step(target.actor, 's3:PutObject', to, () =>
