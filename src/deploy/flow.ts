@@ -432,7 +432,7 @@ async function executeAndVerify(ctx: RegionContext, base: RegionResult, cs: Chan
     const result: RegionResult = { ...base, status: 'deployed', stackId: stack?.StackId ?? stackId, outputs, ...facts };
 
     if (d.target.startsWith('sagemaker')) {
-      const { SageMakerClient } = await import('../core/sdk/sagemaker');
+      const { SageMakerClient } = await import('@aws-sdk/client-sagemaker');
       const sm = awsClient(SageMakerClient, { region, credentials: options.credentials });
       const state = await timed(ctx, 'endpoint check', () =>
         verifySageMakerEndpoint({

@@ -79,7 +79,7 @@ export async function stackEndpointConfig(cfn: CloudFormationClient, stackId: st
 const SETTLING = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'UpdateRollbackFailed']);
 
 export async function verifySageMakerEndpoint(options: VerifyOptions): Promise<EndpointState> {
-  const { DescribeEndpointCommand } = await import('../core/sdk/sagemaker');
+  const { DescribeEndpointCommand } = await import('@aws-sdk/client-sagemaker');
   const { sm, endpointName, reporter } = options;
   let expected: string | undefined;
   let endpoint: DescribeEndpointCommandOutput;
