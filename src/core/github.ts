@@ -3,14 +3,19 @@
  * pagination). Its fetch goes through @actions/http-client's proxy dispatcher, so HTTPS_PROXY,
  * HTTP_PROXY and NO_PROXY (either case) apply as on the runner; Node's own fetch ignores them.
  *
- * @actions/github decides proxy or direct once, when it is loaded, for GITHUB_API_URL (the runner's
- * API), which is where every call here goes: callers pass that same URL as baseUrl.
+ * @actions/github chooses proxy or direct once, when it is loaded, for GITHUB_API_URL. A base URL that
+ * must be reached directly (NO_PROXY, loopback) while a proxy is set gets Node's fetch, which connects
+ * directly; otherwise the client is getOctokit's own.
  */
 import { getOctokit } from '@actions/github';
+import { proxyConfigured, proxyFor } from './proxy';
 import { PROJECT, VERSION } from './version';
 
 export type GitHubClient = ReturnType<typeof getOctokit>;
 
 export function githubClient(token: string, baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com'): GitHubClient {
-  return getOctokit(token, { baseUrl: baseUrl.replace(/\/$/, ''), userAgent: `${PROJECT}/${VERSION}` });
+  const url = baseUrl.replace(/\/$/, '');
+  const options: NonNullable<Parameters<typeof getOctokit>[1]> = { baseUrl: url, userAgent: `${PROJECT}/${VERSION}` };
+  if (proxyConfigured() && !proxyFor(url)) options.request = { fetch: globalThis.fetch };
+  return getOctokit(token, options);
 }

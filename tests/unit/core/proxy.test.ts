@@ -1,8 +1,10 @@
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { clientConfig } from '../../../src/core/aws';
+import type { githubClient as GitHubClientFactory } from '../../../src/core/github';
 import { proxyConfigured, proxyFor, proxyRequestHandler } from '../../../src/core/proxy';
+import { startLoopback } from '../../helpers/loopback';
 
-const VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY'];
+const VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY', 'GITHUB_API_URL'];
 const saved: Record<string, string | undefined> = {};
 
 function setProxyEnv(values: Record<string, string>) {
@@ -112,5 +114,25 @@ describe('AWS clients and proxies', () => {
     const handler = clientConfig({ region: 'us-east-1' }).requestHandler;
     expect(handler).toBeInstanceOf(NodeHttpHandler);
     expect(clientConfig({ region: 'us-east-1' }).requestHandler).not.toBe(handler);
+  });
+});
+
+describe('the GitHub client and proxies', () => {
+  it('reaches a base URL that bypasses the proxy directly, although GITHUB_API_URL goes through it', async () => {
+    // @actions/github picks proxy or direct when it is loaded, for GITHUB_API_URL (here api.github.com: proxied).
+    setProxyEnv({ HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9' });
+    let githubClient: typeof GitHubClientFactory | undefined;
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      ({ githubClient } = require('../../../src/core/github') as { githubClient: typeof GitHubClientFactory });
+    });
+    const server = await startLoopback(() => ({ body: [] }));
+    try {
+      const res = await githubClient!('ghs_token', server.url).rest.issues.listComments({ owner: 'acme', repo: 'models', issue_number: 7 });
+      expect(res.data).toEqual([]);
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
   });
 });
