@@ -4,8 +4,6 @@ module.exports = {
   roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
-  // Bundles import some SDK clients from their ES-module build (src/core/sdk); tests use the package.
-  moduleNameMapper: { '^@aws-sdk/(client-[a-z-]+)/dist-es/.*$': '@aws-sdk/$1' },
   testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -2,9 +2,12 @@
  * One way to make AWS clients: the region, adaptive retries, a user agent naming the project, the
  * standard credential chain (or credentials from an assumed role). The SDK itself honours
  * AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, which is how tests point real clients at a
- * loopback server.
+ * loopback server. With HTTPS_PROXY / HTTP_PROXY set, every client (and the STS client the SDK's
+ * credential chain makes from it for web identity) connects through the proxy, NO_PROXY aside.
  */
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { proxyRequestHandler } from './proxy';
 import { PROJECT, VERSION } from './version';
 
 export type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
@@ -23,6 +26,8 @@ export interface ClientConfig {
   maxAttempts: number;
   retryMode: 'adaptive';
   customUserAgent: [string, string][];
+  /** Present only when a proxy variable is set (src/core/proxy.ts); otherwise the SDK's default handler. */
+  requestHandler?: NodeHttpHandler;
 }
 
 export function clientConfig(ctx: AwsContext): ClientConfig {
@@ -33,6 +38,8 @@ export function clientConfig(ctx: AwsContext): ClientConfig {
     customUserAgent: [[PROJECT, VERSION]],
   };
   if (ctx.credentials) config.credentials = ctx.credentials;
+  const requestHandler = proxyRequestHandler();
+  if (requestHandler) config.requestHandler = requestHandler;
   return config;
 }
 

@@ -1,17 +1,21 @@
 /**
- * The GitHub REST client: the same Octokit that @actions/github's getOctokit builds (core + REST
- * endpoint methods + pagination), on Node's own fetch. getOctokit wraps fetch in undici for proxy
- * support, and undici (twice, with @actions/core's copy) was 1.6 MB of every bundle. Self-hosted
- * runners behind a proxy set HTTPS_PROXY for Node itself instead.
+ * The GitHub REST client: @actions/github's getOctokit (Octokit core + REST endpoint methods +
+ * pagination). Its fetch goes through @actions/http-client's proxy dispatcher, so HTTPS_PROXY,
+ * HTTP_PROXY and NO_PROXY (either case) apply as on the runner; Node's own fetch ignores them.
+ *
+ * @actions/github chooses proxy or direct once, when it is loaded, for GITHUB_API_URL. A base URL that
+ * must be reached directly (NO_PROXY, loopback) while a proxy is set gets Node's fetch, which connects
+ * directly; otherwise the client is getOctokit's own.
  */
-import { Octokit } from '@octokit/core';
-import { paginateRest } from '@octokit/plugin-paginate-rest';
-import { restEndpointMethods } from '@octokit/plugin-rest-endpoint-methods';
+import { getOctokit } from '@actions/github';
+import { proxyConfigured, proxyFor } from './proxy';
 import { PROJECT, VERSION } from './version';
 
-const GitHub = Octokit.plugin(restEndpointMethods, paginateRest);
-export type GitHubClient = InstanceType<typeof GitHub>;
+export type GitHubClient = ReturnType<typeof getOctokit>;
 
 export function githubClient(token: string, baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com'): GitHubClient {
-  return new GitHub({ auth: token, baseUrl: baseUrl.replace(/\/$/, ''), userAgent: `${PROJECT}/${VERSION}` });
+  const url = baseUrl.replace(/\/$/, '');
+  const options: NonNullable<Parameters<typeof getOctokit>[1]> = { baseUrl: url, userAgent: `${PROJECT}/${VERSION}` };
+  if (proxyConfigured() && !proxyFor(url)) options.request = { fetch: globalThis.fetch };
+  return getOctokit(token, options);
 }

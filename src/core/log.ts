@@ -3,6 +3,7 @@
  * directly, so the same flow prints GitHub workflow commands in an action, readable text in the
  * CLI, and is captured whole in tests (which grep it for secrets).
  */
+import type * as Core from '@actions/core';
 import type { SourceLocation } from './errors';
 
 export interface Reporter {
@@ -20,7 +21,7 @@ export interface Reporter {
   summary(markdown: string): Promise<void>;
 }
 
-function annotationProps(location?: SourceLocation, title?: string) {
+function annotationProps(location?: SourceLocation, title?: string): Core.AnnotationProperties {
   return {
     title,
     file: location?.file,
@@ -30,47 +31,35 @@ function annotationProps(location?: SourceLocation, title?: string) {
 }
 
 /**
- * The GitHub runner: workflow commands, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY. Built on @actions/core's
- * own command, file-command and summary modules; its index also loads the OIDC client (and undici),
- * which no action here needs: configure-aws-credentials does the OIDC exchange.
+ * The GitHub runner: workflow commands, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, through @actions/core's
+ * public API. Its index also loads @actions/http-client and undici (about 40 ms of a bundle's start), so
+ * it is required here, when an action asks for this reporter, not by every module that imports log.ts
+ * (the CLI and the tests use the other reporters and never load it).
  */
 export function githubReporter(): Reporter {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { issueCommand } = require('@actions/core/lib/command') as { issueCommand: (c: string, p: object, m: unknown) => void };
-  const { issueFileCommand, prepareKeyValueMessage } = require('@actions/core/lib/file-command') as {
-    issueFileCommand: (c: string, m: unknown) => void;
-    prepareKeyValueMessage: (k: string, v: unknown) => string;
-  };
-  const { toCommandProperties } = require('@actions/core/lib/utils') as { toCommandProperties: (p: object) => object };
-  const { summary } = require('@actions/core/lib/summary') as typeof import('@actions/core/lib/summary');
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const EOL = '\n';
-  const annotate = (kind: string, m: string, location?: SourceLocation, title?: string) =>
-    issueCommand(kind, toCommandProperties(annotationProps(location, title)), m);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const core = require('@actions/core') as typeof Core;
   return {
-    info: (m) => process.stdout.write(m + EOL),
-    debug: (m) => issueCommand('debug', {}, m),
-    warning: (m, loc, title) => annotate('warning', m, loc, title),
-    error: (m, loc, title) => annotate('error', m, loc, title),
-    notice: (m, title) => annotate('notice', m, undefined, title),
+    info: (m) => core.info(m),
+    debug: (m) => core.debug(m),
+    warning: (m, loc, title) => core.warning(m, annotationProps(loc, title)),
+    error: (m, loc, title) => core.error(m, annotationProps(loc, title)),
+    notice: (m, title) => core.notice(m, { title }),
     group: async (name, fn) => {
-      issueCommand('group', {}, name);
+      core.startGroup(name);
       try {
         return await fn();
       } finally {
-        issueCommand('endgroup', {}, '');
+        core.endGroup();
       }
     },
     setSecret: (v) => {
-      if (v) issueCommand('add-mask', {}, v);
+      if (v) core.setSecret(v);
     },
-    setOutput: (n, v) => {
-      if (process.env.GITHUB_OUTPUT) issueFileCommand('OUTPUT', prepareKeyValueMessage(n, v));
-      else issueCommand('set-output', { name: n }, v);
-    },
+    setOutput: (n, v) => core.setOutput(n, v),
     summary: async (md) => {
       if (!process.env.GITHUB_STEP_SUMMARY) return;
-      await summary.addRaw(md, true).write();
+      await core.summary.addRaw(md, true).write();
     },
   };
 }

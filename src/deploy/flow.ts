@@ -28,7 +28,7 @@ import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { ensureApiKeySecret } from '../keys/secret';
-import { SageMakerClient } from '../core/sdk/sagemaker';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as sdk from '@aws-sdk/client-cloudformation';

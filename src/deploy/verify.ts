@@ -4,13 +4,12 @@
  * optional smoke test with the spec's payload.
  */
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import type { DescribeEndpointCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeEndpointCommand, DescribeEndpointCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DeployError, errorMessage, errorName, explainAwsError, SourceLocation } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll, PollOptions } from '../core/poll';
 import type { Deployment } from '../config/types';
 import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeEndpointCommand } from '../core/sdk/sagemaker';
 import { InvokeEndpointCommand, InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { PutObjectCommand, HeadObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
