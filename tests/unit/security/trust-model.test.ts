@@ -371,3 +371,19 @@ describe('templates/build/infrastructure.yaml (outside this change: its role nee
     for (const x of Object.values(build.Resources as Record<string, any>)) if (x.Type === 'AWS::IAM::Role') expect(x.Properties.PermissionsBoundary).toBeDefined();
   });
 });
+
+describe('docs/getting-started.md explains the trust model', () => {
+  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'getting-started.md'), 'utf8');
+  const table = doc.slice(doc.indexOf('### Trust model'), doc.indexOf('**No CloudFormation service role'));
+  it('has a row for every role the bootstrap creates, by its name', () => {
+    const all = resolveTemplate(bootstrap, { Repository: 'acme/llm-platform', Project: PROJECT, Environment: 'ENV', PromotionEnvironments: 'prod', CreatePromotionRole: 'true' });
+    const names = Object.values(all.resources).filter((x) => x.Type === 'AWS::IAM::Role').map((x) => String(x.Properties.RoleName));
+    expect(names.length).toBe(3);
+    for (const name of names) expect(table).toContain(`\`${name}\``);
+    expect(table).toMatch(/\| Identity \| Who can assume it \| Gated by \| Can \|/);
+  });
+  it('says which way CloudFormation runs and why', () => {
+    expect(doc).toMatch(/No CloudFormation service role, by choice/);
+    expect(doc).toContain('model-deploy-permissions-boundary');
+  });
+});
