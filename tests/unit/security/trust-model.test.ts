@@ -235,7 +235,9 @@ describe('the permissions boundary keeps a role its stack creates inside its env
     ["reads prod's key", { action: 'secretsmanager:GetSecretValue', resource: arn('secretsmanager', 'secret:acme-llm/x/prod/api-key-1'), context: { [`aws:ResourceTag/${ENV_TAG}`]: 'prod' } }, 'deny'],
     ['creates a user', { action: 'iam:CreateUser', resource: `arn:aws:iam::${ACCOUNT}:user/x` }, 'implicit-deny'],
     ['assumes another role', { action: 'sts:AssumeRole', resource: role('OrganizationAccountAccessRole') }, 'implicit-deny'],
-    ['writes into another account', { action: 's3:PutObject', resource: 'arn:aws:s3:::model-deploy-1-x/y', context: { 's3:ResourceAccount': '999999999999' } }, 'deny'],
+    ['writes into another account', { action: 's3:PutObject', resource: 'arn:aws:s3:::weights/y', context: { 's3:ResourceAccount': '999999999999' } }, 'deny'],
+    ["reads a sniped artifact bucket (another account's model-deploy-ACCOUNT-REGION)", { action: 's3:GetObject', resource: `arn:aws:s3:::model-deploy-${ACCOUNT}-xx-new-1/sources/a.zip`, context: { 's3:ResourceAccount': '999999999999' } }, 'deny'],
+    ["reads weights from another account's models bucket", { action: 's3:GetObject', resource: 'arn:aws:s3:::central-models/llama/model.tar.gz', context: { 's3:ResourceAccount': '999999999999' } }, 'allow'],
     ['pushes into a prod-tagged repository', { action: 'ecr:PutImage', resource: arn('ecr', 'repository/acme-llm/x'), context: { [`aws:ResourceTag/${ENV_TAG}`]: 'prod' } }, 'deny'],
   ])('%s: %s', (_label, req, expected) => {
     expect(asDevRole(req)).toBe(expected);

@@ -195,6 +195,8 @@ describe('serving gateway under attack', () => {
     ['Content-Length: 5\r\nContent-Length: 5', 400],
     ['Content-Length: 5\r\nContent-Length: 6', 400],
     ['Content-Length: 5\r\nTransfer-Encoding: chunked', 400],
+    ['Transfer-Encoding : chunked\r\nContent-Length: 5', 400],
+    ['Content-Length: 5\r\n folded', 400],
     ['Transfer-Encoding: gzip', 501],
     ['Transfer-Encoding: gzip, chunked', 501],
     ['Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked', 501],
