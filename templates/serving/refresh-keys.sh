@@ -7,7 +7,8 @@
 #   MODEL_DEPLOY_API_KEY_SECRET_ARN  the secret (required)
 #   MODEL_DEPLOY_API_KEY_FILE        the key file (default /etc/model-deploy/keys/api-keys.json); mount its
 #                                    FOLDER into the container: a bind-mounted file keeps its old inode after a rename
-#   MODEL_DEPLOY_API_KEY_FILE_MODE   file mode (default 0644: the container's user must be able to read it)
+#   MODEL_DEPLOY_API_KEY_FILE_MODE   file mode (default 0600)
+#   MODEL_DEPLOY_API_KEY_FILE_OWNER  owner (uid) of the file: the user the container runs as (default: unchanged)
 #   AWS_REGION                       default: the secret ARN's region
 set -euo pipefail
 
@@ -20,7 +21,8 @@ if [ -r "$CONFIG" ]; then
 fi
 ARN="${MODEL_DEPLOY_API_KEY_SECRET_ARN:?MODEL_DEPLOY_API_KEY_SECRET_ARN is not set (in $CONFIG or the environment)}"
 FILE="${MODEL_DEPLOY_API_KEY_FILE:-/etc/model-deploy/keys/api-keys.json}"
-MODE="${MODEL_DEPLOY_API_KEY_FILE_MODE:-0644}"
+MODE="${MODEL_DEPLOY_API_KEY_FILE_MODE:-0600}"
+OWNER="${MODEL_DEPLOY_API_KEY_FILE_OWNER:-}"
 REGION="${AWS_REGION:-$(echo "$ARN" | cut -d: -f4)}"
 AWS="${MODEL_DEPLOY_AWS_CLI:-aws}"
 
@@ -50,6 +52,7 @@ json.dump({"keys": keys}, open(sys.argv[1], "w"))
 ' "$tmp"
 
 chmod "$MODE" "$tmp"
+if [ -n "$OWNER" ]; then chown "$OWNER" "$tmp"; fi
 mv -f "$tmp" "$FILE"
 trap - EXIT
 echo "refresh-keys.sh: $FILE updated from $ARN ($(date -u +%FT%TZ))"

@@ -110,27 +110,32 @@ describe('bootstrap template: trust', () => {
     expect(statement.Principal.Federated).toMatch(/^arn:aws-cn:iam::/);
   });
 
-  it('accepts the immutable subject form only when both ids are given', () => {
+  it('trusts only the immutable subject form when both ids are given (issue 12, medium 9)', () => {
     const subs = (p: Json) => trustOf(render({ ...BASE, ...p }))[0].Condition.StringEquals['token.actions.githubusercontent.com:sub'];
-    expect(subs({ RepositoryOwnerId: '1234', RepositoryId: '98765' })).toEqual([
-      'repo:acme/llm-platform:environment:dev',
-      'repo:acme@1234/llm-platform@98765:environment:dev',
-    ]);
+    expect(subs({ RepositoryOwnerId: '1234', RepositoryId: '98765' })).toEqual(['repo:acme@1234/llm-platform@98765:environment:dev']);
     expect(subs({ RepositoryOwnerId: '1234' })).toEqual(['repo:acme/llm-platform:environment:dev']);
+    expect(render({ ...BASE, RepositoryOwnerId: '1', RepositoryId: '2' }).DeployRole).toBeDefined();
   });
 
-  it('lets the listed promotion environments use the source role, and no others', () => {
-    const subs = trustOf(render({ ...BASE, PromotionEnvironments: 'staging,prod', RepositoryOwnerId: '1', RepositoryId: '2' }))[0].Condition
-      .StringEquals['token.actions.githubusercontent.com:sub'];
-    expect(subs).toEqual([
-      'repo:acme/llm-platform:environment:dev',
-      'repo:acme@1/llm-platform@2:environment:dev',
-      'repo:acme/llm-platform:environment:staging',
-      'repo:acme/llm-platform:environment:prod',
+  it('gives promote jobs of the listed environments a read-only source role, never the deploy role', () => {
+    const resources = render({ ...BASE, PromotionEnvironments: 'staging,prod', RepositoryOwnerId: '1', RepositoryId: '2' });
+    expect(trustOf(resources)[0].Condition.StringEquals['token.actions.githubusercontent.com:sub']).toEqual(['repo:acme@1/llm-platform@2:environment:dev']);
+    const [source, ...rest] = trustOf(resources, 'PromotionSourceRole');
+    expect(rest).toEqual([]);
+    expect(source.Action).toBe('sts:AssumeRoleWithWebIdentity');
+    expect(source.Condition.StringEquals['token.actions.githubusercontent.com:sub']).toEqual([
       'repo:acme@1/llm-platform@2:environment:staging',
       'repo:acme@1/llm-platform@2:environment:prod',
     ]);
-    expect(subs.every((s: string) => !/[*?]/.test(s))).toBe(true);
+    const named = render({ ...BASE, PromotionEnvironments: 'staging,prod,qa' });
+    expect(trustOf(named, 'PromotionSourceRole')[0].Condition.StringEquals['token.actions.githubusercontent.com:sub']).toEqual([
+      'repo:acme/llm-platform:environment:staging',
+      'repo:acme/llm-platform:environment:prod',
+      'repo:acme/llm-platform:environment:qa',
+    ]);
+    expect(render(BASE).PromotionSourceRole).toBeUndefined();
+    const actions = resources.PromotionSourceRole.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement.flatMap((st: Json) => list(st.Action)));
+    for (const a of actions) expect(a).toMatch(/^(ecr:(Describe|List|BatchGet|BatchCheck|GetDownload|GetAuthorizationToken)|s3:(Get|List))/);
   });
 
   it('reuses an existing OIDC provider instead of creating a second one', () => {
@@ -142,20 +147,49 @@ describe('bootstrap template: trust', () => {
     expect(created).toMatchObject({ Url: 'https://token.actions.githubusercontent.com', ClientIdList: ['sts.amazonaws.com'] });
   });
 
-  it('creates the promotion role only in target accounts, trusted by the source deploy role alone', () => {
+  it('creates the promotion role only in target accounts, trusted by that environment\'s own jobs alone (High 2)', () => {
     expect(render(BASE).PromotionRole).toBeUndefined();
-    const source = 'arn:aws:iam::999999999999:role/model-deploy-dev';
-    const resources = render({ ...BASE, Environment: 'prod', PromotionSourceRoleArn: source });
-    expect(trustOf(resources, 'PromotionRole')).toEqual([
-      { Sid: 'SourceDeployRoleOnly', Effect: 'Allow', Principal: { AWS: source }, Action: ['sts:AssumeRole', 'sts:TagSession'] },
-    ]);
-    expect(resources.PromotionRole.Properties.RoleName).toBe('model-deploy-promotion');
+    for (const params of [{ CreatePromotionRole: 'true' }, { PromotionSourceRoleArn: 'arn:aws:iam::999999999999:role/model-deploy-dev' }] as Record<string, string>[]) {
+      const resources = render({ ...BASE, Environment: 'prod', ...params });
+      expect(trustOf(resources, 'PromotionRole')).toEqual([
+        {
+          Sid: 'TargetEnvironmentJobsOnly',
+          Effect: 'Allow',
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com` },
+          Condition: {
+            StringEquals: {
+              'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+              'token.actions.githubusercontent.com:sub': ['repo:acme/llm-platform:environment:prod'],
+            },
+          },
+        },
+      ]);
+      expect(resources.PromotionRole.Properties.RoleName).toBe('model-deploy-promotion');
+    }
+  });
+
+  it('no deploy role can assume a promotion role (the dev token reaches no other account)', () => {
+    for (const { statement } of permissionStatements()) {
+      expect(list(statement.Action).filter((a) => String(a).startsWith('sts:'))).toEqual([]);
+    }
+  });
+
+  it('creates a versioned, hardened artifact bucket when asked', () => {
+    expect(render(BASE).ArtifactBucket).toBeUndefined();
+    const bucket = render({ ...BASE, Environment: 'prod', CreateArtifactBucket: 'true' }).ArtifactBucket.Properties;
+    expect(bucket).toMatchObject({
+      BucketName: `model-deploy-${ACCOUNT}-us-east-1`,
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
   });
 
   it('names roles the way the example spec refers to them', () => {
     const spec = parse(fs.readFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), 'utf8')) as Json;
     for (const [env, e] of Object.entries(spec.environments as Json)) {
-      const resources = render({ ...BASE, Environment: env, PromotionSourceRoleArn: e.promotionRoleArn ? spec.environments.dev.roleArn : '' });
+      const resources = render({ ...BASE, Environment: env, CreatePromotionRole: e.promotionRoleArn ? 'true' : 'false' });
       expect(e.roleArn.split('/').pop()).toBe(resources.DeployRole.Properties.RoleName);
       if (e.promotionRoleArn) expect(e.promotionRoleArn.split('/').pop()).toBe(resources.PromotionRole.Properties.RoleName);
     }
@@ -170,7 +204,7 @@ describe('bootstrap template: trust', () => {
 });
 
 describe('bootstrap template: permissions', () => {
-  const statements = permissionStatements();
+  const statements = permissionStatements().filter(({ statement }) => statement.Effect === 'Allow');
   const reasons = template.Metadata['ModelDeploy::WildcardResources'] as Record<string, string>;
 
   it('has permission statements to check', () => {
@@ -190,9 +224,10 @@ describe('bootstrap template: permissions', () => {
       expect(resources).toEqual(['*']);
       expect({ sid: s.Sid, reason: typeof reasons[s.Sid] }).toEqual({ sid: s.Sid, reason: 'string' });
     } else {
-      // Named resources: in this account, or AWS-owned (public AMIs, the SSM document), or the promotion role by name.
+      // Named resources: in this account, or AWS-owned (public AMIs). No generic AWS documents, no other account.
       for (const r of resources) {
-        expect(JSON.stringify(r)).toMatch(/\$\{AWS::AccountId\}|::image\/\*|document\/AWS-RunShellScript|iam::\*:role\/\$\{PromotionRoleName\}/);
+        expect(JSON.stringify(r)).toMatch(/\$\{AWS::AccountId\}|::image\/\*/);
+        expect(JSON.stringify(r)).not.toMatch(/AWS-RunShellScript|iam::\*:/);
       }
     }
   });
@@ -207,6 +242,7 @@ describe('bootstrap template: permissions', () => {
     expect(pass).toHaveLength(1);
     const s = pass[0].statement;
     expect(s.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${Project}-*' });
+    expect(s.Condition.StringEquals['aws:ResourceTag/model-deploy:environment']).toEqual({ Ref: 'Environment' });
     expect(s.Condition.StringEquals['iam:PassedToService']).toEqual(
       expect.arrayContaining(['sagemaker.amazonaws.com', 'ecs-tasks.amazonaws.com', 'codebuild.amazonaws.com']),
     );
@@ -220,10 +256,14 @@ describe('bootstrap template: permissions', () => {
     expect(createRole.Condition.Null).toEqual({ 'aws:RequestTag/model-deploy:deployment': 'false' });
   });
 
-  it('scopes SSM SendCommand on instances to the project tag', () => {
+  it('scopes SSM SendCommand to the project and environment tags and to the stacks\' own refresh document', () => {
     const send = statements.filter(({ statement }) => list(statement.Action).includes('ssm:SendCommand'));
+    expect(send).toHaveLength(2);
     const onInstances = send.find(({ statement }) => JSON.stringify(statement.Resource).includes(':instance/'))!.statement;
     expect(onInstances.Condition.StringEquals['ssm:resourceTag/model-deploy:project']).toEqual({ Ref: 'Project' });
+    expect(onInstances.Condition.StringEquals['ssm:resourceTag/model-deploy:environment']).toEqual({ Ref: 'Environment' });
+    const documents = send.find(({ statement }) => JSON.stringify(statement.Resource).includes(':document/'))!.statement;
+    expect(documents.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/${Project}-*-${Environment}-refresh-keys' });
   });
 
   it('keeps every managed policy under the 6,144-character IAM limit', () => {

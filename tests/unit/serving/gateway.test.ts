@@ -178,7 +178,7 @@ describe('serving gateway with a key file', () => {
     fs.renameSync(tmp, file);
   };
 
-  test('reloads the file when it changes, on a kept-alive connection', async () => {
+  test('reloads the file when it changes, on a kept-alive connection (a 401 closes its own)', async () => {
     const file = path.join(dir, 'api-keys.json');
     writeKeys(file, [KEY_A, KEY_B]);
     const gw = await startGateway({ MODEL_DEPLOY_UPSTREAM: `127.0.0.1:${upstream.port}`, MODEL_DEPLOY_API_KEY_FILE: file });
@@ -188,6 +188,10 @@ describe('serving gateway with a key file', () => {
       expect((await call(KEY_A)).status).toBe(200);
       expect((await call(KEY_C)).status).toBe(401);
       writeKeys(file, [KEY_B, KEY_C]);
+      // A 401 closes its connection (the body is never read), so the next call opens a new one.
+      const first = await call(KEY_C);
+      expect(first.status).toBe(200);
+      expect(first.reused).toBe(false);
       const c = await call(KEY_C);
       expect(c.status).toBe(200);
       expect(c.reused).toBe(true);

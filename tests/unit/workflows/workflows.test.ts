@@ -190,6 +190,63 @@ describe('reusable workflows', () => {
     }
   });
 
+  it('one concurrency group per environment\'s stacks, the same in every workflow that changes them (issue 12, medium 8)', () => {
+    const groups = new Set<string>();
+    for (const file of ['build-and-deploy.yml', 'promote.yml', 'rotate-key.yml', 'destroy.yml']) {
+      for (const job of Object.values(load(file).jobs as Json)) {
+        const group = String((job as Json).concurrency.group);
+        // A group keyed on the deployment name splits one stack in two (an empty name and the resolved one).
+        expect(group).not.toMatch(/deployment/);
+        groups.add(group.replace(/\$\{\{ (inputs\.environment \|\| 'prod'|inputs\.environment|matrix\.target) \}\}/, '<env>'));
+      }
+    }
+    expect([...groups]).toEqual(['model-deploy-${{ github.repository }}-<env>']);
+  });
+
+  it('asks GitHub for the China audience when the STS region is cn-* (issue 12, medium 9)', () => {
+    // The expression, evaluated the way the runner does for strings (&& and || return operands).
+    const evaluate = (expr: string, inputs: Json) => {
+      const js = expr
+        .replace(/^\$\{\{\s*|\s*\}\}$/g, '')
+        .replace(/inputs\.([\w-]+)/g, (_m, k: string) => `inputs[${JSON.stringify(k)}]`)
+        .replace(/startsWith\(/g, 'sw(');
+      return new Function('inputs', 'sw', `return (${js});`)(inputs, (a: string, b: string) => String(a).toLowerCase().startsWith(String(b).toLowerCase()));
+    };
+    let count = 0;
+    for (const file of workflowFiles) {
+      for (const { job, step } of allSteps(load(file))) {
+        if (!String(step.uses ?? '').startsWith('aws-actions/configure-aws-credentials@')) continue;
+        count++;
+        const audience = step.with?.audience;
+        expect({ file, job, audience: typeof audience }).toEqual({ file, job, audience: 'string' });
+        expect(evaluate(audience, { 'aws-region': 'cn-north-1' })).toBe('sts.amazonaws.com.cn');
+        expect(evaluate(audience, { 'aws-region': 'cn-northwest-1' })).toBe('sts.amazonaws.com.cn');
+        expect(evaluate(audience, { 'aws-region': 'us-east-1' })).toBe('sts.amazonaws.com');
+        expect(evaluate(audience, { 'aws-region': '' })).toBe('sts.amazonaws.com');
+      }
+    }
+    expect(count).toBeGreaterThanOrEqual(5);
+  });
+
+  it('promote reads the source with its read-only role, never the source deploy role (issue 12, high 2)', () => {
+    const steps = load('promote.yml').jobs.promote.steps as Json[];
+    const creds = steps.filter((s) => String(s.uses ?? '').startsWith('aws-actions/configure-aws-credentials@'));
+    expect(creds.map((s) => s.with['role-to-assume'])).toEqual(['${{ steps.source.outputs.read-role }}', "${{ fromJSON(inputs.roles || '{}')[matrix.target] }}"]);
+    const source = steps.find((s) => s.id === 'source')!;
+    expect(source.run).toContain('model-deploy-promotion-source-$ENVIRONMENT');
+    const script = `ROLE_ARN=arn:aws:iam::111111111111:role/model-deploy-dev ENVIRONMENT=dev GITHUB_OUTPUT=$(mktemp); export ROLE_ARN ENVIRONMENT GITHUB_OUTPUT\n${source.run}\ncat "$GITHUB_OUTPUT"`;
+    expect(execFileSync('bash', ['-c', script], { encoding: 'utf8' }).trim()).toBe('read-role=arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev');
+  });
+
+  it('keeps the upstream actions current with Dependabot (github-actions and npm)', () => {
+    const config = parse(fs.readFileSync(path.join(ROOT, '.github', 'dependabot.yml'), 'utf8')) as Json;
+    expect(config.version).toBe(2);
+    expect(config.updates.map((u: Json) => [u['package-ecosystem'], u.directory])).toEqual([
+      ['github-actions', '/'],
+      ['npm', '/'],
+    ]);
+  });
+
   it('prices pull requests with a read-only token and no AWS, and comments from workflow_run only', () => {
     const estimate = load('cost-comment.yml');
     expect(estimate.jobs.estimate.permissions).toEqual({ contents: 'read' });

@@ -1,0 +1,215 @@
+/**
+ * Test helpers for the trust model: resolve a CloudFormation template's intrinsic functions for given
+ * parameters, and evaluate IAM policies against a request the way IAM does (explicit deny wins, then any
+ * allow; a permissions boundary must allow as well). Covers the condition operators the templates use.
+ */
+type Json = Record<string, any>;
+
+export const ACCOUNT = '111111111111';
+const NO_VALUE = Symbol('NoValue');
+
+export interface Rendered {
+  resources: Record<string, { Type: string; Properties: Json }>;
+  conditions: Record<string, boolean>;
+}
+
+/** Resolves Ref, Fn::Sub, Fn::If, ... for the given parameters (defaults for the rest); Refs to resources become ARNs or names. */
+export function resolveTemplate(template: Json, params: Record<string, string>, region = 'us-east-1'): Rendered {
+  const partition = region.startsWith('cn-') ? 'aws-cn' : 'aws';
+  const values: Record<string, string> = {};
+  for (const [name, p] of Object.entries((template.Parameters ?? {}) as Json)) values[name] = params[name] ?? String(p.Default ?? '');
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': partition,
+    'AWS::AccountId': ACCOUNT,
+    'AWS::Region': region,
+    'AWS::StackName': 'stack',
+    'AWS::StackId': `arn:${partition}:cloudformation:${region}:${ACCOUNT}:stack/stack/1`,
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
+  const conditions: Record<string, boolean> = {};
+  const resourceRef = (name: string): string => {
+    const r = template.Resources[name];
+    if (r.Type === 'AWS::IAM::ManagedPolicy') return `arn:${partition}:iam::${ACCOUNT}:policy/${r.Properties.ManagedPolicyName ?? name}`;
+    if (r.Type === 'AWS::IAM::OIDCProvider') return `arn:${partition}:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
+    return name;
+  };
+  const ref = (name: string): unknown => {
+    if (name === 'AWS::NoValue') return NO_VALUE;
+    if (name in pseudo) return pseudo[name];
+    if (name in values) return values[name];
+    if (template.Resources?.[name]) return resourceRef(name);
+    throw new Error(`unknown Ref ${name}`);
+  };
+  const getAtt = (res: string, attr: string): string => {
+    const r = template.Resources[res];
+    if (r?.Type === 'AWS::IAM::Role' && attr === 'Arn') return `arn:${partition}:iam::${ACCOUNT}:role/${ev(r.Properties.RoleName) ?? res}`;
+    return `${res}.${attr}`;
+  };
+  const sub = (text: string, vars: Json = {}) =>
+    text.replace(/\$\{([\w:.]+)\}/g, (_m, name: string) => {
+      if (name in vars) return String(vars[name]);
+      if (name.includes('.') && !name.startsWith('AWS::')) {
+        const [res, ...attr] = name.split('.');
+        return getAtt(res, attr.join('.'));
+      }
+      return String(ref(name));
+    });
+  const ev = (node: any): any => {
+    if (Array.isArray(node)) return node.map(ev).filter((v) => v !== NO_VALUE);
+    if (!node || typeof node !== 'object') return node;
+    const keys = Object.keys(node);
+    if (keys.length === 1) {
+      const [k] = keys;
+      const a = node[k];
+      switch (k) {
+        case 'Ref': return ref(a);
+        case 'Condition': return condition(a);
+        case 'Fn::Sub': return typeof a === 'string' ? sub(a) : sub(a[0], ev(a[1]));
+        case 'Fn::Split': return String(ev(a[1])).split(a[0]);
+        case 'Fn::Select': return [].concat(ev(a[1]))[Number(ev(a[0]))];
+        case 'Fn::Join': return [].concat(ev(a[1])).join(a[0]);
+        case 'Fn::If': return condition(a[0]) ? ev(a[1]) : ev(a[2]);
+        case 'Fn::FindInMap': return template.Mappings[a[0]][ev(a[1])][a[2]];
+        case 'Fn::Equals': return String(ev(a[0])) === String(ev(a[1]));
+        case 'Fn::Not': return !ev(a[0]);
+        case 'Fn::And': return a.every((c: unknown) => ev(c));
+        case 'Fn::Or': return a.some((c: unknown) => ev(c));
+        case 'Fn::GetAtt': return getAtt(a[0], a[1]);
+        case 'Fn::Base64': return ev(a);
+        case 'Fn::GetAZs': return ['a', 'b'];
+      }
+    }
+    const out: Json = {};
+    for (const key of keys) {
+      const v = ev(node[key]);
+      if (v !== NO_VALUE) out[key] = v;
+    }
+    return out;
+  };
+  const condition = (name: string): boolean => {
+    if (!(name in conditions)) conditions[name] = Boolean(ev(template.Conditions[name]));
+    return conditions[name];
+  };
+  const resources: Rendered['resources'] = {};
+  for (const [id, r] of Object.entries(template.Resources as Json)) {
+    if (r.Condition && !condition(r.Condition)) continue;
+    resources[id] = { Type: r.Type, Properties: ev(r.Properties ?? {}) };
+  }
+  return { resources, conditions };
+}
+
+export interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: string | string[];
+  NotResource?: string | string[];
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+export interface Request {
+  action: string;
+  resource: string;
+  /** Condition keys of the request (aws:CalledVia, aws:RequestTag/..., iam:PermissionsBoundary...). */
+  context?: Record<string, string | string[]>;
+}
+
+export const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+function glob(pattern: string, value: string, caseInsensitive = false): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, caseInsensitive ? 'is' : 's');
+  return re.test(value);
+}
+
+/** ${aws:PrincipalTag/x} and the like, from the request context; unresolvable variables never match. */
+function substitute(value: string, ctx: Record<string, string | string[]>): string | undefined {
+  let missing = false;
+  const out = value.replace(/\$\{([^}]+)\}/g, (_m, key: string) => {
+    const v = ctx[key];
+    if (v === undefined) missing = true;
+    return String(v);
+  });
+  return missing ? undefined : out;
+}
+
+function conditionHolds(operator: string, key: string, policyValues: unknown, ctx: Record<string, string | string[]>): boolean {
+  const wanted = list(policyValues as string | string[]).map(String);
+  const present = key in ctx;
+  const given = list(ctx[key]).map(String);
+  let op = operator;
+  let setOp: 'ForAnyValue' | undefined;
+  if (op.startsWith('ForAnyValue:')) {
+    setOp = 'ForAnyValue';
+    op = op.slice('ForAnyValue:'.length);
+  }
+  if (op.startsWith('ForAllValues:')) throw new Error('ForAllValues is not used by the templates');
+  if (op === 'Null') return wanted[0] === 'true' ? !present : present;
+  let ifExists = false;
+  if (op.endsWith('IfExists')) {
+    ifExists = true;
+    op = op.slice(0, -'IfExists'.length);
+  }
+  if (!present) return ifExists ? true : /Not/.test(op) && !setOp;
+  const negated = /Not/.test(op);
+  const base = op.replace('Not', '');
+  const matchOne = (v: string) =>
+    wanted.some((w) => {
+      const target = substitute(w, ctx);
+      if (target === undefined) return false;
+      switch (base) {
+        case 'StringEquals': return v === target;
+        case 'StringEqualsIgnoreCase': return v.toLowerCase() === target.toLowerCase();
+        case 'StringLike':
+        case 'ArnLike':
+        case 'ArnEquals': return glob(target, v);
+        case 'Bool': return v === target;
+        default: throw new Error(`operator ${operator} not supported by the evaluator`);
+      }
+    });
+  const holds = (v: string) => (negated ? !matchOne(v) : matchOne(v));
+  if (setOp) return given.some(holds);
+  // Single-valued keys: a request carries one value.
+  return given.length > 0 && given.every(holds);
+}
+
+export function statementMatches(s: Statement, req: Request): boolean {
+  const ctx = req.context ?? {};
+  const actionHit = (patterns: string[]) => patterns.some((p) => glob(p, req.action, true));
+  if (s.Action !== undefined && !actionHit(list(s.Action))) return false;
+  if (s.NotAction !== undefined && actionHit(list(s.NotAction))) return false;
+  const resourceHit = (patterns: string[]) => patterns.some((p) => glob(substitute(p, ctx) ?? '\u0000', req.resource));
+  if (s.Resource !== undefined && !resourceHit(list(s.Resource))) return false;
+  if (s.NotResource !== undefined && resourceHit(list(s.NotResource))) return false;
+  for (const [operator, keys] of Object.entries(s.Condition ?? {})) {
+    for (const [key, values] of Object.entries(keys)) if (!conditionHolds(operator, key, values, ctx)) return false;
+  }
+  return true;
+}
+
+export type Decision = { decision: 'allow' | 'deny' | 'implicit-deny'; by?: string };
+
+/** IAM's evaluation for one principal: identity policies, optionally bounded by a permissions boundary. */
+export function evaluate(identity: Statement[], req: Request, boundary?: Statement[]): Decision {
+  const all = [...identity, ...(boundary ?? [])];
+  const deny = all.find((s) => s.Effect === 'Deny' && statementMatches(s, req));
+  if (deny) return { decision: 'deny', by: deny.Sid };
+  const allow = identity.find((s) => s.Effect === 'Allow' && statementMatches(s, req));
+  if (!allow) return { decision: 'implicit-deny' };
+  if (boundary && !boundary.some((s) => s.Effect === 'Allow' && statementMatches(s, req))) return { decision: 'implicit-deny', by: 'boundary' };
+  return { decision: 'allow', by: allow.Sid };
+}
+
+/** Statements of the managed policies a role carries, plus its inline policies. */
+export function roleStatements(rendered: Rendered, roleId: string): Statement[] {
+  const role = rendered.resources[roleId].Properties;
+  const out: Statement[] = [];
+  for (const arn of list<string>(role.ManagedPolicyArns)) {
+    const policy = Object.values(rendered.resources).find((r) => r.Type === 'AWS::IAM::ManagedPolicy' && `arn:aws:iam::${ACCOUNT}:policy/${r.Properties.ManagedPolicyName ?? ''}` === arn);
+    const byId = Object.entries(rendered.resources).find(([id, r]) => r.Type === 'AWS::IAM::ManagedPolicy' && arn.endsWith(`:policy/${id}`));
+    const doc = (policy ?? byId?.[1])?.Properties.PolicyDocument;
+    if (doc) out.push(...doc.Statement);
+  }
+  for (const p of list<Json>(role.Policies)) out.push(...p.PolicyDocument.Statement);
+  return out;
+}
