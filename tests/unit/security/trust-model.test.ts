@@ -391,9 +391,8 @@ describe('templates/build/infrastructure.yaml (outside this change: its role nee
       }
     }
   });
-  // Known gap, reported: until the build template sets PermissionsBoundary, the bounded deploy role cannot
-  // create its CodeBuild role. When it does, this test fails: turn it into a plain `it`.
-  it.failing('every role carries the permissions boundary', () => {
+  // The bounded deploy role can create the CodeBuild role only under the boundary.
+  it('every role carries the permissions boundary', () => {
     for (const x of Object.values(build.Resources as Record<string, any>)) if (x.Type === 'AWS::IAM::Role') expect(x.Properties.PermissionsBoundary).toBeDefined();
   });
 });
