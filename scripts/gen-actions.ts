@@ -25,7 +25,7 @@ export function renderActionYaml(def: ActionDefinition, main: string): string {
     'inputs:',
   ];
   for (const [name, input] of Object.entries(def.inputs)) {
-    const desc = input.type === 'choice' && input.choices && !input.description.includes(input.choices[0])
+    const desc = input.type === 'choice' && input.choices?.[0] !== undefined && !input.description.includes(input.choices[0])
       ? `${input.description} One of: ${input.choices.join(', ')}.`
       : input.description;
     lines.push(`  ${name}:`, `    description: ${quote(desc)}`, `    required: ${input.required ? 'true' : 'false'}`);

@@ -47,7 +47,8 @@ export class DeployErrors extends DeployError {
     this.errors = errors;
   }
   override describe(withLocation = true): string {
-    if (this.errors.length === 1) return this.errors[0].describe(withLocation);
+    const [only, ...more] = this.errors;
+    if (only && more.length === 0) return only.describe(withLocation);
     return `${this.errors.length} problems:\n` + this.errors.map((e) => `- ${e.describe().replace(/\n/g, '\n  ')}`).join('\n');
   }
 }
