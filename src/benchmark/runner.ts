@@ -90,7 +90,9 @@ async function warmup(client: BenchClient, workload: Workload, prompts: PromptSo
   setMaxListeners(parallel + 16, controller.signal);
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => controller.abort(new Error('warm-up timed out')), Math.min(workload.maxDurationSeconds, 600) * 1000);
+  // Its own bound: a cold endpoint may take longer than a short run's cap to answer at all.
+  const limitS = Math.min(600, Math.max(60, workload.maxDurationSeconds));
+  const timer = setTimeout(() => controller.abort(new Error(`warm-up: no answer within ${limitS} s`)), limitS * 1000);
   try {
     const maxTokens = Math.min(workload.outputTokens, 16);
     const outs = await Promise.all(

@@ -28,7 +28,8 @@ function start(options, onListening) {
       const arrived = performance.now();
       if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
         res.writeHead(401, { 'content-type': 'application/json' });
-        res.end('{"error":"unauthorized"}');
+        // echoAuth: a careless server quoting the credential it refused (the client must not print it).
+        res.end(options.echoAuth ? JSON.stringify({ error: `unauthorized: ${req.headers.authorization}` }) : '{"error":"unauthorized"}');
         return;
       }
       if (req.method === 'GET' && req.url === '/v1/models') {

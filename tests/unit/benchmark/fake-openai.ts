@@ -14,6 +14,8 @@ export interface FakeOpenAiOptions {
   tokens: number;
   /** When set, requests must carry `authorization: Bearer <apiKey>`. */
   apiKey?: string;
+  /** A 401 answer quotes the authorization header it refused. */
+  echoAuth?: boolean;
   /** Send the usage chunk (default true). */
   usage?: boolean;
   /** Write each event in two halves, split mid-line. */
