@@ -6,6 +6,7 @@
 import { DeployError, errorMessage } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { discoverModel, openAiClient } from './client-openai';
+import { filePrompts } from './prompts';
 import { bestStep, Currency, pricePerformance, PricePerformance } from './price-performance';
 import { benchmarkJson, renderText } from './render';
 import { runBenchmark } from './runner';
@@ -17,7 +18,7 @@ export const BENCHMARK_USAGE = `Usage:
       [--concurrency N | --request-rate R | --concurrency-steps 1,4,16] [--requests N]
       [--prompt-tokens P] [--output-tokens G] [--max-duration SECONDS]
       [--p95-ttft-ms MS] [--p95-e2el-ms MS] [--target-rpm N]
-      [--price-per-hour AMOUNT] [--currency USD|CNY] [--ignore-eos true|false] [--json]
+      [--prompts-file FILE] [--price-per-hour AMOUNT] [--currency USD|CNY] [--ignore-eos true|false] [--json]
 
   Streams chat completions from an OpenAI-compatible server (vLLM, SGLang, TGI, the model-deploy
   gateway) and prints the metrics as \`vllm bench serve\` defines them. Bounded: it stops after
@@ -30,6 +31,7 @@ export const BENCHMARK_USAGE = `Usage:
   --concurrency-steps  run once per level, e.g. 1,4,16,64
   --requests        requests per load level (default 64)
   --prompt-tokens   synthetic prompt length (default 512); --output-tokens answer length (default 128)
+  --prompts-file    prompts from a file under the current directory: one a line, or JSON lines {"prompt": "..."}
   --p95-ttft-ms, --p95-e2el-ms   latency objective (default p95 TTFT 2000 ms); goodput counts requests within it
   --price-per-hour  instance price, to print $ per 1M output tokens and the instances --target-rpm needs
   --json            print the result JSON (vLLM's field names) after the table
@@ -37,7 +39,7 @@ export const BENCHMARK_USAGE = `Usage:
 
 const FLAGS = [
   'url', 'api-key-env', 'model', 'concurrency', 'request-rate', 'concurrency-steps', 'requests', 'prompt-tokens', 'output-tokens',
-  'max-duration', 'p95-ttft-ms', 'p95-e2el-ms', 'target-rpm', 'price-per-hour', 'currency', 'ignore-eos', 'json', 'help', 'instances',
+  'max-duration', 'p95-ttft-ms', 'p95-e2el-ms', 'target-rpm', 'price-per-hour', 'currency', 'ignore-eos', 'json', 'help', 'instances', 'prompts-file',
 ] as const;
 const BOOLEAN = new Set(['json', 'help']);
 
@@ -122,6 +124,7 @@ export async function benchmarkCommand(argv: string[], reporter: Reporter, optio
         objective: Object.keys(objective).length ? objective : undefined,
         targetRequestsPerMinute: number(flags, 'target-rpm'),
         concurrencySteps: steps,
+        promptsFile: flags['prompts-file'],
       },
       { path: 'benchmark' },
     );
@@ -135,7 +138,8 @@ export async function benchmarkCommand(argv: string[], reporter: Reporter, optio
 
     const model = flags.model ?? (await discoverModel(flags.url, key, controller.signal));
     const client = openAiClient({ baseUrl: flags.url, apiKey: key, model, ignoreEos, requestTimeoutMs: workload.maxDurationSeconds * 1000 });
-    const run = await runBenchmark({ client, workload, reporter, secrets: [key], signal: controller.signal });
+    const prompts = workload.promptsFile ? filePrompts(workload.promptsFile, process.cwd()) : undefined;
+    const run = await runBenchmark({ client, workload, reporter, secrets: [key], signal: controller.signal, prompts });
     let price: PricePerformance | undefined;
     const priced = bestStep(run.steps, workload.objective);
     if (hourly !== undefined && priced) {

@@ -40,6 +40,8 @@ export function syntheticPrompt(tokens: number, index: number): string {
 export interface PromptSource {
   /** The prompt of request `index` (a file's prompts are used in turn). */
   prompt(index: number): string;
+  /** Its length in tokens: exact for synthetic prompts, words (the same approximation) for a file's. */
+  tokens(index: number): number;
   readonly kind: 'synthetic' | 'file';
 }
 
@@ -47,6 +49,7 @@ export function syntheticPrompts(tokens: number): PromptSource {
   const cache = new Map<number, string>();
   return {
     kind: 'synthetic',
+    tokens: () => tokens,
     // 64 distinct prompts in turn: enough to defeat a prefix cache without building a million strings.
     prompt(index) {
       const k = index % 64;
@@ -97,5 +100,6 @@ export function filePrompts(file: string, root: string): PromptSource {
     } else prompts.push(line);
   }
   if (prompts.length === 0) throw new DeployError(`workload.promptsFile "${file}" holds no prompts`, { hint: 'One prompt a line, or JSON lines with a "prompt" field.' });
-  return { kind: 'file', prompt: (index) => prompts[index % prompts.length] };
+  const words = prompts.map((p) => p.split(/\s+/).filter(Boolean).length);
+  return { kind: 'file', prompt: (index) => prompts[index % prompts.length], tokens: (index) => words[index % prompts.length] };
 }

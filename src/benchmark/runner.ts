@@ -96,7 +96,7 @@ async function warmup(client: BenchClient, workload: Workload, prompts: PromptSo
   try {
     const maxTokens = Math.min(workload.outputTokens, 16);
     const outs = await Promise.all(
-      Array.from({ length: parallel }, (_, i) => client.send({ index: -1 - i, prompt: prompts.prompt(i), promptTokens: workload.promptTokens, maxTokens }, controller.signal)),
+      Array.from({ length: parallel }, (_, i) => client.send({ index: -1 - i, prompt: prompts.prompt(i), promptTokens: prompts.tokens(i), maxTokens }, controller.signal)),
     );
     if (!outs.some((o) => o.success) && !signal?.aborted) {
       throw new DeployError(`the first request to ${client.label} failed: ${outs[0].error ?? 'no answer'}`, {
@@ -154,7 +154,7 @@ export async function runStep(options: RunOptions & { prompts: PromptSource }, l
   }, workload.maxDurationSeconds * 1000);
 
   const outcomes: RequestOutcome[] = [];
-  const spec = (index: number): RequestSpec => ({ index, prompt: prompts.prompt(index), promptTokens: workload.promptTokens, maxTokens: workload.outputTokens });
+  const spec = (index: number): RequestSpec => ({ index, prompt: prompts.prompt(index), promptTokens: prompts.tokens(index), maxTokens: workload.outputTokens });
   const one = async (index: number) => {
     try {
       outcomes.push(await client.send(spec(index), stop.signal));
