@@ -117,7 +117,7 @@ export async function benchmarkCommand(argv: string[], reporter: Reporter, optio
       {
         promptTokens: number(flags, 'prompt-tokens'),
         outputTokens: number(flags, 'output-tokens'),
-        concurrency: steps ? undefined : number(flags, 'concurrency'),
+        concurrency: number(flags, 'concurrency'),
         requestRate: number(flags, 'request-rate'),
         requests: number(flags, 'requests'),
         maxDurationSeconds: number(flags, 'max-duration'),

@@ -135,6 +135,8 @@ export function renderText(run: BenchmarkRun, options: RenderOptions = {}): stri
   if (options.price) {
     const p = options.price;
     rule('Price-performance');
+    const at = options.pricedStep;
+    if (at) row('Priced at:', at.concurrency !== undefined ? `concurrency ${at.concurrency}` : `${at.requestRate} req/s`);
     row('Instance price (per hour):', formatPrice(p.hourlyPrice, p.currency));
     row('Per 1M output tokens:', formatPrice(p.perMillionOutputTokens, p.currency));
     row('Per 1,000 requests:', formatPrice(p.perThousandRequests, p.currency));

@@ -108,7 +108,11 @@ export function resolveWorkload(input: unknown, context: WorkloadContext = {}): 
   if (requestRate !== undefined && concurrency !== undefined) {
     fail('requestRate', 'and concurrency are both set', 'Give either concurrency (a closed loop of N streams) or requestRate (requests per second arriving whatever the latency), not both.');
   }
-  if (requestRate === undefined && concurrency === undefined) concurrency = WORKLOAD_DEFAULTS.concurrency;
+  const stepping = w.concurrencySteps !== undefined && w.concurrencySteps !== null;
+  if (stepping && w.concurrency !== undefined && w.concurrency !== null) {
+    fail('concurrencySteps', 'and concurrency are both set', 'Give either concurrency (one level) or concurrencySteps (one run per level), not both.');
+  }
+  if (requestRate === undefined && concurrency === undefined && !stepping) concurrency = WORKLOAD_DEFAULTS.concurrency;
 
   let objective: LatencyObjective = { ...WORKLOAD_DEFAULTS.objective };
   const o = w.objective;

@@ -31,7 +31,10 @@ describe('resolveWorkload', () => {
     expect(w.requestRate).toBe(2.5);
     expect(w.objective).toEqual({ p95E2elMs: 9000 });
     expect(w.promptsFile).toBe('bench/prompts.jsonl');
-    expect(resolveWorkload({ concurrencySteps: [1, 4, 16] }).concurrencySteps).toEqual([1, 4, 16]);
+    const stepped = resolveWorkload({ concurrencySteps: [1, 4, 16] });
+    expect(stepped.concurrencySteps).toEqual([1, 4, 16]);
+    // Stepping replaces the default concurrency (it would otherwise change the results key for nothing).
+    expect(stepped.concurrency).toBeUndefined();
   });
 
   it.each([
@@ -50,6 +53,7 @@ describe('resolveWorkload', () => {
     [{ promptsFile: '/etc/passwd' }, 'workload.promptsFile is "/etc/passwd", which is not valid'],
     [{ concurrencySteps: [4, 1] }, 'workload.concurrencySteps is [4,1], which is not valid\nA list of 1 to 16 whole numbers from 1 to 1024, ascending'],
     [{ concurrencySteps: [1, 2], requestRate: 1 }, 'workload.concurrencySteps steps the concurrency, but requestRate sets an open loop'],
+    [{ concurrencySteps: [1, 2], concurrency: 4 }, 'workload.concurrencySteps and concurrency are both set'],
     [{ concurency: 8 }, 'workload.concurency is not a workload field\nWorkload fields: promptTokens, outputTokens, concurrency'],
   ])('%j is rejected, naming the field and what is valid', (input, expected) => {
     expect(problems(input)).toContain(expected);
