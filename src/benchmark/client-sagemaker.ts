@@ -14,9 +14,8 @@ import { InvokeEndpointAsyncCommand, InvokeEndpointWithResponseStreamCommand, Sa
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsClient, Credentials } from '../core/aws';
 import { errorMessage, errorName } from '../core/errors';
-import { chatBody } from './client-openai';
+import { chatBody, outcomeOf } from './client-openai';
 import { StreamTimer } from './stream';
-import { outcomeOf } from './client-openai';
 import { BenchClient, failedOutcome, RequestOutcome, RequestSpec } from './types';
 
 export interface SageMakerClientOptions {

@@ -18,7 +18,10 @@ import type { Workload } from './workload';
 export const RESULT_SCHEMA_VERSION = 1;
 
 export interface BenchmarkKeyInput {
-  /** Content hash of the serving image (the image digest, sha256:...). */
+  /**
+   * Content hash of the serving image, one the PR job can compute offline: the content-addressed tag
+   * renderBuild gives (`md-<40 hex>`, src/image/render.ts), or an image digest (`sha256:<64 hex>`).
+   */
   imageHash: string;
   instanceType: string;
   workload: Workload;
@@ -103,7 +106,8 @@ export interface ResultSet {
 const MAX_FILES = 2000;
 const MAX_FILE_BYTES = 256 * 1024;
 const HEX64 = /^[0-9a-f]{64}$/;
-const IMAGE_HASH = /^(sha256:)?[0-9a-f]{64}$/;
+/** A tag or digest: letters, digits and `:._-` only (nothing that is markup in a comment). */
+const IMAGE_HASH = /^[A-Za-z0-9][A-Za-z0-9:._-]{7,127}$/;
 const INSTANCE_TYPE = /^(ml\.)?[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const COMMIT = /^[0-9a-f]{40}$/;
@@ -118,7 +122,7 @@ export function validateResult(value: unknown): string | undefined {
   const r = value as Record<string, unknown>;
   if (r.schema !== RESULT_SCHEMA_VERSION) return `schema is ${JSON.stringify(r.schema)}, expected ${RESULT_SCHEMA_VERSION}`;
   if (typeof r.key !== 'string' || !HEX64.test(r.key)) return 'key is not 64 hex characters';
-  if (typeof r.imageHash !== 'string' || !IMAGE_HASH.test(r.imageHash)) return 'imageHash is not a sha256 digest';
+  if (typeof r.imageHash !== 'string' || !IMAGE_HASH.test(r.imageHash)) return 'imageHash is not an image tag or digest';
   if (typeof r.instanceType !== 'string' || !INSTANCE_TYPE.test(r.instanceType) || r.instanceType.length > 40) return 'instanceType is not an instance type';
   if (typeof r.region !== 'string' || !REGION.test(r.region)) return 'region is not a region name';
   if (typeof r.commit !== 'string' || !COMMIT.test(r.commit)) return 'commit is not a 40-character commit id';

@@ -94,6 +94,16 @@ describe('result files', () => {
     ]);
   });
 
+  it('accepts a content-addressed tag as the image hash, and nothing with markup', () => {
+    const r = record();
+    const tagged = { ...r, imageHash: `md-${'0f'.repeat(20)}` };
+    tagged.key = benchmarkKey({ imageHash: tagged.imageHash, instanceType: r.instanceType, workload: r.workload });
+    expect(validateResult(tagged)).toBeUndefined();
+    const marked = { ...r, imageHash: 'md-<script>' };
+    marked.key = benchmarkKey({ imageHash: marked.imageHash, instanceType: r.instanceType, workload: r.workload });
+    expect(validateResult(marked)).toBe('imageHash is not an image tag or digest');
+  });
+
   it('a missing directory is an empty set; writing an invalid record throws', () => {
     expect(readResults(path.join(dir, 'nope'))).toEqual({ records: [], problems: [] });
     expect(() => writeResult(dir, { ...record(), region: 'mars' })).toThrow('region is not a region name');
