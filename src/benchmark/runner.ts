@@ -69,7 +69,9 @@ export async function runBenchmark(options: RunOptions): Promise<BenchmarkRun> {
     if (options.signal?.aborted) break;
     if (options.warmup !== false) {
       const parallel = load.concurrency ?? Math.min(64, Math.max(1, Math.ceil(load.requestRate ?? 1)));
-      await warmup(client, workload, prompts, Math.min(parallel, workload.requests), options.signal);
+      // Only the first level's warm-up decides whether the endpoint answers at all; a later level that
+      // overloads it is a result (failed requests), not a setup error that would discard the levels measured.
+      await warmup(client, workload, prompts, Math.min(parallel, workload.requests), options.signal, steps.length === 0);
     }
     const step = await runStep({ ...options, prompts }, load);
     const m = step.metrics;
@@ -84,7 +86,7 @@ export async function runBenchmark(options: RunOptions): Promise<BenchmarkRun> {
   return { target: client.label, workload, startedAt, steps };
 }
 
-async function warmup(client: BenchClient, workload: Workload, prompts: PromptSource, parallel: number, signal?: AbortSignal): Promise<void> {
+async function warmup(client: BenchClient, workload: Workload, prompts: PromptSource, parallel: number, signal: AbortSignal | undefined, fatal: boolean): Promise<void> {
   const controller = new AbortController();
   // Every request in flight listens on the signal (fetch does): as many listeners as requests.
   setMaxListeners(parallel + 16, controller.signal);
@@ -98,7 +100,7 @@ async function warmup(client: BenchClient, workload: Workload, prompts: PromptSo
     const outs = await Promise.all(
       Array.from({ length: parallel }, (_, i) => client.send({ index: -1 - i, prompt: prompts.prompt(i), promptTokens: prompts.tokens(i), maxTokens }, controller.signal)),
     );
-    if (!outs.some((o) => o.success) && !signal?.aborted) {
+    if (fatal && !outs.some((o) => o.success) && !signal?.aborted) {
       throw new DeployError(`the first request to ${client.label} failed: ${outs[0].error ?? 'no answer'}`, {
         title: 'Benchmark could not start',
         hint: 'Check the URL (or endpoint name), the model name and the key; the benchmark sends nothing more until one request succeeds.',

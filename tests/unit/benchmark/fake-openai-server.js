@@ -51,6 +51,11 @@ function start(options, onListening) {
         return;
       }
       if (options.record !== false) state.requests.push({ headers: req.headers, body });
+      if (options.maxStreams && open >= options.maxStreams) {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end('{"error":{"message":"overloaded"}}');
+        return;
+      }
       if (options.failWith) {
         res.writeHead(options.failWith, { 'content-type': 'application/json' });
         res.end('{"error":{"message":"failing on purpose"}}');

@@ -21,6 +21,8 @@ export interface FakeOpenAiOptions {
   /** Write each event in two halves, split mid-line. */
   splitEvents?: boolean;
   model?: string;
+  /** Answer 503 while this many streams are open (an overloaded server). */
+  maxStreams?: number;
   /** Answer every chat request with this status and an error body. */
   failWith?: number;
   /** Keep request headers and bodies for stats() (default true). */

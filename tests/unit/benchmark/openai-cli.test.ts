@@ -185,6 +185,19 @@ describe('the load generator stays within its bounds', () => {
     }
   });
 
+  it('keeps the levels measured when a higher one overloads the server', async () => {
+    const server = await startFakeOpenAi({ ttftMs: 20, itlMs: 2, tokens: 4, maxStreams: 2 });
+    try {
+      const run = await runBenchmark({ client: openAiClient({ baseUrl: server.url, model: 'm' }), workload: resolveWorkload({ concurrencySteps: [1, 8], requests: 8, outputTokens: 4 }), reporter: memoryReporter() });
+      expect(run.steps.map((s) => s.concurrency)).toEqual([1, 8]);
+      expect(run.steps[0].metrics).toMatchObject({ completed: 8, failed: 0 });
+      expect(run.steps[1].metrics.failed).toBeGreaterThan(0);
+      expect(run.steps[1].errors).toEqual(['HTTP 503: {"error":{"message":"overloaded"}}']);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('counts server errors as failed, with the message', async () => {
     const server = await startFakeOpenAi({ ttftMs: 5, itlMs: 1, tokens: 4, failWith: 503 });
     try {
