@@ -2,6 +2,7 @@
  * The OpenAI client, the load generator's bounds and the benchmark command, against the loopback
  * server; and the key: never in any captured output, even when the server quotes it back.
  */
+import { getEventListeners } from 'events';
 import { benchmarkCommand } from '../../../src/benchmark/cli';
 import { chatCompletionsUrl, openAiClient } from '../../../src/benchmark/client-openai';
 import { runBenchmark } from '../../../src/benchmark/runner';
@@ -180,6 +181,19 @@ describe('the load generator stays within its bounds', () => {
       // 20 arrivals at 40/s: about half a second (Poisson: seeded, so the same every run).
       expect(m.duration).toBeGreaterThan(0.2);
       expect(m.duration).toBeLessThan(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fails a request that exceeds its own time limit, and leaves no listener behind', async () => {
+    const server = await startFakeOpenAi({ ttftMs: 3000, itlMs: 1, tokens: 2 });
+    try {
+      const client = openAiClient({ baseUrl: server.url, model: 'm', requestTimeoutMs: 200 });
+      const parent = new AbortController();
+      const out = await client.send({ index: 0, prompt: 'p', promptTokens: 1, maxTokens: 2 }, parent.signal);
+      expect(out).toMatchObject({ success: false, error: 'no answer within 200 ms', cancelled: false });
+      expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
     } finally {
       await server.close();
     }
