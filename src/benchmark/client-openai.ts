@@ -110,7 +110,10 @@ export function openAiClient(options: OpenAiClientOptions): BenchClient {
       } finally {
         link.dispose();
       }
-      return outcomeOf(timer, request, start);
+      const outcome = outcomeOf(timer, request, start);
+      // An error event in the stream is the server's text: it could quote the request's headers.
+      if (outcome.error) outcome.error = redact(outcome.error, secrets);
+      return outcome;
     },
   };
 }
