@@ -1,0 +1,162 @@
+/**
+ * model-deploy benchmark: the measurement for any OpenAI-compatible URL, from a terminal or a job.
+ * The key is read from an environment variable named by --api-key-env, never from a flag (flags land
+ * in shell history and process lists), and is masked by the reporter before the first request.
+ */
+import { DeployError, errorMessage } from '../core/errors';
+import type { Reporter } from '../core/log';
+import { discoverModel, openAiClient } from './client-openai';
+import { filePrompts } from './prompts';
+import { bestStep, Currency, pricePerformance, PricePerformance } from './price-performance';
+import { benchmarkJson, renderText } from './render';
+import { runBenchmark } from './runner';
+import { redact } from './types';
+import { resolveWorkload } from './workload';
+
+export const BENCHMARK_USAGE = `Usage:
+  model-deploy benchmark --url URL [--api-key-env NAME] [--model NAME]
+      [--concurrency N | --request-rate R | --concurrency-steps 1,4,16] [--requests N]
+      [--prompt-tokens P] [--output-tokens G] [--max-duration SECONDS]
+      [--p95-ttft-ms MS] [--p95-e2el-ms MS] [--target-rpm N]
+      [--prompts-file FILE] [--price-per-hour AMOUNT] [--currency USD|CNY] [--ignore-eos true|false] [--json]
+
+  Streams chat completions from an OpenAI-compatible server (vLLM, SGLang, TGI, the model-deploy
+  gateway) and prints the metrics as \`vllm bench serve\` defines them. Bounded: it stops after
+  --requests requests per load level or --max-duration seconds, whichever comes first.
+
+  --url             base URL of the server: https://host, http://127.0.0.1:8000 (or .../v1)
+  --api-key-env     name of the environment variable holding the key (sent as authorization: Bearer)
+  --model           served model name (default: the first one /v1/models lists)
+  --concurrency     requests kept in flight (default 8); or --request-rate per second (Poisson arrivals)
+  --concurrency-steps  run once per level, e.g. 1,4,16,64
+  --requests        requests per load level (default 64)
+  --prompt-tokens   synthetic prompt length (default 512); --output-tokens answer length (default 128)
+  --prompts-file    prompts from a file under the current directory: one a line, or JSON lines {"prompt": "..."}
+  --p95-ttft-ms, --p95-e2el-ms   latency objective (default p95 TTFT 2000 ms); goodput counts requests within it
+  --price-per-hour  instance price, to print $ per 1M output tokens and the instances --target-rpm needs
+  --json            print the result JSON (vLLM's field names) after the table
+`;
+
+const FLAGS = [
+  'url', 'api-key-env', 'model', 'concurrency', 'request-rate', 'concurrency-steps', 'requests', 'prompt-tokens', 'output-tokens',
+  'max-duration', 'p95-ttft-ms', 'p95-e2el-ms', 'target-rpm', 'price-per-hour', 'currency', 'ignore-eos', 'json', 'help', 'instances', 'prompts-file',
+] as const;
+const BOOLEAN = new Set(['json', 'help']);
+
+export function parseBenchmarkFlags(args: string[]): Record<string, string> {
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '-h') {
+      flags.help = 'true';
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new DeployError(`unexpected argument "${arg}"`, { hint: 'Flags look like --name value. Run model-deploy benchmark --help.' });
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    if (!(FLAGS as readonly string[]).includes(name)) {
+      throw new DeployError(`unknown flag --${name}`, { hint: `Flags: ${FLAGS.map((f) => `--${f}`).join(', ')}.` });
+    }
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else if (BOOLEAN.has(name)) value = args[i + 1] === 'true' || args[i + 1] === 'false' ? args[++i] : 'true';
+    else {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new DeployError(`--${name} needs a value`, { hint: 'Run model-deploy benchmark --help.' });
+      value = args[++i];
+    }
+    flags[name] = value;
+  }
+  return flags;
+}
+
+function number(flags: Record<string, string>, name: string): number | undefined {
+  const v = flags[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new DeployError(`--${name} is "${v}", which is not a number`, { hint: 'Run model-deploy benchmark --help.' });
+  return n;
+}
+
+export interface BenchmarkCommandOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Stops the run (the CLI passes one tied to SIGINT). */
+  signal?: AbortSignal;
+}
+
+/** Runs the command; 0 when requests completed, 1 when none did, 2 for a usage or setup error. */
+export async function benchmarkCommand(argv: string[], reporter: Reporter, options: BenchmarkCommandOptions = {}): Promise<number> {
+  const env = options.env ?? process.env;
+  let key: string | undefined;
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new Error('interrupted'));
+  const external = options.signal;
+  if (external) external.addEventListener('abort', () => controller.abort(external.reason), { once: true });
+  else process.once('SIGINT', onSigint);
+  try {
+    const flags = parseBenchmarkFlags(argv);
+    if (flags.help === 'true') {
+      reporter.info(BENCHMARK_USAGE);
+      return 0;
+    }
+    if (flags['api-key-env'] !== undefined) {
+      const name = flags['api-key-env'];
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new DeployError(`--api-key-env "${name}" is not an environment variable name`, { hint: 'Give the NAME of the variable holding the key (e.g. MODEL_API_KEY), not the key.' });
+      key = env[name];
+      if (!key) throw new DeployError(`--api-key-env ${name}: the variable is not set or empty`, { hint: `export ${name}=... (the key), then run again.` });
+      reporter.setSecret(key);
+    }
+    if (!flags.url) throw new DeployError('--url is required', { hint: 'The base URL of an OpenAI-compatible server: --url http://127.0.0.1:8000' });
+    const steps = flags['concurrency-steps']?.split(',').map((s) => Number(s.trim()));
+    const objective: Record<string, number> = {};
+    const ttft = number(flags, 'p95-ttft-ms');
+    const e2el = number(flags, 'p95-e2el-ms');
+    if (ttft !== undefined) objective.p95TtftMs = ttft;
+    if (e2el !== undefined) objective.p95E2elMs = e2el;
+    const workload = resolveWorkload(
+      {
+        promptTokens: number(flags, 'prompt-tokens'),
+        outputTokens: number(flags, 'output-tokens'),
+        concurrency: number(flags, 'concurrency'),
+        requestRate: number(flags, 'request-rate'),
+        requests: number(flags, 'requests'),
+        maxDurationSeconds: number(flags, 'max-duration'),
+        objective: Object.keys(objective).length ? objective : undefined,
+        targetRequestsPerMinute: number(flags, 'target-rpm'),
+        concurrencySteps: steps,
+        promptsFile: flags['prompts-file'],
+      },
+      { path: 'benchmark' },
+    );
+    const currency = (flags.currency ?? 'USD').toUpperCase();
+    if (currency !== 'USD' && currency !== 'CNY') throw new DeployError(`--currency is "${flags.currency}"`, { hint: 'USD or CNY.' });
+    const hourly = number(flags, 'price-per-hour');
+    if (hourly !== undefined && !(hourly >= 0)) throw new DeployError(`--price-per-hour is "${flags['price-per-hour']}"`, { hint: 'The price of one instance-hour, a number ≥ 0.' });
+    const instances = number(flags, 'instances') ?? 1;
+    if (!Number.isInteger(instances) || instances < 1) throw new DeployError(`--instances is "${flags.instances}"`, { hint: 'The number of instances behind the URL, a whole number ≥ 1.' });
+    const ignoreEos = flags['ignore-eos'] === undefined ? true : flags['ignore-eos'] !== 'false';
+
+    const model = flags.model ?? (await discoverModel(flags.url, key, controller.signal));
+    const client = openAiClient({ baseUrl: flags.url, apiKey: key, model, ignoreEos, requestTimeoutMs: workload.maxDurationSeconds * 1000 });
+    const prompts = workload.promptsFile ? filePrompts(workload.promptsFile, process.cwd()) : undefined;
+    const run = await runBenchmark({ client, workload, reporter, secrets: [key], signal: controller.signal, prompts });
+    let price: PricePerformance | undefined;
+    const priced = bestStep(run.steps, workload.objective);
+    if (hourly !== undefined && priced) {
+      price = pricePerformance(priced.metrics, { amount: hourly, currency: currency as Currency }, { targetRequestsPerMinute: workload.targetRequestsPerMinute, objective: workload.objective, instances });
+    }
+    for (const line of renderText(run, { price, pricedStep: priced }).trimEnd().split('\n')) reporter.info(line);
+    if (flags.json === 'true') reporter.info(JSON.stringify(benchmarkJson(run, { price, pricedStep: priced, model }), null, 2));
+    return run.steps.length > 0 && run.steps.every((s) => s.metrics.completed > 0) ? 0 : 1;
+  } catch (err) {
+    // A message may quote a header value (an invalid key is echoed by fetch): never print the key.
+    if (err instanceof DeployError) {
+      reporter.error(redact(err.describe(), [key]), err.location, err.title);
+      return 2;
+    }
+    reporter.error(redact(errorMessage(err), [key]), undefined, 'Unexpected error');
+    return 1;
+  } finally {
+    if (!external) process.removeListener('SIGINT', onSigint);
+  }
+}

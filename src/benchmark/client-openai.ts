@@ -1,0 +1,156 @@
+/**
+ * An OpenAI-compatible server (vLLM, SGLang, TGI, the ecs/ec2 gateway) over HTTP(S): streaming chat
+ * completions with Node's fetch, `authorization: Bearer <key>`, server-sent events timed as they
+ * arrive. The usage chunk (`stream_options.include_usage`) gives the output token count; without it
+ * the chunks that carried content are counted.
+ */
+import { DeployError, errorMessage } from '../core/errors';
+import { StreamTimer } from './stream';
+import { BenchClient, failedOutcome, redact, RequestOutcome, RequestSpec } from './types';
+
+export interface OpenAiClientOptions {
+  /** Base URL of the server: "https://host", "http://127.0.0.1:8000" or ".../v1". */
+  baseUrl: string;
+  apiKey?: string;
+  /** The served model name (vLLM checks it); `discoverModel` asks /v1/models. */
+  model: string;
+  /** Sent as `ignore_eos` so every answer runs to max_tokens, as a fixed-length benchmark needs (vLLM, SGLang). */
+  ignoreEos?: boolean;
+  /** One request's own limit, ms (the run's cap aborts earlier). */
+  requestTimeoutMs?: number;
+  now?: () => number;
+}
+
+/** The chat completions URL for a base URL, checked. */
+export function chatCompletionsUrl(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new DeployError(`--url "${baseUrl}" is not a URL`, { hint: 'The base URL of an OpenAI-compatible server: https://host or http://127.0.0.1:8000.' });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new DeployError(`--url "${baseUrl}" is not http(s)`, { hint: 'The base URL of an OpenAI-compatible server: https://host or http://127.0.0.1:8000.' });
+  }
+  if (url.username || url.password) {
+    throw new DeployError('--url carries credentials', { hint: 'Give the key through --api-key-env NAME, never in the URL.' });
+  }
+  const base = url.toString().replace(/\/+$/, '');
+  if (/\/chat\/completions$/.test(base)) return base;
+  return /\/v1$/.test(base) ? `${base}/chat/completions` : `${base}/v1/chat/completions`;
+}
+
+function headers(apiKey?: string): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
+  if (apiKey) h.authorization = `Bearer ${apiKey}`;
+  return h;
+}
+
+/** The first model the server lists (`GET /v1/models`), as vLLM's benchmark does without --model. */
+export async function discoverModel(baseUrl: string, apiKey?: string, signal?: AbortSignal): Promise<string> {
+  const url = chatCompletionsUrl(baseUrl).replace(/\/chat\/completions$/, '/models');
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: headers(apiKey), signal: signal ?? AbortSignal.timeout(30_000) });
+  } catch (err) {
+    throw new DeployError(`could not reach ${url}: ${redact(errorMessage(err), [apiKey])}`, { hint: 'Check --url, or give --model NAME.' });
+  }
+  const body = redact((await res.text()).slice(0, 2000), [apiKey]);
+  if (!res.ok) throw new DeployError(`GET ${url} answered HTTP ${res.status}`, { hint: res.status === 401 || res.status === 403 ? 'The server wants a key: --api-key-env NAME.' : 'Give --model NAME.' });
+  try {
+    const id = (JSON.parse(body) as { data?: { id?: unknown }[] }).data?.[0]?.id;
+    if (typeof id === 'string' && id) return id;
+  } catch {
+    /* fall through */
+  }
+  throw new DeployError(`GET ${url} listed no model`, { hint: 'Give --model NAME.' });
+}
+
+export function chatBody(request: RequestSpec, model: string, options: { stream: boolean; ignoreEos?: boolean }): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    model,
+    messages: [{ role: 'user', content: request.prompt }],
+    temperature: 0,
+    max_tokens: request.maxTokens,
+    stream: options.stream,
+  };
+  if (options.stream) body.stream_options = { include_usage: true };
+  if (options.ignoreEos) body.ignore_eos = true;
+  return body;
+}
+
+export function openAiClient(options: OpenAiClientOptions): BenchClient {
+  const url = chatCompletionsUrl(options.baseUrl);
+  const now = options.now ?? (() => performance.now());
+  const h = headers(options.apiKey);
+  const secrets = [options.apiKey];
+  return {
+    label: `openai ${new URL(url).origin}`,
+    async send(request: RequestSpec, signal: AbortSignal): Promise<RequestOutcome> {
+      const body = JSON.stringify(chatBody(request, options.model, { stream: true, ignoreEos: options.ignoreEos }));
+      const link = linkSignal(signal, options.requestTimeoutMs);
+      const start = now();
+      const timer = new StreamTimer(start);
+      try {
+        const res = await fetch(url, { method: 'POST', headers: h, body, signal: link.signal });
+        if (res.status !== 200 || !res.body) {
+          const text = (await res.text().catch(() => '')).slice(0, 200);
+          return failedOutcome(request, start, redact(`HTTP ${res.status}${text ? `: ${text}` : ''}`, secrets));
+        }
+        const reader = res.body.getReader();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          timer.push(value, now());
+        }
+        timer.end(now());
+      } catch (err) {
+        const why = link.timedOut ? `no answer within ${options.requestTimeoutMs} ms` : errorMessage(err);
+        return failedOutcome(request, start, redact(why, secrets), signal.aborted);
+      } finally {
+        link.dispose();
+      }
+      const outcome = outcomeOf(timer, request, start);
+      // An error event in the stream is the server's text: it could quote the request's headers.
+      if (outcome.error) outcome.error = redact(outcome.error, secrets);
+      return outcome;
+    },
+  };
+}
+
+/** A request's outcome once its stream ended. */
+export function outcomeOf(timer: StreamTimer, request: RequestSpec, start: number): RequestOutcome {
+  if (timer.error) return failedOutcome(request, start, timer.error);
+  if (timer.ttftMs === 0) return failedOutcome(request, start, 'the stream carried no token');
+  return {
+    success: true,
+    promptLen: timer.usagePromptTokens ?? request.promptTokens,
+    outputTokens: timer.outputTokens,
+    ttftMs: timer.ttftMs,
+    itlMs: timer.itlMs,
+    latencyMs: timer.latencyMs,
+    startMs: start,
+  };
+}
+
+/**
+ * The run's signal, plus a per-request time limit when one is set. Listeners are removed when the
+ * request ends, so a long run does not pile them up on the run's signal.
+ */
+export function linkSignal(parent: AbortSignal, timeoutMs?: number): { signal: AbortSignal; timedOut: boolean; dispose(): void } {
+  if (!timeoutMs) return { signal: parent, timedOut: false, dispose: () => undefined };
+  const controller = new AbortController();
+  const state = { signal: controller.signal, timedOut: false, dispose: () => undefined as void };
+  const onAbort = () => controller.abort(parent.reason);
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => {
+    state.timedOut = true;
+    controller.abort(new Error(`request timed out after ${timeoutMs} ms`));
+  }, timeoutMs);
+  state.dispose = () => {
+    clearTimeout(timer);
+    parent.removeEventListener('abort', onAbort);
+  };
+  return state;
+}

@@ -1,0 +1,203 @@
+/**
+ * The load generator. A closed loop keeps N requests in flight (a new one starts when one ends), an
+ * open loop starts requests at a rate (Poisson arrivals, as vLLM's default burstiness 1) with at most
+ * `maxInFlight` outstanding. Either stops at the request count or at the duration cap, whichever
+ * comes first (requests still running at the cap are cancelled and counted apart), and at once when
+ * the caller's signal aborts. Secrets are registered with the reporter before anything is sent.
+ */
+import { setMaxListeners } from 'events';
+import { DeployError } from '../core/errors';
+import type { Reporter } from '../core/log';
+import { BenchmarkMetrics, calculateMetrics } from './metrics';
+import { PromptSource, syntheticPrompts } from './prompts';
+import type { BenchClient, RequestOutcome, RequestSpec } from './types';
+import { describeWorkload, Workload } from './workload';
+
+export interface StepResult {
+  /** Closed loop: the concurrency of this step. */
+  concurrency?: number;
+  /** Open loop: the request rate, per second. */
+  requestRate?: number;
+  metrics: BenchmarkMetrics;
+  stoppedBy: 'requests' | 'duration' | 'abort';
+  /** Up to five distinct failure messages (already free of secrets). */
+  errors: string[];
+}
+
+export interface BenchmarkRun {
+  /** The client's label: "openai http://127.0.0.1:8000" (never a key). */
+  target: string;
+  workload: Workload;
+  startedAt: string;
+  /** One per concurrency step; one when the workload does not step. */
+  steps: StepResult[];
+}
+
+export interface RunOptions {
+  client: BenchClient;
+  workload: Workload;
+  reporter: Reporter;
+  /** Credentials the client uses (an API key): masked before the first request. */
+  secrets?: (string | undefined)[];
+  prompts?: PromptSource;
+  signal?: AbortSignal;
+  /**
+   * Before each load level, send untimed requests (as many at once as the level keeps in flight, so
+   * connections and TLS sessions are open before the clock starts, as vLLM's --num-warmups) and stop
+   * with the first one's error if none succeeds (default true).
+   */
+  warmup?: boolean;
+  /** Open loop: most requests outstanding at once (default 1024). */
+  maxInFlight?: number;
+  /** Seeded randomness for arrival times (default: a fixed-seed generator, so runs repeat). */
+  random?: () => number;
+  now?: () => number;
+}
+
+/** Runs the workload: every concurrency step in turn, or the one configured load. */
+export async function runBenchmark(options: RunOptions): Promise<BenchmarkRun> {
+  for (const s of options.secrets ?? []) if (s) options.reporter.setSecret(s);
+  const { workload, client, reporter } = options;
+  const prompts = options.prompts ?? syntheticPrompts(workload.promptTokens);
+  const startedAt = new Date().toISOString();
+  reporter.info(`Benchmark of ${client.label}: ${describeWorkload(workload)}`);
+  const steps: StepResult[] = [];
+  const loads: { concurrency?: number; requestRate?: number }[] = workload.concurrencySteps
+    ? workload.concurrencySteps.map((c) => ({ concurrency: c }))
+    : [workload.requestRate !== undefined ? { requestRate: workload.requestRate } : { concurrency: workload.concurrency ?? 1 }];
+  for (const load of loads) {
+    if (options.signal?.aborted) break;
+    if (options.warmup !== false) {
+      const parallel = load.concurrency ?? Math.min(64, Math.max(1, Math.ceil(load.requestRate ?? 1)));
+      // Only the first level's warm-up decides whether the endpoint answers at all; a later level that
+      // overloads it is a result (failed requests), not a setup error that would discard the levels measured.
+      await warmup(client, workload, prompts, Math.min(parallel, workload.requests), options.signal, steps.length === 0);
+    }
+    const step = await runStep({ ...options, prompts }, load);
+    const m = step.metrics;
+    reporter.info(
+      `${load.concurrency !== undefined ? `concurrency ${load.concurrency}` : `${load.requestRate} req/s`}: ${m.completed} completed, ${m.failed} failed` +
+        `${m.cancelled ? `, ${m.cancelled} cancelled` : ''} in ${m.duration.toFixed(2)} s (stopped by ${step.stoppedBy})`,
+    );
+    for (const e of step.errors) reporter.warning(`request failed: ${e}`);
+    steps.push(step);
+    if (step.stoppedBy === 'abort') break;
+  }
+  return { target: client.label, workload, startedAt, steps };
+}
+
+async function warmup(client: BenchClient, workload: Workload, prompts: PromptSource, parallel: number, signal: AbortSignal | undefined, fatal: boolean): Promise<void> {
+  const controller = new AbortController();
+  // Every request in flight listens on the signal (fetch does): as many listeners as requests.
+  setMaxListeners(parallel + 16, controller.signal);
+  const onAbort = () => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  // Its own bound: a cold endpoint may take longer than a short run's cap to answer at all.
+  const limitS = Math.min(600, Math.max(60, workload.maxDurationSeconds));
+  const timer = setTimeout(() => controller.abort(new Error(`warm-up: no answer within ${limitS} s`)), limitS * 1000);
+  try {
+    const maxTokens = Math.min(workload.outputTokens, 16);
+    const outs = await Promise.all(
+      Array.from({ length: parallel }, (_, i) => client.send({ index: -1 - i, prompt: prompts.prompt(i), promptTokens: prompts.tokens(i), maxTokens }, controller.signal)),
+    );
+    if (fatal && !outs.some((o) => o.success) && !signal?.aborted) {
+      throw new DeployError(`the first request to ${client.label} failed: ${outs[0].error ?? 'no answer'}`, {
+        title: 'Benchmark could not start',
+        hint: 'Check the URL (or endpoint name), the model name and the key; the benchmark sends nothing more until one request succeeds.',
+      });
+    }
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** mulberry32: a small seeded generator, so arrival times repeat from run to run. */
+export function seededRandom(seed = 0x5eed): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sleepUntil(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** One load level: a closed loop at `concurrency` or an open loop at `requestRate`. */
+export async function runStep(options: RunOptions & { prompts: PromptSource }, load: { concurrency?: number; requestRate?: number }): Promise<StepResult> {
+  const { client, workload, prompts } = options;
+  const now = options.now ?? (() => performance.now());
+  const stop = new AbortController();
+  setMaxListeners(Math.max(load.concurrency ?? 0, options.maxInFlight ?? 1024) * 2 + 16, stop.signal);
+  let stoppedBy: StepResult['stoppedBy'] = 'requests';
+  const onAbort = () => {
+    stoppedBy = 'abort';
+    stop.abort(options.signal?.reason ?? new Error('aborted'));
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  const cap = setTimeout(() => {
+    stoppedBy = 'duration';
+    stop.abort(new Error(`duration cap of ${workload.maxDurationSeconds} s reached`));
+  }, workload.maxDurationSeconds * 1000);
+
+  const outcomes: RequestOutcome[] = [];
+  const spec = (index: number): RequestSpec => ({ index, prompt: prompts.prompt(index), promptTokens: prompts.tokens(index), maxTokens: workload.outputTokens });
+  const one = async (index: number) => {
+    try {
+      outcomes.push(await client.send(spec(index), stop.signal));
+    } catch (err) {
+      // Clients return failures; a throw is a bug or an abort, recorded rather than ending the run.
+      outcomes.push({ success: false, error: err instanceof Error ? err.message : String(err), promptLen: workload.promptTokens, outputTokens: 0, ttftMs: 0, itlMs: [], latencyMs: 0, startMs: now(), cancelled: stop.signal.aborted });
+    }
+  };
+
+  const start = now();
+  try {
+    if (load.concurrency !== undefined) {
+      let next = 0;
+      const worker = async () => {
+        while (!stop.signal.aborted && next < workload.requests) await one(next++);
+      };
+      await Promise.all(Array.from({ length: Math.min(load.concurrency, workload.requests) }, worker));
+    } else {
+      const rate = load.requestRate!;
+      const random = options.random ?? seededRandom();
+      const maxInFlight = options.maxInFlight ?? 1024;
+      const inFlight = new Set<Promise<void>>();
+      let arrival = start;
+      for (let i = 0; i < workload.requests && !stop.signal.aborted; i++) {
+        arrival += (-Math.log(1 - random()) / rate) * 1000;
+        await sleepUntil(arrival - now(), stop.signal);
+        if (stop.signal.aborted) break;
+        while (inFlight.size >= maxInFlight && !stop.signal.aborted) await Promise.race(inFlight);
+        if (stop.signal.aborted) break;
+        const p: Promise<void> = one(i).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      await Promise.all(inFlight);
+    }
+  } finally {
+    clearTimeout(cap);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  const durationS = (now() - start) / 1000;
+  client.finish?.(outcomes);
+  const metrics = calculateMetrics(outcomes, durationS, { objective: workload.objective });
+  const errors = [...new Set(outcomes.filter((o) => !o.success && !o.cancelled && o.error).map((o) => o.error!))].slice(0, 5);
+  return { ...load, metrics, stoppedBy, errors };
+}

@@ -1,0 +1,68 @@
+/** The stream parser: SSE framing cut anywhere, comments, [DONE], usage, bare JSON lines, errors. */
+import { StreamTimer } from '../../../src/benchmark/stream';
+
+const chunk = (content: string) => `data: {"choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}}}]}\n\n`;
+const USAGE = 'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3}}\n\n';
+
+describe('StreamTimer', () => {
+  it('times the first token and the gaps, and takes the token count from usage', () => {
+    const t = new StreamTimer(1000);
+    t.push(': ping\n\n', 1050);
+    t.push(chunk('a'), 1100);
+    t.push(chunk('b'), 1120);
+    t.push(chunk('c') + USAGE + 'data: [DONE]\n\n', 1150);
+    t.end(1160);
+    expect(t.ttftMs).toBe(100);
+    expect(t.itlMs).toEqual([20, 30]);
+    // The usage chunk is the last data line: latency runs to it, as in vLLM.
+    expect(t.latencyMs).toBe(150);
+    expect(t.outputTokens).toBe(3);
+    expect(t.usagePromptTokens).toBe(7);
+    expect(t.done).toBe(true);
+    expect(t.error).toBeUndefined();
+  });
+
+  it('joins lines split across network chunks, in bytes and mid-character', () => {
+    const t = new StreamTimer(0);
+    const bytes = new TextEncoder().encode(chunk('é') + chunk('ü'));
+    const cut = bytes.indexOf(0xc3) + 1; // inside the two-byte é
+    t.push(bytes.slice(0, cut), 10);
+    expect(t.ttftMs).toBe(0);
+    const secondStart = bytes.indexOf(0x64, cut); // the "d" of the second "data:"
+    t.push(bytes.slice(cut, secondStart + 3), 20); // the first line ends here, the second begins
+    t.push(bytes.slice(secondStart + 3), 30);
+    t.end(40);
+    expect(t.ttftMs).toBe(20);
+    expect(t.itlMs).toEqual([10]);
+    expect(t.contentChunks).toBe(2);
+    expect(t.textLength).toBe(2);
+    // No usage: the chunks that carried content are the count.
+    expect(t.outputTokens).toBe(2);
+  });
+
+  it('reads bare JSON lines and TGI-style token events, and a last line without a newline', () => {
+    const t = new StreamTimer(0);
+    t.push('{"token":{"text":"x"}}\r\n', 5);
+    t.push('data:{"choices":[{"delta":{"content":"y"}}]}', 9);
+    t.end(12);
+    expect(t.ttftMs).toBe(5);
+    expect(t.itlMs).toEqual([7]);
+    expect(t.outputTokens).toBe(2);
+  });
+
+  it('records an error object in the stream', () => {
+    const t = new StreamTimer(0);
+    t.push('data: {"error":{"message":"model overloaded"}}\n\n', 3);
+    expect(t.error).toBe('model overloaded');
+  });
+
+  it('ignores event/id/retry fields and counts a role-only first chunk as the first token, as vLLM does', () => {
+    const t = new StreamTimer(0);
+    t.push('event: message\nid: 1\nretry: 10\n', 1);
+    t.push('data: {"choices":[{"delta":{"role":"assistant"}}]}\n\n', 4);
+    t.push(chunk('z'), 6);
+    expect(t.ttftMs).toBe(4);
+    expect(t.itlMs).toEqual([2]);
+    expect(t.contentChunks).toBe(1);
+  });
+});
