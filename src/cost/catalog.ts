@@ -140,7 +140,7 @@ export class Catalog {
   /** SageMaker hosting price derived from the EC2 price of the same size and region (labelled DERIVED). */
   derivedSageMaker(instanceType: string, region: string): Price | undefined {
     const ec2Type = instanceType.replace(/^ml\./, '');
-    const [family, size] = ec2Type.split('.');
+    const [family = '', size = ''] = ec2Type.split('.');
     const rule = this.document.derived.sagemakerMarkup.find((r) => r.families.includes(family) && (!r.sizes || r.sizes.includes(size)));
     const ec2 = this.find('ec2', ec2Type, region);
     if (!rule || !ec2) return undefined;

@@ -169,113 +169,119 @@ function countLabel(d: Deployment): string {
   return `${a.min === 0 ? 1 : a.min}–${a.max} instances`;
 }
 
-function estimateRegion(d: Deployment, region: string, hours: number, book: PriceBook, spec?: Spec): { resources: ResourceEstimate[]; assumptions: string[] } {
-  const assumptions: string[] = [];
-  const resources: ResourceEstimate[] = [];
-  const sagemaker = d.target.startsWith('sagemaker');
-  const run = instanceHours(d, hours, spec);
-  if (run.note) assumptions.push(run.note);
-  const instancePrice = book.instance(d, region, spec);
+interface RegionContext {
+  d: Deployment;
+  region: string;
+  hours: number;
+  book: PriceBook;
+  run: { hours: Range; note?: string };
+  assumptions: string[];
+}
 
-  const compute: CostComponent[] = [component(`Instance usage (${d.instanceType}, ${countLabel(d)})`, 'hours', run.hours, instancePrice, run.note)];
-  if (d.target === 'sagemaker-async') {
-    compute[0].note = [compute[0].note, 'Async inference is priced at the real-time hosting rate: AWS bills it under a separate AsyncInf usage type whose rate matched Hosting wherever it was seen, but no data file confirms it (prices.md 1d).'].filter(Boolean).join(' ');
-    if (!assumptions.some((a) => a.startsWith('Async'))) assumptions.push('Async inference priced at the real-time hosting rate (not confirmed by a data file, prices.md 1d).');
-    if (d.instanceType === 'ml.g4dn.xlarge') assumptions.push('ml.g4dn.xlarge is reportedly not offered for async inference; the smallest g4dn there is 2xlarge.');
-  }
-  if (d.volumeSizeGb !== undefined) {
-    const gbMonths = per(run.hours, (h) => (d.volumeSizeGb! * h) / hours);
+const TARGET_KIND: Record<Deployment['target'], string> = {
+  'sagemaker-realtime': 'SageMaker real-time endpoint',
+  'sagemaker-async': 'SageMaker async endpoint',
+  ec2: 'EC2 instances',
+  ecs: 'ECS service (EC2 launch type)',
+};
+
+function resource(x: RegionContext, name: string, resourceType: string, components: CostComponent[]): ResourceEstimate {
+  return { name: `${x.d.name} ${name}`, resourceType, region: x.region, components };
+}
+
+/** Caveats of pricing async inference at the hosting rate (prices.md 1d). */
+function asyncNote(x: RegionContext, instance: CostComponent): void {
+  instance.note = [instance.note, 'Async inference is priced at the real-time hosting rate: AWS bills it under a separate AsyncInf usage type whose rate matched Hosting wherever it was seen, but no data file confirms it (prices.md 1d).'].filter(Boolean).join(' ');
+  if (!x.assumptions.some((a) => a.startsWith('Async'))) x.assumptions.push('Async inference priced at the real-time hosting rate (not confirmed by a data file, prices.md 1d).');
+  if (x.d.instanceType === 'ml.g4dn.xlarge') x.assumptions.push('ml.g4dn.xlarge is reportedly not offered for async inference; the smallest g4dn there is 2xlarge.');
+}
+
+function computeResource(x: RegionContext, spec?: Spec): ResourceEstimate {
+  const { d, run } = x;
+  const sagemaker = d.target.startsWith('sagemaker');
+  const instance = component(`Instance usage (${d.instanceType}, ${countLabel(d)})`, 'hours', run.hours, x.book.instance(d, x.region, spec), run.note);
+  if (d.target === 'sagemaker-async') asyncNote(x, instance);
+  const compute: CostComponent[] = [instance];
+  const volume = d.volumeSizeGb;
+  if (volume !== undefined) {
+    const gbMonths = per(run.hours, (h) => (volume * h) / x.hours);
     compute.push(
       sagemaker
-        ? component(`ML storage volume (${d.volumeSizeGb} GB per instance)`, 'GB-month', gbMonths, book.support('sagemaker-storage', 'ml-storage', region))
-        : component(`EBS gp3 volume (${d.volumeSizeGb} GB per instance)`, 'GB-month', gbMonths, book.support('ebs', 'gp3-storage', region)),
+        ? component(`ML storage volume (${volume} GB per instance)`, 'GB-month', gbMonths, x.book.support('sagemaker-storage', 'ml-storage', x.region))
+        : component(`EBS gp3 volume (${volume} GB per instance)`, 'GB-month', gbMonths, x.book.support('ebs', 'gp3-storage', x.region)),
     );
   }
-  const kind = { 'sagemaker-realtime': 'SageMaker real-time endpoint', 'sagemaker-async': 'SageMaker async endpoint', ec2: 'EC2 instances', ecs: 'ECS service (EC2 launch type)' }[d.target];
-  resources.push({ name: `${d.name} ${kind}`, resourceType: sagemaker ? 'aws_sagemaker_endpoint' : d.target === 'ecs' ? 'aws_ecs_service' : 'aws_instance', region, components: compute });
+  const type = sagemaker ? 'aws_sagemaker_endpoint' : d.target === 'ecs' ? 'aws_ecs_service' : 'aws_instance';
+  return resource(x, TARGET_KIND[d.target], type, compute);
+}
 
-  if (!sagemaker) {
-    resources.push({
-      name: `${d.name} Application Load Balancer`,
-      resourceType: 'aws_lb',
-      region,
-      components: [
-        component('Application load balancer', 'hours', { low: hours, high: hours }, book.support('elb', 'alb-hours', region)),
-        component('Load balancer capacity units', 'LCU-hours', { low: d.usage.lcuPerHour * hours, high: d.usage.lcuPerHour * hours }, book.support('elb', 'alb-lcu', region), `usage.lcuPerHour = ${d.usage.lcuPerHour}`),
-      ],
-    });
-  }
-  if (d.security.vpc?.natGateway) {
-    resources.push({
-      name: `${d.name} NAT gateway`,
-      resourceType: 'aws_nat_gateway',
-      region,
-      components: [
-        component('NAT gateway', 'hours', { low: hours, high: hours }, book.support('vpc', 'nat-hours', region)),
-        component('Data processed', 'GB', { low: d.usage.natDataGbPerMonth, high: d.usage.natDataGbPerMonth }, book.support('vpc', 'nat-data', region), `usage.natDataGbPerMonth = ${d.usage.natDataGbPerMonth}`),
-      ],
-    });
-  }
-  if (!d.model.image) {
-    const imageGb = (d.usage.imageSizeGb ?? ASSUMED_IMAGE_GB) + (d.model.bakeIntoImage ? d.model.sizeGb ?? ASSUMED_WEIGHTS_GB : 0);
-    const note = d.usage.imageSizeGb === undefined ? `Image size assumed ${ASSUMED_IMAGE_GB} GB (set usage.imageSizeGb).` : undefined;
-    if (note) assumptions.push(`${d.name}: ${note}`);
-    resources.push({
-      name: `${d.name} ECR repository`,
-      resourceType: 'aws_ecr_repository',
-      region,
-      components: [component('Image storage', 'GB-month', { low: imageGb, high: imageGb }, book.support('ecr', 'storage', region), note ?? 'Layers are shared between kept images: one image counted.')],
-    });
-  }
-  if (d.model.huggingface && !d.model.bakeIntoImage) {
-    const gb = d.model.sizeGb ?? ASSUMED_WEIGHTS_GB;
-    const note = d.model.sizeGb === undefined ? `Weights assumed ${ASSUMED_WEIGHTS_GB} GB (set model.sizeGb).` : undefined;
-    if (note) assumptions.push(`${d.name}: ${note}`);
-    resources.push({
-      name: `${d.name} model artifacts (S3)`,
-      resourceType: 'aws_s3_object',
-      region,
-      components: [component('Storage (S3 Standard)', 'GB-month', { low: gb, high: gb }, book.support('s3', 'standard-storage', region), note)],
-    });
-  }
-  if (!sagemaker && d.apiKey.enabled) {
-    const calls = per(run.hours, (h) => h / 10000);
-    resources.push({
-      name: `${d.name} API-key secret`,
-      resourceType: 'aws_secretsmanager_secret',
-      region,
-      components: [
-        component('Secret', 'months', { low: 1, high: 1 }, book.support('secretsmanager', 'secret', region)),
-        component('API calls', '10k requests', calls, book.support('secretsmanager', 'api-calls', region), 'One key refresh per instance-hour.'),
-      ],
-    });
-  }
-  if (d.target === 'sagemaker-async') {
-    const requests = d.usage.requestsPerMonth;
-    resources.push({
-      name: `${d.name} SNS topics (success, error)`,
-      resourceType: 'aws_sns_topic',
-      region,
-      components: [
-        component(
-          'Notifications published',
-          '1M requests',
-          requests === undefined ? null : { low: requests / 1e6, high: requests / 1e6 },
-          book.support('sns', 'requests', region),
-          requests === undefined ? 'Depends on usage: set usage.requestsPerMonth.' : 'One notification per request; free tier not applied.',
-        ),
-      ],
-    });
-  }
-  if (d.security.createKmsKey) {
-    resources.push({
-      name: `${d.name} KMS key`,
-      resourceType: 'aws_kms_key',
-      region,
-      components: [component('Customer managed key', 'months', { low: 1, high: 1 }, book.support('kms', 'customer-managed-key', region))],
-    });
-  }
-  return { resources, assumptions };
+function loadBalancerResource(x: RegionContext): ResourceEstimate {
+  const lcu = x.d.usage.lcuPerHour;
+  return resource(x, 'Application Load Balancer', 'aws_lb', [
+    component('Application load balancer', 'hours', { low: x.hours, high: x.hours }, x.book.support('elb', 'alb-hours', x.region)),
+    component('Load balancer capacity units', 'LCU-hours', { low: lcu * x.hours, high: lcu * x.hours }, x.book.support('elb', 'alb-lcu', x.region), `usage.lcuPerHour = ${lcu}`),
+  ]);
+}
+
+function natResource(x: RegionContext): ResourceEstimate {
+  const gb = x.d.usage.natDataGbPerMonth;
+  return resource(x, 'NAT gateway', 'aws_nat_gateway', [
+    component('NAT gateway', 'hours', { low: x.hours, high: x.hours }, x.book.support('vpc', 'nat-hours', x.region)),
+    component('Data processed', 'GB', { low: gb, high: gb }, x.book.support('vpc', 'nat-data', x.region), `usage.natDataGbPerMonth = ${gb}`),
+  ]);
+}
+
+function imageResource(x: RegionContext): ResourceEstimate {
+  const { d } = x;
+  const imageGb = (d.usage.imageSizeGb ?? ASSUMED_IMAGE_GB) + (d.model.bakeIntoImage ? d.model.sizeGb ?? ASSUMED_WEIGHTS_GB : 0);
+  const note = d.usage.imageSizeGb === undefined ? `Image size assumed ${ASSUMED_IMAGE_GB} GB (set usage.imageSizeGb).` : undefined;
+  if (note) x.assumptions.push(`${d.name}: ${note}`);
+  return resource(x, 'ECR repository', 'aws_ecr_repository', [
+    component('Image storage', 'GB-month', { low: imageGb, high: imageGb }, x.book.support('ecr', 'storage', x.region), note ?? 'Layers are shared between kept images: one image counted.'),
+  ]);
+}
+
+function weightsResource(x: RegionContext): ResourceEstimate {
+  const { d } = x;
+  const gb = d.model.sizeGb ?? ASSUMED_WEIGHTS_GB;
+  const note = d.model.sizeGb === undefined ? `Weights assumed ${ASSUMED_WEIGHTS_GB} GB (set model.sizeGb).` : undefined;
+  if (note) x.assumptions.push(`${d.name}: ${note}`);
+  return resource(x, 'model artifacts (S3)', 'aws_s3_object', [component('Storage (S3 Standard)', 'GB-month', { low: gb, high: gb }, x.book.support('s3', 'standard-storage', x.region), note)]);
+}
+
+function apiKeyResource(x: RegionContext): ResourceEstimate {
+  const calls = per(x.run.hours, (h) => h / 10000);
+  return resource(x, 'API-key secret', 'aws_secretsmanager_secret', [
+    component('Secret', 'months', { low: 1, high: 1 }, x.book.support('secretsmanager', 'secret', x.region)),
+    component('API calls', '10k requests', calls, x.book.support('secretsmanager', 'api-calls', x.region), 'One key refresh per instance-hour.'),
+  ]);
+}
+
+function notificationResource(x: RegionContext): ResourceEstimate {
+  const requests = x.d.usage.requestsPerMonth;
+  const quantity = requests === undefined ? null : { low: requests / 1e6, high: requests / 1e6 };
+  const note = requests === undefined ? 'Depends on usage: set usage.requestsPerMonth.' : 'One notification per request; free tier not applied.';
+  return resource(x, 'SNS topics (success, error)', 'aws_sns_topic', [component('Notifications published', '1M requests', quantity, x.book.support('sns', 'requests', x.region), note)]);
+}
+
+function kmsResource(x: RegionContext): ResourceEstimate {
+  return resource(x, 'KMS key', 'aws_kms_key', [component('Customer managed key', 'months', { low: 1, high: 1 }, x.book.support('kms', 'customer-managed-key', x.region))]);
+}
+
+/** The resources one region of a deployment runs, each a named step. */
+function estimateRegion(d: Deployment, region: string, hours: number, book: PriceBook, spec?: Spec): { resources: ResourceEstimate[]; assumptions: string[] } {
+  const run = instanceHours(d, hours, spec);
+  const x: RegionContext = { d, region, hours, book, run, assumptions: run.note ? [run.note] : [] };
+  const sagemaker = d.target.startsWith('sagemaker');
+  const resources = [computeResource(x, spec)];
+  if (!sagemaker) resources.push(loadBalancerResource(x));
+  if (d.security.vpc?.natGateway) resources.push(natResource(x));
+  if (!d.model.image) resources.push(imageResource(x));
+  if (d.model.huggingface && !d.model.bakeIntoImage) resources.push(weightsResource(x));
+  if (!sagemaker && d.apiKey.enabled) resources.push(apiKeyResource(x));
+  if (d.target === 'sagemaker-async') resources.push(notificationResource(x));
+  if (d.security.createKmsKey) resources.push(kmsResource(x));
+  return { resources, assumptions: x.assumptions };
 }
 
 const CODEBUILD_NAMES: Record<string, string> = {
@@ -290,7 +296,8 @@ export function estimateDeployment(d: Deployment, options: EstimateOptions = {})
   const hours = options.hoursPerMonth ?? DEFAULT_HOURS_PER_MONTH;
   const book = options.prices ?? new PriceBook();
   const regions = regionsFor(d, options.environment);
-  const currency = currencyOf(regions[0]);
+  const first = regions[0] ?? REFERENCE_REGION;
+  const currency = currencyOf(first);
   const resources: ResourceEstimate[] = [];
   const assumptions: string[] = [];
   for (const region of regions) {
@@ -307,7 +314,7 @@ export function estimateDeployment(d: Deployment, options: EstimateOptions = {})
     }
   }
   const minutes = estimateBuildMinutes(d);
-  const buildPrice = minutes > 0 ? book.support('codebuild', d.build.computeType, regions[0]) : null;
+  const buildPrice = minutes > 0 ? book.support('codebuild', d.build.computeType, first) : null;
   const computeName = CODEBUILD_NAMES[d.build.computeType] ?? d.build.computeType;
   if (minutes > 0 && !buildPrice) unpriced.push(`CodeBuild ${computeName} build minutes (no verified price)`);
   return {

@@ -11,9 +11,8 @@ import type { RunContext } from '../core/action';
 import type { Reporter } from '../core/log';
 import type { EnvInputs } from '../core/env';
 import { loadSpec, selectDeployment, selectEnvironment } from '../config/load';
-import type { Deployment, Spec } from '../config/types';
+import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { readBaseSpec } from './base';
-import { Price } from './catalog';
 import { Estimate, PriceBook, estimateDeployments } from './estimate';
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
@@ -69,66 +68,82 @@ export interface EstimateCostResult {
   violations: BudgetViolation[];
 }
 
-function selectDeployments(spec: Spec, name: string | undefined): Deployment[] {
-  return name ? [selectDeployment(spec, name)] : Object.values(spec.deployments);
-}
-
 function eventPullRequest(env: EnvInputs): { number?: number; baseSha?: string; headSha?: string } {
   const event = env.event() as { pull_request?: { number?: number; base?: { sha?: string }; head?: { sha?: string } }; number?: number };
   const pr = event.pull_request;
   return { number: pr?.number ?? event.number, baseSha: pr?.base?.sha, headSha: pr?.head?.sha };
 }
 
+interface BaseSide {
+  deployments?: Deployment[];
+  spec?: Spec;
+  environment?: EnvironmentSpec;
+  note?: string;
+}
+
+function validateHours(hours: number): void {
+  if (!(hours > 0 && hours <= 744)) {
+    throw new DeployError(`input \`hours-per-month\` is ${hours}, which is not valid`, { title: 'Invalid input', hint: 'A number of hours from 1 to 744 (730 is the AWS calculator convention, some teams use 720).' });
+  }
+}
+
+/** The deployments of `spec` to compare: one by name (absent on the base: none), or all. */
+function pickDeployments(spec: Spec, name: string | undefined): Deployment[] {
+  if (!name) return Object.values(spec.deployments);
+  const one = spec.deployments[name];
+  return one ? [one] : [];
+}
+
+/** The base side: read when there is a base to compare with, else undefined deployments. */
+async function readBase(o: EstimateCostOptions, baseRef: string | undefined, headEnvironment: EnvironmentSpec | undefined): Promise<BaseSide> {
+  if (!o.baseConfig && !baseRef) {
+    o.reporter.info('No base to compare with (not a pull request, and neither base-ref nor base-config given).');
+    return { environment: headEnvironment };
+  }
+  const read = await readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig });
+  o.reporter.info(`Comparing with the base: ${read.label}`);
+  const env = o.environment ? read.spec?.environments[o.environment] : undefined;
+  return {
+    deployments: read.spec ? pickDeployments(read.spec, o.deployment) : [],
+    spec: read.spec,
+    environment: env ?? headEnvironment,
+    note: read.spec ? undefined : `The base (${read.label}) has no spec: every deployment is new.`,
+  };
+}
+
+/** Live prices for what both sides need (when asked for), with notes on where prices came from. */
+async function resolvePrices(o: EstimateCostOptions, all: Deployment[], environment: EnvironmentSpec | undefined): Promise<{ book: PriceBook; notes: string[] }> {
+  if (!o.livePrices) return { book: new PriceBook(), notes: ['All prices from the catalogue in the repository (live-prices: false).'] };
+  const fetched = await fetchLivePrices(neededInstancePrices(all, environment), { reporter: o.reporter });
+  const notes = [...fetched.notes];
+  if (all.some((d) => d.regions.some((r) => r.startsWith('cn-')))) notes.push('China regions: prices from the catalogue (the China price list is separate).');
+  return { book: new PriceBook(undefined, fetched.prices), notes };
+}
+
+/** The base priced, or undefined with a note when it cannot be (a type no longer priced). */
+function priceBase(o: EstimateCostOptions, base: BaseSide, book: PriceBook): { estimate?: Estimate; note?: string } {
+  if (!base.deployments) return {};
+  try {
+    return { estimate: estimateDeployments(base.deployments, { hoursPerMonth: o.hoursPerMonth, environment: base.environment, prices: book, spec: base.spec }), note: base.note };
+  } catch (err) {
+    const msg = err instanceof DeployError ? err.message : String(err);
+    o.reporter.warning(`The base spec could not be priced (${msg}); showing the new estimate without a comparison.`, undefined, 'Base not priced');
+    return { note: `The base spec could not be priced (${msg}): no comparison.` };
+  }
+}
+
 async function estimate(o: EstimateCostOptions): Promise<{ report: CostReport; result: ResultFile; violations: BudgetViolation[] }> {
   const budget = parseBudget(o.maxMonthlyCost, o.maxMonthlyIncrease);
-  if (!(o.hoursPerMonth > 0 && o.hoursPerMonth <= 744)) {
-    throw new DeployError(`input \`hours-per-month\` is ${o.hoursPerMonth}, which is not valid`, { title: 'Invalid input', hint: 'A number of hours from 1 to 744 (730 is the AWS calculator convention, some teams use 720).' });
-  }
+  validateHours(o.hoursPerMonth);
   const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
   const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
-  const head = selectDeployments(spec, o.deployment);
-
+  const head = o.deployment ? [selectDeployment(spec, o.deployment)] : Object.values(spec.deployments);
   const pr = eventPullRequest(o.env);
-  const baseRef = o.baseRef ?? pr.baseSha;
-  let base: Deployment[] | undefined;
-  let baseSpec: Spec | undefined;
-  let baseNote: string | undefined;
-  if (o.baseConfig || baseRef) {
-    const read = await readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig });
-    baseSpec = read.spec;
-    base = read.spec ? (o.deployment ? (read.spec.deployments[o.deployment] ? [read.spec.deployments[o.deployment]] : []) : Object.values(read.spec.deployments)) : [];
-    if (!read.spec) baseNote = `The base (${read.label}) has no spec: every deployment is new.`;
-    o.reporter.info(`Comparing with the base: ${read.label}`);
-  } else {
-    o.reporter.info('No base to compare with (not a pull request, and neither base-ref nor base-config given).');
-  }
-  const baseEnvironment = o.environment && baseSpec?.environments[o.environment] ? baseSpec.environments[o.environment] : environment;
-
-  let live = new Map<string, Price>();
-  const priceNotes: string[] = [];
-  if (o.livePrices) {
-    const needed = neededInstancePrices([...head, ...(base ?? [])], environment);
-    const fetched = await fetchLivePrices(needed, { reporter: o.reporter });
-    live = fetched.prices;
-    priceNotes.push(...fetched.notes);
-    if ([...head, ...(base ?? [])].some((d) => d.regions.some((r) => r.startsWith('cn-')))) priceNotes.push('China regions: prices from the catalogue (the China price list is separate).');
-  } else {
-    priceNotes.push('All prices from the catalogue in the repository (live-prices: false).');
-  }
-  const book = new PriceBook(undefined, live);
+  const base = await readBase(o, o.baseRef ?? pr.baseSha, environment);
+  const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
   const headEstimate = estimateDeployments(head, { hoursPerMonth: o.hoursPerMonth, environment, prices: book, spec });
-  let baseEstimate: Estimate | undefined;
-  if (base) {
-    try {
-      baseEstimate = estimateDeployments(base, { hoursPerMonth: o.hoursPerMonth, environment: baseEnvironment, prices: book, spec: baseSpec });
-    } catch (err) {
-      // The base may use a type we cannot price any more: say so, compare nothing.
-      const msg = err instanceof DeployError ? err.message : String(err);
-      o.reporter.warning(`The base spec could not be priced (${msg}); showing the new estimate without a comparison.`, undefined, 'Base not priced');
-      baseNote = `The base spec could not be priced (${msg}): no comparison.`;
-    }
-  }
-  const report = buildReport({ project: spec.project, head: headEstimate, base: baseEstimate, baseNote, prices: book.usedPrices(), priceNotes });
+  const priced = priceBase(o, base, book);
+  const report = buildReport({ project: spec.project, head: headEstimate, base: priced.estimate, baseNote: priced.note, prices: book.usedPrices(), priceNotes: notes });
   const violations = checkBudget(report, budget, formatMoney);
   const marker = commentMarker(o.config);
   const footer = o.env.runUrl ? `<sub>model-deploy estimate-cost · [run](${o.env.runUrl})</sub>` : undefined;
@@ -161,8 +176,9 @@ function readResultFile(file: string): ResultFile {
 
 function writeOutputs(r: Reporter, result: ResultFile, resultFile: string): void {
   const totals = result.totalsByCurrency;
+  const only = totals.length === 1 ? totals[0] : undefined;
   const joined = (pick: (t: (typeof totals)[number]) => string | null) =>
-    totals.length === 1 ? pick(totals[0]) ?? '' : totals.map((t) => `${pick(t) ?? ''} ${t.currency}`).join('; ');
+    only ? pick(only) ?? '' : totals.map((t) => `${pick(t) ?? ''} ${t.currency}`).join('; ');
   r.setOutput('total-monthly-cost', joined((t) => t.totalMonthlyCost));
   r.setOutput('total-monthly-cost-max', joined((t) => t.totalMonthlyCostMax));
   r.setOutput('past-total-monthly-cost', joined((t) => t.pastTotalMonthlyCost));

@@ -19,12 +19,17 @@ export function decimalString(value: number): string {
 
 const SYMBOL: Record<Currency, string> = { USD: '$', CNY: '¥' };
 
+/** "1234567" → "1,234,567". */
+function groupThousands(whole: string): string {
+  return whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
 /** "$1,234.56", "-$12.00", "¥537.57". */
 export function formatMoney(value: number, currency: Currency): string {
   const cents = roundTo(value, 2);
   const sign = cents < 0 ? '-' : '';
-  const [whole, frac] = Math.abs(cents).toFixed(2).split('.');
-  return `${sign}${SYMBOL[currency]}${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac}`;
+  const fixed = Math.abs(cents).toFixed(2);
+  return `${sign}${SYMBOL[currency]}${groupThousands(fixed.slice(0, -3))}${fixed.slice(-3)}`;
 }
 
 /** "+$12.00" / "-$3.10" / "$0.00". */
@@ -67,6 +72,6 @@ export function formatPercent(p: number | undefined): string {
 /** A quantity for tables: up to 4 decimals, thousands separators. */
 export function formatQuantity(value: number): string {
   const r = roundTo(value, 4);
-  const [whole, frac] = String(r).split('.');
-  return `${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${frac ? `.${frac}` : ''}`;
+  const [whole = '', frac] = String(r).split('.');
+  return `${groupThousands(whole)}${frac ? `.${frac}` : ''}`;
 }
