@@ -19,7 +19,8 @@ export type PriceService =
   | 'elb'
   | 'vpc'
   | 'ebs'
-  | 'sagemaker-storage';
+  | 'sagemaker-storage'
+  | 'fargate';
 
 /** Where a price came from: the catalogue (verified), arithmetic on it (derived), or the Price List API (live). */
 export type PriceOrigin = 'catalog' | 'derived' | 'catalog-other-region' | 'live';

@@ -24,18 +24,21 @@ function groupThousands(whole: string): string {
   return whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-/** "$1,234.56", "-$12.00", "¥537.57". */
-export function formatMoney(value: number, currency: Currency): string {
-  const cents = roundTo(value, 2);
-  const sign = cents < 0 ? '-' : '';
-  const fixed = Math.abs(cents).toFixed(2);
-  return `${sign}${SYMBOL[currency]}${groupThousands(fixed.slice(0, -3))}${fixed.slice(-3)}`;
+/** Cents (2, the details) or whole units (0, the summary table). */
+export type Digits = 0 | 2;
+
+/** "$1,234.56", "-$12.00", "¥537.57"; with digits 0: "$1,235". */
+export function formatMoney(value: number, currency: Currency, digits: Digits = 2): string {
+  const rounded = roundTo(value, digits);
+  const sign = rounded < 0 ? '-' : '';
+  const [whole = '', frac] = Math.abs(rounded).toFixed(digits).split('.');
+  return `${sign}${SYMBOL[currency]}${groupThousands(whole)}${frac ? `.${frac}` : ''}`;
 }
 
 /** "+$12.00" / "-$3.10" / "$0.00". */
-export function formatSigned(value: number, currency: Currency): string {
-  const cents = roundTo(value, 2);
-  return cents > 0 ? `+${formatMoney(cents, currency)}` : formatMoney(cents, currency);
+export function formatSigned(value: number, currency: Currency, digits: Digits = 2): string {
+  const rounded = roundTo(value, digits);
+  return rounded > 0 ? `+${formatMoney(rounded, currency, digits)}` : formatMoney(rounded, currency, digits);
 }
 
 /** A figure that may be a range (autoscaling between a minimum and maximum count). */
@@ -50,12 +53,12 @@ export function addRanges(a: Range, b: Range): Range {
   return { low: a.low + b.low, high: a.high + b.high };
 }
 
-export function formatRange(r: Range, currency: Currency): string {
-  return roundTo(r.low, 2) === roundTo(r.high, 2) ? formatMoney(r.low, currency) : `${formatMoney(r.low, currency)} – ${formatMoney(r.high, currency)}`;
+export function formatRange(r: Range, currency: Currency, digits: Digits = 2): string {
+  return roundTo(r.low, digits) === roundTo(r.high, digits) ? formatMoney(r.low, currency, digits) : `${formatMoney(r.low, currency, digits)} – ${formatMoney(r.high, currency, digits)}`;
 }
 
-export function formatSignedRange(r: Range, currency: Currency): string {
-  return roundTo(r.low, 2) === roundTo(r.high, 2) ? formatSigned(r.low, currency) : `${formatSigned(r.low, currency)} – ${formatSigned(r.high, currency)}`;
+export function formatSignedRange(r: Range, currency: Currency, digits: Digits = 2): string {
+  return roundTo(r.low, digits) === roundTo(r.high, digits) ? formatSigned(r.low, currency, digits) : `${formatSigned(r.low, currency, digits)} – ${formatSigned(r.high, currency, digits)}`;
 }
 
 /** Change in percent of the base, one decimal; undefined when the base is zero. */
