@@ -113,7 +113,8 @@ const budget = object(
   { maxMonthlyCost: num, maxIncrease: object({ amount: num, percent: num }, []), scope: { enum: [...BUDGET_SCOPES] } },
   [],
 );
-const commentFigures = object({ marker: { type: 'string', pattern: MARKER_PATTERN }, unchanged: { type: 'boolean' }, pullRequest: { type: 'integer', minimum: 1 }, headSha: { type: 'string', pattern: '^[0-9a-f]{40}$' } }, ['marker', 'unchanged']);
+// Other fields (a body written by an older version, or planted) are ignored: the body is rendered here.
+const commentFigures = { ...object({ marker: { type: 'string', pattern: MARKER_PATTERN }, unchanged: { type: 'boolean' }, pullRequest: { type: 'integer', minimum: 1 }, headSha: { type: 'string', pattern: '^[0-9a-f]{40}$' } }, ['marker', 'unchanged']), additionalProperties: true };
 
 /** The part of the result file the comment job reads; other fields (the JSON result) are ignored. */
 export const ARTIFACT_SCHEMA = { type: 'object', properties: { report, budget, comment: commentFigures }, required: ['report', 'budget', 'comment'] } as const;

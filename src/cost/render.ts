@@ -36,7 +36,9 @@ const ORIGIN_LABEL: Record<Price['origin'], string> = {
 /** Text from the report as inert markdown: no HTML, links, images, mentions or table breaks. */
 export function escapeText(s: string): string {
   return s
-    .replace(/[\\`*_[\]<>|!]/g, (c) => `\\${c}`)
+    .replace(/[\\`*_[\]|!]/g, (c) => `\\${c}`)
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
     .replace(/@/g, '@\u200b')
     .replace(/[\r\n]+/g, ' ');
 }
@@ -76,7 +78,7 @@ function runsOn(d: DeploymentEstimate): string {
 
 function oneTimeCell(c: DeploymentChange): string {
   if (c.oneTime === null) return 'unpriced';
-  if (c.oneTime === 0 && c.oneTimeNote) return `${formatMoney(0, c.currency, 0)} (${c.oneTimeNote.split(':')[0]})`;
+  if (c.oneTime === 0 && c.oneTimeNote) return `${formatMoney(0, c.currency, 0)} (no build)`;
   return formatMoney(c.oneTime, c.currency, 0);
 }
 
@@ -113,7 +115,8 @@ export function whatChanged(c: DeploymentChange): string | undefined {
   return `- **${escapeText(c.label)}**: ${moved.length ? moved.join('; ') : 'settings or usage'}; ${cost} a month`;
 }
 
-const chartLabel = (s: string) => `"${s.replace(/["\\]/g, "'").slice(0, 40)}"`;
+const chartText = (s: string) => `"${s.replace(/["\\]/g, "'")}"`;
+const chartLabel = (s: string) => chartText(s.slice(0, 40));
 const chartValue = (n: number) => String(roundTo(n, 2));
 
 /** Mermaid bar chart of base (line) against this PR (bars) per deployment, the top movers only. */
@@ -123,7 +126,7 @@ export function mermaidChart(report: CostReport, currency: Currency): string | u
   const movers = [...mine].sort((a, b) => Math.abs(b.diff.high) + Math.abs(b.diff.low) - (Math.abs(a.diff.high) + Math.abs(a.diff.low)) || a.label.localeCompare(b.label)).slice(0, CHART_TOP);
   const more = mine.length > movers.length ? `, top ${movers.length} of ${mine.length} by change` : '';
   const title = report.compared ? `Monthly cost, bars this PR, line base (${currency}, maximum${more})` : `Monthly cost (${currency}, maximum${more})`;
-  const lines = ['```mermaid', 'xychart-beta', `    title ${chartLabel(title)}`, `    x-axis [${movers.map((c) => chartLabel(c.label)).join(', ')}]`, `    y-axis "${currency} per month"`];
+  const lines = ['```mermaid', 'xychart-beta', `    title ${chartText(title)}`, `    x-axis [${movers.map((c) => chartLabel(c.label)).join(', ')}]`, `    y-axis "${currency} per month"`];
   lines.push(`    bar [${movers.map((c) => chartValue(c.monthly.high)).join(', ')}]`);
   if (report.compared) lines.push(`    line [${movers.map((c) => chartValue(c.pastMonthly.high)).join(', ')}]`);
   lines.push('```');
