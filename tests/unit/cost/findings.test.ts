@@ -237,8 +237,11 @@ describe('10. outputs and the size limit', () => {
   it('counts the trailing newline against the limit', () => {
     const r = report(sagemaker('aa', 'ml.g4dn.xlarge') + sagemaker('bb', 'ml.g5.xlarge'), '');
     const full = renderReport(r, { limit: 1_000_000 });
-    const limit = full.length - 1;
-    expect(renderReport(r, { limit }).length).toBeLessThanOrEqual(limit);
+    // Every limit from "only the totals fit" to the whole body: the posted text (newline included) fits.
+    const over: number[] = [];
+    const least = renderReport(r, { limit: 0 }).length; // the totals alone: never cut
+    for (let limit = least; limit <= full.length; limit++) if (renderReport(r, { limit }).length > limit) over.push(limit);
+    expect(over).toEqual([]);
     expect(renderReport(r).length).toBeLessThanOrEqual(GITHUB_COMMENT_LIMIT);
   });
 });
