@@ -56,7 +56,7 @@ const price = object(
 );
 const component = object({ kind: name, name: text, unit: text, quantity: nullable(range), price: nullable(price), monthlyCost: nullable(range), note: text }, ['kind', 'name', 'unit', 'quantity', 'price', 'monthlyCost']);
 const resource = object({ kind: name, name: text, resourceType: name, region: name, components: { type: 'array', maxItems: 50, items: component } }, ['kind', 'name', 'resourceType', 'region', 'components']);
-const oneTime = object({ minutes: num, computeType: name, cost: nullable(num), price: nullable(price), note: text, imageTag: name }, ['minutes', 'computeType', 'cost', 'price']);
+const oneTime = object({ minutes: num, computeType: name, cost: nullable(num), price: nullable(price), note: text, buildKey: { type: 'string', maxLength: 20000 }, imageTag: name }, ['minutes', 'computeType', 'cost', 'price', 'buildKey']);
 const estimate = object(
   {
     name,

@@ -73,7 +73,12 @@ export interface OneTime {
   cost: number | null;
   price: Price | null;
   note?: string;
-  /** The image tag the build would produce (renderBuild's content hash): no new tag, no build. */
+  /**
+   * What renderBuild reads (model, engine, build, name; the region): equal keys give the same image,
+   * so no build. Cheap; the tag itself is computed only where the keys differ (resolveImageTags).
+   */
+  buildKey: string;
+  /** The image tag the build would produce (renderBuild's content hash, md-<sha>), where resolved. */
   imageTag?: string;
 }
 
@@ -335,9 +340,8 @@ function kmsResource(x: RegionContext): ResourceEstimate {
 }
 
 /** The resources one region of a deployment runs, each a named step, read from the rendered stack. */
-function estimateRegion(d: Deployment, region: string, o: GroupOptions): { resources: ResourceEstimate[]; assumptions: string[] } {
+function estimateRegion(d: Deployment, region: string, stack: Record<string, string>, o: GroupOptions): { resources: ResourceEstimate[]; assumptions: string[] } {
   const run = instanceHours(d, o.hours, o.spec);
-  const stack = stackParameters(d, region, o.environment);
   const x: RegionContext = { d, region, hours: o.hours, book: o.book, run, stack, assumptions: run.note ? [run.note] : [] };
   const resources = [computeResource(x)];
   if (!d.target.startsWith('sagemaker')) resources.push(loadBalancerResource(x));
@@ -372,6 +376,11 @@ export function regionsByCurrency(regions: string[]): [Currency, string[]][] {
   return [...groups.entries()].sort(([a], [b]) => (a === b ? 0 : a === 'USD' ? -1 : 1));
 }
 
+/** The inputs renderBuild reads: equal inputs, equal image tag (it is a pure function of them). */
+function buildKey(d: Deployment, region: string): string {
+  return JSON.stringify([d.name, d.model, d.engine ?? null, d.build, region]);
+}
+
 /** The content hash build-model tags the image with (md-<sha>); undefined when the build cannot be rendered. */
 function imageTag(d: Deployment, region: string, spec?: Spec): string | undefined {
   try {
@@ -381,13 +390,30 @@ function imageTag(d: Deployment, region: string, spec?: Spec): string | undefine
   }
 }
 
+/**
+ * Where a deployment's build inputs differ between base and head, the image tags of both, so a
+ * change that renders the same image (a new build.estimatedMinutes) causes no build.
+ */
+export function resolveImageTags(head: Estimate, base: Estimate, deployments: { head: Deployment[]; base: Deployment[]; headSpec?: Spec; baseSpec?: Spec }): void {
+  for (const next of head.deployments) {
+    const past = base.deployments.find((p) => p.name === next.name && p.currency === next.currency);
+    if (!past || past.oneTime.buildKey === next.oneTime.buildKey || next.oneTime.minutes === 0) continue;
+    const n = deployments.head.find((d) => d.name === next.name);
+    const p = deployments.base.find((d) => d.name === past.name);
+    const region = next.regions[0];
+    if (!n || !p || !region) continue;
+    next.oneTime.imageTag = imageTag(n, region, deployments.headSpec);
+    past.oneTime.imageTag = imageTag(p, past.regions[0] ?? region, deployments.baseSpec);
+  }
+}
+
 function oneTimeCost(d: Deployment, region: string, o: GroupOptions): OneTime {
   const minutes = estimateBuildMinutes(d);
   const computeType = CODEBUILD_NAMES[d.build.computeType] ?? d.build.computeType;
-  if (minutes === 0) return { minutes, computeType, price: null, cost: 0, note: 'Prebuilt image: no build.' };
+  if (minutes === 0) return { minutes, computeType, price: null, cost: 0, note: 'Prebuilt image: no build.', buildKey: buildKey(d, region) };
   const price = o.book.support('codebuild', d.build.computeType, region);
   const note = d.build.estimatedMinutes !== undefined ? 'build.estimatedMinutes from the spec.' : "build-model's estimate of its minutes.";
-  return { minutes, computeType, price, cost: price ? minutes * Number(price.price) : null, note, imageTag: imageTag(d, region, o.spec) };
+  return { minutes, computeType, price, cost: price ? minutes * Number(price.price) : null, note, buildKey: buildKey(d, region) };
 }
 
 /** Components without a price, and those whose cost depends on usage the spec does not give. */
@@ -414,8 +440,10 @@ function engineLabel(d: Deployment): string {
 function estimateGroup(d: Deployment, currency: Currency, regions: string[], all: string[], o: GroupOptions): DeploymentEstimate {
   const resources: ResourceEstimate[] = [];
   const assumptions: string[] = [];
+  // What the template creates does not depend on the region (names and ARNs do): render it once.
+  const stack = stackParameters(d, regions[0] ?? REFERENCE_REGION, o.environment);
   for (const region of regions) {
-    const part = estimateRegion(d, region, o);
+    const part = estimateRegion(d, region, stack, o);
     resources.push(...part.resources);
     for (const a of part.assumptions) if (!assumptions.includes(a)) assumptions.push(a);
   }

@@ -15,7 +15,7 @@ import { loadSpec, selectDeployment, selectEnvironment } from '../config/load';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { Artifact, CommentFigures, readArtifact } from './artifact';
 import { readBaseSpec } from './base';
-import { Estimate, PriceBook, estimateDeployments } from './estimate';
+import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './estimate';
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
 import { formatMoney } from './money';
@@ -154,6 +154,7 @@ async function estimate(o: EstimateCostOptions): Promise<{ report: CostReport; r
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
   const headEstimate = estimateDeployments(head, { hoursPerMonth: o.hoursPerMonth, environment, prices: book, spec });
   const priced = priceBase(o, base, book);
+  if (priced.estimate) resolveImageTags(headEstimate, priced.estimate, { head, base: base.deployments ?? [], headSpec: spec, baseSpec: base.spec });
   const report = buildReport({ project: spec.project, head: headEstimate, base: priced.estimate, baseNote: priced.note, prices: book.usedPrices(), priceNotes: notes });
   const comment: CommentFigures = { marker: commentMarker(o.config), unchanged: isUnchanged(report), pullRequest: o.prNumber ?? pr.number, headSha: pr.headSha ?? o.env.sha };
   const result: ResultFile = { ...reportJson(report), report, budget, comment, overBudget: checkBudget(report, budget, formatMoney) };

@@ -4,9 +4,10 @@ import type { Currency } from './catalog';
 /** Rounds half-up at `digits` decimals, on the decimal representation (so 1.005 → 1.01). */
 export function roundTo(value: number, digits: number): number {
   if (!Number.isFinite(value)) return value;
-  const sign = value < 0 ? -1 : 1;
-  const shifted = Math.round(Number(`${Math.abs(value).toPrecision(15)}e${digits}`));
-  return sign * Number(`${shifted}e-${digits}`);
+  const scale = 10 ** digits;
+  // 15 significant digits drop the binary noise (1.005 × 100 = 100.49999999999999 → 100.5) before rounding.
+  const rounded = Math.round(Number((Math.abs(value) * scale).toPrecision(15))) / scale;
+  return value < 0 ? -rounded : rounded;
 }
 
 /** A JSON decimal string: up to 10 decimals, trailing zeros dropped (float noise removed). */

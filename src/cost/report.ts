@@ -62,7 +62,7 @@ export interface CostReport {
 
 function signature(d: DeploymentEstimate): string {
   const round = (r: Range | null) => (r ? `${roundTo(r.low, 6)}/${roundTo(r.high, 6)}` : 'null');
-  return JSON.stringify([d.target, d.instanceType, d.count, d.engine, d.oneTime.imageTag, d.regions, d.resources.map((r) => [r.name, r.region, r.components.map((c) => [c.name, round(c.quantity), c.price?.price, round(c.monthlyCost)])]), d.oneTime.cost]);
+  return JSON.stringify([d.target, d.instanceType, d.count, d.engine, d.oneTime.buildKey, d.regions, d.resources.map((r) => [r.name, r.region, r.components.map((c) => [c.name, round(c.quantity), c.price?.price, round(c.monthlyCost)])]), d.oneTime.cost]);
 }
 
 export interface ReportInput {
@@ -80,6 +80,7 @@ const partKey = (d: DeploymentEstimate) => `${d.name}|${d.currency}`;
 function buildCost(status: ChangeStatus, past?: DeploymentEstimate, next?: DeploymentEstimate): { cost: number | null; note?: string } {
   if (!next) return { cost: 0, note: 'no build: removed' };
   if (status === 'unchanged') return { cost: 0, note: 'no build: unchanged' };
+  if (past && past.oneTime.buildKey === next.oneTime.buildKey) return { cost: 0, note: 'no build: same build inputs, same image' };
   const tag = next.oneTime.imageTag;
   if (past && tag !== undefined && tag === past.oneTime.imageTag) return { cost: 0, note: `no build: same image tag ${tag.slice(0, 15)}…` };
   return { cost: next.oneTime.cost };

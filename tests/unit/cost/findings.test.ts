@@ -199,6 +199,16 @@ describe('8. the one-time build only when the change builds', () => {
     const engine = report(sagemaker('chat', 'ml.g4dn.xlarge').replace('engine: { name: vllm }', 'engine: { name: tgi }'), sagemaker('chat', 'ml.g4dn.xlarge'));
     expect(engine.changes[0]!.oneTime).toBeGreaterThan(0);
   });
+
+  it('asks renderBuild when the build inputs differ: a new build.estimatedMinutes renders the same image tag', async () => {
+    const head = `version: 1\nproject: test\ndeployments:\n${sagemaker('chat', 'ml.g4dn.xlarge', '    build: { estimatedMinutes: 12 }\n')}`;
+    const base = head.replace('estimatedMinutes: 12', 'estimatedMinutes: 10');
+    const res = await runEstimateCost(options(ws({ 'model-deploy.yml': head, 'base.yml': base }), { baseConfig: 'base.yml' }).o);
+    const chat = res.report.changes[0]!;
+    expect(chat.next!.oneTime.imageTag).toMatch(/^md-[0-9a-f]{40}$/);
+    expect(chat.next!.oneTime.imageTag).toBe(chat.past!.oneTime.imageTag);
+    expect(chat.oneTime).toBe(0);
+  });
 });
 
 describe('9. clearer than infracost: the bundled example with a changed instance type', () => {

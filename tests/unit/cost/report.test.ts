@@ -59,6 +59,9 @@ describe('money', () => {
     expect(formatMoney(1234567.005, 'USD')).toBe('$1,234,567.01');
     expect(formatMoney(-12.5, 'USD')).toBe('-$12.50');
     expect(formatMoney(0.7364 * 730, 'USD')).toBe('$537.57');
+    // Float noise of a zero difference (exponent form in toPrecision) is $0.00, never $NaN.
+    expect(formatMoney(157574.16 - 157574.15999999997, 'USD')).toBe('$0.00');
+    expect(formatMoney(-2.9103830456733704e-11, 'USD', 0)).toBe('$0');
   });
 });
 
