@@ -241,6 +241,8 @@ function violations(s: Subject, budget: Budget, format: (n: number, c: Currency)
  * new deployments included; of each deployment with scope 'deployment'.
  */
 export function checkBudget(report: CostReport, budget: Budget, format: (n: number, c: Currency) => string): BudgetViolation[] {
+  // No base (or an unknown one): there is no increase to measure, only the cost itself.
+  if (!report.compared) budget = { ...budget, maxIncrease: undefined };
   if (budget.scope === 'deployment') {
     return report.changes.filter((c) => c.next).flatMap((c) => violations({ label: c.label, currency: c.currency, past: c.pastMonthly.high, next: c.monthly.high }, budget, format));
   }
