@@ -1,54 +1,99 @@
 /**
- * The spec on the base branch, to compare with: `git show <ref>:<config>` (no shell), or a file
- * already on disk. A spec that does not exist on the base means every deployment is new.
+ * The spec on the base branch, to compare with. actions/checkout fetches one commit by default, so
+ * the base commit is usually not in the clone: fetch that one commit (`git fetch --depth=1 origin
+ * <sha>`), then `git show <sha>:<config>` (no shell); failing that, GitHub's contents API at the base
+ * sha. Only git's "does not exist in <sha>" with the commit present, or a 404 from the API, means the
+ * base has no spec (every deployment new); any other failure leaves the base unknown, never empty.
  */
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DeployError } from '../core/errors';
+import { errorMessage } from '../core/errors';
+import { githubClient } from '../core/github';
 import { parseSpec } from '../config/load';
 import type { Spec } from '../config/types';
 
 export interface BaseSpec {
-  /** Undefined: the base has no spec (everything is new). */
+  /** Undefined: the base has no spec (everything is new), or it is unknown (see `unknown`). */
   spec?: Spec;
   /** What was compared with, for the comment. */
   label: string;
+  /** Why the base could not be read or parsed: no comparison, the head is priced alone. */
+  unknown?: string;
 }
 
-function gitShow(cwd: string, ref: string, file: string): Promise<{ text?: string; missing?: boolean; error?: string }> {
+export interface BaseOptions {
+  workspace: string;
+  config: string;
+  baseRef?: string;
+  baseConfig?: string;
+  /** For the contents API when git cannot get the commit. */
+  github?: { token: string; apiUrl: string; owner: string; repo: string };
+}
+
+type Read = { text: string } | { absent: true } | { error: string };
+
+function git(cwd: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('git', ['show', `${ref}:${file}`], { cwd, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolve({ text: stdout });
-      const msg = String(stderr || err.message);
-      // Both wordings git uses for a path that is not in that commit.
-      if (/does not exist in|exists on disk, but not in/.test(msg)) return resolve({ missing: true });
-      resolve({ error: msg.trim().split('\n')[0] });
-    });
+    execFile('git', args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => resolve({ ok: !err, stdout, stderr: String(stderr || err?.message || '') }));
   });
 }
 
-/** Path of the spec relative to the repository root, as git show wants it. */
-function repoRelative(workspace: string, config: string): string {
-  const rel = path.relative(workspace, path.resolve(workspace, config));
-  return rel.split(path.sep).join('/');
+const hasCommit = async (cwd: string, ref: string) => (await git(cwd, ['cat-file', '-e', `${ref}^{commit}`])).ok;
+
+/** git show of the file at `ref`, fetching that one commit first when the clone lacks it. */
+async function readWithGit(cwd: string, ref: string, file: string): Promise<Read> {
+  if (!(await hasCommit(cwd, ref))) {
+    const fetched = await git(cwd, ['fetch', '--no-tags', '--depth=1', 'origin', ref]);
+    if (!fetched.ok || !(await hasCommit(cwd, ref))) return { error: `git fetch --depth=1 origin ${ref}: ${fetched.stderr.trim().split('\n')[0] ?? 'commit not found'}` };
+  }
+  const shown = await git(cwd, ['show', `${ref}:${file}`]);
+  if (shown.ok) return { text: shown.stdout };
+  // The commit is here: git's "does not exist in" (or "exists on disk, but not in") now really means absent.
+  if (/does not exist in|exists on disk, but not in/.test(shown.stderr)) return { absent: true };
+  return { error: shown.stderr.trim().split('\n')[0] ?? 'git show failed' };
 }
 
-export async function readBaseSpec(options: { workspace: string; config: string; baseRef?: string; baseConfig?: string }): Promise<BaseSpec> {
+/** GET /repos/{owner}/{repo}/contents/{path}?ref=<sha>: a 404 is the only "absent". */
+async function readWithApi(o: NonNullable<BaseOptions['github']>, ref: string, file: string): Promise<Read> {
+  try {
+    const octokit = githubClient(o.token, o.apiUrl);
+    const res = await octokit.rest.repos.getContent({ owner: o.owner, repo: o.repo, path: file, ref, mediaType: { format: 'raw' } });
+    return { text: typeof res.data === 'string' ? res.data : JSON.stringify(res.data) };
+  } catch (err) {
+    if ((err as { status?: number }).status === 404) return { absent: true };
+    return { error: `GitHub contents API: ${errorMessage(err)}` };
+  }
+}
+
+/** Path of the spec relative to the repository root (the workspace), as git show and the contents API want it. */
+function repoPath(workspace: string, config: string): string {
+  return path.relative(workspace, path.resolve(workspace, config)).split(path.sep).join('/');
+}
+
+function parseBase(text: string, label: string, display: string, workspace: string): BaseSpec {
+  try {
+    return { spec: parseSpec(text, display, workspace), label };
+  } catch (err) {
+    // The PR may be the fix of an invalid base: price the head, show the base as unknown.
+    return { label, unknown: `the base spec ${display} is not valid (${errorMessage(err).split('\n')[0]})` };
+  }
+}
+
+export async function readBaseSpec(options: BaseOptions): Promise<BaseSpec> {
   if (options.baseConfig) {
     const file = path.resolve(options.workspace, options.baseConfig);
     if (!fs.existsSync(file)) return { label: `${options.baseConfig} (absent: every deployment is new)` };
-    return { spec: parseSpec(fs.readFileSync(file, 'utf8'), `${options.baseConfig} (base)`, options.workspace), label: options.baseConfig };
+    return parseBase(fs.readFileSync(file, 'utf8'), options.baseConfig, `${options.baseConfig} (base)`, options.workspace);
   }
-  const ref = options.baseRef!;
-  const rel = repoRelative(options.workspace, options.config);
-  const shown = await gitShow(options.workspace, ref, rel);
-  if (shown.error) {
-    throw new DeployError(`cannot read the base spec with git show ${ref}:${rel}: ${shown.error}`, {
-      title: 'Base branch not available',
-      hint: 'Check out with history so the base commit is present (actions/checkout with fetch-depth: 0), or pass `base-config` with the base spec as a file.',
-    });
+  const ref = options.baseRef ?? 'HEAD';
+  const rel = repoPath(options.workspace, options.config);
+  let read = await readWithGit(options.workspace, ref, rel);
+  if ('error' in read && options.github) {
+    const api = await readWithApi(options.github, ref, rel);
+    read = 'error' in api ? { error: `${read.error}; ${api.error}` } : api;
   }
-  if (shown.missing) return { label: `${ref} (no ${rel} there: every deployment is new)` };
-  return { spec: parseSpec(shown.text!, `${rel}@${ref.slice(0, 12)}`, options.workspace), label: ref };
+  if ('error' in read) return { label: ref, unknown: `the base spec could not be read at ${ref.slice(0, 12)} (${read.error})` };
+  if ('absent' in read) return { label: `${ref} (no ${rel} there: every deployment is new)` };
+  return parseBase(read.text, ref, `${rel}@${ref.slice(0, 12)}`, options.workspace);
 }

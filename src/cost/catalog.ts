@@ -19,7 +19,8 @@ export type PriceService =
   | 'elb'
   | 'vpc'
   | 'ebs'
-  | 'sagemaker-storage';
+  | 'sagemaker-storage'
+  | 'fargate';
 
 /** Where a price came from: the catalogue (verified), arithmetic on it (derived), or the Price List API (live). */
 export type PriceOrigin = 'catalog' | 'derived' | 'catalog-other-region' | 'live';
@@ -140,7 +141,7 @@ export class Catalog {
   /** SageMaker hosting price derived from the EC2 price of the same size and region (labelled DERIVED). */
   derivedSageMaker(instanceType: string, region: string): Price | undefined {
     const ec2Type = instanceType.replace(/^ml\./, '');
-    const [family, size] = ec2Type.split('.');
+    const [family = '', size = ''] = ec2Type.split('.');
     const rule = this.document.derived.sagemakerMarkup.find((r) => r.families.includes(family) && (!r.sizes || r.sizes.includes(size)));
     const ec2 = this.find('ec2', ec2Type, region);
     if (!rule || !ec2) return undefined;

@@ -1,12 +1,16 @@
 /**
- * The cost model: per deployment and region, the monthly cost of what the stack runs (instances,
- * storage, load balancer, NAT gateway, image, weights, API-key secret, SNS, KMS key) and the
- * one-time cost of the build. Pure and synchronous: prices come from a PriceBook resolved beforehand.
+ * The cost model: per deployment and region, the monthly cost of what the rendered stack creates
+ * (read from renderStack's parameters: instances or Fargate tasks, the volumes the template asks for,
+ * load balancer, KMS key, SNS topics) plus what the deploy stores (image, weights, API-key secret),
+ * and the one-time cost of the build. Synchronous: prices come from a PriceBook resolved beforehand.
+ * A deployment whose regions span China and elsewhere is estimated as one part per currency.
  */
 import { DeployError } from '../core/errors';
 import { estimateBuildMinutes } from '../image/estimate';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { regionsFor } from '../config/load';
+import { renderStack } from '../deploy/render';
+import { renderBuild } from '../image/render';
 import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from './catalog';
 import { Range, ZERO, addRanges } from './money';
 
@@ -17,6 +21,8 @@ export const ASSUMED_IMAGE_GB = 10;
 export const ASSUMED_WEIGHTS_GB = 15;
 
 export interface CostComponent {
+  /** Stable identity across base and head (the name carries the instance type, which may change). */
+  kind: string;
   name: string;
   /** The unit the price is quoted in ("hours", "GB-month", "1M requests"). */
   unit: string;
@@ -30,6 +36,8 @@ export interface CostComponent {
 }
 
 export interface ResourceEstimate {
+  /** Stable identity across base and head. */
+  kind: string;
   name: string;
   resourceType: string;
   region: string;
@@ -40,15 +48,38 @@ export interface DeploymentEstimate {
   name: string;
   target: Deployment['target'];
   instanceType: string;
+  /** "1 instance", "1–3 instances": the count range, for old → new. */
+  count: string;
+  /** Engine and version ("vllm 0.6.3"), or the prebuilt image. */
+  engine: string;
+  /** The regions of this part (one currency); `allRegions` when the deployment spans several currencies. */
   regions: string[];
+  allRegions: string[];
   currency: Currency;
   resources: ResourceEstimate[];
-  /** Sum of the priced monthly components. */
+  /** Sum of the priced monthly components (unpriced and usage-based parts are not in it: see the flags). */
   monthly: Range;
-  oneTime: { minutes: number; computeType: string; cost: number | null; price: Price | null; note?: string };
-  /** Components without a price or usage figure (shown, not silently $0). */
+  oneTime: OneTime;
+  /** Components without a price (shown as unpriced, never as $0). */
   unpriced: string[];
+  /** Components whose cost depends on usage the spec does not give. */
+  usageBased: string[];
   assumptions: string[];
+}
+
+export interface OneTime {
+  minutes: number;
+  computeType: string;
+  cost: number | null;
+  price: Price | null;
+  note?: string;
+  /**
+   * What renderBuild reads (model, engine, build, name; the region): equal keys give the same image,
+   * so no build. Cheap; the tag itself is computed only where the keys differ (resolveImageTags).
+   */
+  buildKey: string;
+  /** The image tag the build would produce (renderBuild's content hash, md-<sha>), where resolved. */
+  imageTag?: string;
 }
 
 export interface Estimate {
@@ -75,29 +106,28 @@ export class PriceBook {
     return [...this.used.values()].sort((a, b) => a.service.localeCompare(b.service) || a.region.localeCompare(b.region) || a.key.localeCompare(b.key));
   }
 
-  /** Instance-hour price; an unknown type or region is an error naming what is known. */
-  instance(d: Deployment, region: string, spec?: Spec): Price {
+  /** Instance-hour price, or null (unpriced) with `missing` saying what is known instead. */
+  instance(d: Deployment, region: string): Price | null {
     const service: PriceService = d.target.startsWith('sagemaker') ? 'sagemaker-hosting' : 'ec2';
     const live = this.live.get(PriceBook.liveKey(service, d.instanceType, region));
     if (live) return this.remember(live);
     const found = this.catalog.find(service, d.instanceType, region);
     if (found) return this.remember(found);
-    if (service === 'sagemaker-hosting') {
-      const derived = this.catalog.derivedSageMaker(d.instanceType, region);
-      if (derived) return this.remember(derived);
-    }
+    const derived = service === 'sagemaker-hosting' ? this.catalog.derivedSageMaker(d.instanceType, region) : undefined;
+    return derived ? this.remember(derived) : null;
+  }
+
+  /** Why an instance type has no price, and what is priced instead (for the row's note). */
+  missing(d: Deployment, region: string): string {
+    const service: PriceService = d.target.startsWith('sagemaker') ? 'sagemaker-hosting' : 'ec2';
     const label = service === 'ec2' ? 'EC2' : 'SageMaker hosting';
-    const near = this.catalog.nearestKeys(service, d.instanceType, region);
     const regions = this.catalog.regions(service, d.instanceType);
-    const where = spec ? spec.locate(['deployments', d.name, 'instanceType']) : { file: d.source.file, line: d.source.line };
-    throw new DeployError(`deployments.${d.name}: no known ${label} price for ${d.instanceType} in ${region}`, {
-      location: where,
-      title: 'No price',
-      hint:
-        (regions.length > 0 ? `${d.instanceType} is priced in: ${regions.join(', ')}. ` : '') +
-        `Nearest priced types${this.catalog.keys(service, region).length > 0 ? ` in ${region}` : ''}: ${near.join(', ')}. ` +
-        'To add a price, put it in src/cost/catalog/prices.json with its unit, region, source and date (docs/cost.md), or run with live-prices: true.',
-    });
+    const near = this.catalog.nearestKeys(service, d.instanceType, region);
+    return (
+      `No known ${label} price for ${d.instanceType} in ${region}.` +
+      (regions.length > 0 ? ` Priced in: ${regions.join(', ')}.` : '') +
+      ` Nearest priced types: ${near.join(', ')}. Add a VERIFIED price to src/cost/catalog/prices.json (docs/cost.md) or run with live-prices: true.`
+    );
   }
 
   /** A supporting-service price; a USD region without one borrows us-east-1's (labelled). Null: unpriced. */
@@ -130,9 +160,9 @@ export interface EstimateOptions {
 
 const per = (range: Range, f: (n: number) => number): Range => ({ low: f(range.low), high: f(range.high) });
 
-function component(name: string, unit: string, quantity: Range | null, price: Price | null, note?: string): CostComponent {
+function component(kind: string, name: string, unit: string, quantity: Range | null, price: Price | null, note?: string): CostComponent {
   const monthlyCost = quantity && price ? per(quantity, (q) => q * Number(price.price)) : null;
-  return { name, unit, quantity, price, monthlyCost, note };
+  return { kind, name, unit, quantity, price, monthlyCost, note };
 }
 
 /** Instances running on average: a range with autoscaling, busy hours for an async endpoint at zero. */
@@ -169,113 +199,159 @@ function countLabel(d: Deployment): string {
   return `${a.min === 0 ? 1 : a.min}–${a.max} instances`;
 }
 
-function estimateRegion(d: Deployment, region: string, hours: number, book: PriceBook, spec?: Spec): { resources: ResourceEstimate[]; assumptions: string[] } {
-  const assumptions: string[] = [];
-  const resources: ResourceEstimate[] = [];
-  const sagemaker = d.target.startsWith('sagemaker');
-  const run = instanceHours(d, hours, spec);
-  if (run.note) assumptions.push(run.note);
-  const instancePrice = book.instance(d, region, spec);
+interface RegionContext {
+  d: Deployment;
+  region: string;
+  hours: number;
+  book: PriceBook;
+  run: { hours: Range; note?: string };
+  /** The parameters renderStack gives the template for this region: what the stack creates. */
+  stack: Record<string, string>;
+  assumptions: string[];
+}
 
-  const compute: CostComponent[] = [component(`Instance usage (${d.instanceType}, ${countLabel(d)})`, 'hours', run.hours, instancePrice, run.note)];
-  if (d.target === 'sagemaker-async') {
-    compute[0].note = [compute[0].note, 'Async inference is priced at the real-time hosting rate: AWS bills it under a separate AsyncInf usage type whose rate matched Hosting wherever it was seen, but no data file confirms it (prices.md 1d).'].filter(Boolean).join(' ');
-    if (!assumptions.some((a) => a.startsWith('Async'))) assumptions.push('Async inference priced at the real-time hosting rate (not confirmed by a data file, prices.md 1d).');
-    if (d.instanceType === 'ml.g4dn.xlarge') assumptions.push('ml.g4dn.xlarge is reportedly not offered for async inference; the smallest g4dn there is 2xlarge.');
-  }
-  if (d.volumeSizeGb !== undefined) {
-    const gbMonths = per(run.hours, (h) => (d.volumeSizeGb! * h) / hours);
-    compute.push(
-      sagemaker
-        ? component(`ML storage volume (${d.volumeSizeGb} GB per instance)`, 'GB-month', gbMonths, book.support('sagemaker-storage', 'ml-storage', region))
-        : component(`EBS gp3 volume (${d.volumeSizeGb} GB per instance)`, 'GB-month', gbMonths, book.support('ebs', 'gp3-storage', region)),
-    );
-  }
-  const kind = { 'sagemaker-realtime': 'SageMaker real-time endpoint', 'sagemaker-async': 'SageMaker async endpoint', ec2: 'EC2 instances', ecs: 'ECS service (EC2 launch type)' }[d.target];
-  resources.push({ name: `${d.name} ${kind}`, resourceType: sagemaker ? 'aws_sagemaker_endpoint' : d.target === 'ecs' ? 'aws_ecs_service' : 'aws_instance', region, components: compute });
+const TARGET_KIND: Record<Deployment['target'], string> = {
+  'sagemaker-realtime': 'SageMaker real-time endpoint',
+  'sagemaker-async': 'SageMaker async endpoint',
+  ec2: 'EC2 instances',
+  ecs: 'ECS service (EC2 launch type)',
+};
 
-  if (!sagemaker) {
-    resources.push({
-      name: `${d.name} Application Load Balancer`,
-      resourceType: 'aws_lb',
-      region,
-      components: [
-        component('Application load balancer', 'hours', { low: hours, high: hours }, book.support('elb', 'alb-hours', region)),
-        component('Load balancer capacity units', 'LCU-hours', { low: d.usage.lcuPerHour * hours, high: d.usage.lcuPerHour * hours }, book.support('elb', 'alb-lcu', region), `usage.lcuPerHour = ${d.usage.lcuPerHour}`),
-      ],
-    });
-  }
-  if (d.security.vpc?.natGateway) {
-    resources.push({
-      name: `${d.name} NAT gateway`,
-      resourceType: 'aws_nat_gateway',
-      region,
-      components: [
-        component('NAT gateway', 'hours', { low: hours, high: hours }, book.support('vpc', 'nat-hours', region)),
-        component('Data processed', 'GB', { low: d.usage.natDataGbPerMonth, high: d.usage.natDataGbPerMonth }, book.support('vpc', 'nat-data', region), `usage.natDataGbPerMonth = ${d.usage.natDataGbPerMonth}`),
-      ],
-    });
-  }
-  if (!d.model.image) {
-    const imageGb = (d.usage.imageSizeGb ?? ASSUMED_IMAGE_GB) + (d.model.bakeIntoImage ? d.model.sizeGb ?? ASSUMED_WEIGHTS_GB : 0);
-    const note = d.usage.imageSizeGb === undefined ? `Image size assumed ${ASSUMED_IMAGE_GB} GB (set usage.imageSizeGb).` : undefined;
-    if (note) assumptions.push(`${d.name}: ${note}`);
-    resources.push({
-      name: `${d.name} ECR repository`,
-      resourceType: 'aws_ecr_repository',
-      region,
-      components: [component('Image storage', 'GB-month', { low: imageGb, high: imageGb }, book.support('ecr', 'storage', region), note ?? 'Layers are shared between kept images: one image counted.')],
-    });
-  }
-  if (d.model.huggingface && !d.model.bakeIntoImage) {
-    const gb = d.model.sizeGb ?? ASSUMED_WEIGHTS_GB;
-    const note = d.model.sizeGb === undefined ? `Weights assumed ${ASSUMED_WEIGHTS_GB} GB (set model.sizeGb).` : undefined;
-    if (note) assumptions.push(`${d.name}: ${note}`);
-    resources.push({
-      name: `${d.name} model artifacts (S3)`,
-      resourceType: 'aws_s3_object',
-      region,
-      components: [component('Storage (S3 Standard)', 'GB-month', { low: gb, high: gb }, book.support('s3', 'standard-storage', region), note)],
-    });
-  }
-  if (!sagemaker && d.apiKey.enabled) {
-    const calls = per(run.hours, (h) => h / 10000);
-    resources.push({
-      name: `${d.name} API-key secret`,
-      resourceType: 'aws_secretsmanager_secret',
-      region,
-      components: [
-        component('Secret', 'months', { low: 1, high: 1 }, book.support('secretsmanager', 'secret', region)),
-        component('API calls', '10k requests', calls, book.support('secretsmanager', 'api-calls', region), 'One key refresh per instance-hour.'),
-      ],
-    });
-  }
-  if (d.target === 'sagemaker-async') {
-    const requests = d.usage.requestsPerMonth;
-    resources.push({
-      name: `${d.name} SNS topics (success, error)`,
-      resourceType: 'aws_sns_topic',
-      region,
-      components: [
-        component(
-          'Notifications published',
-          '1M requests',
-          requests === undefined ? null : { low: requests / 1e6, high: requests / 1e6 },
-          book.support('sns', 'requests', region),
-          requests === undefined ? 'Depends on usage: set usage.requestsPerMonth.' : 'One notification per request; free tier not applied.',
-        ),
-      ],
-    });
-  }
-  if (d.security.createKmsKey) {
-    resources.push({
-      name: `${d.name} KMS key`,
-      resourceType: 'aws_kms_key',
-      region,
-      components: [component('Customer managed key', 'months', { low: 1, high: 1 }, book.support('kms', 'customer-managed-key', region))],
-    });
-  }
-  return { resources, assumptions };
+function resource(x: RegionContext, kind: string, name: string, resourceType: string, components: CostComponent[]): ResourceEstimate {
+  return { kind, name: `${x.d.name} ${name}`, resourceType, region: x.region, components };
+}
+
+/** The rendered stack's parameters (the same renderStack the deploy uses), by name. */
+function stackParameters(d: Deployment, region: string, environment?: EnvironmentSpec): Record<string, string> {
+  const rendered = renderStack({ deployment: d, region, environment });
+  return Object.fromEntries(rendered.parameters.map((p) => [p.ParameterKey, p.ParameterValue]));
+}
+
+/** Caveats of pricing async inference at the hosting rate (prices.md 1d). */
+function asyncNote(x: RegionContext, instance: CostComponent): void {
+  instance.note = [instance.note, 'Async inference is priced at the real-time hosting rate: AWS bills it under a separate AsyncInf usage type whose rate matched Hosting wherever it was seen, but no data file confirms it (prices.md 1d).'].filter(Boolean).join(' ');
+  if (!x.assumptions.some((a) => a.startsWith('Async'))) x.assumptions.push('Async inference priced at the real-time hosting rate (not confirmed by a data file, prices.md 1d).');
+  if (x.d.instanceType === 'ml.g4dn.xlarge') x.assumptions.push('ml.g4dn.xlarge is reportedly not offered for async inference; the smallest g4dn there is 2xlarge.');
+}
+
+function instanceComponent(x: RegionContext): CostComponent {
+  const { d, run } = x;
+  const price = x.book.instance(d, x.region);
+  const note = price ? run.note : [x.book.missing(d, x.region), run.note].filter(Boolean).join(' ');
+  const instance = component('instance', `Instance usage (${d.instanceType}, ${countLabel(d)})`, 'hours', run.hours, price, note);
+  if (d.target === 'sagemaker-async') asyncNote(x, instance);
+  return instance;
+}
+
+/** GB-months of a volume of `gb` on each running instance. */
+function volumeMonths(x: RegionContext, gb: number): Range {
+  return per(x.run.hours, (h) => (gb * h) / x.hours);
+}
+
+function sagemakerResource(x: RegionContext): ResourceEstimate {
+  const compute = [instanceComponent(x)];
+  // VolumeSizeGb is 0 for instance-store families (g4dn, g5, g6 ...): the endpoint gets no EBS volume.
+  const gb = Number(x.stack.VolumeSizeGb ?? 0);
+  if (gb > 0) compute.push(component('ml-storage', `ML storage volume (${gb} GB per instance)`, 'GB-month', volumeMonths(x, gb), x.book.support('sagemaker-storage', 'ml-storage', x.region)));
+  return resource(x, 'compute', TARGET_KIND[x.d.target], 'aws_sagemaker_endpoint', compute);
+}
+
+/** EC2 instances (target ec2, or ECS on GPU instances): instance-hours and the gp3 root volume. */
+function instanceResource(x: RegionContext, name: string, resourceType: string): ResourceEstimate {
+  const gb = Number(x.stack.RootVolumeGb ?? 0);
+  return resource(x, 'compute', name, resourceType, [
+    instanceComponent(x),
+    component('root-volume', `EBS gp3 root volume (${gb} GB per instance)`, 'GB-month', volumeMonths(x, gb), x.book.support('ebs', 'gp3-storage', x.region)),
+  ]);
+}
+
+/** ECS on a CPU instance type runs on Fargate: vCPU-hours and GB-hours (no verified Fargate price yet). */
+function fargateResource(x: RegionContext): ResourceEstimate {
+  const vcpu = Number(x.stack.TaskCpu ?? 0) / 1024;
+  const gib = Number(x.stack.TaskMemory ?? 0) / 1024;
+  const storage = Number(x.stack.EphemeralStorageGb ?? 21);
+  const size = `${vcpu} vCPU, ${gib} GiB per task`;
+  const components = [
+    component('fargate-vcpu', `Fargate vCPU (${size})`, 'vCPU-hours', per(x.run.hours, (h) => h * vcpu), x.book.support('fargate', 'vcpu-hours', x.region)),
+    component('fargate-memory', `Fargate memory (${size})`, 'GB-hours', per(x.run.hours, (h) => h * gib), x.book.support('fargate', 'memory-gb-hours', x.region)),
+  ];
+  // The first 20 GB of task storage are included.
+  if (storage > 20) components.push(component('fargate-storage', `Fargate task storage above 20 GB (${storage - 20} GB per task)`, 'GB-hours', per(x.run.hours, (h) => h * (storage - 20)), x.book.support('fargate', 'storage-gb-hours', x.region)));
+  return resource(x, 'compute', 'ECS service (Fargate)', 'aws_ecs_service', components);
+}
+
+function computeResource(x: RegionContext): ResourceEstimate {
+  if (x.d.target.startsWith('sagemaker')) return sagemakerResource(x);
+  if (x.d.target === 'ec2') return instanceResource(x, TARGET_KIND.ec2, 'aws_instance');
+  return x.stack.Compute === 'fargate' ? fargateResource(x) : instanceResource(x, TARGET_KIND.ecs, 'aws_ecs_service');
+}
+
+function loadBalancerResource(x: RegionContext): ResourceEstimate {
+  const lcu = x.d.usage.lcuPerHour;
+  return resource(x, 'alb', 'Application Load Balancer', 'aws_lb', [
+    component('alb-hours', 'Application load balancer', 'hours', { low: x.hours, high: x.hours }, x.book.support('elb', 'alb-hours', x.region)),
+    component('alb-lcu', 'Load balancer capacity units', 'LCU-hours', { low: lcu * x.hours, high: lcu * x.hours }, x.book.support('elb', 'alb-lcu', x.region), `usage.lcuPerHour = ${lcu}`),
+  ]);
+}
+
+/** The stack creates no NAT gateway: only the traffic it sends through the VPC's own is counted. */
+function natResource(x: RegionContext): ResourceEstimate {
+  const gb = x.d.usage.natDataGbPerMonth;
+  return resource(x, 'nat', 'traffic through the VPC NAT gateway', 'aws_nat_gateway', [
+    component('nat-data', 'Data processed', 'GB', { low: gb, high: gb }, x.book.support('vpc', 'nat-data', x.region), `usage.natDataGbPerMonth = ${gb}; the gateway itself belongs to the VPC, not to this stack.`),
+  ]);
+}
+
+function imageResource(x: RegionContext): ResourceEstimate {
+  const { d } = x;
+  const imageGb = (d.usage.imageSizeGb ?? ASSUMED_IMAGE_GB) + (d.model.bakeIntoImage ? d.model.sizeGb ?? ASSUMED_WEIGHTS_GB : 0);
+  const note = d.usage.imageSizeGb === undefined ? `Image size assumed ${ASSUMED_IMAGE_GB} GB (set usage.imageSizeGb).` : undefined;
+  if (note) x.assumptions.push(`${d.name}: ${note}`);
+  return resource(x, 'ecr', 'ECR repository', 'aws_ecr_repository', [
+    component('ecr-storage', 'Image storage', 'GB-month', { low: imageGb, high: imageGb }, x.book.support('ecr', 'storage', x.region), note ?? 'Layers are shared between kept images: one image counted.'),
+  ]);
+}
+
+function weightsResource(x: RegionContext): ResourceEstimate {
+  const { d } = x;
+  const gb = d.model.sizeGb ?? ASSUMED_WEIGHTS_GB;
+  const note = d.model.sizeGb === undefined ? `Weights assumed ${ASSUMED_WEIGHTS_GB} GB (set model.sizeGb).` : undefined;
+  if (note) x.assumptions.push(`${d.name}: ${note}`);
+  return resource(x, 'weights', 'model artifacts (S3)', 'aws_s3_object', [component('s3-storage', 'Storage (S3 Standard)', 'GB-month', { low: gb, high: gb }, x.book.support('s3', 'standard-storage', x.region), note)]);
+}
+
+function apiKeyResource(x: RegionContext): ResourceEstimate {
+  const calls = per(x.run.hours, (h) => h / 10000);
+  return resource(x, 'secret', 'API-key secret', 'aws_secretsmanager_secret', [
+    component('secret', 'Secret', 'months', { low: 1, high: 1 }, x.book.support('secretsmanager', 'secret', x.region)),
+    component('secret-calls', 'API calls', '10k requests', calls, x.book.support('secretsmanager', 'api-calls', x.region), 'One key refresh per instance-hour.'),
+  ]);
+}
+
+function notificationResource(x: RegionContext): ResourceEstimate {
+  const requests = x.d.usage.requestsPerMonth;
+  const quantity = requests === undefined ? null : { low: requests / 1e6, high: requests / 1e6 };
+  const note = requests === undefined ? 'Depends on usage: set usage.requestsPerMonth.' : 'One notification per request; free tier not applied.';
+  return resource(x, 'sns', 'SNS topics (success, error)', 'aws_sns_topic', [component('sns-requests', 'Notifications published', '1M requests', quantity, x.book.support('sns', 'requests', x.region), note)]);
+}
+
+function kmsResource(x: RegionContext): ResourceEstimate {
+  return resource(x, 'kms', 'KMS key', 'aws_kms_key', [component('kms-key', 'Customer managed key', 'months', { low: 1, high: 1 }, x.book.support('kms', 'customer-managed-key', x.region))]);
+}
+
+/** The resources one region of a deployment runs, each a named step, read from the rendered stack. */
+function estimateRegion(d: Deployment, region: string, stack: Record<string, string>, o: GroupOptions): { resources: ResourceEstimate[]; assumptions: string[] } {
+  const run = instanceHours(d, o.hours, o.spec);
+  const x: RegionContext = { d, region, hours: o.hours, book: o.book, run, stack, assumptions: run.note ? [run.note] : [] };
+  const resources = [computeResource(x)];
+  if (!d.target.startsWith('sagemaker')) resources.push(loadBalancerResource(x));
+  if (d.security.vpc?.natGateway) resources.push(natResource(x));
+  if (!d.model.image) resources.push(imageResource(x));
+  if (d.model.huggingface && !d.model.bakeIntoImage) resources.push(weightsResource(x));
+  if (!d.target.startsWith('sagemaker') && d.apiKey.enabled) resources.push(apiKeyResource(x));
+  if (d.target === 'sagemaker-async') resources.push(notificationResource(x));
+  if (stack.CreateKmsKey === 'true') resources.push(kmsResource(x));
+  return { resources, assumptions: x.assumptions };
 }
 
 const CODEBUILD_NAMES: Record<string, string> = {
@@ -286,48 +362,103 @@ const CODEBUILD_NAMES: Record<string, string> = {
   BUILD_GENERAL1_2XLARGE: 'general1.2xlarge',
 };
 
-export function estimateDeployment(d: Deployment, options: EstimateOptions = {}): DeploymentEstimate {
-  const hours = options.hoursPerMonth ?? DEFAULT_HOURS_PER_MONTH;
-  const book = options.prices ?? new PriceBook();
-  const regions = regionsFor(d, options.environment);
-  const currency = currencyOf(regions[0]);
+interface GroupOptions {
+  hours: number;
+  book: PriceBook;
+  environment?: EnvironmentSpec;
+  spec?: Spec;
+}
+
+/** Regions grouped by currency, USD first: China and elsewhere are never summed together. */
+export function regionsByCurrency(regions: string[]): [Currency, string[]][] {
+  const groups = new Map<Currency, string[]>();
+  for (const r of regions) groups.set(currencyOf(r), [...(groups.get(currencyOf(r)) ?? []), r]);
+  return [...groups.entries()].sort(([a], [b]) => (a === b ? 0 : a === 'USD' ? -1 : 1));
+}
+
+/** The inputs renderBuild reads: equal inputs, equal image tag (it is a pure function of them). */
+function buildKey(d: Deployment, region: string): string {
+  return JSON.stringify([d.name, d.model, d.engine ?? null, d.build, region]);
+}
+
+/** The content hash build-model tags the image with (md-<sha>); undefined when the build cannot be rendered. */
+function imageTag(d: Deployment, region: string, spec?: Spec): string | undefined {
+  try {
+    return renderBuild(d, { region, locate: spec ? (p) => spec.locate(p) : undefined }).tag;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where a deployment's build inputs differ between base and head, the image tags of both, so a
+ * change that renders the same image (a new build.estimatedMinutes) causes no build.
+ */
+export function resolveImageTags(head: Estimate, base: Estimate, deployments: { head: Deployment[]; base: Deployment[]; headSpec?: Spec; baseSpec?: Spec }): void {
+  for (const next of head.deployments) {
+    const past = base.deployments.find((p) => p.name === next.name && p.currency === next.currency);
+    if (!past || past.oneTime.buildKey === next.oneTime.buildKey || next.oneTime.minutes === 0) continue;
+    const n = deployments.head.find((d) => d.name === next.name);
+    const p = deployments.base.find((d) => d.name === past.name);
+    const region = next.regions[0];
+    if (!n || !p || !region) continue;
+    next.oneTime.imageTag = imageTag(n, region, deployments.headSpec);
+    past.oneTime.imageTag = imageTag(p, past.regions[0] ?? region, deployments.baseSpec);
+  }
+}
+
+function oneTimeCost(d: Deployment, region: string, o: GroupOptions): OneTime {
+  const minutes = estimateBuildMinutes(d);
+  const computeType = CODEBUILD_NAMES[d.build.computeType] ?? d.build.computeType;
+  if (minutes === 0) return { minutes, computeType, price: null, cost: 0, note: 'Prebuilt image: no build.', buildKey: buildKey(d, region) };
+  const price = o.book.support('codebuild', d.build.computeType, region);
+  const note = d.build.estimatedMinutes !== undefined ? 'build.estimatedMinutes from the spec.' : "build-model's estimate of its minutes.";
+  return { minutes, computeType, price, cost: price ? minutes * Number(price.price) : null, note, buildKey: buildKey(d, region) };
+}
+
+/** Components without a price, and those whose cost depends on usage the spec does not give. */
+function gaps(resources: ResourceEstimate[]): { unpriced: string[]; usageBased: string[] } {
+  const unpriced: string[] = [];
+  const usageBased: string[] = [];
+  for (const r of resources) {
+    for (const c of r.components) {
+      if (c.monthlyCost) continue;
+      if (c.price) usageBased.push(`${r.name} (${r.region}): ${c.name} (depends on usage)`);
+      else unpriced.push(`${r.name} (${r.region}): ${c.name} (no known price)`);
+    }
+  }
+  return { unpriced, usageBased };
+}
+
+function engineLabel(d: Deployment): string {
+  if (d.model.image && !d.engine) return 'prebuilt image';
+  const e = d.engine;
+  return e ? `${e.name}${e.version ? ` ${e.version}` : ''}` : 'default engine';
+}
+
+/** One currency's part of a deployment: its regions, their resources, the build. */
+function estimateGroup(d: Deployment, currency: Currency, regions: string[], all: string[], o: GroupOptions): DeploymentEstimate {
   const resources: ResourceEstimate[] = [];
   const assumptions: string[] = [];
+  // What the template creates does not depend on the region (names and ARNs do): render it once.
+  const stack = stackParameters(d, regions[0] ?? REFERENCE_REGION, o.environment);
   for (const region of regions) {
-    const part = estimateRegion(d, region, hours, book, options.spec);
+    const part = estimateRegion(d, region, stack, o);
     resources.push(...part.resources);
     for (const a of part.assumptions) if (!assumptions.includes(a)) assumptions.push(a);
   }
-  let monthly = ZERO;
-  const unpriced: string[] = [];
-  for (const r of resources) {
-    for (const c of r.components) {
-      if (c.monthlyCost) monthly = addRanges(monthly, c.monthlyCost);
-      else unpriced.push(`${r.name} (${r.region}): ${c.name}${c.price ? ' (usage not given)' : ' (no known price)'}`);
-    }
-  }
-  const minutes = estimateBuildMinutes(d);
-  const buildPrice = minutes > 0 ? book.support('codebuild', d.build.computeType, regions[0]) : null;
-  const computeName = CODEBUILD_NAMES[d.build.computeType] ?? d.build.computeType;
-  if (minutes > 0 && !buildPrice) unpriced.push(`CodeBuild ${computeName} build minutes (no verified price)`);
-  return {
-    name: d.name,
-    target: d.target,
-    instanceType: d.instanceType,
-    regions,
-    currency,
-    resources,
-    monthly,
-    oneTime: {
-      minutes,
-      computeType: computeName,
-      price: buildPrice,
-      cost: buildPrice ? minutes * Number(buildPrice.price) : minutes === 0 ? 0 : null,
-      note: minutes === 0 ? 'Prebuilt image: no build.' : d.build.estimatedMinutes !== undefined ? 'build.estimatedMinutes from the spec.' : "build-model's estimate of its minutes.",
-    },
-    unpriced,
-    assumptions,
-  };
+  const monthly = resources.reduce((acc, r) => r.components.reduce((m, c) => (c.monthlyCost ? addRanges(m, c.monthlyCost) : m), acc), ZERO);
+  const oneTime = oneTimeCost(d, regions[0] ?? REFERENCE_REGION, o);
+  const { unpriced, usageBased } = gaps(resources);
+  if (oneTime.minutes > 0 && !oneTime.price) unpriced.push(`CodeBuild ${oneTime.computeType} build minutes (no verified price)`);
+  return { name: d.name, target: d.target, instanceType: d.instanceType, count: countLabel(d), engine: engineLabel(d), regions, allRegions: all, currency, resources, monthly, oneTime, unpriced, usageBased, assumptions };
+}
+
+/** A deployment's estimate: one part per currency its regions are billed in (usually one). */
+export function estimateDeployment(d: Deployment, options: EstimateOptions = {}): DeploymentEstimate[] {
+  const o: GroupOptions = { hours: options.hoursPerMonth ?? DEFAULT_HOURS_PER_MONTH, book: options.prices ?? new PriceBook(), environment: options.environment, spec: options.spec };
+  const regions = regionsFor(d, options.environment);
+  return regionsByCurrency(regions).map(([currency, mine]) => estimateGroup(d, currency, mine, regions, o));
 }
 
 export function estimateDeployments(deployments: Deployment[], options: EstimateOptions = {}): Estimate {
@@ -336,5 +467,5 @@ export function estimateDeployments(deployments: Deployment[], options: Estimate
     throw new DeployError(`hours per month is ${hours}, which is not valid`, { title: 'Invalid input', hint: 'A number of hours from 1 to 744 (730 is the AWS calculator convention, some teams use 720).' });
   }
   const prices = options.prices ?? new PriceBook();
-  return { hoursPerMonth: hours, deployments: deployments.map((d) => estimateDeployment(d, { ...options, prices, hoursPerMonth: hours })) };
+  return { hoursPerMonth: hours, deployments: deployments.flatMap((d) => estimateDeployment(d, { ...options, prices, hoursPerMonth: hours })) };
 }

@@ -2,7 +2,8 @@
  * estimate-cost: price the spec on the PR head and on the base, write the JSON result, the job
  * summary and the outputs, post (or update) the one PR comment, and fail on a budget guardrail.
  * The estimate needs no AWS credentials and no write token; `mode: comment` posts a result
- * computed by another job (the workflow_run pattern for pull requests from forks).
+ * computed by another job (the workflow_run pattern for pull requests from forks): it validates
+ * the figures in that file and renders the comment itself.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,15 +12,15 @@ import type { RunContext } from '../core/action';
 import type { Reporter } from '../core/log';
 import type { EnvInputs } from '../core/env';
 import { loadSpec, selectDeployment, selectEnvironment } from '../config/load';
-import type { Deployment, Spec } from '../config/types';
+import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
+import { Artifact, CommentFigures, readArtifact } from './artifact';
 import { readBaseSpec } from './base';
-import { Price } from './catalog';
-import { Estimate, PriceBook, estimateDeployments } from './estimate';
+import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './estimate';
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
 import { formatMoney } from './money';
-import { BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
-import { GITHUB_COMMENT_LIMIT, commentMarker, renderReport, summaryLines } from './render';
+import { BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
+import { commentMarker, renderReport, summaryLines } from './render';
 
 export const ESTIMATE_MODES = ['estimate', 'comment', 'estimate-and-comment'] as const;
 export type EstimateMode = (typeof ESTIMATE_MODES)[number];
@@ -40,6 +41,8 @@ export interface CostRequest {
   livePrices: boolean;
   maxMonthlyCost?: string;
   maxMonthlyIncrease?: string;
+  /** What the guardrails apply to: each currency's total (default) or each deployment. */
+  budgetScope?: BudgetScope;
   mode: EstimateMode;
   behavior: CommentBehavior;
   skipIfUnchanged: boolean;
@@ -51,26 +54,15 @@ export interface CostRequest {
 
 export type EstimateCostOptions = CostTarget & CostRequest & { env: EnvInputs; reporter: Reporter };
 
-/** What the estimate job hands to the comment job (inside the JSON result). */
-interface CommentPayload {
-  marker: string;
-  body: string;
-  unchanged: boolean;
-  pullRequest?: number;
-  headSha?: string;
-}
-
-type ResultFile = ReportJson & { comment: CommentPayload; overBudget: BudgetViolation[] };
+/** The JSON result (infracost-like) plus what the comment job renders from (see artifact.ts). */
+type ResultFile = ReportJson & Artifact & { overBudget: BudgetViolation[] };
 
 export interface EstimateCostResult {
-  report?: CostReport;
-  result: ResultFile;
+  report: CostReport;
+  /** The file written (estimate modes); undefined in comment mode. */
+  result?: ResultFile;
   commentUrl?: string;
   violations: BudgetViolation[];
-}
-
-function selectDeployments(spec: Spec, name: string | undefined): Deployment[] {
-  return name ? [selectDeployment(spec, name)] : Object.values(spec.deployments);
 }
 
 function eventPullRequest(env: EnvInputs): { number?: number; baseSha?: string; headSha?: string } {
@@ -79,99 +71,142 @@ function eventPullRequest(env: EnvInputs): { number?: number; baseSha?: string; 
   return { number: pr?.number ?? event.number, baseSha: pr?.base?.sha, headSha: pr?.head?.sha };
 }
 
-async function estimate(o: EstimateCostOptions): Promise<{ report: CostReport; result: ResultFile; violations: BudgetViolation[] }> {
-  const budget = parseBudget(o.maxMonthlyCost, o.maxMonthlyIncrease);
-  if (!(o.hoursPerMonth > 0 && o.hoursPerMonth <= 744)) {
-    throw new DeployError(`input \`hours-per-month\` is ${o.hoursPerMonth}, which is not valid`, { title: 'Invalid input', hint: 'A number of hours from 1 to 744 (730 is the AWS calculator convention, some teams use 720).' });
-  }
-  const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
-  const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
-  const head = selectDeployments(spec, o.deployment);
-
-  const pr = eventPullRequest(o.env);
-  const baseRef = o.baseRef ?? pr.baseSha;
-  let base: Deployment[] | undefined;
-  let baseSpec: Spec | undefined;
-  let baseNote: string | undefined;
-  if (o.baseConfig || baseRef) {
-    const read = await readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig });
-    baseSpec = read.spec;
-    base = read.spec ? (o.deployment ? (read.spec.deployments[o.deployment] ? [read.spec.deployments[o.deployment]] : []) : Object.values(read.spec.deployments)) : [];
-    if (!read.spec) baseNote = `The base (${read.label}) has no spec: every deployment is new.`;
-    o.reporter.info(`Comparing with the base: ${read.label}`);
-  } else {
-    o.reporter.info('No base to compare with (not a pull request, and neither base-ref nor base-config given).');
-  }
-  const baseEnvironment = o.environment && baseSpec?.environments[o.environment] ? baseSpec.environments[o.environment] : environment;
-
-  let live = new Map<string, Price>();
-  const priceNotes: string[] = [];
-  if (o.livePrices) {
-    const needed = neededInstancePrices([...head, ...(base ?? [])], environment);
-    const fetched = await fetchLivePrices(needed, { reporter: o.reporter });
-    live = fetched.prices;
-    priceNotes.push(...fetched.notes);
-    if ([...head, ...(base ?? [])].some((d) => d.regions.some((r) => r.startsWith('cn-')))) priceNotes.push('China regions: prices from the catalogue (the China price list is separate).');
-  } else {
-    priceNotes.push('All prices from the catalogue in the repository (live-prices: false).');
-  }
-  const book = new PriceBook(undefined, live);
-  const headEstimate = estimateDeployments(head, { hoursPerMonth: o.hoursPerMonth, environment, prices: book, spec });
-  let baseEstimate: Estimate | undefined;
-  if (base) {
-    try {
-      baseEstimate = estimateDeployments(base, { hoursPerMonth: o.hoursPerMonth, environment: baseEnvironment, prices: book, spec: baseSpec });
-    } catch (err) {
-      // The base may use a type we cannot price any more: say so, compare nothing.
-      const msg = err instanceof DeployError ? err.message : String(err);
-      o.reporter.warning(`The base spec could not be priced (${msg}); showing the new estimate without a comparison.`, undefined, 'Base not priced');
-      baseNote = `The base spec could not be priced (${msg}): no comparison.`;
-    }
-  }
-  const report = buildReport({ project: spec.project, head: headEstimate, base: baseEstimate, baseNote, prices: book.usedPrices(), priceNotes });
-  const violations = checkBudget(report, budget, formatMoney);
-  const marker = commentMarker(o.config);
-  const footer = o.env.runUrl ? `<sub>model-deploy estimate-cost · [run](${o.env.runUrl})</sub>` : undefined;
-  const body = renderReport(report, { marker, violations, footer });
-  const result: ResultFile = {
-    ...reportJson(report),
-    comment: { marker, body, unchanged: isUnchanged(report), pullRequest: o.prNumber ?? pr.number, headSha: pr.headSha ?? o.env.sha },
-    overBudget: violations,
-  };
-  return { report, result, violations };
+interface BaseSide {
+  deployments?: Deployment[];
+  spec?: Spec;
+  environment?: EnvironmentSpec;
+  note?: string;
 }
 
-function readResultFile(file: string): ResultFile {
-  let parsed: ResultFile;
+function validateHours(hours: number): void {
+  if (!(hours > 0 && hours <= 744)) {
+    throw new DeployError(`input \`hours-per-month\` is ${hours}, which is not valid`, { title: 'Invalid input', hint: 'A number of hours from 1 to 744 (730 is the AWS calculator convention, some teams use 720).' });
+  }
+}
+
+/** The deployments of `spec` to compare: one by name (absent on the base: none), or all. */
+function pickDeployments(spec: Spec, name: string | undefined): Deployment[] {
+  if (!name) return Object.values(spec.deployments);
+  const one = spec.deployments[name];
+  return one ? [one] : [];
+}
+
+/** owner/repo and the token, for reading the base through the contents API when git cannot. */
+function githubTarget(o: EstimateCostOptions): { token: string; apiUrl: string; owner: string; repo: string } | undefined {
+  const [owner, repo] = (o.env.repository ?? '').split('/');
+  return o.token && owner && repo ? { token: o.token, apiUrl: o.env.apiUrl, owner, repo } : undefined;
+}
+
+/** The base side: read when there is a base to compare with; unknown (no deployments) when it cannot be read. */
+async function readBase(o: EstimateCostOptions, baseRef: string | undefined, headEnvironment: EnvironmentSpec | undefined): Promise<BaseSide> {
+  if (!o.baseConfig && !baseRef) {
+    o.reporter.info('No base to compare with (not a pull request, and neither base-ref nor base-config given).');
+    return { environment: headEnvironment };
+  }
+  const read = await readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig, github: githubTarget(o) });
+  if (read.unknown) {
+    o.reporter.warning(`Base unknown: ${read.unknown}. Pricing the head without a comparison.`, undefined, 'Base unknown');
+    return { environment: headEnvironment, note: `Base unknown: ${read.unknown}. The head is priced without a comparison.` };
+  }
+  o.reporter.info(`Comparing with the base: ${read.label}`);
+  const env = o.environment ? read.spec?.environments[o.environment] : undefined;
+  return {
+    deployments: read.spec ? pickDeployments(read.spec, o.deployment) : [],
+    spec: read.spec,
+    environment: env ?? headEnvironment,
+    note: read.spec ? undefined : `The base (${read.label}) has no spec: every deployment is new.`,
+  };
+}
+
+/** Live prices for what both sides need (when asked for), with notes on where prices came from. */
+async function resolvePrices(o: EstimateCostOptions, all: Deployment[], environment: EnvironmentSpec | undefined): Promise<{ book: PriceBook; notes: string[] }> {
+  if (!o.livePrices) return { book: new PriceBook(), notes: ['All prices from the catalogue in the repository (live-prices: false).'] };
+  const fetched = await fetchLivePrices(neededInstancePrices(all, environment), { reporter: o.reporter });
+  const notes = [...fetched.notes];
+  if (all.some((d) => d.regions.some((r) => r.startsWith('cn-')))) notes.push('China regions: prices from the catalogue (the China price list is separate).');
+  return { book: new PriceBook(undefined, fetched.prices), notes };
+}
+
+/** The base priced, or undefined with a note when it cannot be. */
+function priceBase(o: EstimateCostOptions, base: BaseSide, book: PriceBook): { estimate?: Estimate; note?: string } {
+  if (!base.deployments) return { note: base.note };
   try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as ResultFile;
+    return { estimate: estimateDeployments(base.deployments, { hoursPerMonth: o.hoursPerMonth, environment: base.environment, prices: book, spec: base.spec }), note: base.note };
+  } catch (err) {
+    const msg = err instanceof DeployError ? err.message : String(err);
+    o.reporter.warning(`The base spec could not be priced (${msg}); showing the new estimate without a comparison.`, undefined, 'Base not priced');
+    return { note: `Base unknown: the base spec could not be priced (${msg}). The head is priced without a comparison.` };
+  }
+}
+
+function footer(env: EnvInputs): string | undefined {
+  return env.runUrl ? `<sub>model-deploy estimate-cost · [run](${env.runUrl})</sub>` : undefined;
+}
+
+async function estimate(o: EstimateCostOptions): Promise<{ report: CostReport; result: ResultFile }> {
+  const budget = parseBudget(o.maxMonthlyCost, o.maxMonthlyIncrease, o.budgetScope);
+  validateHours(o.hoursPerMonth);
+  const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
+  const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
+  const head = o.deployment ? [selectDeployment(spec, o.deployment)] : Object.values(spec.deployments);
+  const pr = eventPullRequest(o.env);
+  const base = await readBase(o, o.baseRef ?? pr.baseSha, environment);
+  const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
+  const headEstimate = estimateDeployments(head, { hoursPerMonth: o.hoursPerMonth, environment, prices: book, spec });
+  const priced = priceBase(o, base, book);
+  if (priced.estimate) resolveImageTags(headEstimate, priced.estimate, { head, base: base.deployments ?? [], headSpec: spec, baseSpec: base.spec });
+  const report = buildReport({ project: spec.project, head: headEstimate, base: priced.estimate, baseNote: priced.note, prices: book.usedPrices(), priceNotes: notes });
+  const comment: CommentFigures = { marker: commentMarker(o.config), unchanged: isUnchanged(report), pullRequest: o.prNumber ?? pr.number, headSha: pr.headSha ?? o.env.sha };
+  const result: ResultFile = { ...reportJson(report), report, budget, comment, overBudget: checkBudget(report, budget, formatMoney) };
+  return { report, result };
+}
+
+/** The comment body, rendered here from the figures (never taken from a file). */
+function commentBody(o: EstimateCostOptions, a: Artifact, violations: BudgetViolation[]): string {
+  return renderReport(a.report, { marker: a.comment.marker, violations, footer: footer(o.env) });
+}
+
+/** comment mode: the figures another job wrote, validated; the budget checked again on them. */
+function readResultFile(file: string): { artifact: Artifact; violations: BudgetViolation[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new DeployError(`cannot read the estimate result ${file}: ${(err as Error).message}`, {
       title: 'No estimate to post',
       hint: 'In the comment job, download the artifact the estimate job uploaded and point `result-file` at it.',
     });
   }
-  const c = parsed.comment;
-  // The file may come from a pull request's job: post only a body that is ours and fits.
-  if (!c || typeof c.body !== 'string' || typeof c.marker !== 'string' || !/^<!-- model-deploy:estimate-cost config=[^\n]* -->$/.test(c.marker) || !c.body.startsWith(c.marker) || c.body.length > GITHUB_COMMENT_LIMIT) {
-    throw new DeployError(`${file} is not an estimate-cost result (no valid comment in it)`, { title: 'Invalid estimate result' });
-  }
-  return parsed;
+  const artifact = readArtifact(parsed, file);
+  return { artifact, violations: checkBudget(artifact.report, artifact.budget, formatMoney) };
 }
 
-function writeOutputs(r: Reporter, result: ResultFile, resultFile: string): void {
-  const totals = result.totalsByCurrency;
-  const joined = (pick: (t: (typeof totals)[number]) => string | null) =>
-    totals.length === 1 ? pick(totals[0]) ?? '' : totals.map((t) => `${pick(t) ?? ''} ${t.currency}`).join('; ');
-  r.setOutput('total-monthly-cost', joined((t) => t.totalMonthlyCost));
-  r.setOutput('total-monthly-cost-max', joined((t) => t.totalMonthlyCostMax));
-  r.setOutput('past-total-monthly-cost', joined((t) => t.pastTotalMonthlyCost));
-  r.setOutput('diff-monthly-cost', joined((t) => t.diffTotalMonthlyCost));
-  r.setOutput('diff-percent', joined((t) => t.diffPercent));
-  r.setOutput('one-time-cost', joined((t) => t.totalOneTimeCost));
+/** Output name → figure of one currency's totals. */
+const FIGURES = {
+  'total-monthly-cost': 'totalMonthlyCost',
+  'total-monthly-cost-max': 'totalMonthlyCostMax',
+  'past-total-monthly-cost': 'pastTotalMonthlyCost',
+  'diff-monthly-cost': 'diffTotalMonthlyCost',
+  'diff-percent': 'diffPercent',
+  'one-time-cost': 'totalOneTimeCost',
+} as const;
+
+/**
+ * Each figure as a decimal: unsuffixed when the spec has one currency (empty with two, never
+ * "537.57 USD; 3812.79 CNY"), and per currency as <name>-usd / <name>-cny; all of them as JSON
+ * in totals-json.
+ */
+function writeOutputs(r: Reporter, report: CostReport, resultFile: string, violations: BudgetViolation[]): void {
+  const totals = reportJson(report).totalsByCurrency;
+  const only = totals.length === 1 ? totals[0] : undefined;
+  for (const [output, field] of Object.entries(FIGURES)) {
+    r.setOutput(output, only?.[field] ?? '');
+    for (const t of totals) r.setOutput(`${output}-${t.currency.toLowerCase()}`, t[field] ?? '');
+  }
+  r.setOutput('totals-json', JSON.stringify(totals));
   r.setOutput('currency', totals.map((t) => t.currency).join(','));
   r.setOutput('result-file', resultFile);
-  r.setOutput('over-budget', String(result.overBudget.length > 0));
+  r.setOutput('over-budget', String(violations.length > 0));
 }
 
 /** estimate-cost's one domain call. */
@@ -181,44 +216,41 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
 
 export async function runEstimateCost(o: EstimateCostOptions): Promise<EstimateCostResult> {
   const resultPath = path.resolve(o.workspace, o.resultFile);
-  let result: ResultFile;
-  let report: CostReport | undefined;
+  let artifact: Artifact;
+  let violations: BudgetViolation[];
+  let result: ResultFile | undefined;
   if (o.mode === 'comment') {
-    result = readResultFile(resultPath);
+    ({ artifact, violations } = readResultFile(resultPath));
   } else {
-    const done = await estimate(o);
-    result = done.result;
-    report = done.report;
+    result = (await estimate(o)).result;
+    artifact = result;
+    violations = result.overBudget;
     fs.mkdirSync(path.dirname(resultPath), { recursive: true });
     fs.writeFileSync(resultPath, JSON.stringify(result, null, 2) + '\n');
-    for (const line of summaryLines(report)) o.reporter.info(line);
-    await o.reporter.summary(renderReport(report, { violations: result.overBudget, limit: 1_000_000 }));
+    for (const line of summaryLines(artifact.report)) o.reporter.info(line);
+    await o.reporter.summary(renderReport(artifact.report, { violations, limit: 1_000_000 }));
   }
-  writeOutputs(o.reporter, result, o.resultFile);
-
-  let commentUrl: string | undefined;
-  if (o.mode !== 'estimate') {
-    commentUrl = await comment(o, result);
-  }
+  writeOutputs(o.reporter, artifact.report, o.resultFile, violations);
+  const commentUrl = o.mode !== 'estimate' ? await comment(o, artifact, commentBody(o, artifact, violations)) : undefined;
   o.reporter.setOutput('comment-url', commentUrl ?? '');
-  if (result.overBudget.length > 0 && o.mode !== 'comment') {
-    throw new DeployError(`over budget: ${result.overBudget.map((v) => v.message).join('; ')}`, {
+  if (violations.length > 0 && o.mode !== 'comment') {
+    throw new DeployError(`over budget: ${violations.map((v) => v.message).join('; ')}`, {
       title: 'Cost guardrail',
       hint: 'Lower the instance type or count, or raise max-monthly-cost / max-monthly-increase if the increase is intended.',
     });
   }
-  return { report, result, commentUrl, violations: result.overBudget };
+  return { report: artifact.report, result, commentUrl, violations };
 }
 
-async function comment(o: EstimateCostOptions, result: ResultFile): Promise<string | undefined> {
+async function comment(o: EstimateCostOptions, artifact: Artifact, body: string): Promise<string | undefined> {
   const repository = o.env.repository;
   const [owner, repo] = (repository ?? '').split('/');
   const event = o.env.event() as { workflow_run?: { head_sha?: string; pull_requests?: { number: number }[] } };
   let number = o.prNumber ?? eventPullRequest(o.env).number ?? event.workflow_run?.pull_requests?.[0]?.number;
   let verifySha: string | undefined;
-  if (number === undefined && o.mode === 'comment' && result.comment.pullRequest !== undefined) {
+  if (number === undefined && o.mode === 'comment' && artifact.comment.pullRequest !== undefined) {
     // A number read from the file (fork PRs have none in workflow_run): trust it only if that PR's head is the run's commit.
-    number = result.comment.pullRequest;
+    number = artifact.comment.pullRequest;
     verifySha = event.workflow_run?.head_sha;
     if (!verifySha) throw new DeployError('the pull request number comes from the result file, but this is not a workflow_run event to check it against', { title: 'Which pull request?', hint: 'Pass `pr-number` explicitly.' });
   }
@@ -236,11 +268,11 @@ async function comment(o: EstimateCostOptions, result: ResultFile): Promise<stri
     owner,
     repo,
     issueNumber: number,
-    marker: result.comment.marker,
-    body: result.comment.body,
+    marker: artifact.comment.marker,
+    body,
     behavior: o.behavior,
     skipIfUnchanged: o.skipIfUnchanged,
-    unchanged: result.comment.unchanged,
+    unchanged: artifact.comment.unchanged,
     reporter: o.reporter,
     retryBaseMs: o.retryBaseMs,
   });

@@ -7,7 +7,7 @@ import { DeployError, errorMessage } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { withRetries } from '../core/poll';
 import { GITHUB_COMMENT_LIMIT } from './render';
-import { githubClient } from '../core/github';
+import { GitHubClient, githubClient } from '../core/github';
 
 export const COMMENT_BEHAVIORS = ['update', 'new', 'delete-and-new', 'hide-and-new'] as const;
 export type CommentBehavior = (typeof COMMENT_BEHAVIORS)[number];
@@ -40,6 +40,26 @@ interface IssueComment {
   node_id: string;
   body?: string;
   html_url: string;
+  user?: { login?: string } | null;
+}
+
+/** The login GITHUB_TOKEN posts as; GET /user answers 403 for it (an installation token). */
+export const ACTIONS_BOT = 'github-actions[bot]';
+
+/**
+ * Who the token posts as: GET /user for a personal access token; a GITHUB_TOKEN (or another
+ * installation token) cannot read /user, and posts as github-actions[bot].
+ */
+export async function tokenLogin(octokit: GitHubClient): Promise<string> {
+  try {
+    const res = await octokit.request('GET /user');
+    const login = (res.data as { login?: string }).login;
+    if (login) return login;
+  } catch (err) {
+    const status = (err as { status?: number }).status;
+    if (status !== 403 && status !== 401) throw err;
+  }
+  return ACTIONS_BOT;
 }
 
 export function isTransientGitHubError(err: unknown): boolean {
@@ -48,35 +68,51 @@ export function isTransientGitHubError(err: unknown): boolean {
   return status === 403 && /rate limit/i.test(errorMessage(err));
 }
 
+type Retry = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/** Our earlier comments: the marker, and written by the login this token posts as (nobody else's). */
+async function ourComments(octokit: GitHubClient, retry: Retry, o: PostCommentOptions): Promise<IssueComment[]> {
+  const login = await retry(() => tokenLogin(octokit));
+  const all = await retry(() => octokit.paginate(octokit.rest.issues.listComments, { owner: o.owner, repo: o.repo, issue_number: o.issueNumber, per_page: 100 }));
+  return (all as IssueComment[]).filter((c) => c.user?.login === login && c.body?.includes(o.marker));
+}
+
+/** Removes (delete) or collapses (hide) earlier copies. */
+async function retire(octokit: GitHubClient, retry: Retry, o: PostCommentOptions, comments: IssueComment[], how: 'delete' | 'hide'): Promise<void> {
+  for (const c of comments) {
+    if (how === 'delete') await retry(() => octokit.rest.issues.deleteComment({ owner: o.owner, repo: o.repo, comment_id: c.id }));
+    else await retry(() => octokit.graphql('mutation($id: ID!) { minimizeComment(input: { subjectId: $id, classifier: OUTDATED }) { minimizedComment { isMinimized } } }', { id: c.node_id }));
+  }
+}
+
+async function writeComment(octokit: GitHubClient, retry: Retry, o: PostCommentOptions): Promise<PostCommentResult> {
+  const ours = await ourComments(octokit, retry, o);
+  const latest = ours[ours.length - 1];
+  const older = ours.slice(0, -1);
+  const same = latest !== undefined && latest.body === o.body;
+  if (same && (o.behavior === 'update' || o.skipIfUnchanged)) {
+    if (o.behavior === 'update') await retire(octokit, retry, o, older, 'delete');
+    return { action: 'skipped', url: latest.html_url, reason: 'the comment already says this' };
+  }
+  if (o.skipIfUnchanged && !latest && o.unchanged) return { action: 'skipped', reason: 'the estimate did not change (skip-if-unchanged)' };
+  if (o.behavior === 'update' && latest) {
+    const res = await retry(() => octokit.rest.issues.updateComment({ owner: o.owner, repo: o.repo, comment_id: latest.id, body: o.body }));
+    // Copies left by earlier `new` runs go: update keeps one comment.
+    await retire(octokit, retry, o, older, 'delete');
+    return { action: 'updated', url: res.data.html_url };
+  }
+  if (o.behavior === 'delete-and-new') await retire(octokit, retry, o, ours, 'delete');
+  if (o.behavior === 'hide-and-new') await retire(octokit, retry, o, ours, 'hide');
+  const res = await retry(() => octokit.rest.issues.createComment({ owner: o.owner, repo: o.repo, issue_number: o.issueNumber, body: o.body }));
+  return { action: 'created', url: res.data.html_url };
+}
+
 export async function postComment(o: PostCommentOptions): Promise<PostCommentResult> {
   if (o.body.length > GITHUB_COMMENT_LIMIT) throw new DeployError(`comment body is ${o.body.length} characters, above GitHub's limit of ${GITHUB_COMMENT_LIMIT}`);
   const octokit = githubClient(o.token, o.apiUrl);
-  const retry = <T>(fn: () => Promise<T>) => withRetries(fn, { attempts: 5, baseDelayMs: o.retryBaseMs ?? 1000, retryable: isTransientGitHubError });
-  const target = { owner: o.owner, repo: o.repo };
+  const retry: Retry = (fn) => withRetries(fn, { attempts: 5, baseDelayMs: o.retryBaseMs ?? 1000, retryable: isTransientGitHubError });
   try {
-    const all = await retry(() => octokit.paginate(octokit.rest.issues.listComments, { ...target, issue_number: o.issueNumber, per_page: 100 }));
-    const ours = (all as IssueComment[]).filter((c) => c.body?.includes(o.marker));
-    const latest = ours[ours.length - 1];
-    if (latest && latest.body === o.body && o.behavior === 'update') return { action: 'skipped', url: latest.html_url, reason: 'the comment already says this' };
-    if (o.skipIfUnchanged && latest && latest.body === o.body) return { action: 'skipped', url: latest.html_url, reason: 'the comment already says this' };
-    if (o.skipIfUnchanged && !latest && o.unchanged) return { action: 'skipped', reason: 'the estimate did not change (skip-if-unchanged)' };
-
-    if (o.behavior === 'update' && latest) {
-      const res = await retry(() => octokit.rest.issues.updateComment({ ...target, comment_id: latest.id, body: o.body }));
-      return { action: 'updated', url: res.data.html_url };
-    }
-    if (o.behavior === 'delete-and-new') {
-      for (const c of ours) await retry(() => octokit.rest.issues.deleteComment({ ...target, comment_id: c.id }));
-    }
-    if (o.behavior === 'hide-and-new') {
-      for (const c of ours) {
-        await retry(() =>
-          octokit.graphql('mutation($id: ID!) { minimizeComment(input: { subjectId: $id, classifier: OUTDATED }) { minimizedComment { isMinimized } } }', { id: c.node_id }),
-        );
-      }
-    }
-    const res = await retry(() => octokit.rest.issues.createComment({ ...target, issue_number: o.issueNumber, body: o.body }));
-    return { action: 'created', url: res.data.html_url };
+    return await writeComment(octokit, retry, o);
   } catch (err) {
     if (err instanceof DeployError) throw err;
     const status = (err as { status?: number }).status;

@@ -4,9 +4,10 @@ import type { Currency } from './catalog';
 /** Rounds half-up at `digits` decimals, on the decimal representation (so 1.005 → 1.01). */
 export function roundTo(value: number, digits: number): number {
   if (!Number.isFinite(value)) return value;
-  const sign = value < 0 ? -1 : 1;
-  const shifted = Math.round(Number(`${Math.abs(value).toPrecision(15)}e${digits}`));
-  return sign * Number(`${shifted}e-${digits}`);
+  const scale = 10 ** digits;
+  // 15 significant digits drop the binary noise (1.005 × 100 = 100.49999999999999 → 100.5) before rounding.
+  const rounded = Math.round(Number((Math.abs(value) * scale).toPrecision(15))) / scale;
+  return value < 0 ? -rounded : rounded;
 }
 
 /** A JSON decimal string: up to 10 decimals, trailing zeros dropped (float noise removed). */
@@ -19,18 +20,26 @@ export function decimalString(value: number): string {
 
 const SYMBOL: Record<Currency, string> = { USD: '$', CNY: '¥' };
 
-/** "$1,234.56", "-$12.00", "¥537.57". */
-export function formatMoney(value: number, currency: Currency): string {
-  const cents = roundTo(value, 2);
-  const sign = cents < 0 ? '-' : '';
-  const [whole, frac] = Math.abs(cents).toFixed(2).split('.');
-  return `${sign}${SYMBOL[currency]}${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac}`;
+/** "1234567" → "1,234,567". */
+function groupThousands(whole: string): string {
+  return whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** Cents (2, the details) or whole units (0, the summary table). */
+export type Digits = 0 | 2;
+
+/** "$1,234.56", "-$12.00", "¥537.57"; with digits 0: "$1,235". */
+export function formatMoney(value: number, currency: Currency, digits: Digits = 2): string {
+  const rounded = roundTo(value, digits);
+  const sign = rounded < 0 ? '-' : '';
+  const [whole = '', frac] = Math.abs(rounded).toFixed(digits).split('.');
+  return `${sign}${SYMBOL[currency]}${groupThousands(whole)}${frac ? `.${frac}` : ''}`;
 }
 
 /** "+$12.00" / "-$3.10" / "$0.00". */
-export function formatSigned(value: number, currency: Currency): string {
-  const cents = roundTo(value, 2);
-  return cents > 0 ? `+${formatMoney(cents, currency)}` : formatMoney(cents, currency);
+export function formatSigned(value: number, currency: Currency, digits: Digits = 2): string {
+  const rounded = roundTo(value, digits);
+  return rounded > 0 ? `+${formatMoney(rounded, currency, digits)}` : formatMoney(rounded, currency, digits);
 }
 
 /** A figure that may be a range (autoscaling between a minimum and maximum count). */
@@ -45,12 +54,12 @@ export function addRanges(a: Range, b: Range): Range {
   return { low: a.low + b.low, high: a.high + b.high };
 }
 
-export function formatRange(r: Range, currency: Currency): string {
-  return roundTo(r.low, 2) === roundTo(r.high, 2) ? formatMoney(r.low, currency) : `${formatMoney(r.low, currency)} – ${formatMoney(r.high, currency)}`;
+export function formatRange(r: Range, currency: Currency, digits: Digits = 2): string {
+  return roundTo(r.low, digits) === roundTo(r.high, digits) ? formatMoney(r.low, currency, digits) : `${formatMoney(r.low, currency, digits)} – ${formatMoney(r.high, currency, digits)}`;
 }
 
-export function formatSignedRange(r: Range, currency: Currency): string {
-  return roundTo(r.low, 2) === roundTo(r.high, 2) ? formatSigned(r.low, currency) : `${formatSigned(r.low, currency)} – ${formatSigned(r.high, currency)}`;
+export function formatSignedRange(r: Range, currency: Currency, digits: Digits = 2): string {
+  return roundTo(r.low, digits) === roundTo(r.high, digits) ? formatSigned(r.low, currency, digits) : `${formatSigned(r.low, currency, digits)} – ${formatSigned(r.high, currency, digits)}`;
 }
 
 /** Change in percent of the base, one decimal; undefined when the base is zero. */
@@ -67,6 +76,6 @@ export function formatPercent(p: number | undefined): string {
 /** A quantity for tables: up to 4 decimals, thousands separators. */
 export function formatQuantity(value: number): string {
   const r = roundTo(value, 4);
-  const [whole, frac] = String(r).split('.');
-  return `${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${frac ? `.${frac}` : ''}`;
+  const [whole = '', frac] = String(r).split('.');
+  return `${groupThousands(whole)}${frac ? `.${frac}` : ''}`;
 }

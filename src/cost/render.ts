@@ -1,14 +1,18 @@
 /**
- * The estimate as markdown: the PR comment (hidden marker, headline, per-deployment table with
- * totals, mermaid chart, component details, assumptions, price sources), kept under GitHub's
- * 65,536-character body limit by dropping details, never totals.
+ * The estimate as markdown: the PR comment (hidden marker, headline, summary table in whole units,
+ * what changed old → new, a bar chart of the change, component details old → new in cents,
+ * assumptions, price sources), kept under GitHub's 65,536-character body limit (trailing newline
+ * included) by dropping details, never totals. Every string from the report is escaped: in comment
+ * mode the report comes from an artifact a pull request's job wrote.
  */
 import { Currency, Price, defaultCatalog } from './catalog';
-import type { DeploymentEstimate } from './estimate';
+import type { CostComponent, DeploymentEstimate, ResourceEstimate } from './estimate';
 import type { BudgetViolation, CostReport, CurrencyTotals, DeploymentChange } from './report';
-import { formatMoney, formatPercent, formatQuantity, formatRange, formatSignedRange, roundTo } from './money';
+import { Range, formatMoney, formatPercent, formatQuantity, formatRange, formatSignedRange, roundTo } from './money';
 
 export const GITHUB_COMMENT_LIMIT = 65536;
+/** Deployments in the chart: the largest movers. */
+export const CHART_TOP = 8;
 
 export function commentMarker(config: string): string {
   return `<!-- model-deploy:estimate-cost config=${config.replace(/--/g, '-')} -->`;
@@ -29,70 +33,165 @@ const ORIGIN_LABEL: Record<Price['origin'], string> = {
   live: 'AWS Price List API',
 };
 
-function escapeCell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/** Text from the report as inert markdown: no HTML, links, images, mentions or table breaks. */
+export function escapeText(s: string): string {
+  return s
+    .replace(/[\\`*_[\]|!]/g, (c) => `\\${c}`)
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/@/g, '@\u200b')
+    .replace(/[\r\n]+/g, ' ');
+}
+
+/** " + unpriced + usage": what the figure leaves out, shown beside it (not only in the details). */
+function gapFlags(unpriced: number, usageBased: number): string {
+  return `${unpriced > 0 ? ' + unpriced' : ''}${usageBased > 0 ? ' + usage' : ''}`;
+}
+
+/** Both ends of a range moved, in opposite directions. */
+function movesBothWays(r: Range): boolean {
+  const lo = roundTo(r.low, 2);
+  const hi = roundTo(r.high, 2);
+  return (lo < 0 && hi > 0) || (lo > 0 && hi < 0);
 }
 
 function headline(t: CurrencyTotals, compared: boolean): string {
-  const next = formatRange(t.next, t.currency);
+  const flags = gapFlags(t.unpriced, t.usageBased);
+  const next = `${formatRange(t.next, t.currency)}${flags}`;
   if (!compared) return `Monthly cost: **${next}** (${t.currency})`;
-  const d = roundTo(t.diff.low, 2);
-  const dh = roundTo(t.diff.high, 2);
-  if (d === 0 && dh === 0) return `Monthly cost **unchanged** at ${next} (${t.currency})`;
-  const direction = d > 0 || (d === 0 && dh > 0) ? 'increase' : 'decrease';
+  const lo = roundTo(t.diff.low, 2);
+  const hi = roundTo(t.diff.high, 2);
+  if (lo === 0 && hi === 0) return `Monthly cost **unchanged** at ${next} (${t.currency})`;
+  const from = `${formatRange(t.past, t.currency)} → **${next}** (${t.currency})`;
+  if (movesBothWays(t.diff)) {
+    const [down, up] = lo < 0 ? ['minimum', 'maximum'] : ['maximum', 'minimum'];
+    return `Monthly cost **moves both ways**: the ${down} falls and the ${up} rises (${formatSignedRange(t.diff, t.currency)}): ${from}`;
+  }
+  const direction = lo > 0 || hi > 0 ? 'increase' : 'decrease';
   const pct = t.percent === undefined ? '' : ` (${formatPercent(t.percent)})`;
-  return `Monthly cost will **${direction} by ${formatRange({ low: Math.abs(t.diff.low), high: Math.abs(t.diff.high) }, t.currency)}**${pct}: ${formatRange(t.past, t.currency)} → **${next}** (${t.currency})`;
+  return `Monthly cost will **${direction} by ${formatRange({ low: Math.abs(t.diff.low), high: Math.abs(t.diff.high) }, t.currency)}**${pct}: ${from}`;
+}
+
+function runsOn(d: DeploymentEstimate): string {
+  return `${d.target}, ${d.instanceType}, ${d.regions.join(' ')}`;
+}
+
+function oneTimeCell(c: DeploymentChange): string {
+  if (c.oneTime === null) return 'unpriced';
+  if (c.oneTime === 0 && c.oneTimeNote) return `${formatMoney(0, c.currency, 0)} (no build)`;
+  return formatMoney(c.oneTime, c.currency, 0);
 }
 
 function changeRow(c: DeploymentChange, compared: boolean): string {
-  const d = (c.next ?? c.past)!;
-  const what = `${d.target}, ${d.instanceType}, ${d.regions.join(' ')}`;
-  const oneTime = c.oneTime === null ? 'unpriced' : formatMoney(c.oneTime, c.currency);
-  if (!compared) return `| ${c.name} | ${escapeCell(what)} | ${formatRange(c.monthly, c.currency)} | ${oneTime} |`;
-  return `| ${c.name} | ${c.status} | ${escapeCell(what)} | ${formatRange(c.pastMonthly, c.currency)} | ${formatRange(c.monthly, c.currency)} | ${formatSignedRange(c.diff, c.currency)} | ${c.status === 'added' ? 'new' : formatPercent(c.percent)} | ${oneTime} |`;
+  const d = c.next ?? c.past;
+  const what = d ? escapeText(runsOn(d)) : '';
+  const monthly = `${formatRange(c.monthly, c.currency, 0)}${gapFlags(c.unpriced, c.usageBased)}`;
+  const name = escapeText(c.label);
+  if (!compared) return `| ${name} | ${what} | ${monthly} | ${oneTimeCell(c)} |`;
+  const pct = c.status === 'added' ? 'new' : formatPercent(c.percent);
+  return `| ${name} | ${c.status} | ${what} | ${formatRange(c.pastMonthly, c.currency, 0)} | ${monthly} | ${formatSignedRange(c.diff, c.currency, 0)} | ${pct} | ${oneTimeCell(c)} |`;
 }
 
 function totalRow(t: CurrencyTotals, compared: boolean): string {
-  const oneTime = `${formatMoney(t.oneTime, t.currency)}${t.oneTimeUnpriced ? ` + ${t.oneTimeUnpriced} unpriced` : ''}`;
-  if (!compared) return `| **Total (${t.currency})** | | **${formatRange(t.next, t.currency)}** | ${oneTime} |`;
-  return `| **Total (${t.currency})** | | | ${formatRange(t.past, t.currency)} | **${formatRange(t.next, t.currency)}** | **${formatSignedRange(t.diff, t.currency)}** | ${t.percent === undefined ? '' : formatPercent(t.percent)} | ${oneTime} |`;
+  const oneTime = `${formatMoney(t.oneTime, t.currency, 0)}${t.oneTimeUnpriced ? ` + ${t.oneTimeUnpriced} unpriced` : ''}`;
+  const next = `**${formatRange(t.next, t.currency, 0)}${gapFlags(t.unpriced, t.usageBased)}**`;
+  if (!compared) return `| **Total (${t.currency})** | | ${next} | ${oneTime} |`;
+  return `| **Total (${t.currency})** | | | ${formatRange(t.past, t.currency, 0)} | ${next} | **${formatSignedRange(t.diff, t.currency, 0)}** | ${t.percent === undefined ? '' : formatPercent(t.percent)} | ${oneTime} |`;
 }
 
-/** Mermaid pie of the new monthly cost (minimum figure) by deployment and kind of resource. */
+/** Per changed deployment: instance type, count range, engine, regions, target as old → new. */
+export function whatChanged(c: DeploymentChange): string | undefined {
+  const { past, next } = c;
+  if (!past || !next || c.status !== 'changed') return undefined;
+  const fields: [string, string, string][] = [
+    ['target', past.target, next.target],
+    ['instance type', past.instanceType, next.instanceType],
+    ['count', past.count, next.count],
+    ['engine', past.engine, next.engine],
+    ['regions', past.allRegions.join(', '), next.allRegions.join(', ')],
+  ];
+  const moved = fields.filter(([, a, b]) => a !== b).map(([f, a, b]) => `${f} ${escapeText(a)} → ${escapeText(b)}`);
+  const cost = `${formatRange(c.pastMonthly, c.currency)} → ${formatRange(c.monthly, c.currency)} (${formatSignedRange(c.diff, c.currency)})`;
+  return `- **${escapeText(c.label)}**: ${moved.length ? moved.join('; ') : 'settings or usage'}; ${cost} a month`;
+}
+
+const chartText = (s: string) => `"${s.replace(/["\\]/g, "'")}"`;
+const chartLabel = (s: string) => chartText(s.slice(0, 40));
+const chartValue = (n: number) => String(roundTo(n, 2));
+
+/** Mermaid bar chart of base (line) against this PR (bars) per deployment, the top movers only. */
 export function mermaidChart(report: CostReport, currency: Currency): string | undefined {
-  const slices: [string, number][] = [];
-  for (const c of report.changes) {
-    if (!c.next || c.currency !== currency) continue;
-    const groups = new Map<string, number>();
-    for (const r of c.next.resources) {
-      const kind = /endpoint|instances|service/i.test(r.name) ? 'instances' : /Load Balancer|NAT/.test(r.name) ? 'network' : 'storage & other';
-      const sum = r.components.reduce((a, x) => a + (x.monthlyCost?.low ?? 0), 0);
-      groups.set(kind, (groups.get(kind) ?? 0) + sum);
-    }
-    for (const [kind, sum] of groups) if (roundTo(sum, 2) > 0) slices.push([`${c.name}: ${kind}`, roundTo(sum, 2)]);
-  }
-  if (slices.length === 0) return undefined;
-  const lines = slices.map(([label, v]) => `    "${label.replace(/"/g, "'")}" : ${v.toFixed(2)}`);
-  return ['```mermaid', `pie showData title Monthly cost by component (${currency}, minimum)`, ...lines, '```'].join('\n');
+  const mine = report.changes.filter((c) => c.currency === currency && (c.next || c.past));
+  if (mine.length === 0) return undefined;
+  const movers = [...mine].sort((a, b) => Math.abs(b.diff.high) + Math.abs(b.diff.low) - (Math.abs(a.diff.high) + Math.abs(a.diff.low)) || a.label.localeCompare(b.label)).slice(0, CHART_TOP);
+  const more = mine.length > movers.length ? `, top ${movers.length} of ${mine.length} by change` : '';
+  const title = report.compared ? `Monthly cost, bars this PR, line base (${currency}, maximum${more})` : `Monthly cost (${currency}, maximum${more})`;
+  const lines = ['```mermaid', 'xychart-beta', `    title ${chartText(title)}`, `    x-axis [${movers.map((c) => chartLabel(c.label)).join(', ')}]`, `    y-axis "${currency} per month"`];
+  lines.push(`    bar [${movers.map((c) => chartValue(c.monthly.high)).join(', ')}]`);
+  if (report.compared) lines.push(`    line [${movers.map((c) => chartValue(c.pastMonthly.high)).join(', ')}]`);
+  lines.push('```');
+  return lines.join('\n');
 }
 
-function deploymentDetails(d: DeploymentEstimate): string {
-  const rows = [`#### ${d.name} (${d.target}, ${d.instanceType}, ${d.regions.join(', ')})`, '', '| Resource | Component | Monthly quantity | Unit | Price | Monthly cost |', '|---|---|--:|---|--:|--:|'];
-  for (const r of d.resources) {
-    for (const c of r.components) {
-      const qty = c.quantity ? (roundTo(c.quantity.low, 4) === roundTo(c.quantity.high, 4) ? formatQuantity(c.quantity.low) : `${formatQuantity(c.quantity.low)} – ${formatQuantity(c.quantity.high)}`) : 'depends on usage';
-      const price = c.price ? `${c.price.price} ${c.price.currency}${c.price.origin !== 'catalog' ? ` (${ORIGIN_LABEL[c.price.origin]})` : ''}` : 'no known price';
-      const cost = c.monthlyCost ? formatRange(c.monthlyCost, d.currency) : c.price ? 'depends on usage' : 'unpriced';
-      rows.push(`| ${escapeCell(`${r.name} (${r.region})`)} | ${escapeCell(c.name)} | ${qty} | ${c.unit} | ${price} | ${cost} |`);
+function quantityCell(c: CostComponent): string {
+  if (!c.quantity) return 'depends on usage';
+  return roundTo(c.quantity.low, 4) === roundTo(c.quantity.high, 4) ? formatQuantity(c.quantity.low) : `${formatQuantity(c.quantity.low)} – ${formatQuantity(c.quantity.high)}`;
+}
+
+function costCell(c: CostComponent | undefined, currency: Currency): string {
+  if (!c) return '–';
+  if (c.monthlyCost) return formatRange(c.monthlyCost, currency);
+  return c.price ? 'usage-based' : 'unpriced';
+}
+
+function priceCell(c: CostComponent): string {
+  if (!c.price) return 'no known price';
+  return `${c.price.price} ${c.price.currency}${c.price.origin !== 'catalog' ? ` (${ORIGIN_LABEL[c.price.origin]})` : ''}`;
+}
+
+type Line = { resource: ResourceEstimate; component: CostComponent };
+const lineKey = (l: Line) => `${l.resource.region}|${l.resource.kind}|${l.component.kind}`;
+const linesOf = (d: DeploymentEstimate | undefined): Line[] => (d ? d.resources.flatMap((resource) => resource.components.map((component) => ({ resource, component }))) : []);
+
+function componentRows(past: DeploymentEstimate | undefined, next: DeploymentEstimate, compared: boolean): string[] {
+  const before = new Map(linesOf(past).map((l) => [lineKey(l), l]));
+  const rows: string[] = [];
+  for (const l of linesOf(next)) {
+    const c = l.component;
+    const where = escapeText(`${l.resource.name} (${l.resource.region})`);
+    const head = `| ${where} | ${escapeText(c.name)} | ${quantityCell(c)} | ${escapeText(c.unit)} | ${escapeText(priceCell(c))} |`;
+    if (!compared) {
+      rows.push(`${head} ${costCell(c, next.currency)} |`);
+      continue;
     }
+    const old = before.get(lineKey(l));
+    before.delete(lineKey(l));
+    const diff = old?.component.monthlyCost && c.monthlyCost ? formatSignedRange({ low: c.monthlyCost.low - old.component.monthlyCost.low, high: c.monthlyCost.high - old.component.monthlyCost.high }, next.currency) : old ? '' : 'new';
+    rows.push(`${head} ${costCell(old?.component, next.currency)} | ${costCell(c, next.currency)} | ${diff} |`);
   }
+  for (const l of before.values()) {
+    rows.push(`| ${escapeText(`${l.resource.name} (${l.resource.region})`)} | ${escapeText(l.component.name)} | | | | ${costCell(l.component, next.currency)} | – | removed |`);
+  }
+  return rows;
+}
+
+function deploymentDetails(c: DeploymentChange, compared: boolean): string {
+  const d = c.next;
+  if (!d) return '';
+  const header = compared
+    ? ['| Resource | Component | Monthly quantity | Unit | Price | Base monthly | New monthly | Change |', '|---|---|--:|---|--:|--:|--:|--:|']
+    : ['| Resource | Component | Monthly quantity | Unit | Price | Monthly cost |', '|---|---|--:|---|--:|--:|'];
+  const rows = [`#### ${escapeText(c.label)} (${escapeText(runsOn(d))})`, '', ...header, ...componentRows(compared ? c.past : undefined, d, compared)];
   const ot = d.oneTime;
   if (ot.minutes > 0) {
-    rows.push(`| ${d.name} build (one-time) | CodeBuild ${ot.computeType} | ${formatQuantity(ot.minutes)} | build-minutes | ${ot.price ? `${ot.price.price} ${ot.price.currency}` : 'no verified price'} | ${ot.cost === null ? 'unpriced' : `${formatMoney(ot.cost, d.currency)} once`} |`);
+    const cost = c.oneTime === null ? 'unpriced' : c.oneTime === 0 && c.oneTimeNote ? escapeText(c.oneTimeNote) : `${formatMoney(c.oneTime, d.currency)} once`;
+    const price = ot.price ? `${ot.price.price} ${ot.price.currency}` : 'no verified price';
+    rows.push(`| ${escapeText(d.name)} build (one-time) | CodeBuild ${escapeText(ot.computeType)} | ${formatQuantity(ot.minutes)} | build-minutes | ${escapeText(price)} |${compared ? ' | ' : ''} ${cost} |${compared ? ' |' : ''}`);
   }
-  const notes = d.resources.flatMap((r) => r.components.filter((c) => c.note).map((c) => `- ${escapeCell(c.name)}: ${c.note}`));
+  const notes = d.resources.flatMap((r) => r.components.filter((x) => x.note).map((x) => `- ${escapeText(x.name)}: ${escapeText(x.note ?? '')}`));
   const unique = notes.filter((n, i) => notes.indexOf(n) === i);
-  return [...rows, ...(unique.length ? ['', ...unique] : []), ...(d.unpriced.length ? ['', `Not in the total (no price or usage): ${d.unpriced.join('; ')}.`] : [])].join('\n');
+  const gaps = [...d.unpriced, ...d.usageBased];
+  return [...rows, ...(unique.length ? ['', ...unique] : []), ...(gaps.length ? ['', `Not in the total: ${escapeText(gaps.join('; '))}.`] : [])].join('\n');
 }
 
 function priceTable(prices: Price[]): string {
@@ -100,56 +199,67 @@ function priceTable(prices: Price[]): string {
   const sources = defaultCatalog().sources;
   for (const p of prices) {
     const src = p.source.replace(/^(S[\w-]+)/, (k) => (sources[k] ? `${k}: ${sources[k].repository}` : k));
-    rows.push(`| ${p.service} ${p.key} | ${p.price} ${p.currency} | ${p.unit} | ${p.region} | ${ORIGIN_LABEL[p.origin]} | ${escapeCell(src)} | ${p.asOf} |`);
+    rows.push(`| ${escapeText(`${p.service} ${p.key}`)} | ${escapeText(`${p.price} ${p.currency}`)} | ${escapeText(p.unit)} | ${escapeText(p.region)} | ${ORIGIN_LABEL[p.origin]} | ${escapeText(src)} | ${escapeText(p.asOf)} |`);
   }
   return rows.join('\n');
 }
 
+/** The body's length as posted: the parts joined by blank lines, plus the trailing newline. */
 function fits(parts: string[], limit: number): boolean {
-  return parts.join('\n\n').length <= limit;
+  return parts.join('\n\n').length + 1 <= limit;
+}
+
+function headSection(report: CostReport, options: RenderOptions): string[] {
+  const head: string[] = [];
+  if (options.marker) head.push(options.marker);
+  head.push(`### Cost estimate: ${escapeText(report.project)}`);
+  head.push(report.totals.map((t) => headline(t, report.compared)).join('  \n'));
+  if (report.baseNote) head.push(`> ${escapeText(report.baseNote)}`);
+  if (options.violations?.length) {
+    head.push(['> [!CAUTION]', '> **Over budget**', ...options.violations.map((v) => `> - ${escapeText(v.message)}`)].join('\n'));
+  }
+  return head;
+}
+
+/** The summary table with the first `shown` rows; total rows always. */
+function summaryTable(report: CostReport, shown: number): string {
+  const compared = report.compared;
+  const header = compared
+    ? ['| Deployment | Status | Runs on | Base monthly | New monthly | Change | % | One-time |', '|---|---|---|--:|--:|--:|--:|--:|']
+    : ['| Deployment | Runs on | Monthly | One-time |', '|---|---|--:|--:|'];
+  const rows = report.changes.slice(0, shown).map((c) => changeRow(c, compared));
+  if (shown < report.changes.length) rows.push(`| … ${report.changes.length - shown} more deployment(s) not shown (see the JSON result) |${compared ? ' | | | | | | |' : ' | | |'}`);
+  return [...header, ...rows, ...report.totals.map((t) => totalRow(t, compared))].join('\n');
+}
+
+function optionalSections(report: CostReport, options: RenderOptions): string[] {
+  const optional: string[] = [];
+  const changed = report.changes.map(whatChanged).filter((x): x is string => x !== undefined);
+  if (changed.length) optional.push(['**What changed**', ...changed].join('\n'));
+  for (const t of report.totals) {
+    const chart = mermaidChart(report, t.currency);
+    if (chart) optional.push(chart);
+  }
+  optional.push(['**Assumptions**', ...report.assumptions.map((a) => `- ${escapeText(a)}`), ...report.priceNotes.map((n) => `- ${escapeText(n)}`)].join('\n'));
+  for (const c of report.changes) {
+    if (c.next) optional.push(`<details><summary>${escapeText(c.label)}: cost components${report.compared ? ', base → new' : ''}</summary>\n\n${deploymentDetails(c, report.compared)}\n\n</details>`);
+  }
+  optional.push(`<details><summary>Prices used (${report.prices.length})</summary>\n\n${priceTable(report.prices)}\n\n</details>`);
+  if (options.footer) optional.push(options.footer);
+  return optional;
 }
 
 /** The markdown body; details are dropped (with a note) until it fits under the limit. */
 export function renderReport(report: CostReport, options: RenderOptions = {}): string {
   const limit = options.limit ?? GITHUB_COMMENT_LIMIT;
-  const compared = report.compared;
-  const head: string[] = [];
-  if (options.marker) head.push(options.marker);
-  head.push(`### Cost estimate: ${report.project}`);
-  head.push(report.totals.map((t) => headline(t, compared)).join('  \n'));
-  if (report.baseNote) head.push(`> ${report.baseNote}`);
-  if (options.violations?.length) {
-    head.push(['> [!CAUTION]', '> **Over budget**', ...options.violations.map((v) => `> - ${v.message}`)].join('\n'));
-  }
-  const tableHeader = compared
-    ? ['| Deployment | Status | Runs on | Base monthly | New monthly | Change | % | One-time |', '|---|---|---|--:|--:|--:|--:|--:|']
-    : ['| Deployment | Runs on | Monthly | One-time |', '|---|---|--:|--:|'];
-  const totalRows = report.totals.map((t) => totalRow(t, compared));
-  const table = (shown: number) => {
-    const rows = report.changes.slice(0, shown).map((c) => changeRow(c, compared));
-    if (shown < report.changes.length) rows.push(`| … ${report.changes.length - shown} more deployment(s) not shown (see the JSON result) |${compared ? ' | | | | | | |' : ' | | |'}`);
-    return [...tableHeader, ...rows, ...totalRows].join('\n');
-  };
+  const head = headSection(report, options);
   const noteOmitted = "_Details omitted to stay under GitHub's comment size limit: see the job summary or the JSON result._";
   // Totals are never cut: with too many deployments, rows go first and the total rows stay.
   let shown = report.changes.length;
-  while (shown > 0 && !fits([...head, table(shown), noteOmitted], limit)) shown -= Math.max(1, Math.floor(shown / 10));
-  const required = [...head, table(shown)];
-  const optional: string[] = [];
-  for (const t of report.totals) {
-    const chart = mermaidChart(report, t.currency);
-    if (chart) optional.push(chart);
-  }
-  optional.push(['**Assumptions**', ...report.assumptions.map((a) => `- ${a}`), ...report.priceNotes.map((n) => `- ${n}`)].join('\n'));
-  for (const c of report.changes) {
-    if (c.next) optional.push(`<details><summary>${c.name}: cost components</summary>\n\n${deploymentDetails(c.next)}\n\n</details>`);
-  }
-  optional.push(`<details><summary>Prices used (${report.prices.length})</summary>\n\n${priceTable(report.prices)}\n\n</details>`);
-  if (options.footer) optional.push(options.footer);
-
-  const body = [...required];
+  while (shown > 0 && !fits([...head, summaryTable(report, shown), noteOmitted], limit)) shown -= Math.max(1, Math.floor(shown / 10));
+  const body = [...head, summaryTable(report, shown)];
   let omitted = shown < report.changes.length;
-  for (const part of optional) {
+  for (const part of optionalSections(report, options)) {
     if (fits([...body, part, noteOmitted], limit)) body.push(part);
     else omitted = true;
   }
@@ -160,7 +270,9 @@ export function renderReport(report: CostReport, options: RenderOptions = {}): s
 /** One-line figures for the plan's summary and the log. */
 export function summaryLines(report: CostReport): string[] {
   return report.totals.map((t) => {
-    const base = `cost: ${formatRange(t.next, t.currency)} a month (${t.currency}, ${report.hoursPerMonth} h), one-time ${formatMoney(t.oneTime, t.currency)}`;
+    const flags = gapFlags(t.unpriced, t.usageBased);
+    const oneTime = t.oneTimeUnpriced > 0 ? (t.oneTime > 0 ? `${formatMoney(t.oneTime, t.currency)} + ${t.oneTimeUnpriced} unpriced` : 'unpriced') : formatMoney(t.oneTime, t.currency);
+    const base = `cost: ${formatRange(t.next, t.currency)}${flags} a month (${t.currency}, ${report.hoursPerMonth} h), one-time ${oneTime}`;
     return report.compared ? `${base}; change ${formatSignedRange(t.diff, t.currency)} from ${formatRange(t.past, t.currency)}` : base;
   });
 }

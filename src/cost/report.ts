@@ -12,6 +12,8 @@ export type ChangeStatus = 'added' | 'removed' | 'changed' | 'unchanged';
 
 export interface DeploymentChange {
   name: string;
+  /** name, or name (CNY) for the China part of a deployment that spans both. */
+  label: string;
   currency: Currency;
   status: ChangeStatus;
   past?: DeploymentEstimate;
@@ -21,7 +23,13 @@ export interface DeploymentChange {
   diff: Range;
   /** Percent change of the minimum figure; undefined when the base is zero. */
   percent?: number;
+  /** One-time build cost; 0 when the change causes no build; null when unpriced. */
   oneTime: number | null;
+  /** Why no build is charged (same image, unchanged, removed). */
+  oneTimeNote?: string;
+  /** Parts not in the figures: components without a price, and usage-based ones. */
+  unpriced: number;
+  usageBased: number;
 }
 
 export interface CurrencyTotals {
@@ -33,6 +41,9 @@ export interface CurrencyTotals {
   oneTime: number;
   /** One-time components without a price. */
   oneTimeUnpriced: number;
+  /** Monthly components without a price, and usage-based ones, over the new deployments: "+ usage". */
+  unpriced: number;
+  usageBased: number;
 }
 
 export interface CostReport {
@@ -51,7 +62,7 @@ export interface CostReport {
 
 function signature(d: DeploymentEstimate): string {
   const round = (r: Range | null) => (r ? `${roundTo(r.low, 6)}/${roundTo(r.high, 6)}` : 'null');
-  return JSON.stringify([d.instanceType, d.regions, d.resources.map((r) => [r.name, r.region, r.components.map((c) => [c.name, round(c.quantity), c.price?.price, round(c.monthlyCost)])]), d.oneTime.cost]);
+  return JSON.stringify([d.target, d.instanceType, d.count, d.engine, d.oneTime.buildKey, d.regions, d.resources.map((r) => [r.name, r.region, r.components.map((c) => [c.name, round(c.quantity), c.price?.price, round(c.monthlyCost)])]), d.oneTime.cost]);
 }
 
 export interface ReportInput {
@@ -63,58 +74,89 @@ export interface ReportInput {
   priceNotes?: string[];
 }
 
-export function buildReport(input: ReportInput): CostReport {
-  const { head, base } = input;
-  const names = [...head.deployments.map((d) => d.name), ...(base?.deployments ?? []).map((d) => d.name)].filter((n, i, all) => all.indexOf(n) === i);
-  const changes: DeploymentChange[] = names.map((name) => {
-    const next = head.deployments.find((d) => d.name === name);
-    const past = base?.deployments.find((d) => d.name === name);
-    const monthly = next?.monthly ?? ZERO;
-    const pastMonthly = past?.monthly ?? ZERO;
-    const status: ChangeStatus = !past ? 'added' : !next ? 'removed' : signature(past) === signature(next) ? 'unchanged' : 'changed';
-    return {
-      name,
-      currency: (next ?? past)!.currency,
-      status,
-      past,
-      next,
-      pastMonthly,
-      monthly,
-      diff: { low: monthly.low - pastMonthly.low, high: monthly.high - pastMonthly.high },
-      percent: percentChange(pastMonthly.low, monthly.low),
-      oneTime: next ? next.oneTime.cost : 0,
-    };
-  });
-  const currencies = [...new Set(changes.map((c) => c.currency))].sort((a, b) => (a === 'USD' ? -1 : b === 'USD' ? 1 : a.localeCompare(b)));
-  const totals = currencies.map((currency): CurrencyTotals => {
-    const mine = changes.filter((c) => c.currency === currency);
-    const past = mine.reduce((acc, c) => addRanges(acc, c.pastMonthly), ZERO);
-    const next = mine.reduce((acc, c) => addRanges(acc, c.monthly), ZERO);
-    return {
-      currency,
-      past,
-      next,
-      diff: { low: next.low - past.low, high: next.high - past.high },
-      percent: percentChange(past.low, next.low),
-      oneTime: mine.reduce((acc, c) => acc + (c.oneTime ?? 0), 0),
-      oneTimeUnpriced: mine.filter((c) => c.oneTime === null).length,
-    };
-  });
+const partKey = (d: DeploymentEstimate) => `${d.name}|${d.currency}`;
+
+/** The one-time build a change causes: none when the image tag (the build's content hash) is the base's. */
+function buildCost(status: ChangeStatus, past?: DeploymentEstimate, next?: DeploymentEstimate): { cost: number | null; note?: string } {
+  if (!next) return { cost: 0, note: 'no build: removed' };
+  if (status === 'unchanged') return { cost: 0, note: 'no build: unchanged' };
+  if (past && past.oneTime.buildKey === next.oneTime.buildKey) return { cost: 0, note: 'no build: same build inputs, same image' };
+  const tag = next.oneTime.imageTag;
+  if (past && tag !== undefined && tag === past.oneTime.imageTag) return { cost: 0, note: `no build: same image tag ${tag.slice(0, 15)}…` };
+  return { cost: next.oneTime.cost };
+}
+
+function change(key: string, head: Estimate, base: Estimate | undefined, multi: Set<string>): DeploymentChange {
+  const next = head.deployments.find((d) => partKey(d) === key);
+  const past = base?.deployments.find((d) => partKey(d) === key);
+  const either = next ?? past;
+  if (!either) throw new Error(`no estimate for ${key}`);
+  const monthly = next?.monthly ?? ZERO;
+  const pastMonthly = past?.monthly ?? ZERO;
+  const status: ChangeStatus = !past ? 'added' : !next ? 'removed' : signature(past) === signature(next) ? 'unchanged' : 'changed';
+  const build = buildCost(status, past, next);
+  return {
+    name: either.name,
+    label: multi.has(either.name) ? `${either.name} (${either.currency})` : either.name,
+    currency: either.currency,
+    status,
+    past,
+    next,
+    pastMonthly,
+    monthly,
+    diff: { low: monthly.low - pastMonthly.low, high: monthly.high - pastMonthly.high },
+    percent: percentChange(pastMonthly.low, monthly.low),
+    oneTime: build.cost,
+    oneTimeNote: build.note,
+    unpriced: next ? next.unpriced.length : 0,
+    usageBased: next ? next.usageBased.length : 0,
+  };
+}
+
+export function currencyTotals(currency: Currency, changes: DeploymentChange[]): CurrencyTotals {
+  const mine = changes.filter((c) => c.currency === currency);
+  const past = mine.reduce((acc, c) => addRanges(acc, c.pastMonthly), ZERO);
+  const next = mine.reduce((acc, c) => addRanges(acc, c.monthly), ZERO);
+  return {
+    currency,
+    past,
+    next,
+    diff: { low: next.low - past.low, high: next.high - past.high },
+    percent: percentChange(past.low, next.low),
+    oneTime: mine.reduce((acc, c) => acc + (c.oneTime ?? 0), 0),
+    oneTimeUnpriced: mine.filter((c) => c.oneTime === null).length,
+    unpriced: mine.reduce((acc, c) => acc + c.unpriced, 0),
+    usageBased: mine.reduce((acc, c) => acc + c.usageBased, 0),
+  };
+}
+
+function reportAssumptions(head: Estimate): string[] {
   const assumptions = [
     `${head.hoursPerMonth} hours a month${head.hoursPerMonth === 730 ? ' (the AWS pricing calculator convention)' : ''}.`,
     'List prices: on-demand, no Savings Plans, Reserved Instances or free tier, tax excluded.',
   ];
   for (const d of head.deployments) for (const a of d.assumptions) if (!assumptions.includes(a)) assumptions.push(a.startsWith('Scales') || a.startsWith('Autoscaling') ? `${d.name}: ${a}` : a);
-  if (head.deployments.some((d) => d.oneTime.minutes > 0)) assumptions.push('One build per deployment, in its first region; images and weights are stored in every region it serves.');
+  if (head.deployments.some((d) => d.oneTime.minutes > 0)) assumptions.push('One build per deployment and currency, in its first region, only when the image changes; images and weights are stored in every region it serves.');
+  return assumptions;
+}
+
+export function buildReport(input: ReportInput): CostReport {
+  const { head, base } = input;
+  const all = [...head.deployments, ...(base?.deployments ?? [])];
+  const keys = [...new Set(all.map(partKey))];
+  // A deployment billed in two currencies shows as two rows, one per currency.
+  const multi = new Set(all.filter((d) => all.some((o) => o.name === d.name && o.currency !== d.currency)).map((d) => d.name));
+  const changes = keys.map((k) => change(k, head, base, multi));
+  const currencies = [...new Set(changes.map((c) => c.currency))].sort((a, b) => (a === b ? 0 : a === 'USD' ? -1 : 1));
   return {
     project: input.project,
     hoursPerMonth: head.hoursPerMonth,
     compared: base !== undefined,
     baseNote: input.baseNote,
     changes,
-    totals,
+    totals: currencies.map((c) => currencyTotals(c, changes)),
     prices: input.prices,
-    assumptions,
+    assumptions: reportAssumptions(head),
     priceNotes: input.priceNotes ?? [],
   };
 }
@@ -129,16 +171,21 @@ export function isUnchanged(report: CostReport): boolean {
 export interface Budget {
   maxMonthlyCost?: number;
   maxIncrease?: { amount?: number; percent?: number };
+  /** 'total' (default): the limits apply to each currency's total; 'deployment': to each deployment. */
+  scope?: BudgetScope;
 }
 
+export const BUDGET_SCOPES = ['total', 'deployment'] as const;
+export type BudgetScope = (typeof BUDGET_SCOPES)[number];
+
 /** Parses the budget inputs; a value that is not a number (or a percent) is an input error. */
-export function parseBudget(maxMonthlyCost: string | undefined, maxIncrease: string | undefined): Budget {
-  const budget: Budget = {};
+export function parseBudget(maxMonthlyCost: string | undefined, maxIncrease: string | undefined, scope: BudgetScope = 'total'): Budget {
+  const budget: Budget = { scope };
   const amount = /^\d+(\.\d+)?$/;
   if (maxMonthlyCost !== undefined && maxMonthlyCost.trim() !== '') {
     const v = maxMonthlyCost.trim().replace(/,/g, '');
     if (!amount.test(v)) {
-      throw new DeployError(`input \`max-monthly-cost\` is "${maxMonthlyCost}", which is not valid: it must be an amount like 500 or 1250.50`, { title: 'Invalid input', hint: 'The largest monthly cost one deployment may have, in its currency (USD, or CNY for China regions).' });
+      throw new DeployError(`input \`max-monthly-cost\` is "${maxMonthlyCost}", which is not valid: it must be an amount like 500 or 1250.50`, { title: 'Invalid input', hint: 'The largest monthly total, per currency (USD, or CNY for China regions).' });
     }
     budget.maxMonthlyCost = Number(v);
   }
@@ -146,7 +193,7 @@ export function parseBudget(maxMonthlyCost: string | undefined, maxIncrease: str
     const v = maxIncrease.trim().replace(/,/g, '');
     const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(v);
     if (!m) {
-      throw new DeployError(`input \`max-monthly-increase\` is "${maxIncrease}", which is not valid: it must be an amount (100) or a percent (10%)`, { title: 'Invalid input', hint: 'The largest allowed monthly increase of one deployment against the base branch.' });
+      throw new DeployError(`input \`max-monthly-increase\` is "${maxIncrease}", which is not valid: it must be an amount (100) or a percent (10%)`, { title: 'Invalid input', hint: 'The largest allowed increase of the monthly total (per currency) against the base branch.' });
     }
     budget.maxIncrease = m[2] ? { percent: Number(m[1]) } : { amount: Number(m[1]) };
   }
@@ -154,40 +201,52 @@ export function parseBudget(maxMonthlyCost: string | undefined, maxIncrease: str
 }
 
 export interface BudgetViolation {
+  /** The deployment, or "total (USD)" for a currency's total. */
   deployment: string;
   message: string;
 }
 
-/** Checks the worst case (the maximum of an autoscaling range) of each deployment. */
-export function checkBudget(report: CostReport, budget: Budget, format: (n: number, c: Currency) => string): BudgetViolation[] {
+/** What a guardrail looks at: a deployment or a currency's total, base and new maximum. */
+interface Subject {
+  label: string;
+  currency: Currency;
+  past: number;
+  next: number;
+}
+
+function violations(s: Subject, budget: Budget, format: (n: number, c: Currency) => string): BudgetViolation[] {
   const out: BudgetViolation[] = [];
-  for (const c of report.changes) {
-    if (!c.next) continue;
-    if (budget.maxMonthlyCost !== undefined && roundTo(c.monthly.high, 2) > budget.maxMonthlyCost) {
-      out.push({
-        deployment: c.name,
-        message: `${c.name} costs up to ${format(c.monthly.high, c.currency)} a month, above max-monthly-cost ${format(budget.maxMonthlyCost, c.currency)}`,
-      });
-    }
-    const inc = budget.maxIncrease;
-    const diff = roundTo(c.monthly.high - c.pastMonthly.high, 2);
-    if (inc?.amount !== undefined && diff > inc.amount) {
-      out.push({
-        deployment: c.name,
-        message: `${c.name} increases by up to ${format(diff, c.currency)} a month (${format(c.pastMonthly.high, c.currency)} → ${format(c.monthly.high, c.currency)}), above max-monthly-increase ${format(inc.amount, c.currency)}`,
-      });
-    }
-    if (inc?.percent !== undefined && roundTo(c.pastMonthly.high, 2) > 0) {
-      const pct = roundTo((diff / c.pastMonthly.high) * 100, 1);
-      if (pct > inc.percent) {
-        out.push({
-          deployment: c.name,
-          message: `${c.name} increases by ${pct.toFixed(1)}% a month (${format(c.pastMonthly.high, c.currency)} → ${format(c.monthly.high, c.currency)}), above max-monthly-increase ${inc.percent}%`,
-        });
-      }
+  const fig = `(${format(s.past, s.currency)} → ${format(s.next, s.currency)})`;
+  if (budget.maxMonthlyCost !== undefined && roundTo(s.next, 2) > budget.maxMonthlyCost) {
+    out.push({ deployment: s.label, message: `${s.label} costs up to ${format(s.next, s.currency)} a month, above max-monthly-cost ${format(budget.maxMonthlyCost, s.currency)}` });
+  }
+  const inc = budget.maxIncrease;
+  const diff = roundTo(s.next - s.past, 2);
+  if (inc?.amount !== undefined && diff > inc.amount) {
+    out.push({ deployment: s.label, message: `${s.label} increases by up to ${format(diff, s.currency)} a month ${fig}, above max-monthly-increase ${format(inc.amount, s.currency)}` });
+  }
+  if (inc?.percent !== undefined && diff > 0) {
+    // From nothing, any increase is above every percent limit.
+    const pct = roundTo(s.past, 2) > 0 ? roundTo((diff / s.past) * 100, 1) : Infinity;
+    if (pct > inc.percent) {
+      const shown = Number.isFinite(pct) ? `${pct.toFixed(1)}%` : 'from nothing';
+      out.push({ deployment: s.label, message: `${s.label} increases by ${shown} a month ${fig}, above max-monthly-increase ${inc.percent}%` });
     }
   }
   return out;
+}
+
+/**
+ * Checks the worst case (the maximum of an autoscaling range): of each currency's total by default,
+ * new deployments included; of each deployment with scope 'deployment'.
+ */
+export function checkBudget(report: CostReport, budget: Budget, format: (n: number, c: Currency) => string): BudgetViolation[] {
+  // No base (or an unknown one): there is no increase to measure, only the cost itself.
+  if (!report.compared) budget = { ...budget, maxIncrease: undefined };
+  if (budget.scope === 'deployment') {
+    return report.changes.filter((c) => c.next).flatMap((c) => violations({ label: c.label, currency: c.currency, past: c.pastMonthly.high, next: c.monthly.high }, budget, format));
+  }
+  return report.totals.flatMap((t) => violations({ label: `the ${t.currency} total`, currency: t.currency, past: t.past.high, next: t.next.high }, budget, format));
 }
 
 // ---- JSON (close to infracost's output) -------------------------------------------------------
@@ -225,6 +284,7 @@ function breakdownJson(d: DeploymentEstimate | undefined, hours: number) {
     totalOneTimeCost: dec(d.oneTime.cost),
     oneTime: { buildMinutes: d.oneTime.minutes, computeType: d.oneTime.computeType, price: d.oneTime.price?.price ?? null, note: d.oneTime.note },
     unpriced: d.unpriced,
+    usageBased: d.usageBased,
   };
 }
 
@@ -239,6 +299,9 @@ export function reportJson(report: CostReport) {
     diffTotalMonthlyCostMax: report.compared ? dec(t.diff.high) : null,
     diffPercent: report.compared && t.percent !== undefined ? t.percent.toFixed(1) : null,
     totalOneTimeCost: dec(t.oneTime),
+    // Parts not in the figures: no price, or a cost that depends on usage.
+    unpricedComponents: t.unpriced,
+    usageBasedComponents: t.usageBased,
   }));
   const single = totalsJson.length === 1 ? totalsJson[0] : undefined;
   return {
@@ -257,7 +320,7 @@ export function reportJson(report: CostReport) {
     hoursPerMonth: report.hoursPerMonth,
     projects: report.changes.map((c) => ({
       name: `${report.project}/${c.name}`,
-      metadata: { deployment: c.name, status: c.status, currency: c.currency, target: (c.next ?? c.past)!.target, instanceType: (c.next ?? c.past)!.instanceType, regions: (c.next ?? c.past)!.regions },
+      metadata: { deployment: c.name, label: c.label, status: c.status, currency: c.currency, target: (c.next ?? c.past)!.target, instanceType: (c.next ?? c.past)!.instanceType, regions: (c.next ?? c.past)!.regions },
       pastBreakdown: report.compared ? breakdownJson(c.past, report.hoursPerMonth) : null,
       breakdown: breakdownJson(c.next, report.hoursPerMonth),
       diff: report.compared ? { totalMonthlyCost: dec(c.diff.low), totalMonthlyCostMax: dec(c.diff.high), percent: c.percent === undefined ? null : c.percent.toFixed(1) } : null,

@@ -4,9 +4,12 @@ import { startLoopback, Loopback, RecordedRequest } from '../../helpers/loopback
 
 const MARKER = '<!-- model-deploy:estimate-cost config=model-deploy.yml -->';
 
-interface Comment { id: number; node_id: string; body: string; html_url: string }
+interface Comment { id: number; node_id: string; body: string; html_url: string; user: { login: string } }
 
-function fakeGitHub(initial: Comment[], failFirst: number[] = []) {
+const BOT = { login: 'github-actions[bot]' };
+
+/** A fake GitHub; `me` is the PAT's user (GET /user), or undefined for a GITHUB_TOKEN (403 there). */
+function fakeGitHub(initial: Comment[], failFirst: number[] = [], me?: string) {
   const comments = [...initial];
   let next = 100;
   const failures = [...failFirst];
@@ -14,10 +17,11 @@ function fakeGitHub(initial: Comment[], failFirst: number[] = []) {
     comments,
     handler: (req: RecordedRequest) => {
       if (failures.length) return { status: failures.shift()!, body: { message: 'try again' } };
+      if (req.method === 'GET' && req.path === '/user') return me ? { body: { login: me } } : { status: 403, body: { message: 'Resource not accessible by integration' } };
       const list = /^\/repos\/acme\/models\/issues\/7\/comments/.exec(req.path);
       if (req.method === 'GET' && list) return { body: comments };
       if (req.method === 'POST' && list) {
-        const c = { id: next++, node_id: `IC_${next}`, body: (req.params as { body: string }).body, html_url: `https://github.com/acme/models/pull/7#issuecomment-${next}` };
+        const c = { id: next++, node_id: `IC_${next}`, body: (req.params as { body: string }).body, html_url: `https://github.com/acme/models/pull/7#issuecomment-${next}`, user: me ? { login: me } : BOT };
         comments.push(c);
         return { status: 201, body: c };
       }
@@ -48,16 +52,17 @@ async function post(gh: ReturnType<typeof fakeGitHub>, behavior: CommentBehavior
   });
 }
 
-const other = { id: 1, node_id: 'IC_1', body: 'LGTM', html_url: 'u1' };
-const ours = { id: 2, node_id: 'IC_2', body: `${MARKER}\nold`, html_url: 'u2' };
+const other = { id: 1, node_id: 'IC_1', body: 'LGTM', html_url: 'u1', user: { login: 'alice' } };
+const ours = { id: 2, node_id: 'IC_2', body: `${MARKER}\nold`, html_url: 'u2', user: BOT };
+const calls = () => server!.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`);
 
 describe('postComment', () => {
   it('update: edits our comment in place, leaves others alone', async () => {
     const gh = fakeGitHub([other, { ...ours }]);
     const res = await post(gh, 'update', `${MARKER}\nnew`);
     expect(res.action).toBe('updated');
-    expect(server!.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual(['GET /repos/acme/models/issues/7/comments', 'PATCH /repos/acme/models/issues/comments/2']);
-    expect(server!.requests[1].headers.authorization).toBe('token ghs_secrettoken');
+    expect(calls()).toEqual(['GET /user', 'GET /repos/acme/models/issues/7/comments', 'PATCH /repos/acme/models/issues/comments/2']);
+    expect(server!.requests[2]!.headers.authorization).toBe('token ghs_secrettoken');
     expect(gh.comments.map((c) => c.body)).toEqual(['LGTM', `${MARKER}\nnew`]);
   });
 
@@ -66,13 +71,13 @@ describe('postComment', () => {
     expect((await post(gh, 'update', `${MARKER}\nnew`)).action).toBe('created');
     await server!.close();
     expect((await post(gh, 'update', `${MARKER}\nnew`)).action).toBe('skipped');
-    expect(server!.requests.map((r) => r.method)).toEqual(['GET']);
+    expect(server!.requests.map((r) => r.method)).toEqual(['GET', 'GET']);
   });
 
   it('delete-and-new and hide-and-new', async () => {
     const gh = fakeGitHub([{ ...ours }]);
     await post(gh, 'delete-and-new', `${MARKER}\nnew`);
-    expect(server!.requests.map((r) => r.method)).toEqual(['GET', 'DELETE', 'POST']);
+    expect(server!.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'DELETE', 'POST']);
     await server!.close();
     const gh2 = fakeGitHub([{ ...ours }]);
     await post(gh2, 'hide-and-new', `${MARKER}\nnew`);
@@ -92,7 +97,27 @@ describe('postComment', () => {
     const gh = fakeGitHub([], [502, 429]);
     const res = await post(gh, 'update', `${MARKER}\nnew`);
     expect(res.action).toBe('created');
-    expect(server!.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'GET', 'POST']);
+    expect(server!.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'GET', 'GET', 'POST']);
+  });
+
+  it('update: also deletes older copies left by `new` runs, keeping one comment', async () => {
+    const older = { id: 3, node_id: 'IC_3', body: `${MARKER}\nolder`, html_url: 'u3', user: BOT };
+    const gh = fakeGitHub([{ ...older }, other, { ...ours }]);
+    expect((await post(gh, 'update', `${MARKER}\nnew`)).action).toBe('updated');
+    expect(calls()).toContain('DELETE /repos/acme/models/issues/comments/3');
+    expect(gh.comments.map((c) => c.body)).toEqual(['LGTM', `${MARKER}\nnew`]);
+  });
+
+  it('looks for its comment only among those the token posts as: someone else quoting the marker is left alone', async () => {
+    const planted = { id: 5, node_id: 'IC_5', body: `${MARKER}\nplanted by a contributor`, html_url: 'u5', user: { login: 'mallory' } };
+    const gh = fakeGitHub([{ ...planted }]);
+    expect((await post(gh, 'update', `${MARKER}\nnew`)).action).toBe('created');
+    expect(gh.comments.map((c) => c.body)).toEqual([planted.body, `${MARKER}\nnew`]);
+    await server!.close();
+    // A personal access token posts as its user (GET /user): the bot's comments are not its own.
+    const pat = fakeGitHub([{ ...ours }, { ...planted, user: { login: 'cost-bot' }, body: `${MARKER}\nmine` }], [], 'cost-bot');
+    expect((await post(pat, 'update', `${MARKER}\nnew`)).action).toBe('updated');
+    expect(pat.comments.map((c) => c.body)).toEqual([ours.body, `${MARKER}\nnew`]);
   });
 
   it('explains a 403', async () => {

@@ -59,20 +59,23 @@ describe('money', () => {
     expect(formatMoney(1234567.005, 'USD')).toBe('$1,234,567.01');
     expect(formatMoney(-12.5, 'USD')).toBe('-$12.50');
     expect(formatMoney(0.7364 * 730, 'USD')).toBe('$537.57');
+    // Float noise of a zero difference (exponent form in toPrecision) is $0.00, never $NaN.
+    expect(formatMoney(157574.16 - 157574.15999999997, 'USD')).toBe('$0.00');
+    expect(formatMoney(-2.9103830456733704e-11, 'USD', 0)).toBe('$0');
   });
 });
 
 describe('budget', () => {
   it('parses amounts and percents and rejects anything else', () => {
-    expect(parseBudget('1000', '10%')).toEqual({ maxMonthlyCost: 1000, maxIncrease: { percent: 10 } });
-    expect(parseBudget('1,250.50', '100')).toEqual({ maxMonthlyCost: 1250.5, maxIncrease: { amount: 100 } });
+    expect(parseBudget('1000', '10%')).toEqual({ scope: 'total', maxMonthlyCost: 1000, maxIncrease: { percent: 10 } });
+    expect(parseBudget('1,250.50', '100', 'deployment')).toEqual({ scope: 'deployment', maxMonthlyCost: 1250.5, maxIncrease: { amount: 100 } });
     expect(() => parseBudget('lots', undefined)).toThrow(/max-monthly-cost.*"lots"/);
     expect(() => parseBudget(undefined, '-5')).toThrow(/max-monthly-increase.*amount \(100\) or a percent/);
   });
 
-  it('names the deployment and the figures when over budget', () => {
+  it('names the deployment and the figures when over a per-deployment budget (asked for)', () => {
     const r = report(sagemaker('chat', 'ml.g4dn.2xlarge'), sagemaker('chat', 'ml.g4dn.xlarge'));
-    const v = checkBudget(r, parseBudget('500', '10%'), formatMoney);
+    const v = checkBudget(r, parseBudget('500', '10%', 'deployment'), formatMoney);
     expect(v.map((x) => x.deployment)).toEqual(['chat', 'chat']);
     expect(v[0].message).toMatch(/^chat costs up to \$6\d\d\.\d\d a month, above max-monthly-cost \$500\.00$/);
     expect(v[1].message).toMatch(/chat increases by 2\d\.\d% a month \(\$5\d\d\.\d\d → \$6\d\d\.\d\d\), above max-monthly-increase 10%/);
@@ -100,7 +103,7 @@ describe('renderReport', () => {
     const body = renderReport(r, { marker: commentMarker('model-deploy.yml') });
     expect(body.startsWith('<!-- model-deploy:estimate-cost config=model-deploy.yml -->')).toBe(true);
     expect(body).toMatch(/decrease by \$537\.57/);
-    expect(body).toMatch(/```mermaid\npie showData/);
+    expect(body).toMatch(/```mermaid\nxychart-beta\n/);
     expect(body).toMatch(/730 hours a month/);
     expect(body).toMatch(/\| \*\*Total \(USD\)\*\* \|/);
     expect(body).toMatch(/S1: aws-samples\/foundation-model-benchmarking-tool/);
