@@ -3,6 +3,16 @@ import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { ESTIMATE_MODES, estimateCost } from '../cost/flow';
 import { COMMENT_BEHAVIORS } from '../cost/github';
+import { BUDGET_SCOPES } from '../cost/report';
+
+/** A figure as one decimal output when the spec has one currency, and as <name>-usd / <name>-cny always. */
+function perCurrency<N extends string>(name: N, what: string) {
+  return {
+    [name]: { description: `${what}. A decimal; empty when the spec has two currencies (see ${name}-usd and ${name}-cny).` },
+    [`${name}-usd`]: { description: `${what}, in USD (empty when nothing is priced in USD).` },
+    [`${name}-cny`]: { description: `${what}, in CNY (China regions; empty when nothing is priced in CNY).` },
+  } as Record<N | `${N}-usd` | `${N}-cny`, { description: string }>;
+}
 
 const AMOUNT = { pattern: '[\\d,]+(\\.\\d+)?', valid: 'an amount like 500 or 1250.50' } as const;
 
@@ -14,15 +24,23 @@ export const definition = {
     config: COMMON_INPUTS.config,
     deployment: { description: 'Estimate only this deployment (default: all).' },
     environment: COMMON_INPUTS.environment,
-    'base-ref': { description: 'Git ref of the base to compare with (default: the pull request base). The spec is read from it with git show.' },
+    'base-ref': {
+      description: 'Git ref of the base to compare with (default: the pull request base). The spec is read from that commit (fetched alone when the checkout is shallow, or through the contents API with github-token).',
+    },
     'base-config': { description: 'Path of a base spec file already on disk (instead of base-ref).' },
     'hours-per-month': { description: 'Hours in a month (730 is the AWS calculator convention).', type: 'number', default: '730', min: 1, max: 744 },
     'live-prices': { description: 'Ask the AWS Price List API for current prices (needs AWS credentials).', type: 'boolean', default: 'false' },
-    'max-monthly-cost': { description: 'Fail when a deployment can cost more than this per month (an amount; checked against the autoscaling maximum).', ...AMOUNT },
+    'max-monthly-cost': { description: "Fail when a currency's monthly total can exceed this (an amount; checked against the autoscaling maximum).", ...AMOUNT },
     'max-monthly-increase': {
-      description: 'Fail when the monthly increase exceeds this: an amount (100) or a percent (10%).',
+      description: 'Fail when the monthly total of a currency rises by more than this against the base, new deployments included: an amount (100) or a percent (10%).',
       pattern: '[\\d,]+(\\.\\d+)?%?',
       valid: 'an amount (100) or a percent (10%)',
+    },
+    'budget-scope': {
+      description: 'What the budget inputs apply to: total (each currency\'s total) or deployment (every deployment on its own).',
+      type: 'choice',
+      choices: BUDGET_SCOPES,
+      default: 'total',
     },
     mode: {
       description: 'estimate (compute and write files), comment (post a comment from a result file, for the workflow_run job), or estimate-and-comment.',
@@ -37,12 +55,13 @@ export const definition = {
     'github-token': { description: 'Token that may write pull request comments.', default: '${{ github.token }}', secret: true },
   },
   outputs: {
-    'total-monthly-cost': { description: 'New monthly total (decimal string; the minimum when autoscaling gives a range).' },
-    'total-monthly-cost-max': { description: 'New monthly total at the autoscaling maximum.' },
-    'past-total-monthly-cost': { description: 'Base monthly total.' },
-    'diff-monthly-cost': { description: 'New minus base.' },
-    'diff-percent': { description: 'Change in percent (empty when the base is zero).' },
-    'one-time-cost': { description: 'One-time cost (builds).' },
+    ...perCurrency('total-monthly-cost', 'New monthly total (decimal string; the minimum when autoscaling gives a range)'),
+    ...perCurrency('total-monthly-cost-max', 'New monthly total at the autoscaling maximum'),
+    ...perCurrency('past-total-monthly-cost', 'Base monthly total'),
+    ...perCurrency('diff-monthly-cost', 'New minus base'),
+    ...perCurrency('diff-percent', 'Change in percent (empty when the base is zero)'),
+    ...perCurrency('one-time-cost', 'One-time cost (builds)'),
+    'totals-json': { description: 'Every total above as JSON: a list with one object per currency.' },
     currency: { description: 'USD, or CNY for China regions (comma-separated when a spec has both; totals are never mixed).' },
     'result-file': { description: 'Path of the JSON result.' },
     'comment-url': { description: 'URL of the PR comment (empty when none was posted).' },
@@ -63,6 +82,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       mode: inputs.mode,
       behavior: inputs['comment-behavior'],
       skipIfUnchanged: inputs['skip-if-unchanged'],
+      budgetScope: inputs['budget-scope'],
       resultFile: inputs['result-file'],
       prNumber: inputs['pr-number'],
       token: inputs['github-token'],
