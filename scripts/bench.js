@@ -107,8 +107,10 @@ if (!STARTUP_ONLY) {
       row(`cold start: ${s.key}`, +t.toFixed(1), `ms (${(t / bare).toFixed(2)}x bare)`);
       row(`peak memory: ${s.key}`, +mem.toFixed(1), 'MiB');
     } else {
-      row(`cold start: ${s.key}`, +(t / bare).toFixed(2), `x bare (${t.toFixed(1)} ms)`, '<= 1.5x', t / bare <= 1.5);
-      row(`peak memory: ${s.key}`, +mem.toFixed(1), 'MiB', '< 50 MiB', mem < 50);
+      // No target since one bundle per action (issue 11): the 1.5x / 50 MiB targets were the separate
+      // preflight bundle's, which the restructure removed; the start-up target is the first AWS request's.
+      row(`cold start: ${s.key}`, +(t / bare).toFixed(2), `x bare (${t.toFixed(1)} ms)`);
+      row(`peak memory: ${s.key}`, +mem.toFixed(1), 'MiB');
     }
   }
 }
