@@ -1,44 +1,113 @@
 #!/usr/bin/env node
-// Bundles each entry in src/entries with ncc into dist/<name>/index.js (minified, licenses alongside).
-// Two at a time: the machine and CI have two cores. Transpile only: `npm test` type-checks the whole project.
-const { execFile } = require('child_process');
+/**
+ * Bundles each entry in src/entries into dist/<name>/:
+ *   index.js      scripts/bundle-loader.js: maps stack traces back to src/*.ts (reading a map only when
+ *                 a stack is formatted), then loads bundle.js;
+ *   bundle.js     ncc's output (webpack), minified by terser with dead code removed, plus its map;
+ *   N.bundle.js   chunks webpack splits off for dynamic import()s (the SDK's credential providers);
+ *   licenses.txt  the licenses of what is bundled.
+ * Why not ncc --minify: ncc runs terser with compress off, so the exports webpack found unused stay in
+ * the output. ES-module TypeScript (src/entries/tsconfig.json) and the packages' `module` builds let
+ * webpack see which exports are used; terser then drops the rest (an SDK client's schemas for the
+ * commands we never send are most of it).
+ * Transpile only: `npm test` type-checks the whole project. Two at a time: the machine and CI have two cores.
+ */
 const fs = require('fs');
 const path = require('path');
+const { generateValidators } = require('./schema-validators');
 
 const root = path.resolve(__dirname, '..');
 const only = process.argv.slice(2);
-// One bundle per entry: src/entries/NAME.ts -> dist/NAME/index.js.
-const bundles = fs
-  .readdirSync(path.join(root, 'src', 'entries'))
-  .filter((f) => f.endsWith('.ts'))
-  .map((f) => f.replace(/\.ts$/, ''))
-  .map((name) => ({ name, src: path.join('src', 'entries', `${name}.ts`), out: path.join('dist', name) }))
-  .filter((b) => only.length === 0 || only.includes(b.name));
+// src/entries/NAME.ts, or src/entries/NAME/index.ts with its own tsconfig.json (the CLI) -> dist/NAME/.
+const entries = new Map(
+  fs
+    .readdirSync(path.join(root, 'src', 'entries'), { withFileTypes: true })
+    .filter((e) => (e.isDirectory() ? fs.existsSync(path.join(e.parentPath ?? e.path, e.name, 'index.ts')) : e.name.endsWith('.ts')))
+    .map((e) => [e.name.replace(/\.ts$/, ''), path.join(root, 'src', 'entries', e.isDirectory() ? path.join(e.name, 'index.ts') : e.name)]),
+);
+const bundles = [...entries.keys()].filter((name) => only.length === 0 || only.includes(name));
 
-// Clean whole action folders first, so a deleted entry leaves nothing stale behind.
-for (const name of new Set(bundles.map((b) => b.name))) fs.rmSync(path.join(root, 'dist', name), { recursive: true, force: true });
 
-function build(bundle) {
-  const out = path.join(root, bundle.out);
-  const ncc = path.join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
-  const args = [ncc, 'build', bundle.src, '-o', out, '--minify', '--license', 'licenses.txt', '--quiet', '--target', 'es2022', '--transpile-only'];
+async function minify(code, map, file) {
+  let terser;
+  try {
+    ({ minify: terser } = require('terser'));
+  } catch {
+    throw new Error('scripts/build.js needs the terser devDependency: npm i -D terser@5');
+  }
+  // Class names stay: errors and SDK exceptions are reported by their constructor's name.
+  const out = await terser(code, {
+    compress: true,
+    mangle: { keep_classnames: true },
+    keep_classnames: true,
+    sourceMap: { content: map, filename: file, url: `${file}.map` },
+  });
+  const parsed = JSON.parse(out.map);
+  // Stack traces need the mappings, not a second copy of the sources (the action ships src/ beside dist/).
+  delete parsed.sourcesContent;
+  return { code: out.code, map: JSON.stringify(parsed) };
+}
+
+async function build(name) {
+  const ncc = require('@vercel/ncc');
+  const out = path.join(root, 'dist', name);
+  const result = await ncc(entries.get(name), {
+    filename: 'bundle.js',
+    minify: false,
+    sourceMap: true,
+    sourceMapRegister: false,
+    // Sources are named relative to the map: dist/<name>/ -> ../../src/...
+    sourceMapBasePrefix: '../../',
+    mainFields: ['module', 'main'],
+    // bowser parses a browser's user agent for the SDK's browser runtime; Node never calls it.
+    externals: ['bowser'],
+    target: 'es2022',
+    transpileOnly: true,
+    license: 'licenses.txt',
+    quiet: true,
+  });
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out, { recursive: true });
+  const files = [['bundle.js', result.code, result.map]];
+  for (const [file, asset] of Object.entries(result.assets)) {
+    if (file.endsWith('.js')) files.push([file, asset.source.toString(), result.assets[`${file}.map`]?.source.toString()]);
+    else if (!file.endsWith('.js.map')) fs.writeFileSync(path.join(out, file), asset.source);
+  }
+  let bytes = 0;
+  for (const [file, code, map] of files) {
+    const min = await minify(code, map, file);
+    fs.writeFileSync(path.join(out, file), min.code);
+    fs.writeFileSync(path.join(out, `${file}.map`), min.map);
+    bytes += Buffer.byteLength(min.code);
+  }
+  fs.copyFileSync(path.join(__dirname, 'bundle-loader.js'), path.join(out, 'index.js'));
+  process.stdout.write(`dist/${name}: ${(bytes / 1024).toFixed(0)} KiB of JavaScript in ${files.length} file(s)\n`);
+}
+
+/** Each bundle in its own process: webpack is CPU-bound, so two processes use both cores. */
+function buildInChild(name) {
+  const { execFile } = require('child_process');
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { cwd: root, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`ncc failed for ${bundle.src}:\n${stdout}${stderr}`));
-      const size = fs.statSync(path.join(out, 'index.js')).size;
-      process.stdout.write(`${bundle.out}/index.js ${(size / 1024).toFixed(0)} KiB\n`);
-      resolve();
+    execFile(process.execPath, [__filename, '--one', name], { cwd: root, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      process.stdout.write(stdout);
+      if (err) reject(new Error(`build of ${name} failed:\n${stderr}`));
+      else resolve();
     });
   });
 }
 
-(async () => {
+async function main() {
+  if (only[0] === '--one') return build(only[1]);
+  // The spec's JSON Schema validators, generated here instead of compiled at every start.
+  if (generateValidators({ write: true })) process.stdout.write('src/config/schema-validators.generated.js regenerated\n');
   const queue = [...bundles];
   const workers = Array.from({ length: 2 }, async () => {
-    while (queue.length) await build(queue.shift());
+    while (queue.length) await buildInChild(queue.shift());
   });
   await Promise.all(workers);
-})().catch((err) => {
-  console.error(err.message);
+}
+
+main().catch((err) => {
+  console.error(err && err.stack ? err.stack : err);
   process.exit(1);
 });

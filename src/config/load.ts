@@ -5,14 +5,15 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { DeployError, SourceLocation, throwIfAny } from '../core/errors';
 import type { Deployment, DeploymentSpec, EnvironmentSpec, Spec } from './types';
 import { didYouMean } from './suggest';
 import { knownInstanceTypes } from './instance-types';
-import schemaJson from '../../schema/model-deploy.schema.json';
 import YAML from 'yaml';
-import Ajv from 'ajv';
+// Ajv standalone code generated from schema/model-deploy.schema.json (scripts/schema-validators.js):
+// compiling the schema at run time took about a second of every start.
+import * as compiled from './schema-validators.generated';
 
 export const DEFAULT_SPEC_FILE = 'model-deploy.yml';
 
@@ -67,19 +68,7 @@ function parseYaml(text: string, file: string): ParsedYaml {
 
 // ---- schema validation ------------------------------------------------------------------------
 
-let compiled: { document: ValidateFunction; deployment: ValidateFunction; environment: ValidateFunction } | undefined;
-
-function validators() {
-  if (compiled) return compiled;
-  const strict = new Ajv({ allErrors: true, strict: false, verbose: true });
-  const withDefaults = new Ajv({ allErrors: true, strict: false, useDefaults: true, verbose: true });
-  strict.addSchema(schemaJson, 'spec');
-  withDefaults.addSchema(schemaJson, 'spec');
-  compiled = {
-    document: strict.getSchema('spec')!,
-    deployment: withDefaults.compile({ $ref: 'spec#/definitions/deploymentFields' }),
-    environment: withDefaults.compile({ $ref: 'spec#/definitions/environment' }),
-  };
+function validators(): typeof compiled {
   return compiled;
 }
 
