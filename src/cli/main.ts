@@ -22,15 +22,20 @@ export function bundledExample(): string {
 export function parseFlags(args: string[], allowed: readonly string[]): Record<string, string> {
   const flags: Record<string, string> = {};
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
+    const arg = args[i] ?? '';
     if (!arg.startsWith('--')) throw new DeployError(`unexpected argument "${arg}"`, { hint: 'Flags look like --name value.' });
-    let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const [name = '', inline] = arg.slice(2).split(/=(.*)/s, 2);
+    let value = inline;
     if (!allowed.includes(name)) {
       throw new DeployError(`unknown flag --${name}`, { hint: `${didYouMean(name, allowed)} Flags: ${allowed.map((a) => `--${a}`).join(', ')}.` });
     }
     if (value === undefined) {
       const next = args[i + 1];
-      value = next === undefined || next.startsWith('--') ? 'true' : args[++i];
+      if (next === undefined || next.startsWith('--')) value = 'true';
+      else {
+        value = next;
+        i++;
+      }
     }
     flags[name] = value;
   }

@@ -36,7 +36,7 @@ export const SAGEMAKER_INSTANCE_TYPES: readonly string[] = Object.entries(FAMILI
 
 /** Families with an accelerator (GPU, Inferentia, Trainium). */
 export function isAccelerated(instanceType: string): boolean {
-  const family = instanceType.replace(/^ml\./, '').split('.')[0];
+  const family = instanceType.replace(/^ml\./, '').split('.')[0] ?? '';
   return /^(g4dn|g5|g6|g6e|p3|p4d|p4de|p5|p5e|p5en|inf2|trn1)$/.test(family);
 }
 

@@ -392,7 +392,8 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
 export function selectDeployment(spec: Spec, name: string | undefined, inputName = 'deployment'): Deployment {
   const names = Object.keys(spec.deployments);
   if (!name) {
-    if (names.length === 1) return spec.deployments[names[0]];
+    const [only, ...others] = Object.values(spec.deployments);
+    if (only && others.length === 0) return only;
     throw new DeployError(`${spec.file} has ${names.length} deployments; say which one with the \`${inputName}\` input`, {
       location: { file: spec.file },
       hint: `Valid names: ${names.join(', ')}.`,
