@@ -114,6 +114,73 @@ function valueAt(data: unknown, p: PathPart[]): unknown {
   return v;
 }
 
+interface Described {
+  message: string;
+  hint?: string;
+  location: SourceLocation;
+}
+
+/** One Ajv error in the user's words: what is wrong with which field, and what would be valid. */
+function describeSchemaError(e: ErrorObject, p: PathPart[], yaml: ParsedYaml): Described | undefined {
+  const field = fieldName(p);
+  const value = valueAt(yaml.data, p);
+  const location = yaml.locate(p);
+  switch (e.keyword) {
+    case 'required': {
+      const missing = (e.params as { missingProperty: string }).missingProperty;
+      const desc = (schemaOf(e)?.properties as Record<string, { description?: string }> | undefined)?.[missing]?.description;
+      return { message: `${field} is missing the required field "${missing}"`, hint: desc ? `${missing}: ${desc}` : undefined, location };
+    }
+    case 'additionalProperties': {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      const allowed = Object.keys((schemaOf(e)?.properties as object | undefined) ?? {});
+      return {
+        message: `${field} has an unknown field "${extra}"`,
+        hint: `${didYouMean(extra, allowed, 1)} Valid fields: ${allowed.join(', ')}.`.trim(),
+        location: yaml.locate([...p, extra], true),
+      };
+    }
+    case 'enum': {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
+      const hint = `${typeof value === 'string' ? didYouMean(value, allowed) + ' ' : ''}Valid values: ${allowed.join(', ')}.`;
+      return { message: `${field} is ${describeValue(value)}, which is not valid`, hint, location };
+    }
+    case 'const':
+      return { message: `${field} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, not ${describeValue(value)}`, location };
+    case 'type': {
+      const t = (e.params as { type: string }).type;
+      const wanted = t === 'object' ? 'a mapping' : t === 'array' ? 'a list' : `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`;
+      return { message: `${field} must be ${wanted}, not ${describeValue(value)}`, location };
+    }
+    case 'pattern': {
+      if (e.propertyName !== undefined) {
+        return {
+          message: `${field} has an invalid name "${e.propertyName}"`,
+          hint: 'Names are lower-case letters, digits and dashes, starting with a letter.',
+          location: yaml.locate([...p, e.propertyName], true),
+        };
+      }
+      const desc = (schemaOf(e) as { description?: string } | undefined)?.description;
+      return { message: `${field} is ${describeValue(value)}, which is not valid`, hint: desc ?? `It must match ${(e.params as { pattern: string }).pattern}.`, location };
+    }
+    case 'propertyNames':
+      return undefined;
+    case 'oneOf':
+      return { message: `${field} is not valid`, hint: (schemaOf(e) as { description?: string } | undefined)?.description, location };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+    case 'minItems':
+    case 'maxItems':
+    case 'minProperties':
+    case 'uniqueItems':
+      return { message: `${field} is ${describeValue(value)}: it ${e.message}`, location };
+    default:
+      return { message: `${field} ${e.message ?? 'is not valid'}`, location };
+  }
+}
+
 function schemaErrors(errors: ErrorObject[], yaml: ParsedYaml, base: PathPart[] = []): DeployError[] {
   // A oneOf reports each branch's failures too: keep only the oneOf itself.
   const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
@@ -124,76 +191,9 @@ function schemaErrors(errors: ErrorObject[], yaml: ParsedYaml, base: PathPart[] 
   const out: DeployError[] = [];
   const seen = new Set<string>();
   for (const e of relevant) {
-    const p = [...base, ...pathOf(e.instancePath)];
-    const field = fieldName(p);
-    const value = valueAt(yaml.data, p);
-    let message: string;
-    let hint: string | undefined;
-    let location = yaml.locate(p);
-    switch (e.keyword) {
-      case 'required': {
-        const missing = (e.params as { missingProperty: string }).missingProperty;
-        message = `${field} is missing the required field "${missing}"`;
-        const desc = (schemaOf(e)?.properties as Record<string, { description?: string }> | undefined)?.[missing]?.description;
-        hint = desc ? `${missing}: ${desc}` : undefined;
-        break;
-      }
-      case 'additionalProperties': {
-        const extra = (e.params as { additionalProperty: string }).additionalProperty;
-        const allowed = Object.keys((schemaOf(e)?.properties as object | undefined) ?? {});
-        message = `${field} has an unknown field "${extra}"`;
-        hint = `${didYouMean(extra, allowed, 1)} Valid fields: ${allowed.join(', ')}.`.trim();
-        location = yaml.locate([...p, extra], true);
-        break;
-      }
-      case 'enum': {
-        const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
-        message = `${field} is ${describeValue(value)}, which is not valid`;
-        hint = `${typeof value === 'string' ? didYouMean(value, allowed) + ' ' : ''}Valid values: ${allowed.join(', ')}.`;
-        break;
-      }
-      case 'const':
-        message = `${field} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, not ${describeValue(value)}`;
-        break;
-      case 'type': {
-        const t = (e.params as { type: string }).type;
-        const wanted = t === 'object' ? 'a mapping' : t === 'array' ? 'a list' : `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`;
-        message = `${field} must be ${wanted}, not ${describeValue(value)}`;
-        break;
-      }
-      case 'pattern': {
-        const desc = (schemaOf(e) as { description?: string } | undefined)?.description;
-        if (e.propertyName !== undefined) {
-          message = `${field} has an invalid name "${e.propertyName}"`;
-          hint = 'Names are lower-case letters, digits and dashes, starting with a letter.';
-          location = yaml.locate([...p, e.propertyName], true);
-        } else {
-          message = `${field} is ${describeValue(value)}, which is not valid`;
-          hint = desc ?? `It must match ${(e.params as { pattern: string }).pattern}.`;
-        }
-        break;
-      }
-      case 'propertyNames':
-        continue;
-      case 'oneOf': {
-        const desc = (schemaOf(e) as { description?: string } | undefined)?.description;
-        message = `${field} is not valid`;
-        hint = desc;
-        break;
-      }
-      case 'minimum':
-      case 'maximum':
-      case 'exclusiveMinimum':
-      case 'exclusiveMaximum':
-      case 'minItems':
-      case 'maxItems':
-      case 'minProperties':
-      case 'uniqueItems':
-        message = `${field} is ${describeValue(value)}: it ${e.message}`;
-        break;
-      default:
-        message = `${field} ${e.message ?? 'is not valid'}`;
-    }
+    const described = describeSchemaError(e, [...base, ...pathOf(e.instancePath)], yaml);
+    if (!described) continue;
+    const { message, hint, location } = described;
     const key = `${location.line}:${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -221,35 +221,33 @@ export function mergeDefaults(defaults: unknown, own: unknown): unknown {
 
 const SAGEMAKER = new Set(['sagemaker-realtime', 'sagemaker-async']);
 
-function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): DeployError[] {
-  const errs: DeployError[] = [];
-  // A field's position: where the deployment writes it, else where defaults: does, else the deployment's key.
-  const at = (...p: PathPart[]) => {
-    for (const written of [['deployments', d.name, ...p], ['defaults', ...p]]) {
-      if (valueAt(yaml.data, written) !== undefined) return yaml.locate(written);
-    }
-    return yaml.locate(['deployments', d.name], true);
-  };
-  const add = (message: string, location: SourceLocation, hint?: string) =>
-    errs.push(new DeployError(`deployments.${d.name}: ${message}`, { location, hint, title: 'Invalid deployment spec' }));
+/** What each semantic check gets: the deployment, where its fields are written, and where to report. */
+interface CheckContext {
+  d: Deployment;
+  yaml: ParsedYaml;
+  specDir: string;
+  at(...p: PathPart[]): SourceLocation;
+  add(message: string, location: SourceLocation, hint?: string): void;
+}
 
+function checkInstanceType({ d, at, add }: CheckContext): void {
   const known = knownInstanceTypes(d.target);
   const type = d.instanceType;
-  {
-    if (!known.includes(type)) {
-      const sm = SAGEMAKER.has(d.target);
-      const wrongPrefix = sm ? !type.startsWith('ml.') : type.startsWith('ml.');
-      add(
-        `instanceType "${type}" is not a known ${sm ? 'SageMaker' : 'EC2'} instance type for target ${d.target}`,
-        at('instanceType'),
-        wrongPrefix
-          ? sm
-            ? `SageMaker instance types start with "ml.": try "ml.${type}".`
-            : `EC2 and ECS use EC2 instance types without "ml.": try "${type.replace(/^ml\./, '')}".`
-          : `${didYouMean(type, known)} (Closest known types.)`,
-      );
-    }
-  }
+  if (known.includes(type)) return;
+  const sm = SAGEMAKER.has(d.target);
+  const wrongPrefix = sm ? !type.startsWith('ml.') : type.startsWith('ml.');
+  add(
+    `instanceType "${type}" is not a known ${sm ? 'SageMaker' : 'EC2'} instance type for target ${d.target}`,
+    at('instanceType'),
+    wrongPrefix
+      ? sm
+        ? `SageMaker instance types start with "ml.": try "ml.${type}".`
+        : `EC2 and ECS use EC2 instance types without "ml.": try "${type.replace(/^ml\./, '')}".`
+      : `${didYouMean(type, known)} (Closest known types.)`,
+  );
+}
+
+function checkEngine({ d, specDir, at, add }: CheckContext): void {
   if (!d.model.image && !d.engine) {
     add('engine is required unless model.image names a prebuilt image', at('model'), 'Add engine: { name: vllm } (or tgi, lmi, custom).');
   }
@@ -262,6 +260,9 @@ function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): Deplo
   } else if (d.engine?.dockerfile) {
     add(`engine.dockerfile is only used with engine name custom (this is ${d.engine.name})`, at('engine', 'dockerfile'), 'Remove it, or set engine.name: custom.');
   }
+}
+
+function checkScaling({ d, at, add }: CheckContext): void {
   if (d.autoscaling) {
     if (d.autoscaling.min > d.autoscaling.max) add(`autoscaling.min (${d.autoscaling.min}) is above autoscaling.max (${d.autoscaling.max})`, at('autoscaling'), 'Make min ≤ max.');
     if (d.autoscaling.min === 0 && d.target !== 'sagemaker-async') {
@@ -274,26 +275,56 @@ function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): Deplo
   if (d.rollout.strategy === 'canary' && d.autoscaling === undefined && d.instanceCount < 2) {
     add('a canary rollout needs at least 2 instances (the canary is at most half of them)', at('rollout', 'strategy'), 'Raise instanceCount, or use strategy all-at-once.');
   }
-  if (!SAGEMAKER.has(d.target)) {
-    if (!d.security.certificateArn) {
-      add(`target ${d.target} serves HTTPS and needs security.certificateArn`, at('target'), 'Give the ARN of an ACM certificate in the deployment region (arn:aws:acm:REGION:ACCOUNT:certificate/ID).');
-    }
-    const vpc = d.security.vpc;
-    if (!vpc?.vpcId) {
-      add(`target ${d.target} needs security.vpc with vpcId, subnets and securityGroups`, at('security'), 'The load balancer and the instances are placed in your VPC: give its id, the subnets for the instances and at least one security group.');
-    } else if ((vpc.publicSubnets ?? vpc.subnets).length < 2) {
-      add(`the load balancer needs two subnets in different availability zones (${vpc.publicSubnets ? 'security.vpc.publicSubnets' : 'security.vpc.subnets'} has one)`, at('security', 'vpc'), 'Add a second subnet in another availability zone.');
-    }
-    if (d.security.networkIsolation) add('security.networkIsolation applies to SageMaker targets only', at('security', 'networkIsolation'));
-    if (d.security.dataCapture) add('security.dataCapture applies to SageMaker targets only', at('security', 'dataCapture'));
+}
+
+/** ec2 and ecs serve HTTPS from a load balancer in the user's VPC. */
+function checkServerTarget({ d, at, add }: CheckContext): void {
+  if (SAGEMAKER.has(d.target)) return;
+  if (!d.security.certificateArn) {
+    add(`target ${d.target} serves HTTPS and needs security.certificateArn`, at('target'), 'Give the ARN of an ACM certificate in the deployment region (arn:aws:acm:REGION:ACCOUNT:certificate/ID).');
   }
+  const vpc = d.security.vpc;
+  if (!vpc?.vpcId) {
+    add(`target ${d.target} needs security.vpc with vpcId, subnets and securityGroups`, at('security'), 'The load balancer and the instances are placed in your VPC: give its id, the subnets for the instances and at least one security group.');
+  } else if ((vpc.publicSubnets ?? vpc.subnets).length < 2) {
+    add(`the load balancer needs two subnets in different availability zones (${vpc.publicSubnets ? 'security.vpc.publicSubnets' : 'security.vpc.subnets'} has one)`, at('security', 'vpc'), 'Add a second subnet in another availability zone.');
+  }
+  if (d.security.networkIsolation) add('security.networkIsolation applies to SageMaker targets only', at('security', 'networkIsolation'));
+  if (d.security.dataCapture) add('security.dataCapture applies to SageMaker targets only', at('security', 'dataCapture'));
+}
+
+function checkAsync({ d, yaml, at, add }: CheckContext): void {
   if (d.target !== 'sagemaker-async' && valueAt(yaml.data, ['deployments', d.name, 'async']) !== undefined) {
     add('async settings are only used by target sagemaker-async', at('async'));
   }
+}
+
+function checkRegions({ d, at, add }: CheckContext): void {
   const cn = d.regions.filter((r) => r.startsWith('cn-'));
   if (cn.length > 0 && cn.length < d.regions.length) {
     add('mixes China regions with other regions', at('regions'), 'China regions live in a separate partition with separate accounts: put them in a deployment of their own.');
   }
+}
+
+const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkScaling, checkServerTarget, checkAsync, checkRegions];
+
+function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): DeployError[] {
+  const errs: DeployError[] = [];
+  const ctx: CheckContext = {
+    d,
+    yaml,
+    specDir,
+    // A field's position: where the deployment writes it, else where defaults: does, else the deployment's key.
+    at: (...p) => {
+      for (const written of [['deployments', d.name, ...p], ['defaults', ...p]]) {
+        if (valueAt(yaml.data, written) !== undefined) return yaml.locate(written);
+      }
+      return yaml.locate(['deployments', d.name], true);
+    },
+    add: (message, location, hint) =>
+      errs.push(new DeployError(`deployments.${d.name}: ${message}`, { location, hint, title: 'Invalid deployment spec' })),
+  };
+  for (const check of SEMANTIC_CHECKS) check(ctx);
   return errs;
 }
 
@@ -321,18 +352,53 @@ export function loadSpec(file: string, options: LoadOptions = {}): Spec {
   return parseSpec(text, display, path.dirname(path.resolve(file)));
 }
 
+interface RawSpec {
+  project?: string;
+  environments?: Record<string, unknown>;
+  defaults?: Record<string, unknown>;
+  deployments: Record<string, Record<string, unknown>>;
+}
+
+const REQUIRED: [keyof DeploymentSpec, string][] = [
+  ['model', 'where the weights come from (huggingface, s3 or image)'],
+  ['target', 'sagemaker-realtime, sagemaker-async, ec2 or ecs'],
+  ['instanceType', 'for example ml.g5.2xlarge'],
+  ['regions', 'for example [us-east-1]'],
+];
+
+/** One deployment with defaults merged and applied, or the errors that stop it. */
+function resolveDeployment(name: string, own: Record<string, unknown>, raw: RawSpec, yaml: ParsedYaml, file: string): Deployment | DeployError[] {
+  const merged = mergeDefaults(raw.defaults ?? {}, own) as Record<string, unknown>;
+  const missing = REQUIRED.filter(([k]) => merged[k] === undefined);
+  if (missing.length > 0) {
+    return missing.map(
+      ([k, what]) =>
+        new DeployError(`deployments.${name} is missing the required field "${k}"`, {
+          location: yaml.locate(['deployments', name], true),
+          hint: `${k}: ${what}. Set it on the deployment or under defaults.`,
+          title: 'Invalid deployment spec',
+        }),
+    );
+  }
+  for (const obj of ['healthCheck', 'rollout', 'async', 'apiKey', 'security', 'build', 'usage', 'tags']) {
+    if (merged[obj] === undefined) merged[obj] = {};
+  }
+  const v = validators();
+  // Both halves were valid alone; a merged failure points at the deployment.
+  if (!v.deployment(merged)) return schemaErrors(v.deployment.errors ?? [], yaml, ['deployments', name]);
+  const d = merged as unknown as DeploymentSpec;
+  d.tags = { ...d.tags };
+  const project = raw.project ?? 'model-deploy';
+  return { ...d, name, project, source: { file, line: yaml.locate(['deployments', name], true).line ?? 1 } };
+}
+
 export function parseSpec(text: string, file: string, specDir = process.cwd()): Spec {
   const yaml = parseYaml(text, file);
   const v = validators();
   if (!v.document(yaml.data)) {
     throwIfAny(schemaErrors(v.document.errors ?? [], yaml));
   }
-  const raw = yaml.data as {
-    project?: string;
-    environments?: Record<string, unknown>;
-    defaults?: Record<string, unknown>;
-    deployments: Record<string, Record<string, unknown>>;
-  };
+  const raw = yaml.data as RawSpec;
   const project = raw.project ?? 'model-deploy';
   const errors: DeployError[] = [];
 
@@ -344,45 +410,14 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
   }
 
   const deployments: Record<string, Deployment> = {};
-  const required: [keyof DeploymentSpec, string][] = [
-    ['model', 'where the weights come from (huggingface, s3 or image)'],
-    ['target', 'sagemaker-realtime, sagemaker-async, ec2 or ecs'],
-    ['instanceType', 'for example ml.g5.2xlarge'],
-    ['regions', 'for example [us-east-1]'],
-  ];
   for (const [name, own] of Object.entries(raw.deployments)) {
-    const merged = mergeDefaults(raw.defaults ?? {}, own) as Record<string, unknown>;
-    const missing = required.filter(([k]) => merged[k] === undefined);
-    if (missing.length > 0) {
-      for (const [k, what] of missing) {
-        errors.push(
-          new DeployError(`deployments.${name} is missing the required field "${k}"`, {
-            location: yaml.locate(['deployments', name], true),
-            hint: `${k}: ${what}. Set it on the deployment or under defaults.`,
-            title: 'Invalid deployment spec',
-          }),
-        );
-      }
+    const resolved = resolveDeployment(name, own, raw, yaml, file);
+    if (Array.isArray(resolved)) {
+      errors.push(...resolved);
       continue;
     }
-    for (const obj of ['healthCheck', 'rollout', 'async', 'apiKey', 'security', 'build', 'usage', 'tags']) {
-      if (merged[obj] === undefined) merged[obj] = {};
-    }
-    if (!v.deployment(merged)) {
-      // Both halves were valid alone; a merged failure points at the deployment.
-      errors.push(...schemaErrors(v.deployment.errors ?? [], yaml, ['deployments', name]));
-      continue;
-    }
-    const d = merged as unknown as DeploymentSpec;
-    d.tags = { ...d.tags };
-    const deployment: Deployment = {
-      ...d,
-      name,
-      project,
-      source: { file, line: yaml.locate(['deployments', name], true).line ?? 1 },
-    };
-    errors.push(...semanticChecks(deployment, yaml, specDir));
-    deployments[name] = deployment;
+    errors.push(...semanticChecks(resolved, yaml, specDir));
+    deployments[name] = resolved;
   }
   throwIfAny(errors);
   return { file, project, environments, deployments, locate: (p) => yaml.locate(p) };
