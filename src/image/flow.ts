@@ -1,7 +1,7 @@
 /**
  * build-model: for each region, make sure the build infrastructure exists, and build the serving image
- * only when ECR lacks its content-addressed tag. An unchanged spec costs DescribeStacks + DescribeImages
- * (plus GetCallerIdentity when no environment names the account).
+ * only when ECR lacks its content-addressed tag. An unchanged spec costs GetCallerIdentity (the
+ * credentials must be the environment's account) + DescribeStacks + DescribeImages.
  */
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -51,13 +51,32 @@ export interface RegionBuild {
 }
 
 async function callerAccount(aws: AwsContext): Promise<string> {
+  let account: string | undefined;
   try {
-    const out = await awsClient(STSClient, aws).send(new GetCallerIdentityCommand({}));
-    if (!out.Account) throw new DeployError('STS GetCallerIdentity returned no account');
-    return out.Account;
+    account = (await awsClient(STSClient, aws).send(new GetCallerIdentityCommand({}))).Account;
   } catch (err) {
     throw explainAwsError(err, 'Finding the AWS account (sts:GetCallerIdentity)');
   }
+  if (!account) throw new DeployError('STS GetCallerIdentity returned no account');
+  return account;
+}
+
+/**
+ * The account the credentials belong to, checked against the environment's before anything is
+ * created: with another environment's role the build would land in that account (as deploy checks).
+ */
+async function checkedAccount(o: BuildModelOptions, aws: AwsContext): Promise<string> {
+  const account = await callerAccount(aws);
+  const expected = o.environment?.account;
+  if (expected && expected !== account) {
+    const env = o.environmentName ?? '';
+    throw new DeployError(`The AWS credentials are for account ${account}, but environment ${env} is account ${expected}.`, {
+      title: 'Wrong AWS account',
+      location: o.locate?.(['environments', env, 'account']),
+      hint: `Assume the environment's role (${o.environment?.roleArn ?? `environments.${env}.roleArn`}) with configure-aws-credentials before this step.`,
+    });
+  }
+  return account;
 }
 
 async function findImage(aws: AwsContext, repository: string, tag: string): Promise<string | undefined> {
@@ -133,11 +152,11 @@ export async function buildModel(o: BuildModelOptions): Promise<RegionBuild[]> {
   const root = o.root ?? templatesRoot();
   const rendered = renderAll(o, root);
   const template = infraTemplate(root);
-  let account = o.environment?.account;
+  let account: string | undefined;
   const results: RegionBuild[] = [];
   for (const [region, build] of rendered) {
     const aws: AwsContext = { region, credentials: o.credentials };
-    account ??= await callerAccount(aws);
+    account ??= await checkedAccount(o, aws);
     results.push(await buildRegion(o, { aws, account, build, template }));
   }
   return results;
