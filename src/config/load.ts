@@ -24,24 +24,86 @@ interface ParsedYaml {
   locate(p: PathPart[], key?: boolean): SourceLocation;
 }
 
+const MAX_ALIAS_COUNT = 100;
+
+function yamlError(message: string, file: string, pos: { line: number; col: number } | undefined, hint: string): DeployError {
+  return new DeployError(message, { location: { file, line: pos?.line, column: pos?.col }, title: 'Invalid YAML', hint });
+}
+
+/** The same key twice in one mapping: both lines, found in the parsed document. */
+function duplicateKeys(doc: YAML.Document.Parsed, file: string, lineCounter: YAML.LineCounter): DeployError[] {
+  const out: DeployError[] = [];
+  YAML.visit(doc, {
+    Pair(_key, pair, path) {
+      if (!YAML.isScalar(pair.key) || !pair.key.range) return;
+      const parent = path[path.length - 1];
+      if (!YAML.isMap(parent)) return;
+      const first = parent.items.find((it) => YAML.isScalar(it.key) && it.key.value === (pair.key as YAML.Scalar).value);
+      if (!first || first === pair || !YAML.isScalar(first.key) || !first.key.range) return;
+      const where = path.filter(YAML.isPair).map((p) => String(YAML.isScalar(p.key) ? p.key.value : '?')).join('.');
+      const was = lineCounter.linePos(first.key.range[0]);
+      const now = lineCounter.linePos(pair.key.range[0]);
+      out.push(
+        yamlError(`duplicate key "${String(pair.key.value)}"${where ? ` in ${where}` : ''}: line ${was.line} and line ${now.line}`, file, now, `A key can appear once per mapping: keep line ${was.line} or line ${now.line}. If the second belongs to another mapping, fix its indentation (spaces, not tabs).`),
+      );
+    },
+  });
+  return out;
+}
+
+/** The first alias (*name) of the document, where an alias bomb starts expanding. */
+function firstAlias(doc: YAML.Document.Parsed, lineCounter: YAML.LineCounter): { line: number; col: number } | undefined {
+  let at: { line: number; col: number } | undefined;
+  YAML.visit(doc, {
+    Alias(_key, node) {
+      if (node.range) at = lineCounter.linePos(node.range[0]);
+      return YAML.visit.BREAK;
+    },
+  });
+  return at;
+}
+
+function toData(doc: YAML.Document.Parsed, file: string, lineCounter: YAML.LineCounter): Json {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Json;
+  } catch (err) {
+    // yaml's own text ("Excessive alias count ...") names neither the file nor the line.
+    if (!/alias count/i.test((err as Error).message)) throw err;
+    throw yamlError(
+      `invalid YAML: its aliases (*name) expand to too much data (an alias used more than ${MAX_ALIAS_COUNT} times over); stopped before reading it`,
+      file,
+      firstAlias(doc, lineCounter),
+      'Nested anchors and aliases multiply; a spec never needs this. Write the values out, or share them with defaults:.',
+    );
+  }
+}
+
 function parseYaml(text: string, file: string): ParsedYaml {
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const problems = [...doc.errors];
-  if (problems.length > 0) {
-    throwIfAny(
-      problems.map((e) => {
-        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
-        return new DeployError(`invalid YAML: ${e.message.split('\n')[0]}`, {
-          location: { file, line: pos.line, column: pos.col },
-          title: 'Invalid YAML',
-          hint: 'Fix the YAML syntax (indentation, quotes, a tab instead of spaces) at this position.',
-        });
-      }),
-    );
+  const duplicates = doc.errors.some((e) => e.code === 'DUPLICATE_KEY') ? duplicateKeys(doc, file, lineCounter) : [];
+  const problems = [
+    ...duplicates,
+    ...doc.errors
+      .filter((e) => e.code !== 'DUPLICATE_KEY' || duplicates.length === 0)
+      .map((e) =>
+        yamlError(`invalid YAML: ${e.message.split('\n')[0]}`, file, e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]), 'Fix the YAML syntax (indentation, quotes, a tab instead of spaces) at this position.'),
+      ),
+  ];
+  throwIfAny(problems);
+  const data = toData(doc, file, lineCounter);
+  if (data === null || data === undefined) {
+    throw new DeployError(`${file} is empty`, {
+      location: { file },
+      title: 'Empty deployment spec',
+      hint: 'Start from examples/model-deploy.yml (a deployments: mapping, one entry per model), or see schema/model-deploy.schema.json for every field.',
+    });
   }
-  const data = doc.toJS({ maxAliasCount: 100 }) as Json;
-  const locate = (p: PathPart[], key = false): SourceLocation => {
+  return { data, locate: locator(doc, file, lineCounter) };
+}
+
+function locator(doc: YAML.Document.Parsed, file: string, lineCounter: YAML.LineCounter): ParsedYaml['locate'] {
+  return (p, key = false) => {
     // Walk as deep as the document goes; report the deepest node that exists.
     for (let depth = p.length; depth >= 0; depth--) {
       const sub = p.slice(0, depth);
@@ -62,7 +124,6 @@ function parseYaml(text: string, file: string): ParsedYaml {
     }
     return { file };
   };
-  return { data, locate };
 }
 
 // ---- schema validation ------------------------------------------------------------------------
@@ -331,6 +392,22 @@ function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): Deplo
 export interface LoadOptions {
   /** Shown in messages; defaults to the path as given. */
   displayPath?: string;
+  /** How the user names the spec file: the CLI's flag ("--config"); absent, the action's `config` input. */
+  configFlag?: string;
+}
+
+/** A spec file that is not there: what to create, and how the user names another (flag or input). */
+export function missingSpecError(display: string, configFlag?: string, cause?: NodeJS.ErrnoException): DeployError {
+  return new DeployError(
+    !cause || cause.code === 'ENOENT' ? `config file ${display} does not exist` : `cannot read config file ${display}: ${cause.message}`,
+    {
+      location: { file: display },
+      title: 'Missing deployment spec',
+      hint: configFlag
+        ? `Create ${DEFAULT_SPEC_FILE} here (see examples/model-deploy.yml), or pass ${configFlag} FILE.`
+        : `Create ${DEFAULT_SPEC_FILE} at the repository root (see examples/model-deploy.yml), or point the \`config\` input at your spec.`,
+    },
+  );
 }
 
 export function loadSpec(file: string, options: LoadOptions = {}): Spec {
@@ -339,15 +416,7 @@ export function loadSpec(file: string, options: LoadOptions = {}): Spec {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DeployError(
-      code === 'ENOENT' ? `config file ${display} does not exist` : `cannot read config file ${display}: ${(err as Error).message}`,
-      {
-        location: { file: display },
-        title: 'Missing deployment spec',
-        hint: `Create ${DEFAULT_SPEC_FILE} at the repository root (see examples/model-deploy.yml), or point the \`config\` input at your spec.`,
-      },
-    );
+    throw missingSpecError(display, options.configFlag, err as NodeJS.ErrnoException);
   }
   return parseSpec(text, display, path.dirname(path.resolve(file)));
 }

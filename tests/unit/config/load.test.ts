@@ -153,6 +153,53 @@ describe('bad specs get one clear message with file:line', () => {
   });
 });
 
+describe('YAML that is not a spec says what happened and where', () => {
+  const BOMB =
+    'a: &a [x, x, x, x, x, x, x, x, x, x]\n' +
+    'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n' +
+    'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n' +
+    'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n' +
+    'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n';
+
+  it('stops an alias bomb quickly with a message naming the file', () => {
+    const started = Date.now();
+    const [e] = problems(BOMB);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(e).toBeInstanceOf(DeployError);
+    expect(e.message).toMatch(/aliases/);
+    expect(e.message).toMatch(/expand/);
+    expect(e.location?.file).toBe('model-deploy.yml');
+    expect(e.location?.line).toBe(2);
+    expect(e.describe()).toMatch(/^model-deploy\.yml:2:\d+: /);
+  });
+
+  it('names a duplicate key and both of its lines', () => {
+    const [e] = problems(VALID.replace('    target: sagemaker-realtime\n', '    target: sagemaker-realtime\n    regions: [eu-west-1]\n'));
+    expect(e.message).toBe('duplicate key "regions" in deployments.chat: line 8 and line 10');
+    expect(e.location?.line).toBe(10);
+    expect(e.hint).toMatch(/line 8/);
+  });
+
+  it.each([['an empty file', ''], ['a file of comments only', '# to do\n']])('gives %s a hint where to start', (_what, text) => {
+    const [e] = problems(text);
+    expect(e.message).toBe('model-deploy.yml is empty');
+    expect(e.hint).toMatch(/examples\/model-deploy\.yml/);
+  });
+
+  it('says --config on the command line and the `config` input in an action', () => {
+    const cli = (() => {
+      try {
+        loadSpec('/nonexistent/x.yml', { displayPath: 'x.yml', configFlag: '--config' });
+      } catch (err) {
+        return err as DeployError;
+      }
+    })();
+    expect(cli?.hint).toMatch(/--config/);
+    expect(cli?.hint).not.toMatch(/input/);
+    expect(() => loadSpec('/nonexistent/x.yml', { displayPath: 'x.yml' })).toThrow(expect.objectContaining({ hint: expect.stringMatching(/the `config` input/) }));
+  });
+});
+
 describe('selecting', () => {
   const spec = parseSpec(VALID + '  other:\n    model: { s3: "s3://bucket/m/" }\n    engine: { name: tgi }\n    target: sagemaker-async\n    instanceType: ml.g5.xlarge\n    regions: [eu-west-1]\n', 'm.yml');
 
