@@ -10,6 +10,7 @@ import { DeployError, SourceLocation, throwIfAny } from '../core/errors';
 import type { Deployment, DeploymentSpec, EnvironmentSpec, Spec } from './types';
 import { didYouMean } from './suggest';
 import { knownInstanceTypes } from './instance-types';
+import { chinaSplit, environmentProblems } from './partitions';
 import schemaJson from '../../schema/model-deploy.schema.json';
 import YAML from 'yaml';
 import Ajv from 'ajv';
@@ -361,10 +362,17 @@ function checkAsync({ d, yaml, at, add }: CheckContext): void {
 }
 
 function checkRegions({ d, at, add }: CheckContext): void {
-  const cn = d.regions.filter((r) => r.startsWith('cn-'));
-  if (cn.length > 0 && cn.length < d.regions.length) {
+  const { china, other } = chinaSplit(d.regions);
+  if (china.length > 0 && other.length > 0) {
     add('mixes China regions with other regions', at('regions'), 'China regions live in a separate partition with separate accounts: put them in a deployment of their own.');
   }
+}
+
+/** Regions an environment gives its deployments, and its roles, against the partitions they use. */
+function environmentChecks(environments: Record<string, EnvironmentSpec>, deployments: Deployment[], yaml: ParsedYaml): DeployError[] {
+  return Object.entries(environments).flatMap(([name, env]) =>
+    environmentProblems(name, env, deployments).map((p) => new DeployError(p.message, { location: yaml.locate(p.path), hint: p.hint, title: 'Invalid deployment spec' })),
+  );
 }
 
 const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkScaling, checkServerTarget, checkAsync, checkRegions];
@@ -488,6 +496,7 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
     errors.push(...semanticChecks(resolved, yaml, specDir));
     deployments[name] = resolved;
   }
+  errors.push(...environmentChecks(environments, Object.values(deployments), yaml));
   throwIfAny(errors);
   return { file, project, environments, deployments, locate: (p) => yaml.locate(p) };
 }

@@ -153,6 +153,50 @@ describe('bad specs get one clear message with file:line', () => {
   });
 });
 
+describe('China regions stay in their own partition, wherever the regions come from', () => {
+  const withEnv = (env: string, deploymentExtra = '') => `version: 1
+environments:
+${env}
+deployments:
+  chat:
+    model:
+      huggingface: { id: Qwen/Qwen2.5-7B-Instruct }
+    engine: { name: vllm }
+    target: sagemaker-realtime
+    instanceType: ml.g5.2xlarge
+    regions: [us-east-1]
+${deploymentExtra}`;
+
+  it('rejects an environment whose regions mix China and other regions, at its regions line', () => {
+    const errs = problems(withEnv('  prod:\n    account: "333333333333"\n    regions: [us-east-1, cn-north-1]'));
+    expect(errs.map((e) => e.message)).toEqual(['environments.prod: regions mix China regions (cn-north-1) with other regions (us-east-1)']);
+    expect(errs[0]?.location?.line).toBe(5);
+  });
+
+  it('rejects an aws role for an environment that deploys to China, at the role line', () => {
+    const errs = problems(withEnv('  cn:\n    account: "444444444444"\n    roleArn: arn:aws:iam::444444444444:role/deploy\n    regions: [cn-north-1]'));
+    expect(errs.map((e) => e.message)).toEqual([
+      'environments.cn: roleArn is an ARN of partition aws, but the environment deploys to cn-north-1 (partition aws-cn)',
+    ]);
+    expect(errs[0]?.location?.line).toBe(5);
+    expect(errs[0]?.hint).toMatch(/arn:aws-cn:/);
+  });
+
+  it('checks a role against the regions the deployments bring when the environment names none', () => {
+    const text = withEnv('  cn:\n    account: "444444444444"\n    roleArn: arn:aws:iam::444444444444:role/deploy').replace('regions: [us-east-1]', 'regions: [cn-north-1]');
+    const errs = problems(text);
+    expect(errs.map((e) => e.message)).toEqual([
+      'environments.cn: roleArn is an ARN of partition aws, but deployment chat deploys to cn-north-1 (partition aws-cn)',
+    ]);
+    expect(errs[0]?.location?.line).toBe(5);
+  });
+
+  it('accepts China environments with aws-cn roles', () => {
+    const text = withEnv('  cn:\n    account: "444444444444"\n    roleArn: arn:aws-cn:iam::444444444444:role/deploy\n    regions: [cn-north-1, cn-northwest-1]');
+    expect(() => parseSpec(text, 'model-deploy.yml')).not.toThrow();
+  });
+});
+
 describe('YAML that is not a spec says what happened and where', () => {
   const BOMB =
     'a: &a [x, x, x, x, x, x, x, x, x, x]\n' +
