@@ -9,8 +9,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { DeployError, SourceLocation, throwIfAny } from '../core/errors';
 import type { Deployment, DeploymentSpec, EnvironmentSpec, Spec } from './types';
 import { didYouMean } from './suggest';
-import { knownInstanceTypes } from './instance-types';
-import { chinaSplit, environmentProblems } from './partitions';
+import { knownInstanceTypes, previousGeneration } from './instance-types';
+import { arnPartition, chinaSplit, environmentProblems, partitionOfAll } from './partitions';
 import schemaJson from '../../schema/model-deploy.schema.json';
 import YAML from 'yaml';
 import Ajv from 'ajv';
@@ -296,6 +296,11 @@ function checkInstanceType({ d, at, add }: CheckContext): void {
   const known = knownInstanceTypes(d.target);
   const type = d.instanceType;
   if (known.includes(type)) return;
+  const old = previousGeneration(type, d.target);
+  if (old) {
+    add(`instanceType "${type}" is a previous-generation type (${old.family}), which model-deploy does not deploy to`, at('instanceType'), `Use the current generation: "${old.current}".`);
+    return;
+  }
   const sm = SAGEMAKER.has(d.target);
   const wrongPrefix = sm ? !type.startsWith('ml.') : type.startsWith('ml.');
   add(
@@ -355,6 +360,44 @@ function checkServerTarget({ d, at, add }: CheckContext): void {
   if (d.security.dataCapture) add('security.dataCapture applies to SageMaker targets only', at('security', 'dataCapture'));
 }
 
+/** endpointName and executionRoleArn: SageMaker only; the role in the regions' partition. */
+function checkSageMakerFields({ d, at, add }: CheckContext): void {
+  for (const field of ['endpointName', 'executionRoleArn'] as const) {
+    if (d[field] !== undefined && !SAGEMAKER.has(d.target)) add(`${field} applies to SageMaker targets only`, at(field));
+  }
+  const role = arnPartition(d.executionRoleArn);
+  const partition = partitionOfAll(d.regions);
+  if (role && partition && role !== partition) {
+    add(
+      `executionRoleArn is an ARN of partition ${role}, but the deployment deploys to ${d.regions.join(', ')} (partition ${partition})`,
+      at('executionRoleArn'),
+      `A role in ${partition} starts with arn:${partition}:iam::.`,
+    );
+  }
+}
+
+/** Two deployments with one endpoint name would replace each other's endpoint. */
+function endpointNameChecks(deployments: Deployment[], yaml: ParsedYaml): DeployError[] {
+  const owner = new Map<string, string>();
+  const errors: DeployError[] = [];
+  for (const d of deployments) {
+    if (!d.endpointName) continue;
+    const first = owner.get(d.endpointName);
+    if (first === undefined) {
+      owner.set(d.endpointName, d.name);
+      continue;
+    }
+    errors.push(
+      new DeployError(`deployments.${d.name}: endpointName "${d.endpointName}" is also the endpoint name of deployment ${first}`, {
+        location: yaml.locate(['deployments', d.name, 'endpointName']),
+        hint: 'Give each deployment its own endpointName, or leave it out for a generated one.',
+        title: 'Invalid deployment spec',
+      }),
+    );
+  }
+  return errors;
+}
+
 function checkAsync({ d, yaml, at, add }: CheckContext): void {
   if (d.target !== 'sagemaker-async' && valueAt(yaml.data, ['deployments', d.name, 'async']) !== undefined) {
     add('async settings are only used by target sagemaker-async', at('async'));
@@ -375,7 +418,7 @@ function environmentChecks(environments: Record<string, EnvironmentSpec>, deploy
   );
 }
 
-const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkScaling, checkServerTarget, checkAsync, checkRegions];
+const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkScaling, checkServerTarget, checkSageMakerFields, checkAsync, checkRegions];
 
 function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): DeployError[] {
   const errs: DeployError[] = [];
@@ -497,6 +540,7 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
     deployments[name] = resolved;
   }
   errors.push(...environmentChecks(environments, Object.values(deployments), yaml));
+  errors.push(...endpointNameChecks(Object.values(deployments), yaml));
   throwIfAny(errors);
   return { file, project, environments, deployments, locate: (p) => yaml.locate(p) };
 }
