@@ -143,7 +143,8 @@ async function actionCommand(command: string, args: string[], reporter: ReturnTy
   // The action would name its `config` input; from a terminal the user gave (or left out) --config.
   if ('config' in action.definition.inputs) {
     const config = flags.config ?? DEFAULT_SPEC_FILE;
-    if (!fs.existsSync(config)) throw missingSpecError(config, '--config');
+    // Resolved as the action resolves it (core/action.ts: the workspace, else the current folder).
+    if (!fs.existsSync(path.resolve(process.env.GITHUB_WORKSPACE || process.cwd(), config))) throw missingSpecError(config, '--config');
   }
   const ok = await runAction(action, { source: mapInputSource(flags), reporter, setExitCode: false });
   return ok ? 0 : 1;
