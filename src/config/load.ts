@@ -94,7 +94,7 @@ function parseYaml(text: string, file: string): ParsedYaml {
   throwIfAny(problems);
   const data = toData(doc, file, lineCounter);
   if (data === null || data === undefined) {
-    throw new DeployError(`${file} is empty`, {
+    throw new DeployError('the spec file is empty (or only comments)', {
       location: { file },
       title: 'Empty deployment spec',
       hint: 'Start from examples/model-deploy.yml (a deployments: mapping, one entry per model), or see schema/model-deploy.schema.json for every field.',

@@ -226,7 +226,8 @@ describe('YAML that is not a spec says what happened and where', () => {
 
   it.each([['an empty file', ''], ['a file of comments only', '# to do\n']])('gives %s a hint where to start', (_what, text) => {
     const [e] = problems(text);
-    expect(e.message).toBe('model-deploy.yml is empty');
+    expect(e.message).toBe('the spec file is empty (or only comments)');
+    expect(e.location?.file).toBe('model-deploy.yml');
     expect(e.hint).toMatch(/examples\/model-deploy\.yml/);
   });
 
