@@ -2,6 +2,8 @@
  * Instance types we know exist, per target kind. Used to reject typos with suggestions; whether a
  * type has a price is the cost catalogue's business.
  */
+import { nearest } from './suggest';
+
 const SIZES = ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '48xlarge'];
 
 const FAMILIES: Record<string, string[]> = {
@@ -36,10 +38,37 @@ export const SAGEMAKER_INSTANCE_TYPES: readonly string[] = Object.entries(FAMILI
 
 /** Families with an accelerator (GPU, Inferentia, Trainium). */
 export function isAccelerated(instanceType: string): boolean {
-  const family = instanceType.replace(/^ml\./, '').split('.')[0];
+  const family = instanceType.replace(/^ml\./, '').split('.')[0] ?? '';
   return /^(g4dn|g5|g6|g6e|p3|p4d|p4de|p5|p5e|p5en|inf2|trn1)$/.test(family);
 }
 
 export function knownInstanceTypes(target: string): readonly string[] {
   return target.startsWith('sagemaker') ? SAGEMAKER_INSTANCE_TYPES : EC2_INSTANCE_TYPES;
+}
+
+/** Previous-generation families we refuse, and the current family to use instead. */
+const PREVIOUS_GENERATION: Record<string, string> = {
+  m3: 'm5',
+  m4: 'm5',
+  c3: 'c5',
+  c4: 'c5',
+  r3: 'r5',
+  r4: 'r5',
+  t2: 'm5',
+  p2: 'g5',
+  g2: 'g4dn',
+  g3: 'g4dn',
+  g3s: 'g4dn',
+};
+
+/** For a previous-generation type: its family and the nearest current type of the same target. */
+export function previousGeneration(instanceType: string, target: string): { family: string; current: string } | undefined {
+  const ml = instanceType.startsWith('ml.') ? 'ml.' : '';
+  const [family = '', size = ''] = instanceType.slice(ml.length).split('.');
+  const newer = PREVIOUS_GENERATION[family];
+  if (!newer) return undefined;
+  const candidates = knownInstanceTypes(target).filter((t) => t.startsWith(`${ml}${newer}.`));
+  const same = `${ml}${newer}.${size}`;
+  const current = candidates.includes(same) ? same : nearest(same, candidates, 1)[0] ?? same;
+  return { family, current };
 }

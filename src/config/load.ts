@@ -9,7 +9,8 @@ import type { ErrorObject } from 'ajv';
 import { DeployError, SourceLocation, throwIfAny } from '../core/errors';
 import type { Deployment, DeploymentSpec, EnvironmentSpec, Spec } from './types';
 import { didYouMean } from './suggest';
-import { knownInstanceTypes } from './instance-types';
+import { knownInstanceTypes, previousGeneration } from './instance-types';
+import { arnPartition, chinaSplit, environmentProblems, partitionOfAll } from './partitions';
 import YAML from 'yaml';
 // Ajv standalone code generated from schema/model-deploy.schema.json (scripts/schema-validators.js):
 // compiling the schema at run time took about a second of every start.
@@ -25,24 +26,86 @@ interface ParsedYaml {
   locate(p: PathPart[], key?: boolean): SourceLocation;
 }
 
+const MAX_ALIAS_COUNT = 100;
+
+function yamlError(message: string, file: string, pos: { line: number; col: number } | undefined, hint: string): DeployError {
+  return new DeployError(message, { location: { file, line: pos?.line, column: pos?.col }, title: 'Invalid YAML', hint });
+}
+
+/** The same key twice in one mapping: both lines, found in the parsed document. */
+function duplicateKeys(doc: YAML.Document.Parsed, file: string, lineCounter: YAML.LineCounter): DeployError[] {
+  const out: DeployError[] = [];
+  YAML.visit(doc, {
+    Pair(_key, pair, path) {
+      if (!YAML.isScalar(pair.key) || !pair.key.range) return;
+      const parent = path[path.length - 1];
+      if (!YAML.isMap(parent)) return;
+      const first = parent.items.find((it) => YAML.isScalar(it.key) && it.key.value === (pair.key as YAML.Scalar).value);
+      if (!first || first === pair || !YAML.isScalar(first.key) || !first.key.range) return;
+      const where = path.filter(YAML.isPair).map((p) => String(YAML.isScalar(p.key) ? p.key.value : '?')).join('.');
+      const was = lineCounter.linePos(first.key.range[0]);
+      const now = lineCounter.linePos(pair.key.range[0]);
+      out.push(
+        yamlError(`duplicate key "${String(pair.key.value)}"${where ? ` in ${where}` : ''}: line ${was.line} and line ${now.line}`, file, now, `A key can appear once per mapping: keep line ${was.line} or line ${now.line}. If the second belongs to another mapping, fix its indentation (spaces, not tabs).`),
+      );
+    },
+  });
+  return out;
+}
+
+/** The first alias (*name) of the document, where an alias bomb starts expanding. */
+function firstAlias(doc: YAML.Document.Parsed, lineCounter: YAML.LineCounter): { line: number; col: number } | undefined {
+  let at: { line: number; col: number } | undefined;
+  YAML.visit(doc, {
+    Alias(_key, node) {
+      if (node.range) at = lineCounter.linePos(node.range[0]);
+      return YAML.visit.BREAK;
+    },
+  });
+  return at;
+}
+
+function toData(doc: YAML.Document.Parsed, file: string, lineCounter: YAML.LineCounter): Json {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Json;
+  } catch (err) {
+    // yaml's own text ("Excessive alias count ...") names neither the file nor the line.
+    if (!/alias count/i.test((err as Error).message)) throw err;
+    throw yamlError(
+      `invalid YAML: its aliases (*name) expand to too much data (an alias used more than ${MAX_ALIAS_COUNT} times over); stopped before reading it`,
+      file,
+      firstAlias(doc, lineCounter),
+      'Nested anchors and aliases multiply; a spec never needs this. Write the values out, or share them with defaults:.',
+    );
+  }
+}
+
 function parseYaml(text: string, file: string): ParsedYaml {
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const problems = [...doc.errors];
-  if (problems.length > 0) {
-    throwIfAny(
-      problems.map((e) => {
-        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
-        return new DeployError(`invalid YAML: ${e.message.split('\n')[0]}`, {
-          location: { file, line: pos.line, column: pos.col },
-          title: 'Invalid YAML',
-          hint: 'Fix the YAML syntax (indentation, quotes, a tab instead of spaces) at this position.',
-        });
-      }),
-    );
+  const duplicates = doc.errors.some((e) => e.code === 'DUPLICATE_KEY') ? duplicateKeys(doc, file, lineCounter) : [];
+  const problems = [
+    ...duplicates,
+    ...doc.errors
+      .filter((e) => e.code !== 'DUPLICATE_KEY' || duplicates.length === 0)
+      .map((e) =>
+        yamlError(`invalid YAML: ${e.message.split('\n')[0]}`, file, e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]), 'Fix the YAML syntax (indentation, quotes, a tab instead of spaces) at this position.'),
+      ),
+  ];
+  throwIfAny(problems);
+  const data = toData(doc, file, lineCounter);
+  if (data === null || data === undefined) {
+    throw new DeployError('the spec file is empty (or only comments)', {
+      location: { file },
+      title: 'Empty deployment spec',
+      hint: 'Start from examples/model-deploy.yml (a deployments: mapping, one entry per model), or see schema/model-deploy.schema.json for every field.',
+    });
   }
-  const data = doc.toJS({ maxAliasCount: 100 }) as Json;
-  const locate = (p: PathPart[], key = false): SourceLocation => {
+  return { data, locate: locator(doc, file, lineCounter) };
+}
+
+function locator(doc: YAML.Document.Parsed, file: string, lineCounter: YAML.LineCounter): ParsedYaml['locate'] {
+  return (p, key = false) => {
     // Walk as deep as the document goes; report the deepest node that exists.
     for (let depth = p.length; depth >= 0; depth--) {
       const sub = p.slice(0, depth);
@@ -63,7 +126,6 @@ function parseYaml(text: string, file: string): ParsedYaml {
     }
     return { file };
   };
-  return { data, locate };
 }
 
 // ---- schema validation ------------------------------------------------------------------------
@@ -103,6 +165,73 @@ function valueAt(data: unknown, p: PathPart[]): unknown {
   return v;
 }
 
+interface Described {
+  message: string;
+  hint?: string;
+  location: SourceLocation;
+}
+
+/** One Ajv error in the user's words: what is wrong with which field, and what would be valid. */
+function describeSchemaError(e: ErrorObject, p: PathPart[], yaml: ParsedYaml): Described | undefined {
+  const field = fieldName(p);
+  const value = valueAt(yaml.data, p);
+  const location = yaml.locate(p);
+  switch (e.keyword) {
+    case 'required': {
+      const missing = (e.params as { missingProperty: string }).missingProperty;
+      const desc = (schemaOf(e)?.properties as Record<string, { description?: string }> | undefined)?.[missing]?.description;
+      return { message: `${field} is missing the required field "${missing}"`, hint: desc ? `${missing}: ${desc}` : undefined, location };
+    }
+    case 'additionalProperties': {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      const allowed = Object.keys((schemaOf(e)?.properties as object | undefined) ?? {});
+      return {
+        message: `${field} has an unknown field "${extra}"`,
+        hint: `${didYouMean(extra, allowed, 1)} Valid fields: ${allowed.join(', ')}.`.trim(),
+        location: yaml.locate([...p, extra], true),
+      };
+    }
+    case 'enum': {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
+      const hint = `${typeof value === 'string' ? didYouMean(value, allowed) + ' ' : ''}Valid values: ${allowed.join(', ')}.`;
+      return { message: `${field} is ${describeValue(value)}, which is not valid`, hint, location };
+    }
+    case 'const':
+      return { message: `${field} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, not ${describeValue(value)}`, location };
+    case 'type': {
+      const t = (e.params as { type: string }).type;
+      const wanted = t === 'object' ? 'a mapping' : t === 'array' ? 'a list' : `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`;
+      return { message: `${field} must be ${wanted}, not ${describeValue(value)}`, location };
+    }
+    case 'pattern': {
+      if (e.propertyName !== undefined) {
+        return {
+          message: `${field} has an invalid name "${e.propertyName}"`,
+          hint: 'Names are lower-case letters, digits and dashes, starting with a letter.',
+          location: yaml.locate([...p, e.propertyName], true),
+        };
+      }
+      const desc = (schemaOf(e) as { description?: string } | undefined)?.description;
+      return { message: `${field} is ${describeValue(value)}, which is not valid`, hint: desc ?? `It must match ${(e.params as { pattern: string }).pattern}.`, location };
+    }
+    case 'propertyNames':
+      return undefined;
+    case 'oneOf':
+      return { message: `${field} is not valid`, hint: (schemaOf(e) as { description?: string } | undefined)?.description, location };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+    case 'minItems':
+    case 'maxItems':
+    case 'minProperties':
+    case 'uniqueItems':
+      return { message: `${field} is ${describeValue(value)}: it ${e.message}`, location };
+    default:
+      return { message: `${field} ${e.message ?? 'is not valid'}`, location };
+  }
+}
+
 function schemaErrors(errors: ErrorObject[], yaml: ParsedYaml, base: PathPart[] = []): DeployError[] {
   // A oneOf reports each branch's failures too: keep only the oneOf itself.
   const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
@@ -113,76 +242,9 @@ function schemaErrors(errors: ErrorObject[], yaml: ParsedYaml, base: PathPart[] 
   const out: DeployError[] = [];
   const seen = new Set<string>();
   for (const e of relevant) {
-    const p = [...base, ...pathOf(e.instancePath)];
-    const field = fieldName(p);
-    const value = valueAt(yaml.data, p);
-    let message: string;
-    let hint: string | undefined;
-    let location = yaml.locate(p);
-    switch (e.keyword) {
-      case 'required': {
-        const missing = (e.params as { missingProperty: string }).missingProperty;
-        message = `${field} is missing the required field "${missing}"`;
-        const desc = (schemaOf(e)?.properties as Record<string, { description?: string }> | undefined)?.[missing]?.description;
-        hint = desc ? `${missing}: ${desc}` : undefined;
-        break;
-      }
-      case 'additionalProperties': {
-        const extra = (e.params as { additionalProperty: string }).additionalProperty;
-        const allowed = Object.keys((schemaOf(e)?.properties as object | undefined) ?? {});
-        message = `${field} has an unknown field "${extra}"`;
-        hint = `${didYouMean(extra, allowed, 1)} Valid fields: ${allowed.join(', ')}.`.trim();
-        location = yaml.locate([...p, extra], true);
-        break;
-      }
-      case 'enum': {
-        const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
-        message = `${field} is ${describeValue(value)}, which is not valid`;
-        hint = `${typeof value === 'string' ? didYouMean(value, allowed) + ' ' : ''}Valid values: ${allowed.join(', ')}.`;
-        break;
-      }
-      case 'const':
-        message = `${field} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, not ${describeValue(value)}`;
-        break;
-      case 'type': {
-        const t = (e.params as { type: string }).type;
-        const wanted = t === 'object' ? 'a mapping' : t === 'array' ? 'a list' : `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`;
-        message = `${field} must be ${wanted}, not ${describeValue(value)}`;
-        break;
-      }
-      case 'pattern': {
-        const desc = (schemaOf(e) as { description?: string } | undefined)?.description;
-        if (e.propertyName !== undefined) {
-          message = `${field} has an invalid name "${e.propertyName}"`;
-          hint = 'Names are lower-case letters, digits and dashes, starting with a letter.';
-          location = yaml.locate([...p, e.propertyName], true);
-        } else {
-          message = `${field} is ${describeValue(value)}, which is not valid`;
-          hint = desc ?? `It must match ${(e.params as { pattern: string }).pattern}.`;
-        }
-        break;
-      }
-      case 'propertyNames':
-        continue;
-      case 'oneOf': {
-        const desc = (schemaOf(e) as { description?: string } | undefined)?.description;
-        message = `${field} is not valid`;
-        hint = desc;
-        break;
-      }
-      case 'minimum':
-      case 'maximum':
-      case 'exclusiveMinimum':
-      case 'exclusiveMaximum':
-      case 'minItems':
-      case 'maxItems':
-      case 'minProperties':
-      case 'uniqueItems':
-        message = `${field} is ${describeValue(value)}: it ${e.message}`;
-        break;
-      default:
-        message = `${field} ${e.message ?? 'is not valid'}`;
-    }
+    const described = describeSchemaError(e, [...base, ...pathOf(e.instancePath)], yaml);
+    if (!described) continue;
+    const { message, hint, location } = described;
     const key = `${location.line}:${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -210,35 +272,38 @@ export function mergeDefaults(defaults: unknown, own: unknown): unknown {
 
 const SAGEMAKER = new Set(['sagemaker-realtime', 'sagemaker-async']);
 
-function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): DeployError[] {
-  const errs: DeployError[] = [];
-  // A field's position: where the deployment writes it, else where defaults: does, else the deployment's key.
-  const at = (...p: PathPart[]) => {
-    for (const written of [['deployments', d.name, ...p], ['defaults', ...p]]) {
-      if (valueAt(yaml.data, written) !== undefined) return yaml.locate(written);
-    }
-    return yaml.locate(['deployments', d.name], true);
-  };
-  const add = (message: string, location: SourceLocation, hint?: string) =>
-    errs.push(new DeployError(`deployments.${d.name}: ${message}`, { location, hint, title: 'Invalid deployment spec' }));
+/** What each semantic check gets: the deployment, where its fields are written, and where to report. */
+interface CheckContext {
+  d: Deployment;
+  yaml: ParsedYaml;
+  specDir: string;
+  at(...p: PathPart[]): SourceLocation;
+  add(message: string, location: SourceLocation, hint?: string): void;
+}
 
+function checkInstanceType({ d, at, add }: CheckContext): void {
   const known = knownInstanceTypes(d.target);
   const type = d.instanceType;
-  {
-    if (!known.includes(type)) {
-      const sm = SAGEMAKER.has(d.target);
-      const wrongPrefix = sm ? !type.startsWith('ml.') : type.startsWith('ml.');
-      add(
-        `instanceType "${type}" is not a known ${sm ? 'SageMaker' : 'EC2'} instance type for target ${d.target}`,
-        at('instanceType'),
-        wrongPrefix
-          ? sm
-            ? `SageMaker instance types start with "ml.": try "ml.${type}".`
-            : `EC2 and ECS use EC2 instance types without "ml.": try "${type.replace(/^ml\./, '')}".`
-          : `${didYouMean(type, known)} (Closest known types.)`,
-      );
-    }
+  if (known.includes(type)) return;
+  const old = previousGeneration(type, d.target);
+  if (old) {
+    add(`instanceType "${type}" is a previous-generation type (${old.family}), which model-deploy does not deploy to`, at('instanceType'), `Use the current generation: "${old.current}".`);
+    return;
   }
+  const sm = SAGEMAKER.has(d.target);
+  const wrongPrefix = sm ? !type.startsWith('ml.') : type.startsWith('ml.');
+  add(
+    `instanceType "${type}" is not a known ${sm ? 'SageMaker' : 'EC2'} instance type for target ${d.target}`,
+    at('instanceType'),
+    wrongPrefix
+      ? sm
+        ? `SageMaker instance types start with "ml.": try "ml.${type}".`
+        : `EC2 and ECS use EC2 instance types without "ml.": try "${type.replace(/^ml\./, '')}".`
+      : `${didYouMean(type, known)} (Closest known types.)`,
+  );
+}
+
+function checkEngine({ d, specDir, at, add }: CheckContext): void {
   if (!d.model.image && !d.engine) {
     add('engine is required unless model.image names a prebuilt image', at('model'), 'Add engine: { name: vllm } (or tgi, lmi, custom).');
   }
@@ -251,6 +316,9 @@ function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): Deplo
   } else if (d.engine?.dockerfile) {
     add(`engine.dockerfile is only used with engine name custom (this is ${d.engine.name})`, at('engine', 'dockerfile'), 'Remove it, or set engine.name: custom.');
   }
+}
+
+function checkScaling({ d, at, add }: CheckContext): void {
   if (d.autoscaling) {
     if (d.autoscaling.min > d.autoscaling.max) add(`autoscaling.min (${d.autoscaling.min}) is above autoscaling.max (${d.autoscaling.max})`, at('autoscaling'), 'Make min ≤ max.');
     if (d.autoscaling.min === 0 && d.target !== 'sagemaker-async') {
@@ -263,32 +331,123 @@ function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): Deplo
   if (d.rollout.strategy === 'canary' && d.autoscaling === undefined && d.instanceCount < 2) {
     add('a canary rollout needs at least 2 instances (the canary is at most half of them)', at('rollout', 'strategy'), 'Raise instanceCount, or use strategy all-at-once.');
   }
-  if (!SAGEMAKER.has(d.target)) {
-    if (!d.security.certificateArn) {
-      add(`target ${d.target} serves HTTPS and needs security.certificateArn`, at('target'), 'Give the ARN of an ACM certificate in the deployment region (arn:aws:acm:REGION:ACCOUNT:certificate/ID).');
-    }
-    const vpc = d.security.vpc;
-    if (!vpc?.vpcId) {
-      add(`target ${d.target} needs security.vpc with vpcId, subnets and securityGroups`, at('security'), 'The load balancer and the instances are placed in your VPC: give its id, the subnets for the instances and at least one security group.');
-    } else if ((vpc.publicSubnets ?? vpc.subnets).length < 2) {
-      add(`the load balancer needs two subnets in different availability zones (${vpc.publicSubnets ? 'security.vpc.publicSubnets' : 'security.vpc.subnets'} has one)`, at('security', 'vpc'), 'Add a second subnet in another availability zone.');
-    }
-    if (d.security.networkIsolation) add('security.networkIsolation applies to SageMaker targets only', at('security', 'networkIsolation'));
-    if (d.security.dataCapture) add('security.dataCapture applies to SageMaker targets only', at('security', 'dataCapture'));
+}
+
+/** ec2 and ecs serve HTTPS from a load balancer in the user's VPC. */
+function checkServerTarget({ d, at, add }: CheckContext): void {
+  if (SAGEMAKER.has(d.target)) return;
+  if (!d.security.certificateArn) {
+    add(`target ${d.target} serves HTTPS and needs security.certificateArn`, at('target'), 'Give the ARN of an ACM certificate in the deployment region (arn:aws:acm:REGION:ACCOUNT:certificate/ID).');
   }
+  const vpc = d.security.vpc;
+  if (!vpc?.vpcId) {
+    add(`target ${d.target} needs security.vpc with vpcId, subnets and securityGroups`, at('security'), 'The load balancer and the instances are placed in your VPC: give its id, the subnets for the instances and at least one security group.');
+  } else if ((vpc.publicSubnets ?? vpc.subnets).length < 2) {
+    add(`the load balancer needs two subnets in different availability zones (${vpc.publicSubnets ? 'security.vpc.publicSubnets' : 'security.vpc.subnets'} has one)`, at('security', 'vpc'), 'Add a second subnet in another availability zone.');
+  }
+  if (d.security.networkIsolation) add('security.networkIsolation applies to SageMaker targets only', at('security', 'networkIsolation'));
+  if (d.security.dataCapture) add('security.dataCapture applies to SageMaker targets only', at('security', 'dataCapture'));
+}
+
+/** endpointName and executionRoleArn: SageMaker only; the role in the regions' partition. */
+function checkSageMakerFields({ d, at, add }: CheckContext): void {
+  for (const field of ['endpointName', 'executionRoleArn'] as const) {
+    if (d[field] !== undefined && !SAGEMAKER.has(d.target)) add(`${field} applies to SageMaker targets only`, at(field));
+  }
+  const role = arnPartition(d.executionRoleArn);
+  const partition = partitionOfAll(d.regions);
+  if (role && partition && role !== partition) {
+    add(
+      `executionRoleArn is an ARN of partition ${role}, but the deployment deploys to ${d.regions.join(', ')} (partition ${partition})`,
+      at('executionRoleArn'),
+      `A role in ${partition} starts with arn:${partition}:iam::.`,
+    );
+  }
+}
+
+/** Two deployments with one endpoint name would replace each other's endpoint. */
+function endpointNameChecks(deployments: Deployment[], yaml: ParsedYaml): DeployError[] {
+  const owner = new Map<string, string>();
+  const errors: DeployError[] = [];
+  for (const d of deployments) {
+    if (!d.endpointName) continue;
+    const first = owner.get(d.endpointName);
+    if (first === undefined) {
+      owner.set(d.endpointName, d.name);
+      continue;
+    }
+    errors.push(
+      new DeployError(`deployments.${d.name}: endpointName "${d.endpointName}" is also the endpoint name of deployment ${first}`, {
+        location: yaml.locate(['deployments', d.name, 'endpointName']),
+        hint: 'Give each deployment its own endpointName, or leave it out for a generated one.',
+        title: 'Invalid deployment spec',
+      }),
+    );
+  }
+  return errors;
+}
+
+function checkAsync({ d, yaml, at, add }: CheckContext): void {
   if (d.target !== 'sagemaker-async' && valueAt(yaml.data, ['deployments', d.name, 'async']) !== undefined) {
     add('async settings are only used by target sagemaker-async', at('async'));
   }
-  const cn = d.regions.filter((r) => r.startsWith('cn-'));
-  if (cn.length > 0 && cn.length < d.regions.length) {
+}
+
+function checkRegions({ d, at, add }: CheckContext): void {
+  const { china, other } = chinaSplit(d.regions);
+  if (china.length > 0 && other.length > 0) {
     add('mixes China regions with other regions', at('regions'), 'China regions live in a separate partition with separate accounts: put them in a deployment of their own.');
   }
+}
+
+/** Regions an environment gives its deployments, and its roles, against the partitions they use. */
+function environmentChecks(environments: Record<string, EnvironmentSpec>, deployments: Deployment[], yaml: ParsedYaml): DeployError[] {
+  return Object.entries(environments).flatMap(([name, env]) =>
+    environmentProblems(name, env, deployments).map((p) => new DeployError(p.message, { location: yaml.locate(p.path), hint: p.hint, title: 'Invalid deployment spec' })),
+  );
+}
+
+const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkScaling, checkServerTarget, checkSageMakerFields, checkAsync, checkRegions];
+
+function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): DeployError[] {
+  const errs: DeployError[] = [];
+  const ctx: CheckContext = {
+    d,
+    yaml,
+    specDir,
+    // A field's position: where the deployment writes it, else where defaults: does, else the deployment's key.
+    at: (...p) => {
+      for (const written of [['deployments', d.name, ...p], ['defaults', ...p]]) {
+        if (valueAt(yaml.data, written) !== undefined) return yaml.locate(written);
+      }
+      return yaml.locate(['deployments', d.name], true);
+    },
+    add: (message, location, hint) =>
+      errs.push(new DeployError(`deployments.${d.name}: ${message}`, { location, hint, title: 'Invalid deployment spec' })),
+  };
+  for (const check of SEMANTIC_CHECKS) check(ctx);
   return errs;
 }
 
 export interface LoadOptions {
   /** Shown in messages; defaults to the path as given. */
   displayPath?: string;
+  /** How the user names the spec file: the CLI's flag ("--config"); absent, the action's `config` input. */
+  configFlag?: string;
+}
+
+/** A spec file that is not there: what to create, and how the user names another (flag or input). */
+export function missingSpecError(display: string, configFlag?: string, cause?: NodeJS.ErrnoException): DeployError {
+  return new DeployError(
+    !cause || cause.code === 'ENOENT' ? `config file ${display} does not exist` : `cannot read config file ${display}: ${cause.message}`,
+    {
+      location: { file: display },
+      title: 'Missing deployment spec',
+      hint: configFlag
+        ? `Create ${DEFAULT_SPEC_FILE} here (see examples/model-deploy.yml), or pass ${configFlag} FILE.`
+        : `Create ${DEFAULT_SPEC_FILE} at the repository root (see examples/model-deploy.yml), or point the \`config\` input at your spec.`,
+    },
+  );
 }
 
 export function loadSpec(file: string, options: LoadOptions = {}): Spec {
@@ -297,17 +456,49 @@ export function loadSpec(file: string, options: LoadOptions = {}): Spec {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DeployError(
-      code === 'ENOENT' ? `config file ${display} does not exist` : `cannot read config file ${display}: ${(err as Error).message}`,
-      {
-        location: { file: display },
-        title: 'Missing deployment spec',
-        hint: `Create ${DEFAULT_SPEC_FILE} at the repository root (see examples/model-deploy.yml), or point the \`config\` input at your spec.`,
-      },
-    );
+    throw missingSpecError(display, options.configFlag, err as NodeJS.ErrnoException);
   }
   return parseSpec(text, display, path.dirname(path.resolve(file)));
+}
+
+interface RawSpec {
+  project?: string;
+  environments?: Record<string, unknown>;
+  defaults?: Record<string, unknown>;
+  deployments: Record<string, Record<string, unknown>>;
+}
+
+const REQUIRED: [keyof DeploymentSpec, string][] = [
+  ['model', 'where the weights come from (huggingface, s3 or image)'],
+  ['target', 'sagemaker-realtime, sagemaker-async, ec2 or ecs'],
+  ['instanceType', 'for example ml.g5.2xlarge'],
+  ['regions', 'for example [us-east-1]'],
+];
+
+/** One deployment with defaults merged and applied, or the errors that stop it. */
+function resolveDeployment(name: string, own: Record<string, unknown>, raw: RawSpec, yaml: ParsedYaml, file: string): Deployment | DeployError[] {
+  const merged = mergeDefaults(raw.defaults ?? {}, own) as Record<string, unknown>;
+  const missing = REQUIRED.filter(([k]) => merged[k] === undefined);
+  if (missing.length > 0) {
+    return missing.map(
+      ([k, what]) =>
+        new DeployError(`deployments.${name} is missing the required field "${k}"`, {
+          location: yaml.locate(['deployments', name], true),
+          hint: `${k}: ${what}. Set it on the deployment or under defaults.`,
+          title: 'Invalid deployment spec',
+        }),
+    );
+  }
+  for (const obj of ['healthCheck', 'rollout', 'async', 'apiKey', 'security', 'build', 'usage', 'tags']) {
+    if (merged[obj] === undefined) merged[obj] = {};
+  }
+  const v = validators();
+  // Both halves were valid alone; a merged failure points at the deployment.
+  if (!v.deployment(merged)) return schemaErrors(v.deployment.errors ?? [], yaml, ['deployments', name]);
+  const d = merged as unknown as DeploymentSpec;
+  d.tags = { ...d.tags };
+  const project = raw.project ?? 'model-deploy';
+  return { ...d, name, project, source: { file, line: yaml.locate(['deployments', name], true).line ?? 1 } };
 }
 
 export function parseSpec(text: string, file: string, specDir = process.cwd()): Spec {
@@ -316,12 +507,7 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
   if (!v.document(yaml.data)) {
     throwIfAny(schemaErrors(v.document.errors ?? [], yaml));
   }
-  const raw = yaml.data as {
-    project?: string;
-    environments?: Record<string, unknown>;
-    defaults?: Record<string, unknown>;
-    deployments: Record<string, Record<string, unknown>>;
-  };
+  const raw = yaml.data as RawSpec;
   const project = raw.project ?? 'model-deploy';
   const errors: DeployError[] = [];
 
@@ -333,46 +519,17 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
   }
 
   const deployments: Record<string, Deployment> = {};
-  const required: [keyof DeploymentSpec, string][] = [
-    ['model', 'where the weights come from (huggingface, s3 or image)'],
-    ['target', 'sagemaker-realtime, sagemaker-async, ec2 or ecs'],
-    ['instanceType', 'for example ml.g5.2xlarge'],
-    ['regions', 'for example [us-east-1]'],
-  ];
   for (const [name, own] of Object.entries(raw.deployments)) {
-    const merged = mergeDefaults(raw.defaults ?? {}, own) as Record<string, unknown>;
-    const missing = required.filter(([k]) => merged[k] === undefined);
-    if (missing.length > 0) {
-      for (const [k, what] of missing) {
-        errors.push(
-          new DeployError(`deployments.${name} is missing the required field "${k}"`, {
-            location: yaml.locate(['deployments', name], true),
-            hint: `${k}: ${what}. Set it on the deployment or under defaults.`,
-            title: 'Invalid deployment spec',
-          }),
-        );
-      }
+    const resolved = resolveDeployment(name, own, raw, yaml, file);
+    if (Array.isArray(resolved)) {
+      errors.push(...resolved);
       continue;
     }
-    for (const obj of ['healthCheck', 'rollout', 'async', 'apiKey', 'security', 'build', 'usage', 'tags']) {
-      if (merged[obj] === undefined) merged[obj] = {};
-    }
-    if (!v.deployment(merged)) {
-      // Both halves were valid alone; a merged failure points at the deployment.
-      errors.push(...schemaErrors(v.deployment.errors ?? [], yaml, ['deployments', name]));
-      continue;
-    }
-    const d = merged as unknown as DeploymentSpec;
-    d.tags = { ...d.tags };
-    const deployment: Deployment = {
-      ...d,
-      name,
-      project,
-      source: { file, line: yaml.locate(['deployments', name], true).line ?? 1 },
-    };
-    errors.push(...semanticChecks(deployment, yaml, specDir));
-    deployments[name] = deployment;
+    errors.push(...semanticChecks(resolved, yaml, specDir));
+    deployments[name] = resolved;
   }
+  errors.push(...environmentChecks(environments, Object.values(deployments), yaml));
+  errors.push(...endpointNameChecks(Object.values(deployments), yaml));
   throwIfAny(errors);
   return { file, project, environments, deployments, locate: (p) => yaml.locate(p) };
 }
@@ -381,7 +538,8 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
 export function selectDeployment(spec: Spec, name: string | undefined, inputName = 'deployment'): Deployment {
   const names = Object.keys(spec.deployments);
   if (!name) {
-    if (names.length === 1) return spec.deployments[names[0]];
+    const [only, ...others] = Object.values(spec.deployments);
+    if (only && others.length === 0) return only;
     throw new DeployError(`${spec.file} has ${names.length} deployments; say which one with the \`${inputName}\` input`, {
       location: { file: spec.file },
       hint: `Valid names: ${names.join(', ')}.`,

@@ -2,16 +2,22 @@
 export function editDistance(a: string, b: string): number {
   const m = a.length;
   const n = b.length;
+  // Two rows of the dynamic-programming table; `diag` is prev[j - 1], `left` is cur[j - 1].
   let prev = Array.from({ length: n + 1 }, (_, j) => j);
   for (let i = 1; i <= m; i++) {
     const cur = [i];
-    for (let j = 1; j <= n; j++) {
+    let left = i;
+    let diag = i - 1;
+    prev.forEach((up, j) => {
+      if (j === 0) return;
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
-    }
+      left = Math.min(up + 1, left + 1, diag + cost);
+      diag = up;
+      cur.push(left);
+    });
     prev = cur;
   }
-  return prev[n];
+  return prev[n] ?? m;
 }
 
 /** Up to `limit` candidates closest to value, nearest first (ties keep the candidates' order). */

@@ -59,6 +59,10 @@ export interface DeploymentSpec {
   autoscaling?: AutoscalingSpec;
   regions: string[];
   volumeSizeGb?: number;
+  /** SageMaker only: the endpoint's name instead of the generated one. */
+  endpointName?: string;
+  /** SageMaker only: an existing role for the model instead of the one the stack creates. */
+  executionRoleArn?: string;
   healthCheck: { startupTimeoutSeconds: number; modelDownloadTimeoutSeconds: number; path: string };
   rollout: {
     strategy: RolloutStrategy;

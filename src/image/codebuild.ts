@@ -80,9 +80,7 @@ export class LogFollower {
   }
 }
 
-export async function runBuild(o: RunBuildOptions): Promise<BuildOutcome> {
-  const codebuild = awsClient(CodeBuildClient, o.aws);
-  const logs = awsClient(CloudWatchLogsClient, o.aws);
+async function startBuild(codebuild: CodeBuildClient, o: RunBuildOptions): Promise<string> {
   let started;
   try {
     started = await codebuild.send(
@@ -99,11 +97,11 @@ export async function runBuild(o: RunBuildOptions): Promise<BuildOutcome> {
   }
   const buildId = started.build?.id;
   if (!buildId) throw new DeployError(`CodeBuild returned no build id for ${o.projectName}`);
-  const startedAt = Date.now();
-  o.reporter.info(`Started build ${buildId}`);
-  // The stream is named after the build's UUID (the part after the project name).
-  const follower = new LogFollower(logs, o.logGroupName, buildId.slice(buildId.indexOf(':') + 1), (l) => o.reporter.info(l), o.tailLines ?? 30);
+  return buildId;
+}
 
+/** Polls the build to a terminal status, streaming its log; a cancelled workflow stops the build. */
+async function followBuild(codebuild: CodeBuildClient, buildId: string, follower: LogFollower, o: RunBuildOptions) {
   let stopping: Promise<unknown> | undefined;
   const stop = () => {
     stopping ??= codebuild.send(new StopBuildCommand({ id: buildId })).then(
@@ -113,10 +111,8 @@ export async function runBuild(o: RunBuildOptions): Promise<BuildOutcome> {
   };
   o.signal?.addEventListener('abort', stop, { once: true });
   if (o.signal?.aborted) stop();
-
-  let result;
   try {
-    result = await o.reporter.group(`CodeBuild ${buildId}`, () =>
+    return await o.reporter.group(`CodeBuild ${buildId}`, () =>
       poll<Build>({
         what: `build ${buildId}`,
         check: async () => {
@@ -147,21 +143,34 @@ export async function runBuild(o: RunBuildOptions): Promise<BuildOutcome> {
   } finally {
     o.signal?.removeEventListener('abort', stop);
   }
+}
+
+/** The failing phase, its reason and the last log lines of a build that did not succeed. */
+function buildFailure(build: Build, buildId: string, tail: string[], logGroupName: string): DeployError {
+  const failed = (build.phases ?? []).find((p) => p.phaseStatus && p.phaseStatus !== 'SUCCEEDED' && p.phaseType !== 'COMPLETED');
+  const reason = failed?.contexts?.map((c) => [c.statusCode, c.message].filter(Boolean).join(': ')).filter(Boolean).join('; ');
+  return new DeployError(
+    `CodeBuild build ${buildId} ${build.buildStatus}${failed ? ` in phase ${failed.phaseType}` : ''}${reason ? `: ${reason}` : ''}` +
+      (tail.length ? `\nLast log lines:\n${tail.join('\n')}` : ''),
+    {
+      title: `Image build ${build.buildStatus?.toLowerCase() ?? 'failed'}${failed ? ` (${failed.phaseType})` : ''}`,
+      hint: `No tag was pushed: the previous image and its tag are unchanged. Full log: ${build.logs?.deepLink ?? `CloudWatch group ${logGroupName}`}`,
+    },
+  );
+}
+
+export async function runBuild(o: RunBuildOptions): Promise<BuildOutcome> {
+  const codebuild = awsClient(CodeBuildClient, o.aws);
+  const buildId = await startBuild(codebuild, o);
+  const startedAt = Date.now();
+  o.reporter.info(`Started build ${buildId}`);
+  // The stream is named after the build's UUID (the part after the project name).
+  const logs = awsClient(CloudWatchLogsClient, o.aws);
+  const follower = new LogFollower(logs, o.logGroupName, buildId.slice(buildId.indexOf(':') + 1), (l) => o.reporter.info(l), o.tailLines ?? 30);
+  const result = await followBuild(codebuild, buildId, follower, o);
   const build = result.value;
   const seconds = Math.round((Date.now() - startedAt) / 1000);
   const exported = Object.fromEntries((build.exportedEnvironmentVariables ?? []).map((v) => [v.name ?? '', v.value ?? '']));
-  if (build.buildStatus !== 'SUCCEEDED') {
-    const failed = (build.phases ?? []).find((p) => p.phaseStatus && p.phaseStatus !== 'SUCCEEDED' && p.phaseType !== 'COMPLETED');
-    const reason = failed?.contexts?.map((c) => [c.statusCode, c.message].filter(Boolean).join(': ')).filter(Boolean).join('; ');
-    const tail = follower.last(o.tailLines ?? 30);
-    throw new DeployError(
-      `CodeBuild build ${buildId} ${build.buildStatus}${failed ? ` in phase ${failed.phaseType}` : ''}${reason ? `: ${reason}` : ''}` +
-        (tail.length ? `\nLast log lines:\n${tail.join('\n')}` : ''),
-      {
-        title: `Image build ${build.buildStatus?.toLowerCase() ?? 'failed'}${failed ? ` (${failed.phaseType})` : ''}`,
-        hint: `No tag was pushed: the previous image and its tag are unchanged. Full log: ${build.logs?.deepLink ?? `CloudWatch group ${o.logGroupName}`}`,
-      },
-    );
-  }
+  if (build.buildStatus !== 'SUCCEEDED') throw buildFailure(build, buildId, follower.last(o.tailLines ?? 30), o.logGroupName);
   return { buildId, build, seconds, exported, checks: result.checks };
 }

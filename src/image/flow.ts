@@ -1,7 +1,7 @@
 /**
  * build-model: for each region, make sure the build infrastructure exists, and build the serving image
- * only when ECR lacks its content-addressed tag. An unchanged spec costs DescribeStacks + DescribeImages
- * (plus GetCallerIdentity when no environment names the account).
+ * only when ECR lacks its content-addressed tag. An unchanged spec costs GetCallerIdentity (the
+ * credentials must be the environment's account) + DescribeStacks + DescribeImages.
  */
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -51,13 +51,32 @@ export interface RegionBuild {
 }
 
 async function callerAccount(aws: AwsContext): Promise<string> {
+  let account: string | undefined;
   try {
-    const out = await awsClient(STSClient, aws).send(new GetCallerIdentityCommand({}));
-    if (!out.Account) throw new DeployError('STS GetCallerIdentity returned no account');
-    return out.Account;
+    account = (await awsClient(STSClient, aws).send(new GetCallerIdentityCommand({}))).Account;
   } catch (err) {
     throw explainAwsError(err, 'Finding the AWS account (sts:GetCallerIdentity)');
   }
+  if (!account) throw new DeployError('STS GetCallerIdentity returned no account');
+  return account;
+}
+
+/**
+ * The account the credentials belong to, checked against the environment's before anything is
+ * created: with another environment's role the build would land in that account (as deploy checks).
+ */
+async function checkedAccount(o: BuildModelOptions, aws: AwsContext): Promise<string> {
+  const account = await callerAccount(aws);
+  const expected = o.environment?.account;
+  if (expected && expected !== account) {
+    const env = o.environmentName ?? '';
+    throw new DeployError(`The AWS credentials are for account ${account}, but environment ${env} is account ${expected}.`, {
+      title: 'Wrong AWS account',
+      location: o.locate?.(['environments', env, 'account']),
+      hint: `Assume the environment's role (${o.environment?.roleArn ?? `environments.${env}.roleArn`}) with configure-aws-credentials before this step.`,
+    });
+  }
+  return account;
 }
 
 async function findImage(aws: AwsContext, repository: string, tag: string): Promise<string | undefined> {
@@ -114,79 +133,116 @@ export async function buildImage(target: Target, request: BuildRequest, run: Run
   });
 }
 
-export async function buildModel(o: BuildModelOptions): Promise<RegionBuild[]> {
-  const { d, reporter } = o;
-  // Everything that can be wrong with the input fails here, before the first AWS call.
-  const root = o.root ?? templatesRoot();
+/** Everything that can be wrong with the input fails here, before the first AWS call. */
+function renderAll(o: BuildModelOptions, root: string): Map<string, RenderedBuild> {
+  const { d } = o;
   const rendered = new Map(o.regions.map((region) => [region, renderBuild(d, { region, root, specDir: o.specDir, locate: o.locate })]));
   const hf = d.model.huggingface;
   if (hf && !/^[0-9a-f]{40}$/.test(hf.revision)) {
-    reporter.warning(
+    o.reporter.warning(
       `model.huggingface.revision is "${hf.revision}", not a commit sha: the image tag will not change when the model does.`,
       o.locate?.(['deployments', d.name, 'model', 'huggingface']),
       'Unpinned model revision',
     );
   }
+  return rendered;
+}
+
+export async function buildModel(o: BuildModelOptions): Promise<RegionBuild[]> {
+  const root = o.root ?? templatesRoot();
+  const rendered = renderAll(o, root);
   const template = infraTemplate(root);
-  let account = o.environment?.account;
+  let account: string | undefined;
   const results: RegionBuild[] = [];
-  for (const region of o.regions) {
+  for (const [region, build] of rendered) {
     const aws: AwsContext = { region, credentials: o.credentials };
-    account ??= await callerAccount(aws);
-    const build = rendered.get(region)!;
-    const bucket = o.sourceBucket ?? o.environment?.artifactBucket ?? artifactBucketName(account, region);
-    const parameters = infraParameters(d, { region, account, bucket, template });
-    const repository = repositoryName(d);
-    const stack = await describeBuildStack(awsClient(CloudFormationClient, aws), buildStackName(d));
-    let infra: BuildInfra | undefined = upToDate(stack, parameters.ConfigHash);
-    let bucketReady = false;
-    if (!infra) {
-      await ensureArtifactBucket(aws, bucket, d.security.kmsKeyId, reporter);
-      bucketReady = true;
-      infra = await ensureBuildStack({ aws, d, environmentName: o.environmentName, parameters, template, existing: stack, reporter, signal: o.signal, pollMs: o.stackPollMs });
-    }
-    const imageUri = `${infra.repositoryUri}:${build.tag}`;
-    const existing = o.force ? undefined : await findImage(aws, repository, build.tag);
-    if (existing) {
-      reporter.info(`${imageUri} already exists (${existing}): nothing changed, no build.`);
-      results.push({ region, imageUri, imageDigest: existing, modelDataUrl: modelDataUrl(build, bucket, d), buildId: '', skipped: true, buildSeconds: 0 });
-      continue;
-    }
-    if (!bucketReady) await ensureArtifactBucket(aws, bucket, d.security.kmsKeyId, reporter);
-    const key = `${artifactPrefix(d)}/sources/${build.tag}.zip`;
-    const zip = createZip(build.files);
-    try {
-      await awsClient(S3Client, aws).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: zip, ContentType: 'application/zip' }));
-    } catch (err) {
-      throw explainAwsError(err, `Uploading the build source to s3://${bucket}/${key}`);
-    }
-    reporter.info(`Uploaded the build source (${build.files.length} files, ${Math.ceil(zip.length / 1024)} KiB) to s3://${bucket}/${key}`);
-    const weightsUrl = build.weights.kind === 'huggingface' ? modelDataUrl(build, bucket, d) : '';
-    const outcome = await runBuild({
-      aws,
-      projectName: infra.projectName,
-      logGroupName: infra.logGroupName,
-      sourceLocation: `${bucket}/${key}`,
-      environment: {
-        IMAGE_REPO_URI: infra.repositoryUri,
-        IMAGE_TAG: build.tag,
-        WEIGHTS_S3_URI: weightsUrl,
-        BASE_REGISTRY: build.engine.fromDlc ? dlcRegistry(region) : '',
-      },
-      timeoutMinutes: o.timeoutMinutes ?? d.build.timeoutMinutes,
-      reporter,
-      signal: o.signal,
-      pollMs: (o.pollSeconds ?? 10) * 1000,
-    });
-    const digest = outcome.exported.IMAGE_DIGEST || (await findImage(aws, repository, build.tag));
-    if (!digest) {
-      throw new DeployError(`build ${outcome.buildId} succeeded but ECR has no ${repository}:${build.tag}`, {
-        title: 'Image missing after build',
-        hint: 'The buildspec must push the image; check the build log.',
-      });
-    }
-    reporter.info(`Built ${imageUri} (${digest}) in ${outcome.seconds} s`);
-    results.push({ region, imageUri, imageDigest: digest, modelDataUrl: modelDataUrl(build, bucket, d), buildId: outcome.buildId, skipped: false, buildSeconds: outcome.seconds });
+    account ??= await checkedAccount(o, aws);
+    results.push(await buildRegion(o, { aws, account, build, template }));
   }
   return results;
+}
+
+interface RegionStep {
+  aws: AwsContext;
+  account: string;
+  build: RenderedBuild;
+  template: string;
+}
+
+/** One region: infrastructure when its hash changed, then a build unless ECR has the tag. */
+async function buildRegion(o: BuildModelOptions, step: RegionStep): Promise<RegionBuild> {
+  const { d, reporter } = o;
+  const { aws, build } = step;
+  const region = aws.region;
+  const bucket = o.sourceBucket ?? o.environment?.artifactBucket ?? artifactBucketName(step.account, region);
+  const repository = repositoryName(d);
+  const { infra, bucketReady } = await ensureInfra(o, step, bucket);
+  const imageUri = `${infra.repositoryUri}:${build.tag}`;
+  const modelData = modelDataUrl(build, bucket, d);
+  const existing = o.force ? undefined : await findImage(aws, repository, build.tag);
+  if (existing) {
+    reporter.info(`${imageUri} already exists (${existing}): nothing changed, no build.`);
+    return { region, imageUri, imageDigest: existing, modelDataUrl: modelData, buildId: '', skipped: true, buildSeconds: 0 };
+  }
+  if (!bucketReady) await ensureArtifactBucket(aws, bucket, d.security.kmsKeyId, reporter);
+  const key = await uploadSource(aws, bucket, `${artifactPrefix(d)}/sources/${build.tag}.zip`, build, reporter);
+  const outcome = await runBuild({
+    aws,
+    projectName: infra.projectName,
+    logGroupName: infra.logGroupName,
+    sourceLocation: `${bucket}/${key}`,
+    environment: {
+      IMAGE_REPO_URI: infra.repositoryUri,
+      IMAGE_TAG: build.tag,
+      WEIGHTS_S3_URI: build.weights.kind === 'huggingface' ? modelData : '',
+      BASE_REGISTRY: build.engine.fromDlc ? dlcRegistry(region) : '',
+    },
+    timeoutMinutes: o.timeoutMinutes ?? d.build.timeoutMinutes,
+    reporter,
+    signal: o.signal,
+    pollMs: (o.pollSeconds ?? 10) * 1000,
+  });
+  const digest = outcome.exported.IMAGE_DIGEST || (await findImage(aws, repository, build.tag));
+  if (!digest) {
+    throw new DeployError(`build ${outcome.buildId} succeeded but ECR has no ${repository}:${build.tag}`, {
+      title: 'Image missing after build',
+      hint: 'The buildspec must push the image; check the build log.',
+    });
+  }
+  reporter.info(`Built ${imageUri} (${digest}) in ${outcome.seconds} s`);
+  return { region, imageUri, imageDigest: digest, modelDataUrl: modelData, buildId: outcome.buildId, skipped: false, buildSeconds: outcome.seconds };
+}
+
+/** The build stack's outputs; an unchanged config hash costs one DescribeStacks and touches nothing. */
+async function ensureInfra(o: BuildModelOptions, step: RegionStep, bucket: string): Promise<{ infra: BuildInfra; bucketReady: boolean }> {
+  const { d } = o;
+  const { aws, template } = step;
+  const parameters = infraParameters(d, { region: aws.region, account: step.account, bucket, template });
+  const stack = await describeBuildStack(awsClient(CloudFormationClient, aws), buildStackName(d));
+  const current = upToDate(stack, parameters.ConfigHash);
+  if (current) return { infra: current, bucketReady: false };
+  await ensureArtifactBucket(aws, bucket, d.security.kmsKeyId, o.reporter);
+  const infra = await ensureBuildStack({
+    aws,
+    d,
+    environmentName: o.environmentName,
+    parameters,
+    template,
+    existing: stack,
+    reporter: o.reporter,
+    signal: o.signal,
+    pollMs: o.stackPollMs,
+  });
+  return { infra, bucketReady: true };
+}
+
+async function uploadSource(aws: AwsContext, bucket: string, key: string, build: RenderedBuild, reporter: Reporter): Promise<string> {
+  const zip = createZip(build.files);
+  try {
+    await awsClient(S3Client, aws).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: zip, ContentType: 'application/zip' }));
+  } catch (err) {
+    throw explainAwsError(err, `Uploading the build source to s3://${bucket}/${key}`);
+  }
+  reporter.info(`Uploaded the build source (${build.files.length} files, ${Math.ceil(zip.length / 1024)} KiB) to s3://${bucket}/${key}`);
+  return key;
 }

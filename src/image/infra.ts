@@ -29,6 +29,7 @@ import { awsClient, AwsContext, partitionOf } from '../core/aws';
 import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
+import { parseS3Location } from '../core/s3-location';
 import { buildStackName, ownershipTags, repositoryName } from '../config/names';
 import type { Deployment } from '../config/types';
 import { dlcAccount } from './engines';
@@ -54,19 +55,17 @@ function kmsParameters(keyId: string | undefined, region: string, account: strin
   return { KmsKeyId: keyId, KmsKeyArn: `arn:${partitionOf(region)}:kms:${region}:${account}:key/${keyId}`, KmsAlias: '' };
 }
 
-function s3Parts(uri: string | undefined): { bucket: string; key: string } {
-  if (!uri) return { bucket: '', key: '' };
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri)!;
-  return { bucket: m[1], key: m[2] };
-}
-
 export function infraTemplate(root: string): string {
   return fs.readFileSync(path.join(root, 'templates', 'build', 'infrastructure.yaml'), 'utf8');
 }
 
 /** The stack's parameters; ConfigHash covers the template and every other parameter. */
-export function infraParameters(d: Deployment, opts: { region: string; account: string; bucket: string; template: string }): Record<string, string> {
-  const model = d.model.bakeIntoImage ? s3Parts(d.model.s3) : { bucket: '', key: '' };
+export function infraParameters(
+  d: Deployment,
+  opts: { region: string; account: string; bucket: string; template: string },
+): Record<string, string> & { ConfigHash: string } {
+  // The spec's schema already checked the URI; no location means no model to bake.
+  const model = (d.model.bakeIntoImage && d.model.s3 && parseS3Location(d.model.s3)) || { bucket: '', key: '' };
   const params: Record<string, string> = {
     RepositoryName: repositoryName(d),
     KeepImages: String(d.build.keepImages),

@@ -1,11 +1,14 @@
 /** The build part of `model-deploy plan`: the rendered buildspec and Dockerfile, offline. */
 import type { Deployment } from '../config/types';
 import type { PlanPart } from '../plan/types';
+import { DeployError } from '../core/errors';
 import { renderBuild } from './render';
 
 export function planBuild(d: Deployment): PlanPart {
   if (d.model.image) return { files: [], summary: [`${d.name}: prebuilt image ${d.model.image}, no build`] };
   const region = d.regions[0];
+  // The schema requires at least one region; a deployment without one never reaches a plan.
+  if (!region) throw new DeployError(`deployment ${d.name} has no regions`, { location: d.source });
   const r = renderBuild(d, { region });
   const files = [{ path: 'build/buildspec.yml', content: r.buildspec }];
   let what: string;

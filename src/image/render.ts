@@ -127,13 +127,14 @@ function fill(template: string, values: Record<string, string>, name: string): s
     .split('\n')
     // A placeholder alone on its line disappears with the line when empty.
     .filter((line) => {
-      const only = /^\{\{(\w+)\}\}$/.exec(line.trim());
-      return !only || (values[only[1]] ?? '') !== '';
+      const only = /^\{\{(\w+)\}\}$/.exec(line.trim())?.[1];
+      return only === undefined || (values[only] ?? '') !== '';
     })
     .join('\n')
     .replace(/\{\{(\w+)\}\}/g, (m, key: string) => {
-      if (!(key in values)) throw new Error(`template ${name} uses unknown placeholder ${m}`);
-      return values[key];
+      const value = values[key];
+      if (value === undefined) throw new Error(`template ${name} uses unknown placeholder ${m}`);
+      return value;
     });
   return out;
 }

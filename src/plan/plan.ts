@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Deployment, Spec } from '../config/types';
 import { regionsFor, selectDeployment, selectEnvironment } from '../config/load';
+import { DeployError } from '../core/errors';
 import type { PlanFile, PlanPart } from './types';
 import { planBuild } from '../image/plan';
 import { planStack } from '../deploy/plan';
@@ -37,19 +38,77 @@ export async function plan(spec: Spec, options: PlanOptions): Promise<PlanResult
       parts.push(prefix(`${d.name}/${region}`, planStack(d, { spec, region, environmentName: options.environment, environment })));
     }
   }
-  parts.push(await planCost(spec, deployments, { environmentName: options.environment, hoursPerMonth: options.hoursPerMonth }));
+  // Templates never depend on prices: they are complete before the cost is looked at.
+  parts.push(await costPart(spec, deployments, options));
+  return { files: writeParts(parts, options.outDir), summary: parts.flatMap((p) => p.summary) };
+}
 
+function writeParts(parts: PlanPart[], outDir: string): string[] {
   const written: string[] = [];
   for (const part of parts) {
     for (const f of part.files) {
-      const target = path.join(options.outDir, f.path);
+      const target = path.join(outDir, f.path);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.writeFileSync(target, f.content);
       written.push(target);
     }
   }
-  return { files: written, summary: parts.flatMap((p) => p.summary) };
+  return written;
 }
+
+/**
+ * The cost part, with what cannot be priced (no catalogue price, usage not given) shown as unpriced:
+ * planCost prices all deployments or throws, so after a failure the ones it cannot price are found
+ * one by one and the rest priced together.
+ */
+async function costPart(spec: Spec, deployments: Deployment[], options: PlanOptions): Promise<PlanPart> {
+  const costOptions = { environmentName: options.environment, hoursPerMonth: options.hoursPerMonth };
+  const unpricedReason = async (d: Deployment): Promise<DeployError | undefined> =>
+    planCost(spec, [d], costOptions).then(
+      () => undefined,
+      (err: unknown) => {
+        if (err instanceof DeployError) return err;
+        throw err;
+      },
+    );
+  try {
+    return await planCost(spec, deployments, costOptions);
+  } catch (err) {
+    if (!(err instanceof DeployError)) throw err;
+  }
+  const unpriced: [Deployment, DeployError][] = [];
+  for (const d of deployments) {
+    const reason = await unpricedReason(d);
+    if (reason) unpriced.push([d, reason]);
+  }
+  const priced = deployments.filter((d) => !unpriced.some(([u]) => u === d));
+  const part: PlanPart = priced.length > 0 ? await planCost(spec, priced, costOptions) : { files: [], summary: [] };
+  if (unpriced.length === 0) return part;
+  return withUnpriced(part, unpriced);
+}
+
+function withUnpriced(part: PlanPart, unpriced: [Deployment, DeployError][]): PlanPart {
+  const reasonOf = (e: DeployError) => e.message.replace(/^deployments\.[^:]+: /, '');
+  const section =
+    `## Unpriced\n\nThese deployments have no estimate (never $0): their templates are written all the same.\n\n` +
+    unpriced.map(([d, e]) => `- **${d.name}**: unpriced: ${reasonOf(e)}${e.hint ? `\n  ${e.hint}` : ''}`).join('\n') +
+    '\n';
+  const hasMarkdown = part.files.some((f) => f.path === MARKDOWN);
+  const files = hasMarkdown
+    ? part.files.map((f) => (f.path === MARKDOWN ? { ...f, content: `${f.content.trimEnd()}\n\n${section}` } : f))
+    : [...part.files, { path: MARKDOWN, content: `# Cost estimate\n\n${section}` }];
+  const unpricedJson = { path: 'cost/unpriced.json', content: JSON.stringify(unpriced.map(([d, e]) => ({ deployment: d.name, reason: reasonOf(e), hint: e.hint })), null, 2) + '\n' };
+  return {
+    files: [...files, unpricedJson],
+    summary: [
+      ...part.summary,
+      ...(part.summary.length > 0 ? [`cost: the total above leaves out ${unpriced.map(([d]) => d.name).join(', ')} (unpriced, not $0)`] : []),
+      ...unpriced.map(([d, e]) => `${d.name}: unpriced: ${reasonOf(e)} (templates written; see ${MARKDOWN})`),
+    ],
+  };
+}
+
+const MARKDOWN = 'cost/estimate.md';
 
 function prefix(dir: string, part: PlanPart): PlanPart {
   return { summary: part.summary, files: part.files.map((f: PlanFile) => ({ ...f, path: path.join(dir, f.path) })) };

@@ -52,9 +52,12 @@ const stackXml = `<Stacks><member><StackName>acme-chat-build</StackName><StackSt
 
 type Status = 'SUCCEEDED' | 'FAILED';
 
-function aws(options: { imageExists: boolean; status?: Status }): (req: RecordedRequest) => Reply | undefined {
+function aws(options: { imageExists: boolean; status?: Status; account?: string }): (req: RecordedRequest) => Reply | undefined {
+  const account = options.account ?? '111111111111';
   return (req) => {
     switch (req.operation) {
+      case 'GetCallerIdentity':
+        return queryResponse('GetCallerIdentity', `<Arn>arn:aws:sts::${account}:assumed-role/build/gh</Arn><UserId>AROA:gh</UserId><Account>${account}</Account>`, 'https://sts.amazonaws.com/doc/2011-06-15/');
       case 'DescribeStacks':
         return queryResponse('DescribeStacks', stackXml);
       case 'DescribeImages':
@@ -93,12 +96,12 @@ afterEach(async () => {
 });
 
 describe('build-model bundle', () => {
-  it('skips an unchanged build with two AWS calls and points at the existing image', async () => {
+  it('skips an unchanged build with three AWS calls and points at the existing image', async () => {
     server = await startLoopback(aws({ imageExists: true }));
     const run = await runBundle('build-model', { inputs, workspace: ws, awsEndpoint: server.url });
     expect(run.stdout).not.toContain('::error');
     expect(run.code).toBe(0);
-    expect(server.calls()).toEqual(['DescribeStacks', 'DescribeImages']);
+    expect(server.calls()).toEqual(['GetCallerIdentity', 'DescribeStacks', 'DescribeImages']);
     expect(run.outputs).toMatchObject({ 'image-uri': `${REPO_URI}:${tag}`, 'image-digest': 'sha256:existing', skipped: 'true', 'build-id': '', 'build-seconds': '0' });
     expect(run.outputs['model-data-url']).toMatch(/^s3:\/\/model-deploy-111111111111-us-east-1\/acme\/chat\/models\/[0-9a-f]{16}\/$/);
   });
@@ -127,6 +130,15 @@ describe('build-model bundle', () => {
     expect(annotation).toContain('FAILED in phase BUILD: COMMAND_EXECUTION_ERROR: docker build exited 1');
     expect(annotation).toContain('ERROR: out of disk');
     expect(run.outputs['image-uri']).toBeUndefined();
+  });
+
+  it('refuses the credentials of another account before anything is created there', async () => {
+    server = await startLoopback(aws({ imageExists: false, status: 'SUCCEEDED', account: '999999999999' }));
+    const run = await runBundle('build-model', { inputs, workspace: ws, awsEndpoint: server.url });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('The AWS credentials are for account 999999999999, but environment dev is account 111111111111.');
+    expect(run.stdout).toContain("Assume the environment's role");
+    expect(server.calls()).toEqual(['GetCallerIdentity']);
   });
 
   it.each([

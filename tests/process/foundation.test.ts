@@ -86,7 +86,7 @@ describe('model-deploy CLI', () => {
   it('plans the bundled example offline: template, parameters, buildspec and cost', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-'));
     const stdout = execFileSync(process.execPath, [cli, 'plan', '--out', out], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: out } });
-    expect(stdout).toMatch(/Plan for .*examples\/model-deploy.yml: 3 deployment\(s\)/);
+    expect(stdout).toMatch(/Plan for .*examples\/model-deploy.yml \(the bundled example: no \.\/model-deploy\.yml in this folder[^)]*\): 3 deployment\(s\)/);
     const files = execFileSync('find', [out, '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => path.relative(out, f)).sort();
     for (const d of ['qwen-chat', 'summarizer-batch', 'code-assistant']) {
       expect(files).toContain(`${d}/build/buildspec.yml`);
@@ -104,6 +104,12 @@ describe('model-deploy CLI', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toMatch(/^error: model-deploy.yml:7:19: deployments.chat: instanceType "ml.g5.2xlarg" is not a known SageMaker instance type/m);
     expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+  });
+
+  it('takes --help after a command', () => {
+    const r = spawnSync(process.execPath, [cli, 'plan', '--help'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^model-deploy plan \[--config FILE\]/);
   });
 
   it('suggests a command for a typo', () => {

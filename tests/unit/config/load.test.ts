@@ -153,6 +153,159 @@ describe('bad specs get one clear message with file:line', () => {
   });
 });
 
+describe('China regions stay in their own partition, wherever the regions come from', () => {
+  const withEnv = (env: string, deploymentExtra = '') => `version: 1
+environments:
+${env}
+deployments:
+  chat:
+    model:
+      huggingface: { id: Qwen/Qwen2.5-7B-Instruct }
+    engine: { name: vllm }
+    target: sagemaker-realtime
+    instanceType: ml.g5.2xlarge
+    regions: [us-east-1]
+${deploymentExtra}`;
+
+  it('rejects an environment whose regions mix China and other regions, at its regions line', () => {
+    const errs = problems(withEnv('  prod:\n    account: "333333333333"\n    regions: [us-east-1, cn-north-1]'));
+    expect(errs.map((e) => e.message)).toEqual(['environments.prod: regions mix China regions (cn-north-1) with other regions (us-east-1)']);
+    expect(errs[0]?.location?.line).toBe(5);
+  });
+
+  it('rejects an aws role for an environment that deploys to China, at the role line', () => {
+    const errs = problems(withEnv('  cn:\n    account: "444444444444"\n    roleArn: arn:aws:iam::444444444444:role/deploy\n    regions: [cn-north-1]'));
+    expect(errs.map((e) => e.message)).toEqual([
+      'environments.cn: roleArn is an ARN of partition aws, but the environment deploys to cn-north-1 (partition aws-cn)',
+    ]);
+    expect(errs[0]?.location?.line).toBe(5);
+    expect(errs[0]?.hint).toMatch(/arn:aws-cn:/);
+  });
+
+  it('checks a role against the regions the deployments bring when the environment names none', () => {
+    const text = withEnv('  cn:\n    account: "444444444444"\n    roleArn: arn:aws:iam::444444444444:role/deploy').replace('regions: [us-east-1]', 'regions: [cn-north-1]');
+    const errs = problems(text);
+    expect(errs.map((e) => e.message)).toEqual([
+      'environments.cn: roleArn is an ARN of partition aws, but deployment chat deploys to cn-north-1 (partition aws-cn)',
+    ]);
+    expect(errs[0]?.location?.line).toBe(5);
+  });
+
+  it('accepts China environments with aws-cn roles', () => {
+    const text = withEnv('  cn:\n    account: "444444444444"\n    roleArn: arn:aws-cn:iam::444444444444:role/deploy\n    regions: [cn-north-1, cn-northwest-1]');
+    expect(() => parseSpec(text, 'model-deploy.yml')).not.toThrow();
+  });
+});
+
+describe('YAML that is not a spec says what happened and where', () => {
+  const BOMB =
+    'a: &a [x, x, x, x, x, x, x, x, x, x]\n' +
+    'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n' +
+    'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n' +
+    'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n' +
+    'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n';
+
+  it('stops an alias bomb quickly with a message naming the file', () => {
+    const started = Date.now();
+    const [e] = problems(BOMB);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(e).toBeInstanceOf(DeployError);
+    expect(e.message).toMatch(/aliases/);
+    expect(e.message).toMatch(/expand/);
+    expect(e.location?.file).toBe('model-deploy.yml');
+    expect(e.location?.line).toBe(2);
+    expect(e.describe()).toMatch(/^model-deploy\.yml:2:\d+: /);
+  });
+
+  it('names a duplicate key and both of its lines', () => {
+    const [e] = problems(VALID.replace('    target: sagemaker-realtime\n', '    target: sagemaker-realtime\n    regions: [eu-west-1]\n'));
+    expect(e.message).toBe('duplicate key "regions" in deployments.chat: line 8 and line 10');
+    expect(e.location?.line).toBe(10);
+    expect(e.hint).toMatch(/line 8/);
+  });
+
+  it.each([['an empty file', ''], ['a file of comments only', '# to do\n']])('gives %s a hint where to start', (_what, text) => {
+    const [e] = problems(text);
+    expect(e.message).toBe('the spec file is empty (or only comments)');
+    expect(e.location?.file).toBe('model-deploy.yml');
+    expect(e.hint).toMatch(/examples\/model-deploy\.yml/);
+  });
+
+  it('says --config on the command line and the `config` input in an action', () => {
+    const cli = (() => {
+      try {
+        loadSpec('/nonexistent/x.yml', { displayPath: 'x.yml', configFlag: '--config' });
+      } catch (err) {
+        return err as DeployError;
+      }
+    })();
+    expect(cli?.hint).toMatch(/--config/);
+    expect(cli?.hint).not.toMatch(/input/);
+    expect(() => loadSpec('/nonexistent/x.yml', { displayPath: 'x.yml' })).toThrow(expect.objectContaining({ hint: expect.stringMatching(/the `config` input/) }));
+  });
+});
+
+describe('the closed instance list says why a type is refused', () => {
+  it.each([
+    ['sagemaker-realtime', 'ml.m4.xlarge', 'm4', 'ml.m5.xlarge'],
+    ['sagemaker-realtime', 'ml.c4.2xlarge', 'c4', 'ml.c5.2xlarge'],
+    ['sagemaker-realtime', 'ml.p2.xlarge', 'p2', 'ml.g5.xlarge'],
+    ['ec2', 'r4.large', 'r4', 'r5.large'],
+  ])('%s %s: previous generation, with the current one', (target, type, family, current) => {
+    const text = VALID.replace('sagemaker-realtime', target).replace('ml.g5.2xlarge', type);
+    const e = problems(text).find((x) => x.message.includes('instanceType'));
+    expect(e?.message).toBe(`deployments.chat: instanceType "${type}" is a previous-generation type (${family}), which model-deploy does not deploy to`);
+    expect(e?.hint).toBe(`Use the current generation: "${current}".`);
+    expect(e?.location?.line).toBe(8);
+  });
+});
+
+describe('SageMaker endpointName and executionRoleArn', () => {
+  const sm = (extra: string, text = VALID) => text.replace('    regions: [us-east-1]\n', `    regions: [us-east-1]\n${extra}`);
+
+  it('accepts both on a SageMaker deployment and keeps them', () => {
+    const spec = parseSpec(sm('    endpointName: chat-prod-v2\n    executionRoleArn: arn:aws:iam::111111111111:role/my-sagemaker-role\n'), 'model-deploy.yml');
+    expect(spec.deployments.chat?.endpointName).toBe('chat-prod-v2');
+    expect(spec.deployments.chat?.executionRoleArn).toBe('arn:aws:iam::111111111111:role/my-sagemaker-role');
+  });
+
+  it('leaves both absent by default (the name and a least-privilege role are generated)', () => {
+    const d = parseSpec(VALID, 'model-deploy.yml').deployments.chat;
+    expect(d?.endpointName).toBeUndefined();
+    expect(d?.executionRoleArn).toBeUndefined();
+  });
+
+  it.each([
+    ['an endpoint name SageMaker rejects', '    endpointName: chat_prod\n', /endpointName is "chat_prod", which is not valid/],
+    ['an endpoint name over 63 characters', `    endpointName: ${'a'.repeat(64)}\n`, /endpointName is "a{64}", which is not valid/],
+    ['a role that is not an IAM role ARN', '    executionRoleArn: arn:aws:iam::111111111111:user/me\n', /executionRoleArn is "arn:aws:iam::111111111111:user\/me", which is not valid/],
+  ])('rejects %s at its line', (_what, extra, message) => {
+    const [e] = problems(sm(extra));
+    expect(e?.message).toMatch(message);
+    expect(e?.location?.line).toBe(10);
+  });
+
+  it('refuses them on ec2 and ecs', () => {
+    const ecs = VALID.replace('sagemaker-realtime', 'ecs').replace('ml.g5.2xlarge', 'g5.2xlarge');
+    const messages = problems(sm('    endpointName: chat\n    executionRoleArn: arn:aws:iam::111111111111:role/r\n', ecs)).map((e) => e.message);
+    expect(messages).toEqual(
+      expect.arrayContaining(['deployments.chat: endpointName applies to SageMaker targets only', 'deployments.chat: executionRoleArn applies to SageMaker targets only']),
+    );
+  });
+
+  it('refuses a role of another partition than the regions', () => {
+    const cn = sm('    executionRoleArn: arn:aws:iam::111111111111:role/r\n').replace('regions: [us-east-1]', 'regions: [cn-north-1]');
+    const [e] = problems(cn);
+    expect(e?.message).toBe('deployments.chat: executionRoleArn is an ARN of partition aws, but the deployment deploys to cn-north-1 (partition aws-cn)');
+  });
+
+  it('refuses one endpoint name for two deployments', () => {
+    const two = sm('    endpointName: shared\n') + sm('    endpointName: shared\n').split('\n').slice(2).join('\n').replace('  chat:', '  other:');
+    const errs = problems(two);
+    expect(errs.map((e) => e.message)).toEqual(['deployments.other: endpointName "shared" is also the endpoint name of deployment chat']);
+  });
+});
+
 describe('selecting', () => {
   const spec = parseSpec(VALID + '  other:\n    model: { s3: "s3://bucket/m/" }\n    engine: { name: tgi }\n    target: sagemaker-async\n    instanceType: ml.g5.xlarge\n    regions: [eu-west-1]\n', 'm.yml');
 

@@ -56,20 +56,45 @@ function callCount(): number {
   return all.reduce((n, m) => n + m.calls().length, 0);
 }
 
-beforeEach(() => all.forEach((m) => m.reset()));
+beforeEach(() => {
+  all.forEach((m) => m.reset());
+  // The environment's own account, unless a test says otherwise.
+  sts.onAnyCommand().resolves({ Account: '111111111111' });
+});
 
 describe('buildModel', () => {
-  it('skips the build when ECR already holds the content tag: two AWS calls', async () => {
+  it('refuses credentials for another account than the environment, before any AWS call that changes something', async () => {
+    // The prod role used for environment dev: nothing may be created in the prod account.
+    sts.onAnyCommand().resolves({ Account: '999999999999' });
+    cfn.on(DescribeStacksCommand).rejects(notFound);
+    ecr.on(DescribeImagesCommand).rejects(imageNotFound);
+    s3.on(HeadBucketCommand).rejects(Object.assign(new Error('nf'), { name: 'NotFound' }));
+    const o = options({ locate: spec.locate });
+    const err = await buildModel(o).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    const e = err as DeployError;
+    expect(e.message).toBe('The AWS credentials are for account 999999999999, but environment dev is account 111111111111.');
+    expect(e.hint).toMatch(/Assume the environment's role/);
+    expect(e.location?.line).toBeGreaterThan(0);
+    expect(cfn.commandCalls(CreateStackCommand)).toHaveLength(0);
+    expect(s3.commandCalls(CreateBucketCommand)).toHaveLength(0);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(codebuild.commandCalls(StartBuildCommand)).toHaveLength(0);
+    // The account is the first thing checked: nothing else was asked either.
+    expect(callCount()).toBe(1);
+  });
+
+  it('skips the build when ECR already holds the content tag: three AWS calls', async () => {
     cfn.on(DescribeStacksCommand).resolves({ Stacks: [stack('UPDATE_COMPLETE')] as never });
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: 'sha256:abc' }] });
     const o = options();
     const [r] = await buildModel(o);
     expect(r).toEqual({ region: 'us-east-1', imageUri: `${repoUri}:${tag}`, imageDigest: 'sha256:abc', modelDataUrl: expect.stringMatching(new RegExp(`^s3://${bucket}/acme/chat/models/[0-9a-f]{16}/$`)), buildId: '', skipped: true, buildSeconds: 0 });
-    expect(callCount()).toBe(2);
+    expect(callCount()).toBe(3);
     expect(ecr.commandCalls(DescribeImagesCommand)[0].args[0].input).toEqual({ repositoryName: 'acme/chat', imageIds: [{ imageTag: tag }] });
   });
 
-  it('asks STS for the account only when no environment names it', async () => {
+  it('asks STS for the account once, with or without an environment', async () => {
     sts.onAnyCommand().resolves({ Account: '111111111111' });
     cfn.on(DescribeStacksCommand).resolves({ Stacks: [stack('CREATE_COMPLETE')] as never });
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: 'sha256:abc' }] });

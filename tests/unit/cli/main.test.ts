@@ -1,0 +1,88 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { PassThrough } from 'stream';
+import { main } from '../../../src/cli/main';
+
+const EXAMPLE = path.resolve(__dirname, '../../../examples/model-deploy.yml');
+
+/** Runs the CLI in a fresh folder; returns its exit code and everything it printed. */
+async function cli(args: string[], files: Record<string, string> = {}): Promise<{ code: number; out: string; dir: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-cli-'));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  const stream = new PassThrough();
+  let out = '';
+  stream.on('data', (c: Buffer) => (out += c.toString()));
+  const cwd = process.cwd();
+  const workspace = process.env.GITHUB_WORKSPACE;
+  process.chdir(dir);
+  process.env.GITHUB_WORKSPACE = dir;
+  try {
+    const code = await main(args, stream);
+    return { code, out, dir };
+  } finally {
+    process.chdir(cwd);
+    if (workspace === undefined) delete process.env.GITHUB_WORKSPACE;
+    else process.env.GITHUB_WORKSPACE = workspace;
+  }
+}
+
+describe('model-deploy --help', () => {
+  it.each([['plan'], ['validate'], ['build-model'], ['deploy-endpoint'], ['rotate-key'], ['promote-model'], ['estimate-cost']])(
+    '%s --help prints that command\'s usage and exits 0',
+    async (command) => {
+      const r = await cli([command, '--help']);
+      expect(r.out).not.toMatch(/unknown flag|did you mean/i);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`model-deploy ${command}`);
+      expect(r.out).toContain('--config');
+    },
+  );
+
+  it('lists an action\'s inputs as flags with their descriptions and defaults', async () => {
+    const r = await cli(['build-model', '-h']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/--poll-seconds N?\s.*Seconds between build status checks.*\(default 10\)/);
+  });
+
+  it('plan --help writes no plan', async () => {
+    const r = await cli(['plan', '--help']);
+    expect(fs.existsSync(path.join(r.dir, 'plan-out'))).toBe(false);
+  });
+});
+
+describe('model-deploy plan without --config', () => {
+  it('plans ./model-deploy.yml when it exists, and says so', async () => {
+    const own = fs.readFileSync(EXAMPLE, 'utf8').replace(/acme-llm/g, 'mine-llm');
+    const r = await cli(['plan'], { 'model-deploy.yml': own });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Plan for model-deploy\.yml \(\.\/model-deploy\.yml in this folder\)/);
+    const written = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? written(path.join(dir, e.name)) : [fs.readFileSync(path.join(dir, e.name), 'utf8')]));
+    const texts = written(path.join(r.dir, 'plan-out'));
+    expect(texts.some((t) => t.includes('mine-llm'))).toBe(true);
+    expect(texts.some((t) => t.includes('acme-llm'))).toBe(false);
+  });
+
+  it('falls back to the bundled example when there is none, and says so', async () => {
+    const r = await cli(['plan']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/the bundled example: no \.\/model-deploy\.yml in this folder/);
+  });
+});
+
+describe('CLI errors name the CLI flag', () => {
+  it('validate on a missing file says --config, not the action input', async () => {
+    const r = await cli(['validate']);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('--config');
+    expect(r.out).not.toMatch(/`config` input/);
+  });
+
+  it('an action run from the terminal without a spec says --config', async () => {
+    const r = await cli(['build-model', '--environment', 'dev']);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('--config');
+    expect(r.out).not.toMatch(/`config` input/);
+  });
+});
