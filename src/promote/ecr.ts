@@ -5,6 +5,7 @@
  * a promotion that stops half-way leaves no tag on an incomplete image and a re-run finishes it.
  */
 import type { ECRClient, ImageIdentifier } from '@aws-sdk/client-ecr';
+import { dnsSuffix } from '../core/aws';
 import { DeployError, errorName } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
@@ -48,8 +49,7 @@ export function parseImageUri(uri: string): ImageUri | undefined {
 }
 
 export function imageUri(registryId: string, region: string, repositoryName: string, digest: string): string {
-  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `${registryId}.dkr.ecr.${region}.${suffix}/${repositoryName}@${digest}`;
+  return `${registryId}.dkr.ecr.${region}.${dnsSuffix(region)}/${repositoryName}@${digest}`;
 }
 
 function where(r: Registry): string {

@@ -5,9 +5,9 @@
  * runs in the target account through its own OIDC role, with the job's credentials). Regions run in
  * parallel, each to its end, and a failed region leaves nothing tagged and can be re-run.
  */
-import { awsClient } from '../core/aws';
+import { awsClient, partitionOf } from '../core/aws';
 import { assumeRole, defaultSessionName, isRoleArn } from '../core/credentials';
-import { DeployError, DeployErrors, errorMessage, explainAwsError } from '../core/errors';
+import { DeployError, DeployErrors, errorMessage, explainAwsError, throwIfAny } from '../core/errors';
 import type { RunContext } from '../core/action';
 import type { Target } from '../config/select';
 import type { Reporter } from '../core/log';
@@ -16,7 +16,8 @@ import { regionsFor, selectEnvironment } from '../config/load';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { copyModel, parseBedrockModelArn, shareModel, targetModelName } from './bedrock';
 import { copyImage, getManifests, imageUri, ImageRef, newestImage, parseImageUri, Registry, waitForReplication } from './ecr';
-import { copyArtifacts, parseS3Url, S3Location } from './s3';
+import { copyArtifacts } from './s3';
+import { parseS3Location, S3Location } from '../core/s3-location';
 import { Actor, formatBytes, settleLimit, step, tagValue } from './util';
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { RAMClient } from '@aws-sdk/client-ram';
@@ -175,7 +176,7 @@ export function planPromotion(req: PromoteRequest): PromotionPlan {
   let modelData: S3Location | undefined;
   const dataUrl = req.modelDataUrl ?? d.model.s3;
   if (dataUrl) {
-    modelData = parseS3Url(dataUrl);
+    modelData = parseS3Location(dataUrl);
     if (!modelData || modelData.key === '') {
       errors.push(new DeployError(`${req.modelDataUrl ? 'input `model-data-url`' : `deployments.${d.name}.model.s3`} is "${dataUrl}", which is not an S3 object or prefix URL`, {
         title: 'Invalid input',
@@ -210,8 +211,7 @@ export function planPromotion(req: PromoteRequest): PromotionPlan {
       hint: 'Give `image-uri`, `model-data-url` or `bedrock-model-arn`.',
     }));
   }
-  if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) throw new DeployErrors(errors);
+  throwIfAny(errors);
   return {
     deployment: d,
     source: { name: req.sourceEnvironment, env: sourceEnv, region: sourceRegion },
@@ -490,8 +490,7 @@ async function createRepository(t: Registry, kmsKeyId: string | undefined, tags:
  * account, commit, run), and the digest-pinned image URI is the per-image link.
  */
 async function tagRepository(t: Registry, tags: Record<string, string>): Promise<void> {
-  const partition = t.region.startsWith('cn-') ? 'aws-cn' : t.region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
-  const arn = `arn:${partition}:ecr:${t.region}:${t.registryId}:repository/${t.repositoryName}`;
+  const arn = `arn:${partitionOf(t.region)}:ecr:${t.region}:${t.registryId}:repository/${t.repositoryName}`;
   await step(t.actor, 'ecr:TagResource', arn, () =>
     t.client.send(new TagResourceCommand({ resourceArn: arn, tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value: tagValue(Value) })) })),
   );

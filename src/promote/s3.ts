@@ -6,6 +6,7 @@
  */
 import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { DeployError, errorName } from '../core/errors';
+import { s3Url } from '../core/s3-location';
 import { Actor, mapLimit, step } from './util';
 import * as s3 from '@aws-sdk/client-s3';
 
@@ -18,16 +19,6 @@ export interface Bucket {
   actor: Actor;
   bucket: string;
   region: string;
-}
-
-export interface S3Location {
-  bucket: string;
-  key: string;
-}
-
-export function parseS3Url(url: string): S3Location | undefined {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/.exec(url);
-  return m ? { bucket: m[1], key: m[2] } : undefined;
 }
 
 export interface ArtifactCopyOptions {
@@ -62,7 +53,7 @@ function notFound(err: unknown): boolean {
 }
 
 async function listSource(source: Bucket, key: string): Promise<SourceObject[]> {
-  const where = `s3://${source.bucket}/${key}`;
+  const where = s3Url({ bucket: source.bucket, key });
   if (!key.endsWith('/') && key !== '') {
     const head = await step(source.actor, 's3:GetObject', where, async () => {
       try {
@@ -97,14 +88,14 @@ function isCurrent(src: SourceObject, head: HeadObjectCommandOutput): boolean {
 /** Copies s3://source.bucket/key (an object, or every object under a prefix ending in "/") to the same key in `target`. */
 export async function copyArtifacts(source: Bucket, key: string, target: Bucket, options: ArtifactCopyOptions): Promise<ArtifactCopyResult> {
   const objects = await listSource(source, key);
-  const result: ArtifactCopyResult = { url: `s3://${target.bucket}/${key}`, objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
+  const result: ArtifactCopyResult = { url: s3Url({ bucket: target.bucket, key }), objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
   const threshold = options.multipartThreshold ?? COPY_OBJECT_LIMIT;
   const tagging = new URLSearchParams(options.tags).toString();
   const encryption = options.kmsKeyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyId } : {};
 
   await mapLimit(objects, options.concurrency ?? 4, async (obj) => {
-    const from = `s3://${source.bucket}/${obj.key}`;
-    const to = `s3://${target.bucket}/${obj.key}`;
+    const from = s3Url({ bucket: source.bucket, key: obj.key });
+    const to = s3Url({ bucket: target.bucket, key: obj.key });
     const copySource = `${source.bucket}/${obj.key.split('/').map(encodeURIComponent).join('/')}`;
     const head = await step(target.actor, 's3:GetObject', to, async () => {
       try {
