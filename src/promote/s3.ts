@@ -89,59 +89,68 @@ function isCurrent(src: SourceObject, head: HeadObjectCommandOutput): boolean {
 export async function copyArtifacts(source: Bucket, key: string, target: Bucket, options: ArtifactCopyOptions): Promise<ArtifactCopyResult> {
   const objects = await listSource(source, key);
   const result: ArtifactCopyResult = { url: s3Url({ bucket: target.bucket, key }), objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
-  const threshold = options.multipartThreshold ?? COPY_OBJECT_LIMIT;
-  const tagging = new URLSearchParams(options.tags).toString();
-  const encryption = options.kmsKeyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyId } : {};
-
   await mapLimit(objects, options.concurrency ?? 4, async (obj) => {
-    const from = s3Url({ bucket: source.bucket, key: obj.key });
-    const to = s3Url({ bucket: target.bucket, key: obj.key });
-    const copySource = `${source.bucket}/${obj.key.split('/').map(encodeURIComponent).join('/')}`;
-    const head = await step(target.actor, 's3:GetObject', to, async () => {
-      try {
-        return await target.client.send(new s3.HeadObjectCommand({ Bucket: target.bucket, Key: obj.key, ChecksumMode: 'ENABLED' }));
-      } catch (err) {
-        if (notFound(err)) return undefined;
-        if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
-        throw err;
-      }
-    });
-    if (head && isCurrent(obj, head)) {
-      result.objectsSkipped++;
-      return;
-    }
-    const metadata = { [SOURCE_ETAG_META]: obj.etag.replace(/"/g, '') };
-    const permission = `s3:GetObject (${from}) and s3:PutObject + s3:PutObjectTagging`;
-    if (obj.size <= threshold) {
-      await step(target.actor, permission, to, async () => {
-        try {
-          return await target.client.send(
-            new s3.CopyObjectCommand({
-              Bucket: target.bucket,
-              Key: obj.key,
-              CopySource: copySource,
-              // The source must not change under the copy.
-              CopySourceIfMatch: obj.etag || undefined,
-              MetadataDirective: 'REPLACE',
-              Metadata: metadata,
-              ContentType: obj.contentType,
-              TaggingDirective: 'REPLACE',
-              Tagging: tagging,
-              ...encryption,
-            }),
-          );
-        } catch (err) {
-          if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
-          throw err;
-        }
-      });
+    if (await copyObject(source, target, obj, options)) {
+      result.objectsCopied++;
+      result.bytesCopied += obj.size;
     } else {
-      await multipartCopy(target, obj, copySource, { metadata, tagging, encryption, partSize: options.partSize, concurrency: options.concurrency ?? 4 }, permission, to);
+      result.objectsSkipped++;
     }
-    result.objectsCopied++;
-    result.bytesCopied += obj.size;
   });
   return result;
+}
+
+/** The target's copy of an object, or undefined when there is none. */
+async function headTarget(target: Bucket, key: string): Promise<HeadObjectCommandOutput | undefined> {
+  return step(target.actor, 's3:GetObject', s3Url({ bucket: target.bucket, key }), async () => {
+    try {
+      return await target.client.send(new s3.HeadObjectCommand({ Bucket: target.bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    } catch (err) {
+      if (notFound(err)) return undefined;
+      if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
+      throw err;
+    }
+  });
+}
+
+/** One object, unless its copy is current; returns whether it copied. */
+async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, options: ArtifactCopyOptions): Promise<boolean> {
+  const head = await headTarget(target, obj.key);
+  if (head && isCurrent(obj, head)) return false;
+  const from = s3Url({ bucket: source.bucket, key: obj.key });
+  const to = s3Url({ bucket: target.bucket, key: obj.key });
+  const copySource = `${source.bucket}/${obj.key.split('/').map(encodeURIComponent).join('/')}`;
+  const metadata = { [SOURCE_ETAG_META]: obj.etag.replace(/"/g, '') };
+  const tagging = new URLSearchParams(options.tags).toString();
+  const encryption = options.kmsKeyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyId } : {};
+  const permission = `s3:GetObject (${from}) and s3:PutObject + s3:PutObjectTagging`;
+  if (obj.size > (options.multipartThreshold ?? COPY_OBJECT_LIMIT)) {
+    await multipartCopy(target, obj, copySource, { metadata, tagging, encryption, partSize: options.partSize, concurrency: options.concurrency ?? 4 }, permission, to);
+    return true;
+  }
+  await step(target.actor, permission, to, async () => {
+    try {
+      return await target.client.send(
+        new s3.CopyObjectCommand({
+          Bucket: target.bucket,
+          Key: obj.key,
+          CopySource: copySource,
+          // The source must not change under the copy.
+          CopySourceIfMatch: obj.etag || undefined,
+          MetadataDirective: 'REPLACE',
+          Metadata: metadata,
+          ContentType: obj.contentType,
+          TaggingDirective: 'REPLACE',
+          Tagging: tagging,
+          ...encryption,
+        }),
+      );
+    } catch (err) {
+      if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
+      throw err;
+    }
+  });
+  return true;
 }
 
 function noBucket(target: Bucket, cause: unknown): DeployError {
