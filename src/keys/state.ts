@@ -32,7 +32,7 @@ export interface SecretState {
 }
 
 export function versionWith(stages: Record<string, string[]>, label: string): string | undefined {
-  return Object.keys(stages).find((id) => stages[id].includes(label));
+  return Object.entries(stages).find(([, labels]) => labels.includes(label))?.[0];
 }
 
 /** The secret's state, or undefined when it does not exist. */

@@ -44,8 +44,9 @@ export interface ImageUri extends ImageRef {
 /** ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPO[:TAG][@sha256:HEX] */
 export function parseImageUri(uri: string): ImageUri | undefined {
   const m = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9][a-z0-9._\/-]*?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(uri);
-  if (!m || (!m[4] && !m[5])) return undefined;
-  return { account: m[1], region: m[2], repositoryName: m[3], tag: m[4], digest: m[5] };
+  const [, account, region, repositoryName, tag, digest] = m ?? [];
+  if (!account || !region || !repositoryName || (!tag && !digest)) return undefined;
+  return { account, region, repositoryName, tag, digest };
 }
 
 export function imageUri(registryId: string, region: string, repositoryName: string, digest: string): string {
