@@ -13,6 +13,8 @@ import type { Target } from '../config/select';
 import type { Reporter } from '../core/log';
 import { artifactBucketName, ownershipTags, repositoryName } from '../config/names';
 import { regionsFor, selectEnvironment } from '../config/load';
+import { artifactPrefix, ensureArtifactBucket } from '../image/infra';
+import { weightsKey } from '../image/render';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { copyModel, parseBedrockModelArn, shareModel, targetModelName } from './bedrock';
 import { copyImage, getManifests, imageUri, ImageRef, newestImage, parseImageUri, Registry, waitForReplication } from './ecr';
@@ -83,6 +85,8 @@ export interface PromotionPlan {
   target: { name: string; env: EnvironmentSpec; regions: string[]; roleArn?: string };
   image?: { repositoryName: string; ref?: ImageRef };
   modelData?: S3Location;
+  /** The weights are the build's (no `model-data-url`, no model.s3). */
+  modelDataFromBuild?: boolean;
   bedrockModelArn?: string;
 }
 
@@ -121,26 +125,39 @@ export function planPromotion(req: PromoteRequest): PromotionPlan {
   const regions = planTargetRegions(req, targetEnv, errors);
   const roleArn = planTargetRole(req, targetEnv, errors);
   const fromImage = planImage(req, sourceEnv, errors);
-  const modelData = planModelData(req, errors);
   const bedrockRegion = planBedrock(req, sourceEnv, errors);
   const image = fromImage?.image;
-  if (!image && !modelData && !req.bedrockModelArn) {
+  // The image's region wins; then the Bedrock model's (when no image URI was given); then the input or the default.
+  const sourceRegion = fromImage?.region ?? (req.imageUri ? undefined : bedrockRegion) ?? req.sourceRegion ?? firstRegion(d, sourceEnv, req.sourceEnvironment);
+  const given = planModelData(req, errors);
+  const fromBuild = given || !image ? undefined : buildWeights(d, sourceEnv, sourceRegion);
+  if (!image && !given && !req.bedrockModelArn) {
     errors.push(new DeployError(`deployment ${d.name} has nothing to promote: its prebuilt image ${d.model.image} is public and it has no model data in S3`, {
       title: 'Nothing to promote',
       hint: 'Give `image-uri`, `model-data-url` or `bedrock-model-arn`.',
     }));
   }
   throwIfAny(errors);
-  // The image's region wins; then the Bedrock model's (when no image URI was given); then the input or the default.
-  const sourceRegion = fromImage?.region ?? (req.imageUri ? undefined : bedrockRegion) ?? req.sourceRegion ?? firstRegion(d, sourceEnv, req.sourceEnvironment);
   return {
     deployment: d,
     source: { name: req.sourceEnvironment, env: sourceEnv, region: sourceRegion },
     target: { name: req.targetEnvironment, env: targetEnv, regions, roleArn },
     image,
-    modelData,
+    modelData: given ?? fromBuild,
+    modelDataFromBuild: Boolean(fromBuild),
     bedrockModelArn: req.bedrockModelArn,
   };
+}
+
+/**
+ * Where build-model put the weights of a Hugging Face model it did not bake into the image (the
+ * `model-data-url` it output): the source's artifact bucket, under the deployment's artifact prefix.
+ */
+function buildWeights(d: Deployment, sourceEnv: EnvironmentSpec, sourceRegion: string): S3Location | undefined {
+  const key = d.model.bakeIntoImage ? undefined : weightsKey(d);
+  if (!key) return undefined;
+  const bucket = sourceEnv.artifactBucket ?? artifactBucketName(sourceEnv.account, sourceRegion);
+  return { bucket, key: `${artifactPrefix(d)}/models/${key}/` };
 }
 
 function firstRegion(d: Deployment, env: EnvironmentSpec, envName: string): string {
@@ -389,7 +406,7 @@ async function promoteRegion(p: Promotion, region: string, ref: ImageRef | undef
   const settled = await Promise.allSettled(work);
   r.seconds = (Date.now() - started) / 1000;
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
+  if (failed) throw new RegionFailure(failed.reason, r);
   p.reporter.info(`${region}: done in ${r.seconds.toFixed(1)} s (${describe(r)}).`);
   return r;
 }
@@ -449,16 +466,24 @@ async function copyImageInto(p: Promotion, src: Registry, dst: Registry, ref: Im
 async function promoteModelData(p: Promotion, region: string, data: S3Location, r: TargetResult): Promise<void> {
   const { plan, req, sourceActor, targetActor, tuning } = p;
   const { source, target } = plan;
+  const bucket = target.env.artifactBucket ?? artifactBucketName(target.env.account, region);
+  // A new account has no artifact bucket yet: create it as build-model creates the source's.
+  await step(targetActor, 's3:CreateBucket and s3:PutBucket* (encryption, public access block, ownership, policy)', bucket, () =>
+    ensureArtifactBucket({ region, credentials: targetActor.credentials }, bucket, target.env.kmsKeyId, p.reporter),
+  );
   const copied = await copyArtifacts(
     { client: awsClient(S3Client, { region: source.region }), actor: sourceActor, bucket: data.bucket, region: source.region },
     data.key,
+    { client: awsClient(S3Client, { region, credentials: targetActor.credentials }), actor: targetActor, bucket, region },
     {
-      client: awsClient(S3Client, { region, credentials: targetActor.credentials }),
-      actor: targetActor,
-      bucket: target.env.artifactBucket ?? artifactBucketName(target.env.account, region),
-      region,
+      kmsKeyId: target.env.kmsKeyId,
+      tags: provenanceTags(plan, req, undefined),
+      multipartThreshold: tuning.multipartThreshold,
+      partSize: tuning.s3PartSize,
+      missingHint: plan.modelDataFromBuild
+        ? `These are the weights build-model uploads for ${plan.deployment.name} in ${source.name}: run build-model there first, or give the \`model-data-url\` input.`
+        : undefined,
     },
-    { kmsKeyId: target.env.kmsKeyId, tags: provenanceTags(plan, req, undefined), multipartThreshold: tuning.multipartThreshold, partSize: tuning.s3PartSize },
   );
   r.modelDataUrl = copied.url;
   r.objectsCopied = copied.objectsCopied;
@@ -486,22 +511,51 @@ async function copyBedrockModel(p: Promotion, region: string, sourceModelArn: st
   r.modelArn = copied.modelArn;
 }
 
+/** A region that failed, with what it had done by then (the image may be tagged while the weights failed). */
+class RegionFailure extends Error {
+  constructor(readonly reason: unknown, readonly partial: TargetResult) {
+    super(errorMessage(reason));
+  }
+}
+
+export interface FailedRegion {
+  region: string;
+  /** The digest-pinned image URI when the image is in place (tagged) in that region. */
+  imageInPlace?: string;
+}
+
 /** The summary, then the result, or every failed region's error together. */
 async function finish(p: Promotion, settled: PromiseSettledResult<TargetResult>[]): Promise<PromoteResult> {
   const regions = p.plan.target.regions;
   const targets = settled.filter((s): s is PromiseFulfilledResult<TargetResult> => s.status === 'fulfilled').map((s) => s.value);
-  const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ reason: s.reason as unknown, region: regions[i] ?? '' }] : []));
-  await p.reporter.summary(summaryMarkdown(p.plan, targets, failures.map((f) => f.region)));
+  const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [regionFailure(s.reason, regions[i] ?? '')] : []));
+  await p.reporter.summary(summaryMarkdown(p.plan, targets, failures));
   if (failures.length > 0) {
-    const errors = failures.map(({ reason, region }) => {
+    const errors = failures.map(({ region, imageInPlace, reason }) => {
       const e = reason instanceof DeployError ? reason : new DeployError(errorMessage(reason), { cause: reason });
-      return new DeployError(`${region}: ${e.message}`, { hint: e.hint, title: e.title, location: e.location, cause: e });
+      const done = imageInPlace ? `the image is in place (${imageInPlace}), but ` : '';
+      return new DeployError(`${region}: ${done}${e.message}`, { hint: e.hint, title: e.title, location: e.location, cause: e });
     });
-    const rerun = new DeployError('Nothing was tagged in the failed region(s); re-run promote-model to finish (what was copied is skipped).', { title: 'Promotion incomplete' });
-    throw new DeployErrors([...errors, rerun]);
+    throw new DeployErrors([...errors, rerunAdvice(failures)]);
   }
   const digests = new Set(targets.flatMap((t) => (t.digest ? [t.digest] : [])));
   return { digest: digests.size === 1 ? [...digests][0] : undefined, targets };
+}
+
+function regionFailure(reason: unknown, region: string): FailedRegion & { reason: unknown } {
+  if (!(reason instanceof RegionFailure)) return { region, reason };
+  return { region, reason: reason.reason, imageInPlace: reason.partial.imageUri };
+}
+
+/** What a re-run finishes, true for each failed region: the image tag goes last, so an untagged region has no tag. */
+function rerunAdvice(failures: FailedRegion[]): DeployError {
+  const tagged = failures.filter((f) => f.imageInPlace).map((f) => f.region);
+  const untagged = failures.filter((f) => !f.imageInPlace).map((f) => f.region);
+  const parts = [
+    ...(untagged.length ? [`nothing was tagged in ${untagged.join(', ')}`] : []),
+    ...(tagged.length ? [`${tagged.join(', ')}: the image is in place, the rest is not`] : []),
+  ];
+  return new DeployError(`Promotion incomplete: ${parts.join('; ')}; re-run promote-model to finish (what was copied is skipped).`, { title: 'Promotion incomplete' });
 }
 
 async function copyImageDigest(src: Registry, ref: ImageRef): Promise<string> {
@@ -558,7 +612,7 @@ function describe(r: TargetResult): string {
   return parts.join('; ');
 }
 
-export function summaryMarkdown(plan: PromotionPlan, targets: TargetResult[], failedRegions: string[]): string {
+export function summaryMarkdown(plan: PromotionPlan, targets: TargetResult[], failed: FailedRegion[]): string {
   const lines = [
     `### Promotion of ${plan.deployment.name}: ${plan.source.name} → ${plan.target.name}`,
     '',
@@ -570,6 +624,9 @@ export function summaryMarkdown(plan: PromotionPlan, targets: TargetResult[], fa
       `| ${t.account} | ${t.region} | ${t.image ? `${t.image}${t.digest ? ` \`${t.digest.slice(0, 19)}…\`` : ''}` : '-'} | ${t.image ? `${t.blobsCopied} / ${t.blobsSkipped}` : '-'} | ${t.image ? formatBytes(t.bytesMoved) : '-'} | ${t.modelDataUrl ? `${t.objectsCopied} / ${t.objectsSkipped}` : '-'} | ${t.modelDataUrl ? formatBytes(t.bytesCopied) : '-'} | ${t.modelArn ?? '-'} | ${t.seconds.toFixed(1)} s |`,
     );
   }
-  for (const region of failedRegions) lines.push(`| ${plan.target.env.account} | ${region} | **failed** (nothing tagged; re-run to finish) | | | | | | |`);
+  for (const f of failed) {
+    const state = f.imageInPlace ? 'image in place, weights or model not; re-run to finish' : 'nothing tagged; re-run to finish';
+    lines.push(`| ${plan.target.env.account} | ${f.region} | **failed** (${state}) | | | | | | |`);
+  }
   return `${lines.join('\n')}\n`;
 }

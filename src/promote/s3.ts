@@ -29,6 +29,8 @@ export interface ArtifactCopyOptions {
   multipartThreshold?: number;
   partSize?: number;
   concurrency?: number;
+  /** What to do when the source holds nothing (default: check the `model-data-url` input). */
+  missingHint?: string;
 }
 
 export interface ArtifactCopyResult {
@@ -52,14 +54,14 @@ function notFound(err: unknown): boolean {
   return name === 'NotFound' || name === 'NoSuchKey' || status === 404;
 }
 
-async function listSource(source: Bucket, key: string): Promise<SourceObject[]> {
+async function listSource(source: Bucket, key: string, missingHint = 'Check the `model-data-url` input.'): Promise<SourceObject[]> {
   const where = s3Url({ bucket: source.bucket, key });
   if (!key.endsWith('/') && key !== '') {
     const head = await step(source.actor, 's3:GetObject', where, async () => {
       try {
         return await source.client.send(new s3.HeadObjectCommand({ Bucket: source.bucket, Key: key, ChecksumMode: 'ENABLED' }));
       } catch (err) {
-        if (notFound(err)) throw new DeployError(`${where} does not exist.`, { title: 'Model data not found', hint: 'Check the `model-data-url` input (a prefix ends with "/").' });
+        if (notFound(err)) throw new DeployError(`${where} does not exist.`, { title: 'Model data not found', hint: `${missingHint} (A prefix ends with "/".)` });
         throw err;
       }
     });
@@ -74,7 +76,7 @@ async function listSource(source: Bucket, key: string): Promise<SourceObject[]> 
     for (const o of page.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  if (out.length === 0) throw new DeployError(`${where} holds no objects.`, { title: 'Model data not found', hint: 'Check the `model-data-url` input.' });
+  if (out.length === 0) throw new DeployError(`${where} holds no objects.`, { title: 'Model data not found', hint: missingHint });
   return out;
 }
 
@@ -87,7 +89,7 @@ function isCurrent(src: SourceObject, head: HeadObjectCommandOutput): boolean {
 
 /** Copies s3://source.bucket/key (an object, or every object under a prefix ending in "/") to the same key in `target`. */
 export async function copyArtifacts(source: Bucket, key: string, target: Bucket, options: ArtifactCopyOptions): Promise<ArtifactCopyResult> {
-  const objects = await listSource(source, key);
+  const objects = await listSource(source, key, options.missingHint);
   const result: ArtifactCopyResult = { url: s3Url({ bucket: target.bucket, key }), objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
   await mapLimit(objects, options.concurrency ?? 4, async (obj) => {
     if (await copyObject(source, target, obj, options)) {
@@ -157,7 +159,7 @@ function noBucket(target: Bucket, cause: unknown): DeployError {
   return new DeployError(`Bucket ${target.bucket} does not exist in ${target.actor.account} ${target.region}.`, {
     cause,
     title: 'No artifact bucket in the target',
-    hint: 'Run the bootstrap of the target environment (it creates model-deploy-ACCOUNT-REGION), or set environments.<name>.artifactBucket to an existing bucket.',
+    hint: 'promote-model creates the bucket when it is missing; it disappeared during the copy. Re-run promote-model (what was copied is skipped).',
   });
 }
 
