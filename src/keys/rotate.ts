@@ -63,6 +63,20 @@ export function rotationToken(secretArn: string, runId?: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/**
+ * This run's token on this secret. A version that exists without any label was rolled back: its token
+ * cannot be used again with a new key (PutSecretValue refuses another value), so the run moves on to the
+ * next token of its chain. A labelled version of the chain is this run's own (current, or pending to resume).
+ */
+export function runToken(state: Pick<SecretState, 'arn' | 'stages' | 'created'>, runId?: string): string {
+  if (!runId) return randomUUID();
+  for (let n = 0; ; n++) {
+    const token = rotationToken(state.arn, n === 0 ? runId : `${runId}#fresh-${n}`);
+    const rolledBack = token in state.created && !state.stages[token]?.length;
+    if (!rolledBack) return token;
+  }
+}
+
 /** What rotate-key asks for, beyond the target. */
 export interface RotateRequest {
   mode: RotateMode;
@@ -135,7 +149,10 @@ export async function rotateApiKey(o: RotateOptions): Promise<RotateResult> {
   const state = await describeKeySecret(run.sm, run.name);
   if (!state || o.mode === 'create-only') return createOrKeep(run, state);
   checkOwnership(state, o.deployment, o.environmentName);
-  const token = rotationToken(state.arn, o.runId);
+  const token = runToken(state, o.runId);
+  if (o.runId && token !== rotationToken(state.arn, o.runId) && !(token in state.created)) {
+    run.note(`This run's earlier rotation was rolled back; starting a fresh one (version ${token}).`);
+  }
   if (o.mode === 'rotate' && state.stages[token] && !state.stages[token].includes(PENDING)) {
     run.note(`This run already rotated the key (version ${token}); nothing to do.`);
     return result(run, state, { rotated: state.current === token, versionId: state.current ?? token });

@@ -21,7 +21,7 @@ export interface SecretState {
   tags: Record<string, string>;
   /** Version id → its staging labels. */
   stages: Record<string, string[]>;
-  /** Version id → when it was created. */
+  /** Version id → when it was created; deprecated versions (no label, e.g. rolled back) included. */
   created: Record<string, Date | undefined>;
   current?: string;
   pending?: string;
@@ -48,7 +48,7 @@ export async function describeKeySecret(sm: SecretsManagerClient, secretId: stri
   try {
     let NextToken: string | undefined;
     do {
-      const page = await sm.send(new ListSecretVersionIdsCommand({ SecretId: described.ARN ?? secretId, NextToken }));
+      const page = await sm.send(new ListSecretVersionIdsCommand({ SecretId: described.ARN ?? secretId, NextToken, IncludeDeprecated: true }));
       for (const v of page.Versions ?? []) if (v.VersionId) created[v.VersionId] = v.CreatedDate;
       NextToken = page.NextToken;
     } while (NextToken);

@@ -197,6 +197,28 @@ describe('rotateApiKey', () => {
     expect(fake.served).toEqual([fake.keyOf('AWSCURRENT'), fake.keyOf('AWSCURRENT')]);
   });
 
+  test('a re-run of a run whose rotation was rolled back rotates (issue 13.6)', async () => {
+    const old = deployedSecret();
+    await endpoint.close();
+    endpoint = await startEndpoint(fake, { status: () => 404 });
+    wireStack(ecsDeployment, endpoint.url);
+    const failed = await rotateApiKey(options()).catch((e) => e);
+    expect(failed.hint).toMatch(/Rolled back/);
+    // The engine is fixed; the job is re-run (same GITHUB_RUN_ID).
+    await endpoint.close();
+    endpoint = await startEndpoint(fake);
+    wireStack(ecsDeployment, endpoint.url);
+    const r = await rotateApiKey(options());
+    expect(r.rotated).toBe(true);
+    expect(r.versionId).not.toBe(old.id);
+    expect(r.versionId).not.toBe(rotationToken(fake.arn, 'acme/models#4242'));
+    expect(fake.label('AWSCURRENT')!.id).toBe(r.versionId);
+    expect(fake.label('AWSPREVIOUS')!.id).toBe(old.id);
+    // And a re-run of that re-run is harmless.
+    const again = await rotateApiKey(options());
+    expect(again).toMatchObject({ rotated: true, versionId: r.versionId });
+  });
+
   test('a secret without our tags is refused before any change', async () => {
     fake.create(apiKeySecretName(ecsDeployment, ENV), { 'model-deploy:project': 'other' });
     const err = await rotateApiKey(options()).catch((e) => e);
