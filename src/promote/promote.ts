@@ -472,9 +472,9 @@ async function promoteModelData(p: Promotion, region: string, data: S3Location, 
     ensureArtifactBucket({ region, credentials: targetActor.credentials }, bucket, target.env.kmsKeyId, p.reporter),
   );
   const copied = await copyArtifacts(
-    { client: awsClient(S3Client, { region: source.region }), actor: sourceActor, bucket: data.bucket, region: source.region },
+    { client: awsClient(S3Client, { region: source.region }), actor: sourceActor, bucket: data.bucket, region: source.region, owner: source.env.account },
     data.key,
-    { client: awsClient(S3Client, { region, credentials: targetActor.credentials }), actor: targetActor, bucket, region },
+    { client: awsClient(S3Client, { region, credentials: targetActor.credentials }), actor: targetActor, bucket, region, owner: target.env.account },
     {
       kmsKeyId: target.env.kmsKeyId,
       tags: provenanceTags(plan, req, undefined),

@@ -19,6 +19,8 @@ export interface Bucket {
   actor: Actor;
   bucket: string;
   region: string;
+  /** The account that must own the bucket: every call names it, so a bucket of the same name in another account is refused. */
+  owner: string;
 }
 
 export interface ArtifactCopyOptions {
@@ -59,7 +61,7 @@ async function listSource(source: Bucket, key: string, missingHint = 'Check the 
   if (!key.endsWith('/') && key !== '') {
     const head = await step(source.actor, 's3:GetObject', where, async () => {
       try {
-        return await source.client.send(new s3.HeadObjectCommand({ Bucket: source.bucket, Key: key, ChecksumMode: 'ENABLED' }));
+        return await source.client.send(new s3.HeadObjectCommand({ Bucket: source.bucket, Key: key, ChecksumMode: 'ENABLED', ExpectedBucketOwner: source.owner }));
       } catch (err) {
         if (notFound(err)) throw new DeployError(`${where} does not exist.`, { title: 'Model data not found', hint: `${missingHint} (A prefix ends with "/".)` });
         throw err;
@@ -71,7 +73,7 @@ async function listSource(source: Bucket, key: string, missingHint = 'Check the 
   let token: string | undefined;
   do {
     const page = await step(source.actor, 's3:ListBucket', where, () =>
-      source.client.send(new s3.ListObjectsV2Command({ Bucket: source.bucket, Prefix: key, ContinuationToken: token })),
+      source.client.send(new s3.ListObjectsV2Command({ Bucket: source.bucket, Prefix: key, ContinuationToken: token, ExpectedBucketOwner: source.owner })),
     );
     for (const o of page.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -106,7 +108,7 @@ export async function copyArtifacts(source: Bucket, key: string, target: Bucket,
 async function headTarget(target: Bucket, key: string): Promise<HeadObjectCommandOutput | undefined> {
   return step(target.actor, 's3:GetObject', s3Url({ bucket: target.bucket, key }), async () => {
     try {
-      return await target.client.send(new s3.HeadObjectCommand({ Bucket: target.bucket, Key: key, ChecksumMode: 'ENABLED' }));
+      return await target.client.send(new s3.HeadObjectCommand({ Bucket: target.bucket, Key: key, ChecksumMode: 'ENABLED', ExpectedBucketOwner: target.owner }));
     } catch (err) {
       if (notFound(err)) return undefined;
       if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
@@ -127,7 +129,7 @@ async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, opt
   const encryption = options.kmsKeyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyId } : {};
   const permission = `s3:GetObject (${from}) and s3:PutObject + s3:PutObjectTagging`;
   if (obj.size > (options.multipartThreshold ?? COPY_OBJECT_LIMIT)) {
-    await multipartCopy(target, obj, copySource, { metadata, tagging, encryption, partSize: options.partSize, concurrency: options.concurrency ?? 4 }, permission, to);
+    await multipartCopy(source, target, obj, copySource, { metadata, tagging, encryption, partSize: options.partSize, concurrency: options.concurrency ?? 4 }, permission, to);
     return true;
   }
   await step(target.actor, permission, to, async () => {
@@ -137,6 +139,8 @@ async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, opt
           Bucket: target.bucket,
           Key: obj.key,
           CopySource: copySource,
+          ExpectedBucketOwner: target.owner,
+          ExpectedSourceBucketOwner: source.owner,
           // The source must not change under the copy.
           CopySourceIfMatch: obj.etag || undefined,
           MetadataDirective: 'REPLACE',
@@ -164,6 +168,7 @@ function noBucket(target: Bucket, cause: unknown): DeployError {
 }
 
 async function multipartCopy(
+  source: Bucket,
   target: Bucket,
   obj: SourceObject,
   copySource: string,
@@ -175,7 +180,7 @@ async function multipartCopy(
   const partSize = Math.max(o.partSize ?? 512 * 1024 ** 2, Math.ceil(obj.size / 10000), 5 * 1024 ** 2);
   const created = await step(target.actor, 's3:PutObject', to, () =>
     target.client.send(
-      new s3.CreateMultipartUploadCommand({ Bucket: target.bucket, Key: obj.key, Metadata: o.metadata, Tagging: o.tagging, ContentType: obj.contentType, ...o.encryption }),
+      new s3.CreateMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, Metadata: o.metadata, Tagging: o.tagging, ContentType: obj.contentType, ...o.encryption }),
     ),
   );
   const uploadId = created.UploadId!;
@@ -187,6 +192,8 @@ async function multipartCopy(
         target.client.send(
           new s3.UploadPartCopyCommand({
             Bucket: target.bucket,
+            ExpectedBucketOwner: target.owner,
+            ExpectedSourceBucketOwner: source.owner,
             Key: obj.key,
             UploadId: uploadId,
             PartNumber: r.part,
@@ -199,11 +206,11 @@ async function multipartCopy(
       return { PartNumber: r.part, ETag: out.CopyPartResult?.ETag };
     });
     await step(target.actor, 's3:PutObject', to, () =>
-      target.client.send(new s3.CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: obj.key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
+      target.client.send(new s3.CompleteMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
     );
   } catch (err) {
     // Leave no billed, half-written upload behind; the re-run starts the object again.
-    await target.client.send(new s3.AbortMultipartUploadCommand({ Bucket: target.bucket, Key: obj.key, UploadId: uploadId })).catch(() => undefined);
+    await target.client.send(new s3.AbortMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, UploadId: uploadId })).catch(() => undefined);
     throw err;
   }
 }

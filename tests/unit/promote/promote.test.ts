@@ -352,3 +352,35 @@ describe('promote into a new account (issue 13.7)', () => {
     expect(reporter.captured.summaries[0]).not.toMatch(/nothing tagged/);
   });
 });
+
+describe('promote: bucket owners (issue 12.5)', () => {
+  test('every S3 call promote-model makes names the account that must own the bucket', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    seedBuildWeights();
+    mockEcr(fake);
+    mockSts();
+    const calls: { op: string; input: any }[] = [];
+    mockS3(fake, calls);
+    await promote(request(), memoryReporter());
+    const objectCalls = calls.filter((c) => /Object|Multipart|UploadPart/.test(c.op));
+    expect(objectCalls.length).toBeGreaterThan(0);
+    for (const c of objectCalls) {
+      const owner = /^model-deploy-(\d{12})-/.exec(c.input.Bucket)![1];
+      expect({ op: c.op, owner: c.input.ExpectedBucketOwner }).toEqual({ op: c.op, owner });
+    }
+    for (const c of calls.filter((x) => x.op === 'CopyObject')) expect(c.input.ExpectedSourceBucketOwner).toBe('111111111111');
+  });
+
+  test('a source bucket of another account is refused', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    fake.putObject('sniped-weights', 'chat/model.tar.gz', 100);
+    fake.bucketOwners.set('sniped-weights', '999999999999');
+    mockEcr(fake);
+    mockSts();
+    const calls: { op: string; input: any }[] = [];
+    mockS3(fake, calls);
+    const err = (await promote(request({ region: 'us-east-1', modelDataUrl: 's3://sniped-weights/chat/model.tar.gz' }), memoryReporter()).catch((e) => e)) as DeployError;
+    expect(err).toBeInstanceOf(DeployError);
+    expect(calls.filter((c) => c.op === 'CopyObject')).toEqual([]);
+  });
+});
