@@ -18,7 +18,7 @@ import { weightsKey } from '../image/render';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { copyModel, parseBedrockModelArn, shareModel, targetModelName } from './bedrock';
 import { copyImage, getManifests, imageUri, ImageRef, newestImage, parseImageUri, Registry, waitForReplication } from './ecr';
-import { copyArtifacts } from './s3';
+import { copyArtifacts, ensureVersioning, ObjectVersion } from './s3';
 import { parseS3Location, S3Location } from '../core/s3-location';
 import { Actor, formatBytes, settleLimit, step, tagValue } from './util';
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -62,6 +62,8 @@ export interface TargetResult {
   image?: 'copied' | 'present' | 'replicated';
   digest?: string;
   modelDataUrl?: string;
+  /** The objects under modelDataUrl as the target holds them (version id, ETag, SHA-256), for deploy to pin. */
+  modelDataVersions?: ObjectVersion[];
   modelArn?: string;
   blobsCopied: number;
   blobsSkipped: number;
@@ -471,10 +473,12 @@ async function promoteModelData(p: Promotion, region: string, data: S3Location, 
   await step(targetActor, 's3:CreateBucket and s3:PutBucket* (encryption, public access block, ownership, policy)', bucket, () =>
     ensureArtifactBucket({ region, credentials: targetActor.credentials }, bucket, target.env.kmsKeyId, p.reporter),
   );
+  const targetBucket = { client: awsClient(S3Client, { region, credentials: targetActor.credentials }), actor: targetActor, bucket, region, owner: target.env.account };
+  await ensureVersioning(targetBucket);
   const copied = await copyArtifacts(
     { client: awsClient(S3Client, { region: source.region }), actor: sourceActor, bucket: data.bucket, region: source.region, owner: source.env.account },
     data.key,
-    { client: awsClient(S3Client, { region, credentials: targetActor.credentials }), actor: targetActor, bucket, region, owner: target.env.account },
+    targetBucket,
     {
       kmsKeyId: target.env.kmsKeyId,
       tags: provenanceTags(plan, req, undefined),
@@ -486,6 +490,7 @@ async function promoteModelData(p: Promotion, region: string, data: S3Location, 
     },
   );
   r.modelDataUrl = copied.url;
+  r.modelDataVersions = copied.objects;
   r.objectsCopied = copied.objectsCopied;
   r.objectsSkipped = copied.objectsSkipped;
   r.bytesCopied = copied.bytesCopied;
@@ -602,6 +607,14 @@ async function tagRepository(t: Registry, tags: Record<string, string>): Promise
   await step(t.actor, 'ecr:TagResource', arn, () =>
     t.client.send(new TagResourceCommand({ resourceArn: arn, tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value: tagValue(Value) })) })),
   );
+}
+
+/** The `model-data-versions` output: region → object key → { versionId, etag, checksumSha256 }. */
+export function modelDataVersionsOutput(result: PromoteResult): string {
+  const byRegion = result.targets.flatMap((t) =>
+    t.modelDataVersions ? [[t.region, Object.fromEntries(t.modelDataVersions.map(({ key, ...version }) => [key, version]))] as const] : [],
+  );
+  return JSON.stringify(Object.fromEntries(byRegion));
 }
 
 function describe(r: TargetResult): string {

@@ -35,8 +35,19 @@ export interface ArtifactCopyOptions {
   missingHint?: string;
 }
 
+/** What the target holds for one key, so a deploy can pin exactly that object. */
+export interface ObjectVersion {
+  key: string;
+  /** Absent when the bucket is not versioned. */
+  versionId?: string;
+  etag?: string;
+  checksumSha256?: string;
+}
+
 export interface ArtifactCopyResult {
   url: string;
+  /** One entry per object, copied or already current, in source order. */
+  objects: ObjectVersion[];
   objectsCopied: number;
   objectsSkipped: number;
   bytesCopied: number;
@@ -92,14 +103,16 @@ function isCurrent(src: SourceObject, head: HeadObjectCommandOutput): boolean {
 /** Copies s3://source.bucket/key (an object, or every object under a prefix ending in "/") to the same key in `target`. */
 export async function copyArtifacts(source: Bucket, key: string, target: Bucket, options: ArtifactCopyOptions): Promise<ArtifactCopyResult> {
   const objects = await listSource(source, key, options.missingHint);
-  const result: ArtifactCopyResult = { url: s3Url({ bucket: target.bucket, key }), objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
-  await mapLimit(objects, options.concurrency ?? 4, async (obj) => {
-    if (await copyObject(source, target, obj, options)) {
+  const result: ArtifactCopyResult = { url: s3Url({ bucket: target.bucket, key }), objects: [], objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
+  result.objects = await mapLimit(objects, options.concurrency ?? 4, async (obj) => {
+    const { copied, version } = await copyObject(source, target, obj, options);
+    if (copied) {
       result.objectsCopied++;
       result.bytesCopied += obj.size;
     } else {
       result.objectsSkipped++;
     }
+    return version;
   });
   return result;
 }
@@ -117,10 +130,10 @@ async function headTarget(target: Bucket, key: string): Promise<HeadObjectComman
   });
 }
 
-/** One object, unless its copy is current; returns whether it copied. */
-async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, options: ArtifactCopyOptions): Promise<boolean> {
+/** One object, unless its copy is current; returns whether it copied, and the version the target holds. */
+async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, options: ArtifactCopyOptions): Promise<{ copied: boolean; version: ObjectVersion }> {
   const head = await headTarget(target, obj.key);
-  if (head && isCurrent(obj, head)) return false;
+  if (head && isCurrent(obj, head)) return { copied: false, version: versionOf(obj.key, head.VersionId, head.ETag, head.ChecksumSHA256) };
   const from = s3Url({ bucket: source.bucket, key: obj.key });
   const to = s3Url({ bucket: target.bucket, key: obj.key });
   const copySource = `${source.bucket}/${obj.key.split('/').map(encodeURIComponent).join('/')}`;
@@ -129,10 +142,10 @@ async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, opt
   const encryption = options.kmsKeyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyId } : {};
   const permission = `s3:GetObject (${from}) and s3:PutObject + s3:PutObjectTagging`;
   if (obj.size > (options.multipartThreshold ?? COPY_OBJECT_LIMIT)) {
-    await multipartCopy(source, target, obj, copySource, { metadata, tagging, encryption, partSize: options.partSize, concurrency: options.concurrency ?? 4 }, permission, to);
-    return true;
+    const done = await multipartCopy(source, target, obj, copySource, { metadata, tagging, encryption, partSize: options.partSize, concurrency: options.concurrency ?? 4 }, permission, to);
+    return { copied: true, version: versionOf(obj.key, done.VersionId, done.ETag, done.ChecksumSHA256) };
   }
-  await step(target.actor, permission, to, async () => {
+  const out = await step(target.actor, permission, to, async () => {
     try {
       return await target.client.send(
         new s3.CopyObjectCommand({
@@ -148,6 +161,8 @@ async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, opt
           ContentType: obj.contentType,
           TaggingDirective: 'REPLACE',
           Tagging: tagging,
+          // A checksum of the copy that deploy can pin besides the version id.
+          ChecksumAlgorithm: 'SHA256',
           ...encryption,
         }),
       );
@@ -156,7 +171,28 @@ async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, opt
       throw err;
     }
   });
-  return true;
+  return { copied: true, version: versionOf(obj.key, out.VersionId, out.CopyObjectResult?.ETag, out.CopyObjectResult?.ChecksumSHA256) };
+}
+
+function versionOf(key: string, versionId?: string, etag?: string, checksumSha256?: string): ObjectVersion {
+  return { key, ...(versionId ? { versionId } : {}), ...(etag ? { etag } : {}), ...(checksumSha256 ? { checksumSha256 } : {}) };
+}
+
+/**
+ * Versioning on the target bucket, so every promoted object keeps a version id a deploy can pin, and
+ * an overwrite can never replace what was promoted without trace. Suspended or never enabled: enabled.
+ */
+export async function ensureVersioning(target: Omit<Bucket, 'region'>): Promise<void> {
+  const where = s3Url({ bucket: target.bucket, key: '' });
+  const state = await step(target.actor, 's3:GetBucketVersioning', where, () =>
+    target.client.send(new s3.GetBucketVersioningCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner })),
+  );
+  if (state.Status === 'Enabled') return;
+  await step(target.actor, 's3:PutBucketVersioning', where, () =>
+    target.client.send(
+      new s3.PutBucketVersioningCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, VersioningConfiguration: { Status: 'Enabled' } }),
+    ),
+  );
 }
 
 function noBucket(target: Bucket, cause: unknown): DeployError {
@@ -175,7 +211,7 @@ async function multipartCopy(
   o: { metadata: Record<string, string>; tagging: string; encryption: object; partSize?: number; concurrency: number },
   permission: string,
   to: string,
-): Promise<void> {
+): Promise<s3.CompleteMultipartUploadCommandOutput> {
   // At most 10,000 parts; at least 5 MiB each (S3's limits), 512 MiB by default.
   const partSize = Math.max(o.partSize ?? 512 * 1024 ** 2, Math.ceil(obj.size / 10000), 5 * 1024 ** 2);
   const created = await step(target.actor, 's3:PutObject', to, () =>
@@ -183,7 +219,8 @@ async function multipartCopy(
       new s3.CreateMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, Metadata: o.metadata, Tagging: o.tagging, ContentType: obj.contentType, ...o.encryption }),
     ),
   );
-  const uploadId = created.UploadId!;
+  const uploadId = created.UploadId;
+  if (!uploadId) throw new DeployError(`S3 started no multipart upload for ${to}.`);
   try {
     const ranges: { part: number; first: number; last: number }[] = [];
     for (let first = 0, part = 1; first < obj.size; first += partSize, part++) ranges.push({ part, first, last: Math.min(first + partSize, obj.size) - 1 });
@@ -205,7 +242,7 @@ async function multipartCopy(
       );
       return { PartNumber: r.part, ETag: out.CopyPartResult?.ETag };
     });
-    await step(target.actor, 's3:PutObject', to, () =>
+    return await step(target.actor, 's3:PutObject', to, () =>
       target.client.send(new s3.CompleteMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
     );
   } catch (err) {

@@ -1,13 +1,13 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { mockClient } from 'aws-sdk-client-mock';
-import { CopyObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetBucketVersioningCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import * as bedrock from '@aws-sdk/client-bedrock';
 import * as ram from '@aws-sdk/client-ram';
 import { PutImageCommand } from '@aws-sdk/client-ecr';
 import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
-import { planPromotion, promote, PromoteRequest } from '../../../src/promote/promote';
+import { modelDataVersionsOutput, planPromotion, promote, PromoteRequest } from '../../../src/promote/promote';
 import { FakeAws, sha } from './fake-aws';
 import { mockEcr, mockS3, mockSts, RUN, spec, SPEC } from './harness';
 import { weightsKey } from '../../../src/image/render';
@@ -213,6 +213,7 @@ describe('promote: model data and Bedrock', () => {
       throw Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
     });
     s3.on(CopyObjectCommand).resolves({});
+    s3.on(GetBucketVersioningCommand).resolves({ Status: 'Enabled' });
     const res = await promote(request({ modelDataUrl: 's3://dev-weights/chat/model.tar.gz' }), memoryReporter());
     expect(res.targets.map((t) => t.modelDataUrl).sort()).toEqual(['s3://model-deploy-333333333333-eu-west-1/chat/model.tar.gz', 's3://model-deploy-333333333333-us-east-1/chat/model.tar.gz']);
     const copy = s3.commandCalls(CopyObjectCommand)[0].args[0].input;
@@ -382,5 +383,30 @@ describe('promote: bucket owners (issue 12.5)', () => {
     const err = (await promote(request({ region: 'us-east-1', modelDataUrl: 's3://sniped-weights/chat/model.tar.gz' }), memoryReporter()).catch((e) => e)) as DeployError;
     expect(err).toBeInstanceOf(DeployError);
     expect(calls.filter((c) => c.op === 'CopyObject')).toEqual([]);
+  });
+});
+
+describe('promote: pinned weights (issue 12.2)', () => {
+  test('the target bucket is versioned and the result records each copied object\'s version and checksum, also on a re-run', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    const prefix = seedBuildWeights();
+    mockEcr(fake);
+    mockSts();
+    mockS3(fake);
+    const res = await promote(request(), memoryReporter());
+    for (const t of res.targets) {
+      const bucket = `model-deploy-333333333333-${t.region}`;
+      expect(fake.versioned.has(bucket)).toBe(true);
+      const stored = fake.buckets.get(bucket)!.get(`${prefix}model.safetensors`)!;
+      expect(t.modelDataVersions).toEqual([{ key: `${prefix}model.safetensors`, versionId: stored.versionId, etag: stored.etag, checksumSha256: stored.checksum }]);
+      expect(stored.versionId).toBeTruthy();
+      expect(stored.checksum).toBeTruthy();
+    }
+    const out = JSON.parse(modelDataVersionsOutput(res));
+    expect(out['eu-west-1'][`${prefix}model.safetensors`].versionId).toBe(res.targets.find((t) => t.region === 'eu-west-1')!.modelDataVersions![0]!.versionId);
+
+    const again = await promote(request(), memoryReporter());
+    expect(again.targets.every((t) => t.objectsSkipped === 1)).toBe(true);
+    expect(again.targets.map((t) => t.modelDataVersions)).toEqual(res.targets.map((t) => t.modelDataVersions));
   });
 });
