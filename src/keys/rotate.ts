@@ -18,7 +18,7 @@ import type { Deployment, EnvironmentSpec } from '../config/types';
 import { DEFAULT_PROBE_PAYLOAD, KeyExpectation, probeKeys, ProbeOptions, wrongKey } from './probe';
 import { ensureApiKeySecret, keySecretString, newApiKey } from './secret';
 import { resolveServing, ServingSide } from './serving';
-import { checkOwnership, CURRENT, describeKeySecret, moveLabel, PENDING, readKey, SecretState, SERVE_A, SERVE_B } from './state';
+import { checkOwnership, CURRENT, describeKeySecret, KeyValue, moveLabel, PENDING, readKey, SecretState, SERVE_A, SERVE_B } from './state';
 import { SecretsManagerClient, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 
 export type RotateMode = 'rotate' | 'refresh' | 'create-only';
@@ -34,6 +34,11 @@ export interface RotateOptions {
   signal?: AbortSignal;
   mode: RotateMode;
   gracePeriodHours: number;
+  /**
+   * gracePeriodHours came from the input, not the spec's default: it may end a previous key's stored
+   * grace early (after a leak). Otherwise the expiry stored by the rotation decides.
+   */
+  gracePeriodFromInput?: boolean;
   /** Default: the stack's URL output. */
   endpointUrl?: string;
   timeoutMs: number;
@@ -107,7 +112,7 @@ export async function rotateKeys(target: Target, request: RotateRequest, run: Ru
     const r = await run.reporter.group(`${verb} the API key of ${d.name} in ${region}`, () =>
       rotateApiKey({
         deployment: d, environmentName, environment, region, reporter: run.reporter, signal: run.signal, mode: request.mode,
-        gracePeriodHours, endpointUrl: request.endpointUrl, timeoutMs: request.timeoutMinutes * 60_000, runId,
+        gracePeriodHours, gracePeriodFromInput: request.gracePeriodHours !== undefined, endpointUrl: request.endpointUrl, timeoutMs: request.timeoutMinutes * 60_000, runId,
       }),
     );
     results.push(r);
@@ -236,8 +241,7 @@ async function prepare(run: RunState, state: SecretState): Promise<Prepared> {
   if (!state.current) throw new DeployError(`secret ${state.name} has no ${CURRENT} version`, { title: 'Broken secret' });
   const current = state.current;
   const currentKey = await readKey(sm, state.arn, current, o.reporter);
-  const rotatedAt = currentKey.createdAt ? new Date(currentKey.createdAt) : state.created[current] ?? new Date(0);
-  const graceEnds = new Date(rotatedAt.getTime() + o.gracePeriodHours * 3600_000);
+  const graceEnds = graceEnd(o, currentKey, state.created[current]);
   const probe: ProbeOptions = {
     url,
     payload: o.deployment.smokeTest?.payload ?? DEFAULT_PROBE_PAYLOAD,
@@ -252,6 +256,15 @@ async function prepare(run: RunState, state: SecretState): Promise<Prepared> {
     previousInGrace: state.serveA !== undefined && state.serveA !== current && run.now() < graceEnds,
     probe,
   };
+}
+
+/** When the previous key stops being accepted: the expiry its rotation stored, or (older keys) the creation time plus the grace period. */
+function graceEnd(o: RotateOptions, currentKey: KeyValue, versionCreated: Date | undefined): Date {
+  const rotatedAt = currentKey.createdAt ? new Date(currentKey.createdAt) : versionCreated ?? new Date(0);
+  const fromThisRun = new Date(rotatedAt.getTime() + o.gracePeriodHours * 3600_000);
+  if (!currentKey.previousExpiresAt) return fromThisRun;
+  const stored = new Date(currentKey.previousExpiresAt);
+  return o.gracePeriodFromInput && fromThisRun < stored ? fromThisRun : stored;
 }
 
 /** refresh-only, or a rotation blocked by the grace period: undo what was left over; refresh, or refuse to rotate. */
@@ -310,7 +323,7 @@ async function createPending(run: RunState, state: SecretState, token: string): 
     return { version, key };
   }
   const key = await newApiKey(sm, o.reporter);
-  const version = await putPending(sm, state.arn, token, key);
+  const version = await putPending(sm, state.arn, token, keySecretString(key, run.now(), o.gracePeriodHours));
   run.note(`createSecret: version ${version} created as ${PENDING}.`);
   return { version, key };
 }
@@ -372,9 +385,9 @@ async function retirePrevious(p: Prepared, pending: PendingKey): Promise<boolean
   }
 }
 
-async function putPending(sm: SecretsManagerClient, arn: string, token: string, key: string): Promise<string> {
+async function putPending(sm: SecretsManagerClient, arn: string, token: string, secretString: string): Promise<string> {
   try {
-    const out = await sm.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: keySecretString(key), VersionStages: [PENDING] }));
+    const out = await sm.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: secretString, VersionStages: [PENDING] }));
     return out.VersionId ?? token;
   } catch (err) {
     if (errorName(err) === 'ResourceExistsException') {

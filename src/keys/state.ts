@@ -105,6 +105,8 @@ export function checkOwnership(state: SecretState, d: Deployment, environmentNam
 export interface KeyValue {
   apiKey: string;
   createdAt?: string;
+  /** When the key this one replaced stops being accepted (ISO time), as the rotation decided. */
+  previousExpiresAt?: string;
 }
 
 /** Reads one version's key and masks it before anything else can happen. */
@@ -136,7 +138,11 @@ export async function readKey(sm: SecretsManagerClient, arn: string, versionId: 
     throw new DeployError(`version ${versionId} of ${arn} has no usable "apiKey" (at least 32 characters)`, { title: 'Unexpected secret value' });
   }
   reporter.setSecret(value.apiKey);
-  return { apiKey: value.apiKey, createdAt: typeof value.createdAt === 'string' ? value.createdAt : undefined };
+  return {
+    apiKey: value.apiKey,
+    createdAt: typeof value.createdAt === 'string' ? value.createdAt : undefined,
+    previousExpiresAt: typeof value.previousExpiresAt === 'string' && !Number.isNaN(Date.parse(value.previousExpiresAt)) ? value.previousExpiresAt : undefined,
+  };
 }
 
 /** Moves a label to a version (from wherever it was). */
