@@ -1,11 +1,13 @@
 /**
  * API-key rotation from CI: the Secrets Manager rotation protocol without a Lambda.
- *   createSecret  PutSecretValue [AWSPENDING] with a ClientRequestToken derived from the run (re-runs are harmless)
+ *   createSecret  PutSecretValue [AWSPENDING] with a ClientRequestToken derived from the run (re-runs are harmless;
+ *                 after a rollback the run moves on to a fresh token), the previous key's expiry stored with the key
  *   setSecret     MD_SERVE_B → pending (MD_SERVE_A → current once the previous key's grace is over), reload servers
  *   testSecret    pending key accepted, current key still accepted, a wrong key refused with 401
  *   finishSecret  AWSCURRENT → pending (AWSPREVIOUS follows), AWSPENDING removed
  * Any failure before AWSCURRENT moves rolls back: MD_SERVE_B back on the current version, servers reloaded,
- * AWSPENDING removed. MD_SERVE_A keeps the previous key until the grace period is over.
+ * AWSPENDING removed. MD_SERVE_A keeps the previous key until its stored expiry; a refresh-only run after
+ * that time retires it (the workflow schedules refresh-only hourly, so it lives at most an hour longer).
  */
 import { createHash, randomUUID } from 'crypto';
 import { awsClient, Credentials } from '../core/aws';

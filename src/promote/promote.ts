@@ -2,8 +2,11 @@
  * promote-model: an approved model moves from the source environment (dev) to a target environment's
  * account and regions, verified by digest. Everything the spec and inputs say is checked before the
  * first AWS call; the target account is reached by assuming its promotion role (or, when the job already
- * runs in the target account through its own OIDC role, with the job's credentials). Regions run in
- * parallel, each to its end, and a failed region leaves nothing tagged and can be re-run.
+ * runs in the target account through its own OIDC role, with the job's credentials). With no weights
+ * named, a Hugging Face model's weights are the ones build-model put in the source's artifact bucket.
+ * The target's artifact bucket is created (hardened, versioned) when missing. Regions run in parallel,
+ * each to its end; the image tag goes last, a failed region's message says what it left in place, and a
+ * re-run finishes it.
  */
 import { awsClient, partitionOf } from '../core/aws';
 import { assumeRole, defaultSessionName, isRoleArn } from '../core/credentials';
