@@ -1,11 +1,13 @@
 /**
  * API-key rotation from CI: the Secrets Manager rotation protocol without a Lambda.
- *   createSecret  PutSecretValue [AWSPENDING] with a ClientRequestToken derived from the run (re-runs are harmless)
+ *   createSecret  PutSecretValue [AWSPENDING] with a ClientRequestToken derived from the run (re-runs are harmless;
+ *                 after a rollback the run moves on to a fresh token), the previous key's expiry stored with the key
  *   setSecret     MD_SERVE_B → pending (MD_SERVE_A → current once the previous key's grace is over), reload servers
  *   testSecret    pending key accepted, current key still accepted, a wrong key refused with 401
  *   finishSecret  AWSCURRENT → pending (AWSPREVIOUS follows), AWSPENDING removed
  * Any failure before AWSCURRENT moves rolls back: MD_SERVE_B back on the current version, servers reloaded,
- * AWSPENDING removed. MD_SERVE_A keeps the previous key until the grace period is over.
+ * AWSPENDING removed. MD_SERVE_A keeps the previous key until its stored expiry; a refresh-only run after
+ * that time retires it (the workflow schedules refresh-only hourly, so it lives at most an hour longer).
  */
 import { createHash, randomUUID } from 'crypto';
 import { awsClient, Credentials } from '../core/aws';
@@ -18,7 +20,7 @@ import type { Deployment, EnvironmentSpec } from '../config/types';
 import { DEFAULT_PROBE_PAYLOAD, KeyExpectation, probeKeys, ProbeOptions, wrongKey } from './probe';
 import { ensureApiKeySecret, keySecretString, newApiKey } from './secret';
 import { resolveServing, ServingSide } from './serving';
-import { checkOwnership, CURRENT, describeKeySecret, moveLabel, PENDING, readKey, SecretState, SERVE_A, SERVE_B } from './state';
+import { checkOwnership, CURRENT, describeKeySecret, KeyValue, moveLabel, PENDING, readKey, SecretState, SERVE_A, SERVE_B } from './state';
 import { SecretsManagerClient, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 
 export type RotateMode = 'rotate' | 'refresh' | 'create-only';
@@ -34,6 +36,11 @@ export interface RotateOptions {
   signal?: AbortSignal;
   mode: RotateMode;
   gracePeriodHours: number;
+  /**
+   * gracePeriodHours came from the input, not the spec's default: it may end a previous key's stored
+   * grace early (after a leak). Otherwise the expiry stored by the rotation decides.
+   */
+  gracePeriodFromInput?: boolean;
   /** Default: the stack's URL output. */
   endpointUrl?: string;
   timeoutMs: number;
@@ -61,6 +68,20 @@ export function rotationToken(secretArn: string, runId?: string): string {
   if (!runId) return randomUUID();
   const h = createHash('sha256').update(`${secretArn}|${runId}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * This run's token on this secret. A version that exists without any label was rolled back: its token
+ * cannot be used again with a new key (PutSecretValue refuses another value), so the run moves on to the
+ * next token of its chain. A labelled version of the chain is this run's own (current, or pending to resume).
+ */
+export function runToken(state: Pick<SecretState, 'arn' | 'stages' | 'created'>, runId?: string): string {
+  if (!runId) return randomUUID();
+  for (let n = 0; ; n++) {
+    const token = rotationToken(state.arn, n === 0 ? runId : `${runId}#fresh-${n}`);
+    const rolledBack = token in state.created && !state.stages[token]?.length;
+    if (!rolledBack) return token;
+  }
 }
 
 /** What rotate-key asks for, beyond the target. */
@@ -93,7 +114,7 @@ export async function rotateKeys(target: Target, request: RotateRequest, run: Ru
     const r = await run.reporter.group(`${verb} the API key of ${d.name} in ${region}`, () =>
       rotateApiKey({
         deployment: d, environmentName, environment, region, reporter: run.reporter, signal: run.signal, mode: request.mode,
-        gracePeriodHours, endpointUrl: request.endpointUrl, timeoutMs: request.timeoutMinutes * 60_000, runId,
+        gracePeriodHours, gracePeriodFromInput: request.gracePeriodHours !== undefined, endpointUrl: request.endpointUrl, timeoutMs: request.timeoutMinutes * 60_000, runId,
       }),
     );
     results.push(r);
@@ -101,65 +122,116 @@ export async function rotateKeys(target: Target, request: RotateRequest, run: Ru
   return { results, gracePeriodHours };
 }
 
+/** One region's run: the client, the secret's name, and the log of what happened. */
+interface RunState {
+  o: RotateOptions;
+  sm: SecretsManagerClient;
+  name: string;
+  log: string[];
+  note: (line: string) => void;
+  now: () => Date;
+}
+
+/** Everything the rotation steps share once the secret and the serving side are known. */
+interface StepContext {
+  o: RotateOptions;
+  sm: SecretsManagerClient;
+  state: SecretState;
+  serving: ServingSide;
+  current: string;
+  note: (line: string) => void;
+}
+
+/** The current key, its grace period, and how to probe the endpoint. */
+interface Prepared {
+  ctx: StepContext;
+  currentKey: string;
+  graceEnds: Date;
+  previousInGrace: boolean;
+  probe: ProbeOptions;
+}
+
 export async function rotateApiKey(o: RotateOptions): Promise<RotateResult> {
-  const sm = awsClient(SecretsManagerClient, { region: o.region, credentials: o.credentials });
-  const now = () => o.now?.() ?? new Date();
-  const name = apiKeySecretName(o.deployment, o.environmentName);
-  const log: string[] = [];
-  const note = (line: string) => {
-    log.push(line);
-    o.reporter.info(line);
-  };
-  const result = (state: SecretState, extra: Partial<RotateResult>): RotateResult => ({
-    region: o.region,
-    secretArn: state.arn,
-    versionId: state.current ?? '',
-    created: false,
-    rotated: false,
-    previousRetired: false,
-    log,
-    ...extra,
-  });
-
-  let state = await describeKeySecret(sm, name);
-  if (!state || o.mode === 'create-only') {
-    if (state) checkOwnership(state, o.deployment, o.environmentName);
-    const { created } = await ensureApiKeySecret({ ...o });
-    state = (await describeKeySecret(sm, name))!;
-    note(created ? `Created secret ${state.arn} with a new key (a new secret has nothing to rotate).` : `Secret ${state.arn} exists; create-only leaves its key as it is.`);
-    return result(state, { created });
-  }
+  const run = startRun(o);
+  const state = await describeKeySecret(run.sm, run.name);
+  if (!state || o.mode === 'create-only') return createOrKeep(run, state);
   checkOwnership(state, o.deployment, o.environmentName);
-
-  const token = rotationToken(state.arn, o.runId);
+  const token = runToken(state, o.runId);
+  if (o.runId && token !== rotationToken(state.arn, o.runId) && !(token in state.created)) {
+    run.note(`This run's earlier rotation was rolled back; starting a fresh one (version ${token}).`);
+  }
   if (o.mode === 'rotate' && state.stages[token] && !state.stages[token].includes(PENDING)) {
-    note(`This run already rotated the key (version ${token}); nothing to do.`);
-    return result(state, { rotated: state.current === token, versionId: state.current ?? token });
+    run.note(`This run already rotated the key (version ${token}); nothing to do.`);
+    return result(run, state, { rotated: state.current === token, versionId: state.current ?? token });
   }
+  const repaired = await finishInterruptedFinish(run, state);
+  const foreignPending = refuseLivePending(run, repaired, token);
+  const prepared = await prepare(run, repaired);
+  if (o.mode === 'refresh' || prepared.previousInGrace) return refreshOrRefuse(run, prepared, foreignPending);
+  return rotate(run, prepared, token);
+}
 
-  // finishSecret was interrupted after AWSCURRENT moved: only the AWSPENDING label is left to remove.
-  if (state.pending && state.pending === state.current) {
-    await moveLabel(sm, state.arn, PENDING, undefined, state.pending);
-    note(`Finished an interrupted rotation: removed ${PENDING} from the current version ${state.current}.`);
-    state = (await describeKeySecret(sm, name))!;
-  }
-  const staleAfterMs = 2 * o.timeoutMs;
+function startRun(o: RotateOptions): RunState {
+  const log: string[] = [];
+  return {
+    o,
+    sm: awsClient(SecretsManagerClient, { region: o.region, credentials: o.credentials }),
+    name: apiKeySecretName(o.deployment, o.environmentName),
+    log,
+    note: (line) => {
+      log.push(line);
+      o.reporter.info(line);
+    },
+    now: () => o.now?.() ?? new Date(),
+  };
+}
+
+function result(run: RunState, state: SecretState, extra: Partial<RotateResult>): RotateResult {
+  return { region: run.o.region, secretArn: state.arn, versionId: state.current ?? '', created: false, rotated: false, previousRetired: false, log: run.log, ...extra };
+}
+
+async function readState(run: RunState): Promise<SecretState> {
+  const state = await describeKeySecret(run.sm, run.name);
+  if (!state) throw new DeployError(`secret ${run.name} disappeared while rotate-key was working on it`, { title: 'Secret missing' });
+  return state;
+}
+
+/** No secret yet (or create-only): make one; a new secret has nothing to rotate. */
+async function createOrKeep(run: RunState, existing: SecretState | undefined): Promise<RotateResult> {
+  const { o } = run;
+  if (existing) checkOwnership(existing, o.deployment, o.environmentName);
+  const { created } = await ensureApiKeySecret({ ...o });
+  const state = await readState(run);
+  run.note(created ? `Created secret ${state.arn} with a new key (a new secret has nothing to rotate).` : `Secret ${state.arn} exists; create-only leaves its key as it is.`);
+  return result(run, state, { created });
+}
+
+/** finishSecret was interrupted after AWSCURRENT moved: only the AWSPENDING label is left to remove. */
+async function finishInterruptedFinish(run: RunState, state: SecretState): Promise<SecretState> {
+  if (!state.pending || state.pending !== state.current) return state;
+  await moveLabel(run.sm, state.arn, PENDING, undefined, state.pending);
+  run.note(`Finished an interrupted rotation: removed ${PENDING} from the current version ${state.current}.`);
+  return readState(run);
+}
+
+/** Another run's pending version: refused while that run may still be working, returned once it is stale. */
+function refuseLivePending(run: RunState, state: SecretState, token: string): string | undefined {
   const foreignPending = state.pending && state.pending !== token ? state.pending : undefined;
-  if (foreignPending) {
-    const started = state.created[foreignPending];
-    const ageMs = started ? now().getTime() - started.getTime() : Infinity;
-    if (ageMs < staleAfterMs) {
-      throw new DeployError(
-        `a rotation of ${state.name} by another run is in progress: version ${foreignPending} holds ${PENDING} since ${started!.toISOString()}`,
-        {
-          title: 'Rotation already pending',
-          hint: `Nothing was changed. Two rotations must never interleave (the rotate-key workflow's concurrency group serialises them). If that run died, a run after ${new Date(started!.getTime() + staleAfterMs).toISOString()} finishes or undoes it.`,
-        },
-      );
-    }
+  if (!foreignPending) return undefined;
+  const staleAfterMs = 2 * run.o.timeoutMs;
+  const started = state.created[foreignPending];
+  if (started && run.now().getTime() - started.getTime() < staleAfterMs) {
+    throw new DeployError(`a rotation of ${state.name} by another run is in progress: version ${foreignPending} holds ${PENDING} since ${started.toISOString()}`, {
+      title: 'Rotation already pending',
+      hint: `Nothing was changed. Two rotations must never interleave (the rotate-key workflow's concurrency group serialises them). If that run died, a run after ${new Date(started.getTime() + staleAfterMs).toISOString()} finishes or undoes it.`,
+    });
   }
+  return foreignPending;
+}
 
-  // Before any change: the stack must exist and have a URL to test the keys against.
+/** Before any change: the stack must exist and have a URL to test the keys against; the current key and its grace period. */
+async function prepare(run: RunState, state: SecretState): Promise<Prepared> {
+  const { o, sm } = run;
   const serving = await resolveServing({ ...o, timeoutMs: o.timeoutMs });
   const url = o.endpointUrl ?? serving.endpointUrl;
   if (!url) {
@@ -171,9 +243,7 @@ export async function rotateApiKey(o: RotateOptions): Promise<RotateResult> {
   if (!state.current) throw new DeployError(`secret ${state.name} has no ${CURRENT} version`, { title: 'Broken secret' });
   const current = state.current;
   const currentKey = await readKey(sm, state.arn, current, o.reporter);
-  const rotatedAt = currentKey.createdAt ? new Date(currentKey.createdAt) : state.created[current] ?? new Date(0);
-  const graceEnds = new Date(rotatedAt.getTime() + o.gracePeriodHours * 3600_000);
-  const previousInGrace = state.serveA !== undefined && state.serveA !== current && now() < graceEnds;
+  const graceEnds = graceEnd(o, currentKey, state.created[current]);
   const probe: ProbeOptions = {
     url,
     payload: o.deployment.smokeTest?.payload ?? DEFAULT_PROBE_PAYLOAD,
@@ -181,113 +251,145 @@ export async function rotateApiKey(o: RotateOptions): Promise<RotateResult> {
     signal: o.signal,
     ...o.probe,
   };
-  const ctx: StepContext = { o, sm, state, serving, current, note };
+  return {
+    ctx: { o, sm, state, serving, current, note: run.note },
+    currentKey: currentKey.apiKey,
+    graceEnds,
+    previousInGrace: state.serveA !== undefined && state.serveA !== current && run.now() < graceEnds,
+    probe,
+  };
+}
 
-  if (o.mode === 'refresh' || previousInGrace) {
-    // refresh-only never finishes a rotation; a rotation blocked by the grace period cannot finish one either.
-    const leftOver = o.mode === 'refresh' ? state.pending : foreignPending;
-    if (leftOver) {
-      await undo(ctx, leftOver, 'an interrupted rotation');
-      ctx.state = (await describeKeySecret(sm, name))!;
-    }
-    if (o.mode === 'rotate') {
-      throw new DeployError(
-        `the previous key of ${state.name} still works until ${graceEnds.toISOString()} (grace period ${o.gracePeriodHours} h since the last rotation); rotating now would stop it early`,
-        {
-          title: 'Previous key still in its grace period',
-          hint: `${leftOver ? 'Only the interrupted rotation was undone. ' : 'Nothing was changed. '}Rotate after ${graceEnds.toISOString()}, or set grace-period-hours: 0 to end the grace period now (e.g. after a leak).`,
-        },
-      );
-    }
-    return result(ctx.state, { previousRetired: await refresh(ctx, previousInGrace, probe, currentKey.apiKey) });
+/** When the previous key stops being accepted: the expiry its rotation stored, or (older keys) the creation time plus the grace period. */
+function graceEnd(o: RotateOptions, currentKey: KeyValue, versionCreated: Date | undefined): Date {
+  const rotatedAt = currentKey.createdAt ? new Date(currentKey.createdAt) : versionCreated ?? new Date(0);
+  const fromThisRun = new Date(rotatedAt.getTime() + o.gracePeriodHours * 3600_000);
+  if (!currentKey.previousExpiresAt) return fromThisRun;
+  const stored = new Date(currentKey.previousExpiresAt);
+  return o.gracePeriodFromInput && fromThisRun < stored ? fromThisRun : stored;
+}
+
+/** refresh-only, or a rotation blocked by the grace period: undo what was left over; refresh, or refuse to rotate. */
+async function refreshOrRefuse(run: RunState, p: Prepared, foreignPending: string | undefined): Promise<RotateResult> {
+  const { o } = run;
+  const { ctx } = p;
+  // refresh-only never finishes a rotation; a rotation blocked by the grace period cannot finish one either.
+  const leftOver = o.mode === 'refresh' ? ctx.state.pending : foreignPending;
+  if (leftOver) {
+    await undo(ctx, leftOver, 'an interrupted rotation');
+    ctx.state = await readState(run);
   }
+  if (o.mode === 'rotate') {
+    throw new DeployError(
+      `the previous key of ${ctx.state.name} still works until ${p.graceEnds.toISOString()} (grace period ${o.gracePeriodHours} h since the last rotation); rotating now would stop it early`,
+      {
+        title: 'Previous key still in its grace period',
+        hint: `${leftOver ? 'Only the interrupted rotation was undone. ' : 'Nothing was changed. '}Rotate after ${p.graceEnds.toISOString()}, or set grace-period-hours: 0 to end the grace period now (e.g. after a leak).`,
+      },
+    );
+  }
+  return result(run, ctx.state, { previousRetired: await refresh(ctx, p.previousInGrace, p.probe, p.currentKey) });
+}
 
-  // createSecret
-  let step: RotationStep = 'createSecret';
-  let newVersion: string;
-  let newKey: string;
-  const mine = state.pending === token;
+/** createSecret, setSecret, testSecret, finishSecret; then the previous key retired at once when the grace period is 0. */
+async function rotate(run: RunState, p: Prepared, token: string): Promise<RotateResult> {
+  const { ctx } = p;
+  const pending = await createPending(run, ctx.state, token);
+  await setTestFinish(p, pending);
+  run.note(`finishSecret: version ${pending.version} is ${CURRENT}; version ${ctx.current} is AWSPREVIOUS and keeps working until the grace period ends.`);
+  try {
+    await moveLabel(run.sm, ctx.state.arn, PENDING, undefined, pending.version);
+  } catch (err) {
+    run.o.reporter.warning(`The new key is current, but ${PENDING} could not be removed from it (${errorMessage(err)}); the next run removes it.`);
+  }
+  const previousRetired = run.o.gracePeriodHours === 0 ? await retirePrevious(p, pending) : false;
+  return { region: run.o.region, secretArn: ctx.state.arn, versionId: pending.version, created: false, rotated: true, previousRetired, log: run.log };
+}
+
+interface PendingKey {
+  version: string;
+  key: string;
+}
+
+/** createSecret: the pending version of this run (or of an interrupted one, to finish), or a new one. */
+async function createPending(run: RunState, state: SecretState, token: string): Promise<PendingKey> {
+  const { sm, o } = run;
   if (state.pending) {
-    newVersion = state.pending;
-    newKey = (await readKey(sm, state.arn, newVersion, o.reporter)).apiKey;
-    note(mine ? `Resuming this run's rotation: version ${newVersion} is ${PENDING}.` : `Finishing an interrupted rotation: version ${newVersion} has been ${PENDING} since ${state.created[newVersion]?.toISOString()}.`);
-  } else {
-    newKey = await newApiKey(sm, o.reporter);
-    newVersion = await putPending(sm, state.arn, token, newKey);
-    note(`createSecret: version ${newVersion} created as ${PENDING}.`);
+    const version = state.pending;
+    const key = (await readKey(sm, state.arn, version, o.reporter)).apiKey;
+    run.note(
+      state.pending === token
+        ? `Resuming this run's rotation: version ${version} is ${PENDING}.`
+        : `Finishing an interrupted rotation: version ${version} has been ${PENDING} since ${state.created[version]?.toISOString()}.`,
+    );
+    return { version, key };
   }
+  const key = await newApiKey(sm, o.reporter);
+  const version = await putPending(sm, state.arn, token, keySecretString(key, run.now(), o.gracePeriodHours));
+  run.note(`createSecret: version ${version} created as ${PENDING}.`);
+  return { version, key };
+}
 
-  let bMoved = state.serveB === newVersion;
+/** setSecret, testSecret and finishSecret; any failure before AWSCURRENT moves rolls back. */
+async function setTestFinish(p: Prepared, pending: PendingKey): Promise<void> {
+  const { ctx, probe, currentKey } = p;
+  const { o, sm, state, serving, current, note } = ctx;
+  let step: RotationStep = 'setSecret';
+  let bMoved = state.serveB === pending.version;
   let reloadStarted = false;
   try {
-    step = 'setSecret';
     if (state.serveA !== current) {
       await moveLabel(sm, state.arn, SERVE_A, current, state.serveA);
       note(`setSecret: grace period of the previous key is over: ${SERVE_A} moved to the current version ${current}.`);
     }
-    await moveLabel(sm, state.arn, SERVE_B, newVersion, state.serveB);
+    await moveLabel(sm, state.arn, SERVE_B, pending.version, state.serveB);
     bMoved = true;
     reloadStarted = true;
-    await serving.reload(`accept pending version ${newVersion} next to current ${current}`);
+    await serving.reload(`accept pending version ${pending.version} next to current ${current}`);
     note(`setSecret: ${serving.describe} accept the current and the pending key.`);
 
     step = 'testSecret';
     const wrong = wrongKey();
     o.reporter.setSecret(wrong);
     const lines = await probeKeys(probe, [
-      { label: 'the pending key', key: newKey, accepted: true },
-      { label: 'the current key', key: currentKey.apiKey, accepted: true },
+      { label: 'the pending key', key: pending.key, accepted: true },
+      { label: 'the current key', key: currentKey, accepted: true },
       { label: 'a wrong key', key: wrong, accepted: false },
     ]);
     for (const l of lines) note(`testSecret: ${l}`);
 
     step = 'finishSecret';
-    await moveLabel(sm, state.arn, CURRENT, newVersion, current);
+    await moveLabel(sm, state.arn, CURRENT, pending.version, current);
   } catch (err) {
-    throw await rollBack(ctx, step, err, newVersion, bMoved, reloadStarted);
+    throw await rollBack(ctx, step, err, pending.version, bMoved, reloadStarted);
   }
-  note(`finishSecret: version ${newVersion} is ${CURRENT}; version ${current} is AWSPREVIOUS and keeps working until the grace period ends.`);
-  try {
-    await moveLabel(sm, state.arn, PENDING, undefined, newVersion);
-  } catch (err) {
-    o.reporter.warning(`The new key is current, but ${PENDING} could not be removed from it (${errorMessage(err)}); the next run removes it.`);
-  }
-
-  let previousRetired = false;
-  if (o.gracePeriodHours === 0) {
-    step = 'retirePrevious';
-    try {
-      await moveLabel(sm, state.arn, SERVE_A, newVersion, current);
-      await serving.reload(`grace period 0: stop accepting version ${current}`);
-      const lines = await probeKeys(probe, [
-        { label: 'the new key', key: newKey, accepted: true },
-        { label: 'the previous key', key: currentKey.apiKey, accepted: false },
-      ]);
-      for (const l of lines) note(`retirePrevious: ${l}`);
-      previousRetired = true;
-    } catch (err) {
-      throw new DeployError(`API-key rotation of ${state.name} succeeded, but retiring the previous key failed at step retirePrevious: ${errorMessage(err)}`, {
-        cause: err,
-        title: 'Previous key not retired',
-        hint: 'The new key is current and works. The previous key may still be accepted: run rotate-key with refresh-only: true and grace-period-hours: 0 to retire it.',
-      });
-    }
-  }
-  return { region: o.region, secretArn: state.arn, versionId: newVersion, created: false, rotated: true, previousRetired, log };
 }
 
-interface StepContext {
-  o: RotateOptions;
-  sm: SecretsManagerClient;
-  state: SecretState;
-  serving: ServingSide;
-  current: string;
-  note: (line: string) => void;
+/** Grace period 0: the previous key stops working now, and the probe proves it. */
+async function retirePrevious(p: Prepared, pending: PendingKey): Promise<boolean> {
+  const { ctx, probe, currentKey: previousKey } = p;
+  const { sm, state, serving, current, note } = ctx;
+  try {
+    await moveLabel(sm, state.arn, SERVE_A, pending.version, current);
+    await serving.reload(`grace period 0: stop accepting version ${current}`);
+    const lines = await probeKeys(probe, [
+      { label: 'the new key', key: pending.key, accepted: true },
+      { label: 'the previous key', key: previousKey, accepted: false },
+    ]);
+    for (const l of lines) note(`retirePrevious: ${l}`);
+    return true;
+  } catch (err) {
+    throw new DeployError(`API-key rotation of ${state.name} succeeded, but retiring the previous key failed at step retirePrevious: ${errorMessage(err)}`, {
+      cause: err,
+      title: 'Previous key not retired',
+      hint: 'The new key is current and works. The previous key may still be accepted: run rotate-key with refresh-only: true and grace-period-hours: 0 to retire it.',
+    });
+  }
 }
 
-async function putPending(sm: SecretsManagerClient, arn: string, token: string, key: string): Promise<string> {
+async function putPending(sm: SecretsManagerClient, arn: string, token: string, secretString: string): Promise<string> {
   try {
-    const out = await sm.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: keySecretString(key), VersionStages: [PENDING] }));
+    const out = await sm.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: secretString, VersionStages: [PENDING] }));
     return out.VersionId ?? token;
   } catch (err) {
     if (errorName(err) === 'ResourceExistsException') {

@@ -41,8 +41,13 @@ export async function newApiKey(sm: SecretsManagerClient, reporter: Reporter): P
   return key;
 }
 
-export function keySecretString(apiKey: string, now = new Date()): string {
-  return JSON.stringify({ apiKey, createdAt: now.toISOString() });
+/**
+ * The secret's JSON. A rotated key carries `previousExpiresAt`: when the key it replaces stops being
+ * accepted, fixed by the rotation's own grace period (versions are immutable, so the new one holds it).
+ */
+export function keySecretString(apiKey: string, now = new Date(), gracePeriodHours?: number): string {
+  const previousExpiresAt = gracePeriodHours === undefined ? undefined : new Date(now.getTime() + gracePeriodHours * 3600_000).toISOString();
+  return JSON.stringify({ apiKey, createdAt: now.toISOString(), ...(previousExpiresAt ? { previousExpiresAt } : {}) });
 }
 
 /** IAM ARNs that name the calling identity as aws:PrincipalArn sees it (roles may sit under a path). */

@@ -120,67 +120,73 @@ function ec2Serving(options: ServingOptions, stack: string, endpointUrl?: string
     endpointUrl,
     async reload(reason) {
       const ssm = awsClient(SSMClient, { region: options.region, credentials: options.credentials });
-      const online: string[] = [];
-      const offline: string[] = [];
-      try {
-        let NextToken: string | undefined;
-        do {
-          // CloudFormation tags the instances an Auto Scaling group launches with the stack name.
-          const page = await ssm.send(
-            new DescribeInstanceInformationCommand({ Filters: [{ Key: 'tag:aws:cloudformation:stack-name', Values: [stack] }], NextToken }),
-          );
-          for (const i of page.InstanceInformationList ?? []) (i.PingStatus === 'Online' ? online : offline).push(i.InstanceId ?? '');
-          NextToken = page.NextToken;
-        } while (NextToken);
-      } catch (err) {
-        throw explainAwsError(err, `Finding the instances of stack ${stack} in Systems Manager`);
-      }
-      if (offline.length) options.reporter.warning(`Not reachable through Systems Manager (skipped; their timer refreshes the keys): ${offline.join(', ')}`);
-      if (!online.length) {
-        throw new DeployError(`no instance of stack ${stack} is online in Systems Manager`, {
-          title: 'No instance to refresh',
-          hint: 'The instances need the SSM agent and the AmazonSSMManagedInstanceCore policy (the ec2 template gives both). Check that the stack is healthy.',
-        });
-      }
-      for (let i = 0; i < online.length; i += 50) {
-        const batch = online.slice(i, i + 50);
-        let commandId: string | undefined;
-        try {
-          const out = await ssm.send(
-            new SendCommandCommand({
-              InstanceIds: batch,
-              DocumentName: 'AWS-RunShellScript',
-              Comment: `model-deploy rotate-key: ${reason}`.slice(0, 100),
-              Parameters: { commands: [REFRESH_SCRIPT], executionTimeout: ['300'] },
-              TimeoutSeconds: 60 * 10,
-            }),
-          );
-          commandId = out.Command?.CommandId;
-        } catch (err) {
-          throw explainAwsError(err, `Running ${REFRESH_SCRIPT} on ${batch.join(', ')}`);
-        }
-        options.reporter.info(`EC2: refreshing the key file on ${batch.length} instance(s) (${reason}), SSM command ${commandId}.`);
-        const result = await poll({
-          what: `SSM command ${commandId} (${REFRESH_SCRIPT})`,
-          timeoutMs: options.timeoutMs,
-          initialDelayMs: options.pollIntervalMs ?? 3000,
-          maxDelayMs: Math.max(options.pollIntervalMs ?? 3000, 15_000),
-          signal: options.signal,
-          check: async () => {
-            const out = await ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId }));
-            return (out.CommandInvocations ?? []).map((inv) => ({ id: inv.InstanceId ?? '', status: inv.Status ?? 'Pending', detail: inv.StatusDetails ?? '' }));
-          },
-          done: (invs) => invs.length >= batch.length && invs.every((inv) => TERMINAL.has(inv.status)),
-        });
-        const failed = result.value.filter((inv) => inv.status !== 'Success');
-        if (failed.length) {
-          throw new DeployError(`${REFRESH_SCRIPT} did not succeed on ${failed.map((f) => `${f.id} (${f.status}${f.detail && f.detail !== f.status ? `: ${f.detail}` : ''})`).join(', ')}`, {
-            title: 'Key refresh failed',
-            hint: `See the output of SSM command ${commandId} in the Systems Manager console (Run Command); the instance role must be allowed to read the secret.`,
-          });
-        }
-      }
+      const online = await onlineInstances(ssm, options, stack);
+      for (let i = 0; i < online.length; i += 50) await refreshBatch(ssm, options, online.slice(i, i + 50), reason);
       options.reporter.info(`EC2: ${online.length} instance(s) serve the new key set.`);
     },
   };
+}
+
+/** The stack's instances that Systems Manager can reach; the others are named (their timer refreshes the keys). */
+async function onlineInstances(ssm: SSMClient, options: ServingOptions, stack: string): Promise<string[]> {
+  const online: string[] = [];
+  const offline: string[] = [];
+  try {
+    let NextToken: string | undefined;
+    do {
+      // CloudFormation tags the instances an Auto Scaling group launches with the stack name.
+      const page = await ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'tag:aws:cloudformation:stack-name', Values: [stack] }], NextToken }));
+      for (const i of page.InstanceInformationList ?? []) (i.PingStatus === 'Online' ? online : offline).push(i.InstanceId ?? '');
+      NextToken = page.NextToken;
+    } while (NextToken);
+  } catch (err) {
+    throw explainAwsError(err, `Finding the instances of stack ${stack} in Systems Manager`);
+  }
+  if (offline.length) options.reporter.warning(`Not reachable through Systems Manager (skipped; their timer refreshes the keys): ${offline.join(', ')}`);
+  if (!online.length) {
+    throw new DeployError(`no instance of stack ${stack} is online in Systems Manager`, {
+      title: 'No instance to refresh',
+      hint: 'The instances need the SSM agent and the AmazonSSMManagedInstanceCore policy (the ec2 template gives both). Check that the stack is healthy.',
+    });
+  }
+  return online;
+}
+
+/** Runs the refresh script on up to 50 instances and waits until every one has answered. */
+async function refreshBatch(ssm: SSMClient, options: ServingOptions, batch: string[], reason: string): Promise<void> {
+  let commandId: string | undefined;
+  try {
+    const out = await ssm.send(
+      new SendCommandCommand({
+        InstanceIds: batch,
+        DocumentName: 'AWS-RunShellScript',
+        Comment: `model-deploy rotate-key: ${reason}`.slice(0, 100),
+        Parameters: { commands: [REFRESH_SCRIPT], executionTimeout: ['300'] },
+        TimeoutSeconds: 60 * 10,
+      }),
+    );
+    commandId = out.Command?.CommandId;
+  } catch (err) {
+    throw explainAwsError(err, `Running ${REFRESH_SCRIPT} on ${batch.join(', ')}`);
+  }
+  options.reporter.info(`EC2: refreshing the key file on ${batch.length} instance(s) (${reason}), SSM command ${commandId}.`);
+  const result = await poll({
+    what: `SSM command ${commandId} (${REFRESH_SCRIPT})`,
+    timeoutMs: options.timeoutMs,
+    initialDelayMs: options.pollIntervalMs ?? 3000,
+    maxDelayMs: Math.max(options.pollIntervalMs ?? 3000, 15_000),
+    signal: options.signal,
+    check: async () => {
+      const out = await ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId }));
+      return (out.CommandInvocations ?? []).map((inv) => ({ id: inv.InstanceId ?? '', status: inv.Status ?? 'Pending', detail: inv.StatusDetails ?? '' }));
+    },
+    done: (invs) => invs.length >= batch.length && invs.every((inv) => TERMINAL.has(inv.status)),
+  });
+  const failed = result.value.filter((inv) => inv.status !== 'Success');
+  if (failed.length) {
+    throw new DeployError(`${REFRESH_SCRIPT} did not succeed on ${failed.map((f) => `${f.id} (${f.status}${f.detail && f.detail !== f.status ? `: ${f.detail}` : ''})`).join(', ')}`, {
+      title: 'Key refresh failed',
+      hint: `See the output of SSM command ${commandId} in the Systems Manager console (Run Command); the instance role must be allowed to read the secret.`,
+    });
+  }
 }

@@ -21,7 +21,7 @@ export interface SecretState {
   tags: Record<string, string>;
   /** Version id → its staging labels. */
   stages: Record<string, string[]>;
-  /** Version id → when it was created. */
+  /** Version id → when it was created; deprecated versions (no label, e.g. rolled back) included. */
   created: Record<string, Date | undefined>;
   current?: string;
   pending?: string;
@@ -32,7 +32,7 @@ export interface SecretState {
 }
 
 export function versionWith(stages: Record<string, string[]>, label: string): string | undefined {
-  return Object.keys(stages).find((id) => stages[id].includes(label));
+  return Object.entries(stages).find(([, labels]) => labels.includes(label))?.[0];
 }
 
 /** The secret's state, or undefined when it does not exist. */
@@ -48,7 +48,7 @@ export async function describeKeySecret(sm: SecretsManagerClient, secretId: stri
   try {
     let NextToken: string | undefined;
     do {
-      const page = await sm.send(new ListSecretVersionIdsCommand({ SecretId: described.ARN ?? secretId, NextToken }));
+      const page = await sm.send(new ListSecretVersionIdsCommand({ SecretId: described.ARN ?? secretId, NextToken, IncludeDeprecated: true }));
       for (const v of page.Versions ?? []) if (v.VersionId) created[v.VersionId] = v.CreatedDate;
       NextToken = page.NextToken;
     } while (NextToken);
@@ -105,6 +105,8 @@ export function checkOwnership(state: SecretState, d: Deployment, environmentNam
 export interface KeyValue {
   apiKey: string;
   createdAt?: string;
+  /** When the key this one replaced stops being accepted (ISO time), as the rotation decided. */
+  previousExpiresAt?: string;
 }
 
 /** Reads one version's key and masks it before anything else can happen. */
@@ -136,7 +138,11 @@ export async function readKey(sm: SecretsManagerClient, arn: string, versionId: 
     throw new DeployError(`version ${versionId} of ${arn} has no usable "apiKey" (at least 32 characters)`, { title: 'Unexpected secret value' });
   }
   reporter.setSecret(value.apiKey);
-  return { apiKey: value.apiKey, createdAt: typeof value.createdAt === 'string' ? value.createdAt : undefined };
+  return {
+    apiKey: value.apiKey,
+    createdAt: typeof value.createdAt === 'string' ? value.createdAt : undefined,
+    previousExpiresAt: typeof value.previousExpiresAt === 'string' && !Number.isNaN(Date.parse(value.previousExpiresAt)) ? value.previousExpiresAt : undefined,
+  };
 }
 
 /** Moves a label to a version (from wherever it was). */

@@ -21,7 +21,8 @@ export interface BedrockModelArn {
 
 export function parseBedrockModelArn(arn: string): BedrockModelArn | undefined {
   const m = /^arn:(aws|aws-cn|aws-us-gov):bedrock:([a-z0-9-]+):(\d{12}):(custom-)?model\/\S+$/.exec(arn);
-  return m ? { partition: m[1], region: m[2], account: m[3], arn } : undefined;
+  const [, partition, region, account] = m ?? [];
+  return partition && region && account ? { partition, region, account, arn } : undefined;
 }
 
 /** A custom model name (63 chars max, [0-9A-Za-z_-]) that is the same for the same source model. */

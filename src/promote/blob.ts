@@ -56,7 +56,8 @@ export async function transferBlob(t: BlobTransfer): Promise<number> {
   let pendingBytes = 0;
   let sent = 0;
   const flush = async (bytes: number) => {
-    const joined = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+    const [only] = pending;
+    const joined = pending.length === 1 && only ? only : Buffer.concat(pending, pendingBytes);
     const part = joined.subarray(0, bytes);
     const rest = joined.subarray(bytes);
     pending = rest.length ? [rest] : [];

@@ -5,6 +5,7 @@
  * a promotion that stops half-way leaves no tag on an incomplete image and a re-run finishes it.
  */
 import type { ECRClient, ImageIdentifier } from '@aws-sdk/client-ecr';
+import { dnsSuffix } from '../core/aws';
 import { DeployError, errorName } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
@@ -43,13 +44,13 @@ export interface ImageUri extends ImageRef {
 /** ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPO[:TAG][@sha256:HEX] */
 export function parseImageUri(uri: string): ImageUri | undefined {
   const m = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9][a-z0-9._\/-]*?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(uri);
-  if (!m || (!m[4] && !m[5])) return undefined;
-  return { account: m[1], region: m[2], repositoryName: m[3], tag: m[4], digest: m[5] };
+  const [, account, region, repositoryName, tag, digest] = m ?? [];
+  if (!account || !region || !repositoryName || (!tag && !digest)) return undefined;
+  return { account, region, repositoryName, tag, digest };
 }
 
 export function imageUri(registryId: string, region: string, repositoryName: string, digest: string): string {
-  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `${registryId}.dkr.ecr.${region}.${suffix}/${repositoryName}@${digest}`;
+  return `${registryId}.dkr.ecr.${region}.${dnsSuffix(region)}/${repositoryName}@${digest}`;
 }
 
 function where(r: Registry): string {
@@ -162,175 +163,215 @@ export interface CopyResult {
   calls: number;
 }
 
+/** One copy in progress: both registries, the options, and the counts it reports. */
+interface CopyJob {
+  source: Registry;
+  target: Registry;
+  options: CopyOptions;
+  result: CopyResult;
+}
+
+/** Counts an ECR call (or a batch of them) in the result. */
+function counted<T>(job: CopyJob, p: Promise<T>): Promise<T> {
+  job.result.calls++;
+  return p;
+}
+
 /**
  * Copies the image `ref` from `source` to `target`. The result's digest is the source digest;
  * ECR answering PutImage with any other digest fails the copy.
  */
 export async function copyImage(source: Registry, target: Registry, ref: ImageRef, options: CopyOptions = {}): Promise<CopyResult> {
   const result: CopyResult = { digest: '', tag: ref.tag, alreadyPresent: false, blobsCopied: 0, blobsSkipped: 0, bytesMoved: 0, manifestsPut: 0, calls: 0 };
-  const count = <T>(p: Promise<T>) => {
-    result.calls++;
-    return p;
-  };
+  const job: CopyJob = { source, target, options, result };
+  const top = await sourceManifest(job, ref);
+  result.digest = top.digest;
+  if (await alreadyInTarget(job, ref, top)) {
+    result.alreadyPresent = true;
+    return result;
+  }
+  if (isIndex(top)) await copyIndexChildren(job, top);
+  else await copyBlobs(job, top);
+  // The tag goes last: until here, nothing in the target points at the new image.
+  await putManifest(job, top, ref.tag);
+  return result;
+}
+
+async function sourceManifest(job: CopyJob, ref: ImageRef): Promise<Manifest> {
   const wanted: ImageIdentifier = ref.digest ? { imageDigest: ref.digest } : { imageTag: ref.tag };
-  const src = await count(getManifests(source, [wanted]));
-  const top = src.found[0];
+  const top = (await counted(job, getManifests(job.source, [wanted]))).found[0];
   if (!top) {
-    throw new DeployError(`Image ${ref.tag ?? ref.digest} is not in ${where(source)}.`, {
+    throw new DeployError(`Image ${ref.tag ?? ref.digest} is not in ${where(job.source)}.`, {
       title: 'Source image not found',
       hint: 'Check the `image-uri` input (or run build-model in the source environment first).',
     });
   }
-  result.digest = top.digest;
+  return top;
+}
 
-  // Already promoted? One call answers it: the tag (or digest) in the target points at this digest.
-  let present: Manifest | undefined;
+/** Already promoted? One call answers it: the tag (or digest) in the target points at this digest. Creates a missing repository. */
+async function alreadyInTarget(job: CopyJob, ref: ImageRef, top: Manifest): Promise<boolean> {
   try {
-    present = (await count(getManifests(target, [ref.tag ? { imageTag: ref.tag } : { imageDigest: top.digest }]))).found[0];
+    const present = (await counted(job, getManifests(job.target, [ref.tag ? { imageTag: ref.tag } : { imageDigest: top.digest }]))).found[0];
+    return present?.digest === top.digest;
   } catch (err) {
-    if (!/RepositoryNotFound/.test(errorName((err as { cause?: unknown }).cause ?? err)) || !options.createRepository) throw err;
-    await options.createRepository(target);
+    if (!/RepositoryNotFound/.test(errorName((err as { cause?: unknown }).cause ?? err)) || !job.options.createRepository) throw err;
+    await job.options.createRepository(job.target);
+    return false;
   }
-  if (present?.digest === top.digest) {
-    result.alreadyPresent = true;
-    return result;
-  }
+}
 
-  const putManifest = async (m: Manifest, tag?: string) => {
-    const out = await count(
-      step(target.actor, 'ecr:PutImage', where(target), async () => {
-        try {
-          return await target.client.send(
-            new ecr.PutImageCommand({
-              registryId: target.registryId,
-              repositoryName: target.repositoryName,
-              imageManifest: m.body,
-              imageManifestMediaType: m.mediaType,
-              imageDigest: m.digest,
-              imageTag: tag,
-            }),
-          );
-        } catch (err) {
-          // Same manifest under the same tag (or untagged): a re-run, nothing to do.
-          if (errorName(err) === 'ImageAlreadyExistsException') return { image: { imageId: { imageDigest: m.digest } } };
-          if (errorName(err) === 'ImageTagAlreadyExistsException') {
-            throw new DeployError(`Tag ${tag} already exists in ${where(target)} on another image, and the repository's tags are immutable.`, {
-              cause: err,
-              title: 'Tag taken',
-              hint: 'Promote a new tag (tags name builds), or delete the old image from the target repository if it was a mistake.',
-            });
-          }
-          throw err;
+/** Children first: an index is only put once every platform image it names is complete. */
+async function copyIndexChildren(job: CopyJob, top: Manifest): Promise<void> {
+  const { source, target } = job;
+  const children = ((JSON.parse(top.body) as ParsedManifest).manifests ?? []).map((c) => c.digest);
+  const inTarget = new Set((await counted(job, getManifests(target, children.map((imageDigest) => ({ imageDigest }))))).found.map((m) => m.digest));
+  const todo = children.filter((c) => !inTarget.has(c));
+  const fetched = todo.length ? await counted(job, getManifests(source, todo.map((imageDigest) => ({ imageDigest })))) : { found: [], missing: [] };
+  if (fetched.missing.length) {
+    throw new DeployError(`The index ${top.digest} in ${where(source)} names manifests the repository does not hold: ${fetched.missing.map((m) => m.imageDigest).join(', ')}.`);
+  }
+  for (const child of fetched.found) {
+    if (isIndex(child)) throw new DeployError(`Nested image indexes are not supported (${child.digest} in ${where(source)}).`);
+    await copyBlobs(job, child);
+    await putManifest(job, child);
+  }
+}
+
+async function putManifest(job: CopyJob, m: Manifest, tag?: string): Promise<void> {
+  const { target } = job;
+  const out = await counted(
+    job,
+    step(target.actor, 'ecr:PutImage', where(target), async () => {
+      try {
+        return await target.client.send(
+          new ecr.PutImageCommand({
+            registryId: target.registryId,
+            repositoryName: target.repositoryName,
+            imageManifest: m.body,
+            imageManifestMediaType: m.mediaType,
+            imageDigest: m.digest,
+            imageTag: tag,
+          }),
+        );
+      } catch (err) {
+        // Same manifest under the same tag (or untagged): a re-run, nothing to do.
+        if (errorName(err) === 'ImageAlreadyExistsException') return { image: { imageId: { imageDigest: m.digest } } };
+        if (errorName(err) === 'ImageTagAlreadyExistsException') {
+          throw new DeployError(`Tag ${tag} already exists in ${where(target)} on another image, and the repository's tags are immutable.`, {
+            cause: err,
+            title: 'Tag taken',
+            hint: 'Promote a new tag (tags name builds), or delete the old image from the target repository if it was a mistake.',
+          });
         }
-      }),
-    );
-    const got = out.image?.imageId?.imageDigest;
-    if (got !== m.digest) {
-      throw new DeployError(`ECR stored ${where(target)} with digest ${got ?? '(none)'}, not the source digest ${m.digest}: promotion failed.`, {
-        title: 'Digest changed',
-      });
-    }
-    result.manifestsPut++;
-  };
-
-  const copyBlobs = async (m: Manifest) => {
-    const parsed = JSON.parse(m.body) as ParsedManifest;
-    const blobs = new Map<string, Descriptor>();
-    for (const d of [parsed.config, ...(parsed.layers ?? [])]) {
-      // Foreign layers (urls) live outside the registry; ECR does not store them either.
-      if (d?.digest && !d.urls?.length) blobs.set(d.digest, d);
-    }
-    const missing: Descriptor[] = [];
-    const digests = [...blobs.keys()];
-    for (let i = 0; i < digests.length; i += 100) {
-      const chunk = digests.slice(i, i + 100);
-      const out = await count(
-        step(target.actor, 'ecr:BatchCheckLayerAvailability', where(target), () =>
-          target.client.send(new ecr.BatchCheckLayerAvailabilityCommand({ registryId: target.registryId, repositoryName: target.repositoryName, layerDigests: chunk })),
-        ),
-      );
-      const available = new Set((out.layers ?? []).filter((l) => l.layerAvailability === 'AVAILABLE').map((l) => l.layerDigest));
-      for (const d of chunk) {
-        if (available.has(d)) result.blobsSkipped++;
-        else missing.push(blobs.get(d)!);
+        throw err;
       }
-    }
-    await mapLimit(missing, options.blobConcurrency ?? 4, async (blob) => {
-      const url = await count(
-        step(source.actor, 'ecr:GetDownloadUrlForLayer', where(source), () =>
-          source.client.send(new ecr.GetDownloadUrlForLayerCommand({ registryId: source.registryId, repositoryName: source.repositoryName, layerDigest: blob.digest })),
-        ),
-      );
-      if (!url.downloadUrl) throw new DeployError(`ECR gave no download URL for ${blob.digest} in ${where(source)}.`);
-      options.reporter?.setSecret(url.downloadUrl);
-      const init = await count(
-        step(target.actor, 'ecr:InitiateLayerUpload', where(target), () =>
-          target.client.send(new ecr.InitiateLayerUploadCommand({ registryId: target.registryId, repositoryName: target.repositoryName })),
-        ),
-      );
-      const uploadId = init.uploadId!;
-      const partSize = Math.min(options.partSize ?? init.partSize ?? MAX_PART_SIZE, MAX_PART_SIZE);
-      const bytes = await transferBlob({
-        url: url.downloadUrl,
-        digest: blob.digest,
-        size: blob.size,
-        partSize,
-        signal: options.signal,
-        uploadPart: async (part, first, last) => {
-          await count(
-            step(target.actor, 'ecr:UploadLayerPart', where(target), () =>
-              target.client.send(
-                new ecr.UploadLayerPartCommand({
-                  registryId: target.registryId,
-                  repositoryName: target.repositoryName,
-                  uploadId,
-                  partFirstByte: first,
-                  partLastByte: last,
-                  layerPartBlob: part,
-                }),
-              ),
-            ),
-          );
-        },
-      });
-      await count(
-        step(target.actor, 'ecr:CompleteLayerUpload', where(target), async () => {
-          try {
-            return await target.client.send(
-              new ecr.CompleteLayerUploadCommand({ registryId: target.registryId, repositoryName: target.repositoryName, uploadId, layerDigests: [blob.digest] }),
-            );
-          } catch (err) {
-            // Another run finished the same layer meanwhile.
-            if (errorName(err) === 'LayerAlreadyExistsException') return undefined;
-            throw err;
-          }
-        }),
-      );
-      result.blobsCopied++;
-      result.bytesMoved += bytes;
+    }),
+  );
+  const got = out.image?.imageId?.imageDigest;
+  if (got !== m.digest) {
+    throw new DeployError(`ECR stored ${where(target)} with digest ${got ?? '(none)'}, not the source digest ${m.digest}: promotion failed.`, {
+      title: 'Digest changed',
     });
-  };
-
-  if (isIndex(top)) {
-    // Children first: an index is only put once every platform image it names is complete.
-    const children = ((JSON.parse(top.body) as ParsedManifest).manifests ?? []).map((c) => c.digest);
-    const inTarget = new Set((await count(getManifests(target, children.map((imageDigest) => ({ imageDigest }))))).found.map((m) => m.digest));
-    const todo = children.filter((c) => !inTarget.has(c));
-    const fetched = todo.length ? (await count(getManifests(source, todo.map((imageDigest) => ({ imageDigest }))))) : { found: [], missing: [] };
-    if (fetched.missing.length) {
-      throw new DeployError(`The index ${top.digest} in ${where(source)} names manifests the repository does not hold: ${fetched.missing.map((m) => m.imageDigest).join(', ')}.`);
-    }
-    for (const child of fetched.found) {
-      if (isIndex(child)) throw new DeployError(`Nested image indexes are not supported (${child.digest} in ${where(source)}).`);
-      await copyBlobs(child);
-      await putManifest(child);
-    }
-  } else {
-    await copyBlobs(top);
   }
-  // The tag goes last: until here, nothing in the target points at the new image.
-  await putManifest(top, ref.tag);
-  return result;
+  job.result.manifestsPut++;
+}
+
+/** The config and layer blobs of one image manifest that the target lacks, moved. */
+async function copyBlobs(job: CopyJob, m: Manifest): Promise<void> {
+  const missing = await missingBlobs(job, m);
+  await mapLimit(missing, job.options.blobConcurrency ?? 4, (blob) => copyBlob(job, blob));
+}
+
+async function missingBlobs(job: CopyJob, m: Manifest): Promise<Descriptor[]> {
+  const { target } = job;
+  const parsed = JSON.parse(m.body) as ParsedManifest;
+  const blobs = new Map<string, Descriptor>();
+  for (const d of [parsed.config, ...(parsed.layers ?? [])]) {
+    // Foreign layers (urls) live outside the registry; ECR does not store them either.
+    if (d?.digest && !d.urls?.length) blobs.set(d.digest, d);
+  }
+  const missing: Descriptor[] = [];
+  const all = [...blobs.values()];
+  for (let i = 0; i < all.length; i += 100) {
+    const chunk = all.slice(i, i + 100);
+    const out = await counted(
+      job,
+      step(target.actor, 'ecr:BatchCheckLayerAvailability', where(target), () =>
+        target.client.send(
+          new ecr.BatchCheckLayerAvailabilityCommand({ registryId: target.registryId, repositoryName: target.repositoryName, layerDigests: chunk.map((b) => b.digest) }),
+        ),
+      ),
+    );
+    const available = new Set((out.layers ?? []).filter((l) => l.layerAvailability === 'AVAILABLE').map((l) => l.layerDigest));
+    for (const blob of chunk) {
+      if (available.has(blob.digest)) job.result.blobsSkipped++;
+      else missing.push(blob);
+    }
+  }
+  return missing;
+}
+
+/** One blob: the source's presigned URL streamed into a layer upload in the target. */
+async function copyBlob(job: CopyJob, blob: Descriptor): Promise<void> {
+  const { source, target, options } = job;
+  const url = await counted(
+    job,
+    step(source.actor, 'ecr:GetDownloadUrlForLayer', where(source), () =>
+      source.client.send(new ecr.GetDownloadUrlForLayerCommand({ registryId: source.registryId, repositoryName: source.repositoryName, layerDigest: blob.digest })),
+    ),
+  );
+  if (!url.downloadUrl) throw new DeployError(`ECR gave no download URL for ${blob.digest} in ${where(source)}.`);
+  options.reporter?.setSecret(url.downloadUrl);
+  const init = await counted(
+    job,
+    step(target.actor, 'ecr:InitiateLayerUpload', where(target), () =>
+      target.client.send(new ecr.InitiateLayerUploadCommand({ registryId: target.registryId, repositoryName: target.repositoryName })),
+    ),
+  );
+  const uploadId = init.uploadId;
+  if (!uploadId) throw new DeployError(`ECR started no layer upload for ${blob.digest} in ${where(target)}.`);
+  const bytes = await transferBlob({
+    url: url.downloadUrl,
+    digest: blob.digest,
+    size: blob.size,
+    partSize: Math.min(options.partSize ?? init.partSize ?? MAX_PART_SIZE, MAX_PART_SIZE),
+    signal: options.signal,
+    uploadPart: (part, first, last) => uploadLayerPart(job, uploadId, part, first, last),
+  });
+  await completeLayerUpload(job, uploadId, blob.digest);
+  job.result.blobsCopied++;
+  job.result.bytesMoved += bytes;
+}
+
+async function uploadLayerPart(job: CopyJob, uploadId: string, part: Buffer, first: number, last: number): Promise<void> {
+  const { target } = job;
+  await counted(
+    job,
+    step(target.actor, 'ecr:UploadLayerPart', where(target), () =>
+      target.client.send(
+        new ecr.UploadLayerPartCommand({ registryId: target.registryId, repositoryName: target.repositoryName, uploadId, partFirstByte: first, partLastByte: last, layerPartBlob: part }),
+      ),
+    ),
+  );
+}
+
+async function completeLayerUpload(job: CopyJob, uploadId: string, digest: string): Promise<void> {
+  const { target } = job;
+  await counted(
+    job,
+    step(target.actor, 'ecr:CompleteLayerUpload', where(target), async () => {
+      try {
+        return await target.client.send(
+          new ecr.CompleteLayerUploadCommand({ registryId: target.registryId, repositoryName: target.repositoryName, uploadId, layerDigests: [digest] }),
+        );
+      } catch (err) {
+        // Another run finished the same layer meanwhile.
+        if (errorName(err) === 'LayerAlreadyExistsException') return undefined;
+        throw err;
+      }
+    }),
+  );
 }
 
 export interface ReplicationWait {

@@ -2,21 +2,27 @@
  * promote-model: an approved model moves from the source environment (dev) to a target environment's
  * account and regions, verified by digest. Everything the spec and inputs say is checked before the
  * first AWS call; the target account is reached by assuming its promotion role (or, when the job already
- * runs in the target account through its own OIDC role, with the job's credentials). Regions run in
- * parallel, each to its end, and a failed region leaves nothing tagged and can be re-run.
+ * runs in the target account through its own OIDC role, with the job's credentials). With no weights
+ * named, a Hugging Face model's weights are the ones build-model put in the source's artifact bucket.
+ * The target's artifact bucket is created (hardened, versioned) when missing. Regions run in parallel,
+ * each to its end; the image tag goes last, a failed region's message says what it left in place, and a
+ * re-run finishes it.
  */
-import { awsClient } from '../core/aws';
+import { awsClient, partitionOf } from '../core/aws';
 import { assumeRole, defaultSessionName, isRoleArn } from '../core/credentials';
-import { DeployError, DeployErrors, errorMessage, explainAwsError } from '../core/errors';
+import { DeployError, DeployErrors, errorMessage, explainAwsError, throwIfAny } from '../core/errors';
 import type { RunContext } from '../core/action';
 import type { Target } from '../config/select';
 import type { Reporter } from '../core/log';
 import { artifactBucketName, ownershipTags, repositoryName } from '../config/names';
 import { regionsFor, selectEnvironment } from '../config/load';
+import { artifactPrefix, ensureArtifactBucket } from '../image/infra';
+import { weightsKey } from '../image/render';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { copyModel, parseBedrockModelArn, shareModel, targetModelName } from './bedrock';
 import { copyImage, getManifests, imageUri, ImageRef, newestImage, parseImageUri, Registry, waitForReplication } from './ecr';
-import { copyArtifacts, parseS3Url, S3Location } from './s3';
+import { copyArtifacts, ensureVersioning, ObjectVersion } from './s3';
+import { parseS3Location, S3Location } from '../core/s3-location';
 import { Actor, formatBytes, settleLimit, step, tagValue } from './util';
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { RAMClient } from '@aws-sdk/client-ram';
@@ -59,6 +65,8 @@ export interface TargetResult {
   image?: 'copied' | 'present' | 'replicated';
   digest?: string;
   modelDataUrl?: string;
+  /** The objects under modelDataUrl as the target holds them (version id, ETag, SHA-256), for deploy to pin. */
+  modelDataVersions?: ObjectVersion[];
   modelArn?: string;
   blobsCopied: number;
   blobsSkipped: number;
@@ -82,6 +90,8 @@ export interface PromotionPlan {
   target: { name: string; env: EnvironmentSpec; regions: string[]; roleArn?: string };
   image?: { repositoryName: string; ref?: ImageRef };
   modelData?: S3Location;
+  /** The weights are the build's (no `model-data-url`, no model.s3). */
+  modelDataFromBuild?: boolean;
   bedrockModelArn?: string;
 }
 
@@ -117,109 +127,148 @@ export function planPromotion(req: PromoteRequest): PromotionPlan {
     });
   }
   const errors: DeployError[] = [];
-  const allTargetRegions = regionsFor(d, targetEnv);
-  let regions = allTargetRegions;
-  if (req.region) {
-    if (!allTargetRegions.includes(req.region)) {
-      errors.push(new DeployError(`input \`region\` is "${req.region}", which ${d.name} does not serve in ${req.targetEnvironment}`, {
-        title: 'Invalid input',
-        hint: `Its regions there: ${allTargetRegions.join(', ')}.`,
-      }));
-    }
-    regions = [req.region];
-  }
-
-  const roleArn = targetEnv.promotionRoleArn ?? targetEnv.roleArn;
-  if (roleArn) {
-    const roleAccount = /^arn:[\w-]+:iam::(\d{12}):/.exec(roleArn)?.[1];
-    if (!isRoleArn(roleArn) || roleAccount !== targetEnv.account) {
-      errors.push(new DeployError(`environments.${req.targetEnvironment}: ${targetEnv.promotionRoleArn ? 'promotionRoleArn' : 'roleArn'} ${roleArn} is not a role in the environment's account ${targetEnv.account}`, {
-        location: envLocation(spec, req.targetEnvironment),
-        title: 'Invalid deployment spec',
-        hint: `Use a role in ${targetEnv.account} that the ${req.sourceEnvironment} role may assume.`,
-      }));
-    }
-  }
-
-  let sourceRegion = req.sourceRegion ?? regionsFor(d, sourceEnv)[0];
-  let image: PromotionPlan['image'];
-  if (req.imageUri && req.bedrockModelArn) {
-    errors.push(new DeployError('inputs `image-uri` and `bedrock-model-arn` are both set', { title: 'Invalid input', hint: 'A Bedrock custom model is promoted instead of an image: give one of them.' }));
-  }
-  if (req.imageUri) {
-    const uri = parseImageUri(req.imageUri);
-    if (!uri) {
-      errors.push(new DeployError(`input \`image-uri\` is "${req.imageUri}", which is not an ECR image URI`, {
-        title: 'Invalid input',
-        hint: 'Expected ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG or ...@sha256:DIGEST.',
-      }));
-    } else {
-      if (uri.account !== sourceEnv.account) {
-        const owner = Object.entries(spec.environments).find(([, e]) => e.account === uri.account)?.[0];
-        errors.push(new DeployError(`input \`image-uri\` is in account ${uri.account}, ${owner ? `which is environment ${owner}` : 'which is not in the spec'}, not the source environment ${req.sourceEnvironment} (${sourceEnv.account})`, {
-          title: owner ? 'Invalid input' : 'Account not in the spec',
-          hint: owner ? `Set \`source-environment: ${owner}\`, or give an image of ${sourceEnv.account}.` : `Environments: ${accountsInSpec(spec)}.`,
-        }));
-      }
-      if (req.sourceRegion && req.sourceRegion !== uri.region) {
-        errors.push(new DeployError(`input \`image-uri\` is in ${uri.region} but \`source-region\` is ${req.sourceRegion}`, { title: 'Invalid input' }));
-      }
-      sourceRegion = uri.region;
-      image = { repositoryName: uri.repositoryName, ref: { tag: uri.tag, digest: uri.digest } };
-    }
-  } else if (!req.bedrockModelArn && !d.model.image) {
-    // Default: the newest image build-model pushed for this deployment.
-    image = { repositoryName: repositoryName(d) };
-  }
-
-  let modelData: S3Location | undefined;
-  const dataUrl = req.modelDataUrl ?? d.model.s3;
-  if (dataUrl) {
-    modelData = parseS3Url(dataUrl);
-    if (!modelData || modelData.key === '') {
-      errors.push(new DeployError(`${req.modelDataUrl ? 'input `model-data-url`' : `deployments.${d.name}.model.s3`} is "${dataUrl}", which is not an S3 object or prefix URL`, {
-        title: 'Invalid input',
-        location: req.modelDataUrl ? undefined : spec.locate(['deployments', d.name, 'model', 's3']),
-        hint: 'Expected s3://BUCKET/KEY (an object) or s3://BUCKET/PREFIX/ (every object under it).',
-      }));
-      modelData = undefined;
-    }
-  }
-
-  if (req.bedrockModelArn) {
-    const arn = parseBedrockModelArn(req.bedrockModelArn);
-    if (!arn) {
-      errors.push(new DeployError(`input \`bedrock-model-arn\` is "${req.bedrockModelArn}", which is not a Bedrock custom model ARN`, {
-        title: 'Invalid input',
-        hint: 'Expected arn:aws:bedrock:REGION:ACCOUNT:custom-model/NAME.',
-      }));
-    } else {
-      if (arn.account !== sourceEnv.account) {
-        const owner = Object.entries(spec.environments).find(([, e]) => e.account === arn.account)?.[0];
-        errors.push(new DeployError(`input \`bedrock-model-arn\` is in account ${arn.account}, ${owner ? `which is environment ${owner}` : 'which is not in the spec'}, not the source environment ${req.sourceEnvironment} (${sourceEnv.account})`, {
-          title: owner ? 'Invalid input' : 'Account not in the spec',
-          hint: `Environments: ${accountsInSpec(spec)}.`,
-        }));
-      }
-      if (!req.imageUri) sourceRegion = arn.region;
-    }
-  }
-  if (!image && !modelData && !req.bedrockModelArn) {
+  const regions = planTargetRegions(req, targetEnv, errors);
+  const roleArn = planTargetRole(req, targetEnv, errors);
+  const fromImage = planImage(req, sourceEnv, errors);
+  const bedrockRegion = planBedrock(req, sourceEnv, errors);
+  const image = fromImage?.image;
+  // The image's region wins; then the Bedrock model's (when no image URI was given); then the input or the default.
+  const sourceRegion = fromImage?.region ?? (req.imageUri ? undefined : bedrockRegion) ?? req.sourceRegion ?? firstRegion(d, sourceEnv, req.sourceEnvironment);
+  const given = planModelData(req, errors);
+  const fromBuild = given || !image ? undefined : buildWeights(d, sourceEnv, sourceRegion);
+  if (!image && !given && !req.bedrockModelArn) {
     errors.push(new DeployError(`deployment ${d.name} has nothing to promote: its prebuilt image ${d.model.image} is public and it has no model data in S3`, {
       title: 'Nothing to promote',
       hint: 'Give `image-uri`, `model-data-url` or `bedrock-model-arn`.',
     }));
   }
-  if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) throw new DeployErrors(errors);
+  throwIfAny(errors);
   return {
     deployment: d,
     source: { name: req.sourceEnvironment, env: sourceEnv, region: sourceRegion },
     target: { name: req.targetEnvironment, env: targetEnv, regions, roleArn },
     image,
-    modelData,
+    modelData: given ?? fromBuild,
+    modelDataFromBuild: Boolean(fromBuild),
     bedrockModelArn: req.bedrockModelArn,
   };
+}
+
+/**
+ * Where build-model put the weights of a Hugging Face model it did not bake into the image (the
+ * `model-data-url` it output): the source's artifact bucket, under the deployment's artifact prefix.
+ */
+function buildWeights(d: Deployment, sourceEnv: EnvironmentSpec, sourceRegion: string): S3Location | undefined {
+  const key = d.model.bakeIntoImage ? undefined : weightsKey(d);
+  if (!key) return undefined;
+  const bucket = sourceEnv.artifactBucket ?? artifactBucketName(sourceEnv.account, sourceRegion);
+  return { bucket, key: `${artifactPrefix(d)}/models/${key}/` };
+}
+
+function firstRegion(d: Deployment, env: EnvironmentSpec, envName: string): string {
+  const [region] = regionsFor(d, env);
+  if (!region) throw new DeployError(`deployment ${d.name} has no region in environment ${envName}`, { location: d.source, title: 'Invalid deployment spec' });
+  return region;
+}
+
+/** Every region of the target environment, or the one the `region` input names. */
+function planTargetRegions(req: PromoteRequest, targetEnv: EnvironmentSpec, errors: DeployError[]): string[] {
+  const d = req.deployment;
+  const all = regionsFor(d, targetEnv);
+  if (!req.region) return all;
+  if (!all.includes(req.region)) {
+    errors.push(new DeployError(`input \`region\` is "${req.region}", which ${d.name} does not serve in ${req.targetEnvironment}`, {
+      title: 'Invalid input',
+      hint: `Its regions there: ${all.join(', ')}.`,
+    }));
+  }
+  return [req.region];
+}
+
+/** The role promote-model assumes in the target: it must be a role of the target's account. */
+function planTargetRole(req: PromoteRequest, targetEnv: EnvironmentSpec, errors: DeployError[]): string | undefined {
+  const roleArn = targetEnv.promotionRoleArn ?? targetEnv.roleArn;
+  if (!roleArn) return undefined;
+  const roleAccount = /^arn:[\w-]+:iam::(\d{12}):/.exec(roleArn)?.[1];
+  if (!isRoleArn(roleArn) || roleAccount !== targetEnv.account) {
+    errors.push(new DeployError(`environments.${req.targetEnvironment}: ${targetEnv.promotionRoleArn ? 'promotionRoleArn' : 'roleArn'} ${roleArn} is not a role in the environment's account ${targetEnv.account}`, {
+      location: envLocation(req.spec, req.targetEnvironment),
+      title: 'Invalid deployment spec',
+      hint: `Use a role in ${targetEnv.account} that the ${req.sourceEnvironment} role may assume.`,
+    }));
+  }
+  return roleArn;
+}
+
+/** The image to promote (and, from an image URI, the source region), or none for a Bedrock model or a public prebuilt image. */
+function planImage(req: PromoteRequest, sourceEnv: EnvironmentSpec, errors: DeployError[]): { image: PromotionPlan['image']; region?: string } | undefined {
+  const d = req.deployment;
+  if (req.imageUri && req.bedrockModelArn) {
+    errors.push(new DeployError('inputs `image-uri` and `bedrock-model-arn` are both set', { title: 'Invalid input', hint: 'A Bedrock custom model is promoted instead of an image: give one of them.' }));
+  }
+  if (!req.imageUri) {
+    // Default: the newest image build-model pushed for this deployment.
+    return !req.bedrockModelArn && !d.model.image ? { image: { repositoryName: repositoryName(d) } } : undefined;
+  }
+  const uri = parseImageUri(req.imageUri);
+  if (!uri) {
+    errors.push(new DeployError(`input \`image-uri\` is "${req.imageUri}", which is not an ECR image URI`, {
+      title: 'Invalid input',
+      hint: 'Expected ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG or ...@sha256:DIGEST.',
+    }));
+    return undefined;
+  }
+  if (uri.account !== sourceEnv.account) {
+    const owner = environmentOfAccount(req.spec, uri.account);
+    errors.push(new DeployError(`input \`image-uri\` is in account ${uri.account}, ${owner ? `which is environment ${owner}` : 'which is not in the spec'}, not the source environment ${req.sourceEnvironment} (${sourceEnv.account})`, {
+      title: owner ? 'Invalid input' : 'Account not in the spec',
+      hint: owner ? `Set \`source-environment: ${owner}\`, or give an image of ${sourceEnv.account}.` : `Environments: ${accountsInSpec(req.spec)}.`,
+    }));
+  }
+  if (req.sourceRegion && req.sourceRegion !== uri.region) {
+    errors.push(new DeployError(`input \`image-uri\` is in ${uri.region} but \`source-region\` is ${req.sourceRegion}`, { title: 'Invalid input' }));
+  }
+  return { image: { repositoryName: uri.repositoryName, ref: { tag: uri.tag, digest: uri.digest } }, region: uri.region };
+}
+
+function environmentOfAccount(spec: Spec, account: string): string | undefined {
+  return Object.entries(spec.environments).find(([, e]) => e.account === account)?.[0];
+}
+
+/** The weights to copy: the `model-data-url` input, or model.s3 of the deployment. */
+function planModelData(req: PromoteRequest, errors: DeployError[]): S3Location | undefined {
+  const d = req.deployment;
+  const dataUrl = req.modelDataUrl ?? d.model.s3;
+  if (!dataUrl) return undefined;
+  const modelData = parseS3Location(dataUrl);
+  if (modelData && modelData.key !== '') return modelData;
+  errors.push(new DeployError(`${req.modelDataUrl ? 'input `model-data-url`' : `deployments.${d.name}.model.s3`} is "${dataUrl}", which is not an S3 object or prefix URL`, {
+    title: 'Invalid input',
+    location: req.modelDataUrl ? undefined : req.spec.locate(['deployments', d.name, 'model', 's3']),
+    hint: 'Expected s3://BUCKET/KEY (an object) or s3://BUCKET/PREFIX/ (every object under it).',
+  }));
+  return undefined;
+}
+
+/** Checks the Bedrock model ARN; returns its region. */
+function planBedrock(req: PromoteRequest, sourceEnv: EnvironmentSpec, errors: DeployError[]): string | undefined {
+  if (!req.bedrockModelArn) return undefined;
+  const arn = parseBedrockModelArn(req.bedrockModelArn);
+  if (!arn) {
+    errors.push(new DeployError(`input \`bedrock-model-arn\` is "${req.bedrockModelArn}", which is not a Bedrock custom model ARN`, {
+      title: 'Invalid input',
+      hint: 'Expected arn:aws:bedrock:REGION:ACCOUNT:custom-model/NAME.',
+    }));
+    return undefined;
+  }
+  if (arn.account !== sourceEnv.account) {
+    const owner = environmentOfAccount(req.spec, arn.account);
+    errors.push(new DeployError(`input \`bedrock-model-arn\` is in account ${arn.account}, ${owner ? `which is environment ${owner}` : 'which is not in the spec'}, not the source environment ${req.sourceEnvironment} (${sourceEnv.account})`, {
+      title: owner ? 'Invalid input' : 'Account not in the spec',
+      hint: `Environments: ${accountsInSpec(req.spec)}.`,
+    }));
+  }
+  return arn.region;
 }
 
 /** Provenance tags: where the model came from and which run moved it. */
@@ -253,12 +302,34 @@ export async function promoteModel(target: Target, request: PromoteModelRequest,
   return promote({ ...request, spec: target.spec, deployment: target.deployment, run: runInfo }, run.reporter, run.signal);
 }
 
+/** Everything the steps of one promotion share. */
+interface Promotion {
+  plan: PromotionPlan;
+  req: PromoteRequest;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  tuning: PromoteTuning;
+  timeoutMs: number;
+  sourceActor: Actor;
+  targetActor: Actor;
+}
+
 export async function promote(req: PromoteRequest, reporter: Reporter, signal?: AbortSignal): Promise<PromoteResult> {
   const plan = planPromotion(req);
+  const { sourceActor, targetActor } = await resolveActors(plan, req, reporter);
   const { deployment: d, source, target } = plan;
-  const tuning = req.tuning ?? {};
-  const timeoutMs = req.timeoutMs ?? 120 * 60_000;
+  reporter.info(`Promoting ${d.name} from ${source.name} (${source.env.account} ${source.region}) to ${target.name} (${target.env.account} ${target.regions.join(', ')}) as ${targetActor.principal}.`);
+  const p: Promotion = { plan, req, reporter, signal, tuning: req.tuning ?? {}, timeoutMs: req.timeoutMs ?? 120 * 60_000, sourceActor, targetActor };
+  // Resolve the image once: every region gets the same digest.
+  const ref = await resolveImage(p);
+  await shareBedrockModel(p);
+  const settled = await settleLimit(target.regions, p.tuning.regionConcurrency ?? 4, (region) => promoteRegion(p, region, ref));
+  return finish(p, settled);
+}
 
+/** Who acts on each side: the job's identity reads the source; the target is the job itself or the assumed promotion role. */
+async function resolveActors(plan: PromotionPlan, req: PromoteRequest, reporter: Reporter): Promise<{ sourceActor: Actor; targetActor: Actor }> {
+  const { source, target } = plan;
   const me = await identify(source.region);
   if (me.account !== source.env.account && me.account !== target.env.account) {
     throw new DeployError(`This job runs as ${me.arn} in account ${me.account}, which is neither ${source.name} (${source.env.account}) nor ${target.name} (${target.env.account}).`, {
@@ -267,187 +338,232 @@ export async function promote(req: PromoteRequest, reporter: Reporter, signal?: 
     });
   }
   const sourceActor: Actor = { principal: me.arn, account: me.account };
-  let targetActor: Actor;
-  if (me.account === target.env.account) {
-    // The job runs in the target account (its own OIDC role): it reads the source cross-account.
-    targetActor = { principal: me.arn, account: me.account };
-  } else {
-    if (!target.roleArn) {
-      throw new DeployError(`environments.${target.name} (${target.env.account}) has neither promotionRoleArn nor roleArn, so ${me.arn} cannot act in it.`, {
-        location: envLocation(req.spec, target.name),
-        title: 'No promotion role',
-        hint: `Set environments.${target.name}.promotionRoleArn to a role in ${target.env.account} whose trust policy allows sts:AssumeRole and sts:TagSession for ${me.arn.replace(/:sts::(\d+):assumed-role\/([^/]+)\/.*/, ':iam::$1:role/$2')}.`,
-      });
-    }
-    const credentials = assumeRole({ roleArn: target.roleArn, region: target.regions[0], sessionName: req.run.sessionName, reporter });
-    // Assume now, so a missing trust fails before anything is copied.
-    await credentials();
-    targetActor = { principal: `${target.roleArn} (session ${req.run.sessionName})`, account: target.env.account, credentials };
-  }
-  reporter.info(`Promoting ${d.name} from ${source.name} (${source.env.account} ${source.region}) to ${target.name} (${target.env.account} ${target.regions.join(', ')}) as ${targetActor.principal}.`);
-
-  const sourceRegistry = (repo: string): Registry => ({
-    client: awsClient(ECRClient, { region: source.region }),
-    actor: sourceActor,
-    registryId: source.env.account,
-    region: source.region,
-    repositoryName: repo,
-  });
-
-  // Resolve the image once: every region gets the same digest.
-  let ref: ImageRef | undefined;
-  if (plan.image) {
-    ref = plan.image.ref ?? (await newestImage(sourceRegistry(plan.image.repositoryName)));
-    reporter.info(`Image: ${plan.image.repositoryName}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`);
-  }
-
-  let modelArnSource: string | undefined;
-  if (plan.bedrockModelArn) {
-    modelArnSource = plan.bedrockModelArn;
-    const modelRegion = parseBedrockModelArn(plan.bedrockModelArn)!.region;
-    if (source.env.account !== target.env.account) {
-      const shareArn = await shareModel({
-        ram: awsClient(RAMClient, { region: modelRegion }),
-        actor: sourceActor,
-        shareName: `model-deploy-${d.project}-${d.name}-${target.name}`.slice(0, 128),
-        modelArn: plan.bedrockModelArn,
-        targetAccount: target.env.account,
-        tags: { ...ownershipTags(d, target.name), ...provenanceTags(plan, req) },
-        targetRam: awsClient(RAMClient, { region: modelRegion, credentials: targetActor.credentials }),
-        targetActor,
-      });
-      reporter.info(`Shared ${plan.bedrockModelArn} with ${target.env.account} (${shareArn}).`);
-    }
-  }
-
-  const one = async (region: string): Promise<TargetResult> => {
-    const started = Date.now();
-    const r: TargetResult = {
-      environment: target.name,
-      account: target.env.account,
-      region,
-      blobsCopied: 0,
-      blobsSkipped: 0,
-      bytesMoved: 0,
-      objectsCopied: 0,
-      objectsSkipped: 0,
-      bytesCopied: 0,
-      calls: 0,
-    } as TargetResult;
-    const work: Promise<void>[] = [];
-    if (plan.image && ref) {
-      const img = plan.image;
-      const imageRef = ref;
-      work.push((async () => {
-        const src = sourceRegistry(img.repositoryName);
-        const targetRepo = target.env.ecrReplication ? img.repositoryName : repositoryName(d);
-        const dst: Registry = {
-          client: awsClient(ECRClient, { region, credentials: targetActor.credentials }),
-          actor: targetActor,
-          registryId: target.env.account,
-          region,
-          repositoryName: targetRepo,
-        };
-        if (target.env.ecrReplication) {
-          const digest = imageRef.digest ?? (await copyImageDigest(src, imageRef));
-          await waitForReplication(src, digest, target.env.account, region, {
-            timeoutMs,
-            initialDelayMs: tuning.pollInitialDelayMs,
-            maxDelayMs: tuning.pollMaxDelayMs,
-            signal,
-          });
-          await verifyInTarget(dst, digest);
-          r.image = 'replicated';
-          r.digest = digest;
-        } else {
-          const copied = await copyImage(src, dst, imageRef, {
-            blobConcurrency: tuning.blobConcurrency,
-            partSize: tuning.layerPartSize,
-            signal,
-            reporter,
-            createRepository: (t) => createRepository(t, target.env.kmsKeyId, ownershipTags(d, target.name)),
-          });
-          r.image = copied.alreadyPresent ? 'present' : 'copied';
-          r.digest = copied.digest;
-          r.blobsCopied = copied.blobsCopied;
-          r.blobsSkipped = copied.blobsSkipped;
-          r.bytesMoved = copied.bytesMoved;
-          r.calls += copied.calls;
-        }
-        r.imageUri = imageUri(target.env.account, region, targetRepo, r.digest!);
-        await tagRepository(dst, { ...ownershipTags(d, target.name), ...provenanceTags(plan, req, r.digest) });
-        r.calls++;
-      })());
-    }
-    if (plan.modelData) {
-      const data = plan.modelData;
-      work.push((async () => {
-        const copied = await copyArtifacts(
-          { client: awsClient(S3Client, { region: source.region }), actor: sourceActor, bucket: data.bucket, region: source.region },
-          data.key,
-          {
-            client: awsClient(S3Client, { region, credentials: targetActor.credentials }),
-            actor: targetActor,
-            bucket: target.env.artifactBucket ?? artifactBucketName(target.env.account, region),
-            region,
-          },
-          {
-            kmsKeyId: target.env.kmsKeyId,
-            tags: provenanceTags(plan, req, undefined),
-            multipartThreshold: tuning.multipartThreshold,
-            partSize: tuning.s3PartSize,
-          },
-        );
-        r.modelDataUrl = copied.url;
-        r.objectsCopied = copied.objectsCopied;
-        r.objectsSkipped = copied.objectsSkipped;
-        r.bytesCopied = copied.bytesCopied;
-      })());
-    }
-    if (modelArnSource) {
-      const arn = modelArnSource;
-      work.push((async () => {
-        const copied = await copyModel({
-          bedrock: awsClient(BedrockClient, { region, credentials: targetActor.credentials }),
-          actor: targetActor,
-          region,
-          sourceModelArn: arn,
-          targetModelName: targetModelName(`${d.project}-${d.name}`, arn),
-          kmsKeyId: target.env.kmsKeyId,
-          tags: { ...ownershipTags(d, target.name), ...provenanceTags(plan, req) },
-          timeoutMs,
-          initialDelayMs: tuning.pollInitialDelayMs,
-          maxDelayMs: tuning.pollMaxDelayMs,
-          signal,
-          reporter,
-        });
-        r.modelArn = copied.modelArn;
-      })());
-    }
-    const settled = await Promise.allSettled(work);
-    r.seconds = (Date.now() - started) / 1000;
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
-    reporter.info(`${region}: done in ${r.seconds.toFixed(1)} s (${describe(r)}).`);
-    return r;
-  };
-
-  const settled = await settleLimit(target.regions, tuning.regionConcurrency ?? 4, one);
-  const targets = settled.filter((s): s is PromiseFulfilledResult<TargetResult> => s.status === 'fulfilled').map((s) => s.value);
-  const failures = settled
-    .map((s, i) => ({ s, region: target.regions[i] }))
-    .filter((x): x is { s: PromiseRejectedResult; region: string } => x.s.status === 'rejected');
-  await reporter.summary(summaryMarkdown(plan, targets, failures.map((f) => f.region)));
-  if (failures.length > 0) {
-    const errors = failures.map(({ s, region }) => {
-      const e = s.reason instanceof DeployError ? s.reason : new DeployError(errorMessage(s.reason), { cause: s.reason });
-      return new DeployError(`${region}: ${e.message}`, { hint: e.hint, title: e.title, location: e.location, cause: e });
+  // The job runs in the target account (its own OIDC role): it reads the source cross-account.
+  if (me.account === target.env.account) return { sourceActor, targetActor: { principal: me.arn, account: me.account } };
+  if (!target.roleArn) {
+    throw new DeployError(`environments.${target.name} (${target.env.account}) has neither promotionRoleArn nor roleArn, so ${me.arn} cannot act in it.`, {
+      location: envLocation(req.spec, target.name),
+      title: 'No promotion role',
+      hint: `Set environments.${target.name}.promotionRoleArn to a role in ${target.env.account} whose trust policy allows sts:AssumeRole and sts:TagSession for ${me.arn.replace(/:sts::(\d+):assumed-role\/([^/]+)\/.*/, ':iam::$1:role/$2')}.`,
     });
-    const rerun = new DeployError('Nothing was tagged in the failed region(s); re-run promote-model to finish (what was copied is skipped).', { title: 'Promotion incomplete' });
-    throw new DeployErrors([...errors, rerun]);
   }
-  const digests = new Set(targets.map((t) => t.digest).filter(Boolean));
+  const credentials = assumeRole({ roleArn: target.roleArn, region: target.regions[0] ?? source.region, sessionName: req.run.sessionName, reporter });
+  // Assume now, so a missing trust fails before anything is copied.
+  await credentials();
+  return { sourceActor, targetActor: { principal: `${target.roleArn} (session ${req.run.sessionName})`, account: target.env.account, credentials } };
+}
+
+function sourceRegistry(p: Promotion, repositoryName: string): Registry {
+  const { source } = p.plan;
+  return { client: awsClient(ECRClient, { region: source.region }), actor: p.sourceActor, registryId: source.env.account, region: source.region, repositoryName };
+}
+
+/** The image reference every region promotes: the one asked for, or the newest the build pushed. */
+async function resolveImage(p: Promotion): Promise<ImageRef | undefined> {
+  const image = p.plan.image;
+  if (!image) return undefined;
+  const ref = image.ref ?? (await newestImage(sourceRegistry(p, image.repositoryName)));
+  p.reporter.info(`Image: ${image.repositoryName}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`);
+  return ref;
+}
+
+/** Across accounts, a Bedrock custom model is shared through RAM before the target copies it. */
+async function shareBedrockModel(p: Promotion): Promise<void> {
+  const { plan, req, sourceActor, targetActor } = p;
+  const { deployment: d, source, target } = plan;
+  const modelArn = plan.bedrockModelArn;
+  if (!modelArn || source.env.account === target.env.account) return;
+  const modelRegion = parseBedrockModelArn(modelArn)?.region ?? source.region;
+  const shareArn = await shareModel({
+    ram: awsClient(RAMClient, { region: modelRegion }),
+    actor: sourceActor,
+    shareName: `model-deploy-${d.project}-${d.name}-${target.name}`.slice(0, 128),
+    modelArn,
+    targetAccount: target.env.account,
+    tags: { ...ownershipTags(d, target.name), ...provenanceTags(plan, req) },
+    targetRam: awsClient(RAMClient, { region: modelRegion, credentials: targetActor.credentials }),
+    targetActor,
+  });
+  p.reporter.info(`Shared ${modelArn} with ${target.env.account} (${shareArn}).`);
+}
+
+/** One target region: image, weights and Bedrock model in parallel, each to its end. */
+async function promoteRegion(p: Promotion, region: string, ref: ImageRef | undefined): Promise<TargetResult> {
+  const { plan } = p;
+  const started = Date.now();
+  const r: TargetResult = {
+    environment: plan.target.name,
+    account: plan.target.env.account,
+    region,
+    blobsCopied: 0,
+    blobsSkipped: 0,
+    bytesMoved: 0,
+    objectsCopied: 0,
+    objectsSkipped: 0,
+    bytesCopied: 0,
+    calls: 0,
+    seconds: 0,
+  };
+  const work: Promise<void>[] = [];
+  if (plan.image && ref) work.push(promoteImage(p, region, plan.image.repositoryName, ref, r));
+  if (plan.modelData) work.push(promoteModelData(p, region, plan.modelData, r));
+  if (plan.bedrockModelArn) work.push(copyBedrockModel(p, region, plan.bedrockModelArn, r));
+  const settled = await Promise.allSettled(work);
+  r.seconds = (Date.now() - started) / 1000;
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw new RegionFailure(failed.reason, r);
+  p.reporter.info(`${region}: done in ${r.seconds.toFixed(1)} s (${describe(r)}).`);
+  return r;
+}
+
+/** The image into one region: by ECR replication (wait and verify) or by copy; then the repository's provenance tags. */
+async function promoteImage(p: Promotion, region: string, sourceRepo: string, ref: ImageRef, r: TargetResult): Promise<void> {
+  const { plan, req, targetActor } = p;
+  const { deployment: d, target } = plan;
+  const src = sourceRegistry(p, sourceRepo);
+  const targetRepo = target.env.ecrReplication ? sourceRepo : repositoryName(d);
+  const dst: Registry = {
+    client: awsClient(ECRClient, { region, credentials: targetActor.credentials }),
+    actor: targetActor,
+    registryId: target.env.account,
+    region,
+    repositoryName: targetRepo,
+  };
+  const digest = target.env.ecrReplication ? await replicateImage(p, src, dst, ref, r) : await copyImageInto(p, src, dst, ref, r);
+  r.imageUri = imageUri(target.env.account, region, targetRepo, digest);
+  await tagRepository(dst, { ...ownershipTags(d, target.name), ...provenanceTags(plan, req, digest) });
+  r.calls++;
+}
+
+async function replicateImage(p: Promotion, src: Registry, dst: Registry, ref: ImageRef, r: TargetResult): Promise<string> {
+  const digest = ref.digest ?? (await copyImageDigest(src, ref));
+  await waitForReplication(src, digest, dst.registryId, dst.region, {
+    timeoutMs: p.timeoutMs,
+    initialDelayMs: p.tuning.pollInitialDelayMs,
+    maxDelayMs: p.tuning.pollMaxDelayMs,
+    signal: p.signal,
+  });
+  await verifyInTarget(dst, digest);
+  r.image = 'replicated';
+  r.digest = digest;
+  return digest;
+}
+
+async function copyImageInto(p: Promotion, src: Registry, dst: Registry, ref: ImageRef, r: TargetResult): Promise<string> {
+  const { deployment: d, target } = p.plan;
+  const copied = await copyImage(src, dst, ref, {
+    blobConcurrency: p.tuning.blobConcurrency,
+    partSize: p.tuning.layerPartSize,
+    signal: p.signal,
+    reporter: p.reporter,
+    createRepository: (t) => createRepository(t, target.env.kmsKeyId, ownershipTags(d, target.name)),
+  });
+  r.image = copied.alreadyPresent ? 'present' : 'copied';
+  r.digest = copied.digest;
+  r.blobsCopied = copied.blobsCopied;
+  r.blobsSkipped = copied.blobsSkipped;
+  r.bytesMoved = copied.bytesMoved;
+  r.calls += copied.calls;
+  return copied.digest;
+}
+
+/** The weights into the target's artifact bucket in one region, server-side. */
+async function promoteModelData(p: Promotion, region: string, data: S3Location, r: TargetResult): Promise<void> {
+  const { plan, req, sourceActor, targetActor, tuning } = p;
+  const { source, target } = plan;
+  const bucket = target.env.artifactBucket ?? artifactBucketName(target.env.account, region);
+  // A new account has no artifact bucket yet: create it as build-model creates the source's.
+  await step(targetActor, 's3:CreateBucket and s3:PutBucket* (encryption, public access block, ownership, policy)', bucket, () =>
+    ensureArtifactBucket({ region, credentials: targetActor.credentials }, bucket, target.env.kmsKeyId, p.reporter),
+  );
+  const targetBucket = { client: awsClient(S3Client, { region, credentials: targetActor.credentials }), actor: targetActor, bucket, region, owner: target.env.account };
+  await ensureVersioning(targetBucket);
+  const copied = await copyArtifacts(
+    { client: awsClient(S3Client, { region: source.region }), actor: sourceActor, bucket: data.bucket, region: source.region, owner: source.env.account },
+    data.key,
+    targetBucket,
+    {
+      kmsKeyId: target.env.kmsKeyId,
+      tags: provenanceTags(plan, req, undefined),
+      multipartThreshold: tuning.multipartThreshold,
+      partSize: tuning.s3PartSize,
+      missingHint: plan.modelDataFromBuild
+        ? `These are the weights build-model uploads for ${plan.deployment.name} in ${source.name}: run build-model there first, or give the \`model-data-url\` input.`
+        : undefined,
+    },
+  );
+  r.modelDataUrl = copied.url;
+  r.modelDataVersions = copied.objects;
+  r.objectsCopied = copied.objectsCopied;
+  r.objectsSkipped = copied.objectsSkipped;
+  r.bytesCopied = copied.bytesCopied;
+}
+
+async function copyBedrockModel(p: Promotion, region: string, sourceModelArn: string, r: TargetResult): Promise<void> {
+  const { plan, req, targetActor, tuning } = p;
+  const { deployment: d, target } = plan;
+  const copied = await copyModel({
+    bedrock: awsClient(BedrockClient, { region, credentials: targetActor.credentials }),
+    actor: targetActor,
+    region,
+    sourceModelArn,
+    targetModelName: targetModelName(`${d.project}-${d.name}`, sourceModelArn),
+    kmsKeyId: target.env.kmsKeyId,
+    tags: { ...ownershipTags(d, target.name), ...provenanceTags(plan, req) },
+    timeoutMs: p.timeoutMs,
+    initialDelayMs: tuning.pollInitialDelayMs,
+    maxDelayMs: tuning.pollMaxDelayMs,
+    signal: p.signal,
+    reporter: p.reporter,
+  });
+  r.modelArn = copied.modelArn;
+}
+
+/** A region that failed, with what it had done by then (the image may be tagged while the weights failed). */
+class RegionFailure extends Error {
+  constructor(readonly reason: unknown, readonly partial: TargetResult) {
+    super(errorMessage(reason));
+  }
+}
+
+export interface FailedRegion {
+  region: string;
+  /** The digest-pinned image URI when the image is in place (tagged) in that region. */
+  imageInPlace?: string;
+}
+
+/** The summary, then the result, or every failed region's error together. */
+async function finish(p: Promotion, settled: PromiseSettledResult<TargetResult>[]): Promise<PromoteResult> {
+  const regions = p.plan.target.regions;
+  const targets = settled.filter((s): s is PromiseFulfilledResult<TargetResult> => s.status === 'fulfilled').map((s) => s.value);
+  const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [regionFailure(s.reason, regions[i] ?? '')] : []));
+  await p.reporter.summary(summaryMarkdown(p.plan, targets, failures));
+  if (failures.length > 0) {
+    const errors = failures.map(({ region, imageInPlace, reason }) => {
+      const e = reason instanceof DeployError ? reason : new DeployError(errorMessage(reason), { cause: reason });
+      const done = imageInPlace ? `the image is in place (${imageInPlace}), but ` : '';
+      return new DeployError(`${region}: ${done}${e.message}`, { hint: e.hint, title: e.title, location: e.location, cause: e });
+    });
+    throw new DeployErrors([...errors, rerunAdvice(failures)]);
+  }
+  const digests = new Set(targets.flatMap((t) => (t.digest ? [t.digest] : [])));
   return { digest: digests.size === 1 ? [...digests][0] : undefined, targets };
+}
+
+function regionFailure(reason: unknown, region: string): FailedRegion & { reason: unknown } {
+  if (!(reason instanceof RegionFailure)) return { region, reason };
+  return { region, reason: reason.reason, imageInPlace: reason.partial.imageUri };
+}
+
+/** What a re-run finishes, true for each failed region: the image tag goes last, so an untagged region has no tag. */
+function rerunAdvice(failures: FailedRegion[]): DeployError {
+  const tagged = failures.filter((f) => f.imageInPlace).map((f) => f.region);
+  const untagged = failures.filter((f) => !f.imageInPlace).map((f) => f.region);
+  const parts = [
+    ...(untagged.length ? [`nothing was tagged in ${untagged.join(', ')}`] : []),
+    ...(tagged.length ? [`${tagged.join(', ')}: the image is in place, the rest is not`] : []),
+  ];
+  return new DeployError(`Promotion incomplete: ${parts.join('; ')}; re-run promote-model to finish (what was copied is skipped).`, { title: 'Promotion incomplete' });
 }
 
 async function copyImageDigest(src: Registry, ref: ImageRef): Promise<string> {
@@ -490,11 +606,18 @@ async function createRepository(t: Registry, kmsKeyId: string | undefined, tags:
  * account, commit, run), and the digest-pinned image URI is the per-image link.
  */
 async function tagRepository(t: Registry, tags: Record<string, string>): Promise<void> {
-  const partition = t.region.startsWith('cn-') ? 'aws-cn' : t.region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
-  const arn = `arn:${partition}:ecr:${t.region}:${t.registryId}:repository/${t.repositoryName}`;
+  const arn = `arn:${partitionOf(t.region)}:ecr:${t.region}:${t.registryId}:repository/${t.repositoryName}`;
   await step(t.actor, 'ecr:TagResource', arn, () =>
     t.client.send(new TagResourceCommand({ resourceArn: arn, tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value: tagValue(Value) })) })),
   );
+}
+
+/** The `model-data-versions` output: region → object key → { versionId, etag, checksumSha256 }. */
+export function modelDataVersionsOutput(result: PromoteResult): string {
+  const byRegion = result.targets.flatMap((t) =>
+    t.modelDataVersions ? [[t.region, Object.fromEntries(t.modelDataVersions.map(({ key, ...version }) => [key, version]))] as const] : [],
+  );
+  return JSON.stringify(Object.fromEntries(byRegion));
 }
 
 function describe(r: TargetResult): string {
@@ -505,7 +628,7 @@ function describe(r: TargetResult): string {
   return parts.join('; ');
 }
 
-export function summaryMarkdown(plan: PromotionPlan, targets: TargetResult[], failedRegions: string[]): string {
+export function summaryMarkdown(plan: PromotionPlan, targets: TargetResult[], failed: FailedRegion[]): string {
   const lines = [
     `### Promotion of ${plan.deployment.name}: ${plan.source.name} → ${plan.target.name}`,
     '',
@@ -517,6 +640,9 @@ export function summaryMarkdown(plan: PromotionPlan, targets: TargetResult[], fa
       `| ${t.account} | ${t.region} | ${t.image ? `${t.image}${t.digest ? ` \`${t.digest.slice(0, 19)}…\`` : ''}` : '-'} | ${t.image ? `${t.blobsCopied} / ${t.blobsSkipped}` : '-'} | ${t.image ? formatBytes(t.bytesMoved) : '-'} | ${t.modelDataUrl ? `${t.objectsCopied} / ${t.objectsSkipped}` : '-'} | ${t.modelDataUrl ? formatBytes(t.bytesCopied) : '-'} | ${t.modelArn ?? '-'} | ${t.seconds.toFixed(1)} s |`,
     );
   }
-  for (const region of failedRegions) lines.push(`| ${plan.target.env.account} | ${region} | **failed** (nothing tagged; re-run to finish) | | | | | | |`);
+  for (const f of failed) {
+    const state = f.imageInPlace ? 'image in place, weights or model not; re-run to finish' : 'nothing tagged; re-run to finish';
+    lines.push(`| ${plan.target.env.account} | ${f.region} | **failed** (${state}) | | | | | | |`);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -6,6 +6,7 @@
  */
 import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { DeployError, errorName } from '../core/errors';
+import { s3Url } from '../core/s3-location';
 import { Actor, mapLimit, step } from './util';
 import * as s3 from '@aws-sdk/client-s3';
 
@@ -18,16 +19,8 @@ export interface Bucket {
   actor: Actor;
   bucket: string;
   region: string;
-}
-
-export interface S3Location {
-  bucket: string;
-  key: string;
-}
-
-export function parseS3Url(url: string): S3Location | undefined {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/.exec(url);
-  return m ? { bucket: m[1], key: m[2] } : undefined;
+  /** The account that must own the bucket: every call names it, so a bucket of the same name in another account is refused. */
+  owner: string;
 }
 
 export interface ArtifactCopyOptions {
@@ -38,10 +31,23 @@ export interface ArtifactCopyOptions {
   multipartThreshold?: number;
   partSize?: number;
   concurrency?: number;
+  /** What to do when the source holds nothing (default: check the `model-data-url` input). */
+  missingHint?: string;
+}
+
+/** What the target holds for one key, so a deploy can pin exactly that object. */
+export interface ObjectVersion {
+  key: string;
+  /** Absent when the bucket is not versioned. */
+  versionId?: string;
+  etag?: string;
+  checksumSha256?: string;
 }
 
 export interface ArtifactCopyResult {
   url: string;
+  /** One entry per object, copied or already current, in source order. */
+  objects: ObjectVersion[];
   objectsCopied: number;
   objectsSkipped: number;
   bytesCopied: number;
@@ -61,14 +67,14 @@ function notFound(err: unknown): boolean {
   return name === 'NotFound' || name === 'NoSuchKey' || status === 404;
 }
 
-async function listSource(source: Bucket, key: string): Promise<SourceObject[]> {
-  const where = `s3://${source.bucket}/${key}`;
+async function listSource(source: Bucket, key: string, missingHint = 'Check the `model-data-url` input.'): Promise<SourceObject[]> {
+  const where = s3Url({ bucket: source.bucket, key });
   if (!key.endsWith('/') && key !== '') {
     const head = await step(source.actor, 's3:GetObject', where, async () => {
       try {
-        return await source.client.send(new s3.HeadObjectCommand({ Bucket: source.bucket, Key: key, ChecksumMode: 'ENABLED' }));
+        return await source.client.send(new s3.HeadObjectCommand({ Bucket: source.bucket, Key: key, ChecksumMode: 'ENABLED', ExpectedBucketOwner: source.owner }));
       } catch (err) {
-        if (notFound(err)) throw new DeployError(`${where} does not exist.`, { title: 'Model data not found', hint: 'Check the `model-data-url` input (a prefix ends with "/").' });
+        if (notFound(err)) throw new DeployError(`${where} does not exist.`, { title: 'Model data not found', hint: `${missingHint} (A prefix ends with "/".)` });
         throw err;
       }
     });
@@ -78,12 +84,12 @@ async function listSource(source: Bucket, key: string): Promise<SourceObject[]> 
   let token: string | undefined;
   do {
     const page = await step(source.actor, 's3:ListBucket', where, () =>
-      source.client.send(new s3.ListObjectsV2Command({ Bucket: source.bucket, Prefix: key, ContinuationToken: token })),
+      source.client.send(new s3.ListObjectsV2Command({ Bucket: source.bucket, Prefix: key, ContinuationToken: token, ExpectedBucketOwner: source.owner })),
     );
     for (const o of page.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  if (out.length === 0) throw new DeployError(`${where} holds no objects.`, { title: 'Model data not found', hint: 'Check the `model-data-url` input.' });
+  if (out.length === 0) throw new DeployError(`${where} holds no objects.`, { title: 'Model data not found', hint: missingHint });
   return out;
 }
 
@@ -96,87 +102,125 @@ function isCurrent(src: SourceObject, head: HeadObjectCommandOutput): boolean {
 
 /** Copies s3://source.bucket/key (an object, or every object under a prefix ending in "/") to the same key in `target`. */
 export async function copyArtifacts(source: Bucket, key: string, target: Bucket, options: ArtifactCopyOptions): Promise<ArtifactCopyResult> {
-  const objects = await listSource(source, key);
-  const result: ArtifactCopyResult = { url: `s3://${target.bucket}/${key}`, objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
-  const threshold = options.multipartThreshold ?? COPY_OBJECT_LIMIT;
-  const tagging = new URLSearchParams(options.tags).toString();
-  const encryption = options.kmsKeyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyId } : {};
-
-  await mapLimit(objects, options.concurrency ?? 4, async (obj) => {
-    const from = `s3://${source.bucket}/${obj.key}`;
-    const to = `s3://${target.bucket}/${obj.key}`;
-    const copySource = `${source.bucket}/${obj.key.split('/').map(encodeURIComponent).join('/')}`;
-    const head = await step(target.actor, 's3:GetObject', to, async () => {
-      try {
-        return await target.client.send(new s3.HeadObjectCommand({ Bucket: target.bucket, Key: obj.key, ChecksumMode: 'ENABLED' }));
-      } catch (err) {
-        if (notFound(err)) return undefined;
-        if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
-        throw err;
-      }
-    });
-    if (head && isCurrent(obj, head)) {
-      result.objectsSkipped++;
-      return;
-    }
-    const metadata = { [SOURCE_ETAG_META]: obj.etag.replace(/"/g, '') };
-    const permission = `s3:GetObject (${from}) and s3:PutObject + s3:PutObjectTagging`;
-    if (obj.size <= threshold) {
-      await step(target.actor, permission, to, async () => {
-        try {
-          return await target.client.send(
-            new s3.CopyObjectCommand({
-              Bucket: target.bucket,
-              Key: obj.key,
-              CopySource: copySource,
-              // The source must not change under the copy.
-              CopySourceIfMatch: obj.etag || undefined,
-              MetadataDirective: 'REPLACE',
-              Metadata: metadata,
-              ContentType: obj.contentType,
-              TaggingDirective: 'REPLACE',
-              Tagging: tagging,
-              ...encryption,
-            }),
-          );
-        } catch (err) {
-          if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
-          throw err;
-        }
-      });
+  const objects = await listSource(source, key, options.missingHint);
+  const result: ArtifactCopyResult = { url: s3Url({ bucket: target.bucket, key }), objects: [], objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
+  result.objects = await mapLimit(objects, options.concurrency ?? 4, async (obj) => {
+    const { copied, version } = await copyObject(source, target, obj, options);
+    if (copied) {
+      result.objectsCopied++;
+      result.bytesCopied += obj.size;
     } else {
-      await multipartCopy(target, obj, copySource, { metadata, tagging, encryption, partSize: options.partSize, concurrency: options.concurrency ?? 4 }, permission, to);
+      result.objectsSkipped++;
     }
-    result.objectsCopied++;
-    result.bytesCopied += obj.size;
+    return version;
   });
   return result;
+}
+
+/** The target's copy of an object, or undefined when there is none. */
+async function headTarget(target: Bucket, key: string): Promise<HeadObjectCommandOutput | undefined> {
+  return step(target.actor, 's3:GetObject', s3Url({ bucket: target.bucket, key }), async () => {
+    try {
+      return await target.client.send(new s3.HeadObjectCommand({ Bucket: target.bucket, Key: key, ChecksumMode: 'ENABLED', ExpectedBucketOwner: target.owner }));
+    } catch (err) {
+      if (notFound(err)) return undefined;
+      if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
+      throw err;
+    }
+  });
+}
+
+/** One object, unless its copy is current; returns whether it copied, and the version the target holds. */
+async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, options: ArtifactCopyOptions): Promise<{ copied: boolean; version: ObjectVersion }> {
+  const head = await headTarget(target, obj.key);
+  if (head && isCurrent(obj, head)) return { copied: false, version: versionOf(obj.key, head.VersionId, head.ETag, head.ChecksumSHA256) };
+  const from = s3Url({ bucket: source.bucket, key: obj.key });
+  const to = s3Url({ bucket: target.bucket, key: obj.key });
+  const copySource = `${source.bucket}/${obj.key.split('/').map(encodeURIComponent).join('/')}`;
+  const metadata = { [SOURCE_ETAG_META]: obj.etag.replace(/"/g, '') };
+  const tagging = new URLSearchParams(options.tags).toString();
+  const encryption = options.kmsKeyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyId } : {};
+  const permission = `s3:GetObject (${from}) and s3:PutObject + s3:PutObjectTagging`;
+  if (obj.size > (options.multipartThreshold ?? COPY_OBJECT_LIMIT)) {
+    const done = await multipartCopy(source, target, obj, copySource, { metadata, tagging, encryption, partSize: options.partSize, concurrency: options.concurrency ?? 4 }, permission, to);
+    return { copied: true, version: versionOf(obj.key, done.VersionId, done.ETag, done.ChecksumSHA256) };
+  }
+  const out = await step(target.actor, permission, to, async () => {
+    try {
+      return await target.client.send(
+        new s3.CopyObjectCommand({
+          Bucket: target.bucket,
+          Key: obj.key,
+          CopySource: copySource,
+          ExpectedBucketOwner: target.owner,
+          ExpectedSourceBucketOwner: source.owner,
+          // The source must not change under the copy.
+          CopySourceIfMatch: obj.etag || undefined,
+          MetadataDirective: 'REPLACE',
+          Metadata: metadata,
+          ContentType: obj.contentType,
+          TaggingDirective: 'REPLACE',
+          Tagging: tagging,
+          // A checksum of the copy that deploy can pin besides the version id.
+          ChecksumAlgorithm: 'SHA256',
+          ...encryption,
+        }),
+      );
+    } catch (err) {
+      if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
+      throw err;
+    }
+  });
+  return { copied: true, version: versionOf(obj.key, out.VersionId, out.CopyObjectResult?.ETag, out.CopyObjectResult?.ChecksumSHA256) };
+}
+
+function versionOf(key: string, versionId?: string, etag?: string, checksumSha256?: string): ObjectVersion {
+  return { key, ...(versionId ? { versionId } : {}), ...(etag ? { etag } : {}), ...(checksumSha256 ? { checksumSha256 } : {}) };
+}
+
+/**
+ * Versioning on the target bucket, so every promoted object keeps a version id a deploy can pin, and
+ * an overwrite can never replace what was promoted without trace. Suspended or never enabled: enabled.
+ */
+export async function ensureVersioning(target: Omit<Bucket, 'region'>): Promise<void> {
+  const where = s3Url({ bucket: target.bucket, key: '' });
+  const state = await step(target.actor, 's3:GetBucketVersioning', where, () =>
+    target.client.send(new s3.GetBucketVersioningCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner })),
+  );
+  if (state.Status === 'Enabled') return;
+  await step(target.actor, 's3:PutBucketVersioning', where, () =>
+    target.client.send(
+      new s3.PutBucketVersioningCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, VersioningConfiguration: { Status: 'Enabled' } }),
+    ),
+  );
 }
 
 function noBucket(target: Bucket, cause: unknown): DeployError {
   return new DeployError(`Bucket ${target.bucket} does not exist in ${target.actor.account} ${target.region}.`, {
     cause,
     title: 'No artifact bucket in the target',
-    hint: 'Run the bootstrap of the target environment (it creates model-deploy-ACCOUNT-REGION), or set environments.<name>.artifactBucket to an existing bucket.',
+    hint: 'promote-model creates the bucket when it is missing; it disappeared during the copy. Re-run promote-model (what was copied is skipped).',
   });
 }
 
 async function multipartCopy(
+  source: Bucket,
   target: Bucket,
   obj: SourceObject,
   copySource: string,
   o: { metadata: Record<string, string>; tagging: string; encryption: object; partSize?: number; concurrency: number },
   permission: string,
   to: string,
-): Promise<void> {
+): Promise<s3.CompleteMultipartUploadCommandOutput> {
   // At most 10,000 parts; at least 5 MiB each (S3's limits), 512 MiB by default.
   const partSize = Math.max(o.partSize ?? 512 * 1024 ** 2, Math.ceil(obj.size / 10000), 5 * 1024 ** 2);
   const created = await step(target.actor, 's3:PutObject', to, () =>
     target.client.send(
-      new s3.CreateMultipartUploadCommand({ Bucket: target.bucket, Key: obj.key, Metadata: o.metadata, Tagging: o.tagging, ContentType: obj.contentType, ...o.encryption }),
+      new s3.CreateMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, Metadata: o.metadata, Tagging: o.tagging, ContentType: obj.contentType, ...o.encryption }),
     ),
   );
-  const uploadId = created.UploadId!;
+  const uploadId = created.UploadId;
+  if (!uploadId) throw new DeployError(`S3 started no multipart upload for ${to}.`);
   try {
     const ranges: { part: number; first: number; last: number }[] = [];
     for (let first = 0, part = 1; first < obj.size; first += partSize, part++) ranges.push({ part, first, last: Math.min(first + partSize, obj.size) - 1 });
@@ -185,6 +229,8 @@ async function multipartCopy(
         target.client.send(
           new s3.UploadPartCopyCommand({
             Bucket: target.bucket,
+            ExpectedBucketOwner: target.owner,
+            ExpectedSourceBucketOwner: source.owner,
             Key: obj.key,
             UploadId: uploadId,
             PartNumber: r.part,
@@ -196,12 +242,12 @@ async function multipartCopy(
       );
       return { PartNumber: r.part, ETag: out.CopyPartResult?.ETag };
     });
-    await step(target.actor, 's3:PutObject', to, () =>
-      target.client.send(new s3.CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: obj.key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
+    return await step(target.actor, 's3:PutObject', to, () =>
+      target.client.send(new s3.CompleteMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
     );
   } catch (err) {
     // Leave no billed, half-written upload behind; the re-run starts the object again.
-    await target.client.send(new s3.AbortMultipartUploadCommand({ Bucket: target.bucket, Key: obj.key, UploadId: uploadId })).catch(() => undefined);
+    await target.client.send(new s3.AbortMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, UploadId: uploadId })).catch(() => undefined);
     throw err;
   }
 }

@@ -25,12 +25,10 @@ export async function step<T>(actor: Actor, permission: string, resource: string
 /** Runs fn over items with at most `limit` running at once; results keep the input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
-  let next = 0;
+  // One iterator shared by the workers: each takes the next item when it is free.
+  const queue = items.entries();
   const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i], i);
-    }
+    for (const [i, item] of queue) results[i] = await fn(item, i);
   });
   await Promise.all(workers);
   return results;

@@ -95,7 +95,8 @@ export class FakeSecrets {
         };
       case 'ListSecretVersionIds':
         this.find(p.SecretId);
-        return { Versions: this.versions.map((v) => ({ VersionId: v.id, VersionStages: [...v.stages], CreatedDate: v.created })) };
+        // Like Secrets Manager: versions without a label (deprecated) only with IncludeDeprecated.
+        return { Versions: this.versions.filter((v) => v.stages.length || p.IncludeDeprecated).map((v) => ({ VersionId: v.id, VersionStages: [...v.stages], CreatedDate: v.created })) };
       case 'GetSecretValue': {
         this.find(p.SecretId);
         const v = p.VersionId ? this.versions.find((x) => x.id === p.VersionId) : this.label(p.VersionStage ?? 'AWSCURRENT');

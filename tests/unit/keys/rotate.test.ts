@@ -98,6 +98,15 @@ function options(extra: Partial<RotateOptions> = {}): RotateOptions {
   };
 }
 
+/** Moves every version's stored times (creation, and the previous key's expiry) `hours` into the past. */
+function backdate(hours: number) {
+  const shift = (iso?: string) => (iso ? new Date(Date.parse(iso) - hours * 3600_000).toISOString() : undefined);
+  for (const v of fake.versions) {
+    const value = JSON.parse(v.value);
+    v.value = JSON.stringify({ ...value, createdAt: new Date(Date.now() - hours * 3600_000).toISOString(), previousExpiresAt: shift(value.previousExpiresAt) });
+  }
+}
+
 function noKeyPrinted() {
   const text = reporter.allText();
   for (const key of fake.keys) expect(text).not.toContain(key);
@@ -140,7 +149,7 @@ describe('rotateApiKey', () => {
     await rotateApiKey(options({ runId: 'run-1' }));
     const firstKey = JSON.parse(first.value).apiKey as string;
     // Pretend the rotation happened two days ago.
-    for (const v of fake.versions) v.value = JSON.stringify({ ...JSON.parse(v.value), createdAt: new Date(Date.now() - 48 * 3600_000).toISOString() });
+    backdate(48);
     await rotateApiKey(options({ runId: 'run-2' }));
     expect(fake.served).not.toContain(firstKey);
     expect(fake.served).toHaveLength(2);
@@ -156,6 +165,28 @@ describe('rotateApiKey', () => {
     expect(err.message).toMatch(/still works until .*grace period 24 h/);
     expect(err.hint).toMatch(/grace-period-hours: 0/);
     expect(fake.calls.slice(calls).filter((c) => /Put|Update/.test(c))).toEqual([]);
+  });
+
+  test('the grace period of the rotation is stored with the key and a refresh retires the previous key when it is due (issue 12.7)', async () => {
+    const first = deployedSecret();
+    const r = await rotateApiKey(options({ gracePeriodHours: 2 }));
+    const stored = JSON.parse(fake.versions.find((v) => v.id === r.versionId)!.value);
+    expect(Date.parse(stored.previousExpiresAt) - Date.parse(stored.createdAt)).toBe(2 * 3600_000);
+    // An hourly refresh job with the spec's default grace (24 h): one hour early, nothing; three hours later, retired.
+    const early = await rotateApiKey(options({ mode: 'refresh', gracePeriodHours: 24, runId: 'refresh-1', now: () => new Date(Date.now() + 1 * 3600_000) }));
+    expect(early.previousRetired).toBe(false);
+    expect(fake.served).toContain(JSON.parse(first.value).apiKey);
+    const due = await rotateApiKey(options({ mode: 'refresh', gracePeriodHours: 24, runId: 'refresh-2', now: () => new Date(Date.now() + 3 * 3600_000) }));
+    expect(due.previousRetired).toBe(true);
+    expect(fake.served).not.toContain(JSON.parse(first.value).apiKey);
+  });
+
+  test('an explicit shorter grace period still ends a stored one early (after a leak)', async () => {
+    const first = deployedSecret();
+    await rotateApiKey(options({ gracePeriodHours: 48 }));
+    const r = await rotateApiKey(options({ mode: 'refresh', gracePeriodHours: 0, gracePeriodFromInput: true, runId: 'refresh-1' }));
+    expect(r.previousRetired).toBe(true);
+    expect(fake.served).not.toContain(JSON.parse(first.value).apiKey);
   });
 
   test('grace period 0 retires the previous key at once and proves it is refused', async () => {
@@ -195,6 +226,28 @@ describe('rotateApiKey', () => {
     expect(fake.label('AWSPENDING')).toBeUndefined();
     expect(fake.label('MD_SERVE_B')!.id).toBe(old.id);
     expect(fake.served).toEqual([fake.keyOf('AWSCURRENT'), fake.keyOf('AWSCURRENT')]);
+  });
+
+  test('a re-run of a run whose rotation was rolled back rotates (issue 13.6)', async () => {
+    const old = deployedSecret();
+    await endpoint.close();
+    endpoint = await startEndpoint(fake, { status: () => 404 });
+    wireStack(ecsDeployment, endpoint.url);
+    const failed = await rotateApiKey(options()).catch((e) => e);
+    expect(failed.hint).toMatch(/Rolled back/);
+    // The engine is fixed; the job is re-run (same GITHUB_RUN_ID).
+    await endpoint.close();
+    endpoint = await startEndpoint(fake);
+    wireStack(ecsDeployment, endpoint.url);
+    const r = await rotateApiKey(options());
+    expect(r.rotated).toBe(true);
+    expect(r.versionId).not.toBe(old.id);
+    expect(r.versionId).not.toBe(rotationToken(fake.arn, 'acme/models#4242'));
+    expect(fake.label('AWSCURRENT')!.id).toBe(r.versionId);
+    expect(fake.label('AWSPREVIOUS')!.id).toBe(old.id);
+    // And a re-run of that re-run is harmless.
+    const again = await rotateApiKey(options());
+    expect(again).toMatchObject({ rotated: true, versionId: r.versionId });
   });
 
   test('a secret without our tags is refused before any change', async () => {
@@ -237,7 +290,7 @@ describe('rotateApiKey', () => {
     });
     ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ InstanceId: 'i-1', Status: 'Success' }] });
     await rotateApiKey(options({ deployment: ec2Deployment, runId: 'run-1' }));
-    for (const v of fake.versions) v.value = JSON.stringify({ ...JSON.parse(v.value), createdAt: new Date(Date.now() - 25 * 3600_000).toISOString() });
+    backdate(25);
     const r = await rotateApiKey(options({ deployment: ec2Deployment, mode: 'refresh', runId: 'run-2' }));
     expect(r.previousRetired).toBe(true);
     expect(fake.served).not.toContain(JSON.parse(first.value).apiKey);

@@ -30,11 +30,18 @@ export interface S3Obj {
   metadata: Record<string, string>;
   tags: string;
   kmsKeyId?: string;
+  versionId?: string;
+  checksum?: string;
 }
 
 export class FakeAws {
   registries = new Map<string, Map<string, Repo>>();
   buckets = new Map<string, Map<string, S3Obj>>();
+  /** Bucket → owning account (checked against ExpectedBucketOwner when set). */
+  bucketOwners = new Map<string, string>();
+  versioned = new Set<string>();
+  /** Bucket-level calls over HTTP: "CreateBucket NAME", "publicAccessBlock NAME", ... */
+  bucketCalls: string[] = [];
   uploads = new Map<string, { key: string; parts: Buffer[] }>();
   mpu = new Map<string, { bucket: string; key: string; parts: Map<number, number>; metadata: Record<string, string>; tags: string; kmsKeyId?: string }>();
   replication = new Map<string, { region: string; registryId: string; status: string }[]>();
@@ -245,7 +252,29 @@ export class FakeAws {
     const b = this.buckets.get(bucket);
     const xml = (body: string): Reply => ({ headers: { 'content-type': 'application/xml' }, body: `<?xml version="1.0" encoding="UTF-8"?>${body}` });
     const noBucket: Reply = { status: 404, headers: { 'content-type': 'application/xml' }, body: `<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>` };
-    if (!b) return noBucket;
+    if (key === '' && req.method === 'PUT' && !url.search) {
+      // CreateBucket (the owner is the account in model-deploy-ACCOUNT-REGION).
+      if (!b) this.buckets.set(bucket, new Map());
+      const owner = /^model-deploy-(\d{12})-/.exec(bucket)?.[1];
+      if (owner) this.bucketOwners.set(bucket, owner);
+      this.bucketCalls.push(`CreateBucket ${bucket}`);
+      return { headers: { location: `/${bucket}` }, body: '' };
+    }
+    if (!b) return req.method === 'HEAD' ? { status: 404, body: '' } : noBucket;
+    const expected = req.headers['x-amz-expected-bucket-owner'];
+    const owner = this.bucketOwners.get(bucket);
+    if (expected && owner && expected !== owner) return { status: 403, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>' };
+    if (key === '' && req.method === 'HEAD') return { body: '' };
+    if (key === '' && req.method === 'PUT') {
+      // Bucket configuration (publicAccessBlock, ownershipControls, encryption, policy, versioning).
+      const setting = [...url.searchParams.keys()][0] ?? '';
+      this.bucketCalls.push(`${setting} ${bucket}`);
+      if (setting === 'versioning' && /<Status>Enabled<\/Status>/.test(String(req.body ?? ''))) this.versioned.add(bucket);
+      return { body: '' };
+    }
+    if (key === '' && req.method === 'GET' && url.searchParams.has('versioning')) {
+      return xml(`<VersioningConfiguration>${this.versioned.has(bucket) ? '<Status>Enabled</Status>' : ''}</VersioningConfiguration>`);
+    }
     if (req.method === 'GET' && url.searchParams.get('list-type') === '2') {
       const prefix = url.searchParams.get('prefix') ?? '';
       const items = [...b].filter(([k]) => k.startsWith(prefix));

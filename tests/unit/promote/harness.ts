@@ -1,5 +1,7 @@
 /** Wires FakeAws behind aws-sdk-client-mock (ECR, STS) for unit tests; layer downloads go to its loopback server. */
+/* eslint-disable @typescript-eslint/no-explicit-any */
 import * as ecr from '@aws-sdk/client-ecr';
+import * as s3 from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseSpec } from '../../../src/config/load';
@@ -69,3 +71,59 @@ export function spec(text = SPEC) {
 }
 
 export const RUN = { sessionName: 'promote-models-gh-42-1', commit: '0123456789abcdef0123456789abcdef01234567', runUrl: 'https://github.com/acme/models/actions/runs/42' };
+
+/** S3 over FakeAws's buckets (unit tests): objects, owners, versioning and the bucket set-up calls, with every call recorded. */
+export function mockS3(fake: FakeAws, calls: { op: string; input: any }[] = []) {
+  const m = mockClient(s3.S3Client);
+  const fail = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+  const bucket = (input: Record<string, any>) => {
+    const b = fake.buckets.get(input.Bucket);
+    if (!b) throw fail('NoSuchBucket', 404);
+    const owner = fake.bucketOwners.get(input.Bucket);
+    if (input.ExpectedBucketOwner && owner && input.ExpectedBucketOwner !== owner) throw fail('AccessDenied', 403);
+    return b;
+  };
+  const on = (op: string, fn: (input: Record<string, any>) => unknown) => {
+    const Command = (s3 as unknown as Record<string, new (i: unknown) => s3.HeadBucketCommand>)[`${op}Command`];
+    m.on(Command as never).callsFake(async (input: Record<string, any>) => {
+      calls.push({ op, input });
+      return fn(input);
+    });
+  };
+  on('HeadBucket', (i) => {
+    if (!fake.buckets.has(i.Bucket)) throw fail('NotFound', 404);
+    bucket(i);
+    return {};
+  });
+  on('CreateBucket', (i) => {
+    fake.buckets.set(i.Bucket, new Map());
+    const owner = /^model-deploy-(\d{12})-/.exec(i.Bucket)?.[1];
+    if (owner) fake.bucketOwners.set(i.Bucket, owner);
+    return {};
+  });
+  for (const op of ['PutPublicAccessBlock', 'PutBucketOwnershipControls', 'PutBucketEncryption', 'PutBucketPolicy']) on(op, (i) => (bucket(i), {}));
+  on('GetBucketVersioning', (i) => (bucket(i), fake.versioned.has(i.Bucket) ? { Status: 'Enabled' } : {}));
+  on('PutBucketVersioning', (i) => {
+    bucket(i);
+    if (i.VersioningConfiguration?.Status === 'Enabled') fake.versioned.add(i.Bucket);
+    return {};
+  });
+  on('ListObjectsV2', (i) => ({ Contents: [...bucket(i)].filter(([k]) => k.startsWith(i.Prefix ?? '')).map(([Key, o]) => ({ Key, Size: o.size, ETag: o.etag })), IsTruncated: false }));
+  on('HeadObject', (i) => {
+    const o = bucket(i).get(i.Key);
+    if (!o) throw fail('NotFound', 404);
+    return { ContentLength: o.size, ETag: o.etag, Metadata: o.metadata, VersionId: o.versionId, ChecksumSHA256: o.checksum };
+  });
+  on('CopyObject', (i) => {
+    const target = bucket(i);
+    const [srcBucket, ...rest] = String(i.CopySource).split('/');
+    const src = fake.buckets.get(srcBucket ?? '')?.get(rest.map(decodeURIComponent).join('/'));
+    if (!src) throw fail('NoSuchKey', 404);
+    if (i.ExpectedSourceBucketOwner && fake.bucketOwners.get(srcBucket ?? '') !== i.ExpectedSourceBucketOwner) throw fail('AccessDenied', 403);
+    const versionId = fake.versioned.has(i.Bucket) ? `v${fake.buckets.size}-${target.size + 1}-${Date.now()}` : undefined;
+    const checksum = i.ChecksumAlgorithm === 'SHA256' ? `sha256-of-${src.etag}` : undefined;
+    target.set(i.Key, { size: src.size, etag: `"copy-${src.etag.replace(/"/g, '')}"`, metadata: i.Metadata ?? {}, tags: i.Tagging ?? '', kmsKeyId: i.SSEKMSKeyId, versionId, checksum });
+    return { VersionId: versionId, CopyObjectResult: { ETag: `"copy-${src.etag.replace(/"/g, '')}"`, ChecksumSHA256: checksum } };
+  });
+  return m;
+}

@@ -1,14 +1,16 @@
+/* eslint-disable @typescript-eslint/no-explicit-any */
 import { mockClient } from 'aws-sdk-client-mock';
-import { CopyObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetBucketVersioningCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import * as bedrock from '@aws-sdk/client-bedrock';
 import * as ram from '@aws-sdk/client-ram';
 import { PutImageCommand } from '@aws-sdk/client-ecr';
 import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
-import { planPromotion, promote, PromoteRequest } from '../../../src/promote/promote';
+import { modelDataVersionsOutput, planPromotion, promote, PromoteRequest } from '../../../src/promote/promote';
 import { FakeAws, sha } from './fake-aws';
-import { mockEcr, mockSts, RUN, spec } from './harness';
+import { mockEcr, mockS3, mockSts, RUN, spec, SPEC } from './harness';
+import { weightsKey } from '../../../src/image/render';
 import type { Loopback } from '../../helpers/loopback';
 
 const layer = (n: number, fill: number) => Buffer.alloc(n, fill);
@@ -59,7 +61,19 @@ describe('planPromotion: bad input fails before any AWS call', () => {
   });
 });
 
+/** What build-model left in dev: the weights of the Hugging Face model, which promote-model copies with the image. */
+function seedBuildWeights() {
+  const prefix = `acme/chat/models/${weightsKey(spec().deployment)}/`;
+  fake.putObject('model-deploy-111111111111-us-east-1', `${prefix}model.safetensors`, 4096);
+  fake.bucketOwners.set('model-deploy-111111111111-us-east-1', '111111111111');
+  return prefix;
+}
+
 describe('promote: image copy across accounts and regions', () => {
+  beforeEach(() => {
+    seedBuildWeights();
+    mockS3(fake);
+  });
   test('copies blobs, puts the manifest last, tags with provenance; a re-run moves 0 bytes', async () => {
     const layers = [layer(70_000, 1), layer(30_000, 2)];
     const digest = fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', layers);
@@ -199,6 +213,7 @@ describe('promote: model data and Bedrock', () => {
       throw Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
     });
     s3.on(CopyObjectCommand).resolves({});
+    s3.on(GetBucketVersioningCommand).resolves({ Status: 'Enabled' });
     const res = await promote(request({ modelDataUrl: 's3://dev-weights/chat/model.tar.gz' }), memoryReporter());
     expect(res.targets.map((t) => t.modelDataUrl).sort()).toEqual(['s3://model-deploy-333333333333-eu-west-1/chat/model.tar.gz', 's3://model-deploy-333333333333-us-east-1/chat/model.tar.gz']);
     const copy = s3.commandCalls(CopyObjectCommand)[0].args[0].input;
@@ -249,5 +264,149 @@ describe('promote: model data and Bedrock', () => {
     const err = (await promote(request({ region: 'eu-west-1', bedrockModelArn: 'arn:aws:bedrock:us-east-1:111111111111:custom-model/m/abc' }), memoryReporter()).catch((e) => e)) as DeployError;
     expect(err.describe()).toMatch(/eu-west-1: Bedrock model copy job arn:job failed: Provisioned throughput is not supported/);
     expect(r.commandCalls(ram.CreateResourceShareCommand)).toHaveLength(0);
+  });
+});
+
+describe('promote: the weights the build put in the source environment (issue 13)', () => {
+  const key = weightsKey(spec().deployment)!;
+  const sourcePrefix = `acme/chat/models/${key}/`;
+  function seedWeights() {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    fake.putObject('model-deploy-111111111111-us-east-1', `${sourcePrefix}config.json`, 300);
+    seedBuildWeights();
+    for (const r of ['us-east-1', 'eu-west-1']) {
+      fake.buckets.set(`model-deploy-333333333333-${r}`, new Map());
+      fake.bucketOwners.set(`model-deploy-333333333333-${r}`, '333333333333');
+    }
+  }
+
+  test('with no model-data-url, a Hugging Face deployment promotes the build\'s weights prefix to every target region', async () => {
+    seedWeights();
+    mockEcr(fake);
+    mockSts();
+    mockS3(fake);
+    const res = await promote(request(), memoryReporter());
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      const t = res.targets.find((x) => x.region === region)!;
+      expect(t.modelDataUrl).toBe(`s3://model-deploy-333333333333-${region}/${sourcePrefix}`);
+      expect(t.objectsCopied).toBe(2);
+      expect(t.bytesCopied).toBe(300 + 4096);
+      expect([...fake.buckets.get(`model-deploy-333333333333-${region}`)!.keys()].sort()).toEqual([`${sourcePrefix}config.json`, `${sourcePrefix}model.safetensors`]);
+    }
+  });
+
+  test('weights baked into the image are not looked for in S3', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    mockEcr(fake);
+    mockSts();
+    const calls: { op: string; input: unknown }[] = [];
+    mockS3(fake, calls);
+    const s = spec(SPEC.replace('model: { huggingface: { id: Qwen/Qwen2.5-0.5B, revision: main } }', 'model: { huggingface: { id: Qwen/Qwen2.5-0.5B, revision: main }, bakeIntoImage: true }'));
+    const res = await promote({ ...request(), ...s }, memoryReporter());
+    expect(res.targets.every((t) => t.modelDataUrl === undefined)).toBe(true);
+    expect(calls).toEqual([]);
+  });
+
+  test('missing build weights say to run build-model', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    fake.buckets.set('model-deploy-111111111111-us-east-1', new Map());
+    mockEcr(fake);
+    mockSts();
+    mockS3(fake);
+    const err = (await promote(request({ region: 'us-east-1' }), memoryReporter()).catch((e) => e)) as DeployError;
+    expect(err.describe()).toMatch(new RegExp(`s3://model-deploy-111111111111-us-east-1/${sourcePrefix} holds no objects`));
+    expect(err.describe()).toMatch(/build-model/);
+  });
+});
+
+describe('promote into a new account (issue 13.7)', () => {
+  test('a missing target artifact bucket is created and hardened like the source one, with the target role', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    const prefix = seedBuildWeights();
+    mockEcr(fake);
+    mockSts();
+    const calls: { op: string; input: any }[] = [];
+    mockS3(fake, calls);
+    const res = await promote(request({ region: 'eu-west-1' }), memoryReporter());
+    expect(res.targets[0]!.modelDataUrl).toBe(`s3://model-deploy-333333333333-eu-west-1/${prefix}`);
+    const on = (op: string) => calls.filter((c) => c.op === op && c.input.Bucket === 'model-deploy-333333333333-eu-west-1').map((c) => c.input);
+    expect(on('CreateBucket')).toEqual([expect.objectContaining({ ObjectOwnership: 'BucketOwnerEnforced', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })]);
+    expect(on('PutPublicAccessBlock')[0].PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
+    expect(on('PutBucketEncryption')[0].ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: expect.stringContaining(':key/') });
+    expect(JSON.parse(on('PutBucketPolicy')[0].Policy).Statement[0].Sid).toBe('DenyInsecureTransport');
+    expect(fake.buckets.get('model-deploy-333333333333-eu-west-1')!.has(`${prefix}model.safetensors`)).toBe(true);
+  });
+
+  test('when the weights fail after the image was tagged, no message says nothing was tagged', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    seedBuildWeights();
+    mockEcr(fake);
+    mockSts();
+    const s3 = mockS3(fake);
+    s3.on(CopyObjectCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
+    const reporter = memoryReporter();
+    const err = (await promote(request({ region: 'us-east-1' }), reporter).catch((e) => e)) as DeployError;
+    expect(fake.repo('333333333333', 'us-east-1', 'acme/chat').tags.get('v1')).toBeDefined();
+    expect(err.describe()).not.toMatch(/[Nn]othing was tagged/);
+    expect(err.describe()).toMatch(/us-east-1: the image is in place \(333333333333\.dkr\.ecr\.us-east-1\.amazonaws\.com\/acme\/chat@sha256:/);
+    expect(err.describe()).toMatch(/re-run promote-model/);
+    expect(reporter.captured.summaries[0]).not.toMatch(/nothing tagged/);
+  });
+});
+
+describe('promote: bucket owners (issue 12.5)', () => {
+  test('every S3 call promote-model makes names the account that must own the bucket', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    seedBuildWeights();
+    mockEcr(fake);
+    mockSts();
+    const calls: { op: string; input: any }[] = [];
+    mockS3(fake, calls);
+    await promote(request(), memoryReporter());
+    const objectCalls = calls.filter((c) => /Object|Multipart|UploadPart/.test(c.op));
+    expect(objectCalls.length).toBeGreaterThan(0);
+    for (const c of objectCalls) {
+      const owner = /^model-deploy-(\d{12})-/.exec(c.input.Bucket)![1];
+      expect({ op: c.op, owner: c.input.ExpectedBucketOwner }).toEqual({ op: c.op, owner });
+    }
+    for (const c of calls.filter((x) => x.op === 'CopyObject')) expect(c.input.ExpectedSourceBucketOwner).toBe('111111111111');
+  });
+
+  test('a source bucket of another account is refused', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    fake.putObject('sniped-weights', 'chat/model.tar.gz', 100);
+    fake.bucketOwners.set('sniped-weights', '999999999999');
+    mockEcr(fake);
+    mockSts();
+    const calls: { op: string; input: any }[] = [];
+    mockS3(fake, calls);
+    const err = (await promote(request({ region: 'us-east-1', modelDataUrl: 's3://sniped-weights/chat/model.tar.gz' }), memoryReporter()).catch((e) => e)) as DeployError;
+    expect(err).toBeInstanceOf(DeployError);
+    expect(calls.filter((c) => c.op === 'CopyObject')).toEqual([]);
+  });
+});
+
+describe('promote: pinned weights (issue 12.2)', () => {
+  test('the target bucket is versioned and the result records each copied object\'s version and checksum, also on a re-run', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    const prefix = seedBuildWeights();
+    mockEcr(fake);
+    mockSts();
+    mockS3(fake);
+    const res = await promote(request(), memoryReporter());
+    for (const t of res.targets) {
+      const bucket = `model-deploy-333333333333-${t.region}`;
+      expect(fake.versioned.has(bucket)).toBe(true);
+      const stored = fake.buckets.get(bucket)!.get(`${prefix}model.safetensors`)!;
+      expect(t.modelDataVersions).toEqual([{ key: `${prefix}model.safetensors`, versionId: stored.versionId, etag: stored.etag, checksumSha256: stored.checksum }]);
+      expect(stored.versionId).toBeTruthy();
+      expect(stored.checksum).toBeTruthy();
+    }
+    const out = JSON.parse(modelDataVersionsOutput(res));
+    expect(out['eu-west-1'][`${prefix}model.safetensors`].versionId).toBe(res.targets.find((t) => t.region === 'eu-west-1')!.modelDataVersions![0]!.versionId);
+
+    const again = await promote(request(), memoryReporter());
+    expect(again.targets.every((t) => t.objectsSkipped === 1)).toBe(true);
+    expect(again.targets.map((t) => t.modelDataVersions)).toEqual(res.targets.map((t) => t.modelDataVersions));
   });
 });
