@@ -35,8 +35,8 @@ describe('plan with no catalogue price', () => {
       expect(rel.some((f) => f.startsWith(`chat/${region}/template.`))).toBe(true);
     }
     expect(rel).toContain('chat/build/buildspec.yml');
-    expect(result.summary.join('\n')).toMatch(/chat: unpriced: no known SageMaker hosting price for ml\.g5\.2xlarge in us-east-2/);
-    expect(result.summary.join('\n')).toMatch(/leaves out chat \(unpriced, not \$0\)/);
+    // The estimate keeps what it can price and says the total leaves something out (never $0 for it).
+    expect(result.summary.join('\n')).toMatch(/cost: \$[\d,.]+ \+ unpriced a month/);
     // The priced deployment keeps its estimate.
     const md = fs.readFileSync(path.join(outDir, 'cost', 'estimate.md'), 'utf8');
     expect(md).toContain('priced');

@@ -68,11 +68,16 @@ const ec2 = (name: string, type: string, more = '') => `  ${name}:
 ${more}`;
 
 describe('1. currency per priced line', () => {
-  it('never sums CNY into USD when the regions come from the environment', async () => {
-    const spec = parseSpec(
-      `version: 1\nproject: test\ndefaults:\n  regions: [us-east-1]\nenvironments:\n  prod:\n    account: "111111111111"\n    roleArn: arn:aws:iam::111111111111:role/x\n    regions: [us-east-1, cn-north-1]\ndeployments:\n${ec2('svc', 'g4dn.xlarge').replace('    regions: [us-east-1]\n', '')}`,
-      'model-deploy.yml',
-    );
+  const mixed = `version: 1\nproject: test\ndefaults:\n  regions: [us-east-1]\nenvironments:\n  prod:\n    account: "111111111111"\n    roleArn: arn:aws:iam::111111111111:role/x\n    regions: [us-east-1, cn-north-1]\ndeployments:\n${ec2('svc', 'g4dn.xlarge').replace('    regions: [us-east-1]\n', '')}`;
+
+  it('the spec refuses an environment whose regions mix China and global partitions', () => {
+    expect(() => parseSpec(mixed, 'model-deploy.yml')).toThrow(/regions mix China regions \(cn-north-1\) with other regions \(us-east-1\)/);
+  });
+
+  it('never sums CNY into USD when the regions come from the environment (defence behind the spec check)', async () => {
+    const spec = parseSpec(mixed.replace('regions: [us-east-1, cn-north-1]', 'regions: [us-east-1]'), 'model-deploy.yml');
+    // Past the loader's check (a spec object built by code, not read from a file): the estimate must still split currencies.
+    spec.environments['prod']!.regions = ['us-east-1', 'cn-north-1'];
     const part = await planCost(spec, Object.values(spec.deployments), { environmentName: 'prod' });
     const json = JSON.parse(part.files[1]!.content);
     expect(json.totalsByCurrency.map((t: { currency: string }) => t.currency)).toEqual(['USD', 'CNY']);
