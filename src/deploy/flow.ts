@@ -127,8 +127,8 @@ function clientToken(env: EnvInputs, region: string, what: string): string {
 
 function pickOutput(outputs: Record<string, string>, exact: string[], suffix: RegExp, valueTest?: RegExp): string | undefined {
   for (const key of exact) if (outputs[key]) return outputs[key];
-  const key = Object.keys(outputs).find((k) => suffix.test(k) && (!valueTest || valueTest.test(outputs[k])));
-  return key ? outputs[key] : undefined;
+  const found = Object.entries(outputs).find(([k, v]) => suffix.test(k) && (!valueTest || valueTest.test(v)));
+  return found?.[1];
 }
 
 function stackOutputs(stack: Stack | undefined): Record<string, string> {
@@ -551,8 +551,9 @@ function summaryMarkdown(options: DeployFlowOptions, r: RegionResult): string {
 export async function deployEndpoint(target: Target, request: DeployRequest, run: RunContext): Promise<RegionResult[]> {
   const options: DeployFlowOptions = { ...request, selection: target, env: run.env, reporter: run.reporter, signal: run.signal };
   const { selection, reporter } = options;
-  if (selection.regions.length === 0) throw new DeployError(`Deployment ${selection.deployment.name} has no region.`, { location: selection.deployment.source });
-  const account = await resolveAccount(options, selection.regions[0]);
+  const [firstRegion] = selection.regions;
+  if (!firstRegion) throw new DeployError(`Deployment ${selection.deployment.name} has no region.`, { location: selection.deployment.source });
+  const account = await resolveAccount(options, firstRegion);
   const results: RegionResult[] = [];
   for (const region of selection.regions) {
     const result = await reporter.group(`${options.mode}: ${selection.deployment.name} in ${region}`, () => deployRegion(options, region, account));

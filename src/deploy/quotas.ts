@@ -47,7 +47,7 @@ export function quotaFor(d: Deployment): QuotaRef {
     return { serviceCode: 'sagemaker', name: `${d.instanceType} for endpoint usage`, unit: 'instances' };
   }
   if (d.target === 'ecs' && !isAccelerated(d.instanceType)) return FARGATE;
-  const family = d.instanceType.split('.')[0];
+  const family = d.instanceType.split('.')[0] ?? d.instanceType;
   const group = EC2_GROUPS.find((g) => g.test.test(family));
   if (!group) throw new DeployError(`No EC2 quota known for instance family ${family}.`, { hint: 'Set the skip-quota-check input to deploy anyway.' });
   return { serviceCode: 'ec2', quotaCode: group.code, name: group.name, unit: 'vCPUs' };

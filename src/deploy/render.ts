@@ -4,6 +4,7 @@
  */
 import { DeployError } from '../core/errors';
 import { partitionOf } from '../core/aws';
+import { parseS3Location, S3Location } from '../core/s3-location';
 import { endpointName, ownershipTags, repositoryName, stackName, artifactBucketName } from '../config/names';
 import { isAccelerated } from '../config/instance-types';
 import type { Deployment } from '../config/types';
@@ -24,17 +25,23 @@ type Json = Record<string, unknown>;
  * volume KmsKeyId for them (the instance store is hardware-encrypted).
  */
 export function hasInstanceStorage(instanceType: string): boolean {
-  const family = instanceType.replace(/^ml\./, '').split('.')[0];
+  const family = familyOf(instanceType.replace(/^ml\./, ''));
   // A "d" after the generation number (g4dn, m5d, p4d) means instance storage; the rest by name.
   return family.replace(/^[a-z]+\d+/, '').includes('d') || /^(g5|g6|g6e|p5|p5e|p5en|trn1)$/.test(family);
 }
 
-interface S3Location { bucket: string; key: string }
+/** "g5" of "g5.xlarge", "xlarge" its size. */
+function familyOf(instanceType: string): string {
+  return instanceType.split('.')[0] ?? instanceType;
+}
 
-function parseS3(uri: string): S3Location {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m) return { bucket: uri, key: '' };
-  return { bucket: m[1], key: m[2] };
+function sizeOf(instanceType: string): string {
+  return instanceType.split('.')[1] ?? '';
+}
+
+/** An S3 location; a value that is no s3:// URL (the offline plan's placeholder) stays whole as the bucket. */
+function s3Parts(uri: string): S3Location {
+  return parseS3Location(uri) ?? { bucket: uri, key: '' };
 }
 
 function modelData(d: Deployment, input: RenderStackInput): { mode: 'tar.gz' | 'prefix' | 'none'; url: string } {
@@ -53,25 +60,28 @@ function modelData(d: Deployment, input: RenderStackInput): { mode: 'tar.gz' | '
 /** arn:...:ecr:REGION:ACCOUNT:repository/NAME of an ECR image URI; undefined for other registries. */
 export function ecrRepositoryArn(imageUri: string): string | undefined {
   const m = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(imageUri);
-  if (!m) return undefined;
-  return `arn:${partitionOf(m[2])}:ecr:${m[2]}:${m[1]}:repository/${m[3]}`;
+  const [, account, region, repository] = m ?? [];
+  if (!account || !region || !repository) return undefined;
+  return `arn:${partitionOf(region)}:ecr:${region}:${account}:repository/${repository}`;
 }
 
-function kmsParams(keyId: string | undefined, region: string, account: string): Params {
+interface KmsParams { KmsKeyId: string; KmsKeyPolicyArn: string; KmsKeyAlias: string }
+
+function kmsParams(keyId: string | undefined, region: string, account: string): KmsParams {
   if (!keyId) return { KmsKeyId: '', KmsKeyPolicyArn: '', KmsKeyAlias: '' };
   const partition = partitionOf(region);
   if (keyId.startsWith('arn:') && keyId.includes(':key/')) return { KmsKeyId: keyId, KmsKeyPolicyArn: keyId, KmsKeyAlias: '' };
   const alias = keyId.startsWith('arn:') ? keyId.slice(keyId.indexOf('alias/')) : keyId.startsWith('alias/') ? keyId : '';
   if (alias) {
     // IAM cannot name a key by alias: allow the account's keys that carry this alias.
-    const keyRegion = keyId.startsWith('arn:') ? keyId.split(':')[3] : region;
+    const keyRegion = (keyId.startsWith('arn:') ? keyId.split(':')[3] : undefined) ?? region;
     return { KmsKeyId: keyId, KmsKeyPolicyArn: `arn:${partition}:kms:${keyRegion}:${account}:key/*`, KmsKeyAlias: alias };
   }
   return { KmsKeyId: keyId, KmsKeyPolicyArn: `arn:${partition}:kms:${region}:${account}:key/${keyId}`, KmsKeyAlias: '' };
 }
 
 function s3ObjectArn(region: string, uri: string): string {
-  const { bucket, key } = parseS3(uri);
+  const { bucket, key } = s3Parts(uri);
   return `arn:${partitionOf(region)}:s3:::${bucket}/${key}*`;
 }
 
@@ -97,7 +107,7 @@ export function renderStack(input: RenderStackInput): RenderedStack {
     });
   }
   const data = modelData(d, input);
-  const s3 = parseS3(data.url);
+  const s3 = s3Parts(data.url);
   const kmsKeyId = d.security.kmsKeyId;
   const params: Params = {
     DeploymentName: d.name,
@@ -166,7 +176,10 @@ export function renderStack(input: RenderStackInput): RenderedStack {
 }
 
 function resource(template: Json, logicalId: string): Json {
-  return (template.Resources as Record<string, Json>)[logicalId];
+  const found = (template.Resources as Record<string, Json | undefined>)[logicalId];
+  // The templates are ours: a missing resource is a bug in templates/stacks, not in the user's spec.
+  if (!found) throw new Error(`template has no resource ${logicalId}`);
+  return found;
 }
 
 function sagemakerParams(d: Deployment, region: string, notes: string[]): Params {
@@ -214,7 +227,7 @@ function asyncParams(d: Deployment, region: string, account: string): Params {
   const base = `s3://${artifactBucketName(account, region)}/async/${d.project}/${d.name}/`;
   const output = d.async.outputPath ?? `${base}output/`;
   const failure = d.async.failurePath ?? `${base}failure/`;
-  const outBucket = parseS3(output).bucket;
+  const outBucket = s3Parts(output).bucket;
   return {
     OutputS3Uri: output,
     FailureS3Uri: failure,
@@ -229,14 +242,15 @@ function asyncParams(d: Deployment, region: string, account: string): Params {
 
 /** Where callers put async requests: an input/ folder beside the output folder. */
 export function asyncInputPrefix(outputUri: string): string {
-  const key = parseS3(outputUri).key.replace(/\/+$/, '');
+  const key = s3Parts(outputUri).key.replace(/\/+$/, '');
   const parent = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
   return `${parent}input/`;
 }
 
 /** GPUs per instance of the GPU families ec2/ecs run (the ECS task asks for all of them). */
 export function gpuCount(instanceType: string): number | undefined {
-  const [family, size] = instanceType.split('.');
+  const family = familyOf(instanceType);
+  const size = sizeOf(instanceType);
   if (/^(g4dn|g5|g6|g6e)$/.test(family)) return { '12xlarge': 4, '24xlarge': 4, '48xlarge': 8 }[size] ?? 1;
   if (family === 'p3') return { '2xlarge': 1, '8xlarge': 4, '16xlarge': 8 }[size];
   if (family === 'p5') return size === '4xlarge' ? 1 : 8;
@@ -244,18 +258,17 @@ export function gpuCount(instanceType: string): number | undefined {
   return undefined;
 }
 
-const VCPUS: Record<string, number> = { large: 2, xlarge: 4, '2xlarge': 8, '4xlarge': 16, '8xlarge': 32, '9xlarge': 36, '12xlarge': 48, '16xlarge': 64, '18xlarge': 72, '24xlarge': 96, '48xlarge': 192 };
-const GIB_PER_VCPU: Record<string, number> = { m5: 4, m6i: 4, c5: 2, c7i: 2, r5: 8 };
+const VCPUS: Record<string, number | undefined> = { large: 2, xlarge: 4, '2xlarge': 8, '4xlarge': 16, '8xlarge': 32, '9xlarge': 36, '12xlarge': 48, '16xlarge': 64, '18xlarge': 72, '24xlarge': 96, '48xlarge': 192 };
+const GIB_PER_VCPU: Record<string, number | undefined> = { m5: 4, m6i: 4, c5: 2, c7i: 2, r5: 8 };
 /** Fargate's largest task and, per vCPU count, its memory range (GiB) and step. */
-const FARGATE_MEMORY: Record<number, [number, number, number]> = { 2: [4, 16, 1], 4: [8, 30, 1], 8: [16, 60, 4], 16: [32, 120, 8] };
+const FARGATE_MEMORY: Record<number, [number, number, number] | undefined> = { 2: [4, 16, 1], 4: [8, 30, 1], 8: [16, 60, 4], 16: [32, 120, 8] };
 
 /** The Fargate size closest to a CPU instance type (Fargate stops at 16 vCPU and 120 GiB). */
 export function fargateSize(instanceType: string): { cpu: number; memoryMiB: number; exact: boolean } {
-  const [family, size] = instanceType.split('.');
-  const vcpus = VCPUS[size] ?? 4;
+  const vcpus = VCPUS[sizeOf(instanceType)] ?? 4;
   const cpu = Math.min(Math.max(vcpus, 2), 16);
-  const [lo, hi, step] = FARGATE_MEMORY[cpu];
-  const want = vcpus * (GIB_PER_VCPU[family] ?? 4);
+  const [lo, hi, step] = FARGATE_MEMORY[cpu] ?? [4, 16, 1];
+  const want = vcpus * (GIB_PER_VCPU[familyOf(instanceType)] ?? 4);
   const gib = Math.min(Math.max(Math.floor(want / step) * step, lo), hi);
   return { cpu: cpu * 1024, memoryMiB: gib * 1024, exact: cpu === vcpus && gib === want };
 }

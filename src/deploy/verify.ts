@@ -8,6 +8,7 @@ import type { DescribeEndpointCommandOutput, SageMakerClient } from '@aws-sdk/cl
 import { DeployError, errorMessage, errorName, explainAwsError, SourceLocation } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll, PollOptions } from '../core/poll';
+import { parseS3Location, S3Location } from '../core/s3-location';
 import type { Deployment } from '../config/types';
 import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeEndpointCommand } from '../core/sdk/sagemaker';
@@ -187,9 +188,10 @@ export interface AsyncSmokeOptions {
   pollOverrides?: PollSeams;
 }
 
-function parseS3Uri(uri: string): { bucket: string; key: string } | undefined {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri) ?? /^https:\/\/([^.]+)\.s3[.-][^/]+\/(.+)$/.exec(uri);
-  return m ? { bucket: m[1], key: m[2] } : undefined;
+/** An object's location; a bucket or prefix alone is no answer to wait for. */
+function objectLocation(url: string): S3Location | undefined {
+  const loc = parseS3Location(url);
+  return loc?.key ? loc : undefined;
 }
 
 /**
@@ -206,8 +208,8 @@ export async function smokeTestAsync(options: AsyncSmokeOptions): Promise<SmokeR
     const out = await options.runtime.send(
       new InvokeEndpointAsyncCommand({ EndpointName: endpointName, InputLocation: `s3://${options.bucket}/${options.key}`, ContentType: smoke.contentType }),
     );
-    output = out.OutputLocation ? parseS3Uri(out.OutputLocation) : undefined;
-    failure = out.FailureLocation ? parseS3Uri(out.FailureLocation) : undefined;
+    output = out.OutputLocation ? objectLocation(out.OutputLocation) : undefined;
+    failure = out.FailureLocation ? objectLocation(out.FailureLocation) : undefined;
     reporter.info(`Smoke test queued (inference ${out.InferenceId ?? '?'}); waiting up to ${Math.round(options.waitMs / 60000)} min for ${out.OutputLocation ?? 'the output'}.`);
   } catch (err) {
     throw explainAwsError(err, `Smoke test: queueing a request on ${endpointName}`);
