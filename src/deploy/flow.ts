@@ -26,6 +26,7 @@ import { endpointFacts, stackOutputs } from './stack-outputs';
 import { summaryMarkdown } from './summary';
 import { needsUpload, uploadTemplate } from './template-upload';
 import type { RenderedStack, RenderStackInput } from './types';
+import { checkInputsResolved, checkRenderedResolved } from './unresolved';
 
 export { DEPLOY_MODES } from './region';
 export type { DeployMode, DeployRequest, DeployFlowOptions, RegionResult, RegionStatus, Timing } from './region';
@@ -202,14 +203,17 @@ async function renderWithSecret(ctx: RegionContext): Promise<RenderedStack> {
     deployment: d, region, account, environmentName: selection.environmentName, environment: selection.environment,
     imageUri: options.imageUri, modelDataUrl: options.modelDataUrl, apiKeySecretArn,
   });
+  checkInputsResolved(d, options);
   const probeArn = needsApiKey(d) ? `arn:${partitionOf(region)}:secretsmanager:${region}:${account}:secret:${selection.names.apiKeySecret}-AbCdEf` : undefined;
   let rendered = await timed(ctx, 'render', async () => render(renderInput(probeArn)));
+  checkRenderedResolved(rendered);
   if (needsApiKey(d)) {
     const secret = await timed(ctx, 'api key secret', () =>
       ensureApiKeySecret({ deployment: d, environmentName: selection.environmentName, environment: selection.environment, region, credentials: options.credentials, reporter }),
     );
     if (secret.created) reporter.info(`Created the API-key secret ${secret.secretArn}.`);
     rendered = await render(renderInput(secret.secretArn));
+    checkRenderedResolved(rendered);
   }
   for (const note of rendered.notes ?? []) reporter.warning(note, d.source, 'Spec setting adjusted');
   return rendered;

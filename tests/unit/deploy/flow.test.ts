@@ -18,6 +18,7 @@ import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import type { RenderStackInput } from '../../../src/deploy/types';
 import { event, fakeClock, fakeRender, selection } from './flow-fixtures';
+import { ensureApiKeySecret } from '../../../src/keys/secret';
 
 jest.mock('../../../src/keys/secret', () => ({
   ensureApiKeySecret: jest.fn(async () => ({ secretArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:acme-llm/code-assistant/dev/api-key-Xy12Ab', created: true })),
@@ -35,6 +36,8 @@ const ACCOUNT = '111111111111';
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
 const STACK = 'acme-llm-qwen-chat-dev';
 const ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/${STACK}/1`;
+const IMAGE = `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat:md-abcdef0`;
+const WEIGHTS = `s3://model-deploy-${ACCOUNT}-us-east-1/models/acme-llm/qwen-chat/abcdef0/`;
 
 interface World {
   initialStatus?: string;
@@ -99,6 +102,9 @@ function options(over: Partial<DeployFlowOptions> = {}, renders: RenderStackInpu
     smokeTest: true,
     env: new EnvInputs({ GITHUB_SHA: SHA, GITHUB_REPOSITORY: 'acme/models', GITHUB_RUN_ID: '7' }),
     render: fakeRender(renders),
+    // What build-model's outputs wire in (the example deployments build their image and weights).
+    imageUri: IMAGE,
+    modelDataUrl: WEIGHTS,
     pollOverrides: clock,
     ...over,
     reporter: memoryReporter(),
@@ -272,5 +278,39 @@ describe('runDeployFlow: other modes and targets', () => {
     const o = options({ selection: { ...sel, regions: ['us-east-1'] }, smokeTest: false });
     await runDeployFlow(o);
     expect(cfn.commandCalls(UpdateTerminationProtectionCommand)[0].args[0].input).toEqual({ StackName: ID, EnableTerminationProtection: true });
+  });
+});
+
+describe('runDeployFlow: unresolved inputs stop the run before anything mutates', () => {
+  const mutations = () => [
+    ...cfn.commandCalls(CreateChangeSetCommand), ...cfn.commandCalls(ExecuteChangeSetCommand), ...cfn.commandCalls(DeleteStackCommand), ...s3.commandCalls(PutObjectCommand),
+  ];
+  beforeEach(() => (ensureApiKeySecret as jest.Mock).mockClear());
+
+  it('refuses a missing image-uri, naming the step output to wire', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    const err = (await runDeployFlow(options({ imageUri: undefined })).catch((e) => e)) as DeployError;
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.message).toMatch(/^image-uri is empty: .*build-model's image-uri output/);
+    expect(err.hint).toContain('image-uri: ${{ steps.build.outputs.image-uri }}');
+    expect(mutations()).toHaveLength(0);
+  });
+
+  it('refuses missing weights for a Hugging Face model, and a literal placeholder given as input (real renderer)', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    const noWeights = (await runDeployFlow(options({ modelDataUrl: undefined })).catch((e) => e)) as DeployError;
+    expect(noWeights.message).toMatch(/^model-data-url is empty: .*Qwen\/Qwen2.5-7B-Instruct/);
+    expect(noWeights.hint).toContain('model-data-url: ${{ steps.build.outputs.model-data-url }}');
+    const literal = (await runDeployFlow(options({ render: undefined, imageUri: '{{build-model.outputs.image-uri}}' })).catch((e) => e)) as DeployError;
+    expect(literal.message).toMatch(/^image-uri is the unresolved placeholder \{\{build-model.outputs.image-uri\}\}/);
+    expect(mutations()).toHaveLength(0);
+  });
+
+  it('ecs: does not create the API-key secret when the image is missing', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    const sel = selection('code-assistant', 'dev');
+    await expect(runDeployFlow(options({ selection: sel, imageUri: undefined }))).rejects.toThrow(/image-uri is empty/);
+    expect(ensureApiKeySecret).not.toHaveBeenCalled();
+    expect(mutations()).toHaveLength(0);
   });
 });
