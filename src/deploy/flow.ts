@@ -1,6 +1,6 @@
 /**
- * The deploy: for each region, check the stack can be touched, render, make a change set, show it,
- * check quotas, execute it while streaming events, then prove the endpoint serves the new version.
+ * The deploy: for each region, check the stack can be touched, check quotas, render, make a change
+ * set, show it, execute it while streaming events, then prove the endpoint serves the new version.
  * Nothing mutates before every read-only check has passed.
  *
  * Beside this file: region.ts (the run's working set), execute.ts (execute, watch, verify),
@@ -9,6 +9,7 @@
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { awsClient, partitionOf } from '../core/aws';
 import { DeployError, errorMessage, explainAwsError } from '../core/errors';
 import type { RunContext } from '../core/action';
@@ -18,7 +19,7 @@ import { ensureApiKeySecret } from '../keys/secret';
 import { changeKind, changeSetName, createChangeSet, deleteChangeSet, renderChangesMarkdown, waitForChangeSet, ChangeSetDescription } from './changeset';
 import { destroyStack } from './destroy';
 import { executeAndVerify } from './execute';
-import { checkQuotas } from './quotas';
+import { checkQuotas, sagemakerUsage } from './quotas';
 import { clientToken, DeployFlowOptions, DeployRequest, RegionContext, RegionResult, timed } from './region';
 import { renderStack } from './render';
 import { assessStack, deleteFailedStack, describeStack, isEmptyChangeSet, StackPlan, wantsTerminationProtection } from './stack-state';
@@ -160,9 +161,12 @@ async function findChangeSet(ctx: RegionContext, stackName: string, name: string
   }
 }
 
-/** create-and-execute / create-only: render, make the change set, show it, check quotas. */
+/** create-and-execute / create-only: check quotas, render, make the change set, show it. */
 async function prepareNew(ctx: RegionContext, base: RegionResult, name: string, plan: StackPlan): Promise<Prepared> {
   const { options, region } = ctx;
+  checkInputsResolved(ctx.deployment, options);
+  // Before anything mutates: no change set yet, so an update of a SageMaker stack counts as blue/green.
+  await quotaCheck(ctx, undefined, plan.changeSetType === 'UPDATE');
   const rendered = await renderWithSecret(ctx);
   base.endpointName = rendered.endpointName;
   if (plan.deleteFirst && options.mode === 'create-only') return previewRecreate(ctx, base);
@@ -178,7 +182,6 @@ async function prepareNew(ctx: RegionContext, base: RegionResult, name: string, 
   base.changesMarkdown = renderChangesMarkdown(cs.changes, { stackName: base.stackName, changeSetName: name, region });
   base.hasChanges = true;
   await options.reporter.summary(base.changesMarkdown);
-  await quotaCheck(ctx, cs, plan.changeSetType === 'UPDATE');
   if (options.mode === 'create-only') {
     options.reporter.info(`create-only: change set ${name} is ready. Execute it with mode execute-only (same commit) or \`aws cloudformation execute-change-set --change-set-name ${cs.id}\`.`);
     return { ...base, status: 'change-set-created' };
@@ -203,7 +206,6 @@ async function renderWithSecret(ctx: RegionContext): Promise<RenderedStack> {
     deployment: d, region, account, environmentName: selection.environmentName, environment: selection.environment,
     imageUri: options.imageUri, modelDataUrl: options.modelDataUrl, apiKeySecretArn,
   });
-  checkInputsResolved(d, options);
   const probeArn = needsApiKey(d) ? `arn:${partitionOf(region)}:secretsmanager:${region}:${account}:secret:${selection.names.apiKeySecret}-AbCdEf` : undefined;
   let rendered = await timed(ctx, 'render', async () => render(renderInput(probeArn)));
   checkRenderedResolved(rendered);
@@ -255,8 +257,11 @@ async function quotaCheck(ctx: RegionContext, cs: ChangeSetDescription | undefin
     ctx.options.reporter.info('Service Quotas check skipped (skip-quota-check).');
     return;
   }
-  const sq = awsClient(ServiceQuotasClient, { region: ctx.region, credentials: ctx.options.credentials });
-  await timed(ctx, 'quota check', () => checkQuotas({ sq, deployment: ctx.deployment, region: ctx.region, replacesFleet: replacesFleet(cs, stackExists), reporter: ctx.options.reporter }));
+  const { region, deployment: d, options } = ctx;
+  const sq = awsClient(ServiceQuotasClient, { region, credentials: options.credentials });
+  const sm = awsClient(SageMakerClient, { region, credentials: options.credentials });
+  const usage = d.target.startsWith('sagemaker') ? () => sagemakerUsage(sm, d.instanceType, options.selection.names.endpoint) : undefined;
+  await timed(ctx, 'quota check', () => checkQuotas({ sq, deployment: d, region, replacesFleet: replacesFleet(cs, stackExists), reporter: options.reporter, usage }));
 }
 
 async function finishEmpty(ctx: RegionContext, base: RegionResult, cs: ChangeSetDescription, name: string): Promise<RegionResult> {

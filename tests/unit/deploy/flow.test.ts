@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ListServiceQuotasCommand, GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeEndpointCommand, DescribeEndpointConfigCommand, ListEndpointsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -116,6 +116,7 @@ beforeEach(() => {
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/deploy/gh` });
   sq.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 4 }] });
   sm.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'InService', EndpointConfigName: 'cfg-new', EndpointArn: 'arn:aws:sagemaker:us-east-1:111111111111:endpoint/acme-llm-qwen-chat-dev' });
+  sm.on(ListEndpointsCommand).resolves({ Endpoints: [] });
   runtime.on(InvokeEndpointCommand).resolves({ Body: Buffer.from('{"choices":[{"message":{"content":"Hello"}}]}') as never });
 });
 
@@ -207,6 +208,37 @@ describe('runDeployFlow: create-and-execute', () => {
     sq.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 0 }] });
     await expect(runDeployFlow(options())).rejects.toThrow(/The quota "ml.g5.2xlarge for endpoint usage" is 0 instances/);
     expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('checks the quota before anything mutates: a new stack refused for quota leaves no REVIEW_IN_PROGRESS stack', async () => {
+    world();
+    sq.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 0 }] });
+    await expect(runDeployFlow(options())).rejects.toThrow(/The quota "ml.g5.2xlarge for endpoint usage" is 0 instances/);
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('counts the instances other endpoints already run on the type, blue/green double fleet included', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    // Quota 4; another InService endpoint runs 3 × ml.g5.2xlarge; the update needs 2 (old + new fleet).
+    sm.on(ListEndpointsCommand).resolves({ Endpoints: [
+      { EndpointName: 'other-app', EndpointStatus: 'InService', EndpointArn: 'arn:o', CreationTime: new Date(), LastModifiedTime: new Date() },
+      { EndpointName: 'acme-llm-qwen-chat-dev', EndpointStatus: 'InService', EndpointArn: 'arn:own', CreationTime: new Date(), LastModifiedTime: new Date() },
+      { EndpointName: 'broken', EndpointStatus: 'Failed', EndpointArn: 'arn:b', CreationTime: new Date(), LastModifiedTime: new Date() },
+    ] });
+    sm.on(DescribeEndpointCommand, { EndpointName: 'other-app' }).resolves({
+      EndpointName: 'other-app', EndpointStatus: 'InService', EndpointConfigName: 'other-cfg',
+      ProductionVariants: [{ VariantName: 'a', CurrentInstanceCount: 3, DesiredInstanceCount: 3 }, { VariantName: 'cpu', CurrentInstanceCount: 5 }],
+    });
+    sm.on(DescribeEndpointConfigCommand, { EndpointConfigName: 'other-cfg' }).resolves({
+      ProductionVariants: [{ VariantName: 'a', InstanceType: 'ml.g5.2xlarge' }, { VariantName: 'cpu', InstanceType: 'ml.m5.large' }],
+    });
+    const err = (await runDeployFlow(options()).catch((e) => e)) as DeployError;
+    expect(err.message).toBe('The quota "ml.g5.2xlarge for endpoint usage" is 4 instances in us-east-1; 3 are in use by other-app (3), and this deploy needs 2 instances (1 × ml.g5.2xlarge, twice while blue/green moves traffic).');
+    // Others' 3 plus what autoscaling may reach (maximum 3).
+    expect(err.hint).toContain('--desired-value 6');
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+    // Our own endpoint is the old fleet the need already counts; a failed one holds nothing.
+    expect(sm.commandCalls(DescribeEndpointConfigCommand).map((c) => c.args[0].input.EndpointConfigName)).toEqual(['other-cfg']);
   });
 
   it('refuses credentials of another account than the environment', async () => {
