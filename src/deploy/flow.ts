@@ -9,13 +9,13 @@
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { awsClient, partitionOf } from '../core/aws';
 import { DeployError, errorMessage, explainAwsError } from '../core/errors';
 import type { RunContext } from '../core/action';
 import type { Target } from '../config/select';
 import type { Deployment } from '../config/types';
 import { ensureApiKeySecret } from '../keys/secret';
+import { SageMakerClient } from '../core/sdk/sagemaker';
 import { changeKind, changeSetName, createChangeSet, deleteChangeSet, renderChangesMarkdown, waitForChangeSet, ChangeSetDescription } from './changeset';
 import { destroyStack } from './destroy';
 import { executeAndVerify } from './execute';

@@ -9,8 +9,9 @@ import type { Reporter } from '../core/log';
 import { isAccelerated } from '../config/instance-types';
 import type { Deployment } from '../config/types';
 import * as sdk from '@aws-sdk/client-service-quotas';
-import { DescribeEndpointConfigCommand, DescribeEndpointCommand, ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeEndpointCommand } from '../core/sdk/sagemaker';
+import { DescribeEndpointConfigCommand, ListEndpointsCommand } from './sagemaker-commands';
 
 export interface QuotaRef {
   serviceCode: string;
