@@ -78,6 +78,9 @@ function awsWorld(s: Scenario) {
         return queryResponse('UpdateTerminationProtection', `<StackId>${STACK_ID}</StackId>`);
       case 'ListServiceQuotas':
         return { headers: { 'content-type': 'application/x-amz-json-1.1' }, body: { Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 4, Adjustable: true }] } };
+      case 'ListEndpoints':
+        // Only this deployment's own endpoint: the quota's usage by others is 0.
+        return { headers: { 'content-type': 'application/x-amz-json-1.1' }, body: { Endpoints: [{ EndpointName: ENDPOINT, EndpointArn: `arn:aws:sagemaker:us-east-1:${ACCOUNT}:endpoint/${ENDPOINT}`, EndpointStatus: 'InService', CreationTime: 1735689600, LastModifiedTime: 1735689600 }] } };
       case 'DescribeEndpoint':
         return {
           headers: { 'content-type': 'application/x-amz-json-1.1' },
@@ -142,7 +145,10 @@ describe('deploy-endpoint bundle', () => {
     const { run, aws, github } = await deploy({});
     expect(run.code).toBe(0);
     const calls = aws.calls();
-    expect(calls.indexOf('ListServiceQuotas')).toBeLessThan(calls.indexOf('ExecuteChangeSet'));
+    // Quotas before anything mutates; the stack read once before the change set.
+    expect(calls.indexOf('ListServiceQuotas')).toBeLessThan(calls.indexOf('CreateChangeSet'));
+    expect(calls.indexOf('ListEndpoints')).toBeLessThan(calls.indexOf('CreateChangeSet'));
+    expect(calls.slice(0, calls.indexOf('CreateChangeSet')).filter((c) => c === 'DescribeStacks')).toHaveLength(1);
     expect(calls).toEqual(expect.arrayContaining(['GetCallerIdentity', 'CreateChangeSet', 'ExecuteChangeSet', 'DescribeStackEvents', 'DescribeEndpoint']));
     const create = aws.requests.find((r) => r.operation === 'CreateChangeSet')!.params as Record<string, string>;
     expect(create).toMatchObject({ StackName: STACK, ChangeSetName: 'md-0123456', ChangeSetType: 'UPDATE' });

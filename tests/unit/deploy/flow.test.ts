@@ -142,6 +142,13 @@ describe('runDeployFlow: create-and-execute', () => {
     expect(o.reporter.captured.annotations).toEqual([expect.objectContaining({ level: 'notice', title: 'GitHub deployment skipped' })]);
   });
 
+  it('reads the stack once before the change set', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
+    await runDeployFlow(options({ smokeTest: false }));
+    const calls = cfn.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
+    expect(calls.slice(0, calls.indexOf('CreateChangeSetCommand')).filter((n) => n === 'DescribeStacksCommand')).toHaveLength(1);
+  });
+
   it('treats an empty change set as a successful no-op, or fails when asked to', async () => {
     world({ initialStatus: 'UPDATE_COMPLETE', emptyChangeSet: true });
     const o = options();
