@@ -49,7 +49,7 @@ export async function executeAndVerify(ctx: RegionContext, base: RegionResult, c
 async function executeAndWatch(ctx: RegionContext, stackName: string, cs: ChangeSetDescription, type: 'CREATE' | 'UPDATE'): Promise<string> {
   const { options, cfn, region } = ctx;
   const { reporter } = options;
-  const token = clientToken(options.env, region, 'deploy');
+  const token = clientToken(options.env, region, 'deploy', cs.id);
   try {
     await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: cs.id, StackName: stackName, ClientRequestToken: token }));
   } catch (err) {

@@ -100,7 +100,7 @@ async function destroyRegion(ctx: RegionContext, base: RegionResult): Promise<Re
   const result = await timed(ctx, 'destroy', () =>
     destroyStack({
       cfn, stackName: base.stackName, region, account, deployment: ctx.deployment, environmentName: options.selection.environmentName, reporter: options.reporter,
-      deadline: ctx.deadline, token: clientToken(options.env, region, 'delete'), signal: options.signal, pollOverrides: options.pollOverrides,
+      deadline: ctx.deadline, token: clientToken(options.env, region, 'delete', base.stackName), signal: options.signal, pollOverrides: options.pollOverrides,
     }),
   );
   return { ...base, status: result.existed ? 'destroyed' : 'nothing-to-destroy', stackId: result.stackId, changesMarkdown: result.markdown, hasChanges: result.existed };
@@ -236,7 +236,7 @@ async function createAndWait(ctx: RegionContext, stackName: string, name: string
   if (plan.deleteFirst && plan.stack) {
     const stack = plan.stack;
     await timed(ctx, 'delete failed stack', () =>
-      deleteFailedStack({ cfn, stack, region, reporter: options.reporter, deadline: ctx.deadline, signal: options.signal, token: clientToken(options.env, region, 'recreate') }),
+      deleteFailedStack({ cfn, stack, region, reporter: options.reporter, deadline: ctx.deadline, signal: options.signal, token: clientToken(options.env, region, 'recreate', stack.StackId ?? stackName) }),
     );
   }
   const description = `model-deploy ${d.name}${options.env.sha ? ` at ${options.env.sha.slice(0, 7)}` : ''}${options.env.runUrl ? ` (${options.env.runUrl})` : ''}`;

@@ -2,12 +2,12 @@
  * The working set of one deploy-endpoint run (request + target + run context) and of one region in it,
  * with the small helpers every step uses: timing and idempotency tokens.
  */
+import { createHash } from 'crypto';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { Credentials } from '../core/aws';
 import type { EnvInputs } from '../core/env';
 import type { Reporter } from '../core/log';
 import type { PollOptions } from '../core/poll';
-import { artifactBucketName } from '../config/names';
 import type { Target } from '../config/select';
 import type { Deployment } from '../config/types';
 import type { RenderedStack, RenderStackInput } from './types';
@@ -85,14 +85,14 @@ export async function timed<T>(ctx: RegionContext, step: string, fn: () => Promi
   }
 }
 
-export function clientToken(env: EnvInputs, region: string, what: string): string {
+/**
+ * The ClientRequestToken of one operation: the same for a retry within one job attempt (CloudFormation
+ * then treats it as the same request), new for a re-run attempt, and distinct per operation, region
+ * and subject (the change set executed, the stack deleted).
+ */
+export function clientToken(env: EnvInputs, region: string, what: string, subject: string): string {
   const run = env.get('GITHUB_RUN_ID') ?? 'local';
   const attempt = env.get('GITHUB_RUN_ATTEMPT') ?? '1';
-  return `md-${what}-${run}-${attempt}-${region}-${Date.now().toString(36)}`.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 128);
-}
-
-/** The bucket for the deploy's own objects (large templates, async smoke-test input). */
-export function artifactBucket(ctx: RegionContext): string {
-  const { options } = ctx;
-  return options.templateBucket ?? options.selection.environment?.artifactBucket ?? artifactBucketName(ctx.account, ctx.region);
+  const digest = createHash('sha256').update(subject).digest('hex').slice(0, 12);
+  return `md-${what}-${run}-${attempt}-${region}-${digest}`.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 128);
 }

@@ -222,11 +222,18 @@ function realtimeParams(d: Deployment): Params {
   };
 }
 
+/** Without paths, responses go to the artifact bucket under the deployment's own prefix. */
+function asyncBase(d: Deployment, region: string, account: string): string {
+  return `s3://${artifactBucketName(account, region)}/async/${d.project}/${d.name}/`;
+}
+
+export function asyncOutputUri(d: Deployment, region: string, account: string): string {
+  return d.async.outputPath ?? `${asyncBase(d, region, account)}output/`;
+}
+
 function asyncParams(d: Deployment, region: string, account: string): Params {
-  // Without paths, responses go to the artifact bucket under the deployment's own prefix.
-  const base = `s3://${artifactBucketName(account, region)}/async/${d.project}/${d.name}/`;
-  const output = d.async.outputPath ?? `${base}output/`;
-  const failure = d.async.failurePath ?? `${base}failure/`;
+  const output = asyncOutputUri(d, region, account);
+  const failure = d.async.failurePath ?? `${asyncBase(d, region, account)}failure/`;
   const outBucket = s3Parts(output).bucket;
   return {
     OutputS3Uri: output,
@@ -238,6 +245,11 @@ function asyncParams(d: Deployment, region: string, account: string): Params {
     MaxConcurrentInvocationsPerInstance: d.async.maxConcurrentInvocationsPerInstance,
     TargetBacklogPerInstance: d.autoscaling?.targetBacklogPerInstance ?? 5,
   };
+}
+
+/** The bucket and prefix the endpoint's role may read requests from (InputObjectArn). */
+export function asyncInputLocation(outputUri: string): S3Location {
+  return { bucket: s3Parts(outputUri).bucket, key: asyncInputPrefix(outputUri) };
 }
 
 /** Where callers put async requests: an input/ folder beside the output folder. */

@@ -3,7 +3,8 @@ import { createHash } from 'crypto';
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import { awsClient, dnsSuffix } from '../core/aws';
 import { DeployError, errorMessage, explainAwsError } from '../core/errors';
-import { artifactBucket, RegionContext } from './region';
+import { artifactBucketName } from '../config/names';
+import type { RegionContext } from './region';
 import type { RenderedStack } from './types';
 
 /** CloudFormation takes template bodies up to this size; larger ones must come from S3. */
@@ -17,7 +18,7 @@ export function needsUpload(rendered: RenderedStack): boolean {
 export async function uploadTemplate(ctx: RegionContext, rendered: RenderedStack): Promise<string> {
   const { options, region, account } = ctx;
   const s3 = awsClient(S3Client, { region, credentials: options.credentials });
-  const bucket = artifactBucket(ctx);
+  const bucket = options.templateBucket ?? options.selection.environment?.artifactBucket ?? artifactBucketName(account, region);
   const digest = createHash('sha256').update(rendered.templateBody).digest('hex').slice(0, 16);
   const key = `templates/${rendered.stackName}/${digest}.json`;
   try {
@@ -27,8 +28,8 @@ export async function uploadTemplate(ctx: RegionContext, rendered: RenderedStack
         Key: key,
         Body: rendered.templateBody,
         ContentType: 'application/json',
-        // Never hand our template to a bucket someone else owns under that name.
-        ExpectedBucketOwner: options.templateBucket ? undefined : account,
+        // Never hand our template to a bucket someone else owns under that name (template-bucket included).
+        ExpectedBucketOwner: account,
       }),
     );
   } catch (err) {

@@ -181,6 +181,8 @@ export interface AsyncSmokeOptions {
   smoke: SmokeTest;
   bucket: string;
   key: string;
+  /** The account that must own every bucket touched (a same-named bucket elsewhere is refused). */
+  expectedBucketOwner?: string;
   /** Longest wait for the answer; a scale-from-zero endpoint takes minutes to start. */
   waitMs: number;
   reporter: Reporter;
@@ -204,7 +206,7 @@ export async function smokeTestAsync(options: AsyncSmokeOptions): Promise<SmokeR
   let output: { bucket: string; key: string } | undefined;
   let failure: { bucket: string; key: string } | undefined;
   try {
-    await s3.send(new PutObjectCommand({ Bucket: options.bucket, Key: options.key, Body: payloadBytes(smoke), ContentType: smoke.contentType }));
+    await s3.send(new PutObjectCommand({ Bucket: options.bucket, Key: options.key, Body: payloadBytes(smoke), ContentType: smoke.contentType, ExpectedBucketOwner: options.expectedBucketOwner }));
     const out = await options.runtime.send(
       new InvokeEndpointAsyncCommand({ EndpointName: endpointName, InputLocation: `s3://${options.bucket}/${options.key}`, ContentType: smoke.contentType }),
     );
@@ -218,7 +220,7 @@ export async function smokeTestAsync(options: AsyncSmokeOptions): Promise<SmokeR
   const exists = async (loc?: { bucket: string; key: string }) => {
     if (!loc) return false;
     try {
-      await s3.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
+      await s3.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key, ExpectedBucketOwner: options.expectedBucketOwner }));
       return true;
     } catch (err) {
       if (errorName(err) === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
@@ -245,8 +247,8 @@ export async function smokeTestAsync(options: AsyncSmokeOptions): Promise<SmokeR
     }
     throw explainAwsError(err, 'Smoke test: waiting for the async answer');
   }
-  if (state === 'failure') {
-    const obj = await s3.send(new GetObjectCommand({ Bucket: failure!.bucket, Key: failure!.key }));
+  if (state === 'failure' && failure) {
+    const obj = await s3.send(new GetObjectCommand({ Bucket: failure.bucket, Key: failure.key, ExpectedBucketOwner: options.expectedBucketOwner }));
     const text = obj.Body ? await obj.Body.transformToString() : '';
     throw new DeployError(`Smoke test: ${endpointName} failed the request: ${preview(text)}`, { title: 'Smoke test failed', hint: `See /aws/sagemaker/Endpoints/${endpointName} in CloudWatch Logs.` });
   }

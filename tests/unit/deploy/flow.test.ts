@@ -149,6 +149,26 @@ describe('runDeployFlow: create-and-execute', () => {
     expect(calls.slice(0, calls.indexOf('CreateChangeSetCommand')).filter((n) => n === 'DescribeStacksCommand')).toHaveLength(1);
   });
 
+  it('derives ClientRequestTokens from the run, attempt, region and change set: the same on a retry, new on the next attempt', async () => {
+    const tokenOf = async (attempt: string) => {
+      cfn.reset();
+      world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
+      await runDeployFlow(options({ smokeTest: false, env: new EnvInputs({ GITHUB_SHA: SHA, GITHUB_RUN_ID: '7', GITHUB_RUN_ATTEMPT: attempt }) }));
+      return cfn.commandCalls(ExecuteChangeSetCommand)[0]?.args[0].input.ClientRequestToken;
+    };
+    const first = await tokenOf('1');
+    expect(first).toMatch(/^md-deploy-7-1-us-east-1-[0-9a-f]{12}$/);
+    expect(await tokenOf('1')).toBe(first);
+    expect(await tokenOf('2')).toMatch(/^md-deploy-7-2-us-east-1-/);
+  });
+
+  it('names the expected bucket owner on a template-bucket given as input too', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
+    s3.on(PutObjectCommand).resolves({});
+    await runDeployFlow(options({ render: fakeRender([], 60000), smokeTest: false, templateBucket: 'my-templates' }));
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({ Bucket: 'my-templates', ExpectedBucketOwner: ACCOUNT });
+  });
+
   it('treats an empty change set as a successful no-op, or fails when asked to', async () => {
     world({ initialStatus: 'UPDATE_COMPLETE', emptyChangeSet: true });
     const o = options();
