@@ -190,4 +190,13 @@ describe('deploy-endpoint bundle', () => {
     expect(states).toEqual(['in_progress', 'failure']);
     noSecrets(run.all);
   });
+
+  it('an unwired image-uri stops the run before any mutation, naming the step output to wire', async () => {
+    const { run, aws } = await deploy({}, { 'image-uri': '' });
+    expect(run.code).toBe(1);
+    expect(run.all).toMatch(/::error title=Unresolved input::.*image-uri is empty/);
+    expect(run.all).toContain('image-uri: ${{ steps.build.outputs.image-uri }}');
+    const calls = aws.calls();
+    expect(calls.filter((c) => /^(Create|Execute|Delete)|PutObject/.test(c))).toEqual([]);
+  });
 });
