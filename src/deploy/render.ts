@@ -89,15 +89,39 @@ const ROLLOUT_TYPES = { 'all-at-once': 'ALL_AT_ONCE', canary: 'CANARY', linear: 
 
 export function renderStack(input: RenderStackInput): RenderedStack {
   const d = input.deployment;
-  const { region, environmentName } = input;
+  const { environmentName } = input;
   const account = input.account ?? input.environment?.account ?? ACCOUNT_PLACEHOLDER;
-  const partition = partitionOf(region);
   const name = endpointName(d, environmentName);
   const notes: string[] = [];
+  const data = modelData(d, input);
+  const params: Params = { DeploymentName: d.name, EndpointName: name, ...imageParams(d, input, account), ...modelParams(input, account, data) };
+  const { file, template } = loadTemplate(d.target);
+  Object.assign(params, targetParams(input, account, data.mode, template, notes));
+  const declared = template.Parameters as Record<string, unknown>;
+  const parameters = Object.entries(params)
+    .filter(([key]) => key in declared)
+    .map(([ParameterKey, v]) => ({ ParameterKey, ParameterValue: Array.isArray(v) ? v.join(',') : String(v) }));
+  return {
+    stackName: stackName(d, environmentName),
+    templateFile: file,
+    template,
+    templateBody: JSON.stringify(template),
+    parameters,
+    capabilities: ['CAPABILITY_IAM'],
+    tags: Object.entries(ownershipTags(d, environmentName)).map(([Key, Value]) => ({ Key, Value })),
+    terminationProtection: input.environment?.terminationProtection ?? environmentName === 'prod',
+    endpointName: name,
+    notes,
+  };
+}
+
+/** The image and the ECR repository the roles may pull from (offline plans name the build's repository). */
+function imageParams(d: Deployment, input: RenderStackInput, account: string): Params {
+  const { region } = input;
   const imageUri = input.imageUri ?? d.model.image ?? IMAGE_PLACEHOLDER;
   const imageRepositoryArn =
     imageUri === IMAGE_PLACEHOLDER
-      ? `arn:${partition}:ecr:${region}:${account}:repository/${repositoryName(d)}`
+      ? `arn:${partitionOf(region)}:ecr:${region}:${account}:repository/${repositoryName(d)}`
       : ecrRepositoryArn(imageUri);
   if (!imageRepositoryArn) {
     throw new DeployError(`image ${imageUri} is not in Amazon ECR`, {
@@ -106,14 +130,15 @@ export function renderStack(input: RenderStackInput): RenderedStack {
       hint: 'SageMaker, and the least-privilege roles here, pull from ECR: push the image to ECR (build-model does) and use its URI.',
     });
   }
-  const data = modelData(d, input);
+  return { ImageUri: imageUri, ImageRepositoryArn: imageRepositoryArn };
+}
+
+/** Parameters every target declares beside the names and the image: weights, size, encryption. */
+function modelParams(input: RenderStackInput, account: string, data: ReturnType<typeof modelData>): Params {
+  const d = input.deployment;
   const s3 = s3Parts(data.url);
   const kmsKeyId = d.security.kmsKeyId;
-  const params: Params = {
-    DeploymentName: d.name,
-    EndpointName: name,
-    ImageUri: imageUri,
-    ImageRepositoryArn: imageRepositoryArn,
+  return {
     ModelDataMode: data.mode,
     ModelDataUrl: data.url,
     ModelBucket: data.mode === 'none' ? '' : s3.bucket,
@@ -122,11 +147,16 @@ export function renderStack(input: RenderStackInput): RenderedStack {
     ModelEnvironmentId: d.model.huggingface?.id ?? d.model.s3 ?? d.model.image ?? '',
     InstanceType: d.instanceType,
     InstanceCount: d.instanceCount,
-    ...kmsParams(kmsKeyId, region, account),
+    ...kmsParams(kmsKeyId, input.region, account),
     CreateKmsKey: d.security.createKmsKey && !kmsKeyId,
   };
-  const { file, template } = loadTemplate(d.target);
+}
 
+/** The target's own parameters, and the edits a parameter cannot express (maps, lists, alarms). */
+function targetParams(input: RenderStackInput, account: string, mode: string, template: Json, notes: string[]): Params {
+  const d = input.deployment;
+  const { region } = input;
+  const params: Params = {};
   if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') {
     Object.assign(params, sagemakerParams(d, region, notes));
     // Engine environment: a map, so it goes into the template rather than a parameter.
@@ -135,44 +165,30 @@ export function renderStack(input: RenderStackInput): RenderedStack {
   }
   if (d.target === 'sagemaker-realtime') {
     Object.assign(params, realtimeParams(d));
-    const alarms = ((((resource(template, 'Endpoint').Properties as Json).DeploymentConfig as Json).AutoRollbackConfiguration as Json).Alarms) as unknown[];
-    for (const alarm of d.rollout.rollbackAlarms ?? []) alarms.push({ AlarmName: alarm });
-    if (alarms.length > 10) {
-      throw new DeployError(`rollout.rollbackAlarms has ${alarms.length - 2} alarms; SageMaker takes at most 10 with the 2 built-in ones`, {
-        location: { file: d.source.file, line: d.source.line },
-        title: 'Too many rollback alarms',
-        hint: 'Keep at most 8 alarms in rollout.rollbackAlarms, or combine them into a composite alarm.',
-      });
-    }
+    addRollbackAlarms(d, template);
   }
   if (d.target === 'sagemaker-async') Object.assign(params, asyncParams(d, region, account));
   if (d.target === 'ec2' || d.target === 'ecs') {
-    Object.assign(params, containerParams(d, input, account, data.mode, notes));
+    Object.assign(params, containerParams(d, input, account, mode, notes));
     allowCidrs(template, d.security.allowedCidrs);
     if (d.target === 'ecs') {
       const env = ((resource(template, 'TaskDefinition').Properties as Json).ContainerDefinitions as Json[]).find((c) => c.Name === 'model')!;
       env.Environment = [...(env.Environment as Json[]), ...Object.entries(d.engine?.env ?? {}).map(([Name, Value]) => ({ Name, Value }))];
     }
   }
+  return params;
+}
 
-  const declared = template.Parameters as Record<string, unknown>;
-  const parameters = Object.entries(params)
-    .filter(([key]) => key in declared)
-    .map(([ParameterKey, v]) => ({ ParameterKey, ParameterValue: Array.isArray(v) ? v.join(',') : String(v) }));
-  const tags = Object.entries(ownershipTags(d, environmentName)).map(([Key, Value]) => ({ Key, Value }));
-  const terminationProtection = input.environment?.terminationProtection ?? environmentName === 'prod';
-  return {
-    stackName: stackName(d, environmentName),
-    templateFile: file,
-    template,
-    templateBody: JSON.stringify(template),
-    parameters,
-    capabilities: ['CAPABILITY_IAM'],
-    tags,
-    terminationProtection,
-    endpointName: name,
-    notes,
-  };
+function addRollbackAlarms(d: Deployment, template: Json): void {
+  const alarms = ((((resource(template, 'Endpoint').Properties as Json).DeploymentConfig as Json).AutoRollbackConfiguration as Json).Alarms) as unknown[];
+  for (const alarm of d.rollout.rollbackAlarms ?? []) alarms.push({ AlarmName: alarm });
+  if (alarms.length > 10) {
+    throw new DeployError(`rollout.rollbackAlarms has ${alarms.length - 2} alarms; SageMaker takes at most 10 with the 2 built-in ones`, {
+      location: { file: d.source.file, line: d.source.line },
+      title: 'Too many rollback alarms',
+      hint: 'Keep at most 8 alarms in rollout.rollbackAlarms, or combine them into a composite alarm.',
+    });
+  }
 }
 
 function resource(template: Json, logicalId: string): Json {
