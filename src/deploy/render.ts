@@ -301,6 +301,9 @@ export function fargateSize(instanceType: string): { cpu: number; memoryMiB: num
   return { cpu: cpu * 1024, memoryMiB: gib * 1024, exact: cpu === vcpus && gib === want };
 }
 
+type Vpc = NonNullable<Deployment['security']['vpc']>;
+interface Storage { modelGb: number; imageGb: number; neededGb: number }
+
 function containerParams(d: Deployment, input: RenderStackInput, account: string, mode: string, notes: string[]): Params {
   const where = { file: d.source.file, line: d.source.line };
   const vpc = d.security.vpc;
@@ -316,23 +319,30 @@ function containerParams(d: Deployment, input: RenderStackInput, account: string
       hint: 'Use a GPU type (g5, g6, g6e, p4d, p5) for ec2/ecs, or target sagemaker-realtime for Inferentia and Trainium.',
     });
   }
-  const onGpu = gpus !== undefined;
-  // Instances in private subnets when the load balancer has public ones, or when a NAT gateway serves them.
-  const privatePlacement = Boolean(vpc.publicSubnets?.length) || vpc.natGateway;
   const modelGb = d.model.sizeGb ?? 30;
   const imageGb = d.usage.imageSizeGb ?? 15;
   // Layers are stored compressed and unpacked; an archive sits beside what it unpacks to.
-  const neededGb = Math.ceil(2 * imageGb + (mode === 'tar.gz' ? 2 : 1) * modelGb + 20);
+  const storage = { modelGb, imageGb, neededGb: Math.ceil(2 * imageGb + (mode === 'tar.gz' ? 2 : 1) * modelGb + 20) };
+  const params = loadBalancedParams(d, vpc, input, account, storage.neededGb);
+  containerNotes(d, params, notes);
+  if (d.target === 'ec2') return { ...params, ...ec2Params(d, gpus !== undefined) };
+  return ecsParams(d, vpc, params, gpus, storage, notes);
+}
+
+/** The load balancer, the network, the API key and the scaling bounds ec2 and ecs share. */
+function loadBalancedParams(d: Deployment, vpc: Vpc, input: RenderStackInput, account: string, neededGb: number): Params {
+  // Instances in private subnets when the load balancer has public ones, or when a NAT gateway serves them.
+  const privatePlacement = Boolean(vpc.publicSubnets?.length) || vpc.natGateway;
   const apiKeyArn = d.apiKey.enabled ? (input.apiKeySecretArn ?? API_KEY_SECRET_PLACEHOLDER) : '';
   const apiKeyKms = kmsParams(d.apiKey.kmsKeyId ?? d.security.kmsKeyId, input.region, account);
-  const params: Params = {
-    VpcId: vpc.vpcId,
+  return {
+    VpcId: vpc.vpcId ?? '',
     SubnetIds: vpc.subnets,
     LoadBalancerSubnetIds: vpc.publicSubnets?.length ? vpc.publicSubnets : vpc.subnets,
     SecurityGroupIds: vpc.securityGroups,
     LoadBalancerScheme: privatePlacement && !vpc.publicSubnets?.length ? 'internal' : 'internet-facing',
     AssignPublicIp: !privatePlacement,
-    CertificateArn: d.security.certificateArn,
+    CertificateArn: d.security.certificateArn ?? '',
     HealthCheckPath: d.healthCheck.path,
     ApiKeySecretArn: apiKeyArn,
     ApiKeyKmsKeyPolicyArn: apiKeyArn ? apiKeyKms.KmsKeyPolicyArn : '',
@@ -344,6 +354,9 @@ function containerParams(d: Deployment, input: RenderStackInput, account: string
     ScaleInCooldownSeconds: d.autoscaling?.scaleInCooldownSeconds ?? 300,
     ScaleOutCooldownSeconds: d.autoscaling?.scaleOutCooldownSeconds ?? 60,
   };
+}
+
+function containerNotes(d: Deployment, params: Params, notes: string[]): void {
   if (params.LoadBalancerScheme === 'internal') {
     notes.push('the load balancer is internal: the instances sit in private subnets (natGateway) and no security.vpc.publicSubnets are given.');
   }
@@ -352,28 +365,35 @@ function containerParams(d: Deployment, input: RenderStackInput, account: string
   if (!['/ping', '/health'].includes(d.healthCheck.path)) {
     notes.push(`healthCheck.path ${d.healthCheck.path}: the gateway answers it without a key only if it is the engine's health path; /ping always is.`);
   }
-  if (d.target === 'ec2') {
-    const env = Object.entries(d.engine?.env ?? {});
-    for (const [k, v] of env) {
-      if (/[\r\n]/.test(k + v) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
-        throw new DeployError(`engine.env ${k} cannot go into a container environment file (names are [A-Za-z_][A-Za-z0-9_]*, values one line)`, { location: where, title: 'Invalid engine.env' });
-      }
+}
+
+function ec2Params(d: Deployment, onGpu: boolean): Params {
+  const env = Object.entries(d.engine?.env ?? {});
+  for (const [k, v] of env) {
+    if (/[\r\n]/.test(k + v) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+      throw new DeployError(`engine.env ${k} cannot go into a container environment file (names are [A-Za-z_][A-Za-z0-9_]*, values one line)`, {
+        location: { file: d.source.file, line: d.source.line },
+        title: 'Invalid engine.env',
+      });
     }
-    return {
-      ...params,
-      Accelerated: onGpu,
-      AmiId: onGpu
-        ? '/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id'
-        : '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id',
-      EngineEnvironmentBase64: env.length ? Buffer.from(env.map(([k, v]) => `${k}=${v}\n`).join('')).toString('base64') : '',
-      // Boot and pull (~5 min) come before the weight download and the engine start-up.
-      ReadyTimeoutSeconds: 300 + d.healthCheck.modelDownloadTimeoutSeconds + d.healthCheck.startupTimeoutSeconds,
-      TargetRequestsPerInstance: d.autoscaling?.targetInvocationsPerInstance ?? 100,
-    };
   }
+  return {
+    Accelerated: onGpu,
+    AmiId: onGpu
+      ? '/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id'
+      : '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id',
+    EngineEnvironmentBase64: env.length ? Buffer.from(env.map(([k, v]) => `${k}=${v}\n`).join('')).toString('base64') : '',
+    // Boot and pull (~5 min) come before the weight download and the engine start-up.
+    ReadyTimeoutSeconds: 300 + d.healthCheck.modelDownloadTimeoutSeconds + d.healthCheck.startupTimeoutSeconds,
+    TargetRequestsPerInstance: d.autoscaling?.targetInvocationsPerInstance ?? 100,
+  };
+}
+
+/** ECS on GPU instances, or on Fargate sized from the instance type. */
+function ecsParams(d: Deployment, vpc: Vpc, params: Params, gpus: number | undefined, storage: Storage, notes: string[]): Params {
   const ecs: Params = {
     ...params,
-    Compute: onGpu ? 'gpu' : 'fargate',
+    Compute: gpus !== undefined ? 'gpu' : 'fargate',
     GpuCount: gpus ?? 0,
     HealthCheckGraceSeconds: d.healthCheck.modelDownloadTimeoutSeconds + d.healthCheck.startupTimeoutSeconds,
     // Twice the tasks: a rolling deployment (and a key rotation) starts new GPU tasks before old ones stop.
@@ -381,18 +401,19 @@ function containerParams(d: Deployment, input: RenderStackInput, account: string
     ScalingMetric: 'requests',
     TargetRequestsPerTask: d.autoscaling?.targetInvocationsPerInstance ?? 100,
   };
-  if (onGpu) {
+  if (gpus !== undefined) {
     if (!vpc.natGateway) {
       notes.push('ECS tasks on GPU instances (awsvpc) get no public IP: without security.vpc.natGateway the subnets need VPC endpoints (ECR, S3, CloudWatch Logs, Secrets Manager) to pull the image and the weights.');
     }
     return ecs;
   }
+  const { modelGb, imageGb, neededGb } = storage;
   const size = fargateSize(d.instanceType);
   if (!size.exact) notes.push(`${d.instanceType} runs on Fargate as ${size.cpu / 1024} vCPU and ${size.memoryMiB / 1024} GiB, the closest Fargate size.`);
   // Fargate's task storage holds the unpacked image and the weights.
   if (neededGb > 200) {
     throw new DeployError(`the image (${imageGb} GB) and model (${modelGb} GB) need about ${neededGb} GiB of task storage; Fargate offers at most 200`, {
-      location: where,
+      location: { file: d.source.file, line: d.source.line },
       title: 'Model too large for Fargate',
       hint: 'Use a GPU instance type (ECS on EC2) or target ec2, or bake the model into a smaller image.',
     });
