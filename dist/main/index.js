@@ -1,1 +1,56 @@
-(()=>{"use strict";var __webpack_modules__={975:(e,t)=>{Object.defineProperty(t,"__esModule",{value:true});t.ACTION_NAMES=void 0;t.ACTION_NAMES=["build-model","deploy-endpoint","rotate-key","promote-model","estimate-cost"]},784:(e,t)=>{Object.defineProperty(t,"__esModule",{value:true});t.editDistance=editDistance;t.nearest=nearest;t.didYouMean=didYouMean;function editDistance(e,t){const r=e.length;const n=t.length;let _=Array.from({length:n+1},((e,t)=>t));for(let o=1;o<=r;o++){const r=[o];for(let i=1;i<=n;i++){const n=e[o-1]===t[i-1]?0:1;r[i]=Math.min(_[i]+1,r[i-1]+1,_[i-1]+n)}_=r}return _[n]}function nearest(e,t,r=3){const n=e.toLowerCase();return t.map(((e,t)=>({c:e,i:t,d:editDistance(n,e.toLowerCase())}))).sort(((e,t)=>e.d-t.d||e.i-t.i)).slice(0,r).map((e=>e.c))}function didYouMean(e,t,r=3){const n=nearest(e,t,r);if(n.length===0)return"";return n.length===1?`Did you mean "${n[0]}"?`:`Did you mean ${n.map((e=>`"${e}"`)).join(", ")}?`}},719:function(__unused_webpack_module,exports,__nccwpck_require__){var __createBinding=this&&this.__createBinding||(Object.create?function(e,t,r,n){if(n===undefined)n=r;var _=Object.getOwnPropertyDescriptor(t,r);if(!_||("get"in _?!t.__esModule:_.writable||_.configurable)){_={enumerable:true,get:function(){return t[r]}}}Object.defineProperty(e,n,_)}:function(e,t,r,n){if(n===undefined)n=r;e[n]=t[r]});var __setModuleDefault=this&&this.__setModuleDefault||(Object.create?function(e,t){Object.defineProperty(e,"default",{enumerable:true,value:t})}:function(e,t){e["default"]=t});var __importStar=this&&this.__importStar||function(){var ownKeys=function(e){ownKeys=Object.getOwnPropertyNames||function(e){var t=[];for(var r in e)if(Object.prototype.hasOwnProperty.call(e,r))t[t.length]=r;return t};return ownKeys(e)};return function(e){if(e&&e.__esModule)return e;var t={};if(e!=null)for(var r=ownKeys(e),n=0;n<r.length;n++)if(r[n]!=="default")__createBinding(t,e,r[n]);__setModuleDefault(t,e);return t}}();Object.defineProperty(exports,"__esModule",{value:true});const path=__importStar(__nccwpck_require__(928));const names_1=__nccwpck_require__(975);const suggest_1=__nccwpck_require__(784);const command=(process.env.INPUT_COMMAND??"").trim();if(!names_1.ACTION_NAMES.includes(command)){const e=command?`input \`command\` is "${command}", which is not an action`:"missing required input: `command`";const t=`${command?`${(0,suggest_1.didYouMean)(command,names_1.ACTION_NAMES)} `:""}Valid commands: ${names_1.ACTION_NAMES.join(", ")}.`;process.stdout.write(`::error title=Invalid input::${e}%0A${t}\n`);process.exitCode=1}else{const load=typeof require==="function"?eval("require"):require;load(path.join(__dirname,"..",command,"index.js"))}},928:e=>{e.exports=require("path")}};var __webpack_module_cache__={};function __nccwpck_require__(e){var t=__webpack_module_cache__[e];if(t!==undefined){return t.exports}var r=__webpack_module_cache__[e]={exports:{}};var n=true;try{__webpack_modules__[e].call(r.exports,r,r.exports,__nccwpck_require__);n=false}finally{if(n)delete __webpack_module_cache__[e]}return r.exports}if(typeof __nccwpck_require__!=="undefined")__nccwpck_require__.ab=__dirname+"/";var __webpack_exports__=__nccwpck_require__(719);module.exports=__webpack_exports__})();
+'use strict';
+// dist/<name>/index.js (copied from scripts/bundle-loader.js by scripts/build.js), then bundle.js.
+// Stack traces name src/*.ts: each frame in a bundle file is mapped through its .map beside it. Node's
+// own support (--enable-source-maps, process.setSourceMapsEnabled) cannot be used here: the runner
+// passes no flags, and Node parses every map as its file loads, ~50 ms of each start. This reads a map
+// only when a stack is first formatted, with Node's public SourceMap class.
+const fs = require('fs');
+const path = require('path');
+const { SourceMap } = require('module');
+
+const maps = new Map();
+
+function mapOf(file) {
+  if (!maps.has(file)) {
+    let map = null;
+    try {
+      if (file && path.dirname(file) === __dirname) map = new SourceMap(JSON.parse(fs.readFileSync(`${file}.map`, 'utf8')));
+    } catch {
+      map = null;
+    }
+    maps.set(file, map);
+  }
+  return maps.get(file);
+}
+
+/** The original position of a call site, or undefined outside the bundle. */
+function original(site) {
+  const file = site.getFileName();
+  const line = site.getLineNumber();
+  const column = site.getColumnNumber();
+  const map = file && line && column ? mapOf(file) : null;
+  const entry = map ? map.findEntry(line - 1, column - 1) : undefined;
+  if (!entry || entry.originalSource === undefined) return undefined;
+  return { ...entry, file: path.resolve(__dirname, entry.originalSource) };
+}
+
+function frame(site, caller) {
+  const at = original(site);
+  if (!at) return site.toString();
+  // Like Node: the original name of this function is the name its caller's call expression used.
+  const name = (caller && original(caller)?.name) || site.getFunctionName();
+  const where = `${at.file}:${at.originalLine + 1}:${at.originalColumn + 1}`;
+  return `${site.isAsync() ? 'async ' : ''}${name ? `${name} (${where})` : where}`;
+}
+
+Error.prepareStackTrace = (error, trace) => {
+  let head;
+  try {
+    head = Error.prototype.toString.call(error);
+  } catch {
+    head = '<error>';
+  }
+  return [head, ...trace.map((site, i) => `    at ${frame(site, trace[i + 1])}`)].join('\n');
+};
+
+require('./bundle.js');

@@ -3,7 +3,7 @@
  * template retains, and data that never belonged to the stack (weights, async results, captured
  * requests, images, the API-key secret).
  */
-import type { CloudFormationClient, StackResourceSummary } from '@aws-sdk/client-cloudformation';
+import type { CloudFormationClient, Stack, StackResourceSummary } from '@aws-sdk/client-cloudformation';
 import { DeployError, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { apiKeySecretName, artifactBucketName, buildStackName, repositoryName } from '../config/names';
@@ -65,6 +65,20 @@ export async function destroyStack(options: DestroyOptions): Promise<DestroyResu
     const markdown = `### Destroy \`${stackName}\` (${region})\n\nThe stack did not exist: nothing removed.\n`;
     return { existed: false, removed: [], kept: outside, markdown };
   }
+  refuseUntouchable(stack, stackName, region);
+  const stackId = stack.StackId ?? stackName;
+  const { resources, retainedIds } = await stackInventory(options, stackId);
+  reporter.info(`Deleting stack ${stackName} in ${region} (${resources.length} resources).`);
+  await deleteAndWatch(options, stackId);
+  const removed = resources.filter((r) => !retainedIds.has(r.LogicalResourceId ?? '')).map(describeResource);
+  const retained = resources.filter((r) => retainedIds.has(r.LogicalResourceId ?? '')).map((r) => `${describeResource(r)}: DeletionPolicy keeps it`);
+  const kept = [...retained, ...outside];
+  reporter.info(`Removed ${removed.length} resources; kept: ${kept.length ? kept.join('; ') : 'nothing'}.`);
+  return { existed: true, stackId, removed, kept, markdown: destroyedMarkdown(stackName, region, removed, kept) };
+}
+
+/** A stack another operation is changing, or one under termination protection, is left alone. */
+function refuseUntouchable(stack: Stack, stackName: string, region: string): void {
   const status = stack.StackStatus ?? '';
   if (status.endsWith('_IN_PROGRESS') && status !== 'REVIEW_IN_PROGRESS') {
     throw new DeployError(`Stack ${stackName} is ${status}: another operation is running on it.`, {
@@ -80,7 +94,11 @@ export async function destroyStack(options: DestroyOptions): Promise<DestroyResu
         'then run destroy again. (Environments named prod get protection by default: environments.<name>.terminationProtection.)',
     });
   }
-  const stackId = stack.StackId ?? stackName;
+}
+
+/** The stack's resources, and which of them the template's DeletionPolicy keeps. */
+async function stackInventory(options: DestroyOptions, stackId: string): Promise<{ resources: StackResourceSummary[]; retainedIds: Set<string> }> {
+  const { cfn } = options;
   const resources: StackResourceSummary[] = [];
   const retainedIds = new Set<string>();
   try {
@@ -94,41 +112,38 @@ export async function destroyStack(options: DestroyOptions): Promise<DestroyResu
     const body = template.TemplateBody ? (JSON.parse(template.TemplateBody) as { Resources?: Record<string, { DeletionPolicy?: string }> }) : {};
     for (const [id, r] of Object.entries(body.Resources ?? {})) if (RETAINING.has(r.DeletionPolicy ?? '')) retainedIds.add(id);
   } catch (err) {
-    if (err instanceof SyntaxError) reporter.debug('The stack template is not JSON; retained resources are taken from the delete events.');
-    else throw explainAwsError(err, `Reading stack ${stackName}`);
+    if (err instanceof SyntaxError) options.reporter.debug('The stack template is not JSON; retained resources are taken from the delete events.');
+    else throw explainAwsError(err, `Reading stack ${options.stackName}`);
   }
-  reporter.info(`Deleting stack ${stackName} in ${region} (${resources.length} resources).`);
+  return { resources, retainedIds };
+}
+
+async function deleteAndWatch(options: DestroyOptions, stackId: string): Promise<void> {
+  const { cfn, stackName, region } = options;
   try {
     await cfn.send(new sdk.DeleteStackCommand({ StackName: stackId, ClientRequestToken: options.token }));
   } catch (err) {
     throw explainAwsError(err, `Deleting stack ${stackName}`);
   }
   const result = await watchStack({
-    cfn,
-    stackId,
-    token: options.token,
-    reporter,
-    deadline: options.deadline,
-    signal: options.signal,
-    what: `stack ${stackName} to be deleted`,
-    pollOverrides: options.pollOverrides,
+    cfn, stackId, token: options.token, reporter: options.reporter, deadline: options.deadline, signal: options.signal,
+    what: `stack ${stackName} to be deleted`, pollOverrides: options.pollOverrides,
   });
-  if (result.status !== 'DELETE_COMPLETE') {
-    const f = result.firstFailure;
-    throw new DeployError(
-      `Deleting stack ${stackName} ended in ${result.status}${f ? `: ${f.LogicalResourceId} (${f.ResourceType}) ${f.ResourceStatus}: ${f.ResourceStatusReason ?? ''}` : ''}.`,
-      {
-        title: f ? `Delete failed: ${f.LogicalResourceId}` : 'Delete failed',
-        hint:
-          'A common cause: a non-empty S3 bucket or a resource changed outside CloudFormation. Empty or fix it and run destroy again, or leave it behind:\n' +
-          `  aws cloudformation delete-stack --stack-name ${stackName} --region ${region}${f?.LogicalResourceId ? ` --retain-resources ${f.LogicalResourceId}` : ''}`,
-      },
-    );
-  }
-  const removed = resources.filter((r) => !retainedIds.has(r.LogicalResourceId ?? '')).map(describeResource);
-  const retained = resources.filter((r) => retainedIds.has(r.LogicalResourceId ?? '')).map((r) => `${describeResource(r)}: DeletionPolicy keeps it`);
-  const kept = [...retained, ...outside];
-  const markdown = [
+  if (result.status === 'DELETE_COMPLETE') return;
+  const f = result.firstFailure;
+  throw new DeployError(
+    `Deleting stack ${stackName} ended in ${result.status}${f ? `: ${f.LogicalResourceId} (${f.ResourceType}) ${f.ResourceStatus}: ${f.ResourceStatusReason ?? ''}` : ''}.`,
+    {
+      title: f ? `Delete failed: ${f.LogicalResourceId}` : 'Delete failed',
+      hint:
+        'A common cause: a non-empty S3 bucket or a resource changed outside CloudFormation. Empty or fix it and run destroy again, or leave it behind:\n' +
+        `  aws cloudformation delete-stack --stack-name ${stackName} --region ${region}${f?.LogicalResourceId ? ` --retain-resources ${f.LogicalResourceId}` : ''}`,
+    },
+  );
+}
+
+function destroyedMarkdown(stackName: string, region: string, removed: string[], kept: string[]): string {
+  return [
     `### Destroyed \`${stackName}\` (${region})`,
     '',
     `**Removed** (${removed.length}):`,
@@ -138,6 +153,4 @@ export async function destroyStack(options: DestroyOptions): Promise<DestroyResu
     ...kept.map((k) => `- ${k}`),
     '',
   ].join('\n');
-  reporter.info(`Removed ${removed.length} resources; kept: ${kept.length ? kept.join('; ') : 'nothing'}.`);
-  return { existed: true, stackId, removed, kept, markdown };
 }

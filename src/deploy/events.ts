@@ -105,33 +105,15 @@ const MAX_PAGES_PER_CHECK = 20;
 
 /** Streams the events of one stack operation until the stack reaches a final status. */
 export async function watchStack(options: WatchOptions): Promise<WatchResult> {
-  const { cfn, reporter } = options;
   const tracker = new EventTracker(options.token);
   const now = options.pollOverrides?.now ?? Date.now;
-  let confirmed: { status: string; reason?: string } | undefined;
-
+  const confirm = stackConfirmation(options, tracker, now());
+  let confirmed: Settled | undefined;
   const check = async (): Promise<number> => {
-    const page: StackEvent[] = [];
-    let nextToken: string | undefined;
-    for (let i = 0; i < MAX_PAGES_PER_CHECK; i++) {
-      const out = await cfn.send(new DescribeStackEventsCommand({ StackName: options.stackId, NextToken: nextToken }));
-      const events = out.StackEvents ?? [];
-      page.push(...events);
-      nextToken = out.NextToken;
-      if (!nextToken || events.some((e) => tracker.isOld(e))) break;
-    }
-    const fresh = tracker.ingest(page);
-    for (const e of fresh) reporter.info(formatEvent(e));
-    const status = tracker.stackStatus;
-    if (status && !status.endsWith('_IN_PROGRESS')) {
-      // The stack's own event says it settled; DescribeStacks says whether that is final (CREATE_FAILED is not when rollback follows).
-      const stacks = await cfn.send(new DescribeStacksCommand({ StackName: options.stackId }));
-      const stack = stacks.Stacks?.[0];
-      if (stack?.StackStatus && !stack.StackStatus.endsWith('_IN_PROGRESS')) confirmed = { status: stack.StackStatus, reason: stack.StackStatusReason };
-    }
+    await streamEvents(options, tracker);
+    confirmed = await confirm();
     return tracker.count;
   };
-
   try {
     const result = await poll<number>({
       check,
@@ -145,9 +127,10 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
       signal: options.signal,
       ...options.pollOverrides,
     });
+    const settled = confirmed ?? { status: 'UNKNOWN' };
     return {
-      status: confirmed!.status,
-      statusReason: confirmed!.reason ?? tracker.stackStatusReason,
+      status: settled.status,
+      statusReason: settled.reason ?? tracker.stackStatusReason,
       firstFailure: tracker.firstFailure,
       events: tracker.count,
       checks: result.checks,
@@ -156,4 +139,54 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
   } catch (err) {
     throw explainAwsError(err, `Waiting for ${options.what}`);
   }
+}
+
+interface Settled {
+  status: string;
+  reason?: string;
+}
+
+/** Reads the new events of our operation (newest first, paging back until a known one) and prints them. */
+async function streamEvents(options: WatchOptions, tracker: EventTracker): Promise<void> {
+  const page: StackEvent[] = [];
+  let nextToken: string | undefined;
+  for (let i = 0; i < MAX_PAGES_PER_CHECK; i++) {
+    const out = await options.cfn.send(new DescribeStackEventsCommand({ StackName: options.stackId, NextToken: nextToken }));
+    const events = out.StackEvents ?? [];
+    page.push(...events);
+    nextToken = out.NextToken;
+    if (!nextToken || events.some((e) => tracker.isOld(e))) break;
+  }
+  for (const e of tracker.ingest(page)) options.reporter.info(formatEvent(e));
+}
+
+/**
+ * Whether the operation is over, by DescribeStacks. Asked when the stack's own event says it settled
+ * (CREATE_FAILED is not final when a rollback follows), and, while no event of ours has come (events
+ * that do not carry our token), at every check: then a final status counts only once we saw the
+ * operation in progress, or the stack changed after the watch began, so the previous operation's
+ * COMPLETE is not taken for ours.
+ */
+function stackConfirmation(options: WatchOptions, tracker: EventTracker, startedAt: number): () => Promise<Settled | undefined> {
+  let sawInProgress = false;
+  return async () => {
+    const fromEvents = tracker.stackStatus;
+    if (fromEvents?.endsWith('_IN_PROGRESS')) return undefined;
+    if (!fromEvents && tracker.count > 0) return undefined;
+    const stack = (await options.cfn.send(new DescribeStacksCommand({ StackName: options.stackId }))).Stacks?.[0];
+    const status = stack?.StackStatus;
+    if (!status) return undefined;
+    if (status.endsWith('_IN_PROGRESS')) {
+      sawInProgress = true;
+      return undefined;
+    }
+    const settled = { status, reason: stack.StackStatusReason };
+    if (fromEvents) return settled;
+    const changedAt = (stack.DeletionTime ?? stack.LastUpdatedTime ?? stack.CreationTime)?.getTime() ?? 0;
+    if (sawInProgress || changedAt >= startedAt) {
+      options.reporter.debug(`No event of this operation carried its token; DescribeStacks says ${status}.`);
+      return settled;
+    }
+    return undefined;
+  };
 }

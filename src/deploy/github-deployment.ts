@@ -33,6 +33,10 @@ export async function startGitHubDeployment(options: StartDeploymentOptions): Pr
     return undefined;
   }
   const [owner, repo] = repository.split('/');
+  if (!owner || !repo) {
+    reporter.notice(`No GitHub deployment recorded: GITHUB_REPOSITORY ${repository} is not owner/name.`, 'GitHub deployment skipped');
+    return undefined;
+  }
   // Loaded here: only a deploy that reports to GitHub pays for Octokit.
   const octokit = githubClient(options.token, env.apiUrl);
   let id: number;

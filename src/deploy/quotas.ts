@@ -9,6 +9,7 @@ import type { Reporter } from '../core/log';
 import { isAccelerated } from '../config/instance-types';
 import type { Deployment } from '../config/types';
 import * as sdk from '@aws-sdk/client-service-quotas';
+import { DescribeEndpointCommand, DescribeEndpointConfigCommand, ListEndpointsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 
 export interface QuotaRef {
   serviceCode: string;
@@ -47,7 +48,7 @@ export function quotaFor(d: Deployment): QuotaRef {
     return { serviceCode: 'sagemaker', name: `${d.instanceType} for endpoint usage`, unit: 'instances' };
   }
   if (d.target === 'ecs' && !isAccelerated(d.instanceType)) return FARGATE;
-  const family = d.instanceType.split('.')[0];
+  const family = d.instanceType.split('.')[0] ?? d.instanceType;
   const group = EC2_GROUPS.find((g) => g.test.test(family));
   if (!group) throw new DeployError(`No EC2 quota known for instance family ${family}.`, { hint: 'Set the skip-quota-check input to deploy anyway.' });
   return { serviceCode: 'ec2', quotaCode: group.code, name: group.name, unit: 'vCPUs' };
@@ -112,12 +113,54 @@ async function readQuota(sq: ServiceQuotasClient, ref: QuotaRef): Promise<QuotaV
   return undefined;
 }
 
+/** What other resources already hold of the quota. */
+export interface QuotaUsage {
+  used: number;
+  /** Who holds it, for the message. */
+  holders: string[];
+}
+
+/** Endpoints in these states hold no instances. */
+const IDLE_ENDPOINT = new Set(['OutOfService', 'Failed', 'Deleting']);
+
+/**
+ * Instances of one type that the account's SageMaker endpoints run now, this deployment's own endpoint
+ * left out (the need counts it: blue/green runs its old fleet beside the new one).
+ */
+export async function sagemakerUsage(sm: SageMakerClient, instanceType: string, ownEndpoint: string): Promise<QuotaUsage> {
+  const names: string[] = [];
+  let next: string | undefined;
+  do {
+    const page = await sm.send(new ListEndpointsCommand({ NextToken: next, MaxResults: 100 }));
+    for (const e of page.Endpoints ?? []) {
+      if (e.EndpointName && e.EndpointName !== ownEndpoint && !IDLE_ENDPOINT.has(e.EndpointStatus ?? '')) names.push(e.EndpointName);
+    }
+    next = page.NextToken;
+  } while (next);
+  const counts = await Promise.all(names.map(async (name) => ({ name, instances: await endpointInstances(sm, name, instanceType) })));
+  const holders = counts.filter((c) => c.instances > 0);
+  return { used: holders.reduce((sum, c) => sum + c.instances, 0), holders: holders.map((c) => `${c.name} (${c.instances})`) };
+}
+
+/** Instances of the type in one endpoint's variants: the type is in its config, the count on the endpoint. */
+async function endpointInstances(sm: SageMakerClient, endpointName: string, instanceType: string): Promise<number> {
+  const endpoint = await sm.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+  if (!endpoint.EndpointConfigName) return 0;
+  const config = await sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: endpoint.EndpointConfigName }));
+  const ofType = new Set((config.ProductionVariants ?? []).filter((v) => v.InstanceType === instanceType).map((v) => v.VariantName));
+  return (endpoint.ProductionVariants ?? [])
+    .filter((v) => ofType.has(v.VariantName))
+    .reduce((sum, v) => sum + Math.max(v.CurrentInstanceCount ?? 0, v.DesiredInstanceCount ?? 0), 0);
+}
+
 export interface QuotaCheckOptions {
   sq: ServiceQuotasClient;
   deployment: Deployment;
   region: string;
   replacesFleet: boolean;
   reporter: Reporter;
+  /** What others hold of the quota now; absent where usage is not counted. */
+  usage?: () => Promise<QuotaUsage>;
 }
 
 export interface QuotaCheck {
@@ -149,27 +192,43 @@ export async function checkQuotas(options: QuotaCheckOptions): Promise<QuotaChec
     reporter.warning(`Service Quotas has no quota named "${ref.name}" in ${region}: the instance type may not be offered there.`, undefined, 'Quota not found');
     return { quota: ref, needed: need.needed };
   }
+  const usage = await readUsage(options, ref);
+  const free = quota.value - usage.used;
+  const inUse = usage.used > 0 ? `; ${usage.used} are in use by ${usage.holders.join(', ')}` : '';
   const figures = `${need.needed} ${ref.unit}${need.needed !== d.instanceCount ? ` (${d.instanceCount} × ${d.instanceType}${options.replacesFleet && d.target.startsWith('sagemaker') ? ', twice while blue/green moves traffic' : ''})` : ''}`;
-  if (quota.value < need.needed) {
+  if (free < need.needed) {
     const console = `https://console.aws.amazon.com/servicequotas/home/services/${ref.serviceCode}/quotas${quota.quotaCode ? `/${quota.quotaCode}` : ''}`;
     throw new DeployError(
-      `The quota "${ref.name}" is ${quota.value} ${ref.unit} in ${region}, and this deploy needs ${figures}.`,
+      `The quota "${ref.name}" is ${quota.value} ${ref.unit} in ${region}${inUse}, and this deploy needs ${figures}.`,
       {
         title: 'Service quota too low',
         hint:
-          `Request at least ${need.peak > need.needed ? need.peak : need.needed}: ${raiseCommand(ref, quota.quotaCode, Math.max(need.needed, need.peak), region)}\n` +
+          `Request at least ${usage.used + Math.max(need.needed, need.peak)}: ${raiseCommand(ref, quota.quotaCode, usage.used + Math.max(need.needed, need.peak), region)}\n` +
           `or ${console} (${quota.adjustable === false ? 'this quota is not adjustable: choose another instance type or region' : 'increases for GPU types can take a day or more'}). ` +
           'Other endpoints or instances of this kind in the account count against it too.',
       },
     );
   }
-  reporter.info(`Quota "${ref.name}" in ${region}: ${quota.value} ${ref.unit}, this deploy needs ${figures}.`);
-  if (need.peak > quota.value) {
+  reporter.info(`Quota "${ref.name}" in ${region}: ${quota.value} ${ref.unit}${inUse}, this deploy needs ${figures}.`);
+  if (need.peak > free) {
     reporter.warning(
-      `Autoscaling may reach ${need.peak} ${ref.unit} but the quota "${ref.name}" is ${quota.value} in ${region}: scaling out will stop there. ${raiseCommand(ref, quota.quotaCode, need.peak, region)}`,
+      `Autoscaling may reach ${need.peak} ${ref.unit} but the quota "${ref.name}" is ${quota.value} in ${region}${inUse}: scaling out will stop there. ${raiseCommand(ref, quota.quotaCode, usage.used + need.peak, region)}`,
       undefined,
       'Quota below autoscaling maximum',
     );
   }
   return { quota: ref, value: quota.value, needed: need.needed };
+}
+
+/** Usage that cannot be read is a warning: the quota value alone is still checked. */
+async function readUsage(options: QuotaCheckOptions, ref: QuotaRef): Promise<QuotaUsage> {
+  if (!options.usage) return { used: 0, holders: [] };
+  try {
+    return await options.usage();
+  } catch (err) {
+    const name = errorName(err);
+    if (name !== 'AccessDeniedException' && name !== 'AccessDenied') throw explainAwsError(err, `Counting what already uses "${ref.name}" in ${options.region}`);
+    options.reporter.warning(`Could not count the instances already using "${ref.name}" (${name}): checking the quota value alone. Allow sagemaker:ListEndpoints, DescribeEndpoint and DescribeEndpointConfig to count them.`, undefined, 'Quota usage not counted');
+    return { used: 0, holders: [] };
+  }
 }

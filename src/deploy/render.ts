@@ -4,6 +4,7 @@
  */
 import { DeployError } from '../core/errors';
 import { partitionOf } from '../core/aws';
+import { parseS3Location, S3Location } from '../core/s3-location';
 import { endpointName, ownershipTags, repositoryName, stackName, artifactBucketName } from '../config/names';
 import { isAccelerated } from '../config/instance-types';
 import type { Deployment } from '../config/types';
@@ -24,17 +25,23 @@ type Json = Record<string, unknown>;
  * volume KmsKeyId for them (the instance store is hardware-encrypted).
  */
 export function hasInstanceStorage(instanceType: string): boolean {
-  const family = instanceType.replace(/^ml\./, '').split('.')[0];
+  const family = familyOf(instanceType.replace(/^ml\./, ''));
   // A "d" after the generation number (g4dn, m5d, p4d) means instance storage; the rest by name.
   return family.replace(/^[a-z]+\d+/, '').includes('d') || /^(g5|g6|g6e|p5|p5e|p5en|trn1)$/.test(family);
 }
 
-interface S3Location { bucket: string; key: string }
+/** "g5" of "g5.xlarge", "xlarge" its size. */
+function familyOf(instanceType: string): string {
+  return instanceType.split('.')[0] ?? instanceType;
+}
 
-function parseS3(uri: string): S3Location {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m) return { bucket: uri, key: '' };
-  return { bucket: m[1], key: m[2] };
+function sizeOf(instanceType: string): string {
+  return instanceType.split('.')[1] ?? '';
+}
+
+/** An S3 location; a value that is no s3:// URL (the offline plan's placeholder) stays whole as the bucket. */
+function s3Parts(uri: string): S3Location {
+  return parseS3Location(uri) ?? { bucket: uri, key: '' };
 }
 
 function modelData(d: Deployment, input: RenderStackInput): { mode: 'tar.gz' | 'prefix' | 'none'; url: string } {
@@ -53,25 +60,28 @@ function modelData(d: Deployment, input: RenderStackInput): { mode: 'tar.gz' | '
 /** arn:...:ecr:REGION:ACCOUNT:repository/NAME of an ECR image URI; undefined for other registries. */
 export function ecrRepositoryArn(imageUri: string): string | undefined {
   const m = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(imageUri);
-  if (!m) return undefined;
-  return `arn:${partitionOf(m[2])}:ecr:${m[2]}:${m[1]}:repository/${m[3]}`;
+  const [, account, region, repository] = m ?? [];
+  if (!account || !region || !repository) return undefined;
+  return `arn:${partitionOf(region)}:ecr:${region}:${account}:repository/${repository}`;
 }
 
-function kmsParams(keyId: string | undefined, region: string, account: string): Params {
+interface KmsParams { KmsKeyId: string; KmsKeyPolicyArn: string; KmsKeyAlias: string }
+
+function kmsParams(keyId: string | undefined, region: string, account: string): KmsParams {
   if (!keyId) return { KmsKeyId: '', KmsKeyPolicyArn: '', KmsKeyAlias: '' };
   const partition = partitionOf(region);
   if (keyId.startsWith('arn:') && keyId.includes(':key/')) return { KmsKeyId: keyId, KmsKeyPolicyArn: keyId, KmsKeyAlias: '' };
   const alias = keyId.startsWith('arn:') ? keyId.slice(keyId.indexOf('alias/')) : keyId.startsWith('alias/') ? keyId : '';
   if (alias) {
     // IAM cannot name a key by alias: allow the account's keys that carry this alias.
-    const keyRegion = keyId.startsWith('arn:') ? keyId.split(':')[3] : region;
+    const keyRegion = (keyId.startsWith('arn:') ? keyId.split(':')[3] : undefined) ?? region;
     return { KmsKeyId: keyId, KmsKeyPolicyArn: `arn:${partition}:kms:${keyRegion}:${account}:key/*`, KmsKeyAlias: alias };
   }
   return { KmsKeyId: keyId, KmsKeyPolicyArn: `arn:${partition}:kms:${region}:${account}:key/${keyId}`, KmsKeyAlias: '' };
 }
 
 function s3ObjectArn(region: string, uri: string): string {
-  const { bucket, key } = parseS3(uri);
+  const { bucket, key } = s3Parts(uri);
   return `arn:${partitionOf(region)}:s3:::${bucket}/${key}*`;
 }
 
@@ -79,15 +89,39 @@ const ROLLOUT_TYPES = { 'all-at-once': 'ALL_AT_ONCE', canary: 'CANARY', linear: 
 
 export function renderStack(input: RenderStackInput): RenderedStack {
   const d = input.deployment;
-  const { region, environmentName } = input;
+  const { environmentName } = input;
   const account = input.account ?? input.environment?.account ?? ACCOUNT_PLACEHOLDER;
-  const partition = partitionOf(region);
   const name = endpointName(d, environmentName);
   const notes: string[] = [];
+  const data = modelData(d, input);
+  const params: Params = { DeploymentName: d.name, EndpointName: name, ...imageParams(d, input, account), ...modelParams(input, account, data) };
+  const { file, template } = loadTemplate(d.target);
+  Object.assign(params, targetParams(input, account, data.mode, template, notes));
+  const declared = template.Parameters as Record<string, unknown>;
+  const parameters = Object.entries(params)
+    .filter(([key]) => key in declared)
+    .map(([ParameterKey, v]) => ({ ParameterKey, ParameterValue: Array.isArray(v) ? v.join(',') : String(v) }));
+  return {
+    stackName: stackName(d, environmentName),
+    templateFile: file,
+    template,
+    templateBody: JSON.stringify(template),
+    parameters,
+    capabilities: ['CAPABILITY_IAM'],
+    tags: Object.entries(ownershipTags(d, environmentName)).map(([Key, Value]) => ({ Key, Value })),
+    terminationProtection: input.environment?.terminationProtection ?? environmentName === 'prod',
+    endpointName: name,
+    notes,
+  };
+}
+
+/** The image and the ECR repository the roles may pull from (offline plans name the build's repository). */
+function imageParams(d: Deployment, input: RenderStackInput, account: string): Params {
+  const { region } = input;
   const imageUri = input.imageUri ?? d.model.image ?? IMAGE_PLACEHOLDER;
   const imageRepositoryArn =
     imageUri === IMAGE_PLACEHOLDER
-      ? `arn:${partition}:ecr:${region}:${account}:repository/${repositoryName(d)}`
+      ? `arn:${partitionOf(region)}:ecr:${region}:${account}:repository/${repositoryName(d)}`
       : ecrRepositoryArn(imageUri);
   if (!imageRepositoryArn) {
     throw new DeployError(`image ${imageUri} is not in Amazon ECR`, {
@@ -96,14 +130,15 @@ export function renderStack(input: RenderStackInput): RenderedStack {
       hint: 'SageMaker, and the least-privilege roles here, pull from ECR: push the image to ECR (build-model does) and use its URI.',
     });
   }
-  const data = modelData(d, input);
-  const s3 = parseS3(data.url);
+  return { ImageUri: imageUri, ImageRepositoryArn: imageRepositoryArn };
+}
+
+/** Parameters every target declares beside the names and the image: weights, size, encryption. */
+function modelParams(input: RenderStackInput, account: string, data: ReturnType<typeof modelData>): Params {
+  const d = input.deployment;
+  const s3 = s3Parts(data.url);
   const kmsKeyId = d.security.kmsKeyId;
-  const params: Params = {
-    DeploymentName: d.name,
-    EndpointName: name,
-    ImageUri: imageUri,
-    ImageRepositoryArn: imageRepositoryArn,
+  return {
     ModelDataMode: data.mode,
     ModelDataUrl: data.url,
     ModelBucket: data.mode === 'none' ? '' : s3.bucket,
@@ -112,11 +147,16 @@ export function renderStack(input: RenderStackInput): RenderedStack {
     ModelEnvironmentId: d.model.huggingface?.id ?? d.model.s3 ?? d.model.image ?? '',
     InstanceType: d.instanceType,
     InstanceCount: d.instanceCount,
-    ...kmsParams(kmsKeyId, region, account),
+    ...kmsParams(kmsKeyId, input.region, account),
     CreateKmsKey: d.security.createKmsKey && !kmsKeyId,
   };
-  const { file, template } = loadTemplate(d.target);
+}
 
+/** The target's own parameters, and the edits a parameter cannot express (maps, lists, alarms). */
+function targetParams(input: RenderStackInput, account: string, mode: string, template: Json, notes: string[]): Params {
+  const d = input.deployment;
+  const { region } = input;
+  const params: Params = {};
   if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') {
     Object.assign(params, sagemakerParams(d, region, notes));
     // Engine environment: a map, so it goes into the template rather than a parameter.
@@ -125,48 +165,37 @@ export function renderStack(input: RenderStackInput): RenderedStack {
   }
   if (d.target === 'sagemaker-realtime') {
     Object.assign(params, realtimeParams(d));
-    const alarms = ((((resource(template, 'Endpoint').Properties as Json).DeploymentConfig as Json).AutoRollbackConfiguration as Json).Alarms) as unknown[];
-    for (const alarm of d.rollout.rollbackAlarms ?? []) alarms.push({ AlarmName: alarm });
-    if (alarms.length > 10) {
-      throw new DeployError(`rollout.rollbackAlarms has ${alarms.length - 2} alarms; SageMaker takes at most 10 with the 2 built-in ones`, {
-        location: { file: d.source.file, line: d.source.line },
-        title: 'Too many rollback alarms',
-        hint: 'Keep at most 8 alarms in rollout.rollbackAlarms, or combine them into a composite alarm.',
-      });
-    }
+    addRollbackAlarms(d, template);
   }
   if (d.target === 'sagemaker-async') Object.assign(params, asyncParams(d, region, account));
   if (d.target === 'ec2' || d.target === 'ecs') {
-    Object.assign(params, containerParams(d, input, account, data.mode, notes));
+    Object.assign(params, containerParams(d, input, account, mode, notes));
     allowCidrs(template, d.security.allowedCidrs);
     if (d.target === 'ecs') {
       const env = ((resource(template, 'TaskDefinition').Properties as Json).ContainerDefinitions as Json[]).find((c) => c.Name === 'model')!;
       env.Environment = [...(env.Environment as Json[]), ...Object.entries(d.engine?.env ?? {}).map(([Name, Value]) => ({ Name, Value }))];
     }
   }
+  return params;
+}
 
-  const declared = template.Parameters as Record<string, unknown>;
-  const parameters = Object.entries(params)
-    .filter(([key]) => key in declared)
-    .map(([ParameterKey, v]) => ({ ParameterKey, ParameterValue: Array.isArray(v) ? v.join(',') : String(v) }));
-  const tags = Object.entries(ownershipTags(d, environmentName)).map(([Key, Value]) => ({ Key, Value }));
-  const terminationProtection = input.environment?.terminationProtection ?? environmentName === 'prod';
-  return {
-    stackName: stackName(d, environmentName),
-    templateFile: file,
-    template,
-    templateBody: JSON.stringify(template),
-    parameters,
-    capabilities: ['CAPABILITY_IAM'],
-    tags,
-    terminationProtection,
-    endpointName: name,
-    notes,
-  };
+function addRollbackAlarms(d: Deployment, template: Json): void {
+  const alarms = ((((resource(template, 'Endpoint').Properties as Json).DeploymentConfig as Json).AutoRollbackConfiguration as Json).Alarms) as unknown[];
+  for (const alarm of d.rollout.rollbackAlarms ?? []) alarms.push({ AlarmName: alarm });
+  if (alarms.length > 10) {
+    throw new DeployError(`rollout.rollbackAlarms has ${alarms.length - 2} alarms; SageMaker takes at most 10 with the 2 built-in ones`, {
+      location: { file: d.source.file, line: d.source.line },
+      title: 'Too many rollback alarms',
+      hint: 'Keep at most 8 alarms in rollout.rollbackAlarms, or combine them into a composite alarm.',
+    });
+  }
 }
 
 function resource(template: Json, logicalId: string): Json {
-  return (template.Resources as Record<string, Json>)[logicalId];
+  const found = (template.Resources as Record<string, Json | undefined>)[logicalId];
+  // The templates are ours: a missing resource is a bug in templates/stacks, not in the user's spec.
+  if (!found) throw new Error(`template has no resource ${logicalId}`);
+  return found;
 }
 
 function sagemakerParams(d: Deployment, region: string, notes: string[]): Params {
@@ -209,12 +238,19 @@ function realtimeParams(d: Deployment): Params {
   };
 }
 
+/** Without paths, responses go to the artifact bucket under the deployment's own prefix. */
+function asyncBase(d: Deployment, region: string, account: string): string {
+  return `s3://${artifactBucketName(account, region)}/async/${d.project}/${d.name}/`;
+}
+
+export function asyncOutputUri(d: Deployment, region: string, account: string): string {
+  return d.async.outputPath ?? `${asyncBase(d, region, account)}output/`;
+}
+
 function asyncParams(d: Deployment, region: string, account: string): Params {
-  // Without paths, responses go to the artifact bucket under the deployment's own prefix.
-  const base = `s3://${artifactBucketName(account, region)}/async/${d.project}/${d.name}/`;
-  const output = d.async.outputPath ?? `${base}output/`;
-  const failure = d.async.failurePath ?? `${base}failure/`;
-  const outBucket = parseS3(output).bucket;
+  const output = asyncOutputUri(d, region, account);
+  const failure = d.async.failurePath ?? `${asyncBase(d, region, account)}failure/`;
+  const outBucket = s3Parts(output).bucket;
   return {
     OutputS3Uri: output,
     FailureS3Uri: failure,
@@ -227,16 +263,22 @@ function asyncParams(d: Deployment, region: string, account: string): Params {
   };
 }
 
+/** The bucket and prefix the endpoint's role may read requests from (InputObjectArn). */
+export function asyncInputLocation(outputUri: string): S3Location {
+  return { bucket: s3Parts(outputUri).bucket, key: asyncInputPrefix(outputUri) };
+}
+
 /** Where callers put async requests: an input/ folder beside the output folder. */
 export function asyncInputPrefix(outputUri: string): string {
-  const key = parseS3(outputUri).key.replace(/\/+$/, '');
+  const key = s3Parts(outputUri).key.replace(/\/+$/, '');
   const parent = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
   return `${parent}input/`;
 }
 
 /** GPUs per instance of the GPU families ec2/ecs run (the ECS task asks for all of them). */
 export function gpuCount(instanceType: string): number | undefined {
-  const [family, size] = instanceType.split('.');
+  const family = familyOf(instanceType);
+  const size = sizeOf(instanceType);
   if (/^(g4dn|g5|g6|g6e)$/.test(family)) return { '12xlarge': 4, '24xlarge': 4, '48xlarge': 8 }[size] ?? 1;
   if (family === 'p3') return { '2xlarge': 1, '8xlarge': 4, '16xlarge': 8 }[size];
   if (family === 'p5') return size === '4xlarge' ? 1 : 8;
@@ -244,21 +286,23 @@ export function gpuCount(instanceType: string): number | undefined {
   return undefined;
 }
 
-const VCPUS: Record<string, number> = { large: 2, xlarge: 4, '2xlarge': 8, '4xlarge': 16, '8xlarge': 32, '9xlarge': 36, '12xlarge': 48, '16xlarge': 64, '18xlarge': 72, '24xlarge': 96, '48xlarge': 192 };
-const GIB_PER_VCPU: Record<string, number> = { m5: 4, m6i: 4, c5: 2, c7i: 2, r5: 8 };
+const VCPUS: Record<string, number | undefined> = { large: 2, xlarge: 4, '2xlarge': 8, '4xlarge': 16, '8xlarge': 32, '9xlarge': 36, '12xlarge': 48, '16xlarge': 64, '18xlarge': 72, '24xlarge': 96, '48xlarge': 192 };
+const GIB_PER_VCPU: Record<string, number | undefined> = { m5: 4, m6i: 4, c5: 2, c7i: 2, r5: 8 };
 /** Fargate's largest task and, per vCPU count, its memory range (GiB) and step. */
-const FARGATE_MEMORY: Record<number, [number, number, number]> = { 2: [4, 16, 1], 4: [8, 30, 1], 8: [16, 60, 4], 16: [32, 120, 8] };
+const FARGATE_MEMORY: Record<number, [number, number, number] | undefined> = { 2: [4, 16, 1], 4: [8, 30, 1], 8: [16, 60, 4], 16: [32, 120, 8] };
 
 /** The Fargate size closest to a CPU instance type (Fargate stops at 16 vCPU and 120 GiB). */
 export function fargateSize(instanceType: string): { cpu: number; memoryMiB: number; exact: boolean } {
-  const [family, size] = instanceType.split('.');
-  const vcpus = VCPUS[size] ?? 4;
+  const vcpus = VCPUS[sizeOf(instanceType)] ?? 4;
   const cpu = Math.min(Math.max(vcpus, 2), 16);
-  const [lo, hi, step] = FARGATE_MEMORY[cpu];
-  const want = vcpus * (GIB_PER_VCPU[family] ?? 4);
+  const [lo, hi, step] = FARGATE_MEMORY[cpu] ?? [4, 16, 1];
+  const want = vcpus * (GIB_PER_VCPU[familyOf(instanceType)] ?? 4);
   const gib = Math.min(Math.max(Math.floor(want / step) * step, lo), hi);
   return { cpu: cpu * 1024, memoryMiB: gib * 1024, exact: cpu === vcpus && gib === want };
 }
+
+type Vpc = NonNullable<Deployment['security']['vpc']>;
+interface Storage { modelGb: number; imageGb: number; neededGb: number }
 
 function containerParams(d: Deployment, input: RenderStackInput, account: string, mode: string, notes: string[]): Params {
   const where = { file: d.source.file, line: d.source.line };
@@ -275,23 +319,30 @@ function containerParams(d: Deployment, input: RenderStackInput, account: string
       hint: 'Use a GPU type (g5, g6, g6e, p4d, p5) for ec2/ecs, or target sagemaker-realtime for Inferentia and Trainium.',
     });
   }
-  const onGpu = gpus !== undefined;
-  // Instances in private subnets when the load balancer has public ones, or when a NAT gateway serves them.
-  const privatePlacement = Boolean(vpc.publicSubnets?.length) || vpc.natGateway;
   const modelGb = d.model.sizeGb ?? 30;
   const imageGb = d.usage.imageSizeGb ?? 15;
   // Layers are stored compressed and unpacked; an archive sits beside what it unpacks to.
-  const neededGb = Math.ceil(2 * imageGb + (mode === 'tar.gz' ? 2 : 1) * modelGb + 20);
+  const storage = { modelGb, imageGb, neededGb: Math.ceil(2 * imageGb + (mode === 'tar.gz' ? 2 : 1) * modelGb + 20) };
+  const params = loadBalancedParams(d, vpc, input, account, storage.neededGb);
+  containerNotes(d, params, notes);
+  if (d.target === 'ec2') return { ...params, ...ec2Params(d, gpus !== undefined) };
+  return ecsParams(d, vpc, params, gpus, storage, notes);
+}
+
+/** The load balancer, the network, the API key and the scaling bounds ec2 and ecs share. */
+function loadBalancedParams(d: Deployment, vpc: Vpc, input: RenderStackInput, account: string, neededGb: number): Params {
+  // Instances in private subnets when the load balancer has public ones, or when a NAT gateway serves them.
+  const privatePlacement = Boolean(vpc.publicSubnets?.length) || vpc.natGateway;
   const apiKeyArn = d.apiKey.enabled ? (input.apiKeySecretArn ?? API_KEY_SECRET_PLACEHOLDER) : '';
   const apiKeyKms = kmsParams(d.apiKey.kmsKeyId ?? d.security.kmsKeyId, input.region, account);
-  const params: Params = {
-    VpcId: vpc.vpcId,
+  return {
+    VpcId: vpc.vpcId ?? '',
     SubnetIds: vpc.subnets,
     LoadBalancerSubnetIds: vpc.publicSubnets?.length ? vpc.publicSubnets : vpc.subnets,
     SecurityGroupIds: vpc.securityGroups,
     LoadBalancerScheme: privatePlacement && !vpc.publicSubnets?.length ? 'internal' : 'internet-facing',
     AssignPublicIp: !privatePlacement,
-    CertificateArn: d.security.certificateArn,
+    CertificateArn: d.security.certificateArn ?? '',
     HealthCheckPath: d.healthCheck.path,
     ApiKeySecretArn: apiKeyArn,
     ApiKeyKmsKeyPolicyArn: apiKeyArn ? apiKeyKms.KmsKeyPolicyArn : '',
@@ -303,6 +354,9 @@ function containerParams(d: Deployment, input: RenderStackInput, account: string
     ScaleInCooldownSeconds: d.autoscaling?.scaleInCooldownSeconds ?? 300,
     ScaleOutCooldownSeconds: d.autoscaling?.scaleOutCooldownSeconds ?? 60,
   };
+}
+
+function containerNotes(d: Deployment, params: Params, notes: string[]): void {
   if (params.LoadBalancerScheme === 'internal') {
     notes.push('the load balancer is internal: the instances sit in private subnets (natGateway) and no security.vpc.publicSubnets are given.');
   }
@@ -311,28 +365,35 @@ function containerParams(d: Deployment, input: RenderStackInput, account: string
   if (!['/ping', '/health'].includes(d.healthCheck.path)) {
     notes.push(`healthCheck.path ${d.healthCheck.path}: the gateway answers it without a key only if it is the engine's health path; /ping always is.`);
   }
-  if (d.target === 'ec2') {
-    const env = Object.entries(d.engine?.env ?? {});
-    for (const [k, v] of env) {
-      if (/[\r\n]/.test(k + v) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
-        throw new DeployError(`engine.env ${k} cannot go into a container environment file (names are [A-Za-z_][A-Za-z0-9_]*, values one line)`, { location: where, title: 'Invalid engine.env' });
-      }
+}
+
+function ec2Params(d: Deployment, onGpu: boolean): Params {
+  const env = Object.entries(d.engine?.env ?? {});
+  for (const [k, v] of env) {
+    if (/[\r\n]/.test(k + v) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+      throw new DeployError(`engine.env ${k} cannot go into a container environment file (names are [A-Za-z_][A-Za-z0-9_]*, values one line)`, {
+        location: { file: d.source.file, line: d.source.line },
+        title: 'Invalid engine.env',
+      });
     }
-    return {
-      ...params,
-      Accelerated: onGpu,
-      AmiId: onGpu
-        ? '/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id'
-        : '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id',
-      EngineEnvironmentBase64: env.length ? Buffer.from(env.map(([k, v]) => `${k}=${v}\n`).join('')).toString('base64') : '',
-      // Boot and pull (~5 min) come before the weight download and the engine start-up.
-      ReadyTimeoutSeconds: 300 + d.healthCheck.modelDownloadTimeoutSeconds + d.healthCheck.startupTimeoutSeconds,
-      TargetRequestsPerInstance: d.autoscaling?.targetInvocationsPerInstance ?? 100,
-    };
   }
+  return {
+    Accelerated: onGpu,
+    AmiId: onGpu
+      ? '/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id'
+      : '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id',
+    EngineEnvironmentBase64: env.length ? Buffer.from(env.map(([k, v]) => `${k}=${v}\n`).join('')).toString('base64') : '',
+    // Boot and pull (~5 min) come before the weight download and the engine start-up.
+    ReadyTimeoutSeconds: 300 + d.healthCheck.modelDownloadTimeoutSeconds + d.healthCheck.startupTimeoutSeconds,
+    TargetRequestsPerInstance: d.autoscaling?.targetInvocationsPerInstance ?? 100,
+  };
+}
+
+/** ECS on GPU instances, or on Fargate sized from the instance type. */
+function ecsParams(d: Deployment, vpc: Vpc, params: Params, gpus: number | undefined, storage: Storage, notes: string[]): Params {
   const ecs: Params = {
     ...params,
-    Compute: onGpu ? 'gpu' : 'fargate',
+    Compute: gpus !== undefined ? 'gpu' : 'fargate',
     GpuCount: gpus ?? 0,
     HealthCheckGraceSeconds: d.healthCheck.modelDownloadTimeoutSeconds + d.healthCheck.startupTimeoutSeconds,
     // Twice the tasks: a rolling deployment (and a key rotation) starts new GPU tasks before old ones stop.
@@ -340,18 +401,19 @@ function containerParams(d: Deployment, input: RenderStackInput, account: string
     ScalingMetric: 'requests',
     TargetRequestsPerTask: d.autoscaling?.targetInvocationsPerInstance ?? 100,
   };
-  if (onGpu) {
+  if (gpus !== undefined) {
     if (!vpc.natGateway) {
       notes.push('ECS tasks on GPU instances (awsvpc) get no public IP: without security.vpc.natGateway the subnets need VPC endpoints (ECR, S3, CloudWatch Logs, Secrets Manager) to pull the image and the weights.');
     }
     return ecs;
   }
+  const { modelGb, imageGb, neededGb } = storage;
   const size = fargateSize(d.instanceType);
   if (!size.exact) notes.push(`${d.instanceType} runs on Fargate as ${size.cpu / 1024} vCPU and ${size.memoryMiB / 1024} GiB, the closest Fargate size.`);
   // Fargate's task storage holds the unpacked image and the weights.
   if (neededGb > 200) {
     throw new DeployError(`the image (${imageGb} GB) and model (${modelGb} GB) need about ${neededGb} GiB of task storage; Fargate offers at most 200`, {
-      location: where,
+      location: { file: d.source.file, line: d.source.line },
       title: 'Model too large for Fargate',
       hint: 'Use a GPU instance type (ECS on EC2) or target ec2, or bake the model into a smaller image.',
     });

@@ -40,9 +40,8 @@ function cfnTags(): import('yaml').Tags {
 export function parseTemplate(text: string, file: string): Json {
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { customTags: cfnTags(), lineCounter, uniqueKeys: true, prettyErrors: false });
-  const problems = [...doc.errors, ...doc.warnings];
-  if (problems.length > 0) {
-    const e = problems[0];
+  const e = doc.errors[0] ?? doc.warnings[0];
+  if (e) {
     const pos = lineCounter.linePos(e.pos[0]);
     throw new DeployError(`invalid template YAML: ${e.message.split('\n')[0]}`, {
       location: { file, line: pos.line, column: pos.col },

@@ -8,6 +8,7 @@ import { DescribeEndpointCommand, DescribeEndpointCommandOutput, SageMakerClient
 import { DeployError, errorMessage, errorName, explainAwsError, SourceLocation } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll, PollOptions } from '../core/poll';
+import { parseS3Location, S3Location } from '../core/s3-location';
 import type { Deployment } from '../config/types';
 import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeEndpointCommand, InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime';
@@ -179,6 +180,8 @@ export interface AsyncSmokeOptions {
   smoke: SmokeTest;
   bucket: string;
   key: string;
+  /** The account that must own every bucket touched (a same-named bucket elsewhere is refused). */
+  expectedBucketOwner?: string;
   /** Longest wait for the answer; a scale-from-zero endpoint takes minutes to start. */
   waitMs: number;
   reporter: Reporter;
@@ -186,9 +189,10 @@ export interface AsyncSmokeOptions {
   pollOverrides?: PollSeams;
 }
 
-function parseS3Uri(uri: string): { bucket: string; key: string } | undefined {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri) ?? /^https:\/\/([^.]+)\.s3[.-][^/]+\/(.+)$/.exec(uri);
-  return m ? { bucket: m[1], key: m[2] } : undefined;
+/** An object's location; a bucket or prefix alone is no answer to wait for. */
+function objectLocation(url: string): S3Location | undefined {
+  const loc = parseS3Location(url);
+  return loc?.key ? loc : undefined;
 }
 
 /**
@@ -201,12 +205,12 @@ export async function smokeTestAsync(options: AsyncSmokeOptions): Promise<SmokeR
   let output: { bucket: string; key: string } | undefined;
   let failure: { bucket: string; key: string } | undefined;
   try {
-    await s3.send(new PutObjectCommand({ Bucket: options.bucket, Key: options.key, Body: payloadBytes(smoke), ContentType: smoke.contentType }));
+    await s3.send(new PutObjectCommand({ Bucket: options.bucket, Key: options.key, Body: payloadBytes(smoke), ContentType: smoke.contentType, ExpectedBucketOwner: options.expectedBucketOwner }));
     const out = await options.runtime.send(
       new InvokeEndpointAsyncCommand({ EndpointName: endpointName, InputLocation: `s3://${options.bucket}/${options.key}`, ContentType: smoke.contentType }),
     );
-    output = out.OutputLocation ? parseS3Uri(out.OutputLocation) : undefined;
-    failure = out.FailureLocation ? parseS3Uri(out.FailureLocation) : undefined;
+    output = out.OutputLocation ? objectLocation(out.OutputLocation) : undefined;
+    failure = out.FailureLocation ? objectLocation(out.FailureLocation) : undefined;
     reporter.info(`Smoke test queued (inference ${out.InferenceId ?? '?'}); waiting up to ${Math.round(options.waitMs / 60000)} min for ${out.OutputLocation ?? 'the output'}.`);
   } catch (err) {
     throw explainAwsError(err, `Smoke test: queueing a request on ${endpointName}`);
@@ -215,7 +219,7 @@ export async function smokeTestAsync(options: AsyncSmokeOptions): Promise<SmokeR
   const exists = async (loc?: { bucket: string; key: string }) => {
     if (!loc) return false;
     try {
-      await s3.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
+      await s3.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key, ExpectedBucketOwner: options.expectedBucketOwner }));
       return true;
     } catch (err) {
       if (errorName(err) === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
@@ -242,8 +246,8 @@ export async function smokeTestAsync(options: AsyncSmokeOptions): Promise<SmokeR
     }
     throw explainAwsError(err, 'Smoke test: waiting for the async answer');
   }
-  if (state === 'failure') {
-    const obj = await s3.send(new GetObjectCommand({ Bucket: failure!.bucket, Key: failure!.key }));
+  if (state === 'failure' && failure) {
+    const obj = await s3.send(new GetObjectCommand({ Bucket: failure.bucket, Key: failure.key, ExpectedBucketOwner: options.expectedBucketOwner }));
     const text = obj.Body ? await obj.Body.transformToString() : '';
     throw new DeployError(`Smoke test: ${endpointName} failed the request: ${preview(text)}`, { title: 'Smoke test failed', hint: `See /aws/sagemaker/Endpoints/${endpointName} in CloudWatch Logs.` });
   }

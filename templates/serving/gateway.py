@@ -41,6 +41,9 @@ CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,15})[ \t]*(;[^\r\n]*)?\r?\n")
 # most this long, so the client reads the answer before the close: closing a socket with unread data sends a
 # reset, and a reset can make the client's TCP stack drop the answer it had not read yet.
 LINGER_SECONDS = 2.0
+# ... and at most this many bytes (on a fast link two seconds is hundreds of MiB): past it the gateway stops
+# reading, so the client's sending stalls on a full window, and closes when the time is up.
+LINGER_MAX_BYTES = 16 * 1024 * 1024
 MAX_TRAILER_LINES = 32
 # Never sent upstream: the engine has no business seeing the client's key.
 CREDENTIAL_HEADERS = {"authorization", "x-api-key"}
@@ -330,13 +333,17 @@ def linger(sock):
         sock.shutdown(socket.SHUT_WR)
         deadline = time.monotonic() + LINGER_SECONDS
         buf = bytearray(65536)
-        while True:
+        discarded = 0
+        while discarded < LINGER_MAX_BYTES:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
             sock.settimeout(left)
-            if not sock.recv_into(buf):
-                break
+            n = sock.recv_into(buf)
+            if not n:
+                return
+            discarded += n
+        time.sleep(max(0.0, deadline - time.monotonic()))
     except OSError:
         pass
 

@@ -78,6 +78,9 @@ function awsWorld(s: Scenario) {
         return queryResponse('UpdateTerminationProtection', `<StackId>${STACK_ID}</StackId>`);
       case 'ListServiceQuotas':
         return { headers: { 'content-type': 'application/x-amz-json-1.1' }, body: { Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 4, Adjustable: true }] } };
+      case 'ListEndpoints':
+        // Only this deployment's own endpoint: the quota's usage by others is 0.
+        return { headers: { 'content-type': 'application/x-amz-json-1.1' }, body: { Endpoints: [{ EndpointName: ENDPOINT, EndpointArn: `arn:aws:sagemaker:us-east-1:${ACCOUNT}:endpoint/${ENDPOINT}`, EndpointStatus: 'InService', CreationTime: 1735689600, LastModifiedTime: 1735689600 }] } };
       case 'DescribeEndpoint':
         return {
           headers: { 'content-type': 'application/x-amz-json-1.1' },
@@ -142,7 +145,10 @@ describe('deploy-endpoint bundle', () => {
     const { run, aws, github } = await deploy({});
     expect(run.code).toBe(0);
     const calls = aws.calls();
-    expect(calls.indexOf('ListServiceQuotas')).toBeLessThan(calls.indexOf('ExecuteChangeSet'));
+    // Quotas before anything mutates; the stack read once before the change set.
+    expect(calls.indexOf('ListServiceQuotas')).toBeLessThan(calls.indexOf('CreateChangeSet'));
+    expect(calls.indexOf('ListEndpoints')).toBeLessThan(calls.indexOf('CreateChangeSet'));
+    expect(calls.slice(0, calls.indexOf('CreateChangeSet')).filter((c) => c === 'DescribeStacks')).toHaveLength(1);
     expect(calls).toEqual(expect.arrayContaining(['GetCallerIdentity', 'CreateChangeSet', 'ExecuteChangeSet', 'DescribeStackEvents', 'DescribeEndpoint']));
     const create = aws.requests.find((r) => r.operation === 'CreateChangeSet')!.params as Record<string, string>;
     expect(create).toMatchObject({ StackName: STACK, ChangeSetName: 'md-0123456', ChangeSetType: 'UPDATE' });
@@ -183,5 +189,14 @@ describe('deploy-endpoint bundle', () => {
     const states = github.requests.filter((r) => r.path.endsWith('/statuses')).map((r) => (r.params as Record<string, string>).state);
     expect(states).toEqual(['in_progress', 'failure']);
     noSecrets(run.all);
+  });
+
+  it('an unwired image-uri stops the run before any mutation, naming the step output to wire', async () => {
+    const { run, aws } = await deploy({}, { 'image-uri': '' });
+    expect(run.code).toBe(1);
+    expect(run.all).toMatch(/::error title=Unresolved input::.*image-uri is empty/);
+    expect(run.all).toContain('image-uri: ${{ steps.build.outputs.image-uri }}');
+    const calls = aws.calls();
+    expect(calls.filter((c) => /^(Create|Execute|Delete)|PutObject/.test(c))).toEqual([]);
   });
 });

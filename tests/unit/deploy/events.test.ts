@@ -68,4 +68,38 @@ describe('watchStack', () => {
       watchStack({ cfn: new CloudFormationClient({ region: 'us-east-1' }), stackId: ID, token: 'tok', reporter: memoryReporter(), deadline: clock.now() + 10 * 60000, what: 'stack s to deploy', pollOverrides: clock }),
     ).rejects.toThrow(/Timed out after 10 minutes waiting for stack s to deploy/);
   });
+
+  describe('when no event carries the operation token', () => {
+    const untokened = { StackEvents: [event(ID, 's', 'older-op', { ResourceStatus: 'UPDATE_COMPLETE' })] };
+    const watch = (clock: ReturnType<typeof fakeClock>) =>
+      watchStack({ cfn: new CloudFormationClient({ region: 'us-east-1' }), stackId: ID, token: 'tok', reporter: memoryReporter(), deadline: clock.now() + 60 * 60000, what: 'stack s to deploy', pollOverrides: clock });
+
+    it('falls back to the stack status once DescribeStacks showed the operation in progress', async () => {
+      cfn.on(DescribeStackEventsCommand).resolves(untokened);
+      cfn.on(DescribeStacksCommand)
+        .resolvesOnce({ Stacks: [{ StackName: 's', StackId: ID, StackStatus: 'UPDATE_IN_PROGRESS', CreationTime: new Date(0) }] })
+        .resolves({ Stacks: [{ StackName: 's', StackId: ID, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(0), LastUpdatedTime: new Date(0) }] });
+      const clock = fakeClock();
+      const result = await watch(clock);
+      expect(result).toMatchObject({ status: 'UPDATE_COMPLETE', events: 0 });
+      // Seconds, not the hour the deadline allows.
+      expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBeLessThan(10000);
+    });
+
+    it('takes a final status stamped after the watch began, but not the previous operation\'s', async () => {
+      const clock = fakeClock();
+      const began = clock.now();
+      cfn.on(DescribeStackEventsCommand).resolves(untokened);
+      let calls = 0;
+      cfn.on(DescribeStacksCommand).callsFake(() => {
+        calls++;
+        // First the previous operation's COMPLETE (an hour old), then ours.
+        const LastUpdatedTime = new Date(calls < 3 ? began - 3600000 : began + 5000);
+        return { Stacks: [{ StackName: 's', StackId: ID, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(0), LastUpdatedTime }] };
+      });
+      const result = await watch(clock);
+      expect(result.status).toBe('UPDATE_COMPLETE');
+      expect(calls).toBe(3);
+    });
+  });
 });

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ListServiceQuotasCommand, GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeEndpointCommand, DescribeEndpointConfigCommand, ListEndpointsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -18,6 +18,7 @@ import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import type { RenderStackInput } from '../../../src/deploy/types';
 import { event, fakeClock, fakeRender, selection } from './flow-fixtures';
+import { ensureApiKeySecret } from '../../../src/keys/secret';
 
 jest.mock('../../../src/keys/secret', () => ({
   ensureApiKeySecret: jest.fn(async () => ({ secretArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:acme-llm/code-assistant/dev/api-key-Xy12Ab', created: true })),
@@ -35,6 +36,8 @@ const ACCOUNT = '111111111111';
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
 const STACK = 'acme-llm-qwen-chat-dev';
 const ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/${STACK}/1`;
+const IMAGE = `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat:md-abcdef0`;
+const WEIGHTS = `s3://model-deploy-${ACCOUNT}-us-east-1/models/acme-llm/qwen-chat/abcdef0/`;
 
 interface World {
   initialStatus?: string;
@@ -99,6 +102,9 @@ function options(over: Partial<DeployFlowOptions> = {}, renders: RenderStackInpu
     smokeTest: true,
     env: new EnvInputs({ GITHUB_SHA: SHA, GITHUB_REPOSITORY: 'acme/models', GITHUB_RUN_ID: '7' }),
     render: fakeRender(renders),
+    // What build-model's outputs wire in (the example deployments build their image and weights).
+    imageUri: IMAGE,
+    modelDataUrl: WEIGHTS,
     pollOverrides: clock,
     ...over,
     reporter: memoryReporter(),
@@ -110,6 +116,7 @@ beforeEach(() => {
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/deploy/gh` });
   sq.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 4 }] });
   sm.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'InService', EndpointConfigName: 'cfg-new', EndpointArn: 'arn:aws:sagemaker:us-east-1:111111111111:endpoint/acme-llm-qwen-chat-dev' });
+  sm.on(ListEndpointsCommand).resolves({ Endpoints: [] });
   runtime.on(InvokeEndpointCommand).resolves({ Body: Buffer.from('{"choices":[{"message":{"content":"Hello"}}]}') as never });
 });
 
@@ -133,6 +140,33 @@ describe('runDeployFlow: create-and-execute', () => {
     expect(o.reporter.captured.summaries.join('\n')).toMatch(/🔴 Replace <code>EndpointConfig<\/code>[\s\S]*## deploy-endpoint: qwen-chat → dev \(us-east-1\)[\s\S]*Timings/);
     // No token: the GitHub deployment is skipped with a notice, not a failure.
     expect(o.reporter.captured.annotations).toEqual([expect.objectContaining({ level: 'notice', title: 'GitHub deployment skipped' })]);
+  });
+
+  it('reads the stack once before the change set', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
+    await runDeployFlow(options({ smokeTest: false }));
+    const calls = cfn.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
+    expect(calls.slice(0, calls.indexOf('CreateChangeSetCommand')).filter((n) => n === 'DescribeStacksCommand')).toHaveLength(1);
+  });
+
+  it('derives ClientRequestTokens from the run, attempt, region and change set: the same on a retry, new on the next attempt', async () => {
+    const tokenOf = async (attempt: string) => {
+      cfn.reset();
+      world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
+      await runDeployFlow(options({ smokeTest: false, env: new EnvInputs({ GITHUB_SHA: SHA, GITHUB_RUN_ID: '7', GITHUB_RUN_ATTEMPT: attempt }) }));
+      return cfn.commandCalls(ExecuteChangeSetCommand)[0]?.args[0].input.ClientRequestToken;
+    };
+    const first = await tokenOf('1');
+    expect(first).toMatch(/^md-deploy-7-1-us-east-1-[0-9a-f]{12}$/);
+    expect(await tokenOf('1')).toBe(first);
+    expect(await tokenOf('2')).toMatch(/^md-deploy-7-2-us-east-1-/);
+  });
+
+  it('names the expected bucket owner on a template-bucket given as input too', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
+    s3.on(PutObjectCommand).resolves({});
+    await runDeployFlow(options({ render: fakeRender([], 60000), smokeTest: false, templateBucket: 'my-templates' }));
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({ Bucket: 'my-templates', ExpectedBucketOwner: ACCOUNT });
   });
 
   it('treats an empty change set as a successful no-op, or fails when asked to', async () => {
@@ -201,6 +235,37 @@ describe('runDeployFlow: create-and-execute', () => {
     sq.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 0 }] });
     await expect(runDeployFlow(options())).rejects.toThrow(/The quota "ml.g5.2xlarge for endpoint usage" is 0 instances/);
     expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('checks the quota before anything mutates: a new stack refused for quota leaves no REVIEW_IN_PROGRESS stack', async () => {
+    world();
+    sq.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 0 }] });
+    await expect(runDeployFlow(options())).rejects.toThrow(/The quota "ml.g5.2xlarge for endpoint usage" is 0 instances/);
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('counts the instances other endpoints already run on the type, blue/green double fleet included', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    // Quota 4; another InService endpoint runs 3 × ml.g5.2xlarge; the update needs 2 (old + new fleet).
+    sm.on(ListEndpointsCommand).resolves({ Endpoints: [
+      { EndpointName: 'other-app', EndpointStatus: 'InService', EndpointArn: 'arn:o', CreationTime: new Date(), LastModifiedTime: new Date() },
+      { EndpointName: 'acme-llm-qwen-chat-dev', EndpointStatus: 'InService', EndpointArn: 'arn:own', CreationTime: new Date(), LastModifiedTime: new Date() },
+      { EndpointName: 'broken', EndpointStatus: 'Failed', EndpointArn: 'arn:b', CreationTime: new Date(), LastModifiedTime: new Date() },
+    ] });
+    sm.on(DescribeEndpointCommand, { EndpointName: 'other-app' }).resolves({
+      EndpointName: 'other-app', EndpointStatus: 'InService', EndpointConfigName: 'other-cfg',
+      ProductionVariants: [{ VariantName: 'a', CurrentInstanceCount: 3, DesiredInstanceCount: 3 }, { VariantName: 'cpu', CurrentInstanceCount: 5 }],
+    });
+    sm.on(DescribeEndpointConfigCommand, { EndpointConfigName: 'other-cfg' }).resolves({
+      ProductionVariants: [{ VariantName: 'a', InstanceType: 'ml.g5.2xlarge' }, { VariantName: 'cpu', InstanceType: 'ml.m5.large' }],
+    });
+    const err = (await runDeployFlow(options()).catch((e) => e)) as DeployError;
+    expect(err.message).toBe('The quota "ml.g5.2xlarge for endpoint usage" is 4 instances in us-east-1; 3 are in use by other-app (3), and this deploy needs 2 instances (1 × ml.g5.2xlarge, twice while blue/green moves traffic).');
+    // Others' 3 plus what autoscaling may reach (maximum 3).
+    expect(err.hint).toContain('--desired-value 6');
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+    // Our own endpoint is the old fleet the need already counts; a failed one holds nothing.
+    expect(sm.commandCalls(DescribeEndpointConfigCommand).map((c) => c.args[0].input.EndpointConfigName)).toEqual(['other-cfg']);
   });
 
   it('refuses credentials of another account than the environment', async () => {
@@ -272,5 +337,39 @@ describe('runDeployFlow: other modes and targets', () => {
     const o = options({ selection: { ...sel, regions: ['us-east-1'] }, smokeTest: false });
     await runDeployFlow(o);
     expect(cfn.commandCalls(UpdateTerminationProtectionCommand)[0].args[0].input).toEqual({ StackName: ID, EnableTerminationProtection: true });
+  });
+});
+
+describe('runDeployFlow: unresolved inputs stop the run before anything mutates', () => {
+  const mutations = () => [
+    ...cfn.commandCalls(CreateChangeSetCommand), ...cfn.commandCalls(ExecuteChangeSetCommand), ...cfn.commandCalls(DeleteStackCommand), ...s3.commandCalls(PutObjectCommand),
+  ];
+  beforeEach(() => (ensureApiKeySecret as jest.Mock).mockClear());
+
+  it('refuses a missing image-uri, naming the step output to wire', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    const err = (await runDeployFlow(options({ imageUri: undefined })).catch((e) => e)) as DeployError;
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.message).toMatch(/^image-uri is empty: .*build-model's image-uri output/);
+    expect(err.hint).toContain('image-uri: ${{ steps.build.outputs.image-uri }}');
+    expect(mutations()).toHaveLength(0);
+  });
+
+  it('refuses missing weights for a Hugging Face model, and a literal placeholder given as input (real renderer)', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    const noWeights = (await runDeployFlow(options({ modelDataUrl: undefined })).catch((e) => e)) as DeployError;
+    expect(noWeights.message).toMatch(/^model-data-url is empty: .*Qwen\/Qwen2.5-7B-Instruct/);
+    expect(noWeights.hint).toContain('model-data-url: ${{ steps.build.outputs.model-data-url }}');
+    const literal = (await runDeployFlow(options({ render: undefined, imageUri: '{{build-model.outputs.image-uri}}' })).catch((e) => e)) as DeployError;
+    expect(literal.message).toMatch(/^image-uri is the unresolved placeholder \{\{build-model.outputs.image-uri\}\}/);
+    expect(mutations()).toHaveLength(0);
+  });
+
+  it('ecs: does not create the API-key secret when the image is missing', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    const sel = selection('code-assistant', 'dev');
+    await expect(runDeployFlow(options({ selection: sel, imageUri: undefined }))).rejects.toThrow(/image-uri is empty/);
+    expect(ensureApiKeySecret).not.toHaveBeenCalled();
+    expect(mutations()).toHaveLength(0);
   });
 });

@@ -1,12 +1,17 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, ListAWSDefaultServiceQuotasCommand, ListServiceQuotasCommand, NoSuchResourceException, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import { checkQuotas, quotaFor, quotaNeed, vcpusOf } from '../../../src/deploy/quotas';
+import { DescribeEndpointCommand, DescribeEndpointConfigCommand, EndpointStatus, ListEndpointsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { checkQuotas, quotaFor, quotaNeed, sagemakerUsage, vcpusOf } from '../../../src/deploy/quotas';
 import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
 import { selection } from './flow-fixtures';
 
 const sq = mockClient(ServiceQuotasClient);
-beforeEach(() => sq.reset());
+const sm = mockClient(SageMakerClient);
+beforeEach(() => {
+  sq.reset();
+  sm.reset();
+});
 const client = () => new ServiceQuotasClient({ region: 'us-east-1' });
 
 describe('quota arithmetic', () => {
@@ -66,5 +71,42 @@ describe('checkQuotas', () => {
     const reporter = memoryReporter();
     await checkQuotas({ sq: client(), deployment: selection('qwen-chat').deployment, region: 'us-east-1', replacesFleet: false, reporter });
     expect(reporter.captured.annotations[0]).toMatchObject({ level: 'warning', title: 'Quota not found' });
+  });
+});
+
+describe('sagemakerUsage: what other endpoints hold of the quota', () => {
+  const endpoint = (EndpointName: string, EndpointStatus: EndpointStatus) => ({ EndpointName, EndpointStatus, EndpointArn: `arn:${EndpointName}`, CreationTime: new Date(), LastModifiedTime: new Date() });
+  const smClient = () => new SageMakerClient({ region: 'us-east-1' });
+
+  it('sums the instances of the type over every page of endpoints, skipping our own and the idle ones', async () => {
+    sm.on(ListEndpointsCommand)
+      .resolvesOnce({ Endpoints: [endpoint('a', 'InService'), endpoint('own', 'InService')], NextToken: 'p2' })
+      .resolvesOnce({ Endpoints: [endpoint('b', 'Updating'), endpoint('gone', 'OutOfService')] });
+    sm.on(DescribeEndpointCommand, { EndpointName: 'a' }).resolves({ EndpointConfigName: 'cfg-a', ProductionVariants: [{ VariantName: 'v', CurrentInstanceCount: 2, DesiredInstanceCount: 2 }] });
+    // Scaling out: the desired count is what the quota must hold.
+    sm.on(DescribeEndpointCommand, { EndpointName: 'b' }).resolves({ EndpointConfigName: 'cfg-b', ProductionVariants: [{ VariantName: 'g', CurrentInstanceCount: 1, DesiredInstanceCount: 3 }, { VariantName: 'c', CurrentInstanceCount: 4 }] });
+    sm.on(DescribeEndpointConfigCommand, { EndpointConfigName: 'cfg-a' }).resolves({ ProductionVariants: [{ VariantName: 'v', InstanceType: 'ml.g5.2xlarge' }] });
+    sm.on(DescribeEndpointConfigCommand, { EndpointConfigName: 'cfg-b' }).resolves({ ProductionVariants: [{ VariantName: 'g', InstanceType: 'ml.g5.2xlarge' }, { VariantName: 'c', InstanceType: 'ml.c5.xlarge' }] });
+    const usage = await sagemakerUsage(smClient(), 'ml.g5.2xlarge', 'own');
+    expect(usage).toEqual({ used: 5, holders: ['a (2)', 'b (3)'] });
+    expect(sm.commandCalls(ListEndpointsCommand)[1]?.args[0].input.NextToken).toBe('p2');
+    expect(sm.commandCalls(DescribeEndpointCommand).map((c) => c.args[0].input.EndpointName).sort()).toEqual(['a', 'b']);
+  });
+
+  it('refuses a deploy that fits the quota value but not what is left of it', async () => {
+    sq.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 4 }] });
+    const usage = async () => ({ used: 4, holders: ['a (4)'] });
+    const err = (await checkQuotas({ sq: client(), deployment: selection('qwen-chat').deployment, region: 'us-east-1', replacesFleet: false, reporter: memoryReporter(), usage }).catch((e) => e)) as DeployError;
+    expect(err.message).toBe('The quota "ml.g5.2xlarge for endpoint usage" is 4 instances in us-east-1; 4 are in use by a (4), and this deploy needs 1 instances.');
+    expect(err.describe()).toContain('--desired-value 7');
+  });
+
+  it('checks the quota value alone, with a warning, when usage cannot be read', async () => {
+    sq.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 4 }] });
+    sm.on(ListEndpointsCommand).rejects(Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' }));
+    const reporter = memoryReporter();
+    const r = await checkQuotas({ sq: client(), deployment: selection('qwen-chat').deployment, region: 'us-east-1', replacesFleet: false, reporter, usage: () => sagemakerUsage(smClient(), 'ml.g5.2xlarge', 'own') });
+    expect(r).toMatchObject({ value: 4, needed: 1 });
+    expect(reporter.captured.annotations[0]).toMatchObject({ level: 'warning', title: 'Quota usage not counted' });
   });
 });

@@ -182,8 +182,8 @@ describe('helpers', () => {
     expect(['ml.m5.xlarge', 'ml.c5.large', 'ml.inf2.xlarge', 'ml.c7i.large'].map(hasInstanceStorage)).toEqual([false, false, false, false]);
   });
   it('places async requests beside the outputs', () => {
-    expect(asyncInputPrefix('s3://b/x/output/')).toBe('x/input/');
-    expect(asyncInputPrefix('s3://b/output/')).toBe('input/');
+    expect(asyncInputPrefix('s3://bkt/x/output/')).toBe('x/input/');
+    expect(asyncInputPrefix('s3://bkt/output/')).toBe('input/');
   });
 });
 

@@ -1,0 +1,30 @@
+/** What a deployed stack tells the caller: its outputs, and the endpoint's name, ARN and URL from them. */
+import type { Stack } from '@aws-sdk/client-cloudformation';
+import { dnsSuffix, partitionOf } from '../core/aws';
+import type { RegionContext, RegionResult } from './region';
+
+export function stackOutputs(stack: Stack | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const o of stack?.Outputs ?? []) if (o.OutputKey) out[o.OutputKey] = o.OutputValue ?? '';
+  return out;
+}
+
+function pickOutput(outputs: Record<string, string>, exact: string[], suffix: RegExp, valueTest?: RegExp): string | undefined {
+  for (const key of exact) if (outputs[key]) return outputs[key];
+  const found = Object.entries(outputs).find(([k, v]) => suffix.test(k) && (!valueTest || valueTest.test(v)));
+  return found?.[1];
+}
+
+export function endpointFacts(ctx: RegionContext, fallbackName: string, outputs: Record<string, string>): Pick<RegionResult, 'endpointName' | 'endpointArn' | 'endpointUrl'> {
+  const d = ctx.deployment;
+  const endpointName = outputs.EndpointName || outputs.ServiceName || fallbackName;
+  let endpointUrl = pickOutput(outputs, ['EndpointUrl', 'EndpointURL', 'ServiceUrl', 'LoadBalancerUrl'], /Url$/i, /^https?:\/\//);
+  if (!endpointUrl && d.target.startsWith('sagemaker')) {
+    endpointUrl = `https://runtime.sagemaker.${ctx.region}.${dnsSuffix(ctx.region)}/endpoints/${endpointName}/${d.target === 'sagemaker-async' ? 'async-invocations' : 'invocations'}`;
+  }
+  let endpointArn = pickOutput(outputs, ['EndpointArn', 'ServiceArn', 'LoadBalancerArn'], /Arn$/, /^arn:/);
+  if (!endpointArn && d.target.startsWith('sagemaker')) {
+    endpointArn = `arn:${partitionOf(ctx.region)}:sagemaker:${ctx.region}:${ctx.account}:endpoint/${endpointName.toLowerCase()}`;
+  }
+  return { endpointName, endpointArn, endpointUrl };
+}

@@ -1,0 +1,111 @@
+/** mode: destroy through deployEndpoint, mocked at the SDK boundary. */
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  CloudFormationClient, DeleteStackCommand, DescribeStackEventsCommand, DescribeStacksCommand, GetTemplateCommand, ListStackResourcesCommand, Stack,
+} from '@aws-sdk/client-cloudformation';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { deployEndpoint, DeployRequest } from '../../../src/deploy/flow';
+import { DeployError } from '../../../src/core/errors';
+import { EnvInputs } from '../../../src/core/env';
+import { memoryReporter } from '../../../src/core/log';
+import { event, fakeClock, selection } from './flow-fixtures';
+
+const cfn = mockClient(CloudFormationClient);
+const sts = mockClient(STSClient);
+const ACCOUNT = '111111111111';
+const STACK = 'acme-llm-code-assistant-dev';
+const ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/${STACK}/1`;
+
+function request(): DeployRequest {
+  return { mode: 'destroy', timeoutMinutes: 30, failOnEmptyChangeSet: false, skipQuotaCheck: false, smokeTest: false, pollOverrides: fakeClock() };
+}
+
+function run() {
+  const reporter = memoryReporter();
+  const env = new EnvInputs({ GITHUB_SHA: 'abcdef0123456789abcdef0123456789abcdef01', GITHUB_RUN_ID: '7', GITHUB_RUN_ATTEMPT: '2' });
+  return { reporter, env };
+}
+
+/** A stack that exists (or not) and goes to DELETE_COMPLETE, or to DELETE_FAILED, when deleted. */
+function world(stack: Partial<Stack> | undefined, outcome: 'DELETE_COMPLETE' | 'DELETE_FAILED' = 'DELETE_COMPLETE') {
+  let token = '';
+  let status = stack?.StackStatus ?? 'UPDATE_COMPLETE';
+  cfn.on(DescribeStacksCommand).callsFake(() => {
+    if (!stack) throw Object.assign(new Error(`Stack with id ${STACK} does not exist`), { name: 'ValidationError' });
+    return { Stacks: [{ StackName: STACK, StackId: ID, CreationTime: new Date(0), ...stack, StackStatus: status }] };
+  });
+  cfn.on(ListStackResourcesCommand).resolves({
+    StackResourceSummaries: [
+      { LogicalResourceId: 'Service', ResourceType: 'AWS::ECS::Service', PhysicalResourceId: 'svc-1', ResourceStatus: 'UPDATE_COMPLETE', LastUpdatedTimestamp: new Date(0) },
+      { LogicalResourceId: 'Logs', ResourceType: 'AWS::Logs::LogGroup', PhysicalResourceId: '/md/code-assistant', ResourceStatus: 'CREATE_COMPLETE', LastUpdatedTimestamp: new Date(0) },
+    ],
+  });
+  cfn.on(GetTemplateCommand).resolves({ TemplateBody: JSON.stringify({ Resources: { Service: { Type: 'AWS::ECS::Service' }, Logs: { Type: 'AWS::Logs::LogGroup', DeletionPolicy: 'Retain' } } }) });
+  cfn.on(DeleteStackCommand).callsFake((input: { ClientRequestToken: string }) => {
+    token = input.ClientRequestToken;
+    status = outcome;
+    return {};
+  });
+  cfn.on(DescribeStackEventsCommand).callsFake(() => ({
+    StackEvents: outcome === 'DELETE_FAILED'
+      ? [
+          event(ID, STACK, token, { ResourceStatus: 'DELETE_FAILED', ResourceStatusReason: 'The following resource(s) failed to delete: [Service].' }),
+          event(ID, STACK, token, { LogicalResourceId: 'Service', ResourceType: 'AWS::ECS::Service', ResourceStatus: 'DELETE_FAILED', ResourceStatusReason: 'Service is draining' }),
+          event(ID, STACK, token, { ResourceStatus: 'DELETE_IN_PROGRESS' }),
+        ]
+      : [event(ID, STACK, token, { ResourceStatus: 'DELETE_COMPLETE' }), event(ID, STACK, token, { ResourceStatus: 'DELETE_IN_PROGRESS' })],
+  }));
+}
+
+beforeEach(() => {
+  cfn.reset();
+  sts.reset();
+  sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
+});
+
+describe('deployEndpoint mode destroy', () => {
+  it('deletes the stack and reports what went and what stayed: retained resources and the data outside the stack', async () => {
+    world({});
+    const r = run();
+    const [result] = await deployEndpoint(selection('code-assistant', 'dev'), request(), r);
+    expect(result).toMatchObject({ status: 'destroyed', stackId: ID, hasChanges: true });
+    expect(cfn.commandCalls(DeleteStackCommand)[0]?.args[0].input).toMatchObject({ StackName: ID, ClientRequestToken: expect.stringMatching(/^md-delete-7-2-us-east-1-/) });
+    expect(result.changesMarkdown).toContain('**Removed** (1):\n- Service (AWS::ECS::Service: svc-1)');
+    expect(result.changesMarkdown).toContain('- Logs (AWS::Logs::LogGroup: /md/code-assistant): DeletionPolicy keeps it');
+    expect(result.changesMarkdown).toMatch(/- the API-key secret acme-llm\/code-assistant\/dev\/api-key \(`aws secretsmanager delete-secret --secret-id acme-llm\/code-assistant\/dev\/api-key --region us-east-1` removes it\)/);
+    expect(result.changesMarkdown).toContain(`- the artifact bucket s3://model-deploy-${ACCOUNT}-us-east-1`);
+    expect(r.reporter.captured.summaries.join('\n')).toContain('🗑️ destroyed');
+  });
+
+  it('refuses a stack under termination protection, naming the command that lifts it, and deletes nothing', async () => {
+    world({ EnableTerminationProtection: true });
+    const err = (await deployEndpoint(selection('code-assistant', 'dev'), request(), run()).catch((e) => e)) as DeployError;
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.title).toBe('Termination protection');
+    expect(err.hint).toContain(`aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name ${STACK} --region us-east-1`);
+    expect(cfn.commandCalls(DeleteStackCommand)).toHaveLength(0);
+  });
+
+  it('has nothing to destroy when the stack does not exist, and says so', async () => {
+    world(undefined);
+    const r = run();
+    const [result] = await deployEndpoint(selection('code-assistant', 'dev'), request(), r);
+    expect(result).toMatchObject({ status: 'nothing-to-destroy', hasChanges: false });
+    expect(result.changesMarkdown).toContain('The stack did not exist: nothing removed.');
+    expect(r.reporter.captured.summaries.join('\n')).toContain('nothing to destroy');
+    expect(cfn.commandCalls(DeleteStackCommand)).toHaveLength(0);
+  });
+
+  it('refuses a stack another operation is changing', async () => {
+    world({ StackStatus: 'UPDATE_IN_PROGRESS' });
+    await expect(deployEndpoint(selection('code-assistant', 'dev'), request(), run())).rejects.toThrow(`Stack ${STACK} is UPDATE_IN_PROGRESS: another operation is running on it.`);
+    expect(cfn.commandCalls(DeleteStackCommand)).toHaveLength(0);
+  });
+
+  it('names the resource that failed to delete and how to leave it behind', async () => {
+    world({}, 'DELETE_FAILED');
+    const err = (await deployEndpoint(selection('code-assistant', 'dev'), request(), run()).catch((e) => e)) as DeployError;
+    expect(err.message).toBe(`Deleting stack ${STACK} ended in DELETE_FAILED: Service (AWS::ECS::Service) DELETE_FAILED: Service is draining.`);
+    expect(err.hint).toContain(`aws cloudformation delete-stack --stack-name ${STACK} --region us-east-1 --retain-resources Service`);
+  });
+});

@@ -1,0 +1,74 @@
+/** The async smoke test's request must land where the endpoint's role may read it, in our own bucket. */
+import { mockClient } from 'aws-sdk-client-mock';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { InvokeEndpointAsyncCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { EnvInputs } from '../../../src/core/env';
+import { memoryReporter } from '../../../src/core/log';
+import type { Target } from '../../../src/config/select';
+import type { RegionContext, RegionResult } from '../../../src/deploy/region';
+import { renderStack } from '../../../src/deploy/render';
+import { runSmokeTest } from '../../../src/deploy/smoke';
+import { fakeClock, selection } from './flow-fixtures';
+
+const s3 = mockClient(S3Client);
+const runtime = mockClient(SageMakerRuntimeClient);
+const ACCOUNT = '111111111111';
+const SMOKE = { payload: { inputs: 'hi' }, contentType: 'application/json', expectStatus: 200 };
+
+function context(target: Target): RegionContext {
+  const clock = fakeClock();
+  const env = new EnvInputs({ GITHUB_SHA: 'abcdef0123456789abcdef0123456789abcdef01', GITHUB_RUN_ID: '7', GITHUB_RUN_ATTEMPT: '1' });
+  return {
+    options: { selection: target, env, reporter: memoryReporter(), mode: 'create-and-execute', timeoutMinutes: 30, failOnEmptyChangeSet: false, skipQuotaCheck: false, smokeTest: true, pollOverrides: clock },
+    region: 'us-east-1', account: ACCOUNT, deadline: clock.now() + 1800000, cfn: new CloudFormationClient({ region: 'us-east-1' }),
+    deployment: target.deployment, timings: [], now: clock.now,
+  };
+}
+
+/** The bucket and key prefix the rendered stack lets the endpoint role read (InputObjectArn, "…:::bucket/prefix*"). */
+function grantedInput(target: Target): { bucket: string; prefix: string } {
+  const rendered = renderStack({ deployment: target.deployment, region: 'us-east-1', account: ACCOUNT, environmentName: target.environmentName, environment: target.environment, imageUri: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/r:t`, modelDataUrl: 's3://bkt/weights/' });
+  const arn = rendered.parameters.find((p) => p.ParameterKey === 'InputObjectArn')?.ParameterValue ?? '';
+  const m = /^arn:aws:s3:::([^/]+)\/(.*)\*$/.exec(arn);
+  if (!m?.[1] || m[2] === undefined) throw new Error(`unexpected InputObjectArn ${arn}`);
+  return { bucket: m[1], prefix: m[2] };
+}
+
+beforeEach(() => {
+  s3.reset();
+  runtime.reset();
+  s3.on(PutObjectCommand).resolves({});
+  s3.on(HeadObjectCommand).resolves({});
+  runtime.on(InvokeEndpointAsyncCommand).resolves({ InferenceId: 'i-1', OutputLocation: 's3://acme-llm-async/summarizer/output/i-1.out' });
+});
+
+describe('async smoke test input location', () => {
+  const cases: [string, Target][] = [
+    ['with async.outputPath in the spec', selection('summarizer-batch', 'dev')],
+    ['with the default output path in the artifact bucket', selection('summarizer-batch', 'dev', (t) => t.replace(/      outputPath: .*\n      failurePath: .*\n/, ''))],
+  ];
+  it.each(cases)('%s: uploads under the prefix the endpoint role may read, in a bucket our account owns', async (_name, target) => {
+    const ctx = context(target);
+    const result = { endpointName: 'acme-llm-summarizer-batch-dev', outputs: {} } as unknown as RegionResult;
+    await runSmokeTest(ctx, result, SMOKE);
+    const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
+    const granted = grantedInput(target);
+    expect(put?.Bucket).toBe(granted.bucket);
+    expect(put?.Key?.startsWith(granted.prefix)).toBe(true);
+    expect(granted.prefix).toMatch(/input\/$/);
+    expect(runtime.commandCalls(InvokeEndpointAsyncCommand)[0]?.args[0].input.InputLocation).toBe(`s3://${put?.Bucket}/${put?.Key}`);
+    // Every S3 call names the expected owner: a same-named bucket in another account is refused.
+    for (const call of [...s3.commandCalls(PutObjectCommand), ...s3.commandCalls(HeadObjectCommand), ...s3.commandCalls(GetObjectCommand)]) {
+      expect(call.args[0].input.ExpectedBucketOwner).toBe(ACCOUNT);
+    }
+    expect(s3.commandCalls(HeadObjectCommand).length).toBeGreaterThan(0);
+  });
+
+  it('prefers the stack\'s own OutputS3Uri output', async () => {
+    const target = selection('summarizer-batch', 'dev');
+    const result = { endpointName: 'e', outputs: { OutputS3Uri: 's3://other-bucket/x/out/' } } as unknown as RegionResult;
+    await runSmokeTest(context(target), result, SMOKE);
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({ Bucket: 'other-bucket', Key: expect.stringMatching(/^x\/input\/smoke-test-abcdef012345-7-1\.json$/) });
+  });
+});
