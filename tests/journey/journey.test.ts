@@ -1,0 +1,203 @@
+/**
+ * The user's journey through the workflow files themselves (issue 13): build → deploy dev → rotate →
+ * promote → deploy prod → destroy, on the bundled example spec, each job run as the runner runs it
+ * (tests/journey/runner.ts) against one stateful fake AWS (tests/journey/world.ts). Nothing here
+ * restates what a step receives: inputs come from the workflows' expressions and the previous steps'
+ * real outputs, so a missing `with:` or a wrong output name shows up where the user would see it.
+ * Needs the bundles: `npm run build` first.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ROOT } from '../helpers/bundle';
+import { Loopback, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
+import { GITHUB_TOKEN, JobRecord, runJob, StepRecord } from './runner';
+import { World } from './world';
+import { parseTemplate, Stack } from './cfn';
+
+const ROLES = {
+  dev: 'arn:aws:iam::111111111111:role/model-deploy-dev',
+  staging: 'arn:aws:iam::222222222222:role/model-deploy-staging',
+  prod: 'arn:aws:iam::333333333333:role/model-deploy-prod',
+};
+const DEV = '111111111111';
+const PROD = '333333333333';
+
+const world = new World();
+let github: Loopback;
+let workspace: string;
+const jobs: Record<string, JobRecord> = {};
+const timings: Record<string, number> = {};
+
+function githubWorld(req: RecordedRequest): Reply | undefined {
+  if (req.headers.authorization !== `token ${GITHUB_TOKEN}`) return { status: 401, body: { message: 'Bad credentials' } };
+  if (req.method === 'POST' && req.path === '/repos/acme/models/deployments') return { status: 201, body: { id: 7, environment: (req.params as { environment: string }).environment } };
+  if (req.method === 'POST' && req.path === '/repos/acme/models/deployments/7/statuses') return { status: 201, body: { id: 1, state: (req.params as { state: string }).state } };
+  return undefined;
+}
+
+async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>): Promise<JobRecord> {
+  const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url });
+  jobs[key] = record;
+  timings[key] = record.ms;
+  return record;
+}
+
+const step = (j: JobRecord | undefined, name: string): StepRecord => {
+  const s = j?.steps.find((x) => x.name === name);
+  if (!s) throw new Error(`no step "${name}" in ${j?.workflow ?? 'a job that did not run'}: ${j?.steps.map((x) => x.name).join(', ')}`);
+  return s;
+};
+
+/** Why a step failed, for assertion messages. */
+const why = (s: StepRecord) => (s.outcome === 'failure' ? s.all.split('\n').filter((l) => /::error|Error/.test(l)).join('\n') : '');
+
+/** The newest stack of that name (destroyed ones keep their last resources). */
+function liveStack(account: string, name: string): Stack {
+  const s = [...world.stacks].reverse().find((x) => x.account === account && x.name === name);
+  if (!s) throw new Error(`no stack ${name} in ${account}: ${world.stacks.map((x) => `${x.account}/${x.name}:${x.status}`).join(', ')}`);
+  return s;
+}
+
+/** The CreateChangeSet requests a stack received, with the template they carried. */
+function changeSets(account: string, stackName: string) {
+  return world.changeSets.filter(({ stack }) => stack.account === account && stack.name === stackName);
+}
+
+const roles = JSON.stringify(ROLES);
+
+beforeAll(async () => {
+  await world.start();
+  github = await startLoopback(githubWorld);
+  workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'md-journey-ws-'));
+  fs.copyFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), path.join(workspace, 'model-deploy.yml'));
+  const t0 = Date.now();
+  await job('build-and-deploy dev', 'build-and-deploy.yml', 'deploy', { environment: 'dev', deployment: 'qwen-chat', roles });
+  await job('promote prod', 'promote.yml', 'promote', { targets: '["prod"]', deployment: 'qwen-chat', region: 'us-east-1', roles }, { target: 'prod' });
+  await job('destroy dev', 'destroy.yml', 'destroy', { environment: 'dev', deployment: 'qwen-chat', confirm: 'acme-llm-qwen-chat-dev', roles });
+  timings.total = Date.now() - t0;
+  if (process.env.JOURNEY_DEBUG) {
+    for (const [k, j] of Object.entries(jobs)) for (const s of j.steps) console.log(k, s.name, s.outcome, JSON.stringify(s.inputs), JSON.stringify(s.outputs), s.all.slice(0, 3000));
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await world.server?.close();
+  await github?.close();
+  // eslint-disable-next-line no-console
+  console.log(`journey timings (ms): ${JSON.stringify(timings)}`);
+});
+
+describe('build-and-deploy.yml (qwen-chat → dev)', () => {
+  it('evaluates cleanly and runs every step', () => {
+    const j = jobs['build-and-deploy dev'];
+    expect(j.errors).toEqual([]);
+    expect(j.environment).toBe('dev');
+    expect(j.steps.map((s) => `${s.name}:${s.outcome}`)).toEqual([
+      'Check out the repository:success', 'Locate model-deploy-actions:success', 'Check out model-deploy-actions at this workflow\'s commit:success',
+      'Check the role:success', 'AWS credentials (OIDC):success', 'Build the serving image:success', 'Deploy the endpoint:success',
+    ]);
+    expect(j.status).toBe('success');
+  });
+
+  it('builds in the dev account and deploys exactly what it built', () => {
+    const j = jobs['build-and-deploy dev'];
+    const build = step(j, 'Build the serving image');
+    expect(why(build)).toBe('');
+    expect(world.builds.map((b) => b.account)).toEqual([DEV]);
+    const image = build.outputs['image-uri'];
+    expect(image).toMatch(new RegExp(`^${DEV}\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/acme-llm/qwen-chat:md-[0-9a-f]{40}$`));
+    const deploy = step(j, 'Deploy the endpoint');
+    expect(deploy.inputs['image-uri']).toBe(image);
+    expect(deploy.inputs['model-data-url']).toBe(build.outputs['model-data-url']);
+    const stack = liveStack(DEV, 'acme-llm-qwen-chat-dev');
+    const model = stack.resources.find((r) => r.type === 'AWS::SageMaker::Model')!;
+    expect(JSON.stringify(model.properties)).toContain(image);
+    expect(JSON.stringify(model.properties)).toContain(build.outputs['model-data-url']);
+    expect(JSON.stringify(stack.parameters)).not.toMatch(/\{\{[^}]*\}\}/);
+    expect(j.outputs['image-uri']).toBe(image);
+    expect(j.outputs['endpoint-url']).toBe(deploy.outputs['endpoint-url']);
+    expect(world.invocations.filter((x) => x.account === DEV)).toHaveLength(1);
+  });
+});
+
+describe('promote.yml (qwen-chat dev → prod, us-east-1)', () => {
+  it('promotes the image built in dev into the prod account', () => {
+    const j = jobs['promote prod'];
+    expect(j.errors).toEqual([]);
+    const promote = step(j, 'Promote the model');
+    expect(why(promote)).toBe('');
+    expect(promote.outcome).toBe('success');
+    const built = step(jobs['build-and-deploy dev'], 'Build the serving image').outputs;
+    expect(promote.outputs.digest).toBe(built['image-digest']);
+    expect(JSON.parse(promote.outputs['image-uris'])).toEqual({ 'us-east-1': `${PROD}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat@${built['image-digest']}` });
+  });
+
+  it('deploys prod from the promoted image', () => {
+    const j = jobs['promote prod'];
+    const deploy = step(j, 'Deploy the endpoint');
+    expect(why(deploy)).toBe('');
+    const promoted = JSON.parse(step(j, 'Promote the model').outputs['image-uris'])['us-east-1'];
+    expect(deploy.inputs['image-uri']).toBe(promoted);
+    const { cs } = changeSets(PROD, 'acme-llm-qwen-chat-prod')[0];
+    expect(JSON.stringify(cs.parameters)).toContain(promoted);
+  });
+
+  // Defect 13.1 (src/promote/promote.ts, .github/workflows/promote.yml): the Hugging Face weights the dev
+  // build put in S3 are never promoted, so the prod deploy gets no model-data-url; with 13.2 (deploy
+  // accepts placeholders, src/deploy/render.ts) it deploys `{{build-model.outputs.model-data-url}}`.
+  it.failing('prod runs on promoted weights in the prod account, with no placeholder left', () => {
+    const deploy = step(jobs['promote prod'], 'Deploy the endpoint');
+    const { cs } = changeSets(PROD, 'acme-llm-qwen-chat-prod')[0];
+    const rendered = `${cs.templateBody}\n${JSON.stringify(cs.parameters)}`;
+    expect(rendered).not.toMatch(/\{\{[^}]*\}\}/);
+    expect(deploy.inputs['model-data-url']).toMatch(new RegExp(`^s3://model-deploy-${PROD}-us-east-1/`));
+    const model = liveStack(PROD, 'acme-llm-qwen-chat-prod').resources.find((r) => r.type === 'AWS::SageMaker::Model')!;
+    expect(JSON.stringify(model.properties)).toContain(deploy.inputs['model-data-url']);
+  });
+});
+
+describe('destroy.yml (qwen-chat in dev)', () => {
+  it('shows the stack, checks the confirmation and deletes it', () => {
+    const j = jobs['destroy dev'];
+    expect(j.errors).toEqual([]);
+    expect(j.steps.map((s) => `${s.name}:${s.outcome}`)).toEqual(expect.arrayContaining([
+      'Show the stack that would be deleted:success', 'Check the confirmation:success', 'Delete the stack:success',
+    ]));
+    expect(world.stacks.find((s) => s.account === DEV && s.name === 'acme-llm-qwen-chat-dev')!.status).toBe('DELETE_COMPLETE');
+  });
+});
+
+describe('rendered templates', () => {
+  const PARAMETER_PROPERTIES = new Set(['Type', 'Default', 'Description', 'AllowedValues', 'AllowedPattern', 'MinValue', 'MaxValue', 'MinLength', 'MaxLength', 'ConstraintDescription', 'NoEcho']);
+  const invalid = () =>
+    world.changeSets.flatMap(({ stack, cs }) => {
+      const params = (parseTemplate(cs.templateBody).Parameters ?? {}) as Record<string, Record<string, unknown>>;
+      return Object.entries(params).flatMap(([name, def]) => Object.keys(def).filter((k) => !PARAMETER_PROPERTIES.has(k)).map((k) => `${stack.name}: parameter ${name} has property "${k}"`));
+    });
+
+  it('the journey created change sets to check', () => {
+    expect(world.changeSets.length).toBeGreaterThanOrEqual(3);
+  });
+
+  // Defect (templates/stacks/sagemaker-realtime.yaml:22, sagemaker-async.yaml:22): the KmsKeyId parameter is a
+  // YAML flow mapping whose Description contains a comma, so YAML splits it into a property named
+  // "ARN or alias); empty for AWS-owned keys"; CloudFormation rejects a template with an unknown parameter
+  // property ("Invalid template parameter property"). Quote the description.
+  it.failing('carry only parameter properties CloudFormation accepts', () => {
+    expect(invalid()).toEqual([]);
+  });
+});
+
+describe('secrets', () => {
+  it('no credential, session token or GitHub token appears in anything a step printed or wrote', () => {
+    const secrets = [...world.secretValues, GITHUB_TOKEN, ...world.secrets.keys];
+    expect(secrets.length).toBeGreaterThan(3);
+    for (const j of Object.values(jobs)) {
+      for (const s of j.steps) {
+        const visible = s.all.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+        for (const secret of secrets) expect({ step: `${j.workflow}: ${s.name}`, leaked: visible.includes(secret) }).toEqual({ step: `${j.workflow}: ${s.name}`, leaked: false });
+      }
+    }
+  });
+});

@@ -1,0 +1,224 @@
+/**
+ * Runs one job of one of this repository's workflows the way the GitHub runner does: the job and its
+ * steps are read and their expressions evaluated by GitHub's own parser (workflow-eval.mjs), `if:`
+ * decides whether a step runs, `run:` steps run in bash with their env and GITHUB_OUTPUT, the
+ * repository's actions run from their built bundles with the inputs of `with:` plus the defaults of
+ * their action.yml, and every step's outputs feed the `steps` context of the next. Third-party actions
+ * are emulated: checkout (the caller's repository, or this one at the job's workflow_sha) and
+ * configure-aws-credentials (credentials of the role's account from the fake AWS world).
+ */
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parse as parseYaml } from 'yaml';
+import { BundleRun, parseOutputFile, ROOT, runBundle } from '../helpers/bundle';
+import type { World } from './world';
+
+export const ACTIONS_REPOSITORY = 'acme-platform/model-deploy-actions';
+export const ACTIONS_SHA = '1111111111111111111111111111111111111111';
+export const GITHUB_TOKEN = 'ghs_journeyToken0123456789abcdefABCDEF';
+
+interface EvaluatedStep {
+  id?: string;
+  name?: string;
+  uses?: string;
+  run?: string;
+  if: boolean;
+  with: Record<string, string>;
+  env: Record<string, string>;
+}
+
+interface EvaluatedJob {
+  if: boolean;
+  outputs: Record<string, string>;
+  environment?: string;
+  steps: EvaluatedStep[];
+  errors: string[];
+}
+
+export interface StepRecord {
+  name: string;
+  uses?: string;
+  /** Inputs as the action received them (with: + action.yml defaults), or the run step's env. */
+  inputs: Record<string, string>;
+  skipped: boolean;
+  outcome: 'success' | 'failure' | 'skipped';
+  outputs: Record<string, string>;
+  /** Everything the step printed or wrote (grep this for secrets). */
+  all: string;
+  bundle?: BundleRun;
+  ms: number;
+}
+
+export interface JobRecord {
+  workflow: string;
+  job: string;
+  environment?: string;
+  status: 'success' | 'failure' | 'skipped';
+  steps: StepRecord[];
+  outputs: Record<string, string>;
+  errors: string[];
+  ms: number;
+}
+
+export interface JobRequest {
+  workflow: string;
+  job: string;
+  inputs: Record<string, string | boolean>;
+  matrix?: Record<string, string>;
+  /** The caller's repository (model-deploy.yml and the rest). */
+  workspace: string;
+  world: World;
+  githubApi: string;
+  /** Extra environment for the bundles (e.g. NODE_EXTRA_CA_CERTS). */
+  env?: Record<string, string>;
+}
+
+const EVAL = path.join(__dirname, 'workflow-eval.mjs');
+
+function evaluate<T>(request: object): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [EVAL], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as T) : reject(new Error(`workflow-eval exited ${code}: ${err}`))));
+    child.stdin.end(JSON.stringify(request));
+  });
+}
+
+/** The `inputs` context: the workflow_call inputs' defaults (typed), overridden by the caller's values. */
+function inputsContext(workflowPath: string, given: Record<string, string | boolean>): Record<string, string | boolean> {
+  const wf = parseYaml(fs.readFileSync(workflowPath, 'utf8')) as { on: { workflow_call?: { inputs?: Record<string, { type: string; default?: unknown; required?: boolean }> } } };
+  const defs = wf.on.workflow_call?.inputs ?? {};
+  const out: Record<string, string | boolean> = {};
+  for (const [name, def] of Object.entries(defs)) {
+    if (def.required && !(name in given)) throw new Error(`${path.basename(workflowPath)}: required input ${name} not given`);
+    out[name] = def.type === 'boolean' ? Boolean(def.default ?? false) : String(def.default ?? '');
+  }
+  for (const [name, value] of Object.entries(given)) {
+    if (!(name in defs)) throw new Error(`${path.basename(workflowPath)} has no input ${name}`);
+    out[name] = value;
+  }
+  return out;
+}
+
+function runShell(script: string, env: Record<string, string>, cwd: string): { code: number; stdout: string; stderr: string; outputs: Record<string, string> } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-journey-run-'));
+  const output = path.join(dir, 'output');
+  fs.writeFileSync(output, '');
+  const file = path.join(dir, 'step.sh');
+  fs.writeFileSync(file, script);
+  const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], {
+    cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: dir, GITHUB_OUTPUT: output, GITHUB_ACTIONS: 'true', ...env },
+  });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr, outputs: parseOutputFile(fs.readFileSync(output, 'utf8')) };
+}
+
+export async function runJob(req: JobRequest): Promise<JobRecord> {
+  const started = Date.now();
+  const workflowPath = path.join(ROOT, '.github', 'workflows', req.workflow);
+  const github = {
+    repository: 'acme/models', run_id: '4242', run_attempt: '1', event_name: 'workflow_dispatch', token: GITHUB_TOKEN,
+    sha: '0123456789abcdef0123456789abcdef01234567', server_url: 'https://github.com', workspace: req.workspace, actor: 'octocat',
+  };
+  const contexts = {
+    github,
+    inputs: inputsContext(workflowPath, req.inputs),
+    matrix: req.matrix ?? {},
+    strategy: { 'fail-fast': true, 'job-index': 0, 'job-total': 1, 'max-parallel': 1 },
+    job: { status: 'success', workflow_repository: ACTIONS_REPOSITORY, workflow_sha: ACTIONS_SHA, workflow_ref: `${ACTIONS_REPOSITORY}/.github/workflows/${req.workflow}@refs/tags/v1` },
+    steps: {} as Record<string, { outputs: Record<string, string>; outcome: string; conclusion: string }>,
+    needs: {}, vars: {}, secrets: {}, env: {},
+    runner: { os: 'Linux', arch: 'X64', temp: os.tmpdir() },
+  };
+  let status: 'success' | 'failure' = 'success';
+  const ask = () => evaluate<EvaluatedJob>({ workflow: workflowPath, job: req.job, contexts, status });
+  let evaluated = await ask();
+  const record: JobRecord = { workflow: req.workflow, job: req.job, environment: evaluated.environment, status: 'success', steps: [], outputs: {}, errors: [...evaluated.errors], ms: 0 };
+  if (!evaluated.if) return { ...record, status: 'skipped', ms: Date.now() - started };
+  let awsEnv: Record<string, string> = {};
+
+  for (let i = 0; i < evaluated.steps.length; i++) {
+    const step = evaluated.steps[i];
+    const name = step.name ?? step.uses ?? 'run';
+    const t0 = Date.now();
+    const done = (r: Omit<StepRecord, 'name' | 'uses' | 'ms'>) => record.steps.push({ name, uses: step.uses, ms: Date.now() - t0, ...r });
+    if (!step.if) {
+      done({ inputs: step.with, skipped: true, outcome: 'skipped', outputs: {}, all: '' });
+      if (step.id) contexts.steps[step.id] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
+      continue;
+    }
+    let outcome: 'success' | 'failure' = 'success';
+    let outputs: Record<string, string> = {};
+    let all = '';
+    let bundle: BundleRun | undefined;
+    let inputs = step.with;
+    if (step.run !== undefined) {
+      const r = runShell(step.run, { ...step.env, ...awsEnv }, req.workspace);
+      outcome = r.code === 0 ? 'success' : 'failure';
+      outputs = r.outputs;
+      all = [r.stdout, r.stderr, JSON.stringify(outputs)].join('\n');
+      inputs = step.env;
+    } else if (step.uses?.startsWith('actions/checkout@')) {
+      const target = checkout(step.with, req.workspace);
+      if (target.error) record.errors.push(target.error);
+      outcome = target.error ? 'failure' : 'success';
+    } else if (step.uses?.startsWith('aws-actions/configure-aws-credentials@')) {
+      const m = /^arn:aws:iam::(\d{12}):role\/[\w+=,.@/-]+$/.exec(step.with['role-to-assume'] ?? '');
+      if (!m || !step.with['aws-region']) {
+        record.errors.push(`configure-aws-credentials: role-to-assume "${step.with['role-to-assume']}" / aws-region "${step.with['aws-region']}"`);
+        outcome = 'failure';
+      } else {
+        awsEnv = { ...req.world.credentialsFor(m[1]), AWS_REGION: step.with['aws-region'], AWS_DEFAULT_REGION: step.with['aws-region'] };
+        outputs = { 'aws-account-id': m[1] };
+      }
+    } else if (step.uses?.startsWith('./')) {
+      const actionDir = fs.realpathSync(path.join(req.workspace, step.uses));
+      const action = await evaluate<{ defaults: Record<string, string>; main: string; errors: string[] }>({ action: path.join(actionDir, 'action.yml'), contexts: { github } });
+      record.errors.push(...action.errors);
+      inputs = { ...action.defaults, ...step.with };
+      bundle = await runBundle(path.basename(actionDir), {
+        workspace: req.workspace,
+        awsEndpoint: req.world.server.url,
+        githubApi: req.githubApi,
+        inputs,
+        script: path.relative(ROOT, path.resolve(actionDir, action.main)),
+        env: { ...step.env, ...awsEnv, ...req.env, GITHUB_REPOSITORY: github.repository, GITHUB_RUN_ID: github.run_id, GITHUB_SHA: github.sha, MODEL_DEPLOY_MAX_ATTEMPTS: '2' },
+      });
+      outcome = bundle.code === 0 ? 'success' : 'failure';
+      outputs = bundle.outputs;
+      all = bundle.all;
+    } else {
+      record.errors.push(`step ${name}: cannot run ${step.uses}`);
+      outcome = 'failure';
+    }
+    done({ inputs, skipped: false, outcome, outputs, all, bundle });
+    if (step.id) contexts.steps[step.id] = { outputs, outcome, conclusion: outcome };
+    if (outcome === 'failure') status = 'failure';
+    // The next steps' expressions may read what this one produced (or the job's status changed).
+    if (step.id || outcome === 'failure') {
+      contexts.job.status = status;
+      evaluated = await ask();
+    }
+  }
+  record.outputs = evaluated.outputs;
+  record.errors.push(...evaluated.errors.filter((e) => !record.errors.includes(e)));
+  record.status = status;
+  record.ms = Date.now() - started;
+  return record;
+}
+
+/** actions/checkout: the caller's repository is the workspace already; this repository is linked in at the job's workflow_sha. */
+function checkout(withs: Record<string, string>, workspace: string): { error?: string } {
+  if (!withs.path) return withs.repository ? { error: `checkout of ${withs.repository} into the workspace root` } : {};
+  if (withs.repository !== ACTIONS_REPOSITORY || withs.ref !== ACTIONS_SHA) {
+    return { error: `checkout of ${withs.repository}@${withs.ref} into ${withs.path}: expected ${ACTIONS_REPOSITORY}@${ACTIONS_SHA}` };
+  }
+  const link = path.join(workspace, withs.path);
+  if (!fs.existsSync(link)) fs.symlinkSync(ROOT, link, 'dir');
+  return {};
+}
