@@ -124,7 +124,8 @@ export class Evaluation {
     const r = this.resources.get(name);
     if (!r) throw new Error(`template refers to ${name}, which is neither a parameter nor a resource`);
     if (r.type === 'AWS::SageMaker::Endpoint') return `arn:aws:sagemaker:${this.stack.region}:${this.stack.account}:endpoint/${r.physical.toLowerCase()}`;
-    if (r.type === 'AWS::ECS::Service') return `arn:aws:ecs:${this.stack.region}:${this.stack.account}:service/cluster/${r.physical}`;
+    if (r.physical.startsWith('arn:')) return r.physical;
+    if (r.type === 'AWS::ECS::Service') return `arn:aws:ecs:${this.stack.region}:${this.stack.account}:service/${String(this.value(r.properties.Cluster ?? 'default'))}/${r.physical}`;
     return r.physical;
   }
 

@@ -57,8 +57,10 @@ export class World {
   readonly changeSets: { stack: Stack; cs: ChangeSet }[] = [];
   readonly builds: { id: string; env: Record<string, string>; account: string; region: string }[] = [];
   readonly invocations: { account: string; region: string; endpoint: string; body: string }[] = [];
-  /** The ECS service reload counter and what the rotation's UpdateService did. */
+  /** New ECS deployments (stack create/update of a service, UpdateService). */
   ecsUpdates = 0;
+  /** A new ECS deployment's tasks read the keys the MD_SERVE labels point at (the serving side hooks in here). */
+  onServiceRestart: (keys: string[]) => void = () => undefined;
   /** What GetAtt LoadBalancer.DNSName returns (a hook for the serving side). */
   loadBalancerDns = (stack: Stack) => `${stack.name.slice(0, 20)}-123456789.${stack.region}.elb.amazonaws.com`;
   server!: Loopback;
@@ -156,6 +158,10 @@ export class World {
     const { resources, outputs } = materialize(stack, templateBody, parameters, this.hook, before);
     this.event(stack, stack.name, stack.id, 'AWS::CloudFormation::Stack', `${verb}_IN_PROGRESS`, token);
     for (const r of resources) this.event(stack, r.logical, r.physical, r.type, `${before.some((b) => b.logical === r.logical) ? 'UPDATE' : 'CREATE'}_COMPLETE`, token);
+    for (const r of resources) {
+      // An ECS service's physical id is its ARN.
+      if (r.type === 'AWS::ECS::Service' && !r.physical.startsWith('arn:')) r.physical = `arn:aws:ecs:${stack.region}:${stack.account}:service/${String(r.properties.Cluster)}/${r.physical}`;
+    }
     stack.templateBody = templateBody;
     stack.parameters = parameters;
     stack.resources = resources;
@@ -165,6 +171,7 @@ export class World {
     // What creating these resources does outside CloudFormation.
     for (const r of resources) {
       if (r.type === 'AWS::ECR::Repository') this.ecr.repo(stack.account, stack.region, r.physical, true);
+      if (r.type === 'AWS::ECS::Service') this.restartService();
     }
   }
 
@@ -406,14 +413,20 @@ export class World {
 
   private ecs(req: RecordedRequest): Reply {
     if (req.operation === 'UpdateService') {
-      this.ecsUpdates++;
-      this.secrets.reload();
+      this.restartService();
       return json({ service: { deployments: [{ id: `ecs-svc/${this.ecsUpdates}`, status: 'PRIMARY' }] } });
     }
     if (req.operation === 'DescribeServices') {
       return json({ services: [{ deployments: [{ id: `ecs-svc/${this.ecsUpdates}`, status: 'PRIMARY', rolloutState: 'COMPLETED', runningCount: 1, desiredCount: 1 }] }] });
     }
     return jsonError('UnhandledInTest', `fake ECS has no ${req.operation}`);
+  }
+
+  private restartService(): void {
+    this.ecsUpdates++;
+    if (!this.secrets.exists) return;
+    this.secrets.reload();
+    this.onServiceRestart(this.secrets.served);
   }
 
   // ---- S3: bucket operations and bodies here, objects, copies and listings in the ECR fake's S3 ----
