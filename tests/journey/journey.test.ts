@@ -17,6 +17,13 @@ import { World } from './world';
 import { Serving, startServing } from './serving';
 import { parseTemplate, Stack } from './cfn';
 
+/**
+ * Assertions on defects others are fixing (named at each use): `it.failing` keeps the suite green while the
+ * defect is there and turns red once it is fixed, so the lead flips it to `it`. JOURNEY_STRICT=1 runs them as
+ * plain tests, to read what they find.
+ */
+const knownDefect = process.env.JOURNEY_STRICT ? it : it.failing;
+
 const ROLES = {
   dev: 'arn:aws:iam::111111111111:role/model-deploy-dev',
   staging: 'arn:aws:iam::222222222222:role/model-deploy-staging',
@@ -31,6 +38,8 @@ let serving: Serving;
 let workspace: string;
 const jobs: Record<string, JobRecord> = {};
 const timings: Record<string, number> = {};
+/** world.changeSets.length when each job started: what a job created is the slice after it. */
+const changeSetMark: Record<string, number> = {};
 
 function githubWorld(req: RecordedRequest): Reply | undefined {
   if (req.headers.authorization !== `token ${GITHUB_TOKEN}`) return { status: 401, body: { message: 'Bad credentials' } };
@@ -41,6 +50,7 @@ function githubWorld(req: RecordedRequest): Reply | undefined {
 
 async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>): Promise<JobRecord> {
   const env = { NODE_EXTRA_CA_CERTS: serving.caFile };
+  changeSetMark[key] = world.changeSets.length;
   const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env });
   jobs[key] = record;
   timings[key] = record.ms;
@@ -150,7 +160,7 @@ describe('build-and-deploy.yml (code-assistant on ECS → dev)', () => {
   // the URL users, the smoke test and the rotation's key test call is the load balancer's DNS name, which the
   // ACM certificate (security.certificateArn, issued for the team's domain) does not cover, so every TLS
   // client fails the name check. The endpoint's hostname belongs in the spec and in EndpointUrl.
-  it.failing('outputs an endpoint URL whose host the certificate names', () => {
+  knownDefect('outputs an endpoint URL whose host the certificate names', () => {
     const url = new URL(jobs['build-and-deploy ecs dev'].outputs['endpoint-url']);
     expect(url.protocol).toBe('https:');
     expect(url.host).toBe('code-assistant.acme.example');
@@ -197,7 +207,7 @@ describe('rotate-key.yml (code-assistant in dev)', () => {
 
   // Defect 13.4 (.github/workflows/rotate-key.yml, step "Rotate the API key"): the workflow has no
   // endpoint-url input and passes none, so the key test always probes the stack's load-balancer URL.
-  it.failing('lets the caller pass the endpoint URL the key test probes', () => {
+  knownDefect('lets the caller pass the endpoint URL the key test probes', () => {
     expect(Object.keys(step(jobs['rotate dev'], 'Rotate the API key').inputs)).toContain('endpoint-url');
   });
 });
@@ -227,7 +237,7 @@ describe('promote.yml (qwen-chat dev → prod, us-east-1)', () => {
   // Defect 13.1 (src/promote/promote.ts, .github/workflows/promote.yml): the Hugging Face weights the dev
   // build put in S3 are never promoted, so the prod deploy gets no model-data-url; with 13.2 (deploy
   // accepts placeholders, src/deploy/render.ts) it deploys `{{build-model.outputs.model-data-url}}`.
-  it.failing('prod runs on promoted weights in the prod account, with no placeholder left', () => {
+  knownDefect('prod runs on promoted weights in the prod account, with no placeholder left', () => {
     const deploy = step(jobs['promote prod'], 'Deploy the endpoint');
     const { cs } = changeSets(PROD, 'acme-llm-qwen-chat-prod')[0];
     const rendered = `${cs.templateBody}\n${JSON.stringify(cs.parameters)}`;
@@ -247,6 +257,16 @@ describe('destroy.yml (qwen-chat in dev)', () => {
     ]));
     expect(world.stacks.find((s) => s.account === DEV && s.name === 'acme-llm-qwen-chat-dev')!.status).toBe('DELETE_COMPLETE');
   });
+
+  // Defect (.github/workflows/destroy.yml, step "Show the stack that would be deleted"): the preview runs
+  // deploy-endpoint in mode create-only without image-uri/model-data-url, so it creates a real change set
+  // md-<sha7> on the live stack that replaces the Model with `{{build-model.outputs.image-uri}}` (13.2), shows
+  // the user "Replace Model" while they confirm a deletion, and takes the name an execute-only run of that
+  // commit would execute. A preview should only describe the stack (or destroy should show what it deletes).
+  knownDefect('the preview creates no change set on the stack it is about to delete', () => {
+    const created = world.changeSets.slice(changeSetMark['destroy dev']).map(({ stack, cs }) => `${stack.name}: ${cs.name}`);
+    expect(created).toEqual([]);
+  });
 });
 
 describe('rendered templates', () => {
@@ -265,8 +285,25 @@ describe('rendered templates', () => {
   // YAML flow mapping whose Description contains a comma, so YAML splits it into a property named
   // "ARN or alias); empty for AWS-owned keys"; CloudFormation rejects a template with an unknown parameter
   // property ("Invalid template parameter property"). Quote the description.
-  it.failing('carry only parameter properties CloudFormation accepts', () => {
+  knownDefect('carry only parameter properties CloudFormation accepts', () => {
     expect(invalid()).toEqual([]);
+  });
+});
+
+describe('placeholders', () => {
+  it('the dev deploys rendered none', () => {
+    const dev = world.changeSets.slice(0, changeSetMark['rotate dev']).filter(({ stack }) => stack.account === DEV);
+    expect(dev.length).toBeGreaterThanOrEqual(2);
+    for (const { cs } of dev) expect(`${cs.templateBody}${JSON.stringify(cs.parameters)}`).not.toMatch(/\{\{[^}]*\}\}/);
+  });
+
+  // Defects 13.1 and 13.2 (src/promote/promote.ts, src/deploy/render.ts, src/deploy/flow.ts) and the destroy
+  // preview above: no change set anywhere in the journey may carry an unresolved `{{...}}` value.
+  knownDefect('no change set of the whole journey carries an unresolved {{...}} value', () => {
+    const offending = world.changeSets
+      .filter(({ cs }) => /\{\{[^}]*\}\}/.test(`${cs.templateBody}${JSON.stringify(cs.parameters)}`))
+      .map(({ stack, cs }) => `${stack.account}/${stack.name}/${cs.name}`);
+    expect(offending).toEqual([]);
   });
 });
 
