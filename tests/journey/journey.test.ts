@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ROOT } from '../helpers/bundle';
 import { Loopback, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
-import { GITHUB_TOKEN, JobRecord, runJob, StepRecord } from './runner';
+import { GITHUB_TOKEN, JobRecord, runJob, StepRecord, stopEvaluations } from './runner';
 import { World } from './world';
 import { Serving, startServing } from './serving';
 import { parseTemplate, Stack } from './cfn';
@@ -48,10 +48,10 @@ function githubWorld(req: RecordedRequest): Reply | undefined {
   return undefined;
 }
 
-async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>): Promise<JobRecord> {
+async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>, event?: 'schedule'): Promise<JobRecord> {
   const env = { NODE_EXTRA_CA_CERTS: serving.caFile };
   changeSetMark[key] = world.changeSets.length;
-  const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env });
+  const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env, event });
   jobs[key] = record;
   timings[key] = record.ms;
   return record;
@@ -93,6 +93,8 @@ beforeAll(async () => {
   await job('build-and-deploy ecs dev', 'build-and-deploy.yml', 'deploy', { environment: 'dev', deployment: 'code-assistant', roles });
   await job('rotate dev', 'rotate-key.yml', 'rotate', { environment: 'dev', deployment: 'code-assistant', roles });
   await job('promote prod', 'promote.yml', 'promote', { targets: '["prod"]', deployment: 'qwen-chat', region: 'us-east-1', roles }, { target: 'prod' });
+  await job('promote prod all regions', 'promote.yml', 'promote', { targets: '["prod"]', deployment: 'qwen-chat', roles }, { target: 'prod' });
+  await job('rotate on schedule', 'rotate-key.yml', 'rotate', {}, undefined, 'schedule');
   await job('destroy dev', 'destroy.yml', 'destroy', { environment: 'dev', deployment: 'qwen-chat', confirm: 'acme-llm-qwen-chat-dev', roles });
   timings.total = Date.now() - t0;
   if (process.env.JOURNEY_DEBUG) {
@@ -104,6 +106,7 @@ afterAll(async () => {
   await world.server?.close();
   await github?.close();
   await serving?.close();
+  stopEvaluations();
   // eslint-disable-next-line no-console
   console.log(`journey timings (ms): ${JSON.stringify(timings)}`);
 });
@@ -245,6 +248,37 @@ describe('promote.yml (qwen-chat dev → prod, us-east-1)', () => {
     expect(deploy.inputs['model-data-url']).toMatch(new RegExp(`^s3://model-deploy-${PROD}-us-east-1/`));
     const model = liveStack(PROD, 'acme-llm-qwen-chat-prod').resources.find((r) => r.type === 'AWS::SageMaker::Model')!;
     expect(JSON.stringify(model.properties)).toContain(deploy.inputs['model-data-url']);
+  });
+});
+
+describe('promote.yml (qwen-chat dev → prod, every region of prod)', () => {
+  it('promotes the image to each region of prod', () => {
+    const j = jobs['promote prod all regions'];
+    expect(j.errors).toEqual([]);
+    const promote = step(j, 'Promote the model');
+    expect(why(promote)).toBe('');
+    expect(Object.keys(JSON.parse(promote.outputs['image-uris'])).sort()).toEqual(['eu-west-1', 'us-east-1']);
+  });
+
+  // Defect (.github/workflows/promote.yml, step "Pick the promoted image", and 13.2): with several regions the
+  // step passes an empty image-uri, saying "deploy-endpoint resolves the image per region"; it does not, and
+  // deploys `{{build-model.outputs.image-uri}}` in every region. Pass the per-region map (or run the deploy per
+  // region) so each region gets the image promoted into it.
+  knownDefect('deploys in each region the image promoted into that region', () => {
+    const j = jobs['promote prod all regions'];
+    const uris = JSON.parse(step(j, 'Promote the model').outputs['image-uris']) as Record<string, string>;
+    const created = world.changeSets.slice(changeSetMark['promote prod all regions']);
+    for (const [region, uri] of Object.entries(uris)) {
+      const cs = created.find(({ stack }) => stack.region === region && stack.name === 'acme-llm-qwen-chat-prod');
+      expect({ region, image: cs?.cs.parameters.ImageUri }).toEqual({ region, image: uri });
+    }
+  });
+});
+
+describe('rotate-key.yml on its weekly schedule', () => {
+  it('skips the job where no roles are configured (its `if:`)', () => {
+    expect(jobs['rotate on schedule'].status).toBe('skipped');
+    expect(jobs['rotate on schedule'].steps).toEqual([]);
   });
 });
 

@@ -7,7 +7,7 @@
  * are emulated: checkout (the caller's repository, or this one at the job's workflow_sha) and
  * configure-aws-credentials (credentials of the role's account from the fake AWS world).
  */
-import { spawn, spawnSync } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -73,22 +73,54 @@ export interface JobRequest {
   githubApi: string;
   /** Extra environment for the bundles (e.g. NODE_EXTRA_CA_CERTS). */
   env?: Record<string, string>;
+  /** The triggering event (default workflow_dispatch); on a schedule the inputs context is empty. */
+  event?: 'workflow_dispatch' | 'schedule';
 }
 
 const EVAL = path.join(__dirname, 'workflow-eval.mjs');
 
-function evaluate<T>(request: object): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [EVAL], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as T) : reject(new Error(`workflow-eval exited ${code}: ${err}`))));
-    child.stdin.end(JSON.stringify(request));
-  });
+/** One workflow-eval.mjs process (--serve) answers every evaluation of a test file, in order. */
+class Evaluations {
+  private child?: ChildProcess;
+  private buffer = '';
+  private waiting: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
+  private stderr = '';
+
+  ask<T>(request: object): Promise<T> {
+    if (!this.child) this.start();
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ resolve: resolve as (v: unknown) => void, reject });
+      this.child!.stdin!.write(`${JSON.stringify(request)}\n`);
+    });
+  }
+
+  private start(): void {
+    const child = spawn(process.execPath, [EVAL, '--serve'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => {
+      this.buffer += d.toString();
+      let at: number;
+      while ((at = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, at);
+        this.buffer = this.buffer.slice(at + 1);
+        this.waiting.shift()?.resolve(JSON.parse(line));
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    child.on('close', (code) => {
+      for (const w of this.waiting.splice(0)) w.reject(new Error(`workflow-eval exited ${code}: ${this.stderr}`));
+      this.child = undefined;
+    });
+    this.child = child;
+  }
+
+  stop(): void {
+    this.child?.stdin!.end();
+  }
 }
+
+const evaluations = new Evaluations();
+const evaluate = <T>(request: object): Promise<T> => evaluations.ask<T>(request);
+export const stopEvaluations = (): void => evaluations.stop();
 
 /** The `inputs` context: the workflow_call inputs' defaults (typed), overridden by the caller's values. */
 function inputsContext(workflowPath: string, given: Record<string, string | boolean>): Record<string, string | boolean> {
@@ -122,12 +154,12 @@ export async function runJob(req: JobRequest): Promise<JobRecord> {
   const started = Date.now();
   const workflowPath = path.join(ROOT, '.github', 'workflows', req.workflow);
   const github = {
-    repository: 'acme/models', run_id: '4242', run_attempt: '1', event_name: 'workflow_dispatch', token: GITHUB_TOKEN,
+    repository: 'acme/models', run_id: '4242', run_attempt: '1', event_name: req.event ?? 'workflow_dispatch', token: GITHUB_TOKEN,
     sha: '0123456789abcdef0123456789abcdef01234567', server_url: 'https://github.com', workspace: req.workspace, actor: 'octocat',
   };
   const contexts = {
     github,
-    inputs: inputsContext(workflowPath, req.inputs),
+    inputs: req.event === 'schedule' ? {} : inputsContext(workflowPath, req.inputs),
     matrix: req.matrix ?? {},
     strategy: { 'fail-fast': true, 'job-index': 0, 'job-total': 1, 'max-parallel': 1 },
     job: { status: 'success', workflow_repository: ACTIONS_REPOSITORY, workflow_sha: ACTIONS_SHA, workflow_ref: `${ACTIONS_REPOSITORY}/.github/workflows/${req.workflow}@refs/tags/v1` },

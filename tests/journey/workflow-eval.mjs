@@ -1,6 +1,7 @@
 // Evaluates a job of a workflow the way the runner does, with GitHub's own parser and expression
 // evaluator (@actions/workflow-parser, @actions/expressions: ESM only, hence a script the CommonJS
-// jest test spawns). stdin: {"workflow": path, "job": id, "contexts": {...}} or {"action": path, "contexts": {...}}.
+// jest test spawns). stdin: {"workflow": path, "job": id, "contexts": {...}} or {"action": path, "contexts": {...}};
+// with --serve, one such request per line and one answer per line.
 // stdout: the job's `if:`, outputs and steps with `uses:`/`run:` and evaluated `with:`/`env:`/`if:`;
 // or an action's input defaults evaluated. Errors of parsing or evaluating are returned, never hidden.
 import { readFileSync } from 'node:fs';
@@ -176,8 +177,23 @@ function evaluateAction(request) {
   return { defaults: inputs, main, errors };
 }
 
-const chunks = [];
-for await (const chunk of process.stdin) chunks.push(chunk);
-const request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-const result = request.action ? evaluateAction(request) : await evaluateJob(request);
-process.stdout.write(JSON.stringify(result));
+const answer = async (request) => (request.action ? evaluateAction(request) : await evaluateJob(request));
+
+if (process.argv.includes('--serve')) {
+  // One request per line, one answer per line: the test keeps one process for the whole journey.
+  const { createInterface } = await import('node:readline');
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (!line.trim()) continue;
+    let result;
+    try {
+      result = await answer(JSON.parse(line));
+    } catch (err) {
+      result = { errors: [`workflow-eval: ${err.stack ?? err}`] };
+    }
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  }
+} else {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  process.stdout.write(JSON.stringify(await answer(JSON.parse(Buffer.concat(chunks).toString('utf8')))));
+}
