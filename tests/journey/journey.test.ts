@@ -38,6 +38,8 @@ let serving: Serving;
 let workspace: string;
 const jobs: Record<string, JobRecord> = {};
 const timings: Record<string, number> = {};
+/** Each stack's status after each job (account/region/name -> status). */
+const statusAfter: Record<string, Record<string, string>> = {};
 /** world.changeSets.length when each job started: what a job created is the slice after it. */
 const changeSetMark: Record<string, number> = {};
 
@@ -54,6 +56,7 @@ async function job(key: string, workflow: string, jobId: string, inputs: Record<
   const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env, event });
   jobs[key] = record;
   timings[key] = record.ms;
+  statusAfter[key] = Object.fromEntries(world.stacks.map((s) => [`${s.account}/${s.region}/${s.name}`, s.status]));
   return record;
 }
 
@@ -95,6 +98,7 @@ beforeAll(async () => {
   await job('promote prod', 'promote.yml', 'promote', { targets: '["prod"]', deployment: 'qwen-chat', region: 'us-east-1', roles }, { target: 'prod' });
   await job('promote prod all regions', 'promote.yml', 'promote', { targets: '["prod"]', deployment: 'qwen-chat', roles }, { target: 'prod' });
   await job('rotate on schedule', 'rotate-key.yml', 'rotate', {}, undefined, 'schedule');
+  await job('destroy dev unconfirmed', 'destroy.yml', 'destroy', { environment: 'dev', deployment: 'qwen-chat', confirm: 'acme-llm-qwen-chat', roles });
   await job('destroy dev', 'destroy.yml', 'destroy', { environment: 'dev', deployment: 'qwen-chat', confirm: 'acme-llm-qwen-chat-dev', roles });
   timings.total = Date.now() - t0;
   if (process.env.JOURNEY_DEBUG) {
@@ -283,6 +287,15 @@ describe('rotate-key.yml on its weekly schedule', () => {
 });
 
 describe('destroy.yml (qwen-chat in dev)', () => {
+  it('refuses a confirmation that is not the stack name: the delete step is skipped, the stack stays', () => {
+    const j = jobs['destroy dev unconfirmed'];
+    expect(j.status).toBe('failure');
+    expect(step(j, 'Check the confirmation').outcome).toBe('failure');
+    expect(step(j, 'Check the confirmation').all).toContain("::error title=Not confirmed::confirm must be exactly the stack name 'acme-llm-qwen-chat-dev'.");
+    expect(step(j, 'Delete the stack').skipped).toBe(true);
+    expect(statusAfter['destroy dev unconfirmed'][`${DEV}/us-east-1/acme-llm-qwen-chat-dev`]).toMatch(/^(CREATE|UPDATE)_COMPLETE$/);
+  });
+
   it('shows the stack, checks the confirmation and deletes it', () => {
     const j = jobs['destroy dev'];
     expect(j.errors).toEqual([]);
@@ -345,6 +358,8 @@ describe('secrets', () => {
   it('no credential, session token or GitHub token appears in anything a step printed or wrote', () => {
     const secrets = [...world.secretValues, GITHUB_TOKEN, ...world.secrets.keys];
     expect(secrets.length).toBeGreaterThan(3);
+    // The token really reached the bundles (they mask it), so its absence below means something.
+    expect(step(jobs['build-and-deploy dev'], 'Deploy the endpoint').all).toContain(`::add-mask::${GITHUB_TOKEN}`);
     for (const j of Object.values(jobs)) {
       for (const s of j.steps) {
         const visible = s.all.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');

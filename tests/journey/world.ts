@@ -245,6 +245,8 @@ export class World {
         if (!cs || !stack) return queryError('ChangeSetNotFound', `ChangeSet [${p.ChangeSetName}] does not exist`, 404);
         if (cs.executionStatus !== 'AVAILABLE') return queryError('InvalidChangeSetStatus', `ChangeSet [${cs.id}] cannot be executed in its current status of [${cs.status}]`);
         cs.executionStatus = 'EXECUTE_COMPLETE';
+        // Executing a change set deletes every change set of the stack, as CloudFormation does.
+        stack.changeSets = [];
         this.apply(stack, cs.templateBody, cs.parameters, p.ClientRequestToken, cs.type);
         return queryResponse('ExecuteChangeSet', '');
       }
