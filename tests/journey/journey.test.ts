@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ROOT } from '../helpers/bundle';
 import { Loopback, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
-import { GITHUB_TOKEN, JobRecord, runJob, StepRecord, stopEvaluations } from './runner';
+import { callerInputs, GITHUB_TOKEN, JobRecord, runJob, StepRecord, stopEvaluations } from './runner';
 import { World } from './world';
 import { Serving, startServing } from './serving';
 import { parseTemplate, Stack } from './cfn';
@@ -82,6 +82,27 @@ function changeSets(account: string, stackName: string) {
 }
 
 const roles = JSON.stringify(ROLES);
+const vars = { MODEL_DEPLOY_ROLES: roles };
+const callerErrors: string[] = [];
+
+/** The caller workflow of docs/getting-started.md named `name`, written into the user's repository. */
+function docsCaller(name: string): string {
+  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'getting-started.md'), 'utf8');
+  const block = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.startsWith(`name: ${name}\n`));
+  if (!block) throw new Error(`docs/getting-started.md has no caller workflow "${name}"`);
+  const file = path.join(workspace, '.github', 'workflows', `${name.replace(/\W+/g, '-')}.yml`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, block);
+  return file;
+}
+
+/** Runs the reusable workflow a documented caller calls, with the inputs the caller's `with:` evaluates to. */
+async function viaCaller(key: string, name: string, jobId: string, callerInputsContext: Record<string, string>, matrix?: Record<string, string>): Promise<JobRecord> {
+  const call = await callerInputs(docsCaller(name), jobId, { vars, inputs: callerInputsContext });
+  callerErrors.push(...call.errors);
+  const calledJob = { 'build-and-deploy.yml': 'deploy', 'promote.yml': 'promote', 'rotate-key.yml': 'rotate', 'destroy.yml': 'destroy' }[call.workflow] ?? '';
+  return job(key, call.workflow, calledJob, call.inputs, matrix);
+}
 
 beforeAll(async () => {
   await world.start();
@@ -92,11 +113,14 @@ beforeAll(async () => {
   workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'md-journey-ws-'));
   fs.copyFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), path.join(workspace, 'model-deploy.yml'));
   const t0 = Date.now();
-  await job('build-and-deploy dev', 'build-and-deploy.yml', 'deploy', { environment: 'dev', deployment: 'qwen-chat', roles });
+  // As docs/getting-started.md tells the user to call it (vars.MODEL_DEPLOY_ROLES, no aws-region variable).
+  await viaCaller('build-and-deploy dev', 'model deploy', 'dev', {});
   await job('build-and-deploy ecs dev', 'build-and-deploy.yml', 'deploy', { environment: 'dev', deployment: 'code-assistant', roles });
   await job('rotate dev', 'rotate-key.yml', 'rotate', { environment: 'dev', deployment: 'code-assistant', roles });
   await job('promote prod', 'promote.yml', 'promote', { targets: '["prod"]', deployment: 'qwen-chat', region: 'us-east-1', roles }, { target: 'prod' });
-  await job('promote prod all regions', 'promote.yml', 'promote', { targets: '["prod"]', deployment: 'qwen-chat', roles }, { target: 'prod' });
+  // The documented promotion: staging then prod (the matrix, max-parallel 1), every region of each.
+  await viaCaller('promote staging', 'model promote', 'promote', { deployment: 'qwen-chat' }, { target: 'staging' });
+  await viaCaller('promote prod all regions', 'model promote', 'promote', { deployment: 'qwen-chat' }, { target: 'prod' });
   await job('rotate on schedule', 'rotate-key.yml', 'rotate', {}, undefined, 'schedule');
   await job('destroy dev unconfirmed', 'destroy.yml', 'destroy', { environment: 'dev', deployment: 'qwen-chat', confirm: 'acme-llm-qwen-chat', roles });
   await job('destroy dev', 'destroy.yml', 'destroy', { environment: 'dev', deployment: 'qwen-chat', confirm: 'acme-llm-qwen-chat-dev', roles });
@@ -116,6 +140,12 @@ afterAll(async () => {
 });
 
 describe('build-and-deploy.yml (qwen-chat → dev)', () => {
+  it('the documented callers evaluate cleanly and call our workflows', () => {
+    expect(callerErrors).toEqual([]);
+    expect(jobs['build-and-deploy dev'].workflow).toBe('build-and-deploy.yml');
+    expect(jobs['promote prod all regions'].workflow).toBe('promote.yml');
+  });
+
   it('evaluates cleanly and runs every step', () => {
     const j = jobs['build-and-deploy dev'];
     expect(j.errors).toEqual([]);
@@ -255,7 +285,21 @@ describe('promote.yml (qwen-chat dev → prod, us-east-1)', () => {
   });
 });
 
-describe('promote.yml (qwen-chat dev → prod, every region of prod)', () => {
+describe('promote.yml as documented (qwen-chat dev → staging → prod, every region)', () => {
+  it('promotes to staging and deploys the promoted image there', () => {
+    const j = jobs['promote staging'];
+    expect(j.errors).toEqual([]);
+    expect(j.environment).toBe('staging');
+    const promote = step(j, 'Promote the model');
+    expect(why(promote)).toBe('');
+    const uris = JSON.parse(promote.outputs['image-uris']) as Record<string, string>;
+    expect(Object.keys(uris)).toEqual(['us-east-1']);
+    expect(uris['us-east-1']).toMatch(/^222222222222\.dkr\.ecr\.us-east-1\.amazonaws\.com\/acme-llm\/qwen-chat@sha256:/);
+    const deploy = step(j, 'Deploy the endpoint');
+    expect(why(deploy)).toBe('');
+    expect(deploy.inputs['image-uri']).toBe(uris['us-east-1']);
+  });
+
   it('promotes the image to each region of prod', () => {
     const j = jobs['promote prod all regions'];
     expect(j.errors).toEqual([]);

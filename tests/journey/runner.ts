@@ -244,6 +244,19 @@ export async function runJob(req: JobRequest): Promise<JobRecord> {
   return record;
 }
 
+/**
+ * A caller's workflow (the user's repository) whose job `uses:` one of our reusable workflows: evaluates its
+ * `with:` against the caller's contexts (vars, inputs) and returns the workflow file and the inputs it passes.
+ */
+export async function callerInputs(callerPath: string, job: string, contexts: { vars?: Record<string, string>; inputs?: Record<string, string> }): Promise<{ workflow: string; inputs: Record<string, string>; errors: string[] }> {
+  const r = await evaluate<{ uses?: string; with?: Record<string, string>; errors: string[] }>({
+    caller: callerPath, job, contexts: { github: { repository: 'acme/models', event_name: 'workflow_dispatch' }, vars: {}, inputs: {}, secrets: {}, ...contexts },
+  });
+  const m = /^[^/]+\/model-deploy-actions\/\.github\/workflows\/([\w.-]+\.yml)@/.exec(r.uses ?? '');
+  if (!m) return { workflow: '', inputs: {}, errors: [...r.errors, `${path.basename(callerPath)}: job ${job} uses ${r.uses}`] };
+  return { workflow: m[1], inputs: r.with ?? {}, errors: r.errors };
+}
+
 /** actions/checkout: the caller's repository is the workspace already; this repository is linked in at the job's workflow_sha. */
 function checkout(withs: Record<string, string>, workspace: string): { error?: string } {
   if (!withs.path) return withs.repository ? { error: `checkout of ${withs.repository} into the workspace root` } : {};

@@ -177,7 +177,24 @@ function evaluateAction(request) {
   return { defaults: inputs, main, errors };
 }
 
-const answer = async (request) => (request.action ? evaluateAction(request) : await evaluateJob(request));
+/** A caller's job that `uses:` a reusable workflow: which one, and its `with:` evaluated. */
+async function evaluateCaller(request) {
+  const content = readFileSync(request.caller, 'utf8');
+  const parsed = parseWorkflow({ name: request.caller, content }, new NoOperationTraceWriter());
+  const errors = parsed.context.errors.getErrors().map((e) => e.message);
+  if (!parsed.value) return { errors };
+  const template = await convertWorkflowTemplate(parsed.context, parsed.value);
+  errors.push(...(template.errors ?? []).map((e) => e.Message));
+  const job = template.jobs.find((j) => j.id.value === request.job);
+  if (!job || job.type !== 'reusableWorkflowJob') return { errors: [...errors, `no reusable-workflow job ${request.job}`] };
+  return { uses: job.ref.value, with: mapping(job['input-values'], request.contexts, errors, 'with'), errors };
+}
+
+const answer = async (request) => {
+  if (request.action) return evaluateAction(request);
+  if (request.caller) return evaluateCaller(request);
+  return evaluateJob(request);
+};
 
 if (process.argv.includes('--serve')) {
   // One request per line, one answer per line: the test keeps one process for the whole journey.
