@@ -135,6 +135,11 @@ afterAll(async () => {
   await github?.close();
   await serving?.close();
   stopEvaluations();
+  // The actions checkout is a symlink to this repository: unlink it before removing the workspace.
+  if (workspace) {
+    fs.rmSync(path.join(workspace, '.model-deploy-actions'), { force: true });
+    fs.rmSync(workspace, { recursive: true, force: true });
+  }
   // eslint-disable-next-line no-console
   console.log(`journey timings (ms): ${JSON.stringify(timings)}`);
 });

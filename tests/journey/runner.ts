@@ -150,14 +150,14 @@ function runShell(script: string, env: Record<string, string>, cwd: string): { c
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr, outputs: parseOutputFile(fs.readFileSync(output, 'utf8')) };
 }
 
-export async function runJob(req: JobRequest): Promise<JobRecord> {
-  const started = Date.now();
-  const workflowPath = path.join(ROOT, '.github', 'workflows', req.workflow);
+type Contexts = ReturnType<typeof jobContexts>;
+
+function jobContexts(req: JobRequest, workflowPath: string) {
   const github = {
     repository: 'acme/models', run_id: '4242', run_attempt: '1', event_name: req.event ?? 'workflow_dispatch', token: GITHUB_TOKEN,
     sha: '0123456789abcdef0123456789abcdef01234567', server_url: 'https://github.com', workspace: req.workspace, actor: 'octocat',
   };
-  const contexts = {
+  return {
     github,
     inputs: req.event === 'schedule' ? {} : inputsContext(workflowPath, req.inputs),
     matrix: req.matrix ?? {},
@@ -167,81 +167,89 @@ export async function runJob(req: JobRequest): Promise<JobRecord> {
     needs: {}, vars: {}, secrets: {}, env: {},
     runner: { os: 'Linux', arch: 'X64', temp: os.tmpdir() },
   };
+}
+
+type StepResult = Omit<StepRecord, 'name' | 'uses' | 'ms' | 'skipped'> & { error?: string };
+
+/** The job's AWS credentials: what configure-aws-credentials exported, for the steps after it. */
+interface JobState {
+  awsEnv: Record<string, string>;
+}
+
+async function runAction(step: EvaluatedStep, req: JobRequest, contexts: Contexts, state: JobState): Promise<StepResult> {
+  const actionDir = fs.realpathSync(path.join(req.workspace, step.uses ?? ''));
+  const action = await evaluate<{ defaults: Record<string, string>; main: string; errors: string[] }>({ action: path.join(actionDir, 'action.yml'), contexts: { github: contexts.github } });
+  // The runner passes every input of action.yml: `with:` values, else the (evaluated) defaults.
+  const inputs = { ...action.defaults, ...step.with };
+  const { github } = contexts;
+  const bundle = await runBundle(path.basename(actionDir), {
+    workspace: req.workspace,
+    awsEndpoint: req.world.server.url,
+    githubApi: req.githubApi,
+    inputs,
+    script: path.relative(ROOT, path.resolve(actionDir, action.main)),
+    env: { ...step.env, ...state.awsEnv, ...req.env, GITHUB_REPOSITORY: github.repository, GITHUB_RUN_ID: github.run_id, GITHUB_SHA: github.sha, MODEL_DEPLOY_MAX_ATTEMPTS: '2' },
+  });
+  return { inputs, outcome: bundle.code === 0 ? 'success' : 'failure', outputs: bundle.outputs, all: bundle.all, bundle, error: action.errors.join('\n') || undefined };
+}
+
+function configureCredentials(step: EvaluatedStep, req: JobRequest, state: JobState): StepResult {
+  const role = step.with['role-to-assume'] ?? '';
+  const region = step.with['aws-region'] ?? '';
+  const m = /^arn:aws:iam::(\d{12}):role\/[\w+=,.@/-]+$/.exec(role);
+  if (!m || !region) return { inputs: step.with, outcome: 'failure', outputs: {}, all: '', error: `configure-aws-credentials: role-to-assume "${role}" / aws-region "${region}"` };
+  state.awsEnv = { ...req.world.credentialsFor(m[1]), AWS_REGION: region, AWS_DEFAULT_REGION: region };
+  return { inputs: step.with, outcome: 'success', outputs: { 'aws-account-id': m[1] }, all: '' };
+}
+
+async function runStep(step: EvaluatedStep, req: JobRequest, contexts: Contexts, state: JobState): Promise<StepResult> {
+  if (step.run !== undefined) {
+    const r = runShell(step.run, { ...step.env, ...state.awsEnv }, req.workspace);
+    return { inputs: step.env, outcome: r.code === 0 ? 'success' : 'failure', outputs: r.outputs, all: [r.stdout, r.stderr, JSON.stringify(r.outputs)].join('\n') };
+  }
+  if (step.uses?.startsWith('actions/checkout@')) {
+    const { error } = checkout(step.with, req.workspace);
+    return { inputs: step.with, outcome: error ? 'failure' : 'success', outputs: {}, all: '', error };
+  }
+  if (step.uses?.startsWith('aws-actions/configure-aws-credentials@')) return configureCredentials(step, req, state);
+  if (step.uses?.startsWith('./')) return runAction(step, req, contexts, state);
+  return { inputs: step.with, outcome: 'failure', outputs: {}, all: '', error: `cannot run ${step.uses}` };
+}
+
+export async function runJob(req: JobRequest): Promise<JobRecord> {
+  const started = Date.now();
+  const workflowPath = path.join(ROOT, '.github', 'workflows', req.workflow);
+  const contexts = jobContexts(req, workflowPath);
   let status: 'success' | 'failure' = 'success';
   const ask = () => evaluate<EvaluatedJob>({ workflow: workflowPath, job: req.job, contexts, status });
   let evaluated = await ask();
   const record: JobRecord = { workflow: req.workflow, job: req.job, environment: evaluated.environment, status: 'success', steps: [], outputs: {}, errors: [...evaluated.errors], ms: 0 };
   if (!evaluated.if) return { ...record, status: 'skipped', ms: Date.now() - started };
-  let awsEnv: Record<string, string> = {};
+  const state: JobState = { awsEnv: {} };
 
   for (let i = 0; i < evaluated.steps.length; i++) {
     const step = evaluated.steps[i];
     const name = step.name ?? step.uses ?? 'run';
     const t0 = Date.now();
-    const done = (r: Omit<StepRecord, 'name' | 'uses' | 'ms'>) => record.steps.push({ name, uses: step.uses, ms: Date.now() - t0, ...r });
     if (!step.if) {
-      done({ inputs: step.with, skipped: true, outcome: 'skipped', outputs: {}, all: '' });
+      record.steps.push({ name, uses: step.uses, inputs: step.with, skipped: true, outcome: 'skipped', outputs: {}, all: '', ms: 0 });
       if (step.id) contexts.steps[step.id] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
       continue;
     }
-    let outcome: 'success' | 'failure' = 'success';
-    let outputs: Record<string, string> = {};
-    let all = '';
-    let bundle: BundleRun | undefined;
-    let inputs = step.with;
-    if (step.run !== undefined) {
-      const r = runShell(step.run, { ...step.env, ...awsEnv }, req.workspace);
-      outcome = r.code === 0 ? 'success' : 'failure';
-      outputs = r.outputs;
-      all = [r.stdout, r.stderr, JSON.stringify(outputs)].join('\n');
-      inputs = step.env;
-    } else if (step.uses?.startsWith('actions/checkout@')) {
-      const target = checkout(step.with, req.workspace);
-      if (target.error) record.errors.push(target.error);
-      outcome = target.error ? 'failure' : 'success';
-    } else if (step.uses?.startsWith('aws-actions/configure-aws-credentials@')) {
-      const m = /^arn:aws:iam::(\d{12}):role\/[\w+=,.@/-]+$/.exec(step.with['role-to-assume'] ?? '');
-      if (!m || !step.with['aws-region']) {
-        record.errors.push(`configure-aws-credentials: role-to-assume "${step.with['role-to-assume']}" / aws-region "${step.with['aws-region']}"`);
-        outcome = 'failure';
-      } else {
-        awsEnv = { ...req.world.credentialsFor(m[1]), AWS_REGION: step.with['aws-region'], AWS_DEFAULT_REGION: step.with['aws-region'] };
-        outputs = { 'aws-account-id': m[1] };
-      }
-    } else if (step.uses?.startsWith('./')) {
-      const actionDir = fs.realpathSync(path.join(req.workspace, step.uses));
-      const action = await evaluate<{ defaults: Record<string, string>; main: string; errors: string[] }>({ action: path.join(actionDir, 'action.yml'), contexts: { github } });
-      record.errors.push(...action.errors);
-      inputs = { ...action.defaults, ...step.with };
-      bundle = await runBundle(path.basename(actionDir), {
-        workspace: req.workspace,
-        awsEndpoint: req.world.server.url,
-        githubApi: req.githubApi,
-        inputs,
-        script: path.relative(ROOT, path.resolve(actionDir, action.main)),
-        env: { ...step.env, ...awsEnv, ...req.env, GITHUB_REPOSITORY: github.repository, GITHUB_RUN_ID: github.run_id, GITHUB_SHA: github.sha, MODEL_DEPLOY_MAX_ATTEMPTS: '2' },
-      });
-      outcome = bundle.code === 0 ? 'success' : 'failure';
-      outputs = bundle.outputs;
-      all = bundle.all;
-    } else {
-      record.errors.push(`step ${name}: cannot run ${step.uses}`);
-      outcome = 'failure';
-    }
-    done({ inputs, skipped: false, outcome, outputs, all, bundle });
-    if (step.id) contexts.steps[step.id] = { outputs, outcome, conclusion: outcome };
-    if (outcome === 'failure') status = 'failure';
+    const { error, ...result } = await runStep(step, req, contexts, state);
+    if (error) record.errors.push(`${name}: ${error}`);
+    record.steps.push({ name, uses: step.uses, skipped: false, ms: Date.now() - t0, ...result });
+    if (step.id) contexts.steps[step.id] = { outputs: result.outputs, outcome: result.outcome, conclusion: result.outcome };
+    if (result.outcome === 'failure') status = 'failure';
     // The next steps' expressions may read what this one produced (or the job's status changed).
-    if (step.id || outcome === 'failure') {
+    if (step.id || result.outcome === 'failure') {
       contexts.job.status = status;
       evaluated = await ask();
     }
   }
   record.outputs = evaluated.outputs;
   record.errors.push(...evaluated.errors.filter((e) => !record.errors.includes(e)));
-  record.status = status;
-  record.ms = Date.now() - started;
-  return record;
+  return { ...record, status, ms: Date.now() - started };
 }
 
 /**
