@@ -4,7 +4,7 @@
  * (tests/journey/runner.ts) against one stateful fake AWS (tests/journey/world.ts). Nothing here
  * restates what a step receives: inputs come from the workflows' expressions and the previous steps'
  * real outputs, so a missing `with:` or a wrong output name shows up where the user would see it.
- * Needs the bundles: `npm run build` first.
+ * Runs the bundles in dist/ like the process tests: after changing src/, `npm run build` first.
  */
 import * as fs from 'fs';
 import * as net from 'net';
