@@ -1,0 +1,419 @@
+/**
+ * The user's journey through the workflow files themselves (issue 13): build → deploy dev → rotate →
+ * promote → deploy prod → destroy, on the bundled example spec, each job run as the runner runs it
+ * (tests/journey/runner.ts) against one stateful fake AWS (tests/journey/world.ts). Nothing here
+ * restates what a step receives: inputs come from the workflows' expressions and the previous steps'
+ * real outputs, so a missing `with:` or a wrong output name shows up where the user would see it.
+ * Runs the bundles in dist/ like the process tests: after changing src/, `npm run build` first.
+ */
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { ROOT } from '../helpers/bundle';
+import { Loopback, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
+import { callerInputs, GITHUB_TOKEN, JobRecord, runJob, StepRecord, stopEvaluations } from './runner';
+import { World } from './world';
+import { Serving, startServing } from './serving';
+import { parseTemplate, Stack } from './cfn';
+
+/**
+ * Assertions on defects others are fixing (named at each use): `it.failing` keeps the suite green while the
+ * defect is there and turns red once it is fixed, so the lead flips it to `it`. JOURNEY_STRICT=1 runs them as
+ * plain tests, to read what they find.
+ */
+const knownDefect = process.env.JOURNEY_STRICT ? it : it.failing;
+
+const ROLES = {
+  dev: 'arn:aws:iam::111111111111:role/model-deploy-dev',
+  staging: 'arn:aws:iam::222222222222:role/model-deploy-staging',
+  prod: 'arn:aws:iam::333333333333:role/model-deploy-prod',
+};
+const DEV = '111111111111';
+const PROD = '333333333333';
+
+const world = new World();
+let github: Loopback;
+let serving: Serving;
+let workspace: string;
+const jobs: Record<string, JobRecord> = {};
+const timings: Record<string, number> = {};
+/** Each stack's status after each job (account/region/name -> status). */
+const statusAfter: Record<string, Record<string, string>> = {};
+/** world.changeSets.length when each job started: what a job created is the slice after it. */
+const changeSetMark: Record<string, number> = {};
+
+function githubWorld(req: RecordedRequest): Reply | undefined {
+  if (req.headers.authorization !== `token ${GITHUB_TOKEN}`) return { status: 401, body: { message: 'Bad credentials' } };
+  if (req.method === 'POST' && req.path === '/repos/acme/models/deployments') return { status: 201, body: { id: 7, environment: (req.params as { environment: string }).environment } };
+  if (req.method === 'POST' && req.path === '/repos/acme/models/deployments/7/statuses') return { status: 201, body: { id: 1, state: (req.params as { state: string }).state } };
+  return undefined;
+}
+
+async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>, event?: 'schedule'): Promise<JobRecord> {
+  const env = { NODE_EXTRA_CA_CERTS: serving.caFile };
+  changeSetMark[key] = world.changeSets.length;
+  const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env, event });
+  jobs[key] = record;
+  timings[key] = record.ms;
+  statusAfter[key] = Object.fromEntries(world.stacks.map((s) => [`${s.account}/${s.region}/${s.name}`, s.status]));
+  return record;
+}
+
+const step = (j: JobRecord | undefined, name: string): StepRecord => {
+  const s = j?.steps.find((x) => x.name === name);
+  if (!s) throw new Error(`no step "${name}" in ${j?.workflow ?? 'a job that did not run'}: ${j?.steps.map((x) => x.name).join(', ')}`);
+  return s;
+};
+
+/** Why a step failed, for assertion messages. */
+const why = (s: StepRecord) => (s.outcome === 'failure' ? s.all.split('\n').filter((l) => /::error|Error/.test(l)).join('\n') : '');
+
+/** The newest stack of that name (destroyed ones keep their last resources). */
+function liveStack(account: string, name: string): Stack {
+  const s = [...world.stacks].reverse().find((x) => x.account === account && x.name === name);
+  if (!s) throw new Error(`no stack ${name} in ${account}: ${world.stacks.map((x) => `${x.account}/${x.name}:${x.status}`).join(', ')}`);
+  return s;
+}
+
+/** The CreateChangeSet requests a stack received, with the template they carried. */
+function changeSets(account: string, stackName: string) {
+  return world.changeSets.filter(({ stack }) => stack.account === account && stack.name === stackName);
+}
+
+const roles = JSON.stringify(ROLES);
+const vars = { MODEL_DEPLOY_ROLES: roles };
+const callerErrors: string[] = [];
+
+/** The caller workflow of docs/getting-started.md named `name`, written into the user's repository. */
+function docsCaller(name: string): string {
+  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'getting-started.md'), 'utf8');
+  const block = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.startsWith(`name: ${name}\n`));
+  if (!block) throw new Error(`docs/getting-started.md has no caller workflow "${name}"`);
+  const file = path.join(workspace, '.github', 'workflows', `${name.replace(/\W+/g, '-')}.yml`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, block);
+  return file;
+}
+
+/** Runs the reusable workflow a documented caller calls, with the inputs the caller's `with:` evaluates to. */
+async function viaCaller(key: string, name: string, jobId: string, callerInputsContext: Record<string, string>, matrix?: Record<string, string>): Promise<JobRecord> {
+  const call = await callerInputs(docsCaller(name), jobId, { vars, inputs: callerInputsContext });
+  callerErrors.push(...call.errors);
+  const calledJob = { 'build-and-deploy.yml': 'deploy', 'promote.yml': 'promote', 'rotate-key.yml': 'rotate', 'destroy.yml': 'destroy' }[call.workflow] ?? '';
+  return job(key, call.workflow, calledJob, call.inputs, matrix);
+}
+
+beforeAll(async () => {
+  await world.start();
+  github = await startLoopback(githubWorld);
+  serving = await startServing();
+  world.loadBalancerDns = () => serving.address;
+  world.onServiceRestart = (keys) => serving.restart(keys);
+  workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'md-journey-ws-'));
+  fs.copyFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), path.join(workspace, 'model-deploy.yml'));
+  const t0 = Date.now();
+  // As docs/getting-started.md tells the user to call it (vars.MODEL_DEPLOY_ROLES, no aws-region variable).
+  await viaCaller('build-and-deploy dev', 'model deploy', 'dev', {});
+  await job('build-and-deploy ecs dev', 'build-and-deploy.yml', 'deploy', { environment: 'dev', deployment: 'code-assistant', roles });
+  await job('rotate dev', 'rotate-key.yml', 'rotate', { environment: 'dev', deployment: 'code-assistant', roles });
+  await job('promote prod', 'promote.yml', 'promote', { targets: '["prod"]', deployment: 'qwen-chat', region: 'us-east-1', roles }, { target: 'prod' });
+  // The documented promotion: staging then prod (the matrix, max-parallel 1), every region of each.
+  await viaCaller('promote staging', 'model promote', 'promote', { deployment: 'qwen-chat' }, { target: 'staging' });
+  await viaCaller('promote prod all regions', 'model promote', 'promote', { deployment: 'qwen-chat' }, { target: 'prod' });
+  await job('rotate on schedule', 'rotate-key.yml', 'rotate', {}, undefined, 'schedule');
+  await job('destroy dev unconfirmed', 'destroy.yml', 'destroy', { environment: 'dev', deployment: 'qwen-chat', confirm: 'acme-llm-qwen-chat', roles });
+  await job('destroy dev', 'destroy.yml', 'destroy', { environment: 'dev', deployment: 'qwen-chat', confirm: 'acme-llm-qwen-chat-dev', roles });
+  timings.total = Date.now() - t0;
+  if (process.env.JOURNEY_DEBUG) {
+    for (const [k, j] of Object.entries(jobs)) for (const s of j.steps) console.log(k, s.name, s.outcome, JSON.stringify(s.inputs), JSON.stringify(s.outputs), s.all.slice(0, 3000));
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await world.server?.close();
+  await github?.close();
+  await serving?.close();
+  stopEvaluations();
+  // The actions checkout is a symlink to this repository: unlink it before removing the workspace.
+  if (workspace) {
+    fs.rmSync(path.join(workspace, '.model-deploy-actions'), { force: true });
+    fs.rmSync(workspace, { recursive: true, force: true });
+  }
+  // eslint-disable-next-line no-console
+  console.log(`journey timings (ms): ${JSON.stringify(timings)}`);
+});
+
+describe('build-and-deploy.yml (qwen-chat → dev)', () => {
+  it('the documented callers evaluate cleanly and call our workflows', () => {
+    expect(callerErrors).toEqual([]);
+    expect(jobs['build-and-deploy dev'].workflow).toBe('build-and-deploy.yml');
+    expect(jobs['promote prod all regions'].workflow).toBe('promote.yml');
+  });
+
+  it('evaluates cleanly and runs every step', () => {
+    const j = jobs['build-and-deploy dev'];
+    expect(j.errors).toEqual([]);
+    expect(j.environment).toBe('dev');
+    expect(j.steps.map((s) => `${s.name}:${s.outcome}`)).toEqual([
+      'Check out the repository:success', 'Locate model-deploy-actions:success', 'Check out model-deploy-actions at this workflow\'s commit:success',
+      'Check the role:success', 'AWS credentials (OIDC):success', 'Build the serving image:success', 'Deploy the endpoint:success',
+    ]);
+    expect(j.status).toBe('success');
+  });
+
+  it('builds in the dev account and deploys exactly what it built', () => {
+    const j = jobs['build-and-deploy dev'];
+    const build = step(j, 'Build the serving image');
+    expect(why(build)).toBe('');
+    expect(world.builds.filter((b) => b.env.IMAGE_REPO_URI.endsWith('/qwen-chat')).map((b) => b.account)).toEqual([DEV]);
+    const image = build.outputs['image-uri'];
+    expect(image).toMatch(new RegExp(`^${DEV}\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/acme-llm/qwen-chat:md-[0-9a-f]{40}$`));
+    const deploy = step(j, 'Deploy the endpoint');
+    expect(deploy.inputs['image-uri']).toBe(image);
+    expect(deploy.inputs['model-data-url']).toBe(build.outputs['model-data-url']);
+    const stack = liveStack(DEV, 'acme-llm-qwen-chat-dev');
+    const model = stack.resources.find((r) => r.type === 'AWS::SageMaker::Model')!;
+    expect(JSON.stringify(model.properties)).toContain(image);
+    expect(JSON.stringify(model.properties)).toContain(build.outputs['model-data-url']);
+    expect(JSON.stringify(stack.parameters)).not.toMatch(/\{\{[^}]*\}\}/);
+    expect(j.outputs['image-uri']).toBe(image);
+    expect(j.outputs['endpoint-url']).toBe(deploy.outputs['endpoint-url']);
+    expect(world.invocations.filter((x) => x.account === DEV)).toHaveLength(1);
+  });
+});
+
+describe('build-and-deploy.yml (code-assistant on ECS → dev)', () => {
+  it('builds and deploys the ECS service with its API-key secret', () => {
+    const j = jobs['build-and-deploy ecs dev'];
+    expect(j.errors).toEqual([]);
+    const deploy = step(j, 'Deploy the endpoint');
+    expect(why(deploy)).toBe('');
+    expect(j.status).toBe('success');
+    const image = step(j, 'Build the serving image').outputs['image-uri'];
+    expect(deploy.inputs['image-uri']).toBe(image);
+    const task = liveStack(DEV, 'acme-llm-code-assistant-dev').resources.find((r) => r.type === 'AWS::ECS::TaskDefinition')!;
+    expect(JSON.stringify(task.properties)).toContain(image);
+    expect(JSON.stringify(task.properties)).toContain(world.secrets.arn);
+    expect(world.secrets.tags).toMatchObject({ 'model-deploy:deployment': 'code-assistant' });
+  });
+
+  // Defect 13.4 (src/deploy/render.ts + templates/stacks/ecs.yaml `EndpointUrl: https://${LoadBalancer.DNSName}`):
+  // the URL users, the smoke test and the rotation's key test call is the load balancer's DNS name, which the
+  // ACM certificate (security.certificateArn, issued for the team's domain) does not cover, so every TLS
+  // client fails the name check. The endpoint's hostname belongs in the spec and in EndpointUrl.
+  knownDefect('outputs an endpoint URL whose host the certificate names', () => {
+    const url = new URL(jobs['build-and-deploy ecs dev'].outputs['endpoint-url']);
+    expect(url.protocol).toBe('https:');
+    expect(url.host).toBe('code-assistant.acme.example');
+  });
+});
+
+describe('rotate-key.yml (code-assistant in dev)', () => {
+  it('rotates: the new key is current, the old one previous, both served through the grace period', () => {
+    const j = jobs['rotate dev'];
+    expect(j.errors).toEqual([]);
+    const rotate = step(j, 'Rotate the API key');
+    expect(why(rotate)).toBe('');
+    expect(j.status).toBe('success');
+    expect(j.outputs).toEqual({ rotated: 'true', 'secret-arn': world.secrets.arn });
+    const current = world.secrets.keyOf('AWSCURRENT');
+    const previous = world.secrets.keyOf('AWSPREVIOUS');
+    expect(current).toBeDefined();
+    expect(previous).toBeDefined();
+    expect(current).not.toBe(previous);
+    expect(world.secrets.served.sort()).toEqual([current, previous].sort());
+  });
+
+  it('its key test reached the engine through TLS and the real gateway with one Content-Length (defect 13.3)', () => {
+    const posts = serving.engine.filter((r) => r.method === 'POST');
+    expect(posts.length).toBeGreaterThanOrEqual(2);
+    for (const r of posts) expect(r.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'content-length')).toHaveLength(1);
+    for (const r of serving.engine) expect(r.headers.authorization).toBeUndefined();
+    expect(serving.engineStatuses.filter((x) => x !== 200)).toEqual([]);
+  });
+
+  it('the engine is strict: two Content-Length headers get 400 (so the check above can fail)', async () => {
+    const before = serving.engineStatuses.length;
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(serving.enginePort, '127.0.0.1', () =>
+        s.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\n{}'));
+      let data = '';
+      s.on('data', (d) => (data += d.toString()));
+      s.on('end', () => resolve(data));
+      s.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    serving.engineStatuses.splice(before);
+  });
+
+  // Defect 13.4 (.github/workflows/rotate-key.yml, step "Rotate the API key"): the workflow has no
+  // endpoint-url input and passes none, so the key test always probes the stack's load-balancer URL.
+  knownDefect('lets the caller pass the endpoint URL the key test probes', () => {
+    expect(Object.keys(step(jobs['rotate dev'], 'Rotate the API key').inputs)).toContain('endpoint-url');
+  });
+});
+
+describe('promote.yml (qwen-chat dev → prod, us-east-1)', () => {
+  it('promotes the image built in dev into the prod account', () => {
+    const j = jobs['promote prod'];
+    expect(j.errors).toEqual([]);
+    const promote = step(j, 'Promote the model');
+    expect(why(promote)).toBe('');
+    expect(promote.outcome).toBe('success');
+    const built = step(jobs['build-and-deploy dev'], 'Build the serving image').outputs;
+    expect(promote.outputs.digest).toBe(built['image-digest']);
+    expect(JSON.parse(promote.outputs['image-uris'])).toEqual({ 'us-east-1': `${PROD}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat@${built['image-digest']}` });
+  });
+
+  it('deploys prod from the promoted image', () => {
+    const j = jobs['promote prod'];
+    const deploy = step(j, 'Deploy the endpoint');
+    expect(why(deploy)).toBe('');
+    const promoted = JSON.parse(step(j, 'Promote the model').outputs['image-uris'])['us-east-1'];
+    expect(deploy.inputs['image-uri']).toBe(promoted);
+    const { cs } = changeSets(PROD, 'acme-llm-qwen-chat-prod')[0];
+    expect(JSON.stringify(cs.parameters)).toContain(promoted);
+  });
+
+  // Defect 13.1 (src/promote/promote.ts, .github/workflows/promote.yml): the Hugging Face weights the dev
+  // build put in S3 are never promoted, so the prod deploy gets no model-data-url; with 13.2 (deploy
+  // accepts placeholders, src/deploy/render.ts) it deploys `{{build-model.outputs.model-data-url}}`.
+  knownDefect('prod runs on promoted weights in the prod account, with no placeholder left', () => {
+    const deploy = step(jobs['promote prod'], 'Deploy the endpoint');
+    const { cs } = changeSets(PROD, 'acme-llm-qwen-chat-prod')[0];
+    const rendered = `${cs.templateBody}\n${JSON.stringify(cs.parameters)}`;
+    expect(rendered).not.toMatch(/\{\{[^}]*\}\}/);
+    expect(deploy.inputs['model-data-url']).toMatch(new RegExp(`^s3://model-deploy-${PROD}-us-east-1/`));
+    const model = liveStack(PROD, 'acme-llm-qwen-chat-prod').resources.find((r) => r.type === 'AWS::SageMaker::Model')!;
+    expect(JSON.stringify(model.properties)).toContain(deploy.inputs['model-data-url']);
+  });
+});
+
+describe('promote.yml as documented (qwen-chat dev → staging → prod, every region)', () => {
+  it('promotes to staging and deploys the promoted image there', () => {
+    const j = jobs['promote staging'];
+    expect(j.errors).toEqual([]);
+    expect(j.environment).toBe('staging');
+    const promote = step(j, 'Promote the model');
+    expect(why(promote)).toBe('');
+    const uris = JSON.parse(promote.outputs['image-uris']) as Record<string, string>;
+    expect(Object.keys(uris)).toEqual(['us-east-1']);
+    expect(uris['us-east-1']).toMatch(/^222222222222\.dkr\.ecr\.us-east-1\.amazonaws\.com\/acme-llm\/qwen-chat@sha256:/);
+    const deploy = step(j, 'Deploy the endpoint');
+    expect(why(deploy)).toBe('');
+    expect(deploy.inputs['image-uri']).toBe(uris['us-east-1']);
+  });
+
+  it('promotes the image to each region of prod', () => {
+    const j = jobs['promote prod all regions'];
+    expect(j.errors).toEqual([]);
+    const promote = step(j, 'Promote the model');
+    expect(why(promote)).toBe('');
+    expect(Object.keys(JSON.parse(promote.outputs['image-uris'])).sort()).toEqual(['eu-west-1', 'us-east-1']);
+  });
+
+  // Defect (.github/workflows/promote.yml, step "Pick the promoted image", and 13.2): with several regions the
+  // step passes an empty image-uri, saying "deploy-endpoint resolves the image per region"; it does not, and
+  // deploys `{{build-model.outputs.image-uri}}` in every region. Pass the per-region map (or run the deploy per
+  // region) so each region gets the image promoted into it.
+  knownDefect('deploys in each region the image promoted into that region', () => {
+    const j = jobs['promote prod all regions'];
+    const uris = JSON.parse(step(j, 'Promote the model').outputs['image-uris']) as Record<string, string>;
+    const created = world.changeSets.slice(changeSetMark['promote prod all regions']);
+    for (const [region, uri] of Object.entries(uris)) {
+      const cs = created.find(({ stack }) => stack.region === region && stack.name === 'acme-llm-qwen-chat-prod');
+      expect({ region, image: cs?.cs.parameters.ImageUri }).toEqual({ region, image: uri });
+    }
+  });
+});
+
+describe('rotate-key.yml on its weekly schedule', () => {
+  it('skips the job where no roles are configured (its `if:`)', () => {
+    expect(jobs['rotate on schedule'].status).toBe('skipped');
+    expect(jobs['rotate on schedule'].steps).toEqual([]);
+  });
+});
+
+describe('destroy.yml (qwen-chat in dev)', () => {
+  it('refuses a confirmation that is not the stack name: the delete step is skipped, the stack stays', () => {
+    const j = jobs['destroy dev unconfirmed'];
+    expect(j.status).toBe('failure');
+    expect(step(j, 'Check the confirmation').outcome).toBe('failure');
+    expect(step(j, 'Check the confirmation').all).toContain("::error title=Not confirmed::confirm must be exactly the stack name 'acme-llm-qwen-chat-dev'.");
+    expect(step(j, 'Delete the stack').skipped).toBe(true);
+    expect(statusAfter['destroy dev unconfirmed'][`${DEV}/us-east-1/acme-llm-qwen-chat-dev`]).toMatch(/^(CREATE|UPDATE)_COMPLETE$/);
+  });
+
+  it('shows the stack, checks the confirmation and deletes it', () => {
+    const j = jobs['destroy dev'];
+    expect(j.errors).toEqual([]);
+    expect(j.steps.map((s) => `${s.name}:${s.outcome}`)).toEqual(expect.arrayContaining([
+      'Show the stack that would be deleted:success', 'Check the confirmation:success', 'Delete the stack:success',
+    ]));
+    expect(world.stacks.find((s) => s.account === DEV && s.name === 'acme-llm-qwen-chat-dev')!.status).toBe('DELETE_COMPLETE');
+  });
+
+  // Defect (.github/workflows/destroy.yml, step "Show the stack that would be deleted"): the preview runs
+  // deploy-endpoint in mode create-only without image-uri/model-data-url, so it creates a real change set
+  // md-<sha7> on the live stack that replaces the Model with `{{build-model.outputs.image-uri}}` (13.2), shows
+  // the user "Replace Model" while they confirm a deletion, and takes the name an execute-only run of that
+  // commit would execute. A preview should only describe the stack (or destroy should show what it deletes).
+  knownDefect('the preview creates no change set on the stack it is about to delete', () => {
+    const created = world.changeSets.slice(changeSetMark['destroy dev']).map(({ stack, cs }) => `${stack.name}: ${cs.name}`);
+    expect(created).toEqual([]);
+  });
+});
+
+describe('rendered templates', () => {
+  const PARAMETER_PROPERTIES = new Set(['Type', 'Default', 'Description', 'AllowedValues', 'AllowedPattern', 'MinValue', 'MaxValue', 'MinLength', 'MaxLength', 'ConstraintDescription', 'NoEcho']);
+  const invalid = () =>
+    world.changeSets.flatMap(({ stack, cs }) => {
+      const params = (parseTemplate(cs.templateBody).Parameters ?? {}) as Record<string, Record<string, unknown>>;
+      return Object.entries(params).flatMap(([name, def]) => Object.keys(def).filter((k) => !PARAMETER_PROPERTIES.has(k)).map((k) => `${stack.name}: parameter ${name} has property "${k}"`));
+    });
+
+  it('the journey created change sets to check', () => {
+    expect(world.changeSets.length).toBeGreaterThanOrEqual(3);
+  });
+
+  // Defect (templates/stacks/sagemaker-realtime.yaml:22, sagemaker-async.yaml:22): the KmsKeyId parameter is a
+  // YAML flow mapping whose Description contains a comma, so YAML splits it into a property named
+  // "ARN or alias); empty for AWS-owned keys"; CloudFormation rejects a template with an unknown parameter
+  // property ("Invalid template parameter property"). Quote the description.
+  knownDefect('carry only parameter properties CloudFormation accepts', () => {
+    expect(invalid()).toEqual([]);
+  });
+});
+
+describe('placeholders', () => {
+  it('the dev deploys rendered none', () => {
+    const dev = world.changeSets.slice(0, changeSetMark['rotate dev']).filter(({ stack }) => stack.account === DEV);
+    expect(dev.length).toBeGreaterThanOrEqual(2);
+    for (const { cs } of dev) expect(`${cs.templateBody}${JSON.stringify(cs.parameters)}`).not.toMatch(/\{\{[^}]*\}\}/);
+  });
+
+  // Defects 13.1 and 13.2 (src/promote/promote.ts, src/deploy/render.ts, src/deploy/flow.ts) and the destroy
+  // preview above: no change set anywhere in the journey may carry an unresolved `{{...}}` value.
+  knownDefect('no change set of the whole journey carries an unresolved {{...}} value', () => {
+    const offending = world.changeSets
+      .filter(({ cs }) => /\{\{[^}]*\}\}/.test(`${cs.templateBody}${JSON.stringify(cs.parameters)}`))
+      .map(({ stack, cs }) => `${stack.account}/${stack.name}/${cs.name}`);
+    expect(offending).toEqual([]);
+  });
+});
+
+describe('secrets', () => {
+  it('no credential, session token or GitHub token appears in anything a step printed or wrote', () => {
+    const secrets = [...world.secretValues, GITHUB_TOKEN, ...world.secrets.keys];
+    expect(secrets.length).toBeGreaterThan(3);
+    // The token really reached the bundles (they mask it), so its absence below means something.
+    expect(step(jobs['build-and-deploy dev'], 'Deploy the endpoint').all).toContain(`::add-mask::${GITHUB_TOKEN}`);
+    for (const j of Object.values(jobs)) {
+      for (const s of j.steps) {
+        const visible = s.all.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+        for (const secret of secrets) expect({ step: `${j.workflow}: ${s.name}`, leaked: visible.includes(secret) }).toEqual({ step: `${j.workflow}: ${s.name}`, leaked: false });
+      }
+    }
+  });
+});

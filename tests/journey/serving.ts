@@ -1,0 +1,125 @@
+/**
+ * The serving side of an ECS deployment, for real where it matters: a TLS front standing in for the load
+ * balancer (a self-signed certificate the bundles trust through NODE_EXTRA_CA_CERTS), the real gateway
+ * (templates/serving/gateway.py) with its key file, and a strict engine behind it — Node's own HTTP
+ * parser, which answers 400 to a request with two Content-Length headers, as strict engines do.
+ * `restart()` is what a new ECS deployment does: the tasks read the keys the MD_SERVE labels point at.
+ */
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import * as tls from 'tls';
+import { ROOT } from '../helpers/bundle';
+
+export interface EngineRequest {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  rawHeaders: string[];
+}
+
+export interface Serving {
+  /** host:port of the TLS front (what the load balancer's DNS name resolves to here). */
+  address: string;
+  caFile: string;
+  enginePort: number;
+  /** Requests that reached the engine (after the gateway). */
+  engine: EngineRequest[];
+  /** Status codes the engine answered, including its parser's own 400s. */
+  engineStatuses: number[];
+  restart(keys: string[]): void;
+  close(): Promise<void>;
+}
+
+const listen = (server: net.Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+
+function certificate(dir: string): { key: string; cert: string } {
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=code-assistant.acme.example',
+    '-addext', 'subjectAltName=DNS:code-assistant.acme.example,IP:127.0.0.1'], { stdio: 'ignore' });
+  return { key, cert };
+}
+
+async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`gateway exited ${child.exitCode}: ${log()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gateway did not listen: ${log()}`);
+}
+
+export async function startServing(): Promise<Serving> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-journey-serving-'));
+  const engine: EngineRequest[] = [];
+  const engineStatuses: number[] = [];
+  const engineServer = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      engine.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
+      engineStatuses.push(200);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.url === '/health' ? '{}' : '{"choices":[{"message":{"role":"assistant","content":"ok"}}]}');
+    });
+  });
+  engineServer.on('clientError', (_err, socket) => {
+    engineStatuses.push(400);
+    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+  const enginePort = await listen(engineServer);
+
+  const keyFile = path.join(dir, 'keys', 'api-keys.json');
+  fs.mkdirSync(path.dirname(keyFile));
+  const writeKeys = (keys: string[]) => {
+    const tmp = `${keyFile}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ keys }), { mode: 0o600 });
+    fs.renameSync(tmp, keyFile);
+  };
+  writeKeys([]);
+  const probe = net.createServer();
+  const gatewayPort = await listen(probe);
+  await new Promise<void>((r) => probe.close(() => r()));
+  let gatewayLog = '';
+  const gateway = spawn('python3', [path.join(ROOT, 'templates', 'serving', 'gateway.py')], {
+    env: {
+      PATH: process.env.PATH ?? '', PORT: String(gatewayPort), MODEL_DEPLOY_LISTEN_HOST: '127.0.0.1', MODEL_DEPLOY_UPSTREAM: `127.0.0.1:${enginePort}`,
+      MODEL_DEPLOY_API_KEY_FILE: keyFile, MODEL_DEPLOY_ACCESS_LOG: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  gateway.stdout!.on('data', (d: Buffer) => (gatewayLog += d.toString()));
+  gateway.stderr!.on('data', (d: Buffer) => (gatewayLog += d.toString()));
+  await waitForPort(gatewayPort, gateway, () => gatewayLog);
+
+  const { key, cert } = certificate(dir);
+  const front = tls.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (socket) => {
+    const upstream = net.connect(gatewayPort, '127.0.0.1');
+    socket.pipe(upstream).pipe(socket);
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  const frontPort = await listen(front);
+
+  return {
+    address: `127.0.0.1:${frontPort}`,
+    caFile: cert,
+    enginePort,
+    engine,
+    engineStatuses,
+    restart: writeKeys,
+    close: async () => {
+      gateway.kill('SIGTERM');
+      await new Promise<void>((r) => front.close(() => r()));
+      engineServer.closeAllConnections();
+      await new Promise<void>((r) => engineServer.close(() => r()));
+    },
+  };
+}
