@@ -393,6 +393,17 @@ export class World {
         EndpointConfigName: hit.resource.properties.EndpointConfigName, EndpointStatus: 'InService', CreationTime: new Date(), LastModifiedTime: new Date(),
       });
     }
+    if (req.operation === 'ListEndpoints') {
+      // The quota check counts what already runs: every live endpoint of this account and region.
+      const names = this.stacks
+        .filter((s) => s.account === account && s.region === region && s.status !== 'DELETE_COMPLETE')
+        .flatMap((s) => s.resources.filter((x) => x.type === 'AWS::SageMaker::Endpoint').map((x) => String(x.physical)));
+      return json({ Endpoints: names.map((n) => ({ EndpointName: n, EndpointArn: `arn:aws:sagemaker:${region}:${account}:endpoint/${n.toLowerCase()}`, EndpointStatus: 'InService', CreationTime: new Date(), LastModifiedTime: new Date() })) });
+    }
+    if (req.operation === 'DescribeEndpointConfig') {
+      const name = String(req.params.EndpointConfigName);
+      return json({ EndpointConfigName: name, EndpointConfigArn: `arn:aws:sagemaker:${region}:${account}:endpoint-config/${name.toLowerCase()}`, ProductionVariants: [], CreationTime: new Date() });
+    }
     return jsonError('UnhandledInTest', `fake SageMaker has no ${req.operation}`);
   }
 
