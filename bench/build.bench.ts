@@ -40,6 +40,10 @@ export default async function (): Promise<BenchRow[]> {
   let imageExists = true;
   let buildEndsAt = 0;
   const server = await startLoopback((req) => {
+    // build-model checks whose account it runs in before anything else (issue 13.5).
+    if (req.operation === 'GetCallerIdentity') {
+      return queryResponse('GetCallerIdentity', '<Arn>arn:aws:sts::111111111111:assumed-role/dev/gh</Arn><UserId>AROA:gh</UserId><Account>111111111111</Account>', 'https://sts.amazonaws.com/doc/2011-06-15/');
+    }
     if (req.operation === 'DescribeStacks') return queryResponse('DescribeStacks', stack);
     if (req.operation === 'DescribeImages') return imageExists ? { body: { imageDetails: [{ imageDigest: 'sha256:x' }] } } : jsonError('ImageNotFoundException', 'none');
     if (req.operation === 'StartBuild') return { body: { build: { id: 'P:1' } } };

@@ -21,7 +21,8 @@ environments:
     regions: [${REGIONS.join(', ')}]
 deployments:
   chat:
-    model: { huggingface: { id: Qwen/Qwen2.5-0.5B, revision: main } }
+    # Weights baked into the image: this bench measures the image copy alone.
+    model: { huggingface: { id: Qwen/Qwen2.5-0.5B, revision: main }, bakeIntoImage: true }
     engine: { name: vllm }
     target: sagemaker-realtime
     instanceType: ml.g5.xlarge
