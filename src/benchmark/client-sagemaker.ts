@@ -13,6 +13,7 @@ import { randomUUID } from 'crypto';
 import { InvokeEndpointAsyncCommand, InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsClient, Credentials } from '../core/aws';
+import { parseS3Location } from '../core/s3-location';
 import { errorMessage, errorName } from '../core/errors';
 import { chatBody, outcomeOf } from './client-openai';
 import { StreamTimer } from './stream';
@@ -83,10 +84,11 @@ export interface SageMakerAsyncClientOptions extends SageMakerClientOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
+/** An s3:// location as S3 command fields (through the project's one S3-URI parser). */
 export function parseS3Uri(uri: string): { Bucket: string; Key: string } {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m) throw new Error(`not an s3:// location: ${uri}`);
-  return { Bucket: m[1], Key: m[2] };
+  const loc = parseS3Location(uri);
+  if (!loc || !loc.key) throw new Error(`not an s3:// object location: ${uri}`);
+  return { Bucket: loc.bucket, Key: loc.key };
 }
 
 function isNotFound(err: unknown): boolean {
