@@ -16,6 +16,7 @@ import { Catalog, currencyOf, defaultCatalog } from '../cost/catalog';
 import { servedModelName } from '../image/render';
 import { benchClientFor, DeployedEndpoint, endpointApiKey, endpointFromOutputs } from './endpoint';
 import { bestStep, HourlyPrice, pricePerformance, PricePerformance } from './price-performance';
+import { imageHashOf } from './image-hash';
 import { filePrompts } from './prompts';
 import { benchmarkJson, renderMarkdown } from './render';
 import { BenchmarkResultRecord, resultRecord } from './results';
@@ -24,8 +25,9 @@ import type { BenchClient } from './types';
 
 export interface AfterDeployOptions {
   /**
-   * The serving image's content hash, as the PR job can compute it offline: renderBuild's tag
-   * (`md-<40 hex>`) or an image digest. Without it no result record is made (nothing to key it by).
+   * The serving image's content hash, as the PR job computes it offline (image-hash.ts): default
+   * renderBuild's tag for the region (`md-<40 hex>`), or the digest of a prebuilt image pinned by
+   * digest. Give it only to override. Without one, no result record is made (nothing to key it by).
    */
   imageHash?: string;
   credentials?: Credentials;
@@ -103,8 +105,9 @@ async function benchmarkRegion(target: Target, result: RegionResult, options: Af
   const markdown = `#### ${d.name} in ${result.region}\n\n${renderMarkdown(measured, { price, pricedStep })}`;
   const commit = run.env.sha;
   let record: BenchmarkResultRecord | undefined;
-  if (options.imageHash && commit && /^[0-9a-f]{40}$/.test(commit) && pricedStep) {
-    record = resultRecord({ run: measured, imageHash: options.imageHash, instanceType: d.instanceType, commit, region: result.region, price });
+  const imageHash = options.imageHash ?? imageHashOf(d, result.region, target.specDir);
+  if (imageHash && commit && /^[0-9a-f]{40}$/.test(commit) && pricedStep) {
+    record = resultRecord({ run: measured, imageHash, instanceType: d.instanceType, commit, region: result.region, price });
   } else {
     reporter.info('No result record: it needs the image content hash and the commit (GITHUB_SHA) to key it.');
   }

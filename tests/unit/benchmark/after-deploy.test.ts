@@ -101,8 +101,9 @@ describe('benchmarkAfterDeploy', () => {
       expect((await server.stats()).requests.every((q) => q.headers.authorization === `Bearer ${KEY}`)).toBe(true);
       expect(ctx.reporter.captured.secrets).toContain(KEY);
       expect(ctx.reporter.allText() + JSON.stringify(r)).not.toContain(KEY);
-      // No image hash given: nothing to key a record by.
-      expect(r?.resultRecord).toBeUndefined();
+      // No image hash given: the one build-model would tag for the region (renderBuild's content hash).
+      expect(r?.resultRecord?.imageHash).toMatch(/^md-[0-9a-f]{40}$/);
+      expect(r?.resultRecord?.instanceType).toBe('g5.2xlarge');
     } finally {
       await server.close();
     }
