@@ -1,18 +1,23 @@
 /**
  * The built CLI bundle (node scripts/build.js cli) as a user runs it: `model-deploy benchmark` against
- * a loopback OpenAI-compatible server in its own process, the key from an environment variable.
+ * a loopback OpenAI-compatible server in its own process, the key from an environment variable; and
+ * `model-deploy invoke` on an ecs deployment against a loopback AWS (CloudFormation, STS, Secrets
+ * Manager) whose stack output points at a loopback service.
  */
 import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { ROOT } from '../helpers/bundle';
+import { queryResponse, startLoopback } from '../helpers/loopback';
 import { startFakeOpenAi } from '../unit/benchmark/fake-openai';
 
 const KEY = 'sk-process-bench-4Rt7Yq2Wm9Lp3Xc8';
 const CLI = path.join(ROOT, 'dist', 'cli', 'index.js');
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+function run(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -58,6 +63,43 @@ describe('dist/cli benchmark', () => {
       expect((await server.stats()).requests).toHaveLength(0);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('dist/cli invoke', () => {
+  it('ecs: finds the URL in the stack, sends the body with the secret\'s key, prints the answer without the key', async () => {
+    const key = 'mdk-process-invoke-3Hs8Kd2Qv7Zp';
+    let service = '';
+    const aws = await startLoopback((req) => {
+      if (req.operation === 'DescribeStacks') {
+        return queryResponse('DescribeStacks', `<Stacks><member><StackName>acme-chat</StackName><StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2025-01-01T00:00:00Z</CreationTime><Outputs>` +
+          `<member><OutputKey>EndpointUrl</OutputKey><OutputValue>${service}</OutputValue></member>` +
+          `<member><OutputKey>ApiKeySecretArn</OutputKey><OutputValue>arn:aws:secretsmanager:us-east-1:111122223333:secret:acme-key</OutputValue></member></Outputs></member></Stacks>`);
+      }
+      if (req.operation === 'GetCallerIdentity') return queryResponse('GetCallerIdentity', '<Account>111122223333</Account><Arn>arn:aws:sts::111122223333:user/u</Arn><UserId>u</UserId>', 'https://sts.amazonaws.com/doc/2011-06-15/');
+      if (req.operation === 'GetSecretValue') return { headers: { 'content-type': 'application/x-amz-json-1.1' }, body: { ARN: 'arn:x', Name: 'acme-key', SecretString: JSON.stringify({ apiKey: key }) } };
+      if (req.method === 'POST' && req.path === '/invocations') {
+        return req.headers.authorization === `Bearer ${key}` ? { body: { generated_text: 'hello from ecs', echoed: req.headers.authorization } } : { status: 401, body: { message: 'no key' } };
+      }
+      return undefined;
+    });
+    service = aws.url;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-invoke-cli-'));
+    fs.writeFileSync(
+      path.join(dir, 'model-deploy.yml'),
+      'version: 1\nproject: acme\ndeployments:\n  chat:\n    model: { huggingface: { id: org/model, revision: "0123456789abcdef0123456789abcdef01234567" }, sizeGb: 10 }\n    engine: { name: vllm }\n    target: ecs\n    instanceType: g5.2xlarge\n    regions: [us-east-1]\n' +
+        '    security:\n      certificateArn: "arn:aws:acm:us-east-1:111111111111:certificate/abc"\n      vpc: { vpcId: vpc-0a1b2c3d, subnets: [subnet-0a1b2c3d, subnet-0a1b2c3e], securityGroups: [sg-0a1b2c3d] }\n',
+    );
+    try {
+      const r = await run(['invoke', '--body', '{"inputs": "hi"}'], { AWS_ENDPOINT_URL: aws.url, AWS_ACCESS_KEY_ID: 'AKIDLOOPBACK', AWS_SECRET_ACCESS_KEY: 'loopback', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', HOME: dir }, dir);
+      expect(r.out).toContain('hello from ecs');
+      expect(r.out).not.toContain(key);
+      expect(r.code).toBe(0);
+      const post = aws.requests.find((q) => q.path === '/invocations');
+      expect(post?.body).toBe('{"inputs": "hi"}');
+    } finally {
+      await aws.close();
     }
   });
 });
