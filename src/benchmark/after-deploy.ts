@@ -30,6 +30,11 @@ export interface AfterDeployOptions {
    * digest. Give it only to override. Without one, no result record is made (nothing to key it by).
    */
   imageHash?: string;
+  /**
+   * The image the deploy was given (deploy-endpoint's image-uri), when it was: its content hash is its
+   * md-<40 hex> tag or its digest; an image named by another tag has none (no record, it could move).
+   */
+  imageUri?: string;
   credentials?: Credentials;
   /** Repository root: the workload's promptsFile is relative to it. */
   workspace: string;
@@ -105,13 +110,18 @@ async function benchmarkRegion(target: Target, result: RegionResult, options: Af
   const markdown = `#### ${d.name} in ${result.region}\n\n${renderMarkdown(measured, { price, pricedStep })}`;
   const commit = run.env.sha;
   let record: BenchmarkResultRecord | undefined;
-  const imageHash = options.imageHash ?? imageHashOf(d, result.region, target.specDir);
+  const imageHash = options.imageHash ?? (options.imageUri ? hashOfImageUri(options.imageUri) : imageHashOf(d, result.region, target.specDir));
   if (imageHash && commit && /^[0-9a-f]{40}$/.test(commit) && pricedStep) {
     record = resultRecord({ run: measured, imageHash, instanceType: d.instanceType, commit, region: result.region, price });
   } else {
     reporter.info('No result record: it needs the image content hash and the commit (GITHUB_SHA) to key it.');
   }
   return { region: result.region, endpoint: endpoint.url ?? endpoint.endpointName, json, markdown, resultRecord: record, price };
+}
+
+/** An image reference's content hash: its digest, or build-model's content-addressed md- tag. */
+export function hashOfImageUri(uri: string): string | undefined {
+  return /@(sha256:[0-9a-f]{64})$/.exec(uri)?.[1] ?? /:(md-[0-9a-f]{40})$/.exec(uri)?.[1];
 }
 
 /** The account, from an ARN the stack returned (async buckets are checked to be the account's own). */

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointAsyncCommand, InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { benchmarkAfterDeploy, instanceHourlyPrice } from '../../../src/benchmark/after-deploy';
+import { benchmarkAfterDeploy, hashOfImageUri, instanceHourlyPrice } from '../../../src/benchmark/after-deploy';
 import { benchmarkKey, validateResult } from '../../../src/benchmark/results';
 import { resolveTarget } from '../../../src/config/select';
 import { EnvInputs } from '../../../src/core/env';
@@ -132,4 +132,12 @@ describe('benchmarkAfterDeploy', () => {
     }
     expect(runtime.commandCalls(InvokeEndpointAsyncCommand)[0]?.args[0].input.EndpointName).toBe('acme-chat-async');
   }, 30_000);
+
+  it('keys the record by the image the deploy was given: its md- tag or digest, none for a movable tag', () => {
+    const tag = `md-${'a'.repeat(40)}`;
+    const digest = `sha256:${'b'.repeat(64)}`;
+    expect(hashOfImageUri(`111122223333.dkr.ecr.us-east-1.amazonaws.com/acme/chat:${tag}`)).toBe(tag);
+    expect(hashOfImageUri(`763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference@${digest}`)).toBe(digest);
+    expect(hashOfImageUri('111122223333.dkr.ecr.us-east-1.amazonaws.com/acme/chat:latest')).toBeUndefined();
+  });
 });
