@@ -45,8 +45,8 @@ const BOOLEAN = new Set(['json', 'help']);
 
 export function parseBenchmarkFlags(args: string[]): Record<string, string> {
   const flags: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
+  const rest = [...args];
+  for (let arg = rest.shift(); arg !== undefined; arg = rest.shift()) {
     if (arg === '-h') {
       flags.help = 'true';
       continue;
@@ -57,15 +57,13 @@ export function parseBenchmarkFlags(args: string[]): Record<string, string> {
     if (!(FLAGS as readonly string[]).includes(name)) {
       throw new DeployError(`unknown flag --${name}`, { hint: `Flags: ${FLAGS.map((f) => `--${f}`).join(', ')}.` });
     }
-    let value: string;
+    const next = rest[0];
+    let value: string | undefined;
     if (eq >= 0) value = arg.slice(eq + 1);
-    else if (BOOLEAN.has(name)) value = args[i + 1] === 'true' || args[i + 1] === 'false' ? args[++i] : 'true';
-    else {
-      const next = args[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new DeployError(`--${name} needs a value`, { hint: 'Run model-deploy benchmark --help.' });
-      value = args[++i];
-    }
-    flags[name] = value;
+    else if (BOOLEAN.has(name)) value = next === 'true' || next === 'false' ? rest.shift() : 'true';
+    else if (next === undefined || next.startsWith('--')) throw new DeployError(`--${name} needs a value`, { hint: 'Run model-deploy benchmark --help.' });
+    else value = rest.shift();
+    flags[name] = value ?? 'true';
   }
   return flags;
 }

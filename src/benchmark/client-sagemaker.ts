@@ -13,6 +13,7 @@ import { randomUUID } from 'crypto';
 import { InvokeEndpointAsyncCommand, InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsClient, Credentials } from '../core/aws';
+import { parseS3Location } from '../core/s3-location';
 import { errorMessage, errorName } from '../core/errors';
 import { chatBody, outcomeOf } from './client-openai';
 import { StreamTimer } from './stream';
@@ -76,6 +77,8 @@ export interface SageMakerAsyncClientOptions extends SageMakerClientOptions {
   /** Where request bodies are uploaded: s3://bucket/prefix (the endpoint's role must read it). */
   inputBucket: string;
   inputPrefix: string;
+  /** The account that must own the buckets (S3's ExpectedBucketOwner): a same-named bucket elsewhere is refused. */
+  expectedBucketOwner?: string;
   /** How often the output location is checked (default 1000 ms). */
   pollIntervalMs?: number;
   /** One request's limit from invocation to output (default 15 minutes, SageMaker async's own default is 15). */
@@ -83,10 +86,11 @@ export interface SageMakerAsyncClientOptions extends SageMakerClientOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
+/** An s3:// location as S3 command fields (through the project's one S3-URI parser). */
 export function parseS3Uri(uri: string): { Bucket: string; Key: string } {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m) throw new Error(`not an s3:// location: ${uri}`);
-  return { Bucket: m[1], Key: m[2] };
+  const loc = parseS3Location(uri);
+  if (!loc || !loc.key) throw new Error(`not an s3:// object location: ${uri}`);
+  return { Bucket: loc.bucket, Key: loc.key };
 }
 
 function isNotFound(err: unknown): boolean {
@@ -123,10 +127,11 @@ export function sagemakerAsyncClient(options: SageMakerAsyncClientOptions): Benc
   const limitMs = options.requestTimeoutMs ?? 15 * 60 * 1000;
   const run = randomUUID();
   const prefix = options.inputPrefix.replace(/^\/+|\/+$/g, '');
+  const owner = options.expectedBucketOwner;
 
   const exists = async (loc: { Bucket: string; Key: string }, signal: AbortSignal): Promise<boolean> => {
     try {
-      await s3.send(new HeadObjectCommand(loc), { abortSignal: signal });
+      await s3.send(new HeadObjectCommand({ ...loc, ExpectedBucketOwner: owner }), { abortSignal: signal });
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -141,7 +146,7 @@ export function sagemakerAsyncClient(options: SageMakerAsyncClientOptions): Benc
       let start = now();
       try {
         await s3.send(
-          new PutObjectCommand({ Bucket: options.inputBucket, Key: key, Body: JSON.stringify(chatBody(request, options.model, { stream: false, ignoreEos: options.ignoreEos })), ContentType: 'application/json' }),
+          new PutObjectCommand({ Bucket: options.inputBucket, Key: key, Body: JSON.stringify(chatBody(request, options.model, { stream: false, ignoreEos: options.ignoreEos })), ContentType: 'application/json', ExpectedBucketOwner: owner }),
           { abortSignal: signal },
         );
         start = now();
@@ -164,7 +169,7 @@ export function sagemakerAsyncClient(options: SageMakerAsyncClientOptions): Benc
           const [done, failed] = await Promise.all([exists(output, signal), failure ? exists(failure, signal) : Promise.resolve(false)]);
           const seen = now();
           if (done) {
-            const text = await bodyText((await s3.send(new GetObjectCommand(output), { abortSignal: signal })).Body);
+            const text = await bodyText((await s3.send(new GetObjectCommand({ ...output, ExpectedBucketOwner: owner }), { abortSignal: signal })).Body);
             const latency = seen - start;
             let completion: number | undefined;
             let prompt: number | undefined;
@@ -178,8 +183,8 @@ export function sagemakerAsyncClient(options: SageMakerAsyncClientOptions): Benc
             // The whole answer arrives at once: TTFT is the end-to-end latency, there are no gaps.
             return { success: true, promptLen: prompt ?? request.promptTokens, outputTokens: completion ?? 0, ttftMs: latency, itlMs: [], latencyMs: latency, startMs: start };
           }
-          if (failed) {
-            const text = await bodyText((await s3.send(new GetObjectCommand(failure!), { abortSignal: signal })).Body).catch(() => '');
+          if (failed && failure) {
+            const text = await bodyText((await s3.send(new GetObjectCommand({ ...failure, ExpectedBucketOwner: owner }), { abortSignal: signal })).Body).catch(() => '');
             return failedOutcome(request, start, `the endpoint failed the request: ${text.slice(0, 200)}`);
           }
           if (seen > deadline) return failedOutcome(request, start, `no output at ${res.OutputLocation} within ${Math.round(limitMs / 1000)} s`);

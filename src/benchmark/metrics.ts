@@ -49,9 +49,9 @@ export interface BenchmarkMetrics extends LatencyFields {
 export function percentileSorted(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   const rank = (p / 100) * (sorted.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+  const lo = sorted[Math.floor(rank)] ?? 0;
+  const hi = sorted[Math.ceil(rank)] ?? lo;
+  return lo + (hi - lo) * (rank - Math.floor(rank));
 }
 
 export function percentile(values: readonly number[], p: number): number {
@@ -93,6 +93,15 @@ function stats(out: Record<string, number>, name: string, valuesMs: number[], pe
   for (const p of percentiles) out[`p${percentileWord(p)}_${name}_ms`] = percentileSorted(sorted, p);
 }
 
+/** A request meets every per-request objective set (vLLM's goodput: TTFT, TPOT and E2EL each within theirs). */
+function isGood(o: RequestOutcome, tpot: number, objective: MetricsOptions['objective']): boolean {
+  if (!objective) return false;
+  if (objective.p95TtftMs !== undefined && o.ttftMs > objective.p95TtftMs) return false;
+  if (objective.tpotMs !== undefined && tpot > objective.tpotMs) return false;
+  if (objective.p95E2elMs !== undefined && o.latencyMs > objective.p95E2elMs) return false;
+  return true;
+}
+
 /** The run's metrics from its outcomes and wall time (seconds). */
 export function calculateMetrics(outcomes: readonly RequestOutcome[], durationS: number, options: MetricsOptions = {}): BenchmarkMetrics {
   const percentiles = options.percentiles ?? DEFAULT_PERCENTILES;
@@ -103,7 +112,7 @@ export function calculateMetrics(outcomes: readonly RequestOutcome[], durationS:
   let totalOutput = 0;
   const ttfts: number[] = [];
   const tpots: number[] = [];
-  const allTpots: number[] = [];
+  let good = 0;
   const itls: number[] = [];
   const e2els: number[] = [];
   const queues: number[] = [];
@@ -125,7 +134,7 @@ export function calculateMetrics(outcomes: readonly RequestOutcome[], durationS:
       tpot = (o.latencyMs - o.ttftMs) / (outputLen - 1);
       tpots.push(tpot);
     }
-    allTpots.push(tpot);
+    if (isGood(o, tpot, options.objective)) good++;
     for (const x of o.itlMs) itls.push(x);
     ttfts.push(o.ttftMs);
     e2els.push(o.latencyMs);
@@ -133,14 +142,7 @@ export function calculateMetrics(outcomes: readonly RequestOutcome[], durationS:
   }
 
   const objective = options.objective ?? {};
-  const checks: [number[], number][] = [];
-  if (objective.p95TtftMs !== undefined) checks.push([ttfts, objective.p95TtftMs]);
-  if (objective.tpotMs !== undefined) checks.push([allTpots, objective.tpotMs]);
-  if (objective.p95E2elMs !== undefined) checks.push([e2els, objective.p95E2elMs]);
-  let good = 0;
-  if (checks.length) {
-    for (let i = 0; i < completed; i++) if (checks.every(([values, slo]) => values[i] <= slo)) good++;
-  }
+  const hasObjective = objective.p95TtftMs !== undefined || objective.tpotMs !== undefined || objective.p95E2elMs !== undefined;
 
   const dur = durationS > 0 ? durationS : Number.NaN;
   const m: Record<string, number | null> = {
@@ -151,7 +153,7 @@ export function calculateMetrics(outcomes: readonly RequestOutcome[], durationS:
     total_input_tokens: totalInput,
     total_output_tokens: totalOutput,
     request_throughput: completed / dur || 0,
-    request_goodput: checks.length ? good / dur || 0 : null,
+    request_goodput: hasObjective ? good / dur || 0 : null,
     output_throughput: totalOutput / dur || 0,
     total_token_throughput: (totalInput + totalOutput) / dur || 0,
     ...peaks(ok),
@@ -180,15 +182,18 @@ function peaks(ok: readonly RequestOutcome[]): { max_output_tokens_per_s: number
     start = Math.min(start, o.startMs);
     end = Math.max(end, o.startMs + o.latencyMs);
   }
-  const buckets = new Array<number>(Math.ceil((end - start) / 1000) + 1).fill(0);
+  const size = Math.ceil((end - start) / 1000) + 1;
+  const buckets = new Map<number, number>();
+  const count = (t: number) => {
+    const b = Math.floor((t - start) / 1000);
+    if (b >= 0 && b < size) buckets.set(b, (buckets.get(b) ?? 0) + 1);
+  };
   for (const o of ok) {
     let t = o.startMs + o.ttftMs;
-    const b0 = Math.floor((t - start) / 1000);
-    if (b0 >= 0 && b0 < buckets.length) buckets[b0]++;
+    count(t);
     for (const gap of o.itlMs) {
       t += gap;
-      const b = Math.floor((t - start) / 1000);
-      if (b >= 0 && b < buckets.length) buckets[b]++;
+      count(t);
     }
   }
   const events: [number, number][] = [];
@@ -200,14 +205,14 @@ function peaks(ok: readonly RequestOutcome[]): { max_output_tokens_per_s: number
     cur += d;
     if (cur > peak) peak = cur;
   }
-  return { max_output_tokens_per_s: buckets.reduce((a, b) => Math.max(a, b), 0), max_concurrent_requests: peak };
+  return { max_output_tokens_per_s: Math.max(0, ...buckets.values()), max_concurrent_requests: peak };
 }
 
 /** Whether the run met the latency objective at p95 (the objective's own terms). */
 export function meetsObjective(m: BenchmarkMetrics, objective: LatencyObjective): boolean {
   if (m.completed === 0) return false;
-  if (objective.p95TtftMs !== undefined && (m as unknown as Record<string, number>).p95_ttft_ms > objective.p95TtftMs) return false;
-  if (objective.p95E2elMs !== undefined && (m as unknown as Record<string, number>).p95_e2el_ms > objective.p95E2elMs) return false;
+  if (objective.p95TtftMs !== undefined && p95(m, 'ttft') > objective.p95TtftMs) return false;
+  if (objective.p95E2elMs !== undefined && p95(m, 'e2el') > objective.p95E2elMs) return false;
   return true;
 }
 

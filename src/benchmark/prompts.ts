@@ -28,10 +28,10 @@ export function syntheticPrompt(tokens: number, index: number): string {
   const n = WORDS.length;
   // A stride coprime with the vocabulary size walks every word before repeating.
   const stride = 37;
-  const out = new Array<string>(tokens);
+  const out: string[] = [];
   let k = (index * 7919) % n;
   for (let i = 0; i < tokens; i++) {
-    out[i] = WORDS[k];
+    out.push(WORDS[k] ?? 'the');
     k = (k + stride + (i % 3 === 0 ? index % 5 : 0)) % n;
   }
   return out.join(' ');
@@ -84,8 +84,9 @@ export function filePrompts(file: string, root: string): PromptSource {
   }
   const prompts: string[] = [];
   const lines = fs.readFileSync(full, 'utf8').split(/\r?\n/);
-  for (let i = 0; i < lines.length && prompts.length < MAX_PROMPTS; i++) {
-    const line = lines[i].trim();
+  for (const [i, raw] of lines.entries()) {
+    if (prompts.length >= MAX_PROMPTS) break;
+    const line = raw.trim();
     if (!line) continue;
     if (line.startsWith('{')) {
       let obj: unknown;
@@ -100,6 +101,7 @@ export function filePrompts(file: string, root: string): PromptSource {
     } else prompts.push(line);
   }
   if (prompts.length === 0) throw new DeployError(`workload.promptsFile "${file}" holds no prompts`, { hint: 'One prompt a line, or JSON lines with a "prompt" field.' });
-  const words = prompts.map((p) => p.split(/\s+/).filter(Boolean).length);
-  return { kind: 'file', prompt: (index) => prompts[index % prompts.length], tokens: (index) => words[index % prompts.length] };
+  const entries = prompts.map((text) => ({ text, words: text.split(/\s+/).filter(Boolean).length }));
+  const at = (index: number) => entries[index % entries.length] ?? { text: '', words: 0 };
+  return { kind: 'file', prompt: (index) => at(index).text, tokens: (index) => at(index).words };
 }

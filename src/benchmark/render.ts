@@ -9,7 +9,7 @@ import type { BenchmarkRun, StepResult } from './runner';
 import type { Workload } from './workload';
 
 const f = (v: number | null | undefined, digits = 2) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
-const get = (m: BenchmarkMetrics, key: string): number => (m as unknown as Record<string, number>)[key];
+const get = (m: BenchmarkMetrics, key: string): number | undefined => (m as unknown as Record<string, number | undefined>)[key];
 
 function loadLabel(s: StepResult): string {
   return s.concurrency !== undefined ? `${s.concurrency}` : `${s.requestRate} req/s`;
@@ -76,8 +76,8 @@ export function renderMarkdown(run: BenchmarkRun, options: RenderOptions = {}): 
 export function renderLatencyChart(run: BenchmarkRun): string | undefined {
   const steps = run.steps.filter((s) => s.concurrency !== undefined && s.metrics.completed > 0);
   if (steps.length < 2) return undefined;
-  const ttft = steps.map((s) => Math.round(get(s.metrics, 'p95_ttft_ms')));
-  const e2el = steps.map((s) => Math.round(get(s.metrics, 'p95_e2el_ms')));
+  const ttft = steps.map((s) => Math.round(get(s.metrics, 'p95_ttft_ms') ?? 0));
+  const e2el = steps.map((s) => Math.round(get(s.metrics, 'p95_e2el_ms') ?? 0));
   const top = Math.max(...ttft, ...e2el, 1);
   return [
     '```mermaid',

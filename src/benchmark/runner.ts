@@ -101,7 +101,7 @@ async function warmup(client: BenchClient, workload: Workload, prompts: PromptSo
       Array.from({ length: parallel }, (_, i) => client.send({ index: -1 - i, prompt: prompts.prompt(i), promptTokens: prompts.tokens(i), maxTokens }, controller.signal)),
     );
     if (fatal && !outs.some((o) => o.success) && !signal?.aborted) {
-      throw new DeployError(`the first request to ${client.label} failed: ${outs[0].error ?? 'no answer'}`, {
+      throw new DeployError(`the first request to ${client.label} failed: ${outs[0]?.error ?? 'no answer'}`, {
         title: 'Benchmark could not start',
         hint: 'Check the URL (or endpoint name), the model name and the key; the benchmark sends nothing more until one request succeeds.',
       });

@@ -2,6 +2,8 @@
  * model-deploy: the same core as the actions, from a terminal.
  *   model-deploy plan [--config FILE] [--deployment NAME] [--environment ENV] [--out DIR]
  *   model-deploy validate [--config FILE]
+ *   model-deploy benchmark --url URL [--api-key-env NAME] ...   (any OpenAI-compatible server)
+ *   model-deploy invoke [--config FILE] [--deployment NAME] ... --body JSON|@FILE   (one request to a deployment)
  *   model-deploy <action> [--<input> VALUE ...]   (build-model, deploy-endpoint, rotate-key, promote-model, estimate-cost)
  *   model-deploy <command> --help
  */
@@ -16,6 +18,8 @@ import { VERSION } from '../core/version';
 import { didYouMean } from '../config/suggest';
 import { DEFAULT_SPEC_FILE, loadSpec, missingSpecError } from '../config/load';
 import { plan } from '../plan/plan';
+import { BENCHMARK_USAGE, benchmarkCommand } from '../benchmark/cli';
+import { INVOKE_FLAGS, INVOKE_USAGE, invokeCommand } from '../benchmark/invoke';
 
 /** Where the bundled example lives, relative to this file in src/cli or dist/cli. */
 export function bundledExample(): string {
@@ -53,6 +57,11 @@ Usage:
       template and parameters, plus the cost estimate. Offline. Without --config: ./model-deploy.yml,
       else the bundled example.
   model-deploy validate [--config FILE]
+  model-deploy benchmark --url URL [--api-key-env NAME] --concurrency N --requests N
+      --prompt-tokens P --output-tokens G [--json]
+      Measure any OpenAI-compatible server as vllm bench serve does (TTFT, TPOT, ITL, throughput).
+  model-deploy invoke [--config FILE] [--deployment NAME] [--environment ENV] [--region REGION] --body JSON|@FILE
+      Send one request to a deployed endpoint (any target) and print the answer.
   model-deploy <action> [--<input> VALUE ...]
       Run an action from this machine with your AWS credentials. Actions: ${ACTION_NAMES.join(', ')}.
       Its inputs are the flags; model-deploy <action> --help lists them.
@@ -62,6 +71,8 @@ Usage:
 const PLAN_FLAGS = ['config', 'deployment', 'environment', 'out', 'hours-per-month'] as const;
 
 const COMMAND_HELP: Record<string, string> = {
+  benchmark: BENCHMARK_USAGE.replace(/^Usage:\n {2}/, ''),
+  invoke: INVOKE_USAGE,
   plan: `model-deploy plan [--config FILE] [--deployment NAME] [--environment ENV] [--out DIR] [--hours-per-month N]
 
 Validates the spec and writes, for each deployment, the buildspec, Dockerfile, CloudFormation template
@@ -117,6 +128,9 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     }
     if (!command || command === 'plan') return await planCommand(rest, out);
     if (command === 'validate') return validateCommand(rest, out);
+    // Its own flags and exit codes (2 for a usage error), and Ctrl-C stops the run.
+    if (command === 'benchmark') return await benchmarkCommand(rest, reporter);
+    if (command === 'invoke') return await invokeCommand(parseFlags(rest, INVOKE_FLAGS), reporter);
     return await actionCommand(command, rest, reporter);
   } catch (err) {
     reportFailure(err, reporter);
@@ -136,7 +150,7 @@ async function actionCommand(command: string, args: string[], reporter: ReturnTy
   const action = actionModule(command);
   if (!action) {
     throw new DeployError(`unknown command "${command}"`, {
-      hint: `${didYouMean(command, ['plan', 'validate', ...ACTION_NAMES])} Run model-deploy --help.`,
+      hint: `${didYouMean(command, ['plan', 'validate', 'benchmark', 'invoke', ...ACTION_NAMES])} Run model-deploy --help.`,
     });
   }
   const flags = parseFlags(args, Object.keys(action.definition.inputs));

@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ErrorObject } from 'ajv';
-import { DeployError, SourceLocation, throwIfAny } from '../core/errors';
+import { DeployError, DeployErrors, SourceLocation, throwIfAny } from '../core/errors';
+import { resolveWorkload } from '../benchmark/workload';
 import type { Deployment, DeploymentSpec, EnvironmentSpec, Spec } from './types';
 import { didYouMean } from './suggest';
 import { knownInstanceTypes, previousGeneration } from './instance-types';
@@ -407,7 +408,21 @@ function environmentChecks(environments: Record<string, EnvironmentSpec>, deploy
   );
 }
 
-const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkScaling, checkServerTarget, checkSageMakerFields, checkAsync, checkRegions];
+/** The benchmark workload: the rules a schema cannot say (concurrency or rate, steps), defaults applied. */
+function checkWorkload({ d, at, add }: CheckContext): void {
+  try {
+    d.workload = resolveWorkload(d.workload, { path: 'workload', location: at('workload') });
+  } catch (err) {
+    for (const e of err instanceof DeployErrors ? err.errors : [err]) {
+      if (!(e instanceof DeployError)) throw e;
+      // "workload.objective.p95TtftMs is ...": point at that field where it is written.
+      const field = /^workload\.([\w.]+)/.exec(e.message)?.[1]?.split('.') ?? [];
+      add(e.message, at('workload', ...field), e.hint);
+    }
+  }
+}
+
+const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkScaling, checkServerTarget, checkSageMakerFields, checkAsync, checkRegions, checkWorkload];
 
 function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): DeployError[] {
   const errs: DeployError[] = [];

@@ -2,6 +2,8 @@
  * The deployment spec as code sees it after loading: the shape of schema/model-deploy.schema.json
  * (the source of truth, with its defaults applied) plus what resolution adds (name, file positions).
  */
+import type { Workload } from '../benchmark/workload';
+
 export type Target = 'sagemaker-realtime' | 'sagemaker-async' | 'ec2' | 'ecs';
 export type EngineName = 'vllm' | 'tgi' | 'lmi' | 'custom';
 export type RolloutStrategy = 'all-at-once' | 'canary' | 'linear';
@@ -102,6 +104,8 @@ export interface DeploymentSpec {
     natDataGbPerMonth: number;
   };
   tags: Record<string, string>;
+  /** The benchmark's load, defaults applied (src/benchmark/workload.ts). */
+  workload: Workload;
 }
 
 /** One deployment, resolved: defaults merged and applied, with where it was written. */

@@ -92,6 +92,15 @@ const change = object(
     oneTimeNote: text,
     unpriced: count,
     usageBased: count,
+    benchmark: {
+      anyOf: [
+        object({ measured: { const: false } }, ['measured']),
+        object(
+          { measured: { const: true }, perMillionOutputTokens: nullable({ type: 'number', minimum: 0 }), currency, date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' }, commit: { type: 'string', pattern: '^[0-9a-f]{7}$' } },
+          ['measured', 'perMillionOutputTokens', 'currency', 'date', 'commit'],
+        ),
+      ],
+    },
   },
   ['name', 'label', 'currency', 'status', 'pastMonthly', 'monthly', 'diff', 'oneTime', 'unpriced', 'usageBased'],
 );
@@ -106,6 +115,7 @@ const report = object(
     prices: { type: 'array', maxItems: 2000, items: price },
     assumptions: texts,
     priceNotes: texts,
+    benchmarks: { type: 'boolean' },
   },
   ['project', 'hoursPerMonth', 'compared', 'changes', 'prices', 'assumptions', 'priceNotes'],
 );

@@ -15,6 +15,7 @@ import { loadSpec, selectDeployment, selectEnvironment } from '../config/load';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { Artifact, CommentFigures, readArtifact } from './artifact';
 import { readBaseSpec } from './base';
+import { attachBaseBenchmarks, attachBenchmarks, DEFAULT_BENCHMARK_RESULTS } from './benchmarks';
 import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './estimate';
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
@@ -47,6 +48,8 @@ export interface CostRequest {
   behavior: CommentBehavior;
   skipIfUnchanged: boolean;
   resultFile: string;
+  /** Directory of benchmark results in the repository, relative to the workspace (default .model-deploy/benchmarks/). */
+  benchmarkResults?: string;
   prNumber?: number;
   token?: string;
   retryBaseMs?: number;
@@ -150,15 +153,28 @@ async function estimate(o: EstimateCostOptions): Promise<{ report: CostReport; r
   const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
   const head = o.deployment ? [selectDeployment(spec, o.deployment)] : Object.values(spec.deployments);
   const pr = eventPullRequest(o.env);
-  const base = await readBase(o, o.baseRef ?? pr.baseSha, environment);
+  const baseRef = o.baseRef ?? pr.baseSha;
+  const base = await readBase(o, baseRef, environment);
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
   const headEstimate = estimateDeployments(head, { hoursPerMonth: o.hoursPerMonth, environment, prices: book, spec });
   const priced = priceBase(o, base, book);
   if (priced.estimate) resolveImageTags(headEstimate, priced.estimate, { head, base: base.deployments ?? [], headSpec: spec, baseSpec: base.spec });
   const report = buildReport({ project: spec.project, head: headEstimate, base: priced.estimate, baseNote: priced.note, prices: book.usedPrices(), priceNotes: notes });
+  await benchmarkColumn(o, report, head, o.baseConfig ? undefined : baseRef);
   const comment: CommentFigures = { marker: commentMarker(o.config), unchanged: isUnchanged(report), pullRequest: o.prNumber ?? pr.number, headSha: pr.headSha ?? o.env.sha };
   const result: ResultFile = { ...reportJson(report), report, budget, comment, overBudget: checkBudget(report, budget, formatMoney) };
   return { report, result };
+}
+
+/**
+ * The $/1M output tokens column from the results directory: at the base commit on a pull request (the
+ * PR's own files cannot vouch for themselves), else the checkout's (a push to the branch that holds them).
+ */
+async function benchmarkColumn(o: EstimateCostOptions, report: CostReport, head: Deployment[], baseRef: string | undefined): Promise<void> {
+  const dir = o.benchmarkResults ?? DEFAULT_BENCHMARK_RESULTS;
+  const specDir = path.dirname(path.resolve(o.workspace, o.config));
+  if (baseRef) await attachBaseBenchmarks(report, head, { workspace: o.workspace, ref: baseRef, dir, specDir, reporter: o.reporter });
+  else attachBenchmarks(report, head, { dir: path.resolve(o.workspace, dir), specDir, reporter: o.reporter });
 }
 
 /** The comment body, rendered here from the figures (never taken from a file). */

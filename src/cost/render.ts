@@ -5,6 +5,7 @@
  * included) by dropping details, never totals. Every string from the report is escaped: in comment
  * mode the report comes from an artifact a pull request's job wrote.
  */
+import { formatPrice } from '../benchmark/price-performance';
 import { Currency, Price, defaultCatalog } from './catalog';
 import type { CostComponent, DeploymentEstimate, ResourceEstimate } from './estimate';
 import type { BudgetViolation, CostReport, CurrencyTotals, DeploymentChange } from './report';
@@ -227,9 +228,19 @@ function summaryTable(report: CostReport, shown: number): string {
   const header = compared
     ? ['| Deployment | Status | Runs on | Base monthly | New monthly | Change | % | One-time |', '|---|---|---|--:|--:|--:|--:|--:|']
     : ['| Deployment | Runs on | Monthly | One-time |', '|---|---|--:|--:|'];
-  const rows = report.changes.slice(0, shown).map((c) => changeRow(c, compared));
-  if (shown < report.changes.length) rows.push(`| … ${report.changes.length - shown} more deployment(s) not shown (see the JSON result) |${compared ? ' | | | | | | |' : ' | | |'}`);
-  return [...header, ...rows, ...report.totals.map((t) => totalRow(t, compared))].join('\n');
+  const rows = report.changes.slice(0, shown).map((c) => changeRow(c, compared) + (report.benchmarks ? ` ${benchmarkCell(c)} |` : ''));
+  if (shown < report.changes.length) rows.push(`| … ${report.changes.length - shown} more deployment(s) not shown (see the JSON result) |${compared ? ' | | | | | | |' : ' | | |'}${report.benchmarks ? ' |' : ''}`);
+  const totals = report.totals.map((t) => totalRow(t, compared) + (report.benchmarks ? ' |' : ''));
+  if (report.benchmarks) header.splice(0, 2, `${header[0]} Per 1M output tokens |`, `${header[1]}--:|`);
+  return [...header, ...rows, ...totals].join('\n');
+}
+
+/** Measured $/1M output tokens of the head configuration (figures and patterned strings only), or "not measured". */
+function benchmarkCell(c: DeploymentChange): string {
+  const b = c.benchmark;
+  if (!c.next) return '';
+  if (!b || !b.measured) return 'not measured';
+  return `${formatPrice(b.perMillionOutputTokens, b.currency)} (measured ${b.date} at ${b.commit})`;
 }
 
 function optionalSections(report: CostReport, options: RenderOptions): string[] {

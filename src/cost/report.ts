@@ -5,6 +5,7 @@
  */
 import { DeployError } from '../core/errors';
 import type { Currency, Price } from './catalog';
+import type { ChangeBenchmark } from './benchmarks';
 import type { CostComponent, DeploymentEstimate, Estimate } from './estimate';
 import { Range, ZERO, addRanges, decimalString, percentChange, roundTo } from './money';
 
@@ -30,6 +31,8 @@ export interface DeploymentChange {
   /** Parts not in the figures: components without a price, and usage-based ones. */
   unpriced: number;
   usageBased: number;
+  /** Measured $/1M output tokens of the head configuration, or not measured (benchmarks.ts). */
+  benchmark?: ChangeBenchmark;
 }
 
 export interface CurrencyTotals {
@@ -58,6 +61,8 @@ export interface CostReport {
   assumptions: string[];
   /** Prices came from: catalogue, live, or both (with the reason live was not used). */
   priceNotes: string[];
+  /** True when benchmark results were read: the comment shows the $/1M output tokens column. */
+  benchmarks?: boolean;
 }
 
 function signature(d: DeploymentEstimate): string {

@@ -143,28 +143,28 @@ describe('SageMaker async: S3 input, InvokeEndpointAsync, polled output', () => 
   });
 
   it('reads the failure location when the endpoint fails the request', async () => {
-    runtime.on(InvokeEndpointAsyncCommand).resolves({ OutputLocation: 's3://b/out/x.out', FailureLocation: 's3://b/fail/x-error.out' });
+    runtime.on(InvokeEndpointAsyncCommand).resolves({ OutputLocation: 's3://bench-bucket/out/x.out', FailureLocation: 's3://bench-bucket/fail/x-error.out' });
     s3.on(PutObjectCommand).resolves({});
     s3.on(HeadObjectCommand, { Key: 'out/x.out' }).rejects(notFound());
     s3.on(HeadObjectCommand, { Key: 'fail/x-error.out' }).resolves({});
     s3.on(GetObjectCommand, { Key: 'fail/x-error.out' }).resolves(body('model container crashed'));
-    const out = await sagemakerAsyncClient({ endpointName: 'e', region: 'us-east-1', model: 'm', inputBucket: 'b', inputPrefix: 'in', sleep: async () => undefined }).send(REQUEST, new AbortController().signal);
+    const out = await sagemakerAsyncClient({ endpointName: 'e', region: 'us-east-1', model: 'm', inputBucket: 'bench-bucket', inputPrefix: 'in', sleep: async () => undefined }).send(REQUEST, new AbortController().signal);
     expect(out).toMatchObject({ success: false, error: 'the endpoint failed the request: model container crashed' });
   });
 
   it('gives up at the request limit', async () => {
     const c = clock();
-    runtime.on(InvokeEndpointAsyncCommand).resolves({ OutputLocation: 's3://b/out/x.out' });
+    runtime.on(InvokeEndpointAsyncCommand).resolves({ OutputLocation: 's3://bench-bucket/out/x.out' });
     s3.on(PutObjectCommand).resolves({});
     s3.on(HeadObjectCommand).rejects(notFound());
-    const out = await sagemakerAsyncClient({ endpointName: 'e', region: 'us-east-1', model: 'm', inputBucket: 'b', inputPrefix: 'in', pollIntervalMs: 1000, requestTimeoutMs: 5000, now: c.now, sleep: async (ms) => void c.advance(ms) }).send(REQUEST, new AbortController().signal);
+    const out = await sagemakerAsyncClient({ endpointName: 'e', region: 'us-east-1', model: 'm', inputBucket: 'bench-bucket', inputPrefix: 'in', pollIntervalMs: 1000, requestTimeoutMs: 5000, now: c.now, sleep: async (ms) => void c.advance(ms) }).send(REQUEST, new AbortController().signal);
     expect(out.success).toBe(false);
-    expect(out.error).toBe('no output at s3://b/out/x.out within 5 s');
+    expect(out.error).toBe('no output at s3://bench-bucket/out/x.out within 5 s');
     expect(s3.commandCalls(HeadObjectCommand).length).toBe(6);
   });
 
   it('estimates queue time as latency over the run\'s shortest', () => {
-    const client = sagemakerAsyncClient({ endpointName: 'e', region: 'us-east-1', model: 'm', inputBucket: 'b', inputPrefix: 'in' });
+    const client = sagemakerAsyncClient({ endpointName: 'e', region: 'us-east-1', model: 'm', inputBucket: 'bench-bucket', inputPrefix: 'in' });
     const outs = [1000, 3000, 2500].map((latencyMs) => ({ success: true, promptLen: 1, outputTokens: 1, ttftMs: latencyMs, itlMs: [], latencyMs, startMs: 0 }));
     client.finish!(outs);
     expect(outs.map((o) => (o as { queueMs?: number }).queueMs)).toEqual([0, 2000, 1500]);

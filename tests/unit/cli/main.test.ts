@@ -86,3 +86,27 @@ describe('CLI errors name the CLI flag', () => {
     expect(r.out).not.toMatch(/`config` input/);
   });
 });
+
+describe('model-deploy benchmark and invoke', () => {
+  it.each([
+    ['benchmark', '--api-key-env'],
+    ['invoke', '--body'],
+  ])('%s --help prints its usage and exits 0', async (command, flag) => {
+    const r = await cli([command, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`model-deploy ${command}`);
+    expect(r.out).toContain(flag);
+  });
+
+  it('lists both in the general usage', async () => {
+    const r = await cli(['--help']);
+    expect(r.out).toMatch(/model-deploy benchmark --url URL/);
+    expect(r.out).toMatch(/model-deploy invoke .*--body JSON\|@FILE/);
+  });
+
+  it('benchmark: a bad flag is a usage error (exit 2) naming it', async () => {
+    const r = await cli(['benchmark', '--url', 'http://127.0.0.1:9', '--concurrency', 'many']);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('--concurrency is "many", which is not a number');
+  });
+});

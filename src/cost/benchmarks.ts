@@ -1,0 +1,119 @@
+/**
+ * Measured price-performance for the PR cost comment: for each deployment of the head, the result of
+ * a benchmark of the same configuration (image content hash, instance type, workload), read from a
+ * directory of the repository (default .model-deploy/benchmarks/) that the deploy's benchmark step
+ * fills. No AWS credentials and no token needed; every file is validated (src/benchmark/results.ts),
+ * and only numbers and patterned strings reach the comment. On a pull request the directory is read
+ * at the BASE commit (git ls-tree / git show, as the base spec is read): the PR's own files, which a
+ * fork controls, can never make its configuration look measured.
+ */
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { Reporter } from '../core/log';
+import type { Deployment } from '../config/types';
+import { imageHashOf } from '../benchmark/image-hash';
+import { benchmarkKey, BenchmarkResultRecord, lookupResult, readResults, ResultSet } from '../benchmark/results';
+import type { Currency } from './catalog';
+import type { CostReport } from './report';
+
+export const DEFAULT_BENCHMARK_RESULTS = '.model-deploy/benchmarks/';
+
+/** What the comment shows for one deployment part: its measured $/1M output tokens, or "not measured". */
+export type ChangeBenchmark =
+  | { measured: false }
+  | { measured: true; perMillionOutputTokens: number | null; currency: Currency; date: string; commit: string };
+
+/** The newest record of this deployment's head configuration in any of its regions (images are built per region). */
+export function measurementOf(d: Deployment, regions: readonly string[], specDir: string, results: ResultSet): BenchmarkResultRecord | undefined {
+  let best: BenchmarkResultRecord | undefined;
+  for (const region of regions) {
+    const imageHash = imageHashOf(d, region, specDir);
+    if (!imageHash) continue;
+    const found = lookupResult(results, benchmarkKey({ imageHash, instanceType: d.instanceType, workload: d.workload }));
+    if (found && (!best || Date.parse(found.measuredAt) > Date.parse(best.measuredAt))) best = found;
+  }
+  return best;
+}
+
+function toChange(record: BenchmarkResultRecord | undefined, currency: Currency): ChangeBenchmark {
+  if (!record) return { measured: false };
+  // A figure in another currency than the part's (measured in a China region, shown for a USD part) is not shown as one.
+  const perMillion = record.price?.currency === currency ? record.price.perMillionOutputTokens : null;
+  return { measured: true, perMillionOutputTokens: perMillion, currency, date: record.measuredAt.slice(0, 10), commit: record.commit.slice(0, 7) };
+}
+
+/**
+ * Adds the measurements to the report's head parts (report.benchmarks = true shows the column). A
+ * missing directory adds nothing: a repository that does not benchmark gets no column of "not measured".
+ */
+export function attachBenchmarks(report: CostReport, head: readonly Deployment[], options: { dir: string; specDir: string; reporter: Reporter }): void {
+  const results = readResults(options.dir);
+  for (const p of results.problems) options.reporter.info(`Benchmark result ${path.join(options.dir, p.file)} skipped: ${p.problem}.`);
+  if (results.records.length === 0 && results.problems.length === 0 && !exists(options.dir)) return;
+  addMeasurements(report, head, results, options.specDir);
+}
+
+function addMeasurements(report: CostReport, head: readonly Deployment[], results: ResultSet, specDir: string): void {
+  report.benchmarks = true;
+  for (const change of report.changes) {
+    const d = head.find((x) => x.name === change.name);
+    if (!d || !change.next) continue;
+    change.benchmark = toChange(measurementOf(d, change.next.regions, specDir, results), change.currency);
+  }
+}
+
+function exists(dir: string): boolean {
+  try {
+    return fs.statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function git(cwd: string, args: string[]): Promise<{ ok: boolean; stdout: string }> {
+  return new Promise((resolve) => execFile('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => resolve({ ok: !err, stdout })));
+}
+
+const MAX_FILES = 2000;
+const MAX_BYTES = 256 * 1024;
+
+/**
+ * The results directory as the base commit holds it: regular *.json files directly in it (git ls-tree
+ * mode 100644, no links, no subfolders), at most 2000 of at most 256 KiB, copied to a temporary folder
+ * and read there by readResults (the same validation). The base commit is in the clone once the base
+ * spec was read (readBaseSpec fetches it). Undefined when git cannot list it.
+ */
+export async function readBaseResults(workspace: string, ref: string, dir: string): Promise<ResultSet | undefined> {
+  const rel = path.relative(workspace, path.resolve(workspace, dir)).split(path.sep).join('/');
+  if (rel.startsWith('..')) return undefined;
+  const listed = await git(workspace, ['ls-tree', '-z', '-l', ref, '--', `${rel}/`]);
+  if (!listed.ok) return undefined;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'md-bench-results-'));
+  try {
+    const entries = listed.stdout.split('\0').filter(Boolean).slice(0, MAX_FILES);
+    for (const entry of entries) {
+      const m = /^100644 blob ([0-9a-f]+)\s+(\d+)\t(.+)$/.exec(entry);
+      const [, blob, size, file] = m ?? [];
+      if (!blob || !file || Number(size) > MAX_BYTES || !file.endsWith('.json')) continue;
+      const shown = await git(workspace, ['cat-file', 'blob', blob]);
+      if (shown.ok) fs.writeFileSync(path.join(tmp, path.basename(file)), shown.stdout);
+    }
+    return readResults(tmp);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** On a pull request: the measurements from the base commit's results directory (see readBaseResults). */
+export async function attachBaseBenchmarks(report: CostReport, head: readonly Deployment[], options: { workspace: string; ref: string; dir: string; specDir: string; reporter: Reporter }): Promise<void> {
+  const results = await readBaseResults(options.workspace, options.ref, options.dir);
+  if (!results) {
+    options.reporter.info(`Benchmark results not read: ${options.dir} could not be listed at the base ${options.ref.slice(0, 12)}.`);
+    return;
+  }
+  for (const p of results.problems) options.reporter.info(`Benchmark result ${p.file} (base ${options.ref.slice(0, 12)}) skipped: ${p.problem}.`);
+  if (results.records.length === 0 && results.problems.length === 0) return;
+  addMeasurements(report, head, results, options.specDir);
+}

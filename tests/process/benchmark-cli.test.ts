@@ -1,0 +1,105 @@
+/**
+ * The built CLI bundle (node scripts/build.js cli) as a user runs it: `model-deploy benchmark` against
+ * a loopback OpenAI-compatible server in its own process, the key from an environment variable; and
+ * `model-deploy invoke` on an ecs deployment against a loopback AWS (CloudFormation, STS, Secrets
+ * Manager) whose stack output points at a loopback service.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ROOT } from '../helpers/bundle';
+import { queryResponse, startLoopback } from '../helpers/loopback';
+import { startFakeOpenAi } from '../unit/benchmark/fake-openai';
+
+const KEY = 'sk-process-bench-4Rt7Yq2Wm9Lp3Xc8';
+const CLI = path.join(ROOT, 'dist', 'cli', 'index.js');
+
+function run(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+describe('dist/cli benchmark', () => {
+  it('--help prints the usage and exits 0', async () => {
+    const r = await run(['benchmark', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('model-deploy benchmark --url URL');
+  });
+
+  it('measures the loopback server: table, vLLM-named JSON, TTFT near the server\'s, the key never printed', async () => {
+    const server = await startFakeOpenAi({ ttftMs: 100, itlMs: 10, tokens: 16, apiKey: KEY, model: 'served' });
+    try {
+      const r = await run(['benchmark', '--url', server.url, '--api-key-env', 'BENCH_KEY', '--concurrency', '4', '--requests', '16', '--prompt-tokens', '32', '--output-tokens', '16', '--json'], { BENCH_KEY: KEY });
+      expect(r.out).not.toContain(KEY);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('Serving Benchmark Result');
+      const json = JSON.parse(r.out.slice(r.out.indexOf('\n{\n') + 1)) as Record<string, number>;
+      expect(json).toMatchObject({ completed: 16, failed: 0, total_output_tokens: 256, max_concurrency: 4, model_id: 'served' });
+      expect(json.median_ttft_ms).toBeGreaterThan(90);
+      expect(json.median_ttft_ms).toBeLessThan(150);
+      expect(json.median_itl_ms).toBeGreaterThan(5);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an unset key variable is a setup error (exit 2) that sends nothing', async () => {
+    const server = await startFakeOpenAi({ ttftMs: 10, itlMs: 1, tokens: 2, apiKey: KEY });
+    try {
+      const r = await run(['benchmark', '--url', server.url, '--api-key-env', 'NOT_SET', '--requests', '2']);
+      expect(r.code).toBe(2);
+      expect(r.out).toContain('--api-key-env NOT_SET: the variable is not set or empty');
+      expect((await server.stats()).requests).toHaveLength(0);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('dist/cli invoke', () => {
+  it('ecs: finds the URL in the stack, sends the body with the secret\'s key, prints the answer without the key', async () => {
+    const key = 'mdk-process-invoke-3Hs8Kd2Qv7Zp';
+    let service = '';
+    const aws = await startLoopback((req) => {
+      if (req.operation === 'DescribeStacks') {
+        return queryResponse('DescribeStacks', `<Stacks><member><StackName>acme-chat</StackName><StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2025-01-01T00:00:00Z</CreationTime><Outputs>` +
+          `<member><OutputKey>EndpointUrl</OutputKey><OutputValue>${service}</OutputValue></member>` +
+          `<member><OutputKey>ApiKeySecretArn</OutputKey><OutputValue>arn:aws:secretsmanager:us-east-1:111122223333:secret:acme-key</OutputValue></member></Outputs></member></Stacks>`);
+      }
+      if (req.operation === 'GetCallerIdentity') return queryResponse('GetCallerIdentity', '<Account>111122223333</Account><Arn>arn:aws:sts::111122223333:user/u</Arn><UserId>u</UserId>', 'https://sts.amazonaws.com/doc/2011-06-15/');
+      if (req.operation === 'GetSecretValue') return { headers: { 'content-type': 'application/x-amz-json-1.1' }, body: { ARN: 'arn:x', Name: 'acme-key', SecretString: JSON.stringify({ apiKey: key }) } };
+      if (req.method === 'POST' && req.path === '/invocations') {
+        return req.headers.authorization === `Bearer ${key}` ? { body: { generated_text: 'hello from ecs', echoed: req.headers.authorization } } : { status: 401, body: { message: 'no key' } };
+      }
+      return undefined;
+    });
+    service = aws.url;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-invoke-cli-'));
+    fs.writeFileSync(
+      path.join(dir, 'model-deploy.yml'),
+      'version: 1\nproject: acme\ndeployments:\n  chat:\n    model: { huggingface: { id: org/model, revision: "0123456789abcdef0123456789abcdef01234567" }, sizeGb: 10 }\n    engine: { name: vllm }\n    target: ecs\n    instanceType: g5.2xlarge\n    regions: [us-east-1]\n' +
+        '    security:\n      certificateArn: "arn:aws:acm:us-east-1:111111111111:certificate/abc"\n      vpc: { vpcId: vpc-0a1b2c3d, subnets: [subnet-0a1b2c3d, subnet-0a1b2c3e], securityGroups: [sg-0a1b2c3d] }\n',
+    );
+    try {
+      const r = await run(['invoke', '--body', '{"inputs": "hi"}'], { AWS_ENDPOINT_URL: aws.url, AWS_ACCESS_KEY_ID: 'AKIDLOOPBACK', AWS_SECRET_ACCESS_KEY: 'loopback', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', HOME: dir }, dir);
+      expect(r.out).toContain('hello from ecs');
+      expect(r.out).not.toContain(key);
+      expect(r.code).toBe(0);
+      const post = aws.requests.find((q) => q.path === '/invocations');
+      expect(post?.body).toBe('{"inputs": "hi"}');
+    } finally {
+      await aws.close();
+    }
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * The PR cost comment's $/1M output tokens column: shown for a deployment whose head configuration
+ * (image content hash, instance type, workload) has a result in the repository's results directory,
+ * "not measured" for one whose configuration changed since; through the comment job's validation too.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { imageHashOf } from '../../../src/benchmark/image-hash';
+import { BenchmarkResultRecord, benchmarkKey, validateResult } from '../../../src/benchmark/results';
+import { parseSpec } from '../../../src/config/load';
+import { readArtifact } from '../../../src/cost/artifact';
+import { EstimateCostOptions, runEstimateCost } from '../../../src/cost/flow';
+import { renderReport } from '../../../src/cost/render';
+import { EnvInputs } from '../../../src/core/env';
+import { memoryReporter } from '../../../src/core/log';
+
+const REV = '0123456789abcdef0123456789abcdef01234567';
+const COMMIT = '0123abcd89abcdef0123456789abcdef01234567';
+const dep = (name: string, type: string) => `  ${name}:
+    model: { huggingface: { id: org/${name}, revision: "${REV}" }, sizeGb: 10 }
+    engine: { name: vllm }
+    target: sagemaker-realtime
+    instanceType: ${type}
+    regions: [us-east-1]
+    workload: { outputTokens: 256, concurrency: 16 }
+`;
+const specText = (batchType: string) => `version: 1\nproject: acme\ndeployments:\n${dep('chat', 'ml.g5.2xlarge')}${dep('batch', batchType)}`;
+
+function record(name: string, type: string, dir: string, perMillion: number): BenchmarkResultRecord {
+  const d = parseSpec(specText(type), 'model-deploy.yml', dir).deployments[name];
+  if (!d) throw new Error(name);
+  const imageHash = imageHashOf(d, 'us-east-1', dir);
+  if (!imageHash) throw new Error('no image hash');
+  const r: BenchmarkResultRecord = {
+    schema: 1,
+    key: benchmarkKey({ imageHash, instanceType: type, workload: d.workload }),
+    imageHash,
+    instanceType: type,
+    workload: d.workload,
+    measuredAt: '2026-11-20T08:15:00.000Z',
+    commit: COMMIT,
+    region: 'us-east-1',
+    figures: { completed: 64, failed: 0, request_throughput: 1.5, request_goodput: 1.4, output_throughput: 380, median_ttft_ms: 210, p95_ttft_ms: 400, median_tpot_ms: 22, p95_e2el_ms: 6100, max_concurrency: 16 },
+    price: { currency: 'USD', hourlyPrice: 1.515, perMillionOutputTokens: perMillion, perThousandRequests: 0.28, instancesForTarget: 1, monthlyCostForTarget: 1105.95 },
+  };
+  expect(validateResult(r)).toBeUndefined();
+  return r;
+}
+
+function workspace(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-cost-bench-'));
+  fs.writeFileSync(path.join(dir, 'model-deploy.yml'), specText('ml.g5.2xlarge'));
+  const results = path.join(dir, '.model-deploy', 'benchmarks');
+  fs.mkdirSync(results, { recursive: true });
+  // chat: measured as it is on the head. batch: measured on ml.g5.xlarge; the head moved it to ml.g5.2xlarge.
+  for (const r of [record('chat', 'ml.g5.2xlarge', dir, 1.1075), record('batch', 'ml.g5.xlarge', dir, 0.77)]) fs.writeFileSync(path.join(results, `${r.key}.json`), JSON.stringify(r));
+  // A tampered file (figures changed, key kept) is skipped with a note, never shown.
+  const bad = { ...record('chat', 'ml.g5.2xlarge', dir, 1.1), instanceType: 'ml.p4d.24xlarge' };
+  fs.writeFileSync(path.join(results, 'tampered.json'), JSON.stringify(bad));
+  return dir;
+}
+
+function options(dir: string, more: Partial<EstimateCostOptions> = {}): EstimateCostOptions {
+  return { workspace: dir, config: 'model-deploy.yml', hoursPerMonth: 730, livePrices: false, mode: 'estimate', behavior: 'update', skipIfUnchanged: false, resultFile: 'cost.json', env: new EnvInputs({}), reporter: memoryReporter(), ...more };
+}
+
+const rowOf = (body: string, name: string) => body.split('\n').find((l) => l.startsWith(`| ${name} |`)) ?? '';
+
+describe('the PR comment\'s $/1M output tokens column', () => {
+  it('shows the measured figure for an unchanged configuration and "not measured" for a changed one', async () => {
+    const dir = workspace();
+    const o = options(dir);
+    const res = await runEstimateCost(o);
+    const body = renderReport(res.report);
+    expect(body).toContain('| Per 1M output tokens |');
+    expect(rowOf(body, 'chat')).toMatch(/\| \$1\.11 \(measured 2026-11-20 at 0123abc\) \|$/);
+    expect(rowOf(body, 'batch')).toMatch(/\| not measured \|$/);
+    expect((o.reporter as ReturnType<typeof memoryReporter>).allText()).toMatch(/tampered\.json skipped: key does not match/);
+  });
+
+  it('survives the comment job\'s validation (the fork PR path renders from the result file)', async () => {
+    const dir = workspace();
+    await runEstimateCost(options(dir));
+    const artifact = readArtifact(JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8')), 'cost.json');
+    const body = renderReport(artifact.report);
+    expect(rowOf(body, 'chat')).toContain('$1.11 (measured 2026-11-20 at 0123abc)');
+    // A planted string in place of the commit is refused by the schema.
+    const planted = JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8'));
+    planted.report.changes[0].benchmark.commit = '<img src=x>';
+    expect(() => readArtifact(planted, 'cost.json')).toThrow(/not a valid estimate-cost result/);
+  });
+
+  it('adds no column where the repository keeps no results', async () => {
+    const dir = workspace();
+    fs.rmSync(path.join(dir, '.model-deploy'), { recursive: true });
+    const res = await runEstimateCost(options(dir));
+    expect(renderReport(res.report)).not.toContain('Per 1M output tokens');
+  });
+
+  it('reads another directory when benchmark-results names it', async () => {
+    const dir = workspace();
+    fs.renameSync(path.join(dir, '.model-deploy', 'benchmarks'), path.join(dir, 'perf'));
+    const res = await runEstimateCost(options(dir, { benchmarkResults: 'perf' }));
+    expect(rowOf(renderReport(res.report), 'chat')).toContain('(measured 2026-11-20 at 0123abc)');
+  });
+
+  it('on a pull request reads the results at the base commit: a result the PR adds for its own configuration is not believed', async () => {
+    const dir = workspace();
+    fs.rmSync(path.join(dir, '.model-deploy', 'benchmarks', 'tampered.json'));
+    const g = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
+    g('init', '-q');
+    g('-c', 'user.email=t@e', '-c', 'user.name=t', 'add', '.');
+    g('-c', 'user.email=t@e', '-c', 'user.name=t', 'commit', '-qm', 'base');
+    const base = g('rev-parse', 'HEAD');
+    // The PR's head plants a valid-looking result for batch's new configuration.
+    const planted = record('batch', 'ml.g5.2xlarge', dir, 0.01);
+    fs.writeFileSync(path.join(dir, '.model-deploy', 'benchmarks', `${planted.key}.json`), JSON.stringify(planted));
+    const res = await runEstimateCost(options(dir, { baseRef: base }));
+    const body = renderReport(res.report);
+    expect(rowOf(body, 'chat')).toContain('$1.11 (measured 2026-11-20 at 0123abc)');
+    expect(rowOf(body, 'batch')).toMatch(/\| not measured \|$/);
+    expect(body).not.toContain('$0.01');
+  });
+});
