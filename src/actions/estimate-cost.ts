@@ -51,6 +51,11 @@ export const definition = {
     'comment-behavior': { description: 'How the PR comment is written.', type: 'choice', choices: COMMENT_BEHAVIORS, default: 'update' },
     'skip-if-unchanged': { description: 'Post nothing when the estimate did not change.', type: 'boolean', default: 'false' },
     'result-file': { description: 'Where the JSON result is written (estimate) or read from (comment).', default: 'model-deploy-cost.json' },
+    'benchmark-results': {
+      description:
+        'Folder of measured price-performance results (written by deploy-endpoint with benchmark: true). On a pull request they are read at the base commit, so a fork cannot plant its own; a deployment measured in its head configuration shows $ per 1M output tokens.',
+      default: '.model-deploy/benchmarks/',
+    },
     'pr-number': { description: 'Pull request to comment on (default: from the event).', type: 'integer', min: 1 },
     'github-token': { description: 'Token that may write pull request comments.', default: '${{ github.token }}', secret: true },
   },
@@ -83,6 +88,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       behavior: inputs['comment-behavior'],
       skipIfUnchanged: inputs['skip-if-unchanged'],
       budgetScope: inputs['budget-scope'],
+      benchmarkResults: inputs['benchmark-results'],
       resultFile: inputs['result-file'],
       prNumber: inputs['pr-number'],
       token: inputs['github-token'],
