@@ -18,6 +18,10 @@ export const definition = {
     'image-uri': { description: 'Source image URI (default: the newest image of the deployment in the source account).' },
     'model-data-url': { description: 'Source weights in S3.' },
     'bedrock-model-arn': { description: 'A Bedrock custom model to share and copy instead of an image.' },
+    'source-role-arn': {
+      description:
+        "Read-only role of the source account, assumed with this job's OIDC token (default: arn:PARTITION:iam::SOURCE_ACCOUNT:role/model-deploy-promotion-source-SOURCE_ENVIRONMENT, the bootstrap's PromotionSourceRoleArn).",
+    },
     'max-parallel-regions': { description: 'Target regions promoted at the same time.', default: '4', type: 'integer', min: 1, max: 32 },
     'timeout-minutes': { description: 'Longest wait for a Bedrock model copy job or ECR replication.', default: '120', type: 'integer', min: 1, max: 1440 },
   },
@@ -43,6 +47,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       imageUri: inputs['image-uri'],
       modelDataUrl: inputs['model-data-url'],
       bedrockModelArn: inputs['bedrock-model-arn'],
+      sourceRoleArn: inputs['source-role-arn'],
       timeoutMs: inputs['timeout-minutes'] * 60_000,
       tuning: { regionConcurrency: inputs['max-parallel-regions'] },
     },

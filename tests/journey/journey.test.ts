@@ -51,7 +51,8 @@ function githubWorld(req: RecordedRequest): Reply | undefined {
 }
 
 async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>, event?: 'schedule'): Promise<JobRecord> {
-  const env = { NODE_EXTRA_CA_CERTS: serving.caFile };
+  // Every job here has id-token: write: the runner gives it a token request URL for its environment.
+  const env = { NODE_EXTRA_CA_CERTS: serving.caFile, ...world.oidcEnv(matrix?.target ?? String(inputs.environment ?? '')) };
   changeSetMark[key] = world.changeSets.length;
   const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env, event });
   jobs[key] = record;

@@ -48,6 +48,11 @@ export class FakeAws {
   /** Digest whose download is corrupted (one byte flipped). */
   corrupt?: string;
   downloadBase = 'http://127.0.0.1:1';
+  /** The runner's OIDC token for this job (unset: the job has no id-token permission), and the request token it wants. */
+  oidcToken?: string;
+  oidcRequestToken = 'runner-request-token';
+  /** The audience of each token request. */
+  oidcAudiences: string[] = [];
   bytesDownloaded = 0;
   private nextId = 1;
 
@@ -238,11 +243,34 @@ export class FakeAws {
         STS,
       );
     }
+    if (req.operation === 'AssumeRoleWithWebIdentity') return this.webIdentity(req, accounts);
+    // The runner's OIDC token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL = URL/_oidc/token?api-version=2.0).
+    if (req.method === 'GET' && req.path.startsWith('/_oidc/token')) {
+      if (!this.oidcToken || req.headers.authorization !== `Bearer ${this.oidcRequestToken}`) return { status: 401, body: { message: 'bad request token' } };
+      this.oidcAudiences.push(new URL(req.path, 'http://x').searchParams.get('audience') ?? '');
+      return { body: { value: this.oidcToken } };
+    }
     const blob = /^\/blob\/(\d+)\/([^/]+)\/([^/]+)\/(sha256:[a-f0-9]+)/.exec(req.path);
     if (req.method === 'GET' && blob) {
       return { headers: { 'content-type': 'application/octet-stream' }, body: this.blob(blob[1], blob[2], decodeURIComponent(blob[3]), blob[4]) };
     }
     return this.s3(req);
+  }
+
+  /** STS AssumeRoleWithWebIdentity: the job's token is accepted for any role but one named "denied". */
+  private webIdentity(req: RecordedRequest, accounts: Record<string, string>): Reply {
+    const STS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+    const role = String(req.params.RoleArn);
+    if (!this.oidcToken || req.params.WebIdentityToken !== this.oidcToken) return queryError('InvalidIdentityToken', 'Incorrect token audience or signature', 400);
+    if (/denied/.test(role)) return queryError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
+    const acct = /iam::(\d+):/.exec(role)?.[1] ?? '';
+    const id = `ASIAWEB${acct}`;
+    accounts[id] = acct;
+    return queryResponse(
+      'AssumeRoleWithWebIdentity',
+      `<Credentials><AccessKeyId>${id}</AccessKeyId><SecretAccessKey>web-secret-${acct}</SecretAccessKey><SessionToken>web-token-${acct}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::${acct}:assumed-role/x/${req.params.RoleSessionName}</Arn><AssumedRoleId>AROA:x</AssumedRoleId></AssumedRoleUser>`,
+      STS,
+    );
   }
 
   private s3(req: RecordedRequest): Reply | undefined {
