@@ -2,7 +2,7 @@
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { resolveTarget } from '../config/select';
-import { promoteModel } from '../promote/promote';
+import { modelDataVersionsOutput, promoteModel } from '../promote/promote';
 
 export const definition = {
   name: 'promote-model',
@@ -29,6 +29,9 @@ export const definition = {
     targets: { description: 'JSON list, one entry per target region: account, region, imageUri, modelDataUrl, modelArn, bytesCopied, skipped.' },
     'image-uris': { description: 'JSON object: region → promoted image URI.' },
     'model-data-urls': { description: 'JSON object: region → promoted model data URL.' },
+    'model-data-versions': {
+      description: "JSON object: region → object key → { versionId, etag, checksumSha256 }, the promoted weights as the target's versioned bucket holds them (deploy-endpoint pins them).",
+    },
     'model-arns': { description: 'JSON object: region → Bedrock model ARN.' },
     digest: { description: 'The promoted image digest (equal to the source digest).' },
   },
@@ -72,6 +75,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   );
   set('image-uris', byRegion((t) => t.imageUri));
   set('model-data-urls', byRegion((t) => t.modelDataUrl));
+  set('model-data-versions', modelDataVersionsOutput(result));
   set('model-arns', byRegion((t) => t.modelArn));
   if (result.digest) set('digest', result.digest);
 }

@@ -289,6 +289,16 @@ describe('promote.yml (qwen-chat dev → prod, us-east-1)', () => {
     const model = liveStack(PROD, 'acme-llm-qwen-chat-prod').resources.find((r) => r.type === 'AWS::SageMaker::Model')!;
     expect(JSON.stringify(model.properties)).toContain(deploy.inputs['model-data-url']);
   });
+
+  it('hands deploy the promoted weights object by object, for it to pin (issue 12.2)', () => {
+    const j = jobs['promote prod'];
+    const versions = step(j, 'Promote the model').outputs['model-data-versions'];
+    expect(step(j, 'Deploy the endpoint').inputs['model-data-versions']).toBe(versions);
+    const prefix = step(j, 'Deploy the endpoint').inputs['model-data-url'].replace(/^s3:\/\/[^/]+\//, '');
+    const keys = Object.keys((JSON.parse(versions) as Record<string, Record<string, unknown>>)['us-east-1'] ?? {});
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(key.startsWith(prefix)).toBe(true);
+  });
 });
 
 describe('promote.yml as documented (qwen-chat dev → staging → prod, every region)', () => {

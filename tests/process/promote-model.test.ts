@@ -124,6 +124,10 @@ describe('a promote job of the target environment (issue 12.2)', () => {
     expect(web[0]!.params.WebIdentityToken).toBe(TOKEN);
     expect(fake.oidcAudiences).toEqual(['sts.amazonaws.com']);
     expect(JSON.parse(run.outputs['image-uris'])).toEqual({ 'eu-west-1': `333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/chat@${digest}` });
+    // The weights as the target's versioned bucket holds them, for deploy-endpoint to pin (issue 12.2).
+    const held = fake.buckets.get('model-deploy-333333333333-eu-west-1')!.get('chat/model.tar.gz')!;
+    expect(held.versionId).toBeTruthy();
+    expect(JSON.parse(run.outputs['model-data-versions'])).toEqual({ 'eu-west-1': { 'chat/model.tar.gz': expect.objectContaining({ versionId: held.versionId, etag: held.etag }) } });
     // Reads in the source were signed by the read-only session, writes in the target by the job.
     const signer = (q: { headers: Record<string, unknown> }) => /Credential=([^/]+)\//.exec(String(q.headers.authorization ?? ''))?.[1];
     expect(new Set(server.requests.filter((q) => q.operation === 'GetDownloadUrlForLayer').map(signer))).toEqual(new Set(['ASIAWEB111111111111']));

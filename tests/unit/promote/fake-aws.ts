@@ -312,7 +312,7 @@ export class FakeAws {
       const o = b.get(key);
       if (!o) return { status: 404, body: '' };
       const meta = Object.fromEntries(Object.entries(o.metadata).map(([k, v]) => [`x-amz-meta-${k}`, v]));
-      return { headers: { 'content-length': String(o.size), etag: o.etag, 'content-type': 'application/octet-stream', ...meta }, body: '' };
+      return { headers: { 'content-length': String(o.size), etag: o.etag, 'content-type': 'application/octet-stream', ...meta, ...(o.versionId ? { 'x-amz-version-id': o.versionId } : {}) }, body: '' };
     }
     const meta = (): Record<string, string> => Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-amz-meta-')).map(([k, v]) => [k.slice(11), String(v)]));
     const source = req.headers['x-amz-copy-source'] as string | undefined;
@@ -327,8 +327,11 @@ export class FakeAws {
     if (req.method === 'PUT' && source && !url.searchParams.has('uploadId')) {
       const o = sourceObj();
       const etag = `"${createHash('md5').update(`copy${key}${o.size}`).digest('hex')}"`;
-      b.set(key, { size: o.size, etag, metadata: meta(), tags: String(req.headers['x-amz-tagging'] ?? ''), kmsKeyId: req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string });
-      return xml(`<CopyObjectResult><ETag>${etag.replace(/"/g, '&quot;')}</ETag></CopyObjectResult>`);
+      // A versioned bucket gives every write a new version id (S3 returns it in x-amz-version-id).
+      const versionId = this.versioned.has(bucket) ? `v-${this.nextId++}` : undefined;
+      b.set(key, { size: o.size, etag, metadata: meta(), tags: String(req.headers['x-amz-tagging'] ?? ''), kmsKeyId: req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string, versionId });
+      const reply = xml(`<CopyObjectResult><ETag>${etag.replace(/"/g, '&quot;')}</ETag></CopyObjectResult>`);
+      return versionId ? { ...reply, headers: { ...reply.headers, 'x-amz-version-id': versionId } } : reply;
     }
     if (req.method === 'POST' && url.searchParams.has('uploads')) {
       const id = `mpu-${this.nextId++}`;
