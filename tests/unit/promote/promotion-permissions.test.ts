@@ -13,16 +13,17 @@ import { ACCOUNT, Request, evaluate, resolveTemplate, roleStatements } from '../
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const file = 'templates/bootstrap/model-deploy-bootstrap.yaml';
 const bootstrap = parseTemplate(fs.readFileSync(path.join(ROOT, file), 'utf8'), file) as Record<string, unknown>;
-const params = { Repository: 'acme/llm-platform', Project: 'acme-llm' };
-const sourceRole = roleStatements(resolveTemplate(bootstrap, { ...params, Environment: 'dev', PromotionEnvironments: 'staging,prod' }), 'PromotionSourceRole');
-const targetRole = roleStatements(resolveTemplate(bootstrap, { ...params, Environment: 'prod', CreatePromotionRole: 'true' }), 'PromotionRole');
-
 /** The other side of a cross-account promotion (the templates render every stack in ACCOUNT). */
 const OTHER = '222222222222';
+const params = { Repository: 'acme/llm-platform', Project: 'acme-llm' };
+const sourceRole = roleStatements(resolveTemplate(bootstrap, { ...params, Environment: 'dev', PromotionEnvironments: 'staging,prod' }), 'PromotionSourceRole');
+const targetRole = roleStatements(resolveTemplate(bootstrap, { ...params, Environment: 'prod', CreatePromotionRole: 'true', PromotionSourceAccount: OTHER }), 'PromotionRole');
+
 const repo = `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/acme-llm/qwen-chat`;
 const own = (bucket: string) => ({ context: { 's3:ResourceAccount': ACCOUNT }, resource: `arn:aws:s3:::${bucket}` });
 const bucket = own(`model-deploy-${ACCOUNT}-eu-west-1`);
 const object = own(`model-deploy-${ACCOUNT}-eu-west-1/acme-llm/qwen-chat/models/k/model.safetensors`);
+const KEY = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/11111111-2222-3333-4444-555555555555`;
 const need = (actions: string[], where: Omit<Request, 'action'>): Request[] => actions.map((action) => ({ action, ...where }));
 
 /** Calls of the target's promotion role (the job's own credentials), in its account. */
@@ -32,6 +33,9 @@ const TARGET: Request[] = [
   ...need(['s3:ListBucket', 's3:CreateBucket', 's3:PutBucketPublicAccessBlock', 's3:PutBucketOwnershipControls', 's3:PutEncryptionConfiguration', 's3:PutBucketPolicy', 's3:GetBucketVersioning', 's3:PutBucketVersioning'], bucket),
   // HeadObject; CopyObject / multipart with provenance tags (TaggingDirective REPLACE needs PutObjectTagging).
   ...need(['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'], object),
+  // With environments.<target>.kmsKeyId: S3 encrypts the copies (multipart decrypts too), ECR the new repository.
+  ...need(['kms:GenerateDataKey', 'kms:Decrypt'], { resource: KEY, context: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } }),
+  ...need(['kms:DescribeKey', 'kms:CreateGrant'], { resource: KEY, context: { 'kms:ViaService': 'ecr.eu-west-1.amazonaws.com' } }),
   // CopyObject and UploadPartCopy are one call by the target role: it reads the source object itself.
   { action: 's3:GetObject', resource: `arn:aws:s3:::model-deploy-${OTHER}-us-east-1/acme-llm/qwen-chat/models/k/model.safetensors`, context: { 's3:ResourceAccount': OTHER } },
 ];
@@ -45,11 +49,15 @@ const SOURCE: Request[] = [
 
 /** What the template lacks today (see the report of branch r4-promotion for the YAML). */
 const GAPS = {
-  target: ['s3:PutObjectTagging', `s3:GetObject arn:aws:s3:::model-deploy-${OTHER}-us-east-1/acme-llm/qwen-chat/models/k/model.safetensors`],
+  target: ['s3:PutObjectTagging', 'kms:GenerateDataKey via s3', 'kms:Decrypt via s3', 'kms:DescribeKey via ecr', 'kms:CreateGrant via ecr', `s3:GetObject arn:aws:s3:::model-deploy-${OTHER}-us-east-1/acme-llm/qwen-chat/models/k/model.safetensors`],
   source: ['ecr:DescribeImageReplicationStatus'],
 };
 
-const label = (r: Request) => (r.resource.includes(OTHER) ? `${r.action} ${r.resource}` : r.action);
+const label = (r: Request) => {
+  if (r.resource.includes(OTHER)) return `${r.action} ${r.resource}`;
+  const via = r.context?.['kms:ViaService'];
+  return via ? `${r.action} via ${String(via).split('.')[0]}` : r.action;
+};
 const missing = (statements: typeof targetRole, requests: Request[]) => requests.filter((r) => evaluate(statements, r).decision !== 'allow').map(label);
 const knownDefect = process.env.PERMISSIONS_STRICT ? it : it.failing;
 
