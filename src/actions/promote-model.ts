@@ -2,7 +2,7 @@
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { resolveTarget } from '../config/select';
-import { promoteModel } from '../promote/promote';
+import { modelDataVersionsOutput, promoteModel } from '../promote/promote';
 
 export const definition = {
   name: 'promote-model',
@@ -18,6 +18,10 @@ export const definition = {
     'image-uri': { description: 'Source image URI (default: the newest image of the deployment in the source account).' },
     'model-data-url': { description: 'Source weights in S3.' },
     'bedrock-model-arn': { description: 'A Bedrock custom model to share and copy instead of an image.' },
+    'source-role-arn': {
+      description:
+        "Read-only role of the source account, assumed with this job's OIDC token (default: arn:PARTITION:iam::SOURCE_ACCOUNT:role/model-deploy-promotion-source-SOURCE_ENVIRONMENT, the bootstrap's PromotionSourceRoleArn).",
+    },
     'max-parallel-regions': { description: 'Target regions promoted at the same time.', default: '4', type: 'integer', min: 1, max: 32 },
     'timeout-minutes': { description: 'Longest wait for a Bedrock model copy job or ECR replication.', default: '120', type: 'integer', min: 1, max: 1440 },
   },
@@ -25,6 +29,9 @@ export const definition = {
     targets: { description: 'JSON list, one entry per target region: account, region, imageUri, modelDataUrl, modelArn, bytesCopied, skipped.' },
     'image-uris': { description: 'JSON object: region → promoted image URI.' },
     'model-data-urls': { description: 'JSON object: region → promoted model data URL.' },
+    'model-data-versions': {
+      description: "JSON object: region → object key → { versionId, etag, checksumSha256 }, the promoted weights as the target's versioned bucket holds them (deploy-endpoint pins them).",
+    },
     'model-arns': { description: 'JSON object: region → Bedrock model ARN.' },
     digest: { description: 'The promoted image digest (equal to the source digest).' },
   },
@@ -43,6 +50,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       imageUri: inputs['image-uri'],
       modelDataUrl: inputs['model-data-url'],
       bedrockModelArn: inputs['bedrock-model-arn'],
+      sourceRoleArn: inputs['source-role-arn'],
       timeoutMs: inputs['timeout-minutes'] * 60_000,
       tuning: { regionConcurrency: inputs['max-parallel-regions'] },
     },
@@ -67,6 +75,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   );
   set('image-uris', byRegion((t) => t.imageUri));
   set('model-data-urls', byRegion((t) => t.modelDataUrl));
+  set('model-data-versions', modelDataVersionsOutput(result));
   set('model-arns', byRegion((t) => t.modelArn));
   if (result.digest) set('digest', result.digest);
 }

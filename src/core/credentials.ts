@@ -1,12 +1,14 @@
 /**
- * Cross-account work: assume a role from the current session (which itself came from GitHub OIDC).
- * The session name names the workflow run, so CloudTrail shows which run did what.
+ * Cross-account work: assume a role from the current session (which itself came from GitHub OIDC), or
+ * with the job's own OIDC token (a second GitHub-trusted role). The session name names the workflow
+ * run, so CloudTrail shows which run did what.
  */
+import type * as Core from '@actions/core';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { awsClient, AwsContext } from './aws';
+import { awsClient, AwsContext, partitionOf } from './aws';
 import { DeployError, errorMessage, errorName } from './errors';
 import type { Reporter } from './log';
-import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { STSClient, AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, Credentials as StsCredentials } from '@aws-sdk/client-sts';
 
 export interface AssumeRoleOptions {
   roleArn: string;
@@ -56,16 +58,7 @@ export function assumeRole(options: AssumeRoleOptions): AwsCredentialIdentityPro
           Tags: options.tags ? Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) : undefined,
         }),
       );
-      const c = out.Credentials;
-      if (!c?.AccessKeyId || !c.SecretAccessKey) throw new DeployError(`STS returned no credentials for ${options.roleArn}.`);
-      options.reporter?.setSecret(c.SecretAccessKey);
-      if (c.SessionToken) options.reporter?.setSecret(c.SessionToken);
-      cached = {
-        accessKeyId: c.AccessKeyId,
-        secretAccessKey: c.SecretAccessKey,
-        sessionToken: c.SessionToken,
-        expiration: c.Expiration,
-      };
+      cached = sessionCredentials(out.Credentials, options.roleArn, options.reporter);
       return cached;
     } catch (err) {
       throw explainAssumeRoleError(err, options.roleArn, Boolean(options.tags));
@@ -90,8 +83,104 @@ export function explainAssumeRoleError(err: unknown, roleArn: string, usedTags: 
       title: 'Role assumption denied',
       hint:
         `The trust policy of ${roleArn} must allow sts:AssumeRole (and sts:TagSession) for the role this job runs as, ` +
-        'and that role needs sts:AssumeRole on the target. templates/bootstrap/ sets up cross-account promotion roles trusted only by the dev role.',
+        'and that role needs sts:AssumeRole on the target.',
     });
   }
   return new DeployError(`Could not assume ${roleArn}: ${name}: ${message}`, { cause: err });
+}
+
+/** The audience GitHub's OIDC token must carry for STS: the China partition has its own. */
+export function oidcAudience(region: string): string {
+  return partitionOf(region) === 'aws-cn' ? 'sts.amazonaws.com.cn' : 'sts.amazonaws.com';
+}
+
+/** True in a GitHub job granted `id-token: write` (the runner then sets the token request URL). */
+export function hasGitHubOidc(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
+}
+
+export interface WebIdentityOptions {
+  roleArn: string;
+  /** Region for the STS call; also picks the token's audience. */
+  region: string;
+  sessionName?: string;
+  durationSeconds?: number;
+  reporter?: Reporter;
+}
+
+/**
+ * Credentials of a role trusted by GitHub's OIDC provider, from this job's own OIDC token (as
+ * configure-aws-credentials does), for a second identity beside the job's ambient one. The token is
+ * a credential: it is masked before anything could print it.
+ */
+export function webIdentityRole(options: WebIdentityOptions): AwsCredentialIdentityProvider {
+  if (!isRoleArn(options.roleArn)) {
+    throw new DeployError(`"${options.roleArn}" is not an IAM role ARN.`, { hint: 'Expected arn:aws:iam::123456789012:role/NAME.' });
+  }
+  let cached: AwsCredentialIdentity | undefined;
+  return async () => {
+    if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
+    const token = await gitHubIdToken(oidcAudience(options.region), options.reporter);
+    // AssumeRoleWithWebIdentity is unsigned: the token is the only proof.
+    const sts = awsClient(STSClient, { region: options.region });
+    try {
+      const out = await sts.send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: options.roleArn,
+          RoleSessionName: options.sessionName ?? defaultSessionName(),
+          DurationSeconds: options.durationSeconds ?? 3600,
+          WebIdentityToken: token,
+        }),
+      );
+      cached = sessionCredentials(out.Credentials, options.roleArn, options.reporter);
+      return cached;
+    } catch (err) {
+      throw explainWebIdentityError(err, options.roleArn, oidcAudience(options.region));
+    }
+  };
+}
+
+/** The job's OIDC token for `audience`, through @actions/core (loaded only here: see githubReporter in log.ts). */
+async function gitHubIdToken(audience: string, reporter?: Reporter): Promise<string> {
+  if (!hasGitHubOidc()) {
+    throw new DeployError('This job has no GitHub OIDC token to read the source with (ACTIONS_ID_TOKEN_REQUEST_URL is not set).', {
+      title: 'No OIDC token',
+      hint: 'Give the job `permissions: id-token: write`; run locally with credentials of the source account instead.',
+    });
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const core = require('@actions/core') as typeof Core;
+  let token: string;
+  try {
+    token = await core.getIDToken(audience);
+  } catch (err) {
+    throw new DeployError(`Could not get the job's OIDC token: ${errorMessage(err)}`, { cause: err, title: 'No OIDC token', hint: 'Give the job `permissions: id-token: write`.' });
+  }
+  reporter?.setSecret(token);
+  return token;
+}
+
+function sessionCredentials(c: StsCredentials | undefined, roleArn: string, reporter?: Reporter): AwsCredentialIdentity {
+  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new DeployError(`STS returned no credentials for ${roleArn}.`);
+  reporter?.setSecret(c.SecretAccessKey);
+  if (c.SessionToken) reporter?.setSecret(c.SessionToken);
+  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+}
+
+export function explainWebIdentityError(err: unknown, roleArn: string, audience: string): DeployError {
+  if (err instanceof DeployError) return err;
+  const name = errorName(err);
+  const message = errorMessage(err);
+  if (name === 'AccessDenied' || name === 'InvalidIdentityToken') {
+    const env = /model-deploy-promotion-source-([\w.-]+)$/.exec(roleArn)?.[1];
+    return new DeployError(`Could not assume ${roleArn} with this job's OIDC token: ${message}`, {
+      cause: err,
+      title: 'Web identity denied',
+      hint:
+        `The trust policy of ${roleArn} must list this job's OIDC subject (token.actions.githubusercontent.com:sub, ` +
+        `repo:OWNER/REPO:environment:TARGET, or the OWNER@ID/REPO@ID form when the bootstrap was given the ids) and the audience ${audience} (:aud). ` +
+        `For the bootstrap's read-only role: add the target environment to PromotionEnvironments of the ${env ?? 'source'} account's bootstrap stack, and run the job in that GitHub environment.`,
+    });
+  }
+  return new DeployError(`Could not assume ${roleArn} with this job's OIDC token: ${name}: ${message}`, { cause: err });
 }

@@ -1,15 +1,16 @@
 /**
  * promote-model: an approved model moves from the source environment (dev) to a target environment's
  * account and regions, verified by digest. Everything the spec and inputs say is checked before the
- * first AWS call; the target account is reached by assuming its promotion role (or, when the job already
- * runs in the target account through its own OIDC role, with the job's credentials). With no weights
+ * first AWS call. The job runs as the target's promotion role (its own OIDC identity, after the target
+ * environment's approval) and reads the source with the source account's read-only role, assumed with the
+ * job's OIDC token; a local run with source-account credentials assumes the target role. With no weights
  * named, a Hugging Face model's weights are the ones build-model put in the source's artifact bucket.
  * The target's artifact bucket is created (hardened, versioned) when missing. Regions run in parallel,
  * each to its end; the image tag goes last, a failed region's message says what it left in place, and a
  * re-run finishes it.
  */
 import { awsClient, partitionOf } from '../core/aws';
-import { assumeRole, defaultSessionName, isRoleArn } from '../core/credentials';
+import { assumeRole, defaultSessionName, hasGitHubOidc, isRoleArn, webIdentityRole } from '../core/credentials';
 import { DeployError, DeployErrors, errorMessage, explainAwsError, throwIfAny } from '../core/errors';
 import type { RunContext } from '../core/action';
 import type { Target } from '../config/select';
@@ -41,6 +42,8 @@ export interface PromoteRequest {
   imageUri?: string;
   modelDataUrl?: string;
   bedrockModelArn?: string;
+  /** The source account's read-only role a GitHub job assumes with its OIDC token (default: the bootstrap's model-deploy-promotion-source-SOURCE). */
+  sourceRoleArn?: string;
   /** Names the run in the role session, and in the provenance tags. */
   run: { sessionName: string; commit?: string; runUrl?: string; repository?: string };
   timeoutMs?: number;
@@ -86,7 +89,7 @@ export interface PromoteResult {
 /** What the request means, checked against the spec before any AWS call. */
 export interface PromotionPlan {
   deployment: Deployment;
-  source: { name: string; env: EnvironmentSpec; region: string };
+  source: { name: string; env: EnvironmentSpec; region: string; roleArn: string };
   target: { name: string; env: EnvironmentSpec; regions: string[]; roleArn?: string };
   image?: { repositoryName: string; ref?: ImageRef };
   modelData?: S3Location;
@@ -134,6 +137,7 @@ export function planPromotion(req: PromoteRequest): PromotionPlan {
   const image = fromImage?.image;
   // The image's region wins; then the Bedrock model's (when no image URI was given); then the input or the default.
   const sourceRegion = fromImage?.region ?? (req.imageUri ? undefined : bedrockRegion) ?? req.sourceRegion ?? firstRegion(d, sourceEnv, req.sourceEnvironment);
+  const sourceRoleArn = planSourceRole(req, sourceEnv, sourceRegion, errors);
   const given = planModelData(req, errors);
   const fromBuild = given || !image ? undefined : buildWeights(d, sourceEnv, sourceRegion);
   if (!image && !given && !req.bedrockModelArn) {
@@ -145,7 +149,7 @@ export function planPromotion(req: PromoteRequest): PromotionPlan {
   throwIfAny(errors);
   return {
     deployment: d,
-    source: { name: req.sourceEnvironment, env: sourceEnv, region: sourceRegion },
+    source: { name: req.sourceEnvironment, env: sourceEnv, region: sourceRegion, roleArn: sourceRoleArn },
     target: { name: req.targetEnvironment, env: targetEnv, regions, roleArn },
     image,
     modelData: given ?? fromBuild,
@@ -195,6 +199,19 @@ function planTargetRole(req: PromoteRequest, targetEnv: EnvironmentSpec, errors:
       location: envLocation(req.spec, req.targetEnvironment),
       title: 'Invalid deployment spec',
       hint: `Use a role in ${targetEnv.account} that the ${req.sourceEnvironment} role may assume.`,
+    }));
+  }
+  return roleArn;
+}
+
+/** The read-only role of the source account: the input, or the one the bootstrap names after the source environment. */
+function planSourceRole(req: PromoteRequest, sourceEnv: EnvironmentSpec, sourceRegion: string, errors: DeployError[]): string {
+  const roleArn = req.sourceRoleArn ?? `arn:${partitionOf(sourceRegion)}:iam::${sourceEnv.account}:role/model-deploy-promotion-source-${req.sourceEnvironment}`;
+  const roleAccount = /^arn:[\w-]+:iam::(\d{12}):/.exec(roleArn)?.[1];
+  if (!isRoleArn(roleArn) || roleAccount !== sourceEnv.account) {
+    errors.push(new DeployError(`input \`source-role-arn\` is "${roleArn}", which is not a role in the source environment's account ${sourceEnv.account}`, {
+      title: 'Invalid input',
+      hint: `Leave it empty for the bootstrap's read-only role model-deploy-promotion-source-${req.sourceEnvironment} (its PromotionSourceRoleArn output).`,
     }));
   }
   return roleArn;
@@ -327,35 +344,71 @@ export async function promote(req: PromoteRequest, reporter: Reporter, signal?: 
   return finish(p, settled);
 }
 
-/** Who acts on each side: the job's identity reads the source; the target is the job itself or the assumed promotion role. */
+/**
+ * Who acts on each side. A promote job runs as the target's promotion role (its OIDC identity, gated by the
+ * target environment's approval) and reads the source with the source account's read-only role, assumed
+ * with the job's own OIDC token. A local run with credentials of the source account reads with them and
+ * assumes the target's promotion role, which must then trust that caller (the bootstrap's does not).
+ */
 async function resolveActors(plan: PromotionPlan, req: PromoteRequest, reporter: Reporter): Promise<{ sourceActor: Actor; targetActor: Actor }> {
   const { source, target } = plan;
   const me = await identify(source.region);
-  if (me.account !== source.env.account && me.account !== target.env.account) {
-    throw new DeployError(`This job runs as ${me.arn} in account ${me.account}, which is neither ${source.name} (${source.env.account}) nor ${target.name} (${target.env.account}).`, {
-      title: 'Account not in the spec',
-      hint: `Run configure-aws-credentials with the ${source.name} role (environments.${source.name}.roleArn) before promote-model.`,
+  const ambient: Actor = { principal: me.arn, account: me.account };
+  if (me.account === target.env.account) return { sourceActor: await sourceReader(plan, req, ambient, reporter), targetActor: ambient };
+  if (me.account === source.env.account) {
+    reporter.info(`Reading ${source.name} with this session's credentials (${me.arn}): its account ${me.account} is the source's.`);
+    return { sourceActor: ambient, targetActor: await assumeTarget(plan, req, me.arn, reporter) };
+  }
+  throw new DeployError(`This job runs as ${me.arn} in account ${me.account}, which is neither ${source.name} (${source.env.account}) nor ${target.name} (${target.env.account}).`, {
+    title: 'Account not in the spec',
+    hint: `Run configure-aws-credentials with the ${target.name} promotion role (environments.${target.name}.promotionRoleArn) before promote-model.`,
+  });
+}
+
+/** The source's reader for a session in the target account: itself (one account), else the read-only role through OIDC. */
+async function sourceReader(plan: PromotionPlan, req: PromoteRequest, ambient: Actor, reporter: Reporter): Promise<Actor> {
+  const { source } = plan;
+  if (source.env.account === ambient.account) return ambient;
+  if (!hasGitHubOidc()) {
+    throw new DeployError(`${ambient.principal} is in the target account ${ambient.account}, and there is no GitHub OIDC token to read ${source.name} (${source.env.account}) with.`, {
+      title: 'No source credentials',
+      hint: `In a workflow, give the job \`permissions: id-token: write\`. Locally, run with credentials of ${source.env.account} instead.`,
     });
   }
-  const sourceActor: Actor = { principal: me.arn, account: me.account };
-  // The job runs in the target account (its own OIDC role): it reads the source cross-account.
-  if (me.account === target.env.account) return { sourceActor, targetActor: { principal: me.arn, account: me.account } };
-  if (!target.roleArn) {
-    throw new DeployError(`environments.${target.name} (${target.env.account}) has neither promotionRoleArn nor roleArn, so ${me.arn} cannot act in it.`, {
-      location: envLocation(req.spec, target.name),
-      title: 'No promotion role',
-      hint: `Set environments.${target.name}.promotionRoleArn to a role in ${target.env.account} whose trust policy allows sts:AssumeRole and sts:TagSession for ${me.arn.replace(/:sts::(\d+):assumed-role\/([^/]+)\/.*/, ':iam::$1:role/$2')}.`,
-    });
-  }
-  const credentials = assumeRole({ roleArn: target.roleArn, region: target.regions[0] ?? source.region, sessionName: req.run.sessionName, reporter });
+  const credentials = webIdentityRole({ roleArn: source.roleArn, region: source.region, sessionName: req.run.sessionName, reporter });
   // Assume now, so a missing trust fails before anything is copied.
   await credentials();
-  return { sourceActor, targetActor: { principal: `${target.roleArn} (session ${req.run.sessionName})`, account: target.env.account, credentials } };
+  reporter.info(`Reading ${source.name} (${source.env.account}) as ${source.roleArn}, with this job's OIDC token.`);
+  return { principal: `${source.roleArn} (session ${req.run.sessionName})`, account: source.env.account, credentials };
+}
+
+/** A local run: the target's promotion role, assumed from the source-account session. */
+async function assumeTarget(plan: PromotionPlan, req: PromoteRequest, callerArn: string, reporter: Reporter): Promise<Actor> {
+  const { target } = plan;
+  if (!target.roleArn) {
+    throw new DeployError(`environments.${target.name} (${target.env.account}) has neither promotionRoleArn nor roleArn, so ${callerArn} cannot act in it.`, {
+      location: envLocation(req.spec, target.name),
+      title: 'No promotion role',
+      hint: `Run promote-model with credentials of ${target.env.account} (promote.yml uses the ${target.name} promotion role), or set environments.${target.name}.promotionRoleArn.`,
+    });
+  }
+  const credentials = assumeRole({ roleArn: target.roleArn, region: target.regions[0] ?? plan.source.region, sessionName: req.run.sessionName, reporter });
+  try {
+    await credentials();
+  } catch (err) {
+    const e = err instanceof DeployError ? err : new DeployError(errorMessage(err), { cause: err });
+    throw new DeployError(e.message, {
+      cause: e,
+      title: e.title,
+      hint: `${e.hint ?? ''} The bootstrap's ${target.roleArn.split('/').pop()} role trusts only the ${target.name} environment's GitHub jobs: promote from such a job (promote.yml), whose credentials are the target's.`.trim(),
+    });
+  }
+  return { principal: `${target.roleArn} (session ${req.run.sessionName})`, account: target.env.account, credentials };
 }
 
 function sourceRegistry(p: Promotion, repositoryName: string): Registry {
   const { source } = p.plan;
-  return { client: awsClient(ECRClient, { region: source.region }), actor: p.sourceActor, registryId: source.env.account, region: source.region, repositoryName };
+  return { client: awsClient(ECRClient, { region: source.region, credentials: p.sourceActor.credentials }), actor: p.sourceActor, registryId: source.env.account, region: source.region, repositoryName };
 }
 
 /** The image reference every region promotes: the one asked for, or the newest the build pushed. */
@@ -375,7 +428,7 @@ async function shareBedrockModel(p: Promotion): Promise<void> {
   if (!modelArn || source.env.account === target.env.account) return;
   const modelRegion = parseBedrockModelArn(modelArn)?.region ?? source.region;
   const shareArn = await shareModel({
-    ram: awsClient(RAMClient, { region: modelRegion }),
+    ram: awsClient(RAMClient, { region: modelRegion, credentials: sourceActor.credentials }),
     actor: sourceActor,
     shareName: `model-deploy-${d.project}-${d.name}-${target.name}`.slice(0, 128),
     modelArn,
@@ -479,7 +532,7 @@ async function promoteModelData(p: Promotion, region: string, data: S3Location, 
   const targetBucket = { client: awsClient(S3Client, { region, credentials: targetActor.credentials }), actor: targetActor, bucket, region, owner: target.env.account };
   await ensureVersioning(targetBucket);
   const copied = await copyArtifacts(
-    { client: awsClient(S3Client, { region: source.region }), actor: sourceActor, bucket: data.bucket, region: source.region, owner: source.env.account },
+    { client: awsClient(S3Client, { region: source.region, credentials: sourceActor.credentials }), actor: sourceActor, bucket: data.bucket, region: source.region, owner: source.env.account },
     data.key,
     targetBucket,
     {

@@ -90,6 +90,54 @@ export class World {
     return { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token };
   }
 
+  /**
+   * The GitHub OIDC side of promotion, as the bootstrap's trust policies have it: which environments' job
+   * subjects each web-identity role trusts (PromotionEnvironments=staging,prod in dev; each target's own).
+   */
+  readonly webIdentityTrust: Record<string, string[]> = {
+    'arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev': ['staging', 'prod'],
+    'arn:aws:iam::222222222222:role/model-deploy-promotion': ['staging'],
+    'arn:aws:iam::333333333333:role/model-deploy-promotion': ['prod'],
+  };
+  /** Job OIDC tokens handed out: token -> the job's environment and the audience asked for. */
+  private readonly oidcTokens = new Map<string, { environment: string; audience: string }>();
+  private readonly oidcRequestTokens = new Map<string, string>();
+
+  /** The runner's token request variables for a job of `environment` (id-token: write). */
+  oidcEnv(environment: string): Record<string, string> {
+    const requestToken = `journey-oidc-request-${randomBytes(8).toString('hex')}`;
+    this.oidcRequestTokens.set(requestToken, environment);
+    this.secretValues.push(requestToken);
+    return { ACTIONS_ID_TOKEN_REQUEST_URL: `${this.server.url}/_oidc/token?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken };
+  }
+
+  private oidcToken(req: RecordedRequest): Reply {
+    const environment = this.oidcRequestTokens.get(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
+    if (environment === undefined) return { status: 401, body: { message: 'bad request token' } };
+    const token = `journey-oidc-${environment}-${randomBytes(12).toString('hex')}`;
+    this.oidcTokens.set(token, { environment, audience: new URL(req.path, 'http://x').searchParams.get('audience') ?? '' });
+    this.secretValues.push(token);
+    return { body: { value: token } };
+  }
+
+  /** STS AssumeRoleWithWebIdentity (unsigned): the token's subject must be one the role trusts, its audience STS's. */
+  private webIdentity(req: RecordedRequest): Reply {
+    const role = String(req.params.RoleArn);
+    const claims = this.oidcTokens.get(String(req.params.WebIdentityToken));
+    if (!claims || claims.audience !== 'sts.amazonaws.com') return queryError('InvalidIdentityToken', 'Incorrect token audience', 400);
+    const account = /iam::(\d{12}):role\//.exec(role)?.[1];
+    if (!account || !(this.webIdentityTrust[role] ?? []).includes(claims.environment)) {
+      return queryError('AccessDenied', `Not authorized to perform sts:AssumeRoleWithWebIdentity (subject repo:acme/models:environment:${claims.environment}, role ${role})`, 403);
+    }
+    const c = this.credentialsFor(account);
+    return queryResponse(
+      'AssumeRoleWithWebIdentity',
+      `<Credentials><AccessKeyId>${c.AWS_ACCESS_KEY_ID}</AccessKeyId><SecretAccessKey>${c.AWS_SECRET_ACCESS_KEY}</SecretAccessKey><SessionToken>${c.AWS_SESSION_TOKEN}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>` +
+        `<AssumedRoleUser><Arn>arn:aws:sts::${account}:assumed-role/x/${esc(String(req.params.RoleSessionName))}</Arn><AssumedRoleId>AROA:x</AssumedRoleId></AssumedRoleUser>`,
+      STS_NS,
+    );
+  }
+
   private caller(req: RecordedRequest): { account: string; region: string } {
     const auth = String(req.headers.authorization ?? '');
     const m = /Credential=([^/]+)\/\d+\/([^/]+)\//.exec(auth);
@@ -105,6 +153,8 @@ export class World {
   private handle(req: RecordedRequest): Reply | undefined {
     const blob = /^\/blob\//.test(req.path);
     if (blob) return (this.ecr as unknown as { http(r: RecordedRequest, a: Record<string, string>): Reply | undefined }).http(req, {});
+    if (req.method === 'GET' && req.path.startsWith('/_oidc/token')) return this.oidcToken(req);
+    if (req.operation === 'AssumeRoleWithWebIdentity') return this.webIdentity(req);
     const { account, region } = this.caller(req);
     const target = String(req.headers['x-amz-target'] ?? '');
     if (target.startsWith('AmazonEC2ContainerRegistry')) {
@@ -131,7 +181,8 @@ export class World {
     const role = String(req.params.RoleArn);
     const target = /iam::(\d{12}):role\//.exec(role)?.[1];
     if (!target) return queryError('ValidationError', `bad role ${role}`);
-    void caller;
+    // The bootstrap's promotion roles trust GitHub OIDC subjects only: no role may chain into them.
+    if (this.webIdentityTrust[role]) return queryError('AccessDenied', `User: arn:aws:sts::${caller}:assumed-role/x/gh is not authorized to perform: sts:AssumeRole on resource: ${role}`, 403);
     const c = this.credentialsFor(target);
     return queryResponse(
       'AssumeRole',

@@ -101,3 +101,53 @@ test('a refused role and an unknown environment fail with advice, naming what an
   expect(unknown.stdout).toMatch(/prod/);
   for (const s of SECRETS) expect(visible(denied.all + unknown.all)).not.toContain(s);
 });
+
+describe('a promote job of the target environment (issue 12.2)', () => {
+  const TOKEN = 'eyJraWQiOiJnaXRodWIifQ.process-oidc-token.sig';
+  const oidcEnv = () => ({ ACTIONS_ID_TOKEN_REQUEST_URL: `${server.url}/_oidc/token?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: fake.oidcRequestToken });
+
+  test('runs as the target role and reads the source with the read-only role through its OIDC token', async () => {
+    // The job's ambient credentials are the target's promotion role (configure-aws-credentials).
+    await server.close();
+    server = await fake.serve(0, { AKIDLOOPBACKTEST: '333333333333' });
+    fake.oidcToken = TOKEN;
+    const digest = fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'git-0123456', [Buffer.alloc(2000, 5)]);
+    fake.putObject('dev-weights', 'chat/model.tar.gz', 4096);
+    fake.bucketOwners.set('dev-weights', '111111111111');
+    const inputs = { 'target-environment': 'prod', region: 'eu-west-1', 'model-data-url': 's3://dev-weights/chat/model.tar.gz' };
+    const run = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs, env: oidcEnv() });
+    expect(run.stderr).not.toMatch(/Error/);
+    expect(run.code).toBe(0);
+    expect(server.requests.filter((q) => q.operation === 'AssumeRole')).toEqual([]);
+    const web = server.requests.filter((q) => q.operation === 'AssumeRoleWithWebIdentity');
+    expect(web.map((q) => q.params.RoleArn)).toEqual(['arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev']);
+    expect(web[0]!.params.WebIdentityToken).toBe(TOKEN);
+    expect(fake.oidcAudiences).toEqual(['sts.amazonaws.com']);
+    expect(JSON.parse(run.outputs['image-uris'])).toEqual({ 'eu-west-1': `333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/chat@${digest}` });
+    // The weights as the target's versioned bucket holds them, for deploy-endpoint to pin (issue 12.2).
+    const held = fake.buckets.get('model-deploy-333333333333-eu-west-1')!.get('chat/model.tar.gz')!;
+    expect(held.versionId).toBeTruthy();
+    expect(JSON.parse(run.outputs['model-data-versions'])).toEqual({ 'eu-west-1': { 'chat/model.tar.gz': expect.objectContaining({ versionId: held.versionId, etag: held.etag }) } });
+    // Reads in the source were signed by the read-only session, writes in the target by the job.
+    const signer = (q: { headers: Record<string, unknown> }) => /Credential=([^/]+)\//.exec(String(q.headers.authorization ?? ''))?.[1];
+    expect(new Set(server.requests.filter((q) => q.operation === 'GetDownloadUrlForLayer').map(signer))).toEqual(new Set(['ASIAWEB111111111111']));
+    expect(new Set(server.requests.filter((q) => q.operation === 'PutImage').map(signer))).toEqual(new Set(['AKIDLOOPBACKTEST']));
+    expect(run.stdout).toContain(`::add-mask::${TOKEN}`);
+    for (const s of [TOKEN, 'web-secret-111111111111', 'web-token-111111111111', ...SECRETS]) expect(visible(run.all)).not.toContain(s);
+  });
+
+  test('a source role that does not trust the job names the trust conditions, and nothing is copied', async () => {
+    await server.close();
+    server = await fake.serve(0, { AKIDLOOPBACKTEST: '333333333333' });
+    fake.oidcToken = TOKEN;
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [Buffer.alloc(10, 1)]);
+    const inputs = { 'target-environment': 'prod', 'source-role-arn': 'arn:aws:iam::111111111111:role/denied-reader' };
+    const run = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs, env: oidcEnv() });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/Could not assume arn:aws:iam::111111111111:role\/denied-reader with this job's OIDC token/);
+    expect(run.stdout).toMatch(/token\.actions\.githubusercontent\.com:sub/);
+    expect(run.stdout).toMatch(/PromotionEnvironments/);
+    expect(server.calls().filter((c) => /PutImage|InitiateLayerUpload|CopyObject|PUT /.test(c))).toEqual([]);
+    expect(visible(run.all)).not.toContain(TOKEN);
+  });
+});

@@ -48,6 +48,11 @@ export class FakeAws {
   /** Digest whose download is corrupted (one byte flipped). */
   corrupt?: string;
   downloadBase = 'http://127.0.0.1:1';
+  /** The runner's OIDC token for this job (unset: the job has no id-token permission), and the request token it wants. */
+  oidcToken?: string;
+  oidcRequestToken = 'runner-request-token';
+  /** The audience of each token request. */
+  oidcAudiences: string[] = [];
   bytesDownloaded = 0;
   private nextId = 1;
 
@@ -238,11 +243,34 @@ export class FakeAws {
         STS,
       );
     }
+    if (req.operation === 'AssumeRoleWithWebIdentity') return this.webIdentity(req, accounts);
+    // The runner's OIDC token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL = URL/_oidc/token?api-version=2.0).
+    if (req.method === 'GET' && req.path.startsWith('/_oidc/token')) {
+      if (!this.oidcToken || req.headers.authorization !== `Bearer ${this.oidcRequestToken}`) return { status: 401, body: { message: 'bad request token' } };
+      this.oidcAudiences.push(new URL(req.path, 'http://x').searchParams.get('audience') ?? '');
+      return { body: { value: this.oidcToken } };
+    }
     const blob = /^\/blob\/(\d+)\/([^/]+)\/([^/]+)\/(sha256:[a-f0-9]+)/.exec(req.path);
     if (req.method === 'GET' && blob) {
       return { headers: { 'content-type': 'application/octet-stream' }, body: this.blob(blob[1], blob[2], decodeURIComponent(blob[3]), blob[4]) };
     }
     return this.s3(req);
+  }
+
+  /** STS AssumeRoleWithWebIdentity: the job's token is accepted for any role but one named "denied". */
+  private webIdentity(req: RecordedRequest, accounts: Record<string, string>): Reply {
+    const STS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+    const role = String(req.params.RoleArn);
+    if (!this.oidcToken || req.params.WebIdentityToken !== this.oidcToken) return queryError('InvalidIdentityToken', 'Incorrect token audience or signature', 400);
+    if (/denied/.test(role)) return queryError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
+    const acct = /iam::(\d+):/.exec(role)?.[1] ?? '';
+    const id = `ASIAWEB${acct}`;
+    accounts[id] = acct;
+    return queryResponse(
+      'AssumeRoleWithWebIdentity',
+      `<Credentials><AccessKeyId>${id}</AccessKeyId><SecretAccessKey>web-secret-${acct}</SecretAccessKey><SessionToken>web-token-${acct}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::${acct}:assumed-role/x/${req.params.RoleSessionName}</Arn><AssumedRoleId>AROA:x</AssumedRoleId></AssumedRoleUser>`,
+      STS,
+    );
   }
 
   private s3(req: RecordedRequest): Reply | undefined {
@@ -284,7 +312,7 @@ export class FakeAws {
       const o = b.get(key);
       if (!o) return { status: 404, body: '' };
       const meta = Object.fromEntries(Object.entries(o.metadata).map(([k, v]) => [`x-amz-meta-${k}`, v]));
-      return { headers: { 'content-length': String(o.size), etag: o.etag, 'content-type': 'application/octet-stream', ...meta }, body: '' };
+      return { headers: { 'content-length': String(o.size), etag: o.etag, 'content-type': 'application/octet-stream', ...meta, ...(o.versionId ? { 'x-amz-version-id': o.versionId } : {}) }, body: '' };
     }
     const meta = (): Record<string, string> => Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-amz-meta-')).map(([k, v]) => [k.slice(11), String(v)]));
     const source = req.headers['x-amz-copy-source'] as string | undefined;
@@ -299,8 +327,11 @@ export class FakeAws {
     if (req.method === 'PUT' && source && !url.searchParams.has('uploadId')) {
       const o = sourceObj();
       const etag = `"${createHash('md5').update(`copy${key}${o.size}`).digest('hex')}"`;
-      b.set(key, { size: o.size, etag, metadata: meta(), tags: String(req.headers['x-amz-tagging'] ?? ''), kmsKeyId: req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string });
-      return xml(`<CopyObjectResult><ETag>${etag.replace(/"/g, '&quot;')}</ETag></CopyObjectResult>`);
+      // A versioned bucket gives every write a new version id (S3 returns it in x-amz-version-id).
+      const versionId = this.versioned.has(bucket) ? `v-${this.nextId++}` : undefined;
+      b.set(key, { size: o.size, etag, metadata: meta(), tags: String(req.headers['x-amz-tagging'] ?? ''), kmsKeyId: req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string, versionId });
+      const reply = xml(`<CopyObjectResult><ETag>${etag.replace(/"/g, '&quot;')}</ETag></CopyObjectResult>`);
+      return versionId ? { ...reply, headers: { ...reply.headers, 'x-amz-version-id': versionId } } : reply;
     }
     if (req.method === 'POST' && url.searchParams.has('uploads')) {
       const id = `mpu-${this.nextId++}`;

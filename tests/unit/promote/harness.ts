@@ -12,13 +12,16 @@ export const ECR_OPS = [
   'UploadLayerPart', 'CompleteLayerUpload', 'PutImage', 'CreateRepository', 'TagResource', 'DescribeImageReplicationStatus',
 ] as const;
 
-export function mockEcr(fake: FakeAws, calls: string[] = []) {
+/** calls: "REGION Operation"; callers: "Operation ACCESS_KEY_ID" (which identity made it). */
+export function mockEcr(fake: FakeAws, calls: string[] = [], callers: string[] = []) {
   const m = mockClient(ecr.ECRClient);
   for (const op of ECR_OPS) {
     const Command = (ecr as unknown as Record<string, new (i: unknown) => ecr.BatchGetImageCommand>)[`${op}Command`];
     m.on(Command as never).callsFake(async (input: Record<string, unknown>, getClient: () => ecr.ECRClient) => {
       const region = await getClient().config.region();
       calls.push(`${region} ${op}`);
+      const credentials = getClient().config.credentials as (() => Promise<{ accessKeyId: string }>) | undefined;
+      if (credentials && callers) callers.push(`${op} ${(await credentials().catch(() => ({ accessKeyId: 'default-chain' }))).accessKeyId}`);
       const json = { ...input };
       if (json.layerPartBlob instanceof Uint8Array) json.layerPartBlob = Buffer.from(json.layerPartBlob).toString('base64');
       return fake.ecr(op, region, json);
@@ -73,7 +76,7 @@ export function spec(text = SPEC) {
 export const RUN = { sessionName: 'promote-models-gh-42-1', commit: '0123456789abcdef0123456789abcdef01234567', runUrl: 'https://github.com/acme/models/actions/runs/42' };
 
 /** S3 over FakeAws's buckets (unit tests): objects, owners, versioning and the bucket set-up calls, with every call recorded. */
-export function mockS3(fake: FakeAws, calls: { op: string; input: any }[] = []) {
+export function mockS3(fake: FakeAws, calls: { op: string; input: any; accessKeyId?: string }[] = []) {
   const m = mockClient(s3.S3Client);
   const fail = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
   const bucket = (input: Record<string, any>) => {
@@ -85,8 +88,9 @@ export function mockS3(fake: FakeAws, calls: { op: string; input: any }[] = []) 
   };
   const on = (op: string, fn: (input: Record<string, any>) => unknown) => {
     const Command = (s3 as unknown as Record<string, new (i: unknown) => s3.HeadBucketCommand>)[`${op}Command`];
-    m.on(Command as never).callsFake(async (input: Record<string, any>) => {
-      calls.push({ op, input });
+    m.on(Command as never).callsFake(async (input: Record<string, any>, getClient: () => s3.S3Client) => {
+      const credentials = getClient().config.credentials as (() => Promise<{ accessKeyId: string }>) | undefined;
+      calls.push({ op, input, accessKeyId: credentials ? (await credentials().catch(() => undefined))?.accessKeyId : undefined });
       return fn(input);
     });
   };
