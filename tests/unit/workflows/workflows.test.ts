@@ -228,14 +228,18 @@ describe('reusable workflows', () => {
     expect(count).toBeGreaterThanOrEqual(5);
   });
 
-  it('promote reads the source with its read-only role, never the source deploy role (issue 12, high 2)', () => {
+  it('promote runs as the target promotion role, which promote-model reads the source beside (issue 12, high 2)', () => {
     const steps = load('promote.yml').jobs.promote.steps as Json[];
     const creds = steps.filter((s) => String(s.uses ?? '').startsWith('aws-actions/configure-aws-credentials@'));
-    expect(creds.map((s) => s.with['role-to-assume'])).toEqual(['${{ steps.source.outputs.read-role }}', "${{ fromJSON(inputs.roles || '{}')[matrix.target] }}"]);
-    const source = steps.find((s) => s.id === 'source')!;
-    expect(source.run).toContain('model-deploy-promotion-source-$ENVIRONMENT');
-    const script = `ROLE_ARN=arn:aws:iam::111111111111:role/model-deploy-dev ENVIRONMENT=dev GITHUB_OUTPUT=$(mktemp); export ROLE_ARN ENVIRONMENT GITHUB_OUTPUT\n${source.run}\ncat "$GITHUB_OUTPUT"`;
-    expect(execFileSync('bash', ['-c', script], { encoding: 'utf8' }).trim()).toBe('read-role=arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev');
+    expect(creds.map((s) => s.with['role-to-assume'])).toEqual(['${{ steps.target.outputs.promotion-role }}', "${{ fromJSON(inputs.roles || '{}')[matrix.target] }}"]);
+    const target = steps.find((s) => s.id === 'target')!;
+    const script = `ROLE_ARN=arn:aws:iam::333333333333:role/model-deploy-prod ENVIRONMENT=prod PROMOTION_ROLE_NAME=model-deploy-promotion GITHUB_OUTPUT=$(mktemp); export ROLE_ARN ENVIRONMENT PROMOTION_ROLE_NAME GITHUB_OUTPUT\n${target.run}\ncat "$GITHUB_OUTPUT"`;
+    expect(execFileSync('bash', ['-c', script], { encoding: 'utf8' }).trim()).toBe('promotion-role=arn:aws:iam::333333333333:role/model-deploy-promotion');
+    // promote-model runs between the promotion role's credentials and the deploy role's; it gets no source credentials.
+    const at = (s: Json) => steps.indexOf(s);
+    const promote = steps.find((s) => s.id === 'promote')!;
+    expect(at(creds[0]!) < at(promote) && at(promote) < at(creds[1]!)).toBe(true);
+    expect(JSON.stringify(steps)).not.toMatch(/promotion-source/);
   });
 
   it('keeps the upstream actions current with Dependabot (github-actions and npm)', () => {
