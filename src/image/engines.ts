@@ -30,6 +30,42 @@ export function dlcRegistry(region: string): string {
   return `${dlcAccount(region)}.dkr.ecr.${region}.${dnsSuffix(region)}`;
 }
 
+const DLC_ACCOUNT_IDS = new Set([...Object.values(DLC_ACCOUNTS), '763104351884']);
+/** The Dockerfile ARG that build-model fills with the region's DLC registry. */
+export const DLC_REGISTRY_ARG = 'DLC_REGISTRY';
+const ECR_FROM = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@\s]+)/;
+const ARG_FROM = new RegExp(`^\\$\\{?${DLC_REGISTRY_ARG}\\}?/([^:@\\s]+)`);
+
+/** The image of each FROM line (flags such as --platform skipped). */
+function fromImages(dockerfile: string): string[] {
+  return dockerfile
+    .split('\n')
+    .map((line) => /^\s*FROM\s+(.*)$/i.exec(line)?.[1]?.split(/\s+/).find((word) => !word.startsWith('--')))
+    .filter((image): image is string => Boolean(image));
+}
+
+/**
+ * A custom Dockerfile's Deep Learning Container base, if any: CodeBuild logs in to that registry
+ * and may pull only that repository. A DLC of another region is refused: the build's role and
+ * login are for the build's region, and a cross-region pull of a multi-GB base is slow.
+ */
+export function customDlcBase(dockerfile: string, region: string): { repository: string } | undefined {
+  for (const image of fromImages(dockerfile)) {
+    const arg = ARG_FROM.exec(image);
+    if (arg?.[1]) return { repository: arg[1] };
+    const m = ECR_FROM.exec(image);
+    if (!m || !DLC_ACCOUNT_IDS.has(m[1] ?? '')) continue;
+    if (m[2] !== region || m[1] !== dlcAccount(region)) {
+      throw new DeployError(`the custom Dockerfile's base ${image} is a Deep Learning Container of ${m[2]}, but this build runs in ${region}`, {
+        title: 'Deep Learning Container of another region',
+        hint: `Use ${dlcRegistry(region)}/${m[3] ?? ''}, or write ARG ${DLC_REGISTRY_ARG} then FROM \${${DLC_REGISTRY_ARG}}/${m[3] ?? ''}:TAG: build-model passes each region's registry.`,
+      });
+    }
+    return { repository: m[3] ?? '' };
+  }
+  return undefined;
+}
+
 type BuiltInEngine = Exclude<EngineName, 'custom'>;
 
 interface EngineInfo {
@@ -78,6 +114,8 @@ export interface ResolvedEngine {
   baseImage?: string;
   /** True when the base image is a DLC (CodeBuild must log in to its registry). */
   fromDlc: boolean;
+  /** The DLC repository the build pulls from (its role may read only that one). */
+  baseRepository?: string;
 }
 
 export function engineOf(d: Deployment): BuiltInEngine | 'custom' {
@@ -99,6 +137,6 @@ export function resolveEngine(d: Deployment, region: string): ResolvedEngine {
   const info = ENGINES[name];
   const version = d.engine?.version ?? info.defaultVersion;
   const tag = info.dlcTags[version];
-  if (tag) return { name, version, baseImage: `${dlcRegistry(region)}/${info.dlcRepository}:${tag}`, fromDlc: true };
+  if (tag) return { name, version, baseImage: `${dlcRegistry(region)}/${info.dlcRepository}:${tag}`, fromDlc: true, baseRepository: info.dlcRepository };
   return { name, version, baseImage: info.publicImage(version), fromDlc: false };
 }

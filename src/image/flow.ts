@@ -217,7 +217,7 @@ async function buildRegion(o: BuildModelOptions, step: RegionStep): Promise<Regi
 async function ensureInfra(o: BuildModelOptions, step: RegionStep, bucket: string): Promise<{ infra: BuildInfra; bucketReady: boolean }> {
   const { d } = o;
   const { aws, template } = step;
-  const parameters = infraParameters(d, { region: aws.region, account: step.account, bucket, template });
+  const parameters = infraParameters(d, { region: aws.region, account: step.account, bucket, template, baseRepository: step.build.engine.baseRepository });
   const stack = await describeBuildStack(awsClient(CloudFormationClient, aws), buildStackName(d));
   const current = upToDate(stack, parameters.ConfigHash);
   if (current) return { infra: current, bucketReady: false };

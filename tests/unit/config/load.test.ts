@@ -102,10 +102,19 @@ describe('bad specs get one clear message with file:line', () => {
   });
 
   it('requires one model source', () => {
-    const errs = problems(VALID.replace('huggingface: { id: Qwen/Qwen2.5-7B-Instruct }', 's3: s3://bucket/model/\n      image: 1.dkr.ecr.us-east-1.amazonaws.com/x:1'));
+    const errs = problems(VALID.replace('huggingface: { id: Qwen/Qwen2.5-7B-Instruct }', 'huggingface: { id: Qwen/Qwen2.5-7B-Instruct }\n      image: 1.dkr.ecr.us-east-1.amazonaws.com/x:1'));
     expect(errs).toHaveLength(1);
     expect(errs[0].message).toBe('deployments.chat.model is not valid');
-    expect(errs[0].hint).toMatch(/exactly one of huggingface, s3 or image/);
+    expect(errs[0].hint).toMatch(/huggingface, s3 or image; image may come with s3/);
+  });
+
+  it('accepts a prebuilt image with its model files in S3 (tar.gz or prefix), with no engine', () => {
+    const image = '763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124';
+    for (const s3 of ['s3://bucket/model/model.tar.gz', 's3://bucket/model/']) {
+      const text = VALID.replace('huggingface: { id: Qwen/Qwen2.5-7B-Instruct }', `s3: ${s3}\n      image: ${image}`).replace('    engine: { name: vllm }\n', '');
+      const d = parseSpec(text, 'model-deploy.yml').deployments.chat;
+      expect(d.model).toMatchObject({ s3, image });
+    }
   });
 
   it('rejects a model id that is not owner/name', () => {
