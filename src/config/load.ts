@@ -9,7 +9,7 @@ import type { ErrorObject } from 'ajv';
 import { DeployError, SourceLocation, throwIfAny } from '../core/errors';
 import type { Deployment, DeploymentSpec, EnvironmentSpec, Spec } from './types';
 import { didYouMean } from './suggest';
-import { knownInstanceTypes, previousGeneration } from './instance-types';
+import { knownInstanceTypes, neuronCores, previousGeneration } from './instance-types';
 import { arnPartition, chinaSplit, environmentProblems, partitionOfAll } from './partitions';
 import YAML from 'yaml';
 // Ajv standalone code generated from schema/model-deploy.schema.json (scripts/schema-validators.js):
@@ -407,7 +407,28 @@ function environmentChecks(environments: Record<string, EnvironmentSpec>, deploy
   );
 }
 
-const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkScaling, checkServerTarget, checkSageMakerFields, checkAsync, checkRegions];
+/** Engines with a verified Neuron build (src/image/engines.ts); SageMaker hosts the Neuron devices. */
+const NEURON_ENGINES = new Set(['lmi', 'tgi', 'custom']);
+
+/** Inferentia/Trainium: SageMaker with a Neuron build of the engine; ec2/ecs hosts lack the Neuron AMI and devices. */
+function checkNeuron({ d, at, add }: CheckContext): void {
+  if (neuronCores(d.instanceType) === undefined) return;
+  if (!SAGEMAKER.has(d.target)) {
+    add(
+      `target ${d.target} cannot run ${d.instanceType} (AWS Neuron) yet: its hosts have no Neuron AMI or device mapping`,
+      at('instanceType'),
+      `Use target: sagemaker-realtime (or sagemaker-async) with instanceType ml.inf2.xlarge (or another ml.inf2/ml.trn1 type) and engine lmi or tgi; or a GPU type such as g5.2xlarge on ${d.target}.`,
+    );
+  } else if (d.engine && !NEURON_ENGINES.has(d.engine.name)) {
+    add(
+      `engine ${d.engine.name} has no verified Neuron build for ${d.instanceType} (Inferentia/Trainium)`,
+      at('engine'),
+      'Use engine: { name: lmi } (DJL LMI neuronx) or engine: { name: tgi } (TGI neuronx), or a GPU instance type (ml.g5.2xlarge) for vllm.',
+    );
+  }
+}
+
+const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkNeuron, checkScaling, checkServerTarget, checkSageMakerFields, checkAsync, checkRegions];
 
 function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): DeployError[] {
   const errs: DeployError[] = [];

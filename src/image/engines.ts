@@ -6,6 +6,7 @@
 import { dnsSuffix } from '../core/aws';
 import { DeployError } from '../core/errors';
 import type { Deployment, EngineName } from '../config/types';
+import { neuronCores } from '../config/instance-types';
 
 /** DLC registry account per region (763104351884 everywhere else). */
 const DLC_ACCOUNTS: Record<string, string> = {
@@ -75,6 +76,16 @@ interface EngineInfo {
   dlcTags: Record<string, string>;
   /** Public image for versions without a DLC, pinned by the same version. */
   publicImage: (version: string) => string;
+  /** The engine's Neuron (Inferentia/Trainium) DLC, when a verified one exists. */
+  neuron?: NeuronBuild;
+}
+
+interface NeuronBuild {
+  defaultVersion: string;
+  dlcRepository: string;
+  dlcTags: Record<string, string>;
+  /** The variable that sets the tensor-parallel degree (the instance's NeuronCores). */
+  coresVariable: string;
 }
 
 export const ENGINES: Record<BuiltInEngine, EngineInfo> = {
@@ -95,6 +106,13 @@ export const ENGINES: Record<BuiltInEngine, EngineInfo> = {
       '3.0.1': '2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04-v2.0',
     },
     publicImage: (v) => `ghcr.io/huggingface/text-generation-inference:${v}`,
+    // TGI 2.1.2 on optimum-neuron 0.0.28 (aws/deep-learning-containers available_images).
+    neuron: {
+      defaultVersion: '2.1.2',
+      dlcRepository: 'huggingface-pytorch-tgi-inference',
+      dlcTags: { '2.1.2': '2.1.2-optimum0.0.28-neuronx-py310-ubuntu22.04-v1.2' },
+      coresVariable: 'HF_NUM_CORES',
+    },
   },
   lmi: {
     defaultVersion: '0.31.0',
@@ -105,6 +123,13 @@ export const ENGINES: Record<BuiltInEngine, EngineInfo> = {
       '0.31.0': '0.31.0-lmi13.0.0-cu124',
     },
     publicImage: (v) => `docker.io/deepjavalibrary/djl-serving:${v}-lmi`,
+    // LMI neuronx (transformers-neuronx), aws/deep-learning-containers available_images.
+    neuron: {
+      defaultVersion: '0.30.0',
+      dlcRepository: 'djl-inference',
+      dlcTags: { '0.29.0': '0.29.0-neuronx-sdk2.19.1', '0.30.0': '0.30.0-neuronx-sdk2.20.1' },
+      coresVariable: 'OPTION_TENSOR_PARALLEL_DEGREE',
+    },
   },
 };
 
@@ -116,6 +141,8 @@ export interface ResolvedEngine {
   fromDlc: boolean;
   /** The DLC repository the build pulls from (its role may read only that one). */
   baseRepository?: string;
+  /** Neuron builds: the variable and value of the tensor-parallel degree (engine.env overrides it). */
+  neuronEnv?: Record<string, string>;
 }
 
 export function engineOf(d: Deployment): BuiltInEngine | 'custom' {
@@ -131,9 +158,32 @@ export function engineOf(d: Deployment): BuiltInEngine | 'custom' {
   return name;
 }
 
+/** An Inferentia/Trainium instance: the engine's Neuron DLC, never a CUDA image. */
+function resolveNeuron(d: Deployment, name: BuiltInEngine, cores: number, region: string): ResolvedEngine {
+  const build = ENGINES[name].neuron;
+  const working = Object.entries(ENGINES).filter(([, e]) => e.neuron).map(([n]) => n);
+  if (!build) {
+    throw new DeployError(`engine ${name} has no verified Neuron build for ${d.instanceType}`, {
+      title: 'No Neuron build', location: d.source, hint: `Use engine ${working.join(' or ')}, or a GPU instance type.`,
+    });
+  }
+  const version = d.engine?.version ?? build.defaultVersion;
+  const tag = build.dlcTags[version];
+  if (!tag) {
+    throw new DeployError(`${name} ${version} has no Neuron build for ${d.instanceType}`, {
+      title: 'No Neuron build', location: d.source,
+      hint: `Neuron builds of ${name}: ${Object.keys(build.dlcTags).join(', ')}. Set engine.version to one of them, or leave it out.`,
+    });
+  }
+  const baseImage = `${dlcRegistry(region)}/${build.dlcRepository}:${tag}`;
+  return { name, version, baseImage, fromDlc: true, baseRepository: build.dlcRepository, neuronEnv: { [build.coresVariable]: String(cores) } };
+}
+
 export function resolveEngine(d: Deployment, region: string): ResolvedEngine {
   const name = engineOf(d);
   if (name === 'custom') return { name, version: d.engine?.version ?? 'custom', fromDlc: false };
+  const cores = neuronCores(d.instanceType);
+  if (cores !== undefined) return resolveNeuron(d, name, cores, region);
   const info = ENGINES[name];
   const version = d.engine?.version ?? info.defaultVersion;
   const tag = info.dlcTags[version];

@@ -146,7 +146,8 @@ export function servedModelName(d: Deployment): string {
 export function renderDockerfile(d: Deployment, engine: ResolvedEngine, root: string): string {
   if (engine.name === 'custom') throw new Error('custom engines use their own Dockerfile');
   const args = (d.engine?.args ?? []).map(shellQuote).join(' ');
-  const env = Object.entries(d.engine?.env ?? {})
+  // The Neuron defaults (tensor-parallel degree) first: the user's engine.env overrides them.
+  const env = Object.entries({ ...engine.neuronEnv, ...d.engine?.env })
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `ENV ${k}="${dockerString(v)}"`)
     .join('\n');

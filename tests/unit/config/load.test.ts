@@ -344,3 +344,28 @@ describe('helpers', () => {
     expect(nearest('ml.g5.2xlarg', ['ml.g4dn.xlarge', 'ml.g5.2xlarge', 'ml.g5.12xlarge'], 2)).toEqual(['ml.g5.2xlarge', 'ml.g5.12xlarge']);
   });
 });
+
+describe('Inferentia and Trainium (issue 16.2)', () => {
+  it.each([
+    ['ec2', 'inf2.8xlarge'],
+    ['ecs', 'trn1.2xlarge'],
+  ])('refuses %s on %s until a Neuron AMI and device mapping exist, naming what works', (target, type) => {
+    const text = VALID.replace('sagemaker-realtime', target).replace('ml.g5.2xlarge', type).replace('{ name: vllm }', '{ name: lmi }');
+    const e = problems(text).find((x) => x.message.includes(type));
+    expect(e?.message).toBe(`deployments.chat: target ${target} cannot run ${type} (AWS Neuron) yet: its hosts have no Neuron AMI or device mapping`);
+    expect(e?.hint).toMatch(/target: sagemaker-realtime.*ml\.inf2\.xlarge.*engine lmi or tgi/);
+    expect(e?.location?.line).toBe(8);
+  });
+
+  it('refuses vLLM on a Neuron SageMaker instance, naming the engines that have a Neuron build', () => {
+    const [e] = problems(VALID.replace('ml.g5.2xlarge', 'ml.inf2.xlarge'));
+    expect(e?.message).toBe('deployments.chat: engine vllm has no verified Neuron build for ml.inf2.xlarge (Inferentia/Trainium)');
+    expect(e?.hint).toMatch(/engine: \{ name: lmi \}.*tgi/);
+  });
+
+  it.each(['lmi', 'tgi'])('accepts %s on ml.inf2 and ml.trn1', (engine) => {
+    for (const type of ['ml.inf2.xlarge', 'ml.trn1.32xlarge']) {
+      expect(() => parseSpec(VALID.replace('ml.g5.2xlarge', type).replace('{ name: vllm }', `{ name: ${engine} }`), 'model-deploy.yml')).not.toThrow();
+    }
+  });
+});
