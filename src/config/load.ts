@@ -307,6 +307,9 @@ function checkEngine({ d, specDir, at, add }: CheckContext): void {
   if (!d.model.image && !d.engine) {
     add('engine is required unless model.image names a prebuilt image', at('model'), 'Add engine: { name: vllm } (or tgi, lmi, custom).');
   }
+  if (d.model.image && d.model.bakeIntoImage) {
+    add('model.bakeIntoImage needs a build, but model.image names a prebuilt image', at('model', 'bakeIntoImage'), 'Remove bakeIntoImage: the container loads the model files from model.s3 at start.');
+  }
   if (d.engine?.name === 'custom') {
     if (!d.engine.dockerfile) {
       add('engine custom needs engine.dockerfile', at('engine'), 'Set engine.dockerfile to the path of your Dockerfile, relative to the spec file.');

@@ -369,3 +369,12 @@ describe('Inferentia and Trainium (issue 16.2)', () => {
     }
   });
 });
+
+describe('a prebuilt image (issue 16.1)', () => {
+  it('refuses bakeIntoImage, which needs a build', () => {
+    const text = VALID.replace('huggingface: { id: Qwen/Qwen2.5-7B-Instruct }', 's3: s3://bucket/model/\n      image: 1.dkr.ecr.us-east-1.amazonaws.com/x:1\n      bakeIntoImage: true');
+    const [e] = problems(text);
+    expect(e?.message).toBe('deployments.chat: model.bakeIntoImage needs a build, but model.image names a prebuilt image');
+    expect(e?.hint).toBe('Remove bakeIntoImage: the container loads the model files from model.s3 at start.');
+  });
+});
