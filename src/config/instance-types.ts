@@ -42,6 +42,21 @@ export function isAccelerated(instanceType: string): boolean {
   return /^(g4dn|g5|g6|g6e|p3|p4d|p4de|p5|p5e|p5en|inf2|trn1)$/.test(family);
 }
 
+/** NeuronCores per Inferentia2/Trainium1 instance (2 per chip): the engines' tensor-parallel degree. */
+const NEURON_CORES: Record<string, number> = {
+  'inf2.xlarge': 2,
+  'inf2.8xlarge': 2,
+  'inf2.24xlarge': 12,
+  'inf2.48xlarge': 24,
+  'trn1.2xlarge': 2,
+  'trn1.32xlarge': 32,
+};
+
+/** The NeuronCores of an AWS Neuron instance (with or without "ml."); undefined for any other type. */
+export function neuronCores(instanceType: string): number | undefined {
+  return NEURON_CORES[instanceType.replace(/^ml\./, '')];
+}
+
 export function knownInstanceTypes(target: string): readonly string[] {
   return target.startsWith('sagemaker') ? SAGEMAKER_INSTANCE_TYPES : EC2_INSTANCE_TYPES;
 }

@@ -10,7 +10,7 @@ import { DeployError, DeployErrors, SourceLocation, throwIfAny } from '../core/e
 import { resolveWorkload } from '../benchmark/workload';
 import type { Deployment, DeploymentSpec, EnvironmentSpec, Spec } from './types';
 import { didYouMean } from './suggest';
-import { knownInstanceTypes, previousGeneration } from './instance-types';
+import { knownInstanceTypes, neuronCores, previousGeneration } from './instance-types';
 import { arnPartition, chinaSplit, environmentProblems, partitionOfAll } from './partitions';
 import YAML from 'yaml';
 // Ajv standalone code generated from schema/model-deploy.schema.json (scripts/schema-validators.js):
@@ -308,6 +308,9 @@ function checkEngine({ d, specDir, at, add }: CheckContext): void {
   if (!d.model.image && !d.engine) {
     add('engine is required unless model.image names a prebuilt image', at('model'), 'Add engine: { name: vllm } (or tgi, lmi, custom).');
   }
+  if (d.model.image && d.model.bakeIntoImage) {
+    add('model.bakeIntoImage needs a build, but model.image names a prebuilt image', at('model', 'bakeIntoImage'), 'Remove bakeIntoImage: the container loads the model files from model.s3 at start.');
+  }
   if (d.engine?.name === 'custom') {
     if (!d.engine.dockerfile) {
       add('engine custom needs engine.dockerfile', at('engine'), 'Set engine.dockerfile to the path of your Dockerfile, relative to the spec file.');
@@ -422,7 +425,28 @@ function checkWorkload({ d, at, add }: CheckContext): void {
   }
 }
 
-const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkScaling, checkServerTarget, checkSageMakerFields, checkAsync, checkRegions, checkWorkload];
+/** Engines with a verified Neuron build (src/image/engines.ts); SageMaker hosts the Neuron devices. */
+const NEURON_ENGINES = new Set(['lmi', 'tgi', 'custom']);
+
+/** Inferentia/Trainium: SageMaker with a Neuron build of the engine; ec2/ecs hosts lack the Neuron AMI and devices. */
+function checkNeuron({ d, at, add }: CheckContext): void {
+  if (neuronCores(d.instanceType) === undefined) return;
+  if (!SAGEMAKER.has(d.target)) {
+    add(
+      `target ${d.target} cannot run ${d.instanceType} (AWS Neuron) yet: its hosts have no Neuron AMI or device mapping`,
+      at('instanceType'),
+      `Use target: sagemaker-realtime (or sagemaker-async) with instanceType ml.inf2.xlarge (or another ml.inf2/ml.trn1 type) and engine lmi or tgi; or a GPU type such as g5.2xlarge on ${d.target}.`,
+    );
+  } else if (d.engine && !NEURON_ENGINES.has(d.engine.name)) {
+    add(
+      `engine ${d.engine.name} has no verified Neuron build for ${d.instanceType} (Inferentia/Trainium)`,
+      at('engine'),
+      'Use engine: { name: lmi } (DJL LMI neuronx) or engine: { name: tgi } (TGI neuronx), or a GPU instance type (ml.g5.2xlarge) for vllm.',
+    );
+  }
+}
+
+const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkNeuron, checkScaling, checkServerTarget, checkSageMakerFields, checkAsync, checkRegions, checkWorkload];
 
 function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): DeployError[] {
   const errs: DeployError[] = [];

@@ -6,6 +6,7 @@
 import { dnsSuffix } from '../core/aws';
 import { DeployError } from '../core/errors';
 import type { Deployment, EngineName } from '../config/types';
+import { neuronCores } from '../config/instance-types';
 
 /** DLC registry account per region (763104351884 everywhere else). */
 const DLC_ACCOUNTS: Record<string, string> = {
@@ -30,6 +31,42 @@ export function dlcRegistry(region: string): string {
   return `${dlcAccount(region)}.dkr.ecr.${region}.${dnsSuffix(region)}`;
 }
 
+const DLC_ACCOUNT_IDS = new Set([...Object.values(DLC_ACCOUNTS), '763104351884']);
+/** The Dockerfile ARG that build-model fills with the region's DLC registry. */
+export const DLC_REGISTRY_ARG = 'DLC_REGISTRY';
+const ECR_FROM = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@\s]+)/;
+const ARG_FROM = new RegExp(`^\\$\\{?${DLC_REGISTRY_ARG}\\}?/([^:@\\s]+)`);
+
+/** The image of each FROM line (flags such as --platform skipped). */
+function fromImages(dockerfile: string): string[] {
+  return dockerfile
+    .split('\n')
+    .map((line) => /^\s*FROM\s+(.*)$/i.exec(line)?.[1]?.split(/\s+/).find((word) => !word.startsWith('--')))
+    .filter((image): image is string => Boolean(image));
+}
+
+/**
+ * A custom Dockerfile's Deep Learning Container base, if any: CodeBuild logs in to that registry
+ * and may pull only that repository. A DLC of another region is refused: the build's role and
+ * login are for the build's region, and a cross-region pull of a multi-GB base is slow.
+ */
+export function customDlcBase(dockerfile: string, region: string): { repository: string } | undefined {
+  for (const image of fromImages(dockerfile)) {
+    const arg = ARG_FROM.exec(image);
+    if (arg?.[1]) return { repository: arg[1] };
+    const m = ECR_FROM.exec(image);
+    if (!m || !DLC_ACCOUNT_IDS.has(m[1] ?? '')) continue;
+    if (m[2] !== region || m[1] !== dlcAccount(region)) {
+      throw new DeployError(`the custom Dockerfile's base ${image} is a Deep Learning Container of ${m[2]}, but this build runs in ${region}`, {
+        title: 'Deep Learning Container of another region',
+        hint: `Use ${dlcRegistry(region)}/${m[3] ?? ''}, or write ARG ${DLC_REGISTRY_ARG} then FROM \${${DLC_REGISTRY_ARG}}/${m[3] ?? ''}:TAG: build-model passes each region's registry.`,
+      });
+    }
+    return { repository: m[3] ?? '' };
+  }
+  return undefined;
+}
+
 type BuiltInEngine = Exclude<EngineName, 'custom'>;
 
 interface EngineInfo {
@@ -39,6 +76,16 @@ interface EngineInfo {
   dlcTags: Record<string, string>;
   /** Public image for versions without a DLC, pinned by the same version. */
   publicImage: (version: string) => string;
+  /** The engine's Neuron (Inferentia/Trainium) DLC, when a verified one exists. */
+  neuron?: NeuronBuild;
+}
+
+interface NeuronBuild {
+  defaultVersion: string;
+  dlcRepository: string;
+  dlcTags: Record<string, string>;
+  /** The variable that sets the tensor-parallel degree (the instance's NeuronCores). */
+  coresVariable: string;
 }
 
 export const ENGINES: Record<BuiltInEngine, EngineInfo> = {
@@ -59,6 +106,13 @@ export const ENGINES: Record<BuiltInEngine, EngineInfo> = {
       '3.0.1': '2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04-v2.0',
     },
     publicImage: (v) => `ghcr.io/huggingface/text-generation-inference:${v}`,
+    // TGI 2.1.2 on optimum-neuron 0.0.28 (aws/deep-learning-containers available_images).
+    neuron: {
+      defaultVersion: '2.1.2',
+      dlcRepository: 'huggingface-pytorch-tgi-inference',
+      dlcTags: { '2.1.2': '2.1.2-optimum0.0.28-neuronx-py310-ubuntu22.04-v1.2' },
+      coresVariable: 'HF_NUM_CORES',
+    },
   },
   lmi: {
     defaultVersion: '0.31.0',
@@ -69,6 +123,13 @@ export const ENGINES: Record<BuiltInEngine, EngineInfo> = {
       '0.31.0': '0.31.0-lmi13.0.0-cu124',
     },
     publicImage: (v) => `docker.io/deepjavalibrary/djl-serving:${v}-lmi`,
+    // LMI neuronx (transformers-neuronx), aws/deep-learning-containers available_images.
+    neuron: {
+      defaultVersion: '0.30.0',
+      dlcRepository: 'djl-inference',
+      dlcTags: { '0.29.0': '0.29.0-neuronx-sdk2.19.1', '0.30.0': '0.30.0-neuronx-sdk2.20.1' },
+      coresVariable: 'OPTION_TENSOR_PARALLEL_DEGREE',
+    },
   },
 };
 
@@ -78,6 +139,10 @@ export interface ResolvedEngine {
   baseImage?: string;
   /** True when the base image is a DLC (CodeBuild must log in to its registry). */
   fromDlc: boolean;
+  /** The DLC repository the build pulls from (its role may read only that one). */
+  baseRepository?: string;
+  /** Neuron builds: the variable and value of the tensor-parallel degree (engine.env overrides it). */
+  neuronEnv?: Record<string, string>;
 }
 
 export function engineOf(d: Deployment): BuiltInEngine | 'custom' {
@@ -93,12 +158,35 @@ export function engineOf(d: Deployment): BuiltInEngine | 'custom' {
   return name;
 }
 
+/** An Inferentia/Trainium instance: the engine's Neuron DLC, never a CUDA image. */
+function resolveNeuron(d: Deployment, name: BuiltInEngine, cores: number, region: string): ResolvedEngine {
+  const build = ENGINES[name].neuron;
+  const working = Object.entries(ENGINES).filter(([, e]) => e.neuron).map(([n]) => n);
+  if (!build) {
+    throw new DeployError(`engine ${name} has no verified Neuron build for ${d.instanceType}`, {
+      title: 'No Neuron build', location: d.source, hint: `Use engine ${working.join(' or ')}, or a GPU instance type.`,
+    });
+  }
+  const version = d.engine?.version ?? build.defaultVersion;
+  const tag = build.dlcTags[version];
+  if (!tag) {
+    throw new DeployError(`${name} ${version} has no Neuron build for ${d.instanceType}`, {
+      title: 'No Neuron build', location: d.source,
+      hint: `Neuron builds of ${name}: ${Object.keys(build.dlcTags).join(', ')}. Set engine.version to one of them, or leave it out.`,
+    });
+  }
+  const baseImage = `${dlcRegistry(region)}/${build.dlcRepository}:${tag}`;
+  return { name, version, baseImage, fromDlc: true, baseRepository: build.dlcRepository, neuronEnv: { [build.coresVariable]: String(cores) } };
+}
+
 export function resolveEngine(d: Deployment, region: string): ResolvedEngine {
   const name = engineOf(d);
   if (name === 'custom') return { name, version: d.engine?.version ?? 'custom', fromDlc: false };
+  const cores = neuronCores(d.instanceType);
+  if (cores !== undefined) return resolveNeuron(d, name, cores, region);
   const info = ENGINES[name];
   const version = d.engine?.version ?? info.defaultVersion;
   const tag = info.dlcTags[version];
-  if (tag) return { name, version, baseImage: `${dlcRegistry(region)}/${info.dlcRepository}:${tag}`, fromDlc: true };
+  if (tag) return { name, version, baseImage: `${dlcRegistry(region)}/${info.dlcRepository}:${tag}`, fromDlc: true, baseRepository: info.dlcRepository };
   return { name, version, baseImage: info.publicImage(version), fromDlc: false };
 }

@@ -17,6 +17,7 @@ import { runBuild } from './codebuild';
 import { dlcRegistry } from './engines';
 import { artifactPrefix, describeBuildStack, ensureArtifactBucket, ensureBuildStack, infraParameters, infraTemplate, upToDate, BuildInfra } from './infra';
 import { renderBuild, RenderedBuild, templatesRoot } from './render';
+import { regionalModelData } from './regional';
 import { createZip } from './zip';
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 
@@ -111,17 +112,11 @@ export interface BuildRequest {
 
 /**
  * build-model's one domain call. A deployment with a prebuilt image (model.image) needs no build:
- * the result points at that image in every region.
+ * the result points at that image in every region (and at its model files, copied per region).
  */
 export async function buildImage(target: Target, request: BuildRequest, run: RunContext): Promise<RegionBuild[]> {
-  const d = target.deployment;
-  if (d.model.image) {
-    run.reporter.info(`${d.name} uses the prebuilt image ${d.model.image}: no build.`);
-    const digest = /@(sha256:[0-9a-f]{64})$/.exec(d.model.image)?.[1] ?? '';
-    return target.regions.map((region) => ({ region, imageUri: d.model.image!, imageDigest: digest, modelDataUrl: d.model.s3 ?? '', buildId: '', skipped: true, buildSeconds: 0 }));
-  }
-  return buildModel({
-    d,
+  const o: BuildModelOptions = {
+    d: target.deployment,
     regions: target.regions,
     environmentName: target.environmentName,
     environment: target.environment,
@@ -130,6 +125,37 @@ export async function buildImage(target: Target, request: BuildRequest, run: Run
     specDir: target.specDir,
     locate: target.spec.locate,
     ...request,
+  };
+  return o.d.model.image ? prebuiltImage(o, o.d.model.image) : buildModel(o);
+}
+
+/** A prebuilt image: no build; model.s3 (if any) in each region's own bucket. */
+async function prebuiltImage(o: BuildModelOptions, image: string): Promise<RegionBuild[]> {
+  o.reporter.info(`${o.d.name} uses the prebuilt image ${image}: no build.`);
+  const digest = /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1] ?? '';
+  const urls = await modelDataByRegion(o);
+  return o.regions.map((region) => ({ region, imageUri: image, imageDigest: digest, modelDataUrl: urls?.get(region) ?? '', buildId: '', skipped: true, buildSeconds: 0 }));
+}
+
+/** The artifact bucket of a region: the request's, the environment's, else model-deploy's own. */
+function artifactBucket(o: BuildModelOptions, account: string, region: string): string {
+  return o.sourceBucket ?? o.environment?.artifactBucket ?? artifactBucketName(account, region);
+}
+
+/** model.s3 (not baked into the image) per region, copied where its bucket is in another region. */
+async function modelDataByRegion(o: BuildModelOptions, known?: string): Promise<Map<string, string> | undefined> {
+  if (!o.d.model.s3 || o.d.model.bakeIntoImage) return undefined;
+  const first = o.regions[0];
+  if (!first) return undefined;
+  const account = known ?? (await checkedAccount(o, { region: first, credentials: o.credentials }));
+  return regionalModelData({
+    d: o.d,
+    regions: o.regions,
+    account,
+    bucketFor: (region) => artifactBucket(o, account, region),
+    reporter: o.reporter,
+    credentials: o.credentials,
+    sourceLocation: o.locate?.(['deployments', o.d.name, 'model', 's3']),
   });
 }
 
@@ -153,11 +179,15 @@ export async function buildModel(o: BuildModelOptions): Promise<RegionBuild[]> {
   const rendered = renderAll(o, root);
   const template = infraTemplate(root);
   let account: string | undefined;
+  let modelData: Map<string, string> | undefined;
   const results: RegionBuild[] = [];
   for (const [region, build] of rendered) {
     const aws: AwsContext = { region, credentials: o.credentials };
-    account ??= await checkedAccount(o, aws);
-    results.push(await buildRegion(o, { aws, account, build, template }));
+    if (account === undefined) {
+      account = await checkedAccount(o, aws);
+      modelData = await modelDataByRegion(o, account);
+    }
+    results.push(await buildRegion(o, { aws, account, build, template, modelData: modelData?.get(region) }));
   }
   return results;
 }
@@ -167,6 +197,8 @@ interface RegionStep {
   account: string;
   build: RenderedBuild;
   template: string;
+  /** model.s3 in this region (a copy when its bucket is elsewhere). */
+  modelData?: string;
 }
 
 /** One region: infrastructure when its hash changed, then a build unless ECR has the tag. */
@@ -174,11 +206,11 @@ async function buildRegion(o: BuildModelOptions, step: RegionStep): Promise<Regi
   const { d, reporter } = o;
   const { aws, build } = step;
   const region = aws.region;
-  const bucket = o.sourceBucket ?? o.environment?.artifactBucket ?? artifactBucketName(step.account, region);
+  const bucket = artifactBucket(o, step.account, region);
   const repository = repositoryName(d);
   const { infra, bucketReady } = await ensureInfra(o, step, bucket);
   const imageUri = `${infra.repositoryUri}:${build.tag}`;
-  const modelData = modelDataUrl(build, bucket, d);
+  const modelData = step.modelData ?? modelDataUrl(build, bucket, d);
   const existing = o.force ? undefined : await findImage(aws, repository, build.tag);
   if (existing) {
     reporter.info(`${imageUri} already exists (${existing}): nothing changed, no build.`);
@@ -217,7 +249,7 @@ async function buildRegion(o: BuildModelOptions, step: RegionStep): Promise<Regi
 async function ensureInfra(o: BuildModelOptions, step: RegionStep, bucket: string): Promise<{ infra: BuildInfra; bucketReady: boolean }> {
   const { d } = o;
   const { aws, template } = step;
-  const parameters = infraParameters(d, { region: aws.region, account: step.account, bucket, template });
+  const parameters = infraParameters(d, { region: aws.region, account: step.account, bucket, template, baseRepository: step.build.engine.baseRepository });
   const stack = await describeBuildStack(awsClient(CloudFormationClient, aws), buildStackName(d));
   const current = upToDate(stack, parameters.ConfigHash);
   if (current) return { infra: current, bucketReady: false };

@@ -62,7 +62,7 @@ export function infraTemplate(root: string): string {
 /** The stack's parameters; ConfigHash covers the template and every other parameter. */
 export function infraParameters(
   d: Deployment,
-  opts: { region: string; account: string; bucket: string; template: string },
+  opts: { region: string; account: string; bucket: string; template: string; baseRepository?: string },
 ): Record<string, string> & { ConfigHash: string } {
   // The spec's schema already checked the URI; no location means no model to bake.
   const model = (d.model.bakeIntoImage && d.model.s3 && parseS3Location(d.model.s3)) || { bucket: '', key: '' };
@@ -76,6 +76,7 @@ export function infraParameters(
     ArtifactBucket: opts.bucket,
     ArtifactPrefix: artifactPrefix(d),
     BaseImageAccount: dlcAccount(opts.region),
+    BaseImageRepository: opts.baseRepository ?? '',
     HfTokenSecretArn: d.model.huggingface?.tokenSecretArn ?? '',
     ModelSourceBucket: model.bucket,
     ModelSourceKey: model.key,

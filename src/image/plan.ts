@@ -5,7 +5,11 @@ import { DeployError } from '../core/errors';
 import { renderBuild } from './render';
 
 export function planBuild(d: Deployment): PlanPart {
-  if (d.model.image) return { files: [], summary: [`${d.name}: prebuilt image ${d.model.image}, no build`] };
+  if (d.model.image) {
+    const copies = d.regions.length > 1 ? ' (build-model copies them into the artifact bucket of each region the bucket is not in)' : '';
+    const files = d.model.s3 ? `, model files from ${d.model.s3}${copies}` : '';
+    return { files: [], summary: [`${d.name}: prebuilt image ${d.model.image}, no build${files}`] };
+  }
   const region = d.regions[0];
   // The schema requires at least one region; a deployment without one never reaches a plan.
   if (!region) throw new DeployError(`deployment ${d.name} has no regions`, { location: d.source });

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { DeployError, DeployErrors, SourceLocation } from '../core/errors';
 import { repositoryName } from '../config/names';
 import type { Deployment } from '../config/types';
-import { engineOf, resolveEngine, ResolvedEngine } from './engines';
+import { customDlcBase, engineOf, resolveEngine, ResolvedEngine } from './engines';
 import YAML from 'yaml';
 
 export interface BundleFile {
@@ -146,7 +146,8 @@ export function servedModelName(d: Deployment): string {
 export function renderDockerfile(d: Deployment, engine: ResolvedEngine, root: string): string {
   if (engine.name === 'custom') throw new Error('custom engines use their own Dockerfile');
   const args = (d.engine?.args ?? []).map(shellQuote).join(' ');
-  const env = Object.entries(d.engine?.env ?? {})
+  // The Neuron defaults (tensor-parallel degree) first: the user's engine.env overrides them.
+  const env = Object.entries({ ...engine.neuronEnv, ...d.engine?.env })
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `ENV ${k}="${dockerString(v)}"`)
     .join('\n');
@@ -233,7 +234,7 @@ export function weightsKey(d: Deployment): string | undefined {
 export function renderBuild(d: Deployment, options: RenderOptions): RenderedBuild {
   validateBuild(d, options);
   const root = options.root ?? templatesRoot();
-  const engine = resolveEngine(d, options.region);
+  let engine = resolveEngine(d, options.region);
   const files: BundleFile[] = [];
   let dockerfilePath: string;
   let dockerfile: string;
@@ -253,6 +254,8 @@ export function renderBuild(d: Deployment, options: RenderOptions): RenderedBuil
     files.push(...readFiles(context, '').filter((f) => !f.path.startsWith(`${BUNDLE_DIR}/`)));
     dockerfilePath = path.basename(customDockerfile);
     dockerfile = fs.readFileSync(customDockerfile, 'utf8');
+    const dlc = customDlcBase(dockerfile, options.region);
+    if (dlc) engine = { ...engine, fromDlc: true, baseRepository: dlc.repository };
   } else {
     dockerfilePath = `${BUNDLE_DIR}/Dockerfile`;
     dockerfile = renderDockerfile(d, engine, root);

@@ -5,7 +5,7 @@
  */
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import type { RAMClient } from '@aws-sdk/client-ram';
-import { DeployError, errorName } from '../core/errors';
+import { DeployError, errorName, throwIfAny } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
 import { Actor, sha256Hex, step } from './util';
@@ -156,4 +156,116 @@ export async function copyModel(input: ModelCopyInput): Promise<ModelCopyResult>
   }
   if (!value.targetModelArn) throw new DeployError(`Bedrock model copy job ${jobArn} completed without a target model ARN.`);
   return { modelArn: value.targetModelArn, jobArn, alreadyPresent: false };
+}
+
+/** The Organization of an account (organizations:DescribeOrganization), undefined when it is in none. */
+export type OrganizationLookup = () => Promise<string | undefined>;
+
+export interface BedrockSide {
+  actor: Actor;
+  organization: OrganizationLookup;
+}
+
+export interface BedrockPrerequisitesInput {
+  sourceModelArn: string;
+  /** The model's account, with a Bedrock client in the model's region. */
+  source: BedrockSide & { bedrock: BedrockClient };
+  /** The receiving account, with a Bedrock client per region it copies to. */
+  target: BedrockSide & { regions: string[]; bedrockIn(region: string): BedrockClient };
+  reporter?: Reporter;
+}
+
+/**
+ * What Bedrock would refuse, checked before anything is shared or copied: both accounts in one
+ * Organization (RAM shares custom models only inside one), the model Active, and every target
+ * region offering the base model with provisioned throughput (a copy job is rejected otherwise).
+ */
+export async function checkBedrockPrerequisites(input: BedrockPrerequisitesInput): Promise<void> {
+  const errors: DeployError[] = [];
+  if (input.source.actor.account !== input.target.actor.account) errors.push(...(await organizationProblems(input)));
+  const model = await sourceModel(input, errors);
+  const base = model?.baseModelArn ? /foundation-model\/(.+)$/.exec(model.baseModelArn)?.[1] : undefined;
+  if (base) {
+    for (const region of input.target.regions) {
+      const problem = await regionProblem(input, region, base);
+      if (problem) errors.push(problem);
+    }
+  }
+  if (model?.modelKmsKeyArn && input.source.actor.account !== input.target.actor.account) {
+    input.reporter?.warning(
+      `${input.sourceModelArn} is encrypted with ${model.modelKmsKeyArn}: its key policy must let account ${input.target.actor.account} use it through Bedrock (kms:Decrypt, kms:DescribeKey, kms:CreateGrant), or the copy fails.`,
+      undefined,
+      'Source model KMS key',
+    );
+  }
+  throwIfAny(errors);
+}
+
+async function organizationProblems(input: BedrockPrerequisitesInput): Promise<DeployError[]> {
+  const { source, target } = input;
+  const [from, to] = [await lookup(source), await lookup(target)];
+  const hint =
+    'Bedrock shares a custom model only between accounts of one AWS Organization with resource sharing enabled in RAM (ram:EnableSharingWithAwsOrganization in the management account). Invite both accounts into the Organization, or promote within one account.';
+  const missing = [from, to].filter((o) => !o.id).map((o) => o.account);
+  if (missing.length > 0) {
+    return [new DeployError(`account ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} in no AWS Organization, so the Bedrock model cannot be shared with ${target.actor.account}`, { title: 'Bedrock share needs one Organization', hint })];
+  }
+  if (from.id !== to.id) {
+    return [new DeployError(`the source account ${from.account} is in Organization ${from.id} and the target ${to.account} in ${to.id}: Bedrock shares custom models only inside one Organization`, { title: 'Bedrock share needs one Organization', hint })];
+  }
+  return [];
+}
+
+async function lookup(side: BedrockSide): Promise<{ account: string; id?: string }> {
+  const id = await step(side.actor, 'organizations:DescribeOrganization', `account ${side.actor.account}`, () => side.organization());
+  return { account: side.actor.account, id };
+}
+
+/** The source model, when it exists and is Active; otherwise the reason it cannot be copied. */
+async function sourceModel(input: BedrockPrerequisitesInput, errors: DeployError[]): Promise<br.GetCustomModelCommandOutput | undefined> {
+  const arn = input.sourceModelArn;
+  const model = await step(input.source.actor, 'bedrock:GetCustomModel', arn, async () => {
+    try {
+      return await input.source.bedrock.send(new br.GetCustomModelCommand({ modelIdentifier: arn }));
+    } catch (err) {
+      if (errorName(err) === 'ResourceNotFoundException') return undefined;
+      throw err;
+    }
+  });
+  if (!model) {
+    errors.push(new DeployError(`Bedrock custom model ${arn} does not exist in account ${input.source.actor.account}`, { title: 'Bedrock model not found', hint: 'Check the `bedrock-model-arn` input: the model of a completed customization job (aws bedrock list-custom-models).' }));
+    return undefined;
+  }
+  const status = model.modelStatus;
+  if (status && status !== 'Active') {
+    const why = status === 'Failed' ? `: ${model.failureMessage ?? 'no reason given'}` : '';
+    errors.push(
+      new DeployError(`Bedrock custom model ${arn} is ${status}${why}, not Active`, {
+        title: 'Bedrock model not ready',
+        hint: status === 'Creating' ? `Wait for its customization job${model.jobArn ? ` ${model.jobArn}` : ''} to complete, then promote again.` : 'Run the customization again and promote the new model.',
+      }),
+    );
+    return undefined;
+  }
+  return model;
+}
+
+/** A target region must offer the base model with provisioned throughput, or Bedrock rejects the copy. */
+async function regionProblem(input: BedrockPrerequisitesInput, region: string, base: string): Promise<DeployError | undefined> {
+  const { target } = input;
+  const found = await step(target.actor, 'bedrock:GetFoundationModel', `${base} in ${region}`, async () => {
+    try {
+      return await target.bedrockIn(region).send(new br.GetFoundationModelCommand({ modelIdentifier: base }));
+    } catch (err) {
+      if (errorName(err) === 'ResourceNotFoundException' || errorName(err) === 'ValidationException') return undefined;
+      throw err;
+    }
+  });
+  const types = found?.modelDetails?.inferenceTypesSupported ?? [];
+  if (found && types.includes('PROVISIONED')) return undefined;
+  const why = found ? `offers ${base} without provisioned throughput (${types.join(', ') || 'no inference type'})` : `does not offer the base model ${base}`;
+  return new DeployError(`${region} ${why}, so Bedrock would reject the copy of ${input.sourceModelArn}`, {
+    title: 'Region without the Bedrock model',
+    hint: `Promote the Bedrock model only to regions that serve ${base} with provisioned throughput (the Bedrock console's model catalogue, or aws bedrock get-foundation-model --region REGION), or remove ${region} from the target environment's regions for this deployment.`,
+  });
 }

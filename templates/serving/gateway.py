@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import re
+import select
 import socket
 import sys
 import threading
@@ -41,8 +42,8 @@ CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,15})[ \t]*(;[^\r\n]*)?\r?\n")
 # most this long, so the client reads the answer before the close: closing a socket with unread data sends a
 # reset, and a reset can make the client's TCP stack drop the answer it had not read yet.
 LINGER_SECONDS = 2.0
-# ... and at most this many bytes (on a fast link two seconds is hundreds of MiB): past it the gateway stops
-# reading, so the client's sending stalls on a full window, and closes when the time is up.
+# ... and takes at most this many bytes (on a fast link two seconds is hundreds of MiB); past it the gateway only
+# waits for the client to close, so a client that writes its whole body before reading still gets its answer.
 LINGER_MAX_BYTES = 16 * 1024 * 1024
 MAX_TRAILER_LINES = 32
 # Never sent upstream: the engine has no business seeing the client's key.
@@ -328,22 +329,26 @@ class Gateway(BaseHTTPRequestHandler):
 
 
 def linger(sock):
-    """Half-closes, then discards what the client still sends (bounded in time, never kept)."""
+    """Half-closes, then discards what the client still sends (bounded in time and bytes, never kept)."""
     try:
         sock.shutdown(socket.SHUT_WR)
         deadline = time.monotonic() + LINGER_SECONDS
         buf = bytearray(65536)
         discarded = 0
-        while discarded < LINGER_MAX_BYTES:
+        while True:
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or not select.select([sock], [], [], left)[0]:
                 break
-            sock.settimeout(left)
-            n = sock.recv_into(buf)
-            if not n:
-                return
-            discarded += n
-        time.sleep(max(0.0, deadline - time.monotonic()))
+            if discarded < LINGER_MAX_BYTES:
+                n = sock.recv_into(buf)
+                if not n:
+                    break
+                discarded += n
+            elif not sock.recv(1, socket.MSG_PEEK):
+                break  # the client closed: its slot is free at once
+            else:
+                # Past the byte cap: take no more (its sending stalls on a full window) until it closes or time is up.
+                time.sleep(min(0.05, left))
     except OSError:
         pass
 

@@ -41,7 +41,7 @@ function workspace(spec = SPEC): string {
 
 const ws = workspace();
 const d = loadSpec(path.join(ws, 'model-deploy.yml')).deployments.chat;
-const hash = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket: 'model-deploy-111111111111-us-east-1', template: infraTemplate(ROOT) }).ConfigHash;
+const hash = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket: 'model-deploy-111111111111-us-east-1', template: infraTemplate(ROOT), baseRepository: 'vllm' }).ConfigHash;
 const tag = renderBuild(d, { region: 'us-east-1', root: ROOT }).tag;
 
 const stackXml = `<Stacks><member><StackName>acme-chat-build</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2024-01-01T00:00:00Z</CreationTime>
@@ -152,5 +152,42 @@ describe('build-model bundle', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(message);
     expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe('build-model bundle: a prebuilt image with model files in S3 (issue 16.1, 16.3)', () => {
+  const PREBUILT = SPEC.replace(
+    '      huggingface:\n        id: Qwen/Qwen2.5-7B-Instruct\n        revision: a09a35458c702b33eeacc393d103063234e8bc28\n        tokenSecretArn: arn:aws:secretsmanager:us-east-1:111111111111:secret:hf-AbCdEf\n',
+    '      image: 763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124\n      s3: s3://acme-models/llama/model.tar.gz\n',
+  ).replace('    engine:\n      name: vllm\n      version: "0.8.5"\n', '').replace('regions: [us-east-1]', 'regions: [us-east-1, eu-west-1]');
+
+  function s3Fake(req: RecordedRequest): Reply | undefined {
+    if (req.operation === 'GetCallerIdentity') return aws({ imageExists: true })(req);
+    // Path-style: the SDK writes a bucket as /bucket/ (and /bucket/?location).
+    const at = req.path.replace(/\/(?=\?|$)/, '');
+    // GetBucketLocation: the source bucket is in us-east-1 (an empty constraint).
+    if (req.method === 'GET' && at.startsWith('/acme-models?location')) return { status: 200, headers: { 'content-type': 'application/xml' }, body: '<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></LocationConstraint>' };
+    if (req.method === 'HEAD' && at === '/acme-models/llama/model.tar.gz') return { status: 200, headers: { 'content-length': '1234', etag: '"abc"' }, body: '' };
+    if (req.method === 'HEAD' && at === '/model-deploy-111111111111-eu-west-1') return { status: 200, body: '' };
+    if (req.method === 'HEAD' && at === '/model-deploy-111111111111-eu-west-1/llama/model.tar.gz') return { status: 404, body: '' };
+    if (req.method === 'PUT' && at.startsWith('/model-deploy-111111111111-eu-west-1/llama/model.tar.gz')) {
+      return { status: 200, headers: { 'content-type': 'application/xml', 'x-amz-version-id': 'v1' }, body: '<CopyObjectResult><ETag>"abc"</ETag></CopyObjectResult>' };
+    }
+    return undefined;
+  }
+
+  it('builds nothing, copies the model into the other region and outputs each region\'s location', async () => {
+    server = await startLoopback(s3Fake);
+    const run = await runBundle('build-model', { inputs, workspace: workspace(PREBUILT), awsEndpoint: server.url });
+    expect(run.stdout).not.toContain('::error');
+    expect(run.code).toBe(0);
+    const copy = server.requests.find((r) => r.method === 'PUT');
+    expect(copy?.headers['x-amz-copy-source']).toBe('acme-models/llama/model.tar.gz');
+    expect(server.requests.map((r) => r.operation)).not.toEqual(expect.arrayContaining(['StartBuild', 'DescribeStacks']));
+    expect(JSON.parse(run.outputs.images ?? '{}')).toEqual({
+      'us-east-1': { imageUri: '763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124', imageDigest: '', modelDataUrl: 's3://acme-models/llama/model.tar.gz' },
+      'eu-west-1': { imageUri: '763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124', imageDigest: '', modelDataUrl: 's3://model-deploy-111111111111-eu-west-1/llama/model.tar.gz' },
+    });
+    expect(run.outputs['model-data-url']).toBe('s3://acme-models/llama/model.tar.gz');
   });
 });

@@ -76,11 +76,20 @@ const trustOf = (resources: Json, role = 'DeployRole') => resources[role].Proper
 /** Every permission statement in the template: managed policies and inline role policies. */
 function permissionStatements(): { where: string; statement: Json }[] {
   const out: { where: string; statement: Json }[] = [];
+  // A conditional statement (!If [Cond, statement, NoValue]) is checked as the statement it may become.
+  const push = (where: string, s: Json) => {
+    const branches = s['Fn::If'] ? (s['Fn::If'] as Json[]).slice(1).filter((b) => b && typeof b === 'object' && !b.Ref) : [s];
+    for (const b of branches) out.push({ where, statement: b });
+  };
   for (const [id, r] of Object.entries(template.Resources as Json)) {
     if (r.Type === 'AWS::IAM::ManagedPolicy') {
-      for (const s of r.Properties.PolicyDocument.Statement) out.push({ where: id, statement: s });
+      for (const s of r.Properties.PolicyDocument.Statement) push(id, s);
     }
-    for (const p of r.Properties?.Policies ?? []) for (const s of p.PolicyDocument.Statement) out.push({ where: `${id}/${p.PolicyName}`, statement: s });
+    for (const entry of r.Properties?.Policies ?? []) {
+      // A conditional policy (!If [Cond, policy, NoValue]) likewise.
+      const p = entry['Fn::If'] ? entry['Fn::If'][1] : entry;
+      for (const s of p.PolicyDocument.Statement) push(`${id}/${p.PolicyName}`, s);
+    }
   }
   return out;
 }
@@ -224,9 +233,10 @@ describe('bootstrap template: permissions', () => {
       expect(resources).toEqual(['*']);
       expect({ sid: s.Sid, reason: typeof reasons[s.Sid] }).toEqual({ sid: s.Sid, reason: 'string' });
     } else {
-      // Named resources: in this account, or AWS-owned (public AMIs). No generic AWS documents, no other account.
+      // Named resources: in this account, AWS-owned (public AMIs, Bedrock foundation models), or the one
+      // Bedrock source account the parameter names. No generic AWS documents, no other account.
       for (const r of resources) {
-        expect(JSON.stringify(r)).toMatch(/\$\{AWS::AccountId\}|::image\/\*/);
+        expect(JSON.stringify(r)).toMatch(/\$\{AWS::AccountId\}|::image\/\*|::foundation-model\/\*|\$\{BedrockSourceAccount\}/);
         expect(JSON.stringify(r)).not.toMatch(/AWS-RunShellScript|iam::\*:/);
       }
     }
@@ -273,5 +283,47 @@ describe('bootstrap template: permissions', () => {
       const size = JSON.stringify(r.Properties.PolicyDocument).replace(/\s/g, '').length;
       expect({ id, fits: size < 6144 }).toEqual({ id, fits: true });
     }
+  });
+});
+
+describe('bootstrap template: Bedrock promotion (issue 16.4)', () => {
+  const policyOf = (resources: Json, role: string) =>
+    (resources[role].Properties.Policies as Json[]).flatMap((p) => p.PolicyDocument.Statement as Json[]);
+  const grants = (statements: Json[], action: string) => statements.filter((s) => list(s.Action).includes(action));
+
+  it('lets the source role share this account\'s custom models through RAM only with the named accounts, and only when asked', () => {
+    expect(policyOf(render({ ...BASE, PromotionEnvironments: 'prod' }), 'PromotionSourceRole').flatMap((s) => list(s.Action))).not.toContain('ram:CreateResourceShare');
+    const statements = policyOf(render({ ...BASE, PromotionEnvironments: 'prod', BedrockShareAccounts: '222222222222,333333333333' }), 'PromotionSourceRole');
+    for (const action of ['ram:CreateResourceShare', 'ram:AssociateResourceShare']) {
+      const [s, ...more] = grants(statements, action);
+      expect(more).toHaveLength(0);
+      expect(s?.Resource).toEqual(['arn:aws:bedrock:*:111111111111:custom-model/*', 'arn:aws:ram:*:111111111111:resource-share/*']);
+      expect(s?.Condition).toEqual({ StringEquals: { 'ram:Principal': ['222222222222', '333333333333'] } });
+    }
+    expect(grants(statements, 'ram:TagResource')[0]?.Resource).toBe('arn:aws:ram:*:111111111111:resource-share/*');
+    expect(grants(statements, 'bedrock:GetCustomModel')[0]?.Resource).toBe('arn:aws:bedrock:*:111111111111:custom-model/*');
+    expect(grants(statements, 'organizations:DescribeOrganization')[0]?.Resource).toBe('*');
+    expect(grants(statements, 'ram:DeleteResourceShare')).toHaveLength(0);
+    // Without a promotion source role there is nothing to attach it to.
+    expect(render({ ...BASE, BedrockShareAccounts: '222222222222' }).PromotionSourceRole).toBeUndefined();
+  });
+
+  it('lets the target promotion role copy into this account, from the named source account only, with its KMS key only through Bedrock', () => {
+    const withSource = policyOf(render({ ...BASE, Environment: 'prod', CreatePromotionRole: 'true', BedrockSourceAccount: '999999999999' }), 'PromotionRole');
+    const copy = grants(withSource, 'bedrock:CreateModelCopyJob');
+    expect(copy.flatMap((s) => list(s.Resource))).toEqual([
+      'arn:aws:bedrock:*:111111111111:custom-model/*',
+      'arn:aws:bedrock:*:111111111111:model-copy-job/*',
+      'arn:aws:bedrock:*:999999999999:custom-model/*',
+    ]);
+    expect(grants(withSource, 'bedrock:GetFoundationModel')[0]?.Resource).toBe('arn:aws:bedrock:*::foundation-model/*');
+    expect(grants(withSource, 'ram:AcceptResourceShareInvitation')[0]?.Resource).toBe('arn:aws:ram:*:999999999999:resource-share-invitation/*');
+    const kms = grants(withSource, 'kms:CreateGrant')[0];
+    expect(kms?.Resource).toBe('arn:aws:kms:*:111111111111:key/*');
+    expect(kms?.Condition).toEqual({ StringLike: { 'kms:ViaService': 'bedrock.*.amazonaws.com' } });
+    // Without a source account, only copies within this account.
+    const own = policyOf(render({ ...BASE, Environment: 'prod', CreatePromotionRole: 'true' }), 'PromotionRole');
+    expect(JSON.stringify(own)).not.toMatch(/999999999999|resource-share-invitation/);
+    expect(grants(own, 'bedrock:CreateModelCopyJob')).toHaveLength(1);
   });
 });

@@ -102,10 +102,19 @@ describe('bad specs get one clear message with file:line', () => {
   });
 
   it('requires one model source', () => {
-    const errs = problems(VALID.replace('huggingface: { id: Qwen/Qwen2.5-7B-Instruct }', 's3: s3://bucket/model/\n      image: 1.dkr.ecr.us-east-1.amazonaws.com/x:1'));
+    const errs = problems(VALID.replace('huggingface: { id: Qwen/Qwen2.5-7B-Instruct }', 'huggingface: { id: Qwen/Qwen2.5-7B-Instruct }\n      image: 1.dkr.ecr.us-east-1.amazonaws.com/x:1'));
     expect(errs).toHaveLength(1);
     expect(errs[0].message).toBe('deployments.chat.model is not valid');
-    expect(errs[0].hint).toMatch(/exactly one of huggingface, s3 or image/);
+    expect(errs[0].hint).toMatch(/huggingface, s3 or image; image may come with s3/);
+  });
+
+  it('accepts a prebuilt image with its model files in S3 (tar.gz or prefix), with no engine', () => {
+    const image = '763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124';
+    for (const s3 of ['s3://bucket/model/model.tar.gz', 's3://bucket/model/']) {
+      const text = VALID.replace('huggingface: { id: Qwen/Qwen2.5-7B-Instruct }', `s3: ${s3}\n      image: ${image}`).replace('    engine: { name: vllm }\n', '');
+      const d = parseSpec(text, 'model-deploy.yml').deployments.chat;
+      expect(d.model).toMatchObject({ s3, image });
+    }
   });
 
   it('rejects a model id that is not owner/name', () => {
@@ -333,5 +342,39 @@ describe('helpers', () => {
   });
   it('orders suggestions by distance', () => {
     expect(nearest('ml.g5.2xlarg', ['ml.g4dn.xlarge', 'ml.g5.2xlarge', 'ml.g5.12xlarge'], 2)).toEqual(['ml.g5.2xlarge', 'ml.g5.12xlarge']);
+  });
+});
+
+describe('Inferentia and Trainium (issue 16.2)', () => {
+  it.each([
+    ['ec2', 'inf2.8xlarge'],
+    ['ecs', 'trn1.2xlarge'],
+  ])('refuses %s on %s until a Neuron AMI and device mapping exist, naming what works', (target, type) => {
+    const text = VALID.replace('sagemaker-realtime', target).replace('ml.g5.2xlarge', type).replace('{ name: vllm }', '{ name: lmi }');
+    const e = problems(text).find((x) => x.message.includes(type));
+    expect(e?.message).toBe(`deployments.chat: target ${target} cannot run ${type} (AWS Neuron) yet: its hosts have no Neuron AMI or device mapping`);
+    expect(e?.hint).toMatch(/target: sagemaker-realtime.*ml\.inf2\.xlarge.*engine lmi or tgi/);
+    expect(e?.location?.line).toBe(8);
+  });
+
+  it('refuses vLLM on a Neuron SageMaker instance, naming the engines that have a Neuron build', () => {
+    const [e] = problems(VALID.replace('ml.g5.2xlarge', 'ml.inf2.xlarge'));
+    expect(e?.message).toBe('deployments.chat: engine vllm has no verified Neuron build for ml.inf2.xlarge (Inferentia/Trainium)');
+    expect(e?.hint).toMatch(/engine: \{ name: lmi \}.*tgi/);
+  });
+
+  it.each(['lmi', 'tgi'])('accepts %s on ml.inf2 and ml.trn1', (engine) => {
+    for (const type of ['ml.inf2.xlarge', 'ml.trn1.32xlarge']) {
+      expect(() => parseSpec(VALID.replace('ml.g5.2xlarge', type).replace('{ name: vllm }', `{ name: ${engine} }`), 'model-deploy.yml')).not.toThrow();
+    }
+  });
+});
+
+describe('a prebuilt image (issue 16.1)', () => {
+  it('refuses bakeIntoImage, which needs a build', () => {
+    const text = VALID.replace('huggingface: { id: Qwen/Qwen2.5-7B-Instruct }', 's3: s3://bucket/model/\n      image: 1.dkr.ecr.us-east-1.amazonaws.com/x:1\n      bakeIntoImage: true');
+    const [e] = problems(text);
+    expect(e?.message).toBe('deployments.chat: model.bakeIntoImage needs a build, but model.image names a prebuilt image');
+    expect(e?.hint).toBe('Remove bakeIntoImage: the container loads the model files from model.s3 at start.');
   });
 });

@@ -27,7 +27,7 @@ const text = withChanges([['revision: a09a35458c702b33eeacc393d103063234e8bc28',
 const { spec } = specIn(text);
 const d = spec.deployments.chat;
 const bucket = 'model-deploy-111111111111-us-east-1';
-const params = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket, template: infraTemplate(ROOT) });
+const params = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket, template: infraTemplate(ROOT), baseRepository: 'vllm' });
 const tag = renderBuild(d, { region: 'us-east-1', root: ROOT }).tag;
 const repoUri = '111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat';
 
