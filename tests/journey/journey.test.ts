@@ -381,11 +381,8 @@ describe('rendered templates', () => {
     expect(world.changeSets.length).toBeGreaterThanOrEqual(3);
   });
 
-  // Defect (templates/stacks/sagemaker-realtime.yaml:22, sagemaker-async.yaml:22): the KmsKeyId parameter is a
-  // YAML flow mapping whose Description contains a comma, so YAML splits it into a property named
-  // "ARN or alias); empty for AWS-owned keys"; CloudFormation rejects a template with an unknown parameter
-  // property ("Invalid template parameter property"). Quote the description.
-  knownDefect('carry only parameter properties CloudFormation accepts', () => {
+  // Issue 4 (fixed): an unquoted flow-mapping Description with a comma became an extra parameter property.
+  it('carry only parameter properties CloudFormation accepts', () => {
     expect(invalid()).toEqual([]);
   });
 });
