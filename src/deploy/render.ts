@@ -94,7 +94,7 @@ export function renderStack(input: RenderStackInput): RenderedStack {
   const name = endpointName(d, environmentName);
   const notes: string[] = [];
   const data = modelData(d, input);
-  const params: Params = { DeploymentName: d.name, EndpointName: name, ...imageParams(d, input, account), ...modelParams(input, account, data) };
+  const params: Params = { DeploymentName: d.name, EnvironmentName: environmentName ?? '', EndpointName: name, ...imageParams(d, input, account), ...modelParams(input, account, data) };
   const { file, template } = loadTemplate(d.target);
   Object.assign(params, targetParams(input, account, data.mode, template, notes));
   const declared = template.Parameters as Record<string, unknown>;
@@ -213,6 +213,8 @@ function sagemakerParams(d: Deployment, region: string, notes: string[]): Params
     SubnetIds: d.security.vpc?.subnets ?? [],
     SecurityGroupIds: d.security.vpc?.securityGroups ?? [],
     NetworkIsolation: d.security.networkIsolation,
+    // A role the spec names replaces the one the template would create.
+    ExecutionRoleArn: d.executionRoleArn ?? '',
     DataCaptureS3Uri: captureOn ? capture!.s3Uri : '',
     DataCaptureObjectArn: captureOn ? s3ObjectArn(region, capture!.s3Uri) : '',
     DataCapturePercent: capture?.samplingPercentage ?? 10,
