@@ -117,6 +117,8 @@ beforeAll(async () => {
   await viaCaller('build-and-deploy dev', 'model deploy', 'dev', {});
   await job('build-and-deploy ecs dev', 'build-and-deploy.yml', 'deploy', { environment: 'dev', deployment: 'code-assistant', roles });
   await job('rotate dev', 'rotate-key.yml', 'rotate', { environment: 'dev', deployment: 'code-assistant', roles });
+  // The hourly run the documented caller makes (refresh-only); a grace given by mistake must not reach it.
+  await job('refresh dev', 'rotate-key.yml', 'rotate', { environment: 'dev', deployment: 'code-assistant', roles, 'refresh-only': true, 'grace-period-hours': '1' });
   await job('promote prod', 'promote.yml', 'promote', { targets: '["prod"]', deployment: 'qwen-chat', region: 'us-east-1', roles }, { target: 'prod' });
   // The documented promotion: staging then prod (the matrix, max-parallel 1), every region of each.
   await viaCaller('promote staging', 'model promote', 'promote', { deployment: 'qwen-chat' }, { target: 'staging' });
@@ -247,10 +249,28 @@ describe('rotate-key.yml (code-assistant in dev)', () => {
     serving.engineStatuses.splice(before);
   });
 
-  // Defect 13.4 (.github/workflows/rotate-key.yml, step "Rotate the API key"): the workflow has no
-  // endpoint-url input and passes none, so the key test always probes the stack's load-balancer URL.
-  knownDefect('lets the caller pass the endpoint URL the key test probes', () => {
+  // 13.4 (fixed): the workflow passes endpoint-url through, so the caller can name the certificate's host.
+  it('lets the caller pass the endpoint URL the key test probes', () => {
     expect(Object.keys(step(jobs['rotate dev'], 'Rotate the API key').inputs)).toContain('endpoint-url');
+  });
+});
+
+describe('rotate-key.yml hourly refresh (issue 12.7)', () => {
+  it('runs refresh-only with the grace unset: no new key, both keys still served inside the grace period', () => {
+    const j = jobs['refresh dev'];
+    expect(j.errors).toEqual([]);
+    const refresh = step(j, 'Rotate the API key');
+    expect(why(refresh)).toBe('');
+    expect(refresh.inputs).toMatchObject({ 'refresh-only': 'true', 'grace-period-hours': '' });
+    expect(j.outputs.rotated).toBe('false');
+    expect(world.secrets.served).toHaveLength(2);
+  });
+
+  it('is scheduled hourly beside the weekly rotation, the refresh chosen by the hourly cron', () => {
+    const text = fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'rotate-key.yml'), 'utf8');
+    expect(text).toContain("- cron: '17 3 * * 1'");
+    expect(text).toContain("- cron: '17 * * * *'");
+    expect(text).toContain("refresh-only: ${{ inputs.refresh-only || github.event.schedule == '17 * * * *' }}");
   });
 });
 
