@@ -17,6 +17,7 @@ import type { Deployment } from '../config/types';
 import { ensureApiKeySecret } from '../keys/secret';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { changeKind, changeSetName, createChangeSet, deleteChangeSet, renderChangesMarkdown, waitForChangeSet, ChangeSetDescription } from './changeset';
+import { checkEndpointHost } from './certificate';
 import { destroyStack } from './destroy';
 import { executeAndVerify } from './execute';
 import { checkQuotas, sagemakerUsage } from './quotas';
@@ -165,6 +166,7 @@ async function findChangeSet(ctx: RegionContext, stackName: string, name: string
 async function prepareNew(ctx: RegionContext, base: RegionResult, name: string, plan: StackPlan): Promise<Prepared> {
   const { options, region } = ctx;
   checkInputsResolved(ctx.deployment, options);
+  await checkEndpointHost(ctx.deployment, region, options.reporter, options.describeCertificate);
   // Before anything mutates: no change set yet, so an update of a SageMaker stack counts as blue/green.
   await quotaCheck(ctx, undefined, plan.changeSetType === 'UPDATE');
   const rendered = await renderWithSecret(ctx);

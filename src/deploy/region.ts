@@ -2,6 +2,7 @@
  * The working set of one deploy-endpoint run (request + target + run context) and of one region in it,
  * with the small helpers every step uses: timing and idempotency tokens.
  */
+import type { DescribeCertificate } from './certificate';
 import { createHash } from 'crypto';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { Credentials } from '../core/aws';
@@ -33,6 +34,8 @@ export interface DeployRequest {
   render?: (input: RenderStackInput) => RenderedStack | Promise<RenderedStack>;
   pollOverrides?: Partial<Pick<PollOptions<unknown>, 'sleep' | 'now' | 'random'>>;
   fetchImpl?: typeof fetch;
+  /** ACM DescribeCertificate for the hostname check (none yet in the bundle: the check warns). */
+  describeCertificate?: DescribeCertificate;
 }
 
 /** The flow's working set: the request, the target, and the run context in one object. */

@@ -171,6 +171,8 @@ function targetParams(input: RenderStackInput, account: string, mode: string, te
   if (d.target === 'ec2' || d.target === 'ecs') {
     Object.assign(params, containerParams(d, input, account, mode, notes));
     allowCidrs(template, d.security.allowedCidrs);
+    // Without a zone the record is never made: leave its type out, so the deploy role need not allow it.
+    if (!d.security.hostedZoneId) delete (template.Resources as Json).DnsRecord;
     if (d.target === 'ecs') {
       const env = ((resource(template, 'TaskDefinition').Properties as Json).ContainerDefinitions as Json[]).find((c) => c.Name === 'model')!;
       env.Environment = [...(env.Environment as Json[]), ...Object.entries(d.engine?.env ?? {}).map(([Name, Value]) => ({ Name, Value }))];
@@ -345,6 +347,8 @@ function loadBalancedParams(d: Deployment, vpc: Vpc, input: RenderStackInput, ac
     LoadBalancerScheme: privatePlacement && !vpc.publicSubnets?.length ? 'internal' : 'internet-facing',
     AssignPublicIp: !privatePlacement,
     CertificateArn: d.security.certificateArn ?? '',
+    Hostname: d.security.hostname ?? '',
+    HostedZoneId: d.security.hostedZoneId ?? '',
     HealthCheckPath: d.healthCheck.path,
     ApiKeySecretArn: apiKeyArn,
     ApiKeyKmsKeyPolicyArn: apiKeyArn ? apiKeyKms.KmsKeyPolicyArn : '',

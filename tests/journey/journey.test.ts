@@ -14,7 +14,7 @@ import { ROOT } from '../helpers/bundle';
 import { Loopback, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
 import { callerInputs, GITHUB_TOKEN, JobRecord, runJob, StepRecord, stopEvaluations } from './runner';
 import { World } from './world';
-import { Serving, startServing } from './serving';
+import { HOSTNAME, Serving, startServing } from './serving';
 import { parseTemplate, Stack } from './cfn';
 
 /**
@@ -51,7 +51,8 @@ function githubWorld(req: RecordedRequest): Reply | undefined {
 }
 
 async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>, event?: 'schedule'): Promise<JobRecord> {
-  const env = { NODE_EXTRA_CA_CERTS: serving.caFile };
+  // The bundles trust the front's certificate and resolve the endpoint's hostname to it (dns-hook.js).
+  const env = { NODE_EXTRA_CA_CERTS: serving.caFile, NODE_OPTIONS: `--require ${path.join(__dirname, 'dns-hook.js')}`, MD_JOURNEY_HOSTS: JSON.stringify({ [HOSTNAME]: serving.address }) };
   changeSetMark[key] = world.changeSets.length;
   const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env, event });
   jobs[key] = record;
@@ -108,7 +109,6 @@ beforeAll(async () => {
   await world.start();
   github = await startLoopback(githubWorld);
   serving = await startServing();
-  world.loadBalancerDns = () => serving.address;
   world.onServiceRestart = (keys) => serving.restart(keys);
   workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'md-journey-ws-'));
   fs.copyFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), path.join(workspace, 'model-deploy.yml'));
@@ -200,14 +200,12 @@ describe('build-and-deploy.yml (code-assistant on ECS → dev)', () => {
     expect(world.secrets.tags).toMatchObject({ 'model-deploy:deployment': 'code-assistant' });
   });
 
-  // Defect 13.4 (src/deploy/render.ts + templates/stacks/ecs.yaml `EndpointUrl: https://${LoadBalancer.DNSName}`):
-  // the URL users, the smoke test and the rotation's key test call is the load balancer's DNS name, which the
-  // ACM certificate (security.certificateArn, issued for the team's domain) does not cover, so every TLS
-  // client fails the name check. The endpoint's hostname belongs in the spec and in EndpointUrl.
-  knownDefect('outputs an endpoint URL whose host the certificate names', () => {
+  // 13.4 (fixed): EndpointUrl is https://<security.hostname>, the name the certificate covers, not the load
+  // balancer's DNS name; the smoke test and the key test reach the endpoint under that name (dns-hook.js).
+  it('outputs an endpoint URL whose host the certificate names', () => {
     const url = new URL(jobs['build-and-deploy ecs dev'].outputs['endpoint-url']);
     expect(url.protocol).toBe('https:');
-    expect(url.host).toBe('code-assistant.acme.example');
+    expect(url.host).toBe(HOSTNAME);
   });
 });
 

@@ -365,6 +365,18 @@ describe('runDeployFlow: unresolved inputs stop the run before anything mutates'
     expect(mutations()).toHaveLength(0);
   });
 
+  it('ecs: refuses a hostname its certificate does not name before the secret, quotas or a change set (13.4)', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    const sel = selection('code-assistant', 'dev');
+    const describeCertificate = async () => ({ DomainName: 'api.other.example' });
+    await expect(runDeployFlow(options({ selection: sel, describeCertificate }))).rejects.toThrow(/not security.hostname code-assistant.example.com/);
+    const noHost = selection('code-assistant', 'dev', (t) => t.replace(/\n +# The name clients call.*\n +hostname: .*/, ''));
+    await expect(runDeployFlow(options({ selection: noHost }))).rejects.toThrow(/needs security.hostname/);
+    expect(ensureApiKeySecret).not.toHaveBeenCalled();
+    expect(sq.calls()).toHaveLength(0);
+    expect(mutations()).toHaveLength(0);
+  });
+
   it('ecs: does not create the API-key secret when the image is missing', async () => {
     world({ initialStatus: 'UPDATE_COMPLETE' });
     const sel = selection('code-assistant', 'dev');
