@@ -11,7 +11,7 @@ export const definition = {
   inputs: {
     ...COMMON_INPUTS,
     mode: {
-      description: 'create-and-execute, create-only (show the change set, e.g. on a PR), execute-only (a change set made before), or destroy.',
+      description: 'create-and-execute, create-only (show the change set, e.g. on a PR), execute-only (a change set made before), destroy, or destroy-preview (read-only: what destroy would delete and keep).',
       type: 'choice',
       choices: DEPLOY_MODES,
       default: 'create-and-execute',

@@ -18,7 +18,7 @@ import { ensureApiKeySecret } from '../keys/secret';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { changeKind, changeSetName, createChangeSet, deleteChangeSet, renderChangesMarkdown, waitForChangeSet, ChangeSetDescription } from './changeset';
 import { checkEndpointHost } from './certificate';
-import { destroyStack } from './destroy';
+import { destroyStack, previewDestroy } from './destroy';
 import { executeAndVerify } from './execute';
 import { checkQuotas, sagemakerUsage } from './quotas';
 import { clientToken, DeployFlowOptions, DeployRequest, RegionContext, RegionResult, timed } from './region';
@@ -77,6 +77,7 @@ async function deployRegion(options: DeployFlowOptions, region: string, account:
   const ctx = regionContext(options, region, account);
   const base = emptyResult(ctx);
   if (options.mode === 'destroy') return destroyRegion(ctx, base);
+  if (options.mode === 'destroy-preview') return previewDestroyRegion(ctx, base);
   const name = resolveChangeSetName(options);
   const plan = await timed(ctx, 'stack state', async () => assessStack(await describeStack(ctx.cfn, base.stackName), base.stackName, region));
   const prepared = options.mode === 'execute-only' ? await prepareExisting(ctx, base, name, plan) : await prepareNew(ctx, base, name, plan);
@@ -105,6 +106,16 @@ async function destroyRegion(ctx: RegionContext, base: RegionResult): Promise<Re
     }),
   );
   return { ...base, status: result.existed ? 'destroyed' : 'nothing-to-destroy', stackId: result.stackId, changesMarkdown: result.markdown, hasChanges: result.existed };
+}
+
+/** destroy-preview: reads only (the stack, its resources, its template), so destroy.yml can show it before the confirmation. */
+async function previewDestroyRegion(ctx: RegionContext, base: RegionResult): Promise<RegionResult> {
+  const { options, cfn, region, account } = ctx;
+  const result = await timed(ctx, 'destroy preview', () =>
+    previewDestroy({ cfn, stackName: base.stackName, region, account, deployment: ctx.deployment, environmentName: options.selection.environmentName, reporter: options.reporter }),
+  );
+  await options.reporter.summary(result.markdown);
+  return { ...base, status: result.existed ? 'destroy-previewed' : 'nothing-to-destroy', stackId: result.stackId, changesMarkdown: result.markdown, hasChanges: result.existed };
 }
 
 function resolveChangeSetName(options: DeployFlowOptions): string {

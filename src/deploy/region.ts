@@ -13,7 +13,7 @@ import type { Target } from '../config/select';
 import type { Deployment } from '../config/types';
 import type { RenderedStack, RenderStackInput } from './types';
 
-export const DEPLOY_MODES = ['create-and-execute', 'create-only', 'execute-only', 'destroy'] as const;
+export const DEPLOY_MODES = ['create-and-execute', 'create-only', 'execute-only', 'destroy', 'destroy-preview'] as const;
 export type DeployMode = (typeof DEPLOY_MODES)[number];
 
 /** What deploy-endpoint asks for, beyond the target. */
@@ -51,7 +51,7 @@ export interface Timing {
   ms: number;
 }
 
-export type RegionStatus = 'deployed' | 'no-changes' | 'change-set-created' | 'destroyed' | 'nothing-to-destroy';
+export type RegionStatus = 'deployed' | 'no-changes' | 'change-set-created' | 'destroyed' | 'destroy-previewed' | 'nothing-to-destroy';
 
 export interface RegionResult {
   region: string;

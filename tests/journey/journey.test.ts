@@ -354,9 +354,8 @@ describe('rotate-key.yml on its weekly schedule', () => {
 });
 
 describe('destroy.yml (qwen-chat in dev)', () => {
-  // Known defect: destroy.yml previews with deploy-endpoint create-only, which now (rightly) refuses to render
-  // without an image; the preview must be read-only (issue 12, low).
-  knownDefect('refuses a confirmation that is not the stack name: the delete step is skipped, the stack stays', () => {
+  // Issue 12 low (fixed): the preview is deploy-endpoint destroy-preview, which only reads.
+  it('refuses a confirmation that is not the stack name: the delete step is skipped, the stack stays', () => {
     const j = jobs['destroy dev unconfirmed'];
     expect(j.status).toBe('failure');
     expect(step(j, 'Check the confirmation').outcome).toBe('failure');
@@ -365,9 +364,8 @@ describe('destroy.yml (qwen-chat in dev)', () => {
     expect(statusAfter['destroy dev unconfirmed'][`${DEV}/us-east-1/acme-llm-qwen-chat-dev`]).toMatch(/^(CREATE|UPDATE)_COMPLETE$/);
   });
 
-  // Known defect: destroy.yml previews with deploy-endpoint create-only, which now (rightly) refuses to render
-  // without an image; the preview must be read-only (issue 12, low).
-  knownDefect('shows the stack, checks the confirmation and deletes it', () => {
+  // Issue 12 low (fixed): the preview is deploy-endpoint destroy-preview, which only reads.
+  it('shows the stack, checks the confirmation and deletes it', () => {
     const j = jobs['destroy dev'];
     expect(j.errors).toEqual([]);
     expect(j.steps.map((s) => `${s.name}:${s.outcome}`)).toEqual(expect.arrayContaining([
