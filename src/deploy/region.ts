@@ -7,6 +7,7 @@ import { createHash } from 'crypto';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { Credentials } from '../core/aws';
 import type { EnvInputs } from '../core/env';
+import { DeployError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import type { PollOptions } from '../core/poll';
 import type { Target } from '../config/select';
@@ -21,6 +22,9 @@ export interface DeployRequest {
   mode: DeployMode;
   imageUri?: string;
   modelDataUrl?: string;
+  /** JSON objects region → value (promote-model's outputs); a region they name wins over imageUri/modelDataUrl. */
+  imageUris?: string;
+  modelDataUrls?: string;
   timeoutMinutes: number;
   failOnEmptyChangeSet: boolean;
   skipQuotaCheck: boolean;
@@ -36,6 +40,29 @@ export interface DeployRequest {
   fetchImpl?: typeof fetch;
   /** ACM DescribeCertificate for the hostname check (none yet in the bundle: the check warns). */
   describeCertificate?: DescribeCertificate;
+}
+
+/**
+ * A region → value map input (image-uris, model-data-urls): a JSON object of strings naming only the
+ * target's regions. Empty means none.
+ */
+export function parseRegionMap(input: string, text: string | undefined, regions: readonly string[], where: string): Record<string, string> {
+  if (!text?.trim()) return {};
+  const invalid = (message: string) => new DeployError(message, { title: 'Invalid input', hint: `Pass ${input} as promote-model outputs it: a JSON object region → value, e.g. \${{ steps.promote.outputs.${input} }}.` });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw invalid(`${input} is not JSON: ${text.slice(0, 80)}`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalid(`${input} must be a JSON object of region → value`);
+  const map: Record<string, string> = {};
+  for (const [region, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw invalid(`${input}["${region}"] must be a string`);
+    if (!regions.includes(region)) throw invalid(`${input} names ${region}, which is not a region of ${where} (${regions.join(', ')})`);
+    map[region] = v;
+  }
+  return map;
 }
 
 /** The flow's working set: the request, the target, and the run context in one object. */
@@ -75,6 +102,9 @@ export interface RegionContext {
   deadline: number;
   cfn: CloudFormationClient;
   deployment: Deployment;
+  /** This region's image and weights: its entry of image-uris/model-data-urls, else image-uri/model-data-url. */
+  imageUri?: string;
+  modelDataUrl?: string;
   timings: Timing[];
   now: () => number;
 }
