@@ -206,6 +206,14 @@ function sagemakerParams(d: Deployment, region: string, notes: string[]): Params
     notes.push(`volumeSizeGb ${d.volumeSizeGb} is ignored: ${d.instanceType} has local NVMe storage and SageMaker accepts no EBS volume size for it.`);
   }
   const capture = d.security.dataCapture;
+  if (d.target === 'sagemaker-async' && capture?.enabled) {
+    // The async template has no DataCaptureConfig: refuse rather than deploy without the capture asked for.
+    throw new DeployError('security.dataCapture is not supported for sagemaker-async endpoints (requests and results are already in S3)', {
+      location: { file: d.source.file, line: d.source.line },
+      title: 'Invalid deployment spec',
+      hint: 'Remove security.dataCapture (or set enabled: false); the async inputs and outputs stay under async.outputPath.',
+    });
+  }
   const captureOn = d.target === 'sagemaker-realtime' && capture?.enabled === true;
   return {
     StartupTimeoutSeconds: d.healthCheck.startupTimeoutSeconds,

@@ -203,6 +203,17 @@ describe('renderStack: names and roles from the spec (security review)', () => {
   });
 });
 
+describe('renderStack: async data capture (issue 16.5)', () => {
+  it('refuses dataCapture on an async endpoint instead of dropping it silently', () => {
+    const captured = variant(batch, (x) => { x.security.dataCapture = { enabled: true, s3Uri: 's3://captures/batch/', samplingPercentage: 10 }; });
+    expect(() => renderStack({ deployment: captured, region: 'us-east-1', environmentName: 'dev' })).toThrow(
+      expect.objectContaining({ title: 'Invalid deployment spec', message: expect.stringMatching(/security.dataCapture is not supported for sagemaker-async/) }),
+    );
+    const off = variant(batch, (x) => { x.security.dataCapture = { enabled: false, s3Uri: 's3://captures/batch/', samplingPercentage: 10 }; });
+    expect(() => renderStack({ deployment: off, region: 'us-east-1', environmentName: 'dev' })).not.toThrow();
+  });
+});
+
 describe('helpers', () => {
   it('knows which instance types have local storage', () => {
     expect(['ml.g5.2xlarge', 'ml.g4dn.xlarge', 'ml.p4d.24xlarge', 'ml.m5d.large', 'ml.g6e.xlarge'].map(hasInstanceStorage)).toEqual([true, true, true, true, true]);
