@@ -11,7 +11,7 @@ export const definition = {
   inputs: {
     ...COMMON_INPUTS,
     mode: {
-      description: 'create-and-execute, create-only (show the change set, e.g. on a PR), execute-only (a change set made before), or destroy.',
+      description: 'create-and-execute, create-only (show the change set, e.g. on a PR), execute-only (a change set made before), destroy, or destroy-preview (read-only: what destroy would delete and keep).',
       type: 'choice',
       choices: DEPLOY_MODES,
       default: 'create-and-execute',
@@ -23,6 +23,8 @@ export const definition = {
     },
     'image-uri': { description: 'Serving image (the image-uri output of build-model; default: model.image from the spec).' },
     'model-data-url': { description: 'Model weights in S3 (the model-data-url output of build-model; default: model.s3 from the spec).' },
+    'image-uris': { description: "Per-region images, a JSON object region → image URI (promote-model's image-uris output); a region it names wins over image-uri." },
+    'model-data-urls': { description: "Per-region weights, a JSON object region → S3 URL (promote-model's model-data-urls output); a region it names wins over model-data-url." },
     'timeout-minutes': { description: 'How long to wait for the stack (SageMaker endpoints can take an hour).', type: 'integer', default: '60', min: 1, max: 720 },
     'fail-on-empty-changeset': { description: 'Fail when there is nothing to change (default: succeed as a no-op).', type: 'boolean', default: 'false' },
     'skip-quota-check': { description: 'Do not check Service Quotas before deploying.', type: 'boolean', default: 'false' },
@@ -51,6 +53,8 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       mode: inputs.mode,
       imageUri: inputs['image-uri'],
       modelDataUrl: inputs['model-data-url'],
+      imageUris: inputs['image-uris'],
+      modelDataUrls: inputs['model-data-urls'],
       timeoutMinutes: inputs['timeout-minutes'],
       failOnEmptyChangeSet: inputs['fail-on-empty-changeset'],
       skipQuotaCheck: inputs['skip-quota-check'],

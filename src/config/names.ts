@@ -21,6 +21,7 @@ export function repositoryName(d: Deployment): string {
 
 /** SageMaker endpoint names: [a-zA-Z0-9-], 63 chars max. */
 export function endpointName(d: Deployment, environment?: string): string {
+  if (d.endpointName) return d.endpointName;
   return stackName(d, environment).slice(0, 63).replace(/-+$/, '');
 }
 

@@ -85,6 +85,9 @@ export interface DeploymentSpec {
     networkIsolation: boolean;
     dataCapture?: { enabled: boolean; s3Uri: string; samplingPercentage: number };
     certificateArn?: string;
+    /** ec2/ecs: the name clients call, which the certificate covers; hostedZoneId adds its alias record. */
+    hostname?: string;
+    hostedZoneId?: string;
     allowedCidrs: string[];
   };
   build: {

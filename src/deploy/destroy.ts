@@ -77,6 +77,43 @@ export async function destroyStack(options: DestroyOptions): Promise<DestroyResu
   return { existed: true, stackId, removed, kept, markdown: destroyedMarkdown(stackName, region, removed, kept) };
 }
 
+export type PreviewOptions = Pick<DestroyOptions, 'cfn' | 'stackName' | 'region' | 'account' | 'deployment' | 'environmentName' | 'reporter'>;
+
+/** What destroy would delete and keep, from reads only; a stack destroy would refuse is said, not thrown. */
+export async function previewDestroy(options: PreviewOptions): Promise<DestroyResult> {
+  const { cfn, stackName, region, reporter } = options;
+  const stack = await describeStack(cfn, stackName);
+  const outside = dataKept(options.deployment, region, options.environmentName, options.account);
+  if (!stack) {
+    reporter.info(`Stack ${stackName} does not exist in ${region}: destroy would delete nothing.`);
+    return { existed: false, removed: [], kept: outside, markdown: `### Destroy \`${stackName}\` would (${region})\n\ndelete nothing: the stack does not exist.\n` };
+  }
+  const stackId = stack.StackId ?? stackName;
+  const { resources, retainedIds } = await stackInventory({ ...options, cfn }, stackId);
+  const removed = resources.filter((r) => !retainedIds.has(r.LogicalResourceId ?? '')).map(describeResource);
+  const retained = resources.filter((r) => retainedIds.has(r.LogicalResourceId ?? '')).map((r) => `${describeResource(r)}: DeletionPolicy keeps it`);
+  const kept = [...retained, ...outside];
+  let refusal: string | undefined;
+  try {
+    refuseUntouchable(stack, stackName, region);
+  } catch (err) {
+    refusal = (err as Error).message;
+  }
+  if (refusal) reporter.warning(refusal, undefined, 'Destroy would refuse');
+  const markdown = [
+    `### Destroy \`${stackName}\` would (${region})`,
+    '',
+    ...(refusal ? [`> ⚠️ ${stack.EnableTerminationProtection ? 'termination protection: destroy will refuse' : 'busy: destroy will refuse'}. ${refusal}`, ''] : []),
+    `**Delete** (${removed.length}):`,
+    ...removed.map((r) => `- ${r}`),
+    '',
+    `**Keep** (${kept.length}):`,
+    ...kept.map((k) => `- ${k}`),
+    '',
+  ].join('\n');
+  return { existed: true, stackId, removed, kept, markdown };
+}
+
 /** A stack another operation is changing, or one under termination protection, is left alone. */
 function refuseUntouchable(stack: Stack, stackName: string, region: string): void {
   const status = stack.StackStatus ?? '';
@@ -97,7 +134,7 @@ function refuseUntouchable(stack: Stack, stackName: string, region: string): voi
 }
 
 /** The stack's resources, and which of them the template's DeletionPolicy keeps. */
-async function stackInventory(options: DestroyOptions, stackId: string): Promise<{ resources: StackResourceSummary[]; retainedIds: Set<string> }> {
+async function stackInventory(options: PreviewOptions, stackId: string): Promise<{ resources: StackResourceSummary[]; retainedIds: Set<string> }> {
   const { cfn } = options;
   const resources: StackResourceSummary[] = [];
   const retainedIds = new Set<string>();

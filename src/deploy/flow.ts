@@ -17,10 +17,11 @@ import type { Deployment } from '../config/types';
 import { ensureApiKeySecret } from '../keys/secret';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { changeKind, changeSetName, createChangeSet, deleteChangeSet, renderChangesMarkdown, waitForChangeSet, ChangeSetDescription } from './changeset';
-import { destroyStack } from './destroy';
+import { checkEndpointHost } from './certificate';
+import { destroyStack, previewDestroy } from './destroy';
 import { executeAndVerify } from './execute';
 import { checkQuotas, sagemakerUsage } from './quotas';
-import { clientToken, DeployFlowOptions, DeployRequest, RegionContext, RegionResult, timed } from './region';
+import { clientToken, DeployFlowOptions, DeployRequest, parseRegionMap, RegionContext, RegionResult, timed } from './region';
 import { renderStack } from './render';
 import { assessStack, deleteFailedStack, describeStack, isEmptyChangeSet, StackPlan, wantsTerminationProtection } from './stack-state';
 import { endpointFacts, stackOutputs } from './stack-outputs';
@@ -39,10 +40,16 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
   const { selection, reporter } = options;
   const [firstRegion] = selection.regions;
   if (!firstRegion) throw new DeployError(`Deployment ${selection.deployment.name} has no region.`, { location: selection.deployment.source });
+  const where = `${selection.deployment.name}${selection.environmentName ? ` in ${selection.environmentName}` : ''}`;
+  const perRegion = {
+    images: parseRegionMap('image-uris', options.imageUris, selection.regions, where),
+    weights: parseRegionMap('model-data-urls', options.modelDataUrls, selection.regions, where),
+  };
   const account = await resolveAccount(options, firstRegion);
   const results: RegionResult[] = [];
   for (const region of selection.regions) {
-    const result = await reporter.group(`${options.mode}: ${selection.deployment.name} in ${region}`, () => deployRegion(options, region, account));
+    const inputs = { imageUri: perRegion.images[region] ?? options.imageUri, modelDataUrl: perRegion.weights[region] ?? options.modelDataUrl };
+    const result = await reporter.group(`${options.mode}: ${selection.deployment.name} in ${region}`, () => deployRegion(options, region, account, inputs));
     await reporter.summary(summaryMarkdown(options, result));
     results.push(result);
   }
@@ -72,10 +79,13 @@ async function resolveAccount(options: DeployFlowOptions, region: string): Promi
 
 // ---- one region -------------------------------------------------------------------------------
 
-async function deployRegion(options: DeployFlowOptions, region: string, account: string): Promise<RegionResult> {
-  const ctx = regionContext(options, region, account);
+type RegionInputs = Pick<RegionContext, 'imageUri' | 'modelDataUrl'>;
+
+async function deployRegion(options: DeployFlowOptions, region: string, account: string, inputs: RegionInputs): Promise<RegionResult> {
+  const ctx = regionContext(options, region, account, inputs);
   const base = emptyResult(ctx);
   if (options.mode === 'destroy') return destroyRegion(ctx, base);
+  if (options.mode === 'destroy-preview') return previewDestroyRegion(ctx, base);
   const name = resolveChangeSetName(options);
   const plan = await timed(ctx, 'stack state', async () => assessStack(await describeStack(ctx.cfn, base.stackName), base.stackName, region));
   const prepared = options.mode === 'execute-only' ? await prepareExisting(ctx, base, name, plan) : await prepareNew(ctx, base, name, plan);
@@ -84,10 +94,10 @@ async function deployRegion(options: DeployFlowOptions, region: string, account:
   return executeAndVerify(ctx, base, prepared.cs, plan.changeSetType, protection);
 }
 
-function regionContext(options: DeployFlowOptions, region: string, account: string): RegionContext {
+function regionContext(options: DeployFlowOptions, region: string, account: string, inputs: RegionInputs): RegionContext {
   const now = options.pollOverrides?.now ?? Date.now;
   const cfn = awsClient(CloudFormationClient, { region, credentials: options.credentials });
-  return { options, region, account, deadline: now() + options.timeoutMinutes * 60000, cfn, deployment: options.selection.deployment, timings: [], now };
+  return { options, region, account, deadline: now() + options.timeoutMinutes * 60000, cfn, deployment: options.selection.deployment, ...inputs, timings: [], now };
 }
 
 function emptyResult(ctx: RegionContext): RegionResult {
@@ -104,6 +114,16 @@ async function destroyRegion(ctx: RegionContext, base: RegionResult): Promise<Re
     }),
   );
   return { ...base, status: result.existed ? 'destroyed' : 'nothing-to-destroy', stackId: result.stackId, changesMarkdown: result.markdown, hasChanges: result.existed };
+}
+
+/** destroy-preview: reads only (the stack, its resources, its template), so destroy.yml can show it before the confirmation. */
+async function previewDestroyRegion(ctx: RegionContext, base: RegionResult): Promise<RegionResult> {
+  const { options, cfn, region, account } = ctx;
+  const result = await timed(ctx, 'destroy preview', () =>
+    previewDestroy({ cfn, stackName: base.stackName, region, account, deployment: ctx.deployment, environmentName: options.selection.environmentName, reporter: options.reporter }),
+  );
+  await options.reporter.summary(result.markdown);
+  return { ...base, status: result.existed ? 'destroy-previewed' : 'nothing-to-destroy', stackId: result.stackId, changesMarkdown: result.markdown, hasChanges: result.existed };
 }
 
 function resolveChangeSetName(options: DeployFlowOptions): string {
@@ -164,7 +184,8 @@ async function findChangeSet(ctx: RegionContext, stackName: string, name: string
 /** create-and-execute / create-only: check quotas, render, make the change set, show it. */
 async function prepareNew(ctx: RegionContext, base: RegionResult, name: string, plan: StackPlan): Promise<Prepared> {
   const { options, region } = ctx;
-  checkInputsResolved(ctx.deployment, options);
+  checkInputsResolved(ctx.deployment, ctx);
+  await checkEndpointHost(ctx.deployment, region, options.reporter, options.describeCertificate);
   // Before anything mutates: no change set yet, so an update of a SageMaker stack counts as blue/green.
   await quotaCheck(ctx, undefined, plan.changeSetType === 'UPDATE');
   const rendered = await renderWithSecret(ctx);
@@ -204,7 +225,7 @@ async function renderWithSecret(ctx: RegionContext): Promise<RenderedStack> {
   const render = options.render ?? renderStack;
   const renderInput = (apiKeySecretArn?: string): RenderStackInput => ({
     deployment: d, region, account, environmentName: selection.environmentName, environment: selection.environment,
-    imageUri: options.imageUri, modelDataUrl: options.modelDataUrl, apiKeySecretArn,
+    imageUri: ctx.imageUri, modelDataUrl: ctx.modelDataUrl, apiKeySecretArn,
   });
   const probeArn = needsApiKey(d) ? `arn:${partitionOf(region)}:secretsmanager:${region}:${account}:secret:${selection.names.apiKeySecret}-AbCdEf` : undefined;
   let rendered = await timed(ctx, 'render', async () => render(renderInput(probeArn)));

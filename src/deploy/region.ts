@@ -2,17 +2,19 @@
  * The working set of one deploy-endpoint run (request + target + run context) and of one region in it,
  * with the small helpers every step uses: timing and idempotency tokens.
  */
+import type { DescribeCertificate } from './certificate';
 import { createHash } from 'crypto';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { Credentials } from '../core/aws';
 import type { EnvInputs } from '../core/env';
+import { DeployError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import type { PollOptions } from '../core/poll';
 import type { Target } from '../config/select';
 import type { Deployment } from '../config/types';
 import type { RenderedStack, RenderStackInput } from './types';
 
-export const DEPLOY_MODES = ['create-and-execute', 'create-only', 'execute-only', 'destroy'] as const;
+export const DEPLOY_MODES = ['create-and-execute', 'create-only', 'execute-only', 'destroy', 'destroy-preview'] as const;
 export type DeployMode = (typeof DEPLOY_MODES)[number];
 
 /** What deploy-endpoint asks for, beyond the target. */
@@ -20,6 +22,9 @@ export interface DeployRequest {
   mode: DeployMode;
   imageUri?: string;
   modelDataUrl?: string;
+  /** JSON objects region → value (promote-model's outputs); a region they name wins over imageUri/modelDataUrl. */
+  imageUris?: string;
+  modelDataUrls?: string;
   timeoutMinutes: number;
   failOnEmptyChangeSet: boolean;
   skipQuotaCheck: boolean;
@@ -33,6 +38,31 @@ export interface DeployRequest {
   render?: (input: RenderStackInput) => RenderedStack | Promise<RenderedStack>;
   pollOverrides?: Partial<Pick<PollOptions<unknown>, 'sleep' | 'now' | 'random'>>;
   fetchImpl?: typeof fetch;
+  /** ACM DescribeCertificate for the hostname check (none yet in the bundle: the check warns). */
+  describeCertificate?: DescribeCertificate;
+}
+
+/**
+ * A region → value map input (image-uris, model-data-urls): a JSON object of strings naming only the
+ * target's regions. Empty means none.
+ */
+export function parseRegionMap(input: string, text: string | undefined, regions: readonly string[], where: string): Record<string, string> {
+  if (!text?.trim()) return {};
+  const invalid = (message: string) => new DeployError(message, { title: 'Invalid input', hint: `Pass ${input} as promote-model outputs it: a JSON object region → value, e.g. \${{ steps.promote.outputs.${input} }}.` });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw invalid(`${input} is not JSON: ${text.slice(0, 80)}`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalid(`${input} must be a JSON object of region → value`);
+  const map: Record<string, string> = {};
+  for (const [region, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw invalid(`${input}["${region}"] must be a string`);
+    if (!regions.includes(region)) throw invalid(`${input} names ${region}, which is not a region of ${where} (${regions.join(', ')})`);
+    map[region] = v;
+  }
+  return map;
 }
 
 /** The flow's working set: the request, the target, and the run context in one object. */
@@ -48,7 +78,7 @@ export interface Timing {
   ms: number;
 }
 
-export type RegionStatus = 'deployed' | 'no-changes' | 'change-set-created' | 'destroyed' | 'nothing-to-destroy';
+export type RegionStatus = 'deployed' | 'no-changes' | 'change-set-created' | 'destroyed' | 'destroy-previewed' | 'nothing-to-destroy';
 
 export interface RegionResult {
   region: string;
@@ -72,6 +102,9 @@ export interface RegionContext {
   deadline: number;
   cfn: CloudFormationClient;
   deployment: Deployment;
+  /** This region's image and weights: its entry of image-uris/model-data-urls, else image-uri/model-data-url. */
+  imageUri?: string;
+  modelDataUrl?: string;
   timings: Timing[];
   now: () => number;
 }

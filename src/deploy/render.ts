@@ -94,7 +94,7 @@ export function renderStack(input: RenderStackInput): RenderedStack {
   const name = endpointName(d, environmentName);
   const notes: string[] = [];
   const data = modelData(d, input);
-  const params: Params = { DeploymentName: d.name, EndpointName: name, ...imageParams(d, input, account), ...modelParams(input, account, data) };
+  const params: Params = { DeploymentName: d.name, EnvironmentName: environmentName ?? '', EndpointName: name, ...imageParams(d, input, account), ...modelParams(input, account, data) };
   const { file, template } = loadTemplate(d.target);
   Object.assign(params, targetParams(input, account, data.mode, template, notes));
   const declared = template.Parameters as Record<string, unknown>;
@@ -171,6 +171,8 @@ function targetParams(input: RenderStackInput, account: string, mode: string, te
   if (d.target === 'ec2' || d.target === 'ecs') {
     Object.assign(params, containerParams(d, input, account, mode, notes));
     allowCidrs(template, d.security.allowedCidrs);
+    // Without a zone the record is never made: leave its type out, so the deploy role need not allow it.
+    if (!d.security.hostedZoneId) delete (template.Resources as Json).DnsRecord;
     if (d.target === 'ecs') {
       const env = ((resource(template, 'TaskDefinition').Properties as Json).ContainerDefinitions as Json[]).find((c) => c.Name === 'model')!;
       env.Environment = [...(env.Environment as Json[]), ...Object.entries(d.engine?.env ?? {}).map(([Name, Value]) => ({ Name, Value }))];
@@ -204,6 +206,14 @@ function sagemakerParams(d: Deployment, region: string, notes: string[]): Params
     notes.push(`volumeSizeGb ${d.volumeSizeGb} is ignored: ${d.instanceType} has local NVMe storage and SageMaker accepts no EBS volume size for it.`);
   }
   const capture = d.security.dataCapture;
+  if (d.target === 'sagemaker-async' && capture?.enabled) {
+    // The async template has no DataCaptureConfig: refuse rather than deploy without the capture asked for.
+    throw new DeployError('security.dataCapture is not supported for sagemaker-async endpoints (requests and results are already in S3)', {
+      location: { file: d.source.file, line: d.source.line },
+      title: 'Invalid deployment spec',
+      hint: 'Remove security.dataCapture (or set enabled: false); the async inputs and outputs stay under async.outputPath.',
+    });
+  }
   const captureOn = d.target === 'sagemaker-realtime' && capture?.enabled === true;
   return {
     StartupTimeoutSeconds: d.healthCheck.startupTimeoutSeconds,
@@ -213,6 +223,8 @@ function sagemakerParams(d: Deployment, region: string, notes: string[]): Params
     SubnetIds: d.security.vpc?.subnets ?? [],
     SecurityGroupIds: d.security.vpc?.securityGroups ?? [],
     NetworkIsolation: d.security.networkIsolation,
+    // A role the spec names replaces the one the template would create.
+    ExecutionRoleArn: d.executionRoleArn ?? '',
     DataCaptureS3Uri: captureOn ? capture!.s3Uri : '',
     DataCaptureObjectArn: captureOn ? s3ObjectArn(region, capture!.s3Uri) : '',
     DataCapturePercent: capture?.samplingPercentage ?? 10,
@@ -343,6 +355,8 @@ function loadBalancedParams(d: Deployment, vpc: Vpc, input: RenderStackInput, ac
     LoadBalancerScheme: privatePlacement && !vpc.publicSubnets?.length ? 'internal' : 'internet-facing',
     AssignPublicIp: !privatePlacement,
     CertificateArn: d.security.certificateArn ?? '',
+    Hostname: d.security.hostname ?? '',
+    HostedZoneId: d.security.hostedZoneId ?? '',
     HealthCheckPath: d.healthCheck.path,
     ApiKeySecretArn: apiKeyArn,
     ApiKeyKmsKeyPolicyArn: apiKeyArn ? apiKeyKms.KmsKeyPolicyArn : '',

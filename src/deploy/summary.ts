@@ -10,6 +10,7 @@ const STATUS_TEXT: Record<RegionStatus, string> = {
   'no-changes': '✅ no changes',
   'change-set-created': '📝 change set created (not executed)',
   destroyed: '🗑️ destroyed',
+  'destroy-previewed': '👀 destroy preview (nothing changed)',
   'nothing-to-destroy': 'nothing to destroy',
 };
 

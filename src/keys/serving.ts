@@ -66,8 +66,20 @@ export async function resolveServing(options: ServingOptions): Promise<ServingSi
     if (!service || !cluster) throw new DeployError(`stack ${name} has no ECS service and cluster`, { title: 'Unexpected stack', hint: 'Deploy the endpoint again with deploy-endpoint.' });
     return ecsServing(options, cluster, service, url);
   }
-  if (target === 'ec2') return ec2Serving(options, name, url);
+  if (target === 'ec2') return ec2Serving(options, name, refreshDocument(outputs, name), url);
   throw new DeployError(`deployment ${options.deployment.name} is a ${target} endpoint, which has no API key`, { location: options.deployment.source });
+}
+
+/** The SSM document the ec2 stack made for the refresh: SendCommand may run only it, not any shell. */
+function refreshDocument(outputs: Record<string, string>, stack: string): string {
+  const document = outputs.RefreshKeysDocumentName;
+  if (!document) {
+    throw new DeployError(`stack ${stack} has no RefreshKeysDocumentName output (the SSM document that refreshes the key file)`, {
+      title: 'Unexpected stack',
+      hint: 'Nothing was changed. Deploy the endpoint again with deploy-endpoint: the ec2 template creates the document when the deployment has an API key.',
+    });
+  }
+  return document;
 }
 
 function ecsServing(options: ServingOptions, cluster: string, service: string, endpointUrl?: string): ServingSide {
@@ -114,14 +126,14 @@ function ecsServing(options: ServingOptions, cluster: string, service: string, e
 
 const TERMINAL = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'Undeliverable', 'Terminated', 'InvalidPlatform', 'AccessDenied']);
 
-function ec2Serving(options: ServingOptions, stack: string, endpointUrl?: string): ServingSide {
+function ec2Serving(options: ServingOptions, stack: string, document: string, endpointUrl?: string): ServingSide {
   return {
     describe: `EC2 instances of stack ${stack}`,
     endpointUrl,
     async reload(reason) {
       const ssm = awsClient(SSMClient, { region: options.region, credentials: options.credentials });
       const online = await onlineInstances(ssm, options, stack);
-      for (let i = 0; i < online.length; i += 50) await refreshBatch(ssm, options, online.slice(i, i + 50), reason);
+      for (let i = 0; i < online.length; i += 50) await refreshBatch(ssm, options, document, online.slice(i, i + 50), reason);
       options.reporter.info(`EC2: ${online.length} instance(s) serve the new key set.`);
     },
   };
@@ -153,21 +165,20 @@ async function onlineInstances(ssm: SSMClient, options: ServingOptions, stack: s
 }
 
 /** Runs the refresh script on up to 50 instances and waits until every one has answered. */
-async function refreshBatch(ssm: SSMClient, options: ServingOptions, batch: string[], reason: string): Promise<void> {
+async function refreshBatch(ssm: SSMClient, options: ServingOptions, document: string, batch: string[], reason: string): Promise<void> {
   let commandId: string | undefined;
   try {
     const out = await ssm.send(
       new SendCommandCommand({
         InstanceIds: batch,
-        DocumentName: 'AWS-RunShellScript',
+        DocumentName: document,
         Comment: `model-deploy rotate-key: ${reason}`.slice(0, 100),
-        Parameters: { commands: [REFRESH_SCRIPT], executionTimeout: ['300'] },
         TimeoutSeconds: 60 * 10,
       }),
     );
     commandId = out.Command?.CommandId;
   } catch (err) {
-    throw explainAwsError(err, `Running ${REFRESH_SCRIPT} on ${batch.join(', ')}`);
+    throw explainAwsError(err, `Running ${document} (${REFRESH_SCRIPT}) on ${batch.join(', ')}`);
   }
   options.reporter.info(`EC2: refreshing the key file on ${batch.length} instance(s) (${reason}), SSM command ${commandId}.`);
   const result = await poll({

@@ -14,7 +14,7 @@ import { ROOT } from '../helpers/bundle';
 import { Loopback, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
 import { callerInputs, GITHUB_TOKEN, JobRecord, runJob, StepRecord, stopEvaluations } from './runner';
 import { World } from './world';
-import { Serving, startServing } from './serving';
+import { HOSTNAME, Serving, startServing } from './serving';
 import { parseTemplate, Stack } from './cfn';
 
 /**
@@ -51,8 +51,14 @@ function githubWorld(req: RecordedRequest): Reply | undefined {
 }
 
 async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>, event?: 'schedule'): Promise<JobRecord> {
-  // Every job here has id-token: write: the runner gives it a token request URL for its environment.
-  const env = { NODE_EXTRA_CA_CERTS: serving.caFile, ...world.oidcEnv(matrix?.target ?? String(inputs.environment ?? '')) };
+  // Every job here has id-token: write: the runner gives it a token request URL for its environment. The bundles
+  // trust the front's certificate and resolve the endpoint's hostname to it (dns-hook.js).
+  const env = {
+    NODE_EXTRA_CA_CERTS: serving.caFile,
+    NODE_OPTIONS: `--require ${path.join(__dirname, 'dns-hook.js')}`,
+    MD_JOURNEY_HOSTS: JSON.stringify({ [HOSTNAME]: serving.address }),
+    ...world.oidcEnv(matrix?.target ?? String(inputs.environment ?? '')),
+  };
   changeSetMark[key] = world.changeSets.length;
   const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env, event });
   jobs[key] = record;
@@ -109,7 +115,6 @@ beforeAll(async () => {
   await world.start();
   github = await startLoopback(githubWorld);
   serving = await startServing();
-  world.loadBalancerDns = () => serving.address;
   world.onServiceRestart = (keys) => serving.restart(keys);
   workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'md-journey-ws-'));
   fs.copyFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), path.join(workspace, 'model-deploy.yml'));
@@ -118,6 +123,8 @@ beforeAll(async () => {
   await viaCaller('build-and-deploy dev', 'model deploy', 'dev', {});
   await job('build-and-deploy ecs dev', 'build-and-deploy.yml', 'deploy', { environment: 'dev', deployment: 'code-assistant', roles });
   await job('rotate dev', 'rotate-key.yml', 'rotate', { environment: 'dev', deployment: 'code-assistant', roles });
+  // The hourly run the documented caller makes (refresh-only); a grace given by mistake must not reach it.
+  await job('refresh dev', 'rotate-key.yml', 'rotate', { environment: 'dev', deployment: 'code-assistant', roles, 'refresh-only': true, 'grace-period-hours': '1' });
   await job('promote prod', 'promote.yml', 'promote', { targets: '["prod"]', deployment: 'qwen-chat', region: 'us-east-1', roles }, { target: 'prod' });
   // The documented promotion: staging then prod (the matrix, max-parallel 1), every region of each.
   await viaCaller('promote staging', 'model promote', 'promote', { deployment: 'qwen-chat' }, { target: 'staging' });
@@ -199,14 +206,12 @@ describe('build-and-deploy.yml (code-assistant on ECS → dev)', () => {
     expect(world.secrets.tags).toMatchObject({ 'model-deploy:deployment': 'code-assistant' });
   });
 
-  // Defect 13.4 (src/deploy/render.ts + templates/stacks/ecs.yaml `EndpointUrl: https://${LoadBalancer.DNSName}`):
-  // the URL users, the smoke test and the rotation's key test call is the load balancer's DNS name, which the
-  // ACM certificate (security.certificateArn, issued for the team's domain) does not cover, so every TLS
-  // client fails the name check. The endpoint's hostname belongs in the spec and in EndpointUrl.
-  knownDefect('outputs an endpoint URL whose host the certificate names', () => {
+  // 13.4 (fixed): EndpointUrl is https://<security.hostname>, the name the certificate covers, not the load
+  // balancer's DNS name; the smoke test and the key test reach the endpoint under that name (dns-hook.js).
+  it('outputs an endpoint URL whose host the certificate names', () => {
     const url = new URL(jobs['build-and-deploy ecs dev'].outputs['endpoint-url']);
     expect(url.protocol).toBe('https:');
-    expect(url.host).toBe('code-assistant.acme.example');
+    expect(url.host).toBe(HOSTNAME);
   });
 });
 
@@ -248,10 +253,28 @@ describe('rotate-key.yml (code-assistant in dev)', () => {
     serving.engineStatuses.splice(before);
   });
 
-  // Defect 13.4 (.github/workflows/rotate-key.yml, step "Rotate the API key"): the workflow has no
-  // endpoint-url input and passes none, so the key test always probes the stack's load-balancer URL.
-  knownDefect('lets the caller pass the endpoint URL the key test probes', () => {
+  // 13.4 (fixed): the workflow passes endpoint-url through, so the caller can name the certificate's host.
+  it('lets the caller pass the endpoint URL the key test probes', () => {
     expect(Object.keys(step(jobs['rotate dev'], 'Rotate the API key').inputs)).toContain('endpoint-url');
+  });
+});
+
+describe('rotate-key.yml hourly refresh (issue 12.7)', () => {
+  it('runs refresh-only with the grace unset: no new key, both keys still served inside the grace period', () => {
+    const j = jobs['refresh dev'];
+    expect(j.errors).toEqual([]);
+    const refresh = step(j, 'Rotate the API key');
+    expect(why(refresh)).toBe('');
+    expect(refresh.inputs).toMatchObject({ 'refresh-only': 'true', 'grace-period-hours': '' });
+    expect(j.outputs.rotated).toBe('false');
+    expect(world.secrets.served).toHaveLength(2);
+  });
+
+  it('is scheduled hourly beside the weekly rotation, the refresh chosen by the hourly cron', () => {
+    const text = fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'rotate-key.yml'), 'utf8');
+    expect(text).toContain("- cron: '17 3 * * 1'");
+    expect(text).toContain("- cron: '17 * * * *'");
+    expect(text).toContain("refresh-only: ${{ inputs.refresh-only || github.event.schedule == '17 * * * *' }}");
   });
 });
 
@@ -355,9 +378,8 @@ describe('rotate-key.yml on its weekly schedule', () => {
 });
 
 describe('destroy.yml (qwen-chat in dev)', () => {
-  // Known defect: destroy.yml previews with deploy-endpoint create-only, which now (rightly) refuses to render
-  // without an image; the preview must be read-only (issue 12, low).
-  knownDefect('refuses a confirmation that is not the stack name: the delete step is skipped, the stack stays', () => {
+  // Issue 12 low (fixed): the preview is deploy-endpoint destroy-preview, which only reads.
+  it('refuses a confirmation that is not the stack name: the delete step is skipped, the stack stays', () => {
     const j = jobs['destroy dev unconfirmed'];
     expect(j.status).toBe('failure');
     expect(step(j, 'Check the confirmation').outcome).toBe('failure');
@@ -366,9 +388,8 @@ describe('destroy.yml (qwen-chat in dev)', () => {
     expect(statusAfter['destroy dev unconfirmed'][`${DEV}/us-east-1/acme-llm-qwen-chat-dev`]).toMatch(/^(CREATE|UPDATE)_COMPLETE$/);
   });
 
-  // Known defect: destroy.yml previews with deploy-endpoint create-only, which now (rightly) refuses to render
-  // without an image; the preview must be read-only (issue 12, low).
-  knownDefect('shows the stack, checks the confirmation and deletes it', () => {
+  // Issue 12 low (fixed): the preview is deploy-endpoint destroy-preview, which only reads.
+  it('shows the stack, checks the confirmation and deletes it', () => {
     const j = jobs['destroy dev'];
     expect(j.errors).toEqual([]);
     expect(j.steps.map((s) => `${s.name}:${s.outcome}`)).toEqual(expect.arrayContaining([
@@ -400,11 +421,8 @@ describe('rendered templates', () => {
     expect(world.changeSets.length).toBeGreaterThanOrEqual(3);
   });
 
-  // Defect (templates/stacks/sagemaker-realtime.yaml:22, sagemaker-async.yaml:22): the KmsKeyId parameter is a
-  // YAML flow mapping whose Description contains a comma, so YAML splits it into a property named
-  // "ARN or alias); empty for AWS-owned keys"; CloudFormation rejects a template with an unknown parameter
-  // property ("Invalid template parameter property"). Quote the description.
-  knownDefect('carry only parameter properties CloudFormation accepts', () => {
+  // Issue 4 (fixed): an unquoted flow-mapping Description with a comma became an extra parameter property.
+  it('carry only parameter properties CloudFormation accepts', () => {
     expect(invalid()).toEqual([]);
   });
 });

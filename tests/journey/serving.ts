@@ -22,7 +22,7 @@ export interface EngineRequest {
 }
 
 export interface Serving {
-  /** host:port of the TLS front (what the load balancer's DNS name resolves to here). */
+  /** host:port of the TLS front (what HOSTNAME resolves to here, through dns-hook.js). */
   address: string;
   caFile: string;
   enginePort: number;
@@ -34,13 +34,16 @@ export interface Serving {
   close(): Promise<void>;
 }
 
+/** The name examples/model-deploy.yml gives code-assistant (security.hostname); the front's certificate names only it. */
+export const HOSTNAME = 'code-assistant.example.com';
+
 const listen = (server: net.Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
 
 function certificate(dir: string): { key: string; cert: string } {
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=code-assistant.acme.example',
-    '-addext', 'subjectAltName=DNS:code-assistant.acme.example,IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${HOSTNAME}`,
+    '-addext', `subjectAltName=DNS:${HOSTNAME}`], { stdio: 'ignore' });
   return { key, cert };
 }
 

@@ -199,4 +199,20 @@ describe('deploy-endpoint bundle', () => {
     const calls = aws.calls();
     expect(calls.filter((c) => /^(Create|Execute|Delete)|PutObject/.test(c))).toEqual([]);
   });
+
+  it('image-uris and model-data-urls: the region they name is deployed from them; a region outside the target stops the run before any AWS call', async () => {
+    const image = `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat:promoted`;
+    const weights = `s3://model-deploy-${ACCOUNT}-us-east-1/models/qwen-chat/promoted/`;
+    const { run, aws } = await deploy({}, { 'image-uris': JSON.stringify({ 'us-east-1': image }), 'model-data-urls': JSON.stringify({ 'us-east-1': weights }) });
+    expect(run.code).toBe(0);
+    const create = aws.requests.find((r) => r.operation === 'CreateChangeSet')!.params as Record<string, string>;
+    const param = (key: string) => Object.entries(create).find(([k, v]) => /^Parameters\.member\.\d+\.ParameterKey$/.test(k) && v === key)?.[0].replace('ParameterKey', 'ParameterValue');
+    expect(create[param('ImageUri')!]).toBe(image);
+    expect(create[param('ModelDataUrl')!]).toBe(weights);
+
+    const wrong = await deploy({}, { 'image-uris': JSON.stringify({ 'eu-west-1': image }) });
+    expect(wrong.run.code).toBe(1);
+    expect(wrong.run.all).toMatch(/::error title=Invalid input::image-uris names eu-west-1, which is not a region of qwen-chat in dev \(us-east-1\)/);
+    expect(wrong.aws.calls()).toEqual([]);
+  });
 });

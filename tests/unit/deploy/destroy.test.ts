@@ -109,3 +109,36 @@ describe('deployEndpoint mode destroy', () => {
     expect(err.hint).toContain(`aws cloudformation delete-stack --stack-name ${STACK} --region us-east-1 --retain-resources Service`);
   });
 });
+
+describe('deployEndpoint mode destroy-preview (read-only)', () => {
+  const preview = (): DeployRequest => ({ ...request(), mode: 'destroy-preview' });
+  /** Every call the preview made is a read. */
+  const onlyReads = () => cfn.calls().map((c) => c.args[0].constructor.name).filter((n) => !/^(Describe|List|Get)/.test(n));
+
+  it('shows what destroy would delete and keep, and changes nothing', async () => {
+    world({});
+    const r = run();
+    const [result] = await deployEndpoint(selection('code-assistant', 'dev'), preview(), r);
+    expect(result).toMatchObject({ status: 'destroy-previewed', stackName: STACK, stackId: ID, hasChanges: true });
+    expect(result.changesMarkdown).toContain(`### Destroy \`${STACK}\` would (us-east-1)`);
+    expect(result.changesMarkdown).toContain('**Delete** (1):\n- Service (AWS::ECS::Service: svc-1)');
+    expect(result.changesMarkdown).toContain('- Logs (AWS::Logs::LogGroup: /md/code-assistant): DeletionPolicy keeps it');
+    expect(result.changesMarkdown).toContain('- the API-key secret acme-llm/code-assistant/dev/api-key');
+    expect(onlyReads()).toEqual([]);
+    expect(r.reporter.captured.summaries.join('\n')).toContain('destroy preview');
+  });
+
+  it('says destroy will refuse a protected stack, without failing the preview', async () => {
+    world({ EnableTerminationProtection: true });
+    const [result] = await deployEndpoint(selection('code-assistant', 'dev'), preview(), run());
+    expect(result.changesMarkdown).toMatch(/termination protection: destroy will refuse/);
+    expect(onlyReads()).toEqual([]);
+  });
+
+  it('says there is nothing to delete when the stack does not exist', async () => {
+    world(undefined);
+    const [result] = await deployEndpoint(selection('code-assistant', 'dev'), preview(), run());
+    expect(result).toMatchObject({ status: 'nothing-to-destroy', stackName: STACK, hasChanges: false });
+    expect(onlyReads()).toEqual([]);
+  });
+});

@@ -365,11 +365,65 @@ describe('runDeployFlow: unresolved inputs stop the run before anything mutates'
     expect(mutations()).toHaveLength(0);
   });
 
+  it('ecs: refuses a hostname its certificate does not name before the secret, quotas or a change set (13.4)', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    const sel = selection('code-assistant', 'dev');
+    const describeCertificate = async () => ({ DomainName: 'api.other.example' });
+    await expect(runDeployFlow(options({ selection: sel, describeCertificate }))).rejects.toThrow(/not security.hostname code-assistant.example.com/);
+    const noHost = selection('code-assistant', 'dev', (t) => t.replace(/\n +# The name clients call.*\n +hostname: .*/, ''));
+    await expect(runDeployFlow(options({ selection: noHost }))).rejects.toThrow(/needs security.hostname/);
+    expect(ensureApiKeySecret).not.toHaveBeenCalled();
+    expect(sq.calls()).toHaveLength(0);
+    expect(mutations()).toHaveLength(0);
+  });
+
   it('ecs: does not create the API-key secret when the image is missing', async () => {
     world({ initialStatus: 'UPDATE_COMPLETE' });
     const sel = selection('code-assistant', 'dev');
     await expect(runDeployFlow(options({ selection: sel, imageUri: undefined }))).rejects.toThrow(/image-uri is empty/);
     expect(ensureApiKeySecret).not.toHaveBeenCalled();
     expect(mutations()).toHaveLength(0);
+  });
+});
+
+describe('runDeployFlow: per-region images and weights (image-uris, model-data-urls)', () => {
+  const PROD_IMAGE = (region: string) => `333333333333.dkr.ecr.${region}.amazonaws.com/acme-llm/qwen-chat:md-abcdef0`;
+  const PROD_DATA = (region: string) => `s3://model-deploy-333333333333-${region}/models/acme-llm/qwen-chat/abcdef0/`;
+  const maps = {
+    imageUris: JSON.stringify({ 'us-east-1': PROD_IMAGE('us-east-1'), 'eu-west-1': PROD_IMAGE('eu-west-1') }),
+    modelDataUrls: JSON.stringify({ 'us-east-1': PROD_DATA('us-east-1'), 'eu-west-1': PROD_DATA('eu-west-1') }),
+  };
+
+  it('renders each region with the image and weights promoted into it', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    sts.on(GetCallerIdentityCommand).resolves({ Account: '333333333333' });
+    const renders: RenderStackInput[] = [];
+    const o = options({ selection: selection('qwen-chat', 'prod'), mode: 'create-only', imageUri: undefined, modelDataUrl: undefined, ...maps }, renders);
+    await runDeployFlow(o);
+    expect(renders.map((r) => [r.region, r.imageUri, r.modelDataUrl])).toEqual([
+      ['us-east-1', PROD_IMAGE('us-east-1'), PROD_DATA('us-east-1')],
+      ['eu-west-1', PROD_IMAGE('eu-west-1'), PROD_DATA('eu-west-1')],
+    ]);
+  });
+
+  it('falls back to image-uri and model-data-url for a region the maps leave out', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    const renders: RenderStackInput[] = [];
+    await runDeployFlow(options({ mode: 'create-only', imageUris: '{}', modelDataUrls: '' }, renders));
+    expect(renders.map((r) => [r.imageUri, r.modelDataUrl])).toEqual([[IMAGE, WEIGHTS]]);
+  });
+
+  it.each([
+    ['imageUris', 'not json', /image-uris is not JSON/],
+    ['imageUris', '["x"]', /image-uris must be a JSON object of region → value/],
+    ['modelDataUrls', '{"us-east-1": 5}', /model-data-urls\["us-east-1"\] must be a string/],
+    ['imageUris', '{"ap-south-1": "x"}', /image-uris names ap-south-1, which is not a region of qwen-chat in dev \(us-east-1\)/],
+  ])('refuses %s %s before any AWS call', async (key, value, message) => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    const err = await runDeployFlow(options({ [key]: value })).catch((e) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.message).toMatch(message);
+    expect(err.title).toBe('Invalid input');
+    expect([...sts.calls(), ...cfn.calls()]).toEqual([]);
   });
 });

@@ -125,6 +125,20 @@ describe('ecs on a GPU instance type (the example code-assistant)', () => {
     expect(res(r2, 'Service').Properties.DesiredCount).toEqual({ 'Fn::If': ['HasAutoscaling', { Ref: 'AWS::NoValue' }, { Ref: 'InstanceCount' }] });
   });
 
+  it('outputs https://HOSTNAME, the name the certificate covers, and makes the alias record only with a zone (13.4)', () => {
+    const r = render(coder);
+    checkComplete(r);
+    expect(param(r, 'Hostname')).toBe('code-assistant.example.com');
+    expect(param(r, 'HostedZoneId')).toBe('');
+    expect((r.template.Outputs as any).EndpointUrl.Value).toEqual({ 'Fn::If': ['HasHostname', { 'Fn::Sub': 'https://${Hostname}' }, { 'Fn::Sub': 'https://${LoadBalancer.DNSName}' }] });
+    expect(res(r, 'DnsRecord')).toBeUndefined();
+    const zoned = render(variant((x) => { x.security.hostedZoneId = 'Z0123456789ABC'; }));
+    checkComplete(zoned);
+    expect(param(zoned, 'HostedZoneId')).toBe('Z0123456789ABC');
+    expect(res(zoned, 'DnsRecord').Condition).toBe('CreateDnsRecord');
+    expect(res(zoned, 'DnsRecord').Properties).toMatchObject({ Name: { Ref: 'Hostname' }, Type: 'A', AliasTarget: { DNSName: { 'Fn::GetAtt': ['LoadBalancer', 'DNSName'] } } });
+  });
+
   it('adds engine.env to the model container', () => {
     const r2 = render(variant((x) => (x.engine!.env = { VLLM_LOGGING_LEVEL: 'DEBUG' })));
     expect(container(r2, 'model').Environment).toEqual(expect.arrayContaining([{ Name: 'VLLM_LOGGING_LEVEL', Value: 'DEBUG' }]));

@@ -176,6 +176,44 @@ describe('renderStack variants', () => {
   });
 });
 
+describe('renderStack: names and roles from the spec (security review)', () => {
+  it('passes the environment name the templates tag roles with (empty without one)', () => {
+    expect(param(renderStack({ deployment: chat, region: 'us-east-1', environmentName: 'dev' }), 'EnvironmentName')).toBe('dev');
+    expect(param(renderStack({ deployment: chat, region: 'us-east-1' }), 'EnvironmentName')).toBe('');
+  });
+
+  it('names the endpoint endpointName from the spec when set', () => {
+    const named = variant(chat, (x) => { x.endpointName = 'chat-prod'; });
+    const r = renderStack({ deployment: named, region: 'us-east-1', environmentName: 'prod' });
+    expect(r.endpointName).toBe('chat-prod');
+    expect(param(r, 'EndpointName')).toBe('chat-prod');
+    expect(r.stackName).toBe('acme-llm-qwen-chat-prod');
+  });
+
+  it.each([['realtime', () => chat], ['async', () => batch]])('%s: an executionRoleArn given means the stack creates no role', (_, d) => {
+    const role = 'arn:aws:iam::111111111111:role/existing-sagemaker';
+    const r = renderStack({ deployment: variant(d(), (x) => { x.executionRoleArn = role; }), region: 'us-east-1', environmentName: 'dev' });
+    checkComplete(r);
+    expect(param(r, 'ExecutionRoleArn')).toBe(role);
+    expect(res(r, 'ExecutionRole').Condition).toBe('CreateExecutionRole');
+    expect(res(r, 'Model').Properties.ExecutionRoleArn).toEqual({ 'Fn::If': ['CreateExecutionRole', { 'Fn::GetAtt': ['ExecutionRole', 'Arn'] }, { Ref: 'ExecutionRoleArn' }] });
+    expect((r.template.Conditions as any).CreateExecutionRole).toEqual({ 'Fn::Equals': [{ Ref: 'ExecutionRoleArn' }, ''] });
+    const without = renderStack({ deployment: d(), region: 'us-east-1', environmentName: 'dev' });
+    expect(param(without, 'ExecutionRoleArn')).toBe('');
+  });
+});
+
+describe('renderStack: async data capture (issue 16.5)', () => {
+  it('refuses dataCapture on an async endpoint instead of dropping it silently', () => {
+    const captured = variant(batch, (x) => { x.security.dataCapture = { enabled: true, s3Uri: 's3://captures/batch/', samplingPercentage: 10 }; });
+    expect(() => renderStack({ deployment: captured, region: 'us-east-1', environmentName: 'dev' })).toThrow(
+      expect.objectContaining({ title: 'Invalid deployment spec', message: expect.stringMatching(/security.dataCapture is not supported for sagemaker-async/) }),
+    );
+    const off = variant(batch, (x) => { x.security.dataCapture = { enabled: false, s3Uri: 's3://captures/batch/', samplingPercentage: 10 }; });
+    expect(() => renderStack({ deployment: off, region: 'us-east-1', environmentName: 'dev' })).not.toThrow();
+  });
+});
+
 describe('helpers', () => {
   it('knows which instance types have local storage', () => {
     expect(['ml.g5.2xlarge', 'ml.g4dn.xlarge', 'ml.p4d.24xlarge', 'ml.m5d.large', 'ml.g6e.xlarge'].map(hasInstanceStorage)).toEqual([true, true, true, true, true]);

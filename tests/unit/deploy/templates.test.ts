@@ -4,6 +4,10 @@ import { parseTemplate, templatesDir } from '../../../src/deploy/template-loader
 import { resourceSpec, statements, validateTemplate } from './cfn-spec';
 
 const dir = path.join(__dirname, '..', '..', '..', 'templates', 'stacks');
+const PARAMETER_PROPERTIES = new Set([
+  'Type', 'Default', 'Description', 'AllowedValues', 'AllowedPattern', 'ConstraintDescription',
+  'MaxLength', 'MinLength', 'MaxValue', 'MinValue', 'NoEcho',
+]);
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 
 describe('template loader', () => {
@@ -107,6 +111,15 @@ describe.each(files)('templates/stacks/%s', (file) => {
   it('outputs what the deploy flow reads', () => {
     expect(Object.keys(t.Outputs)).toEqual(expect.arrayContaining(['EndpointName', 'EndpointArn', 'EndpointUrl']));
     if (file.startsWith('sagemaker')) expect(Object.keys(t.Outputs)).toContain('EndpointConfigName');
+  });
+
+  // An unquoted flow-mapping Description with a comma splits into an extra key; CloudFormation
+  // then rejects the whole template ("Invalid template parameter property").
+  it('gives each parameter only properties CloudFormation accepts', () => {
+    for (const [name, p] of Object.entries(t.Parameters) as [string, any][]) {
+      const extra = Object.keys(p).filter((k) => !PARAMETER_PROPERTIES.has(k));
+      expect({ name, extra }).toEqual({ name, extra: [] });
+    }
   });
 
   it('declares a Type for every parameter and uses every parameter', () => {

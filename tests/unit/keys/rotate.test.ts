@@ -39,8 +39,11 @@ function wireSecrets() {
   }
 }
 
-function wireStack(d: Deployment, url: string) {
-  cfnMock.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'EndpointUrl', OutputValue: url }] }] });
+const REFRESH_DOC = 'acme-llm-code-assistant-dev-refresh-keys';
+
+function wireStack(d: Deployment, url: string, extraOutputs = d.target === 'ec2' ? [{ OutputKey: 'RefreshKeysDocumentName', OutputValue: REFRESH_DOC }] : []) {
+  const Outputs = [{ OutputKey: 'EndpointUrl', OutputValue: url }, ...extraOutputs];
+  cfnMock.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs }] });
   cfnMock.on(DescribeStackResourcesCommand).resolves({
     StackResources:
       d.target === 'ecs'
@@ -296,15 +299,25 @@ describe('rotateApiKey', () => {
     expect(fake.served).not.toContain(JSON.parse(first.value).apiKey);
     expect(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input).toMatchObject({
       InstanceIds: ['i-1'],
-      DocumentName: 'AWS-RunShellScript',
-      Parameters: { commands: ['/opt/model-deploy/refresh-keys.sh'] },
+      // The stack's own document: the instance role runs one fixed script, no shell from the caller.
+      DocumentName: REFRESH_DOC,
     });
+    expect(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input.Parameters).toBeUndefined();
     expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)[0].args[0].input.Filters).toEqual([
       { Key: 'tag:aws:cloudformation:stack-name', Values: ['acme-llm-code-assistant-dev'] },
     ]);
     // The last probe proved the retired key is refused.
     expect(endpoint.answered.slice(-3)).toEqual([200, 401, 401]);
     noKeyPrinted();
+  });
+
+  test('an ec2 stack without the refresh document output is refused before the key changes', async () => {
+    wireStack(ec2Deployment, endpoint.url, []);
+    deployedSecret(ec2Deployment);
+    const err = await rotateApiKey(options({ deployment: ec2Deployment, runId: 'run-1' })).catch((e) => e);
+    expect(err.message).toMatch(/RefreshKeysDocumentName/);
+    expect(fake.calls.filter((c) => /Put|Update|Random/.test(c))).toEqual([]);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toEqual([]);
   });
 
   test('a missing secret is created with both labels, tags, KMS key and a deny policy', async () => {
