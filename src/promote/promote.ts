@@ -520,7 +520,7 @@ async function copyImageInto(p: Promotion, src: Registry, dst: Registry, ref: Im
   return copied.digest;
 }
 
-/** The weights into the target's artifact bucket in one region, server-side. */
+/** The weights into the target's artifact bucket in one region: server-side within one account, through the runner across accounts. */
 async function promoteModelData(p: Promotion, region: string, data: S3Location, r: TargetResult): Promise<void> {
   const { plan, req, sourceActor, targetActor, tuning } = p;
   const { source, target } = plan;

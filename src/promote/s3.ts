@@ -1,13 +1,16 @@
 /**
- * Copies model artifacts into the target account's bucket, encrypted with the target's KMS key:
- * CopyObject up to 5 GiB, UploadPartCopy above (S3 copies server-side, across accounts and regions;
- * the bytes never pass through the runner). An object whose copy is already there (same size, and the
- * same source ETag recorded at the last copy, or the same ETag or SHA-256 checksum) is skipped.
+ * Copies model artifacts into the target account's bucket, encrypted with the target's KMS key.
+ * Within one account S3 copies server-side (CopyObject up to 5 GiB, UploadPartCopy above). Across
+ * accounts the bytes pass through the runner: the target's role may not read the source (only the
+ * source's read-only role may), so the source credentials GET and the target credentials PUT, in
+ * parts of at most the part size, a few in flight across all objects. An object whose copy is already there (same size, and
+ * the same source ETag recorded at the last copy, or the same ETag or SHA-256 checksum) is skipped.
  */
 import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { DeployError, errorName } from '../core/errors';
 import { s3Url } from '../core/s3-location';
 import { Actor, mapLimit, step } from './util';
+import { createHash } from 'crypto';
 import * as s3 from '@aws-sdk/client-s3';
 
 export const COPY_OBJECT_LIMIT = 5 * 1024 ** 3;
@@ -104,8 +107,10 @@ function isCurrent(src: SourceObject, head: HeadObjectCommandOutput): boolean {
 export async function copyArtifacts(source: Bucket, key: string, target: Bucket, options: ArtifactCopyOptions): Promise<ArtifactCopyResult> {
   const objects = await listSource(source, key, options.missingHint);
   const result: ArtifactCopyResult = { url: s3Url({ bucket: target.bucket, key }), objects: [], objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
+  // Parts held by the runner at once, across all objects (cross-account copies only).
+  const slots = new Slots(options.concurrency ?? 4);
   result.objects = await mapLimit(objects, options.concurrency ?? 4, async (obj) => {
-    const { copied, version } = await copyObject(source, target, obj, options);
+    const { copied, version } = await copyObject(source, target, obj, options, slots);
     if (copied) {
       result.objectsCopied++;
       result.bytesCopied += obj.size;
@@ -131,9 +136,11 @@ async function headTarget(target: Bucket, key: string): Promise<HeadObjectComman
 }
 
 /** One object, unless its copy is current; returns whether it copied, and the version the target holds. */
-async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, options: ArtifactCopyOptions): Promise<{ copied: boolean; version: ObjectVersion }> {
+async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, options: ArtifactCopyOptions, slots: Slots): Promise<{ copied: boolean; version: ObjectVersion }> {
   const head = await headTarget(target, obj.key);
   if (head && isCurrent(obj, head)) return { copied: false, version: versionOf(obj.key, head.VersionId, head.ETag, head.ChecksumSHA256) };
+  // Server-side copy is made by the target's role, which reads the source only within one account.
+  if (source.owner !== target.owner) return { copied: true, version: await streamCopy(source, target, obj, options, slots) };
   const from = s3Url({ bucket: source.bucket, key: obj.key });
   const to = s3Url({ bucket: target.bucket, key: obj.key });
   const copySource = `${source.bucket}/${obj.key.split('/').map(encodeURIComponent).join('/')}`;
@@ -250,4 +257,186 @@ async function multipartCopy(
     await target.client.send(new s3.AbortMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, UploadId: uploadId })).catch(() => undefined);
     throw err;
   }
+}
+
+
+/** A counting semaphore: at most `size` holders at once. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.free = Math.max(1, size);
+  }
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+/** The source's bytes in pieces of exactly `size` (the last one shorter), read only as they are asked for. */
+async function* chunked(body: AsyncIterable<Uint8Array>, size: number, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
+  let held: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    hash.update(buf);
+    held.push(buf);
+    length += buf.length;
+    while (length >= size) {
+      const all = Buffer.concat(held, length);
+      yield all.subarray(0, size);
+      held = [all.subarray(size)];
+      length -= size;
+    }
+  }
+  if (length > 0) yield Buffer.concat(held, length);
+}
+
+const base64Sha256 = (data: Buffer) => createHash('sha256').update(data).digest('base64');
+
+interface StreamWrite {
+  metadata: Record<string, string>;
+  tagging: string;
+  encryption: { ServerSideEncryption?: 'aws:kms'; SSEKMSKeyId?: string };
+  to: string;
+}
+
+/**
+ * Across accounts: GET with the source's credentials, PUT (one part) or multipart upload with the
+ * target's, never holding more than the slots' parts in memory. The size, and the source's full-object
+ * SHA-256 when S3 has one, are checked before the upload completes.
+ */
+async function streamCopy(source: Bucket, target: Bucket, obj: SourceObject, options: ArtifactCopyOptions, slots: Slots): Promise<ObjectVersion> {
+  const from = s3Url({ bucket: source.bucket, key: obj.key });
+  const w: StreamWrite = {
+    metadata: { [SOURCE_ETAG_META]: obj.etag.replace(/"/g, '') },
+    tagging: new URLSearchParams(options.tags).toString(),
+    encryption: options.kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: options.kmsKeyId } : {},
+    to: s3Url({ bucket: target.bucket, key: obj.key }),
+  };
+  // S3 allows 10,000 parts of at least 5 MiB; 64 MiB by default keeps a few in flight affordable on a runner.
+  const partSize = Math.max(options.partSize ?? 64 * 1024 ** 2, Math.ceil(obj.size / 10000), 5 * 1024 ** 2);
+  const got = await step(source.actor, 's3:GetObject', from, () =>
+    source.client.send(new s3.GetObjectCommand({ Bucket: source.bucket, Key: obj.key, ExpectedBucketOwner: source.owner, IfMatch: obj.etag || undefined, ChecksumMode: 'ENABLED' })),
+  );
+  const body = got.Body as AsyncIterable<Uint8Array> & { destroy?: () => void } | undefined;
+  if (!body) throw new DeployError(`S3 returned no body for ${from}.`);
+  const hash = createHash('sha256');
+  const parts = chunked(body, partSize, hash);
+  const verify = () => verifySource(obj, from, hash.digest('base64'), got.ChecksumSHA256 ?? obj.checksum, received);
+  let received = 0;
+  try {
+    if (obj.size <= partSize) {
+      await slots.acquire();
+      try {
+        const data = Buffer.concat([...(await drain(parts))]);
+        received = data.length;
+        verify();
+        return await putWhole(target, obj, data, w);
+      } finally {
+        slots.release();
+      }
+    }
+    return await uploadParts(target, obj, parts, slots, w, (n) => (received += n), verify);
+  } finally {
+    body.destroy?.();
+  }
+}
+
+async function drain(parts: AsyncGenerator<Buffer>): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for await (const p of parts) out.push(p);
+  return out;
+}
+
+function verifySource(obj: SourceObject, from: string, sha256: string, sourceChecksum: string | undefined, received: number): void {
+  if (received !== obj.size) throw new DeployError(`${from} gave ${received} bytes, but lists ${obj.size}.`, { title: 'Model data changed during the copy', hint: 'Re-run promote-model.' });
+  // A composite checksum ("...-N", of a multipart source) hashes the source's parts, not the object.
+  if (sourceChecksum && !sourceChecksum.includes('-') && sourceChecksum !== sha256) {
+    throw new DeployError(`${from}: the bytes read do not match its SHA-256 checksum.`, { title: 'Model data corrupted in transit', hint: 'Re-run promote-model.' });
+  }
+}
+
+async function putWhole(target: Bucket, obj: SourceObject, data: Buffer, w: StreamWrite): Promise<ObjectVersion> {
+  const out = await step(target.actor, 's3:PutObject + s3:PutObjectTagging', w.to, () =>
+    target.client.send(
+      new s3.PutObjectCommand({
+        Bucket: target.bucket, Key: obj.key, ExpectedBucketOwner: target.owner, Body: data, ContentLength: data.length, ContentType: obj.contentType,
+        Metadata: w.metadata, Tagging: w.tagging, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: base64Sha256(data), ...w.encryption,
+      }),
+    ),
+  );
+  return versionOf(obj.key, out.VersionId, out.ETag, out.ChecksumSHA256);
+}
+
+/** Multipart upload of the source's parts, at most `slots` held at once; aborted on any failure. */
+async function uploadParts(
+  target: Bucket, obj: SourceObject, parts: AsyncGenerator<Buffer>, slots: Slots, w: StreamWrite, count: (n: number) => void, verify: () => void,
+): Promise<ObjectVersion> {
+  const created = await step(target.actor, 's3:PutObject + s3:PutObjectTagging', w.to, () =>
+    target.client.send(
+      new s3.CreateMultipartUploadCommand({
+        Bucket: target.bucket, Key: obj.key, ExpectedBucketOwner: target.owner, ContentType: obj.contentType,
+        Metadata: w.metadata, Tagging: w.tagging, ChecksumAlgorithm: 'SHA256', ...w.encryption,
+      }),
+    ),
+  );
+  const uploadId = created.UploadId;
+  if (!uploadId) throw new DeployError(`S3 started no multipart upload for ${w.to}.`);
+  const done: s3.CompletedPart[] = [];
+  const inFlight: Promise<void>[] = [];
+  let failure: { err: unknown } | undefined;
+  try {
+    for (let number = 1; !failure; number++) {
+      await slots.acquire();
+      const next = failure ? undefined : await parts.next();
+      if (!next || next.done) {
+        slots.release();
+        break;
+      }
+      count(next.value.length);
+      const part = uploadPart(target, obj.key, uploadId, number, next.value, w.to)
+        .then((p) => void done.push(p), (err) => void (failure ??= { err }))
+        .finally(() => slots.release());
+      inFlight.push(part);
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure.err;
+    verify();
+    const out = await step(target.actor, 's3:PutObject', w.to, () =>
+      target.client.send(
+        new s3.CompleteMultipartUploadCommand({
+          Bucket: target.bucket, Key: obj.key, ExpectedBucketOwner: target.owner, UploadId: uploadId,
+          MultipartUpload: { Parts: done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0)) },
+        }),
+      ),
+    );
+    return versionOf(obj.key, out.VersionId, out.ETag, out.ChecksumSHA256);
+  } catch (err) {
+    await Promise.allSettled(inFlight);
+    // Leave no billed, half-written upload behind; the re-run starts the object again.
+    await target.client.send(new s3.AbortMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, UploadId: uploadId })).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function uploadPart(target: Bucket, key: string, uploadId: string, number: number, data: Buffer, to: string): Promise<s3.CompletedPart> {
+  const checksum = base64Sha256(data);
+  const out = await step(target.actor, 's3:PutObject', to, () =>
+    target.client.send(
+      new s3.UploadPartCommand({
+        Bucket: target.bucket, Key: key, ExpectedBucketOwner: target.owner, UploadId: uploadId, PartNumber: number,
+        Body: data, ContentLength: data.length, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum,
+      }),
+    ),
+  );
+  return { PartNumber: number, ETag: out.ETag, ChecksumSHA256: out.ChecksumSHA256 ?? checksum };
 }

@@ -32,6 +32,28 @@ export interface S3Obj {
   kmsKeyId?: string;
   versionId?: string;
   checksum?: string;
+  /** The bytes, when a test gave or uploaded them; otherwise GetObject returns `size` bytes derived from the ETag. */
+  data?: Buffer;
+}
+
+interface Upload {
+  bucket: string;
+  key: string;
+  parts: Map<number, number>;
+  partData: Map<number, Buffer>;
+  metadata: Record<string, string>;
+  tags: string;
+  kmsKeyId?: string;
+  checksumAlgorithm?: string;
+}
+
+/** Object attributes a write sets (PutObject, CopyObject, CreateMultipartUpload). */
+export interface S3Write {
+  metadata: Record<string, string>;
+  tags: string;
+  kmsKeyId?: string;
+  checksum?: string;
+  checksumAlgorithm?: string;
 }
 
 export class FakeAws {
@@ -43,7 +65,21 @@ export class FakeAws {
   /** Bucket-level calls over HTTP: "CreateBucket NAME", "publicAccessBlock NAME", ... */
   bucketCalls: string[] = [];
   uploads = new Map<string, { key: string; parts: Buffer[] }>();
-  mpu = new Map<string, { bucket: string; key: string; parts: Map<number, number>; metadata: Record<string, string>; tags: string; kmsKeyId?: string }>();
+  mpu = new Map<string, Upload>();
+  /** Upload ids aborted (AbortMultipartUpload). */
+  abortedUploads: string[] = [];
+  /** Access key id → account, for the STS and S3 answers (serve() adds its map; assumed roles add theirs). */
+  accessKeys: Record<string, string> = {};
+  /** UploadPart calls running now, the most at once, and how long each takes (so concurrency shows). */
+  partsInFlight = 0;
+  maxPartsInFlight = 0;
+  partDelayMs = 0;
+  /** Bytes of all parts stored so far (with the bytes a copy has read, what the runner holds). */
+  partBytesStored = 0;
+  /** How the mock's GetObject streams the bytes (default: one chunk); a test can count what the copy pulled. */
+  sourceStream?: (data: Buffer) => NodeJS.ReadableStream;
+  /** UploadPart of this part number fails (InternalError), to test the abort. */
+  failPartNumber?: number;
   replication = new Map<string, { region: string; registryId: string; status: string }[]>();
   /** Digest whose download is corrupted (one byte flipped). */
   corrupt?: string;
@@ -196,6 +232,85 @@ export class FakeAws {
     return data;
   }
 
+  /** The account an access key id belongs to: the map, or the account in the fakes' own "ASIA[TARGET|WEB]<account>" keys. */
+  accountOf(accessKeyId: string | undefined): string | undefined {
+    if (!accessKeyId) return undefined;
+    return this.accessKeys[accessKeyId] ?? /^ASIA(?:TARGET|WEB)?(\d{12})$/.exec(accessKeyId)?.[1];
+  }
+
+  /**
+   * CopyObject and UploadPartCopy read the source as the caller: S3 refuses a caller of another account
+   * than the source bucket's unless a policy grants it, and no model-deploy policy does (the source is read
+   * through its own read-only role).
+   */
+  assertCanRead(accessKeyId: string | undefined, bucket: string): void {
+    const owner = this.bucketOwners.get(bucket);
+    const caller = this.accountOf(accessKeyId);
+    if (!owner || caller !== owner) throw new AwsError('AccessDenied', `Access Denied: ${accessKeyId ?? 'anonymous'} (account ${caller ?? 'unknown'}) may not read ${bucket} (account ${owner ?? 'unknown'})`, 403);
+  }
+
+  /** The bytes GetObject returns. */
+  objectBytes(o: S3Obj): Buffer {
+    return o.data ?? Buffer.alloc(o.size, createHash('md5').update(o.etag).digest()[0] ?? 0);
+  }
+
+  /** A write into a bucket: a new version in a versioned bucket, the ETag an md5 of the bytes (or of key and size). */
+  writeObject(bucket: string, key: string, content: Buffer | number, w: S3Write): S3Obj {
+    const b = this.buckets.get(bucket);
+    if (!b) throw new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404);
+    const data = Buffer.isBuffer(content) ? content : undefined;
+    const size = data ? data.length : (content as number);
+    const etag = `"${createHash('md5').update(data ?? `${key}${size}`).digest('hex')}"`;
+    const versionId = this.versioned.has(bucket) ? `v-${this.nextId++}` : undefined;
+    const checksum = w.checksum ?? (w.checksumAlgorithm === 'SHA256' ? (data ? createHash('sha256').update(data).digest('base64') : `sha256-of-${etag}`) : undefined);
+    const o: S3Obj = { size, etag, metadata: w.metadata, tags: w.tags, kmsKeyId: w.kmsKeyId, versionId, checksum, data };
+    b.set(key, o);
+    return o;
+  }
+
+  createUpload(bucket: string, key: string, w: S3Write): string {
+    const id = `mpu-${this.nextId++}`;
+    this.mpu.set(id, { bucket, key, parts: new Map(), partData: new Map(), metadata: w.metadata, tags: w.tags, kmsKeyId: w.kmsKeyId, checksumAlgorithm: w.checksumAlgorithm });
+    return id;
+  }
+
+  /** One part (bytes, or a size for UploadPartCopy), counting the parts in flight. */
+  async uploadPart(uploadId: string, partNumber: number, content: Buffer | number): Promise<string> {
+    const up = this.mpu.get(uploadId);
+    if (!up) throw new AwsError('NoSuchUpload', 'The specified upload does not exist', 404);
+    this.partsInFlight++;
+    this.maxPartsInFlight = Math.max(this.maxPartsInFlight, this.partsInFlight);
+    try {
+      if (this.partDelayMs) await new Promise((r) => setTimeout(r, this.partDelayMs));
+      if (partNumber === this.failPartNumber) throw new AwsError('InternalError', 'We encountered an internal error. Please try again.', 500);
+      up.parts.set(partNumber, Buffer.isBuffer(content) ? content.length : content);
+      this.partBytesStored += Buffer.isBuffer(content) ? content.length : content;
+      if (Buffer.isBuffer(content)) up.partData.set(partNumber, content);
+      return `"part${partNumber}"`;
+    } finally {
+      this.partsInFlight--;
+    }
+  }
+
+  completeUpload(uploadId: string, partNumbers: number[]): S3Obj {
+    const up = this.mpu.get(uploadId);
+    if (!up) throw new AwsError('NoSuchUpload', 'The specified upload does not exist', 404);
+    const missing = partNumbers.filter((n) => !up.parts.has(n));
+    if (missing.length || partNumbers.some((n, i) => i > 0 && n <= (partNumbers[i - 1] ?? 0))) throw new AwsError('InvalidPart', `parts ${partNumbers.join(',')}`);
+    const allData = partNumbers.every((n) => up.partData.has(n));
+    const content = allData ? Buffer.concat(partNumbers.map((n) => up.partData.get(n) as Buffer)) : partNumbers.reduce((a, n) => a + (up.parts.get(n) ?? 0), 0);
+    this.mpu.delete(uploadId);
+    const o = this.writeObject(up.bucket, up.key, content, { metadata: up.metadata, tags: up.tags, kmsKeyId: up.kmsKeyId, checksumAlgorithm: up.checksumAlgorithm });
+    o.etag = `"mpu-${partNumbers.length}"`;
+    if (o.checksum && up.checksumAlgorithm) o.checksum = `${o.checksum}-${partNumbers.length}`;
+    return o;
+  }
+
+  abortUpload(uploadId: string): void {
+    this.mpu.delete(uploadId);
+    this.abortedUploads.push(uploadId);
+  }
+
   putObject(bucket: string, key: string, size: number, etag = `"${createHash('md5').update(key + size).digest('hex')}"`): S3Obj {
     let b = this.buckets.get(bucket);
     if (!b) this.buckets.set(bucket, (b = new Map()));
@@ -205,11 +320,12 @@ export class FakeAws {
   }
 
   /** Starts the loopback server; latencyMs delays every reply (so parallelism shows in wall time). */
-  async serve(latencyMs = 0, accounts: Record<string, string> = {}): Promise<Loopback> {
+  async serve(latencyMs = 0, keys: Record<string, string> = {}): Promise<Loopback> {
+    const accounts = Object.assign(this.accessKeys, keys);
     const server = await startLoopback(async (req) => {
       if (latencyMs) await new Promise((r) => setTimeout(r, latencyMs));
       try {
-        return this.http(req, accounts) ?? { status: 400, body: { __type: 'UnhandledInTest', message: `fake: no reply for ${req.call}` } };
+        return (await this.http(req, accounts)) ?? { status: 400, body: { __type: 'UnhandledInTest', message: `fake: no reply for ${req.call}` } };
       } catch (err) {
         if (err instanceof AwsError) return jsonError(err.name, err.message, err.status);
         throw err;
@@ -219,7 +335,7 @@ export class FakeAws {
     return server;
   }
 
-  private http(req: RecordedRequest, accounts: Record<string, string>): Reply | undefined {
+  private http(req: RecordedRequest, accounts: Record<string, string>): Reply | undefined | Promise<Reply | undefined> {
     const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
     const target = req.headers['x-amz-target'] as string | undefined;
     if (target?.startsWith('AmazonEC2ContainerRegistry')) {
@@ -273,7 +389,17 @@ export class FakeAws {
     );
   }
 
-  private s3(req: RecordedRequest): Reply | undefined {
+  /** S3 errors as S3 sends them (XML), so the SDK names them. */
+  private async s3(req: RecordedRequest): Promise<Reply | undefined> {
+    try {
+      return await this.s3Op(req);
+    } catch (err) {
+      if (!(err instanceof AwsError)) throw err;
+      return { status: err.status, headers: { 'content-type': 'application/xml' }, body: `<Error><Code>${err.name}</Code><Message>${err.message}</Message></Error>` };
+    }
+  }
+
+  private async s3Op(req: RecordedRequest): Promise<Reply | undefined> {
     const url = new URL(req.path, 'http://x');
     const [, bucket, ...rest] = url.pathname.split('/');
     const key = decodeURIComponent(rest.join('/'));
@@ -315,40 +441,59 @@ export class FakeAws {
       return { headers: { 'content-length': String(o.size), etag: o.etag, 'content-type': 'application/octet-stream', ...meta, ...(o.versionId ? { 'x-amz-version-id': o.versionId } : {}) }, body: '' };
     }
     const meta = (): Record<string, string> => Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-amz-meta-')).map(([k, v]) => [k.slice(11), String(v)]));
-    const source = req.headers['x-amz-copy-source'] as string | undefined;
+    const header = (name: string) => req.headers[name] as string | undefined;
+    const write = (): S3Write => ({ metadata: meta(), tags: header('x-amz-tagging') ?? '', kmsKeyId: header('x-amz-server-side-encryption-aws-kms-key-id'), checksum: header('x-amz-checksum-sha256'), checksumAlgorithm: header('x-amz-sdk-checksum-algorithm') ?? header('x-amz-checksum-algorithm') });
+    // The loopback server keeps bodies as text, so a binary upload's size comes from its headers.
+    const uploadedSize = () => Number(header('x-amz-decoded-content-length') ?? header('content-length') ?? 0);
+    const caller = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    const withVersion = (reply: Reply, versionId?: string): Reply => (versionId ? { ...reply, headers: { ...reply.headers, 'x-amz-version-id': versionId } } : reply);
+    const source = header('x-amz-copy-source');
     const sourceObj = () => {
-      const [sb, ...sk] = decodeURIComponent(source!).replace(/^\//, '').split('/');
+      const [sb = '', ...sk] = decodeURIComponent(source ?? '').replace(/^\//, '').split('/');
+      this.assertCanRead(caller, sb);
       const o = this.buckets.get(sb)?.get(sk.join('/'));
       if (!o) throw new AwsError('NoSuchKey', 'no source', 404);
-      const ifMatch = req.headers['x-amz-copy-source-if-match'];
+      const ifMatch = header('x-amz-copy-source-if-match');
       if (ifMatch && ifMatch !== o.etag) throw new AwsError('PreconditionFailed', 'changed', 412);
       return o;
     };
-    if (req.method === 'PUT' && source && !url.searchParams.has('uploadId')) {
+    const uploadId = url.searchParams.get('uploadId');
+    if (req.method === 'GET' && key !== '' && !url.searchParams.has('list-type')) {
+      const o = b.get(key);
+      if (!o) return { status: 404, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>' };
+      if (header('if-match') && header('if-match') !== o.etag) return { status: 412, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>' };
+      return { headers: { 'content-type': 'application/octet-stream', etag: o.etag, ...(o.checksum && !o.checksum.startsWith('sha256-of') ? { 'x-amz-checksum-sha256': o.checksum } : {}) }, body: this.objectBytes(o) };
+    }
+    if (req.method === 'PUT' && source && !uploadId) {
       const o = sourceObj();
-      const etag = `"${createHash('md5').update(`copy${key}${o.size}`).digest('hex')}"`;
-      // A versioned bucket gives every write a new version id (S3 returns it in x-amz-version-id).
-      const versionId = this.versioned.has(bucket) ? `v-${this.nextId++}` : undefined;
-      b.set(key, { size: o.size, etag, metadata: meta(), tags: String(req.headers['x-amz-tagging'] ?? ''), kmsKeyId: req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string, versionId });
-      const reply = xml(`<CopyObjectResult><ETag>${etag.replace(/"/g, '&quot;')}</ETag></CopyObjectResult>`);
-      return versionId ? { ...reply, headers: { ...reply.headers, 'x-amz-version-id': versionId } } : reply;
+      const copy = this.writeObject(bucket, key, o.size, { ...write(), checksumAlgorithm: header('x-amz-checksum-algorithm') });
+      copy.etag = `"${createHash('md5').update(`copy${key}${o.size}`).digest('hex')}"`;
+      return withVersion(xml(`<CopyObjectResult><ETag>${copy.etag.replace(/"/g, '&quot;')}</ETag></CopyObjectResult>`), copy.versionId);
+    }
+    if (req.method === 'PUT' && !uploadId) {
+      const o = this.writeObject(bucket, key, uploadedSize(), write());
+      return withVersion({ headers: { etag: o.etag, ...(o.checksum ? { 'x-amz-checksum-sha256': o.checksum } : {}) }, body: '' }, o.versionId);
     }
     if (req.method === 'POST' && url.searchParams.has('uploads')) {
-      const id = `mpu-${this.nextId++}`;
-      this.mpu.set(id, { bucket, key, parts: new Map(), metadata: meta(), tags: String(req.headers['x-amz-tagging'] ?? ''), kmsKeyId: req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string });
+      const id = this.createUpload(bucket, key, write());
       return xml(`<InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`);
     }
-    if (req.method === 'PUT' && source && url.searchParams.has('uploadId')) {
+    const partNumber = Number(url.searchParams.get('partNumber'));
+    if (req.method === 'PUT' && source && uploadId) {
       sourceObj();
-      const range = /bytes=(\d+)-(\d+)/.exec(String(req.headers['x-amz-copy-source-range']))!;
-      this.mpu.get(url.searchParams.get('uploadId')!)!.parts.set(Number(url.searchParams.get('partNumber')), Number(range[2]) - Number(range[1]) + 1);
-      return xml(`<CopyPartResult><ETag>&quot;part${url.searchParams.get('partNumber')}&quot;</ETag></CopyPartResult>`);
+      const range = /bytes=(\d+)-(\d+)/.exec(String(header('x-amz-copy-source-range')));
+      const etag = await this.uploadPart(uploadId, partNumber, Number(range?.[2]) - Number(range?.[1]) + 1);
+      return xml(`<CopyPartResult><ETag>${etag.replace(/"/g, '&quot;')}</ETag></CopyPartResult>`);
     }
-    if (req.method === 'POST' && url.searchParams.has('uploadId')) {
-      const up = this.mpu.get(url.searchParams.get('uploadId')!)!;
-      const size = [...up.parts.values()].reduce((a, n) => a + n, 0);
-      b.set(key, { size, etag: `"mpu-${up.parts.size}"`, metadata: up.metadata, tags: up.tags, kmsKeyId: up.kmsKeyId });
-      return xml(`<CompleteMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key}</Key><ETag>&quot;mpu&quot;</ETag></CompleteMultipartUploadResult>`);
+    if (req.method === 'PUT' && uploadId) return { headers: { etag: await this.uploadPart(uploadId, partNumber, uploadedSize()) }, body: '' };
+    if (req.method === 'POST' && uploadId) {
+      const numbers = [...String(req.body).matchAll(/<PartNumber>(\d+)<\/PartNumber>/g)].map((m) => Number(m[1]));
+      const o = this.completeUpload(uploadId, numbers);
+      return withVersion(xml(`<CompleteMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key}</Key><ETag>${o.etag.replace(/"/g, '&quot;')}</ETag>${o.checksum ? `<ChecksumSHA256>${o.checksum}</ChecksumSHA256>` : ''}</CompleteMultipartUploadResult>`), o.versionId);
+    }
+    if (req.method === 'DELETE' && uploadId) {
+      this.abortUpload(uploadId);
+      return { status: 204, body: '' };
     }
     return undefined;
   }

@@ -5,7 +5,8 @@ import * as s3 from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseSpec } from '../../../src/config/load';
-import { FakeAws } from './fake-aws';
+import { Readable } from 'stream';
+import { AwsError, FakeAws, S3Write } from './fake-aws';
 
 export const ECR_OPS = [
   'BatchGetImage', 'DescribeImages', 'BatchCheckLayerAvailability', 'GetDownloadUrlForLayer', 'InitiateLayerUpload',
@@ -86,12 +87,19 @@ export function mockS3(fake: FakeAws, calls: { op: string; input: any; accessKey
     if (input.ExpectedBucketOwner && owner && input.ExpectedBucketOwner !== owner) throw fail('AccessDenied', 403);
     return b;
   };
-  const on = (op: string, fn: (input: Record<string, any>) => unknown) => {
+  const on = (op: string, fn: (input: Record<string, any>, accessKeyId?: string) => unknown) => {
     const Command = (s3 as unknown as Record<string, new (i: unknown) => s3.HeadBucketCommand>)[`${op}Command`];
     m.on(Command as never).callsFake(async (input: Record<string, any>, getClient: () => s3.S3Client) => {
       const credentials = getClient().config.credentials as (() => Promise<{ accessKeyId: string }>) | undefined;
-      calls.push({ op, input, accessKeyId: credentials ? (await credentials().catch(() => undefined))?.accessKeyId : undefined });
-      return fn(input);
+      const accessKeyId = credentials ? (await credentials().catch(() => undefined))?.accessKeyId : undefined;
+      calls.push({ op, input, accessKeyId });
+      try {
+        return await fn(input, accessKeyId);
+      } catch (err) {
+        // FakeAws errors as the SDK raises S3's (name and HTTP status).
+        if (err instanceof AwsError) throw fail(err.name, err.status);
+        throw err;
+      }
     });
   };
   on('HeadBucket', (i) => {
@@ -118,9 +126,37 @@ export function mockS3(fake: FakeAws, calls: { op: string; input: any; accessKey
     if (!o) throw fail('NotFound', 404);
     return { ContentLength: o.size, ETag: o.etag, Metadata: o.metadata, VersionId: o.versionId, ChecksumSHA256: o.checksum };
   });
-  on('CopyObject', (i) => {
+  const write = (i: Record<string, any>): S3Write => ({ metadata: i.Metadata ?? {}, tags: i.Tagging ?? '', kmsKeyId: i.SSEKMSKeyId, checksum: i.ChecksumSHA256, checksumAlgorithm: i.ChecksumAlgorithm });
+  on('GetObject', (i) => {
+    const o = bucket(i).get(i.Key);
+    if (!o) throw fail('NoSuchKey', 404);
+    if (i.IfMatch && i.IfMatch !== o.etag) throw fail('PreconditionFailed', 412);
+    const data = fake.objectBytes(o);
+    return { Body: (fake.sourceStream ?? ((d: Buffer) => Readable.from([d])))(data), ContentLength: o.size, ETag: o.etag, ChecksumSHA256: o.checksum };
+  });
+  on('PutObject', (i) => {
+    bucket(i);
+    const o = fake.writeObject(i.Bucket, i.Key, Buffer.from(i.Body), write(i));
+    return { VersionId: o.versionId, ETag: o.etag, ChecksumSHA256: o.checksum };
+  });
+  on('CreateMultipartUpload', (i) => (bucket(i), { UploadId: fake.createUpload(i.Bucket, i.Key, write(i)) }));
+  on('UploadPart', async (i) => (bucket(i), { ETag: await fake.uploadPart(i.UploadId, i.PartNumber, Buffer.from(i.Body)), ChecksumSHA256: i.ChecksumSHA256 }));
+  on('UploadPartCopy', async (i, caller) => {
+    bucket(i);
+    fake.assertCanRead(caller, String(i.CopySource).split('/')[0] ?? '');
+    const range = /bytes=(\d+)-(\d+)/.exec(String(i.CopySourceRange));
+    return { CopyPartResult: { ETag: await fake.uploadPart(i.UploadId, i.PartNumber, Number(range?.[2]) - Number(range?.[1]) + 1) } };
+  });
+  on('CompleteMultipartUpload', (i) => {
+    bucket(i);
+    const o = fake.completeUpload(i.UploadId, (i.MultipartUpload?.Parts ?? []).map((p: { PartNumber: number }) => p.PartNumber));
+    return { VersionId: o.versionId, ETag: o.etag, ChecksumSHA256: o.checksum };
+  });
+  on('AbortMultipartUpload', (i) => (bucket(i), fake.abortUpload(i.UploadId), {}));
+  on('CopyObject', (i, caller) => {
     const target = bucket(i);
     const [srcBucket, ...rest] = String(i.CopySource).split('/');
+    fake.assertCanRead(caller, srcBucket ?? '');
     const src = fake.buckets.get(srcBucket ?? '')?.get(rest.map(decodeURIComponent).join('/'));
     if (!src) throw fail('NoSuchKey', 404);
     if (i.ExpectedSourceBucketOwner && fake.bucketOwners.get(srcBucket ?? '') !== i.ExpectedSourceBucketOwner) throw fail('AccessDenied', 403);

@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { mockClient } from 'aws-sdk-client-mock';
-import { CopyObjectCommand, GetBucketVersioningCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import * as bedrock from '@aws-sdk/client-bedrock';
 import * as ram from '@aws-sdk/client-ram';
@@ -203,23 +203,28 @@ describe('promote: image copy across accounts and regions', () => {
 });
 
 describe('promote: model data and Bedrock', () => {
-  test('S3 weights go to the target bucket with the target KMS key and provenance tags', async () => {
+  test('S3 weights go to the target bucket with the target KMS key and provenance tags, through the runner across accounts', async () => {
     fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    fake.putObject('dev-weights', 'chat/model.tar.gz', 1234, '"abc"');
+    fake.bucketOwners.set('dev-weights', '111111111111');
     mockEcr(fake);
     mockSts();
-    const s3 = mockClient(S3Client);
-    s3.on(HeadObjectCommand).callsFake((i: { Bucket: string }) => {
-      if (i.Bucket === 'dev-weights') return { ContentLength: 1234, ETag: '"abc"' };
-      throw Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
-    });
-    s3.on(CopyObjectCommand).resolves({});
-    s3.on(GetBucketVersioningCommand).resolves({ Status: 'Enabled' });
+    const calls: { op: string; input: any; accessKeyId?: string }[] = [];
+    mockS3(fake, calls);
     const res = await promote(request({ modelDataUrl: 's3://dev-weights/chat/model.tar.gz' }), memoryReporter());
     expect(res.targets.map((t) => t.modelDataUrl).sort()).toEqual(['s3://model-deploy-333333333333-eu-west-1/chat/model.tar.gz', 's3://model-deploy-333333333333-us-east-1/chat/model.tar.gz']);
-    const copy = s3.commandCalls(CopyObjectCommand)[0].args[0].input;
-    expect(copy).toMatchObject({ CopySource: 'dev-weights/chat/model.tar.gz', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: expect.stringContaining(':key/'), TaggingDirective: 'REPLACE', CopySourceIfMatch: '"abc"' });
-    expect(new URLSearchParams(copy.Tagging).get('model-deploy:source-account')).toBe('111111111111');
-    expect(new URLSearchParams(copy.Tagging).get('model-deploy:git-commit')).toBe(RUN.commit);
+    // The target role cannot read dev's bucket: no server-side copy across accounts.
+    expect(calls.filter((c) => c.op === 'CopyObject')).toEqual([]);
+    expect(calls.filter((c) => c.op === 'GetObject').map((c) => c.input)).toEqual([0, 1].map(() => expect.objectContaining({ Bucket: 'dev-weights', IfMatch: '"abc"', ExpectedBucketOwner: '111111111111' })));
+    const puts = calls.filter((c) => c.op === 'PutObject').map((c) => c.input);
+    expect(puts).toHaveLength(2);
+    for (const put of puts) {
+      expect(put).toMatchObject({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: expect.stringContaining(':key/'), ChecksumAlgorithm: 'SHA256', ExpectedBucketOwner: '333333333333', Metadata: { 'model-deploy-source-etag': 'abc' } });
+      expect(new URLSearchParams(put.Tagging).get('model-deploy:source-account')).toBe('111111111111');
+      expect(new URLSearchParams(put.Tagging).get('model-deploy:git-commit')).toBe(RUN.commit);
+    }
+    const copied = fake.buckets.get('model-deploy-333333333333-us-east-1')!.get('chat/model.tar.gz')!;
+    expect(copied.data).toEqual(fake.objectBytes(fake.buckets.get('dev-weights')!.get('chat/model.tar.gz')!));
   });
 
   test('Bedrock: shares through RAM, copies per region with an idempotent token, reports the model ARN', async () => {
@@ -343,7 +348,7 @@ describe('promote into a new account (issue 13.7)', () => {
     mockEcr(fake);
     mockSts();
     const s3 = mockS3(fake);
-    s3.on(CopyObjectCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
+    s3.on(PutObjectCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
     const reporter = memoryReporter();
     const err = (await promote(request({ region: 'us-east-1' }), reporter).catch((e) => e)) as DeployError;
     expect(fake.repo('333333333333', 'us-east-1', 'acme/chat').tags.get('v1')).toBeDefined();

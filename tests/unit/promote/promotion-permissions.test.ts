@@ -31,12 +31,14 @@ const TARGET: Request[] = [
   ...need(['ecr:BatchGetImage', 'ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:CreateRepository', 'ecr:TagResource'], { resource: repo }),
   // HeadBucket, CreateBucket and the hardening of a new bucket; versioning (pinning).
   ...need(['s3:ListBucket', 's3:CreateBucket', 's3:PutBucketPublicAccessBlock', 's3:PutBucketOwnershipControls', 's3:PutEncryptionConfiguration', 's3:PutBucketPolicy', 's3:GetBucketVersioning', 's3:PutBucketVersioning'], bucket),
-  // HeadObject; CopyObject / multipart with provenance tags (TaggingDirective REPLACE needs PutObjectTagging).
+  // HeadObject; CopyObject (one account) or PutObject / multipart upload (across accounts), with provenance tags.
   ...need(['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'], object),
   // With environments.<target>.kmsKeyId: S3 encrypts the copies (multipart decrypts too), ECR the new repository.
   ...need(['kms:GenerateDataKey', 'kms:Decrypt'], { resource: KEY, context: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } }),
   ...need(['kms:DescribeKey', 'kms:CreateGrant'], { resource: KEY, context: { 'kms:ViaService': 'ecr.eu-west-1.amazonaws.com' } }),
-  // CopyObject and UploadPartCopy are one call by the target role: it reads the source object itself.
+];
+/** What the target role must NOT be able to do: read the other account's objects (the runner copies across accounts). */
+const TARGET_NEVER: Request[] = [
   { action: 's3:GetObject', resource: `arn:aws:s3:::model-deploy-${OTHER}-us-east-1/acme-llm/qwen-chat/models/k/model.safetensors`, context: { 's3:ResourceAccount': OTHER } },
 ];
 
@@ -44,13 +46,15 @@ const TARGET: Request[] = [
 const SOURCE: Request[] = [
   ...need(['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImageReplicationStatus'], { resource: repo.replace('eu-west-1', 'us-east-1') }),
   ...need(['s3:ListBucket'], own(`model-deploy-${ACCOUNT}-us-east-1`)),
+  // GetObject streams the bytes through the runner (across accounts): a source bucket with a KMS key needs Decrypt.
   ...need(['s3:GetObject'], own(`model-deploy-${ACCOUNT}-us-east-1/acme-llm/qwen-chat/models/k/model.safetensors`)),
+  ...need(['kms:Decrypt'], { resource: KEY.replace('eu-west-1', 'us-east-1'), context: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } }),
 ];
 
 /** What the template lacks today (see the report of branch r4-promotion for the YAML). */
 const GAPS = {
-  target: ['s3:PutObjectTagging', 'kms:GenerateDataKey via s3', 'kms:Decrypt via s3', 'kms:DescribeKey via ecr', 'kms:CreateGrant via ecr', `s3:GetObject arn:aws:s3:::model-deploy-${OTHER}-us-east-1/acme-llm/qwen-chat/models/k/model.safetensors`],
-  source: ['ecr:DescribeImageReplicationStatus'],
+  target: ['s3:PutObjectTagging', 'kms:GenerateDataKey via s3', 'kms:Decrypt via s3', 'kms:DescribeKey via ecr', 'kms:CreateGrant via ecr'],
+  source: ['ecr:DescribeImageReplicationStatus', 'kms:Decrypt via s3'],
 };
 
 const label = (r: Request) => {
@@ -69,6 +73,9 @@ describe('the promotion roles of the bootstrap against the calls promote-model m
   it('grants everything but the known gaps (a regression shows here)', () => {
     expect(missing(targetRole, TARGET)).toEqual(GAPS.target);
     expect(missing(sourceRole, SOURCE)).toEqual(GAPS.source);
+  });
+  it('does not let the target role read the source account (least privilege; promote-model does not need it)', () => {
+    expect(missing(targetRole, TARGET_NEVER)).toEqual(TARGET_NEVER.map(label));
   });
   knownDefect('grants every call (the gaps closed in the bootstrap)', () => {
     expect(missing(targetRole, TARGET)).toEqual([]);

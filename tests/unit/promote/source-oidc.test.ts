@@ -79,7 +79,10 @@ test('the source is read with the read-only role through OIDC, the target writte
   expect([...by('ASIATARGETJOB')].filter((op) => op === 'GetDownloadUrlForLayer')).toEqual([]);
   // The source listing is the read-only session's; the copy into the target is the job's.
   expect(s3calls.filter((c) => c.op === 'ListObjectsV2').map((c) => c.accessKeyId)).toEqual(['ASIASOURCEREAD']);
-  expect(s3calls.filter((c) => c.op === 'CopyObject').map((c) => c.accessKeyId)).toEqual(['ASIATARGETJOB']);
+  // Across accounts the runner copies: the read-only session reads, the job writes (no server-side copy).
+  expect(s3calls.filter((c) => c.op === 'GetObject').map((c) => c.accessKeyId)).toEqual(['ASIASOURCEREAD']);
+  expect(s3calls.filter((c) => c.op === 'PutObject').map((c) => c.accessKeyId)).toEqual(['ASIATARGETJOB']);
+  expect(s3calls.filter((c) => c.op === 'CopyObject')).toEqual([]);
   expect(result.targets[0]?.modelDataVersions?.[0]?.versionId).toBeDefined();
   expect(reporter.captured.secrets).toEqual(expect.arrayContaining([TOKEN, 'source-read-secret', 'source-read-session']));
   expect(reporter.allText()).not.toContain(TOKEN);
