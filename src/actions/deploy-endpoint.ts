@@ -1,4 +1,7 @@
 // The deploy-endpoint action: its interface, and run(): typed inputs → deployEndpoint() → outputs.
+import * as path from 'path';
+import { benchmarkAfterDeploy } from '../benchmark/after-deploy';
+import { writeResult } from '../benchmark/results';
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { resolveTarget } from '../config/select';
@@ -24,6 +27,10 @@ export const definition = {
     'image-uri': { description: 'Serving image (the image-uri output of build-model; default: model.image from the spec).' },
     'model-data-url': { description: 'Model weights in S3 (the model-data-url output of build-model; default: model.s3 from the spec).' },
     'image-uris': { description: "Per-region images, a JSON object region → image URI (promote-model's image-uris output); a region it names wins over image-uri." },
+    'model-data-versions': {
+      description:
+        "promote-model's model-data-versions output (region → object key → S3 version): the deploy refuses, before changing anything, weights overwritten since they were promoted.",
+    },
     'model-data-urls': { description: "Per-region weights, a JSON object region → S3 URL (promote-model's model-data-urls output); a region it names wins over model-data-url." },
     'timeout-minutes': { description: 'How long to wait for the stack (SageMaker endpoints can take an hour).', type: 'integer', default: '60', min: 1, max: 720 },
     'fail-on-empty-changeset': { description: 'Fail when there is nothing to change (default: succeed as a no-op).', type: 'boolean', default: 'false' },
@@ -31,6 +38,13 @@ export const definition = {
     'smoke-test': { description: 'Invoke the endpoint with the spec smokeTest payload after the deploy.', type: 'boolean', default: 'true' },
     'template-bucket': { description: 'S3 bucket for templates over 51,200 bytes (default: the artifact bucket).' },
     'github-token': { description: 'Token for GitHub deployments and statuses.', default: '${{ github.token }}', secret: true },
+    benchmark: {
+      description:
+        "After the deploy, measure the endpoint under the spec's workload (TTFT, TPOT, throughput as vLLM's bench serve defines them; $ per 1M output tokens) and write the result to benchmark-results for the PR cost comment.",
+      type: 'boolean',
+      default: 'false',
+    },
+    'benchmark-results': { description: 'Folder the benchmark result is written to (commit it so the PR cost comment can read it).', default: '.model-deploy/benchmarks/' },
   },
   outputs: {
     'stack-name': { description: 'CloudFormation stack name.' },
@@ -41,6 +55,7 @@ export const definition = {
     'change-set-id': { description: 'The change set created (create-only) or executed.' },
     'changes-markdown': { description: 'The change set rendered as markdown.' },
     'has-changes': { description: 'false when the change set was empty.' },
+    'benchmark-json': { description: 'The benchmark result as JSON with vLLM bench serve field names (several regions: an object by region). Empty without benchmark.' },
     outputs: { description: "Every stack output, as a JSON object (several regions: the first region's, plus byRegion with each region)." },
   },
 } as const;
@@ -55,6 +70,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       modelDataUrl: inputs['model-data-url'],
       imageUris: inputs['image-uris'],
       modelDataUrls: inputs['model-data-urls'],
+      modelDataVersions: inputs['model-data-versions'],
       timeoutMinutes: inputs['timeout-minutes'],
       failOnEmptyChangeSet: inputs['fail-on-empty-changeset'],
       skipQuotaCheck: inputs['skip-quota-check'],
@@ -79,4 +95,10 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   set('has-changes', String(results.some((r) => r.hasChanges)));
   const byRegion = Object.fromEntries(results.map((r) => [r.region, { stackId: r.stackId, endpointName: r.endpointName, endpointUrl: r.endpointUrl, outputs: r.outputs }]));
   set('outputs', JSON.stringify(results.length === 1 ? first.outputs : { ...first.outputs, byRegion }));
+  if (!inputs.benchmark || inputs.mode === 'destroy' || inputs.mode === 'destroy-preview' || inputs.mode === 'create-only') return;
+  const measured = await benchmarkAfterDeploy(target, results, { workspace: ctx.workspace, imageUri: inputs['image-uri'] }, ctx);
+  for (const m of measured) await ctx.reporter.summary(m.markdown);
+  set('benchmark-json', JSON.stringify(measured.length === 1 ? measured[0]?.json : Object.fromEntries(measured.map((m) => [m.region, m.json]))));
+  const dir = path.resolve(ctx.workspace, inputs['benchmark-results']);
+  for (const m of measured) if (m.resultRecord) ctx.reporter.info(`Benchmark result written to ${writeResult(dir, m.resultRecord)}.`);
 }

@@ -6,6 +6,8 @@
 import { DeployError, errorMessage } from '../core/errors';
 import type { Reporter } from '../core/log';
 import type { Deployment } from '../config/types';
+import { ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
+import { awsClient } from '../core/aws';
 
 /** What ACM DescribeCertificate says of the names a certificate covers. */
 export interface CertificateNames {
@@ -30,6 +32,12 @@ export function certificateCovers(cert: CertificateNames, hostname: string): boo
   return names.some((n) => nameCovers(n, hostname));
 }
 
+/** ACM's DescribeCertificate through the project's client factory (proxy-aware, retries). */
+export const describeWithAcm: DescribeCertificate = async (certificateArn, region) => {
+  const out = await awsClient(ACMClient, { region }).send(new DescribeCertificateCommand({ CertificateArn: certificateArn }));
+  return { DomainName: out.Certificate?.DomainName, SubjectAlternativeNames: out.Certificate?.SubjectAlternativeNames };
+};
+
 /** Refuses an ec2/ecs deployment without a hostname, or whose certificate does not name it. */
 export async function checkEndpointHost(d: Deployment, region: string, reporter: Reporter, describe?: DescribeCertificate): Promise<void> {
   if (d.target !== 'ec2' && d.target !== 'ecs') return;
@@ -42,14 +50,10 @@ export async function checkEndpointHost(d: Deployment, region: string, reporter:
     });
   }
   if (!certificateArn) return; // render refuses it with its own message
-  if (!describe) {
-    reporter.warning(`Not checked that ${certificateArn} covers ${hostname}: this build has no ACM client.`, d.source, 'Certificate not checked');
-    return;
-  }
   const arnRegion = certificateArn.split(':')[3] || region;
   let cert: CertificateNames;
   try {
-    cert = await describe(certificateArn, arnRegion);
+    cert = await (describe ?? describeWithAcm)(certificateArn, arnRegion);
   } catch (err) {
     if (/AccessDenied|not authorized/i.test(`${(err as Error).name} ${errorMessage(err)}`)) {
       reporter.warning(`Could not read ${certificateArn} (acm:DescribeCertificate denied): not checked that it covers ${hostname}.`, d.source, 'Certificate not checked');

@@ -29,6 +29,7 @@ import { summaryMarkdown } from './summary';
 import { needsUpload, uploadTemplate } from './template-upload';
 import type { RenderedStack, RenderStackInput } from './types';
 import { checkInputsResolved, checkRenderedResolved } from './unresolved';
+import { checkPinnedWeights, parsePinnedVersions } from './pinned-weights';
 
 export { DEPLOY_MODES } from './region';
 export type { DeployMode, DeployRequest, DeployFlowOptions, RegionResult, RegionStatus, Timing } from './region';
@@ -44,11 +45,16 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
   const perRegion = {
     images: parseRegionMap('image-uris', options.imageUris, selection.regions, where),
     weights: parseRegionMap('model-data-urls', options.modelDataUrls, selection.regions, where),
+    pinned: parsePinnedVersions(options.modelDataVersions, selection.regions),
   };
   const account = await resolveAccount(options, firstRegion);
   const results: RegionResult[] = [];
   for (const region of selection.regions) {
     const inputs = { imageUri: perRegion.images[region] ?? options.imageUri, modelDataUrl: perRegion.weights[region] ?? options.modelDataUrl };
+    if (options.mode !== 'destroy' && options.mode !== 'destroy-preview') {
+      const checked = await checkPinnedWeights({ region, account, modelDataUrl: inputs.modelDataUrl, pinned: perRegion.pinned[region], credentials: options.credentials });
+      if (checked > 0) reporter.info(`${region}: the ${checked} promoted weight object(s) are the versions promote-model copied.`);
+    }
     const result = await reporter.group(`${options.mode}: ${selection.deployment.name} in ${region}`, () => deployRegion(options, region, account, inputs));
     await reporter.summary(summaryMarkdown(options, result));
     results.push(result);

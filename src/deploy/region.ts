@@ -25,6 +25,8 @@ export interface DeployRequest {
   /** JSON objects region → value (promote-model's outputs); a region they name wins over imageUri/modelDataUrl. */
   imageUris?: string;
   modelDataUrls?: string;
+  /** promote-model's model-data-versions: region → key → version; the deploy refuses weights changed since. */
+  modelDataVersions?: string;
   timeoutMinutes: number;
   failOnEmptyChangeSet: boolean;
   skipQuotaCheck: boolean;

@@ -17,12 +17,6 @@ import { World } from './world';
 import { HOSTNAME, Serving, startServing } from './serving';
 import { parseTemplate, Stack } from './cfn';
 
-/**
- * Assertions on defects others are fixing (named at each use): `it.failing` keeps the suite green while the
- * defect is there and turns red once it is fixed, so the lead flips it to `it`. JOURNEY_STRICT=1 runs them as
- * plain tests, to read what they find.
- */
-const knownDefect = process.env.JOURNEY_STRICT ? it : it.failing;
 
 const ROLES = {
   dev: 'arn:aws:iam::111111111111:role/model-deploy-dev',
@@ -77,8 +71,9 @@ const step = (j: JobRecord | undefined, name: string): StepRecord => {
 const why = (s: StepRecord) => (s.outcome === 'failure' ? s.all.split('\n').filter((l) => /::error|Error/.test(l)).join('\n') : '');
 
 /** The newest stack of that name (destroyed ones keep their last resources). */
-function liveStack(account: string, name: string): Stack {
-  const s = [...world.stacks].reverse().find((x) => x.account === account && x.name === name);
+function liveStack(account: string, name: string, region?: string): Stack {
+  // Stacks of one name live in each region of a deployment: a region narrows it to one.
+  const s = [...world.stacks].reverse().find((x) => x.account === account && x.name === name && (!region || x.region === region));
   if (!s) throw new Error(`no stack ${name} in ${account}: ${world.stacks.map((x) => `${x.account}/${x.name}:${x.status}`).join(', ')}`);
   return s;
 }
@@ -309,7 +304,7 @@ describe('promote.yml (qwen-chat dev → prod, us-east-1)', () => {
     const rendered = `${cs.templateBody}\n${JSON.stringify(cs.parameters)}`;
     expect(rendered).not.toMatch(/\{\{[^}]*\}\}/);
     expect(deploy.inputs['model-data-url']).toMatch(new RegExp(`^s3://model-deploy-${PROD}-us-east-1/`));
-    const model = liveStack(PROD, 'acme-llm-qwen-chat-prod').resources.find((r) => r.type === 'AWS::SageMaker::Model')!;
+    const model = liveStack(PROD, 'acme-llm-qwen-chat-prod', 'us-east-1').resources.find((r) => r.type === 'AWS::SageMaker::Model')!;
     expect(JSON.stringify(model.properties)).toContain(deploy.inputs['model-data-url']);
   });
 
@@ -356,10 +351,8 @@ describe('promote.yml as documented (qwen-chat dev → staging → prod, every r
     expect(all.outputs['image-uri']).toBe('');
   });
 
-  // Defect (13.2, src/actions/deploy-endpoint.ts): with several regions promote.yml passes the per-region maps
-  // (image-uris, model-data-urls) from the promote step; deploy-endpoint does not read them yet and deploys
-  // `{{build-model.outputs.image-uri}}` in every region. Passes once deploy-endpoint takes those inputs.
-  knownDefect('deploys in each region the image promoted into that region', () => {
+  // With several regions promote.yml passes the per-region maps (image-uris, model-data-urls) from the promote step.
+  it('deploys in each region the image promoted into that region', () => {
     const j = jobs['promote prod all regions'];
     const uris = JSON.parse(step(j, 'Promote the model').outputs['image-uris']) as Record<string, string>;
     const created = world.changeSets.slice(changeSetMark['promote prod all regions']);

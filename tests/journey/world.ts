@@ -165,6 +165,10 @@ export class World {
     if (target.startsWith('CodeBuild_')) return this.codebuild(req, account, region);
     if (target.startsWith('Logs_')) return json({ events: [{ timestamp: Date.now(), message: 'Step 1/9 : FROM vllm\n' }], nextForwardToken: 'f/1' });
     if (target.startsWith('SageMaker.')) return this.sagemaker(req, account, region);
+    // The example's certificate: deploy checks it names security.hostname before anything mutates.
+    if (target === 'CertificateManager.DescribeCertificate') {
+      return json({ Certificate: { CertificateArn: String(req.params.CertificateArn), DomainName: '*.example.com', SubjectAlternativeNames: ['*.example.com'] } });
+    }
     if (target.startsWith('ServiceQuotasV20190624.')) return this.quotas(req);
     if (target.startsWith('AmazonEC2ContainerServiceV20141113.')) return this.ecs(req);
     if (req.operation === 'GetCallerIdentity') {

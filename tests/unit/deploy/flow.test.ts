@@ -19,6 +19,7 @@ import { memoryReporter } from '../../../src/core/log';
 import type { RenderStackInput } from '../../../src/deploy/types';
 import { event, fakeClock, fakeRender, selection } from './flow-fixtures';
 import { ensureApiKeySecret } from '../../../src/keys/secret';
+import { ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 
 jest.mock('../../../src/keys/secret', () => ({
   ensureApiKeySecret: jest.fn(async () => ({ secretArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:acme-llm/code-assistant/dev/api-key-Xy12Ab', created: true })),
@@ -31,6 +32,8 @@ const sm = mockClient(SageMakerClient);
 const runtime = mockClient(SageMakerRuntimeClient);
 const s3 = mockClient(S3Client);
 const secrets = mockClient(SecretsManagerClient);
+// The ecs example's certificate names its hostname (the deploy checks it before anything mutates).
+const acm = mockClient(ACMClient);
 
 const ACCOUNT = '111111111111';
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
@@ -112,7 +115,8 @@ function options(over: Partial<DeployFlowOptions> = {}, renders: RenderStackInpu
 }
 
 beforeEach(() => {
-  for (const m of [cfn, sts, sq, sm, runtime, s3, secrets]) m.reset();
+  for (const m of [cfn, sts, sq, sm, runtime, s3, secrets, acm]) m.reset();
+  acm.on(DescribeCertificateCommand).resolves({ Certificate: { DomainName: '*.example.com', SubjectAlternativeNames: ['*.example.com'] } });
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/deploy/gh` });
   sq.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 4 }] });
   sm.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'InService', EndpointConfigName: 'cfg-new', EndpointArn: 'arn:aws:sagemaker:us-east-1:111111111111:endpoint/acme-llm-qwen-chat-dev' });
