@@ -28,6 +28,8 @@ export const definition = {
     'build-id': { description: 'CodeBuild build id (empty when skipped).' },
     skipped: { description: 'true when no build ran because the image already existed.' },
     'build-seconds': { description: 'Wall-clock seconds the build took (0 when skipped).' },
+    'image-uris': { description: 'JSON object region → image URI, for deploy-endpoint\'s image-uris (several regions).' },
+    'model-data-urls': { description: "JSON object region → weights location in that region's artifact bucket, for deploy-endpoint's model-data-urls (SageMaker needs the artifacts in the endpoint's region)." },
     images: { description: 'JSON map of region to {imageUri, imageDigest, modelDataUrl}, for deployments in several regions (the other outputs describe the first).' },
   },
 } as const;
@@ -48,6 +50,9 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   set('build-id', first.buildId);
   set('skipped', String(first.skipped));
   set('build-seconds', String(first.buildSeconds));
+  const byRegion = (pick: (r: RegionBuild) => string) => JSON.stringify(Object.fromEntries(results.filter((r) => pick(r)).map((r) => [r.region, pick(r)])));
+  set('image-uris', byRegion((r) => r.imageUri));
+  set('model-data-urls', byRegion((r) => r.modelDataUrl));
   set('images', JSON.stringify(Object.fromEntries(results.map((r: RegionBuild) => [r.region, { imageUri: r.imageUri, imageDigest: r.imageDigest, modelDataUrl: r.modelDataUrl }]))));
   if (target.deployment.model.image) return; // a prebuilt image: nothing was built to report
   await ctx.reporter.summary(
