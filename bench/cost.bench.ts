@@ -20,7 +20,7 @@ const TYPES = ['ml.g5.2xlarge', 'ml.g5.xlarge', 'ml.g4dn.xlarge', 'ml.g6.2xlarge
 function deployment(i: number, type: string): string {
   return `  model-${i}:
     model: { huggingface: { id: org/model-${i}, revision: "0123456789abcdef0123456789abcdef01234567" }, sizeGb: 15 }
-    engine: { name: vllm }
+    engine: { name: ${type.includes('inf2') ? 'lmi' : 'vllm'} }
     target: sagemaker-realtime
     instanceType: ${type}
     instanceCount: 1
@@ -31,7 +31,7 @@ function deployment(i: number, type: string): string {
 `;
 }
 
-function specText(shift: number): string {
+export function specText(shift: number): string {
   const body = Array.from({ length: 20 }, (_, i) => deployment(i, TYPES[(i + shift) % TYPES.length] ?? 'ml.g5.xlarge')).join('');
   return `version: 1\nproject: bench\ndeployments:\n${body}`;
 }
