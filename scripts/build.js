@@ -51,13 +51,17 @@ async function minify(code, map, file) {
 async function build(name) {
   const ncc = require('@vercel/ncc');
   const out = path.join(root, 'dist', name);
+  // ncc reads tsconfig "paths" from the working directory's tsconfig.json: the entries' own (one
+  // process per bundle, so the change of directory stays here).
+  process.chdir(path.dirname(entries.get(name)));
   const result = await ncc(entries.get(name), {
+    filterAssetBase: root,
     filename: 'bundle.js',
     minify: false,
     sourceMap: true,
     sourceMapRegister: false,
-    // Sources are named relative to the map: dist/<name>/ -> ../../src/...
-    sourceMapBasePrefix: '../../',
+    // Sources are named relative to the working directory (src/entries/); the map is in dist/<name>/.
+    sourceMapBasePrefix: `${path.relative(out, process.cwd())}/`,
     mainFields: ['module', 'main'],
     // bowser parses a browser's user agent for the SDK's browser runtime; Node never calls it.
     externals: ['bowser'],

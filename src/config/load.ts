@@ -13,6 +13,7 @@ import { didYouMean } from './suggest';
 import { knownInstanceTypes, neuronCores, previousGeneration } from './instance-types';
 import { arnPartition, chinaSplit, environmentProblems, partitionOfAll } from './partitions';
 import YAML from 'yaml';
+import { loadCoreYaml } from './yaml-core';
 // Ajv standalone code generated from schema/model-deploy.schema.json (scripts/schema-validators.js):
 // compiling the schema at run time took about a second of every start.
 import * as compiled from './schema-validators.generated';
@@ -81,7 +82,8 @@ function toData(doc: YAML.Document.Parsed, file: string, lineCounter: YAML.LineC
   }
 }
 
-function parseYaml(text: string, file: string): ParsedYaml {
+/** The spec read by the `yaml` library: every node's position, and the errors said where they are. */
+function parseWithPositions(text: string, file: string): { data: Json; locate: ParsedYaml['locate'] } {
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const duplicates = doc.errors.some((e) => e.code === 'DUPLICATE_KEY') ? duplicateKeys(doc, file, lineCounter) : [];
@@ -94,7 +96,14 @@ function parseYaml(text: string, file: string): ParsedYaml {
       ),
   ];
   throwIfAny(problems);
-  const data = toData(doc, file, lineCounter);
+  return { data: toData(doc, file, lineCounter), locate: locator(doc, file, lineCounter) };
+}
+
+function parseYaml(text: string, file: string): ParsedYaml {
+  // Positions only when something is pointed at: the fast reader gives the data (src/config/yaml-core.ts).
+  const fast = loadCoreYaml(text);
+  let slow: ReturnType<typeof parseWithPositions> | undefined = fast === undefined ? parseWithPositions(text, file) : undefined;
+  const data = slow ? slow.data : fast;
   if (data === null || data === undefined) {
     throw new DeployError('the spec file is empty (or only comments)', {
       location: { file },
@@ -102,7 +111,13 @@ function parseYaml(text: string, file: string): ParsedYaml {
       hint: 'Start from examples/model-deploy.yml (a deployments: mapping, one entry per model), or see schema/model-deploy.schema.json for every field.',
     });
   }
-  return { data, locate: locator(doc, file, lineCounter) };
+  return {
+    data,
+    locate: (p, key) => {
+      slow ??= parseWithPositions(text, file);
+      return slow.locate(p, key);
+    },
+  };
 }
 
 function locator(doc: YAML.Document.Parsed, file: string, lineCounter: YAML.LineCounter): ParsedYaml['locate'] {
@@ -414,7 +429,8 @@ function environmentChecks(environments: Record<string, EnvironmentSpec>, deploy
 /** The benchmark workload: the rules a schema cannot say (concurrency or rate, steps), defaults applied. */
 function checkWorkload({ d, at, add }: CheckContext): void {
   try {
-    d.workload = resolveWorkload(d.workload, { path: 'workload', location: at('workload') });
+    // No location here: each error is pointed at its field below (positions cost a second parse).
+    d.workload = resolveWorkload(d.workload, { path: 'workload' });
   } catch (err) {
     for (const e of err instanceof DeployErrors ? err.errors : [err]) {
       if (!(e instanceof DeployError)) throw e;
@@ -537,7 +553,14 @@ function resolveDeployment(name: string, own: Record<string, unknown>, raw: RawS
   const d = merged as unknown as DeploymentSpec;
   d.tags = { ...d.tags };
   const project = raw.project ?? 'model-deploy';
-  return { ...d, name, project, source: { file, line: yaml.locate(['deployments', name], true).line ?? 1 } };
+  // The line is found when first read (a warning or an error): positions cost a second parse.
+  const source = {
+    file,
+    get line(): number {
+      return yaml.locate(['deployments', name], true).line ?? 1;
+    },
+  };
+  return { ...d, name, project, source };
 }
 
 export function parseSpec(text: string, file: string, specDir = process.cwd()): Spec {

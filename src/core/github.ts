@@ -6,16 +6,21 @@
  * @actions/github chooses proxy or direct once, when it is loaded, for GITHUB_API_URL. A base URL that
  * must be reached directly (NO_PROXY, loopback) while a proxy is set gets Node's fetch, which connects
  * directly; otherwise the client is getOctokit's own.
+ *
+ * Imported when a client is made, not when this module is: loading @actions/github builds its proxy
+ * agents (@actions/http-client, undici), ~35 ms that a run which never calls GitHub should not pay;
+ * in the bundles it is a chunk of its own, not even parsed by such a run.
  */
-import { getOctokit } from '@actions/github';
+import type { getOctokit } from '@actions/github';
 import { proxyConfigured, proxyFor } from './proxy';
 import { PROJECT, VERSION } from './version';
 
 export type GitHubClient = ReturnType<typeof getOctokit>;
 
-export function githubClient(token: string, baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com'): GitHubClient {
+export async function githubClient(token: string, baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com'): Promise<GitHubClient> {
   const url = baseUrl.replace(/\/$/, '');
   const options: NonNullable<Parameters<typeof getOctokit>[1]> = { baseUrl: url, userAgent: `${PROJECT}/${VERSION}` };
   if (proxyConfigured() && !proxyFor(url)) options.request = { fetch: globalThis.fetch };
-  return getOctokit(token, options);
+  const github = await import('@actions/github');
+  return github.getOctokit(token, options);
 }

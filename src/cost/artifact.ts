@@ -6,7 +6,6 @@
  * A body in the file is never posted.
  */
 import type { ValidateFunction } from 'ajv';
-import Ajv from 'ajv';
 import { DeployError } from '../core/errors';
 import type { Budget, CostReport } from './report';
 import { BUDGET_SCOPES, currencyTotals } from './report';
@@ -131,15 +130,18 @@ export const ARTIFACT_SCHEMA = { type: 'object', properties: { report, budget, c
 
 let validator: ValidateFunction | undefined;
 
-/** Compiled on first use: only comment mode needs it. */
-function validate(value: unknown): ValidateFunction['errors'] {
-  validator ??= new Ajv({ allErrors: false, strict: false }).compile(ARTIFACT_SCHEMA);
+/** Compiled on first use: only comment mode needs it (and, in the bundle, loads Ajv as a chunk). */
+async function validate(value: unknown): Promise<ValidateFunction['errors']> {
+  if (!validator) {
+    const { default: Ajv } = await import('ajv');
+    validator = new Ajv({ allErrors: false, strict: false }).compile(ARTIFACT_SCHEMA);
+  }
   return validator(value) ? null : validator.errors ?? [];
 }
 
 /** The artifact, validated, with totals computed again from the per-deployment figures. */
-export function readArtifact(value: unknown, file: string): Artifact {
-  const errors = validate(value);
+export async function readArtifact(value: unknown, file: string): Promise<Artifact> {
+  const errors = await validate(value);
   if (errors) {
     const first = errors[0];
     throw new DeployError(`${file} is not a valid estimate-cost result: ${first ? `${first.instancePath || '/'} ${first.message ?? ''}` : 'schema mismatch'}`, {

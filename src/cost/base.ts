@@ -57,7 +57,7 @@ async function readWithGit(cwd: string, ref: string, file: string): Promise<Read
 /** GET /repos/{owner}/{repo}/contents/{path}?ref=<sha>: a 404 is the only "absent". */
 async function readWithApi(o: NonNullable<BaseOptions['github']>, ref: string, file: string): Promise<Read> {
   try {
-    const octokit = githubClient(o.token, o.apiUrl);
+    const octokit = await githubClient(o.token, o.apiUrl);
     const res = await octokit.rest.repos.getContent({ owner: o.owner, repo: o.repo, path: file, ref, mediaType: { format: 'raw' } });
     return { text: typeof res.data === 'string' ? res.data : JSON.stringify(res.data) };
   } catch (err) {

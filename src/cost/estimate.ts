@@ -9,7 +9,7 @@ import { DeployError } from '../core/errors';
 import { estimateBuildMinutes } from '../image/estimate';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { regionsFor } from '../config/load';
-import { renderStack } from '../deploy/render';
+import { stackParameters as renderParameters } from '../deploy/render';
 import { renderBuild } from '../image/render';
 import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from './catalog';
 import { Range, ZERO, addRanges } from './money';
@@ -221,10 +221,10 @@ function resource(x: RegionContext, kind: string, name: string, resourceType: st
   return { kind, name: `${x.d.name} ${name}`, resourceType, region: x.region, components };
 }
 
-/** The rendered stack's parameters (the same renderStack the deploy uses), by name. */
+/** The stack's parameters (the same function renderStack takes them from), by name. */
 function stackParameters(d: Deployment, region: string, environment?: EnvironmentSpec): Record<string, string> {
-  const rendered = renderStack({ deployment: d, region, environment });
-  return Object.fromEntries(rendered.parameters.map((p) => [p.ParameterKey, p.ParameterValue]));
+  const { params } = renderParameters({ deployment: d, region, environment });
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
 }
 
 /** Caveats of pricing async inference at the hosting rate (prices.md 1d). */

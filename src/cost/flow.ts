@@ -183,7 +183,7 @@ function commentBody(o: EstimateCostOptions, a: Artifact, violations: BudgetViol
 }
 
 /** comment mode: the figures another job wrote, validated; the budget checked again on them. */
-function readResultFile(file: string): { artifact: Artifact; violations: BudgetViolation[] } {
+async function readResultFile(file: string): Promise<{ artifact: Artifact; violations: BudgetViolation[] }> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -193,7 +193,7 @@ function readResultFile(file: string): { artifact: Artifact; violations: BudgetV
       hint: 'In the comment job, download the artifact the estimate job uploaded and point `result-file` at it.',
     });
   }
-  const artifact = readArtifact(parsed, file);
+  const artifact = await readArtifact(parsed, file);
   return { artifact, violations: checkBudget(artifact.report, artifact.budget, formatMoney) };
 }
 
@@ -236,7 +236,7 @@ export async function runEstimateCost(o: EstimateCostOptions): Promise<EstimateC
   let violations: BudgetViolation[];
   let result: ResultFile | undefined;
   if (o.mode === 'comment') {
-    ({ artifact, violations } = readResultFile(resultPath));
+    ({ artifact, violations } = await readResultFile(resultPath));
   } else {
     result = (await estimate(o)).result;
     artifact = result;

@@ -109,7 +109,7 @@ async function writeComment(octokit: GitHubClient, retry: Retry, o: PostCommentO
 
 export async function postComment(o: PostCommentOptions): Promise<PostCommentResult> {
   if (o.body.length > GITHUB_COMMENT_LIMIT) throw new DeployError(`comment body is ${o.body.length} characters, above GitHub's limit of ${GITHUB_COMMENT_LIMIT}`);
-  const octokit = githubClient(o.token, o.apiUrl);
+  const octokit = await githubClient(o.token, o.apiUrl);
   const retry: Retry = (fn) => withRetries(fn, { attempts: 5, baseDelayMs: o.retryBaseMs ?? 1000, retryable: isTransientGitHubError });
   try {
     return await writeComment(octokit, retry, o);
@@ -129,7 +129,7 @@ export async function postComment(o: PostCommentOptions): Promise<PostCommentRes
 
 /** Checks that pull request `number` has head commit `sha` (a PR number read from an untrusted file). */
 export async function verifyPullHead(o: { token: string; apiUrl: string; owner: string; repo: string; number: number; sha: string; retryBaseMs?: number }): Promise<void> {
-  const octokit = githubClient(o.token, o.apiUrl);
+  const octokit = await githubClient(o.token, o.apiUrl);
   const res = await withRetries(() => octokit.rest.pulls.get({ owner: o.owner, repo: o.repo, pull_number: o.number }), {
     baseDelayMs: o.retryBaseMs ?? 1000,
     retryable: isTransientGitHubError,

@@ -11,7 +11,6 @@ import { withRetries } from '../core/poll';
 import type { Reporter } from '../core/log';
 import type { Price, PriceService } from './catalog';
 import { PriceBook } from './estimate';
-import { PricingClient, GetProductsCommand } from '@aws-sdk/client-pricing';
 
 /** The Price List API is served from these regions only. */
 export const PRICING_REGIONS = ['us-east-1', 'eu-central-1', 'ap-south-1'] as const;
@@ -80,6 +79,8 @@ const retryable = (err: unknown) => {
 
 export async function fetchLivePrices(needed: Needed[], options: LiveOptions): Promise<LiveResult> {
   const region = options.pricingRegion ?? 'us-east-1';
+  // Imported here: an estimate from the catalogue (the default) never loads the SDK.
+  const { PricingClient, GetProductsCommand } = await import('@aws-sdk/client-pricing');
   const client = awsClient(PricingClient, { region, credentials: options.credentials });
   const prices = new Map<string, Price>();
   const notes: string[] = [];

@@ -38,7 +38,7 @@ export async function startGitHubDeployment(options: StartDeploymentOptions): Pr
     return undefined;
   }
   // Loaded here: only a deploy that reports to GitHub pays for Octokit.
-  const octokit = githubClient(options.token, env.apiUrl);
+  const octokit = await githubClient(options.token, env.apiUrl);
   let id: number;
   try {
     const res = await octokit.rest.repos.createDeployment({

@@ -87,16 +87,32 @@ function s3ObjectArn(region: string, uri: string): string {
 
 const ROLLOUT_TYPES = { 'all-at-once': 'ALL_AT_ONCE', canary: 'CANARY', linear: 'LINEAR' } as const;
 
+/**
+ * The stack's parameters and the plan's notes: what the stack creates, without the template. The
+ * cost estimate prices these, so it never parses a template (renderStack adds the template).
+ */
+export function stackParameters(input: RenderStackInput): { params: Params; notes: string[] } {
+  const d = input.deployment;
+  const account = input.account ?? input.environment?.account ?? ACCOUNT_PLACEHOLDER;
+  const notes: string[] = [];
+  const data = modelData(d, input);
+  const params: Params = {
+    DeploymentName: d.name,
+    EnvironmentName: input.environmentName ?? '',
+    EndpointName: endpointName(d, input.environmentName),
+    ...imageParams(d, input, account),
+    ...modelParams(input, account, data),
+    ...targetParams(input, account, data.mode, notes),
+  };
+  return { params, notes };
+}
+
 export function renderStack(input: RenderStackInput): RenderedStack {
   const d = input.deployment;
   const { environmentName } = input;
-  const account = input.account ?? input.environment?.account ?? ACCOUNT_PLACEHOLDER;
-  const name = endpointName(d, environmentName);
-  const notes: string[] = [];
-  const data = modelData(d, input);
-  const params: Params = { DeploymentName: d.name, EnvironmentName: environmentName ?? '', EndpointName: name, ...imageParams(d, input, account), ...modelParams(input, account, data) };
+  const { params, notes } = stackParameters(input);
   const { file, template } = loadTemplate(d.target);
-  Object.assign(params, targetParams(input, account, data.mode, template, notes));
+  editTemplate(d, template);
   const declared = template.Parameters as Record<string, unknown>;
   const parameters = Object.entries(params)
     .filter(([key]) => key in declared)
@@ -110,7 +126,7 @@ export function renderStack(input: RenderStackInput): RenderedStack {
     capabilities: ['CAPABILITY_IAM'],
     tags: Object.entries(ownershipTags(d, environmentName)).map(([Key, Value]) => ({ Key, Value })),
     terminationProtection: input.environment?.terminationProtection ?? environmentName === 'prod',
-    endpointName: name,
+    endpointName: String(params.EndpointName),
     notes,
   };
 }
@@ -137,7 +153,6 @@ function imageParams(d: Deployment, input: RenderStackInput, account: string): P
 function modelParams(input: RenderStackInput, account: string, data: ReturnType<typeof modelData>): Params {
   const d = input.deployment;
   const s3 = s3Parts(data.url);
-  const kmsKeyId = d.security.kmsKeyId;
   return {
     ModelDataMode: data.mode,
     ModelDataUrl: data.url,
@@ -147,29 +162,30 @@ function modelParams(input: RenderStackInput, account: string, data: ReturnType<
     ModelEnvironmentId: d.model.huggingface?.id ?? d.model.s3 ?? d.model.image ?? '',
     InstanceType: d.instanceType,
     InstanceCount: d.instanceCount,
-    ...kmsParams(kmsKeyId, input.region, account),
-    CreateKmsKey: d.security.createKmsKey && !kmsKeyId,
   };
 }
 
-/** The target's own parameters, and the edits a parameter cannot express (maps, lists, alarms). */
-function targetParams(input: RenderStackInput, account: string, mode: string, template: Json, notes: string[]): Params {
+/** The target's own parameters. */
+function targetParams(input: RenderStackInput, account: string, mode: string, notes: string[]): Params {
   const d = input.deployment;
   const { region } = input;
   const params: Params = {};
+  if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') Object.assign(params, sagemakerParams(d, region, account, notes));
+  if (d.target === 'sagemaker-realtime') Object.assign(params, realtimeParams(d, region));
+  if (d.target === 'sagemaker-async') Object.assign(params, asyncParams(d, region, account));
+  if (d.target === 'ec2' || d.target === 'ecs') Object.assign(params, containerParams(d, input, account, mode, notes));
+  return params;
+}
+
+/** The edits a parameter cannot express (maps, lists, alarms), made to the loaded template. */
+function editTemplate(d: Deployment, template: Json): void {
   if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') {
-    Object.assign(params, sagemakerParams(d, region, notes));
     // Engine environment: a map, so it goes into the template rather than a parameter.
     const env = (resource(template, 'Model').Properties as Json).PrimaryContainer as Json;
     env.Environment = { ...(env.Environment as Json), ...(d.engine?.env ?? {}) };
   }
-  if (d.target === 'sagemaker-realtime') {
-    Object.assign(params, realtimeParams(d));
-    addRollbackAlarms(d, template);
-  }
-  if (d.target === 'sagemaker-async') Object.assign(params, asyncParams(d, region, account));
+  if (d.target === 'sagemaker-realtime') addRollbackAlarms(d, template);
   if (d.target === 'ec2' || d.target === 'ecs') {
-    Object.assign(params, containerParams(d, input, account, mode, notes));
     allowCidrs(template, d.security.allowedCidrs);
     // Without a zone the record is never made: leave its type out, so the deploy role need not allow it.
     if (!d.security.hostedZoneId) delete (template.Resources as Json).DnsRecord;
@@ -178,7 +194,6 @@ function targetParams(input: RenderStackInput, account: string, mode: string, te
       env.Environment = [...(env.Environment as Json[]), ...Object.entries(d.engine?.env ?? {}).map(([Name, Value]) => ({ Name, Value }))];
     }
   }
-  return params;
 }
 
 function addRollbackAlarms(d: Deployment, template: Json): void {
@@ -200,7 +215,7 @@ function resource(template: Json, logicalId: string): Json {
   return found;
 }
 
-function sagemakerParams(d: Deployment, region: string, notes: string[]): Params {
+function sagemakerParams(d: Deployment, region: string, account: string, notes: string[]): Params {
   const storage = hasInstanceStorage(d.instanceType);
   if (d.volumeSizeGb && storage) {
     notes.push(`volumeSizeGb ${d.volumeSizeGb} is ignored: ${d.instanceType} has local NVMe storage and SageMaker accepts no EBS volume size for it.`);
@@ -214,8 +229,10 @@ function sagemakerParams(d: Deployment, region: string, notes: string[]): Params
       hint: 'Remove security.dataCapture (or set enabled: false); the async inputs and outputs stay under async.outputPath.',
     });
   }
-  const captureOn = d.target === 'sagemaker-realtime' && capture?.enabled === true;
+  const kmsKeyId = d.security.kmsKeyId;
   return {
+    ...kmsParams(kmsKeyId, region, account),
+    CreateKmsKey: d.security.createKmsKey && !kmsKeyId,
     StartupTimeoutSeconds: d.healthCheck.startupTimeoutSeconds,
     DownloadTimeoutSeconds: d.healthCheck.modelDownloadTimeoutSeconds,
     VolumeSizeGb: d.volumeSizeGb && !storage ? d.volumeSizeGb : 0,
@@ -225,9 +242,6 @@ function sagemakerParams(d: Deployment, region: string, notes: string[]): Params
     NetworkIsolation: d.security.networkIsolation,
     // A role the spec names replaces the one the template would create.
     ExecutionRoleArn: d.executionRoleArn ?? '',
-    DataCaptureS3Uri: captureOn ? capture!.s3Uri : '',
-    DataCaptureObjectArn: captureOn ? s3ObjectArn(region, capture!.s3Uri) : '',
-    DataCapturePercent: capture?.samplingPercentage ?? 10,
     AutoscalingEnabled: d.autoscaling !== undefined,
     AutoscalingMin: d.autoscaling?.min ?? d.instanceCount,
     AutoscalingMax: d.autoscaling?.max ?? d.instanceCount,
@@ -236,9 +250,13 @@ function sagemakerParams(d: Deployment, region: string, notes: string[]): Params
   };
 }
 
-function realtimeParams(d: Deployment): Params {
+function realtimeParams(d: Deployment, region: string): Params {
   const r = d.rollout;
+  const capture = d.security.dataCapture?.enabled ? d.security.dataCapture : undefined;
   return {
+    DataCaptureS3Uri: capture ? capture.s3Uri : '',
+    DataCaptureObjectArn: capture ? s3ObjectArn(region, capture.s3Uri) : '',
+    DataCapturePercent: d.security.dataCapture?.samplingPercentage ?? 10,
     RolloutType: ROLLOUT_TYPES[r.strategy],
     TrafficStepPercent: r.strategy === 'linear' ? r.linearStepPercent : r.canaryPercent,
     WaitSeconds: r.waitSeconds,
@@ -358,6 +376,7 @@ function loadBalancedParams(d: Deployment, vpc: Vpc, input: RenderStackInput, ac
     Hostname: d.security.hostname ?? '',
     HostedZoneId: d.security.hostedZoneId ?? '',
     HealthCheckPath: d.healthCheck.path,
+    KmsKeyId: d.security.kmsKeyId ?? '',
     ApiKeySecretArn: apiKeyArn,
     ApiKeyKmsKeyPolicyArn: apiKeyArn ? apiKeyKms.KmsKeyPolicyArn : '',
     ApiKeyKmsKeyAlias: apiKeyArn ? apiKeyKms.KmsKeyAlias : '',
@@ -365,8 +384,6 @@ function loadBalancedParams(d: Deployment, vpc: Vpc, input: RenderStackInput, ac
     AutoscalingEnabled: d.autoscaling !== undefined,
     AutoscalingMin: d.autoscaling?.min ?? d.instanceCount,
     AutoscalingMax: d.autoscaling?.max ?? d.instanceCount,
-    ScaleInCooldownSeconds: d.autoscaling?.scaleInCooldownSeconds ?? 300,
-    ScaleOutCooldownSeconds: d.autoscaling?.scaleOutCooldownSeconds ?? 60,
   };
 }
 
@@ -413,6 +430,8 @@ function ecsParams(d: Deployment, vpc: Vpc, params: Params, gpus: number | undef
     // Twice the tasks: a rolling deployment (and a key rotation) starts new GPU tasks before old ones stop.
     CapacityMax: 2 * (d.autoscaling?.max ?? d.instanceCount),
     ScalingMetric: 'requests',
+    ScaleInCooldownSeconds: d.autoscaling?.scaleInCooldownSeconds ?? 300,
+    ScaleOutCooldownSeconds: d.autoscaling?.scaleOutCooldownSeconds ?? 60,
     TargetRequestsPerTask: d.autoscaling?.targetInvocationsPerInstance ?? 100,
   };
   if (gpus !== undefined) {

@@ -10,7 +10,6 @@ import { DeployError, DeployErrors, SourceLocation } from '../core/errors';
 import { repositoryName } from '../config/names';
 import type { Deployment } from '../config/types';
 import { customDlcBase, engineOf, resolveEngine, ResolvedEngine } from './engines';
-import YAML from 'yaml';
 
 export interface BundleFile {
   path: string;
@@ -162,24 +161,40 @@ export function renderDockerfile(d: Deployment, engine: ResolvedEngine, root: st
   }, name);
 }
 
+/** A value inside a YAML double-quoted scalar: JSON's string escapes are YAML's. */
+function yamlQuoted(value: string): string {
+  return JSON.stringify(value).slice(1, -1);
+}
+
+/**
+ * The buildspec: templates/build/buildspec.yml with its "{{NAME}}" values filled. Text, not a YAML
+ * round trip: the estimate renders it for every changed deployment to compare image tags.
+ */
 export function renderBuildspec(d: Deployment, dockerfilePath: string, root: string): string {
-  const doc = YAML.parseDocument(readTemplate(root, 'build', 'buildspec.yml'));
   const hf = d.model.huggingface;
-  const set = (key: string, value: string) => doc.setIn(['env', 'variables', key], value);
-  set('DOCKERFILE', dockerfilePath);
-  set('MODEL_SOURCE', hf ? 'huggingface' : d.model.s3 ? 's3' : 'none');
-  set('MODEL_ID', hf?.id ?? '');
-  set('MODEL_REVISION', hf?.revision ?? '');
-  set('MODEL_S3_URI', d.model.s3 ?? '');
-  set('BAKE_WEIGHTS', d.model.bakeIntoImage ? 'true' : 'false');
-  const buildArgs = Object.keys(d.build.args ?? {})
+  const args = d.build.args ?? {};
+  const buildArgs = Object.keys(args)
     .sort()
-    .map((k) => `--build-arg ${shellQuote(`${k}=${d.build.args![k]}`)}`)
+    .map((k) => `--build-arg ${shellQuote(`${k}=${args[k] ?? ''}`)}`)
     .join(' ');
-  set('DOCKER_BUILD_ARGS', buildArgs);
+  const values: Record<string, string> = {
+    DOCKERFILE: dockerfilePath,
+    MODEL_SOURCE: hf ? 'huggingface' : d.model.s3 ? 's3' : 'none',
+    MODEL_ID: hf?.id ?? '',
+    MODEL_REVISION: hf?.revision ?? '',
+    MODEL_S3_URI: d.model.s3 ?? '',
+    BAKE_WEIGHTS: d.model.bakeIntoImage ? 'true' : 'false',
+    DOCKER_BUILD_ARGS: buildArgs,
+  };
+  const template = readTemplate(root, 'build', 'buildspec.yml');
+  const filled = template.replace(/"\{\{(\w+)\}\}"/g, (m, key: string) => {
+    const value = values[key];
+    if (value === undefined) throw new Error(`template build/buildspec.yml uses unknown placeholder ${m}`);
+    return `"${yamlQuoted(value)}"`;
+  });
   // The token is resolved by CodeBuild inside the build and masked in its logs; we only name the secret.
-  if (hf?.tokenSecretArn) doc.setIn(['env', 'secrets-manager', 'HF_TOKEN'], hf.tokenSecretArn);
-  return doc.toString({ lineWidth: 0 });
+  if (!hf?.tokenSecretArn) return filled;
+  return filled.replace('\n  exported-variables:', `\n  secrets-manager:\n    HF_TOKEN: "${yamlQuoted(hf.tokenSecretArn)}"\n  exported-variables:`);
 }
 
 function walk(dir: string, base = dir, out: { rel: string; abs: string }[] = []): { rel: string; abs: string }[] {

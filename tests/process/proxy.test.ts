@@ -100,7 +100,7 @@ const failure = (e) => ({ error: [e.name, e.code, e.message, e.cause && e.cause.
 (async () => {
   const aws = await awsClient(STSClient, { region: 'us-east-1' }).send(new GetCallerIdentityCommand({}))
     .then((r) => ({ account: r.Account }), failure);
-  const github = await githubClient('ghs_token').rest.issues.listComments({ owner: 'acme', repo: 'models', issue_number: 7 })
+  const github = await (await githubClient('ghs_token')).rest.issues.listComments({ owner: 'acme', repo: 'models', issue_number: 7 })
     .then((r) => ({ comments: r.data.length }), failure);
   process.stdout.write(JSON.stringify({ aws, github }));
 })();

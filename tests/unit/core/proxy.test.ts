@@ -128,7 +128,7 @@ describe('the GitHub client and proxies', () => {
     });
     const server = await startLoopback(() => ({ body: [] }));
     try {
-      const res = await githubClient!('ghs_token', server.url).rest.issues.listComments({ owner: 'acme', repo: 'models', issue_number: 7 });
+      const res = await (await githubClient!('ghs_token', server.url)).rest.issues.listComments({ owner: 'acme', repo: 'models', issue_number: 7 });
       expect(res.data).toEqual([]);
       expect(server.requests).toHaveLength(1);
     } finally {

@@ -83,13 +83,13 @@ describe('the PR comment\'s $/1M output tokens column', () => {
   it('survives the comment job\'s validation (the fork PR path renders from the result file)', async () => {
     const dir = workspace();
     await runEstimateCost(options(dir));
-    const artifact = readArtifact(JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8')), 'cost.json');
+    const artifact = await readArtifact(JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8')), 'cost.json');
     const body = renderReport(artifact.report);
     expect(rowOf(body, 'chat')).toContain('$1.11 (measured 2026-11-20 at 0123abc)');
     // A planted string in place of the commit is refused by the schema.
     const planted = JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8'));
     planted.report.changes[0].benchmark.commit = '<img src=x>';
-    expect(() => readArtifact(planted, 'cost.json')).toThrow(/not a valid estimate-cost result/);
+    await expect(readArtifact(planted, 'cost.json')).rejects.toThrow(/not a valid estimate-cost result/);
   });
 
   it('adds no column where the repository keeps no results', async () => {

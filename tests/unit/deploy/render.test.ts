@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { loadSpec } from '../../../src/config/load';
-import { renderStack, IMAGE_PLACEHOLDER, MODEL_DATA_PLACEHOLDER, asyncInputPrefix, hasInstanceStorage } from '../../../src/deploy/render';
+import { renderStack, stackParameters, IMAGE_PLACEHOLDER, MODEL_DATA_PLACEHOLDER, asyncInputPrefix, hasInstanceStorage } from '../../../src/deploy/render';
 import { planStack } from '../../../src/deploy/plan';
 import type { Deployment } from '../../../src/config/types';
 import { validateTemplate } from './cfn-spec';
@@ -233,5 +233,21 @@ describe('planStack', () => {
     expect(JSON.parse(part.files[1].content)).toEqual(expect.arrayContaining([{ ParameterKey: 'EndpointName', ParameterValue: 'acme-llm-qwen-chat-prod' }]));
     expect(part.summary[0]).toMatch(/^qwen-chat \(us-east-1\): stack acme-llm-qwen-chat-prod from templates\/stacks\/sagemaker-realtime\.yaml, \d+ resources, endpoint acme-llm-qwen-chat-prod, termination protection on$/);
     expect(part.summary[1]).toMatch(/note: volumeSizeGb 64 is ignored/);
+  });
+});
+
+describe('stackParameters: what the cost estimate prices is what the template declares', () => {
+  const examples = require('fs').readdirSync(path.join(__dirname, '..', '..', '..', 'examples')).filter((f: string) => f.endsWith('.yml'));
+  const deployments: Deployment[] = examples.flatMap((f: string) => Object.values(loadSpec(path.join(__dirname, '..', '..', '..', 'examples', f)).deployments));
+  const ecs = deployments.find((d) => d.target === 'ecs')!;
+  // ec2, ECS on Fargate, KMS and data capture: parameters that only some targets declare.
+  deployments.push(variant(ecs, (x) => { x.target = 'ec2'; x.security.kmsKeyId = 'alias/models'; }));
+  deployments.push(variant(ecs, (x) => { x.instanceType = 'c7i.2xlarge'; x.security.createKmsKey = true; }));
+  deployments.push(variant(chat, (x) => { x.security.dataCapture = { enabled: true, s3Uri: 's3://capture/chat/', samplingPercentage: 5 } as never; x.security.kmsKeyId = 'alias/models'; }));
+
+  it.each(deployments.map((d) => [`${d.name} (${d.target}, ${d.instanceType})`, d] as const))('%s: every parameter is declared by its template', (_, d) => {
+    const { params } = stackParameters({ deployment: d, region: 'us-east-1' });
+    const declared = renderStack({ deployment: d, region: 'us-east-1' }).template.Parameters as Record<string, unknown>;
+    expect(Object.keys(params).filter((k) => !(k in declared))).toEqual([]);
   });
 });

@@ -68,6 +68,15 @@ describe('renderBuild', () => {
     expect(spec.phases.build.commands.join('\n')).toContain('docker push');
   });
 
+  it('keeps quotes, backslashes and newlines of spec values intact in the buildspec (filled as text)', () => {
+    const text = BASE_SPEC.replace('    regions: [us-east-1]', '    regions: [us-east-1]\n    build:\n      args: { NOTE: "say \\"hi\\" \\\\ then\\nnext: {{X}}" }');
+    const r = renderBuild(deployment(text), { region: 'us-east-1', root: ROOT });
+    const YAML = require('yaml') as typeof import('yaml');
+    const vars = YAML.parse(r.buildspec).env.variables;
+    expect(vars.DOCKER_BUILD_ARGS).toBe(`--build-arg 'NOTE=say "hi" \\ then\nnext: {{X}}'`);
+    expect(YAML.parse(r.buildspec).env['secrets-manager']).toBeUndefined();
+  });
+
   it('bakes weights into the image when asked', () => {
     const text = withChanges([['    target:', '    target:']]).replace('        revision: a09a35458c702b33eeacc393d103063234e8bc28', '        revision: a09a35458c702b33eeacc393d103063234e8bc28\n      bakeIntoImage: true');
     const r = renderBuild(deployment(text), { region: 'us-east-1', root: ROOT });
