@@ -356,6 +356,6 @@ describe('bootstrap template: Bedrock promotion (issue 16.4)', () => {
     expect(grants(statements, 'bedrock:GetProvisionedModelThroughput')[0]?.Resource).toBe('arn:aws:bedrock:*:111111111111:provisioned-model/*');
     expect(grants(statements, 'bedrock:ListProvisionedModelThroughputs')[0]?.Resource).toBe('*');
     // Never deleted or changed by promote-model (a term cannot be cancelled anyway).
-    expect(statements.flatMap((s) => list(s.Action)).filter((a) => /ProvisionedModelThroughput$/.test(a) && !/^bedrock:(Create|Get)/.test(a))).toEqual([]);
+    expect(statements.flatMap((s) => list(s.Action)).map(String).filter((a) => /ProvisionedModelThroughput$/.test(a) && !/^bedrock:(Create|Get)/.test(a))).toEqual([]);
   });
 });
