@@ -5,12 +5,14 @@
  */
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import type { RAMClient } from '@aws-sdk/client-ram';
+import { awsClient, dnsSuffix, partitionOf } from '../core/aws';
 import { DeployError, errorName, throwIfAny } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
 import { Actor, sha256Hex, step } from './util';
 import * as ram from '@aws-sdk/client-ram';
 import * as br from '@aws-sdk/client-bedrock';
+import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 
 export interface BedrockModelArn {
   partition: string;
@@ -151,15 +153,52 @@ export async function copyModel(input: ModelCopyInput): Promise<ModelCopyResult>
   if (value.status === 'Failed') {
     throw new DeployError(`Bedrock model copy job ${jobArn} failed: ${value.failureMessage ?? 'no reason given'}.`, {
       title: 'Model copy failed',
-      hint: 'Check that the target region supports this model (and provisioned throughput for it), the custom-model quota of the target account, and that the KMS key policy lets the copying role use the key.',
+      hint: copyFailureHint(input, value.failureMessage ?? ''),
     });
   }
   if (!value.targetModelArn) throw new DeployError(`Bedrock model copy job ${jobArn} completed without a target model ARN.`);
   return { modelArn: value.targetModelArn, jobArn, alreadyPresent: false };
 }
 
+/** A failed copy: a KMS refusal gets the key policy statement that lets the copying role use the key through Bedrock. */
+function copyFailureHint(input: ModelCopyInput, reason: string): string {
+  const general = 'Check that the target region serves the base model with provisioned throughput and the custom-model quota of the target account.';
+  if (!input.kmsKeyId || !/kms|key|grant|decrypt|encrypt/i.test(reason)) return `${general}${input.kmsKeyId ? ` The copy is encrypted with ${input.kmsKeyId}: its key policy must let ${input.actor.principal} use it through Bedrock.` : ''}`;
+  return `The copy is encrypted with ${input.kmsKeyId} (environments.<target>.kmsKeyId). Its key policy must let the promotion role use it through Bedrock in ${input.region}: ${keyPolicyStatement(input.actor, input.region)}. The bootstrap's promotion role is granted the same actions through IAM, which is enough only when the key policy delegates to IAM (its "Enable IAM User Permissions" statement for the account root).`;
+}
+
+/** The key policy statement a promotion role needs for Bedrock to encrypt a model copy (and serve it) with the key. */
+export function keyPolicyStatement(actor: Actor, region: string): string {
+  const role = /^(arn:[\w-]+:)(?:sts|iam)::(\d{12}):(?:assumed-role|role)\/([\w+=,.@-]+)/.exec(actor.principal);
+  const principal = role ? `${role[1]}iam::${role[2]}:role/${role[3]}` : `arn:${partitionOf(region)}:iam::${actor.account}:root`;
+  return JSON.stringify({
+    Sid: 'ModelDeployBedrockCopy',
+    Effect: 'Allow',
+    Principal: { AWS: principal },
+    Action: ['kms:DescribeKey', 'kms:CreateGrant', 'kms:GenerateDataKey', 'kms:Decrypt'],
+    Resource: '*',
+    Condition: { StringEquals: { 'kms:ViaService': `bedrock.${region}.${dnsSuffix(region)}` } },
+  });
+}
+
 /** The Organization of an account (organizations:DescribeOrganization), undefined when it is in none. */
 export type OrganizationLookup = () => Promise<string | undefined>;
+
+/** Organizations has one endpoint per partition. */
+const ORGANIZATIONS_REGION = { aws: 'us-east-1', 'aws-cn': 'cn-northwest-1', 'aws-us-gov': 'us-gov-west-1' } as const;
+
+/** The Organization of the actor's account, asked in the partition of `region`. */
+export function organizationOf(actor: Actor, region: string): OrganizationLookup {
+  return async () => {
+    const client = awsClient(OrganizationsClient, { region: ORGANIZATIONS_REGION[partitionOf(region)], credentials: actor.credentials });
+    try {
+      return (await client.send(new DescribeOrganizationCommand({}))).Organization?.Id;
+    } catch (err) {
+      if (errorName(err) === 'AWSOrganizationsNotInUseException') return undefined;
+      throw err;
+    }
+  };
+}
 
 export interface BedrockSide {
   actor: Actor;

@@ -20,11 +20,12 @@ import { regionsFor, selectEnvironment } from '../config/load';
 import { artifactPrefix, ensureArtifactBucket } from '../image/infra';
 import { weightsKey } from '../image/render';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
-import { copyModel, parseBedrockModelArn, shareModel, targetModelName } from './bedrock';
+import { checkBedrockPrerequisites, copyModel, organizationOf, parseBedrockModelArn, shareModel, targetModelName } from './bedrock';
+import { Commitment, describeCommitment, provisionThroughput, ThroughputRequest } from './throughput';
 import { copyImage, getManifests, imageUri, ImageRef, newestImage, parseImageUri, Registry, waitForReplication } from './ecr';
 import { copyArtifacts, ensureVersioning, ObjectVersion } from './s3';
 import { parseS3Location, S3Location } from '../core/s3-location';
-import { Actor, formatBytes, settleLimit, step, tagValue } from './util';
+import { Actor, formatBytes, kmsKeyIn, settleLimit, step, tagValue } from './util';
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { RAMClient } from '@aws-sdk/client-ram';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -42,6 +43,8 @@ export interface PromoteRequest {
   imageUri?: string;
   modelDataUrl?: string;
   bedrockModelArn?: string;
+  /** Provisioned throughput for the copied Bedrock model in each target region (opt-in: it is billed); both fields are required together. */
+  provisionedThroughput?: { modelUnits?: number; commitment?: Commitment };
   /** The source account's read-only role a GitHub job assumes with its OIDC token (default: the bootstrap's model-deploy-promotion-source-SOURCE). */
   sourceRoleArn?: string;
   /** Names the run in the role session, and in the provenance tags. */
@@ -71,6 +74,8 @@ export interface TargetResult {
   /** The objects under modelDataUrl as the target holds them (version id, ETag, SHA-256), for deploy to pin. */
   modelDataVersions?: ObjectVersion[];
   modelArn?: string;
+  /** The provisioned throughput of the copied Bedrock model, when asked for. */
+  provisionedModelArn?: string;
   blobsCopied: number;
   blobsSkipped: number;
   bytesMoved: number;
@@ -96,6 +101,7 @@ export interface PromotionPlan {
   /** The weights are the build's (no `model-data-url`, no model.s3). */
   modelDataFromBuild?: boolean;
   bedrockModelArn?: string;
+  provisionedThroughput?: ThroughputRequest;
 }
 
 function envLocation(spec: Spec, name: string) {
@@ -138,6 +144,8 @@ export function planPromotion(req: PromoteRequest): PromotionPlan {
   // The image's region wins; then the Bedrock model's (when no image URI was given); then the input or the default.
   const sourceRegion = fromImage?.region ?? (req.imageUri ? undefined : bedrockRegion) ?? req.sourceRegion ?? firstRegion(d, sourceEnv, req.sourceEnvironment);
   const sourceRoleArn = planSourceRole(req, sourceEnv, sourceRegion, errors);
+  const throughput = planThroughput(req, errors);
+  planKmsKey(req, targetEnv, regions, errors);
   const given = planModelData(req, errors);
   const fromBuild = given || !image ? undefined : buildWeights(d, sourceEnv, sourceRegion);
   if (!image && !given && !req.bedrockModelArn) {
@@ -155,7 +163,45 @@ export function planPromotion(req: PromoteRequest): PromotionPlan {
     modelData: given ?? fromBuild,
     modelDataFromBuild: Boolean(fromBuild),
     bedrockModelArn: req.bedrockModelArn,
+    provisionedThroughput: throughput,
   };
+}
+
+/** Provisioned throughput is bought for a copied Bedrock model only, in whole model units. */
+function planThroughput(req: PromoteRequest, errors: DeployError[]): ThroughputRequest | undefined {
+  const { modelUnits, commitment } = req.provisionedThroughput ?? {};
+  if (modelUnits === undefined && commitment === undefined) return undefined;
+  const before = errors.length;
+  if (!req.bedrockModelArn) {
+    errors.push(new DeployError('inputs `provisioned-model-units` and `commitment-duration` are for a Bedrock model, and `bedrock-model-arn` is empty', { title: 'Invalid input', hint: 'Provisioned throughput serves a promoted Bedrock custom model: give `bedrock-model-arn`, or leave both empty.' }));
+  }
+  if (modelUnits === undefined || !Number.isInteger(modelUnits) || modelUnits < 1) {
+    errors.push(new DeployError(`input \`provisioned-model-units\` is ${modelUnits ?? 'empty'}, and \`commitment-duration\` is set: give a whole number of model units (at least 1)`, { title: 'Invalid input' }));
+  }
+  // Never a default: a term is months of spend, and even `none` is billed by the hour.
+  if (commitment === undefined) {
+    errors.push(new DeployError('input `provisioned-model-units` is set without `commitment-duration`', {
+      title: 'Commitment not chosen',
+      hint: 'Say what you buy: `none` (hourly, deletable any time), `OneMonth` or `SixMonths` (billed for the whole term, not deletable before it ends).',
+    }));
+  }
+  return errors.length === before && modelUnits !== undefined && commitment !== undefined ? { modelUnits, commitment } : undefined;
+}
+
+/**
+ * A KMS key lives in one region: the target's key must be usable in every target region (an alias or key id
+ * resolves in each region, a multi-region key has a replica there); a key ARN of another region is refused.
+ */
+function planKmsKey(req: PromoteRequest, targetEnv: EnvironmentSpec, regions: string[], errors: DeployError[]): void {
+  const key = targetEnv.kmsKeyId;
+  if (!key) return;
+  const elsewhere = regions.filter((region) => !kmsKeyIn(key, region));
+  if (elsewhere.length === 0) return;
+  errors.push(new DeployError(`environments.${req.targetEnvironment}.kmsKeyId ${key} is a key of ${key.split(':')[3]}, and KMS keys are regional: the promoted copies in ${elsewhere.join(', ')} cannot be encrypted with it`, {
+    location: envLocation(req.spec, req.targetEnvironment),
+    title: 'KMS key in another region',
+    hint: 'Name the key by an alias (alias/NAME, created in every target region) or use a multi-region key (mrk-…) replicated into each target region.',
+  }));
 }
 
 /**
@@ -337,6 +383,8 @@ export async function promote(req: PromoteRequest, reporter: Reporter, signal?: 
   const { deployment: d, source, target } = plan;
   reporter.info(`Promoting ${d.name} from ${source.name} (${source.env.account} ${source.region}) to ${target.name} (${target.env.account} ${target.regions.join(', ')}) as ${targetActor.principal}.`);
   const p: Promotion = { plan, req, reporter, signal, tuning: req.tuning ?? {}, timeoutMs: req.timeoutMs ?? 120 * 60_000, sourceActor, targetActor };
+  // What Bedrock would refuse is found before anything is shared, copied or bought.
+  await checkBedrock(p);
   // Resolve the image once: every region gets the same digest.
   const ref = await resolveImage(p);
   await shareBedrockModel(p);
@@ -418,6 +466,33 @@ async function resolveImage(p: Promotion): Promise<ImageRef | undefined> {
   const ref = image.ref ?? (await newestImage(sourceRegistry(p, image.repositoryName)));
   p.reporter.info(`Image: ${image.repositoryName}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`);
   return ref;
+}
+
+/** The Bedrock prerequisites, each side asked with its own credentials; then what a throughput purchase commits to. */
+async function checkBedrock(p: Promotion): Promise<void> {
+  const { plan, sourceActor, targetActor, reporter } = p;
+  const modelArn = plan.bedrockModelArn;
+  if (!modelArn) return;
+  const modelRegion = parseBedrockModelArn(modelArn)?.region ?? plan.source.region;
+  await checkBedrockPrerequisites({
+    sourceModelArn: modelArn,
+    source: { actor: sourceActor, organization: organizationOf(sourceActor, modelRegion), bedrock: awsClient(BedrockClient, { region: modelRegion, credentials: sourceActor.credentials }) },
+    target: {
+      actor: targetActor,
+      organization: organizationOf(targetActor, modelRegion),
+      regions: plan.target.regions,
+      bedrockIn: (region) => awsClient(BedrockClient, { region, credentials: targetActor.credentials }),
+    },
+    reporter,
+  });
+  const pt = plan.provisionedThroughput;
+  if (pt) {
+    reporter.warning(
+      `After the copy, promote-model buys ${describeCommitment(pt)} in each of ${plan.target.regions.join(', ')} (account ${plan.target.env.account}).`,
+      undefined,
+      'Provisioned throughput is billed',
+    );
+  }
 }
 
 /** Across accounts, a Bedrock custom model is shared through RAM before the target copies it. */
@@ -509,7 +584,7 @@ async function copyImageInto(p: Promotion, src: Registry, dst: Registry, ref: Im
     partSize: p.tuning.layerPartSize,
     signal: p.signal,
     reporter: p.reporter,
-    createRepository: (t) => createRepository(t, target.env.kmsKeyId, ownershipTags(d, target.name)),
+    createRepository: (t) => createRepository(t, kmsKeyIn(target.env.kmsKeyId, t.region), ownershipTags(d, target.name)),
   });
   r.image = copied.alreadyPresent ? 'present' : 'copied';
   r.digest = copied.digest;
@@ -527,7 +602,7 @@ async function promoteModelData(p: Promotion, region: string, data: S3Location, 
   const bucket = target.env.artifactBucket ?? artifactBucketName(target.env.account, region);
   // A new account has no artifact bucket yet: create it as build-model creates the source's.
   await step(targetActor, 's3:CreateBucket and s3:PutBucket* (encryption, public access block, ownership, policy)', bucket, () =>
-    ensureArtifactBucket({ region, credentials: targetActor.credentials }, bucket, target.env.kmsKeyId, p.reporter),
+    ensureArtifactBucket({ region, credentials: targetActor.credentials }, bucket, kmsKeyIn(target.env.kmsKeyId, region), p.reporter),
   );
   const targetBucket = { client: awsClient(S3Client, { region, credentials: targetActor.credentials }), actor: targetActor, bucket, region, owner: target.env.account };
   await ensureVersioning(targetBucket);
@@ -536,7 +611,7 @@ async function promoteModelData(p: Promotion, region: string, data: S3Location, 
     data.key,
     targetBucket,
     {
-      kmsKeyId: target.env.kmsKeyId,
+      kmsKeyId: kmsKeyIn(target.env.kmsKeyId, region),
       tags: provenanceTags(plan, req, undefined),
       multipartThreshold: tuning.multipartThreshold,
       partSize: tuning.s3PartSize,
@@ -552,17 +627,21 @@ async function promoteModelData(p: Promotion, region: string, data: S3Location, 
   r.bytesCopied = copied.bytesCopied;
 }
 
+/** The Bedrock model into one region, then (when asked) its provisioned throughput. */
 async function copyBedrockModel(p: Promotion, region: string, sourceModelArn: string, r: TargetResult): Promise<void> {
   const { plan, req, targetActor, tuning } = p;
   const { deployment: d, target } = plan;
+  const bedrock = awsClient(BedrockClient, { region, credentials: targetActor.credentials });
+  const name = targetModelName(`${d.project}-${d.name}`, sourceModelArn);
+  const tags = { ...ownershipTags(d, target.name), ...provenanceTags(plan, req) };
   const copied = await copyModel({
-    bedrock: awsClient(BedrockClient, { region, credentials: targetActor.credentials }),
+    bedrock,
     actor: targetActor,
     region,
     sourceModelArn,
-    targetModelName: targetModelName(`${d.project}-${d.name}`, sourceModelArn),
-    kmsKeyId: target.env.kmsKeyId,
-    tags: { ...ownershipTags(d, target.name), ...provenanceTags(plan, req) },
+    targetModelName: name,
+    kmsKeyId: kmsKeyIn(target.env.kmsKeyId, region),
+    tags,
     timeoutMs: p.timeoutMs,
     initialDelayMs: tuning.pollInitialDelayMs,
     maxDelayMs: tuning.pollMaxDelayMs,
@@ -570,6 +649,23 @@ async function copyBedrockModel(p: Promotion, region: string, sourceModelArn: st
     reporter: p.reporter,
   });
   r.modelArn = copied.modelArn;
+  const pt = plan.provisionedThroughput;
+  if (!pt) return;
+  const provisioned = await provisionThroughput({
+    ...pt,
+    bedrock,
+    actor: targetActor,
+    region,
+    modelArn: copied.modelArn,
+    name,
+    tags,
+    timeoutMs: p.timeoutMs,
+    initialDelayMs: tuning.pollInitialDelayMs,
+    maxDelayMs: tuning.pollMaxDelayMs,
+    signal: p.signal,
+    reporter: p.reporter,
+  });
+  r.provisionedModelArn = provisioned.provisionedModelArn;
 }
 
 /** A region that failed, with what it had done by then (the image may be tagged while the weights failed). */
@@ -678,6 +774,7 @@ function describe(r: TargetResult): string {
   if (r.image) parts.push(`image ${r.image}, ${r.blobsCopied} blobs copied, ${r.blobsSkipped} skipped, ${formatBytes(r.bytesMoved)} moved`);
   if (r.modelDataUrl) parts.push(`${r.objectsCopied} objects copied, ${r.objectsSkipped} skipped, ${formatBytes(r.bytesCopied)} copied in S3`);
   if (r.modelArn) parts.push(`model ${r.modelArn}`);
+  if (r.provisionedModelArn) parts.push(`provisioned throughput ${r.provisionedModelArn}`);
   return parts.join('; ');
 }
 
@@ -690,7 +787,7 @@ export function summaryMarkdown(plan: PromotionPlan, targets: TargetResult[], fa
   ];
   for (const t of targets) {
     lines.push(
-      `| ${t.account} | ${t.region} | ${t.image ? `${t.image}${t.digest ? ` \`${t.digest.slice(0, 19)}…\`` : ''}` : '-'} | ${t.image ? `${t.blobsCopied} / ${t.blobsSkipped}` : '-'} | ${t.image ? formatBytes(t.bytesMoved) : '-'} | ${t.modelDataUrl ? `${t.objectsCopied} / ${t.objectsSkipped}` : '-'} | ${t.modelDataUrl ? formatBytes(t.bytesCopied) : '-'} | ${t.modelArn ?? '-'} | ${t.seconds.toFixed(1)} s |`,
+      `| ${t.account} | ${t.region} | ${t.image ? `${t.image}${t.digest ? ` \`${t.digest.slice(0, 19)}…\`` : ''}` : '-'} | ${t.image ? `${t.blobsCopied} / ${t.blobsSkipped}` : '-'} | ${t.image ? formatBytes(t.bytesMoved) : '-'} | ${t.modelDataUrl ? `${t.objectsCopied} / ${t.objectsSkipped}` : '-'} | ${t.modelDataUrl ? formatBytes(t.bytesCopied) : '-'} | ${t.modelArn ? `${t.modelArn}${t.provisionedModelArn ? ` (provisioned: ${t.provisionedModelArn})` : ''}` : '-'} | ${t.seconds.toFixed(1)} s |`,
     );
   }
   for (const f of failed) {

@@ -65,3 +65,16 @@ export function formatBytes(n: number): string {
 export function tagValue(v: string): string {
   return v.replace(/[^\w\s+\-=.:/@]/g, '_').slice(0, 256);
 }
+
+/**
+ * The target's KMS key as named in `region`, or undefined when it cannot be used there: a key id or alias
+ * resolves in each region, a multi-region key (mrk-) has a replica of the same id, a key ARN is one region's.
+ */
+export function kmsKeyIn(key: string | undefined, region: string): string | undefined {
+  if (!key) return undefined;
+  const arn = /^(arn:[\w-]+:kms:)([a-z0-9-]+)(:\d{12}:)(.+)$/.exec(key);
+  if (!arn) return key;
+  const [, head, keyRegion, account, resource] = arn;
+  if (keyRegion === region) return key;
+  return resource?.startsWith('key/mrk-') ? `${head}${region}${account}${resource}` : undefined;
+}

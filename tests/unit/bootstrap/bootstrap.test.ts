@@ -16,7 +16,12 @@ function render(params: Record<string, string>, partition = 'aws'): Json {
   const values: Record<string, string> = {};
   for (const [name, p] of Object.entries(template.Parameters as Json)) values[name] = params[name] ?? String(p.Default ?? '');
   for (const name of Object.keys(params)) expect(template.Parameters).toHaveProperty(name);
-  const pseudo: Record<string, string> = { 'AWS::Partition': partition, 'AWS::AccountId': ACCOUNT, 'AWS::Region': partition === 'aws-cn' ? 'cn-north-1' : 'us-east-1' };
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': partition,
+    'AWS::AccountId': ACCOUNT,
+    'AWS::Region': partition === 'aws-cn' ? 'cn-north-1' : 'us-east-1',
+    'AWS::URLSuffix': partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com',
+  };
   const conditions: Record<string, boolean> = {};
   const ref = (name: string): unknown => {
     if (name === 'AWS::NoValue') return NO_VALUE;
@@ -144,7 +149,12 @@ describe('bootstrap template: trust', () => {
     ]);
     expect(render(BASE).PromotionSourceRole).toBeUndefined();
     const actions = resources.PromotionSourceRole.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement.flatMap((st: Json) => list(st.Action)));
-    for (const a of actions) expect(a).toMatch(/^(ecr:(Describe|List|BatchGet|BatchCheck|GetDownload|GetAuthorizationToken)|s3:(Get|List))/);
+    // kms:Decrypt only through S3, only for the artifact buckets: reading encrypted weights.
+    for (const a of actions) expect(a).toMatch(/^(ecr:(Describe|List|BatchGet|BatchCheck|GetDownload|GetAuthorizationToken)|s3:(Get|List)|kms:Decrypt$)/);
+    const decrypt = resources.PromotionSourceRole.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement as Json[]).filter((st: Json) => list(st.Action).includes('kms:Decrypt'));
+    expect(decrypt.map((st: Json) => st.Condition)).toEqual([
+      { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com', 'kms:EncryptionContext:aws:s3:arn': `arn:aws:s3:::model-deploy-${ACCOUNT}-*` } },
+    ]);
   });
 
   it('reuses an existing OIDC provider instead of creating a second one', () => {
@@ -318,12 +328,34 @@ describe('bootstrap template: Bedrock promotion (issue 16.4)', () => {
     ]);
     expect(grants(withSource, 'bedrock:GetFoundationModel')[0]?.Resource).toBe('arn:aws:bedrock:*::foundation-model/*');
     expect(grants(withSource, 'ram:AcceptResourceShareInvitation')[0]?.Resource).toBe('arn:aws:ram:*:999999999999:resource-share-invitation/*');
-    const kms = grants(withSource, 'kms:CreateGrant')[0];
-    expect(kms?.Resource).toBe('arn:aws:kms:*:111111111111:key/*');
-    expect(kms?.Condition).toEqual({ StringLike: { 'kms:ViaService': 'bedrock.*.amazonaws.com' } });
+    // Each kms:CreateGrant goes through one service only: Bedrock (the copy) or ECR (a new encrypted repository).
+    const kms = grants(withSource, 'kms:CreateGrant');
+    expect(kms.map((s) => s.Resource)).toEqual(['arn:aws:kms:*:111111111111:key/*', 'arn:aws:kms:*:111111111111:key/*']);
+    expect(kms.map((s) => s.Condition).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
+      { StringLike: { 'kms:ViaService': 'bedrock.*.amazonaws.com' } },
+      { StringLike: { 'kms:ViaService': 'ecr.*.amazonaws.com' } },
+    ]);
+    // China: the service endpoints end in amazonaws.com.cn.
+    const cn = policyOf(render({ ...BASE, Environment: 'prod', CreatePromotionRole: 'true' }, 'aws-cn'), 'PromotionRole');
+    expect(grants(cn, 'kms:CreateGrant').map((s) => s.Condition.StringLike['kms:ViaService']).sort()).toEqual(['bedrock.*.amazonaws.com.cn', 'ecr.*.amazonaws.com.cn']);
     // Without a source account, only copies within this account.
     const own = policyOf(render({ ...BASE, Environment: 'prod', CreatePromotionRole: 'true' }), 'PromotionRole');
     expect(JSON.stringify(own)).not.toMatch(/999999999999|resource-share-invitation/);
     expect(grants(own, 'bedrock:CreateModelCopyJob')).toHaveLength(1);
+  });
+
+  it('lets the promotion role buy provisioned throughput only when asked, for the project\'s copied models, tagged', () => {
+    const prod = { ...BASE, Environment: 'prod', CreatePromotionRole: 'true' };
+    expect(grants(policyOf(render(prod), 'PromotionRole'), 'bedrock:CreateProvisionedModelThroughput')).toHaveLength(0);
+    const statements = policyOf(render({ ...prod, BedrockProvisionedThroughput: 'true' }), 'PromotionRole');
+    const buy = grants(statements, 'bedrock:CreateProvisionedModelThroughput');
+    expect(buy.map((s) => [s.Resource, s.Condition])).toEqual([
+      ['arn:aws:bedrock:*:111111111111:custom-model/*', { StringEquals: { 'aws:ResourceTag/model-deploy:project': BASE.Project } }],
+      ['arn:aws:bedrock:*:111111111111:provisioned-model/*', { StringEquals: { 'aws:RequestTag/model-deploy:project': BASE.Project } }],
+    ]);
+    expect(grants(statements, 'bedrock:GetProvisionedModelThroughput')[0]?.Resource).toBe('arn:aws:bedrock:*:111111111111:provisioned-model/*');
+    expect(grants(statements, 'bedrock:ListProvisionedModelThroughputs')[0]?.Resource).toBe('*');
+    // Never deleted or changed by promote-model (a term cannot be cancelled anyway).
+    expect(statements.flatMap((s) => list(s.Action)).map(String).filter((a) => /ProvisionedModelThroughput$/.test(a) && !/^bedrock:(Create|Get)/.test(a))).toEqual([]);
   });
 });

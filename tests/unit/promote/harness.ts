@@ -52,7 +52,8 @@ environments:
     account: "333333333333"
     promotionRoleArn: arn:aws:iam::333333333333:role/model-deploy-promotion
     regions: [us-east-1, eu-west-1]
-    kmsKeyId: arn:aws:kms:us-east-1:333333333333:key/11111111-2222-3333-4444-555555555555
+    # A multi-region key: its replica in each target region has the same id.
+    kmsKeyId: arn:aws:kms:us-east-1:333333333333:key/mrk-1234567890abcdef1234567890abcdef
   replicated:
     account: "444444444444"
     promotionRoleArn: arn:aws:iam::444444444444:role/model-deploy-promotion

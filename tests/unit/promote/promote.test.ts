@@ -1,9 +1,11 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
-import { mockClient } from 'aws-sdk-client-mock';
+import { AwsStub, mockClient } from 'aws-sdk-client-mock';
+import type { MetadataBearer } from '@smithy/types';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import * as bedrock from '@aws-sdk/client-bedrock';
 import * as ram from '@aws-sdk/client-ram';
+import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { PutImageCommand } from '@aws-sdk/client-ecr';
 import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
@@ -202,6 +204,16 @@ describe('promote: image copy across accounts and regions', () => {
   });
 });
 
+/** One Organization, the source model Active, every region serving its base model; the target's copy not there yet. */
+function bedrockPrerequisitesMet(b: AwsStub<object, MetadataBearer, unknown>) {
+  mockClient(OrganizationsClient).on(DescribeOrganizationCommand).resolves({ Organization: { Id: 'o-abc' } });
+  b.on(bedrock.GetCustomModelCommand).callsFake((i: { modelIdentifier: string }) => {
+    if (i.modelIdentifier.includes(':111111111111:')) return { modelStatus: 'Active', baseModelArn: 'arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1:0:8k' };
+    throw Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' });
+  });
+  b.on(bedrock.GetFoundationModelCommand).resolves({ modelDetails: { modelId: 'amazon.titan-text-express-v1:0:8k', inferenceTypesSupported: ['PROVISIONED'] } } as never);
+}
+
 describe('promote: model data and Bedrock', () => {
   test('S3 weights go to the target bucket with the target KMS key and provenance tags, through the runner across accounts', async () => {
     fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
@@ -235,7 +247,7 @@ describe('promote: model data and Bedrock', () => {
     r.on(ram.GetResourceShareInvitationsCommand).resolves({ resourceShareInvitations: [{ status: 'PENDING', resourceShareInvitationArn: 'arn:inv' }] });
     r.on(ram.AcceptResourceShareInvitationCommand).resolves({});
     const b = mockClient(bedrock.BedrockClient);
-    b.on(bedrock.GetCustomModelCommand).rejects(Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' }));
+    bedrockPrerequisitesMet(b);
     b.on(bedrock.CreateModelCopyJobCommand).callsFake(async (_i, getClient) => ({ jobArn: `arn:job/${await getClient().config.region()}` }));
     let polls = 0;
     b.on(bedrock.GetModelCopyJobCommand).callsFake((i: { jobArn: string }) => {
@@ -263,7 +275,7 @@ describe('promote: model data and Bedrock', () => {
     r.on(ram.AssociateResourceShareCommand).resolves({});
     r.on(ram.GetResourceShareInvitationsCommand).resolves({});
     const b = mockClient(bedrock.BedrockClient);
-    b.on(bedrock.GetCustomModelCommand).rejects(Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' }));
+    bedrockPrerequisitesMet(b);
     b.on(bedrock.CreateModelCopyJobCommand).resolves({ jobArn: 'arn:job' });
     b.on(bedrock.GetModelCopyJobCommand).resolves({ status: 'Failed', failureMessage: 'Provisioned throughput is not supported in eu-west-1' });
     const err = (await promote(request({ region: 'eu-west-1', bedrockModelArn: 'arn:aws:bedrock:us-east-1:111111111111:custom-model/m/abc' }), memoryReporter()).catch((e) => e)) as DeployError;

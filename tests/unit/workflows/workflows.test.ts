@@ -298,6 +298,30 @@ describe('reusable workflows', () => {
     const names = (job.steps as Json[]).map((s) => s.id ?? s.name);
     expect(names.indexOf('promote')).toBeLessThan(names.indexOf('deploy'));
   });
+
+  it('promote hands every workflow input that promote-model also takes to it unchanged, Bedrock and throughput included (issue 16.4)', () => {
+    const doc = load('promote.yml');
+    const step = (doc.jobs.promote.steps as Json[]).find((s) => s.id === 'promote')!;
+    const actionInputs = Object.keys((parse(fs.readFileSync(path.join(actionDir(step.uses), 'action.yml'), 'utf8')) as Json).inputs);
+    for (const trigger of ['workflow_call', 'workflow_dispatch']) {
+      const shared = Object.keys(doc.on[trigger].inputs).filter((name) => actionInputs.includes(name));
+      expect(shared).toEqual(expect.arrayContaining(['bedrock-model-arn', 'provisioned-model-units', 'commitment-duration', 'image-uri']));
+      for (const name of shared) expect({ name, with: step.with[name] }).toEqual({ name, with: `\${{ inputs.${name} }}` });
+    }
+  });
+
+  it('promote deploys no endpoint after a Bedrock model copy (Bedrock serves it), and exposes the copied and provisioned models', () => {
+    const doc = load('promote.yml');
+    const steps = doc.jobs.promote.steps as Json[];
+    const at = steps.findIndex((s) => s.id === 'promote');
+    const after = steps.slice(at + 1);
+    expect(after.map((s) => s.id ?? s.name)).toEqual(['pick', 'AWS credentials of the target environment (OIDC)', 'deploy']);
+    for (const s of after) expect({ step: s.id ?? s.name, if: s.if }).toEqual({ step: s.id ?? s.name, if: "inputs.bedrock-model-arn == ''" });
+    for (const output of ['model-arns', 'provisioned-model-arns']) {
+      expect(doc.jobs.promote.outputs[output]).toBe(`\${{ steps.promote.outputs.${output} }}`);
+      expect(doc.on.workflow_call.outputs[output].value).toBe(`\${{ jobs.promote.outputs.${output} }}`);
+    }
+  });
 });
 
 describe('ci.yml', () => {
