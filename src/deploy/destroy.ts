@@ -10,6 +10,7 @@ import { DeployError, errorMessage, errorName, explainAwsError } from '../core/e
 import type { Reporter } from '../core/log';
 import { apiKeySecretName, artifactBucketName, buildStackName, endpointName, repositoryName } from '../config/names';
 import type { Deployment } from '../config/types';
+import { asyncLifecyclePlan } from './async-lifecycle';
 import { watchStack, WatchOptions } from './events';
 import { describeStack } from './stack-state';
 import * as sdk from '@aws-sdk/client-cloudformation';
@@ -51,6 +52,10 @@ export function dataKept(d: Deployment, region: string, environmentName?: string
   if (d.model.s3) kept.push(`model weights at ${d.model.s3}`);
   if (d.async.outputPath) kept.push(`async results at ${d.async.outputPath}`);
   if (d.async.failurePath) kept.push(`async failures at ${d.async.failurePath}`);
+  if (d.target === 'sagemaker-async' && account) {
+    const plan = asyncLifecyclePlan(d, region, account);
+    if (plan.foreign.length < 2) kept.push(`async requests and results under s3://${plan.bucket}/${plan.prefix} (they expire ${plan.days} days after they were written: lifecycle rule ${plan.ruleId})`);
+  }
   if (d.security.dataCapture?.enabled !== false && d.security.dataCapture?.s3Uri) kept.push(`captured requests at ${d.security.dataCapture.s3Uri}`);
   if (account) kept.push(`the artifact bucket s3://${artifactBucketName(account, region)} (weights, build sources, templates; shared by every deployment)`);
   kept.push(`images in the ECR repository ${repositoryName(d)} (build stack ${buildStackName(d)})`);

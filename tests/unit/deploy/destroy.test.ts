@@ -214,3 +214,14 @@ describe('destroy: the SageMaker log group the stack leaves (issue 16.7)', () =>
     expect(logs.calls()).toHaveLength(0);
   });
 });
+
+describe('destroy: async results in the artifact bucket', () => {
+  it('says they stay, where, and when the lifecycle rule expires them', async () => {
+    world({});
+    const target = selection('summarizer-batch', 'dev', (text) => text.replace(/^\s*(outputPath|failurePath): s3:\/\/acme-llm-async\/.*\n/gm, ''));
+    const [result] = await deployEndpoint(target, request(), run());
+    expect(result.changesMarkdown).toContain(
+      `- async requests and results under s3://model-deploy-${ACCOUNT}-us-east-1/async/acme-llm/summarizer-batch/ (they expire 30 days after they were written: lifecycle rule model-deploy-async-acme-llm-summarizer-batch)`,
+    );
+  });
+});
