@@ -36,6 +36,12 @@ export const definition = {
     'fail-on-empty-changeset': { description: 'Fail when there is nothing to change (default: succeed as a no-op).', type: 'boolean', default: 'false' },
     'skip-quota-check': { description: 'Do not check Service Quotas before deploying.', type: 'boolean', default: 'false' },
     'smoke-test': { description: 'Invoke the endpoint with the spec smokeTest payload after the deploy.', type: 'boolean', default: 'true' },
+    'delete-logs': {
+      description:
+        "destroy, destroy-preview: also delete the SageMaker endpoint's log group (/aws/sagemaker/Endpoints/NAME), which CloudFormation does not own and destroy otherwise keeps and reports.",
+      type: 'boolean',
+      default: 'false',
+    },
     'template-bucket': { description: 'S3 bucket for templates over 51,200 bytes (default: the artifact bucket).' },
     'github-token': { description: 'Token for GitHub deployments and statuses.', default: '${{ github.token }}', secret: true },
     benchmark: {
@@ -75,6 +81,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       failOnEmptyChangeSet: inputs['fail-on-empty-changeset'],
       skipQuotaCheck: inputs['skip-quota-check'],
       smokeTest: inputs['smoke-test'],
+      deleteLogs: inputs['delete-logs'],
       templateBucket: inputs['template-bucket'],
       changeSetName: inputs['change-set-name'],
       githubToken: inputs['github-token'],

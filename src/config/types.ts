@@ -76,7 +76,7 @@ export interface DeploymentSpec {
     rollbackAlarms?: string[];
     latencyThresholdMs: number;
   };
-  async: { outputPath?: string; failurePath?: string; maxConcurrentInvocationsPerInstance: number };
+  async: { outputPath?: string; failurePath?: string; maxConcurrentInvocationsPerInstance: number; outputExpirationDays: number };
   apiKey: { enabled: boolean; gracePeriodHours: number; kmsKeyId?: string; readers?: string[] };
   security: {
     kmsKeyId?: string;

@@ -1,13 +1,16 @@
 /**
  * mode: destroy. Deletes the endpoint stack and says exactly what went and what stayed: resources the
  * template retains, and data that never belonged to the stack (weights, async results, captured
- * requests, images, the API-key secret).
+ * requests, images, the API-key secret, the log group SageMaker writes the endpoint's logs to).
  */
 import type { CloudFormationClient, Stack, StackResourceSummary } from '@aws-sdk/client-cloudformation';
-import { DeployError, explainAwsError } from '../core/errors';
+import { CloudWatchLogsClient, DeleteLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { awsClient, Credentials } from '../core/aws';
+import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { apiKeySecretName, artifactBucketName, buildStackName, repositoryName } from '../config/names';
+import { apiKeySecretName, artifactBucketName, buildStackName, endpointName, repositoryName } from '../config/names';
 import type { Deployment } from '../config/types';
+import { asyncLifecyclePlan } from './async-lifecycle';
 import { watchStack, WatchOptions } from './events';
 import { describeStack } from './stack-state';
 import * as sdk from '@aws-sdk/client-cloudformation';
@@ -24,6 +27,9 @@ export interface DestroyOptions {
   token: string;
   signal?: AbortSignal;
   pollOverrides?: WatchOptions['pollOverrides'];
+  /** delete-logs: also delete the SageMaker endpoint's log group once the stack is gone. */
+  deleteLogs?: boolean;
+  credentials?: Credentials;
 }
 
 export interface DestroyResult {
@@ -46,6 +52,10 @@ export function dataKept(d: Deployment, region: string, environmentName?: string
   if (d.model.s3) kept.push(`model weights at ${d.model.s3}`);
   if (d.async.outputPath) kept.push(`async results at ${d.async.outputPath}`);
   if (d.async.failurePath) kept.push(`async failures at ${d.async.failurePath}`);
+  if (d.target === 'sagemaker-async' && account) {
+    const plan = asyncLifecyclePlan(d, region, account);
+    if (plan.foreign.length < 2) kept.push(`async requests and results under s3://${plan.bucket}/${plan.prefix} (they expire ${plan.days} days after they were written: lifecycle rule ${plan.ruleId})`);
+  }
   if (d.security.dataCapture?.enabled !== false && d.security.dataCapture?.s3Uri) kept.push(`captured requests at ${d.security.dataCapture.s3Uri}`);
   if (account) kept.push(`the artifact bucket s3://${artifactBucketName(account, region)} (weights, build sources, templates; shared by every deployment)`);
   kept.push(`images in the ECR repository ${repositoryName(d)} (build stack ${buildStackName(d)})`);
@@ -62,37 +72,43 @@ export async function destroyStack(options: DestroyOptions): Promise<DestroyResu
   const outside = dataKept(options.deployment, region, options.environmentName, options.account);
   if (!stack) {
     reporter.info(`Stack ${stackName} does not exist in ${region}: nothing to delete.`);
-    const markdown = `### Destroy \`${stackName}\` (${region})\n\nThe stack did not exist: nothing removed.\n`;
-    return { existed: false, removed: [], kept: outside, markdown };
+    // A destroy run again with delete-logs after the stack went still removes the log group.
+    const logs = await endpointLogs(options, true);
+    const markdown = [`### Destroy \`${stackName}\` (${region})`, '', logs.removed.length ? 'The stack did not exist.' : 'The stack did not exist: nothing removed.', '', ...section('Removed', logs.removed), ...section('Kept', logs.kept)].join('\n');
+    return { existed: false, removed: logs.removed, kept: [...logs.kept, ...outside], markdown };
   }
   refuseUntouchable(stack, stackName, region);
   const stackId = stack.StackId ?? stackName;
   const { resources, retainedIds } = await stackInventory(options, stackId);
   reporter.info(`Deleting stack ${stackName} in ${region} (${resources.length} resources).`);
   await deleteAndWatch(options, stackId);
-  const removed = resources.filter((r) => !retainedIds.has(r.LogicalResourceId ?? '')).map(describeResource);
+  // Only now: a live endpoint would write into the group again.
+  const logs = await endpointLogs(options, true);
+  const removed = [...resources.filter((r) => !retainedIds.has(r.LogicalResourceId ?? '')).map(describeResource), ...logs.removed];
   const retained = resources.filter((r) => retainedIds.has(r.LogicalResourceId ?? '')).map((r) => `${describeResource(r)}: DeletionPolicy keeps it`);
-  const kept = [...retained, ...outside];
+  const kept = [...retained, ...logs.kept, ...outside];
   reporter.info(`Removed ${removed.length} resources; kept: ${kept.length ? kept.join('; ') : 'nothing'}.`);
   return { existed: true, stackId, removed, kept, markdown: destroyedMarkdown(stackName, region, removed, kept) };
 }
 
-export type PreviewOptions = Pick<DestroyOptions, 'cfn' | 'stackName' | 'region' | 'account' | 'deployment' | 'environmentName' | 'reporter'>;
+export type PreviewOptions = Pick<DestroyOptions, 'cfn' | 'stackName' | 'region' | 'account' | 'deployment' | 'environmentName' | 'reporter' | 'deleteLogs' | 'credentials'>;
 
 /** What destroy would delete and keep, from reads only; a stack destroy would refuse is said, not thrown. */
 export async function previewDestroy(options: PreviewOptions): Promise<DestroyResult> {
   const { cfn, stackName, region, reporter } = options;
   const stack = await describeStack(cfn, stackName);
   const outside = dataKept(options.deployment, region, options.environmentName, options.account);
+  const logs = await endpointLogs(options, false);
   if (!stack) {
-    reporter.info(`Stack ${stackName} does not exist in ${region}: destroy would delete nothing.`);
-    return { existed: false, removed: [], kept: outside, markdown: `### Destroy \`${stackName}\` would (${region})\n\ndelete nothing: the stack does not exist.\n` };
+    reporter.info(`Stack ${stackName} does not exist in ${region}: destroy would delete ${logs.removed.length ? 'only the log group' : 'nothing'}.`);
+    const markdown = [`### Destroy \`${stackName}\` would (${region})`, '', logs.removed.length ? 'delete only the log group: the stack does not exist.' : 'delete nothing: the stack does not exist.', '', ...section('Delete', logs.removed), ...section('Keep', logs.kept)].join('\n');
+    return { existed: false, removed: logs.removed, kept: [...logs.kept, ...outside], markdown };
   }
   const stackId = stack.StackId ?? stackName;
   const { resources, retainedIds } = await stackInventory({ ...options, cfn }, stackId);
-  const removed = resources.filter((r) => !retainedIds.has(r.LogicalResourceId ?? '')).map(describeResource);
+  const removed = [...resources.filter((r) => !retainedIds.has(r.LogicalResourceId ?? '')).map(describeResource), ...logs.removed];
   const retained = resources.filter((r) => retainedIds.has(r.LogicalResourceId ?? '')).map((r) => `${describeResource(r)}: DeletionPolicy keeps it`);
-  const kept = [...retained, ...outside];
+  const kept = [...retained, ...logs.kept, ...outside];
   let refusal: string | undefined;
   try {
     refuseUntouchable(stack, stackName, region);
@@ -104,14 +120,91 @@ export async function previewDestroy(options: PreviewOptions): Promise<DestroyRe
     `### Destroy \`${stackName}\` would (${region})`,
     '',
     ...(refusal ? [`> ⚠️ ${stack.EnableTerminationProtection ? 'termination protection: destroy will refuse' : 'busy: destroy will refuse'}. ${refusal}`, ''] : []),
-    `**Delete** (${removed.length}):`,
-    ...removed.map((r) => `- ${r}`),
-    '',
-    `**Keep** (${kept.length}):`,
-    ...kept.map((k) => `- ${k}`),
-    '',
+    ...section('Delete', removed, true),
+    ...section('Keep', kept, true),
   ].join('\n');
   return { existed: true, stackId, removed, kept, markdown };
+}
+
+/** A markdown list under a bold heading with its count; empty lists are left out unless always. */
+function section(title: string, items: string[], always = false): string[] {
+  if (!items.length && !always) return [];
+  return [`**${title}** (${items.length}):`, ...items.map((i) => `- ${i}`), ''];
+}
+
+// ---- the endpoint's log group ------------------------------------------------------------------
+
+/** SageMaker writes an endpoint's logs to this group itself: CloudFormation never owned it, so it outlives the stack. */
+export function sageMakerLogGroup(d: Deployment, environmentName?: string): string | undefined {
+  return d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async' ? `/aws/sagemaker/Endpoints/${endpointName(d, environmentName)}` : undefined;
+}
+
+interface LogGroupFacts {
+  name: string;
+  retentionInDays?: number;
+  storedBytes?: number;
+}
+
+async function findLogGroup(logs: CloudWatchLogsClient, name: string): Promise<LogGroupFacts | undefined> {
+  let nextToken: string | undefined;
+  do {
+    // A prefix also matches longer names (…-dev and …-dev2): only the exact name counts.
+    const page = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name, nextToken }));
+    const hit = page.logGroups?.find((g) => g.logGroupName === name);
+    if (hit) return { name, retentionInDays: hit.retentionInDays, storedBytes: hit.storedBytes };
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return undefined;
+}
+
+function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} bytes` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function logGroupText(f: LogGroupFacts, region: string): string {
+  const retention = f.retentionInDays ? `retention ${f.retentionInDays} days` : 'retention: never expires';
+  const size = f.storedBytes === undefined ? '' : `, ${formatBytes(f.storedBytes)} stored`;
+  return `the SageMaker log group ${f.name} (${region}; ${retention}${size})`;
+}
+
+/**
+ * The endpoint's log group. With delete-logs it is deleted (apply) or listed for deletion (preview); without,
+ * it is listed as kept with the two ways to remove it. A failure to read or delete it is a warning: the
+ * stack's own result stands.
+ */
+async function endpointLogs(options: PreviewOptions, apply: boolean): Promise<{ removed: string[]; kept: string[] }> {
+  const { region, reporter } = options;
+  const name = sageMakerLogGroup(options.deployment, options.environmentName);
+  if (!name) return { removed: [], kept: [] };
+  const logs = awsClient(CloudWatchLogsClient, { region, credentials: options.credentials });
+  const removeHint = `\`aws logs delete-log-group --log-group-name ${name} --region ${region}\` removes it, as does destroy with delete-logs: true`;
+  let found: LogGroupFacts | undefined;
+  try {
+    found = await findLogGroup(logs, name);
+  } catch (err) {
+    reporter.warning(`Could not read the log group ${name} in ${region}: ${errorMessage(err)}`, undefined, 'Log group not checked');
+    return { removed: [], kept: [`the SageMaker log group ${name} (${region}; not read: ${errorName(err)}), if it exists: ${removeHint}`] };
+  }
+  if (!found) return { removed: [], kept: [] };
+  const text = logGroupText(found, region);
+  if (!options.deleteLogs) return { removed: [], kept: [`${text}: not part of the stack. ${removeHint}`] };
+  if (!apply) return { removed: [`${text} (delete-logs)`], kept: [] };
+  try {
+    await logs.send(new DeleteLogGroupCommand({ logGroupName: name }));
+  } catch (err) {
+    if (errorName(err) === 'ResourceNotFoundException') return { removed: [], kept: [] };
+    reporter.warning(`delete-logs: deleting ${name} in ${region} failed: ${errorMessage(err)}`, undefined, 'Log group kept');
+    return { removed: [], kept: [`${text}: delete-logs failed (${errorName(err)}). ${removeHint}`] };
+  }
+  reporter.info(`Deleted the log group ${name} in ${region} (delete-logs).`);
+  return { removed: [`${text} (delete-logs)`], kept: [] };
 }
 
 /** A stack another operation is changing, or one under termination protection, is left alone. */
@@ -180,14 +273,5 @@ async function deleteAndWatch(options: DestroyOptions, stackId: string): Promise
 }
 
 function destroyedMarkdown(stackName: string, region: string, removed: string[], kept: string[]): string {
-  return [
-    `### Destroyed \`${stackName}\` (${region})`,
-    '',
-    `**Removed** (${removed.length}):`,
-    ...removed.map((r) => `- ${r}`),
-    '',
-    `**Kept** (${kept.length}):`,
-    ...kept.map((k) => `- ${k}`),
-    '',
-  ].join('\n');
+  return [`### Destroyed \`${stackName}\` (${region})`, '', ...section('Removed', removed, true), ...section('Kept', kept, true)].join('\n');
 }

@@ -9,6 +9,7 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { ChangeSetDescription } from './changeset';
 import { watchStack } from './events';
 import { startGitHubDeployment } from './github-deployment';
+import { ensureAsyncOutputLifecycle } from './async-lifecycle';
 import { clientToken, RegionContext, RegionResult, timed } from './region';
 import { runSmokeTest } from './smoke';
 import { describeStack, ensureTerminationProtection } from './stack-state';
@@ -26,6 +27,12 @@ function githubEnvironment(ctx: RegionContext): string {
 export async function executeAndVerify(ctx: RegionContext, base: RegionResult, cs: ChangeSetDescription, type: 'CREATE' | 'UPDATE', protection: boolean): Promise<RegionResult> {
   const { options } = ctx;
   const d = ctx.deployment;
+  if (d.target === 'sagemaker-async') {
+    // Before the endpoint exists: its results must never pile up without the lifecycle rule.
+    await timed(ctx, 'async output lifecycle', () =>
+      ensureAsyncOutputLifecycle({ d, region: ctx.region, account: ctx.account, reporter: options.reporter, credentials: options.credentials }),
+    );
+  }
   const github = await startGitHubDeployment({
     token: options.githubToken,
     env: options.env,

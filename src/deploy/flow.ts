@@ -117,6 +117,7 @@ async function destroyRegion(ctx: RegionContext, base: RegionResult): Promise<Re
     destroyStack({
       cfn, stackName: base.stackName, region, account, deployment: ctx.deployment, environmentName: options.selection.environmentName, reporter: options.reporter,
       deadline: ctx.deadline, token: clientToken(options.env, region, 'delete', base.stackName), signal: options.signal, pollOverrides: options.pollOverrides,
+      deleteLogs: options.deleteLogs, credentials: options.credentials,
     }),
   );
   return { ...base, status: result.existed ? 'destroyed' : 'nothing-to-destroy', stackId: result.stackId, changesMarkdown: result.markdown, hasChanges: result.existed };
@@ -126,7 +127,10 @@ async function destroyRegion(ctx: RegionContext, base: RegionResult): Promise<Re
 async function previewDestroyRegion(ctx: RegionContext, base: RegionResult): Promise<RegionResult> {
   const { options, cfn, region, account } = ctx;
   const result = await timed(ctx, 'destroy preview', () =>
-    previewDestroy({ cfn, stackName: base.stackName, region, account, deployment: ctx.deployment, environmentName: options.selection.environmentName, reporter: options.reporter }),
+    previewDestroy({
+      cfn, stackName: base.stackName, region, account, deployment: ctx.deployment, environmentName: options.selection.environmentName, reporter: options.reporter,
+      deleteLogs: options.deleteLogs, credentials: options.credentials,
+    }),
   );
   await options.reporter.summary(result.markdown);
   return { ...base, status: result.existed ? 'destroy-previewed' : 'nothing-to-destroy', stackId: result.stackId, changesMarkdown: result.markdown, hasChanges: result.existed };

@@ -31,6 +31,8 @@ export interface DeployRequest {
   failOnEmptyChangeSet: boolean;
   skipQuotaCheck: boolean;
   smokeTest: boolean;
+  /** destroy, destroy-preview: also delete the SageMaker endpoint's log group, which outlives the stack. */
+  deleteLogs?: boolean;
   templateBucket?: string;
   /** Default md-<sha7> from GITHUB_SHA. */
   changeSetName?: string;

@@ -243,10 +243,13 @@ describe('bootstrap template: permissions', () => {
       expect(resources).toEqual(['*']);
       expect({ sid: s.Sid, reason: typeof reasons[s.Sid] }).toEqual({ sid: s.Sid, reason: 'string' });
     } else {
-      // Named resources: in this account, AWS-owned (public AMIs, Bedrock foundation models), or the one
-      // Bedrock source account the parameter names. No generic AWS documents, no other account.
+      // Named resources: in this account, AWS-owned (public AMIs, Bedrock foundation models), the one
+      // Bedrock source account, hosted zone or execution roles the parameters name (Route 53 ARNs carry no
+      // account; a role can be passed only within its own account). No generic AWS documents, no other account.
       for (const r of resources) {
-        expect(JSON.stringify(r)).toMatch(/\$\{AWS::AccountId\}|::image\/\*|::foundation-model\/\*|\$\{BedrockSourceAccount\}/);
+        expect(JSON.stringify(r)).toMatch(
+          /\$\{AWS::AccountId\}|::image\/\*|::foundation-model\/\*|\$\{BedrockSourceAccount\}|route53:::hostedzone\/\$\{HostedZoneId\}|route53:::change\/\*|\{"Ref":"ExecutionRoleArns"\}/,
+        );
         expect(JSON.stringify(r)).not.toMatch(/AWS-RunShellScript|iam::\*:/);
       }
     }
@@ -257,10 +260,13 @@ describe('bootstrap template: permissions', () => {
     expect(Object.keys(reasons).sort()).toEqual(wild);
   });
 
-  it('passes only the roles the stacks create, only to the services that run them', () => {
+  it('passes only the roles the stacks create, only to the services that run them, and listed execution roles only to SageMaker', () => {
     const pass = statements.filter(({ statement }) => list(statement.Action).includes('iam:PassRole'));
-    expect(pass).toHaveLength(1);
-    const s = pass[0].statement;
+    expect(pass.map((p) => p.statement.Sid)).toEqual(['PassOnlyStackRoles', 'PassListedExecutionRoles']);
+    const listed = pass[1]!.statement;
+    expect(listed.Resource).toEqual({ 'Fn::Split': [',', { Ref: 'ExecutionRoleArns' }] });
+    expect(listed.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+    const s = pass[0]!.statement;
     expect(s.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${Project}-*' });
     expect(s.Condition.StringEquals['aws:ResourceTag/model-deploy:environment']).toEqual({ Ref: 'Environment' });
     expect(s.Condition.StringEquals['iam:PassedToService']).toEqual(
@@ -357,5 +363,29 @@ describe('bootstrap template: Bedrock promotion (issue 16.4)', () => {
     expect(grants(statements, 'bedrock:ListProvisionedModelThroughputs')[0]?.Resource).toBe('*');
     // Never deleted or changed by promote-model (a term cannot be cancelled anyway).
     expect(statements.flatMap((s) => list(s.Action)).map(String).filter((a) => /ProvisionedModelThroughput$/.test(a) && !/^bedrock:(Create|Get)/.test(a))).toEqual([]);
+  });
+});
+
+describe('bootstrap template: deploy-role grants the spec can call for', () => {
+  const operate = (resources: Json, id: string) => resources[id].Properties.PolicyDocument.Statement as Json[];
+  const sids = (resources: Json, id: string) => operate(resources, id).map((st) => st.Sid);
+
+  it('grants Route 53 record changes only with HostedZoneId, only in that zone, only through CloudFormation', () => {
+    expect(sids(render(BASE), 'StackResourcesPolicy')).not.toContain('DnsRecordsInNamedZone');
+    const zone = operate(render({ ...BASE, HostedZoneId: 'Z0123456789ABC' }), 'StackResourcesPolicy').find((st) => st.Sid === 'DnsRecordsInNamedZone')!;
+    expect(zone.Resource).toBe('arn:aws:route53:::hostedzone/Z0123456789ABC');
+    expect(zone.Action).toContain('route53:ChangeResourceRecordSets');
+    expect(zone.Condition['ForAnyValue:StringEquals']['aws:CalledVia']).toBe('cloudformation.amazonaws.com');
+  });
+
+  it('passes an existing execution role only when the bootstrap lists it', () => {
+    expect(sids(render(BASE), 'StackRolesPolicy')).not.toContain('PassListedExecutionRoles');
+    const roles = `arn:aws:iam::${ACCOUNT}:role/llm-exec,arn:aws:iam::${ACCOUNT}:role/team/other`;
+    const pass = operate(render({ ...BASE, ExecutionRoleArns: roles }), 'StackRolesPolicy').find((st) => st.Sid === 'PassListedExecutionRoles')!;
+    expect(pass.Resource).toEqual([`arn:aws:iam::${ACCOUNT}:role/llm-exec`, `arn:aws:iam::${ACCOUNT}:role/team/other`]);
+    const pattern = new RegExp(template.Parameters.ExecutionRoleArns.AllowedPattern);
+    expect(pattern.test(roles)).toBe(true);
+    expect(pattern.test('*')).toBe(false);
+    expect(pattern.test(`arn:aws:iam::${ACCOUNT}:role/*`)).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ import {
   CloudFormationClient, DeleteStackCommand, DescribeStackEventsCommand, DescribeStacksCommand, GetTemplateCommand, ListStackResourcesCommand, Stack,
 } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { CloudWatchLogsClient, DeleteLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { deployEndpoint, DeployRequest } from '../../../src/deploy/flow';
 import { DeployError } from '../../../src/core/errors';
 import { EnvInputs } from '../../../src/core/env';
@@ -140,5 +141,87 @@ describe('deployEndpoint mode destroy-preview (read-only)', () => {
     const [result] = await deployEndpoint(selection('code-assistant', 'dev'), preview(), run());
     expect(result).toMatchObject({ status: 'nothing-to-destroy', stackName: STACK, hasChanges: false });
     expect(onlyReads()).toEqual([]);
+  });
+});
+
+describe('destroy: the SageMaker log group the stack leaves (issue 16.7)', () => {
+  const SM_STACK = 'acme-llm-qwen-chat-dev';
+  const GROUP = `/aws/sagemaker/Endpoints/${SM_STACK}`;
+  const logs = mockClient(CloudWatchLogsClient);
+  beforeEach(() => {
+    logs.reset();
+    // A longer name under the same prefix must not be taken for the endpoint's group.
+    logs.on(DescribeLogGroupsCommand).resolves({
+      logGroups: [
+        { logGroupName: GROUP, retentionInDays: undefined, storedBytes: 5 * 1024 * 1024 },
+        { logGroupName: `${GROUP}2`, retentionInDays: 7, storedBytes: 1 },
+      ],
+    });
+    logs.on(DeleteLogGroupCommand).resolves({});
+  });
+
+  it('reports the log group it keeps: name, region, retention, stored bytes, and how to remove it', async () => {
+    world({});
+    const [result] = await deployEndpoint(selection('qwen-chat', 'dev'), request(), run());
+    expect(logs.commandCalls(DescribeLogGroupsCommand)[0]?.args[0].input).toMatchObject({ logGroupNamePrefix: GROUP });
+    expect(result.changesMarkdown).toContain(`- the SageMaker log group ${GROUP} (us-east-1; retention: never expires, 5.0 MiB stored): not part of the stack.`);
+    expect(result.changesMarkdown).toContain(`aws logs delete-log-group --log-group-name ${GROUP} --region us-east-1`);
+    expect(logs.commandCalls(DeleteLogGroupCommand)).toHaveLength(0);
+  });
+
+  it('deletes it after the stack with delete-logs, and lists it as removed', async () => {
+    world({});
+    // The stack is gone (its delete already sent) when the log group goes: a live endpoint would write again.
+    let stackDeletesBefore = -1;
+    logs.on(DeleteLogGroupCommand).callsFake(() => {
+      stackDeletesBefore = cfn.commandCalls(DeleteStackCommand).length;
+      return {};
+    });
+    const [result] = await deployEndpoint(selection('qwen-chat', 'dev'), { ...request(), deleteLogs: true }, run());
+    expect(stackDeletesBefore).toBe(1);
+    expect(logs.commandCalls(DeleteLogGroupCommand)[0]?.args[0].input).toEqual({ logGroupName: GROUP });
+    expect(result.changesMarkdown).toMatch(new RegExp(`\\*\\*Removed\\*\\* \\(2\\):[\\s\\S]*- the SageMaker log group ${GROUP} \\(us-east-1; [^)]*\\) \\(delete-logs\\)`));
+  });
+
+  it('the preview says the log group would go, and deletes nothing', async () => {
+    world({});
+    const [result] = await deployEndpoint(selection('qwen-chat', 'dev'), { ...request(), mode: 'destroy-preview', deleteLogs: true }, run());
+    expect(result.changesMarkdown).toContain(`- the SageMaker log group ${GROUP} (us-east-1; retention: never expires, 5.0 MiB stored) (delete-logs)`);
+    expect(logs.commandCalls(DeleteLogGroupCommand)).toHaveLength(0);
+    expect(cfn.commandCalls(DeleteStackCommand)).toHaveLength(0);
+  });
+
+  it('a destroy run again with delete-logs after the stack is gone still removes the log group', async () => {
+    world(undefined);
+    const [result] = await deployEndpoint(selection('qwen-chat', 'dev'), { ...request(), deleteLogs: true }, run());
+    expect(result.status).toBe('nothing-to-destroy');
+    expect(logs.commandCalls(DeleteLogGroupCommand)).toHaveLength(1);
+  });
+
+  it('an unreadable log group is a warning naming it, not a failed destroy', async () => {
+    world({});
+    logs.on(DescribeLogGroupsCommand).rejects(Object.assign(new Error('not authorized to perform: logs:DescribeLogGroups'), { name: 'AccessDeniedException' }));
+    const r = run();
+    const [result] = await deployEndpoint(selection('qwen-chat', 'dev'), request(), r);
+    expect(result.status).toBe('destroyed');
+    expect(result.changesMarkdown).toContain(`the SageMaker log group ${GROUP} (us-east-1; not read: AccessDeniedException)`);
+    expect(r.reporter.captured.annotations).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'warning', title: 'Log group not checked' })]));
+  });
+
+  it('ec2/ecs deployments have no SageMaker log group to look for', async () => {
+    world({});
+    await deployEndpoint(selection('code-assistant', 'dev'), { ...request(), deleteLogs: true }, run());
+    expect(logs.calls()).toHaveLength(0);
+  });
+});
+
+describe('destroy: async results in the artifact bucket', () => {
+  it('says they stay, where, and when the lifecycle rule expires them', async () => {
+    world({});
+    const target = selection('summarizer-batch', 'dev', (text) => text.replace(/^\s*(outputPath|failurePath): s3:\/\/acme-llm-async\/.*\n/gm, ''));
+    const [result] = await deployEndpoint(target, request(), run());
+    expect(result.changesMarkdown).toContain(
+      `- async requests and results under s3://model-deploy-${ACCOUNT}-us-east-1/async/acme-llm/summarizer-batch/ (they expire 30 days after they were written: lifecycle rule model-deploy-async-acme-llm-summarizer-batch)`,
+    );
   });
 });

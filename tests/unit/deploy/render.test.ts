@@ -78,7 +78,7 @@ describe('renderStack on the example spec', () => {
   });
 
   it('defaults async paths to the artifact bucket under the deployment', () => {
-    const d = variant(batch, (x) => (x.async = { maxConcurrentInvocationsPerInstance: 10 }));
+    const d = variant(batch, (x) => (x.async = { maxConcurrentInvocationsPerInstance: 10, outputExpirationDays: 30 }));
     const r = renderStack({ deployment: d, region: 'eu-west-1', account: '222222222222' });
     expect(param(r, 'OutputS3Uri')).toBe('s3://model-deploy-222222222222-eu-west-1/async/acme-llm/summarizer-batch/output/');
     expect(param(r, 'FailureS3Uri')).toBe('s3://model-deploy-222222222222-eu-west-1/async/acme-llm/summarizer-batch/failure/');
