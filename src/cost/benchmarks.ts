@@ -25,13 +25,17 @@ export type ChangeBenchmark =
   | { measured: false }
   | { measured: true; perMillionOutputTokens: number | null; currency: Currency; date: string; commit: string };
 
-/** The newest record of this deployment's head configuration in any of its regions (images are built per region). */
+/**
+ * The newest record of this deployment's head configuration measured in one of `regions` (images are
+ * built per region; one image measured in a China region is priced in CNY, not for a USD part).
+ */
 export function measurementOf(d: Deployment, regions: readonly string[], specDir: string, results: ResultSet): BenchmarkResultRecord | undefined {
   let best: BenchmarkResultRecord | undefined;
   for (const region of regions) {
     const imageHash = imageHashOf(d, region, specDir);
     if (!imageHash) continue;
-    const found = lookupResult(results, benchmarkKey({ imageHash, instanceType: d.instanceType, workload: d.workload }));
+    const measuredHere = results.records.filter((r) => r.region === region);
+    const found = lookupResult(measuredHere, benchmarkKey({ imageHash, instanceType: d.instanceType, workload: d.workload }));
     if (found && (!best || Date.parse(found.measuredAt) > Date.parse(best.measuredAt))) best = found;
   }
   return best;

@@ -123,4 +123,15 @@ describe('the PR comment\'s $/1M output tokens column', () => {
     expect(rowOf(body, 'batch')).toMatch(/\| not measured \|$/);
     expect(body).not.toContain('$0.01');
   });
+
+  it('shows a deployment\'s own regions\' result: a newer one measured in China (CNY) is not shown as "–" on its USD row', async () => {
+    const dir = workspace();
+    const usd = record('chat', 'ml.g5.2xlarge', dir, 1.1075);
+    // The same configuration measured later in cn-north-1 (another deployment, same image): CNY.
+    const cny = { ...usd, region: 'cn-north-1', measuredAt: '2026-11-22T08:15:00.000Z', price: { ...usd.price!, currency: 'CNY' as const, perMillionOutputTokens: 7.9 } };
+    expect(validateResult(cny)).toBeUndefined();
+    fs.writeFileSync(path.join(dir, '.model-deploy', 'benchmarks', 'chat-cn.json'), JSON.stringify(cny));
+    const res = await runEstimateCost(options(dir));
+    expect(rowOf(renderReport(res.report), 'chat')).toMatch(/\| \$1\.11 \(measured 2026-11-20 at 0123abc\) \|$/);
+  });
 });
