@@ -14,6 +14,7 @@ import { knownInstanceTypes, neuronCores, previousGeneration } from './instance-
 import { arnPartition, chinaSplit, environmentProblems, partitionOfAll } from './partitions';
 import YAML from 'yaml';
 import { loadCoreYaml } from './yaml-core';
+import { imageForRegion, imageRegionHint } from '../image/engines';
 // Ajv standalone code generated from schema/model-deploy.schema.json (scripts/schema-validators.js):
 // compiling the schema at run time took about a second of every start.
 import * as compiled from './schema-validators.generated';
@@ -384,6 +385,16 @@ function checkSageMakerFields({ d, at, add }: CheckContext): void {
   }
 }
 
+/** A prebuilt image a SageMaker endpoint can pull in each region (ECR in that region, or a DLC tag). */
+function checkImageRegion({ d, at, add }: CheckContext): void {
+  const image = d.model.image;
+  if (!image || !SAGEMAKER.has(d.target)) return;
+  const elsewhere = d.regions.filter((region) => imageForRegion(image, region) === undefined);
+  if (elsewhere.length === 0) return;
+  const first = elsewhere[0] ?? '';
+  add(`model.image ${image} is not in ${elsewhere.join(', ')}, where the endpoint runs`, at('model', 'image'), imageRegionHint(image, first));
+}
+
 /** Two deployments with one endpoint name would replace each other's endpoint. */
 function endpointNameChecks(deployments: Deployment[], yaml: ParsedYaml): DeployError[] {
   const owner = new Map<string, string>();
@@ -462,7 +473,7 @@ function checkNeuron({ d, at, add }: CheckContext): void {
   }
 }
 
-const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkNeuron, checkScaling, checkServerTarget, checkSageMakerFields, checkAsync, checkRegions, checkWorkload];
+const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkNeuron, checkScaling, checkServerTarget, checkSageMakerFields, checkImageRegion, checkAsync, checkRegions, checkWorkload];
 
 function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): DeployError[] {
   const errs: DeployError[] = [];

@@ -10,6 +10,9 @@ import { isAccelerated } from '../config/instance-types';
 import type { Deployment } from '../config/types';
 import type { RenderStackInput, RenderedStack } from './types';
 import { loadTemplate } from './template-loader';
+import { imageForRegion, imageRegionHint } from '../image/engines';
+
+const SAGEMAKER_TARGETS = new Set<Deployment['target']>(['sagemaker-realtime', 'sagemaker-async']);
 
 /** Placeholder values in an offline plan, naming the build-model output that replaces them. */
 export const IMAGE_PLACEHOLDER = '{{build-model.outputs.image-uri}}';
@@ -134,7 +137,15 @@ export function renderStack(input: RenderStackInput): RenderedStack {
 /** The image and the ECR repository the roles may pull from (offline plans name the build's repository). */
 function imageParams(d: Deployment, input: RenderStackInput, account: string): Params {
   const { region } = input;
-  const imageUri = input.imageUri ?? d.model.image ?? IMAGE_PLACEHOLDER;
+  const given = input.imageUri ?? d.model.image;
+  const imageUri = given && SAGEMAKER_TARGETS.has(d.target) ? imageForRegion(given, region) : (given ?? IMAGE_PLACEHOLDER);
+  if (!imageUri) {
+    throw new DeployError(`image ${given} is in another region than the endpoint (${region})`, {
+      location: input.imageUri ? undefined : { file: d.source.file, line: d.source.line },
+      title: 'Image in another region',
+      hint: imageRegionHint(given ?? '', region),
+    });
+  }
   const imageRepositoryArn =
     imageUri === IMAGE_PLACEHOLDER
       ? `arn:${partitionOf(region)}:ecr:${region}:${account}:repository/${repositoryName(d)}`

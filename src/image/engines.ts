@@ -32,6 +32,25 @@ export function dlcRegistry(region: string): string {
 }
 
 const DLC_ACCOUNT_IDS = new Set([...Object.values(DLC_ACCOUNTS), '763104351884']);
+/**
+ * The image a SageMaker endpoint in `region` pulls for `uri`: SageMaker pulls a model's image only
+ * from ECR in the endpoint's own region. A Deep Learning Container tag is published in every
+ * region's DLC registry, so it maps to the same repository and tag there (a digest may differ per
+ * region: not mapped). Undefined: the image is in another region and nothing maps it. A URI that is
+ * not ECR is returned as is (the stack refuses other registries with its own message).
+ */
+export function imageForRegion(uri: string, region: string): string | undefined {
+  const [, account, imageRegion, rest] = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(.+)$/.exec(uri) ?? [];
+  if (!account || !imageRegion || !rest || imageRegion === region) return uri;
+  if (DLC_ACCOUNT_IDS.has(account) && !rest.includes('@')) return `${dlcRegistry(region)}/${rest}`;
+  return undefined;
+}
+
+/** Why an image in another region cannot serve a SageMaker endpoint, and what to do. */
+export function imageRegionHint(uri: string, region: string): string {
+  return `SageMaker pulls a model's image from ECR in the endpoint's region only. Replicate the repository to ${region} (an ECR replication rule), then give each region its own image: deploy-endpoint's image-uris input ({"${region}": "<account>.dkr.ecr.${region}.${dnsSuffix(region)}/<repository>:<tag>"}), or a deployment per region. Deep Learning Container tags (not digests) are mapped to each region's registry by themselves.${uri.includes('@') ? ' This image is pinned by digest: use its tag.' : ''}`;
+}
+
 /** The Dockerfile ARG that build-model fills with the region's DLC registry. */
 export const DLC_REGISTRY_ARG = 'DLC_REGISTRY';
 const ECR_FROM = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@\s]+)/;

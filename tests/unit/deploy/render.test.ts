@@ -251,3 +251,28 @@ describe('stackParameters: what the cost estimate prices is what the template de
     expect(Object.keys(params).filter((k) => !(k in declared))).toEqual([]);
   });
 });
+
+describe('a prebuilt image in each endpoint region (SageMaker pulls from ECR in its own region)', () => {
+  const DLC = '763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04';
+  const prebuilt = (image: string) => variant(chat, (x) => { delete x.model.huggingface; x.model.s3 = 's3://weights/qwen/'; x.model.image = image; delete x.engine; });
+
+  it('maps a Deep Learning Container tag to the region\'s own DLC registry', () => {
+    expect(param(renderStack({ deployment: prebuilt(DLC), region: 'us-east-1' }), 'ImageUri')).toBe(DLC);
+    expect(param(renderStack({ deployment: prebuilt(DLC), region: 'eu-west-1' }), 'ImageUri')).toBe(DLC.replace('us-east-1', 'eu-west-1'));
+    expect(param(renderStack({ deployment: prebuilt(DLC), region: 'af-south-1' }), 'ImageUri')).toBe(DLC.replace('763104351884', '626614931356').replace('us-east-1', 'af-south-1'));
+  });
+
+  it('refuses an own ECR image of another region, naming what to do', () => {
+    const own = '111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/llm:v1';
+    expect(() => renderStack({ deployment: prebuilt(own), region: 'eu-west-1' })).toThrow(/image 111111111111\.dkr\.ecr\.us-east-1\.amazonaws\.com\/acme\/llm:v1 is in another region than the endpoint \(eu-west-1\)/);
+    expect(() => renderStack({ deployment: prebuilt(own), region: 'eu-west-1', imageUri: own.replace(/us-east-1/, 'eu-west-1') })).not.toThrow();
+    // A digest is not mapped (it may differ per region), even for a DLC.
+    let error: { hint?: string } | undefined;
+    try {
+      renderStack({ deployment: prebuilt(`${DLC.split(':')[0]}@sha256:${'a'.repeat(64)}`), region: 'eu-west-1' });
+    } catch (err) {
+      error = err as { hint?: string };
+    }
+    expect(error?.hint).toMatch(/replication rule.*use its tag/);
+  });
+});
