@@ -14,6 +14,7 @@ import * as path from 'path';
 import { bestStep, PricePerformance } from './price-performance';
 import type { BenchmarkRun } from './runner';
 import type { Workload } from './workload';
+import { compareText } from '../core/compare';
 
 export const RESULT_SCHEMA_VERSION = 1;
 
@@ -36,7 +37,7 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    .sort(([a], [b]) => compareText(a, b));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 

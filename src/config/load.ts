@@ -12,7 +12,7 @@ import type { Deployment, DeploymentSpec, EnvironmentSpec, Spec } from './types'
 import { didYouMean } from './suggest';
 import { knownInstanceTypes, neuronCores, previousGeneration } from './instance-types';
 import { arnPartition, chinaSplit, environmentProblems, partitionOfAll } from './partitions';
-import YAML from 'yaml';
+import type * as YamlLibrary from 'yaml';
 import { loadCoreYaml } from './yaml-core';
 import { imageForRegion, imageRegionHint } from '../image/engines';
 // Ajv standalone code generated from schema/model-deploy.schema.json (scripts/schema-validators.js):
@@ -31,19 +31,26 @@ interface ParsedYaml {
 
 const MAX_ALIAS_COUNT = 100;
 
+/** The yaml library, loaded when positions are first needed (parseYaml): ~5 ms of every start otherwise. */
+function yamlLibrary(): typeof YamlLibrary {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('yaml') as typeof YamlLibrary;
+}
+
 function yamlError(message: string, file: string, pos: { line: number; col: number } | undefined, hint: string): DeployError {
   return new DeployError(message, { location: { file, line: pos?.line, column: pos?.col }, title: 'Invalid YAML', hint });
 }
 
 /** The same key twice in one mapping: both lines, found in the parsed document. */
-function duplicateKeys(doc: YAML.Document.Parsed, file: string, lineCounter: YAML.LineCounter): DeployError[] {
+function duplicateKeys(doc: YamlLibrary.Document.Parsed, file: string, lineCounter: YamlLibrary.LineCounter): DeployError[] {
+  const YAML = yamlLibrary();
   const out: DeployError[] = [];
   YAML.visit(doc, {
     Pair(_key, pair, path) {
       if (!YAML.isScalar(pair.key) || !pair.key.range) return;
       const parent = path[path.length - 1];
       if (!YAML.isMap(parent)) return;
-      const first = parent.items.find((it) => YAML.isScalar(it.key) && it.key.value === (pair.key as YAML.Scalar).value);
+      const first = parent.items.find((it) => YAML.isScalar(it.key) && it.key.value === (pair.key as YamlLibrary.Scalar).value);
       if (!first || first === pair || !YAML.isScalar(first.key) || !first.key.range) return;
       const where = path.filter(YAML.isPair).map((p) => String(YAML.isScalar(p.key) ? p.key.value : '?')).join('.');
       const was = lineCounter.linePos(first.key.range[0]);
@@ -57,7 +64,8 @@ function duplicateKeys(doc: YAML.Document.Parsed, file: string, lineCounter: YAM
 }
 
 /** The first alias (*name) of the document, where an alias bomb starts expanding. */
-function firstAlias(doc: YAML.Document.Parsed, lineCounter: YAML.LineCounter): { line: number; col: number } | undefined {
+function firstAlias(doc: YamlLibrary.Document.Parsed, lineCounter: YamlLibrary.LineCounter): { line: number; col: number } | undefined {
+  const YAML = yamlLibrary();
   let at: { line: number; col: number } | undefined;
   YAML.visit(doc, {
     Alias(_key, node) {
@@ -68,7 +76,7 @@ function firstAlias(doc: YAML.Document.Parsed, lineCounter: YAML.LineCounter): {
   return at;
 }
 
-function toData(doc: YAML.Document.Parsed, file: string, lineCounter: YAML.LineCounter): Json {
+function toData(doc: YamlLibrary.Document.Parsed, file: string, lineCounter: YamlLibrary.LineCounter): Json {
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Json;
   } catch (err) {
@@ -85,6 +93,7 @@ function toData(doc: YAML.Document.Parsed, file: string, lineCounter: YAML.LineC
 
 /** The spec read by the `yaml` library: every node's position, and the errors said where they are. */
 function parseWithPositions(text: string, file: string): { data: Json; locate: ParsedYaml['locate'] } {
+  const YAML = yamlLibrary();
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const duplicates = doc.errors.some((e) => e.code === 'DUPLICATE_KEY') ? duplicateKeys(doc, file, lineCounter) : [];
@@ -121,7 +130,8 @@ function parseYaml(text: string, file: string): ParsedYaml {
   };
 }
 
-function locator(doc: YAML.Document.Parsed, file: string, lineCounter: YAML.LineCounter): ParsedYaml['locate'] {
+function locator(doc: YamlLibrary.Document.Parsed, file: string, lineCounter: YamlLibrary.LineCounter): ParsedYaml['locate'] {
+  const YAML = yamlLibrary();
   return (p, key = false) => {
     // Walk as deep as the document goes; report the deepest node that exists.
     for (let depth = p.length; depth >= 0; depth--) {

@@ -7,6 +7,8 @@ import { DeployError, errorMessage } from './errors';
 import { EnvInputs } from './env';
 import { ActionDefinition, InputSource, InputValues, envInputSource, parseInputs } from './inputs';
 import { Reporter, githubReporter } from './log';
+import { loadHttpClient } from './http-client';
+import { proxyConfigured } from './proxy';
 
 export interface ActionContext {
   reporter: Reporter;
@@ -58,6 +60,8 @@ export async function runAction<A extends ActionDefinition>(action: ActionModule
   process.once('SIGTERM', onSignal);
   try {
     const inputs = parseInputs(action.definition, options.source ?? envInputSource(env), reporter);
+    // Every request asks @actions/http-client's NO_PROXY rule (proxy.ts), synchronously: load it now.
+    if (proxyConfigured(env)) await loadHttpClient();
     await action.run(inputs, { reporter, signal: controller.signal, workspace: env.GITHUB_WORKSPACE || process.cwd(), env: new EnvInputs(env) });
     return true;
   } catch (err) {

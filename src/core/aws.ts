@@ -5,8 +5,7 @@
  * loopback server. With HTTPS_PROXY / HTTP_PROXY set, every client (and the STS client the SDK's
  * credential chain makes from it for web identity) connects through the proxy, NO_PROXY aside.
  */
-import type { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, NodeHttpHandlerOptions } from '@smithy/types';
 import { proxyRequestHandler } from './proxy';
 import { PROJECT, VERSION } from './version';
 
@@ -27,7 +26,7 @@ export interface ClientConfig {
   retryMode: 'adaptive';
   customUserAgent: [string, string][];
   /** Present only when a proxy variable is set (src/core/proxy.ts); otherwise the SDK's default handler. */
-  requestHandler?: NodeHttpHandler;
+  requestHandler?: NodeHttpHandlerOptions;
 }
 
 export function clientConfig(ctx: AwsContext): ClientConfig {

@@ -7,6 +7,7 @@ import type * as Core from '@actions/core';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { awsClient, AwsContext, partitionOf } from './aws';
 import { DeployError, errorMessage, errorName } from './errors';
+import { loadHttpClient } from './http-client';
 import type { Reporter } from './log';
 import { STSClient, AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, Credentials as StsCredentials } from '@aws-sdk/client-sts';
 
@@ -150,6 +151,7 @@ async function gitHubIdToken(audience: string, reporter?: Reporter): Promise<str
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const core = require('@actions/core') as typeof Core;
+  await loadHttpClient(); // getIDToken's HTTP client (src/core/http-client.ts)
   let token: string;
   try {
     token = await core.getIDToken(audience);

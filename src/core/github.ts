@@ -12,12 +12,15 @@
  * in the bundles it is a chunk of its own, not even parsed by such a run.
  */
 import type { getOctokit } from '@actions/github';
+import { loadHttpClient } from './http-client';
 import { proxyConfigured, proxyFor } from './proxy';
 import { PROJECT, VERSION } from './version';
 
 export type GitHubClient = ReturnType<typeof getOctokit>;
 
 export async function githubClient(token: string, baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com'): Promise<GitHubClient> {
+  // @actions/github builds its proxy agents with it as it loads; proxyFor asks its NO_PROXY rule.
+  await loadHttpClient();
   const url = baseUrl.replace(/\/$/, '');
   const options: NonNullable<Parameters<typeof getOctokit>[1]> = { baseUrl: url, userAgent: `${PROJECT}/${VERSION}` };
   if (proxyConfigured() && !proxyFor(url)) options.request = { fetch: globalThis.fetch };

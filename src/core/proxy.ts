@@ -10,7 +10,7 @@
  * Without a proxy variable nothing here loads anything: AWS clients keep the SDK's default handler.
  */
 import type * as http from 'http';
-import type { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { NodeHttpHandlerOptions } from '@smithy/types';
 
 const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'] as const;
 
@@ -92,12 +92,11 @@ function routingAgentClass(): new (secure: boolean) => http.Agent {
 
 /**
  * The SDK request handler for a new AWS client: undefined (the SDK's default) when no proxy variable is
- * set, otherwise a NodeHttpHandler whose agents route each connection by `proxyFor()`.
+ * set, otherwise the options of the SDK's own NodeHttpHandler (the client builds it from them), with
+ * agents that route each connection by `proxyFor()`.
  */
-export function proxyRequestHandler(): NodeHttpHandler | undefined {
+export function proxyRequestHandler(): NodeHttpHandlerOptions | undefined {
   if (!proxyConfigured()) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { NodeHttpHandler: Handler } = require('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
   const Routing = routingAgentClass();
-  return new Handler({ httpAgent: new Routing(false), httpsAgent: new Routing(true) });
+  return { httpAgent: new Routing(false), httpsAgent: new Routing(true) };
 }

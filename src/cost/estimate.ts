@@ -13,6 +13,7 @@ import { stackParameters as renderParameters } from '../deploy/render';
 import { renderBuild } from '../image/render';
 import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from './catalog';
 import { Range, ZERO, addRanges } from './money';
+import { compareText } from '../core/compare';
 
 export const DEFAULT_HOURS_PER_MONTH = 730;
 /** Used when usage.imageSizeGb is not given: vLLM/TGI/LMI serving images are 8-15 GB. */
@@ -103,7 +104,7 @@ export class PriceBook {
 
   /** Every price an estimate used, for the "prices used" table. */
   usedPrices(): Price[] {
-    return [...this.used.values()].sort((a, b) => a.service.localeCompare(b.service) || a.region.localeCompare(b.region) || a.key.localeCompare(b.key));
+    return [...this.used.values()].sort((a, b) => compareText(a.service, b.service) || compareText(a.region, b.region) || compareText(a.key, b.key));
   }
 
   /** Instance-hour price, or null (unpriced) with `missing` saying what is known instead. */

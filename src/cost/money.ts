@@ -5,13 +5,18 @@ import type { Currency } from './catalog';
 export function roundTo(value: number, digits: number): number {
   if (!Number.isFinite(value)) return value;
   const scale = 10 ** digits;
-  // 15 significant digits drop the binary noise (1.005 × 100 = 100.49999999999999 → 100.5) before rounding.
-  const rounded = Math.round(Number((Math.abs(value) * scale).toPrecision(15))) / scale;
+  const x = Math.abs(value) * scale;
+  // 15 significant digits drop the binary noise (1.005 × 100 = 100.49999999999999 → 100.5) before
+  // rounding. Below 1e9 they move x by under 5e-6, so away from a half the plain round is the same
+  // (and a report rounds thousands of figures: toPrecision is the slow part).
+  const clearOfHalf = Math.abs(x - Math.floor(x) - 0.5) > 1e-5 && x < 1e9;
+  const rounded = Math.round(clearOfHalf ? x : Number(x.toPrecision(15))) / scale;
   return value < 0 ? -rounded : rounded;
 }
 
 /** A JSON decimal string: up to 10 decimals, trailing zeros dropped (float noise removed). */
 export function decimalString(value: number): string {
+  if (Number.isInteger(value)) return Object.is(value, -0) ? '0' : String(value);
   const r = roundTo(value, 10);
   if (Object.is(r, -0) || r === 0) return '0';
   const s = r.toFixed(10).replace(/0+$/, '').replace(/\.$/, '');

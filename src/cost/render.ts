@@ -10,6 +10,7 @@ import { Currency, Price, defaultCatalog } from './catalog';
 import type { CostComponent, DeploymentEstimate, ResourceEstimate } from './estimate';
 import type { BudgetViolation, CostReport, CurrencyTotals, DeploymentChange } from './report';
 import { Range, formatMoney, formatPercent, formatQuantity, formatRange, formatSignedRange, roundTo } from './money';
+import { compareText } from '../core/compare';
 
 export const GITHUB_COMMENT_LIMIT = 65536;
 /** Deployments in the chart: the largest movers. */
@@ -124,7 +125,7 @@ const chartValue = (n: number) => String(roundTo(n, 2));
 export function mermaidChart(report: CostReport, currency: Currency): string | undefined {
   const mine = report.changes.filter((c) => c.currency === currency && (c.next || c.past));
   if (mine.length === 0) return undefined;
-  const movers = [...mine].sort((a, b) => Math.abs(b.diff.high) + Math.abs(b.diff.low) - (Math.abs(a.diff.high) + Math.abs(a.diff.low)) || a.label.localeCompare(b.label)).slice(0, CHART_TOP);
+  const movers = [...mine].sort((a, b) => Math.abs(b.diff.high) + Math.abs(b.diff.low) - (Math.abs(a.diff.high) + Math.abs(a.diff.low)) || compareText(a.label, b.label)).slice(0, CHART_TOP);
   const more = mine.length > movers.length ? `, top ${movers.length} of ${mine.length} by change` : '';
   const title = report.compared ? `Monthly cost, bars this PR, line base (${currency}, maximum${more})` : `Monthly cost (${currency}, maximum${more})`;
   const lines = ['```mermaid', 'xychart-beta', `    title ${chartText(title)}`, `    x-axis [${movers.map((c) => chartLabel(c.label)).join(', ')}]`, `    y-axis "${currency} per month"`];

@@ -21,6 +21,7 @@ import { parseS3Location } from '../core/s3-location';
 import type { Deployment } from '../config/types';
 import { ensureArtifactBucket } from '../image/infra';
 import { asyncOutputUri } from './render';
+import { compareText } from '../core/compare';
 
 export interface AsyncLifecyclePlan {
   bucket: string;
@@ -75,7 +76,7 @@ export function mergeRule(existing: LifecycleRule[], rule: LifecycleRule): Lifec
 /** Stable comparison: key order and absent-vs-undefined fields do not count as a change. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b))) : v,
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => compareText(a, b))) : v,
   );
 }
 

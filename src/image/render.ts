@@ -10,6 +10,7 @@ import { DeployError, DeployErrors, SourceLocation } from '../core/errors';
 import { repositoryName } from '../config/names';
 import type { Deployment } from '../config/types';
 import { customDlcBase, engineOf, resolveEngine, ResolvedEngine } from './engines';
+import { compareText } from '../core/compare';
 
 export interface BundleFile {
   path: string;
@@ -66,8 +67,17 @@ export function templatesRoot(start: string = __dirname): string {
   return found;
 }
 
+// Templates are read-only parts of the action: read once per run (an estimate renders a build for every
+// changed deployment, base and head).
+const templateCache = new Map<string, string>();
 function readTemplate(root: string, ...parts: string[]): string {
-  return fs.readFileSync(path.join(root, 'templates', ...parts), 'utf8');
+  const file = path.join(root, 'templates', ...parts);
+  let text = templateCache.get(file);
+  if (text === undefined) {
+    text = fs.readFileSync(file, 'utf8');
+    templateCache.set(file, text);
+  }
+  return text;
 }
 
 /** Problems ECR, Docker or Hugging Face would reject, found before any AWS call. */
@@ -147,7 +157,7 @@ export function renderDockerfile(d: Deployment, engine: ResolvedEngine, root: st
   const args = (d.engine?.args ?? []).map(shellQuote).join(' ');
   // The Neuron defaults (tensor-parallel degree) first: the user's engine.env overrides them.
   const env = Object.entries({ ...engine.neuronEnv, ...d.engine?.env })
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => compareText(a, b))
     .map(([k, v]) => `ENV ${k}="${dockerString(v)}"`)
     .join('\n');
   const name = `build/Dockerfile.${engine.name}`;
@@ -224,7 +234,10 @@ function readFiles(dir: string, prefix: string): BundleFile[] {
 }
 
 /** The serving files (templates/serving/) that every built-in image copies to /opt/model-deploy/. */
+const servingCache = new Map<string, BundleFile[]>();
 export function servingFiles(root: string): BundleFile[] {
+  const cached = servingCache.get(root);
+  if (cached) return cached;
   const dir = path.join(root, 'templates', 'serving');
   const files = fs.existsSync(dir) ? readFiles(dir, `${BUNDLE_DIR}/serving`) : [];
   if (!files.some((f) => f.path === `${BUNDLE_DIR}/serving/serve.sh`)) {
@@ -233,7 +246,9 @@ export function servingFiles(root: string): BundleFile[] {
       hint: 'The serving image needs the gateway files in templates/serving/ of the action checkout.',
     });
   }
-  return files.map((f) => (f.path.endsWith('.sh') ? { ...f, mode: 0o755 } : f));
+  const out = files.map((f) => (f.path.endsWith('.sh') ? { ...f, mode: 0o755 } : f));
+  servingCache.set(root, out);
+  return out;
 }
 
 function sha256(data: string | Buffer): string {
@@ -287,7 +302,7 @@ export function renderBuild(d: Deployment, options: RenderOptions): RenderedBuil
     baseImage: engine.baseImage ?? null,
     model: hf ? `${hf.id}@${hf.revision}` : d.model.s3 ?? null,
     bake: d.model.bakeIntoImage,
-    buildArgs: Object.entries(d.build.args ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    buildArgs: Object.entries(d.build.args ?? {}).sort(([a], [b]) => compareText(a, b)),
     files: [...files].sort((a, b) => (a.path < b.path ? -1 : 1)).map((f) => [f.path, f.mode ?? 0o644, sha256(f.content)]),
   };
   const tag = `md-${sha256(JSON.stringify(identity)).slice(0, 40)}`;

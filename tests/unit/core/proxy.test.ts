@@ -1,4 +1,5 @@
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { STSClient } from '@aws-sdk/client-sts';
 import { clientConfig } from '../../../src/core/aws';
 import type { githubClient as GitHubClientFactory } from '../../../src/core/github';
 import { proxyConfigured, proxyFor, proxyRequestHandler } from '../../../src/core/proxy';
@@ -109,11 +110,18 @@ describe('AWS clients and proxies', () => {
     expect(clientConfig({ region: 'us-east-1' })).not.toHaveProperty('requestHandler');
   });
 
-  it('get a handler with proxy-routing agents when one is set', () => {
+  it('get the SDK\'s own handler with proxy-routing agents when one is set', async () => {
     setProxyEnv({ HTTPS_PROXY: PROXY });
-    const handler = clientConfig({ region: 'us-east-1' }).requestHandler;
+    const config = clientConfig({ region: 'us-east-1' });
+    expect(config.requestHandler?.httpsAgent).toBeDefined();
+    expect(clientConfig({ region: 'us-east-1' }).requestHandler?.httpsAgent).not.toBe(config.requestHandler?.httpsAgent);
+    // A client builds its NodeHttpHandler from these options (no handler class is loaded by us).
+    const client = new STSClient(config);
+    const handler = client.config.requestHandler as NodeHttpHandler;
     expect(handler).toBeInstanceOf(NodeHttpHandler);
-    expect(clientConfig({ region: 'us-east-1' }).requestHandler).not.toBe(handler);
+    const resolved = await (handler as unknown as { configProvider: Promise<{ httpAgentProvider: () => Promise<unknown>; httpsAgent: unknown }> }).configProvider;
+    expect(resolved.httpsAgent).toBe(config.requestHandler?.httpsAgent);
+    expect(await resolved.httpAgentProvider()).toBe(config.requestHandler?.httpAgent);
   });
 });
 
