@@ -199,6 +199,49 @@ describe('promote: provisioned throughput for the copied model', () => {
   });
 });
 
+describe('promote: provisioned throughput from the spec (deployments.<name>.bedrockThroughput)', () => {
+  const withThroughput = (line: string) => spec(`${SPEC}    bedrockThroughput: ${line}\n`);
+  const created = (m: ReturnType<typeof world>) => m.bedrock.commandCalls(br.CreateProvisionedModelThroughputCommand).map((c) => c.args[0].input);
+
+  it('is bought as the spec says in each region of its target environment, said before buying', async () => {
+    const m = world();
+    const reporter = memoryReporter();
+    const res = await promote(request(withThroughput('{ modelUnits: 3, commitment: OneMonth, environment: prod }')), reporter);
+    expect(created(m).map((c) => [c.modelUnits, c.commitmentDuration])).toEqual([[3, 'OneMonth'], [3, 'OneMonth']]);
+    expect(reporter.allText()).toContain('buys 3 model units of provisioned throughput with a one-month commitment (billed for every hour of the term; it cannot be deleted before the term ends) in each of us-east-1, eu-west-1 (account 333333333333; set by deployments.chat.bedrockThroughput)');
+    expect(res.targets.map((t) => t.provisionedModelArn).sort()).toEqual(['eu-west-1', 'us-east-1'].map((at) => `arn:aws:bedrock:${at}:333333333333:provisioned-model/pt1`));
+  });
+
+  it('commitment none is bought without a term', async () => {
+    const m = world();
+    await promote(request({ ...withThroughput('{ modelUnits: 1, commitment: none }'), region: 'us-east-1' }), memoryReporter());
+    expect(created(m)).toEqual([expect.objectContaining({ modelUnits: 1, commitmentDuration: undefined })]);
+  });
+
+  it('an input overrides its field only, and the warning says so', async () => {
+    const m = world();
+    const reporter = memoryReporter();
+    await promote(request({ ...withThroughput('{ modelUnits: 3, commitment: OneMonth }'), region: 'us-east-1', provisionedThroughput: { modelUnits: 5 } }), reporter);
+    expect(created(m).map((c) => [c.modelUnits, c.commitmentDuration])).toEqual([[5, 'OneMonth']]);
+    expect(reporter.allText()).toContain('(account 333333333333; set by deployments.chat.bedrockThroughput; provisioned-model-units from the inputs)');
+  });
+
+  it('a promotion to another environment buys none, and says why', async () => {
+    const m = world();
+    const reporter = memoryReporter();
+    const res = await promote(request({ ...withThroughput('{ modelUnits: 3, commitment: OneMonth, environment: prod }'), targetEnvironment: 'replicated' }), reporter);
+    expect(created(m)).toEqual([]);
+    expect(m.bedrock.commandCalls(br.CreateModelCopyJobCommand)).toHaveLength(1);
+    expect(res.targets.map((t) => t.provisionedModelArn)).toEqual([undefined]);
+    expect(reporter.allText()).toContain('deployments.chat.bedrockThroughput is bought in prod, not in replicated: this promotion buys no provisioned throughput.');
+  });
+
+  it('belongs to a Bedrock promotion: an image promotion of the deployment plans none', () => {
+    const plan = planPromotion(request({ ...withThroughput('{ modelUnits: 3, commitment: OneMonth }'), bedrockModelArn: undefined }));
+    expect(plan.provisionedThroughput).toBeUndefined();
+  });
+});
+
 describe('organizationOf', () => {
   it('asks the partition\'s Organizations endpoint and reads "not in use" as no Organization', async () => {
     const asked: string[] = [];
