@@ -7,6 +7,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as br from '@aws-sdk/client-bedrock';
 import * as ram from '@aws-sdk/client-ram';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import * as path from 'path';
+import { loadSpec } from '../../../src/config/load';
 import { DeployError, DeployErrors } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
 import { planPromotion, promote, PromoteRequest } from '../../../src/promote/promote';
@@ -234,6 +236,13 @@ describe('promote: provisioned throughput from the spec (deployments.<name>.bedr
     expect(m.bedrock.commandCalls(br.CreateModelCopyJobCommand)).toHaveLength(1);
     expect(res.targets.map((t) => t.provisionedModelArn)).toEqual([undefined]);
     expect(reporter.allText()).toContain('deployments.chat.bedrockThroughput is bought in prod, not in replicated: this promotion buys no provisioned throughput.');
+  });
+
+  it('examples/bedrock-promotion.yml: its promotion to prod passes the key check and buys what its spec says', () => {
+    const example = loadSpec(path.resolve(__dirname, '../../../examples/bedrock-promotion.yml'), { displayPath: 'examples/bedrock-promotion.yml' });
+    const plan = planPromotion(request({ spec: example, deployment: example.deployments.assistant }));
+    expect(plan.target.regions).toEqual(['us-east-1', 'us-west-2']);
+    expect(plan.provisionedThroughput).toEqual({ modelUnits: 1, commitment: 'none', from: 'deployments.assistant.bedrockThroughput' });
   });
 
   it('belongs to a Bedrock promotion: an image promotion of the deployment plans none', () => {
