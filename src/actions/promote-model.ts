@@ -20,14 +20,15 @@ export const definition = {
     'model-data-url': { description: 'Source weights in S3.' },
     'bedrock-model-arn': { description: 'A Bedrock custom model to share and copy instead of an image.' },
     'provisioned-model-units': {
-      description: 'Buy provisioned throughput of this many model units for the copied Bedrock model in each target region (billed; needs commitment-duration). Empty: none is bought.',
+      description:
+        "Buy provisioned throughput of this many model units for the copied Bedrock model in each target region (billed; needs commitment-duration). Overrides the deployment's bedrockThroughput.modelUnits. Empty: the deployment's bedrockThroughput when it names this target environment, else none is bought.",
       type: 'integer',
       min: 1,
       max: 1000,
     },
     'commitment-duration': {
       description:
-        'Term of the provisioned throughput, required with provisioned-model-units: none (billed per hour, deletable any time), OneMonth or SixMonths (billed for every hour of the term, not deletable before it ends).',
+        "Term of the provisioned throughput, required with provisioned-model-units unless the deployment's bedrockThroughput gives it (this input overrides bedrockThroughput.commitment): none (billed per hour, deletable any time), OneMonth or SixMonths (billed for every hour of the term, not deletable before it ends).",
       type: 'choice',
       choices: COMMITMENTS,
     },
@@ -46,7 +47,7 @@ export const definition = {
       description: "JSON object: region → object key → { versionId, etag, checksumSha256 }, the promoted weights as the target's versioned bucket holds them (deploy-endpoint pins them).",
     },
     'model-arns': { description: 'JSON object: region → Bedrock model ARN.' },
-    'provisioned-model-arns': { description: 'JSON object: region → provisioned throughput ARN of the copied Bedrock model (with provisioned-model-units).' },
+    'provisioned-model-arns': { description: "JSON object: region → provisioned throughput ARN of the copied Bedrock model (with provisioned-model-units or the deployment's bedrockThroughput)." },
     digest: { description: 'The promoted image digest (equal to the source digest).' },
   },
 } as const;

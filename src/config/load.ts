@@ -405,6 +405,22 @@ function checkImageRegion({ d, at, add }: CheckContext): void {
   add(`model.image ${image} is not in ${elsewhere.join(', ')}, where the endpoint runs`, at('model', 'image'), imageRegionHint(image, first));
 }
 
+/** bedrockThroughput is bought in a target environment: one that exists, or (by default) one with a promotionRoleArn. */
+function bedrockThroughputChecks(environments: Record<string, EnvironmentSpec>, deployments: Deployment[], yaml: ParsedYaml): DeployError[] {
+  const names = Object.keys(environments);
+  return deployments.flatMap((d) => {
+    const t = d.bedrockThroughput;
+    if (!t || bedrockThroughputTargets(d, environments).length > 0) return [];
+    const field = ['deployments', d.name, 'bedrockThroughput'];
+    const written = (p: PathPart[]) => (valueAt(yaml.data, [...field, ...p]) !== undefined ? [...field, ...p] : ['defaults', 'bedrockThroughput', ...p]);
+    const [message, location, hint] =
+      t.environment !== undefined
+        ? [`bedrockThroughput.environment is "${t.environment}", which is not an environment of the spec`, written(['environment']), names.length ? `${didYouMean(t.environment, names)} Environments: ${names.join(', ')}.`.trim() : 'Add the target environment under environments:.']
+        : ['bedrockThroughput has no target environment: no environment has a promotionRoleArn', written([]), 'Name the environment promote-model copies the Bedrock model to (bedrockThroughput.environment: prod), or give it a promotionRoleArn.'];
+    return [new DeployError(`deployments.${d.name}: ${message}`, { location: yaml.locate(location), hint, title: 'Invalid deployment spec' })];
+  });
+}
+
 /** Two deployments with one endpoint name would replace each other's endpoint. */
 function endpointNameChecks(deployments: Deployment[], yaml: ParsedYaml): DeployError[] {
   const owner = new Map<string, string>();
@@ -613,6 +629,7 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
   }
   errors.push(...environmentChecks(environments, Object.values(deployments), yaml));
   errors.push(...endpointNameChecks(Object.values(deployments), yaml));
+  errors.push(...bedrockThroughputChecks(environments, Object.values(deployments), yaml));
   throwIfAny(errors);
   return { file, project, environments, deployments, locate: (p) => yaml.locate(p) };
 }
@@ -657,4 +674,21 @@ export function selectEnvironment(spec: Spec, name: string, inputName = 'environ
 /** Regions a deployment serves in an environment (the environment may narrow them). */
 export function regionsFor(d: Deployment, env?: EnvironmentSpec): string[] {
   return env?.regions ?? d.regions;
+}
+
+/** Where promote-model buys a deployment's bedrockThroughput: the target environments, each with its regions. */
+export interface ThroughputTarget {
+  environment: string;
+  regions: string[];
+}
+
+/** Its `environment`, else every environment with a promotionRoleArn (the promotion targets); none without the field. */
+export function bedrockThroughputTargets(d: Deployment, environments: Record<string, EnvironmentSpec>): ThroughputTarget[] {
+  const t = d.bedrockThroughput;
+  if (!t) return [];
+  const names = t.environment !== undefined ? [t.environment] : Object.keys(environments).filter((n) => environments[n]?.promotionRoleArn);
+  return names.flatMap((name) => {
+    const env = environments[name];
+    return env ? [{ environment: name, regions: regionsFor(d, env) }] : [];
+  });
 }

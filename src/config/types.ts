@@ -41,6 +41,16 @@ export interface EngineSpec {
   env?: Record<string, string>;
 }
 
+/** `none`: billed by the hour, deletable at any time; a term is billed for every hour of it. */
+export type Commitment = 'none' | 'OneMonth' | 'SixMonths';
+
+export interface BedrockThroughputSpec {
+  modelUnits: number;
+  commitment: Commitment;
+  /** The target environment; absent: every environment with a promotionRoleArn (bedrockThroughputTargets). */
+  environment?: string;
+}
+
 export interface AutoscalingSpec {
   min: number;
   max: number;
@@ -99,6 +109,8 @@ export interface DeploymentSpec {
     args?: Record<string, string>;
   };
   smokeTest?: { payload: unknown; contentType: string; expectStatus: number };
+  /** Provisioned throughput promote-model buys for the deployment's promoted Bedrock model (src/promote/throughput.ts). */
+  bedrockThroughput?: BedrockThroughputSpec;
   usage: {
     busyHoursPerMonth?: number;
     requestsPerMonth?: number;

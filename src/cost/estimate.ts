@@ -8,7 +8,7 @@
 import { DeployError } from '../core/errors';
 import { estimateBuildMinutes } from '../image/estimate';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
-import { regionsFor } from '../config/load';
+import { bedrockThroughputTargets, regionsFor } from '../config/load';
 import { stackParameters as renderParameters } from '../deploy/render';
 import { renderBuild } from '../image/render';
 import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from './catalog';
@@ -355,6 +355,46 @@ function estimateRegion(d: Deployment, region: string, stack: Record<string, str
   return { resources, assumptions: x.assumptions };
 }
 
+/** A region where promote-model buys the deployment's Bedrock provisioned throughput, and the environment it is in. */
+interface ThroughputRegion {
+  environment: string;
+  region: string;
+}
+
+const BEDROCK_PRICING = 'https://aws.amazon.com/bedrock/pricing/';
+
+/**
+ * The priced environment's regions when it is a target of bedrockThroughput, else (no environment priced) every
+ * target's. The options carry the spec's own EnvironmentSpec (flow.ts, plan.ts): its name is found by identity.
+ */
+function throughputRegions(d: Deployment, o: GroupOptions): ThroughputRegion[] {
+  const environments = o.spec?.environments;
+  if (!d.bedrockThroughput || !environments) return [];
+  const priced = o.environment ? Object.keys(environments).find((n) => environments[n] === o.environment) : undefined;
+  return bedrockThroughputTargets(d, environments)
+    .filter((t) => !o.environment || t.environment === priced)
+    .flatMap((t) => t.regions.map((region) => ({ environment: t.environment, region })));
+}
+
+/** Model-unit hours, unpriced: no verified rate (it depends on the base model, the region and the term). */
+function throughputResource(d: Deployment, at: ThroughputRegion, hours: number): ResourceEstimate {
+  const t = d.bedrockThroughput;
+  const units = t?.modelUnits ?? 0;
+  const months = t?.commitment === 'SixMonths' ? 6 : t?.commitment === 'OneMonth' ? 1 : 0;
+  const term = months
+    ? `${t?.commitment} is committed spend: ${months} month${months > 1 ? 's' : ''} × ${units} model unit${units > 1 ? 's' : ''} × the hourly rate are owed even if it is deleted before the term ends.`
+    : 'No commitment: billed per model-unit hour until it is deleted.';
+  const note = `No verified Bedrock provisioned-throughput price (prices.md has none): the hourly rate per model unit depends on the base model, the region and the term (${BEDROCK_PRICING}). ${term}`;
+  const quantity = { low: units * hours, high: units * hours };
+  return {
+    kind: `bedrock-throughput:${at.environment}`,
+    name: `${d.name} Bedrock provisioned throughput (${at.environment})`,
+    resourceType: 'aws_bedrock_provisioned_model_throughput',
+    region: at.region,
+    components: [component('bedrock-model-units', `Model units (${units}, commitment ${t?.commitment ?? 'none'})`, 'model-unit hours', quantity, null, note)],
+  };
+}
+
 const CODEBUILD_NAMES: Record<string, string> = {
   BUILD_GENERAL1_SMALL: 'general1.small',
   BUILD_GENERAL1_MEDIUM: 'general1.medium',
@@ -437,8 +477,8 @@ function engineLabel(d: Deployment): string {
   return e ? `${e.name}${e.version ? ` ${e.version}` : ''}` : 'default engine';
 }
 
-/** One currency's part of a deployment: its regions, their resources, the build. */
-function estimateGroup(d: Deployment, currency: Currency, regions: string[], all: string[], o: GroupOptions): DeploymentEstimate {
+/** One currency's part of a deployment: its regions, their resources, the build; and its Bedrock throughput there. */
+function estimateGroup(d: Deployment, currency: Currency, regions: string[], all: string[], o: GroupOptions, bedrock: ThroughputRegion[]): DeploymentEstimate {
   const resources: ResourceEstimate[] = [];
   const assumptions: string[] = [];
   // What the template creates does not depend on the region (names and ARNs do): render it once.
@@ -448,8 +488,10 @@ function estimateGroup(d: Deployment, currency: Currency, regions: string[], all
     resources.push(...part.resources);
     for (const a of part.assumptions) if (!assumptions.includes(a)) assumptions.push(a);
   }
+  resources.push(...bedrock.map((at) => throughputResource(d, at, o.hours)));
   const monthly = resources.reduce((acc, r) => r.components.reduce((m, c) => (c.monthlyCost ? addRanges(m, c.monthlyCost) : m), acc), ZERO);
-  const oneTime = oneTimeCost(d, regions[0] ?? REFERENCE_REGION, o);
+  // A currency with only the throughput (its target environment bills in another currency): nothing is built for it.
+  const oneTime = regions.length > 0 ? oneTimeCost(d, regions[0] ?? REFERENCE_REGION, o) : { ...oneTimeCost(d, REFERENCE_REGION, o), minutes: 0, cost: 0, price: null, note: 'Only the Bedrock provisioned throughput in this currency: no build.' };
   const { unpriced, usageBased } = gaps(resources);
   if (oneTime.minutes > 0 && !oneTime.price) unpriced.push(`CodeBuild ${oneTime.computeType} build minutes (no verified price)`);
   return { name: d.name, target: d.target, instanceType: d.instanceType, count: countLabel(d), engine: engineLabel(d), regions, allRegions: all, currency, resources, monthly, oneTime, unpriced, usageBased, assumptions };
@@ -459,7 +501,11 @@ function estimateGroup(d: Deployment, currency: Currency, regions: string[], all
 export function estimateDeployment(d: Deployment, options: EstimateOptions = {}): DeploymentEstimate[] {
   const o: GroupOptions = { hours: options.hoursPerMonth ?? DEFAULT_HOURS_PER_MONTH, book: options.prices ?? new PriceBook(), environment: options.environment, spec: options.spec };
   const regions = regionsFor(d, options.environment);
-  return regionsByCurrency(regions).map(([currency, mine]) => estimateGroup(d, currency, mine, regions, o));
+  const bedrock = throughputRegions(d, o);
+  const currencies = regionsByCurrency([...new Set([...regions, ...bedrock.map((b) => b.region)])]);
+  return currencies.map(([currency]) =>
+    estimateGroup(d, currency, regions.filter((r) => currencyOf(r) === currency), regions, o, bedrock.filter((b) => currencyOf(b.region) === currency)),
+  );
 }
 
 export function estimateDeployments(deployments: Deployment[], options: EstimateOptions = {}): Estimate {

@@ -63,7 +63,12 @@ function headline(t: CurrencyTotals, compared: boolean): string {
   if (!compared) return `Monthly cost: **${next}** (${t.currency})`;
   const lo = roundTo(t.diff.low, 2);
   const hi = roundTo(t.diff.high, 2);
-  if (lo === 0 && hi === 0) return `Monthly cost **unchanged** at ${next} (${t.currency})`;
+  if (lo === 0 && hi === 0) {
+    // Equal priced figures, but something new without a price (Bedrock provisioned throughput): not "unchanged".
+    const added = t.unpriced - t.pastUnpriced;
+    if (added > 0) return `Priced monthly cost unchanged at ${next} (${t.currency}): **${added} new unpriced component${added > 1 ? 's' : ''}**, see the details`;
+    return `Monthly cost **unchanged** at ${next} (${t.currency})`;
+  }
   const from = `${formatRange(t.past, t.currency)} → **${next}** (${t.currency})`;
   if (movesBothWays(t.diff)) {
     const [down, up] = lo < 0 ? ['minimum', 'maximum'] : ['maximum', 'minimum'];
@@ -111,6 +116,7 @@ export function whatChanged(c: DeploymentChange): string | undefined {
     ['count', past.count, next.count],
     ['engine', past.engine, next.engine],
     ['regions', past.allRegions.join(', '), next.allRegions.join(', ')],
+    ['unpriced components', String(past.unpriced.length), String(next.unpriced.length)],
   ];
   const moved = fields.filter(([, a, b]) => a !== b).map(([f, a, b]) => `${f} ${escapeText(a)} → ${escapeText(b)}`);
   const cost = `${formatRange(c.pastMonthly, c.currency)} → ${formatRange(c.monthly, c.currency)} (${formatSignedRange(c.diff, c.currency)})`;

@@ -46,6 +46,8 @@ export interface CurrencyTotals {
   oneTimeUnpriced: number;
   /** Monthly components without a price, and usage-based ones, over the new deployments: "+ usage". */
   unpriced: number;
+  /** The base's components without a price: more on the head is a change even when the priced figures are equal. */
+  pastUnpriced: number;
   usageBased: number;
 }
 
@@ -131,6 +133,7 @@ export function currencyTotals(currency: Currency, changes: DeploymentChange[]):
     oneTime: mine.reduce((acc, c) => acc + (c.oneTime ?? 0), 0),
     oneTimeUnpriced: mine.filter((c) => c.oneTime === null).length,
     unpriced: mine.reduce((acc, c) => acc + c.unpriced, 0),
+    pastUnpriced: mine.reduce((acc, c) => acc + (c.past?.unpriced.length ?? 0), 0),
     usageBased: mine.reduce((acc, c) => acc + c.usageBased, 0),
   };
 }
@@ -281,7 +284,8 @@ function breakdownJson(d: DeploymentEstimate | undefined, hours: number) {
       name: r.name,
       resourceType: r.resourceType,
       metadata: { region: r.region },
-      monthlyCost: dec(r.components.reduce((a, c) => a + (c.monthlyCost?.low ?? 0), 0)),
+      // A resource with no priced component has no figure (never "0": unpriced is not free).
+      monthlyCost: r.components.some((c) => c.monthlyCost) ? dec(r.components.reduce((a, c) => a + (c.monthlyCost?.low ?? 0), 0)) : null,
       costComponents: r.components.map((c) => componentJson(c, hours)),
     })),
     totalMonthlyCost: dec(d.monthly.low),

@@ -16,7 +16,7 @@ import type { RunContext } from '../core/action';
 import type { Target } from '../config/select';
 import type { Reporter } from '../core/log';
 import { artifactBucketName, ownershipTags, repositoryName } from '../config/names';
-import { regionsFor, selectEnvironment } from '../config/load';
+import { bedrockThroughputTargets, regionsFor, selectEnvironment } from '../config/load';
 import { artifactPrefix, ensureArtifactBucket } from '../image/infra';
 import { weightsKey } from '../image/render';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
@@ -101,7 +101,12 @@ export interface PromotionPlan {
   /** The weights are the build's (no `model-data-url`, no model.s3). */
   modelDataFromBuild?: boolean;
   bedrockModelArn?: string;
-  provisionedThroughput?: ThroughputRequest;
+  provisionedThroughput?: PlannedThroughput;
+}
+
+/** What is bought, and where that was said (the inputs, the spec's bedrockThroughput, or both). */
+export interface PlannedThroughput extends ThroughputRequest {
+  from: string;
 }
 
 function envLocation(spec: Spec, name: string) {
@@ -167,9 +172,15 @@ export function planPromotion(req: PromoteRequest): PromotionPlan {
   };
 }
 
-/** Provisioned throughput is bought for a copied Bedrock model only, in whole model units. */
-function planThroughput(req: PromoteRequest, errors: DeployError[]): ThroughputRequest | undefined {
-  const { modelUnits, commitment } = req.provisionedThroughput ?? {};
+/**
+ * Provisioned throughput is bought for a copied Bedrock model only, in whole model units: as the inputs say, else
+ * as the deployment's bedrockThroughput says for this target environment; an input overrides that field only.
+ */
+function planThroughput(req: PromoteRequest, errors: DeployError[]): PlannedThroughput | undefined {
+  const given = req.provisionedThroughput ?? {};
+  const fromSpec = req.bedrockModelArn ? specThroughput(req) : undefined;
+  const modelUnits = given.modelUnits ?? fromSpec?.modelUnits;
+  const commitment = given.commitment ?? fromSpec?.commitment;
   if (modelUnits === undefined && commitment === undefined) return undefined;
   const before = errors.length;
   if (!req.bedrockModelArn) {
@@ -185,7 +196,19 @@ function planThroughput(req: PromoteRequest, errors: DeployError[]): ThroughputR
       hint: 'Say what you buy: `none` (hourly, deletable any time), `OneMonth` or `SixMonths` (billed for the whole term, not deletable before it ends).',
     }));
   }
-  return errors.length === before && modelUnits !== undefined && commitment !== undefined ? { modelUnits, commitment } : undefined;
+  if (errors.length !== before || modelUnits === undefined || commitment === undefined) return undefined;
+  const inputs = [given.modelUnits !== undefined && 'provisioned-model-units', given.commitment !== undefined && 'commitment-duration'].filter(Boolean);
+  const field = `deployments.${req.deployment.name}.bedrockThroughput`;
+  const from = !fromSpec ? 'the inputs' : inputs.length === 0 ? field : `${field}; ${inputs.join(' and ')} from the inputs`;
+  return { modelUnits, commitment, from };
+}
+
+/** The deployment's bedrockThroughput when this promotion's target environment is one it is bought in. */
+function specThroughput(req: PromoteRequest): ThroughputRequest | undefined {
+  const t = req.deployment.bedrockThroughput;
+  if (!t) return undefined;
+  const targets = bedrockThroughputTargets(req.deployment, req.spec.environments).map((x) => x.environment);
+  return targets.includes(req.targetEnvironment) ? { modelUnits: t.modelUnits, commitment: t.commitment } : undefined;
 }
 
 /**
@@ -486,9 +509,14 @@ async function checkBedrock(p: Promotion): Promise<void> {
     reporter,
   });
   const pt = plan.provisionedThroughput;
+  const own = plan.deployment.bedrockThroughput;
+  if (!pt && own) {
+    const where = bedrockThroughputTargets(plan.deployment, p.req.spec.environments).map((t) => t.environment);
+    reporter.info(`deployments.${plan.deployment.name}.bedrockThroughput is bought in ${where.join(', ')}, not in ${plan.target.name}: this promotion buys no provisioned throughput.`);
+  }
   if (pt) {
     reporter.warning(
-      `After the copy, promote-model buys ${describeCommitment(pt)} in each of ${plan.target.regions.join(', ')} (account ${plan.target.env.account}).`,
+      `After the copy, promote-model buys ${describeCommitment(pt)} in each of ${plan.target.regions.join(', ')} (account ${plan.target.env.account}; set by ${pt.from}).`,
       undefined,
       'Provisioned throughput is billed',
     );
@@ -652,7 +680,8 @@ async function copyBedrockModel(p: Promotion, region: string, sourceModelArn: st
   const pt = plan.provisionedThroughput;
   if (!pt) return;
   const provisioned = await provisionThroughput({
-    ...pt,
+    modelUnits: pt.modelUnits,
+    commitment: pt.commitment,
     bedrock,
     actor: targetActor,
     region,

@@ -8,11 +8,12 @@ import * as br from '@aws-sdk/client-bedrock';
 import { DeployError, errorName } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
+import type { Commitment } from '../config/types';
 import { Actor, sha256Hex, step } from './util';
 
-/** `none`: billed by the hour, deletable at any time; a term is billed for every hour of it. */
-export const COMMITMENTS = ['none', 'OneMonth', 'SixMonths'] as const;
-export type Commitment = (typeof COMMITMENTS)[number];
+export type { Commitment };
+/** The schema's bedrockThroughput.commitment values, as the action's choices. */
+export const COMMITMENTS = ['none', 'OneMonth', 'SixMonths'] as const satisfies readonly Commitment[];
 
 export interface ThroughputRequest {
   modelUnits: number;

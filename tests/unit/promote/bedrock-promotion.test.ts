@@ -7,6 +7,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as br from '@aws-sdk/client-bedrock';
 import * as ram from '@aws-sdk/client-ram';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import * as path from 'path';
+import { loadSpec } from '../../../src/config/load';
 import { DeployError, DeployErrors } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
 import { planPromotion, promote, PromoteRequest } from '../../../src/promote/promote';
@@ -196,6 +198,56 @@ describe('promote: provisioned throughput for the copied model', () => {
     const err = (await promote(request({ ...units, region: 'us-east-1' }), memoryReporter()).catch((e) => e)) as DeployErrors;
     expect(err.errors[0]?.message).toMatch(/2 model units exceed the account's provisioned throughput quota/);
     expect(err.errors[0]?.hint).toMatch(/Service Quotas/);
+  });
+});
+
+describe('promote: provisioned throughput from the spec (deployments.<name>.bedrockThroughput)', () => {
+  const withThroughput = (line: string) => spec(`${SPEC}    bedrockThroughput: ${line}\n`);
+  const created = (m: ReturnType<typeof world>) => m.bedrock.commandCalls(br.CreateProvisionedModelThroughputCommand).map((c) => c.args[0].input);
+
+  it('is bought as the spec says in each region of its target environment, said before buying', async () => {
+    const m = world();
+    const reporter = memoryReporter();
+    const res = await promote(request(withThroughput('{ modelUnits: 3, commitment: OneMonth, environment: prod }')), reporter);
+    expect(created(m).map((c) => [c.modelUnits, c.commitmentDuration])).toEqual([[3, 'OneMonth'], [3, 'OneMonth']]);
+    expect(reporter.allText()).toContain('buys 3 model units of provisioned throughput with a one-month commitment (billed for every hour of the term; it cannot be deleted before the term ends) in each of us-east-1, eu-west-1 (account 333333333333; set by deployments.chat.bedrockThroughput)');
+    expect(res.targets.map((t) => t.provisionedModelArn).sort()).toEqual(['eu-west-1', 'us-east-1'].map((at) => `arn:aws:bedrock:${at}:333333333333:provisioned-model/pt1`));
+  });
+
+  it('commitment none is bought without a term', async () => {
+    const m = world();
+    await promote(request({ ...withThroughput('{ modelUnits: 1, commitment: none }'), region: 'us-east-1' }), memoryReporter());
+    expect(created(m)).toEqual([expect.objectContaining({ modelUnits: 1, commitmentDuration: undefined })]);
+  });
+
+  it('an input overrides its field only, and the warning says so', async () => {
+    const m = world();
+    const reporter = memoryReporter();
+    await promote(request({ ...withThroughput('{ modelUnits: 3, commitment: OneMonth }'), region: 'us-east-1', provisionedThroughput: { modelUnits: 5 } }), reporter);
+    expect(created(m).map((c) => [c.modelUnits, c.commitmentDuration])).toEqual([[5, 'OneMonth']]);
+    expect(reporter.allText()).toContain('(account 333333333333; set by deployments.chat.bedrockThroughput; provisioned-model-units from the inputs)');
+  });
+
+  it('a promotion to another environment buys none, and says why', async () => {
+    const m = world();
+    const reporter = memoryReporter();
+    const res = await promote(request({ ...withThroughput('{ modelUnits: 3, commitment: OneMonth, environment: prod }'), targetEnvironment: 'replicated' }), reporter);
+    expect(created(m)).toEqual([]);
+    expect(m.bedrock.commandCalls(br.CreateModelCopyJobCommand)).toHaveLength(1);
+    expect(res.targets.map((t) => t.provisionedModelArn)).toEqual([undefined]);
+    expect(reporter.allText()).toContain('deployments.chat.bedrockThroughput is bought in prod, not in replicated: this promotion buys no provisioned throughput.');
+  });
+
+  it('examples/bedrock-promotion.yml: its promotion to prod passes the key check and buys what its spec says', () => {
+    const example = loadSpec(path.resolve(__dirname, '../../../examples/bedrock-promotion.yml'), { displayPath: 'examples/bedrock-promotion.yml' });
+    const plan = planPromotion(request({ spec: example, deployment: example.deployments.assistant }));
+    expect(plan.target.regions).toEqual(['us-east-1', 'us-west-2']);
+    expect(plan.provisionedThroughput).toEqual({ modelUnits: 1, commitment: 'none', from: 'deployments.assistant.bedrockThroughput' });
+  });
+
+  it('belongs to a Bedrock promotion: an image promotion of the deployment plans none', () => {
+    const plan = planPromotion(request({ ...withThroughput('{ modelUnits: 3, commitment: OneMonth }'), bedrockModelArn: undefined }));
+    expect(plan.provisionedThroughput).toBeUndefined();
   });
 });
 
