@@ -34,7 +34,10 @@ export default async function (): Promise<BenchRow[]> {
   fs.writeFileSync(path.join(dir, 'model-deploy.yml'), SPEC);
   const spec = loadSpec(path.join(dir, 'model-deploy.yml'));
   const d = spec.deployments.chat;
-  const hash = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket: 'model-deploy-111111111111-us-east-1', template: infraTemplate(root) }).ConfigHash;
+  // The build stack's parameters as build-model computes them (the engine's base repository included).
+  const { renderBuild } = await import('../src/image/render');
+  const baseRepository = renderBuild(d, { region: 'us-east-1', root }).engine.baseRepository;
+  const hash = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket: 'model-deploy-111111111111-us-east-1', template: infraTemplate(root), baseRepository }).ConfigHash;
   const stack = `<Stacks><member><StackName>acme-chat-build</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2024-01-01T00:00:00Z</CreationTime><Parameters><member><ParameterKey>ConfigHash</ParameterKey><ParameterValue>${hash}</ParameterValue></member></Parameters><Outputs><member><OutputKey>RepositoryUri</OutputKey><OutputValue>111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat</OutputValue></member><member><OutputKey>ProjectName</OutputKey><OutputValue>P</OutputValue></member><member><OutputKey>LogGroupName</OutputKey><OutputValue>G</OutputValue></member></Outputs></member></Stacks>`;
 
   let imageExists = true;
