@@ -662,38 +662,23 @@ async function copyBedrockModel(p: Promotion, region: string, sourceModelArn: st
   const bedrock = awsClient(BedrockClient, { region, credentials: targetActor.credentials });
   const name = targetModelName(`${d.project}-${d.name}`, sourceModelArn);
   const tags = { ...ownershipTags(d, target.name), ...provenanceTags(plan, req) };
-  const copied = await copyModel({
+  // The copy and the throughput purchase: same client, account, region, tags and waiting.
+  const common = {
     bedrock,
     actor: targetActor,
     region,
-    sourceModelArn,
-    targetModelName: name,
-    kmsKeyId: kmsKeyIn(target.env.kmsKeyId, region),
     tags,
     timeoutMs: p.timeoutMs,
     initialDelayMs: tuning.pollInitialDelayMs,
     maxDelayMs: tuning.pollMaxDelayMs,
     signal: p.signal,
     reporter: p.reporter,
-  });
+  };
+  const copied = await copyModel({ ...common, sourceModelArn, targetModelName: name, kmsKeyId: kmsKeyIn(target.env.kmsKeyId, region) });
   r.modelArn = copied.modelArn;
   const pt = plan.provisionedThroughput;
   if (!pt) return;
-  const provisioned = await provisionThroughput({
-    modelUnits: pt.modelUnits,
-    commitment: pt.commitment,
-    bedrock,
-    actor: targetActor,
-    region,
-    modelArn: copied.modelArn,
-    name,
-    tags,
-    timeoutMs: p.timeoutMs,
-    initialDelayMs: tuning.pollInitialDelayMs,
-    maxDelayMs: tuning.pollMaxDelayMs,
-    signal: p.signal,
-    reporter: p.reporter,
-  });
+  const provisioned = await provisionThroughput({ ...common, modelUnits: pt.modelUnits, commitment: pt.commitment, modelArn: copied.modelArn, name });
   r.provisionedModelArn = provisioned.provisionedModelArn;
 }
 
