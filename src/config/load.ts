@@ -603,7 +603,9 @@ function resolveDeployment(name: string, own: Record<string, unknown>, raw: RawS
 export function parseSpec(text: string, file: string, specDir = process.cwd()): Spec {
   const yaml = parseYaml(text, file);
   const v = validators();
-  if (!v.document(yaml.data)) {
+  // On a copy: the validator fills in defaults (it shares its code with the per-deployment one), and
+  // defaults are merged per deployment below, after the spec's own defaults: section.
+  if (!v.document(structuredClone(yaml.data))) {
     throwIfAny(schemaErrors(v.document.errors ?? [], yaml));
   }
   const raw = yaml.data as RawSpec;
