@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError } from '../core/errors';
 import type { Target } from '../config/types';
-import YAML from 'yaml';
+import type * as YamlLibrary from 'yaml';
 
 type Json = Record<string, unknown>;
 
@@ -15,8 +15,8 @@ const FN_TAGS = [
   'Equals', 'Not', 'And', 'Or', 'Transform',
 ];
 
-function cfnTags(): import('yaml').Tags {
-  const tags: import('yaml').Tags = [];
+function cfnTags(): YamlLibrary.Tags {
+  const tags: YamlLibrary.Tags = [];
   const toJs = (node: unknown): unknown =>
     (node as { toJSON?: () => unknown }).toJSON ? (node as { toJSON: () => unknown }).toJSON() : node;
   const add = (tag: string, wrap: (value: unknown) => unknown) => {
@@ -38,6 +38,9 @@ function cfnTags(): import('yaml').Tags {
 
 /** Parses template text; throws a DeployError naming file:line on invalid YAML or unknown tags. */
 export function parseTemplate(text: string, file: string): Json {
+  // Loaded here, not with the module: a cost estimate imports the stack's parameters, never a template.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const YAML = require('yaml') as typeof YamlLibrary;
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { customTags: cfnTags(), lineCounter, uniqueKeys: true, prettyErrors: false });
   const e = doc.errors[0] ?? doc.warnings[0];
