@@ -42,14 +42,24 @@ function spec(shift: number) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-function wall(args: string[], env: NodeJS.ProcessEnv, cwd: string): { ms: number; status: number | null; stdout: string } {
+function wall(node: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): { ms: number; status: number | null; stdout: string } {
   const start = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { cwd, env, encoding: 'utf8' });
+  const r = spawnSync(node, args, { cwd, env, encoding: 'utf8' });
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, status: r.status, stdout: r.stdout };
 }
 
-/** The bundle in estimate mode against base-config, interleaved with bare node starts. */
-function endToEnd(runs = 11): BenchRow[] {
+/**
+ * The Node the actions declare (runs.using: node24), when present: BENCH_NODE24, or where .ci/run
+ * installs it. `npm run bench` itself may run on another Node (this machine's is 20).
+ */
+function node24(): string | undefined {
+  const dir = process.env.RUNNER_TEMP ?? process.env.TMPDIR ?? os.tmpdir();
+  const candidates = [process.env.BENCH_NODE24, path.join(dir, 'model-deploy-node-24.21.0', 'node_modules', 'node', 'bin', 'node')];
+  return candidates.find((c): c is string => Boolean(c) && fs.existsSync(c as string));
+}
+
+/** The bundle in estimate mode against base-config, interleaved with bare starts of the same node. */
+function endToEnd(node: string, label: string, runs = 11): BenchRow[] {
   const bundle = path.resolve(__dirname, '..', 'dist', 'estimate-cost', 'index.js');
   if (!fs.existsSync(bundle)) return [{ name: 'end to end: dist/estimate-cost/index.js missing (npm run build)', value: NaN, unit: '', ok: false }];
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'md-cost-bench-'));
@@ -63,16 +73,17 @@ function endToEnd(runs = 11): BenchRow[] {
   const action: number[] = [];
   let failed: string | undefined;
   for (let i = 0; i < runs; i++) {
-    bare.push(wall(['-e', ''], base, ws).ms);
-    const r = wall([bundle], inputs, ws);
+    bare.push(wall(node, ['-e', ''], base, ws).ms);
+    const r = wall(node, [bundle], inputs, ws);
     if (r.status !== 0) failed = r.stdout.slice(0, 300);
     action.push(r.ms);
   }
+  fs.rmSync(ws, { recursive: true, force: true });
   const ratio = median(action) / median(bare);
   return [
-    { name: `end to end: bare node start (median of ${runs})`, value: Math.round(median(bare) * 10) / 10, unit: 'ms' },
+    { name: `end to end, ${label}: bare node start (median of ${runs})`, value: Math.round(median(bare) * 10) / 10, unit: 'ms' },
     {
-      name: `end to end: estimate-cost bundle, 20 deployments x 2 regions, estimate + base diff + comment (median of ${runs}, ${Math.round(median(action))} ms)${failed ? ` FAILED: ${failed}` : ''}`,
+      name: `end to end, ${label}: estimate-cost bundle, 20 deployments x 2 regions, estimate + base diff + comment (median of ${runs}, ${Math.round(median(action))} ms)${failed ? ` FAILED: ${failed}` : ''}`,
       value: Math.round(ratio * 100) / 100,
       unit: 'x bare node',
       target: '<= 4x',
@@ -105,7 +116,8 @@ export default async function (): Promise<BenchRow[]> {
   times.sort((a, b) => a - b);
   const mid = median(times);
   return [
-    ...endToEnd(),
+    ...endToEnd(process.execPath, `node ${process.version}`),
+    ...(node24() ? endToEnd(node24() as string, 'node 24 (runs.using of the actions)') : []),
     { name: 'cost: price head+base and render the comment, 20 deployments x 2 regions (median of 15)', value: Math.round(mid * 100) / 100, unit: 'ms', target: '< 200 ms', ok: mid < 200 },
     { name: 'cost: comment body size, 20 deployments', value: size, unit: 'chars', target: '<= 65536', ok: size <= 65536 },
   ];
