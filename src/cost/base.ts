@@ -5,10 +5,10 @@
  * sha. Only git's "does not exist in <sha>" with the commit present, or a 404 from the API, means the
  * base has no spec (every deployment new); any other failure leaves the base unknown, never empty.
  */
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { errorMessage } from '../core/errors';
+import { git } from '../core/git';
 import { githubClient } from '../core/github';
 import { parseSpec } from '../config/load';
 import type { Spec } from '../config/types';
@@ -32,12 +32,6 @@ export interface BaseOptions {
 }
 
 type Read = { text: string } | { absent: true } | { error: string };
-
-function git(cwd: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('git', args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => resolve({ ok: !err, stdout, stderr: String(stderr || err?.message || '') }));
-  });
-}
 
 const hasCommit = async (cwd: string, ref: string) => (await git(cwd, ['cat-file', '-e', `${ref}^{commit}`])).ok;
 

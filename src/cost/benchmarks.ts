@@ -7,7 +7,6 @@
  * at the BASE commit (git ls-tree / git show, as the base spec is read): the PR's own files, which a
  * fork controls, can never make its configuration look measured.
  */
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -17,6 +16,7 @@ import { imageHashOf } from '../benchmark/image-hash';
 import { benchmarkKey, BenchmarkResultRecord, lookupResult, readResults, ResultSet } from '../benchmark/results';
 import type { Currency } from './catalog';
 import type { CostReport } from './report';
+import { git } from '../core/git';
 
 export const DEFAULT_BENCHMARK_RESULTS = '.model-deploy/benchmarks/';
 
@@ -74,10 +74,6 @@ function exists(dir: string): boolean {
   } catch {
     return false;
   }
-}
-
-function git(cwd: string, args: string[]): Promise<{ ok: boolean; stdout: string }> {
-  return new Promise((resolve) => execFile('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => resolve({ ok: !err, stdout })));
 }
 
 const MAX_FILES = 2000;
