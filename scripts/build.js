@@ -5,6 +5,7 @@
  *                 a stack is formatted), then loads bundle.js;
  *   bundle.js     ncc's output (webpack), minified by terser with dead code removed, plus its map;
  *   N.bundle.js   chunks webpack splits off for dynamic import()s (the SDK's credential providers);
+ *   yaml.js       the yaml package, required where it is needed (an ncc external of the action bundles);
  *   licenses.txt  the licenses of what is bundled.
  * Why not ncc --minify: ncc runs terser with compress off, so the exports webpack found unused stay in
  * the output. ES-module TypeScript (src/entries/tsconfig.json) and the packages' `module` builds let
@@ -50,8 +51,8 @@ async function minify(code, map, file) {
 
 /** The yaml package as one file, for the action bundles' `./yaml.js` external. */
 async function bundleYaml(ncc) {
-  const result = await ncc(require.resolve('yaml'), { filename: 'yaml.js', minify: false, sourceMap: true, sourceMapRegister: false, sourceMapBasePrefix: '../../', target: 'es2022', quiet: true, filterAssetBase: root });
-  return [result.code, result.map];
+  const result = await ncc(require.resolve('yaml'), { filename: 'yaml.js', minify: false, sourceMap: true, sourceMapRegister: false, sourceMapBasePrefix: '../../', target: 'es2022', quiet: true, filterAssetBase: root, license: 'licenses.txt' });
+  return { code: result.code, map: result.map, license: result.assets['licenses.txt']?.source.toString() ?? '' };
 }
 
 async function build(name) {
@@ -81,10 +82,14 @@ async function build(name) {
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   const files = [['bundle.js', result.code, result.map]];
-  if (result.code.includes('require("./yaml.js")')) files.push(['yaml.js', ...(await bundleYaml(ncc))]);
   for (const [file, asset] of Object.entries(result.assets)) {
     if (file.endsWith('.js')) files.push([file, asset.source.toString(), result.assets[`${file}.map`]?.source.toString()]);
     else if (!file.endsWith('.js.map')) fs.writeFileSync(path.join(out, file), asset.source);
+  }
+  if (result.code.includes('require("./yaml.js")')) {
+    const yaml = await bundleYaml(ncc);
+    files.push(['yaml.js', yaml.code, yaml.map]);
+    fs.appendFileSync(path.join(out, 'licenses.txt'), `\n${yaml.license}`);
   }
   let bytes = 0;
   for (const [file, code, map] of files) {
