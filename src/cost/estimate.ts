@@ -155,6 +155,8 @@ export class PriceBook {
 export interface EstimateOptions {
   hoursPerMonth?: number;
   environment?: EnvironmentSpec;
+  /** The priced environment's name in `spec` (Bedrock throughput is bought per target environment). */
+  environmentName?: string;
   prices?: PriceBook;
   spec?: Spec;
 }
@@ -363,16 +365,12 @@ interface ThroughputRegion {
 
 const BEDROCK_PRICING = 'https://aws.amazon.com/bedrock/pricing/';
 
-/**
- * The priced environment's regions when it is a target of bedrockThroughput, else (no environment priced) every
- * target's. The options carry the spec's own EnvironmentSpec (flow.ts, plan.ts): its name is found by identity.
- */
+/** The priced environment's regions when it is a target of bedrockThroughput, else (no environment priced) every target's. */
 function throughputRegions(d: Deployment, o: GroupOptions): ThroughputRegion[] {
   const environments = o.spec?.environments;
   if (!d.bedrockThroughput || !environments) return [];
-  const priced = o.environment ? Object.keys(environments).find((n) => environments[n] === o.environment) : undefined;
   return bedrockThroughputTargets(d, environments)
-    .filter((t) => !o.environment || t.environment === priced)
+    .filter((t) => o.environmentName === undefined || t.environment === o.environmentName)
     .flatMap((t) => t.regions.map((region) => ({ environment: t.environment, region })));
 }
 
@@ -407,6 +405,7 @@ interface GroupOptions {
   hours: number;
   book: PriceBook;
   environment?: EnvironmentSpec;
+  environmentName?: string;
   spec?: Spec;
 }
 
@@ -499,7 +498,7 @@ function estimateGroup(d: Deployment, currency: Currency, regions: string[], all
 
 /** A deployment's estimate: one part per currency its regions are billed in (usually one). */
 export function estimateDeployment(d: Deployment, options: EstimateOptions = {}): DeploymentEstimate[] {
-  const o: GroupOptions = { hours: options.hoursPerMonth ?? DEFAULT_HOURS_PER_MONTH, book: options.prices ?? new PriceBook(), environment: options.environment, spec: options.spec };
+  const o: GroupOptions = { hours: options.hoursPerMonth ?? DEFAULT_HOURS_PER_MONTH, book: options.prices ?? new PriceBook(), environment: options.environment, environmentName: options.environmentName, spec: options.spec };
   const regions = regionsFor(d, options.environment);
   const bedrock = throughputRegions(d, o);
   const currencies = regionsByCurrency([...new Set([...regions, ...bedrock.map((b) => b.region)])]);

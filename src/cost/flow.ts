@@ -134,7 +134,7 @@ async function resolvePrices(o: EstimateCostOptions, all: Deployment[], environm
 function priceBase(o: EstimateCostOptions, base: BaseSide, book: PriceBook): { estimate?: Estimate; note?: string } {
   if (!base.deployments) return { note: base.note };
   try {
-    return { estimate: estimateDeployments(base.deployments, { hoursPerMonth: o.hoursPerMonth, environment: base.environment, prices: book, spec: base.spec }), note: base.note };
+    return { estimate: estimateDeployments(base.deployments, { hoursPerMonth: o.hoursPerMonth, environment: base.environment, environmentName: o.environment, prices: book, spec: base.spec }), note: base.note };
   } catch (err) {
     const msg = err instanceof DeployError ? err.message : String(err);
     o.reporter.warning(`The base spec could not be priced (${msg}); showing the new estimate without a comparison.`, undefined, 'Base not priced');
@@ -156,7 +156,7 @@ async function estimate(o: EstimateCostOptions): Promise<{ report: CostReport; r
   const baseRef = o.baseRef ?? pr.baseSha;
   const base = await readBase(o, baseRef, environment);
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
-  const headEstimate = estimateDeployments(head, { hoursPerMonth: o.hoursPerMonth, environment, prices: book, spec });
+  const headEstimate = estimateDeployments(head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec });
   const priced = priceBase(o, base, book);
   if (priced.estimate) resolveImageTags(headEstimate, priced.estimate, { head, base: base.deployments ?? [], headSpec: spec, baseSpec: base.spec });
   const report = buildReport({ project: spec.project, head: headEstimate, base: priced.estimate, baseNote: priced.note, prices: book.usedPrices(), priceNotes: notes });

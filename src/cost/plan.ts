@@ -14,7 +14,7 @@ export interface CostPlanOptions {
 export async function planCost(spec: Spec, deployments: Deployment[], options: CostPlanOptions): Promise<PlanPart> {
   const environment = options.environmentName ? selectEnvironment(spec, options.environmentName, '--environment') : undefined;
   const prices = new PriceBook();
-  const head = estimateDeployments(deployments, { hoursPerMonth: options.hoursPerMonth, environment, prices, spec });
+  const head = estimateDeployments(deployments, { hoursPerMonth: options.hoursPerMonth, environment, environmentName: options.environmentName, prices, spec });
   const report = buildReport({
     project: spec.project,
     head,

@@ -51,8 +51,8 @@ describe('estimate: Bedrock provisioned throughput', () => {
   it('priced for one environment: shown in the target environment, not in another', () => {
     const spec = withThroughput('{ modelUnits: 1, commitment: none, environment: prod }');
     const d = spec.deployments.assistant;
-    expect(throughputOf(estimateDeployment(d, { spec, environment: spec.environments.prod })).map((r) => r.region)).toEqual(['us-east-1', 'us-west-2']);
-    expect(throughputOf(estimateDeployment(d, { spec, environment: spec.environments.dev }))).toEqual([]);
+    expect(throughputOf(estimateDeployment(d, { spec, environment: spec.environments.prod, environmentName: 'prod' })).map((r) => r.region)).toEqual(['us-east-1', 'us-west-2']);
+    expect(throughputOf(estimateDeployment(d, { spec, environment: spec.environments.dev, environmentName: 'dev' }))).toEqual([]);
   });
 
   it('a target environment billed in another currency gets a part of its own, with no build', () => {
