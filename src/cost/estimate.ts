@@ -431,8 +431,18 @@ function imageTag(d: Deployment, region: string, spec?: Spec): string | undefine
 }
 
 /**
+ * True when two deployments cannot render one image: another engine or other weights are part of the
+ * tag's identity (renderBuild, src/image/render.ts), so their tags differ without rendering either.
+ */
+function otherImage(a: Deployment, b: Deployment): boolean {
+  const weights = (d: Deployment) => (d.model.huggingface ? `${d.model.huggingface.id}@${d.model.huggingface.revision}` : (d.model.s3 ?? null));
+  return (a.engine?.name ?? null) !== (b.engine?.name ?? null) || weights(a) !== weights(b) || Boolean(a.model.bakeIntoImage) !== Boolean(b.model.bakeIntoImage);
+}
+
+/**
  * Where a deployment's build inputs differ between base and head, the image tags of both, so a
- * change that renders the same image (a new build.estimatedMinutes) causes no build.
+ * change that renders the same image (a new build.estimatedMinutes) causes no build. A change of
+ * engine or weights is a new image without rendering (no tags: the build is charged).
  */
 export function resolveImageTags(head: Estimate, base: Estimate, deployments: { head: Deployment[]; base: Deployment[]; headSpec?: Spec; baseSpec?: Spec }): void {
   for (const next of head.deployments) {
@@ -441,7 +451,7 @@ export function resolveImageTags(head: Estimate, base: Estimate, deployments: { 
     const n = deployments.head.find((d) => d.name === next.name);
     const p = deployments.base.find((d) => d.name === past.name);
     const region = next.regions[0];
-    if (!n || !p || !region) continue;
+    if (!n || !p || !region || otherImage(n, p)) continue;
     next.oneTime.imageTag = imageTag(n, region, deployments.headSpec);
     past.oneTime.imageTag = imageTag(p, past.regions[0] ?? region, deployments.baseSpec);
   }

@@ -218,6 +218,27 @@ describe('8. the one-time build only when the change builds', () => {
   });
 });
 
+describe('8b. a new engine or new weights is a new image without rendering either build', () => {
+  it.each([
+    ['engine', (t: string) => t.replace('engine: { name: vllm }', 'engine: { name: tgi }')],
+    ['weights', (t: string) => t.replace(/revision: "?[0-9a-f]{40}"?/, 'revision: "1111111111111111111111111111111111111111"')],
+  ])('%s changed: the build is charged and renderBuild is not asked', async (_, change) => {
+    const base = `version: 1\nproject: test\ndeployments:\n${sagemaker('chat', 'ml.g4dn.xlarge')}`;
+    const head = change(base);
+    expect(head).not.toBe(base);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const render = require('../../../src/image/render') as typeof import('../../../src/image/render');
+    const spy = jest.spyOn(render, 'renderBuild');
+    try {
+      const res = await runEstimateCost(options(ws({ 'model-deploy.yml': head, 'base.yml': base }), { baseConfig: 'base.yml' }).o);
+      expect(res.report.changes[0]!.oneTime).toBeGreaterThan(0);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
 describe('9. clearer than infracost: the bundled example with a changed instance type', () => {
   it('shows old → new per deployment and per component, a bar chart of the change, whole units in the summary', async () => {
     const text = fs.readFileSync(EXAMPLE, 'utf8');
