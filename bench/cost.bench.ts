@@ -53,9 +53,11 @@ function wall(node: string, args: string[], env: NodeJS.ProcessEnv, cwd: string)
  * installs it. `npm run bench` itself may run on another Node (this machine's is 20).
  */
 function node24(): string | undefined {
+  if (process.env.BENCH_NODE24) return process.env.BENCH_NODE24;
   const dir = process.env.RUNNER_TEMP ?? process.env.TMPDIR ?? os.tmpdir();
-  const candidates = [process.env.BENCH_NODE24, path.join(dir, 'model-deploy-node-24.21.0', 'node_modules', 'node', 'bin', 'node')];
-  return candidates.find((c): c is string => Boolean(c) && fs.existsSync(c as string));
+  // .ci/run's prefix, model-deploy-node-<version>: whichever 24.x it installed.
+  const installed = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^model-deploy-node-24\./.test(f)).sort() : [];
+  return installed.map((f) => path.join(dir, f, 'node_modules', 'node', 'bin', 'node')).reverse().find((bin) => fs.existsSync(bin));
 }
 
 /** The bundle in estimate mode against base-config, interleaved with bare starts of the same node. */

@@ -10,7 +10,7 @@ import { estimateBuildMinutes } from '../image/estimate';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { bedrockThroughputTargets, regionsFor } from '../config/load';
 import { stackParameters as renderParameters } from '../deploy/render';
-import { renderBuild } from '../image/render';
+import { renderBuild, rendersOtherImage } from '../image/render';
 import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from './catalog';
 import { Range, ZERO, addRanges } from './money';
 import { compareText } from '../core/compare';
@@ -431,15 +431,6 @@ function imageTag(d: Deployment, region: string, spec?: Spec): string | undefine
 }
 
 /**
- * True when two deployments cannot render one image: another engine or other weights are part of the
- * tag's identity (renderBuild, src/image/render.ts), so their tags differ without rendering either.
- */
-function otherImage(a: Deployment, b: Deployment): boolean {
-  const weights = (d: Deployment) => (d.model.huggingface ? `${d.model.huggingface.id}@${d.model.huggingface.revision}` : (d.model.s3 ?? null));
-  return (a.engine?.name ?? null) !== (b.engine?.name ?? null) || weights(a) !== weights(b) || Boolean(a.model.bakeIntoImage) !== Boolean(b.model.bakeIntoImage);
-}
-
-/**
  * Where a deployment's build inputs differ between base and head, the image tags of both, so a
  * change that renders the same image (a new build.estimatedMinutes) causes no build. A change of
  * engine or weights is a new image without rendering (no tags: the build is charged).
@@ -451,7 +442,7 @@ export function resolveImageTags(head: Estimate, base: Estimate, deployments: { 
     const n = deployments.head.find((d) => d.name === next.name);
     const p = deployments.base.find((d) => d.name === past.name);
     const region = next.regions[0];
-    if (!n || !p || !region || otherImage(n, p)) continue;
+    if (!n || !p || !region || rendersOtherImage(n, p)) continue;
     next.oneTime.imageTag = imageTag(n, region, deployments.headSpec);
     past.oneTime.imageTag = imageTag(p, past.regions[0] ?? region, deployments.baseSpec);
   }

@@ -12,8 +12,6 @@ import type { RenderStackInput, RenderedStack } from './types';
 import { loadTemplate } from './template-loader';
 import { imageForRegion, imageRegionHint } from '../image/engines';
 
-const SAGEMAKER_TARGETS = new Set<Deployment['target']>(['sagemaker-realtime', 'sagemaker-async']);
-
 /** Placeholder values in an offline plan, naming the build-model output that replaces them. */
 export const IMAGE_PLACEHOLDER = '{{build-model.outputs.image-uri}}';
 export const MODEL_DATA_PLACEHOLDER = '{{build-model.outputs.model-data-url}}';
@@ -138,7 +136,7 @@ export function renderStack(input: RenderStackInput): RenderedStack {
 function imageParams(d: Deployment, input: RenderStackInput, account: string): Params {
   const { region } = input;
   const given = input.imageUri ?? d.model.image;
-  const imageUri = given && SAGEMAKER_TARGETS.has(d.target) ? imageForRegion(given, region) : (given ?? IMAGE_PLACEHOLDER);
+  const imageUri = given && d.target.startsWith('sagemaker') ? imageForRegion(given, region) : (given ?? IMAGE_PLACEHOLDER);
   if (!imageUri) {
     throw new DeployError(`image ${given} is in another region than the endpoint (${region})`, {
       location: input.imageUri ? undefined : { file: d.source.file, line: d.source.line },

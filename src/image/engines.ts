@@ -4,6 +4,7 @@
  * behind the gateway lives in its Dockerfile template (templates/build/Dockerfile.<engine>).
  */
 import { dnsSuffix } from '../core/aws';
+import { parseImageUri } from '../core/image-uri';
 import { DeployError } from '../core/errors';
 import type { Deployment, EngineName } from '../config/types';
 import { neuronCores } from '../config/instance-types';
@@ -40,9 +41,9 @@ const DLC_ACCOUNT_IDS = new Set([...Object.values(DLC_ACCOUNTS), '763104351884']
  * not ECR is returned as is (the stack refuses other registries with its own message).
  */
 export function imageForRegion(uri: string, region: string): string | undefined {
-  const [, account, imageRegion, rest] = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(.+)$/.exec(uri) ?? [];
-  if (!account || !imageRegion || !rest || imageRegion === region) return uri;
-  if (DLC_ACCOUNT_IDS.has(account) && !rest.includes('@')) return `${dlcRegistry(region)}/${rest}`;
+  const image = parseImageUri(uri);
+  if (!image || image.region === region) return uri;
+  if (DLC_ACCOUNT_IDS.has(image.account) && image.tag && !image.digest) return `${dlcRegistry(region)}/${image.repositoryName}:${image.tag}`;
   return undefined;
 }
 

@@ -261,6 +261,20 @@ export function weightsKey(d: Deployment): string | undefined {
   return hf ? sha256(`huggingface:${hf.id}@${hf.revision}`).slice(0, 16) : undefined;
 }
 
+/** The weights an image is built for: part of its tag's identity. */
+function modelIdentity(d: Deployment): string | null {
+  const hf = d.model.huggingface;
+  return hf ? `${hf.id}@${hf.revision}` : (d.model.s3 ?? null);
+}
+
+/**
+ * True when two deployments cannot render one image: another engine, other weights or baking differ,
+ * and each is part of the tag's identity (renderBuild), so their tags differ without rendering either.
+ */
+export function rendersOtherImage(a: Deployment, b: Deployment): boolean {
+  return (a.engine?.name ?? null) !== (b.engine?.name ?? null) || modelIdentity(a) !== modelIdentity(b) || Boolean(a.model.bakeIntoImage) !== Boolean(b.model.bakeIntoImage);
+}
+
 export function renderBuild(d: Deployment, options: RenderOptions): RenderedBuild {
   validateBuild(d, options);
   const root = options.root ?? templatesRoot();
@@ -300,7 +314,7 @@ export function renderBuild(d: Deployment, options: RenderOptions): RenderedBuil
   const identity = {
     engine: `${engine.name}@${engine.version}`,
     baseImage: engine.baseImage ?? null,
-    model: hf ? `${hf.id}@${hf.revision}` : d.model.s3 ?? null,
+    model: modelIdentity(d),
     bake: d.model.bakeIntoImage,
     buildArgs: Object.entries(d.build.args ?? {}).sort(([a], [b]) => compareText(a, b)),
     files: [...files].sort((a, b) => (a.path < b.path ? -1 : 1)).map((f) => [f.path, f.mode ?? 0o644, sha256(f.content)]),

@@ -13,6 +13,7 @@ import { MAX_PART_SIZE, transferBlob } from './blob';
 import { Actor, mapLimit, sha256Hex, step } from './util';
 import { BatchGetImageCommand, DescribeImagesCommand, DescribeImageReplicationStatusCommand } from '@aws-sdk/client-ecr';
 import * as ecr from '@aws-sdk/client-ecr';
+import type { ImageRef } from '../core/image-uri';
 
 export const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
 export const MANIFEST_TYPES = [
@@ -28,25 +29,6 @@ export interface Registry {
   registryId: string;
   region: string;
   repositoryName: string;
-}
-
-export interface ImageRef {
-  tag?: string;
-  digest?: string;
-}
-
-export interface ImageUri extends ImageRef {
-  account: string;
-  region: string;
-  repositoryName: string;
-}
-
-/** ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPO[:TAG][@sha256:HEX] */
-export function parseImageUri(uri: string): ImageUri | undefined {
-  const m = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9][a-z0-9._\/-]*?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(uri);
-  const [, account, region, repositoryName, tag, digest] = m ?? [];
-  if (!account || !region || !repositoryName || (!tag && !digest)) return undefined;
-  return { account, region, repositoryName, tag, digest };
 }
 
 export function imageUri(registryId: string, region: string, repositoryName: string, digest: string): string {
