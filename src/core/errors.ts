@@ -139,3 +139,22 @@ export function explainAwsError(err: unknown, doing: string): DeployError {
   }
   return new DeployError(text, { cause: err });
 }
+
+/** The HTTP status an AWS SDK error carries, if any. */
+export function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+/**
+ * Whether an AWS error says "there is no such thing": a 404, a `*NotFound*`/`NoSuch*` error name
+ * (S3 HeadObject's bare `NotFound`, ECR's RepositoryNotFoundException, ...), or CloudFormation's
+ * ValidationError "... does not exist" (its only way of saying a stack or change set is absent).
+ * An error wrapped by explainAwsError is looked through to its cause.
+ */
+export function isNotFound(err: unknown): boolean {
+  const cause = err instanceof DeployError && err.cause !== undefined ? err.cause : err;
+  const name = errorName(cause);
+  if (httpStatus(cause) === 404) return true;
+  if (/NotFound|^NoSuch/.test(name)) return true;
+  return name === 'ValidationError' && /does not exist/.test(errorMessage(cause));
+}

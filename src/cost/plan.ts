@@ -1,5 +1,5 @@
 import type { Deployment, Spec } from '../config/types';
-import type { PlanPart } from '../plan/types';
+import type { PlanPart } from '../core/plan-part';
 import { selectEnvironment } from '../config/load';
 import { PriceBook, estimateDeployments } from './estimate';
 import { buildReport, reportJson } from './report';

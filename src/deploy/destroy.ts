@@ -12,7 +12,7 @@ import { apiKeySecretName, artifactBucketName, buildStackName, endpointName, rep
 import type { Deployment } from '../config/types';
 import { asyncLifecyclePlan } from './async-lifecycle';
 import { watchStack, WatchOptions } from './events';
-import { describeStack } from './stack-state';
+import { describeStack } from '../core/stack';
 import * as sdk from '@aws-sdk/client-cloudformation';
 
 export interface DestroyOptions {

@@ -12,9 +12,11 @@ import { startGitHubDeployment } from './github-deployment';
 import { ensureAsyncOutputLifecycle } from './async-lifecycle';
 import { clientToken, RegionContext, RegionResult, timed } from './region';
 import { runSmokeTest } from './smoke';
-import { describeStack, ensureTerminationProtection } from './stack-state';
-import { endpointFacts, stackOutputs } from './stack-outputs';
+import { describeStack, stackOutputs } from '../core/stack';
+import { ensureTerminationProtection } from './stack-state';
+import { endpointFacts } from './stack-outputs';
 import { adviceFor, verifySageMakerEndpoint } from './verify';
+import { isProduction } from '../config/production';
 
 type Watched = Awaited<ReturnType<typeof watchStack>>;
 
@@ -38,7 +40,7 @@ export async function executeAndVerify(ctx: RegionContext, base: RegionResult, c
     env: options.env,
     environment: githubEnvironment(ctx),
     description: `${d.name} to ${ctx.region} (${cs.name})`,
-    production: options.selection.environmentName === 'prod',
+    production: isProduction(options.selection.environmentName),
     reporter: options.reporter,
   });
   try {

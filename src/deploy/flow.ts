@@ -23,8 +23,10 @@ import { executeAndVerify } from './execute';
 import { checkQuotas, sagemakerUsage } from './quotas';
 import { clientToken, DeployFlowOptions, DeployRequest, parseRegionMap, RegionContext, RegionResult, timed } from './region';
 import { renderStack } from './render';
-import { assessStack, deleteFailedStack, describeStack, isEmptyChangeSet, StackPlan, wantsTerminationProtection } from './stack-state';
-import { endpointFacts, stackOutputs } from './stack-outputs';
+import { describeStack, stackOutputs } from '../core/stack';
+import { wantsTerminationProtection } from '../config/production';
+import { assessStack, deleteFailedStack, isEmptyChangeSet, StackPlan } from './stack-state';
+import { endpointFacts } from './stack-outputs';
 import { summaryMarkdown } from './summary';
 import { needsUpload, uploadTemplate } from './template-upload';
 import type { RenderedStack, RenderStackInput } from './types';
@@ -96,7 +98,7 @@ async function deployRegion(options: DeployFlowOptions, region: string, account:
   const plan = await timed(ctx, 'stack state', async () => assessStack(await describeStack(ctx.cfn, base.stackName), base.stackName, region));
   const prepared = options.mode === 'execute-only' ? await prepareExisting(ctx, base, name, plan) : await prepareNew(ctx, base, name, plan);
   if ('status' in prepared) return prepared;
-  const protection = prepared.rendered?.terminationProtection ?? wantsTerminationProtection(options.selection.environmentName, options.selection.environment?.terminationProtection);
+  const protection = prepared.rendered?.terminationProtection ?? wantsTerminationProtection(options.selection.environmentName, options.selection.environment);
   return executeAndVerify(ctx, base, prepared.cs, plan.changeSetType, protection);
 }
 

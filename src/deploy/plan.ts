@@ -1,5 +1,5 @@
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
-import type { PlanPart } from '../plan/types';
+import type { PlanPart } from '../core/plan-part';
 import { renderStack } from './render';
 
 export interface StackPlanContext {

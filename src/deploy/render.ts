@@ -7,6 +7,7 @@ import { partitionOf } from '../core/aws';
 import { parseS3Location, S3Location } from '../core/s3-location';
 import { endpointName, ownershipTags, repositoryName, stackName, artifactBucketName } from '../config/names';
 import { isAccelerated } from '../config/instance-types';
+import { wantsTerminationProtection } from '../config/production';
 import type { Deployment } from '../config/types';
 import type { RenderStackInput, RenderedStack } from './types';
 import { loadTemplate } from './template-loader';
@@ -126,7 +127,7 @@ export function renderStack(input: RenderStackInput): RenderedStack {
     parameters,
     capabilities: ['CAPABILITY_IAM'],
     tags: Object.entries(ownershipTags(d, environmentName)).map(([Key, Value]) => ({ Key, Value })),
-    terminationProtection: input.environment?.terminationProtection ?? environmentName === 'prod',
+    terminationProtection: wantsTerminationProtection(environmentName, input.environment),
     endpointName: String(params.EndpointName),
     notes,
   };

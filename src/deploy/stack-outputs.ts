@@ -1,13 +1,6 @@
 /** What a deployed stack tells the caller: its outputs, and the endpoint's name, ARN and URL from them. */
-import type { Stack } from '@aws-sdk/client-cloudformation';
 import { dnsSuffix, partitionOf } from '../core/aws';
 import type { RegionContext, RegionResult } from './region';
-
-export function stackOutputs(stack: Stack | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const o of stack?.Outputs ?? []) if (o.OutputKey) out[o.OutputKey] = o.OutputValue ?? '';
-  return out;
-}
 
 function pickOutput(outputs: Record<string, string>, exact: string[], suffix: RegExp, valueTest?: RegExp): string | undefined {
   for (const key of exact) if (outputs[key]) return outputs[key];

@@ -4,10 +4,10 @@
  * two deploys never interleave), one stuck in UPDATE_ROLLBACK_FAILED (refuse with the fixing command).
  */
 import type { CloudFormationClient, Stack } from '@aws-sdk/client-cloudformation';
-import { DeployError, errorMessage, explainAwsError } from '../core/errors';
+import { DeployError, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { watchStack } from './events';
-import { DescribeStacksCommand, DeleteStackCommand, UpdateTerminationProtectionCommand } from '@aws-sdk/client-cloudformation';
+import { DeleteStackCommand, UpdateTerminationProtectionCommand } from '@aws-sdk/client-cloudformation';
 
 export type ChangeSetType = 'CREATE' | 'UPDATE';
 
@@ -17,18 +17,6 @@ export interface StackPlan {
   stack?: Stack;
   /** ROLLBACK_COMPLETE: the failed first create must be deleted before the change set. */
   deleteFirst: boolean;
-}
-
-/** DescribeStacks for one stack; undefined when it does not exist. */
-export async function describeStack(cfn: CloudFormationClient, stackName: string): Promise<Stack | undefined> {
-  try {
-    const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-    const stack = out.Stacks?.[0];
-    return stack && stack.StackStatus !== 'DELETE_COMPLETE' ? stack : undefined;
-  } catch (err) {
-    if (/does not exist/.test(errorMessage(err))) return undefined;
-    throw explainAwsError(err, `Reading stack ${stackName}`);
-  }
 }
 
 function cli(command: string, stackName: string, region: string, extra = ''): string {
@@ -122,11 +110,6 @@ export async function deleteFailedStack(options: DeleteOptions): Promise<void> {
 /** CloudFormation's way of saying a change set has nothing in it. */
 export function isEmptyChangeSet(status: string | undefined, reason: string | undefined): boolean {
   return status === 'FAILED' && /didn't contain changes|No updates are to be performed|does not contain any changes/i.test(reason ?? '');
-}
-
-/** Termination protection as the environment wants it (prod: on unless the spec says otherwise). */
-export function wantsTerminationProtection(environmentName: string | undefined, configured: boolean | undefined): boolean {
-  return configured ?? environmentName === 'prod';
 }
 
 export async function ensureTerminationProtection(

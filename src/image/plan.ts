@@ -1,6 +1,6 @@
 /** The build part of `model-deploy plan`: the rendered buildspec and Dockerfile, offline. */
 import type { Deployment } from '../config/types';
-import type { PlanPart } from '../plan/types';
+import type { PlanPart } from '../core/plan-part';
 import { DeployError } from '../core/errors';
 import { renderBuild } from './render';
 

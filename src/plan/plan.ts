@@ -8,7 +8,7 @@ import * as path from 'path';
 import type { Deployment, Spec } from '../config/types';
 import { regionsFor, selectDeployment, selectEnvironment } from '../config/load';
 import { DeployError } from '../core/errors';
-import type { PlanFile, PlanPart } from './types';
+import type { PlanFile, PlanPart } from '../core/plan-part';
 import { planBuild } from '../image/plan';
 import { planStack } from '../deploy/plan';
 import { planCost } from '../cost/plan';

@@ -1,4 +1,5 @@
-import { assessStack, isEmptyChangeSet, wantsTerminationProtection } from '../../../src/deploy/stack-state';
+import { wantsTerminationProtection } from '../../../src/config/production';
+import { assessStack, isEmptyChangeSet } from '../../../src/deploy/stack-state';
 import { DeployError } from '../../../src/core/errors';
 
 const stack = (StackStatus: string) => ({ StackName: 's', StackId: 'arn:s', StackStatus, CreationTime: new Date() }) as never;
@@ -53,7 +54,7 @@ describe('empty change sets and protection', () => {
   it('protects prod by default and honours the spec either way', () => {
     expect(wantsTerminationProtection('prod', undefined)).toBe(true);
     expect(wantsTerminationProtection('dev', undefined)).toBe(false);
-    expect(wantsTerminationProtection('prod', false)).toBe(false);
-    expect(wantsTerminationProtection('staging', true)).toBe(true);
+    expect(wantsTerminationProtection('prod', { terminationProtection: false })).toBe(false);
+    expect(wantsTerminationProtection('staging', { terminationProtection: true })).toBe(true);
   });
 });

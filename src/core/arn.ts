@@ -1,0 +1,54 @@
+/**
+ * ARNs: arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE. The one parser; callers check the service
+ * and resource they expect rather than writing a regex of their own.
+ */
+export interface Arn {
+  partition: string;
+  service: string;
+  /** Empty for global services (IAM, S3 buckets). */
+  region: string;
+  /** Empty where the ARN names none (S3 buckets). */
+  account: string;
+  /** Everything after the account: `role/NAME`, `key/ID`, `model/NAME`, ... */
+  resource: string;
+}
+
+const ARN = /^arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|):(.+)$/;
+
+/** The parts of an ARN, or undefined for anything that is not one (ids, aliases, names). */
+export function parseArn(value: string | undefined): Arn | undefined {
+  const m = ARN.exec(value ?? '');
+  if (!m) return undefined;
+  const [, partition = '', service = '', region = '', account = '', resource = ''] = m;
+  return { partition, service, region, account, resource };
+}
+
+/** The partition an ARN names (arn:PARTITION:...), or undefined for ids and aliases. */
+export function arnPartition(value: string | undefined): string | undefined {
+  return parseArn(value)?.partition;
+}
+
+/** The account an ARN names, or undefined. */
+export function arnAccount(value: string | undefined): string | undefined {
+  return parseArn(value)?.account || undefined;
+}
+
+/** An IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/PATH/NAME) as parts, or undefined. */
+export function parseRoleArn(value: string | undefined): (Arn & { roleName: string }) | undefined {
+  const arn = parseArn(value);
+  if (!arn || arn.service !== 'iam' || arn.region !== '' || !/^\d{12}$/.test(arn.account)) return undefined;
+  const m = /^role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/.exec(arn.resource);
+  return m?.[1] ? { ...arn, roleName: m[1] } : undefined;
+}
+
+/** An STS assumed-role ARN (arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION) as parts, or undefined. */
+export function parseAssumedRoleArn(value: string | undefined): (Arn & { roleName: string; session: string }) | undefined {
+  const arn = parseArn(value);
+  if (!arn || arn.service !== 'sts') return undefined;
+  const m = /^assumed-role\/([^/]+)\/(.+)$/.exec(arn.resource);
+  return m?.[1] && m[2] ? { ...arn, roleName: m[1], session: m[2] } : undefined;
+}
+
+export function formatArn(arn: Arn): string {
+  return `arn:${arn.partition}:${arn.service}:${arn.region}:${arn.account}:${arn.resource}`;
+}
