@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { BenchRow } from './types';
-import { jsonError, queryResponse, startLoopback } from '../tests/helpers/loopback';
+import { jsonError, queryResponse, startLoopback } from '../tests/support/loopback';
 
 const SPEC = `
 version: 1

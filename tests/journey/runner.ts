@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
-import { BundleRun, parseOutputFile, ROOT, runBundle } from '../helpers/bundle';
+import { BundleRun, parseOutputFile, ROOT, runBundle } from '../support/bundle';
 import type { World } from './world';
 
 export const ACTIONS_REPOSITORY = 'acme-platform/model-deploy-actions';

@@ -12,7 +12,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as tls from 'tls';
-import { ROOT } from '../helpers/bundle';
+import { ROOT } from '../support/bundle';
 
 export interface EngineRequest {
   method: string;

@@ -7,7 +7,7 @@
  * from one step to the next, so each step sees what the previous ones really did.
  */
 import { createHash, randomBytes } from 'crypto';
-import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
+import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../support/loopback';
 import { AwsError as EcrError, FakeAws } from '../unit/promote/fake-aws';
 import { AwsError as SecretsError, FakeSecrets } from '../unit/keys/fake-aws';
 import { AttributeHook, ChangeSet, diff, materialize, Stack, StackEvent } from './cfn';

@@ -8,8 +8,8 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ROOT } from '../helpers/bundle';
-import { queryResponse, startLoopback } from '../helpers/loopback';
+import { ROOT } from '../support/bundle';
+import { queryResponse, startLoopback } from '../support/loopback';
 import { startFakeOpenAi } from '../unit/benchmark/fake-openai';
 
 const KEY = 'sk-process-bench-4Rt7Yq2Wm9Lp3Xc8';

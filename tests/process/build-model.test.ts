@@ -4,8 +4,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { jsonError, Loopback, queryResponse, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
-import { runBundle, ROOT } from '../helpers/bundle';
+import { jsonError, Loopback, queryResponse, RecordedRequest, Reply, startLoopback } from '../support/loopback';
+import { runBundle, ROOT } from '../support/bundle';
 import { infraParameters, infraTemplate } from '../../src/image/infra';
 import { renderBuild } from '../../src/image/render';
 import { loadSpec } from '../../src/config/load';

@@ -5,8 +5,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runBundle, ROOT } from '../helpers/bundle';
-import { jsonError, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
+import { runBundle, ROOT } from '../support/bundle';
+import { jsonError, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../support/loopback';
 
 const ACCOUNT = '111111111111';
 const STACK = 'acme-llm-qwen-chat-dev';

@@ -2,8 +2,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ROOT, runBundle } from '../helpers/bundle';
-import { startLoopback, Loopback, RecordedRequest } from '../helpers/loopback';
+import { ROOT, runBundle } from '../support/bundle';
+import { startLoopback, Loopback, RecordedRequest } from '../support/loopback';
 
 const TOKEN = 'ghs_processtestsecrettoken0123456789';
 

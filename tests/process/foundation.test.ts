@@ -7,8 +7,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ACTIONS } from '../../src/actions';
-import { ROOT, runBundle } from '../helpers/bundle';
-import { Loopback, startLoopback } from '../helpers/loopback';
+import { ROOT, runBundle } from '../support/bundle';
+import { Loopback, startLoopback } from '../support/loopback';
 
 let aws: Loopback;
 beforeAll(async () => {

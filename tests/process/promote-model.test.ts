@@ -4,8 +4,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { runBundle } from '../helpers/bundle';
-import type { Loopback } from '../helpers/loopback';
+import { runBundle } from '../support/bundle';
+import type { Loopback } from '../support/loopback';
 import { FakeAws } from '../unit/promote/fake-aws';
 
 const SPEC = `

@@ -15,8 +15,8 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
-import { startLoopback, Loopback, queryResponse } from '../helpers/loopback';
-import { ROOT } from '../helpers/bundle';
+import { startLoopback, Loopback, queryResponse } from '../support/loopback';
+import { ROOT } from '../support/bundle';
 
 interface ProxiedRequest {
   /** CONNECT (a tunnel) or the method of an absolute-form request. */

@@ -1,8 +1,8 @@
 /** The built rotate-key bundle against a loopback server playing Secrets Manager, CloudFormation, ECS and the endpoint. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { runBundle, ROOT } from '../helpers/bundle';
-import { jsonError, queryResponse, RecordedRequest, Reply, startLoopback } from '../helpers/loopback';
+import { runBundle, ROOT } from '../support/bundle';
+import { jsonError, queryResponse, RecordedRequest, Reply, startLoopback } from '../support/loopback';
 import { apiKeySecretName, ownershipTags } from '../../src/config/names';
 import { loadSpec } from '../../src/config/load';
 import { AwsError, FakeSecrets, startEndpoint } from '../unit/keys/fake-aws';

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { runBundle, ROOT } from '../helpers/bundle';
+import { runBundle, ROOT } from '../support/bundle';
 
 function workspace(): string {
   const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'md-sourcemap-'));

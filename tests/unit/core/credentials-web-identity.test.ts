@@ -7,7 +7,7 @@ import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts
 import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
 import { hasGitHubOidc, oidcAudience, webIdentityRole } from '../../../src/core/credentials';
-import { startLoopback, Loopback } from '../../helpers/loopback';
+import { startLoopback, Loopback } from '../../support/loopback';
 
 const ROLE = 'arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev';
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.oidc-token-payload.signature';

@@ -3,7 +3,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { clientConfig } from '../../../src/core/aws';
 import type { githubClient as GitHubClientFactory } from '../../../src/core/github';
 import { proxyConfigured, proxyFor, proxyRequestHandler } from '../../../src/core/proxy';
-import { startLoopback } from '../../helpers/loopback';
+import { startLoopback } from '../../support/loopback';
 
 const VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY', 'GITHUB_API_URL'];
 const saved: Record<string, string | undefined> = {};

@@ -15,7 +15,7 @@ import { EstimateCostOptions, runEstimateCost } from '../../../src/cost/flow';
 import { planCost } from '../../../src/cost/plan';
 import { buildReport, checkBudget, parseBudget } from '../../../src/cost/report';
 import { GITHUB_COMMENT_LIMIT, commentMarker, renderReport } from '../../../src/cost/render';
-import { startLoopback, Loopback, RecordedRequest } from '../../helpers/loopback';
+import { startLoopback, Loopback, RecordedRequest } from '../../support/loopback';
 import { sagemaker, specOf } from './fixtures';
 
 const ROOT = path.resolve(__dirname, '../../..');

@@ -1,6 +1,6 @@
 import { memoryReporter } from '../../../src/core/log';
 import { postComment, CommentBehavior } from '../../../src/cost/github';
-import { startLoopback, Loopback, RecordedRequest } from '../../helpers/loopback';
+import { startLoopback, Loopback, RecordedRequest } from '../../support/loopback';
 
 const MARKER = '<!-- model-deploy:estimate-cost config=model-deploy.yml -->';
 

@@ -13,7 +13,7 @@ import { modelDataVersionsOutput, planPromotion, promote, PromoteRequest } from 
 import { FakeAws, sha } from './fake-aws';
 import { mockEcr, mockS3, mockSts, RUN, spec, SPEC } from './harness';
 import { weightsKey } from '../../../src/image/render';
-import type { Loopback } from '../../helpers/loopback';
+import type { Loopback } from '../../support/loopback';
 
 const layer = (n: number, fill: number) => Buffer.alloc(n, fill);
 

@@ -11,7 +11,7 @@ import { planPromotion, promote, PromoteRequest } from '../../../src/promote/pro
 import { FakeAws } from './fake-aws';
 import { mockEcr, mockS3, RUN, spec } from './harness';
 import { weightsKey } from '../../../src/image/render';
-import { startLoopback, Loopback } from '../../helpers/loopback';
+import { startLoopback, Loopback } from '../../support/loopback';
 
 const TOKEN = 'eyJ0eXAiOiJKV1QifQ.job-oidc-token.sig';
 const SOURCE_ROLE = 'arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev';
