@@ -36,7 +36,8 @@ describe('measurement counts against a loopback server', () => {
     expect(m.total_output_tokens).toBe(requests * TOKENS);
     expect(m.max_concurrent_requests).toBe(concurrency);
     for (const figure of ['median_ttft_ms', 'mean_tpot_ms', 'median_itl_ms', 'median_e2el_ms', 'request_throughput', 'output_throughput']) {
-      expect({ figure, positive: m[figure] > 0 }).toEqual({ figure, positive: true });
+      // Present and not negative; an ITL may be 0 (tokens that arrive in one read), and how close each comes to the schedule is the bench's.
+      expect({ figure, measured: Number.isFinite(m[figure]) && m[figure] >= 0 }).toEqual({ figure, measured: true });
     }
   }, 120_000);
 });
