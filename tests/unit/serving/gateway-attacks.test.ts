@@ -143,18 +143,19 @@ describe('serving gateway under attack', () => {
   let pid: number;
   const post = (extra: string) => `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}\r\n`;
   const auth = `Authorization: Bearer ${KEY}\r\n`;
+  const gatewayEnv = () => ({
+    MODEL_DEPLOY_UPSTREAM: `127.0.0.1:${engine.port}`,
+    MODEL_DEPLOY_API_KEY_A: KEY,
+    MODEL_DEPLOY_MAX_BODY_BYTES: String(4 * MiB),
+    MODEL_DEPLOY_MAX_CONNECTIONS: '8',
+    MODEL_DEPLOY_HEADER_TIMEOUT_SECONDS: '1',
+    MODEL_DEPLOY_HEALTH_TIMEOUT_SECONDS: '1',
+    MODEL_DEPLOY_ACCESS_LOG: '0',
+  });
 
   beforeAll(async () => {
     engine = await startEngine();
-    gw = await startGateway({
-      MODEL_DEPLOY_UPSTREAM: `127.0.0.1:${engine.port}`,
-      MODEL_DEPLOY_API_KEY_A: KEY,
-      MODEL_DEPLOY_MAX_BODY_BYTES: String(4 * MiB),
-      MODEL_DEPLOY_MAX_CONNECTIONS: '8',
-      MODEL_DEPLOY_HEADER_TIMEOUT_SECONDS: '1',
-      MODEL_DEPLOY_HEALTH_TIMEOUT_SECONDS: '1',
-      MODEL_DEPLOY_ACCESS_LOG: '0',
-    });
+    gw = await startGateway(gatewayEnv());
     pid = gw.child.pid!;
   });
   afterAll(async () => {
@@ -266,34 +267,40 @@ describe('serving gateway under attack', () => {
   });
 
   test('connections over the cap are refused with 503; a freed slot serves again', async () => {
-    // Connections that send nothing hold their slot for the idle timeout. Of 12, at most 8 get a slot (fewer if
-    // an earlier test's connection is still lingering); the others are answered 503 at once and closed.
+    // A gateway of its own: no earlier test's connection may still hold (or, closing, free) a slot meanwhile.
+    const capped = await startGateway(gatewayEnv());
+    const ping = () => rawRequest(capped.port, `GET /ping HTTP/1.1\r\nHost: x\r\n\r\n`, { seconds: 5 });
+    // Connections that send nothing hold their slot for the idle timeout (75 s). Of 12, 8 get a slot; the
+    // others are answered 503 at once and closed.
     const idle: { sock: net.Socket; got: string }[] = [];
     try {
-      for (let i = 0; i < 12; i++) {
-        const entry = { sock: net.connect(gw.port, '127.0.0.1'), got: '' };
-        entry.sock.on('error', () => undefined);
-        entry.sock.on('data', (d: Buffer) => (entry.got += d.toString('latin1')));
-        await new Promise<void>((r) => entry.sock.once('connect', () => r()));
-        idle.push(entry);
+      try {
+        for (let i = 0; i < 12; i++) {
+          const entry = { sock: net.connect(capped.port, '127.0.0.1'), got: '' };
+          entry.sock.on('error', () => undefined);
+          entry.sock.on('data', (d: Buffer) => (entry.got += d.toString('latin1')));
+          await new Promise<void>((r) => entry.sock.once('connect', () => r()));
+          idle.push(entry);
+        }
+        const refused = () => idle.filter((e) => /^HTTP\/1\.1 503 /.test(e.got));
+        // The refusals arrive as the gateway gets to them: wait for them rather than for a fixed time.
+        await until(() => refused().length >= 4);
+        expect(refused().length).toBeGreaterThanOrEqual(4);
+        expect(idle.filter((e) => e.got === '').length).toBeLessThanOrEqual(8);
+        expect((await ping()).status).toBe(503);
+      } finally {
+        idle.forEach((e) => e.sock.destroy());
       }
-      const refused = () => idle.filter((e) => /^HTTP\/1\.1 503 /.test(e.got));
-      // The refusals arrive as the gateway gets to them: wait for them rather than for a fixed time.
-      await until(() => refused().length >= 4);
-      expect(refused().length).toBeGreaterThanOrEqual(4);
-      expect(idle.filter((e) => e.got === '').length).toBeLessThanOrEqual(8);
-      const over = await rawRequest(gw.port, `GET /ping HTTP/1.1\r\nHost: x\r\n\r\n`, { seconds: 5 });
-      expect(over.status).toBe(503);
+      // The slots free as the gateway sees the closes: a later request is served.
+      let again = await ping();
+      await until(async () => {
+        if (again.status !== 200) again = await ping();
+        return again.status === 200;
+      });
+      expect(again.status).toBe(200);
     } finally {
-      idle.forEach((e) => e.sock.destroy());
+      await capped.stop();
     }
-    // The slots free as the gateway sees the closes: a later request is served.
-    let again = await rawRequest(gw.port, `GET /ping HTTP/1.1\r\nHost: x\r\n\r\n`, { seconds: 5 });
-    await until(async () => {
-      if (again.status !== 200) again = await rawRequest(gw.port, `GET /ping HTTP/1.1\r\nHost: x\r\n\r\n`, { seconds: 5 });
-      return again.status === 200;
-    });
-    expect(again.status).toBe(200);
   });
 
   // How soon it gives up is a timing figure: bench/gateway.bench.ts.
