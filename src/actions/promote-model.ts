@@ -1,8 +1,10 @@
 // The promote-model action: its interface, and run(): typed inputs → promoteModel() → outputs.
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
-import { resolveTarget } from '../config/select';
-import { modelDataVersionsOutput, promoteModel } from '../promote/promote';
+import { resolveTarget, Target } from '../config/select';
+import { promoteModel } from '../promote/promote';
+import { environmentByInput } from '../promote/plan';
+import { modelDataVersionsOutput } from '../promote/promotion';
 import { COMMITMENTS } from '../promote/throughput';
 
 export const definition = {
@@ -52,15 +54,25 @@ export const definition = {
   },
 } as const;
 
+/** The target environment, selected with its regions (one, with the `region` input) and names. */
+function promotionTarget(inputs: InputValues<typeof definition>, workspace: string): Target {
+  const selection = { config: inputs.config, deployment: inputs.deployment };
+  const environment = inputs['target-environment'];
+  try {
+    return resolveTarget({ ...selection, environment, region: inputs.region }, workspace, 'target-environment');
+  } catch (err) {
+    // An account id where the environment's name belongs is pointed at the environment with that account;
+    // any other failure (spec, deployment, environment, region) is thrown as it was.
+    environmentByInput(resolveTarget(selection, workspace).spec, environment, 'target-environment');
+    throw err;
+  }
+}
+
 export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
-  // The target environment's regions are the promotion's: the selection starts without an environment.
-  const target = resolveTarget({ config: inputs.config, deployment: inputs.deployment }, ctx.workspace);
   const result = await promoteModel(
-    target,
+    promotionTarget(inputs, ctx.workspace),
     {
       sourceEnvironment: inputs['source-environment'],
-      targetEnvironment: inputs['target-environment'],
-      region: inputs.region,
       sourceRegion: inputs['source-region'],
       imageUri: inputs['image-uri'],
       modelDataUrl: inputs['model-data-url'],

@@ -1,5 +1,6 @@
 /**
- * Copies model artifacts into the target account's bucket, encrypted with the target's KMS key.
+ * Copies model artifacts between buckets (promote-model into the target account's bucket, a deploy's
+ * model.s3 into each region's artifact bucket), encrypted with the target's KMS key when one is given.
  * Within one account S3 copies server-side (CopyObject up to 5 GiB, UploadPartCopy above). Across
  * accounts the bytes pass through the runner: the target's role may not read the source (only the
  * source's read-only role may), so the source credentials GET and the target credentials PUT, in
@@ -7,9 +8,10 @@
  * the same source ETag recorded at the last copy, or the same ETag or SHA-256 checksum) is skipped.
  */
 import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
-import { DeployError, errorName } from '../core/errors';
-import { s3Url } from '../core/s3-location';
-import { Actor, mapLimit, step } from './util';
+import { DeployError, errorName, isNotFound } from './errors';
+import { s3Url } from './s3-location';
+import { Actor, step } from './actor';
+import { mapLimit } from './concurrency';
 import { createHash } from 'crypto';
 import * as s3 from '@aws-sdk/client-s3';
 
@@ -64,12 +66,6 @@ interface SourceObject {
   contentType?: string;
 }
 
-function notFound(err: unknown): boolean {
-  const name = errorName(err);
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return name === 'NotFound' || name === 'NoSuchKey' || status === 404;
-}
-
 async function listSource(source: Bucket, key: string, missingHint = 'Check the `model-data-url` input.'): Promise<SourceObject[]> {
   const where = s3Url({ bucket: source.bucket, key });
   if (!key.endsWith('/') && key !== '') {
@@ -77,7 +73,7 @@ async function listSource(source: Bucket, key: string, missingHint = 'Check the 
       try {
         return await source.client.send(new s3.HeadObjectCommand({ Bucket: source.bucket, Key: key, ChecksumMode: 'ENABLED', ExpectedBucketOwner: source.owner }));
       } catch (err) {
-        if (notFound(err)) throw new DeployError(`${where} does not exist.`, { title: 'Model data not found', hint: `${missingHint} (A prefix ends with "/".)` });
+        if (isNotFound(err)) throw new DeployError(`${where} does not exist.`, { title: 'Model data not found', hint: `${missingHint} (A prefix ends with "/".)` });
         throw err;
       }
     });
@@ -128,8 +124,7 @@ async function headTarget(target: Bucket, key: string): Promise<HeadObjectComman
     try {
       return await target.client.send(new s3.HeadObjectCommand({ Bucket: target.bucket, Key: key, ChecksumMode: 'ENABLED', ExpectedBucketOwner: target.owner }));
     } catch (err) {
-      if (notFound(err)) return undefined;
-      if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   });
