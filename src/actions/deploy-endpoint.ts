@@ -1,11 +1,11 @@
-// The deploy-endpoint action: its interface, and run(): typed inputs → deployEndpoint() → outputs.
+// The deploy-endpoint action: its interface, and run(): typed inputs → deployEndpoint() → outputs and summary.
 import * as path from 'path';
 import { benchmarkAfterDeploy } from '../benchmark/after-deploy';
 import { writeResult } from '../benchmark/results';
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
-import { resolveTarget } from '../config/select';
-import { DEPLOY_MODES, deployEndpoint } from '../deploy/flow';
+import { resolveTarget, Target } from '../config/select';
+import { DEPLOY_MODES, deployEndpoint, RegionResult, RegionStatus } from '../deploy/flow';
 
 export const definition = {
   name: 'deploy-endpoint',
@@ -66,6 +66,48 @@ export const definition = {
   },
 } as const;
 
+function elapsed(ms: number): string {
+  return ms < 60000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
+}
+
+const STATUS_TEXT: Record<RegionStatus, string> = {
+  deployed: '✅ deployed',
+  'no-changes': '✅ no changes',
+  'change-set-created': '📝 change set created (not executed)',
+  destroyed: '🗑️ destroyed',
+  'destroy-previewed': '👀 destroy preview (nothing changed)',
+  'nothing-to-destroy': 'nothing to destroy',
+};
+
+/** The job summary of one region: status, stack, endpoint, and where the time went. */
+export function regionSummary(target: Target, r: RegionResult): string {
+  const env = target.environmentName ? ` → ${target.environmentName}` : '';
+  const rows: [string, string | undefined][] = [
+    ['Status', STATUS_TEXT[r.status]],
+    ['Stack', `\`${r.stackName}\``],
+    ['Change set', r.changeSetId ? `\`${r.changeSetId}\`` : undefined],
+    ['Endpoint', r.status === 'destroyed' ? undefined : `\`${r.endpointName}\``],
+    ['URL', r.endpointUrl],
+  ];
+  const total = r.timings.reduce((s, t) => s + t.ms, 0);
+  return [
+    `## deploy-endpoint: ${target.deployment.name}${env} (${r.region})`,
+    '',
+    '| | |',
+    '|---|---|',
+    ...rows.filter(([, v]) => v).map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    '<details><summary>Timings (' + elapsed(total) + ')</summary>',
+    '',
+    '| Step | Time |',
+    '|---|---|',
+    ...r.timings.map((t) => `| ${t.step} | ${elapsed(t.ms)} |`),
+    '',
+    '</details>',
+    '',
+  ].join('\n');
+}
+
 export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
   const target = resolveTarget(inputs, ctx.workspace);
   const results = await deployEndpoint(
@@ -88,6 +130,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
     },
     ctx,
   );
+  for (const r of results) await ctx.reporter.summary(regionSummary(target, r));
   // Several regions: the scalar outputs name the first; `outputs` carries every region's.
   const [first] = results;
   if (!first) return;

@@ -10,6 +10,7 @@ import { estimateBuildMinutes } from '../image/estimate';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { bedrockThroughputTargets, regionsFor } from '../config/load';
 import { stackParameters as renderParameters } from '../deploy/render';
+import { targetNames } from '../config/select';
 import { renderBuild, rendersOtherImage } from '../image/render';
 import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from './catalog';
 import { Range, ZERO, addRanges } from './money';
@@ -226,7 +227,7 @@ function resource(x: RegionContext, kind: string, name: string, resourceType: st
 
 /** The stack's parameters (the same function renderStack takes them from), by name. */
 function stackParameters(d: Deployment, region: string, environment?: EnvironmentSpec): Record<string, string> {
-  const { params } = renderParameters({ deployment: d, region, environment });
+  const { params } = renderParameters({ deployment: d, names: targetNames(d), region, environment });
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
 }
 
