@@ -3,7 +3,7 @@
  * Generates src/config/schema-validators.generated.js: the spec's JSON Schema validators as Ajv
  * "standalone" code. Compiling the schema with Ajv at run time cost about a second of every action's
  * start (it ran before the first AWS request); the generated functions load in a few milliseconds.
- * Options match what src/config/load.ts needs: allErrors (report every problem at once), verbose
+ * Options match what src/config/ needs: allErrors (report every problem at once), verbose
  * (errors carry parentSchema: the descriptions and field lists the messages quote), useDefaults (the
  * per-deployment and per-environment validators fill in the schema's defaults).
  *

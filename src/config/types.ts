@@ -2,7 +2,7 @@
  * The deployment spec as code sees it after loading: the shape of schema/model-deploy.schema.json
  * (the source of truth, with its defaults applied) plus what resolution adds (name, file positions).
  */
-import type { Workload } from '../benchmark/workload';
+import type { Workload } from './workload';
 
 export type Target = 'sagemaker-realtime' | 'sagemaker-async' | 'ec2' | 'ecs';
 export type EngineName = 'vllm' | 'tgi' | 'lmi' | 'custom';
@@ -119,7 +119,7 @@ export interface DeploymentSpec {
     natDataGbPerMonth: number;
   };
   tags: Record<string, string>;
-  /** The benchmark's load, defaults applied (src/benchmark/workload.ts). */
+  /** The benchmark's load, defaults applied (./workload.ts). */
   workload: Workload;
 }
 

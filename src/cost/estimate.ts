@@ -8,7 +8,7 @@
 import { DeployError } from '../core/errors';
 import { estimateBuildMinutes } from '../image/estimate';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
-import { bedrockThroughputTargets, regionsFor } from '../config/load';
+import { bedrockThroughputTargets, regionsFor } from '../config/regions';
 import { stackParameters as renderParameters } from '../deploy/render';
 import { renderBuild, rendersOtherImage } from '../image/render';
 import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from './catalog';
