@@ -7,20 +7,20 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { arnPartition } from '../core/arn';
 import { DeployError, DeployErrors, SourceLocation } from '../core/errors';
-import type { Deployment, EnvironmentSpec } from './types';
+import type { Deployment, DeploymentDraft, EnvironmentSpec } from './types';
 import { didYouMean } from './suggest';
 import { knownInstanceTypes, neuronCores, previousGeneration } from './instance-types';
 import { chinaSplit, environmentProblems, partitionOfAll } from './partitions';
 import { imageForRegion, imageRegionHint } from './image-region';
 import { bedrockThroughputTargets } from './regions';
-import { resolveWorkload } from './workload';
+import { resolveWorkload, Workload } from './workload';
 import { ParsedYaml, PathPart, valueAt } from './yaml-positions';
 
 const SAGEMAKER = new Set(['sagemaker-realtime', 'sagemaker-async']);
 
 /** What each semantic check gets: the deployment, where its fields are written, and where to report. */
 interface CheckContext {
-  d: Deployment;
+  d: DeploymentDraft;
   yaml: ParsedYaml;
   specDir: string;
   at(...p: PathPart[]): SourceLocation;
@@ -125,7 +125,7 @@ function checkImageRegion({ d, at, add }: CheckContext): void {
 }
 
 /** bedrockThroughput is bought in a target environment: one that exists, or (by default) one with a promotionRoleArn. */
-function bedrockThroughputChecks(environments: Record<string, EnvironmentSpec>, deployments: Deployment[], yaml: ParsedYaml): DeployError[] {
+function bedrockThroughputChecks(environments: Record<string, EnvironmentSpec>, deployments: DeploymentDraft[], yaml: ParsedYaml): DeployError[] {
   const names = Object.keys(environments);
   return deployments.flatMap((d) => {
     const t = d.bedrockThroughput;
@@ -141,7 +141,7 @@ function bedrockThroughputChecks(environments: Record<string, EnvironmentSpec>, 
 }
 
 /** Two deployments with one endpoint name would replace each other's endpoint. */
-function endpointNameChecks(deployments: Deployment[], yaml: ParsedYaml): DeployError[] {
+function endpointNameChecks(deployments: DeploymentDraft[], yaml: ParsedYaml): DeployError[] {
   const owner = new Map<string, string>();
   const errors: DeployError[] = [];
   for (const d of deployments) {
@@ -176,25 +176,10 @@ function checkRegions({ d, at, add }: CheckContext): void {
 }
 
 /** Regions an environment gives its deployments, and its roles, against the partitions they use. */
-function environmentChecks(environments: Record<string, EnvironmentSpec>, deployments: Deployment[], yaml: ParsedYaml): DeployError[] {
+function environmentChecks(environments: Record<string, EnvironmentSpec>, deployments: DeploymentDraft[], yaml: ParsedYaml): DeployError[] {
   return Object.entries(environments).flatMap(([name, env]) =>
     environmentProblems(name, env, deployments).map((p) => new DeployError(p.message, { location: yaml.locate(p.path), hint: p.hint, title: 'Invalid deployment spec' })),
   );
-}
-
-/** The benchmark workload: the rules a schema cannot say (concurrency or rate, steps), defaults applied. */
-function checkWorkload({ d, at, add }: CheckContext): void {
-  try {
-    // No location here: each error is pointed at its field below (positions cost a second parse).
-    d.workload = resolveWorkload(d.workload, { path: 'workload' });
-  } catch (err) {
-    for (const e of err instanceof DeployErrors ? err.errors : [err]) {
-      if (!(e instanceof DeployError)) throw e;
-      // "workload.objective.p95TtftMs is ...": point at that field where it is written.
-      const field = /^workload\.([\w.]+)/.exec(e.message)?.[1]?.split('.') ?? [];
-      add(e.message, at('workload', ...field), e.hint);
-    }
-  }
 }
 
 /** Engines with a verified Neuron build (src/image/engines.ts); SageMaker hosts the Neuron devices. */
@@ -218,10 +203,32 @@ function checkNeuron({ d, at, add }: CheckContext): void {
   }
 }
 
-const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkNeuron, checkScaling, checkServerTarget, checkSageMakerFields, checkImageRegion, checkAsync, checkRegions, checkWorkload];
+const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkNeuron, checkScaling, checkServerTarget, checkSageMakerFields, checkImageRegion, checkAsync, checkRegions];
 
-/** The per-deployment checks, in order: each problem said at the field where it is written. */
-export function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string): DeployError[] {
+/**
+ * The benchmark workload: the rules a schema cannot say (concurrency or rate, steps), defaults
+ * applied; undefined when it has errors (each added at its field).
+ */
+function resolveDeploymentWorkload({ d, at, add }: CheckContext): Workload | undefined {
+  try {
+    // No location here: each error is pointed at its field below (positions cost a second parse).
+    return resolveWorkload(d.workload, { path: 'workload' });
+  } catch (err) {
+    for (const e of err instanceof DeployErrors ? err.errors : [err]) {
+      if (!(e instanceof DeployError)) throw e;
+      // "workload.objective.p95TtftMs is ...": point at that field where it is written.
+      const field = /^workload\.([\w.]+)/.exec(e.message)?.[1]?.split('.') ?? [];
+      add(e.message, at('workload', ...field), e.hint);
+    }
+    return undefined;
+  }
+}
+
+/**
+ * The per-deployment checks, in order, each problem said at the field where it is written; the
+ * workload is resolved last, and the deployment is complete once it is.
+ */
+export function semanticChecks(d: DeploymentDraft, yaml: ParsedYaml, specDir: string): { deployment?: Deployment; errors: DeployError[] } {
   const errs: DeployError[] = [];
   const ctx: CheckContext = {
     d,
@@ -238,10 +245,11 @@ export function semanticChecks(d: Deployment, yaml: ParsedYaml, specDir: string)
       errs.push(new DeployError(`deployments.${d.name}: ${message}`, { location, hint, title: 'Invalid deployment spec' })),
   };
   for (const check of SEMANTIC_CHECKS) check(ctx);
-  return errs;
+  const workload = resolveDeploymentWorkload(ctx);
+  return { deployment: workload && { ...d, workload }, errors: errs };
 }
 
 /** The checks across deployments and environments: partitions, shared endpoint names, Bedrock throughput targets. */
-export function specChecks(environments: Record<string, EnvironmentSpec>, deployments: Deployment[], yaml: ParsedYaml): DeployError[] {
+export function specChecks(environments: Record<string, EnvironmentSpec>, deployments: DeploymentDraft[], yaml: ParsedYaml): DeployError[] {
   return [...environmentChecks(environments, deployments, yaml), ...endpointNameChecks(deployments, yaml), ...bedrockThroughputChecks(environments, deployments, yaml)];
 }

@@ -3,7 +3,7 @@
  * then the schema's defaults filled in by the generated validators, for deployments and environments.
  */
 import { DeployError } from '../core/errors';
-import type { Deployment, DeploymentSpec, EnvironmentSpec } from './types';
+import type { DeploymentDraft, DeploymentFields, EnvironmentSpec, RequiredField, Section } from './types';
 import { schemaErrors } from './schema-errors';
 import type { ParsedYaml } from './yaml-positions';
 // Ajv standalone code generated from schema/model-deploy.schema.json (scripts/schema-validators.js):
@@ -33,17 +33,39 @@ export interface RawSpec {
   deployments: Record<string, Record<string, unknown>>;
 }
 
-/** What a deployment must have from itself or from defaults:, and what it is (the hint). */
-const REQUIRED: [keyof DeploymentSpec, string][] = [
+/** What each required field is, for the hint when neither the deployment nor `defaults:` gives it. */
+const REQUIRED: [RequiredField, string][] = [
   ['model', 'where the weights come from (huggingface, s3 or image)'],
   ['target', 'sagemaker-realtime, sagemaker-async, ec2 or ecs'],
   ['instanceType', 'for example ml.g5.2xlarge'],
   ['regions', 'for example [us-east-1]'],
 ];
 
+const SECTIONS: Section[] = ['healthCheck', 'rollout', 'async', 'apiKey', 'security', 'build', 'usage', 'tags'];
+
+/** Every required field and section there: DeploymentFields as a deployment has them once resolved. */
+function complete(f: DeploymentFields): f is DeploymentFields & Required<Pick<DeploymentFields, RequiredField | Section>> {
+  return [...REQUIRED.map(([k]) => k), ...SECTIONS].every((k) => f[k] !== undefined);
+}
+
 /** One deployment with defaults merged and applied, or the errors that stop it. */
-export function resolveDeployment(name: string, own: Record<string, unknown>, raw: RawSpec, yaml: ParsedYaml, file: string): Deployment | DeployError[] {
+export function resolveDeployment(name: string, own: Record<string, unknown>, raw: RawSpec, yaml: ParsedYaml, file: string): DeploymentDraft | DeployError[] {
   const merged = mergeDefaults(raw.defaults ?? {}, own) as Record<string, unknown>;
+  for (const section of SECTIONS) {
+    if (merged[section] === undefined) merged[section] = {};
+  }
+  if (validators.deployment(merged) && complete(merged)) {
+    const project = raw.project ?? 'model-deploy';
+    // The line is found when first read (a warning or an error): positions cost a second parse.
+    const source = {
+      file,
+      get line(): number {
+        return yaml.locate(['deployments', name], true).line ?? 1;
+      },
+    };
+    return { ...merged, tags: { ...merged.tags }, name, project, source };
+  }
+  // A missing field is said as such, whatever else the schema found (no schema default supplies one).
   const missing = REQUIRED.filter(([k]) => merged[k] === undefined);
   if (missing.length > 0) {
     return missing.map(
@@ -55,31 +77,16 @@ export function resolveDeployment(name: string, own: Record<string, unknown>, ra
         }),
     );
   }
-  for (const obj of ['healthCheck', 'rollout', 'async', 'apiKey', 'security', 'build', 'usage', 'tags']) {
-    if (merged[obj] === undefined) merged[obj] = {};
-  }
   // Both halves were valid alone; a merged failure points at the deployment.
-  if (!validators.deployment(merged)) return schemaErrors(validators.deployment.errors ?? [], yaml, ['deployments', name]);
-  const d = merged as unknown as DeploymentSpec;
-  d.tags = { ...d.tags };
-  const project = raw.project ?? 'model-deploy';
-  // The line is found when first read (a warning or an error): positions cost a second parse.
-  const source = {
-    file,
-    get line(): number {
-      return yaml.locate(['deployments', name], true).line ?? 1;
-    },
-  };
-  return { ...d, name, project, source };
+  return schemaErrors(validators.deployment.errors ?? [], yaml, ['deployments', name]);
 }
 
 /** The environments with the schema's defaults filled in (the document validator checked them). */
 export function resolveEnvironments(raw: RawSpec): Record<string, EnvironmentSpec> {
   const environments: Record<string, EnvironmentSpec> = {};
   for (const [name, envRaw] of Object.entries(raw.environments ?? {})) {
-    const env = structuredClone(envRaw) as EnvironmentSpec;
-    validators.environment(env);
-    environments[name] = env;
+    const env = structuredClone(envRaw);
+    if (validators.environment(env)) environments[name] = env;
   }
   return environments;
 }

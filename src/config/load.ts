@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError, throwIfAny } from '../core/errors';
-import type { Deployment, Spec } from './types';
+import type { Deployment, DeploymentDraft, Spec } from './types';
 import { semanticChecks, specChecks } from './checks';
 import { RawSpec, resolveDeployment, resolveEnvironments } from './defaults';
 import { schemaErrors } from './schema-errors';
@@ -56,23 +56,27 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
   if (!validators.document(structuredClone(yaml.data))) {
     throwIfAny(schemaErrors(validators.document.errors ?? [], yaml));
   }
+  // The one cast of validated data (the copy was checked, and the data has the shape RawSpec says).
   const raw = yaml.data as RawSpec;
   const project = raw.project ?? 'model-deploy';
   const errors: DeployError[] = [];
 
   const environments = resolveEnvironments(raw);
 
+  const drafts: DeploymentDraft[] = [];
   const deployments: Record<string, Deployment> = {};
   for (const [name, own] of Object.entries(raw.deployments)) {
-    const resolved = resolveDeployment(name, own, raw, yaml, file);
-    if (Array.isArray(resolved)) {
-      errors.push(...resolved);
+    const draft = resolveDeployment(name, own, raw, yaml, file);
+    if (Array.isArray(draft)) {
+      errors.push(...draft);
       continue;
     }
-    errors.push(...semanticChecks(resolved, yaml, specDir));
-    deployments[name] = resolved;
+    const checked = semanticChecks(draft, yaml, specDir);
+    errors.push(...checked.errors);
+    drafts.push(draft);
+    if (checked.deployment) deployments[name] = checked.deployment;
   }
-  errors.push(...specChecks(environments, Object.values(deployments), yaml));
+  errors.push(...specChecks(environments, drafts, yaml));
   throwIfAny(errors);
   return { file, project, environments, deployments, locate: (p) => yaml.locate(p) };
 }

@@ -6,33 +6,15 @@
  * loads; the benchmark (src/benchmark/) and the CLI resolve theirs with the same function.
  */
 import { DeployError, SourceLocation, throwIfAny } from '../core/errors';
+import type { LatencyObjective, WorkloadFields } from './spec-types.generated';
 
-export interface LatencyObjective {
-  /** p95 time to first token must not exceed this, ms. */
-  p95TtftMs?: number;
-  /** p95 end-to-end latency must not exceed this, ms. */
-  p95E2elMs?: number;
-}
+export type { LatencyObjective };
 
-export interface Workload {
-  promptTokens: number;
-  outputTokens: number;
-  /** Closed loop: this many requests in flight at all times. Absent when `requestRate` is set. */
-  concurrency?: number;
-  /** Open loop: requests per second, Poisson arrivals (vLLM's default burstiness 1). */
-  requestRate?: number;
-  /** Requests per run (per step when the concurrency steps). */
-  requests: number;
-  /** Each run (each step) stops after this many seconds, whatever is left. */
-  maxDurationSeconds: number;
-  objective: LatencyObjective;
-  /** The load the service must carry, requests per minute (sizes the instance count). */
-  targetRequestsPerMinute: number;
-  /** A prompts file in the repository (one prompt a line, or JSON lines with a "prompt" field). */
-  promptsFile?: string;
-  /** Run once per concurrency in this list (ascending) to chart latency against load. */
-  concurrencySteps?: number[];
-}
+/** Fields resolveWorkload always gives a value (a default when the spec leaves them out). */
+type Defaulted = 'promptTokens' | 'outputTokens' | 'requests' | 'maxDurationSeconds' | 'objective' | 'targetRequestsPerMinute';
+
+/** A resolved workload: the schema's fields (./spec-types.generated.ts), defaults applied. */
+export interface Workload extends Omit<WorkloadFields, Defaulted>, Required<Pick<WorkloadFields, Defaulted>> {}
 
 export const WORKLOAD_DEFAULTS = {
   promptTokens: 512,
