@@ -11,6 +11,7 @@ import { apiKeySecretName, buildStackName, endpointName, repositoryName, stackNa
 import { regionsFor } from './regions';
 import type { Deployment, EnvironmentSpec, Spec } from './types';
 
+/** The deployment an action works on: by name, or the only one when the spec has one. */
 export function selectDeployment(spec: Spec, name: string | undefined, inputName = 'deployment'): Deployment {
   const names = Object.keys(spec.deployments);
   if (!name) {
