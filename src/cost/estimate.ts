@@ -8,7 +8,7 @@
 import { DeployError } from '../core/errors';
 import { estimateBuildMinutes } from '../image/estimate';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
-import { bedrockThroughputTargets, regionsFor } from '../config/load';
+import { bedrockThroughputTargets, regionsFor } from '../config/regions';
 import { stackParameters as renderParameters } from '../deploy/render';
 import { targetNames } from '../config/select';
 import { renderBuild, rendersOtherImage } from '../image/render';

@@ -4,7 +4,7 @@
  * and the report says which prices came from where.
  */
 import type { Deployment, EnvironmentSpec } from '../config/types';
-import { regionsFor } from '../config/load';
+import { regionsFor } from '../config/regions';
 import { awsClient, Credentials } from '../core/aws';
 import { errorMessage } from '../core/errors';
 import { withRetries } from '../core/poll';

@@ -13,7 +13,7 @@ import { wantsTerminationProtection } from '../config/production';
 import type { Deployment } from '../config/types';
 import type { RenderStackInput, RenderedStack } from './types';
 import { loadTemplate } from './template-loader';
-import { imageForRegion, imageRegionHint } from '../image/engines';
+import { imageForRegion, imageRegionHint } from '../config/image-region';
 
 /** Placeholder values in an offline plan, naming the build-model output that replaces them. */
 export const IMAGE_PLACEHOLDER = '{{build-model.outputs.image-uri}}';

@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DeployError, DeployErrors } from '../../../src/core/errors';
-import { loadSpec, mergeDefaults, parseSpec, selectDeployment, selectEnvironment } from '../../../src/config/load';
+import { mergeDefaults } from '../../../src/config/defaults';
+import { loadSpec, parseSpec } from '../../../src/config/load';
+import { selectDeployment, selectEnvironment } from '../../../src/config/select';
 import { nearest } from '../../../src/config/suggest';
 
 const EXAMPLE = path.resolve(__dirname, '../../../examples/model-deploy.yml');
