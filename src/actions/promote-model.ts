@@ -1,9 +1,8 @@
 // The promote-model action: its interface, and run(): typed inputs → promoteModel() → outputs.
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
-import { resolveTarget, Target } from '../config/select';
+import { resolveTarget } from '../config/select';
 import { promoteModel } from '../promote/promote';
-import { environmentByInput } from '../promote/plan';
 import { modelDataVersionsOutput } from '../promote/promotion';
 import { COMMITMENTS } from '../promote/throughput';
 
@@ -54,23 +53,9 @@ export const definition = {
   },
 } as const;
 
-/** The target environment, selected with its regions (one, with the `region` input) and names. */
-function promotionTarget(inputs: InputValues<typeof definition>, workspace: string): Target {
-  const selection = { config: inputs.config, deployment: inputs.deployment };
-  const environment = inputs['target-environment'];
-  try {
-    return resolveTarget({ ...selection, environment, region: inputs.region }, workspace, 'target-environment');
-  } catch (err) {
-    // An account id where the environment's name belongs is pointed at the environment with that account;
-    // any other failure (spec, deployment, environment, region) is thrown as it was.
-    environmentByInput(resolveTarget(selection, workspace).spec, environment, 'target-environment');
-    throw err;
-  }
-}
-
 export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
   const result = await promoteModel(
-    promotionTarget(inputs, ctx.workspace),
+    resolveTarget({ config: inputs.config, deployment: inputs.deployment, environment: inputs['target-environment'], region: inputs.region }, ctx.workspace, 'target-environment'),
     {
       sourceEnvironment: inputs['source-environment'],
       sourceRegion: inputs['source-region'],

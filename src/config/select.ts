@@ -37,15 +37,23 @@ export function selectDeployment(spec: Spec, name: string | undefined, inputName
 /** The named environment, with a suggestion when the name is wrong. */
 export function selectEnvironment(spec: Spec, name: string, inputName = 'environment'): EnvironmentSpec {
   const env = spec.environments[name];
-  if (!env) {
-    const names = Object.keys(spec.environments);
-    throw new DeployError(`unknown environment "${name}" (input \`${inputName}\`)`, {
+  if (env) return env;
+  const names = Object.keys(spec.environments);
+  // An account id where an environment's name belongs: point at the environment with that account.
+  if (/^\d{12}$/.test(name)) {
+    const match = Object.entries(spec.environments).find(([, e]) => e.account === name);
+    const listed = Object.entries(spec.environments).map(([n, e]) => `${n} (${e.account})`).join(', ') || 'none';
+    throw new DeployError(`input \`${inputName}\` is the account ${name}; it names an environment of the spec${match ? `, and ${name} is environment "${match[0]}"` : `, and account ${name} is not in the spec`}`, {
       location: spec.locate(['environments']),
-      hint: names.length ? `${didYouMean(name, names)} Environments in ${spec.file}: ${names.join(', ')}.` : `${spec.file} defines no environments; add an environments: section.`,
-      title: 'Unknown environment',
+      title: match ? 'Environment expected' : 'Account not in the spec',
+      hint: match ? `Use \`${inputName}: ${match[0]}\`.` : `Add the account under environments: in ${spec.file}. Environments: ${listed}.`,
     });
   }
-  return env;
+  throw new DeployError(`unknown environment "${name}" (input \`${inputName}\`)`, {
+    location: spec.locate(['environments']),
+    hint: names.length ? `${didYouMean(name, names)} Environments in ${spec.file}: ${names.join(', ')}.` : `${spec.file} defines no environments; add an environments: section.`,
+    title: 'Unknown environment',
+  });
 }
 
 /** Regions a deployment serves in an environment (the environment may narrow them). */

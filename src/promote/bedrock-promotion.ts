@@ -7,7 +7,7 @@ import { BedrockClient } from '@aws-sdk/client-bedrock';
 import { RAMClient } from '@aws-sdk/client-ram';
 import { awsClient } from '../core/aws';
 import { ownershipTags } from '../config/names';
-import { bedrockThroughputTargets } from '../config/load';
+import { bedrockThroughputTargets } from '../config/regions';
 import { checkBedrockPrerequisites, copyModel, organizationOf, parseBedrockModelArn, shareModel, targetModelName } from './bedrock';
 import { kmsKeyIn } from './kms-key';
 import type { Promotion, TargetResult } from './promotion';

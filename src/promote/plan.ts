@@ -10,7 +10,8 @@ import { ImageRef, parseImageUri } from '../core/image-uri';
 import { parseS3Location, S3Location } from '../core/s3-location';
 import type { Target } from '../config/select';
 import { artifactBucketName, repositoryName } from '../config/names';
-import { bedrockThroughputTargets, regionsFor, selectEnvironment } from '../config/load';
+import { bedrockThroughputTargets, regionsFor } from '../config/regions';
+import { selectEnvironment } from '../config/select';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { artifactPrefix } from '../image/infra';
 import { weightsKey } from '../image/render';
@@ -74,19 +75,6 @@ function accountsInSpec(spec: Spec): string {
   return Object.entries(spec.environments).map(([n, e]) => `${n} (${e.account})`).join(', ') || 'none';
 }
 
-/** The environment an input names; an account id in its place is pointed at the environment with that account. */
-export function environmentByInput(spec: Spec, name: string, input: string): EnvironmentSpec {
-  if (/^\d{12}$/.test(name) && !spec.environments[name]) {
-    const match = Object.entries(spec.environments).find(([, e]) => e.account === name);
-    throw new DeployError(`input \`${input}\` is the account ${name}; promotion targets are environments of the spec${match ? `, and ${name} is environment "${match[0]}"` : `, and account ${name} is not in the spec`}`, {
-      location: spec.locate(['environments']),
-      title: match ? 'Environment expected' : 'Account not in the spec',
-      hint: match ? `Use \`${input}: ${match[0]}\`.` : `Add the account under environments: in ${spec.file} (with its promotionRoleArn). Environments: ${accountsInSpec(spec)}.`,
-    });
-  }
-  return selectEnvironment(spec, name, input);
-}
-
 function promotionTarget(target: Target): PromotionTarget {
   const { environmentName, environment } = target;
   if (!environmentName || !environment) throw new DeployError('promote-model needs the target environment', { title: 'Invalid input', hint: 'Set `target-environment`.' });
@@ -96,7 +84,7 @@ function promotionTarget(target: Target): PromotionTarget {
 export function planPromotion(selected: Target, req: PromoteModelRequest): PromotionPlan {
   const target = promotionTarget(selected);
   const { spec, deployment: d } = target;
-  const sourceEnv = environmentByInput(spec, req.sourceEnvironment, 'source-environment');
+  const sourceEnv = selectEnvironment(spec, req.sourceEnvironment, 'source-environment');
   if (req.sourceEnvironment === target.environmentName) {
     throw new DeployError(`source and target are both environment "${target.environmentName}"`, {
       title: 'Nothing to promote',
