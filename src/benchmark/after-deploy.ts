@@ -12,7 +12,7 @@ import type { Credentials } from '../core/aws';
 import type { Target } from '../config/select';
 import type { Deployment } from '../config/types';
 import type { RegionResult } from '../deploy/region';
-import { Catalog, currencyOf, defaultCatalog } from '../cost/catalog';
+import { Catalog, currencyOf, defaultCatalog } from '../prices/catalog';
 import { servedModelName } from '../image/render';
 import { benchClientFor, DeployedEndpoint, endpointApiKey, endpointFromOutputs } from './endpoint';
 import { bestStep, HourlyPrice, pricePerformance, PricePerformance } from './price-performance';
