@@ -17,7 +17,7 @@ import { Catalog, currencyOf, defaultCatalog } from '../prices/catalog';
 import { servedModelName } from '../image/render';
 import { benchClientFor, DeployedEndpoint, endpointApiKey, endpointFromOutputs } from './endpoint';
 import { bestStep, HourlyPrice, pricePerformance, PricePerformance } from './price-performance';
-import { imageHashOf } from './image-hash';
+import { hashOfImageUri, imageHashOf } from './image-hash';
 import { filePrompts } from './prompts';
 import { benchmarkJson, renderMarkdown } from './render';
 import { BenchmarkResultRecord, resultRecord, writeResult } from './results';
@@ -132,11 +132,6 @@ async function benchmarkRegion(target: Target, result: RegionResult, options: Af
     reporter.info('No result record: it needs the image content hash and the commit (GITHUB_SHA) to key it.');
   }
   return { region: result.region, endpoint: endpoint.url ?? endpoint.endpointName, json, markdown, resultRecord: record, price };
-}
-
-/** An image reference's content hash: its digest, or build-model's content-addressed md- tag. */
-export function hashOfImageUri(uri: string): string | undefined {
-  return /@(sha256:[0-9a-f]{64})$/.exec(uri)?.[1] ?? /:(md-[0-9a-f]{40})$/.exec(uri)?.[1];
 }
 
 /** The account, from an ARN the stack returned (async buckets are checked to be the account's own). */
