@@ -1,7 +1,5 @@
 // The deploy-endpoint action: its interface, and run(): typed inputs → deployEndpoint() → outputs and summary.
-import * as path from 'path';
 import { benchmarkAfterDeploy } from '../benchmark/after-deploy';
-import { writeResult } from '../benchmark/results';
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { resolveTarget, Target } from '../config/select';
@@ -146,9 +144,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   const byRegion = Object.fromEntries(results.map((r) => [r.region, { stackId: r.stackId, endpointName: r.endpointName, endpointUrl: r.endpointUrl, outputs: r.outputs }]));
   set('outputs', JSON.stringify(results.length === 1 ? first.outputs : { ...first.outputs, byRegion }));
   if (!inputs.benchmark || inputs.mode === 'destroy' || inputs.mode === 'destroy-preview' || inputs.mode === 'create-only') return;
-  const measured = await benchmarkAfterDeploy(target, results, { workspace: ctx.workspace, imageUri: inputs['image-uri'] }, ctx);
+  const measured = await benchmarkAfterDeploy(target, { deployed: results, workspace: ctx.workspace, resultsDir: inputs['benchmark-results'], imageUri: inputs['image-uri'] }, ctx);
   for (const m of measured) await ctx.reporter.summary(m.markdown);
   set('benchmark-json', JSON.stringify(measured.length === 1 ? measured[0]?.json : Object.fromEntries(measured.map((m) => [m.region, m.json]))));
-  const dir = path.resolve(ctx.workspace, inputs['benchmark-results']);
-  for (const m of measured) if (m.resultRecord) ctx.reporter.info(`Benchmark result written to ${writeResult(dir, m.resultRecord)}.`);
 }

@@ -12,7 +12,7 @@ import { bedrockThroughputTargets, regionsFor } from '../config/regions';
 import { stackParameters as renderParameters } from '../deploy/render';
 import { targetNames } from '../config/select';
 import { renderBuild, rendersOtherImage } from '../image/render';
-import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from './catalog';
+import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from '../prices/catalog';
 import { Range, ZERO, addRanges } from './money';
 import { compareText } from '../core/compare';
 
@@ -128,7 +128,7 @@ export class PriceBook {
     return (
       `No known ${label} price for ${d.instanceType} in ${region}.` +
       (regions.length > 0 ? ` Priced in: ${regions.join(', ')}.` : '') +
-      ` Nearest priced types: ${near.join(', ')}. Add a VERIFIED price to src/cost/catalog/prices.json (docs/cost.md) or run with live-prices: true.`
+      ` Nearest priced types: ${near.join(', ')}. Add a VERIFIED price to src/prices/catalog/prices.json (docs/cost.md) or run with live-prices: true.`
     );
   }
 

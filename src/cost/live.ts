@@ -9,7 +9,7 @@ import { awsClient, Credentials } from '../core/aws';
 import { errorMessage } from '../core/errors';
 import { withRetries } from '../core/poll';
 import type { Reporter } from '../core/log';
-import type { Price, PriceService } from './catalog';
+import type { Price, PriceService } from '../prices/catalog';
 import { PriceBook } from './estimate';
 
 /** The Price List API is served from these regions only. */

@@ -1,12 +1,14 @@
 /**
- * The price catalogue: list prices kept in the repository (src/cost/catalog/prices.json), each with
+ * The price catalogue: list prices kept in the repository (src/prices/catalog/prices.json), each with
  * its unit, region, currency, source and as-of date, loaded without network. A derived SageMaker
  * price (EC2 × observed mark-up) is offered only where no verified one exists, and is labelled so.
  */
 import catalogJson from './catalog/prices.json';
 import { nearest } from '../config/suggest';
+import type { Currency } from './currency';
 
-export type Currency = 'USD' | 'CNY';
+export type { Currency } from './currency';
+
 export type PriceService =
   | 'sagemaker-hosting'
   | 'ec2'
