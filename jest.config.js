@@ -4,6 +4,12 @@ module.exports = {
   roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  // The module graph of the bundles (tsconfig.json "paths"): these package names mean their stand-ins,
+  // for the packages that import them too.
+  moduleNameMapper: {
+    '^@actions/http-client$': '<rootDir>/src/core/http-client-stand-in.js',
+    '^@actions/exec$': '<rootDir>/src/core/exec-stand-in.js',
+  },
   testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -27,13 +27,14 @@ deployments:
 export default async function (): Promise<BenchRow[]> {
   const root = path.resolve(__dirname, '..');
   Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' });
-  const { loadSpec } = await import('../src/config/load');
+  const { resolveTarget } = await import('../src/config/select');
+  const { EnvInputs } = await import('../src/core/env');
   const { infraParameters, infraTemplate } = await import('../src/image/infra');
   const { memoryReporter } = await import('../src/core/log');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-bench-build-'));
   fs.writeFileSync(path.join(dir, 'model-deploy.yml'), SPEC);
-  const spec = loadSpec(path.join(dir, 'model-deploy.yml'));
-  const d = spec.deployments.chat;
+  const target = resolveTarget({ config: 'model-deploy.yml', deployment: 'chat', environment: 'dev' }, dir);
+  const d = target.deployment;
   // The build stack's parameters as build-model computes them (the engine's base repository included).
   const { renderBuild } = await import('../src/image/render');
   const baseRepository = renderBuild(d, { region: 'us-east-1', root }).engine.baseRepository;
@@ -59,14 +60,14 @@ export default async function (): Promise<BenchRow[]> {
     return undefined;
   });
   process.env.AWS_ENDPOINT_URL = server.url;
-  const { buildModel } = await import('../src/image/flow');
-  const options = { d, regions: ['us-east-1'], environmentName: 'dev', environment: spec.environments.dev, reporter: memoryReporter(), root };
+  const { buildImage } = await import('../src/image/flow');
+  const run = () => ({ reporter: memoryReporter(), env: new EnvInputs({}) });
   try {
     // Warm-up (SDK modules load once), then the measured fast path.
-    await buildModel(options);
+    await buildImage(target, {}, run());
     const before = server.requests.length;
     const t0 = process.hrtime.bigint();
-    await buildModel(options);
+    await buildImage(target, {}, run());
     const skipMs = Number(process.hrtime.bigint() - t0) / 1e6;
     const skipCalls = server.requests.length - before;
 
@@ -76,7 +77,7 @@ export default async function (): Promise<BenchRow[]> {
     for (let i = 0; i < 3; i++) {
       const started = Date.now();
       buildEndsAt = started + 3000;
-      await buildModel({ ...options, pollSeconds: 1, reporter: memoryReporter() });
+      await buildImage(target, { pollSeconds: 1 }, run());
       lags.push(Date.now() - buildEndsAt);
     }
     const lag = Math.max(...lags);

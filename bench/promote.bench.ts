@@ -3,9 +3,13 @@
  * - a model already present in the target moves 0 bytes, with a constant number of calls per blob;
  * - four target regions take about as long as one (regions run in parallel).
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { EnvInputs } from '../src/core/env';
 import { memoryReporter } from '../src/core/log';
-import { promote, PromoteRequest } from '../src/promote/promote';
-import { parseSpec } from '../src/config/load';
+import { promoteModel } from '../src/promote/promote';
+import { resolveTarget } from '../src/config/select';
 import { FakeAws } from '../tests/unit/promote/fake-aws';
 import type { BenchRow } from './types';
 
@@ -43,24 +47,27 @@ export default async function (): Promise<BenchRow[]> {
   try {
     const layers = Array.from({ length: 4 }, (_, i) => Buffer.alloc(256 * 1024, i + 1));
     const digest = fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', layers);
-    const spec = parseSpec(SPEC, 'model-deploy.yml');
-    const req = (region?: string): PromoteRequest => ({
-      spec, deployment: spec.deployments.chat, sourceEnvironment: 'dev', targetEnvironment: 'prod', region,
-      run: { sessionName: 'promote-bench' }, tuning: { layerPartSize: 512 * 1024 },
-    });
+    const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'md-promote-bench-'));
+    fs.writeFileSync(path.join(workspace, 'model-deploy.yml'), SPEC);
+    const promote = (region?: string) =>
+      promoteModel(
+        resolveTarget({ config: 'model-deploy.yml', deployment: 'chat', environment: 'prod', region }, workspace, 'target-environment'),
+        { sourceEnvironment: 'dev', tuning: { layerPartSize: 512 * 1024 } },
+        { reporter: memoryReporter(), env: new EnvInputs({ GITHUB_REPOSITORY: 'acme/bench', GITHUB_RUN_ID: '1' }) },
+      );
     const blobs = layers.length + 1;
 
     // Warm-up (module loading, role assumption), then fresh target registries for each measured run.
-    await promote(req('us-east-1'), memoryReporter());
+    await promote('us-east-1');
     fake.registries.delete('333333333333/us-east-1');
-    const [, oneMs] = await timed(() => promote(req('us-east-1'), memoryReporter()));
+    const [, oneMs] = await timed(() => promote('us-east-1'));
     fake.registries.delete('333333333333/us-east-1');
-    const [, fourMs] = await timed(() => promote(req(), memoryReporter()));
+    const [, fourMs] = await timed(() => promote());
 
     // Present, tag and all: bytes and calls.
     let bytes = fake.bytesDownloaded;
     server.requests.length = 0;
-    await promote(req('us-east-1'), memoryReporter());
+    await promote('us-east-1');
     const presentBytes = fake.bytesDownloaded - bytes;
     const presentCalls = server.requests.filter((r) => r.headers['x-amz-target']).length;
 
@@ -70,7 +77,7 @@ export default async function (): Promise<BenchRow[]> {
     repo.manifests.delete(digest);
     bytes = fake.bytesDownloaded;
     server.requests.length = 0;
-    await promote(req('eu-west-1'), memoryReporter());
+    await promote('eu-west-1');
     const rerunBytes = fake.bytesDownloaded - bytes;
     const rerunEcrCalls = server.requests.filter((r) => r.headers['x-amz-target']).length;
 

@@ -58,17 +58,17 @@ async function bundleYaml(ncc) {
 async function build(name) {
   const ncc = require('@vercel/ncc');
   const out = path.join(root, 'dist', name);
-  // ncc reads tsconfig "paths" from the working directory's tsconfig.json: the entries' own (one
-  // process per bundle, so the change of directory stays here).
-  process.chdir(path.dirname(entries.get(name)));
+  // ncc reads tsconfig "paths" from the working directory's tsconfig.json: the root's, the stand-ins as
+  // the tests and the type-check see them. Compiler options come from the entry's nearest tsconfig.json.
+  process.chdir(root);
   const result = await ncc(entries.get(name), {
     filterAssetBase: root,
     filename: 'bundle.js',
     minify: false,
     sourceMap: true,
     sourceMapRegister: false,
-    // Sources are named relative to the working directory (src/entries/); the map is in dist/<name>/.
-    sourceMapBasePrefix: `${path.relative(out, process.cwd())}/`,
+    // Sources are named relative to the working directory; the map is in dist/<name>/.
+    sourceMapBasePrefix: `${path.relative(out, root)}/`,
     mainFields: ['module', 'main'],
     // bowser parses a browser's user agent for the SDK's browser runtime; Node never calls it. yaml
     // (spec positions for a message, CloudFormation templates) is yaml.js beside bundle.js in the

@@ -3,12 +3,15 @@
  * Generates src/config/schema-validators.generated.js: the spec's JSON Schema validators as Ajv
  * "standalone" code. Compiling the schema with Ajv at run time cost about a second of every action's
  * start (it ran before the first AWS request); the generated functions load in a few milliseconds.
- * Options match what src/config/load.ts needs: allErrors (report every problem at once), verbose
+ * Options match what src/config/ needs: allErrors (report every problem at once), verbose
  * (errors carry parentSchema: the descriptions and field lists the messages quote), useDefaults (the
  * per-deployment and per-environment validators fill in the schema's defaults).
  *
+ * Run as a command it also regenerates the spec's TypeScript types (scripts/spec-types.js): one step
+ * keeps everything generated from the schema current.
+ *
  *   node scripts/schema-validators.js          regenerate
- *   node scripts/schema-validators.js --check  exit 1 if the committed file is stale (npm test runs this)
+ *   node scripts/schema-validators.js --check  exit 1 if a committed file is stale (npm test runs this)
  */
 const fs = require('fs');
 const path = require('path');
@@ -86,11 +89,15 @@ function generateValidators({ write }) {
 module.exports = { generateValidators };
 
 if (require.main === module) {
+  const { generateSpecTypes, SPEC_TYPES_FILE } = require('./spec-types');
   const check = process.argv.includes('--check');
-  const changed = generateValidators({ write: !check });
-  if (check && changed) {
-    console.error(`${path.relative(root, OUT)} is stale: run node scripts/schema-validators.js`);
+  const stale = [
+    [OUT, generateValidators({ write: !check })],
+    [SPEC_TYPES_FILE, generateSpecTypes({ write: !check })],
+  ].filter(([, changed]) => changed).map(([file]) => path.relative(root, file));
+  if (check && stale.length > 0) {
+    console.error(`${stale.join(' and ')} ${stale.length > 1 ? 'are' : 'is'} stale: run node scripts/schema-validators.js`);
     process.exit(1);
   }
-  if (changed) console.log(`wrote ${path.relative(root, OUT)}`);
+  for (const file of stale) console.log(`wrote ${file}`);
 }

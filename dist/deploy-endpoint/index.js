@@ -9,6 +9,7 @@ const path = require('path');
 const { SourceMap } = require('module');
 
 const maps = new Map();
+const texts = new Map();
 
 function mapOf(file) {
   if (!maps.has(file)) {
@@ -23,13 +24,25 @@ function mapOf(file) {
   return maps.get(file);
 }
 
+/**
+ * The 0-based column to look up. An async frame stands at its `await`, which the minifier's map does not
+ * mark (the lookup would land on the statement before): the awaited expression after it is marked.
+ */
+function lookupColumn(site, file, line, column) {
+  if (!site.isAsync()) return column - 1;
+  if (!texts.has(file)) texts.set(file, fs.readFileSync(file, 'utf8').split('\n'));
+  const rest = texts.get(file)[line - 1]?.slice(column - 1) ?? '';
+  const skip = /^await[\s(]*/.exec(rest);
+  return column - 1 + (skip ? skip[0].length : 0);
+}
+
 /** The original position of a call site, or undefined outside the bundle. */
 function original(site) {
   const file = site.getFileName();
   const line = site.getLineNumber();
   const column = site.getColumnNumber();
   const map = file && line && column ? mapOf(file) : null;
-  const entry = map ? map.findEntry(line - 1, column - 1) : undefined;
+  const entry = map ? map.findEntry(line - 1, lookupColumn(site, file, line, column)) : undefined;
   if (!entry || entry.originalSource === undefined) return undefined;
   return { ...entry, file: path.resolve(__dirname, entry.originalSource) };
 }

@@ -1,11 +1,9 @@
-// The deploy-endpoint action: its interface, and run(): typed inputs → deployEndpoint() → outputs.
-import * as path from 'path';
+// The deploy-endpoint action: its interface, and run(): typed inputs → deployEndpoint() → outputs and summary.
 import { benchmarkAfterDeploy } from '../benchmark/after-deploy';
-import { writeResult } from '../benchmark/results';
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
-import { resolveTarget } from '../config/select';
-import { DEPLOY_MODES, deployEndpoint } from '../deploy/flow';
+import { resolveTarget, Target } from '../config/select';
+import { DEPLOY_MODES, deployEndpoint, RegionResult, RegionStatus } from '../deploy/flow';
 
 export const definition = {
   name: 'deploy-endpoint',
@@ -66,6 +64,48 @@ export const definition = {
   },
 } as const;
 
+function elapsed(ms: number): string {
+  return ms < 60000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
+}
+
+const STATUS_TEXT: Record<RegionStatus, string> = {
+  deployed: '✅ deployed',
+  'no-changes': '✅ no changes',
+  'change-set-created': '📝 change set created (not executed)',
+  destroyed: '🗑️ destroyed',
+  'destroy-previewed': '👀 destroy preview (nothing changed)',
+  'nothing-to-destroy': 'nothing to destroy',
+};
+
+/** The job summary of one region: status, stack, endpoint, and where the time went. */
+export function regionSummary(target: Target, r: RegionResult): string {
+  const env = target.environmentName ? ` → ${target.environmentName}` : '';
+  const rows: [string, string | undefined][] = [
+    ['Status', STATUS_TEXT[r.status]],
+    ['Stack', `\`${r.stackName}\``],
+    ['Change set', r.changeSetId ? `\`${r.changeSetId}\`` : undefined],
+    ['Endpoint', r.status === 'destroyed' ? undefined : `\`${r.endpointName}\``],
+    ['URL', r.endpointUrl],
+  ];
+  const total = r.timings.reduce((s, t) => s + t.ms, 0);
+  return [
+    `## deploy-endpoint: ${target.deployment.name}${env} (${r.region})`,
+    '',
+    '| | |',
+    '|---|---|',
+    ...rows.filter(([, v]) => v).map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    '<details><summary>Timings (' + elapsed(total) + ')</summary>',
+    '',
+    '| Step | Time |',
+    '|---|---|',
+    ...r.timings.map((t) => `| ${t.step} | ${elapsed(t.ms)} |`),
+    '',
+    '</details>',
+    '',
+  ].join('\n');
+}
+
 export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
   const target = resolveTarget(inputs, ctx.workspace);
   const results = await deployEndpoint(
@@ -88,6 +128,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
     },
     ctx,
   );
+  for (const r of results) await ctx.reporter.summary(regionSummary(target, r));
   // Several regions: the scalar outputs name the first; `outputs` carries every region's.
   const [first] = results;
   if (!first) return;
@@ -103,9 +144,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   const byRegion = Object.fromEntries(results.map((r) => [r.region, { stackId: r.stackId, endpointName: r.endpointName, endpointUrl: r.endpointUrl, outputs: r.outputs }]));
   set('outputs', JSON.stringify(results.length === 1 ? first.outputs : { ...first.outputs, byRegion }));
   if (!inputs.benchmark || inputs.mode === 'destroy' || inputs.mode === 'destroy-preview' || inputs.mode === 'create-only') return;
-  const measured = await benchmarkAfterDeploy(target, results, { workspace: ctx.workspace, imageUri: inputs['image-uri'] }, ctx);
+  const measured = await benchmarkAfterDeploy(target, { deployed: results, workspace: ctx.workspace, resultsDir: inputs['benchmark-results'], imageUri: inputs['image-uri'] }, ctx);
   for (const m of measured) await ctx.reporter.summary(m.markdown);
   set('benchmark-json', JSON.stringify(measured.length === 1 ? measured[0]?.json : Object.fromEntries(measured.map((m) => [m.region, m.json]))));
-  const dir = path.resolve(ctx.workspace, inputs['benchmark-results']);
-  for (const m of measured) if (m.resultRecord) ctx.reporter.info(`Benchmark result written to ${writeResult(dir, m.resultRecord)}.`);
 }

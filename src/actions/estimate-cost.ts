@@ -1,4 +1,4 @@
-// The estimate-cost action: its interface, and run(): typed inputs → estimateCost() (which writes the outputs it reads back in comment mode).
+// The estimate-cost action: its interface, and run(): typed inputs → estimateCost() → summary, outputs, and the failure (comment, budget) last.
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { ESTIMATE_MODES, estimateCost } from '../cost/flow';
@@ -74,8 +74,18 @@ export const definition = {
   },
 } as const;
 
+/** Output name → figure of one currency's totals. */
+const FIGURES = {
+  'total-monthly-cost': 'totalMonthlyCost',
+  'total-monthly-cost-max': 'totalMonthlyCostMax',
+  'past-total-monthly-cost': 'pastTotalMonthlyCost',
+  'diff-monthly-cost': 'diffTotalMonthlyCost',
+  'diff-percent': 'diffPercent',
+  'one-time-cost': 'totalOneTimeCost',
+} as const;
+
 export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
-  await estimateCost(
+  const estimate = await estimateCost(
     { workspace: ctx.workspace, config: inputs.config, deployment: inputs.deployment, environment: inputs.environment },
     {
       baseRef: inputs['base-ref'],
@@ -95,4 +105,20 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
     },
     ctx,
   );
+  if (estimate.summary) await ctx.reporter.summary(estimate.summary);
+  const set = (name: keyof typeof definition.outputs, value: string) => ctx.reporter.setOutput(name, value);
+  // Each figure unsuffixed when the spec has one currency (empty with two, never "537.57 USD; 3812.79
+  // CNY"), and per currency as <name>-usd / <name>-cny; all of them as JSON in totals-json.
+  const only = estimate.totals.length === 1 ? estimate.totals[0] : undefined;
+  for (const [output, field] of Object.entries(FIGURES)) {
+    set(output as keyof typeof FIGURES, only?.[field] ?? '');
+    for (const t of estimate.totals) set(`${output}-${t.currency.toLowerCase()}` as keyof typeof definition.outputs, t[field] ?? '');
+  }
+  set('totals-json', JSON.stringify(estimate.totals));
+  set('currency', estimate.totals.map((t) => t.currency).join(','));
+  set('result-file', inputs['result-file']);
+  set('over-budget', String(estimate.violations.length > 0));
+  if (estimate.failure?.stage === 'comment') throw estimate.failure.error;
+  set('comment-url', estimate.commentUrl ?? '');
+  if (estimate.failure) throw estimate.failure.error;
 }

@@ -2,7 +2,8 @@
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { resolveTarget } from '../config/select';
-import { modelDataVersionsOutput, promoteModel } from '../promote/promote';
+import { promoteModel } from '../promote/promote';
+import { modelDataVersionsOutput } from '../promote/promotion';
 import { COMMITMENTS } from '../promote/throughput';
 
 export const definition = {
@@ -53,14 +54,10 @@ export const definition = {
 } as const;
 
 export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
-  // The target environment's regions are the promotion's: the selection starts without an environment.
-  const target = resolveTarget({ config: inputs.config, deployment: inputs.deployment }, ctx.workspace);
   const result = await promoteModel(
-    target,
+    resolveTarget({ config: inputs.config, deployment: inputs.deployment, environment: inputs['target-environment'], region: inputs.region }, ctx.workspace, 'target-environment'),
     {
       sourceEnvironment: inputs['source-environment'],
-      targetEnvironment: inputs['target-environment'],
-      region: inputs.region,
       sourceRegion: inputs['source-region'],
       imageUri: inputs['image-uri'],
       modelDataUrl: inputs['model-data-url'],

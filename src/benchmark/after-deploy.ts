@@ -2,9 +2,9 @@
  * The benchmark after a deploy (deploy-endpoint's `benchmark` input, off by default): for each region
  * whose endpoint is up, the spec's workload through the target's own route (SageMaker response stream,
  * SageMaker async through S3, HTTPS with the API key for ecs/ec2), bounded by the workload's requests
- * and time and by an overall limit, priced from the cost catalogue in the region's currency. Returns,
- * per region, the JSON (vLLM's field names), the markdown for the job summary, and the record to store
- * for the pull-request cost comment (src/benchmark/results.ts).
+ * and time and by an overall limit, priced from the price catalogue in the region's currency. Writes
+ * each region's record for the pull-request cost comment to the results folder (src/benchmark/results.ts)
+ * and returns, per region, the JSON (vLLM's field names) and the markdown for the job summary.
  */
 import * as path from 'path';
 import type { RunContext } from '../core/action';
@@ -12,18 +12,24 @@ import type { Credentials } from '../core/aws';
 import type { Target } from '../config/select';
 import type { Deployment } from '../config/types';
 import type { RegionResult } from '../deploy/region';
-import { Catalog, currencyOf, defaultCatalog } from '../cost/catalog';
+import { arnAccount } from '../core/arn';
+import { Catalog, currencyOf, defaultCatalog } from '../prices/catalog';
 import { servedModelName } from '../image/render';
 import { benchClientFor, DeployedEndpoint, endpointApiKey, endpointFromOutputs } from './endpoint';
 import { bestStep, HourlyPrice, pricePerformance, PricePerformance } from './price-performance';
-import { imageHashOf } from './image-hash';
+import { hashOfImageUri, imageHashOf } from './image-hash';
 import { filePrompts } from './prompts';
 import { benchmarkJson, renderMarkdown } from './render';
-import { BenchmarkResultRecord, resultRecord } from './results';
+import { BenchmarkResultRecord, resultRecord, writeResult } from './results';
 import { runBenchmark } from './runner';
 import type { BenchClient } from './types';
 
-export interface AfterDeployOptions {
+/** What the benchmark after a deploy asks for, beyond the target. */
+export interface AfterDeployRequest {
+  /** The deploy's region results: each region whose endpoint is up is measured. */
+  deployed: readonly RegionResult[];
+  /** Folder the result records go to, relative to the workspace (deploy-endpoint's benchmark-results). */
+  resultsDir: string;
   /**
    * The serving image's content hash, as the PR job computes it offline (image-hash.ts): default
    * renderBuild's tag for the region (`md-<40 hex>`), or the digest of a prebuilt image pinned by
@@ -52,8 +58,10 @@ export interface AfterDeployResult {
   json: Record<string, unknown>;
   /** Table, price-performance and, when the concurrency stepped, the latency chart. */
   markdown: string;
-  /** To store in the results directory (writeResult); absent without an image hash or a commit. */
+  /** The record for the cost comment; absent without an image hash or a commit. */
   resultRecord?: BenchmarkResultRecord;
+  /** Where the record was written. */
+  resultFile?: string;
   price?: PricePerformance;
 }
 
@@ -71,20 +79,27 @@ export function instanceHourlyPrice(d: Deployment, region: string, catalog: Cata
 
 const BACKEND: Record<Deployment['target'], string> = { 'sagemaker-realtime': 'sagemaker-stream', 'sagemaker-async': 'sagemaker-async', ecs: 'openai-chat', ec2: 'openai-chat' };
 
-export async function benchmarkAfterDeploy(target: Target, regionResults: readonly RegionResult[], options: AfterDeployOptions, run: RunContext): Promise<AfterDeployResult[]> {
+/** deploy-endpoint's benchmark: every deployed region measured, in turn, then the records written. */
+export async function benchmarkAfterDeploy(target: Target, request: AfterDeployRequest, run: RunContext): Promise<AfterDeployResult[]> {
   const out: AfterDeployResult[] = [];
-  for (const result of regionResults) {
+  for (const result of request.deployed) {
     if (run.signal?.aborted) break;
     if (!MEASURABLE.has(result.status)) {
       run.reporter.info(`Benchmark skipped in ${result.region}: the stack is ${result.status}, no endpoint to measure.`);
       continue;
     }
-    out.push(await benchmarkRegion(target, result, options, run));
+    out.push(await benchmarkRegion(target, result, request, run));
+  }
+  const dir = path.resolve(request.workspace, request.resultsDir);
+  for (const m of out) {
+    if (!m.resultRecord) continue;
+    m.resultFile = writeResult(dir, m.resultRecord);
+    run.reporter.info(`Benchmark result written to ${m.resultFile}.`);
   }
   return out;
 }
 
-async function benchmarkRegion(target: Target, result: RegionResult, options: AfterDeployOptions, run: RunContext): Promise<AfterDeployResult> {
+async function benchmarkRegion(target: Target, result: RegionResult, options: AfterDeployRequest, run: RunContext): Promise<AfterDeployResult> {
   const d = target.deployment;
   const { reporter } = run;
   const endpoint = endpointFromOutputs(target, result.region, result.outputs, accountOf(result), result.endpointName);
@@ -119,13 +134,7 @@ async function benchmarkRegion(target: Target, result: RegionResult, options: Af
   return { region: result.region, endpoint: endpoint.url ?? endpoint.endpointName, json, markdown, resultRecord: record, price };
 }
 
-/** An image reference's content hash: its digest, or build-model's content-addressed md- tag. */
-export function hashOfImageUri(uri: string): string | undefined {
-  return /@(sha256:[0-9a-f]{64})$/.exec(uri)?.[1] ?? /:(md-[0-9a-f]{40})$/.exec(uri)?.[1];
-}
-
 /** The account, from an ARN the stack returned (async buckets are checked to be the account's own). */
 function accountOf(result: RegionResult): string | undefined {
-  const arn = result.endpointArn ?? result.stackId ?? '';
-  return /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(arn)?.[1];
+  return arnAccount(result.endpointArn ?? result.stackId);
 }

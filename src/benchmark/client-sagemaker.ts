@@ -14,7 +14,7 @@ import { InvokeEndpointAsyncCommand, InvokeEndpointWithResponseStreamCommand, Sa
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsClient, Credentials } from '../core/aws';
 import { parseS3Location } from '../core/s3-location';
-import { errorMessage, errorName } from '../core/errors';
+import { errorMessage, errorName, isNotFound } from '../core/errors';
 import { chatBody, outcomeOf } from './client-openai';
 import { StreamTimer } from './stream';
 import { BenchClient, failedOutcome, RequestOutcome, RequestSpec } from './types';
@@ -91,12 +91,6 @@ export function parseS3Uri(uri: string): { Bucket: string; Key: string } {
   const loc = parseS3Location(uri);
   if (!loc || !loc.key) throw new Error(`not an s3:// object location: ${uri}`);
   return { Bucket: loc.bucket, Key: loc.key };
-}
-
-function isNotFound(err: unknown): boolean {
-  const name = errorName(err);
-  const status = (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-  return name === 'NotFound' || name === 'NoSuchKey' || status === 404;
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {

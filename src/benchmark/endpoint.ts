@@ -4,13 +4,14 @@
  * of an ecs/ec2 service. Built from a deploy's region result, or from the stack's outputs when the
  * command runs on its own. The key is read from the secret and masked; it is never printed.
  */
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { awsClient, Credentials } from '../core/aws';
 import { DeployError, errorMessage } from '../core/errors';
 import type { Reporter } from '../core/log';
 import type { S3Location } from '../core/s3-location';
+import { describeStack, stackOutputs } from '../core/stack';
 import type { Target } from '../config/select';
 import type { Deployment } from '../config/types';
 import { asyncInputLocation, asyncOutputUri } from '../deploy/render';
@@ -51,17 +52,22 @@ export function endpointFromOutputs(target: Target, region: string, outputs: Rec
 
 /** The endpoint of a deployed stack, for a command run on its own (DescribeStacks; the account from STS). */
 export async function findEndpoint(target: Target, region: string, credentials?: Credentials): Promise<DeployedEndpoint> {
-  const cfn = awsClient(CloudFormationClient, { region, credentials });
-  const outputs: Record<string, string> = {};
-  try {
-    const out = await cfn.send(new DescribeStacksCommand({ StackName: target.names.stack }));
-    for (const o of out.Stacks?.[0]?.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
-  } catch (err) {
-    throw new DeployError(`stack ${target.names.stack} in ${region} could not be read: ${errorMessage(err)}`, {
+  const name = target.names.stack;
+  const notFound = (why: string) =>
+    new DeployError(`stack ${name} in ${region} could not be read: ${why}`, {
       title: 'Endpoint not found',
       hint: `Deploy ${target.deployment.name} first (deploy-endpoint), or check --environment and --region.`,
     });
+  let stack;
+  try {
+    stack = await describeStack(awsClient(CloudFormationClient, { region, credentials }), name);
+  } catch (err) {
+    // AWS's own words, not the reader's "Reading stack ... failed" wrapping.
+    throw notFound(errorMessage(err instanceof DeployError && err.cause !== undefined ? err.cause : err));
   }
+  // CloudFormation's ValidationError text for an absent stack, as this message has always quoted it.
+  if (!stack) throw notFound(`Stack with id ${name} does not exist`);
+  const outputs = stackOutputs(stack);
   const account = (await awsClient(STSClient, { region, credentials }).send(new GetCallerIdentityCommand({}))).Account;
   const ep = endpointFromOutputs(target, region, outputs, account);
   if ((ep.kind === 'ecs' || ep.kind === 'ec2') && !ep.url) {

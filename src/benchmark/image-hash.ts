@@ -8,8 +8,18 @@
 import type { Deployment } from '../config/types';
 import { renderBuild } from '../image/render';
 
+/** The digest of an image reference pinned by one (REF@sha256:HEX, any registry). */
+function pinnedDigest(uri: string): string | undefined {
+  return /@(sha256:[0-9a-f]{64})$/.exec(uri)?.[1];
+}
+
+/** An image reference's content hash: its digest, or build-model's content-addressed md- tag. */
+export function hashOfImageUri(uri: string): string | undefined {
+  return pinnedDigest(uri) ?? /:(md-[0-9a-f]{40})$/.exec(uri)?.[1];
+}
+
 export function imageHashOf(d: Deployment, region: string, specDir: string): string | undefined {
-  if (d.model.image && !d.engine) return /@(sha256:[0-9a-f]{64})$/.exec(d.model.image)?.[1];
+  if (d.model.image && !d.engine) return pinnedDigest(d.model.image);
   try {
     return renderBuild(d, { region, specDir }).tag;
   } catch {

@@ -10,7 +10,7 @@ import { randomUUID } from 'crypto';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { awsClient, Credentials } from '../core/aws';
-import { DeployError, errorMessage, errorName } from '../core/errors';
+import { DeployError, errorMessage, errorName, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { resolveTarget } from '../config/select';
 import { parseS3Uri } from './client-sagemaker';
@@ -157,7 +157,7 @@ async function invokeAsync(ep: DeployedEndpoint, req: InvokeRequest): Promise<In
       try {
         await s3.send(new HeadObjectCommand({ ...loc, ExpectedBucketOwner: owner }));
       } catch (err) {
-        if (errorName(err) === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) continue;
+        if (isNotFound(err)) continue;
         throw err;
       }
       const got = await s3.send(new GetObjectCommand({ ...loc, ExpectedBucketOwner: owner }));

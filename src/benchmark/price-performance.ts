@@ -9,8 +9,7 @@ import type { BenchmarkMetrics } from './metrics';
 import { meetsObjective } from './metrics';
 import type { StepResult } from './runner';
 import type { LatencyObjective } from './workload';
-
-export type Currency = 'USD' | 'CNY';
+import { CURRENCY_SYMBOL, type Currency } from '../prices/currency';
 
 export interface HourlyPrice {
   amount: number;
@@ -90,12 +89,10 @@ export function bestStep(steps: readonly StepResult[], objective: LatencyObjecti
   return passing.reduce((a, b) => ((b.metrics.request_goodput ?? b.metrics.request_throughput) > (a.metrics.request_goodput ?? a.metrics.request_throughput) ? b : a));
 }
 
-const SYMBOL: Record<Currency, string> = { USD: '$', CNY: '¥' };
-
 /** "$1,234.56", "¥0.0123": two decimals, or three significant digits below one cent. */
 export function formatPrice(value: number | null, currency: Currency): string {
   if (value === null || !Number.isFinite(value)) return '–';
   const abs = Math.abs(value);
   const text = abs > 0 && abs < 0.01 ? abs.toPrecision(3) : abs.toFixed(2).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${value < 0 ? '-' : ''}${SYMBOL[currency]}${text}`;
+  return `${value < 0 ? '-' : ''}${CURRENCY_SYMBOL[currency]}${text}`;
 }

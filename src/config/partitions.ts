@@ -4,15 +4,11 @@
  * partition, and the environment's roles must be of that partition; otherwise the run fails in AWS
  * after some regions were already changed.
  */
+import { arnPartition } from '../core/arn';
 import { partitionOf } from '../core/aws';
 import type { Deployment, EnvironmentSpec } from './types';
 
 export type Partition = ReturnType<typeof partitionOf>;
-
-/** The partition an ARN names (arn:PARTITION:...), or undefined for ids and aliases. */
-export function arnPartition(value: string | undefined): string | undefined {
-  return /^arn:([a-z-]+):/.exec(value ?? '')?.[1];
-}
 
 /** The regions split by China or not: both non-empty means the list mixes partitions. */
 export function chinaSplit(regions: readonly string[]): { china: string[]; other: string[] } {
@@ -35,7 +31,7 @@ export interface PartitionProblem {
 const HINT = 'China regions live in the aws-cn partition: ARNs there start with arn:aws-cn:, in accounts of their own. Put China regions in an environment (and deployment) of their own.';
 
 /** An environment's regions, and the regions each deployment brings into it, against its roles. */
-export function environmentProblems(name: string, env: EnvironmentSpec, deployments: readonly Deployment[]): PartitionProblem[] {
+export function environmentProblems(name: string, env: EnvironmentSpec, deployments: readonly Pick<Deployment, 'name' | 'regions'>[]): PartitionProblem[] {
   const problems: PartitionProblem[] = [];
   if (env.regions) {
     const { china, other } = chinaSplit(env.regions);

@@ -1,12 +1,62 @@
 /**
  * From an action's common inputs (config, deployment, environment, region) to what it works on:
  * the spec, the deployment, its environment and regions, and every resource name, resolved once.
+ * resolveTarget reads the spec file; targetOf does the same from a spec already parsed.
  */
 import * as path from 'path';
 import { DeployError } from '../core/errors';
-import { loadSpec, regionsFor, selectDeployment, selectEnvironment } from './load';
+import { didYouMean } from './suggest';
+import { loadSpec } from './load';
 import { apiKeySecretName, buildStackName, endpointName, repositoryName, stackName } from './names';
+import { regionsFor } from './regions';
 import type { Deployment, EnvironmentSpec, Spec } from './types';
+
+/** The deployment an action works on: by name, or the only one when the spec has one. */
+export function selectDeployment(spec: Spec, name: string | undefined, inputName = 'deployment'): Deployment {
+  const names = Object.keys(spec.deployments);
+  if (!name) {
+    const [only, ...others] = Object.values(spec.deployments);
+    if (only && others.length === 0) return only;
+    throw new DeployError(`${spec.file} has ${names.length} deployments; say which one with the \`${inputName}\` input`, {
+      location: { file: spec.file },
+      hint: `Valid names: ${names.join(', ')}.`,
+      title: 'Which deployment?',
+    });
+  }
+  const d = spec.deployments[name];
+  if (!d) {
+    throw new DeployError(`unknown deployment "${name}" (input \`${inputName}\`)`, {
+      location: spec.locate(['deployments']),
+      hint: `${didYouMean(name, names)} Deployments in ${spec.file}: ${names.join(', ')}.`.trim(),
+      title: 'Unknown deployment',
+    });
+  }
+  return d;
+}
+
+/** The named environment, with a suggestion when the name is wrong. */
+export function selectEnvironment(spec: Spec, name: string, inputName = 'environment'): EnvironmentSpec {
+  const env = spec.environments[name];
+  if (env) return env;
+  const names = Object.keys(spec.environments);
+  // An account id where an environment's name belongs: point at the environment with that account.
+  if (/^\d{12}$/.test(name)) {
+    const match = Object.entries(spec.environments).find(([, e]) => e.account === name);
+    const listed = Object.entries(spec.environments).map(([n, e]) => `${n} (${e.account})`).join(', ') || 'none';
+    throw new DeployError(`input \`${inputName}\` is the account ${name}; it names an environment of the spec${match ? `, and ${name} is environment "${match[0]}"` : `, and account ${name} is not in the spec`}`, {
+      location: spec.locate(['environments']),
+      title: match ? 'Environment expected' : 'Account not in the spec',
+      hint: match ? `Use \`${inputName}: ${match[0]}\`.` : `Add the account under environments: in ${spec.file}. Environments: ${listed}.`,
+    });
+  }
+  throw new DeployError(`unknown environment "${name}" (input \`${inputName}\`)`, {
+    location: spec.locate(['environments']),
+    hint: names.length ? `${didYouMean(name, names)} Environments in ${spec.file}: ${names.join(', ')}.` : `${spec.file} defines no environments; add an environments: section.`,
+    title: 'Unknown environment',
+  });
+}
+
+/** Regions a deployment serves in an environment (the environment may narrow them). */
 
 /** The names every action must agree on, computed from the spec in one place (./names). */
 export interface TargetNames {
@@ -46,10 +96,11 @@ export function targetNames(d: Deployment, environmentName?: string): TargetName
   };
 }
 
-/** Loads the spec named by `inputs.config` (relative to the workspace) and selects what the inputs name. */
-export function resolveTarget(inputs: TargetInputs, workspace: string, environmentInput = 'environment'): Target {
-  const specFile = path.resolve(workspace, inputs.config);
-  const spec = loadSpec(specFile, { displayPath: inputs.config });
+/**
+ * The Target the inputs name in a parsed spec (`specFile`: its absolute path). `environmentInput`
+ * names the environment's input in messages: promotion resolves its target-environment.
+ */
+export function targetOf(spec: Spec, specFile: string, inputs: Omit<TargetInputs, 'config'>, environmentInput = 'environment'): Target {
   const deployment = selectDeployment(spec, inputs.deployment);
   const environmentName = inputs.environment;
   const environment = environmentName ? selectEnvironment(spec, environmentName, environmentInput) : undefined;
@@ -71,4 +122,10 @@ export function resolveTarget(inputs: TargetInputs, workspace: string, environme
     regions: region ? [region] : all,
     names: targetNames(deployment, environmentName),
   };
+}
+
+/** Loads the spec named by `inputs.config` (relative to the workspace) and selects what the inputs name. */
+export function resolveTarget(inputs: TargetInputs, workspace: string, environmentInput = 'environment'): Target {
+  const specFile = path.resolve(workspace, inputs.config);
+  return targetOf(loadSpec(specFile, { displayPath: inputs.config }), specFile, inputs, environmentInput);
 }

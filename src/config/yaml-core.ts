@@ -1,8 +1,8 @@
 /**
  * The fast way to read a spec: js-yaml with the YAML 1.2 core schema, the schema the `yaml` library
- * (src/config/load.ts) reads specs with. js-yaml parses a 200-line spec in ~1-5 ms where `yaml`,
+ * (src/config/yaml-positions.ts) reads specs with. js-yaml parses a 200-line spec in ~1-5 ms where `yaml`,
  * which keeps every node's position, takes ~20 ms cold: most of what a PR's cost check does.
- * Positions are needed only to point at a problem, so load.ts parses with `yaml` again when one is
+ * Positions are needed only to point at a problem, so yaml-positions.ts parses with `yaml` again when one is
  * asked for (an error, a warning), and always when this returns undefined.
  *
  * Undefined (use the `yaml` library) when the text uses what the two could read differently or

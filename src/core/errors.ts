@@ -140,6 +140,11 @@ export function explainAwsError(err: unknown, doing: string): DeployError {
   return new DeployError(text, { cause: err });
 }
 
+/** The AWS error behind one explainAwsError wrapped (a DeployError's cause), else the error itself. */
+export function awsCause(err: unknown): unknown {
+  return err instanceof DeployError && err.cause !== undefined ? err.cause : err;
+}
+
 /** The HTTP status an AWS SDK error carries, if any. */
 export function httpStatus(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
@@ -152,7 +157,7 @@ export function httpStatus(err: unknown): number | undefined {
  * An error wrapped by explainAwsError is looked through to its cause.
  */
 export function isNotFound(err: unknown): boolean {
-  const cause = err instanceof DeployError && err.cause !== undefined ? err.cause : err;
+  const cause = awsCause(err);
   const name = errorName(cause);
   if (httpStatus(cause) === 404) return true;
   if (/NotFound|^NoSuch/.test(name)) return true;

@@ -1,5 +1,5 @@
 'use strict';
-// Stands in for @actions/http-client in the action bundles (see src/core/http-client.ts): the module
+// Stands in for @actions/http-client in the bundles and the tests (see src/core/http-client.ts): the module
 // loadHttpClient() loaded, property by property. Plain CommonJS: @actions/core requires it as such.
 const { loadedHttpClient } = require('./http-client');
 const { standIn } = require('./stand-in');

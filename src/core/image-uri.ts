@@ -1,4 +1,5 @@
 /** ECR image URIs: ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPO[:TAG][@sha256:HEX]. */
+import { dnsSuffix } from './aws';
 
 export interface ImageRef {
   tag?: string;
@@ -17,4 +18,9 @@ export function parseImageUri(uri: string): ImageUri | undefined {
   const [, account, region, repositoryName, tag, digest] = m ?? [];
   if (!account || !region || !repositoryName || (!tag && !digest)) return undefined;
   return { account, region, repositoryName, tag, digest };
+}
+
+/** The digest-pinned URI of an image: ACCOUNT.dkr.ecr.REGION.DNS_SUFFIX/REPO@DIGEST. */
+export function formatImageUri(account: string, region: string, repositoryName: string, digest: string): string {
+  return `${account}.dkr.ecr.${region}.${dnsSuffix(region)}/${repositoryName}@${digest}`;
 }

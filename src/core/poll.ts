@@ -2,7 +2,7 @@
  * Waiting on AWS: a poller with exponential back-off and full jitter that treats throttling as
  * back-pressure (it slows down instead of failing), stops at a deadline, and can be cancelled.
  */
-import { DeployError, errorName } from './errors';
+import { awsCause, DeployError, errorName, httpStatus } from './errors';
 
 const THROTTLING = new Set([
   'Throttling',
@@ -16,12 +16,12 @@ const THROTTLING = new Set([
   'PriorRequestNotComplete',
 ]);
 
+/** Whether an AWS error (or the one a DeployError wraps: core/stack.ts explains what it reads) is throttling. */
 export function isThrottling(err: unknown): boolean {
-  const name = errorName(err);
-  if (THROTTLING.has(name)) return true;
-  const msg = err instanceof Error ? err.message : '';
-  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-  return /rate exceeded/i.test(msg) || status === 429;
+  const cause = awsCause(err);
+  if (THROTTLING.has(errorName(cause))) return true;
+  const msg = cause instanceof Error ? cause.message : '';
+  return /rate exceeded/i.test(msg) || httpStatus(cause) === 429;
 }
 
 export interface PollOptions<T> {

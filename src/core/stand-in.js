@@ -1,6 +1,6 @@
 'use strict';
 // A module object that reads every property from `load()`'s module when it is read: what the action
-// bundles put in place of a package whose evaluation they defer (src/entries/tsconfig.json "paths";
+// bundles and the tests put in place of a package whose evaluation they defer (tsconfig.json "paths";
 // http-client-stand-in.js, exec-stand-in.js). `esModule: true` answers __esModule without loading, for a
 // package compiled from TypeScript: importers' __importStar reads it as they import.
 function standIn(load, { esModule = false } = {}) {

@@ -14,16 +14,11 @@ import type { Reporter } from '../core/log';
 import type { Deployment } from '../config/types';
 import { imageHashOf } from '../benchmark/image-hash';
 import { benchmarkKey, BenchmarkResultRecord, lookupResult, readResults, ResultSet } from '../benchmark/results';
-import type { Currency } from './catalog';
-import type { CostReport } from './report';
+import type { Currency } from '../prices/catalog';
+import type { ChangeBenchmark, CostReport } from './report';
 import { git } from '../core/git';
 
 export const DEFAULT_BENCHMARK_RESULTS = '.model-deploy/benchmarks/';
-
-/** What the comment shows for one deployment part: its measured $/1M output tokens, or "not measured". */
-export type ChangeBenchmark =
-  | { measured: false }
-  | { measured: true; perMillionOutputTokens: number | null; currency: Currency; date: string; commit: string };
 
 /**
  * The newest record of this deployment's head configuration measured in one of `regions` (images are

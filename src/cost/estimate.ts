@@ -8,10 +8,11 @@
 import { DeployError } from '../core/errors';
 import { estimateBuildMinutes } from '../image/estimate';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
-import { bedrockThroughputTargets, regionsFor } from '../config/load';
+import { bedrockThroughputTargets, regionsFor } from '../config/regions';
 import { stackParameters as renderParameters } from '../deploy/render';
+import { targetNames } from '../config/select';
 import { renderBuild, rendersOtherImage } from '../image/render';
-import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from './catalog';
+import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from '../prices/catalog';
 import { Range, ZERO, addRanges } from './money';
 import { compareText } from '../core/compare';
 
@@ -127,7 +128,7 @@ export class PriceBook {
     return (
       `No known ${label} price for ${d.instanceType} in ${region}.` +
       (regions.length > 0 ? ` Priced in: ${regions.join(', ')}.` : '') +
-      ` Nearest priced types: ${near.join(', ')}. Add a VERIFIED price to src/cost/catalog/prices.json (docs/cost.md) or run with live-prices: true.`
+      ` Nearest priced types: ${near.join(', ')}. Add a VERIFIED price to src/prices/catalog/prices.json (docs/cost.md) or run with live-prices: true.`
     );
   }
 
@@ -226,7 +227,7 @@ function resource(x: RegionContext, kind: string, name: string, resourceType: st
 
 /** The stack's parameters (the same function renderStack takes them from), by name. */
 function stackParameters(d: Deployment, region: string, environment?: EnvironmentSpec): Record<string, string> {
-  const { params } = renderParameters({ deployment: d, region, environment });
+  const { params } = renderParameters({ deployment: d, names: targetNames(d), region, environment });
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
 }
 

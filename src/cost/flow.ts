@@ -1,6 +1,6 @@
 /**
- * estimate-cost: price the spec on the PR head and on the base, write the JSON result, the job
- * summary and the outputs, post (or update) the one PR comment, and fail on a budget guardrail.
+ * estimate-cost: price the spec on the PR head and on the base, write the JSON result, post (or
+ * update) the one PR comment, and say what the action outputs and whether a guardrail failed.
  * The estimate needs no AWS credentials and no write token; `mode: comment` posts a result
  * computed by another job (the workflow_run pattern for pull requests from forks): it validates
  * the figures in that file and renders the comment itself.
@@ -10,8 +10,10 @@ import * as path from 'path';
 import { DeployError } from '../core/errors';
 import type { RunContext } from '../core/action';
 import type { Reporter } from '../core/log';
+import type { TargetInputs } from '../config/select';
 import type { EnvInputs } from '../core/env';
-import { loadSpec, selectDeployment, selectEnvironment } from '../config/load';
+import { loadSpec } from '../config/load';
+import { selectDeployment, selectEnvironment } from '../config/select';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { Artifact, CommentFigures, readArtifact } from './artifact';
 import { readBaseSpec } from './base';
@@ -26,13 +28,13 @@ import { commentMarker, renderReport, summaryLines } from './render';
 export const ESTIMATE_MODES = ['estimate', 'comment', 'estimate-and-comment'] as const;
 export type EstimateMode = (typeof ESTIMATE_MODES)[number];
 
-/** What estimate-cost prices: the spec (relative to the workspace), optionally one deployment and environment. */
-export interface CostTarget {
-  workspace: string;
-  config: string;
-  deployment?: string;
-  environment?: string;
-}
+/**
+ * What estimate-cost prices: the spec named by `config` (relative to the workspace), every deployment
+ * or the one named, for an environment. Not a resolved Target: the estimate prices every deployment
+ * when none is named, the base spec is read by the same path at another commit, and comment mode
+ * reads no spec at all (the workflow_run job may have no checkout).
+ */
+export type CostTarget = Omit<TargetInputs, 'region'> & { workspace: string };
 
 /** What estimate-cost asks for, beyond the target. */
 export interface CostRequest {
@@ -55,7 +57,8 @@ export interface CostRequest {
   retryBaseMs?: number;
 }
 
-export type EstimateCostOptions = CostTarget & CostRequest & { env: EnvInputs; reporter: Reporter };
+/** One estimate-cost run: the target and request, with the runner's context. */
+type EstimateRun = CostTarget & CostRequest & { env: EnvInputs; reporter: Reporter };
 
 /** The JSON result (infracost-like) plus what the comment job renders from (see artifact.ts). */
 type ResultFile = ReportJson & Artifact & { overBudget: BudgetViolation[] };
@@ -64,8 +67,18 @@ export interface EstimateCostResult {
   report: CostReport;
   /** The file written (estimate modes); undefined in comment mode. */
   result?: ResultFile;
-  commentUrl?: string;
+  /** Each currency's totals as decimals (the figures the outputs carry). */
+  totals: ReportJson['totalsByCurrency'];
+  /** The job summary (estimate modes): the report with nothing cut. */
+  summary?: string;
   violations: BudgetViolation[];
+  /** The PR comment's URL; undefined when none was posted. */
+  commentUrl?: string;
+  /**
+   * What fails the step once the figures are output: the comment that could not be posted, or (estimate
+   * modes) the budget guardrail.
+   */
+  failure?: { stage: 'comment' | 'budget'; error: unknown };
 }
 
 function eventPullRequest(env: EnvInputs): { number?: number; baseSha?: string; headSha?: string } {
@@ -95,13 +108,13 @@ function pickDeployments(spec: Spec, name: string | undefined): Deployment[] {
 }
 
 /** owner/repo and the token, for reading the base through the contents API when git cannot. */
-function githubTarget(o: EstimateCostOptions): { token: string; apiUrl: string; owner: string; repo: string } | undefined {
+function githubTarget(o: EstimateRun): { token: string; apiUrl: string; owner: string; repo: string } | undefined {
   const [owner, repo] = (o.env.repository ?? '').split('/');
   return o.token && owner && repo ? { token: o.token, apiUrl: o.env.apiUrl, owner, repo } : undefined;
 }
 
 /** The base side: read when there is a base to compare with; unknown (no deployments) when it cannot be read. */
-async function readBase(o: EstimateCostOptions, baseRef: string | undefined, headEnvironment: EnvironmentSpec | undefined): Promise<BaseSide> {
+async function readBase(o: EstimateRun, baseRef: string | undefined, headEnvironment: EnvironmentSpec | undefined): Promise<BaseSide> {
   if (!o.baseConfig && !baseRef) {
     o.reporter.info('No base to compare with (not a pull request, and neither base-ref nor base-config given).');
     return { environment: headEnvironment };
@@ -122,7 +135,7 @@ async function readBase(o: EstimateCostOptions, baseRef: string | undefined, hea
 }
 
 /** Live prices for what both sides need (when asked for), with notes on where prices came from. */
-async function resolvePrices(o: EstimateCostOptions, all: Deployment[], environment: EnvironmentSpec | undefined): Promise<{ book: PriceBook; notes: string[] }> {
+async function resolvePrices(o: EstimateRun, all: Deployment[], environment: EnvironmentSpec | undefined): Promise<{ book: PriceBook; notes: string[] }> {
   if (!o.livePrices) return { book: new PriceBook(), notes: ['All prices from the catalogue in the repository (live-prices: false).'] };
   const fetched = await fetchLivePrices(neededInstancePrices(all, environment), { reporter: o.reporter });
   const notes = [...fetched.notes];
@@ -131,7 +144,7 @@ async function resolvePrices(o: EstimateCostOptions, all: Deployment[], environm
 }
 
 /** The base priced, or undefined with a note when it cannot be. */
-function priceBase(o: EstimateCostOptions, base: BaseSide, book: PriceBook): { estimate?: Estimate; note?: string } {
+function priceBase(o: EstimateRun, base: BaseSide, book: PriceBook): { estimate?: Estimate; note?: string } {
   if (!base.deployments) return { note: base.note };
   try {
     return { estimate: estimateDeployments(base.deployments, { hoursPerMonth: o.hoursPerMonth, environment: base.environment, environmentName: o.environment, prices: book, spec: base.spec }), note: base.note };
@@ -146,7 +159,7 @@ function footer(env: EnvInputs): string | undefined {
   return env.runUrl ? `<sub>model-deploy estimate-cost · [run](${env.runUrl})</sub>` : undefined;
 }
 
-async function estimate(o: EstimateCostOptions): Promise<{ report: CostReport; result: ResultFile }> {
+async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: ResultFile }> {
   const budget = parseBudget(o.maxMonthlyCost, o.maxMonthlyIncrease, o.budgetScope);
   validateHours(o.hoursPerMonth);
   const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
@@ -170,7 +183,7 @@ async function estimate(o: EstimateCostOptions): Promise<{ report: CostReport; r
  * The $/1M output tokens column from the results directory: at the base commit on a pull request (the
  * PR's own files cannot vouch for themselves), else the checkout's (a push to the branch that holds them).
  */
-async function benchmarkColumn(o: EstimateCostOptions, report: CostReport, head: Deployment[], baseRef: string | undefined): Promise<void> {
+async function benchmarkColumn(o: EstimateRun, report: CostReport, head: Deployment[], baseRef: string | undefined): Promise<void> {
   const dir = o.benchmarkResults ?? DEFAULT_BENCHMARK_RESULTS;
   const specDir = path.dirname(path.resolve(o.workspace, o.config));
   if (baseRef) await attachBaseBenchmarks(report, head, { workspace: o.workspace, ref: baseRef, dir, specDir, reporter: o.reporter });
@@ -178,7 +191,7 @@ async function benchmarkColumn(o: EstimateCostOptions, report: CostReport, head:
 }
 
 /** The comment body, rendered here from the figures (never taken from a file). */
-function commentBody(o: EstimateCostOptions, a: Artifact, violations: BudgetViolation[]): string {
+function commentBody(o: EstimateRun, a: Artifact, violations: BudgetViolation[]): string {
   return renderReport(a.report, { marker: a.comment.marker, violations, footer: footer(o.env) });
 }
 
@@ -197,44 +210,18 @@ async function readResultFile(file: string): Promise<{ artifact: Artifact; viola
   return { artifact, violations: checkBudget(artifact.report, artifact.budget, formatMoney) };
 }
 
-/** Output name → figure of one currency's totals. */
-const FIGURES = {
-  'total-monthly-cost': 'totalMonthlyCost',
-  'total-monthly-cost-max': 'totalMonthlyCostMax',
-  'past-total-monthly-cost': 'pastTotalMonthlyCost',
-  'diff-monthly-cost': 'diffTotalMonthlyCost',
-  'diff-percent': 'diffPercent',
-  'one-time-cost': 'totalOneTimeCost',
-} as const;
-
 /**
- * Each figure as a decimal: unsuffixed when the spec has one currency (empty with two, never
- * "537.57 USD; 3812.79 CNY"), and per currency as <name>-usd / <name>-cny; all of them as JSON
- * in totals-json.
+ * estimate-cost's one domain call: the estimate and its result file (or, in comment mode, the figures
+ * another job wrote, validated), then the PR comment. A failure after the figures exist comes back in
+ * `failure` rather than as a throw, so the action writes its outputs first.
  */
-function writeOutputs(r: Reporter, report: CostReport, resultFile: string, violations: BudgetViolation[]): void {
-  const totals = reportJson(report).totalsByCurrency;
-  const only = totals.length === 1 ? totals[0] : undefined;
-  for (const [output, field] of Object.entries(FIGURES)) {
-    r.setOutput(output, only?.[field] ?? '');
-    for (const t of totals) r.setOutput(`${output}-${t.currency.toLowerCase()}`, t[field] ?? '');
-  }
-  r.setOutput('totals-json', JSON.stringify(totals));
-  r.setOutput('currency', totals.map((t) => t.currency).join(','));
-  r.setOutput('result-file', resultFile);
-  r.setOutput('over-budget', String(violations.length > 0));
-}
-
-/** estimate-cost's one domain call. */
 export async function estimateCost(target: CostTarget, request: CostRequest, run: RunContext): Promise<EstimateCostResult> {
-  return runEstimateCost({ ...target, ...request, env: run.env, reporter: run.reporter });
-}
-
-export async function runEstimateCost(o: EstimateCostOptions): Promise<EstimateCostResult> {
+  const o: EstimateRun = { ...target, ...request, env: run.env, reporter: run.reporter };
   const resultPath = path.resolve(o.workspace, o.resultFile);
   let artifact: Artifact;
   let violations: BudgetViolation[];
   let result: ResultFile | undefined;
+  let summary: string | undefined;
   if (o.mode === 'comment') {
     ({ artifact, violations } = await readResultFile(resultPath));
   } else {
@@ -245,21 +232,28 @@ export async function runEstimateCost(o: EstimateCostOptions): Promise<EstimateC
     // Compact: half the size of an indented file (355 KB for 20 deployments in 2 regions); jq reads it.
     fs.writeFileSync(resultPath, JSON.stringify(result) + '\n');
     for (const line of summaryLines(artifact.report)) o.reporter.info(line);
-    await o.reporter.summary(renderReport(artifact.report, { violations, limit: 1_000_000 }));
+    summary = renderReport(artifact.report, { violations, limit: 1_000_000 });
   }
-  writeOutputs(o.reporter, artifact.report, o.resultFile, violations);
-  const commentUrl = o.mode !== 'estimate' ? await comment(o, artifact, commentBody(o, artifact, violations)) : undefined;
-  o.reporter.setOutput('comment-url', commentUrl ?? '');
+  const figures = { report: artifact.report, result, totals: reportJson(artifact.report).totalsByCurrency, summary, violations };
+  let commentUrl: string | undefined;
+  if (o.mode !== 'estimate') {
+    try {
+      commentUrl = await comment(o, artifact, commentBody(o, artifact, violations));
+    } catch (error) {
+      return { ...figures, failure: { stage: 'comment', error } };
+    }
+  }
   if (violations.length > 0 && o.mode !== 'comment') {
-    throw new DeployError(`over budget: ${violations.map((v) => v.message).join('; ')}`, {
+    const error = new DeployError(`over budget: ${violations.map((v) => v.message).join('; ')}`, {
       title: 'Cost guardrail',
       hint: 'Lower the instance type or count, or raise max-monthly-cost / max-monthly-increase if the increase is intended.',
     });
+    return { ...figures, commentUrl, failure: { stage: 'budget', error } };
   }
-  return { report: artifact.report, result, commentUrl, violations };
+  return { ...figures, commentUrl };
 }
 
-async function comment(o: EstimateCostOptions, artifact: Artifact, body: string): Promise<string | undefined> {
+async function comment(o: EstimateRun, artifact: Artifact, body: string): Promise<string | undefined> {
   const repository = o.env.repository;
   const [owner, repo] = (repository ?? '').split('/');
   const event = o.env.event() as { workflow_run?: { head_sha?: string; pull_requests?: { number: number }[] } };

@@ -4,12 +4,12 @@
  * and the report says which prices came from where.
  */
 import type { Deployment, EnvironmentSpec } from '../config/types';
-import { regionsFor } from '../config/load';
+import { regionsFor } from '../config/regions';
 import { awsClient, Credentials } from '../core/aws';
 import { errorMessage } from '../core/errors';
 import { withRetries } from '../core/poll';
 import type { Reporter } from '../core/log';
-import type { Price, PriceService } from './catalog';
+import type { Price, PriceService } from '../prices/catalog';
 import { PriceBook } from './estimate';
 
 /** The Price List API is served from these regions only. */

@@ -1,5 +1,5 @@
 /** Money arithmetic and formatting: amounts round half-up to cents for display, decimals as strings in JSON. */
-import type { Currency } from './catalog';
+import { CURRENCY_SYMBOL, type Currency } from '../prices/currency';
 
 /** Rounds half-up at `digits` decimals, on the decimal representation (so 1.005 → 1.01). */
 export function roundTo(value: number, digits: number): number {
@@ -23,8 +23,6 @@ export function decimalString(value: number): string {
   return s;
 }
 
-const SYMBOL: Record<Currency, string> = { USD: '$', CNY: '¥' };
-
 /** "1234567" → "1,234,567". */
 function groupThousands(whole: string): string {
   return whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
@@ -38,7 +36,7 @@ export function formatMoney(value: number, currency: Currency, digits: Digits = 
   const rounded = roundTo(value, digits);
   const sign = rounded < 0 ? '-' : '';
   const [whole = '', frac] = Math.abs(rounded).toFixed(digits).split('.');
-  return `${sign}${SYMBOL[currency]}${groupThousands(whole)}${frac ? `.${frac}` : ''}`;
+  return `${sign}${CURRENCY_SYMBOL[currency]}${groupThousands(whole)}${frac ? `.${frac}` : ''}`;
 }
 
 /** "+$12.00" / "-$3.10" / "$0.00". */

@@ -1,6 +1,6 @@
 import type { Deployment, Spec } from '../config/types';
 import type { PlanPart } from '../core/plan-part';
-import { selectEnvironment } from '../config/load';
+import { selectEnvironment } from '../config/select';
 import { PriceBook, estimateDeployments } from './estimate';
 import { buildReport, reportJson } from './report';
 import { renderReport, summaryLines } from './render';

@@ -6,7 +6,7 @@
  * mode the report comes from an artifact a pull request's job wrote.
  */
 import { formatPrice } from '../benchmark/price-performance';
-import { Currency, Price, defaultCatalog } from './catalog';
+import { Currency, Price, defaultCatalog } from '../prices/catalog';
 import type { CostComponent, DeploymentEstimate, ResourceEstimate } from './estimate';
 import type { BudgetViolation, CostReport, CurrencyTotals, DeploymentChange } from './report';
 import { Range, formatMoney, formatPercent, formatQuantity, formatRange, formatSignedRange, roundTo } from './money';

@@ -4,8 +4,7 @@
  * result in a shape close to infracost's.
  */
 import { DeployError } from '../core/errors';
-import type { Currency, Price } from './catalog';
-import type { ChangeBenchmark } from './benchmarks';
+import type { Currency, Price } from '../prices/catalog';
 import type { CostComponent, DeploymentEstimate, Estimate } from './estimate';
 import { Range, ZERO, addRanges, decimalString, percentChange, roundTo } from './money';
 
@@ -34,6 +33,11 @@ export interface DeploymentChange {
   /** Measured $/1M output tokens of the head configuration, or not measured (benchmarks.ts). */
   benchmark?: ChangeBenchmark;
 }
+
+/** What the comment shows for one deployment part: its measured $/1M output tokens, or "not measured". */
+export type ChangeBenchmark =
+  | { measured: false }
+  | { measured: true; perMillionOutputTokens: number | null; currency: Currency; date: string; commit: string };
 
 export interface CurrencyTotals {
   currency: Currency;

@@ -4,7 +4,7 @@
  * full, and rendered as markdown for the PR and the job summary.
  */
 import type { Change, ChangeSetType, CloudFormationClient, DescribeChangeSetCommandOutput, ResourceChange } from '@aws-sdk/client-cloudformation';
-import { DeployError, errorMessage, explainAwsError } from '../core/errors';
+import { DeployError, explainAwsError, isNotFound } from '../core/errors';
 import { poll, PollOptions } from '../core/poll';
 import type { RenderedStack } from './types';
 import { CreateChangeSetCommand, DeleteChangeSetCommand, DescribeChangeSetCommand } from '@aws-sdk/client-cloudformation';
@@ -40,7 +40,7 @@ export async function createChangeSet(options: CreateChangeSetOptions): Promise<
       await cfn.send(new DescribeChangeSetCommand({ StackName: rendered.stackName, ChangeSetName: name }));
       await cfn.send(new DeleteChangeSetCommand({ StackName: rendered.stackName, ChangeSetName: name }));
     } catch (err) {
-      if (!/ChangeSetNotFound|does not exist/i.test(`${(err as Error).name} ${errorMessage(err)}`)) {
+      if (!isNotFound(err)) {
         throw explainAwsError(err, `Replacing change set ${name} of ${rendered.stackName}`);
       }
     }

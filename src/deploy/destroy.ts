@@ -8,7 +8,8 @@ import { CloudWatchLogsClient, DeleteLogGroupCommand, DescribeLogGroupsCommand }
 import { awsClient, Credentials } from '../core/aws';
 import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { apiKeySecretName, artifactBucketName, buildStackName, endpointName, repositoryName } from '../config/names';
+import { artifactBucketName } from '../config/names';
+import type { TargetNames } from '../config/select';
 import type { Deployment } from '../config/types';
 import { asyncLifecyclePlan } from './async-lifecycle';
 import { watchStack, WatchOptions } from './events';
@@ -17,11 +18,11 @@ import * as sdk from '@aws-sdk/client-cloudformation';
 
 export interface DestroyOptions {
   cfn: CloudFormationClient;
-  stackName: string;
+  /** The target's names: its stack, and what lives beside it (endpoint log group, repository, secret). */
+  names: TargetNames;
   region: string;
   account?: string;
   deployment: Deployment;
-  environmentName?: string;
   reporter: Reporter;
   deadline: number;
   token: string;
@@ -47,7 +48,7 @@ function describeResource(r: StackResourceSummary): string {
 }
 
 /** Data that lives outside the stack and survives it, with how to remove it. */
-export function dataKept(d: Deployment, region: string, environmentName?: string, account?: string): string[] {
+function dataKept(d: Deployment, names: TargetNames, region: string, account?: string): string[] {
   const kept: string[] = [];
   if (d.model.s3) kept.push(`model weights at ${d.model.s3}`);
   if (d.async.outputPath) kept.push(`async results at ${d.async.outputPath}`);
@@ -58,18 +59,19 @@ export function dataKept(d: Deployment, region: string, environmentName?: string
   }
   if (d.security.dataCapture?.enabled !== false && d.security.dataCapture?.s3Uri) kept.push(`captured requests at ${d.security.dataCapture.s3Uri}`);
   if (account) kept.push(`the artifact bucket s3://${artifactBucketName(account, region)} (weights, build sources, templates; shared by every deployment)`);
-  kept.push(`images in the ECR repository ${repositoryName(d)} (build stack ${buildStackName(d)})`);
+  kept.push(`images in the ECR repository ${names.repository} (build stack ${names.buildStack})`);
   if (d.apiKey.enabled && (d.target === 'ec2' || d.target === 'ecs')) {
-    const secret = apiKeySecretName(d, environmentName);
+    const secret = names.apiKeySecret;
     kept.push(`the API-key secret ${secret} (\`aws secretsmanager delete-secret --secret-id ${secret} --region ${region}\` removes it)`);
   }
   return kept;
 }
 
 export async function destroyStack(options: DestroyOptions): Promise<DestroyResult> {
-  const { cfn, stackName, region, reporter } = options;
+  const { cfn, region, reporter } = options;
+  const stackName = options.names.stack;
   const stack = await describeStack(cfn, stackName);
-  const outside = dataKept(options.deployment, region, options.environmentName, options.account);
+  const outside = dataKept(options.deployment, options.names, region, options.account);
   if (!stack) {
     reporter.info(`Stack ${stackName} does not exist in ${region}: nothing to delete.`);
     // A destroy run again with delete-logs after the stack went still removes the log group.
@@ -91,13 +93,14 @@ export async function destroyStack(options: DestroyOptions): Promise<DestroyResu
   return { existed: true, stackId, removed, kept, markdown: destroyedMarkdown(stackName, region, removed, kept) };
 }
 
-export type PreviewOptions = Pick<DestroyOptions, 'cfn' | 'stackName' | 'region' | 'account' | 'deployment' | 'environmentName' | 'reporter' | 'deleteLogs' | 'credentials'>;
+export type PreviewOptions = Pick<DestroyOptions, 'cfn' | 'names' | 'region' | 'account' | 'deployment' | 'reporter' | 'deleteLogs' | 'credentials'>;
 
 /** What destroy would delete and keep, from reads only; a stack destroy would refuse is said, not thrown. */
 export async function previewDestroy(options: PreviewOptions): Promise<DestroyResult> {
-  const { cfn, stackName, region, reporter } = options;
+  const { cfn, region, reporter } = options;
+  const stackName = options.names.stack;
   const stack = await describeStack(cfn, stackName);
-  const outside = dataKept(options.deployment, region, options.environmentName, options.account);
+  const outside = dataKept(options.deployment, options.names, region, options.account);
   const logs = await endpointLogs(options, false);
   if (!stack) {
     reporter.info(`Stack ${stackName} does not exist in ${region}: destroy would delete ${logs.removed.length ? 'only the log group' : 'nothing'}.`);
@@ -135,8 +138,8 @@ function section(title: string, items: string[], always = false): string[] {
 // ---- the endpoint's log group ------------------------------------------------------------------
 
 /** SageMaker writes an endpoint's logs to this group itself: CloudFormation never owned it, so it outlives the stack. */
-export function sageMakerLogGroup(d: Deployment, environmentName?: string): string | undefined {
-  return d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async' ? `/aws/sagemaker/Endpoints/${endpointName(d, environmentName)}` : undefined;
+function sageMakerLogGroup(d: Deployment, endpointName: string): string | undefined {
+  return d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async' ? `/aws/sagemaker/Endpoints/${endpointName}` : undefined;
 }
 
 interface LogGroupFacts {
@@ -181,7 +184,7 @@ function logGroupText(f: LogGroupFacts, region: string): string {
  */
 async function endpointLogs(options: PreviewOptions, apply: boolean): Promise<{ removed: string[]; kept: string[] }> {
   const { region, reporter } = options;
-  const name = sageMakerLogGroup(options.deployment, options.environmentName);
+  const name = sageMakerLogGroup(options.deployment, options.names.endpoint);
   if (!name) return { removed: [], kept: [] };
   const logs = awsClient(CloudWatchLogsClient, { region, credentials: options.credentials });
   const removeHint = `\`aws logs delete-log-group --log-group-name ${name} --region ${region}\` removes it, as does destroy with delete-logs: true`;
@@ -243,13 +246,14 @@ async function stackInventory(options: PreviewOptions, stackId: string): Promise
     for (const [id, r] of Object.entries(body.Resources ?? {})) if (RETAINING.has(r.DeletionPolicy ?? '')) retainedIds.add(id);
   } catch (err) {
     if (err instanceof SyntaxError) options.reporter.debug('The stack template is not JSON; retained resources are taken from the delete events.');
-    else throw explainAwsError(err, `Reading stack ${options.stackName}`);
+    else throw explainAwsError(err, `Reading stack ${options.names.stack}`);
   }
   return { resources, retainedIds };
 }
 
 async function deleteAndWatch(options: DestroyOptions, stackId: string): Promise<void> {
-  const { cfn, stackName, region } = options;
+  const { cfn, region } = options;
+  const stackName = options.names.stack;
   try {
     await cfn.send(new sdk.DeleteStackCommand({ StackName: stackId, ClientRequestToken: options.token }));
   } catch (err) {

@@ -7,7 +7,8 @@ import type { CloudFormationClient, StackEvent } from '@aws-sdk/client-cloudform
 import { explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll, PollOptions } from '../core/poll';
-import { DescribeStackEventsCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeStackEventsCommand } from '@aws-sdk/client-cloudformation';
+import { describeStack } from '../core/stack';
 
 const STACK_TYPE = 'AWS::CloudFormation::Stack';
 // Reasons that are consequences of another failure, not its cause.
@@ -173,8 +174,10 @@ function stackConfirmation(options: WatchOptions, tracker: EventTracker, started
     const fromEvents = tracker.stackStatus;
     if (fromEvents?.endsWith('_IN_PROGRESS')) return undefined;
     if (!fromEvents && tracker.count > 0) return undefined;
-    const stack = (await options.cfn.send(new DescribeStacksCommand({ StackName: options.stackId }))).Stacks?.[0];
-    const status = stack?.StackStatus;
+    const stack = await describeStack(options.cfn, options.stackId);
+    // describeStack answers nothing for a deleted stack: the watched delete is over.
+    if (!stack) return { status: 'DELETE_COMPLETE' };
+    const status = stack.StackStatus;
     if (!status) return undefined;
     if (status.endsWith('_IN_PROGRESS')) {
       sawInProgress = true;

@@ -20,28 +20,27 @@ import { isProduction } from '../config/production';
 
 type Watched = Awaited<ReturnType<typeof watchStack>>;
 
-function githubEnvironment(ctx: RegionContext): string {
-  const { selection } = ctx.options;
-  const base = selection.environmentName ?? selection.deployment.name;
-  return selection.regions.length > 1 ? `${base}-${ctx.region}` : base;
+function githubEnvironment({ target, region }: RegionContext): string {
+  const base = target.environmentName ?? target.deployment.name;
+  return target.regions.length > 1 ? `${base}-${region}` : base;
 }
 
 export async function executeAndVerify(ctx: RegionContext, base: RegionResult, cs: ChangeSetDescription, type: 'CREATE' | 'UPDATE', protection: boolean): Promise<RegionResult> {
-  const { options } = ctx;
-  const d = ctx.deployment;
+  const { target, request, run } = ctx;
+  const d = target.deployment;
   if (d.target === 'sagemaker-async') {
     // Before the endpoint exists: its results must never pile up without the lifecycle rule.
     await timed(ctx, 'async output lifecycle', () =>
-      ensureAsyncOutputLifecycle({ d, region: ctx.region, account: ctx.account, reporter: options.reporter, credentials: options.credentials }),
+      ensureAsyncOutputLifecycle({ d, region: ctx.region, account: ctx.account, reporter: run.reporter, credentials: request.credentials }),
     );
   }
   const github = await startGitHubDeployment({
-    token: options.githubToken,
-    env: options.env,
+    token: request.githubToken,
+    env: run.env,
     environment: githubEnvironment(ctx),
     description: `${d.name} to ${ctx.region} (${cs.name})`,
-    production: isProduction(options.selection.environmentName),
-    reporter: options.reporter,
+    production: isProduction(target.environmentName),
+    reporter: run.reporter,
   });
   try {
     const stackId = await executeAndWatch(ctx, base.stackName, cs, type);
@@ -56,9 +55,9 @@ export async function executeAndVerify(ctx: RegionContext, base: RegionResult, c
 
 /** Executes the change set and follows its events to the end; returns the stack id. */
 async function executeAndWatch(ctx: RegionContext, stackName: string, cs: ChangeSetDescription, type: 'CREATE' | 'UPDATE'): Promise<string> {
-  const { options, cfn, region } = ctx;
-  const { reporter } = options;
-  const token = clientToken(options.env, region, 'deploy', cs.id);
+  const { request, run, cfn, region } = ctx;
+  const { reporter, signal } = run;
+  const token = clientToken(run.env, region, 'deploy', cs.id);
   try {
     await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: cs.id, StackName: stackName, ClientRequestToken: token }));
   } catch (err) {
@@ -70,11 +69,11 @@ async function executeAndWatch(ctx: RegionContext, stackName: string, cs: Change
   try {
     watched = await timed(ctx, 'stack execution', () =>
       reporter.group(`Stack events: ${stackName} (${region})`, () =>
-        watchStack({ cfn, stackId, token, reporter, deadline: ctx.deadline, signal: options.signal, what: `stack ${stackName} to deploy`, pollOverrides: options.pollOverrides }),
+        watchStack({ cfn, stackId, token, reporter, deadline: ctx.deadline, signal, what: `stack ${stackName} to deploy`, pollOverrides: request.pollOverrides }),
       ),
     );
   } catch (err) {
-    if (options.signal?.aborted && type === 'UPDATE') {
+    if (signal?.aborted && type === 'UPDATE') {
       // Cancelled workflow: roll the update back rather than leave it running unwatched.
       await cfn.send(new CancelUpdateStackCommand({ StackName: stackId })).then(
         () => reporter.warning(`Cancelled: asked CloudFormation to cancel the update of ${stackName}; it rolls back to the previous version.`),
@@ -90,35 +89,36 @@ async function executeAndWatch(ctx: RegionContext, stackName: string, cs: Change
 
 /** After a COMPLETE stack: protection, outputs, the SageMaker endpoint's own state, the smoke test. */
 async function verifyDeployed(ctx: RegionContext, base: RegionResult, stackId: string, protection: boolean): Promise<RegionResult> {
-  const { options, cfn, region } = ctx;
-  const { reporter, selection } = options;
-  const d = ctx.deployment;
+  const { target, request, run, cfn, region } = ctx;
+  const { reporter } = run;
+  const d = target.deployment;
   const stack = await describeStack(cfn, stackId);
   if (stack) await ensureTerminationProtection(cfn, stack, protection, reporter);
   const outputs = stackOutputs(stack);
   const facts = endpointFacts(ctx, base.endpointName, outputs);
   const result: RegionResult = { ...base, status: 'deployed', stackId: stack?.StackId ?? stackId, outputs, ...facts };
   if (d.target.startsWith('sagemaker')) {
-    const sm = awsClient(SageMakerClient, { region, credentials: options.credentials });
+    const sm = awsClient(SageMakerClient, { region, credentials: request.credentials });
     const state = await timed(ctx, 'endpoint check', () =>
       verifySageMakerEndpoint({
-        sm, cfn, stackId, endpointName: facts.endpointName, deadline: ctx.deadline, reporter, signal: options.signal,
-        deployment: d, locate: selection.spec.locate.bind(selection.spec), pollOverrides: options.pollOverrides,
+        sm, cfn, stackId, endpointName: facts.endpointName, deadline: ctx.deadline, reporter, signal: run.signal,
+        deployment: d, locate: target.spec.locate.bind(target.spec), pollOverrides: request.pollOverrides,
         expectedConfig: outputs.EndpointConfigName,
       }),
     );
     if (state.endpointArn) result.endpointArn = state.endpointArn;
   }
   const smoke = d.smokeTest;
-  if (options.smokeTest && smoke) await timed(ctx, 'smoke test', () => runSmokeTest(ctx, result, smoke));
-  else if (options.smokeTest) reporter.info('No smokeTest in the spec: smoke test skipped.');
+  if (request.smokeTest && smoke) await timed(ctx, 'smoke test', () => runSmokeTest(ctx, result, smoke));
+  else if (request.smokeTest) reporter.info('No smokeTest in the spec: smoke test skipped.');
   return result;
 }
 
 function deployFailure(ctx: RegionContext, stackName: string, type: 'CREATE' | 'UPDATE', watched: Watched): DeployError {
   const f = watched.firstFailure;
   const reason = f?.ResourceStatusReason ?? watched.statusReason;
-  const advice = adviceFor(reason, { deployment: ctx.deployment, locate: ctx.options.selection.spec.locate.bind(ctx.options.selection.spec) });
+  const { spec, deployment } = ctx.target;
+  const advice = adviceFor(reason, { deployment, locate: spec.locate.bind(spec) });
   const what = f ? `${f.LogicalResourceId} (${f.ResourceType}) ${f.ResourceStatus}: ${reason ?? 'no reason given'}` : `${watched.status}${reason ? `: ${reason}` : ''}`;
   let state: string;
   if (watched.status === 'UPDATE_ROLLBACK_FAILED') {

@@ -10,7 +10,8 @@ import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { awsClient, partitionOf } from '../core/aws';
-import { DeployError, errorMessage, explainAwsError } from '../core/errors';
+import { DeployError, errorMessage, explainAwsError, isNotFound } from '../core/errors';
+import { formatArn } from '../core/arn';
 import type { RunContext } from '../core/action';
 import type { Target } from '../config/select';
 import type { Deployment } from '../config/types';
@@ -21,59 +22,55 @@ import { checkEndpointHost } from './certificate';
 import { destroyStack, previewDestroy } from './destroy';
 import { executeAndVerify } from './execute';
 import { checkQuotas, sagemakerUsage } from './quotas';
-import { clientToken, DeployFlowOptions, DeployRequest, parseRegionMap, RegionContext, RegionResult, timed } from './region';
+import { clientToken, DeployRequest, parseRegionMap, RegionContext, RegionResult, timed } from './region';
 import { renderStack } from './render';
 import { describeStack, stackOutputs } from '../core/stack';
 import { wantsTerminationProtection } from '../config/production';
 import { assessStack, deleteFailedStack, isEmptyChangeSet, StackPlan } from './stack-state';
 import { endpointFacts } from './stack-outputs';
-import { summaryMarkdown } from './summary';
 import { needsUpload, uploadTemplate } from './template-upload';
 import type { RenderedStack, RenderStackInput } from './types';
 import { checkInputsResolved, checkRenderedResolved } from './unresolved';
 import { checkPinnedWeights, parsePinnedVersions } from './pinned-weights';
 
 export { DEPLOY_MODES } from './region';
-export type { DeployMode, DeployRequest, DeployFlowOptions, RegionResult, RegionStatus, Timing } from './region';
+export type { DeployMode, DeployRequest, RegionResult, RegionStatus, Timing } from './region';
 export { TEMPLATE_BODY_LIMIT } from './template-upload';
 
 /** deploy-endpoint's one domain call: the target's stack in each of its regions, one after the other. */
 export async function deployEndpoint(target: Target, request: DeployRequest, run: RunContext): Promise<RegionResult[]> {
-  const options: DeployFlowOptions = { ...request, selection: target, env: run.env, reporter: run.reporter, signal: run.signal };
-  const { selection, reporter } = options;
-  const [firstRegion] = selection.regions;
-  if (!firstRegion) throw new DeployError(`Deployment ${selection.deployment.name} has no region.`, { location: selection.deployment.source });
-  const where = `${selection.deployment.name}${selection.environmentName ? ` in ${selection.environmentName}` : ''}`;
+  const [firstRegion] = target.regions;
+  if (!firstRegion) throw new DeployError(`Deployment ${target.deployment.name} has no region.`, { location: target.deployment.source });
+  const where = `${target.deployment.name}${target.environmentName ? ` in ${target.environmentName}` : ''}`;
   const perRegion = {
-    images: parseRegionMap('image-uris', options.imageUris, selection.regions, where),
-    weights: parseRegionMap('model-data-urls', options.modelDataUrls, selection.regions, where),
-    pinned: parsePinnedVersions(options.modelDataVersions, selection.regions),
+    images: parseRegionMap('image-uris', request.imageUris, target.regions, where),
+    weights: parseRegionMap('model-data-urls', request.modelDataUrls, target.regions, where),
+    pinned: parsePinnedVersions(request.modelDataVersions, target.regions),
   };
-  const account = await resolveAccount(options, firstRegion);
+  const account = await resolveAccount(target, request, firstRegion);
   const results: RegionResult[] = [];
-  for (const region of selection.regions) {
-    const inputs = { imageUri: perRegion.images[region] ?? options.imageUri, modelDataUrl: perRegion.weights[region] ?? options.modelDataUrl };
-    if (options.mode !== 'destroy' && options.mode !== 'destroy-preview') {
-      const checked = await checkPinnedWeights({ region, account, modelDataUrl: inputs.modelDataUrl, pinned: perRegion.pinned[region], credentials: options.credentials });
-      if (checked > 0) reporter.info(`${region}: the ${checked} promoted weight object(s) are the versions promote-model copied.`);
+  for (const region of target.regions) {
+    const inputs = { imageUri: perRegion.images[region] ?? request.imageUri, modelDataUrl: perRegion.weights[region] ?? request.modelDataUrl };
+    if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') {
+      const checked = await checkPinnedWeights({ region, account, modelDataUrl: inputs.modelDataUrl, pinned: perRegion.pinned[region], credentials: request.credentials });
+      if (checked > 0) run.reporter.info(`${region}: the ${checked} promoted weight object(s) are the versions promote-model copied.`);
     }
-    const result = await reporter.group(`${options.mode}: ${selection.deployment.name} in ${region}`, () => deployRegion(options, region, account, inputs));
-    await reporter.summary(summaryMarkdown(options, result));
-    results.push(result);
+    const ctx = regionContext(target, request, run, region, account, inputs);
+    results.push(await run.reporter.group(`${request.mode}: ${target.deployment.name} in ${region}`, () => deployRegion(ctx)));
   }
   return results;
 }
 
 /** The account the credentials belong to; refuses to deploy an environment into another account. */
-async function resolveAccount(options: DeployFlowOptions, region: string): Promise<string> {
-  const sts = awsClient(STSClient, { region, credentials: options.credentials });
+async function resolveAccount(target: Target, request: DeployRequest, region: string): Promise<string> {
+  const sts = awsClient(STSClient, { region, credentials: request.credentials });
   let account: string | undefined;
   try {
     account = (await sts.send(new GetCallerIdentityCommand({}))).Account;
   } catch (err) {
     throw explainAwsError(err, 'Checking the AWS identity (sts:GetCallerIdentity)');
   }
-  const { environment, environmentName, spec } = options.selection;
+  const { environment, environmentName, spec } = target;
   if (environment?.account && account && environment.account !== account) {
     throw new DeployError(`The AWS credentials are for account ${account}, but environment ${environmentName} is account ${environment.account}.`, {
       title: 'Wrong AWS account',
@@ -89,37 +86,37 @@ async function resolveAccount(options: DeployFlowOptions, region: string): Promi
 
 type RegionInputs = Pick<RegionContext, 'imageUri' | 'modelDataUrl'>;
 
-async function deployRegion(options: DeployFlowOptions, region: string, account: string, inputs: RegionInputs): Promise<RegionResult> {
-  const ctx = regionContext(options, region, account, inputs);
+function regionContext(target: Target, request: DeployRequest, run: RunContext, region: string, account: string, inputs: RegionInputs): RegionContext {
+  const now = request.pollOverrides?.now ?? Date.now;
+  const cfn = awsClient(CloudFormationClient, { region, credentials: request.credentials });
+  return { target, request, run, region, account, deadline: now() + request.timeoutMinutes * 60000, cfn, ...inputs, timings: [], now };
+}
+
+async function deployRegion(ctx: RegionContext): Promise<RegionResult> {
+  const { request, target, region } = ctx;
   const base = emptyResult(ctx);
-  if (options.mode === 'destroy') return destroyRegion(ctx, base);
-  if (options.mode === 'destroy-preview') return previewDestroyRegion(ctx, base);
-  const name = resolveChangeSetName(options);
+  if (request.mode === 'destroy') return destroyRegion(ctx, base);
+  if (request.mode === 'destroy-preview') return previewDestroyRegion(ctx, base);
+  const name = resolveChangeSetName(ctx);
   const plan = await timed(ctx, 'stack state', async () => assessStack(await describeStack(ctx.cfn, base.stackName), base.stackName, region));
-  const prepared = options.mode === 'execute-only' ? await prepareExisting(ctx, base, name, plan) : await prepareNew(ctx, base, name, plan);
+  const prepared = request.mode === 'execute-only' ? await prepareExisting(ctx, base, name, plan) : await prepareNew(ctx, base, name, plan);
   if ('status' in prepared) return prepared;
-  const protection = prepared.rendered?.terminationProtection ?? wantsTerminationProtection(options.selection.environmentName, options.selection.environment);
+  const protection = prepared.rendered?.terminationProtection ?? wantsTerminationProtection(target.environmentName, target.environment);
   return executeAndVerify(ctx, base, prepared.cs, plan.changeSetType, protection);
 }
 
-function regionContext(options: DeployFlowOptions, region: string, account: string, inputs: RegionInputs): RegionContext {
-  const now = options.pollOverrides?.now ?? Date.now;
-  const cfn = awsClient(CloudFormationClient, { region, credentials: options.credentials });
-  return { options, region, account, deadline: now() + options.timeoutMinutes * 60000, cfn, deployment: options.selection.deployment, ...inputs, timings: [], now };
-}
-
 function emptyResult(ctx: RegionContext): RegionResult {
-  const { names } = ctx.options.selection;
+  const { names } = ctx.target;
   return { region: ctx.region, status: 'no-changes', stackName: names.stack, endpointName: names.endpoint, changesMarkdown: '', hasChanges: false, outputs: {}, timings: ctx.timings };
 }
 
 async function destroyRegion(ctx: RegionContext, base: RegionResult): Promise<RegionResult> {
-  const { options, cfn, region, account } = ctx;
+  const { target, request, run, cfn, region, account } = ctx;
   const result = await timed(ctx, 'destroy', () =>
     destroyStack({
-      cfn, stackName: base.stackName, region, account, deployment: ctx.deployment, environmentName: options.selection.environmentName, reporter: options.reporter,
-      deadline: ctx.deadline, token: clientToken(options.env, region, 'delete', base.stackName), signal: options.signal, pollOverrides: options.pollOverrides,
-      deleteLogs: options.deleteLogs, credentials: options.credentials,
+      cfn, names: target.names, region, account, deployment: target.deployment, reporter: run.reporter,
+      deadline: ctx.deadline, token: clientToken(run.env, region, 'delete', base.stackName), signal: run.signal, pollOverrides: request.pollOverrides,
+      deleteLogs: request.deleteLogs, credentials: request.credentials,
     }),
   );
   return { ...base, status: result.existed ? 'destroyed' : 'nothing-to-destroy', stackId: result.stackId, changesMarkdown: result.markdown, hasChanges: result.existed };
@@ -127,19 +124,16 @@ async function destroyRegion(ctx: RegionContext, base: RegionResult): Promise<Re
 
 /** destroy-preview: reads only (the stack, its resources, its template), so destroy.yml can show it before the confirmation. */
 async function previewDestroyRegion(ctx: RegionContext, base: RegionResult): Promise<RegionResult> {
-  const { options, cfn, region, account } = ctx;
+  const { target, request, run, cfn, region, account } = ctx;
   const result = await timed(ctx, 'destroy preview', () =>
-    previewDestroy({
-      cfn, stackName: base.stackName, region, account, deployment: ctx.deployment, environmentName: options.selection.environmentName, reporter: options.reporter,
-      deleteLogs: options.deleteLogs, credentials: options.credentials,
-    }),
+    previewDestroy({ cfn, names: target.names, region, account, deployment: target.deployment, reporter: run.reporter, deleteLogs: request.deleteLogs, credentials: request.credentials }),
   );
-  await options.reporter.summary(result.markdown);
+  await run.reporter.summary(result.markdown);
   return { ...base, status: result.existed ? 'destroy-previewed' : 'nothing-to-destroy', stackId: result.stackId, changesMarkdown: result.markdown, hasChanges: result.existed };
 }
 
-function resolveChangeSetName(options: DeployFlowOptions): string {
-  const name = changeSetName(options.env.sha, options.changeSetName) ?? (options.mode === 'execute-only' ? undefined : `md-local-${Date.now().toString(36)}`);
+function resolveChangeSetName({ request, run }: RegionContext): string {
+  const name = changeSetName(run.env.sha, request.changeSetName) ?? (request.mode === 'execute-only' ? undefined : `md-local-${Date.now().toString(36)}`);
   if (!name) {
     throw new DeployError('execute-only needs the name of the change set to execute, and GITHUB_SHA is not set to derive it.', {
       title: 'Missing input',
@@ -154,7 +148,7 @@ type Prepared = { cs: ChangeSetDescription; rendered?: RenderedStack } | RegionR
 
 /** execute-only: find the change set create-only made for this commit, and check it can run. */
 async function prepareExisting(ctx: RegionContext, base: RegionResult, name: string, plan: StackPlan): Promise<Prepared> {
-  const { options, region } = ctx;
+  const { run, region } = ctx;
   const stackName = base.stackName;
   if (plan.deleteFirst) {
     throw new DeployError(`Stack ${stackName} is in ROLLBACK_COMPLETE: its change sets cannot be executed.`, {
@@ -173,17 +167,17 @@ async function prepareExisting(ctx: RegionContext, base: RegionResult, name: str
   }
   base.changesMarkdown = renderChangesMarkdown(cs.changes, { stackName, changeSetName: name, region });
   base.hasChanges = true;
-  await options.reporter.summary(base.changesMarkdown);
+  await run.reporter.summary(base.changesMarkdown);
   await quotaCheck(ctx, cs, Boolean(plan.stack && plan.changeSetType === 'UPDATE'));
   return { cs };
 }
 
 async function findChangeSet(ctx: RegionContext, stackName: string, name: string): Promise<ChangeSetDescription> {
-  const { options, cfn } = ctx;
+  const { request, run, cfn } = ctx;
   try {
-    return await waitForChangeSet({ cfn, stackName, changeSet: name, deadline: ctx.deadline, signal: options.signal, pollOverrides: options.pollOverrides });
+    return await waitForChangeSet({ cfn, stackName, changeSet: name, deadline: ctx.deadline, signal: run.signal, pollOverrides: request.pollOverrides });
   } catch (err) {
-    if (/ChangeSetNotFound|does not exist/i.test(`${(err as Error).name} ${errorMessage(err)}`)) {
+    if (isNotFound(err)) {
       throw new DeployError(`No change set ${name} on stack ${stackName} in ${ctx.region}.`, {
         title: 'Change set not found',
         hint: `Run mode create-only for this commit first (it creates ${name}), pass the name it printed as change-set-name, or use create-and-execute.`,
@@ -195,14 +189,15 @@ async function findChangeSet(ctx: RegionContext, stackName: string, name: string
 
 /** create-and-execute / create-only: check quotas, render, make the change set, show it. */
 async function prepareNew(ctx: RegionContext, base: RegionResult, name: string, plan: StackPlan): Promise<Prepared> {
-  const { options, region } = ctx;
-  checkInputsResolved(ctx.deployment, ctx);
-  await checkEndpointHost(ctx.deployment, region, options.reporter, options.describeCertificate);
+  const { request, run, region } = ctx;
+  const d = ctx.target.deployment;
+  checkInputsResolved(d, ctx);
+  await checkEndpointHost(d, region, run.reporter, request.describeCertificate);
   // Before anything mutates: no change set yet, so an update of a SageMaker stack counts as blue/green.
   await quotaCheck(ctx, undefined, plan.changeSetType === 'UPDATE');
   const rendered = await renderWithSecret(ctx);
   base.endpointName = rendered.endpointName;
-  if (plan.deleteFirst && options.mode === 'create-only') return previewRecreate(ctx, base);
+  if (plan.deleteFirst && request.mode === 'create-only') return previewRecreate(ctx, base);
   const cs = await timed(ctx, 'change set', () => createAndWait(ctx, base.stackName, name, plan, rendered));
   base.changeSetId = cs.id;
   if (isEmptyChangeSet(cs.status, cs.statusReason)) return finishEmpty(ctx, base, cs, name);
@@ -214,9 +209,9 @@ async function prepareNew(ctx: RegionContext, base: RegionResult, name: string, 
   }
   base.changesMarkdown = renderChangesMarkdown(cs.changes, { stackName: base.stackName, changeSetName: name, region });
   base.hasChanges = true;
-  await options.reporter.summary(base.changesMarkdown);
-  if (options.mode === 'create-only') {
-    options.reporter.info(`create-only: change set ${name} is ready. Execute it with mode execute-only (same commit) or \`aws cloudformation execute-change-set --change-set-name ${cs.id}\`.`);
+  await run.reporter.summary(base.changesMarkdown);
+  if (request.mode === 'create-only') {
+    run.reporter.info(`create-only: change set ${name} is ready. Execute it with mode execute-only (same commit) or \`aws cloudformation execute-change-set --change-set-name ${cs.id}\`.`);
     return { ...base, status: 'change-set-created' };
   }
   return { cs, rendered };
@@ -231,20 +226,20 @@ function needsApiKey(d: Deployment): boolean {
  * find stop us first; then ensures the API-key secret and renders with its real ARN.
  */
 async function renderWithSecret(ctx: RegionContext): Promise<RenderedStack> {
-  const { options, region, account } = ctx;
-  const { selection, reporter } = options;
-  const d = ctx.deployment;
-  const render = options.render ?? renderStack;
+  const { target, request, run, region, account } = ctx;
+  const { reporter } = run;
+  const d = target.deployment;
+  const render = request.render ?? renderStack;
   const renderInput = (apiKeySecretArn?: string): RenderStackInput => ({
-    deployment: d, region, account, environmentName: selection.environmentName, environment: selection.environment,
+    deployment: d, names: target.names, region, account, environmentName: target.environmentName, environment: target.environment,
     imageUri: ctx.imageUri, modelDataUrl: ctx.modelDataUrl, apiKeySecretArn,
   });
-  const probeArn = needsApiKey(d) ? `arn:${partitionOf(region)}:secretsmanager:${region}:${account}:secret:${selection.names.apiKeySecret}-AbCdEf` : undefined;
+  const probeArn = needsApiKey(d) ? formatArn({ partition: partitionOf(region), service: 'secretsmanager', region, account, resource: `secret:${target.names.apiKeySecret}-AbCdEf` }) : undefined;
   let rendered = await timed(ctx, 'render', async () => render(renderInput(probeArn)));
   checkRenderedResolved(rendered);
   if (needsApiKey(d)) {
     const secret = await timed(ctx, 'api key secret', () =>
-      ensureApiKeySecret({ deployment: d, environmentName: selection.environmentName, environment: selection.environment, region, credentials: options.credentials, reporter }),
+      ensureApiKeySecret({ deployment: d, secretName: target.names.apiKeySecret, environmentName: target.environmentName, environment: target.environment, region, credentials: request.credentials, reporter }),
     );
     if (secret.created) reporter.info(`Created the API-key secret ${secret.secretArn}.`);
     rendered = await render(renderInput(secret.secretArn));
@@ -257,25 +252,26 @@ async function renderWithSecret(ctx: RegionContext): Promise<RenderedStack> {
 /** create-only on a failed first create: say the deploy recreates the stack, touch nothing. */
 async function previewRecreate(ctx: RegionContext, base: RegionResult): Promise<RegionResult> {
   const changesMarkdown = `### Change set for \`${base.stackName}\` (${ctx.region})\n\nThe stack is in ROLLBACK_COMPLETE (its first create failed): deploying deletes it and creates every resource again.\n`;
-  await ctx.options.reporter.summary(changesMarkdown);
+  await ctx.run.reporter.summary(changesMarkdown);
   return { ...base, changesMarkdown, hasChanges: true, status: 'change-set-created' };
 }
 
 /** Uploads a large template, deletes a failed first create, creates the change set and waits for it. */
 async function createAndWait(ctx: RegionContext, stackName: string, name: string, plan: StackPlan, rendered: RenderedStack): Promise<ChangeSetDescription> {
-  const { options, cfn, region } = ctx;
-  const d = ctx.deployment;
+  const { request, run, cfn, region } = ctx;
+  const { env, reporter } = run;
+  const d = ctx.target.deployment;
   const templateUrl = needsUpload(rendered) ? await timed(ctx, 'template upload', () => uploadTemplate(ctx, rendered)) : undefined;
   if (plan.deleteFirst && plan.stack) {
     const stack = plan.stack;
     await timed(ctx, 'delete failed stack', () =>
-      deleteFailedStack({ cfn, stack, region, reporter: options.reporter, deadline: ctx.deadline, signal: options.signal, token: clientToken(options.env, region, 'recreate', stack.StackId ?? stackName) }),
+      deleteFailedStack({ cfn, stack, region, reporter, deadline: ctx.deadline, signal: run.signal, token: clientToken(env, region, 'recreate', stack.StackId ?? stackName) }),
     );
   }
-  const description = `model-deploy ${d.name}${options.env.sha ? ` at ${options.env.sha.slice(0, 7)}` : ''}${options.env.runUrl ? ` (${options.env.runUrl})` : ''}`;
+  const description = `model-deploy ${d.name}${env.sha ? ` at ${env.sha.slice(0, 7)}` : ''}${env.runUrl ? ` (${env.runUrl})` : ''}`;
   const id = await createChangeSet({ cfn, rendered, name, type: plan.changeSetType, templateUrl, description, stackExists: Boolean(plan.stack) && !plan.deleteFirst });
-  options.reporter.info(`Change set ${name} (${plan.changeSetType}) created on ${stackName}: ${id}`);
-  return waitForChangeSet({ cfn, stackName, changeSet: id, deadline: ctx.deadline, signal: options.signal, pollOverrides: options.pollOverrides });
+  reporter.info(`Change set ${name} (${plan.changeSetType}) created on ${stackName}: ${id}`);
+  return waitForChangeSet({ cfn, stackName, changeSet: id, deadline: ctx.deadline, signal: run.signal, pollOverrides: request.pollOverrides });
 }
 
 /** True when the change set replaces the SageMaker endpoint config (a new fleet beside the old one). */
@@ -286,29 +282,30 @@ function replacesFleet(cs: ChangeSetDescription | undefined, stackExists: boolea
 }
 
 async function quotaCheck(ctx: RegionContext, cs: ChangeSetDescription | undefined, stackExists: boolean): Promise<void> {
-  if (ctx.options.skipQuotaCheck) {
-    ctx.options.reporter.info('Service Quotas check skipped (skip-quota-check).');
+  const { target, request, run, region } = ctx;
+  if (request.skipQuotaCheck) {
+    run.reporter.info('Service Quotas check skipped (skip-quota-check).');
     return;
   }
-  const { region, deployment: d, options } = ctx;
-  const sq = awsClient(ServiceQuotasClient, { region, credentials: options.credentials });
-  const sm = awsClient(SageMakerClient, { region, credentials: options.credentials });
-  const usage = d.target.startsWith('sagemaker') ? () => sagemakerUsage(sm, d.instanceType, options.selection.names.endpoint) : undefined;
-  await timed(ctx, 'quota check', () => checkQuotas({ sq, deployment: d, region, replacesFleet: replacesFleet(cs, stackExists), reporter: options.reporter, usage }));
+  const d = target.deployment;
+  const sq = awsClient(ServiceQuotasClient, { region, credentials: request.credentials });
+  const sm = awsClient(SageMakerClient, { region, credentials: request.credentials });
+  const usage = d.target.startsWith('sagemaker') ? () => sagemakerUsage(sm, d.instanceType, target.names.endpoint) : undefined;
+  await timed(ctx, 'quota check', () => checkQuotas({ sq, deployment: d, region, replacesFleet: replacesFleet(cs, stackExists), reporter: run.reporter, usage }));
 }
 
 async function finishEmpty(ctx: RegionContext, base: RegionResult, cs: ChangeSetDescription, name: string): Promise<RegionResult> {
-  const { options } = ctx;
+  const { request, run } = ctx;
   const message = `No changes: stack ${base.stackName} in ${ctx.region} already matches this deployment (${cs.statusReason}).`;
   // An empty change set is useless and would block the next create under the same name.
-  await deleteChangeSet(ctx.cfn, base.stackName, cs.id).catch((err) => options.reporter.debug(`could not delete empty change set ${name}: ${errorMessage(err)}`));
-  if (options.failOnEmptyChangeSet) {
+  await deleteChangeSet(ctx.cfn, base.stackName, cs.id).catch((err) => run.reporter.debug(`could not delete empty change set ${name}: ${errorMessage(err)}`));
+  if (request.failOnEmptyChangeSet) {
     throw new DeployError(message, {
       title: 'Empty change set',
       hint: 'fail-on-empty-changeset is true. Change the spec, image or weights, or set fail-on-empty-changeset: false to accept a no-op deploy.',
     });
   }
-  options.reporter.notice(message, 'Nothing to deploy');
+  run.reporter.notice(message, 'Nothing to deploy');
   const stack = await describeStack(ctx.cfn, base.stackName);
   const outputs = stackOutputs(stack);
   return {

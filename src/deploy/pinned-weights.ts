@@ -6,7 +6,7 @@
  */
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsClient, Credentials } from '../core/aws';
-import { DeployError, errorName, explainAwsError } from '../core/errors';
+import { DeployError, explainAwsError, isNotFound } from '../core/errors';
 import { parseS3Location } from '../core/s3-location';
 
 export interface PinnedObject {
@@ -68,7 +68,7 @@ export async function checkPinnedWeights(check: PinCheck): Promise<number> {
     try {
       head = await s3.send(new HeadObjectCommand({ Bucket: location.bucket, Key: key, ExpectedBucketOwner: check.account }));
     } catch (err) {
-      if (errorName(err) === 'NotFound' || errorName(err) === 'NoSuchKey') {
+      if (isNotFound(err)) {
         changed.push(`${key} (deleted)`);
         continue;
       }

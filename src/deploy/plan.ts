@@ -1,5 +1,6 @@
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import type { PlanPart } from '../core/plan-part';
+import { targetNames } from '../config/select';
 import { renderStack } from './render';
 
 export interface StackPlanContext {
@@ -11,7 +12,7 @@ export interface StackPlanContext {
 
 /** Rendered CloudFormation template and parameters of a deployment in one region, offline. */
 export function planStack(d: Deployment, ctx: StackPlanContext): PlanPart {
-  const r = renderStack({ deployment: d, region: ctx.region, environmentName: ctx.environmentName, environment: ctx.environment });
+  const r = renderStack({ deployment: d, names: targetNames(d, ctx.environmentName), region: ctx.region, environmentName: ctx.environmentName, environment: ctx.environment });
   const resources = Object.keys((r.template.Resources as Record<string, unknown>) ?? {}).length;
   const summary = [
     `${d.name} (${ctx.region}): stack ${r.stackName} from ${r.templateFile}, ${resources} resources, endpoint ${r.endpointName}` +

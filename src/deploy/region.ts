@@ -1,17 +1,17 @@
 /**
- * The working set of one deploy-endpoint run (request + target + run context) and of one region in it,
- * with the small helpers every step uses: timing and idempotency tokens.
+ * What deploy-endpoint asks for, what it answers per region, and the working set of one region (the
+ * target, the request and the run context as deployEndpoint got them), with the small helpers every
+ * step uses: timing and idempotency tokens.
  */
 import type { DescribeCertificate } from './certificate';
 import { createHash } from 'crypto';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { Credentials } from '../core/aws';
+import type { RunContext } from '../core/action';
 import type { EnvInputs } from '../core/env';
 import { DeployError } from '../core/errors';
-import type { Reporter } from '../core/log';
 import type { PollOptions } from '../core/poll';
 import type { Target } from '../config/select';
-import type { Deployment } from '../config/types';
 import type { RenderedStack, RenderStackInput } from './types';
 
 export const DEPLOY_MODES = ['create-and-execute', 'create-only', 'execute-only', 'destroy', 'destroy-preview'] as const;
@@ -69,14 +69,6 @@ export function parseRegionMap(input: string, text: string | undefined, regions:
   return map;
 }
 
-/** The flow's working set: the request, the target, and the run context in one object. */
-export interface DeployFlowOptions extends DeployRequest {
-  selection: Target;
-  env: EnvInputs;
-  reporter: Reporter;
-  signal?: AbortSignal;
-}
-
 export interface Timing {
   step: string;
   ms: number;
@@ -99,13 +91,15 @@ export interface RegionResult {
   timings: Timing[];
 }
 
+/** One region's working set, private to deploy/: the door's three arguments as they came, and what the region adds. */
 export interface RegionContext {
-  options: DeployFlowOptions;
+  target: Target;
+  request: DeployRequest;
+  run: RunContext;
   region: string;
   account: string;
   deadline: number;
   cfn: CloudFormationClient;
-  deployment: Deployment;
   /** This region's image and weights: its entry of image-uris/model-data-urls, else image-uri/model-data-url. */
   imageUri?: string;
   modelDataUrl?: string;

@@ -4,14 +4,16 @@
  */
 import { DeployError } from '../core/errors';
 import { partitionOf } from '../core/aws';
+import { formatArn } from '../core/arn';
+import { parseImageUri } from '../core/image-uri';
 import { parseS3Location, S3Location } from '../core/s3-location';
-import { endpointName, ownershipTags, repositoryName, stackName, artifactBucketName } from '../config/names';
+import { ownershipTags, artifactBucketName } from '../config/names';
 import { isAccelerated } from '../config/instance-types';
 import { wantsTerminationProtection } from '../config/production';
 import type { Deployment } from '../config/types';
 import type { RenderStackInput, RenderedStack } from './types';
 import { loadTemplate } from './template-loader';
-import { imageForRegion, imageRegionHint } from '../image/engines';
+import { imageForRegion, imageRegionHint } from '../config/image-region';
 
 /** Placeholder values in an offline plan, naming the build-model output that replaces them. */
 export const IMAGE_PLACEHOLDER = '{{build-model.outputs.image-uri}}';
@@ -60,11 +62,11 @@ function modelData(d: Deployment, input: RenderStackInput): { mode: 'tar.gz' | '
 }
 
 /** arn:...:ecr:REGION:ACCOUNT:repository/NAME of an ECR image URI; undefined for other registries. */
-export function ecrRepositoryArn(imageUri: string): string | undefined {
-  const m = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(imageUri);
-  const [, account, region, repository] = m ?? [];
-  if (!account || !region || !repository) return undefined;
-  return `arn:${partitionOf(region)}:ecr:${region}:${account}:repository/${repository}`;
+function ecrRepositoryArn(imageUri: string): string | undefined {
+  // An untagged URI pulls :latest.
+  const image = parseImageUri(imageUri) ?? parseImageUri(`${imageUri}:latest`);
+  if (!image) return undefined;
+  return formatArn({ partition: partitionOf(image.region), service: 'ecr', region: image.region, account: image.account, resource: `repository/${image.repositoryName}` });
 }
 
 interface KmsParams { KmsKeyId: string; KmsKeyPolicyArn: string; KmsKeyAlias: string }
@@ -101,7 +103,7 @@ export function stackParameters(input: RenderStackInput): { params: Params; note
   const params: Params = {
     DeploymentName: d.name,
     EnvironmentName: input.environmentName ?? '',
-    EndpointName: endpointName(d, input.environmentName),
+    EndpointName: input.names.endpoint,
     ...imageParams(d, input, account),
     ...modelParams(input, account, data),
     ...targetParams(input, account, data.mode, notes),
@@ -120,7 +122,7 @@ export function renderStack(input: RenderStackInput): RenderedStack {
     .filter(([key]) => key in declared)
     .map(([ParameterKey, v]) => ({ ParameterKey, ParameterValue: Array.isArray(v) ? v.join(',') : String(v) }));
   return {
-    stackName: stackName(d, environmentName),
+    stackName: input.names.stack,
     templateFile: file,
     template,
     templateBody: JSON.stringify(template),
@@ -147,7 +149,7 @@ function imageParams(d: Deployment, input: RenderStackInput, account: string): P
   }
   const imageRepositoryArn =
     imageUri === IMAGE_PLACEHOLDER
-      ? `arn:${partitionOf(region)}:ecr:${region}:${account}:repository/${repositoryName(d)}`
+      ? formatArn({ partition: partitionOf(region), service: 'ecr', region, account, resource: `repository/${input.names.repository}` })
       : ecrRepositoryArn(imageUri);
   if (!imageRepositoryArn) {
     throw new DeployError(`image ${imageUri} is not in Amazon ECR`, {

@@ -8,21 +8,22 @@ import { asyncInputLocation, asyncOutputUri } from './render';
 import { readApiKey, smokeTestAsync, smokeTestHttp, smokeTestRealtime, SmokeTest } from './verify';
 
 export async function runSmokeTest(ctx: RegionContext, result: RegionResult, smoke: SmokeTest): Promise<void> {
-  const { options, region } = ctx;
-  const d = ctx.deployment;
-  const { reporter } = options;
+  const { target, request, run, region } = ctx;
+  const d = target.deployment;
+  const { reporter } = run;
+  const { credentials } = request;
   if (d.target === 'sagemaker-realtime') {
-    const runtime = awsClient(SageMakerRuntimeClient, { region, credentials: options.credentials });
+    const runtime = awsClient(SageMakerRuntimeClient, { region, credentials });
     await smokeTestRealtime({ runtime, endpointName: result.endpointName, smoke, reporter });
     return;
   }
   if (d.target === 'sagemaker-async') {
-    const runtime = awsClient(SageMakerRuntimeClient, { region, credentials: options.credentials });
-    const s3 = awsClient(S3Client, { region, credentials: options.credentials });
+    const runtime = awsClient(SageMakerRuntimeClient, { region, credentials });
+    const s3 = awsClient(S3Client, { region, credentials });
     const remaining = ctx.deadline - ctx.now();
     await smokeTestAsync({
       runtime, s3, endpointName: result.endpointName, smoke, ...asyncSmokeInput(ctx, result), expectedBucketOwner: ctx.account,
-      waitMs: Math.max(0, Math.min(remaining, 15 * 60000)), reporter, signal: options.signal, pollOverrides: options.pollOverrides,
+      waitMs: Math.max(0, Math.min(remaining, 15 * 60000)), reporter, signal: run.signal, pollOverrides: request.pollOverrides,
     });
     return;
   }
@@ -32,11 +33,11 @@ export async function runSmokeTest(ctx: RegionContext, result: RegionResult, smo
   }
   let apiKey: string | undefined;
   if (d.apiKey.enabled) {
-    const secretArn = result.outputs.ApiKeySecretArn || options.selection.names.apiKeySecret;
-    const secrets = awsClient(SecretsManagerClient, { region, credentials: options.credentials });
+    const secretArn = result.outputs.ApiKeySecretArn || target.names.apiKeySecret;
+    const secrets = awsClient(SecretsManagerClient, { region, credentials });
     apiKey = await readApiKey(secrets, secretArn, reporter);
   }
-  await smokeTestHttp({ url: result.endpointUrl, smoke, apiKey, reporter, fetchImpl: options.fetchImpl });
+  await smokeTestHttp({ url: result.endpointUrl, smoke, apiKey, reporter, fetchImpl: request.fetchImpl });
 }
 
 /**
@@ -44,8 +45,8 @@ export async function runSmokeTest(ctx: RegionContext, result: RegionResult, smo
  * role (InputObjectArn: beside the output folder), else SageMaker cannot read it.
  */
 export function asyncSmokeInput(ctx: RegionContext, result: RegionResult): { bucket: string; key: string } {
-  const { env } = ctx.options;
-  const outputUri = result.outputs.OutputS3Uri || asyncOutputUri(ctx.deployment, ctx.region, ctx.account);
+  const { env } = ctx.run;
+  const outputUri = result.outputs.OutputS3Uri || asyncOutputUri(ctx.target.deployment, ctx.region, ctx.account);
   const input = asyncInputLocation(outputUri);
   const run = `${env.sha?.slice(0, 12) ?? 'local'}-${env.get('GITHUB_RUN_ID') ?? 'local'}-${env.get('GITHUB_RUN_ATTEMPT') ?? '1'}`;
   return { bucket: input.bucket, key: `${input.key}smoke-test-${run}.json` };

@@ -9,7 +9,7 @@ function pickOutput(outputs: Record<string, string>, exact: string[], suffix: Re
 }
 
 export function endpointFacts(ctx: RegionContext, fallbackName: string, outputs: Record<string, string>): Pick<RegionResult, 'endpointName' | 'endpointArn' | 'endpointUrl'> {
-  const d = ctx.deployment;
+  const d = ctx.target.deployment;
   const endpointName = outputs.EndpointName || outputs.ServiceName || fallbackName;
   let endpointUrl = pickOutput(outputs, ['EndpointUrl', 'EndpointURL', 'ServiceUrl', 'LoadBalancerUrl'], /Url$/i, /^https?:\/\//);
   if (!endpointUrl && d.target.startsWith('sagemaker')) {

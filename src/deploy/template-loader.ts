@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError } from '../core/errors';
-import type { Target } from '../config/types';
+import type { TargetKind } from '../config/types';
 import type * as YamlLibrary from 'yaml';
 
 type Json = Record<string, unknown>;
@@ -55,7 +55,7 @@ export function parseTemplate(text: string, file: string): Json {
 }
 
 /** File names per target; literal so bundlers can see them. */
-export const TEMPLATE_FILES: Record<Target, string> = {
+export const TEMPLATE_FILES: Record<TargetKind, string> = {
   'sagemaker-realtime': 'sagemaker-realtime.yaml',
   'sagemaker-async': 'sagemaker-async.yaml',
   ec2: 'ec2.yaml',
@@ -84,7 +84,7 @@ export function templatesDir(start = __dirname): string {
 const cache = new Map<string, Json>();
 
 /** The parsed template of a target (a fresh copy each call: render mutates it). */
-export function loadTemplate(target: Target): { file: string; template: Json } {
+export function loadTemplate(target: TargetKind): { file: string; template: Json } {
   const file = path.join(templatesDir(), TEMPLATE_FILES[target]);
   let parsed = cache.get(file);
   if (!parsed && !fs.existsSync(file)) {

@@ -2,7 +2,7 @@
 import { createHash } from 'crypto';
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import { awsClient, dnsSuffix } from '../core/aws';
-import { DeployError, errorMessage, explainAwsError } from '../core/errors';
+import { DeployError, explainAwsError, isNotFound } from '../core/errors';
 import { artifactBucketName } from '../config/names';
 import type { RegionContext } from './region';
 import type { RenderedStack } from './types';
@@ -16,9 +16,9 @@ export function needsUpload(rendered: RenderedStack): boolean {
 
 /** Uploads a large template to S3 and returns its HTTPS URL. */
 export async function uploadTemplate(ctx: RegionContext, rendered: RenderedStack): Promise<string> {
-  const { options, region, account } = ctx;
-  const s3 = awsClient(S3Client, { region, credentials: options.credentials });
-  const bucket = options.templateBucket ?? options.selection.environment?.artifactBucket ?? artifactBucketName(account, region);
+  const { target, request, run, region, account } = ctx;
+  const s3 = awsClient(S3Client, { region, credentials: request.credentials });
+  const bucket = request.templateBucket ?? target.environment?.artifactBucket ?? artifactBucketName(account, region);
   const digest = createHash('sha256').update(rendered.templateBody).digest('hex').slice(0, 16);
   const key = `templates/${rendered.stackName}/${digest}.json`;
   try {
@@ -33,7 +33,7 @@ export async function uploadTemplate(ctx: RegionContext, rendered: RenderedStack
       }),
     );
   } catch (err) {
-    if (/NoSuchBucket/.test(`${(err as Error).name} ${errorMessage(err)}`)) {
+    if (isNotFound(err)) {
       throw new DeployError(`The template is over ${TEMPLATE_BODY_LIMIT} bytes and must go through S3, but bucket ${bucket} does not exist.`, {
         title: 'Template bucket missing',
         hint: 'Run build-model first (it creates the artifact bucket), or name an existing bucket in the template-bucket input.',
@@ -41,6 +41,6 @@ export async function uploadTemplate(ctx: RegionContext, rendered: RenderedStack
     }
     throw explainAwsError(err, `Uploading the template to s3://${bucket}/${key}`);
   }
-  options.reporter.info(`Template is ${Buffer.byteLength(rendered.templateBody)} bytes: uploaded to s3://${bucket}/${key}.`);
+  run.reporter.info(`Template is ${Buffer.byteLength(rendered.templateBody)} bytes: uploaded to s3://${bucket}/${key}.`);
   return `https://${bucket}.s3.${region}.${dnsSuffix(region)}/${key}`;
 }

@@ -1,8 +1,11 @@
 /** The contract between the stack templates (src/deploy/render.ts) and the deploy flow. */
+import type { TargetNames } from '../config/select';
 import type { Deployment, EnvironmentSpec } from '../config/types';
 
 export interface RenderStackInput {
   deployment: Deployment;
+  /** The target's names (config/select.ts computes them once): the stack, the endpoint, the build's repository. */
+  names: Pick<TargetNames, 'stack' | 'endpoint' | 'repository'>;
   region: string;
   environmentName?: string;
   environment?: EnvironmentSpec;

@@ -5,7 +5,7 @@
  */
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeEndpointCommand, DescribeEndpointCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { DeployError, errorMessage, errorName, explainAwsError, SourceLocation } from '../core/errors';
+import { DeployError, errorMessage, errorName, explainAwsError, isNotFound, SourceLocation } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll, PollOptions } from '../core/poll';
 import { parseS3Location, S3Location } from '../core/s3-location';
@@ -222,7 +222,7 @@ export async function smokeTestAsync(options: AsyncSmokeOptions): Promise<SmokeR
       await s3.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key, ExpectedBucketOwner: options.expectedBucketOwner }));
       return true;
     } catch (err) {
-      if (errorName(err) === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+      if (isNotFound(err)) return false;
       throw err;
     }
   };

@@ -6,7 +6,7 @@
 import { BatchGetBuildsCommand, Build, CodeBuildClient, StartBuildCommand, StopBuildCommand } from '@aws-sdk/client-codebuild';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { awsClient, AwsContext } from '../core/aws';
-import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
+import { DeployError, errorMessage, explainAwsError, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { isThrottling, poll } from '../core/poll';
 
@@ -58,7 +58,8 @@ export class LogFollower {
           new GetLogEventsCommand({ logGroupName: this.group, logStreamName: this.stream, startFromHead: true, nextToken: this.token }),
         );
       } catch (err) {
-        if (errorName(err) === 'ResourceNotFoundException' || isThrottling(err)) return;
+        // The stream appears once the build has started logging.
+        if (isNotFound(err) || isThrottling(err)) return;
         throw err;
       }
       for (const e of out.events ?? []) {

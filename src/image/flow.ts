@@ -6,39 +6,34 @@
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { awsClient, AwsContext, Credentials } from '../core/aws';
-import { DeployError, errorName, explainAwsError, SourceLocation } from '../core/errors';
+import { awsClient, AwsContext } from '../core/aws';
+import { DeployError, explainAwsError, isNotFound } from '../core/errors';
+import { describeStack } from '../core/stack';
 import type { RunContext } from '../core/action';
 import type { Reporter } from '../core/log';
-import type { Target } from '../config/select';
-import { artifactBucketName, buildStackName, repositoryName } from '../config/names';
-import type { Deployment, EnvironmentSpec } from '../config/types';
+import type { Target, TargetNames } from '../config/select';
+import { artifactBucketName } from '../config/names';
+import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { runBuild } from './codebuild';
 import { dlcRegistry } from './engines';
-import { artifactPrefix, describeBuildStack, ensureArtifactBucket, ensureBuildStack, infraParameters, infraTemplate, upToDate, BuildInfra } from './infra';
+import { artifactPrefix, ensureArtifactBucket, ensureBuildStack, infraParameters, infraTemplate, upToDate, BuildInfra } from './infra';
 import { renderBuild, RenderedBuild, templatesRoot } from './render';
 import { regionalModelData } from './regional';
 import { createZip } from './zip';
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 
-export interface BuildModelOptions {
+/** One build-model run: the target and request, with what every region step needs from them. */
+interface BuildContext {
   d: Deployment;
   regions: string[];
   environmentName?: string;
   environment?: EnvironmentSpec;
   reporter: Reporter;
   signal?: AbortSignal;
-  credentials?: Credentials;
-  specDir?: string;
-  locate?: (p: (string | number)[]) => SourceLocation;
-  force?: boolean;
-  sourceBucket?: string;
-  timeoutMinutes?: number;
-  pollSeconds?: number;
-  /** Repository checkout holding templates/ (default: found from the bundle's location). */
-  root?: string;
-  /** Stack wait interval (tests shorten it). */
-  stackPollMs?: number;
+  specDir: string;
+  locate: Spec['locate'];
+  names: TargetNames;
+  request: BuildRequest;
 }
 
 export interface RegionBuild {
@@ -66,14 +61,14 @@ async function callerAccount(aws: AwsContext): Promise<string> {
  * The account the credentials belong to, checked against the environment's before anything is
  * created: with another environment's role the build would land in that account (as deploy checks).
  */
-async function checkedAccount(o: BuildModelOptions, aws: AwsContext): Promise<string> {
+async function checkedAccount(o: BuildContext, aws: AwsContext): Promise<string> {
   const account = await callerAccount(aws);
   const expected = o.environment?.account;
   if (expected && expected !== account) {
     const env = o.environmentName ?? '';
     throw new DeployError(`The AWS credentials are for account ${account}, but environment ${env} is account ${expected}.`, {
       title: 'Wrong AWS account',
-      location: o.locate?.(['environments', env, 'account']),
+      location: o.locate(['environments', env, 'account']),
       hint: `Assume the environment's role (${o.environment?.roleArn ?? `environments.${env}.roleArn`}) with configure-aws-credentials before this step.`,
     });
   }
@@ -85,8 +80,7 @@ async function findImage(aws: AwsContext, repository: string, tag: string): Prom
     const out = await awsClient(ECRClient, aws).send(new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }));
     return out.imageDetails?.[0]?.imageDigest;
   } catch (err) {
-    const name = errorName(err);
-    if (name === 'ImageNotFoundException' || name === 'RepositoryNotFoundException') return undefined;
+    if (isNotFound(err)) return undefined;
     throw explainAwsError(err, `Looking up ${repository}:${tag} in ECR`);
   }
 }
@@ -108,6 +102,8 @@ export interface BuildRequest {
   sourceBucket?: string;
   timeoutMinutes?: number;
   pollSeconds?: number;
+  /** Seam for tests: the build stack's wait interval, ms (default 5 s). */
+  stackPollMs?: number;
 }
 
 /**
@@ -115,7 +111,7 @@ export interface BuildRequest {
  * the result points at that image in every region (and at its model files, copied per region).
  */
 export async function buildImage(target: Target, request: BuildRequest, run: RunContext): Promise<RegionBuild[]> {
-  const o: BuildModelOptions = {
+  const o: BuildContext = {
     d: target.deployment,
     regions: target.regions,
     environmentName: target.environmentName,
@@ -124,13 +120,14 @@ export async function buildImage(target: Target, request: BuildRequest, run: Run
     signal: run.signal,
     specDir: target.specDir,
     locate: target.spec.locate,
-    ...request,
+    names: target.names,
+    request,
   };
-  return o.d.model.image ? prebuiltImage(o, o.d.model.image) : buildModel(o);
+  return o.d.model.image ? prebuiltImage(o, o.d.model.image) : buildRegions(o);
 }
 
 /** A prebuilt image: no build; model.s3 (if any) in each region's own bucket. */
-async function prebuiltImage(o: BuildModelOptions, image: string): Promise<RegionBuild[]> {
+async function prebuiltImage(o: BuildContext, image: string): Promise<RegionBuild[]> {
   o.reporter.info(`${o.d.name} uses the prebuilt image ${image}: no build.`);
   const digest = /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1] ?? '';
   const urls = await modelDataByRegion(o);
@@ -138,51 +135,50 @@ async function prebuiltImage(o: BuildModelOptions, image: string): Promise<Regio
 }
 
 /** The artifact bucket of a region: the request's, the environment's, else model-deploy's own. */
-function artifactBucket(o: BuildModelOptions, account: string, region: string): string {
-  return o.sourceBucket ?? o.environment?.artifactBucket ?? artifactBucketName(account, region);
+function artifactBucket(o: BuildContext, account: string, region: string): string {
+  return o.request.sourceBucket ?? o.environment?.artifactBucket ?? artifactBucketName(account, region);
 }
 
 /** model.s3 (not baked into the image) per region, copied where its bucket is in another region. */
-async function modelDataByRegion(o: BuildModelOptions, known?: string): Promise<Map<string, string> | undefined> {
+async function modelDataByRegion(o: BuildContext, known?: string): Promise<Map<string, string> | undefined> {
   if (!o.d.model.s3 || o.d.model.bakeIntoImage) return undefined;
   const first = o.regions[0];
   if (!first) return undefined;
-  const account = known ?? (await checkedAccount(o, { region: first, credentials: o.credentials }));
+  const account = known ?? (await checkedAccount(o, { region: first }));
   return regionalModelData({
     d: o.d,
     regions: o.regions,
     account,
     bucketFor: (region) => artifactBucket(o, account, region),
     reporter: o.reporter,
-    credentials: o.credentials,
-    sourceLocation: o.locate?.(['deployments', o.d.name, 'model', 's3']),
+    sourceLocation: o.locate(['deployments', o.d.name, 'model', 's3']),
   });
 }
 
 /** Everything that can be wrong with the input fails here, before the first AWS call. */
-function renderAll(o: BuildModelOptions, root: string): Map<string, RenderedBuild> {
+function renderAll(o: BuildContext, root: string): Map<string, RenderedBuild> {
   const { d } = o;
   const rendered = new Map(o.regions.map((region) => [region, renderBuild(d, { region, root, specDir: o.specDir, locate: o.locate })]));
   const hf = d.model.huggingface;
   if (hf && !/^[0-9a-f]{40}$/.test(hf.revision)) {
     o.reporter.warning(
       `model.huggingface.revision is "${hf.revision}", not a commit sha: the image tag will not change when the model does.`,
-      o.locate?.(['deployments', d.name, 'model', 'huggingface']),
+      o.locate(['deployments', d.name, 'model', 'huggingface']),
       'Unpinned model revision',
     );
   }
   return rendered;
 }
 
-export async function buildModel(o: BuildModelOptions): Promise<RegionBuild[]> {
-  const root = o.root ?? templatesRoot();
+async function buildRegions(o: BuildContext): Promise<RegionBuild[]> {
+  const root = templatesRoot();
   const rendered = renderAll(o, root);
   const template = infraTemplate(root);
   let account: string | undefined;
   let modelData: Map<string, string> | undefined;
   const results: RegionBuild[] = [];
   for (const [region, build] of rendered) {
-    const aws: AwsContext = { region, credentials: o.credentials };
+    const aws: AwsContext = { region };
     if (account === undefined) {
       account = await checkedAccount(o, aws);
       modelData = await modelDataByRegion(o, account);
@@ -202,16 +198,16 @@ interface RegionStep {
 }
 
 /** One region: infrastructure when its hash changed, then a build unless ECR has the tag. */
-async function buildRegion(o: BuildModelOptions, step: RegionStep): Promise<RegionBuild> {
+async function buildRegion(o: BuildContext, step: RegionStep): Promise<RegionBuild> {
   const { d, reporter } = o;
   const { aws, build } = step;
   const region = aws.region;
   const bucket = artifactBucket(o, step.account, region);
-  const repository = repositoryName(d);
+  const repository = o.names.repository;
   const { infra, bucketReady } = await ensureInfra(o, step, bucket);
   const imageUri = `${infra.repositoryUri}:${build.tag}`;
   const modelData = step.modelData ?? modelDataUrl(build, bucket, d);
-  const existing = o.force ? undefined : await findImage(aws, repository, build.tag);
+  const existing = o.request.force ? undefined : await findImage(aws, repository, build.tag);
   if (existing) {
     reporter.info(`${imageUri} already exists (${existing}): nothing changed, no build.`);
     return { region, imageUri, imageDigest: existing, modelDataUrl: modelData, buildId: '', skipped: true, buildSeconds: 0 };
@@ -229,10 +225,10 @@ async function buildRegion(o: BuildModelOptions, step: RegionStep): Promise<Regi
       WEIGHTS_S3_URI: build.weights.kind === 'huggingface' ? modelData : '',
       BASE_REGISTRY: build.engine.fromDlc ? dlcRegistry(region) : '',
     },
-    timeoutMinutes: o.timeoutMinutes ?? d.build.timeoutMinutes,
+    timeoutMinutes: o.request.timeoutMinutes ?? d.build.timeoutMinutes,
     reporter,
     signal: o.signal,
-    pollMs: (o.pollSeconds ?? 10) * 1000,
+    pollMs: (o.request.pollSeconds ?? 10) * 1000,
   });
   const digest = outcome.exported.IMAGE_DIGEST || (await findImage(aws, repository, build.tag));
   if (!digest) {
@@ -246,24 +242,25 @@ async function buildRegion(o: BuildModelOptions, step: RegionStep): Promise<Regi
 }
 
 /** The build stack's outputs; an unchanged config hash costs one DescribeStacks and touches nothing. */
-async function ensureInfra(o: BuildModelOptions, step: RegionStep, bucket: string): Promise<{ infra: BuildInfra; bucketReady: boolean }> {
+async function ensureInfra(o: BuildContext, step: RegionStep, bucket: string): Promise<{ infra: BuildInfra; bucketReady: boolean }> {
   const { d } = o;
   const { aws, template } = step;
   const parameters = infraParameters(d, { region: aws.region, account: step.account, bucket, template, baseRepository: step.build.engine.baseRepository });
-  const stack = await describeBuildStack(awsClient(CloudFormationClient, aws), buildStackName(d));
+  const stack = await describeStack(awsClient(CloudFormationClient, aws), o.names.buildStack);
   const current = upToDate(stack, parameters.ConfigHash);
   if (current) return { infra: current, bucketReady: false };
   await ensureArtifactBucket(aws, bucket, d.security.kmsKeyId, o.reporter);
   const infra = await ensureBuildStack({
     aws,
     d,
+    stackName: o.names.buildStack,
     environmentName: o.environmentName,
     parameters,
     template,
     existing: stack,
     reporter: o.reporter,
     signal: o.signal,
-    pollMs: o.stackPollMs,
+    pollMs: o.request.stackPollMs,
   });
   return { infra, bucketReady: true };
 }

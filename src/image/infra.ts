@@ -12,7 +12,6 @@ import {
   CreateStackCommand,
   DeleteStackCommand,
   DescribeStackEventsCommand,
-  DescribeStacksCommand,
   Stack,
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
@@ -26,11 +25,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { awsClient, AwsContext, partitionOf } from '../core/aws';
-import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
+import { DeployError, errorMessage, errorName, explainAwsError, httpStatus, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
+import { describeStack, stackOutputs } from '../core/stack';
 import { parseS3Location } from '../core/s3-location';
-import { buildStackName, ownershipTags, repositoryName } from '../config/names';
+import { ownershipTags, repositoryName } from '../config/names';
 import type { Deployment } from '../config/types';
 import { dlcAccount } from './engines';
 
@@ -89,7 +89,7 @@ export function infraParameters(
 const SETTLED_OK = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE']);
 
 function outputsOf(stack: Stack): BuildInfra {
-  const out = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+  const out = stackOutputs(stack);
   if (!out.RepositoryUri || !out.ProjectName || !out.LogGroupName) {
     throw new DeployError(`stack ${stack.StackName} has no RepositoryUri/ProjectName/LogGroupName outputs`, {
       title: 'Unexpected build stack',
@@ -97,16 +97,6 @@ function outputsOf(stack: Stack): BuildInfra {
     });
   }
   return { repositoryUri: out.RepositoryUri, projectName: out.ProjectName, logGroupName: out.LogGroupName };
-}
-
-export async function describeBuildStack(cfn: CloudFormationClient, name: string): Promise<Stack | undefined> {
-  try {
-    const out = await cfn.send(new DescribeStacksCommand({ StackName: name }));
-    return out.Stacks?.[0];
-  } catch (err) {
-    if (/does not exist/.test(errorMessage(err))) return undefined;
-    throw explainAwsError(err, `Describing stack ${name}`);
-  }
 }
 
 /** The existing stack's outputs when it is settled and carries this config hash, else undefined. */
@@ -131,6 +121,8 @@ async function failureReasons(cfn: CloudFormationClient, name: string): Promise<
 export interface EnsureInfraOptions {
   aws: AwsContext;
   d: Deployment;
+  /** The build stack (the target's names.buildStack). */
+  stackName: string;
   environmentName?: string;
   parameters: Record<string, string>;
   template: string;
@@ -143,7 +135,7 @@ export interface EnsureInfraOptions {
 /** Creates or updates the build stack and waits until it settles. */
 export async function ensureBuildStack(o: EnsureInfraOptions): Promise<BuildInfra> {
   const cfn = awsClient(CloudFormationClient, o.aws);
-  const name = buildStackName(o.d);
+  const name = o.stackName;
   const Parameters = Object.entries(o.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
   const Tags = Object.entries(ownershipTags(o.d, o.environmentName)).map(([Key, Value]) => ({ Key, Value }));
   const common = { StackName: name, TemplateBody: o.template, Parameters, Tags, Capabilities: ['CAPABILITY_IAM' as const] };
@@ -184,7 +176,7 @@ export async function ensureBuildStack(o: EnsureInfraOptions): Promise<BuildInfr
 async function waitForStack(cfn: CloudFormationClient, name: string, o: EnsureInfraOptions, untilGone = false): Promise<Stack | undefined> {
   const result = await poll<Stack | undefined>({
     what: `stack ${name}`,
-    check: () => describeBuildStack(cfn, name),
+    check: () => describeStack(cfn, name),
     done: (s) => !s || !/_IN_PROGRESS$/.test(s.StackStatus ?? '') || (untilGone && s.StackStatus === 'DELETE_COMPLETE'),
     initialDelayMs: o.pollMs ?? 5000,
     maxDelayMs: Math.max(o.pollMs ?? 5000, 15000),
@@ -201,14 +193,13 @@ export async function ensureArtifactBucket(aws: AwsContext, bucket: string, kmsK
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
     return;
   } catch (err) {
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 403) {
+    if (httpStatus(err) === 403) {
       throw new DeployError(`artifact bucket ${bucket} exists but this role cannot use it (403)`, {
         title: 'Artifact bucket not accessible',
         hint: 'Another account may own the name, or the role lacks s3:ListBucket on it. Set environments.<env>.artifactBucket to a bucket you own.',
       });
     }
-    if (status !== 404 && errorName(err) !== 'NotFound' && errorName(err) !== 'NoSuchBucket') throw explainAwsError(err, `Checking bucket ${bucket}`);
+    if (!isNotFound(err)) throw explainAwsError(err, `Checking bucket ${bucket}`);
   }
   reporter.info(`Creating artifact bucket ${bucket}`);
   try {

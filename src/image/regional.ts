@@ -1,7 +1,7 @@
 /**
  * model.s3 in several regions: SageMaker reads model data only from a bucket in the endpoint's own
  * region, so each region whose bucket is elsewhere gets a copy in that region's artifact bucket
- * (server-side, with promote's copier: unchanged objects are skipped on the next run).
+ * (server-side, with the artifact copier of core/s3-copy.ts: unchanged objects are skipped on the next run).
  */
 import { GetBucketLocationCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsClient, Credentials } from '../core/aws';
@@ -9,7 +9,7 @@ import { DeployError, errorName, explainAwsError } from '../core/errors';
 import { parseS3Location, S3Location } from '../core/s3-location';
 import type { Reporter } from '../core/log';
 import type { Deployment } from '../config/types';
-import { copyArtifacts, Bucket } from '../promote/s3';
+import { copyArtifacts, Bucket } from '../core/s3-copy';
 import { ensureArtifactBucket } from './infra';
 
 export interface RegionalCopyOptions {

@@ -15,7 +15,6 @@ import { DeployError, errorMessage, errorName, explainAwsError } from '../core/e
 import type { RunContext } from '../core/action';
 import type { Target } from '../config/select';
 import type { Reporter } from '../core/log';
-import { apiKeySecretName } from '../config/names';
 import type { Deployment, EnvironmentSpec } from '../config/types';
 import { DEFAULT_PROBE_PAYLOAD, KeyExpectation, probeKeys, ProbeOptions, wrongKey } from './probe';
 import { ensureApiKeySecret, keySecretString, newApiKey } from './secret';
@@ -26,10 +25,14 @@ import { SecretsManagerClient, PutSecretValueCommand } from '@aws-sdk/client-sec
 export type RotateMode = 'rotate' | 'refresh' | 'create-only';
 export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret' | 'retirePrevious' | 'refresh';
 
-export interface RotateOptions {
+/** One region's rotation, private to this file: the target, request and run context as the steps use them. */
+interface RegionRotation {
   deployment: Deployment;
   environmentName?: string;
   environment?: EnvironmentSpec;
+  /** The target's names: the key's secret, and the stack that serves it. */
+  secretName: string;
+  stackName: string;
   region: string;
   credentials?: Credentials;
   reporter: Reporter;
@@ -91,6 +94,11 @@ export interface RotateRequest {
   gracePeriodHours?: number;
   endpointUrl?: string;
   timeoutMinutes: number;
+  /** Seams for tests: credentials, the clock, the serving side's poll interval, the key probe's patience. */
+  credentials?: Credentials;
+  now?: () => Date;
+  pollIntervalMs?: number;
+  probe?: Pick<ProbeOptions, 'retries' | 'retryDelayMs' | 'rounds' | 'timeoutMs'>;
 }
 
 /** Either the region results, or why the deployment has no API key to rotate. */
@@ -98,7 +106,7 @@ export type RotateOutcome = { skipped: string } | { results: RotateResult[]; gra
 
 /** rotate-key's one domain call: the key of the target in each of its regions, one after the other. */
 export async function rotateKeys(target: Target, request: RotateRequest, run: RunContext): Promise<RotateOutcome> {
-  const { deployment: d, environmentName, environment, regions } = target;
+  const { deployment: d, environmentName, environment, regions, names } = target;
   if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') {
     return { skipped: `${d.name} is a ${d.target} endpoint: it is called with IAM-signed (SigV4) requests, so there is no API key to rotate.` };
   }
@@ -112,9 +120,10 @@ export async function rotateKeys(target: Target, request: RotateRequest, run: Ru
   const results: RotateResult[] = [];
   for (const region of regions) {
     const r = await run.reporter.group(`${verb} the API key of ${d.name} in ${region}`, () =>
-      rotateApiKey({
-        deployment: d, environmentName, environment, region, reporter: run.reporter, signal: run.signal, mode: request.mode,
-        gracePeriodHours, gracePeriodFromInput: request.gracePeriodHours !== undefined, endpointUrl: request.endpointUrl, timeoutMs: request.timeoutMinutes * 60_000, runId,
+      rotateRegion({
+        deployment: d, environmentName, environment, secretName: names.apiKeySecret, stackName: names.stack, region, credentials: request.credentials,
+        reporter: run.reporter, signal: run.signal, mode: request.mode, gracePeriodHours, gracePeriodFromInput: request.gracePeriodHours !== undefined,
+        endpointUrl: request.endpointUrl, timeoutMs: request.timeoutMinutes * 60_000, runId, now: request.now, pollIntervalMs: request.pollIntervalMs, probe: request.probe,
       }),
     );
     results.push(r);
@@ -124,7 +133,7 @@ export async function rotateKeys(target: Target, request: RotateRequest, run: Ru
 
 /** One region's run: the client, the secret's name, and the log of what happened. */
 interface RunState {
-  o: RotateOptions;
+  o: RegionRotation;
   sm: SecretsManagerClient;
   name: string;
   log: string[];
@@ -134,7 +143,7 @@ interface RunState {
 
 /** Everything the rotation steps share once the secret and the serving side are known. */
 interface StepContext {
-  o: RotateOptions;
+  o: RegionRotation;
   sm: SecretsManagerClient;
   state: SecretState;
   serving: ServingSide;
@@ -151,7 +160,7 @@ interface Prepared {
   probe: ProbeOptions;
 }
 
-export async function rotateApiKey(o: RotateOptions): Promise<RotateResult> {
+async function rotateRegion(o: RegionRotation): Promise<RotateResult> {
   const run = startRun(o);
   const state = await describeKeySecret(run.sm, run.name);
   if (!state || o.mode === 'create-only') return createOrKeep(run, state);
@@ -171,12 +180,12 @@ export async function rotateApiKey(o: RotateOptions): Promise<RotateResult> {
   return rotate(run, prepared, token);
 }
 
-function startRun(o: RotateOptions): RunState {
+function startRun(o: RegionRotation): RunState {
   const log: string[] = [];
   return {
     o,
     sm: awsClient(SecretsManagerClient, { region: o.region, credentials: o.credentials }),
-    name: apiKeySecretName(o.deployment, o.environmentName),
+    name: o.secretName,
     log,
     note: (line) => {
       log.push(line);
@@ -261,7 +270,7 @@ async function prepare(run: RunState, state: SecretState): Promise<Prepared> {
 }
 
 /** When the previous key stops being accepted: the expiry its rotation stored, or (older keys) the creation time plus the grace period. */
-function graceEnd(o: RotateOptions, currentKey: KeyValue, versionCreated: Date | undefined): Date {
+function graceEnd(o: RegionRotation, currentKey: KeyValue, versionCreated: Date | undefined): Date {
   const rotatedAt = currentKey.createdAt ? new Date(currentKey.createdAt) : versionCreated ?? new Date(0);
   const fromThisRun = new Date(rotatedAt.getTime() + o.gracePeriodHours * 3600_000);
   if (!currentKey.previousExpiresAt) return fromThisRun;

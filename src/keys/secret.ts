@@ -4,9 +4,10 @@
  * the first version, our ownership tags, and a resource policy that limits who can read the key.
  */
 import { awsClient, Credentials } from '../core/aws';
+import { formatArn, parseArn, parseAssumedRoleArn } from '../core/arn';
 import { DeployError, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { apiKeySecretName, ownershipTags } from '../config/names';
+import { ownershipTags } from '../config/names';
 import type { Deployment, EnvironmentSpec } from '../config/types';
 import { checkOwnership, CURRENT, describeKeySecret, moveLabel, SERVE_A, SERVE_B } from './state';
 import { GetRandomPasswordCommand, GetResourcePolicyCommand, PutResourcePolicyCommand, SecretsManagerClient, CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
@@ -16,6 +17,8 @@ export const KEY_LENGTH = 48;
 
 export interface EnsureApiKeySecretOptions {
   deployment: Deployment;
+  /** The target's names.apiKeySecret. */
+  secretName: string;
   environmentName?: string;
   region: string;
   credentials?: Credentials;
@@ -51,13 +54,21 @@ export function keySecretString(apiKey: string, now = new Date(), gracePeriodHou
 }
 
 /** IAM ARNs that name the calling identity as aws:PrincipalArn sees it (roles may sit under a path). */
-export function callerPrincipalArns(callerArn: string): string[] {
-  const role = /^arn:(aws[\w-]*):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(callerArn);
-  if (role) {
-    const [, partition, account, name] = role;
-    return [`arn:${partition}:iam::${account}:role/${name}`, `arn:${partition}:iam::${account}:role/*/${name}`];
+function callerPrincipalArns(callerArn: string): string[] {
+  const role = parseAssumedRoleArn(callerArn);
+  if (role && /^\d{12}$/.test(role.account)) {
+    const iam = (resource: string) => formatArn({ partition: role.partition, service: 'iam', region: '', account: role.account, resource });
+    return [iam(`role/${role.roleName}`), iam(`role/*/${role.roleName}`)];
   }
   return [callerArn];
+}
+
+const READER_PARTITIONS = new Set(['aws', 'aws-cn', 'aws-us-gov']);
+
+/** apiKey.readers names IAM roles and users: arn:PARTITION:iam::ACCOUNT:role/NAME or user/NAME. */
+function isReaderArn(value: string): boolean {
+  const arn = parseArn(value);
+  return Boolean(arn && READER_PARTITIONS.has(arn.partition) && arn.service === 'iam' && arn.region === '' && /^\d{12}$/.test(arn.account) && /^(role|user)\/./.test(arn.resource));
 }
 
 /**
@@ -120,12 +131,11 @@ async function applyPolicy(sm: SecretsManagerClient, arn: string, policy: Record
 }
 
 export async function ensureApiKeySecret(options: EnsureApiKeySecretOptions): Promise<{ secretArn: string; created: boolean }> {
-  const { deployment: d, environmentName, region, credentials, reporter } = options;
+  const { deployment: d, secretName: name, environmentName, region, credentials, reporter } = options;
   const sm = awsClient(SecretsManagerClient, { region, credentials });
-  const name = apiKeySecretName(d, environmentName);
   const readers = d.apiKey.readers ?? [];
   for (const r of readers) {
-    if (!/^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)\/.+$/.test(r)) {
+    if (!isReaderArn(r)) {
       throw new DeployError(`apiKey.readers has "${r}", which is not an IAM role or user ARN`, { location: d.source, title: 'Invalid apiKey.readers' });
     }
   }

@@ -3,12 +3,13 @@
  * how to make it load the keys the MD_SERVE labels point at, and its URL for testing the keys.
  */
 import { awsClient, Credentials } from '../core/aws';
-import { DeployError, errorMessage, explainAwsError } from '../core/errors';
+import { DeployError, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
-import { stackName } from '../config/names';
 import type { Deployment } from '../config/types';
-import { CloudFormationClient, DescribeStacksCommand, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { parseArn } from '../core/arn';
+import { describeStack, stackOutputs } from '../core/stack';
+import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { ECSClient, UpdateServiceCommand, DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { SSMClient, DescribeInstanceInformationCommand, SendCommandCommand, ListCommandInvocationsCommand } from '@aws-sdk/client-ssm';
 
@@ -23,7 +24,8 @@ export interface ServingSide {
 
 export interface ServingOptions {
   deployment: Deployment;
-  environmentName?: string;
+  /** The target's names.stack: the stack that serves the key. */
+  stackName: string;
   region: string;
   credentials?: Credentials;
   reporter: Reporter;
@@ -37,23 +39,22 @@ const URL_OUTPUTS = ['EndpointUrl', 'EndpointURL', 'ServiceUrl', 'Url', 'URL'];
 /** Finds the stack the deployment runs in; refuses when it is not deployed (nothing to test against). */
 export async function resolveServing(options: ServingOptions): Promise<ServingSide> {
   const cfn = awsClient(CloudFormationClient, { region: options.region, credentials: options.credentials });
-  const name = stackName(options.deployment, options.environmentName);
-  let outputs: Record<string, string> = {};
-  let resources: { type: string; id: string }[] = [];
+  const name = options.stackName;
+  const stack = await describeStack(cfn, name);
+  if (!stack) {
+    throw new DeployError(`stack ${name} does not exist in ${options.region}: there is no endpoint to rotate the key of`, {
+      title: 'Endpoint not deployed',
+      hint: 'Nothing was changed. Deploy the endpoint first (deploy-endpoint creates the key), or pass create-only: true to only create the secret.',
+    });
+  }
+  const outputs = stackOutputs(stack);
+  let resources: { type: string; id: string }[];
   try {
-    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0];
-    outputs = Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
     resources = ((await cfn.send(new DescribeStackResourcesCommand({ StackName: name }))).StackResources ?? []).map((r) => ({
       type: r.ResourceType ?? '',
       id: r.PhysicalResourceId ?? '',
     }));
   } catch (err) {
-    if (/does not exist/.test(errorMessage(err))) {
-      throw new DeployError(`stack ${name} does not exist in ${options.region}: there is no endpoint to rotate the key of`, {
-        title: 'Endpoint not deployed',
-        hint: 'Nothing was changed. Deploy the endpoint first (deploy-endpoint creates the key), or pass create-only: true to only create the secret.',
-      });
-    }
     throw explainAwsError(err, `Reading stack ${name}`);
   }
   const url = URL_OUTPUTS.map((k) => outputs[k]).find(Boolean) ?? Object.values(outputs).find((v) => /^https?:\/\//.test(v));
@@ -62,7 +63,7 @@ export async function resolveServing(options: ServingOptions): Promise<ServingSi
     const service = resources.find((r) => r.type === 'AWS::ECS::Service')?.id;
     const clusterResource = resources.find((r) => r.type === 'AWS::ECS::Cluster')?.id;
     // New-format service ARNs name their cluster: arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/SERVICE.
-    const cluster = clusterResource ?? (service ? /:service\/([^/]+)\/[^/]+$/.exec(service)?.[1] : undefined);
+    const cluster = clusterResource ?? /^service\/([^/]+)\/[^/]+$/.exec(parseArn(service)?.resource ?? '')?.[1];
     if (!service || !cluster) throw new DeployError(`stack ${name} has no ECS service and cluster`, { title: 'Unexpected stack', hint: 'Deploy the endpoint again with deploy-endpoint.' });
     return ecsServing(options, cluster, service, url);
   }

@@ -4,9 +4,9 @@
  * MD_SERVE_A/MD_SERVE_B, the two keys the serving side accepts (CONTRIBUTING.md, "API-key secret").
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DeployError, errorName, explainAwsError } from '../core/errors';
+import { DeployError, errorName, explainAwsError, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { apiKeySecretName, ownershipTags } from '../config/names';
+import { ownershipTags } from '../config/names';
 import type { Deployment } from '../config/types';
 import { DescribeSecretCommand, ListSecretVersionIdsCommand, GetSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 
@@ -41,7 +41,7 @@ export async function describeKeySecret(sm: SecretsManagerClient, secretId: stri
   try {
     described = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
   } catch (err) {
-    if (errorName(err) === 'ResourceNotFoundException') return undefined;
+    if (isNotFound(err)) return undefined;
     throw explainAwsError(err, `Reading secret ${secretId}`);
   }
   const created: Record<string, Date | undefined> = {};
@@ -155,8 +155,4 @@ export async function moveLabel(sm: SecretsManagerClient, arn: string, label: st
   } catch (err) {
     throw explainAwsError(err, `Moving label ${label} of ${arn}${to ? ` to version ${to}` : ` off version ${from}`}`);
   }
-}
-
-export function secretNameFor(d: Deployment, environmentName?: string): string {
-  return apiKeySecretName(d, environmentName);
 }

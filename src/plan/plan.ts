@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Deployment, Spec } from '../config/types';
-import { regionsFor, selectDeployment, selectEnvironment } from '../config/load';
+import { regionsFor } from '../config/regions';
+import { selectDeployment, selectEnvironment } from '../config/select';
 import { DeployError } from '../core/errors';
 import type { PlanFile, PlanPart } from '../core/plan-part';
 import { planBuild } from '../image/plan';

@@ -6,10 +6,12 @@
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import type { RAMClient } from '@aws-sdk/client-ram';
 import { awsClient, dnsSuffix, partitionOf } from '../core/aws';
-import { DeployError, errorName, throwIfAny } from '../core/errors';
+import { parseArn, parseAssumedRoleArn, parseRoleArn } from '../core/arn';
+import { DeployError, errorName, isNotFound, throwIfAny } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
-import { Actor, sha256Hex, step } from './util';
+import { Actor, step } from '../core/actor';
+import { sha256Hex } from '../core/hash';
 import * as ram from '@aws-sdk/client-ram';
 import * as br from '@aws-sdk/client-bedrock';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
@@ -21,10 +23,14 @@ export interface BedrockModelArn {
   arn: string;
 }
 
+const PARTITIONS = ['aws', 'aws-cn', 'aws-us-gov'];
+
+/** A custom (or base) model ARN of one region and account: arn:PARTITION:bedrock:REGION:ACCOUNT:[custom-]model/NAME. */
 export function parseBedrockModelArn(arn: string): BedrockModelArn | undefined {
-  const m = /^arn:(aws|aws-cn|aws-us-gov):bedrock:([a-z0-9-]+):(\d{12}):(custom-)?model\/\S+$/.exec(arn);
-  const [, partition, region, account] = m ?? [];
-  return partition && region && account ? { partition, region, account, arn } : undefined;
+  const parts = parseArn(arn);
+  if (!parts || parts.service !== 'bedrock' || !PARTITIONS.includes(parts.partition) || !parts.region || !/^\d{12}$/.test(parts.account)) return undefined;
+  if (!/^(custom-)?model\/\S+$/.test(parts.resource)) return undefined;
+  return { partition: parts.partition, region: parts.region, account: parts.account, arn };
 }
 
 /** A custom model name (63 chars max, [0-9A-Za-z_-]) that is the same for the same source model. */
@@ -122,7 +128,7 @@ export async function copyModel(input: ModelCopyInput): Promise<ModelCopyResult>
     try {
       return await input.bedrock.send(new br.GetCustomModelCommand({ modelIdentifier: input.targetModelName }));
     } catch (err) {
-      if (errorName(err) === 'ResourceNotFoundException') return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   });
@@ -169,8 +175,10 @@ function copyFailureHint(input: ModelCopyInput, reason: string): string {
 
 /** The key policy statement a promotion role needs for Bedrock to encrypt a model copy (and serve it) with the key. */
 export function keyPolicyStatement(actor: Actor, region: string): string {
-  const role = /^(arn:[\w-]+:)(?:sts|iam)::(\d{12}):(?:assumed-role|role)\/([\w+=,.@-]+)/.exec(actor.principal);
-  const principal = role ? `${role[1]}iam::${role[2]}:role/${role[3]}` : `arn:${partitionOf(region)}:iam::${actor.account}:root`;
+  // The principal is a role ARN or a role session's, possibly followed by " (session NAME)".
+  const arn = actor.principal.split(' ')[0];
+  const role = parseRoleArn(arn) ?? parseAssumedRoleArn(arn);
+  const principal = role ? `arn:${role.partition}:iam::${role.account}:role/${role.roleName}` : `arn:${partitionOf(region)}:iam::${actor.account}:root`;
   return JSON.stringify({
     Sid: 'ModelDeployBedrockCopy',
     Effect: 'Allow',
@@ -223,7 +231,7 @@ export async function checkBedrockPrerequisites(input: BedrockPrerequisitesInput
   const errors: DeployError[] = [];
   if (input.source.actor.account !== input.target.actor.account) errors.push(...(await organizationProblems(input)));
   const model = await sourceModel(input, errors);
-  const base = model?.baseModelArn ? /foundation-model\/(.+)$/.exec(model.baseModelArn)?.[1] : undefined;
+  const base = /^foundation-model\/(.+)$/.exec(parseArn(model?.baseModelArn)?.resource ?? '')?.[1];
   if (base) {
     for (const region of input.target.regions) {
       const problem = await regionProblem(input, region, base);
@@ -267,7 +275,7 @@ async function sourceModel(input: BedrockPrerequisitesInput, errors: DeployError
     try {
       return await input.source.bedrock.send(new br.GetCustomModelCommand({ modelIdentifier: arn }));
     } catch (err) {
-      if (errorName(err) === 'ResourceNotFoundException') return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   });
@@ -296,7 +304,7 @@ async function regionProblem(input: BedrockPrerequisitesInput, region: string, b
     try {
       return await target.bedrockIn(region).send(new br.GetFoundationModelCommand({ modelIdentifier: base }));
     } catch (err) {
-      if (errorName(err) === 'ResourceNotFoundException' || errorName(err) === 'ValidationException') return undefined;
+      if (isNotFound(err) || errorName(err) === 'ValidationException') return undefined;
       throw err;
     }
   });

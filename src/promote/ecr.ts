@@ -5,12 +5,13 @@
  * a promotion that stops half-way leaves no tag on an incomplete image and a re-run finishes it.
  */
 import type { ECRClient, ImageIdentifier } from '@aws-sdk/client-ecr';
-import { dnsSuffix } from '../core/aws';
-import { DeployError, errorName } from '../core/errors';
+import { DeployError, errorName, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
+import { Actor, step } from '../core/actor';
+import { mapLimit } from '../core/concurrency';
+import { sha256Hex } from '../core/hash';
 import { MAX_PART_SIZE, transferBlob } from './blob';
-import { Actor, mapLimit, sha256Hex, step } from './util';
 import { BatchGetImageCommand, DescribeImagesCommand, DescribeImageReplicationStatusCommand } from '@aws-sdk/client-ecr';
 import * as ecr from '@aws-sdk/client-ecr';
 import type { ImageRef } from '../core/image-uri';
@@ -29,10 +30,6 @@ export interface Registry {
   registryId: string;
   region: string;
   repositoryName: string;
-}
-
-export function imageUri(registryId: string, region: string, repositoryName: string, digest: string): string {
-  return `${registryId}.dkr.ecr.${region}.${dnsSuffix(region)}/${repositoryName}@${digest}`;
 }
 
 function where(r: Registry): string {
@@ -112,7 +109,7 @@ export async function newestImage(r: Registry): Promise<ImageRef> {
       nextToken = out.nextToken;
     } while (nextToken);
   } catch (err) {
-    if (!/RepositoryNotFound/.test(errorName((err as { cause?: unknown }).cause ?? err))) throw err;
+    if (!isNotFound(err)) throw err;
   }
   if (!best) {
     throw new DeployError(`No tagged image in ${where(r)} to promote.`, {
@@ -197,7 +194,7 @@ async function alreadyInTarget(job: CopyJob, ref: ImageRef, top: Manifest): Prom
     const present = (await counted(job, getManifests(job.target, [ref.tag ? { imageTag: ref.tag } : { imageDigest: top.digest }]))).found[0];
     return present?.digest === top.digest;
   } catch (err) {
-    if (!/RepositoryNotFound/.test(errorName((err as { cause?: unknown }).cause ?? err)) || !job.options.createRepository) throw err;
+    if (!isNotFound(err) || !job.options.createRepository) throw err;
     await job.options.createRepository(job.target);
     return false;
   }

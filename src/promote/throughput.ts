@@ -9,7 +9,8 @@ import { DeployError, errorName } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
 import type { Commitment } from '../config/types';
-import { Actor, sha256Hex, step } from './util';
+import { Actor, step } from '../core/actor';
+import { sha256Hex } from '../core/hash';
 
 export type { Commitment };
 /** The schema's bedrockThroughput.commitment values, as the action's choices. */

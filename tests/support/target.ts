@@ -1,8 +1,8 @@
-/** The one way tests build a Target: the bundled example spec (optionally edited), selected as an action would. */
+/** The one way tests build a Target: the bundled example spec (optionally edited), resolved as an action resolves it (targetOf). */
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseSpec, regionsFor, selectDeployment, selectEnvironment } from '../../src/config/load';
-import { Target, targetNames } from '../../src/config/select';
+import { parseSpec } from '../../src/config/load';
+import { Target, targetOf } from '../../src/config/select';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const EXAMPLE_SPEC = path.join(ROOT, 'examples', 'model-deploy.yml');
@@ -13,8 +13,5 @@ export function exampleSpec(mutate?: (text: string) => string) {
 }
 
 export function exampleTarget(deployment: string, environmentName?: string, mutate?: (text: string) => string): Target {
-  const spec = exampleSpec(mutate);
-  const d = selectDeployment(spec, deployment);
-  const environment = environmentName ? selectEnvironment(spec, environmentName) : undefined;
-  return { spec, specFile: EXAMPLE_SPEC, specDir: path.dirname(EXAMPLE_SPEC), deployment: d, environmentName, environment, regions: regionsFor(d, environment), names: targetNames(d, environmentName) };
+  return targetOf(exampleSpec(mutate), EXAMPLE_SPEC, { deployment, environment: environmentName });
 }

@@ -1,6 +1,15 @@
 // Entry of the model-deploy command-line bundle.
 import { main } from '../../cli/main';
+import { loadHttpClient } from '../../core/http-client';
+import { proxyConfigured } from '../../core/proxy';
 
-void main(process.argv.slice(2)).then((code) => {
+async function start(): Promise<number> {
+  // Every AWS request asks @actions/http-client's NO_PROXY rule (proxy.ts), synchronously: load it now,
+  // as runAction does for the actions.
+  if (proxyConfigured()) await loadHttpClient();
+  return main(process.argv.slice(2));
+}
+
+void start().then((code) => {
   process.exitCode = code;
 });

@@ -10,9 +10,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointAsyncCommand, InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { benchmarkAfterDeploy, hashOfImageUri, instanceHourlyPrice } from '../../../src/benchmark/after-deploy';
+import { benchmarkAfterDeploy, instanceHourlyPrice } from '../../../src/benchmark/after-deploy';
+import { hashOfImageUri } from '../../../src/benchmark/image-hash';
 import { benchmarkKey, validateResult } from '../../../src/benchmark/results';
-import { resolveTarget } from '../../../src/config/select';
+import { exampleTarget } from '../../support/target';
 import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import type { RegionResult } from '../../../src/deploy/region';
@@ -34,13 +35,11 @@ beforeEach(() => {
   process.env.AWS_SECRET_ACCESS_KEY = 'secret';
 });
 
+/** The chat deployment of a one-deployment spec, and a workspace folder for its results. */
 function targetOf(targetKind: string, instanceType: string, more = '', regions = '[us-east-1]') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-after-'));
-  fs.writeFileSync(
-    path.join(dir, 'model-deploy.yml'),
-    `version: 1\nproject: acme\ndeployments:\n  chat:\n    model: { huggingface: { id: org/model, revision: "${REV}" }, sizeGb: 10 }\n    engine: { name: vllm }\n    target: ${targetKind}\n    instanceType: ${instanceType}\n    regions: ${regions}\n    workload: { promptTokens: 8, outputTokens: 4, concurrency: 2, requests: 6, maxDurationSeconds: 30 }\n${more}`,
-  );
-  return { target: resolveTarget({ config: 'model-deploy.yml' }, dir), dir };
+  const text = `version: 1\nproject: acme\ndeployments:\n  chat:\n    model: { huggingface: { id: org/model, revision: "${REV}" }, sizeGb: 10 }\n    engine: { name: vllm }\n    target: ${targetKind}\n    instanceType: ${instanceType}\n    regions: ${regions}\n    workload: { promptTokens: 8, outputTokens: 4, concurrency: 2, requests: 6, maxDurationSeconds: 30 }\n${more}`;
+  return { target: exampleTarget('chat', undefined, () => text), dir };
 }
 
 function regionResult(region: string, status: RegionResult['status'], extra: Partial<RegionResult> = {}): RegionResult {
@@ -64,7 +63,7 @@ describe('benchmarkAfterDeploy', () => {
       return { Body: body() };
     });
     const ctx = run();
-    const results = await benchmarkAfterDeploy(target, [regionResult('us-east-1', 'deployed'), regionResult('us-west-2', 'change-set-created')], { imageHash: IMAGE, workspace: dir }, ctx);
+    const results = await benchmarkAfterDeploy(target, { deployed: [regionResult('us-east-1', 'deployed'), regionResult('us-west-2', 'change-set-created')], imageHash: IMAGE, workspace: dir, resultsDir: 'results' }, ctx);
     expect(results).toHaveLength(1);
     const [r] = results;
     expect(r?.json).toMatchObject({ completed: 6, failed: 0, total_output_tokens: 24, backend: 'sagemaker-stream', model_id: 'org/model', max_concurrency: 2 });
@@ -82,6 +81,9 @@ describe('benchmarkAfterDeploy', () => {
     expect(rec && validateResult(rec)).toBeUndefined();
     expect(rec).toMatchObject({ imageHash: IMAGE, instanceType: 'ml.g5.2xlarge', commit: SHA, region: 'us-east-1' });
     expect(rec?.key).toBe(benchmarkKey({ imageHash: IMAGE, instanceType: 'ml.g5.2xlarge', workload: target.deployment.workload }));
+    // Written to the results folder, as the PR cost comment reads it.
+    expect(r?.resultFile && path.dirname(r.resultFile)).toBe(path.join(dir, 'results'));
+    expect(JSON.parse(fs.readFileSync(r!.resultFile!, 'utf8'))).toEqual(rec);
     expect(ctx.reporter.allText()).toContain('Benchmark skipped in us-west-2');
   });
 
@@ -95,7 +97,8 @@ describe('benchmarkAfterDeploy', () => {
       );
       secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ apiKey: KEY }) });
       const ctx = run();
-      const [r] = await benchmarkAfterDeploy(target, [regionResult('us-east-1', 'no-changes', { endpointUrl: server.url, outputs: { ApiKeySecretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:k' } })], { workspace: dir }, ctx);
+      const deployed = [regionResult('us-east-1', 'no-changes', { endpointUrl: server.url, outputs: { ApiKeySecretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:k' } })];
+      const [r] = await benchmarkAfterDeploy(target, { deployed, workspace: dir, resultsDir: 'results' }, ctx);
       expect(r?.json).toMatchObject({ completed: 6, backend: 'openai-chat' });
       expect(secrets.commandCalls(GetSecretValueCommand)[0]?.args[0].input.SecretId).toBe('arn:aws:secretsmanager:us-east-1:111122223333:secret:k');
       expect((await server.stats()).requests.every((q) => q.headers.authorization === `Bearer ${KEY}`)).toBe(true);
@@ -116,12 +119,8 @@ describe('benchmarkAfterDeploy', () => {
     s3.on(PutObjectCommand).resolves({});
     s3.on(HeadObjectCommand).resolves({});
     s3.on(GetObjectCommand).callsFake(async () => ({ Body: { transformToString: async () => '{"usage":{"prompt_tokens":9,"completion_tokens":4}}' } }));
-    const [r] = await benchmarkAfterDeploy(
-      target,
-      [regionResult('us-east-1', 'deployed', { endpointName: 'acme-chat-async', outputs: { OutputS3Uri: 's3://acme-async-bucket/chat/output/' } })],
-      { workspace: dir },
-      run(),
-    );
+    const deployed = [regionResult('us-east-1', 'deployed', { endpointName: 'acme-chat-async', outputs: { OutputS3Uri: 's3://acme-async-bucket/chat/output/' } })];
+    const [r] = await benchmarkAfterDeploy(target, { deployed, workspace: dir, resultsDir: 'results' }, run());
     expect(r?.json).toMatchObject({ completed: 6, backend: 'sagemaker-async' });
     const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     expect(puts).toHaveLength(8);

@@ -12,11 +12,11 @@ import * as ts from 'typescript';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 let built: string | undefined;
 
-/** src/core and src/benchmark as CommonJS in a temporary directory (once per test file). */
+/** src/core, src/config, src/prices and src/benchmark as CommonJS in a temporary directory (once per test file). */
 export function transpiledSources(): string {
   if (built) return built;
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'md-bench-src-'));
-  for (const dir of ['src/core', 'src/benchmark']) {
+  for (const dir of ['src/core', 'src/config', 'src/prices', 'src/benchmark']) {
     for (const file of fs.readdirSync(path.join(ROOT, dir))) {
       if (!file.endsWith('.ts')) continue;
       const source = fs.readFileSync(path.join(ROOT, dir, file), 'utf8');

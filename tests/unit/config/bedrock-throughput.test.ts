@@ -1,6 +1,7 @@
 /** deployments.<name>.bedrockThroughput: the schema's shape, its target environments, and file:line errors. */
 import { DeployError, DeployErrors } from '../../../src/core/errors';
-import { bedrockThroughputTargets, parseSpec } from '../../../src/config/load';
+import { parseSpec } from '../../../src/config/load';
+import { bedrockThroughputTargets } from '../../../src/config/regions';
 
 function specWith(throughput: string, environments = ENVIRONMENTS): string {
   return `version: 1

@@ -2,7 +2,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadSpec, regionsFor } from '../../../src/config/load';
+import { loadSpec } from '../../../src/config/load';
+import { regionsFor } from '../../../src/config/regions';
 import { plan } from '../../../src/plan/plan';
 
 const DIR = path.resolve(__dirname, '../../../examples');

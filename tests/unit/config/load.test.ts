@@ -1,8 +1,11 @@
+import { exampleSpec } from '../../support/target';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DeployError, DeployErrors } from '../../../src/core/errors';
-import { loadSpec, mergeDefaults, parseSpec, selectDeployment, selectEnvironment } from '../../../src/config/load';
+import { mergeDefaults } from '../../../src/config/defaults';
+import { loadSpec, parseSpec } from '../../../src/config/load';
+import { selectDeployment, selectEnvironment } from '../../../src/config/select';
 import { nearest } from '../../../src/config/suggest';
 
 const EXAMPLE = path.resolve(__dirname, '../../../examples/model-deploy.yml');
@@ -333,6 +336,13 @@ describe('selecting', () => {
 
   it('says when there are no environments', () => {
     expect(() => selectEnvironment(spec, 'prod')).toThrow(/unknown environment "prod"/);
+  });
+
+  it('points an account id given for an environment at the environment with that account, for every action', () => {
+    const example = exampleSpec();
+    const [name, env] = Object.entries(example.environments)[0]!;
+    expect(() => selectEnvironment(example, env.account)).toThrow(new RegExp(`input \`environment\` is the account ${env.account}.*is environment "${name}"`));
+    expect(() => selectEnvironment(example, '000000000000', 'target-environment')).toThrow(/input `target-environment` is the account 000000000000.*not in the spec/);
   });
 });
 

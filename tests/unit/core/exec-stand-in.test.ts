@@ -1,7 +1,7 @@
 /**
- * The action bundles map @actions/exec to src/core/exec-stand-in.js (src/entries/tsconfig.json): @actions/core's
- * index imports it for `platform` alone. Checked in a plain Node process, whose require cache shows
- * what was evaluated.
+ * The bundles and the tests map @actions/exec to src/core/exec-stand-in.js (tsconfig.json "paths",
+ * jest.config.js): @actions/core's index imports it for `platform` alone. Checked in a plain Node
+ * process, whose require cache shows what was evaluated.
  */
 import { execFileSync } from 'child_process';
 import * as path from 'path';
@@ -20,7 +20,7 @@ describe('the @actions/exec stand-in of the action bundles', () => {
   it('is not evaluated by an import (__esModule is answered without it), and is the package once used', () => {
     const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const real = require('@actions/exec') as Record<string, unknown>;
+    const real = require('@actions/exec/lib/exec') as Record<string, unknown>;
     expect(out).toEqual({ same: true, afterImport: false, fn: 'function', afterUse: true, keys: Object.keys(real).sort() });
   });
 });

@@ -1,3 +1,4 @@
+import { explainAwsError } from '../../../src/core/errors';
 import { jittered, poll, withRetries, isThrottling } from '../../../src/core/poll';
 
 function throttle(name = 'ThrottlingException') {
@@ -95,5 +96,13 @@ describe('retries and jitter', () => {
     expect(isThrottling(throttle('Throttling'))).toBe(true);
     expect(isThrottling(Object.assign(new Error('x'), { $metadata: { httpStatusCode: 429 } }))).toBe(true);
     expect(isThrottling(new Error('AccessDenied'))).toBe(false);
+  });
+
+  it('recognises throttling behind explainAwsError (core/stack.ts wraps what DescribeStacks throws)', () => {
+    const raw = Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+    const wrapped = explainAwsError(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }), 'Reading stack s');
+    expect(isThrottling(explainAwsError(raw, 'Reading stack s'))).toBe(true);
+    expect(isThrottling(wrapped)).toBe(true);
+    expect(isThrottling(explainAwsError(new Error('denied'), 'Reading stack s'))).toBe(false);
   });
 });

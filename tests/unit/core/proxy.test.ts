@@ -2,6 +2,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { STSClient } from '@aws-sdk/client-sts';
 import { clientConfig } from '../../../src/core/aws';
 import type { githubClient as GitHubClientFactory } from '../../../src/core/github';
+import { loadHttpClient } from '../../../src/core/http-client';
 import { proxyConfigured, proxyFor, proxyRequestHandler } from '../../../src/core/proxy';
 import { startLoopback } from '../../support/loopback';
 
@@ -13,8 +14,10 @@ function setProxyEnv(values: Record<string, string>) {
   Object.assign(process.env, values);
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   for (const name of VARIABLES) saved[name] = process.env[name];
+  // As runAction does when a proxy variable is set: proxyFor asks the package it loads.
+  await loadHttpClient();
 });
 afterEach(() => {
   for (const name of VARIABLES) {

@@ -11,7 +11,7 @@ import { imageHashOf } from '../../../src/benchmark/image-hash';
 import { BenchmarkResultRecord, benchmarkKey, validateResult } from '../../../src/benchmark/results';
 import { parseSpec } from '../../../src/config/load';
 import { readArtifact } from '../../../src/cost/artifact';
-import { EstimateCostOptions, runEstimateCost } from '../../../src/cost/flow';
+import { CostRequest, estimateCost } from '../../../src/cost/flow';
 import { renderReport } from '../../../src/cost/render';
 import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
@@ -62,9 +62,13 @@ function workspace(): string {
   return dir;
 }
 
-function options(dir: string, more: Partial<EstimateCostOptions> = {}): EstimateCostOptions {
-  return { workspace: dir, config: 'model-deploy.yml', hoursPerMonth: 730, livePrices: false, mode: 'estimate', behavior: 'update', skipIfUnchanged: false, resultFile: 'cost.json', env: new EnvInputs({}), reporter: memoryReporter(), ...more };
+/** The door's arguments for the spec in `dir` (model-deploy.yml): estimate mode, cost.json. */
+function options(dir: string, more: Partial<CostRequest> = {}) {
+  const request: CostRequest = { hoursPerMonth: 730, livePrices: false, mode: 'estimate', behavior: 'update', skipIfUnchanged: false, resultFile: 'cost.json', ...more };
+  return { target: { workspace: dir, config: 'model-deploy.yml' }, request, run: { reporter: memoryReporter(), env: new EnvInputs({}) } };
 }
+
+const estimate = (o: ReturnType<typeof options>) => estimateCost(o.target, o.request, o.run);
 
 const rowOf = (body: string, name: string) => body.split('\n').find((l) => l.startsWith(`| ${name} |`)) ?? '';
 
@@ -72,17 +76,17 @@ describe('the PR comment\'s $/1M output tokens column', () => {
   it('shows the measured figure for an unchanged configuration and "not measured" for a changed one', async () => {
     const dir = workspace();
     const o = options(dir);
-    const res = await runEstimateCost(o);
+    const res = await estimate(o);
     const body = renderReport(res.report);
     expect(body).toContain('| Per 1M output tokens |');
     expect(rowOf(body, 'chat')).toMatch(/\| \$1\.11 \(measured 2026-11-20 at 0123abc\) \|$/);
     expect(rowOf(body, 'batch')).toMatch(/\| not measured \|$/);
-    expect((o.reporter as ReturnType<typeof memoryReporter>).allText()).toMatch(/tampered\.json skipped: key does not match/);
+    expect(o.run.reporter.allText()).toMatch(/tampered\.json skipped: key does not match/);
   });
 
   it('survives the comment job\'s validation (the fork PR path renders from the result file)', async () => {
     const dir = workspace();
-    await runEstimateCost(options(dir));
+    await estimate(options(dir));
     const artifact = await readArtifact(JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8')), 'cost.json');
     const body = renderReport(artifact.report);
     expect(rowOf(body, 'chat')).toContain('$1.11 (measured 2026-11-20 at 0123abc)');
@@ -95,14 +99,14 @@ describe('the PR comment\'s $/1M output tokens column', () => {
   it('adds no column where the repository keeps no results', async () => {
     const dir = workspace();
     fs.rmSync(path.join(dir, '.model-deploy'), { recursive: true });
-    const res = await runEstimateCost(options(dir));
+    const res = await estimate(options(dir));
     expect(renderReport(res.report)).not.toContain('Per 1M output tokens');
   });
 
   it('reads another directory when benchmark-results names it', async () => {
     const dir = workspace();
     fs.renameSync(path.join(dir, '.model-deploy', 'benchmarks'), path.join(dir, 'perf'));
-    const res = await runEstimateCost(options(dir, { benchmarkResults: 'perf' }));
+    const res = await estimate(options(dir, { benchmarkResults: 'perf' }));
     expect(rowOf(renderReport(res.report), 'chat')).toContain('(measured 2026-11-20 at 0123abc)');
   });
 
@@ -117,7 +121,7 @@ describe('the PR comment\'s $/1M output tokens column', () => {
     // The PR's head plants a valid-looking result for batch's new configuration.
     const planted = record('batch', 'ml.g5.2xlarge', dir, 0.01);
     fs.writeFileSync(path.join(dir, '.model-deploy', 'benchmarks', `${planted.key}.json`), JSON.stringify(planted));
-    const res = await runEstimateCost(options(dir, { baseRef: base }));
+    const res = await estimate(options(dir, { baseRef: base }));
     const body = renderReport(res.report);
     expect(rowOf(body, 'chat')).toContain('$1.11 (measured 2026-11-20 at 0123abc)');
     expect(rowOf(body, 'batch')).toMatch(/\| not measured \|$/);
@@ -131,7 +135,7 @@ describe('the PR comment\'s $/1M output tokens column', () => {
     const cny = { ...usd, region: 'cn-north-1', measuredAt: '2026-11-22T08:15:00.000Z', price: { ...usd.price!, currency: 'CNY' as const, perMillionOutputTokens: 7.9 } };
     expect(validateResult(cny)).toBeUndefined();
     fs.writeFileSync(path.join(dir, '.model-deploy', 'benchmarks', 'chat-cn.json'), JSON.stringify(cny));
-    const res = await runEstimateCost(options(dir));
+    const res = await estimate(options(dir));
     expect(rowOf(renderReport(res.report), 'chat')).toMatch(/\| \$1\.11 \(measured 2026-11-20 at 0123abc\) \|$/);
   });
 });

@@ -1,5 +1,5 @@
-import { Catalog, decimalProduct } from '../../../src/cost/catalog';
-import catalog from '../../../src/cost/catalog/prices.json';
+import { Catalog, decimalProduct } from '../../../src/prices/catalog';
+import catalog from '../../../src/prices/catalog/prices.json';
 
 describe('price catalogue', () => {
   const c = new Catalog();

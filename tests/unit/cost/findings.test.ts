@@ -11,7 +11,10 @@ import { memoryReporter } from '../../../src/core/log';
 import { loadSpec, parseSpec } from '../../../src/config/load';
 import { readBaseSpec } from '../../../src/cost/base';
 import { PriceBook, estimateDeployments } from '../../../src/cost/estimate';
-import { EstimateCostOptions, runEstimateCost } from '../../../src/cost/flow';
+import { CostRequest, estimateCost } from '../../../src/cost/flow';
+import * as estimateCostAction from '../../../src/actions/estimate-cost';
+import { runAction } from '../../../src/core/action';
+import { mapInputSource } from '../../../src/core/inputs';
 import { planCost } from '../../../src/cost/plan';
 import { buildReport, checkBudget, parseBudget } from '../../../src/cost/report';
 import { GITHUB_COMMENT_LIMIT, commentMarker, renderReport } from '../../../src/cost/render';
@@ -28,23 +31,30 @@ function ws(files: Record<string, string>): string {
   return dir;
 }
 
-function options(workspace: string, more: Partial<EstimateCostOptions> = {}, env: NodeJS.ProcessEnv = {}) {
+/** The door's arguments for the spec in `workspace` (model-deploy.yml): estimate mode, cost.json. */
+function options(workspace: string, more: Partial<CostRequest> = {}, env: NodeJS.ProcessEnv = {}) {
   const reporter = memoryReporter();
-  const o: EstimateCostOptions = {
-    workspace,
-    config: 'model-deploy.yml',
+  const request: CostRequest = {
     hoursPerMonth: 730,
     livePrices: false,
     mode: 'estimate',
     behavior: 'update',
     skipIfUnchanged: false,
     resultFile: 'cost.json',
-    env: new EnvInputs(env),
-    reporter,
     retryBaseMs: 5,
     ...more,
   };
+  const o = { target: { workspace, config: 'model-deploy.yml' }, request, run: { reporter, env: new EnvInputs(env) } };
   return { o, reporter };
+}
+
+const estimate = (o: ReturnType<typeof options>['o']) => estimateCost(o.target, o.request, o.run);
+
+/** The action itself on the spec in `workspace`, for what it outputs. */
+async function actionOutputs(workspace: string, inputs: Record<string, string> = {}) {
+  const reporter = memoryReporter();
+  await runAction(estimateCostAction, { source: mapInputSource({ mode: 'estimate', 'result-file': 'cost.json', ...inputs }), reporter, env: { GITHUB_WORKSPACE: workspace }, setExitCode: false });
+  return reporter.captured.outputs;
 }
 
 function report(headYaml: string, baseYaml?: string) {
@@ -117,12 +127,14 @@ describe('2. the base spec from a shallow checkout', () => {
 describe('3. an invalid spec on the base', () => {
   it('shows the base as unknown and prices the head', async () => {
     const head = `version: 1\nproject: test\ndeployments:\n${sagemaker('chat', 'ml.g4dn.xlarge')}`;
-    const { o, reporter } = options(ws({ 'model-deploy.yml': head, 'base.yml': head.replace('instanceType: ml.g4dn.xlarge', 'instanceType: [oops') }), { baseConfig: 'base.yml', maxMonthlyIncrease: '10%' });
-    const res = await runEstimateCost(o);
+    const dir = ws({ 'model-deploy.yml': head, 'base.yml': head.replace('instanceType: ml.g4dn.xlarge', 'instanceType: [oops') });
+    const { o } = options(dir, { baseConfig: 'base.yml', maxMonthlyIncrease: '10%' });
+    const res = await estimate(o);
     expect(res.report.compared).toBe(false);
     expect(res.report.baseNote).toMatch(/Base unknown/);
     // ml.g4dn.xlarge 537.572 + ECR 10 GB × 0.10 + S3 10 GB × 0.023.
-    expect(reporter.captured.outputs['total-monthly-cost']).toBe('538.802');
+    const outputs = await actionOutputs(dir, { 'base-config': 'base.yml', 'max-monthly-increase': '10%' });
+    expect(outputs['total-monthly-cost']).toBe('538.802');
     // Nothing to take an increase from: the check does not fail on the unknown base.
     expect(res.violations).toEqual([]);
   });
@@ -210,7 +222,7 @@ describe('8. the one-time build only when the change builds', () => {
   it('asks renderBuild when the build inputs differ: a new build.estimatedMinutes renders the same image tag', async () => {
     const head = `version: 1\nproject: test\ndeployments:\n${sagemaker('chat', 'ml.g4dn.xlarge', '    build: { estimatedMinutes: 12 }\n')}`;
     const base = head.replace('estimatedMinutes: 12', 'estimatedMinutes: 10');
-    const res = await runEstimateCost(options(ws({ 'model-deploy.yml': head, 'base.yml': base }), { baseConfig: 'base.yml' }).o);
+    const res = await estimate(options(ws({ 'model-deploy.yml': head, 'base.yml': base }), { baseConfig: 'base.yml' }).o);
     const chat = res.report.changes[0]!;
     expect(chat.next!.oneTime.imageTag).toMatch(/^md-[0-9a-f]{40}$/);
     expect(chat.next!.oneTime.imageTag).toBe(chat.past!.oneTime.imageTag);
@@ -230,7 +242,7 @@ describe('8b. a new engine or new weights is a new image without rendering eithe
     const render = require('../../../src/image/render') as typeof import('../../../src/image/render');
     const spy = jest.spyOn(render, 'renderBuild');
     try {
-      const res = await runEstimateCost(options(ws({ 'model-deploy.yml': head, 'base.yml': base }), { baseConfig: 'base.yml' }).o);
+      const res = await estimate(options(ws({ 'model-deploy.yml': head, 'base.yml': base }), { baseConfig: 'base.yml' }).o);
       expect(res.report.changes[0]!.oneTime).toBeGreaterThan(0);
       expect(spy).not.toHaveBeenCalled();
     } finally {
@@ -243,7 +255,7 @@ describe('9. clearer than infracost: the bundled example with a changed instance
   it('shows old → new per deployment and per component, a bar chart of the change, whole units in the summary', async () => {
     const text = fs.readFileSync(EXAMPLE, 'utf8');
     const { o } = options(ws({ 'model-deploy.yml': text.replace('instanceType: ml.g5.2xlarge', 'instanceType: ml.g5.xlarge'), 'base.yml': text }), { baseConfig: 'base.yml' });
-    const res = await runEstimateCost(o);
+    const res = await estimate(o);
     const body = renderReport(res.report, { marker: commentMarker('model-deploy.yml') });
     fs.mkdirSync(path.join(__dirname, '__output__'), { recursive: true });
     fs.writeFileSync(path.join(__dirname, '__output__', 'example-comment.md'), body);
@@ -263,9 +275,7 @@ describe('9. clearer than infracost: the bundled example with a changed instance
 describe('10. outputs and the size limit', () => {
   it('writes one decimal output per currency and JSON, never "x USD; y CNY"', async () => {
     const spec = `version: 1\nproject: test\ndeployments:\n${ec2('us', 'g4dn.xlarge')}${ec2('cn', 'g4dn.xlarge').replace('regions: [us-east-1]', 'regions: [cn-north-1]').replace('arn:aws:acm:us-east-1', 'arn:aws-cn:acm:cn-north-1')}`;
-    const { o, reporter } = options(ws({ 'model-deploy.yml': spec }));
-    await runEstimateCost(o);
-    const out = reporter.captured.outputs;
+    const out = await actionOutputs(ws({ 'model-deploy.yml': spec }));
     expect(out['total-monthly-cost']).toBe('');
     expect(out['total-monthly-cost-usd']).toMatch(/^\d+(\.\d+)?$/);
     expect(out['total-monthly-cost-cny']).toMatch(/^\d+(\.\d+)?$/);
@@ -291,7 +301,7 @@ describe('11. comment mode posts only what it renders from validated figures', (
   async function estimateThenComment(tamper: (file: Record<string, unknown>) => void) {
     const spec = `version: 1\nproject: test\ndeployments:\n${sagemaker('chat', 'ml.g4dn.xlarge')}`;
     const dir = ws({ 'model-deploy.yml': spec });
-    await runEstimateCost(options(dir, { prNumber: 7 }).o);
+    await estimate(options(dir, { prNumber: 7 }).o);
     const file = path.join(dir, 'cost.json');
     const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
     tamper(parsed);
@@ -304,7 +314,7 @@ describe('11. comment mode posts only what it renders from validated figures', (
       return { status: 201, body: { id: 1, html_url: 'https://github.com/acme/models/pull/7#c1' } };
     });
     const env = { GITHUB_REPOSITORY: 'acme/models', GITHUB_API_URL: server.url };
-    const run = runEstimateCost(options(dir, { mode: 'comment', prNumber: 7, token: 'ghs_x' }, env).o);
+    const run = estimate(options(dir, { mode: 'comment', prNumber: 7, token: 'ghs_x' }, env).o);
     return { run, posted };
   }
 

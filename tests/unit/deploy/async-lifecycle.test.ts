@@ -131,7 +131,7 @@ describe('deploy-endpoint of a sagemaker-async deployment with a prebuilt image'
     let token = '';
     sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
     cfn.on(DescribeStacksCommand).callsFake(() => {
-      if (!status) throw Object.assign(new Error(`Stack with id ${STACK} does not exist`), { name: 'ValidationError' });
+      if (!status) throw Object.assign(new Error(`Stack with id ${STACK} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
       return { Stacks: [{ StackName: STACK, StackId: ID, StackStatus: status, CreationTime: new Date() }] };
     });
     cfn.on(CreateChangeSetCommand).callsFake(() => {

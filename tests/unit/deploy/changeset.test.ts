@@ -57,7 +57,7 @@ describe('create and wait', () => {
   it('replaces an unexecuted change set of the same name, then waits with poll() and reads every page', async () => {
     const render = fakeRender();
     const sel = selection('qwen-chat', 'dev');
-    const rendered = render({ deployment: sel.deployment, region: 'us-east-1', environmentName: 'dev' });
+    const rendered = render({ deployment: sel.deployment, names: sel.names, region: 'us-east-1', environmentName: 'dev' });
     cfn.on(DescribeChangeSetCommand).resolvesOnce({ Status: 'CREATE_COMPLETE' });
     cfn.on(DeleteChangeSetCommand).resolves({});
     cfn.on(CreateChangeSetCommand).resolves({ Id: 'arn:cs/md-1' });

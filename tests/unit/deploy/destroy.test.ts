@@ -9,7 +9,7 @@ import { deployEndpoint, DeployRequest } from '../../../src/deploy/flow';
 import { DeployError } from '../../../src/core/errors';
 import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
-import { event, fakeClock, selection } from './flow-fixtures';
+import { event, fakeClock, jobSummary, selection } from './flow-fixtures';
 
 const cfn = mockClient(CloudFormationClient);
 const sts = mockClient(STSClient);
@@ -32,7 +32,7 @@ function world(stack: Partial<Stack> | undefined, outcome: 'DELETE_COMPLETE' | '
   let token = '';
   let status = stack?.StackStatus ?? 'UPDATE_COMPLETE';
   cfn.on(DescribeStacksCommand).callsFake(() => {
-    if (!stack) throw Object.assign(new Error(`Stack with id ${STACK} does not exist`), { name: 'ValidationError' });
+    if (!stack) throw Object.assign(new Error(`Stack with id ${STACK} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
     return { Stacks: [{ StackName: STACK, StackId: ID, CreationTime: new Date(0), ...stack, StackStatus: status }] };
   });
   cfn.on(ListStackResourcesCommand).resolves({
@@ -68,14 +68,15 @@ describe('deployEndpoint mode destroy', () => {
   it('deletes the stack and reports what went and what stayed: retained resources and the data outside the stack', async () => {
     world({});
     const r = run();
-    const [result] = await deployEndpoint(selection('code-assistant', 'dev'), request(), r);
+    const target = selection('code-assistant', 'dev');
+    const [result] = await deployEndpoint(target, request(), r);
     expect(result).toMatchObject({ status: 'destroyed', stackId: ID, hasChanges: true });
     expect(cfn.commandCalls(DeleteStackCommand)[0]?.args[0].input).toMatchObject({ StackName: ID, ClientRequestToken: expect.stringMatching(/^md-delete-7-2-us-east-1-/) });
     expect(result.changesMarkdown).toContain('**Removed** (1):\n- Service (AWS::ECS::Service: svc-1)');
     expect(result.changesMarkdown).toContain('- Logs (AWS::Logs::LogGroup: /md/code-assistant): DeletionPolicy keeps it');
     expect(result.changesMarkdown).toMatch(/- the API-key secret acme-llm\/code-assistant\/dev\/api-key \(`aws secretsmanager delete-secret --secret-id acme-llm\/code-assistant\/dev\/api-key --region us-east-1` removes it\)/);
     expect(result.changesMarkdown).toContain(`- the artifact bucket s3://model-deploy-${ACCOUNT}-us-east-1`);
-    expect(r.reporter.captured.summaries.join('\n')).toContain('🗑️ destroyed');
+    expect(jobSummary(r.reporter, target, [result])).toContain('🗑️ destroyed');
   });
 
   it('refuses a stack under termination protection, naming the command that lifts it, and deletes nothing', async () => {
@@ -90,10 +91,11 @@ describe('deployEndpoint mode destroy', () => {
   it('has nothing to destroy when the stack does not exist, and says so', async () => {
     world(undefined);
     const r = run();
-    const [result] = await deployEndpoint(selection('code-assistant', 'dev'), request(), r);
+    const target = selection('code-assistant', 'dev');
+    const [result] = await deployEndpoint(target, request(), r);
     expect(result).toMatchObject({ status: 'nothing-to-destroy', hasChanges: false });
     expect(result.changesMarkdown).toContain('The stack did not exist: nothing removed.');
-    expect(r.reporter.captured.summaries.join('\n')).toContain('nothing to destroy');
+    expect(jobSummary(r.reporter, target, [result])).toContain('nothing to destroy');
     expect(cfn.commandCalls(DeleteStackCommand)).toHaveLength(0);
   });
 
@@ -119,14 +121,15 @@ describe('deployEndpoint mode destroy-preview (read-only)', () => {
   it('shows what destroy would delete and keep, and changes nothing', async () => {
     world({});
     const r = run();
-    const [result] = await deployEndpoint(selection('code-assistant', 'dev'), preview(), r);
+    const target = selection('code-assistant', 'dev');
+    const [result] = await deployEndpoint(target, preview(), r);
     expect(result).toMatchObject({ status: 'destroy-previewed', stackName: STACK, stackId: ID, hasChanges: true });
     expect(result.changesMarkdown).toContain(`### Destroy \`${STACK}\` would (us-east-1)`);
     expect(result.changesMarkdown).toContain('**Delete** (1):\n- Service (AWS::ECS::Service: svc-1)');
     expect(result.changesMarkdown).toContain('- Logs (AWS::Logs::LogGroup: /md/code-assistant): DeletionPolicy keeps it');
     expect(result.changesMarkdown).toContain('- the API-key secret acme-llm/code-assistant/dev/api-key');
     expect(onlyReads()).toEqual([]);
-    expect(r.reporter.captured.summaries.join('\n')).toContain('destroy preview');
+    expect(jobSummary(r.reporter, target, [result])).toContain('destroy preview');
   });
 
   it('says destroy will refuse a protected stack, without failing the preview', async () => {

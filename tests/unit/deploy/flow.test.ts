@@ -9,15 +9,13 @@ import { DescribeEndpointCommand, DescribeEndpointConfigCommand, ListEndpointsCo
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { deployEndpoint, DeployFlowOptions } from '../../../src/deploy/flow';
-
-/** The flow's options carry the target, the request and the run context: hand each to deployEndpoint. */
-const runDeployFlow = (o: DeployFlowOptions) => deployEndpoint(o.selection, o, o);
+import { deployEndpoint, DeployRequest } from '../../../src/deploy/flow';
+import type { Target } from '../../../src/config/select';
 import { DeployError } from '../../../src/core/errors';
 import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import type { RenderStackInput } from '../../../src/deploy/types';
-import { event, fakeClock, fakeRender, selection } from './flow-fixtures';
+import { event, fakeClock, fakeRender, jobSummary, selection } from './flow-fixtures';
 import { ensureApiKeySecret } from '../../../src/keys/secret';
 import { ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 
@@ -55,7 +53,7 @@ function world(w: World = {}) {
   let status = w.initialStatus;
   let token = '';
   cfn.on(DescribeStacksCommand).callsFake(() => {
-    if (!status) throw Object.assign(new Error(`Stack with id ${STACK} does not exist`), { name: 'ValidationError' });
+    if (!status) throw Object.assign(new Error(`Stack with id ${STACK} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
     return { Stacks: [{ StackName: STACK, StackId: ID, StackStatus: status, CreationTime: new Date(), Outputs: Object.entries(w.outputs ?? {}).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }] };
   });
   let created = false;
@@ -94,25 +92,38 @@ function world(w: World = {}) {
   cfn.on(ListStackResourcesCommand).resolves({ StackResourceSummaries: [] });
 }
 
-function options(over: Partial<DeployFlowOptions> = {}, renders: RenderStackInput[] = []): DeployFlowOptions & { reporter: ReturnType<typeof memoryReporter> } {
-  const clock = fakeClock();
-  return {
-    selection: selection('qwen-chat', 'dev'),
-    mode: 'create-and-execute',
-    timeoutMinutes: 60,
-    failOnEmptyChangeSet: false,
-    skipQuotaCheck: false,
-    smokeTest: true,
-    env: new EnvInputs({ GITHUB_SHA: SHA, GITHUB_REPOSITORY: 'acme/models', GITHUB_RUN_ID: '7' }),
-    render: fakeRender(renders),
-    // What build-model's outputs wire in (the example deployments build their image and weights).
-    imageUri: IMAGE,
-    modelDataUrl: WEIGHTS,
-    pollOverrides: clock,
-    ...over,
-    reporter: memoryReporter(),
-  } as DeployFlowOptions & { reporter: ReturnType<typeof memoryReporter> };
+/** One deploy as deployEndpoint gets it: the target, the request, and the run context (whose reporter records). */
+interface Deploy {
+  target: Target;
+  request: DeployRequest;
+  run: { reporter: ReturnType<typeof memoryReporter>; env: EnvInputs };
+  reporter: ReturnType<typeof memoryReporter>;
 }
+
+function options(over: Partial<DeployRequest> & { target?: Target; env?: EnvInputs } = {}, renders: RenderStackInput[] = []): Deploy {
+  const { target = selection('qwen-chat', 'dev'), env = new EnvInputs({ GITHUB_SHA: SHA, GITHUB_REPOSITORY: 'acme/models', GITHUB_RUN_ID: '7' }), ...request } = over;
+  const reporter = memoryReporter();
+  return {
+    target,
+    request: {
+      mode: 'create-and-execute',
+      timeoutMinutes: 60,
+      failOnEmptyChangeSet: false,
+      skipQuotaCheck: false,
+      smokeTest: true,
+      render: fakeRender(renders),
+      // What build-model's outputs wire in (the example deployments build their image and weights).
+      imageUri: IMAGE,
+      modelDataUrl: WEIGHTS,
+      pollOverrides: fakeClock(),
+      ...request,
+    },
+    run: { reporter, env },
+    reporter,
+  };
+}
+
+const runDeployFlow = (o: Deploy) => deployEndpoint(o.target, o.request, o.run);
 
 beforeEach(() => {
   for (const m of [cfn, sts, sq, sm, runtime, s3, secrets, acm]) m.reset();
@@ -124,7 +135,7 @@ beforeEach(() => {
   runtime.on(InvokeEndpointCommand).resolves({ Body: Buffer.from('{"choices":[{"message":{"content":"Hello"}}]}') as never });
 });
 
-describe('runDeployFlow: create-and-execute', () => {
+describe('deployEndpoint: create-and-execute', () => {
   it('updates a stack: change set md-<sha7>, quota check, execute with a token, verify the new config, smoke test, outputs and summary', async () => {
     world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointName: 'acme-llm-qwen-chat-dev', EndpointConfigName: 'cfg-new', EndpointUrl: 'https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/acme-llm-qwen-chat-dev/invocations' } });
     const o = options();
@@ -141,7 +152,7 @@ describe('runDeployFlow: create-and-execute', () => {
     // Blue/green replaces the endpoint config: two fleets' worth of quota is checked, before executing.
     expect(o.reporter.captured.lines.join('\n')).toContain('this deploy needs 2 instances');
     expect(runtime.commandCalls(InvokeEndpointCommand)[0].args[0].input).toMatchObject({ EndpointName: 'acme-llm-qwen-chat-dev', ContentType: 'application/json' });
-    expect(o.reporter.captured.summaries.join('\n')).toMatch(/🔴 Replace <code>EndpointConfig<\/code>[\s\S]*## deploy-endpoint: qwen-chat → dev \(us-east-1\)[\s\S]*Timings/);
+    expect(jobSummary(o.reporter, o.target, [r])).toMatch(/🔴 Replace <code>EndpointConfig<\/code>[\s\S]*## deploy-endpoint: qwen-chat → dev \(us-east-1\)[\s\S]*Timings/);
     // No token: the GitHub deployment is skipped with a notice, not a failure.
     expect(o.reporter.captured.annotations).toEqual([expect.objectContaining({ level: 'notice', title: 'GitHub deployment skipped' })]);
   });
@@ -285,7 +296,7 @@ describe('runDeployFlow: create-and-execute', () => {
   });
 });
 
-describe('runDeployFlow: other modes and targets', () => {
+describe('deployEndpoint: other modes and targets', () => {
   it('create-only makes the change set and the markdown but executes nothing', async () => {
     world({ initialStatus: 'UPDATE_COMPLETE' });
     const [r] = await runDeployFlow(options({ mode: 'create-only' }));
@@ -325,7 +336,7 @@ describe('runDeployFlow: other modes and targets', () => {
       return new Response('{}', { status: auth === `Bearer ${key}` ? 200 : 401 });
     }) as unknown as typeof fetch;
     const renders: RenderStackInput[] = [];
-    const o = options({ selection: sel, fetchImpl }, renders);
+    const o = options({ target: sel, fetchImpl }, renders);
     const [r] = await runDeployFlow(o);
     expect(r).toMatchObject({ status: 'deployed', endpointUrl: 'https://code.example.com' });
     expect(renders[renders.length - 1].apiKeySecretArn).toBe('arn:aws:secretsmanager:us-east-1:111111111111:secret:acme-llm/code-assistant/dev/api-key-Xy12Ab');
@@ -338,13 +349,13 @@ describe('runDeployFlow: other modes and targets', () => {
     world({ finalStatus: 'CREATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
     const sel = selection('qwen-chat', 'prod');
     sts.on(GetCallerIdentityCommand).resolves({ Account: '333333333333' });
-    const o = options({ selection: { ...sel, regions: ['us-east-1'] }, smokeTest: false });
+    const o = options({ target: { ...sel, regions: ['us-east-1'] }, smokeTest: false });
     await runDeployFlow(o);
     expect(cfn.commandCalls(UpdateTerminationProtectionCommand)[0].args[0].input).toEqual({ StackName: ID, EnableTerminationProtection: true });
   });
 });
 
-describe('runDeployFlow: unresolved inputs stop the run before anything mutates', () => {
+describe('deployEndpoint: unresolved inputs stop the run before anything mutates', () => {
   const mutations = () => [
     ...cfn.commandCalls(CreateChangeSetCommand), ...cfn.commandCalls(ExecuteChangeSetCommand), ...cfn.commandCalls(DeleteStackCommand), ...s3.commandCalls(PutObjectCommand),
   ];
@@ -373,9 +384,9 @@ describe('runDeployFlow: unresolved inputs stop the run before anything mutates'
     world({ initialStatus: 'UPDATE_COMPLETE' });
     const sel = selection('code-assistant', 'dev');
     const describeCertificate = async () => ({ DomainName: 'api.other.example' });
-    await expect(runDeployFlow(options({ selection: sel, describeCertificate }))).rejects.toThrow(/not security.hostname code-assistant.example.com/);
+    await expect(runDeployFlow(options({ target: sel, describeCertificate }))).rejects.toThrow(/not security.hostname code-assistant.example.com/);
     const noHost = selection('code-assistant', 'dev', (t) => t.replace(/\n +# The name clients call.*\n +hostname: .*/, ''));
-    await expect(runDeployFlow(options({ selection: noHost }))).rejects.toThrow(/needs security.hostname/);
+    await expect(runDeployFlow(options({ target: noHost }))).rejects.toThrow(/needs security.hostname/);
     expect(ensureApiKeySecret).not.toHaveBeenCalled();
     expect(sq.calls()).toHaveLength(0);
     expect(mutations()).toHaveLength(0);
@@ -384,13 +395,13 @@ describe('runDeployFlow: unresolved inputs stop the run before anything mutates'
   it('ecs: does not create the API-key secret when the image is missing', async () => {
     world({ initialStatus: 'UPDATE_COMPLETE' });
     const sel = selection('code-assistant', 'dev');
-    await expect(runDeployFlow(options({ selection: sel, imageUri: undefined }))).rejects.toThrow(/image-uri is empty/);
+    await expect(runDeployFlow(options({ target: sel, imageUri: undefined }))).rejects.toThrow(/image-uri is empty/);
     expect(ensureApiKeySecret).not.toHaveBeenCalled();
     expect(mutations()).toHaveLength(0);
   });
 });
 
-describe('runDeployFlow: per-region images and weights (image-uris, model-data-urls)', () => {
+describe('deployEndpoint: per-region images and weights (image-uris, model-data-urls)', () => {
   const PROD_IMAGE = (region: string) => `333333333333.dkr.ecr.${region}.amazonaws.com/acme-llm/qwen-chat:md-abcdef0`;
   const PROD_DATA = (region: string) => `s3://model-deploy-333333333333-${region}/models/acme-llm/qwen-chat/abcdef0/`;
   const maps = {
@@ -402,7 +413,7 @@ describe('runDeployFlow: per-region images and weights (image-uris, model-data-u
     world({ initialStatus: 'UPDATE_COMPLETE' });
     sts.on(GetCallerIdentityCommand).resolves({ Account: '333333333333' });
     const renders: RenderStackInput[] = [];
-    const o = options({ selection: selection('qwen-chat', 'prod'), mode: 'create-only', imageUri: undefined, modelDataUrl: undefined, ...maps }, renders);
+    const o = options({ target: selection('qwen-chat', 'prod'), mode: 'create-only', imageUri: undefined, modelDataUrl: undefined, ...maps }, renders);
     await runDeployFlow(o);
     expect(renders.map((r) => [r.region, r.imageUri, r.modelDataUrl])).toEqual([
       ['us-east-1', PROD_IMAGE('us-east-1'), PROD_DATA('us-east-1')],

@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { loadSpec } from '../../../src/config/load';
-import { renderStack, API_KEY_SECRET_PLACEHOLDER, fargateSize, gpuCount } from '../../../src/deploy/render';
+import { API_KEY_SECRET_PLACEHOLDER, fargateSize, gpuCount } from '../../../src/deploy/render';
+import { render as renderStack } from './flow-fixtures';
 import type { Deployment } from '../../../src/config/types';
 import { validateTemplate } from './cfn-spec';
 

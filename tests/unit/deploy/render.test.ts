@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { loadSpec } from '../../../src/config/load';
-import { renderStack, stackParameters, IMAGE_PLACEHOLDER, MODEL_DATA_PLACEHOLDER, asyncInputPrefix, hasInstanceStorage } from '../../../src/deploy/render';
+import { IMAGE_PLACEHOLDER, MODEL_DATA_PLACEHOLDER, asyncInputPrefix, hasInstanceStorage } from '../../../src/deploy/render';
+import { render as renderStack, renderParameters as stackParameters } from './flow-fixtures';
 import { planStack } from '../../../src/deploy/plan';
 import type { Deployment } from '../../../src/config/types';
 import { validateTemplate } from './cfn-spec';

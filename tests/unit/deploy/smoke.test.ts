@@ -20,15 +20,16 @@ function context(target: Target): RegionContext {
   const clock = fakeClock();
   const env = new EnvInputs({ GITHUB_SHA: 'abcdef0123456789abcdef0123456789abcdef01', GITHUB_RUN_ID: '7', GITHUB_RUN_ATTEMPT: '1' });
   return {
-    options: { selection: target, env, reporter: memoryReporter(), mode: 'create-and-execute', timeoutMinutes: 30, failOnEmptyChangeSet: false, skipQuotaCheck: false, smokeTest: true, pollOverrides: clock },
-    region: 'us-east-1', account: ACCOUNT, deadline: clock.now() + 1800000, cfn: new CloudFormationClient({ region: 'us-east-1' }),
-    deployment: target.deployment, timings: [], now: clock.now,
+    target,
+    request: { mode: 'create-and-execute', timeoutMinutes: 30, failOnEmptyChangeSet: false, skipQuotaCheck: false, smokeTest: true, pollOverrides: clock },
+    run: { env, reporter: memoryReporter() },
+    region: 'us-east-1', account: ACCOUNT, deadline: clock.now() + 1800000, cfn: new CloudFormationClient({ region: 'us-east-1' }), timings: [], now: clock.now,
   };
 }
 
 /** The bucket and key prefix the rendered stack lets the endpoint role read (InputObjectArn, "…:::bucket/prefix*"). */
 function grantedInput(target: Target): { bucket: string; prefix: string } {
-  const rendered = renderStack({ deployment: target.deployment, region: 'us-east-1', account: ACCOUNT, environmentName: target.environmentName, environment: target.environment, imageUri: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/r:t`, modelDataUrl: 's3://bkt/weights/' });
+  const rendered = renderStack({ deployment: target.deployment, names: target.names, region: 'us-east-1', account: ACCOUNT, environmentName: target.environmentName, environment: target.environment, imageUri: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/r:t`, modelDataUrl: 's3://bkt/weights/' });
   const arn = rendered.parameters.find((p) => p.ParameterKey === 'InputObjectArn')?.ParameterValue ?? '';
   const m = /^arn:aws:s3:::([^/]+)\/(.*)\*$/.exec(arn);
   if (!m?.[1] || m[2] === undefined) throw new Error(`unexpected InputObjectArn ${arn}`);

@@ -7,11 +7,13 @@ import { CreateBucketCommand, HeadBucketCommand, PutBucketPolicyCommand, PutObje
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { memoryReporter } from '../../../src/core/log';
+import { EnvInputs } from '../../../src/core/env';
 import { DeployError } from '../../../src/core/errors';
-import { buildModel, BuildModelOptions } from '../../../src/image/flow';
+import { buildImage, BuildRequest } from '../../../src/image/flow';
 import { infraParameters, infraTemplate } from '../../../src/image/infra';
 import { renderBuild } from '../../../src/image/render';
-import { specIn, ROOT, withChanges } from './fixtures';
+import { exampleTarget } from '../../support/target';
+import { ROOT, withChanges } from './fixtures';
 
 const cfn = mockClient(CloudFormationClient);
 const ecr = mockClient(ECRClient);
@@ -24,8 +26,9 @@ const all = [cfn, ecr, s3, codebuild, logs, sts, secrets];
 const TOKEN_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:hf-AbCdEf';
 
 const text = withChanges([['revision: a09a35458c702b33eeacc393d103063234e8bc28', `revision: a09a35458c702b33eeacc393d103063234e8bc28\n        tokenSecretArn: ${TOKEN_ARN}`]]);
-const { spec } = specIn(text);
-const d = spec.deployments.chat;
+/** The chat deployment of the spec above, for environment dev (or none). */
+const target = (environment: string | undefined = 'dev') => exampleTarget('chat', environment, () => text);
+const d = target().deployment;
 const bucket = 'model-deploy-111111111111-us-east-1';
 const params = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket, template: infraTemplate(ROOT), baseRepository: 'vllm' });
 const tag = renderBuild(d, { region: 'us-east-1', root: ROOT }).tag;
@@ -45,8 +48,11 @@ function stack(status: string, hash = params.ConfigHash) {
   };
 }
 
-function options(extra: Partial<BuildModelOptions> = {}): BuildModelOptions & { reporter: ReturnType<typeof memoryReporter> } {
-  return { d, regions: ['us-east-1'], environmentName: 'dev', environment: spec.environments.dev, reporter: memoryReporter(), root: ROOT, pollSeconds: 0.005, stackPollMs: 5, ...extra } as never;
+/** Polls shortened so the waits take milliseconds. */
+const request: BuildRequest = { pollSeconds: 0.005, stackPollMs: 5 };
+
+function run(signal?: AbortSignal) {
+  return { reporter: memoryReporter(), env: new EnvInputs({}), signal };
 }
 
 const notFound = Object.assign(new Error('Stack with id acme-chat-build does not exist'), { name: 'ValidationError' });
@@ -62,15 +68,14 @@ beforeEach(() => {
   sts.onAnyCommand().resolves({ Account: '111111111111' });
 });
 
-describe('buildModel', () => {
+describe('buildImage', () => {
   it('refuses credentials for another account than the environment, before any AWS call that changes something', async () => {
     // The prod role used for environment dev: nothing may be created in the prod account.
     sts.onAnyCommand().resolves({ Account: '999999999999' });
     cfn.on(DescribeStacksCommand).rejects(notFound);
     ecr.on(DescribeImagesCommand).rejects(imageNotFound);
     s3.on(HeadBucketCommand).rejects(Object.assign(new Error('nf'), { name: 'NotFound' }));
-    const o = options({ locate: spec.locate });
-    const err = await buildModel(o).catch((e: unknown) => e);
+    const err = await buildImage(target(), request, run()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeployError);
     const e = err as DeployError;
     expect(e.message).toBe('The AWS credentials are for account 999999999999, but environment dev is account 111111111111.');
@@ -87,8 +92,7 @@ describe('buildModel', () => {
   it('skips the build when ECR already holds the content tag: three AWS calls', async () => {
     cfn.on(DescribeStacksCommand).resolves({ Stacks: [stack('UPDATE_COMPLETE')] as never });
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: 'sha256:abc' }] });
-    const o = options();
-    const [r] = await buildModel(o);
+    const [r] = await buildImage(target(), request, run());
     expect(r).toEqual({ region: 'us-east-1', imageUri: `${repoUri}:${tag}`, imageDigest: 'sha256:abc', modelDataUrl: expect.stringMatching(new RegExp(`^s3://${bucket}/acme/chat/models/[0-9a-f]{16}/$`)), buildId: '', skipped: true, buildSeconds: 0 });
     expect(callCount()).toBe(3);
     expect(ecr.commandCalls(DescribeImagesCommand)[0].args[0].input).toEqual({ repositoryName: 'acme/chat', imageIds: [{ imageTag: tag }] });
@@ -98,7 +102,7 @@ describe('buildModel', () => {
     sts.onAnyCommand().resolves({ Account: '111111111111' });
     cfn.on(DescribeStacksCommand).resolves({ Stacks: [stack('CREATE_COMPLETE')] as never });
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: 'sha256:abc' }] });
-    await buildModel(options({ environment: undefined, environmentName: undefined }));
+    await buildImage(target(undefined), request, run());
     expect(sts.calls()).toHaveLength(1);
     expect(callCount()).toBe(3);
   });
@@ -120,8 +124,8 @@ describe('buildModel', () => {
       .resolvesOnce({ events: [{ message: 'Step 1/9 : FROM vllm\n' }], nextForwardToken: 't1' })
       .resolvesOnce({ events: [], nextForwardToken: 't1' })
       .resolves({ events: [{ message: 'Pushed\n' }], nextForwardToken: 't2' });
-    const o = options();
-    const [r] = await buildModel(o);
+    const o = run();
+    const [r] = await buildImage(target(), request, o);
     expect(r).toMatchObject({ imageUri: `${repoUri}:${tag}`, imageDigest: 'sha256:new', buildId: 'Project-abc:1111-2222', skipped: false });
     const create = cfn.commandCalls(CreateStackCommand)[0].args[0].input;
     expect(create.Capabilities).toEqual(['CAPABILITY_IAM']);
@@ -153,7 +157,7 @@ describe('buildModel', () => {
       }],
     });
     logs.on(GetLogEventsCommand).resolvesOnce({ events: [{ message: 'ERROR: pip failed' }], nextForwardToken: 'a' }).resolves({ events: [], nextForwardToken: 'a' });
-    const err = await buildModel(options()).catch((e: unknown) => e);
+    const err = await buildImage(target(), request, run()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeployError);
     const text = (err as DeployError).describe();
     expect(text).toContain('FAILED in phase BUILD: COMMAND_EXECUTION_ERROR: Error while executing command: docker build');
@@ -177,8 +181,8 @@ describe('buildModel', () => {
       return { builds: [{ id: 'Project-abc:7', buildStatus: 'IN_PROGRESS', currentPhase: 'BUILD' }] };
     });
     logs.on(GetLogEventsCommand).resolves({ events: [], nextForwardToken: 'a' });
-    const o = options({ signal: controller.signal });
-    await expect(buildModel(o)).rejects.toThrow('Cancelled by SIGTERM.');
+    const o = run(controller.signal);
+    await expect(buildImage(target(), request, o)).rejects.toThrow('Cancelled by SIGTERM.');
     expect(codebuild.commandCalls(StopBuildCommand)[0].args[0].input).toEqual({ id: 'Project-abc:7' });
     expect(o.reporter.captured.annotations.map((a) => a.message)).toContain('Stopped build Project-abc:7 (the workflow was cancelled).');
   });
@@ -189,7 +193,7 @@ describe('buildModel', () => {
     cfn.on(DescribeStacksCommand).resolvesOnce({ Stacks: [stack('UPDATE_COMPLETE', 'old')] as never }).resolves({ Stacks: [stack('UPDATE_COMPLETE')] as never });
     s3.onAnyCommand().resolves({});
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: 'sha256:abc' }] });
-    const [r] = await buildModel(options());
+    const [r] = await buildImage(target(), request, run());
     expect(r.skipped).toBe(true);
     expect(cfn.calls().map((c) => c.args[0].constructor.name)).toContain('UpdateStackCommand');
   });

@@ -10,7 +10,7 @@ import { EnvInputs } from '../../../src/core/env';
 import { buildImage } from '../../../src/image/flow';
 import { infraParameters, infraTemplate } from '../../../src/image/infra';
 import { renderBuild } from '../../../src/image/render';
-import { targetNames, Target } from '../../../src/config/select';
+import { exampleTarget } from '../../support/target';
 import { specIn, ROOT, withChanges } from './fixtures';
 
 const IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124';
@@ -26,10 +26,9 @@ function prebuilt(s3Uri: string): string {
   ]);
 }
 
-function targetOf(text: string, regions?: string[]): Target {
-  const { spec, dir, file } = specIn(text);
-  const d = spec.deployments.chat;
-  return { spec, specFile: file, specDir: dir, deployment: d, regions: regions ?? d.regions, names: targetNames(d) };
+/** The chat deployment of a spec text, without an environment unless one is named. */
+function targetOf(text: string, environment?: string) {
+  return exampleTarget('chat', environment, () => text);
 }
 
 beforeEach(() => {
@@ -106,9 +105,7 @@ describe('model.s3 in several regions (issue 16.3)', () => {
   it('refuses one artifact bucket for several regions, before copying anything', async () => {
     sourceInUsEast1();
     const text = prebuilt(uri).replace('    account: "111111111111"', '    account: "111111111111"\n    artifactBucket: models-us-east-1').replace('[us-east-1]', '[us-east-1, eu-west-1]');
-    const t = { ...targetOf(text) };
-    t.environmentName = 'dev';
-    t.environment = t.spec.environments.dev;
+    const t = targetOf(text, 'dev');
     await expect(buildImage(t, {}, { reporter: memoryReporter(), env: new EnvInputs({}) })).rejects.toThrow(/artifact bucket models-us-east-1 is the bucket of model.s3, in us-east-1; SageMaker in eu-west-1 needs the model in eu-west-1/);
     expect(s3.commandCalls(CopyObjectCommand)).toHaveLength(0);
   });

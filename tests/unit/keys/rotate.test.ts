@@ -7,7 +7,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as path from 'path';
 import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
-import { rotateApiKey, RotateOptions, rotationToken } from '../../../src/keys/rotate';
+import { RotateRequest, RotateResult, rotateKeys, rotationToken } from '../../../src/keys/rotate';
+import { EnvInputs } from '../../../src/core/env';
+import { exampleTarget } from '../../support/target';
 import { ensureApiKeySecret, keyPolicy } from '../../../src/keys/secret';
 import { apiKeySecretName, ownershipTags } from '../../../src/config/names';
 import { loadSpec } from '../../../src/config/load';
@@ -85,20 +87,17 @@ function deployedSecret(d = ecsDeployment, created = new Date(Date.now() - 48 * 
   return v;
 }
 
-function options(extra: Partial<RotateOptions> = {}): RotateOptions {
-  return {
-    deployment: ecsDeployment,
-    environmentName: ENV,
-    region: 'us-east-1',
-    reporter,
-    mode: 'rotate',
-    gracePeriodHours: 24,
-    timeoutMs: 60_000,
-    runId: 'acme/models#4242',
-    pollIntervalMs: 1,
-    probe: { retries: 0, retryDelayMs: 1, rounds: 1 },
-    ...extra,
-  };
+/** One rotate-key run through its door, in us-east-1: GITHUB_RUN_ID `run` of acme/models (the run id is acme/models#run). */
+async function rotate(extra: Partial<RotateRequest> & { deployment?: Deployment; run?: string } = {}): Promise<RotateResult> {
+  const { deployment = ecsDeployment, run = '4242', ...request } = extra;
+  const target = { ...exampleTarget('code-assistant', ENV), deployment, regions: ['us-east-1'] };
+  const outcome = await rotateKeys(
+    target,
+    { mode: 'rotate', timeoutMinutes: 1, pollIntervalMs: 1, probe: { retries: 0, retryDelayMs: 1, rounds: 1 }, ...request },
+    { reporter, env: new EnvInputs({ GITHUB_REPOSITORY: 'acme/models', GITHUB_RUN_ID: run }) },
+  );
+  if (!('results' in outcome) || !outcome.results[0]) throw new Error(`nothing rotated: ${JSON.stringify(outcome)}`);
+  return outcome.results[0];
 }
 
 /** Moves every version's stored times (creation, and the previous key's expiry) `hours` into the past. */
@@ -115,11 +114,11 @@ function noKeyPrinted() {
   for (const key of fake.keys) expect(text).not.toContain(key);
 }
 
-describe('rotateApiKey', () => {
+describe('rotateKeys', () => {
   test('full protocol on ECS: pending accepted next to current, wrong key refused, then AWSCURRENT moves', async () => {
     const old = deployedSecret();
     const oldKey = fake.keyOf('AWSCURRENT')!;
-    const r = await rotateApiKey(options());
+    const r = await rotate();
     const token = rotationToken(fake.arn, 'acme/models#4242');
     expect(r).toMatchObject({ rotated: true, created: false, versionId: token, secretArn: fake.arn });
     expect(fake.label('AWSCURRENT')!.id).toBe(token);
@@ -139,9 +138,9 @@ describe('rotateApiKey', () => {
 
   test('a re-run of the same run is harmless', async () => {
     deployedSecret();
-    await rotateApiKey(options());
+    await rotate();
     const calls = fake.calls.length;
-    const r = await rotateApiKey(options());
+    const r = await rotate();
     expect(r.rotated).toBe(true);
     expect(fake.calls.slice(calls)).not.toContain('PutSecretValue');
     expect(fake.calls.slice(calls)).not.toContain('UpdateSecretVersionStage');
@@ -149,11 +148,11 @@ describe('rotateApiKey', () => {
 
   test('the next rotation after the grace period retires the previous key', async () => {
     const first = deployedSecret();
-    await rotateApiKey(options({ runId: 'run-1' }));
+    await rotate({ run: 'run-1' });
     const firstKey = JSON.parse(first.value).apiKey as string;
     // Pretend the rotation happened two days ago.
     backdate(48);
-    await rotateApiKey(options({ runId: 'run-2' }));
+    await rotate({ run: 'run-2' });
     expect(fake.served).not.toContain(firstKey);
     expect(fake.served).toHaveLength(2);
     expect(fake.label('MD_SERVE_A')!.id).toBe(fake.label('AWSPREVIOUS')!.id);
@@ -161,9 +160,9 @@ describe('rotateApiKey', () => {
 
   test('a rotation inside the grace period is refused before any change', async () => {
     deployedSecret();
-    await rotateApiKey(options({ runId: 'run-1' }));
+    await rotate({ run: 'run-1' });
     const calls = fake.calls.length;
-    const err = await rotateApiKey(options({ runId: 'run-2' })).catch((e) => e);
+    const err = await rotate({ run: 'run-2' }).catch((e) => e);
     expect(err).toBeInstanceOf(DeployError);
     expect(err.message).toMatch(/still works until .*grace period 24 h/);
     expect(err.hint).toMatch(/grace-period-hours: 0/);
@@ -172,29 +171,29 @@ describe('rotateApiKey', () => {
 
   test('the grace period of the rotation is stored with the key and a refresh retires the previous key when it is due (issue 12.7)', async () => {
     const first = deployedSecret();
-    const r = await rotateApiKey(options({ gracePeriodHours: 2 }));
+    const r = await rotate({ gracePeriodHours: 2 });
     const stored = JSON.parse(fake.versions.find((v) => v.id === r.versionId)!.value);
     expect(Date.parse(stored.previousExpiresAt) - Date.parse(stored.createdAt)).toBe(2 * 3600_000);
     // An hourly refresh job with the spec's default grace (24 h): one hour early, nothing; three hours later, retired.
-    const early = await rotateApiKey(options({ mode: 'refresh', gracePeriodHours: 24, runId: 'refresh-1', now: () => new Date(Date.now() + 1 * 3600_000) }));
+    const early = await rotate({ mode: 'refresh', run: 'refresh-1', now: () => new Date(Date.now() + 1 * 3600_000) });
     expect(early.previousRetired).toBe(false);
     expect(fake.served).toContain(JSON.parse(first.value).apiKey);
-    const due = await rotateApiKey(options({ mode: 'refresh', gracePeriodHours: 24, runId: 'refresh-2', now: () => new Date(Date.now() + 3 * 3600_000) }));
+    const due = await rotate({ mode: 'refresh', run: 'refresh-2', now: () => new Date(Date.now() + 3 * 3600_000) });
     expect(due.previousRetired).toBe(true);
     expect(fake.served).not.toContain(JSON.parse(first.value).apiKey);
   });
 
   test('an explicit shorter grace period still ends a stored one early (after a leak)', async () => {
     const first = deployedSecret();
-    await rotateApiKey(options({ gracePeriodHours: 48 }));
-    const r = await rotateApiKey(options({ mode: 'refresh', gracePeriodHours: 0, gracePeriodFromInput: true, runId: 'refresh-1' }));
+    await rotate({ gracePeriodHours: 48 });
+    const r = await rotate({ mode: 'refresh', gracePeriodHours: 0, run: 'refresh-1' });
     expect(r.previousRetired).toBe(true);
     expect(fake.served).not.toContain(JSON.parse(first.value).apiKey);
   });
 
   test('grace period 0 retires the previous key at once and proves it is refused', async () => {
     const old = deployedSecret();
-    const r = await rotateApiKey(options({ gracePeriodHours: 0 }));
+    const r = await rotate({ gracePeriodHours: 0 });
     expect(r.previousRetired).toBe(true);
     expect(fake.served).toEqual([fake.keyOf('AWSCURRENT'), fake.keyOf('AWSCURRENT')]);
     expect(fake.served).not.toContain(JSON.parse(old.value).apiKey);
@@ -207,7 +206,7 @@ describe('rotateApiKey', () => {
     await endpoint.close();
     endpoint = await startEndpoint(fake, { status: () => 404 });
     wireStack(ecsDeployment, endpoint.url);
-    const err = await rotateApiKey(options()).catch((e) => e);
+    const err = await rotate().catch((e) => e);
     expect(err).toBeInstanceOf(DeployError);
     expect(err.message).toMatch(/failed at step testSecret: .*answered 404/);
     expect(err.hint).toMatch(/Rolled back/);
@@ -224,7 +223,7 @@ describe('rotateApiKey', () => {
     ecsMock.on(DescribeServicesCommand).resolvesOnce({
       services: [{ deployments: [{ id: 'ecs-svc/1', status: 'PRIMARY', rolloutState: 'FAILED', rolloutStateReason: 'tasks failed to start' }] }],
     });
-    const err = await rotateApiKey(options()).catch((e) => e);
+    const err = await rotate().catch((e) => e);
     expect(err.message).toMatch(/failed at step setSecret: .*tasks failed to start/);
     expect(fake.label('AWSPENDING')).toBeUndefined();
     expect(fake.label('MD_SERVE_B')!.id).toBe(old.id);
@@ -236,26 +235,26 @@ describe('rotateApiKey', () => {
     await endpoint.close();
     endpoint = await startEndpoint(fake, { status: () => 404 });
     wireStack(ecsDeployment, endpoint.url);
-    const failed = await rotateApiKey(options()).catch((e) => e);
+    const failed = await rotate().catch((e) => e);
     expect(failed.hint).toMatch(/Rolled back/);
     // The engine is fixed; the job is re-run (same GITHUB_RUN_ID).
     await endpoint.close();
     endpoint = await startEndpoint(fake);
     wireStack(ecsDeployment, endpoint.url);
-    const r = await rotateApiKey(options());
+    const r = await rotate();
     expect(r.rotated).toBe(true);
     expect(r.versionId).not.toBe(old.id);
     expect(r.versionId).not.toBe(rotationToken(fake.arn, 'acme/models#4242'));
     expect(fake.label('AWSCURRENT')!.id).toBe(r.versionId);
     expect(fake.label('AWSPREVIOUS')!.id).toBe(old.id);
     // And a re-run of that re-run is harmless.
-    const again = await rotateApiKey(options());
+    const again = await rotate();
     expect(again).toMatchObject({ rotated: true, versionId: r.versionId });
   });
 
   test('a secret without our tags is refused before any change', async () => {
     fake.create(apiKeySecretName(ecsDeployment, ENV), { 'model-deploy:project': 'other' });
-    const err = await rotateApiKey(options()).catch((e) => e);
+    const err = await rotate().catch((e) => e);
     expect(err.title).toBe('Secret not ours');
     expect(err.message).toMatch(/model-deploy:deployment is missing/);
     expect(fake.calls.filter((c) => /Put|Update|Random/.test(c))).toEqual([]);
@@ -264,12 +263,12 @@ describe('rotateApiKey', () => {
   test('a recent rotation pending from another token is refused; a stale one is finished', async () => {
     deployedSecret();
     fake.addVersion('other-run-token-0000000000000000000000', 'P'.repeat(48), ['AWSPENDING']);
-    const err = await rotateApiKey(options()).catch((e) => e);
+    const err = await rotate().catch((e) => e);
     expect(err.title).toBe('Rotation already pending');
     expect(fake.calls.filter((c) => /Put|Update|Random/.test(c))).toEqual([]);
 
     fake.versions.at(-1)!.created = new Date(Date.now() - 3 * 3600_000);
-    const r = await rotateApiKey(options());
+    const r = await rotate();
     expect(r).toMatchObject({ rotated: true, versionId: 'other-run-token-0000000000000000000000' });
     expect(fake.keyOf('AWSCURRENT')).toBe('P'.repeat(48));
     expect(fake.label('AWSPENDING')).toBeUndefined();
@@ -278,7 +277,7 @@ describe('rotateApiKey', () => {
   test('an interrupted finishSecret (AWSPENDING left on the current version) is cleaned up', async () => {
     const old = deployedSecret();
     old.stages.push('AWSPENDING');
-    const r = await rotateApiKey(options({ mode: 'refresh' }));
+    const r = await rotate({ mode: 'refresh' });
     expect(fake.label('AWSPENDING')).toBeUndefined();
     expect(r.rotated).toBe(false);
   });
@@ -292,9 +291,9 @@ describe('rotateApiKey', () => {
       return { Command: { CommandId: `cmd-${fake.reloads}` } };
     });
     ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ InstanceId: 'i-1', Status: 'Success' }] });
-    await rotateApiKey(options({ deployment: ec2Deployment, runId: 'run-1' }));
+    await rotate({ deployment: ec2Deployment, run: 'run-1' });
     backdate(25);
-    const r = await rotateApiKey(options({ deployment: ec2Deployment, mode: 'refresh', runId: 'run-2' }));
+    const r = await rotate({ deployment: ec2Deployment, mode: 'refresh', run: 'run-2' });
     expect(r.previousRetired).toBe(true);
     expect(fake.served).not.toContain(JSON.parse(first.value).apiKey);
     expect(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input).toMatchObject({
@@ -314,7 +313,7 @@ describe('rotateApiKey', () => {
   test('an ec2 stack without the refresh document output is refused before the key changes', async () => {
     wireStack(ec2Deployment, endpoint.url, []);
     deployedSecret(ec2Deployment);
-    const err = await rotateApiKey(options({ deployment: ec2Deployment, runId: 'run-1' })).catch((e) => e);
+    const err = await rotate({ deployment: ec2Deployment, run: 'run-1' }).catch((e) => e);
     expect(err.message).toMatch(/RefreshKeysDocumentName/);
     expect(fake.calls.filter((c) => /Put|Update|Random/.test(c))).toEqual([]);
     expect(ssmMock.commandCalls(SendCommandCommand)).toEqual([]);
@@ -322,7 +321,7 @@ describe('rotateApiKey', () => {
 
   test('a missing secret is created with both labels, tags, KMS key and a deny policy', async () => {
     const d = { ...ecsDeployment, apiKey: { ...ecsDeployment.apiKey, kmsKeyId: 'alias/keys', readers: ['arn:aws:iam::222222222222:role/reader'] } };
-    const r = await ensureApiKeySecret({ deployment: d, environmentName: ENV, region: 'us-east-1', reporter });
+    const r = await ensureApiKeySecret({ deployment: d, secretName: apiKeySecretName(d, ENV), environmentName: ENV, region: 'us-east-1', reporter });
     expect(r).toEqual({ secretArn: fake.arn, created: true });
     const create = smMock.commandCalls(SM.CreateSecretCommand)[0].args[0].input;
     expect(create).toMatchObject({ Name: 'acme-llm/code-assistant/dev/api-key', KmsKeyId: 'alias/keys' });
@@ -339,7 +338,7 @@ describe('rotateApiKey', () => {
       }),
     );
     // Running again changes nothing.
-    const again = await ensureApiKeySecret({ deployment: d, environmentName: ENV, region: 'us-east-1', reporter });
+    const again = await ensureApiKeySecret({ deployment: d, secretName: apiKeySecretName(d, ENV), environmentName: ENV, region: 'us-east-1', reporter });
     expect(again.created).toBe(false);
     expect(smMock.commandCalls(SM.PutResourcePolicyCommand)).toHaveLength(1);
     noKeyPrinted();

@@ -1,5 +1,5 @@
 /**
- * Issue 16.4, through promote() at the SDK boundary: the Bedrock prerequisites are checked with each side's
+ * Issue 16.4, through promoteModel() at the SDK boundary: the Bedrock prerequisites are checked with each side's
  * credentials before anything is shared, copied or bought; the copy is encrypted with the target key of its
  * own region; provisioned throughput is bought once, explicitly, and waited on.
  */
@@ -8,19 +8,20 @@ import * as br from '@aws-sdk/client-bedrock';
 import * as ram from '@aws-sdk/client-ram';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import * as path from 'path';
-import { loadSpec } from '../../../src/config/load';
+import { resolveTarget, Target } from '../../../src/config/select';
 import { DeployError, DeployErrors } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
-import { planPromotion, promote, PromoteRequest } from '../../../src/promote/promote';
+import { promoteModel } from '../../../src/promote/promote';
+import { planPromotion, PromoteModelRequest } from '../../../src/promote/plan';
 import { organizationOf } from '../../../src/promote/bedrock';
-import { mockSts, RUN, spec, SPEC } from './harness';
+import { mockSts, runContext, SPEC, target } from './harness';
 
 const MODEL = 'arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/abc123';
 const BASE = 'arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1:0:8k';
 const TARGET_KEY = /^ASIA333333333333/;
 
-function request(over: Partial<PromoteRequest> = {}): PromoteRequest {
-  return { ...spec(), sourceEnvironment: 'dev', targetEnvironment: 'prod', run: RUN, bedrockModelArn: MODEL, tuning: { pollInitialDelayMs: 1, pollMaxDelayMs: 2 }, ...over };
+function request(over: Partial<PromoteModelRequest> = {}): PromoteModelRequest {
+  return { sourceEnvironment: 'dev', bedrockModelArn: MODEL, tuning: { pollInitialDelayMs: 1, pollMaxDelayMs: 2 }, ...over };
 }
 
 const notFound = () => Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' });
@@ -89,8 +90,8 @@ function expectNothingMutated(m: ReturnType<typeof world>) {
   expect(m.bedrock.commandCalls(br.CreateProvisionedModelThroughputCommand)).toHaveLength(0);
 }
 
-async function refusal(req: PromoteRequest): Promise<string[]> {
-  const err = await promote(req, memoryReporter()).then(() => undefined, (e: unknown) => e);
+async function refusal(t: Target, req: PromoteModelRequest): Promise<string[]> {
+  const err = await promoteModel(t, req, runContext()).then(() => undefined, (e: unknown) => e);
   if (err instanceof DeployErrors) return err.errors.map((e) => e.message);
   if (err instanceof DeployError) return [err.message];
   throw new Error(`expected a refusal, got ${String(err)}`);
@@ -99,7 +100,7 @@ async function refusal(req: PromoteRequest): Promise<string[]> {
 describe('promote: Bedrock prerequisites are checked before anything is shared or copied', () => {
   it('refuses accounts in different Organizations, each side asked with its own credentials at the partition endpoint', async () => {
     const m = world({ targetOrg: 'o-xyz' });
-    expect(await refusal(request())).toEqual([
+    expect(await refusal(target(), request())).toEqual([
       'the source account 111111111111 is in Organization o-abc and the target 333333333333 in o-xyz: Bedrock shares custom models only inside one Organization',
     ]);
     expect(m.orgAsked).toEqual(['source us-east-1', 'target us-east-1']);
@@ -108,25 +109,25 @@ describe('promote: Bedrock prerequisites are checked before anything is shared o
 
   it('refuses a target account outside any Organization', async () => {
     const m = world({ targetOrg: undefined });
-    expect(await refusal(request())).toEqual(['account 333333333333 is in no AWS Organization, so the Bedrock model cannot be shared with 333333333333']);
+    expect(await refusal(target(), request())).toEqual(['account 333333333333 is in no AWS Organization, so the Bedrock model cannot be shared with 333333333333']);
     expectNothingMutated(m);
   });
 
   it('refuses a model that is not Active', async () => {
     const m = world({ status: 'Creating' });
-    expect(await refusal(request())).toEqual([`Bedrock custom model ${MODEL} is Creating, not Active`]);
+    expect(await refusal(target(), request())).toEqual([`Bedrock custom model ${MODEL} is Creating, not Active`]);
     expectNothingMutated(m);
   });
 
   it('refuses a target region that does not serve the base model', async () => {
     const m = world({ serving: ['us-east-1'] });
-    expect(await refusal(request())).toEqual([`eu-west-1 does not offer the base model amazon.titan-text-express-v1:0:8k, so Bedrock would reject the copy of ${MODEL}`]);
+    expect(await refusal(target(), request())).toEqual([`eu-west-1 does not offer the base model amazon.titan-text-express-v1:0:8k, so Bedrock would reject the copy of ${MODEL}`]);
     expectNothingMutated(m);
   });
 
   it('passes, then shares and copies into each region with that region\'s replica of the target key', async () => {
     const m = world();
-    const res = await promote(request(), memoryReporter());
+    const res = await promoteModel(target(), request(), runContext());
     expect(m.ram.commandCalls(ram.CreateResourceShareCommand)).toHaveLength(1);
     const keys = m.bedrock.commandCalls(br.CreateModelCopyJobCommand).map((c) => c.args[0].input.modelKmsKeyId).sort();
     expect(keys).toEqual(['eu-west-1', 'us-east-1'].map((at) => `arn:aws:kms:${at}:333333333333:key/mrk-1234567890abcdef1234567890abcdef`));
@@ -138,17 +139,17 @@ describe('promote: Bedrock prerequisites are checked before anything is shared o
 describe('promote: the target KMS key for the Bedrock copy', () => {
   it('refuses a single-region key ARN for a target region of another region, before any AWS call', () => {
     const text = SPEC.replace('key/mrk-1234567890abcdef1234567890abcdef', 'key/11111111-2222-3333-4444-555555555555');
-    expect(() => planPromotion({ ...request(), ...spec(text) })).toThrow(
+    expect(() => planPromotion(target('prod', undefined, text), request())).toThrow(
       'environments.prod.kmsKeyId arn:aws:kms:us-east-1:333333333333:key/11111111-2222-3333-4444-555555555555 is a key of us-east-1, and KMS keys are regional: the promoted copies in eu-west-1 cannot be encrypted with it',
     );
     // One region that matches the key is fine; an alias resolves in each region.
-    expect(() => planPromotion({ ...request({ region: 'us-east-1' }), ...spec(text) })).not.toThrow();
-    expect(() => planPromotion({ ...request(), ...spec(SPEC.replace(/kmsKeyId: arn:aws:kms:.*/, 'kmsKeyId: alias/prod-models')) })).not.toThrow();
+    expect(() => planPromotion(target('prod', 'us-east-1', text), request())).not.toThrow();
+    expect(() => planPromotion(target('prod', undefined, SPEC.replace(/kmsKeyId: arn:aws:kms:.*/, 'kmsKeyId: alias/prod-models')), request())).not.toThrow();
   });
 
   it('a copy the key policy refuses says which statement the key policy needs', async () => {
     world({ copyFailure: 'The KMS key policy does not allow the caller to CreateGrant' });
-    const err = (await promote(request({ region: 'eu-west-1' }), memoryReporter()).catch((e) => e)) as DeployErrors;
+    const err = (await promoteModel(target('prod', 'eu-west-1'), request(), runContext()).catch((e) => e)) as DeployErrors;
     const copy = err.errors.find((e) => /copy job/.test(e.message));
     expect(copy?.hint).toContain('"Principal":{"AWS":"arn:aws:iam::333333333333:role/model-deploy-promotion"}');
     expect(copy?.hint).toContain('"kms:ViaService":"bedrock.eu-west-1.amazonaws.com"');
@@ -160,15 +161,15 @@ describe('promote: provisioned throughput for the copied model', () => {
   const units = { provisionedThroughput: { modelUnits: 2, commitment: 'SixMonths' as const } };
 
   it('needs an explicit commitment and a Bedrock model', () => {
-    expect(() => planPromotion(request({ provisionedThroughput: { modelUnits: 1 } }))).toThrow('input `provisioned-model-units` is set without `commitment-duration`');
-    expect(() => planPromotion(request({ bedrockModelArn: undefined, provisionedThroughput: { modelUnits: 1, commitment: 'none' } }))).toThrow(/`bedrock-model-arn` is empty/);
-    expect(() => planPromotion(request({ provisionedThroughput: { commitment: 'OneMonth' } }))).toThrow(/`provisioned-model-units` is empty/);
+    expect(() => planPromotion(target(), request({ provisionedThroughput: { modelUnits: 1 } }))).toThrow('input `provisioned-model-units` is set without `commitment-duration`');
+    expect(() => planPromotion(target(), request({ bedrockModelArn: undefined, provisionedThroughput: { modelUnits: 1, commitment: 'none' } }))).toThrow(/`bedrock-model-arn` is empty/);
+    expect(() => planPromotion(target(), request({ provisionedThroughput: { commitment: 'OneMonth' } }))).toThrow(/`provisioned-model-units` is empty/);
   });
 
   it('says what is committed before buying, buys once per region with tags, and waits until InService', async () => {
     const m = world({ throughput: [{ status: 'Creating' }, { status: 'Creating' }, { status: 'InService' }] });
     const reporter = memoryReporter();
-    const res = await promote(request(units), reporter);
+    const res = await promoteModel(target(), request(units), runContext(reporter));
     expect(reporter.allText()).toContain('buys 2 model units of provisioned throughput with a six-month commitment (billed for every hour of the term; it cannot be deleted before the term ends) in each of us-east-1, eu-west-1');
     const created = m.bedrock.commandCalls(br.CreateProvisionedModelThroughputCommand).map((c) => c.args[0].input);
     expect(created).toHaveLength(2);
@@ -179,14 +180,14 @@ describe('promote: provisioned throughput for the copied model', () => {
 
   it('a re-run finds the provisioned model by name and buys nothing', async () => {
     const m = world({ existingThroughput: true });
-    const res = await promote(request({ ...units, provisionedThroughput: { modelUnits: 1, commitment: 'none' } }), memoryReporter());
+    const res = await promoteModel(target(), request({ ...units, provisionedThroughput: { modelUnits: 1, commitment: 'none' } }), runContext());
     expect(m.bedrock.commandCalls(br.CreateProvisionedModelThroughputCommand)).toHaveLength(0);
     expect(res.targets.every((t) => t.provisionedModelArn?.endsWith(':provisioned-model/pt1'))).toBe(true);
   });
 
   it('a purchase that fails says so and points at the model-unit quota', async () => {
     world({ throughput: [{ status: 'Creating' }, { status: 'Failed', failureMessage: 'Insufficient capacity' }] });
-    const err = (await promote(request({ ...units, region: 'us-east-1' }), memoryReporter()).catch((e) => e)) as DeployErrors;
+    const err = (await promoteModel(target('prod', 'us-east-1'), request(units), runContext()).catch((e) => e)) as DeployErrors;
     const failed = err.errors[0];
     expect(failed?.message).toBe('us-east-1: provisioned throughput arn:aws:bedrock:us-east-1:333333333333:provisioned-model/pt1 failed: Insufficient capacity');
     expect(failed?.hint).toMatch(/model-unit quota\. Model units for custom models are a per-account, per-region quota/);
@@ -195,20 +196,20 @@ describe('promote: provisioned throughput for the copied model', () => {
   it('a quota refusal on purchase is explained', async () => {
     const m = world();
     m.bedrock.on(br.CreateProvisionedModelThroughputCommand).rejects(Object.assign(new Error('quota'), { name: 'ServiceQuotaExceededException' }));
-    const err = (await promote(request({ ...units, region: 'us-east-1' }), memoryReporter()).catch((e) => e)) as DeployErrors;
+    const err = (await promoteModel(target('prod', 'us-east-1'), request(units), runContext()).catch((e) => e)) as DeployErrors;
     expect(err.errors[0]?.message).toMatch(/2 model units exceed the account's provisioned throughput quota/);
     expect(err.errors[0]?.hint).toMatch(/Service Quotas/);
   });
 });
 
 describe('promote: provisioned throughput from the spec (deployments.<name>.bedrockThroughput)', () => {
-  const withThroughput = (line: string) => spec(`${SPEC}    bedrockThroughput: ${line}\n`);
+  const withThroughput = (line: string) => `${SPEC}    bedrockThroughput: ${line}\n`;
   const created = (m: ReturnType<typeof world>) => m.bedrock.commandCalls(br.CreateProvisionedModelThroughputCommand).map((c) => c.args[0].input);
 
   it('is bought as the spec says in each region of its target environment, said before buying', async () => {
     const m = world();
     const reporter = memoryReporter();
-    const res = await promote(request(withThroughput('{ modelUnits: 3, commitment: OneMonth, environment: prod }')), reporter);
+    const res = await promoteModel(target('prod', undefined, withThroughput('{ modelUnits: 3, commitment: OneMonth, environment: prod }')), request(), runContext(reporter));
     expect(created(m).map((c) => [c.modelUnits, c.commitmentDuration])).toEqual([[3, 'OneMonth'], [3, 'OneMonth']]);
     expect(reporter.allText()).toContain('buys 3 model units of provisioned throughput with a one-month commitment (billed for every hour of the term; it cannot be deleted before the term ends) in each of us-east-1, eu-west-1 (account 333333333333; set by deployments.chat.bedrockThroughput)');
     expect(res.targets.map((t) => t.provisionedModelArn).sort()).toEqual(['eu-west-1', 'us-east-1'].map((at) => `arn:aws:bedrock:${at}:333333333333:provisioned-model/pt1`));
@@ -216,14 +217,14 @@ describe('promote: provisioned throughput from the spec (deployments.<name>.bedr
 
   it('commitment none is bought without a term', async () => {
     const m = world();
-    await promote(request({ ...withThroughput('{ modelUnits: 1, commitment: none }'), region: 'us-east-1' }), memoryReporter());
+    await promoteModel(target('prod', 'us-east-1', withThroughput('{ modelUnits: 1, commitment: none }')), request(), runContext());
     expect(created(m)).toEqual([expect.objectContaining({ modelUnits: 1, commitmentDuration: undefined })]);
   });
 
   it('an input overrides its field only, and the warning says so', async () => {
     const m = world();
     const reporter = memoryReporter();
-    await promote(request({ ...withThroughput('{ modelUnits: 3, commitment: OneMonth }'), region: 'us-east-1', provisionedThroughput: { modelUnits: 5 } }), reporter);
+    await promoteModel(target('prod', 'us-east-1', withThroughput('{ modelUnits: 3, commitment: OneMonth }')), request({ provisionedThroughput: { modelUnits: 5 } }), runContext(reporter));
     expect(created(m).map((c) => [c.modelUnits, c.commitmentDuration])).toEqual([[5, 'OneMonth']]);
     expect(reporter.allText()).toContain('(account 333333333333; set by deployments.chat.bedrockThroughput; provisioned-model-units from the inputs)');
   });
@@ -231,7 +232,7 @@ describe('promote: provisioned throughput from the spec (deployments.<name>.bedr
   it('a promotion to another environment buys none, and says why', async () => {
     const m = world();
     const reporter = memoryReporter();
-    const res = await promote(request({ ...withThroughput('{ modelUnits: 3, commitment: OneMonth, environment: prod }'), targetEnvironment: 'replicated' }), reporter);
+    const res = await promoteModel(target('replicated', undefined, withThroughput('{ modelUnits: 3, commitment: OneMonth, environment: prod }')), request(), runContext(reporter));
     expect(created(m)).toEqual([]);
     expect(m.bedrock.commandCalls(br.CreateModelCopyJobCommand)).toHaveLength(1);
     expect(res.targets.map((t) => t.provisionedModelArn)).toEqual([undefined]);
@@ -239,14 +240,14 @@ describe('promote: provisioned throughput from the spec (deployments.<name>.bedr
   });
 
   it('examples/bedrock-promotion.yml: its promotion to prod passes the key check and buys what its spec says', () => {
-    const example = loadSpec(path.resolve(__dirname, '../../../examples/bedrock-promotion.yml'), { displayPath: 'examples/bedrock-promotion.yml' });
-    const plan = planPromotion(request({ spec: example, deployment: example.deployments.assistant }));
+    const example = resolveTarget({ config: 'examples/bedrock-promotion.yml', deployment: 'assistant', environment: 'prod' }, path.resolve(__dirname, '../../..'), 'target-environment');
+    const plan = planPromotion(example, request());
     expect(plan.target.regions).toEqual(['us-east-1', 'us-west-2']);
     expect(plan.provisionedThroughput).toEqual({ modelUnits: 1, commitment: 'none', from: 'deployments.assistant.bedrockThroughput' });
   });
 
   it('belongs to a Bedrock promotion: an image promotion of the deployment plans none', () => {
-    const plan = planPromotion(request({ ...withThroughput('{ modelUnits: 3, commitment: OneMonth }'), bedrockModelArn: undefined }));
+    const plan = planPromotion(target('prod', undefined, withThroughput('{ modelUnits: 3, commitment: OneMonth }')), request({ bedrockModelArn: undefined }));
     expect(plan.provisionedThroughput).toBeUndefined();
   });
 });

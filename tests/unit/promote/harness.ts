@@ -4,7 +4,14 @@ import * as ecr from '@aws-sdk/client-ecr';
 import * as s3 from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { parseSpec } from '../../../src/config/load';
+import { resolveTarget, Target } from '../../../src/config/select';
+import type { RunContext } from '../../../src/core/action';
+import { EnvInputs } from '../../../src/core/env';
+import { memoryReporter } from '../../../src/core/log';
 import { Readable } from 'stream';
 import { AwsError, FakeAws, S3Write } from './fake-aws';
 
@@ -76,6 +83,32 @@ export function spec(text = SPEC) {
 }
 
 export const RUN = { sessionName: 'promote-models-gh-42-1', commit: '0123456789abcdef0123456789abcdef01234567', runUrl: 'https://github.com/acme/models/actions/runs/42' };
+
+/** The runner's variables that name RUN: its role session, commit and run URL. */
+export const RUN_ENV = { GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/models', GITHUB_RUN_ID: '42', GITHUB_RUN_ATTEMPT: '1', GITHUB_SHA: RUN.commit };
+
+const workspaces = new Map<string, string>();
+
+/** A workspace holding `text` as model-deploy.yml (one per spec text). */
+export function workspaceWith(text = SPEC): string {
+  let dir = workspaces.get(text);
+  if (!dir) {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-promote-spec-'));
+    fs.writeFileSync(path.join(dir, 'model-deploy.yml'), text);
+    workspaces.set(text, dir);
+  }
+  return dir;
+}
+
+/** The target environment as promote-model selects it: resolveTarget on the spec, with the `region` input when given. */
+export function target(environment = 'prod', region?: string, text = SPEC): Target {
+  return resolveTarget({ config: 'model-deploy.yml', deployment: 'chat', environment, region }, workspaceWith(text), 'target-environment');
+}
+
+/** A RunContext of run RUN; the process's own variables (OIDC, credentials) as the tests set them. */
+export function runContext(reporter = memoryReporter()): RunContext {
+  return { reporter, env: new EnvInputs({ ...process.env, ...RUN_ENV }) };
+}
 
 /** S3 over FakeAws's buckets (unit tests): objects, owners, versioning and the bucket set-up calls, with every call recorded. */
 export function mockS3(fake: FakeAws, calls: { op: string; input: any; accessKeyId?: string }[] = []) {

@@ -9,16 +9,18 @@ import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/clien
 import { PutImageCommand } from '@aws-sdk/client-ecr';
 import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
-import { modelDataVersionsOutput, planPromotion, promote, PromoteRequest } from '../../../src/promote/promote';
+import { promoteModel } from '../../../src/promote/promote';
+import { planPromotion, PromoteModelRequest } from '../../../src/promote/plan';
+import { modelDataVersionsOutput } from '../../../src/promote/promotion';
 import { FakeAws, sha } from './fake-aws';
-import { mockEcr, mockS3, mockSts, RUN, spec, SPEC } from './harness';
+import { mockEcr, mockS3, mockSts, RUN, runContext, spec, SPEC, target } from './harness';
 import { weightsKey } from '../../../src/image/render';
 import type { Loopback } from '../../support/loopback';
 
 const layer = (n: number, fill: number) => Buffer.alloc(n, fill);
 
-function request(over: Partial<PromoteRequest> = {}): PromoteRequest {
-  return { ...spec(), sourceEnvironment: 'dev', targetEnvironment: 'prod', run: RUN, tuning: { pollInitialDelayMs: 1, pollMaxDelayMs: 2 }, ...over };
+function request(over: Partial<PromoteModelRequest> = {}): PromoteModelRequest {
+  return { sourceEnvironment: 'dev', tuning: { pollInitialDelayMs: 1, pollMaxDelayMs: 2 }, ...over };
 }
 
 let fake: FakeAws;
@@ -33,30 +35,22 @@ afterEach(async () => {
 
 describe('planPromotion: bad input fails before any AWS call', () => {
   test('unknown environment names the input and suggests', () => {
-    expect(() => planPromotion(request({ targetEnvironment: 'prd' }))).toThrow(/unknown environment "prd" \(input `target-environment`\)/);
-  });
-  test('an account id that is not in the spec', () => {
-    const err = (() => { try { planPromotion(request({ targetEnvironment: '999999999999' })); } catch (e) { return e as DeployError; } })()!;
-    expect(err.message).toMatch(/account 999999999999 is not in the spec/);
-    expect(err.hint).toMatch(/prod \(333333333333\)/);
-  });
-  test('an account id that is an environment points at its name', () => {
-    expect(() => planPromotion(request({ targetEnvironment: '333333333333' }))).toThrow(/is environment "prod"/);
+    expect(() => planPromotion(target('prd'), request())).toThrow(/unknown environment "prd" \(input `target-environment`\)/);
   });
   test('image in an account outside the spec', () => {
-    expect(() => planPromotion(request({ imageUri: '999999999999.dkr.ecr.us-east-1.amazonaws.com/acme/chat:v1' }))).toThrow(/999999999999, which is not in the spec/);
+    expect(() => planPromotion(target(), request({ imageUri: '999999999999.dkr.ecr.us-east-1.amazonaws.com/acme/chat:v1' }))).toThrow(/999999999999, which is not in the spec/);
   });
   test('promotion role in another account than the environment', () => {
-    expect(() => planPromotion(request({ targetEnvironment: 'broken' }))).toThrow(/not a role in the environment's account 555555555555/);
+    expect(() => planPromotion(target('broken'), request())).toThrow(/not a role in the environment's account 555555555555/);
   });
   test('same source and target, region not served, bad ARNs', () => {
-    expect(() => planPromotion(request({ targetEnvironment: 'dev' }))).toThrow(/both environment "dev"/);
-    expect(() => planPromotion(request({ region: 'ap-south-1' }))).toThrow(/ap-south-1/);
-    expect(() => planPromotion(request({ bedrockModelArn: 'arn:aws:s3:::x' }))).toThrow(/not a Bedrock custom model ARN/);
-    expect(() => planPromotion(request({ modelDataUrl: 'https://x/y' }))).toThrow(/not an S3 object or prefix URL/);
+    expect(() => planPromotion(target('dev'), request())).toThrow(/both environment "dev"/);
+    expect(() => planPromotion(target('prod', 'ap-south-1'), request())).toThrow(/ap-south-1/);
+    expect(() => planPromotion(target(), request({ bedrockModelArn: 'arn:aws:s3:::x' }))).toThrow(/not a Bedrock custom model ARN/);
+    expect(() => planPromotion(target(), request({ modelDataUrl: 'https://x/y' }))).toThrow(/not an S3 object or prefix URL/);
   });
   test('defaults: newest image of repositoryName(d), target regions from the environment', () => {
-    const plan = planPromotion(request());
+    const plan = planPromotion(target(), request());
     expect(plan.image).toEqual({ repositoryName: 'acme/chat' });
     expect(plan.target.regions).toEqual(['us-east-1', 'eu-west-1']);
     expect(plan.target.roleArn).toBe('arn:aws:iam::333333333333:role/model-deploy-promotion');
@@ -83,7 +77,7 @@ describe('promote: image copy across accounts and regions', () => {
     mockEcr(fake, calls);
     const sts = mockSts();
     const reporter = memoryReporter();
-    const result = await promote(request({ tuning: { layerPartSize: 16 * 1024 } }), reporter);
+    const result = await promoteModel(target(), request({ tuning: { layerPartSize: 16 * 1024 } }), runContext(reporter));
 
     expect(sts.commandCalls(AssumeRoleCommand)[0].args[0].input).toMatchObject({ RoleArn: 'arn:aws:iam::333333333333:role/model-deploy-promotion', RoleSessionName: 'promote-models-gh-42-1' });
     expect(result.digest).toBe(digest);
@@ -106,7 +100,7 @@ describe('promote: image copy across accounts and regions', () => {
     // Second run: the tag already points at the digest.
     calls.length = 0;
     const before = fake.bytesDownloaded;
-    const again = await promote(request(), memoryReporter());
+    const again = await promoteModel(target(), request(), runContext());
     expect(fake.bytesDownloaded).toBe(before);
     expect(again.targets.every((t) => t.image === 'present' && t.bytesMoved === 0)).toBe(true);
     expect(calls.filter((c) => /Upload|PutImage|GetDownloadUrl/.test(c))).toEqual([]);
@@ -119,7 +113,7 @@ describe('promote: image copy across accounts and regions', () => {
     const calls: string[] = [];
     mockEcr(fake, calls);
     mockSts();
-    const err = await promote(request({ region: 'us-east-1', tuning: { blobConcurrency: 1 } }), memoryReporter()).catch((e) => e as DeployError);
+    const err = await promoteModel(target('prod', 'us-east-1'), request({ tuning: { blobConcurrency: 1 } }), runContext()).catch((e) => e as DeployError);
     expect(err).toBeInstanceOf(DeployError);
     expect((err as DeployError).describe()).toMatch(/us-east-1: Layer sha256:[a-f0-9]+ arrived with sha256/);
     expect((err as DeployError).describe()).toMatch(/re-run promote-model/);
@@ -128,7 +122,7 @@ describe('promote: image copy across accounts and regions', () => {
 
     fake.corrupt = undefined;
     calls.length = 0;
-    const ok = await promote(request({ region: 'us-east-1' }), memoryReporter());
+    const ok = await promoteModel(target('prod', 'us-east-1'), request(), runContext());
     expect(ok.targets[0]).toMatchObject({ image: 'copied', blobsSkipped: 2, blobsCopied: 1, bytesMoved: 6000 });
     expect(fake.repo('333333333333', 'us-east-1', 'acme/chat').tags.get('v2')).toBe(digest);
   });
@@ -145,7 +139,7 @@ describe('promote: image copy across accounts and regions', () => {
       if (op === 'PutImage') putOrder.push(sha(input.imageManifest));
       return orig(op, region, input);
     };
-    const res = await promote(request({ region: 'eu-west-1', imageUri: `111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat:multi` }), memoryReporter());
+    const res = await promoteModel(target('prod', 'eu-west-1'), request({ imageUri: `111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat:multi` }), runContext());
     expect(putOrder.slice(-1)).toEqual([index]);
     expect(new Set(putOrder.slice(0, 2))).toEqual(new Set([a, b]));
     expect(res.digest).toBe(index);
@@ -156,7 +150,7 @@ describe('promote: image copy across accounts and regions', () => {
     const m = mockEcr(fake);
     m.on(PutImageCommand).rejects(Object.assign(new Error('User: arn:aws:sts::333333333333:assumed-role/model-deploy-promotion/x is not authorized to perform: ecr:PutImage'), { name: 'AccessDeniedException' }));
     mockSts();
-    const err = (await promote(request({ region: 'us-east-1' }), memoryReporter()).catch((e) => e)) as DeployError;
+    const err = (await promoteModel(target('prod', 'us-east-1'), request(), runContext()).catch((e) => e)) as DeployError;
     expect(err.describe()).toMatch(/ecr:PutImage on acme\/chat in 333333333333 us-east-1 as arn:aws:iam::333333333333:role\/model-deploy-promotion/);
     expect(err.describe()).toMatch(/lacks the permission/);
   });
@@ -167,7 +161,7 @@ describe('promote: image copy across accounts and regions', () => {
     mockEcr(fake, calls);
     const sts = mockSts();
     sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('not authorized to perform: sts:AssumeRole'), { name: 'AccessDenied' }));
-    const err = (await promote(request(), memoryReporter()).catch((e) => e)) as DeployError;
+    const err = (await promoteModel(target(), request(), runContext()).catch((e) => e)) as DeployError;
     expect(err.describe()).toMatch(/Could not assume arn:aws:iam::333333333333:role\/model-deploy-promotion/);
     expect(err.describe()).toMatch(/trust policy/);
     expect(calls).toEqual([]);
@@ -175,7 +169,7 @@ describe('promote: image copy across accounts and regions', () => {
 
   test('a job in a third account is refused', async () => {
     mockSts('999999999999');
-    await expect(promote(request(), memoryReporter())).rejects.toThrow(/account 999999999999, which is neither dev/);
+    await expect(promoteModel(target(), request(), runContext())).rejects.toThrow(/account 999999999999, which is neither dev/);
   });
 
   test('ECR replication: waits for COMPLETE, then checks the digest in the target', async () => {
@@ -198,7 +192,7 @@ describe('promote: image copy across accounts and regions', () => {
     };
     mockEcr(fake);
     mockSts();
-    const res = await promote(request({ targetEnvironment: 'replicated' }), memoryReporter());
+    const res = await promoteModel(target('replicated'), request(), runContext());
     expect(res.targets[0]).toMatchObject({ image: 'replicated', digest, bytesMoved: 0 });
     expect(checks).toBe(2);
   });
@@ -223,7 +217,7 @@ describe('promote: model data and Bedrock', () => {
     mockSts();
     const calls: { op: string; input: any; accessKeyId?: string }[] = [];
     mockS3(fake, calls);
-    const res = await promote(request({ modelDataUrl: 's3://dev-weights/chat/model.tar.gz' }), memoryReporter());
+    const res = await promoteModel(target(), request({ modelDataUrl: 's3://dev-weights/chat/model.tar.gz' }), runContext());
     expect(res.targets.map((t) => t.modelDataUrl).sort()).toEqual(['s3://model-deploy-333333333333-eu-west-1/chat/model.tar.gz', 's3://model-deploy-333333333333-us-east-1/chat/model.tar.gz']);
     // The target role cannot read dev's bucket: no server-side copy across accounts.
     expect(calls.filter((c) => c.op === 'CopyObject')).toEqual([]);
@@ -256,7 +250,7 @@ describe('promote: model data and Bedrock', () => {
       return polls <= 2 ? { status: 'InProgress' } : { status: 'Completed', targetModelArn: `arn:aws:bedrock:${region}:333333333333:custom-model/copied` };
     });
     const arn = 'arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/abc123';
-    const res = await promote(request({ bedrockModelArn: arn }), memoryReporter());
+    const res = await promoteModel(target(), request({ bedrockModelArn: arn }), runContext());
     expect(r.commandCalls(ram.CreateResourceShareCommand)[0].args[0].input).toMatchObject({ resourceArns: [arn], principals: ['333333333333'], allowExternalPrincipals: false });
     expect(r.commandCalls(ram.AcceptResourceShareInvitationCommand)).toHaveLength(1);
     const jobs = b.commandCalls(bedrock.CreateModelCopyJobCommand).map((c) => c.args[0].input);
@@ -278,7 +272,7 @@ describe('promote: model data and Bedrock', () => {
     bedrockPrerequisitesMet(b);
     b.on(bedrock.CreateModelCopyJobCommand).resolves({ jobArn: 'arn:job' });
     b.on(bedrock.GetModelCopyJobCommand).resolves({ status: 'Failed', failureMessage: 'Provisioned throughput is not supported in eu-west-1' });
-    const err = (await promote(request({ region: 'eu-west-1', bedrockModelArn: 'arn:aws:bedrock:us-east-1:111111111111:custom-model/m/abc' }), memoryReporter()).catch((e) => e)) as DeployError;
+    const err = (await promoteModel(target('prod', 'eu-west-1'), request({ bedrockModelArn: 'arn:aws:bedrock:us-east-1:111111111111:custom-model/m/abc' }), runContext()).catch((e) => e)) as DeployError;
     expect(err.describe()).toMatch(/eu-west-1: Bedrock model copy job arn:job failed: Provisioned throughput is not supported/);
     expect(r.commandCalls(ram.CreateResourceShareCommand)).toHaveLength(0);
   });
@@ -302,7 +296,7 @@ describe('promote: the weights the build put in the source environment (issue 13
     mockEcr(fake);
     mockSts();
     mockS3(fake);
-    const res = await promote(request(), memoryReporter());
+    const res = await promoteModel(target(), request(), runContext());
     for (const region of ['us-east-1', 'eu-west-1']) {
       const t = res.targets.find((x) => x.region === region)!;
       expect(t.modelDataUrl).toBe(`s3://model-deploy-333333333333-${region}/${sourcePrefix}`);
@@ -318,8 +312,8 @@ describe('promote: the weights the build put in the source environment (issue 13
     mockSts();
     const calls: { op: string; input: unknown }[] = [];
     mockS3(fake, calls);
-    const s = spec(SPEC.replace('model: { huggingface: { id: Qwen/Qwen2.5-0.5B, revision: main } }', 'model: { huggingface: { id: Qwen/Qwen2.5-0.5B, revision: main }, bakeIntoImage: true }'));
-    const res = await promote({ ...request(), ...s }, memoryReporter());
+    const baked = SPEC.replace('model: { huggingface: { id: Qwen/Qwen2.5-0.5B, revision: main } }', 'model: { huggingface: { id: Qwen/Qwen2.5-0.5B, revision: main }, bakeIntoImage: true }');
+    const res = await promoteModel(target('prod', undefined, baked), request(), runContext());
     expect(res.targets.every((t) => t.modelDataUrl === undefined)).toBe(true);
     expect(calls).toEqual([]);
   });
@@ -330,7 +324,7 @@ describe('promote: the weights the build put in the source environment (issue 13
     mockEcr(fake);
     mockSts();
     mockS3(fake);
-    const err = (await promote(request({ region: 'us-east-1' }), memoryReporter()).catch((e) => e)) as DeployError;
+    const err = (await promoteModel(target('prod', 'us-east-1'), request(), runContext()).catch((e) => e)) as DeployError;
     expect(err.describe()).toMatch(new RegExp(`s3://model-deploy-111111111111-us-east-1/${sourcePrefix} holds no objects`));
     expect(err.describe()).toMatch(/build-model/);
   });
@@ -344,7 +338,7 @@ describe('promote into a new account (issue 13.7)', () => {
     mockSts();
     const calls: { op: string; input: any }[] = [];
     mockS3(fake, calls);
-    const res = await promote(request({ region: 'eu-west-1' }), memoryReporter());
+    const res = await promoteModel(target('prod', 'eu-west-1'), request(), runContext());
     expect(res.targets[0]!.modelDataUrl).toBe(`s3://model-deploy-333333333333-eu-west-1/${prefix}`);
     const on = (op: string) => calls.filter((c) => c.op === op && c.input.Bucket === 'model-deploy-333333333333-eu-west-1').map((c) => c.input);
     expect(on('CreateBucket')).toEqual([expect.objectContaining({ ObjectOwnership: 'BucketOwnerEnforced', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })]);
@@ -362,7 +356,7 @@ describe('promote into a new account (issue 13.7)', () => {
     const s3 = mockS3(fake);
     s3.on(PutObjectCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
     const reporter = memoryReporter();
-    const err = (await promote(request({ region: 'us-east-1' }), reporter).catch((e) => e)) as DeployError;
+    const err = (await promoteModel(target('prod', 'us-east-1'), request(), runContext(reporter)).catch((e) => e)) as DeployError;
     expect(fake.repo('333333333333', 'us-east-1', 'acme/chat').tags.get('v1')).toBeDefined();
     expect(err.describe()).not.toMatch(/[Nn]othing was tagged/);
     expect(err.describe()).toMatch(/us-east-1: the image is in place \(333333333333\.dkr\.ecr\.us-east-1\.amazonaws\.com\/acme\/chat@sha256:/);
@@ -379,7 +373,7 @@ describe('promote: bucket owners (issue 12.5)', () => {
     mockSts();
     const calls: { op: string; input: any }[] = [];
     mockS3(fake, calls);
-    await promote(request(), memoryReporter());
+    await promoteModel(target(), request(), runContext());
     const objectCalls = calls.filter((c) => /Object|Multipart|UploadPart/.test(c.op));
     expect(objectCalls.length).toBeGreaterThan(0);
     for (const c of objectCalls) {
@@ -397,7 +391,7 @@ describe('promote: bucket owners (issue 12.5)', () => {
     mockSts();
     const calls: { op: string; input: any }[] = [];
     mockS3(fake, calls);
-    const err = (await promote(request({ region: 'us-east-1', modelDataUrl: 's3://sniped-weights/chat/model.tar.gz' }), memoryReporter()).catch((e) => e)) as DeployError;
+    const err = (await promoteModel(target('prod', 'us-east-1'), request({ modelDataUrl: 's3://sniped-weights/chat/model.tar.gz' }), runContext()).catch((e) => e)) as DeployError;
     expect(err).toBeInstanceOf(DeployError);
     expect(calls.filter((c) => c.op === 'CopyObject')).toEqual([]);
   });
@@ -410,7 +404,7 @@ describe('promote: pinned weights (issue 12.2)', () => {
     mockEcr(fake);
     mockSts();
     mockS3(fake);
-    const res = await promote(request(), memoryReporter());
+    const res = await promoteModel(target(), request(), runContext());
     for (const t of res.targets) {
       const bucket = `model-deploy-333333333333-${t.region}`;
       expect(fake.versioned.has(bucket)).toBe(true);
@@ -422,7 +416,7 @@ describe('promote: pinned weights (issue 12.2)', () => {
     const out = JSON.parse(modelDataVersionsOutput(res));
     expect(out['eu-west-1'][`${prefix}model.safetensors`].versionId).toBe(res.targets.find((t) => t.region === 'eu-west-1')!.modelDataVersions![0]!.versionId);
 
-    const again = await promote(request(), memoryReporter());
+    const again = await promoteModel(target(), request(), runContext());
     expect(again.targets.every((t) => t.objectsSkipped === 1)).toBe(true);
     expect(again.targets.map((t) => t.modelDataVersions)).toEqual(res.targets.map((t) => t.modelDataVersions));
   });

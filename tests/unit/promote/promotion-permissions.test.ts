@@ -1,5 +1,5 @@
 /**
- * The bootstrap's promotion roles against every call promote-model makes with them (src/promote/*.ts,
+ * The bootstrap's promotion roles against every call promote-model makes with them (src/promote/*.ts, src/core/s3-copy.ts,
  * src/image/infra.ts ensureArtifactBucket), evaluated the way IAM does (tests/support/cloudformation/iam.ts):
  * every call is granted, and what promote-model never needs is not.
  */

@@ -3,7 +3,7 @@
 import { randomBytes, createHash } from 'crypto';
 import { Readable } from 'stream';
 import { S3Client } from '@aws-sdk/client-s3';
-import { Bucket, copyArtifacts } from '../../../src/promote/s3';
+import { Bucket, copyArtifacts } from '../../../src/core/s3-copy';
 import { FakeAws } from './fake-aws';
 import { mockS3 } from './harness';
 

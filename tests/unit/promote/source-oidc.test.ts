@@ -7,17 +7,19 @@ import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, GetCallerIdentityC
 import { mockClient } from 'aws-sdk-client-mock';
 import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
-import { planPromotion, promote, PromoteRequest } from '../../../src/promote/promote';
+import { promoteModel } from '../../../src/promote/promote';
+import { planPromotion, PromoteModelRequest } from '../../../src/promote/plan';
 import { FakeAws } from './fake-aws';
-import { mockEcr, mockS3, RUN, spec } from './harness';
+import { mockEcr, mockS3, RUN, runContext, spec, target } from './harness';
 import { weightsKey } from '../../../src/image/render';
 import { startLoopback, Loopback } from '../../support/loopback';
 
 const TOKEN = 'eyJ0eXAiOiJKV1QifQ.job-oidc-token.sig';
 const SOURCE_ROLE = 'arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev';
 
-function request(over: Partial<PromoteRequest> = {}): PromoteRequest {
-  return { ...spec(), sourceEnvironment: 'dev', targetEnvironment: 'prod', region: 'us-east-1', run: RUN, tuning: { pollInitialDelayMs: 1, pollMaxDelayMs: 2 }, ...over };
+/** Into prod's us-east-1 (the `region` input). */
+function request(over: Partial<PromoteModelRequest> = {}): PromoteModelRequest {
+  return { sourceEnvironment: 'dev', tuning: { pollInitialDelayMs: 1, pollMaxDelayMs: 2 }, ...over };
 }
 
 /** The job's ambient identity is the target's promotion role; web identity gives the source read-only session. */
@@ -65,7 +67,7 @@ test('the source is read with the read-only role through OIDC, the target writte
   mockEcr(fake, [], callers);
   const sts = mockTargetJobSts();
   const reporter = memoryReporter();
-  const result = await promote(request({ imageUri: `111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat:v1` }), reporter);
+  const result = await promoteModel(target('prod', 'us-east-1'), request({ imageUri: `111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat:v1` }), runContext(reporter));
 
   expect(result.targets[0]).toMatchObject({ image: 'copied', imageUri: `333333333333.dkr.ecr.us-east-1.amazonaws.com/acme/chat@${digest}` });
   expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
@@ -95,12 +97,12 @@ test('the source-role-arn input replaces the default role', async () => {
   mockEcr(fake);
   const sts = mockTargetJobSts();
   const role = 'arn:aws:iam::111111111111:role/custom-reader';
-  await promote(request({ imageUri: '111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat:v1', sourceRoleArn: role }), memoryReporter());
+  await promoteModel(target('prod', 'us-east-1'), request({ imageUri: '111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat:v1', sourceRoleArn: role }), runContext());
   expect(sts.commandCalls(AssumeRoleWithWebIdentityCommand)[0]?.args[0].input.RoleArn).toBe(role);
 });
 
 test('a source-role-arn outside the source account fails before any AWS call', () => {
-  expect(() => planPromotion(request({ sourceRoleArn: 'arn:aws:iam::333333333333:role/model-deploy-promotion-source-dev' }))).toThrow(
+  expect(() => planPromotion(target('prod', 'us-east-1'), request({ sourceRoleArn: 'arn:aws:iam::333333333333:role/model-deploy-promotion-source-dev' }))).toThrow(
     /input `source-role-arn` is "arn:aws:iam::333333333333:role\/model-deploy-promotion-source-dev", which is not a role in the source environment's account 111111111111/,
   );
 });
@@ -111,7 +113,7 @@ test('a refused web identity names the trust conditions and copies nothing', asy
   mockEcr(fake, calls);
   const sts = mockTargetJobSts();
   sts.on(AssumeRoleWithWebIdentityCommand).rejects(Object.assign(new Error('Not authorized to perform sts:AssumeRoleWithWebIdentity'), { name: 'AccessDenied' }));
-  const err = (await promote(request(), memoryReporter()).catch((e) => e)) as DeployError;
+  const err = (await promoteModel(target('prod', 'us-east-1'), request(), runContext()).catch((e) => e)) as DeployError;
   expect(err.describe()).toMatch(/token\.actions\.githubusercontent\.com:sub/);
   expect(err.describe()).toMatch(/PromotionEnvironments of the dev account's bootstrap stack/);
   expect(calls).toEqual([]);
@@ -122,7 +124,7 @@ test('in the target account without an OIDC token, the message says what to gran
   const calls: string[] = [];
   mockEcr(fake, calls);
   mockTargetJobSts();
-  const err = (await promote(request(), memoryReporter()).catch((e) => e)) as DeployError;
+  const err = (await promoteModel(target('prod', 'us-east-1'), request(), runContext()).catch((e) => e)) as DeployError;
   expect(err.describe()).toMatch(/no GitHub OIDC token to read dev \(111111111111\)/);
   expect(err.describe()).toMatch(/id-token: write/);
   expect(calls).toEqual([]);
@@ -137,7 +139,7 @@ test('a local run with source-account credentials reads with them, says so, and 
   sts.on(GetCallerIdentityCommand).resolves({ Account: '111111111111', Arn: 'arn:aws:sts::111111111111:assumed-role/admin/me' });
   sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('not authorized to perform: sts:AssumeRole'), { name: 'AccessDenied' }));
   const reporter = memoryReporter();
-  const err = (await promote(request(), reporter).catch((e) => e)) as DeployError;
+  const err = (await promoteModel(target('prod', 'us-east-1'), request(), runContext(reporter)).catch((e) => e)) as DeployError;
   expect(reporter.allText()).toMatch(/Reading dev with this session's credentials \(arn:aws:sts::111111111111:assumed-role\/admin\/me\): its account 111111111111 is the source's/);
   expect(err.describe()).toMatch(/trusts only the prod environment's GitHub jobs/);
   expect(sts.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(0);

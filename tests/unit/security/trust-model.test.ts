@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadSpec } from '../../../src/config/load';
 import { renderStack } from '../../../src/deploy/render';
+import { targetNames } from '../../../src/config/select';
 import type { Deployment } from '../../../src/config/types';
 import { validateTemplate } from '../deploy/cfn-spec';
 import { ROOT } from '../../support/bundle';
@@ -290,7 +291,7 @@ const deployments: [string, Deployment][] = [
 const allowedTypes = (devRole.find((s) => s.Sid === 'DenyUnlistedResourceTypes')?.Condition?.['ForAnyValue:StringNotEquals']['cloudformation:ResourceTypes'] ?? []) as string[];
 
 describe.each(deployments)('stack template %s, rendered for dev', (target, d) => {
-  const r = renderStack({ deployment: d, region: 'us-east-1', environmentName: 'dev', environment: spec.environments.dev, account: ACCOUNT });
+  const r = renderStack({ deployment: d, names: targetNames(d, 'dev'), region: 'us-east-1', environmentName: 'dev', environment: spec.environments.dev, account: ACCOUNT });
   const params = Object.fromEntries(r.parameters.map((p) => [p.ParameterKey, p.ParameterValue]));
   const stackTags = Object.fromEntries(r.tags.map((t) => [t.Key, t.Value]));
   const rendered = resolveTemplate(r.template, params);
