@@ -2,7 +2,7 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import type { BenchRow } from './types';
-import { startGateway } from '../tests/unit/serving/gateway-harness';
+import { startGateway } from '../tests/support/gateway';
 
 const KEY = 'K'.repeat(48);
 const REQUESTS = 300;

@@ -2,7 +2,8 @@
 /**
  * npm run bench: bundle sizes, cold start against bare node measured in the same run, peak memory,
  * start-up to the first AWS request (ratio to bare node, same run), then every bench/*.bench.ts
- * (domain figures: cost rendering, build fast path, promotion, ...).
+ * (domain figures: cost rendering, build fast path, promotion, and the timing the tests leave out:
+ * the benchmark command's accuracy, the gateway's deadlines).
  * Figures are printed with their targets; nothing here is a test.
  */
 const { spawnSync } = require('child_process');
@@ -13,7 +14,9 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS || 15);
 // BENCH_ONLY=startup: sizes and start-up to the first AWS request only (quick check of a build).
+// BENCH_ONLY=accuracy,gateway: only those bench/*.bench.ts files, none of the process figures.
 const STARTUP_ONLY = process.env.BENCH_ONLY === 'startup';
+const ONLY_FILES = process.env.BENCH_ONLY && !STARTUP_ONLY ? process.env.BENCH_ONLY.split(',').map((f) => `${f.trim()}.bench.ts`) : undefined;
 const ACTIONS = ['build-model', 'deploy-endpoint', 'rotate-key', 'promote-model', 'estimate-cost'];
 
 function median(xs) {
@@ -52,7 +55,7 @@ const row = (name, value, unit, target, ok) => rows.push({ name, value, unit, ta
 // Sizes: every .js file of dist/<action>/ (the loader, bundle.js and the chunks webpack splits off),
 // and bundle.js alone (what every start loads; the chunks are credential providers loaded on demand).
 const MB = 1024 * 1024;
-for (const name of [...ACTIONS, 'main', 'cli']) {
+for (const name of ONLY_FILES ? [] : [...ACTIONS, 'main', 'cli']) {
   const dir = path.join(root, 'dist', name);
   if (!fs.existsSync(dir)) continue;
   const bytes = dirSize(dir);
@@ -64,7 +67,8 @@ for (const name of [...ACTIONS, 'main', 'cli']) {
 
 // Cold start: bare node, then each action rejecting a missing/invalid input (interleaved runs so
 // machine noise hits every subject alike).
-const subjects = STARTUP_ONLY ? [] : [{ key: 'bare node -e ""', args: ['-e', ''], env: {} }];
+const PROCESS_FIGURES = !STARTUP_ONLY && !ONLY_FILES;
+const subjects = PROCESS_FIGURES ? [{ key: 'bare node -e ""', args: ['-e', ''], env: {} }] : [];
 const rejectEnv = {
   'build-model': { 'INPUT_TIMEOUT-MINUTES': 'soon' },
   'deploy-endpoint': { INPUT_MODE: 'yolo' },
@@ -72,11 +76,11 @@ const rejectEnv = {
   'promote-model': {},
   'estimate-cost': { 'INPUT_COMMENT-BEHAVIOR': 'shout' },
 };
-for (const name of STARTUP_ONLY ? [] : ACTIONS) {
+for (const name of PROCESS_FIGURES ? ACTIONS : []) {
   subjects.push({ key: `${name} rejects bad input`, args: [path.join(root, 'dist', name, 'index.js')], env: rejectEnv[name] });
 }
 // The first line of real work: the flow loads and reports the missing spec file.
-for (const name of STARTUP_ONLY ? [] : ACTIONS) {
+for (const name of PROCESS_FIGURES ? ACTIONS : []) {
   subjects.push({
     key: `${name} first flow line (spec missing)`,
     args: [path.join(root, 'dist', name, 'index.js')],
@@ -95,7 +99,7 @@ for (let i = 0; i < RUNS; i++) {
     times.get(s.key).push(r.ms);
   }
 }
-if (!STARTUP_ONLY) {
+if (PROCESS_FIGURES) {
   for (const s of subjects) for (let i = 0; i < 3; i++) rss.get(s.key).push(timeRun(s.args, s.env, true).rss);
   const bare = median(times.get(subjects[0].key));
   row('cold start: bare node', +bare.toFixed(1), 'ms (median)');
@@ -210,9 +214,10 @@ const runner = `require('ts-node').register({ transpileOnly: true, project: ${JS
 const mod = require(process.argv[1]);
 Promise.resolve((mod.default || mod.bench)()).then((rows) => process.stdout.write('\\n@@BENCH@@' + JSON.stringify(rows) + '\\n'), (err) => { process.stdout.write('\\n@@BENCH@@' + JSON.stringify([{ name: 'FAILED ' + (err && err.message), value: NaN, unit: '', ok: false }]) + '\\n'); });`;
 (async () => {
-  rows.push(...(await firstRequestFigures()));
+  if (!ONLY_FILES) rows.push(...(await firstRequestFigures()));
   const benchDir = path.join(root, 'bench');
-  const files = !STARTUP_ONLY && fs.existsSync(benchDir) ? fs.readdirSync(benchDir).filter((f) => f.endsWith('.bench.ts')).sort() : [];
+  const all = !STARTUP_ONLY && fs.existsSync(benchDir) ? fs.readdirSync(benchDir).filter((f) => f.endsWith('.bench.ts')).sort() : [];
+  const files = ONLY_FILES ? all.filter((f) => ONLY_FILES.includes(f)) : all;
   for (const f of files) {
     const r = spawnSync(process.execPath, ['-e', runner, path.join(benchDir, f)], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
     const line = (r.stdout || '').split('\n').find((l) => l.startsWith('@@BENCH@@'));

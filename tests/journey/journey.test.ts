@@ -1,7 +1,7 @@
 /**
  * The user's journey through the workflow files themselves (issue 13): build → deploy dev → rotate →
  * promote → deploy prod → destroy, on the bundled example spec, each job run as the runner runs it
- * (tests/journey/runner.ts) against one stateful fake AWS (tests/journey/world.ts). Nothing here
+ * (tests/journey/runner.ts) against one stateful fake AWS (tests/support/fake-aws/world.ts). Nothing here
  * restates what a step receives: inputs come from the workflows' expressions and the previous steps'
  * real outputs, so a missing `with:` or a wrong output name shows up where the user would see it.
  * Runs the bundles in dist/ like the process tests: after changing src/, `npm run build` first.
@@ -13,9 +13,10 @@ import * as path from 'path';
 import { ROOT } from '../support/bundle';
 import { Loopback, RecordedRequest, Reply, startLoopback } from '../support/loopback';
 import { callerInputs, GITHUB_TOKEN, JobRecord, runJob, StepRecord, stopEvaluations } from './runner';
-import { World } from './world';
+import { World } from '../support/fake-aws/world';
 import { HOSTNAME, Serving, startServing } from './serving';
-import { parseTemplate, Stack } from './cfn';
+import type { Stack } from '../support/fake-aws/cloudformation';
+import { parseTemplateBody } from '../support/cloudformation/template';
 
 
 const ROLES = {
@@ -106,6 +107,7 @@ async function viaCaller(key: string, name: string, jobId: string, callerInputsC
   return job(key, call.workflow, calledJob, call.inputs, matrix);
 }
 
+// The bound is not a timing check: the jobs take 10 s on an idle machine and over 90 s on a loaded one.
 beforeAll(async () => {
   await world.start();
   github = await startLoopback(githubWorld);
@@ -131,7 +133,7 @@ beforeAll(async () => {
   if (process.env.JOURNEY_DEBUG) {
     for (const [k, j] of Object.entries(jobs)) for (const s of j.steps) console.log(k, s.name, s.outcome, JSON.stringify(s.inputs), JSON.stringify(s.outputs), s.all.slice(0, 3000));
   }
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   await world.server?.close();
@@ -406,7 +408,7 @@ describe('rendered templates', () => {
   const PARAMETER_PROPERTIES = new Set(['Type', 'Default', 'Description', 'AllowedValues', 'AllowedPattern', 'MinValue', 'MaxValue', 'MinLength', 'MaxLength', 'ConstraintDescription', 'NoEcho']);
   const invalid = () =>
     world.changeSets.flatMap(({ stack, cs }) => {
-      const params = (parseTemplate(cs.templateBody).Parameters ?? {}) as Record<string, Record<string, unknown>>;
+      const params = (parseTemplateBody(cs.templateBody).Parameters ?? {}) as Record<string, Record<string, unknown>>;
       return Object.entries(params).flatMap(([name, def]) => Object.keys(def).filter((k) => !PARAMETER_PROPERTIES.has(k)).map((k) => `${stack.name}: parameter ${name} has property "${k}"`));
     });
 

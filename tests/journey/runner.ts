@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { BundleRun, parseOutputFile, ROOT, runBundle } from '../support/bundle';
-import type { World } from './world';
+import type { World } from '../support/fake-aws/world';
 
 export const ACTIONS_REPOSITORY = 'acme-platform/model-deploy-actions';
 export const ACTIONS_SHA = '1111111111111111111111111111111111111111';

@@ -5,14 +5,14 @@
  * parser, which answers 400 to a request with two Content-Length headers, as strict engines do.
  * `restart()` is what a new ECS deployment does: the tasks read the keys the MD_SERVE labels point at.
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as tls from 'tls';
-import { ROOT } from '../support/bundle';
+import { startGateway } from '../support/gateway';
 
 export interface EngineRequest {
   method: string;
@@ -47,19 +47,6 @@ function certificate(dir: string): { key: string; cert: string } {
   return { key, cert };
 }
 
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`gateway exited ${child.exitCode}: ${log()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gateway did not listen: ${log()}`);
-}
-
 export async function startServing(): Promise<Serving> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-journey-serving-'));
   const engine: EngineRequest[] = [];
@@ -87,24 +74,11 @@ export async function startServing(): Promise<Serving> {
     fs.renameSync(tmp, keyFile);
   };
   writeKeys([]);
-  const probe = net.createServer();
-  const gatewayPort = await listen(probe);
-  await new Promise<void>((r) => probe.close(() => r()));
-  let gatewayLog = '';
-  const gateway = spawn('python3', [path.join(ROOT, 'templates', 'serving', 'gateway.py')], {
-    env: {
-      PATH: process.env.PATH ?? '', PORT: String(gatewayPort), MODEL_DEPLOY_LISTEN_HOST: '127.0.0.1', MODEL_DEPLOY_UPSTREAM: `127.0.0.1:${enginePort}`,
-      MODEL_DEPLOY_API_KEY_FILE: keyFile, MODEL_DEPLOY_ACCESS_LOG: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  gateway.stdout!.on('data', (d: Buffer) => (gatewayLog += d.toString()));
-  gateway.stderr!.on('data', (d: Buffer) => (gatewayLog += d.toString()));
-  await waitForPort(gatewayPort, gateway, () => gatewayLog);
+  const gateway = await startGateway({ MODEL_DEPLOY_UPSTREAM: `127.0.0.1:${enginePort}`, MODEL_DEPLOY_API_KEY_FILE: keyFile, MODEL_DEPLOY_ACCESS_LOG: '0' });
 
   const { key, cert } = certificate(dir);
   const front = tls.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (socket) => {
-    const upstream = net.connect(gatewayPort, '127.0.0.1');
+    const upstream = net.connect(gateway.port, '127.0.0.1');
     socket.pipe(upstream).pipe(socket);
     upstream.on('error', () => socket.destroy());
     socket.on('error', () => upstream.destroy());
@@ -119,7 +93,7 @@ export async function startServing(): Promise<Serving> {
     engineStatuses,
     restart: writeKeys,
     close: async () => {
-      gateway.kill('SIGTERM');
+      await gateway.stop();
       await new Promise<void>((r) => front.close(() => r()));
       engineServer.closeAllConnections();
       await new Promise<void>((r) => engineServer.close(() => r()));

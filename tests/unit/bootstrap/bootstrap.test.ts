@@ -1,78 +1,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
-import { parseTemplate } from '../../../src/deploy/template-loader';
+import { ROOT } from '../../support/bundle';
+import { ACCOUNT, resolveTemplate } from '../../support/cloudformation/resolve';
+import { readTemplate } from '../../support/cloudformation/template';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const FILE = path.join(ROOT, 'templates', 'bootstrap', 'model-deploy-bootstrap.yaml');
 type Json = Record<string, any>;
-const template = parseTemplate(fs.readFileSync(FILE, 'utf8'), FILE) as Json;
+const template = readTemplate('templates/bootstrap/model-deploy-bootstrap.yaml');
 
-const NO_VALUE = Symbol('NoValue');
-const ACCOUNT = '111111111111';
-
-/** Resolves the intrinsic functions the bootstrap template uses, for given parameters and partition. */
+/** The bootstrap's resources for given parameters (each one the template declares) and partition. */
 function render(params: Record<string, string>, partition = 'aws'): Json {
-  const values: Record<string, string> = {};
-  for (const [name, p] of Object.entries(template.Parameters as Json)) values[name] = params[name] ?? String(p.Default ?? '');
   for (const name of Object.keys(params)) expect(template.Parameters).toHaveProperty(name);
-  const pseudo: Record<string, string> = {
-    'AWS::Partition': partition,
-    'AWS::AccountId': ACCOUNT,
-    'AWS::Region': partition === 'aws-cn' ? 'cn-north-1' : 'us-east-1',
-    'AWS::URLSuffix': partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com',
-  };
-  const conditions: Record<string, boolean> = {};
-  const ref = (name: string): unknown => {
-    if (name === 'AWS::NoValue') return NO_VALUE;
-    if (name in pseudo) return pseudo[name];
-    if (name in values) return values[name];
-    if (name === 'GitHubOidcProvider') return `arn:${partition}:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
-    if (template.Resources[name]) return `arn:${partition}:iam::${ACCOUNT}:policy/${name}`;
-    throw new Error(`unknown Ref ${name}`);
-  };
-  const sub = (text: string, vars: Json = {}) =>
-    text.replace(/\$\{([\w:]+)\}/g, (_m, name) => String(name in vars ? vars[name] : ref(name)));
-  const ev = (node: any): any => {
-    if (Array.isArray(node)) return node.map(ev).filter((v) => v !== NO_VALUE);
-    if (!node || typeof node !== 'object') return node;
-    const keys = Object.keys(node);
-    if (keys.length === 1) {
-      const [k] = keys;
-      const a = node[k];
-      switch (k) {
-        case 'Ref': return ref(a);
-        case 'Condition': return condition(a);
-        case 'Fn::Sub': return typeof a === 'string' ? sub(a) : sub(a[0], ev(a[1]));
-        case 'Fn::Split': return String(ev(a[1])).split(a[0]);
-        case 'Fn::Select': return ev(a[1])[Number(ev(a[0]))];
-        case 'Fn::Join': return ev(a[1]).join(a[0]);
-        case 'Fn::If': return condition(a[0]) ? ev(a[1]) : ev(a[2]);
-        case 'Fn::FindInMap': return template.Mappings[a[0]][ev(a[1])][a[2]];
-        case 'Fn::Equals': return ev(a[0]) === ev(a[1]);
-        case 'Fn::Not': return !ev(a[0]);
-        case 'Fn::And': return a.every((c: unknown) => ev(c));
-        case 'Fn::Or': return a.some((c: unknown) => ev(c));
-        case 'Fn::GetAtt': return `arn:${partition}:iam::${ACCOUNT}:role/${a[0]}`;
-      }
-    }
-    const out: Json = {};
-    for (const k of keys) {
-      const v = ev(node[k]);
-      if (v !== NO_VALUE) out[k] = v;
-    }
-    return out;
-  };
-  const condition = (name: string): boolean => {
-    if (!(name in conditions)) conditions[name] = Boolean(ev(template.Conditions[name]));
-    return conditions[name];
-  };
-  const resources: Json = {};
-  for (const [id, r] of Object.entries(template.Resources as Json)) {
-    if (r.Condition && !condition(r.Condition)) continue;
-    resources[id] = { Type: r.Type, Properties: ev(r.Properties) };
-  }
-  return resources;
+  return resolveTemplate(template, params, partition === 'aws-cn' ? 'cn-north-1' : 'us-east-1').resources;
 }
 
 const BASE = { Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev' };

@@ -1,12 +1,13 @@
 /**
  * The bootstrap's promotion roles against every call promote-model makes with them (src/promote/*.ts, src/core/s3-copy.ts,
- * src/image/infra.ts ensureArtifactBucket), evaluated the way IAM does (tests/unit/security/iam-eval.ts):
+ * src/image/infra.ts ensureArtifactBucket), evaluated the way IAM does (tests/support/cloudformation/iam.ts):
  * every call is granted, and what promote-model never needs is not.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseTemplate } from '../../../src/deploy/template-loader';
-import { ACCOUNT, Request, evaluate, resolveTemplate, roleStatements } from '../security/iam-eval';
+import { Request, evaluate, roleStatements } from '../../support/cloudformation/iam';
+import { ACCOUNT, resolveTemplate } from '../../support/cloudformation/resolve';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const file = 'templates/bootstrap/model-deploy-bootstrap.yaml';

@@ -6,10 +6,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseTemplate } from '../../../src/deploy/template-loader';
-import { evaluate, list, resolveTemplate, roleStatements, Statement, ACCOUNT } from './iam-eval';
+import { ROOT } from '../../support/bundle';
+import { evaluate, list, roleStatements, Statement } from '../../support/cloudformation/iam';
+import { ACCOUNT, resolveTemplate } from '../../support/cloudformation/resolve';
+import { readTemplate } from '../../support/cloudformation/template';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SRC = path.join(ROOT, 'src');
 /** The modules the deploy role runs. promote/ runs as the promotion roles; core/credentials assumes them. */
 const DEPLOY_ROLE_CODE = ['deploy', 'image', 'keys', 'benchmark', path.join('cost', 'live.ts')];
@@ -55,7 +56,7 @@ function commandsOf(text: string): string[] {
   return out;
 }
 
-const bootstrap = parseTemplate(fs.readFileSync(path.join(ROOT, 'templates', 'bootstrap', 'model-deploy-bootstrap.yaml'), 'utf8'), 'bootstrap') as Record<string, any>;
+const bootstrap = readTemplate('templates/bootstrap/model-deploy-bootstrap.yaml');
 const dev = resolveTemplate(bootstrap, { Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev' });
 const devRole = roleStatements(dev, 'DeployRole');
 /** Allow statements that hold for a direct call: no aws:CalledVia condition. */

@@ -2,21 +2,21 @@
  * Issue 12, "done when": over the rendered bootstrap and stack templates, statement by statement, no deploy
  * role can create or change a role or policy without the boundary, attach an unlisted policy, pass an
  * unlisted role, or write to another environment's resources. Policies are evaluated the way IAM does
- * (tests/unit/security/iam-eval.ts): explicit deny, then allow, then the permissions boundary.
+ * (tests/support/cloudformation/iam.ts): explicit deny, then allow, then the permissions boundary.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadSpec } from '../../../src/config/load';
-import { parseTemplate } from '../../../src/deploy/template-loader';
 import { renderStack } from '../../../src/deploy/render';
 import { targetNames } from '../../../src/config/select';
 import type { Deployment } from '../../../src/config/types';
 import { validateTemplate } from '../deploy/cfn-spec';
-import { ACCOUNT, Request, Statement, evaluate, list, resolveTemplate, roleStatements } from './iam-eval';
+import { ROOT } from '../../support/bundle';
+import { Request, Statement, evaluate, list, roleStatements } from '../../support/cloudformation/iam';
+import { ACCOUNT, resolveTemplate } from '../../support/cloudformation/resolve';
+import { readTemplate } from '../../support/cloudformation/template';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const load = (rel: string) => parseTemplate(fs.readFileSync(path.join(ROOT, rel), 'utf8'), rel) as Record<string, any>;
-const bootstrap = load('templates/bootstrap/model-deploy-bootstrap.yaml');
+const bootstrap = readTemplate('templates/bootstrap/model-deploy-bootstrap.yaml');
 
 const PROJECT = 'acme-llm';
 const BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/model-deploy-permissions-boundary`;
@@ -375,7 +375,7 @@ describe.each(deployments)('stack template %s, rendered for dev', (target, d) =>
 });
 
 describe('templates/build/infrastructure.yaml (outside this change: its role needs the boundary too)', () => {
-  const build = load('templates/build/infrastructure.yaml');
+  const build = readTemplate('templates/build/infrastructure.yaml');
   it('uses only resource types the deploy role may put in a stack', () => {
     for (const x of Object.values(build.Resources as Record<string, any>)) expect(allowedTypes).toContain(x.Type);
   });

@@ -4,7 +4,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { GATEWAY, RunningGateway, startGateway } from './gateway-harness';
+import { GATEWAY, RunningGateway, startGateway } from '../../support/gateway';
 
 const KEY_A = 'A'.repeat(24) + 'keyAlpha0123456789abcdef';
 const KEY_B = 'B'.repeat(24) + 'keyBravo0123456789abcdef';

@@ -1,102 +1,11 @@
 /**
- * Test helpers for the trust model: resolve a CloudFormation template's intrinsic functions for given
- * parameters, and evaluate IAM policies against a request the way IAM does (explicit deny wins, then any
- * allow; a permissions boundary must allow as well). Covers the condition operators the templates use.
+ * IAM policy evaluation the way IAM does it for one principal: explicit deny wins, then any allow; a
+ * permissions boundary must allow as well. Covers the condition operators the templates use. Templates are
+ * rendered by ./resolve.ts first.
  */
+import { ACCOUNT, Rendered } from './resolve';
+
 type Json = Record<string, any>;
-
-export const ACCOUNT = '111111111111';
-const NO_VALUE = Symbol('NoValue');
-
-export interface Rendered {
-  resources: Record<string, { Type: string; Properties: Json }>;
-  conditions: Record<string, boolean>;
-}
-
-/** Resolves Ref, Fn::Sub, Fn::If, ... for the given parameters (defaults for the rest); Refs to resources become ARNs or names. */
-export function resolveTemplate(template: Json, params: Record<string, string>, region = 'us-east-1'): Rendered {
-  const partition = region.startsWith('cn-') ? 'aws-cn' : 'aws';
-  const values: Record<string, string> = {};
-  for (const [name, p] of Object.entries((template.Parameters ?? {}) as Json)) values[name] = params[name] ?? String(p.Default ?? '');
-  const pseudo: Record<string, string> = {
-    'AWS::Partition': partition,
-    'AWS::AccountId': ACCOUNT,
-    'AWS::Region': region,
-    'AWS::StackName': 'stack',
-    'AWS::StackId': `arn:${partition}:cloudformation:${region}:${ACCOUNT}:stack/stack/1`,
-    'AWS::URLSuffix': 'amazonaws.com',
-  };
-  const conditions: Record<string, boolean> = {};
-  const resourceRef = (name: string): string => {
-    const r = template.Resources[name];
-    if (r.Type === 'AWS::IAM::ManagedPolicy') return `arn:${partition}:iam::${ACCOUNT}:policy/${r.Properties.ManagedPolicyName ?? name}`;
-    if (r.Type === 'AWS::IAM::OIDCProvider') return `arn:${partition}:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
-    return name;
-  };
-  const ref = (name: string): unknown => {
-    if (name === 'AWS::NoValue') return NO_VALUE;
-    if (name in pseudo) return pseudo[name];
-    if (name in values) return values[name];
-    if (template.Resources?.[name]) return resourceRef(name);
-    throw new Error(`unknown Ref ${name}`);
-  };
-  const getAtt = (res: string, attr: string): string => {
-    const r = template.Resources[res];
-    if (r?.Type === 'AWS::IAM::Role' && attr === 'Arn') return `arn:${partition}:iam::${ACCOUNT}:role/${ev(r.Properties.RoleName) ?? res}`;
-    return `${res}.${attr}`;
-  };
-  const sub = (text: string, vars: Json = {}) =>
-    text.replace(/\$\{([\w:.]+)\}/g, (_m, name: string) => {
-      if (name in vars) return String(vars[name]);
-      if (name.includes('.') && !name.startsWith('AWS::')) {
-        const [res, ...attr] = name.split('.');
-        return getAtt(res, attr.join('.'));
-      }
-      return String(ref(name));
-    });
-  const ev = (node: any): any => {
-    if (Array.isArray(node)) return node.map(ev).filter((v) => v !== NO_VALUE);
-    if (!node || typeof node !== 'object') return node;
-    const keys = Object.keys(node);
-    if (keys.length === 1) {
-      const [k] = keys;
-      const a = node[k];
-      switch (k) {
-        case 'Ref': return ref(a);
-        case 'Condition': return condition(a);
-        case 'Fn::Sub': return typeof a === 'string' ? sub(a) : sub(a[0], ev(a[1]));
-        case 'Fn::Split': return String(ev(a[1])).split(a[0]);
-        case 'Fn::Select': return [].concat(ev(a[1]))[Number(ev(a[0]))];
-        case 'Fn::Join': return [].concat(ev(a[1])).join(a[0]);
-        case 'Fn::If': return condition(a[0]) ? ev(a[1]) : ev(a[2]);
-        case 'Fn::FindInMap': return template.Mappings[a[0]][ev(a[1])][a[2]];
-        case 'Fn::Equals': return String(ev(a[0])) === String(ev(a[1]));
-        case 'Fn::Not': return !ev(a[0]);
-        case 'Fn::And': return a.every((c: unknown) => ev(c));
-        case 'Fn::Or': return a.some((c: unknown) => ev(c));
-        case 'Fn::GetAtt': return getAtt(a[0], a[1]);
-        case 'Fn::Base64': return ev(a);
-        case 'Fn::GetAZs': return ['a', 'b'];
-      }
-    }
-    const out: Json = {};
-    for (const key of keys) {
-      const v = ev(node[key]);
-      if (v !== NO_VALUE) out[key] = v;
-    }
-    return out;
-  };
-  const condition = (name: string): boolean => {
-    if (!(name in conditions)) conditions[name] = Boolean(ev(template.Conditions[name]));
-    return conditions[name];
-  };
-  const resources: Rendered['resources'] = {};
-  for (const [id, r] of Object.entries(template.Resources as Json)) {
-    if (r.Condition && !condition(r.Condition)) continue;
-    resources[id] = { Type: r.Type, Properties: ev(r.Properties ?? {}) };
-  }
-  return { resources, conditions };
-}
 
 export interface Statement {
   Sid?: string;

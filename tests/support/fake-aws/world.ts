@@ -1,16 +1,16 @@
 /**
- * The fake AWS the whole journey runs against, behind one loopback server: who is calling (the access
- * key names the account, the credential scope the region), STS, CloudFormation (./cfn.ts), ECR and the
+ * The fake AWS of the tests, behind one loopback server: who is calling (the access
+ * key names the account, the credential scope the region), STS, CloudFormation (./cloudformation.ts), ECR and the
  * layer blobs (tests/unit/promote/fake-aws.ts), S3 with object bodies, CodeBuild that "builds" by
  * pushing an image and the weights, CloudWatch Logs, SageMaker endpoints and their runtime, Service
  * Quotas, Secrets Manager with staging labels (tests/unit/keys/fake-aws.ts) and ECS. State carries
  * from one step to the next, so each step sees what the previous ones really did.
  */
 import { createHash, randomBytes } from 'crypto';
-import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../support/loopback';
-import { AwsError as EcrError, FakeAws } from '../unit/promote/fake-aws';
-import { AwsError as SecretsError, FakeSecrets } from '../unit/keys/fake-aws';
-import { AttributeHook, ChangeSet, diff, materialize, Stack, StackEvent } from './cfn';
+import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../loopback';
+import { AwsError as EcrError, FakeAws } from '../../unit/promote/fake-aws';
+import { AwsError as SecretsError, FakeSecrets } from '../../unit/keys/fake-aws';
+import { AttributeHook, ChangeSet, diff, materialize, Stack, StackEvent } from './cloudformation';
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 
@@ -389,7 +389,7 @@ export class World {
   // ---- CodeBuild: a build pushes the image and writes the weights where the buildspec would ----
 
   private codebuild(req: RecordedRequest, account: string, region: string): Reply {
-    const p = req.params as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const p = req.params as Record<string, any>;
     if (req.operation === 'StartBuild') {
       const env = Object.fromEntries(((p.environmentVariablesOverride ?? []) as { name: string; value: string }[]).map((e) => [e.name, e.value]));
       const id = `${p.projectName}:build-${this.seq++}`;

@@ -1,0 +1,121 @@
+/**
+ * Accuracy of the benchmark command's timing (moved out of jest: timing on a shared machine is a figure,
+ * not a test). A loopback server with a known schedule (TTFT 200 ms, a token every 20 ms, 32 tokens) is
+ * measured at concurrency 1 and 64 by the command, run in its own process as a user runs it, and by a
+ * minimal reference client in this process, in the same run. Each figure is reported as the command's
+ * value over the reference's (target within 10%): machine noise slows both alike, a wrong definition or a
+ * client that cannot keep up shows as a ratio off 1. The server's schedule is printed beside them.
+ */
+import * as http from 'http';
+import type { BenchRow } from './types';
+import { startFakeOpenAi } from '../tests/unit/benchmark/fake-openai';
+import { printedJson, runBenchmarkCli } from '../tests/unit/benchmark/cli-child';
+
+const TTFT = 200;
+const ITL = 20;
+const TOKENS = 32;
+const REQUEST_MS = TTFT + (TOKENS - 1) * ITL;
+const KEY = 'sk-accuracy-5f2b9c1e7d3a4b6c8e0f';
+const LEVELS: [concurrency: number, requests: number][] = [
+  [1, 4],
+  [64, 320],
+];
+
+type Figures = Record<'median_ttft_ms' | 'mean_tpot_ms' | 'median_itl_ms' | 'median_e2el_ms' | 'request_throughput' | 'output_throughput', number>;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** One streamed request timed the plain way: first content event, the gaps between events, the end. */
+function timedRequest(agent: http.Agent, url: string): Promise<{ ttft: number; gaps: number[]; e2el: number; tokens: number }> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const body = JSON.stringify({ model: 'fake-model', stream: true, max_tokens: TOKENS, messages: [{ role: 'user', content: 'hello' }] });
+    const req = http.request(`${url}/v1/chat/completions`, { agent, method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' } }, (res) => {
+      let buffer = '';
+      const at: number[] = [];
+      res.on('data', (chunk: Buffer) => {
+        const now = performance.now();
+        buffer += chunk.toString();
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          if (buffer.slice(0, end).includes('"content"')) at.push(now);
+          buffer = buffer.slice(end + 2);
+        }
+      });
+      res.on('end', () => {
+        const e2el = performance.now() - start;
+        resolve({ ttft: at[0] - start, gaps: at.slice(1).map((t, i) => t - at[i]), e2el, tokens: at.length });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The same closed loop the command runs: `concurrency` streams, `requests` in all. */
+async function reference(url: string, concurrency: number, requests: number): Promise<Figures> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const results: Awaited<ReturnType<typeof timedRequest>>[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests) {
+        next++;
+        results.push(await timedRequest(agent, url));
+      }
+    }),
+  );
+  const wallS = (performance.now() - started) / 1000;
+  agent.destroy();
+  const tokens = results.reduce((a, r) => a + r.tokens, 0);
+  return {
+    median_ttft_ms: median(results.map((r) => r.ttft)),
+    mean_tpot_ms: mean(results.map((r) => (r.e2el - r.ttft) / (r.tokens - 1))),
+    median_itl_ms: median(results.flatMap((r) => r.gaps)),
+    median_e2el_ms: median(results.map((r) => r.e2el)),
+    request_throughput: results.length / wallS,
+    output_throughput: tokens / wallS,
+  };
+}
+
+export default async function (): Promise<BenchRow[]> {
+  const server = await startFakeOpenAi({ ttftMs: TTFT, itlMs: ITL, tokens: TOKENS, apiKey: KEY, record: false });
+  const rows: BenchRow[] = [];
+  try {
+    for (const [concurrency, requests] of LEVELS) {
+      const ref = await reference(server.url, concurrency, requests);
+      server.reset();
+      const r = await runBenchmarkCli(
+        ['--url', server.url, '--api-key-env', 'BENCH_KEY', '--model', 'fake-model', '--concurrency', String(concurrency), '--requests', String(requests), '--prompt-tokens', '64', '--output-tokens', String(TOKENS), '--json'],
+        { BENCH_KEY: KEY },
+        300_000,
+      );
+      if (r.code !== 0) throw new Error(`benchmark command exited ${r.code}: ${r.stderr.slice(-500)}`);
+      const m = printedJson(r.stdout) as unknown as Figures;
+      const late = (await server.stats()).maxLateMs;
+      const rps = concurrency / (REQUEST_MS / 1000);
+      const schedule: Figures = { median_ttft_ms: TTFT, mean_tpot_ms: ITL, median_itl_ms: ITL, median_e2el_ms: REQUEST_MS, request_throughput: rps, output_throughput: rps * TOKENS };
+      for (const figure of Object.keys(schedule) as (keyof Figures)[]) {
+        const ratio = m[figure] / ref[figure];
+        rows.push({
+          name: `c=${concurrency}: ${figure}, command / reference client`,
+          value: Number(ratio.toFixed(3)),
+          unit: `x (${m[figure].toFixed(2)} vs ${ref[figure].toFixed(2)}; schedule ${schedule[figure].toFixed(2)})`,
+          target: 'within 10%',
+          ok: Math.abs(ratio - 1) <= 0.1,
+        });
+      }
+      rows.push({ name: `c=${concurrency}: server lateness against its schedule (worst token, command run)`, value: Number(late.toFixed(1)), unit: 'ms' });
+    }
+    return rows;
+  } finally {
+    await server.close();
+  }
+}
