@@ -5,7 +5,7 @@ import { runBundle, ROOT } from '../support/bundle';
 import { jsonError, queryResponse, RecordedRequest, Reply, startLoopback } from '../support/loopback';
 import { apiKeySecretName, ownershipTags } from '../../src/config/names';
 import { loadSpec } from '../../src/config/load';
-import { AwsError, FakeSecrets, startEndpoint } from '../unit/keys/fake-aws';
+import { AwsError, FakeSecrets, startEndpoint } from '../support/fake-aws/secrets-manager';
 
 const EXAMPLE = path.join(ROOT, 'examples', 'model-deploy.yml');
 const d = loadSpec(EXAMPLE).deployments['code-assistant'];

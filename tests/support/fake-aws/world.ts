@@ -1,15 +1,15 @@
 /**
  * The fake AWS of the tests, behind one loopback server: who is calling (the access
  * key names the account, the credential scope the region), STS, CloudFormation (./cloudformation.ts), ECR and the
- * layer blobs (tests/unit/promote/fake-aws.ts), S3 with object bodies, CodeBuild that "builds" by
+ * layer blobs (./ecr-s3-sts.ts), S3 with object bodies, CodeBuild that "builds" by
  * pushing an image and the weights, CloudWatch Logs, SageMaker endpoints and their runtime, Service
- * Quotas, Secrets Manager with staging labels (tests/unit/keys/fake-aws.ts) and ECS. State carries
+ * Quotas, Secrets Manager with staging labels (./secrets-manager.ts) and ECS. State carries
  * from one step to the next, so each step sees what the previous ones really did.
  */
 import { createHash, randomBytes } from 'crypto';
 import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../loopback';
-import { AwsError as EcrError, FakeAws } from '../../unit/promote/fake-aws';
-import { AwsError as SecretsError, FakeSecrets } from '../../unit/keys/fake-aws';
+import { AwsError as EcrError, FakeAws } from './ecr-s3-sts';
+import { AwsError as SecretsError, FakeSecrets } from './secrets-manager';
 import { AttributeHook, ChangeSet, diff, materialize, Stack, StackEvent } from './cloudformation';
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';

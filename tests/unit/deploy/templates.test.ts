@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseTemplate, templatesDir } from '../../../src/deploy/template-loader';
-import { resourceSpec, statements, validateTemplate } from './cfn-spec';
+import { resourceSpec, statements, validateTemplate } from '../../support/cloudformation/resource-spec';
 
 const dir = path.join(__dirname, '..', '..', '..', 'templates', 'stacks');
 const PARAMETER_PROPERTIES = new Set([

@@ -14,7 +14,7 @@ import { ensureApiKeySecret, keyPolicy } from '../../../src/keys/secret';
 import { apiKeySecretName, ownershipTags } from '../../../src/config/names';
 import { loadSpec } from '../../../src/config/load';
 import type { Deployment } from '../../../src/config/types';
-import { FakeSecrets, startEndpoint } from './fake-aws';
+import { FakeSecrets, startEndpoint } from '../../support/fake-aws/secrets-manager';
 
 const spec = loadSpec(path.resolve(__dirname, '../../../examples/model-deploy.yml'), { displayPath: 'examples/model-deploy.yml' });
 const ecsDeployment: Deployment = spec.deployments['code-assistant'];

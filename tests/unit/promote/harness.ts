@@ -13,7 +13,7 @@ import type { RunContext } from '../../../src/core/action';
 import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import { Readable } from 'stream';
-import { AwsError, FakeAws, S3Write } from './fake-aws';
+import { AwsError, FakeAws, S3Write } from '../../support/fake-aws/ecr-s3-sts';
 
 export const ECR_OPS = [
   'BatchGetImage', 'DescribeImages', 'BatchCheckLayerAvailability', 'GetDownloadUrlForLayer', 'InitiateLayerUpload',

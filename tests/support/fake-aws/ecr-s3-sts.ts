@@ -6,7 +6,7 @@
  * presigned layer URLs), with optional per-request latency.
  */
 import { createHash } from 'crypto';
-import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../../support/loopback';
+import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../loopback';
 
 export const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
