@@ -25,7 +25,7 @@ function aws(fake: FakeSecrets, endpointUrl: string) {
     try {
       if (target.startsWith('secretsmanager.')) return awsJson(fake.handle(req.operation, req.params));
     } catch (err) {
-      if (err instanceof AwsError) return jsonError(err.type, err.message);
+      if (err instanceof AwsError) return jsonError(err.name, err.message, err.status);
       throw err;
     }
     if (req.operation === 'UpdateService') {

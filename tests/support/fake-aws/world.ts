@@ -8,8 +8,9 @@
  */
 import { createHash, randomBytes } from 'crypto';
 import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../loopback';
-import { AwsError as EcrError, FakeAws } from './ecr-s3-sts';
-import { AwsError as SecretsError, FakeSecrets } from './secrets-manager';
+import { AwsError } from './aws-error';
+import { FakeAws } from './ecr-s3-sts';
+import { FakeSecrets } from './secrets-manager';
 import { AttributeHook, ChangeSet, diff, materialize, Stack, StackEvent } from './cloudformation';
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -71,8 +72,7 @@ export class World {
       try {
         return this.handle(req);
       } catch (err) {
-        if (err instanceof EcrError) return jsonError(err.name, err.message, err.status);
-        if (err instanceof SecretsError) return jsonError(err.type, err.message);
+        if (err instanceof AwsError) return jsonError(err.name, err.message, err.status);
         throw err;
       }
     });
@@ -508,7 +508,7 @@ export class World {
       if (req.method === 'HEAD') return buckets.has(bucket) ? { status: 200, body: '' } : { status: 404, body: '' };
       if (req.method === 'PUT') {
         if (!url.search) buckets.set(bucket, buckets.get(bucket) ?? new Map());
-        return buckets.has(bucket) ? { status: 200, body: '' } : { status: 404, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>NoSuchBucket</Code><Message>no bucket</Message></Error>' };
+        return buckets.has(bucket) ? { status: 200, body: '' } : { status: 404, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>' };
       }
     }
     if (req.method === 'PUT' && !req.headers['x-amz-copy-source'] && !url.searchParams.has('uploadId') && key) {
