@@ -11,6 +11,7 @@ import * as path from 'path';
 import { ROOT } from '../support/bundle';
 import { queryResponse, startLoopback } from '../support/loopback';
 import { startFakeOpenAi } from '../unit/benchmark/fake-openai';
+import { stackAnswerReply } from '../support/fake-aws/stack-answer';
 
 const KEY = 'sk-process-bench-4Rt7Yq2Wm9Lp3Xc8';
 const CLI = path.join(ROOT, 'dist', 'cli', 'index.js');
@@ -73,9 +74,7 @@ describe('dist/cli invoke', () => {
     let service = '';
     const aws = await startLoopback((req) => {
       if (req.operation === 'DescribeStacks') {
-        return queryResponse('DescribeStacks', `<Stacks><member><StackName>acme-chat</StackName><StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2025-01-01T00:00:00Z</CreationTime><Outputs>` +
-          `<member><OutputKey>EndpointUrl</OutputKey><OutputValue>${service}</OutputValue></member>` +
-          `<member><OutputKey>ApiKeySecretArn</OutputKey><OutputValue>arn:aws:secretsmanager:us-east-1:111122223333:secret:acme-key</OutputValue></member></Outputs></member></Stacks>`);
+        return stackAnswerReply({ name: 'acme-chat', outputs: { EndpointUrl: service, ApiKeySecretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:acme-key' } });
       }
       if (req.operation === 'GetCallerIdentity') return queryResponse('GetCallerIdentity', '<Account>111122223333</Account><Arn>arn:aws:sts::111122223333:user/u</Arn><UserId>u</UserId>', 'https://sts.amazonaws.com/doc/2011-06-15/');
       if (req.operation === 'GetSecretValue') return { headers: { 'content-type': 'application/x-amz-json-1.1' }, body: { ARN: 'arn:x', Name: 'acme-key', SecretString: JSON.stringify({ apiKey: key }) } };

@@ -11,6 +11,7 @@ import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply,
 import { AwsError } from './aws-error';
 import { FakeAws } from './ecr-s3-sts';
 import { FakeSecrets } from './secrets-manager';
+import { stackXml } from './stack-answer';
 import { AttributeHook, ChangeSet, diff, materialize, Stack, StackEvent } from './cloudformation';
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -240,10 +241,7 @@ export class World {
   }
 
   private stackXml(s: Stack): string {
-    const params = Object.entries(s.parameters).map(([k, v]) => `<member><ParameterKey>${esc(k)}</ParameterKey><ParameterValue>${esc(v)}</ParameterValue></member>`).join('');
-    const outputs = Object.entries(s.outputs).map(([k, v]) => `<member><OutputKey>${esc(k)}</OutputKey><OutputValue>${esc(v)}</OutputValue></member>`).join('');
-    return `<member><StackName>${s.name}</StackName><StackId>${s.id}</StackId><StackStatus>${s.status}</StackStatus><CreationTime>${s.created.toISOString()}</CreationTime>` +
-      `<EnableTerminationProtection>${s.protection}</EnableTerminationProtection><Parameters>${params}</Parameters><Outputs>${outputs}</Outputs></member>`;
+    return stackXml({ name: s.name, id: s.id, status: s.status, created: s.created, protection: s.protection, parameters: s.parameters, outputs: s.outputs });
   }
 
   private templateOf(p: Record<string, unknown>): string {
