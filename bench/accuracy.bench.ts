@@ -6,10 +6,10 @@
  * value over the reference's (target within 10%): machine noise slows both alike, a wrong definition or a
  * client that cannot keep up shows as a ratio off 1. The server's schedule is printed beside them.
  */
-import * as http from 'http';
 import type { BenchRow } from './types';
 import { startFakeOpenAi } from '../tests/unit/benchmark/fake-openai';
 import { printedJson, runBenchmarkCli } from '../tests/unit/benchmark/cli-child';
+import { Figures, reference } from './reference-client';
 
 const TTFT = 200;
 const ITL = 20;
@@ -21,76 +21,12 @@ const LEVELS: [concurrency: number, requests: number][] = [
   [64, 320],
 ];
 
-type Figures = Record<'median_ttft_ms' | 'mean_tpot_ms' | 'median_itl_ms' | 'median_e2el_ms' | 'request_throughput' | 'output_throughput', number>;
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-/** One streamed request timed the plain way: first content event, the gaps between events, the end. */
-function timedRequest(agent: http.Agent, url: string): Promise<{ ttft: number; gaps: number[]; e2el: number; tokens: number }> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const body = JSON.stringify({ model: 'fake-model', stream: true, max_tokens: TOKENS, messages: [{ role: 'user', content: 'hello' }] });
-    const req = http.request(`${url}/v1/chat/completions`, { agent, method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' } }, (res) => {
-      let buffer = '';
-      const at: number[] = [];
-      res.on('data', (chunk: Buffer) => {
-        const now = performance.now();
-        buffer += chunk.toString();
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          if (buffer.slice(0, end).includes('"content"')) at.push(now);
-          buffer = buffer.slice(end + 2);
-        }
-      });
-      res.on('end', () => {
-        const e2el = performance.now() - start;
-        resolve({ ttft: at[0] - start, gaps: at.slice(1).map((t, i) => t - at[i]), e2el, tokens: at.length });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** The same closed loop the command runs: `concurrency` streams, `requests` in all. */
-async function reference(url: string, concurrency: number, requests: number): Promise<Figures> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const results: Awaited<ReturnType<typeof timedRequest>>[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < requests) {
-        next++;
-        results.push(await timedRequest(agent, url));
-      }
-    }),
-  );
-  const wallS = (performance.now() - started) / 1000;
-  agent.destroy();
-  const tokens = results.reduce((a, r) => a + r.tokens, 0);
-  return {
-    median_ttft_ms: median(results.map((r) => r.ttft)),
-    mean_tpot_ms: mean(results.map((r) => (r.e2el - r.ttft) / (r.tokens - 1))),
-    median_itl_ms: median(results.flatMap((r) => r.gaps)),
-    median_e2el_ms: median(results.map((r) => r.e2el)),
-    request_throughput: results.length / wallS,
-    output_throughput: tokens / wallS,
-  };
-}
-
 export default async function (): Promise<BenchRow[]> {
   const server = await startFakeOpenAi({ ttftMs: TTFT, itlMs: ITL, tokens: TOKENS, apiKey: KEY, record: false });
   const rows: BenchRow[] = [];
   try {
     for (const [concurrency, requests] of LEVELS) {
-      const ref = await reference(server.url, concurrency, requests);
+      const ref = await reference(server.url, KEY, TOKENS, concurrency, requests);
       server.reset();
       const r = await runBenchmarkCli(
         ['--url', server.url, '--api-key-env', 'BENCH_KEY', '--model', 'fake-model', '--concurrency', String(concurrency), '--requests', String(requests), '--prompt-tokens', '64', '--output-tokens', String(TOKENS), '--json'],

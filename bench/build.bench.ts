@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { BenchRow } from './types';
 import { jsonError, queryResponse, startLoopback } from '../tests/support/loopback';
+import { stackAnswerReply } from '../tests/support/fake-aws/stack-answer';
 
 const SPEC = `
 version: 1
@@ -39,7 +40,10 @@ export default async function (): Promise<BenchRow[]> {
   const { renderBuild } = await import('../src/image/render');
   const baseRepository = renderBuild(d, { region: 'us-east-1', root }).engine.baseRepository;
   const hash = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket: 'model-deploy-111111111111-us-east-1', template: infraTemplate(root), baseRepository }).ConfigHash;
-  const stack = `<Stacks><member><StackName>acme-chat-build</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2024-01-01T00:00:00Z</CreationTime><Parameters><member><ParameterKey>ConfigHash</ParameterKey><ParameterValue>${hash}</ParameterValue></member></Parameters><Outputs><member><OutputKey>RepositoryUri</OutputKey><OutputValue>111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat</OutputValue></member><member><OutputKey>ProjectName</OutputKey><OutputValue>P</OutputValue></member><member><OutputKey>LogGroupName</OutputKey><OutputValue>G</OutputValue></member></Outputs></member></Stacks>`;
+  const stack = {
+    name: 'acme-chat-build', status: 'UPDATE_COMPLETE', created: new Date('2024-01-01T00:00:00Z'), parameters: { ConfigHash: hash },
+    outputs: { RepositoryUri: '111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat', ProjectName: 'P', LogGroupName: 'G' },
+  };
 
   let imageExists = true;
   let buildEndsAt = 0;
@@ -48,7 +52,7 @@ export default async function (): Promise<BenchRow[]> {
     if (req.operation === 'GetCallerIdentity') {
       return queryResponse('GetCallerIdentity', '<Arn>arn:aws:sts::111111111111:assumed-role/dev/gh</Arn><UserId>AROA:gh</UserId><Account>111111111111</Account>', 'https://sts.amazonaws.com/doc/2011-06-15/');
     }
-    if (req.operation === 'DescribeStacks') return queryResponse('DescribeStacks', stack);
+    if (req.operation === 'DescribeStacks') return stackAnswerReply(stack);
     if (req.operation === 'DescribeImages') return imageExists ? { body: { imageDetails: [{ imageDigest: 'sha256:x' }] } } : jsonError('ImageNotFoundException', 'none');
     if (req.operation === 'StartBuild') return { body: { build: { id: 'P:1' } } };
     if (req.operation === 'BatchGetBuilds') {

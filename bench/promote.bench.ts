@@ -10,7 +10,7 @@ import { EnvInputs } from '../src/core/env';
 import { memoryReporter } from '../src/core/log';
 import { promoteModel } from '../src/promote/promote';
 import { resolveTarget } from '../src/config/select';
-import { FakeAws } from '../tests/unit/promote/fake-aws';
+import { FakeAws } from '../tests/support/fake-aws/ecr-s3-sts';
 import type { BenchRow } from './types';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-northeast-1', 'us-west-2'];

@@ -3,7 +3,8 @@
  * npm run bench: bundle sizes, cold start against bare node measured in the same run, peak memory,
  * start-up to the first AWS request (ratio to bare node, same run), then every bench/*.bench.ts
  * (domain figures: cost rendering, build fast path, promotion, and the timing the tests leave out:
- * the benchmark command's accuracy, the gateway's deadlines).
+ * the benchmark command's accuracy, the CLI bundle's TTFT/ITL, the load generator's cap, the alias
+ * bomb's stop, the gateway's deadlines).
  * Figures are printed with their targets; nothing here is a test.
  */
 const { spawnSync } = require('child_process');

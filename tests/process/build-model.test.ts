@@ -9,6 +9,7 @@ import { runBundle, ROOT } from '../support/bundle';
 import { infraParameters, infraTemplate } from '../../src/image/infra';
 import { renderBuild } from '../../src/image/render';
 import { loadSpec } from '../../src/config/load';
+import { stackAnswerReply } from '../support/fake-aws/stack-answer';
 
 const SPEC = `
 version: 1
@@ -44,11 +45,7 @@ const d = loadSpec(path.join(ws, 'model-deploy.yml')).deployments.chat;
 const hash = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket: 'model-deploy-111111111111-us-east-1', template: infraTemplate(ROOT), baseRepository: 'vllm' }).ConfigHash;
 const tag = renderBuild(d, { region: 'us-east-1', root: ROOT }).tag;
 
-const stackXml = `<Stacks><member><StackName>acme-chat-build</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2024-01-01T00:00:00Z</CreationTime>
-<Parameters><member><ParameterKey>ConfigHash</ParameterKey><ParameterValue>${hash}</ParameterValue></member></Parameters>
-<Outputs><member><OutputKey>RepositoryUri</OutputKey><OutputValue>${REPO_URI}</OutputValue></member>
-<member><OutputKey>ProjectName</OutputKey><OutputValue>Project-abc</OutputValue></member>
-<member><OutputKey>LogGroupName</OutputKey><OutputValue>acme-chat-build-LogGroup</OutputValue></member></Outputs></member></Stacks>`;
+const buildStack = { name: 'acme-chat-build', status: 'UPDATE_COMPLETE', created: new Date('2024-01-01T00:00:00Z'), parameters: { ConfigHash: hash }, outputs: { RepositoryUri: REPO_URI, ProjectName: 'Project-abc', LogGroupName: 'acme-chat-build-LogGroup' } };
 
 type Status = 'SUCCEEDED' | 'FAILED';
 
@@ -59,7 +56,7 @@ function aws(options: { imageExists: boolean; status?: Status; account?: string 
       case 'GetCallerIdentity':
         return queryResponse('GetCallerIdentity', `<Arn>arn:aws:sts::${account}:assumed-role/build/gh</Arn><UserId>AROA:gh</UserId><Account>${account}</Account>`, 'https://sts.amazonaws.com/doc/2011-06-15/');
       case 'DescribeStacks':
-        return queryResponse('DescribeStacks', stackXml);
+        return stackAnswerReply(buildStack);
       case 'DescribeImages':
         return options.imageExists ? { body: { imageDetails: [{ imageDigest: 'sha256:existing', imageTags: [tag] }] } } : jsonError('ImageNotFoundException', 'no such image');
       case 'StartBuild':

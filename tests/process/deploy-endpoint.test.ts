@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { runBundle, ROOT } from '../support/bundle';
 import { jsonError, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../support/loopback';
+import { stackAnswerReply } from '../support/fake-aws/stack-answer';
 
 const ACCOUNT = '111111111111';
 const STACK = 'acme-llm-qwen-chat-dev';
@@ -36,15 +37,12 @@ function awsWorld(s: Scenario) {
       case 'GetCallerIdentity':
         return queryResponse('GetCallerIdentity', `<Arn>arn:aws:sts::${ACCOUNT}:assumed-role/deploy/gh</Arn><UserId>AROA:gh</UserId><Account>${ACCOUNT}</Account>`, 'https://sts.amazonaws.com/doc/2011-06-15/');
       case 'DescribeStacks':
-        return queryResponse('DescribeStacks',
-          `<Stacks><member><StackName>${STACK}</StackName><StackId>${STACK_ID}</StackId><StackStatus>${status}</StackStatus><CreationTime>2025-01-01T00:00:00Z</CreationTime>` +
-          `<EnableTerminationProtection>false</EnableTerminationProtection><Outputs>` +
-          `<member><OutputKey>EndpointName</OutputKey><OutputValue>${ENDPOINT}</OutputValue></member>` +
-          `<member><OutputKey>EndpointConfigName</OutputKey><OutputValue>cfg-new</OutputValue></member>` +
-          `<member><OutputKey>EndpointArn</OutputKey><OutputValue>arn:aws:sagemaker:us-east-1:${ACCOUNT}:endpoint/${ENDPOINT}</OutputValue></member>` +
-          `</Outputs></member></Stacks>`);
+        return stackAnswerReply({
+          name: STACK, id: STACK_ID, status,
+          outputs: { EndpointName: ENDPOINT, EndpointConfigName: 'cfg-new', EndpointArn: `arn:aws:sagemaker:us-east-1:${ACCOUNT}:endpoint/${ENDPOINT}` },
+        });
       case 'DescribeChangeSet':
-        if (!created) return queryError('ChangeSetNotFound', `ChangeSet ${p.ChangeSetName} does not exist`);
+        if (!created) return queryError('ChangeSetNotFound', `ChangeSet [${p.ChangeSetName}] does not exist`, 404);
         return queryResponse('DescribeChangeSet', s.empty
           ? `<ChangeSetName>md-0123456</ChangeSetName><ChangeSetId>arn:cs/md-0123456</ChangeSetId><StackId>${STACK_ID}</StackId><Status>FAILED</Status><ExecutionStatus>UNAVAILABLE</ExecutionStatus><StatusReason>The submitted information didn't contain changes. Submit different information to create a change set.</StatusReason>`
           : `<ChangeSetName>md-0123456</ChangeSetName><ChangeSetId>arn:cs/md-0123456</ChangeSetId><StackId>${STACK_ID}</StackId><Status>CREATE_COMPLETE</Status><ExecutionStatus>AVAILABLE</ExecutionStatus>` +

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { runBundle } from '../support/bundle';
 import type { Loopback } from '../support/loopback';
-import { FakeAws } from '../unit/promote/fake-aws';
+import { FakeAws } from '../support/fake-aws/ecr-s3-sts';
 
 const SPEC = `
 version: 1

@@ -5,7 +5,8 @@ import { runBundle, ROOT } from '../support/bundle';
 import { jsonError, queryResponse, RecordedRequest, Reply, startLoopback } from '../support/loopback';
 import { apiKeySecretName, ownershipTags } from '../../src/config/names';
 import { loadSpec } from '../../src/config/load';
-import { AwsError, FakeSecrets, startEndpoint } from '../unit/keys/fake-aws';
+import { AwsError, FakeSecrets, startEndpoint } from '../support/fake-aws/secrets-manager';
+import { stackAnswerReply } from '../support/fake-aws/stack-answer';
 
 const EXAMPLE = path.join(ROOT, 'examples', 'model-deploy.yml');
 const d = loadSpec(EXAMPLE).deployments['code-assistant'];
@@ -25,7 +26,7 @@ function aws(fake: FakeSecrets, endpointUrl: string) {
     try {
       if (target.startsWith('secretsmanager.')) return awsJson(fake.handle(req.operation, req.params));
     } catch (err) {
-      if (err instanceof AwsError) return jsonError(err.type, err.message);
+      if (err instanceof AwsError) return jsonError(err.name, err.message, err.status);
       throw err;
     }
     if (req.operation === 'UpdateService') {
@@ -36,10 +37,7 @@ function aws(fake: FakeSecrets, endpointUrl: string) {
       return awsJson({ services: [{ deployments: [{ id: `ecs-svc/${fake.reloads}`, status: 'PRIMARY', rolloutState: 'COMPLETED', runningCount: 1, desiredCount: 1 }] }] });
     }
     if (req.operation === 'DescribeStacks') {
-      return queryResponse(
-        'DescribeStacks',
-        `<Stacks><member><StackName>acme-llm-code-assistant-dev</StackName><StackId>arn:aws:cloudformation:us-east-1:111111111111:stack/x/1</StackId><CreationTime>2025-01-01T00:00:00Z</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus><Outputs><member><OutputKey>EndpointUrl</OutputKey><OutputValue>${endpointUrl}</OutputValue></member></Outputs></member></Stacks>`,
-      );
+      return stackAnswerReply({ name: 'acme-llm-code-assistant-dev', id: 'arn:aws:cloudformation:us-east-1:111111111111:stack/x/1', status: 'UPDATE_COMPLETE', outputs: { EndpointUrl: endpointUrl } });
     }
     if (req.operation === 'DescribeStackResources') {
       return queryResponse(

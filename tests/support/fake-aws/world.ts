@@ -1,15 +1,17 @@
 /**
  * The fake AWS of the tests, behind one loopback server: who is calling (the access
  * key names the account, the credential scope the region), STS, CloudFormation (./cloudformation.ts), ECR and the
- * layer blobs (tests/unit/promote/fake-aws.ts), S3 with object bodies, CodeBuild that "builds" by
+ * layer blobs (./ecr-s3-sts.ts), S3 with object bodies, CodeBuild that "builds" by
  * pushing an image and the weights, CloudWatch Logs, SageMaker endpoints and their runtime, Service
- * Quotas, Secrets Manager with staging labels (tests/unit/keys/fake-aws.ts) and ECS. State carries
+ * Quotas, Secrets Manager with staging labels (./secrets-manager.ts) and ECS. State carries
  * from one step to the next, so each step sees what the previous ones really did.
  */
 import { createHash, randomBytes } from 'crypto';
 import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../loopback';
-import { AwsError as EcrError, FakeAws } from '../../unit/promote/fake-aws';
-import { AwsError as SecretsError, FakeSecrets } from '../../unit/keys/fake-aws';
+import { AwsError } from './aws-error';
+import { FakeAws } from './ecr-s3-sts';
+import { FakeSecrets } from './secrets-manager';
+import { stackXml } from './stack-answer';
 import { AttributeHook, ChangeSet, diff, materialize, Stack, StackEvent } from './cloudformation';
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -71,8 +73,7 @@ export class World {
       try {
         return this.handle(req);
       } catch (err) {
-        if (err instanceof EcrError) return jsonError(err.name, err.message, err.status);
-        if (err instanceof SecretsError) return jsonError(err.type, err.message);
+        if (err instanceof AwsError) return jsonError(err.name, err.message, err.status);
         throw err;
       }
     });
@@ -240,10 +241,7 @@ export class World {
   }
 
   private stackXml(s: Stack): string {
-    const params = Object.entries(s.parameters).map(([k, v]) => `<member><ParameterKey>${esc(k)}</ParameterKey><ParameterValue>${esc(v)}</ParameterValue></member>`).join('');
-    const outputs = Object.entries(s.outputs).map(([k, v]) => `<member><OutputKey>${esc(k)}</OutputKey><OutputValue>${esc(v)}</OutputValue></member>`).join('');
-    return `<member><StackName>${s.name}</StackName><StackId>${s.id}</StackId><StackStatus>${s.status}</StackStatus><CreationTime>${s.created.toISOString()}</CreationTime>` +
-      `<EnableTerminationProtection>${s.protection}</EnableTerminationProtection><Parameters>${params}</Parameters><Outputs>${outputs}</Outputs></member>`;
+    return stackXml({ name: s.name, id: s.id, status: s.status, created: s.created, protection: s.protection, parameters: s.parameters, outputs: s.outputs });
   }
 
   private templateOf(p: Record<string, unknown>): string {
@@ -508,7 +506,7 @@ export class World {
       if (req.method === 'HEAD') return buckets.has(bucket) ? { status: 200, body: '' } : { status: 404, body: '' };
       if (req.method === 'PUT') {
         if (!url.search) buckets.set(bucket, buckets.get(bucket) ?? new Map());
-        return buckets.has(bucket) ? { status: 200, body: '' } : { status: 404, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>NoSuchBucket</Code><Message>no bucket</Message></Error>' };
+        return buckets.has(bucket) ? { status: 200, body: '' } : { status: 404, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>' };
       }
     }
     if (req.method === 'PUT' && !req.headers['x-amz-copy-source'] && !url.searchParams.has('uploadId') && key) {

@@ -15,6 +15,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { main } from '../../../src/cli/main';
 import { PassThrough } from 'stream';
+import { stackAnswer } from '../../support/fake-aws/stack-answer';
 
 const REV = '0123456789abcdef0123456789abcdef01234567';
 const KEY = 'mdk-invoke-test-9Zq3Rv7Lp2Xw5Tn8';
@@ -59,7 +60,7 @@ beforeEach(() => {
 describe('model-deploy invoke', () => {
   it('real-time: InvokeEndpoint on the stack\'s endpoint with the body, and prints the answer', async () => {
     const dir = specDir('sagemaker-realtime', '    instanceType: ml.g5.2xlarge\n');
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 's', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'EndpointName', OutputValue: 'acme-chat-ep' }] }] });
+    cfn.on(DescribeStacksCommand).resolves(stackAnswer({ name: 's', outputs: { EndpointName: 'acme-chat-ep' } }));
     runtime.on(InvokeEndpointCommand).resolves({ Body: new TextEncoder().encode('{"generated_text": "hi there"}') as never });
     const r = await cli(dir, ['--body', '@request.json']);
     expect(r.code).toBe(0);
@@ -71,9 +72,7 @@ describe('model-deploy invoke', () => {
 
   it('async: uploads under the input prefix beside the output folder, queues it, waits for the output and prints it', async () => {
     const dir = specDir('sagemaker-async', '    instanceType: ml.g5.2xlarge\n');
-    cfn.on(DescribeStacksCommand).resolves({
-      Stacks: [{ StackName: 's', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'EndpointName', OutputValue: 'acme-chat-async' }, { OutputKey: 'OutputS3Uri', OutputValue: 's3://acme-async-bucket/chat/output/' }] }],
-    });
+    cfn.on(DescribeStacksCommand).resolves(stackAnswer({ name: 's', outputs: { EndpointName: 'acme-chat-async', OutputS3Uri: 's3://acme-async-bucket/chat/output/' } }));
     runtime.on(InvokeEndpointAsyncCommand).resolves({ InferenceId: 'inf-1', OutputLocation: 's3://acme-async-bucket/chat/output/inf-1.out', FailureLocation: 's3://acme-async-bucket/chat/failure/inf-1-error.out' });
     let heads = 0;
     s3.on(HeadObjectCommand, { Key: 'chat/output/inf-1.out' }).callsFake(() => {
@@ -96,7 +95,7 @@ describe('model-deploy invoke', () => {
 
   it('async: a failure object is the answer, printed, exit 1', async () => {
     const dir = specDir('sagemaker-async', '    instanceType: ml.g5.2xlarge\n');
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 's', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'OutputS3Uri', OutputValue: 's3://acme-async-bucket/chat/output/' }] }] });
+    cfn.on(DescribeStacksCommand).resolves(stackAnswer({ name: 's', outputs: { OutputS3Uri: 's3://acme-async-bucket/chat/output/' } }));
     runtime.on(InvokeEndpointAsyncCommand).resolves({ OutputLocation: 's3://acme-async-bucket/chat/output/x.out', FailureLocation: 's3://acme-async-bucket/chat/failure/x-error.out' });
     s3.on(HeadObjectCommand, { Key: 'chat/output/x.out' }).rejects(Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
     s3.on(HeadObjectCommand, { Key: 'chat/failure/x-error.out' }).resolves({});
@@ -122,9 +121,7 @@ describe('model-deploy invoke', () => {
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {
       const dir = specDir('ecs', `    instanceType: g5.2xlarge\n    security:\n      certificateArn: "arn:aws:acm:us-east-1:111111111111:certificate/abc"\n      vpc: { vpcId: vpc-0a1b2c3d, subnets: [subnet-0a1b2c3d, subnet-0a1b2c3e], securityGroups: [sg-0a1b2c3d] }\n`);
-      cfn.on(DescribeStacksCommand).resolves({
-        Stacks: [{ StackName: 's', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'EndpointUrl', OutputValue: url }, { OutputKey: 'ApiKeySecretArn', OutputValue: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:acme-key' }] }],
-      });
+      cfn.on(DescribeStacksCommand).resolves(stackAnswer({ name: 's', outputs: { EndpointUrl: url, ApiKeySecretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:acme-key' } }));
       secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ apiKey: KEY }) });
       const r = await cli(dir, ['--body', '{"messages": []}', '--path', '/v1/chat/completions']);
       expect(r.code).toBe(0);

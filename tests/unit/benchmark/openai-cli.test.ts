@@ -143,15 +143,12 @@ describe('the load generator stays within its bounds', () => {
     const server = await startFakeOpenAi({ ttftMs: 100, itlMs: 50, tokens: 40 });
     try {
       const client = openAiClient({ baseUrl: server.url, model: 'm' });
-      const started = Date.now();
       const run = await runBenchmark({ client, workload: resolveWorkload({ concurrency: 3, requests: 100, outputTokens: 40, maxDurationSeconds: 1 }), reporter: memoryReporter() });
-      const elapsed = Date.now() - started;
       const step = run.steps[0];
       expect(step.stoppedBy).toBe('duration');
       expect(step.metrics).toMatchObject({ completed: 0, failed: 0, cancelled: 3 });
+      // Not before the cap; how soon after it is a figure of npm run bench (bench/load-generator.bench.ts).
       expect(step.metrics.duration).toBeGreaterThanOrEqual(0.99);
-      expect(step.metrics.duration).toBeLessThan(1.5);
-      expect(elapsed).toBeLessThan(5000);
     } finally {
       await server.close();
     }
@@ -180,7 +177,7 @@ describe('the load generator stays within its bounds', () => {
       expect(m.completed).toBe(20);
       // 20 arrivals at 40/s: about half a second (Poisson: seeded, so the same every run).
       expect(m.duration).toBeGreaterThan(0.2);
-      expect(m.duration).toBeLessThan(2);
+      // Its upper end is a figure of npm run bench (bench/load-generator.bench.ts), against the arrivals' own schedule.
     } finally {
       await server.close();
     }

@@ -15,6 +15,7 @@ import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import type { Deployment } from '../../../src/config/types';
 import { event, fakeClock, fakeRender, selection } from './flow-fixtures';
+import { stackAnswer, stackNotFound } from '../../support/fake-aws/stack-answer';
 
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
@@ -131,8 +132,8 @@ describe('deploy-endpoint of a sagemaker-async deployment with a prebuilt image'
     let token = '';
     sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
     cfn.on(DescribeStacksCommand).callsFake(() => {
-      if (!status) throw Object.assign(new Error(`Stack with id ${STACK} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
-      return { Stacks: [{ StackName: STACK, StackId: ID, StackStatus: status, CreationTime: new Date() }] };
+      if (!status) throw stackNotFound(STACK);
+      return stackAnswer({ name: STACK, id: ID, status, created: new Date() });
     });
     cfn.on(CreateChangeSetCommand).callsFake(() => {
       status = 'REVIEW_IN_PROGRESS';

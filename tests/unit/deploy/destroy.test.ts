@@ -10,6 +10,7 @@ import { DeployError } from '../../../src/core/errors';
 import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import { event, fakeClock, jobSummary, selection } from './flow-fixtures';
+import { stackNotFound, stackOf } from '../../support/fake-aws/stack-answer';
 
 const cfn = mockClient(CloudFormationClient);
 const sts = mockClient(STSClient);
@@ -32,8 +33,8 @@ function world(stack: Partial<Stack> | undefined, outcome: 'DELETE_COMPLETE' | '
   let token = '';
   let status = stack?.StackStatus ?? 'UPDATE_COMPLETE';
   cfn.on(DescribeStacksCommand).callsFake(() => {
-    if (!stack) throw Object.assign(new Error(`Stack with id ${STACK} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
-    return { Stacks: [{ StackName: STACK, StackId: ID, CreationTime: new Date(0), ...stack, StackStatus: status }] };
+    if (!stack) throw stackNotFound(STACK);
+    return { Stacks: [{ ...stackOf({ name: STACK, id: ID, created: new Date(0) }), ...stack, StackStatus: status }] };
   });
   cfn.on(ListStackResourcesCommand).resolves({
     StackResourceSummaries: [

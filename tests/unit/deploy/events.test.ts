@@ -3,6 +3,7 @@ import { CloudFormationClient, DescribeStackEventsCommand, DescribeStacksCommand
 import { EventTracker, watchStack } from '../../../src/deploy/events';
 import { memoryReporter } from '../../../src/core/log';
 import { event, fakeClock } from './flow-fixtures';
+import { stackAnswer } from '../../support/fake-aws/stack-answer';
 
 const ID = 'arn:aws:cloudformation:us-east-1:111111111111:stack/s/1';
 
@@ -48,7 +49,7 @@ describe('watchStack', () => {
       if (calls < 12) return quiet;
       return { StackEvents: [done, start] };
     });
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 's', StackId: ID, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date() }] });
+    cfn.on(DescribeStacksCommand).resolves(stackAnswer({ name: 's', id: ID, status: 'UPDATE_COMPLETE' }));
     const clock = fakeClock();
     const reporter = memoryReporter();
     const result = await watchStack({ cfn: new CloudFormationClient({ region: 'us-east-1' }), stackId: ID, token: 'tok', reporter, deadline: clock.now() + 3600000, what: 'stack s', pollOverrides: clock });
@@ -77,8 +78,8 @@ describe('watchStack', () => {
     it('falls back to the stack status once DescribeStacks showed the operation in progress', async () => {
       cfn.on(DescribeStackEventsCommand).resolves(untokened);
       cfn.on(DescribeStacksCommand)
-        .resolvesOnce({ Stacks: [{ StackName: 's', StackId: ID, StackStatus: 'UPDATE_IN_PROGRESS', CreationTime: new Date(0) }] })
-        .resolves({ Stacks: [{ StackName: 's', StackId: ID, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(0), LastUpdatedTime: new Date(0) }] });
+        .resolvesOnce(stackAnswer({ name: 's', id: ID, status: 'UPDATE_IN_PROGRESS', created: new Date(0) }))
+        .resolves(stackAnswer({ name: 's', id: ID, status: 'UPDATE_COMPLETE', created: new Date(0), updated: new Date(0) }));
       const clock = fakeClock();
       const result = await watch(clock);
       expect(result).toMatchObject({ status: 'UPDATE_COMPLETE', events: 0 });
@@ -94,8 +95,8 @@ describe('watchStack', () => {
       cfn.on(DescribeStacksCommand).callsFake(() => {
         calls++;
         // First the previous operation's COMPLETE (an hour old), then ours.
-        const LastUpdatedTime = new Date(calls < 3 ? began - 3600000 : began + 5000);
-        return { Stacks: [{ StackName: 's', StackId: ID, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(0), LastUpdatedTime }] };
+        const updated = new Date(calls < 3 ? began - 3600000 : began + 5000);
+        return stackAnswer({ name: 's', id: ID, status: 'UPDATE_COMPLETE', created: new Date(0), updated });
       });
       const result = await watch(clock);
       expect(result.status).toBe('UPDATE_COMPLETE');

@@ -18,6 +18,7 @@ import type { RenderStackInput } from '../../../src/deploy/types';
 import { event, fakeClock, fakeRender, jobSummary, selection } from './flow-fixtures';
 import { ensureApiKeySecret } from '../../../src/keys/secret';
 import { ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
+import { stackAnswer, stackNotFound } from '../../support/fake-aws/stack-answer';
 
 jest.mock('../../../src/keys/secret', () => ({
   ensureApiKeySecret: jest.fn(async () => ({ secretArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:acme-llm/code-assistant/dev/api-key-Xy12Ab', created: true })),
@@ -53,8 +54,8 @@ function world(w: World = {}) {
   let status = w.initialStatus;
   let token = '';
   cfn.on(DescribeStacksCommand).callsFake(() => {
-    if (!status) throw Object.assign(new Error(`Stack with id ${STACK} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
-    return { Stacks: [{ StackName: STACK, StackId: ID, StackStatus: status, CreationTime: new Date(), Outputs: Object.entries(w.outputs ?? {}).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }] };
+    if (!status) throw stackNotFound(STACK);
+    return stackAnswer({ name: STACK, id: ID, status, created: new Date(), outputs: w.outputs ?? {} });
   });
   let created = false;
   cfn.on(DescribeChangeSetCommand).callsFake(() => {

@@ -3,7 +3,7 @@ import { loadSpec } from '../../../src/config/load';
 import { API_KEY_SECRET_PLACEHOLDER, fargateSize, gpuCount } from '../../../src/deploy/render';
 import { render as renderStack } from './flow-fixtures';
 import type { Deployment } from '../../../src/config/types';
-import { validateTemplate } from './cfn-spec';
+import { validateTemplate } from '../../support/cloudformation/resource-spec';
 
 const spec = loadSpec(path.join(__dirname, '..', '..', '..', 'examples', 'model-deploy.yml'));
 const coder = spec.deployments['code-assistant'];

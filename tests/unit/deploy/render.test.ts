@@ -4,7 +4,7 @@ import { IMAGE_PLACEHOLDER, MODEL_DATA_PLACEHOLDER, asyncInputPrefix, hasInstanc
 import { render as renderStack, renderParameters as stackParameters } from './flow-fixtures';
 import { planStack } from '../../../src/deploy/plan';
 import type { Deployment } from '../../../src/config/types';
-import { validateTemplate } from './cfn-spec';
+import { validateTemplate } from '../../support/cloudformation/resource-spec';
 
 const spec = loadSpec(path.join(__dirname, '..', '..', '..', 'examples', 'model-deploy.yml'));
 const chat = spec.deployments['qwen-chat'];

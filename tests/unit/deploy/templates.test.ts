@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseTemplate, templatesDir } from '../../../src/deploy/template-loader';
-import { resourceSpec, statements, validateTemplate } from './cfn-spec';
+import { resourceSpec, statements, validateTemplate } from '../../support/cloudformation/resource-spec';
+import { readTemplate } from '../../support/cloudformation/template';
 
 const dir = path.join(__dirname, '..', '..', '..', 'templates', 'stacks');
 const PARAMETER_PROPERTIES = new Set([
@@ -77,7 +78,7 @@ describe('the spec checker itself', () => {
 });
 
 describe.each(files)('templates/stacks/%s', (file) => {
-  const t = parseTemplate(fs.readFileSync(path.join(dir, file), 'utf8'), file) as Record<string, any>;
+  const t = readTemplate(`templates/stacks/${file}`);
 
   it('uses only resource types and properties that exist, with the required ones present', () => {
     expect(validateTemplate(t)).toEqual([]);

@@ -14,6 +14,7 @@ import { infraParameters, infraTemplate } from '../../../src/image/infra';
 import { renderBuild } from '../../../src/image/render';
 import { exampleTarget } from '../../support/target';
 import { ROOT, withChanges } from './fixtures';
+import { stackNotFound, stackOf } from '../../support/fake-aws/stack-answer';
 
 const cfn = mockClient(CloudFormationClient);
 const ecr = mockClient(ECRClient);
@@ -35,17 +36,13 @@ const tag = renderBuild(d, { region: 'us-east-1', root: ROOT }).tag;
 const repoUri = '111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat';
 
 function stack(status: string, hash = params.ConfigHash) {
-  return {
-    StackName: 'acme-chat-build',
-    StackStatus: status,
-    CreationTime: new Date(),
-    Parameters: [{ ParameterKey: 'ConfigHash', ParameterValue: hash }],
-    Outputs: [
-      { OutputKey: 'RepositoryUri', OutputValue: repoUri },
-      { OutputKey: 'ProjectName', OutputValue: 'Project-abc' },
-      { OutputKey: 'LogGroupName', OutputValue: 'acme-chat-build-LogGroup' },
-    ],
-  };
+  return stackOf({
+    name: 'acme-chat-build',
+    status,
+    created: new Date(),
+    parameters: { ConfigHash: hash },
+    outputs: { RepositoryUri: repoUri, ProjectName: 'Project-abc', LogGroupName: 'acme-chat-build-LogGroup' },
+  });
 }
 
 /** Polls shortened so the waits take milliseconds. */
@@ -55,7 +52,7 @@ function run(signal?: AbortSignal) {
   return { reporter: memoryReporter(), env: new EnvInputs({}), signal };
 }
 
-const notFound = Object.assign(new Error('Stack with id acme-chat-build does not exist'), { name: 'ValidationError' });
+const notFound = stackNotFound('acme-chat-build');
 const imageNotFound = Object.assign(new Error('not found'), { name: 'ImageNotFoundException' });
 
 function callCount(): number {

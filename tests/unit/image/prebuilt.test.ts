@@ -12,6 +12,7 @@ import { infraParameters, infraTemplate } from '../../../src/image/infra';
 import { renderBuild } from '../../../src/image/render';
 import { exampleTarget } from '../../support/target';
 import { specIn, ROOT, withChanges } from './fixtures';
+import { stackAnswer } from '../../support/fake-aws/stack-answer';
 
 const IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.31.0-lmi13.0.0-cu124';
 const sts = mockClient(STSClient);
@@ -96,7 +97,10 @@ describe('model.s3 in several regions (issue 16.3)', () => {
     const t = targetOf(text);
     const d = t.deployment;
     const hash = infraParameters(d, { region: 'eu-west-1', account: '111111111111', bucket: target, template: infraTemplate(ROOT), baseRepository: 'vllm' }).ConfigHash;
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'acme-chat-build', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(), Parameters: [{ ParameterKey: 'ConfigHash', ParameterValue: hash }], Outputs: [{ OutputKey: 'RepositoryUri', OutputValue: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/chat' }, { OutputKey: 'ProjectName', OutputValue: 'p' }, { OutputKey: 'LogGroupName', OutputValue: 'l' }] }] });
+    cfn.on(DescribeStacksCommand).resolves(stackAnswer({
+      name: 'acme-chat-build', status: 'CREATE_COMPLETE', parameters: { ConfigHash: hash },
+      outputs: { RepositoryUri: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/chat', ProjectName: 'p', LogGroupName: 'l' },
+    }));
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: 'sha256:old' }] });
     const [r] = await buildImage(t, {}, { reporter: memoryReporter(), env: new EnvInputs({}) });
     expect(r).toMatchObject({ region: 'eu-west-1', skipped: true, modelDataUrl: `s3://${target}/llama/model.tar.gz` });

@@ -14,7 +14,8 @@ import { ensureApiKeySecret, keyPolicy } from '../../../src/keys/secret';
 import { apiKeySecretName, ownershipTags } from '../../../src/config/names';
 import { loadSpec } from '../../../src/config/load';
 import type { Deployment } from '../../../src/config/types';
-import { FakeSecrets, startEndpoint } from './fake-aws';
+import { FakeSecrets, startEndpoint } from '../../support/fake-aws/secrets-manager';
+import { stackAnswer } from '../../support/fake-aws/stack-answer';
 
 const spec = loadSpec(path.resolve(__dirname, '../../../examples/model-deploy.yml'), { displayPath: 'examples/model-deploy.yml' });
 const ecsDeployment: Deployment = spec.deployments['code-assistant'];
@@ -43,9 +44,8 @@ function wireSecrets() {
 
 const REFRESH_DOC = 'acme-llm-code-assistant-dev-refresh-keys';
 
-function wireStack(d: Deployment, url: string, extraOutputs = d.target === 'ec2' ? [{ OutputKey: 'RefreshKeysDocumentName', OutputValue: REFRESH_DOC }] : []) {
-  const Outputs = [{ OutputKey: 'EndpointUrl', OutputValue: url }, ...extraOutputs];
-  cfnMock.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs }] });
+function wireStack(d: Deployment, url: string, extraOutputs: Record<string, string> = d.target === 'ec2' ? { RefreshKeysDocumentName: REFRESH_DOC } : {}) {
+  cfnMock.on(DescribeStacksCommand).resolves(stackAnswer({ name: 'x', status: 'UPDATE_COMPLETE', outputs: { EndpointUrl: url, ...extraOutputs } }));
   cfnMock.on(DescribeStackResourcesCommand).resolves({
     StackResources:
       d.target === 'ecs'
@@ -311,7 +311,7 @@ describe('rotateKeys', () => {
   });
 
   test('an ec2 stack without the refresh document output is refused before the key changes', async () => {
-    wireStack(ec2Deployment, endpoint.url, []);
+    wireStack(ec2Deployment, endpoint.url, {});
     deployedSecret(ec2Deployment);
     const err = await rotate({ deployment: ec2Deployment, run: 'run-1' }).catch((e) => e);
     expect(err.message).toMatch(/RefreshKeysDocumentName/);

@@ -13,7 +13,7 @@ import type { RunContext } from '../../../src/core/action';
 import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import { Readable } from 'stream';
-import { AwsError, FakeAws, S3Write } from './fake-aws';
+import { AwsError, FakeAws, S3Write } from '../../support/fake-aws/ecr-s3-sts';
 
 export const ECR_OPS = [
   'BatchGetImage', 'DescribeImages', 'BatchCheckLayerAvailability', 'GetDownloadUrlForLayer', 'InitiateLayerUpload',
@@ -113,12 +113,20 @@ export function runContext(reporter = memoryReporter()): RunContext {
 /** S3 over FakeAws's buckets (unit tests): objects, owners, versioning and the bucket set-up calls, with every call recorded. */
 export function mockS3(fake: FakeAws, calls: { op: string; input: any; accessKeyId?: string }[] = []) {
   const m = mockClient(s3.S3Client);
-  const fail = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
-  const bucket = (input: Record<string, any>) => {
+  // S3's errors as the SDK raises them: code, message and status; a HEAD answer has no body, so the SDK
+  // names its error after the status (NotFound, Forbidden) and has no message from S3.
+  const MESSAGES: Record<string, string> = {
+    NoSuchBucket: 'The specified bucket does not exist',
+    NoSuchKey: 'The specified key does not exist.',
+    AccessDenied: 'Access Denied',
+    PreconditionFailed: 'At least one of the pre-conditions you specified did not hold',
+  };
+  const fail = (name: string, status: number) => new AwsError(name, MESSAGES[name] ?? 'UnknownError', status);
+  const bucket = (input: Record<string, any>, head = false) => {
     const b = fake.buckets.get(input.Bucket);
-    if (!b) throw fail('NoSuchBucket', 404);
+    if (!b) throw fail(head ? 'NotFound' : 'NoSuchBucket', 404);
     const owner = fake.bucketOwners.get(input.Bucket);
-    if (input.ExpectedBucketOwner && owner && input.ExpectedBucketOwner !== owner) throw fail('AccessDenied', 403);
+    if (input.ExpectedBucketOwner && owner && input.ExpectedBucketOwner !== owner) throw fail(head ? 'Forbidden' : 'AccessDenied', 403);
     return b;
   };
   const on = (op: string, fn: (input: Record<string, any>, accessKeyId?: string) => unknown) => {
@@ -130,17 +138,12 @@ export function mockS3(fake: FakeAws, calls: { op: string; input: any; accessKey
       try {
         return await fn(input, accessKeyId);
       } catch (err) {
-        // FakeAws errors as the SDK raises S3's (name and HTTP status).
-        if (err instanceof AwsError) throw fail(err.name, err.status);
+        // FakeAws errors are shaped as the SDK raises S3's (name, message, HTTP status).
         throw err;
       }
     });
   };
-  on('HeadBucket', (i) => {
-    if (!fake.buckets.has(i.Bucket)) throw fail('NotFound', 404);
-    bucket(i);
-    return {};
-  });
+  on('HeadBucket', (i) => (bucket(i, true), {}));
   on('CreateBucket', (i) => {
     fake.buckets.set(i.Bucket, new Map());
     const owner = /^model-deploy-(\d{12})-/.exec(i.Bucket)?.[1];
@@ -156,7 +159,7 @@ export function mockS3(fake: FakeAws, calls: { op: string; input: any; accessKey
   });
   on('ListObjectsV2', (i) => ({ Contents: [...bucket(i)].filter(([k]) => k.startsWith(i.Prefix ?? '')).map(([Key, o]) => ({ Key, Size: o.size, ETag: o.etag })), IsTruncated: false }));
   on('HeadObject', (i) => {
-    const o = bucket(i).get(i.Key);
+    const o = bucket(i, true).get(i.Key);
     if (!o) throw fail('NotFound', 404);
     return { ContentLength: o.size, ETag: o.etag, Metadata: o.metadata, VersionId: o.versionId, ChecksumSHA256: o.checksum };
   });

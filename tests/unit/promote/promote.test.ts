@@ -12,7 +12,7 @@ import { memoryReporter } from '../../../src/core/log';
 import { promoteModel } from '../../../src/promote/promote';
 import { planPromotion, PromoteModelRequest } from '../../../src/promote/plan';
 import { modelDataVersionsOutput } from '../../../src/promote/promotion';
-import { FakeAws, sha } from './fake-aws';
+import { FakeAws, sha } from '../../support/fake-aws/ecr-s3-sts';
 import { mockEcr, mockS3, mockSts, RUN, runContext, spec, SPEC, target } from './harness';
 import { weightsKey } from '../../../src/image/render';
 import type { Loopback } from '../../support/loopback';

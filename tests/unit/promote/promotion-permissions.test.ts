@@ -3,15 +3,11 @@
  * src/image/infra.ts ensureArtifactBucket), evaluated the way IAM does (tests/support/cloudformation/iam.ts):
  * every call is granted, and what promote-model never needs is not.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import { parseTemplate } from '../../../src/deploy/template-loader';
 import { Request, evaluate, roleStatements } from '../../support/cloudformation/iam';
 import { ACCOUNT, resolveTemplate } from '../../support/cloudformation/resolve';
+import { readTemplate } from '../../support/cloudformation/template';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const file = 'templates/bootstrap/model-deploy-bootstrap.yaml';
-const bootstrap = parseTemplate(fs.readFileSync(path.join(ROOT, file), 'utf8'), file) as Record<string, unknown>;
+const bootstrap = readTemplate('templates/bootstrap/model-deploy-bootstrap.yaml') as Record<string, unknown>;
 /** The other side of a cross-account promotion (the templates render every stack in ACCOUNT). */
 const OTHER = '222222222222';
 const params = { Repository: 'acme/llm-platform', Project: 'acme-llm' };

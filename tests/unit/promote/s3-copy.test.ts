@@ -4,7 +4,7 @@ import { randomBytes, createHash } from 'crypto';
 import { Readable } from 'stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Bucket, copyArtifacts } from '../../../src/core/s3-copy';
-import { FakeAws } from './fake-aws';
+import { FakeAws } from '../../support/fake-aws/ecr-s3-sts';
 import { mockS3 } from './harness';
 
 const MiB = 1024 ** 2;

@@ -9,7 +9,7 @@ import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
 import { promoteModel } from '../../../src/promote/promote';
 import { planPromotion, PromoteModelRequest } from '../../../src/promote/plan';
-import { FakeAws } from './fake-aws';
+import { FakeAws } from '../../support/fake-aws/ecr-s3-sts';
 import { mockEcr, mockS3, RUN, runContext, spec, target } from './harness';
 import { weightsKey } from '../../../src/image/render';
 import { startLoopback, Loopback } from '../../support/loopback';

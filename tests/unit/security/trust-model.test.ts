@@ -10,7 +10,7 @@ import { loadSpec } from '../../../src/config/load';
 import { renderStack } from '../../../src/deploy/render';
 import { targetNames } from '../../../src/config/select';
 import type { Deployment } from '../../../src/config/types';
-import { validateTemplate } from '../deploy/cfn-spec';
+import { validateTemplate } from '../../support/cloudformation/resource-spec';
 import { ROOT } from '../../support/bundle';
 import { Request, Statement, evaluate, list, roleStatements } from '../../support/cloudformation/iam';
 import { ACCOUNT, resolveTemplate } from '../../support/cloudformation/resolve';

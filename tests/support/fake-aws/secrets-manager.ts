@@ -6,13 +6,9 @@
 import { randomBytes, randomUUID } from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
+import { AwsError } from './aws-error';
 
-export class AwsError extends Error {
-  constructor(readonly type: string, message: string) {
-    super(message);
-    this.name = type;
-  }
-}
+export { AwsError };
 
 interface Version {
   id: string;
@@ -100,7 +96,7 @@ export class FakeSecrets {
       case 'GetSecretValue': {
         this.find(p.SecretId);
         const v = p.VersionId ? this.versions.find((x) => x.id === p.VersionId) : this.label(p.VersionStage ?? 'AWSCURRENT');
-        if (!v) throw new AwsError('ResourceNotFoundException', 'no such version');
+        if (!v) throw new AwsError('ResourceNotFoundException', p.VersionId ? `Secrets Manager can't find the specified secret value for VersionId: ${p.VersionId}` : `Secrets Manager can't find the specified secret value for staging label: ${p.VersionStage ?? 'AWSCURRENT'}`);
         return { ARN: this.arn, VersionId: v.id, SecretString: v.value, VersionStages: v.stages };
       }
       case 'GetRandomPassword': {
@@ -109,7 +105,7 @@ export class FakeSecrets {
         return { RandomPassword: key.slice(0, p.PasswordLength ?? 32) };
       }
       case 'CreateSecret': {
-        if (this.exists) throw new AwsError('ResourceExistsException', 'exists');
+        if (this.exists) throw new AwsError('ResourceExistsException', `The operation failed because the secret ${p.Name} already exists.`);
         const tags = Object.fromEntries((p.Tags ?? []).map((t: { Key: string; Value: string }) => [t.Key, t.Value]));
         this.create(p.Name, tags, (JSON.parse(p.SecretString) as { apiKey: string }).apiKey);
         this.keys.pop();
@@ -141,7 +137,7 @@ export class FakeSecrets {
         }
         if (p.MoveToVersionId) {
           const to = this.versions.find((v) => v.id === p.MoveToVersionId);
-          if (!to) throw new AwsError('ResourceNotFoundException', 'no such version');
+          if (!to) throw new AwsError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for VersionId: ${p.MoveToVersionId}`);
           if (stage === 'AWSCURRENT' && p.RemoveFromVersionId) {
             for (const v of this.versions) v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
             this.versions.find((v) => v.id === p.RemoveFromVersionId)!.stages.push('AWSPREVIOUS');

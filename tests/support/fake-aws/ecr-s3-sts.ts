@@ -6,16 +6,12 @@
  * presigned layer URLs), with optional per-request latency.
  */
 import { createHash } from 'crypto';
-import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../../support/loopback';
+import { AwsError } from './aws-error';
+import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../loopback';
 
 export const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-export class AwsError extends Error {
-  constructor(name: string, message: string, readonly status = 400) {
-    super(message);
-    this.name = name;
-  }
-}
+export { AwsError };
 
 interface Repo {
   manifests: Map<string, { body: string; mediaType: string }>;
@@ -166,7 +162,7 @@ export class FakeAws {
       }
       case 'GetDownloadUrlForLayer': {
         const repo = this.repo(account, region, input.repositoryName);
-        if (!repo.blobs.has(input.layerDigest)) throw new AwsError('LayersNotFoundException', 'no layer');
+        if (!repo.blobs.has(input.layerDigest)) throw new AwsError('LayersNotFoundException', `The specified layers could not be found, or the specified layer is not valid for this repository.`);
         return { downloadUrl: `${this.downloadBase}/blob/${account}/${region}/${encodeURIComponent(input.repositoryName)}/${input.layerDigest}?X-Amz-Signature=presignedsecret`, layerDigest: input.layerDigest };
       }
       case 'InitiateLayerUpload': {
@@ -205,9 +201,14 @@ export class FakeAws {
         if (input.imageTag) repo.tags.set(input.imageTag, digest);
         return { image: { registryId: account, repositoryName: input.repositoryName, imageId: { imageDigest: digest, imageTag: input.imageTag }, imageManifest: body } };
       }
-      case 'CreateRepository':
+      case 'CreateRepository': {
+        // Like ECR: a repository that exists already is an error (callers tolerate it by name).
+        if (this.registries.get(`${account}/${region}`)?.has(input.repositoryName)) {
+          throw new AwsError('RepositoryAlreadyExistsException', `The repository with name '${input.repositoryName}' already exists in the registry with id '${account}'`);
+        }
         this.repo(account, region, input.repositoryName, true);
-        return { repository: { repositoryName: input.repositoryName } };
+        return { repository: { repositoryName: input.repositoryName, registryId: account, repositoryArn: `arn:aws:ecr:${region}:${account}:repository/${input.repositoryName}` } };
+      }
       case 'TagResource': {
         const m = /:ecr:([^:]+):(\d+):repository\/(.+)$/.exec(input.resourceArn)!;
         const repo = this.repo(m[2], m[1], m[3]);
@@ -277,7 +278,7 @@ export class FakeAws {
   /** One part (bytes, or a size for UploadPartCopy), counting the parts in flight. */
   async uploadPart(uploadId: string, partNumber: number, content: Buffer | number): Promise<string> {
     const up = this.mpu.get(uploadId);
-    if (!up) throw new AwsError('NoSuchUpload', 'The specified upload does not exist', 404);
+    if (!up) throw new AwsError('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', 404);
     this.partsInFlight++;
     this.maxPartsInFlight = Math.max(this.maxPartsInFlight, this.partsInFlight);
     try {
@@ -294,7 +295,7 @@ export class FakeAws {
 
   completeUpload(uploadId: string, partNumbers: number[]): S3Obj {
     const up = this.mpu.get(uploadId);
-    if (!up) throw new AwsError('NoSuchUpload', 'The specified upload does not exist', 404);
+    if (!up) throw new AwsError('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', 404);
     const missing = partNumbers.filter((n) => !up.parts.has(n));
     if (missing.length || partNumbers.some((n, i) => i > 0 && n <= (partNumbers[i - 1] ?? 0))) throw new AwsError('InvalidPart', `parts ${partNumbers.join(',')}`);
     const allData = partNumbers.every((n) => up.partData.has(n));
@@ -417,6 +418,7 @@ export class FakeAws {
     if (!b) return req.method === 'HEAD' ? { status: 404, body: '' } : noBucket;
     const expected = req.headers['x-amz-expected-bucket-owner'];
     const owner = this.bucketOwners.get(bucket);
+    if (expected && owner && expected !== owner && req.method === 'HEAD') return { status: 403, body: '' };
     if (expected && owner && expected !== owner) return { status: 403, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>' };
     if (key === '' && req.method === 'HEAD') return { body: '' };
     if (key === '' && req.method === 'PUT') {
@@ -452,9 +454,9 @@ export class FakeAws {
       const [sb = '', ...sk] = decodeURIComponent(source ?? '').replace(/^\//, '').split('/');
       this.assertCanRead(caller, sb);
       const o = this.buckets.get(sb)?.get(sk.join('/'));
-      if (!o) throw new AwsError('NoSuchKey', 'no source', 404);
+      if (!o) throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
       const ifMatch = header('x-amz-copy-source-if-match');
-      if (ifMatch && ifMatch !== o.etag) throw new AwsError('PreconditionFailed', 'changed', 412);
+      if (ifMatch && ifMatch !== o.etag) throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
       return o;
     };
     const uploadId = url.searchParams.get('uploadId');
