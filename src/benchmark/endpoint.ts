@@ -6,7 +6,7 @@
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { callerIdentity } from '../core/identity';
 import { awsClient, Credentials } from '../core/aws';
 import { DeployError, errorMessage } from '../core/errors';
 import type { Reporter } from '../core/log';
@@ -68,7 +68,7 @@ export async function findEndpoint(target: Target, region: string, credentials?:
   // CloudFormation's ValidationError text for an absent stack, as this message has always quoted it.
   if (!stack) throw notFound(`Stack with id ${name} does not exist`);
   const outputs = stackOutputs(stack);
-  const account = (await awsClient(STSClient, { region, credentials }).send(new GetCallerIdentityCommand({}))).Account;
+  const { account } = await callerIdentity({ region, credentials });
   const ep = endpointFromOutputs(target, region, outputs, account);
   if ((ep.kind === 'ecs' || ep.kind === 'ec2') && !ep.url) {
     throw new DeployError(`stack ${target.names.stack} has no URL output`, { title: 'Endpoint not found', hint: 'The service has no load balancer URL yet: check the stack in CloudFormation.' });

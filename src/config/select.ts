@@ -129,3 +129,18 @@ export function resolveTarget(inputs: TargetInputs, workspace: string, environme
   const specFile = path.resolve(workspace, inputs.config);
   return targetOf(loadSpec(specFile, { displayPath: inputs.config }), specFile, inputs, environmentInput);
 }
+
+/**
+ * Refuses credentials of another account than the environment's (an environment without an account
+ * accepts any): with another environment's role, resources would land in that account.
+ */
+export function checkEnvironmentAccount(account: string, environmentName: string | undefined, environment: EnvironmentSpec | undefined, locate: Spec['locate']): void {
+  const expected = environment?.account;
+  if (!expected || expected === account) return;
+  const env = environmentName ?? '';
+  throw new DeployError(`The AWS credentials are for account ${account}, but environment ${env} is account ${expected}.`, {
+    title: 'Wrong AWS account',
+    location: locate(['environments', env, 'account']),
+    hint: `Assume the environment's role (${environment?.roleArn ?? `environments.${env}.roleArn`}) with configure-aws-credentials before this step.`,
+  });
+}

@@ -11,7 +11,7 @@ import { ownershipTags } from '../config/names';
 import type { Deployment, EnvironmentSpec } from '../config/types';
 import { checkOwnership, CURRENT, describeKeySecret, moveLabel, SERVE_A, SERVE_B } from './state';
 import { GetRandomPasswordCommand, GetResourcePolicyCommand, PutResourcePolicyCommand, SecretsManagerClient, CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { callerIdentity } from '../core/identity';
 
 export const KEY_LENGTH = 48;
 
@@ -109,15 +109,6 @@ export function keyPolicy(options: { deploymentName: string; account: string; ca
   return { Version: '2012-10-17', Statement: statements };
 }
 
-async function callerIdentity(region: string, credentials?: Credentials): Promise<{ account: string; arn: string }> {
-  try {
-    const out = await awsClient(STSClient, { region, credentials }).send(new GetCallerIdentityCommand({}));
-    return { account: out.Account ?? '', arn: out.Arn ?? '' };
-  } catch (err) {
-    throw explainAwsError(err, 'Finding who we are (sts:GetCallerIdentity)');
-  }
-}
-
 async function applyPolicy(sm: SecretsManagerClient, arn: string, policy: Record<string, unknown>, reporter: Reporter): Promise<void> {
   const text = JSON.stringify(policy);
   try {
@@ -139,7 +130,7 @@ export async function ensureApiKeySecret(options: EnsureApiKeySecretOptions): Pr
       throw new DeployError(`apiKey.readers has "${r}", which is not an IAM role or user ARN`, { location: d.source, title: 'Invalid apiKey.readers' });
     }
   }
-  const caller = await callerIdentity(region, credentials);
+  const caller = await callerIdentity({ region, credentials });
   const callers = [...callerPrincipalArns(caller.arn), ...(options.environment?.roleArn ? [options.environment.roleArn] : [])];
 
   let state = await describeKeySecret(sm, name);
