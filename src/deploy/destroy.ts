@@ -14,6 +14,7 @@ import type { Deployment } from '../config/types';
 import { asyncLifecyclePlan } from './async-lifecycle';
 import { watchStack, WatchOptions } from './events';
 import { describeStack } from '../core/stack';
+import { formatBytes } from '../core/bytes';
 import * as sdk from '@aws-sdk/client-cloudformation';
 
 export interface DestroyOptions {
@@ -158,17 +159,6 @@ async function findLogGroup(logs: CloudWatchLogsClient, name: string): Promise<L
     nextToken = page.nextToken;
   } while (nextToken);
   return undefined;
-}
-
-function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} bytes` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 function logGroupText(f: LogGroupFacts, region: string): string {

@@ -9,6 +9,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { awsClient, AwsContext } from '../core/aws';
 import { DeployError, explainAwsError, isNotFound } from '../core/errors';
 import { describeStack } from '../core/stack';
+import { formatBytes } from '../core/bytes';
 import type { RunContext } from '../core/action';
 import type { Reporter } from '../core/log';
 import { checkEnvironmentAccount, Target, TargetNames } from '../config/select';
@@ -253,6 +254,6 @@ async function uploadSource(aws: AwsContext, bucket: string, key: string, build:
   } catch (err) {
     throw explainAwsError(err, `Uploading the build source to s3://${bucket}/${key}`);
   }
-  reporter.info(`Uploaded the build source (${build.files.length} files, ${Math.ceil(zip.length / 1024)} KiB) to s3://${bucket}/${key}`);
+  reporter.info(`Uploaded the build source (${build.files.length} files, ${formatBytes(zip.length)}) to s3://${bucket}/${key}`);
   return key;
 }
