@@ -4,7 +4,7 @@
  * CodeBuild project, role, log group) from templates/build/infrastructure.yaml. The stack carries a
  * hash of its template and parameters, so an unchanged spec costs one DescribeStacks.
  */
-import { createHash } from 'crypto';
+import { sha256Hex } from '../core/hash';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
@@ -82,7 +82,7 @@ export function infraParameters(
     ModelSourceKey: model.key,
     DeploymentName: d.name,
   };
-  const hash = createHash('sha256').update(opts.template).update(JSON.stringify(Object.entries(params).sort())).digest('hex').slice(0, 32);
+  const hash = sha256Hex(opts.template + JSON.stringify(Object.entries(params).sort())).slice(0, 32);
   return { ...params, ConfigHash: hash };
 }
 
