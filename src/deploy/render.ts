@@ -5,7 +5,7 @@
 import { DeployError } from '../core/errors';
 import { partitionOf } from '../core/aws';
 import { formatArn } from '../core/arn';
-import { parseImageUri } from '../core/image-uri';
+import { parseImageRef } from '../core/image-uri';
 import { parseS3Location, S3Location } from '../core/s3-location';
 import { ownershipTags, artifactBucketName } from '../config/names';
 import { isAccelerated } from '../config/instance-types';
@@ -64,7 +64,7 @@ function modelData(d: Deployment, input: RenderStackInput): { mode: 'tar.gz' | '
 /** arn:...:ecr:REGION:ACCOUNT:repository/NAME of an ECR image URI; undefined for other registries. */
 function ecrRepositoryArn(imageUri: string): string | undefined {
   // An untagged URI pulls :latest.
-  const image = parseImageUri(imageUri) ?? parseImageUri(`${imageUri}:latest`);
+  const image = parseImageRef(imageUri);
   if (!image) return undefined;
   return formatArn({ partition: partitionOf(image.region), service: 'ecr', region: image.region, account: image.account, resource: `repository/${image.repositoryName}` });
 }

@@ -10,6 +10,7 @@ import { awsClient, AwsContext } from '../core/aws';
 import { DeployError, explainAwsError, isNotFound } from '../core/errors';
 import { describeStack } from '../core/stack';
 import { formatBytes } from '../core/bytes';
+import { pinnedDigest } from '../core/image-uri';
 import type { RunContext } from '../core/action';
 import type { Reporter } from '../core/log';
 import { checkEnvironmentAccount, Target, TargetNames } from '../config/select';
@@ -111,7 +112,7 @@ export async function buildImage(target: Target, request: BuildRequest, run: Run
 /** A prebuilt image: no build; model.s3 (if any) in each region's own bucket. */
 async function prebuiltImage(o: BuildContext, image: string): Promise<RegionBuild[]> {
   o.reporter.info(`${o.d.name} uses the prebuilt image ${image}: no build.`);
-  const digest = /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1] ?? '';
+  const digest = pinnedDigest(image) ?? '';
   const urls = await modelDataByRegion(o);
   return o.regions.map((region) => ({ region, imageUri: image, imageDigest: digest, modelDataUrl: urls?.get(region) ?? '', buildId: '', skipped: true, buildSeconds: 0 }));
 }
