@@ -2,6 +2,7 @@
  * ARNs: arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE. The one parser; callers check the service
  * and resource they expect rather than writing a regex of their own.
  */
+import { partitionOf } from './aws';
 export interface Arn {
   partition: string;
   service: string;
@@ -51,4 +52,28 @@ export function parseAssumedRoleArn(value: string | undefined): (Arn & { roleNam
 
 export function formatArn(arn: Arn): string {
   return `arn:${arn.partition}:${arn.service}:${arn.region}:${arn.account}:${arn.resource}`;
+}
+
+/** What a KMS key reference names: a key (its ARN) or an alias (alias/NAME), and the region it is in. */
+export interface KmsKeyRef {
+  keyArn?: string;
+  alias?: string;
+  region: string;
+}
+
+/**
+ * A KMS key as the spec allows it (a key ARN, an alias ARN, alias/NAME or a key id), resolved in
+ * `region` and `account` where it names neither.
+ */
+export function kmsKeyRef(value: string, region: string, account: string): KmsKeyRef {
+  const arn = parseArn(value);
+  if (arn?.resource.startsWith('alias/')) return { alias: arn.resource, region: arn.region || region };
+  if (value.startsWith('arn:')) return { keyArn: value, region: arn?.region || region };
+  if (value.startsWith('alias/')) return { alias: value, region };
+  return { keyArn: formatArn({ partition: partitionOf(region), service: 'kms', region, account, resource: `key/${value}` }), region };
+}
+
+/** Whether a value is an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME). */
+export function isRoleArn(value: string): boolean {
+  return parseRoleArn(value) !== undefined;
 }

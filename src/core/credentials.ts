@@ -5,6 +5,7 @@
  */
 import type * as Core from '@actions/core';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { isRoleArn } from './arn';
 import { awsClient, AwsContext, partitionOf } from './aws';
 import { DeployError, errorMessage, errorName } from './errors';
 import { loadHttpClient } from './http-client';
@@ -23,12 +24,6 @@ export interface AssumeRoleOptions {
   /** Session tags; they need sts:TagSession in the trust policy. */
   tags?: Record<string, string>;
   reporter?: Reporter;
-}
-
-const ROLE_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/[\w+=,.@\-/]{1,512}$/;
-
-export function isRoleArn(value: string): boolean {
-  return ROLE_ARN.test(value);
 }
 
 /** A valid role session name ([\w+=,.@-], 2-64 chars) naming the GitHub run when there is one. */

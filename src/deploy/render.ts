@@ -4,7 +4,7 @@
  */
 import { DeployError } from '../core/errors';
 import { partitionOf } from '../core/aws';
-import { formatArn } from '../core/arn';
+import { formatArn, kmsKeyRef } from '../core/arn';
 import { parseImageRef } from '../core/image-uri';
 import { parseS3Location, S3Location } from '../core/s3-location';
 import { ownershipTags, artifactBucketName } from '../config/names';
@@ -73,15 +73,13 @@ interface KmsParams { KmsKeyId: string; KmsKeyPolicyArn: string; KmsKeyAlias: st
 
 function kmsParams(keyId: string | undefined, region: string, account: string): KmsParams {
   if (!keyId) return { KmsKeyId: '', KmsKeyPolicyArn: '', KmsKeyAlias: '' };
-  const partition = partitionOf(region);
-  if (keyId.startsWith('arn:') && keyId.includes(':key/')) return { KmsKeyId: keyId, KmsKeyPolicyArn: keyId, KmsKeyAlias: '' };
-  const alias = keyId.startsWith('arn:') ? keyId.slice(keyId.indexOf('alias/')) : keyId.startsWith('alias/') ? keyId : '';
-  if (alias) {
+  const key = kmsKeyRef(keyId, region, account);
+  if (key.alias) {
     // IAM cannot name a key by alias: allow the account's keys that carry this alias.
-    const keyRegion = (keyId.startsWith('arn:') ? keyId.split(':')[3] : undefined) ?? region;
-    return { KmsKeyId: keyId, KmsKeyPolicyArn: `arn:${partition}:kms:${keyRegion}:${account}:key/*`, KmsKeyAlias: alias };
+    const anyKey = formatArn({ partition: partitionOf(region), service: 'kms', region: key.region, account, resource: 'key/*' });
+    return { KmsKeyId: keyId, KmsKeyPolicyArn: anyKey, KmsKeyAlias: key.alias };
   }
-  return { KmsKeyId: keyId, KmsKeyPolicyArn: `arn:${partition}:kms:${region}:${account}:key/${keyId}`, KmsKeyAlias: '' };
+  return { KmsKeyId: keyId, KmsKeyPolicyArn: key.keyArn ?? '', KmsKeyAlias: '' };
 }
 
 function s3ObjectArn(region: string, uri: string): string {

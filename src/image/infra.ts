@@ -25,6 +25,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { awsClient, AwsContext, partitionOf } from '../core/aws';
+import { kmsKeyRef } from '../core/arn';
 import { DeployError, errorMessage, errorName, explainAwsError, httpStatus, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
@@ -46,13 +47,8 @@ export function artifactPrefix(d: Deployment): string {
 
 function kmsParameters(keyId: string | undefined, region: string, account: string): Record<string, string> {
   if (!keyId) return { KmsKeyId: '', KmsKeyArn: '', KmsAlias: '' };
-  if (keyId.startsWith('arn:')) {
-    return keyId.includes(':alias/')
-      ? { KmsKeyId: keyId, KmsKeyArn: '', KmsAlias: keyId.slice(keyId.indexOf(':alias/') + 1) }
-      : { KmsKeyId: keyId, KmsKeyArn: keyId, KmsAlias: '' };
-  }
-  if (keyId.startsWith('alias/')) return { KmsKeyId: keyId, KmsKeyArn: '', KmsAlias: keyId };
-  return { KmsKeyId: keyId, KmsKeyArn: `arn:${partitionOf(region)}:kms:${region}:${account}:key/${keyId}`, KmsAlias: '' };
+  const key = kmsKeyRef(keyId, region, account);
+  return { KmsKeyId: keyId, KmsKeyArn: key.keyArn ?? '', KmsAlias: key.alias ?? '' };
 }
 
 export function infraTemplate(root: string): string {
