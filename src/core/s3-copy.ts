@@ -170,6 +170,7 @@ async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, opt
         }),
       );
     } catch (err) {
+      // Not isNotFound: NoSuchKey (the source object) is not a missing target bucket.
       if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
       throw err;
     }

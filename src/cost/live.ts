@@ -6,7 +6,7 @@
 import type { Deployment, EnvironmentSpec } from '../config/types';
 import { regionsFor } from '../config/regions';
 import { awsClient, Credentials } from '../core/aws';
-import { errorMessage } from '../core/errors';
+import { errorMessage, httpStatus } from '../core/errors';
 import { withRetries } from '../core/poll';
 import type { Reporter } from '../core/log';
 import type { Price, PriceService } from '../prices/catalog';
@@ -73,7 +73,7 @@ export function parseHourlyPrice(entry: unknown): { price: string; asOf: string 
 }
 
 const retryable = (err: unknown) => {
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status = httpStatus(err);
   return status === 429 || (status !== undefined && status >= 500);
 };
 

@@ -6,7 +6,7 @@
 import type { CloudFormationClient, Stack, StackResourceSummary } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, DeleteLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { awsClient, Credentials } from '../core/aws';
-import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
+import { DeployError, errorMessage, errorName, explainAwsError, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { artifactBucketName } from '../config/names';
 import type { TargetNames } from '../config/select';
@@ -192,7 +192,7 @@ async function endpointLogs(options: PreviewOptions, apply: boolean): Promise<{ 
   try {
     await logs.send(new DeleteLogGroupCommand({ logGroupName: name }));
   } catch (err) {
-    if (errorName(err) === 'ResourceNotFoundException') return { removed: [], kept: [] };
+    if (isNotFound(err)) return { removed: [], kept: [] };
     reporter.warning(`delete-logs: deleting ${name} in ${region} failed: ${errorMessage(err)}`, undefined, 'Log group kept');
     return { removed: [], kept: [`${text}: delete-logs failed (${errorName(err)}). ${removeHint}`] };
   }

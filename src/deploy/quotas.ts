@@ -4,7 +4,7 @@
  * naming the quota, the figures and the command that asks for more.
  */
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import { DeployError, errorName, explainAwsError } from '../core/errors';
+import { DeployError, errorName, explainAwsError, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { isAccelerated } from '../config/instance-types';
 import type { Deployment } from '../config/types';
@@ -84,7 +84,7 @@ async function readQuota(sq: ServiceQuotasClient, ref: QuotaRef): Promise<QuotaV
       const out = await sq.send(new sdk.GetServiceQuotaCommand({ ServiceCode: ref.serviceCode, QuotaCode: ref.quotaCode }));
       if (out.Quota?.Value !== undefined) return { value: out.Quota.Value, quotaCode: ref.quotaCode, adjustable: out.Quota.Adjustable };
     } catch (err) {
-      if (errorName(err) !== 'NoSuchResourceException') throw err;
+      if (!isNotFound(err)) throw err;
     }
     // Never changed in this account: the AWS default applies.
     const def = await sq.send(new sdk.GetAWSDefaultServiceQuotaCommand({ ServiceCode: ref.serviceCode, QuotaCode: ref.quotaCode }));
@@ -182,7 +182,7 @@ export async function checkQuotas(options: QuotaCheckOptions): Promise<QuotaChec
     quota = await readQuota(options.sq, ref);
   } catch (err) {
     const name = errorName(err);
-    if (name === 'AccessDeniedException' || name === 'NoSuchResourceException') {
+    if (name === 'AccessDeniedException' || isNotFound(err)) {
       reporter.warning(`Could not read the quota "${ref.name}" in ${region} (${name}); deploying without the check. Allow servicequotas:GetServiceQuota, GetAWSDefaultServiceQuota and ListServiceQuotas to check first.`, undefined, 'Quota not checked');
       return { quota: ref, needed: need.needed };
     }

@@ -5,7 +5,7 @@
  */
 import { GetBucketLocationCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsClient, Credentials } from '../core/aws';
-import { DeployError, errorName, explainAwsError } from '../core/errors';
+import { DeployError, errorName, explainAwsError, isNotFound } from '../core/errors';
 import { parseS3Location, S3Location } from '../core/s3-location';
 import type { Reporter } from '../core/log';
 import type { Deployment } from '../config/types';
@@ -32,7 +32,7 @@ async function bucketRegion(source: S3Location, o: RegionalCopyOptions): Promise
     const constraint = out.LocationConstraint as string | undefined;
     return !constraint ? 'us-east-1' : constraint === 'EU' ? 'eu-west-1' : constraint;
   } catch (err) {
-    if (errorName(err) === 'AccessDenied' || errorName(err) === 'NoSuchBucket') {
+    if (errorName(err) === 'AccessDenied' || isNotFound(err)) {
       throw new DeployError(`model.s3 bucket ${source.bucket} is not readable as a bucket of account ${o.account} (${errorName(err)})`, {
         title: 'Model data not reachable',
         location: o.sourceLocation,
