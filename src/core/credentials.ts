@@ -3,6 +3,7 @@
  * with the job's own OIDC token (a second GitHub-trusted role). The session name names the workflow
  * run, so CloudTrail shows which run did what.
  */
+import { tagList } from './tags';
 import type * as Core from '@actions/core';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { isRoleArn } from './arn';
@@ -51,7 +52,7 @@ export function assumeRole(options: AssumeRoleOptions): AwsCredentialIdentityPro
           RoleSessionName: options.sessionName ?? defaultSessionName(),
           DurationSeconds: options.durationSeconds ?? 3600,
           ExternalId: options.externalId,
-          Tags: options.tags ? Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) : undefined,
+          Tags: options.tags ? tagList(options.tags) : undefined,
         }),
       );
       cached = sessionCredentials(out.Credentials, options.roleArn, options.reporter);

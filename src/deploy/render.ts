@@ -2,6 +2,7 @@
  * renderStack: a deployment + region -> the CloudFormation template (data from templates/stacks/),
  * its parameters, tags and stack settings. Pure: no AWS call, so the offline plan uses it too.
  */
+import { tagList } from '../core/tags';
 import { DeployError } from '../core/errors';
 import { partitionOf } from '../core/aws';
 import { formatArn, kmsKeyRef } from '../core/arn';
@@ -126,7 +127,7 @@ export function renderStack(input: RenderStackInput): RenderedStack {
     templateBody: JSON.stringify(template),
     parameters,
     capabilities: ['CAPABILITY_IAM'],
-    tags: Object.entries(ownershipTags(d, environmentName)).map(([Key, Value]) => ({ Key, Value })),
+    tags: tagList(ownershipTags(d, environmentName)),
     terminationProtection: wantsTerminationProtection(environmentName, input.environment),
     endpointName: String(params.EndpointName),
     notes,

@@ -4,6 +4,7 @@
  * CodeBuild project, role, log group) from templates/build/infrastructure.yaml. The stack carries a
  * hash of its template and parameters, so an unchanged spec costs one DescribeStacks.
  */
+import { tagList } from '../core/tags';
 import { sha256Hex } from '../core/hash';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -133,7 +134,7 @@ export async function ensureBuildStack(o: EnsureInfraOptions): Promise<BuildInfr
   const cfn = awsClient(CloudFormationClient, o.aws);
   const name = o.stackName;
   const Parameters = Object.entries(o.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
-  const Tags = Object.entries(ownershipTags(o.d, o.environmentName)).map(([Key, Value]) => ({ Key, Value }));
+  const Tags = tagList(ownershipTags(o.d, o.environmentName));
   const common = { StackName: name, TemplateBody: o.template, Parameters, Tags, Capabilities: ['CAPABILITY_IAM' as const] };
   let existing = o.existing;
   if (existing && /_IN_PROGRESS$/.test(existing.StackStatus ?? '')) existing = await waitForStack(cfn, name, o);

@@ -3,6 +3,7 @@
  * deploy: one per deployment, environment and region, a random header-safe key, both MD_SERVE labels on
  * the first version, our ownership tags, and a resource policy that limits who can read the key.
  */
+import { tagList } from '../core/tags';
 import { awsClient, Credentials } from '../core/aws';
 import { formatArn, parseArn, parseAssumedRoleArn } from '../core/arn';
 import { DeployError, errorName, explainAwsError } from '../core/errors';
@@ -145,7 +146,7 @@ export async function ensureApiKeySecret(options: EnsureApiKeySecretOptions): Pr
           Description: `API key of model-deploy deployment ${d.name}${environmentName ? ` (${environmentName})` : ''}. Rotated by the rotate-key action; do not edit its staging labels by hand.`,
           SecretString: keySecretString(key),
           KmsKeyId: kmsKeyId,
-          Tags: Object.entries(ownershipTags(d, environmentName)).map(([Key, Value]) => ({ Key, Value })),
+          Tags: tagList(ownershipTags(d, environmentName)),
         }),
       );
       created = true;

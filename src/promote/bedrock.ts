@@ -3,6 +3,7 @@
  * through RAM, then the target account runs a model copy job in each region it serves. The copy job's
  * client token is derived from what is copied, so a re-run finds the same job instead of a second one.
  */
+import { lowerCaseTagList } from '../core/tags';
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import type { RAMClient } from '@aws-sdk/client-ram';
 import { awsClient, dnsSuffix, partitionOf } from '../core/aws';
@@ -39,10 +40,6 @@ export function targetModelName(prefix: string, sourceArn: string): string {
   return `${base}-${sha256Hex(sourceArn).slice(0, 12)}`;
 }
 
-function tagList(tags: Record<string, string>): { key: string; value: string }[] {
-  return Object.entries(tags).map(([key, value]) => ({ key, value }));
-}
-
 export interface ShareInput {
   ram: RAMClient;
   actor: Actor;
@@ -76,7 +73,7 @@ export async function shareModel(input: ShareInput): Promise<string> {
           principals: [input.targetAccount],
           allowExternalPrincipals: false,
           clientToken: sha256Hex(`${input.shareName}|${input.modelArn}|${input.targetAccount}`).slice(0, 64),
-          tags: tagList(input.tags),
+          tags: lowerCaseTagList(input.tags),
         }),
       ),
     );
@@ -140,7 +137,7 @@ export async function copyModel(input: ModelCopyInput): Promise<ModelCopyResult>
         sourceModelArn: input.sourceModelArn,
         targetModelName: input.targetModelName,
         modelKmsKeyId: input.kmsKeyId,
-        targetModelTags: tagList(input.tags),
+        targetModelTags: lowerCaseTagList(input.tags),
         clientRequestToken: sha256Hex(`${input.sourceModelArn}|${input.actor.account}|${input.region}|${input.targetModelName}`).slice(0, 64),
       }),
     ),
