@@ -35,15 +35,8 @@ export function defaultSessionName(env: NodeJS.ProcessEnv = process.env): string
 }
 
 export function assumeRole(options: AssumeRoleOptions): AwsCredentialIdentityProvider {
-  if (!isRoleArn(options.roleArn)) {
-    throw new DeployError(`"${options.roleArn}" is not an IAM role ARN.`, {
-      hint: 'Expected arn:aws:iam::123456789012:role/NAME.',
-    });
-  }
-  let cached: AwsCredentialIdentity | undefined;
-  return async () => {
-    // Refresh five minutes before expiry so long deploys never use a dead session.
-    if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
+  checkRoleArn(options.roleArn);
+  return refreshing(async () => {
     const sts = awsClient(STSClient, { region: options.region, credentials: options.source });
     try {
       const out = await sts.send(
@@ -55,11 +48,24 @@ export function assumeRole(options: AssumeRoleOptions): AwsCredentialIdentityPro
           Tags: options.tags ? tagList(options.tags) : undefined,
         }),
       );
-      cached = sessionCredentials(out.Credentials, options.roleArn, options.reporter);
-      return cached;
+      return sessionCredentials(out.Credentials, options.roleArn, options.reporter);
     } catch (err) {
       throw explainAssumeRoleError(err, options.roleArn, Boolean(options.tags));
     }
+  });
+}
+
+function checkRoleArn(roleArn: string): void {
+  if (!isRoleArn(roleArn)) throw new DeployError(`"${roleArn}" is not an IAM role ARN.`, { hint: 'Expected arn:aws:iam::123456789012:role/NAME.' });
+}
+
+/** A provider that keeps a session until five minutes before it expires, so long deploys never use a dead one. */
+function refreshing(fetch: () => Promise<AwsCredentialIdentity>): AwsCredentialIdentityProvider {
+  let cached: AwsCredentialIdentity | undefined;
+  return async () => {
+    if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
+    cached = await fetch();
+    return cached;
   };
 }
 
@@ -111,12 +117,8 @@ export interface WebIdentityOptions {
  * a credential: it is masked before anything could print it.
  */
 export function webIdentityRole(options: WebIdentityOptions): AwsCredentialIdentityProvider {
-  if (!isRoleArn(options.roleArn)) {
-    throw new DeployError(`"${options.roleArn}" is not an IAM role ARN.`, { hint: 'Expected arn:aws:iam::123456789012:role/NAME.' });
-  }
-  let cached: AwsCredentialIdentity | undefined;
-  return async () => {
-    if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
+  checkRoleArn(options.roleArn);
+  return refreshing(async () => {
     const token = await gitHubIdToken(oidcAudience(options.region), options.reporter);
     // AssumeRoleWithWebIdentity is unsigned: the token is the only proof.
     const sts = awsClient(STSClient, { region: options.region });
@@ -129,12 +131,11 @@ export function webIdentityRole(options: WebIdentityOptions): AwsCredentialIdent
           WebIdentityToken: token,
         }),
       );
-      cached = sessionCredentials(out.Credentials, options.roleArn, options.reporter);
-      return cached;
+      return sessionCredentials(out.Credentials, options.roleArn, options.reporter);
     } catch (err) {
       throw explainWebIdentityError(err, options.roleArn, oidcAudience(options.region));
     }
-  };
+  });
 }
 
 /** The job's OIDC token for `audience`, through @actions/core (loaded only here: see githubReporter in log.ts). */
