@@ -90,23 +90,21 @@ async function readQuota(sq: ServiceQuotasClient, ref: QuotaRef): Promise<QuotaV
     const def = await sq.send(new sdk.GetAWSDefaultServiceQuotaCommand({ ServiceCode: ref.serviceCode, QuotaCode: ref.quotaCode }));
     return def.Quota?.Value === undefined ? undefined : { value: def.Quota.Value, quotaCode: ref.quotaCode, adjustable: def.Quota.Adjustable };
   }
-  // SageMaker has one quota per instance type and use: find it by name.
+  // SageMaker has one quota per instance type and use: find it by name. Types never requested may
+  // only appear among the defaults.
+  const list = { ServiceCode: ref.serviceCode, MaxResults: 100 };
+  return (
+    (await quotaByName(ref.name, (NextToken) => sq.send(new sdk.ListServiceQuotasCommand({ ...list, NextToken })))) ??
+    (await quotaByName(ref.name, (NextToken) => sq.send(new sdk.ListAWSDefaultServiceQuotasCommand({ ...list, NextToken }))))
+  );
+}
+
+/** The quota named `name` in the pages of one list call. */
+async function quotaByName(name: string, page: (next: string | undefined) => Promise<{ Quotas?: sdk.ServiceQuota[]; NextToken?: string }>): Promise<QuotaValue | undefined> {
   let next: string | undefined;
   do {
-    const out: import('@aws-sdk/client-service-quotas').ListServiceQuotasCommandOutput = await sq.send(
-      new sdk.ListServiceQuotasCommand({ ServiceCode: ref.serviceCode, NextToken: next, MaxResults: 100 }),
-    );
-    const hit = out.Quotas?.find((q) => q.QuotaName === ref.name);
-    if (hit?.Value !== undefined) return { value: hit.Value, quotaCode: hit.QuotaCode, adjustable: hit.Adjustable };
-    next = out.NextToken;
-  } while (next);
-  // Types never requested may only appear among the defaults.
-  next = undefined;
-  do {
-    const out: import('@aws-sdk/client-service-quotas').ListAWSDefaultServiceQuotasCommandOutput = await sq.send(
-      new sdk.ListAWSDefaultServiceQuotasCommand({ ServiceCode: ref.serviceCode, NextToken: next, MaxResults: 100 }),
-    );
-    const hit = out.Quotas?.find((q) => q.QuotaName === ref.name);
+    const out = await page(next);
+    const hit = out.Quotas?.find((q) => q.QuotaName === name);
     if (hit?.Value !== undefined) return { value: hit.Value, quotaCode: hit.QuotaCode, adjustable: hit.Adjustable };
     next = out.NextToken;
   } while (next);
