@@ -3,6 +3,7 @@
  * the spec, the deployment, its environment and regions, and every resource name, resolved once.
  * resolveTarget reads the spec file; targetOf does the same from a spec already parsed.
  */
+import { isAccountId } from '../core/arn';
 import * as path from 'path';
 import { DeployError } from '../core/errors';
 import { didYouMean } from './suggest';
@@ -40,7 +41,7 @@ export function selectEnvironment(spec: Spec, name: string, inputName = 'environ
   if (env) return env;
   const names = Object.keys(spec.environments);
   // An account id where an environment's name belongs: point at the environment with that account.
-  if (/^\d{12}$/.test(name)) {
+  if (isAccountId(name)) {
     const match = Object.entries(spec.environments).find(([, e]) => e.account === name);
     const listed = Object.entries(spec.environments).map(([n, e]) => `${n} (${e.account})`).join(', ') || 'none';
     throw new DeployError(`input \`${inputName}\` is the account ${name}; it names an environment of the spec${match ? `, and ${name} is environment "${match[0]}"` : `, and account ${name} is not in the spec`}`, {

@@ -37,7 +37,7 @@ export function arnAccount(value: string | undefined): string | undefined {
 /** An IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/PATH/NAME) as parts, or undefined. */
 export function parseRoleArn(value: string | undefined): (Arn & { roleName: string }) | undefined {
   const arn = parseArn(value);
-  if (!arn || arn.service !== 'iam' || arn.region !== '' || !/^\d{12}$/.test(arn.account)) return undefined;
+  if (!arn || arn.service !== 'iam' || arn.region !== '' || !isAccountId(arn.account)) return undefined;
   const m = /^role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/.exec(arn.resource);
   return m?.[1] ? { ...arn, roleName: m[1] } : undefined;
 }
@@ -48,6 +48,11 @@ export function parseAssumedRoleArn(value: string | undefined): (Arn & { roleNam
   if (!arn || arn.service !== 'sts') return undefined;
   const m = /^assumed-role\/([^/]+)\/(.+)$/.exec(arn.resource);
   return m?.[1] && m[2] ? { ...arn, roleName: m[1], session: m[2] } : undefined;
+}
+
+/** A 12-digit AWS account id. */
+export function isAccountId(value: string): boolean {
+  return /^\d{12}$/.test(value);
 }
 
 export function formatArn(arn: Arn): string {

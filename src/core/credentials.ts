@@ -7,7 +7,7 @@ import { tagList } from './tags';
 import type * as Core from '@actions/core';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { isRoleArn } from './arn';
-import { awsClient, AwsContext, partitionOf } from './aws';
+import { awsClient, AwsContext, dnsSuffix } from './aws';
 import { DeployError, errorMessage, errorName } from './errors';
 import { loadHttpClient } from './http-client';
 import type { Reporter } from './log';
@@ -94,7 +94,7 @@ export function explainAssumeRoleError(err: unknown, roleArn: string, usedTags: 
 
 /** The audience GitHub's OIDC token must carry for STS: the China partition has its own. */
 export function oidcAudience(region: string): string {
-  return partitionOf(region) === 'aws-cn' ? 'sts.amazonaws.com.cn' : 'sts.amazonaws.com';
+  return `sts.${dnsSuffix(region)}`;
 }
 
 /** True in a GitHub job granted `id-token: write` (the runner then sets the token request URL). */

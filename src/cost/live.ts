@@ -5,7 +5,7 @@
  */
 import type { Deployment, EnvironmentSpec } from '../config/types';
 import { regionsFor } from '../config/regions';
-import { awsClient, Credentials } from '../core/aws';
+import { awsClient, Credentials, partitionOf } from '../core/aws';
 import { errorMessage, httpStatus } from '../core/errors';
 import { withRetries } from '../core/poll';
 import type { Reporter } from '../core/log';
@@ -38,7 +38,7 @@ export function neededInstancePrices(deployments: Deployment[], environment?: En
   for (const d of deployments) {
     const service: PriceService = d.target.startsWith('sagemaker') ? 'sagemaker-hosting' : 'ec2';
     for (const region of regionsFor(d, environment)) {
-      if (region.startsWith('cn-')) continue;
+      if (partitionOf(region) === 'aws-cn') continue;
       out.set(PriceBook.liveKey(service, d.instanceType, region), { service, key: d.instanceType, region });
     }
   }

@@ -4,8 +4,8 @@
  * the first version, our ownership tags, and a resource policy that limits who can read the key.
  */
 import { tagList } from '../core/tags';
-import { awsClient, Credentials } from '../core/aws';
-import { formatArn, parseArn, parseAssumedRoleArn } from '../core/arn';
+import { awsClient, Credentials, isPartition } from '../core/aws';
+import { formatArn, isAccountId, parseArn, parseAssumedRoleArn } from '../core/arn';
 import { DeployError, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { ownershipTags } from '../config/names';
@@ -57,19 +57,17 @@ export function keySecretString(apiKey: string, now = new Date(), gracePeriodHou
 /** IAM ARNs that name the calling identity as aws:PrincipalArn sees it (roles may sit under a path). */
 function callerPrincipalArns(callerArn: string): string[] {
   const role = parseAssumedRoleArn(callerArn);
-  if (role && /^\d{12}$/.test(role.account)) {
+  if (role && isAccountId(role.account)) {
     const iam = (resource: string) => formatArn({ partition: role.partition, service: 'iam', region: '', account: role.account, resource });
     return [iam(`role/${role.roleName}`), iam(`role/*/${role.roleName}`)];
   }
   return [callerArn];
 }
 
-const READER_PARTITIONS = new Set(['aws', 'aws-cn', 'aws-us-gov']);
-
 /** apiKey.readers names IAM roles and users: arn:PARTITION:iam::ACCOUNT:role/NAME or user/NAME. */
 function isReaderArn(value: string): boolean {
   const arn = parseArn(value);
-  return Boolean(arn && READER_PARTITIONS.has(arn.partition) && arn.service === 'iam' && arn.region === '' && /^\d{12}$/.test(arn.account) && /^(role|user)\/./.test(arn.resource));
+  return Boolean(arn && isPartition(arn.partition) && arn.service === 'iam' && arn.region === '' && isAccountId(arn.account) && /^(role|user)\/./.test(arn.resource));
 }
 
 /**

@@ -6,8 +6,8 @@
 import { lowerCaseTagList } from '../core/tags';
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import type { RAMClient } from '@aws-sdk/client-ram';
-import { awsClient, dnsSuffix, partitionOf } from '../core/aws';
-import { parseArn, parseAssumedRoleArn, parseRoleArn } from '../core/arn';
+import { awsClient, dnsSuffix, isPartition, partitionOf } from '../core/aws';
+import { isAccountId, parseArn, parseAssumedRoleArn, parseRoleArn } from '../core/arn';
 import { DeployError, errorName, isNotFound, throwIfAny } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
@@ -24,12 +24,10 @@ export interface BedrockModelArn {
   arn: string;
 }
 
-const PARTITIONS = ['aws', 'aws-cn', 'aws-us-gov'];
-
 /** A custom (or base) model ARN of one region and account: arn:PARTITION:bedrock:REGION:ACCOUNT:[custom-]model/NAME. */
 export function parseBedrockModelArn(arn: string): BedrockModelArn | undefined {
   const parts = parseArn(arn);
-  if (!parts || parts.service !== 'bedrock' || !PARTITIONS.includes(parts.partition) || !parts.region || !/^\d{12}$/.test(parts.account)) return undefined;
+  if (!parts || parts.service !== 'bedrock' || !isPartition(parts.partition) || !parts.region || !isAccountId(parts.account)) return undefined;
   if (!/^(custom-)?model\/\S+$/.test(parts.resource)) return undefined;
   return { partition: parts.partition, region: parts.region, account: parts.account, arn };
 }

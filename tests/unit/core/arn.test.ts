@@ -1,4 +1,4 @@
-import { arnAccount, arnPartition, formatArn, isRoleArn, kmsKeyRef, parseArn, parseAssumedRoleArn, parseRoleArn } from '../../../src/core/arn';
+import { arnAccount, arnPartition, formatArn, isAccountId, isRoleArn, kmsKeyRef, parseArn, parseAssumedRoleArn, parseRoleArn } from '../../../src/core/arn';
 
 describe('ARNs', () => {
   it('splits an ARN into its parts, keeping colons and slashes of the resource', () => {
@@ -62,5 +62,11 @@ describe('isRoleArn', () => {
     ['model-deploy-dev', false],
   ])('%s -> %s', (value, expected) => {
     expect(isRoleArn(value)).toBe(expected);
+  });
+});
+
+describe('isAccountId', () => {
+  it('is 12 digits', () => {
+    expect(['111111111111', '11111111111', '1111111111111', 'aws', ''].map(isAccountId)).toEqual([true, false, false, false, false]);
   });
 });
