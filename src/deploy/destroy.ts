@@ -3,6 +3,7 @@
  * template retains, and data that never belonged to the stack (weights, async results, captured
  * requests, images, the API-key secret, the log group SageMaker writes the endpoint's logs to).
  */
+import { PRODUCTION_ENVIRONMENT } from '../config/production';
 import type { CloudFormationClient, Stack, StackResourceSummary } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, DeleteLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { awsClient, Credentials } from '../core/aws';
@@ -214,7 +215,7 @@ function refuseUntouchable(stack: Stack, stackName: string, region: string): voi
       title: 'Termination protection',
       hint:
         `If deleting it is really intended, turn protection off first:\n  aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name ${stackName} --region ${region}\n` +
-        'then run destroy again. (Environments named prod get protection by default: environments.<name>.terminationProtection.)',
+        `then run destroy again. (Environments named ${PRODUCTION_ENVIRONMENT} get protection by default: environments.<name>.terminationProtection.)`,
     });
   }
 }

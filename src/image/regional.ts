@@ -3,6 +3,7 @@
  * region, so each region whose bucket is elsewhere gets a copy in that region's artifact bucket
  * (server-side, with the artifact copier of core/s3-copy.ts: unchanged objects are skipped on the next run).
  */
+import { DEPLOYMENT_TAG } from '../config/names';
 import { GetBucketLocationCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsClient, Credentials } from '../core/aws';
 import { DeployError, errorName, explainAwsError, isNotFound } from '../core/errors';
@@ -76,7 +77,7 @@ async function copyToRegion(source: S3Location, home: string, region: string, o:
   }
   await ensureArtifactBucket({ region, credentials: o.credentials }, target, undefined, o.reporter);
   const result = await copyArtifacts(bucketOf(home, source.bucket, o), source.key, bucketOf(region, target, o), {
-    tags: { 'model-deploy:deployment': o.d.name, 'model-deploy:source-region': home },
+    tags: { [DEPLOYMENT_TAG]: o.d.name, 'model-deploy:source-region': home },
     missingHint: 'Check model.s3 in the spec.',
   });
   o.reporter.info(`${region}: model data at ${result.url} (${result.objectsCopied} copied, ${result.objectsSkipped} already current, ${result.bytesCopied} bytes)`);

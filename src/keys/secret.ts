@@ -8,7 +8,7 @@ import { awsClient, Credentials, isPartition } from '../core/aws';
 import { formatArn, isAccountId, parseArn, parseAssumedRoleArn } from '../core/arn';
 import { DeployError, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { ownershipTags } from '../config/names';
+import { DEPLOYMENT_TAG, ownershipTags } from '../config/names';
 import type { Deployment, EnvironmentSpec } from '../config/types';
 import { checkOwnership, CURRENT, describeKeySecret, moveLabel, SERVE_A, SERVE_B } from './state';
 import { GetRandomPasswordCommand, GetResourcePolicyCommand, PutResourcePolicyCommand, SecretsManagerClient, CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
@@ -86,7 +86,7 @@ export function keyPolicy(options: { deploymentName: string; account: string; ca
       Action: 'secretsmanager:GetSecretValue',
       Resource: '*',
       Condition: {
-        StringNotEquals: { 'aws:PrincipalTag/model-deploy:deployment': options.deploymentName },
+        StringNotEquals: { [`aws:PrincipalTag/${DEPLOYMENT_TAG}`]: options.deploymentName },
         ArnNotLike: { 'aws:PrincipalArn': trusted },
       },
     },
