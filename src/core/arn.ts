@@ -2,7 +2,7 @@
  * ARNs: arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE. The one parser; callers check the service
  * and resource they expect rather than writing a regex of their own.
  */
-import { partitionOf } from './aws';
+import { isPartition, partitionOf } from './aws';
 export interface Arn {
   partition: string;
   service: string;
@@ -78,7 +78,8 @@ export function kmsKeyRef(value: string, region: string, account: string): KmsKe
   return { keyArn: formatArn({ partition: partitionOf(region), service: 'kms', region, account, resource: `key/${value}` }), region };
 }
 
-/** Whether a value is an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME). */
+/** Whether a value is an IAM role ARN of a partition we deploy to (arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME). */
 export function isRoleArn(value: string): boolean {
-  return parseRoleArn(value) !== undefined;
+  const role = parseRoleArn(value);
+  return Boolean(role && isPartition(role.partition));
 }

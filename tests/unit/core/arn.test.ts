@@ -58,6 +58,7 @@ describe('isRoleArn', () => {
     ['arn:aws:iam::111111111111:role/model-deploy-dev', true],
     ['arn:aws-cn:iam::111111111111:role/path/to/name', true],
     ['arn:aws:iam::111111111111:user/me', false],
+    ['arn:aws-iso:iam::111111111111:role/elsewhere', false],
     ['arn:aws:sts::111111111111:assumed-role/r/s', false],
     ['model-deploy-dev', false],
   ])('%s -> %s', (value, expected) => {
