@@ -9,6 +9,7 @@
  *   poll interval). The queue time is an estimate: each request's latency minus the run's shortest
  *   (the request that met the emptiest queue), since SageMaker does not report when processing began.
  */
+import { sleepUntilAborted } from '../core/poll';
 import { randomUUID } from 'crypto';
 import { InvokeEndpointAsyncCommand, InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -93,19 +94,6 @@ export function parseS3Uri(uri: string): { Bucket: string; Key: string } {
   return { Bucket: loc.bucket, Key: loc.key };
 }
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 async function bodyText(body: unknown): Promise<string> {
   const b = body as { transformToString?: () => Promise<string> } | undefined;
   return b?.transformToString ? b.transformToString() : '';
@@ -116,7 +104,7 @@ export function sagemakerAsyncClient(options: SageMakerAsyncClientOptions): Benc
   const runtime = awsClient(SageMakerRuntimeClient, ctx);
   const s3 = awsClient(S3Client, ctx);
   const now = options.now ?? (() => performance.now());
-  const sleep = options.sleep ?? abortableSleep;
+  const sleep = options.sleep ?? sleepUntilAborted;
   const pollMs = options.pollIntervalMs ?? 1000;
   const limitMs = options.requestTimeoutMs ?? 15 * 60 * 1000;
   const run = randomUUID();

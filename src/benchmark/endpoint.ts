@@ -6,12 +6,12 @@
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { callerIdentity } from '../core/identity';
 import { awsClient, Credentials } from '../core/aws';
 import { DeployError, errorMessage } from '../core/errors';
 import type { Reporter } from '../core/log';
 import type { S3Location } from '../core/s3-location';
-import { describeStack, stackOutputs } from '../core/stack';
+import { describeStack, endpointNameOutput, endpointUrlOutput, stackOutputs } from '../core/stack';
 import type { Target } from '../config/select';
 import type { Deployment } from '../config/types';
 import { asyncInputLocation, asyncOutputUri } from '../deploy/render';
@@ -38,13 +38,13 @@ export interface DeployedEndpoint {
 /** The endpoint from a stack's outputs (as deploy's region result or DescribeStacks gives them). */
 export function endpointFromOutputs(target: Target, region: string, outputs: Record<string, string>, account?: string, endpointName?: string): DeployedEndpoint {
   const d = target.deployment;
-  const ep: DeployedEndpoint = { kind: d.target, region, account, endpointName: endpointName || outputs.EndpointName || outputs.ServiceName || target.names.endpoint };
+  const ep: DeployedEndpoint = { kind: d.target, region, account, endpointName: endpointName || endpointNameOutput(outputs) || target.names.endpoint };
   if (d.target === 'sagemaker-async') {
     const outputUri = outputs.OutputS3Uri || (account ? asyncOutputUri(d, region, account) : undefined);
     if (outputUri) ep.asyncInput = asyncInputLocation(outputUri);
   }
   if (d.target === 'ecs' || d.target === 'ec2') {
-    ep.url = [outputs.EndpointUrl, outputs.EndpointURL, outputs.ServiceUrl, outputs.LoadBalancerUrl].find((u) => u && /^https?:\/\//.test(u));
+    ep.url = endpointUrlOutput(outputs);
     if (d.apiKey.enabled) ep.apiKeySecretArn = outputs.ApiKeySecretArn || target.names.apiKeySecret;
   }
   return ep;
@@ -68,7 +68,7 @@ export async function findEndpoint(target: Target, region: string, credentials?:
   // CloudFormation's ValidationError text for an absent stack, as this message has always quoted it.
   if (!stack) throw notFound(`Stack with id ${name} does not exist`);
   const outputs = stackOutputs(stack);
-  const account = (await awsClient(STSClient, { region, credentials }).send(new GetCallerIdentityCommand({}))).Account;
+  const { account } = await callerIdentity({ region, credentials });
   const ep = endpointFromOutputs(target, region, outputs, account);
   if ((ep.kind === 'ecs' || ep.kind === 'ec2') && !ep.url) {
     throw new DeployError(`stack ${target.names.stack} has no URL output`, { title: 'Endpoint not found', hint: 'The service has no load balancer URL yet: check the stack in CloudFormation.' });

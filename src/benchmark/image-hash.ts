@@ -6,12 +6,8 @@
  * has no content hash (the tag can move): it is never "measured".
  */
 import type { Deployment } from '../config/types';
+import { pinnedDigest } from '../core/image-uri';
 import { renderBuild } from '../image/render';
-
-/** The digest of an image reference pinned by one (REF@sha256:HEX, any registry). */
-function pinnedDigest(uri: string): string | undefined {
-  return /@(sha256:[0-9a-f]{64})$/.exec(uri)?.[1];
-}
 
 /** An image reference's content hash: its digest, or build-model's content-addressed md- tag. */
 export function hashOfImageUri(uri: string): string | undefined {

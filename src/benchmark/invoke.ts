@@ -4,6 +4,7 @@
  * stack grants the endpoint's role (as deploy's smoke test does), InvokeEndpointAsync queues it, and the
  * output or failure object is awaited. ecs/ec2: HTTPS with the API key from its secret (never printed).
  */
+import { sleepUntilAborted } from '../core/poll';
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomUUID } from 'crypto';
@@ -128,13 +129,6 @@ async function invokeRealtime(ep: DeployedEndpoint, req: InvokeRequest): Promise
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
-}
-
 async function invokeAsync(ep: DeployedEndpoint, req: InvokeRequest): Promise<InvokeAnswer> {
   if (!ep.asyncInput) throw new DeployError(`no async input location for ${ep.endpointName}`, { hint: 'The stack has no OutputS3Uri output: redeploy it.' });
   const ctx = { region: ep.region, credentials: req.credentials };
@@ -151,7 +145,7 @@ async function invokeAsync(ep: DeployedEndpoint, req: InvokeRequest): Promise<In
   const places: [boolean, string][] = [[true, out.OutputLocation], ...(out.FailureLocation ? [[false, out.FailureLocation] as [boolean, string]] : [])];
   const deadline = Date.now() + req.timeoutMs;
   while (Date.now() < deadline && !req.signal?.aborted) {
-    await sleep(req.pollMs ?? 1000, req.signal);
+    await sleepUntilAborted(req.pollMs ?? 1000, req.signal);
     for (const [ok, uri] of places) {
       const loc = parseS3Uri(uri);
       try {

@@ -8,7 +8,7 @@
  * Files are data from the repository (a fork's pull request can change them), so every field is
  * validated before use and only numbers and checked short strings reach the rendered comment.
  */
-import { createHash } from 'crypto';
+import { sha256Hex } from '../core/hash';
 import * as fs from 'fs';
 import * as path from 'path';
 import { bestStep, PricePerformance } from './price-performance';
@@ -59,7 +59,7 @@ function measuredWorkload(w: Workload): Record<string, unknown> {
 /** sha256 (hex) of the canonical JSON of the image hash, instance type and measured workload. */
 export function benchmarkKey(input: BenchmarkKeyInput): string {
   const canonical = canonicalJson({ v: RESULT_SCHEMA_VERSION, imageHash: input.imageHash, instanceType: input.instanceType, workload: measuredWorkload(input.workload) });
-  return createHash('sha256').update(canonical).digest('hex');
+  return sha256Hex(canonical);
 }
 
 /** The figures a result keeps: enough for the comment and the price, in vLLM's names. */

@@ -5,6 +5,7 @@
  * comes first (requests still running at the cap are cancelled and counted apart), and at once when
  * the caller's signal aborts. Secrets are registered with the reporter before anything is sent.
  */
+import { sleepUntilAborted } from '../core/poll';
 import { setMaxListeners } from 'events';
 import { DeployError } from '../core/errors';
 import type { Reporter } from '../core/log';
@@ -124,19 +125,6 @@ export function seededRandom(seed = 0x5eed): () => number {
   };
 }
 
-function sleepUntil(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** One load level: a closed loop at `concurrency` or an open loop at `requestRate`. */
 export async function runStep(options: RunOptions & { prompts: PromptSource }, load: { concurrency?: number; requestRate?: number }): Promise<StepResult> {
   const { client, workload, prompts } = options;
@@ -182,7 +170,7 @@ export async function runStep(options: RunOptions & { prompts: PromptSource }, l
       let arrival = start;
       for (let i = 0; i < workload.requests && !stop.signal.aborted; i++) {
         arrival += (-Math.log(1 - random()) / rate) * 1000;
-        await sleepUntil(arrival - now(), stop.signal);
+        await sleepUntilAborted(arrival - now(), stop.signal);
         if (stop.signal.aborted) break;
         while (inFlight.size >= maxInFlight && !stop.signal.aborted) await Promise.race(inFlight);
         if (stop.signal.aborted) break;

@@ -35,12 +35,19 @@ export function artifactBucketName(account: string, region: string): string {
   return `model-deploy-${account}-${region}`;
 }
 
-/** Tags every resource we create carries, so ownership can be checked before changing anything. */
-export function ownershipTags(d: Deployment, environment?: string): Record<string, string> {
+/** The tag naming the deployment a resource belongs to (IAM conditions match roles by it). */
+export const DEPLOYMENT_TAG = 'model-deploy:deployment';
+
+/** The tags that say a resource is ours: checked before anything of it changes. */
+export function ownershipMarks(d: Deployment, environment?: string): Record<string, string> {
   return {
-    ...d.tags,
     'model-deploy:project': d.project,
-    'model-deploy:deployment': d.name,
+    [DEPLOYMENT_TAG]: d.name,
     ...(environment ? { 'model-deploy:environment': environment } : {}),
   };
+}
+
+/** Tags every resource we create carries: the spec's tags and the ownership marks. */
+export function ownershipTags(d: Deployment, environment?: string): Record<string, string> {
+  return { ...d.tags, ...ownershipMarks(d, environment) };
 }

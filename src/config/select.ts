@@ -3,6 +3,7 @@
  * the spec, the deployment, its environment and regions, and every resource name, resolved once.
  * resolveTarget reads the spec file; targetOf does the same from a spec already parsed.
  */
+import { isAccountId } from '../core/arn';
 import * as path from 'path';
 import { DeployError } from '../core/errors';
 import { didYouMean } from './suggest';
@@ -40,7 +41,7 @@ export function selectEnvironment(spec: Spec, name: string, inputName = 'environ
   if (env) return env;
   const names = Object.keys(spec.environments);
   // An account id where an environment's name belongs: point at the environment with that account.
-  if (/^\d{12}$/.test(name)) {
+  if (isAccountId(name)) {
     const match = Object.entries(spec.environments).find(([, e]) => e.account === name);
     const listed = Object.entries(spec.environments).map(([n, e]) => `${n} (${e.account})`).join(', ') || 'none';
     throw new DeployError(`input \`${inputName}\` is the account ${name}; it names an environment of the spec${match ? `, and ${name} is environment "${match[0]}"` : `, and account ${name} is not in the spec`}`, {
@@ -128,4 +129,19 @@ export function targetOf(spec: Spec, specFile: string, inputs: Omit<TargetInputs
 export function resolveTarget(inputs: TargetInputs, workspace: string, environmentInput = 'environment'): Target {
   const specFile = path.resolve(workspace, inputs.config);
   return targetOf(loadSpec(specFile, { displayPath: inputs.config }), specFile, inputs, environmentInput);
+}
+
+/**
+ * Refuses credentials of another account than the environment's (an environment without an account
+ * accepts any): with another environment's role, resources would land in that account.
+ */
+export function checkEnvironmentAccount(account: string, environmentName: string | undefined, environment: EnvironmentSpec | undefined, locate: Spec['locate']): void {
+  const expected = environment?.account;
+  if (!expected || expected === account) return;
+  const env = environmentName ?? '';
+  throw new DeployError(`The AWS credentials are for account ${account}, but environment ${env} is account ${expected}.`, {
+    title: 'Wrong AWS account',
+    location: locate(['environments', env, 'account']),
+    hint: `Assume the environment's role (${environment?.roleArn ?? `environments.${env}.roleArn`}) with configure-aws-credentials before this step.`,
+  });
 }

@@ -74,8 +74,16 @@ export function awsClient<C>(Ctor: ClientCtor<C>, ctx: AwsContext): C {
   return client;
 }
 
+/** The partitions this project deploys to. */
+export const PARTITIONS = ['aws', 'aws-cn', 'aws-us-gov'] as const;
+export type Partition = (typeof PARTITIONS)[number];
+
+export function isPartition(value: string): value is Partition {
+  return (PARTITIONS as readonly string[]).includes(value);
+}
+
 /** aws, aws-cn or aws-us-gov, from the region name. */
-export function partitionOf(region: string): 'aws' | 'aws-cn' | 'aws-us-gov' {
+export function partitionOf(region: string): Partition {
   if (region.startsWith('cn-')) return 'aws-cn';
   if (region.startsWith('us-gov-')) return 'aws-us-gov';
   return 'aws';

@@ -3,9 +3,11 @@
  * with the job's own OIDC token (a second GitHub-trusted role). The session name names the workflow
  * run, so CloudTrail shows which run did what.
  */
+import { tagList } from './tags';
 import type * as Core from '@actions/core';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { awsClient, AwsContext, partitionOf } from './aws';
+import { isRoleArn } from './arn';
+import { awsClient, AwsContext, dnsSuffix } from './aws';
 import { DeployError, errorMessage, errorName } from './errors';
 import { loadHttpClient } from './http-client';
 import type { Reporter } from './log';
@@ -25,12 +27,6 @@ export interface AssumeRoleOptions {
   reporter?: Reporter;
 }
 
-const ROLE_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/[\w+=,.@\-/]{1,512}$/;
-
-export function isRoleArn(value: string): boolean {
-  return ROLE_ARN.test(value);
-}
-
 /** A valid role session name ([\w+=,.@-], 2-64 chars) naming the GitHub run when there is one. */
 export function defaultSessionName(env: NodeJS.ProcessEnv = process.env): string {
   const run = env.GITHUB_RUN_ID ? `gh-${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}` : `local-${Date.now()}`;
@@ -39,15 +35,8 @@ export function defaultSessionName(env: NodeJS.ProcessEnv = process.env): string
 }
 
 export function assumeRole(options: AssumeRoleOptions): AwsCredentialIdentityProvider {
-  if (!isRoleArn(options.roleArn)) {
-    throw new DeployError(`"${options.roleArn}" is not an IAM role ARN.`, {
-      hint: 'Expected arn:aws:iam::123456789012:role/NAME.',
-    });
-  }
-  let cached: AwsCredentialIdentity | undefined;
-  return async () => {
-    // Refresh five minutes before expiry so long deploys never use a dead session.
-    if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
+  checkRoleArn(options.roleArn);
+  return refreshing(async () => {
     const sts = awsClient(STSClient, { region: options.region, credentials: options.source });
     try {
       const out = await sts.send(
@@ -56,14 +45,27 @@ export function assumeRole(options: AssumeRoleOptions): AwsCredentialIdentityPro
           RoleSessionName: options.sessionName ?? defaultSessionName(),
           DurationSeconds: options.durationSeconds ?? 3600,
           ExternalId: options.externalId,
-          Tags: options.tags ? Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) : undefined,
+          Tags: options.tags ? tagList(options.tags) : undefined,
         }),
       );
-      cached = sessionCredentials(out.Credentials, options.roleArn, options.reporter);
-      return cached;
+      return sessionCredentials(out.Credentials, options.roleArn, options.reporter);
     } catch (err) {
       throw explainAssumeRoleError(err, options.roleArn, Boolean(options.tags));
     }
+  });
+}
+
+function checkRoleArn(roleArn: string): void {
+  if (!isRoleArn(roleArn)) throw new DeployError(`"${roleArn}" is not an IAM role ARN.`, { hint: 'Expected arn:aws:iam::123456789012:role/NAME.' });
+}
+
+/** A provider that keeps a session until five minutes before it expires, so long deploys never use a dead one. */
+function refreshing(fetch: () => Promise<AwsCredentialIdentity>): AwsCredentialIdentityProvider {
+  let cached: AwsCredentialIdentity | undefined;
+  return async () => {
+    if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
+    cached = await fetch();
+    return cached;
   };
 }
 
@@ -92,7 +94,7 @@ export function explainAssumeRoleError(err: unknown, roleArn: string, usedTags: 
 
 /** The audience GitHub's OIDC token must carry for STS: the China partition has its own. */
 export function oidcAudience(region: string): string {
-  return partitionOf(region) === 'aws-cn' ? 'sts.amazonaws.com.cn' : 'sts.amazonaws.com';
+  return `sts.${dnsSuffix(region)}`;
 }
 
 /** True in a GitHub job granted `id-token: write` (the runner then sets the token request URL). */
@@ -115,12 +117,8 @@ export interface WebIdentityOptions {
  * a credential: it is masked before anything could print it.
  */
 export function webIdentityRole(options: WebIdentityOptions): AwsCredentialIdentityProvider {
-  if (!isRoleArn(options.roleArn)) {
-    throw new DeployError(`"${options.roleArn}" is not an IAM role ARN.`, { hint: 'Expected arn:aws:iam::123456789012:role/NAME.' });
-  }
-  let cached: AwsCredentialIdentity | undefined;
-  return async () => {
-    if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
+  checkRoleArn(options.roleArn);
+  return refreshing(async () => {
     const token = await gitHubIdToken(oidcAudience(options.region), options.reporter);
     // AssumeRoleWithWebIdentity is unsigned: the token is the only proof.
     const sts = awsClient(STSClient, { region: options.region });
@@ -133,12 +131,11 @@ export function webIdentityRole(options: WebIdentityOptions): AwsCredentialIdent
           WebIdentityToken: token,
         }),
       );
-      cached = sessionCredentials(out.Credentials, options.roleArn, options.reporter);
-      return cached;
+      return sessionCredentials(out.Credentials, options.roleArn, options.reporter);
     } catch (err) {
       throw explainWebIdentityError(err, options.roleArn, oidcAudience(options.region));
     }
-  };
+  });
 }
 
 /** The job's OIDC token for `audience`, through @actions/core (loaded only here: see githubReporter in log.ts). */

@@ -46,6 +46,21 @@ export interface PollOptions<T> {
   onValue?: (value: T) => void | Promise<void>;
 }
 
+/** Waits `ms`, ending early (resolved, not rejected) when `signal` aborts: for loops that then see the abort themselves. */
+export function sleepUntilAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Waits `ms`; rejects with the abort reason when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));

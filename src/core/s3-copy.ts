@@ -7,6 +7,7 @@
  * parts of at most the part size, a few in flight across all objects. An object whose copy is already there (same size, and
  * the same source ETag recorded at the last copy, or the same ETag or SHA-256 checksum) is skipped.
  */
+import { sha256Base64 } from './hash';
 import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { DeployError, errorName, isNotFound } from './errors';
 import { s3Url } from './s3-location';
@@ -169,6 +170,7 @@ async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, opt
         }),
       );
     } catch (err) {
+      // Not isNotFound: NoSuchKey (the source object) is not a missing target bucket.
       if (errorName(err) === 'NoSuchBucket') throw noBucket(target, err);
       throw err;
     }
@@ -295,7 +297,6 @@ async function* chunked(body: AsyncIterable<Uint8Array>, size: number, hash: Ret
   if (length > 0) yield Buffer.concat(held, length);
 }
 
-const base64Sha256 = (data: Buffer) => createHash('sha256').update(data).digest('base64');
 
 interface StreamWrite {
   metadata: Record<string, string>;
@@ -365,7 +366,7 @@ async function putWhole(target: Bucket, obj: SourceObject, data: Buffer, w: Stre
     target.client.send(
       new s3.PutObjectCommand({
         Bucket: target.bucket, Key: obj.key, ExpectedBucketOwner: target.owner, Body: data, ContentLength: data.length, ContentType: obj.contentType,
-        Metadata: w.metadata, Tagging: w.tagging, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: base64Sha256(data), ...w.encryption,
+        Metadata: w.metadata, Tagging: w.tagging, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: sha256Base64(data), ...w.encryption,
       }),
     ),
   );
@@ -424,7 +425,7 @@ async function uploadParts(
 }
 
 async function uploadPart(target: Bucket, key: string, uploadId: string, number: number, data: Buffer, to: string): Promise<s3.CompletedPart> {
-  const checksum = base64Sha256(data);
+  const checksum = sha256Base64(data);
   const out = await step(target.actor, 's3:PutObject', to, () =>
     target.client.send(
       new s3.UploadPartCommand({

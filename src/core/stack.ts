@@ -25,3 +25,17 @@ export function stackOutputs(stack: Stack | undefined): Record<string, string> {
   for (const o of stack?.Outputs ?? []) if (o.OutputKey) out[o.OutputKey] = o.OutputValue ?? '';
   return out;
 }
+
+/** Output names an endpoint's URL has had: every template's EndpointUrl first. */
+const URL_OUTPUTS = ['EndpointUrl', 'EndpointURL', 'ServiceUrl', 'LoadBalancerUrl', 'Url', 'URL'];
+const isHttpUrl = (value: string | undefined): value is string => Boolean(value && /^https?:\/\//.test(value));
+
+/** The endpoint's URL among a stack's outputs: a known name, else any `*Url` output, holding an http(s) URL. */
+export function endpointUrlOutput(outputs: Record<string, string>): string | undefined {
+  return URL_OUTPUTS.map((k) => outputs[k]).find(isHttpUrl) ?? Object.entries(outputs).find(([k, v]) => /Url$/i.test(k) && isHttpUrl(v))?.[1];
+}
+
+/** The endpoint's (SageMaker) or service's (ECS) name among a stack's outputs. */
+export function endpointNameOutput(outputs: Record<string, string>): string | undefined {
+  return outputs.EndpointName || outputs.ServiceName || undefined;
+}

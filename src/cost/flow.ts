@@ -5,6 +5,7 @@
  * computed by another job (the workflow_run pattern for pull requests from forks): it validates
  * the figures in that file and renders the comment itself.
  */
+import { partitionOf } from '../core/aws';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError } from '../core/errors';
@@ -139,7 +140,7 @@ async function resolvePrices(o: EstimateRun, all: Deployment[], environment: Env
   if (!o.livePrices) return { book: new PriceBook(), notes: ['All prices from the catalogue in the repository (live-prices: false).'] };
   const fetched = await fetchLivePrices(neededInstancePrices(all, environment), { reporter: o.reporter });
   const notes = [...fetched.notes];
-  if (all.some((d) => d.regions.some((r) => r.startsWith('cn-')))) notes.push('China regions: prices from the catalogue (the China price list is separate).');
+  if (all.some((d) => d.regions.some((r) => partitionOf(r) === 'aws-cn'))) notes.push('China regions: prices from the catalogue (the China price list is separate).');
   return { book: new PriceBook(undefined, fetched.prices), notes };
 }
 

@@ -5,8 +5,8 @@
  */
 import type { Deployment, EnvironmentSpec } from '../config/types';
 import { regionsFor } from '../config/regions';
-import { awsClient, Credentials } from '../core/aws';
-import { errorMessage } from '../core/errors';
+import { awsClient, Credentials, partitionOf } from '../core/aws';
+import { errorMessage, httpStatus } from '../core/errors';
 import { withRetries } from '../core/poll';
 import type { Reporter } from '../core/log';
 import type { Price, PriceService } from '../prices/catalog';
@@ -38,7 +38,7 @@ export function neededInstancePrices(deployments: Deployment[], environment?: En
   for (const d of deployments) {
     const service: PriceService = d.target.startsWith('sagemaker') ? 'sagemaker-hosting' : 'ec2';
     for (const region of regionsFor(d, environment)) {
-      if (region.startsWith('cn-')) continue;
+      if (partitionOf(region) === 'aws-cn') continue;
       out.set(PriceBook.liveKey(service, d.instanceType, region), { service, key: d.instanceType, region });
     }
   }
@@ -73,7 +73,7 @@ export function parseHourlyPrice(entry: unknown): { price: string; asOf: string 
 }
 
 const retryable = (err: unknown) => {
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status = httpStatus(err);
   return status === 429 || (status !== undefined && status >= 500);
 };
 

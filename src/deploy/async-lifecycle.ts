@@ -130,6 +130,7 @@ async function currentConfiguration(s3client: S3Client, owner: { Bucket: string;
     const out = await s3client.send(new GetBucketLifecycleConfigurationCommand(owner));
     return { Rules: out.Rules, TransitionDefaultMinimumObjectSize: out.TransitionDefaultMinimumObjectSize };
   } catch (err) {
+    // Not isNotFound: a missing bucket (NoSuchBucket) must fail, only a bucket without rules is empty.
     if (errorName(err) === 'NoSuchLifecycleConfiguration') return { Rules: [] as LifecycleRule[], TransitionDefaultMinimumObjectSize: undefined };
     throw err;
   }

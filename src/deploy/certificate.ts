@@ -3,6 +3,7 @@
  * that the hostname is set and that the listener's ACM certificate names it, so the endpoint is not
  * deployed behind a name every TLS client refuses.
  */
+import { parseArn } from '../core/arn';
 import { DeployError, errorMessage } from '../core/errors';
 import type { Reporter } from '../core/log';
 import type { Deployment } from '../config/types';
@@ -50,7 +51,7 @@ export async function checkEndpointHost(d: Deployment, region: string, reporter:
     });
   }
   if (!certificateArn) return; // render refuses it with its own message
-  const arnRegion = certificateArn.split(':')[3] || region;
+  const arnRegion = parseArn(certificateArn)?.region || region;
   let cert: CertificateNames;
   try {
     cert = await (describe ?? describeWithAcm)(certificateArn, arnRegion);

@@ -3,10 +3,11 @@
  * template retains, and data that never belonged to the stack (weights, async results, captured
  * requests, images, the API-key secret, the log group SageMaker writes the endpoint's logs to).
  */
+import { PRODUCTION_ENVIRONMENT } from '../config/production';
 import type { CloudFormationClient, Stack, StackResourceSummary } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, DeleteLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { awsClient, Credentials } from '../core/aws';
-import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
+import { DeployError, errorMessage, errorName, explainAwsError, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { artifactBucketName } from '../config/names';
 import type { TargetNames } from '../config/select';
@@ -14,6 +15,7 @@ import type { Deployment } from '../config/types';
 import { asyncLifecyclePlan } from './async-lifecycle';
 import { watchStack, WatchOptions } from './events';
 import { describeStack } from '../core/stack';
+import { formatBytes } from '../core/bytes';
 import * as sdk from '@aws-sdk/client-cloudformation';
 
 export interface DestroyOptions {
@@ -160,17 +162,6 @@ async function findLogGroup(logs: CloudWatchLogsClient, name: string): Promise<L
   return undefined;
 }
 
-function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} bytes` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
 function logGroupText(f: LogGroupFacts, region: string): string {
   const retention = f.retentionInDays ? `retention ${f.retentionInDays} days` : 'retention: never expires';
   const size = f.storedBytes === undefined ? '' : `, ${formatBytes(f.storedBytes)} stored`;
@@ -202,7 +193,7 @@ async function endpointLogs(options: PreviewOptions, apply: boolean): Promise<{ 
   try {
     await logs.send(new DeleteLogGroupCommand({ logGroupName: name }));
   } catch (err) {
-    if (errorName(err) === 'ResourceNotFoundException') return { removed: [], kept: [] };
+    if (isNotFound(err)) return { removed: [], kept: [] };
     reporter.warning(`delete-logs: deleting ${name} in ${region} failed: ${errorMessage(err)}`, undefined, 'Log group kept');
     return { removed: [], kept: [`${text}: delete-logs failed (${errorName(err)}). ${removeHint}`] };
   }
@@ -224,7 +215,7 @@ function refuseUntouchable(stack: Stack, stackName: string, region: string): voi
       title: 'Termination protection',
       hint:
         `If deleting it is really intended, turn protection off first:\n  aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name ${stackName} --region ${region}\n` +
-        'then run destroy again. (Environments named prod get protection by default: environments.<name>.terminationProtection.)',
+        `then run destroy again. (Environments named ${PRODUCTION_ENVIRONMENT} get protection by default: environments.<name>.terminationProtection.)`,
     });
   }
 }

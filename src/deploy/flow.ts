@@ -6,14 +6,14 @@
  * Beside this file: region.ts (the run's working set), execute.ts (execute, watch, verify),
  * smoke.ts, template-upload.ts, stack-outputs.ts, summary.ts.
  */
-import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { awsClient, partitionOf } from '../core/aws';
-import { DeployError, errorMessage, explainAwsError, isNotFound } from '../core/errors';
+import { DeployError, errorMessage, isNotFound } from '../core/errors';
 import { formatArn } from '../core/arn';
 import type { RunContext } from '../core/action';
-import type { Target } from '../config/select';
+import { checkEnvironmentAccount, Target } from '../config/select';
+import { callerIdentity } from '../core/identity';
 import type { Deployment } from '../config/types';
 import { ensureApiKeySecret } from '../keys/secret';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -63,22 +63,8 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
 
 /** The account the credentials belong to; refuses to deploy an environment into another account. */
 async function resolveAccount(target: Target, request: DeployRequest, region: string): Promise<string> {
-  const sts = awsClient(STSClient, { region, credentials: request.credentials });
-  let account: string | undefined;
-  try {
-    account = (await sts.send(new GetCallerIdentityCommand({}))).Account;
-  } catch (err) {
-    throw explainAwsError(err, 'Checking the AWS identity (sts:GetCallerIdentity)');
-  }
-  const { environment, environmentName, spec } = target;
-  if (environment?.account && account && environment.account !== account) {
-    throw new DeployError(`The AWS credentials are for account ${account}, but environment ${environmentName} is account ${environment.account}.`, {
-      title: 'Wrong AWS account',
-      location: spec.locate(['environments', environmentName ?? '', 'account']),
-      hint: `Assume the environment's role (${environment.roleArn ?? 'environments.' + environmentName + '.roleArn'}) with configure-aws-credentials before this step.`,
-    });
-  }
-  if (!account) throw new DeployError('STS returned no account id.');
+  const { account } = await callerIdentity({ region, credentials: request.credentials });
+  checkEnvironmentAccount(account, target.environmentName, target.environment, target.spec.locate);
   return account;
 }
 

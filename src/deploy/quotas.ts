@@ -4,7 +4,7 @@
  * naming the quota, the figures and the command that asks for more.
  */
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import { DeployError, errorName, explainAwsError } from '../core/errors';
+import { DeployError, errorName, explainAwsError, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { isAccelerated } from '../config/instance-types';
 import type { Deployment } from '../config/types';
@@ -84,29 +84,27 @@ async function readQuota(sq: ServiceQuotasClient, ref: QuotaRef): Promise<QuotaV
       const out = await sq.send(new sdk.GetServiceQuotaCommand({ ServiceCode: ref.serviceCode, QuotaCode: ref.quotaCode }));
       if (out.Quota?.Value !== undefined) return { value: out.Quota.Value, quotaCode: ref.quotaCode, adjustable: out.Quota.Adjustable };
     } catch (err) {
-      if (errorName(err) !== 'NoSuchResourceException') throw err;
+      if (!isNotFound(err)) throw err;
     }
     // Never changed in this account: the AWS default applies.
     const def = await sq.send(new sdk.GetAWSDefaultServiceQuotaCommand({ ServiceCode: ref.serviceCode, QuotaCode: ref.quotaCode }));
     return def.Quota?.Value === undefined ? undefined : { value: def.Quota.Value, quotaCode: ref.quotaCode, adjustable: def.Quota.Adjustable };
   }
-  // SageMaker has one quota per instance type and use: find it by name.
+  // SageMaker has one quota per instance type and use: find it by name. Types never requested may
+  // only appear among the defaults.
+  const list = { ServiceCode: ref.serviceCode, MaxResults: 100 };
+  return (
+    (await quotaByName(ref.name, (NextToken) => sq.send(new sdk.ListServiceQuotasCommand({ ...list, NextToken })))) ??
+    (await quotaByName(ref.name, (NextToken) => sq.send(new sdk.ListAWSDefaultServiceQuotasCommand({ ...list, NextToken }))))
+  );
+}
+
+/** The quota named `name` in the pages of one list call. */
+async function quotaByName(name: string, page: (next: string | undefined) => Promise<{ Quotas?: sdk.ServiceQuota[]; NextToken?: string }>): Promise<QuotaValue | undefined> {
   let next: string | undefined;
   do {
-    const out: import('@aws-sdk/client-service-quotas').ListServiceQuotasCommandOutput = await sq.send(
-      new sdk.ListServiceQuotasCommand({ ServiceCode: ref.serviceCode, NextToken: next, MaxResults: 100 }),
-    );
-    const hit = out.Quotas?.find((q) => q.QuotaName === ref.name);
-    if (hit?.Value !== undefined) return { value: hit.Value, quotaCode: hit.QuotaCode, adjustable: hit.Adjustable };
-    next = out.NextToken;
-  } while (next);
-  // Types never requested may only appear among the defaults.
-  next = undefined;
-  do {
-    const out: import('@aws-sdk/client-service-quotas').ListAWSDefaultServiceQuotasCommandOutput = await sq.send(
-      new sdk.ListAWSDefaultServiceQuotasCommand({ ServiceCode: ref.serviceCode, NextToken: next, MaxResults: 100 }),
-    );
-    const hit = out.Quotas?.find((q) => q.QuotaName === ref.name);
+    const out = await page(next);
+    const hit = out.Quotas?.find((q) => q.QuotaName === name);
     if (hit?.Value !== undefined) return { value: hit.Value, quotaCode: hit.QuotaCode, adjustable: hit.Adjustable };
     next = out.NextToken;
   } while (next);
@@ -182,7 +180,7 @@ export async function checkQuotas(options: QuotaCheckOptions): Promise<QuotaChec
     quota = await readQuota(options.sq, ref);
   } catch (err) {
     const name = errorName(err);
-    if (name === 'AccessDeniedException' || name === 'NoSuchResourceException') {
+    if (name === 'AccessDeniedException' || isNotFound(err)) {
       reporter.warning(`Could not read the quota "${ref.name}" in ${region} (${name}); deploying without the check. Allow servicequotas:GetServiceQuota, GetAWSDefaultServiceQuota and ListServiceQuotas to check first.`, undefined, 'Quota not checked');
       return { quota: ref, needed: need.needed };
     }

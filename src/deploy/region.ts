@@ -3,8 +3,8 @@
  * target, the request and the run context as deployEndpoint got them), with the small helpers every
  * step uses: timing and idempotency tokens.
  */
+import { sha256Hex } from '../core/hash';
 import type { DescribeCertificate } from './certificate';
-import { createHash } from 'crypto';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { Credentials } from '../core/aws';
 import type { RunContext } from '../core/action';
@@ -124,6 +124,6 @@ export async function timed<T>(ctx: RegionContext, step: string, fn: () => Promi
 export function clientToken(env: EnvInputs, region: string, what: string, subject: string): string {
   const run = env.get('GITHUB_RUN_ID') ?? 'local';
   const attempt = env.get('GITHUB_RUN_ATTEMPT') ?? '1';
-  const digest = createHash('sha256').update(subject).digest('hex').slice(0, 12);
+  const digest = sha256Hex(subject).slice(0, 12);
   return `md-${what}-${run}-${attempt}-${region}-${digest}`.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 128);
 }

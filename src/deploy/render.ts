@@ -2,10 +2,11 @@
  * renderStack: a deployment + region -> the CloudFormation template (data from templates/stacks/),
  * its parameters, tags and stack settings. Pure: no AWS call, so the offline plan uses it too.
  */
+import { tagList } from '../core/tags';
 import { DeployError } from '../core/errors';
 import { partitionOf } from '../core/aws';
-import { formatArn } from '../core/arn';
-import { parseImageUri } from '../core/image-uri';
+import { formatArn, kmsKeyRef } from '../core/arn';
+import { parseImageRef } from '../core/image-uri';
 import { parseS3Location, S3Location } from '../core/s3-location';
 import { ownershipTags, artifactBucketName } from '../config/names';
 import { isAccelerated } from '../config/instance-types';
@@ -64,7 +65,7 @@ function modelData(d: Deployment, input: RenderStackInput): { mode: 'tar.gz' | '
 /** arn:...:ecr:REGION:ACCOUNT:repository/NAME of an ECR image URI; undefined for other registries. */
 function ecrRepositoryArn(imageUri: string): string | undefined {
   // An untagged URI pulls :latest.
-  const image = parseImageUri(imageUri) ?? parseImageUri(`${imageUri}:latest`);
+  const image = parseImageRef(imageUri);
   if (!image) return undefined;
   return formatArn({ partition: partitionOf(image.region), service: 'ecr', region: image.region, account: image.account, resource: `repository/${image.repositoryName}` });
 }
@@ -73,15 +74,13 @@ interface KmsParams { KmsKeyId: string; KmsKeyPolicyArn: string; KmsKeyAlias: st
 
 function kmsParams(keyId: string | undefined, region: string, account: string): KmsParams {
   if (!keyId) return { KmsKeyId: '', KmsKeyPolicyArn: '', KmsKeyAlias: '' };
-  const partition = partitionOf(region);
-  if (keyId.startsWith('arn:') && keyId.includes(':key/')) return { KmsKeyId: keyId, KmsKeyPolicyArn: keyId, KmsKeyAlias: '' };
-  const alias = keyId.startsWith('arn:') ? keyId.slice(keyId.indexOf('alias/')) : keyId.startsWith('alias/') ? keyId : '';
-  if (alias) {
+  const key = kmsKeyRef(keyId, region, account);
+  if (key.alias) {
     // IAM cannot name a key by alias: allow the account's keys that carry this alias.
-    const keyRegion = (keyId.startsWith('arn:') ? keyId.split(':')[3] : undefined) ?? region;
-    return { KmsKeyId: keyId, KmsKeyPolicyArn: `arn:${partition}:kms:${keyRegion}:${account}:key/*`, KmsKeyAlias: alias };
+    const anyKey = formatArn({ partition: partitionOf(region), service: 'kms', region: key.region, account, resource: 'key/*' });
+    return { KmsKeyId: keyId, KmsKeyPolicyArn: anyKey, KmsKeyAlias: key.alias };
   }
-  return { KmsKeyId: keyId, KmsKeyPolicyArn: `arn:${partition}:kms:${region}:${account}:key/${keyId}`, KmsKeyAlias: '' };
+  return { KmsKeyId: keyId, KmsKeyPolicyArn: key.keyArn ?? '', KmsKeyAlias: '' };
 }
 
 function s3ObjectArn(region: string, uri: string): string {
@@ -128,7 +127,7 @@ export function renderStack(input: RenderStackInput): RenderedStack {
     templateBody: JSON.stringify(template),
     parameters,
     capabilities: ['CAPABILITY_IAM'],
-    tags: Object.entries(ownershipTags(d, environmentName)).map(([Key, Value]) => ({ Key, Value })),
+    tags: tagList(ownershipTags(d, environmentName)),
     terminationProtection: wantsTerminationProtection(environmentName, input.environment),
     endpointName: String(params.EndpointName),
     notes,

@@ -1,5 +1,6 @@
 /** What a deployed stack tells the caller: its outputs, and the endpoint's name, ARN and URL from them. */
 import { dnsSuffix, partitionOf } from '../core/aws';
+import { endpointNameOutput, endpointUrlOutput } from '../core/stack';
 import type { RegionContext, RegionResult } from './region';
 
 function pickOutput(outputs: Record<string, string>, exact: string[], suffix: RegExp, valueTest?: RegExp): string | undefined {
@@ -10,8 +11,8 @@ function pickOutput(outputs: Record<string, string>, exact: string[], suffix: Re
 
 export function endpointFacts(ctx: RegionContext, fallbackName: string, outputs: Record<string, string>): Pick<RegionResult, 'endpointName' | 'endpointArn' | 'endpointUrl'> {
   const d = ctx.target.deployment;
-  const endpointName = outputs.EndpointName || outputs.ServiceName || fallbackName;
-  let endpointUrl = pickOutput(outputs, ['EndpointUrl', 'EndpointURL', 'ServiceUrl', 'LoadBalancerUrl'], /Url$/i, /^https?:\/\//);
+  const endpointName = endpointNameOutput(outputs) || fallbackName;
+  let endpointUrl = endpointUrlOutput(outputs);
   if (!endpointUrl && d.target.startsWith('sagemaker')) {
     endpointUrl = `https://runtime.sagemaker.${ctx.region}.${dnsSuffix(ctx.region)}/endpoints/${endpointName}/${d.target === 'sagemaker-async' ? 'async-invocations' : 'invocations'}`;
   }

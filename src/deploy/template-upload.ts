@@ -1,5 +1,5 @@
 /** Templates over CloudFormation's body limit go through S3, content-addressed so re-runs reuse them. */
-import { createHash } from 'crypto';
+import { sha256Hex } from '../core/hash';
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import { awsClient, dnsSuffix } from '../core/aws';
 import { DeployError, explainAwsError, isNotFound } from '../core/errors';
@@ -19,7 +19,7 @@ export async function uploadTemplate(ctx: RegionContext, rendered: RenderedStack
   const { target, request, run, region, account } = ctx;
   const s3 = awsClient(S3Client, { region, credentials: request.credentials });
   const bucket = request.templateBucket ?? target.environment?.artifactBucket ?? artifactBucketName(account, region);
-  const digest = createHash('sha256').update(rendered.templateBody).digest('hex').slice(0, 16);
+  const digest = sha256Hex(rendered.templateBody).slice(0, 16);
   const key = `templates/${rendered.stackName}/${digest}.json`;
   try {
     await s3.send(

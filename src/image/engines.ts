@@ -3,6 +3,7 @@
  * Container in the region when one exists, else the engine's public image). How each engine starts
  * behind the gateway lives in its Dockerfile template (templates/build/Dockerfile.<engine>).
  */
+import { parseImageRef } from '../core/image-uri';
 import { DeployError } from '../core/errors';
 import type { Deployment, EngineName } from '../config/types';
 import { neuronCores } from '../config/instance-types';
@@ -12,7 +13,6 @@ export { dlcAccount, dlcRegistry };
 
 /** The Dockerfile ARG that build-model fills with the region's DLC registry. */
 export const DLC_REGISTRY_ARG = 'DLC_REGISTRY';
-const ECR_FROM = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@\s]+)/;
 const ARG_FROM = new RegExp(`^\\$\\{?${DLC_REGISTRY_ARG}\\}?/([^:@\\s]+)`);
 
 /** The image of each FROM line (flags such as --platform skipped). */
@@ -32,15 +32,16 @@ export function customDlcBase(dockerfile: string, region: string): { repository:
   for (const image of fromImages(dockerfile)) {
     const arg = ARG_FROM.exec(image);
     if (arg?.[1]) return { repository: arg[1] };
-    const m = ECR_FROM.exec(image);
-    if (!m || !DLC_ACCOUNT_IDS.has(m[1] ?? '')) continue;
-    if (m[2] !== region || m[1] !== dlcAccount(region)) {
-      throw new DeployError(`the custom Dockerfile's base ${image} is a Deep Learning Container of ${m[2]}, but this build runs in ${region}`, {
+    // Only the registry and repository matter: the tag may be a build ARG (:${TAG}) or absent.
+    const base = parseImageRef(image.replace(/[:@].*$/, ''));
+    if (!base || !DLC_ACCOUNT_IDS.has(base.account)) continue;
+    if (base.region !== region || base.account !== dlcAccount(region)) {
+      throw new DeployError(`the custom Dockerfile's base ${image} is a Deep Learning Container of ${base.region}, but this build runs in ${region}`, {
         title: 'Deep Learning Container of another region',
-        hint: `Use ${dlcRegistry(region)}/${m[3] ?? ''}, or write ARG ${DLC_REGISTRY_ARG} then FROM \${${DLC_REGISTRY_ARG}}/${m[3] ?? ''}:TAG: build-model passes each region's registry.`,
+        hint: `Use ${dlcRegistry(region)}/${base.repositoryName}, or write ARG ${DLC_REGISTRY_ARG} then FROM \${${DLC_REGISTRY_ARG}}/${base.repositoryName}:TAG: build-model passes each region's registry.`,
       });
     }
-    return { repository: m[3] ?? '' };
+    return { repository: base.repositoryName };
   }
   return undefined;
 }

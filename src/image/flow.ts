@@ -9,9 +9,12 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { awsClient, AwsContext } from '../core/aws';
 import { DeployError, explainAwsError, isNotFound } from '../core/errors';
 import { describeStack } from '../core/stack';
+import { formatBytes } from '../core/bytes';
+import { pinnedDigest } from '../core/image-uri';
 import type { RunContext } from '../core/action';
 import type { Reporter } from '../core/log';
-import type { Target, TargetNames } from '../config/select';
+import { checkEnvironmentAccount, Target, TargetNames } from '../config/select';
+import { callerIdentity } from '../core/identity';
 import { artifactBucketName } from '../config/names';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { runBuild } from './codebuild';
@@ -20,7 +23,6 @@ import { artifactPrefix, ensureArtifactBucket, ensureBuildStack, infraParameters
 import { renderBuild, RenderedBuild, templatesRoot } from './render';
 import { regionalModelData } from './regional';
 import { createZip } from './zip';
-import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 
 /** One build-model run: the target and request, with what every region step needs from them. */
 interface BuildContext {
@@ -46,32 +48,13 @@ export interface RegionBuild {
   buildSeconds: number;
 }
 
-async function callerAccount(aws: AwsContext): Promise<string> {
-  let account: string | undefined;
-  try {
-    account = (await awsClient(STSClient, aws).send(new GetCallerIdentityCommand({}))).Account;
-  } catch (err) {
-    throw explainAwsError(err, 'Finding the AWS account (sts:GetCallerIdentity)');
-  }
-  if (!account) throw new DeployError('STS GetCallerIdentity returned no account');
-  return account;
-}
-
 /**
  * The account the credentials belong to, checked against the environment's before anything is
  * created: with another environment's role the build would land in that account (as deploy checks).
  */
 async function checkedAccount(o: BuildContext, aws: AwsContext): Promise<string> {
-  const account = await callerAccount(aws);
-  const expected = o.environment?.account;
-  if (expected && expected !== account) {
-    const env = o.environmentName ?? '';
-    throw new DeployError(`The AWS credentials are for account ${account}, but environment ${env} is account ${expected}.`, {
-      title: 'Wrong AWS account',
-      location: o.locate(['environments', env, 'account']),
-      hint: `Assume the environment's role (${o.environment?.roleArn ?? `environments.${env}.roleArn`}) with configure-aws-credentials before this step.`,
-    });
-  }
+  const { account } = await callerIdentity(aws);
+  checkEnvironmentAccount(account, o.environmentName, o.environment, o.locate);
   return account;
 }
 
@@ -129,7 +112,7 @@ export async function buildImage(target: Target, request: BuildRequest, run: Run
 /** A prebuilt image: no build; model.s3 (if any) in each region's own bucket. */
 async function prebuiltImage(o: BuildContext, image: string): Promise<RegionBuild[]> {
   o.reporter.info(`${o.d.name} uses the prebuilt image ${image}: no build.`);
-  const digest = /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1] ?? '';
+  const digest = pinnedDigest(image) ?? '';
   const urls = await modelDataByRegion(o);
   return o.regions.map((region) => ({ region, imageUri: image, imageDigest: digest, modelDataUrl: urls?.get(region) ?? '', buildId: '', skipped: true, buildSeconds: 0 }));
 }
@@ -272,6 +255,6 @@ async function uploadSource(aws: AwsContext, bucket: string, key: string, build:
   } catch (err) {
     throw explainAwsError(err, `Uploading the build source to s3://${bucket}/${key}`);
   }
-  reporter.info(`Uploaded the build source (${build.files.length} files, ${Math.ceil(zip.length / 1024)} KiB) to s3://${bucket}/${key}`);
+  reporter.info(`Uploaded the build source (${build.files.length} files, ${formatBytes(zip.length)}) to s3://${bucket}/${key}`);
   return key;
 }

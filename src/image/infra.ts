@@ -4,7 +4,8 @@
  * CodeBuild project, role, log group) from templates/build/infrastructure.yaml. The stack carries a
  * hash of its template and parameters, so an unchanged spec costs one DescribeStacks.
  */
-import { createHash } from 'crypto';
+import { tagList } from '../core/tags';
+import { sha256Hex } from '../core/hash';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
@@ -25,6 +26,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { awsClient, AwsContext, partitionOf } from '../core/aws';
+import { kmsKeyRef } from '../core/arn';
 import { DeployError, errorMessage, errorName, explainAwsError, httpStatus, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
@@ -46,13 +48,8 @@ export function artifactPrefix(d: Deployment): string {
 
 function kmsParameters(keyId: string | undefined, region: string, account: string): Record<string, string> {
   if (!keyId) return { KmsKeyId: '', KmsKeyArn: '', KmsAlias: '' };
-  if (keyId.startsWith('arn:')) {
-    return keyId.includes(':alias/')
-      ? { KmsKeyId: keyId, KmsKeyArn: '', KmsAlias: keyId.slice(keyId.indexOf(':alias/') + 1) }
-      : { KmsKeyId: keyId, KmsKeyArn: keyId, KmsAlias: '' };
-  }
-  if (keyId.startsWith('alias/')) return { KmsKeyId: keyId, KmsKeyArn: '', KmsAlias: keyId };
-  return { KmsKeyId: keyId, KmsKeyArn: `arn:${partitionOf(region)}:kms:${region}:${account}:key/${keyId}`, KmsAlias: '' };
+  const key = kmsKeyRef(keyId, region, account);
+  return { KmsKeyId: keyId, KmsKeyArn: key.keyArn ?? '', KmsAlias: key.alias ?? '' };
 }
 
 export function infraTemplate(root: string): string {
@@ -82,7 +79,7 @@ export function infraParameters(
     ModelSourceKey: model.key,
     DeploymentName: d.name,
   };
-  const hash = createHash('sha256').update(opts.template).update(JSON.stringify(Object.entries(params).sort())).digest('hex').slice(0, 32);
+  const hash = sha256Hex(opts.template + JSON.stringify(Object.entries(params).sort())).slice(0, 32);
   return { ...params, ConfigHash: hash };
 }
 
@@ -137,7 +134,7 @@ export async function ensureBuildStack(o: EnsureInfraOptions): Promise<BuildInfr
   const cfn = awsClient(CloudFormationClient, o.aws);
   const name = o.stackName;
   const Parameters = Object.entries(o.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
-  const Tags = Object.entries(ownershipTags(o.d, o.environmentName)).map(([Key, Value]) => ({ Key, Value }));
+  const Tags = tagList(ownershipTags(o.d, o.environmentName));
   const common = { StackName: name, TemplateBody: o.template, Parameters, Tags, Capabilities: ['CAPABILITY_IAM' as const] };
   let existing = o.existing;
   if (existing && /_IN_PROGRESS$/.test(existing.StackStatus ?? '')) existing = await waitForStack(cfn, name, o);

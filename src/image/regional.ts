@@ -3,9 +3,10 @@
  * region, so each region whose bucket is elsewhere gets a copy in that region's artifact bucket
  * (server-side, with the artifact copier of core/s3-copy.ts: unchanged objects are skipped on the next run).
  */
+import { DEPLOYMENT_TAG } from '../config/names';
 import { GetBucketLocationCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsClient, Credentials } from '../core/aws';
-import { DeployError, errorName, explainAwsError } from '../core/errors';
+import { DeployError, errorName, explainAwsError, isNotFound } from '../core/errors';
 import { parseS3Location, S3Location } from '../core/s3-location';
 import type { Reporter } from '../core/log';
 import type { Deployment } from '../config/types';
@@ -32,7 +33,7 @@ async function bucketRegion(source: S3Location, o: RegionalCopyOptions): Promise
     const constraint = out.LocationConstraint as string | undefined;
     return !constraint ? 'us-east-1' : constraint === 'EU' ? 'eu-west-1' : constraint;
   } catch (err) {
-    if (errorName(err) === 'AccessDenied' || errorName(err) === 'NoSuchBucket') {
+    if (errorName(err) === 'AccessDenied' || isNotFound(err)) {
       throw new DeployError(`model.s3 bucket ${source.bucket} is not readable as a bucket of account ${o.account} (${errorName(err)})`, {
         title: 'Model data not reachable',
         location: o.sourceLocation,
@@ -76,7 +77,7 @@ async function copyToRegion(source: S3Location, home: string, region: string, o:
   }
   await ensureArtifactBucket({ region, credentials: o.credentials }, target, undefined, o.reporter);
   const result = await copyArtifacts(bucketOf(home, source.bucket, o), source.key, bucketOf(region, target, o), {
-    tags: { 'model-deploy:deployment': o.d.name, 'model-deploy:source-region': home },
+    tags: { [DEPLOYMENT_TAG]: o.d.name, 'model-deploy:source-region': home },
     missingHint: 'Check model.s3 in the spec.',
   });
   o.reporter.info(`${region}: model data at ${result.url} (${result.objectsCopied} copied, ${result.objectsSkipped} already current, ${result.bytesCopied} bytes)`);

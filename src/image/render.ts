@@ -3,7 +3,7 @@
  * user's own), the buildspec, the files of the source bundle, and the content-addressed tag.
  * No AWS here: the plan uses it as is, and build-model checks it all before its first call.
  */
-import { createHash } from 'crypto';
+import { sha256Hex } from '../core/hash';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError, DeployErrors, SourceLocation } from '../core/errors';
@@ -251,14 +251,10 @@ export function servingFiles(root: string): BundleFile[] {
   return out;
 }
 
-function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 /** Identifies the weights: rebuilding the image for a new Dockerfile reuses the same S3 prefix. */
 export function weightsKey(d: Deployment): string | undefined {
   const hf = d.model.huggingface;
-  return hf ? sha256(`huggingface:${hf.id}@${hf.revision}`).slice(0, 16) : undefined;
+  return hf ? sha256Hex(`huggingface:${hf.id}@${hf.revision}`).slice(0, 16) : undefined;
 }
 
 /** The weights an image is built for: part of its tag's identity. */
@@ -317,9 +313,9 @@ export function renderBuild(d: Deployment, options: RenderOptions): RenderedBuil
     model: modelIdentity(d),
     bake: d.model.bakeIntoImage,
     buildArgs: Object.entries(d.build.args ?? {}).sort(([a], [b]) => compareText(a, b)),
-    files: [...files].sort((a, b) => (a.path < b.path ? -1 : 1)).map((f) => [f.path, f.mode ?? 0o644, sha256(f.content)]),
+    files: [...files].sort((a, b) => (a.path < b.path ? -1 : 1)).map((f) => [f.path, f.mode ?? 0o644, sha256Hex(f.content)]),
   };
-  const tag = `md-${sha256(JSON.stringify(identity)).slice(0, 40)}`;
+  const tag = `md-${sha256Hex(JSON.stringify(identity)).slice(0, 40)}`;
   const weights: RenderedBuild['weights'] = d.model.bakeIntoImage
     ? { kind: 'baked' }
     : hf

@@ -9,7 +9,8 @@
  * AWSPENDING removed. MD_SERVE_A keeps the previous key until its stored expiry; a refresh-only run after
  * that time retires it (the workflow schedules refresh-only hourly, so it lives at most an hour longer).
  */
-import { createHash, randomUUID } from 'crypto';
+import { sha256Hex } from '../core/hash';
+import { randomUUID } from 'crypto';
 import { awsClient, Credentials } from '../core/aws';
 import { DeployError, errorMessage, errorName, explainAwsError } from '../core/errors';
 import type { RunContext } from '../core/action';
@@ -69,7 +70,7 @@ export interface RotateResult {
 /** A UUID-shaped token (32-64 chars) that is the same for every attempt of one run on one secret. */
 export function rotationToken(secretArn: string, runId?: string): string {
   if (!runId) return randomUUID();
-  const h = createHash('sha256').update(`${secretArn}|${runId}`).digest('hex');
+  const h = sha256Hex(`${secretArn}|${runId}`);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 

@@ -3,15 +3,16 @@
  * deploy: one per deployment, environment and region, a random header-safe key, both MD_SERVE labels on
  * the first version, our ownership tags, and a resource policy that limits who can read the key.
  */
-import { awsClient, Credentials } from '../core/aws';
-import { formatArn, parseArn, parseAssumedRoleArn } from '../core/arn';
+import { tagList } from '../core/tags';
+import { awsClient, Credentials, isPartition } from '../core/aws';
+import { formatArn, isAccountId, parseArn, parseAssumedRoleArn } from '../core/arn';
 import { DeployError, errorName, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { ownershipTags } from '../config/names';
+import { DEPLOYMENT_TAG, ownershipTags } from '../config/names';
 import type { Deployment, EnvironmentSpec } from '../config/types';
 import { checkOwnership, CURRENT, describeKeySecret, moveLabel, SERVE_A, SERVE_B } from './state';
 import { GetRandomPasswordCommand, GetResourcePolicyCommand, PutResourcePolicyCommand, SecretsManagerClient, CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { callerIdentity } from '../core/identity';
 
 export const KEY_LENGTH = 48;
 
@@ -56,19 +57,17 @@ export function keySecretString(apiKey: string, now = new Date(), gracePeriodHou
 /** IAM ARNs that name the calling identity as aws:PrincipalArn sees it (roles may sit under a path). */
 function callerPrincipalArns(callerArn: string): string[] {
   const role = parseAssumedRoleArn(callerArn);
-  if (role && /^\d{12}$/.test(role.account)) {
+  if (role && isAccountId(role.account)) {
     const iam = (resource: string) => formatArn({ partition: role.partition, service: 'iam', region: '', account: role.account, resource });
     return [iam(`role/${role.roleName}`), iam(`role/*/${role.roleName}`)];
   }
   return [callerArn];
 }
 
-const READER_PARTITIONS = new Set(['aws', 'aws-cn', 'aws-us-gov']);
-
 /** apiKey.readers names IAM roles and users: arn:PARTITION:iam::ACCOUNT:role/NAME or user/NAME. */
 function isReaderArn(value: string): boolean {
   const arn = parseArn(value);
-  return Boolean(arn && READER_PARTITIONS.has(arn.partition) && arn.service === 'iam' && arn.region === '' && /^\d{12}$/.test(arn.account) && /^(role|user)\/./.test(arn.resource));
+  return Boolean(arn && isPartition(arn.partition) && arn.service === 'iam' && arn.region === '' && isAccountId(arn.account) && /^(role|user)\/./.test(arn.resource));
 }
 
 /**
@@ -87,7 +86,7 @@ export function keyPolicy(options: { deploymentName: string; account: string; ca
       Action: 'secretsmanager:GetSecretValue',
       Resource: '*',
       Condition: {
-        StringNotEquals: { 'aws:PrincipalTag/model-deploy:deployment': options.deploymentName },
+        StringNotEquals: { [`aws:PrincipalTag/${DEPLOYMENT_TAG}`]: options.deploymentName },
         ArnNotLike: { 'aws:PrincipalArn': trusted },
       },
     },
@@ -107,15 +106,6 @@ export function keyPolicy(options: { deploymentName: string; account: string; ca
     statements.push({ Sid: 'Readers', Effect: 'Allow', Principal: { AWS: readers }, Action: 'secretsmanager:GetSecretValue', Resource: '*' });
   }
   return { Version: '2012-10-17', Statement: statements };
-}
-
-async function callerIdentity(region: string, credentials?: Credentials): Promise<{ account: string; arn: string }> {
-  try {
-    const out = await awsClient(STSClient, { region, credentials }).send(new GetCallerIdentityCommand({}));
-    return { account: out.Account ?? '', arn: out.Arn ?? '' };
-  } catch (err) {
-    throw explainAwsError(err, 'Finding who we are (sts:GetCallerIdentity)');
-  }
 }
 
 async function applyPolicy(sm: SecretsManagerClient, arn: string, policy: Record<string, unknown>, reporter: Reporter): Promise<void> {
@@ -139,7 +129,7 @@ export async function ensureApiKeySecret(options: EnsureApiKeySecretOptions): Pr
       throw new DeployError(`apiKey.readers has "${r}", which is not an IAM role or user ARN`, { location: d.source, title: 'Invalid apiKey.readers' });
     }
   }
-  const caller = await callerIdentity(region, credentials);
+  const caller = await callerIdentity({ region, credentials });
   const callers = [...callerPrincipalArns(caller.arn), ...(options.environment?.roleArn ? [options.environment.roleArn] : [])];
 
   let state = await describeKeySecret(sm, name);
@@ -154,7 +144,7 @@ export async function ensureApiKeySecret(options: EnsureApiKeySecretOptions): Pr
           Description: `API key of model-deploy deployment ${d.name}${environmentName ? ` (${environmentName})` : ''}. Rotated by the rotate-key action; do not edit its staging labels by hand.`,
           SecretString: keySecretString(key),
           KmsKeyId: kmsKeyId,
-          Tags: Object.entries(ownershipTags(d, environmentName)).map(([Key, Value]) => ({ Key, Value })),
+          Tags: tagList(ownershipTags(d, environmentName)),
         }),
       );
       created = true;

@@ -8,7 +8,7 @@ import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
 import type { Deployment } from '../config/types';
 import { parseArn } from '../core/arn';
-import { describeStack, stackOutputs } from '../core/stack';
+import { describeStack, endpointUrlOutput, stackOutputs } from '../core/stack';
 import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { ECSClient, UpdateServiceCommand, DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { SSMClient, DescribeInstanceInformationCommand, SendCommandCommand, ListCommandInvocationsCommand } from '@aws-sdk/client-ssm';
@@ -34,8 +34,6 @@ export interface ServingOptions {
   pollIntervalMs?: number;
 }
 
-const URL_OUTPUTS = ['EndpointUrl', 'EndpointURL', 'ServiceUrl', 'Url', 'URL'];
-
 /** Finds the stack the deployment runs in; refuses when it is not deployed (nothing to test against). */
 export async function resolveServing(options: ServingOptions): Promise<ServingSide> {
   const cfn = awsClient(CloudFormationClient, { region: options.region, credentials: options.credentials });
@@ -57,7 +55,7 @@ export async function resolveServing(options: ServingOptions): Promise<ServingSi
   } catch (err) {
     throw explainAwsError(err, `Reading stack ${name}`);
   }
-  const url = URL_OUTPUTS.map((k) => outputs[k]).find(Boolean) ?? Object.values(outputs).find((v) => /^https?:\/\//.test(v));
+  const url = endpointUrlOutput(outputs);
   const target = options.deployment.target;
   if (target === 'ecs') {
     const service = resources.find((r) => r.type === 'AWS::ECS::Service')?.id;

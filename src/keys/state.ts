@@ -6,7 +6,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeployError, errorName, explainAwsError, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { ownershipTags } from '../config/names';
+import { ownershipMarks } from '../config/names';
 import type { Deployment } from '../config/types';
 import { DescribeSecretCommand, ListSecretVersionIdsCommand, GetSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 
@@ -74,9 +74,8 @@ export async function describeKeySecret(sm: SecretsManagerClient, secretId: stri
 
 /** Refuses a secret we did not create (or one about to be deleted) before anything changes. */
 export function checkOwnership(state: SecretState, d: Deployment, environmentName?: string): void {
-  const expected = ownershipTags(d, environmentName);
-  const ours = ['model-deploy:project', 'model-deploy:deployment', 'model-deploy:environment'].filter((k) => k in expected);
-  const wrong = ours.filter((k) => state.tags[k] !== expected[k]);
+  const expected = ownershipMarks(d, environmentName);
+  const wrong = Object.keys(expected).filter((k) => state.tags[k] !== expected[k]);
   if (wrong.length > 0) {
     throw new DeployError(
       `secret ${state.name} is not managed by model-deploy for deployment ${d.name}${environmentName ? ` in ${environmentName}` : ''}: ` +

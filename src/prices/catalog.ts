@@ -3,6 +3,7 @@
  * its unit, region, currency, source and as-of date, loaded without network. A derived SageMaker
  * price (EC2 × observed mark-up) is offered only where no verified one exists, and is labelled so.
  */
+import { partitionOf } from '../core/aws';
 import catalogJson from './catalog/prices.json';
 import { nearest } from '../config/suggest';
 import type { Currency } from './currency';
@@ -75,10 +76,8 @@ interface CatalogDocument {
 
 const doc = catalogJson as unknown as CatalogDocument;
 
-export const CHINA_REGIONS = new Set(['cn-north-1', 'cn-northwest-1']);
-
 export function currencyOf(region: string): Currency {
-  return region.startsWith('cn-') ? 'CNY' : 'USD';
+  return partitionOf(region) === 'aws-cn' ? 'CNY' : 'USD';
 }
 
 /** Region every USD supporting-service price falls back to (labelled) when its own region has none. */

@@ -4,27 +4,17 @@
  * with the job's own OIDC token. A local run with credentials of the source account reads with them and
  * assumes the target's promotion role, which must then trust that caller (the bootstrap's does not).
  */
-import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Actor } from '../core/actor';
-import { awsClient } from '../core/aws';
+import { callerIdentity } from '../core/identity';
 import { assumeRole, webIdentityRole } from '../core/credentials';
-import { DeployError, errorMessage, explainAwsError } from '../core/errors';
+import { DeployError, errorMessage } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { envLocation, PromotionPlan } from './plan';
 import type { PromotionRun } from './promotion';
 
-async function identify(region: string): Promise<{ account: string; arn: string }> {
-  try {
-    const me = await awsClient(STSClient, { region }).send(new GetCallerIdentityCommand({}));
-    return { account: me.Account ?? '', arn: me.Arn ?? '' };
-  } catch (err) {
-    throw explainAwsError(err, 'sts:GetCallerIdentity (who is this job?)');
-  }
-}
-
 export async function resolveActors(plan: PromotionPlan, run: PromotionRun, reporter: Reporter): Promise<{ sourceActor: Actor; targetActor: Actor }> {
   const { source, target } = plan;
-  const me = await identify(source.region);
+  const me = await callerIdentity({ region: source.region });
   const ambient: Actor = { principal: me.arn, account: me.account };
   if (me.account === target.env.account) return { sourceActor: await sourceReader(plan, run, ambient, reporter), targetActor: ambient };
   if (me.account === source.env.account) {

@@ -3,10 +3,11 @@
  * through RAM, then the target account runs a model copy job in each region it serves. The copy job's
  * client token is derived from what is copied, so a re-run finds the same job instead of a second one.
  */
+import { lowerCaseTagList } from '../core/tags';
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import type { RAMClient } from '@aws-sdk/client-ram';
-import { awsClient, dnsSuffix, partitionOf } from '../core/aws';
-import { parseArn, parseAssumedRoleArn, parseRoleArn } from '../core/arn';
+import { awsClient, dnsSuffix, isPartition, partitionOf } from '../core/aws';
+import { isAccountId, parseArn, parseAssumedRoleArn, parseRoleArn } from '../core/arn';
 import { DeployError, errorName, isNotFound, throwIfAny } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
@@ -23,12 +24,10 @@ export interface BedrockModelArn {
   arn: string;
 }
 
-const PARTITIONS = ['aws', 'aws-cn', 'aws-us-gov'];
-
 /** A custom (or base) model ARN of one region and account: arn:PARTITION:bedrock:REGION:ACCOUNT:[custom-]model/NAME. */
 export function parseBedrockModelArn(arn: string): BedrockModelArn | undefined {
   const parts = parseArn(arn);
-  if (!parts || parts.service !== 'bedrock' || !PARTITIONS.includes(parts.partition) || !parts.region || !/^\d{12}$/.test(parts.account)) return undefined;
+  if (!parts || parts.service !== 'bedrock' || !isPartition(parts.partition) || !parts.region || !isAccountId(parts.account)) return undefined;
   if (!/^(custom-)?model\/\S+$/.test(parts.resource)) return undefined;
   return { partition: parts.partition, region: parts.region, account: parts.account, arn };
 }
@@ -37,10 +36,6 @@ export function parseBedrockModelArn(arn: string): BedrockModelArn | undefined {
 export function targetModelName(prefix: string, sourceArn: string): string {
   const base = prefix.replace(/[^0-9A-Za-z_-]/g, '-').replace(/[-_]{2,}/g, '-').slice(0, 50).replace(/[-_]+$/, '');
   return `${base}-${sha256Hex(sourceArn).slice(0, 12)}`;
-}
-
-function tagList(tags: Record<string, string>): { key: string; value: string }[] {
-  return Object.entries(tags).map(([key, value]) => ({ key, value }));
 }
 
 export interface ShareInput {
@@ -76,7 +71,7 @@ export async function shareModel(input: ShareInput): Promise<string> {
           principals: [input.targetAccount],
           allowExternalPrincipals: false,
           clientToken: sha256Hex(`${input.shareName}|${input.modelArn}|${input.targetAccount}`).slice(0, 64),
-          tags: tagList(input.tags),
+          tags: lowerCaseTagList(input.tags),
         }),
       ),
     );
@@ -140,7 +135,7 @@ export async function copyModel(input: ModelCopyInput): Promise<ModelCopyResult>
         sourceModelArn: input.sourceModelArn,
         targetModelName: input.targetModelName,
         modelKmsKeyId: input.kmsKeyId,
-        targetModelTags: tagList(input.tags),
+        targetModelTags: lowerCaseTagList(input.tags),
         clientRequestToken: sha256Hex(`${input.sourceModelArn}|${input.actor.account}|${input.region}|${input.targetModelName}`).slice(0, 64),
       }),
     ),

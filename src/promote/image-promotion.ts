@@ -2,6 +2,7 @@
  * The image of a promotion: which one (asked for, or the newest the build pushed), and into each target
  * region by ECR replication (waited for, then verified) or by copy; then the repository's provenance tags.
  */
+import { tagList } from '../core/tags';
 import { CreateRepositoryCommand, ECRClient, TagResourceCommand } from '@aws-sdk/client-ecr';
 import { step } from '../core/actor';
 import { formatArn } from '../core/arn';
@@ -93,6 +94,11 @@ async function verifyInTarget(dst: Registry, digest: string): Promise<void> {
   }
 }
 
+/** ECR tags, values in the characters every AWS service accepts. */
+function ecrTags(tags: Record<string, string>): { Key: string; Value: string }[] {
+  return tagList(Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, tagValue(v)])));
+}
+
 async function createRepository(t: Registry, kmsKeyId: string | undefined, tags: Record<string, string>): Promise<void> {
   await step(t.actor, 'ecr:CreateRepository', `${t.repositoryName} in ${t.registryId} ${t.region}`, async () => {
     try {
@@ -104,7 +110,7 @@ async function createRepository(t: Registry, kmsKeyId: string | undefined, tags:
           imageTagMutability: 'IMMUTABLE',
           imageScanningConfiguration: { scanOnPush: true },
           encryptionConfiguration: kmsKeyId ? { encryptionType: 'KMS', kmsKey: kmsKeyId } : { encryptionType: 'AES256' },
-          tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value: tagValue(Value) })),
+          tags: ecrTags(tags),
         }),
       );
     } catch (err) {
@@ -121,6 +127,6 @@ async function createRepository(t: Registry, kmsKeyId: string | undefined, tags:
 async function tagRepository(t: Registry, tags: Record<string, string>): Promise<void> {
   const arn = formatArn({ partition: partitionOf(t.region), service: 'ecr', region: t.region, account: t.registryId, resource: `repository/${t.repositoryName}` });
   await step(t.actor, 'ecr:TagResource', arn, () =>
-    t.client.send(new TagResourceCommand({ resourceArn: arn, tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value: tagValue(Value) })) })),
+    t.client.send(new TagResourceCommand({ resourceArn: arn, tags: ecrTags(tags) })),
   );
 }

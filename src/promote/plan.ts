@@ -3,8 +3,7 @@
  * environments, regions and roles, the image, the weights, the Bedrock model and its throughput.
  */
 import { partitionOf } from '../core/aws';
-import { arnAccount, parseArn } from '../core/arn';
-import { isRoleArn } from '../core/credentials';
+import { arnAccount, isRoleArn, parseArn } from '../core/arn';
 import { DeployError, throwIfAny } from '../core/errors';
 import { ImageRef, parseImageUri } from '../core/image-uri';
 import { parseS3Location, S3Location } from '../core/s3-location';

@@ -1,23 +1,12 @@
 /** What a promotion reports: one line per finished region, and the job summary's table. */
 import type { PromotionPlan } from './plan';
 import type { TargetResult } from './promotion';
+import { formatBytes } from '../core/bytes';
 
 export interface FailedRegion {
   region: string;
   /** The digest-pinned image URI when the image is in place (tagged) in that region. */
   imageInPlace?: string;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
 }
 
 /** What one region did, for its "done" line. */

@@ -3,6 +3,7 @@
  * provisioned throughput, bought in model units, hourly (no commitment) or for a one- or six-month term.
  * The purchase is named after the model, so a re-run finds it instead of buying a second one.
  */
+import { lowerCaseTagList } from '../core/tags';
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import * as br from '@aws-sdk/client-bedrock';
 import { DeployError, errorName } from '../core/errors';
@@ -101,7 +102,7 @@ async function create(input: ThroughputInput): Promise<br.CreateProvisionedModel
         modelId: input.modelArn,
         modelUnits: input.modelUnits,
         commitmentDuration: input.commitment === 'none' ? undefined : input.commitment,
-        tags: Object.entries(input.tags).map(([key, value]) => ({ key, value })),
+        tags: lowerCaseTagList(input.tags),
         // The same purchase on a retried request, never a second one.
         clientRequestToken: sha256Hex(`${input.modelArn}|${input.name}|${input.modelUnits}|${input.commitment}`).slice(0, 64),
       }),

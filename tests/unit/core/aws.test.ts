@@ -1,7 +1,7 @@
 import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import { awsClient, clientConfig, partitionOf } from '../../../src/core/aws';
+import { awsClient, clientConfig, isPartition, partitionOf } from '../../../src/core/aws';
 import { assumeRole, defaultSessionName } from '../../../src/core/credentials';
 import { DeployError, explainAwsError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
@@ -68,5 +68,11 @@ describe('explainAwsError', () => {
     expect(e.title).toBe(title);
     expect(e.message).toContain('Deploying stack x failed');
     expect(e.hint).toMatch(hint);
+  });
+});
+
+describe('partitions', () => {
+  it('knows the three partitions this project deploys to', () => {
+    expect(['aws', 'aws-cn', 'aws-us-gov', 'aws-iso', ''].map(isPartition)).toEqual([true, true, true, false, false]);
   });
 });
