@@ -104,7 +104,7 @@ export function stackParameters(input: RenderStackInput): { params: Params; note
     EnvironmentName: input.environmentName ?? '',
     EndpointName: input.names.endpoint,
     ...imageParams(d, input, account),
-    ...modelParams(input, account, data),
+    ...modelParams(input, data),
     ...targetParams(input, account, data.mode, notes),
   };
   return { params, notes };
@@ -161,7 +161,7 @@ function imageParams(d: Deployment, input: RenderStackInput, account: string): P
 }
 
 /** Parameters every target declares beside the names and the image: weights, size, encryption. */
-function modelParams(input: RenderStackInput, account: string, data: ReturnType<typeof modelData>): Params {
+function modelParams(input: RenderStackInput, data: ReturnType<typeof modelData>): Params {
   const d = input.deployment;
   const s3 = s3Parts(data.url);
   return {

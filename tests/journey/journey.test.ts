@@ -145,7 +145,7 @@ afterAll(async () => {
     fs.rmSync(path.join(workspace, '.model-deploy-actions'), { force: true });
     fs.rmSync(workspace, { recursive: true, force: true });
   }
-  // eslint-disable-next-line no-console
+   
   console.log(`journey timings (ms): ${JSON.stringify(timings)}`);
 });
 

@@ -87,7 +87,10 @@ export function validateTemplate(t: Record<string, any>): string[] {
   const refOk = (name: string) => name in params || name in resources || PSEUDO.has(name);
   const getAttOk = (res: string, attr: string, at: string) => {
     const r = resources[res];
-    if (!r) return problems.push(`${at}: GetAtt of unknown resource ${res}`);
+    if (!r) {
+      problems.push(`${at}: GetAtt of unknown resource ${res}`);
+      return;
+    }
     const rs = resourceSpec(r.Type);
     if (rs && !(attr in rs.attributes)) problems.push(`${at}: ${r.Type} has no attribute ${attr}`);
   };

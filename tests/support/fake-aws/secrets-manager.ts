@@ -76,7 +76,7 @@ export class FakeSecrets {
     if (!this.exists || (id !== this.arn && id !== this.name)) throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   handle(op: string, p: any): any {
     this.calls.push(op);
     switch (op) {

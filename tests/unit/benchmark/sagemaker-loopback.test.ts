@@ -53,7 +53,10 @@ beforeAll(async () => {
         for (let i = 0; i < bytes.length; i += 23) parts.push(bytes.subarray(i, i + 23));
         let k = 0;
         const next = () => {
-          if (k >= parts.length) return res.end();
+          if (k >= parts.length) {
+            res.end();
+            return;
+          }
           res.write(payloadPart(parts[k++]));
           setTimeout(next, 2);
         };
@@ -84,7 +87,7 @@ beforeAll(async () => {
         return res.end(req.method === 'HEAD' ? undefined : obj);
       }
       res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ message: `unhandled ${req.method} ${req.url}` }));
+      return res.end(JSON.stringify({ message: `unhandled ${req.method} ${req.url}` }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -249,6 +249,7 @@ describe('YAML that is not a spec says what happened and where', () => {
       } catch (err) {
         return err as DeployError;
       }
+      return undefined;
     })();
     expect(cli?.hint).toMatch(/--config/);
     expect(cli?.hint).not.toMatch(/input/);

@@ -19,7 +19,7 @@ process.stdout.write(JSON.stringify({ same: star === standIn, afterImport, fn, a
 describe('the @actions/exec stand-in of the action bundles', () => {
   it('is not evaluated by an import (__esModule is answered without it), and is the package once used', () => {
     const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const real = require('@actions/exec/lib/exec') as Record<string, unknown>;
     expect(out).toEqual({ same: true, afterImport: false, fn: 'function', afterUse: true, keys: Object.keys(real).sort() });
   });

@@ -16,20 +16,20 @@ function fresh(): { standIn: HttpClientModule; loader: typeof import('../../../s
   let standIn: HttpClientModule | undefined;
   let loader: typeof import('../../../src/core/http-client') | undefined;
   jest.isolateModules(() => {
-    /* eslint-disable @typescript-eslint/no-require-imports */
+     
     standIn = require('@actions/http-client') as HttpClientModule;
     loader = require('../../../src/core/http-client') as typeof import('../../../src/core/http-client');
-    /* eslint-enable @typescript-eslint/no-require-imports */
+     
   });
   return { standIn: standIn!, loader: loader! };
 }
 
 describe('the @actions/http-client stand-in', () => {
   it('is what the package name means here, as in the bundles', () => {
-    /* eslint-disable @typescript-eslint/no-require-imports */
+     
     expect(require('@actions/http-client')).toBe(require('../../../src/core/http-client-stand-in.js'));
     expect(require('@actions/exec')).toBe(require('../../../src/core/exec-stand-in.js'));
-    /* eslint-enable @typescript-eslint/no-require-imports */
+     
   });
 
   it('says what is wrong when used before loadHttpClient()', () => {
@@ -50,7 +50,7 @@ describe('the @actions/http-client stand-in', () => {
 describe('one module graph for the bundles, the tests and the type-check', () => {
   it('maps the same package names to the same stand-ins in tsconfig.json and jest.config.js', () => {
     const tsconfig = ts.readConfigFile(path.join(ROOT, 'tsconfig.json'), ts.sys.readFile).config as { compilerOptions: { paths: Record<string, string[]> } };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const jestConfig = require(path.join(ROOT, 'jest.config.js')) as { moduleNameMapper: Record<string, string> };
     const fromTsconfig = Object.fromEntries(
       Object.entries(tsconfig.compilerOptions.paths).map(([name, targets]) => [`^${name}$`, `<rootDir>/${path.posix.normalize(targets.find((t) => t.endsWith('.js'))!)}`]),

@@ -134,7 +134,7 @@ describe('the GitHub client and proxies', () => {
     setProxyEnv({ HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9' });
     let githubClient: typeof GitHubClientFactory | undefined;
     jest.isolateModules(() => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+       
       ({ githubClient } = require('../../../src/core/github') as { githubClient: typeof GitHubClientFactory });
     });
     const server = await startLoopback(() => ({ body: [] }));

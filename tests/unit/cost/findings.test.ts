@@ -238,7 +238,7 @@ describe('8b. a new engine or new weights is a new image without rendering eithe
     const base = `version: 1\nproject: test\ndeployments:\n${sagemaker('chat', 'ml.g4dn.xlarge')}`;
     const head = change(base);
     expect(head).not.toBe(base);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const render = require('../../../src/image/render') as typeof import('../../../src/image/render');
     const spy = jest.spyOn(render, 'renderBuild');
     try {

@@ -47,7 +47,7 @@ beforeEach(() => {
 describe('async smoke test input location', () => {
   const cases: [string, Target][] = [
     ['with async.outputPath in the spec', selection('summarizer-batch', 'dev')],
-    ['with the default output path in the artifact bucket', selection('summarizer-batch', 'dev', (t) => t.replace(/      outputPath: .*\n      failurePath: .*\n/, ''))],
+    ['with the default output path in the artifact bucket', selection('summarizer-batch', 'dev', (t) => t.replace(/ {6}outputPath: .*\n {6}failurePath: .*\n/, ''))],
   ];
   it.each(cases)('%s: uploads under the prefix the endpoint role may read, in a bucket our account owns', async (_name, target) => {
     const ctx = context(target);

@@ -36,7 +36,7 @@ let reporter: ReturnType<typeof memoryReporter>;
 function wireSecrets() {
   const ops = ['DescribeSecret', 'ListSecretVersionIds', 'GetSecretValue', 'GetRandomPassword', 'CreateSecret', 'PutSecretValue', 'UpdateSecretVersionStage', 'GetResourcePolicy', 'PutResourcePolicy'] as const;
   for (const op of ops) {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+     
     const Command = (SM as any)[`${op}Command`];
     smMock.on(Command).callsFake((input: unknown) => fake.handle(op, input));
   }

@@ -1,5 +1,5 @@
 /** Wires FakeAws behind aws-sdk-client-mock (ECR, STS) for unit tests; layer downloads go to its loopback server. */
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 import * as ecr from '@aws-sdk/client-ecr';
 import * as s3 from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -135,12 +135,8 @@ export function mockS3(fake: FakeAws, calls: { op: string; input: any; accessKey
       const credentials = getClient().config.credentials as (() => Promise<{ accessKeyId: string }>) | undefined;
       const accessKeyId = credentials ? (await credentials().catch(() => undefined))?.accessKeyId : undefined;
       calls.push({ op, input, accessKeyId });
-      try {
-        return await fn(input, accessKeyId);
-      } catch (err) {
-        // FakeAws errors are shaped as the SDK raises S3's (name, message, HTTP status).
-        throw err;
-      }
+      // FakeAws errors are shaped as the SDK raises S3's (name, message, HTTP status).
+      return fn(input, accessKeyId);
     });
   };
   on('HeadBucket', (i) => (bucket(i, true), {}));

@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 import { AwsStub, mockClient } from 'aws-sdk-client-mock';
 import type { MetadataBearer } from '@smithy/types';
 import { PutObjectCommand } from '@aws-sdk/client-s3';

@@ -1,5 +1,5 @@
 /** copyArtifacts across accounts (through the runner, bounded memory) and within one (server-side), over FakeAws. */
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 import { randomBytes, createHash } from 'crypto';
 import { Readable } from 'stream';
 import { S3Client } from '@aws-sdk/client-s3';

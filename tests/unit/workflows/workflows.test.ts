@@ -393,7 +393,7 @@ jobs:
   });
 
   it('flags id-token: write on a job that assumes no role, or on the whole workflow', () => {
-    const noRole = good.replace(/      - uses: aws-actions[\s\S]*?aws-region: us-east-1\n/, '');
+    const noRole = good.replace(/ {6}- uses: aws-actions[\s\S]*?aws-region: us-east-1\n/, '');
     expect(rules(noRole)).toEqual(['id-token-without-role']);
     expect(rules(good.replace('permissions: {}\n', 'permissions:\n  id-token: write\n'))).toEqual(['workflow-level-id-token']);
   });
