@@ -3,7 +3,7 @@ import { benchmarkAfterDeploy } from '../benchmark/after-deploy';
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { resolveTarget, Target } from '../config/select';
-import { DEPLOY_MODES, deployEndpoint, RegionResult, RegionStatus } from '../deploy/flow';
+import { completedRegions, DEPLOY_MODES, deployEndpoint, RegionResult, RegionStatus } from '../deploy/flow';
 
 export const definition = {
   name: 'deploy-endpoint',
@@ -127,7 +127,11 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       githubToken: inputs['github-token'],
     },
     ctx,
-  );
+  ).catch(async (err: unknown) => {
+    // A later region failed: the regions before it are deployed, and their summaries say so.
+    for (const r of completedRegions(err)) await ctx.reporter.summary(regionSummary(target, r));
+    throw err;
+  });
   for (const r of results) await ctx.reporter.summary(regionSummary(target, r));
   // Several regions: the scalar outputs name the first; `outputs` carries every region's.
   const [first] = results;

@@ -56,9 +56,22 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
       if (checked > 0) run.reporter.info(`${region}: the ${checked} promoted weight object(s) are the versions promote-model copied.`);
     }
     const ctx = regionContext(target, request, run, region, account, inputs);
-    results.push(await run.reporter.group(`${request.mode}: ${target.deployment.name} in ${region}`, () => deployRegion(ctx)));
+    try {
+      results.push(await run.reporter.group(`${request.mode}: ${target.deployment.name} in ${region}`, () => deployRegion(ctx)));
+    } catch (err) {
+      if (results.length && err && typeof err === 'object') completed.set(err, [...results]);
+      throw err;
+    }
   }
   return results;
+}
+
+/** The regions a failed deploy finished before the one that failed, kept with the error it threw. */
+const completed = new WeakMap<object, RegionResult[]>();
+
+/** What a failed deployEndpoint finished before failing (the action still writes their summaries). */
+export function completedRegions(err: unknown): RegionResult[] {
+  return (err !== null && typeof err === 'object' ? completed.get(err) : undefined) ?? [];
 }
 
 /** The account the credentials belong to; refuses to deploy an environment into another account. */

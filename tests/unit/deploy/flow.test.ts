@@ -9,7 +9,7 @@ import { DescribeEndpointCommand, DescribeEndpointConfigCommand, ListEndpointsCo
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { deployEndpoint, DeployRequest } from '../../../src/deploy/flow';
+import { completedRegions, deployEndpoint, DeployRequest } from '../../../src/deploy/flow';
 import type { Target } from '../../../src/config/select';
 import { DeployError } from '../../../src/core/errors';
 import { EnvInputs } from '../../../src/core/env';
@@ -420,6 +420,23 @@ describe('deployEndpoint: per-region images and weights (image-uris, model-data-
       ['us-east-1', PROD_IMAGE('us-east-1'), PROD_DATA('us-east-1')],
       ['eu-west-1', PROD_IMAGE('eu-west-1'), PROD_DATA('eu-west-1')],
     ]);
+  });
+
+  it('a later region that fails leaves the earlier regions\' results on the error, for their summaries', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE' });
+    sts.on(GetCallerIdentityCommand).resolves({ Account: '333333333333' });
+    const render = fakeRender();
+    const o = options({
+      target: selection('qwen-chat', 'prod'), mode: 'create-only', imageUri: undefined, modelDataUrl: undefined, ...maps,
+      render: (input) => {
+        if (input.region === 'eu-west-1') throw new DeployError('eu-west-1 cannot render');
+        return render(input);
+      },
+    });
+    const err = await runDeployFlow(o).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(completedRegions(err).map((r) => r.region)).toEqual(['us-east-1']);
+    expect(completedRegions(new DeployError('other'))).toEqual([]);
   });
 
   it('falls back to image-uri and model-data-url for a region the maps leave out', async () => {
