@@ -261,6 +261,7 @@ function main(argv) {
     for (const f of failing) {
       const e = allowed(s.source, f.id);
       if (e) used.add(`${e.control} ${s.source}`);
+      if (e && e.rule && e.rule !== f.rule) problems.push(`${e.where}: ${e.control} is the rule ${f.rule}, not ${e.rule}`);
     }
     const of = s.kind === 'plan' ? ` (${s.source})` : '';
     say(`  ${s.label}${of}: ${failing.length} failing, ${failing.length - unlisted.length} listed${unlisted.length ? `, ${unlisted.length} NOT LISTED` : ''}`);
