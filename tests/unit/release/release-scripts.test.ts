@@ -5,9 +5,9 @@ import * as os from 'os';
 import * as path from 'path';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const { changelogSection, normalizeVersion } = require(path.join(ROOT, 'scripts', 'changelog-section.js'));
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const { releasePlan } = require(path.join(ROOT, 'scripts', 'release-version.js'));
 
 const CHANGELOG = `# Changelog

@@ -69,6 +69,18 @@ function assumesRole(steps: Step[]): boolean {
   );
 }
 
+/**
+ * id-token: write that signs rather than assumes a role: artifact attestations (Sigstore) and npm provenance.
+ * Only the release workflow does this, in jobs that run no project code.
+ */
+function signsWithOidc(steps: Step[]): boolean {
+  return steps.some(
+    (s) =>
+      (typeof s.uses === 'string' && s.uses.split('@')[0] === 'actions/attest-build-provenance') ||
+      (typeof s.run === 'string' && /\bnpm publish\b[^\n]*--provenance\b/.test(s.run)),
+  );
+}
+
 function touchesAws(steps: Step[]): boolean {
   return steps.some((s) => typeof s.uses === 'string' && s.uses.split('@')[0] === CREDENTIALS_ACTION);
 }
@@ -103,7 +115,7 @@ export function checkWorkflow(text: string, file: string): Finding[] {
     const perms = permissionsOf(job.permissions);
     const wantsIdToken = perms === 'write-all' || (typeof perms === 'object' && perms['id-token'] === 'write');
     // A job calling a reusable workflow grants id-token to the callee, which assumes the role.
-    if (wantsIdToken && typeof job.uses !== 'string' && !assumesRole(steps)) {
+    if (wantsIdToken && typeof job.uses !== 'string' && !assumesRole(steps) && !signsWithOidc(steps)) {
       findings.push({ rule: 'id-token-without-role', where, message: 'id-token: write but no configure-aws-credentials step with role-to-assume.' });
     }
     if (touchesAws(steps) && job.environment === undefined) {

