@@ -35,7 +35,7 @@ function workspace(): string {
 }
 
 /** The untrusted job: estimate mode writes cost.json (here with a generous budget of its own). */
-async function untrustedResult(dir: string, inputs: Record<string, string> = {}): Promise<Json> {
+async function untrustedResult(dir: string, inputs: Record<string, string> = {}, overBudget = false): Promise<Json> {
   const reporter = memoryReporter();
   const ok = await runAction(estimateCostAction, {
     source: mapInputSource({ mode: 'estimate', 'result-file': 'cost.json', 'base-config': 'base.yml', ...inputs }),
@@ -43,7 +43,8 @@ async function untrustedResult(dir: string, inputs: Record<string, string> = {})
     env: { GITHUB_WORKSPACE: dir },
     setExitCode: false,
   });
-  expect(ok).toBe(true);
+  // Over its own budget, the estimate job fails after writing the file.
+  expect(ok).toBe(!overBudget);
   return JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8')) as Json;
 }
 
@@ -183,9 +184,9 @@ describe('text from the file is inert', () => {
     expect(body).not.toMatch(/@[A-Za-z0-9]/);
     expect(body).not.toMatch(/#\d/);
     expect(body).not.toMatch(/\bGH-\d/i);
-    expect(body).not.toMatch(/<[A-Za-z/!]/);
+    expect(body).not.toMatch(/<\/?(b|img)\b/);
     expect(body).not.toMatch(/&#/);
-    expect(body).not.toMatch(/\]\(/);
+    expect(body).not.toMatch(/[^\\]\]\(/); // an escaped bracket is text
   });
 
   it('escapeText neutralises each trigger on its own', () => {
@@ -218,7 +219,7 @@ describe('guardrails come only from the comment job\'s own inputs', () => {
 
   it('ignores a budget in the file the job was not given', async () => {
     const dir = workspace();
-    const f = await untrustedResult(dir, { 'max-monthly-cost': '1' });
+    const f = await untrustedResult(dir, { 'max-monthly-cost': '1' }, true);
     expect(f.budget.maxMonthlyCost).toBe(1);
     const job = await commentJob(dir, f);
     expect(job.ok).toBe(true);
