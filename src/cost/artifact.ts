@@ -62,7 +62,9 @@ const price = object(
   ['service', 'key', 'region', 'currency', 'price', 'unit', 'origin', 'source', 'asOf'],
 );
 const componentSchema = object({ kind: name, name: text, unit: text, quantity: nullable(range), price: nullable(price), monthlyCost: nullable(range), note: text }, ['kind', 'name', 'unit', 'quantity', 'price', 'monthlyCost']);
-const resource = object({ kind: name, name: text, resourceType: name, region: name, components: { type: 'array', maxItems: 50, items: componentSchema } }, ['kind', 'name', 'resourceType', 'region', 'components']);
+// "bedrock-throughput:prod": a resource kind names its environment after a colon.
+const resourceKind = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,120}$' } as const;
+const resource = object({ kind: resourceKind, name: text, resourceType: name, region: name, components: { type: 'array', maxItems: 50, items: componentSchema } }, ['kind', 'name', 'resourceType', 'region', 'components']);
 const oneTime = object({ minutes: amount, computeType: name, cost: nullable(amount), price: nullable(price), note: text, buildKey: { type: 'string', maxLength: 20000 }, imageTag: name }, ['minutes', 'computeType', 'cost', 'price', 'buildKey']);
 const estimate = object(
   {

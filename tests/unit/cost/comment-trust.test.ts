@@ -14,7 +14,7 @@ import { mapInputSource } from '../../../src/core/inputs';
 import { memoryReporter } from '../../../src/core/log';
 import { escapeText } from '../../../src/cost/render';
 import { Loopback, RecordedRequest, startLoopback } from '../../support/loopback';
-import { sagemaker } from './fixtures';
+import { ecs, sagemaker } from './fixtures';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -251,5 +251,49 @@ describe('cost-comment-post.yml', () => {
     });
     expect(doc.on.workflow_call.outputs['over-budget'].value).toBe('${{ jobs.comment.outputs.over-budget }}');
     expect(doc.jobs.comment.outputs['over-budget']).toBe('${{ steps.comment.outputs.over-budget }}');
+  });
+});
+
+describe('an honest result file of every kind round-trips: the comment job posts what the estimate job computed', () => {
+  const ENVIRONMENTS = `environments:
+  dev:
+    account: "111111111111"
+  prod:
+    account: "333333333333"
+    promotionRoleArn: arn:aws:iam::333333333333:role/model-deploy-promotion
+    regions: [us-east-1, us-west-2]`;
+  const vpc = (region: string, more = '') =>
+    `    security:\n      certificateArn: "arn:aws:acm:${region}:111111111111:certificate/abc"\n${more}      vpc: { vpcId: vpc-0a1b2c3d, subnets: [subnet-0a1b2c3d, subnet-0a1b2c3e], securityGroups: [sg-0a1b2c3d]${more ? ', natGateway: true' : ''} }\n`;
+  const head = [
+    sagemaker('chat', 'ml.g5.xlarge', '    bedrockThroughput: { modelUnits: 1, commitment: OneMonth }\n'),
+    sagemaker('batch', 'ml.m5.xlarge', '    volumeSizeGb: 64\n    autoscaling: { min: 0, max: 2 }\n    security: { createKmsKey: true }\n').replace('sagemaker-realtime', 'sagemaker-async').replace('imageSizeGb: 10', 'imageSizeGb: 10, busyHoursPerMonth: 120'),
+    ecs('svc', 'g5.2xlarge', 'us-east-1', vpc('us-east-1', '      createKmsKey: true\n') + '    usage: { imageSizeGb: 10, lcuPerHour: 2, natDataGbPerMonth: 100 }\n'),
+    ecs('cpu', 'c5.xlarge'),
+    ecs('far', 'g5.xlarge', 'eu-south-2'),
+    sagemaker('cn', 'ml.g4dn.xlarge').replace('regions: [us-east-1]', 'regions: [cn-north-1]'),
+    sagemaker('big', 'ml.g5.xlarge', '    build: { computeType: BUILD_GENERAL1_XLARGE }\n    autoscaling: { min: 1, max: 4 }\n'),
+  ].join('');
+  const base = [sagemaker('chat', 'ml.g4dn.xlarge'), sagemaker('legacy', 'ml.g4dn.xlarge'), sagemaker('big', 'ml.g5.xlarge')].join('');
+
+  it('re-derives the same figures, rows and prices from the file', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cost-trust-all-'));
+    fs.writeFileSync(path.join(dir, 'base.yml'), `version: 1\nproject: test\n${ENVIRONMENTS}\ndeployments:\n${base}`);
+    fs.writeFileSync(path.join(dir, 'model-deploy.yml'), `version: 1\nproject: test\n${ENVIRONMENTS}\ndeployments:\n${head}`);
+    const f = await untrustedResult(dir);
+    const kinds = new Set<string>();
+    for (const c of f.report.changes) for (const side of [c.next, c.past]) for (const r of side?.resources ?? []) for (const x of r.components) kinds.add(x.kind);
+    // Every kind of component the estimate writes is in this file.
+    expect([...kinds].sort()).toEqual(
+      ['alb-hours', 'alb-lcu', 'bedrock-model-units', 'ecr-storage', 'fargate-memory', 'fargate-storage', 'fargate-vcpu', 'instance', 'kms-key', 'ml-storage', 'nat-data', 'root-volume', 's3-storage', 'secret', 'secret-calls', 'sns-requests'].sort(),
+    );
+    expect(f.report.changes.map((c: Json) => c.status).sort()).toEqual(['added', 'added', 'added', 'added', 'added', 'changed', 'changed', 'removed']);
+    const job = await commentJob(dir, f);
+    expect(job.errors).toEqual([]);
+    expect(job.ok).toBe(true);
+    // The figures the comment job outputs are the estimate job's, to the cent.
+    expect(JSON.parse(job.outputs['totals-json'] ?? '[]')).toEqual(f.totalsByCurrency);
+    const body = job.posted[0]!;
+    for (const c of f.report.changes) expect(body).toContain(`| ${c.label} | ${c.status} |`);
+    expect(body).toMatch(/\+ unpriced/);
   });
 });
