@@ -1,9 +1,9 @@
 /**
  * estimate-cost: price the spec on the PR head and on the base, write the JSON result, post (or
  * update) the one PR comment, and say what the action outputs and whether a guardrail failed.
- * The estimate needs no AWS credentials and no write token; `mode: comment` posts a result
- * computed by another job (the workflow_run pattern for pull requests from forks): it validates
- * the figures in that file and renders the comment itself.
+ * The estimate needs no AWS credentials and no write token; `mode: comment` posts for a result
+ * file another job wrote (the workflow_run pattern for pull requests from forks): it re-derives
+ * every figure from the catalogue (artifact.ts), checks its own budget, and renders the comment itself.
  */
 import * as fs from 'fs';
 import * as path from 'path';
