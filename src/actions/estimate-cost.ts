@@ -43,7 +43,7 @@ export const definition = {
       default: 'total',
     },
     mode: {
-      description: 'estimate (compute and write files), comment (post a comment from a result file, for the workflow_run job), or estimate-and-comment.',
+      description: 'estimate (compute and write files), comment (for the workflow_run job: post a comment whose figures it re-derives from a result file\'s components and the price catalogue, with this step\'s own budget inputs), or estimate-and-comment.',
       type: 'choice',
       choices: ESTIMATE_MODES,
       default: 'estimate-and-comment',

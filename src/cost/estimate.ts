@@ -89,6 +89,11 @@ export interface Estimate {
   deployments: DeploymentEstimate[];
 }
 
+/** Who prices a target's instance-hours. */
+export function instanceService(target: Deployment['target']): PriceService {
+  return target.startsWith('sagemaker') ? 'sagemaker-hosting' : 'ec2';
+}
+
 /** Prices the estimate can use: live prices (when asked for) over the catalogue. */
 export class PriceBook {
   private readonly used = new Map<string, Price>();
@@ -110,18 +115,22 @@ export class PriceBook {
 
   /** Instance-hour price, or null (unpriced) with `missing` saying what is known instead. */
   instance(d: Deployment, region: string): Price | null {
-    const service: PriceService = d.target.startsWith('sagemaker') ? 'sagemaker-hosting' : 'ec2';
-    const live = this.live.get(PriceBook.liveKey(service, d.instanceType, region));
+    return this.instanceType(instanceService(d.target), d.instanceType, region);
+  }
+
+  /** The same by service and type (the comment job re-prices a result file's components with it). */
+  instanceType(service: PriceService, instanceType: string, region: string): Price | null {
+    const live = this.live.get(PriceBook.liveKey(service, instanceType, region));
     if (live) return this.remember(live);
-    const found = this.catalog.find(service, d.instanceType, region);
+    const found = this.catalog.find(service, instanceType, region);
     if (found) return this.remember(found);
-    const derived = service === 'sagemaker-hosting' ? this.catalog.derivedSageMaker(d.instanceType, region) : undefined;
+    const derived = service === 'sagemaker-hosting' ? this.catalog.derivedSageMaker(instanceType, region) : undefined;
     return derived ? this.remember(derived) : null;
   }
 
   /** Why an instance type has no price, and what is priced instead (for the row's note). */
   missing(d: Deployment, region: string): string {
-    const service: PriceService = d.target.startsWith('sagemaker') ? 'sagemaker-hosting' : 'ec2';
+    const service = instanceService(d.target);
     const label = service === 'ec2' ? 'EC2' : 'SageMaker hosting';
     const regions = this.catalog.regions(service, d.instanceType);
     const near = this.catalog.nearestKeys(service, d.instanceType, region);
@@ -164,7 +173,7 @@ export interface EstimateOptions {
 
 const per = (range: Range, f: (n: number) => number): Range => ({ low: f(range.low), high: f(range.high) });
 
-function component(kind: string, name: string, unit: string, quantity: Range | null, price: Price | null, note?: string): CostComponent {
+export function component(kind: string, name: string, unit: string, quantity: Range | null, price: Price | null, note?: string): CostComponent {
   const monthlyCost = quantity && price ? per(quantity, (q) => q * Number(price.price)) : null;
   return { kind, name, unit, quantity, price, monthlyCost, note };
 }
@@ -221,6 +230,33 @@ const TARGET_KIND: Record<Deployment['target'], string> = {
   ecs: 'ECS service (EC2 launch type)',
 };
 
+/**
+ * What prices each supporting component, by its kind (a key into the catalogue). The comment job
+ * re-prices a result file's components by the same table (artifact.ts), so the two cannot drift.
+ */
+export const SUPPORT_PRICES = {
+  'ml-storage': ['sagemaker-storage', 'ml-storage'],
+  'root-volume': ['ebs', 'gp3-storage'],
+  'fargate-vcpu': ['fargate', 'vcpu-hours'],
+  'fargate-memory': ['fargate', 'memory-gb-hours'],
+  'fargate-storage': ['fargate', 'storage-gb-hours'],
+  'alb-hours': ['elb', 'alb-hours'],
+  'alb-lcu': ['elb', 'alb-lcu'],
+  'nat-data': ['vpc', 'nat-data'],
+  'ecr-storage': ['ecr', 'storage'],
+  's3-storage': ['s3', 'standard-storage'],
+  'secret': ['secretsmanager', 'secret'],
+  'secret-calls': ['secretsmanager', 'api-calls'],
+  'sns-requests': ['sns', 'requests'],
+  'kms-key': ['kms', 'customer-managed-key'],
+} as const satisfies Record<string, readonly [PriceService, string]>;
+export type SupportKind = keyof typeof SUPPORT_PRICES;
+
+function supportComponent(x: RegionContext, kind: SupportKind, name: string, unit: string, quantity: Range | null, note?: string): CostComponent {
+  const [service, key] = SUPPORT_PRICES[kind];
+  return component(kind, name, unit, quantity, x.book.support(service, key, x.region), note);
+}
+
 function resource(x: RegionContext, kind: string, name: string, resourceType: string, components: CostComponent[]): ResourceEstimate {
   return { kind, name: `${x.d.name} ${name}`, resourceType, region: x.region, components };
 }
@@ -256,7 +292,7 @@ function sagemakerResource(x: RegionContext): ResourceEstimate {
   const compute = [instanceComponent(x)];
   // VolumeSizeGb is 0 for instance-store families (g4dn, g5, g6 ...): the endpoint gets no EBS volume.
   const gb = Number(x.stack.VolumeSizeGb ?? 0);
-  if (gb > 0) compute.push(component('ml-storage', `ML storage volume (${gb} GB per instance)`, 'GB-month', volumeMonths(x, gb), x.book.support('sagemaker-storage', 'ml-storage', x.region)));
+  if (gb > 0) compute.push(supportComponent(x, 'ml-storage', `ML storage volume (${gb} GB per instance)`, 'GB-month', volumeMonths(x, gb)));
   return resource(x, 'compute', TARGET_KIND[x.d.target], 'aws_sagemaker_endpoint', compute);
 }
 
@@ -265,7 +301,7 @@ function instanceResource(x: RegionContext, name: string, resourceType: string):
   const gb = Number(x.stack.RootVolumeGb ?? 0);
   return resource(x, 'compute', name, resourceType, [
     instanceComponent(x),
-    component('root-volume', `EBS gp3 root volume (${gb} GB per instance)`, 'GB-month', volumeMonths(x, gb), x.book.support('ebs', 'gp3-storage', x.region)),
+    supportComponent(x, 'root-volume', `EBS gp3 root volume (${gb} GB per instance)`, 'GB-month', volumeMonths(x, gb)),
   ]);
 }
 
@@ -276,11 +312,11 @@ function fargateResource(x: RegionContext): ResourceEstimate {
   const storage = Number(x.stack.EphemeralStorageGb ?? 21);
   const size = `${vcpu} vCPU, ${gib} GiB per task`;
   const components = [
-    component('fargate-vcpu', `Fargate vCPU (${size})`, 'vCPU-hours', per(x.run.hours, (h) => h * vcpu), x.book.support('fargate', 'vcpu-hours', x.region)),
-    component('fargate-memory', `Fargate memory (${size})`, 'GB-hours', per(x.run.hours, (h) => h * gib), x.book.support('fargate', 'memory-gb-hours', x.region)),
+    supportComponent(x, 'fargate-vcpu', `Fargate vCPU (${size})`, 'vCPU-hours', per(x.run.hours, (h) => h * vcpu)),
+    supportComponent(x, 'fargate-memory', `Fargate memory (${size})`, 'GB-hours', per(x.run.hours, (h) => h * gib)),
   ];
   // The first 20 GB of task storage are included.
-  if (storage > 20) components.push(component('fargate-storage', `Fargate task storage above 20 GB (${storage - 20} GB per task)`, 'GB-hours', per(x.run.hours, (h) => h * (storage - 20)), x.book.support('fargate', 'storage-gb-hours', x.region)));
+  if (storage > 20) components.push(supportComponent(x, 'fargate-storage', `Fargate task storage above 20 GB (${storage - 20} GB per task)`, 'GB-hours', per(x.run.hours, (h) => h * (storage - 20))));
   return resource(x, 'compute', 'ECS service (Fargate)', 'aws_ecs_service', components);
 }
 
@@ -293,8 +329,8 @@ function computeResource(x: RegionContext): ResourceEstimate {
 function loadBalancerResource(x: RegionContext): ResourceEstimate {
   const lcu = x.d.usage.lcuPerHour;
   return resource(x, 'alb', 'Application Load Balancer', 'aws_lb', [
-    component('alb-hours', 'Application load balancer', 'hours', { low: x.hours, high: x.hours }, x.book.support('elb', 'alb-hours', x.region)),
-    component('alb-lcu', 'Load balancer capacity units', 'LCU-hours', { low: lcu * x.hours, high: lcu * x.hours }, x.book.support('elb', 'alb-lcu', x.region), `usage.lcuPerHour = ${lcu}`),
+    supportComponent(x, 'alb-hours', 'Application load balancer', 'hours', { low: x.hours, high: x.hours }),
+    supportComponent(x, 'alb-lcu', 'Load balancer capacity units', 'LCU-hours', { low: lcu * x.hours, high: lcu * x.hours }, `usage.lcuPerHour = ${lcu}`),
   ]);
 }
 
@@ -302,7 +338,7 @@ function loadBalancerResource(x: RegionContext): ResourceEstimate {
 function natResource(x: RegionContext): ResourceEstimate {
   const gb = x.d.usage.natDataGbPerMonth;
   return resource(x, 'nat', 'traffic through the VPC NAT gateway', 'aws_nat_gateway', [
-    component('nat-data', 'Data processed', 'GB', { low: gb, high: gb }, x.book.support('vpc', 'nat-data', x.region), `usage.natDataGbPerMonth = ${gb}; the gateway itself belongs to the VPC, not to this stack.`),
+    supportComponent(x, 'nat-data', 'Data processed', 'GB', { low: gb, high: gb }, `usage.natDataGbPerMonth = ${gb}; the gateway itself belongs to the VPC, not to this stack.`),
   ]);
 }
 
@@ -312,7 +348,7 @@ function imageResource(x: RegionContext): ResourceEstimate {
   const note = d.usage.imageSizeGb === undefined ? `Image size assumed ${ASSUMED_IMAGE_GB} GB (set usage.imageSizeGb).` : undefined;
   if (note) x.assumptions.push(`${d.name}: ${note}`);
   return resource(x, 'ecr', 'ECR repository', 'aws_ecr_repository', [
-    component('ecr-storage', 'Image storage', 'GB-month', { low: imageGb, high: imageGb }, x.book.support('ecr', 'storage', x.region), note ?? 'Layers are shared between kept images: one image counted.'),
+    supportComponent(x, 'ecr-storage', 'Image storage', 'GB-month', { low: imageGb, high: imageGb }, note ?? 'Layers are shared between kept images: one image counted.'),
   ]);
 }
 
@@ -321,14 +357,14 @@ function weightsResource(x: RegionContext): ResourceEstimate {
   const gb = d.model.sizeGb ?? ASSUMED_WEIGHTS_GB;
   const note = d.model.sizeGb === undefined ? `Weights assumed ${ASSUMED_WEIGHTS_GB} GB (set model.sizeGb).` : undefined;
   if (note) x.assumptions.push(`${d.name}: ${note}`);
-  return resource(x, 'weights', 'model artifacts (S3)', 'aws_s3_object', [component('s3-storage', 'Storage (S3 Standard)', 'GB-month', { low: gb, high: gb }, x.book.support('s3', 'standard-storage', x.region), note)]);
+  return resource(x, 'weights', 'model artifacts (S3)', 'aws_s3_object', [supportComponent(x, 's3-storage', 'Storage (S3 Standard)', 'GB-month', { low: gb, high: gb }, note)]);
 }
 
 function apiKeyResource(x: RegionContext): ResourceEstimate {
   const calls = per(x.run.hours, (h) => h / 10000);
   return resource(x, 'secret', 'API-key secret', 'aws_secretsmanager_secret', [
-    component('secret', 'Secret', 'months', { low: 1, high: 1 }, x.book.support('secretsmanager', 'secret', x.region)),
-    component('secret-calls', 'API calls', '10k requests', calls, x.book.support('secretsmanager', 'api-calls', x.region), 'One key refresh per instance-hour.'),
+    supportComponent(x, 'secret', 'Secret', 'months', { low: 1, high: 1 }),
+    supportComponent(x, 'secret-calls', 'API calls', '10k requests', calls, 'One key refresh per instance-hour.'),
   ]);
 }
 
@@ -336,11 +372,11 @@ function notificationResource(x: RegionContext): ResourceEstimate {
   const requests = x.d.usage.requestsPerMonth;
   const quantity = requests === undefined ? null : { low: requests / 1e6, high: requests / 1e6 };
   const note = requests === undefined ? 'Depends on usage: set usage.requestsPerMonth.' : 'One notification per request; free tier not applied.';
-  return resource(x, 'sns', 'SNS topics (success, error)', 'aws_sns_topic', [component('sns-requests', 'Notifications published', '1M requests', quantity, x.book.support('sns', 'requests', x.region), note)]);
+  return resource(x, 'sns', 'SNS topics (success, error)', 'aws_sns_topic', [supportComponent(x, 'sns-requests', 'Notifications published', '1M requests', quantity, note)]);
 }
 
 function kmsResource(x: RegionContext): ResourceEstimate {
-  return resource(x, 'kms', 'KMS key', 'aws_kms_key', [component('kms-key', 'Customer managed key', 'months', { low: 1, high: 1 }, x.book.support('kms', 'customer-managed-key', x.region))]);
+  return resource(x, 'kms', 'KMS key', 'aws_kms_key', [supportComponent(x, 'kms-key', 'Customer managed key', 'months', { low: 1, high: 1 })]);
 }
 
 /** The resources one region of a deployment runs, each a named step, read from the rendered stack. */
@@ -394,7 +430,7 @@ function throughputResource(d: Deployment, at: ThroughputRegion, hours: number):
   };
 }
 
-const CODEBUILD_NAMES: Record<string, string> = {
+export const CODEBUILD_NAMES: Record<string, string> = {
   BUILD_GENERAL1_SMALL: 'general1.small',
   BUILD_GENERAL1_MEDIUM: 'general1.medium',
   BUILD_GENERAL1_LARGE: 'general1.large',
@@ -490,12 +526,20 @@ function estimateGroup(d: Deployment, currency: Currency, regions: string[], all
     for (const a of part.assumptions) if (!assumptions.includes(a)) assumptions.push(a);
   }
   resources.push(...bedrock.map((at) => throughputResource(d, at, o.hours)));
-  const monthly = resources.reduce((acc, r) => r.components.reduce((m, c) => (c.monthlyCost ? addRanges(m, c.monthlyCost) : m), acc), ZERO);
   // A currency with only the throughput (its target environment bills in another currency): nothing is built for it.
   const oneTime = regions.length > 0 ? oneTimeCost(d, regions[0] ?? REFERENCE_REGION, o) : { ...oneTimeCost(d, REFERENCE_REGION, o), minutes: 0, cost: 0, price: null, note: 'Only the Bedrock provisioned throughput in this currency: no build.' };
+  return deploymentEstimate({ name: d.name, target: d.target, instanceType: d.instanceType, count: countLabel(d), engine: engineLabel(d), regions, allRegions: all, currency, assumptions }, resources, oneTime);
+}
+
+/** What a deployment's part is besides its priced resources (names, labels, regions). */
+export type DeploymentFacts = Omit<DeploymentEstimate, 'resources' | 'monthly' | 'oneTime' | 'unpriced' | 'usageBased'>;
+
+/** A part's totals from its components: the monthly sum and what it leaves out (also how the comment job re-derives a result file). */
+export function deploymentEstimate(facts: DeploymentFacts, resources: ResourceEstimate[], oneTime: OneTime): DeploymentEstimate {
+  const monthly = resources.reduce((acc, r) => r.components.reduce((m, c) => (c.monthlyCost ? addRanges(m, c.monthlyCost) : m), acc), ZERO);
   const { unpriced, usageBased } = gaps(resources);
   if (oneTime.minutes > 0 && !oneTime.price) unpriced.push(`CodeBuild ${oneTime.computeType} build minutes (no verified price)`);
-  return { name: d.name, target: d.target, instanceType: d.instanceType, count: countLabel(d), engine: engineLabel(d), regions, allRegions: all, currency, resources, monthly, oneTime, unpriced, usageBased, assumptions };
+  return { ...facts, resources, monthly, oneTime, unpriced, usageBased };
 }
 
 /** A deployment's estimate: one part per currency its regions are billed in (usually one). */

@@ -1,9 +1,9 @@
 /**
  * estimate-cost: price the spec on the PR head and on the base, write the JSON result, post (or
  * update) the one PR comment, and say what the action outputs and whether a guardrail failed.
- * The estimate needs no AWS credentials and no write token; `mode: comment` posts a result
- * computed by another job (the workflow_run pattern for pull requests from forks): it validates
- * the figures in that file and renders the comment itself.
+ * The estimate needs no AWS credentials and no write token; `mode: comment` posts for a result
+ * file another job wrote (the workflow_run pattern for pull requests from forks): it re-derives
+ * every figure from the catalogue (artifact.ts), checks its own budget, and renders the comment itself.
  */
 import { partitionOf } from '../core/aws';
 import * as fs from 'fs';
@@ -23,7 +23,7 @@ import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './es
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
 import { formatMoney } from './money';
-import { BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
+import { Budget, BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
 import { commentMarker, renderReport, summaryLines } from './render';
 
 export const ESTIMATE_MODES = ['estimate', 'comment', 'estimate-and-comment'] as const;
@@ -61,8 +61,12 @@ export interface CostRequest {
 /** One estimate-cost run: the target and request, with the runner's context. */
 type EstimateRun = CostTarget & CostRequest & { env: EnvInputs; reporter: Reporter };
 
-/** The JSON result (infracost-like) plus what the comment job renders from (see artifact.ts). */
-type ResultFile = ReportJson & Artifact & { overBudget: BudgetViolation[] };
+/**
+ * The JSON result (infracost-like) plus what the comment job re-derives its figures from (see
+ * artifact.ts). `budget` and `overBudget` are this job's, for readers of the file: the comment job
+ * checks its own.
+ */
+type ResultFile = ReportJson & Artifact & { budget: Budget; overBudget: BudgetViolation[] };
 
 export interface EstimateCostResult {
   report: CostReport;
@@ -196,8 +200,13 @@ function commentBody(o: EstimateRun, a: Artifact, violations: BudgetViolation[])
   return renderReport(a.report, { marker: a.comment.marker, violations, footer: footer(o.env) });
 }
 
-/** comment mode: the figures another job wrote, validated; the budget checked again on them. */
-async function readResultFile(file: string): Promise<{ artifact: Artifact; violations: BudgetViolation[] }> {
+/**
+ * comment mode: the figures another job wrote, re-derived (artifact.ts); the budget is this job's own
+ * inputs, never the file's, so a pull request cannot loosen it.
+ */
+async function readResultFile(file: string, o: EstimateRun): Promise<{ artifact: Artifact; violations: BudgetViolation[] }> {
+  const budget = parseBudget(o.maxMonthlyCost, o.maxMonthlyIncrease, o.budgetScope);
+  validateHours(o.hoursPerMonth);
   let parsed: unknown;
   try {
     parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -207,8 +216,8 @@ async function readResultFile(file: string): Promise<{ artifact: Artifact; viola
       hint: 'In the comment job, download the artifact the estimate job uploaded and point `result-file` at it.',
     });
   }
-  const artifact = await readArtifact(parsed, file);
-  return { artifact, violations: checkBudget(artifact.report, artifact.budget, formatMoney) };
+  const artifact = await readArtifact(parsed, file, { hoursPerMonth: o.hoursPerMonth });
+  return { artifact, violations: checkBudget(artifact.report, budget, formatMoney) };
 }
 
 /**
@@ -224,7 +233,7 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
   let result: ResultFile | undefined;
   let summary: string | undefined;
   if (o.mode === 'comment') {
-    ({ artifact, violations } = await readResultFile(resultPath));
+    ({ artifact, violations } = await readResultFile(resultPath, o));
   } else {
     result = (await estimate(o)).result;
     artifact = result;
@@ -244,7 +253,8 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
       return { ...figures, failure: { stage: 'comment', error } };
     }
   }
-  if (violations.length > 0 && o.mode !== 'comment') {
+  // In comment mode too: the fork-safe path's guardrail is this step (the pull request's own job can be edited by the PR).
+  if (violations.length > 0) {
     const error = new DeployError(`over budget: ${violations.map((v) => v.message).join('; ')}`, {
       title: 'Cost guardrail',
       hint: 'Lower the instance type or count, or raise max-monthly-cost / max-monthly-increase if the increase is intended.',
@@ -284,7 +294,8 @@ async function comment(o: EstimateRun, artifact: Artifact, body: string): Promis
     body,
     behavior: o.behavior,
     skipIfUnchanged: o.skipIfUnchanged,
-    unchanged: artifact.comment.unchanged,
+    // Re-derived, never the file's flag: skip-if-unchanged cannot be used to hide a change.
+    unchanged: isUnchanged(artifact.report),
     reporter: o.reporter,
     retryBaseMs: o.retryBaseMs,
   });

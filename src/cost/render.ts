@@ -35,14 +35,27 @@ const ORIGIN_LABEL: Record<Price['origin'], string> = {
   live: 'AWS Price List API',
 };
 
-/** Text from the report as inert markdown: no HTML, links, images, mentions or table breaks. */
+/** Invisible, and no autolink, mention or reference pattern matches across it. */
+const ZWSP = '\u200b';
+
+/**
+ * Text from the report as inert markdown: no HTML, links, images or table breaks (escaped), and
+ * nothing GitHub links by itself after rendering, where escapes are gone (a zero-width space breaks
+ * the pattern): URLs (`://`, `www.`), @mentions and e-mail addresses, `#12`, `org/repo#12`, `GH-12`,
+ * commit SHAs. `&` first, so `&#64;` cannot come back as an @.
+ */
 export function escapeText(s: string): string {
   return s
-    .replace(/[\\`*_[\]|!]/g, (c) => `\\${c}`)
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/@/g, '@\u200b')
-    .replace(/[\r\n]+/g, ' ');
+    .replace(/[\\`*_[\]|!#~]/g, (c) => `\\${c}`)
+    .replace(/[@#]/g, (c) => `${c}${ZWSP}`)
+    .replace(/:\/\//g, `:${ZWSP}//`)
+    .replace(/\b(www)\./gi, `$1${ZWSP}.`)
+    .replace(/\b(gh)-(?=\d)/gi, `$1${ZWSP}-`)
+    .replace(/\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,}\b/gi, (sha) => `${sha.slice(0, 6)}${ZWSP}${sha.slice(6)}`);
 }
 
 /** " + unpriced + usage": what the figure leaves out, shown beside it (not only in the details). */

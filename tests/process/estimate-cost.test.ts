@@ -132,4 +132,32 @@ describe('estimate-cost bundle', () => {
     expect(decoded(run.stdout)).toMatch(/max-monthly-increase.*"ten percent".*amount \(100\) or a percent \(10%\)/);
     expect(server.requests).toHaveLength(0);
   });
+
+  it('comment mode (the fork-safe job): refuses a result file whose figures lie, posting nothing; its own budget fails the step (issue 20)', async () => {
+    const dir = workspace();
+    // The pull request's job: estimate only, into cost.json.
+    const estimated = await runBundle('estimate-cost', { inputs: { 'base-config': 'base.yml', mode: 'estimate', 'result-file': 'cost.json' }, workspace: dir, event });
+    expect(estimated.code).toBe(0);
+    const honest = fs.readFileSync(path.join(dir, 'cost.json'), 'utf8');
+    const lying = JSON.parse(honest);
+    lying.report.changes[0].monthly = lying.report.changes[0].pastMonthly;
+    lying.report.changes[0].next.monthly = lying.report.changes[0].pastMonthly;
+    fs.writeFileSync(path.join(dir, 'cost.json'), JSON.stringify(lying));
+    const gh = github();
+    server = await startLoopback(gh.handler);
+    const comment = (inputs: Record<string, string>) =>
+      runBundle('estimate-cost', { inputs: { mode: 'comment', 'result-file': 'cost.json', 'pr-number': '7', 'github-token': TOKEN, ...inputs }, workspace: dir, githubApi: server!.url, event: {} });
+    const refused = await comment({});
+    expect(refused.code).toBe(1);
+    expect(decoded(refused.stdout)).toMatch(/\/report\/changes\/0\/next\/monthly: says .*; its components sum to/);
+    expect(server.requests).toHaveLength(0);
+    // The honest file, with the comment job's own budget: posted, then the step fails.
+    fs.writeFileSync(path.join(dir, 'cost.json'), honest);
+    const over = await comment({ 'max-monthly-cost': '1000' });
+    expect(over.code).toBe(1);
+    expect(over.outputs['over-budget']).toBe('true');
+    expect(gh.comments).toHaveLength(1);
+    expect(gh.comments[0]!.body).toMatch(/Over budget/);
+    expect(withoutMasks(over.all)).not.toContain(TOKEN);
+  });
 });

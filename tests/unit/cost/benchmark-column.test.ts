@@ -84,16 +84,19 @@ describe('the PR comment\'s $/1M output tokens column', () => {
     expect(o.run.reporter.allText()).toMatch(/tampered\.json skipped: key does not match/);
   });
 
-  it('survives the comment job\'s validation (the fork PR path renders from the result file)', async () => {
+  it('is not shown by the comment job of the fork PR path, which cannot re-derive it (issue 20)', async () => {
     const dir = workspace();
     await estimate(options(dir));
-    const artifact = await readArtifact(JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8')), 'cost.json');
+    const file = JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8'));
+    expect(file.report.changes[0].benchmark).toMatchObject({ measured: true });
+    const artifact = await readArtifact(file, 'cost.json', { hoursPerMonth: 730 });
     const body = renderReport(artifact.report);
-    expect(rowOf(body, 'chat')).toContain('$1.11 (measured 2026-11-20 at 0123abc)');
-    // A planted string in place of the commit is refused by the schema.
-    const planted = JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8'));
-    planted.report.changes[0].benchmark.commit = '<img src=x>';
-    await expect(readArtifact(planted, 'cost.json')).rejects.toThrow(/not a valid estimate-cost result/);
+    // Which configuration a measurement belongs to is the head's image hash: the comment job has no files to compute it.
+    expect(body).not.toContain('Per 1M output tokens');
+    expect(body).not.toContain('measured 2026-11-20');
+    // A planted string in place of the commit is still refused by the schema.
+    file.report.changes[0].benchmark.commit = '<img src=x>';
+    await expect(readArtifact(file, 'cost.json', { hoursPerMonth: 730 })).rejects.toThrow(/not a valid estimate-cost result/);
   });
 
   it('adds no column where the repository keeps no results', async () => {

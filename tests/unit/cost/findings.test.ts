@@ -336,11 +336,12 @@ describe('11. comment mode posts only what it renders from validated figures', (
     expect(bad.posted).toHaveLength(0);
     await server?.close();
     const text = await estimateThenComment((f) => {
-      (f.report as { assumptions: string[] }).assumptions.push('see [this](https://evil.example) @everyone <img src=x>');
+      // A deployment's own assumptions are shown (the report's list is re-derived from them, issue 20).
+      (f.report as { changes: { next: { assumptions: string[] } }[] }).changes[0]!.next.assumptions.push('see [this](https://evil.example) @everyone <img src=x>');
     });
     await text.run;
-    // Brackets escaped: shown as text, not a link.
-    expect(text.posted[0]).toContain('see \\[this\\](https://evil.example)');
+    // Brackets escaped: shown as text, not a link; the URL broken by a zero-width space (no autolink, issue 20).
+    expect(text.posted[0]).toContain('see \\[this\\](https:\u200b//evil.example)');
     expect(text.posted[0]).not.toMatch(/[^\\]\]\(https:\/\/evil/);
     expect(text.posted[0]).not.toMatch(/<img/);
     expect(text.posted[0]).not.toMatch(/ @everyone/);
