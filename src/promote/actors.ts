@@ -13,7 +13,7 @@ import type { Reporter } from '../core/log';
 import { envLocation, PromotionPlan } from './plan';
 import type { PromotionRun } from './promotion';
 
-async function identify(region: string): Promise<{ account: string; arn: string }> {
+export async function identifyCaller(region: string): Promise<{ account: string; arn: string }> {
   try {
     const me = await awsClient(STSClient, { region }).send(new GetCallerIdentityCommand({}));
     return { account: me.Account ?? '', arn: me.Arn ?? '' };
@@ -24,7 +24,7 @@ async function identify(region: string): Promise<{ account: string; arn: string 
 
 export async function resolveActors(plan: PromotionPlan, run: PromotionRun, reporter: Reporter): Promise<{ sourceActor: Actor; targetActor: Actor }> {
   const { source, target } = plan;
-  const me = await identify(source.region);
+  const me = await identifyCaller(source.region);
   const ambient: Actor = { principal: me.arn, account: me.account };
   if (me.account === target.env.account) return { sourceActor: await sourceReader(plan, run, ambient, reporter), targetActor: ambient };
   if (me.account === source.env.account) {
@@ -34,6 +34,22 @@ export async function resolveActors(plan: PromotionPlan, run: PromotionRun, repo
   throw new DeployError(`This job runs as ${me.arn} in account ${me.account}, which is neither ${source.name} (${source.env.account}) nor ${target.name} (${target.env.account}).`, {
     title: 'Account not in the spec',
     hint: `Run configure-aws-credentials with the ${target.name} promotion role (environments.${target.name}.promotionRoleArn) before promote-model.`,
+  });
+}
+
+/**
+ * The plan job reads the source only: with this session when it is the source account's (promote.yml's plan job
+ * runs as the source environment), else with the source's read-only role through OIDC. Nothing is assumed in the target.
+ */
+export async function resolveSourceActor(plan: PromotionPlan, run: PromotionRun, reporter: Reporter): Promise<Actor> {
+  const { source, target } = plan;
+  const me = await identifyCaller(source.region);
+  const ambient: Actor = { principal: me.arn, account: me.account };
+  if (me.account === source.env.account) return ambient;
+  if (me.account === target.env.account) return sourceReader(plan, run, ambient, reporter);
+  throw new DeployError(`This job runs as ${me.arn} in account ${me.account}, which is neither ${source.name} (${source.env.account}) nor ${target.name} (${target.env.account}).`, {
+    title: 'Account not in the spec',
+    hint: `Plan with credentials of ${source.name} (${source.env.account}).`,
   });
 }
 
