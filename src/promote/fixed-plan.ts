@@ -16,18 +16,11 @@ import type { ImageRef } from '../core/image-uri';
 import { s3Url, S3Location } from '../core/s3-location';
 import { getManifests, Registry } from './ecr';
 import type { PromotionPlan } from './plan';
+import type { PlannedObject } from './provenance-record';
+
+export type { PlannedObject };
 
 export const PLAN_VERSION = 1;
-
-/** One source object as the plan fixed it. */
-export interface PlannedObject {
-  key: string;
-  size: number;
-  etag: string;
-  /** Absent when the source bucket is not versioned: the ETag (and checksum) pin it then. */
-  versionId?: string;
-  checksumSha256?: string;
-}
 
 /** What the approved job may promote, and nothing else. */
 export interface FixedPlan {

@@ -13,7 +13,16 @@ import { Actor, step } from '../core/actor';
 import { awsClient } from '../core/aws';
 import { DeployError, errorName, isNotFound } from '../core/errors';
 import { s3Url } from '../core/s3-location';
-import type { PlannedObject } from './fixed-plan';
+
+/** One source object as a plan fixed it, or as the build recorded it. */
+export interface PlannedObject {
+  key: string;
+  size: number;
+  etag: string;
+  /** Absent when the source bucket is not versioned: the ETag (and checksum) pin it then. */
+  versionId?: string;
+  checksumSha256?: string;
+}
 
 export const PROVENANCE_PREFIX = 'model-deploy-provenance/';
 export const DEFAULT_PROTECTED_REFS = ['refs/heads/main'];
