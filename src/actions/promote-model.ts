@@ -2,9 +2,12 @@
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { resolveTarget } from '../config/select';
-import { promoteModel } from '../promote/promote';
+import { planModelPromotion, promoteModel, recordModelProvenance } from '../promote/promote';
 import { modelDataVersionsOutput } from '../promote/promotion';
 import { COMMITMENTS } from '../promote/throughput';
+import { DeployError } from '../core/errors';
+import type { PromoteModelRequest } from '../promote/plan';
+import type { ProvenancePolicy } from '../promote/provenance-record';
 
 export const definition = {
   name: 'promote-model',
@@ -13,11 +16,34 @@ export const definition = {
   inputs: {
     config: COMMON_INPUTS.config,
     deployment: COMMON_INPUTS.deployment,
+    mode: {
+      description:
+        "plan: resolve, with the source's credentials only, the exact image digest and weight versions to promote, check their provenance, write them to the run summary and the `plan` output (run before the approval). promote (default): promote exactly the `plan` input, refusing a source that changed since. direct: promote what the source holds now, with no plan (no approval-time guarantee). record: in the build on the protected ref, record which ref and run built `image-uri` and its weights.",
+      default: 'promote',
+      type: 'choice',
+      choices: ['plan', 'promote', 'direct', 'record'],
+    },
+    plan: { description: "mode promote: the plan job's `plan` output, unchanged." },
+    provenance: {
+      description: 'required (default): only an image (and its build weights) recorded by a build of one of `protected-refs` is planned or promoted. off: not checked (then `image-uri` must be given).',
+      default: 'required',
+      type: 'choice',
+      choices: ['required', 'off'],
+    },
+    'protected-refs': {
+      description: 'Comma-separated refs whose builds may be promoted (the default branch, or the protected refs the bootstrap names).',
+      default: 'refs/heads/main',
+      pattern: 'refs/[A-Za-z0-9._/-]+(,refs/[A-Za-z0-9._/-]+)*',
+      valid: 'comma-separated full refs, e.g. refs/heads/main,refs/heads/release',
+    },
     'source-environment': { description: 'Environment the model comes from.', default: 'dev' },
     'target-environment': { description: 'Environment the model goes to.', required: true },
     region: COMMON_INPUTS.region,
     'source-region': { description: 'Region of the source image and weights (default: the first region of the source environment).' },
-    'image-uri': { description: 'Source image URI (default: the newest image of the deployment in the source account).' },
+    'image-uri': {
+      description:
+        'Source image URI. Empty in mode plan: the newest image of the deployment that a protected ref built (provenance required); in mode direct: the newest pushed.',
+    },
     'model-data-url': { description: 'Source weights in S3.' },
     'bedrock-model-arn': { description: 'A Bedrock custom model to share and copy instead of an image.' },
     'provisioned-model-units': {
@@ -50,26 +76,42 @@ export const definition = {
     'model-arns': { description: 'JSON object: region → Bedrock model ARN.' },
     'provisioned-model-arns': { description: "JSON object: region → provisioned throughput ARN of the copied Bedrock model (with provisioned-model-units or the deployment's bedrockThroughput)." },
     digest: { description: 'The promoted image digest (equal to the source digest).' },
+    plan: { description: 'mode plan: the plan (JSON) the approved promote job takes as its `plan` input.' },
+    'provenance-record': { description: 'mode record: the S3 URL of the provenance record written.' },
   },
 } as const;
 
 export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
+  const mode = inputs.mode;
+  const set = (name: keyof typeof definition.outputs, value: string) => ctx.reporter.setOutput(name, value);
+  if (mode === 'record') {
+    const target = resolveTarget({ config: inputs.config, deployment: inputs.deployment, environment: inputs['source-environment'] }, ctx.workspace, 'source-environment');
+    set('provenance-record', await recordModelProvenance(target, { imageUri: inputs['image-uri'], modelDataUrl: inputs['model-data-url'] }, ctx));
+    return;
+  }
+  const target = resolveTarget({ config: inputs.config, deployment: inputs.deployment, environment: inputs['target-environment'], region: inputs.region }, ctx.workspace, 'target-environment');
+  const provenance = inputs.provenance === 'required' ? { protectedRefs: inputs['protected-refs'].split(','), repository: ctx.env.repository } : undefined;
+  if (mode === 'promote' && !inputs.plan) {
+    throw new DeployError('input `plan` is empty, and mode promote copies exactly a plan fixed before the approval', {
+      title: 'Invalid input',
+      hint: "Run promote-model with mode: plan before the approval-gated job and pass its `plan` output (promote.yml does). To copy what the source holds now, without that guarantee, set mode: direct.",
+    });
+  }
+  if (mode !== 'promote' && inputs.plan) throw new DeployError(`input \`plan\` is set, and mode is ${mode}: only mode promote takes a plan`, { title: 'Invalid input' });
+  if (mode === 'plan') {
+    const fixed = await planModelPromotion(target, requestOf(inputs, provenance), ctx);
+    set('plan', JSON.stringify(fixed));
+    if (fixed.image) set('digest', fixed.image.digest);
+    return;
+  }
   const result = await promoteModel(
-    resolveTarget({ config: inputs.config, deployment: inputs.deployment, environment: inputs['target-environment'], region: inputs.region }, ctx.workspace, 'target-environment'),
+    target,
     {
-      sourceEnvironment: inputs['source-environment'],
-      sourceRegion: inputs['source-region'],
-      imageUri: inputs['image-uri'],
-      modelDataUrl: inputs['model-data-url'],
-      bedrockModelArn: inputs['bedrock-model-arn'],
-      provisionedThroughput: { modelUnits: inputs['provisioned-model-units'], commitment: inputs['commitment-duration'] },
-      sourceRoleArn: inputs['source-role-arn'],
-      timeoutMs: inputs['timeout-minutes'] * 60_000,
-      tuning: { regionConcurrency: inputs['max-parallel-regions'] },
+      ...requestOf(inputs, provenance),
+      fixedPlan: mode === 'promote' ? inputs.plan : undefined,
     },
     ctx,
   );
-  const set = (name: keyof typeof definition.outputs, value: string) => ctx.reporter.setOutput(name, value);
   const byRegion = (pick: (t: (typeof result.targets)[number]) => string | undefined) =>
     JSON.stringify(Object.fromEntries(result.targets.filter((t) => pick(t)).map((t) => [t.region, pick(t)])));
   set(
@@ -93,4 +135,19 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   set('model-arns', byRegion((t) => t.modelArn));
   set('provisioned-model-arns', byRegion((t) => t.provisionedModelArn));
   if (result.digest) set('digest', result.digest);
+}
+
+function requestOf(inputs: InputValues<typeof definition>, provenance: ProvenancePolicy | undefined): PromoteModelRequest {
+  return {
+    sourceEnvironment: inputs['source-environment'],
+    sourceRegion: inputs['source-region'],
+    imageUri: inputs['image-uri'],
+    modelDataUrl: inputs['model-data-url'],
+    bedrockModelArn: inputs['bedrock-model-arn'],
+    provisionedThroughput: { modelUnits: inputs['provisioned-model-units'], commitment: inputs['commitment-duration'] },
+    sourceRoleArn: inputs['source-role-arn'],
+    timeoutMs: inputs['timeout-minutes'] * 60_000,
+    tuning: { regionConcurrency: inputs['max-parallel-regions'] },
+    provenance,
+  };
 }

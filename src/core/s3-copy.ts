@@ -39,6 +39,11 @@ export interface ArtifactCopyOptions {
   concurrency?: number;
   /** What to do when the source holds nothing (default: check the `model-data-url` input). */
   missingHint?: string;
+  /**
+   * Exactly these source objects (a promotion plan fixed before approval): nothing is listed, each is read at its
+   * version id when it has one, and If-Match its ETag, so a write after the plan cannot be copied.
+   */
+  objects?: { key: string; size: number; etag: string; versionId?: string; checksumSha256?: string }[];
 }
 
 /** What the target holds for one key, so a deploy can pin exactly that object. */
@@ -65,6 +70,13 @@ interface SourceObject {
   etag: string;
   checksum?: string;
   contentType?: string;
+  versionId?: string;
+}
+
+/** CopySource of an object, at its version when pinned. */
+function copySourceOf(bucket: string, obj: SourceObject): string {
+  const path = `${bucket}/${obj.key.split('/').map(encodeURIComponent).join('/')}`;
+  return obj.versionId ? `${path}?versionId=${encodeURIComponent(obj.versionId)}` : path;
 }
 
 async function listSource(source: Bucket, key: string, missingHint = 'Check the `model-data-url` input.'): Promise<SourceObject[]> {
@@ -102,7 +114,9 @@ function isCurrent(src: SourceObject, head: HeadObjectCommandOutput): boolean {
 
 /** Copies s3://source.bucket/key (an object, or every object under a prefix ending in "/") to the same key in `target`. */
 export async function copyArtifacts(source: Bucket, key: string, target: Bucket, options: ArtifactCopyOptions): Promise<ArtifactCopyResult> {
-  const objects = await listSource(source, key, options.missingHint);
+  const objects = options.objects
+    ? options.objects.map((o) => ({ key: o.key, size: o.size, etag: o.etag, versionId: o.versionId, checksum: o.checksumSha256 }))
+    : await listSource(source, key, options.missingHint);
   const result: ArtifactCopyResult = { url: s3Url({ bucket: target.bucket, key }), objects: [], objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
   // Parts held by the runner at once, across all objects (cross-account copies only).
   const slots = new Slots(options.concurrency ?? 4);
@@ -139,7 +153,7 @@ async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, opt
   if (source.owner !== target.owner) return { copied: true, version: await streamCopy(source, target, obj, options, slots) };
   const from = s3Url({ bucket: source.bucket, key: obj.key });
   const to = s3Url({ bucket: target.bucket, key: obj.key });
-  const copySource = `${source.bucket}/${obj.key.split('/').map(encodeURIComponent).join('/')}`;
+  const copySource = copySourceOf(source.bucket, obj);
   const metadata = { [SOURCE_ETAG_META]: obj.etag.replace(/"/g, '') };
   const tagging = new URLSearchParams(options.tags).toString();
   const encryption = options.kmsKeyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyId } : {};
@@ -321,7 +335,7 @@ async function streamCopy(source: Bucket, target: Bucket, obj: SourceObject, opt
   // S3 allows 10,000 parts of at least 5 MiB; 64 MiB by default keeps a few in flight affordable on a runner.
   const partSize = Math.max(options.partSize ?? 64 * 1024 ** 2, Math.ceil(obj.size / 10000), 5 * 1024 ** 2);
   const got = await step(source.actor, 's3:GetObject', from, () =>
-    source.client.send(new s3.GetObjectCommand({ Bucket: source.bucket, Key: obj.key, ExpectedBucketOwner: source.owner, IfMatch: obj.etag || undefined, ChecksumMode: 'ENABLED' })),
+    source.client.send(new s3.GetObjectCommand({ Bucket: source.bucket, Key: obj.key, VersionId: obj.versionId, ExpectedBucketOwner: source.owner, IfMatch: obj.etag || undefined, ChecksumMode: 'ENABLED' })),
   );
   const body = got.Body as AsyncIterable<Uint8Array> & { destroy?: () => void } | undefined;
   if (!body) throw new DeployError(`S3 returned no body for ${from}.`);

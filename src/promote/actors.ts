@@ -27,6 +27,22 @@ export async function resolveActors(plan: PromotionPlan, run: PromotionRun, repo
   });
 }
 
+/**
+ * The plan job reads the source only: with this session when it is the source account's (promote.yml's plan job
+ * runs as the source environment), else with the source's read-only role through OIDC. Nothing is assumed in the target.
+ */
+export async function resolveSourceActor(plan: PromotionPlan, run: PromotionRun, reporter: Reporter): Promise<Actor> {
+  const { source, target } = plan;
+  const me = await callerIdentity({ region: source.region });
+  const ambient: Actor = { principal: me.arn, account: me.account };
+  if (me.account === source.env.account) return ambient;
+  if (me.account === target.env.account) return sourceReader(plan, run, ambient, reporter);
+  throw new DeployError(`This job runs as ${me.arn} in account ${me.account}, which is neither ${source.name} (${source.env.account}) nor ${target.name} (${target.env.account}).`, {
+    title: 'Account not in the spec',
+    hint: `Plan with credentials of ${source.name} (${source.env.account}).`,
+  });
+}
+
 /** The source's reader for a session in the target account: itself (one account), else the read-only role through OIDC. */
 async function sourceReader(plan: PromotionPlan, run: PromotionRun, ambient: Actor, reporter: Reporter): Promise<Actor> {
   const { source } = plan;

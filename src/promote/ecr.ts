@@ -93,9 +93,9 @@ export async function getManifests(r: Registry, ids: ImageIdentifier[]): Promise
   return { found, missing };
 }
 
-/** The newest tagged image of a repository (what build-model pushed last). */
-export async function newestImage(r: Registry): Promise<ImageRef> {
-  let best: { pushed: number; tag?: string; digest: string } | undefined;
+/** The tagged images of a repository, newest push first (none when the repository does not exist). */
+export async function imagesNewestFirst(r: Registry): Promise<{ digest: string; tag?: string; pushed: number }[]> {
+  const all: { digest: string; tag?: string; pushed: number }[] = [];
   let nextToken: string | undefined;
   try {
     do {
@@ -103,14 +103,19 @@ export async function newestImage(r: Registry): Promise<ImageRef> {
         r.client.send(new DescribeImagesCommand({ registryId: r.registryId, repositoryName: r.repositoryName, filter: { tagStatus: 'TAGGED' }, nextToken })),
       );
       for (const d of out.imageDetails ?? []) {
-        const pushed = d.imagePushedAt ? new Date(d.imagePushedAt).getTime() : 0;
-        if (d.imageDigest && (!best || pushed > best.pushed)) best = { pushed, tag: d.imageTags?.[0], digest: d.imageDigest };
+        if (d.imageDigest) all.push({ digest: d.imageDigest, tag: d.imageTags?.[0], pushed: d.imagePushedAt ? new Date(d.imagePushedAt).getTime() : 0 });
       }
       nextToken = out.nextToken;
     } while (nextToken);
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
+  return all.sort((a, b) => b.pushed - a.pushed);
+}
+
+/** The newest tagged image of a repository (what was pushed last): a direct promotion's default only. */
+export async function newestImage(r: Registry): Promise<ImageRef> {
+  const best = (await imagesNewestFirst(r))[0];
   if (!best) {
     throw new DeployError(`No tagged image in ${where(r)} to promote.`, {
       title: 'Nothing to promote',

@@ -4,7 +4,7 @@
  */
 import { tagList } from '../core/tags';
 import { CreateRepositoryCommand, ECRClient, TagResourceCommand } from '@aws-sdk/client-ecr';
-import { step } from '../core/actor';
+import { Actor, step } from '../core/actor';
 import { formatArn } from '../core/arn';
 import { awsClient, partitionOf } from '../core/aws';
 import { DeployError, errorName } from '../core/errors';
@@ -12,19 +12,20 @@ import { formatImageUri, ImageRef } from '../core/image-uri';
 import { ownershipTags, repositoryName } from '../config/names';
 import { copyImage, getManifests, newestImage, Registry, waitForReplication } from './ecr';
 import { kmsKeyIn } from './kms-key';
+import type { PromotionPlan } from './plan';
 import type { Promotion, TargetResult } from './promotion';
 import { provenanceTags, tagValue } from './provenance';
 
-function sourceRegistry(p: Promotion, repositoryName: string): Registry {
-  const { source } = p.plan;
-  return { client: awsClient(ECRClient, { region: source.region, credentials: p.sourceActor.credentials }), actor: p.sourceActor, registryId: source.env.account, region: source.region, repositoryName };
+export function sourceRegistry(plan: PromotionPlan, actor: Actor, repositoryName: string): Registry {
+  const { source } = plan;
+  return { client: awsClient(ECRClient, { region: source.region, credentials: actor.credentials }), actor, registryId: source.env.account, region: source.region, repositoryName };
 }
 
 /** The image reference every region promotes: the one asked for, or the newest the build pushed. */
 export async function resolveImage(p: Promotion): Promise<ImageRef | undefined> {
   const image = p.plan.image;
   if (!image) return undefined;
-  const ref = image.ref ?? (await newestImage(sourceRegistry(p, image.repositoryName)));
+  const ref = image.ref ?? (await newestImage(sourceRegistry(p.plan, p.sourceActor, image.repositoryName)));
   p.reporter.info(`Image: ${image.repositoryName}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`);
   return ref;
 }
@@ -33,7 +34,7 @@ export async function resolveImage(p: Promotion): Promise<ImageRef | undefined> 
 export async function promoteImage(p: Promotion, region: string, sourceRepo: string, ref: ImageRef, r: TargetResult): Promise<void> {
   const { plan, run, targetActor } = p;
   const { deployment: d, target } = plan;
-  const src = sourceRegistry(p, sourceRepo);
+  const src = sourceRegistry(p.plan, p.sourceActor, sourceRepo);
   const targetRepo = target.env.ecrReplication ? sourceRepo : repositoryName(d);
   const dst: Registry = {
     client: awsClient(ECRClient, { region, credentials: targetActor.credentials }),

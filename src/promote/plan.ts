@@ -17,6 +17,7 @@ import { weightsKey } from '../image/render';
 import { parseBedrockModelArn } from './bedrock';
 import { kmsKeyIn } from './kms-key';
 import type { Commitment, ThroughputRequest } from './throughput';
+import type { ProvenancePolicy } from './provenance-record';
 
 /** What promote-model asks for besides its target (the spec, the deployment, the target environment and its regions). */
 export interface PromoteModelRequest {
@@ -31,6 +32,13 @@ export interface PromoteModelRequest {
   sourceRoleArn?: string;
   timeoutMs?: number;
   tuning?: PromoteTuning;
+  /**
+   * The plan fixed before approval (the plan job's JSON): the promotion copies exactly it and refuses a source
+   * that changed since. Absent: a direct promotion of what the source holds now (only when asked for).
+   */
+  fixedPlan?: string;
+  /** Only builds of these refs are promotable (their provenance record is checked); absent: not checked. */
+  provenance?: ProvenancePolicy;
 }
 
 export interface PromoteTuning {
@@ -181,7 +189,7 @@ function planKmsKey(target: PromotionTarget, errors: DeployError[]): void {
  * Where build-model put the weights of a Hugging Face model it did not bake into the image (the
  * `model-data-url` it output): the source's artifact bucket, under the deployment's artifact prefix.
  */
-function buildWeights(d: Deployment, sourceEnv: EnvironmentSpec, sourceRegion: string): S3Location | undefined {
+export function buildWeights(d: Deployment, sourceEnv: EnvironmentSpec, sourceRegion: string): S3Location | undefined {
   const key = d.model.bakeIntoImage ? undefined : weightsKey(d);
   if (!key) return undefined;
   const bucket = sourceEnv.artifactBucket ?? artifactBucketName(sourceEnv.account, sourceRegion);

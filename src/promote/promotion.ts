@@ -3,6 +3,7 @@ import type { Actor } from '../core/actor';
 import type { Reporter } from '../core/log';
 import type { ObjectVersion } from '../core/s3-copy';
 import type { PromoteTuning, PromotionPlan } from './plan';
+import type { PlannedObject } from './fixed-plan';
 
 /** The run that promotes: it names the role sessions, and the provenance tags. */
 export interface PromotionRun {
@@ -22,6 +23,8 @@ export interface Promotion {
   timeoutMs: number;
   sourceActor: Actor;
   targetActor: Actor;
+  /** A fixed plan's source objects: exactly these versions are copied, nothing listed anew. */
+  plannedObjects?: PlannedObject[];
 }
 
 export interface TargetResult {

@@ -29,6 +29,7 @@ export async function promoteModelData(p: Promotion, region: string, data: S3Loc
       tags: provenanceTags(plan, run, undefined),
       multipartThreshold: tuning.multipartThreshold,
       partSize: tuning.s3PartSize,
+      objects: p.plannedObjects,
       missingHint: plan.modelDataFromBuild
         ? `These are the weights build-model uploads for ${plan.deployment.name} in ${source.name}: run build-model there first, or give the \`model-data-url\` input.`
         : undefined,

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { ROOT } from '../support/bundle';
+import { BundleRun, ROOT, runBundle } from '../support/bundle';
 import { Loopback, RecordedRequest, Reply, startLoopback } from '../support/loopback';
 import { callerInputs, GITHUB_TOKEN, JobRecord, runJob, StepRecord, stopEvaluations } from './runner';
 import { World } from '../support/fake-aws/world';
@@ -45,7 +45,7 @@ function githubWorld(req: RecordedRequest): Reply | undefined {
   return undefined;
 }
 
-async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>, event?: 'schedule'): Promise<JobRecord> {
+async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>, event?: 'schedule', needs?: Record<string, { outputs: Record<string, string>; result: string }>): Promise<JobRecord> {
   // Every job here has id-token: write: the runner gives it a token request URL for its environment. The bundles
   // trust the front's certificate and resolve the endpoint's hostname to it (dns-hook.js).
   const env = {
@@ -55,7 +55,7 @@ async function job(key: string, workflow: string, jobId: string, inputs: Record<
     ...world.oidcEnv(matrix?.target ?? String(inputs.environment ?? '')),
   };
   changeSetMark[key] = world.changeSets.length;
-  const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env, event });
+  const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env, event, needs });
   jobs[key] = record;
   timings[key] = record.ms;
   statusAfter[key] = Object.fromEntries(world.stacks.map((s) => [`${s.account}/${s.region}/${s.name}`, s.status]));
@@ -85,6 +85,18 @@ function changeSets(account: string, stackName: string) {
 }
 
 const roles = JSON.stringify(ROLES);
+/** Issue 20.1: the provenance records written, and what the simulated dev job changed after the plan. */
+const records: Record<string, BundleRun> = {};
+const tampered: { pushed?: string; key?: string; feature?: string } = {};
+const original: { image?: string; object?: import('../support/fake-aws/ecr-s3-sts').S3Obj } = {};
+
+/** Undoes the dev job's writes: the planned tag and object as main's build left them. */
+function restoreTampered(): void {
+  const plan = JSON.parse(jobs['promote prod tampered (plan)']?.outputs.plan ?? '{}') as { image?: { repositoryName: string; tag: string }; weights?: { bucket: string } };
+  if (!plan.image || !plan.weights || !original.image || !original.object || !tampered.key) return;
+  world.ecr.repo(DEV, 'us-east-1', plan.image.repositoryName).tags.set(plan.image.tag, original.image);
+  world.ecr.buckets.get(plan.weights.bucket)!.set(tampered.key, original.object);
+}
 const vars = { MODEL_DEPLOY_ROLES: roles };
 const callerErrors: string[] = [];
 
@@ -103,8 +115,34 @@ function docsCaller(name: string): string {
 async function viaCaller(key: string, name: string, jobId: string, callerInputsContext: Record<string, string>, matrix?: Record<string, string>): Promise<JobRecord> {
   const call = await callerInputs(docsCaller(name), jobId, { vars, inputs: callerInputsContext });
   callerErrors.push(...call.errors);
-  const calledJob = { 'build-and-deploy.yml': 'deploy', 'promote.yml': 'promote', 'rotate-key.yml': 'rotate', 'destroy.yml': 'destroy' }[call.workflow] ?? '';
+  if (call.workflow === 'promote.yml') return promoteRun(key, call.inputs, matrix ?? {});
+  const calledJob = { 'build-and-deploy.yml': 'deploy', 'rotate-key.yml': 'rotate', 'destroy.yml': 'destroy' }[call.workflow] ?? '';
   return job(key, call.workflow, calledJob, call.inputs, matrix);
+}
+
+/**
+ * promote.yml as GitHub runs it (issue 20.1): the plan job, then (after the approval) the target's promote job
+ * with the plan job's outputs in `needs`. `meanwhile` is what happens between the two: a dev job's writes. The
+ * promote job does not run when the plan job failed (needs), as on GitHub.
+ */
+async function promoteRun(key: string, inputs: Record<string, string | boolean>, matrix: Record<string, string>, meanwhile?: () => void, plan?: JobRecord): Promise<JobRecord> {
+  const planned = plan ?? (await job(`${key} (plan)`, 'promote.yml', 'plan', inputs));
+  meanwhile?.();
+  if (planned.status !== 'success') return (jobs[key] = { ...planned, job: 'promote', status: 'skipped', steps: [] });
+  return job(key, 'promote.yml', 'promote', inputs, matrix, undefined, { plan: { outputs: planned.outputs, result: 'success' } });
+}
+
+/**
+ * The provenance record of main's build (issue 20.1): promote-model mode record, as the build on the protected
+ * ref runs it with the recorder role (build-and-deploy.yml has no such step yet: the lead wires it).
+ */
+async function recordBuild(imageUri: string, ref = 'refs/heads/main'): Promise<BundleRun> {
+  return runBundle('promote-model', {
+    workspace,
+    awsEndpoint: world.server.url,
+    inputs: { mode: 'record', config: 'model-deploy.yml', deployment: 'qwen-chat', 'source-environment': 'dev', 'target-environment': 'dev', 'image-uri': imageUri },
+    env: { ...world.credentialsFor(DEV), AWS_REGION: 'us-east-1', GITHUB_REF: ref, MODEL_DEPLOY_MAX_ATTEMPTS: '2' },
+  });
 }
 
 // The bound is not a timing check: the jobs take 10 s on an idle machine and over 90 s on a loaded one.
@@ -118,11 +156,37 @@ beforeAll(async () => {
   const t0 = Date.now();
   // As docs/getting-started.md tells the user to call it (vars.MODEL_DEPLOY_ROLES, no aws-region variable).
   await viaCaller('build-and-deploy dev', 'model deploy', 'dev', {});
+  const built = step(jobs['build-and-deploy dev'], 'Build the serving image').outputs;
+  records.main = await recordBuild(`${built['image-uri']}@${built['image-digest']}`);
   await job('build-and-deploy ecs dev', 'build-and-deploy.yml', 'deploy', { environment: 'dev', deployment: 'code-assistant', roles });
   await job('rotate dev', 'rotate-key.yml', 'rotate', { environment: 'dev', deployment: 'code-assistant', roles });
   // The hourly run the documented caller makes (refresh-only); a grace given by mistake must not reach it.
   await job('refresh dev', 'rotate-key.yml', 'rotate', { environment: 'dev', deployment: 'code-assistant', roles, 'refresh-only': true, 'grace-period-hours': '1' });
-  await job('promote prod', 'promote.yml', 'promote', { targets: '["prod"]', deployment: 'qwen-chat', region: 'us-east-1', roles }, { target: 'prod' });
+  const prodInputs = { targets: '["prod"]', deployment: 'qwen-chat', region: 'us-east-1', roles };
+  // Issue 20.1: a dev job writes between the plan and the approved job: the promotion must refuse, naming both.
+  await promoteRun('promote prod tampered', prodInputs, { target: 'prod' }, () => {
+    const planJob = jobs['promote prod tampered (plan)'];
+    if (!planJob.outputs.plan) throw new Error(`the plan job made no plan: ${planJob.errors.join('; ')} ${planJob.steps.map((x) => `${x.name}:${x.outcome} ${why(x)}`).join('\n')}`);
+    const plan = JSON.parse(planJob.outputs.plan) as { image?: { repositoryName: string; tag: string }; weights?: { bucket: string; objects: { key: string }[] } };
+    original.image = world.ecr.repo(DEV, 'us-east-1', plan.image!.repositoryName).tags.get(plan.image!.tag);
+    tampered.pushed = world.ecr.pushImage(DEV, 'us-east-1', plan.image!.repositoryName, plan.image!.tag, [Buffer.from('a dev branch image')]);
+    tampered.key = plan.weights!.objects[plan.weights!.objects.length - 1]!.key;
+    const o = world.ecr.buckets.get(plan.weights!.bucket)!.get(tampered.key)!;
+    original.object = { ...o };
+    world.ecr.putObject(plan.weights!.bucket, tampered.key, o.size + 1);
+  });
+  // The dev job's writes undone (main builds again): the same promotion goes through.
+  restoreTampered();
+  // A digest no protected ref built: a dev branch's image, recorded by a feature-branch run.
+  const feature = world.ecr.pushImage(DEV, 'us-east-1', 'acme-llm/qwen-chat', 'feature-1', [Buffer.from('feature branch image')]);
+  tampered.feature = feature;
+  records.feature = await recordBuild(`${DEV}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat:feature-1@${feature}`, 'refs/heads/feature');
+  await promoteRun('promote prod feature image', { ...prodInputs, 'image-uri': `${DEV}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat:feature-1@${feature}` }, { target: 'prod' });
+  // The approved job given a plan the plan job never made (a digest no protected ref built): it checks itself.
+  const fixed = JSON.parse(jobs['promote prod tampered (plan)'].outputs.plan ?? '{}') as Record<string, unknown>;
+  const forged = { ...fixed, image: { repositoryName: 'acme-llm/qwen-chat', tag: 'feature-1', digest: feature }, provenance: undefined };
+  await job('promote prod forged plan', 'promote.yml', 'promote', prodInputs, { target: 'prod' }, undefined, { plan: { outputs: { plan: JSON.stringify(forged) }, result: 'success' } });
+  await promoteRun('promote prod', prodInputs, { target: 'prod' });
   // The documented promotion: staging then prod (the matrix, max-parallel 1), every region of each.
   await viaCaller('promote staging', 'model promote', 'promote', { deployment: 'qwen-chat' }, { target: 'staging' });
   await viaCaller('promote prod all regions', 'model promote', 'promote', { deployment: 'qwen-chat' }, { target: 'prod' });
@@ -318,6 +382,55 @@ describe('promote.yml (qwen-chat dev → prod, us-east-1)', () => {
     const keys = Object.keys((JSON.parse(versions) as Record<string, Record<string, unknown>>)['us-east-1'] ?? {});
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(key.startsWith(prefix)).toBe(true);
+  });
+});
+
+describe('promote.yml: the approval decides what reaches prod (issue 20.1)', () => {
+  const promotedInProd = (digest: string | undefined) =>
+    ['us-east-1', 'eu-west-1'].some((r) => Boolean(digest && world.ecr.registries.get(`${PROD}/${r}`)?.get('acme-llm/qwen-chat')?.manifests.has(digest)));
+
+  it("main's build is recorded: which ref, commit and run built the digest and its weights", () => {
+    expect(records.main.code).toBe(0);
+    expect(records.main.outputs['provenance-record']).toMatch(new RegExp(`^s3://model-deploy-${DEV}-us-east-1/model-deploy-provenance/acme-llm/qwen-chat/[0-9a-f]{64}\\.json$`));
+  });
+
+  it('the plan job fixes the digest and every weight object, and shows them in the run summary before any approval', () => {
+    const j = jobs['promote prod (plan)'];
+    expect(j.errors).toEqual([]);
+    expect(j.environment).toBe('dev');
+    const s = step(j, 'Plan the promotion');
+    expect(why(s)).toBe('');
+    const plan = JSON.parse(j.outputs.plan) as { image: { digest: string }; weights: { objects: { key: string; etag: string }[] }; provenance: { ref: string } };
+    const built = step(jobs['build-and-deploy dev'], 'Build the serving image').outputs;
+    expect(plan.image.digest).toBe(built['image-digest']);
+    expect(plan.provenance.ref).toBe('refs/heads/main');
+    expect(plan.weights.objects.length).toBeGreaterThan(0);
+    expect(s.bundle?.summary).toContain(built['image-digest']);
+    for (const o of plan.weights.objects) expect(s.bundle?.summary).toContain(o.etag.replace(/"/g, ''));
+    // The approved job promoted exactly it.
+    expect(step(jobs['promote prod'], 'Promote the model').inputs.plan).toBe(j.outputs.plan);
+  });
+
+  it('an image pushed and an object overwritten by a dev job after the plan was fixed are not promoted: the run fails naming both', () => {
+    const j = jobs['promote prod tampered'];
+    const s = step(j, 'Promote the model');
+    expect(s.outcome).toBe('failure');
+    expect(s.all).toContain(`acme-llm/qwen-chat:${JSON.parse(jobs['promote prod tampered (plan)'].outputs.plan).image.tag} now points at ${tampered.pushed}`);
+    expect(s.all).toMatch(/Source changed since approval|The source changed after the plan was fixed/);
+    expect(s.all).toContain(`${tampered.key} `);
+    expect(step(j, 'Deploy the endpoint').outcome).toBe('skipped');
+    expect(promotedInProd(tampered.pushed)).toBe(false);
+  });
+
+  it('a plan with a digest not built from the protected ref is refused: by the plan job, and by the approved job given a forged plan', () => {
+    const planned = step(jobs['promote prod feature image (plan)'], 'Plan the promotion');
+    expect(planned.outcome).toBe('failure');
+    expect(planned.all).toContain(`acme-llm/qwen-chat@${tampered.feature} was built from refs/heads/feature`);
+    expect(jobs['promote prod feature image'].status).toBe('skipped');
+    const forged = step(jobs['promote prod forged plan'], 'Promote the model');
+    expect(forged.outcome).toBe('failure');
+    expect(forged.all).toContain(`acme-llm/qwen-chat@${tampered.feature} was built from refs/heads/feature`);
+    expect(promotedInProd(tampered.feature)).toBe(false);
   });
 });
 

@@ -75,6 +75,8 @@ export interface JobRequest {
   env?: Record<string, string>;
   /** The triggering event (default workflow_dispatch); on a schedule the inputs context is empty. */
   event?: 'workflow_dispatch' | 'schedule';
+  /** The `needs` context: the outputs and result of the jobs this one needs (e.g. promote.yml's plan job). */
+  needs?: Record<string, { outputs: Record<string, string>; result: string }>;
 }
 
 const EVAL = path.join(__dirname, 'workflow-eval.mjs');
@@ -164,7 +166,7 @@ function jobContexts(req: JobRequest, workflowPath: string) {
     strategy: { 'fail-fast': true, 'job-index': 0, 'job-total': 1, 'max-parallel': 1 },
     job: { status: 'success', workflow_repository: ACTIONS_REPOSITORY, workflow_sha: ACTIONS_SHA, workflow_ref: `${ACTIONS_REPOSITORY}/.github/workflows/${req.workflow}@refs/tags/v1` },
     steps: {} as Record<string, { outputs: Record<string, string>; outcome: string; conclusion: string }>,
-    needs: {}, vars: {}, secrets: {}, env: {},
+    needs: req.needs ?? {}, vars: {}, secrets: {}, env: {},
     runner: { os: 'Linux', arch: 'X64', temp: os.tmpdir() },
   };
 }

@@ -53,7 +53,7 @@ test('promotes image and weights to two regions, outputs per region, and a re-ru
   const digest = fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'git-0123456', layers);
   fake.putObject('dev-weights', 'chat/model.tar.gz', 4096);
   for (const r of ['us-east-1', 'eu-west-1']) fake.buckets.set(`model-deploy-333333333333-${r}`, new Map());
-  const inputs = { 'target-environment': 'prod', 'model-data-url': 's3://dev-weights/chat/model.tar.gz' };
+  const inputs = { mode: 'direct', 'target-environment': 'prod', 'model-data-url': 's3://dev-weights/chat/model.tar.gz' };
 
   const run = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs });
   expect(run.stderr).not.toMatch(/Error/);
@@ -89,13 +89,13 @@ test('promotes image and weights to two regions, outputs per region, and a re-ru
 
 test('a refused role and an unknown environment fail with advice, naming what and where', async () => {
   fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [Buffer.alloc(10, 1)]);
-  const denied = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs: { 'target-environment': 'locked' } });
+  const denied = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs: { mode: 'direct', 'target-environment': 'locked' } });
   expect(denied.code).toBe(1);
   expect(denied.stdout).toMatch(/Could not assume arn:aws:iam::777777777777:role\/denied-promotion/);
   expect(denied.stdout).toMatch(/trust policy/);
   expect(server.calls()).not.toContain('PutImage');
 
-  const unknown = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs: { 'target-environment': 'prd' } });
+  const unknown = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs: { mode: 'direct', 'target-environment': 'prd' } });
   expect(unknown.code).toBe(1);
   expect(unknown.stdout).toMatch(/unknown environment "prd"/);
   expect(unknown.stdout).toMatch(/prod/);
@@ -114,7 +114,7 @@ describe('a promote job of the target environment (issue 12.2)', () => {
     const digest = fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'git-0123456', [Buffer.alloc(2000, 5)]);
     fake.putObject('dev-weights', 'chat/model.tar.gz', 4096);
     fake.bucketOwners.set('dev-weights', '111111111111');
-    const inputs = { 'target-environment': 'prod', region: 'eu-west-1', 'model-data-url': 's3://dev-weights/chat/model.tar.gz' };
+    const inputs = { mode: 'direct', 'target-environment': 'prod', region: 'eu-west-1', 'model-data-url': 's3://dev-weights/chat/model.tar.gz' };
     const run = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs, env: oidcEnv() });
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.code).toBe(0);
@@ -141,7 +141,7 @@ describe('a promote job of the target environment (issue 12.2)', () => {
     server = await fake.serve(0, { AKIDLOOPBACKTEST: '333333333333' });
     fake.oidcToken = TOKEN;
     fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [Buffer.alloc(10, 1)]);
-    const inputs = { 'target-environment': 'prod', 'source-role-arn': 'arn:aws:iam::111111111111:role/denied-reader' };
+    const inputs = { mode: 'direct', 'target-environment': 'prod', 'source-role-arn': 'arn:aws:iam::111111111111:role/denied-reader' };
     const run = await runBundle('promote-model', { workspace, awsEndpoint: server.url, inputs, env: oidcEnv() });
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/Could not assume arn:aws:iam::111111111111:role\/denied-reader with this job's OIDC token/);

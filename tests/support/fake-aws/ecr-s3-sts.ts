@@ -58,6 +58,8 @@ export class FakeAws {
   /** Bucket → owning account (checked against ExpectedBucketOwner when set). */
   bucketOwners = new Map<string, string>();
   versioned = new Set<string>();
+  /** Every version of every object of a versioned bucket ("bucket/key" → versions, oldest first): GET and copy ?versionId= read them. */
+  history = new Map<string, S3Obj[]>();
   /** Bucket-level calls over HTTP: "CreateBucket NAME", "publicAccessBlock NAME", ... */
   bucketCalls: string[] = [];
   uploads = new Map<string, { key: string; parts: Buffer[] }>();
@@ -266,7 +268,25 @@ export class FakeAws {
     const checksum = w.checksum ?? (w.checksumAlgorithm === 'SHA256' ? (data ? createHash('sha256').update(data).digest('base64') : `sha256-of-${etag}`) : undefined);
     const o: S3Obj = { size, etag, metadata: w.metadata, tags: w.tags, kmsKeyId: w.kmsKeyId, versionId, checksum, data };
     b.set(key, o);
+    if (versionId) this.history.set(`${bucket}/${key}`, [...(this.history.get(`${bucket}/${key}`) ?? []), o]);
     return o;
+  }
+
+  /** The object as S3 answers GET/HEAD: the current one, or (versionId) that version, which S3 keeps after an overwrite. */
+  objectAt(bucket: string, key: string, versionId?: string | null): S3Obj | undefined {
+    if (!versionId) return this.buckets.get(bucket)?.get(key);
+    const found = (this.history.get(`${bucket}/${key}`) ?? []).find((o) => o.versionId === versionId);
+    // S3 answers a malformed or unknown version id with 400 InvalidArgument / 404 NoSuchVersion.
+    if (!found) throw new AwsError('NoSuchVersion', 'The specified version does not exist.', 404);
+    return found;
+  }
+
+  /** CopySource "bucket/key[?versionId=V]" (URL-encoded key) as S3 reads it. */
+  copySource(source: string): { bucket: string; key: string; versionId?: string } {
+    const [path = '', query = ''] = source.replace(/^\//, '').split('?');
+    const [bucket = '', ...key] = path.split('/');
+    const versionId = new URLSearchParams(query).get('versionId') ?? undefined;
+    return { bucket, key: key.map(decodeURIComponent).join('/'), versionId };
   }
 
   createUpload(bucket: string, key: string, w: S3Write): string {
@@ -437,7 +457,7 @@ export class FakeAws {
       return xml(`<ListBucketResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><KeyCount>${items.length}</KeyCount><IsTruncated>false</IsTruncated>${items.map(([k, o]) => `<Contents><Key>${k}</Key><Size>${o.size}</Size><ETag>${o.etag.replace(/"/g, '&quot;')}</ETag></Contents>`).join('')}</ListBucketResult>`);
     }
     if (req.method === 'HEAD') {
-      const o = b.get(key);
+      const o = this.objectAt(bucket, key, url.searchParams.get('versionId'));
       if (!o) return { status: 404, body: '' };
       const meta = Object.fromEntries(Object.entries(o.metadata).map(([k, v]) => [`x-amz-meta-${k}`, v]));
       return { headers: { 'content-length': String(o.size), etag: o.etag, 'content-type': 'application/octet-stream', ...meta, ...(o.versionId ? { 'x-amz-version-id': o.versionId } : {}) }, body: '' };
@@ -451,9 +471,9 @@ export class FakeAws {
     const withVersion = (reply: Reply, versionId?: string): Reply => (versionId ? { ...reply, headers: { ...reply.headers, 'x-amz-version-id': versionId } } : reply);
     const source = header('x-amz-copy-source');
     const sourceObj = () => {
-      const [sb = '', ...sk] = decodeURIComponent(source ?? '').replace(/^\//, '').split('/');
-      this.assertCanRead(caller, sb);
-      const o = this.buckets.get(sb)?.get(sk.join('/'));
+      const src = this.copySource(source ?? '');
+      this.assertCanRead(caller, src.bucket);
+      const o = this.objectAt(src.bucket, src.key, src.versionId);
       if (!o) throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
       const ifMatch = header('x-amz-copy-source-if-match');
       if (ifMatch && ifMatch !== o.etag) throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
@@ -461,7 +481,7 @@ export class FakeAws {
     };
     const uploadId = url.searchParams.get('uploadId');
     if (req.method === 'GET' && key !== '' && !url.searchParams.has('list-type')) {
-      const o = b.get(key);
+      const o = this.objectAt(bucket, key, url.searchParams.get('versionId'));
       if (!o) return { status: 404, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>' };
       if (header('if-match') && header('if-match') !== o.etag) return { status: 412, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>' };
       return { headers: { 'content-type': 'application/octet-stream', etag: o.etag, ...(o.checksum && !o.checksum.startsWith('sha256-of') ? { 'x-amz-checksum-sha256': o.checksum } : {}) }, body: this.objectBytes(o) };
@@ -473,6 +493,8 @@ export class FakeAws {
       return withVersion(xml(`<CopyObjectResult><ETag>${copy.etag.replace(/"/g, '&quot;')}</ETag></CopyObjectResult>`), copy.versionId);
     }
     if (req.method === 'PUT' && !uploadId) {
+      // Conditional write: If-None-Match * refuses an existing key (412), as S3 does.
+      if (header('if-none-match') === '*' && b.has(key)) throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
       const o = this.writeObject(bucket, key, uploadedSize(), write());
       return withVersion({ headers: { etag: o.etag, ...(o.checksum ? { 'x-amz-checksum-sha256': o.checksum } : {}) }, body: '' }, o.versionId);
     }

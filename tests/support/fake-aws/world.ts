@@ -516,7 +516,8 @@ export class World {
       this.bodies.set(`s3://${bucket}/${key}`, body);
       return { headers: { etag: o.etag }, body: '' };
     }
-    if (req.method === 'GET' && key && !url.search) {
+    // The SDK adds ?x-id=GetObject; a version id asks for an older version (the ECR fake's S3 keeps those).
+    if (req.method === 'GET' && key && !url.searchParams.has('versionId') && [...url.searchParams.keys()].every((k) => k === 'x-id')) {
       const body = this.bodies.get(`s3://${bucket}/${key}`);
       if (body) return { headers: { 'content-type': 'application/octet-stream' }, body };
     }

@@ -18,7 +18,7 @@ import { ecs, sagemaker } from './fixtures';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;  
 
 let server: Loopback | undefined;
 afterEach(async () => {

@@ -155,19 +155,22 @@ export function mockS3(fake: FakeAws, calls: { op: string; input: any; accessKey
   });
   on('ListObjectsV2', (i) => ({ Contents: [...bucket(i)].filter(([k]) => k.startsWith(i.Prefix ?? '')).map(([Key, o]) => ({ Key, Size: o.size, ETag: o.etag })), IsTruncated: false }));
   on('HeadObject', (i) => {
-    const o = bucket(i, true).get(i.Key);
+    bucket(i, true);
+    const o = fake.objectAt(i.Bucket, i.Key, i.VersionId);
     if (!o) throw fail('NotFound', 404);
     return { ContentLength: o.size, ETag: o.etag, Metadata: o.metadata, VersionId: o.versionId, ChecksumSHA256: o.checksum };
   });
   const write = (i: Record<string, any>): S3Write => ({ metadata: i.Metadata ?? {}, tags: i.Tagging ?? '', kmsKeyId: i.SSEKMSKeyId, checksum: i.ChecksumSHA256, checksumAlgorithm: i.ChecksumAlgorithm });
   on('GetObject', (i) => {
-    const o = bucket(i).get(i.Key);
+    bucket(i);
+    const o = fake.objectAt(i.Bucket, i.Key, i.VersionId);
     if (!o) throw fail('NoSuchKey', 404);
     if (i.IfMatch && i.IfMatch !== o.etag) throw fail('PreconditionFailed', 412);
     const data = fake.objectBytes(o);
     return { Body: (fake.sourceStream ?? ((d: Buffer) => Readable.from([d])))(data), ContentLength: o.size, ETag: o.etag, ChecksumSHA256: o.checksum };
   });
   on('PutObject', (i) => {
+    if (i.IfNoneMatch === '*' && bucket(i).has(i.Key)) throw fail('PreconditionFailed', 412);
     bucket(i);
     const o = fake.writeObject(i.Bucket, i.Key, Buffer.from(i.Body), write(i));
     return { VersionId: o.versionId, ETag: o.etag, ChecksumSHA256: o.checksum };
@@ -188,11 +191,12 @@ export function mockS3(fake: FakeAws, calls: { op: string; input: any; accessKey
   on('AbortMultipartUpload', (i) => (bucket(i), fake.abortUpload(i.UploadId), {}));
   on('CopyObject', (i, caller) => {
     const target = bucket(i);
-    const [srcBucket, ...rest] = String(i.CopySource).split('/');
-    fake.assertCanRead(caller, srcBucket ?? '');
-    const src = fake.buckets.get(srcBucket ?? '')?.get(rest.map(decodeURIComponent).join('/'));
+    const { bucket: srcBucket, key: srcKey, versionId: srcVersion } = fake.copySource(String(i.CopySource));
+    fake.assertCanRead(caller, srcBucket);
+    const src = fake.objectAt(srcBucket, srcKey, srcVersion);
     if (!src) throw fail('NoSuchKey', 404);
-    if (i.ExpectedSourceBucketOwner && fake.bucketOwners.get(srcBucket ?? '') !== i.ExpectedSourceBucketOwner) throw fail('AccessDenied', 403);
+    if (i.CopySourceIfMatch && i.CopySourceIfMatch !== src.etag) throw fail('PreconditionFailed', 412);
+    if (i.ExpectedSourceBucketOwner && fake.bucketOwners.get(srcBucket) !== i.ExpectedSourceBucketOwner) throw fail('AccessDenied', 403);
     const versionId = fake.versioned.has(i.Bucket) ? `v${fake.buckets.size}-${target.size + 1}-${Date.now()}` : undefined;
     const checksum = i.ChecksumAlgorithm === 'SHA256' ? `sha256-of-${src.etag}` : undefined;
     target.set(i.Key, { size: src.size, etag: `"copy-${src.etag.replace(/"/g, '')}"`, metadata: i.Metadata ?? {}, tags: i.Tagging ?? '', kmsKeyId: i.SSEKMSKeyId, versionId, checksum });

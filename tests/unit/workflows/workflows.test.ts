@@ -187,7 +187,7 @@ describe('reusable workflows', () => {
         expect({ file, jobId, group: j.concurrency?.group, cancel: j.concurrency?.['cancel-in-progress'] }).toEqual({
           file,
           jobId,
-          group: expect.stringMatching(/^model-deploy-.*\$\{\{ (inputs\.environment|matrix\.target)/),
+          group: expect.stringMatching(/^model-deploy-.*\$\{\{ (inputs\.environment|matrix\.target|inputs\.source-environment)/),
           cancel: false,
         });
       }
@@ -201,7 +201,7 @@ describe('reusable workflows', () => {
         const group = String((job as Json).concurrency.group);
         // A group keyed on the deployment name splits one stack in two (an empty name and the resolved one).
         expect(group).not.toMatch(/deployment/);
-        groups.add(group.replace(/\$\{\{ (inputs\.environment \|\| 'prod'|inputs\.environment|matrix\.target) \}\}/, '<env>'));
+        groups.add(group.replace(/\$\{\{ (inputs\.environment \|\| 'prod'|inputs\.environment|inputs\.source-environment|matrix\.target) \}\}/, '<env>'));
       }
     }
     expect([...groups]).toEqual(['model-deploy-${{ github.repository }}-<env>']);
@@ -305,13 +305,28 @@ describe('reusable workflows', () => {
 
   it('promote hands every workflow input that promote-model also takes to it unchanged, Bedrock and throughput included (issue 16.4)', () => {
     const doc = load('promote.yml');
+    const plan = (doc.jobs.plan.steps as Json[]).find((s) => s.id === 'plan')!;
     const step = (doc.jobs.promote.steps as Json[]).find((s) => s.id === 'promote')!;
     const actionInputs = Object.keys((parse(fs.readFileSync(path.join(actionDir(step.uses), 'action.yml'), 'utf8')) as Json).inputs);
+    // What is promoted goes to the plan job only (issue 20.1): the approved job takes the plan and nothing else.
+    const planned = ['image-uri', 'bedrock-model-arn'];
     for (const trigger of ['workflow_call', 'workflow_dispatch']) {
       const shared = Object.keys(doc.on[trigger].inputs).filter((name) => actionInputs.includes(name));
-      expect(shared).toEqual(expect.arrayContaining(['bedrock-model-arn', 'provisioned-model-units', 'commitment-duration', 'image-uri']));
-      for (const name of shared) expect({ name, with: step.with[name] }).toEqual({ name, with: `\${{ inputs.${name} }}` });
+      expect(shared).toEqual(expect.arrayContaining(['bedrock-model-arn', 'provisioned-model-units', 'commitment-duration', 'image-uri', 'provenance', 'protected-refs']));
+      for (const name of shared.filter((n) => !planned.includes(n) && n !== 'target-environment')) expect({ name, with: step.with[name] }).toEqual({ name, with: `\${{ inputs.${name} }}` });
+      for (const name of planned) expect({ name, plan: plan.with[name], promote: step.with[name] }).toEqual({ name, plan: `\${{ inputs.${name} }}`, promote: undefined });
     }
+    expect(step.with).toMatchObject({ mode: 'promote', plan: '${{ needs.plan.outputs.plan }}' });
+    expect(plan.with).toMatchObject({ mode: 'plan' });
+  });
+
+  it('promote fixes the plan before the approval: the plan job has no target environment, the promote job needs it (issue 20.1)', () => {
+    const doc = load('promote.yml');
+    expect(doc.jobs.plan.environment).toBe('${{ inputs.source-environment }}');
+    expect(doc.jobs.promote.needs).toBe('plan');
+    expect(doc.jobs.plan.outputs.plan).toBe('${{ steps.plan.outputs.plan }}');
+    // Nothing in the workflow may fall back to "the newest image pushed".
+    for (const trigger of ['workflow_call', 'workflow_dispatch']) expect(doc.on[trigger].inputs.provenance.default).toBe('required');
   });
 
   it('promote deploys no endpoint after a Bedrock model copy (Bedrock serves it), and exposes the copied and provisioned models', () => {

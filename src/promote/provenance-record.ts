@@ -1,0 +1,145 @@
+/**
+ * Provenance of a build (issue 20.1): which ref of which repository built an image digest and its weights.
+ * The build on the protected ref writes one record per digest under `model-deploy-provenance/` of the source
+ * account's artifact bucket, as the recorder role that only that ref's jobs can assume; the bucket policy
+ * denies that prefix to every other principal (dev's deploy role included), so a record's existence at its key
+ * is the proof, and its content says which ref, commit and run. Plan and promote refuse a digest without a
+ * record from a protected ref, and weights that differ from the ones the record lists.
+ * Why not a signature: see docs/promotion.md ("Provenance").
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import * as s3 from '@aws-sdk/client-s3';
+import { Actor, step } from '../core/actor';
+import { awsClient } from '../core/aws';
+import { DeployError, errorName, isNotFound } from '../core/errors';
+import { s3Url } from '../core/s3-location';
+
+/** One source object as a plan fixed it, or as the build recorded it. */
+export interface PlannedObject {
+  key: string;
+  size: number;
+  etag: string;
+  /** Absent when the source bucket is not versioned: the ETag (and checksum) pin it then. */
+  versionId?: string;
+  checksumSha256?: string;
+}
+
+export const PROVENANCE_PREFIX = 'model-deploy-provenance/';
+export const DEFAULT_PROTECTED_REFS = ['refs/heads/main'];
+
+export interface ProvenanceRecord {
+  version: 1;
+  /** GITHUB_REPOSITORY of the build. */
+  repository: string;
+  /** GITHUB_REF of the build: the protected ref. */
+  ref: string;
+  sha: string;
+  runId: string;
+  workflowRef?: string;
+  image: { repositoryName: string; digest: string };
+  weights?: { bucket: string; prefix: string; objects: PlannedObject[] };
+}
+
+/** Where the record of a digest lives: one key per image repository and digest. */
+export function recordKey(repositoryName: string, digest: string): string {
+  return `${PROVENANCE_PREFIX}${repositoryName}/${digest.replace(/^sha256:/, '')}.json`;
+}
+
+export interface ProvenancePolicy {
+  /** Refs whose builds may be promoted (default refs/heads/main). */
+  protectedRefs: string[];
+  /** The repository the build must come from (GITHUB_REPOSITORY of this run). */
+  repository?: string;
+}
+
+export interface RecordLocation {
+  actor: Actor;
+  account: string;
+  region: string;
+  bucket: string;
+}
+
+const client = (at: RecordLocation) => awsClient(S3Client, { region: at.region, credentials: at.actor.credentials });
+
+/** The record of a digest, or undefined when there is none. */
+export async function readProvenance(at: RecordLocation, repositoryName: string, digest: string): Promise<{ record?: ProvenanceRecord; url: string }> {
+  const key = recordKey(repositoryName, digest);
+  const url = s3Url({ bucket: at.bucket, key });
+  const body = await step(at.actor, 's3:GetObject', url, async () => {
+    try {
+      const out = await client(at).send(new s3.GetObjectCommand({ Bucket: at.bucket, Key: key, ExpectedBucketOwner: at.account }));
+      const chunks: Buffer[] = [];
+      for await (const chunk of (out.Body ?? []) as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
+      return Buffer.concat(chunks).toString('utf8');
+    } catch (err) {
+      if (isNotFound(err) || errorName(err) === 'NoSuchKey') return undefined;
+      throw err;
+    }
+  });
+  if (body === undefined) return { url };
+  try {
+    return { record: JSON.parse(body) as ProvenanceRecord, url };
+  } catch {
+    throw new DeployError(`The provenance record ${url} is not JSON.`, { title: 'No provenance' });
+  }
+}
+
+/**
+ * Why the record does not make `digest` (and `weights`) promotable, or undefined when it does: written for this
+ * digest and repository, by a build of a protected ref, listing exactly the planned weights.
+ */
+export function provenanceProblem(record: ProvenanceRecord | undefined, url: string, expect: { repositoryName: string; digest: string; weights?: PlannedObject[] }, policy: ProvenancePolicy): string | undefined {
+  const what = `image ${expect.repositoryName}@${expect.digest}`;
+  if (!record) return `${what} has no provenance record (${url}): it was not built by a run of ${policy.protectedRefs.join(' or ')}`;
+  if (record.image?.digest !== expect.digest || record.image?.repositoryName !== expect.repositoryName) return `the provenance record ${url} names ${record.image?.repositoryName}@${record.image?.digest}, not ${what}`;
+  if (!policy.protectedRefs.includes(record.ref)) return `${what} was built from ${record.ref} (run ${record.runId}), not from ${policy.protectedRefs.join(' or ')}`;
+  if (policy.repository && record.repository !== policy.repository) return `${what} was built by ${record.repository}, not ${policy.repository}`;
+  if (expect.weights) {
+    const built = new Map((record.weights?.objects ?? []).map((o) => [o.key, o]));
+    for (const o of expect.weights) {
+      const b = built.get(o.key);
+      const where = record.weights ? s3Url({ bucket: record.weights.bucket, key: o.key }) : o.key;
+      if (!b) return `${where} is not one of the weights the ${record.ref} build wrote (record ${url})`;
+      const versionDiffers = b.versionId && o.versionId && b.versionId !== o.versionId;
+      if (versionDiffers || b.etag !== o.etag || b.size !== o.size) return `${where} is not the object the ${record.ref} build wrote (ETag ${o.etag}, the build wrote ${b.etag}): it was overwritten since`;
+    }
+  }
+  return undefined;
+}
+
+/** Reads and checks a digest's provenance; throws naming the artifact when it is not promotable. */
+export async function requireProvenance(at: RecordLocation, expect: { repositoryName: string; digest: string; weights?: PlannedObject[] }, policy: ProvenancePolicy): Promise<{ record: ProvenanceRecord; url: string }> {
+  const { record, url } = await readProvenance(at, expect.repositoryName, expect.digest);
+  const problem = provenanceProblem(record, url, expect, policy);
+  if (problem || !record) {
+    throw new DeployError(`Not promotable: ${problem}.`, {
+      title: 'No provenance from the protected ref',
+      hint: `Only what a build of ${policy.protectedRefs.join(' or ')} recorded may be promoted: run the build on that ref (it records the digest and weights), then promote the image it built (\`image-uri\` with its digest).`,
+    });
+  }
+  return { record, url };
+}
+
+/**
+ * Writes the record (the recorder role's one write). If-None-Match: a record, once written, is never replaced,
+ * so a later run cannot re-attribute a digest.
+ */
+export async function writeProvenance(at: RecordLocation, record: ProvenanceRecord): Promise<string> {
+  const key = recordKey(record.image.repositoryName, record.image.digest);
+  const url = s3Url({ bucket: at.bucket, key });
+  await step(at.actor, 's3:PutObject', url, async () => {
+    try {
+      await client(at).send(
+        new s3.PutObjectCommand({ Bucket: at.bucket, Key: key, ExpectedBucketOwner: at.account, Body: JSON.stringify(record), ContentType: 'application/json', IfNoneMatch: '*' }),
+      );
+    } catch (err) {
+      if (errorName(err) !== 'PreconditionFailed') throw err;
+      // Already recorded (a re-run of the same build): it must say the same.
+      const existing = (await readProvenance(at, record.image.repositoryName, record.image.digest)).record;
+      if (existing?.ref !== record.ref || existing.repository !== record.repository) {
+        throw new DeployError(`${url} already records ${record.image.digest} as built by ${existing?.repository} ${existing?.ref}.`, { title: 'Provenance already recorded' });
+      }
+    }
+  });
+  return url;
+}
