@@ -98,7 +98,7 @@ describe('gateway slots: eviction and the per-peer cap', () => {
 
   test('when every slot is taken, the oldest idle connection makes room for a new client', async () => {
     const g = await gateway({ MODEL_DEPLOY_MAX_CONNECTIONS: '4' });
-    const idle = [];
+    const idle: ReturnType<typeof connection>[] = [];
     for (let i = 0; i < 4; i++) {
       idle.push(connection(g.port, `127.0.0.${10 + i}`));
       // One after the other, so "oldest" is the first.
