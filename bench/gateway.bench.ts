@@ -3,16 +3,22 @@
  * measured against a reference in the same run that keeps the same deadline: Node's own HTTP server with
  * the same header deadline and watchdog period, and Node's HTTP client with the same health timeout. The
  * tests (tests/unit/serving/gateway-attacks.test.ts) check that the gateway closes and answers 502.
+ *
+ * Then slot exhaustion (issue 20, Medium 4): an authenticated client's success rate and latency while 320
+ * hostile connections of each kind (from 32 addresses) hold at the gateway's default 256 slots, against the
+ * same client with no attack in the same run. tests/unit/serving/gateway-slots.test.ts asserts the 100 %.
  */
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import type { BenchRow } from './types';
-import { startGateway, trickleHeaders } from '../tests/support/gateway';
+import { HostileKind, holdHostile, legitRequests, startGateway, trickleHeaders, waitFor } from '../tests/support/gateway';
 
 const DEADLINE_S = 1;
 const RUNS = 5;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const LEGIT_REQUESTS = 50;
 const listen = async (server: http.Server) => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return (server.address() as AddressInfo).port;
@@ -81,10 +87,54 @@ export default async function (): Promise<BenchRow[]> {
       row('slow headers: connection closed after', header, "Node's server, same deadline and watchdog"),
       row('hung engine: /ping answered 502 after', health, "Node's client, same timeout"),
       { name: 'runs where the gateway did not close or answer 502', value: failures, unit: `of ${RUNS}`, target: '0', ok: failures === 0 },
+      ...(await slotExhaustion()),
     ];
   } finally {
     await gw.stop();
     await close(hung);
     await close(reference);
   }
+}
+
+/** An authenticated client under each slot-exhaustion attack, against the same client unattacked. */
+async function slotExhaustion(): Promise<BenchRow[]> {
+  const engine = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' }).end('{}'));
+  });
+  const enginePort = await listen(engine);
+  const key = 'B'.repeat(24) + 'keyBench0123456789abcdef';
+  const rows: BenchRow[] = [];
+  try {
+    const measure = async (kind?: HostileKind) => {
+      const gw = await startGateway({ MODEL_DEPLOY_UPSTREAM: `127.0.0.1:${enginePort}`, MODEL_DEPLOY_API_KEY_A: key, MODEL_DEPLOY_ACCESS_LOG: '0' });
+      const pool = kind ? holdHostile(gw.port, kind, { count: 320, peers: 32 }) : undefined;
+      try {
+        if (pool) await waitFor(() => pool.peakOpen() >= 300 || pool.opened() >= 640);
+        const results = await legitRequests(gw.port, key, { requests: LEGIT_REQUESTS });
+        return { results, peak: pool?.peakOpen() ?? 0, opened: pool?.opened() ?? 0 };
+      } finally {
+        pool?.stop();
+        await gw.stop();
+      }
+    };
+    const baseline = await measure();
+    const baseP50 = median(baseline.results.map((r) => r.ms));
+    rows.push({ name: 'slots: authenticated request, no attack, p50 / p95', value: Number(baseP50.toFixed(1)), unit: `ms (p95 ${quantile(baseline.results.map((r) => r.ms), 0.95).toFixed(1)} ms, ${LEGIT_REQUESTS} requests, a new connection each)` });
+    for (const kind of ['idle', 'slow-ping-body', 'keep-alive', 'slow-headers'] as HostileKind[]) {
+      const m = await measure(kind);
+      const ok = m.results.filter((r) => r.status === 200);
+      const ms = m.results.map((r) => r.ms);
+      rows.push({
+        name: `slots: under ${kind} attack (320 connections, 32 addresses; peak ${m.peak} open, ${m.opened} opened), authenticated requests served`,
+        value: Number(((100 * ok.length) / m.results.length).toFixed(1)),
+        unit: `% (p50 ${median(ms).toFixed(1)} ms, p95 ${quantile(ms, 0.95).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms)`,
+        target: '100 %',
+        ok: ok.length === m.results.length,
+      });
+    }
+  } finally {
+    await close(engine);
+  }
+  return rows;
 }

@@ -98,3 +98,48 @@ export async function probeKeys(options: ProbeOptions, expectations: KeyExpectat
   }
   return lines;
 }
+
+/**
+ * The URL the keys are probed at: `endpoint-url` when given, else the stack's URL output. Both keys travel to it,
+ * so it must be https (no key in clear on the network) and name the stack's own host and port (a mistyped or
+ * planted input must not collect them); no user name, password, query or fragment. Checked before anything
+ * changes. Messages show the origin at most: a user name or password in the input is never printed.
+ */
+export function probeUrl(input: string | undefined, stackUrl: string | undefined, stack: string): string | undefined {
+  const own = stackUrl === undefined ? undefined : checkedHttps(stackUrl, `the URL output of stack ${stack}`, false, 'Redeploy the endpoint with deploy-endpoint: its templates output https://HOSTNAME.');
+  if (input === undefined || input === '') return own?.href;
+  const use = own ? `Use ${own.origin}, or leave endpoint-url empty to use the stack's URL.` : 'Leave endpoint-url empty to use the stack\'s URL.';
+  const url = checkedHttps(input, 'input `endpoint-url`', true, use);
+  const refuse = (problem: string, hint = use) => new DeployError(`input \`endpoint-url\` ${problem}`, { title: 'Invalid input', hint: `Nothing was changed. ${hint}` });
+  if (!own) throw refuse(`cannot be checked: stack ${stack} has no URL output to compare its host with`, 'Redeploy the endpoint with deploy-endpoint, which outputs EndpointUrl.');
+  const hostOf = (u: URL) => u.hostname.toLowerCase().replace(/\.$/, '');
+  if (hostOf(url) !== hostOf(own)) {
+    throw refuse(
+      `names host ${url.hostname}, but stack ${stack} serves at ${own.hostname}: rotate-key sends the keys only to the stack's own host`,
+      `${use} To call the endpoint by another name, set security.hostname in the spec and deploy: the stack then serves at that name.`,
+    );
+  }
+  if (url.port !== own.port) throw refuse(`names port ${url.port || '443'}, but stack ${stack} serves at port ${own.port || '443'} of ${own.hostname}`);
+  return url.href;
+}
+
+/** The form of input `endpoint-url` alone (https, no credentials, query or fragment): checked before any AWS call. */
+export function checkEndpointUrlInput(input: string): void {
+  checkedHttps(input, 'input `endpoint-url`', true, "Leave endpoint-url empty to use the stack's URL.");
+}
+
+/** `text` as an https URL without credentials, query or fragment, or a DeployError naming `what`. */
+function checkedHttps(text: string, what: string, isInput: boolean, hint: string): URL {
+  const refuse = (problem: string) => new DeployError(`${what} ${problem}`, { title: isInput ? 'Invalid input' : 'Unexpected stack', hint: `Nothing was changed. ${hint}` });
+  const form = 'expected https://HOST[:PORT][/PATH]';
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw refuse(`is not a URL: ${form}`);
+  }
+  if (url.username || url.password) throw refuse(`carries a user name or password: ${form}`);
+  if (url.protocol !== 'https:') throw refuse(`(${url.origin}) must be https, not ${url.protocol.replace(/:$/, '')}: rotate-key sends both API keys to it`);
+  if (url.search || url.hash) throw refuse(`(${url.origin}) has a query or fragment: ${form}`);
+  return url;
+}

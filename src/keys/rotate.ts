@@ -17,7 +17,7 @@ import type { RunContext } from '../core/action';
 import type { Target } from '../config/select';
 import type { Reporter } from '../core/log';
 import type { Deployment, EnvironmentSpec } from '../config/types';
-import { DEFAULT_PROBE_PAYLOAD, KeyExpectation, probeKeys, ProbeOptions, wrongKey } from './probe';
+import { checkEndpointUrlInput, DEFAULT_PROBE_PAYLOAD, KeyExpectation, probeKeys, ProbeOptions, probeUrl, wrongKey } from './probe';
 import { ensureApiKeySecret, keySecretString, newApiKey } from './secret';
 import { resolveServing, ServingSide } from './serving';
 import { checkOwnership, CURRENT, describeKeySecret, KeyValue, moveLabel, PENDING, readKey, SecretState, SERVE_A, SERVE_B } from './state';
@@ -115,6 +115,8 @@ export async function rotateKeys(target: Target, request: RotateRequest, run: Ru
   if (request.endpointUrl && regions.length > 1) {
     throw new DeployError('input `endpoint-url` names one endpoint, but the deployment serves several regions: set `region` too', { title: 'Invalid input' });
   }
+  // Both keys go to this URL: its form is checked before any call, its host against the stack before any change.
+  if (request.endpointUrl) checkEndpointUrlInput(request.endpointUrl);
   const gracePeriodHours = request.gracePeriodHours ?? d.apiKey.gracePeriodHours;
   const runId = run.env.get('GITHUB_RUN_ID') ? `${run.env.repository ?? ''}#${run.env.get('GITHUB_RUN_ID')}` : undefined;
   const verb = request.mode === 'rotate' ? 'Rotating' : request.mode === 'refresh' ? 'Refreshing' : 'Creating';
@@ -174,9 +176,12 @@ async function rotateRegion(o: RegionRotation): Promise<RotateResult> {
     run.note(`This run already rotated the key (version ${token}); nothing to do.`);
     return result(run, state, { rotated: state.current === token, versionId: state.current ?? token });
   }
+  // The stack and the URL the keys will be sent to are checked before the first change, even a repair.
+  const serving = await resolveServing({ ...o, timeoutMs: o.timeoutMs });
+  const url = probeUrl(o.endpointUrl, serving.endpointUrl, o.stackName);
   const repaired = await finishInterruptedFinish(run, state);
   const foreignPending = refuseLivePending(run, repaired, token);
-  const prepared = await prepare(run, repaired);
+  const prepared = await prepare(run, repaired, serving, url);
   if (o.mode === 'refresh' || prepared.previousInGrace) return refreshOrRefuse(run, prepared, foreignPending);
   return rotate(run, prepared, token);
 }
@@ -239,11 +244,9 @@ function refuseLivePending(run: RunState, state: SecretState, token: string): st
   return foreignPending;
 }
 
-/** Before any change: the stack must exist and have a URL to test the keys against; the current key and its grace period. */
-async function prepare(run: RunState, state: SecretState): Promise<Prepared> {
+/** Before any change: a URL to test the keys against (the stack exists: see probeUrl); the current key and its grace period. */
+async function prepare(run: RunState, state: SecretState, serving: ServingSide, url: string | undefined): Promise<Prepared> {
   const { o, sm } = run;
-  const serving = await resolveServing({ ...o, timeoutMs: o.timeoutMs });
-  const url = o.endpointUrl ?? serving.endpointUrl;
   if (!url) {
     throw new DeployError(`cannot find the URL of ${serving.describe} to test the keys against`, {
       title: 'No endpoint URL',

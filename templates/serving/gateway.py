@@ -9,17 +9,34 @@ API keys (ec2, ecs) are required when MODEL_DEPLOY_API_KEY_A / _B or MODEL_DEPLO
 ({"keys": [...]}) are set; the file is re-read when it changes, without restarting anything.
 
 Hardening (the load balancer in front is internet-facing):
+  - routes are an allowlist: the health routes (/ping and the upstream health path: GET or HEAD, no body, no key),
+    POST /invocations and the engines' OpenAI inference routes (ROUTES); anything else is 404, another method 405;
   - the key is checked from the request head alone; a request without a valid key gets 401 with
     Connection: close and its body is never read (at most briefly discarded so the 401 arrives);
+  - the head is read by the gateway itself (RFC 9112 sections 2-5): CRLF line ends only, no bare CR, no obs-fold,
+    no control character, field names are tokens with the colon right after them, at most
+    MODEL_DEPLOY_MAX_HEAD_BYTES (default 32 KiB) and 100 fields (431 past either);
   - framing follows RFC 9112 section 6: Content-Length only as plain digits and only once, never together with
-    Transfer-Encoding (400, connection closed), no transfer coding but a lone "chunked" (501);
+    Transfer-Encoding, no Transfer-Encoding on HTTP/1.0 (400, connection closed), no transfer coding but a lone
+    "chunked" (501);
   - bodies are capped at MODEL_DEPLOY_MAX_BODY_BYTES (default 25 MiB, SageMaker's own payload limit): 413;
-  - the request head must arrive within MODEL_DEPLOY_HEADER_TIMEOUT_SECONDS (default 10);
-  - at most MODEL_DEPLOY_MAX_CONNECTIONS (default 256) connections at once; more get 503 and are closed;
+  - deadlines: the first request's head must be complete MODEL_DEPLOY_HEADER_TIMEOUT_SECONDS (default 10) after
+    the connection was accepted (later heads: after their first byte); a body must be complete
+    MODEL_DEPLOY_BODY_GRACE_SECONDS (default 10) plus one second per MODEL_DEPLOY_BODY_MIN_BYTES_PER_SECOND
+    (default 16 KiB) received after the head: a trickle is cut off however steady it is;
+  - slots: at most MODEL_DEPLOY_MAX_CONNECTIONS (default 256) connections, at most
+    MODEL_DEPLOY_MAX_CONNECTIONS_PER_PEER (default half of them) from one address. When a new connection finds
+    them full, the oldest connection that holds no request (an answered refusal, an idle keep-alive connection, a
+    fresh one still silent, then an unfinished head) is closed to make room; connections with a request in
+    progress are never closed for that. Only when none can be closed, the new one gets 503;
+  - an upstream answer whose framing is broken (shorter than its Content-Length, Content-Length together with
+    Transfer-Encoding, an invalid Content-Length) closes the client's connection after it, so no later answer on
+    that connection can be misread;
   - the health route's upstream call gives up after MODEL_DEPLOY_HEALTH_TIMEOUT_SECONDS (default 5).
 """
 import hmac
 import http.client
+import io
 import json
 import os
 import re
@@ -49,6 +66,26 @@ MAX_TRAILER_LINES = 32
 # Never sent upstream: the engine has no business seeing the client's key.
 CREDENTIAL_HEADERS = {"authorization", "x-api-key"}
 UNAUTHORIZED = b'{"error":"unauthorized"}'
+
+# The routes a client may call, by path (the query string aside) and method: SageMaker's /invocations and the
+# OpenAI routes the engines serve (vLLM, TGI's Messages API). The health routes are apart: GET or HEAD only.
+ROUTES = {
+    "/invocations": ("POST",),
+    "/v1/chat/completions": ("POST",),
+    "/v1/completions": ("POST",),
+    "/v1/embeddings": ("POST",),
+    "/v1/models": ("GET", "HEAD"),
+}
+HEALTH_METHODS = ("GET", "HEAD")
+# RFC 9110 section 5.6.2 token; a field value is visible ASCII, obs-text, space and tab (section 5.5): no CR, LF,
+# NUL or other control character.
+TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+FIELD_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
+# origin-form only (a proxy's absolute-form or OPTIONS * reach no route here), HTTP/1.0 or 1.1.
+REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (/[\x21-\x7e]*) HTTP/(1\.[01])")
+MAX_HEADER_FIELDS = 100
+# Empty lines a client may send before a request line (after a body, RFC 9112 section 2.2): a few, not a stream.
+MAX_LEADING_EMPTY_LINES = 4
 
 
 class KeyStore:
@@ -114,23 +151,30 @@ def log(message):
 class BadRequest(Exception):
     """A request the gateway refuses: status, JSON body; the connection is always closed after it."""
 
-    def __init__(self, status, error):
+    def __init__(self, status, error, headers=None):
         super().__init__(error)
         self.status = status
         self.body = json.dumps({"error": error}).encode("utf-8")
+        self.headers = headers
 
 
 class Gateway(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "model-deploy-gateway"
     sys_version = ""
-    # Idle keep-alive connections close after this (longer than a load balancer's 60 s idle timeout).
+    # Idle keep-alive connections close after this (longer than a load balancer's 60 s idle timeout); the slot
+    # of an idle one goes to a new connection that needs it before then.
     timeout = float(os.environ.get("MODEL_DEPLOY_CLIENT_IDLE_SECONDS", "75"))
 
     def setup(self):
         super().setup()
         # Headers and body go out in separate writes: without this, Nagle + delayed ACK add ~40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.served = 0
+        self.command = ""
+        self.path = ""
+        self.requestline = ""
+        self.request_version = "HTTP/1.1"
 
     def log_message(self, fmt, *args):
         if os.environ.get("MODEL_DEPLOY_ACCESS_LOG", "1") != "0":
@@ -139,39 +183,104 @@ class Gateway(BaseHTTPRequestHandler):
             log("%s %s %s" % (getattr(self, "command", "") or "-", path.split("?", 1)[0], args[1] if len(args) > 1 else "-"))
 
     def handle_one_request(self):
-        cfg = self.server.config
-        # Wait for the next request under the idle timeout; from its first byte on, the whole head must
-        # arrive before the header deadline (a watchdog shuts the socket down otherwise: no slowloris).
+        srv = self.server
+        sock = self.connection
+        cfg = srv.config
+        self.close_connection = True
         try:
-            self.connection.settimeout(self.timeout)
+            if self.served == 0:
+                # The first head is due header_timeout after accept, whether or not a byte of it came: a silent
+                # connection holds its slot no longer than a slow one.
+                deadline = srv.accepted_at(sock) + cfg["header_timeout"]
+                srv.watch(sock, deadline)
+                sock.settimeout(max(0.001, deadline - time.monotonic()))
+            else:
+                # Between requests: idle (evictable) until the next request's first byte, then its own deadline.
+                srv.set_state(sock, "wait")
+                sock.settimeout(self.timeout)
             if not self.rfile.peek(1):
-                self.close_connection = True
                 return
-        except OSError:
-            self.close_connection = True
+            if not srv.set_state(sock, "head"):
+                return  # evicted while idle
+            if self.served:
+                srv.watch(sock, time.monotonic() + cfg["header_timeout"])
+            sock.settimeout(cfg["header_timeout"])
+            self.read_head()
+        except (OSError, ValueError):
+            # Timed out, reset, or the watchdog / an eviction shut the socket: not a request, nothing to answer.
+            srv.unwatch(sock)
             return
-        self.connection.settimeout(cfg["header_timeout"])
-        self.server.watch(self.connection, cfg["header_timeout"])
+        except BadRequest as err:
+            if srv.unwatch(sock) or not srv.set_state(sock, "closing"):
+                return  # a head cut short by the deadline or an eviction is not a request
+            return self.refuse(err.status, err.body, err.headers)
+        if srv.unwatch(sock) or not srv.set_state(sock, "busy"):
+            return
+        self.served += 1
         try:
-            super().handle_one_request()
-        finally:
-            self.server.unwatch(self.connection)
+            self.handle_any()
+            self.wfile.flush()
+        except (OSError, ValueError):
+            self.close_connection = True
 
-    def handle_expect_100(self):
-        # 100 Continue only once the head has been checked (key, framing, size): see handle_any.
-        return True
+    def read_head(self):
+        """Reads and checks the request head (RFC 9112 sections 2-5) into command, path, version and headers."""
+        budget = self.server.config["max_head"]
+        line, budget = self.head_line(budget)
+        for _ in range(MAX_LEADING_EMPTY_LINES):
+            if line:
+                break
+            line, budget = self.head_line(budget)
+        self.requestline = line.decode("latin-1")
+        m = REQUEST_LINE.fullmatch(line)
+        if not m:
+            raise BadRequest(400, "bad request line")
+        self.command = m.group(1).decode("ascii")
+        self.path = m.group(2).decode("ascii")
+        self.request_version = "HTTP/" + m.group(3).decode("ascii")
+        fields = []
+        while True:
+            line, budget = self.head_line(budget)
+            if not line:
+                break
+            if len(fields) >= MAX_HEADER_FIELDS:
+                raise BadRequest(431, "too many header fields")
+            if line[:1] in (b" ", b"\t"):
+                raise BadRequest(400, "obsolete line folding")
+            name, colon, value = line.partition(b":")
+            if not colon or not TOKEN.fullmatch(name):
+                raise BadRequest(400, "bad header field name")
+            value = value.strip(b" \t")
+            if not FIELD_VALUE.fullmatch(value):
+                raise BadRequest(400, "control character in a header field")
+            fields.append(name + b": " + value + b"\r\n")
+        # Checked line by line above, so the email parser sees only well-formed fields.
+        self.headers = http.client.parse_headers(io.BytesIO(b"".join(fields) + b"\r\n"), _class=self.MessageClass)
+        if self.request_version == "HTTP/1.1":
+            tokens = {t.strip().lower() for v in (self.headers.get_all("Connection") or []) for t in v.split(",")}
+            self.close_connection = "close" in tokens
+        else:
+            # No HTTP/1.0 keep-alive: one request, then the connection closes.
+            self.close_connection = True
 
-    def do_GET(self):
-        self.handle_any()
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+    def head_line(self, budget):
+        """One head line without its CRLF, and what is left of the head's byte budget."""
+        line = self.rfile.readline(budget + 1)
+        if not line:
+            raise OSError("connection closed in the request head")
+        if len(line) > budget:
+            raise BadRequest(431, "request head too large")
+        if not line.endswith(b"\r\n"):
+            if not line.endswith(b"\n"):
+                raise OSError("connection closed in the request head")
+            raise BadRequest(400, "bare LF in the request head")
+        line = line[:-2]
+        if b"\r" in line:
+            raise BadRequest(400, "bare CR in the request head")
+        return line, budget - len(line) - 2
 
     def handle_any(self):
         cfg = self.server.config
-        if self.server.unwatch(self.connection):
-            # The watchdog cut the head short: what was parsed is not a whole request. Nothing is answered.
-            self.close_connection = True
-            return
         self.connection.settimeout(cfg["body_timeout"])
         path = self.path.split("?", 1)[0]
         upstream_path = self.path
@@ -182,11 +291,22 @@ class Gateway(BaseHTTPRequestHandler):
             upstream_path = cfg["invocations_path"]
         try:
             framing = self.framing()
-            if not health and cfg["keys"].required:
-                key = presented_key(self.headers)
-                if not key or not key_matches(key, cfg["keys"].keys()):
-                    return self.refuse(401, UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
-            limit = cfg["health_max_body"] if health else cfg["max_body"]
+            if health:
+                if self.command not in HEALTH_METHODS:
+                    raise BadRequest(405, "method not allowed", {"Allow": ", ".join(HEALTH_METHODS)})
+                if framing[0] != "none":
+                    raise BadRequest(400, "the health route takes no body")
+            else:
+                if cfg["keys"].required:
+                    key = presented_key(self.headers)
+                    if not key or not key_matches(key, cfg["keys"].keys()):
+                        return self.refuse(401, UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
+                methods = ROUTES.get(path)
+                if methods is None:
+                    raise BadRequest(404, "no such route")
+                if self.command not in methods:
+                    raise BadRequest(405, "method not allowed", {"Allow": ", ".join(methods)})
+            limit = cfg["max_body"]
             if framing[0] == "length" and framing[1] > limit:
                 raise BadRequest(413, "request body too large")
             if framing[0] != "none" and self.headers.get("Expect", "").lower() == "100-continue":
@@ -194,18 +314,20 @@ class Gateway(BaseHTTPRequestHandler):
                 self.end_headers()
             body = self.read_body(framing, limit)
         except BadRequest as err:
-            return self.refuse(err.status, err.body)
+            return self.refuse(err.status, err.body, err.headers)
+        if body is None:
+            return  # cut off by the body deadline: the socket is shut, nothing can be answered
         self.proxy(upstream_path, body, cfg["health_timeout"] if health else cfg["upstream_timeout"])
 
     def framing(self):
         """How the body is delimited, from the head alone (RFC 9112 section 6): ("none"|"length"|"chunked", n)."""
         if self.headers.defects:
-            # e.g. a header line without a colon, or a name followed by a space ("Transfer-Encoding : chunked").
             raise BadRequest(400, "bad request")
         lengths = self.headers.get_all("Content-Length") or []
         codings = self.headers.get_all("Transfer-Encoding") or []
         if codings:
-            if lengths:
+            # HTTP/1.0 has no transfer codings: a 1.0 message that names one has faulty framing (RFC 9112 6.1).
+            if lengths or self.request_version == "HTTP/1.0":
                 raise BadRequest(400, "bad request")
             names = [c.strip().lower() for c in ",".join(codings).split(",")]
             if names != ["chunked"]:
@@ -219,18 +341,56 @@ class Gateway(BaseHTTPRequestHandler):
         return ("length", n) if n else ("none", 0)
 
     def read_body(self, framing, limit):
-        """Reads at most `limit` bytes of body into one buffer; more is refused before it is buffered."""
+        """The body, read piece by piece into one buffer under the body deadline; None when the deadline cut it.
+
+        The deadline grows with what arrived (grace + received / minimum rate), so a large body at a decent rate
+        has all the time it needs while a trickle is cut off; the watchdog enforces it even inside one read.
+        """
         kind, n = framing
         if kind == "none":
             return b""
-        if kind == "length":
-            body = self.rfile.read(n)
-            if len(body) != n:
-                raise BadRequest(400, "incomplete body")
-            return body
+        srv, sock, cfg = self.server, self.connection, self.server.config
+        started = time.monotonic()
         body = bytearray()
+
+        def arrived():
+            srv.watch(sock, started + cfg["body_grace"] + len(body) / cfg["body_min_rate"])
+
+        def take(count):
+            # At most one read from the socket per piece, so the deadline moves only with real progress.
+            while count:
+                data = self.rfile.read1(min(count, 1 << 20))
+                if not data:
+                    raise OSError("body ended early")
+                body.extend(data)
+                count -= len(data)
+                arrived()
+
+        arrived()
+        try:
+            if kind == "length":
+                take(n)
+            else:
+                self.read_chunks(take, body, limit)
+        except (OSError, ValueError):
+            if not srv.unwatch(sock):
+                raise BadRequest(400, "incomplete body")
+        except BadRequest:
+            if not srv.unwatch(sock):
+                raise
+        else:
+            if not srv.unwatch(sock):
+                return body
+        # The watchdog shut the socket at the deadline: nothing can be answered any more.
+        log("request body cut off by its deadline (%d bytes in %.1f s)" % (len(body), time.monotonic() - started))
+        self.close_connection = True
+        return None
+
+    def read_chunks(self, take, body, limit):
         while True:
             line = self.rfile.readline(1024)
+            if not line:
+                raise OSError("body ended early")
             m = CHUNK_SIZE.fullmatch(line)
             if not m:
                 raise BadRequest(400, "bad chunk")
@@ -239,14 +399,13 @@ class Gateway(BaseHTTPRequestHandler):
                 break
             if len(body) + size > limit:
                 raise BadRequest(413, "request body too large")
-            data = self.rfile.read(size)
-            if len(data) != size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+            take(size)
+            if self.rfile.readline(3) not in (b"\r\n", b"\n"):
                 raise BadRequest(400, "bad chunk")
-            body += data
         for _ in range(MAX_TRAILER_LINES):
             line = self.rfile.readline(8193)
             if line in (b"\r\n", b"\n"):
-                return body
+                return
             if not line or len(line) > 8192:
                 break
         raise BadRequest(400, "bad trailer")
@@ -264,7 +423,13 @@ class Gateway(BaseHTTPRequestHandler):
     def refuse(self, status, body, headers=None):
         """Answers from the head alone and closes: the body is never read into memory."""
         self.close_connection = True
-        self.reply(status, body, dict(headers or {}, Connection="close"))
+        # Answered: from now on the connection holds no request, and its slot goes first to a new client.
+        self.server.set_state(self.connection, "closing")
+        try:
+            self.reply(status, body, dict(headers or {}, Connection="close"))
+            self.wfile.flush()
+        except OSError:
+            return
         linger(self.connection)
 
     def proxy(self, upstream_path, body, timeout):
@@ -297,15 +462,33 @@ class Gateway(BaseHTTPRequestHandler):
             conn.close()
 
     def relay(self, resp):
-        self.send_response(resp.status, resp.reason)
-        length = resp.getheader("Content-Length")
+        lengths = resp.msg.get_all("Content-Length") or []
+        codings = resp.msg.get_all("Transfer-Encoding") or []
+        # The upstream's own framing is never copied: the gateway frames what it sends. When that framing was
+        # ambiguous or broken, this answer is the connection's last, so nothing after it can be misread.
+        valid_length = len(lengths) == 1 and DIGITS.fullmatch(lengths[0].strip(" \t")) is not None
+        if (lengths and codings) or (lengths and not valid_length) or (codings and not resp.chunked):
+            log("upstream answer with ambiguous framing: the client connection closes after it")
+            self.close_connection = True
         no_body = self.command == "HEAD" or resp.status in (204, 304) or 100 <= resp.status < 200
+        length = resp.length if not resp.chunked and valid_length and not codings else None
+        # HTTP/1.0 clients know no chunked coding: an answer of unknown length ends with the connection.
+        chunked = not no_body and length is None and self.request_version == "HTTP/1.1"
+        if not no_body and length is None and not chunked:
+            self.close_connection = True
+        self.send_response(resp.status, resp.reason)
         for k, v in resp.getheaders():
-            if k.lower() not in HOP_BY_HOP:
+            if k.lower() not in HOP_BY_HOP and k.lower() not in LENGTH_HEADERS:
                 self.send_header(k, v)
-        chunked = not no_body and length is None
-        if chunked:
+        if no_body:
+            if valid_length and not codings:
+                self.send_header("Content-Length", lengths[0].strip(" \t"))
+        elif length is not None:
+            self.send_header("Content-Length", str(length))
+        elif chunked:
             self.send_header("Transfer-Encoding", "chunked")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if no_body:
             return
@@ -320,6 +503,12 @@ class Gateway(BaseHTTPRequestHandler):
                 else:
                     self.wfile.write(data)
                 self.wfile.flush()
+            if resp.length:
+                # The upstream closed before its Content-Length: the client has less than it was promised, and
+                # only a close tells it so.
+                log("upstream answer shorter than its Content-Length: closing the client connection")
+                self.close_connection = True
+                return
             if chunked:
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
@@ -354,25 +543,101 @@ def linger(sock):
 
 
 BUSY = b'{"error":"too many connections"}'
+# Which connection makes room first when the slots are full: one already answered (lingering after a refusal),
+# then, oldest first, one holding no request: idle keep-alive, still silent since accept, or an unfinished head
+# (oldest first, so a newcomer that sends its head at once is never the one closed). A request in progress
+# ("busy") is never closed for a newcomer.
+EVICTION_ORDER = {"closing": 0, "wait": 1, "head": 1}
+
+
+class Slot:
+    __slots__ = ("sock", "peer", "state", "since", "accepted")
+
+    def __init__(self, sock, peer, now):
+        self.sock, self.peer, self.state, self.since, self.accepted = sock, peer, "wait", now, now
 
 
 class GatewayServer(ThreadingHTTPServer):
-    """One thread per connection, at most `max_connections` of them; a watchdog enforces header deadlines."""
+    """One thread per connection, in at most `max_connections` slots (`max_per_peer` per address); idle ones are
+    evicted for new connections; a watchdog enforces head and body deadlines."""
 
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address, max_connections):
+    def __init__(self, address, max_connections, max_per_peer):
         super().__init__(address, Gateway)
-        self.slots = threading.BoundedSemaphore(max_connections)
+        self.max_connections = max_connections
+        self.max_per_peer = max_per_peer
+        self._slots = {}
+        self._per_peer = {}
+        self._slot_lock = threading.Lock()
         self._deadlines = {}
         self._expired = set()
         self._deadline_lock = threading.Lock()
-        threading.Thread(target=self._watchdog, name="header-deadlines", daemon=True).start()
+        threading.Thread(target=self._watchdog, name="deadlines", daemon=True).start()
 
-    def watch(self, sock, seconds):
+    # Slots -----------------------------------------------------------------------------------------------
+
+    def _admit(self, sock, peer):
+        """Takes a slot for `sock`: (True, a connection to close to make room, or None), or (False, None)."""
+        now = time.monotonic()
+        with self._slot_lock:
+            victim = None
+            if self._per_peer.get(peer, 0) >= self.max_per_peer:
+                # A peer at its cap makes room only from its own connections.
+                victim = self._oldest_evictable(lambda s: s.peer == peer)
+                if victim is None:
+                    return False, None
+            elif len(self._slots) >= self.max_connections:
+                victim = self._oldest_evictable(lambda s: True)
+                if victim is None:
+                    return False, None
+            if victim is not None:
+                self._release(victim.sock)
+            self._slots[sock] = Slot(sock, peer, now)
+            self._per_peer[peer] = self._per_peer.get(peer, 0) + 1
+            return True, victim
+
+    def _oldest_evictable(self, match):
+        best = None
+        for slot in self._slots.values():
+            rank = EVICTION_ORDER.get(slot.state)
+            if rank is None or not match(slot):
+                continue
+            if best is None or (rank, slot.since) < (EVICTION_ORDER[best.state], best.since):
+                best = slot
+        return best
+
+    def _release(self, sock):
+        slot = self._slots.pop(sock, None)
+        if slot is not None:
+            left = self._per_peer[slot.peer] - 1
+            if left:
+                self._per_peer[slot.peer] = left
+            else:
+                del self._per_peer[slot.peer]
+
+    def set_state(self, sock, state):
+        """Records what the connection is doing; False when it was evicted (it must stop: its socket is shut)."""
+        with self._slot_lock:
+            slot = self._slots.get(sock)
+            if slot is None:
+                return False
+            if slot.state != state:
+                slot.state, slot.since = state, time.monotonic()
+            return True
+
+    def accepted_at(self, sock):
+        with self._slot_lock:
+            slot = self._slots.get(sock)
+            return slot.accepted if slot else 0.0
+
+    # Deadlines -------------------------------------------------------------------------------------------
+
+    def watch(self, sock, deadline):
+        """Shuts `sock` down at `deadline` (time.monotonic()) unless unwatched before; a later call moves it."""
         with self._deadline_lock:
-            self._deadlines[sock] = time.monotonic() + seconds
+            self._deadlines[sock] = deadline
 
     def unwatch(self, sock):
         """Stops watching; True when the deadline had passed (the socket was shut down)."""
@@ -398,8 +663,17 @@ class GatewayServer(ThreadingHTTPServer):
                 except OSError:
                     pass
 
+    # socketserver ----------------------------------------------------------------------------------------
+
     def process_request(self, request, client_address):
-        if not self.slots.acquire(blocking=False):
+        admitted, victim = self._admit(request, client_address[0])
+        if victim is not None:
+            # Its thread sees the shutdown, stops, and never answers on it again (set_state says it was evicted).
+            try:
+                victim.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if not admitted:
             try:
                 request.settimeout(1)
                 request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
@@ -411,22 +685,38 @@ class GatewayServer(ThreadingHTTPServer):
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self.slots.release()
+            self._forget(request)
             raise
 
     def process_request_thread(self, request, client_address):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.slots.release()
+            self._forget(request)
+
+    def _forget(self, sock):
+        with self._slot_lock:
+            self._release(sock)
+        with self._deadline_lock:
+            self._deadlines.pop(sock, None)
+            self._expired.discard(sock)
+
+    def handle_error(self, request, client_address):
+        # A client that vanished mid-answer is routine; anything else gets one line, never a request's content.
+        err = sys.exc_info()[1]
+        if not isinstance(err, OSError):
+            log("error on a connection: %s" % err.__class__.__name__)
 
 
 def make_server(env=None):
     env = os.environ if env is None else env
     upstream = env.get("MODEL_DEPLOY_UPSTREAM", "127.0.0.1:8081")
     host, _, port = upstream.rpartition(":")
+    max_connections = max(1, int(env.get("MODEL_DEPLOY_MAX_CONNECTIONS", "256")))
+    # One address gets half the slots by default: the load balancer's nodes are a few addresses each.
+    max_per_peer = max(1, int(env.get("MODEL_DEPLOY_MAX_CONNECTIONS_PER_PEER", str(max(1, max_connections // 2)))))
     server = GatewayServer((env.get("MODEL_DEPLOY_LISTEN_HOST", "0.0.0.0"), int(env.get("PORT", "8080"))),
-                           max(1, int(env.get("MODEL_DEPLOY_MAX_CONNECTIONS", "256"))))
+                           max_connections, max_per_peer)
     server.config = {
         "upstream_host": host or "127.0.0.1",
         "upstream_port": int(port),
@@ -434,8 +724,10 @@ def make_server(env=None):
         "health_timeout": float(env.get("MODEL_DEPLOY_HEALTH_TIMEOUT_SECONDS", "5")),
         "header_timeout": float(env.get("MODEL_DEPLOY_HEADER_TIMEOUT_SECONDS", "10")),
         "body_timeout": float(env.get("MODEL_DEPLOY_BODY_TIMEOUT_SECONDS", "60")),
+        "body_grace": float(env.get("MODEL_DEPLOY_BODY_GRACE_SECONDS", "10")),
+        "body_min_rate": max(1.0, float(env.get("MODEL_DEPLOY_BODY_MIN_BYTES_PER_SECOND", str(16 * 1024)))),
         "max_body": int(env.get("MODEL_DEPLOY_MAX_BODY_BYTES", str(25 * 1024 * 1024))),
-        "health_max_body": 64 * 1024,
+        "max_head": max(1024, int(env.get("MODEL_DEPLOY_MAX_HEAD_BYTES", str(32 * 1024)))),
         "health_path": env.get("MODEL_DEPLOY_UPSTREAM_HEALTH_PATH", "/health"),
         "invocations_path": env.get("MODEL_DEPLOY_INVOCATIONS_PATH", "/v1/chat/completions"),
         "keys": KeyStore(env),

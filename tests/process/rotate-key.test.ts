@@ -66,7 +66,7 @@ describe('rotate-key bundle', () => {
     const endpoint = await startEndpoint(fake);
     const loop = await startLoopback(aws(fake, endpoint.url));
     try {
-      const run = await runBundle('rotate-key', { inputs, awsEndpoint: loop.url, workspace: workspace() });
+      const run = await runBundle('rotate-key', { inputs, awsEndpoint: loop.url, workspace: workspace(), env: { NODE_EXTRA_CA_CERTS: endpoint.caFile } });
       expect(run.stderr).not.toMatch(/UnhandledInTest/);
       expect(run.code).toBe(0);
       const current = fake.label('AWSCURRENT')!;
@@ -103,7 +103,7 @@ describe('rotate-key bundle', () => {
     const endpoint = await startEndpoint(fake);
     const loop = await startLoopback(aws(fake, endpoint.url));
     try {
-      const run = await runBundle('rotate-key', { inputs, awsEndpoint: loop.url, workspace: workspace() });
+      const run = await runBundle('rotate-key', { inputs, awsEndpoint: loop.url, workspace: workspace(), env: { NODE_EXTRA_CA_CERTS: endpoint.caFile } });
       expect(run.code).toBe(1);
       expect(run.stdout).toMatch(/::error title=Secret not ours,file=model-deploy.yml,line=\d+::.*not managed by model-deploy/);
       expect(loop.calls().filter((c) => /Put|Update|Random/.test(c))).toEqual([]);

@@ -81,3 +81,138 @@ export function trickleHeaders(port: number, { everyMs = 200, limitMs = 30_000 }
     });
   });
 }
+
+/** The slot-exhaustion attacks of issue 20 (Medium 4), each one connection's behaviour. */
+export type HostileKind =
+  /** Connects and sends nothing. */
+  | 'idle'
+  /** POST /ping with a 60 kB Content-Length (under the 64 KiB the health route took), then one byte of body every 75 ms (~13 bytes/s). */
+  | 'slow-ping-body'
+  /** One complete GET /ping, then stays connected and silent (an idle keep-alive connection). */
+  | 'keep-alive'
+  /** A request line, then a header line every 200 ms, never ending the head. */
+  | 'slow-headers';
+
+export interface HostilePool {
+  /** Hostile connections established and not closed yet. */
+  open(): number;
+  /** The most that were open at once. */
+  peakOpen(): number;
+  /** Connections opened in all (the pool replaces every one the server closes). */
+  opened(): number;
+  /** Answers with this status the hostile connections received, by status. */
+  statuses(): Record<number, number>;
+  stop(): void;
+}
+
+/**
+ * Holds `count` hostile connections of one kind open against the gateway, replacing each one the server
+ * closes (after `reconnectMs`), from `peers` loopback addresses (127.0.0.2, 127.0.0.3, ...: Linux routes all
+ * of 127/8 to the loopback interface), spread evenly. One shared timer drives every trickle.
+ */
+export function holdHostile(port: number, kind: HostileKind, { count = 320, peers = 1, reconnectMs = 50 } = {}): HostilePool {
+  const socks = new Set<net.Socket>();
+  let open = 0;
+  let peak = 0;
+  let opened = 0;
+  let stopped = false;
+  const statuses: Record<number, number> = {};
+  const connect = (i: number) => {
+    if (stopped) return;
+    const sock = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${2 + (i % peers)}` });
+    let connected = false;
+    let got = '';
+    opened++;
+    socks.add(sock);
+    sock.setNoDelay(true);
+    sock.on('connect', () => {
+      connected = true;
+      open++;
+      peak = Math.max(peak, open);
+      if (kind === 'slow-ping-body') sock.write('POST /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n');
+      if (kind === 'keep-alive') sock.write('GET /ping HTTP/1.1\r\nHost: x\r\n\r\n');
+      if (kind === 'slow-headers') sock.write('GET /v1/models HTTP/1.1\r\nHost: x\r\n');
+    });
+    sock.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(got);
+      if (m && got.includes('\r\n\r\n')) {
+        statuses[Number(m[1])] = (statuses[Number(m[1])] ?? 0) + 1;
+        got = '';
+      }
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      socks.delete(sock);
+      if (connected) open--;
+      if (!stopped) setTimeout(() => connect(i), reconnectMs);
+    });
+  };
+  for (let i = 0; i < count; i++) connect(i);
+  const every = kind === 'slow-ping-body' ? 75 : 200;
+  const trickle =
+    kind === 'slow-ping-body' || kind === 'slow-headers'
+      ? setInterval(() => {
+          for (const s of socks) if (s.readyState === 'open') s.write(kind === 'slow-ping-body' ? 'a' : 'X-Slow: a\r\n');
+        }, every)
+      : undefined;
+  return {
+    open: () => open,
+    peakOpen: () => peak,
+    opened: () => opened,
+    statuses: () => ({ ...statuses }),
+    stop: () => {
+      stopped = true;
+      clearInterval(trickle);
+      for (const s of socks) s.destroy();
+    },
+  };
+}
+
+export interface LegitResult {
+  status: number;
+  /** From connect to the end of the answer's head. */
+  ms: number;
+}
+
+/**
+ * An authenticated client from 127.0.0.1: `requests` requests one after the other, each on a new connection
+ * (the worst case: every one needs a slot), each given up after `timeoutMs` (status 0).
+ */
+export async function legitRequests(port: number, key: string, { requests = 20, timeoutMs = 15_000, path = '/v1/models' } = {}): Promise<LegitResult[]> {
+  const results: LegitResult[] = [];
+  for (let i = 0; i < requests; i++) {
+    results.push(
+      await new Promise<LegitResult>((resolve) => {
+        const started = performance.now();
+        const sock = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' });
+        let got = '';
+        let done = false;
+        const finish = (status: number) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          sock.destroy();
+          resolve({ status, ms: performance.now() - started });
+        };
+        const timer = setTimeout(() => finish(0), timeoutMs);
+        sock.setNoDelay(true);
+        sock.on('connect', () => sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\n\r\n`));
+        sock.on('data', (d: Buffer) => {
+          got += d.toString('latin1');
+          const m = /^HTTP\/1\.[01] (\d{3})/.exec(got);
+          if (m && got.includes('\r\n\r\n')) finish(Number(m[1]));
+        });
+        sock.on('error', () => finish(0));
+        sock.on('close', () => finish(0));
+      }),
+    );
+  }
+  return results;
+}
+
+/** Resolves once `check` holds, polling every 50 ms, or after `ms` (then the assertion after it fails). */
+export async function waitFor(check: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+}

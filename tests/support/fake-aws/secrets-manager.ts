@@ -3,10 +3,15 @@
  * serving side that accepts the keys the MD_SERVE labels pointed at when it was last reloaded.
  * Unit tests plug it into aws-sdk-client-mock; the process test answers loopback requests with it.
  */
+import { execFileSync } from 'child_process';
 import { randomBytes, randomUUID } from 'crypto';
-import * as http from 'http';
+import * as fs from 'fs';
+import * as https from 'https';
 import type { AddressInfo } from 'net';
 import { AwsError } from './aws-error';
+import * as os from 'os';
+import * as path from 'path';
+import * as tls from 'tls';
 
 export { AwsError };
 
@@ -159,10 +164,46 @@ export class FakeSecrets {
   }
 }
 
-/** The endpoint: accepts exactly the served keys; counts what it answered. */
+let certificate: { key: Buffer; cert: Buffer; caFile: string } | undefined;
+
+/** One self-signed certificate per process for the loopback endpoints: 127.0.0.1 and localhost. */
+function loopbackCertificate() {
+  if (certificate) return certificate;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-endpoint-tls-'));
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  certificate = { key: fs.readFileSync(key), cert: fs.readFileSync(cert), caFile: cert };
+  return certificate;
+}
+
+const trustedPorts = new Set<number>();
+/**
+ * This process's fetch trusts the loopback certificate for connections to these ports only: Node's fetch
+ * connects through tls.connect, as tests/journey/dns-hook.js relies on; everything else is checked as before.
+ * (Bundles run as child processes get NODE_EXTRA_CA_CERTS=caFile instead.)
+ */
+function trustPort(port: number, ca: Buffer) {
+  if (!trustedPorts.size) {
+    // The module object itself (an `import * as` namespace is read-only).
+     
+    const tlsModule = require('tls') as { connect: typeof tls.connect };
+    const connect = tlsModule.connect;
+    tlsModule.connect = function loopbackTrust(this: unknown, ...args: unknown[]) {
+      const [first] = args as [tls.ConnectionOptions | undefined];
+      if (first && typeof first === 'object' && trustedPorts.has(Number(first.port))) args[0] = { ...first, ca };
+      return (connect as (...a: unknown[]) => tls.TLSSocket).apply(this, args);
+    } as typeof tls.connect;
+  }
+  trustedPorts.add(port);
+}
+
+/** The endpoint, over TLS (rotate-key sends keys over https only): accepts exactly the served keys; counts what it answered. */
 export async function startEndpoint(fake: FakeSecrets, options: { status?: () => number } = {}) {
   const answered: number[] = [];
-  const server = http.createServer((req, res) => {
+  const { key, cert, caFile } = loopbackCertificate();
+  const server = https.createServer({ key, cert }, (req, res) => {
     req.resume();
     req.on('end', () => {
       const auth = String(req.headers.authorization ?? '');
@@ -175,8 +216,12 @@ export async function startEndpoint(fake: FakeSecrets, options: { status?: () =>
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  trustPort(port, cert);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `https://127.0.0.1:${port}`,
+    /** The certificate to trust (NODE_EXTRA_CA_CERTS) in a child process. */
+    caFile,
     answered,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };

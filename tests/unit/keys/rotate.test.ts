@@ -344,3 +344,52 @@ describe('rotateKeys', () => {
     noKeyPrinted();
   });
 });
+
+describe("rotate-key sends the keys only to the stack's own https endpoint (issue 20, Low)", () => {
+  let rogue: Awaited<ReturnType<typeof startEndpoint>>;
+  beforeEach(async () => {
+    // A listener that is not the stack's endpoint: it would accept the keys, and must never see them.
+    rogue = await startEndpoint(fake);
+  });
+  afterEach(() => rogue.close());
+  const port = (url: string) => new URL(url).port;
+  const nothingChanged = () => {
+    expect(fake.calls.filter((c) => /Put|Update|Random/.test(c))).toEqual([]);
+    expect(ecsMock.commandCalls(UpdateServiceCommand)).toEqual([]);
+    expect(endpoint.answered).toEqual([]);
+    expect(rogue.answered).toEqual([]);
+  };
+
+  test.each([
+    ['plain http to the stack host', () => `http://127.0.0.1:${port(endpoint.url)}`, /endpoint-url.*must be https/],
+    ['another host', () => `https://localhost:${port(rogue.url)}`, /endpoint-url.*host localhost.*127\.0\.0\.1/],
+    ['the stack host on another port', () => `https://127.0.0.1:${port(rogue.url)}`, /endpoint-url.*port/],
+    ['credentials in the URL', () => `https://user:pw@127.0.0.1:${port(endpoint.url)}`, /endpoint-url.*user name or password/],
+    ['a query string', () => `https://127.0.0.1:${port(endpoint.url)}/?to=elsewhere`, /endpoint-url.*query/],
+    ['not a URL', () => 'endpoint.example.com', /endpoint-url.*not a URL/],
+  ])('endpoint-url with %s is refused before anything changes, and no key is sent', async (_what, url, message) => {
+    deployedSecret();
+    const err = await rotate({ endpointUrl: url() }).catch((e) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.message).toMatch(message);
+    nothingChanged();
+  });
+
+  test("a stack whose URL output is plain http is refused: the keys would cross the network in clear", async () => {
+    wireStack(ecsDeployment, `http://127.0.0.1:${port(endpoint.url)}`);
+    deployedSecret();
+    const err = await rotate().catch((e) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.message).toMatch(/URL output of stack .*must be https/);
+    nothingChanged();
+  });
+
+  test("endpoint-url naming the stack's own origin (here with a trailing slash) is used", async () => {
+    deployedSecret();
+    const own = new URL(endpoint.url);
+    const r = await rotate({ endpointUrl: `${own.protocol}//${own.host}/` });
+    expect(r.rotated).toBe(true);
+    expect(endpoint.answered).toEqual([200, 200, 401]);
+    expect(rogue.answered).toEqual([]);
+  });
+});

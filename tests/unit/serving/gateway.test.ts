@@ -17,7 +17,7 @@ interface Seen {
   body: string;
 }
 
-/** A tiny engine: records what reaches it; /stream sends SSE events one by one when told to. */
+/** A tiny engine: records what reaches it; /v1/completions sends SSE events one by one when told to. */
 async function startUpstream() {
   const seen: Seen[] = [];
   let release: (() => void)[] = [];
@@ -26,7 +26,7 @@ async function startUpstream() {
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-      if (req.url === '/stream') {
+      if (req.url === '/v1/completions') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         let n = 0;
         const next = () => {
@@ -132,7 +132,7 @@ describe('serving gateway', () => {
   test('streamed responses (SSE) pass through event by event', async () => {
     const events: string[] = [];
     await new Promise<void>((resolve, reject) => {
-      const req = http.request(`${gw.url}/stream`, { headers: { authorization: `Bearer ${KEY_A}` } }, (res) => {
+      const req = http.request(`${gw.url}/v1/completions`, { method: 'POST', headers: { authorization: `Bearer ${KEY_A}` } }, (res) => {
         expect(res.headers['transfer-encoding']).toBe('chunked');
         res.on('data', (c: Buffer) => {
           events.push(c.toString());
