@@ -18,9 +18,9 @@ export const definition = {
       max: 720,
     },
     'endpoint-url': {
-      description: 'Endpoint to test the keys against (default: the URL output of the stack).',
-      pattern: 'https?://[^\\s/]+.*',
-      valid: 'an http(s) URL',
+      description: "Endpoint to test the keys against (default: the URL output of the stack); https, on the stack URL's host and port.",
+      pattern: 'https://[^\\s/]+.*',
+      valid: 'an https URL (both keys are sent to it)',
     },
     'create-only': { description: 'Create the secret if missing, but do not rotate an existing one.', type: 'boolean', default: 'false', conflicts: 'refresh-only' },
     'refresh-only': {

@@ -69,3 +69,14 @@ describe('the root action stays in step with the five actions', () => {
     }
   });
 });
+
+describe('rotate-key endpoint-url', () => {
+  // Both keys are sent to this URL: plain http would put them on the wire.
+  it('takes https only', () => {
+    const { definition } = require('../../../src/actions/rotate-key') as typeof import('../../../src/actions/rotate-key');
+    const { parseInputs, mapInputSource } = require('../../../src/core/inputs') as typeof import('../../../src/core/inputs');
+    const parse = (url: string) => parseInputs(definition, mapInputSource({ config: 'model-deploy.yml', 'endpoint-url': url }));
+    expect(parse('https://chat.example.com/v1')['endpoint-url']).toBe('https://chat.example.com/v1');
+    expect(() => parse('http://chat.example.com/v1')).toThrow(/endpoint-url/);
+  });
+});
