@@ -7,7 +7,7 @@ import { partitionOf } from '../core/aws';
 import { formatArn } from '../core/arn';
 import { parseImageUri } from '../core/image-uri';
 import { parseS3Location, S3Location } from '../core/s3-location';
-import { ownershipTags, artifactBucketName } from '../config/names';
+import { ownershipTags, artifactBucketName, refreshKeysDocumentName, serviceRoleName, ServiceRoleKind } from '../config/names';
 import { isAccelerated } from '../config/instance-types';
 import { wantsTerminationProtection } from '../config/production';
 import type { Deployment } from '../config/types';
@@ -20,6 +20,7 @@ export const IMAGE_PLACEHOLDER = '{{build-model.outputs.image-uri}}';
 export const MODEL_DATA_PLACEHOLDER = '{{build-model.outputs.model-data-url}}';
 export const API_KEY_SECRET_PLACEHOLDER = '{{deploy-endpoint.api-key-secret-arn}}';
 const ACCOUNT_PLACEHOLDER = '{{account}}';
+const ENVIRONMENT_PLACEHOLDER = '{{environment}}';
 
 type Params = Record<string, string | number | boolean | string[]>;
 type Json = Record<string, unknown>;
@@ -69,26 +70,6 @@ function ecrRepositoryArn(imageUri: string): string | undefined {
   return formatArn({ partition: partitionOf(image.region), service: 'ecr', region: image.region, account: image.account, resource: `repository/${image.repositoryName}` });
 }
 
-interface KmsParams { KmsKeyId: string; KmsKeyPolicyArn: string; KmsKeyAlias: string }
-
-function kmsParams(keyId: string | undefined, region: string, account: string): KmsParams {
-  if (!keyId) return { KmsKeyId: '', KmsKeyPolicyArn: '', KmsKeyAlias: '' };
-  const partition = partitionOf(region);
-  if (keyId.startsWith('arn:') && keyId.includes(':key/')) return { KmsKeyId: keyId, KmsKeyPolicyArn: keyId, KmsKeyAlias: '' };
-  const alias = keyId.startsWith('arn:') ? keyId.slice(keyId.indexOf('alias/')) : keyId.startsWith('alias/') ? keyId : '';
-  if (alias) {
-    // IAM cannot name a key by alias: allow the account's keys that carry this alias.
-    const keyRegion = (keyId.startsWith('arn:') ? keyId.split(':')[3] : undefined) ?? region;
-    return { KmsKeyId: keyId, KmsKeyPolicyArn: `arn:${partition}:kms:${keyRegion}:${account}:key/*`, KmsKeyAlias: alias };
-  }
-  return { KmsKeyId: keyId, KmsKeyPolicyArn: `arn:${partition}:kms:${region}:${account}:key/${keyId}`, KmsKeyAlias: '' };
-}
-
-function s3ObjectArn(region: string, uri: string): string {
-  const { bucket, key } = s3Parts(uri);
-  return `arn:${partitionOf(region)}:s3:::${bucket}/${key}*`;
-}
-
 const ROLLOUT_TYPES = { 'all-at-once': 'ALL_AT_ONCE', canary: 'CANARY', linear: 'LINEAR' } as const;
 
 /**
@@ -102,13 +83,33 @@ export function stackParameters(input: RenderStackInput): { params: Params; note
   const data = modelData(d, input);
   const params: Params = {
     DeploymentName: d.name,
-    EnvironmentName: input.environmentName ?? '',
     EndpointName: input.names.endpoint,
     ...imageParams(d, input, account),
     ...modelParams(input, account, data),
     ...targetParams(input, account, data.mode, notes),
+    ...serviceRoleParams(input, account),
   };
   return { params, notes };
+}
+
+/**
+ * The bootstrap's roles of the environment the stack runs as, by name (config/names.ts): the stacks create no
+ * role, and the deploy role may pass only these. Without an environment the names keep a placeholder, which
+ * the templates' ARN patterns refuse.
+ */
+function serviceRoleParams(input: RenderStackInput, account: string): Params {
+  const d = input.deployment;
+  const partition = partitionOf(input.region);
+  const environment = input.environmentName || ENVIRONMENT_PLACEHOLDER;
+  const iam = (kind: 'role' | 'instance-profile', name: ServiceRoleKind) => `arn:${partition}:iam::${account}:${kind}/${serviceRoleName(d.project, environment, name)}`;
+  if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') {
+    // A role the spec names (one the bootstrap lists in ExecutionRoleArns) replaces the environment's.
+    return { ExecutionRoleArn: d.executionRoleArn ?? iam('role', 'sagemaker') };
+  }
+  if (d.target === 'ecs') {
+    return { TaskRoleArn: iam('role', 'ecs-task'), TaskExecutionRoleArn: iam('role', 'ecs-exec'), InstanceProfileArn: iam('instance-profile', 'ecs-instance') };
+  }
+  return { InstanceProfileArn: iam('instance-profile', 'ec2-instance'), RefreshKeysDocumentName: refreshKeysDocumentName(d.project, environment) };
 }
 
 export function renderStack(input: RenderStackInput): RenderedStack {
@@ -158,19 +159,16 @@ function imageParams(d: Deployment, input: RenderStackInput, account: string): P
       hint: 'SageMaker, and the least-privilege roles here, pull from ECR: push the image to ECR (build-model does) and use its URI.',
     });
   }
-  return { ImageUri: imageUri, ImageRepositoryArn: imageRepositoryArn };
+  // The roles pull from ECR only (the bootstrap's PullImagesPolicy): the check above is the one use of the ARN.
+  return { ImageUri: imageUri };
 }
 
 /** Parameters every target declares beside the names and the image: weights, size, encryption. */
 function modelParams(input: RenderStackInput, account: string, data: ReturnType<typeof modelData>): Params {
   const d = input.deployment;
-  const s3 = s3Parts(data.url);
   return {
     ModelDataMode: data.mode,
     ModelDataUrl: data.url,
-    ModelBucket: data.mode === 'none' ? '' : s3.bucket,
-    ModelObjectPattern: data.mode === 'none' ? '' : data.mode === 'tar.gz' ? s3.key : `${s3.key}*`,
-    ModelListPrefix: data.mode === 'none' ? '' : s3.key,
     ModelEnvironmentId: d.model.huggingface?.id ?? d.model.s3 ?? d.model.image ?? '',
     InstanceType: d.instanceType,
     InstanceCount: d.instanceCount,
@@ -243,7 +241,7 @@ function sagemakerParams(d: Deployment, region: string, account: string, notes: 
   }
   const kmsKeyId = d.security.kmsKeyId;
   return {
-    ...kmsParams(kmsKeyId, region, account),
+    KmsKeyId: kmsKeyId ?? '',
     CreateKmsKey: d.security.createKmsKey && !kmsKeyId,
     StartupTimeoutSeconds: d.healthCheck.startupTimeoutSeconds,
     DownloadTimeoutSeconds: d.healthCheck.modelDownloadTimeoutSeconds,
@@ -252,8 +250,6 @@ function sagemakerParams(d: Deployment, region: string, account: string, notes: 
     SubnetIds: d.security.vpc?.subnets ?? [],
     SecurityGroupIds: d.security.vpc?.securityGroups ?? [],
     NetworkIsolation: d.security.networkIsolation,
-    // A role the spec names replaces the one the template would create.
-    ExecutionRoleArn: d.executionRoleArn ?? '',
     AutoscalingEnabled: d.autoscaling !== undefined,
     AutoscalingMin: d.autoscaling?.min ?? d.instanceCount,
     AutoscalingMax: d.autoscaling?.max ?? d.instanceCount,
@@ -267,7 +263,6 @@ function realtimeParams(d: Deployment, region: string): Params {
   const capture = d.security.dataCapture?.enabled ? d.security.dataCapture : undefined;
   return {
     DataCaptureS3Uri: capture ? capture.s3Uri : '',
-    DataCaptureObjectArn: capture ? s3ObjectArn(region, capture.s3Uri) : '',
     DataCapturePercent: d.security.dataCapture?.samplingPercentage ?? 10,
     RolloutType: ROLLOUT_TYPES[r.strategy],
     TrafficStepPercent: r.strategy === 'linear' ? r.linearStepPercent : r.canaryPercent,
@@ -292,14 +287,9 @@ export function asyncOutputUri(d: Deployment, region: string, account: string): 
 function asyncParams(d: Deployment, region: string, account: string): Params {
   const output = asyncOutputUri(d, region, account);
   const failure = d.async.failurePath ?? `${asyncBase(d, region, account)}failure/`;
-  const outBucket = s3Parts(output).bucket;
   return {
     OutputS3Uri: output,
     FailureS3Uri: failure,
-    OutputObjectArn: s3ObjectArn(region, output),
-    FailureObjectArn: s3ObjectArn(region, failure),
-    // Callers upload requests next to the responses: the role reads the bucket's input/ prefix.
-    InputObjectArn: `arn:${partitionOf(region)}:s3:::${outBucket}/${asyncInputPrefix(output)}*`,
     MaxConcurrentInvocationsPerInstance: d.async.maxConcurrentInvocationsPerInstance,
     TargetBacklogPerInstance: d.autoscaling?.targetBacklogPerInstance ?? 5,
   };
@@ -367,7 +357,7 @@ function containerParams(d: Deployment, input: RenderStackInput, account: string
   const storage = { modelGb, imageGb, neededGb: Math.ceil(2 * imageGb + (mode === 'tar.gz' ? 2 : 1) * modelGb + 20) };
   const params = loadBalancedParams(d, vpc, input, account, storage.neededGb);
   containerNotes(d, params, notes);
-  if (d.target === 'ec2') return { ...params, ...ec2Params(d, gpus !== undefined) };
+  if (d.target === 'ec2') return { ...params, ...ec2Params(d, gpus !== undefined, input.environmentName) };
   return ecsParams(d, vpc, params, gpus, storage, notes);
 }
 
@@ -376,7 +366,6 @@ function loadBalancedParams(d: Deployment, vpc: Vpc, input: RenderStackInput, ac
   // Instances in private subnets when the load balancer has public ones, or when a NAT gateway serves them.
   const privatePlacement = Boolean(vpc.publicSubnets?.length) || vpc.natGateway;
   const apiKeyArn = d.apiKey.enabled ? (input.apiKeySecretArn ?? API_KEY_SECRET_PLACEHOLDER) : '';
-  const apiKeyKms = kmsParams(d.apiKey.kmsKeyId ?? d.security.kmsKeyId, input.region, account);
   return {
     VpcId: vpc.vpcId ?? '',
     SubnetIds: vpc.subnets,
@@ -390,8 +379,6 @@ function loadBalancedParams(d: Deployment, vpc: Vpc, input: RenderStackInput, ac
     HealthCheckPath: d.healthCheck.path,
     KmsKeyId: d.security.kmsKeyId ?? '',
     ApiKeySecretArn: apiKeyArn,
-    ApiKeyKmsKeyPolicyArn: apiKeyArn ? apiKeyKms.KmsKeyPolicyArn : '',
-    ApiKeyKmsKeyAlias: apiKeyArn ? apiKeyKms.KmsKeyAlias : '',
     RootVolumeGb: d.volumeSizeGb ?? Math.max(100, neededGb),
     AutoscalingEnabled: d.autoscaling !== undefined,
     AutoscalingMin: d.autoscaling?.min ?? d.instanceCount,
@@ -410,7 +397,7 @@ function containerNotes(d: Deployment, params: Params, notes: string[]): void {
   }
 }
 
-function ec2Params(d: Deployment, onGpu: boolean): Params {
+function ec2Params(d: Deployment, onGpu: boolean, environmentName: string | undefined): Params {
   const env = Object.entries(d.engine?.env ?? {});
   for (const [k, v] of env) {
     if (/[\r\n]/.test(k + v) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
@@ -421,6 +408,8 @@ function ec2Params(d: Deployment, onGpu: boolean): Params {
     }
   }
   return {
+    // The instances carry it: rotate-key may run the refresh document only on its own environment's.
+    EnvironmentName: environmentName ?? '',
     Accelerated: onGpu,
     AmiId: onGpu
       ? '/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id'

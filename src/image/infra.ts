@@ -29,10 +29,8 @@ import { DeployError, errorMessage, errorName, explainAwsError, httpStatus, isNo
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
 import { describeStack, stackOutputs } from '../core/stack';
-import { parseS3Location } from '../core/s3-location';
-import { ownershipTags, repositoryName } from '../config/names';
+import { ownershipTags, repositoryName, serviceRoleName } from '../config/names';
 import type { Deployment } from '../config/types';
-import { dlcAccount } from './engines';
 
 export interface BuildInfra {
   repositoryUri: string;
@@ -44,43 +42,34 @@ export function artifactPrefix(d: Deployment): string {
   return `${d.project}/${d.name}`;
 }
 
-function kmsParameters(keyId: string | undefined, region: string, account: string): Record<string, string> {
-  if (!keyId) return { KmsKeyId: '', KmsKeyArn: '', KmsAlias: '' };
-  if (keyId.startsWith('arn:')) {
-    return keyId.includes(':alias/')
-      ? { KmsKeyId: keyId, KmsKeyArn: '', KmsAlias: keyId.slice(keyId.indexOf(':alias/') + 1) }
-      : { KmsKeyId: keyId, KmsKeyArn: keyId, KmsAlias: '' };
-  }
-  if (keyId.startsWith('alias/')) return { KmsKeyId: keyId, KmsKeyArn: '', KmsAlias: keyId };
-  return { KmsKeyId: keyId, KmsKeyArn: `arn:${partitionOf(region)}:kms:${region}:${account}:key/${keyId}`, KmsAlias: '' };
-}
-
 export function infraTemplate(root: string): string {
   return fs.readFileSync(path.join(root, 'templates', 'build', 'infrastructure.yaml'), 'utf8');
+}
+
+/** The resource types of the build template (its resources' `Type: AWS::Service::Resource` lines). */
+export function resourceTypes(template: string): string[] {
+  return [...new Set([...template.matchAll(/^ {4}Type: (AWS::\w+::\w+)\s*$/gm)].map((m) => m[1] as string))].sort();
 }
 
 /** The stack's parameters; ConfigHash covers the template and every other parameter. */
 export function infraParameters(
   d: Deployment,
-  opts: { region: string; account: string; bucket: string; template: string; baseRepository?: string },
+  opts: { region: string; account: string; bucket: string; template: string; baseRepository?: string; environmentName?: string },
 ): Record<string, string> & { ConfigHash: string } {
-  // The spec's schema already checked the URI; no location means no model to bake.
-  const model = (d.model.bakeIntoImage && d.model.s3 && parseS3Location(d.model.s3)) || { bucket: '', key: '' };
+  // What the build role may read beyond the project's own objects (a Hugging Face token, a model bucket, a
+  // key) is the bootstrap's to grant (BuildSecretArns, ModelSourceBuckets, KmsKeyArns), not the stack's.
   const params: Record<string, string> = {
     RepositoryName: repositoryName(d),
     KeepImages: String(d.build.keepImages),
-    ...kmsParameters(d.security.kmsKeyId, opts.region, opts.account),
+    KmsKeyId: d.security.kmsKeyId ?? '',
     ComputeType: d.build.computeType,
     TimeoutMinutes: String(d.build.timeoutMinutes),
     LogRetentionDays: String(d.build.logRetentionDays),
     ArtifactBucket: opts.bucket,
     ArtifactPrefix: artifactPrefix(d),
-    BaseImageAccount: dlcAccount(opts.region),
-    BaseImageRepository: opts.baseRepository ?? '',
-    HfTokenSecretArn: d.model.huggingface?.tokenSecretArn ?? '',
-    ModelSourceBucket: model.bucket,
-    ModelSourceKey: model.key,
     DeploymentName: d.name,
+    // The bootstrap's build role of the environment running the build (the stack creates no role).
+    ServiceRoleArn: `arn:${partitionOf(opts.region)}:iam::${opts.account}:role/${serviceRoleName(d.project, opts.environmentName || '{{environment}}', 'codebuild')}`,
   };
   const hash = createHash('sha256').update(opts.template).update(JSON.stringify(Object.entries(params).sort())).digest('hex').slice(0, 32);
   return { ...params, ConfigHash: hash };
@@ -138,7 +127,9 @@ export async function ensureBuildStack(o: EnsureInfraOptions): Promise<BuildInfr
   const name = o.stackName;
   const Parameters = Object.entries(o.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
   const Tags = Object.entries(ownershipTags(o.d, o.environmentName)).map(([Key, Value]) => ({ Key, Value }));
-  const common = { StackName: name, TemplateBody: o.template, Parameters, Tags, Capabilities: ['CAPABILITY_IAM' as const] };
+  // The deploy role refuses a stack change that does not name its resource types (CloudFormation then
+  // refuses a template with any other type).
+  const common = { StackName: name, TemplateBody: o.template, Parameters, Tags, Capabilities: ['CAPABILITY_IAM' as const], ResourceTypes: resourceTypes(o.template) };
   let existing = o.existing;
   if (existing && /_IN_PROGRESS$/.test(existing.StackStatus ?? '')) existing = await waitForStack(cfn, name, o);
   if (existing?.StackStatus === 'ROLLBACK_COMPLETE') {
