@@ -41,7 +41,7 @@ function workspace(spec = SPEC): string {
 
 const ws = workspace();
 const d = loadSpec(path.join(ws, 'model-deploy.yml')).deployments.chat;
-const hash = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket: 'model-deploy-111111111111-us-east-1', template: infraTemplate(ROOT), baseRepository: 'vllm' }).ConfigHash;
+const hash = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket: 'model-deploy-111111111111-us-east-1', template: infraTemplate(ROOT), baseRepository: 'vllm', environmentName: 'dev' }).ConfigHash;
 const tag = renderBuild(d, { region: 'us-east-1', root: ROOT }).tag;
 
 const stackXml = `<Stacks><member><StackName>acme-chat-build</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2024-01-01T00:00:00Z</CreationTime>

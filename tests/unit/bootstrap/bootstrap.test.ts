@@ -190,7 +190,7 @@ describe('bootstrap template: permissions', () => {
       for (const r of resources) {
         const text = JSON.stringify(r);
         expect(text).toMatch(
-          /\$\{AWS::AccountId\}|::image\/\*|::foundation-model\/\*|\$\{BedrockSourceAccount\}|route53:::hostedzone\/\$\{HostedZoneId\}|route53:::change\/\*|\{"Ref":"(ExecutionRoleArns|BuildSecretArns|KmsKeyArns|ModelSourceBuckets)"\}|^\{"Fn::GetAtt":\["(SageMaker|EcsTask|EcsExecution|EcsInstance|Ec2Instance|CodeBuild)Role","Arn"\]\}$|:ecr:\*:\*:repository\/\*/,
+          /\$\{AWS::AccountId\}|::image\/\*|::foundation-model\/\*|\$\{BedrockSourceAccount\}|route53:::hostedzone\/\$\{HostedZoneId\}|route53:::change\/\*|\{"Ref":"(ExecutionRoleArns|BuildSecretArns|KmsKeyArns|ModelSourceBuckets|AsyncBuckets)"\}|^\{"Fn::GetAtt":\["(SageMaker|EcsTask|EcsExecution|EcsInstance|Ec2Instance|CodeBuild)Role","Arn"\]\}$|:ecr:\*:\*:repository\/\*/,
         );
         if (text.includes(':ecr:*:*:')) expect(s.Condition).toEqual({ StringNotEquals: { 'aws:ResourceAccount': { Ref: 'AWS::AccountId' } } });
         expect(JSON.stringify(r)).not.toMatch(/AWS-RunShellScript|iam::\*:/);
