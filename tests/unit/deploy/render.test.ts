@@ -175,7 +175,7 @@ describe('renderStack variants', () => {
 describe('renderStack: names and roles from the spec (security review)', () => {
   it("names the environment's service roles (a placeholder without one, which the role ARN pattern refuses)", () => {
     expect(param(renderStack({ deployment: chat, region: 'us-east-1', environmentName: 'dev', account: '111111111111' }), 'ExecutionRoleArn')).toBe('arn:aws:iam::111111111111:role/acme-llm.dev.sagemaker');
-    const placeholder = param(renderStack({ deployment: chat, region: 'us-east-1', account: '111111111111' }), 'ExecutionRoleArn');
+    const placeholder = param(renderStack({ deployment: chat, region: 'us-east-1', account: '111111111111' }), 'ExecutionRoleArn') ?? '';
     expect(placeholder).toBe('arn:aws:iam::111111111111:role/acme-llm.{{environment}}.sagemaker');
     const pattern = new RegExp((renderStack({ deployment: chat, region: 'us-east-1' }).template.Parameters as any).ExecutionRoleArn.AllowedPattern);
     expect(pattern.test(placeholder)).toBe(false);

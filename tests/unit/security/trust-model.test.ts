@@ -35,7 +35,6 @@ const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
 
 /** Every action of the deploy role's allow statements, with the statement that grants it. */
 const grants = devRole.filter((s) => s.Effect === 'Allow').flatMap((s) => list(s.Action).map((action) => ({ action, s })));
-const IAM_CHANGES = ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRolePermissionsBoundary', 'iam:UpdateAssumeRolePolicy'];
 
 const SERVICE_ROLES: [string, string][] = [
   ['sagemaker', 'sagemaker.amazonaws.com'],
