@@ -51,3 +51,19 @@ export function ownershipMarks(d: Deployment, environment?: string): Record<stri
 export function ownershipTags(d: Deployment, environment?: string): Record<string, string> {
   return { ...d.tags, ...ownershipMarks(d, environment) };
 }
+
+/** The roles the bootstrap creates for an environment, one per kind of workload (the stacks create none). */
+export type ServiceRoleKind = 'sagemaker' | 'ecs-task' | 'ecs-exec' | 'ecs-instance' | 'ec2-instance' | 'codebuild';
+
+/**
+ * PROJECT.ENVIRONMENT.KIND: a service role of templates/bootstrap (and the instance profile of the same name for
+ * the instance kinds). The dot occurs in no project name, so no grant by one project's name reaches another's.
+ */
+export function serviceRoleName(project: string, environment: string, kind: ServiceRoleKind): string {
+  return `${project}.${environment}.${kind}`;
+}
+
+/** The bootstrap's SSM document that refreshes the API key file on an environment's ec2 instances. */
+export function refreshKeysDocumentName(project: string, environment: string): string {
+  return `${project}.${environment}.refresh-keys`;
+}

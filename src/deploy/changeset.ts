@@ -57,6 +57,9 @@ export async function createChangeSet(options: CreateChangeSetOptions): Promise<
         Parameters: rendered.parameters,
         Capabilities: rendered.capabilities,
         Tags: rendered.tags,
+        // The deploy role refuses a change set that does not name its resource types; CloudFormation then
+        // refuses a template with any other type.
+        ResourceTypes: [...new Set(Object.values(rendered.template.Resources as Record<string, { Type: string }>).map((r) => r.Type))].sort(),
       }),
     );
     return out.Id ?? name;

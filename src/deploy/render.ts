@@ -5,10 +5,10 @@
 import { tagList } from '../core/tags';
 import { DeployError } from '../core/errors';
 import { partitionOf } from '../core/aws';
-import { formatArn, kmsKeyRef } from '../core/arn';
+import { formatArn } from '../core/arn';
 import { parseImageRef } from '../core/image-uri';
 import { parseS3Location, S3Location } from '../core/s3-location';
-import { ownershipTags, artifactBucketName } from '../config/names';
+import { ownershipTags, artifactBucketName, refreshKeysDocumentName, serviceRoleName, ServiceRoleKind } from '../config/names';
 import { isAccelerated } from '../config/instance-types';
 import { wantsTerminationProtection } from '../config/production';
 import type { Deployment } from '../config/types';
@@ -21,6 +21,7 @@ export const IMAGE_PLACEHOLDER = '{{build-model.outputs.image-uri}}';
 export const MODEL_DATA_PLACEHOLDER = '{{build-model.outputs.model-data-url}}';
 export const API_KEY_SECRET_PLACEHOLDER = '{{deploy-endpoint.api-key-secret-arn}}';
 const ACCOUNT_PLACEHOLDER = '{{account}}';
+const ENVIRONMENT_PLACEHOLDER = '{{environment}}';
 
 type Params = Record<string, string | number | boolean | string[]>;
 type Json = Record<string, unknown>;
@@ -70,24 +71,6 @@ function ecrRepositoryArn(imageUri: string): string | undefined {
   return formatArn({ partition: partitionOf(image.region), service: 'ecr', region: image.region, account: image.account, resource: `repository/${image.repositoryName}` });
 }
 
-interface KmsParams { KmsKeyId: string; KmsKeyPolicyArn: string; KmsKeyAlias: string }
-
-function kmsParams(keyId: string | undefined, region: string, account: string): KmsParams {
-  if (!keyId) return { KmsKeyId: '', KmsKeyPolicyArn: '', KmsKeyAlias: '' };
-  const key = kmsKeyRef(keyId, region, account);
-  if (key.alias) {
-    // IAM cannot name a key by alias: allow the account's keys that carry this alias.
-    const anyKey = formatArn({ partition: partitionOf(region), service: 'kms', region: key.region, account, resource: 'key/*' });
-    return { KmsKeyId: keyId, KmsKeyPolicyArn: anyKey, KmsKeyAlias: key.alias };
-  }
-  return { KmsKeyId: keyId, KmsKeyPolicyArn: key.keyArn ?? '', KmsKeyAlias: '' };
-}
-
-function s3ObjectArn(region: string, uri: string): string {
-  const { bucket, key } = s3Parts(uri);
-  return `arn:${partitionOf(region)}:s3:::${bucket}/${key}*`;
-}
-
 const ROLLOUT_TYPES = { 'all-at-once': 'ALL_AT_ONCE', canary: 'CANARY', linear: 'LINEAR' } as const;
 
 /**
@@ -101,13 +84,33 @@ export function stackParameters(input: RenderStackInput): { params: Params; note
   const data = modelData(d, input);
   const params: Params = {
     DeploymentName: d.name,
-    EnvironmentName: input.environmentName ?? '',
     EndpointName: input.names.endpoint,
     ...imageParams(d, input, account),
     ...modelParams(input, data),
     ...targetParams(input, account, data.mode, notes),
+    ...serviceRoleParams(input, account),
   };
   return { params, notes };
+}
+
+/**
+ * The bootstrap's roles of the environment the stack runs as, by name (config/names.ts): the stacks create no
+ * role, and the deploy role may pass only these. Without an environment the names keep a placeholder, which
+ * the templates' ARN patterns refuse.
+ */
+function serviceRoleParams(input: RenderStackInput, account: string): Params {
+  const d = input.deployment;
+  const partition = partitionOf(input.region);
+  const environment = input.environmentName || ENVIRONMENT_PLACEHOLDER;
+  const iam = (kind: 'role' | 'instance-profile', name: ServiceRoleKind) => `arn:${partition}:iam::${account}:${kind}/${serviceRoleName(d.project, environment, name)}`;
+  if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') {
+    // A role the spec names (one the bootstrap lists in ExecutionRoleArns) replaces the environment's.
+    return { ExecutionRoleArn: d.executionRoleArn ?? iam('role', 'sagemaker') };
+  }
+  if (d.target === 'ecs') {
+    return { TaskRoleArn: iam('role', 'ecs-task'), TaskExecutionRoleArn: iam('role', 'ecs-exec'), InstanceProfileArn: iam('instance-profile', 'ecs-instance') };
+  }
+  return { InstanceProfileArn: iam('instance-profile', 'ec2-instance'), RefreshKeysDocumentName: refreshKeysDocumentName(d.project, environment) };
 }
 
 export function renderStack(input: RenderStackInput): RenderedStack {
@@ -157,19 +160,16 @@ function imageParams(d: Deployment, input: RenderStackInput, account: string): P
       hint: 'SageMaker, and the least-privilege roles here, pull from ECR: push the image to ECR (build-model does) and use its URI.',
     });
   }
-  return { ImageUri: imageUri, ImageRepositoryArn: imageRepositoryArn };
+  // The roles pull from ECR only (the bootstrap's PullImagesPolicy): the check above is the one use of the ARN.
+  return { ImageUri: imageUri };
 }
 
 /** Parameters every target declares beside the names and the image: weights, size, encryption. */
 function modelParams(input: RenderStackInput, data: ReturnType<typeof modelData>): Params {
   const d = input.deployment;
-  const s3 = s3Parts(data.url);
   return {
     ModelDataMode: data.mode,
     ModelDataUrl: data.url,
-    ModelBucket: data.mode === 'none' ? '' : s3.bucket,
-    ModelObjectPattern: data.mode === 'none' ? '' : data.mode === 'tar.gz' ? s3.key : `${s3.key}*`,
-    ModelListPrefix: data.mode === 'none' ? '' : s3.key,
     ModelEnvironmentId: d.model.huggingface?.id ?? d.model.s3 ?? d.model.image ?? '',
     InstanceType: d.instanceType,
     InstanceCount: d.instanceCount,
@@ -181,10 +181,10 @@ function targetParams(input: RenderStackInput, account: string, mode: string, no
   const d = input.deployment;
   const { region } = input;
   const params: Params = {};
-  if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') Object.assign(params, sagemakerParams(d, region, account, notes));
-  if (d.target === 'sagemaker-realtime') Object.assign(params, realtimeParams(d, region));
+  if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') Object.assign(params, sagemakerParams(d, notes));
+  if (d.target === 'sagemaker-realtime') Object.assign(params, realtimeParams(d));
   if (d.target === 'sagemaker-async') Object.assign(params, asyncParams(d, region, account));
-  if (d.target === 'ec2' || d.target === 'ecs') Object.assign(params, containerParams(d, input, account, mode, notes));
+  if (d.target === 'ec2' || d.target === 'ecs') Object.assign(params, containerParams(d, input, mode, notes));
   return params;
 }
 
@@ -226,7 +226,7 @@ function resource(template: Json, logicalId: string): Json {
   return found;
 }
 
-function sagemakerParams(d: Deployment, region: string, account: string, notes: string[]): Params {
+function sagemakerParams(d: Deployment, notes: string[]): Params {
   const storage = hasInstanceStorage(d.instanceType);
   if (d.volumeSizeGb && storage) {
     notes.push(`volumeSizeGb ${d.volumeSizeGb} is ignored: ${d.instanceType} has local NVMe storage and SageMaker accepts no EBS volume size for it.`);
@@ -242,7 +242,7 @@ function sagemakerParams(d: Deployment, region: string, account: string, notes: 
   }
   const kmsKeyId = d.security.kmsKeyId;
   return {
-    ...kmsParams(kmsKeyId, region, account),
+    KmsKeyId: kmsKeyId ?? '',
     CreateKmsKey: d.security.createKmsKey && !kmsKeyId,
     StartupTimeoutSeconds: d.healthCheck.startupTimeoutSeconds,
     DownloadTimeoutSeconds: d.healthCheck.modelDownloadTimeoutSeconds,
@@ -251,8 +251,6 @@ function sagemakerParams(d: Deployment, region: string, account: string, notes: 
     SubnetIds: d.security.vpc?.subnets ?? [],
     SecurityGroupIds: d.security.vpc?.securityGroups ?? [],
     NetworkIsolation: d.security.networkIsolation,
-    // A role the spec names replaces the one the template would create.
-    ExecutionRoleArn: d.executionRoleArn ?? '',
     AutoscalingEnabled: d.autoscaling !== undefined,
     AutoscalingMin: d.autoscaling?.min ?? d.instanceCount,
     AutoscalingMax: d.autoscaling?.max ?? d.instanceCount,
@@ -261,12 +259,11 @@ function sagemakerParams(d: Deployment, region: string, account: string, notes: 
   };
 }
 
-function realtimeParams(d: Deployment, region: string): Params {
+function realtimeParams(d: Deployment): Params {
   const r = d.rollout;
   const capture = d.security.dataCapture?.enabled ? d.security.dataCapture : undefined;
   return {
     DataCaptureS3Uri: capture ? capture.s3Uri : '',
-    DataCaptureObjectArn: capture ? s3ObjectArn(region, capture.s3Uri) : '',
     DataCapturePercent: d.security.dataCapture?.samplingPercentage ?? 10,
     RolloutType: ROLLOUT_TYPES[r.strategy],
     TrafficStepPercent: r.strategy === 'linear' ? r.linearStepPercent : r.canaryPercent,
@@ -291,14 +288,9 @@ export function asyncOutputUri(d: Deployment, region: string, account: string): 
 function asyncParams(d: Deployment, region: string, account: string): Params {
   const output = asyncOutputUri(d, region, account);
   const failure = d.async.failurePath ?? `${asyncBase(d, region, account)}failure/`;
-  const outBucket = s3Parts(output).bucket;
   return {
     OutputS3Uri: output,
     FailureS3Uri: failure,
-    OutputObjectArn: s3ObjectArn(region, output),
-    FailureObjectArn: s3ObjectArn(region, failure),
-    // Callers upload requests next to the responses: the role reads the bucket's input/ prefix.
-    InputObjectArn: `arn:${partitionOf(region)}:s3:::${outBucket}/${asyncInputPrefix(output)}*`,
     MaxConcurrentInvocationsPerInstance: d.async.maxConcurrentInvocationsPerInstance,
     TargetBacklogPerInstance: d.autoscaling?.targetBacklogPerInstance ?? 5,
   };
@@ -345,7 +337,7 @@ export function fargateSize(instanceType: string): { cpu: number; memoryMiB: num
 type Vpc = NonNullable<Deployment['security']['vpc']>;
 interface Storage { modelGb: number; imageGb: number; neededGb: number }
 
-function containerParams(d: Deployment, input: RenderStackInput, account: string, mode: string, notes: string[]): Params {
+function containerParams(d: Deployment, input: RenderStackInput, mode: string, notes: string[]): Params {
   const where = { file: d.source.file, line: d.source.line };
   const vpc = d.security.vpc;
   if (!vpc?.vpcId || !d.security.certificateArn) {
@@ -364,18 +356,17 @@ function containerParams(d: Deployment, input: RenderStackInput, account: string
   const imageGb = d.usage.imageSizeGb ?? 15;
   // Layers are stored compressed and unpacked; an archive sits beside what it unpacks to.
   const storage = { modelGb, imageGb, neededGb: Math.ceil(2 * imageGb + (mode === 'tar.gz' ? 2 : 1) * modelGb + 20) };
-  const params = loadBalancedParams(d, vpc, input, account, storage.neededGb);
+  const params = loadBalancedParams(d, vpc, input, storage.neededGb);
   containerNotes(d, params, notes);
-  if (d.target === 'ec2') return { ...params, ...ec2Params(d, gpus !== undefined) };
+  if (d.target === 'ec2') return { ...params, ...ec2Params(d, gpus !== undefined, input.environmentName) };
   return ecsParams(d, vpc, params, gpus, storage, notes);
 }
 
 /** The load balancer, the network, the API key and the scaling bounds ec2 and ecs share. */
-function loadBalancedParams(d: Deployment, vpc: Vpc, input: RenderStackInput, account: string, neededGb: number): Params {
+function loadBalancedParams(d: Deployment, vpc: Vpc, input: RenderStackInput, neededGb: number): Params {
   // Instances in private subnets when the load balancer has public ones, or when a NAT gateway serves them.
   const privatePlacement = Boolean(vpc.publicSubnets?.length) || vpc.natGateway;
   const apiKeyArn = d.apiKey.enabled ? (input.apiKeySecretArn ?? API_KEY_SECRET_PLACEHOLDER) : '';
-  const apiKeyKms = kmsParams(d.apiKey.kmsKeyId ?? d.security.kmsKeyId, input.region, account);
   return {
     VpcId: vpc.vpcId ?? '',
     SubnetIds: vpc.subnets,
@@ -389,8 +380,6 @@ function loadBalancedParams(d: Deployment, vpc: Vpc, input: RenderStackInput, ac
     HealthCheckPath: d.healthCheck.path,
     KmsKeyId: d.security.kmsKeyId ?? '',
     ApiKeySecretArn: apiKeyArn,
-    ApiKeyKmsKeyPolicyArn: apiKeyArn ? apiKeyKms.KmsKeyPolicyArn : '',
-    ApiKeyKmsKeyAlias: apiKeyArn ? apiKeyKms.KmsKeyAlias : '',
     RootVolumeGb: d.volumeSizeGb ?? Math.max(100, neededGb),
     AutoscalingEnabled: d.autoscaling !== undefined,
     AutoscalingMin: d.autoscaling?.min ?? d.instanceCount,
@@ -409,7 +398,7 @@ function containerNotes(d: Deployment, params: Params, notes: string[]): void {
   }
 }
 
-function ec2Params(d: Deployment, onGpu: boolean): Params {
+function ec2Params(d: Deployment, onGpu: boolean, environmentName: string | undefined): Params {
   const env = Object.entries(d.engine?.env ?? {});
   for (const [k, v] of env) {
     if (/[\r\n]/.test(k + v) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
@@ -420,6 +409,8 @@ function ec2Params(d: Deployment, onGpu: boolean): Params {
     }
   }
   return {
+    // The instances carry it: rotate-key may run the refresh document only on its own environment's.
+    EnvironmentName: environmentName ?? '',
     Accelerated: onGpu,
     AmiId: onGpu
       ? '/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id'

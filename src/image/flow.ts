@@ -228,7 +228,7 @@ async function buildRegion(o: BuildContext, step: RegionStep): Promise<RegionBui
 async function ensureInfra(o: BuildContext, step: RegionStep, bucket: string): Promise<{ infra: BuildInfra; bucketReady: boolean }> {
   const { d } = o;
   const { aws, template } = step;
-  const parameters = infraParameters(d, { region: aws.region, account: step.account, bucket, template, baseRepository: step.build.engine.baseRepository });
+  const parameters = infraParameters(d, { region: aws.region, account: step.account, bucket, template, baseRepository: step.build.engine.baseRepository, environmentName: o.environmentName });
   const stack = await describeStack(awsClient(CloudFormationClient, aws), o.names.buildStack);
   const current = upToDate(stack, parameters.ConfigHash);
   if (current) return { infra: current, bucketReady: false };

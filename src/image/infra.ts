@@ -26,15 +26,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { awsClient, AwsContext, partitionOf } from '../core/aws';
-import { kmsKeyRef } from '../core/arn';
 import { DeployError, errorMessage, errorName, explainAwsError, httpStatus, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
 import { describeStack, stackOutputs } from '../core/stack';
-import { parseS3Location } from '../core/s3-location';
-import { ownershipTags, repositoryName } from '../config/names';
+import { ownershipTags, repositoryName, serviceRoleName } from '../config/names';
 import type { Deployment } from '../config/types';
-import { dlcAccount } from './engines';
 
 export interface BuildInfra {
   repositoryUri: string;
@@ -46,38 +43,34 @@ export function artifactPrefix(d: Deployment): string {
   return `${d.project}/${d.name}`;
 }
 
-function kmsParameters(keyId: string | undefined, region: string, account: string): Record<string, string> {
-  if (!keyId) return { KmsKeyId: '', KmsKeyArn: '', KmsAlias: '' };
-  const key = kmsKeyRef(keyId, region, account);
-  return { KmsKeyId: keyId, KmsKeyArn: key.keyArn ?? '', KmsAlias: key.alias ?? '' };
-}
-
 export function infraTemplate(root: string): string {
   return fs.readFileSync(path.join(root, 'templates', 'build', 'infrastructure.yaml'), 'utf8');
+}
+
+/** The resource types of the build template (its resources' `Type: AWS::Service::Resource` lines). */
+export function resourceTypes(template: string): string[] {
+  return [...new Set([...template.matchAll(/^ {4}Type: (AWS::\w+::\w+)\s*$/gm)].map((m) => m[1] as string))].sort();
 }
 
 /** The stack's parameters; ConfigHash covers the template and every other parameter. */
 export function infraParameters(
   d: Deployment,
-  opts: { region: string; account: string; bucket: string; template: string; baseRepository?: string },
+  opts: { region: string; account: string; bucket: string; template: string; baseRepository?: string; environmentName?: string },
 ): Record<string, string> & { ConfigHash: string } {
-  // The spec's schema already checked the URI; no location means no model to bake.
-  const model = (d.model.bakeIntoImage && d.model.s3 && parseS3Location(d.model.s3)) || { bucket: '', key: '' };
+  // What the build role may read beyond the project's own objects (a Hugging Face token, a model bucket, a
+  // key) is the bootstrap's to grant (BuildSecretArns, ModelSourceBuckets, KmsKeyArns), not the stack's.
   const params: Record<string, string> = {
     RepositoryName: repositoryName(d),
     KeepImages: String(d.build.keepImages),
-    ...kmsParameters(d.security.kmsKeyId, opts.region, opts.account),
+    KmsKeyId: d.security.kmsKeyId ?? '',
     ComputeType: d.build.computeType,
     TimeoutMinutes: String(d.build.timeoutMinutes),
     LogRetentionDays: String(d.build.logRetentionDays),
     ArtifactBucket: opts.bucket,
     ArtifactPrefix: artifactPrefix(d),
-    BaseImageAccount: dlcAccount(opts.region),
-    BaseImageRepository: opts.baseRepository ?? '',
-    HfTokenSecretArn: d.model.huggingface?.tokenSecretArn ?? '',
-    ModelSourceBucket: model.bucket,
-    ModelSourceKey: model.key,
     DeploymentName: d.name,
+    // The bootstrap's build role of the environment running the build (the stack creates no role).
+    ServiceRoleArn: `arn:${partitionOf(opts.region)}:iam::${opts.account}:role/${serviceRoleName(d.project, opts.environmentName || '{{environment}}', 'codebuild')}`,
   };
   const hash = sha256Hex(opts.template + JSON.stringify(Object.entries(params).sort())).slice(0, 32);
   return { ...params, ConfigHash: hash };
@@ -135,7 +128,9 @@ export async function ensureBuildStack(o: EnsureInfraOptions): Promise<BuildInfr
   const name = o.stackName;
   const Parameters = Object.entries(o.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
   const Tags = tagList(ownershipTags(o.d, o.environmentName));
-  const common = { StackName: name, TemplateBody: o.template, Parameters, Tags, Capabilities: ['CAPABILITY_IAM' as const] };
+  // The deploy role refuses a stack change that does not name its resource types (CloudFormation then
+  // refuses a template with any other type).
+  const common = { StackName: name, TemplateBody: o.template, Parameters, Tags, Capabilities: ['CAPABILITY_IAM' as const], ResourceTypes: resourceTypes(o.template) };
   let existing = o.existing;
   if (existing && /_IN_PROGRESS$/.test(existing.StackStatus ?? '')) existing = await waitForStack(cfn, name, o);
   if (existing?.StackStatus === 'ROLLBACK_COMPLETE') {

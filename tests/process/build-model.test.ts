@@ -42,7 +42,7 @@ function workspace(spec = SPEC): string {
 
 const ws = workspace();
 const d = loadSpec(path.join(ws, 'model-deploy.yml')).deployments.chat;
-const hash = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket: 'model-deploy-111111111111-us-east-1', template: infraTemplate(ROOT), baseRepository: 'vllm' }).ConfigHash;
+const hash = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket: 'model-deploy-111111111111-us-east-1', template: infraTemplate(ROOT), baseRepository: 'vllm', environmentName: 'dev' }).ConfigHash;
 const tag = renderBuild(d, { region: 'us-east-1', root: ROOT }).tag;
 
 const buildStack = { name: 'acme-chat-build', status: 'UPDATE_COMPLETE', created: new Date('2024-01-01T00:00:00Z'), parameters: { ConfigHash: hash }, outputs: { RepositoryUri: REPO_URI, ProjectName: 'Project-abc', LogGroupName: 'acme-chat-build-LogGroup' } };

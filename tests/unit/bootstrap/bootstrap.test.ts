@@ -183,12 +183,16 @@ describe('bootstrap template: permissions', () => {
       expect({ sid: s.Sid, reason: typeof reasons[s.Sid] }).toEqual({ sid: s.Sid, reason: 'string' });
     } else {
       // Named resources: in this account, AWS-owned (public AMIs, Bedrock foundation models), the one
-      // Bedrock source account, hosted zone or execution roles the parameters name (Route 53 ARNs carry no
-      // account; a role can be passed only within its own account). No generic AWS documents, no other account.
+      // Bedrock source account, hosted zone, execution roles, secrets, keys or model buckets the parameters name
+      // (Route 53 ARNs carry no account; a role can be passed only within its own account), the bootstrap's own
+      // service roles, and images of other accounts (only with aws:ResourceAccount not this one: their owners'
+      // repository policies decide). No generic AWS documents.
       for (const r of resources) {
-        expect(JSON.stringify(r)).toMatch(
-          /\$\{AWS::AccountId\}|::image\/\*|::foundation-model\/\*|\$\{BedrockSourceAccount\}|route53:::hostedzone\/\$\{HostedZoneId\}|route53:::change\/\*|\{"Ref":"ExecutionRoleArns"\}/,
+        const text = JSON.stringify(r);
+        expect(text).toMatch(
+          /\$\{AWS::AccountId\}|::image\/\*|::foundation-model\/\*|\$\{BedrockSourceAccount\}|route53:::hostedzone\/\$\{HostedZoneId\}|route53:::change\/\*|\{"Ref":"(ExecutionRoleArns|BuildSecretArns|KmsKeyArns|ModelSourceBuckets|AsyncBuckets)"\}|^\{"Fn::GetAtt":\["(SageMaker|EcsTask|EcsExecution|EcsInstance|Ec2Instance|CodeBuild)Role","Arn"\]\}$|:ecr:\*:\*:repository\/\*/,
         );
+        if (text.includes(':ecr:*:*:')) expect(s.Condition).toEqual({ StringNotEquals: { 'aws:ResourceAccount': { Ref: 'AWS::AccountId' } } });
         expect(JSON.stringify(r)).not.toMatch(/AWS-RunShellScript|iam::\*:/);
       }
     }
@@ -199,36 +203,31 @@ describe('bootstrap template: permissions', () => {
     expect(Object.keys(reasons).sort()).toEqual(wild);
   });
 
-  it('passes only the roles the stacks create, only to the services that run them, and listed execution roles only to SageMaker', () => {
+  it('passes only its own service roles, each to its one service, and listed execution roles only to SageMaker', () => {
     const pass = statements.filter(({ statement }) => list(statement.Action).includes('iam:PassRole'));
-    expect(pass.map((p) => p.statement.Sid)).toEqual(['PassOnlyStackRoles', 'PassListedExecutionRoles']);
-    const listed = pass[1]!.statement;
+    expect(pass.map((p) => p.statement.Sid)).toEqual(['PassSageMakerRole', 'PassEcsTaskRoles', 'PassInstanceRoles', 'PassCodeBuildRole', 'PassListedExecutionRoles']);
+    for (const { statement } of pass) expect(list(statement.Condition.StringEquals['iam:PassedToService'])).toHaveLength(1);
+    const listed = pass[4]!.statement;
     expect(listed.Resource).toEqual({ 'Fn::Split': [',', { Ref: 'ExecutionRoleArns' }] });
     expect(listed.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
-    const s = pass[0]!.statement;
-    expect(s.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${Project}-*' });
-    expect(s.Condition.StringEquals['aws:ResourceTag/model-deploy:environment']).toEqual({ Ref: 'Environment' });
-    expect(s.Condition.StringEquals['iam:PassedToService']).toEqual(
-      expect.arrayContaining(['sagemaker.amazonaws.com', 'ecs-tasks.amazonaws.com', 'codebuild.amazonaws.com']),
-    );
   });
 
-  it('lets only CloudFormation create stack resources, and stack roles only with the deployment tag', () => {
-    for (const { statement } of statements.filter(({ statement }) => (list(statement.Action) as string[]).some((a) => /^(sagemaker:Create|ecs:Create|ec2:RunInstances|iam:CreateRole|kms:CreateKey)/.test(a)))) {
+  it('lets only CloudFormation create stack resources, and creates no role', () => {
+    for (const { statement } of statements.filter(({ statement }) => (list(statement.Action) as string[]).some((a) => /^(sagemaker:Create|ecs:Create|ec2:RunInstances|kms:CreateKey)/.test(a)))) {
       expect(statement.Condition['ForAnyValue:StringEquals']['aws:CalledVia']).toBe('cloudformation.amazonaws.com');
     }
-    const createRole = statements.find(({ statement }) => list(statement.Action).includes('iam:CreateRole'))!.statement;
-    expect(createRole.Condition.Null).toEqual({ 'aws:RequestTag/model-deploy:deployment': 'false' });
+    expect(statements.filter(({ statement }) => (list(statement.Action) as string[]).some((a) => /^iam:(Create(Role|Policy|InstanceProfile)|Put|Attach|Update|AddRole)/.test(a)))).toEqual([]);
   });
 
-  it('scopes SSM SendCommand to the project and environment tags and to the stacks\' own refresh document', () => {
+  it('sends SSM commands only on instances tagged with the project and environment, with the bootstrap\'s own document', () => {
     const send = statements.filter(({ statement }) => list(statement.Action).includes('ssm:SendCommand'));
     expect(send).toHaveLength(2);
     const onInstances = send.find(({ statement }) => JSON.stringify(statement.Resource).includes(':instance/'))!.statement;
     expect(onInstances.Condition.StringEquals['ssm:resourceTag/model-deploy:project']).toEqual({ Ref: 'Project' });
     expect(onInstances.Condition.StringEquals['ssm:resourceTag/model-deploy:environment']).toEqual({ Ref: 'Environment' });
     const documents = send.find(({ statement }) => JSON.stringify(statement.Resource).includes(':document/'))!.statement;
-    expect(documents.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/${Project}-*-${Environment}-refresh-keys' });
+    expect(documents.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/${Project}.${Environment}.refresh-keys' });
+    expect((template.Resources as Json).RefreshKeysDocument.Properties.Name).toEqual({ 'Fn::Sub': '${Project}.${Environment}.refresh-keys' });
   });
 
   it('keeps every managed policy under the 6,144-character IAM limit', () => {
@@ -309,18 +308,21 @@ describe('bootstrap template: deploy-role grants the spec can call for', () => {
   const operate = (resources: Json, id: string) => resources[id].Properties.PolicyDocument.Statement as Json[];
   const sids = (resources: Json, id: string) => operate(resources, id).map((st) => st.Sid);
 
-  it('grants Route 53 record changes only with HostedZoneId, only in that zone, only through CloudFormation', () => {
+  it('grants Route 53 record changes only with HostedZoneId and DnsRecordNames, only in that zone, only through CloudFormation', () => {
     expect(sids(render(BASE), 'StackResourcesPolicy')).not.toContain('DnsRecordsInNamedZone');
-    const zone = operate(render({ ...BASE, HostedZoneId: 'Z0123456789ABC' }), 'StackResourcesPolicy').find((st) => st.Sid === 'DnsRecordsInNamedZone')!;
+    expect(sids(render({ ...BASE, HostedZoneId: 'Z0123456789ABC' }), 'StackResourcesPolicy')).not.toContain('DnsRecordsInNamedZone');
+    const withNames = render({ ...BASE, HostedZoneId: 'Z0123456789ABC', DnsRecordNames: '*.dev.example.com,dev.example.com' });
+    expect(operate(withNames, 'StackResourcesPolicy').find((st) => st.Sid === 'DenyOtherRecordNames')!.Condition).toEqual({ 'ForAnyValue:StringNotLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['*.dev.example.com', 'dev.example.com'] } });
+    const zone = operate(withNames, 'StackResourcesPolicy').find((st) => st.Sid === 'DnsRecordsInNamedZone')!;
     expect(zone.Resource).toBe('arn:aws:route53:::hostedzone/Z0123456789ABC');
     expect(zone.Action).toContain('route53:ChangeResourceRecordSets');
     expect(zone.Condition['ForAnyValue:StringEquals']['aws:CalledVia']).toBe('cloudformation.amazonaws.com');
   });
 
   it('passes an existing execution role only when the bootstrap lists it', () => {
-    expect(sids(render(BASE), 'StackRolesPolicy')).not.toContain('PassListedExecutionRoles');
+    expect(sids(render(BASE), 'PassServiceRolesPolicy')).not.toContain('PassListedExecutionRoles');
     const roles = `arn:aws:iam::${ACCOUNT}:role/llm-exec,arn:aws:iam::${ACCOUNT}:role/team/other`;
-    const pass = operate(render({ ...BASE, ExecutionRoleArns: roles }), 'StackRolesPolicy').find((st) => st.Sid === 'PassListedExecutionRoles')!;
+    const pass = operate(render({ ...BASE, ExecutionRoleArns: roles }), 'PassServiceRolesPolicy').find((st) => st.Sid === 'PassListedExecutionRoles')!;
     expect(pass.Resource).toEqual([`arn:aws:iam::${ACCOUNT}:role/llm-exec`, `arn:aws:iam::${ACCOUNT}:role/team/other`]);
     const pattern = new RegExp(template.Parameters.ExecutionRoleArns.AllowedPattern);
     expect(pattern.test(roles)).toBe(true);

@@ -33,7 +33,6 @@ function checkComplete(r: R) {
   for (const key of given.keys()) expect(Object.keys(declared)).toContain(key);
   expect(validateTemplate(r.template)).toEqual([]);
 }
-const statementsOf = (role: any) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).map((s: any) => (s['Fn::If'] ? s['Fn::If'][1] : s));
 const container = (r: R, name: string) => {
   const defs = res(r, 'TaskDefinition').Properties.ContainerDefinitions.map((c: any) => (c['Fn::If'] ? c['Fn::If'][1] : c));
   return defs.find((c: any) => c.Name === name);
@@ -63,7 +62,7 @@ describe('ecs on a GPU instance type (the example code-assistant)', () => {
     expect((r.template.Parameters as any).GpuAmiId).toEqual(expect.objectContaining({ Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', Default: '/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id' }));
   });
 
-  it('injects both API keys from Secrets Manager labels and grants the execution role that secret only', () => {
+  it("injects both API keys from Secrets Manager labels; the tasks run as the environment's bootstrap roles", () => {
     expect(param(r, 'ApiKeySecretArn')).toBe(SECRET);
     const model = container(r, 'model');
     expect(model.Secrets['Fn::If'][1]).toEqual([
@@ -72,18 +71,19 @@ describe('ecs on a GPU instance type (the example code-assistant)', () => {
     ]);
     expect(model.PortMappings).toEqual([{ ContainerPort: 8080, Protocol: 'tcp', Name: 'http' }]);
     expect(model.ResourceRequirements['Fn::If'][1]).toEqual([{ Type: 'GPU', Value: { Ref: 'GpuCount' } }]);
-    const exec = statementsOf(res(r, 'ExecutionRole'));
-    expect(exec.find((s: any) => s.Sid === 'ReadApiKey')).toEqual({ Sid: 'ReadApiKey', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: 'ApiKeySecretArn' } });
-    expect(exec.find((s: any) => s.Sid === 'PullImage').Resource).toEqual({ Ref: 'ImageRepositoryArn' });
-    expect(param(r, 'ImageRepositoryArn')).toBe('arn:aws:ecr:us-east-1:111111111111:repository/acme-llm/code-assistant');
+    // Issue 20: what the roles may read (this environment's secrets, the project's images) is the bootstrap's.
+    const task = res(r, 'TaskDefinition').Properties;
+    expect(task.TaskRoleArn).toEqual({ Ref: 'TaskRoleArn' });
+    expect(task.ExecutionRoleArn).toEqual({ Ref: 'TaskExecutionRoleArn' });
+    expect(param(r, 'TaskRoleArn')).toBe('arn:aws:iam::111111111111:role/acme-llm.dev.ecs-task');
+    expect(param(r, 'TaskExecutionRoleArn')).toBe('arn:aws:iam::111111111111:role/acme-llm.dev.ecs-exec');
+    expect(param(r, 'InstanceProfileArn')).toBe('arn:aws:iam::111111111111:instance-profile/acme-llm.dev.ecs-instance');
+    expect(res(r, 'LaunchTemplate').Properties.LaunchTemplateData.IamInstanceProfile).toEqual({ Arn: { Ref: 'InstanceProfileArn' } });
   });
 
-  it('copies the weights in an init container with a task role that reads the model prefix only', () => {
-    expect(param(r, 'ModelObjectPattern')).toBe('models/code-assistant/*');
+  it('copies the weights in an init container', () => {
     expect(container(r, 'model-sync').Command[0]['Fn::If'][2]).toEqual({ 'Fn::Sub': 'set -euo pipefail; aws s3 sync "${ModelDataUrl}" /opt/ml/model --only-show-errors' });
     expect(container(r, 'model').DependsOn['Fn::If'][2]['Fn::If'][1]).toEqual([{ ContainerName: 'model-sync', Condition: 'SUCCESS' }]);
-    const task = res(r, 'TaskRole').Properties.Policies['Fn::If'][1][0].PolicyDocument.Statement;
-    expect(task.map((s: any) => s.Action)).toEqual(['s3:GetObject', 's3:ListBucket']);
   });
 
   it('keeps capacity during deployments, rolls back failed ones and lets only the ALB reach port 8080', () => {
@@ -106,15 +106,6 @@ describe('ecs on a GPU instance type (the example code-assistant)', () => {
     const open = render(variant((x) => (x.apiKey.enabled = false)));
     expect(param(open, 'ApiKeySecretArn')).toBe('');
     expect(open.notes).toEqual([expect.stringMatching(/apiKey.enabled is false/)]);
-  });
-
-  it('decrypts the secret with its KMS key through Secrets Manager only', () => {
-    const arn = 'arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-    const r2 = render(variant((x) => (x.apiKey.kmsKeyId = arn)), { account: '111111111111' });
-    expect(param(r2, 'ApiKeyKmsKeyPolicyArn')).toBe(arn);
-    const s = statementsOf(res(r2, 'ExecutionRole')).find((x: any) => x.Sid === 'DecryptApiKey');
-    expect(s.Action).toBe('kms:Decrypt');
-    expect(s.Condition.StringEquals).toEqual({ 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.${AWS::URLSuffix}' } });
   });
 
   it('scales the service on requests per target, with room for a rolling deployment', () => {
@@ -211,20 +202,12 @@ describe('ec2', () => {
     expect(validateTemplate(r.template)).toEqual([]);
   });
 
-  it('gives the instances SSM, the image repository, the model prefix and the secret, nothing broader', () => {
-    const role = res(r, 'InstanceRole').Properties;
-    expect(role.ManagedPolicyArns).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore' }]);
-    const sids = statementsOf(res(r, 'InstanceRole')).map((s: any) => `${s.Sid}:${JSON.stringify(s.Resource)}`);
-    expect(sids).toEqual([
-      'PullImage:{"Ref":"ImageRepositoryArn"}',
-      'EcrLogin:"*"',
-      'WriteLogs:{"Fn::GetAtt":["LogGroup","Arn"]}',
-      'SignalReady:{"Ref":"AWS::StackId"}',
-      'ReadModel:{"Fn::Sub":"arn:${AWS::Partition}:s3:::${ModelBucket}/${ModelObjectPattern}"}',
-      'ListModelPrefix:{"Fn::Sub":"arn:${AWS::Partition}:s3:::${ModelBucket}"}',
-      'ReadApiKey:{"Ref":"ApiKeySecretArn"}',
-      'DecryptApiKey:{"Ref":"ApiKeyKmsKeyPolicyArn"}',
-    ]);
+  it("runs the instances as the environment's bootstrap role and names the bootstrap's refresh document", () => {
+    // Issue 20: the instance role (SSM, images, weights, the environment's keys) and the document are the bootstrap's.
+    expect(param(r, 'InstanceProfileArn')).toBe('arn:aws:iam::111111111111:instance-profile/acme-llm.dev.ec2-instance');
+    expect(res(r, 'LaunchTemplate').Properties.LaunchTemplateData.IamInstanceProfile).toEqual({ Arn: { Ref: 'InstanceProfileArn' } });
+    expect(param(r, 'RefreshKeysDocumentName')).toBe('acme-llm.dev.refresh-keys');
+    expect((r.template.Outputs as any).RefreshKeysDocumentName.Value).toEqual({ Ref: 'RefreshKeysDocumentName' });
     expect(Object.keys(r.template.Outputs as object)).toEqual(expect.arrayContaining(['EndpointName', 'EndpointArn', 'EndpointUrl', 'AutoScalingGroupName', 'LoadBalancerDnsName']));
   });
 

@@ -39,13 +39,13 @@ describe('renderStack on the example spec', () => {
     expect(r.tags).toEqual(expect.arrayContaining([{ Key: 'model-deploy:deployment', Value: 'qwen-chat' }, { Key: 'team', Value: 'ml-platform' }, { Key: 'model-deploy:environment', Value: 'dev' }]));
     expect(param(r, 'ImageUri')).toBe(IMAGE_PLACEHOLDER);
     expect(param(r, 'ModelDataUrl')).toBe(MODEL_DATA_PLACEHOLDER);
-    expect(param(r, 'ImageRepositoryArn')).toBe('arn:aws:ecr:us-east-1:111111111111:repository/acme-llm/qwen-chat');
+    // The model runs as the bootstrap's SageMaker role of dev (issue 20: the stack makes no role).
+    expect(param(r, 'ExecutionRoleArn')).toBe('arn:aws:iam::111111111111:role/acme-llm.dev.sagemaker');
     expect(param(r, 'RolloutType')).toBe('ALL_AT_ONCE');
     expect(param(r, 'AutoscalingEnabled')).toBe('true');
     expect(param(r, 'AutoscalingMax')).toBe('3');
     expect(param(r, 'TargetInvocationsPerInstance')).toBe('60');
     expect(param(r, 'DataCaptureS3Uri')).toBe('s3://acme-llm-data-capture/qwen-chat/');
-    expect(param(r, 'DataCaptureObjectArn')).toBe('arn:aws:s3:::acme-llm-data-capture/qwen-chat/*');
     expect(param(r, 'DataCapturePercent')).toBe('5');
     expect(param(r, 'LatencyThresholdMicroseconds')).toBe('10000000');
     // ml.g5 has NVMe storage: SageMaker takes neither a volume size nor a volume key there.
@@ -67,8 +67,7 @@ describe('renderStack on the example spec', () => {
     checkComplete(r);
     expect(r.templateFile).toBe('templates/stacks/sagemaker-async.yaml');
     expect(param(r, 'OutputS3Uri')).toBe('s3://acme-llm-async/summarizer/output/');
-    expect(param(r, 'FailureObjectArn')).toBe('arn:aws:s3:::acme-llm-async/summarizer/failure/*');
-    expect(param(r, 'InputObjectArn')).toBe('arn:aws:s3:::acme-llm-async/summarizer/input/*');
+    expect(param(r, 'FailureS3Uri')).toBe('s3://acme-llm-async/summarizer/failure/');
     expect(param(r, 'MaxConcurrentInvocationsPerInstance')).toBe('4');
     expect(param(r, 'AutoscalingMin')).toBe('0');
     expect(param(r, 'TargetBacklogPerInstance')).toBe('5');
@@ -93,21 +92,18 @@ describe('renderStack on the example spec', () => {
 });
 
 describe('renderStack variants', () => {
-  it('reads a .tar.gz archive through ModelDataUrl and grants that one object', () => {
+  it('reads a .tar.gz archive through ModelDataUrl', () => {
     const d = variant(chat, (x) => { delete x.model.huggingface; x.model.s3 = 's3://weights/qwen/model.tar.gz'; });
     const r = renderStack({ deployment: d, region: 'us-east-1', imageUri: IMAGE });
     checkComplete(r);
     expect(param(r, 'ModelDataMode')).toBe('tar.gz');
-    expect(param(r, 'ModelBucket')).toBe('weights');
-    expect(param(r, 'ModelObjectPattern')).toBe('qwen/model.tar.gz');
+    expect(param(r, 'ModelDataUrl')).toBe('s3://weights/qwen/model.tar.gz');
   });
 
-  it('reads a prefix uncompressed and grants the prefix only', () => {
+  it('reads a prefix uncompressed', () => {
     const d = variant(chat, (x) => { delete x.model.huggingface; x.model.s3 = 's3://weights/qwen/'; });
     const r = renderStack({ deployment: d, region: 'us-east-1', imageUri: IMAGE });
     expect(param(r, 'ModelDataMode')).toBe('prefix');
-    expect(param(r, 'ModelObjectPattern')).toBe('qwen/*');
-    expect(param(r, 'ModelListPrefix')).toBe('qwen/');
     const src = res(r, 'Model').Properties.PrimaryContainer.ModelDataSource;
     expect(src['Fn::If'][1]).toEqual({ S3DataSource: { S3Uri: { Ref: 'ModelDataUrl' }, S3DataType: 'S3Prefix', CompressionType: 'None' } });
   });
@@ -136,15 +132,14 @@ describe('renderStack variants', () => {
     expect(param(r, 'NetworkIsolation')).toBe('true');
   });
 
-  it('uses a KMS key by ARN, by alias (IAM by alias condition) and on volumes only without NVMe storage', () => {
+  it('uses a KMS key by ARN or alias, on volumes only without NVMe storage', () => {
     const arn = 'arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     const byArn = renderStack({ deployment: variant(chat, (x) => { x.security.kmsKeyId = arn; x.instanceType = 'ml.m5.xlarge'; }), region: 'us-east-1', account: '111111111111' });
-    expect(param(byArn, 'KmsKeyPolicyArn')).toBe(arn);
+    expect(param(byArn, 'KmsKeyId')).toBe(arn);
     expect(param(byArn, 'EncryptVolume')).toBe('true');
     expect(param(byArn, 'VolumeSizeGb')).toBe('64');
     const byAlias = renderStack({ deployment: variant(chat, (x) => (x.security.kmsKeyId = 'alias/models')), region: 'us-east-1', account: '111111111111' });
-    expect(param(byAlias, 'KmsKeyPolicyArn')).toBe('arn:aws:kms:us-east-1:111111111111:key/*');
-    expect(param(byAlias, 'KmsKeyAlias')).toBe('alias/models');
+    expect(param(byAlias, 'KmsKeyId')).toBe('alias/models');
     expect(param(byAlias, 'EncryptVolume')).toBe('false');
     const created = renderStack({ deployment: variant(chat, (x) => (x.security.createKmsKey = true)), region: 'us-east-1' });
     expect(param(created, 'CreateKmsKey')).toBe('true');
@@ -173,14 +168,18 @@ describe('renderStack variants', () => {
 
   it('renders ARNs in the China partition', () => {
     const r = renderStack({ deployment: chat, region: 'cn-north-1', account: '123456789012', imageUri: '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/acme-llm/qwen-chat:1' });
-    expect(param(r, 'ImageRepositoryArn')).toBe('arn:aws-cn:ecr:cn-north-1:123456789012:repository/acme-llm/qwen-chat');
+    expect(param(r, 'ExecutionRoleArn')).toBe('arn:aws-cn:iam::123456789012:role/acme-llm.{{environment}}.sagemaker');
   });
 });
 
 describe('renderStack: names and roles from the spec (security review)', () => {
-  it('passes the environment name the templates tag roles with (empty without one)', () => {
-    expect(param(renderStack({ deployment: chat, region: 'us-east-1', environmentName: 'dev' }), 'EnvironmentName')).toBe('dev');
-    expect(param(renderStack({ deployment: chat, region: 'us-east-1' }), 'EnvironmentName')).toBe('');
+  it("names the environment's service roles (a placeholder without one, which the role ARN pattern refuses)", () => {
+    expect(param(renderStack({ deployment: chat, region: 'us-east-1', environmentName: 'dev', account: '111111111111' }), 'ExecutionRoleArn')).toBe('arn:aws:iam::111111111111:role/acme-llm.dev.sagemaker');
+    const placeholder = param(renderStack({ deployment: chat, region: 'us-east-1', account: '111111111111' }), 'ExecutionRoleArn') ?? '';
+    expect(placeholder).toBe('arn:aws:iam::111111111111:role/acme-llm.{{environment}}.sagemaker');
+    const pattern = new RegExp((renderStack({ deployment: chat, region: 'us-east-1' }).template.Parameters as any).ExecutionRoleArn.AllowedPattern);
+    expect(pattern.test(placeholder)).toBe(false);
+    expect(pattern.test('arn:aws:iam::111111111111:role/acme-llm.dev.sagemaker')).toBe(true);
   });
 
   it('names the endpoint endpointName from the spec when set', () => {
@@ -191,16 +190,15 @@ describe('renderStack: names and roles from the spec (security review)', () => {
     expect(r.stackName).toBe('acme-llm-qwen-chat-prod');
   });
 
-  it.each([['realtime', () => chat], ['async', () => batch]])('%s: an executionRoleArn given means the stack creates no role', (_, d) => {
+  it.each([['realtime', () => chat], ['async', () => batch]])('%s: an executionRoleArn given replaces the environment\'s role; the stack creates none', (_, d) => {
     const role = 'arn:aws:iam::111111111111:role/existing-sagemaker';
     const r = renderStack({ deployment: variant(d(), (x) => { x.executionRoleArn = role; }), region: 'us-east-1', environmentName: 'dev' });
     checkComplete(r);
     expect(param(r, 'ExecutionRoleArn')).toBe(role);
-    expect(res(r, 'ExecutionRole').Condition).toBe('CreateExecutionRole');
-    expect(res(r, 'Model').Properties.ExecutionRoleArn).toEqual({ 'Fn::If': ['CreateExecutionRole', { 'Fn::GetAtt': ['ExecutionRole', 'Arn'] }, { Ref: 'ExecutionRoleArn' }] });
-    expect((r.template.Conditions as any).CreateExecutionRole).toEqual({ 'Fn::Equals': [{ Ref: 'ExecutionRoleArn' }, ''] });
-    const without = renderStack({ deployment: d(), region: 'us-east-1', environmentName: 'dev' });
-    expect(param(without, 'ExecutionRoleArn')).toBe('');
+    expect(Object.values(r.template.Resources as Record<string, { Type: string }>).filter((x) => x.Type.startsWith('AWS::IAM::'))).toEqual([]);
+    expect(res(r, 'Model').Properties.ExecutionRoleArn).toEqual({ Ref: 'ExecutionRoleArn' });
+    const without = renderStack({ deployment: d(), region: 'us-east-1', environmentName: 'dev', account: '111111111111' });
+    expect(param(without, 'ExecutionRoleArn')).toBe('arn:aws:iam::111111111111:role/acme-llm.dev.sagemaker');
   });
 });
 

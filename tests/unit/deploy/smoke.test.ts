@@ -7,7 +7,10 @@ import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import type { Target } from '../../../src/config/select';
 import type { RegionContext, RegionResult } from '../../../src/deploy/region';
-import { renderStack } from '../../../src/deploy/render';
+import { asyncInputLocation, renderStack } from '../../../src/deploy/render';
+import { evaluate, roleStatements } from '../../support/cloudformation/iam';
+import { resolveTemplate } from '../../support/cloudformation/resolve';
+import { readTemplate } from '../../support/cloudformation/template';
 import { runSmokeTest } from '../../../src/deploy/smoke';
 import { fakeClock, selection } from './flow-fixtures';
 
@@ -27,13 +30,23 @@ function context(target: Target): RegionContext {
   };
 }
 
-/** The bucket and key prefix the rendered stack lets the endpoint role read (InputObjectArn, "…:::bucket/prefix*"). */
+/**
+ * Issue 20: the endpoint runs as the bootstrap's PROJECT.ENV.sagemaker role, whose grants are the bootstrap's
+ * (async/PROJECT/ of the artifact bucket, and the AsyncBuckets it lists): the smoke request must be one the dev
+ * deploy role may write and that role may read.
+ */
+const bootstrap = resolveTemplate(readTemplate('templates/bootstrap/model-deploy-bootstrap.yaml'), { Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev', AsyncBuckets: 'acme-llm-async' });
+const sagemakerRole = roleStatements(bootstrap, 'SageMakerRole');
+const deployRole = roleStatements(bootstrap, 'DeployRole');
+function readable(bucket: string, key: string): boolean {
+  const req = { resource: `arn:aws:s3:::${bucket}/${key}`, context: { 's3:ResourceAccount': ACCOUNT } };
+  return evaluate(sagemakerRole, { action: 's3:GetObject', ...req }).decision === 'allow' && evaluate(deployRole, { action: 's3:PutObject', ...req }).decision === 'allow';
+}
 function grantedInput(target: Target): { bucket: string; prefix: string } {
   const rendered = renderStack({ deployment: target.deployment, names: target.names, region: 'us-east-1', account: ACCOUNT, environmentName: target.environmentName, environment: target.environment, imageUri: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/r:t`, modelDataUrl: 's3://bkt/weights/' });
-  const arn = rendered.parameters.find((p) => p.ParameterKey === 'InputObjectArn')?.ParameterValue ?? '';
-  const m = /^arn:aws:s3:::([^/]+)\/(.*)\*$/.exec(arn);
-  if (!m?.[1] || m[2] === undefined) throw new Error(`unexpected InputObjectArn ${arn}`);
-  return { bucket: m[1], prefix: m[2] };
+  const output = rendered.parameters.find((p) => p.ParameterKey === 'OutputS3Uri')?.ParameterValue ?? '';
+  const input = asyncInputLocation(output);
+  return { bucket: input.bucket, prefix: input.key };
 }
 
 beforeEach(() => {
@@ -58,6 +71,7 @@ describe('async smoke test input location', () => {
     expect(put?.Bucket).toBe(granted.bucket);
     expect(put?.Key?.startsWith(granted.prefix)).toBe(true);
     expect(granted.prefix).toMatch(/input\/$/);
+    expect(readable(put!.Bucket!, put!.Key!)).toBe(true);
     expect(runtime.commandCalls(InvokeEndpointAsyncCommand)[0]?.args[0].input.InputLocation).toBe(`s3://${put?.Bucket}/${put?.Key}`);
     // Every S3 call names the expected owner: a same-named bucket in another account is refused.
     for (const call of [...s3.commandCalls(PutObjectCommand), ...s3.commandCalls(HeadObjectCommand), ...s3.commandCalls(GetObjectCommand)]) {

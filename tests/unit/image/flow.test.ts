@@ -31,7 +31,7 @@ const text = withChanges([['revision: a09a35458c702b33eeacc393d103063234e8bc28',
 const target = (environment: string | undefined = 'dev') => exampleTarget('chat', environment, () => text);
 const d = target().deployment;
 const bucket = 'model-deploy-111111111111-us-east-1';
-const params = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket, template: infraTemplate(ROOT), baseRepository: 'vllm' });
+const params = infraParameters(d, { region: 'us-east-1', account: '111111111111', bucket, template: infraTemplate(ROOT), baseRepository: 'vllm', environmentName: 'dev' });
 const tag = renderBuild(d, { region: 'us-east-1', root: ROOT }).tag;
 const repoUri = '111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/chat';
 
@@ -126,7 +126,9 @@ describe('buildImage', () => {
     expect(r).toMatchObject({ imageUri: `${repoUri}:${tag}`, imageDigest: 'sha256:new', buildId: 'Project-abc:1111-2222', skipped: false });
     const create = cfn.commandCalls(CreateStackCommand)[0].args[0].input;
     expect(create.Capabilities).toEqual(['CAPABILITY_IAM']);
-    expect(create.Parameters).toEqual(expect.arrayContaining([{ ParameterKey: 'HfTokenSecretArn', ParameterValue: TOKEN_ARN }, { ParameterKey: 'ComputeType', ParameterValue: 'BUILD_GENERAL1_LARGE' }]));
+    // Issue 20: the build runs as the environment's bootstrap role; the stack names its resource types.
+    expect(create.Parameters).toEqual(expect.arrayContaining([{ ParameterKey: 'ServiceRoleArn', ParameterValue: 'arn:aws:iam::111111111111:role/acme.dev.codebuild' }, { ParameterKey: 'ComputeType', ParameterValue: 'BUILD_GENERAL1_LARGE' }]));
+    expect(create.ResourceTypes).toEqual(['AWS::CodeBuild::Project', 'AWS::ECR::Repository', 'AWS::KMS::Key', 'AWS::Logs::LogGroup']);
     expect(create.Tags).toEqual(expect.arrayContaining([{ Key: 'model-deploy:deployment', Value: 'chat' }]));
     expect(s3.commandCalls(CreateBucketCommand)[0].args[0].input).toMatchObject({ Bucket: bucket, ObjectOwnership: 'BucketOwnerEnforced' });
     expect(JSON.parse(s3.commandCalls(PutBucketPolicyCommand)[0].args[0].input.Policy!).Statement[0].Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });

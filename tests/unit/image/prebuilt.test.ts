@@ -1,4 +1,7 @@
 /** Issue 16.1: a prebuilt container with its model files in S3, and custom Dockerfiles FROM a Deep Learning Container. */
+import { evaluate, roleStatements } from '../../support/cloudformation/iam';
+import { resolveTemplate } from '../../support/cloudformation/resolve';
+import { readTemplate } from '../../support/cloudformation/template';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CopyObjectCommand, GetBucketLocationCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -126,14 +129,21 @@ describe('model.s3 in several regions (issue 16.3)', () => {
 describe('a custom Dockerfile FROM a Deep Learning Container', () => {
   const custom = withChanges([['name: vllm', 'name: custom\n      dockerfile: docker/Dockerfile'], ['      version: "0.8.5"\n', ''], ['      args: ["--max-model-len", "8192"]\n', '']]);
 
-  it('logs in to the DLC registry of the build region and may pull only that repository', () => {
+  it('logs in to the DLC registry of the build region; the build role pulls shared images, not other teams\' of this account', () => {
     const from = 'FROM --platform=linux/amd64 763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-inference:2.6.0-gpu-py312 AS base\nFROM base\n';
     const { spec, dir } = specIn(custom.replace('[us-east-1]', '[eu-west-1]'), { 'docker/Dockerfile': from });
     const d = spec.deployments.chat;
     const r = renderBuild(d, { region: 'eu-west-1', root: ROOT, specDir: dir });
     expect(r.engine).toMatchObject({ name: 'custom', fromDlc: true, baseRepository: 'pytorch-inference' });
-    const params = infraParameters(d, { region: 'eu-west-1', account: '111111111111', bucket: 'b', template: infraTemplate(ROOT), baseRepository: r.engine.baseRepository });
-    expect(params).toMatchObject({ BaseImageAccount: '763104351884', BaseImageRepository: 'pytorch-inference' });
+    // Issue 20: the build runs as the bootstrap's PROJECT.ENV.codebuild role, which pulls images other accounts
+    // share (their repository policies decide) and pushes only the project's; the stack grants nothing itself.
+    const params = infraParameters(d, { region: 'eu-west-1', account: '111111111111', bucket: 'b', template: infraTemplate(ROOT), baseRepository: r.engine.baseRepository, environmentName: 'dev' });
+    expect(params.ServiceRoleArn).toBe(`arn:aws:iam::111111111111:role/${d.project}.dev.codebuild`);
+    const bootstrap = resolveTemplate(readTemplate('templates/bootstrap/model-deploy-bootstrap.yaml'), { Repository: 'acme/x', Project: d.project, Environment: 'dev' });
+    const build = roleStatements(bootstrap, 'CodeBuildRole');
+    const pull = (account: string, repository: string) => evaluate(build, { action: 'ecr:BatchGetImage', resource: `arn:aws:ecr:eu-west-1:${account}:repository/${repository}`, context: { 'aws:ResourceAccount': account } }).decision;
+    expect(pull('763104351884', 'pytorch-inference')).toBe('allow');
+    expect(pull('111111111111', 'other-team/image')).not.toBe('allow');
   });
 
   it('uses the region-specific DLC account (af-south-1) and the ARG form FROM ${DLC_REGISTRY}/repo', () => {

@@ -29,8 +29,10 @@ const bedrock = (region: string, account: string, resource: string) => `arn:aws:
 /** Calls of the target's promotion role (the job's own credentials), in its account. */
 const TARGET: Request[] = [
   ...need(['ecr:BatchGetImage', 'ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:CreateRepository', 'ecr:TagResource'], { resource: repo }),
-  // HeadBucket, CreateBucket and the hardening of a new bucket; versioning (pinning).
-  ...need(['s3:ListBucket', 's3:CreateBucket', 's3:PutBucketPublicAccessBlock', 's3:PutBucketOwnershipControls', 's3:PutEncryptionConfiguration', 's3:PutBucketPolicy', 's3:GetBucketVersioning', 's3:PutBucketVersioning'], bucket),
+  // HeadBucket, CreateBucket and the hardening of a new bucket; versioning (pinning) is read only: issue 20 (Low),
+  // the promotion role cannot suspend it, so it cannot set it either; the target's bucket comes versioned from
+  // the bootstrap (CreateArtifactBucket=true).
+  ...need(['s3:ListBucket', 's3:CreateBucket', 's3:PutBucketPublicAccessBlock', 's3:PutBucketOwnershipControls', 's3:PutEncryptionConfiguration', 's3:PutBucketPolicy', 's3:GetBucketVersioning'], bucket),
   // HeadObject; CopyObject (one account) or PutObject / multipart upload (across accounts), with provenance tags.
   ...need(['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'], object),
   // With environments.<target>.kmsKeyId: S3 encrypts the copies (multipart decrypts too), ECR the new repository.
@@ -100,6 +102,9 @@ describe('the promotion roles of the bootstrap against the calls promote-model m
   });
   it('grants every call the target promotion role makes', () => {
     expect(missing(targetRole, TARGET)).toEqual([]);
+  });
+  it('refuses the target promotion role any versioning change (it could suspend it)', () => {
+    expect(evaluate(targetRole, { action: 's3:PutBucketVersioning', ...bucket }).decision).not.toBe('allow');
   });
   it('grants every call the source role makes', () => {
     expect(missing(sourceRole, SOURCE)).toEqual([]);

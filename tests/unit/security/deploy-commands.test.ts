@@ -114,11 +114,16 @@ describe('the new grants, on the resources the code names', () => {
     expect(pass('model-deploy-dev', 'sagemaker.amazonaws.com')).toBe('deny');
   });
 
-  it('Route 53 records: only in the zone the bootstrap names, only through CloudFormation', () => {
-    const withZone = roleStatements(resolveTemplate(bootstrap, { Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev', HostedZoneId: 'Z0123456789ABC' }), 'DeployRole');
+  it('Route 53 records: only in the zone the bootstrap names, only its names, only through CloudFormation', () => {
+    const withZone = roleStatements(resolveTemplate(bootstrap, { Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev', HostedZoneId: 'Z0123456789ABC', DnsRecordNames: '*.dev.example.com' }), 'DeployRole');
     const change = (zone: string, context: Record<string, string | string[]>) => evaluate(withZone, { action: 'route53:ChangeResourceRecordSets', resource: `arn:aws:route53:::hostedzone/${zone}`, context }).decision;
-    const viaCfn = { 'aws:CalledVia': ['cloudformation.amazonaws.com'] };
+    const names = { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['coder.dev.example.com'], 'route53:ChangeResourceRecordSetsRecordTypes': ['A'] };
+    const viaCfn = { 'aws:CalledVia': ['cloudformation.amazonaws.com'], ...names };
     expect(change('Z0123456789ABC', viaCfn)).toBe('allow');
+    expect(change('Z0123456789ABC', { ...viaCfn, 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['api.example.com'] })).toBe('deny');
+    // A zone without names gives no record change at all.
+    const zoneOnly = roleStatements(resolveTemplate(bootstrap, { Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev', HostedZoneId: 'Z0123456789ABC' }), 'DeployRole');
+    expect(evaluate(zoneOnly, { action: 'route53:ChangeResourceRecordSets', resource: 'arn:aws:route53:::hostedzone/Z0123456789ABC', context: viaCfn }).decision).not.toBe('allow');
     expect(change('ZOTHER', viaCfn)).not.toBe('allow');
     expect(change('Z0123456789ABC', {})).not.toBe('allow');
     expect(evaluate(devRole, { action: 'route53:ChangeResourceRecordSets', resource: 'arn:aws:route53:::hostedzone/Z0123456789ABC', context: viaCfn }).decision).not.toBe('allow');
