@@ -195,7 +195,8 @@ export interface DeploymentFields {
     networkIsolation: boolean;
     dataCapture?: {
       enabled: boolean;
-      s3Uri: string;
+      /** Where SageMaker writes captured requests and responses. Default, and the only place the bootstrap's SageMaker role may write them: s3://model-deploy-ACCOUNT-REGION/datacapture/PROJECT/DEPLOYMENT/ (the artifact bucket). */
+      s3Uri?: string;
       samplingPercentage: number;
     };
     /** ec2/ecs: ACM certificate for the HTTPS listener. */

@@ -182,7 +182,7 @@ function targetParams(input: RenderStackInput, account: string, mode: string, no
   const { region } = input;
   const params: Params = {};
   if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') Object.assign(params, sagemakerParams(d, notes));
-  if (d.target === 'sagemaker-realtime') Object.assign(params, realtimeParams(d));
+  if (d.target === 'sagemaker-realtime') Object.assign(params, realtimeParams(d, region, account));
   if (d.target === 'sagemaker-async') Object.assign(params, asyncParams(d, region, account));
   if (d.target === 'ec2' || d.target === 'ecs') Object.assign(params, containerParams(d, input, mode, notes));
   return params;
@@ -259,11 +259,31 @@ function sagemakerParams(d: Deployment, notes: string[]): Params {
   };
 }
 
-function realtimeParams(d: Deployment): Params {
+/**
+ * Where captured requests go: the artifact bucket's datacapture/PROJECT/ prefix, the only place the bootstrap's
+ * SageMaker role may write them (SageMaker would otherwise fail every capture write, silently to the endpoint).
+ */
+export function dataCaptureUri(d: Deployment, region: string, account: string): string {
+  const prefix = `s3://${artifactBucketName(account, region)}/datacapture/${d.project}/`;
+  const given = d.security.dataCapture?.s3Uri;
+  if (!given) return `${prefix}${d.name}/`;
+  // An offline plan knows no account: the bucket of any account in this region stands for it there.
+  const bucket = /^\d{12}$/.test(account) ? artifactBucketName(account, region) : artifactBucketName('\\d{12}', region);
+  if (!new RegExp(`^s3://${bucket}/datacapture/${d.project.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`).test(given)) {
+    throw new DeployError(`security.dataCapture.s3Uri "${given}" is outside ${prefix}: the endpoint's role may write captures only there`, {
+      location: d.source,
+      title: 'Data capture outside the artifact bucket',
+      hint: `Leave s3Uri out (captures go to ${prefix}${d.name}/) or give a path under ${prefix}.`,
+    });
+  }
+  return given;
+}
+
+function realtimeParams(d: Deployment, region: string, account: string): Params {
   const r = d.rollout;
   const capture = d.security.dataCapture?.enabled ? d.security.dataCapture : undefined;
   return {
-    DataCaptureS3Uri: capture ? capture.s3Uri : '',
+    DataCaptureS3Uri: capture ? dataCaptureUri(d, region, account) : '',
     DataCapturePercent: d.security.dataCapture?.samplingPercentage ?? 10,
     RolloutType: ROLLOUT_TYPES[r.strategy],
     TrafficStepPercent: r.strategy === 'linear' ? r.linearStepPercent : r.canaryPercent,

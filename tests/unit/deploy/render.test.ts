@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { loadSpec } from '../../../src/config/load';
-import { IMAGE_PLACEHOLDER, MODEL_DATA_PLACEHOLDER, asyncInputPrefix, hasInstanceStorage } from '../../../src/deploy/render';
+import { IMAGE_PLACEHOLDER, MODEL_DATA_PLACEHOLDER, asyncInputPrefix, dataCaptureUri, hasInstanceStorage } from '../../../src/deploy/render';
+import { exampleTarget } from '../../support/target';
 import { render as renderStack, renderParameters as stackParameters } from './flow-fixtures';
 import { planStack } from '../../../src/deploy/plan';
 import type { Deployment } from '../../../src/config/types';
@@ -45,7 +46,8 @@ describe('renderStack on the example spec', () => {
     expect(param(r, 'AutoscalingEnabled')).toBe('true');
     expect(param(r, 'AutoscalingMax')).toBe('3');
     expect(param(r, 'TargetInvocationsPerInstance')).toBe('60');
-    expect(param(r, 'DataCaptureS3Uri')).toBe('s3://acme-llm-data-capture/qwen-chat/');
+    // Captures go where the bootstrap's SageMaker role may write them (issue 20: it writes nowhere else).
+    expect(param(r, 'DataCaptureS3Uri')).toBe('s3://model-deploy-111111111111-us-east-1/datacapture/acme-llm/qwen-chat/');
     expect(param(r, 'DataCapturePercent')).toBe('5');
     expect(param(r, 'LatencyThresholdMicroseconds')).toBe('10000000');
     // ml.g5 has NVMe storage: SageMaker takes neither a volume size nor a volume key there.
@@ -213,6 +215,26 @@ describe('renderStack: async data capture (issue 16.5)', () => {
   });
 });
 
+describe('data capture', () => {
+  const chat = exampleTarget('qwen-chat').deployment;
+  const withUri = (s3Uri?: string) => ({ ...chat, security: { ...chat.security, dataCapture: { enabled: true, samplingPercentage: 5, ...(s3Uri ? { s3Uri } : {}) } } }) as typeof chat;
+
+  it('defaults to the artifact bucket prefix the SageMaker role may write', () => {
+    expect(dataCaptureUri(withUri(), 'eu-west-1', '222222222222')).toBe('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/qwen-chat/');
+  });
+
+  it('takes a path under that prefix, of any account in an offline plan', () => {
+    expect(dataCaptureUri(withUri('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/x/'), 'eu-west-1', '222222222222')).toBe('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/x/');
+    expect(dataCaptureUri(withUri('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/x/'), 'eu-west-1', '{{account}}')).toMatch(/datacapture/);
+  });
+
+  it('refuses a bucket the role may not write, before anything is deployed, saying where captures may go', () => {
+    expect(() => dataCaptureUri(withUri('s3://acme-llm-data-capture/qwen-chat/'), 'us-east-1', '111111111111')).toThrow(/outside s3:\/\/model-deploy-111111111111-us-east-1\/datacapture\/acme-llm\//);
+    expect(() => dataCaptureUri(withUri('s3://model-deploy-999999999999-us-east-1/datacapture/acme-llm/'), 'us-east-1', '111111111111')).toThrow(/outside/);
+    expect(() => dataCaptureUri(withUri('s3://model-deploy-111111111111-us-east-1/datacapture/acme-llm-other/'), 'us-east-1', '111111111111')).toThrow(/outside/);
+  });
+});
+
 describe('helpers', () => {
   it('knows which instance types have local storage', () => {
     expect(['ml.g5.2xlarge', 'ml.g4dn.xlarge', 'ml.p4d.24xlarge', 'ml.m5d.large', 'ml.g6e.xlarge'].map(hasInstanceStorage)).toEqual([true, true, true, true, true]);
@@ -242,7 +264,7 @@ describe('stackParameters: what the cost estimate prices is what the template de
   // ec2, ECS on Fargate, KMS and data capture: parameters that only some targets declare.
   deployments.push(variant(ecs, (x) => { x.target = 'ec2'; x.security.kmsKeyId = 'alias/models'; }));
   deployments.push(variant(ecs, (x) => { x.instanceType = 'c7i.2xlarge'; x.security.createKmsKey = true; }));
-  deployments.push(variant(chat, (x) => { x.security.dataCapture = { enabled: true, s3Uri: 's3://capture/chat/', samplingPercentage: 5 } as never; x.security.kmsKeyId = 'alias/models'; }));
+  deployments.push(variant(chat, (x) => { x.security.dataCapture = { enabled: true, s3Uri: 's3://model-deploy-111111111111-us-east-1/datacapture/acme-llm/chat/', samplingPercentage: 5 } as never; x.security.kmsKeyId = 'alias/models'; }));
 
   it.each(deployments.map((d) => [`${d.name} (${d.target}, ${d.instanceType})`, d] as const))('%s: every parameter is declared by its template', (_, d) => {
     const { params } = stackParameters({ deployment: d, region: 'us-east-1' });
