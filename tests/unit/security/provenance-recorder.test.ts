@@ -116,6 +116,8 @@ describe('who may write a provenance record: the recorder alone, and only there'
     expect(await s3Decision(deployRole, 's3:PutObject', RECORD)).not.toBe('Allowed');
     expect(evaluate(deployRole.policies as Statement[], { action: 's3:PutBucketPolicy', resource: BUCKET, context: S3_CTX }).decision).toBe('deny');
     expect(evaluate(deployRole.policies as Statement[], { action: 's3:DeleteBucketPolicy', resource: BUCKET, context: S3_CTX }).decision).toBe('deny');
+    // The buckets of the other regions hold no records: build-model still creates and secures them.
+    expect(evaluate(deployRole.policies as Statement[], { action: 's3:PutBucketPolicy', resource: `arn:aws:s3:::model-deploy-${ACCOUNT}-eu-west-1`, context: S3_CTX }).decision).toBe('allow');
     // Without a recorder (a target environment alone in its account), build-model still configures its bucket.
     const alone = principalOf(resolveTemplate(bootstrap, { ...BASE, PromotionEnvironments: '' }), 'DeployRole');
     expect(evaluate(alone.policies as Statement[], { action: 's3:PutBucketPolicy', resource: BUCKET, context: S3_CTX }).decision).toBe('allow');
