@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { BundleRun, ROOT, runBundle } from '../support/bundle';
+import { ROOT } from '../support/bundle';
 import { Loopback, RecordedRequest, Reply, startLoopback } from '../support/loopback';
 import { callerInputs, GITHUB_TOKEN, JobRecord, runJob, StepRecord, stopEvaluations } from './runner';
 import { World } from '../support/fake-aws/world';
@@ -45,7 +45,7 @@ function githubWorld(req: RecordedRequest): Reply | undefined {
   return undefined;
 }
 
-async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>, event?: 'schedule', needs?: Record<string, { outputs: Record<string, string>; result: string }>): Promise<JobRecord> {
+async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>, event?: 'schedule', needs?: Record<string, { outputs: Record<string, string>; result: string }>, ref?: string): Promise<JobRecord> {
   // Every job here has id-token: write: the runner gives it a token request URL for its environment. The bundles
   // trust the front's certificate and resolve the endpoint's hostname to it (dns-hook.js).
   const env = {
@@ -55,7 +55,7 @@ async function job(key: string, workflow: string, jobId: string, inputs: Record<
     ...world.oidcEnv(matrix?.target ?? String(inputs.environment ?? '')),
   };
   changeSetMark[key] = world.changeSets.length;
-  const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env, event, needs });
+  const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env, event, needs, ref });
   jobs[key] = record;
   timings[key] = record.ms;
   statusAfter[key] = Object.fromEntries(world.stacks.map((s) => [`${s.account}/${s.region}/${s.name}`, s.status]));
@@ -85,8 +85,7 @@ function changeSets(account: string, stackName: string) {
 }
 
 const roles = JSON.stringify(ROLES);
-/** Issue 20.1: the provenance records written, and what the simulated dev job changed after the plan. */
-const records: Record<string, BundleRun> = {};
+/** Issue 20.1: what the simulated dev job changed after the plan. */
 const tampered: { pushed?: string; key?: string; feature?: string } = {};
 const original: { image?: string; object?: import('../support/fake-aws/ecr-s3-sts').S3Obj } = {};
 
@@ -97,7 +96,11 @@ function restoreTampered(): void {
   world.ecr.repo(DEV, 'us-east-1', plan.image.repositoryName).tags.set(plan.image.tag, original.image);
   world.ecr.buckets.get(plan.weights.bucket)!.set(tampered.key, original.object);
 }
-const vars = { MODEL_DEPLOY_ROLES: roles };
+/** The bootstrap's ProvenanceRecorderRoleArn of dev (the source environment), as the repository variable holds it. */
+const RECORDER_ROLES = { dev: `arn:aws:iam::${DEV}:role/acme-llm.dev.provenance-recorder` };
+const vars = { MODEL_DEPLOY_ROLES: roles, MODEL_DEPLOY_RECORDER_ROLES: JSON.stringify(RECORDER_ROLES) };
+/** The inputs each documented caller passed to its reusable workflow. */
+const callerWith: Record<string, Record<string, string | boolean>> = {};
 const callerErrors: string[] = [];
 
 /** The caller workflow of docs/getting-started.md named `name`, written into the user's repository. */
@@ -115,9 +118,18 @@ function docsCaller(name: string): string {
 async function viaCaller(key: string, name: string, jobId: string, callerInputsContext: Record<string, string>, matrix?: Record<string, string>): Promise<JobRecord> {
   const call = await callerInputs(docsCaller(name), jobId, { vars, inputs: callerInputsContext });
   callerErrors.push(...call.errors);
+  callerWith[key] = call.inputs;
   if (call.workflow === 'promote.yml') return promoteRun(key, call.inputs, matrix ?? {});
   const calledJob = { 'build-and-deploy.yml': 'deploy', 'rotate-key.yml': 'rotate', 'destroy.yml': 'destroy' }[call.workflow] ?? '';
-  return job(key, call.workflow, calledJob, call.inputs, matrix);
+  const ran = await job(key, call.workflow, calledJob, call.inputs, matrix);
+  // build-and-deploy.yml's record job (needs: deploy), as GitHub runs it after a successful deploy job.
+  if (call.workflow === 'build-and-deploy.yml' && ran.status === 'success') await recordRun(`${key} (record)`, call.inputs, ran.outputs);
+  return ran;
+}
+
+/** build-and-deploy.yml's record job after a deploy job with these outputs, on `ref` (github.ref). */
+function recordRun(key: string, inputs: Record<string, string | boolean>, deployOutputs: Record<string, string>, ref?: string): Promise<JobRecord> {
+  return job(key, 'build-and-deploy.yml', 'record', inputs, undefined, undefined, { deploy: { outputs: deployOutputs, result: 'success' } }, ref);
 }
 
 /**
@@ -132,19 +144,6 @@ async function promoteRun(key: string, inputs: Record<string, string | boolean>,
   return job(key, 'promote.yml', 'promote', inputs, matrix, undefined, { plan: { outputs: planned.outputs, result: 'success' } });
 }
 
-/**
- * The provenance record of main's build (issue 20.1): promote-model mode record, as the build on the protected
- * ref runs it with the recorder role (build-and-deploy.yml has no such step yet: the lead wires it).
- */
-async function recordBuild(imageUri: string, ref = 'refs/heads/main'): Promise<BundleRun> {
-  return runBundle('promote-model', {
-    workspace,
-    awsEndpoint: world.server.url,
-    inputs: { mode: 'record', config: 'model-deploy.yml', deployment: 'qwen-chat', 'source-environment': 'dev', 'target-environment': 'dev', 'image-uri': imageUri },
-    env: { ...world.credentialsFor(DEV), AWS_REGION: 'us-east-1', GITHUB_REF: ref, MODEL_DEPLOY_MAX_ATTEMPTS: '2' },
-  });
-}
-
 // The bound is not a timing check: the jobs take 10 s on an idle machine and over 90 s on a loaded one.
 beforeAll(async () => {
   await world.start();
@@ -156,8 +155,6 @@ beforeAll(async () => {
   const t0 = Date.now();
   // As docs/getting-started.md tells the user to call it (vars.MODEL_DEPLOY_ROLES, no aws-region variable).
   await viaCaller('build-and-deploy dev', 'model deploy', 'dev', {});
-  const built = step(jobs['build-and-deploy dev'], 'Build the serving image').outputs;
-  records.main = await recordBuild(`${built['image-uri']}@${built['image-digest']}`);
   await job('build-and-deploy ecs dev', 'build-and-deploy.yml', 'deploy', { environment: 'dev', deployment: 'code-assistant', roles });
   await job('rotate dev', 'rotate-key.yml', 'rotate', { environment: 'dev', deployment: 'code-assistant', roles });
   // The hourly run the documented caller makes (refresh-only); a grace given by mistake must not reach it.
@@ -177,10 +174,11 @@ beforeAll(async () => {
   });
   // The dev job's writes undone (main builds again): the same promotion goes through.
   restoreTampered();
-  // A digest no protected ref built: a dev branch's image, recorded by a feature-branch run.
+  // A digest no protected ref built: a feature branch's build of dev, whose record job does not run.
   const feature = world.ecr.pushImage(DEV, 'us-east-1', 'acme-llm/qwen-chat', 'feature-1', [Buffer.from('feature branch image')]);
   tampered.feature = feature;
-  records.feature = await recordBuild(`${DEV}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat:feature-1@${feature}`, 'refs/heads/feature');
+  const featureDeploy = { ...jobs['build-and-deploy dev'].outputs, 'image-uri': `${DEV}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat:feature-1`, 'image-digest': feature };
+  await recordRun('build-and-deploy dev feature (record)', callerWith['build-and-deploy dev'], featureDeploy, 'refs/heads/feature');
   await promoteRun('promote prod feature image', { ...prodInputs, 'image-uri': `${DEV}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat:feature-1@${feature}` }, { target: 'prod' });
   // The approved job given a plan the plan job never made (a digest no protected ref built): it checks itself.
   const fixed = JSON.parse(jobs['promote prod tampered (plan)'].outputs.plan ?? '{}') as Record<string, unknown>;
@@ -389,9 +387,30 @@ describe('promote.yml: the approval decides what reaches prod (issue 20.1)', () 
   const promotedInProd = (digest: string | undefined) =>
     ['us-east-1', 'eu-west-1'].some((r) => Boolean(digest && world.ecr.registries.get(`${PROD}/${r}`)?.get('acme-llm/qwen-chat')?.manifests.has(digest)));
 
-  it("main's build is recorded: which ref, commit and run built the digest and its weights", () => {
-    expect(records.main.code).toBe(0);
-    expect(records.main.outputs['provenance-record']).toMatch(new RegExp(`^s3://model-deploy-${DEV}-us-east-1/model-deploy-provenance/acme-llm/qwen-chat/[0-9a-f]{64}\\.json$`));
+  it("main's build is recorded by build-and-deploy.yml's record job, with no environment, as the recorder role", () => {
+    const j = jobs['build-and-deploy dev (record)'];
+    expect(j.errors).toEqual([]);
+    expect(j.status).toBe('success');
+    // No environment: the job's OIDC subject is repo:OWNER/REPO:ref:refs/heads/main, the one the recorder trusts.
+    expect(j.environment).toBeUndefined();
+    expect(step(j, 'AWS credentials (OIDC, the recorder role)').inputs['role-to-assume']).toBe(RECORDER_ROLES.dev);
+    const s = step(j, "Record the build's provenance");
+    expect(why(s)).toBe('');
+    const built = step(jobs['build-and-deploy dev'], 'Build the serving image').outputs;
+    expect(s.inputs).toMatchObject({ mode: 'record', 'source-environment': 'dev', 'image-uri': `${built['image-uri']}@${built['image-digest']}` });
+    const url = s.outputs['provenance-record'];
+    expect(url).toBe(`s3://model-deploy-${DEV}-us-east-1/model-deploy-provenance/acme-llm/qwen-chat/${built['image-digest'].replace('sha256:', '')}.json`);
+    expect(j.outputs['provenance-record']).toBe(url);
+    const written = JSON.parse(world.bodies.get(url)!.toString('utf8')) as { ref: string; image: { digest: string }; weights: { objects: unknown[] } };
+    expect(written).toMatchObject({ ref: 'refs/heads/main', image: { digest: built['image-digest'] } });
+    expect(written.weights.objects.length).toBeGreaterThan(0);
+  });
+
+  it('a build of a feature branch writes no record: the record job does not run', () => {
+    expect(jobs['build-and-deploy dev feature (record)'].status).toBe('skipped');
+    expect(jobs['build-and-deploy dev feature (record)'].steps).toEqual([]);
+    const records = [...world.ecr.buckets.get(`model-deploy-${DEV}-us-east-1`)!.keys()].filter((k) => k.startsWith('model-deploy-provenance/'));
+    expect(records.some((k) => k.includes(tampered.feature!.replace('sha256:', '')))).toBe(false);
   });
 
   it('the plan job fixes the digest and every weight object, and shows them in the run summary before any approval', () => {
@@ -425,11 +444,11 @@ describe('promote.yml: the approval decides what reaches prod (issue 20.1)', () 
   it('a plan with a digest not built from the protected ref is refused: by the plan job, and by the approved job given a forged plan', () => {
     const planned = step(jobs['promote prod feature image (plan)'], 'Plan the promotion');
     expect(planned.outcome).toBe('failure');
-    expect(planned.all).toContain(`acme-llm/qwen-chat@${tampered.feature} was built from refs/heads/feature`);
+    expect(planned.all).toContain(`acme-llm/qwen-chat@${tampered.feature} has no provenance record`);
     expect(jobs['promote prod feature image'].status).toBe('skipped');
     const forged = step(jobs['promote prod forged plan'], 'Promote the model');
     expect(forged.outcome).toBe('failure');
-    expect(forged.all).toContain(`acme-llm/qwen-chat@${tampered.feature} was built from refs/heads/feature`);
+    expect(forged.all).toContain(`acme-llm/qwen-chat@${tampered.feature} has no provenance record`);
     expect(promotedInProd(tampered.feature)).toBe(false);
   });
 });

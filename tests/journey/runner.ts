@@ -77,6 +77,8 @@ export interface JobRequest {
   event?: 'workflow_dispatch' | 'schedule';
   /** The `needs` context: the outputs and result of the jobs this one needs (e.g. promote.yml's plan job). */
   needs?: Record<string, { outputs: Record<string, string>; result: string }>;
+  /** github.ref (GITHUB_REF) of the run: default refs/heads/main, the protected ref. */
+  ref?: string;
 }
 
 const EVAL = path.join(__dirname, 'workflow-eval.mjs');
@@ -156,7 +158,7 @@ type Contexts = ReturnType<typeof jobContexts>;
 
 function jobContexts(req: JobRequest, workflowPath: string) {
   const github = {
-    repository: 'acme/models', run_id: '4242', run_attempt: '1', event_name: req.event ?? 'workflow_dispatch', token: GITHUB_TOKEN,
+    repository: 'acme/models', run_id: '4242', run_attempt: '1', event_name: req.event ?? 'workflow_dispatch', token: GITHUB_TOKEN, ref: req.ref ?? 'refs/heads/main',
     sha: '0123456789abcdef0123456789abcdef01234567', server_url: 'https://github.com', workspace: req.workspace, actor: 'octocat',
   };
   return {
@@ -190,7 +192,7 @@ async function runAction(step: EvaluatedStep, req: JobRequest, contexts: Context
     githubApi: req.githubApi,
     inputs,
     script: path.relative(ROOT, path.resolve(actionDir, action.main)),
-    env: { ...step.env, ...state.awsEnv, ...req.env, GITHUB_REPOSITORY: github.repository, GITHUB_RUN_ID: github.run_id, GITHUB_SHA: github.sha, MODEL_DEPLOY_MAX_ATTEMPTS: '2' },
+    env: { ...step.env, ...state.awsEnv, ...req.env, GITHUB_REPOSITORY: github.repository, GITHUB_REF: github.ref, GITHUB_RUN_ID: github.run_id, GITHUB_SHA: github.sha, MODEL_DEPLOY_MAX_ATTEMPTS: '2' },
   });
   return { inputs, outcome: bundle.code === 0 ? 'success' : 'failure', outputs: bundle.outputs, all: bundle.all, bundle, error: action.errors.join('\n') || undefined };
 }

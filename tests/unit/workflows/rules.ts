@@ -85,6 +85,16 @@ function touchesAws(steps: Step[]): boolean {
   return steps.some((s) => typeof s.uses === 'string' && s.uses.split('@')[0] === CREDENTIALS_ACTION);
 }
 
+/**
+ * The one job that must run without an environment (issue 20.1): it assumes only the provenance recorder, whose
+ * trust names a ref (repo:OWNER/REPO:ref:REF) and no environment, and runs only for a build of a protected ref.
+ */
+function recordsProvenanceOnly(job: Json, steps: Step[]): boolean {
+  const roles = steps.filter((s) => typeof s.uses === 'string' && s.uses.split('@')[0] === CREDENTIALS_ACTION).map((s) => String(s.with?.['role-to-assume'] ?? ''));
+  const condition = String(job.if ?? '');
+  return roles.length > 0 && roles.every((r) => /^\$\{\{ fromJSON\(inputs\.recorder-roles \|\| '\{\}'\)\[inputs\.environment\] \}\}$/.test(r)) && /github\.ref\b/.test(condition) && /inputs\.protected-refs/.test(condition);
+}
+
 function permissionsOf(value: unknown): Json | 'write-all' | 'read-all' | undefined {
   if (value === 'write-all' || value === 'read-all') return value;
   return value && typeof value === 'object' ? (value as Json) : undefined;
@@ -118,7 +128,7 @@ export function checkWorkflow(text: string, file: string): Finding[] {
     if (wantsIdToken && typeof job.uses !== 'string' && !assumesRole(steps) && !signsWithOidc(steps)) {
       findings.push({ rule: 'id-token-without-role', where, message: 'id-token: write but no configure-aws-credentials step with role-to-assume.' });
     }
-    if (touchesAws(steps) && job.environment === undefined) {
+    if (touchesAws(steps) && job.environment === undefined && !recordsProvenanceOnly(job, steps)) {
       findings.push({
         rule: 'aws-without-environment',
         where,

@@ -180,7 +180,8 @@ describe('reusable workflows', () => {
 
   it('jobs that touch an account run in its environment, one stack at a time', () => {
     for (const file of ['build-and-deploy.yml', 'promote.yml', 'rotate-key.yml', 'destroy.yml']) {
-      for (const [jobId, job] of Object.entries(load(file).jobs as Json)) {
+      // build-and-deploy's record job changes no stack and must have no environment (asserted below).
+      for (const [jobId, job] of Object.entries(load(file).jobs as Json).filter(([id]) => !(file === 'build-and-deploy.yml' && id === 'record'))) {
         const j = job as Json;
         expect({ file, jobId, environment: Boolean(j.environment) }).toEqual({ file, jobId, environment: true });
         expect({ file, jobId, idToken: j.permissions['id-token'] }).toEqual({ file, jobId, idToken: 'write' });
@@ -197,7 +198,8 @@ describe('reusable workflows', () => {
   it('one concurrency group per environment\'s stacks, the same in every workflow that changes them (issue 12, medium 8)', () => {
     const groups = new Set<string>();
     for (const file of ['build-and-deploy.yml', 'promote.yml', 'rotate-key.yml', 'destroy.yml']) {
-      for (const job of Object.values(load(file).jobs as Json)) {
+      for (const [jobId, job] of Object.entries(load(file).jobs as Json)) {
+        if (file === 'build-and-deploy.yml' && jobId === 'record') continue; // no stack: a record is written once per digest
         const group = String((job as Json).concurrency.group);
         // A group keyed on the deployment name splits one stack in two (an empty name and the resolved one).
         expect(group).not.toMatch(/deployment/);
@@ -343,6 +345,60 @@ describe('reusable workflows', () => {
   });
 });
 
+/** Whether bash's test (the runner's shell) succeeds. */
+function spawnBash(test: string): boolean {
+  try {
+    execFileSync('bash', ['--noprofile', '--norc', '-c', test], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('build-and-deploy.yml records the build of a protected ref (issue 20.1)', () => {
+  const doc = load('build-and-deploy.yml');
+  const rec = doc.jobs.record as Json;
+  const stepNamed = (name: string) => (rec.steps as Json[]).find((s) => s.name === name);
+
+  it('runs after the deploy job, only for a protected ref and an environment with a recorder role, with no environment', () => {
+    expect(rec.needs).toBe('deploy');
+    expect(rec.environment).toBeUndefined();
+    expect(rec.if).toContain("contains(format(',{0},', inputs.protected-refs || 'refs/heads/main'), format(',{0},', github.ref))");
+    expect(rec.if).toContain("fromJSON(inputs.recorder-roles || '{}')[inputs.environment] != ''");
+    expect(rec.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+    // A dispatch input pointing the actions elsewhere would run other code with the recorder's credentials.
+    expect(rec.if).toContain("inputs.actions-repository == '' && inputs.actions-ref == ''");
+    expect(String((rec.steps as Json[]).find((x) => x.id === 'self')?.run)).not.toMatch(/ACTIONS_(REPOSITORY|REF)/);
+    for (const on of ['workflow_call', 'workflow_dispatch']) {
+      expect(doc.on[on].inputs['recorder-roles']).toMatchObject({ type: 'string', default: '{}' });
+      expect(doc.on[on].inputs['protected-refs']).toMatchObject({ type: 'string', default: 'refs/heads/main' });
+    }
+  });
+
+  it('assumes the recorder role with the deploy job\'s pinned credentials action, and records the built digest', () => {
+    const deployCreds = (doc.jobs.deploy.steps as Json[]).find((s) => String(s.uses).startsWith('aws-actions/configure-aws-credentials@'));
+    const creds = stepNamed('AWS credentials (OIDC, the recorder role)');
+    expect(creds?.uses).toBe(deployCreds?.uses);
+    expect(creds?.with['role-to-assume']).toBe("${{ fromJSON(inputs.recorder-roles || '{}')[inputs.environment] }}");
+    const record = stepNamed("Record the build's provenance");
+    expect(record?.uses).toBe('./.model-deploy-actions/actions/promote-model');
+    expect(record?.with).toMatchObject({ mode: 'record', 'source-environment': '${{ inputs.environment }}', 'image-uri': '${{ needs.deploy.outputs.image-uri }}@${{ needs.deploy.outputs.image-digest }}' });
+    expect(doc.jobs.deploy.outputs['image-digest']).toBe('${{ steps.build.outputs.image-digest }}');
+    expect(doc.on.workflow_call.outputs['provenance-record'].value).toBe('${{ jobs.record.outputs.provenance-record }}');
+  });
+
+  it('refuses a recorder-roles value that is not a recorder role before it asks for credentials', () => {
+    const check = stepNamed('Check the recorder role');
+    const steps = rec.steps as Json[];
+    expect(steps.indexOf(check!)).toBeLessThan(steps.indexOf(stepNamed('AWS credentials (OIDC, the recorder role)')!));
+    const re = /\[\[ ! "\$ROLE_ARN" =~ (\S+) \]\]/.exec(String(check!.run))![1];
+    const accepts = (arn: string) => spawnBash(`[[ "${arn}" =~ ${re} ]]`);
+    expect(accepts('arn:aws:iam::111111111111:role/acme-llm.dev.provenance-recorder')).toBe(true);
+    expect(accepts('arn:aws:iam::111111111111:role/model-deploy-dev')).toBe(false);
+    expect(accepts('arn:aws:iam::111111111111:role/acme-llm.dev.provenance-recorder-x')).toBe(false);
+  });
+});
+
 describe('ci.yml', () => {
   const ci = load('ci.yml');
   it('runs .ci/run and a check-dist job that fails on a stale dist/', () => {
@@ -419,6 +475,16 @@ jobs:
 
   it('flags AWS credentials in a job without environment:', () => {
     expect(rules(good.replace('    environment: dev\n', ''))).toEqual(['aws-without-environment']);
+  });
+
+  it('lets only a protected-ref job that assumes the provenance recorder alone run without environment: (issue 20.1)', () => {
+    const recorder = good
+      .replace('    environment: dev\n', "    if: contains(format(',{0},', inputs.protected-refs), format(',{0},', github.ref))\n")
+      .replace('role-to-assume: arn:aws:iam::111111111111:role/model-deploy-dev', "role-to-assume: ${{ fromJSON(inputs.recorder-roles || '{}')[inputs.environment] }}");
+    expect(rules(recorder)).toEqual([]);
+    // The deploy role under the same `if:`, or the recorder on any ref: still an environment-less AWS job.
+    expect(rules(recorder.replace("${{ fromJSON(inputs.recorder-roles || '{}')[inputs.environment] }}", "${{ fromJSON(inputs.roles || '{}')[inputs.environment] }}"))).toEqual(['aws-without-environment']);
+    expect(rules(recorder.replace(/ {4}if: .*\n/, ''))).toEqual(['aws-without-environment']);
   });
 
   it('flags pull_request_target or workflow_run with a checkout of PR code', () => {
