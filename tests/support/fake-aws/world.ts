@@ -511,6 +511,10 @@ export class World {
     }
     if (req.method === 'PUT' && !req.headers['x-amz-copy-source'] && !url.searchParams.has('uploadId') && key) {
       if (!buckets.has(bucket)) return { status: 404, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>' };
+      // Conditional write: If-None-Match * refuses an existing key (412), as S3 does.
+      if (req.headers['if-none-match'] === '*' && buckets.get(bucket)?.has(key)) {
+        return { status: 412, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>' };
+      }
       const body = Buffer.from(req.body, 'utf8');
       const o = this.ecr.putObject(bucket, key, body.length);
       this.bodies.set(`s3://${bucket}/${key}`, body);
