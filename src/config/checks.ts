@@ -8,7 +8,7 @@ import * as path from 'path';
 import { arnPartition } from '../core/arn';
 import { DeployError, DeployErrors, SourceLocation } from '../core/errors';
 import type { Deployment, DeploymentDraft, EnvironmentSpec } from './types';
-import { didYouMean } from './suggest';
+import { didYouMean, nearest } from './suggest';
 import { knownInstanceTypes, neuronCores, previousGeneration } from './instance-types';
 import { chinaSplit, environmentProblems, partitionOfAll } from './partitions';
 import { imageForRegion, imageRegionHint } from './image-region';
@@ -45,7 +45,7 @@ function checkInstanceType({ d, at, add }: CheckContext): void {
       ? sm
         ? `SageMaker instance types start with "ml.": try "ml.${type}".`
         : `EC2 and ECS use EC2 instance types without "ml.": try "${type.replace(/^ml\./, '')}".`
-      : `${didYouMean(type, known)} (Closest known types.)`,
+      : didYouMean(type, known) || `Closest known types: ${nearest(type, known).join(', ')}.`,
   );
 }
 

@@ -30,8 +30,17 @@ export function nearest(value: string, candidates: readonly string[], limit = 3)
     .map((x) => x.c);
 }
 
+/**
+ * Close enough to be a typo: at most 2 edits, or 40 % of the longer word (`chta` → `chat`, `ml.g5.xlarg` →
+ * `ml.g5.xlarge`), so that an unrelated word (`jumpstart`, `value`) gets no suggestion, only the list.
+ */
+function isClose(value: string, candidate: string): boolean {
+  const d = editDistance(value.toLowerCase(), candidate.toLowerCase());
+  return d <= Math.max(2, Math.floor(Math.max(value.length, candidate.length) * 0.4));
+}
+
 export function didYouMean(value: string, candidates: readonly string[], limit = 3): string {
-  const best = nearest(value, candidates, limit);
+  const best = nearest(value, candidates, limit).filter((c) => isClose(value, c));
   if (best.length === 0) return '';
   return best.length === 1 ? `Did you mean "${best[0]}"?` : `Did you mean ${best.map((b) => `"${b}"`).join(', ')}?`;
 }
