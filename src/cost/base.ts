@@ -2,8 +2,8 @@
  * The spec on the base branch, to compare with. actions/checkout fetches one commit by default, so
  * the base commit is usually not in the clone: fetch that one commit (`git fetch --depth=1 origin
  * <sha>`), then `git show <sha>:<config>` (no shell); failing that, GitHub's contents API at the base
- * sha. Only git's "does not exist in <sha>" with the commit present, or a 404 from the API, means the
- * base has no spec (every deployment new); any other failure leaves the base unknown, never empty.
+ * sha. Only git's "does not exist in <sha>" with the commit present, or a 404 from the API for a ref the API
+ * resolves, means the base has no spec (every deployment new); any other failure leaves the base unknown.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -35,28 +35,42 @@ type Read = { text: string } | { absent: true } | { error: string };
 
 const hasCommit = async (cwd: string, ref: string) => (await git(cwd, ['cat-file', '-e', `${ref}^{commit}`])).ok;
 
-/** git show of the file at `ref`, fetching that one commit first when the clone lacks it. */
+/**
+ * git show of the file at `ref`, fetching that one commit first when the clone lacks it. A branch name
+ * fetched into a shallow clone exists only as FETCH_HEAD (no local `main` appears), so that is what is read.
+ */
 async function readWithGit(cwd: string, ref: string, file: string): Promise<Read> {
+  let at = ref;
   if (!(await hasCommit(cwd, ref))) {
     const fetched = await git(cwd, ['fetch', '--no-tags', '--depth=1', 'origin', ref]);
-    if (!fetched.ok || !(await hasCommit(cwd, ref))) return { error: `git fetch --depth=1 origin ${ref}: ${fetched.stderr.trim().split('\n')[0] ?? 'commit not found'}` };
+    if (fetched.ok && (await hasCommit(cwd, 'FETCH_HEAD'))) at = 'FETCH_HEAD';
+    else return { error: `git fetch --depth=1 origin ${ref}: ${fetched.stderr.trim().split('\n')[0] || 'commit not found'}` };
   }
-  const shown = await git(cwd, ['show', `${ref}:${file}`]);
+  const shown = await git(cwd, ['show', `${at}:${file}`]);
   if (shown.ok) return { text: shown.stdout };
   // The commit is here: git's "does not exist in" (or "exists on disk, but not in") now really means absent.
   if (/does not exist in|exists on disk, but not in/.test(shown.stderr)) return { absent: true };
   return { error: shown.stderr.trim().split('\n')[0] ?? 'git show failed' };
 }
 
-/** GET /repos/{owner}/{repo}/contents/{path}?ref=<sha>: a 404 is the only "absent". */
+/**
+ * GET /repos/{owner}/{repo}/contents/{path}?ref=<ref>. GitHub answers 404 for a missing file and for a ref it
+ * does not know alike, so a 404 means "absent" only once GET /repos/{owner}/{repo}/commits/{ref} found the ref.
+ */
 async function readWithApi(o: NonNullable<BaseOptions['github']>, ref: string, file: string): Promise<Read> {
+  let octokit: Awaited<ReturnType<typeof githubClient>> | undefined;
   try {
-    const octokit = await githubClient(o.token, o.apiUrl);
+    octokit = await githubClient(o.token, o.apiUrl);
     const res = await octokit.rest.repos.getContent({ owner: o.owner, repo: o.repo, path: file, ref, mediaType: { format: 'raw' } });
     return { text: typeof res.data === 'string' ? res.data : JSON.stringify(res.data) };
   } catch (err) {
-    if ((err as { status?: number }).status === 404) return { absent: true };
-    return { error: `GitHub contents API: ${errorMessage(err)}` };
+    if (!octokit || (err as { status?: number }).status !== 404) return { error: `GitHub contents API: ${errorMessage(err)}` };
+  }
+  try {
+    await octokit.rest.repos.getCommit({ owner: o.owner, repo: o.repo, ref });
+    return { absent: true };
+  } catch (err) {
+    return { error: `GitHub knows no commit ${ref} in ${o.owner}/${o.repo} (${errorMessage(err).split('\n')[0]})` };
   }
 }
 

@@ -31,6 +31,60 @@ describe('readBaseSpec', () => {
     expect(unknown.unknown).toMatch(/could not be read at no-such-ref/);
   });
 
+  it('with base-ref a branch name in a depth-1 clone (the fork-safe job), fetches it and reads the spec there (issue 24.2)', async () => {
+    const origin = fs.mkdtempSync(path.join(os.tmpdir(), 'cost-origin-'));
+    const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', ...args], { cwd, stdio: 'pipe' }).toString().trim();
+    git(origin, 'init', '-q', '-b', 'main');
+    fs.writeFileSync(path.join(origin, 'model-deploy.yml'), spec(sagemaker('chat', 'ml.g4dn.xlarge')));
+    git(origin, 'add', '.');
+    git(origin, 'commit', '-qm', 'base');
+    git(origin, 'checkout', '-q', '-b', 'pr');
+    fs.writeFileSync(path.join(origin, 'model-deploy.yml'), spec(sagemaker('chat', 'ml.g5.xlarge')));
+    git(origin, 'commit', '-qam', 'head');
+    const clone = fs.mkdtempSync(path.join(os.tmpdir(), 'cost-clone-'));
+    git(clone, 'clone', '-q', '--depth=1', '--branch', 'pr', `file://${origin}`, '.');
+    const base = await readBaseSpec({ workspace: clone, config: 'model-deploy.yml', baseRef: 'main' });
+    expect(base.unknown).toBeUndefined();
+    expect(base.spec?.deployments.chat.instanceType).toBe('ml.g4dn.xlarge');
+    expect(base.label).toBe('main');
+  });
+
+  it('a ref GitHub does not know is unknown, not "no spec on the base", though the contents API answers 404 for both (issue 24.1)', async () => {
+    const http = await import('http');
+    const requests: string[] = [];
+    // GitHub's answers: contents of a missing file or at an unknown ref are both 404; a commit of an unknown ref is 422.
+    const server = http.createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      const url = new URL(req.url ?? '/', 'http://x');
+      const known = (ref: string | null) => ref === 'main' || ref === 'abc123';
+      res.setHeader('content-type', 'application/json');
+      if (url.pathname.startsWith('/repos/acme/models/contents/')) {
+        res.statusCode = 404;
+        return res.end(JSON.stringify({ message: 'Not Found', documentation_url: 'https://docs.github.com/rest/repos/contents#get-repository-content', status: '404' }));
+      }
+      const commit = /^\/repos\/acme\/models\/commits\/(.+)$/.exec(url.pathname);
+      if (commit && known(decodeURIComponent(commit[1]!))) return res.end(JSON.stringify({ sha: 'abc123'.padEnd(40, '0') }));
+      res.statusCode = 422;
+      return res.end(JSON.stringify({ message: `No commit found for SHA: ${commit?.[1]}`, documentation_url: 'https://docs.github.com/rest/commits/commits#get-a-commit', status: '422' }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const apiUrl = `http://127.0.0.1:${(server.address() as import('net').AddressInfo).port}`;
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cost-noclone-'));
+      execFileSync('git', ['init', '-q'], { cwd: dir });
+      const github = { token: 'ghs_test', apiUrl, owner: 'acme', repo: 'models' };
+      const typo = await readBaseSpec({ workspace: dir, config: 'model-deploy.yml', baseRef: 'mian', github });
+      expect(typo.unknown).toMatch(/mian/);
+      expect(typo.label).not.toMatch(/every deployment is new/);
+      const absent = await readBaseSpec({ workspace: dir, config: 'model-deploy.yml', baseRef: 'main', github });
+      expect(absent.unknown).toBeUndefined();
+      expect(absent.label).toMatch(/every deployment is new/);
+      expect(requests.some((r) => r.startsWith('GET /repos/acme/models/commits/'))).toBe(true);
+    } finally {
+      server.close();
+    }
+  });
+
   it('reads base-config from disk', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cost-base-'));
     fs.writeFileSync(path.join(dir, 'base.yml'), spec(sagemaker('chat', 'ml.g4dn.xlarge')));
