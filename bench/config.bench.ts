@@ -1,3 +1,4 @@
+import { YAML_ALIAS_BOMB } from '../tests/support/yaml-bomb';
 /**
  * How quickly the spec loader stops an alias bomb (moved out of tests/unit/config/load.test.ts, which keeps
  * that it is stopped and how it is reported): the bomb's rejection against loading the bundled example
@@ -10,12 +11,7 @@ import type { BenchRow } from './types';
 import { parseSpec } from '../src/config/load';
 
 const RUNS = 21;
-const BOMB =
-  'a: &a [x, x, x, x, x, x, x, x, x, x]\n' +
-  'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n' +
-  'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n' +
-  'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n' +
-  'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n';
+const BOMB = YAML_ALIAS_BOMB;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

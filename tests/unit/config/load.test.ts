@@ -1,3 +1,4 @@
+import { YAML_ALIAS_BOMB } from '../../support/yaml-bomb';
 import { exampleSpec } from '../../support/target';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -210,12 +211,7 @@ ${deploymentExtra}`;
 });
 
 describe('YAML that is not a spec says what happened and where', () => {
-  const BOMB =
-    'a: &a [x, x, x, x, x, x, x, x, x, x]\n' +
-    'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n' +
-    'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n' +
-    'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n' +
-    'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n';
+  const BOMB = YAML_ALIAS_BOMB;
 
   // How quickly it is stopped is a figure of npm run bench (bench/config.bench.ts), against a plain spec's load.
   it('stops an alias bomb with a message naming the file', () => {

@@ -5,15 +5,9 @@
 import { estimateDeployment, estimateDeployments, PriceBook } from '../../../src/cost/estimate';
 import { buildReport, reportJson } from '../../../src/cost/report';
 import { renderReport, summaryLines } from '../../../src/cost/render';
-import { sagemaker, specOf } from './fixtures';
+import { sagemaker, specOf, TWO_ENVIRONMENTS } from './fixtures';
 
-const ENVIRONMENTS = `environments:
-  dev:
-    account: "111111111111"
-  prod:
-    account: "333333333333"
-    promotionRoleArn: arn:aws:iam::333333333333:role/model-deploy-promotion
-    regions: [us-east-1, us-west-2]`;
+const ENVIRONMENTS = TWO_ENVIRONMENTS;
 
 const withThroughput = (t: string) => specOf(sagemaker('assistant', 'ml.g5.xlarge', `    bedrockThroughput: ${t}\n`), ENVIRONMENTS);
 const without = () => specOf(sagemaker('assistant', 'ml.g5.xlarge'), ENVIRONMENTS);

@@ -14,7 +14,7 @@ import { mapInputSource } from '../../../src/core/inputs';
 import { memoryReporter } from '../../../src/core/log';
 import { escapeText } from '../../../src/cost/render';
 import { Loopback, RecordedRequest, startLoopback } from '../../support/loopback';
-import { ecs, sagemaker } from './fixtures';
+import { ecs, sagemaker, TWO_ENVIRONMENTS } from './fixtures';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -255,13 +255,7 @@ describe('cost-comment-post.yml', () => {
 });
 
 describe('an honest result file of every kind round-trips: the comment job posts what the estimate job computed', () => {
-  const ENVIRONMENTS = `environments:
-  dev:
-    account: "111111111111"
-  prod:
-    account: "333333333333"
-    promotionRoleArn: arn:aws:iam::333333333333:role/model-deploy-promotion
-    regions: [us-east-1, us-west-2]`;
+  const ENVIRONMENTS = TWO_ENVIRONMENTS;
   const vpc = (region: string, more = '') =>
     `    security:\n      certificateArn: "arn:aws:acm:${region}:111111111111:certificate/abc"\n${more}      vpc: { vpcId: vpc-0a1b2c3d, subnets: [subnet-0a1b2c3d, subnet-0a1b2c3e], securityGroups: [sg-0a1b2c3d]${more ? ', natGateway: true' : ''} }\n`;
   const head = [

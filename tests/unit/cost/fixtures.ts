@@ -26,3 +26,12 @@ export function ecs(name: string, instanceType: string, region = 'us-east-1', mo
     regions: [${region}]
 ${more || `    security:\n      certificateArn: "arn:aws:acm:${region}:111111111111:certificate/abc"\n      vpc: { vpcId: vpc-0a1b2c3d, subnets: [subnet-0a1b2c3d, subnet-0a1b2c3e], securityGroups: [sg-0a1b2c3d] }\n`}`;
 }
+
+/** dev and a prod with a promotion role in two regions: what Bedrock throughput and promotion estimates need. */
+export const TWO_ENVIRONMENTS = `environments:
+  dev:
+    account: "111111111111"
+  prod:
+    account: "333333333333"
+    promotionRoleArn: arn:aws:iam::333333333333:role/model-deploy-promotion
+    regions: [us-east-1, us-west-2]`;
