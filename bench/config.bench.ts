@@ -1,10 +1,10 @@
-import { YAML_ALIAS_BOMB } from '../tests/support/yaml-bomb';
 /**
  * How quickly the spec loader stops an alias bomb (moved out of tests/unit/config/load.test.ts, which keeps
  * that it is stopped and how it is reported): the bomb's rejection against loading the bundled example
  * spec in the same run, each the median of interleaved runs. The example is read twice: as it is (the
  * js-yaml fast path) and with an anchor added (the `yaml` path the bomb takes).
  */
+import { YAML_ALIAS_BOMB } from '../tests/support/yaml-bomb';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { BenchRow } from './types';
