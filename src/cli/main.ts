@@ -183,7 +183,8 @@ async function planCommand(args: string[], out: NodeJS.WritableStream): Promise<
   const spec = loadSpec(file, { displayPath: display, configFlag: '--config' });
   fs.mkdirSync(outDir, { recursive: true });
   const result = await plan(spec, { deployment: flags.deployment, environment: flags.environment, outDir, hoursPerMonth: hours });
-  out.write(`Plan for ${display}${why}${flags.environment ? ` (environment ${flags.environment})` : ''}: ${Object.keys(spec.deployments).length} deployment(s)\n`);
+  const which = result.environment ? ` (environment ${result.environment}${flags.environment ? '' : ', the first of the spec; --environment plans another'})` : '';
+  out.write(`Plan for ${display}${why}${which}: ${Object.keys(spec.deployments).length} deployment(s)\n`);
   for (const line of result.summary) out.write(`  ${line}\n`);
   out.write(`Wrote ${result.files.length} files to ${path.relative(process.cwd(), outDir) || '.'}/\n`);
   return 0;

@@ -171,7 +171,7 @@ function checkAsync({ d, yaml, at, add }: CheckContext): void {
 function checkRegions({ d, at, add }: CheckContext): void {
   const { china, other } = chinaSplit(d.regions);
   if (china.length > 0 && other.length > 0) {
-    add('mixes China regions with other regions', at('regions'), 'China regions live in a separate partition with separate accounts: put them in a deployment of their own.');
+    add('mixes China regions with other regions', at('regions'), 'China regions live in a separate partition (aws-cn) with accounts of their own: list them in an environment of their own instead (environments.NAME.regions: [cn-north-1]; an environment\'s regions replace the deployment\'s), as examples/china.yml does.');
   }
 }
 

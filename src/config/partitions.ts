@@ -28,7 +28,18 @@ export interface PartitionProblem {
   hint: string;
 }
 
-const HINT = 'China regions live in the aws-cn partition: ARNs there start with arn:aws-cn:, in accounts of their own. Put China regions in an environment (and deployment) of their own.';
+const HINT = 'China regions live in the aws-cn partition: ARNs there start with arn:aws-cn:, in accounts of their own. Put China regions in an environment of its own (see examples/china.yml).';
+
+/**
+ * The fix for an environment whose role is of one partition while deployments bring regions of another:
+ * the environment names its own regions, which replace the deployments' (so every environment stays in
+ * one partition). The regions suggested are the deployments' regions of the role's partition.
+ */
+function regionsHint(name: string, partition: string, deployments: readonly Pick<Deployment, 'regions'>[]): string {
+  const own = [...new Set(deployments.flatMap((d) => d.regions).filter((r) => partitionOf(r) === partition))];
+  const regions = own.length > 0 ? own : [partition === 'aws-cn' ? 'cn-north-1' : 'us-east-1'];
+  return `An environment's regions replace its deployments' regions: set environments.${name}.regions: [${regions.join(', ')}] so it deploys in ${partition} only, and give each partition an environment of its own (see examples/china.yml). ARNs in aws-cn start with arn:aws-cn:.`;
+}
 
 /** An environment's regions, and the regions each deployment brings into it, against its roles. */
 export function environmentProblems(name: string, env: EnvironmentSpec, deployments: readonly Pick<Deployment, 'name' | 'regions'>[]): PartitionProblem[] {
@@ -51,7 +62,8 @@ export function environmentProblems(name: string, env: EnvironmentSpec, deployme
       problems.push({
         path: ['environments', name, field],
         message: `environments.${name}: ${field} is an ARN of partition ${partition}, but ${clash.who} deploys to ${clash.regions.join(', ')} (partition ${clash.p})`,
-        hint: HINT,
+        // With the environment's own regions the clash is the role, not where it deploys.
+        hint: env.regions ? HINT : regionsHint(name, partition, deployments),
       });
     }
   }

@@ -24,24 +24,62 @@ export interface PlanOptions {
 export interface PlanResult {
   files: string[];
   summary: string[];
+  /** The environment planned: the one asked for, else the spec's first (undefined when it has none). */
+  environment?: string;
 }
 
 export async function plan(spec: Spec, options: PlanOptions): Promise<PlanResult> {
   const deployments: Deployment[] = options.deployment
     ? [selectDeployment(spec, options.deployment, '--deployment')]
     : Object.values(spec.deployments);
-  const environment = options.environment ? selectEnvironment(spec, options.environment, '--environment') : undefined;
+  // Stack, endpoint and secret names carry the environment: without one the plan would show names no
+  // deploy creates.
+  const environmentName = options.environment ?? Object.keys(spec.environments ?? {})[0];
+  const environment = environmentName ? selectEnvironment(spec, environmentName, '--environment') : undefined;
   const parts: PlanPart[] = [];
   for (const d of deployments) {
     const regions = regionsFor(d, environment);
-    parts.push(prefix(`${d.name}`, planBuild(d)));
+    // build-model builds in the first region the deployment has in the environment.
+    // Environment regions come from the same schema list as a deployment's.
+    parts.push(prefix(`${d.name}`, planBuild({ ...d, regions: regions as Deployment['regions'] })));
     for (const region of regions) {
-      parts.push(prefix(`${d.name}/${region}`, planStack(d, { spec, region, environmentName: options.environment, environment })));
+      parts.push(prefix(`${d.name}/${region}`, planStack(d, { spec, region, environmentName, environment })));
     }
   }
   // Templates never depend on prices: they are complete before the cost is looked at.
-  parts.push(await costPart(spec, deployments, options));
-  return { files: writeParts(parts, options.outDir), summary: parts.flatMap((p) => p.summary) };
+  parts.push(await costPart(spec, deployments, { ...options, environment: environmentName }));
+  parts.push(indexPart(parts, environmentName, options.environment === undefined));
+  return { files: writeParts(parts, options.outDir), summary: parts.flatMap((p) => p.summary), environment: environmentName };
+}
+
+/** What each file of a plan is, by its name. */
+const FILE_ROLES: [RegExp, string][] = [
+  [/\/build\/buildspec\.yml$/, 'the CodeBuild buildspec build-model runs'],
+  [/\/build\/Dockerfile$/, 'the serving image build-model builds'],
+  [/\/build\/Dockerfile\.txt$/, 'how the custom Dockerfile is built'],
+  [/\/template\.json$/, 'the CloudFormation template deploy-endpoint creates a change set from'],
+  [/\/parameters\.json$/, 'its parameters'],
+  [/^cost\/estimate\.md$/, 'the cost estimate, as the pull-request comment shows it'],
+  [/^cost\/estimate\.json$/, 'the same estimate as data'],
+  [/^cost\/unpriced\.json$/, 'deployments without a price, and why'],
+];
+
+/** README.md of the output folder: what was planned, for which environment, and what each file is. */
+function indexPart(parts: PlanPart[], environmentName: string | undefined, defaulted: boolean): PlanPart {
+  const files = parts.flatMap((p) => p.files.map((f) => f.path));
+  const roleOf = (f: string) => FILE_ROLES.find(([re]) => re.test(f))?.[1];
+  const which = environmentName
+    ? `environment \`${environmentName}\`${defaulted ? ' (the first of the spec; `--environment` plans another)' : ''}`
+    : 'no environment (the spec has none)';
+  const content = [
+    '# Plan',
+    '',
+    `Written offline by \`model-deploy plan\` for ${which}: what build-model and deploy-endpoint would create. Nothing here was sent to AWS.`,
+    '',
+    ...files.map((f) => `- \`${f}\`${roleOf(f) ? `: ${roleOf(f)}` : ''}`),
+    '',
+  ].join('\n');
+  return { files: [{ path: 'README.md', content }], summary: [] };
 }
 
 function writeParts(parts: PlanPart[], outDir: string): string[] {

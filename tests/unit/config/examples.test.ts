@@ -24,7 +24,7 @@ function parameters(out: string, deployment: string, region: string): Record<str
 
 describe('examples', () => {
   it('hold one spec per seed pattern', () => {
-    expect(FILES).toEqual(['async-notifications.yml', 'bedrock-promotion.yml', 'container-artifacts.yml', 'inf2.yml', 'model-deploy.yml']);
+    expect(FILES).toEqual(['async-notifications.yml', 'bedrock-promotion.yml', 'china.yml', 'container-artifacts.yml', 'inf2.yml', 'model-deploy.yml']);
   });
 
   it.each(FILES)('%s loads and plans: a template for every deployment and region', async (file) => {
