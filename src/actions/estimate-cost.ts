@@ -24,6 +24,7 @@ export const definition = {
     config: COMMON_INPUTS.config,
     deployment: { description: 'Estimate only this deployment (default: all).' },
     environment: COMMON_INPUTS.environment,
+    'http-proxy': COMMON_INPUTS['http-proxy'],
     'base-ref': {
       description: 'Git ref of the base to compare with (default: the pull request base). The spec is read from that commit (fetched alone when the checkout is shallow, or through the contents API with github-token).',
     },

@@ -16,6 +16,7 @@ export const definition = {
   inputs: {
     config: COMMON_INPUTS.config,
     deployment: COMMON_INPUTS.deployment,
+    'http-proxy': COMMON_INPUTS['http-proxy'],
     mode: {
       description:
         "plan: resolve, with the source's credentials only, the exact image digest and weight versions to promote, check their provenance, write them to the run summary and the `plan` output (run before the approval). promote (default): promote exactly the `plan` input, refusing a source that changed since. direct: promote what the source holds now, with no plan (no approval-time guarantee). record: in the build on the protected ref, record which ref and run built `image-uri` and its weights.",

@@ -5,7 +5,7 @@
 import type { Deployment } from './types';
 
 /** CloudFormation stack of a deployment in an environment (128 chars max, [A-Za-z0-9-]). */
-export function stackName(d: Deployment, environment?: string): string {
+export function stackName(d: Pick<Deployment, 'project' | 'name'>, environment?: string): string {
   return [d.project, d.name, environment].filter(Boolean).join('-').slice(0, 128);
 }
 
@@ -20,7 +20,7 @@ export function repositoryName(d: Deployment): string {
 }
 
 /** SageMaker endpoint names: [a-zA-Z0-9-], 63 chars max. */
-export function endpointName(d: Deployment, environment?: string): string {
+export function endpointName(d: Pick<Deployment, 'project' | 'name' | 'endpointName'>, environment?: string): string {
   if (d.endpointName) return d.endpointName;
   return stackName(d, environment).slice(0, 63).replace(/-+$/, '');
 }
@@ -64,6 +64,12 @@ export function serviceRoleName(project: string, environment: string, kind: Serv
 }
 
 /** The bootstrap's SSM document that refreshes the API key file on an environment's ec2 instances. */
+/** Every PROJECT.ENVIRONMENT.SUFFIX name the bootstrap creates: each must fit IAM's 64 characters. */
+export const BOOTSTRAP_NAME_SUFFIXES: readonly string[] = ['sagemaker', 'ecs-task', 'ecs-exec', 'ecs-instance', 'ec2-instance', 'codebuild', 'provenance-recorder', 'refresh-keys'];
+
+/** IAM role and instance-profile names: 64 characters at most. */
+export const IAM_ROLE_NAME_MAX = 64;
+
 export function refreshKeysDocumentName(project: string, environment: string): string {
   return `${project}.${environment}.refresh-keys`;
 }

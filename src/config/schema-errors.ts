@@ -1,6 +1,7 @@
 /** Ajv's schema errors in the user's words: which field, what is wrong, where it is written, what would be valid. */
 import type { ErrorObject } from 'ajv';
 import { DeployError, SourceLocation } from '../core/errors';
+import { mappingSnippet } from './snippet';
 import { didYouMean } from './suggest';
 import { ParsedYaml, PathPart, valueAt } from './yaml-positions';
 
@@ -65,13 +66,16 @@ function describeSchemaError(e: ErrorObject, p: PathPart[], yaml: ParsedYaml): D
     case 'type': {
       const t = (e.params as { type: string }).type;
       const wanted = t === 'object' ? 'a mapping' : t === 'array' ? 'a list' : `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`;
-      return { message: `${field} must be ${wanted}, not ${describeValue(value)}`, location };
+      const key = p[p.length - 1];
+      const snippet = t === 'object' && typeof key === 'string' ? mappingSnippet(key, schemaOf(e) ?? {}, value) : undefined;
+      return { message: `${field} must be ${wanted}, not ${describeValue(value)}`, hint: snippet ? `For example:\n${snippet}` : undefined, location };
     }
     case 'pattern': {
       if (e.propertyName !== undefined) {
         return {
           message: `${field} has an invalid name "${e.propertyName}"`,
-          hint: 'Names are lower-case letters, digits and dashes, starting with a letter.',
+          // The propertyNames schema states its rule; the pattern is the rule's only other copy.
+          hint: (schemaOf(e) as { description?: string } | undefined)?.description ?? `Names must match ${(e.params as { pattern: string }).pattern}.`,
           location: yaml.locate([...p, e.propertyName], true),
         };
       }

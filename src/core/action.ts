@@ -8,7 +8,7 @@ import { EnvInputs } from './env';
 import { ActionDefinition, InputSource, InputValues, envInputSource, parseInputs } from './inputs';
 import { Reporter, githubReporter } from './log';
 import { loadHttpClient } from './http-client';
-import { proxyConfigured } from './proxy';
+import { applyProxyInput, proxyConfigured } from './proxy';
 
 export interface ActionContext {
   reporter: Reporter;
@@ -60,6 +60,7 @@ export async function runAction<A extends ActionDefinition>(action: ActionModule
   process.once('SIGTERM', onSignal);
   try {
     const inputs = parseInputs(action.definition, options.source ?? envInputSource(env), reporter);
+    applyProxyInput((inputs as { 'http-proxy'?: string })['http-proxy'], env, (secret) => reporter.setSecret(secret));
     // Every request asks @actions/http-client's NO_PROXY rule (proxy.ts), synchronously: load it now.
     if (proxyConfigured(env)) await loadHttpClient();
     await action.run(inputs, { reporter, signal: controller.signal, workspace: env.GITHUB_WORKSPACE || process.cwd(), env: new EnvInputs(env) });

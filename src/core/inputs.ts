@@ -55,6 +55,9 @@ export const COMMON_INPUTS = {
   region: {
     description: 'One region to work on (default: every region of the deployment in that environment).',
   },
+  'http-proxy': {
+    description: "Proxy for this step's AWS, GitHub and Hugging Face requests, http://[user:password@]host:port: the same as setting HTTPS_PROXY and HTTP_PROXY (NO_PROXY still applies). Default: the runner's proxy variables.",
+  },
 } as const satisfies Record<string, InputDefinition>;
 
 type ValueOf<D extends InputDefinition> = D extends { type: 'choice'; choices: readonly (infer C)[] }

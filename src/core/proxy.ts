@@ -11,8 +11,31 @@
  */
 import type * as http from 'http';
 import type { NodeHttpHandlerOptions } from '@smithy/types';
+import { DeployError } from './errors';
 
 const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'] as const;
+
+/**
+ * The `http-proxy` input: sets every proxy variable (lower case too, which would otherwise win) for the
+ * step, after masking its password. The value is never put in an error: it may hold credentials.
+ */
+export function applyProxyInput(value: string | undefined, env: NodeJS.ProcessEnv, mask: (secret: string) => void): void {
+  if (!value) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.password) mask(decodeURIComponent(url.password));
+  if (!url || !/^https?:$/.test(url.protocol) || !url.hostname) {
+    throw new DeployError('input `http-proxy` is not an http or https proxy URL', {
+      title: 'Invalid input',
+      hint: 'Write it as http://host:port, or http://user:password@host:port (the password is masked). SOCKS proxies are not supported.',
+    });
+  }
+  for (const name of PROXY_VARIABLES) env[name] = value;
+}
 
 /** True when any proxy variable is set (cheap: no module is loaded). */
 export function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
