@@ -10,6 +10,7 @@ import { DeployError, throwIfAny } from '../core/errors';
 import type { Deployment, DeploymentDraft, Spec } from './types';
 import { semanticChecks, specChecks } from './checks';
 import { nameLimitChecks } from './name-limits';
+import { notificationChecks } from './notifications';
 import { RawSpec, resolveDeployment, resolveEnvironments } from './defaults';
 import { schemaErrors } from './schema-errors';
 import { parseYaml } from './yaml-positions';
@@ -77,7 +78,7 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
     drafts.push(draft);
     if (checked.deployment) deployments[name] = checked.deployment;
   }
-  errors.push(...specChecks(environments, drafts, yaml), ...nameLimitChecks(project, environments, drafts, yaml));
+  errors.push(...specChecks(environments, drafts, yaml), ...nameLimitChecks(project, environments, drafts, yaml), ...notificationChecks(environments, drafts, yaml));
   throwIfAny(errors);
   return { file, project, environments, deployments, locate: (p) => yaml.locate(p) };
 }

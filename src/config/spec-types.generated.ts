@@ -125,6 +125,8 @@ export interface DeploymentFields {
   description?: string;
   model?: ModelSource;
   engine?: EngineSpec;
+  /** Container environment variables, with or without an engine: a prebuilt image (model.image) gets them as they are; with an engine they are added to engine.env (env wins for the same name). */
+  env?: Record<string, string>;
   /** Where it runs. */
   target?: TargetKind;
   /** ml.* for SageMaker targets, an EC2 type (g5.2xlarge) for ec2 and ecs. */
@@ -163,6 +165,11 @@ export interface DeploymentFields {
     maxConcurrentInvocationsPerInstance: number;
     /** Days after which requests, results and failures under the deployment's async prefix in the artifact bucket expire (an S3 lifecycle rule the deploy keeps). Not applied to an outputPath/failurePath in another bucket. */
     outputExpirationDays: number;
+    /** Who hears of each async result: subscriptions on the stack's success and error SNS topics. Each entry is an email address (AWS mails a confirmation link), an SQS queue ARN (raw message delivery) or a Lambda function ARN, in the environment's own account ({account} and {region} stand for the environment's account and the stack's region). The queue's or function's own policy must let sns.amazonaws.com send to it from the topic. */
+    notifications?: {
+      success?: string[];
+      error?: string[];
+    };
   };
   /** An API key checked in front of the model server (ec2, ecs). SageMaker endpoints use IAM-signed requests. */
   apiKey?: {

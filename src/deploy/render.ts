@@ -11,6 +11,8 @@ import { parseS3Location, S3Location } from '../core/s3-location';
 import { ownershipTags, artifactBucketName, refreshKeysDocumentName, serviceRoleName, ServiceRoleKind } from '../config/names';
 import { isAccelerated } from '../config/instance-types';
 import { wantsTerminationProtection } from '../config/production';
+import { containerEnvironment } from '../config/container-env';
+import { notificationSubscriptions, stackEndpoint } from '../config/notifications';
 import type { Deployment } from '../config/types';
 import type { RenderStackInput, RenderedStack } from './types';
 import { loadTemplate } from './template-loader';
@@ -193,8 +195,9 @@ function editTemplate(d: Deployment, template: Json): void {
   if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') {
     // Engine environment: a map, so it goes into the template rather than a parameter.
     const env = (resource(template, 'Model').Properties as Json).PrimaryContainer as Json;
-    env.Environment = { ...(env.Environment as Json), ...(d.engine?.env ?? {}) };
+    env.Environment = { ...(env.Environment as Json), ...containerEnvironment(d) };
   }
+  if (d.target === 'sagemaker-async') addSubscriptions(d, template);
   if (d.target === 'sagemaker-realtime') addRollbackAlarms(d, template);
   if (d.target === 'ec2' || d.target === 'ecs') {
     allowCidrs(template, d.security.allowedCidrs);
@@ -202,9 +205,19 @@ function editTemplate(d: Deployment, template: Json): void {
     if (!d.security.hostedZoneId) delete (template.Resources as Json).DnsRecord;
     if (d.target === 'ecs') {
       const env = ((resource(template, 'TaskDefinition').Properties as Json).ContainerDefinitions as Json[]).find((c) => c.Name === 'model')!;
-      env.Environment = [...(env.Environment as Json[]), ...Object.entries(d.engine?.env ?? {}).map(([Name, Value]) => ({ Name, Value }))];
+      env.Environment = [...(env.Environment as Json[]), ...Object.entries(containerEnvironment(d)).map(([Name, Value]) => ({ Name, Value }))];
     }
   }
+}
+
+/** async.notifications: one subscription per entry on the stack's own topic (SQS gets the raw message). */
+function addSubscriptions(d: Deployment, template: Json): void {
+  notificationSubscriptions(d).forEach((s, i) => {
+    (template.Resources as Json)[`${s.topic === 'success' ? 'Success' : 'Error'}Subscription${i + 1}`] = {
+      Type: 'AWS::SNS::Subscription',
+      Properties: { TopicArn: { Ref: s.topic === 'success' ? 'SuccessTopic' : 'ErrorTopic' }, Protocol: s.protocol, Endpoint: stackEndpoint(s.endpoint), ...(s.protocol === 'sqs' ? { RawMessageDelivery: true } : {}) },
+    };
+  });
 }
 
 function addRollbackAlarms(d: Deployment, template: Json): void {
@@ -419,10 +432,10 @@ function containerNotes(d: Deployment, params: Params, notes: string[]): void {
 }
 
 function ec2Params(d: Deployment, onGpu: boolean, environmentName: string | undefined): Params {
-  const env = Object.entries(d.engine?.env ?? {});
+  const env = Object.entries(containerEnvironment(d));
   for (const [k, v] of env) {
     if (/[\r\n]/.test(k + v) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
-      throw new DeployError(`engine.env ${k} cannot go into a container environment file (names are [A-Za-z_][A-Za-z0-9_]*, values one line)`, {
+      throw new DeployError(`engine.env/env ${k} cannot go into a container environment file (names are [A-Za-z_][A-Za-z0-9_]*, values one line)`, {
         location: { file: d.source.file, line: d.source.line },
         title: 'Invalid engine.env',
       });
