@@ -20,6 +20,18 @@ import { isProduction } from '../config/production';
 
 type Watched = Awaited<ReturnType<typeof watchStack>>;
 
+/**
+ * What a deploy owns outside the stack (the async output lifecycle rule), put back as the spec wants it
+ * on every run: a change of it alone, or a rule removed by hand, makes an empty change set.
+ */
+export async function reconcileOwned(ctx: RegionContext): Promise<void> {
+  const d = ctx.target.deployment;
+  if (d.target !== 'sagemaker-async') return;
+  await timed(ctx, 'async output lifecycle', () =>
+    ensureAsyncOutputLifecycle({ d, region: ctx.region, account: ctx.account, reporter: ctx.run.reporter, credentials: ctx.request.credentials }),
+  );
+}
+
 function githubEnvironment({ target, region }: RegionContext): string {
   const base = target.environmentName ?? target.deployment.name;
   return target.regions.length > 1 ? `${base}-${region}` : base;
@@ -28,12 +40,8 @@ function githubEnvironment({ target, region }: RegionContext): string {
 export async function executeAndVerify(ctx: RegionContext, base: RegionResult, cs: ChangeSetDescription, type: 'CREATE' | 'UPDATE', protection: boolean): Promise<RegionResult> {
   const { target, request, run } = ctx;
   const d = target.deployment;
-  if (d.target === 'sagemaker-async') {
-    // Before the endpoint exists: its results must never pile up without the lifecycle rule.
-    await timed(ctx, 'async output lifecycle', () =>
-      ensureAsyncOutputLifecycle({ d, region: ctx.region, account: ctx.account, reporter: run.reporter, credentials: request.credentials }),
-    );
-  }
+  // Before the endpoint exists: its results must never pile up without the lifecycle rule.
+  await reconcileOwned(ctx);
   const github = await startGitHubDeployment({
     token: request.githubToken,
     env: run.env,

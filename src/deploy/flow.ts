@@ -20,7 +20,7 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { changeKind, changeSetName, createChangeSet, deleteChangeSet, renderChangesMarkdown, waitForChangeSet, ChangeSetDescription } from './changeset';
 import { checkEndpointHost } from './certificate';
 import { destroyStack, previewDestroy } from './destroy';
-import { executeAndVerify } from './execute';
+import { executeAndVerify, reconcileOwned } from './execute';
 import { checkQuotas, sagemakerUsage } from './quotas';
 import { clientToken, DeployRequest, parseRegionMap, RegionContext, RegionResult, timed } from './region';
 import { renderStack } from './render';
@@ -296,6 +296,7 @@ async function quotaCheck(ctx: RegionContext, cs: ChangeSetDescription | undefin
 async function finishEmpty(ctx: RegionContext, base: RegionResult, cs: ChangeSetDescription, name: string): Promise<RegionResult> {
   const { request, run } = ctx;
   const message = `No changes: stack ${base.stackName} in ${ctx.region} already matches this deployment (${cs.statusReason}).`;
+  await reconcileOwned(ctx);
   // An empty change set is useless and would block the next create under the same name.
   await deleteChangeSet(ctx.cfn, base.stackName, cs.id).catch((err) => run.reporter.debug(`could not delete empty change set ${name}: ${errorMessage(err)}`));
   if (request.failOnEmptyChangeSet) {
