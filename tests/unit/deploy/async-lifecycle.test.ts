@@ -185,9 +185,9 @@ describe('deploy-endpoint of a sagemaker-async deployment with a prebuilt image'
   // Emulator finding (#23): outputExpirationDays is not in the template, so a change of it alone (or a rule
   // removed by hand) makes an empty change set, and the rule must still be reconciled.
   it.each([
-    ['a change of outputExpirationDays alone (30 -> 14)', [{ ID: RULE_ID, Status: 'Enabled', Filter: { Prefix: PREFIX }, Expiration: { Days: 30 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }]],
+    ['a change of outputExpirationDays alone (30 -> 14)', [{ ID: RULE_ID, Status: 'Enabled' as const, Filter: { Prefix: PREFIX }, Expiration: { Days: 30 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }]],
     ['a rule removed by hand', [] as LifecycleRule[]],
-  ])('reconciles the rule on an empty change set: %s', async (_case, ownRules) => {
+  ] as [string, LifecycleRule[]][])('reconciles the rule on an empty change set: %s', async (_case, ownRules) => {
     const log: string[] = [];
     world(log, { existing: true, empty: true });
     bucket([FOREIGN, ...ownRules]);

@@ -222,7 +222,7 @@ describe('deployEndpoint: create-and-execute', () => {
   it('refuses a stack in progress before anything mutates', async () => {
     world({ initialStatus: 'UPDATE_IN_PROGRESS' });
     const renders: RenderStackInput[] = [];
-    await expect(runDeployFlow(options({}, renders))).rejects.toThrow(/another deployment is running/);
+    await expect(runDeployFlow(options({}, renders))).rejects.toThrow(/another operation is running on it/);
     expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
     expect(renders).toHaveLength(0);
   });
