@@ -44,7 +44,15 @@ export interface PollOptions<T> {
   now?: () => number;
   /** Called after each check (for streaming logs, progress). */
   onValue?: (value: T) => void | Promise<void>;
+  /**
+   * A line for a silent wait: called when nothing progressed for `everyMs` (default a minute), with the
+   * time since the poll began; the sleep is cut short so it comes on time.
+   */
+  heartbeat?: { everyMs?: number; say: (elapsedMs: number) => void };
 }
+
+/** How long a silent wait may go without a line (#23.5). */
+export const HEARTBEAT_MS = 60_000;
 
 /** Waits `ms`, ending early (resolved, not rejected) when `signal` aborts: for loops that then see the abort themselves. */
 export function sleepUntilAborted(ms: number, signal?: AbortSignal): Promise<void> {
@@ -104,6 +112,9 @@ export async function poll<T>(options: PollOptions<T>): Promise<PollResult<T>> {
   let previous: T | undefined;
   let checks = 0;
   let throttled = 0;
+  const began = now();
+  const beatEvery = options.heartbeat?.everyMs ?? HEARTBEAT_MS;
+  let lastSaid = began;
   for (;;) {
     if (options.signal?.aborted) throw abortError(options.signal);
     let value: T | undefined;
@@ -124,6 +135,7 @@ export async function poll<T>(options: PollOptions<T>): Promise<PollResult<T>> {
       if (options.done(v)) return { value: v, checks, throttled };
       const moved = options.progressed ? options.progressed(v, previous) : false;
       delay = moved ? initial : Math.min(Math.round(delay * factor), max);
+      if (moved) lastSaid = now();
       previous = v;
     }
     const remaining = deadline - now();
@@ -133,7 +145,15 @@ export async function poll<T>(options: PollOptions<T>): Promise<PollResult<T>> {
         hint: 'Raise the timeout input if this is expected to take longer; the operation itself may still be running in AWS.',
       });
     }
-    await wait(Math.min(jittered(delay, random), remaining), options.signal);
+    let pause = Math.min(jittered(delay, random), remaining);
+    if (options.heartbeat) {
+      if (now() - lastSaid >= beatEvery) {
+        options.heartbeat.say(now() - began);
+        lastSaid = now();
+      }
+      pause = Math.max(1, Math.min(pause, lastSaid + beatEvery - now()));
+    }
+    await wait(pause, options.signal);
   }
 }
 
