@@ -60,6 +60,10 @@ export const definition = {
     'changes-markdown': { description: 'The change set rendered as markdown.' },
     'has-changes': { description: 'false when the change set was empty.' },
     'benchmark-json': { description: 'The benchmark result as JSON with vLLM bench serve field names (several regions: an object by region). Empty without benchmark.' },
+    stopwatch: {
+      description:
+        'Where the time went, as JSON: each stage (change set, stack execution, endpoint check, smoke test, ...) with its milliseconds and AWS requests (several regions: an object by region).',
+    },
     outputs: { description: "Every stack output, as a JSON object (several regions: the first region's, plus byRegion with each region)." },
   },
 } as const;
@@ -95,11 +99,11 @@ export function regionSummary(target: Target, r: RegionResult): string {
     '|---|---|',
     ...rows.filter(([, v]) => v).map(([k, v]) => `| ${k} | ${v} |`),
     '',
-    '<details><summary>Timings (' + elapsed(total) + ')</summary>',
+    '<details><summary>Timings (' + elapsed(total) + ', ' + r.timings.reduce((n, t) => n + (t.requests ?? 0), 0) + ' AWS requests)</summary>',
     '',
-    '| Step | Time |',
-    '|---|---|',
-    ...r.timings.map((t) => `| ${t.step} | ${elapsed(t.ms)} |`),
+    '| Stage | Time | AWS requests |',
+    '|---|---|---|',
+    ...r.timings.map((t) => `| ${t.step} | ${elapsed(t.ms)} | ${t.requests ?? ''} |`),
     '',
     '</details>',
     '',
@@ -147,6 +151,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   set('has-changes', String(results.some((r) => r.hasChanges)));
   const byRegion = Object.fromEntries(results.map((r) => [r.region, { stackId: r.stackId, endpointName: r.endpointName, endpointUrl: r.endpointUrl, outputs: r.outputs }]));
   set('outputs', JSON.stringify(results.length === 1 ? first.outputs : { ...first.outputs, byRegion }));
+  set('stopwatch', JSON.stringify(results.length === 1 ? first.timings : Object.fromEntries(results.map((r) => [r.region, r.timings]))));
   if (!inputs.benchmark || inputs.mode === 'destroy' || inputs.mode === 'destroy-preview' || inputs.mode === 'create-only') return;
   const measured = await benchmarkAfterDeploy(target, { deployed: results, workspace: ctx.workspace, resultsDir: inputs['benchmark-results'], imageUri: inputs['image-uri'] }, ctx);
   for (const m of measured) await ctx.reporter.summary(m.markdown);

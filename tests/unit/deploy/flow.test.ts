@@ -158,6 +158,17 @@ describe('deployEndpoint: create-and-execute', () => {
     expect(o.reporter.captured.annotations).toEqual([expect.objectContaining({ level: 'notice', title: 'GitHub deployment skipped' })]);
   });
 
+  it('counts the AWS requests of each stage in the stopwatch (#23.5, #26.4)', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointName: 'acme-llm-qwen-chat-dev', EndpointConfigName: 'cfg-new' } });
+    const [r] = await runDeployFlow(options());
+    const stage = (step: string) => r!.timings.find((t) => t.step === step);
+    expect(stage('stack execution')?.requests).toBe(cfn.commandCalls(DescribeStackEventsCommand).length);
+    expect(stage('endpoint check')?.requests).toBe(sm.commandCalls(DescribeEndpointCommand).length);
+    expect(stage('smoke test')?.requests).toBe(1);
+    const summary = jobSummary(memoryReporter(), selection('qwen-chat', 'dev'), [r!]);
+    expect(summary).toMatch(/\| Stage \| Time \| AWS requests \|[\s\S]*\| stack execution \| [\d.]+ s \| \d+ \|/);
+  });
+
   it('reads the stack once before the change set', async () => {
     world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
     await runDeployFlow(options({ smokeTest: false }));
