@@ -3,7 +3,8 @@ import { benchmarkAfterDeploy } from '../benchmark/after-deploy';
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { resolveTarget, Target } from '../config/select';
-import { completedRegions, DEPLOY_MODES, deployEndpoint, RegionResult, RegionStatus } from '../deploy/flow';
+import { completedRegions, DEPLOY_MODES, deployEndpoint, failedRegion, RegionResult, RegionStatus, Timing } from '../deploy/flow';
+import { DeployError, errorMessage } from '../core/errors';
 
 export const definition = {
   name: 'deploy-endpoint',
@@ -81,6 +82,40 @@ const STATUS_TEXT: Record<RegionStatus, string> = {
   'nothing-to-destroy': 'nothing to destroy',
 };
 
+function stopwatch(timings: Timing[]): string[] {
+  const total = timings.reduce((s, t) => s + t.ms, 0);
+  return [
+    '<details><summary>Timings (' + elapsed(total) + ', ' + timings.reduce((n, t) => n + (t.requests ?? 0), 0) + ' AWS requests)</summary>',
+    '',
+    '| Stage | Time | AWS requests |',
+    '|---|---|---|',
+    ...timings.map((t) => `| ${t.step} | ${elapsed(t.ms)} | ${t.requests ?? ''} |`),
+    '',
+    '</details>',
+    '',
+  ];
+}
+
+/** The job summary of the region a deploy failed in: the true reason, what to do, and where the time went. */
+export function failureSummary(target: Target, err: unknown): string | undefined {
+  const at = failedRegion(err);
+  if (!at) return undefined;
+  const env = target.environmentName ? ` → ${target.environmentName}` : '';
+  const title = err instanceof DeployError && err.title ? err.title : 'Failed';
+  const hint = err instanceof DeployError && err.hint ? err.hint : '';
+  const quote = (text: string) => text.split('\n').map((l) => `> ${l}`).join('\n');
+  return [
+    `## deploy-endpoint: ${target.deployment.name}${env} (${at.region})`,
+    '',
+    `❌ **${title}**`,
+    '',
+    quote(errorMessage(err)),
+    '',
+    ...(hint ? [hint, ''] : []),
+    ...stopwatch(at.timings),
+  ].join('\n');
+}
+
 /** The job summary of one region: status, stack, endpoint, and where the time went. */
 export function regionSummary(target: Target, r: RegionResult): string {
   const env = target.environmentName ? ` → ${target.environmentName}` : '';
@@ -91,7 +126,6 @@ export function regionSummary(target: Target, r: RegionResult): string {
     ['Endpoint', r.status === 'destroyed' ? undefined : `\`${r.endpointName}\``],
     ['URL', r.endpointUrl],
   ];
-  const total = r.timings.reduce((s, t) => s + t.ms, 0);
   return [
     `## deploy-endpoint: ${target.deployment.name}${env} (${r.region})`,
     '',
@@ -99,14 +133,7 @@ export function regionSummary(target: Target, r: RegionResult): string {
     '|---|---|',
     ...rows.filter(([, v]) => v).map(([k, v]) => `| ${k} | ${v} |`),
     '',
-    '<details><summary>Timings (' + elapsed(total) + ', ' + r.timings.reduce((n, t) => n + (t.requests ?? 0), 0) + ' AWS requests)</summary>',
-    '',
-    '| Stage | Time | AWS requests |',
-    '|---|---|---|',
-    ...r.timings.map((t) => `| ${t.step} | ${elapsed(t.ms)} | ${t.requests ?? ''} |`),
-    '',
-    '</details>',
-    '',
+    ...stopwatch(r.timings),
   ].join('\n');
 }
 
@@ -134,6 +161,8 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   ).catch(async (err: unknown) => {
     // A later region failed: the regions before it are deployed, and their summaries say so.
     for (const r of completedRegions(err)) await ctx.reporter.summary(regionSummary(target, r));
+    const failed = failureSummary(target, err);
+    if (failed) await ctx.reporter.summary(failed);
     throw err;
   });
   for (const r of results) await ctx.reporter.summary(regionSummary(target, r));

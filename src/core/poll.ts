@@ -24,6 +24,24 @@ export function isThrottling(err: unknown): boolean {
   return /rate exceeded/i.test(msg) || httpStatus(cause) === 429;
 }
 
+const NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+
+/**
+ * A look that failed on the way, not on its answer: a connection reset or timed out mid-poll, or a 5xx
+ * server fault, after the SDK's own retries. A poll looks again later; a run of them still ends at the deadline.
+ */
+export function isTransient(err: unknown): boolean {
+  const cause = awsCause(err) as { code?: string; $fault?: string } | undefined;
+  if (NETWORK.has(errorName(cause)) || NETWORK.has(cause?.code ?? '')) return true;
+  const msg = cause instanceof Error ? cause.message : '';
+  if (/socket hang up|ECONNRESET|ETIMEDOUT/i.test(msg)) return true;
+  const status = httpStatus(cause);
+  return status !== undefined && status >= 500 && status !== 501;
+}
+
+/** Consecutive transient failures a poll absorbs before it reports the last one. */
+const MAX_TRANSIENT_IN_A_ROW = 20;
+
 export interface PollOptions<T> {
   /** One look at the world. Throttling errors are absorbed; any other error ends the poll. */
   check: () => Promise<T>;
@@ -112,6 +130,7 @@ export async function poll<T>(options: PollOptions<T>): Promise<PollResult<T>> {
   let previous: T | undefined;
   let checks = 0;
   let throttled = 0;
+  let transientInARow = 0;
   const began = now();
   const beatEvery = options.heartbeat?.everyMs ?? HEARTBEAT_MS;
   let lastSaid = began;
@@ -123,9 +142,10 @@ export async function poll<T>(options: PollOptions<T>): Promise<PollResult<T>> {
       checks++;
       value = await options.check();
       gotValue = true;
+      transientInARow = 0;
     } catch (err) {
-      if (!isThrottling(err)) throw err;
-      throttled++;
+      if (isThrottling(err)) throttled++;
+      else if (!isTransient(err) || ++transientInARow > MAX_TRANSIENT_IN_A_ROW) throw err;
       // Back-pressure: double the wait, up to twice the normal ceiling.
       delay = Math.min(delay * 2, max * 2);
     }

@@ -59,7 +59,10 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
     try {
       results.push(await run.reporter.group(`${request.mode}: ${target.deployment.name} in ${region}`, () => deployRegion(ctx)));
     } catch (err) {
-      if (results.length && err && typeof err === 'object') completed.set(err, [...results]);
+      if (err && typeof err === 'object') {
+        if (results.length) completed.set(err, [...results]);
+        failedAt.set(err, { region, stackName: target.names.stack, timings: ctx.timings });
+      }
       throw err;
     }
   }
@@ -68,6 +71,19 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
 
 /** The regions a failed deploy finished before the one that failed, kept with the error it threw. */
 const completed = new WeakMap<object, RegionResult[]>();
+
+/** The region a failed deployEndpoint failed in, with its stopwatch up to the failure. */
+export interface FailedRegion {
+  region: string;
+  stackName: string;
+  timings: RegionResult['timings'];
+}
+const failedAt = new WeakMap<object, FailedRegion>();
+
+/** Where a failed deployEndpoint stopped (the action's failure summary says it with the reason). */
+export function failedRegion(err: unknown): FailedRegion | undefined {
+  return err !== null && typeof err === 'object' ? failedAt.get(err) : undefined;
+}
 
 /** What a failed deployEndpoint finished before failing (the action still writes their summaries). */
 export function completedRegions(err: unknown): RegionResult[] {
