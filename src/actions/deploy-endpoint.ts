@@ -3,7 +3,8 @@ import { benchmarkAfterDeploy } from '../benchmark/after-deploy';
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { resolveTarget, Target } from '../config/select';
-import { completedRegions, DEPLOY_MODES, deployEndpoint, RegionResult, RegionStatus } from '../deploy/flow';
+import { completedRegions, DEPLOY_MODES, deployEndpoint, failedRegion, RegionResult, RegionStatus, Timing } from '../deploy/flow';
+import { DeployError, errorMessage } from '../core/errors';
 
 export const definition = {
   name: 'deploy-endpoint',
@@ -60,6 +61,10 @@ export const definition = {
     'changes-markdown': { description: 'The change set rendered as markdown.' },
     'has-changes': { description: 'false when the change set was empty.' },
     'benchmark-json': { description: 'The benchmark result as JSON with vLLM bench serve field names (several regions: an object by region). Empty without benchmark.' },
+    stopwatch: {
+      description:
+        'Where the time went, as JSON: each stage (change set, stack execution, endpoint check, smoke test, ...) with its milliseconds and AWS requests (several regions: an object by region).',
+    },
     outputs: { description: "Every stack output, as a JSON object (several regions: the first region's, plus byRegion with each region)." },
   },
 } as const;
@@ -77,6 +82,40 @@ const STATUS_TEXT: Record<RegionStatus, string> = {
   'nothing-to-destroy': 'nothing to destroy',
 };
 
+function stopwatch(timings: Timing[]): string[] {
+  const total = timings.reduce((s, t) => s + t.ms, 0);
+  return [
+    '<details><summary>Timings (' + elapsed(total) + ', ' + timings.reduce((n, t) => n + (t.requests ?? 0), 0) + ' AWS requests)</summary>',
+    '',
+    '| Stage | Time | AWS requests |',
+    '|---|---|---|',
+    ...timings.map((t) => `| ${t.step} | ${elapsed(t.ms)} | ${t.requests ?? ''} |`),
+    '',
+    '</details>',
+    '',
+  ];
+}
+
+/** The job summary of the region a deploy failed in: the true reason, what to do, and where the time went. */
+export function failureSummary(target: Target, err: unknown): string | undefined {
+  const at = failedRegion(err);
+  if (!at) return undefined;
+  const env = target.environmentName ? ` → ${target.environmentName}` : '';
+  const title = err instanceof DeployError && err.title ? err.title : 'Failed';
+  const hint = err instanceof DeployError && err.hint ? err.hint : '';
+  const quote = (text: string) => text.split('\n').map((l) => `> ${l}`).join('\n');
+  return [
+    `## deploy-endpoint: ${target.deployment.name}${env} (${at.region})`,
+    '',
+    `❌ **${title}**`,
+    '',
+    quote(errorMessage(err)),
+    '',
+    ...(hint ? [hint, ''] : []),
+    ...stopwatch(at.timings),
+  ].join('\n');
+}
+
 /** The job summary of one region: status, stack, endpoint, and where the time went. */
 export function regionSummary(target: Target, r: RegionResult): string {
   const env = target.environmentName ? ` → ${target.environmentName}` : '';
@@ -87,7 +126,6 @@ export function regionSummary(target: Target, r: RegionResult): string {
     ['Endpoint', r.status === 'destroyed' ? undefined : `\`${r.endpointName}\``],
     ['URL', r.endpointUrl],
   ];
-  const total = r.timings.reduce((s, t) => s + t.ms, 0);
   return [
     `## deploy-endpoint: ${target.deployment.name}${env} (${r.region})`,
     '',
@@ -95,14 +133,7 @@ export function regionSummary(target: Target, r: RegionResult): string {
     '|---|---|',
     ...rows.filter(([, v]) => v).map(([k, v]) => `| ${k} | ${v} |`),
     '',
-    '<details><summary>Timings (' + elapsed(total) + ')</summary>',
-    '',
-    '| Step | Time |',
-    '|---|---|',
-    ...r.timings.map((t) => `| ${t.step} | ${elapsed(t.ms)} |`),
-    '',
-    '</details>',
-    '',
+    ...stopwatch(r.timings),
   ].join('\n');
 }
 
@@ -130,6 +161,8 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   ).catch(async (err: unknown) => {
     // A later region failed: the regions before it are deployed, and their summaries say so.
     for (const r of completedRegions(err)) await ctx.reporter.summary(regionSummary(target, r));
+    const failed = failureSummary(target, err);
+    if (failed) await ctx.reporter.summary(failed);
     throw err;
   });
   for (const r of results) await ctx.reporter.summary(regionSummary(target, r));
@@ -147,6 +180,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   set('has-changes', String(results.some((r) => r.hasChanges)));
   const byRegion = Object.fromEntries(results.map((r) => [r.region, { stackId: r.stackId, endpointName: r.endpointName, endpointUrl: r.endpointUrl, outputs: r.outputs }]));
   set('outputs', JSON.stringify(results.length === 1 ? first.outputs : { ...first.outputs, byRegion }));
+  set('stopwatch', JSON.stringify(results.length === 1 ? first.timings : Object.fromEntries(results.map((r) => [r.region, r.timings]))));
   if (!inputs.benchmark || inputs.mode === 'destroy' || inputs.mode === 'destroy-preview' || inputs.mode === 'create-only') return;
   const measured = await benchmarkAfterDeploy(target, { deployed: results, workspace: ctx.workspace, resultsDir: inputs['benchmark-results'], imageUri: inputs['image-uri'] }, ctx);
   for (const m of measured) await ctx.reporter.summary(m.markdown);

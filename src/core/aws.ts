@@ -68,9 +68,30 @@ export function awsClient<C>(Ctor: ClientCtor<C>, ctx: AwsContext): C {
   const key = `${ctx.region}|${credentialKey(ctx.credentials)}`;
   let client = byKey.get(key) as C | undefined;
   if (!client) {
-    client = new Ctor(clientConfig(ctx));
+    client = metered(new Ctor(clientConfig(ctx)));
     byKey.set(key, client);
   }
+  return client;
+}
+
+let sent = 0;
+
+/** Requests sent by the clients awsClient made, since the process began (per-stage counts are differences). */
+export function requestsSent(): number {
+  return sent;
+}
+
+/**
+ * Counts each send. The class's send is looked up at call time (not captured), so a stub put on the
+ * prototype later (aws-sdk-client-mock) is still what runs.
+ */
+function metered<C>(client: C): C {
+  const c = client as unknown as { send: (...args: unknown[]) => unknown };
+  const proto = Object.getPrototypeOf(c) as { send: (...args: unknown[]) => unknown };
+  c.send = (...args: unknown[]) => {
+    sent++;
+    return proto.send.apply(c, args);
+  };
   return client;
 }
 

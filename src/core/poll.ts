@@ -24,6 +24,24 @@ export function isThrottling(err: unknown): boolean {
   return /rate exceeded/i.test(msg) || httpStatus(cause) === 429;
 }
 
+const NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+
+/**
+ * A look that failed on the way, not on its answer: a connection reset or timed out mid-poll, or a 5xx
+ * server fault, after the SDK's own retries. A poll looks again later; a run of them still ends at the deadline.
+ */
+export function isTransient(err: unknown): boolean {
+  const cause = awsCause(err) as { code?: string; $fault?: string } | undefined;
+  if (NETWORK.has(errorName(cause)) || NETWORK.has(cause?.code ?? '')) return true;
+  const msg = cause instanceof Error ? cause.message : '';
+  if (/socket hang up|ECONNRESET|ETIMEDOUT/i.test(msg)) return true;
+  const status = httpStatus(cause);
+  return status !== undefined && status >= 500 && status !== 501;
+}
+
+/** Consecutive transient failures a poll absorbs before it reports the last one. */
+const MAX_TRANSIENT_IN_A_ROW = 20;
+
 export interface PollOptions<T> {
   /** One look at the world. Throttling errors are absorbed; any other error ends the poll. */
   check: () => Promise<T>;
@@ -44,7 +62,15 @@ export interface PollOptions<T> {
   now?: () => number;
   /** Called after each check (for streaming logs, progress). */
   onValue?: (value: T) => void | Promise<void>;
+  /**
+   * A line for a silent wait: called when nothing progressed for `everyMs` (default a minute), with the
+   * time since the poll began; the sleep is cut short so it comes on time.
+   */
+  heartbeat?: { everyMs?: number; say: (elapsedMs: number) => void };
 }
+
+/** How long a silent wait may go without a line (#23.5). */
+export const HEARTBEAT_MS = 60_000;
 
 /** Waits `ms`, ending early (resolved, not rejected) when `signal` aborts: for loops that then see the abort themselves. */
 export function sleepUntilAborted(ms: number, signal?: AbortSignal): Promise<void> {
@@ -104,6 +130,10 @@ export async function poll<T>(options: PollOptions<T>): Promise<PollResult<T>> {
   let previous: T | undefined;
   let checks = 0;
   let throttled = 0;
+  let transientInARow = 0;
+  const began = now();
+  const beatEvery = options.heartbeat?.everyMs ?? HEARTBEAT_MS;
+  let lastSaid = began;
   for (;;) {
     if (options.signal?.aborted) throw abortError(options.signal);
     let value: T | undefined;
@@ -112,9 +142,10 @@ export async function poll<T>(options: PollOptions<T>): Promise<PollResult<T>> {
       checks++;
       value = await options.check();
       gotValue = true;
+      transientInARow = 0;
     } catch (err) {
-      if (!isThrottling(err)) throw err;
-      throttled++;
+      if (isThrottling(err)) throttled++;
+      else if (!isTransient(err) || ++transientInARow > MAX_TRANSIENT_IN_A_ROW) throw err;
       // Back-pressure: double the wait, up to twice the normal ceiling.
       delay = Math.min(delay * 2, max * 2);
     }
@@ -124,6 +155,7 @@ export async function poll<T>(options: PollOptions<T>): Promise<PollResult<T>> {
       if (options.done(v)) return { value: v, checks, throttled };
       const moved = options.progressed ? options.progressed(v, previous) : false;
       delay = moved ? initial : Math.min(Math.round(delay * factor), max);
+      if (moved) lastSaid = now();
       previous = v;
     }
     const remaining = deadline - now();
@@ -133,7 +165,15 @@ export async function poll<T>(options: PollOptions<T>): Promise<PollResult<T>> {
         hint: 'Raise the timeout input if this is expected to take longer; the operation itself may still be running in AWS.',
       });
     }
-    await wait(Math.min(jittered(delay, random), remaining), options.signal);
+    let pause = Math.min(jittered(delay, random), remaining);
+    if (options.heartbeat) {
+      if (now() - lastSaid >= beatEvery) {
+        options.heartbeat.say(now() - began);
+        lastSaid = now();
+      }
+      pause = Math.max(1, Math.min(pause, lastSaid + beatEvery - now()));
+    }
+    await wait(pause, options.signal);
   }
 }
 

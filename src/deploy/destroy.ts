@@ -7,6 +7,7 @@ import { PRODUCTION_ENVIRONMENT } from '../config/production';
 import type { CloudFormationClient, Stack, StackResourceSummary } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, DeleteLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { awsClient, Credentials } from '../core/aws';
+import { refuseBusyStack } from '../core/stack-busy';
 import { DeployError, errorMessage, errorName, explainAwsError, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { artifactBucketName } from '../config/names';
@@ -203,13 +204,7 @@ async function endpointLogs(options: PreviewOptions, apply: boolean): Promise<{ 
 
 /** A stack another operation is changing, or one under termination protection, is left alone. */
 function refuseUntouchable(stack: Stack, stackName: string, region: string): void {
-  const status = stack.StackStatus ?? '';
-  if (status.endsWith('_IN_PROGRESS') && status !== 'REVIEW_IN_PROGRESS') {
-    throw new DeployError(`Stack ${stackName} is ${status}: another operation is running on it.`, {
-      title: 'Stack busy',
-      hint: `Wait for it to finish (aws cloudformation describe-stacks --stack-name ${stackName} --region ${region}) and run destroy again.`,
-    });
-  }
+  refuseBusyStack(stack, stackName, region, 'destroy');
   if (stack.EnableTerminationProtection) {
     throw new DeployError(`Stack ${stackName} has termination protection: it will not be deleted.`, {
       title: 'Termination protection',

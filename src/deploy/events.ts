@@ -1,7 +1,8 @@
 /**
  * Live stack events: DescribeStackEvents polled with poll() (2 s while things happen, backing off to
- * 30 s when quiet, slower on throttling), de-duplicated by EventId, limited to our own operation by
- * its ClientRequestToken, and the first real failure kept with its reason.
+ * 5 s when quiet, so the end is noticed within 5 s; slower on throttling), de-duplicated by EventId,
+ * limited to our own operation by its ClientRequestToken, and the first real failure kept with its
+ * reason. The stack's own events carry its status, so the steady state is one request per poll.
  */
 import type { CloudFormationClient, StackEvent } from '@aws-sdk/client-cloudformation';
 import { explainAwsError } from '../core/errors';
@@ -35,6 +36,8 @@ export class EventTracker {
   private resourceFailure?: StackEvent;
   private stackFailure?: StackEvent;
   count = 0;
+  /** The latest event of our operation, for the heartbeat line. */
+  last?: StackEvent;
   /** Status of the stack itself, from its own latest event. */
   stackStatus?: string;
   stackStatusReason?: string;
@@ -61,6 +64,7 @@ export class EventTracker {
     for (const e of fresh) {
       if (e.EventId) this.seen.add(e.EventId);
       this.count++;
+      this.last = e;
       if (isStackEvent(e)) {
         this.stackStatus = e.ResourceStatus;
         this.stackStatusReason = e.ResourceStatusReason;
@@ -103,6 +107,17 @@ export interface WatchResult {
 }
 
 const MAX_PAGES_PER_CHECK = 20;
+/** The longest quiet interval between two looks: the end of an operation is noticed within it (#26.4). */
+export const STACK_POLL_MAX_MS = 5000;
+
+/** Stack statuses its own event may end on with no rollback to follow: final as the event says. */
+const FINAL = /_COMPLETE$|^(ROLLBACK|DELETE|UPDATE_ROLLBACK|IMPORT_ROLLBACK)_FAILED$/;
+
+/** 75 s → "1m15s". */
+export function elapsedText(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
 
 /** Streams the events of one stack operation until the stack reaches a final status. */
 export async function watchStack(options: WatchOptions): Promise<WatchResult> {
@@ -110,9 +125,11 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
   const now = options.pollOverrides?.now ?? Date.now;
   const confirm = stackConfirmation(options, tracker, now());
   let confirmed: Settled | undefined;
+  let checks = 0;
   const check = async (): Promise<number> => {
+    checks++;
     await streamEvents(options, tracker);
-    confirmed = await confirm();
+    confirmed = await confirm(checks);
     return tracker.count;
   };
   try {
@@ -122,10 +139,13 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
       progressed: (count, previous) => count !== (previous ?? 0),
       what: options.what,
       initialDelayMs: 2000,
-      maxDelayMs: 30000,
+      maxDelayMs: STACK_POLL_MAX_MS,
       factor: 1.5,
       timeoutMs: Math.max(0, options.deadline - now()),
       signal: options.signal,
+      heartbeat: {
+        say: (ms) => options.reporter.info(`Still waiting for ${options.what} (${elapsedText(ms)}); last event: ${tracker.last ? formatEvent(tracker.last).replace(/\s+/g, ' ') : 'none of this operation yet'}.`),
+      },
       ...options.pollOverrides,
     });
     const settled = confirmed ?? { status: 'UNKNOWN' };
@@ -162,18 +182,21 @@ async function streamEvents(options: WatchOptions, tracker: EventTracker): Promi
 }
 
 /**
- * Whether the operation is over, by DescribeStacks. Asked when the stack's own event says it settled
- * (CREATE_FAILED is not final when a rollback follows), and, while no event of ours has come (events
- * that do not carry our token), at every check: then a final status counts only once we saw the
- * operation in progress, or the stack changed after the watch began, so the previous operation's
- * COMPLETE is not taken for ours.
+ * Whether the operation is over. The stack's own latest event says so without another request when its
+ * status is final; a stack-level *_FAILED event (CREATE_FAILED is not final when a rollback follows) is
+ * confirmed by DescribeStacks. While no event of ours has come (events that do not carry our token),
+ * DescribeStacks is asked on the first three checks and then every fourth: a final status counts only
+ * once we saw the operation in progress, or the stack changed after the watch began, so the previous
+ * operation's COMPLETE is not taken for ours.
  */
-function stackConfirmation(options: WatchOptions, tracker: EventTracker, startedAt: number): () => Promise<Settled | undefined> {
+function stackConfirmation(options: WatchOptions, tracker: EventTracker, startedAt: number): (check: number) => Promise<Settled | undefined> {
   let sawInProgress = false;
-  return async () => {
+  return async (check) => {
     const fromEvents = tracker.stackStatus;
     if (fromEvents?.endsWith('_IN_PROGRESS')) return undefined;
+    if (fromEvents && FINAL.test(fromEvents)) return { status: fromEvents, reason: tracker.stackStatusReason };
     if (!fromEvents && tracker.count > 0) return undefined;
+    if (!fromEvents && check > 3 && check % 4 !== 0) return undefined;
     const stack = await describeStack(options.cfn, options.stackId);
     // describeStack answers nothing for a deleted stack: the watched delete is over.
     if (!stack) return { status: 'DELETE_COMPLETE' };

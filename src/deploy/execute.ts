@@ -6,6 +6,9 @@ import { CancelUpdateStackCommand, ExecuteChangeSetCommand } from '@aws-sdk/clie
 import { awsClient } from '../core/aws';
 import { DeployError, errorMessage, explainAwsError } from '../core/errors';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { stackPhysicalIds, verifyEcsRollout, verifyTargetsHealthy } from './running-state';
 import type { ChangeSetDescription } from './changeset';
 import { watchStack } from './events';
 import { startGitHubDeployment } from './github-deployment';
@@ -20,6 +23,18 @@ import { isProduction } from '../config/production';
 
 type Watched = Awaited<ReturnType<typeof watchStack>>;
 
+/**
+ * What a deploy owns outside the stack (the async output lifecycle rule), put back as the spec wants it
+ * on every run: a change of it alone, or a rule removed by hand, makes an empty change set.
+ */
+export async function reconcileOwned(ctx: RegionContext): Promise<void> {
+  const d = ctx.target.deployment;
+  if (d.target !== 'sagemaker-async') return;
+  await timed(ctx, 'async output lifecycle', () =>
+    ensureAsyncOutputLifecycle({ d, region: ctx.region, account: ctx.account, reporter: ctx.run.reporter, credentials: ctx.request.credentials }),
+  );
+}
+
 function githubEnvironment({ target, region }: RegionContext): string {
   const base = target.environmentName ?? target.deployment.name;
   return target.regions.length > 1 ? `${base}-${region}` : base;
@@ -28,12 +43,8 @@ function githubEnvironment({ target, region }: RegionContext): string {
 export async function executeAndVerify(ctx: RegionContext, base: RegionResult, cs: ChangeSetDescription, type: 'CREATE' | 'UPDATE', protection: boolean): Promise<RegionResult> {
   const { target, request, run } = ctx;
   const d = target.deployment;
-  if (d.target === 'sagemaker-async') {
-    // Before the endpoint exists: its results must never pile up without the lifecycle rule.
-    await timed(ctx, 'async output lifecycle', () =>
-      ensureAsyncOutputLifecycle({ d, region: ctx.region, account: ctx.account, reporter: run.reporter, credentials: request.credentials }),
-    );
-  }
+  // Before the endpoint exists: its results must never pile up without the lifecycle rule.
+  await reconcileOwned(ctx);
   const github = await startGitHubDeployment({
     token: request.githubToken,
     env: run.env,
@@ -107,11 +118,37 @@ async function verifyDeployed(ctx: RegionContext, base: RegionResult, stackId: s
       }),
     );
     if (state.endpointArn) result.endpointArn = state.endpointArn;
+  } else {
+    await timed(ctx, d.target === 'ecs' ? 'ecs rollout' : 'instances healthy', () => verifyRunning(ctx, stackId, outputs));
   }
   const smoke = d.smokeTest;
   if (request.smokeTest && smoke) await timed(ctx, 'smoke test', () => runSmokeTest(ctx, result, smoke));
   else if (request.smokeTest) reporter.info('No smokeTest in the spec: smoke test skipped.');
   return result;
+}
+
+/** ECS: the rollout COMPLETED on the stack's task definition; EC2: every instance healthy behind the target group. */
+async function verifyRunning(ctx: RegionContext, stackId: string, outputs: Record<string, string>): Promise<void> {
+  const { request, run, cfn, region } = ctx;
+  const ids = await stackPhysicalIds(cfn, stackId);
+  const common = { deadline: ctx.deadline, reporter: run.reporter, signal: run.signal, pollOverrides: request.pollOverrides };
+  const missing = (what: string) =>
+    new DeployError(`Stack ${ctx.target.names.stack} completed, but it has no ${what}: what runs cannot be checked.`, {
+      title: 'Unexpected stack',
+      hint: 'The stack was changed outside model-deploy or by an older template: deploy again with deploy-endpoint.',
+    });
+  if (ctx.target.deployment.target === 'ecs') {
+    const service = outputs.ServiceName ?? ids.get('AWS::ECS::Service');
+    const cluster = outputs.ClusterName ?? ids.get('AWS::ECS::Cluster');
+    if (!service || !cluster) throw missing('ECS service and cluster');
+    const ecs = awsClient(ECSClient, { region, credentials: request.credentials });
+    await verifyEcsRollout({ ecs, cluster, service, taskDefinition: ids.get('AWS::ECS::TaskDefinition'), ...common });
+    return;
+  }
+  const targetGroupArn = ids.get('AWS::ElasticLoadBalancingV2::TargetGroup');
+  if (!targetGroupArn) throw missing('target group');
+  const elbv2 = awsClient(ElasticLoadBalancingV2Client, { region, credentials: request.credentials });
+  await verifyTargetsHealthy({ elbv2, targetGroupArn, ...common });
 }
 
 function deployFailure(ctx: RegionContext, stackName: string, type: 'CREATE' | 'UPDATE', watched: Watched): DeployError {

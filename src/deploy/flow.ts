@@ -20,7 +20,7 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { changeKind, changeSetName, createChangeSet, deleteChangeSet, renderChangesMarkdown, waitForChangeSet, ChangeSetDescription } from './changeset';
 import { checkEndpointHost } from './certificate';
 import { destroyStack, previewDestroy } from './destroy';
-import { executeAndVerify } from './execute';
+import { executeAndVerify, reconcileOwned } from './execute';
 import { checkQuotas, sagemakerUsage } from './quotas';
 import { clientToken, DeployRequest, parseRegionMap, RegionContext, RegionResult, timed } from './region';
 import { renderStack } from './render';
@@ -59,7 +59,10 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
     try {
       results.push(await run.reporter.group(`${request.mode}: ${target.deployment.name} in ${region}`, () => deployRegion(ctx)));
     } catch (err) {
-      if (results.length && err && typeof err === 'object') completed.set(err, [...results]);
+      if (err && typeof err === 'object') {
+        if (results.length) completed.set(err, [...results]);
+        failedAt.set(err, { region, stackName: target.names.stack, timings: ctx.timings });
+      }
       throw err;
     }
   }
@@ -68,6 +71,19 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
 
 /** The regions a failed deploy finished before the one that failed, kept with the error it threw. */
 const completed = new WeakMap<object, RegionResult[]>();
+
+/** The region a failed deployEndpoint failed in, with its stopwatch up to the failure. */
+export interface FailedRegion {
+  region: string;
+  stackName: string;
+  timings: RegionResult['timings'];
+}
+const failedAt = new WeakMap<object, FailedRegion>();
+
+/** Where a failed deployEndpoint stopped (the action's failure summary says it with the reason). */
+export function failedRegion(err: unknown): FailedRegion | undefined {
+  return err !== null && typeof err === 'object' ? failedAt.get(err) : undefined;
+}
 
 /** What a failed deployEndpoint finished before failing (the action still writes their summaries). */
 export function completedRegions(err: unknown): RegionResult[] {
@@ -296,6 +312,7 @@ async function quotaCheck(ctx: RegionContext, cs: ChangeSetDescription | undefin
 async function finishEmpty(ctx: RegionContext, base: RegionResult, cs: ChangeSetDescription, name: string): Promise<RegionResult> {
   const { request, run } = ctx;
   const message = `No changes: stack ${base.stackName} in ${ctx.region} already matches this deployment (${cs.statusReason}).`;
+  await reconcileOwned(ctx);
   // An empty change set is useless and would block the next create under the same name.
   await deleteChangeSet(ctx.cfn, base.stackName, cs.id).catch((err) => run.reporter.debug(`could not delete empty change set ${name}: ${errorMessage(err)}`));
   if (request.failOnEmptyChangeSet) {

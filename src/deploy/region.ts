@@ -6,7 +6,7 @@
 import { sha256Hex } from '../core/hash';
 import type { DescribeCertificate } from './certificate';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import type { Credentials } from '../core/aws';
+import { requestsSent, type Credentials } from '../core/aws';
 import type { RunContext } from '../core/action';
 import type { EnvInputs } from '../core/env';
 import { DeployError } from '../core/errors';
@@ -69,9 +69,11 @@ export function parseRegionMap(input: string, text: string | undefined, regions:
   return map;
 }
 
+/** One stage of the per-stage stopwatch: its time (the run's clock) and the AWS requests it sent. */
 export interface Timing {
   step: string;
   ms: number;
+  requests?: number;
 }
 
 export type RegionStatus = 'deployed' | 'no-changes' | 'change-set-created' | 'destroyed' | 'destroy-previewed' | 'nothing-to-destroy';
@@ -109,10 +111,11 @@ export interface RegionContext {
 
 export async function timed<T>(ctx: RegionContext, step: string, fn: () => Promise<T>): Promise<T> {
   const start = ctx.now();
+  const sentBefore = requestsSent();
   try {
     return await fn();
   } finally {
-    ctx.timings.push({ step, ms: ctx.now() - start });
+    ctx.timings.push({ step, ms: ctx.now() - start, requests: requestsSent() - sentBefore });
   }
 }
 

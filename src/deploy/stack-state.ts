@@ -5,6 +5,7 @@
  */
 import type { CloudFormationClient, Stack } from '@aws-sdk/client-cloudformation';
 import { DeployError, explainAwsError } from '../core/errors';
+import { refuseBusyStack } from '../core/stack-busy';
 import type { Reporter } from '../core/log';
 import { watchStack } from './events';
 import { DeleteStackCommand, UpdateTerminationProtectionCommand } from '@aws-sdk/client-cloudformation';
@@ -51,15 +52,7 @@ export function assessStack(stack: Stack | undefined, stackName: string, region:
         'and deploy again (FORCE_DELETE_STACK leaves the resources that failed to delete; remove them by hand).',
     });
   }
-  if (status.endsWith('_IN_PROGRESS')) {
-    const stop = status === 'UPDATE_IN_PROGRESS' ? `\nTo stop it and roll back: ${cli('cancel-update-stack', stackName, region)}` : '';
-    throw new DeployError(`Stack ${stackName} is ${status}: another deployment is running, and two deploys of one stack must never interleave.`, {
-      title: 'Stack busy',
-      hint:
-        `Wait for it to finish (${cli('describe-stacks', stackName, region, ' --query "Stacks[0].StackStatus"')}) and run this job again.` +
-        `${stop}\nA workflow \`concurrency:\` group per stack prevents this.`,
-    });
-  }
+  refuseBusyStack(stack, stackName, region, 'this job');
   return { changeSetType: 'UPDATE', stack, deleteFirst: false };
 }
 

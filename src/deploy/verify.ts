@@ -10,7 +10,8 @@ import type { Reporter } from '../core/log';
 import { poll, PollOptions } from '../core/poll';
 import { parseS3Location, S3Location } from '../core/s3-location';
 import type { Deployment } from '../config/types';
-import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { RUNNING_POLL_MAX_MS, stackPhysicalIds } from './running-state';
+import { elapsedText } from './events';
 import { InvokeEndpointCommand, InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { PutObjectCommand, HeadObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -70,14 +71,7 @@ export interface EndpointState {
 
 /** The EndpointConfig the stack now holds (its physical id is the name). */
 export async function stackEndpointConfig(cfn: CloudFormationClient, stackId: string): Promise<string | undefined> {
-  let next: string | undefined;
-  do {
-    const out = await cfn.send(new ListStackResourcesCommand({ StackName: stackId, NextToken: next }));
-    const hit = out.StackResourceSummaries?.find((r) => r.ResourceType === 'AWS::SageMaker::EndpointConfig');
-    if (hit?.PhysicalResourceId) return hit.PhysicalResourceId;
-    next = out.NextToken;
-  } while (next);
-  return undefined;
+  return (await stackPhysicalIds(cfn, stackId)).get('AWS::SageMaker::EndpointConfig');
 }
 
 const SETTLING = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'UpdateRollbackFailed']);
@@ -93,8 +87,9 @@ export async function verifySageMakerEndpoint(options: VerifyOptions): Promise<E
       check: () => sm.send(new DescribeEndpointCommand({ EndpointName: endpointName })),
       done: (e) => !SETTLING.has(e.EndpointStatus ?? '') || e.EndpointStatus === 'UpdateRollbackFailed',
       what: `endpoint ${endpointName} to settle`,
-      initialDelayMs: 5000,
-      maxDelayMs: 30000,
+      initialDelayMs: 2000,
+      maxDelayMs: RUNNING_POLL_MAX_MS,
+      heartbeat: { say: (ms) => reporter.info(`Still waiting for endpoint ${endpointName} to settle (${elapsedText(ms)}).`) },
       timeoutMs: Math.max(0, options.deadline - now()),
       signal: options.signal,
       ...options.pollOverrides,

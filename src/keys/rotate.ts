@@ -22,6 +22,9 @@ import { ensureApiKeySecret, keySecretString, newApiKey } from './secret';
 import { resolveServing, ServingSide } from './serving';
 import { checkOwnership, CURRENT, describeKeySecret, KeyValue, moveLabel, PENDING, readKey, SecretState, SERVE_A, SERVE_B } from './state';
 import { SecretsManagerClient, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { describeStack } from '../core/stack';
+import { refuseBusyStack } from '../core/stack-busy';
 
 export type RotateMode = 'rotate' | 'refresh' | 'create-only';
 export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret' | 'retirePrevious' | 'refresh';
@@ -177,6 +180,8 @@ async function rotateRegion(o: RegionRotation): Promise<RotateResult> {
     return result(run, state, { rotated: state.current === token, versionId: state.current ?? token });
   }
   // The stack and the URL the keys will be sent to are checked before the first change, even a repair.
+  // A stack CloudFormation is still changing (a cancelled deploy's rollback) gets no service redeploy.
+  refuseBusyStack(await describeStack(awsClient(CloudFormationClient, { region: o.region, credentials: o.credentials }), o.stackName), o.stackName, o.region, 'rotate-key');
   const serving = await resolveServing({ ...o, timeoutMs: o.timeoutMs });
   const url = probeUrl(o.endpointUrl, serving.endpointUrl, o.stackName);
   const repaired = await finishInterruptedFinish(run, state);

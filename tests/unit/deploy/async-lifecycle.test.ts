@@ -5,7 +5,7 @@ import {
   PutBucketLifecycleConfigurationCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import {
-  CloudFormationClient, CreateChangeSetCommand, DescribeChangeSetCommand, DescribeStackEventsCommand, DescribeStacksCommand, ExecuteChangeSetCommand, ListStackResourcesCommand,
+  CloudFormationClient, CreateChangeSetCommand, DeleteChangeSetCommand, DescribeChangeSetCommand, DescribeStackEventsCommand, DescribeStacksCommand, ExecuteChangeSetCommand, ListStackResourcesCommand,
 } from '@aws-sdk/client-cloudformation';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -127,8 +127,8 @@ describe('deploy-endpoint of a sagemaker-async deployment with a prebuilt image'
   const ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/${STACK}/1`;
 
   /** A first create that completes; every mutating call is logged in order. */
-  function world(log: string[]) {
-    let status: string | undefined;
+  function world(log: string[], opts: { existing?: boolean; empty?: boolean } = {}) {
+    let status: string | undefined = opts.existing ? 'UPDATE_COMPLETE' : undefined;
     let token = '';
     sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
     cfn.on(DescribeStacksCommand).callsFake(() => {
@@ -136,10 +136,14 @@ describe('deploy-endpoint of a sagemaker-async deployment with a prebuilt image'
       return stackAnswer({ name: STACK, id: ID, status, created: new Date() });
     });
     cfn.on(CreateChangeSetCommand).callsFake(() => {
-      status = 'REVIEW_IN_PROGRESS';
+      status ??= 'REVIEW_IN_PROGRESS';
       return { Id: 'arn:cs/md-abcdef0', StackId: ID };
     });
-    cfn.on(DescribeChangeSetCommand).resolves({
+    cfn.on(DeleteChangeSetCommand).resolves({});
+    cfn.on(DescribeChangeSetCommand).resolves(opts.empty ? {
+      ChangeSetId: 'arn:cs/md-abcdef0', ChangeSetName: 'md-abcdef0', StackId: ID, Status: 'FAILED', ExecutionStatus: 'UNAVAILABLE',
+      StatusReason: "The submitted information didn't contain changes. Submit different information to create a change set.",
+    } : {
       ChangeSetId: 'arn:cs/md-abcdef0', ChangeSetName: 'md-abcdef0', StackId: ID, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE',
       Changes: [{ Type: 'Resource', ResourceChange: { Action: 'Add', LogicalResourceId: 'Endpoint', ResourceType: 'AWS::SageMaker::Endpoint' } }],
     });
@@ -176,5 +180,33 @@ describe('deploy-endpoint of a sagemaker-async deployment with a prebuilt image'
     expect(result?.status).toBe('deployed');
     expect(log).toEqual(['PutBucketLifecycleConfiguration', 'ExecuteChangeSet']);
     expect(putRules()[0]).toEqual([FOREIGN, expect.objectContaining({ ID: RULE_ID, Filter: { Prefix: PREFIX }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } })]);
+  });
+
+  // Emulator finding (#23): outputExpirationDays is not in the template, so a change of it alone (or a rule
+  // removed by hand) makes an empty change set, and the rule must still be reconciled.
+  it.each([
+    ['a change of outputExpirationDays alone (30 -> 14)', [{ ID: RULE_ID, Status: 'Enabled' as const, Filter: { Prefix: PREFIX }, Expiration: { Days: 30 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }]],
+    ['a rule removed by hand', [] as LifecycleRule[]],
+  ] as [string, LifecycleRule[]][])('reconciles the rule on an empty change set: %s', async (_case, ownRules) => {
+    const log: string[] = [];
+    world(log, { existing: true, empty: true });
+    bucket([FOREIGN, ...ownRules]);
+    s3.on(PutBucketLifecycleConfigurationCommand).callsFake(() => {
+      log.push('PutBucketLifecycleConfiguration');
+      return {};
+    });
+    const target = selection('summarizer-batch', 'dev', (text) => text.replace(/^\s*(outputPath|failurePath): s3:\/\/acme-llm-async\/.*\n/gm, ''));
+    target.deployment.async.outputExpirationDays = 14;
+    const [result] = await deployEndpoint(
+      target,
+      {
+        mode: 'create-and-execute', timeoutMinutes: 60, failOnEmptyChangeSet: false, skipQuotaCheck: true, smokeTest: false, render: fakeRender(),
+        imageUri: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/summarizer-batch:md-abcdef0`, modelDataUrl: `s3://${BUCKET}/models/x/`, pollOverrides: fakeClock(),
+      },
+      { reporter: memoryReporter(), env: new EnvInputs({ GITHUB_SHA: 'abcdef0123456789abcdef0123456789abcdef01', GITHUB_RUN_ID: '7' }) },
+    );
+    expect(result?.status).toBe('no-changes');
+    expect(log).toEqual(['PutBucketLifecycleConfiguration']);
+    expect(putRules()[0]).toEqual([FOREIGN, expect.objectContaining({ ID: RULE_ID, Expiration: { Days: 14 } })]);
   });
 });

@@ -18,6 +18,7 @@ import type { RenderStackInput } from '../../../src/deploy/types';
 import { event, fakeClock, fakeRender, jobSummary, selection } from './flow-fixtures';
 import { ensureApiKeySecret } from '../../../src/keys/secret';
 import { ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { stackAnswer, stackNotFound } from '../../support/fake-aws/stack-answer';
 
 jest.mock('../../../src/keys/secret', () => ({
@@ -33,6 +34,8 @@ const s3 = mockClient(S3Client);
 const secrets = mockClient(SecretsManagerClient);
 // The ecs example's certificate names its hostname (the deploy checks it before anything mutates).
 const acm = mockClient(ACMClient);
+const ecs = mockClient(ECSClient);
+const TASK_DEF = 'arn:aws:ecs:us-east-1:111111111111:task-definition/acme-llm-code-assistant-dev:7';
 
 const ACCOUNT = '111111111111';
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
@@ -127,7 +130,7 @@ function options(over: Partial<DeployRequest> & { target?: Target; env?: EnvInpu
 const runDeployFlow = (o: Deploy) => deployEndpoint(o.target, o.request, o.run);
 
 beforeEach(() => {
-  for (const m of [cfn, sts, sq, sm, runtime, s3, secrets, acm]) m.reset();
+  for (const m of [cfn, sts, sq, sm, runtime, s3, secrets, acm, ecs]) m.reset();
   acm.on(DescribeCertificateCommand).resolves({ Certificate: { DomainName: '*.example.com', SubjectAlternativeNames: ['*.example.com'] } });
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/deploy/gh` });
   sq.on(ListServiceQuotasCommand).resolves({ Quotas: [{ QuotaName: 'ml.g5.2xlarge for endpoint usage', QuotaCode: 'L-2222', Value: 4 }] });
@@ -156,6 +159,17 @@ describe('deployEndpoint: create-and-execute', () => {
     expect(jobSummary(o.reporter, o.target, [r])).toMatch(/🔴 Replace <code>EndpointConfig<\/code>[\s\S]*## deploy-endpoint: qwen-chat → dev \(us-east-1\)[\s\S]*Timings/);
     // No token: the GitHub deployment is skipped with a notice, not a failure.
     expect(o.reporter.captured.annotations).toEqual([expect.objectContaining({ level: 'notice', title: 'GitHub deployment skipped' })]);
+  });
+
+  it('counts the AWS requests of each stage in the stopwatch (#23.5, #26.4)', async () => {
+    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointName: 'acme-llm-qwen-chat-dev', EndpointConfigName: 'cfg-new' } });
+    const [r] = await runDeployFlow(options());
+    const stage = (step: string) => r!.timings.find((t) => t.step === step);
+    expect(stage('stack execution')?.requests).toBe(cfn.commandCalls(DescribeStackEventsCommand).length);
+    expect(stage('endpoint check')?.requests).toBe(sm.commandCalls(DescribeEndpointCommand).length);
+    expect(stage('smoke test')?.requests).toBe(1);
+    const summary = jobSummary(memoryReporter(), selection('qwen-chat', 'dev'), [r!]);
+    expect(summary).toMatch(/\| Stage \| Time \| AWS requests \|[\s\S]*\| stack execution \| [\d.]+ s \| \d+ \|/);
   });
 
   it('reads the stack once before the change set', async () => {
@@ -222,7 +236,7 @@ describe('deployEndpoint: create-and-execute', () => {
   it('refuses a stack in progress before anything mutates', async () => {
     world({ initialStatus: 'UPDATE_IN_PROGRESS' });
     const renders: RenderStackInput[] = [];
-    await expect(runDeployFlow(options({}, renders))).rejects.toThrow(/another deployment is running/);
+    await expect(runDeployFlow(options({}, renders))).rejects.toThrow(/another operation is running on it/);
     expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
     expect(renders).toHaveLength(0);
   });
@@ -326,7 +340,9 @@ describe('deployEndpoint: other modes and targets', () => {
 
   it('ecs with an API key: ensures the secret, passes its ARN to the template, smoke-tests over HTTPS with the key masked', async () => {
     const key = 'K'.repeat(48);
-    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointUrl: 'https://code.example.com', ApiKeySecretArn: 'arn:secret' } });
+    world({ initialStatus: 'UPDATE_COMPLETE', outputs: { EndpointUrl: 'https://code.example.com', ApiKeySecretArn: 'arn:secret', ClusterName: 'acme', ServiceName: 'code-assistant' } });
+    cfn.on(ListStackResourcesCommand).resolves({ StackResourceSummaries: [{ LogicalResourceId: 'TaskDefinition', ResourceType: 'AWS::ECS::TaskDefinition', PhysicalResourceId: TASK_DEF, ResourceStatus: 'UPDATE_COMPLETE', LastUpdatedTimestamp: new Date(0) }] });
+    ecs.on(DescribeServicesCommand).resolves({ services: [{ deployments: [{ id: 'ecs-svc/2', status: 'PRIMARY', taskDefinition: TASK_DEF, rolloutState: 'COMPLETED', runningCount: 1, desiredCount: 1 }] }] });
     const sel = selection('code-assistant', 'dev', (t) => t.replace('    healthCheck:\n      path: /health', '    healthCheck:\n      path: /health\n    smokeTest:\n      payload: { prompt: hi }'));
     sq.on(GetServiceQuotaCommand).resolves({ Quota: { QuotaName: 'Running On-Demand G and VT instances', Value: 64 } });
     secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ apiKey: key }) });

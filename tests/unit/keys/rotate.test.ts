@@ -393,3 +393,21 @@ describe("rotate-key sends the keys only to the stack's own https endpoint (issu
     expect(rogue.answered).toEqual([]);
   });
 });
+
+// Emulator finding (#23.0): a cancelled deploy's rollback runs on after its job ends; rotating then would
+// force service redeploys into a stack CloudFormation is still changing. deploy and destroy refuse that.
+describe('rotate-key refuses a busy stack, as deploy and destroy do', () => {
+  test.each(['UPDATE_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS', 'CREATE_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'])('%s: nothing changes', async (status) => {
+    deployedSecret();
+    const before = JSON.stringify(fake.versions);
+    cfnMock.on(DescribeStacksCommand).resolves(stackAnswer({ name: 'acme-llm-code-assistant-dev', status, outputs: { EndpointUrl: endpoint.url } }));
+    const err = await rotate().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(String((err as DeployError).message)).toContain(`is ${status}`);
+    expect((err as DeployError).hint).toMatch(/Wait for it to finish/);
+    expect(ecsMock.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    expect(smMock.commandCalls(SM.PutSecretValueCommand)).toHaveLength(0);
+    expect(smMock.commandCalls(SM.UpdateSecretVersionStageCommand)).toHaveLength(0);
+    expect(JSON.stringify(fake.versions)).toBe(before);
+  });
+});

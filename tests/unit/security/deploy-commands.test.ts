@@ -19,7 +19,7 @@ const DEPLOY_ROLE_CODE = ['deploy', 'image', 'keys', 'benchmark', path.join('cos
 const SERVICE: Record<string, string> = {
   acm: 'acm', cloudformation: 'cloudformation', 'cloudwatch-logs': 'logs', codebuild: 'codebuild', ecr: 'ecr', ecs: 'ecs', ec2: 'ec2',
   pricing: 'pricing', s3: 's3', sagemaker: 'sagemaker', 'sagemaker-runtime': 'sagemaker', 'secrets-manager': 'secretsmanager',
-  'service-quotas': 'servicequotas', ssm: 'ssm', sts: 'sts', route53: 'route53',
+  'service-quotas': 'servicequotas', ssm: 'ssm', sts: 'sts', route53: 'route53', 'elastic-load-balancing-v2': 'elasticloadbalancing',
 };
 /** S3 operations whose IAM action has another name. */
 const S3_ACTION: Record<string, string> = {
