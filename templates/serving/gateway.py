@@ -1045,6 +1045,9 @@ def make_server(env=None):
 
 
 def main():
+    # A thread back from a socket call waits for the GIL up to this long while another runs Python code;
+    # the default 5 ms showed in every request's first token (issue 26.1).
+    sys.setswitchinterval(float(os.environ.get("MODEL_DEPLOY_SWITCH_INTERVAL_SECONDS", "0.0005")))
     server = make_server()
     cfg = server.config
     log("listening on %s:%d, upstream %s:%d, API key %s" % (
