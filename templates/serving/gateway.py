@@ -40,7 +40,6 @@ to the engine are kept alive and reused. docs/benchmark.md has the measurements 
 """
 import hmac
 import http.client
-import io
 import json
 import os
 import re
@@ -89,6 +88,10 @@ FIELD_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 # origin-form only (a proxy's absolute-form or OPTIONS * reach no route here), HTTP/1.0 or 1.1.
 REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (/[\x21-\x7e]*) HTTP/(1\.[01])")
 MAX_HEADER_FIELDS = 100
+STATUS_LINE = re.compile(rb"(HTTP/1\.[01]) ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?")
+MAX_UPSTREAM_HEAD = 64 * 1024
+# Request bodies up to this size go out in one send with the head.
+COALESCE_BODY_BYTES = 64 * 1024
 # Empty lines a client may send before a request line (after a body, RFC 9112 section 2.2): a few, not a stream.
 MAX_LEADING_EMPTY_LINES = 4
 
@@ -151,6 +154,85 @@ def presented_key(headers):
 def log(message):
     sys.stderr.write("gateway: %s\n" % message)
     sys.stderr.flush()
+
+
+class Fields:
+    """Header fields as received (already checked): case-insensitive lookup, order kept."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+    def get_all(self, name):
+        name = name.lower()
+        found = [v for k, v in self.pairs if k.lower() == name]
+        return found or None
+
+    def get(self, name, default=None):
+        name = name.lower()
+        for k, v in self.pairs:
+            if k.lower() == name:
+                return v
+        return default
+
+    def items(self):
+        return list(self.pairs)
+
+
+class UpstreamAnswer:
+    """The engine's answer head, read from its socket (RFC 9112 sections 4-6): status, fields, framing; `early`
+    holds the body bytes that came with the head."""
+
+    def __init__(self, sock, head_request):
+        buf = b""
+        while True:
+            end = buf.find(b"\r\n\r\n")
+            while end < 0:
+                if len(buf) > MAX_UPSTREAM_HEAD:
+                    raise UpstreamError("upstream answer head too large")
+                data = sock.recv(65536)
+                if not data:
+                    raise http.client.RemoteDisconnected("upstream closed before answering") if not buf else UpstreamError("upstream answer cut short")
+                buf += data
+                end = buf.find(b"\r\n\r\n")
+            lines = buf[:end].split(b"\r\n")
+            buf = buf[end + 4:]
+            m = STATUS_LINE.fullmatch(lines[0])
+            if not m:
+                raise UpstreamError("upstream status line unreadable")
+            status = int(m.group(2))
+            if 100 <= status < 200 and status != 101:
+                continue  # an interim answer (100 Continue): the final one follows
+            break
+        self.version = m.group(1).decode("ascii")
+        self.status = status
+        self.reason = m.group(3).decode("latin-1")
+        pairs = []
+        for line in lines[1:]:
+            name, colon, value = line.partition(b":")
+            if not colon or not TOKEN.fullmatch(name):
+                raise UpstreamError("upstream header field unreadable")
+            pairs.append((name.decode("ascii"), value.strip(b" \t").decode("latin-1")))
+        self.msg = Fields(pairs)
+        self.early = buf
+        coding = self.msg.get("Transfer-Encoding")
+        self.chunked = coding is not None and coding.lower() == "chunked"
+        length = self.msg.get("Content-Length")
+        self.length = None
+        if not self.chunked and length is not None and DIGITS.fullmatch(length.strip(" \t")):
+            self.length = int(length.strip(" \t"))
+        if head_request or status in (204, 304):
+            self.length = 0
+        tokens = {t.strip().lower() for v in (self.msg.get_all("Connection") or []) for t in v.split(",")}
+        self.will_close = "close" in tokens or (self.version == "HTTP/1.0" and "keep-alive" not in tokens)
+
+    def getheaders(self):
+        return self.msg.items()
+
+
+class UpstreamError(Exception):
+    """The engine's answer head is broken: 502."""
 
 
 class BadRequest(Exception):
@@ -258,9 +340,9 @@ class Gateway(BaseHTTPRequestHandler):
             value = value.strip(b" \t")
             if not FIELD_VALUE.fullmatch(value):
                 raise BadRequest(400, "control character in a header field")
-            fields.append(name + b": " + value + b"\r\n")
-        # Checked line by line above, so the email parser sees only well-formed fields.
-        self.headers = http.client.parse_headers(io.BytesIO(b"".join(fields) + b"\r\n"), _class=self.MessageClass)
+            fields.append((name.decode("ascii"), value.decode("latin-1")))
+        # Checked line by line above; no email parser (a third of a request's CPU in the gateway).
+        self.headers = Fields(fields)
         if self.request_version == "HTTP/1.1":
             tokens = {t.strip().lower() for v in (self.headers.get_all("Connection") or []) for t in v.split(",")}
             self.close_connection = "close" in tokens
@@ -326,8 +408,6 @@ class Gateway(BaseHTTPRequestHandler):
 
     def framing(self):
         """How the body is delimited, from the head alone (RFC 9112 section 6): ("none"|"length"|"chunked", n)."""
-        if self.headers.defects:
-            raise BadRequest(400, "bad request")
         lengths = self.headers.get_all("Content-Length") or []
         codings = self.headers.get_all("Transfer-Encoding") or []
         if codings:
@@ -448,39 +528,45 @@ class Gateway(BaseHTTPRequestHandler):
         headers.append(("Content-Length", str(len(body))))
         headers.append(("X-Forwarded-For", self.client_address[0]))
         pool = self.server.upstreams
+        head = ["%s %s HTTP/1.1\r\n" % (self.command, upstream_path)]
+        for k, v in headers:
+            head.append("%s: %s\r\n" % (k, v))
+        head.append("\r\n")
+        head = "".join(head).encode("latin-1")
+        # One send for head and body (two sends meet Nagle and delayed ACK); a large body goes as it is.
+        message = head + body if len(body) <= COALESCE_BODY_BYTES else None
         # A kept-alive connection the engine closed meanwhile fails before any answer: then once more on a new one.
         for attempt in (0, 1):
             sock = pool.take() if attempt == 0 else None
             reused = sock is not None
-            conn = http.client.HTTPConnection(cfg["upstream_host"], cfg["upstream_port"], timeout=timeout)
             try:
                 if sock is None:
-                    conn.connect()
-                    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    sock = socket.create_connection((cfg["upstream_host"], cfg["upstream_port"]), timeout=timeout)
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 else:
                     sock.settimeout(timeout)
-                    conn.sock = sock
-                conn.putrequest(self.command, upstream_path, skip_host=True, skip_accept_encoding=True)
-                for k, v in headers:
-                    conn.putheader(k, v)
-                # A memoryview goes out as is: no copy of a body of up to the limit.
-                conn.endheaders(message_body=memoryview(body) if body else None)
-                resp = conn.getresponse()
+                if message is not None:
+                    sock.sendall(message)
+                else:
+                    sock.sendall(head)
+                    sock.sendall(memoryview(body))
+                resp = UpstreamAnswer(sock, self.command == "HEAD")
                 break
-            except (OSError, http.client.HTTPException) as err:
-                conn.close()
-                if reused and isinstance(err, (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine)):
+            except (OSError, UpstreamError, http.client.HTTPException) as err:
+                if sock is not None:
+                    sock.close()
+                if reused and isinstance(err, (ConnectionError, http.client.RemoteDisconnected)):
                     continue
                 log("upstream unavailable: %s" % err.__class__.__name__)
                 return self.reply(502, b'{"error":"upstream unavailable"}')
         reusable = False
         try:
-            reusable = self.relay(resp, conn.sock, timeout)
+            reusable = self.relay(resp, sock, timeout)
         finally:
             if reusable and not resp.will_close:
-                pool.give(conn.sock)
-                conn.sock = None
-            conn.close()
+                pool.give(sock)
+            else:
+                sock.close()
 
     def relay(self, resp, up, timeout):
         """Sends the answer's head, then hands its body to the streams thread; True when the upstream
@@ -516,15 +602,9 @@ class Gateway(BaseHTTPRequestHandler):
         self.end_headers()
         if no_body:
             return not ambiguous
-        # What the head's reader already took from the upstream socket goes first (no read: the socket is
-        # non-blocking now, so peek returns only the buffer).
+        # What came with the head goes first.
         up.setblocking(False)
-        try:
-            early = resp.fp.peek(1 << 20)
-        except (OSError, ValueError):
-            early = b""
-        if early:
-            resp.fp.read(len(early))
+        early = resp.early
         if resp.chunked:
             source = ChunkedSource()
         elif length is not None:
