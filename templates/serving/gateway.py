@@ -762,12 +762,16 @@ class Streams:
         while True:
             for key, mask in sel.select(1.0):
                 stream = key.data
-                if stream is None:
-                    self.admit()
-                elif mask & selectors.EVENT_WRITE:
-                    self.drain(stream)
-                else:
-                    self.pump(stream)
+                try:
+                    if stream is None:
+                        self.admit()
+                    elif mask & selectors.EVENT_WRITE:
+                        self.drain(stream)
+                    else:
+                        self.pump(stream)
+                except Exception as err:  # noqa: BLE001 - one stream's fault must not stop every other stream
+                    if stream is not None:
+                        self.finish(stream, "stream relay error: %s" % err.__class__.__name__)
             self.expire()
 
     def admit(self):
