@@ -236,9 +236,11 @@ function writeDocsTable(all, labels) {
     `|---|${labels.map(() => '---').join('|')}|---|`,
   ];
   for (const file of DOC_FILES) {
+    // A figure's name may carry this run's counts in parentheses: rows match across Nodes without them.
+    const key = (r) => r.figure.replace(/\s*\([^)]*\)/g, '');
     const mine = all.filter((r) => r.file === file);
-    for (const figure of [...new Set(mine.map((r) => r.figure))]) {
-      const per = labels.map((l) => mine.find((r) => r.figure === figure && r.runtime === l));
+    for (const figure of [...new Set(mine.map(key))]) {
+      const per = labels.map((l) => mine.find((r) => key(r) === figure && r.runtime === l));
       const target = per.find((r) => r && r.target)?.target ?? '';
       out.push(`| ${file}: ${figure.replace(/\|/g, '\\|')} | ${per.map(cell).join(' | ')} | ${target} |`);
     }
