@@ -9,6 +9,7 @@ import { spawn } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
 import type { BenchRow } from './types';
+import { reference } from './reference-client';
 
 const STREAMS = 256;
 const ITL_MS = 10;
@@ -87,10 +88,18 @@ export default async function (): Promise<BenchRow[]> {
     const systemPerTokenUs = ((cpuMs + serverCpuMs) * 1000) / m.total_output_tokens;
     const coresFor20k = (systemPerTokenUs * 20000) / 1e6;
     const tpotError = Math.abs(m.mean_tpot_ms - ITL_MS) / ITL_MS;
+    // The reference: a minimal node:http SSE reader, same server, same load, same process, right after.
+    const refCpuStart = process.cpuUsage();
+    const ref = await reference(server.url, '', TOKENS, STREAMS, REQUESTS);
+    const refCpu = process.cpuUsage(refCpuStart);
+    const refTokensPerCpuS = ref.tokens / ((refCpu.user + refCpu.system) / 1e6);
+    const tokensPerCpuS = m.total_output_tokens / (cpuMs / 1000);
+    const perCpu = tokensPerCpuS / refTokensPerCpuS;
     return [
       { name: `generator: concurrent streams sustained (server saw ${s?.peakStreams ?? '?'})`, value: m.max_concurrent_requests, unit: 'streams', target: `>= ${STREAMS}`, ok: m.max_concurrent_requests >= STREAMS && m.failed === 0 },
       { name: `generator: streamed tokens/s on loopback (${m.completed} requests x ${TOKENS} tokens in ${m.duration.toFixed(2)} s)`, value: Math.round(m.output_throughput), unit: 'tokens/s', target: '>= 20,000', ok: m.output_throughput >= 20000 },
       { name: 'generator: client CPU per streamed token (this process, user+system)', value: Number(perTokenUs.toFixed(2)), unit: 'µs/token' },
+      { name: 'generator: tokens per CPU-second, client / minimal node:http reader (same load, same run)', value: Number(perCpu.toFixed(2)), unit: `x (${Math.round(tokensPerCpuS)} vs ${Math.round(refTokensPerCpuS)} tokens per CPU-s)`, target: '>= 0.8x', ok: perCpu >= 0.8 },
       { name: 'generator: client CPU during the run', value: Number((cpuMs / 1000 / wallS).toFixed(2)), unit: 'cores' },
       // What one core of client could stream at that cost: the generator's own ceiling, whatever the server gets.
       { name: 'generator: client capacity at that cost (1 core / CPU per token)', value: Math.round(1e6 / perTokenUs), unit: 'tokens/s per core', target: '>= 20,000', ok: 1e6 / perTokenUs >= 20000 },

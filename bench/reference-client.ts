@@ -6,6 +6,8 @@
 import * as http from 'http';
 
 export type Figures = Record<'median_ttft_ms' | 'mean_tpot_ms' | 'median_itl_ms' | 'median_e2el_ms' | 'request_throughput' | 'output_throughput', number>;
+/** The figures a proxy comparison needs besides: tails, and answers that were not a 200 stream. */
+export type ProxyFigures = Figures & { p99_ttft_ms: number; p99_itl_ms: number; failed: number; tokens: number };
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -13,9 +15,10 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.99 * xs.length))] ?? NaN;
 
 /** One streamed request timed the plain way: first content event, the gaps between events, the end. */
-function timedRequest(agent: http.Agent, url: string, key: string, tokens: number): Promise<{ ttft: number; gaps: number[]; e2el: number; tokens: number }> {
+function timedRequest(agent: http.Agent, url: string, key: string, tokens: number): Promise<{ ttft: number; gaps: number[]; e2el: number; tokens: number; status: number }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const body = JSON.stringify({ model: 'fake-model', stream: true, max_tokens: tokens, messages: [{ role: 'user', content: 'hello' }] });
@@ -33,7 +36,7 @@ function timedRequest(agent: http.Agent, url: string, key: string, tokens: numbe
       });
       res.on('end', () => {
         const e2el = performance.now() - start;
-        resolve({ ttft: at[0] - start, gaps: at.slice(1).map((t, i) => t - at[i]), e2el, tokens: at.length });
+        resolve({ ttft: at[0] - start, gaps: at.slice(1).map((t, i) => t - at[i]), e2el, tokens: at.length, status: res.statusCode ?? 0 });
       });
       res.on('error', reject);
     });
@@ -43,28 +46,35 @@ function timedRequest(agent: http.Agent, url: string, key: string, tokens: numbe
 }
 
 /** The same closed loop the command runs: `concurrency` streams, `requests` in all. */
-export async function reference(url: string, key: string, tokens: number, concurrency: number, requests: number): Promise<Figures> {
+export async function reference(url: string, key: string, tokens: number, concurrency: number, requests: number): Promise<ProxyFigures> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const results: Awaited<ReturnType<typeof timedRequest>>[] = [];
+  let results: Awaited<ReturnType<typeof timedRequest>>[] = [];
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < requests) {
         next++;
-        results.push(await timedRequest(agent, url, key, tokens));
+        results.push(await timedRequest(agent, url, key, tokens).catch(() => ({ ttft: NaN, gaps: [], e2el: NaN, tokens: 0, status: 0 })));
       }
     }),
   );
   const wallS = (performance.now() - started) / 1000;
   agent.destroy();
+  const failed = results.filter((r) => r.status !== 200 || r.tokens === 0).length;
+  const all = results;
+  results = results.filter((r) => r.status === 200 && r.tokens > 0);
   const received = results.reduce((a, r) => a + r.tokens, 0);
   return {
+    p99_ttft_ms: p99(results.map((r) => r.ttft)),
+    p99_itl_ms: p99(results.flatMap((r) => r.gaps)),
+    failed,
+    tokens: received,
     median_ttft_ms: median(results.map((r) => r.ttft)),
     mean_tpot_ms: mean(results.map((r) => (r.e2el - r.ttft) / (r.tokens - 1))),
     median_itl_ms: median(results.flatMap((r) => r.gaps)),
     median_e2el_ms: median(results.map((r) => r.e2el)),
-    request_throughput: results.length / wallS,
+    request_throughput: (all.length - failed) / wallS,
     output_throughput: received / wallS,
   };
 }

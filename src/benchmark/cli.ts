@@ -138,7 +138,7 @@ export async function benchmarkCommand(argv: string[], reporter: Reporter, optio
     const model = flags.model ?? (await discoverModel(flags.url, key, controller.signal));
     const client = openAiClient({ baseUrl: flags.url, apiKey: key, model, ignoreEos, requestTimeoutMs: workload.maxDurationSeconds * 1000 });
     const prompts = workload.promptsFile ? filePrompts(workload.promptsFile, process.cwd()) : undefined;
-    const run = await runBenchmark({ client, workload, reporter, secrets: [key], signal: controller.signal, prompts });
+    const run = await runBenchmark({ client, workload, reporter, secrets: [key], signal: controller.signal, prompts }).finally(() => client.close?.());
     let price: PricePerformance | undefined;
     const priced = bestStep(run.steps, workload.objective);
     if (hourly !== undefined && priced) {

@@ -126,6 +126,8 @@ export function renderText(run: BenchmarkRun, options: RenderOptions = {}): stri
     block('tpot', 'TPOT', 'Time per Output Token (excl. 1st token)');
     block('itl', 'ITL', 'Inter-token Latency');
     block('e2el', 'E2EL', 'End-to-end Latency');
+    row('Client event-loop lateness p99 (ms):', f(s.clientLagP99Ms));
+    for (const w of s.warnings) out.push(`WARNING: ${w}`);
     if (m.mean_queue_time_ms !== undefined) {
       rule('Queue time (estimated)');
       row('Mean queue time (ms):', f(m.mean_queue_time_ms));
@@ -157,6 +159,8 @@ export function stepJson(s: StepResult): Record<string, unknown> {
     ...s.metrics,
     stopped_by: s.stoppedBy,
     errors: s.errors,
+    client_lag_p99_ms: s.clientLagP99Ms,
+    warnings: s.warnings,
   };
 }
 

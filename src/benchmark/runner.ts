@@ -7,6 +7,7 @@
  */
 import { sleepUntilAborted } from '../core/poll';
 import { setMaxListeners } from 'events';
+import { monitorEventLoopDelay } from 'perf_hooks';
 import { DeployError } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { BenchmarkMetrics, calculateMetrics } from './metrics';
@@ -23,6 +24,28 @@ export interface StepResult {
   stoppedBy: 'requests' | 'duration' | 'abort';
   /** Up to five distinct failure messages (already free of secrets). */
   errors: string[];
+  /** How late this process's event loop ran during the level (p99, ms): a busy client reads tokens late. */
+  clientLagP99Ms: number;
+  /** Why a figure may be off (the client fell behind), in words; empty when nothing is. */
+  warnings: string[];
+}
+
+/** The event loop's sampling period; its histogram holds period + lateness. */
+const LAG_RESOLUTION_MS = 5;
+
+/**
+ * The client fell behind when its own event loop ran late by more than 5 % of the gap it measures between
+ * tokens (the accuracy asked of it), and by more than 1 ms (a loop's own jitter).
+ */
+export function lagWarning(lagP99Ms: number, m: BenchmarkMetrics): string | undefined {
+  const scale = m.median_itl_ms > 0 ? m.median_itl_ms : m.median_ttft_ms;
+  const limit = Math.max(1, 0.05 * scale);
+  if (lagP99Ms <= limit) return undefined;
+  return (
+    `the benchmark client fell behind: its event loop ran ${lagP99Ms.toFixed(1)} ms late at p99 (more than ${limit.toFixed(1)} ms, ` +
+    `5 % of the ${m.median_itl_ms > 0 ? 'median ITL' : 'median TTFT'}), so TTFT and ITL read high and tokens arrive batched; ` +
+    'give it more CPU or run fewer streams per process'
+  );
 }
 
 export interface BenchmarkRun {
@@ -81,6 +104,7 @@ export async function runBenchmark(options: RunOptions): Promise<BenchmarkRun> {
         `${m.cancelled ? `, ${m.cancelled} cancelled` : ''} in ${m.duration.toFixed(2)} s (stopped by ${step.stoppedBy})`,
     );
     for (const e of step.errors) reporter.warning(`request failed: ${e}`);
+    for (const w of step.warnings) reporter.warning(w);
     steps.push(step);
     if (step.stoppedBy === 'abort') break;
   }
@@ -154,6 +178,8 @@ export async function runStep(options: RunOptions & { prompts: PromptSource }, l
     }
   };
 
+  const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+  lag.enable();
   const start = now();
   try {
     if (load.concurrency !== undefined) {
@@ -180,12 +206,15 @@ export async function runStep(options: RunOptions & { prompts: PromptSource }, l
       await Promise.all(inFlight);
     }
   } finally {
+    lag.disable();
     clearTimeout(cap);
     options.signal?.removeEventListener('abort', onAbort);
   }
+  const clientLagP99Ms = lag.count ? Math.max(0, lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS) : 0;
   const durationS = (now() - start) / 1000;
   client.finish?.(outcomes);
   const metrics = calculateMetrics(outcomes, durationS, { objective: workload.objective });
   const errors = [...new Set(outcomes.filter((o) => !o.success && !o.cancelled && o.error).map((o) => o.error!))].slice(0, 5);
-  return { ...load, metrics, stoppedBy, errors };
+  const warning = lagWarning(clientLagP99Ms, metrics);
+  return { ...load, metrics, stoppedBy, errors, clientLagP99Ms, warnings: warning ? [warning] : [] };
 }

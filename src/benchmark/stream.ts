@@ -5,7 +5,62 @@
  * lines. Timing follows vLLM's `async_request_openai_chat_completions`: the first data line with
  * choices sets TTFT, every later one appends its gap to the previous data line to ITL, and the latency
  * runs to the last data line (the usage chunk included).
+ *
+ * Only what the metrics need is parsed: a token line (`"choices":[{...` with a `content`/`text` string, or
+ * TGI's `"token":{`) is read by scanning for those keys; a line that names `usage` or `error`, or whose shape
+ * the scan cannot tell, goes through JSON.parse (once or twice a stream). At 256 streams a JSON.parse per
+ * token was most of the client's CPU, and a client short of CPU reads tokens late and in batches.
  */
+
+/** Where the value of `"key":` starts in `s` (whitespace allowed around the colon), or -1. */
+function valueAt(s: string, key: string, from = 0): number {
+  const at = s.indexOf(key, from);
+  if (at < 0) return -1;
+  let i = at + key.length;
+  while (s.charCodeAt(i) === 32) i++;
+  if (s.charCodeAt(i) !== 58 /* : */) return -1;
+  i++;
+  while (s.charCodeAt(i) === 32) i++;
+  return i;
+}
+
+/** What a token line says, read without JSON.parse; undefined when the scan cannot tell (parse it then). */
+function scanToken(s: string): { token: boolean; contentLength: number } | undefined {
+  let i = valueAt(s, '"choices"');
+  if (i >= 0) {
+    if (s.charCodeAt(i) !== 91 /* [ */) return undefined;
+    i++;
+    while (s.charCodeAt(i) === 32) i++;
+    if (s.charCodeAt(i) === 93 /* ] */) return { token: false, contentLength: 0 };
+    if (s.charCodeAt(i) !== 123 /* { */) return undefined;
+  } else if ((i = valueAt(s, '"token"')) >= 0) {
+    if (s.charCodeAt(i) !== 123) return undefined;
+  } else {
+    return undefined;
+  }
+  // The delta's own content (a logprobs object may carry a "content" list after it).
+  const delta = valueAt(s, '"delta"', i);
+  const from = delta >= 0 ? delta : i;
+  let v = valueAt(s, '"content"', from);
+  if (v < 0) v = valueAt(s, '"text"', from);
+  if (v < 0 || s.charCodeAt(v) !== 34 /* " */) return { token: true, contentLength: 0 };
+  const close = s.indexOf('"', v + 1);
+  if (close < 0) return undefined;
+  const raw = s.slice(v + 1, close);
+  if (raw.indexOf('\\') < 0) return { token: true, contentLength: raw.length };
+  // An escape: find the real end of the string and decode just it.
+  let end = v + 1;
+  for (; end < s.length; end++) {
+    const c = s.charCodeAt(end);
+    if (c === 92 /* \ */) end++;
+    else if (c === 34) break;
+  }
+  try {
+    return { token: true, contentLength: (JSON.parse(s.slice(v, end + 1)) as string).length };
+  } catch {
+    return undefined;
+  }
+}
 
 export class StreamTimer {
   private readonly decoder = new TextDecoder('utf-8');
@@ -32,15 +87,15 @@ export class StreamTimer {
   push(bytes: Uint8Array | string, nowMs: number): void {
     const text = typeof bytes === 'string' ? bytes : this.decoder.decode(bytes, { stream: true });
     if (!text) return;
-    const data = this.pending + text;
+    const data = this.pending ? this.pending + text : text;
     let start = 0;
     for (;;) {
       const nl = data.indexOf('\n', start);
       if (nl < 0) break;
-      this.line(data.slice(start, nl), nowMs);
+      if (nl > start) this.line(data.slice(start, nl), nowMs);
       start = nl + 1;
     }
-    this.pending = data.slice(start);
+    this.pending = start < data.length ? data.slice(start) : '';
   }
 
   /** The stream ended: a last line without a newline still counts. */
@@ -61,13 +116,32 @@ export class StreamTimer {
 
   private line(raw: string, nowMs: number): void {
     let s = raw.trim();
-    if (!s || s.startsWith(':')) return;
+    if (!s || s.charCodeAt(0) === 58 /* : */) return;
     if (s.startsWith('data:')) s = s.slice(5).trimStart();
     else if (/^(event|id|retry):/.test(s)) return;
     if (s === '[DONE]') {
       this.done = true;
       return;
     }
+    const fast = s.charCodeAt(0) === 123 && s.charCodeAt(s.length - 1) === 125 && s.indexOf('"usage"') < 0 && s.indexOf('"error"') < 0 ? scanToken(s) : undefined;
+    if (fast) {
+      if (fast.token) this.token(fast.contentLength, nowMs);
+      this.last = nowMs;
+      return;
+    }
+    this.parsed(s, nowMs);
+  }
+
+  private token(contentLength: number, nowMs: number): void {
+    if (this.ttftMs === 0) this.ttftMs = nowMs - this.startMs;
+    else this.itlMs.push(nowMs - this.last);
+    if (contentLength > 0) {
+      this.contentChunks++;
+      this.textLength += contentLength;
+    }
+  }
+
+  private parsed(s: string, nowMs: number): void {
     let obj: unknown;
     try {
       obj = JSON.parse(s);
@@ -84,14 +158,9 @@ export class StreamTimer {
     }
     const choices = Array.isArray(o.choices) ? o.choices : undefined;
     if ((choices && choices.length > 0) || (o.token && typeof o.token === 'object')) {
-      if (this.ttftMs === 0) this.ttftMs = nowMs - this.startMs;
-      else this.itlMs.push(nowMs - this.last);
       const first = choices?.[0] as { delta?: { content?: unknown }; text?: unknown } | undefined;
       const content = first ? (first.delta?.content ?? first.text) : o.token?.text;
-      if (typeof content === 'string' && content.length > 0) {
-        this.contentChunks++;
-        this.textLength += content.length;
-      }
+      this.token(typeof content === 'string' ? content.length : 0, nowMs);
     }
     if (o.usage && typeof o.usage === 'object') {
       const u = o.usage as { completion_tokens?: unknown; prompt_tokens?: unknown };

@@ -24,7 +24,7 @@ Hardening (the load balancer in front is internet-facing):
     the connection was accepted (later heads: after their first byte); a body must be complete
     MODEL_DEPLOY_BODY_GRACE_SECONDS (default 10) plus one second per MODEL_DEPLOY_BODY_MIN_BYTES_PER_SECOND
     (default 16 KiB) received after the head: a trickle is cut off however steady it is;
-  - slots: at most MODEL_DEPLOY_MAX_CONNECTIONS (default 256) connections, at most
+  - slots: at most MODEL_DEPLOY_MAX_CONNECTIONS (default 2048) connections, at most
     MODEL_DEPLOY_MAX_CONNECTIONS_PER_PEER (default half of them) from one address. When a new connection finds
     them full, the oldest connection that holds no request (an answered refusal, an idle keep-alive connection, a
     fresh one still silent, then an unfinished head) is closed to make room; connections with a request in
@@ -33,14 +33,18 @@ Hardening (the load balancer in front is internet-facing):
     Transfer-Encoding, an invalid Content-Length) closes the client's connection after it, so no later answer on
     that connection can be misread;
   - the health route's upstream call gives up after MODEL_DEPLOY_HEALTH_TIMEOUT_SECONDS (default 5).
+
+Streaming: a thread per connection reads and checks the request (the defences above), then hands the answer's
+body to one "streams" thread that relays every stream on one epoll (recv, frame, send), and waits. Connections
+to the engine are kept alive and reused. docs/benchmark.md has the measurements behind this design.
 """
 import hmac
 import http.client
-import io
 import json
 import os
 import re
 import select
+import selectors
 import socket
 import sys
 import threading
@@ -84,6 +88,10 @@ FIELD_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 # origin-form only (a proxy's absolute-form or OPTIONS * reach no route here), HTTP/1.0 or 1.1.
 REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (/[\x21-\x7e]*) HTTP/(1\.[01])")
 MAX_HEADER_FIELDS = 100
+STATUS_LINE = re.compile(rb"(HTTP/1\.[01]) ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?")
+MAX_UPSTREAM_HEAD = 64 * 1024
+# Request bodies up to this size go out in one send with the head.
+COALESCE_BODY_BYTES = 64 * 1024
 # Empty lines a client may send before a request line (after a body, RFC 9112 section 2.2): a few, not a stream.
 MAX_LEADING_EMPTY_LINES = 4
 
@@ -146,6 +154,85 @@ def presented_key(headers):
 def log(message):
     sys.stderr.write("gateway: %s\n" % message)
     sys.stderr.flush()
+
+
+class Fields:
+    """Header fields as received (already checked): case-insensitive lookup, order kept."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+    def get_all(self, name):
+        name = name.lower()
+        found = [v for k, v in self.pairs if k.lower() == name]
+        return found or None
+
+    def get(self, name, default=None):
+        name = name.lower()
+        for k, v in self.pairs:
+            if k.lower() == name:
+                return v
+        return default
+
+    def items(self):
+        return list(self.pairs)
+
+
+class UpstreamAnswer:
+    """The engine's answer head, read from its socket (RFC 9112 sections 4-6): status, fields, framing; `early`
+    holds the body bytes that came with the head."""
+
+    def __init__(self, sock, head_request):
+        buf = b""
+        while True:
+            end = buf.find(b"\r\n\r\n")
+            while end < 0:
+                if len(buf) > MAX_UPSTREAM_HEAD:
+                    raise UpstreamError("upstream answer head too large")
+                data = sock.recv(65536)
+                if not data:
+                    raise http.client.RemoteDisconnected("upstream closed before answering") if not buf else UpstreamError("upstream answer cut short")
+                buf += data
+                end = buf.find(b"\r\n\r\n")
+            lines = buf[:end].split(b"\r\n")
+            buf = buf[end + 4:]
+            m = STATUS_LINE.fullmatch(lines[0])
+            if not m:
+                raise UpstreamError("upstream status line unreadable")
+            status = int(m.group(2))
+            if 100 <= status < 200 and status != 101:
+                continue  # an interim answer (100 Continue): the final one follows
+            break
+        self.version = m.group(1).decode("ascii")
+        self.status = status
+        self.reason = m.group(3).decode("latin-1")
+        pairs = []
+        for line in lines[1:]:
+            name, colon, value = line.partition(b":")
+            if not colon or not TOKEN.fullmatch(name):
+                raise UpstreamError("upstream header field unreadable")
+            pairs.append((name.decode("ascii"), value.strip(b" \t").decode("latin-1")))
+        self.msg = Fields(pairs)
+        self.early = buf
+        coding = self.msg.get("Transfer-Encoding")
+        self.chunked = coding is not None and coding.lower() == "chunked"
+        length = self.msg.get("Content-Length")
+        self.length = None
+        if not self.chunked and length is not None and DIGITS.fullmatch(length.strip(" \t")):
+            self.length = int(length.strip(" \t"))
+        if head_request or status in (204, 304):
+            self.length = 0
+        tokens = {t.strip().lower() for v in (self.msg.get_all("Connection") or []) for t in v.split(",")}
+        self.will_close = "close" in tokens or (self.version == "HTTP/1.0" and "keep-alive" not in tokens)
+
+    def getheaders(self):
+        return self.msg.items()
+
+
+class UpstreamError(Exception):
+    """The engine's answer head is broken: 502."""
 
 
 class BadRequest(Exception):
@@ -253,9 +340,9 @@ class Gateway(BaseHTTPRequestHandler):
             value = value.strip(b" \t")
             if not FIELD_VALUE.fullmatch(value):
                 raise BadRequest(400, "control character in a header field")
-            fields.append(name + b": " + value + b"\r\n")
-        # Checked line by line above, so the email parser sees only well-formed fields.
-        self.headers = http.client.parse_headers(io.BytesIO(b"".join(fields) + b"\r\n"), _class=self.MessageClass)
+            fields.append((name.decode("ascii"), value.decode("latin-1")))
+        # Checked line by line above; no email parser (a third of a request's CPU in the gateway).
+        self.headers = Fields(fields)
         if self.request_version == "HTTP/1.1":
             tokens = {t.strip().lower() for v in (self.headers.get_all("Connection") or []) for t in v.split(",")}
             self.close_connection = "close" in tokens
@@ -321,8 +408,6 @@ class Gateway(BaseHTTPRequestHandler):
 
     def framing(self):
         """How the body is delimited, from the head alone (RFC 9112 section 6): ("none"|"length"|"chunked", n)."""
-        if self.headers.defects:
-            raise BadRequest(400, "bad request")
         lengths = self.headers.get_all("Content-Length") or []
         codings = self.headers.get_all("Transfer-Encoding") or []
         if codings:
@@ -434,7 +519,6 @@ class Gateway(BaseHTTPRequestHandler):
 
     def proxy(self, upstream_path, body, timeout):
         cfg = self.server.config
-        conn = http.client.HTTPConnection(cfg["upstream_host"], cfg["upstream_port"], timeout=timeout)
         # Hop-by-hop headers, those the client names in Connection, the client's own length and the key stay here.
         named = {t.strip().lower() for v in (self.headers.get_all("Connection") or []) for t in v.split(",")}
         drop = HOP_BY_HOP | LENGTH_HEADERS | CREDENTIAL_HEADERS | named
@@ -443,31 +527,57 @@ class Gateway(BaseHTTPRequestHandler):
             headers.append(("Host", "%s:%d" % (cfg["upstream_host"], cfg["upstream_port"])))
         headers.append(("Content-Length", str(len(body))))
         headers.append(("X-Forwarded-For", self.client_address[0]))
+        pool = self.server.upstreams
+        head = ["%s %s HTTP/1.1\r\n" % (self.command, upstream_path)]
+        for k, v in headers:
+            head.append("%s: %s\r\n" % (k, v))
+        head.append("\r\n")
+        head = "".join(head).encode("latin-1")
+        # One send for head and body (two sends meet Nagle and delayed ACK); a large body goes as it is.
+        message = head + body if len(body) <= COALESCE_BODY_BYTES else None
+        # A kept-alive connection the engine closed meanwhile fails before any answer: then once more on a new one.
+        for attempt in (0, 1):
+            sock = pool.take() if attempt == 0 else None
+            reused = sock is not None
+            try:
+                if sock is None:
+                    sock = socket.create_connection((cfg["upstream_host"], cfg["upstream_port"]), timeout=timeout)
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                else:
+                    sock.settimeout(timeout)
+                if message is not None:
+                    sock.sendall(message)
+                else:
+                    sock.sendall(head)
+                    sock.sendall(memoryview(body))
+                resp = UpstreamAnswer(sock, self.command == "HEAD")
+                break
+            except (OSError, UpstreamError, http.client.HTTPException) as err:
+                if sock is not None:
+                    sock.close()
+                if reused and isinstance(err, (ConnectionError, http.client.RemoteDisconnected)):
+                    continue
+                log("upstream unavailable: %s" % err.__class__.__name__)
+                return self.reply(502, b'{"error":"upstream unavailable"}')
+        reusable = False
         try:
-            conn.connect()
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn.putrequest(self.command, upstream_path, skip_host=True, skip_accept_encoding=True)
-            for k, v in headers:
-                conn.putheader(k, v)
-            # A memoryview goes out as is: no copy of a body of up to the limit.
-            conn.endheaders(message_body=memoryview(body) if body else None)
-            resp = conn.getresponse()
-        except (OSError, http.client.HTTPException) as err:
-            conn.close()
-            log("upstream unavailable: %s" % err.__class__.__name__)
-            return self.reply(502, b'{"error":"upstream unavailable"}')
-        try:
-            self.relay(resp)
+            reusable = self.relay(resp, sock, timeout)
         finally:
-            conn.close()
+            if reusable and not resp.will_close:
+                pool.give(sock)
+            else:
+                sock.close()
 
-    def relay(self, resp):
+    def relay(self, resp, up, timeout):
+        """Sends the answer's head, then hands its body to the streams thread; True when the upstream
+        connection ended its answer cleanly (it may serve the next request)."""
         lengths = resp.msg.get_all("Content-Length") or []
         codings = resp.msg.get_all("Transfer-Encoding") or []
         # The upstream's own framing is never copied: the gateway frames what it sends. When that framing was
         # ambiguous or broken, this answer is the connection's last, so nothing after it can be misread.
         valid_length = len(lengths) == 1 and DIGITS.fullmatch(lengths[0].strip(" \t")) is not None
-        if (lengths and codings) or (lengths and not valid_length) or (codings and not resp.chunked):
+        ambiguous = (lengths and codings) or (lengths and not valid_length) or (codings and not resp.chunked)
+        if ambiguous:
             log("upstream answer with ambiguous framing: the client connection closes after it")
             self.close_connection = True
         no_body = self.command == "HEAD" or resp.status in (204, 304) or 100 <= resp.status < 200
@@ -491,30 +601,309 @@ class Gateway(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         if no_body:
-            return
-        try:
-            while True:
-                # read1 returns what has arrived (one SSE event, one chunk) instead of waiting to fill the buffer.
-                data = resp.read1(65536)
-                if not data:
-                    break
-                if chunked:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                else:
-                    self.wfile.write(data)
-                self.wfile.flush()
-            if resp.length:
-                # The upstream closed before its Content-Length: the client has less than it was promised, and
-                # only a close tells it so.
-                log("upstream answer shorter than its Content-Length: closing the client connection")
-                self.close_connection = True
-                return
-            if chunked:
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-        except (OSError, http.client.HTTPException):
-            # Client gone or upstream broke mid-stream: this connection cannot be reused.
+            return not ambiguous
+        # What came with the head goes first.
+        up.setblocking(False)
+        early = resp.early
+        if resp.chunked:
+            source = ChunkedSource()
+        elif length is not None:
+            source = LengthSource(length)
+        else:
+            source = CloseSource()
+        stream = Stream(self.connection, up, source, chunked, timeout, early)
+        self.server.streams.run(stream)
+        if stream.failure:
+            log(stream.failure)
+        if not stream.clean:
             self.close_connection = True
+        return stream.clean and not ambiguous and not isinstance(source, CloseSource)
+
+
+class BadUpstream(Exception):
+    """The upstream's body framing is broken: the client connection closes after what was relayed."""
+
+
+class LengthSource:
+    """A body of known length: passes bytes through until the length is reached."""
+
+    def __init__(self, length):
+        self.left = length
+        self.done = length == 0
+
+    def feed(self, data):
+        if len(data) > self.left:
+            data = data[:self.left]  # anything past the length is not this answer's
+        self.left -= len(data)
+        self.done = self.left == 0
+        return [data] if data else []
+
+    def eof(self):
+        if not self.done:
+            raise BadUpstream("upstream answer shorter than its Content-Length: closing the client connection")
+
+
+class CloseSource:
+    """A body that ends with the upstream connection."""
+
+    done = False
+
+    def feed(self, data):
+        return [data]
+
+    def eof(self):
+        self.done = True
+
+
+class ChunkedSource:
+    """The upstream's chunked coding, decoded incrementally (RFC 9112 section 7.1): the pieces of data."""
+
+    def __init__(self):
+        self.buf = b""
+        self.left = 0  # data bytes of the current chunk still to come
+        self.state = "size"  # size | data | crlf | trailer
+        self.done = False
+
+    def feed(self, data):
+        out = []
+        buf = self.buf + data if self.buf else data
+        pos = 0
+        n = len(buf)
+        while pos < n and not self.done:
+            if self.state == "data":
+                take = min(self.left, n - pos)
+                out.append(buf[pos:pos + take])
+                pos += take
+                self.left -= take
+                if self.left == 0:
+                    self.state = "crlf"
+                continue
+            nl = buf.find(b"\n", pos)
+            if nl < 0:
+                if n - pos > 4096:
+                    raise BadUpstream("upstream chunk line too long: closing the client connection")
+                break
+            line = buf[pos:nl + 1]
+            pos = nl + 1
+            if self.state == "crlf":
+                if line not in (b"\r\n", b"\n"):
+                    raise BadUpstream("upstream chunk without its line end: closing the client connection")
+                self.state = "size"
+            elif self.state == "size":
+                m = CHUNK_SIZE.fullmatch(line)
+                if not m:
+                    raise BadUpstream("upstream chunk size unreadable: closing the client connection")
+                self.left = int(m.group(1), 16)
+                self.state = "data" if self.left else "trailer"
+            elif line in (b"\r\n", b"\n"):  # trailer fields end with an empty line; they are not relayed
+                self.done = True
+        self.buf = buf[pos:] if pos < n and not self.done else b""
+        return out
+
+    def eof(self):
+        if not self.done:
+            raise BadUpstream("upstream chunked answer cut short: closing the client connection")
+
+
+class Stream:
+    """One answer's body on its way from the upstream socket to the client's, on the streams thread."""
+
+    __slots__ = ("client", "up", "source", "chunked", "timeout", "pending", "last", "done", "clean", "failure", "early")
+
+    def __init__(self, client, up, source, chunked, timeout, early):
+        self.client, self.up, self.source, self.chunked, self.timeout = client, up, source, chunked, timeout
+        self.pending = b""  # framed bytes the client's socket has not taken yet
+        self.early = early
+        self.last = time.monotonic()
+        self.done = threading.Event()
+        self.clean = False
+        self.failure = None
+
+
+class Streams:
+    """Every answer body, relayed by one thread on one epoll: a token costs a recv, a frame and a send, with
+    no thread hand-off per token (with a thread per connection each token woke a thread that had to win the
+    GIL first, which at 128 streams added ~10 ms at p99 and ~40 ms to the first token)."""
+
+    def __init__(self):
+        self.sel = selectors.DefaultSelector()
+        self.lock = threading.Lock()
+        self.incoming = []
+        self.r, self.w = socket.socketpair()
+        self.r.setblocking(False)
+        self.w.setblocking(False)
+        self.sel.register(self.r, selectors.EVENT_READ, None)
+        threading.Thread(target=self.loop, name="streams", daemon=True).start()
+
+    def run(self, stream):
+        """Relays `stream` and returns when its body ended (or failed); the calling thread only waits."""
+        timeout = stream.client.gettimeout()
+        stream.client.setblocking(False)
+        try:
+            with self.lock:
+                self.incoming.append(stream)
+            try:
+                self.w.send(b"x")
+            except BlockingIOError:
+                pass  # a wake-up is already pending
+            stream.done.wait()
+        finally:
+            try:
+                stream.client.settimeout(timeout)
+            except OSError:
+                pass
+            try:
+                stream.up.setblocking(True)
+            except OSError:
+                pass
+
+    def loop(self):
+        sel = self.sel
+        while True:
+            for key, mask in sel.select(1.0):
+                stream = key.data
+                try:
+                    if stream is None:
+                        self.admit()
+                    elif mask & selectors.EVENT_WRITE:
+                        self.drain(stream)
+                    else:
+                        self.pump(stream)
+                except Exception as err:  # noqa: BLE001 - one stream's fault must not stop every other stream
+                    if stream is not None:
+                        self.finish(stream, "stream relay error: %s" % err.__class__.__name__)
+            self.expire()
+
+    def admit(self):
+        try:
+            while self.r.recv(4096):
+                pass
+        except BlockingIOError:
+            pass
+        with self.lock:
+            new, self.incoming = self.incoming, []
+        for stream in new:
+            try:
+                self.sel.register(stream.up, selectors.EVENT_READ, stream)
+            except (OSError, ValueError):
+                self.finish(stream, "upstream connection lost")
+                continue
+            if stream.early:
+                data, stream.early = stream.early, b""
+                self.deliver(stream, data)
+
+    def pump(self, stream):
+        try:
+            data = stream.up.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        self.deliver(stream, data)
+
+    def deliver(self, stream, data):
+        stream.last = time.monotonic()
+        source = stream.source
+        try:
+            if data:
+                pieces = source.feed(data)
+            else:
+                source.eof()
+                pieces = []
+        except BadUpstream as err:
+            return self.finish(stream, str(err))
+        out = b""
+        for piece in pieces:
+            if piece:
+                out += b"%x\r\n%s\r\n" % (len(piece), piece) if stream.chunked else piece
+        if source.done and stream.chunked:
+            out += b"0\r\n\r\n"
+        if out and not self.send(stream, out):
+            return
+        if source.done and not stream.pending:  # with bytes pending, it ends once the client took them (drain)
+            self.finish(stream, None, clean=True)
+
+    def send(self, stream, out):
+        """Writes to the client; on a full socket, waits for it (the upstream is not read meanwhile)."""
+        if stream.pending:
+            stream.pending += out
+            return True
+        try:
+            n = stream.client.send(out)
+        except BlockingIOError:
+            n = 0
+        except OSError:
+            self.finish(stream, None)  # the client went away
+            return False
+        if n < len(out):
+            stream.pending = out[n:]
+            self.sel.unregister(stream.up)
+            self.sel.register(stream.client, selectors.EVENT_WRITE, stream)
+        return True
+
+    def drain(self, stream):
+        try:
+            n = stream.client.send(stream.pending)
+        except BlockingIOError:
+            return
+        except OSError:
+            return self.finish(stream, None)
+        stream.pending = stream.pending[n:]
+        stream.last = time.monotonic()
+        if stream.pending:
+            return
+        self.sel.unregister(stream.client)
+        if stream.source.done:
+            return self.finish(stream, None, clean=True)
+        self.sel.register(stream.up, selectors.EVENT_READ, stream)
+
+    def expire(self):
+        now = time.monotonic()
+        for key in list(self.sel.get_map().values()):
+            stream = key.data
+            if stream is not None and now - stream.last > stream.timeout:
+                self.finish(stream, "upstream answer stalled past its timeout: closing the client connection")
+
+    def finish(self, stream, failure, clean=False):
+        for sock in (stream.up, stream.client):
+            try:
+                self.sel.unregister(sock)
+            except (KeyError, ValueError, OSError):
+                pass
+        stream.clean = clean
+        stream.failure = failure
+        stream.done.set()
+
+
+class UpstreamPool:
+    """Idle kept-alive connections to the engine (a new TCP connection per request cost the first token a
+    connect and the engine an accept)."""
+
+    def __init__(self, size):
+        self.size = size
+        self.idle = []
+        self.lock = threading.Lock()
+
+    def take(self):
+        while True:
+            with self.lock:
+                if not self.idle:
+                    return None
+                sock = self.idle.pop()
+            # Readable while idle means the engine closed it (or sent what nobody asked for): not reused.
+            try:
+                if not select.select([sock], [], [], 0)[0]:
+                    return sock
+            except (OSError, ValueError):
+                pass
+            sock.close()
+
+    def give(self, sock):
+        with self.lock:
+            if len(self.idle) < self.size:
+                self.idle.append(sock)
+                return
+        sock.close()
 
 
 def linger(sock):
@@ -562,10 +951,14 @@ class GatewayServer(ThreadingHTTPServer):
     evicted for new connections; a watchdog enforces head and body deadlines."""
 
     daemon_threads = True
-    request_queue_size = 128
+    # 1024 clients may connect at once (a load balancer's burst) without their SYNs waiting a second to retry.
+    request_queue_size = 1024
 
     def __init__(self, address, max_connections, max_per_peer):
         super().__init__(address, Gateway)
+        self.streams = Streams()
+        # As many idle engine connections as streams may end at once; the engine's own limit is higher.
+        self.upstreams = UpstreamPool(256)
         self.max_connections = max_connections
         self.max_per_peer = max_per_peer
         self._slots = {}
@@ -712,7 +1105,7 @@ def make_server(env=None):
     env = os.environ if env is None else env
     upstream = env.get("MODEL_DEPLOY_UPSTREAM", "127.0.0.1:8081")
     host, _, port = upstream.rpartition(":")
-    max_connections = max(1, int(env.get("MODEL_DEPLOY_MAX_CONNECTIONS", "256")))
+    max_connections = max(1, int(env.get("MODEL_DEPLOY_MAX_CONNECTIONS", "2048")))
     # One address gets half the slots by default: the load balancer's nodes are a few addresses each.
     max_per_peer = max(1, int(env.get("MODEL_DEPLOY_MAX_CONNECTIONS_PER_PEER", str(max(1, max_connections // 2)))))
     server = GatewayServer((env.get("MODEL_DEPLOY_LISTEN_HOST", "0.0.0.0"), int(env.get("PORT", "8080"))),
@@ -736,6 +1129,9 @@ def make_server(env=None):
 
 
 def main():
+    # A thread back from a socket call waits for the GIL up to this long while another runs Python code;
+    # the default 5 ms showed in every request's first token (issue 26.1).
+    sys.setswitchinterval(float(os.environ.get("MODEL_DEPLOY_SWITCH_INTERVAL_SECONDS", "0.0005")))
     server = make_server()
     cfg = server.config
     log("listening on %s:%d, upstream %s:%d, API key %s" % (

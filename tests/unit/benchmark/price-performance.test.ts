@@ -66,7 +66,7 @@ describe('pricePerformance', () => {
 });
 
 describe('bestStep', () => {
-  const step = (concurrency: number, goodput: number, p95: number): StepResult => ({ concurrency, metrics: metrics(goodput, goodput * 100, goodput, p95), stoppedBy: 'requests', errors: [] });
+  const step = (concurrency: number, goodput: number, p95: number): StepResult => ({ concurrency, metrics: metrics(goodput, goodput * 100, goodput, p95), stoppedBy: 'requests', errors: [], clientLagP99Ms: 0, warnings: [] });
   it('picks the level with the most goodput among those meeting the objective', () => {
     const steps = [step(1, 1, 200), step(4, 3.5, 400), step(16, 9, 1500)];
     expect(bestStep(steps, { p95TtftMs: 1000 })?.concurrency).toBe(4);

@@ -7,7 +7,7 @@ import { resolveWorkload } from '../../../src/benchmark/workload';
 
 function step(concurrency: number, ttft: number, e2el: number): StepResult {
   const outcomes = Array.from({ length: 10 }, () => ({ success: true, promptLen: 100, outputTokens: 11, ttftMs: ttft, itlMs: Array(10).fill(10), latencyMs: e2el, startMs: 0 }));
-  return { concurrency, metrics: calculateMetrics(outcomes, 2, { objective: { p95TtftMs: 500 } }), stoppedBy: 'requests', errors: [] };
+  return { concurrency, metrics: calculateMetrics(outcomes, 2, { objective: { p95TtftMs: 500 } }), stoppedBy: 'requests', errors: [], clientLagP99Ms: 0, warnings: [] };
 }
 
 const workload = resolveWorkload({ concurrencySteps: [1, 4, 16], requests: 10, objective: { p95TtftMs: 500 } });

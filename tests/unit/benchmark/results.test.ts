@@ -14,7 +14,7 @@ const workload = resolveWorkload({ concurrency: 8, requests: 64, promptTokens: 5
 
 function run(at = '2026-11-20T10:00:00.000Z'): BenchmarkRun {
   const outcomes = Array.from({ length: 4 }, (_, i) => ({ success: true, promptLen: 512, outputTokens: 128, ttftMs: 300 + i, itlMs: [20], latencyMs: 3000, startMs: i * 10 }));
-  return { target: 'sagemaker-realtime chat', workload, startedAt: at, steps: [{ concurrency: 8, metrics: calculateMetrics(outcomes, 2, { objective: workload.objective }), stoppedBy: 'requests', errors: [] }] };
+  return { target: 'sagemaker-realtime chat', workload, startedAt: at, steps: [{ concurrency: 8, metrics: calculateMetrics(outcomes, 2, { objective: workload.objective }), stoppedBy: 'requests', errors: [], clientLagP99Ms: 0, warnings: [] }] };
 }
 
 describe('benchmarkKey', () => {

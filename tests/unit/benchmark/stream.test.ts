@@ -66,3 +66,50 @@ describe('StreamTimer', () => {
     expect(t.contentChunks).toBe(1);
   });
 });
+
+describe('StreamTimer parses only what the metrics need', () => {
+  const lines = [
+    chunk('plain'),
+    chunk('with "quotes" and \\ backslash'),
+    'data: {"id":"x","choices": [ {"index":0,"delta":{"role":"assistant","content":""}}]}\n\n',
+    'data: {"choices":[{"index":0,"delta":{"content":null}}]}\n\n',
+    'data: {"choices":[{"index":0,"delta":{"content":"ü"},"logprobs":{"content":[{"token":"ü"}]}}]}\n\n',
+    'data: {"choices":[{"index":0,"text":"completion"}]}\n\n',
+    '{"token":{"id":1,"text":"tgi"}}\n',
+    'data: {"choices":[]}\n\n',
+  ];
+
+  it('reads token lines without JSON.parse: at most the usage line is parsed', () => {
+    const parse = jest.spyOn(JSON, 'parse');
+    try {
+      const t = new StreamTimer(0);
+      for (let i = 0; i < 100; i++) t.push(chunk(`t${i}`), 10 + i);
+      t.push(USAGE + 'data: [DONE]\n\n', 200);
+      t.end(201);
+      expect(t.contentChunks).toBe(100);
+      expect(t.itlMs).toHaveLength(99);
+      expect(parse.mock.calls.length).toBeLessThanOrEqual(1);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('reads every token shape as a full JSON parse would', () => {
+    const t = new StreamTimer(0);
+    lines.forEach((l, i) => t.push(l, 10 * (i + 1)));
+    t.end(100);
+    // Every line but the empty choices carries a token; content strings: all but the empty and null ones.
+    expect(t.ttftMs).toBe(10);
+    expect(t.itlMs).toEqual([10, 10, 10, 10, 10, 10]);
+    expect(t.contentChunks).toBe(5);
+    expect(t.textLength).toBe('plain'.length + 'with "quotes" and \\ backslash'.length + 1 + 'completion'.length + 'tgi'.length);
+    expect(t.latencyMs).toBe(80);
+    expect(t.error).toBeUndefined();
+  });
+
+  it('still reports a line that is not JSON', () => {
+    const t = new StreamTimer(0);
+    t.push('data: {"choices":[{"delta":{"content":"x"}}]\n\n', 1);
+    expect(t.error).toMatch(/unparseable stream line/);
+  });
+});

@@ -42,7 +42,7 @@ describe('gateway slots under attack (issue 20, Medium 4)', () => {
   });
   afterAll(() => engine.close());
   const gateway = (env: Record<string, string> = {}) =>
-    startGateway({ MODEL_DEPLOY_UPSTREAM: `127.0.0.1:${engine.port}`, MODEL_DEPLOY_API_KEY_A: KEY, MODEL_DEPLOY_ACCESS_LOG: '0', ...env });
+    startGateway({ MODEL_DEPLOY_UPSTREAM: `127.0.0.1:${engine.port}`, MODEL_DEPLOY_API_KEY_A: KEY, MODEL_DEPLOY_ACCESS_LOG: '0', MODEL_DEPLOY_MAX_CONNECTIONS: '256', ...env });
 
   const attacks: [HostileKind, number][] = [];
   for (const kind of ['idle', 'slow-ping-body', 'keep-alive', 'slow-headers'] as HostileKind[]) for (const peers of [1, 32]) attacks.push([kind, peers]);
