@@ -38,7 +38,12 @@ export interface CostExplorerState {
   dataUnavailable?: boolean;
   /** Deny ListCostAllocationTags (a role with ce:GetCostAndUsage only). */
   denyListTags?: boolean;
+  /** Deny GetCostAndUsage (a role without ce:GetCostAndUsage). */
+  denyCostAndUsage?: boolean;
 }
+
+const denied = (action: string) =>
+  jsonError('AccessDeniedException', `User: arn:aws:sts::123456789012:assumed-role/deployer/gha is not authorized to perform: ce:${action} on resource: arn:aws:ce:us-east-1:123456789012:/${action}`);
 
 interface TagExpression {
   Key: string;
@@ -71,6 +76,7 @@ function days(start: string, end: string): string[] {
 }
 
 function getCostAndUsage(state: CostExplorerState, p: Record<string, unknown>): Reply {
+  if (state.denyCostAndUsage) return denied('GetCostAndUsage');
   if (state.dataUnavailable) return jsonError('DataUnavailableException', 'Data is not available. Please try to adjust the time period. If you just enabled Cost Explorer, data might not be ingested yet');
   const period = p.TimePeriod as { Start: string; End: string };
   if (p.Granularity !== 'DAILY' || !period?.Start || !period.End) return jsonError('ValidationException', 'fake Cost Explorer models DAILY with a TimePeriod only');
@@ -119,9 +125,7 @@ function getCostAndUsage(state: CostExplorerState, p: Record<string, unknown>): 
 }
 
 function listCostAllocationTags(state: CostExplorerState, p: Record<string, unknown>): Reply {
-  if (state.denyListTags) {
-    return jsonError('AccessDeniedException', 'User: arn:aws:sts::123456789012:assumed-role/deployer/gha is not authorized to perform: ce:ListCostAllocationTags on resource: arn:aws:ce:us-east-1:123456789012:/ListCostAllocationTags');
-  }
+  if (state.denyListTags) return denied('ListCostAllocationTags');
   const wanted = (p.TagKeys as string[] | undefined) ?? undefined;
   const seen = state.seenTags ?? state.activeTags;
   const tags = seen

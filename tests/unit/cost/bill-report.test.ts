@@ -1,0 +1,157 @@
+/**
+ * The bill comparison as the actions run it: cost-report (summary, outputs, the one issue) and the
+ * deploy summary's optional section, against the loopback Cost Explorer and a GitHub fake.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as costReport from '../../../src/actions/cost-report';
+import { runAction } from '../../../src/core/action';
+import { EnvInputs } from '../../../src/core/env';
+import { mapInputSource } from '../../../src/core/inputs';
+import { memoryReporter } from '../../../src/core/log';
+import { billWindow } from '../../../src/cost/bill';
+import { billIssueMarker } from '../../../src/cost/bill-render';
+import { deployBillSection } from '../../../src/cost/bill-report';
+import { targetOf } from '../../../src/config/select';
+import { parseSpec } from '../../../src/config/load';
+import { startCostExplorer, type CostLineItem, type FakeCostExplorer } from '../../support/cost-explorer';
+import { startLoopback, type Loopback, type RecordedRequest } from '../../support/loopback';
+import { sagemaker } from './fixtures';
+
+const TAGS = ['model-deploy:project', 'model-deploy:deployment', 'model-deploy:environment'];
+const SPEC = `version: 1\nproject: test\nenvironments:\n  dev:\n    account: "111111111111"\ndeployments:\n${sagemaker('chat', 'ml.g5.2xlarge')}`;
+
+let ce: FakeCostExplorer;
+let gh: Loopback;
+const issues: { number: number; title: string; body: string; html_url: string }[] = [];
+let workspace: string;
+const saved: Record<string, string | undefined> = {};
+
+function githubHandler(req: RecordedRequest) {
+  if (req.method === 'GET' && req.path.startsWith('/repos/acme/models/issues?')) return { body: issues };
+  if (req.method === 'POST' && req.path === '/repos/acme/models/issues') {
+    const p = req.params as { title: string; body: string };
+    const issue = { number: 20 + issues.length, title: p.title, body: p.body, html_url: `https://github.com/acme/models/issues/${20 + issues.length}` };
+    issues.push(issue);
+    return { status: 201, body: issue };
+  }
+  const one = /^\/repos\/acme\/models\/issues\/(\d+)$/.exec(req.path);
+  if (one && req.method === 'PATCH') return { body: Object.assign(issues.find((i) => i.number === Number(one[1]))!, req.params) };
+  return undefined;
+}
+
+beforeAll(async () => {
+  ce = await startCostExplorer();
+  gh = await startLoopback(githubHandler);
+  workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bill-report-'));
+  fs.writeFileSync(path.join(workspace, 'model-deploy.yml'), SPEC);
+  const env = { AWS_ENDPOINT_URL_COST_EXPLORER: ce.url, AWS_ACCESS_KEY_ID: 'AKIDLOOPBACK', AWS_SECRET_ACCESS_KEY: 'loopback', AWS_EC2_METADATA_DISABLED: 'true', MODEL_DEPLOY_MAX_ATTEMPTS: '1' };
+  for (const [k, v] of Object.entries(env)) {
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+});
+
+afterAll(async () => {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  await Promise.all([ce.close(), gh.close()]);
+  fs.rmSync(workspace, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  ce.requests.length = 0;
+  gh.requests.length = 0;
+});
+
+/** A steady week of chat up to yesterday (the window the action computes from today). */
+function steadyWeek(): CostLineItem[] {
+  const w = billWindow(new Date(), 7);
+  const days = Array.from({ length: 7 }, (_, i) => new Date(Date.parse(`${w.start}T00:00:00Z`) + i * 86400000).toISOString().slice(0, 10));
+  const tags = { 'model-deploy:project': 'test', 'model-deploy:deployment': 'chat', 'model-deploy:environment': 'dev' };
+  return days.map((day) => ({ day, tags, usageType: 'USE1-Host:ml.g5.2xlarge', cost: (24 * 1.515).toFixed(10), quantity: '24', quantityUnit: 'Hrs' }));
+}
+
+async function runReport(inputs: Record<string, string>) {
+  const reporter = memoryReporter();
+  const env = { GITHUB_WORKSPACE: workspace, GITHUB_REPOSITORY: 'acme/models', GITHUB_API_URL: gh.url, INPUT_GITHUB_TOKEN: 'ghs_secret' };
+  const ok = await runAction(costReport, { source: mapInputSource({ config: 'model-deploy.yml', environment: 'dev', 'github-token': 'ghs_secret', ...inputs }), reporter, env, setExitCode: false });
+  return { ok, reporter };
+}
+
+describe('cost-report action', () => {
+  it('writes the summary and outputs, opens the issue, and updates the same issue next time', async () => {
+    ce.state = { items: steadyWeek(), activeTags: TAGS };
+    const first = await runReport({ issue: 'true' });
+    expect(first.ok).toBe(true);
+    expect(first.reporter.captured.summaries.join('\n')).toMatch(/^## Estimate vs bill, last 7 days/);
+    expect(first.reporter.captured.outputs['within-tolerance']).toBe('true');
+    expect(first.reporter.captured.outputs['issue-url']).toBe('https://github.com/acme/models/issues/20');
+    expect(JSON.parse(first.reporter.captured.outputs['report-json']!).deployments[0]).toMatchObject({ deployment: 'chat', withinTolerance: true });
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.title).toBe('Cost report: test (dev), estimate vs bill');
+    expect(issues[0]?.body.startsWith(billIssueMarker('test', 'dev'))).toBe(true);
+
+    ce.state = { items: steadyWeek().map((i) => ({ ...i, cost: (30 * 1.515).toFixed(10), quantity: '30' })), activeTags: TAGS };
+    gh.requests.length = 0;
+    const second = await runReport({ issue: 'true' });
+    expect(second.reporter.captured.outputs['within-tolerance']).toBe('false');
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.body).toMatch(/\| chat \| 7 \| \$254\.80 \| \$318\.15 \| ⚠️ \+24\.9% \|/);
+    expect(gh.requests.map((r) => r.method)).toEqual(['GET', 'PATCH']);
+    expect(second.reporter.allText()).not.toContain('ghs_secret');
+  });
+
+  it('says the tags are not activated as a warning, and leaves within-tolerance empty', async () => {
+    ce.state = { items: steadyWeek(), activeTags: ['model-deploy:project', 'model-deploy:environment'] };
+    const { ok, reporter } = await runReport({});
+    expect(ok).toBe(true);
+    expect(reporter.captured.annotations).toEqual([expect.objectContaining({ level: 'warning', title: 'Cost allocation tags not activated' })]);
+    expect(reporter.captured.outputs['within-tolerance']).toBe('');
+    expect(gh.requests).toEqual([]);
+  });
+
+  it('refuses issue: true without a repository before asking Cost Explorer anything', async () => {
+    ce.state = { items: steadyWeek(), activeTags: TAGS };
+    const reporter = memoryReporter();
+    const ok = await runAction(costReport, { source: mapInputSource({ config: 'model-deploy.yml', environment: 'dev', issue: 'true', 'github-token': 'ghs_secret' }), reporter, env: { GITHUB_WORKSPACE: workspace }, setExitCode: false });
+    expect(ok).toBe(false);
+    expect(reporter.allText()).toMatch(/GITHUB_REPOSITORY is not set/);
+    expect(ce.requests).toEqual([]);
+  });
+
+  it('rejects days outside 1-90 at the input', async () => {
+    const { ok, reporter } = await runReport({ days: '120' });
+    expect(ok).toBe(false);
+    expect(reporter.allText()).toMatch(/days/);
+    expect(ce.requests).toEqual([]);
+  });
+});
+
+describe('deploy summary section', () => {
+  const target = () => targetOf(parseSpec(SPEC, 'model-deploy.yml'), path.join(workspace, 'model-deploy.yml'), { deployment: 'chat', environment: 'dev' });
+
+  it('shows the last days against the bill', async () => {
+    ce.state = { items: steadyWeek(), activeTags: TAGS };
+    const md = await deployBillSection(target(), 7, { reporter: memoryReporter(), env: new EnvInputs({}) });
+    expect(md).toMatch(/\| chat \| 7 \| \$254\.80 \| \$254\.52 \| ✅ -0\.1% \|/);
+  });
+
+  it('is off at 0 days (no call), and never fails the deploy: a role without ce:GetCostAndUsage is one info line', async () => {
+    const reporter = memoryReporter();
+    const run = { reporter, env: new EnvInputs({}) };
+    expect(await deployBillSection(target(), 0, run)).toBeUndefined();
+    expect(ce.requests).toEqual([]);
+    ce.state = { items: [], activeTags: TAGS, denyCostAndUsage: true };
+    expect(await deployBillSection(target(), 7, run)).toBeUndefined();
+    expect(reporter.captured.lines.join('\n')).toMatch(/Estimate vs bill skipped: .*ce:GetCostAndUsage/);
+  });
+
+  it('adds nothing while Cost Explorer has no data yet (a new deployment)', async () => {
+    ce.state = { items: [], activeTags: TAGS };
+    expect(await deployBillSection(target(), 7, { reporter: memoryReporter(), env: new EnvInputs({}) })).toBeUndefined();
+  });
+});
