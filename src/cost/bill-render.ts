@@ -44,6 +44,12 @@ export function billCommentLines(c: BillComparison, deployment: string): string[
   return line ? [line] : [];
 }
 
+/** Every compared deployment's lines, by name: what the PR comment's `billed` option takes. */
+export function billedByDeployment(c: BillComparison): Record<string, string[]> {
+  const entries = c.deployments.map((d): [string, string[]] => [d.deployment, billCommentLines(c, d.deployment)]);
+  return Object.fromEntries(entries.filter(([, lines]) => lines.length > 0));
+}
+
 function partRows(b: DeploymentBill): string[] {
   return b.parts.map((p) => {
     const types = p.usageTypes.slice(0, 4).map((u) => `\`${escapeText(u.usageType)}\``).join(', ') + (p.usageTypes.length > 4 ? `, and ${p.usageTypes.length - 4} more` : '');

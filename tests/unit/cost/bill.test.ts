@@ -4,7 +4,10 @@
  * GitHub fake. Line items are hand-priced: ml.g5.2xlarge hosting in us-east-1 at $1.515 an hour.
  */
 import { compareWithBill, billPartOf, billWindow, costExplorerRegion, type BillComparison } from '../../../src/cost/bill';
-import { billCommentLines, billIssueMarker, billMarkdown } from '../../../src/cost/bill-render';
+import { billCommentLines, billIssueMarker, billMarkdown, billedByDeployment } from '../../../src/cost/bill-render';
+import { estimateDeployments } from '../../../src/cost/estimate';
+import { renderReport } from '../../../src/cost/render';
+import { buildReport } from '../../../src/cost/report';
 import { upsertReportIssue } from '../../../src/cost/bill-issue';
 import { formatMoney } from '../../../src/cost/money';
 import type { Spec } from '../../../src/config/types';
@@ -307,5 +310,19 @@ describe('the report issue', () => {
     expect(md).toMatch(/^### Estimate vs bill, last 7 days \(2026-11-29 to 2026-12-06, end excluded\)/);
     expect(md).toMatch(/\| chat \| 7 \| \$254\.\d\d \| \$254\.\d\d \| ✅ [+-]?\d\.\d% \|/);
     expect(md).toContain('| Instances | `USE1-Host:ml.g5.2xlarge` | $254.52 | $254.52 |');
+  });
+});
+
+describe('the PR comment', () => {
+  it('shows "last 7 days: estimated $X, billed $Y" under the deployments the comment touches, and only those', async () => {
+    ce.state = { items: WEEK.flatMap((d) => [...steadyDay(d), ...steadyDay(d, 'batch')]), activeTags: TAGS };
+    const c = await compare([spec.deployments.chat!, spec.deployments.batch!]);
+    const billed = billedByDeployment(c);
+    expect(Object.keys(billed).sort()).toEqual(['batch', 'chat']);
+    const report = buildReport({ project: 'test', head: estimateDeployments([spec.deployments.chat!]), prices: [] });
+    const body = renderReport(report, { billed });
+    expect(body).toContain('**Checked against the bill**\n- chat: last 7 days: estimated $254.80, billed $254.80 (0.0%)\n');
+    expect(body).not.toMatch(/- batch:/);
+    expect(renderReport(report)).not.toContain('Checked against the bill');
   });
 });
