@@ -149,3 +149,34 @@ export async function startCostExplorer(state: CostExplorerState = { items: [], 
   });
   return Object.assign(fake, loop, { queries: () => loop.requests.filter((r) => r.operation === 'GetCostAndUsage') });
 }
+
+/**
+ * For a suite: starts the fake before its tests and points the SDK at it (AWS_ENDPOINT_URL_COST_EXPLORER,
+ * loopback credentials, one attempt), then restores the environment and stops it. Returns the running fake.
+ */
+export function useCostExplorer(): () => FakeCostExplorer {
+  let fake: FakeCostExplorer | undefined;
+  const saved: Record<string, string | undefined> = {};
+  beforeAll(async () => {
+    fake = await startCostExplorer();
+    const env = { AWS_ENDPOINT_URL_COST_EXPLORER: fake.url, AWS_ACCESS_KEY_ID: 'AKIDLOOPBACK', AWS_SECRET_ACCESS_KEY: 'loopback', AWS_EC2_METADATA_DISABLED: 'true', MODEL_DEPLOY_MAX_ATTEMPTS: '1' };
+    for (const [k, v] of Object.entries(env)) {
+      saved[k] = process.env[k];
+      process.env[k] = v;
+    }
+  });
+  afterAll(async () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await fake?.close();
+  });
+  beforeEach(() => {
+    if (fake) fake.requests.length = 0;
+  });
+  return () => {
+    if (!fake) throw new Error('useCostExplorer: the fake runs only inside the suite');
+    return fake;
+  };
+}

@@ -15,18 +15,18 @@ import { billIssueMarker } from '../../../src/cost/bill-render';
 import { deployBillSection } from '../../../src/cost/bill-report';
 import { targetOf } from '../../../src/config/select';
 import { parseSpec } from '../../../src/config/load';
-import { startCostExplorer, type CostLineItem, type FakeCostExplorer } from '../../support/cost-explorer';
+import { useCostExplorer, type CostLineItem, type FakeCostExplorer } from '../../support/cost-explorer';
 import { startLoopback, type Loopback, type RecordedRequest } from '../../support/loopback';
 import { sagemaker } from './fixtures';
 
 const TAGS = ['model-deploy:project', 'model-deploy:deployment', 'model-deploy:environment'];
 const SPEC = `version: 1\nproject: test\nenvironments:\n  dev:\n    account: "111111111111"\ndeployments:\n${sagemaker('chat', 'ml.g5.2xlarge')}`;
 
+const fake = useCostExplorer();
 let ce: FakeCostExplorer;
 let gh: Loopback;
 const issues: { number: number; title: string; body: string; html_url: string }[] = [];
 let workspace: string;
-const saved: Record<string, string | undefined> = {};
 
 function githubHandler(req: RecordedRequest) {
   if (req.method === 'GET' && req.path.startsWith('/repos/acme/models/issues?')) return { body: issues };
@@ -42,28 +42,18 @@ function githubHandler(req: RecordedRequest) {
 }
 
 beforeAll(async () => {
-  ce = await startCostExplorer();
   gh = await startLoopback(githubHandler);
   workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bill-report-'));
   fs.writeFileSync(path.join(workspace, 'model-deploy.yml'), SPEC);
-  const env = { AWS_ENDPOINT_URL_COST_EXPLORER: ce.url, AWS_ACCESS_KEY_ID: 'AKIDLOOPBACK', AWS_SECRET_ACCESS_KEY: 'loopback', AWS_EC2_METADATA_DISABLED: 'true', MODEL_DEPLOY_MAX_ATTEMPTS: '1' };
-  for (const [k, v] of Object.entries(env)) {
-    saved[k] = process.env[k];
-    process.env[k] = v;
-  }
 });
 
 afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  await Promise.all([ce.close(), gh.close()]);
+  await gh.close();
   fs.rmSync(workspace, { recursive: true, force: true });
 });
 
 beforeEach(() => {
-  ce.requests.length = 0;
+  ce = fake();
   gh.requests.length = 0;
 });
 

@@ -11,7 +11,7 @@ import { buildReport } from '../../../src/cost/report';
 import { upsertReportIssue } from '../../../src/cost/bill-issue';
 import { formatMoney } from '../../../src/cost/money';
 import type { Spec } from '../../../src/config/types';
-import { startCostExplorer, type CostLineItem, type FakeCostExplorer } from '../../support/cost-explorer';
+import { useCostExplorer, type CostLineItem, type FakeCostExplorer } from '../../support/cost-explorer';
 import { startLoopback, type Loopback, type RecordedRequest } from '../../support/loopback';
 import { sagemaker, specOf } from './fixtures';
 
@@ -20,28 +20,10 @@ const WEEK = ['2026-11-29', '2026-11-30', '2026-12-01', '2026-12-02', '2026-12-0
 const TAGS = ['model-deploy:project', 'model-deploy:deployment', 'model-deploy:environment'];
 const HOST = 1.515;
 
+const fake = useCostExplorer();
 let ce: FakeCostExplorer;
-const saved: Record<string, string | undefined> = {};
-
-beforeAll(async () => {
-  ce = await startCostExplorer();
-  const env = { AWS_ENDPOINT_URL_COST_EXPLORER: ce.url, AWS_ACCESS_KEY_ID: 'AKIDLOOPBACK', AWS_SECRET_ACCESS_KEY: 'loopback', AWS_EC2_METADATA_DISABLED: 'true', MODEL_DEPLOY_MAX_ATTEMPTS: '1' };
-  for (const [k, v] of Object.entries(env)) {
-    saved[k] = process.env[k];
-    process.env[k] = v;
-  }
-});
-
-afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  await ce.close();
-});
-
 beforeEach(() => {
-  ce.requests.length = 0;
+  ce = fake();
 });
 
 const spec: Spec = specOf(
