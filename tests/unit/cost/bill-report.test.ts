@@ -13,6 +13,7 @@ import { memoryReporter } from '../../../src/core/log';
 import { billWindow } from '../../../src/cost/bill';
 import { billIssueMarker } from '../../../src/cost/bill-render';
 import { deployBillSection } from '../../../src/cost/bill-report';
+import { upsertReportIssue } from '../../../src/cost/bill-issue';
 import { targetOf } from '../../../src/config/select';
 import { parseSpec } from '../../../src/config/load';
 import { useCostExplorer, type CostLineItem, type FakeCostExplorer } from '../../support/cost-explorer';
@@ -25,24 +26,34 @@ const SPEC = `version: 1\nproject: test\nenvironments:\n  dev:\n    account: "11
 const fake = useCostExplorer();
 let ce: FakeCostExplorer;
 let gh: Loopback;
-const issues: { number: number; title: string; body: string; html_url: string }[] = [];
 let workspace: string;
 
-function githubHandler(req: RecordedRequest) {
-  if (req.method === 'GET' && req.path.startsWith('/repos/acme/models/issues?')) return { body: issues };
-  if (req.method === 'POST' && req.path === '/repos/acme/models/issues') {
-    const p = req.params as { title: string; body: string };
-    const issue = { number: 20 + issues.length, title: p.title, body: p.body, html_url: `https://github.com/acme/models/issues/${20 + issues.length}` };
-    issues.push(issue);
-    return { status: 201, body: issue };
-  }
-  const one = /^\/repos\/acme\/models\/issues\/(\d+)$/.exec(req.path);
-  if (one && req.method === 'PATCH') return { body: Object.assign(issues.find((i) => i.number === Number(one[1]))!, req.params) };
-  return undefined;
+/** GitHub's issues API for acme/models: an open pull request that quotes the marker, an unrelated issue. */
+function fakeIssues() {
+  const issues: { number: number; title: string; body: string; html_url: string; pull_request?: object }[] = [
+    { number: 3, title: 'A pull request', body: billIssueMarker('test', 'dev'), html_url: 'https://github.com/acme/models/pull/3', pull_request: {} },
+    { number: 4, title: 'Unrelated', body: 'hello', html_url: 'https://github.com/acme/models/issues/4' },
+  ];
+  const handler = (req: RecordedRequest) => {
+    if (req.method === 'GET' && req.path.startsWith('/repos/acme/models/issues?')) return { body: issues };
+    if (req.method === 'POST' && req.path === '/repos/acme/models/issues') {
+      const p = req.params as { title: string; body: string };
+      const issue = { number: 10 + issues.length, title: p.title, body: p.body, html_url: `https://github.com/acme/models/issues/${10 + issues.length}` };
+      issues.push(issue);
+      return { status: 201, body: issue };
+    }
+    const one = /^\/repos\/acme\/models\/issues\/(\d+)$/.exec(req.path);
+    if (one && req.method === 'PATCH') return { body: Object.assign(issues.find((i) => i.number === Number(one[1]))!, req.params) };
+    return undefined;
+  };
+  return { issues, handler };
 }
 
+const repo = fakeIssues();
+const reports = () => repo.issues.filter((i) => !i.pull_request && i.body.startsWith(billIssueMarker('test', 'dev')));
+
 beforeAll(async () => {
-  gh = await startLoopback(githubHandler);
+  gh = await startLoopback(repo.handler);
   workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bill-report-'));
   fs.writeFileSync(path.join(workspace, 'model-deploy.yml'), SPEC);
 });
@@ -79,18 +90,16 @@ describe('cost-report action', () => {
     expect(first.ok).toBe(true);
     expect(first.reporter.captured.summaries.join('\n')).toMatch(/^## Estimate vs bill, last 7 days/);
     expect(first.reporter.captured.outputs['within-tolerance']).toBe('true');
-    expect(first.reporter.captured.outputs['issue-url']).toBe('https://github.com/acme/models/issues/20');
+    expect(first.reporter.captured.outputs['issue-url']).toBe('https://github.com/acme/models/issues/12');
     expect(JSON.parse(first.reporter.captured.outputs['report-json']!).deployments[0]).toMatchObject({ deployment: 'chat', withinTolerance: true });
-    expect(issues).toHaveLength(1);
-    expect(issues[0]?.title).toBe('Cost report: test (dev), estimate vs bill');
-    expect(issues[0]?.body.startsWith(billIssueMarker('test', 'dev'))).toBe(true);
+    expect(reports()).toEqual([expect.objectContaining({ number: 12, title: 'Cost report: test (dev), estimate vs bill' })]);
 
     ce.state = { items: steadyWeek().map((i) => ({ ...i, cost: (30 * 1.515).toFixed(10), quantity: '30' })), activeTags: TAGS };
     gh.requests.length = 0;
     const second = await runReport({ issue: 'true' });
     expect(second.reporter.captured.outputs['within-tolerance']).toBe('false');
-    expect(issues).toHaveLength(1);
-    expect(issues[0]?.body).toMatch(/\| chat \| 7 \| \$254\.80 \| \$318\.15 \| ⚠️ \+24\.9% \|/);
+    expect(reports()).toHaveLength(1);
+    expect(reports()[0]?.body).toMatch(/\| chat \| 7 \| \$254\.80 \| \$318\.15 \| ⚠️ \+24\.9% \|/);
     expect(gh.requests.map((r) => r.method)).toEqual(['GET', 'PATCH']);
     expect(second.reporter.allText()).not.toContain('ghs_secret');
   });
@@ -143,5 +152,33 @@ describe('deploy summary section', () => {
   it('adds nothing while Cost Explorer has no data yet (a new deployment)', async () => {
     ce.state = { items: [], activeTags: TAGS };
     expect(await deployBillSection(target(), 7, { reporter: memoryReporter(), env: new EnvInputs({}) })).toBeUndefined();
+  });
+});
+
+describe('the report issue', () => {
+  it('opens one issue, then updates that one (found by its hidden marker), never a pull request that quotes it', async () => {
+    const fake = fakeIssues();
+    const server = await startLoopback(fake.handler);
+    try {
+      const marker = billIssueMarker('test', 'dev');
+      const write = (body: string) => upsertReportIssue({ token: 'ghs_secret', apiUrl: server.url, owner: 'acme', repo: 'models', marker, title: 'Cost report: test (dev)', body, retryBaseMs: 1 });
+      const first = await write('week 1');
+      expect(first).toMatchObject({ action: 'created', number: 12 });
+      const second = await write('week 2');
+      expect(second).toMatchObject({ action: 'updated', number: 12 });
+      const third = await write('week 2');
+      expect(third).toMatchObject({ action: 'unchanged', number: 12 });
+      expect(fake.issues.filter((i) => i.body.startsWith(marker) && !i.pull_request)).toHaveLength(1);
+      expect(fake.issues.find((i) => i.number === 12)?.body).toBe(`${marker}\nweek 2`);
+      expect(server.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual([
+        'GET /repos/acme/models/issues',
+        'POST /repos/acme/models/issues',
+        'GET /repos/acme/models/issues',
+        'PATCH /repos/acme/models/issues/12',
+        'GET /repos/acme/models/issues',
+      ]);
+    } finally {
+      await server.close();
+    }
   });
 });

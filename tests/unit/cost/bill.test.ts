@@ -8,11 +8,9 @@ import { billCommentLines, billIssueMarker, billMarkdown, billedByDeployment } f
 import { estimateDeployments } from '../../../src/cost/estimate';
 import { renderReport } from '../../../src/cost/render';
 import { buildReport } from '../../../src/cost/report';
-import { upsertReportIssue } from '../../../src/cost/bill-issue';
 import { formatMoney } from '../../../src/cost/money';
 import type { Spec } from '../../../src/config/types';
 import { useCostExplorer, type CostLineItem, type FakeCostExplorer } from '../../support/cost-explorer';
-import { startLoopback, type Loopback, type RecordedRequest } from '../../support/loopback';
 import { sagemaker, specOf } from './fixtures';
 
 const NOW = new Date('2026-12-06T07:40:00Z');
@@ -232,55 +230,6 @@ describe('estimate against the bill', () => {
 });
 
 describe('the report issue', () => {
-  let gh: Loopback | undefined;
-  afterEach(async () => gh?.close());
-
-  function fakeIssues() {
-    const issues: { number: number; title: string; body: string; html_url: string; pull_request?: object }[] = [
-      { number: 3, title: 'A pull request', body: billIssueMarker('test', 'dev'), html_url: 'https://github.com/acme/models/pull/3', pull_request: {} },
-      { number: 4, title: 'Unrelated', body: 'hello', html_url: 'https://github.com/acme/models/issues/4' },
-    ];
-    const handler = (req: RecordedRequest) => {
-      if (req.method === 'GET' && req.path.startsWith('/repos/acme/models/issues?')) return { body: issues };
-      if (req.method === 'POST' && req.path === '/repos/acme/models/issues') {
-        const p = req.params as { title: string; body: string };
-        const issue = { number: 10 + issues.length, title: p.title, body: p.body, html_url: `https://github.com/acme/models/issues/${10 + issues.length}` };
-        issues.push(issue);
-        return { status: 201, body: issue };
-      }
-      const one = /^\/repos\/acme\/models\/issues\/(\d+)$/.exec(req.path);
-      if (one && req.method === 'PATCH') {
-        const issue = issues.find((i) => i.number === Number(one[1]))!;
-        Object.assign(issue, req.params);
-        return { body: issue };
-      }
-      return undefined;
-    };
-    return { issues, handler };
-  }
-
-  it('opens one issue, then updates that one (found by its hidden marker), never a pull request that quotes it', async () => {
-    const fake = fakeIssues();
-    gh = await startLoopback(fake.handler);
-    const marker = billIssueMarker('test', 'dev');
-    const write = (body: string) => upsertReportIssue({ token: 'ghs_secret', apiUrl: gh!.url, owner: 'acme', repo: 'models', marker, title: 'Cost report: test (dev)', body, retryBaseMs: 1 });
-    const first = await write('week 1');
-    expect(first).toMatchObject({ action: 'created', number: 12 });
-    const second = await write('week 2');
-    expect(second).toMatchObject({ action: 'updated', number: 12 });
-    const third = await write('week 2');
-    expect(third).toMatchObject({ action: 'unchanged', number: 12 });
-    expect(fake.issues.filter((i) => i.body.startsWith(marker) && !i.pull_request)).toHaveLength(1);
-    expect(fake.issues.find((i) => i.number === 12)?.body).toBe(`${marker}\nweek 2`);
-    expect(gh.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual([
-      'GET /repos/acme/models/issues',
-      'POST /repos/acme/models/issues',
-      'GET /repos/acme/models/issues',
-      'PATCH /repos/acme/models/issues/12',
-      'GET /repos/acme/models/issues',
-    ]);
-  });
-
   it('the marker is a valid HTML comment whatever the project is called', () => {
     expect(billIssueMarker('a--b', 'dev')).toBe('<!-- model-deploy:cost-report project=a-b environment=dev -->');
   });
