@@ -10,7 +10,6 @@ import { selectDeployment, selectEnvironment, type Target, type TargetInputs } f
 import { compareWithBill, type BillComparison } from './bill';
 import { billIssueMarker, billMarkdown } from './bill-render';
 import { upsertReportIssue, type ReportIssueResult } from './bill-issue';
-import { formatMoney } from './money';
 
 export type BillReportTarget = Omit<TargetInputs, 'region'> & { workspace: string };
 
@@ -46,7 +45,7 @@ export async function reportBill(target: BillReportTarget, request: BillReportRe
   }
   const comparison = await compareWithBill(
     { spec, deployments, environmentName: target.environment, environment },
-    { days: request.days, now: request.now ?? new Date(), hoursPerMonth: request.hoursPerMonth, format: formatMoney },
+    { days: request.days, now: request.now ?? new Date(), hoursPerMonth: request.hoursPerMonth },
   );
   const markdown = billMarkdown(comparison, '##');
   if (comparison.notice) run.reporter.warning(comparison.notice.message, undefined, comparison.notice.state === 'tags-inactive' ? 'Cost allocation tags not activated' : 'No billing data yet');
@@ -75,7 +74,7 @@ export async function deployBillSection(target: Target, days: number, run: RunCo
   try {
     const c = await compareWithBill(
       { spec: target.spec, deployments: [target.deployment], environmentName: target.environmentName, environment: target.environment },
-      { days, now, format: formatMoney },
+      { days, now },
     );
     if (c.notice?.state === 'no-data') return undefined;
     return billMarkdown(c);

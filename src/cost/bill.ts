@@ -18,7 +18,7 @@ import { regionsFor } from '../config/regions';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import type { Currency } from '../prices/currency';
 import { DEFAULT_HOURS_PER_MONTH, estimateDeployment, type CostComponent, type DeploymentEstimate } from './estimate';
-import { roundTo, type Range } from './money';
+import { formatMoney, roundTo, type Range } from './money';
 
 /** The estimate is on target when the bill is within this share of it (the issue's goal for a steady endpoint). */
 export const BILL_TOLERANCE_PERCENT = 10;
@@ -321,7 +321,8 @@ function componentsOf(estimate: DeploymentEstimate): CostComponent[] {
   return estimate.resources.flatMap((r) => r.components);
 }
 
-function explain(part: BillPartComparison, gap: number, d: Deployment, currency: Currency, hoursPerMonth: number, format: (n: number, c: Currency) => string): string {
+function explain(part: BillPartComparison, gap: number, d: Deployment, currency: Currency, hoursPerMonth: number): string {
+  const format = formatMoney;
   const types = part.usageTypes.slice(0, 3).map((u) => u.usageType).join(', ');
   const billed = `${format(part.billed, currency)} billed`;
   const def = BILL_PARTS.find((p) => p.id === part.id);
@@ -345,7 +346,6 @@ function explain(part: BillPartComparison, gap: number, d: Deployment, currency:
 export interface CompareOptions {
   /** hours per month of the estimate (730). */
   hoursPerMonth?: number;
-  format: (n: number, c: Currency) => string;
 }
 
 /** Compares one deployment's estimate (the part in the bill's currency) with its billed lines. */
@@ -360,7 +360,7 @@ export function compareDeployment(d: Deployment, estimates: DeploymentEstimate[]
   const components = estimate ? componentsOf(estimate) : [];
   const parts: BillPartComparison[] = BILL_PARTS.map((p) => {
     const own = compared.filter((l) => billPartOf(l.usageType).id === p.id);
-    const byType = new Map<string, { usageType: string; amount: number; quantity: number; unit: string }>();
+    const byType = new Map<string, BillPartComparison['usageTypes'][number]>();
     for (const l of own) {
       const t = byType.get(l.usageType) ?? { usageType: l.usageType, amount: 0, quantity: 0, unit: l.quantityUnit };
       t.amount += l.amount;
@@ -399,7 +399,7 @@ export function compareDeployment(d: Deployment, estimates: DeploymentEstimate[]
           .map((p) => ({ p, gap: gapTo(p.estimated ?? { low: 0, high: 0 }, p.billed) }))
           .filter(({ gap }) => Math.abs(gap) >= floor)
           .sort((a, b) => Math.abs(b.gap) - Math.abs(a.gap))
-          .map(({ p, gap }) => explain(p, gap, d, currency, hoursPerMonth, o.format));
+          .map(({ p, gap }) => explain(p, gap, d, currency, hoursPerMonth));
   return {
     deployment: d.name,
     currency,
@@ -428,7 +428,6 @@ export interface BillRequest {
   now: Date;
   hoursPerMonth?: number;
   credentials?: Credentials;
-  format: (n: number, c: Currency) => string;
 }
 
 /** The door: every deployment of the target, its estimate against Cost Explorer's last `days` full days. */
@@ -449,7 +448,7 @@ export async function compareWithBill(target: BillTarget, request: BillRequest):
       estimates,
       reading.lines.filter((l) => l.deployment === d.name),
       window,
-      { hoursPerMonth: request.hoursPerMonth, format: request.format },
+      { hoursPerMonth: request.hoursPerMonth },
     );
   });
   return { window, metric: BILL_METRIC, deployments };

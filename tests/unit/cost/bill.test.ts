@@ -8,7 +8,6 @@ import { billCommentLines, billIssueMarker, billMarkdown, billedByDeployment } f
 import { estimateDeployments } from '../../../src/cost/estimate';
 import { renderReport } from '../../../src/cost/render';
 import { buildReport } from '../../../src/cost/report';
-import { formatMoney } from '../../../src/cost/money';
 import type { Spec } from '../../../src/config/types';
 import { useCostExplorer, type CostLineItem, type FakeCostExplorer } from '../../support/cost-explorer';
 import { sagemaker, specOf } from './fixtures';
@@ -52,9 +51,8 @@ function steadyDay(day: string, deployment = 'chat'): CostLineItem[] {
   ];
 }
 
-const format = (n: number, c: 'USD' | 'CNY') => formatMoney(n, c);
 const compare = (deployments = [spec.deployments.chat!], days = 7) =>
-  compareWithBill({ spec, deployments, environmentName: 'dev', environment: spec.environments.dev }, { days, now: NOW, format });
+  compareWithBill({ spec, deployments, environmentName: 'dev', environment: spec.environments.dev }, { days, now: NOW });
 
 describe('reading the bill', () => {
   it('asks Cost Explorer in us-east-1 for DAILY UnblendedCost by deployment tag and usage type, filtered on the project, environment and usage records', async () => {
