@@ -3,6 +3,7 @@ import { benchmarkAfterDeploy } from '../benchmark/after-deploy';
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { resolveTarget, Target } from '../config/select';
+import { deployBillSection } from '../cost/bill-report';
 import { completedRegions, DEPLOY_MODES, deployEndpoint, failedRegion, RegionResult, RegionStatus, Timing } from '../deploy/flow';
 import { DeployError, errorMessage } from '../core/errors';
 
@@ -50,6 +51,13 @@ export const definition = {
       default: 'false',
     },
     'benchmark-results': { description: 'Folder the benchmark result is written to (commit it so the PR cost comment can read it).', default: '.model-deploy/benchmarks/' },
+    'bill-days': {
+      description: "Add the estimate against the bill of the last N full days to the summary (Cost Explorer, by the stack's tags; the role needs ce:GetCostAndUsage). 0: off.",
+      type: 'integer',
+      default: '0',
+      min: 0,
+      max: 90,
+    },
   },
   outputs: {
     'stack-name': { description: 'CloudFormation stack name.' },
@@ -166,6 +174,8 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
     throw err;
   });
   for (const r of results) await ctx.reporter.summary(regionSummary(target, r));
+  const bill = await deployBillSection(target, inputs['bill-days'], ctx);
+  if (bill) await ctx.reporter.summary(bill);
   // Several regions: the scalar outputs name the first; `outputs` carries every region's.
   const [first] = results;
   if (!first) return;

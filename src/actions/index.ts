@@ -5,6 +5,7 @@
 import type { ActionModule } from '../core/action';
 import type { ActionDefinition, InputDefinition, OutputDefinition } from '../core/inputs';
 import * as buildModel from './build-model';
+import * as costReport from './cost-report';
 import * as deployEndpoint from './deploy-endpoint';
 import * as estimateCost from './estimate-cost';
 import { ACTION_NAMES } from './names';
@@ -13,7 +14,7 @@ import * as rotateKey from './rotate-key';
 
 export { ACTION_NAMES } from './names';
 
-export const ACTION_MODULES: readonly ActionModule<ActionDefinition>[] = [buildModel, deployEndpoint, rotateKey, promoteModel, estimateCost] as never;
+export const ACTION_MODULES: readonly ActionModule<ActionDefinition>[] = [buildModel, deployEndpoint, rotateKey, promoteModel, estimateCost, costReport] as never;
 export const ACTIONS: readonly ActionDefinition[] = ACTION_MODULES.map((m) => m.definition);
 
 export function actionModule(name: string): ActionModule<ActionDefinition> | undefined {

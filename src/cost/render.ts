@@ -26,6 +26,8 @@ export interface RenderOptions {
   limit?: number;
   /** Shown under the table (a link to the run, the JSON artifact). */
   footer?: string;
+  /** Per deployment name, its bill lines ("last 7 days: estimated $X, billed $Y", bill-render.ts). */
+  billed?: Record<string, string[]>;
 }
 
 const ORIGIN_LABEL: Record<Price['origin'], string> = {
@@ -267,6 +269,8 @@ function optionalSections(report: CostReport, options: RenderOptions): string[] 
   const optional: string[] = [];
   const changed = report.changes.map(whatChanged).filter((x): x is string => x !== undefined);
   if (changed.length) optional.push(['**What changed**', ...changed].join('\n'));
+  const billed = report.changes.flatMap((c) => (c.next ? options.billed?.[c.name] ?? [] : []).map((l) => `- ${escapeText(c.label)}: ${escapeText(l)}`));
+  if (billed.length) optional.push(['**Checked against the bill**', ...billed].join('\n'));
   for (const t of report.totals) {
     const chart = mermaidChart(report, t.currency);
     if (chart) optional.push(chart);

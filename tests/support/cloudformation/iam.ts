@@ -120,5 +120,7 @@ export function roleStatements(rendered: Rendered, roleId: string): Statement[] 
     if (doc) out.push(...doc.Statement);
   }
   for (const p of list<Json>(role.Policies)) out.push(...p.PolicyDocument.Statement);
+  // Stand-alone inline policies (AWS::IAM::RolePolicy) name their role (a Ref resolves to the logical id here).
+  for (const r of Object.values(rendered.resources)) if (r.Type === 'AWS::IAM::RolePolicy' && [roleId, role.RoleName].includes(r.Properties.RoleName)) out.push(...r.Properties.PolicyDocument.Statement);
   return out;
 }

@@ -13,11 +13,11 @@ import { readTemplate } from '../../support/cloudformation/template';
 
 const SRC = path.join(ROOT, 'src');
 /** The modules the deploy role runs. promote/ runs as the promotion roles; core/credentials assumes them. */
-const DEPLOY_ROLE_CODE = ['deploy', 'image', 'keys', 'benchmark', path.join('cost', 'live.ts')];
+const DEPLOY_ROLE_CODE = ['deploy', 'image', 'keys', 'benchmark', path.join('cost', 'live.ts'), path.join('cost', 'bill.ts')];
 
 /** IAM service prefix of each SDK client package. */
 const SERVICE: Record<string, string> = {
-  acm: 'acm', cloudformation: 'cloudformation', 'cloudwatch-logs': 'logs', codebuild: 'codebuild', ecr: 'ecr', ecs: 'ecs', ec2: 'ec2',
+  acm: 'acm', cloudformation: 'cloudformation', 'cost-explorer': 'ce', 'cloudwatch-logs': 'logs', codebuild: 'codebuild', ecr: 'ecr', ecs: 'ecs', ec2: 'ec2',
   pricing: 'pricing', s3: 's3', sagemaker: 'sagemaker', 'sagemaker-runtime': 'sagemaker', 'secrets-manager': 'secretsmanager',
   'service-quotas': 'servicequotas', ssm: 'ssm', sts: 'sts', route53: 'route53', 'elastic-load-balancing-v2': 'elasticloadbalancing',
 };

@@ -57,12 +57,13 @@ describe('workflow and action files', () => {
         'ci.yml',
         'cost-comment-post.yml',
         'cost-comment.yml',
+        'cost-report.yml',
         'destroy.yml',
         'promote.yml',
         'rotate-key.yml',
       ]),
     );
-    expect(actionFiles.length).toBe(6);
+    expect(actionFiles.length).toBe(7);
   });
 
   it.each(workflowFiles)('%s parses and has jobs', (file) => {
@@ -128,7 +129,7 @@ describe('local action calls match the action.yml interface', () => {
 
   it('exercises every action from some workflow', () => {
     const used = new Set(calls.map(({ step }) => path.relative(ROOT, actionDir(step.uses)) || '.'));
-    expect([...used].sort()).toEqual(['.', 'actions/build-model', 'actions/deploy-endpoint', 'actions/estimate-cost', 'actions/promote-model', 'actions/rotate-key']);
+    expect([...used].sort()).toEqual(['.', 'actions/build-model', 'actions/cost-report', 'actions/deploy-endpoint', 'actions/estimate-cost', 'actions/promote-model', 'actions/rotate-key']);
   });
 
   it.each(calls.map((c) => [`${c.file} > ${c.job} > ${c.step.id ?? c.step.name}`, c] as const))('%s', (_label, { file, job, step }) => {
@@ -149,7 +150,7 @@ describe('local action calls match the action.yml interface', () => {
 });
 
 describe('reusable workflows', () => {
-  const reusable = ['build-and-deploy.yml', 'cost-comment.yml', 'cost-comment-post.yml', 'promote.yml', 'rotate-key.yml', 'destroy.yml'];
+  const reusable = ['build-and-deploy.yml', 'cost-comment.yml', 'cost-comment-post.yml', 'cost-report.yml', 'promote.yml', 'rotate-key.yml', 'destroy.yml'];
 
   it.each(reusable)('%s is callable with typed inputs, and a dispatch form (if any) takes the same inputs', (file) => {
     const on = load(file).on as Json;
