@@ -15,7 +15,7 @@ import type { CostComponent, DeploymentEstimate, Estimate, OneTime, ResourceEsti
 import { CODEBUILD_NAMES, PriceBook, SUPPORT_PRICES, SupportKind, component, deploymentEstimate, instanceService } from './estimate';
 import { Range, formatMoney } from './money';
 import type { CostReport, DeploymentChange } from './report';
-import { buildReport } from './report';
+import { FIGURE_LABELS, buildReport } from './report';
 
 export const MARKER_PATTERN = '^<!-- model-deploy:estimate-cost config=[^\\n<>]* -->$';
 
@@ -58,6 +58,7 @@ const price = object(
     source: text,
     asOf: text,
     note: text,
+    stale: text,
   },
   ['service', 'key', 'region', 'currency', 'price', 'unit', 'origin', 'source', 'asOf'],
 );
@@ -101,6 +102,7 @@ const change = object(
     oneTimeNote: text,
     unpriced: count,
     usageBased: count,
+    labels: { type: 'array', maxItems: 10, items: { enum: Object.keys(FIGURE_LABELS) } },
     benchmark: {
       anyOf: [
         object({ measured: { const: false } }, ['measured']),

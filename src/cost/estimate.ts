@@ -123,9 +123,12 @@ export class PriceBook {
     const live = this.live.get(PriceBook.liveKey(service, instanceType, region));
     if (live) return this.remember(live);
     const found = this.catalog.find(service, instanceType, region);
-    if (found) return this.remember(found);
+    if (found && !found.stale) return this.remember(found);
     const derived = service === 'sagemaker-hosting' ? this.catalog.derivedSageMaker(instanceType, region) : undefined;
-    return derived ? this.remember(derived) : null;
+    // A list price older than a cut gives way to today's EC2 price × the mark-up; kept (labelled stale) when there is none.
+    if (derived && found) derived.note = `${derived.note} The catalogue's ${found.price} ${found.currency}/h (${found.asOf}) predates the ${found.stale} price cut.`;
+    const chosen = derived ?? found;
+    return chosen ? this.remember(chosen) : null;
   }
 
   /** Why an instance type has no price, and what is priced instead (for the row's note). */

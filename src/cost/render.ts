@@ -8,7 +8,7 @@
 import { formatPrice } from '../benchmark/price-performance';
 import { Currency, Price, defaultCatalog } from '../prices/catalog';
 import type { CostComponent, DeploymentEstimate, ResourceEstimate } from './estimate';
-import type { BudgetViolation, CostReport, CurrencyTotals, DeploymentChange } from './report';
+import { FIGURE_LABELS, type BudgetViolation, type CostReport, type CurrencyTotals, type DeploymentChange, type FigureLabel } from './report';
 import { Range, formatMoney, formatPercent, formatQuantity, formatRange, formatSignedRange, roundTo } from './money';
 import { compareText } from '../core/compare';
 
@@ -63,6 +63,27 @@ function gapFlags(unpriced: number, usageBased: number): string {
   return `${unpriced > 0 ? ' + unpriced' : ''}${usageBased > 0 ? ' + usage' : ''}`;
 }
 
+/** " (DERIVED, stale price)": what qualifies a figure, in its own cell. */
+function labelFlags(labels: readonly FigureLabel[]): string {
+  return labels.length ? ` (${labels.join(', ')})` : '';
+}
+
+/** The labels of a total, and the legend line that says what each means (kept whatever is trimmed). */
+function totalLabels(t: CurrencyTotals): FigureLabel[] {
+  return (Object.keys(FIGURE_LABELS) as FigureLabel[]).filter((l) => (t.labels[l] ?? 0) > 0);
+}
+
+function labelLegend(report: CostReport): string | undefined {
+  const lines: string[] = [];
+  for (const t of report.totals) {
+    for (const l of totalLabels(t)) {
+      const n = t.labels[l] ?? 0;
+      lines.push(`> **${l}** (${n} deployment${n > 1 ? 's' : ''}${report.totals.length > 1 ? `, ${t.currency}` : ''}): ${FIGURE_LABELS[l]}.`);
+    }
+  }
+  return lines.length ? lines.join('\n') : undefined;
+}
+
 /** Both ends of a range moved, in opposite directions. */
 function movesBothWays(r: Range): boolean {
   const lo = roundTo(r.low, 2);
@@ -105,7 +126,7 @@ function oneTimeCell(c: DeploymentChange): string {
 function changeRow(c: DeploymentChange, compared: boolean): string {
   const d = c.next ?? c.past;
   const what = d ? escapeText(runsOn(d)) : '';
-  const monthly = `${formatRange(c.monthly, c.currency, 0)}${gapFlags(c.unpriced, c.usageBased)}`;
+  const monthly = `${formatRange(c.monthly, c.currency, 0)}${gapFlags(c.unpriced, c.usageBased)}${labelFlags(c.labels)}`;
   const name = escapeText(c.label);
   if (!compared) return `| ${name} | ${what} | ${monthly} | ${oneTimeCell(c)} |`;
   const pct = c.status === 'added' ? 'new' : formatPercent(c.percent);
@@ -114,7 +135,7 @@ function changeRow(c: DeploymentChange, compared: boolean): string {
 
 function totalRow(t: CurrencyTotals, compared: boolean): string {
   const oneTime = `${formatMoney(t.oneTime, t.currency, 0)}${t.oneTimeUnpriced ? ` + ${t.oneTimeUnpriced} unpriced` : ''}`;
-  const next = `**${formatRange(t.next, t.currency, 0)}${gapFlags(t.unpriced, t.usageBased)}**`;
+  const next = `**${formatRange(t.next, t.currency, 0)}${gapFlags(t.unpriced, t.usageBased)}**${labelFlags(totalLabels(t))}`;
   if (!compared) return `| **Total (${t.currency})** | | ${next} | ${oneTime} |`;
   return `| **Total (${t.currency})** | | | ${formatRange(t.past, t.currency, 0)} | ${next} | **${formatSignedRange(t.diff, t.currency, 0)}** | ${t.percent === undefined ? '' : formatPercent(t.percent)} | ${oneTime} |`;
 }
@@ -235,6 +256,8 @@ function headSection(report: CostReport, options: RenderOptions): string[] {
   if (options.marker) head.push(options.marker);
   head.push(`### Cost estimate: ${escapeText(report.project)}`);
   head.push(report.totals.map((t) => headline(t, report.compared)).join('  \n'));
+  const legend = labelLegend(report);
+  if (legend) head.push(legend);
   if (report.baseNote) head.push(`> ${escapeText(report.baseNote)}`);
   if (options.violations?.length) {
     head.push(['> [!CAUTION]', '> **Over budget**', ...options.violations.map((v) => `> - ${escapeText(v.message)}`)].join('\n'));

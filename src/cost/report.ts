@@ -32,6 +32,30 @@ export interface DeploymentChange {
   usageBased: number;
   /** Measured $/1M output tokens of the head configuration, or not measured (benchmarks.ts). */
   benchmark?: ChangeBenchmark;
+  /** What qualifies the head's figure (a DERIVED or stale price in it): shown in its row. */
+  labels: FigureLabel[];
+}
+
+/**
+ * What qualifies a figure, shown beside it wherever it appears (a row, a total, the comment's legend,
+ * which no trimming drops): a price that is arithmetic on others, or one older than a price cut.
+ */
+export const FIGURE_LABELS = {
+  DERIVED: 'SageMaker price computed as the EC2 price of the same size and region × the SageMaker mark-up observed where both are published; not a list price',
+  'stale price': 'the only price known is older than a price cut since; the real price is likely lower',
+} as const;
+export type FigureLabel = keyof typeof FIGURE_LABELS;
+
+/** The labels a deployment's figures carry, in FIGURE_LABELS order. */
+export function figureLabels(d: DeploymentEstimate | undefined): FigureLabel[] {
+  if (!d) return [];
+  const prices = [...d.resources.flatMap((r) => r.components.map((c) => c.price)), d.oneTime.price];
+  const found = new Set<FigureLabel>();
+  for (const p of prices) {
+    if (p?.origin === 'derived') found.add('DERIVED');
+    if (p?.stale) found.add('stale price');
+  }
+  return (Object.keys(FIGURE_LABELS) as FigureLabel[]).filter((l) => found.has(l));
 }
 
 /** What the comment shows for one deployment part: its measured $/1M output tokens, or "not measured". */
@@ -53,6 +77,8 @@ export interface CurrencyTotals {
   /** The base's components without a price: more on the head is a change even when the priced figures are equal. */
   pastUnpriced: number;
   usageBased: number;
+  /** How many of the head's deployment parts carry each label. */
+  labels: Partial<Record<FigureLabel, number>>;
 }
 
 export interface CostReport {
@@ -121,6 +147,7 @@ function change(key: string, head: Estimate, base: Estimate | undefined, multi: 
     oneTimeNote: build.note,
     unpriced: next ? next.unpriced.length : 0,
     usageBased: next ? next.usageBased.length : 0,
+    labels: figureLabels(next),
   };
 }
 
@@ -139,7 +166,14 @@ export function currencyTotals(currency: Currency, changes: DeploymentChange[]):
     unpriced: mine.reduce((acc, c) => acc + c.unpriced, 0),
     pastUnpriced: mine.reduce((acc, c) => acc + (c.past?.unpriced.length ?? 0), 0),
     usageBased: mine.reduce((acc, c) => acc + c.usageBased, 0),
+    labels: countLabels(mine),
   };
+}
+
+function countLabels(changes: DeploymentChange[]): Partial<Record<FigureLabel, number>> {
+  const out: Partial<Record<FigureLabel, number>> = {};
+  for (const c of changes) for (const l of c.labels) out[l] = (out[l] ?? 0) + 1;
+  return out;
 }
 
 function reportAssumptions(head: Estimate): string[] {
