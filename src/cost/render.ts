@@ -272,7 +272,13 @@ function summaryTable(report: CostReport, shown: number): string {
     ? ['| Deployment | Status | Runs on | Base monthly | New monthly | Change | % | One-time |', '|---|---|---|--:|--:|--:|--:|--:|']
     : ['| Deployment | Runs on | Monthly | One-time |', '|---|---|--:|--:|'];
   const rows = report.changes.slice(0, shown).map((c) => changeRow(c, compared) + (report.benchmarks ? ` ${benchmarkCell(c)} |` : ''));
-  if (shown < report.changes.length) rows.push(`| … ${report.changes.length - shown} more deployment(s) not shown (see the JSON result) |${compared ? ' | | | | | | |' : ' | | |'}${report.benchmarks ? ' |' : ''}`);
+  if (shown < report.changes.length) {
+    const hidden = report.changes.slice(shown);
+    // The labels of the rows left out stay with their count: trimming never hides what qualifies a figure.
+    const counts = (Object.keys(FIGURE_LABELS) as FigureLabel[]).map((l) => [l, hidden.filter((c) => c.labels.includes(l)).length] as const).filter(([, n]) => n > 0);
+    const qualified = counts.length ? `; ${counts.map(([l, n]) => `${l}: ${n}`).join(', ')}` : '';
+    rows.push(`| … ${hidden.length} more deployment(s) not shown (see the job summary or the JSON result${qualified}) |${compared ? ' | | | | | | |' : ' | | |'}${report.benchmarks ? ' |' : ''}`);
+  }
   const totals = report.totals.map((t) => totalRow(t, compared) + (report.benchmarks ? ' |' : ''));
   if (report.benchmarks) header.splice(0, 2, `${header[0]} Per 1M output tokens |`, `${header[1]}--:|`);
   return [...header, ...rows, ...totals].join('\n');
