@@ -14,7 +14,7 @@ import { compareText } from '../core/compare';
 
 export const GITHUB_COMMENT_LIMIT = 65536;
 /** Deployments in the chart: the largest movers. */
-export const CHART_TOP = 8;
+export const CHART_TOP = 6;
 
 export function commentMarker(config: string): string {
   return `<!-- model-deploy:estimate-cost config=${config.replace(/--/g, '-')} -->`;
@@ -158,21 +158,59 @@ export function whatChanged(c: DeploymentChange): string | undefined {
 }
 
 const chartText = (s: string) => `"${s.replace(/["\\]/g, "'")}"`;
-const chartLabel = (s: string) => chartText(s.slice(0, 40));
+/** Short labels keep a horizontal chart's bars wide. */
+const chartLabel = (s: string) => (s.length > 28 ? `${s.slice(0, 27)}…` : s);
 const chartValue = (n: number) => String(roundTo(n, 2));
 
-/** Mermaid bar chart of base (line) against this PR (bars) per deployment, the top movers only. */
-export function mermaidChart(report: CostReport, currency: Currency): string | undefined {
+/** The axis maximum: the largest bar rounded up to 1, 2, 2.5 or 5 × a power of ten. */
+function axisMax(largest: number): number {
+  if (!(largest > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(largest));
+  const step = [1, 2, 2.5, 5, 10].find((m) => m * power >= largest) ?? 10;
+  return roundTo(step * power, 2);
+}
+
+/** How far a deployment moved: both ends of its range. */
+const movement = (c: DeploymentChange) => Math.abs(c.diff.high) + Math.abs(c.diff.low);
+
+/**
+ * Mermaid bar chart of the deployments whose cost moves most: base and this PR side by side for each
+ * (two bar series, each zero in the other's slot, so the bars sit in pairs whatever the renderer does
+ * with series), on a value axis from 0, horizontal so names stay readable. Without a base: the most
+ * costly deployments. None where it adds nothing to the table: one deployment, or nothing moved.
+ */
+export function mermaidChart(report: CostReport, currency: Currency): { chart: string; more: number } | undefined {
   const mine = report.changes.filter((c) => c.currency === currency && (c.next || c.past));
-  if (mine.length === 0) return undefined;
-  const movers = [...mine].sort((a, b) => Math.abs(b.diff.high) + Math.abs(b.diff.low) - (Math.abs(a.diff.high) + Math.abs(a.diff.low)) || compareText(a.label, b.label)).slice(0, CHART_TOP);
-  const more = mine.length > movers.length ? `, top ${movers.length} of ${mine.length} by change` : '';
-  const title = report.compared ? `Monthly cost, bars this PR, line base (${currency}, maximum${more})` : `Monthly cost (${currency}, maximum${more})`;
-  const lines = ['```mermaid', 'xychart-beta', `    title ${chartText(title)}`, `    x-axis [${movers.map((c) => chartLabel(c.label)).join(', ')}]`, `    y-axis "${currency} per month"`];
-  lines.push(`    bar [${movers.map((c) => chartValue(c.monthly.high)).join(', ')}]`);
-  if (report.compared) lines.push(`    line [${movers.map((c) => chartValue(c.pastMonthly.high)).join(', ')}]`);
-  lines.push('```');
-  return lines.join('\n');
+  if (mine.length < 2) return undefined;
+  const ranked = report.compared
+    ? mine.filter((c) => roundTo(movement(c), 2) > 0).sort((a, b) => movement(b) - movement(a) || compareText(a.label, b.label))
+    : [...mine].sort((a, b) => b.monthly.high - a.monthly.high || compareText(a.label, b.label));
+  if (ranked.length === 0) return undefined;
+  const shown = ranked.slice(0, CHART_TOP);
+  const labels = report.compared ? shown.flatMap((c) => [`${chartLabel(c.label)} · base`, `${chartLabel(c.label)} · this PR`]) : shown.map((c) => chartLabel(c.label));
+  const bars = report.compared
+    ? [shown.flatMap((c) => [c.pastMonthly.high, 0]), shown.flatMap((c) => [0, c.monthly.high])]
+    : [shown.map((c) => c.monthly.high)];
+  const title = report.compared ? `Monthly cost, base vs this PR (${currency}, maximum of each range)` : `Monthly cost (${currency}, maximum of each range)`;
+  const lines = [
+    '```mermaid',
+    'xychart-beta horizontal',
+    `    title ${chartText(title)}`,
+    `    x-axis [${labels.map(chartText).join(', ')}]`,
+    `    y-axis "${currency} per month" 0 --> ${axisMax(Math.max(...bars.flat()))}`,
+    ...bars.map((b) => `    bar [${b.map(chartValue).join(', ')}]`),
+    '```',
+  ];
+  return { chart: lines.join('\n'), more: ranked.length - shown.length };
+}
+
+/** The chart with the line that says what it leaves out. */
+function chartSection(report: CostReport, currency: Currency): string | undefined {
+  const c = mermaidChart(report, currency);
+  if (!c) return undefined;
+  const what = report.compared ? 'whose monthly cost moves most' : 'that cost most';
+  const more = c.more > 0 ? `; and ${c.more} more in the table` : '';
+  return `${c.chart}\n\n<sub>Chart: the ${currency} deployments ${what}, the maximum of each range${more}.</sub>`;
 }
 
 function quantityCell(c: CostComponent): string {
@@ -297,7 +335,7 @@ function optionalSections(report: CostReport, options: RenderOptions): string[] 
   const changed = report.changes.map(whatChanged).filter((x): x is string => x !== undefined);
   if (changed.length) optional.push(['**What changed**', ...changed].join('\n'));
   for (const t of report.totals) {
-    const chart = mermaidChart(report, t.currency);
+    const chart = chartSection(report, t.currency);
     if (chart) optional.push(chart);
   }
   optional.push(['**Assumptions**', ...report.assumptions.map((a) => `- ${escapeText(a)}`), ...report.priceNotes.map((n) => `- ${escapeText(n)}`)].join('\n'));

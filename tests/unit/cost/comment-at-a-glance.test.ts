@@ -69,3 +69,42 @@ describe('24.4 trimmed to fit, the labels stay', () => {
     expect(short).toMatch(/\| … \d+ more deployment\(s\) not shown .*DERIVED: \d+, stale price: \d+\)/);
   });
 });
+
+describe('24.5 the chart', () => {
+  const chartOf = (body: string) => /```mermaid\n([\s\S]*?)```/.exec(body)?.[1];
+  const series = (chart: string, kind: string) => [...chart.matchAll(new RegExp(`^\\s*${kind} \\[(.*)\\]$`, 'gm'))].map((m) => m[1]!.split(', ').map(Number));
+
+  it('starts the value axis at 0 and puts base and head side by side per deployment', () => {
+    const base = sagemaker('alpha', 'ml.g5.2xlarge') + sagemaker('bravo', 'ml.g4dn.xlarge') + sagemaker('charlie', 'ml.g5.xlarge');
+    const head = sagemaker('alpha', 'ml.g5.xlarge') + sagemaker('bravo', 'ml.g4dn.2xlarge') + sagemaker('charlie', 'ml.g5.xlarge');
+    const chart = chartOf(renderReport(report(head, base)));
+    expect(chart).toBeDefined();
+    const axis = /y-axis "USD per month" (\d+(?:\.\d+)?) --> (\d+(?:\.\d+)?)/.exec(chart!);
+    expect(axis?.[1]).toBe('0');
+    // No line drawn across unrelated deployments: two bar series, base and this PR, one bar per slot.
+    expect(chart).not.toMatch(/^\s*line /m);
+    const [pastBars, nextBars] = series(chart!, 'bar');
+    expect(pastBars).toHaveLength(4);
+    expect(nextBars).toHaveLength(4);
+    expect(pastBars!.filter((_, i) => i % 2 === 1).every((v) => v === 0)).toBe(true);
+    expect(nextBars!.filter((_, i) => i % 2 === 0).every((v) => v === 0)).toBe(true);
+    // The biggest mover first; the unchanged deployment (charlie) is not among them; every bar fits under the axis maximum.
+    expect(chart).toMatch(/x-axis \["bravo · base", "bravo · this PR", "alpha · base", "alpha · this PR"\]/);
+    expect(Math.max(...pastBars!, ...nextBars!)).toBeLessThanOrEqual(Number(axis?.[2]));
+  });
+
+  it('shows only the top movers and says how many more', () => {
+    const types = ['ml.g5.xlarge', 'ml.g5.2xlarge', 'ml.g4dn.xlarge', 'ml.g6.2xlarge'];
+    const body = renderReport(report(manyDeployments(40, ['us-east-1'], types), manyDeployments(40, ['us-east-1'], types, 1)));
+    const chart = chartOf(body)!;
+    const labels = /x-axis \[(.*)\]/.exec(chart)![1]!.split('", "');
+    expect(labels.length).toBeLessThanOrEqual(12);
+    expect(body).toMatch(/and \d+ more/);
+  });
+
+  it('draws no chart where it adds nothing: one deployment, or nothing changed', () => {
+    expect(renderReport(report(sagemaker('alpha', 'ml.g5.xlarge'), sagemaker('alpha', 'ml.g5.2xlarge')))).not.toContain('```mermaid');
+    const same = sagemaker('alpha', 'ml.g5.xlarge') + sagemaker('bravo', 'ml.g4dn.xlarge');
+    expect(renderReport(report(same, same))).not.toContain('```mermaid');
+  });
+});

@@ -262,7 +262,7 @@ describe('9. clearer than infracost: the bundled example with a changed instance
 
     // Instance line 1.515 → 1.4084 USD/h × 730 h × 1-3, plus ECR 9 GB and S3 15.2 GB (g5 has instance storage: no ML volume).
     expect(body).toMatch(/\*\*qwen-chat\*\*: instance type ml\.g5\.2xlarge → ml\.g5\.xlarge; \$1,107\.20 – \$3,319\.10 → \$1,029\.38 – \$3,085\.65 \(-\$77\.82 – -\$233\.45\) a month/);
-    expect(body).toMatch(/```mermaid\nxychart-beta\n/);
+    expect(body).toMatch(/```mermaid\nxychart-beta horizontal\n/);
     expect(body).not.toMatch(/pie showData/);
     // Summary table in whole dollars, range kept; cents in the details, old → new per component.
     expect(body).toMatch(/\| qwen-chat \| changed \| .* \| \$1,107 – \$3,319 \| \$1,029 – \$3,086 \| -\$78 – -\$233 \|/);

@@ -98,12 +98,12 @@ describe('JSON result', () => {
 });
 
 describe('renderReport', () => {
-  it('has the marker, the table, the chart and the assumptions', () => {
+  it('has the marker, the table and the assumptions (one deployment: no chart, the table says it all)', () => {
     const r = report(sagemaker('chat', 'ml.g4dn.xlarge'), sagemaker('chat', 'ml.g4dn.xlarge', '    instanceCount: 2\n'));
     const body = renderReport(r, { marker: commentMarker('model-deploy.yml') });
     expect(body.startsWith('<!-- model-deploy:estimate-cost config=model-deploy.yml -->')).toBe(true);
     expect(body).toMatch(/decrease by \$537\.57/);
-    expect(body).toMatch(/```mermaid\nxychart-beta\n/);
+    expect(body).not.toContain('```mermaid');
     expect(body).toMatch(/730 hours a month/);
     expect(body).toMatch(/\| \*\*Total \(USD\)\*\* \|/);
     expect(body).toMatch(/S1: aws-samples\/foundation-model-benchmarking-tool/);
