@@ -98,6 +98,7 @@ const change = object(
     monthly: range,
     diff: object({ low: num, high: num }, ['low', 'high']),
     percent: num,
+    percentMax: num,
     oneTime: nullable(amount),
     oneTimeNote: text,
     unpriced: count,

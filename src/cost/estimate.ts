@@ -270,10 +270,10 @@ function stackParameters(d: Deployment, region: string, environment?: Environmen
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
 }
 
-/** Caveats of pricing async inference at the hosting rate (prices.md 1d). */
+/** Caveats of pricing async inference at the hosting rate (the price reference has no async rate). */
 function asyncNote(x: RegionContext, instance: CostComponent): void {
-  instance.note = [instance.note, 'Async inference is priced at the real-time hosting rate: AWS bills it under a separate AsyncInf usage type whose rate matched Hosting wherever it was seen, but no data file confirms it (prices.md 1d).'].filter(Boolean).join(' ');
-  if (!x.assumptions.some((a) => a.startsWith('Async'))) x.assumptions.push('Async inference priced at the real-time hosting rate (not confirmed by a data file, prices.md 1d).');
+  instance.note = [instance.note, 'Async inference is priced at the real-time hosting rate: AWS bills it under a separate AsyncInf usage type whose rate matched Hosting wherever it was seen, but no data file confirms it (docs/cost.md, "Async inference price").'].filter(Boolean).join(' ');
+  if (!x.assumptions.some((a) => a.startsWith('Async'))) x.assumptions.push('Async inference priced at the real-time hosting rate (not confirmed by a data file; docs/cost.md, "Async inference price").');
   if (x.d.instanceType === 'ml.g4dn.xlarge') x.assumptions.push('ml.g4dn.xlarge is reportedly not offered for async inference; the smallest g4dn there is 2xlarge.');
 }
 
@@ -422,7 +422,7 @@ function throughputResource(d: Deployment, at: ThroughputRegion, hours: number):
   const term = months
     ? `${t?.commitment} is committed spend: ${months} month${months > 1 ? 's' : ''} × ${units} model unit${units > 1 ? 's' : ''} × the hourly rate are owed even if it is deleted before the term ends.`
     : 'No commitment: billed per model-unit hour until it is deleted.';
-  const note = `No verified Bedrock provisioned-throughput price (prices.md has none): the hourly rate per model unit depends on the base model, the region and the term (${BEDROCK_PRICING}). ${term}`;
+  const note = `No verified Bedrock provisioned-throughput price (the catalogue has none): the hourly rate per model unit depends on the base model, the region and the term (${BEDROCK_PRICING}). ${term}`;
   const quantity = { low: units * hours, high: units * hours };
   return {
     kind: `bedrock-throughput:${at.environment}`,

@@ -9,7 +9,7 @@ import { formatPrice } from '../benchmark/price-performance';
 import { Currency, Price, defaultCatalog } from '../prices/catalog';
 import type { CostComponent, DeploymentEstimate, ResourceEstimate } from './estimate';
 import { FIGURE_LABELS, type BudgetViolation, type CostReport, type CurrencyTotals, type DeploymentChange, type FigureLabel } from './report';
-import { Range, formatMoney, formatPercent, formatQuantity, formatRange, formatSignedRange, roundTo } from './money';
+import { Range, formatMoney, formatPercent, formatPercentRange, formatQuantity, formatRange, formatSignedRange, roundTo } from './money';
 import { compareText } from '../core/compare';
 
 export const GITHUB_COMMENT_LIMIT = 65536;
@@ -103,41 +103,64 @@ function headline(t: CurrencyTotals, compared: boolean): string {
     if (added > 0) return `Priced monthly cost unchanged at ${next} (${t.currency}): **${added} new unpriced component${added > 1 ? 's' : ''}**, see the details`;
     return `Monthly cost **unchanged** at ${next} (${t.currency})`;
   }
-  const from = `${formatRange(t.past, t.currency)} → **${next}** (${t.currency})`;
+  const from = `${formatRange(t.past, t.currency)}${gapFlags(t.pastUnpriced, t.pastUsageBased)} → **${next}** (${t.currency})`;
   if (movesBothWays(t.diff)) {
     const [down, up] = lo < 0 ? ['minimum', 'maximum'] : ['maximum', 'minimum'];
     return `Monthly cost **moves both ways**: the ${down} falls and the ${up} rises (${formatSignedRange(t.diff, t.currency)}): ${from}`;
   }
   const direction = lo > 0 || hi > 0 ? 'increase' : 'decrease';
-  const pct = t.percent === undefined ? '' : ` (${formatPercent(t.percent)})`;
+  const pct = headlinePercent(t);
   return `Monthly cost will **${direction} by ${formatRange({ low: Math.abs(t.diff.low), high: Math.abs(t.diff.high) }, t.currency)}**${pct}: ${from}`;
+}
+
+/** " (+5.0%)", or both ends when a range moves by different shares: the guardrails check the maximum. */
+function headlinePercent(t: CurrencyTotals): string {
+  if (t.percent === undefined && t.percentMax === undefined) return '';
+  if (t.percent === t.percentMax) return ` (${formatPercent(t.percent)})`;
+  return ` (${formatPercent(t.percent)} at the minimum, ${formatPercent(t.percentMax)} at the maximum)`;
 }
 
 function runsOn(d: DeploymentEstimate): string {
   return `${d.target}, ${d.instanceType}, ${d.regions.join(' ')}`;
 }
 
+const TARGET_SHORT: Record<DeploymentEstimate['target'], string> = { 'sagemaker-realtime': 'SageMaker', 'sagemaker-async': 'SageMaker async', ecs: 'ECS', ec2: 'EC2' };
+
+/** "SageMaker ml.g5.xlarge, us-east-1 +5": non-breaking inside each half, so the cell wraps once at most. */
+function runsOnCell(d: DeploymentEstimate): string {
+  const nb = (s: string) => s.replace(/ /g, '\u00a0');
+  const where = d.regions.length > 1 ? `${d.regions[0]} +${d.regions.length - 1}` : (d.regions[0] ?? '');
+  return `${nb(`${TARGET_SHORT[d.target]} ${d.instanceType}`)}, ${nb(where)}`;
+}
+
+/** One-time figures keep their cents under 10 (a $0.20 build is not "$0"). */
+function oneTimeMoney(value: number, currency: Currency): string {
+  return formatMoney(value, currency, value !== 0 && Math.abs(roundTo(value, 2)) < 10 ? 2 : 0);
+}
+
 function oneTimeCell(c: DeploymentChange): string {
   if (c.oneTime === null) return 'unpriced';
   if (c.oneTime === 0 && c.oneTimeNote) return `${formatMoney(0, c.currency, 0)} (no build)`;
-  return formatMoney(c.oneTime, c.currency, 0);
+  return oneTimeMoney(c.oneTime, c.currency);
 }
 
 function changeRow(c: DeploymentChange, compared: boolean): string {
   const d = c.next ?? c.past;
-  const what = d ? escapeText(runsOn(d)) : '';
+  const what = d ? escapeText(runsOnCell(d)) : '';
   const monthly = `${formatRange(c.monthly, c.currency, 0)}${gapFlags(c.unpriced, c.usageBased)}${labelFlags(c.labels)}`;
   const name = escapeText(c.label);
   if (!compared) return `| ${name} | ${what} | ${monthly} | ${oneTimeCell(c)} |`;
-  const pct = c.status === 'added' ? 'new' : formatPercent(c.percent);
-  return `| ${name} | ${c.status} | ${what} | ${formatRange(c.pastMonthly, c.currency, 0)} | ${monthly} | ${formatSignedRange(c.diff, c.currency, 0)} | ${pct} | ${oneTimeCell(c)} |`;
+  const pct = c.status === 'added' ? 'new' : formatPercentRange(c.percent, c.percentMax);
+  const pastFlags = c.past ? gapFlags(c.past.unpriced.length, c.past.usageBased.length) : '';
+  return `| ${name} | ${c.status} | ${what} | ${formatRange(c.pastMonthly, c.currency, 0)}${pastFlags} | ${monthly} | ${formatSignedRange(c.diff, c.currency, 0)} | ${pct} | ${oneTimeCell(c)} |`;
 }
 
 function totalRow(t: CurrencyTotals, compared: boolean): string {
-  const oneTime = `${formatMoney(t.oneTime, t.currency, 0)}${t.oneTimeUnpriced ? ` + ${t.oneTimeUnpriced} unpriced` : ''}`;
+  const oneTime = `${oneTimeMoney(t.oneTime, t.currency)}${t.oneTimeUnpriced ? ` + ${t.oneTimeUnpriced} unpriced` : ''}`;
   const next = `**${formatRange(t.next, t.currency, 0)}${gapFlags(t.unpriced, t.usageBased)}**${labelFlags(totalLabels(t))}`;
   if (!compared) return `| **Total (${t.currency})** | | ${next} | ${oneTime} |`;
-  return `| **Total (${t.currency})** | | | ${formatRange(t.past, t.currency, 0)} | ${next} | **${formatSignedRange(t.diff, t.currency, 0)}** | ${t.percent === undefined ? '' : formatPercent(t.percent)} | ${oneTime} |`;
+  const pct = t.percent === undefined && t.percentMax === undefined ? '' : formatPercentRange(t.percent, t.percentMax);
+  return `| **Total (${t.currency})** | | | ${formatRange(t.past, t.currency, 0)}${gapFlags(t.pastUnpriced, t.pastUsageBased)} | ${next} | **${formatSignedRange(t.diff, t.currency, 0)}** | ${pct} | ${oneTime} |`;
 }
 
 /** Per changed deployment: instance type, count range, engine, regions, target as old → new. */

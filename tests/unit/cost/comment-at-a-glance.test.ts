@@ -5,15 +5,17 @@
 import { Catalog } from '../../../src/prices/catalog';
 import catalogJson from '../../../src/prices/catalog/prices.json';
 import { PriceBook, estimateDeployments } from '../../../src/cost/estimate';
-import { buildReport } from '../../../src/cost/report';
+import { formatMoney } from '../../../src/cost/money';
+import { buildReport, checkBudget, parseBudget, reportJson } from '../../../src/cost/report';
 import { GITHUB_COMMENT_LIMIT, renderReport } from '../../../src/cost/render';
 import { SIX_REGIONS, manyDeployments, sagemaker, specOf } from './fixtures';
 
 function report(headYaml: string, baseYaml?: string, book = new PriceBook()) {
   const head = specOf(headYaml);
   const h = estimateDeployments(Object.values(head.deployments), { prices: book, spec: head });
-  const base = baseYaml === undefined ? undefined : specOf(baseYaml);
-  const b = base ? estimateDeployments(Object.values(base.deployments), { prices: book, spec: base }) : undefined;
+  // '' is a base without the spec: every deployment new.
+  const base = baseYaml ? specOf(baseYaml) : undefined;
+  const b = base ? estimateDeployments(Object.values(base.deployments), { prices: book, spec: base }) : baseYaml === '' ? { hoursPerMonth: 730, deployments: [] } : undefined;
   return buildReport({ project: 'test', head: h, base: b, prices: book.usedPrices() });
 }
 
@@ -106,5 +108,58 @@ describe('24.5 the chart', () => {
     expect(renderReport(report(sagemaker('alpha', 'ml.g5.xlarge'), sagemaker('alpha', 'ml.g5.2xlarge')))).not.toContain('```mermaid');
     const same = sagemaker('alpha', 'ml.g5.xlarge') + sagemaker('bravo', 'ml.g4dn.xlarge');
     expect(renderReport(report(same, same))).not.toContain('```mermaid');
+  });
+});
+
+describe('24.6 what a reviewer trips on', () => {
+  it('keeps cents on a one-time cost under $10', () => {
+    // 10 build-minutes of general1.large at 0.02 USD: $0.20, not "$0".
+    const body = renderReport(report(sagemaker('chat', 'ml.g5.xlarge', '    build: { estimatedMinutes: 10 }\n'), ''));
+    expect(rowOf(body, 'chat')).toMatch(/\| \$0\.20 \|$/);
+    expect(body.split('\n').find((l) => l.startsWith('| **Total'))).toMatch(/\| \$0\.20 \|$/);
+  });
+
+  it('says a range percentage at both ends, and the guardrail speaks of the maximum it checks', () => {
+    // 1–3 instances → 2–3: the minimum rises 100 %, the maximum 0 %.
+    const r = report(sagemaker('chat', 'ml.g5.xlarge', '    instanceCount: 2\n    autoscaling: { min: 2, max: 3 }\n'), sagemaker('chat', 'ml.g5.xlarge', '    autoscaling: { min: 1, max: 3 }\n'));
+    const body = renderReport(r);
+    expect(rowOf(body, 'chat')).toMatch(/\| \+\d+\.\d% – 0\.0% \|/);
+    expect(body).toMatch(/\(\+\d+\.\d% at the minimum, 0\.0% at the maximum\)/);
+    const grow = report(sagemaker('chat', 'ml.g5.xlarge', '    autoscaling: { min: 1, max: 4 }\n'), sagemaker('chat', 'ml.g5.xlarge', '    autoscaling: { min: 1, max: 3 }\n'));
+    const [v] = checkBudget(grow, parseBudget(undefined, '10%'), formatMoney);
+    // The figure the guardrail names is the table's maximum-end percentage.
+    const pct = /increases by (\d+\.\d)%/.exec(v!.message)?.[1];
+    expect(rowOf(renderReport(grow), 'chat')).toContain(`+${pct}%`);
+    expect(v!.message).toMatch(/at the maximum/);
+  });
+
+  it('words an increase from nothing', () => {
+    const r = report(sagemaker('chat', 'ml.g5.xlarge'), '');
+    const [v] = checkBudget(r, parseBudget(undefined, '10%'), formatMoney);
+    expect(v!.message).not.toMatch(/increases by from nothing/);
+    expect(v!.message).toMatch(/rises from nothing to \$[\d,.]+ a month/);
+  });
+
+  it('shows an unchanged usage-based deployment alike on both sides', () => {
+    const queue = sagemaker('queue', 'ml.g5.xlarge').replace('sagemaker-realtime', 'sagemaker-async');
+    const body = renderReport(report(queue + sagemaker('chat', 'ml.g5.xlarge'), queue + sagemaker('chat', 'ml.g5.2xlarge')));
+    const cells = rowOf(body, 'queue').split(' | ');
+    expect(cells[3]).toBe(cells[4]);
+    expect(cells[4]).toMatch(/\+ usage/);
+  });
+
+  it('keeps "Runs on" to one break at most', () => {
+    const body = renderReport(report(manyDeployments(2, SIX_REGIONS, ['ml.g5.xlarge'])));
+    const runsOn = rowOf(body, 'model-0').split(' | ')[1]!;
+    expect(runsOn.split(' ').length).toBeLessThanOrEqual(2);
+    expect(runsOn).toMatch(/ml\.g5\.xlarge/);
+    expect(runsOn).toMatch(/6\u00a0regions|us-east-1\u00a0\+5/);
+  });
+
+  it('cites no file users do not have', () => {
+    const queue = sagemaker('queue', 'ml.g5.xlarge').replace('sagemaker-realtime', 'sagemaker-async');
+    const r = report(queue + sagemaker('big', 'ml.p4d.24xlarge'));
+    expect(renderReport(r)).not.toMatch(/prices\.md/);
+    expect(JSON.stringify(reportJson(r))).not.toMatch(/prices\.md/);
   });
 });

@@ -78,7 +78,7 @@ describe('budget', () => {
     const v = checkBudget(r, parseBudget('500', '10%', 'deployment'), formatMoney);
     expect(v.map((x) => x.deployment)).toEqual(['chat', 'chat']);
     expect(v[0].message).toMatch(/^chat costs up to \$6\d\d\.\d\d a month, above max-monthly-cost \$500\.00$/);
-    expect(v[1].message).toMatch(/chat increases by 2\d\.\d% a month \(\$5\d\d\.\d\d → \$6\d\d\.\d\d\), above max-monthly-increase 10%/);
+    expect(v[1].message).toMatch(/chat increases by 2\d\.\d% a month at the maximum \(\$5\d\d\.\d\d → \$6\d\d\.\d\d\), above max-monthly-increase 10%/);
     expect(checkBudget(r, parseBudget('5000', '200'), formatMoney)).toEqual([]);
   });
 });
