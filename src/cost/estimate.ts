@@ -131,14 +131,25 @@ export class PriceBook {
     return chosen ? this.remember(chosen) : null;
   }
 
-  /** Why an instance type has no price, and what is priced instead (for the row's note). */
+  private readonly missingNotes = new Map<string, string>();
+
+  /** Why an instance type has no price, and what is priced instead (for the row's note); once per type and region. */
   missing(d: Deployment, region: string): string {
     const service = instanceService(d.target);
+    const key = PriceBook.liveKey(service, d.instanceType, region);
+    const known = this.missingNotes.get(key);
+    if (known) return known;
+    const note = this.missingNote(service, d.instanceType, region);
+    this.missingNotes.set(key, note);
+    return note;
+  }
+
+  private missingNote(service: PriceService, instanceType: string, region: string): string {
     const label = service === 'ec2' ? 'EC2' : 'SageMaker hosting';
-    const regions = this.catalog.regions(service, d.instanceType);
-    const near = this.catalog.nearestKeys(service, d.instanceType, region);
+    const regions = this.catalog.regions(service, instanceType);
+    const near = this.catalog.nearestKeys(service, instanceType, region);
     return (
-      `No known ${label} price for ${d.instanceType} in ${region}.` +
+      `No known ${label} price for ${instanceType} in ${region}.` +
       (regions.length > 0 ? ` Priced in: ${regions.join(', ')}.` : '') +
       ` Nearest priced types: ${near.join(', ')}. Add a VERIFIED price to src/prices/catalog/prices.json (docs/cost.md) or run with live-prices: true.`
     );

@@ -24,8 +24,13 @@ export interface RenderOptions {
   marker?: string;
   violations?: BudgetViolation[];
   limit?: number;
-  /** Shown under the table (a link to the run, the JSON artifact). */
+  /** Shown last (a link to the run); dropped like the details when the body must shrink. */
   footer?: string;
+  /**
+   * Markdown blocks from other parts, right under the summary table and never dropped (the bill comparison's
+   * "last 7 days: estimated $X, billed $Y"). The caller escapes what it did not write itself (escapeText).
+   */
+  afterTable?: string[];
 }
 
 const ORIGIN_LABEL: Record<Price['origin'], string> = {
@@ -307,11 +312,6 @@ function priceTable(prices: Price[]): string {
   return rows.join('\n');
 }
 
-/** The body's length as posted: the parts joined by blank lines, plus the trailing newline. */
-function fits(parts: string[], limit: number): boolean {
-  return parts.join('\n\n').length + 1 <= limit;
-}
-
 function headSection(report: CostReport, options: RenderOptions): string[] {
   const head: string[] = [];
   if (options.marker) head.push(options.marker);
@@ -326,23 +326,36 @@ function headSection(report: CostReport, options: RenderOptions): string[] {
   return head;
 }
 
-/** The summary table with the first `shown` rows; total rows always. */
-function summaryTable(report: CostReport, shown: number): string {
+/** The summary table's pieces, each rendered once: header, one row per deployment part, total rows. */
+interface SummaryTable {
+  header: string[];
+  rows: string[];
+  totals: string[];
+}
+
+function summaryTable(report: CostReport): SummaryTable {
   const compared = report.compared;
   const header = compared
     ? ['| Deployment | Status | Runs on | Base monthly | New monthly | Change | % | One-time |', '|---|---|---|--:|--:|--:|--:|--:|']
     : ['| Deployment | Runs on | Monthly | One-time |', '|---|---|--:|--:|'];
-  const rows = report.changes.slice(0, shown).map((c) => changeRow(c, compared) + (report.benchmarks ? ` ${benchmarkCell(c)} |` : ''));
-  if (shown < report.changes.length) {
-    const hidden = report.changes.slice(shown);
-    // The labels of the rows left out stay with their count: trimming never hides what qualifies a figure.
-    const counts = (Object.keys(FIGURE_LABELS) as FigureLabel[]).map((l) => [l, hidden.filter((c) => c.labels.includes(l)).length] as const).filter(([, n]) => n > 0);
-    const qualified = counts.length ? `; ${counts.map(([l, n]) => `${l}: ${n}`).join(', ')}` : '';
-    rows.push(`| … ${hidden.length} more deployment(s) not shown (see the job summary or the JSON result${qualified}) |${compared ? ' | | | | | | |' : ' | | |'}${report.benchmarks ? ' |' : ''}`);
-  }
-  const totals = report.totals.map((t) => totalRow(t, compared) + (report.benchmarks ? ' |' : ''));
   if (report.benchmarks) header.splice(0, 2, `${header[0]} Per 1M output tokens |`, `${header[1]}--:|`);
-  return [...header, ...rows, ...totals].join('\n');
+  const rows = report.changes.map((c) => changeRow(c, compared) + (report.benchmarks ? ` ${benchmarkCell(c)} |` : ''));
+  const totals = report.totals.map((t) => totalRow(t, compared) + (report.benchmarks ? ' |' : ''));
+  return { header, rows, totals };
+}
+
+/** The row that stands for the rows left out, with how many of them carry each label (trimming never hides one). */
+function moreRow(report: CostReport, shown: number): string {
+  const hidden = report.changes.slice(shown);
+  const counts = (Object.keys(FIGURE_LABELS) as FigureLabel[]).map((l) => [l, hidden.filter((c) => c.labels.includes(l)).length] as const).filter(([, n]) => n > 0);
+  const qualified = counts.length ? `; ${counts.map(([l, n]) => `${l}: ${n}`).join(', ')}` : '';
+  return `| … ${hidden.length} more deployment(s) not shown (see the job summary or the JSON result${qualified}) |${report.compared ? ' | | | | | | |' : ' | | |'}${report.benchmarks ? ' |' : ''}`;
+}
+
+/** The table with its first `shown` rows; the total rows always. */
+function tableText(report: CostReport, t: SummaryTable, shown: number): string {
+  const more = shown < t.rows.length ? [moreRow(report, shown)] : [];
+  return [...t.header, ...t.rows.slice(0, shown), ...more, ...t.totals].join('\n');
 }
 
 /** Measured $/1M output tokens of the head configuration (figures and patterned strings only), or "not measured". */
@@ -353,7 +366,8 @@ function benchmarkCell(c: DeploymentChange): string {
   return `${formatPrice(b.perMillionOutputTokens, b.currency)} (measured ${b.date} at ${b.commit})`;
 }
 
-function optionalSections(report: CostReport, options: RenderOptions): string[] {
+/** The sections that go, in order, when a body must shrink (after the table, before the footer). */
+function optionalSections(report: CostReport): string[] {
   const optional: string[] = [];
   const changed = report.changes.map(whatChanged).filter((x): x is string => x !== undefined);
   if (changed.length) optional.push(['**What changed**', ...changed].join('\n'));
@@ -366,26 +380,65 @@ function optionalSections(report: CostReport, options: RenderOptions): string[] 
     if (c.next) optional.push(`<details><summary>${escapeText(c.label)}: cost components${report.compared ? ', base → new' : ''}</summary>\n\n${deploymentDetails(c, report.compared)}\n\n</details>`);
   }
   optional.push(`<details><summary>Prices used (${report.prices.length})</summary>\n\n${priceTable(report.prices)}\n\n</details>`);
-  if (options.footer) optional.push(options.footer);
   return optional;
+}
+
+const NOTE_OMITTED = "_Details omitted to stay under GitHub's comment size limit: see the job summary or the JSON result._";
+
+/** A report rendered once, to be cut to any number of limits (the job summary and the comment share it). */
+export interface RenderedParts {
+  report: CostReport;
+  /** The head without the marker (headline, labels' legend, base note, over-budget block). */
+  head: string[];
+  table: SummaryTable;
+  /** Caller's blocks right under the table (escaped by the caller), kept like the totals. */
+  afterTable: string[];
+  optional: string[];
+}
+
+export function renderParts(report: CostReport, options: Pick<RenderOptions, 'violations' | 'afterTable'> = {}): RenderedParts {
+  return { report, head: headSection(report, { violations: options.violations }), table: summaryTable(report), afterTable: options.afterTable ?? [], optional: optionalSections(report) };
+}
+
+/**
+ * The body under `limit` characters (the trailing newline counted): rows go first when the table alone is
+ * too long (never the totals), then each optional section that does not fit, with a note. Lengths are
+ * summed as parts are added, never re-joined.
+ */
+export function assembleBody(parts: RenderedParts, options: Pick<RenderOptions, 'marker' | 'footer' | 'limit'> = {}): string {
+  const limit = options.limit ?? GITHUB_COMMENT_LIMIT;
+  const fixed = [...(options.marker ? [options.marker] : []), ...parts.head];
+  const joined = (xs: string[]) => xs.reduce((n, x) => n + x.length, 0) + 2 * Math.max(0, xs.length - 1);
+  const tail = [...parts.afterTable];
+  // Each part after the first adds its length and a blank line; the body ends in one newline.
+  const room = (used: number, extra: number) => used + 2 + extra + 1 <= limit;
+  const { table } = parts;
+  const rowsLength = [0];
+  for (const r of table.rows) rowsLength.push((rowsLength[rowsLength.length - 1] ?? 0) + r.length + 1);
+  const tableLength = (shown: number) => {
+    const more = shown < table.rows.length ? moreRow(parts.report, shown).length + 1 : 0;
+    return [...table.header, ...table.totals].reduce((n, x) => n + x.length + 1, 0) - 1 + (rowsLength[shown] ?? 0) + more;
+  };
+  const base = joined([...fixed, ...tail]) + (fixed.length + tail.length > 0 ? 2 : 0);
+  let shown = table.rows.length;
+  while (shown > 0 && !room(base + tableLength(shown), NOTE_OMITTED.length)) shown -= Math.max(1, Math.floor(shown / 10));
+  const body = [...fixed, tableText(parts.report, table, shown), ...tail];
+  let used = base + tableLength(shown);
+  let omitted = shown < table.rows.length;
+  const optional = options.footer ? [...parts.optional, options.footer] : parts.optional;
+  for (const part of optional) {
+    if (room(used + 2 + part.length, NOTE_OMITTED.length)) {
+      body.push(part);
+      used += 2 + part.length;
+    } else omitted = true;
+  }
+  if (omitted) body.push(NOTE_OMITTED);
+  return body.join('\n\n') + '\n';
 }
 
 /** The markdown body; details are dropped (with a note) until it fits under the limit. */
 export function renderReport(report: CostReport, options: RenderOptions = {}): string {
-  const limit = options.limit ?? GITHUB_COMMENT_LIMIT;
-  const head = headSection(report, options);
-  const noteOmitted = "_Details omitted to stay under GitHub's comment size limit: see the job summary or the JSON result._";
-  // Totals are never cut: with too many deployments, rows go first and the total rows stay.
-  let shown = report.changes.length;
-  while (shown > 0 && !fits([...head, summaryTable(report, shown), noteOmitted], limit)) shown -= Math.max(1, Math.floor(shown / 10));
-  const body = [...head, summaryTable(report, shown)];
-  let omitted = shown < report.changes.length;
-  for (const part of optionalSections(report, options)) {
-    if (fits([...body, part, noteOmitted], limit)) body.push(part);
-    else omitted = true;
-  }
-  if (omitted) body.push(noteOmitted);
-  return body.join('\n\n') + '\n';
+  return assembleBody(renderParts(report, options), options);
 }
 
 /** One-line figures for the plan's summary and the log. */
