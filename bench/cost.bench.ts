@@ -1,14 +1,19 @@
 /**
  * The PR cost comment for a spec with 20 deployments in 2 regions: in-process (target < 200 ms),
- * and end to end as the runner sees it (the estimate-cost bundle started, head and base priced, the
- * comment rendered, the result written) against a bare `node` start measured in the same run
- * (target <= 4x).
+ * and end to end as the runner sees it against a bare `node` start measured in the same run
+ * (target <= 4x): the estimate-cost bundle started on a pull_request event in a depth-1 clone, the
+ * base commit fetched and read with git, head and base priced, the result and summary written and the
+ * comment POSTED to a loopback GitHub that answers as GitHub does (GET /user 403 for an installation
+ * token, the comment list, 201 for the new comment). Then the same run at 100, 500 and 1000
+ * deployments x 6 regions: the time per deployment-region past the fixed cost (target <= 5 ms), peak
+ * RSS (<= 200 MB), and the summary (<= 1 MiB) and comment (<= 65,536 characters) within GitHub's limits.
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { BenchRow } from './types';
+import { startLoopback, type Loopback, type RecordedRequest } from '../tests/support/loopback';
 import { parseSpec } from '../src/config/load';
 import { estimateDeployments, PriceBook } from '../src/cost/estimate';
 import { buildReport, checkBudget, parseBudget, reportJson } from '../src/cost/report';
@@ -31,8 +36,11 @@ function deployment(i: number, type: string): string {
 `;
 }
 
-export function specText(shift: number): string {
-  const body = Array.from({ length: 20 }, (_, i) => deployment(i, TYPES[(i + shift) % TYPES.length] ?? 'ml.g5.xlarge')).join('');
+const SIX_REGIONS = 'us-east-1, us-east-2, us-west-2, eu-west-1, eu-central-1, ap-northeast-1';
+
+/** `count` deployments (20 by default) in 2 regions, or in the 6 of SIX_REGIONS; `shift` changes their types (base vs head). */
+export function specText(shift: number, count = 20, regions = 'us-east-1, eu-central-1'): string {
+  const body = Array.from({ length: count }, (_, i) => deployment(i, TYPES[(i + shift) % TYPES.length] ?? 'ml.g5.xlarge').replace('[us-east-1, eu-central-1]', `[${regions}]`)).join('');
   return `version: 1\nproject: bench\ndeployments:\n${body}`;
 }
 
@@ -120,7 +128,153 @@ export default async function (): Promise<BenchRow[]> {
   return [
     ...endToEnd(process.execPath, `node ${process.version}`),
     ...(node24() ? endToEnd(node24() as string, 'node 24 (runs.using of the actions)') : []),
+    ...(await prCommentBench(process.execPath, `node ${process.version}`)),
+    ...(node24() ? await prCommentBench(node24() as string, 'node 24 (runs.using of the actions)') : []),
     { name: 'cost: price head+base and render the comment, 20 deployments x 2 regions (median of 15)', value: Math.round(mid * 100) / 100, unit: 'ms', target: '< 200 ms', ok: mid < 200 },
     { name: 'cost: comment body size, 20 deployments', value: size, unit: 'chars', target: '<= 65536', ok: size <= 65536 },
   ];
+}
+
+// ---- the real PR-comment run --------------------------------------------------------------------
+
+const TOKEN = 'ghs_benchtoken000000000000000000000000';
+const PRELOAD = path.resolve(__dirname, '..', 'scripts', 'bench-preload.js');
+
+/** A GitHub REST API as GitHub answers a GITHUB_TOKEN: no /user, an empty comment list, 201 with the comment. */
+function fakeGitHub(): { handler: (req: RecordedRequest) => { status?: number; body?: object } | undefined; posted: string[] } {
+  const posted: string[] = [];
+  const handler = (req: RecordedRequest) => {
+    if (req.method === 'GET' && req.path === '/user') return { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user', status: '403' } };
+    if (req.method === 'GET' && req.path.startsWith('/repos/acme/models/issues/7/comments')) return { body: [] };
+    if (req.method === 'POST' && req.path === '/repos/acme/models/issues/7/comments') {
+      const body = (req.params as { body: string }).body;
+      posted.push(body);
+      const id = 900 + posted.length;
+      return { status: 201, body: { id, node_id: `IC_kwDO${id}`, url: `https://api.github.com/repos/acme/models/issues/comments/${id}`, html_url: `https://github.com/acme/models/pull/7#issuecomment-${id}`, body, user: { login: 'github-actions[bot]', id: 41898282, type: 'Bot' }, created_at: '2026-12-06T08:00:00Z', updated_at: '2026-12-06T08:00:00Z', author_association: 'NONE' } };
+    }
+    return undefined;
+  };
+  return { handler, posted };
+}
+
+const gitIn = (cwd: string, args: string[]) => {
+  const r = spawnSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@example.com', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@example.com' } });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+};
+
+/** An origin with the base commit and the PR head on top, and `clones` depth-1 clones of the head (actions/checkout's default). */
+function pullRequestRepo(count: number, regions: string | undefined, clones: number): { dirs: string[]; baseSha: string; headSha: string; root: string } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'md-cost-pr-'));
+  const origin = path.join(root, 'origin');
+  fs.mkdirSync(origin);
+  gitIn(origin, ['init', '-q', '-b', 'main']);
+  fs.writeFileSync(path.join(origin, 'model-deploy.yml'), specText(1, count, regions));
+  gitIn(origin, ['add', '.']);
+  gitIn(origin, ['commit', '-qm', 'base']);
+  const baseSha = gitIn(origin, ['rev-parse', 'HEAD']);
+  fs.writeFileSync(path.join(origin, 'model-deploy.yml'), specText(0, count, regions));
+  gitIn(origin, ['commit', '-qam', 'head']);
+  const headSha = gitIn(origin, ['rev-parse', 'HEAD']);
+  const dirs = Array.from({ length: clones }, (_, i) => {
+    const dir = path.join(root, `clone-${i}`);
+    gitIn(root, ['clone', '-q', '--depth=1', `file://${origin}`, dir]);
+    return dir;
+  });
+  return { dirs, baseSha, headSha, root };
+}
+
+function run(node: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms: number; code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(node, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, code, out }));
+  });
+}
+
+interface PrRun {
+  bare: number[];
+  action: number[];
+  failed?: string;
+  rssMb?: number;
+  summaryBytes: number;
+  commentChars: number;
+}
+
+/** The PR-comment run of the estimate-cost bundle, `runs` times, each in a fresh depth-1 clone; bare node starts interleaved. */
+export async function prCommentRuns(node: string, count: number, regions: string | undefined, runs: number, rss = false): Promise<PrRun> {
+  const bundle = path.resolve(__dirname, '..', 'dist', 'estimate-cost', 'index.js');
+  const gh = fakeGitHub();
+  const server: Loopback = await startLoopback(gh.handler);
+  const repo = pullRequestRepo(count, regions, runs);
+  const out: PrRun = { bare: [], action: [], summaryBytes: 0, commentChars: 0 };
+  try {
+    for (const ws of repo.dirs) {
+      const files = { event: path.join(ws, '..', `${path.basename(ws)}-event.json`), summary: path.join(ws, '..', `${path.basename(ws)}-summary`), output: path.join(ws, '..', `${path.basename(ws)}-output`) };
+      fs.writeFileSync(files.event, JSON.stringify({ number: 7, pull_request: { number: 7, base: { sha: repo.baseSha, ref: 'main' }, head: { sha: repo.headSha, ref: 'change' } } }));
+      fs.writeFileSync(files.summary, '');
+      fs.writeFileSync(files.output, '');
+      const base = { PATH: process.env.PATH, HOME: ws, GITHUB_WORKSPACE: ws, GITHUB_ACTIONS: 'true', GITHUB_OUTPUT: files.output, GITHUB_STEP_SUMMARY: files.summary };
+      const env = {
+        ...base,
+        GITHUB_EVENT_NAME: 'pull_request',
+        GITHUB_EVENT_PATH: files.event,
+        GITHUB_REPOSITORY: 'acme/models',
+        GITHUB_API_URL: server.url,
+        GITHUB_SHA: repo.headSha,
+        INPUT_MODE: 'estimate-and-comment',
+        'INPUT_GITHUB-TOKEN': TOKEN,
+        'INPUT_MAX-MONTHLY-INCREASE': '100000000',
+        ...(rss ? { MODEL_DEPLOY_BENCH_RSS_FILE: path.join(ws, '..', 'rss') } : {}),
+      };
+      out.bare.push((await run(node, ['-e', ''], base, ws)).ms);
+      // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the action's runs.
+      const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+      const r = await run(node, [...nodeArgs, ...(rss ? ['-r', PRELOAD, bundle] : [bundle])], env, ws);
+      if (r.code !== 0 || gh.posted.length === 0) out.failed = r.out.slice(-400);
+      out.action.push(r.ms);
+      out.summaryBytes = fs.statSync(files.summary).size;
+      out.commentChars = gh.posted[gh.posted.length - 1]?.length ?? 0;
+      gh.posted.length = 0;
+    }
+    if (rss) out.rssMb = Number(fs.readFileSync(path.join(repo.root, 'rss'), 'utf8')) / 1024;
+  } finally {
+    await server.close();
+    fs.rmSync(repo.root, { recursive: true, force: true });
+  }
+  return out;
+}
+
+/** 20 x 2 against bare node, then the slope and the limits at 100, 500 and 1000 deployments x 6 regions. */
+export async function prCommentBench(node: string, label: string, runs = 9): Promise<BenchRow[]> {
+  if (!fs.existsSync(path.resolve(__dirname, '..', 'dist', 'estimate-cost', 'index.js'))) return [{ name: 'PR comment: dist/estimate-cost/index.js missing (npm run build)', value: NaN, unit: '', ok: false }];
+  const small = await prCommentRuns(node, 20, undefined, runs);
+  const ratio = median(small.action) / median(small.bare);
+  const rows: BenchRow[] = [
+    { name: `PR comment, ${label}: bare node start (median of ${runs})`, value: Math.round(median(small.bare) * 10) / 10, unit: 'ms' },
+    {
+      name: `PR comment, ${label}: estimate + base diff (depth-1 clone, git fetch) + comment posted, 20 deployments x 2 regions (median of ${runs}, ${Math.round(median(small.action))} ms)${small.failed ? ` FAILED: ${small.failed}` : ''}`,
+      value: Math.round(ratio * 100) / 100,
+      unit: 'x bare node',
+      target: '<= 4x',
+      ok: !small.failed && ratio <= 4,
+    },
+  ];
+  const sizes = [100, 500, 1000];
+  const big: { n: number; r: PrRun }[] = [];
+  for (const n of sizes) big.push({ n, r: await prCommentRuns(node, n, SIX_REGIONS, 3, n === 1000) });
+  const first = big[0]!;
+  const last = big[big.length - 1]!;
+  const perPart = (median(last.r.action) - median(first.r.action)) / ((last.n - first.n) * 6);
+  for (const { n, r } of big) rows.push({ name: `PR comment, ${label}: ${n} deployments x 6 regions (median of 3)${r.failed ? ` FAILED: ${r.failed}` : ''}`, value: Math.round(median(r.action)), unit: 'ms', ok: !r.failed });
+  rows.push(
+    { name: `PR comment, ${label}: time per deployment-region past the fixed cost (100 → 1000 deployments x 6 regions)`, value: Math.round(perPart * 100) / 100, unit: 'ms', target: '<= 5 ms', ok: perPart <= 5 },
+    { name: `PR comment, ${label}: peak RSS at 1000 x 6`, value: Math.round(last.r.rssMb ?? NaN), unit: 'MB', target: '<= 200 MB', ok: (last.r.rssMb ?? Infinity) <= 200 },
+    { name: `PR comment, ${label}: job summary at 1000 x 6`, value: last.r.summaryBytes, unit: 'bytes', target: '<= 1,048,576', ok: last.r.summaryBytes > 0 && last.r.summaryBytes <= 1024 * 1024 },
+    { name: `PR comment, ${label}: comment posted at 1000 x 6`, value: last.r.commentChars, unit: 'chars', target: '<= 65,536', ok: last.r.commentChars > 0 && last.r.commentChars <= 65536 },
+  );
+  return rows;
 }

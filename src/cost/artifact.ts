@@ -15,7 +15,7 @@ import type { CostComponent, DeploymentEstimate, Estimate, OneTime, ResourceEsti
 import { CODEBUILD_NAMES, PriceBook, SUPPORT_PRICES, SupportKind, component, deploymentEstimate, instanceService } from './estimate';
 import { Range, formatMoney } from './money';
 import type { CostReport, DeploymentChange } from './report';
-import { buildReport } from './report';
+import { FIGURE_LABELS, buildReport } from './report';
 
 export const MARKER_PATTERN = '^<!-- model-deploy:estimate-cost config=[^\\n<>]* -->$';
 
@@ -58,6 +58,7 @@ const price = object(
     source: text,
     asOf: text,
     note: text,
+    stale: text,
   },
   ['service', 'key', 'region', 'currency', 'price', 'unit', 'origin', 'source', 'asOf'],
 );
@@ -97,10 +98,12 @@ const change = object(
     monthly: range,
     diff: object({ low: num, high: num }, ['low', 'high']),
     percent: num,
+    percentMax: num,
     oneTime: nullable(amount),
     oneTimeNote: text,
     unpriced: count,
     usageBased: count,
+    labels: { type: 'array', maxItems: 10, items: { enum: Object.keys(FIGURE_LABELS) } },
     benchmark: {
       anyOf: [
         object({ measured: { const: false } }, ['measured']),

@@ -33,25 +33,30 @@ export interface BaseOptions {
 
 type Read = { text: string } | { absent: true } | { error: string };
 
-const hasCommit = async (cwd: string, ref: string) => (await git(cwd, ['cat-file', '-e', `${ref}^{commit}`])).ok;
-
 /**
  * git show of the file at `ref`, fetching that one commit first when the clone lacks it. A branch name
  * fetched into a shallow clone exists only as FETCH_HEAD (no local `main` appears), so that is what is read.
+ * The show is tried first: with the commit present (a full clone, a second run) it is the one git process.
  */
 async function readWithGit(cwd: string, ref: string, file: string): Promise<Read> {
-  let at = ref;
-  if (!(await hasCommit(cwd, ref))) {
+  let shown = await git(cwd, ['show', `${ref}:${file}`]);
+  // "exists on disk, but not in <sha>" is also what git says for a commit the clone lacks: absent only if the commit is here.
+  if (!shown.ok && !(ABSENT.test(shown.stderr) && (await hasCommit(cwd, ref)))) {
+    // Not here: a depth-1 clone lacks the base commit.
     const fetched = await git(cwd, ['fetch', '--no-tags', '--depth=1', 'origin', ref]);
-    if (fetched.ok && (await hasCommit(cwd, 'FETCH_HEAD'))) at = 'FETCH_HEAD';
-    else return { error: `git fetch --depth=1 origin ${ref}: ${fetched.stderr.trim().split('\n')[0] || 'commit not found'}` };
+    if (!fetched.ok) return { error: `git fetch --depth=1 origin ${ref}: ${fetched.stderr.trim().split('\n')[0] || 'commit not found'}` };
+    shown = await git(cwd, ['show', `FETCH_HEAD:${file}`]);
   }
-  const shown = await git(cwd, ['show', `${at}:${file}`]);
   if (shown.ok) return { text: shown.stdout };
   // The commit is here: git's "does not exist in" (or "exists on disk, but not in") now really means absent.
-  if (/does not exist in|exists on disk, but not in/.test(shown.stderr)) return { absent: true };
+  if (ABSENT.test(shown.stderr)) return { absent: true };
   return { error: shown.stderr.trim().split('\n')[0] ?? 'git show failed' };
 }
+
+const hasCommit = async (cwd: string, ref: string) => (await git(cwd, ['cat-file', '-e', `${ref}^{commit}`])).ok;
+
+/** git show's words for a file a commit does not have (or a commit the clone lacks: see hasCommit). */
+const ABSENT = /does not exist in|exists on disk, but not in/;
 
 /**
  * GET /repos/{owner}/{repo}/contents/{path}?ref=<ref>. GitHub answers 404 for a missing file and for a ref it

@@ -102,8 +102,13 @@ export async function readBaseResults(workspace: string, ref: string, dir: strin
 }
 
 /** On a pull request: the measurements from the base commit's results directory (see readBaseResults). */
-export async function attachBaseBenchmarks(report: CostReport, head: readonly Deployment[], options: { workspace: string; ref: string; dir: string; specDir: string; reporter: Reporter }): Promise<void> {
-  const results = await readBaseResults(options.workspace, options.ref, options.dir);
+export async function attachBaseBenchmarks(
+  report: CostReport,
+  head: readonly Deployment[],
+  options: { workspace: string; ref: string; dir: string; specDir: string; reporter: Reporter; results?: Promise<ResultSet | undefined> },
+): Promise<void> {
+  // Started early by the caller, the listing runs while the estimate is priced.
+  const results = await (options.results ?? readBaseResults(options.workspace, options.ref, options.dir));
   if (!results) {
     options.reporter.info(`Benchmark results not read: ${options.dir} could not be listed at the base ${options.ref.slice(0, 12)}.`);
     return;

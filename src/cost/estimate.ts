@@ -123,19 +123,33 @@ export class PriceBook {
     const live = this.live.get(PriceBook.liveKey(service, instanceType, region));
     if (live) return this.remember(live);
     const found = this.catalog.find(service, instanceType, region);
-    if (found) return this.remember(found);
+    if (found && !found.stale) return this.remember(found);
     const derived = service === 'sagemaker-hosting' ? this.catalog.derivedSageMaker(instanceType, region) : undefined;
-    return derived ? this.remember(derived) : null;
+    // A list price older than a cut gives way to today's EC2 price × the mark-up; kept (labelled stale) when there is none.
+    if (derived && found) derived.note = `${derived.note} The catalogue's ${found.price} ${found.currency}/h (${found.asOf}) predates the ${found.stale} price cut.`;
+    const chosen = derived ?? found;
+    return chosen ? this.remember(chosen) : null;
   }
 
-  /** Why an instance type has no price, and what is priced instead (for the row's note). */
+  private readonly missingNotes = new Map<string, string>();
+
+  /** Why an instance type has no price, and what is priced instead (for the row's note); once per type and region. */
   missing(d: Deployment, region: string): string {
     const service = instanceService(d.target);
+    const key = PriceBook.liveKey(service, d.instanceType, region);
+    const known = this.missingNotes.get(key);
+    if (known) return known;
+    const note = this.missingNote(service, d.instanceType, region);
+    this.missingNotes.set(key, note);
+    return note;
+  }
+
+  private missingNote(service: PriceService, instanceType: string, region: string): string {
     const label = service === 'ec2' ? 'EC2' : 'SageMaker hosting';
-    const regions = this.catalog.regions(service, d.instanceType);
-    const near = this.catalog.nearestKeys(service, d.instanceType, region);
+    const regions = this.catalog.regions(service, instanceType);
+    const near = this.catalog.nearestKeys(service, instanceType, region);
     return (
-      `No known ${label} price for ${d.instanceType} in ${region}.` +
+      `No known ${label} price for ${instanceType} in ${region}.` +
       (regions.length > 0 ? ` Priced in: ${regions.join(', ')}.` : '') +
       ` Nearest priced types: ${near.join(', ')}. Add a VERIFIED price to src/prices/catalog/prices.json (docs/cost.md) or run with live-prices: true.`
     );
@@ -267,10 +281,10 @@ function stackParameters(d: Deployment, region: string, environment?: Environmen
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
 }
 
-/** Caveats of pricing async inference at the hosting rate (prices.md 1d). */
+/** Caveats of pricing async inference at the hosting rate (the price reference has no async rate). */
 function asyncNote(x: RegionContext, instance: CostComponent): void {
-  instance.note = [instance.note, 'Async inference is priced at the real-time hosting rate: AWS bills it under a separate AsyncInf usage type whose rate matched Hosting wherever it was seen, but no data file confirms it (prices.md 1d).'].filter(Boolean).join(' ');
-  if (!x.assumptions.some((a) => a.startsWith('Async'))) x.assumptions.push('Async inference priced at the real-time hosting rate (not confirmed by a data file, prices.md 1d).');
+  instance.note = [instance.note, 'Async inference is priced at the real-time hosting rate: AWS bills it under a separate AsyncInf usage type whose rate matched Hosting wherever it was seen, but no data file confirms it (docs/cost.md, "Async inference price").'].filter(Boolean).join(' ');
+  if (!x.assumptions.some((a) => a.startsWith('Async'))) x.assumptions.push('Async inference priced at the real-time hosting rate (not confirmed by a data file; docs/cost.md, "Async inference price").');
   if (x.d.instanceType === 'ml.g4dn.xlarge') x.assumptions.push('ml.g4dn.xlarge is reportedly not offered for async inference; the smallest g4dn there is 2xlarge.');
 }
 
@@ -419,7 +433,7 @@ function throughputResource(d: Deployment, at: ThroughputRegion, hours: number):
   const term = months
     ? `${t?.commitment} is committed spend: ${months} month${months > 1 ? 's' : ''} × ${units} model unit${units > 1 ? 's' : ''} × the hourly rate are owed even if it is deleted before the term ends.`
     : 'No commitment: billed per model-unit hour until it is deleted.';
-  const note = `No verified Bedrock provisioned-throughput price (prices.md has none): the hourly rate per model unit depends on the base model, the region and the term (${BEDROCK_PRICING}). ${term}`;
+  const note = `No verified Bedrock provisioned-throughput price (the catalogue has none): the hourly rate per model unit depends on the base model, the region and the term (${BEDROCK_PRICING}). ${term}`;
   const quantity = { low: units * hours, high: units * hours };
   return {
     kind: `bedrock-throughput:${at.environment}`,

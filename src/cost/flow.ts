@@ -18,13 +18,14 @@ import { selectDeployment, selectEnvironment } from '../config/select';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { Artifact, CommentFigures, readArtifact } from './artifact';
 import { readBaseSpec } from './base';
-import { attachBaseBenchmarks, attachBenchmarks, DEFAULT_BENCHMARK_RESULTS } from './benchmarks';
+import { attachBaseBenchmarks, attachBenchmarks, DEFAULT_BENCHMARK_RESULTS, readBaseResults } from './benchmarks';
+import type { ResultSet } from '../benchmark/results';
 import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './estimate';
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
 import { formatMoney } from './money';
 import { Budget, BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
-import { commentMarker, renderReport, summaryLines } from './render';
+import { RenderedParts, assembleBody, commentMarker, renderParts, summaryLines } from './render';
 
 export const ESTIMATE_MODES = ['estimate', 'comment', 'estimate-and-comment'] as const;
 export type EstimateMode = (typeof ESTIMATE_MODES)[number];
@@ -173,12 +174,17 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   const pr = eventPullRequest(o.env);
   const baseRef = o.baseRef ?? pr.baseSha;
   const base = await readBase(o, baseRef, environment);
+  // The base's benchmark results are listed by git (a child process) while this process prices.
+  const benchmarkRef = o.baseConfig ? undefined : baseRef;
+  const baseResults = benchmarkRef ? readBaseResults(o.workspace, benchmarkRef, o.benchmarkResults ?? DEFAULT_BENCHMARK_RESULTS) : undefined;
+  // Awaited below; a throw in between must not leave it rejected with no handler.
+  baseResults?.catch(() => undefined);
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
   const headEstimate = estimateDeployments(head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec });
   const priced = priceBase(o, base, book);
   if (priced.estimate) resolveImageTags(headEstimate, priced.estimate, { head, base: base.deployments ?? [], headSpec: spec, baseSpec: base.spec });
   const report = buildReport({ project: spec.project, head: headEstimate, base: priced.estimate, baseNote: priced.note, prices: book.usedPrices(), priceNotes: notes });
-  await benchmarkColumn(o, report, head, o.baseConfig ? undefined : baseRef);
+  await benchmarkColumn(o, report, head, benchmarkRef, baseResults);
   const comment: CommentFigures = { marker: commentMarker(o.config), unchanged: isUnchanged(report), pullRequest: o.prNumber ?? pr.number, headSha: pr.headSha ?? o.env.sha };
   const result: ResultFile = { ...reportJson(report), report, budget, comment, overBudget: checkBudget(report, budget, formatMoney) };
   return { report, result };
@@ -188,17 +194,20 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
  * The $/1M output tokens column from the results directory: at the base commit on a pull request (the
  * PR's own files cannot vouch for themselves), else the checkout's (a push to the branch that holds them).
  */
-async function benchmarkColumn(o: EstimateRun, report: CostReport, head: Deployment[], baseRef: string | undefined): Promise<void> {
+async function benchmarkColumn(o: EstimateRun, report: CostReport, head: Deployment[], baseRef: string | undefined, results?: Promise<ResultSet | undefined>): Promise<void> {
   const dir = o.benchmarkResults ?? DEFAULT_BENCHMARK_RESULTS;
   const specDir = path.dirname(path.resolve(o.workspace, o.config));
-  if (baseRef) await attachBaseBenchmarks(report, head, { workspace: o.workspace, ref: baseRef, dir, specDir, reporter: o.reporter });
+  if (baseRef) await attachBaseBenchmarks(report, head, { workspace: o.workspace, ref: baseRef, dir, specDir, reporter: o.reporter, results });
   else attachBenchmarks(report, head, { dir: path.resolve(o.workspace, dir), specDir, reporter: o.reporter });
 }
 
 /** The comment body, rendered here from the figures (never taken from a file). */
-function commentBody(o: EstimateRun, a: Artifact, violations: BudgetViolation[]): string {
-  return renderReport(a.report, { marker: a.comment.marker, violations, footer: footer(o.env) });
+function commentBody(o: EstimateRun, a: Artifact, parts: RenderedParts): string {
+  return assembleBody(parts, { marker: a.comment.marker, footer: footer(o.env) });
 }
+
+/** GitHub's limit on a job summary (1 MiB); the summary keeps under it with room for other steps' lines. */
+export const SUMMARY_LIMIT = 1_000_000;
 
 /**
  * comment mode: the figures another job wrote, re-derived (artifact.ts); the budget is this job's own
@@ -242,13 +251,15 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
     // Compact: half the size of an indented file (355 KB for 20 deployments in 2 regions); jq reads it.
     fs.writeFileSync(resultPath, JSON.stringify(result) + '\n');
     for (const line of summaryLines(artifact.report)) o.reporter.info(line);
-    summary = renderReport(artifact.report, { violations, limit: 1_000_000 });
   }
-  const figures = { report: artifact.report, result, totals: reportJson(artifact.report).totalsByCurrency, summary, violations };
+  // Rendered once: the summary and the comment are the same parts cut to their limits.
+  const parts = renderParts(artifact.report, { violations });
+  if (o.mode !== 'comment') summary = assembleBody(parts, { limit: SUMMARY_LIMIT });
+  const figures = { report: artifact.report, result, totals: result?.totalsByCurrency ?? reportJson(artifact.report).totalsByCurrency, summary, violations };
   let commentUrl: string | undefined;
   if (o.mode !== 'estimate') {
     try {
-      commentUrl = await comment(o, artifact, commentBody(o, artifact, violations));
+      commentUrl = await comment(o, artifact, commentBody(o, artifact, parts));
     } catch (error) {
       return { ...figures, failure: { stage: 'comment', error } };
     }

@@ -48,9 +48,11 @@ export const ACTIONS_BOT = 'github-actions[bot]';
 
 /**
  * Who the token posts as: GET /user for a personal access token; a GITHUB_TOKEN (or another
- * installation token) cannot read /user, and posts as github-actions[bot].
+ * installation token) cannot read /user, and posts as github-actions[bot]. An installation token says
+ * so by its prefix (ghs_, GitHub's documented token formats): no round trip that can only answer 403.
  */
-export async function tokenLogin(octokit: GitHubClient): Promise<string> {
+export async function tokenLogin(octokit: GitHubClient, token: string): Promise<string> {
+  if (token.startsWith('ghs_')) return ACTIONS_BOT;
   try {
     const res = await octokit.request('GET /user');
     const login = (res.data as { login?: string }).login;
@@ -72,8 +74,11 @@ type Retry = <T>(fn: () => Promise<T>) => Promise<T>;
 
 /** Our earlier comments: the marker, and written by the login this token posts as (nobody else's). */
 async function ourComments(octokit: GitHubClient, retry: Retry, o: PostCommentOptions): Promise<IssueComment[]> {
-  const login = await retry(() => tokenLogin(octokit));
-  const all = await retry(() => octokit.paginate(octokit.rest.issues.listComments, { owner: o.owner, repo: o.repo, issue_number: o.issueNumber, per_page: 100 }));
+  // Side by side: neither waits for the other.
+  const [login, all] = await Promise.all([
+    retry(() => tokenLogin(octokit, o.token)),
+    retry(() => octokit.paginate(octokit.rest.issues.listComments, { owner: o.owner, repo: o.repo, issue_number: o.issueNumber, per_page: 100 })),
+  ]);
   return (all as IssueComment[]).filter((c) => c.user?.login === login && c.body?.includes(o.marker));
 }
 

@@ -76,6 +76,11 @@ export function formatPercent(p: number | undefined): string {
   return `${p > 0 ? '+' : ''}${p.toFixed(1)}%`;
 }
 
+/** The change in percent at both ends of a range ("+100.0% – 0.0%"), one figure when they agree. */
+export function formatPercentRange(low: number | undefined, high: number | undefined): string {
+  return low === high ? formatPercent(low) : `${formatPercent(low)} – ${formatPercent(high)}`;
+}
+
 /** A quantity for tables: up to 4 decimals, thousands separators. */
 export function formatQuantity(value: number): string {
   const r = roundTo(value, 4);

@@ -8,13 +8,13 @@
 import { formatPrice } from '../benchmark/price-performance';
 import { Currency, Price, defaultCatalog } from '../prices/catalog';
 import type { CostComponent, DeploymentEstimate, ResourceEstimate } from './estimate';
-import type { BudgetViolation, CostReport, CurrencyTotals, DeploymentChange } from './report';
-import { Range, formatMoney, formatPercent, formatQuantity, formatRange, formatSignedRange, roundTo } from './money';
+import { FIGURE_LABELS, type BudgetViolation, type CostReport, type CurrencyTotals, type DeploymentChange, type FigureLabel } from './report';
+import { Range, formatMoney, formatPercent, formatPercentRange, formatQuantity, formatRange, formatSignedRange, roundTo } from './money';
 import { compareText } from '../core/compare';
 
 export const GITHUB_COMMENT_LIMIT = 65536;
 /** Deployments in the chart: the largest movers. */
-export const CHART_TOP = 8;
+export const CHART_TOP = 6;
 
 export function commentMarker(config: string): string {
   return `<!-- model-deploy:estimate-cost config=${config.replace(/--/g, '-')} -->`;
@@ -24,10 +24,15 @@ export interface RenderOptions {
   marker?: string;
   violations?: BudgetViolation[];
   limit?: number;
-  /** Shown under the table (a link to the run, the JSON artifact). */
+  /** Shown last (a link to the run); dropped like the details when the body must shrink. */
   footer?: string;
   /** Per deployment name, its bill lines ("last 7 days: estimated $X, billed $Y", bill-render.ts). */
   billed?: Record<string, string[]>;
+  /**
+   * Markdown blocks from other parts, right under the summary table and never dropped (the bill comparison's
+   * "last 7 days: estimated $X, billed $Y"). The caller escapes what it did not write itself (escapeText).
+   */
+  afterTable?: string[];
 }
 
 const ORIGIN_LABEL: Record<Price['origin'], string> = {
@@ -65,6 +70,27 @@ function gapFlags(unpriced: number, usageBased: number): string {
   return `${unpriced > 0 ? ' + unpriced' : ''}${usageBased > 0 ? ' + usage' : ''}`;
 }
 
+/** " (DERIVED, stale price)": what qualifies a figure, in its own cell. */
+function labelFlags(labels: readonly FigureLabel[]): string {
+  return labels.length ? ` (${labels.join(', ')})` : '';
+}
+
+/** The labels of a total, and the legend line that says what each means (kept whatever is trimmed). */
+function totalLabels(t: CurrencyTotals): FigureLabel[] {
+  return (Object.keys(FIGURE_LABELS) as FigureLabel[]).filter((l) => (t.labels[l] ?? 0) > 0);
+}
+
+function labelLegend(report: CostReport): string | undefined {
+  const lines: string[] = [];
+  for (const t of report.totals) {
+    for (const l of totalLabels(t)) {
+      const n = t.labels[l] ?? 0;
+      lines.push(`> **${l}** (${n} deployment${n > 1 ? 's' : ''}${report.totals.length > 1 ? `, ${t.currency}` : ''}): ${FIGURE_LABELS[l]}.`);
+    }
+  }
+  return lines.length ? lines.join('\n') : undefined;
+}
+
 /** Both ends of a range moved, in opposite directions. */
 function movesBothWays(r: Range): boolean {
   const lo = roundTo(r.low, 2);
@@ -84,41 +110,64 @@ function headline(t: CurrencyTotals, compared: boolean): string {
     if (added > 0) return `Priced monthly cost unchanged at ${next} (${t.currency}): **${added} new unpriced component${added > 1 ? 's' : ''}**, see the details`;
     return `Monthly cost **unchanged** at ${next} (${t.currency})`;
   }
-  const from = `${formatRange(t.past, t.currency)} → **${next}** (${t.currency})`;
+  const from = `${formatRange(t.past, t.currency)}${gapFlags(t.pastUnpriced, t.pastUsageBased)} → **${next}** (${t.currency})`;
   if (movesBothWays(t.diff)) {
     const [down, up] = lo < 0 ? ['minimum', 'maximum'] : ['maximum', 'minimum'];
     return `Monthly cost **moves both ways**: the ${down} falls and the ${up} rises (${formatSignedRange(t.diff, t.currency)}): ${from}`;
   }
   const direction = lo > 0 || hi > 0 ? 'increase' : 'decrease';
-  const pct = t.percent === undefined ? '' : ` (${formatPercent(t.percent)})`;
+  const pct = headlinePercent(t);
   return `Monthly cost will **${direction} by ${formatRange({ low: Math.abs(t.diff.low), high: Math.abs(t.diff.high) }, t.currency)}**${pct}: ${from}`;
+}
+
+/** " (+5.0%)", or both ends when a range moves by different shares: the guardrails check the maximum. */
+function headlinePercent(t: CurrencyTotals): string {
+  if (t.percent === undefined && t.percentMax === undefined) return '';
+  if (t.percent === t.percentMax) return ` (${formatPercent(t.percent)})`;
+  return ` (${formatPercent(t.percent)} at the minimum, ${formatPercent(t.percentMax)} at the maximum)`;
 }
 
 function runsOn(d: DeploymentEstimate): string {
   return `${d.target}, ${d.instanceType}, ${d.regions.join(' ')}`;
 }
 
+const TARGET_SHORT: Record<DeploymentEstimate['target'], string> = { 'sagemaker-realtime': 'SageMaker', 'sagemaker-async': 'SageMaker async', ecs: 'ECS', ec2: 'EC2' };
+
+/** "SageMaker ml.g5.xlarge, us-east-1 +5": non-breaking inside each half, so the cell wraps once at most. */
+function runsOnCell(d: DeploymentEstimate): string {
+  const nb = (s: string) => s.replace(/ /g, '\u00a0');
+  const where = d.regions.length > 1 ? `${d.regions[0]} +${d.regions.length - 1}` : (d.regions[0] ?? '');
+  return `${nb(`${TARGET_SHORT[d.target]} ${d.instanceType}`)}, ${nb(where)}`;
+}
+
+/** One-time figures keep their cents under 10 (a $0.20 build is not "$0"). */
+function oneTimeMoney(value: number, currency: Currency): string {
+  return formatMoney(value, currency, value !== 0 && Math.abs(roundTo(value, 2)) < 10 ? 2 : 0);
+}
+
 function oneTimeCell(c: DeploymentChange): string {
   if (c.oneTime === null) return 'unpriced';
   if (c.oneTime === 0 && c.oneTimeNote) return `${formatMoney(0, c.currency, 0)} (no build)`;
-  return formatMoney(c.oneTime, c.currency, 0);
+  return oneTimeMoney(c.oneTime, c.currency);
 }
 
 function changeRow(c: DeploymentChange, compared: boolean): string {
   const d = c.next ?? c.past;
-  const what = d ? escapeText(runsOn(d)) : '';
-  const monthly = `${formatRange(c.monthly, c.currency, 0)}${gapFlags(c.unpriced, c.usageBased)}`;
+  const what = d ? escapeText(runsOnCell(d)) : '';
+  const monthly = `${formatRange(c.monthly, c.currency, 0)}${gapFlags(c.unpriced, c.usageBased)}${labelFlags(c.labels)}`;
   const name = escapeText(c.label);
   if (!compared) return `| ${name} | ${what} | ${monthly} | ${oneTimeCell(c)} |`;
-  const pct = c.status === 'added' ? 'new' : formatPercent(c.percent);
-  return `| ${name} | ${c.status} | ${what} | ${formatRange(c.pastMonthly, c.currency, 0)} | ${monthly} | ${formatSignedRange(c.diff, c.currency, 0)} | ${pct} | ${oneTimeCell(c)} |`;
+  const pct = c.status === 'added' ? 'new' : formatPercentRange(c.percent, c.percentMax);
+  const pastFlags = c.past ? gapFlags(c.past.unpriced.length, c.past.usageBased.length) : '';
+  return `| ${name} | ${c.status} | ${what} | ${formatRange(c.pastMonthly, c.currency, 0)}${pastFlags} | ${monthly} | ${formatSignedRange(c.diff, c.currency, 0)} | ${pct} | ${oneTimeCell(c)} |`;
 }
 
 function totalRow(t: CurrencyTotals, compared: boolean): string {
-  const oneTime = `${formatMoney(t.oneTime, t.currency, 0)}${t.oneTimeUnpriced ? ` + ${t.oneTimeUnpriced} unpriced` : ''}`;
-  const next = `**${formatRange(t.next, t.currency, 0)}${gapFlags(t.unpriced, t.usageBased)}**`;
+  const oneTime = `${oneTimeMoney(t.oneTime, t.currency)}${t.oneTimeUnpriced ? ` + ${t.oneTimeUnpriced} unpriced` : ''}`;
+  const next = `**${formatRange(t.next, t.currency, 0)}${gapFlags(t.unpriced, t.usageBased)}**${labelFlags(totalLabels(t))}`;
   if (!compared) return `| **Total (${t.currency})** | | ${next} | ${oneTime} |`;
-  return `| **Total (${t.currency})** | | | ${formatRange(t.past, t.currency, 0)} | ${next} | **${formatSignedRange(t.diff, t.currency, 0)}** | ${t.percent === undefined ? '' : formatPercent(t.percent)} | ${oneTime} |`;
+  const pct = t.percent === undefined && t.percentMax === undefined ? '' : formatPercentRange(t.percent, t.percentMax);
+  return `| **Total (${t.currency})** | | | ${formatRange(t.past, t.currency, 0)}${gapFlags(t.pastUnpriced, t.pastUsageBased)} | ${next} | **${formatSignedRange(t.diff, t.currency, 0)}** | ${pct} | ${oneTime} |`;
 }
 
 /** Per changed deployment: instance type, count range, engine, regions, target as old → new. */
@@ -139,21 +188,59 @@ export function whatChanged(c: DeploymentChange): string | undefined {
 }
 
 const chartText = (s: string) => `"${s.replace(/["\\]/g, "'")}"`;
-const chartLabel = (s: string) => chartText(s.slice(0, 40));
+/** Short labels keep a horizontal chart's bars wide. */
+const chartLabel = (s: string) => (s.length > 28 ? `${s.slice(0, 27)}…` : s);
 const chartValue = (n: number) => String(roundTo(n, 2));
 
-/** Mermaid bar chart of base (line) against this PR (bars) per deployment, the top movers only. */
-export function mermaidChart(report: CostReport, currency: Currency): string | undefined {
+/** The axis maximum: the largest bar rounded up to 1, 2, 2.5 or 5 × a power of ten. */
+function axisMax(largest: number): number {
+  if (!(largest > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(largest));
+  const step = [1, 2, 2.5, 5, 10].find((m) => m * power >= largest) ?? 10;
+  return roundTo(step * power, 2);
+}
+
+/** How far a deployment moved: both ends of its range. */
+const movement = (c: DeploymentChange) => Math.abs(c.diff.high) + Math.abs(c.diff.low);
+
+/**
+ * Mermaid bar chart of the deployments whose cost moves most: base and this PR side by side for each
+ * (two bar series, each zero in the other's slot, so the bars sit in pairs whatever the renderer does
+ * with series), on a value axis from 0, horizontal so names stay readable. Without a base: the most
+ * costly deployments. None where it adds nothing to the table: one deployment, or nothing moved.
+ */
+export function mermaidChart(report: CostReport, currency: Currency): { chart: string; more: number } | undefined {
   const mine = report.changes.filter((c) => c.currency === currency && (c.next || c.past));
-  if (mine.length === 0) return undefined;
-  const movers = [...mine].sort((a, b) => Math.abs(b.diff.high) + Math.abs(b.diff.low) - (Math.abs(a.diff.high) + Math.abs(a.diff.low)) || compareText(a.label, b.label)).slice(0, CHART_TOP);
-  const more = mine.length > movers.length ? `, top ${movers.length} of ${mine.length} by change` : '';
-  const title = report.compared ? `Monthly cost, bars this PR, line base (${currency}, maximum${more})` : `Monthly cost (${currency}, maximum${more})`;
-  const lines = ['```mermaid', 'xychart-beta', `    title ${chartText(title)}`, `    x-axis [${movers.map((c) => chartLabel(c.label)).join(', ')}]`, `    y-axis "${currency} per month"`];
-  lines.push(`    bar [${movers.map((c) => chartValue(c.monthly.high)).join(', ')}]`);
-  if (report.compared) lines.push(`    line [${movers.map((c) => chartValue(c.pastMonthly.high)).join(', ')}]`);
-  lines.push('```');
-  return lines.join('\n');
+  if (mine.length < 2) return undefined;
+  const ranked = report.compared
+    ? mine.filter((c) => roundTo(movement(c), 2) > 0).sort((a, b) => movement(b) - movement(a) || compareText(a.label, b.label))
+    : [...mine].sort((a, b) => b.monthly.high - a.monthly.high || compareText(a.label, b.label));
+  if (ranked.length === 0) return undefined;
+  const shown = ranked.slice(0, CHART_TOP);
+  const labels = report.compared ? shown.flatMap((c) => [`${chartLabel(c.label)} · base`, `${chartLabel(c.label)} · this PR`]) : shown.map((c) => chartLabel(c.label));
+  const bars = report.compared
+    ? [shown.flatMap((c) => [c.pastMonthly.high, 0]), shown.flatMap((c) => [0, c.monthly.high])]
+    : [shown.map((c) => c.monthly.high)];
+  const title = report.compared ? `Monthly cost, base vs this PR (${currency}, maximum of each range)` : `Monthly cost (${currency}, maximum of each range)`;
+  const lines = [
+    '```mermaid',
+    'xychart-beta horizontal',
+    `    title ${chartText(title)}`,
+    `    x-axis [${labels.map(chartText).join(', ')}]`,
+    `    y-axis "${currency} per month" 0 --> ${axisMax(Math.max(...bars.flat()))}`,
+    ...bars.map((b) => `    bar [${b.map(chartValue).join(', ')}]`),
+    '```',
+  ];
+  return { chart: lines.join('\n'), more: ranked.length - shown.length };
+}
+
+/** The chart with the line that says what it leaves out. */
+function chartSection(report: CostReport, currency: Currency): string | undefined {
+  const c = mermaidChart(report, currency);
+  if (!c) return undefined;
+  const what = report.compared ? 'whose monthly cost moves most' : 'that cost most';
+  const more = c.more > 0 ? `; and ${c.more} more in the table` : '';
+  return `${c.chart}\n\n<sub>Chart: the ${currency} deployments ${what}, the maximum of each range${more}.</sub>`;
 }
 
 function quantityCell(c: CostComponent): string {
@@ -227,16 +314,13 @@ function priceTable(prices: Price[]): string {
   return rows.join('\n');
 }
 
-/** The body's length as posted: the parts joined by blank lines, plus the trailing newline. */
-function fits(parts: string[], limit: number): boolean {
-  return parts.join('\n\n').length + 1 <= limit;
-}
-
 function headSection(report: CostReport, options: RenderOptions): string[] {
   const head: string[] = [];
   if (options.marker) head.push(options.marker);
   head.push(`### Cost estimate: ${escapeText(report.project)}`);
   head.push(report.totals.map((t) => headline(t, report.compared)).join('  \n'));
+  const legend = labelLegend(report);
+  if (legend) head.push(legend);
   if (report.baseNote) head.push(`> ${escapeText(report.baseNote)}`);
   if (options.violations?.length) {
     head.push(['> [!CAUTION]', '> **Over budget**', ...options.violations.map((v) => `> - ${escapeText(v.message)}`)].join('\n'));
@@ -244,17 +328,36 @@ function headSection(report: CostReport, options: RenderOptions): string[] {
   return head;
 }
 
-/** The summary table with the first `shown` rows; total rows always. */
-function summaryTable(report: CostReport, shown: number): string {
+/** The summary table's pieces, each rendered once: header, one row per deployment part, total rows. */
+interface SummaryTable {
+  header: string[];
+  rows: string[];
+  totals: string[];
+}
+
+function summaryTable(report: CostReport): SummaryTable {
   const compared = report.compared;
   const header = compared
     ? ['| Deployment | Status | Runs on | Base monthly | New monthly | Change | % | One-time |', '|---|---|---|--:|--:|--:|--:|--:|']
     : ['| Deployment | Runs on | Monthly | One-time |', '|---|---|--:|--:|'];
-  const rows = report.changes.slice(0, shown).map((c) => changeRow(c, compared) + (report.benchmarks ? ` ${benchmarkCell(c)} |` : ''));
-  if (shown < report.changes.length) rows.push(`| … ${report.changes.length - shown} more deployment(s) not shown (see the JSON result) |${compared ? ' | | | | | | |' : ' | | |'}${report.benchmarks ? ' |' : ''}`);
-  const totals = report.totals.map((t) => totalRow(t, compared) + (report.benchmarks ? ' |' : ''));
   if (report.benchmarks) header.splice(0, 2, `${header[0]} Per 1M output tokens |`, `${header[1]}--:|`);
-  return [...header, ...rows, ...totals].join('\n');
+  const rows = report.changes.map((c) => changeRow(c, compared) + (report.benchmarks ? ` ${benchmarkCell(c)} |` : ''));
+  const totals = report.totals.map((t) => totalRow(t, compared) + (report.benchmarks ? ' |' : ''));
+  return { header, rows, totals };
+}
+
+/** The row that stands for the rows left out, with how many of them carry each label (trimming never hides one). */
+function moreRow(report: CostReport, shown: number): string {
+  const hidden = report.changes.slice(shown);
+  const counts = (Object.keys(FIGURE_LABELS) as FigureLabel[]).map((l) => [l, hidden.filter((c) => c.labels.includes(l)).length] as const).filter(([, n]) => n > 0);
+  const qualified = counts.length ? `; ${counts.map(([l, n]) => `${l}: ${n}`).join(', ')}` : '';
+  return `| … ${hidden.length} more deployment(s) not shown (see the job summary or the JSON result${qualified}) |${report.compared ? ' | | | | | | |' : ' | | |'}${report.benchmarks ? ' |' : ''}`;
+}
+
+/** The table with its first `shown` rows; the total rows always. */
+function tableText(report: CostReport, t: SummaryTable, shown: number): string {
+  const more = shown < t.rows.length ? [moreRow(report, shown)] : [];
+  return [...t.header, ...t.rows.slice(0, shown), ...more, ...t.totals].join('\n');
 }
 
 /** Measured $/1M output tokens of the head configuration (figures and patterned strings only), or "not measured". */
@@ -265,14 +368,15 @@ function benchmarkCell(c: DeploymentChange): string {
   return `${formatPrice(b.perMillionOutputTokens, b.currency)} (measured ${b.date} at ${b.commit})`;
 }
 
-function optionalSections(report: CostReport, options: RenderOptions): string[] {
+/** The sections that go, in order, when a body must shrink (after the table, before the footer). */
+function optionalSections(report: CostReport, billedLines: RenderOptions['billed']): string[] {
   const optional: string[] = [];
   const changed = report.changes.map(whatChanged).filter((x): x is string => x !== undefined);
   if (changed.length) optional.push(['**What changed**', ...changed].join('\n'));
-  const billed = report.changes.flatMap((c) => (c.next ? options.billed?.[c.name] ?? [] : []).map((l) => `- ${escapeText(c.label)}: ${escapeText(l)}`));
+  const billed = report.changes.flatMap((c) => (c.next ? billedLines?.[c.name] ?? [] : []).map((l: string) => `- ${escapeText(c.label)}: ${escapeText(l)}`));
   if (billed.length) optional.push(['**Checked against the bill**', ...billed].join('\n'));
   for (const t of report.totals) {
-    const chart = mermaidChart(report, t.currency);
+    const chart = chartSection(report, t.currency);
     if (chart) optional.push(chart);
   }
   optional.push(['**Assumptions**', ...report.assumptions.map((a) => `- ${escapeText(a)}`), ...report.priceNotes.map((n) => `- ${escapeText(n)}`)].join('\n'));
@@ -280,26 +384,65 @@ function optionalSections(report: CostReport, options: RenderOptions): string[] 
     if (c.next) optional.push(`<details><summary>${escapeText(c.label)}: cost components${report.compared ? ', base → new' : ''}</summary>\n\n${deploymentDetails(c, report.compared)}\n\n</details>`);
   }
   optional.push(`<details><summary>Prices used (${report.prices.length})</summary>\n\n${priceTable(report.prices)}\n\n</details>`);
-  if (options.footer) optional.push(options.footer);
   return optional;
+}
+
+const NOTE_OMITTED = "_Details omitted to stay under GitHub's comment size limit: see the job summary or the JSON result._";
+
+/** A report rendered once, to be cut to any number of limits (the job summary and the comment share it). */
+export interface RenderedParts {
+  report: CostReport;
+  /** The head without the marker (headline, labels' legend, base note, over-budget block). */
+  head: string[];
+  table: SummaryTable;
+  /** Caller's blocks right under the table (escaped by the caller), kept like the totals. */
+  afterTable: string[];
+  optional: string[];
+}
+
+export function renderParts(report: CostReport, options: Pick<RenderOptions, 'violations' | 'afterTable' | 'billed'> = {}): RenderedParts {
+  return { report, head: headSection(report, { violations: options.violations }), table: summaryTable(report), afterTable: options.afterTable ?? [], optional: optionalSections(report, options.billed) };
+}
+
+/**
+ * The body under `limit` characters (the trailing newline counted): rows go first when the table alone is
+ * too long (never the totals), then each optional section that does not fit, with a note. Lengths are
+ * summed as parts are added, never re-joined.
+ */
+export function assembleBody(parts: RenderedParts, options: Pick<RenderOptions, 'marker' | 'footer' | 'limit'> = {}): string {
+  const limit = options.limit ?? GITHUB_COMMENT_LIMIT;
+  const fixed = [...(options.marker ? [options.marker] : []), ...parts.head];
+  const joined = (xs: string[]) => xs.reduce((n, x) => n + x.length, 0) + 2 * Math.max(0, xs.length - 1);
+  const tail = [...parts.afterTable];
+  // Each part after the first adds its length and a blank line; the body ends in one newline.
+  const room = (used: number, extra: number) => used + 2 + extra + 1 <= limit;
+  const { table } = parts;
+  const rowsLength = [0];
+  for (const r of table.rows) rowsLength.push((rowsLength[rowsLength.length - 1] ?? 0) + r.length + 1);
+  const tableLength = (shown: number) => {
+    const more = shown < table.rows.length ? moreRow(parts.report, shown).length + 1 : 0;
+    return [...table.header, ...table.totals].reduce((n, x) => n + x.length + 1, 0) - 1 + (rowsLength[shown] ?? 0) + more;
+  };
+  const base = joined([...fixed, ...tail]) + (fixed.length + tail.length > 0 ? 2 : 0);
+  let shown = table.rows.length;
+  while (shown > 0 && !room(base + tableLength(shown), NOTE_OMITTED.length)) shown -= Math.max(1, Math.floor(shown / 10));
+  const body = [...fixed, tableText(parts.report, table, shown), ...tail];
+  let used = base + tableLength(shown);
+  let omitted = shown < table.rows.length;
+  const optional = options.footer ? [...parts.optional, options.footer] : parts.optional;
+  for (const part of optional) {
+    if (room(used + 2 + part.length, NOTE_OMITTED.length)) {
+      body.push(part);
+      used += 2 + part.length;
+    } else omitted = true;
+  }
+  if (omitted) body.push(NOTE_OMITTED);
+  return body.join('\n\n') + '\n';
 }
 
 /** The markdown body; details are dropped (with a note) until it fits under the limit. */
 export function renderReport(report: CostReport, options: RenderOptions = {}): string {
-  const limit = options.limit ?? GITHUB_COMMENT_LIMIT;
-  const head = headSection(report, options);
-  const noteOmitted = "_Details omitted to stay under GitHub's comment size limit: see the job summary or the JSON result._";
-  // Totals are never cut: with too many deployments, rows go first and the total rows stay.
-  let shown = report.changes.length;
-  while (shown > 0 && !fits([...head, summaryTable(report, shown), noteOmitted], limit)) shown -= Math.max(1, Math.floor(shown / 10));
-  const body = [...head, summaryTable(report, shown)];
-  let omitted = shown < report.changes.length;
-  for (const part of optionalSections(report, options)) {
-    if (fits([...body, part, noteOmitted], limit)) body.push(part);
-    else omitted = true;
-  }
-  if (omitted) body.push(noteOmitted);
-  return body.join('\n\n') + '\n';
+  return assembleBody(renderParts(report, options), options);
 }
 
 /** One-line figures for the plan's summary and the log. */

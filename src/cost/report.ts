@@ -23,6 +23,8 @@ export interface DeploymentChange {
   diff: Range;
   /** Percent change of the minimum figure; undefined when the base is zero. */
   percent?: number;
+  /** Percent change of the maximum figure (what the guardrails check); undefined when the base is zero. */
+  percentMax?: number;
   /** One-time build cost; 0 when the change causes no build; null when unpriced. */
   oneTime: number | null;
   /** Why no build is charged (same image, unchanged, removed). */
@@ -32,6 +34,30 @@ export interface DeploymentChange {
   usageBased: number;
   /** Measured $/1M output tokens of the head configuration, or not measured (benchmarks.ts). */
   benchmark?: ChangeBenchmark;
+  /** What qualifies the head's figure (a DERIVED or stale price in it): shown in its row. */
+  labels: FigureLabel[];
+}
+
+/**
+ * What qualifies a figure, shown beside it wherever it appears (a row, a total, the comment's legend,
+ * which no trimming drops): a price that is arithmetic on others, or one older than a price cut.
+ */
+export const FIGURE_LABELS = {
+  DERIVED: 'SageMaker price computed as the EC2 price of the same size and region × the SageMaker mark-up observed where both are published; not a list price',
+  'stale price': 'the only price known is older than a price cut since; the real price is likely lower',
+} as const;
+export type FigureLabel = keyof typeof FIGURE_LABELS;
+
+/** The labels a deployment's figures carry, in FIGURE_LABELS order. */
+export function figureLabels(d: DeploymentEstimate | undefined): FigureLabel[] {
+  if (!d) return [];
+  const prices = [...d.resources.flatMap((r) => r.components.map((c) => c.price)), d.oneTime.price];
+  const found = new Set<FigureLabel>();
+  for (const p of prices) {
+    if (p?.origin === 'derived') found.add('DERIVED');
+    if (p?.stale) found.add('stale price');
+  }
+  return (Object.keys(FIGURE_LABELS) as FigureLabel[]).filter((l) => found.has(l));
 }
 
 /** What the comment shows for one deployment part: its measured $/1M output tokens, or "not measured". */
@@ -45,6 +71,7 @@ export interface CurrencyTotals {
   next: Range;
   diff: Range;
   percent?: number;
+  percentMax?: number;
   oneTime: number;
   /** One-time components without a price. */
   oneTimeUnpriced: number;
@@ -53,6 +80,10 @@ export interface CurrencyTotals {
   /** The base's components without a price: more on the head is a change even when the priced figures are equal. */
   pastUnpriced: number;
   usageBased: number;
+  /** The base's usage-based components: "+ usage" on the base side too. */
+  pastUsageBased: number;
+  /** How many of the head's deployment parts carry each label. */
+  labels: Partial<Record<FigureLabel, number>>;
 }
 
 export interface CostReport {
@@ -117,10 +148,12 @@ function change(key: string, head: Estimate, base: Estimate | undefined, multi: 
     monthly,
     diff: { low: monthly.low - pastMonthly.low, high: monthly.high - pastMonthly.high },
     percent: percentChange(pastMonthly.low, monthly.low),
+    percentMax: percentChange(pastMonthly.high, monthly.high),
     oneTime: build.cost,
     oneTimeNote: build.note,
     unpriced: next ? next.unpriced.length : 0,
     usageBased: next ? next.usageBased.length : 0,
+    labels: figureLabels(next),
   };
 }
 
@@ -134,12 +167,21 @@ export function currencyTotals(currency: Currency, changes: DeploymentChange[]):
     next,
     diff: { low: next.low - past.low, high: next.high - past.high },
     percent: percentChange(past.low, next.low),
+    percentMax: percentChange(past.high, next.high),
     oneTime: mine.reduce((acc, c) => acc + (c.oneTime ?? 0), 0),
     oneTimeUnpriced: mine.filter((c) => c.oneTime === null).length,
     unpriced: mine.reduce((acc, c) => acc + c.unpriced, 0),
     pastUnpriced: mine.reduce((acc, c) => acc + (c.past?.unpriced.length ?? 0), 0),
     usageBased: mine.reduce((acc, c) => acc + c.usageBased, 0),
+    pastUsageBased: mine.reduce((acc, c) => acc + (c.past?.usageBased.length ?? 0), 0),
+    labels: countLabels(mine),
   };
+}
+
+function countLabels(changes: DeploymentChange[]): Partial<Record<FigureLabel, number>> {
+  const out: Partial<Record<FigureLabel, number>> = {};
+  for (const c of changes) for (const l of c.labels) out[l] = (out[l] ?? 0) + 1;
+  return out;
 }
 
 function reportAssumptions(head: Estimate): string[] {
@@ -238,11 +280,12 @@ function violations(s: Subject, budget: Budget, format: (n: number, c: Currency)
     out.push({ deployment: s.label, message: `${s.label} increases by up to ${format(diff, s.currency)} a month ${fig}, above max-monthly-increase ${format(inc.amount, s.currency)}` });
   }
   if (inc?.percent !== undefined && diff > 0) {
-    // From nothing, any increase is above every percent limit.
-    const pct = roundTo(s.past, 2) > 0 ? roundTo((diff / s.past) * 100, 1) : Infinity;
-    if (pct > inc.percent) {
-      const shown = Number.isFinite(pct) ? `${pct.toFixed(1)}%` : 'from nothing';
-      out.push({ deployment: s.label, message: `${s.label} increases by ${shown} a month ${fig}, above max-monthly-increase ${inc.percent}%` });
+    // The percentage the comment shows at the maximum end (percentChange); from nothing, any increase is above every percent limit.
+    const pct = percentChange(s.past, s.next);
+    if (pct === undefined) {
+      out.push({ deployment: s.label, message: `${s.label} rises from nothing to ${format(s.next, s.currency)} a month, above max-monthly-increase ${inc.percent}%: a percent limit allows no increase from nothing` });
+    } else if (pct > inc.percent) {
+      out.push({ deployment: s.label, message: `${s.label} increases by ${pct.toFixed(1)}% a month at the maximum ${fig}, above max-monthly-increase ${inc.percent}%` });
     }
   }
   return out;
@@ -311,6 +354,7 @@ export function reportJson(report: CostReport) {
     diffTotalMonthlyCost: report.compared ? dec(t.diff.low) : null,
     diffTotalMonthlyCostMax: report.compared ? dec(t.diff.high) : null,
     diffPercent: report.compared && t.percent !== undefined ? t.percent.toFixed(1) : null,
+    diffPercentMax: report.compared && t.percentMax !== undefined ? t.percentMax.toFixed(1) : null,
     totalOneTimeCost: dec(t.oneTime),
     // Parts not in the figures: no price, or a cost that depends on usage.
     unpricedComponents: t.unpriced,
@@ -328,6 +372,7 @@ export function reportJson(report: CostReport) {
     pastTotalMonthlyCost: single?.pastTotalMonthlyCost ?? null,
     diffTotalMonthlyCost: single?.diffTotalMonthlyCost ?? null,
     diffPercent: single?.diffPercent ?? null,
+    diffPercentMax: single?.diffPercentMax ?? null,
     totalOneTimeCost: single?.totalOneTimeCost ?? null,
     totalsByCurrency: totalsJson,
     hoursPerMonth: report.hoursPerMonth,
@@ -336,7 +381,7 @@ export function reportJson(report: CostReport) {
       metadata: { deployment: c.name, label: c.label, status: c.status, currency: c.currency, target: (c.next ?? c.past)!.target, instanceType: (c.next ?? c.past)!.instanceType, regions: (c.next ?? c.past)!.regions },
       pastBreakdown: report.compared ? breakdownJson(c.past, report.hoursPerMonth) : null,
       breakdown: breakdownJson(c.next, report.hoursPerMonth),
-      diff: report.compared ? { totalMonthlyCost: dec(c.diff.low), totalMonthlyCostMax: dec(c.diff.high), percent: c.percent === undefined ? null : c.percent.toFixed(1) } : null,
+      diff: report.compared ? { totalMonthlyCost: dec(c.diff.low), totalMonthlyCostMax: dec(c.diff.high), percent: c.percent === undefined ? null : c.percent.toFixed(1), percentMax: c.percentMax === undefined ? null : c.percentMax.toFixed(1) } : null,
     })),
     prices: report.prices.map((p) => ({ service: p.service, key: p.key, region: p.region, price: p.price, currency: p.currency, unit: p.unit, origin: p.origin, source: p.source, asOf: p.asOf, ...(p.note ? { note: p.note } : {}) })),
     assumptions: report.assumptions,

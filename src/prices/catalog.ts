@@ -41,6 +41,8 @@ export interface Price {
   source: string;
   asOf: string;
   note?: string;
+  /** The date of a price cut this price predates: older than the list price (labelled "stale" wherever used). */
+  stale?: string;
 }
 
 interface CatalogTable {
@@ -51,7 +53,7 @@ interface CatalogTable {
   source: string;
   asOf: string;
   note?: string;
-  prices: Record<string, string | { price: string; note?: string }>;
+  prices: Record<string, string | { price: string; note?: string; staleSince?: string }>;
 }
 
 interface MarkupRule {
@@ -104,6 +106,7 @@ export class Catalog {
           source: t.source,
           asOf: t.asOf,
           note: [t.note, value.note].filter(Boolean).join(' ') || undefined,
+          ...('staleSince' in value && value.staleSince ? { stale: value.staleSince } : {}),
         });
       }
     }

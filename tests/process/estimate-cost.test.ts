@@ -115,7 +115,7 @@ describe('estimate-cost bundle', () => {
     expect(run.code).toBe(1);
     expect(run.outputs['over-budget']).toBe('true');
     expect(decoded(run.stdout)).toMatch(/the USD total costs up to \$4,\d{3}\.\d\d a month, above max-monthly-cost \$1,000\.00/);
-    expect(decoded(run.stdout)).toMatch(/the USD total increases by \d+\.\d% a month \(\$1,107\.20 → \$4,\d{3}\.\d\d\)/);
+    expect(decoded(run.stdout)).toMatch(/the USD total increases by \d+\.\d% a month at the maximum \(\$1,107\.20 → \$4,\d{3}\.\d\d\)/);
     expect(gh.comments[0].body).toMatch(/Over budget/);
     expect(withoutMasks(run.all)).not.toContain(TOKEN);
   });

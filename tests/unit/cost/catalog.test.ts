@@ -29,3 +29,19 @@ describe('price catalogue', () => {
     expect(c.derivedSageMaker('ml.p3.8xlarge', 'us-east-1')).toBeUndefined();
   });
 });
+
+describe('price catalogue, regional extension (prices.md §4c)', () => {
+  const c = new Catalog();
+  it('holds the verified EC2 GPU prices of us-east-2, eu-west-2, ap-southeast-1, ap-southeast-2 and ap-south-1', () => {
+    expect(c.find('ec2', 'g5.xlarge', 'eu-west-2')?.price).toBe('1.277');
+    expect(c.find('ec2', 'p4d.24xlarge', 'ap-south-1')?.price).toBe('26.3444');
+    expect(c.find('ec2', 'g6e.48xlarge', 'us-east-2')?.price).toBe('30.13118');
+    expect(c.find('ec2', 'inf2.xlarge', 'ap-southeast-1')?.price).toBe('1.06148');
+    expect(c.find('ec2', 'p5.4xlarge', 'ap-southeast-2')?.price).toBe('8.944');
+    expect(c.find('ec2', 'trn1.32xlarge', 'us-east-2')?.price).toBe('21.5');
+    // Not offered there: no price in any source.
+    expect(c.find('ec2', 'g5.xlarge', 'ap-southeast-1')).toBeUndefined();
+    // And SageMaker hosting there, derived (prices.md §4b: 1.7878 in eu-west-2).
+    expect(c.derivedSageMaker('ml.g5.xlarge', 'eu-west-2')?.price).toBe('1.7878');
+  });
+});

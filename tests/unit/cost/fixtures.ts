@@ -35,3 +35,10 @@ export const TWO_ENVIRONMENTS = `environments:
     account: "333333333333"
     promotionRoleArn: arn:aws:iam::333333333333:role/model-deploy-promotion
     regions: [us-east-1, us-west-2]`;
+
+export const SIX_REGIONS = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-northeast-1'];
+
+/** `count` SageMaker deployments in `regions`, cycling through `types` from `shift` (the large-spec cases). */
+export function manyDeployments(count: number, regions: string[], types: string[], shift = 0): string {
+  return Array.from({ length: count }, (_, i) => sagemaker(`model-${i}`, types[(i + shift) % types.length] ?? 'ml.g5.xlarge').replace('regions: [us-east-1]', `regions: [${regions.join(', ')}]`)).join('');
+}

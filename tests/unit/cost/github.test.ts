@@ -44,10 +44,10 @@ function fakeGitHub(initial: Comment[], failFirst: number[] = [], me?: string) {
 let server: Loopback | undefined;
 afterEach(async () => server?.close());
 
-async function post(gh: ReturnType<typeof fakeGitHub>, behavior: CommentBehavior, body: string, extra: { skipIfUnchanged?: boolean; unchanged?: boolean } = {}) {
+async function post(gh: ReturnType<typeof fakeGitHub>, behavior: CommentBehavior, body: string, extra: { skipIfUnchanged?: boolean; unchanged?: boolean; token?: string } = {}) {
   server = await startLoopback(gh.handler);
   return postComment({
-    token: 'ghs_secrettoken', apiUrl: server.url, owner: 'acme', repo: 'models', issueNumber: 7, marker: MARKER, body, behavior,
+    token: extra.token ?? 'ghs_secrettoken', apiUrl: server.url, owner: 'acme', repo: 'models', issueNumber: 7, marker: MARKER, body, behavior,
     skipIfUnchanged: extra.skipIfUnchanged ?? false, unchanged: extra.unchanged ?? false, reporter: memoryReporter(), retryBaseMs: 5,
   });
 }
@@ -57,12 +57,12 @@ const ours = { id: 2, node_id: 'IC_2', body: `${MARKER}\nold`, html_url: 'u2', u
 const calls = () => server!.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`);
 
 describe('postComment', () => {
-  it('update: edits our comment in place, leaves others alone', async () => {
+  it('update: edits our comment in place, leaves others alone; a GITHUB_TOKEN (ghs_) is not sent to GET /user, which can only answer 403', async () => {
     const gh = fakeGitHub([other, { ...ours }]);
     const res = await post(gh, 'update', `${MARKER}\nnew`);
     expect(res.action).toBe('updated');
-    expect(calls()).toEqual(['GET /user', 'GET /repos/acme/models/issues/7/comments', 'PATCH /repos/acme/models/issues/comments/2']);
-    expect(server!.requests[2]!.headers.authorization).toBe('token ghs_secrettoken');
+    expect(calls()).toEqual(['GET /repos/acme/models/issues/7/comments', 'PATCH /repos/acme/models/issues/comments/2']);
+    expect(server!.requests[1]!.headers.authorization).toBe('token ghs_secrettoken');
     expect(gh.comments.map((c) => c.body)).toEqual(['LGTM', `${MARKER}\nnew`]);
   });
 
@@ -71,13 +71,13 @@ describe('postComment', () => {
     expect((await post(gh, 'update', `${MARKER}\nnew`)).action).toBe('created');
     await server!.close();
     expect((await post(gh, 'update', `${MARKER}\nnew`)).action).toBe('skipped');
-    expect(server!.requests.map((r) => r.method)).toEqual(['GET', 'GET']);
+    expect(server!.requests.map((r) => r.method)).toEqual(['GET']);
   });
 
   it('delete-and-new and hide-and-new', async () => {
     const gh = fakeGitHub([{ ...ours }]);
     await post(gh, 'delete-and-new', `${MARKER}\nnew`);
-    expect(server!.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'DELETE', 'POST']);
+    expect(server!.requests.map((r) => r.method)).toEqual(['GET', 'DELETE', 'POST']);
     await server!.close();
     const gh2 = fakeGitHub([{ ...ours }]);
     await post(gh2, 'hide-and-new', `${MARKER}\nnew`);
@@ -97,7 +97,7 @@ describe('postComment', () => {
     const gh = fakeGitHub([], [502, 429]);
     const res = await post(gh, 'update', `${MARKER}\nnew`);
     expect(res.action).toBe('created');
-    expect(server!.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'GET', 'GET', 'POST']);
+    expect(server!.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'GET', 'POST']);
   });
 
   it('update: also deletes older copies left by `new` runs, keeping one comment', async () => {
@@ -116,7 +116,8 @@ describe('postComment', () => {
     await server!.close();
     // A personal access token posts as its user (GET /user): the bot's comments are not its own.
     const pat = fakeGitHub([{ ...ours }, { ...planted, user: { login: 'cost-bot' }, body: `${MARKER}\nmine` }], [], 'cost-bot');
-    expect((await post(pat, 'update', `${MARKER}\nnew`)).action).toBe('updated');
+    expect((await post(pat, 'update', `${MARKER}\nnew`, { token: 'ghp_patoftheuser' })).action).toBe('updated');
+    expect(calls()).toContain('GET /user');
     expect(pat.comments.map((c) => c.body)).toEqual([ours.body, `${MARKER}\nnew`]);
   });
 

@@ -78,7 +78,7 @@ describe('budget', () => {
     const v = checkBudget(r, parseBudget('500', '10%', 'deployment'), formatMoney);
     expect(v.map((x) => x.deployment)).toEqual(['chat', 'chat']);
     expect(v[0].message).toMatch(/^chat costs up to \$6\d\d\.\d\d a month, above max-monthly-cost \$500\.00$/);
-    expect(v[1].message).toMatch(/chat increases by 2\d\.\d% a month \(\$5\d\d\.\d\d → \$6\d\d\.\d\d\), above max-monthly-increase 10%/);
+    expect(v[1].message).toMatch(/chat increases by 2\d\.\d% a month at the maximum \(\$5\d\d\.\d\d → \$6\d\d\.\d\d\), above max-monthly-increase 10%/);
     expect(checkBudget(r, parseBudget('5000', '200'), formatMoney)).toEqual([]);
   });
 });
@@ -98,12 +98,12 @@ describe('JSON result', () => {
 });
 
 describe('renderReport', () => {
-  it('has the marker, the table, the chart and the assumptions', () => {
+  it('has the marker, the table and the assumptions (one deployment: no chart, the table says it all)', () => {
     const r = report(sagemaker('chat', 'ml.g4dn.xlarge'), sagemaker('chat', 'ml.g4dn.xlarge', '    instanceCount: 2\n'));
     const body = renderReport(r, { marker: commentMarker('model-deploy.yml') });
     expect(body.startsWith('<!-- model-deploy:estimate-cost config=model-deploy.yml -->')).toBe(true);
     expect(body).toMatch(/decrease by \$537\.57/);
-    expect(body).toMatch(/```mermaid\nxychart-beta\n/);
+    expect(body).not.toContain('```mermaid');
     expect(body).toMatch(/730 hours a month/);
     expect(body).toMatch(/\| \*\*Total \(USD\)\*\* \|/);
     expect(body).toMatch(/S1: aws-samples\/foundation-model-benchmarking-tool/);

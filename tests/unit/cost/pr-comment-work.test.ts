@@ -1,0 +1,75 @@
+/**
+ * Issue 26 item 3: the work one PR-comment run does, counted (the time is bench/cost.bench.ts's). Each
+ * test failed on the code before: the report converted to JSON twice, a git process per check before
+ * the one that reads, a nearest-type search per unpriced row.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as gitModule from '../../../src/core/git';
+import { EnvInputs } from '../../../src/core/env';
+import { memoryReporter } from '../../../src/core/log';
+import { readBaseSpec } from '../../../src/cost/base';
+import { PriceBook, estimateDeployments } from '../../../src/cost/estimate';
+import { estimateCost } from '../../../src/cost/flow';
+import * as reportModule from '../../../src/cost/report';
+import { Catalog } from '../../../src/prices/catalog';
+import { manyDeployments, sagemaker, specOf } from './fixtures';
+
+afterEach(() => jest.restoreAllMocks());
+
+function repoWithBase(): { dir: string; baseSha: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cost-work-'));
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', ...args], { cwd: dir, stdio: 'pipe' }).toString().trim();
+  git('init', '-q');
+  fs.writeFileSync(path.join(dir, 'model-deploy.yml'), `version: 1\nproject: test\ndeployments:\n${sagemaker('chat', 'ml.g4dn.xlarge')}`);
+  git('add', '.');
+  git('commit', '-qm', 'base');
+  const baseSha = git('rev-parse', 'HEAD');
+  fs.writeFileSync(path.join(dir, 'model-deploy.yml'), `version: 1\nproject: test\ndeployments:\n${sagemaker('chat', 'ml.g5.xlarge')}`);
+  git('commit', '-qam', 'head');
+  return { dir, baseSha };
+}
+
+describe('one PR-comment run', () => {
+  it('reads a base commit the clone has with one git process', async () => {
+    const { dir, baseSha } = repoWithBase();
+    const spy = jest.spyOn(gitModule, 'git');
+    const base = await readBaseSpec({ workspace: dir, config: 'model-deploy.yml', baseRef: baseSha });
+    expect(base.spec?.deployments.chat?.instanceType).toBe('ml.g4dn.xlarge');
+    expect(spy.mock.calls.map((c) => c[1][0])).toEqual(['show']);
+  });
+
+  it('still tells a file the base commit lacks from a commit the clone lacks', async () => {
+    const { dir, baseSha } = repoWithBase();
+    const absent = await readBaseSpec({ workspace: dir, config: 'other.yml', baseRef: baseSha });
+    expect(absent.unknown).toBeUndefined();
+    expect(absent.label).toMatch(/no other\.yml there/);
+    // 40 hex digits git does not have and cannot fetch (no origin): unknown, not "no spec".
+    const unknown = await readBaseSpec({ workspace: dir, config: 'model-deploy.yml', baseRef: 'f'.repeat(40) });
+    expect(unknown.unknown).toMatch(/could not be read/);
+  });
+
+  it('converts the report to JSON once for the result file and the outputs', async () => {
+    const { dir, baseSha } = repoWithBase();
+    const spy = jest.spyOn(reportModule, 'reportJson');
+    const res = await estimateCost(
+      { workspace: dir, config: 'model-deploy.yml' },
+      { hoursPerMonth: 730, livePrices: false, mode: 'estimate', behavior: 'update', skipIfUnchanged: false, resultFile: 'cost.json', baseRef: baseSha },
+      { reporter: memoryReporter(), env: new EnvInputs({}) },
+    );
+    expect(res.totals[0]?.currency).toBe('USD');
+    expect(res.summary).toMatch(/### Cost estimate/);
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+
+  it('looks for the nearest priced types once per unpriced type and region, not per row', () => {
+    const catalog = new Catalog();
+    const spy = jest.spyOn(catalog, 'nearestKeys');
+    const spec = specOf(manyDeployments(12, ['us-east-1'], ['ml.p3.8xlarge']));
+    const estimate = estimateDeployments(Object.values(spec.deployments), { prices: new PriceBook(catalog), spec });
+    expect(estimate.deployments.every((d) => d.unpriced.length > 0)).toBe(true);
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+});
