@@ -601,7 +601,8 @@ class Gateway(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         if no_body:
-            return not ambiguous
+            # After an interim or switching answer the connection is not plain HTTP any more: never reused.
+            return not ambiguous and resp.status >= 200
         # What came with the head goes first.
         up.setblocking(False)
         early = resp.early
