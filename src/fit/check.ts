@@ -175,3 +175,50 @@ export async function checkBeforeCreate(spec: Pick<Spec, 'locate'>, d: Deploymen
   if (pinned !== d) reporter.info(`${d.name}: ${check.pin?.id}@${check.pin?.revision} is commit ${check.pin?.sha}: building that commit.`);
   return pinned;
 }
+
+/** What the PR estimate prices: both sides at the commits their revisions name now, and what the checks said. */
+export interface EstimateChecks {
+  head: Deployment[];
+  base: Deployment[];
+  /** Lines for the estimate's notes: each deployment's verdict and weights, then every finding at its spec line. */
+  notes: string[];
+}
+
+/**
+ * The estimate's view of the checks: it says what validate and plan would refuse (annotations at the
+ * spec lines, lines in the comment) but prices all the same; a Hub that refuses to answer is a note.
+ * Head and base are pinned alike, so an unchanged branch gives equal image tags and a moved one a new build.
+ */
+export async function estimateChecks(
+  head: { spec: Pick<Spec, 'locate'>; deployments: Deployment[] },
+  base: { spec?: Pick<Spec, 'locate'>; deployments: Deployment[] },
+  reporter: Reporter,
+  options: CheckOptions = {},
+): Promise<EstimateChecks> {
+  const shared = { ...options, cache: options.cache ?? new Map() };
+  const notes: string[] = [];
+  const pinAll = async (spec: Pick<Spec, 'locate'> | undefined, deployments: Deployment[], say: boolean): Promise<Deployment[]> => {
+    const out: Deployment[] = [];
+    for (const d of deployments) {
+      try {
+        const check = await checkDeployment(spec ?? { locate: () => d.source }, d, shared);
+        out.push(pinnedDeployment(d, check.pin));
+        if (!say) continue;
+        notes.push(check.summary);
+        for (const f of check.findings) {
+          if (f.level === 'error') reporter.error(`deployments.${d.name}: ${f.message}`, f.location, 'Will not start');
+          else if (f.level === 'warning') reporter.warning(`deployments.${d.name}: ${f.message}`, f.location, 'Pre-deploy check');
+        }
+        notes.push(...checkLines([check], ['error', 'warning', 'note']));
+      } catch (err) {
+        if (!(err instanceof DeployError)) throw err;
+        out.push(d);
+        if (say) notes.push(`${d.name}: not checked: ${err.message}`);
+      }
+    }
+    return out;
+  };
+  const pinnedHead = await pinAll(head.spec, head.deployments, true);
+  const pinnedBase = await pinAll(base.spec, base.deployments, false);
+  return { head: pinnedHead, base: pinnedBase, notes };
+}

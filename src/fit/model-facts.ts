@@ -135,7 +135,8 @@ export async function modelFacts(d: Deployment, options: FactsOptions = {}): Pro
     if (!(err instanceof HubUnreachable)) throw err;
     facts.unresolved = `offline (${err.message})`;
     const what = missingWeights ? 'memory' : 'KV cache and tensor-parallel heads';
-    if (missingWeights || missingArchitecture) facts.gaps.push(`${what} not checked: offline (${err.message}); give model.sizeGb and model.architecture to check without the Hub`);
+    const give = [missingWeights && 'model.sizeGb', missingArchitecture && 'model.architecture'].filter(Boolean).join(' and ');
+    if (give) facts.gaps.push(`${what} not checked: offline (${err.message}); give ${give} to check without the Hub`);
   }
   return facts;
 }
