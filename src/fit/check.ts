@@ -172,7 +172,7 @@ export async function checkBeforeCreate(spec: Pick<Spec, 'locate'>, d: Deploymen
     else if (f.level === 'note') reporter.info(`${d.name}: ${f.message}`);
   }
   const pinned = pinnedDeployment(d, check.pin);
-  if (pinned !== d) reporter.info(`${d.name}: ${check.pin?.id}@${check.pin?.revision} is commit ${check.pin?.sha}: building that commit.`);
+  if (pinned !== d) reporter.info(`${d.name}: ${check.pin?.id}@${check.pin?.revision} is commit ${check.pin?.sha} now.`);
   return pinned;
 }
 
