@@ -7,8 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { PassThrough } from 'stream';
-import { main } from '../../../src/cli/main';
+import { runCli } from '../../support/cli';
 import { FakeHub, LLAMA_70B, QWEN_7B, startFakeHub } from '../../support/hf-hub';
 
 const QWEN_SHA = QWEN_7B.refs.main ?? '';
@@ -241,19 +240,6 @@ function lineOf(text: string, key: string): number {
   return text.split('\n').findIndex((l) => new RegExp(`^\\s+${key}:`).test(l)) + 1;
 }
 
-async function cli(args: string[], dir: string): Promise<{ code: number; out: string }> {
-  const stream = new PassThrough();
-  let out = '';
-  stream.on('data', (c: Buffer) => (out += c.toString()));
-  const cwd = process.cwd();
-  process.chdir(dir);
-  try {
-    return { code: await main(args, stream), out };
-  } finally {
-    process.chdir(cwd);
-  }
-}
-
 describe('issue 22: will it deploy? (validate and plan over a table of specs)', () => {
   let hub: FakeHub;
   const saved = { ...process.env };
@@ -281,8 +267,8 @@ describe('issue 22: will it deploy? (validate and plan over a table of specs)', 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-fit-'));
     const text = specText(row);
     fs.writeFileSync(path.join(dir, 'model-deploy.yml'), text);
-    const validate = await cli(['validate', '--config', 'model-deploy.yml'], dir);
-    const planned = await cli(['plan', '--config', 'model-deploy.yml', '--out', 'plan-out'], dir);
+    const validate = await runCli(dir, ['validate', '--config', 'model-deploy.yml']);
+    const planned = await runCli(dir, ['plan', '--config', 'model-deploy.yml', '--out', 'plan-out']);
     for (const r of [validate, planned]) {
       // The exit code, with what was printed when it is not the expected one.
       expect(`exit ${r.code}\n${r.out}`).toMatch(new RegExp(`^exit ${row.verdict === 'valid' ? 0 : 2}\n`));
