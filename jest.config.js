@@ -10,6 +10,8 @@ module.exports = {
     '^@actions/http-client$': '<rootDir>/src/core/http-client-stand-in.js',
     '^@actions/exec$': '<rootDir>/src/core/exec-stand-in.js',
   },
+  // No test reaches the public Hugging Face Hub (tests/support/hub-offline.ts).
+  setupFiles: ['<rootDir>/tests/support/hub-offline.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
 };

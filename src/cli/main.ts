@@ -17,7 +17,7 @@ import { consoleReporter } from '../core/log';
 import { VERSION } from '../core/version';
 import { didYouMean } from '../config/suggest';
 import { DEFAULT_SPEC_FILE, loadSpec, missingSpecError } from '../config/load';
-import { plan } from '../plan/plan';
+import { checkSpec, plan } from '../plan/plan';
 import { BENCHMARK_USAGE, benchmarkCommand } from '../benchmark/cli';
 import { INVOKE_FLAGS, INVOKE_USAGE, invokeCommand } from '../benchmark/invoke';
 
@@ -127,7 +127,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return 0;
     }
     if (!command || command === 'plan') return await planCommand(rest, out);
-    if (command === 'validate') return validateCommand(rest, out);
+    if (command === 'validate') return await validateCommand(rest, out);
     // Its own flags and exit codes (2 for a usage error), and Ctrl-C stops the run.
     if (command === 'benchmark') return await benchmarkCommand(rest, reporter);
     if (command === 'invoke') return await invokeCommand(parseFlags(rest, INVOKE_FLAGS), reporter);
@@ -138,11 +138,13 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   }
 }
 
-function validateCommand(args: string[], out: NodeJS.WritableStream): number {
+async function validateCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
   const flags = parseFlags(args, ['config']);
   const file = flags.config ?? DEFAULT_SPEC_FILE;
   const spec = loadSpec(file, { configFlag: '--config' });
+  const { lines } = await checkSpec(spec);
   out.write(`${file}: valid, ${Object.keys(spec.deployments).length} deployment(s): ${Object.keys(spec.deployments).join(', ')}\n`);
+  for (const line of lines) out.write(`  ${line}\n`);
   return 0;
 }
 

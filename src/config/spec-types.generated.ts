@@ -36,8 +36,25 @@ export interface ModelSource {
   s3?: string;
   /** A prebuilt serving image (ECR URI, for example a Deep Learning Container); no build. With s3, the container loads its model files from there. */
   image?: string;
-  /** Size of the weights, for storage costs and volume sizing. */
+  /** Size of the weights in GB (10^9 bytes), for storage costs, volume sizing and the memory check (docs/spec.md): with it the check needs no network. */
   sizeGb?: number;
+  /** Parameter count (for example 8.03e9): with dtype, the weights' size for the memory check when sizeGb is not given and the Hub is not asked. */
+  parameters?: number;
+  /** The weights' data type (config.json torch_dtype on the Hub): bytes per parameter for the memory check, and the KV cache's data type unless the engine sets one. Default bf16. */
+  dtype?: 'fp32' | 'bf16' | 'fp16' | 'fp8' | 'int8' | 'int4';
+  /** The model's numbers from its config.json, for the KV-cache and tensor-parallel checks offline (docs/spec.md). Read from the Hub when not given. */
+  architecture?: {
+    /** num_hidden_layers. */
+    layers?: number;
+    /** num_attention_heads. */
+    attentionHeads?: number;
+    /** num_key_value_heads (equal to attentionHeads without grouped-query attention). */
+    kvHeads?: number;
+    /** head_dim (hidden_size / num_attention_heads when config.json has no head_dim). */
+    headDim?: number;
+    /** max_position_embeddings: the engine's default maximum model length. */
+    contextLength?: number;
+  };
   /** Copy the weights into the image instead of loading them from S3 at start. */
   bakeIntoImage: boolean;
 }

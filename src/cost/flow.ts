@@ -16,6 +16,7 @@ import type { EnvInputs } from '../core/env';
 import { loadSpec } from '../config/load';
 import { selectDeployment, selectEnvironment } from '../config/select';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
+import { estimateChecks } from '../fit/check';
 import { Artifact, CommentFigures, readArtifact } from './artifact';
 import { readBaseSpec } from './base';
 import { attachBaseBenchmarks, attachBenchmarks, DEFAULT_BENCHMARK_RESULTS, readBaseResults } from './benchmarks';
@@ -179,11 +180,13 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   const baseResults = benchmarkRef ? readBaseResults(o.workspace, benchmarkRef, o.benchmarkResults ?? DEFAULT_BENCHMARK_RESULTS) : undefined;
   // Awaited below; a throw in between must not leave it rejected with no handler.
   baseResults?.catch(() => undefined);
+  // Will it deploy (#22): said in the comment; both sides priced at the commits their revisions name now.
+  const checked = await estimateChecks({ spec, deployments: head }, { spec: base.spec, deployments: base.deployments ?? [] }, o.reporter);
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
-  const headEstimate = estimateDeployments(head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec });
-  const priced = priceBase(o, base, book);
-  if (priced.estimate) resolveImageTags(headEstimate, priced.estimate, { head, base: base.deployments ?? [], headSpec: spec, baseSpec: base.spec });
-  const report = buildReport({ project: spec.project, head: headEstimate, base: priced.estimate, baseNote: priced.note, prices: book.usedPrices(), priceNotes: notes });
+  const headEstimate = estimateDeployments(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec });
+  const priced = priceBase(o, { ...base, deployments: base.deployments && checked.base }, book);
+  if (priced.estimate) resolveImageTags(headEstimate, priced.estimate, { head: checked.head, base: checked.base, headSpec: spec, baseSpec: base.spec });
+  const report = buildReport({ project: spec.project, head: headEstimate, base: priced.estimate, baseNote: priced.note, prices: book.usedPrices(), priceNotes: [...checked.notes, ...notes] });
   await benchmarkColumn(o, report, head, benchmarkRef, baseResults);
   const comment: CommentFigures = { marker: commentMarker(o.config), unchanged: isUnchanged(report), pullRequest: o.prNumber ?? pr.number, headSha: pr.headSha ?? o.env.sha };
   const result: ResultFile = { ...reportJson(report), report, budget, comment, overBudget: checkBudget(report, budget, formatMoney) };

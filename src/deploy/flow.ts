@@ -32,6 +32,7 @@ import { needsUpload, uploadTemplate } from './template-upload';
 import type { RenderedStack, RenderStackInput } from './types';
 import { checkInputsResolved, checkRenderedResolved } from './unresolved';
 import { checkPinnedWeights, parsePinnedVersions } from './pinned-weights';
+import { checkBeforeCreate } from '../fit/check';
 
 export { DEPLOY_MODES } from './region';
 export type { DeployMode, DeployRequest, RegionResult, RegionStatus, Timing } from './region';
@@ -47,6 +48,8 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
     weights: parseRegionMap('model-data-urls', request.modelDataUrls, target.regions, where),
     pinned: parsePinnedVersions(request.modelDataVersions, target.regions),
   };
+  // Before any AWS call: a model that cannot start on its instance type is refused (#22).
+  if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') await checkBeforeCreate(target.spec, target.deployment, run.reporter);
   const account = await resolveAccount(target, request, firstRegion);
   const results: RegionResult[] = [];
   for (const region of target.regions) {

@@ -1,10 +1,12 @@
 /**
- * What each engine needs in the image: a base image pinned by version (an AWS Deep Learning
- * Container in the region when one exists, else the engine's public image). How each engine starts
- * behind the gateway lives in its Dockerfile template (templates/build/Dockerfile.<engine>).
+ * What each engine needs in the image: a base image pinned by version, always an AWS Deep Learning
+ * Container in the build's region. A version with no DLC is refused (never a silent pull from a
+ * rate-limited public registry): the user picks a listed version, or gives the image explicitly (a
+ * custom Dockerfile, or a prebuilt model.image). How each engine starts behind the gateway lives in
+ * its Dockerfile template (templates/build/Dockerfile.<engine>).
  */
 import { parseImageRef } from '../core/image-uri';
-import { DeployError } from '../core/errors';
+import { DeployError, SourceLocation } from '../core/errors';
 import type { Deployment, EngineName } from '../config/types';
 import { neuronCores } from '../config/instance-types';
 import { DLC_ACCOUNT_IDS, dlcAccount, dlcRegistry } from '../config/image-region';
@@ -53,8 +55,6 @@ interface EngineInfo {
   /** DLC repository and the tag of each engine version it publishes. */
   dlcRepository: string;
   dlcTags: Record<string, string>;
-  /** Public image for versions without a DLC, pinned by the same version. */
-  publicImage: (version: string) => string;
   /** The engine's Neuron (Inferentia/Trainium) DLC, when a verified one exists. */
   neuron?: NeuronBuild;
 }
@@ -75,7 +75,6 @@ export const ENGINES: Record<BuiltInEngine, EngineInfo> = {
       '0.8.5': '0.8.5-gpu-py312-ec2',
       '0.9.0': '0.9.0-gpu-py312-ec2',
     },
-    publicImage: (v) => `docker.io/vllm/vllm-openai:v${v}`,
   },
   tgi: {
     defaultVersion: '2.4.0',
@@ -84,7 +83,6 @@ export const ENGINES: Record<BuiltInEngine, EngineInfo> = {
       '2.4.0': '2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04',
       '3.0.1': '2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04-v2.0',
     },
-    publicImage: (v) => `ghcr.io/huggingface/text-generation-inference:${v}`,
     // TGI 2.1.2 on optimum-neuron 0.0.28 (aws/deep-learning-containers available_images).
     neuron: {
       defaultVersion: '2.1.2',
@@ -101,7 +99,6 @@ export const ENGINES: Record<BuiltInEngine, EngineInfo> = {
       '0.30.0': '0.30.0-lmi12.0.0-cu124',
       '0.31.0': '0.31.0-lmi13.0.0-cu124',
     },
-    publicImage: (v) => `docker.io/deepjavalibrary/djl-serving:${v}-lmi`,
     // LMI neuronx (transformers-neuronx), aws/deep-learning-containers available_images.
     neuron: {
       defaultVersion: '0.30.0',
@@ -116,7 +113,7 @@ export interface ResolvedEngine {
   name: EngineName;
   version: string;
   baseImage?: string;
-  /** True when the base image is a DLC (CodeBuild must log in to its registry). */
+  /** True when the base image is a DLC (CodeBuild must log in to its registry): every built-in engine's is. */
   fromDlc: boolean;
   /** The DLC repository the build pulls from (its role may read only that one). */
   baseRepository?: string;
@@ -158,7 +155,21 @@ function resolveNeuron(d: Deployment, name: BuiltInEngine, cores: number, region
   return { name, version, baseImage, fromDlc: true, baseRepository: build.dlcRepository, neuronEnv: { [build.coresVariable]: String(cores) } };
 }
 
-export function resolveEngine(d: Deployment, region: string): ResolvedEngine {
+/** An engine version without a Deep Learning Container: the versions that have one, and how to give an image. */
+function unknownVersion(d: Deployment, name: BuiltInEngine, version: string, at: SourceLocation | undefined): DeployError {
+  const info = ENGINES[name];
+  const versions = Object.keys(info.dlcTags);
+  return new DeployError(`deployments.${d.name}: ${name} ${version} has no AWS Deep Learning Container, so model-deploy has no base image for it`, {
+    title: 'Unknown engine version',
+    location: at ?? d.source,
+    hint:
+      `${name} versions with a Deep Learning Container: ${versions.join(', ')} (leave engine.version out for ${info.defaultVersion}). ` +
+      'To run another version, give the image yourself: engine: { name: custom, dockerfile: <path> } with your own FROM, or model.image with a prebuilt image in ECR.',
+  });
+}
+
+/** The engine of a deployment and its base image; `at` is where engine.version is written, for the refusal. */
+export function resolveEngine(d: Deployment, region: string, at?: SourceLocation): ResolvedEngine {
   const name = engineOf(d);
   if (name === 'custom') return { name, version: d.engine?.version ?? 'custom', fromDlc: false };
   const cores = neuronCores(d.instanceType);
@@ -166,6 +177,6 @@ export function resolveEngine(d: Deployment, region: string): ResolvedEngine {
   const info = ENGINES[name];
   const version = d.engine?.version ?? info.defaultVersion;
   const tag = info.dlcTags[version];
-  if (tag) return { name, version, baseImage: `${dlcRegistry(region)}/${info.dlcRepository}:${tag}`, fromDlc: true, baseRepository: info.dlcRepository };
-  return { name, version, baseImage: info.publicImage(version), fromDlc: false };
+  if (!tag) throw unknownVersion(d, name, version, at);
+  return { name, version, baseImage: `${dlcRegistry(region)}/${info.dlcRepository}:${tag}`, fromDlc: true, baseRepository: info.dlcRepository };
 }

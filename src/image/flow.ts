@@ -20,6 +20,7 @@ import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { runBuild } from './codebuild';
 import { dlcRegistry } from './engines';
 import { artifactPrefix, ensureArtifactBucket, ensureBuildStack, infraParameters, infraTemplate, upToDate, BuildInfra } from './infra';
+import { checkBeforeCreate } from '../fit/check';
 import { renderBuild, RenderedBuild, templatesRoot } from './render';
 import { regionalModelData } from './regional';
 import { createZip } from './zip';
@@ -94,8 +95,10 @@ export interface BuildRequest {
  * the result points at that image in every region (and at its model files, copied per region).
  */
 export async function buildImage(target: Target, request: BuildRequest, run: RunContext): Promise<RegionBuild[]> {
+  // Before any AWS call: refuse a model that cannot start on its type; build the commit a branch names now.
+  const d = await checkBeforeCreate(target.spec, target.deployment, run.reporter);
   const o: BuildContext = {
-    d: target.deployment,
+    d,
     regions: target.regions,
     environmentName: target.environmentName,
     environment: target.environment,
@@ -141,16 +144,8 @@ async function modelDataByRegion(o: BuildContext, known?: string): Promise<Map<s
 /** Everything that can be wrong with the input fails here, before the first AWS call. */
 function renderAll(o: BuildContext, root: string): Map<string, RenderedBuild> {
   const { d } = o;
-  const rendered = new Map(o.regions.map((region) => [region, renderBuild(d, { region, root, specDir: o.specDir, locate: o.locate })]));
-  const hf = d.model.huggingface;
-  if (hf && !/^[0-9a-f]{40}$/.test(hf.revision)) {
-    o.reporter.warning(
-      `model.huggingface.revision is "${hf.revision}", not a commit sha: the image tag will not change when the model does.`,
-      o.locate(['deployments', d.name, 'model', 'huggingface']),
-      'Unpinned model revision',
-    );
-  }
-  return rendered;
+  // An unpinned revision was resolved to its commit (or warned about) by checkBeforeCreate.
+  return new Map(o.regions.map((region) => [region, renderBuild(d, { region, root, specDir: o.specDir, locate: o.locate })]));
 }
 
 async function buildRegions(o: BuildContext): Promise<RegionBuild[]> {

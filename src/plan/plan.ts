@@ -8,8 +8,10 @@ import * as path from 'path';
 import type { Deployment, Spec } from '../config/types';
 import { regionsFor } from '../config/regions';
 import { selectDeployment, selectEnvironment } from '../config/select';
-import { DeployError } from '../core/errors';
+import { DeployError, throwIfAny } from '../core/errors';
 import type { PlanFile, PlanPart } from '../core/plan-part';
+import { checkDeployments, checkErrors, checkLines, DeploymentCheck, pinnedDeployment } from '../fit/check';
+import { resolveEngine } from '../image/engines';
 import { planBuild } from '../image/plan';
 import { planStack } from '../deploy/plan';
 import { planCost } from '../cost/plan';
@@ -28,14 +30,43 @@ export interface PlanResult {
   environment?: string;
 }
 
+/** A built engine's version must have a Deep Learning Container (said at engine.version). */
+function engineErrors(spec: Spec, deployments: Deployment[]): DeployError[] {
+  return deployments.flatMap((d) => {
+    const region = d.regions[0];
+    if (d.model.image || !d.engine || !region) return [];
+    try {
+      resolveEngine(d, region, spec.locate(['deployments', d.name, 'engine', 'version']));
+      return [];
+    } catch (err) {
+      if (err instanceof DeployError) return [err];
+      throw err;
+    }
+  });
+}
+
+/**
+ * What would fail after the merge (the model does not fit its instance, an engine version without a
+ * base image), refused at its spec line before anything is written; warnings and notes come back
+ * with each deployment's check. validate and plan both run it.
+ */
+export async function checkSpec(spec: Spec, deployments: Deployment[] = Object.values(spec.deployments)): Promise<{ checks: DeploymentCheck[]; lines: string[] }> {
+  const checks = await checkDeployments(spec, deployments);
+  throwIfAny([...checkErrors(checks), ...engineErrors(spec, deployments)]);
+  return { checks, lines: [...checks.map((c) => c.summary), ...checkLines(checks)] };
+}
+
 export async function plan(spec: Spec, options: PlanOptions): Promise<PlanResult> {
-  const deployments: Deployment[] = options.deployment
+  const selected: Deployment[] = options.deployment
     ? [selectDeployment(spec, options.deployment, '--deployment')]
     : Object.values(spec.deployments);
   // Stack, endpoint and secret names carry the environment: without one the plan would show names no
   // deploy creates.
   const environmentName = options.environment ?? Object.keys(spec.environments ?? {})[0];
   const environment = environmentName ? selectEnvironment(spec, environmentName, '--environment') : undefined;
+  const { checks, lines } = await checkSpec(spec, selected);
+  // Each Hugging Face source at the commit its revision resolves to: the image tag the build will give.
+  const deployments = selected.map((d, i) => pinnedDeployment(d, checks[i]?.pin));
   const parts: PlanPart[] = [];
   for (const d of deployments) {
     const regions = regionsFor(d, environment);
@@ -46,6 +77,8 @@ export async function plan(spec: Spec, options: PlanOptions): Promise<PlanResult
       parts.push(prefix(`${d.name}/${region}`, planStack(d, { spec, region, environmentName, environment })));
     }
   }
+  // What the checks found (the memory verdict, the pinned weights, warnings at their lines), then the cost.
+  parts.push({ files: [], summary: lines });
   // Templates never depend on prices: they are complete before the cost is looked at.
   parts.push(await costPart(spec, deployments, { ...options, environment: environmentName }));
   parts.push(indexPart(parts, environmentName, options.environment === undefined));

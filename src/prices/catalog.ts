@@ -163,6 +163,12 @@ export class Catalog {
     };
   }
 
+  /** An instance-hour of a deployment target: SageMaker hosting (verified, else derived from EC2) or EC2 (ec2, ecs). */
+  instanceHour(target: string, instanceType: string, region: string): Price | undefined {
+    if (!target.startsWith('sagemaker')) return this.find('ec2', instanceType, region);
+    return this.find('sagemaker-hosting', instanceType, region) ?? this.derivedSageMaker(instanceType, region);
+  }
+
   /** The closest priced types, for "no price for X" errors. */
   nearestKeys(service: PriceService, key: string, region: string, limit = 3): string[] {
     const inRegion = this.keys(service, region);

@@ -149,7 +149,7 @@ function runShell(script: string, env: Record<string, string>, cwd: string): { c
   const file = path.join(dir, 'step.sh');
   fs.writeFileSync(file, script);
   const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], {
-    cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: dir, GITHUB_OUTPUT: output, GITHUB_ACTIONS: 'true', ...env },
+    cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: dir, GITHUB_OUTPUT: output, GITHUB_ACTIONS: 'true', HF_HUB_OFFLINE: '1', ...env },
   });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr, outputs: parseOutputFile(fs.readFileSync(output, 'utf8')) };
 }

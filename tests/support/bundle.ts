@@ -83,6 +83,8 @@ export function runBundle(action: string, options: RunBundleOptions = {}): Promi
     GITHUB_RUN_ATTEMPT: '1',
     GITHUB_SERVER_URL: 'https://github.com',
     RUNNER_TEMP: dir,
+    // The bundles never reach the public Hugging Face Hub in tests (a test may set HF_ENDPOINT and clear this).
+    HF_HUB_OFFLINE: '1',
     AWS_ACCESS_KEY_ID: 'AKIDLOOPBACKTEST',
     AWS_SECRET_ACCESS_KEY: 'loopback-secret-access-key',
     AWS_REGION: 'us-east-1',

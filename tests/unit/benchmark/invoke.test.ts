@@ -13,8 +13,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { main } from '../../../src/cli/main';
-import { PassThrough } from 'stream';
+import { runCli } from '../../support/cli';
 import { stackAnswer } from '../../support/fake-aws/stack-answer';
 
 const REV = '0123456789abcdef0123456789abcdef01234567';
@@ -37,18 +36,7 @@ function specDir(target: string, extra = ''): string {
   return dir;
 }
 
-async function cli(dir: string, args: string[]): Promise<{ code: number; out: string }> {
-  const stream = new PassThrough();
-  let out = '';
-  stream.on('data', (c: Buffer) => (out += c.toString()));
-  const cwd = process.cwd();
-  process.chdir(dir);
-  try {
-    return { code: await main(['invoke', ...args], stream), out };
-  } finally {
-    process.chdir(cwd);
-  }
-}
+const cli = (dir: string, args: string[]) => runCli(dir, ['invoke', ...args]);
 
 beforeEach(() => {
   for (const m of [cfn, runtime, s3, sts, secrets]) m.reset();

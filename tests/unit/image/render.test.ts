@@ -13,10 +13,27 @@ describe('engines', () => {
     expect(resolveEngine(d, 'cn-north-1').baseImage).toBe('727897471807.dkr.ecr.cn-north-1.amazonaws.com.cn/vllm:0.8.5-gpu-py312-ec2');
     expect(dlcAccount('af-south-1')).toBe('626614931356');
   });
-  it('falls back to the public image pinned by the same version', () => {
+  // Issue 22.4: a version with no Deep Learning Container was built FROM docker.io/vllm/vllm-openai, silently.
+  it('refuses a version with no Deep Learning Container, naming the versions that have one and how to give an image', () => {
     const d = deployment(withChanges([['version: "0.8.5"', 'version: "0.6.3"']]));
-    const e = resolveEngine(d, 'us-east-1');
-    expect(e).toMatchObject({ baseImage: 'docker.io/vllm/vllm-openai:v0.6.3', fromDlc: false });
+    let err: unknown;
+    try {
+      resolveEngine(d, 'us-east-1', { file: 'model-deploy.yml', line: 13 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DeployError);
+    const e = err as DeployError;
+    expect(e.message).toBe('deployments.chat: vllm 0.6.3 has no AWS Deep Learning Container, so model-deploy has no base image for it');
+    expect(e.location).toEqual({ file: 'model-deploy.yml', line: 13 });
+    expect(e.hint).toContain('vllm versions with a Deep Learning Container: 0.8.5, 0.9.0');
+    expect(e.hint).toContain('engine: { name: custom, dockerfile: <path> }');
+    expect(e.hint).toContain('model.image');
+    // No rendered Dockerfile of any engine pulls from a public registry.
+    for (const engine of ['vllm', 'tgi', 'lmi']) {
+      const text = withChanges([['name: vllm', `name: ${engine}`], ['version: "0.8.5"', `version: "0.1.0"`], ['args: ["--max-model-len", "8192"]', '']]);
+      expect(() => planBuild(deployment(text))).toThrow(/has no AWS Deep Learning Container/);
+    }
   });
 });
 
