@@ -35,6 +35,11 @@ export function artifactBucketName(account: string, region: string): string {
   return `model-deploy-${account}-${region}`;
 }
 
+/** The account of a default artifact bucket name (model-deploy-ACCOUNT-REGION), else undefined. */
+export function artifactBucketAccount(bucket: string): string | undefined {
+  return /^model-deploy-(\d{12})-[a-z]{2}(?:-[a-z]+)+-\d$/.exec(bucket)?.[1];
+}
+
 /** The tag naming the deployment a resource belongs to (IAM conditions match roles by it). */
 export const DEPLOYMENT_TAG = 'model-deploy:deployment';
 
