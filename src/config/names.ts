@@ -35,9 +35,10 @@ export function artifactBucketName(account: string, region: string): string {
   return `model-deploy-${account}-${region}`;
 }
 
-/** The account of a default artifact bucket name (model-deploy-ACCOUNT-REGION), else undefined. */
-export function artifactBucketAccount(bucket: string): string | undefined {
-  return /^model-deploy-(\d{12})-[a-z]{2}(?:-[a-z]+)+-\d$/.exec(bucket)?.[1];
+/** The account and region a default artifact bucket name says (model-deploy-ACCOUNT-REGION), else undefined. */
+export function parseArtifactBucket(bucket: string): { account: string; region: string } | undefined {
+  const [, account, region] = /^model-deploy-(\d{12})-([a-z]{2}(?:-[a-z]+)+-\d)$/.exec(bucket) ?? [];
+  return account && region ? { account, region } : undefined;
 }
 
 /** The tag naming the deployment a resource belongs to (IAM conditions match roles by it). */

@@ -1,18 +1,22 @@
 /**
  * Refusals before anything mutates, for every region of the deploy at once (issue 22): what would
- * otherwise pass the change set and fail at execute, or complete and never serve. The certificate of
- * the load balancer in another region, an image digest ECR does not hold, and weights in another
- * account's artifact bucket, which the bootstrap's permissions boundary forbids every stack role to read.
+ * otherwise pass the change set and fail at execute, or complete and never serve. Region truth in the
+ * regions actually deployed (config/region-truth.ts: keys, the certificate of the load balancer,
+ * weights, the instance type, confirmed with EC2 where the offline table is silent), an image digest
+ * ECR does not hold, and weights in another account's artifact bucket, which the bootstrap's
+ * permissions boundary forbids every stack role to read.
  */
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { parseArn } from '../core/arn';
+import { DescribeInstanceTypeOfferingsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { awsClient, Credentials } from '../core/aws';
 import { DeployError, errorName, explainAwsError, throwIfAny } from '../core/errors';
 import { parseImageUri } from '../core/image-uri';
 import type { Reporter } from '../core/log';
 import { parseS3Location } from '../core/s3-location';
 import { DLC_ACCOUNT_IDS } from '../config/image-region';
-import { artifactBucketAccount } from '../config/names';
+import { offeringsCommand, regionOffers } from '../config/instance-regions';
+import { certificateAccountProblems, regionTruthProblems } from '../config/region-truth';
+import { parseArtifactBucket } from '../config/names';
 import type { Deployment } from '../config/types';
 
 /** What one region deploys: its image and weights as the inputs resolved them. */
@@ -32,27 +36,39 @@ export interface PreflightOptions {
 
 /** Every refusal of every region together, thrown before the first region is touched. */
 export async function preflightChecks(o: PreflightOptions): Promise<void> {
-  const errors: DeployError[] = [];
+  const d = o.deployment;
+  const regions = o.regions.map((r) => r.region);
+  const placed = [...regionTruthProblems({ ...d, regions }), ...certificateAccountProblems(d, o.account, 'the deploy is in')];
+  const errors = placed.map((p) => new DeployError(`deployments.${d.name}: ${p.message}`, { location: d.source, hint: `Nothing was changed. ${p.hint}`, title: 'Not deployable here' }));
   for (const r of o.regions) {
-    errors.push(...certificateRegionProblems(o.deployment, r.region), ...weightsBucketProblems(o.deployment, r, o.account));
-    const image = await imageDigestProblem(o, r);
-    if (image) errors.push(image);
+    errors.push(...weightsBucketProblems(d, r, o.account));
+    for (const problem of [await imageDigestProblem(o, r), await offeringProblem(o, r.region)]) if (problem) errors.push(problem);
   }
   throwIfAny(errors);
 }
 
-/** An ALB listener takes an ACM certificate of its own region only (CloudFormation fails with CertificateNotFound). */
-export function certificateRegionProblems(d: Deployment, region: string): DeployError[] {
-  if (d.target !== 'ec2' && d.target !== 'ecs') return [];
-  const arn = parseArn(d.security.certificateArn);
-  if (!arn?.region || arn.region === region) return [];
-  return [
-    new DeployError(`security.certificateArn is a certificate in ${arn.region}, but the load balancer of ${d.name} is in ${region}: ACM certificates serve load balancers of their own region only`, {
-      location: d.source,
-      title: 'Certificate in another region',
-      hint: `Nothing was changed. Request or import a certificate for ${d.security.hostname ?? 'the hostname'} in ${region} (aws acm request-certificate --region ${region}) and give its ARN (arn:…:acm:${region}:…), or deploy this deployment to ${arn.region}.`,
-    }),
-  ];
+/**
+ * Where the offline table (config/instance-regions.ts) does not cover the region, EC2
+ * DescribeInstanceTypeOfferings says whether it offers the type (SageMaker hosts on the same capacity).
+ */
+async function offeringProblem(o: PreflightOptions, region: string): Promise<DeployError | undefined> {
+  const type = o.deployment.instanceType;
+  if (regionOffers(type, region).offered !== 'unknown') return undefined;
+  const ec2 = awsClient(EC2Client, { region, credentials: o.credentials });
+  try {
+    const out = await ec2.send(new DescribeInstanceTypeOfferingsCommand({ LocationType: 'region', Filters: [{ Name: 'instance-type', Values: [type.replace(/^ml\./, '')] }] }));
+    if ((out.InstanceTypeOfferings ?? []).length > 0) return undefined;
+    return new DeployError(`deployments.${o.deployment.name}: instanceType ${type} is not offered in ${region} (EC2 DescribeInstanceTypeOfferings lists no offering there)`, {
+      location: o.deployment.source,
+      title: 'Not deployable here',
+      hint: `Nothing was changed. Choose a type the region offers, or another region: ${offeringsCommand(type, region)}`,
+    });
+  } catch (err) {
+    const name = errorName(err);
+    if (name !== 'UnauthorizedOperation' && name !== 'AccessDenied' && name !== 'AccessDeniedException') throw explainAwsError(err, `Asking EC2 whether ${region} offers ${type}`);
+    o.reporter.warning(`Could not ask EC2 whether ${region} offers ${type} (${name}): not checked. Allow ec2:DescribeInstanceTypeOfferings to check it before deploying.`, undefined, 'Instance type not checked');
+    return undefined;
+  }
 }
 
 /**
@@ -61,7 +77,7 @@ export function certificateRegionProblems(d: Deployment, region: string): Deploy
  */
 export function weightsBucketProblems(d: Deployment, r: PreflightRegion, account: string): DeployError[] {
   const location = r.modelDataUrl ? parseS3Location(r.modelDataUrl) : undefined;
-  const owner = location && artifactBucketAccount(location.bucket);
+  const owner = location && parseArtifactBucket(location.bucket)?.account;
   if (!owner || owner === account) return [];
   return [
     new DeployError(`model-data-url ${r.modelDataUrl} (the weights of ${d.name} in ${r.region}) is in the artifact bucket of account ${owner}, and the deploy is in account ${account}: the permissions boundary of the bootstrap lets stack roles read a model-deploy-* bucket of their own account only`, {

@@ -8,7 +8,8 @@ import * as path from 'path';
 import type { Deployment, Spec } from '../config/types';
 import { regionsFor } from '../config/regions';
 import { selectDeployment, selectEnvironment } from '../config/select';
-import { DeployError } from '../core/errors';
+import { DeployError, throwIfAny } from '../core/errors';
+import { environmentRegionTruth } from '../config/region-truth';
 import type { PlanFile, PlanPart } from '../core/plan-part';
 import { planBuild } from '../image/plan';
 import { planStack } from '../deploy/plan';
@@ -31,6 +32,7 @@ export async function plan(spec: Spec, options: PlanOptions): Promise<PlanResult
     ? [selectDeployment(spec, options.deployment, '--deployment')]
     : Object.values(spec.deployments);
   const environment = options.environment ? selectEnvironment(spec, options.environment, '--environment') : undefined;
+  throwIfAny(environmentRegionTruth(spec, deployments, options.environment));
   const parts: PlanPart[] = [];
   for (const d of deployments) {
     const regions = regionsFor(d, environment);

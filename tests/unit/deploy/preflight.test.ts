@@ -11,6 +11,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 import { DescribeImagesCommand, ECRClient, ImageNotFoundException, RepositoryNotFoundException } from '@aws-sdk/client-ecr';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeInstanceTypeOfferingsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { deployEndpoint, DeployRequest } from '../../../src/deploy/flow';
 import type { Target } from '../../../src/config/select';
@@ -28,6 +29,7 @@ const acm = mockClient(ACMClient);
 const ecr = mockClient(ECRClient);
 const sm = mockClient(SageMakerClient);
 const s3 = mockClient(S3Client);
+const ec2 = mockClient(EC2Client);
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
@@ -52,7 +54,7 @@ function expectNothingMutated(): void {
 }
 
 beforeEach(() => {
-  for (const m of [cfn, sts, sq, secrets, acm, ecr, sm, s3]) m.reset();
+  for (const m of [cfn, sts, sq, secrets, acm, ecr, sm, s3, ec2]) m.reset();
   cfn.on(DescribeStacksCommand).rejects(stackNotFound('any'));
   acm.on(DescribeCertificateCommand).resolves({ Certificate: { DomainName: '*.example.com' } });
 });
@@ -64,8 +66,8 @@ describe('deploy-endpoint preflight: refused before anything mutates', () => {
     const { result } = deploy(target, '333333333333');
     const err = (await result.catch((e) => e)) as DeployError;
     const text = err.describe();
-    expect(text).toMatch(/security.certificateArn is a certificate in us-east-1, but the load balancer of code-assistant is in eu-west-1/);
-    expect(text).toMatch(/in eu-west-1 \(aws acm request-certificate --region eu-west-1\)/);
+    expect(text).toMatch(/deployments.code-assistant: security.certificateArn is a certificate in us-east-1, but the load balancer runs in eu-west-1/);
+    expect(text).toMatch(/Nothing was changed. Use a certificate of eu-west-1 \(aws acm request-certificate --region eu-west-1\)/);
     expectNothingMutated();
     expect(acm.calls()).toHaveLength(0);
   });
@@ -120,5 +122,29 @@ describe('deploy-endpoint preflight: refused before anything mutates', () => {
     expect(text).toMatch(/is not in ECR/);
     expect(text).toMatch(/artifact bucket of account 111111111111/);
     expectNothingMutated();
+  });
+
+  it('a region the offline table does not cover: EC2 DescribeInstanceTypeOfferings decides (none: refused; an offering: goes on)', async () => {
+    // ca-central-1 is outside the table's sources (config/instance-regions.ts).
+    const inCanada = () => selection('qwen-chat', 'dev', (t) => t.replace('    instanceType: ml.g5.2xlarge\n', '    instanceType: ml.g5.2xlarge\n    regions: [ca-central-1]\n'));
+    ec2.on(DescribeInstanceTypeOfferingsCommand).resolves({ InstanceTypeOfferings: [] });
+    const refused = deploy(inCanada(), '111111111111', { imageUri: undefined, modelDataUrl: undefined });
+    const err = (await refused.result.catch((e) => e)) as DeployError;
+    expect(err.describe()).toMatch(/instanceType ml.g5.2xlarge is not offered in ca-central-1 \(EC2 DescribeInstanceTypeOfferings lists no offering there\)/);
+    expect(ec2.commandCalls(DescribeInstanceTypeOfferingsCommand)[0]?.args[0].input).toEqual({ LocationType: 'region', Filters: [{ Name: 'instance-type', Values: ['g5.2xlarge'] }] });
+    expectNothingMutated();
+
+    ec2.reset();
+    ec2.on(DescribeInstanceTypeOfferingsCommand).resolves({ InstanceTypeOfferings: [{ InstanceType: 'g5.2xlarge', LocationType: 'region', Location: 'ca-central-1' }] });
+    const ok = deploy(inCanada(), '111111111111', { mode: 'create-only', imageUri: '111111111111.dkr.ecr.ca-central-1.amazonaws.com/acme-llm/qwen-chat:md-abcdef0', modelDataUrl: 's3://model-deploy-111111111111-ca-central-1/acme-llm/qwen-chat/models/abcdef0/' });
+    await ok.result.catch(() => undefined);
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(1);
+  });
+
+  it('a region the table covers is answered offline: no EC2 call', async () => {
+    const { result } = deploy(selection('qwen-chat', 'dev'), '111111111111', { mode: 'create-only' });
+    await result.catch(() => undefined);
+    expect(ec2.calls()).toHaveLength(0);
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(1);
   });
 });
