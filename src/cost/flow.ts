@@ -22,6 +22,7 @@ import { attachBaseBenchmarks, attachBenchmarks, DEFAULT_BENCHMARK_RESULTS } fro
 import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './estimate';
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
+import { quotaNotes } from './quota-notes';
 import { formatMoney } from './money';
 import { Budget, BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
 import { commentMarker, renderReport, summaryLines } from './render';
@@ -43,6 +44,8 @@ export interface CostRequest {
   baseConfig?: string;
   hoursPerMonth: number;
   livePrices: boolean;
+  /** Read the applied Service Quotas and show the headroom at the autoscaling maximum (needs a read-only AWS identity). */
+  checkQuotas?: boolean;
   maxMonthlyCost?: string;
   maxMonthlyIncrease?: string;
   /** What the guardrails apply to: each currency's total (default) or each deployment. */
@@ -174,6 +177,7 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   const baseRef = o.baseRef ?? pr.baseSha;
   const base = await readBase(o, baseRef, environment);
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
+  notes.push(...(await quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment)));
   const headEstimate = estimateDeployments(head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec });
   const priced = priceBase(o, base, book);
   if (priced.estimate) resolveImageTags(headEstimate, priced.estimate, { head, base: base.deployments ?? [], headSpec: spec, baseSpec: base.spec });
