@@ -31,6 +31,11 @@ export const definition = {
     'base-config': { description: 'Path of a base spec file already on disk (instead of base-ref).' },
     'hours-per-month': { description: 'Hours in a month (730 is the AWS calculator convention).', type: 'number', default: '730', min: 1, max: 744 },
     'live-prices': { description: 'Ask the AWS Price List API for current prices (needs AWS credentials).', type: 'boolean', default: 'false' },
+    'check-quotas': {
+      description: "Read the applied Service Quotas of each instance type and show the headroom at every deployment's autoscaling maximum (twice on SageMaker during blue/green). Needs a read-only AWS identity (the bootstrap's plan role); a pull request from a fork says not checked.",
+      type: 'boolean',
+      default: 'false',
+    },
     'max-monthly-cost': { description: "Fail when a currency's monthly total can exceed this (an amount; checked against the autoscaling maximum).", ...AMOUNT },
     'max-monthly-increase': {
       description: 'Fail when the monthly total of a currency rises by more than this against the base, new deployments included: an amount (100) or a percent (10%).',
@@ -93,6 +98,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       baseConfig: inputs['base-config'],
       hoursPerMonth: inputs['hours-per-month'],
       livePrices: inputs['live-prices'],
+      checkQuotas: inputs['check-quotas'],
       maxMonthlyCost: inputs['max-monthly-cost'],
       maxMonthlyIncrease: inputs['max-monthly-increase'],
       mode: inputs.mode,

@@ -13,6 +13,7 @@ import { knownInstanceTypes, neuronCores, previousGeneration } from './instance-
 import { chinaSplit, environmentProblems, partitionOfAll } from './partitions';
 import { imageForRegion, imageRegionHint } from './image-region';
 import { bedrockThroughputTargets } from './regions';
+import { regionTruthProblems } from './region-truth';
 import { resolveWorkload, Workload } from './workload';
 import { ParsedYaml, PathPart, valueAt } from './yaml-positions';
 
@@ -203,7 +204,12 @@ function checkNeuron({ d, at, add }: CheckContext): void {
   }
 }
 
-const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkNeuron, checkScaling, checkServerTarget, checkSageMakerFields, checkImageRegion, checkAsync, checkRegions];
+/** KMS keys, certificates, weights buckets and instance types in each region and partition (region-truth.ts). */
+function checkRegionTruth({ d, at, add }: CheckContext): void {
+  for (const p of regionTruthProblems(d)) add(p.message, at(...p.field), p.hint);
+}
+
+const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkNeuron, checkScaling, checkServerTarget, checkSageMakerFields, checkImageRegion, checkAsync, checkRegions, checkRegionTruth];
 
 /**
  * The benchmark workload: the rules a schema cannot say (concurrency or rate, steps), defaults

@@ -35,6 +35,12 @@ export function artifactBucketName(account: string, region: string): string {
   return `model-deploy-${account}-${region}`;
 }
 
+/** The account and region a default artifact bucket name says (model-deploy-ACCOUNT-REGION), else undefined. */
+export function parseArtifactBucket(bucket: string): { account: string; region: string } | undefined {
+  const [, account, region] = /^model-deploy-(\d{12})-([a-z]{2}(?:-[a-z]+)+-\d)$/.exec(bucket) ?? [];
+  return account && region ? { account, region } : undefined;
+}
+
 /** The tag naming the deployment a resource belongs to (IAM conditions match roles by it). */
 export const DEPLOYMENT_TAG = 'model-deploy:deployment';
 

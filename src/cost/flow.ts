@@ -24,6 +24,7 @@ import type { ResultSet } from '../benchmark/results';
 import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './estimate';
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
+import { quotaNotes } from './quota-notes';
 import { formatMoney } from './money';
 import { Budget, BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
 import { RenderedParts, assembleBody, commentMarker, renderParts, summaryLines } from './render';
@@ -45,6 +46,8 @@ export interface CostRequest {
   baseConfig?: string;
   hoursPerMonth: number;
   livePrices: boolean;
+  /** Read the applied Service Quotas and show the headroom at the autoscaling maximum (needs a read-only AWS identity). */
+  checkQuotas?: boolean;
   maxMonthlyCost?: string;
   maxMonthlyIncrease?: string;
   /** What the guardrails apply to: each currency's total (default) or each deployment. */
@@ -183,6 +186,7 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   // Will it deploy (#22): said in the comment; both sides priced at the commits their revisions name now.
   const checked = await estimateChecks({ spec, deployments: head }, { spec: base.spec, deployments: base.deployments ?? [] }, o.reporter);
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
+  notes.push(...(await quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment)));
   const headEstimate = estimateDeployments(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec });
   const priced = priceBase(o, { ...base, deployments: base.deployments && checked.base }, book);
   if (priced.estimate) resolveImageTags(headEstimate, priced.estimate, { head: checked.head, base: checked.base, headSpec: spec, baseSpec: base.spec });

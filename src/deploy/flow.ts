@@ -33,6 +33,7 @@ import type { RenderedStack, RenderStackInput } from './types';
 import { checkInputsResolved, checkRenderedResolved } from './unresolved';
 import { checkPinnedWeights, parsePinnedVersions } from './pinned-weights';
 import { checkBeforeCreate } from '../fit/check';
+import { preflightChecks } from './preflight';
 
 export { DEPLOY_MODES } from './region';
 export type { DeployMode, DeployRequest, RegionResult, RegionStatus, Timing } from './region';
@@ -51,9 +52,11 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
   // Before any AWS call: a model that cannot start on its instance type is refused (#22).
   if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') await checkBeforeCreate(target.spec, target.deployment, run.reporter);
   const account = await resolveAccount(target, request, firstRegion);
+  const inputsOf = (region: string) => ({ region, imageUri: perRegion.images[region] ?? request.imageUri, modelDataUrl: perRegion.weights[region] ?? request.modelDataUrl });
+  if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') await preflightChecks({ deployment: target.deployment, account, regions: target.regions.map(inputsOf), reporter: run.reporter, credentials: request.credentials });
   const results: RegionResult[] = [];
   for (const region of target.regions) {
-    const inputs = { imageUri: perRegion.images[region] ?? request.imageUri, modelDataUrl: perRegion.weights[region] ?? request.modelDataUrl };
+    const inputs = inputsOf(region);
     if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') {
       const checked = await checkPinnedWeights({ region, account, modelDataUrl: inputs.modelDataUrl, pinned: perRegion.pinned[region], credentials: request.credentials });
       if (checked > 0) run.reporter.info(`${region}: the ${checked} promoted weight object(s) are the versions promote-model copied.`);

@@ -6,6 +6,8 @@
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { DeployError, errorName, explainAwsError, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
+import { awsClient, Credentials } from '../core/aws';
+import { mapLimit } from '../core/concurrency';
 import { isAccelerated } from '../config/instance-types';
 import type { Deployment } from '../config/types';
 import * as sdk from '@aws-sdk/client-service-quotas';
@@ -229,4 +231,70 @@ async function readUsage(options: QuotaCheckOptions, ref: QuotaRef): Promise<Quo
     options.reporter.warning(`Could not count the instances already using "${ref.name}" (${name}): checking the quota value alone. Allow sagemaker:ListEndpoints, DescribeEndpoint and DescribeEndpointConfig to count them.`, undefined, 'Quota usage not counted');
     return { used: 0, holders: [] };
   }
+}
+
+// ---- before merge: the applied quota against every deployment's autoscaling maximum ------------
+
+/** What one deployment may hold of its quota at its peak: the autoscaling maximum, twice on SageMaker while blue/green runs both fleets. */
+export function peakNeed(d: Deployment, ref: QuotaRef): number {
+  const per = ref.unit === 'vCPUs' ? vcpusOf(d.instanceType) : 1;
+  const max = Math.max(d.instanceCount, d.autoscaling?.max ?? 0, 1);
+  return max * per * (d.target.startsWith('sagemaker') ? 2 : 1);
+}
+
+/** One quota in one region, and every deployment of the estimate that draws on it. */
+export interface QuotaHeadroom {
+  region: string;
+  quota: QuotaRef;
+  users: { name: string; need: number }[];
+  need: number;
+  /** The applied value; undefined when it could not be read (see `note`). */
+  value?: number;
+  quotaCode?: string;
+  note?: string;
+}
+
+export interface HeadroomOptions {
+  /** Each deployment with the regions it deploys to. */
+  placed: { deployment: Deployment; regions: readonly string[] }[];
+  credentials?: Credentials;
+  /** The Service Quotas client of a region (a seam for tests). */
+  client?: (region: string) => ServiceQuotasClient;
+}
+
+/** Reads each quota the deployments share, per region, and sums their peak needs against it. */
+export async function quotaHeadroom(o: HeadroomOptions): Promise<QuotaHeadroom[]> {
+  const groups = new Map<string, QuotaHeadroom>();
+  for (const { deployment: d, regions } of o.placed) {
+    const quota = quotaFor(d);
+    for (const region of regions) {
+      const key = `${region}\u0000${quota.serviceCode}\u0000${quota.name}`;
+      const group = groups.get(key) ?? { region, quota, users: [], need: 0 };
+      const need = peakNeed(d, quota);
+      group.users.push({ name: d.name, need });
+      group.need += need;
+      groups.set(key, group);
+    }
+  }
+  const client = o.client ?? ((region: string) => awsClient(sdk.ServiceQuotasClient, { region, credentials: o.credentials }));
+  return mapLimit([...groups.values()], 4, async (g) => {
+    try {
+      const read = await readQuota(client(g.region), g.quota);
+      return read ? { ...g, value: read.value, quotaCode: read.quotaCode } : { ...g, note: 'no such quota in this region: the type may not be offered there' };
+    } catch (err) {
+      const name = errorName(err);
+      if (name === 'AccessDeniedException' || name === 'NoSuchResourceException' || isNotFound(err)) return { ...g, note: `not checked (${name})` };
+      throw explainAwsError(err, `Reading the Service Quotas of ${g.quota.serviceCode} in ${g.region}`);
+    }
+  });
+}
+
+/** One line per quota for the estimate: the applied value, the need at the maximum, the headroom or the shortfall. */
+export function headroomLine(h: QuotaHeadroom): string {
+  const who = h.users.map((u) => `${u.name} ${u.need}`).join(', ');
+  const head = `Quota "${h.quota.name}" in ${h.region}`;
+  if (h.value === undefined) return `${head}: ${h.note ?? 'not checked'}; needed at the autoscaling maximum: ${h.need} ${h.quota.unit} (${who}).`;
+  const need = `needed at the autoscaling maximum ${h.need} ${h.quota.unit} (${who}${h.quota.serviceCode === 'sagemaker' ? '; SageMaker counts twice while a blue/green update runs both fleets' : ''})`;
+  if (h.value >= h.need) return `${head}: ${h.value} applied, ${need}: headroom ${h.value - h.need}.`;
+  return `${head}: ${h.value} applied, ${need}: short by ${h.need - h.value}. Request more before merging: ${raiseCommand(h.quota, h.quotaCode, h.need, h.region)}`;
 }

@@ -9,6 +9,7 @@ import type { Deployment, Spec } from '../config/types';
 import { regionsFor } from '../config/regions';
 import { selectDeployment, selectEnvironment } from '../config/select';
 import { DeployError, throwIfAny } from '../core/errors';
+import { environmentRegionTruth } from '../config/region-truth';
 import type { PlanFile, PlanPart } from '../core/plan-part';
 import { checkDeployments, checkErrors, checkLines, DeploymentCheck, pinnedDeployment } from '../fit/check';
 import { resolveEngine } from '../image/engines';
@@ -67,6 +68,7 @@ export async function plan(spec: Spec, options: PlanOptions): Promise<PlanResult
   const { checks, lines } = await checkSpec(spec, selected);
   // Each Hugging Face source at the commit its revision resolves to: the image tag the build will give.
   const deployments = selected.map((d, i) => pinnedDeployment(d, checks[i]?.pin));
+  throwIfAny(environmentRegionTruth(spec, deployments, environmentName));
   const parts: PlanPart[] = [];
   for (const d of deployments) {
     const regions = regionsFor(d, environment);

@@ -257,7 +257,7 @@ describe('cost-comment-post.yml', () => {
 describe('an honest result file of every kind round-trips: the comment job posts what the estimate job computed', () => {
   const ENVIRONMENTS = TWO_ENVIRONMENTS;
   const vpc = (region: string, more = '') =>
-    `    security:\n      certificateArn: "arn:aws:acm:${region}:111111111111:certificate/abc"\n${more}      vpc: { vpcId: vpc-0a1b2c3d, subnets: [subnet-0a1b2c3d, subnet-0a1b2c3e], securityGroups: [sg-0a1b2c3d]${more ? ', natGateway: true' : ''} }\n`;
+    `    security:\n      certificateArn: "arn:${region.startsWith('cn-') ? 'aws-cn' : 'aws'}:acm:${region}:111111111111:certificate/abc"\n${more}      vpc: { vpcId: vpc-0a1b2c3d, subnets: [subnet-0a1b2c3d, subnet-0a1b2c3e], securityGroups: [sg-0a1b2c3d]${more ? ', natGateway: true' : ''} }\n`;
   const head = [
     sagemaker('chat', 'ml.g5.xlarge', '    bedrockThroughput: { modelUnits: 1, commitment: OneMonth }\n'),
     sagemaker('batch', 'ml.m5.xlarge', '    volumeSizeGb: 64\n    autoscaling: { min: 0, max: 2 }\n    security: { createKmsKey: true }\n').replace('sagemaker-realtime', 'sagemaker-async').replace('imageSizeGb: 10', 'imageSizeGb: 10, busyHoursPerMonth: 120'),

@@ -24,7 +24,7 @@ export function ecs(name: string, instanceType: string, region = 'us-east-1', mo
     target: ecs
     instanceType: ${instanceType}
     regions: [${region}]
-${more || `    security:\n      certificateArn: "arn:aws:acm:${region}:111111111111:certificate/abc"\n      vpc: { vpcId: vpc-0a1b2c3d, subnets: [subnet-0a1b2c3d, subnet-0a1b2c3e], securityGroups: [sg-0a1b2c3d] }\n`}`;
+${more || `    security:\n      certificateArn: "arn:${region.startsWith('cn-') ? 'aws-cn' : 'aws'}:acm:${region}:111111111111:certificate/abc"\n      vpc: { vpcId: vpc-0a1b2c3d, subnets: [subnet-0a1b2c3d, subnet-0a1b2c3e], securityGroups: [sg-0a1b2c3d] }\n`}`;
 }
 
 /** dev and a prod with a promotion role in two regions: what Bedrock throughput and promotion estimates need. */

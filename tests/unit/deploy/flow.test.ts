@@ -366,7 +366,8 @@ describe('deployEndpoint: other modes and targets', () => {
     world({ finalStatus: 'CREATE_COMPLETE', outputs: { EndpointConfigName: 'cfg-new' } });
     const sel = selection('qwen-chat', 'prod');
     sts.on(GetCallerIdentityCommand).resolves({ Account: '333333333333' });
-    const o = options({ target: { ...sel, regions: ['us-east-1'] }, smokeTest: false });
+    // prod's own weights (promote-model copies them there; dev's bucket is not readable from prod).
+    const o = options({ target: { ...sel, regions: ['us-east-1'] }, smokeTest: false, modelDataUrl: WEIGHTS.replace(ACCOUNT, '333333333333') });
     await runDeployFlow(o);
     expect(cfn.commandCalls(UpdateTerminationProtectionCommand)[0].args[0].input).toEqual({ StackName: ID, EnableTerminationProtection: true });
   });

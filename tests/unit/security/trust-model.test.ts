@@ -382,7 +382,7 @@ describe('docs/getting-started.md explains the trust model', () => {
   it('has a row for every role the bootstrap creates, by its name', () => {
     const all = resolveTemplate(bootstrap, { Repository: 'acme/llm-platform', Project: 'PROJECT', Environment: 'ENV', PromotionEnvironments: 'prod', CreatePromotionRole: 'true' });
     const names = Object.values(all.resources).filter((x) => x.Type === 'AWS::IAM::Role').map((x) => String(x.Properties.RoleName));
-    expect(names.length).toBe(10);
+    expect(names.length).toBe(11);
     for (const name of names) expect(table).toContain(`\`${name}\``);
     expect(table).toMatch(/\| Identity \| Who can assume it \| Gated by \| Can \|/);
   });

@@ -1,0 +1,116 @@
+/**
+ * Refusals before anything mutates, for every region of the deploy at once (issue 22): what would
+ * otherwise pass the change set and fail at execute, or complete and never serve. Region truth in the
+ * regions actually deployed (config/region-truth.ts: keys, the certificate of the load balancer,
+ * weights, the instance type, confirmed with EC2 where the offline table is silent), an image digest
+ * ECR does not hold, and weights in another account's artifact bucket, which the bootstrap's
+ * permissions boundary forbids every stack role to read.
+ */
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeInstanceTypeOfferingsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { awsClient, Credentials } from '../core/aws';
+import { DeployError, errorName, explainAwsError, throwIfAny } from '../core/errors';
+import { parseImageUri } from '../core/image-uri';
+import type { Reporter } from '../core/log';
+import { parseS3Location } from '../core/s3-location';
+import { DLC_ACCOUNT_IDS } from '../config/image-region';
+import { offeringsCommand, regionOffers } from '../config/instance-regions';
+import { certificateAccountProblems, regionTruthProblems } from '../config/region-truth';
+import { parseArtifactBucket } from '../config/names';
+import type { Deployment } from '../config/types';
+
+/** What one region deploys: its image and weights as the inputs resolved them. */
+export interface PreflightRegion {
+  region: string;
+  imageUri?: string;
+  modelDataUrl?: string;
+}
+
+export interface PreflightOptions {
+  deployment: Deployment;
+  account: string;
+  regions: PreflightRegion[];
+  reporter: Reporter;
+  credentials?: Credentials;
+}
+
+/** Every refusal of every region together, thrown before the first region is touched. */
+export async function preflightChecks(o: PreflightOptions): Promise<void> {
+  const d = o.deployment;
+  const regions = o.regions.map((r) => r.region);
+  const placed = [...regionTruthProblems({ ...d, regions }), ...certificateAccountProblems(d, o.account, 'the deploy is in')];
+  const errors = placed.map((p) => new DeployError(`deployments.${d.name}: ${p.message}`, { location: d.source, hint: `Nothing was changed. ${p.hint}`, title: 'Not deployable here' }));
+  for (const r of o.regions) {
+    errors.push(...weightsBucketProblems(d, r, o.account));
+    for (const problem of [await imageDigestProblem(o, r), await offeringProblem(o, r.region)]) if (problem) errors.push(problem);
+  }
+  throwIfAny(errors);
+}
+
+/**
+ * Where the offline table (config/instance-regions.ts) does not cover the region, EC2
+ * DescribeInstanceTypeOfferings says whether it offers the type (SageMaker hosts on the same capacity).
+ */
+async function offeringProblem(o: PreflightOptions, region: string): Promise<DeployError | undefined> {
+  const type = o.deployment.instanceType;
+  if (regionOffers(type, region).offered !== 'unknown') return undefined;
+  const ec2 = awsClient(EC2Client, { region, credentials: o.credentials });
+  try {
+    const out = await ec2.send(new DescribeInstanceTypeOfferingsCommand({ LocationType: 'region', Filters: [{ Name: 'instance-type', Values: [type.replace(/^ml\./, '')] }] }));
+    if ((out.InstanceTypeOfferings ?? []).length > 0) return undefined;
+    return new DeployError(`deployments.${o.deployment.name}: instanceType ${type} is not offered in ${region} (EC2 DescribeInstanceTypeOfferings lists no offering there)`, {
+      location: o.deployment.source,
+      title: 'Not deployable here',
+      hint: `Nothing was changed. Choose a type the region offers, or another region: ${offeringsCommand(type, region)}`,
+    });
+  } catch (err) {
+    const name = errorName(err);
+    if (name !== 'UnauthorizedOperation' && name !== 'AccessDenied' && name !== 'AccessDeniedException') throw explainAwsError(err, `Asking EC2 whether ${region} offers ${type}`);
+    o.reporter.warning(`Could not ask EC2 whether ${region} offers ${type} (${name}): not checked. Allow ec2:DescribeInstanceTypeOfferings to check it before deploying.`, undefined, 'Instance type not checked');
+    return undefined;
+  }
+}
+
+/**
+ * The bootstrap's boundary (OwnAccountArtifactBucketsOnly) denies every stack role reading a
+ * model-deploy-* bucket of another account: the endpoint could never load these weights.
+ */
+export function weightsBucketProblems(d: Deployment, r: PreflightRegion, account: string): DeployError[] {
+  const location = r.modelDataUrl ? parseS3Location(r.modelDataUrl) : undefined;
+  const owner = location && parseArtifactBucket(location.bucket)?.account;
+  if (!owner || owner === account) return [];
+  return [
+    new DeployError(`model-data-url ${r.modelDataUrl} (the weights of ${d.name} in ${r.region}) is in the artifact bucket of account ${owner}, and the deploy is in account ${account}: the permissions boundary of the bootstrap lets stack roles read a model-deploy-* bucket of their own account only`, {
+      title: 'Weights in another account',
+      hint: `Nothing was changed. Copy the weights into this account with promote-model (it writes s3://model-deploy-${account}-${r.region}/… and outputs model-data-urls), or put them in a bucket of another name whose policy lets this account read them.`,
+    }),
+  ];
+}
+
+/**
+ * An image pinned by digest must be in its repository: otherwise the stack may complete and the
+ * endpoint never pull. Deep Learning Container registries are AWS's (not readable here, always there);
+ * a registry we may not read is a warning.
+ */
+async function imageDigestProblem(o: PreflightOptions, r: PreflightRegion): Promise<DeployError | undefined> {
+  const image = r.imageUri ? parseImageUri(r.imageUri) : undefined;
+  if (!image?.digest || DLC_ACCOUNT_IDS.has(image.account)) return undefined;
+  const ecr = awsClient(ECRClient, { region: image.region, credentials: o.credentials });
+  try {
+    await ecr.send(new DescribeImagesCommand({ registryId: image.account, repositoryName: image.repositoryName, imageIds: [{ imageDigest: image.digest }] }));
+    return undefined;
+  } catch (err) {
+    const name = errorName(err);
+    if (name === 'ImageNotFoundException' || name === 'RepositoryNotFoundException') {
+      return new DeployError(`image-uri ${r.imageUri} is not in ECR: ${name === 'ImageNotFoundException' ? `repository ${image.repositoryName} holds no image ${image.digest}` : `account ${image.account} has no repository ${image.repositoryName} in ${image.region}`}`, {
+        title: 'Image not found',
+        hint: 'Nothing was changed. Pass the image build-model output for this commit (its image-uri), or promote-model\'s image-uris for another account or region.',
+      });
+    }
+    if (name === 'AccessDeniedException') {
+      o.reporter.warning(`Could not read ${r.imageUri} in ECR (${name}): not checked that the digest exists. Allow ecr:DescribeImages on the repository to check it before deploying.`, undefined, 'Image not checked');
+      return undefined;
+    }
+    throw explainAwsError(err, `Looking up image ${r.imageUri} in ECR`);
+  }
+}
