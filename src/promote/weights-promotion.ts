@@ -4,16 +4,16 @@ import { step } from '../core/actor';
 import { awsClient } from '../core/aws';
 import { copyArtifacts, ensureVersioning } from '../core/s3-copy';
 import type { S3Location } from '../core/s3-location';
-import { artifactBucketName } from '../config/names';
 import { ensureArtifactBucket } from '../image/infra';
 import { kmsKeyIn } from './kms-key';
 import type { Promotion, TargetResult } from './promotion';
 import { provenanceTags } from './provenance';
+import { targetBucket as targetBucketName } from './target-checks';
 
 export async function promoteModelData(p: Promotion, region: string, data: S3Location, r: TargetResult): Promise<void> {
   const { plan, run, sourceActor, targetActor, tuning } = p;
   const { source, target } = plan;
-  const bucket = target.env.artifactBucket ?? artifactBucketName(target.env.account, region);
+  const bucket = targetBucketName(plan, region);
   // A new account has no artifact bucket yet: create it as build-model creates the source's.
   await step(targetActor, 's3:CreateBucket and s3:PutBucket* (encryption, public access block, ownership, policy)', bucket, () =>
     ensureArtifactBucket({ region, credentials: targetActor.credentials }, bucket, kmsKeyIn(target.env.kmsKeyId, region), p.reporter),

@@ -6,14 +6,14 @@ import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import * as bedrock from '@aws-sdk/client-bedrock';
 import * as ram from '@aws-sdk/client-ram';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { PutImageCommand } from '@aws-sdk/client-ecr';
+import { DescribeRepositoriesCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
 import { promoteModel } from '../../../src/promote/promote';
 import { planPromotion, PromoteModelRequest } from '../../../src/promote/plan';
 import { modelDataVersionsOutput } from '../../../src/promote/promotion';
 import { FakeAws, sha } from '../../support/fake-aws/ecr-s3-sts';
-import { mockEcr, mockS3, mockSts, RUN, runContext, spec, SPEC, target } from './harness';
+import { mockEcr, mockKms, mockS3, mockSts, RUN, runContext, spec, SPEC, target } from './harness';
 import { weightsKey } from '../../../src/image/render';
 import type { Loopback } from '../../support/loopback';
 
@@ -419,5 +419,58 @@ describe('promote: pinned weights (issue 12.2)', () => {
     const again = await promoteModel(target(), request(), runContext());
     expect(again.targets.every((t) => t.objectsSkipped === 1)).toBe(true);
     expect(again.targets.map((t) => t.modelDataVersions)).toEqual(res.targets.map((t) => t.modelDataVersions));
+  });
+});
+
+describe('promote: every target is checked before anything is copied (issue 23)', () => {
+  test("a target bucket name owned by another account fails before the image or any object is copied, and suggests no re-run", async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    seedBuildWeights();
+    fake.putObject('model-deploy-333333333333-us-east-1', 'sniped', 1);
+    fake.bucketOwners.set('model-deploy-333333333333-us-east-1', '999999999999');
+    const ecrCalls: string[] = [];
+    mockEcr(fake, ecrCalls);
+    mockSts();
+    const calls: { op: string; input: any }[] = [];
+    mockS3(fake, calls);
+    const err = (await promoteModel(target('prod', 'us-east-1'), request(), runContext()).catch((e) => e)) as DeployError;
+    expect(err).toBeInstanceOf(DeployError);
+    expect(ecrCalls.filter((c) => /PutImage|UploadLayerPart|CreateRepository/.test(c))).toEqual([]);
+    expect(calls.filter((c) => /CopyObject|PutObject|Multipart/.test(c.op))).toEqual([]);
+    expect(err.describe()).toMatch(/model-deploy-333333333333-us-east-1 is not owned by 333333333333/);
+    expect(err.describe()).toMatch(/artifactBucket/);
+    expect(err.describe()).toMatch(/[Nn]othing was copied/);
+    expect(err.describe()).not.toMatch(/re-run/);
+  });
+
+  test('a target KMS key that is not enabled fails before anything is copied', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    seedBuildWeights();
+    const ecrCalls: string[] = [];
+    mockEcr(fake, ecrCalls);
+    mockSts();
+    const calls: { op: string; input: any }[] = [];
+    mockS3(fake, calls);
+    mockKms({ KeyState: 'PendingDeletion' });
+    const err = (await promoteModel(target('prod', 'us-east-1'), request(), runContext()).catch((e) => e)) as DeployError;
+    expect(err).toBeInstanceOf(DeployError);
+    expect(ecrCalls.filter((c) => /PutImage|UploadLayerPart/.test(c))).toEqual([]);
+    expect(calls.filter((c) => /CopyObject|PutObject|Multipart|CreateBucket/.test(c.op))).toEqual([]);
+    expect(err.describe()).toMatch(/KMS key arn:aws:kms:us-east-1:333333333333:key\/mrk-1234567890abcdef1234567890abcdef is PendingDeletion/);
+    expect(err.describe()).not.toMatch(/re-run/);
+  });
+
+  test('a target repository the promotion role may not read fails before anything is copied', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    seedBuildWeights();
+    const ecr = mockEcr(fake);
+    ecr.on(DescribeRepositoriesCommand).rejects(Object.assign(new Error('User: arn:aws:sts::333333333333:assumed-role/model-deploy-promotion/x is not authorized to perform: ecr:DescribeRepositories'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+    mockSts();
+    const calls: { op: string; input: any }[] = [];
+    mockS3(fake, calls);
+    const err = (await promoteModel(target('prod', 'us-east-1'), request(), runContext()).catch((e) => e)) as DeployError;
+    expect(calls.filter((c) => /CopyObject|PutObject|Multipart|CreateBucket/.test(c.op))).toEqual([]);
+    expect(err.describe()).toMatch(/acme\/chat/);
+    expect(err.describe()).not.toMatch(/re-run/);
   });
 });

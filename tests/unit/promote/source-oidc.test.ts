@@ -10,7 +10,7 @@ import { memoryReporter } from '../../../src/core/log';
 import { promoteModel } from '../../../src/promote/promote';
 import { planPromotion, PromoteModelRequest } from '../../../src/promote/plan';
 import { FakeAws } from '../../support/fake-aws/ecr-s3-sts';
-import { mockEcr, mockS3, RUN, runContext, spec, target } from './harness';
+import { mockEcr, mockKms, mockS3, RUN, runContext, spec, target } from './harness';
 import { weightsKey } from '../../../src/image/render';
 import { startLoopback, Loopback } from '../../support/loopback';
 
@@ -39,6 +39,7 @@ let stdout: jest.SpyInstance;
 const saved = { ...process.env };
 beforeEach(async () => {
   fake = new FakeAws();
+  mockKms();
   server = await fake.serve();
   oidc = await startLoopback(() => ({ body: { value: TOKEN } }));
   process.env.ACTIONS_ID_TOKEN_REQUEST_URL = `${oidc.url}/token?api-version=2.0`;
