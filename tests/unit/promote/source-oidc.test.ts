@@ -84,7 +84,8 @@ test('the source is read with the read-only role through OIDC, the target writte
   expect(s3calls.filter((c) => c.op === 'ListObjectsV2').map((c) => c.accessKeyId)).toEqual(['ASIASOURCEREAD']);
   // Across accounts the runner copies: the read-only session reads, the job writes (no server-side copy).
   expect(s3calls.filter((c) => c.op === 'GetObject').map((c) => c.accessKeyId)).toEqual(['ASIASOURCEREAD']);
-  expect(s3calls.filter((c) => c.op === 'PutObject').map((c) => c.accessKeyId)).toEqual(['ASIATARGETJOB']);
+  // The weights, then their manifest beside them.
+  expect(s3calls.filter((c) => c.op === 'PutObject').map((c) => c.accessKeyId)).toEqual(['ASIATARGETJOB', 'ASIATARGETJOB']);
   expect(s3calls.filter((c) => c.op === 'CopyObject')).toEqual([]);
   expect(result.targets[0]?.modelDataVersions?.[0]?.versionId).toBeDefined();
   expect(reporter.captured.secrets).toEqual(expect.arrayContaining([TOKEN, 'source-read-secret', 'source-read-session']));
