@@ -44,6 +44,8 @@ export interface ArtifactCopyOptions {
    * version id when it has one, and If-Match its ETag, so a write after the plan cannot be copied.
    */
   objects?: { key: string; size: number; etag: string; versionId?: string; checksumSha256?: string }[];
+  /** The copies go under this prefix instead of `key` (each object's key relative to `key` kept): a promotion's content-addressed prefix. */
+  targetPrefix?: string;
 }
 
 /** What the target holds for one key, so a deploy can pin exactly that object. */
@@ -66,6 +68,8 @@ export interface ArtifactCopyResult {
 
 interface SourceObject {
   key: string;
+  /** Where the copy goes: the same key, or under the content-addressed prefix the caller names. */
+  targetKey: string;
   size: number;
   etag: string;
   checksum?: string;
@@ -79,7 +83,7 @@ function copySourceOf(bucket: string, obj: SourceObject): string {
   return obj.versionId ? `${path}?versionId=${encodeURIComponent(obj.versionId)}` : path;
 }
 
-async function listSource(source: Bucket, key: string, missingHint = 'Check the `model-data-url` input.'): Promise<SourceObject[]> {
+async function listSource(source: Bucket, key: string, missingHint = 'Check the `model-data-url` input.'): Promise<Omit<SourceObject, 'targetKey'>[]> {
   const where = s3Url({ bucket: source.bucket, key });
   if (!key.endsWith('/') && key !== '') {
     const head = await step(source.actor, 's3:GetObject', where, async () => {
@@ -92,7 +96,7 @@ async function listSource(source: Bucket, key: string, missingHint = 'Check the 
     });
     return [{ key, size: head.ContentLength ?? 0, etag: head.ETag ?? '', checksum: head.ChecksumSHA256, contentType: head.ContentType }];
   }
-  const out: SourceObject[] = [];
+  const out: Omit<SourceObject, 'targetKey'>[] = [];
   let token: string | undefined;
   do {
     const page = await step(source.actor, 's3:ListBucket', where, () =>
@@ -112,12 +116,20 @@ function isCurrent(src: SourceObject, head: HeadObjectCommandOutput): boolean {
   return Boolean(src.etag) && head.ETag === src.etag;
 }
 
-/** Copies s3://source.bucket/key (an object, or every object under a prefix ending in "/") to the same key in `target`. */
+/** The folder an S3 key's objects keep their path below: a prefix itself, or a single object's folder. */
+export function keyFolder(key: string): string {
+  return key.endsWith('/') || key === '' ? key : key.slice(0, key.lastIndexOf('/') + 1);
+}
+
+/** Copies s3://source.bucket/key (an object, or every object under a prefix ending in "/") to the same key in `target`, or under `targetPrefix`. */
 export async function copyArtifacts(source: Bucket, key: string, target: Bucket, options: ArtifactCopyOptions): Promise<ArtifactCopyResult> {
-  const objects = options.objects
+  const listed = options.objects
     ? options.objects.map((o) => ({ key: o.key, size: o.size, etag: o.etag, versionId: o.versionId, checksum: o.checksumSha256 }))
     : await listSource(source, key, options.missingHint);
-  const result: ArtifactCopyResult = { url: s3Url({ bucket: target.bucket, key }), objects: [], objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
+  const base = keyFolder(key);
+  const retarget = (k: string) => (options.targetPrefix === undefined ? k : options.targetPrefix + k.slice(base.length));
+  const objects: SourceObject[] = listed.map((o) => ({ ...o, targetKey: retarget(o.key) }));
+  const result: ArtifactCopyResult = { url: s3Url({ bucket: target.bucket, key: retarget(key) }), objects: [], objectsCopied: 0, objectsSkipped: 0, bytesCopied: 0 };
   // Parts held by the runner at once, across all objects (cross-account copies only).
   const slots = new Slots(options.concurrency ?? 4);
   result.objects = await mapLimit(objects, options.concurrency ?? 4, async (obj) => {
@@ -147,12 +159,12 @@ async function headTarget(target: Bucket, key: string): Promise<HeadObjectComman
 
 /** One object, unless its copy is current; returns whether it copied, and the version the target holds. */
 async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, options: ArtifactCopyOptions, slots: Slots): Promise<{ copied: boolean; version: ObjectVersion }> {
-  const head = await headTarget(target, obj.key);
-  if (head && isCurrent(obj, head)) return { copied: false, version: versionOf(obj.key, head.VersionId, head.ETag, head.ChecksumSHA256) };
+  const head = await headTarget(target, obj.targetKey);
+  if (head && isCurrent(obj, head)) return { copied: false, version: versionOf(obj.targetKey, head.VersionId, head.ETag, head.ChecksumSHA256) };
   // Server-side copy is made by the target's role, which reads the source only within one account.
   if (source.owner !== target.owner) return { copied: true, version: await streamCopy(source, target, obj, options, slots) };
   const from = s3Url({ bucket: source.bucket, key: obj.key });
-  const to = s3Url({ bucket: target.bucket, key: obj.key });
+  const to = s3Url({ bucket: target.bucket, key: obj.targetKey });
   const copySource = copySourceOf(source.bucket, obj);
   const metadata = { [SOURCE_ETAG_META]: obj.etag.replace(/"/g, '') };
   const tagging = new URLSearchParams(options.tags).toString();
@@ -160,14 +172,14 @@ async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, opt
   const permission = `s3:GetObject (${from}) and s3:PutObject + s3:PutObjectTagging`;
   if (obj.size > (options.multipartThreshold ?? COPY_OBJECT_LIMIT)) {
     const done = await multipartCopy(source, target, obj, copySource, { metadata, tagging, encryption, partSize: options.partSize, concurrency: options.concurrency ?? 4 }, permission, to);
-    return { copied: true, version: versionOf(obj.key, done.VersionId, done.ETag, done.ChecksumSHA256) };
+    return { copied: true, version: versionOf(obj.targetKey, done.VersionId, done.ETag, done.ChecksumSHA256) };
   }
   const out = await step(target.actor, permission, to, async () => {
     try {
       return await target.client.send(
         new s3.CopyObjectCommand({
           Bucket: target.bucket,
-          Key: obj.key,
+          Key: obj.targetKey,
           CopySource: copySource,
           ExpectedBucketOwner: target.owner,
           ExpectedSourceBucketOwner: source.owner,
@@ -189,7 +201,7 @@ async function copyObject(source: Bucket, target: Bucket, obj: SourceObject, opt
       throw err;
     }
   });
-  return { copied: true, version: versionOf(obj.key, out.VersionId, out.CopyObjectResult?.ETag, out.CopyObjectResult?.ChecksumSHA256) };
+  return { copied: true, version: versionOf(obj.targetKey, out.VersionId, out.CopyObjectResult?.ETag, out.CopyObjectResult?.ChecksumSHA256) };
 }
 
 function versionOf(key: string, versionId?: string, etag?: string, checksumSha256?: string): ObjectVersion {
@@ -234,7 +246,7 @@ async function multipartCopy(
   const partSize = Math.max(o.partSize ?? 512 * 1024 ** 2, Math.ceil(obj.size / 10000), 5 * 1024 ** 2);
   const created = await step(target.actor, 's3:PutObject', to, () =>
     target.client.send(
-      new s3.CreateMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, Metadata: o.metadata, Tagging: o.tagging, ContentType: obj.contentType, ...o.encryption }),
+      new s3.CreateMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.targetKey, Metadata: o.metadata, Tagging: o.tagging, ContentType: obj.contentType, ...o.encryption }),
     ),
   );
   const uploadId = created.UploadId;
@@ -249,7 +261,7 @@ async function multipartCopy(
             Bucket: target.bucket,
             ExpectedBucketOwner: target.owner,
             ExpectedSourceBucketOwner: source.owner,
-            Key: obj.key,
+            Key: obj.targetKey,
             UploadId: uploadId,
             PartNumber: r.part,
             CopySource: copySource,
@@ -261,11 +273,11 @@ async function multipartCopy(
       return { PartNumber: r.part, ETag: out.CopyPartResult?.ETag };
     });
     return await step(target.actor, 's3:PutObject', to, () =>
-      target.client.send(new s3.CompleteMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
+      target.client.send(new s3.CompleteMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.targetKey, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
     );
   } catch (err) {
     // Leave no billed, half-written upload behind; the re-run starts the object again.
-    await target.client.send(new s3.AbortMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, UploadId: uploadId })).catch(() => undefined);
+    await target.client.send(new s3.AbortMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.targetKey, UploadId: uploadId })).catch(() => undefined);
     throw err;
   }
 }
@@ -330,7 +342,7 @@ async function streamCopy(source: Bucket, target: Bucket, obj: SourceObject, opt
     metadata: { [SOURCE_ETAG_META]: obj.etag.replace(/"/g, '') },
     tagging: new URLSearchParams(options.tags).toString(),
     encryption: options.kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: options.kmsKeyId } : {},
-    to: s3Url({ bucket: target.bucket, key: obj.key }),
+    to: s3Url({ bucket: target.bucket, key: obj.targetKey }),
   };
   // S3 allows 10,000 parts of at least 5 MiB; 64 MiB by default keeps a few in flight affordable on a runner.
   const partSize = Math.max(options.partSize ?? 64 * 1024 ** 2, Math.ceil(obj.size / 10000), 5 * 1024 ** 2);
@@ -379,12 +391,12 @@ async function putWhole(target: Bucket, obj: SourceObject, data: Buffer, w: Stre
   const out = await step(target.actor, 's3:PutObject + s3:PutObjectTagging', w.to, () =>
     target.client.send(
       new s3.PutObjectCommand({
-        Bucket: target.bucket, Key: obj.key, ExpectedBucketOwner: target.owner, Body: data, ContentLength: data.length, ContentType: obj.contentType,
+        Bucket: target.bucket, Key: obj.targetKey, ExpectedBucketOwner: target.owner, Body: data, ContentLength: data.length, ContentType: obj.contentType,
         Metadata: w.metadata, Tagging: w.tagging, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: sha256Base64(data), ...w.encryption,
       }),
     ),
   );
-  return versionOf(obj.key, out.VersionId, out.ETag, out.ChecksumSHA256);
+  return versionOf(obj.targetKey, out.VersionId, out.ETag, out.ChecksumSHA256);
 }
 
 /** Multipart upload of the source's parts, at most `slots` held at once; aborted on any failure. */
@@ -394,7 +406,7 @@ async function uploadParts(
   const created = await step(target.actor, 's3:PutObject + s3:PutObjectTagging', w.to, () =>
     target.client.send(
       new s3.CreateMultipartUploadCommand({
-        Bucket: target.bucket, Key: obj.key, ExpectedBucketOwner: target.owner, ContentType: obj.contentType,
+        Bucket: target.bucket, Key: obj.targetKey, ExpectedBucketOwner: target.owner, ContentType: obj.contentType,
         Metadata: w.metadata, Tagging: w.tagging, ChecksumAlgorithm: 'SHA256', ...w.encryption,
       }),
     ),
@@ -413,7 +425,7 @@ async function uploadParts(
         break;
       }
       count(next.value.length);
-      const part = uploadPart(target, obj.key, uploadId, number, next.value, w.to)
+      const part = uploadPart(target, obj.targetKey, uploadId, number, next.value, w.to)
         .then((p) => void done.push(p), (err) => void (failure ??= { err }))
         .finally(() => slots.release());
       inFlight.push(part);
@@ -424,16 +436,16 @@ async function uploadParts(
     const out = await step(target.actor, 's3:PutObject', w.to, () =>
       target.client.send(
         new s3.CompleteMultipartUploadCommand({
-          Bucket: target.bucket, Key: obj.key, ExpectedBucketOwner: target.owner, UploadId: uploadId,
+          Bucket: target.bucket, Key: obj.targetKey, ExpectedBucketOwner: target.owner, UploadId: uploadId,
           MultipartUpload: { Parts: done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0)) },
         }),
       ),
     );
-    return versionOf(obj.key, out.VersionId, out.ETag, out.ChecksumSHA256);
+    return versionOf(obj.targetKey, out.VersionId, out.ETag, out.ChecksumSHA256);
   } catch (err) {
     await Promise.allSettled(inFlight);
     // Leave no billed, half-written upload behind; the re-run starts the object again.
-    await target.client.send(new s3.AbortMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.key, UploadId: uploadId })).catch(() => undefined);
+    await target.client.send(new s3.AbortMultipartUploadCommand({ Bucket: target.bucket, ExpectedBucketOwner: target.owner, Key: obj.targetKey, UploadId: uploadId })).catch(() => undefined);
     throw err;
   }
 }

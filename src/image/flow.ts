@@ -208,15 +208,18 @@ async function buildRegion(o: BuildContext, step: RegionStep): Promise<RegionBui
     signal: o.signal,
     pollMs: (o.request.pollSeconds ?? 10) * 1000,
   });
-  const digest = outcome.exported.IMAGE_DIGEST || (await findImage(aws, repository, build.tag));
+  // This build's own push (its exported variables), never a lookup of the tag: anyone who may push could have
+  // moved or taken it meanwhile, and a protected ref's build records this digest as promotable.
+  const digest = outcome.exported.IMAGE_DIGEST;
   if (!digest) {
-    throw new DeployError(`build ${outcome.buildId} succeeded but ECR has no ${repository}:${build.tag}`, {
-      title: 'Image missing after build',
-      hint: 'The buildspec must push the image; check the build log.',
+    throw new DeployError(`build ${outcome.buildId} succeeded but exported no image digest of its own push (IMAGE_DIGEST is "${digest ?? ''}")`, {
+      title: 'Image digest missing after build',
+      hint: 'The buildspec reads the digest from its own docker push; check the build log. What the tag points at now is not used: it may not be this build\'s image.',
     });
   }
-  reporter.info(`Built ${imageUri} (${digest}) in ${outcome.seconds} s`);
-  return { region, imageUri, imageDigest: digest, modelDataUrl: modelData, buildId: outcome.buildId, skipped: false, buildSeconds: outcome.seconds };
+  const builtUri = outcome.exported.IMAGE_PUSHED_TAG ? `${infra.repositoryUri}:${outcome.exported.IMAGE_PUSHED_TAG}` : imageUri;
+  reporter.info(`Built ${builtUri} (${digest}) in ${outcome.seconds} s`);
+  return { region, imageUri: builtUri, imageDigest: digest, modelDataUrl: modelData, buildId: outcome.buildId, skipped: false, buildSeconds: outcome.seconds };
 }
 
 /** The build stack's outputs; an unchanged config hash costs one DescribeStacks and touches nothing. */

@@ -29,6 +29,7 @@ import { buildWeights, planPromotion, PromoteModelRequest, PromotionPlan } from 
 import type { Promotion, PromotionRun, PromoteResult } from './promotion';
 import { provenanceProblem, ProvenancePolicy, ProvenanceRecord, readProvenance, RecordLocation, requireProvenance, writeProvenance } from './provenance-record';
 import { finish, promoteRegion } from './regions';
+import { checkTargets } from './target-checks';
 
 /** Images of the repository looked at, newest first, for one with provenance when no image is named. */
 const PROVENANCE_CANDIDATES = 20;
@@ -54,6 +55,8 @@ export async function promoteModel(target: Target, request: PromoteModelRequest,
   }
   // What Bedrock would refuse is found before anything is shared, copied or bought.
   await checkBedrock(p);
+  // A target that cannot take the copy (a bucket name another account owns, a disabled key) fails here, not halfway.
+  await checkTargets(p);
   // Resolve the image once: every region gets the same digest.
   if (!fixed) {
     run.reporter.warning(`Promoting ${d.name} without a plan: the image and weights are whatever ${source.name} holds now, not what a reviewer saw. promote.yml fixes a plan before the approval (mode: plan, then mode: promote).`);

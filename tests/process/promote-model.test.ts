@@ -63,12 +63,14 @@ test('promotes image and weights to two regions, outputs per region, and a re-ru
     'us-east-1': `333333333333.dkr.ecr.us-east-1.amazonaws.com/acme/chat@${digest}`,
     'eu-west-1': `333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/chat@${digest}`,
   });
-  expect(JSON.parse(run.outputs['model-data-urls'])['eu-west-1']).toBe('s3://model-deploy-333333333333-eu-west-1/chat/model.tar.gz');
+  // A content-addressed folder beside the source's (issue 20.1).
+  const promotedKey = (JSON.parse(run.outputs['model-data-urls'])['eu-west-1'] as string).replace('s3://model-deploy-333333333333-eu-west-1/', '');
+  expect(promotedKey).toMatch(/^chat\.sha256-[0-9a-f]{64}\/model\.tar\.gz$/);
   const targets = JSON.parse(run.outputs.targets) as { region: string; bytesCopied: number }[];
   expect(targets).toHaveLength(2);
   for (const r of ['us-east-1', 'eu-west-1']) {
     expect(fake.repo('333333333333', r, 'acme/chat').tags.get('git-0123456')).toBe(digest);
-    const obj = fake.buckets.get(`model-deploy-333333333333-${r}`)!.get('chat/model.tar.gz')!;
+    const obj = fake.buckets.get(`model-deploy-333333333333-${r}`)!.get(promotedKey)!;
     expect(obj.kmsKeyId).toBe('alias/prod-models');
     expect(new URLSearchParams(obj.tags).get('model-deploy:run-url')).toBe('https://github.com/acme/models/actions/runs/4242');
   }
@@ -125,9 +127,13 @@ describe('a promote job of the target environment (issue 12.2)', () => {
     expect(fake.oidcAudiences).toEqual(['sts.amazonaws.com']);
     expect(JSON.parse(run.outputs['image-uris'])).toEqual({ 'eu-west-1': `333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/chat@${digest}` });
     // The weights as the target's versioned bucket holds them, for deploy-endpoint to pin (issue 12.2).
-    const held = fake.buckets.get('model-deploy-333333333333-eu-west-1')!.get('chat/model.tar.gz')!;
+    const promotedKey = (JSON.parse(run.outputs['model-data-urls'])['eu-west-1'] as string).replace('s3://model-deploy-333333333333-eu-west-1/', '');
+    const held = fake.buckets.get('model-deploy-333333333333-eu-west-1')!.get(promotedKey)!;
     expect(held.versionId).toBeTruthy();
-    expect(JSON.parse(run.outputs['model-data-versions'])).toEqual({ 'eu-west-1': { 'chat/model.tar.gz': expect.objectContaining({ versionId: held.versionId, etag: held.etag }) } });
+    const manifestKey = promotedKey.replace(/model\.tar\.gz$/, 'model-deploy-weights.tsv');
+    expect(JSON.parse(run.outputs['model-data-versions'])).toEqual({
+      'eu-west-1': { [promotedKey]: expect.objectContaining({ versionId: held.versionId, etag: held.etag }), [manifestKey]: expect.objectContaining({ versionId: expect.any(String) }) },
+    });
     // Reads in the source were signed by the read-only session, writes in the target by the job.
     const signer = (q: { headers: Record<string, unknown> }) => /Credential=([^/]+)\//.exec(String(q.headers.authorization ?? ''))?.[1];
     expect(new Set(server.requests.filter((q) => q.operation === 'GetDownloadUrlForLayer').map(signer))).toEqual(new Set(['ASIAWEB111111111111']));

@@ -57,6 +57,8 @@ export class FakeAws {
   buckets = new Map<string, Map<string, S3Obj>>();
   /** Bucket → owning account (checked against ExpectedBucketOwner when set). */
   bucketOwners = new Map<string, string>();
+  /** KMS key id, ARN or alias → its KeyState when not Enabled ('missing': DescribeKey answers NotFoundException). */
+  keyStates = new Map<string, string>();
   versioned = new Set<string>();
   /** Every version of every object of a versioned bucket ("bucket/key" → versions, oldest first): GET and copy ?versionId= read them. */
   history = new Map<string, S3Obj[]>();
@@ -129,6 +131,15 @@ export class FakeAws {
     repo.manifests.set(digest, { body, mediaType: 'application/vnd.oci.image.index.v1+json' });
     repo.tags.set(tag, digest);
     return digest;
+  }
+
+  /** KMS DescribeKey as the API answers it: KeyMetadata, or NotFoundException. */
+  describeKey(region: string, keyId: string): Record<string, unknown> {
+    const state = this.keyStates.get(keyId) ?? 'Enabled';
+    if (state === 'missing') throw new AwsError('NotFoundException', `Key '${keyId}' does not exist`, 400);
+    const account = /:(\d{12}):/.exec(keyId)?.[1] ?? '333333333333';
+    const id = /key\/(.+)$/.exec(keyId)?.[1] ?? '1234abcd-12ab-34cd-56ef-1234567890ab';
+    return { KeyMetadata: { AWSAccountId: account, KeyId: id, Arn: `arn:aws:kms:${region}:${account}:key/${id}`, Enabled: state === 'Enabled', KeyState: state, KeyManager: 'CUSTOMER', KeyUsage: 'ENCRYPT_DECRYPT', KeySpec: 'SYMMETRIC_DEFAULT' } };
   }
 
   // ---- ECR operations (input and output shaped like the API) ----
@@ -216,6 +227,12 @@ export class FakeAws {
         const repo = this.repo(m[2], m[1], m[3]);
         for (const t of input.tags as { Key: string; Value: string }[]) repo.resourceTags[t.Key] = t.Value;
         return {};
+      }
+      case 'DescribeRepositories': {
+        const names = (input.repositoryNames as string[] | undefined) ?? [...(this.registries.get(`${account}/${region}`)?.keys() ?? [])];
+        const missing = names.find((n) => !this.registries.get(`${account}/${region}`)?.has(n));
+        if (missing) throw new AwsError('RepositoryNotFoundException', `The repository with name '${missing}' does not exist in the registry with id '${account}'`);
+        return { repositories: names.map((n) => ({ repositoryName: n, registryId: account, repositoryArn: `arn:aws:ecr:${region}:${account}:repository/${n}` })) };
       }
       case 'DescribeImageReplicationStatus':
         return { replicationStatuses: this.replication.get(input.imageId.imageDigest) ?? [] };
@@ -359,6 +376,7 @@ export class FakeAws {
   private http(req: RecordedRequest, accounts: Record<string, string>): Reply | undefined | Promise<Reply | undefined> {
     const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
     const target = req.headers['x-amz-target'] as string | undefined;
+    if (target === 'TrentService.DescribeKey') return { headers: { 'content-type': 'application/x-amz-json-1.1' }, body: this.describeKey(region, String(req.params.KeyId)) };
     if (target?.startsWith('AmazonEC2ContainerRegistry')) {
       return { headers: { 'content-type': 'application/x-amz-json-1.1' }, body: this.ecr(req.operation, region, req.params) };
     }

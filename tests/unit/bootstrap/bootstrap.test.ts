@@ -14,7 +14,8 @@ function render(params: Record<string, string>, partition = 'aws'): Json {
   return resolveTemplate(template, params, partition === 'aws-cn' ? 'cn-north-1' : 'us-east-1').resources;
 }
 
-const BASE = { Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev' };
+// The older subject form, so the trust tests read repo:OWNER/REPO; the default (immutable ids) has its own test.
+const BASE = { Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev', SubjectForm: 'repository-name' };
 const trustOf = (resources: Json, role = 'DeployRole') => resources[role].Properties.AssumeRolePolicyDocument.Statement as Json[];
 
 /** Every permission statement in the template: managed policies and inline role policies. */
@@ -63,15 +64,37 @@ describe('bootstrap template: trust', () => {
     expect(statement.Principal.Federated).toMatch(/^arn:aws-cn:iam::/);
   });
 
-  it('trusts only the immutable subject form when both ids are given (issue 12, medium 9)', () => {
-    const subs = (p: Json) => trustOf(render({ ...BASE, ...p }))[0].Condition.StringEquals['token.actions.githubusercontent.com:sub'];
+  it('trusts the immutable subject form by default; the older form only when SubjectForm says so (issue 20.8)', () => {
+    const subs = (p: Json) => trustOf(render({ Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev', ...p }))[0].Condition.StringEquals['token.actions.githubusercontent.com:sub'];
     expect(subs({ RepositoryOwnerId: '1234', RepositoryId: '98765' })).toEqual(['repo:acme@1234/llm-platform@98765:environment:dev']);
-    expect(subs({ RepositoryOwnerId: '1234' })).toEqual(['repo:acme/llm-platform:environment:dev']);
-    expect(render({ ...BASE, RepositoryOwnerId: '1', RepositoryId: '2' }).DeployRole).toBeDefined();
+    expect(subs({ SubjectForm: 'repository-name', RepositoryOwnerId: '1234', RepositoryId: '98765' })).toEqual(['repo:acme/llm-platform:environment:dev']);
+    const form = (template.Parameters as Record<string, Json>).SubjectForm!;
+    expect(form).toMatchObject({ Default: 'immutable-ids', AllowedValues: ['immutable-ids', 'repository-name'] });
+  });
+
+  it('refuses, through a CloudFormation rule, the default subject form without both ids', () => {
+    const rule = (template.Rules as Record<string, Json>).ImmutableIdsGiven as { RuleCondition: Json; Assertions: { Assert: Json; AssertDescription: string }[] };
+    expect(rule.RuleCondition).toEqual({ 'Fn::Equals': [{ Ref: 'SubjectForm' }, 'immutable-ids'] });
+    // The assertion, evaluated as CloudFormation does for these functions.
+    const evaluate = (e: unknown, p: Record<string, string>): unknown => {
+      if (typeof e === 'string') return e;
+      const [fn, args] = Object.entries(e as Record<string, unknown>)[0]!;
+      if (fn === 'Ref') return p[args as string] ?? '';
+      const a = args as unknown[];
+      if (fn === 'Fn::Equals') return evaluate(a[0], p) === evaluate(a[1], p);
+      if (fn === 'Fn::Not') return !evaluate(a[0], p);
+      if (fn === 'Fn::And') return a.every((x) => evaluate(x, p));
+      throw new Error(`unexpected ${fn}`);
+    };
+    const holds = (p: Record<string, string>) => rule.Assertions.every((x) => evaluate(x.Assert, p));
+    expect(holds({ RepositoryOwnerId: '1', RepositoryId: '2' })).toBe(true);
+    expect(holds({ RepositoryOwnerId: '1' })).toBe(false);
+    expect(holds({})).toBe(false);
+    expect(rule.Assertions[0]!.AssertDescription).toMatch(/RepositoryOwnerId and RepositoryId/);
   });
 
   it('gives promote jobs of the listed environments a read-only source role, never the deploy role', () => {
-    const resources = render({ ...BASE, PromotionEnvironments: 'staging,prod', RepositoryOwnerId: '1', RepositoryId: '2' });
+    const resources = render({ ...BASE, SubjectForm: 'immutable-ids', PromotionEnvironments: 'staging,prod', RepositoryOwnerId: '1', RepositoryId: '2' });
     expect(trustOf(resources)[0].Condition.StringEquals['token.actions.githubusercontent.com:sub']).toEqual(['repo:acme@1/llm-platform@2:environment:dev']);
     const [source, ...rest] = trustOf(resources, 'PromotionSourceRole');
     expect(rest).toEqual([]);

@@ -82,7 +82,10 @@ describe('ecs on a GPU instance type (the example code-assistant)', () => {
   });
 
   it('copies the weights in an init container', () => {
-    expect(container(r, 'model-sync').Command[0]['Fn::If'][2]).toEqual({ 'Fn::Sub': 'set -euo pipefail; aws s3 sync "${ModelDataUrl}" /opt/ml/model --only-show-errors' });
+    // Promoted weights by version id (tests/unit/security/weights-at-boot.test.ts runs it); a dev prefix synced.
+    const script = container(r, 'model-sync').Command[0]['Fn::Sub'] as string;
+    expect(script).toMatch(/fetch_pinned_weights '\$\{ModelDataUrl\}' \/opt\/ml\/model/);
+    expect(script).toContain(`aws s3 sync '\${ModelDataUrl}' /opt/ml/model --only-show-errors`);
     expect(container(r, 'model').DependsOn['Fn::If'][2]['Fn::If'][1]).toEqual([{ ContainerName: 'model-sync', Condition: 'SUCCESS' }]);
   });
 

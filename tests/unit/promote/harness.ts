@@ -3,7 +3,9 @@
 import * as ecr from '@aws-sdk/client-ecr';
 import * as s3 from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { mockClient } from 'aws-sdk-client-mock';
+import { AwsStub, mockClient } from 'aws-sdk-client-mock';
+import { DescribeKeyCommand, KeyMetadata, KMSClient } from '@aws-sdk/client-kms';
+import type { MetadataBearer } from '@smithy/types';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -17,7 +19,7 @@ import { AwsError, FakeAws, S3Write } from '../../support/fake-aws/ecr-s3-sts';
 
 export const ECR_OPS = [
   'BatchGetImage', 'DescribeImages', 'BatchCheckLayerAvailability', 'GetDownloadUrlForLayer', 'InitiateLayerUpload',
-  'UploadLayerPart', 'CompleteLayerUpload', 'PutImage', 'CreateRepository', 'TagResource', 'DescribeImageReplicationStatus',
+  'UploadLayerPart', 'CompleteLayerUpload', 'PutImage', 'CreateRepository', 'TagResource', 'DescribeImageReplicationStatus', 'DescribeRepositories',
 ] as const;
 
 /** calls: "REGION Operation"; callers: "Operation ACCESS_KEY_ID" (which identity made it). */
@@ -38,7 +40,21 @@ export function mockEcr(fake: FakeAws, calls: string[] = [], callers: string[] =
   return m;
 }
 
+let kms: AwsStub<object, MetadataBearer, KMSClient['config']> | undefined;
+/** KMS DescribeKey: the key's metadata (Enabled unless `metadata` says otherwise); every mockSts installs the default. */
+export function mockKms(metadata: Partial<KeyMetadata> = {}) {
+  kms ??= mockClient(KMSClient);
+  kms.reset();
+  kms.on(DescribeKeyCommand).callsFake(async (input: { KeyId: string }, getClient: () => KMSClient) => {
+    const region = await getClient().config.region();
+    const described = new FakeAws().describeKey(region, input.KeyId) as { KeyMetadata: KeyMetadata };
+    return { KeyMetadata: { ...described.KeyMetadata, ...metadata } };
+  });
+  return kms;
+}
+
 export function mockSts(account = '111111111111') {
+  mockKms();
   const m = mockClient(STSClient);
   m.on(GetCallerIdentityCommand).resolves({ Account: account, Arn: `arn:aws:sts::${account}:assumed-role/model-deploy-dev/gh-1` });
   m.on(AssumeRoleCommand).callsFake((input: { RoleArn: string; RoleSessionName: string }) => {

@@ -6,14 +6,15 @@ import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import * as bedrock from '@aws-sdk/client-bedrock';
 import * as ram from '@aws-sdk/client-ram';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { PutImageCommand } from '@aws-sdk/client-ecr';
+import { DescribeRepositoriesCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
 import { promoteModel } from '../../../src/promote/promote';
 import { planPromotion, PromoteModelRequest } from '../../../src/promote/plan';
 import { modelDataVersionsOutput } from '../../../src/promote/promotion';
+import { WEIGHTS_MANIFEST } from '../../../src/promote/weights-manifest';
 import { FakeAws, sha } from '../../support/fake-aws/ecr-s3-sts';
-import { mockEcr, mockS3, mockSts, RUN, runContext, spec, SPEC, target } from './harness';
+import { mockEcr, mockKms, mockS3, mockSts, RUN, runContext, spec, SPEC, target } from './harness';
 import { weightsKey } from '../../../src/image/render';
 import type { Loopback } from '../../support/loopback';
 
@@ -58,6 +59,11 @@ describe('planPromotion: bad input fails before any AWS call', () => {
 });
 
 /** What build-model left in dev: the weights of the Hugging Face model, which promote-model copies with the image. */
+/** The key of the content-addressed prefix a promotion wrote (s3://bucket/<this>). */
+function promotedPrefix(url: string | undefined): string {
+  return (url ?? '').replace(/^s3:\/\/[^/]+\//, '');
+}
+
 function seedBuildWeights() {
   const prefix = `acme/chat/models/${weightsKey(spec().deployment)}/`;
   fake.putObject('model-deploy-111111111111-us-east-1', `${prefix}model.safetensors`, 4096);
@@ -218,18 +224,23 @@ describe('promote: model data and Bedrock', () => {
     const calls: { op: string; input: any; accessKeyId?: string }[] = [];
     mockS3(fake, calls);
     const res = await promoteModel(target(), request({ modelDataUrl: 's3://dev-weights/chat/model.tar.gz' }), runContext());
-    expect(res.targets.map((t) => t.modelDataUrl).sort()).toEqual(['s3://model-deploy-333333333333-eu-west-1/chat/model.tar.gz', 's3://model-deploy-333333333333-us-east-1/chat/model.tar.gz']);
+    // A content-addressed folder beside the source's: the same plan gets the same name in every region.
+    const promoted = /^chat\.sha256-[0-9a-f]{64}\/model\.tar\.gz$/;
+    const urls = res.targets.map((t) => t.modelDataUrl!).sort();
+    expect(urls.map((u) => u.replace(/^s3:\/\/[^/]+\//, ''))).toEqual([expect.stringMatching(promoted), expect.stringMatching(promoted)]);
+    expect(urls.map((u) => u.replace(/\/chat\.sha256-.*/, ''))).toEqual(['s3://model-deploy-333333333333-eu-west-1', 's3://model-deploy-333333333333-us-east-1']);
+    const copiedKey = urls[1]!.replace(/^s3:\/\/[^/]+\//, '');
     // The target role cannot read dev's bucket: no server-side copy across accounts.
     expect(calls.filter((c) => c.op === 'CopyObject')).toEqual([]);
     expect(calls.filter((c) => c.op === 'GetObject').map((c) => c.input)).toEqual([0, 1].map(() => expect.objectContaining({ Bucket: 'dev-weights', IfMatch: '"abc"', ExpectedBucketOwner: '111111111111' })));
-    const puts = calls.filter((c) => c.op === 'PutObject').map((c) => c.input);
+    const puts = calls.filter((c) => c.op === 'PutObject' && !c.input.Key.endsWith(WEIGHTS_MANIFEST)).map((c) => c.input);
     expect(puts).toHaveLength(2);
     for (const put of puts) {
       expect(put).toMatchObject({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: expect.stringContaining(':key/'), ChecksumAlgorithm: 'SHA256', ExpectedBucketOwner: '333333333333', Metadata: { 'model-deploy-source-etag': 'abc' } });
       expect(new URLSearchParams(put.Tagging).get('model-deploy:source-account')).toBe('111111111111');
       expect(new URLSearchParams(put.Tagging).get('model-deploy:git-commit')).toBe(RUN.commit);
     }
-    const copied = fake.buckets.get('model-deploy-333333333333-us-east-1')!.get('chat/model.tar.gz')!;
+    const copied = fake.buckets.get('model-deploy-333333333333-us-east-1')!.get(copiedKey)!;
     expect(copied.data).toEqual(fake.objectBytes(fake.buckets.get('dev-weights')!.get('chat/model.tar.gz')!));
   });
 
@@ -299,10 +310,12 @@ describe('promote: the weights the build put in the source environment (issue 13
     const res = await promoteModel(target(), request(), runContext());
     for (const region of ['us-east-1', 'eu-west-1']) {
       const t = res.targets.find((x) => x.region === region)!;
-      expect(t.modelDataUrl).toBe(`s3://model-deploy-333333333333-${region}/${sourcePrefix}`);
+      const promoted = promotedPrefix(t.modelDataUrl);
+      expect(t.modelDataUrl).toBe(`s3://model-deploy-333333333333-${region}/${promoted}`);
+      expect(promoted).toMatch(new RegExp(`^${sourcePrefix.slice(0, -1)}\\.sha256-[0-9a-f]{64}/$`));
       expect(t.objectsCopied).toBe(2);
       expect(t.bytesCopied).toBe(300 + 4096);
-      expect([...fake.buckets.get(`model-deploy-333333333333-${region}`)!.keys()].sort()).toEqual([`${sourcePrefix}config.json`, `${sourcePrefix}model.safetensors`]);
+      expect([...fake.buckets.get(`model-deploy-333333333333-${region}`)!.keys()].sort()).toEqual([`${promoted}config.json`, `${promoted}${WEIGHTS_MANIFEST}`, `${promoted}model.safetensors`]);
     }
   });
 
@@ -339,13 +352,14 @@ describe('promote into a new account (issue 13.7)', () => {
     const calls: { op: string; input: any }[] = [];
     mockS3(fake, calls);
     const res = await promoteModel(target('prod', 'eu-west-1'), request(), runContext());
-    expect(res.targets[0]!.modelDataUrl).toBe(`s3://model-deploy-333333333333-eu-west-1/${prefix}`);
+    expect(res.targets[0]!.modelDataUrl).toBe(`s3://model-deploy-333333333333-eu-west-1/${promotedPrefix(res.targets[0]!.modelDataUrl)}`);
+    expect(promotedPrefix(res.targets[0]!.modelDataUrl).startsWith(prefix.slice(0, -1))).toBe(true);
     const on = (op: string) => calls.filter((c) => c.op === op && c.input.Bucket === 'model-deploy-333333333333-eu-west-1').map((c) => c.input);
     expect(on('CreateBucket')).toEqual([expect.objectContaining({ ObjectOwnership: 'BucketOwnerEnforced', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })]);
     expect(on('PutPublicAccessBlock')[0].PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
     expect(on('PutBucketEncryption')[0].ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: expect.stringContaining(':key/') });
     expect(JSON.parse(on('PutBucketPolicy')[0].Policy).Statement[0].Sid).toBe('DenyInsecureTransport');
-    expect(fake.buckets.get('model-deploy-333333333333-eu-west-1')!.has(`${prefix}model.safetensors`)).toBe(true);
+    expect(fake.buckets.get('model-deploy-333333333333-eu-west-1')!.has(`${promotedPrefix(res.targets[0]!.modelDataUrl)}model.safetensors`)).toBe(true);
   });
 
   test('when the weights fail after the image was tagged, no message says nothing was tagged', async () => {
@@ -400,24 +414,82 @@ describe('promote: bucket owners (issue 12.5)', () => {
 describe('promote: pinned weights (issue 12.2)', () => {
   test('the target bucket is versioned and the result records each copied object\'s version and checksum, also on a re-run', async () => {
     fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
-    const prefix = seedBuildWeights();
+    seedBuildWeights();
     mockEcr(fake);
     mockSts();
     mockS3(fake);
     const res = await promoteModel(target(), request(), runContext());
     for (const t of res.targets) {
       const bucket = `model-deploy-333333333333-${t.region}`;
+      const prefix = promotedPrefix(t.modelDataUrl);
       expect(fake.versioned.has(bucket)).toBe(true);
       const stored = fake.buckets.get(bucket)!.get(`${prefix}model.safetensors`)!;
-      expect(t.modelDataVersions).toEqual([{ key: `${prefix}model.safetensors`, versionId: stored.versionId, etag: stored.etag, checksumSha256: stored.checksum }]);
+      const manifest = fake.buckets.get(bucket)!.get(`${prefix}${WEIGHTS_MANIFEST}`)!;
+      expect(t.modelDataVersions).toEqual([
+        { key: `${prefix}model.safetensors`, versionId: stored.versionId, etag: stored.etag, checksumSha256: stored.checksum },
+        { key: `${prefix}${WEIGHTS_MANIFEST}`, versionId: manifest.versionId, etag: manifest.etag, checksumSha256: expect.any(String) },
+      ]);
       expect(stored.versionId).toBeTruthy();
       expect(stored.checksum).toBeTruthy();
     }
     const out = JSON.parse(modelDataVersionsOutput(res));
-    expect(out['eu-west-1'][`${prefix}model.safetensors`].versionId).toBe(res.targets.find((t) => t.region === 'eu-west-1')!.modelDataVersions![0]!.versionId);
+    expect(out['eu-west-1'][`${promotedPrefix(res.targets.find((t) => t.region === 'eu-west-1')!.modelDataUrl)}model.safetensors`].versionId).toBe(res.targets.find((t) => t.region === 'eu-west-1')!.modelDataVersions![0]!.versionId);
 
     const again = await promoteModel(target(), request(), runContext());
     expect(again.targets.every((t) => t.objectsSkipped === 1)).toBe(true);
     expect(again.targets.map((t) => t.modelDataVersions)).toEqual(res.targets.map((t) => t.modelDataVersions));
+  });
+});
+
+describe('promote: every target is checked before anything is copied (issue 23)', () => {
+  test("a target bucket name owned by another account fails before the image or any object is copied, and suggests no re-run", async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    seedBuildWeights();
+    fake.putObject('model-deploy-333333333333-us-east-1', 'sniped', 1);
+    fake.bucketOwners.set('model-deploy-333333333333-us-east-1', '999999999999');
+    const ecrCalls: string[] = [];
+    mockEcr(fake, ecrCalls);
+    mockSts();
+    const calls: { op: string; input: any }[] = [];
+    mockS3(fake, calls);
+    const err = (await promoteModel(target('prod', 'us-east-1'), request(), runContext()).catch((e) => e)) as DeployError;
+    expect(err).toBeInstanceOf(DeployError);
+    expect(ecrCalls.filter((c) => /PutImage|UploadLayerPart|CreateRepository/.test(c))).toEqual([]);
+    expect(calls.filter((c) => /CopyObject|PutObject|Multipart/.test(c.op))).toEqual([]);
+    expect(err.describe()).toMatch(/model-deploy-333333333333-us-east-1 is not owned by 333333333333/);
+    expect(err.describe()).toMatch(/artifactBucket/);
+    expect(err.describe()).toMatch(/[Nn]othing was copied/);
+    expect(err.describe()).not.toMatch(/re-run/);
+  });
+
+  test('a target KMS key that is not enabled fails before anything is copied', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    seedBuildWeights();
+    const ecrCalls: string[] = [];
+    mockEcr(fake, ecrCalls);
+    mockSts();
+    const calls: { op: string; input: any }[] = [];
+    mockS3(fake, calls);
+    mockKms({ KeyState: 'PendingDeletion' });
+    const err = (await promoteModel(target('prod', 'us-east-1'), request(), runContext()).catch((e) => e)) as DeployError;
+    expect(err).toBeInstanceOf(DeployError);
+    expect(ecrCalls.filter((c) => /PutImage|UploadLayerPart/.test(c))).toEqual([]);
+    expect(calls.filter((c) => /CopyObject|PutObject|Multipart|CreateBucket/.test(c.op))).toEqual([]);
+    expect(err.describe()).toMatch(/KMS key arn:aws:kms:us-east-1:333333333333:key\/mrk-1234567890abcdef1234567890abcdef is PendingDeletion/);
+    expect(err.describe()).not.toMatch(/re-run/);
+  });
+
+  test('a target repository the promotion role may not read fails before anything is copied', async () => {
+    fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
+    seedBuildWeights();
+    const ecr = mockEcr(fake);
+    ecr.on(DescribeRepositoriesCommand).rejects(Object.assign(new Error('User: arn:aws:sts::333333333333:assumed-role/model-deploy-promotion/x is not authorized to perform: ecr:DescribeRepositories'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+    mockSts();
+    const calls: { op: string; input: any }[] = [];
+    mockS3(fake, calls);
+    const err = (await promoteModel(target('prod', 'us-east-1'), request(), runContext()).catch((e) => e)) as DeployError;
+    expect(calls.filter((c) => /CopyObject|PutObject|Multipart|CreateBucket/.test(c.op))).toEqual([]);
+    expect(err.describe()).toMatch(/acme\/chat/);
+    expect(err.describe()).not.toMatch(/re-run/);
   });
 });

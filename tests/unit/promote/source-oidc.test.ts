@@ -10,7 +10,7 @@ import { memoryReporter } from '../../../src/core/log';
 import { promoteModel } from '../../../src/promote/promote';
 import { planPromotion, PromoteModelRequest } from '../../../src/promote/plan';
 import { FakeAws } from '../../support/fake-aws/ecr-s3-sts';
-import { mockEcr, mockS3, RUN, runContext, spec, target } from './harness';
+import { mockEcr, mockKms, mockS3, RUN, runContext, spec, target } from './harness';
 import { weightsKey } from '../../../src/image/render';
 import { startLoopback, Loopback } from '../../support/loopback';
 
@@ -39,6 +39,7 @@ let stdout: jest.SpyInstance;
 const saved = { ...process.env };
 beforeEach(async () => {
   fake = new FakeAws();
+  mockKms();
   server = await fake.serve();
   oidc = await startLoopback(() => ({ body: { value: TOKEN } }));
   process.env.ACTIONS_ID_TOKEN_REQUEST_URL = `${oidc.url}/token?api-version=2.0`;
@@ -83,7 +84,8 @@ test('the source is read with the read-only role through OIDC, the target writte
   expect(s3calls.filter((c) => c.op === 'ListObjectsV2').map((c) => c.accessKeyId)).toEqual(['ASIASOURCEREAD']);
   // Across accounts the runner copies: the read-only session reads, the job writes (no server-side copy).
   expect(s3calls.filter((c) => c.op === 'GetObject').map((c) => c.accessKeyId)).toEqual(['ASIASOURCEREAD']);
-  expect(s3calls.filter((c) => c.op === 'PutObject').map((c) => c.accessKeyId)).toEqual(['ASIATARGETJOB']);
+  // The weights, then their manifest beside them.
+  expect(s3calls.filter((c) => c.op === 'PutObject').map((c) => c.accessKeyId)).toEqual(['ASIATARGETJOB', 'ASIATARGETJOB']);
   expect(s3calls.filter((c) => c.op === 'CopyObject')).toEqual([]);
   expect(result.targets[0]?.modelDataVersions?.[0]?.versionId).toBeDefined();
   expect(reporter.captured.secrets).toEqual(expect.arrayContaining([TOKEN, 'source-read-secret', 'source-read-session']));

@@ -12,7 +12,7 @@ import { Statement, evaluate } from '../../support/cloudformation/iam';
 
 const bootstrap = readTemplate('templates/bootstrap/model-deploy-bootstrap.yaml');
 const P = 'acme-llm';
-const BASE = { Repository: 'acme/llm-platform', Project: P, Environment: 'dev', PromotionEnvironments: 'prod', CreateArtifactBucket: 'true' };
+const BASE = { Repository: 'acme/llm-platform', SubjectForm: 'repository-name', Project: P, Environment: 'dev', PromotionEnvironments: 'prod', CreateArtifactBucket: 'true' };
 const dev = resolveTemplate(bootstrap, BASE);
 const BUCKET = `arn:aws:s3:::model-deploy-${ACCOUNT}-us-east-1`;
 const RECORD = `${BUCKET}/model-deploy-provenance/${P}/qwen-chat/${'a'.repeat(64)}.json`;
@@ -82,7 +82,7 @@ describe('who may assume the provenance recorder: jobs of the protected refs onl
   });
 
   it('trusts each ref of ProtectedRefs, in the immutable-id form when the ids are given', () => {
-    const two = resolveTemplate(bootstrap, { ...BASE, ProtectedRefs: 'refs/heads/main,refs/heads/release', RepositoryOwnerId: '1', RepositoryId: '2' });
+    const two = resolveTemplate(bootstrap, { ...BASE, SubjectForm: 'immutable-ids', ProtectedRefs: 'refs/heads/main,refs/heads/release', RepositoryOwnerId: '1', RepositoryId: '2' });
     expect(tokenMayAssume(two, { sub: 'repo:acme@1/llm-platform@2:ref:refs/heads/release' })).toBe(true);
     expect(tokenMayAssume(two, { sub: 'repo:acme@1/llm-platform@2:ref:refs/heads/main' })).toBe(true);
     // With the ids, the renameable form is not trusted (a re-created repository gets nothing).

@@ -251,7 +251,7 @@ describe('the permissions boundary keeps a role its stack creates inside its env
 });
 
 describe('promotion: the target environment holds the identity, the source only reads (High 2)', () => {
-  const prod = resolveTemplate(bootstrap, { Repository: 'acme/llm-platform', Project: PROJECT, Environment: 'prod', CreatePromotionRole: 'true', CreateArtifactBucket: 'true', CreatePermissionsBoundary: 'true' });
+  const prod = resolveTemplate(bootstrap, { Repository: 'acme/llm-platform', SubjectForm: 'repository-name', Project: PROJECT, Environment: 'prod', CreatePromotionRole: 'true', CreateArtifactBucket: 'true', CreatePermissionsBoundary: 'true' });
   it('the source role writes nothing', () => {
     const statements = roleStatements(dev, 'PromotionSourceRole');
     expect(statements.length).toBeGreaterThan(0);
