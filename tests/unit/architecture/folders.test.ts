@@ -18,11 +18,13 @@ const MAY_IMPORT: Record<string, string[]> = {
   keys: ['core', 'config'],
   promote: ['core', 'config', 'image'],
   deploy: ['core', 'config', 'image', 'keys'],
+  // The bootstrap stack deployed from a workstation (the CLI's bootstrap): deploy's change sets and events.
+  bootstrap: ['core', 'config', 'image', 'keys', 'deploy'],
   benchmark: ['core', 'config', 'prices', 'image', 'deploy'],
   cost: ['core', 'config', 'prices', 'image', 'deploy', 'benchmark'],
   plan: ['core', 'config', 'image', 'deploy', 'cost'],
   actions: ['core', 'config', 'image', 'keys', 'promote', 'deploy', 'benchmark', 'cost'],
-  cli: ['core', 'config', 'benchmark', 'plan', 'actions'],
+  cli: ['core', 'config', 'deploy', 'bootstrap', 'benchmark', 'plan', 'actions'],
   entries: ['core', 'config', 'actions', 'cli'],
 };
 
