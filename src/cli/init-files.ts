@@ -21,6 +21,8 @@ export interface InitAnswers {
   /** OWNER/model-deploy-actions and the ref the callers pin (a tag or a commit SHA). */
   actionsRepository: string;
   actionsRef: string;
+  /** The release a commit-SHA ref is, written beside it (# v1.2.3) so a reader and Dependabot know it. */
+  actionsVersion?: string;
   /** The default branch: its pushes deploy. */
   branch: string;
   /** ec2 and ecs serve HTTPS in a VPC. */
@@ -87,8 +89,9 @@ function specText(a: InitAnswers): string {
   ].join('\n');
 }
 
-/** A caller job's `uses:` of one of our reusable workflows. */
-const uses = (a: InitAnswers, workflow: string) => `${a.actionsRepository}/.github/workflows/${workflow}@${a.actionsRef}`;
+/** A caller job's `uses:` of one of our reusable workflows (a SHA with the release it is). */
+const uses = (a: InitAnswers, workflow: string) =>
+  `${a.actionsRepository}/.github/workflows/${workflow}@${a.actionsRef}${/^[0-9a-f]{40}$/.test(a.actionsRef) && a.actionsVersion ? ` # ${a.actionsVersion}` : ''}`;
 
 function costWorkflow(a: InitAnswers): string {
   return `# The cost of a change to model-deploy.yml, on every pull request: a read-only token, no AWS credentials,

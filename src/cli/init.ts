@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError, throwIfAny } from '../core/errors';
+import { VERSION } from '../core/version';
 import { parseSpec } from '../config/load';
 import { didYouMean } from '../config/suggest';
 import type { TargetKind } from '../config/types';
@@ -11,7 +12,7 @@ import type { CliIo } from './io';
 
 export const usage = `model-deploy init [--model OWNER/NAME] [--revision SHA] [--engine vllm|tgi|lmi] [--target KIND]
     [--instance-type TYPE] [--regions R1,R2] [--accounts ENV=ACCOUNT,...] [--project NAME] [--deployment NAME]
-    [--actions-repository OWNER/model-deploy-actions] [--actions-ref v1] [--branch main]
+    [--actions-repository OWNER/model-deploy-actions] [--actions-ref v1|SHA [--actions-version vX.Y.Z]] [--branch main]
     [--certificate-arn ARN --vpc-id ID --subnets A,B --security-groups SG [--public-subnets A,B]] [--dir DIR] [--force]
 
 Writes model-deploy.yml and the GitHub workflows that use it into DIR (default: this folder):
@@ -35,7 +36,8 @@ Refuses to overwrite an existing file without --force.
   --project NAME            Prefix of every resource (default: this folder's name).
   --deployment NAME         Default: from the model id.
   --actions-repository R    Where model-deploy-actions lives (OWNER/model-deploy-actions).
-  --actions-ref REF         The tag or commit SHA the workflows pin (default v1).
+  --actions-ref REF         The tag or commit SHA the workflows pin (default v1). A SHA is safer: a tag can move.
+  --actions-version V       The release a SHA is, written beside it (default: this CLI's, v${VERSION}).
   --branch NAME             The default branch (default main).
   --certificate-arn, --vpc-id, --subnets, --security-groups, --public-subnets
                             ec2 and ecs: the ACM certificate and the VPC the endpoint runs in.
@@ -44,7 +46,7 @@ Refuses to overwrite an existing file without --force.
 `;
 
 const FLAGS = [
-  'model', 'revision', 'engine', 'target', 'instance-type', 'regions', 'accounts', 'project', 'deployment', 'actions-repository', 'actions-ref', 'branch',
+  'model', 'revision', 'engine', 'target', 'instance-type', 'regions', 'accounts', 'project', 'deployment', 'actions-repository', 'actions-ref', 'actions-version', 'branch',
   'certificate-arn', 'vpc-id', 'subnets', 'security-groups', 'public-subnets', 'dir', 'force',
 ] as const;
 type Flag = (typeof FLAGS)[number];
@@ -119,7 +121,8 @@ export async function initAnswers(flags: Record<string, string>, io: CliIo, dir:
   if (!/^[\w.-]+\/[\w.-]+$/.test(actionsRepository)) {
     throw new DeployError(`--actions-repository is "${actionsRepository}", which is not OWNER/NAME`, { hint: 'e.g. acme-platform/model-deploy-actions' });
   }
-  return { project, deployment, model, revision, engine, target, instanceType, regions, accounts, actionsRepository, actionsRef, branch, network };
+  const actionsVersion = flags['actions-version'] ?? `v${VERSION}`;
+  return { project, deployment, model, revision, engine, target, instanceType, regions, accounts, actionsRepository, actionsRef, actionsVersion, branch, network };
 }
 
 export async function run(args: string[], io: CliIo): Promise<number> {
