@@ -7,7 +7,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { RunContext } from '../core/action';
 import { awsClient, Credentials } from '../core/aws';
 import { errorMessage, isNotFound } from '../core/errors';
-import { pinnedDigest } from '../core/image-uri';
+import { parseImageRef } from '../core/image-uri';
 import { describeStack, endpointNameOutput, endpointUrlOutput, stackOutputs } from '../core/stack';
 import type { Target } from '../config/select';
 
@@ -25,7 +25,7 @@ export interface RegionStatus {
   /** InService, Updating, Failed (SageMaker); "2/2 running, COMPLETED" (ECS); absent when not read. */
   endpointState?: string;
   url?: string;
-  /** sha256:… of the image the stack's ImageUri parameter pins. */
+  /** sha256:… of the image the stack's ImageUri parameter names (pinned, or its tag resolved in ECR). */
   imageDigest?: string;
   /** The stack's last update, else its creation. */
   lastDeployed?: Date;
@@ -58,6 +58,25 @@ async function ecsState(region: string, credentials: Credentials | undefined, cl
   }
 }
 
+/**
+ * The digest of the image the stack serves: pinned in its URI (promoted images), else what its tag points at
+ * now in ECR (a build's md-… tag, written once). Unknown when ECR cannot be read: status never fails on it.
+ */
+async function servedDigest(imageUri: string, credentials: Credentials | undefined, reporter: RunContext['reporter']): Promise<string | undefined> {
+  const image = parseImageRef(imageUri);
+  if (!image || image.digest) return image?.digest;
+  const { ECRClient, DescribeImagesCommand } = await import('@aws-sdk/client-ecr');
+  try {
+    const out = await awsClient(ECRClient, { region: image.region, credentials }).send(
+      new DescribeImagesCommand({ registryId: image.account, repositoryName: image.repositoryName, imageIds: [{ imageTag: image.tag ?? 'latest' }] }),
+    );
+    return out.imageDetails?.[0]?.imageDigest;
+  } catch (err) {
+    reporter.debug(`${imageUri}: ${errorMessage(err)}`);
+    return undefined;
+  }
+}
+
 /** The status of one deployment in one environment, region by region. */
 export async function deploymentStatus(target: Target, request: StatusRequest, run: RunContext): Promise<RegionStatus[]> {
   const d = target.deployment;
@@ -79,7 +98,7 @@ export async function deploymentStatus(target: Target, request: StatusRequest, r
         stackStatus: stack.StackStatus ?? 'UNKNOWN',
         endpointState,
         url: endpointUrlOutput(outputs),
-        imageDigest: imageUri ? pinnedDigest(imageUri) : undefined,
+        imageDigest: imageUri ? await servedDigest(imageUri, request.credentials, run.reporter) : undefined,
         lastDeployed: stack.LastUpdatedTime ?? stack.CreationTime,
       };
     }),
