@@ -9,7 +9,7 @@
  * client of ./reference-client.ts on the same server in the same run. TTFT and ITL are reported as the
  * bundle's over the reference's (target within 10%), the schedule beside them.
  */
-import { spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -17,31 +17,15 @@ import type { BenchRow } from './types';
 import { startFakeOpenAi } from '../tests/unit/benchmark/fake-openai';
 import { printedJson } from '../tests/unit/benchmark/cli-child';
 import { Figures, reference } from './reference-client';
+import { CLI, runCli } from '../tests/support/cli';
 
 const ROOT = path.resolve(__dirname, '..');
-const CLI = path.join(ROOT, 'dist', 'cli', 'index.js');
 const TTFT = 100;
 const ITL = 10;
 const TOKENS = 16;
 const CONCURRENCY = 4;
 const REQUESTS = 16;
 const KEY = 'sk-cli-bundle-bench-8Qw3Er5Ty7Ui9Op1';
-
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const PRELOAD = path.join(ROOT, 'scripts', 'bench-preload.js');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -96,7 +80,7 @@ export default async function (): Promise<BenchRow[]> {
       ['benchmark', '--url', server.url, '--api-key-env', 'BENCH_KEY', '--concurrency', String(CONCURRENCY), '--requests', String(REQUESTS), '--prompt-tokens', '32', '--output-tokens', String(TOKENS), '--json'],
       { BENCH_KEY: KEY },
     );
-    if (r.code !== 0) throw new Error(`dist/cli benchmark exited ${r.code}: ${r.stderr.slice(-500)}`);
+    if (r.code !== 0) throw new Error(`dist/cli benchmark exited ${r.code}: ${r.out.slice(-500)}`);
     const m = printedJson(r.stdout) as unknown as Figures;
     const schedule: Partial<Figures> = { median_ttft_ms: TTFT, median_itl_ms: ITL };
     return start.concat((['median_ttft_ms', 'median_itl_ms'] as const).map((figure) => {

@@ -93,150 +93,90 @@ function specText(a: InitAnswers): string {
 const uses = (a: InitAnswers, workflow: string) =>
   `${a.actionsRepository}/.github/workflows/${workflow}@${a.actionsRef}${/^[0-9a-f]{40}$/.test(a.actionsRef) && a.actionsVersion ? ` # ${a.actionsVersion}` : ''}`;
 
-function costWorkflow(a: InitAnswers): string {
-  return `# The cost of a change to model-deploy.yml, on every pull request: a read-only token, no AWS credentials,
-# so it is safe for forks. model-cost-comment.yml posts the result.
-name: model cost
-on:
-  pull_request:
-    paths: [model-deploy.yml]
-permissions: {}
-jobs:
-  estimate:
-    permissions:
-      contents: read
-    uses: ${uses(a, 'cost-comment.yml')}
-    with:
-      max-monthly-increase: 25%
-`;
+/** One caller workflow: a job that calls one of our reusable workflows, and nothing else. */
+interface Caller {
+  /** The comment at the top: what it does and when. */
+  about: string;
+  name: string;
+  /** The lines under `on:`. */
+  on: string[];
+  job: string;
+  /** The lines under the job's `strategy:` (the deploy matrix). */
+  strategy?: string[];
+  permissions: string[];
+  workflow: string;
+  with: string[];
 }
 
-function costCommentWorkflow(a: InitAnswers): string {
-  return `# Posts the estimate of "model cost" on its pull request. workflow_run workflows run only from the
-# default branch: this file takes effect once it is merged there.
-name: model cost comment
-on:
-  workflow_run:
-    workflows: [model cost]
-    types: [completed]
-permissions: {}
-jobs:
-  comment:
-    permissions:
-      actions: read
-      contents: read
-      pull-requests: write
-    uses: ${uses(a, 'cost-comment-post.yml')}
-    with:
-      max-monthly-increase: 25%
-`;
+function callerWorkflow(a: InitAnswers, c: Caller): string {
+  return [
+    ...c.about.split('\n').map((l) => `# ${l}`),
+    `name: ${c.name}`,
+    'on:',
+    ...c.on.map((l) => `  ${l}`),
+    'permissions: {}',
+    'jobs:',
+    `  ${c.job}:`,
+    ...(c.strategy ? ['    strategy:', ...c.strategy.map((l) => `      ${l}`)] : []),
+    '    permissions:',
+    ...c.permissions.map((p) => `      ${p}`),
+    `    uses: ${uses(a, c.workflow)}`,
+    '    with:',
+    ...c.with.map((w) => `      ${w}`),
+    '',
+  ].join('\n');
 }
 
-/** Shared by every job that assumes a role: the one place the ARNs come from. */
-const ROLE_INPUTS = `      roles: \${{ vars.MODEL_DEPLOY_ROLES }}
-      aws-region: \${{ vars.MODEL_DEPLOY_AWS_REGION }}`;
+/** Every job that assumes a role reads it from here: the one place the ARNs are. */
+const ROLE_INPUTS = ['roles: ${{ vars.MODEL_DEPLOY_ROLES }}', 'aws-region: ${{ vars.MODEL_DEPLOY_AWS_REGION }}'];
+const DEPLOYS = ['contents: read', 'id-token: write', 'deployments: write'];
 
-function deployWorkflow(a: InitAnswers, deployments: string[], environment: string): string {
-  return `# Builds and deploys every deployment of model-deploy.yml to ${environment} when ${a.branch} changes it.
-name: model deploy
-on:
-  push:
-    branches: [${a.branch}]
-    paths: [model-deploy.yml]
-  workflow_dispatch:
-permissions: {}
-jobs:
-  deploy:
-    strategy:
-      fail-fast: false
-      matrix:
-        deployment: ${list(deployments)}
-    permissions:
-      contents: read
-      id-token: write
-      deployments: write
-    uses: ${uses(a, 'build-and-deploy.yml')}
-    with:
-      environment: ${environment}
-      deployment: \${{ matrix.deployment }}
-${ROLE_INPUTS}
-      # A build of ${a.branch} records its image as promotable (the bootstrap's ProvenanceRecorderRoleArn).
-      recorder-roles: \${{ vars.MODEL_DEPLOY_RECORDER_ROLES }}
-      protected-refs: refs/heads/${a.branch}
-`;
-}
+const costWorkflow = (a: InitAnswers) => callerWorkflow(a, {
+  about: 'The cost of a change to model-deploy.yml, on every pull request: a read-only token, no AWS credentials,\nso it is safe for forks. model-cost-comment.yml posts the result.',
+  name: 'model cost', on: ['pull_request:', '  paths: [model-deploy.yml]'], job: 'estimate',
+  permissions: ['contents: read'], workflow: 'cost-comment.yml', with: ['max-monthly-increase: 25%'],
+});
 
-function promoteWorkflow(a: InitAnswers, source: string, targets: string[]): string {
-  return `# Promotes what ${source} serves to ${targets.join(', then ')}, one after the other. Each target job runs in
-# its GitHub environment, so that environment's required reviewers approve it first.
-name: model promote
-on:
-  workflow_dispatch:
-    inputs:
-      deployment: { type: string, required: true }
-permissions: {}
-jobs:
-  promote:
-    permissions:
-      contents: read
-      id-token: write
-      deployments: write
-    uses: ${uses(a, 'promote.yml')}
-    with:
-      deployment: \${{ inputs.deployment }}
-      source-environment: ${source}
-      targets: '${JSON.stringify(targets)}'
-      protected-refs: refs/heads/${a.branch}
-${ROLE_INPUTS}
-`;
-}
+const costCommentWorkflow = (a: InitAnswers) => callerWorkflow(a, {
+  about: 'Posts the estimate of "model cost" on its pull request. workflow_run workflows run only from the\ndefault branch: this file takes effect once it is merged there.',
+  name: 'model cost comment', on: ['workflow_run:', '  workflows: [model cost]', '  types: [completed]'], job: 'comment',
+  permissions: ['actions: read', 'contents: read', 'pull-requests: write'], workflow: 'cost-comment-post.yml', with: ['max-monthly-increase: 25%'],
+});
 
-function rotateWorkflow(a: InitAnswers, environment: string, deployment: string): string {
-  return `# The API key of ${deployment} in ${environment}. Weekly: a new key. Hourly: refresh only (retires the
-# previous key when its grace period is over).
-name: model rotate key
-on:
-  schedule: [{ cron: '17 3 * * 1' }, { cron: '17 * * * *' }]
-  workflow_dispatch:
-permissions: {}
-jobs:
-  rotate:
-    permissions:
-      contents: read
-      id-token: write
-    uses: ${uses(a, 'rotate-key.yml')}
-    with:
-      environment: ${environment}
-      deployment: ${deployment}
-      refresh-only: \${{ github.event.schedule == '17 * * * *' }}
-${ROLE_INPUTS}
-`;
-}
+const deployWorkflow = (a: InitAnswers, deployments: string[], environment: string) => callerWorkflow(a, {
+  about: `Builds and deploys the deployments of model-deploy.yml to ${environment} when ${a.branch} changes it.\nA new deployment in the spec: add its name to the matrix.`,
+  name: 'model deploy', on: ['push:', `  branches: [${a.branch}]`, '  paths: [model-deploy.yml]', 'workflow_dispatch:'], job: 'deploy',
+  strategy: ['fail-fast: false', 'matrix:', `  deployment: ${list(deployments)}`],
+  permissions: DEPLOYS, workflow: 'build-and-deploy.yml',
+  with: [
+    `environment: ${environment}`, 'deployment: ${{ matrix.deployment }}', ...ROLE_INPUTS,
+    `# A build of ${a.branch} records its image as promotable (the bootstrap's ProvenanceRecorderRoleArn).`,
+    'recorder-roles: ${{ vars.MODEL_DEPLOY_RECORDER_ROLES }}', `protected-refs: refs/heads/${a.branch}`,
+  ],
+});
 
-function destroyWorkflow(a: InitAnswers, environments: string[]): string {
-  return `# Deletes one deployment's stack in one environment. confirm must repeat the stack name,
-# PROJECT-DEPLOYMENT-ENVIRONMENT (${a.project}-${a.deployment}-${environments[0]} for ${a.deployment} in ${environments[0]}).
-name: model destroy
-on:
-  workflow_dispatch:
-    inputs:
-      environment: { type: choice, options: ${list(environments)}, required: true }
-      deployment: { type: string, required: true }
-      confirm: { type: string, required: true, description: 'The stack name: PROJECT-DEPLOYMENT-ENVIRONMENT' }
-permissions: {}
-jobs:
-  destroy:
-    permissions:
-      contents: read
-      id-token: write
-    uses: ${uses(a, 'destroy.yml')}
-    with:
-      environment: \${{ inputs.environment }}
-      deployment: \${{ inputs.deployment }}
-      confirm: \${{ inputs.confirm }}
-${ROLE_INPUTS}
-`;
-}
+const promoteWorkflow = (a: InitAnswers, source: string, targets: string[]) => callerWorkflow(a, {
+  about: `Promotes what ${source} serves to ${targets.join(', then ')}, one after the other. Each target job runs in\nits GitHub environment, so that environment's required reviewers approve it first.`,
+  name: 'model promote', on: ['workflow_dispatch:', '  inputs:', '    deployment: { type: string, required: true }'], job: 'promote',
+  permissions: DEPLOYS, workflow: 'promote.yml',
+  with: ['deployment: ${{ inputs.deployment }}', `source-environment: ${source}`, `targets: '${JSON.stringify(targets)}'`, `protected-refs: refs/heads/${a.branch}`, ...ROLE_INPUTS],
+});
+
+const rotateWorkflow = (a: InitAnswers, environment: string, deployment: string) => callerWorkflow(a, {
+  about: `The API key of ${deployment} in ${environment}. Weekly: a new key. Hourly: refresh only (retires the\nprevious key when its grace period is over).`,
+  name: 'model rotate key', on: ["schedule: [{ cron: '17 3 * * 1' }, { cron: '17 * * * *' }]", 'workflow_dispatch:'], job: 'rotate',
+  permissions: ['contents: read', 'id-token: write'], workflow: 'rotate-key.yml',
+  with: [`environment: ${environment}`, `deployment: ${deployment}`, "refresh-only: ${{ github.event.schedule == '17 * * * *' }}", ...ROLE_INPUTS],
+});
+
+const destroyWorkflow = (a: InitAnswers, environments: string[]) => callerWorkflow(a, {
+  about: `Deletes one deployment's stack in one environment. confirm must repeat the stack name,\nPROJECT-DEPLOYMENT-ENVIRONMENT (${a.project}-${a.deployment}-${environments[0]} for ${a.deployment} in ${environments[0]}).`,
+  name: 'model destroy',
+  on: ['workflow_dispatch:', '  inputs:', `    environment: { type: choice, options: ${list(environments)}, required: true }`, '    deployment: { type: string, required: true }',
+    "    confirm: { type: string, required: true, description: 'The stack name: PROJECT-DEPLOYMENT-ENVIRONMENT' }"],
+  job: 'destroy', permissions: ['contents: read', 'id-token: write'], workflow: 'destroy.yml',
+  with: ['environment: ${{ inputs.environment }}', 'deployment: ${{ inputs.deployment }}', 'confirm: ${{ inputs.confirm }}', ...ROLE_INPUTS],
+});
 
 export function initFiles(a: InitAnswers): InitFile[] {
   const environments = a.accounts.map(([env]) => env);
