@@ -30,13 +30,20 @@ afterAll(async () => {
 });
 
 const BASE = ['bootstrap', '--environment', 'dev', '--repository', 'acme/models', '--project', 'acme-llm', '--region', 'us-east-1'];
+/** Everything the runs printed: no credential may appear in it. */
+const printed: string[] = [];
+const run = async (args: string[], vars = env) => {
+  const r = await runCli(args, vars, cwd);
+  printed.push(r.out);
+  return r;
+};
 const calls = () => world.server.requests.map((r) => r.operation);
 const stack = () => world.stacks.find((s) => s.name === 'model-deploy-bootstrap-dev' && s.status !== 'DELETE_COMPLETE');
 
 describe('dist/cli bootstrap', () => {
   it('refuses a parameter the template does not have, or a value it does not allow, before any call that changes something', async () => {
     const before = world.server.requests.length;
-    const r = await runCli([...BASE, '--parameter', 'CreateArtifactBuckt=true', '--parameter', 'CreatePromotionRole=yes'], env, cwd);
+    const r = await run([...BASE, '--parameter', 'CreateArtifactBuckt=true', '--parameter', 'CreatePromotionRole=yes']);
     expect(r.code).toBe(2);
     expect(r.out).toContain('the bootstrap template has no parameter CreateArtifactBuckt');
     expect(r.out).toContain('Did you mean "CreateArtifactBucket"?');
@@ -45,7 +52,7 @@ describe('dist/cli bootstrap', () => {
   });
 
   it('without --yes and no terminal: shows the change set, leaves it unexecuted and says how to go on', async () => {
-    const r = await runCli(BASE, env, cwd);
+    const r = await run(BASE);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Change set md-bootstrap-[0-9a-f]{12} \(creates the stack\): \d+ resource change\(s\)/);
     expect(r.out).toMatch(/Add +\w+ \(AWS::IAM::Role\)/);
@@ -57,7 +64,7 @@ describe('dist/cli bootstrap', () => {
   it('uploads the template to S3 (over 51,200 bytes) and creates the stack with --yes, streaming its events', async () => {
     const template = fs.statSync(path.join(ROOT, 'templates', 'bootstrap', 'model-deploy-bootstrap.yaml')).size;
     expect(template).toBeGreaterThan(51_200);
-    const r = await runCli([...BASE, '--yes'], env, cwd);
+    const r = await run([...BASE, '--yes']);
     expect(r.out).toContain('Stack model-deploy-bootstrap-dev (111111111111, us-east-1): created.');
     expect(r.code).toBe(0);
     const created = world.changeSets.filter(({ stack: s }) => s.name === 'model-deploy-bootstrap-dev').map(({ cs }) => cs.request);
@@ -74,7 +81,7 @@ describe('dist/cli bootstrap', () => {
   });
 
   it('ends with exactly what to set in GitHub, from the outputs', async () => {
-    const r = await runCli([...BASE, '--yes'], env, cwd);
+    const r = await run([...BASE, '--yes']);
     const role = stack()!.outputs.RoleArn;
     // The role's ARN as the fake evaluates the template's GetAtt (its own shape): what matters is that it is the output's.
     expect(role).toContain('model-deploy-dev');
@@ -87,7 +94,7 @@ describe('dist/cli bootstrap', () => {
 
   it('is idempotent: a second run with the same parameters says so and executes nothing', async () => {
     const executed = calls().filter((c) => c === 'ExecuteChangeSet').length;
-    const r = await runCli([...BASE, '--yes'], env, cwd);
+    const r = await run([...BASE, '--yes']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('No changes: model-deploy-bootstrap-dev is up to date.');
     expect(r.out).toContain('unchanged (nothing to do)');
@@ -95,10 +102,28 @@ describe('dist/cli bootstrap', () => {
     expect(world.stacks.find((s) => s.name === 'model-deploy-bootstrap-dev')?.changeSets).toEqual([]);
   });
 
+  it('--profile takes the credentials of that profile of the shared credentials file', async () => {
+    const keys = world.credentialsFor(ACCOUNT);
+    const file = path.join(cwd, 'credentials');
+    fs.writeFileSync(file, `[dev-admin]\naws_access_key_id = ${keys.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${keys.AWS_SECRET_ACCESS_KEY}\naws_session_token = ${keys.AWS_SESSION_TOKEN}\n`);
+    const before = world.server.requests.length;
+    const r = await run([...BASE, '--profile', 'dev-admin', '--yes'], { AWS_ENDPOINT_URL: world.server.url, AWS_SHARED_CREDENTIALS_FILE: file, AWS_CONFIG_FILE: path.join(cwd, 'no-config'), HOME: cwd });
+    expect(r.out).toContain('unchanged (nothing to do)');
+    expect(r.code).toBe(0);
+    expect(world.server.requests.slice(before).every((q) => String(q.headers.authorization).includes(keys.AWS_ACCESS_KEY_ID))).toBe(true);
+  });
+
   it('keeps the current values of parameters an update leaves out', async () => {
-    const r = await runCli(['bootstrap', '--environment', 'dev', '--region', 'us-east-1', '--repository', 'acme/models', '--project', 'acme-llm', '--parameter', 'PromotionEnvironments=staging,prod', '--yes'], env, cwd);
+    const r = await run(['bootstrap', '--environment', 'dev', '--region', 'us-east-1', '--repository', 'acme/models', '--project', 'acme-llm', '--parameter', 'PromotionEnvironments=staging,prod', '--yes']);
     expect(r.out).toContain('updated.');
     expect(r.code).toBe(0);
     expect(stack()?.parameters).toMatchObject({ Repository: 'acme/models', Project: 'acme-llm', PromotionEnvironments: 'staging,prod' });
+  });
+
+  it('never prints a credential', () => {
+    const secrets = world.secretValues;
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(printed.length).toBeGreaterThan(5);
+    for (const text of printed) for (const secret of secrets) expect(text).not.toContain(secret);
   });
 });
