@@ -20,7 +20,7 @@ const { execFileSync } = require('child_process');
 const ROOT = path.resolve(__dirname, '..');
 
 /** What goes into the package, relative to the repository root (directories are copied whole). */
-const CONTENT = ['bin/model-deploy.js', 'dist/cli', 'templates/build', 'templates/serving', 'templates/stacks', 'examples', 'LICENSE'];
+const CONTENT = ['bin/model-deploy.js', 'dist/cli', 'templates/bootstrap', 'templates/build', 'templates/serving', 'templates/stacks', 'examples', 'LICENSE'];
 
 function parseArgs(argv) {
   const args = { out: path.join(ROOT, '.scratch', 'cli-package'), version: undefined, repository: process.env.GITHUB_REPOSITORY || undefined, stage: undefined };

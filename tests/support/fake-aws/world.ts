@@ -247,7 +247,8 @@ export class World {
   private templateOf(p: Record<string, unknown>): string {
     if (typeof p.TemplateBody === 'string') return p.TemplateBody;
     const url = new URL(String(p.TemplateURL));
-    const [bucket, ...key] = (url.hostname.includes('.s3.') || url.hostname.startsWith('s3.') ? url.pathname.replace(/^\//, '') : `${url.hostname.split('.')[0]}${url.pathname}`).split('/');
+    // Path style (s3.REGION.amazonaws.com/BUCKET/KEY) or virtual-hosted (BUCKET.s3.REGION.amazonaws.com/KEY).
+    const [bucket, ...key] = (url.hostname.startsWith('s3.') ? url.pathname.replace(/^\//, '') : `${url.hostname.split('.s3.')[0]}${url.pathname}`).split('/');
     const body = this.bodies.get(`s3://${bucket}/${key.join('/')}`);
     if (!body) throw new Error(`TemplateURL ${url} has no object`);
     return body.toString('utf8');
@@ -362,8 +363,9 @@ export class World {
     const type = (p.ChangeSetType ?? 'UPDATE') as 'CREATE' | 'UPDATE';
     let stack = this.stack(account, region, p.StackName);
     if (type === 'CREATE') {
-      if (stack) return queryError('AlreadyExistsException', `Stack [${p.StackName}] already exists`);
-      stack = this.newStack(account, region, p.StackName, 'REVIEW_IN_PROGRESS');
+      // A stack only ever reviewed (REVIEW_IN_PROGRESS) takes another CREATE change set, as CloudFormation's does.
+      if (stack && stack.status !== 'REVIEW_IN_PROGRESS') return queryError('AlreadyExistsException', `Stack [${p.StackName}] already exists`);
+      stack ??= this.newStack(account, region, p.StackName, 'REVIEW_IN_PROGRESS');
     } else if (!stack) {
       return queryError('ValidationError', `Stack [${p.StackName}] does not exist`);
     }

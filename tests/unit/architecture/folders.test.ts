@@ -19,11 +19,13 @@ const MAY_IMPORT: Record<string, string[]> = {
   keys: ['core', 'config'],
   promote: ['core', 'config', 'fit', 'image'],
   deploy: ['core', 'config', 'fit', 'image', 'keys'],
+  // The bootstrap stack deployed from a workstation (the CLI's bootstrap): deploy's change sets and events.
+  bootstrap: ['core', 'config', 'fit', 'image', 'keys', 'deploy'],
   benchmark: ['core', 'config', 'prices', 'fit', 'image', 'deploy'],
   cost: ['core', 'config', 'prices', 'fit', 'image', 'deploy', 'benchmark'],
   plan: ['core', 'config', 'fit', 'image', 'deploy', 'cost'],
   actions: ['core', 'config', 'fit', 'image', 'keys', 'promote', 'deploy', 'benchmark', 'cost'],
-  cli: ['core', 'config', 'benchmark', 'plan', 'actions'],
+  cli: ['core', 'config', 'fit', 'deploy', 'bootstrap', 'benchmark', 'plan', 'actions'],
   entries: ['core', 'config', 'actions', 'cli'],
 };
 

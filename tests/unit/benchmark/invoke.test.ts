@@ -13,7 +13,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { runCli } from '../../support/cli';
+import { runCli } from '../../support/cli-in-process';
 import { stackAnswer } from '../../support/fake-aws/stack-answer';
 
 const REV = '0123456789abcdef0123456789abcdef01234567';

@@ -110,3 +110,17 @@ describe('model-deploy benchmark and invoke', () => {
     expect(r.out).toContain('--concurrency is "many", which is not a number');
   });
 });
+
+describe('an unknown command', () => {
+  it('lists the commands, and suggests the closest only when it is a likely typo', async () => {
+    const typo = await cli(['bootstrp']);
+    expect(typo.code).toBe(2);
+    expect(typo.out).toContain('unknown command "bootstrp"');
+    expect(typo.out).toContain('Did you mean "bootstrap"?');
+    expect(typo.out).toContain('Commands: init, validate, plan, bootstrap, status, destroy, benchmark, invoke, build-model, deploy-endpoint, rotate-key, promote-model, estimate-cost.');
+    const unrelated = await cli(['jumpstart']);
+    expect(unrelated.code).toBe(2);
+    expect(unrelated.out).not.toContain('Did you mean');
+    expect(unrelated.out).toContain('Commands: init, validate,');
+  });
+});

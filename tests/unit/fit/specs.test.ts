@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runCli } from '../../support/cli';
+import { runCli } from '../../support/cli-in-process';
 import { FakeHub, LLAMA_70B, QWEN_7B, startFakeHub } from '../../support/hf-hub';
 
 const QWEN_SHA = QWEN_7B.refs.main ?? '';

@@ -1,0 +1,16 @@
+/** `model-deploy benchmark` and `model-deploy invoke`: the benchmark domain's own command-line forms. */
+import { BENCHMARK_USAGE, benchmarkCommand } from '../benchmark/cli';
+import { INVOKE_FLAGS, INVOKE_USAGE, invokeCommand } from '../benchmark/invoke';
+import { parseFlags } from './flags';
+import type { CliCommand } from './io';
+
+export const benchmark: CliCommand = {
+  usage: BENCHMARK_USAGE.replace(/^Usage:\n {2}/, ''),
+  // Its own flags and exit codes (2 for a usage error), and Ctrl-C stops the run.
+  run: (args, { reporter }) => benchmarkCommand(args, reporter),
+};
+
+export const invoke: CliCommand = {
+  usage: INVOKE_USAGE,
+  run: (args, { reporter }) => invokeCommand(parseFlags(args, INVOKE_FLAGS), reporter),
+};
