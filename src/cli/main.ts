@@ -54,8 +54,9 @@ const USAGE = `model-deploy ${VERSION}
 Usage:
   model-deploy plan [--config FILE] [--deployment NAME] [--environment ENV] [--out DIR] [--hours-per-month N]
       Validate the spec and write, for each deployment, the buildspec, Dockerfile, CloudFormation
-      template and parameters, plus the cost estimate. Offline. Without --config: ./model-deploy.yml,
-      else the bundled example.
+      template and parameters, plus the cost estimate. No AWS account needed; the Hugging Face Hub is
+      asked for what the spec leaves out (docs/spec.md; HF_HUB_OFFLINE=1: never). Without --config:
+      ./model-deploy.yml, else the bundled example.
   model-deploy validate [--config FILE]
   model-deploy benchmark --url URL [--api-key-env NAME] --concurrency N --requests N
       --prompt-tokens P --output-tokens G [--json]
@@ -76,7 +77,9 @@ const COMMAND_HELP: Record<string, string> = {
   plan: `model-deploy plan [--config FILE] [--deployment NAME] [--environment ENV] [--out DIR] [--hours-per-month N]
 
 Validates the spec and writes, for each deployment, the buildspec, Dockerfile, CloudFormation template
-and parameters, plus the cost estimate. Offline: no AWS account needed.
+and parameters, plus the cost estimate, after the checks of docs/spec.md (will the model start on
+its instance type, which commit its weights are). No AWS account needed; the Hugging Face Hub is asked
+only for what the spec leaves out (HF_HUB_OFFLINE=1: never, and the checks that need it say so).
 
   --config FILE          The spec (default: ./model-deploy.yml when it exists, else the bundled example).
   --deployment NAME      Plan one deployment (default: all).
@@ -86,7 +89,8 @@ and parameters, plus the cost estimate. Offline: no AWS account needed.
 `,
   validate: `model-deploy validate [--config FILE]
 
-Checks the spec against the schema and the rules a schema cannot say; prints file:line for each problem.
+Checks the spec against the schema, the rules a schema cannot say and the checks of docs/spec.md (will the
+model start on its instance type, which commit its weights are); prints file:line for each problem.
 
   --config FILE          The spec (default: model-deploy.yml).
 `,
