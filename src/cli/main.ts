@@ -43,8 +43,9 @@ Usage:
   model-deploy validate [--config FILE]
   model-deploy plan [--config FILE] [--deployment NAME] [--environment ENV] [--out DIR] [--hours-per-month N]
       Validate the spec and write, for each deployment, the buildspec, Dockerfile, CloudFormation
-      template and parameters, plus the cost estimate. Offline. Without --config: ./model-deploy.yml,
-      else the bundled example.
+      template and parameters, plus the cost estimate. No AWS account needed; the Hugging Face Hub is
+      asked for what the spec leaves out (docs/spec.md; HF_HUB_OFFLINE=1: never). Without --config:
+      ./model-deploy.yml, else the bundled example.
   model-deploy bootstrap --environment ENV --repository OWNER/REPO [--region R] [--profile P] [--yes]
       Deploy the bootstrap stack (OIDC provider, roles) of one environment with your credentials, then
       print what to set in GitHub.

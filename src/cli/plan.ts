@@ -10,7 +10,9 @@ import type { CliIo } from './io';
 export const usage = `model-deploy plan [--config FILE] [--deployment NAME] [--environment ENV] [--out DIR] [--hours-per-month N]
 
 Validates the spec and writes, for each deployment, the buildspec, Dockerfile, CloudFormation template
-and parameters, plus the cost estimate. Offline: no AWS account needed.
+and parameters, plus the cost estimate, after the checks of docs/spec.md (will the model start on
+its instance type, which commit its weights are). No AWS account needed; the Hugging Face Hub is asked
+only for what the spec leaves out (HF_HUB_OFFLINE=1: never, and the checks that need it say so).
 
   --config FILE          The spec (default: ./model-deploy.yml when it exists, else the bundled example).
   --deployment NAME      Plan one deployment (default: all).

@@ -6,7 +6,8 @@ import type { CliIo } from './io';
 
 export const usage = `model-deploy validate [--config FILE]
 
-Checks the spec against the schema and the rules a schema cannot say; prints file:line for each problem.
+Checks the spec against the schema, the rules a schema cannot say and the checks of docs/spec.md (will the
+model start on its instance type, which commit its weights are); prints file:line for each problem.
 
   --config FILE          The spec (default: model-deploy.yml).
 `;

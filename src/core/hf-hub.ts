@@ -47,6 +47,14 @@ export class HubUnreachable extends Error {
   }
 }
 
+/** The Hub refused a token-less (or under-privileged) read: a gated or private model. */
+export class HubRefused extends DeployError {
+  constructor(message: string, hint: string) {
+    super(message, { title: 'Hugging Face model not readable', hint });
+    this.name = 'HubRefused';
+  }
+}
+
 export interface HubOptions {
   env?: NodeJS.ProcessEnv;
 }
@@ -81,12 +89,12 @@ async function getJson<T>(url: string, what: string, options: HubOptions): Promi
     client.dispose();
   }
   if (status === 401 || status === 403) {
-    throw new DeployError(`the Hugging Face Hub refused to read ${what} (HTTP ${status}): the model is gated or private`, {
-      title: 'Hugging Face model not readable',
-      hint: env.HF_TOKEN
+    throw new HubRefused(
+      `the Hugging Face Hub refused to read ${what} (HTTP ${status}): the model is gated or private`,
+      env.HF_TOKEN
         ? 'The token in HF_TOKEN has no access to it: accept the model\'s licence on the Hub with that account, or use a token that has.'
         : 'Set HF_TOKEN to a token of an account that accepted the model\'s licence (the build reads it from model.huggingface.tokenSecretArn).',
-    });
+    );
   }
   if (status === 404) {
     const error = safeError(body);

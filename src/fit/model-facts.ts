@@ -6,7 +6,7 @@
  * resolves to. A Hub that cannot be reached leaves the gaps open, with the reason.
  */
 import type { Deployment } from '../config/types';
-import { HubModelConfig, HubModelInfo, HubOptions, HubUnreachable, hubModelConfig, hubModelInfo, isCommitSha } from '../core/hf-hub';
+import { HubModelConfig, HubModelInfo, HubOptions, HubRefused, HubUnreachable, hubModelConfig, hubModelInfo, isCommitSha } from '../core/hf-hub';
 
 export type WeightsDtype = NonNullable<Deployment['model']['dtype']>;
 
@@ -47,6 +47,8 @@ export interface FactsOptions extends HubOptions {
 interface HubAnswers {
   info: HubModelInfo;
   config?: HubModelConfig;
+  /** config.json was refused (a gated model, no token here) while the model info is public. */
+  refused?: HubRefused;
 }
 
 const needsArchitecture = (a: ModelArchitecture) => a.layers === undefined || a.kvHeads === undefined || a.headDim === undefined || a.attentionHeads === undefined || a.contextLength === undefined;
@@ -93,9 +95,14 @@ async function askHub(id: string, revision: string, withConfig: boolean, options
   if (!answer) {
     answer = (async () => {
       const info = await hubModelInfo(id, revision, options);
+      if (!withConfig) return { info };
       // The config of the very commit the info describes.
-      const config = withConfig ? await hubModelConfig(id, info.sha, options) : undefined;
-      return { info, config };
+      try {
+        return { info, config: await hubModelConfig(id, info.sha, options) };
+      } catch (err) {
+        if (err instanceof HubRefused) return { info, refused: err };
+        throw err;
+      }
     })();
     options.cache?.set(key, answer);
   }
@@ -120,7 +127,11 @@ export async function modelFacts(d: Deployment, options: FactsOptions = {}): Pro
   const missingArchitecture = needsArchitecture(facts);
   if (!missingWeights && !missingArchitecture && isCommitSha(revision)) return facts;
   try {
-    const { info, config } = await askHub(hf.id, revision, missingArchitecture, options);
+    const { info, config, refused } = await askHub(hf.id, revision, missingArchitecture, options);
+    // A gated model's files: the build reads them with model.huggingface.tokenSecretArn; here without a token
+    // they are not checked (said), and with neither the build would fail the same way (refused).
+    if (refused && !hf.tokenSecretArn) throw refused;
+    if (refused) facts.gaps.push(`KV cache and tensor-parallel heads not checked: ${refused.message}; set HF_TOKEN (the build uses model.huggingface.tokenSecretArn), or give model.architecture`);
     facts.sha = info.sha;
     const from = `the Hub (${hf.id} at ${info.sha.slice(0, 12)})`;
     if (missingWeights) facts.weightsBytes = hubWeightsBytes(info);

@@ -1,7 +1,7 @@
 /**
  * The offline plan: resolve and validate the spec, then ask each domain for what it would create:
  * the build (buildspec, Dockerfile), the stack (template, parameters) per region, and the cost.
- * No AWS account and no network needed.
+ * No AWS account needed; the Hugging Face Hub is asked only for what the spec leaves out (src/fit).
  */
 import * as fs from 'fs';
 import * as path from 'path';

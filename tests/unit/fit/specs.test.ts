@@ -173,6 +173,13 @@ const ROWS: Row[] = [
     says: [/refused to read config\.json of meta-llama\/Llama-3\.1-70B-Instruct .*\(HTTP 401\): the model is gated or private/, /Set HF_TOKEN/],
   },
   {
+    name: 'gated model whose build has a token secret: the weights checked from the public model info, the config not (said)',
+    deployment: `model:\n  huggingface: { id: meta-llama/Llama-3.1-70B-Instruct, revision: ${LLAMA_70B.refs.main}, tokenSecretArn: "arn:aws:secretsmanager:us-east-1:111111111111:secret:hf-AbCdEf" }\nengine: { name: vllm, args: ["--tensor-parallel-size", "8"] }\ntarget: sagemaker-realtime\ninstanceType: ml.p4d.24xlarge`,
+    hub: true,
+    verdict: 'valid',
+    says: [/memory fits on ml\.p4d\.24xlarge \(143\.4 of 288\.0 GiB usable\)/, /KV cache and tensor-parallel heads not checked: the Hugging Face Hub refused to read config\.json .*set HF_TOKEN/],
+  },
+  {
     name: 'refused: an engine version with no Deep Learning Container',
     deployment: `model:\n  ${hf()}\n  sizeGb: 15.2\nengine: { name: vllm, version: "0.6.3" }\ntarget: sagemaker-realtime\ninstanceType: ml.g5.2xlarge`,
     verdict: 'refused',
