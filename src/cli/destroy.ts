@@ -8,8 +8,7 @@ import { checkEnvironmentAccount } from '../config/select';
 import { destroyStack, previewDestroy } from '../deploy/destroy';
 import { booleanFlag, parseFlags } from './flags';
 import { confirm, type CliIo } from './io';
-import { workstationTargets } from './status';
-import { requiredSpec, useProfile, WORKSTATION_DEADLINE_MS } from './workstation';
+import { requiredSpec, useProfile, workstationTargets, WORKSTATION_DEADLINE_MS } from './workstation';
 
 export const usage = `model-deploy destroy --environment ENV [--deployment NAME] [--region REGION] [--config FILE]
     [--profile PROFILE] [--delete-logs] [--yes]
@@ -39,7 +38,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const deleteLogs = booleanFlag(flags, 'delete-logs');
   const yes = booleanFlag(flags, 'yes');
   useProfile(flags.profile);
-  const targets = workstationTargets(spec, file, flags.deployment, flags.environment).map((t) => ({ ...t, regions: flags.region ? [flags.region] : t.regions }));
+  const targets = workstationTargets(spec, file, flags);
   const { reporter } = io;
   const { account } = await callerIdentity({ region: targets[0]?.regions[0] ?? 'us-east-1' });
   // Every check before anything is deleted: the credentials are the environment's account's.

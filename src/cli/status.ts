@@ -1,12 +1,10 @@
 /** `model-deploy status`: each deployment's stack and endpoint, per environment and region. */
 import { EnvInputs } from '../core/env';
 import { callerIdentity } from '../core/identity';
-import { targetOf, type Target } from '../config/select';
-import type { Spec } from '../config/types';
 import { deploymentStatus, type RegionStatus } from '../deploy/status';
 import { booleanFlag, parseFlags } from './flags';
 import type { CliIo } from './io';
-import { environmentRegion, requiredSpec, useProfile } from './workstation';
+import { environmentRegion, requiredSpec, useProfile, workstationTargets } from './workstation';
 
 export const usage = `model-deploy status [--config FILE] [--environment ENV] [--deployment NAME] [--profile PROFILE] [--json]
 
@@ -22,13 +20,6 @@ credentials' are listed as skipped (run again with --profile for that account).
 `;
 
 const FLAGS = ['config', 'environment', 'deployment', 'profile', 'json'] as const;
-
-/** The targets a workstation command covers: the named (or every) deployment in the named (or every) environment. */
-export function workstationTargets(spec: Spec, file: string, deployment: string | undefined, environment: string | undefined): Target[] {
-  const environments = environment ? [environment] : Object.keys(spec.environments ?? {});
-  const deployments = deployment ? [deployment] : Object.keys(spec.deployments);
-  return deployments.flatMap((dep) => (environments.length ? environments : [undefined]).map((env) => targetOf(spec, file, { deployment: dep, environment: env })));
-}
 
 type Row = RegionStatus | (Pick<RegionStatus, 'deployment' | 'environment' | 'stackName'> & { region: string; stackStatus: string; skipped: string });
 
@@ -49,7 +40,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(args, FLAGS);
   const { spec, file } = requiredSpec(flags.config);
   useProfile(flags.profile);
-  const targets = workstationTargets(spec, file, flags.deployment, flags.environment);
+  const targets = workstationTargets(spec, file, flags);
   const firstRegion = targets[0]?.regions[0] ?? environmentRegion() ?? 'us-east-1';
   const { account } = await callerIdentity({ region: firstRegion });
   const run = { reporter: io.reporter, env: new EnvInputs(process.env), signal: io.signal };

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_SPEC_FILE, loadSpec } from '../config/load';
+import { targetOf, type Target } from '../config/select';
 import type { Spec } from '../config/types';
 
 /** --profile: the SDK's chain reads AWS_PROFILE when it first resolves credentials, after this. */
@@ -32,3 +33,15 @@ export function environmentRegion(): string | undefined {
 
 /** An hour: a stack that takes longer is stuck, and the user can run the command again. */
 export const WORKSTATION_DEADLINE_MS = 60 * 60 * 1000;
+
+/**
+ * The targets a workstation command covers: the named (or every) deployment in the named (or every)
+ * environment, in one region when --region names one (a region the deployment does not use is refused).
+ */
+export function workstationTargets(spec: Spec, file: string, flags: { deployment?: string; environment?: string; region?: string }): Target[] {
+  const environments = flags.environment ? [flags.environment] : Object.keys(spec.environments ?? {});
+  const deployments = flags.deployment ? [flags.deployment] : Object.keys(spec.deployments);
+  return deployments.flatMap((deployment) =>
+    (environments.length ? environments : [undefined]).map((environment) => targetOf(spec, file, { deployment, environment, region: flags.region })),
+  );
+}

@@ -94,6 +94,14 @@ describe('dist/cli destroy', () => {
     expect(mutations()).toEqual([]);
   });
 
+  it('refuses a region the deployment does not use, naming its regions', async () => {
+    const r = await runCli(['destroy', '--environment', 'dev', '--region', 'eu-west-3', '--yes'], env, cwd);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('"eu-west-3", which deployment qwen-chat does not use in dev');
+    expect(r.out).toContain('Its regions: us-east-1.');
+    expect(mutations()).toEqual([]);
+  });
+
   it('without --yes and no terminal: previews what it would delete and keep, deletes nothing', async () => {
     const r = await runCli(['destroy', '--environment', 'dev'], env, cwd);
     expect(r.code).toBe(2);
