@@ -95,7 +95,15 @@ export interface WatchOptions {
   what: string;
   /** Test seams for poll(). */
   pollOverrides?: Partial<Pick<PollOptions<unknown>, 'sleep' | 'now' | 'random'>>;
+  /**
+   * Another look taken every `every` checks while the stack is not settled (the start-up logs); when it
+   * answers true the watch ends with status WATCH_STOPPED, and the caller says why.
+   */
+  sideCheck?: { every: number; stop: () => Promise<boolean> };
 }
+
+/** The status a watch ends with when its sideCheck stopped it. */
+export const WATCH_STOPPED = 'WATCH_STOPPED';
 
 export interface WatchResult {
   status: string;
@@ -126,16 +134,18 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
   const confirm = stackConfirmation(options, tracker, now());
   let confirmed: Settled | undefined;
   let checks = 0;
+  let stopped = false;
   const check = async (): Promise<number> => {
     checks++;
     await streamEvents(options, tracker);
     confirmed = await confirm(checks);
+    if (!confirmed && options.sideCheck && checks % options.sideCheck.every === 0) stopped = await options.sideCheck.stop();
     return tracker.count;
   };
   try {
     const result = await poll<number>({
       check,
-      done: () => confirmed !== undefined,
+      done: () => confirmed !== undefined || stopped,
       progressed: (count, previous) => count !== (previous ?? 0),
       what: options.what,
       initialDelayMs: 2000,
@@ -148,7 +158,7 @@ export async function watchStack(options: WatchOptions): Promise<WatchResult> {
       },
       ...options.pollOverrides,
     });
-    const settled = confirmed ?? { status: 'UNKNOWN' };
+    const settled = confirmed ?? { status: stopped ? WATCH_STOPPED : 'UNKNOWN' };
     return {
       status: settled.status,
       statusReason: settled.reason ?? tracker.stackStatusReason,

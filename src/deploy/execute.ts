@@ -10,7 +10,9 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { stackPhysicalIds, verifyEcsRollout, verifyTargetsHealthy } from './running-state';
 import type { ChangeSetDescription } from './changeset';
-import { watchStack } from './events';
+import { watchStack, WATCH_STOPPED } from './events';
+import { FatalFinding, fatalLogError, FatalLogWatch } from './fatal-logs';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { startGitHubDeployment } from './github-deployment';
 import { ensureAsyncOutputLifecycle } from './async-lifecycle';
 import { clientToken, RegionContext, RegionResult, timed } from './region';
@@ -77,21 +79,37 @@ async function executeAndWatch(ctx: RegionContext, stackName: string, cs: Change
   reporter.info(`Executing ${cs.name} on ${stackName} (${region}); events follow.`);
   const stackId = cs.stackId ?? stackName;
   let watched: Watched;
+  const logWatch = startupLogWatch(ctx, stackId);
+  let finding: FatalFinding | undefined;
+  const cancelUpdate = async (why: string) => {
+    if (type !== 'UPDATE') return;
+    // Roll the update back rather than leave it running unwatched.
+    await cfn.send(new CancelUpdateStackCommand({ StackName: stackId })).then(
+      () => reporter.warning(`${why}: asked CloudFormation to cancel the update of ${stackName}; it rolls back to the previous version.`),
+      (e) => reporter.warning(`${why}, but CancelUpdateStack failed: ${errorMessage(e)}`),
+    );
+  };
   try {
     watched = await timed(ctx, 'stack execution', () =>
       reporter.group(`Stack events: ${stackName} (${region})`, () =>
-        watchStack({ cfn, stackId, token, reporter, deadline: ctx.deadline, signal, what: `stack ${stackName} to deploy`, pollOverrides: request.pollOverrides }),
+        watchStack({
+          cfn, stackId, token, reporter, deadline: ctx.deadline, signal, what: `stack ${stackName} to deploy`, pollOverrides: request.pollOverrides,
+          // The start-up logs every other look (about every 10 s): at most one more request per two.
+          sideCheck: { every: 2, stop: async () => Boolean((finding = await logWatch.check())) },
+        }),
       ),
     );
   } catch (err) {
-    if (signal?.aborted && type === 'UPDATE') {
-      // Cancelled workflow: roll the update back rather than leave it running unwatched.
-      await cfn.send(new CancelUpdateStackCommand({ StackName: stackId })).then(
-        () => reporter.warning(`Cancelled: asked CloudFormation to cancel the update of ${stackName}; it rolls back to the previous version.`),
-        (e) => reporter.warning(`Cancelled, but CancelUpdateStack failed: ${errorMessage(e)}`),
-      );
-    }
+    if (signal?.aborted) await cancelUpdate('Cancelled');
+    else if (err instanceof DeployError && err.title === 'Timed out') await cancelUpdate(`No end within timeout-minutes (${request.timeoutMinutes})`);
     throw err;
+  }
+  if (watched.status === WATCH_STOPPED && finding) {
+    await cancelUpdate('The model cannot start');
+    const state = type === 'UPDATE'
+      ? 'The update is being cancelled: CloudFormation rolls the stack back and the previous version keeps serving.'
+      : 'The first create fails on its own once the health check gives up, and CloudFormation rolls it back; the next deploy deletes it and creates it again.';
+    throw fatalLogError(finding, state);
   }
   if (watched.status !== 'CREATE_COMPLETE' && watched.status !== 'UPDATE_COMPLETE') throw deployFailure(ctx, stackName, type, watched);
   reporter.info(`Stack ${stackName} is ${watched.status} (${watched.events} events).`);
@@ -149,6 +167,18 @@ async function verifyRunning(ctx: RegionContext, stackId: string, outputs: Recor
   if (!targetGroupArn) throw missing('target group');
   const elbv2 = awsClient(ElasticLoadBalancingV2Client, { region, credentials: request.credentials });
   await verifyTargetsHealthy({ elbv2, targetGroupArn, ...common });
+}
+
+/** The log group the model's start-up writes to: the SageMaker endpoint's, or the ecs/ec2 stack's own (looked up once it exists). */
+function startupLogWatch(ctx: RegionContext, stackId: string): FatalLogWatch {
+  const { target, request, cfn, region } = ctx;
+  const logs = awsClient(CloudWatchLogsClient, { region, credentials: request.credentials });
+  if (target.deployment.target.startsWith('sagemaker')) {
+    const group = `/aws/sagemaker/Endpoints/${target.names.endpoint}`;
+    return new FatalLogWatch(logs, async () => group, ctx.now(), (m) => ctx.run.reporter.warning(m));
+  }
+  let group: string | undefined;
+  return new FatalLogWatch(logs, async () => (group ??= (await stackPhysicalIds(cfn, stackId)).get('AWS::Logs::LogGroup')), ctx.now(), (m) => ctx.run.reporter.warning(m));
 }
 
 function deployFailure(ctx: RegionContext, stackName: string, type: 'CREATE' | 'UPDATE', watched: Watched): DeployError {

@@ -8,7 +8,7 @@ import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloud
 import { awsClient, AwsContext } from '../core/aws';
 import { DeployError, errorMessage, explainAwsError, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { isThrottling, poll } from '../core/poll';
+import { isThrottling, poll, PollOptions } from '../core/poll';
 
 export interface RunBuildOptions {
   aws: AwsContext;
@@ -17,13 +17,22 @@ export interface RunBuildOptions {
   sourceLocation: string;
   environment: Record<string, string>;
   timeoutMinutes: number;
+  /** How long the build may wait for a machine before CodeBuild gives up (its own default is 8 hours). */
+  queuedTimeoutMinutes?: number;
   reporter: Reporter;
   signal?: AbortSignal;
   /** First delay between status checks; back-off grows from it while nothing changes. */
   pollMs: number;
   /** How many log lines a failure annotation quotes. */
   tailLines?: number;
+  /** Test seams for poll(): a fake clock. */
+  pollOverrides?: Partial<Pick<PollOptions<unknown>, 'sleep' | 'now' | 'random'>>;
 }
+
+/** The queue budget when the caller gives none: a build that waits longer for a machine is reported, not awaited for hours. */
+export const DEFAULT_QUEUED_MINUTES = 30;
+/** After CodeBuild's own queue and run timeouts, the time it may take to report them before we stop the build ourselves. */
+const REPORT_MARGIN_MINUTES = 5;
 
 export interface BuildOutcome {
   buildId: string;
@@ -90,6 +99,7 @@ async function startBuild(codebuild: CodeBuildClient, o: RunBuildOptions): Promi
         sourceTypeOverride: 'S3',
         sourceLocationOverride: o.sourceLocation,
         timeoutInMinutesOverride: o.timeoutMinutes,
+        queuedTimeoutInMinutesOverride: o.queuedTimeoutMinutes ?? DEFAULT_QUEUED_MINUTES,
         environmentVariablesOverride: Object.entries(o.environment).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' })),
       }),
     );
@@ -103,15 +113,25 @@ async function startBuild(codebuild: CodeBuildClient, o: RunBuildOptions): Promi
 
 /** Polls the build to a terminal status, streaming its log; a cancelled workflow stops the build. */
 async function followBuild(codebuild: CodeBuildClient, buildId: string, follower: LogFollower, o: RunBuildOptions) {
-  let stopping: Promise<unknown> | undefined;
-  const stop = () => {
+  let stopping: Promise<boolean> | undefined;
+  let last: Build | undefined;
+  const stop = (why: string) => {
     stopping ??= codebuild.send(new StopBuildCommand({ id: buildId })).then(
-      () => o.reporter.warning(`Stopped build ${buildId} (the workflow was cancelled).`),
-      (err) => o.reporter.warning(`Could not stop build ${buildId}: ${errorMessage(err)}. Stop it in the CodeBuild console.`),
+      () => {
+        o.reporter.warning(`Stopped build ${buildId} (${why}).`);
+        return true;
+      },
+      (err) => {
+        o.reporter.warning(`Could not stop build ${buildId}: ${errorMessage(err)}. Stop it in the CodeBuild console.`);
+        return false;
+      },
     );
+    return stopping;
   };
-  o.signal?.addEventListener('abort', stop, { once: true });
-  if (o.signal?.aborted) stop();
+  const cancelled = () => void stop('the workflow was cancelled');
+  const budgetMinutes = (o.queuedTimeoutMinutes ?? DEFAULT_QUEUED_MINUTES) + o.timeoutMinutes + REPORT_MARGIN_MINUTES;
+  o.signal?.addEventListener('abort', cancelled, { once: true });
+  if (o.signal?.aborted) cancelled();
   try {
     return await o.reporter.group(`CodeBuild ${buildId}`, () =>
       poll<Build>({
@@ -120,6 +140,7 @@ async function followBuild(codebuild: CodeBuildClient, buildId: string, follower
           const out = await codebuild.send(new BatchGetBuildsCommand({ ids: [buildId] }));
           const build = out.builds?.[0];
           if (!build) throw new DeployError(`build ${buildId} disappeared`);
+          last = build;
           return build;
         },
         onValue: async (b) => {
@@ -130,19 +151,31 @@ async function followBuild(codebuild: CodeBuildClient, buildId: string, follower
         done: (b) => TERMINAL.has(b.buildStatus ?? ''),
         progressed: (b, prev) => b.currentPhase !== prev?.currentPhase,
         initialDelayMs: o.pollMs,
-        maxDelayMs: Math.max(o.pollMs, Math.min(30_000, o.pollMs * 3)),
-        timeoutMs: (o.timeoutMinutes + 15) * 60_000,
+        // The end is noticed within 5 s of it (#26.4), one BatchGetBuilds per look.
+        maxDelayMs: Math.max(o.pollMs, 5000),
+        timeoutMs: budgetMinutes * 60_000,
         signal: o.signal,
+        ...o.pollOverrides,
       }),
     );
   } catch (err) {
     if (o.signal?.aborted) {
-      stop();
+      cancelled();
       await stopping;
+    } else if (err instanceof DeployError && err.title === 'Timed out') {
+      // CodeBuild did not end the build at its own timeouts: stop it, and say where it was.
+      const stopped = await stop(`no end after ${budgetMinutes} minutes`);
+      throw new DeployError(`CodeBuild build ${buildId} is still in phase ${last?.currentPhase ?? 'unknown'} after ${budgetMinutes} minutes (queue ${o.queuedTimeoutMinutes ?? DEFAULT_QUEUED_MINUTES} + build ${o.timeoutMinutes} + ${REPORT_MARGIN_MINUTES}).`, {
+        title: 'Image build timed out',
+        hint:
+          `${stopped ? 'Stopped it (StopBuild)' : 'StopBuild failed: stop it in the CodeBuild console'}; no tag was pushed, the previous image and its tag are unchanged. ` +
+          (last?.currentPhase === 'QUEUED' ? 'It never got a machine: the account may be at its CodeBuild concurrent-build quota, or the compute type is scarce in this region. ' : '') +
+          `Full log: ${last?.logs?.deepLink ?? `CloudWatch group ${o.logGroupName}`}`,
+      });
     }
     throw err;
   } finally {
-    o.signal?.removeEventListener('abort', stop);
+    o.signal?.removeEventListener('abort', cancelled);
   }
 }
 

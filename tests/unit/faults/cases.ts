@@ -89,6 +89,22 @@ export const FAULTS: Fault[] = [
     name: 'credentials expire mid-wait', kind: 'sagemaker', initialStatus: 'UPDATE_COMPLETE',
     failing: [{ command: 'DescribeEndpoint', times: 1000, error: expiredToken }], expect: { reason: /expired/, hint: /role-duration-seconds/ }, budgetMs: 3 * MIN,
   },
+  // ---- fatal start-up logs: red within a look or two of the line, not at the health-check timeout -------
+  ...(
+    [
+      ['CUDA out of memory', 'sagemaker', ['INFO Loading weights took 61.2 GB', 'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 22.07 GiB'], /does not fit in GPU memory[\s\S]*CUDA out of memory/, /more GPU memory/],
+      ['no space left on device', 'ecs', ['Downloading shards: 40%', "OSError: [Errno 28] No space left on device: '/tmp/model/model-00003.safetensors'"], /disk is full/, /volume size/],
+      ['gated model (Hub 401/403)', 'sagemaker', ['huggingface_hub.errors.GatedRepoError: 403 Client Error. Cannot access gated repo for url https://huggingface.co/meta-llama/Llama-3.1-8B/resolve/main/config.json.'], /Hub refused the model/, /Accept the model licence/],
+      ['missing model (Hub 404)', 'ec2', ['huggingface_hub.errors.RepositoryNotFoundError: 404 Client Error. Repository Not Found for url: https://huggingface.co/acme/qwen-typo'], /Hub has no such model/, /Check the model id/],
+      ['missing weight files', 'sagemaker', ["FileNotFoundError: [Errno 2] No such file or directory: '/opt/ml/model/model.safetensors'"], /weight files are not where the engine looks/, /config.json and the weight files/],
+      ['unsupported architecture', 'ecs', ['ValueError: Model architectures [\'FooForCausalLM\'] are not supported for now.'], /does not support this model architecture/, /newer image/],
+      ['wrong port', 'ec2', ['OSError: [Errno 98] error while attempting to bind on address (\'0.0.0.0\', 8080): address already in use'], /could not listen on its port/, /127.0.0.1:8081/],
+      ['engine crash loop', 'sagemaker', ['engine exited with code 1', 'restarting engine', 'engine exited with code 1', 'restarting engine', 'engine exited with code 1'], /keeps crashing/, /first error/],
+    ] as const
+  ).map(([what, kind, lines, reason, hint]): Fault => ({
+    name: `start-up log: ${what}`, kind, initialStatus: 'UPDATE_COMPLETE', stack: [[0, 'UPDATE_IN_PROGRESS']], logs: [[3 * MIN, [...lines]]],
+    expect: { reason, hint }, budgetMs: 3 * MIN + 15000,
+  })),
   // ---- cancellation at every stage -------------------------------------------------------------------
   { name: 'cancelled while the change set is made', kind: 'sagemaker', initialStatus: 'UPDATE_COMPLETE', cancelOn: 'DescribeChangeSet', expect: { reason: /Cancelled/ }, budgetMs: MIN },
   { name: 'cancelled while the stack updates: CancelUpdateStack', kind: 'sagemaker', initialStatus: 'UPDATE_COMPLETE', cancelOn: 'DescribeStackEvents', expect: { reason: /Cancelled/ }, budgetMs: MIN },

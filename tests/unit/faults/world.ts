@@ -17,6 +17,7 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 import { DescribeServicesCommand, Deployment as EcsDeployment, ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { deployEndpoint, failedRegion, RegionResult, Timing } from '../../../src/deploy/flow';
 import { failureSummary } from '../../../src/actions/deploy-endpoint';
 import type { Target } from '../../../src/config/select';
@@ -53,6 +54,8 @@ export interface Fault {
   ecs?: Timeline<EcsDeployment[]>;
   targets?: Timeline<TargetHealthDescription[]>;
   smoke?: 'ok' | { error: string; message: string };
+  /** Start-up log lines written from a time on (the endpoint's, the service's or the instances' log group). */
+  logs?: Timeline<string[]>;
   /** The first `times` calls of `command` (a Command class name without "Command") throw `error`. */
   failing?: { command: string; times: number; error: () => Error }[];
   /** Abort the run (SIGTERM) when this command is first sent. */
@@ -83,7 +86,8 @@ const runtime = mockClient(SageMakerRuntimeClient);
 const ecs = mockClient(ECSClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const secrets = mockClient(SecretsManagerClient);
-export const mocks = { cfn, sts, sm, runtime, ecs, elbv2, secrets };
+const logs = mockClient(CloudWatchLogsClient);
+export const mocks = { cfn, sts, sm, runtime, ecs, elbv2, secrets, logs };
 
 function at<T>(timeline: Timeline<T> | undefined, elapsed: number): T | undefined {
   let value: T | undefined;
@@ -188,6 +192,7 @@ export async function runFault(f: Fault): Promise<Outcome> {
       { LogicalResourceId: 'EndpointConfig', ResourceType: 'AWS::SageMaker::EndpointConfig', PhysicalResourceId: 'cfg-new', ResourceStatus: 'UPDATE_COMPLETE', LastUpdatedTimestamp: new Date(0) },
       { LogicalResourceId: 'TaskDefinition', ResourceType: 'AWS::ECS::TaskDefinition', PhysicalResourceId: TASK_NEW, ResourceStatus: 'UPDATE_COMPLETE', LastUpdatedTimestamp: new Date(0) },
       { LogicalResourceId: 'TargetGroup', ResourceType: 'AWS::ElasticLoadBalancingV2::TargetGroup', PhysicalResourceId: TG, ResourceStatus: 'UPDATE_COMPLETE', LastUpdatedTimestamp: new Date(0) },
+      { LogicalResourceId: 'LogGroup', ResourceType: 'AWS::Logs::LogGroup', PhysicalResourceId: `${STACK}-LogGroup-AbC123`, ResourceStatus: 'UPDATE_COMPLETE', LastUpdatedTimestamp: new Date(0) },
     ],
   })));
   const endpointNow = () => at(f.endpoint ?? [[0, { EndpointStatus: 'InService', EndpointConfigName: 'cfg-new' }]], since()) ?? { EndpointStatus: 'Creating' };
@@ -204,6 +209,14 @@ export async function runFault(f: Fault): Promise<Outcome> {
     TargetHealthDescriptions: at(f.targets ?? [[0, [{ Target: { Id: 'i-1', Port: 8080 }, TargetHealth: { State: 'healthy' } }]]], since()) ?? [],
   })));
 
+  // The log group holds what was written by now; each look gets what came since its last (nextToken).
+  let logsRead = 0;
+  logs.on(FilterLogEventsCommand).callsFake(on('FilterLogEvents', () => {
+    const lines = (f.logs ?? []).filter(([ms]) => executedAt !== undefined && since() >= ms).flatMap(([, l]) => l);
+    const fresh = lines.slice(logsRead);
+    logsRead = lines.length;
+    return { events: fresh.map((message, i) => ({ message, timestamp: clockMs, eventId: `l-${logsRead - fresh.length + i}` })), nextToken: `n-${logsRead}` };
+  }));
   const reporter = memoryReporter();
   const fetchImpl = (async () => new Response('{}', { status: f.smoke && f.smoke !== 'ok' ? 500 : 200 })) as unknown as typeof fetch;
   const timings: Timing[] = [];
