@@ -75,7 +75,7 @@ describe('estimate-cost bundle', () => {
     expect(body.startsWith('<!-- model-deploy:estimate-cost config=model-deploy.yml -->')).toBe(true);
     expect(body).toMatch(/\| summarizer-batch \| added \|/);
     expect(body).toMatch(/\| qwen-chat \| changed \|/);
-    expect(body).toMatch(/```mermaid\nxychart-beta/);
+    expect(body).toMatch(/```mermaid\n---\n[\s\S]*?\n---\nxychart-beta horizontal\n/);
 
     expect(first.outputs['currency']).toBe('USD');
     expect(first.outputs['comment-url']).toBe('https://github.com/acme/models/pull/7#issuecomment-900');
