@@ -4,8 +4,8 @@
  * HTTP_PROXY and NO_PROXY (either case) apply as on the runner; Node's own fetch ignores them.
  *
  * @actions/github chooses proxy or direct once, when it is loaded, for GITHUB_API_URL. A base URL that
- * is reached directly (no proxy set, or NO_PROXY, loopback) gets Node's fetch, which connects directly;
- * one that goes through a proxy gets getOctokit's own.
+ * must be reached directly (NO_PROXY, loopback) while a proxy is set gets Node's fetch, which connects
+ * directly; otherwise the client is getOctokit's own.
  *
  * Imported when a client is made, not when this module is: loading @actions/github builds its proxy
  * agents (@actions/http-client, undici), ~35 ms that a run which never calls GitHub should not pay;
@@ -13,7 +13,7 @@
  */
 import type { getOctokit } from '@actions/github';
 import { loadHttpClient } from './http-client';
-import { proxyFor } from './proxy';
+import { proxyConfigured, proxyFor } from './proxy';
 import { PROJECT, VERSION } from './version';
 
 export type GitHubClient = ReturnType<typeof getOctokit>;
@@ -23,9 +23,7 @@ export async function githubClient(token: string, baseUrl = process.env.GITHUB_A
   await loadHttpClient();
   const url = baseUrl.replace(/\/$/, '');
   const options: NonNullable<Parameters<typeof getOctokit>[1]> = { baseUrl: url, userAgent: `${PROJECT}/${VERSION}` };
-  // Direct (no proxy for this URL): Node's own fetch, compiled into the binary, rather than the bundled undici's,
-  // which a run would first have to warm up (~70 ms for one comment POST, measured in bench/cost.bench.ts).
-  if (!proxyFor(url)) options.request = { fetch: globalThis.fetch };
+  if (proxyConfigured() && !proxyFor(url)) options.request = { fetch: globalThis.fetch };
   const github = await import('@actions/github');
   return github.getOctokit(token, options);
 }
