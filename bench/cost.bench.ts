@@ -206,7 +206,8 @@ interface PrRun {
 
 /** The PR-comment run of the estimate-cost bundle, `runs` times, each in a fresh depth-1 clone; bare node starts interleaved. */
 export async function prCommentRuns(node: string, count: number, regions: string | undefined, runs: number, rss = false): Promise<PrRun> {
-  const bundle = path.resolve(__dirname, '..', 'dist', 'estimate-cost', 'index.js');
+  // BENCH_ESTIMATE_COST_BUNDLE: another build of the bundle (a before/after comparison in one run).
+  const bundle = process.env.BENCH_ESTIMATE_COST_BUNDLE ?? path.resolve(__dirname, '..', 'dist', 'estimate-cost', 'index.js');
   const gh = fakeGitHub();
   const server: Loopback = await startLoopback(gh.handler);
   const repo = pullRequestRepo(count, regions, runs);

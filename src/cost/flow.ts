@@ -19,6 +19,7 @@ import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { estimateChecks } from '../fit/check';
 import { Artifact, CommentFigures, readArtifact } from './artifact';
 import { readBaseSpec } from './base';
+import { writeJsonFile } from './result-file';
 import { attachBaseBenchmarks, attachBenchmarks, DEFAULT_BENCHMARK_RESULTS, readBaseResults } from './benchmarks';
 import type { ResultSet } from '../benchmark/results';
 import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './estimate';
@@ -256,7 +257,7 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
     violations = result.overBudget;
     fs.mkdirSync(path.dirname(resultPath), { recursive: true });
     // Compact: half the size of an indented file (355 KB for 20 deployments in 2 regions); jq reads it.
-    fs.writeFileSync(resultPath, JSON.stringify(result) + '\n');
+    writeJsonFile(resultPath, result);
     for (const line of summaryLines(artifact.report)) o.reporter.info(line);
   }
   // Rendered once: the summary and the comment are the same parts cut to their limits.

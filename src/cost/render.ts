@@ -188,15 +188,17 @@ export function whatChanged(c: DeploymentChange): string | undefined {
 }
 
 const chartText = (s: string) => `"${s.replace(/["\\]/g, "'")}"`;
+const CHART_COLOR = '#0969da';
+
 /** Short labels keep a horizontal chart's bars wide. */
 const chartLabel = (s: string) => (s.length > 28 ? `${s.slice(0, 27)}…` : s);
 const chartValue = (n: number) => String(roundTo(n, 2));
 
-/** The axis maximum: the largest bar rounded up to 1, 2, 2.5 or 5 × a power of ten. */
+/** The axis maximum: the largest bar rounded up to a round figure (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × a power of ten). */
 function axisMax(largest: number): number {
   if (!(largest > 0)) return 1;
   const power = 10 ** Math.floor(Math.log10(largest));
-  const step = [1, 2, 2.5, 5, 10].find((m) => m * power >= largest) ?? 10;
+  const step = [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((m) => m * power >= largest) ?? 10;
   return roundTo(step * power, 2);
 }
 
@@ -204,10 +206,11 @@ function axisMax(largest: number): number {
 const movement = (c: DeploymentChange) => Math.abs(c.diff.high) + Math.abs(c.diff.low);
 
 /**
- * Mermaid bar chart of the deployments whose cost moves most: base and this PR side by side for each
- * (two bar series, each zero in the other's slot, so the bars sit in pairs whatever the renderer does
- * with series), on a value axis from 0, horizontal so names stay readable. Without a base: the most
- * costly deployments. None where it adds nothing to the table: one deployment, or nothing moved.
+ * Mermaid bar chart of the deployments whose cost moves most: base and this PR side by side for each, as
+ * adjacent labelled bars of one series (mermaid overlays series: a second one would put its zero bars,
+ * drawn from the plot's edge to 0, over the first), on a value axis from 0, horizontal so names stay readable. Without a base: the most
+ * costly deployments. None where it adds nothing to the table and "What changed": one deployment, or fewer
+ * than two that moved.
  */
 export function mermaidChart(report: CostReport, currency: Currency): { chart: string; more: number } | undefined {
   const mine = report.changes.filter((c) => c.currency === currency && (c.next || c.past));
@@ -215,20 +218,25 @@ export function mermaidChart(report: CostReport, currency: Currency): { chart: s
   const ranked = report.compared
     ? mine.filter((c) => roundTo(movement(c), 2) > 0).sort((a, b) => movement(b) - movement(a) || compareText(a.label, b.label))
     : [...mine].sort((a, b) => b.monthly.high - a.monthly.high || compareText(a.label, b.label));
-  if (ranked.length === 0) return undefined;
+  if (ranked.length < 2) return undefined;
   const shown = ranked.slice(0, CHART_TOP);
   const labels = report.compared ? shown.flatMap((c) => [`${chartLabel(c.label)} · base`, `${chartLabel(c.label)} · this PR`]) : shown.map((c) => chartLabel(c.label));
-  const bars = report.compared
-    ? [shown.flatMap((c) => [c.pastMonthly.high, 0]), shown.flatMap((c) => [0, c.monthly.high])]
-    : [shown.map((c) => c.monthly.high)];
+  const bars = report.compared ? shown.flatMap((c) => [c.pastMonthly.high, c.monthly.high]) : shown.map((c) => c.monthly.high);
   const title = report.compared ? `Monthly cost, base vs this PR (${currency}, maximum of each range)` : `Monthly cost (${currency}, maximum of each range)`;
   const lines = [
     '```mermaid',
+    // One strong colour, readable on GitHub's light and dark themes (the default pastel is faint on white).
+    '---',
+    'config:',
+    '  themeVariables:',
+    '    xyChart:',
+    `      plotColorPalette: "${CHART_COLOR}"`,
+    '---',
     'xychart-beta horizontal',
     `    title ${chartText(title)}`,
     `    x-axis [${labels.map(chartText).join(', ')}]`,
-    `    y-axis "${currency} per month" 0 --> ${axisMax(Math.max(...bars.flat()))}`,
-    ...bars.map((b) => `    bar [${b.map(chartValue).join(', ')}]`),
+    `    y-axis "${currency} per month" 0 --> ${axisMax(Math.max(...bars))}`,
+    `    bar [${bars.map(chartValue).join(', ')}]`,
     '```',
   ];
   return { chart: lines.join('\n'), more: ranked.length - shown.length };

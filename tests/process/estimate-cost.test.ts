@@ -69,13 +69,14 @@ describe('estimate-cost bundle', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     const calls = server.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`);
-    expect(calls).toEqual(['GET /user', 'GET /repos/acme/models/issues/7/comments', 'GET /repos/acme/models/issues/7/comments', 'POST /repos/acme/models/issues/7/comments']);
-    expect(server.requests[3]!.headers.authorization).toBe(`token ${TOKEN}`);
+    // A GITHUB_TOKEN (ghs_) cannot read /user: not asked. The first list answers 502 and is retried.
+    expect(calls).toEqual(['GET /repos/acme/models/issues/7/comments', 'GET /repos/acme/models/issues/7/comments', 'POST /repos/acme/models/issues/7/comments']);
+    expect(server.requests[2]!.headers.authorization).toBe(`token ${TOKEN}`);
     const body = gh.comments[0].body;
     expect(body.startsWith('<!-- model-deploy:estimate-cost config=model-deploy.yml -->')).toBe(true);
     expect(body).toMatch(/\| summarizer-batch \| added \|/);
     expect(body).toMatch(/\| qwen-chat \| changed \|/);
-    expect(body).toMatch(/```mermaid\nxychart-beta/);
+    expect(body).toMatch(/```mermaid\n---\n[\s\S]*?\n---\nxychart-beta horizontal\n/);
 
     expect(first.outputs['currency']).toBe('USD');
     expect(first.outputs['comment-url']).toBe('https://github.com/acme/models/pull/7#issuecomment-900');
@@ -97,7 +98,7 @@ describe('estimate-cost bundle', () => {
     server.requests.length = 0;
     const second = await runBundle('estimate-cost', { inputs, workspace: ws, githubApi: server.url, event });
     expect(second.code).toBe(0);
-    expect(server.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual(['GET /user', 'GET /repos/acme/models/issues/7/comments', 'PATCH /repos/acme/models/issues/comments/900']);
+    expect(server.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual(['GET /repos/acme/models/issues/7/comments', 'PATCH /repos/acme/models/issues/comments/900']);
     expect(gh.comments).toHaveLength(1);
     expect(gh.comments[0].body).toMatch(/g5\.xlarge/);
     expect(withoutMasks(second.all)).not.toContain(TOKEN);

@@ -83,16 +83,16 @@ describe('24.5 the chart', () => {
     expect(chart).toBeDefined();
     const axis = /y-axis "USD per month" (\d+(?:\.\d+)?) --> (\d+(?:\.\d+)?)/.exec(chart!);
     expect(axis?.[1]).toBe('0');
-    // No line drawn across unrelated deployments: two bar series, base and this PR, one bar per slot.
+    // No line drawn across unrelated deployments: per deployment a base bar, then this PR's, side by side.
     expect(chart).not.toMatch(/^\s*line /m);
-    const [pastBars, nextBars] = series(chart!, 'bar');
-    expect(pastBars).toHaveLength(4);
-    expect(nextBars).toHaveLength(4);
-    expect(pastBars!.filter((_, i) => i % 2 === 1).every((v) => v === 0)).toBe(true);
-    expect(nextBars!.filter((_, i) => i % 2 === 0).every((v) => v === 0)).toBe(true);
+    const bars = series(chart!, 'bar');
+    expect(bars).toHaveLength(1);
+    const r = report(head, base);
+    const of = (name: string) => r.changes.find((c) => c.name === name)!;
+    expect(bars[0]).toEqual([of('bravo').pastMonthly.high, of('bravo').monthly.high, of('alpha').pastMonthly.high, of('alpha').monthly.high].map((v) => Math.round(v * 100) / 100));
     // The biggest mover first; the unchanged deployment (charlie) is not among them; every bar fits under the axis maximum.
     expect(chart).toMatch(/x-axis \["bravo · base", "bravo · this PR", "alpha · base", "alpha · this PR"\]/);
-    expect(Math.max(...pastBars!, ...nextBars!)).toBeLessThanOrEqual(Number(axis?.[2]));
+    expect(Math.max(...bars[0]!)).toBeLessThanOrEqual(Number(axis?.[2]));
   });
 
   it('shows only the top movers and says how many more', () => {
@@ -104,10 +104,12 @@ describe('24.5 the chart', () => {
     expect(body).toMatch(/and \d+ more/);
   });
 
-  it('draws no chart where it adds nothing: one deployment, or nothing changed', () => {
+  it('draws no chart where it adds nothing: one deployment, nothing changed, or one that moved', () => {
     expect(renderReport(report(sagemaker('alpha', 'ml.g5.xlarge'), sagemaker('alpha', 'ml.g5.2xlarge')))).not.toContain('```mermaid');
     const same = sagemaker('alpha', 'ml.g5.xlarge') + sagemaker('bravo', 'ml.g4dn.xlarge');
     expect(renderReport(report(same, same))).not.toContain('```mermaid');
+    // One mover: "What changed" already says base → new for it.
+    expect(renderReport(report(same, sagemaker('alpha', 'ml.g5.2xlarge') + sagemaker('bravo', 'ml.g4dn.xlarge')))).not.toContain('```mermaid');
   });
 });
 

@@ -254,7 +254,9 @@ describe('8b. a new engine or new weights is a new image without rendering eithe
 describe('9. clearer than infracost: the bundled example with a changed instance type', () => {
   it('shows old → new per deployment and per component, a bar chart of the change, whole units in the summary', async () => {
     const text = fs.readFileSync(EXAMPLE, 'utf8');
-    const { o } = options(ws({ 'model-deploy.yml': text.replace('instanceType: ml.g5.2xlarge', 'instanceType: ml.g5.xlarge'), 'base.yml': text }), { baseConfig: 'base.yml' });
+    // Two deployments move (qwen-chat down a size, code-assistant up one): the chart has something to compare.
+    const head = text.replace('instanceType: ml.g5.2xlarge', 'instanceType: ml.g5.xlarge').replace('instanceType: g5.2xlarge', 'instanceType: g5.4xlarge');
+    const { o } = options(ws({ 'model-deploy.yml': head, 'base.yml': text }), { baseConfig: 'base.yml' });
     const res = await estimate(o);
     const body = renderReport(res.report, { marker: commentMarker('model-deploy.yml') });
     fs.mkdirSync(path.join(__dirname, '__output__'), { recursive: true });
@@ -262,7 +264,7 @@ describe('9. clearer than infracost: the bundled example with a changed instance
 
     // Instance line 1.515 → 1.4084 USD/h × 730 h × 1-3, plus ECR 9 GB and S3 15.2 GB (g5 has instance storage: no ML volume).
     expect(body).toMatch(/\*\*qwen-chat\*\*: instance type ml\.g5\.2xlarge → ml\.g5\.xlarge; \$1,107\.20 – \$3,319\.10 → \$1,029\.38 – \$3,085\.65 \(-\$77\.82 – -\$233\.45\) a month/);
-    expect(body).toMatch(/```mermaid\nxychart-beta horizontal\n/);
+    expect(body).toMatch(/```mermaid\n---\n[\s\S]*?\n---\nxychart-beta horizontal\n/);
     expect(body).not.toMatch(/pie showData/);
     // Summary table in whole dollars, range kept; cents in the details, old → new per component.
     expect(body).toMatch(/\| qwen-chat \| changed \| .* \| \$1,107 – \$3,319 \| \$1,029 – \$3,086 \| -\$78 – -\$233 \|/);
