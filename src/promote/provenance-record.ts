@@ -59,6 +59,13 @@ export interface RecordLocation {
   bucket: string;
 }
 
+/** A small S3 object's body (a record, a manifest) as UTF-8 text. */
+export async function bodyText(body: unknown): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of (body ?? []) as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 const client = (at: RecordLocation) => awsClient(S3Client, { region: at.region, credentials: at.actor.credentials });
 
 /** The record of a digest, or undefined when there is none. */
@@ -68,9 +75,7 @@ export async function readProvenance(at: RecordLocation, repositoryName: string,
   const body = await step(at.actor, 's3:GetObject', url, async () => {
     try {
       const out = await client(at).send(new s3.GetObjectCommand({ Bucket: at.bucket, Key: key, ExpectedBucketOwner: at.account }));
-      const chunks: Buffer[] = [];
-      for await (const chunk of (out.Body ?? []) as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
-      return Buffer.concat(chunks).toString('utf8');
+      return await bodyText(out.Body);
     } catch (err) {
       if (isNotFound(err) || errorName(err) === 'NoSuchKey') return undefined;
       throw err;

@@ -11,7 +11,7 @@
  *   versions (never "whatever is under the prefix") and checks sizes and checksums; `serve.sh` checks the model
  *   directory against it at every container start, SageMaker's included, and refuses any unlisted file.
  */
-import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { isNotFound } from '../core/errors';
 import { step } from '../core/actor';
 import { sha256Base64, sha256Hex } from '../core/hash';
@@ -19,6 +19,7 @@ import { Bucket, keyFolder, ObjectVersion } from '../core/s3-copy';
 import { s3Url, S3Location } from '../core/s3-location';
 import { compareText } from '../core/compare';
 import type { PlannedObject } from './fixed-plan';
+import { bodyText } from './provenance-record';
 
 /** The manifest's name in a content-addressed prefix; templates/serving/serve.sh and the stacks' boot read it. */
 export const WEIGHTS_MANIFEST = 'model-deploy-weights.tsv';
@@ -60,15 +61,16 @@ export async function writeWeightsManifest(
   const checksum = sha256Base64(body);
   const where = s3Url({ bucket: target.bucket, key });
   // A re-run that copied nothing leaves the manifest as it was (the version deploy pinned stays current).
-  const head = await step(target.actor, 's3:GetObject', where, async () => {
+  const held = await step(target.actor, 's3:GetObject', where, async () => {
     try {
-      return await target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: key, ChecksumMode: 'ENABLED', ExpectedBucketOwner: target.owner }));
+      const got = await target.client.send(new GetObjectCommand({ Bucket: target.bucket, Key: key, ExpectedBucketOwner: target.owner }));
+      return { text: await bodyText(got.Body), versionId: got.VersionId, etag: got.ETag };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
   });
-  if (head?.ChecksumSHA256 === checksum) return { key, ...(head.VersionId ? { versionId: head.VersionId } : {}), ...(head.ETag ? { etag: head.ETag } : {}), checksumSha256: checksum };
+  if (held?.text === body) return { key, ...(held.versionId ? { versionId: held.versionId } : {}), ...(held.etag ? { etag: held.etag } : {}), checksumSha256: checksum };
   const out = await step(target.actor, 's3:PutObject + s3:PutObjectTagging', where, () =>
     target.client.send(
       new PutObjectCommand({

@@ -478,7 +478,9 @@ export class FakeAws {
       const o = this.objectAt(bucket, key, url.searchParams.get('versionId'));
       if (!o) return { status: 404, body: '' };
       const meta = Object.fromEntries(Object.entries(o.metadata).map(([k, v]) => [`x-amz-meta-${k}`, v]));
-      return { headers: { 'content-length': String(o.size), etag: o.etag, 'content-type': 'application/octet-stream', ...meta, ...(o.versionId ? { 'x-amz-version-id': o.versionId } : {}) }, body: '' };
+      // With x-amz-checksum-mode: ENABLED, S3 answers the object's stored checksum too.
+      const checksum: Record<string, string> = req.headers['x-amz-checksum-mode'] === 'ENABLED' && o.checksum && !o.checksum.startsWith('sha256-of') ? { 'x-amz-checksum-sha256': o.checksum } : {};
+      return { headers: { 'content-length': String(o.size), etag: o.etag, 'content-type': 'application/octet-stream', ...meta, ...checksum, ...(o.versionId ? { 'x-amz-version-id': o.versionId } : {}) }, body: '' };
     }
     const meta = (): Record<string, string> => Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-amz-meta-')).map(([k, v]) => [k.slice(11), String(v)]));
     const header = (name: string) => req.headers[name] as string | undefined;
@@ -513,7 +515,9 @@ export class FakeAws {
     if (req.method === 'PUT' && !uploadId) {
       // Conditional write: If-None-Match * refuses an existing key (412), as S3 does.
       if (header('if-none-match') === '*' && b.has(key)) throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
-      const o = this.writeObject(bucket, key, uploadedSize(), write());
+      // A small text body sent whole (a manifest, a record) is kept, so reading it back gives its bytes.
+      const text = typeof req.body === 'string' && !header('x-amz-decoded-content-length') && Buffer.byteLength(req.body) === uploadedSize() ? Buffer.from(req.body) : undefined;
+      const o = this.writeObject(bucket, key, text ?? uploadedSize(), write());
       return withVersion({ headers: { etag: o.etag, ...(o.checksum ? { 'x-amz-checksum-sha256': o.checksum } : {}) }, body: '' }, o.versionId);
     }
     if (req.method === 'POST' && url.searchParams.has('uploads')) {

@@ -183,7 +183,7 @@ export function mockS3(fake: FakeAws, calls: { op: string; input: any; accessKey
     if (!o) throw fail('NoSuchKey', 404);
     if (i.IfMatch && i.IfMatch !== o.etag) throw fail('PreconditionFailed', 412);
     const data = fake.objectBytes(o);
-    return { Body: (fake.sourceStream ?? ((d: Buffer) => Readable.from([d])))(data), ContentLength: o.size, ETag: o.etag, ChecksumSHA256: o.checksum };
+    return { Body: (fake.sourceStream ?? ((d: Buffer) => Readable.from([d])))(data), ContentLength: o.size, ETag: o.etag, ChecksumSHA256: o.checksum, VersionId: o.versionId };
   });
   on('PutObject', (i) => {
     if (i.IfNoneMatch === '*' && bucket(i).has(i.Key)) throw fail('PreconditionFailed', 412);

@@ -83,7 +83,8 @@ test('the source is read with the read-only role through OIDC, the target writte
   // The source listing is the read-only session's; the copy into the target is the job's.
   expect(s3calls.filter((c) => c.op === 'ListObjectsV2').map((c) => c.accessKeyId)).toEqual(['ASIASOURCEREAD']);
   // Across accounts the runner copies: the read-only session reads, the job writes (no server-side copy).
-  expect(s3calls.filter((c) => c.op === 'GetObject').map((c) => c.accessKeyId)).toEqual(['ASIASOURCEREAD']);
+  // The source's weights by the read-only session; the target's manifest (is it current?) by the job.
+  expect(s3calls.filter((c) => c.op === 'GetObject').map((c) => c.accessKeyId)).toEqual(['ASIASOURCEREAD', 'ASIATARGETJOB']);
   // The weights, then their manifest beside them.
   expect(s3calls.filter((c) => c.op === 'PutObject').map((c) => c.accessKeyId)).toEqual(['ASIATARGETJOB', 'ASIATARGETJOB']);
   expect(s3calls.filter((c) => c.op === 'CopyObject')).toEqual([]);
