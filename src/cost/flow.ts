@@ -23,6 +23,7 @@ import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './es
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
 import { quotaNotes } from './quota-notes';
+import { fallbackRangeNotes } from './fallback-range';
 import { formatMoney } from './money';
 import { Budget, BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
 import { commentMarker, renderReport, summaryLines } from './render';
@@ -179,6 +180,7 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
   notes.push(...(await quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment)));
   const headEstimate = estimateDeployments(head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec });
+  notes.push(...fallbackRangeNotes(head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec }));
   const priced = priceBase(o, base, book);
   if (priced.estimate) resolveImageTags(headEstimate, priced.estimate, { head, base: base.deployments ?? [], headSpec: spec, baseSpec: base.spec });
   const report = buildReport({ project: spec.project, head: headEstimate, base: priced.estimate, baseNote: priced.note, prices: book.usedPrices(), priceNotes: notes });

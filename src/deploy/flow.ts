@@ -33,6 +33,7 @@ import type { RenderedStack, RenderStackInput } from './types';
 import { checkInputsResolved, checkRenderedResolved } from './unresolved';
 import { checkPinnedWeights, parsePinnedVersions } from './pinned-weights';
 import { preflightChecks } from './preflight';
+import { deployWithCapacityFallback } from './capacity';
 
 export { DEPLOY_MODES } from './region';
 export type { DeployMode, DeployRequest, RegionResult, RegionStatus, Timing } from './region';
@@ -60,7 +61,7 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
     }
     const ctx = regionContext(target, request, run, region, account, inputs);
     try {
-      results.push(await run.reporter.group(`${request.mode}: ${target.deployment.name} in ${region}`, () => deployRegion(ctx)));
+      results.push(await run.reporter.group(`${request.mode}: ${target.deployment.name} in ${region}`, () => deployWithCapacityFallback(ctx, deployRegion)));
     } catch (err) {
       if (results.length && err && typeof err === 'object') completed.set(err, [...results]);
       throw err;
