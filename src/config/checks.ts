@@ -28,9 +28,13 @@ interface CheckContext {
   add(message: string, location: SourceLocation, hint?: string): void;
 }
 
-function checkInstanceType({ d, at, add }: CheckContext): void {
+/** Each type of instanceType (one, or the capacity fallback's ordered list). */
+function checkInstanceType(ctx: CheckContext): void {
+  for (const type of ctx.d.instanceTypes) checkOneInstanceType(ctx, type);
+}
+
+function checkOneInstanceType({ d, at, add }: CheckContext, type: string): void {
   const known = knownInstanceTypes(d.target);
-  const type = d.instanceType;
   if (known.includes(type)) return;
   const old = previousGeneration(type, d.target);
   if (old) {

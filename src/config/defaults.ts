@@ -63,7 +63,9 @@ export function resolveDeployment(name: string, own: Record<string, unknown>, ra
         return yaml.locate(['deployments', name], true).line ?? 1;
       },
     };
-    return { ...merged, tags: { ...merged.tags }, name, project, source };
+    // instanceType written as one type or as the ordered list of the capacity fallback (schema: a string or strings).
+    const instanceTypes = ([] as string[]).concat(merged.instanceType as string | string[]);
+    return { ...merged, instanceType: instanceTypes[0] ?? '', instanceTypes, tags: { ...merged.tags }, name, project, source };
   }
   // A missing field is said as such, whatever else the schema found (no schema default supplies one).
   const missing = REQUIRED.filter(([k]) => merged[k] === undefined);

@@ -53,19 +53,22 @@ export interface RegionTruthProblem {
 const SAGEMAKER = new Set(['sagemaker-realtime', 'sagemaker-async']);
 
 /** What the checks read of a deployment, in the regions it is placed in. */
-type Placed = Pick<DeploymentDraft, 'instanceType' | 'security' | 'apiKey' | 'target' | 'model'> & { regions: readonly string[] };
+type Placed = Pick<DeploymentDraft, 'instanceType' | 'instanceTypes' | 'security' | 'apiKey' | 'target' | 'model'> & { regions: readonly string[] };
 
+/** Each type of the list in each region: a fallback type the region does not offer would fail as surely. */
 function instanceTypeProblems(d: Placed): RegionTruthProblem[] {
-  return d.regions.flatMap((region) => {
-    const o = regionOffers(d.instanceType, region);
-    if (o.offered !== false) return [];
-    const others = o.elsewhere.length ? `Regions that offer it: ${o.elsewhere.join(', ')}.` : 'No region the table covers offers it.';
-    return [{
-      field: ['instanceType'],
-      message: `instanceType ${d.instanceType} is not offered in ${region} (${o.source}, in prices.md)`,
-      hint: `${others} Choose another type or region; to check a region yourself: ${offeringsCommand(d.instanceType, region)}`,
-    }];
-  });
+  return d.instanceTypes.flatMap((type) =>
+    d.regions.flatMap((region) => {
+      const o = regionOffers(type, region);
+      if (o.offered !== false) return [];
+      const others = o.elsewhere.length ? `Regions that offer it: ${o.elsewhere.join(', ')}.` : 'No region the table covers offers it.';
+      return [{
+        field: ['instanceType'],
+        message: `instanceType ${type} is not offered in ${region} (${o.source}, in prices.md)`,
+        hint: `${others} Choose another type or region; to check a region yourself: ${offeringsCommand(type, region)}`,
+      }];
+    }),
+  );
 }
 
 function kmsProblems(d: Placed): RegionTruthProblem[] {

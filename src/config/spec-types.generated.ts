@@ -146,8 +146,8 @@ export interface DeploymentFields {
   env?: Record<string, string>;
   /** Where it runs. */
   target?: TargetKind;
-  /** ml.* for SageMaker targets, an EC2 type (g5.2xlarge) for ec2 and ecs. */
-  instanceType?: string;
+  /** ml.* for SageMaker targets, an EC2 type (g5.2xlarge) for ec2 and ecs. Or an ordered list of equivalent types: when AWS has no capacity for one at deploy time, deploy-endpoint tries the next in a new change set (validate checks each; the estimate prices the first and shows the range). */
+  instanceType?: unknown;
   instanceCount: number;
   autoscaling?: AutoscalingSpec;
   /** Regions to deploy to. */

@@ -29,9 +29,13 @@ export type RequiredField = 'model' | 'target' | 'instanceType' | 'regions';
 export type Section = 'healthCheck' | 'rollout' | 'async' | 'apiKey' | 'security' | 'build' | 'usage' | 'tags';
 
 /** One deployment's fields with defaults merged and applied. */
-export interface DeploymentSpec extends Omit<DeploymentFields, RequiredField | Section | 'workload'>, Required<Pick<DeploymentFields, RequiredField | Section>> {
+export interface DeploymentSpec extends Omit<DeploymentFields, RequiredField | Section | 'workload'>, Required<Pick<DeploymentFields, Exclude<RequiredField, 'instanceType'> | Section>> {
   /** The benchmark's load, defaults applied (./workload.ts). */
   workload: Workload;
+  /** The type deployed: the first of `instanceTypes`. */
+  instanceType: string;
+  /** instanceType as a list (one type written as a string is a list of one): the capacity fallback order (src/deploy/capacity.ts). */
+  instanceTypes: string[];
 }
 
 /** One deployment, resolved: defaults merged and applied, with where it was written. */

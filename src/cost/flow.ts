@@ -26,6 +26,7 @@ import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './es
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
 import { quotaNotes } from './quota-notes';
+import { fallbackRangeNotes } from './fallback-range';
 import { formatMoney } from './money';
 import { Budget, BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
 import { RenderedParts, assembleBody, commentMarker, renderParts, summaryLines } from './render';
@@ -189,6 +190,7 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
   notes.push(...(await quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment)));
   const headEstimate = estimateDeployments(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec });
+  notes.push(...fallbackRangeNotes(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec }));
   const priced = priceBase(o, { ...base, deployments: base.deployments && checked.base }, book);
   if (priced.estimate) resolveImageTags(headEstimate, priced.estimate, { head: checked.head, base: checked.base, headSpec: spec, baseSpec: base.spec });
   const report = buildReport({ project: spec.project, head: headEstimate, base: priced.estimate, baseNote: priced.note, prices: book.usedPrices(), priceNotes: [...checked.notes, ...notes] });

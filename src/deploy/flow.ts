@@ -34,6 +34,7 @@ import { checkInputsResolved, checkRenderedResolved } from './unresolved';
 import { checkPinnedWeights, parsePinnedVersions } from './pinned-weights';
 import { checkBeforeCreate } from '../fit/check';
 import { preflightChecks } from './preflight';
+import { deployWithCapacityFallback } from './capacity';
 
 export { DEPLOY_MODES } from './region';
 export type { DeployMode, DeployRequest, RegionResult, RegionStatus, Timing } from './region';
@@ -63,7 +64,7 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
     }
     const ctx = regionContext(target, request, run, region, account, inputs);
     try {
-      results.push(await run.reporter.group(`${request.mode}: ${target.deployment.name} in ${region}`, () => deployRegion(ctx)));
+      results.push(await run.reporter.group(`${request.mode}: ${target.deployment.name} in ${region}`, () => deployWithCapacityFallback(ctx, deployRegion)));
     } catch (err) {
       if (err && typeof err === 'object') {
         if (results.length) completed.set(err, [...results]);

@@ -91,6 +91,8 @@ export interface RegionResult {
   hasChanges: boolean;
   outputs: Record<string, string>;
   timings: Timing[];
+  /** The type deployed when AWS had no capacity for the first of instanceType's list (capacity.ts). */
+  instanceType?: string;
 }
 
 /** One region's working set, private to deploy/: the door's three arguments as they came, and what the region adds. */
