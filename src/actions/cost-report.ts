@@ -12,6 +12,7 @@ export const definition = {
     config: COMMON_INPUTS.config,
     deployment: { description: 'Report only this deployment (default: every deployment of the spec).' },
     environment: COMMON_INPUTS.environment,
+    'http-proxy': COMMON_INPUTS['http-proxy'],
     days: { description: `How many full days (UTC, up to yesterday) to compare, 1-${MAX_BILL_DAYS}.`, type: 'integer', default: String(DEFAULT_BILL_DAYS), min: 1, max: MAX_BILL_DAYS },
     'hours-per-month': { description: 'Hours in a month, as the estimate counts them (730 is the AWS calculator convention).', type: 'number', default: '730', min: 1, max: 744 },
     issue: { description: 'Open one issue with the report, or update it (found by a hidden marker) on the next run.', type: 'boolean', default: 'false' },

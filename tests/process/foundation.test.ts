@@ -86,7 +86,7 @@ describe('model-deploy CLI', () => {
   it('plans the bundled example offline: template, parameters, buildspec and cost', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-'));
     const stdout = execFileSync(process.execPath, [cli, 'plan', '--out', out], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: out } });
-    expect(stdout).toMatch(/Plan for .*examples\/model-deploy.yml \(the bundled example: no \.\/model-deploy\.yml in this folder[^)]*\): 3 deployment\(s\)/);
+    expect(stdout).toMatch(/Plan for .*examples\/model-deploy.yml \(the bundled example: no \.\/model-deploy\.yml in this folder[^)]*\) \(environment dev, the first of the spec; --environment plans another\): 3 deployment\(s\)/);
     const files = execFileSync('find', [out, '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => path.relative(out, f)).sort();
     for (const d of ['qwen-chat', 'summarizer-batch', 'code-assistant']) {
       expect(files).toContain(`${d}/build/buildspec.yml`);

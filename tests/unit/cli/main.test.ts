@@ -117,7 +117,7 @@ describe('an unknown command', () => {
     expect(typo.code).toBe(2);
     expect(typo.out).toContain('unknown command "bootstrp"');
     expect(typo.out).toContain('Did you mean "bootstrap"?');
-    expect(typo.out).toContain('Commands: init, validate, plan, bootstrap, status, destroy, benchmark, invoke, build-model, deploy-endpoint, rotate-key, promote-model, estimate-cost.');
+    expect(typo.out).toContain('Commands: init, validate, plan, bootstrap, status, destroy, benchmark, invoke, build-model, deploy-endpoint, rotate-key, promote-model, estimate-cost, cost-report.');
     const unrelated = await cli(['jumpstart']);
     expect(unrelated.code).toBe(2);
     expect(unrelated.out).not.toContain('Did you mean');

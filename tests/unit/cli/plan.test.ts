@@ -14,7 +14,7 @@ deployments:
     engine: { name: vllm }
     target: sagemaker-realtime
     instanceType: ml.g5.2xlarge
-    regions: [us-east-2, eu-west-2, ap-southeast-2, ap-south-1]
+    regions: [ca-central-1, sa-east-1, eu-north-1, ap-northeast-2]
   priced:
     model:
       huggingface: { id: Qwen/Qwen2.5-7B-Instruct, revision: a09a35458c702b33eeacc393d103063234e8bc28 }
@@ -30,7 +30,7 @@ describe('plan with no catalogue price', () => {
     const spec = parseSpec(SPEC, 'model-deploy.yml');
     const result = await plan(spec, { outDir });
     const rel = result.files.map((f) => path.relative(outDir, f));
-    for (const region of ['us-east-2', 'eu-west-2', 'ap-southeast-2', 'ap-south-1']) {
+    for (const region of ['ca-central-1', 'sa-east-1', 'eu-north-1', 'ap-northeast-2']) {
       expect(rel).toContain(`chat/${region}/parameters.json`);
       expect(rel.some((f) => f.startsWith(`chat/${region}/template.`))).toBe(true);
     }

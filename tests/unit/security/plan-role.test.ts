@@ -9,7 +9,7 @@ import { Call, Decision, decide, principalOf } from '../../support/cloudformatio
 import { evaluate, list, Statement } from '../../support/cloudformation/iam';
 
 const bootstrap = readTemplate('templates/bootstrap/model-deploy-bootstrap.yaml');
-const BASE = { Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev' };
+const BASE = { Repository: 'acme/llm-platform', RepositoryOwnerId: '1234', RepositoryId: '5678', Project: 'acme-llm', Environment: 'dev' };
 const dev = resolveTemplate(bootstrap, BASE);
 const planRole = principalOf(dev, 'PlanRole');
 const arn = (service: string, rest: string) => `arn:aws:${service}:us-east-1:${ACCOUNT}:${rest}`;
@@ -58,12 +58,20 @@ describe('plan role: trusted by pull request jobs of this repository only', () =
   const assume = (sub: string) => evaluate(trust, { action: 'sts:AssumeRoleWithWebIdentity', resource: '*', context: { 'token.actions.githubusercontent.com:sub': sub, 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' } }).decision;
 
   it.each([
-    ['a pull request of acme/llm-platform', 'repo:acme/llm-platform:pull_request', 'allow'],
-    ['a push to main', 'repo:acme/llm-platform:ref:refs/heads/main', 'implicit-deny'],
-    ['a job of the dev environment (the deploy role is for it)', 'repo:acme/llm-platform:environment:dev', 'implicit-deny'],
-    ['a pull request of another repository', 'repo:someone/llm-platform:pull_request', 'implicit-deny'],
+    ['a pull request of acme/llm-platform (immutable ids, the default subject form)', 'repo:acme@1234/llm-platform@5678:pull_request', 'allow'],
+    ['the name-only subject while the default form is set', 'repo:acme/llm-platform:pull_request', 'implicit-deny'],
+    ['a push to main', 'repo:acme@1234/llm-platform@5678:ref:refs/heads/main', 'implicit-deny'],
+    ['a job of the dev environment (the deploy role is for it)', 'repo:acme@1234/llm-platform@5678:environment:dev', 'implicit-deny'],
+    ['a pull request of a repository renamed into the name (other ids)', 'repo:acme@9999/llm-platform@5678:pull_request', 'implicit-deny'],
   ])('%s: %s', (_label, sub, decision) => {
     expect(assume(sub)).toBe(decision);
+  });
+
+  it('with SubjectForm repository-name, trusts the name-only subject of pull requests', () => {
+    const named = resolveTemplate(bootstrap, { ...BASE, SubjectForm: 'repository-name' }).resources.PlanRole?.Properties.AssumeRolePolicyDocument.Statement as Statement[];
+    const decision = (sub: string) => evaluate(named, { action: 'sts:AssumeRoleWithWebIdentity', resource: '*', context: { 'token.actions.githubusercontent.com:sub': sub, 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' } }).decision;
+    expect(decision('repo:acme/llm-platform:pull_request')).toBe('allow');
+    expect(decision('repo:someone/llm-platform:pull_request')).toBe('implicit-deny');
   });
 
   it('names no wildcard subject', () => {

