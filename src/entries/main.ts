@@ -1,4 +1,4 @@
-// Entry of the root action: `command` picks one of the five bundles, which reads the same inputs.
+// Entry of the root action: `command` picks one of the action bundles, which reads the same inputs.
 import * as path from 'path';
 import { ACTION_NAMES } from '../actions/names';
 import { didYouMean } from '../config/suggest';
