@@ -116,3 +116,35 @@ describe('Medium 3: a deploy role writes only the keys it owns, never a promoted
     ['writes built weights in parts (the twin)', { action: 's3:AbortMultipartUpload', resource: `${BUILT}/model-00001-of-00002.safetensors`, context: IN_ACCOUNT }, 'Allowed'],
   ])('shared bucket, dev build role %s', async (_label, call, expected) => check(codeBuildRole(sharedDev), call, expected));
 });
+
+describe("Medium 3: the bucket's own policy, when another environment's stack forgot ArtifactBucketShared", () => {
+  /** The artifact bucket's policy, with the bucket's ARN where the template says !GetAtt ArtifactBucket.Arn. */
+  const bucketPolicy = (rendered: typeof sharedDev) =>
+    JSON.parse(JSON.stringify(rendered.resources.ArtifactBucketPolicy!.Properties.PolicyDocument).split('ArtifactBucket.Arn').join(BUCKET));
+  // dev's stack made the bucket and says it is shared; prod's stack in the same account says it is not.
+  const sharedMaker = bucketPolicy(resolveTemplate(bootstrap, { ...BASE, ArtifactBucketShared: 'true', CreateArtifactBucket: 'true' }));
+  const forgetfulProd = principalOf(resolveTemplate(bootstrap, { ...BASE, Environment: 'prod' }), 'DeployRole');
+  // dev alone in its account made its bucket.
+  const ownMaker = bucketPolicy(resolveTemplate(bootstrap, { ...BASE, CreateArtifactBucket: 'true' }));
+  const SECURE = { ...IN_ACCOUNT, 'aws:SecureTransport': 'true' };
+
+  it.each(['s3:PutBucketPolicy', 's3:PutBucketVersioning', 's3:PutLifecycleConfiguration', 's3:PutEncryptionConfiguration', 's3:PutBucketPublicAccessBlock', 's3:DeleteBucket'])(
+    '%s: no deploy role configures a shared bucket, even one its own stack allows',
+    async (action) => {
+      await check(forgetfulProd, { action, resource: BUCKET, context: SECURE, resourcePolicy: sharedMaker }, 'ExplicitlyDenied');
+      await check(principalOf(aloneDev, 'DeployRole'), { action, resource: BUCKET, context: SECURE, resourcePolicy: sharedMaker }, 'ExplicitlyDenied');
+      // Another environment's role never configures a bucket that is not its environment's.
+      await check(forgetfulProd, { action, resource: BUCKET, context: SECURE, resourcePolicy: ownMaker }, 'ExplicitlyDenied');
+    },
+  );
+
+  it.each(['s3:PutLifecycleConfiguration', 's3:PutBucketVersioning', 's3:PutBucketPublicAccessBlock'])(
+    '%s: the only environment of an account still configures its own bucket (the twin)',
+    async (action) => check(principalOf(aloneDev, 'DeployRole'), { action, resource: BUCKET, context: SECURE, resourcePolicy: ownMaker }, 'Allowed'),
+  );
+
+  it('objects are still written and read through the shared bucket (the twin)', async () => {
+    await check(principalOf(sharedDev, 'DeployRole'), { ...object(`${BUCKET}/templates/${P}-qwen-chat-dev/0123.json`), context: SECURE, resourcePolicy: sharedMaker }, 'Allowed');
+    await check(principalOf(sharedProd, 'PromotionRole'), { ...object(`${PROMOTED}/model.safetensors`), context: SECURE, resourcePolicy: sharedMaker }, 'Allowed');
+  });
+});
