@@ -97,12 +97,18 @@ describe('Medium 3: a deploy role writes only the keys it owns, never a promoted
     ['an async answer, through the async request grant', object(`${BUCKET}/async/${P}/qwen-chat/output/x/input/0123.json`), 'not Allowed'],
     ['an async failure, through the async request grant', object(`${BUCKET}/async/${P}/qwen-chat/failure/x/input/0123.json`), 'not Allowed'],
     ['a provenance record', object(`${BUCKET}/model-deploy-provenance/${P}/sha256-${'cd'.repeat(32)}.json`), 'not Allowed'],
+    ["a key nested in prod's async answers, through the dev template grant (the bucket's * spans \"/\")", object(`${BUCKET}/async/${P}/qwen-chat/output/x/templates/${P}-qwen-chat-dev/0123.json`), 'not Allowed'],
     ['captured requests', object(`${BUCKET}/datacapture/${P}/qwen-chat-prod/AllTraffic/2026/12/06/09/x.jsonl`), 'not Allowed'],
   ];
   const twins: Case[] = [
     ['a build source', object(`${BUCKET}/${P}/qwen-chat/sources/0123456789abcdef.zip`), 'Allowed'],
     ["a dev stack's large template", object(`${BUCKET}/templates/${P}-qwen-chat-dev/0123.json`), 'Allowed'],
     ['a smoke-test request of a dev async endpoint', object(`${BUCKET}/async/${P}/qwen-chat/input/0123.json`), 'Allowed'],
+    // The denies name the project: deployments called like a protected folder still build and smoke-test.
+    ['a build source of a deployment called "datacapture"', object(`${BUCKET}/${P}/datacapture/sources/0123456789abcdef.zip`), 'Allowed'],
+    ['a build source of a deployment called "model-deploy-provenance"', object(`${BUCKET}/${P}/model-deploy-provenance/sources/0123456789abcdef.zip`), 'Allowed'],
+    ['a benchmark request of an async deployment called "templates"', object(`${BUCKET}/async/${P}/templates/input/benchmark/0001.json`), 'Allowed'],
+    ['a smoke-test request of an async deployment called "models"', object(`${BUCKET}/async/${P}/models/input/0123.json`), 'Allowed'],
     ['reading the promoted manifest (deploy checks the pinned versions)', { action: 's3:GetObjectVersion', resource: `${PROMOTED}/model-deploy-weights.tsv`, context: IN_ACCOUNT }, 'Allowed'],
   ];
   it.each([...attacks, ...twins])('shared bucket, dev deploy role: %s', async (_label, call, expected) => check(principalOf(sharedDev, 'DeployRole'), call, expected));
