@@ -28,6 +28,8 @@ export interface Call {
   context?: Record<string, string | string[]>;
   /** The resource's account when it is not the principal's (cross-account buckets, images). */
   resourceAccount?: string;
+  /** The resource's own policy (a bucket policy), evaluated beside the identity policies. */
+  resourcePolicy?: { Version?: string; Statement: unknown[] };
 }
 
 /** A role of a rendered template, with its managed and inline policies and its tags. */
@@ -67,6 +69,7 @@ export async function decide(principal: Principal, call: Call): Promise<Decision
       identityPolicies: [{ name: 'identity', policy: { Version: '2012-10-17', Statement: principal.policies as any } }],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      ...(call.resourcePolicy ? { resourcePolicy: call.resourcePolicy } : {}),
       permissionBoundaryPolicies: principal.boundary ? [{ name: 'boundary', policy: { Version: '2012-10-17', Statement: principal.boundary as any } }] : undefined,
       request: {
         action: call.action,
