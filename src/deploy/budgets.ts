@@ -22,6 +22,8 @@ const LOAD_GB_PER_SECOND = 0.2;
 const DOWNLOAD_MARGIN_SECONDS = 120;
 /** The engine after its weights are in memory: KV-cache allocation, CUDA-graph capture or compilation. */
 const WARM_UP_SECONDS = 240;
+/** Inferentia and Trainium compile the model for their cores at start unless compiled artifacts are given. */
+const NEURON_WARM_UP_SECONDS = 900;
 /** Without a size (no model.sizeGb, no parameters) the budgets stay at the former fixed defaults. */
 const UNKNOWN_SIZE_SECONDS = 600;
 
@@ -66,7 +68,8 @@ export function startupBudget(d: Deployment): Budget {
   const given = d.healthCheck.startupTimeoutSeconds;
   if (given !== undefined) return { seconds: given, from: 'healthCheck.startupTimeoutSeconds' };
   const gb = modelGb(d);
-  return derived(gb, WARM_UP_SECONDS + (gb ?? 0) / LOAD_GB_PER_SECOND, `loaded at ${LOAD_GB_PER_SECOND * 1000} MB/s + ${WARM_UP_SECONDS} s engine warm-up`);
+  const warmUp = /^(ml\.)?(inf|trn)\d/.test(d.instanceType) ? NEURON_WARM_UP_SECONDS : WARM_UP_SECONDS;
+  return derived(gb, warmUp + (gb ?? 0) / LOAD_GB_PER_SECOND, `loaded at ${LOAD_GB_PER_SECOND * 1000} MB/s + ${warmUp} s engine warm-up`);
 }
 
 /** The download and start-up budgets of a deployment whose weights load from `path`. */

@@ -50,6 +50,12 @@ describe('wait budgets from the deployment', () => {
     expect(Number(param(tiny, 'DownloadTimeoutSeconds'))).toBeGreaterThanOrEqual(60);
   });
 
+  it('gives Inferentia and Trainium time to compile the model at start', () => {
+    const gpu = deployment('sagemaker-realtime', '{ s3: "s3://weights/m/", sizeGb: 16 }');
+    const inf2 = { ...gpu, instanceType: 'ml.inf2.24xlarge' };
+    expect(Number(param(inf2, 'StartupTimeoutSeconds'))).toBeGreaterThan(Number(param(gpu, 'StartupTimeoutSeconds')) + 600);
+  });
+
   it('lets a value the spec sets win over the derived one', () => {
     const d = deployment('sagemaker-realtime', '{ s3: "s3://weights/llama-70b/", sizeGb: 140 }', '    healthCheck: { startupTimeoutSeconds: 300 }');
     expect(param(d, 'StartupTimeoutSeconds')).toBe('300');
