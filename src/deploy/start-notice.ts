@@ -5,7 +5,7 @@
 import type { Target } from '../config/select';
 import { ConsoleLink, linksMarkdown, logGroupLink, logGroupsLink, sageMakerEndpointLink, stackLink } from '../core/console-links';
 import type { Reporter } from '../core/log';
-import { deployTimeoutMinutes } from './budgets';
+import { budgetLine, deployTimeoutMinutes, healthBudget } from './budgets';
 import { modelData } from './render';
 
 export interface DeployStartRequest {
@@ -29,7 +29,9 @@ export function deployConsoleLinks(target: Target, region: string): ConsoleLink[
 /** Logs and summarises the links, and returns the minutes to wait for the stack (given, else derived). */
 export async function announceDeploy(target: Target, request: DeployStartRequest, reporter: Reporter): Promise<number> {
   const d = target.deployment;
-  const minutes = request.timeoutMinutes ?? deployTimeoutMinutes(d, modelData(d, request.modelDataUrl).mode);
+  const path = modelData(d, request.modelDataUrl).mode;
+  const minutes = request.timeoutMinutes ?? deployTimeoutMinutes(d, path);
+  const budgets = budgetLine(healthBudget(d, path));
   const why = request.timeoutMinutes !== undefined ? 'timeout-minutes' : "derived from the model's size and load path; set timeout-minutes to change it";
   const sections: string[] = [];
   for (const region of target.regions) {
@@ -37,7 +39,7 @@ export async function announceDeploy(target: Target, request: DeployStartRequest
     for (const l of links) reporter.info(`${l.label} (${region}): ${l.url}`);
     sections.push(`**${region}**\n\n${linksMarkdown(links)}\n`);
   }
-  reporter.info(`Waiting at most ${minutes} min for the stack (${why}).`);
-  await reporter.summary(`### deploy-endpoint: ${d.name} in the AWS console\n\n${sections.join('\n')}\nWaits at most ${minutes} min for the stack (${why}).\n`);
+  reporter.info(`Waiting at most ${minutes} min for the stack (${why}); ${budgets}.`);
+  await reporter.summary(`### deploy-endpoint: ${d.name} in the AWS console\n\n${sections.join('\n')}\nWaits at most ${minutes} min for the stack (${why}); ${budgets}.\n`);
   return minutes;
 }

@@ -28,6 +28,6 @@ describe('the start of a deploy', () => {
     expect(await announceDeploy(big, {}, memoryReporter())).toBeGreaterThan(derived);
     const reporter = memoryReporter();
     expect(await announceDeploy(target, { timeoutMinutes: 45 }, reporter)).toBe(45);
-    expect(reporter.allText()).toContain('Waiting at most 45 min for the stack (timeout-minutes)');
+    expect(reporter.allText()).toContain('Waiting at most 45 min for the stack (timeout-minutes); wait budgets: model download 272 s (derived from 15 GB');
   });
 });
