@@ -3,6 +3,7 @@ import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { resolveTarget } from '../config/select';
 import { buildImage, RegionBuild } from '../image/flow';
+import { codeBuildLink } from '../core/console-links';
 
 export const definition = {
   name: 'build-model',
@@ -57,7 +58,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   if (target.deployment.model.image) return; // a prebuilt image: nothing was built to report
   await ctx.reporter.summary(
     `### build-model: ${target.deployment.name}\n\n| region | image | built | seconds |\n|---|---|---|---|\n` +
-      results.map((r) => `| ${r.region} | \`${r.imageUri}\` | ${r.skipped ? 'no (unchanged)' : `yes (${r.buildId})`} | ${r.buildSeconds} |`).join('\n') +
+      results.map((r) => `| ${r.region} | \`${r.imageUri}\` | ${r.skipped ? 'no (unchanged)' : `yes ([${r.buildId}](${codeBuildLink(r.region, r.buildId).url}))`} | ${r.buildSeconds} |`).join('\n') +
       '\n',
   );
 }

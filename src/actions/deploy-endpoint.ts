@@ -6,6 +6,7 @@ import { resolveTarget, Target } from '../config/select';
 import { deployBillSection } from '../cost/bill-report';
 import { completedRegions, DEPLOY_MODES, deployEndpoint, failedRegion, RegionResult, RegionStatus, Timing } from '../deploy/flow';
 import { DeployError, errorMessage } from '../core/errors';
+import { announceDeploy } from '../deploy/start-notice';
 
 export const definition = {
   name: 'deploy-endpoint',
@@ -32,7 +33,12 @@ export const definition = {
         "promote-model's model-data-versions output (region → object key → S3 version): the deploy refuses, before changing anything, weights overwritten since they were promoted.",
     },
     'model-data-urls': { description: "Per-region weights, a JSON object region → S3 URL (promote-model's model-data-urls output); a region it names wins over model-data-url." },
-    'timeout-minutes': { description: 'How long to wait for the stack (SageMaker endpoints can take an hour).', type: 'integer', default: '60', min: 1, max: 720 },
+    'timeout-minutes': {
+      description: "How long to wait for the stack (default: derived from the model's size and where it loads from, with the rollout; the log says the figure).",
+      type: 'integer',
+      min: 1,
+      max: 720,
+    },
     'fail-on-empty-changeset': { description: 'Fail when there is nothing to change (default: succeed as a no-op).', type: 'boolean', default: 'false' },
     'skip-quota-check': { description: 'Do not check Service Quotas before deploying.', type: 'boolean', default: 'false' },
     'smoke-test': { description: 'Invoke the endpoint with the spec smokeTest payload after the deploy.', type: 'boolean', default: 'true' },
@@ -147,6 +153,7 @@ export function regionSummary(target: Target, r: RegionResult): string {
 
 export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
   const target = resolveTarget(inputs, ctx.workspace);
+  const timeoutMinutes = await announceDeploy(target, { modelDataUrl: inputs['model-data-url'], timeoutMinutes: inputs['timeout-minutes'] }, ctx.reporter);
   const results = await deployEndpoint(
     target,
     {
@@ -156,7 +163,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       imageUris: inputs['image-uris'],
       modelDataUrls: inputs['model-data-urls'],
       modelDataVersions: inputs['model-data-versions'],
-      timeoutMinutes: inputs['timeout-minutes'],
+      timeoutMinutes,
       failOnEmptyChangeSet: inputs['fail-on-empty-changeset'],
       skipQuotaCheck: inputs['skip-quota-check'],
       smokeTest: inputs['smoke-test'],

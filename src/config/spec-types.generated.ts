@@ -159,8 +159,10 @@ export interface DeploymentFields {
   /** SageMaker targets: an existing IAM role for the model to run as (default: a least-privilege role the stack creates). */
   executionRoleArn?: string;
   healthCheck?: {
-    startupTimeoutSeconds: number;
-    modelDownloadTimeoutSeconds: number;
+    /** Seconds the container may take to answer its health check once started (SageMaker ContainerStartupHealthCheckTimeoutInSeconds; with the download, the ECS/EC2 health grace). Default: derived from the model's size and where it loads from (docs/deploying.md). */
+    startupTimeoutSeconds?: number;
+    /** Seconds the model download may take (SageMaker ModelDataDownloadTimeoutInSeconds; with the start-up, the ECS/EC2 health grace). Default: derived from the model's size and where it loads from (docs/deploying.md). */
+    modelDownloadTimeoutSeconds?: number;
     /** Health path for ec2/ecs load balancers. */
     path: string;
   };

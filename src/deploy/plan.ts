@@ -17,6 +17,7 @@ export function planStack(d: Deployment, ctx: StackPlanContext): PlanPart {
   const summary = [
     `${d.name} (${ctx.region}): stack ${r.stackName} from ${r.templateFile}, ${resources} resources, endpoint ${r.endpointName}` +
       (r.terminationProtection ? ', termination protection on' : ''),
+    ...(r.budget ? [`${d.name} (${ctx.region}): ${r.budget}`] : []),
     ...(r.notes ?? []).map((n) => `${d.name} (${ctx.region}): note: ${n}`),
   ];
   return {

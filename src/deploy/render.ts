@@ -17,6 +17,7 @@ import type { Deployment } from '../config/types';
 import type { RenderStackInput, RenderedStack } from './types';
 import { loadTemplate } from './template-loader';
 import { imageForRegion, imageRegionHint } from '../config/image-region';
+import { budgetLine, healthBudget, HealthBudget, LoadPath } from './budgets';
 
 /** Placeholder values in an offline plan, naming the build-model output that replaces them. */
 export const IMAGE_PLACEHOLDER = '{{build-model.outputs.image-uri}}';
@@ -52,14 +53,15 @@ function s3Parts(uri: string): S3Location {
   return parseS3Location(uri) ?? { bucket: uri, key: '' };
 }
 
-function modelData(d: Deployment, input: RenderStackInput): { mode: 'tar.gz' | 'prefix' | 'none'; url: string } {
-  const url = input.modelDataUrl ?? d.model.s3 ?? (d.model.huggingface && !d.model.bakeIntoImage ? MODEL_DATA_PLACEHOLDER : undefined);
+/** Where the weights load from: the model-data URL given (build-model's output), else the spec's. */
+export function modelData(d: Deployment, modelDataUrl: string | undefined): { mode: LoadPath; url: string } {
+  const url = modelDataUrl ?? d.model.s3 ?? (d.model.huggingface && !d.model.bakeIntoImage ? MODEL_DATA_PLACEHOLDER : undefined);
   if (!url) return { mode: 'none', url: '' };
   if (url === MODEL_DATA_PLACEHOLDER) return { mode: 'prefix', url };
   if (url.endsWith('.tar.gz')) return { mode: 'tar.gz', url };
   if (url.endsWith('/')) return { mode: 'prefix', url };
   throw new DeployError(`model data ${url} is neither a .tar.gz archive nor a prefix ending in "/"`, {
-    location: input.modelDataUrl ? undefined : { file: d.source.file, line: d.source.line },
+    location: modelDataUrl ? undefined : { file: d.source.file, line: d.source.line },
     title: 'Invalid model location',
     hint: 'Point model.s3 at s3://bucket/path/model.tar.gz, or at s3://bucket/prefix/ (trailing slash) for uncompressed weights.',
   });
@@ -79,20 +81,21 @@ const ROLLOUT_TYPES = { 'all-at-once': 'ALL_AT_ONCE', canary: 'CANARY', linear: 
  * The stack's parameters and the plan's notes: what the stack creates, without the template. The
  * cost estimate prices these, so it never parses a template (renderStack adds the template).
  */
-export function stackParameters(input: RenderStackInput): { params: Params; notes: string[] } {
+export function stackParameters(input: RenderStackInput): { params: Params; notes: string[]; budget: HealthBudget } {
   const d = input.deployment;
   const account = input.account ?? input.environment?.account ?? ACCOUNT_PLACEHOLDER;
   const notes: string[] = [];
-  const data = modelData(d, input);
+  const data = modelData(d, input.modelDataUrl);
+  const budget = healthBudget(d, data.mode);
   const params: Params = {
     DeploymentName: d.name,
     EndpointName: input.names.endpoint,
     ...imageParams(d, input, account),
     ...modelParams(input, data),
-    ...targetParams(input, account, data.mode, notes),
+    ...targetParams(input, account, data.mode, budget, notes),
     ...serviceRoleParams(input, account),
   };
-  return { params, notes };
+  return { params, notes, budget };
 }
 
 /**
@@ -118,7 +121,7 @@ function serviceRoleParams(input: RenderStackInput, account: string): Params {
 export function renderStack(input: RenderStackInput): RenderedStack {
   const d = input.deployment;
   const { environmentName } = input;
-  const { params, notes } = stackParameters(input);
+  const { params, notes, budget } = stackParameters(input);
   const { file, template } = loadTemplate(d.target);
   editTemplate(d, template);
   const declared = template.Parameters as Record<string, unknown>;
@@ -136,6 +139,7 @@ export function renderStack(input: RenderStackInput): RenderedStack {
     terminationProtection: wantsTerminationProtection(environmentName, input.environment),
     endpointName: String(params.EndpointName),
     notes,
+    budget: budgetLine(budget),
   };
 }
 
@@ -179,14 +183,14 @@ function modelParams(input: RenderStackInput, data: ReturnType<typeof modelData>
 }
 
 /** The target's own parameters. */
-function targetParams(input: RenderStackInput, account: string, mode: string, notes: string[]): Params {
+function targetParams(input: RenderStackInput, account: string, mode: string, budget: HealthBudget, notes: string[]): Params {
   const d = input.deployment;
   const { region } = input;
   const params: Params = {};
-  if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') Object.assign(params, sagemakerParams(d, notes));
+  if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') Object.assign(params, sagemakerParams(d, budget, notes));
   if (d.target === 'sagemaker-realtime') Object.assign(params, realtimeParams(d, region, account));
   if (d.target === 'sagemaker-async') Object.assign(params, asyncParams(d, region, account));
-  if (d.target === 'ec2' || d.target === 'ecs') Object.assign(params, containerParams(d, input, mode, notes));
+  if (d.target === 'ec2' || d.target === 'ecs') Object.assign(params, containerParams(d, input, mode, budget, notes));
   return params;
 }
 
@@ -239,7 +243,7 @@ function resource(template: Json, logicalId: string): Json {
   return found;
 }
 
-function sagemakerParams(d: Deployment, notes: string[]): Params {
+function sagemakerParams(d: Deployment, budget: HealthBudget, notes: string[]): Params {
   const storage = hasInstanceStorage(d.instanceType);
   if (d.volumeSizeGb && storage) {
     notes.push(`volumeSizeGb ${d.volumeSizeGb} is ignored: ${d.instanceType} has local NVMe storage and SageMaker accepts no EBS volume size for it.`);
@@ -257,8 +261,8 @@ function sagemakerParams(d: Deployment, notes: string[]): Params {
   return {
     KmsKeyId: kmsKeyId ?? '',
     CreateKmsKey: d.security.createKmsKey && !kmsKeyId,
-    StartupTimeoutSeconds: d.healthCheck.startupTimeoutSeconds,
-    DownloadTimeoutSeconds: d.healthCheck.modelDownloadTimeoutSeconds,
+    StartupTimeoutSeconds: budget.startup.seconds,
+    DownloadTimeoutSeconds: budget.download.seconds,
     VolumeSizeGb: d.volumeSizeGb && !storage ? d.volumeSizeGb : 0,
     EncryptVolume: !storage,
     SubnetIds: d.security.vpc?.subnets ?? [],
@@ -370,7 +374,7 @@ export function fargateSize(instanceType: string): { cpu: number; memoryMiB: num
 type Vpc = NonNullable<Deployment['security']['vpc']>;
 interface Storage { modelGb: number; imageGb: number; neededGb: number }
 
-function containerParams(d: Deployment, input: RenderStackInput, mode: string, notes: string[]): Params {
+function containerParams(d: Deployment, input: RenderStackInput, mode: string, budget: HealthBudget, notes: string[]): Params {
   const where = { file: d.source.file, line: d.source.line };
   const vpc = d.security.vpc;
   if (!vpc?.vpcId || !d.security.certificateArn) {
@@ -391,8 +395,10 @@ function containerParams(d: Deployment, input: RenderStackInput, mode: string, n
   const storage = { modelGb, imageGb, neededGb: Math.ceil(2 * imageGb + (mode === 'tar.gz' ? 2 : 1) * modelGb + 20) };
   const params = loadBalancedParams(d, vpc, input, storage.neededGb);
   containerNotes(d, params, notes);
-  if (d.target === 'ec2') return { ...params, ...ec2Params(d, gpus !== undefined, input.environmentName) };
-  return ecsParams(d, vpc, params, gpus, storage, notes);
+  // The health grace covers the download and the start-up: the load balancer's checks count only after it.
+  const graceSeconds = budget.download.seconds + budget.startup.seconds;
+  if (d.target === 'ec2') return { ...params, ...ec2Params(d, gpus !== undefined, input.environmentName, graceSeconds) };
+  return ecsParams(d, vpc, params, gpus, storage, graceSeconds, notes);
 }
 
 /** The load balancer, the network, the API key and the scaling bounds ec2 and ecs share. */
@@ -431,7 +437,7 @@ function containerNotes(d: Deployment, params: Params, notes: string[]): void {
   }
 }
 
-function ec2Params(d: Deployment, onGpu: boolean, environmentName: string | undefined): Params {
+function ec2Params(d: Deployment, onGpu: boolean, environmentName: string | undefined, graceSeconds: number): Params {
   const env = Object.entries(containerEnvironment(d));
   for (const [k, v] of env) {
     if (/[\r\n]/.test(k + v) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
@@ -450,18 +456,18 @@ function ec2Params(d: Deployment, onGpu: boolean, environmentName: string | unde
       : '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id',
     EngineEnvironmentBase64: env.length ? Buffer.from(env.map(([k, v]) => `${k}=${v}\n`).join('')).toString('base64') : '',
     // Boot and pull (~5 min) come before the weight download and the engine start-up.
-    ReadyTimeoutSeconds: 300 + d.healthCheck.modelDownloadTimeoutSeconds + d.healthCheck.startupTimeoutSeconds,
+    ReadyTimeoutSeconds: 300 + graceSeconds,
     TargetRequestsPerInstance: d.autoscaling?.targetInvocationsPerInstance ?? 100,
   };
 }
 
 /** ECS on GPU instances, or on Fargate sized from the instance type. */
-function ecsParams(d: Deployment, vpc: Vpc, params: Params, gpus: number | undefined, storage: Storage, notes: string[]): Params {
+function ecsParams(d: Deployment, vpc: Vpc, params: Params, gpus: number | undefined, storage: Storage, graceSeconds: number, notes: string[]): Params {
   const ecs: Params = {
     ...params,
     Compute: gpus !== undefined ? 'gpu' : 'fargate',
     GpuCount: gpus ?? 0,
-    HealthCheckGraceSeconds: d.healthCheck.modelDownloadTimeoutSeconds + d.healthCheck.startupTimeoutSeconds,
+    HealthCheckGraceSeconds: graceSeconds,
     // Twice the tasks: a rolling deployment (and a key rotation) starts new GPU tasks before old ones stop.
     CapacityMax: 2 * (d.autoscaling?.max ?? d.instanceCount),
     ScalingMetric: 'requests',

@@ -33,4 +33,6 @@ export interface RenderedStack {
   endpointName: string;
   /** Spec settings adjusted or ignored for this target, worth a warning. */
   notes?: string[];
+  /** The download and start-up budgets and where each comes from (src/deploy/budgets.ts), for the plan and the log. */
+  budget?: string;
 }

@@ -12,6 +12,7 @@ import { parseS3Location, S3Location } from '../core/s3-location';
 import type { Deployment } from '../config/types';
 import { RUNNING_POLL_MAX_MS, stackPhysicalIds } from './running-state';
 import { elapsedText } from './events';
+import { startupBudget } from './budgets';
 import { InvokeEndpointCommand, InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { PutObjectCommand, HeadObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -31,7 +32,7 @@ export function adviceFor(reason: string | undefined, ctx: HintContext): { hint?
     return {
       location: where(['healthCheck', 'startupTimeoutSeconds']),
       hint:
-        `The container was not healthy within healthCheck.startupTimeoutSeconds (${d.healthCheck.startupTimeoutSeconds} s). Large models need longer to ` +
+        `The container was not healthy within its start-up budget (${startupBudget(d).seconds} s, ${startupBudget(d).from}). Large models need longer to ` +
         'download and load: raise healthCheck.startupTimeoutSeconds (up to 3600) and, for big weights, healthCheck.modelDownloadTimeoutSeconds. ' +
         'The container logs are in CloudWatch under /aws/sagemaker/Endpoints/<endpoint name>.',
     };

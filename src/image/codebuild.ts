@@ -8,6 +8,7 @@ import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloud
 import { awsClient, AwsContext } from '../core/aws';
 import { DeployError, errorMessage, explainAwsError, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
+import { codeBuildLink } from '../core/console-links';
 import { isThrottling, poll, PollOptions } from '../core/poll';
 
 export interface RunBuildOptions {
@@ -197,7 +198,7 @@ export async function runBuild(o: RunBuildOptions): Promise<BuildOutcome> {
   const codebuild = awsClient(CodeBuildClient, o.aws);
   const buildId = await startBuild(codebuild, o);
   const startedAt = Date.now();
-  o.reporter.info(`Started build ${buildId}`);
+  o.reporter.info(`Started build ${buildId}: ${codeBuildLink(o.aws.region, buildId).url}`);
   // The stream is named after the build's UUID (the part after the project name).
   const logs = awsClient(CloudWatchLogsClient, o.aws);
   const follower = new LogFollower(logs, o.logGroupName, buildId.slice(buildId.indexOf(':') + 1), (l) => o.reporter.info(l), o.tailLines ?? 30);

@@ -41,7 +41,8 @@ describe('loading the bundled example', () => {
     const chat = spec.deployments['qwen-chat'];
     expect(chat.regions).toEqual(['us-east-1']);
     expect(chat.tags).toEqual({ team: 'ml-platform', 'cost-center': '4711' });
-    expect(chat.healthCheck.startupTimeoutSeconds).toBe(600);
+    // No schema default: the deploy derives it from the model (src/deploy/budgets.ts).
+    expect(chat.healthCheck.startupTimeoutSeconds).toBeUndefined();
     expect(chat.build.computeType).toBe('BUILD_GENERAL1_LARGE');
     expect(chat.model.huggingface?.revision).toMatch(/^[0-9a-f]{40}$/);
     expect(chat.source).toEqual({ file: 'examples/model-deploy.yml', line: expect.any(Number) });

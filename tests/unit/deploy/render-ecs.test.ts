@@ -51,7 +51,8 @@ describe('ecs on a GPU instance type (the example code-assistant)', () => {
     expect(param(r, 'LoadBalancerScheme')).toBe('internet-facing');
     expect(param(r, 'AssignPublicIp')).toBe('false');
     expect(param(r, 'HealthCheckPath')).toBe('/health');
-    expect(param(r, 'HealthCheckGraceSeconds')).toBe('1200');
+    // The download and start-up budgets of its 15.2 GB from an S3 prefix (src/deploy/budgets.ts).
+    expect(param(r, 'HealthCheckGraceSeconds')).toBe('588');
     expect(param(r, 'CapacityMax')).toBe('2');
     expect(param(r, 'RootVolumeGb')).toBe('100');
     expect(r.notes).toEqual([]);
@@ -189,7 +190,8 @@ describe('ec2', () => {
     expect(r.templateFile).toBe('templates/stacks/ec2.yaml');
     expect(param(r, 'AmiId')).toBe('/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id');
     expect(param(r, 'Accelerated')).toBe('true');
-    expect(param(r, 'ReadyTimeoutSeconds')).toBe('1500');
+    // Boot and pull, then the download and start-up budgets of 15.2 GB from an S3 prefix.
+    expect(param(r, 'ReadyTimeoutSeconds')).toBe('888');
     const asg = res(r, 'AutoScalingGroup');
     expect(asg.CreationPolicy.ResourceSignal).toEqual({ Count: { Ref: 'InstanceCount' }, Timeout: { 'Fn::Sub': 'PT${ReadyTimeoutSeconds}S' } });
     expect(asg.UpdatePolicy).toEqual({ AutoScalingReplacingUpdate: { WillReplace: true } });

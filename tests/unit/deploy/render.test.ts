@@ -253,7 +253,8 @@ describe('planStack', () => {
     expect(JSON.parse(part.files[0].content).Resources.Endpoint.Type).toBe('AWS::SageMaker::Endpoint');
     expect(JSON.parse(part.files[1].content)).toEqual(expect.arrayContaining([{ ParameterKey: 'EndpointName', ParameterValue: 'acme-llm-qwen-chat-prod' }]));
     expect(part.summary[0]).toMatch(/^qwen-chat \(us-east-1\): stack acme-llm-qwen-chat-prod from templates\/stacks\/sagemaker-realtime\.yaml, \d+ resources, endpoint acme-llm-qwen-chat-prod, termination protection on$/);
-    expect(part.summary[1]).toMatch(/note: volumeSizeGb 64 is ignored/);
+    expect(part.summary[1]).toMatch(/wait budgets: model download \d+ s \(derived from 15 GB/);
+    expect(part.summary[2]).toMatch(/note: volumeSizeGb 64 is ignored/);
   });
 });
 
