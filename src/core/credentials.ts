@@ -59,11 +59,14 @@ function checkRoleArn(roleArn: string): void {
   if (!isRoleArn(roleArn)) throw new DeployError(`"${roleArn}" is not an IAM role ARN.`, { hint: 'Expected arn:aws:iam::123456789012:role/NAME.' });
 }
 
+/** How long before its expiry a session is renewed (the SDK's own margin), so no request carries a dying one. */
+export const RENEW_BEFORE_MS = 5 * 60_000;
+
 /** A provider that keeps a session until five minutes before it expires, so long deploys never use a dead one. */
-function refreshing(fetch: () => Promise<AwsCredentialIdentity>): AwsCredentialIdentityProvider {
+function refreshing(fetch: () => Promise<AwsCredentialIdentity>, now: () => number = Date.now): AwsCredentialIdentityProvider {
   let cached: AwsCredentialIdentity | undefined;
   return async () => {
-    if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
+    if (cached?.expiration && cached.expiration.getTime() - now() > RENEW_BEFORE_MS) return cached;
     cached = await fetch();
     return cached;
   };
@@ -109,6 +112,8 @@ export interface WebIdentityOptions {
   sessionName?: string;
   durationSeconds?: number;
   reporter?: Reporter;
+  /** The clock that decides when the session is renewed (tests: a fake one). */
+  now?: () => number;
 }
 
 /**
@@ -135,7 +140,7 @@ export function webIdentityRole(options: WebIdentityOptions): AwsCredentialIdent
     } catch (err) {
       throw explainWebIdentityError(err, options.roleArn, oidcAudience(options.region));
     }
-  });
+  }, options.now);
 }
 
 /** The job's OIDC token for `audience`, through @actions/core (loaded only here: see githubReporter in log.ts). */

@@ -35,15 +35,17 @@ import { checkPinnedWeights, parsePinnedVersions } from './pinned-weights';
 import { checkBeforeCreate } from '../fit/check';
 import { preflightChecks } from './preflight';
 import { deployWithCapacityFallback } from './capacity';
+import { credentialsForWait } from '../core/wait-credentials';
 
 export { DEPLOY_MODES } from './region';
 export type { DeployMode, DeployRequest, RegionResult, RegionStatus, Timing } from './region';
 export { TEMPLATE_BODY_LIMIT } from './template-upload';
 
 /** deploy-endpoint's one domain call: the target's stack in each of its regions, one after the other. */
-export async function deployEndpoint(target: Target, request: DeployRequest, run: RunContext): Promise<RegionResult[]> {
+export async function deployEndpoint(target: Target, asked: DeployRequest, run: RunContext): Promise<RegionResult[]> {
   const [firstRegion] = target.regions;
   if (!firstRegion) throw new DeployError(`Deployment ${target.deployment.name} has no region.`, { location: target.deployment.source });
+  const request = await withWaitCredentials(target, asked, run, firstRegion);
   const where = `${target.deployment.name}${target.environmentName ? ` in ${target.environmentName}` : ''}`;
   const perRegion = {
     images: parseRegionMap('image-uris', request.imageUris, target.regions, where),
@@ -74,6 +76,15 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
     }
   }
   return results;
+}
+
+/** Credentials that outlive the stack wait (#23.4): renewed under GitHub OIDC, else a warning when they can end first. */
+async function withWaitCredentials(target: Target, request: DeployRequest, run: RunContext, region: string): Promise<DeployRequest> {
+  if (request.credentials || request.mode === 'create-only' || request.mode === 'destroy-preview') return request;
+  const credentials = await credentialsForWait({
+    region, roleArn: target.environment?.roleArn, waitMinutes: request.timeoutMinutes, reporter: run.reporter, env: run.env, now: request.pollOverrides?.now,
+  });
+  return credentials ? { ...request, credentials } : request;
 }
 
 /** The regions a failed deploy finished before the one that failed, kept with the error it threw. */

@@ -89,6 +89,15 @@ export const FAULTS: Fault[] = [
     name: 'credentials expire mid-wait', kind: 'sagemaker', initialStatus: 'UPDATE_COMPLETE',
     failing: [{ command: 'DescribeEndpoint', times: 1000, error: expiredToken }], expect: { reason: /expired/, hint: /role-duration-seconds/ }, budgetMs: 3 * MIN,
   },
+  {
+    name: 'OIDC session expires mid-wait (50 min update, 20 min sessions): renewed with a new token, green', kind: 'sagemaker', initialStatus: 'UPDATE_COMPLETE',
+    oidc: { sessionMinutes: 20 }, stack: [[0, 'UPDATE_IN_PROGRESS'], [50 * MIN, 'UPDATE_COMPLETE']], expect: { ok: true }, budgetMs: 52 * MIN,
+  },
+  {
+    name: 'OIDC session renewal refused mid-wait: red with the reason', kind: 'sagemaker', initialStatus: 'UPDATE_COMPLETE',
+    oidc: { sessionMinutes: 20, renewalFailsFrom: 2 }, stack: [[0, 'UPDATE_IN_PROGRESS'], [50 * MIN, 'UPDATE_COMPLETE']],
+    expect: { reason: /Could not renew the AWS session of arn:aws:iam::111111111111:role\/model-deploy-dev while waiting: .*Not authorized/, hint: /trust policy/ }, budgetMs: 20 * MIN,
+  },
   // ---- fatal start-up logs: red within a look or two of the line, not at the health-check timeout -------
   ...(
     [
