@@ -176,14 +176,15 @@ export function explainWebIdentityError(err: unknown, roleArn: string, audience:
   const name = errorName(err);
   const message = errorMessage(err);
   if (name === 'AccessDenied' || name === 'InvalidIdentityToken') {
-    const env = /model-deploy-promotion-source-([\w.-]+)$/.exec(roleArn)?.[1];
+    const source = /model-deploy-promotion-source-([\w.-]+)$/.exec(roleArn);
     return new DeployError(`Could not assume ${roleArn} with this job's OIDC token: ${message}`, {
       cause: err,
       title: 'Web identity denied',
       hint:
         `The trust policy of ${roleArn} must list this job's OIDC subject (token.actions.githubusercontent.com:sub, ` +
-        `repo:OWNER/REPO:environment:TARGET, or the OWNER@ID/REPO@ID form when the bootstrap was given the ids) and the audience ${audience} (:aud). ` +
-        `For the bootstrap's read-only role: add the target environment to PromotionEnvironments of the ${env ?? 'source'} account's bootstrap stack, and run the job in that GitHub environment.`,
+        `repo:OWNER/REPO:environment:TARGET, or the OWNER@ID/REPO@ID form when the bootstrap was given the ids) and the audience ${audience} (:aud).` +
+        // Only the promotion source role is trusted by other environments' jobs.
+        (source ? ` For the bootstrap's read-only role: add the target environment to PromotionEnvironments of the ${source[1]} account's bootstrap stack, and run the job in that GitHub environment.` : ''),
     });
   }
   return new DeployError(`Could not assume ${roleArn} with this job's OIDC token: ${name}: ${message}`, { cause: err });

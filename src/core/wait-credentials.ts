@@ -62,11 +62,12 @@ function renewing(session: AwsCredentialIdentityProvider, roleArn: string): AwsC
     try {
       return await session(props);
     } catch (err) {
-      const hint = err instanceof DeployError ? err.hint : undefined;
+      const hint = (err instanceof DeployError ? err.hint : undefined) ?? "Check that the job still has `permissions: id-token: write` and that the role's trust policy still accepts this job's OIDC subject.";
+      // Without a session nothing can be cancelled: what was started goes on in AWS, unwatched.
       throw new DeployError(`Could not renew the AWS session of ${roleArn} while waiting: ${errorMessage(err)}`, {
         cause: err,
         title: 'AWS credentials not renewed',
-        hint: hint ?? "Check that the job still has `permissions: id-token: write` and that the role's trust policy still accepts this job's OIDC subject.",
+        hint: `${hint} What this step had started (a stack update, a build) goes on in AWS unwatched and could not be cancelled: check its state in the console before running again.`,
       });
     }
   };

@@ -20,11 +20,14 @@ test('a 50-minute wait on 20-minute sessions takes a new token and a new session
   expect(out.text).not.toMatch(/secret-\d|session-\d|oidc-token-\d/);
 });
 
-test('a refused renewal ends the deploy red before its session expires, the update cancelled', async () => {
+test('a refused renewal ends the deploy red before its session expires, saying the update goes on unwatched', async () => {
   const out = await runFault(refused);
   expect(out.ok).toBe(false);
   expect(out.sessions).toBe(2);
   // Renewed five minutes before the session ends: the failure comes then, not at the deploy's deadline.
   expect(out.elapsedMs).toBeLessThan(20 * 60000);
   expect(out.summary).toMatch(/AWS credentials not renewed/);
+  expect(out.summary).toMatch(/goes on in AWS unwatched and could not be cancelled/);
+  // The deploy role is not the promotion source: no PromotionEnvironments advice.
+  expect(out.summary).not.toMatch(/PromotionEnvironments/);
 });
