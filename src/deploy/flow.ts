@@ -36,6 +36,7 @@ import { checkBeforeCreate } from '../fit/check';
 import { preflightChecks } from './preflight';
 import { deployWithCapacityFallback } from './capacity';
 import { credentialsForWait } from '../core/wait-credentials';
+import { resumeRegion } from './resume';
 
 export { DEPLOY_MODES } from './region';
 export type { DeployMode, DeployRequest, RegionResult, RegionStatus, Timing } from './region';
@@ -52,15 +53,17 @@ export async function deployEndpoint(target: Target, asked: DeployRequest, run: 
     weights: parseRegionMap('model-data-urls', request.modelDataUrls, target.regions, where),
     pinned: parsePinnedVersions(request.modelDataVersions, target.regions),
   };
+  // Modes that make a change set; destroy and resume change no resource of the deployment.
+  const changes = request.mode !== 'destroy' && request.mode !== 'destroy-preview' && request.mode !== 'resume';
   // Before any AWS call: a model that cannot start on its instance type is refused (#22).
-  if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') await checkBeforeCreate(target.spec, target.deployment, run.reporter);
+  if (changes) await checkBeforeCreate(target.spec, target.deployment, run.reporter);
   const account = await resolveAccount(target, request, firstRegion);
   const inputsOf = (region: string) => ({ region, imageUri: perRegion.images[region] ?? request.imageUri, modelDataUrl: perRegion.weights[region] ?? request.modelDataUrl });
-  if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') await preflightChecks({ deployment: target.deployment, account, regions: target.regions.map(inputsOf), reporter: run.reporter, credentials: request.credentials });
+  if (changes) await preflightChecks({ deployment: target.deployment, account, regions: target.regions.map(inputsOf), reporter: run.reporter, credentials: request.credentials });
   const results: RegionResult[] = [];
   for (const region of target.regions) {
     const inputs = inputsOf(region);
-    if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') {
+    if (changes) {
       const checked = await checkPinnedWeights({ region, account, modelDataUrl: inputs.modelDataUrl, pinned: perRegion.pinned[region], credentials: request.credentials });
       if (checked > 0) run.reporter.info(`${region}: the ${checked} promoted weight object(s) are the versions promote-model copied.`);
     }
@@ -130,6 +133,7 @@ async function deployRegion(ctx: RegionContext): Promise<RegionResult> {
   const base = emptyResult(ctx);
   if (request.mode === 'destroy') return destroyRegion(ctx, base);
   if (request.mode === 'destroy-preview') return previewDestroyRegion(ctx, base);
+  if (request.mode === 'resume') return resumeRegion(ctx, base);
   const name = resolveChangeSetName(ctx);
   const plan = await timed(ctx, 'stack state', async () => assessStack(await describeStack(ctx.cfn, base.stackName), base.stackName, region));
   const prepared = request.mode === 'execute-only' ? await prepareExisting(ctx, base, name, plan) : await prepareNew(ctx, base, name, plan);

@@ -68,6 +68,10 @@ export interface Fault {
    * `renewalFailsFrom`-th exchange on STS refuses the token.
    */
   oidc?: { sessionMinutes: number; renewalFailsFrom?: number };
+  /** false: the deploy returns once the change set executes (no-wait mode). */
+  wait?: false;
+  /** resume: the operation (the `stack` timeline) was started before the run, by a deploy that did not wait. */
+  mode?: 'resume';
   /** Expected end: success, or a failure whose message, hint and summary name the reason. */
   expect: { ok: true } | { reason: RegExp; hint?: RegExp };
   /** Most fake-clock time the case may take; default the deploy deadline plus one poll (5 s). */
@@ -141,6 +145,11 @@ export async function runFault(f: Fault): Promise<Outcome> {
   let created = false;
   const since = () => (executedAt === undefined ? -1 : clockMs - executedAt);
   const isNew = !f.initialStatus;
+  if (f.mode === 'resume' && f.initialStatus) {
+    // Started by an earlier job: its events carry that job's token.
+    executedAt = clockMs;
+    token = 'md-deploy-41-1-us-east-1-0123456789ab';
+  }
 
   // GitHub OIDC: a token endpoint handing out a new token each time, STS exchanging it for a session.
   const oidc = f.oidc ? await oidcEndpoint() : undefined;
@@ -249,7 +258,7 @@ export async function runFault(f: Fault): Promise<Outcome> {
     const results = await deployEndpoint(
       t,
       {
-        mode: 'create-and-execute', timeoutMinutes: f.timeoutMinutes ?? 60, failOnEmptyChangeSet: false, skipQuotaCheck: true, smokeTest: true,
+        mode: f.mode ?? 'create-and-execute', wait: f.wait, timeoutMinutes: f.timeoutMinutes ?? 60, failOnEmptyChangeSet: false, skipQuotaCheck: true, smokeTest: true,
         render, imageUri: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/x:md-abcdef0`, modelDataUrl: `s3://model-deploy-${ACCOUNT}-us-east-1/models/x/`,
         pollOverrides: clock, fetchImpl, describeCertificate: async () => ({ DomainName: '*.example.com' }),
       },
