@@ -83,7 +83,7 @@ export async function deployEndpoint(target: Target, asked: DeployRequest, run: 
 
 /** Credentials that outlive the stack wait (#23.4): renewed under GitHub OIDC, else a warning when they can end first. */
 async function withWaitCredentials(target: Target, request: DeployRequest, run: RunContext, region: string): Promise<DeployRequest> {
-  if (request.credentials || request.mode === 'create-only' || request.mode === 'destroy-preview') return request;
+  if (request.credentials || request.wait === false || request.mode === 'create-only' || request.mode === 'destroy-preview') return request;
   const credentials = await credentialsForWait({
     region, roleArn: target.environment?.roleArn, waitMinutes: request.timeoutMinutes, reporter: run.reporter, env: run.env, now: request.pollOverrides?.now,
   });
