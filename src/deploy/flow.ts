@@ -46,17 +46,17 @@ export { TEMPLATE_BODY_LIMIT } from './template-upload';
 export async function deployEndpoint(target: Target, asked: DeployRequest, run: RunContext): Promise<RegionResult[]> {
   const [firstRegion] = target.regions;
   if (!firstRegion) throw new DeployError(`Deployment ${target.deployment.name} has no region.`, { location: target.deployment.source });
-  const request = await withWaitCredentials(target, asked, run, firstRegion);
   const where = `${target.deployment.name}${target.environmentName ? ` in ${target.environmentName}` : ''}`;
   const perRegion = {
-    images: parseRegionMap('image-uris', request.imageUris, target.regions, where),
-    weights: parseRegionMap('model-data-urls', request.modelDataUrls, target.regions, where),
-    pinned: parsePinnedVersions(request.modelDataVersions, target.regions),
+    images: parseRegionMap('image-uris', asked.imageUris, target.regions, where),
+    weights: parseRegionMap('model-data-urls', asked.modelDataUrls, target.regions, where),
+    pinned: parsePinnedVersions(asked.modelDataVersions, target.regions),
   };
   // Modes that make a change set; destroy and resume change no resource of the deployment.
-  const changes = request.mode !== 'destroy' && request.mode !== 'destroy-preview' && request.mode !== 'resume';
+  const changes = asked.mode !== 'destroy' && asked.mode !== 'destroy-preview' && asked.mode !== 'resume';
   // Before any AWS call: a model that cannot start on its instance type is refused (#22).
   if (changes) await checkBeforeCreate(target.spec, target.deployment, run.reporter);
+  const request = await withWaitCredentials(target, asked, run, firstRegion);
   const account = await resolveAccount(target, request, firstRegion);
   const inputsOf = (region: string) => ({ region, imageUri: perRegion.images[region] ?? request.imageUri, modelDataUrl: perRegion.weights[region] ?? request.modelDataUrl });
   if (changes) await preflightChecks({ deployment: target.deployment, account, regions: target.regions.map(inputsOf), reporter: run.reporter, credentials: request.credentials });
