@@ -15,7 +15,8 @@ export const definition = {
   inputs: {
     ...COMMON_INPUTS,
     mode: {
-      description: 'create-and-execute, create-only (show the change set, e.g. on a PR), execute-only (a change set made before), destroy, or destroy-preview (read-only: what destroy would delete and keep).',
+      description:
+        'create-and-execute, create-only (show the change set, e.g. on a PR), execute-only (a change set made before), resume (follow a stack operation a deploy with wait: false left running, with the same waits and checks), destroy, or destroy-preview (read-only: what destroy would delete and keep).',
       type: 'choice',
       choices: DEPLOY_MODES,
       default: 'create-and-execute',
@@ -38,6 +39,12 @@ export const definition = {
       type: 'integer',
       min: 1,
       max: 720,
+    },
+    wait: {
+      description:
+        'false: return once the change set is executing (no runner time spent waiting); the outputs name the stack, change set and region, and a later step with mode: resume waits and checks the endpoint. create-and-execute and execute-only.',
+      type: 'boolean',
+      default: 'true',
     },
     'fail-on-empty-changeset': { description: 'Fail when there is nothing to change (default: succeed as a no-op).', type: 'boolean', default: 'false' },
     'skip-quota-check': { description: 'Do not check Service Quotas before deploying.', type: 'boolean', default: 'false' },
@@ -68,6 +75,7 @@ export const definition = {
   outputs: {
     'stack-name': { description: 'CloudFormation stack name.' },
     'stack-id': { description: 'CloudFormation stack id.' },
+    region: { description: 'The region of stack-name and change-set-id (the first, with several regions).' },
     'endpoint-name': { description: 'SageMaker endpoint name, or the service name for ec2/ecs.' },
     'endpoint-arn': { description: 'ARN of the endpoint.' },
     'endpoint-url': { description: 'URL clients call.' },
@@ -89,6 +97,7 @@ function elapsed(ms: number): string {
 
 const STATUS_TEXT: Record<RegionStatus, string> = {
   deployed: '✅ deployed',
+  executing: '⏩ executing (wait: false): follow it with mode: resume',
   'no-changes': '✅ no changes',
   'change-set-created': '📝 change set created (not executed)',
   destroyed: '🗑️ destroyed',
@@ -152,6 +161,12 @@ export function regionSummary(target: Target, r: RegionResult): string {
 }
 
 export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {
+  if (!inputs.wait && inputs.mode !== 'create-and-execute' && inputs.mode !== 'execute-only') {
+    throw new DeployError(`input \`wait\` is false, and mode is ${inputs.mode}: only create-and-execute and execute-only can return before the stack is done`, {
+      title: 'Invalid input',
+      hint: 'Remove `wait: false`, or use it with mode create-and-execute or execute-only (then mode: resume waits later).',
+    });
+  }
   const target = resolveTarget(inputs, ctx.workspace);
   const timeoutMinutes = await announceDeploy(target, { modelDataUrl: inputs['model-data-url'], timeoutMinutes: inputs['timeout-minutes'] }, ctx.reporter);
   const results = await deployEndpoint(
@@ -164,6 +179,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       modelDataUrls: inputs['model-data-urls'],
       modelDataVersions: inputs['model-data-versions'],
       timeoutMinutes,
+      wait: inputs.wait,
       failOnEmptyChangeSet: inputs['fail-on-empty-changeset'],
       skipQuotaCheck: inputs['skip-quota-check'],
       smokeTest: inputs['smoke-test'],
@@ -189,6 +205,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   const set = (name: keyof typeof definition.outputs, value: string | undefined) => ctx.reporter.setOutput(name, value ?? '');
   set('stack-name', first.stackName);
   set('stack-id', first.stackId);
+  set('region', first.region);
   set('endpoint-name', first.endpointName);
   set('endpoint-arn', first.endpointArn);
   set('endpoint-url', first.endpointUrl);
@@ -198,7 +215,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   const byRegion = Object.fromEntries(results.map((r) => [r.region, { stackId: r.stackId, endpointName: r.endpointName, endpointUrl: r.endpointUrl, outputs: r.outputs }]));
   set('outputs', JSON.stringify(results.length === 1 ? first.outputs : { ...first.outputs, byRegion }));
   set('stopwatch', JSON.stringify(results.length === 1 ? first.timings : Object.fromEntries(results.map((r) => [r.region, r.timings]))));
-  if (!inputs.benchmark || inputs.mode === 'destroy' || inputs.mode === 'destroy-preview' || inputs.mode === 'create-only') return;
+  if (!inputs.benchmark || !inputs.wait || inputs.mode === 'destroy' || inputs.mode === 'destroy-preview' || inputs.mode === 'create-only') return;
   const measured = await benchmarkAfterDeploy(target, { deployed: results, workspace: ctx.workspace, resultsDir: inputs['benchmark-results'], imageUri: inputs['image-uri'] }, ctx);
   for (const m of measured) await ctx.reporter.summary(m.markdown);
   set('benchmark-json', JSON.stringify(measured.length === 1 ? measured[0]?.json : Object.fromEntries(measured.map((m) => [m.region, m.json]))));

@@ -59,11 +59,14 @@ function checkRoleArn(roleArn: string): void {
   if (!isRoleArn(roleArn)) throw new DeployError(`"${roleArn}" is not an IAM role ARN.`, { hint: 'Expected arn:aws:iam::123456789012:role/NAME.' });
 }
 
+/** How long before its expiry a session is renewed (the SDK's own margin), so no request carries a dying one. */
+export const RENEW_BEFORE_MS = 5 * 60_000;
+
 /** A provider that keeps a session until five minutes before it expires, so long deploys never use a dead one. */
-function refreshing(fetch: () => Promise<AwsCredentialIdentity>): AwsCredentialIdentityProvider {
+function refreshing(fetch: () => Promise<AwsCredentialIdentity>, now: () => number = Date.now): AwsCredentialIdentityProvider {
   let cached: AwsCredentialIdentity | undefined;
   return async () => {
-    if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
+    if (cached?.expiration && cached.expiration.getTime() - now() > RENEW_BEFORE_MS) return cached;
     cached = await fetch();
     return cached;
   };
@@ -109,6 +112,8 @@ export interface WebIdentityOptions {
   sessionName?: string;
   durationSeconds?: number;
   reporter?: Reporter;
+  /** The clock that decides when the session is renewed (tests: a fake one). */
+  now?: () => number;
 }
 
 /**
@@ -135,7 +140,7 @@ export function webIdentityRole(options: WebIdentityOptions): AwsCredentialIdent
     } catch (err) {
       throw explainWebIdentityError(err, options.roleArn, oidcAudience(options.region));
     }
-  });
+  }, options.now);
 }
 
 /** The job's OIDC token for `audience`, through @actions/core (loaded only here: see githubReporter in log.ts). */
@@ -171,14 +176,15 @@ export function explainWebIdentityError(err: unknown, roleArn: string, audience:
   const name = errorName(err);
   const message = errorMessage(err);
   if (name === 'AccessDenied' || name === 'InvalidIdentityToken') {
-    const env = /model-deploy-promotion-source-([\w.-]+)$/.exec(roleArn)?.[1];
+    const source = /model-deploy-promotion-source-([\w.-]+)$/.exec(roleArn);
     return new DeployError(`Could not assume ${roleArn} with this job's OIDC token: ${message}`, {
       cause: err,
       title: 'Web identity denied',
       hint:
         `The trust policy of ${roleArn} must list this job's OIDC subject (token.actions.githubusercontent.com:sub, ` +
-        `repo:OWNER/REPO:environment:TARGET, or the OWNER@ID/REPO@ID form when the bootstrap was given the ids) and the audience ${audience} (:aud). ` +
-        `For the bootstrap's read-only role: add the target environment to PromotionEnvironments of the ${env ?? 'source'} account's bootstrap stack, and run the job in that GitHub environment.`,
+        `repo:OWNER/REPO:environment:TARGET, or the OWNER@ID/REPO@ID form when the bootstrap was given the ids) and the audience ${audience} (:aud).` +
+        // Only the promotion source role is trusted by other environments' jobs.
+        (source ? ` For the bootstrap's read-only role: add the target environment to PromotionEnvironments of the ${source[1]} account's bootstrap stack, and run the job in that GitHub environment.` : ''),
     });
   }
   return new DeployError(`Could not assume ${roleArn} with this job's OIDC token: ${name}: ${message}`, { cause: err });

@@ -43,22 +43,50 @@ function githubEnvironment({ target, region }: RegionContext): string {
 }
 
 export async function executeAndVerify(ctx: RegionContext, base: RegionResult, cs: ChangeSetDescription, type: 'CREATE' | 'UPDATE', protection: boolean): Promise<RegionResult> {
-  const { target, request, run } = ctx;
-  const d = target.deployment;
+  const { request, run, cfn, region } = ctx;
   // Before the endpoint exists: its results must never pile up without the lifecycle rule.
   await reconcileOwned(ctx);
+  const token = clientToken(run.env, region, 'deploy', cs.id);
+  const stackId = cs.stackId ?? base.stackName;
+  const execute = async () => {
+    try {
+      await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: cs.id, StackName: base.stackName, ClientRequestToken: token }));
+    } catch (err) {
+      throw explainAwsError(err, `Executing change set ${cs.name}`);
+    }
+  };
+  // No-wait mode (#23.7): the operation goes on; mode resume follows it and applies the same checks.
+  if (request.wait === false) {
+    await execute();
+    run.reporter.info(`Executing ${cs.name} on ${base.stackName} (${region}); not waiting (wait: false): follow it with mode: resume.`);
+    return { ...base, status: 'executing', stackId, changeSetId: cs.id };
+  }
+  return followAndVerify(ctx, base, { stackId, token, type, label: cs.name }, protection, async () => {
+    await execute();
+    run.reporter.info(`Executing ${cs.name} on ${base.stackName} (${region}); events follow.`);
+  });
+}
+
+/**
+ * A stack operation to follow (started by `start`, or already running: mode resume): its GitHub deployment,
+ * its events to the end, then what runs.
+ */
+export async function followAndVerify(ctx: RegionContext, base: RegionResult, op: StackOperation, protection: boolean, start?: () => Promise<void>): Promise<RegionResult> {
+  const { target, request, run } = ctx;
+  const d = target.deployment;
   const github = await startGitHubDeployment({
     token: request.githubToken,
     env: run.env,
     environment: githubEnvironment(ctx),
-    description: `${d.name} to ${ctx.region} (${cs.name})`,
+    description: `${d.name} to ${ctx.region} (${op.label})`,
     production: isProduction(target.environmentName),
     reporter: run.reporter,
   });
   try {
-    const stackId = await executeAndWatch(ctx, base.stackName, cs, type);
+    await start?.();
+    const stackId = await watchOperation(ctx, base.stackName, op);
     const result = await verifyDeployed(ctx, base, stackId, protection);
-    await github?.update('success', { environmentUrl: result.endpointUrl, description: `${d.name} deployed (${cs.name})` });
+    await github?.update('success', { environmentUrl: result.endpointUrl, description: `${d.name} deployed (${op.label})` });
     return result;
   } catch (err) {
     await github?.update('failure', { description: errorMessage(err).split('\n')[0] });
@@ -66,18 +94,20 @@ export async function executeAndVerify(ctx: RegionContext, base: RegionResult, c
   }
 }
 
-/** Executes the change set and follows its events to the end; returns the stack id. */
-async function executeAndWatch(ctx: RegionContext, stackName: string, cs: ChangeSetDescription, type: 'CREATE' | 'UPDATE'): Promise<string> {
+/** One stack operation: the stack, the ClientRequestToken its events carry (absent: every event), create or update. */
+export interface StackOperation {
+  stackId: string;
+  token?: string;
+  type: 'CREATE' | 'UPDATE';
+  /** For messages: the change set name, or "resume". */
+  label: string;
+}
+
+/** Follows the operation's events to the end (start-up logs alongside); returns the stack id. */
+async function watchOperation(ctx: RegionContext, stackName: string, op: StackOperation): Promise<string> {
   const { request, run, cfn, region } = ctx;
   const { reporter, signal } = run;
-  const token = clientToken(run.env, region, 'deploy', cs.id);
-  try {
-    await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: cs.id, StackName: stackName, ClientRequestToken: token }));
-  } catch (err) {
-    throw explainAwsError(err, `Executing change set ${cs.name}`);
-  }
-  reporter.info(`Executing ${cs.name} on ${stackName} (${region}); events follow.`);
-  const stackId = cs.stackId ?? stackName;
+  const { stackId, token, type } = op;
   let watched: Watched;
   const logWatch = startupLogWatch(ctx, stackId);
   let finding: FatalFinding | undefined;

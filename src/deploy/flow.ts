@@ -35,30 +35,35 @@ import { checkPinnedWeights, parsePinnedVersions } from './pinned-weights';
 import { checkBeforeCreate } from '../fit/check';
 import { preflightChecks } from './preflight';
 import { deployWithCapacityFallback } from './capacity';
+import { credentialsForWait } from '../core/wait-credentials';
+import { resumeRegion } from './resume';
 
 export { DEPLOY_MODES } from './region';
 export type { DeployMode, DeployRequest, RegionResult, RegionStatus, Timing } from './region';
 export { TEMPLATE_BODY_LIMIT } from './template-upload';
 
 /** deploy-endpoint's one domain call: the target's stack in each of its regions, one after the other. */
-export async function deployEndpoint(target: Target, request: DeployRequest, run: RunContext): Promise<RegionResult[]> {
+export async function deployEndpoint(target: Target, asked: DeployRequest, run: RunContext): Promise<RegionResult[]> {
   const [firstRegion] = target.regions;
   if (!firstRegion) throw new DeployError(`Deployment ${target.deployment.name} has no region.`, { location: target.deployment.source });
   const where = `${target.deployment.name}${target.environmentName ? ` in ${target.environmentName}` : ''}`;
   const perRegion = {
-    images: parseRegionMap('image-uris', request.imageUris, target.regions, where),
-    weights: parseRegionMap('model-data-urls', request.modelDataUrls, target.regions, where),
-    pinned: parsePinnedVersions(request.modelDataVersions, target.regions),
+    images: parseRegionMap('image-uris', asked.imageUris, target.regions, where),
+    weights: parseRegionMap('model-data-urls', asked.modelDataUrls, target.regions, where),
+    pinned: parsePinnedVersions(asked.modelDataVersions, target.regions),
   };
+  // Modes that make a change set; destroy and resume change no resource of the deployment.
+  const changes = asked.mode !== 'destroy' && asked.mode !== 'destroy-preview' && asked.mode !== 'resume';
   // Before any AWS call: a model that cannot start on its instance type is refused (#22).
-  if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') await checkBeforeCreate(target.spec, target.deployment, run.reporter);
+  if (changes) await checkBeforeCreate(target.spec, target.deployment, run.reporter);
+  const request = await withWaitCredentials(target, asked, run, firstRegion);
   const account = await resolveAccount(target, request, firstRegion);
   const inputsOf = (region: string) => ({ region, imageUri: perRegion.images[region] ?? request.imageUri, modelDataUrl: perRegion.weights[region] ?? request.modelDataUrl });
-  if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') await preflightChecks({ deployment: target.deployment, account, regions: target.regions.map(inputsOf), reporter: run.reporter, credentials: request.credentials });
+  if (changes) await preflightChecks({ deployment: target.deployment, account, regions: target.regions.map(inputsOf), reporter: run.reporter, credentials: request.credentials });
   const results: RegionResult[] = [];
   for (const region of target.regions) {
     const inputs = inputsOf(region);
-    if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') {
+    if (changes) {
       const checked = await checkPinnedWeights({ region, account, modelDataUrl: inputs.modelDataUrl, pinned: perRegion.pinned[region], credentials: request.credentials });
       if (checked > 0) run.reporter.info(`${region}: the ${checked} promoted weight object(s) are the versions promote-model copied.`);
     }
@@ -74,6 +79,15 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
     }
   }
   return results;
+}
+
+/** Credentials that outlive the stack wait (#23.4): renewed under GitHub OIDC, else a warning when they can end first. */
+async function withWaitCredentials(target: Target, request: DeployRequest, run: RunContext, region: string): Promise<DeployRequest> {
+  if (request.credentials || request.wait === false || request.mode === 'create-only' || request.mode === 'destroy-preview') return request;
+  const credentials = await credentialsForWait({
+    region, roleArn: target.environment?.roleArn, waitMinutes: request.timeoutMinutes, reporter: run.reporter, env: run.env, now: request.pollOverrides?.now,
+  });
+  return credentials ? { ...request, credentials } : request;
 }
 
 /** The regions a failed deploy finished before the one that failed, kept with the error it threw. */
@@ -119,6 +133,7 @@ async function deployRegion(ctx: RegionContext): Promise<RegionResult> {
   const base = emptyResult(ctx);
   if (request.mode === 'destroy') return destroyRegion(ctx, base);
   if (request.mode === 'destroy-preview') return previewDestroyRegion(ctx, base);
+  if (request.mode === 'resume') return resumeRegion(ctx, base);
   const name = resolveChangeSetName(ctx);
   const plan = await timed(ctx, 'stack state', async () => assessStack(await describeStack(ctx.cfn, base.stackName), base.stackName, region));
   const prepared = request.mode === 'execute-only' ? await prepareExisting(ctx, base, name, plan) : await prepareNew(ctx, base, name, plan);

@@ -14,7 +14,7 @@ import type { PollOptions } from '../core/poll';
 import type { Target } from '../config/select';
 import type { RenderedStack, RenderStackInput } from './types';
 
-export const DEPLOY_MODES = ['create-and-execute', 'create-only', 'execute-only', 'destroy', 'destroy-preview'] as const;
+export const DEPLOY_MODES = ['create-and-execute', 'create-only', 'execute-only', 'resume', 'destroy', 'destroy-preview'] as const;
 export type DeployMode = (typeof DEPLOY_MODES)[number];
 
 /** What deploy-endpoint asks for, beyond the target. */
@@ -28,6 +28,8 @@ export interface DeployRequest {
   /** promote-model's model-data-versions: region → key → version; the deploy refuses weights changed since. */
   modelDataVersions?: string;
   timeoutMinutes: number;
+  /** false: return once the change set is executing (no-wait mode); mode resume follows it later. Default true. */
+  wait?: boolean;
   failOnEmptyChangeSet: boolean;
   skipQuotaCheck: boolean;
   smokeTest: boolean;
@@ -76,7 +78,7 @@ export interface Timing {
   requests?: number;
 }
 
-export type RegionStatus = 'deployed' | 'no-changes' | 'change-set-created' | 'destroyed' | 'destroy-previewed' | 'nothing-to-destroy';
+export type RegionStatus = 'deployed' | 'executing' | 'no-changes' | 'change-set-created' | 'destroyed' | 'destroy-previewed' | 'nothing-to-destroy';
 
 export interface RegionResult {
   region: string;

@@ -89,6 +89,31 @@ export const FAULTS: Fault[] = [
     name: 'credentials expire mid-wait', kind: 'sagemaker', initialStatus: 'UPDATE_COMPLETE',
     failing: [{ command: 'DescribeEndpoint', times: 1000, error: expiredToken }], expect: { reason: /expired/, hint: /role-duration-seconds/ }, budgetMs: 3 * MIN,
   },
+  {
+    name: 'OIDC session expires mid-wait (50 min update, 20 min sessions): renewed with a new token, green', kind: 'sagemaker', initialStatus: 'UPDATE_COMPLETE',
+    oidc: { sessionMinutes: 20 }, stack: [[0, 'UPDATE_IN_PROGRESS'], [50 * MIN, 'UPDATE_COMPLETE']], expect: { ok: true }, budgetMs: 52 * MIN,
+  },
+  {
+    name: 'OIDC session renewal refused mid-wait: red with the reason', kind: 'sagemaker', initialStatus: 'UPDATE_COMPLETE',
+    oidc: { sessionMinutes: 20, renewalFailsFrom: 2 }, stack: [[0, 'UPDATE_IN_PROGRESS'], [50 * MIN, 'UPDATE_COMPLETE']],
+    expect: { reason: /Could not renew the AWS session of arn:aws:iam::111111111111:role\/model-deploy-dev while waiting: .*Not authorized/, hint: /trust policy/ }, budgetMs: 20 * MIN,
+  },
+  // ---- no-wait mode and resume (#23.7): the same waits and checks, later --------------------------------
+  { name: 'no-wait: returns once the change set executes', kind: 'sagemaker', initialStatus: 'UPDATE_COMPLETE', wait: false, stack: [[0, 'UPDATE_IN_PROGRESS']], expect: { ok: true }, budgetMs: MIN },
+  { name: 'resume: an update left running is followed to green', kind: 'ecs', initialStatus: 'UPDATE_COMPLETE', mode: 'resume', expect: { ok: true }, budgetMs: 2 * MIN },
+  {
+    name: 'resume: an update that rolled back unwatched is red with the reason', kind: 'sagemaker', initialStatus: 'UPDATE_COMPLETE', mode: 'resume',
+    stack: [[0, 'UPDATE_IN_PROGRESS'], [20 * MIN, 'UPDATE_ROLLBACK_IN_PROGRESS'], [25 * MIN, 'UPDATE_ROLLBACK_COMPLETE']],
+    resourceFailure: { id: 'Endpoint', type: 'AWS::SageMaker::Endpoint', status: 'UPDATE_FAILED', reason: PING },
+    expect: { reason: /did not pass the ping health check/, hint: /previous version keeps serving/ }, budgetMs: 25 * MIN + 10000,
+  },
+  {
+    name: 'resume: blue/green auto-rollback after COMPLETE is red', kind: 'sagemaker', initialStatus: 'UPDATE_COMPLETE', mode: 'resume',
+    endpoint: [[0, { EndpointStatus: 'Updating' }], [8 * MIN, { EndpointStatus: 'RollingBack' }], [9 * MIN, { EndpointStatus: 'InService', EndpointConfigName: 'cfg-old', FailureReason: 'Alarm acme-llm-5xx fired during baking' }]],
+    expect: { reason: /InService on cfg-old, not on the new config cfg-new: SageMaker rolled the update back/ }, budgetMs: 9 * MIN + 10000,
+  },
+  { name: 'resume: stuck past the deadline is cancelled', kind: 'ecs', initialStatus: 'UPDATE_COMPLETE', mode: 'resume', timeoutMinutes: 20, stack: [[0, 'UPDATE_IN_PROGRESS']], expect: { reason: /Timed out after 20 minutes waiting for stack/ } },
+  { name: 'resume: no stack to resume', kind: 'ec2', mode: 'resume', expect: { reason: /There is no stack acme-llm-code-assistant-dev in us-east-1 to resume/, hint: /wait: false/ }, budgetMs: 0 },
   // ---- fatal start-up logs: red within a look or two of the line, not at the health-check timeout -------
   ...(
     [

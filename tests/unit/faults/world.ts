@@ -11,7 +11,7 @@ import {
   CancelUpdateStackCommand, CloudFormationClient, CreateChangeSetCommand, DeleteChangeSetCommand, DescribeChangeSetCommand, DescribeChangeSetCommandOutput,
   DescribeStackEventsCommand, DescribeStacksCommand, ExecuteChangeSetCommand, ListStackResourcesCommand, StackEvent, UpdateTerminationProtectionCommand,
 } from '@aws-sdk/client-cloudformation';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DescribeEndpointCommand, DescribeEndpointCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { DescribeServicesCommand, Deployment as EcsDeployment, ECSClient } from '@aws-sdk/client-ecs';
@@ -28,6 +28,7 @@ import type { RenderStackInput, RenderedStack } from '../../../src/deploy/types'
 import { exampleTarget } from '../../support/target';
 import { AwsError } from '../../support/fake-aws/aws-error';
 import { stackAnswer, stackNotFound } from '../../support/fake-aws/stack-answer';
+import { Loopback, startLoopback } from '../../support/loopback';
 
 export const ACCOUNT = '111111111111';
 export const TASK_NEW = `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/svc:8`;
@@ -61,6 +62,16 @@ export interface Fault {
   /** Abort the run (SIGTERM) when this command is first sent. */
   cancelOn?: string;
   timeoutMinutes?: number;
+  /**
+   * The job runs under GitHub OIDC (a loopback token endpoint): each STS AssumeRoleWithWebIdentity hands out
+   * a session of `sessionMinutes`, every signed call refuses an expired one (ExpiredToken), and from the
+   * `renewalFailsFrom`-th exchange on STS refuses the token.
+   */
+  oidc?: { sessionMinutes: number; renewalFailsFrom?: number };
+  /** false: the deploy returns once the change set executes (no-wait mode). */
+  wait?: false;
+  /** resume: the operation (the `stack` timeline) was started before the run, by a deploy that did not wait. */
+  mode?: 'resume';
   /** Expected end: success, or a failure whose message, hint and summary name the reason. */
   expect: { ok: true } | { reason: RegExp; hint?: RegExp };
   /** Most fake-clock time the case may take; default the deploy deadline plus one poll (5 s). */
@@ -69,6 +80,9 @@ export interface Fault {
 
 export interface Outcome {
   ok: boolean;
+  /** OIDC tokens the job asked GitHub for, and sessions STS handed out (with `oidc`). */
+  oidcTokens: number;
+  sessions: number;
   results?: RegionResult[];
   error?: unknown;
   text: string;
@@ -131,10 +145,30 @@ export async function runFault(f: Fault): Promise<Outcome> {
   let created = false;
   const since = () => (executedAt === undefined ? -1 : clockMs - executedAt);
   const isNew = !f.initialStatus;
+  if (f.mode === 'resume' && f.initialStatus) {
+    // Started by an earlier job: its events carry that job's token.
+    executedAt = clockMs;
+    token = 'md-deploy-41-1-us-east-1-0123456789ab';
+  }
 
-  /** Every answer goes through here: counting, cancellation, injected failures. */
-  const on = <I, O>(name: string, answer: (input: I) => O) => async (input: I): Promise<O> => {
+  // GitHub OIDC: a token endpoint handing out a new token each time, STS exchanging it for a session.
+  const oidc = f.oidc ? await oidcEndpoint() : undefined;
+  let sessions = 0;
+  sts.on(AssumeRoleWithWebIdentityCommand).callsFake((input: { WebIdentityToken?: string }) => {
+    sessions++;
+    if (!input.WebIdentityToken?.startsWith('oidc-token-')) throw new AwsError('InvalidIdentityToken', 'Couldn\'t retrieve verification key from your identity provider');
+    if (f.oidc?.renewalFailsFrom && sessions >= f.oidc.renewalFailsFrom) throw new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
+    return { Credentials: { AccessKeyId: `ASIA${sessions}`, SecretAccessKey: `secret-${sessions}`, SessionToken: `session-${sessions}`, Expiration: new Date(clockMs + f.oidc!.sessionMinutes * 60000) } };
+  });
+
+  /** Every answer goes through here: counting, cancellation, expired sessions, injected failures. */
+  const on = <I, O>(name: string, answer: (input: I) => O) => async (input: I, getClient?: () => { config: { credentials: () => Promise<{ expiration?: Date }> } }): Promise<O> => {
     calls[name] = (calls[name] ?? 0) + 1;
+    if (f.oidc && getClient) {
+      // The session the client would sign with (the SDK asks the deploy's provider: its fake-clock dates are past on the real clock).
+      const identity = await getClient().config.credentials();
+      if (!identity.expiration || identity.expiration.getTime() <= clockMs) throw expiredToken();
+    }
     if (f.cancelOn === name && !controller.signal.aborted) controller.abort(new DeployError('Cancelled by SIGTERM.', { title: 'Cancelled' }));
     const failing = f.failing?.find((x) => x.command === name);
     if (failing && calls[name]! <= failing.times) throw failing.error();
@@ -224,17 +258,44 @@ export async function runFault(f: Fault): Promise<Outcome> {
     const results = await deployEndpoint(
       t,
       {
-        mode: 'create-and-execute', timeoutMinutes: f.timeoutMinutes ?? 60, failOnEmptyChangeSet: false, skipQuotaCheck: true, smokeTest: true,
+        mode: f.mode ?? 'create-and-execute', wait: f.wait, timeoutMinutes: f.timeoutMinutes ?? 60, failOnEmptyChangeSet: false, skipQuotaCheck: true, smokeTest: true,
         render, imageUri: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/acme-llm/x:md-abcdef0`, modelDataUrl: `s3://model-deploy-${ACCOUNT}-us-east-1/models/x/`,
         pollOverrides: clock, fetchImpl, describeCertificate: async () => ({ DomainName: '*.example.com' }),
       },
-      { reporter, env: new EnvInputs({ GITHUB_SHA: SHA, GITHUB_RUN_ID: '7' }), signal: controller.signal },
+      { reporter, env: new EnvInputs({ GITHUB_SHA: SHA, GITHUB_RUN_ID: '7', ...oidc?.env }), signal: controller.signal },
     );
     timings.push(...(results[0]?.timings ?? []));
-    return { ok: true, results, text: reporter.allText(), summary: reporter.captured.summaries.join('\n'), elapsedMs: clockMs - begin, timings, calls, reporter };
+    return { ok: true, oidcTokens: oidc?.server.requests.length ?? 0, sessions, results, text: reporter.allText(), summary: reporter.captured.summaries.join('\n'), elapsedMs: clockMs - begin, timings, calls, reporter };
   } catch (error) {
     const summary = [...reporter.captured.summaries, failureSummary(t, error) ?? ''].join('\n');
     timings.push(...(failedRegion(error)?.timings ?? []));
-    return { ok: false, error, text: `${errorMessage(error)}\n${reporter.allText()}`, summary, elapsedMs: clockMs - begin, timings, calls, reporter };
+    return { ok: false, oidcTokens: oidc?.server.requests.length ?? 0, sessions, error, text: `${errorMessage(error)}\n${reporter.allText()}`, summary, elapsedMs: clockMs - begin, timings, calls, reporter };
+  } finally {
+    await oidc?.close();
   }
+}
+
+/**
+ * The runner's token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL) on loopback, a new token per request. @actions/core
+ * reads its variables from process.env, so they are set there for the run and restored after it.
+ */
+async function oidcEndpoint(): Promise<{ server: Loopback; env: Record<string, string>; close: () => Promise<void> }> {
+  const server: Loopback = await startLoopback((req) => (req.headers.authorization === 'Bearer runtime-token' ? { body: { value: `oidc-token-${server.requests.length}` } } : { status: 401, body: {} }));
+  const env = { ACTIONS_ID_TOKEN_REQUEST_URL: `${server.url}/token?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runtime-token' };
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  // @actions/core announces each token to the runner (::add-mask::) on stdout: kept out of the test output.
+  const write = process.stdout.write;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  return {
+    server, env,
+    close: async () => {
+      process.stdout.write = write;
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      await server.close();
+    },
+  };
 }
