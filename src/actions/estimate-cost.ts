@@ -36,6 +36,14 @@ export const definition = {
       type: 'boolean',
       default: 'false',
     },
+    'bill-days': {
+      description:
+        "Check the deployments the pull request touches against the bill of the last N full days (Cost Explorer, by the stacks' tags): the comment says estimated and billed under each. Needs a read-only AWS identity with ce:GetCostAndUsage (the bootstrap's plan role); a pull request from a fork or a job without credentials says not checked and never fails. 0: off.",
+      type: 'integer',
+      default: '0',
+      min: 0,
+      max: 90,
+    },
     'max-monthly-cost': { description: "Fail when a currency's monthly total can exceed this (an amount; checked against the autoscaling maximum).", ...AMOUNT },
     'max-monthly-increase': {
       description: 'Fail when the monthly total of a currency rises by more than this against the base, new deployments included: an amount (100) or a percent (10%).',
@@ -99,6 +107,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       hoursPerMonth: inputs['hours-per-month'],
       livePrices: inputs['live-prices'],
       checkQuotas: inputs['check-quotas'],
+      billDays: inputs['bill-days'],
       maxMonthlyCost: inputs['max-monthly-cost'],
       maxMonthlyIncrease: inputs['max-monthly-increase'],
       mode: inputs.mode,

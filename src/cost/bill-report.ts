@@ -5,10 +5,11 @@
 import * as path from 'path';
 import type { RunContext } from '../core/action';
 import { DeployError, errorMessage } from '../core/errors';
+import type { Reporter } from '../core/log';
 import { loadSpec } from '../config/load';
 import { selectDeployment, selectEnvironment, type Target, type TargetInputs } from '../config/select';
-import { compareWithBill, type BillComparison } from './bill';
-import { billIssueMarker, billMarkdown } from './bill-render';
+import { compareWithBill, MAX_BILL_DAYS, type BillComparison, type BillTarget } from './bill';
+import { billIssueMarker, billMarkdown, billedByDeployment } from './bill-render';
 import { upsertReportIssue, type ReportIssueResult } from './bill-issue';
 
 export type BillReportTarget = Omit<TargetInputs, 'region'> & { workspace: string };
@@ -81,5 +82,56 @@ export async function deployBillSection(target: Target, days: number, run: RunCo
   } catch (err) {
     run.reporter.info(`Estimate vs bill skipped: ${errorMessage(err)}`);
     return undefined;
+  }
+}
+
+/** What the PR estimate shows of the bill: lines per deployment (the comment's `billed`), or notes saying why none. */
+export interface EstimateBill {
+  billed: Record<string, string[]>;
+  notes: string[];
+}
+
+export interface EstimateBillRequest {
+  /** 0: off. */
+  days: number;
+  now: Date;
+  hoursPerMonth?: number;
+  /** A pull request from a fork: its job holds no AWS identity (GitHub gives it no OIDC token). */
+  fork: boolean;
+  reporter: Reporter;
+}
+
+/** input `bill-days`: 0 (off) to MAX_BILL_DAYS whole days; checked before anything is read or written. */
+export function validateBillDays(days: number, input = 'bill-days'): void {
+  if (!Number.isInteger(days) || days < 0 || days > MAX_BILL_DAYS) {
+    throw new DeployError(`input \`${input}\` is ${days}, which is not valid`, { title: 'Invalid input', hint: `A whole number of days from 1 to ${MAX_BILL_DAYS}, or 0 to leave the bill out.` });
+  }
+}
+
+/** Why the bill could not be read, in a few words (the whole error goes to the log). */
+function notCheckedReason(err: unknown): string {
+  const title = err instanceof DeployError ? err.title : undefined;
+  if (title === 'No AWS credentials') return 'the job has no AWS credentials';
+  if (title === 'Permission denied') return 'the role may not call ce:GetCostAndUsage';
+  return title ? title.toLowerCase() : 'Cost Explorer could not be read';
+}
+
+/**
+ * The PR estimate's door to the bill: the deployments the pull request touches, as deployed (the base
+ * spec), against the last `days` days. Never fails the estimate: a fork, a missing credential or a
+ * refused call says "not checked" in one note.
+ */
+export async function estimateBill(target: BillTarget, request: EstimateBillRequest): Promise<EstimateBill> {
+  const none: EstimateBill = { billed: {}, notes: [] };
+  if (request.days <= 0 || target.deployments.length === 0) return none;
+  const what = `Estimate vs bill, last ${request.days} days`;
+  if (request.fork) return { billed: {}, notes: [`${what}: not checked (a pull request from a fork holds no AWS identity).`] };
+  try {
+    const c = await compareWithBill(target, { days: request.days, now: request.now, hoursPerMonth: request.hoursPerMonth });
+    if (c.notice) return { billed: {}, notes: [`${what}: nothing to compare. ${c.notice.message}`] };
+    return { billed: billedByDeployment(c), notes: [] };
+  } catch (err) {
+    request.reporter.info(`${what} not checked: ${err instanceof DeployError ? err.describe() : errorMessage(err)}`);
+    return { billed: {}, notes: [`${what}: not checked (${notCheckedReason(err)}).`] };
   }
 }

@@ -25,7 +25,8 @@ import type { ResultSet } from '../benchmark/results';
 import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './estimate';
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
-import { quotaNotes } from './quota-notes';
+import { isForkPullRequest, quotaNotes } from './quota-notes';
+import { estimateBill, validateBillDays, type EstimateBill } from './bill-report';
 import { fallbackRangeNotes } from './fallback-range';
 import { formatMoney } from './money';
 import { Budget, BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
@@ -50,6 +51,13 @@ export interface CostRequest {
   livePrices: boolean;
   /** Read the applied Service Quotas and show the headroom at the autoscaling maximum (needs a read-only AWS identity). */
   checkQuotas?: boolean;
+  /**
+   * Check the deployments the pull request touches against the bill of the last N full days (Cost
+   * Explorer; needs a read-only AWS identity, the bootstrap's plan role). 0 or absent: off.
+   */
+  billDays?: number;
+  /** The moment the bill's window ends at (its last full day is the day before); default now. */
+  now?: Date;
   maxMonthlyCost?: string;
   maxMonthlyIncrease?: string;
   /** What the guardrails apply to: each currency's total (default) or each deployment. */
@@ -171,9 +179,23 @@ function footer(env: EnvInputs): string | undefined {
   return env.runUrl ? `<sub>model-deploy estimate-cost · [run](${env.runUrl})</sub>` : undefined;
 }
 
-async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: ResultFile }> {
+/**
+ * The bill of the deployments the pull request touches, as they run now: the base's definition when the
+ * base is known (a deployment new in the PR has no bill), the head's when the base is unknown.
+ */
+function readPrBill(o: EstimateRun, head: Deployment[], base: BaseSide, baseDeployments: Deployment[], spec: Spec, environment: EnvironmentSpec | undefined): Promise<EstimateBill> {
+  const touched = new Set(head.map((d) => d.name));
+  const deployed = base.deployments ? baseDeployments.filter((d) => touched.has(d.name)) : head;
+  return estimateBill(
+    { spec: (base.deployments ? base.spec : spec) ?? spec, deployments: deployed, environmentName: o.environment, environment: base.deployments ? base.environment : environment },
+    { days: o.billDays ?? 0, now: o.now ?? new Date(), hoursPerMonth: o.hoursPerMonth, fork: isForkPullRequest(o.env), reporter: o.reporter },
+  );
+}
+
+async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: ResultFile; billed: EstimateBill['billed'] }> {
   const budget = parseBudget(o.maxMonthlyCost, o.maxMonthlyIncrease, o.budgetScope);
   validateHours(o.hoursPerMonth);
+  validateBillDays(o.billDays ?? 0);
   const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
   const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
   const head = o.deployment ? [selectDeployment(spec, o.deployment)] : Object.values(spec.deployments);
@@ -189,6 +211,8 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   const checked = await estimateChecks({ spec, deployments: head }, { spec: base.spec, deployments: base.deployments ?? [] }, o.reporter);
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
   notes.push(...(await quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment)));
+  const bill = await readPrBill(o, head, base, checked.base, spec, environment);
+  notes.push(...bill.notes);
   const headEstimate = estimateDeployments(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec });
   notes.push(...fallbackRangeNotes(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec }));
   const priced = priceBase(o, { ...base, deployments: base.deployments && checked.base }, book);
@@ -197,7 +221,7 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   await benchmarkColumn(o, report, head, benchmarkRef, baseResults);
   const comment: CommentFigures = { marker: commentMarker(o.config), unchanged: isUnchanged(report), pullRequest: o.prNumber ?? pr.number, headSha: pr.headSha ?? o.env.sha };
   const result: ResultFile = { ...reportJson(report), report, budget, comment, overBudget: checkBudget(report, budget, formatMoney) };
-  return { report, result };
+  return { report, result, billed: bill.billed };
 }
 
 /**
@@ -251,10 +275,12 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
   let violations: BudgetViolation[];
   let result: ResultFile | undefined;
   let summary: string | undefined;
+  // The bill lines come from this job's own reading: comment mode has none (a result file cannot vouch for a bill).
+  let billed: EstimateBill['billed'] | undefined;
   if (o.mode === 'comment') {
     ({ artifact, violations } = await readResultFile(resultPath, o));
   } else {
-    result = (await estimate(o)).result;
+    ({ result, billed } = await estimate(o));
     artifact = result;
     violations = result.overBudget;
     fs.mkdirSync(path.dirname(resultPath), { recursive: true });
@@ -263,7 +289,7 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
     for (const line of summaryLines(artifact.report)) o.reporter.info(line);
   }
   // Rendered once: the summary and the comment are the same parts cut to their limits.
-  const parts = renderParts(artifact.report, { violations });
+  const parts = renderParts(artifact.report, { violations, billed });
   if (o.mode !== 'comment') summary = assembleBody(parts, { limit: SUMMARY_LIMIT });
   const figures = { report: artifact.report, result, totals: result?.totalsByCurrency ?? reportJson(artifact.report).totalsByCurrency, summary, violations };
   let commentUrl: string | undefined;

@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ROOT, runBundle } from '../support/bundle';
 import { startLoopback, Loopback, RecordedRequest } from '../support/loopback';
+import { startCostExplorer, type FakeCostExplorer } from '../support/cost-explorer';
 
 const TOKEN = 'ghs_processtestsecrettoken0123456789';
 
@@ -57,7 +58,12 @@ const decoded = (text: string) => text.replace(/%0A/g, '\n').replace(/%25/g, '%'
 const withoutMasks = (text: string) => text.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
 
 let server: Loopback | undefined;
-afterEach(async () => server?.close());
+let ce: FakeCostExplorer | undefined;
+afterEach(async () => {
+  await server?.close();
+  await ce?.close();
+  ce = undefined;
+});
 
 describe('estimate-cost bundle', () => {
   it('posts one comment, then updates it in place on the next run', async () => {
@@ -160,5 +166,33 @@ describe('estimate-cost bundle', () => {
     expect(gh.comments).toHaveLength(1);
     expect(gh.comments[0]!.body).toMatch(/Over budget/);
     expect(withoutMasks(over.all)).not.toContain(TOKEN);
+  });
+
+  it('bill-days: the comment says what the last 7 days cost against the estimate, read from Cost Explorer with the job\'s credentials (issue 24)', async () => {
+    // The bundle's window is the last 7 full UTC days before today: qwen-chat ran each of them on one ml.g5.2xlarge ($1.515 an hour).
+    const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+    const week = [1, 2, 3, 4, 5, 6, 7].map((i) => new Date(today - i * 86400000).toISOString().slice(0, 10));
+    const tags = { 'model-deploy:project': 'acme-llm', 'model-deploy:deployment': 'qwen-chat' };
+    ce = await startCostExplorer({
+      items: week.map((day) => ({ day, tags, usageType: 'USE1-Host:ml.g5.2xlarge', cost: (24 * 1.515).toFixed(10), quantity: '24', quantityUnit: 'Hrs' })),
+      activeTags: ['model-deploy:project', 'model-deploy:deployment'],
+    });
+    const gh = github();
+    server = await startLoopback(gh.handler);
+    const run = await runBundle('estimate-cost', {
+      inputs: { 'base-config': 'base.yml', 'github-token': TOKEN, 'bill-days': '7' },
+      workspace: workspace(),
+      githubApi: server.url,
+      // A pull request of the repository itself (a fork's would say "not checked").
+      event: { pull_request: { ...event.pull_request, head: { ...event.pull_request.head, repo: { full_name: 'acme/models' } } } },
+      env: { GITHUB_EVENT_NAME: 'pull_request', AWS_ENDPOINT_URL_COST_EXPLORER: ce.url },
+    });
+    // The AWS SDK warns on stderr about node 20 support; nothing else may be there.
+    expect(run.stderr.replace(/^\(node:\d+\) Warning: NodeVersionSupportWarning[\s\S]*?--trace-warnings[^\n]*\n/, '')).toBe('');
+    expect(run.code).toBe(0);
+    expect(ce.queries()).toHaveLength(1);
+    expect(ce.queries()[0]!.params.TimePeriod).toEqual({ Start: week[6], End: new Date(today).toISOString().slice(0, 10) });
+    expect(gh.comments[0]!.body).toMatch(/\*\*Checked against the bill\*\*\n- qwen-chat[^\n]*: last 7 days: estimated \$[\d,.]+[^\n]*, billed \$254\.52 \(/);
+    expect(withoutMasks(run.all)).not.toContain('loopback-secret-access-key');
   });
 });

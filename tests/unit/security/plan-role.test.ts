@@ -22,6 +22,10 @@ describe('plan role: reads what the estimate checks', () => {
     ['GetAWSDefaultServiceQuota', { action: 'servicequotas:GetAWSDefaultServiceQuota', resource: '*' }],
     ['DescribeInstanceTypeOfferings', { action: 'ec2:DescribeInstanceTypeOfferings', resource: '*' }],
     ['Price List GetProducts', { action: 'pricing:GetProducts', resource: '*' }],
+    // estimate-cost bill-days (issue 24): the bill of the deployments a pull request touches. The request names
+    // no BillingViewArn, so Cost Explorer reads the account's primary billing view.
+    ['Cost Explorer GetCostAndUsage', { action: 'ce:GetCostAndUsage', resource: `arn:aws:billing::${ACCOUNT}:billingview/primary` }],
+    ['Cost Explorer ListCostAllocationTags', { action: 'ce:ListCostAllocationTags', resource: '*' }],
   ])('%s is allowed', async (_label, call) => {
     expect(await decide(planRole, call)).toBe<Decision>('Allowed');
   });
@@ -41,6 +45,8 @@ describe('plan role: no write right anywhere', () => {
     ['RunInstances', { action: 'ec2:RunInstances', resource: arn('ec2', 'instance/i-0123456789abcdef0') }],
     ['PutImage', { action: 'ecr:PutImage', resource: arn('ecr', 'repository/acme-llm/qwen-chat') }],
     ['StartBuild', { action: 'codebuild:StartBuild', resource: arn('codebuild', 'project/acme-llm-build') }],
+    ['UpdateCostAllocationTagsStatus (activating tags is the payer account\'s decision)', { action: 'ce:UpdateCostAllocationTagsStatus', resource: '*' }],
+    ['CreateAnomalyMonitor', { action: 'ce:CreateAnomalyMonitor', resource: '*' }],
   ])('%s is refused', async (_label, call) => {
     expect(await decide(planRole, call)).not.toBe<Decision>('Allowed');
   });
