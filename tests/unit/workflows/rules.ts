@@ -95,18 +95,6 @@ function recordsProvenanceOnly(job: Json, steps: Step[]): boolean {
   return roles.length > 0 && roles.every((r) => /^\$\{\{ fromJSON\(inputs\.recorder-roles \|\| '\{\}'\)\[inputs\.environment\] \}\}$/.test(r)) && /github\.ref\b/.test(condition) && /inputs\.protected-refs/.test(condition);
 }
 
-/**
- * The pull request estimate (issue 24): it assumes only the bootstrap's read-only plan role, whose trust names
- * repo:OWNER/REPO:pull_request and no environment, and only for a pull request of the repository itself.
- */
-function plansOnly(steps: Step[]): boolean {
-  const assumes = steps.filter((s) => typeof s.uses === 'string' && s.uses.split('@')[0] === CREDENTIALS_ACTION);
-  return (
-    assumes.length > 0 &&
-    assumes.every((s) => s.with?.['role-to-assume'] === '${{ inputs.plan-role }}' && /github\.event\.pull_request\.head\.repo\.full_name == github\.repository/.test(String(s.if ?? '')))
-  );
-}
-
 function permissionsOf(value: unknown): Json | 'write-all' | 'read-all' | undefined {
   if (value === 'write-all' || value === 'read-all') return value;
   return value && typeof value === 'object' ? (value as Json) : undefined;
@@ -140,7 +128,7 @@ export function checkWorkflow(text: string, file: string): Finding[] {
     if (wantsIdToken && typeof job.uses !== 'string' && !assumesRole(steps) && !signsWithOidc(steps)) {
       findings.push({ rule: 'id-token-without-role', where, message: 'id-token: write but no configure-aws-credentials step with role-to-assume.' });
     }
-    if (touchesAws(steps) && job.environment === undefined && !recordsProvenanceOnly(job, steps) && !plansOnly(steps)) {
+    if (touchesAws(steps) && job.environment === undefined && !recordsProvenanceOnly(job, steps)) {
       findings.push({
         rule: 'aws-without-environment',
         where,
