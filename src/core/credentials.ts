@@ -114,6 +114,8 @@ export interface WebIdentityOptions {
   reporter?: Reporter;
   /** The clock that decides when the session is renewed (tests: a fake one). */
   now?: () => number;
+  /** The promotion's source role: another environment's jobs assume it (its refusal names PromotionEnvironments). */
+  promotionSource?: boolean;
 }
 
 /**
@@ -138,7 +140,7 @@ export function webIdentityRole(options: WebIdentityOptions): AwsCredentialIdent
       );
       return sessionCredentials(out.Credentials, options.roleArn, options.reporter);
     } catch (err) {
-      throw explainWebIdentityError(err, options.roleArn, oidcAudience(options.region));
+      throw explainWebIdentityError(err, options.roleArn, oidcAudience(options.region), options.promotionSource);
     }
   }, options.now);
 }
@@ -171,12 +173,13 @@ function sessionCredentials(c: StsCredentials | undefined, roleArn: string, repo
   return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
 }
 
-export function explainWebIdentityError(err: unknown, roleArn: string, audience: string): DeployError {
+export function explainWebIdentityError(err: unknown, roleArn: string, audience: string, promotionSource = false): DeployError {
   if (err instanceof DeployError) return err;
   const name = errorName(err);
   const message = errorMessage(err);
   if (name === 'AccessDenied' || name === 'InvalidIdentityToken') {
-    const source = /model-deploy-promotion-source-([\w.-]+)$/.exec(roleArn);
+    // The bootstrap names it model-deploy-promotion-source-ENV; a source-role-arn input may name it otherwise.
+    const source = /model-deploy-promotion-source-([\w.-]+)$/.exec(roleArn) ?? (promotionSource ? [roleArn, 'source'] : null);
     return new DeployError(`Could not assume ${roleArn} with this job's OIDC token: ${message}`, {
       cause: err,
       title: 'Web identity denied',

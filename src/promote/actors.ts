@@ -53,7 +53,7 @@ async function sourceReader(plan: PromotionPlan, run: PromotionRun, ambient: Act
       hint: `In a workflow, give the job \`permissions: id-token: write\`. Locally, run with credentials of ${source.env.account} instead.`,
     });
   }
-  const credentials = webIdentityRole({ roleArn: source.roleArn, region: source.region, sessionName: run.sessionName, reporter });
+  const credentials = webIdentityRole({ roleArn: source.roleArn, region: source.region, sessionName: run.sessionName, reporter, promotionSource: true });
   // Assume now, so a missing trust fails before anything is copied.
   await credentials();
   reporter.info(`Reading ${source.name} (${source.env.account}) as ${source.roleArn}, with this job's OIDC token.`);

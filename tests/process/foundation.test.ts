@@ -50,7 +50,7 @@ describe.each(ACTIONS.map((a) => a.name))('%s bundle', (name) => {
 
 describe('input checks before anything loads', () => {
   it.each([
-    ['deploy-endpoint', { mode: 'yolo' }, /input `mode` is "yolo", which is not valid: it must be one of create-and-execute, create-only, execute-only, destroy/],
+    ['deploy-endpoint', { mode: 'yolo' }, /input `mode` is "yolo", which is not valid: it must be one of create-and-execute, create-only, execute-only, resume, destroy/],
     ['promote-model', {}, /missing required input: `target-environment`/],
     ['estimate-cost', { 'hours-per-month': 'many' }, /input `hours-per-month` is "many", which is not valid: it must be a number/],
   ])('%s rejects %o', async (name, inputs, message) => {
