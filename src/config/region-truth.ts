@@ -14,6 +14,7 @@ import { parseArtifactBucket } from './names';
 import { DeployError } from '../core/errors';
 import { regionsFor } from './regions';
 import type { Deployment, DeploymentDraft, Spec } from './types';
+import type { PathPart } from './yaml-positions';
 
 /**
  * A KMS key as named in `region`, or undefined when it cannot be used there: a key id or alias
@@ -45,7 +46,7 @@ export function kmsKeyRegionProblem(key: string | undefined, regions: readonly s
 
 /** One problem, at a field of the deployment. */
 export interface RegionTruthProblem {
-  field: string[];
+  field: PathPart[];
   message: string;
   hint: string;
 }
@@ -55,15 +56,20 @@ const SAGEMAKER = new Set(['sagemaker-realtime', 'sagemaker-async']);
 /** What the checks read of a deployment, in the regions it is placed in. */
 type Placed = Pick<DeploymentDraft, 'instanceType' | 'instanceTypes' | 'security' | 'apiKey' | 'target' | 'model'> & { regions: readonly string[] };
 
+/** Where the i-th type of instanceType is written: its list item when the field is a capacity fallback list. */
+export function instanceTypeField(types: readonly string[], i: number): PathPart[] {
+  return types.length > 1 ? ['instanceType', i] : ['instanceType'];
+}
+
 /** Each type of the list in each region: a fallback type the region does not offer would fail as surely. */
 function instanceTypeProblems(d: Placed): RegionTruthProblem[] {
-  return d.instanceTypes.flatMap((type) =>
+  return d.instanceTypes.flatMap((type, i) =>
     d.regions.flatMap((region) => {
       const o = regionOffers(type, region);
       if (o.offered !== false) return [];
       const others = o.elsewhere.length ? `Regions that offer it: ${o.elsewhere.join(', ')}.` : 'No region the table covers offers it.';
       return [{
-        field: ['instanceType'],
+        field: instanceTypeField(d.instanceTypes, i),
         message: `instanceType ${type} is not offered in ${region} (${o.source}, in prices.md)`,
         hint: `${others} Choose another type or region; to check a region yourself: ${offeringsCommand(type, region)}`,
       }];
