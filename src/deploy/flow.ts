@@ -54,7 +54,7 @@ export async function deployEndpoint(target: Target, request: DeployRequest, run
   if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') await checkBeforeCreate(target.spec, target.deployment, run.reporter);
   const account = await resolveAccount(target, request, firstRegion);
   const inputsOf = (region: string) => ({ region, imageUri: perRegion.images[region] ?? request.imageUri, modelDataUrl: perRegion.weights[region] ?? request.modelDataUrl });
-  if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') await preflightChecks({ deployment: target.deployment, account, regions: target.regions.map(inputsOf), reporter: run.reporter, credentials: request.credentials });
+  if (request.mode !== 'destroy' && request.mode !== 'destroy-preview') await preflightChecks({ deployment: target.deployment, environmentName: target.environmentName, account, regions: target.regions.map(inputsOf), reporter: run.reporter, credentials: request.credentials });
   const results: RegionResult[] = [];
   for (const region of target.regions) {
     const inputs = inputsOf(region);
@@ -214,7 +214,7 @@ async function prepareNew(ctx: RegionContext, base: RegionResult, name: string, 
   const { request, run, region } = ctx;
   const d = ctx.target.deployment;
   checkInputsResolved(d, ctx);
-  await checkEndpointHost(d, region, run.reporter, request.describeCertificate);
+  await checkEndpointHost(d, region, run.reporter, request.describeCertificate, ctx.target.environmentName);
   // Before anything mutates: no change set yet, so an update of a SageMaker stack counts as blue/green.
   await quotaCheck(ctx, undefined, plan.changeSetType === 'UPDATE');
   const rendered = await renderWithSecret(ctx);
