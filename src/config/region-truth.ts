@@ -175,7 +175,14 @@ export function certificateAccountProblems(d: Pick<DeploymentDraft, 'target' | '
 export function certificateEnvironmentProblems(d: DeploymentDraft, environments: Record<string, EnvironmentSpec>): RegionTruthProblem[] {
   if (SAGEMAKER.has(d.target) || !d.security.certificateArns) return [];
   const names = Object.keys(environments);
-  return Object.keys(d.security.certificateArns).flatMap((name) => {
+  const named = Object.keys(d.security.certificateArns);
+  const without = d.security.certificateArn ? [] : names.filter((n) => !named.includes(n));
+  const uncovered = without.map((name) => ({
+    field: ['security', 'certificateArns'],
+    message: `environment ${name} has no certificate: security.certificateArns does not name it, and there is no security.certificateArn`,
+    hint: `Add ${name}: ARN (one per region it deploys to) under security.certificateArns, or set security.certificateArn for the environments not named there.`,
+  }));
+  return [...uncovered, ...named.flatMap((name) => {
     const env = environments[name];
     if (!env) {
       return [{
@@ -191,7 +198,7 @@ export function certificateEnvironmentProblems(d: DeploymentDraft, environments:
       ? [{ field: ['security', 'certificateArns', name], message: `security.certificateArns.${name} has no certificate of ${missing.join(', ')}, where environment ${name} deploys`, hint: `Add the ARN of a certificate in ${missing.join(', ')} of account ${env.account} to the list.` }]
       : [];
     return [...(missingProblems.length ? missingProblems : certificateProblems(placed)), ...certificateAccountProblems(placed, env.account, `environment ${name} deploys to`)];
-  });
+  })];
 }
 
 /** SageMaker reads model data from a bucket of the endpoint's region; an artifact bucket's name says its region. */

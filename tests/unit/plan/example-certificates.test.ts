@@ -102,6 +102,11 @@ describe('validate refuses a certificateArns entry that cannot serve its environ
     ]);
   });
 
+  it('an environment named nowhere, with no certificateArn to fall back on', () => {
+    const text = TEXT.replace(/^ {6}certificateArn: .*\n/m, '');
+    expect(refusals(text)).toEqual([expect.stringMatching(/deployments.code-assistant: environment dev has no certificate: security\.certificateArns does not name it, and there is no security\.certificateArn/)]);
+  });
+
   it('an environment named nowhere still plans with certificateArn, and is refused when that is of another account', async () => {
     const text = TEXT.replace(/^ {6}certificateArns:\n(?: {8,}.*\n)+/m, '');
     const err = await plan(parseSpec(text, 'model-deploy.yml'), { outDir: outDir(), environment: 'prod' }).then(() => undefined, (e: unknown) => e);
