@@ -13,7 +13,7 @@ import { knownInstanceTypes, neuronCores, previousGeneration } from './instance-
 import { chinaSplit, environmentProblems, partitionOfAll } from './partitions';
 import { imageForRegion, imageRegionHint } from './image-region';
 import { bedrockThroughputTargets } from './regions';
-import { regionTruthProblems } from './region-truth';
+import { certificateEnvironmentProblems, regionTruthProblems } from './region-truth';
 import { resolveWorkload, Workload } from './workload';
 import { ParsedYaml, PathPart, valueAt } from './yaml-positions';
 
@@ -90,7 +90,7 @@ function checkScaling({ d, at, add }: CheckContext): void {
 /** ec2 and ecs serve HTTPS from a load balancer in the user's VPC. */
 function checkServerTarget({ d, at, add }: CheckContext): void {
   if (SAGEMAKER.has(d.target)) return;
-  if (!d.security.certificateArn) {
+  if (!d.security.certificateArn && !d.security.certificateArns) {
     add(`target ${d.target} serves HTTPS and needs security.certificateArn`, at('target'), 'Give the ARN of an ACM certificate in the deployment region (arn:aws:acm:REGION:ACCOUNT:certificate/ID).');
   }
   const vpc = d.security.vpc;
@@ -187,6 +187,13 @@ function environmentChecks(environments: Record<string, EnvironmentSpec>, deploy
   );
 }
 
+/** Each environment's certificate of security.certificateArns, in its account and regions (region-truth.ts). */
+function certificateChecks(environments: Record<string, EnvironmentSpec>, deployments: DeploymentDraft[], yaml: ParsedYaml): DeployError[] {
+  return deployments.flatMap((d) =>
+    certificateEnvironmentProblems(d, environments).map((p) => new DeployError(`deployments.${d.name}: ${p.message}`, { location: yaml.locate(['deployments', d.name, ...p.field]), hint: p.hint, title: 'Invalid deployment spec' })),
+  );
+}
+
 /** Engines with a verified Neuron build (src/image/engines.ts); SageMaker hosts the Neuron devices. */
 const NEURON_ENGINES = new Set(['lmi', 'tgi', 'custom']);
 
@@ -261,5 +268,5 @@ export function semanticChecks(d: DeploymentDraft, yaml: ParsedYaml, specDir: st
 
 /** The checks across deployments and environments: partitions, shared endpoint names, Bedrock throughput targets. */
 export function specChecks(environments: Record<string, EnvironmentSpec>, deployments: DeploymentDraft[], yaml: ParsedYaml): DeployError[] {
-  return [...environmentChecks(environments, deployments, yaml), ...endpointNameChecks(deployments, yaml), ...bedrockThroughputChecks(environments, deployments, yaml)];
+  return [...environmentChecks(environments, deployments, yaml), ...certificateChecks(environments, deployments, yaml), ...endpointNameChecks(deployments, yaml), ...bedrockThroughputChecks(environments, deployments, yaml)];
 }

@@ -13,7 +13,8 @@ import { offeringsCommand, regionOffers } from './instance-regions';
 import { parseArtifactBucket } from './names';
 import { DeployError } from '../core/errors';
 import { regionsFor } from './regions';
-import type { Deployment, DeploymentDraft, Spec } from './types';
+import type { Deployment, DeploymentDraft, EnvironmentSpec, Spec } from './types';
+import type { PathPart } from './yaml-positions';
 
 /**
  * A KMS key as named in `region`, or undefined when it cannot be used there: a key id or alias
@@ -45,7 +46,7 @@ export function kmsKeyRegionProblem(key: string | undefined, regions: readonly s
 
 /** One problem, at a field of the deployment. */
 export interface RegionTruthProblem {
-  field: string[];
+  field: PathPart[];
   message: string;
   hint: string;
 }
@@ -53,17 +54,23 @@ export interface RegionTruthProblem {
 const SAGEMAKER = new Set(['sagemaker-realtime', 'sagemaker-async']);
 
 /** What the checks read of a deployment, in the regions it is placed in. */
-type Placed = Pick<DeploymentDraft, 'instanceType' | 'instanceTypes' | 'security' | 'apiKey' | 'target' | 'model'> & { regions: readonly string[] };
+type Placed = Pick<DeploymentDraft, 'instanceType' | 'instanceTypes' | 'security' | 'apiKey' | 'target' | 'model'> & { regions: readonly string[]; environmentName?: string };
+type Security = DeploymentDraft['security'];
+
+/** Where the i-th type of instanceType is written: its list item when the field is a capacity fallback list. */
+export function instanceTypeField(types: readonly string[], i: number): PathPart[] {
+  return types.length > 1 ? ['instanceType', i] : ['instanceType'];
+}
 
 /** Each type of the list in each region: a fallback type the region does not offer would fail as surely. */
 function instanceTypeProblems(d: Placed): RegionTruthProblem[] {
-  return d.instanceTypes.flatMap((type) =>
+  return d.instanceTypes.flatMap((type, i) =>
     d.regions.flatMap((region) => {
       const o = regionOffers(type, region);
       if (o.offered !== false) return [];
       const others = o.elsewhere.length ? `Regions that offer it: ${o.elsewhere.join(', ')}.` : 'No region the table covers offers it.';
       return [{
-        field: ['instanceType'],
+        field: instanceTypeField(d.instanceTypes, i),
         message: `instanceType ${type} is not offered in ${region} (${o.source}, in prices.md)`,
         hint: `${others} Choose another type or region; to check a region yourself: ${offeringsCommand(type, region)}`,
       }];
@@ -79,29 +86,119 @@ function kmsProblems(d: Placed): RegionTruthProblem[] {
   });
 }
 
-function certificateProblems(d: Placed): RegionTruthProblem[] {
-  const arn = parseArn(d.security.certificateArn);
-  if (SAGEMAKER.has(d.target) || !arn?.region) return [];
-  const elsewhere = d.regions.filter((r) => r !== arn.region || partitionOf(r) !== arn.partition);
-  if (elsewhere.length === 0) return [];
-  const partition = partitionOf(elsewhere[0] ?? '');
-  const what = arn.partition !== partition ? `an ARN of partition ${arn.partition}, but ${elsewhere.join(', ')} ${elsewhere.length > 1 ? 'are' : 'is'} in partition ${partition}` : `a certificate in ${arn.region}, but the load balancer runs in ${elsewhere.join(', ')}`;
-  return [{
-    field: ['security', 'certificateArn'],
-    message: `security.certificateArn is ${what}: ACM certificates serve load balancers of their own region only`,
-    hint: `Use a certificate of ${elsewhere.join(', ')} (aws acm request-certificate --region ${elsewhere[0]}), and put each region that needs another certificate in a deployment of its own.`,
-  }];
+/** The certificate a load balancer takes in one environment and region, and where the spec writes it. */
+export interface ChosenCertificate {
+  arn?: string;
+  field: PathPart[];
+  /** How messages name the field: security.certificateArn, or security.certificateArns.ENV. */
+  label: string;
 }
 
-/** A load balancer takes a certificate of its own account (`where` says whose account that is). */
-export function certificateAccountProblems(d: Pick<DeploymentDraft, 'target' | 'security'>, account: string, where: string): RegionTruthProblem[] {
-  const certAccount = parseArn(d.security.certificateArn)?.account;
-  if (SAGEMAKER.has(d.target) || !certAccount || certAccount === account) return [];
-  return [{
-    field: ['security', 'certificateArn'],
-    message: `security.certificateArn is a certificate of account ${certAccount}, and ${where} account ${account}: a load balancer takes certificates of its own account only`,
-    hint: `Request or import a certificate in account ${account}, and give each environment its certificate in a deployment of its own.`,
-  }];
+/** An environment's entry of security.certificateArns, as a list (the schema allows one ARN or a list). */
+function environmentCertificates(security: Pick<Security, 'certificateArns'>, environmentName: string | undefined): string[] | undefined {
+  const own = environmentName === undefined ? undefined : security.certificateArns?.[environmentName];
+  return own === undefined ? undefined : ([] as unknown[]).concat(own).filter((a): a is string => typeof a === 'string');
+}
+
+/**
+ * The certificate of an environment's load balancer in a region: its entry of
+ * security.certificateArns (the ARN of that region when it lists several, else its first), else
+ * security.certificateArn. Region truth and the account checks then judge the one chosen.
+ */
+export function certificateFor(security: Pick<Security, 'certificateArn' | 'certificateArns'>, environmentName: string | undefined, region: string): ChosenCertificate {
+  const own = environmentCertificates(security, environmentName);
+  if (!own || environmentName === undefined) return { arn: security.certificateArn, field: ['security', 'certificateArn'], label: 'security.certificateArn' };
+  const label = `security.certificateArns.${environmentName}`;
+  if (own.length === 1) return { arn: own[0], field: ['security', 'certificateArns', environmentName], label };
+  const i = Math.max(0, own.findIndex((a) => parseArn(a)?.region === region));
+  return { arn: own[i], field: ['security', 'certificateArns', environmentName, i], label };
+}
+
+/** The certificate chosen in each region, grouped: one entry per certificate, with the regions it serves. */
+function chosenCertificates(d: Pick<Placed, 'security' | 'regions' | 'environmentName'>): { chosen: ChosenCertificate; regions: string[] }[] {
+  const byField = new Map<string, { chosen: ChosenCertificate; regions: string[] }>();
+  for (const region of d.regions) {
+    const chosen = certificateFor(d.security, d.environmentName, region);
+    const key = chosen.field.join('.');
+    const entry = byField.get(key) ?? { chosen, regions: [] };
+    entry.regions.push(region);
+    byField.set(key, entry);
+  }
+  return [...byField.values()];
+}
+
+function certificateProblems(d: Placed): RegionTruthProblem[] {
+  if (SAGEMAKER.has(d.target)) return [];
+  return chosenCertificates(d).flatMap(({ chosen, regions }) => {
+    const arn = parseArn(chosen.arn);
+    if (!arn?.region) return [];
+    const elsewhere = regions.filter((r) => r !== arn.region || partitionOf(r) !== arn.partition);
+    if (elsewhere.length === 0) return [];
+    const partition = partitionOf(elsewhere[0] ?? '');
+    const what = arn.partition !== partition ? `an ARN of partition ${arn.partition}, but ${elsewhere.join(', ')} ${elsewhere.length > 1 ? 'are' : 'is'} in partition ${partition}` : `a certificate in ${arn.region}, but the load balancer runs in ${elsewhere.join(', ')}`;
+    const perEnvironment = d.environmentName
+      ? `list one certificate per region under security.certificateArns.${d.environmentName}`
+      : 'give each environment its certificates under security.certificateArns (ENVIRONMENT: [one ARN per region])';
+    return [{
+      field: chosen.field,
+      message: `${chosen.label} is ${what}: ACM certificates serve load balancers of their own region only`,
+      hint: `Use a certificate of ${elsewhere.join(', ')} (aws acm request-certificate --region ${elsewhere[0]}), and ${perEnvironment}.`,
+    }];
+  });
+}
+
+/**
+ * A load balancer takes a certificate of its own account (`where` says whose account that is); with
+ * an environment and its regions, the certificate each region chooses.
+ */
+export function certificateAccountProblems(d: Pick<DeploymentDraft, 'target' | 'security'> & { regions?: readonly string[]; environmentName?: string }, account: string, where: string): RegionTruthProblem[] {
+  if (SAGEMAKER.has(d.target)) return [];
+  const regions = d.regions?.length ? d.regions : [''];
+  const chosen = chosenCertificates({ ...d, regions }).map((c) => c.chosen);
+  return chosen.flatMap((c) => {
+    const certAccount = parseArn(c.arn)?.account;
+    if (!certAccount || certAccount === account) return [];
+    const fix = d.environmentName ? `name it under security.certificateArns.${d.environmentName}` : 'give each environment its certificate under security.certificateArns (ENVIRONMENT: ARN)';
+    return [{
+      field: c.field,
+      message: `${c.label} is a certificate of account ${certAccount}, and ${where} account ${account}: a load balancer takes certificates of its own account only`,
+      hint: `Request or import a certificate in account ${account}, and ${fix}.`,
+    }];
+  });
+}
+
+/**
+ * What validate can say of security.certificateArns with the spec's environments at hand: each key
+ * names an environment, and each entry holds a certificate of that environment's account for every
+ * region it deploys to; an environment named nowhere needs security.certificateArn.
+ */
+export function certificateEnvironmentProblems(d: DeploymentDraft, environments: Record<string, EnvironmentSpec>): RegionTruthProblem[] {
+  if (SAGEMAKER.has(d.target) || !d.security.certificateArns) return [];
+  const names = Object.keys(environments);
+  const named = Object.keys(d.security.certificateArns);
+  const without = d.security.certificateArn ? [] : names.filter((n) => !named.includes(n));
+  const uncovered = without.map((name) => ({
+    field: ['security', 'certificateArns'],
+    message: `environment ${name} has no certificate: security.certificateArns does not name it, and there is no security.certificateArn`,
+    hint: `Add ${name}: ARN (one per region it deploys to) under security.certificateArns, or set security.certificateArn for the environments not named there.`,
+  }));
+  return [...uncovered, ...named.flatMap((name) => {
+    const env = environments[name];
+    if (!env) {
+      return [{
+        field: ['security', 'certificateArns', name],
+        message: `security.certificateArns.${name} names no environment of the spec`,
+        hint: names.length ? `Environments: ${names.join(', ')}.` : 'The spec has no environments: use security.certificateArn.',
+      }];
+    }
+    const placed = { ...d, regions: regionsFor(d, env), environmentName: name };
+    const missing = placed.regions.filter((r) => parseArn(certificateFor(d.security, name, r).arn)?.region !== r);
+    const own = environmentCertificates(d.security, name) ?? [];
+    const missingProblems = own.length > 1 && missing.length > 0
+      ? [{ field: ['security', 'certificateArns', name], message: `security.certificateArns.${name} has no certificate of ${missing.join(', ')}, where environment ${name} deploys`, hint: `Add the ARN of a certificate in ${missing.join(', ')} of account ${env.account} to the list.` }]
+      : [];
+    return [...(missingProblems.length ? missingProblems : certificateProblems(placed)), ...certificateAccountProblems(placed, env.account, `environment ${name} deploys to`)];
+  })];
 }
 
 /** SageMaker reads model data from a bucket of the endpoint's region; an artifact bucket's name says its region. */
@@ -132,8 +229,8 @@ export function environmentRegionTruth(spec: Pick<Spec, 'environments' | 'locate
   const env = environmentName ? spec.environments[environmentName] : undefined;
   if (!env || !environmentName) return [];
   return deployments.flatMap((d) => {
-    const problems = regionTruthProblems({ ...d, regions: regionsFor(d, env) });
-    problems.push(...certificateAccountProblems(d, env.account, `environment ${environmentName} deploys to`));
+    const placed = { ...d, regions: regionsFor(d, env), environmentName };
+    const problems = [...regionTruthProblems(placed), ...certificateAccountProblems(placed, env.account, `environment ${environmentName} deploys to`)];
     return problems.map(
       (p) => new DeployError(`deployments.${d.name} in environment ${environmentName}: ${p.message}`, { location: spec.locate(['deployments', d.name, ...p.field]), hint: p.hint, title: 'Invalid deployment spec' }),
     );

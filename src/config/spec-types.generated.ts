@@ -227,6 +227,8 @@ export interface DeploymentFields {
     };
     /** ec2/ecs: ACM certificate for the HTTPS listener. */
     certificateArn?: string;
+    /** ec2/ecs: the certificate of each environment, by environment name: an ACM certificate belongs to one account and one region, so an environment in another account (or region) needs its own. One ARN, or one per region the environment deploys to (each stack takes the one of its region). An environment not named here uses certificateArn. */
+    certificateArns?: Record<string, unknown>;
     /** ec2/ecs: the name clients call (https://HOSTNAME), covered by the certificate; EndpointUrl is https://HOSTNAME. */
     hostname?: string;
     /** ec2/ecs: Route 53 hosted zone of the hostname; the stack then creates the alias record to the load balancer. */

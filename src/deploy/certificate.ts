@@ -6,6 +6,7 @@
 import { parseArn } from '../core/arn';
 import { DeployError, errorMessage } from '../core/errors';
 import type { Reporter } from '../core/log';
+import { certificateFor } from '../config/region-truth';
 import type { Deployment } from '../config/types';
 import { ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 import { awsClient } from '../core/aws';
@@ -40,9 +41,11 @@ export const describeWithAcm: DescribeCertificate = async (certificateArn, regio
 };
 
 /** Refuses an ec2/ecs deployment without a hostname, or whose certificate does not name it. */
-export async function checkEndpointHost(d: Deployment, region: string, reporter: Reporter, describe?: DescribeCertificate): Promise<void> {
+export async function checkEndpointHost(d: Deployment, region: string, reporter: Reporter, describe?: DescribeCertificate, environmentName?: string): Promise<void> {
   if (d.target !== 'ec2' && d.target !== 'ecs') return;
-  const { hostname, certificateArn } = d.security;
+  const { hostname } = d.security;
+  // The certificate the stack will get in this environment and region (render.ts chooses it alike).
+  const certificateArn = certificateFor(d.security, environmentName, region).arn;
   if (!hostname) {
     throw new DeployError(`target ${d.target} serves HTTPS and needs security.hostname, the name its certificate covers`, {
       location: d.source,

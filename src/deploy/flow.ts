@@ -59,7 +59,7 @@ export async function deployEndpoint(target: Target, asked: DeployRequest, run: 
   const request = await withWaitCredentials(target, asked, run, firstRegion);
   const account = await resolveAccount(target, request, firstRegion);
   const inputsOf = (region: string) => ({ region, imageUri: perRegion.images[region] ?? request.imageUri, modelDataUrl: perRegion.weights[region] ?? request.modelDataUrl });
-  if (changes) await preflightChecks({ deployment: target.deployment, account, regions: target.regions.map(inputsOf), reporter: run.reporter, credentials: request.credentials });
+  if (changes) await preflightChecks({ deployment: target.deployment, environmentName: target.environmentName, account, regions: target.regions.map(inputsOf), reporter: run.reporter, credentials: request.credentials });
   const results: RegionResult[] = [];
   for (const region of target.regions) {
     const inputs = inputsOf(region);
@@ -229,7 +229,7 @@ async function prepareNew(ctx: RegionContext, base: RegionResult, name: string, 
   const { request, run, region } = ctx;
   const d = ctx.target.deployment;
   checkInputsResolved(d, ctx);
-  await checkEndpointHost(d, region, run.reporter, request.describeCertificate);
+  await checkEndpointHost(d, region, run.reporter, request.describeCertificate, ctx.target.environmentName);
   // Before anything mutates: no change set yet, so an update of a SageMaker stack counts as blue/green.
   await quotaCheck(ctx, undefined, plan.changeSetType === 'UPDATE');
   const rendered = await renderWithSecret(ctx);

@@ -28,6 +28,8 @@ export interface PreflightRegion {
 
 export interface PreflightOptions {
   deployment: Deployment;
+  /** The environment deployed (its certificate of security.certificateArns). */
+  environmentName?: string;
   account: string;
   regions: PreflightRegion[];
   reporter: Reporter;
@@ -38,7 +40,8 @@ export interface PreflightOptions {
 export async function preflightChecks(o: PreflightOptions): Promise<void> {
   const d = o.deployment;
   const regions = o.regions.map((r) => r.region);
-  const placed = [...regionTruthProblems({ ...d, regions }), ...certificateAccountProblems(d, o.account, 'the deploy is in')];
+  const where = { ...d, regions, environmentName: o.environmentName };
+  const placed = [...regionTruthProblems(where), ...certificateAccountProblems(where, o.account, 'the deploy is in')];
   const errors = placed.map((p) => new DeployError(`deployments.${d.name}: ${p.message}`, { location: d.source, hint: `Nothing was changed. ${p.hint}`, title: 'Not deployable here' }));
   for (const r of o.regions) {
     errors.push(...weightsBucketProblems(d, r, o.account));

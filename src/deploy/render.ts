@@ -11,6 +11,7 @@ import { parseS3Location, S3Location } from '../core/s3-location';
 import { ownershipTags, artifactBucketName, refreshKeysDocumentName, serviceRoleName, ServiceRoleKind } from '../config/names';
 import { isAccelerated } from '../config/instance-types';
 import { wantsTerminationProtection } from '../config/production';
+import { certificateFor } from '../config/region-truth';
 import { containerEnvironment } from '../config/container-env';
 import { notificationSubscriptions, stackEndpoint } from '../config/notifications';
 import type { Deployment } from '../config/types';
@@ -372,12 +373,15 @@ export function fargateSize(instanceType: string): { cpu: number; memoryMiB: num
 }
 
 type Vpc = NonNullable<Deployment['security']['vpc']>;
+
+/** The HTTPS listener's certificate: the environment's own in this region (security.certificateArns), else security.certificateArn. */
+const certificateArnFor = (d: Deployment, input: RenderStackInput) => certificateFor(d.security, input.environmentName, input.region).arn;
 interface Storage { modelGb: number; imageGb: number; neededGb: number }
 
 function containerParams(d: Deployment, input: RenderStackInput, mode: string, budget: HealthBudget, notes: string[]): Params {
   const where = { file: d.source.file, line: d.source.line };
   const vpc = d.security.vpc;
-  if (!vpc?.vpcId || !d.security.certificateArn) {
+  if (!vpc?.vpcId || !certificateArnFor(d, input)) {
     // The spec loader refuses these already; a hand-built Deployment may not have gone through it.
     throw new DeployError(`target ${d.target} needs security.vpc.vpcId and security.certificateArn`, { location: where, title: 'Invalid deployment spec' });
   }
@@ -413,7 +417,7 @@ function loadBalancedParams(d: Deployment, vpc: Vpc, input: RenderStackInput, ne
     SecurityGroupIds: vpc.securityGroups,
     LoadBalancerScheme: privatePlacement && !vpc.publicSubnets?.length ? 'internal' : 'internet-facing',
     AssignPublicIp: !privatePlacement,
-    CertificateArn: d.security.certificateArn ?? '',
+    CertificateArn: certificateArnFor(d, input) ?? '',
     Hostname: d.security.hostname ?? '',
     HostedZoneId: d.security.hostedZoneId ?? '',
     HealthCheckPath: d.healthCheck.path,

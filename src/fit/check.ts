@@ -8,12 +8,13 @@ import { DeployError, SourceLocation, throwIfAny } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { isCommitSha } from '../core/hf-hub';
 import { knownInstanceTypes } from '../config/instance-types';
+import { instanceTypeField } from '../config/region-truth';
 import type { Deployment, Spec } from '../config/types';
 import { Catalog, defaultCatalog } from '../prices/catalog';
 import { CURRENCY_SYMBOL } from '../prices/currency';
 import { acceleratedTypes, acceleratorsOf } from './accelerators';
 import { EngineMemory, engineMemory } from './engine-memory';
-import { checkFit, FitLoad, FitResult } from './fit';
+import { checkFit, FitLoad, FitProblem, FitResult } from './fit';
 import { FactsOptions, ModelFacts, modelFacts } from './model-facts';
 
 export interface Finding {
@@ -35,6 +36,7 @@ export interface WeightsPin {
 export interface DeploymentCheck {
   deployment: string;
   findings: Finding[];
+  /** The memory check of the type deployed first (every type of a fallback list is checked, and its findings kept). */
   fit?: FitResult;
   facts: ModelFacts;
   pin?: WeightsPin;
@@ -62,11 +64,13 @@ function loadOf(d: Deployment): FitLoad {
 export function cheapestThatFit(d: Deployment, engine: EngineMemory, facts: ModelFacts, catalog: Catalog): string[] {
   const region = d.regions[0] ?? '';
   const known = new Set(knownInstanceTypes(d.target));
+  // The types the spec lists already are not alternatives to themselves.
+  const listed = new Set([d.instanceType, ...d.instanceTypes]);
   const ml = d.target.startsWith('sagemaker') ? 'ml.' : '';
   const neuronEngine = engine.label === 'LMI' || engine.label === 'TGI';
   const candidates = acceleratedTypes()
     .map((t) => `${ml}${t}`)
-    .filter((t) => known.has(t) && t !== d.instanceType)
+    .filter((t) => known.has(t) && !listed.has(t))
     .flatMap((t) => {
       const acc = acceleratorsOf(t);
       const price = catalog.instanceHour(d.target, t, region);
@@ -78,11 +82,29 @@ export function cheapestThatFit(d: Deployment, engine: EngineMemory, facts: Mode
   return candidates.slice(0, ALTERNATIVES).map(({ t, acc, price }) => `${t} (${acc.count} × ${acc.memoryGiB} GiB, ${CURRENCY_SYMBOL[price.currency]}${Number(price.price).toFixed(2)}/h in ${region})`);
 }
 
-const FIELD_PATH: Record<'instanceType' | 'engine' | 'model', string[]> = { instanceType: ['instanceType'], engine: ['engine'], model: ['model'] };
+const FIELD_PATH: Record<FitProblem['field'], string[]> = { instanceType: ['instanceType'], engine: ['engine'], model: ['model'] };
+
+/** One type's memory check; undefined when the type has no accelerator in the table. */
+function typeFit(d: Deployment, type: string, engine: EngineMemory, facts: ModelFacts): FitResult | undefined {
+  const acc = acceleratorsOf(type);
+  return acc ? checkFit(type, acc, engine, facts, loadOf(d)) : undefined;
+}
+
+/** The message with the list position after the type's first mention ("on ml.g5.2xlarge (the capacity fallback's type 2 of 2)"). */
+function withWhich(message: string, type: string, which: string): string {
+  return which ? message.replace(type, `${type}${which}`) : message;
+}
+
+/** "fits on ml.g5.2xlarge (15.7 of 21.6 GiB usable)"; later types of a list as "fallback T: fits (…)". */
+function verdictLine(type: string, fit: FitResult | undefined, index: number): string {
+  const verdict = fit ? { fits: 'fits', 'no-fit': 'does not fit', unknown: 'not checked' }[fit.verdict] : 'not checked';
+  const figures = fit?.usableGiB !== undefined && fit.neededGiB !== undefined ? ` (${fit.neededGiB.toFixed(1)} of ${fit.usableGiB.toFixed(1)} GiB usable)` : '';
+  return index === 0 ? `${verdict} on ${type}${figures}` : `fallback ${type}: ${verdict}${figures}`;
+}
 
 /** One deployment's checks. */
 export async function checkDeployment(spec: Pick<Spec, 'locate'>, d: Deployment, options: CheckOptions = {}): Promise<DeploymentCheck> {
-  const at = (...p: string[]) => spec.locate(['deployments', d.name, ...p]);
+  const at = (...p: (string | number)[]) => spec.locate(['deployments', d.name, ...p]);
   const findings: Finding[] = [];
   const add = (level: Finding['level'], message: string, location: SourceLocation, hint?: string) =>
     findings.push({ level, deployment: d.name, message, hint, location });
@@ -99,29 +121,40 @@ export async function checkDeployment(spec: Pick<Spec, 'locate'>, d: Deployment,
     }
   }
 
-  const acc = acceleratorsOf(d.instanceType);
+  // The capacity fallback may deploy any type of the list, so each must hold the model; each is
+  // said at its own list item.
+  const types = d.instanceTypes.length > 0 ? d.instanceTypes : [d.instanceType];
+  const engine = engineMemory(d);
+  const catalog = options.catalog ?? defaultCatalog();
+  const verdicts: string[] = [];
   let fit: FitResult | undefined;
-  let figures = '';
-  if (!acc) {
-    add('note', `memory not checked: ${d.instanceType} has no accelerator in the table`, at('instanceType'));
-  } else {
-    const engine = engineMemory(d);
-    fit = checkFit(d.instanceType, acc, engine, facts, loadOf(d));
-    const catalog = options.catalog ?? defaultCatalog();
-    for (const p of fit.errors) {
+  let weightsOnly = false;
+  for (const [i, type] of types.entries()) {
+    const which = types.length > 1 ? ` (the capacity fallback's type ${i + 1} of ${types.length})` : '';
+    const typeAt = at(...instanceTypeField(types, i));
+    const fieldAt = (field: FitProblem['field']) => (field === 'instanceType' ? typeAt : at(...FIELD_PATH[field]));
+    const result = typeFit(d, type, engine, facts);
+    if (i === 0) fit = result;
+    weightsOnly ||= engine.unknown === true && result !== undefined && result.verdict !== 'unknown';
+    if (!result) {
+      add('note', `memory not checked: ${type}${which} has no accelerator in the table`, typeAt);
+      verdicts.push(verdictLine(type, undefined, i));
+      continue;
+    }
+    for (const p of result.errors) {
       const cheaper = p.field === 'instanceType' ? cheapestThatFit(d, engine, facts, catalog) : [];
       const alternatives = cheaper.length > 0 ? `Types that can hold it, cheapest first: ${cheaper.join(', ')}.` : p.field === 'instanceType' ? 'No priced type in the table can hold it: quantise the model or split it across instances.' : '';
-      add('error', p.message, at(...FIELD_PATH[p.field]), [p.hint, alternatives].filter(Boolean).join(' ') || undefined);
+      const fallback = which && p.field === 'instanceType' ? `The deploy may take any type of the list: remove ${type} from it or replace it.` : '';
+      add('error', withWhich(p.message, type, which), fieldAt(p.field), [p.hint, fallback, alternatives].filter(Boolean).join(' ') || undefined);
     }
-    for (const p of fit.warnings) add('warning', p.message, at(...FIELD_PATH[p.field]), p.hint);
-    if (engine.unknown && fit.verdict !== 'unknown') add('note', `memory checked for the weights only: the KV cache and runtime settings of ${engine.label} are not known`, at('model'));
-    if (fit.usableGiB !== undefined && fit.neededGiB !== undefined) figures = `${fit.neededGiB.toFixed(1)} of ${fit.usableGiB.toFixed(1)} GiB usable`;
+    for (const p of result.warnings) add('warning', withWhich(p.message, type, which), fieldAt(p.field), p.hint);
+    verdicts.push(verdictLine(type, result, i));
   }
+  if (weightsOnly) add('note', `memory checked for the weights only: the KV cache and runtime settings of ${engine.label} are not known`, at('model'));
   for (const gap of facts.gaps) add('note', gap, at('model'));
 
-  const verdict = fit ? { fits: 'fits', 'no-fit': 'does not fit', unknown: 'not checked' }[fit.verdict] : 'not checked';
   const weights = pin ? `, weights ${pin.id}@${pin.sha ?? pin.revision}${pin.sha && pin.sha !== pin.revision ? ` (${pin.revision})` : ''}` : '';
-  const summary = `${d.name}: memory ${verdict} on ${d.instanceType}${figures ? ` (${figures})` : ''}${weights}`;
+  const summary = `${d.name}: memory ${verdicts.join('; ')}${weights}`;
   return { deployment: d.name, findings, fit, facts, pin, summary };
 }
 

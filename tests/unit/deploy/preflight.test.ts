@@ -59,10 +59,16 @@ beforeEach(() => {
   acm.on(DescribeCertificateCommand).resolves({ Certificate: { DomainName: '*.example.com' } });
 });
 
+/** code-assistant in prod with dev's certificate for every environment (the example gives prod its own in security.certificateArns). */
+function withDevCertificate(target: Target): Target {
+  const { certificateArns: _perEnvironment, ...security } = target.deployment.security;
+  return { ...target, deployment: { ...target.deployment, security } };
+}
+
 describe('deploy-endpoint preflight: refused before anything mutates', () => {
   it('a certificate of us-east-1 for the load balancer in eu-west-1: names both regions, before the first region is touched', async () => {
     // prod serves us-east-1 and eu-west-1; the example's certificate is a us-east-1 one.
-    const target = selection('code-assistant', 'prod');
+    const target = withDevCertificate(selection('code-assistant', 'prod'));
     const { result } = deploy(target, '333333333333');
     const err = (await result.catch((e) => e)) as DeployError;
     const text = err.describe();
@@ -114,7 +120,7 @@ describe('deploy-endpoint preflight: refused before anything mutates', () => {
   it('every problem of every region is said at once', async () => {
     const image = `333333333333.dkr.ecr.us-east-1.amazonaws.com/acme-llm/code-assistant@${DIGEST}`;
     ecr.on(DescribeImagesCommand).rejects(new ImageNotFoundException({ message: 'not there', $metadata: {} }));
-    const { result } = deploy(selection('code-assistant', 'prod'), '333333333333', { imageUri: image, modelDataUrl: 's3://model-deploy-111111111111-us-east-1/x/' });
+    const { result } = deploy(withDevCertificate(selection('code-assistant', 'prod')), '333333333333', { imageUri: image, modelDataUrl: 's3://model-deploy-111111111111-us-east-1/x/' });
     const err = (await result.catch((e) => e)) as DeployError;
     const text = err.describe();
     expect(text).toMatch(/problems/);

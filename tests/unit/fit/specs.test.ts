@@ -28,6 +28,10 @@ interface Row {
   says: RegExp[];
   /** The spec key whose line the refusal or warning names. */
   at?: string;
+  /** Else the text of the line it names (a list item). */
+  atText?: string;
+  /** The deployment's regions (us-east-1 unless given). */
+  regions?: string;
   /** What plan's summary adds (valid rows). */
   plan?: RegExp;
 }
@@ -232,6 +236,49 @@ const ROWS: Row[] = [
     verdict: 'valid',
     says: [/memory fits on ml\.g5\.2xlarge/],
   },
+  {
+    name: 'capacity fallback: every type of the list fits, each said in the plan',
+    deployment: `model:\n  ${hf()}\n  sizeGb: 15.2\n  ${QWEN_ARCH}\nengine: { name: vllm, args: ["--max-model-len", "8192"] }\ntarget: sagemaker-realtime\ninstanceType:\n  - ml.g5.2xlarge\n  - ml.g6e.xlarge`,
+    verdict: 'valid',
+    says: [/qwen: memory fits on ml\.g5\.2xlarge \(15\.7 of 21\.6 GiB usable\); fallback ml\.g6e\.xlarge: fits \(15\.7 of 43\.2 GiB usable\)/],
+  },
+  {
+    name: 'capacity fallback: the second type of the list cannot hold the model, refused at its item',
+    deployment: `model:\n  ${hf()}\n  sizeGb: 30\n  ${QWEN_ARCH}\nengine: { name: vllm, args: ["--max-model-len", "8192"] }\ntarget: sagemaker-realtime\ninstanceType:\n  - ml.g6e.xlarge\n  - ml.g5.2xlarge`,
+    verdict: 'refused',
+    says: [/the model does not fit on ml\.g5\.2xlarge \(the capacity fallback's type 2 of 2\): 27\.9 GiB of weights/, /The deploy may take any type of the list: remove ml\.g5\.2xlarge from it/, /Types that can hold it, cheapest first: ml\.\w+\.\w+/],
+    atText: '- ml.g5.2xlarge',
+  },
+  {
+    name: 'capacity fallback: the second type too small for the KV cache of one sequence',
+    deployment: `model:\n  huggingface: { id: meta-llama/Llama-3.1-8B-Instruct, revision: 0e9e39f249a16976918f6564b8830bc894c89659 }\n  sizeGb: 16.06\n  ${LLAMA_8B_ARCH}\nengine: { name: vllm }\ntarget: sagemaker-realtime\ninstanceType: [ml.g6e.xlarge, ml.g5.2xlarge]`,
+    verdict: 'refused',
+    says: [/vLLM cannot start on ml\.g5\.2xlarge \(the capacity fallback's type 2 of 2\): one sequence of 131072 tokens/],
+    at: 'instanceType',
+  },
+  {
+    name: 'wrong-region key: a us-east-1 key ARN for an endpoint in us-west-2',
+    deployment: `model:\n  ${hf()}\n  sizeGb: 15.2\n  ${QWEN_ARCH}\nengine: { name: vllm, args: ["--max-model-len", "8192"] }\ntarget: sagemaker-realtime\ninstanceType: ml.g5.2xlarge\nsecurity:\n  kmsKeyId: arn:aws:kms:us-east-1:111111111111:key/11111111-2222-3333-4444-555555555555`,
+    regions: 'us-west-2',
+    verdict: 'refused',
+    says: [/security\.kmsKeyId arn:aws:kms:us-east-1:\S+ is a key of us-east-1, and KMS keys are regional: it cannot encrypt in us-west-2/, /alias\/NAME/],
+    at: 'kmsKeyId',
+  },
+  {
+    name: 'China: the model fits on g5 in Beijing',
+    deployment: `model:\n  ${hf()}\n  sizeGb: 15.2\n  ${QWEN_ARCH}\nengine: { name: vllm, args: ["--max-model-len", "8192"] }\ntarget: sagemaker-realtime\ninstanceType: ml.g5.2xlarge`,
+    regions: 'cn-north-1',
+    verdict: 'valid',
+    says: [/qwen: memory fits on ml\.g5\.2xlarge \(15\.7 of 21\.6 GiB usable\)/],
+  },
+  {
+    name: 'China: a fallback type Beijing does not offer',
+    deployment: `model:\n  ${hf()}\n  sizeGb: 15.2\n  ${QWEN_ARCH}\nengine: { name: vllm, args: ["--max-model-len", "8192"] }\ntarget: sagemaker-realtime\ninstanceType:\n  - ml.g5.2xlarge\n  - ml.g6.2xlarge`,
+    regions: 'cn-north-1',
+    verdict: 'refused',
+    says: [/instanceType ml\.g6\.2xlarge is not offered in cn-north-1/],
+    atText: '- ml.g6.2xlarge',
+  },
 ];
 
 function specText(row: Row): string {
@@ -239,12 +286,17 @@ function specText(row: Row): string {
     .split('\n')
     .map((l) => `    ${l}`)
     .join('\n');
-  return `version: 1\nproject: acme\ndeployments:\n  qwen:\n${body}\n    regions: [us-east-1]\n`;
+  return `version: 1\nproject: acme\ndeployments:\n  qwen:\n${body}\n    regions: [${row.regions ?? 'us-east-1'}]\n`;
 }
 
 /** The line of the first `key:` of the deployment (1-based), as the messages give it. */
 function lineOf(text: string, key: string): number {
   return text.split('\n').findIndex((l) => new RegExp(`^\\s+${key}:`).test(l)) + 1;
+}
+
+/** The line that holds this text (a list item). */
+function lineWith(text: string, item: string): number {
+  return text.split('\n').findIndex((l) => l.includes(item)) + 1;
 }
 
 describe('issue 22: will it deploy? (validate and plan over a table of specs)', () => {
@@ -281,6 +333,7 @@ describe('issue 22: will it deploy? (validate and plan over a table of specs)', 
       expect(`exit ${r.code}\n${r.out}`).toMatch(new RegExp(`^exit ${row.verdict === 'valid' ? 0 : 2}\n`));
       for (const pattern of row.says) expect(r.out).toMatch(pattern);
       if (row.at) expect(r.out).toContain(`model-deploy.yml:${lineOf(text, row.at)}`);
+      if (row.atText) expect(r.out).toContain(`model-deploy.yml:${lineWith(text, row.atText)}`);
       // Secrets never appear in output.
       if (row.env?.HF_TOKEN) expect(r.out).not.toContain(row.env.HF_TOKEN);
     }
