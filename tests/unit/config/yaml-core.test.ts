@@ -62,6 +62,6 @@ describe('parseSpec: positions only when pointed at', () => {
     } catch (err) {
       error = err;
     }
-    expect((error as { location?: unknown }).location).toEqual({ file: 'model-deploy.yml', line: 42, column: 19 });
+    expect((error as { location?: unknown }).location).toEqual({ file: 'model-deploy.yml', line: 44, column: 19 });
   });
 });
