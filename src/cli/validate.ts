@@ -1,6 +1,6 @@
 /** `model-deploy validate`: the spec against the schema and the rules a schema cannot say. */
 import { DEFAULT_SPEC_FILE, loadSpec } from '../config/load';
-import { checkSpec } from '../plan/plan';
+import { checkSpec } from '../plan/check';
 import { parseFlags } from './flags';
 import type { CliIo } from './io';
 

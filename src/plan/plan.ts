@@ -11,8 +11,8 @@ import { selectDeployment, selectEnvironment } from '../config/select';
 import { DeployError, throwIfAny } from '../core/errors';
 import { environmentRegionTruth } from '../config/region-truth';
 import type { PlanFile, PlanPart } from '../core/plan-part';
-import { checkDeployments, checkErrors, checkLines, DeploymentCheck, pinnedDeployment } from '../fit/check';
-import { resolveEngine } from '../image/engines';
+import { pinnedDeployment } from '../fit/check';
+import { checkSpec } from './check';
 import { planBuild } from '../image/plan';
 import { planStack } from '../deploy/plan';
 import { planCost } from '../cost/plan';
@@ -29,32 +29,6 @@ export interface PlanResult {
   summary: string[];
   /** The environment planned: the one asked for, else the spec's first (undefined when it has none). */
   environment?: string;
-}
-
-/** A built engine's version must have a Deep Learning Container (said at engine.version). */
-function engineErrors(spec: Spec, deployments: Deployment[]): DeployError[] {
-  return deployments.flatMap((d) => {
-    const region = d.regions[0];
-    if (d.model.image || !d.engine || !region) return [];
-    try {
-      resolveEngine(d, region, spec.locate(['deployments', d.name, 'engine', 'version']));
-      return [];
-    } catch (err) {
-      if (err instanceof DeployError) return [err];
-      throw err;
-    }
-  });
-}
-
-/**
- * What would fail after the merge (the model does not fit its instance, an engine version without a
- * base image), refused at its spec line before anything is written; warnings and notes come back
- * with each deployment's check. validate and plan both run it.
- */
-export async function checkSpec(spec: Spec, deployments: Deployment[] = Object.values(spec.deployments)): Promise<{ checks: DeploymentCheck[]; lines: string[] }> {
-  const checks = await checkDeployments(spec, deployments);
-  throwIfAny([...checkErrors(checks), ...engineErrors(spec, deployments)]);
-  return { checks, lines: [...checks.map((c) => c.summary), ...checkLines(checks)] };
 }
 
 export async function plan(spec: Spec, options: PlanOptions): Promise<PlanResult> {
