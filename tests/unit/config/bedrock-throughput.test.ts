@@ -1,7 +1,7 @@
 /** deployments.<name>.bedrockThroughput: the schema's shape, its target environments, and file:line errors. */
-import { DeployError, DeployErrors } from '../../../src/core/errors';
 import { parseSpec } from '../../../src/config/load';
 import { bedrockThroughputTargets } from '../../../src/config/regions';
+import { specRejections as problems } from '../../support/spec-problems';
 
 function specWith(throughput: string, environments = ENVIRONMENTS): string {
   return `version: 1
@@ -30,16 +30,6 @@ const ENVIRONMENTS = `  dev:
 
 const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
 
-function problems(text: string): DeployError[] {
-  try {
-    parseSpec(text, 'model-deploy.yml');
-  } catch (err) {
-    if (err instanceof DeployErrors) return err.errors;
-    if (err instanceof DeployError) return [err];
-    throw err;
-  }
-  throw new Error('expected the spec to be rejected');
-}
 
 describe('bedrockThroughput', () => {
   it('names one target environment, bought in that environment\'s regions', () => {

@@ -4,20 +4,10 @@
  * is that working form.
  */
 import * as path from 'path';
-import { DeployError, DeployErrors } from '../../../src/core/errors';
-import { loadSpec, parseSpec } from '../../../src/config/load';
+import { loadSpec } from '../../../src/config/load';
 import { regionsFor } from '../../../src/config/regions';
+import { specProblems as problems } from '../../support/spec-problems';
 
-function problems(text: string): DeployError[] {
-  try {
-    parseSpec(text, 'model-deploy.yml');
-  } catch (err) {
-    if (err instanceof DeployErrors) return err.errors;
-    if (err instanceof DeployError) return [err];
-    throw err;
-  }
-  return [];
-}
 
 const deployment = (name: string, regions: string) => `  ${name}:
     model:

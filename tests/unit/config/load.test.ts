@@ -3,24 +3,15 @@ import { exampleSpec } from '../../support/target';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DeployError, DeployErrors } from '../../../src/core/errors';
+import { DeployError } from '../../../src/core/errors';
 import { mergeDefaults } from '../../../src/config/defaults';
 import { loadSpec, parseSpec } from '../../../src/config/load';
 import { selectDeployment, selectEnvironment } from '../../../src/config/select';
 import { nearest } from '../../../src/config/suggest';
+import { specRejections as problems } from '../../support/spec-problems';
 
 const EXAMPLE = path.resolve(__dirname, '../../../examples/model-deploy.yml');
 
-function problems(text: string, specDir?: string): DeployError[] {
-  try {
-    parseSpec(text, 'model-deploy.yml', specDir);
-  } catch (err) {
-    if (err instanceof DeployErrors) return err.errors;
-    if (err instanceof DeployError) return [err];
-    throw err;
-  }
-  throw new Error('expected the spec to be rejected');
-}
 
 const VALID = `version: 1
 deployments:

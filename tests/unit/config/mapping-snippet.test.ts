@@ -1,17 +1,7 @@
 /** "must be a mapping" says what the mapping looks like: a snippet the user can paste at that line. */
-import { DeployError, DeployErrors } from '../../../src/core/errors';
-import { parseSpec } from '../../../src/config/load';
+import { DeployError } from '../../../src/core/errors';
+import { specRejections as problems } from '../../support/spec-problems';
 
-function problems(text: string): DeployError[] {
-  try {
-    parseSpec(text, 'model-deploy.yml');
-  } catch (err) {
-    if (err instanceof DeployErrors) return err.errors;
-    if (err instanceof DeployError) return [err];
-    throw err;
-  }
-  throw new Error('expected the spec to be rejected');
-}
 
 const mapping = (errs: DeployError[], field: string) => errs.find((e) => e.message.startsWith(`${field} must be a mapping`));
 

@@ -5,21 +5,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DeployError, DeployErrors } from '../../../src/core/errors';
-import { parseSpec } from '../../../src/config/load';
+import { specProblems as problems } from '../../support/spec-problems';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
-function problems(text: string): DeployError[] {
-  try {
-    parseSpec(text, 'model-deploy.yml');
-  } catch (err) {
-    if (err instanceof DeployErrors) return err.errors;
-    if (err instanceof DeployError) return [err];
-    throw err;
-  }
-  return [];
-}
 
 const deployment = (name: string) => `  ${name}:
     model:

@@ -4,23 +4,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DeployError, DeployErrors } from '../../../src/core/errors';
 import { parseSpec } from '../../../src/config/load';
 import { render } from './flow-fixtures';
 import { validateTemplate } from '../../support/cloudformation/resource-spec';
+import { specProblems as problems } from '../../support/spec-problems';
 
 const EXAMPLE = fs.readFileSync(path.resolve(__dirname, '../../../examples/async-notifications.yml'), 'utf8');
 
-function problems(text: string): DeployError[] {
-  try {
-    parseSpec(text, 'model-deploy.yml');
-  } catch (err) {
-    if (err instanceof DeployErrors) return err.errors;
-    if (err instanceof DeployError) return [err];
-    throw err;
-  }
-  return [];
-}
 
 /** 1-based line of the first line containing `needle`. */
 const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
