@@ -114,8 +114,8 @@ export interface WebIdentityOptions {
   reporter?: Reporter;
   /** The clock that decides when the session is renewed (tests: a fake one). */
   now?: () => number;
-  /** The promotion's source role: another environment's jobs assume it (its refusal names PromotionEnvironments). */
-  promotionSource?: boolean;
+  /** Said after the trust conditions when STS refuses the token: what the caller's domain knows about this role. */
+  deniedHint?: string;
 }
 
 /**
@@ -140,7 +140,7 @@ export function webIdentityRole(options: WebIdentityOptions): AwsCredentialIdent
       );
       return sessionCredentials(out.Credentials, options.roleArn, options.reporter);
     } catch (err) {
-      throw explainWebIdentityError(err, options.roleArn, oidcAudience(options.region), options.promotionSource);
+      throw explainWebIdentityError(err, options.roleArn, oidcAudience(options.region), options.deniedHint);
     }
   }, options.now);
 }
@@ -173,21 +173,18 @@ function sessionCredentials(c: StsCredentials | undefined, roleArn: string, repo
   return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
 }
 
-export function explainWebIdentityError(err: unknown, roleArn: string, audience: string, promotionSource = false): DeployError {
+export function explainWebIdentityError(err: unknown, roleArn: string, audience: string, deniedHint?: string): DeployError {
   if (err instanceof DeployError) return err;
   const name = errorName(err);
   const message = errorMessage(err);
   if (name === 'AccessDenied' || name === 'InvalidIdentityToken') {
-    // The bootstrap names it model-deploy-promotion-source-ENV; a source-role-arn input may name it otherwise.
-    const source = /model-deploy-promotion-source-([\w.-]+)$/.exec(roleArn) ?? (promotionSource ? [roleArn, 'source'] : null);
     return new DeployError(`Could not assume ${roleArn} with this job's OIDC token: ${message}`, {
       cause: err,
       title: 'Web identity denied',
       hint:
         `The trust policy of ${roleArn} must list this job's OIDC subject (token.actions.githubusercontent.com:sub, ` +
         `repo:OWNER/REPO:environment:TARGET, or the OWNER@ID/REPO@ID form when the bootstrap was given the ids) and the audience ${audience} (:aud).` +
-        // Only the promotion source role is trusted by other environments' jobs.
-        (source ? ` For the bootstrap's read-only role: add the target environment to PromotionEnvironments of the ${source[1]} account's bootstrap stack, and run the job in that GitHub environment.` : ''),
+        (deniedHint ? ` ${deniedHint}` : ''),
     });
   }
   return new DeployError(`Could not assume ${roleArn} with this job's OIDC token: ${name}: ${message}`, { cause: err });

@@ -53,7 +53,9 @@ async function sourceReader(plan: PromotionPlan, run: PromotionRun, ambient: Act
       hint: `In a workflow, give the job \`permissions: id-token: write\`. Locally, run with credentials of ${source.env.account} instead.`,
     });
   }
-  const credentials = webIdentityRole({ roleArn: source.roleArn, region: source.region, sessionName: run.sessionName, reporter, promotionSource: true });
+  // Only the promotion source role is trusted by other environments' jobs: its bootstrap stack lists them.
+  const deniedHint = `For the bootstrap's read-only role: add the target environment to PromotionEnvironments of the ${source.name} account's bootstrap stack, and run the job in that GitHub environment.`;
+  const credentials = webIdentityRole({ roleArn: source.roleArn, region: source.region, sessionName: run.sessionName, reporter, deniedHint });
   // Assume now, so a missing trust fails before anything is copied.
   await credentials();
   reporter.info(`Reading ${source.name} (${source.env.account}) as ${source.roleArn}, with this job's OIDC token.`);

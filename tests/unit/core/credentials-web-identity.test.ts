@@ -65,8 +65,17 @@ test('a refused token names the trust conditions to check', async () => {
   expect(err.describe()).toMatch(/Could not assume arn:aws:iam::111111111111:role\/model-deploy-promotion-source-dev with this job's OIDC token/);
   expect(err.describe()).toMatch(/token\.actions\.githubusercontent\.com:sub/);
   expect(err.describe()).toMatch(/audience sts\.amazonaws\.com \(:aud\)/);
-  expect(err.describe()).toMatch(/PromotionEnvironments of the dev account's bootstrap stack/);
   expect(err.describe()).not.toContain(TOKEN);
+  // The core knows no domain's role names: what the role is for is the caller's to say.
+  expect(err.describe()).not.toMatch(/PromotionEnvironments/);
+});
+
+test("a refused token carries the caller's hint after the trust conditions", async () => {
+  mockClient(STSClient)
+    .on(AssumeRoleWithWebIdentityCommand)
+    .rejects(Object.assign(new Error('Not authorized to perform sts:AssumeRoleWithWebIdentity'), { name: 'InvalidIdentityToken' }));
+  const err = (await webIdentityRole({ roleArn: ROLE, region: 'us-east-1', deniedHint: 'Ask the dev account.' })().catch((e) => e)) as DeployError;
+  expect(err.describe()).toMatch(/\(:aud\)\. Ask the dev account\./);
 });
 
 test('without id-token: write there is no token, and the message says so before any STS call', async () => {
