@@ -112,6 +112,13 @@ export function jittered(ms: number, random: () => number = Math.random): number
   return Math.round(ms / 2 + (random() * ms) / 2);
 }
 
+const TIMED_OUT = 'Timed out';
+
+/** A poll that reached its deadline (the operation it watched may still be running in AWS). */
+export function isPollTimeout(err: unknown): err is DeployError {
+  return err instanceof DeployError && err.title === TIMED_OUT;
+}
+
 export interface PollResult<T> {
   value: T;
   checks: number;
@@ -161,7 +168,7 @@ export async function poll<T>(options: PollOptions<T>): Promise<PollResult<T>> {
     const remaining = deadline - now();
     if (remaining <= 0) {
       throw new DeployError(`Timed out after ${Math.round((options.timeoutMs ?? 0) / 60000)} minutes waiting for ${options.what}.`, {
-        title: 'Timed out',
+        title: TIMED_OUT,
         hint: 'Raise the timeout input if this is expected to take longer; the operation itself may still be running in AWS.',
       });
     }

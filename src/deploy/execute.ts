@@ -5,6 +5,7 @@
 import { CancelUpdateStackCommand, ExecuteChangeSetCommand } from '@aws-sdk/client-cloudformation';
 import { awsClient } from '../core/aws';
 import { DeployError, errorMessage, explainAwsError } from '../core/errors';
+import { isPollTimeout } from '../core/poll';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -131,7 +132,7 @@ async function watchOperation(ctx: RegionContext, stackName: string, op: StackOp
     );
   } catch (err) {
     if (signal?.aborted) await cancelUpdate('Cancelled');
-    else if (err instanceof DeployError && err.title === 'Timed out') await cancelUpdate(`No end within timeout-minutes (${request.timeoutMinutes})`);
+    else if (isPollTimeout(err)) await cancelUpdate(`No end within timeout-minutes (${request.timeoutMinutes})`);
     throw err;
   }
   if (watched.status === WATCH_STOPPED && finding) {

@@ -9,7 +9,7 @@ import { DescribeServicesCommand, Deployment as EcsDeployment, ECSClient } from 
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DeployError, explainAwsError } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { poll, PollOptions } from '../core/poll';
+import { isPollTimeout, poll, PollOptions } from '../core/poll';
 import { elapsedText } from './events';
 
 type PollSeams = Partial<Pick<PollOptions<unknown>, 'sleep' | 'now' | 'random'>>;
@@ -122,7 +122,7 @@ export async function verifyTargetsHealthy(o: TargetHealthOptions): Promise<numb
       ...waitOptions(o, `the instances to be healthy behind target group ${o.targetGroupArn}`),
     });
   } catch (err) {
-    if (err instanceof DeployError && err.title === 'Timed out') {
+    if (isPollTimeout(err)) {
       throw new DeployError(`The EC2 instances are not healthy behind the load balancer: ${targets.length ? targets.map(targetLine).join('; ') : 'no target is registered'}.`, {
         title: 'Instances not healthy',
         hint:

@@ -7,7 +7,7 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeEndpointCommand, DescribeEndpointCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DeployError, errorMessage, errorName, explainAwsError, isNotFound, SourceLocation } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { poll, PollOptions } from '../core/poll';
+import { isPollTimeout, poll, PollOptions } from '../core/poll';
 import { parseS3Location, S3Location } from '../core/s3-location';
 import type { Deployment } from '../config/types';
 import { RUNNING_POLL_MAX_MS, stackPhysicalIds } from './running-state';
@@ -236,7 +236,7 @@ export async function smokeTestAsync(options: AsyncSmokeOptions): Promise<SmokeR
       ...options.pollOverrides,
     }));
   } catch (err) {
-    if (err instanceof DeployError && err.title === 'Timed out') {
+    if (isPollTimeout(err)) {
       reporter.warning(`Smoke test: no answer from ${endpointName} within ${Math.round(options.waitMs / 60000)} min (an endpoint at zero instances takes longer to start). The request stays queued; its answer will appear at s3://${output.bucket}/${output.key}.`, undefined, 'Smoke test pending');
       return { ok: true, detail: 'queued, no answer yet' };
     }

@@ -9,7 +9,7 @@ import { awsClient, AwsContext } from '../core/aws';
 import { DeployError, errorMessage, explainAwsError, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { codeBuildLink } from '../core/console-links';
-import { isThrottling, poll, PollOptions } from '../core/poll';
+import { isPollTimeout, isThrottling, poll, PollOptions } from '../core/poll';
 
 export interface RunBuildOptions {
   aws: AwsContext;
@@ -163,7 +163,7 @@ async function followBuild(codebuild: CodeBuildClient, buildId: string, follower
     if (o.signal?.aborted) {
       cancelled();
       await stopping;
-    } else if (err instanceof DeployError && err.title === 'Timed out') {
+    } else if (isPollTimeout(err)) {
       // CodeBuild did not end the build at its own timeouts: stop it, and say where it was.
       const stopped = await stop(`no end after ${budgetMinutes} minutes`);
       throw new DeployError(`CodeBuild build ${buildId} is still in phase ${last?.currentPhase ?? 'unknown'} after ${budgetMinutes} minutes (queue ${o.queuedTimeoutMinutes ?? DEFAULT_QUEUED_MINUTES} + build ${o.timeoutMinutes} + ${REPORT_MARGIN_MINUTES}).`, {

@@ -7,7 +7,7 @@
 import type { ECRClient, ImageIdentifier } from '@aws-sdk/client-ecr';
 import { DeployError, errorName, isNotFound } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { poll } from '../core/poll';
+import { isPollTimeout, poll } from '../core/poll';
 import { Actor, step } from '../core/actor';
 import { mapLimit } from '../core/concurrency';
 import { sha256Hex } from '../core/hash';
@@ -394,7 +394,7 @@ export async function waitForReplication(source: Registry, digest: string, targe
       });
     }
   } catch (err) {
-    if (err instanceof DeployError && err.title === 'Timed out') {
+    if (isPollTimeout(err)) {
       throw new DeployError(`${err.message} (last status: ${lastStatus}).`, {
         title: 'Replication did not finish',
         hint:
