@@ -4,7 +4,7 @@
  * start-up logs, the deadline (timeout-minutes), then what runs (endpoint config, ECS rollout, target
  * health) and the smoke test. Nothing is created or executed.
  */
-import { DescribeStackEventsCommand } from '@aws-sdk/client-cloudformation';
+import { type CloudFormationClient, DescribeStackEventsCommand } from '@aws-sdk/client-cloudformation';
 import { DeployError, explainAwsError } from '../core/errors';
 import { describeStack } from '../core/stack';
 import { wantsTerminationProtection } from '../config/production';
@@ -34,7 +34,7 @@ export async function resumeRegion(ctx: RegionContext, base: RegionResult): Prom
       hint: 'Deploy it again with mode: create-and-execute once the delete has ended.',
     });
   }
-  const token = await latestOperationToken(ctx, stack.StackId);
+  const token = await latestOperationToken(ctx.cfn, stack.StackId);
   ctx.run.reporter.info(`Resuming: ${base.stackName} (${region}) is ${status}; following its latest operation to the end.`);
   // A first create that failed rolls back as ROLLBACK_*; every other operation is an update.
   const type = /^(CREATE|ROLLBACK)_/.test(status) ? 'CREATE' : 'UPDATE';
@@ -43,9 +43,9 @@ export async function resumeRegion(ctx: RegionContext, base: RegionResult): Prom
 }
 
 /** The ClientRequestToken of the stack's latest operation, from its own newest event (absent: a console change). */
-async function latestOperationToken(ctx: RegionContext, stackId: string): Promise<string | undefined> {
+export async function latestOperationToken(cfn: CloudFormationClient, stackId: string): Promise<string | undefined> {
   try {
-    const out = await ctx.cfn.send(new DescribeStackEventsCommand({ StackName: stackId }));
+    const out = await cfn.send(new DescribeStackEventsCommand({ StackName: stackId }));
     return (out.StackEvents ?? []).find(isStackEvent)?.ClientRequestToken;
   } catch (err) {
     throw explainAwsError(err, `Reading the events of ${stackId}`);

@@ -7,12 +7,21 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { RunContext } from '../core/action';
 import { awsClient, Credentials } from '../core/aws';
 import { errorMessage, isNotFound } from '../core/errors';
+import { watchStack, type WatchOptions } from './events';
+import { latestOperationToken } from './resume';
 import { parseImageRef } from '../core/image-uri';
+import { isPollTimeout } from '../core/poll';
 import { describeStack, endpointNameOutput, endpointUrlOutput, stackOutputs } from '../core/stack';
 import type { Target } from '../config/select';
 
 export interface StatusRequest {
   credentials?: Credentials;
+  /**
+   * Wait until this epoch ms for every stack operation in progress to end (streaming its events), then
+   * read. Absent: read at once.
+   */
+  waitUntil?: number;
+  pollOverrides?: WatchOptions['pollOverrides'];
 }
 
 export interface RegionStatus {
@@ -29,6 +38,13 @@ export interface RegionStatus {
   imageDigest?: string;
   /** The stack's last update, else its creation. */
   lastDeployed?: Date;
+  /** With waitUntil: the operation that was in progress, how it ended and how long it was watched. */
+  waited?: { from: string; to: string; seconds: number };
+}
+
+/** A stack operation ended badly: a rollback, or a failure CloudFormation could not undo. */
+export function isRedStatus(status: string): boolean {
+  return /ROLLBACK|_FAILED$/.test(status);
 }
 
 export const NOT_DEPLOYED = 'NOT_DEPLOYED';
@@ -77,6 +93,23 @@ async function servedDigest(imageUri: string, credentials: Credentials | undefin
   }
 }
 
+/**
+ * Follows the stack's latest operation (its own events, as a deploy that waited would) to its end or the
+ * deadline. Reads only: nothing is cancelled when the deadline passes.
+ */
+async function waitForOperation(cfn: CloudFormationClient, stackId: string, from: string, request: StatusRequest, run: RunContext, what: string): Promise<RegionStatus['waited']> {
+  const now = request.pollOverrides?.now ?? Date.now;
+  const started = now();
+  const token = await latestOperationToken(cfn, stackId);
+  run.reporter.info(`${what} is ${from}: waiting for it to end.`);
+  const result = await watchStack({ cfn, stackId, token, reporter: run.reporter, deadline: request.waitUntil ?? started, signal: run.signal, what, pollOverrides: request.pollOverrides }).catch((err: unknown) => {
+    // The deadline is an answer here, not an error: the table says the stack is still in progress.
+    if (isPollTimeout(err)) return { status: from };
+    throw err;
+  });
+  return { from, to: result.status, seconds: Math.round((now() - started) / 1000) };
+}
+
 /** The status of one deployment in one environment, region by region. */
 export async function deploymentStatus(target: Target, request: StatusRequest, run: RunContext): Promise<RegionStatus[]> {
   const d = target.deployment;
@@ -84,7 +117,12 @@ export async function deploymentStatus(target: Target, request: StatusRequest, r
     target.regions.map(async (region): Promise<RegionStatus> => {
       const base = { deployment: d.name, environment: target.environmentName, region, stackName: target.names.stack };
       const cfn = awsClient(CloudFormationClient, { region, credentials: request.credentials });
-      const stack = await describeStack(cfn, target.names.stack);
+      let stack = await describeStack(cfn, target.names.stack);
+      let waited: RegionStatus['waited'];
+      if (stack?.StackId && stack.StackStatus?.endsWith('_IN_PROGRESS') && request.waitUntil !== undefined) {
+        waited = await waitForOperation(cfn, stack.StackId, stack.StackStatus, request, run, `stack ${target.names.stack} (${region})`);
+        stack = await describeStack(cfn, stack.StackId);
+      }
       if (!stack) return { ...base, stackStatus: NOT_DEPLOYED };
       const outputs = stackOutputs(stack);
       const imageUri = stack.Parameters?.find((p) => p.ParameterKey === 'ImageUri')?.ParameterValue;
@@ -100,6 +138,7 @@ export async function deploymentStatus(target: Target, request: StatusRequest, r
         url: endpointUrlOutput(outputs),
         imageDigest: imageUri ? await servedDigest(imageUri, request.credentials, run.reporter) : undefined,
         lastDeployed: stack.LastUpdatedTime ?? stack.CreationTime,
+        ...(waited ? { waited } : {}),
       };
     }),
   );

@@ -86,6 +86,46 @@ describe('dist/cli status', () => {
   });
 });
 
+describe('dist/cli status --wait', () => {
+  const stack = () => world.stacks.find((s) => s.name === STACK && s.status !== 'DELETE_COMPLETE')!;
+  const event = (status: string, reason?: string) => ({ id: `ev-wait-${status}`, logical: STACK, physical: stack().id, type: 'AWS::CloudFormation::Stack', status, token: 'op-7', reason, time: new Date() });
+
+  /** The stack is mid-update; once the CLI has read its events twice, the update rolls back. */
+  async function rollBackWhileWatched(): Promise<void> {
+    const seen = () => world.server.requests.filter((r) => r.operation === 'DescribeStackEvents').length;
+    const before = seen();
+    while (seen() < before + 2) await new Promise((r) => setTimeout(r, 50));
+    stack().events.unshift(event('UPDATE_ROLLBACK_IN_PROGRESS', 'Resource Endpoint failed: ping health check'));
+    stack().events.unshift(event('UPDATE_ROLLBACK_COMPLETE'));
+    stack().status = 'UPDATE_ROLLBACK_COMPLETE';
+  }
+
+  afterEach(() => {
+    stack().status = 'UPDATE_COMPLETE';
+    stack().events = [];
+  });
+
+  it('follows an update in progress to its end and exits 1 when it rolled back', async () => {
+    stack().status = 'UPDATE_IN_PROGRESS';
+    stack().events = [event('UPDATE_IN_PROGRESS')];
+    const [r] = await Promise.all([runCli(['status', '--environment', 'dev', '--wait', '5'], env, cwd), rollBackWhileWatched()]);
+    expect(r.out).toContain('ping health check');
+    expect(r.stdout).toMatch(/qwen-chat +dev +us-east-1 +UPDATE_ROLLBACK_COMPLETE \(waited \d+s\)/);
+    expect(r.out).toContain(`${STACK} (us-east-1) ended UPDATE_ROLLBACK_COMPLETE`);
+    expect(r.code).toBe(1);
+    expect(mutations()).toEqual([]);
+  });
+
+  it('refuses a wait that is not whole minutes, before any AWS call', async () => {
+    const calls = world.server.requests.length;
+    const r = await runCli(['status', '--wait', '0'], env, cwd);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('--wait is "0", which is not valid');
+    expect(r.out).toContain('whole minutes from 1 to 720');
+    expect(world.server.requests.length).toBe(calls);
+  });
+});
+
 describe('dist/cli destroy', () => {
   it('refuses another account\'s environment before reading or deleting anything', async () => {
     const r = await runCli(['destroy', '--environment', 'prod', '--yes'], env, cwd);
