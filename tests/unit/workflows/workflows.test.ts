@@ -356,6 +356,24 @@ function spawnBash(test: string): boolean {
   }
 }
 
+describe('build-and-deploy.yml can leave the wait to a later run (issue 23.7)', () => {
+  const doc = load('build-and-deploy.yml');
+  const deploy = (doc.jobs.deploy.steps as Json[]).find((s) => s.id === 'deploy');
+
+  it('takes a wait input on both forms and hands it to deploy-endpoint, with resume among the modes', () => {
+    for (const on of ['workflow_call', 'workflow_dispatch']) {
+      expect(doc.on[on].inputs.wait).toMatchObject({ type: 'boolean', default: true });
+      expect(doc.on[on].inputs['deploy-mode'].description).toMatch(/resume/);
+    }
+    expect(deploy?.with).toMatchObject({ wait: '${{ inputs.wait }}', mode: "${{ inputs.deploy-mode || 'create-and-execute' }}" });
+  });
+
+  it('hands on the change set a resume follows', () => {
+    expect(doc.jobs.deploy.outputs['change-set-id']).toBe('${{ steps.deploy.outputs.change-set-id }}');
+    expect(doc.on.workflow_call.outputs['change-set-id'].value).toBe('${{ jobs.deploy.outputs.change-set-id }}');
+  });
+});
+
 describe('build-and-deploy.yml records the build of a protected ref (issue 20.1)', () => {
   const doc = load('build-and-deploy.yml');
   const rec = doc.jobs.record as Json;
