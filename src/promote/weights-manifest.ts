@@ -16,12 +16,12 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { isNotFound } from '../core/errors';
 import { step } from '../core/actor';
-import { sha256Base64, sha256Hex } from '../core/hash';
-import { Bucket, keyFolder, ObjectVersion } from '../core/s3-copy';
+import { sha256Base64 } from '../core/hash';
+import { Bucket, ObjectVersion } from '../core/s3-copy';
 import { s3Url, S3Location } from '../core/s3-location';
 import { compareText } from '../core/compare';
 import type { PlannedObject } from './fixed-plan';
-import { bodyText } from './provenance-record';
+import { bodyText, objectsDigest } from './provenance-record';
 
 /** The manifest's name in a content-addressed prefix; templates/serving/serve.sh and the stacks' boot read it. */
 export const WEIGHTS_MANIFEST = 'model-deploy-weights.tsv';
@@ -42,11 +42,7 @@ export interface PromotedInto {
  * versions and ETags are promoted, and from where.
  */
 export function contentAddressedPrefix(source: S3Location, objects: readonly PlannedObject[], into: PromotedInto): string {
-  const base = keyFolder(source.key);
-  const lines = objects
-    .map((o) => [o.key.slice(base.length), o.size, o.etag, o.versionId ?? '', o.checksumSha256 ?? ''].join('\t'))
-    .sort(compareText);
-  const digest = sha256Hex([`s3://${source.bucket}/${base}`, ...lines].join('\n'));
+  const digest = objectsDigest(source, objects);
   return `${PROMOTED_FOLDER}${into.project}/${into.environment}/${into.deployment}/sha256-${digest}/`;
 }
 
