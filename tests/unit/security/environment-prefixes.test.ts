@@ -133,3 +133,18 @@ describe("promoted weights: each environment's promotion writes only its own pre
   it.each(attacks)('denied: %s', async (_label, principal, call) => expectDecision(principal, call, false));
   it.each(twins)('allowed (the twin): %s', async (_label, principal, call) => expectDecision(principal, call, true));
 });
+
+describe('the recorder reads the model.s3 weights it records (a bucket the administrator lists), and writes only records', () => {
+  const recorded = resolveTemplate(bootstrap, { ...BASE, Environment: 'dev', PromotionEnvironments: 'prod', ProtectedRefs: 'refs/heads/main', ModelSourceBuckets: 'acme-models' });
+  const recorder = roleNamed(recorded, `${P}.dev.provenance-recorder`);
+  const MODELS = 'arn:aws:s3:::acme-models';
+  const other = { 's3:ResourceAccount': ACCOUNT };
+  it.each<[string, Call, boolean]>([
+    ['heads an object of a listed bucket (its version and checksum)', { action: 's3:GetObject', resource: `${MODELS}/llama/model.safetensors`, context: other }, true],
+    ['lists a listed bucket', { action: 's3:ListBucket', resource: MODELS, context: other }, true],
+    ['writes a weights record', put(`model-deploy-provenance/${P}/weights/qwen-chat/sha256-${DIGEST}.json`), true],
+    ['writes into a listed bucket', { action: 's3:PutObject', resource: `${MODELS}/llama/model.safetensors`, context: other }, false],
+    ['reads a bucket nobody listed', { action: 's3:GetObject', resource: 'arn:aws:s3:::someone-elses/llama/model.safetensors', context: other }, false],
+    ["reads prod's async answers", get(async('prod', 'output')), false],
+  ])('%s', async (_label, call, allowed) => expectDecision(recorder, call, allowed));
+});
