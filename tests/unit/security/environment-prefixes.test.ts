@@ -148,3 +148,23 @@ describe('the recorder reads the model.s3 weights it records (a bucket the admin
     ["reads prod's async answers", get(async('prod', 'output')), false],
   ])('%s', async (_label, call, allowed) => expectDecision(recorder, call, allowed));
 });
+
+describe('Low: a project whose name is a prefix of another (acme, acme-llm) touches none of the other\'s resources', () => {
+  // Stack names are PROJECT-DEPLOYMENT-ENV, so acme's grant of acme-*-dev matches acme-llm-qwen-dev by name.
+  const acme = principalOf(resolveTemplate(bootstrap, { ...BASE, Project: 'acme', Environment: 'dev' }), 'DeployRole');
+  const acmeLlm = role.devDeploy;
+  const tagged = (project: string) => ({ 'aws:ResourceTag/model-deploy:project': project, 'aws:ResourceTag/model-deploy:environment': 'dev' });
+  const service = (name: string) => `arn:aws:ecs:us-east-1:${ACCOUNT}:service/${name}/${name}`;
+  const stack = (name: string) => `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/${name}/0123`;
+  it.each<[string, Principal, Call, boolean]>([
+    ["acme redeploys acme-llm's ECS service", acme, { action: 'ecs:UpdateService', resource: service(`${P}-qwen-chat-dev`), context: tagged(P) }, false],
+    ["acme deletes acme-llm's stack", acme, { action: 'cloudformation:DeleteStack', resource: stack(`${P}-qwen-chat-dev`), context: tagged(P) }, false],
+    ["acme updates acme-llm's stack", acme, { action: 'cloudformation:UpdateStack', resource: stack(`${P}-qwen-chat-dev`), context: tagged(P) }, false],
+    ["acme tags a stack as acme-llm's", acme, { action: 'cloudformation:CreateStack', resource: stack('acme-qwen-chat-dev'), context: { 'aws:RequestTag/model-deploy:project': P } }, false],
+    ["acme invokes acme-llm's endpoint (its smoke-test grant)", acme, { action: 'sagemaker:InvokeEndpoint', resource: `arn:aws:sagemaker:us-east-1:${ACCOUNT}:endpoint/${P}-qwen-chat-dev`, context: tagged(P) }, false],
+    ['acme invokes its own endpoint (the twin)', acme, { action: 'sagemaker:InvokeEndpoint', resource: `arn:aws:sagemaker:us-east-1:${ACCOUNT}:endpoint/acme-qwen-chat-dev`, context: tagged('acme') }, true],
+    ['acme redeploys its own ECS service (the twin)', acme, { action: 'ecs:UpdateService', resource: service('acme-qwen-chat-dev'), context: tagged('acme') }, true],
+    ['acme deletes its own stack (the twin)', acme, { action: 'cloudformation:DeleteStack', resource: stack('acme-qwen-chat-dev'), context: tagged('acme') }, true],
+    ['acme-llm redeploys its own ECS service (the twin)', acmeLlm, { action: 'ecs:UpdateService', resource: service(`${P}-qwen-chat-dev`), context: tagged(P) }, true],
+  ])('%s', async (_label, principal, call, allowed) => expectDecision(principal, call, allowed));
+});
