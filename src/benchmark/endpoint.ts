@@ -40,7 +40,7 @@ export function endpointFromOutputs(target: Target, region: string, outputs: Rec
   const d = target.deployment;
   const ep: DeployedEndpoint = { kind: d.target, region, account, endpointName: endpointName || endpointNameOutput(outputs) || target.names.endpoint };
   if (d.target === 'sagemaker-async') {
-    const outputUri = outputs.OutputS3Uri || (account ? asyncOutputUri(d, region, account) : undefined);
+    const outputUri = outputs.OutputS3Uri || (account ? asyncOutputUri(d, region, account, target.environmentName) : undefined);
     if (outputUri) ep.asyncInput = asyncInputLocation(outputUri);
   }
   if (d.target === 'ecs' || d.target === 'ec2') {

@@ -46,7 +46,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const work = targets.flatMap((target) => target.regions.map((region) => ({ target, region, cfn: awsClient(CloudFormationClient, { region }) })));
   let existing = 0;
   for (const { target, region, cfn } of work) {
-    const preview = await previewDestroy({ cfn, names: target.names, region, account, deployment: target.deployment, reporter, deleteLogs });
+    const preview = await previewDestroy({ cfn, names: target.names, region, account, deployment: target.deployment, environment: target.environmentName, reporter, deleteLogs });
     if (preview.existed) existing++;
     io.out.write(`${preview.markdown}\n`);
   }
@@ -66,7 +66,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const deadline = Date.now() + WORKSTATION_DEADLINE_MS;
   for (const { target, region, cfn } of work) {
     const token = `md-destroy-cli-${sha256Hex(`${target.names.stack}${region}${Date.now()}`).slice(0, 16)}`;
-    const result = await destroyStack({ cfn, names: target.names, region, account, deployment: target.deployment, reporter, deadline, token, signal: io.signal, deleteLogs });
+    const result = await destroyStack({ cfn, names: target.names, region, account, deployment: target.deployment, environment: target.environmentName, reporter, deadline, token, signal: io.signal, deleteLogs });
     io.out.write(`${result.markdown}\n`);
   }
   return 0;

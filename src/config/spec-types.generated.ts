@@ -221,7 +221,7 @@ export interface DeploymentFields {
     networkIsolation: boolean;
     dataCapture?: {
       enabled: boolean;
-      /** Where SageMaker writes captured requests and responses. Default, and the only place the bootstrap's SageMaker role may write them: s3://model-deploy-ACCOUNT-REGION/datacapture/PROJECT/DEPLOYMENT/ (the artifact bucket). */
+      /** Where SageMaker writes captured requests and responses: a path under s3://model-deploy-ACCOUNT-REGION/datacapture/PROJECT/ (the artifact bucket), placed in the environment's own folder, the only place the bootstrap's SageMaker role of that environment may write them. Default: s3://model-deploy-ACCOUNT-REGION/datacapture/PROJECT/ENV/DEPLOYMENT/. */
       s3Uri?: string;
       samplingPercentage: number;
     };

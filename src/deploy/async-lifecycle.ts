@@ -20,12 +20,12 @@ import type { Reporter } from '../core/log';
 import { parseS3Location } from '../core/s3-location';
 import type { Deployment } from '../config/types';
 import { ensureArtifactBucket } from '../image/infra';
-import { asyncOutputUri } from './render';
+import { asyncOutputUri, environmentFolder } from './render';
 import { compareText } from '../core/compare';
 
 export interface AsyncLifecyclePlan {
   bucket: string;
-  /** The deployment's async prefix (async/PROJECT/DEPLOYMENT/): input/, output/ and failure/ beside each other. */
+  /** The deployment's async prefix (async/PROJECT/ENV/DEPLOYMENT/): input/, output/ and failure/ beside each other. */
   prefix: string;
   ruleId: string;
   days: number;
@@ -33,21 +33,25 @@ export interface AsyncLifecyclePlan {
   foreign: string[];
 }
 
-/** S3 caps a rule ID at 255 characters. */
-export function asyncRuleId(d: Deployment): string {
-  return `model-deploy-async-${d.project}-${d.name}`.slice(0, 255);
+/**
+ * One rule per project, environment and deployment (S3 caps an ID at 255 characters). Dots occur in none of the
+ * names, so no other deployment's ID, nor the ID of the rule before environments had folders
+ * (model-deploy-async-PROJECT-DEPLOYMENT, kept: it still expires what was written there), can equal it.
+ */
+export function asyncRuleId(d: Deployment, environment: string | undefined): string {
+  return `model-deploy-async-${d.project}.${environmentFolder(environment)}.${d.name}`.slice(0, 255);
 }
 
-/** Where the rule goes: the parent of the default output folder that render.ts gives the deployment. */
-export function asyncLifecyclePlan(d: Deployment, region: string, account: string): AsyncLifecyclePlan {
-  const ownDefault = s3(asyncOutputUri({ ...d, async: { ...d.async, outputPath: undefined } }, region, account));
+/** Where the rule goes: the parent of the default output folder that render.ts gives the deployment in its environment. */
+export function asyncLifecyclePlan(d: Deployment, region: string, account: string, environment: string | undefined): AsyncLifecyclePlan {
+  const ownDefault = s3(asyncOutputUri({ ...d, async: { ...d.async, outputPath: undefined } }, region, account, environment));
   const prefix = ownDefault.key.replace(/[^/]+\/$/, '');
   const inside = (uri: string) => {
     const l = s3(uri);
     return l.bucket === ownDefault.bucket && l.key.startsWith(prefix);
   };
   const foreign = [d.async.outputPath, d.async.failurePath].filter((u): u is string => Boolean(u) && !inside(u as string));
-  return { bucket: ownDefault.bucket, prefix, ruleId: asyncRuleId(d), days: d.async.outputExpirationDays, foreign };
+  return { bucket: ownDefault.bucket, prefix, ruleId: asyncRuleId(d, environment), days: d.async.outputExpirationDays, foreign };
 }
 
 function s3(uri: string): { bucket: string; key: string } {
@@ -84,6 +88,8 @@ export interface AsyncLifecycleOptions {
   d: Deployment;
   region: string;
   account: string;
+  /** The environment deployed to: its folder of the async prefix. */
+  environment: string | undefined;
   reporter: Reporter;
   credentials?: Credentials;
 }
@@ -97,7 +103,7 @@ const reported = new WeakMap<Reporter, Set<string>>();
  * is never read or changed.
  */
 export async function ensureAsyncOutputLifecycle(o: AsyncLifecycleOptions): Promise<boolean> {
-  const plan = asyncLifecyclePlan(o.d, o.region, o.account);
+  const plan = asyncLifecyclePlan(o.d, o.region, o.account, o.environment);
   reportForeign(plan, o.reporter, o.d);
   // Both locations elsewhere: nothing of this deployment lands in the artifact bucket.
   if (plan.foreign.length === 2) return false;

@@ -26,6 +26,8 @@ export interface DestroyOptions {
   region: string;
   account?: string;
   deployment: Deployment;
+  /** The environment destroyed: its folder of the async prefix. */
+  environment: string | undefined;
   reporter: Reporter;
   deadline: number;
   token: string;
@@ -51,13 +53,13 @@ function describeResource(r: StackResourceSummary): string {
 }
 
 /** Data that lives outside the stack and survives it, with how to remove it. */
-function dataKept(d: Deployment, names: TargetNames, region: string, account?: string): string[] {
+function dataKept(d: Deployment, names: TargetNames, region: string, account: string | undefined, environment: string | undefined): string[] {
   const kept: string[] = [];
   if (d.model.s3) kept.push(`model weights at ${d.model.s3}`);
   if (d.async.outputPath) kept.push(`async results at ${d.async.outputPath}`);
   if (d.async.failurePath) kept.push(`async failures at ${d.async.failurePath}`);
   if (d.target === 'sagemaker-async' && account) {
-    const plan = asyncLifecyclePlan(d, region, account);
+    const plan = asyncLifecyclePlan(d, region, account, environment);
     if (plan.foreign.length < 2) kept.push(`async requests and results under s3://${plan.bucket}/${plan.prefix} (they expire ${plan.days} days after they were written: lifecycle rule ${plan.ruleId})`);
   }
   if (d.security.dataCapture?.enabled !== false && d.security.dataCapture?.s3Uri) kept.push(`captured requests at ${d.security.dataCapture.s3Uri}`);
@@ -74,7 +76,7 @@ export async function destroyStack(options: DestroyOptions): Promise<DestroyResu
   const { cfn, region, reporter } = options;
   const stackName = options.names.stack;
   const stack = await describeStack(cfn, stackName);
-  const outside = dataKept(options.deployment, options.names, region, options.account);
+  const outside = dataKept(options.deployment, options.names, region, options.account, options.environment);
   if (!stack) {
     reporter.info(`Stack ${stackName} does not exist in ${region}: nothing to delete.`);
     // A destroy run again with delete-logs after the stack went still removes the log group.
@@ -96,14 +98,14 @@ export async function destroyStack(options: DestroyOptions): Promise<DestroyResu
   return { existed: true, stackId, removed, kept, markdown: destroyedMarkdown(stackName, region, removed, kept) };
 }
 
-export type PreviewOptions = Pick<DestroyOptions, 'cfn' | 'names' | 'region' | 'account' | 'deployment' | 'reporter' | 'deleteLogs' | 'credentials'>;
+export type PreviewOptions = Pick<DestroyOptions, 'cfn' | 'names' | 'region' | 'account' | 'deployment' | 'environment' | 'reporter' | 'deleteLogs' | 'credentials'>;
 
 /** What destroy would delete and keep, from reads only; a stack destroy would refuse is said, not thrown. */
 export async function previewDestroy(options: PreviewOptions): Promise<DestroyResult> {
   const { cfn, region, reporter } = options;
   const stackName = options.names.stack;
   const stack = await describeStack(cfn, stackName);
-  const outside = dataKept(options.deployment, options.names, region, options.account);
+  const outside = dataKept(options.deployment, options.names, region, options.account, options.environment);
   const logs = await endpointLogs(options, false);
   if (!stack) {
     reporter.info(`Stack ${stackName} does not exist in ${region}: destroy would delete ${logs.removed.length ? 'only the log group' : 'nothing'}.`);

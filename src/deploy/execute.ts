@@ -34,7 +34,7 @@ export async function reconcileOwned(ctx: RegionContext): Promise<void> {
   const d = ctx.target.deployment;
   if (d.target !== 'sagemaker-async') return;
   await timed(ctx, 'async output lifecycle', () =>
-    ensureAsyncOutputLifecycle({ d, region: ctx.region, account: ctx.account, reporter: ctx.run.reporter, credentials: ctx.request.credentials }),
+    ensureAsyncOutputLifecycle({ d, region: ctx.region, account: ctx.account, environment: ctx.target.environmentName, reporter: ctx.run.reporter, credentials: ctx.request.credentials }),
   );
 }
 

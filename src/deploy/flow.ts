@@ -151,7 +151,7 @@ async function destroyRegion(ctx: RegionContext, base: RegionResult): Promise<Re
   const { target, request, run, cfn, region, account } = ctx;
   const result = await timed(ctx, 'destroy', () =>
     destroyStack({
-      cfn, names: target.names, region, account, deployment: target.deployment, reporter: run.reporter,
+      cfn, names: target.names, region, account, deployment: target.deployment, environment: target.environmentName, reporter: run.reporter,
       deadline: ctx.deadline, token: clientToken(run.env, region, 'delete', base.stackName), signal: run.signal, pollOverrides: request.pollOverrides,
       deleteLogs: request.deleteLogs, credentials: request.credentials,
     }),
@@ -163,7 +163,7 @@ async function destroyRegion(ctx: RegionContext, base: RegionResult): Promise<Re
 async function previewDestroyRegion(ctx: RegionContext, base: RegionResult): Promise<RegionResult> {
   const { target, request, run, cfn, region, account } = ctx;
   const result = await timed(ctx, 'destroy preview', () =>
-    previewDestroy({ cfn, names: target.names, region, account, deployment: target.deployment, reporter: run.reporter, deleteLogs: request.deleteLogs, credentials: request.credentials }),
+    previewDestroy({ cfn, names: target.names, region, account, deployment: target.deployment, environment: target.environmentName, reporter: run.reporter, deleteLogs: request.deleteLogs, credentials: request.credentials }),
   );
   await run.reporter.summary(result.markdown);
   return { ...base, status: result.existed ? 'destroy-previewed' : 'nothing-to-destroy', stackId: result.stackId, changesMarkdown: result.markdown, hasChanges: result.existed };

@@ -189,8 +189,8 @@ function targetParams(input: RenderStackInput, account: string, mode: string, bu
   const { region } = input;
   const params: Params = {};
   if (d.target === 'sagemaker-realtime' || d.target === 'sagemaker-async') Object.assign(params, sagemakerParams(d, budget, notes));
-  if (d.target === 'sagemaker-realtime') Object.assign(params, realtimeParams(d, region, account));
-  if (d.target === 'sagemaker-async') Object.assign(params, asyncParams(d, region, account));
+  if (d.target === 'sagemaker-realtime') Object.assign(params, realtimeParams(d, region, account, input.environmentName, notes));
+  if (d.target === 'sagemaker-async') Object.assign(params, asyncParams(d, region, account, input.environmentName));
   if (d.target === 'ec2' || d.target === 'ecs') Object.assign(params, containerParams(d, input, mode, budget, notes));
   return params;
 }
@@ -278,30 +278,47 @@ function sagemakerParams(d: Deployment, budget: HealthBudget, notes: string[]): 
 }
 
 /**
- * Where captured requests go: the artifact bucket's datacapture/PROJECT/ prefix, the only place the bootstrap's
- * SageMaker role may write them (SageMaker would otherwise fail every capture write, silently to the endpoint).
+ * The folder of an environment's keys under a project's prefix (async/, datacapture/, promoted/): in a bucket the
+ * environments of an account share, S3 decides by object ARN alone, so each environment's roles are granted
+ * their own folder (templates/bootstrap). Without an environment (an offline plan of none), "default".
  */
-export function dataCaptureUri(d: Deployment, region: string, account: string): string {
-  const prefix = `s3://${artifactBucketName(account, region)}/datacapture/${d.project}/`;
-  const given = d.security.dataCapture?.s3Uri;
-  if (!given) return `${prefix}${d.name}/`;
-  // An offline plan knows no account: the bucket of any account in this region stands for it there.
-  const bucket = /^\d{12}$/.test(account) ? artifactBucketName(account, region) : artifactBucketName('\\d{12}', region);
-  if (!new RegExp(`^s3://${bucket}/datacapture/${d.project.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`).test(given)) {
-    throw new DeployError(`security.dataCapture.s3Uri "${given}" is outside ${prefix}: the endpoint's role may write captures only there`, {
-      location: d.source,
-      title: 'Data capture outside the artifact bucket',
-      hint: `Leave s3Uri out (captures go to ${prefix}${d.name}/) or give a path under ${prefix}.`,
-    });
-  }
-  return given;
+export function environmentFolder(environment: string | undefined): string {
+  return environment ?? 'default';
 }
 
-function realtimeParams(d: Deployment, region: string, account: string): Params {
+/**
+ * Where captured requests go: the artifact bucket's datacapture/PROJECT/ENV/ prefix, the only place the bootstrap's
+ * SageMaker role of that environment may write them (SageMaker would otherwise fail every capture write, silently to
+ * the endpoint). A given s3Uri names a path under datacapture/PROJECT/ (one spec serves every environment): it is
+ * placed in the environment's folder, said in `notes`, unless it already is.
+ */
+export function dataCaptureUri(d: Deployment, region: string, account: string, environment: string | undefined, notes: string[] = []): string {
+  const root = `s3://${artifactBucketName(account, region)}/datacapture/${d.project}/`;
+  const own = `${root}${environmentFolder(environment)}/`;
+  const given = d.security.dataCapture?.s3Uri;
+  if (!given) return `${own}${d.name}/`;
+  // An offline plan knows no account: the bucket of any account in this region stands for it there.
+  const bucket = /^\d{12}$/.test(account) ? artifactBucketName(account, region) : artifactBucketName('\\d{12}', region);
+  const under = new RegExp(`^s3://${bucket}/datacapture/${d.project.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`).exec(given);
+  if (!under) {
+    throw new DeployError(`security.dataCapture.s3Uri "${given}" is outside ${root}: the endpoint's role may write captures only there`, {
+      location: d.source,
+      title: 'Data capture outside the artifact bucket',
+      hint: `Leave s3Uri out (captures go to ${own}${d.name}/) or give a path under ${root}.`,
+    });
+  }
+  const rest = given.slice(under[0].length);
+  if (rest.startsWith(`${environmentFolder(environment)}/`)) return given;
+  const placed = `${given.slice(0, under[0].length)}${environmentFolder(environment)}/${rest}`;
+  notes.push(`security.dataCapture.s3Uri ${given} is placed in this environment's folder: captures go to ${placed} (another environment's endpoint can neither read nor write there).`);
+  return placed;
+}
+
+function realtimeParams(d: Deployment, region: string, account: string, environment: string | undefined, notes: string[]): Params {
   const r = d.rollout;
   const capture = d.security.dataCapture?.enabled ? d.security.dataCapture : undefined;
   return {
-    DataCaptureS3Uri: capture ? dataCaptureUri(d, region, account) : '',
+    DataCaptureS3Uri: capture ? dataCaptureUri(d, region, account, environment, notes) : '',
     DataCapturePercent: d.security.dataCapture?.samplingPercentage ?? 10,
     RolloutType: ROLLOUT_TYPES[r.strategy],
     TrafficStepPercent: r.strategy === 'linear' ? r.linearStepPercent : r.canaryPercent,
@@ -314,18 +331,21 @@ function realtimeParams(d: Deployment, region: string, account: string): Params 
   };
 }
 
-/** Without paths, responses go to the artifact bucket under the deployment's own prefix. */
-function asyncBase(d: Deployment, region: string, account: string): string {
-  return `s3://${artifactBucketName(account, region)}/async/${d.project}/${d.name}/`;
+/**
+ * Without paths, requests, responses and failures go to the artifact bucket under the deployment's own prefix in
+ * its environment's folder (async/PROJECT/ENV/DEPLOYMENT/): the one the environment's roles are granted.
+ */
+function asyncBase(d: Deployment, region: string, account: string, environment: string | undefined): string {
+  return `s3://${artifactBucketName(account, region)}/async/${d.project}/${environmentFolder(environment)}/${d.name}/`;
 }
 
-export function asyncOutputUri(d: Deployment, region: string, account: string): string {
-  return d.async.outputPath ?? `${asyncBase(d, region, account)}output/`;
+export function asyncOutputUri(d: Deployment, region: string, account: string, environment: string | undefined): string {
+  return d.async.outputPath ?? `${asyncBase(d, region, account, environment)}output/`;
 }
 
-function asyncParams(d: Deployment, region: string, account: string): Params {
-  const output = asyncOutputUri(d, region, account);
-  const failure = d.async.failurePath ?? `${asyncBase(d, region, account)}failure/`;
+function asyncParams(d: Deployment, region: string, account: string, environment: string | undefined): Params {
+  const output = asyncOutputUri(d, region, account, environment);
+  const failure = d.async.failurePath ?? `${asyncBase(d, region, account, environment)}failure/`;
   return {
     OutputS3Uri: output,
     FailureS3Uri: failure,

@@ -46,7 +46,7 @@ export async function runSmokeTest(ctx: RegionContext, result: RegionResult, smo
  */
 export function asyncSmokeInput(ctx: RegionContext, result: RegionResult): { bucket: string; key: string } {
   const { env } = ctx.run;
-  const outputUri = result.outputs.OutputS3Uri || asyncOutputUri(ctx.target.deployment, ctx.region, ctx.account);
+  const outputUri = result.outputs.OutputS3Uri || asyncOutputUri(ctx.target.deployment, ctx.region, ctx.account, ctx.target.environmentName);
   const input = asyncInputLocation(outputUri);
   const run = `${env.sha?.slice(0, 12) ?? 'local'}-${env.get('GITHUB_RUN_ID') ?? 'local'}-${env.get('GITHUB_RUN_ATTEMPT') ?? '1'}`;
   return { bucket: input.bucket, key: `${input.key}smoke-test-${run}.json` };

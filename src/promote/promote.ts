@@ -16,7 +16,7 @@ import { settleLimit } from '../core/concurrency';
 import { defaultSessionName, hasGitHubOidc } from '../core/credentials';
 import { DeployError } from '../core/errors';
 import { ImageRef, parseImageUri } from '../core/image-uri';
-import { parseS3Location, s3Url } from '../core/s3-location';
+import { parseS3Location, S3Location, s3Url } from '../core/s3-location';
 import { artifactBucketName } from '../config/names';
 import type { Target } from '../config/select';
 import { resolveActors, resolveSourceActor } from './actors';
@@ -27,7 +27,7 @@ import { checkPlanMatches, FixedPlan, listSourceObjects, parseFixedPlan, PLAN_VE
 import { resolveImage, sourceRegistry } from './image-promotion';
 import { buildWeights, planPromotion, PromoteModelRequest, PromotionPlan } from './plan';
 import type { Promotion, PromotionRun, PromoteResult } from './promotion';
-import { provenanceProblem, ProvenancePolicy, ProvenanceRecord, readProvenance, RecordLocation, requireProvenance, writeProvenance } from './provenance-record';
+import { provenanceProblem, ProvenancePolicy, ProvenanceRecord, readProvenance, RecordLocation, requireProvenance, requireWeightsProvenance, WeightsRecord, writeProvenance, writeWeightsProvenance } from './provenance-record';
 import { finish, promoteRegion } from './regions';
 import { checkTargets } from './target-checks';
 
@@ -99,9 +99,13 @@ function recordsAt(plan: PromotionPlan, actor: Actor): RecordLocation {
 
 /** The approved job checks provenance itself: the plan job's word for it is not proof. */
 async function checkPlanProvenance(plan: PromotionPlan, fixed: FixedPlan, actor: Actor, policy: ProvenancePolicy): Promise<void> {
-  if (!fixed.image) return;
-  const weights = fixed.weights && isBuildWeights(plan, fixed.weights) ? fixed.weights.objects : undefined;
-  await requireProvenance(recordsAt(plan, actor), { repositoryName: fixed.image.repositoryName, digest: fixed.image.digest, weights }, policy);
+  const built = fixed.weights && isBuildWeights(plan, fixed.weights);
+  if (fixed.image) await requireProvenance(recordsAt(plan, actor), { repositoryName: fixed.image.repositoryName, digest: fixed.image.digest, weights: built ? fixed.weights?.objects : undefined }, policy);
+  // Weights we do not build: their own record, of exactly the planned versions.
+  if (fixed.weights && !built) {
+    const location = { bucket: fixed.weights.bucket, key: fixed.weights.prefix };
+    await requireWeightsProvenance(recordsAt(plan, actor), { project: plan.deployment.project, deployment: plan.deployment.name, location, objects: fixed.weights.objects }, policy);
+  }
 }
 
 /** Weights the build wrote (the deployment's model prefix in the source bucket): the image's record lists them. */
@@ -143,14 +147,18 @@ export async function planModelPromotion(target: Target, request: PromoteModelRe
       const { record, url } = await requireProvenance(recordsAt(plan, actor), { repositoryName: plan.image.repositoryName, digest: image.digest, weights: buildWeights }, request.provenance);
       fixed.provenance = { ref: record.ref, sha: record.sha, runId: record.runId, record: url };
     }
-  } else if (request.provenance && fixed.weights) {
-    run.reporter.warning(`The weights ${s3Url(plan.modelData!)} are not a build's (model.s3 or model-data-url): the plan pins their versions, but no provenance record covers them.`);
+  }
+  let weightsRecord = '';
+  if (request.provenance && fixed.weights && objects && !plan.modelDataFromBuild) {
+    // model.s3 or model-data-url: promotable only as a protected ref's run recorded them, version for version.
+    const { record, url } = await requireWeightsProvenance(recordsAt(plan, actor), { project: d.project, deployment: d.name, location: plan.modelData!, objects }, request.provenance);
+    weightsRecord = `Weights provenance: recorded by \`${record.ref}\` at \`${record.sha}\`, run ${record.runId} (record \`${url}\`).\n`;
   }
   if (plan.bedrockModelArn) {
     fixed.bedrockModelArn = plan.bedrockModelArn;
     if (request.provenance) run.reporter.warning(`Bedrock custom model ${plan.bedrockModelArn}: the plan pins its ARN; Bedrock models carry no provenance record.`);
   }
-  await run.reporter.summary(planSummary(fixed, plan.target.name));
+  await run.reporter.summary(planSummary(fixed, plan.target.name) + weightsRecord);
   return fixed;
 }
 
@@ -200,7 +208,9 @@ function promotionRun(run: RunContext): PromotionRun {
 /**
  * promote-model mode: record. Run by the build on the protected ref, as the recorder role only that ref's jobs
  * can assume (nothing else may write the records' prefix): records which ref, commit and run built this digest
- * and which weights (keys, versions, ETags, checksums) it wrote. `target` is the environment built in.
+ * and which weights (keys, versions, ETags, checksums) it wrote. Weights we do not build (the deployment's
+ * model.s3, or `model-data-url` with no image) get a weights record of the exact versions the run found. With
+ * neither an image nor such weights there is nothing to record. `target` is the environment built in.
  */
 export async function recordModelProvenance(target: Target, request: { imageUri?: string; modelDataUrl?: string }, run: RunContext): Promise<string> {
   const { deployment: d, environment: env, environmentName } = target;
@@ -209,6 +219,17 @@ export async function recordModelProvenance(target: Target, request: { imageUri?
   if (missing.length) throw new DeployError(`mode record needs the runner's ${missing.join(', ')}: it records which run built the image`, { title: 'Not in a GitHub job' });
   if (!env || !environmentName) throw new DeployError('mode record needs the environment the build ran in (`source-environment`)', { title: 'Invalid input' });
   const uri = request.imageUri ? parseImageUri(request.imageUri) : undefined;
+  const given = request.modelDataUrl ? parseS3Location(request.modelDataUrl) : undefined;
+  if (request.modelDataUrl && !given) throw new DeployError(`input \`model-data-url\` is "${request.modelDataUrl}", which is not an S3 URL`, { title: 'Invalid input' });
+  // Weights we do not build: the model-data-url given without an image, else the deployment's model.s3.
+  const notBuilt = (!request.imageUri ? given : undefined) ?? (d.model.s3 && !request.modelDataUrl ? parseS3Location(d.model.s3) : undefined);
+  if (!request.imageUri) {
+    if (!notBuilt) {
+      run.reporter.info(`Nothing to record for ${d.name}: this run built no image, and the deployment has no model.s3 weights.`);
+      return '';
+    }
+    return recordWeights(target, notBuilt, run, target.regions[0] ?? '');
+  }
   if (!uri?.digest) {
     throw new DeployError(`input \`image-uri\` is "${request.imageUri ?? ''}": mode record needs the built image with its digest`, {
       title: 'Invalid input',
@@ -221,8 +242,7 @@ export async function recordModelProvenance(target: Target, request: { imageUri?
   const actor: Actor = { principal: identity.arn, account: identity.account };
   const reader: SourceReader = { actor, account: env.account, region };
   const image = await resolveDigest(reader, uri.repositoryName, { digest: uri.digest });
-  const weightsAt = request.modelDataUrl ? parseS3Location(request.modelDataUrl) : buildWeights(d, env, region);
-  if (request.modelDataUrl && !weightsAt) throw new DeployError(`input \`model-data-url\` is "${request.modelDataUrl}", which is not an S3 URL`, { title: 'Invalid input' });
+  const weightsAt = given ?? buildWeights(d, env, region);
   const objects = weightsAt ? await listSourceObjects(reader, weightsAt) : [];
   const record: ProvenanceRecord = {
     version: 1,
@@ -236,5 +256,31 @@ export async function recordModelProvenance(target: Target, request: { imageUri?
   };
   const url = await writeProvenance({ actor, account: env.account, region, bucket: env.artifactBucket ?? artifactBucketName(env.account, region) }, record);
   run.reporter.info(`Recorded ${uri.repositoryName}@${image.digest} as built by ${record.repository} ${record.ref} at ${record.sha} (run ${record.runId}), with ${objects.length} weight object(s): ${url}`);
+  if (notBuilt) await recordWeights(target, notBuilt, run, region);
+  return url;
+}
+
+/** The weights record of `location` as this run finds it now (every object's version, ETag, size and SHA-256). */
+async function recordWeights(target: Target, location: S3Location, run: RunContext, region: string): Promise<string> {
+  const { deployment: d, environment: env } = target;
+  const { env: runner } = run;
+  if (!env || !region) throw new DeployError('mode record needs the environment the build ran in (`source-environment`) and its region', { title: 'Invalid input' });
+  const identity = await callerIdentity({ region });
+  const actor: Actor = { principal: identity.arn, account: identity.account };
+  const objects = await listSourceObjects({ actor, account: env.account, region }, location);
+  if (objects.length === 0) throw new DeployError(`${s3Url(location)} holds no objects: there are no weights to record.`, { title: 'Model data not found', location: d.source });
+  const record: WeightsRecord = {
+    version: 1,
+    kind: 'weights',
+    repository: runner.get('GITHUB_REPOSITORY')!,
+    ref: runner.get('GITHUB_REF')!,
+    sha: runner.get('GITHUB_SHA')!,
+    runId: runner.get('GITHUB_RUN_ID')!,
+    ...(runner.get('GITHUB_WORKFLOW_REF') ? { workflowRef: runner.get('GITHUB_WORKFLOW_REF') } : {}),
+    deployment: d.name,
+    weights: { bucket: location.bucket, prefix: location.key, objects },
+  };
+  const url = await writeWeightsProvenance({ actor, account: env.account, region, bucket: env.artifactBucket ?? artifactBucketName(env.account, region) }, d.project, record);
+  run.reporter.info(`Recorded the weights ${s3Url(location)} (${objects.length} object(s), by version) as found by ${record.repository} ${record.ref} at ${record.sha} (run ${record.runId}): ${url}`);
   return url;
 }

@@ -5,6 +5,11 @@
  * denies that prefix to every other principal (dev's deploy role included), so a record's existence at its key
  * is the proof, and its content says which ref, commit and run. Plan and promote refuse a digest without a
  * record from a protected ref, and weights that differ from the ones the record lists.
+ *
+ * Weights we do not build (model.s3, a model-data-url) get a record of their own, written the same way by the
+ * protected ref's run: keyed by the SHA-256 of exactly which objects (keys, sizes, ETags, version ids,
+ * checksums) it found, so the plan finds it only for those very versions. An object a dev job overwrote, added
+ * or deleted since changes the digest: no record, not promotable.
  * Why not a signature: see docs/promotion.md ("Provenance").
  */
 import { S3Client } from '@aws-sdk/client-s3';
@@ -12,7 +17,10 @@ import * as s3 from '@aws-sdk/client-s3';
 import { Actor, step } from '../core/actor';
 import { awsClient } from '../core/aws';
 import { DeployError, errorName, isNotFound } from '../core/errors';
-import { s3Url } from '../core/s3-location';
+import { compareText } from '../core/compare';
+import { sha256Hex } from '../core/hash';
+import { keyFolder } from '../core/s3-copy';
+import { s3Url, S3Location } from '../core/s3-location';
 
 /** One source object as a plan fixed it, or as the build recorded it. */
 export interface PlannedObject {
@@ -45,6 +53,38 @@ export function recordKey(repositoryName: string, digest: string): string {
   return `${PROVENANCE_PREFIX}${repositoryName}/${digest.replace(/^sha256:/, '')}.json`;
 }
 
+/**
+ * The SHA-256 (hex) of a set of objects: where they are (bucket and folder) and, per object below that folder,
+ * its key, size, ETag, version id and checksum. It names a promoted prefix (weights-manifest.ts) and a weights
+ * record: the same objects give the same name, any change another.
+ */
+export function objectsDigest(source: S3Location, objects: readonly PlannedObject[]): string {
+  const base = keyFolder(source.key);
+  const lines = objects.map((o) => [o.key.slice(base.length), o.size, o.etag, o.versionId ?? '', o.checksumSha256 ?? ''].join('\t')).sort(compareText);
+  return sha256Hex([`s3://${source.bucket}/${base}`, ...lines].join('\n'));
+}
+
+/** A record of weights we do not build (model.s3, model-data-url), as the protected ref's run found them. */
+export interface WeightsRecord {
+  version: 1;
+  kind: 'weights';
+  repository: string;
+  ref: string;
+  sha: string;
+  runId: string;
+  workflowRef?: string;
+  deployment: string;
+  weights: { bucket: string; prefix: string; objects: PlannedObject[] };
+}
+
+/**
+ * Where the record of exactly these objects lives: model-deploy-provenance/PROJECT/weights/DEPLOYMENT/sha256-HEX.json
+ * (an image's record is REPOSITORY/HEX.json: no `sha256-`, so neither can name the other).
+ */
+export function weightsRecordKey(project: string, deployment: string, source: S3Location, objects: readonly PlannedObject[]): string {
+  return `${PROVENANCE_PREFIX}${project}/weights/${deployment}/sha256-${objectsDigest(source, objects)}.json`;
+}
+
 export interface ProvenancePolicy {
   /** Refs whose builds may be promoted (default refs/heads/main). */
   protectedRefs: string[];
@@ -70,7 +110,11 @@ const client = (at: RecordLocation) => awsClient(S3Client, { region: at.region, 
 
 /** The record of a digest, or undefined when there is none. */
 export async function readProvenance(at: RecordLocation, repositoryName: string, digest: string): Promise<{ record?: ProvenanceRecord; url: string }> {
-  const key = recordKey(repositoryName, digest);
+  return readRecord<ProvenanceRecord>(at, recordKey(repositoryName, digest));
+}
+
+/** The JSON record at `key`, or undefined when there is none. */
+async function readRecord<T>(at: RecordLocation, key: string): Promise<{ record?: T; url: string }> {
   const url = s3Url({ bucket: at.bucket, key });
   const body = await step(at.actor, 's3:GetObject', url, async () => {
     try {
@@ -83,7 +127,7 @@ export async function readProvenance(at: RecordLocation, repositoryName: string,
   });
   if (body === undefined) return { url };
   try {
-    return { record: JSON.parse(body) as ProvenanceRecord, url };
+    return { record: JSON.parse(body) as T, url };
   } catch {
     throw new DeployError(`The provenance record ${url} is not JSON.`, { title: 'No provenance' });
   }
@@ -144,6 +188,64 @@ export async function writeProvenance(at: RecordLocation, record: ProvenanceReco
       if (existing?.ref !== record.ref || existing.repository !== record.repository) {
         throw new DeployError(`${url} already records ${record.image.digest} as built by ${existing?.repository} ${existing?.ref}.`, { title: 'Provenance already recorded' });
       }
+    }
+  });
+  return url;
+}
+
+/** What a weights record must say: these objects, of this deployment, recorded by a run of a protected ref. */
+export interface WeightsExpectation {
+  project: string;
+  deployment: string;
+  location: S3Location;
+  objects: PlannedObject[];
+}
+
+/** Why the record does not make these weights promotable, or undefined when it does. */
+export function weightsProvenanceProblem(record: WeightsRecord | undefined, url: string, expect: WeightsExpectation, policy: ProvenancePolicy): string | undefined {
+  const what = `the weights ${s3Url(expect.location)} (${expect.objects.length} object(s) at their current versions)`;
+  if (!record) {
+    return `${what} have no provenance record (${url}): no run of ${policy.protectedRefs.join(' or ')} recorded these versions, so an object was written, added or deleted since, or they were never recorded`;
+  }
+  if (record.kind !== 'weights' || record.deployment !== expect.deployment) return `the provenance record ${url} is not a weights record of deployment ${expect.deployment}`;
+  if (!policy.protectedRefs.includes(record.ref)) return `${what} were recorded by ${record.ref} (run ${record.runId}), not by ${policy.protectedRefs.join(' or ')}`;
+  if (policy.repository && record.repository !== policy.repository) return `${what} were recorded by ${record.repository}, not ${policy.repository}`;
+  const recorded = new Map((record.weights?.objects ?? []).map((o) => [o.key, o]));
+  for (const o of expect.objects) {
+    const r = recorded.get(o.key);
+    const same = r && r.etag === o.etag && r.size === o.size && (r.versionId ?? '') === (o.versionId ?? '') && (r.checksumSha256 ?? '') === (o.checksumSha256 ?? '');
+    if (!same) return `${s3Url({ bucket: expect.location.bucket, key: o.key })} is not the object the record ${url} lists`;
+  }
+  if (recorded.size !== expect.objects.length) return `the record ${url} lists ${recorded.size} object(s), the source holds ${expect.objects.length}`;
+  return undefined;
+}
+
+/** Reads and checks the record of exactly these weights; throws naming them when they are not promotable. */
+export async function requireWeightsProvenance(at: RecordLocation, expect: WeightsExpectation, policy: ProvenancePolicy): Promise<{ record: WeightsRecord; url: string }> {
+  const { record, url } = await readRecord<WeightsRecord>(at, weightsRecordKey(expect.project, expect.deployment, expect.location, expect.objects));
+  const problem = weightsProvenanceProblem(record, url, expect, policy);
+  if (problem || !record) {
+    throw new DeployError(`Not promotable: ${problem}.`, {
+      title: 'No provenance from the protected ref',
+      hint: `Weights that are not built here are promotable once a run of ${policy.protectedRefs.join(' or ')} has recorded them as they are (build-and-deploy.yml's record job does, as the recorder role): put the approved objects back (their earlier versions stay in a versioned bucket), or run build-and-deploy on ${policy.protectedRefs[0]} to record the current ones, then plan again.`,
+    });
+  }
+  return { record, url };
+}
+
+/** Writes a weights record (If-None-Match: one record per set of objects, never replaced). */
+export async function writeWeightsProvenance(at: RecordLocation, project: string, record: WeightsRecord): Promise<string> {
+  const location = { bucket: record.weights.bucket, key: record.weights.prefix };
+  const key = weightsRecordKey(project, record.deployment, location, record.weights.objects);
+  const url = s3Url({ bucket: at.bucket, key });
+  await step(at.actor, 's3:PutObject', url, async () => {
+    try {
+      await client(at).send(
+        new s3.PutObjectCommand({ Bucket: at.bucket, Key: key, ExpectedBucketOwner: at.account, Body: JSON.stringify(record), ContentType: 'application/json', IfNoneMatch: '*' }),
+      );
+    } catch (err) {
+      if (errorName(err) !== 'PreconditionFailed') throw err;
+      // Recorded before: these very objects, by a run whose ref the record names (checked at plan time).
     }
   });
   return url;

@@ -4,8 +4,10 @@
  * - The prefix is named by the SHA-256 of exactly which source objects were promoted (key, size, ETag, version,
  *   checksum): a promotion of other weights gets another prefix, so it never rewrites what a running stack
  *   reads, and SageMaker's S3Prefix (which loads every current object under it) sees only this promotion.
- *   It sits beside the source's path, not under it (`models/abc.sha256-…/`), so a bucket that holds both the
- *   source and the target never lists a copy as source.
+ *   It sits in the target environment's own folder (`promoted/PROJECT/ENV/DEPLOYMENT/sha256-…/`), never
+ *   beside or under the source: in a bucket the environments of an account share, the bootstrap lets each
+ *   environment's promotion role write that folder alone (S3 decides by object ARN), so staging's promotion
+ *   cannot touch what prod serves, and a copy is never listed as source.
  * - The manifest (`model-deploy-weights.tsv` in that prefix) lists each object's version id, SHA-256 (when S3
  *   gives a whole-object one), size and key below the prefix. The EC2 and ECS boot downloads exactly those
  *   versions (never "whatever is under the prefix") and checks sizes and checksums; `serve.sh` checks the model
@@ -14,25 +16,34 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { isNotFound } from '../core/errors';
 import { step } from '../core/actor';
-import { sha256Base64, sha256Hex } from '../core/hash';
-import { Bucket, keyFolder, ObjectVersion } from '../core/s3-copy';
+import { sha256Base64 } from '../core/hash';
+import { Bucket, ObjectVersion } from '../core/s3-copy';
 import { s3Url, S3Location } from '../core/s3-location';
 import { compareText } from '../core/compare';
 import type { PlannedObject } from './fixed-plan';
-import { bodyText } from './provenance-record';
+import { bodyText, objectsDigest } from './provenance-record';
 
 /** The manifest's name in a content-addressed prefix; templates/serving/serve.sh and the stacks' boot read it. */
 export const WEIGHTS_MANIFEST = 'model-deploy-weights.tsv';
 const HEADER = '# model-deploy weights manifest v1: version-id, sha256 (hex, - when S3 has no whole-object one), size, key below this prefix';
 
-/** `<folder>.sha256-<hex>/` beside the source's path: the hash of which objects, versions and ETags are promoted. */
-export function contentAddressedPrefix(source: S3Location, objects: readonly PlannedObject[]): string {
-  const base = keyFolder(source.key);
-  const lines = objects
-    .map((o) => [o.key.slice(base.length), o.size, o.etag, o.versionId ?? '', o.checksumSha256 ?? ''].join('\t'))
-    .sort(compareText);
-  const digest = sha256Hex([`s3://${source.bucket}/${base}`, ...lines].join('\n'));
-  return base === '' ? `sha256-${digest}/` : `${base.slice(0, -1)}.sha256-${digest}/`;
+/** Promoted weights' top folder in an artifact bucket (templates/bootstrap grants promoted/PROJECT/ENV/ per environment). */
+export const PROMOTED_FOLDER = 'promoted/';
+
+/** Whose promoted weights: the project, the target environment and the deployment name the folder. */
+export interface PromotedInto {
+  project: string;
+  environment: string;
+  deployment: string;
+}
+
+/**
+ * `promoted/PROJECT/ENV/DEPLOYMENT/sha256-<hex>/`: the hash of which objects (keys below the source's folder),
+ * versions and ETags are promoted, and from where.
+ */
+export function contentAddressedPrefix(source: S3Location, objects: readonly PlannedObject[], into: PromotedInto): string {
+  const digest = objectsDigest(source, objects);
+  return `${PROMOTED_FOLDER}${into.project}/${into.environment}/${into.deployment}/sha256-${digest}/`;
 }
 
 /** A whole-object SHA-256 as hex; a multipart upload's composite checksum ("…-N") checks no file, so none. */

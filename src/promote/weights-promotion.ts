@@ -1,7 +1,8 @@
 /**
  * The weights of a promotion into the target's artifact bucket in one region: server-side within one account,
- * through the runner across accounts. They go to a content-addressed prefix (named by the SHA-256 of exactly
- * which source objects, versions and ETags were promoted), never over an earlier promotion, with a manifest
+ * through the runner across accounts. They go to a content-addressed prefix in the target environment's folder
+ * (promoted/PROJECT/ENV/DEPLOYMENT/sha256-…/, named by the SHA-256 of exactly which source objects, versions and
+ * ETags were promoted), never over an earlier promotion nor another environment's, with a manifest
  * beside them (`weights-manifest.ts`) that the EC2/ECS boot downloads by version id and the serving container
  * checks at every start.
  */
@@ -39,7 +40,7 @@ export async function promoteModelData(p: Promotion, region: string, data: S3Loc
         : 'Check the `model-data-url` input.',
     });
   }
-  const prefix = contentAddressedPrefix(data, objects);
+  const prefix = contentAddressedPrefix(data, objects, { project: plan.deployment.project, environment: target.name, deployment: plan.deployment.name });
   const kmsKeyId = kmsKeyIn(target.env.kmsKeyId, region);
   const tags = provenanceTags(plan, run, undefined);
   const copied = await copyArtifacts(

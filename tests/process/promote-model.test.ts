@@ -63,9 +63,9 @@ test('promotes image and weights to two regions, outputs per region, and a re-ru
     'us-east-1': `333333333333.dkr.ecr.us-east-1.amazonaws.com/acme/chat@${digest}`,
     'eu-west-1': `333333333333.dkr.ecr.eu-west-1.amazonaws.com/acme/chat@${digest}`,
   });
-  // A content-addressed folder beside the source's (issue 20.1).
+  // A content-addressed folder in the target environment's own folder (issue 20).
   const promotedKey = (JSON.parse(run.outputs['model-data-urls'])['eu-west-1'] as string).replace('s3://model-deploy-333333333333-eu-west-1/', '');
-  expect(promotedKey).toMatch(/^chat\.sha256-[0-9a-f]{64}\/model\.tar\.gz$/);
+  expect(promotedKey).toMatch(/^promoted\/acme\/prod\/chat\/sha256-[0-9a-f]{64}\/model\.tar\.gz$/);
   const targets = JSON.parse(run.outputs.targets) as { region: string; bytesCopied: number }[];
   expect(targets).toHaveLength(2);
   for (const r of ['us-east-1', 'eu-west-1']) {

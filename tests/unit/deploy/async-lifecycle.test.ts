@@ -23,8 +23,9 @@ const sts = mockClient(STSClient);
 const sm = mockClient(SageMakerClient);
 const ACCOUNT = '111111111111';
 const BUCKET = `model-deploy-${ACCOUNT}-us-east-1`;
-const PREFIX = 'async/acme-llm/summarizer-batch/';
-const RULE_ID = 'model-deploy-async-acme-llm-summarizer-batch';
+/** The deployment's folder in its environment's (issue 20: the environments of an account share the bucket). */
+const PREFIX = 'async/acme-llm/dev/summarizer-batch/';
+const RULE_ID = 'model-deploy-async-acme-llm.dev.summarizer-batch';
 const FOREIGN: LifecycleRule = { ID: 'keep-logs-90', Status: 'Enabled', Filter: { Prefix: 'logs/' }, Expiration: { Days: 90 } };
 
 /** The example's async deployment, with its outputs in the artifact bucket (no outputPath/failurePath). */
@@ -44,7 +45,7 @@ function bucket(rules: LifecycleRule[] | undefined, versioning?: 'Enabled' | 'Su
   s3.on(PutBucketLifecycleConfigurationCommand).resolves({});
 }
 
-const ensure = (d: Deployment, reporter = memoryReporter()) => ensureAsyncOutputLifecycle({ d, region: 'us-east-1', account: ACCOUNT, reporter });
+const ensure = (d: Deployment, reporter = memoryReporter()) => ensureAsyncOutputLifecycle({ d, region: 'us-east-1', account: ACCOUNT, environment: 'dev', reporter });
 const putRules = () => s3.commandCalls(PutBucketLifecycleConfigurationCommand).map((c) => c.args[0].input.LifecycleConfiguration?.Rules);
 
 beforeEach(() => [s3, cfn, sts, sm].forEach((m) => m.reset()));
@@ -106,7 +107,7 @@ describe('ensureAsyncOutputLifecycle', () => {
   it('still expires the default failure folder when only the output goes elsewhere', async () => {
     bucket([]);
     const d = deployment((x) => (x.async.outputPath = 's3://acme-llm-async/summarizer/output/'));
-    expect(asyncLifecyclePlan(d, 'us-east-1', ACCOUNT)).toMatchObject({ bucket: BUCKET, prefix: PREFIX, foreign: ['s3://acme-llm-async/summarizer/output/'] });
+    expect(asyncLifecyclePlan(d, 'us-east-1', ACCOUNT, 'dev')).toMatchObject({ bucket: BUCKET, prefix: PREFIX, foreign: ['s3://acme-llm-async/summarizer/output/'] });
     await ensure(d);
     expect(putRules()[0]?.[0]?.Filter).toEqual({ Prefix: PREFIX });
     expect(s3.commandCalls(PutBucketLifecycleConfigurationCommand)[0]?.args[0].input.Bucket).toBe(BUCKET);

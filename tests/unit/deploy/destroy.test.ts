@@ -225,7 +225,7 @@ describe('destroy: async results in the artifact bucket', () => {
     const target = selection('summarizer-batch', 'dev', (text) => text.replace(/^\s*(outputPath|failurePath): s3:\/\/acme-llm-async\/.*\n/gm, ''));
     const [result] = await deployEndpoint(target, request(), run());
     expect(result.changesMarkdown).toContain(
-      `- async requests and results under s3://model-deploy-${ACCOUNT}-us-east-1/async/acme-llm/summarizer-batch/ (they expire 30 days after they were written: lifecycle rule model-deploy-async-acme-llm-summarizer-batch)`,
+      `- async requests and results under s3://model-deploy-${ACCOUNT}-us-east-1/async/acme-llm/dev/summarizer-batch/ (they expire 30 days after they were written: lifecycle rule model-deploy-async-acme-llm.dev.summarizer-batch)`,
     );
   });
 });

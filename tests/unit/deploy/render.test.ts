@@ -47,7 +47,8 @@ describe('renderStack on the example spec', () => {
     expect(param(r, 'AutoscalingMax')).toBe('3');
     expect(param(r, 'TargetInvocationsPerInstance')).toBe('60');
     // Captures go where the bootstrap's SageMaker role may write them (issue 20: it writes nowhere else).
-    expect(param(r, 'DataCaptureS3Uri')).toBe('s3://model-deploy-111111111111-us-east-1/datacapture/acme-llm/qwen-chat/');
+    // In dev's folder: a bucket the environments of an account share is guarded by prefix alone.
+    expect(param(r, 'DataCaptureS3Uri')).toBe('s3://model-deploy-111111111111-us-east-1/datacapture/acme-llm/dev/qwen-chat/');
     expect(param(r, 'DataCapturePercent')).toBe('5');
     expect(param(r, 'LatencyThresholdMicroseconds')).toBe('10000000');
     // ml.g5 has NVMe storage: SageMaker takes neither a volume size nor a volume key there.
@@ -79,11 +80,14 @@ describe('renderStack on the example spec', () => {
     expect(res(r, 'TopicsPolicy').Properties.PolicyDocument.Statement[0]).toEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
   });
 
-  it('defaults async paths to the artifact bucket under the deployment', () => {
+  it("defaults async paths to the artifact bucket under the deployment, in its environment's folder", () => {
     const d = variant(batch, (x) => (x.async = { maxConcurrentInvocationsPerInstance: 10, outputExpirationDays: 30 }));
-    const r = renderStack({ deployment: d, region: 'eu-west-1', account: '222222222222' });
-    expect(param(r, 'OutputS3Uri')).toBe('s3://model-deploy-222222222222-eu-west-1/async/acme-llm/summarizer-batch/output/');
-    expect(param(r, 'FailureS3Uri')).toBe('s3://model-deploy-222222222222-eu-west-1/async/acme-llm/summarizer-batch/failure/');
+    const r = renderStack({ deployment: d, region: 'eu-west-1', account: '222222222222', environmentName: 'prod' });
+    expect(param(r, 'OutputS3Uri')).toBe('s3://model-deploy-222222222222-eu-west-1/async/acme-llm/prod/summarizer-batch/output/');
+    expect(param(r, 'FailureS3Uri')).toBe('s3://model-deploy-222222222222-eu-west-1/async/acme-llm/prod/summarizer-batch/failure/');
+    // Issue 20: dev's endpoint, in the same account, gets another folder, which prod's role is not granted.
+    const devR = renderStack({ deployment: d, region: 'eu-west-1', account: '222222222222', environmentName: 'dev' });
+    expect(param(devR, 'OutputS3Uri')).toBe('s3://model-deploy-222222222222-eu-west-1/async/acme-llm/dev/summarizer-batch/output/');
   });
 
   it('renders the ECS deployment from templates/stacks/ecs.yaml (details in render-ecs.test.ts)', () => {
@@ -219,19 +223,24 @@ describe('data capture', () => {
   const chat = exampleTarget('qwen-chat').deployment;
   const withUri = (s3Uri?: string) => ({ ...chat, security: { ...chat.security, dataCapture: { enabled: true, samplingPercentage: 5, ...(s3Uri ? { s3Uri } : {}) } } }) as typeof chat;
 
-  it('defaults to the artifact bucket prefix the SageMaker role may write', () => {
-    expect(dataCaptureUri(withUri(), 'eu-west-1', '222222222222')).toBe('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/qwen-chat/');
+  it("defaults to the artifact bucket prefix the environment's SageMaker role may write", () => {
+    expect(dataCaptureUri(withUri(), 'eu-west-1', '222222222222', 'prod')).toBe('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/prod/qwen-chat/');
   });
 
-  it('takes a path under that prefix, of any account in an offline plan', () => {
-    expect(dataCaptureUri(withUri('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/x/'), 'eu-west-1', '222222222222')).toBe('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/x/');
-    expect(dataCaptureUri(withUri('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/x/'), 'eu-west-1', '{{account}}')).toMatch(/datacapture/);
+  it("takes a path under that prefix, of any account in an offline plan, in the environment's folder (said in a note)", () => {
+    const notes: string[] = [];
+    expect(dataCaptureUri(withUri('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/x/'), 'eu-west-1', '222222222222', 'prod', notes)).toBe('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/prod/x/');
+    expect(notes).toEqual([expect.stringMatching(/captures go to s3:\/\/model-deploy-222222222222-eu-west-1\/datacapture\/acme-llm\/prod\/x\//)]);
+    // Already in the environment's folder: as given, no note.
+    expect(dataCaptureUri(withUri('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/prod/x/'), 'eu-west-1', '222222222222', 'prod', notes)).toBe('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/prod/x/');
+    expect(notes).toHaveLength(1);
+    expect(dataCaptureUri(withUri('s3://model-deploy-222222222222-eu-west-1/datacapture/acme-llm/x/'), 'eu-west-1', '{{account}}', 'dev')).toMatch(/datacapture\/acme-llm\/dev\/x\//);
   });
 
   it('refuses a bucket the role may not write, before anything is deployed, saying where captures may go', () => {
-    expect(() => dataCaptureUri(withUri('s3://acme-llm-data-capture/qwen-chat/'), 'us-east-1', '111111111111')).toThrow(/outside s3:\/\/model-deploy-111111111111-us-east-1\/datacapture\/acme-llm\//);
-    expect(() => dataCaptureUri(withUri('s3://model-deploy-999999999999-us-east-1/datacapture/acme-llm/'), 'us-east-1', '111111111111')).toThrow(/outside/);
-    expect(() => dataCaptureUri(withUri('s3://model-deploy-111111111111-us-east-1/datacapture/acme-llm-other/'), 'us-east-1', '111111111111')).toThrow(/outside/);
+    expect(() => dataCaptureUri(withUri('s3://acme-llm-data-capture/qwen-chat/'), 'us-east-1', '111111111111', 'dev')).toThrow(/outside s3:\/\/model-deploy-111111111111-us-east-1\/datacapture\/acme-llm\//);
+    expect(() => dataCaptureUri(withUri('s3://model-deploy-999999999999-us-east-1/datacapture/acme-llm/'), 'us-east-1', '111111111111', 'dev')).toThrow(/outside/);
+    expect(() => dataCaptureUri(withUri('s3://model-deploy-111111111111-us-east-1/datacapture/acme-llm-other/'), 'us-east-1', '111111111111', 'dev')).toThrow(/outside/);
   });
 });
 

@@ -32,7 +32,7 @@ function context(target: Target): RegionContext {
 
 /**
  * Issue 20: the endpoint runs as the bootstrap's PROJECT.ENV.sagemaker role, whose grants are the bootstrap's
- * (async/PROJECT/ of the artifact bucket, and the AsyncBuckets it lists): the smoke request must be one the dev
+ * (async/PROJECT/ENV/ of the artifact bucket, and the AsyncBuckets it lists): the smoke request must be one the dev
  * deploy role may write and that role may read.
  */
 const bootstrap = resolveTemplate(readTemplate('templates/bootstrap/model-deploy-bootstrap.yaml'), { Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev', AsyncBuckets: 'acme-llm-async' });

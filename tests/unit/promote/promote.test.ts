@@ -224,11 +224,11 @@ describe('promote: model data and Bedrock', () => {
     const calls: { op: string; input: any; accessKeyId?: string }[] = [];
     mockS3(fake, calls);
     const res = await promoteModel(target(), request({ modelDataUrl: 's3://dev-weights/chat/model.tar.gz' }), runContext());
-    // A content-addressed folder beside the source's: the same plan gets the same name in every region.
-    const promoted = /^chat\.sha256-[0-9a-f]{64}\/model\.tar\.gz$/;
+    // A content-addressed folder in prod's own folder: the same plan gets the same name in every region.
+    const promoted = /^promoted\/acme\/prod\/chat\/sha256-[0-9a-f]{64}\/model\.tar\.gz$/;
     const urls = res.targets.map((t) => t.modelDataUrl!).sort();
     expect(urls.map((u) => u.replace(/^s3:\/\/[^/]+\//, ''))).toEqual([expect.stringMatching(promoted), expect.stringMatching(promoted)]);
-    expect(urls.map((u) => u.replace(/\/chat\.sha256-.*/, ''))).toEqual(['s3://model-deploy-333333333333-eu-west-1', 's3://model-deploy-333333333333-us-east-1']);
+    expect(urls.map((u) => u.replace(/\/promoted\/.*/, ''))).toEqual(['s3://model-deploy-333333333333-eu-west-1', 's3://model-deploy-333333333333-us-east-1']);
     const copiedKey = urls[1]!.replace(/^s3:\/\/[^/]+\//, '');
     // The target role cannot read dev's bucket: no server-side copy across accounts.
     expect(calls.filter((c) => c.op === 'CopyObject')).toEqual([]);
@@ -312,7 +312,7 @@ describe('promote: the weights the build put in the source environment (issue 13
       const t = res.targets.find((x) => x.region === region)!;
       const promoted = promotedPrefix(t.modelDataUrl);
       expect(t.modelDataUrl).toBe(`s3://model-deploy-333333333333-${region}/${promoted}`);
-      expect(promoted).toMatch(new RegExp(`^${sourcePrefix.slice(0, -1)}\\.sha256-[0-9a-f]{64}/$`));
+      expect(promoted).toMatch(/^promoted\/acme\/prod\/chat\/sha256-[0-9a-f]{64}\/$/);
       expect(t.objectsCopied).toBe(2);
       expect(t.bytesCopied).toBe(300 + 4096);
       expect([...fake.buckets.get(`model-deploy-333333333333-${region}`)!.keys()].sort()).toEqual([`${promoted}config.json`, `${promoted}${WEIGHTS_MANIFEST}`, `${promoted}model.safetensors`]);
@@ -353,7 +353,8 @@ describe('promote into a new account (issue 13.7)', () => {
     mockS3(fake, calls);
     const res = await promoteModel(target('prod', 'eu-west-1'), request(), runContext());
     expect(res.targets[0]!.modelDataUrl).toBe(`s3://model-deploy-333333333333-eu-west-1/${promotedPrefix(res.targets[0]!.modelDataUrl)}`);
-    expect(promotedPrefix(res.targets[0]!.modelDataUrl).startsWith(prefix.slice(0, -1))).toBe(true);
+    expect(promotedPrefix(res.targets[0]!.modelDataUrl)).toMatch(/^promoted\/acme\/prod\/chat\/sha256-[0-9a-f]{64}\/$/);
+    expect(fake.buckets.get('model-deploy-111111111111-us-east-1')!.has(`${prefix}model.safetensors`)).toBe(true);
     const on = (op: string) => calls.filter((c) => c.op === op && c.input.Bucket === 'model-deploy-333333333333-eu-west-1').map((c) => c.input);
     expect(on('CreateBucket')).toEqual([expect.objectContaining({ ObjectOwnership: 'BucketOwnerEnforced', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })]);
     expect(on('PutPublicAccessBlock')[0].PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });

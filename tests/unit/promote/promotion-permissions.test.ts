@@ -19,7 +19,9 @@ const targetRole = roleStatements(resolveTemplate(bootstrap, targetParams), 'Pro
 const repo = `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/acme-llm/qwen-chat`;
 const own = (bucket: string) => ({ context: { 's3:ResourceAccount': ACCOUNT }, resource: `arn:aws:s3:::${bucket}` });
 const bucket = own(`model-deploy-${ACCOUNT}-eu-west-1`);
-const object = own(`model-deploy-${ACCOUNT}-eu-west-1/acme-llm/qwen-chat/models/k/model.safetensors`);
+/** Where the target writes: its own environment's folder (issue 20); what it reads in one account: the build's weights. */
+const object = own(`model-deploy-${ACCOUNT}-eu-west-1/promoted/acme-llm/prod/qwen-chat/sha256-${'ab'.repeat(32)}/model.safetensors`);
+const built = own(`model-deploy-${ACCOUNT}-eu-west-1/acme-llm/qwen-chat/models/k/model.safetensors`);
 const KEY = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/11111111-2222-3333-4444-555555555555`;
 /** S3 asks KMS on the caller's behalf with the bucket (bucket keys) or object ARN as the encryption context. */
 const viaS3 = (region: string, arn: string) => ({ 'kms:ViaService': `s3.${region}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': arn });
@@ -35,6 +37,7 @@ const TARGET: Request[] = [
   ...need(['s3:ListBucket', 's3:CreateBucket', 's3:PutBucketPublicAccessBlock', 's3:PutBucketOwnershipControls', 's3:PutEncryptionConfiguration', 's3:PutBucketPolicy', 's3:GetBucketVersioning'], bucket),
   // HeadObject; CopyObject (one account) or PutObject / multipart upload (across accounts), with provenance tags.
   ...need(['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'], object),
+  ...need(['s3:GetObject', 's3:GetObjectVersion'], built),
   // With environments.<target>.kmsKeyId: S3 encrypts the copies (multipart decrypts too), ECR the new repository.
   ...need(['kms:GenerateDataKey', 'kms:Decrypt'], { resource: KEY, context: viaS3('eu-west-1', bucket.resource) }),
   ...need(['kms:GenerateDataKey', 'kms:Decrypt'], { resource: KEY, context: viaS3('eu-west-1', object.resource) }),

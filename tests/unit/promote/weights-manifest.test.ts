@@ -7,7 +7,7 @@ import type { PromoteModelRequest } from '../../../src/promote/plan';
 import { weightsKey } from '../../../src/image/render';
 import { FakeAws } from '../../support/fake-aws/ecr-s3-sts';
 import type { Loopback } from '../../support/loopback';
-import { mockEcr, mockS3, mockSts, runContext, spec, target } from './harness';
+import { mockEcr, mockS3, mockSts, runContext, spec, SPEC, target } from './harness';
 
 const request = (over: Partial<PromoteModelRequest> = {}): PromoteModelRequest => ({ sourceEnvironment: 'dev', tuning: { pollInitialDelayMs: 1, pollMaxDelayMs: 2 }, ...over });
 const SOURCE = 'model-deploy-111111111111-us-east-1';
@@ -55,4 +55,23 @@ test('the manifest beside the weights lists each object by version id, SHA-256 (
   );
   // deploy pins the manifest's version with the weights'.
   expect(t.modelDataVersions!.map((v) => v.key)).toContain(`${prefix}model-deploy-weights.tsv`);
+});
+
+describe("promoted weights land in the target environment's own folder (issue 20: environments sharing one bucket)", () => {
+  // staging and prod in one account: one artifact bucket per region for both.
+  const SHARED = SPEC.replace('  replicated:', '  staging:\n    account: "333333333333"\n    promotionRoleArn: arn:aws:iam::333333333333:role/model-deploy-promotion-staging\n  replicated:');
+
+  test('promoted/PROJECT/ENV/DEPLOYMENT/sha256-…/, never beside the source, and staging never writes under what prod serves', async () => {
+    const prod = (await promoteModel(target('prod', 'us-east-1', SHARED), request(), runContext())).targets[0]!;
+    const prodKeys = [...fake.buckets.get(TARGET)!.entries()].map(([k, o]) => [k, o.versionId]);
+    const staging = (await promoteModel(target('staging', 'us-east-1', SHARED), request(), runContext())).targets[0]!;
+    expect(keyOf(prod.modelDataUrl)).toMatch(/^promoted\/acme\/prod\/chat\/sha256-[0-9a-f]{64}\/$/);
+    expect(keyOf(staging.modelDataUrl)).toMatch(/^promoted\/acme\/staging\/chat\/sha256-[0-9a-f]{64}\/$/);
+    // The same source, so the same content address, in folders the bootstrap grants to one environment each.
+    expect(keyOf(staging.modelDataUrl).replace('/staging/', '/prod/')).toBe(keyOf(prod.modelDataUrl));
+    const written = [...fake.buckets.get(TARGET)!.keys()].filter((k) => !prodKeys.some(([p]) => p === k));
+    expect(written.every((k) => k.startsWith('promoted/acme/staging/'))).toBe(true);
+    // Every object prod's stack pinned is still the version it pinned.
+    for (const [key, version] of prodKeys) expect(fake.buckets.get(TARGET)!.get(key as string)!.versionId).toBe(version);
+  });
 });

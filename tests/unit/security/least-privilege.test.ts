@@ -111,7 +111,7 @@ describe('Medium 3 and 9: S3 by bucket and prefix names (S3 evaluates no tag on 
   it('the promotion role cannot suspend versioning of the prod bucket', async () => {
     const prod = resolveTemplate(bootstrap, { ...BASE, Environment: 'prod', CreatePromotionRole: 'true', CreateArtifactBucket: 'true' });
     await check(principalOf(prod, 'PromotionRole'), { action: 's3:PutBucketVersioning', resource: BUCKET, context: { 's3:ResourceAccount': ACCOUNT } }, 'not Allowed');
-    await check(principalOf(prod, 'PromotionRole'), { action: 's3:PutObject', resource: `${BUCKET}/${P}/qwen-chat/models/abc/x`, context: { 's3:ResourceAccount': ACCOUNT } }, 'Allowed');
+    await check(principalOf(prod, 'PromotionRole'), { action: 's3:PutObject', resource: `${BUCKET}/promoted/${P}/prod/qwen-chat/sha256-${'ab'.repeat(32)}/x`, context: { 's3:ResourceAccount': ACCOUNT } }, 'Allowed');
   });
 });
 

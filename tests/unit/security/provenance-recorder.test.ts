@@ -109,7 +109,7 @@ describe('who may write a provenance record: the recorder alone, and only there'
   ])("prod's promotion role in a shared account may not %s a record", async (action, resource) => {
     expect(await s3Decision(sharedPromotionRole, action, resource)).not.toBe('Allowed');
     // ...while it still writes promoted weights (the Deny is the record prefix only).
-    expect(await s3Decision(sharedPromotionRole, 's3:PutObject', `${BUCKET}/${P}/qwen-chat/models/abc/x`)).toBe('Allowed');
+    expect(await s3Decision(sharedPromotionRole, 's3:PutObject', `${BUCKET}/promoted/${P}/prod/qwen-chat/sha256-${'ab'.repeat(32)}/x`)).toBe('Allowed');
   });
 
   it("the dev deploy role writes no record and cannot lift the bucket's Deny", async () => {

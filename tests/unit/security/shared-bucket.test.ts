@@ -28,8 +28,10 @@ const BUCKET = `arn:aws:s3:::model-deploy-${ACCOUNT}-us-east-1`;
 const LOGS_BUCKET = `arn:aws:s3:::model-deploy-logs-${ACCOUNT}-us-east-1`;
 const IN_ACCOUNT = { 's3:ResourceAccount': ACCOUNT };
 const VIA_CFN = { 'aws:CalledVia': ['cloudformation.amazonaws.com'], 'aws:ViaAWSService': 'false' };
-/** A prefix promote-model wrote for prod (models/KEY.sha256-DIGEST/, docs/promotion.md) and one a build wrote. */
+/** A prefix promote-model wrote for prod before promoted/ (models/KEY.sha256-DIGEST/), still served, and one a build wrote. */
 const PROMOTED = `${BUCKET}/${P}/qwen-chat/models/0123456789abcdef.sha256-${'ab'.repeat(32)}`;
+/** Where promote-model writes for prod now (promoted/PROJECT/ENV/DEPLOYMENT/sha256-DIGEST/, docs/promotion.md). */
+const PROMOTED_PROD = `${BUCKET}/promoted/${P}/prod/qwen-chat/sha256-${'ab'.repeat(32)}`;
 const BUILT = `${BUCKET}/${P}/qwen-chat/models/0123456789abcdef`;
 const object = (key: string): Call => ({ action: 's3:PutObject', resource: key, context: IN_ACCOUNT });
 
@@ -78,7 +80,7 @@ describe('Medium 3: no deploy role configures a bucket it shares', () => {
 
   it('prod promotes into the shared bucket and reads it (the twin)', async () => {
     const promotion = principalOf(sharedProd, 'PromotionRole');
-    await check(promotion, object(`${PROMOTED}/model.safetensors`), 'Allowed');
+    await check(promotion, object(`${PROMOTED_PROD}/model.safetensors`), 'Allowed');
     await check(promotion, { action: 's3:GetBucketVersioning', resource: BUCKET, context: IN_ACCOUNT }, 'Allowed');
   });
 });
@@ -90,25 +92,26 @@ describe('Medium 3: a deploy role writes only the keys it owns, never a promoted
     ['a key added under a promoted prefix, through the build-source grant (PROJECT/*/sources/*)', object(`${PROMOTED}/sources/extra.bin`), 'not Allowed'],
     ["the manifest of prod's promoted prefix", object(`${PROMOTED}/model-deploy-weights.tsv`), 'not Allowed'],
     ['built weights', object(`${BUILT}/model.safetensors`), 'not Allowed'],
+    ["prod's promoted weights", object(`${PROMOTED_PROD}/model.safetensors`), 'not Allowed'],
     ["deleting a version of prod's promoted weights", { action: 's3:DeleteObjectVersion', resource: `${PROMOTED}/model.safetensors`, context: IN_ACCOUNT }, 'not Allowed'],
     // templates/PROJECT-*-dev/* also matches a folder nested below prod's stack name.
     ["a key under a prod stack's template folder, through the dev template grant", object(`${BUCKET}/templates/${P}-qwen-chat-prod/x-dev/0123.json`), 'not Allowed'],
     ["a prod stack's template", object(`${BUCKET}/templates/${P}-qwen-chat-prod/0123.json`), 'not Allowed'],
-    ['an async answer, through the async request grant', object(`${BUCKET}/async/${P}/qwen-chat/output/x/input/0123.json`), 'not Allowed'],
-    ['an async failure, through the async request grant', object(`${BUCKET}/async/${P}/qwen-chat/failure/x/input/0123.json`), 'not Allowed'],
+    ['an async answer, through the async request grant', object(`${BUCKET}/async/${P}/dev/qwen-chat/output/x/input/0123.json`), 'not Allowed'],
+    ['an async failure, through the async request grant', object(`${BUCKET}/async/${P}/dev/qwen-chat/failure/x/input/0123.json`), 'not Allowed'],
     ['a provenance record', object(`${BUCKET}/model-deploy-provenance/${P}/sha256-${'cd'.repeat(32)}.json`), 'not Allowed'],
-    ["a key nested in prod's async answers, through the dev template grant (the bucket's * spans \"/\")", object(`${BUCKET}/async/${P}/qwen-chat/output/x/templates/${P}-qwen-chat-dev/0123.json`), 'not Allowed'],
-    ['captured requests', object(`${BUCKET}/datacapture/${P}/qwen-chat-prod/AllTraffic/2026/12/06/09/x.jsonl`), 'not Allowed'],
+    ["a key nested in prod's async answers, through the dev template grant (the bucket's * spans \"/\")", object(`${BUCKET}/async/${P}/prod/qwen-chat/output/x/templates/${P}-qwen-chat-dev/0123.json`), 'not Allowed'],
+    ['captured requests', object(`${BUCKET}/datacapture/${P}/prod/qwen-chat/${P}-qwen-chat-prod/AllTraffic/2026/12/06/09/x.jsonl`), 'not Allowed'],
   ];
   const twins: Case[] = [
     ['a build source', object(`${BUCKET}/${P}/qwen-chat/sources/0123456789abcdef.zip`), 'Allowed'],
     ["a dev stack's large template", object(`${BUCKET}/templates/${P}-qwen-chat-dev/0123.json`), 'Allowed'],
-    ['a smoke-test request of a dev async endpoint', object(`${BUCKET}/async/${P}/qwen-chat/input/0123.json`), 'Allowed'],
+    ['a smoke-test request of a dev async endpoint', object(`${BUCKET}/async/${P}/dev/qwen-chat/input/0123.json`), 'Allowed'],
     // The denies name the project: deployments called like a protected folder still build and smoke-test.
     ['a build source of a deployment called "datacapture"', object(`${BUCKET}/${P}/datacapture/sources/0123456789abcdef.zip`), 'Allowed'],
     ['a build source of a deployment called "model-deploy-provenance"', object(`${BUCKET}/${P}/model-deploy-provenance/sources/0123456789abcdef.zip`), 'Allowed'],
-    ['a benchmark request of an async deployment called "templates"', object(`${BUCKET}/async/${P}/templates/input/benchmark/0001.json`), 'Allowed'],
-    ['a smoke-test request of an async deployment called "models"', object(`${BUCKET}/async/${P}/models/input/0123.json`), 'Allowed'],
+    ['a benchmark request of an async deployment called "templates"', object(`${BUCKET}/async/${P}/dev/templates/input/benchmark/0001.json`), 'Allowed'],
+    ['a smoke-test request of an async deployment called "models"', object(`${BUCKET}/async/${P}/dev/models/input/0123.json`), 'Allowed'],
     ['reading the promoted manifest (deploy checks the pinned versions)', { action: 's3:GetObjectVersion', resource: `${PROMOTED}/model-deploy-weights.tsv`, context: IN_ACCOUNT }, 'Allowed'],
   ];
   it.each([...attacks, ...twins])('shared bucket, dev deploy role: %s', async (_label, call, expected) => check(principalOf(sharedDev, 'DeployRole'), call, expected));
@@ -151,6 +154,6 @@ describe("Medium 3: the bucket's own policy, when another environment's stack fo
 
   it('objects are still written and read through the shared bucket (the twin)', async () => {
     await check(principalOf(sharedDev, 'DeployRole'), { ...object(`${BUCKET}/templates/${P}-qwen-chat-dev/0123.json`), context: SECURE, resourcePolicy: sharedMaker }, 'Allowed');
-    await check(principalOf(sharedProd, 'PromotionRole'), { ...object(`${PROMOTED}/model.safetensors`), context: SECURE, resourcePolicy: sharedMaker }, 'Allowed');
+    await check(principalOf(sharedProd, 'PromotionRole'), { ...object(`${PROMOTED_PROD}/model.safetensors`), context: SECURE, resourcePolicy: sharedMaker }, 'Allowed');
   });
 });

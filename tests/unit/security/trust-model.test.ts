@@ -260,7 +260,7 @@ describe('promotion: the target environment holds the identity, the source only 
   });
   it("the target's promotion role writes only into its own account's buckets and repositories", () => {
     const statements = roleStatements(prod, 'PromotionRole');
-    const put = { action: 's3:PutObject', resource: 'arn:aws:s3:::model-deploy-111111111111-us-east-1/models/x' };
+    const put = { action: 's3:PutObject', resource: `arn:aws:s3:::model-deploy-111111111111-us-east-1/promoted/${PROJECT}/prod/qwen-chat/sha256-${'ab'.repeat(32)}/x` };
     expect(evaluate(statements, { ...put, context: { 's3:ResourceAccount': ACCOUNT } }).decision).toBe('allow');
     expect(evaluate(statements, { ...put, context: { 's3:ResourceAccount': '999999999999' } }).decision).not.toBe('allow');
     const trust = prod.resources.PromotionRole.Properties.AssumeRolePolicyDocument.Statement;

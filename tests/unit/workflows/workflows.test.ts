@@ -401,7 +401,9 @@ describe('build-and-deploy.yml records the build of a protected ref (issue 20.1)
     expect(creds?.with['role-to-assume']).toBe("${{ fromJSON(inputs.recorder-roles || '{}')[inputs.environment] }}");
     const record = stepNamed("Record the build's provenance");
     expect(record?.uses).toBe('./.model-deploy-actions/actions/promote-model');
-    expect(record?.with).toMatchObject({ mode: 'record', 'source-environment': '${{ inputs.environment }}', 'image-uri': '${{ needs.deploy.outputs.image-uri }}@${{ needs.deploy.outputs.image-digest }}' });
+    expect(record?.with).toMatchObject({ mode: 'record', 'source-environment': '${{ inputs.environment }}', 'image-uri': "${{ needs.deploy.outputs.image-built == 'true' && needs.deploy.outputs.image-digest != '' && format('{0}@{1}', needs.deploy.outputs.image-uri, needs.deploy.outputs.image-digest) || '' }}" });
+    // Issue 20: with no image built here the job still runs, and records the model.s3 weights (promote.ts recordWeights).
+    expect(String(rec.if)).not.toContain('image-built');
     expect(doc.jobs.deploy.outputs['image-digest']).toBe('${{ steps.build.outputs.image-digest }}');
     expect(doc.on.workflow_call.outputs['provenance-record'].value).toBe('${{ jobs.record.outputs.provenance-record }}');
   });
