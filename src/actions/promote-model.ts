@@ -1,12 +1,15 @@
 // The promote-model action: its interface, and run(): typed inputs → promoteModel() → outputs.
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
-import { resolveTarget } from '../config/select';
+import * as path from 'path';
+import { loadSpec } from '../config/load';
+import { regionsFor } from '../config/regions';
+import { resolveTarget, selectEnvironment, targetOf } from '../config/select';
 import { planModelPromotion, promoteModel, recordModelProvenance } from '../promote/promote';
 import { modelDataVersionsOutput } from '../promote/promotion';
 import { COMMITMENTS } from '../promote/throughput';
 import { DeployError } from '../core/errors';
-import type { PromoteModelRequest } from '../promote/plan';
+import type { PromoteModelRequest, PromoteTarget } from '../promote/plan';
 import type { ProvenancePolicy } from '../promote/provenance-record';
 
 export const definition = {
@@ -46,10 +49,13 @@ export const definition = {
         'Source image URI. Empty in mode plan: the newest image of the deployment that a protected ref built (provenance required); in mode direct: the newest pushed.',
     },
     'model-data-url': { description: 'Source weights in S3.' },
-    'bedrock-model-arn': { description: 'A Bedrock custom model to share and copy instead of an image.' },
+    'bedrock-model-arn': {
+      description:
+        "Deprecated: the Bedrock custom model is the spec's model.bedrock of a target: bedrock deployment, which is what is promoted. When given, it must equal that ARN (anything else is refused: the reviewed spec decides what reaches the target).",
+    },
     'provisioned-model-units': {
       description:
-        "Buy provisioned throughput of this many model units for the copied Bedrock model in each target region (billed; needs commitment-duration). Overrides the deployment's bedrockThroughput.modelUnits. Empty: the deployment's bedrockThroughput when it names this target environment, else none is bought.",
+        "target: bedrock deployments: buy provisioned throughput of this many model units for the copied model in each target region (billed; needs commitment-duration). Overrides the deployment's bedrockThroughput.modelUnits. Empty: the deployment's bedrockThroughput when it names this target environment, else none is bought.",
       type: 'integer',
       min: 1,
       max: 1000,
@@ -90,7 +96,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
     set('provenance-record', await recordModelProvenance(target, { imageUri: inputs['image-uri'], modelDataUrl: inputs['model-data-url'] }, ctx));
     return;
   }
-  const target = resolveTarget({ config: inputs.config, deployment: inputs.deployment, environment: inputs['target-environment'], region: inputs.region }, ctx.workspace, 'target-environment');
+  const target = promotionTarget(inputs, ctx.workspace);
   const provenance = inputs.provenance === 'required' ? { protectedRefs: inputs['protected-refs'].split(','), repository: ctx.env.repository } : undefined;
   if (mode === 'promote' && !inputs.plan) {
     throw new DeployError('input `plan` is empty, and mode promote copies exactly a plan fixed before the approval', {
@@ -136,6 +142,23 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   set('model-arns', byRegion((t) => t.modelArn));
   set('provisioned-model-arns', byRegion((t) => t.provisionedModelArn));
   if (result.digest) set('digest', result.digest);
+}
+
+/** The target environment with the deployment promoted: an instance deployment, or a target: bedrock one (its own map in the spec). */
+function promotionTarget(inputs: InputValues<typeof definition>, workspace: string): PromoteTarget {
+  const specFile = path.resolve(workspace, inputs.config);
+  const spec = loadSpec(specFile, { displayPath: inputs.config });
+  const name = inputs.deployment ?? (Object.keys(spec.deployments).length === 0 && Object.keys(spec.bedrockDeployments).length === 1 ? Object.keys(spec.bedrockDeployments)[0] : undefined);
+  const bedrock = name ? spec.bedrockDeployments[name] : undefined;
+  const selection = { deployment: inputs.deployment, environment: inputs['target-environment'], region: inputs.region };
+  if (!bedrock) return targetOf(spec, specFile, selection, 'target-environment');
+  const environmentName = inputs['target-environment'];
+  const environment = selectEnvironment(spec, environmentName, 'target-environment');
+  const all = regionsFor(bedrock, environment);
+  if (inputs.region && !all.includes(inputs.region)) {
+    throw new DeployError(`input \`region\` is "${inputs.region}", which deployment ${bedrock.name} does not use in ${environmentName}`, { title: 'Invalid input', hint: `Its regions: ${all.join(', ')}. Add the region to the spec first.` });
+  }
+  return { spec, specFile, specDir: path.dirname(specFile), deployment: bedrock, environmentName, environment, regions: inputs.region ? [inputs.region] : all };
 }
 
 function requestOf(inputs: InputValues<typeof definition>, provenance: ProvenancePolicy | undefined): PromoteModelRequest {
