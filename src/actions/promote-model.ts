@@ -3,13 +3,13 @@ import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import * as path from 'path';
 import { loadSpec } from '../config/load';
-import { regionsFor } from '../config/regions';
-import { resolveTarget, selectEnvironment, targetOf } from '../config/select';
+import { resolveTarget } from '../config/select';
 import { planModelPromotion, promoteModel, recordModelProvenance } from '../promote/promote';
 import { modelDataVersionsOutput } from '../promote/promotion';
 import { COMMITMENTS } from '../promote/throughput';
 import { DeployError } from '../core/errors';
-import type { PromoteModelRequest, PromoteTarget } from '../promote/plan';
+import { promotionTargetOf } from '../promote/plan';
+import type { PromoteModelRequest } from '../promote/plan';
 import type { ProvenancePolicy } from '../promote/provenance-record';
 
 export const definition = {
@@ -96,7 +96,9 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
     set('provenance-record', await recordModelProvenance(target, { imageUri: inputs['image-uri'], modelDataUrl: inputs['model-data-url'] }, ctx));
     return;
   }
-  const target = promotionTarget(inputs, ctx.workspace);
+  const specFile = path.resolve(ctx.workspace, inputs.config);
+  const spec = loadSpec(specFile, { displayPath: inputs.config });
+  const target = promotionTargetOf(spec, specFile, { deployment: inputs.deployment, environment: inputs['target-environment'], region: inputs.region });
   const provenance = inputs.provenance === 'required' ? { protectedRefs: inputs['protected-refs'].split(','), repository: ctx.env.repository } : undefined;
   if (mode === 'promote' && !inputs.plan) {
     throw new DeployError('input `plan` is empty, and mode promote copies exactly a plan fixed before the approval', {
@@ -142,23 +144,6 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   set('model-arns', byRegion((t) => t.modelArn));
   set('provisioned-model-arns', byRegion((t) => t.provisionedModelArn));
   if (result.digest) set('digest', result.digest);
-}
-
-/** The target environment with the deployment promoted: an instance deployment, or a target: bedrock one (its own map in the spec). */
-function promotionTarget(inputs: InputValues<typeof definition>, workspace: string): PromoteTarget {
-  const specFile = path.resolve(workspace, inputs.config);
-  const spec = loadSpec(specFile, { displayPath: inputs.config });
-  const name = inputs.deployment ?? (Object.keys(spec.deployments).length === 0 && Object.keys(spec.bedrockDeployments).length === 1 ? Object.keys(spec.bedrockDeployments)[0] : undefined);
-  const bedrock = name ? spec.bedrockDeployments[name] : undefined;
-  const selection = { deployment: inputs.deployment, environment: inputs['target-environment'], region: inputs.region };
-  if (!bedrock) return targetOf(spec, specFile, selection, 'target-environment');
-  const environmentName = inputs['target-environment'];
-  const environment = selectEnvironment(spec, environmentName, 'target-environment');
-  const all = regionsFor(bedrock, environment);
-  if (inputs.region && !all.includes(inputs.region)) {
-    throw new DeployError(`input \`region\` is "${inputs.region}", which deployment ${bedrock.name} does not use in ${environmentName}`, { title: 'Invalid input', hint: `Its regions: ${all.join(', ')}. Add the region to the spec first.` });
-  }
-  return { spec, specFile, specDir: path.dirname(specFile), deployment: bedrock, environmentName, environment, regions: inputs.region ? [inputs.region] : all };
 }
 
 function requestOf(inputs: InputValues<typeof definition>, provenance: ProvenancePolicy | undefined): PromoteModelRequest {

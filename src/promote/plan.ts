@@ -10,7 +10,8 @@ import { parseS3Location, S3Location } from '../core/s3-location';
 import type { Target } from '../config/select';
 import { artifactBucketName, repositoryName } from '../config/names';
 import { bedrockThroughputTargets, regionsFor } from '../config/regions';
-import { selectEnvironment } from '../config/select';
+import * as path from 'path';
+import { selectEnvironment, targetOf } from '../config/select';
 import type { BedrockDeployment, Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { artifactPrefix } from '../image/infra';
 import { weightsKey } from '../image/render';
@@ -81,6 +82,22 @@ export interface BedrockTarget extends Omit<Target, 'deployment' | 'names'> {
 
 /** What promote-model promotes: an instance deployment's image and weights, or a Bedrock deployment's model. */
 export type PromoteTarget = Target | BedrockTarget;
+
+/**
+ * The deployment promote-model promotes, with its target environment: a target: bedrock deployment (the spec
+ * keeps those in their own map) or, through targetOf, an instance deployment. No name: the spec's only deployment.
+ */
+export function promotionTargetOf(spec: Spec, specFile: string, inputs: { deployment?: string; environment: string; region?: string }): PromoteTarget {
+  const onlyBedrock = Object.keys(spec.deployments).length === 0 ? Object.values(spec.bedrockDeployments) : [];
+  const bedrock = inputs.deployment ? spec.bedrockDeployments[inputs.deployment] : onlyBedrock.length === 1 ? onlyBedrock[0] : undefined;
+  if (!bedrock) return targetOf(spec, specFile, inputs, 'target-environment');
+  const environment = selectEnvironment(spec, inputs.environment, 'target-environment');
+  const all = regionsFor(bedrock, environment);
+  if (inputs.region && !all.includes(inputs.region)) {
+    throw new DeployError(`input \`region\` is "${inputs.region}", which deployment ${bedrock.name} does not use in ${inputs.environment}`, { title: 'Invalid input', hint: `Its regions: ${all.join(', ')}. Add the region to the spec first.` });
+  }
+  return { spec, specFile, specDir: path.dirname(specFile), deployment: bedrock, environmentName: inputs.environment, environment, regions: inputs.region ? [inputs.region] : all };
+}
 
 export function isBedrockTarget(t: PromoteTarget): t is BedrockTarget {
   return t.deployment.target === 'bedrock';
