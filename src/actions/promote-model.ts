@@ -85,6 +85,7 @@ export const definition = {
     digest: { description: 'The promoted image digest (equal to the source digest).' },
     plan: { description: 'mode plan: the plan (JSON) the approved promote job takes as its `plan` input.' },
     'provenance-record': { description: 'mode record: the S3 URL of the provenance record written.' },
+    'deploys-endpoint': { description: 'modes plan and promote: false for a target: bedrock deployment (Bedrock serves the copied model: there is no endpoint to deploy after the promotion), else true.' },
   },
 } as const;
 
@@ -107,6 +108,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
     });
   }
   if (mode !== 'promote' && inputs.plan) throw new DeployError(`input \`plan\` is set, and mode is ${mode}: only mode promote takes a plan`, { title: 'Invalid input' });
+  set('deploys-endpoint', String(target.deployment.target !== 'bedrock'));
   if (mode === 'plan') {
     const fixed = await planModelPromotion(target, requestOf(inputs, provenance), ctx);
     set('plan', JSON.stringify(fixed));
