@@ -11,6 +11,7 @@ import { DeployError } from '../core/errors';
 import { didYouMean } from './suggest';
 import type { BedrockDeployment, BedrockThroughputSpec, EnvironmentSpec, Region } from './types';
 import type { RawSpec } from './defaults';
+import { kmsKeyRegionProblem } from './region-truth';
 import { regionsFor } from './regions';
 import type { ParsedYaml, PathPart } from './yaml-positions';
 
@@ -92,6 +93,7 @@ export function resolveBedrockDeployment(name: string, own: Record<string, unkno
     );
   }
   if (parsed && regions) errors.push(...partitionErrors(name, parsed, regions, environments, yaml));
+  if (regions) errors.push(...keyErrors(name, sourceEnvironment, regions, environments, yaml));
   if (errors.length) return errors;
   const description = own.description as string | undefined;
   const bedrockThroughput = pick('bedrockThroughput') as BedrockThroughputSpec | undefined;
@@ -132,6 +134,14 @@ function partitionErrors(name: string, model: BedrockModelArn, regions: Region[]
         `Copy it to regions of ${model.partition} only; a model for ${partitionOf(other[0]!)} is customised there, in an account of that partition, and is a target: bedrock deployment of its own.`,
       ),
     ];
+  });
+}
+
+/** Each environment the model may be copied into encrypts the copies with its kmsKeyId: a key usable in every copy region. */
+function keyErrors(name: string, sourceEnvironment: string | undefined, regions: Region[], environments: Record<string, EnvironmentSpec>, yaml: ParsedYaml): DeployError[] {
+  return Object.entries(environments).flatMap(([n, e]) => {
+    const problem = n === sourceEnvironment ? undefined : kmsKeyRegionProblem(e.kmsKeyId, regionsFor({ regions }, e));
+    return problem ? [invalid(`environments.${n}.kmsKeyId ${problem.message}: the copies of ${name} there cannot be encrypted with it`, yaml, ['environments', n, 'kmsKeyId'], problem.hint)] : [];
   });
 }
 

@@ -2,7 +2,7 @@
  * The plan of a `target: bedrock` deployment: the custom model promote-model copies (its ARN, account, region and
  * base model), where the copies go in the planned environment (regions and the KMS key of each), the provisioned
  * throughput bought there, and the region truth: the model's partition against every copy region, the key's
- * region, and whether each region offers the base model with provisioned throughput (no offline table: said
+ * region (both refused when the spec loads), and whether each region offers the base model with provisioned throughput (no offline table: said
  * "not checked"; promote-model asks Bedrock before it copies).
  */
 import { parseBedrockModelArn } from '../config/bedrock';
@@ -27,7 +27,7 @@ export interface BedrockPlan {
 
 const NOT_CHECKED = 'not checked offline (no table of the regions that offer each base model with provisioned throughput): promote-model asks Bedrock (GetFoundationModel) in each region before it copies';
 
-/** The plan of one Bedrock deployment in the planned environment; a key that cannot serve a copy region is refused. */
+/** The plan of one Bedrock deployment in the planned environment. */
 export function planBedrock(spec: Spec, b: BedrockDeployment, environmentName: string | undefined, environment: EnvironmentSpec | undefined): PlanPart {
   const arn = parseBedrockModelArn(b.model.bedrock);
   if (!arn) throw new DeployError(`deployments.${b.name}.model.bedrock is not a Bedrock custom model ARN`, { location: spec.locate(['deployments', b.name, 'model', 'bedrock']) });
@@ -35,14 +35,7 @@ export function planBedrock(spec: Spec, b: BedrockDeployment, environmentName: s
   const regions = environment && !isSource ? regionsFor(b, environment) : [];
   const key = environment?.kmsKeyId;
   const copies = regions.map((region) => ({ region, ...(kmsKeyIn(key, region) ? { kmsKeyId: kmsKeyIn(key, region) } : {}) }));
-  const keyless = key ? regions.filter((r) => !kmsKeyIn(key, r)) : [];
-  if (keyless.length > 0) {
-    throw new DeployError(`environments.${environmentName}.kmsKeyId ${key} is a key of another region, and KMS keys are regional: the copies of ${b.name} in ${keyless.join(', ')} cannot be encrypted with it`, {
-      location: spec.locate(['environments', environmentName ?? '', 'kmsKeyId']),
-      title: 'KMS key in another region',
-      hint: 'Name the key by an alias (alias/NAME, created in every copy region) or use a multi-region key (mrk-…) replicated into each of them.',
-    });
-  }
+  // The loader refused a key that cannot serve a copy region (src/config/bedrock.ts): each region has its key here.
   const bought = environmentName && b.bedrockThroughput && bedrockThroughputTargets(b, spec.environments).some((t) => t.environment === environmentName) && regions.length > 0 ? b.bedrockThroughput : undefined;
   const plan: BedrockPlan = {
     deployment: b.name,

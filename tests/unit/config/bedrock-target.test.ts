@@ -69,6 +69,15 @@ describe('target: bedrock in the spec', () => {
     expect(specRejections(text).map((e) => e.message)).toContain('deployments.tuned.regions has cn-north-1 (partition aws-cn), and deployments.tuned.model.bedrock is a model of partition aws: Bedrock copies a custom model only within its partition');
   });
 
+  it('a KMS key of one region cannot encrypt the copies in another: refused at the environment\'s key when the spec loads (validate says it)', () => {
+    const text = specWith('    regions: [us-east-1]\n').replace('key/mrk-1234abcd12ab34cd56ef1234567890ab', 'key/11111111-2222-3333-4444-555555555555');
+    const [e, ...more] = specRejections(text);
+    expect(more).toEqual([]);
+    expect(e?.message).toBe('environments.prod.kmsKeyId arn:aws:kms:us-east-1:333333333333:key/11111111-2222-3333-4444-555555555555 is a key of us-east-1, and KMS keys are regional: it cannot encrypt in us-west-2: the copies of tuned there cannot be encrypted with it');
+    expect(e?.location?.line).toBe(lineOf(text, 'kmsKeyId'));
+    expect(e?.hint).toMatch(/multi-region key/);
+  });
+
   it('model.bedrock or bedrockThroughput on an instance deployment is refused: they belong to a target: bedrock one', () => {
     const text = `version: 1\n${ENVIRONMENTS}\ndeployments:\n  chat:\n    model: { huggingface: { id: org/model, revision: main } }\n    engine: { name: vllm }\n    target: sagemaker-realtime\n    instanceType: ml.g5.xlarge\n    regions: [us-east-1]\n    bedrockThroughput: { modelUnits: 1, commitment: none }\n`;
     const [e] = specRejections(text);
@@ -103,10 +112,4 @@ describe('plan of a target: bedrock deployment', () => {
     expect(fs.readdirSync(path.join(out, 'assistant'))).toEqual(['bedrock.json']);
   });
 
-  it('a KMS key of one region cannot encrypt the copies of another: refused at the key', async () => {
-    const text = specWith('    regions: [us-east-1]\n').replace('key/mrk-1234abcd12ab34cd56ef1234567890ab', 'key/11111111-2222-3333-4444-555555555555');
-    const spec = parseSpec(text, 'model-deploy.yml');
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'md-bedrock-plan-'));
-    await expect(plan(spec, { outDir: out, environment: 'prod' })).rejects.toThrow(/kmsKeyId .* is a key of another region, and KMS keys are regional: the copies of tuned in us-west-2 cannot be encrypted with it/);
-  });
 });

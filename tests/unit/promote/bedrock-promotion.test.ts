@@ -151,13 +151,12 @@ describe('promote: Bedrock prerequisites are checked before anything is shared o
 });
 
 describe('promote: the target KMS key for the Bedrock copy', () => {
-  it('refuses a single-region key ARN for a target region of another region, before any AWS call', () => {
+  it('refuses a single-region key ARN for a target region of another region: the spec itself, before any AWS call', () => {
     const text = SPEC.replace('key/mrk-1234567890abcdef1234567890abcdef', 'key/11111111-2222-3333-4444-555555555555');
-    expect(() => planPromotion(target('prod', undefined, text), request())).toThrow(
-      'environments.prod.kmsKeyId arn:aws:kms:us-east-1:333333333333:key/11111111-2222-3333-4444-555555555555 is a key of us-east-1, and KMS keys are regional: the promoted copies in eu-west-1 cannot be encrypted with it',
+    expect(() => target('prod', 'us-east-1', text)).toThrow(
+      'environments.prod.kmsKeyId arn:aws:kms:us-east-1:333333333333:key/11111111-2222-3333-4444-555555555555 is a key of us-east-1, and KMS keys are regional: it cannot encrypt in eu-west-1: the copies of tuned there cannot be encrypted with it',
     );
-    // One region that matches the key is fine; an alias resolves in each region.
-    expect(() => planPromotion(target('prod', 'us-east-1', text), request())).not.toThrow();
+    // An alias resolves in each region.
     expect(() => planPromotion(target('prod', undefined, SPEC.replace(/kmsKeyId: arn:aws:kms:.*/, 'kmsKeyId: alias/prod-models')), request())).not.toThrow();
   });
 
