@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadSpec, parseSpec } from '../../../src/config/load';
 import { plan } from '../../../src/plan/plan';
+import { selectDeployment } from '../../../src/config/select';
 import { specRejections } from '../../support/spec-problems';
 
 const MODEL = 'arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/a1b2c3d4e5f6';
@@ -86,7 +87,23 @@ describe('target: bedrock in the spec', () => {
   });
 });
 
+describe('the actions that build and deploy', () => {
+  it('say a target: bedrock deployment is promote-model\'s, at its line', () => {
+    const text = specWith('    regions: [us-east-1]\n');
+    const spec = parseSpec(text, 'model-deploy.yml');
+    expect(() => selectDeployment(spec, 'tuned')).toThrow('deployment "tuned" (input `deployment`) is target: bedrock: there is no image to build, stack to deploy or endpoint to call; promote-model copies its model and buys its throughput');
+  });
+});
+
 describe('plan of a target: bedrock deployment', () => {
+  it('--deployment names it: its plan alone, in the environment that holds the model nothing is copied', async () => {
+    const spec = parseSpec(specWith('    regions: [us-east-1]\n'), 'model-deploy.yml');
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'md-bedrock-plan-'));
+    const r = await plan(spec, { outDir: out, deployment: 'tuned', environment: 'dev' });
+    expect(r.summary).toContain('  dev holds the model: nothing is copied into it (promote-model copies from it)');
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'tuned', 'bedrock.json'), 'utf8'))).toMatchObject({ environment: { name: 'dev', role: 'source' }, copies: [] });
+  });
+
   it('examples/bedrock-promotion.yml plans the Bedrock deployment alone: model, copies per region with their key, throughput, region truth; the estimate prices no stand-in', async () => {
     const spec = loadSpec(path.resolve(__dirname, '../../../examples/bedrock-promotion.yml'));
     expect(Object.keys(spec.deployments)).toEqual([]);
