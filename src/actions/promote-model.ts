@@ -109,6 +109,9 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
   }
   if (mode !== 'promote' && inputs.plan) throw new DeployError(`input \`plan\` is set, and mode is ${mode}: only mode promote takes a plan`, { title: 'Invalid input' });
   set('deploys-endpoint', String(target.deployment.target !== 'bedrock'));
+  if (inputs['bedrock-model-arn']) {
+    ctx.reporter.warning("input `bedrock-model-arn` is deprecated: the model promoted is the spec's model.bedrock of a target: bedrock deployment (the input may only repeat it); remove the input.", undefined, 'Deprecated input');
+  }
   if (mode === 'plan') {
     const fixed = await planModelPromotion(target, requestOf(inputs, provenance), ctx);
     set('plan', JSON.stringify(fixed));
