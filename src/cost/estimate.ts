@@ -462,7 +462,8 @@ function estimateBedrock(b: BedrockDeployment, hours: number, environmentName: s
   if (at.length === 0) {
     // Nothing bought where this estimate looks: a row that says so, at the model's own region, rather than no row.
     const where = model?.region ?? REFERENCE_REGION;
-    const why = `${b.name}: no Bedrock provisioned throughput is bought ${environmentName ? `in ${environmentName}` : 'anywhere'} (bedrockThroughput${b.bedrockThroughput ? ' names another environment' : ' is not set'}).`;
+    const elsewhere = spec && b.bedrockThroughput ? bedrockThroughputTargets(b, spec.environments).map((x) => x.environment) : [];
+    const why = `${b.name}: no Bedrock provisioned throughput is bought ${environmentName ? `in ${environmentName}` : 'anywhere'} (${elsewhere.length ? `bedrockThroughput is bought in ${elsewhere.join(', ')}` : 'no bedrockThroughput'}).`;
     return [deploymentEstimate({ ...facts, count: '0 model units', regions: [where], allRegions: [where], currency: currencyOf(where), assumptions: [why] }, [], oneTime)];
   }
   return regionsByCurrency(all).map(([currency, regions]) =>

@@ -49,7 +49,7 @@ describe('estimate: Bedrock provisioned throughput of a target: bedrock deployme
     const spec = withThroughput('{ modelUnits: 1, commitment: none, environment: prod }');
     expect(throughputOf(estimate(spec, { environment: spec.environments.prod, environmentName: 'prod' })).map((r) => r.region)).toEqual(['us-east-1', 'us-west-2']);
     const [dev] = estimate(spec, { environment: spec.environments.dev, environmentName: 'dev' });
-    expect(dev).toMatchObject({ resources: [], monthly: { low: 0, high: 0 }, unpriced: [], assumptions: ['assistant: no Bedrock provisioned throughput is bought in dev (bedrockThroughput names another environment).'] });
+    expect(dev).toMatchObject({ resources: [], monthly: { low: 0, high: 0 }, unpriced: [], assumptions: ['assistant: no Bedrock provisioned throughput is bought in dev (bedrockThroughput is bought in prod).'] });
   });
 
   it('a target environment billed in another currency is a part of that currency alone', () => {
