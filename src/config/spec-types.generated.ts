@@ -36,7 +36,7 @@ export interface ModelSource {
   s3?: string;
   /** A prebuilt serving image (ECR URI, for example a Deep Learning Container); no build. With s3, the container loads its model files from there. */
   image?: string;
-  /** target: bedrock: the Bedrock custom model promoted, as its ARN in the source account (the account of one environment; the model of a completed customization or import). A custom model ARN names one immutable model: the reviewed spec decides what promote-model copies. */
+  /** target: bedrock: the Bedrock custom model promoted, as its ARN in the source account (the account of one environment): arn:aws:bedrock:REGION:ACCOUNT:custom-model/BASE_MODEL_ID/ID, ID 12 characters, as aws bedrock list-custom-models prints modelArn (the model of a completed customization or import). A custom model ARN names one immutable model: the reviewed spec decides what promote-model copies. */
   bedrock?: string;
   /** Size of the weights in GB (10^9 bytes), for storage costs, volume sizing and the memory check (docs/spec.md): with it the check needs no network. */
   sizeGb?: number;
