@@ -1,11 +1,14 @@
 // The promote-model action: its interface, and run(): typed inputs → promoteModel() → outputs.
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
+import * as path from 'path';
+import { loadSpec } from '../config/load';
 import { resolveTarget } from '../config/select';
 import { planModelPromotion, promoteModel, recordModelProvenance } from '../promote/promote';
 import { modelDataVersionsOutput } from '../promote/promotion';
 import { COMMITMENTS } from '../promote/throughput';
 import { DeployError } from '../core/errors';
+import { promotionTargetOf } from '../promote/plan';
 import type { PromoteModelRequest } from '../promote/plan';
 import type { ProvenancePolicy } from '../promote/provenance-record';
 
@@ -46,10 +49,13 @@ export const definition = {
         'Source image URI. Empty in mode plan: the newest image of the deployment that a protected ref built (provenance required); in mode direct: the newest pushed.',
     },
     'model-data-url': { description: 'Source weights in S3.' },
-    'bedrock-model-arn': { description: 'A Bedrock custom model to share and copy instead of an image.' },
+    'bedrock-model-arn': {
+      description:
+        "Deprecated: the Bedrock custom model is the spec's model.bedrock of a target: bedrock deployment, which is what is promoted. When given, it must equal that ARN (anything else is refused: the reviewed spec decides what reaches the target).",
+    },
     'provisioned-model-units': {
       description:
-        "Buy provisioned throughput of this many model units for the copied Bedrock model in each target region (billed; needs commitment-duration). Overrides the deployment's bedrockThroughput.modelUnits. Empty: the deployment's bedrockThroughput when it names this target environment, else none is bought.",
+        "target: bedrock deployments: buy provisioned throughput of this many model units for the copied model in each target region (billed; needs commitment-duration). Overrides the deployment's bedrockThroughput.modelUnits. Empty: the deployment's bedrockThroughput when it names this target environment, else none is bought.",
       type: 'integer',
       min: 1,
       max: 1000,
@@ -79,6 +85,7 @@ export const definition = {
     digest: { description: 'The promoted image digest (equal to the source digest).' },
     plan: { description: 'mode plan: the plan (JSON) the approved promote job takes as its `plan` input.' },
     'provenance-record': { description: 'mode record: the S3 URL of the provenance record written.' },
+    'deploys-endpoint': { description: 'modes plan and promote: false for a target: bedrock deployment (Bedrock serves the copied model: there is no endpoint to deploy after the promotion), else true.' },
   },
 } as const;
 
@@ -90,7 +97,9 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
     set('provenance-record', await recordModelProvenance(target, { imageUri: inputs['image-uri'], modelDataUrl: inputs['model-data-url'] }, ctx));
     return;
   }
-  const target = resolveTarget({ config: inputs.config, deployment: inputs.deployment, environment: inputs['target-environment'], region: inputs.region }, ctx.workspace, 'target-environment');
+  const specFile = path.resolve(ctx.workspace, inputs.config);
+  const spec = loadSpec(specFile, { displayPath: inputs.config });
+  const target = promotionTargetOf(spec, specFile, { deployment: inputs.deployment, environment: inputs['target-environment'], region: inputs.region });
   const provenance = inputs.provenance === 'required' ? { protectedRefs: inputs['protected-refs'].split(','), repository: ctx.env.repository } : undefined;
   if (mode === 'promote' && !inputs.plan) {
     throw new DeployError('input `plan` is empty, and mode promote copies exactly a plan fixed before the approval', {
@@ -99,6 +108,10 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
     });
   }
   if (mode !== 'promote' && inputs.plan) throw new DeployError(`input \`plan\` is set, and mode is ${mode}: only mode promote takes a plan`, { title: 'Invalid input' });
+  set('deploys-endpoint', String(target.deployment.target !== 'bedrock'));
+  if (inputs['bedrock-model-arn']) {
+    ctx.reporter.warning("input `bedrock-model-arn` is deprecated: the model promoted is the spec's model.bedrock of a target: bedrock deployment (the input may only repeat it); remove the input.", undefined, 'Deprecated input');
+  }
   if (mode === 'plan') {
     const fixed = await planModelPromotion(target, requestOf(inputs, provenance), ctx);
     set('plan', JSON.stringify(fixed));

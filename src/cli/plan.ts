@@ -49,7 +49,7 @@ export async function run(args: string[], { out }: CliIo): Promise<number> {
   fs.mkdirSync(outDir, { recursive: true });
   const result = await plan(spec, { deployment: flags.deployment, environment: flags.environment, outDir, hoursPerMonth: hours });
   const which = result.environment ? ` (environment ${result.environment}${flags.environment ? '' : ', the first of the spec; --environment plans another'})` : '';
-  out.write(`Plan for ${display}${why}${which}: ${Object.keys(spec.deployments).length} deployment(s)\n`);
+  out.write(`Plan for ${display}${why}${which}: ${Object.keys(spec.deployments).length + Object.keys(spec.bedrockDeployments).length} deployment(s)\n`);
   for (const line of result.summary) out.write(`  ${line}\n`);
   out.write(`Wrote ${result.files.length} files to ${path.relative(process.cwd(), outDir) || '.'}/\n`);
   return 0;

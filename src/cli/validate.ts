@@ -18,7 +18,9 @@ export async function run(args: string[], { out }: CliIo): Promise<number> {
   const spec = loadSpec(file, { configFlag: '--config' });
   // What would fail after the merge (fit, engine images), refused at its line like a schema error.
   const { lines } = await checkSpec(spec);
-  out.write(`${file}: valid, ${Object.keys(spec.deployments).length} deployment(s): ${Object.keys(spec.deployments).join(', ')}\n`);
+  // target: bedrock deployments are listed with the rest (the loader keeps them in a map of their own).
+  const names = [...Object.keys(spec.deployments), ...Object.keys(spec.bedrockDeployments).map((n) => `${n} (bedrock)`)];
+  out.write(`${file}: valid, ${names.length} deployment(s): ${names.join(', ')}\n`);
   for (const line of lines) out.write(`  ${line}\n`);
   return 0;
 }

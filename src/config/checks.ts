@@ -130,7 +130,7 @@ function checkImageRegion({ d, at, add }: CheckContext): void {
 }
 
 /** bedrockThroughput is bought in a target environment: one that exists, or (by default) one with a promotionRoleArn. */
-function bedrockThroughputChecks(environments: Record<string, EnvironmentSpec>, deployments: DeploymentDraft[], yaml: ParsedYaml): DeployError[] {
+export function bedrockThroughputChecks(environments: Record<string, EnvironmentSpec>, deployments: Pick<DeploymentDraft, 'name' | 'bedrockThroughput' | 'regions'>[], yaml: ParsedYaml): DeployError[] {
   const names = Object.keys(environments);
   return deployments.flatMap((d) => {
     const t = d.bedrockThroughput;

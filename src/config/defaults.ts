@@ -36,7 +36,7 @@ export interface RawSpec {
 /** What each required field is, for the hint when neither the deployment nor `defaults:` gives it. */
 const REQUIRED: [RequiredField, string][] = [
   ['model', 'where the weights come from (huggingface, s3 or image)'],
-  ['target', 'sagemaker-realtime, sagemaker-async, ec2 or ecs'],
+  ['target', 'sagemaker-realtime, sagemaker-async, ec2, ecs, or bedrock for a Bedrock custom model'],
   ['instanceType', 'for example ml.g5.2xlarge'],
   ['regions', 'for example [us-east-1]'],
 ];
@@ -54,7 +54,8 @@ export function resolveDeployment(name: string, own: Record<string, unknown>, ra
   for (const section of SECTIONS) {
     if (merged[section] === undefined) merged[section] = {};
   }
-  if (validators.deployment(merged) && complete(merged)) {
+  // target: bedrock never comes here (the loader resolves those apart: ./bedrock.ts).
+  if (validators.deployment(merged) && complete(merged) && merged.target !== 'bedrock') {
     const project = raw.project ?? 'model-deploy';
     // The line is found when first read (a warning or an error): positions cost a second parse.
     const source = {
@@ -65,7 +66,7 @@ export function resolveDeployment(name: string, own: Record<string, unknown>, ra
     };
     // instanceType written as one type or as the ordered list of the capacity fallback (schema: a string or strings).
     const instanceTypes = ([] as string[]).concat(merged.instanceType as string | string[]);
-    return { ...merged, instanceType: instanceTypes[0] ?? '', instanceTypes, tags: { ...merged.tags }, name, project, source };
+    return { ...merged, target: merged.target, instanceType: instanceTypes[0] ?? '', instanceTypes, tags: { ...merged.tags }, name, project, source };
   }
   // A missing field is said as such, whatever else the schema found (no schema default supplies one).
   const missing = REQUIRED.filter(([k]) => merged[k] === undefined);

@@ -7,8 +7,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeployError, throwIfAny } from '../core/errors';
-import type { Deployment, DeploymentDraft, Spec } from './types';
-import { semanticChecks, specChecks } from './checks';
+import type { BedrockDeployment, Deployment, DeploymentDraft, Spec } from './types';
+import { BEDROCK_TARGET, bedrockOnlyFieldErrors, resolveBedrockDeployment, writtenTarget } from './bedrock';
+import { bedrockThroughputChecks, semanticChecks, specChecks } from './checks';
 import { nameLimitChecks } from './name-limits';
 import { notificationChecks } from './notifications';
 import { RawSpec, resolveDeployment, resolveEnvironments } from './defaults';
@@ -67,7 +68,16 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
 
   const drafts: DeploymentDraft[] = [];
   const deployments: Record<string, Deployment> = {};
+  const bedrockDeployments: Record<string, BedrockDeployment> = {};
   for (const [name, own] of Object.entries(raw.deployments)) {
+    // target: bedrock goes to a map of its own: nothing that reads an instance type ever sees one.
+    if (writtenTarget(own, raw) === BEDROCK_TARGET) {
+      const resolved = resolveBedrockDeployment(name, own, raw, yaml, file, environments);
+      if (Array.isArray(resolved)) errors.push(...resolved);
+      else bedrockDeployments[name] = resolved;
+      continue;
+    }
+    errors.push(...bedrockOnlyFieldErrors(name, own, raw, yaml));
     const draft = resolveDeployment(name, own, raw, yaml, file);
     if (Array.isArray(draft)) {
       errors.push(...draft);
@@ -79,6 +89,7 @@ export function parseSpec(text: string, file: string, specDir = process.cwd()): 
     if (checked.deployment) deployments[name] = checked.deployment;
   }
   errors.push(...specChecks(environments, drafts, yaml), ...nameLimitChecks(project, environments, drafts, yaml), ...notificationChecks(environments, drafts, yaml));
+  errors.push(...bedrockThroughputChecks(environments, Object.values(bedrockDeployments), yaml));
   throwIfAny(errors);
-  return { file, project, environments, deployments, locate: (p) => yaml.locate(p) };
+  return { file, project, environments, deployments, bedrockDeployments, locate: (p) => yaml.locate(p) };
 }

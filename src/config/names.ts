@@ -15,7 +15,7 @@ export function buildStackName(d: Deployment): string {
 }
 
 /** ECR repository: lower case, [a-z0-9._/-], 2-256 chars. */
-export function repositoryName(d: Deployment): string {
+export function repositoryName(d: Pick<Deployment, 'project' | 'name'>): string {
   return `${d.project}/${d.name}`;
 }
 
@@ -45,7 +45,7 @@ export function parseArtifactBucket(bucket: string): { account: string; region: 
 export const DEPLOYMENT_TAG = 'model-deploy:deployment';
 
 /** The tags that say a resource is ours: checked before anything of it changes. */
-export function ownershipMarks(d: Deployment, environment?: string): Record<string, string> {
+export function ownershipMarks(d: Pick<Deployment, 'project' | 'name'>, environment?: string): Record<string, string> {
   return {
     'model-deploy:project': d.project,
     [DEPLOYMENT_TAG]: d.name,
@@ -54,7 +54,7 @@ export function ownershipMarks(d: Deployment, environment?: string): Record<stri
 }
 
 /** Tags every resource we create carries: the spec's tags and the ownership marks. */
-export function ownershipTags(d: Deployment, environment?: string): Record<string, string> {
+export function ownershipTags(d: Pick<Deployment, 'project' | 'name' | 'tags'>, environment?: string): Record<string, string> {
   return { ...d.tags, ...ownershipMarks(d, environment) };
 }
 

@@ -25,6 +25,14 @@ export function selectDeployment(spec: Spec, name: string | undefined, inputName
     });
   }
   const d = spec.deployments[name];
+  if (!d && spec.bedrockDeployments[name]) {
+    // Kept apart by the loader: only promote-model acts on a Bedrock custom model.
+    throw new DeployError(`deployment "${name}" (input \`${inputName}\`) is target: bedrock: there is no image to build, stack to deploy or endpoint to call; promote-model copies its model and buys its throughput`, {
+      location: spec.locate(['deployments', name]),
+      hint: names.length ? `Deployments this action works on: ${names.join(', ')}.` : `${spec.file} has no deployment this action works on.`,
+      title: 'Bedrock deployment',
+    });
+  }
   if (!d) {
     throw new DeployError(`unknown deployment "${name}" (input \`${inputName}\`)`, {
       location: spec.locate(['deployments']),

@@ -22,7 +22,7 @@ export interface EnvironmentSpec {
   terminationProtection?: boolean;
 }
 
-/** Where the weights come from: one of huggingface, s3 or image; image may come with s3 (a prebuilt container that loads its model files from S3). */
+/** Where the weights come from: one of huggingface, s3, image or bedrock; image may come with s3 (a prebuilt container that loads its model files from S3); bedrock only with target: bedrock. */
 export interface ModelSource {
   huggingface?: {
     /** owner/name on the Hugging Face Hub. */
@@ -36,6 +36,8 @@ export interface ModelSource {
   s3?: string;
   /** A prebuilt serving image (ECR URI, for example a Deep Learning Container); no build. With s3, the container loads its model files from there. */
   image?: string;
+  /** target: bedrock: the Bedrock custom model promoted, as its ARN in the source account (the account of one environment): arn:aws:bedrock:REGION:ACCOUNT:custom-model/BASE_MODEL_ID/ID, ID 12 characters, as aws bedrock list-custom-models prints modelArn (the model of a completed customization or import). A custom model ARN names one immutable model: the reviewed spec decides what promote-model copies. */
+  bedrock?: string;
   /** Size of the weights in GB (10^9 bytes), for storage costs, volume sizing and the memory check (docs/spec.md): with it the check needs no network. */
   sizeGb?: number;
   /** Parameter count (for example 8.03e9): with dtype, the weights' size for the memory check when sizeGb is not given and the Hub is not asked. */
@@ -86,8 +88,8 @@ export interface AutoscalingSpec {
   scaleOutCooldownSeconds: number;
 }
 
-/** Where it runs. */
-export type TargetKind = 'sagemaker-realtime' | 'sagemaker-async' | 'ec2' | 'ecs';
+/** Where it runs. bedrock: a Bedrock custom model (model.bedrock) that promote-model copies into the target environment's regions and serves through provisioned throughput (bedrockThroughput); it has no instance type, engine or stack. */
+export type TargetKind = 'sagemaker-realtime' | 'sagemaker-async' | 'ec2' | 'ecs' | 'bedrock';
 
 export type RolloutStrategy = 'all-at-once' | 'canary' | 'linear';
 
@@ -96,7 +98,7 @@ export type ComputeType = 'BUILD_GENERAL1_SMALL' | 'BUILD_GENERAL1_MEDIUM' | 'BU
 /** none: billed per model unit per hour until deleted; OneMonth or SixMonths: a lower hourly rate, billed for every hour of the term, not deletable before it ends. */
 export type Commitment = 'none' | 'OneMonth' | 'SixMonths';
 
-/** Provisioned throughput that promote-model buys for the Bedrock custom model promoted with this deployment (input bedrock-model-arn), in each region of the target environment, after the copy; the estimate shows it (unpriced: the rate depends on the base model and the term). The inputs provisioned-model-units and commitment-duration override it. Billed: see docs/promotion.md. */
+/** target: bedrock: the provisioned throughput promote-model buys for the copied custom model in each region of the target environment, after the copy; the estimate shows it (unpriced: no verified rate, it depends on the base model and the term). The inputs provisioned-model-units and commitment-duration override it. Billed: see docs/promotion.md. */
 export interface BedrockThroughputSpec {
   /** Model units bought in each target region (whole number, 1-1000). */
   modelUnits: number;
@@ -144,7 +146,7 @@ export interface DeploymentFields {
   engine?: EngineSpec;
   /** Container environment variables, with or without an engine: a prebuilt image (model.image) gets them as they are; with an engine they are added to engine.env (env wins for the same name). */
   env?: Record<string, string>;
-  /** Where it runs. */
+  /** Where it runs. bedrock: a Bedrock custom model (model.bedrock) that promote-model copies into the target environment's regions and serves through provisioned throughput (bedrockThroughput); it has no instance type, engine or stack. */
   target?: TargetKind;
   /** ml.* for SageMaker targets, an EC2 type (g5.2xlarge) for ec2 and ecs. Or an ordered list of equivalent types: when AWS has no capacity for one at deploy time, deploy-endpoint tries the next in a new change set (validate checks each; the estimate prices the first and shows the range). */
   instanceType?: unknown;
@@ -254,7 +256,7 @@ export interface DeploymentFields {
     contentType: string;
     expectStatus: number;
   };
-  /** Provisioned throughput that promote-model buys for the Bedrock custom model promoted with this deployment (input bedrock-model-arn), in each region of the target environment, after the copy; the estimate shows it (unpriced: the rate depends on the base model and the term). The inputs provisioned-model-units and commitment-duration override it. Billed: see docs/promotion.md. */
+  /** target: bedrock: the provisioned throughput promote-model buys for the copied custom model in each region of the target environment, after the copy; the estimate shows it (unpriced: no verified rate, it depends on the base model and the term). The inputs provisioned-model-units and commitment-duration override it. Billed: see docs/promotion.md. */
   bedrockThroughput?: BedrockThroughputSpec;
   /** Assumptions for the cost estimate. */
   usage?: {

@@ -4,7 +4,7 @@
  * adds is written here: the fields a deployment may take from `defaults:` (required once merged), the
  * sections every deployment has, the resolved workload, the deployment's name and position.
  */
-import type { DeploymentFields, EnvironmentSpec, WorkloadFields } from './spec-types.generated';
+import type { BedrockThroughputSpec, DeploymentFields, EnvironmentSpec, Region, TargetKind as SchemaTarget, WorkloadFields } from './spec-types.generated';
 import type { Workload } from './workload';
 
 export type {
@@ -19,8 +19,10 @@ export type {
   ModelSource,
   Region,
   RolloutStrategy,
-  TargetKind,
 } from './spec-types.generated';
+
+/** Where a Deployment runs: every target but bedrock, whose deployments the loader keeps apart (BedrockDeployment). */
+export type TargetKind = Exclude<SchemaTarget, 'bedrock'>;
 
 /** Fields a deployment must have, written on it or under `defaults:` (./defaults.ts reports the missing ones). */
 export type RequiredField = 'model' | 'target' | 'instanceType' | 'regions';
@@ -29,7 +31,8 @@ export type RequiredField = 'model' | 'target' | 'instanceType' | 'regions';
 export type Section = 'healthCheck' | 'rollout' | 'async' | 'apiKey' | 'security' | 'build' | 'usage' | 'tags';
 
 /** One deployment's fields with defaults merged and applied. */
-export interface DeploymentSpec extends Omit<DeploymentFields, RequiredField | Section | 'workload'>, Required<Pick<DeploymentFields, Exclude<RequiredField, 'instanceType'> | Section>> {
+export interface DeploymentSpec extends Omit<DeploymentFields, RequiredField | Section | 'workload'>, Required<Pick<DeploymentFields, Exclude<RequiredField, 'instanceType' | 'target'> | Section>> {
+  target: TargetKind;
   /** The benchmark's load, defaults applied (./workload.ts). */
   workload: Workload;
   /** The type deployed: the first of `instanceTypes`. */
@@ -51,11 +54,34 @@ export interface DeploymentDraft extends Omit<Deployment, 'workload'> {
   workload?: WorkloadFields;
 }
 
+/**
+ * A `target: bedrock` deployment: a Bedrock custom model that promote-model copies into each region of a target
+ * environment and serves through provisioned throughput. No instance type, engine, image or stack: the loader
+ * keeps these apart from `deployments`, so nothing that builds, deploys or prices instances ever sees one.
+ */
+export interface BedrockDeployment {
+  name: string;
+  project: string;
+  target: 'bedrock';
+  description?: string;
+  /** model.bedrock: the custom model's ARN in its own (the source environment's) account. */
+  model: { bedrock: string };
+  /** The regions of the copies (an environment's `regions` narrow them, as for any deployment). */
+  regions: Region[];
+  bedrockThroughput?: BedrockThroughputSpec;
+  tags: Record<string, string>;
+  /** The environment whose account holds model.bedrock: what promote-model copies from. */
+  sourceEnvironment: string;
+  source: { file: string; line: number };
+}
+
 export interface Spec {
   file: string;
   project: string;
   environments: Record<string, EnvironmentSpec>;
   deployments: Record<string, Deployment>;
+  /** The `target: bedrock` deployments, by name (none in `deployments`). */
+  bedrockDeployments: Record<string, BedrockDeployment>;
   /** Finds the file position of a field path, for errors found after loading. */
   locate(path: (string | number)[]): { file: string; line?: number; column?: number };
 }

@@ -70,7 +70,7 @@ const oneTime = object({ minutes: amount, computeType: name, cost: nullable(amou
 const estimate = object(
   {
     name,
-    target: { enum: ['sagemaker-realtime', 'sagemaker-async', 'ec2', 'ecs'] },
+    target: { enum: ['sagemaker-realtime', 'sagemaker-async', 'ec2', 'ecs', 'bedrock'] },
     instanceType: name,
     count: text,
     engine: text,

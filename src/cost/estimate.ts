@@ -7,8 +7,9 @@
  */
 import { DeployError } from '../core/errors';
 import { estimateBuildMinutes } from '../image/estimate';
-import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
+import type { BedrockDeployment, Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { bedrockThroughputTargets, regionsFor } from '../config/regions';
+import { parseBedrockModelArn } from '../config/bedrock';
 import { stackParameters as renderParameters } from '../deploy/render';
 import { targetNames } from '../config/select';
 import { renderBuild, rendersOtherImage } from '../image/render';
@@ -48,7 +49,8 @@ export interface ResourceEstimate {
 
 export interface DeploymentEstimate {
   name: string;
-  target: Deployment['target'];
+  /** bedrock: a target: bedrock deployment's part (its provisioned throughput), with no instance. */
+  target: Deployment['target'] | BedrockDeployment['target'];
   instanceType: string;
   /** "1 instance", "1–3 instances": the count range, for old → new. */
   count: string;
@@ -90,7 +92,7 @@ export interface Estimate {
 }
 
 /** Who prices a target's instance-hours. */
-export function instanceService(target: Deployment['target']): PriceService {
+export function instanceService(target: DeploymentEstimate['target']): PriceService {
   return target.startsWith('sagemaker') ? 'sagemaker-hosting' : 'ec2';
 }
 
@@ -183,6 +185,8 @@ export interface EstimateOptions {
   environmentName?: string;
   prices?: PriceBook;
   spec?: Spec;
+  /** The target: bedrock deployments priced with these (their provisioned throughput in the priced environment). */
+  bedrock?: BedrockDeployment[];
 }
 
 const per = (range: Range, f: (n: number) => number): Range => ({ low: f(range.low), high: f(range.high) });
@@ -408,7 +412,7 @@ function estimateRegion(d: Deployment, region: string, stack: Record<string, str
   return { resources, assumptions: x.assumptions };
 }
 
-/** A region where promote-model buys the deployment's Bedrock provisioned throughput, and the environment it is in. */
+/** A region where promote-model buys a Bedrock deployment's provisioned throughput, and the environment it is in. */
 interface ThroughputRegion {
   environment: string;
   region: string;
@@ -417,17 +421,17 @@ interface ThroughputRegion {
 const BEDROCK_PRICING = 'https://aws.amazon.com/bedrock/pricing/';
 
 /** The priced environment's regions when it is a target of bedrockThroughput, else (no environment priced) every target's. */
-function throughputRegions(d: Deployment, o: GroupOptions): ThroughputRegion[] {
-  const environments = o.spec?.environments;
-  if (!d.bedrockThroughput || !environments) return [];
-  return bedrockThroughputTargets(d, environments)
-    .filter((t) => o.environmentName === undefined || t.environment === o.environmentName)
+function throughputRegions(b: BedrockDeployment, environmentName: string | undefined, spec: Spec | undefined): ThroughputRegion[] {
+  const environments = spec?.environments;
+  if (!b.bedrockThroughput || !environments) return [];
+  return bedrockThroughputTargets(b, environments)
+    .filter((t) => environmentName === undefined || t.environment === environmentName)
     .flatMap((t) => t.regions.map((region) => ({ environment: t.environment, region })));
 }
 
 /** Model-unit hours, unpriced: no verified rate (it depends on the base model, the region and the term). */
-function throughputResource(d: Deployment, at: ThroughputRegion, hours: number): ResourceEstimate {
-  const t = d.bedrockThroughput;
+function throughputResource(b: BedrockDeployment, at: ThroughputRegion, hours: number): ResourceEstimate {
+  const t = b.bedrockThroughput;
   const units = t?.modelUnits ?? 0;
   const months = t?.commitment === 'SixMonths' ? 6 : t?.commitment === 'OneMonth' ? 1 : 0;
   const term = months
@@ -437,11 +441,34 @@ function throughputResource(d: Deployment, at: ThroughputRegion, hours: number):
   const quantity = { low: units * hours, high: units * hours };
   return {
     kind: `bedrock-throughput:${at.environment}`,
-    name: `${d.name} Bedrock provisioned throughput (${at.environment})`,
+    name: `${b.name} Bedrock provisioned throughput (${at.environment})`,
     resourceType: 'aws_bedrock_provisioned_model_throughput',
     region: at.region,
     components: [component('bedrock-model-units', `Model units (${units}, commitment ${t?.commitment ?? 'none'})`, 'model-unit hours', quantity, null, note)],
   };
+}
+
+/**
+ * A target: bedrock deployment's parts, one per currency: the provisioned throughput it buys in the priced
+ * environment's regions (none bought there: no part). No instance, build or storage of ours: Bedrock serves the copy.
+ */
+function estimateBedrock(b: BedrockDeployment, hours: number, environmentName: string | undefined, spec: Spec | undefined): DeploymentEstimate[] {
+  const at = throughputRegions(b, environmentName, spec);
+  const all = [...new Set(at.map((a) => a.region))];
+  const units = b.bedrockThroughput?.modelUnits ?? 0;
+  const oneTime: OneTime = { minutes: 0, computeType: 'none', cost: 0, price: null, note: 'Bedrock custom model: nothing is built.', buildKey: JSON.stringify([b.name, b.model]) };
+  const model = parseBedrockModelArn(b.model.bedrock);
+  const facts = { name: b.name, target: b.target, instanceType: 'provisioned throughput', count: `${units} model unit${units === 1 ? '' : 's'}`, engine: `Bedrock ${model?.baseModel ?? 'custom model'}` };
+  if (at.length === 0) {
+    // Nothing bought where this estimate looks: a row that says so, at the model's own region, rather than no row.
+    const where = model?.region ?? REFERENCE_REGION;
+    const elsewhere = spec && b.bedrockThroughput ? bedrockThroughputTargets(b, spec.environments).map((x) => x.environment) : [];
+    const why = `${b.name}: no Bedrock provisioned throughput is bought ${environmentName ? `in ${environmentName}` : 'anywhere'} (${elsewhere.length ? `bedrockThroughput is bought in ${elsewhere.join(', ')}` : 'no bedrockThroughput'}).`;
+    return [deploymentEstimate({ ...facts, count: '0 model units', regions: [where], allRegions: [where], currency: currencyOf(where), assumptions: [why] }, [], oneTime)];
+  }
+  return regionsByCurrency(all).map(([currency, regions]) =>
+    deploymentEstimate({ ...facts, regions, allRegions: all, currency, assumptions: [] }, at.filter((a) => currencyOf(a.region) === currency).map((a) => throughputResource(b, a, hours)), oneTime),
+  );
 }
 
 export const CODEBUILD_NAMES: Record<string, string> = {
@@ -528,8 +555,8 @@ function engineLabel(d: Deployment): string {
   return e ? `${e.name}${e.version ? ` ${e.version}` : ''}` : 'default engine';
 }
 
-/** One currency's part of a deployment: its regions, their resources, the build; and its Bedrock throughput there. */
-function estimateGroup(d: Deployment, currency: Currency, regions: string[], all: string[], o: GroupOptions, bedrock: ThroughputRegion[]): DeploymentEstimate {
+/** One currency's part of a deployment: its regions, their resources, the build. */
+function estimateGroup(d: Deployment, currency: Currency, regions: string[], all: string[], o: GroupOptions): DeploymentEstimate {
   const resources: ResourceEstimate[] = [];
   const assumptions: string[] = [];
   // What the template creates does not depend on the region (names and ARNs do): render it once.
@@ -539,9 +566,7 @@ function estimateGroup(d: Deployment, currency: Currency, regions: string[], all
     resources.push(...part.resources);
     for (const a of part.assumptions) if (!assumptions.includes(a)) assumptions.push(a);
   }
-  resources.push(...bedrock.map((at) => throughputResource(d, at, o.hours)));
-  // A currency with only the throughput (its target environment bills in another currency): nothing is built for it.
-  const oneTime = regions.length > 0 ? oneTimeCost(d, regions[0] ?? REFERENCE_REGION, o) : { ...oneTimeCost(d, REFERENCE_REGION, o), minutes: 0, cost: 0, price: null, note: 'Only the Bedrock provisioned throughput in this currency: no build.' };
+  const oneTime = oneTimeCost(d, regions[0] ?? REFERENCE_REGION, o);
   return deploymentEstimate({ name: d.name, target: d.target, instanceType: d.instanceType, count: countLabel(d), engine: engineLabel(d), regions, allRegions: all, currency, assumptions }, resources, oneTime);
 }
 
@@ -560,11 +585,7 @@ export function deploymentEstimate(facts: DeploymentFacts, resources: ResourceEs
 export function estimateDeployment(d: Deployment, options: EstimateOptions = {}): DeploymentEstimate[] {
   const o: GroupOptions = { hours: options.hoursPerMonth ?? DEFAULT_HOURS_PER_MONTH, book: options.prices ?? new PriceBook(), environment: options.environment, environmentName: options.environmentName, spec: options.spec };
   const regions = regionsFor(d, options.environment);
-  const bedrock = throughputRegions(d, o);
-  const currencies = regionsByCurrency([...new Set([...regions, ...bedrock.map((b) => b.region)])]);
-  return currencies.map(([currency]) =>
-    estimateGroup(d, currency, regions.filter((r) => currencyOf(r) === currency), regions, o, bedrock.filter((b) => currencyOf(b.region) === currency)),
-  );
+  return regionsByCurrency(regions).map(([currency, inCurrency]) => estimateGroup(d, currency, inCurrency, regions, o));
 }
 
 export function estimateDeployments(deployments: Deployment[], options: EstimateOptions = {}): Estimate {
@@ -573,5 +594,6 @@ export function estimateDeployments(deployments: Deployment[], options: Estimate
     throw new DeployError(`hours per month is ${hours}, which is not valid`, { title: 'Invalid input', hint: 'A number of hours from 1 to 744 (730 is the AWS calculator convention, some teams use 720).' });
   }
   const prices = options.prices ?? new PriceBook();
-  return { hoursPerMonth: hours, deployments: deployments.flatMap((d) => estimateDeployment(d, { ...options, prices, hoursPerMonth: hours })) };
+  const bedrock = (options.bedrock ?? []).flatMap((b) => estimateBedrock(b, hours, options.environmentName, options.spec));
+  return { hoursPerMonth: hours, deployments: [...deployments.flatMap((d) => estimateDeployment(d, { ...options, prices, hoursPerMonth: hours })), ...bedrock] };
 }

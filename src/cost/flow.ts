@@ -15,7 +15,7 @@ import type { TargetInputs } from '../config/select';
 import type { EnvInputs } from '../core/env';
 import { loadSpec } from '../config/load';
 import { selectDeployment, selectEnvironment } from '../config/select';
-import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
+import type { BedrockDeployment, Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { estimateChecks } from '../fit/check';
 import { Artifact, CommentFigures, readArtifact } from './artifact';
 import { readBaseSpec } from './base';
@@ -127,6 +127,13 @@ function pickDeployments(spec: Spec, name: string | undefined): Deployment[] {
   return one ? [one] : [];
 }
 
+/** The target: bedrock deployments of `spec` to compare: one by name, or all. */
+function pickBedrock(spec: Spec, name: string | undefined): BedrockDeployment[] {
+  if (!name) return Object.values(spec.bedrockDeployments ?? {});
+  const one = spec.bedrockDeployments?.[name];
+  return one ? [one] : [];
+}
+
 /** owner/repo and the token, for reading the base through the contents API when git cannot. */
 function githubTarget(o: EstimateRun): { token: string; apiUrl: string; owner: string; repo: string } | undefined {
   const [owner, repo] = (o.env.repository ?? '').split('/');
@@ -167,7 +174,8 @@ async function resolvePrices(o: EstimateRun, all: Deployment[], environment: Env
 function priceBase(o: EstimateRun, base: BaseSide, book: PriceBook): { estimate?: Estimate; note?: string } {
   if (!base.deployments) return { note: base.note };
   try {
-    return { estimate: estimateDeployments(base.deployments, { hoursPerMonth: o.hoursPerMonth, environment: base.environment, environmentName: o.environment, prices: book, spec: base.spec }), note: base.note };
+    const bedrock = base.spec ? pickBedrock(base.spec, o.deployment) : [];
+    return { estimate: estimateDeployments(base.deployments, { hoursPerMonth: o.hoursPerMonth, environment: base.environment, environmentName: o.environment, prices: book, spec: base.spec, bedrock }), note: base.note };
   } catch (err) {
     const msg = err instanceof DeployError ? err.message : String(err);
     o.reporter.warning(`The base spec could not be priced (${msg}); showing the new estimate without a comparison.`, undefined, 'Base not priced');
@@ -198,7 +206,9 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   validateBillDays(o.billDays ?? 0);
   const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
   const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
-  const head = o.deployment ? [selectDeployment(spec, o.deployment)] : Object.values(spec.deployments);
+  // target: bedrock deployments are priced as their provisioned throughput, beside (never as) instance deployments.
+  const headBedrock = pickBedrock(spec, o.deployment);
+  const head = o.deployment ? (headBedrock.length ? [] : [selectDeployment(spec, o.deployment)]) : Object.values(spec.deployments);
   const pr = eventPullRequest(o.env);
   const baseRef = o.baseRef ?? pr.baseSha;
   const base = await readBase(o, baseRef, environment);
@@ -213,7 +223,7 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   notes.push(...(await quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment)));
   const bill = await readPrBill(o, head, base, checked.base, spec, environment);
   notes.push(...bill.notes);
-  const headEstimate = estimateDeployments(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec });
+  const headEstimate = estimateDeployments(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec, bedrock: headBedrock });
   notes.push(...fallbackRangeNotes(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec }));
   const priced = priceBase(o, { ...base, deployments: base.deployments && checked.base }, book);
   if (priced.estimate) resolveImageTags(headEstimate, priced.estimate, { head: checked.head, base: checked.base, headSpec: spec, baseSpec: base.spec });

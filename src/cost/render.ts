@@ -131,7 +131,7 @@ function runsOn(d: DeploymentEstimate): string {
   return `${d.target}, ${d.instanceType}, ${d.regions.join(' ')}`;
 }
 
-const TARGET_SHORT: Record<DeploymentEstimate['target'], string> = { 'sagemaker-realtime': 'SageMaker', 'sagemaker-async': 'SageMaker async', ecs: 'ECS', ec2: 'EC2' };
+const TARGET_SHORT: Record<DeploymentEstimate['target'], string> = { 'sagemaker-realtime': 'SageMaker', 'sagemaker-async': 'SageMaker async', ecs: 'ECS', ec2: 'EC2', bedrock: 'Bedrock' };
 
 /** "SageMaker ml.g5.xlarge, us-east-1 +5": non-breaking inside each half, so the cell wraps once at most. */
 function runsOnCell(d: DeploymentEstimate): string {

@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Deployment, Spec } from '../config/types';
+import type { BedrockDeployment, Deployment, Spec } from '../config/types';
 import { regionsFor } from '../config/regions';
 import { selectDeployment, selectEnvironment } from '../config/select';
 import { DeployError, throwIfAny } from '../core/errors';
@@ -16,6 +16,7 @@ import { checkSpec } from './check';
 import { planBuild } from '../image/plan';
 import { planStack } from '../deploy/plan';
 import { planCost } from '../cost/plan';
+import { planBedrock } from './bedrock';
 
 export interface PlanOptions {
   deployment?: string;
@@ -32,9 +33,10 @@ export interface PlanResult {
 }
 
 export async function plan(spec: Spec, options: PlanOptions): Promise<PlanResult> {
-  const selected: Deployment[] = options.deployment
-    ? [selectDeployment(spec, options.deployment, '--deployment')]
-    : Object.values(spec.deployments);
+  // A target: bedrock deployment is planned by its own part (no build, stack or instance).
+  const oneBedrock = options.deployment ? spec.bedrockDeployments[options.deployment] : undefined;
+  const bedrock: BedrockDeployment[] = options.deployment ? (oneBedrock ? [oneBedrock] : []) : Object.values(spec.bedrockDeployments);
+  const selected: Deployment[] = oneBedrock ? [] : options.deployment ? [selectDeployment(spec, options.deployment, '--deployment')] : Object.values(spec.deployments);
   // Stack, endpoint and secret names carry the environment: without one the plan would show names no
   // deploy creates.
   const environmentName = options.environment ?? Object.keys(spec.environments ?? {})[0];
@@ -53,10 +55,11 @@ export async function plan(spec: Spec, options: PlanOptions): Promise<PlanResult
       parts.push(prefix(`${d.name}/${region}`, planStack(d, { spec, region, environmentName, environment })));
     }
   }
+  for (const b of bedrock) parts.push(planBedrock(spec, b, environmentName, environment));
   // What the checks found (the memory verdict, the pinned weights, warnings at their lines), then the cost.
   parts.push({ files: [], summary: lines });
   // Templates never depend on prices: they are complete before the cost is looked at.
-  parts.push(await costPart(spec, deployments, { ...options, environment: environmentName }));
+  parts.push(await costPart(spec, deployments, bedrock, { ...options, environment: environmentName }));
   parts.push(indexPart(parts, environmentName, options.environment === undefined));
   return { files: writeParts(parts, options.outDir), summary: parts.flatMap((p) => p.summary), environment: environmentName };
 }
@@ -68,6 +71,7 @@ const FILE_ROLES: [RegExp, string][] = [
   [/\/build\/Dockerfile\.txt$/, 'how the custom Dockerfile is built'],
   [/\/template\.json$/, 'the CloudFormation template deploy-endpoint creates a change set from'],
   [/\/parameters\.json$/, 'its parameters'],
+  [/\/bedrock\.json$/, 'the Bedrock custom model promote-model copies: its copies, throughput, key and region checks'],
   [/^cost\/estimate\.md$/, 'the cost estimate, as the pull-request comment shows it'],
   [/^cost\/estimate\.json$/, 'the same estimate as data'],
   [/^cost\/unpriced\.json$/, 'deployments without a price, and why'],
@@ -109,8 +113,10 @@ function writeParts(parts: PlanPart[], outDir: string): string[] {
  * planCost prices all deployments or throws, so after a failure the ones it cannot price are found
  * one by one and the rest priced together.
  */
-async function costPart(spec: Spec, deployments: Deployment[], options: PlanOptions): Promise<PlanPart> {
+async function costPart(spec: Spec, deployments: Deployment[], bedrock: BedrockDeployment[], options: PlanOptions): Promise<PlanPart> {
   const costOptions = { environmentName: options.environment, hoursPerMonth: options.hoursPerMonth };
+  // Bedrock throughput is priced with the rest (never unpriced as a whole: its rows say unpriced themselves).
+  const withBedrock = { ...costOptions, bedrock };
   const unpricedReason = async (d: Deployment): Promise<DeployError | undefined> =>
     planCost(spec, [d], costOptions).then(
       () => undefined,
@@ -120,7 +126,7 @@ async function costPart(spec: Spec, deployments: Deployment[], options: PlanOpti
       },
     );
   try {
-    return await planCost(spec, deployments, costOptions);
+    return await planCost(spec, deployments, withBedrock);
   } catch (err) {
     if (!(err instanceof DeployError)) throw err;
   }
@@ -130,7 +136,7 @@ async function costPart(spec: Spec, deployments: Deployment[], options: PlanOpti
     if (reason) unpriced.push([d, reason]);
   }
   const priced = deployments.filter((d) => !unpriced.some(([u]) => u === d));
-  const part: PlanPart = priced.length > 0 ? await planCost(spec, priced, costOptions) : { files: [], summary: [] };
+  const part: PlanPart = priced.length > 0 || bedrock.length > 0 ? await planCost(spec, priced, withBedrock) : { files: [], summary: [] };
   if (unpriced.length === 0) return part;
   return withUnpriced(part, unpriced);
 }

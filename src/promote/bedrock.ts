@@ -6,8 +6,8 @@
 import { lowerCaseTagList } from '../core/tags';
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import type { RAMClient } from '@aws-sdk/client-ram';
-import { awsClient, dnsSuffix, isPartition, partitionOf } from '../core/aws';
-import { isAccountId, parseArn, parseAssumedRoleArn, parseRoleArn } from '../core/arn';
+import { awsClient, dnsSuffix, partitionOf } from '../core/aws';
+import { parseArn, parseAssumedRoleArn, parseRoleArn } from '../core/arn';
 import { DeployError, errorName, isNotFound, throwIfAny } from '../core/errors';
 import type { Reporter } from '../core/log';
 import { poll } from '../core/poll';
@@ -17,19 +17,44 @@ import * as ram from '@aws-sdk/client-ram';
 import * as br from '@aws-sdk/client-bedrock';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 
-export interface BedrockModelArn {
-  partition: string;
-  region: string;
-  account: string;
+// One parser of Bedrock model ARNs, in config (the loader and the plan read them too).
+export { parseBedrockModelArn } from '../config/bedrock';
+export type { BedrockModelArn } from '../config/bedrock';
+
+/**
+ * What identifies one custom model beyond its ARN, as GetCustomModel answers (Bedrock API reference, GetCustomModel:
+ * modelArn, creationTime, jobArn; jobArn is absent for a model made by CreateCustomModel): the plan fixed before the
+ * approval records it, and the approved job refuses a model that answers otherwise.
+ */
+export interface CustomModelIdentity {
   arn: string;
+  creationTime: string;
+  jobArn?: string;
 }
 
-/** A custom (or base) model ARN of one region and account: arn:PARTITION:bedrock:REGION:ACCOUNT:[custom-]model/NAME. */
-export function parseBedrockModelArn(arn: string): BedrockModelArn | undefined {
-  const parts = parseArn(arn);
-  if (!parts || parts.service !== 'bedrock' || !isPartition(parts.partition) || !parts.region || !isAccountId(parts.account)) return undefined;
-  if (!/^(custom-)?model\/\S+$/.test(parts.resource)) return undefined;
-  return { partition: parts.partition, region: parts.region, account: parts.account, arn };
+/** The model's identity now, or undefined when the source account has no such model. */
+export async function customModelIdentity(bedrock: BedrockClient, actor: Actor, arn: string): Promise<CustomModelIdentity | undefined> {
+  const model = await step(actor, 'bedrock:GetCustomModel', arn, async () => {
+    try {
+      return await bedrock.send(new br.GetCustomModelCommand({ modelIdentifier: arn }));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  });
+  if (!model) return undefined;
+  const created = model.creationTime ? new Date(model.creationTime).toISOString() : '';
+  return { arn: model.modelArn ?? arn, creationTime: created, ...(model.jobArn ? { jobArn: model.jobArn } : {}) };
+}
+
+/** What differs between the identity the plan fixed and the model's now, one line each. */
+export function customModelChanges(fixed: CustomModelIdentity, now: CustomModelIdentity | undefined): string[] {
+  if (!now) return [`Bedrock custom model ${fixed.arn} no longer exists in the source account`];
+  const changes: string[] = [];
+  if (now.arn !== fixed.arn) changes.push(`Bedrock model ${fixed.arn} now answers as ${now.arn}`);
+  if (now.creationTime !== fixed.creationTime) changes.push(`Bedrock model ${fixed.arn} was created ${now.creationTime}, the plan fixed one created ${fixed.creationTime}`);
+  if ((now.jobArn ?? '') !== (fixed.jobArn ?? '')) changes.push(`Bedrock model ${fixed.arn} comes from job ${now.jobArn ?? '(none)'}, the plan fixed job ${fixed.jobArn ?? '(none)'}`);
+  return changes;
 }
 
 /** A custom model name (63 chars max, [0-9A-Za-z_-]) that is the same for the same source model. */
@@ -275,7 +300,7 @@ async function sourceModel(input: BedrockPrerequisitesInput, errors: DeployError
     }
   });
   if (!model) {
-    errors.push(new DeployError(`Bedrock custom model ${arn} does not exist in account ${input.source.actor.account}`, { title: 'Bedrock model not found', hint: 'Check the `bedrock-model-arn` input: the model of a completed customization job (aws bedrock list-custom-models).' }));
+    errors.push(new DeployError(`Bedrock custom model ${arn} does not exist in account ${input.source.actor.account}`, { title: 'Bedrock model not found', hint: "Check the deployment's model.bedrock: the model of a completed customization job (aws bedrock list-custom-models)." }));
     return undefined;
   }
   const status = model.modelStatus;

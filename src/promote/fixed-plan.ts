@@ -9,12 +9,14 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import * as s3 from '@aws-sdk/client-s3';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { BedrockClient } from '@aws-sdk/client-bedrock';
 import { Actor, step } from '../core/actor';
 import { awsClient } from '../core/aws';
 import { DeployError, DeployErrors, isNotFound } from '../core/errors';
 import type { ImageRef } from '../core/image-uri';
 import { s3Url, S3Location } from '../core/s3-location';
 import { getManifests, Registry } from './ecr';
+import { CustomModelIdentity, customModelChanges, customModelIdentity, parseBedrockModelArn } from './bedrock';
 import type { PromotionPlan } from './plan';
 import type { PlannedObject } from './provenance-record';
 
@@ -30,6 +32,8 @@ export interface FixedPlan {
   image?: { repositoryName: string; tag?: string; digest: string };
   weights?: { bucket: string; prefix: string; objects: PlannedObject[] };
   bedrockModelArn?: string;
+  /** The custom model the ARN named when the plan was fixed (GetCustomModel): the approved job refuses another. */
+  bedrockModel?: CustomModelIdentity;
   /** The provenance record the plan was checked against (the protected ref's build). */
   provenance?: { ref: string; sha?: string; runId?: string; record: string };
 }
@@ -96,6 +100,12 @@ export function parseFixedPlan(text: string): FixedPlan {
     const arn = typeof value.bedrockModelArn === 'string' ? value.bedrockModelArn : undefined;
     if (!arn) errors.push(invalid('bedrockModelArn must be a string'));
     else plan.bedrockModelArn = arn;
+    // A custom model is identified by its ARN, creation time and customization job: all three, or no plan.
+    const m = isObject(value.bedrockModel) ? value.bedrockModel : {};
+    const creationTime = str(m, 'creationTime');
+    const jobArn = str(m, 'jobArn');
+    if (!arn || str(m, 'arn') !== arn || !creationTime) errors.push(invalid('bedrockModel must name the arn of bedrockModelArn and its creationTime'));
+    else plan.bedrockModel = { arn, creationTime, ...(jobArn ? { jobArn } : {}) };
   }
   if (isObject(value.provenance)) {
     const p = value.provenance;
@@ -119,6 +129,7 @@ export function checkPlanMatches(fixed: FixedPlan, plan: PromotionPlan): void {
   if (fixed.source.environment !== plan.source.name) mismatches.push(`source environment ${fixed.source.environment} (this promotion: ${plan.source.name})`);
   if (fixed.source.account !== plan.source.env.account) mismatches.push(`source account ${fixed.source.account} (this promotion: ${plan.source.env.account})`);
   if (fixed.image && fixed.source.region !== plan.source.region) mismatches.push(`source region ${fixed.source.region} (this promotion: ${plan.source.region})`);
+  if ((fixed.bedrockModelArn ?? '') !== (plan.bedrockModelArn ?? '')) mismatches.push(`Bedrock model ${fixed.bedrockModelArn ?? '(none)'} (this promotion: ${plan.bedrockModelArn ?? '(none)'})`);
   if (mismatches.length) {
     throw new DeployError(`The plan is for another promotion: ${mismatches.join('; ')}.`, {
       title: 'Plan does not match',
@@ -237,6 +248,7 @@ export async function verifyFixedPlan(fixed: FixedPlan, reader: SourceReader): P
     const now = await listSourceObjects(reader, { bucket: fixed.weights.bucket, key: fixed.weights.prefix });
     changes.push(...objectChanges(fixed.weights.objects, now, fixed.weights.bucket));
   }
+  if (fixed.bedrockModel) changes.push(...customModelChanges(fixed.bedrockModel, await readCustomModel(reader, fixed.bedrockModel.arn)));
   if (changes.length) {
     throw new DeployError(`The source changed after the plan was fixed, so nothing was promoted: ${changes.join('; ')}.`, {
       title: 'Source changed since approval',
@@ -245,13 +257,22 @@ export async function verifyFixedPlan(fixed: FixedPlan, reader: SourceReader): P
   }
 }
 
+/** The custom model as the source account holds it now, read in the model's own region. */
+export function readCustomModel(reader: SourceReader, arn: string): Promise<CustomModelIdentity | undefined> {
+  const region = parseBedrockModelArn(arn)?.region ?? reader.region;
+  return customModelIdentity(awsClient(BedrockClient, { region, credentials: reader.actor.credentials }), reader.actor, arn);
+}
+
 /** The run summary the reviewers read before approving: exactly what the approved job will promote. */
 export function planSummary(fixed: FixedPlan, targets: string): string {
   const lines = [`### Promotion plan for ${fixed.deployment}: ${fixed.source.environment} (${fixed.source.account} ${fixed.source.region}) → ${targets}`, ''];
   lines.push('Approving the target environment promotes exactly these artifacts; the promote job refuses anything that differs.', '');
   if (fixed.provenance) lines.push(`Provenance: built from \`${fixed.provenance.ref}\`${fixed.provenance.sha ? ` at \`${fixed.provenance.sha}\`` : ''}${fixed.provenance.runId ? `, run ${fixed.provenance.runId}` : ''} (record \`${fixed.provenance.record}\`).`, '');
   if (fixed.image) lines.push(`Image: \`${fixed.image.repositoryName}${fixed.image.tag ? `:${fixed.image.tag}` : ''}@${fixed.image.digest}\``, '');
-  if (fixed.bedrockModelArn) lines.push(`Bedrock model: \`${fixed.bedrockModelArn}\``, '');
+  if (fixed.bedrockModelArn) {
+    const m = fixed.bedrockModel;
+    lines.push(`Bedrock model: \`${fixed.bedrockModelArn}\`${m ? `, created ${m.creationTime}${m.jobArn ? ` by \`${m.jobArn}\`` : ''}` : ''} (the spec's model.bedrock at this commit)`, '');
+  }
   if (fixed.weights) {
     lines.push(`Weights: \`${s3Url({ bucket: fixed.weights.bucket, key: fixed.weights.prefix })}\``, '', '| Key | Size | Version | ETag | SHA-256 |', '|---|---|---|---|---|');
     for (const o of fixed.weights.objects) {

@@ -10,8 +10,9 @@ import { parseS3Location, S3Location } from '../core/s3-location';
 import type { Target } from '../config/select';
 import { artifactBucketName, repositoryName } from '../config/names';
 import { bedrockThroughputTargets, regionsFor } from '../config/regions';
-import { selectEnvironment } from '../config/select';
-import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
+import * as path from 'path';
+import { selectEnvironment, targetOf } from '../config/select';
+import type { BedrockDeployment, Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { artifactPrefix } from '../image/infra';
 import { weightsKey } from '../image/render';
 import { parseBedrockModelArn } from './bedrock';
@@ -54,7 +55,8 @@ export interface PromoteTuning {
 /** What the request means, checked against the spec before any AWS call. */
 export interface PromotionPlan {
   spec: Spec;
-  deployment: Deployment;
+  /** The deployment promoted: its image and weights, or (target: bedrock) its custom model. */
+  deployment: Deployment | BedrockDeployment;
   source: { name: string; env: EnvironmentSpec; region: string; roleArn: string };
   target: { name: string; env: EnvironmentSpec; regions: string[]; roleArn?: string };
   image?: { repositoryName: string; ref?: ImageRef };
@@ -70,8 +72,40 @@ export interface PlannedThroughput extends ThroughputRequest {
   from: string;
 }
 
+/**
+ * A target: bedrock deployment selected for promotion: the spec, the deployment, the target environment and the
+ * regions of its copies (no names: it has no stack, repository or endpoint).
+ */
+export interface BedrockTarget extends Omit<Target, 'deployment' | 'names'> {
+  deployment: BedrockDeployment;
+}
+
+/** What promote-model promotes: an instance deployment's image and weights, or a Bedrock deployment's model. */
+export type PromoteTarget = Target | BedrockTarget;
+
+/**
+ * The deployment promote-model promotes, with its target environment: a target: bedrock deployment (the spec
+ * keeps those in their own map) or, through targetOf, an instance deployment. No name: the spec's only deployment.
+ */
+export function promotionTargetOf(spec: Spec, specFile: string, inputs: { deployment?: string; environment: string; region?: string }): PromoteTarget {
+  const onlyBedrock = Object.keys(spec.deployments).length === 0 ? Object.values(spec.bedrockDeployments) : [];
+  const bedrock = inputs.deployment ? spec.bedrockDeployments[inputs.deployment] : onlyBedrock.length === 1 ? onlyBedrock[0] : undefined;
+  if (!bedrock) return targetOf(spec, specFile, inputs, 'target-environment');
+  const environment = selectEnvironment(spec, inputs.environment, 'target-environment');
+  const all = regionsFor(bedrock, environment);
+  if (inputs.region && !all.includes(inputs.region)) {
+    throw new DeployError(`input \`region\` is "${inputs.region}", which deployment ${bedrock.name} does not use in ${inputs.environment}`, { title: 'Invalid input', hint: `Its regions: ${all.join(', ')}. Add the region to the spec first.` });
+  }
+  return { spec, specFile, specDir: path.dirname(specFile), deployment: bedrock, environmentName: inputs.environment, environment, regions: inputs.region ? [inputs.region] : all };
+}
+
+export function isBedrockTarget(t: PromoteTarget): t is BedrockTarget {
+  return t.deployment.target === 'bedrock';
+}
+
 /** The Target with its environment: promotion's target environment is resolved with its regions and names. */
 type PromotionTarget = Target & { environmentName: string; environment: EnvironmentSpec };
+type BedrockPromotionTarget = BedrockTarget & { environmentName: string; environment: EnvironmentSpec };
 
 export function envLocation(spec: Spec, name: string) {
   return spec.locate(['environments', name]);
@@ -82,13 +116,14 @@ function accountsInSpec(spec: Spec): string {
   return Object.entries(spec.environments).map(([n, e]) => `${n} (${e.account})`).join(', ') || 'none';
 }
 
-function promotionTarget(target: Target): PromotionTarget {
+function promotionTarget<T extends PromoteTarget>(target: T): T & { environmentName: string; environment: EnvironmentSpec } {
   const { environmentName, environment } = target;
   if (!environmentName || !environment) throw new DeployError('promote-model needs the target environment', { title: 'Invalid input', hint: 'Set `target-environment`.' });
   return { ...target, environmentName, environment };
 }
 
-export function planPromotion(selected: Target, req: PromoteModelRequest): PromotionPlan {
+export function planPromotion(selected: PromoteTarget, req: PromoteModelRequest): PromotionPlan {
+  if (isBedrockTarget(selected)) return planBedrockPromotion(promotionTarget(selected), req);
   const target = promotionTarget(selected);
   const { spec, deployment: d } = target;
   const sourceEnv = selectEnvironment(spec, req.sourceEnvironment, 'source-environment');
@@ -99,21 +134,30 @@ export function planPromotion(selected: Target, req: PromoteModelRequest): Promo
     });
   }
   const errors: DeployError[] = [];
+  if (req.bedrockModelArn) {
+    // Only the reviewed spec names what reaches the target: a Bedrock model is a target: bedrock deployment of it.
+    errors.push(new DeployError(`input \`bedrock-model-arn\` is set, and deployment ${d.name} is target ${d.target}: a Bedrock custom model is promoted only as a target: bedrock deployment, whose model.bedrock the reviewed spec names`, {
+      location: target.spec.locate(['deployments', d.name]),
+      title: 'Bedrock model not in the spec',
+      hint: 'Add the model to the spec as its own deployment (target: bedrock, model: { bedrock: ARN }, regions, bedrockThroughput), merge it through review, and promote that deployment with no `bedrock-model-arn` input.',
+    }));
+  }
   const roleArn = planTargetRole(target, req, errors);
   const fromImage = planImage(target, req, sourceEnv, errors);
-  const bedrockRegion = planBedrock(target, req, sourceEnv, errors);
   const image = fromImage?.image;
-  // The image's region wins; then the Bedrock model's (when no image URI was given); then the input or the default.
-  const sourceRegion = fromImage?.region ?? (req.imageUri ? undefined : bedrockRegion) ?? req.sourceRegion ?? firstRegion(d, sourceEnv, req.sourceEnvironment);
+  // The image's region wins; then the input or the default.
+  const sourceRegion = fromImage?.region ?? req.sourceRegion ?? firstRegion(d, sourceEnv, req.sourceEnvironment);
   const sourceRoleArn = planSourceRole(req, sourceEnv, sourceRegion, errors);
-  const throughput = planThroughput(target, req, errors);
+  if (req.provisionedThroughput?.modelUnits !== undefined || req.provisionedThroughput?.commitment !== undefined) {
+    errors.push(new DeployError('inputs `provisioned-model-units` and `commitment-duration` are for a target: bedrock deployment', { title: 'Invalid input', hint: `Deployment ${d.name} is target ${d.target}: leave both empty.` }));
+  }
   planKmsKey(target, errors);
   const given = planModelData(target, req, errors);
   const fromBuild = given || !image ? undefined : buildWeights(d, sourceEnv, sourceRegion);
   if (!image && !given && !req.bedrockModelArn) {
     errors.push(new DeployError(`deployment ${d.name} has nothing to promote: its prebuilt image ${d.model.image} is public and it has no model data in S3`, {
       title: 'Nothing to promote',
-      hint: 'Give `image-uri`, `model-data-url` or `bedrock-model-arn`.',
+      hint: 'Give `image-uri` or `model-data-url`.',
     }));
   }
   throwIfAny(errors);
@@ -125,7 +169,47 @@ export function planPromotion(selected: Target, req: PromoteModelRequest): Promo
     image,
     modelData: given ?? fromBuild,
     modelDataFromBuild: Boolean(fromBuild),
-    bedrockModelArn: req.bedrockModelArn,
+  };
+}
+
+/**
+ * A target: bedrock deployment's promotion: the model is the spec's model.bedrock (reviewed, at the protected ref);
+ * the deprecated `bedrock-model-arn` input may only repeat it. No image or weights: Bedrock serves the copy.
+ */
+function planBedrockPromotion(target: BedrockPromotionTarget, req: PromoteModelRequest): PromotionPlan {
+  const { spec, deployment: b } = target;
+  const sourceEnv = selectEnvironment(spec, req.sourceEnvironment, 'source-environment');
+  if (req.sourceEnvironment === target.environmentName) {
+    throw new DeployError(`source and target are both environment "${target.environmentName}"`, {
+      title: 'Nothing to promote',
+      hint: `Promotion copies ${b.name}'s model out of the environment that holds it (${b.sourceEnvironment}): set \`target-environment\` to another.`,
+    });
+  }
+  const errors: DeployError[] = [];
+  const modelArn = b.model.bedrock;
+  const specLine = spec.locate(['deployments', b.name, 'model', 'bedrock']);
+  if (req.bedrockModelArn !== undefined && req.bedrockModelArn !== modelArn) {
+    errors.push(new DeployError(`input \`bedrock-model-arn\` is ${req.bedrockModelArn}, and the reviewed spec's deployments.${b.name}.model.bedrock is ${modelArn}: the approved spec decides what reaches ${target.environmentName}`, {
+      location: specLine,
+      title: 'Bedrock model differs from the spec',
+      hint: `Leave \`bedrock-model-arn\` empty (deprecated: the spec names the model). To promote another model, change model.bedrock in ${spec.file} through a reviewed pull request.`,
+    }));
+  }
+  for (const [given, input] of [[req.imageUri, 'image-uri'], [req.modelDataUrl, 'model-data-url']] as const) {
+    if (given) errors.push(new DeployError(`input \`${input}\` is set, and deployment ${b.name} is target: bedrock: Bedrock serves the copied model, there is no image or weights to promote`, { title: 'Invalid input', hint: `Leave \`${input}\` empty.` }));
+  }
+  const roleArn = planTargetRole(target, req, errors);
+  const sourceRegion = planBedrockSource(target, modelArn, req, sourceEnv, errors) ?? req.sourceRegion ?? target.regions[0] ?? 'us-east-1';
+  const sourceRoleArn = planSourceRole(req, sourceEnv, sourceRegion, errors);
+  const throughput = planThroughput(target, req, errors);
+  planKmsKey(target, errors);
+  throwIfAny(errors);
+  return {
+    spec,
+    deployment: b,
+    source: { name: req.sourceEnvironment, env: sourceEnv, region: sourceRegion, roleArn: sourceRoleArn },
+    target: { name: target.environmentName, env: target.environment, regions: target.regions, roleArn },
+    bedrockModelArn: modelArn,
     provisionedThroughput: throughput,
   };
 }
@@ -134,16 +218,13 @@ export function planPromotion(selected: Target, req: PromoteModelRequest): Promo
  * Provisioned throughput is bought for a copied Bedrock model only, in whole model units: as the inputs say, else
  * as the deployment's bedrockThroughput says for this target environment; an input overrides that field only.
  */
-function planThroughput(target: PromotionTarget, req: PromoteModelRequest, errors: DeployError[]): PlannedThroughput | undefined {
+function planThroughput(target: BedrockPromotionTarget, req: PromoteModelRequest, errors: DeployError[]): PlannedThroughput | undefined {
   const given = req.provisionedThroughput ?? {};
-  const fromSpec = req.bedrockModelArn ? specThroughput(target) : undefined;
+  const fromSpec = specThroughput(target);
   const modelUnits = given.modelUnits ?? fromSpec?.modelUnits;
   const commitment = given.commitment ?? fromSpec?.commitment;
   if (modelUnits === undefined && commitment === undefined) return undefined;
   const before = errors.length;
-  if (!req.bedrockModelArn) {
-    errors.push(new DeployError('inputs `provisioned-model-units` and `commitment-duration` are for a Bedrock model, and `bedrock-model-arn` is empty', { title: 'Invalid input', hint: 'Provisioned throughput serves a promoted Bedrock custom model: give `bedrock-model-arn`, or leave both empty.' }));
-  }
   if (modelUnits === undefined || !Number.isInteger(modelUnits) || modelUnits < 1) {
     errors.push(new DeployError(`input \`provisioned-model-units\` is ${modelUnits ?? 'empty'}, and \`commitment-duration\` is set: give a whole number of model units (at least 1)`, { title: 'Invalid input' }));
   }
@@ -162,7 +243,7 @@ function planThroughput(target: PromotionTarget, req: PromoteModelRequest, error
 }
 
 /** The deployment's bedrockThroughput when this promotion's target environment is one it is bought in. */
-function specThroughput(target: PromotionTarget): ThroughputRequest | undefined {
+function specThroughput(target: BedrockPromotionTarget): ThroughputRequest | undefined {
   const t = target.deployment.bedrockThroughput;
   if (!t) return undefined;
   const targets = bedrockThroughputTargets(target.deployment, target.spec.environments).map((x) => x.environment);
@@ -173,7 +254,7 @@ function specThroughput(target: PromotionTarget): ThroughputRequest | undefined 
  * A KMS key lives in one region: the target's key must be usable in every target region (an alias or key id
  * resolves in each region, a multi-region key has a replica there); a key ARN of another region is refused.
  */
-function planKmsKey(target: PromotionTarget, errors: DeployError[]): void {
+function planKmsKey(target: PromotionTarget | BedrockPromotionTarget, errors: DeployError[]): void {
   const key = target.environment.kmsKeyId;
   if (!key) return;
   const elsewhere = target.regions.filter((region) => !kmsKeyIn(key, region));
@@ -203,7 +284,7 @@ function firstRegion(d: Deployment, env: EnvironmentSpec, envName: string): stri
 }
 
 /** The role promote-model assumes in the target: it must be a role of the target's account. */
-function planTargetRole(target: PromotionTarget, req: PromoteModelRequest, errors: DeployError[]): string | undefined {
+function planTargetRole(target: PromotionTarget | BedrockPromotionTarget, req: PromoteModelRequest, errors: DeployError[]): string | undefined {
   const env = target.environment;
   const roleArn = env.promotionRoleArn ?? env.roleArn;
   if (!roleArn) return undefined;
@@ -279,23 +360,20 @@ function planModelData(target: PromotionTarget, req: PromoteModelRequest, errors
   return undefined;
 }
 
-/** Checks the Bedrock model ARN; returns its region. */
-function planBedrock(target: PromotionTarget, req: PromoteModelRequest, sourceEnv: EnvironmentSpec, errors: DeployError[]): string | undefined {
-  if (!req.bedrockModelArn) return undefined;
-  const arn = parseBedrockModelArn(req.bedrockModelArn);
-  if (!arn) {
-    errors.push(new DeployError(`input \`bedrock-model-arn\` is "${req.bedrockModelArn}", which is not a Bedrock custom model ARN`, {
-      title: 'Invalid input',
-      hint: 'Expected arn:aws:bedrock:REGION:ACCOUNT:custom-model/NAME.',
-    }));
-    return undefined;
-  }
+/** The spec's model is of the source environment's account (the loader found it an environment's); returns its region. */
+function planBedrockSource(target: BedrockPromotionTarget, modelArn: string, req: PromoteModelRequest, sourceEnv: EnvironmentSpec, errors: DeployError[]): string | undefined {
+  const arn = parseBedrockModelArn(modelArn);
+  if (!arn) return undefined;
   if (arn.account !== sourceEnv.account) {
     const owner = environmentOfAccount(target.spec, arn.account);
-    errors.push(new DeployError(`input \`bedrock-model-arn\` is in account ${arn.account}, ${owner ? `which is environment ${owner}` : 'which is not in the spec'}, not the source environment ${req.sourceEnvironment} (${sourceEnv.account})`, {
-      title: owner ? 'Invalid input' : 'Account not in the spec',
-      hint: `Environments: ${accountsInSpec(target.spec)}.`,
+    errors.push(new DeployError(`deployments.${target.deployment.name}.model.bedrock is a model of account ${arn.account}${owner ? `, environment ${owner}` : ''}, not of the source environment ${req.sourceEnvironment} (${sourceEnv.account})`, {
+      location: target.spec.locate(['deployments', target.deployment.name, 'model', 'bedrock']),
+      title: 'Invalid input',
+      hint: owner ? `Set \`source-environment: ${owner}\`.` : `Environments: ${accountsInSpec(target.spec)}.`,
     }));
+  }
+  if (req.sourceRegion && req.sourceRegion !== arn.region) {
+    errors.push(new DeployError(`input \`source-region\` is ${req.sourceRegion}, and the model is in ${arn.region}`, { title: 'Invalid input', hint: 'Leave `source-region` empty: the model ARN says its region.' }));
   }
   return arn.region;
 }

@@ -23,9 +23,9 @@ import { resolveActors, resolveSourceActor } from './actors';
 import { callerIdentity } from '../core/identity';
 import { checkBedrock, shareBedrockModel } from './bedrock-promotion';
 import { imagesNewestFirst } from './ecr';
-import { checkPlanMatches, FixedPlan, listSourceObjects, parseFixedPlan, PLAN_VERSION, planSummary, PlannedObject, resolveDigest, SourceReader, verifyFixedPlan } from './fixed-plan';
+import { checkPlanMatches, FixedPlan, listSourceObjects, parseFixedPlan, PLAN_VERSION, planSummary, PlannedObject, readCustomModel, resolveDigest, SourceReader, verifyFixedPlan } from './fixed-plan';
 import { resolveImage, sourceRegistry } from './image-promotion';
-import { buildWeights, planPromotion, PromoteModelRequest, PromotionPlan } from './plan';
+import { buildWeights, planPromotion, PromoteModelRequest, PromoteTarget, PromotionPlan } from './plan';
 import type { Promotion, PromotionRun, PromoteResult } from './promotion';
 import { provenanceProblem, ProvenancePolicy, ProvenanceRecord, readProvenance, RecordLocation, requireProvenance, requireWeightsProvenance, WeightsRecord, writeProvenance, writeWeightsProvenance } from './provenance-record';
 import { finish, promoteRegion } from './regions';
@@ -35,7 +35,7 @@ import { checkTargets } from './target-checks';
 const PROVENANCE_CANDIDATES = 20;
 
 /** promote-model's one domain call: `target` is the target environment, selected with its regions. */
-export async function promoteModel(target: Target, request: PromoteModelRequest, run: RunContext): Promise<PromoteResult> {
+export async function promoteModel(target: PromoteTarget, request: PromoteModelRequest, run: RunContext): Promise<PromoteResult> {
   const fixed = request.fixedPlan !== undefined ? parseFixedPlan(request.fixedPlan) : undefined;
   const plan = fixed ? planFromFixed(target, request, fixed) : planPromotion(target, request);
   const who = promotionRun(run);
@@ -68,7 +68,7 @@ export async function promoteModel(target: Target, request: PromoteModelRequest,
 }
 
 /** The promotion a fixed plan describes: its image, weights and Bedrock model, nothing from other inputs. */
-function planFromFixed(target: Target, request: PromoteModelRequest, fixed: FixedPlan): PromotionPlan {
+function planFromFixed(target: PromoteTarget, request: PromoteModelRequest, fixed: FixedPlan): PromotionPlan {
   const given = (['imageUri', 'modelDataUrl', 'bedrockModelArn'] as const).filter((k) => request[k]);
   if (given.length) {
     const names = { imageUri: 'image-uri', modelDataUrl: 'model-data-url', bedrockModelArn: 'bedrock-model-arn' };
@@ -110,7 +110,8 @@ async function checkPlanProvenance(plan: PromotionPlan, fixed: FixedPlan, actor:
 
 /** Weights the build wrote (the deployment's model prefix in the source bucket): the image's record lists them. */
 function isBuildWeights(plan: PromotionPlan, weights: { bucket: string; prefix: string }): boolean {
-  const build = buildWeights(plan.deployment, plan.source.env, plan.source.region);
+  const d = plan.deployment;
+  const build = d.target === 'bedrock' ? undefined : buildWeights(d, plan.source.env, plan.source.region);
   return build?.bucket === weights.bucket && build.key === weights.prefix;
 }
 
@@ -119,7 +120,7 @@ function isBuildWeights(plan: PromotionPlan, weights: { bucket: string; prefix: 
  * promote: the image digest (the image named, or the newest one a protected ref built), the weights' keys,
  * version ids, ETags and checksums; checks their provenance; writes them to the run summary for the reviewers.
  */
-export async function planModelPromotion(target: Target, request: PromoteModelRequest, run: RunContext): Promise<FixedPlan> {
+export async function planModelPromotion(target: PromoteTarget, request: PromoteModelRequest, run: RunContext): Promise<FixedPlan> {
   const plan = planPromotion(target, request);
   const who = promotionRun(run);
   const actor = await resolveSourceActor(plan, who, run.reporter);
@@ -155,8 +156,17 @@ export async function planModelPromotion(target: Target, request: PromoteModelRe
     weightsRecord = `Weights provenance: recorded by \`${record.ref}\` at \`${record.sha}\`, run ${record.runId} (record \`${url}\`).\n`;
   }
   if (plan.bedrockModelArn) {
+    // The ARN is the reviewed spec's; the plan also pins what the ARN names now, and the approved job reads it again.
+    const model = await readCustomModel(reader, plan.bedrockModelArn);
+    if (!model) {
+      throw new DeployError(`Bedrock custom model ${plan.bedrockModelArn} (deployments.${d.name}.model.bedrock) does not exist in ${source.env.account}.`, {
+        location: plan.spec.locate(['deployments', d.name, 'model', 'bedrock']),
+        title: 'Bedrock model not found',
+        hint: 'Check model.bedrock against aws bedrock list-custom-models in the source account, and change it through a reviewed pull request.',
+      });
+    }
     fixed.bedrockModelArn = plan.bedrockModelArn;
-    if (request.provenance) run.reporter.warning(`Bedrock custom model ${plan.bedrockModelArn}: the plan pins its ARN; Bedrock models carry no provenance record.`);
+    fixed.bedrockModel = model;
   }
   await run.reporter.summary(planSummary(fixed, plan.target.name) + weightsRecord);
   return fixed;

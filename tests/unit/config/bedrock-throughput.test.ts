@@ -1,4 +1,4 @@
-/** deployments.<name>.bedrockThroughput: the schema's shape, its target environments, and file:line errors. */
+/** deployments.<name>.bedrockThroughput of a target: bedrock deployment: the schema's shape, its target environments, and file:line errors. */
 import { parseSpec } from '../../../src/config/load';
 import { bedrockThroughputTargets } from '../../../src/config/regions';
 import { specRejections as problems } from '../../support/spec-problems';
@@ -9,10 +9,8 @@ environments:
 ${environments}
 deployments:
   assistant:
-    model: { huggingface: { id: BAAI/bge-reranker-v2-m3, revision: main } }
-    engine: { name: tgi }
-    target: sagemaker-realtime
-    instanceType: ml.g5.xlarge
+    target: bedrock
+    model: { bedrock: arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/a1b2c3d4e5f6 }
     regions: [us-east-1]
 ${throughput}
 `;
@@ -34,14 +32,14 @@ const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) 
 describe('bedrockThroughput', () => {
   it('names one target environment, bought in that environment\'s regions', () => {
     const s = parseSpec(specWith('    bedrockThroughput: { modelUnits: 2, commitment: OneMonth, environment: prod }'), 'model-deploy.yml');
-    const d = s.deployments.assistant;
+    const d = s.bedrockDeployments.assistant;
     expect(d.bedrockThroughput).toEqual({ modelUnits: 2, commitment: 'OneMonth', environment: 'prod' });
     expect(bedrockThroughputTargets(d, s.environments)).toEqual([{ environment: 'prod', regions: ['us-east-1', 'us-west-2'] }]);
   });
 
   it('without an environment: every environment with a promotionRoleArn (the promotion targets)', () => {
     const s = parseSpec(specWith('    bedrockThroughput: { modelUnits: 1, commitment: none }'), 'model-deploy.yml');
-    expect(bedrockThroughputTargets(s.deployments.assistant, s.environments)).toEqual([
+    expect(bedrockThroughputTargets(s.bedrockDeployments.assistant, s.environments)).toEqual([
       { environment: 'staging', regions: ['us-east-1'] },
       { environment: 'prod', regions: ['us-east-1', 'us-west-2'] },
     ]);
@@ -49,7 +47,7 @@ describe('bedrockThroughput', () => {
 
   it('none without the field', () => {
     const s = parseSpec(specWith(''), 'model-deploy.yml');
-    expect(bedrockThroughputTargets(s.deployments.assistant, s.environments)).toEqual([]);
+    expect(bedrockThroughputTargets(s.bedrockDeployments.assistant, s.environments)).toEqual([]);
   });
 
   it('an environment that is not in the spec is refused at its line, with the nearest name', () => {

@@ -101,7 +101,7 @@ describe('bad specs get one clear message with file:line', () => {
     const errs = problems(VALID.replace('huggingface: { id: Qwen/Qwen2.5-7B-Instruct }', 'huggingface: { id: Qwen/Qwen2.5-7B-Instruct }\n      image: 1.dkr.ecr.us-east-1.amazonaws.com/x:1'));
     expect(errs).toHaveLength(1);
     expect(errs[0].message).toBe('deployments.chat.model is not valid');
-    expect(errs[0].hint).toMatch(/huggingface, s3 or image; image may come with s3/);
+    expect(errs[0].hint).toMatch(/huggingface, s3, image or bedrock; image may come with s3/);
   });
 
   it('accepts a prebuilt image with its model files in S3 (tar.gz or prefix), with no engine', () => {

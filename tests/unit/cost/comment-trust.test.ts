@@ -259,7 +259,8 @@ describe('an honest result file of every kind round-trips: the comment job posts
   const vpc = (region: string, more = '') =>
     `    security:\n      certificateArn: "arn:${region.startsWith('cn-') ? 'aws-cn' : 'aws'}:acm:${region}:111111111111:certificate/abc"\n${more}      vpc: { vpcId: vpc-0a1b2c3d, subnets: [subnet-0a1b2c3d, subnet-0a1b2c3e], securityGroups: [sg-0a1b2c3d]${more ? ', natGateway: true' : ''} }\n`;
   const head = [
-    sagemaker('chat', 'ml.g5.xlarge', '    bedrockThroughput: { modelUnits: 1, commitment: OneMonth }\n'),
+    sagemaker('chat', 'ml.g5.xlarge'),
+    '  tuned:\n    target: bedrock\n    model: { bedrock: arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/a1b2c3d4e5f6 }\n    regions: [us-east-1]\n    bedrockThroughput: { modelUnits: 1, commitment: OneMonth }\n',
     sagemaker('batch', 'ml.m5.xlarge', '    volumeSizeGb: 64\n    autoscaling: { min: 0, max: 2 }\n    security: { createKmsKey: true }\n').replace('sagemaker-realtime', 'sagemaker-async').replace('imageSizeGb: 10', 'imageSizeGb: 10, busyHoursPerMonth: 120'),
     ecs('svc', 'g5.2xlarge', 'us-east-1', vpc('us-east-1', '      createKmsKey: true\n') + '    usage: { imageSizeGb: 10, lcuPerHour: 2, natDataGbPerMonth: 100 }\n'),
     ecs('cpu', 'c5.xlarge'),
@@ -280,7 +281,7 @@ describe('an honest result file of every kind round-trips: the comment job posts
     expect([...kinds].sort()).toEqual(
       ['alb-hours', 'alb-lcu', 'bedrock-model-units', 'ecr-storage', 'fargate-memory', 'fargate-storage', 'fargate-vcpu', 'instance', 'kms-key', 'ml-storage', 'nat-data', 'root-volume', 's3-storage', 'secret', 'secret-calls', 'sns-requests'].sort(),
     );
-    expect(f.report.changes.map((c: Json) => c.status).sort()).toEqual(['added', 'added', 'added', 'added', 'added', 'changed', 'changed', 'removed']);
+    expect(f.report.changes.map((c: Json) => c.status).sort()).toEqual(['added', 'added', 'added', 'added', 'added', 'added', 'changed', 'changed', 'removed']);
     const job = await commentJob(dir, f);
     expect(job.errors).toEqual([]);
     expect(job.ok).toBe(true);

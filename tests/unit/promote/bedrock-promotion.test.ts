@@ -8,20 +8,30 @@ import * as br from '@aws-sdk/client-bedrock';
 import * as ram from '@aws-sdk/client-ram';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import * as path from 'path';
-import { resolveTarget, Target } from '../../../src/config/select';
+import { loadSpec, parseSpec } from '../../../src/config/load';
 import { DeployError, DeployErrors } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
-import { promoteModel } from '../../../src/promote/promote';
-import { planPromotion, PromoteModelRequest } from '../../../src/promote/plan';
+import { planModelPromotion, promoteModel } from '../../../src/promote/promote';
+import { planPromotion, PromoteModelRequest, PromoteTarget, promotionTargetOf } from '../../../src/promote/plan';
 import { organizationOf } from '../../../src/promote/bedrock';
-import { mockSts, runContext, SPEC, target } from './harness';
+import { mockSts, runContext, SPEC as INSTANCE_SPEC, target as instanceTarget } from './harness';
 
-const MODEL = 'arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/abc123';
+const MODEL = 'arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/a1b2c3d4e5f6';
+const CREATED = new Date('2026-11-02T10:00:00Z');
+const JOB = 'arn:aws:bedrock:us-east-1:111111111111:model-customization-job/amazon.titan-text-express-v1:0:8k/j1b2c3d4e5f6';
+
+/** The harness's spec with a target: bedrock deployment of MODEL last (so a test may append its fields). */
+const SPEC = `${INSTANCE_SPEC}  tuned:\n    target: bedrock\n    model: { bedrock: ${MODEL} }\n    regions: [us-east-1]\n`;
+
+/** The target environment as promote-model selects it for the Bedrock deployment `tuned`. */
+function target(environment = 'prod', region?: string, text = SPEC): PromoteTarget {
+  return promotionTargetOf(parseSpec(text, 'model-deploy.yml'), path.resolve('model-deploy.yml'), { deployment: 'tuned', environment, region });
+}
 const BASE = 'arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1:0:8k';
 const TARGET_KEY = /^ASIA333333333333/;
 
 function request(over: Partial<PromoteModelRequest> = {}): PromoteModelRequest {
-  return { sourceEnvironment: 'dev', bedrockModelArn: MODEL, tuning: { pollInitialDelayMs: 1, pollMaxDelayMs: 2 }, ...over };
+  return { sourceEnvironment: 'dev', tuning: { pollInitialDelayMs: 1, pollMaxDelayMs: 2 }, ...over };
 }
 
 const notFound = () => Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' });
@@ -41,6 +51,9 @@ interface World {
   /** Provisioned throughput statuses returned one after another (the last one repeats). */
   throughput?: { status: string; failureMessage?: string }[];
   existingThroughput?: boolean;
+  /** What GetCustomModel answers for MODEL (another model under the same name, after a delete and re-create). */
+  created?: Date;
+  jobArn?: string;
 }
 
 function world(w: World = {}) {
@@ -60,7 +73,8 @@ function world(w: World = {}) {
   const b = mockClient(br.BedrockClient);
   b.on(br.GetCustomModelCommand).callsFake((i: { modelIdentifier: string }) => {
     if (i.modelIdentifier !== MODEL) throw notFound();
-    return { modelArn: MODEL, modelStatus: w.status ?? 'Active', baseModelArn: BASE, jobArn: 'arn:aws:bedrock:us-east-1:111111111111:model-customization-job/j1' };
+    // GetCustomModel's response (Bedrock API reference): modelArn, creationTime and jobArn identify the model.
+    return { modelArn: MODEL, modelStatus: w.status ?? 'Active', baseModelArn: BASE, jobArn: w.jobArn ?? JOB, creationTime: w.created ?? CREATED };
   });
   b.on(br.GetFoundationModelCommand).callsFake(async (i: { modelIdentifier: string }, getClient) => {
     if (!(w.serving ?? ['us-east-1', 'eu-west-1']).includes(await region(getClient))) throw notFound();
@@ -90,7 +104,7 @@ function expectNothingMutated(m: ReturnType<typeof world>) {
   expect(m.bedrock.commandCalls(br.CreateProvisionedModelThroughputCommand)).toHaveLength(0);
 }
 
-async function refusal(t: Target, req: PromoteModelRequest): Promise<string[]> {
+async function refusal(t: PromoteTarget, req: PromoteModelRequest): Promise<string[]> {
   const err = await promoteModel(t, req, runContext()).then(() => undefined, (e: unknown) => e);
   if (err instanceof DeployErrors) return err.errors.map((e) => e.message);
   if (err instanceof DeployError) return [err.message];
@@ -137,13 +151,12 @@ describe('promote: Bedrock prerequisites are checked before anything is shared o
 });
 
 describe('promote: the target KMS key for the Bedrock copy', () => {
-  it('refuses a single-region key ARN for a target region of another region, before any AWS call', () => {
+  it('refuses a single-region key ARN for a target region of another region: the spec itself, before any AWS call', () => {
     const text = SPEC.replace('key/mrk-1234567890abcdef1234567890abcdef', 'key/11111111-2222-3333-4444-555555555555');
-    expect(() => planPromotion(target('prod', undefined, text), request())).toThrow(
-      'environments.prod.kmsKeyId arn:aws:kms:us-east-1:333333333333:key/11111111-2222-3333-4444-555555555555 is a key of us-east-1, and KMS keys are regional: the promoted copies in eu-west-1 cannot be encrypted with it',
+    expect(() => target('prod', 'us-east-1', text)).toThrow(
+      'environments.prod.kmsKeyId arn:aws:kms:us-east-1:333333333333:key/11111111-2222-3333-4444-555555555555 is a key of us-east-1, and KMS keys are regional: it cannot encrypt in eu-west-1: the copies of tuned there cannot be encrypted with it',
     );
-    // One region that matches the key is fine; an alias resolves in each region.
-    expect(() => planPromotion(target('prod', 'us-east-1', text), request())).not.toThrow();
+    // An alias resolves in each region.
     expect(() => planPromotion(target('prod', undefined, SPEC.replace(/kmsKeyId: arn:aws:kms:.*/, 'kmsKeyId: alias/prod-models')), request())).not.toThrow();
   });
 
@@ -160,9 +173,9 @@ describe('promote: the target KMS key for the Bedrock copy', () => {
 describe('promote: provisioned throughput for the copied model', () => {
   const units = { provisionedThroughput: { modelUnits: 2, commitment: 'SixMonths' as const } };
 
-  it('needs an explicit commitment and a Bedrock model', () => {
+  it('needs an explicit commitment and a target: bedrock deployment', () => {
     expect(() => planPromotion(target(), request({ provisionedThroughput: { modelUnits: 1 } }))).toThrow('input `provisioned-model-units` is set without `commitment-duration`');
-    expect(() => planPromotion(target(), request({ bedrockModelArn: undefined, provisionedThroughput: { modelUnits: 1, commitment: 'none' } }))).toThrow(/`bedrock-model-arn` is empty/);
+    expect(() => planPromotion(instanceTarget(), request({ provisionedThroughput: { modelUnits: 1, commitment: 'none' } }))).toThrow(/are for a target: bedrock deployment/);
     expect(() => planPromotion(target(), request({ provisionedThroughput: { commitment: 'OneMonth' } }))).toThrow(/`provisioned-model-units` is empty/);
   });
 
@@ -211,7 +224,7 @@ describe('promote: provisioned throughput from the spec (deployments.<name>.bedr
     const reporter = memoryReporter();
     const res = await promoteModel(target('prod', undefined, withThroughput('{ modelUnits: 3, commitment: OneMonth, environment: prod }')), request(), runContext(reporter));
     expect(created(m).map((c) => [c.modelUnits, c.commitmentDuration])).toEqual([[3, 'OneMonth'], [3, 'OneMonth']]);
-    expect(reporter.allText()).toContain('buys 3 model units of provisioned throughput with a one-month commitment (billed for every hour of the term; it cannot be deleted before the term ends) in each of us-east-1, eu-west-1 (account 333333333333; set by deployments.chat.bedrockThroughput)');
+    expect(reporter.allText()).toContain('buys 3 model units of provisioned throughput with a one-month commitment (billed for every hour of the term; it cannot be deleted before the term ends) in each of us-east-1, eu-west-1 (account 333333333333; set by deployments.tuned.bedrockThroughput)');
     expect(res.targets.map((t) => t.provisionedModelArn).sort()).toEqual(['eu-west-1', 'us-east-1'].map((at) => `arn:aws:bedrock:${at}:333333333333:provisioned-model/pt1`));
   });
 
@@ -226,7 +239,7 @@ describe('promote: provisioned throughput from the spec (deployments.<name>.bedr
     const reporter = memoryReporter();
     await promoteModel(target('prod', 'us-east-1', withThroughput('{ modelUnits: 3, commitment: OneMonth }')), request({ provisionedThroughput: { modelUnits: 5 } }), runContext(reporter));
     expect(created(m).map((c) => [c.modelUnits, c.commitmentDuration])).toEqual([[5, 'OneMonth']]);
-    expect(reporter.allText()).toContain('(account 333333333333; set by deployments.chat.bedrockThroughput; provisioned-model-units from the inputs)');
+    expect(reporter.allText()).toContain('(account 333333333333; set by deployments.tuned.bedrockThroughput; provisioned-model-units from the inputs)');
   });
 
   it('a promotion to another environment buys none, and says why', async () => {
@@ -236,19 +249,73 @@ describe('promote: provisioned throughput from the spec (deployments.<name>.bedr
     expect(created(m)).toEqual([]);
     expect(m.bedrock.commandCalls(br.CreateModelCopyJobCommand)).toHaveLength(1);
     expect(res.targets.map((t) => t.provisionedModelArn)).toEqual([undefined]);
-    expect(reporter.allText()).toContain('deployments.chat.bedrockThroughput is bought in prod, not in replicated: this promotion buys no provisioned throughput.');
+    expect(reporter.allText()).toContain('deployments.tuned.bedrockThroughput is bought in prod, not in replicated: this promotion buys no provisioned throughput.');
   });
 
   it('examples/bedrock-promotion.yml: its promotion to prod passes the key check and buys what its spec says', () => {
-    const example = resolveTarget({ config: 'examples/bedrock-promotion.yml', deployment: 'assistant', environment: 'prod' }, path.resolve(__dirname, '../../..'), 'target-environment');
-    const plan = planPromotion(example, request());
+    const file = path.resolve(__dirname, '../../../examples/bedrock-promotion.yml');
+    const plan = planPromotion(promotionTargetOf(loadSpec(file), file, { deployment: 'assistant', environment: 'prod' }), request());
+    expect(plan.bedrockModelArn).toBe(loadSpec(file).bedrockDeployments.assistant?.model.bedrock);
     expect(plan.target.regions).toEqual(['us-east-1', 'us-west-2']);
     expect(plan.provisionedThroughput).toEqual({ modelUnits: 1, commitment: 'none', from: 'deployments.assistant.bedrockThroughput' });
   });
 
-  it('belongs to a Bedrock promotion: an image promotion of the deployment plans none', () => {
-    const plan = planPromotion(target('prod', undefined, withThroughput('{ modelUnits: 3, commitment: OneMonth }')), request({ bedrockModelArn: undefined }));
-    expect(plan.provisionedThroughput).toBeUndefined();
+});
+
+describe('promote: the spec names the Bedrock model, not an input (#20.1, #22.7)', () => {
+  it('the model promoted is the spec\'s model.bedrock; the deprecated input may repeat it', () => {
+    expect(planPromotion(target(), request()).bedrockModelArn).toBe(MODEL);
+    expect(planPromotion(target(), request({ bedrockModelArn: MODEL })).bedrockModelArn).toBe(MODEL);
+  });
+
+  it('an input naming another model is refused at the spec line, before any AWS call', () => {
+    const other = MODEL.replace('a1b2c3d4e5f6', 'ffffffffffff');
+    const m = world();
+    let err: unknown;
+    try {
+      planPromotion(target(), request({ bedrockModelArn: other }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DeployError);
+    const e = err as DeployError;
+    expect(e.message).toBe(`input \`bedrock-model-arn\` is ${other}, and the reviewed spec's deployments.tuned.model.bedrock is ${MODEL}: the approved spec decides what reaches prod`);
+    expect(e.location).toMatchObject({ file: 'model-deploy.yml', line: SPEC.split('\n').findIndex((l) => l.includes('bedrock: arn:')) + 1 });
+    expect(e.hint).toMatch(/deprecated/);
+    expect(m.bedrock.calls()).toHaveLength(0);
+  });
+
+  it('an instance deployment takes no Bedrock model from an input', () => {
+    expect(() => planPromotion(instanceTarget(), request({ bedrockModelArn: MODEL }))).toThrow(/a Bedrock custom model is promoted only as a target: bedrock deployment, whose model.bedrock the reviewed spec names/);
+  });
+
+  it('the plan fixed before the approval records the model\'s ARN, creation time and customization job', async () => {
+    world();
+    const fixed = await planModelPromotion(target(), request(), runContext());
+    expect(fixed.bedrockModelArn).toBe(MODEL);
+    expect(fixed.bedrockModel).toEqual({ arn: MODEL, creationTime: CREATED.toISOString(), jobArn: JOB });
+  });
+
+  it('the approved job refuses a model that is no longer the one the plan fixed (re-created under the same ARN), before sharing', async () => {
+    world();
+    const fixed = JSON.stringify(await planModelPromotion(target(), request(), runContext()));
+    const m = world({ created: new Date('2026-11-20T00:00:00Z'), jobArn: JOB.replace('j1b2', 'j9b2') });
+    const why = await refusal(target(), request({ fixedPlan: fixed }));
+    expect(why).toEqual([
+      `The source changed after the plan was fixed, so nothing was promoted: Bedrock model ${MODEL} was created 2026-11-20T00:00:00.000Z, the plan fixed one created ${CREATED.toISOString()}; Bedrock model ${MODEL} comes from job ${JOB.replace('j1b2', 'j9b2')}, the plan fixed job ${JOB}.`,
+    ]);
+    expectNothingMutated(m);
+  });
+
+  it('the approved job refuses a plan for another model than the spec names', async () => {
+    world();
+    const plan = JSON.parse(JSON.stringify(await planModelPromotion(target(), request(), runContext())));
+    const other = MODEL.replace('a1b2c3d4e5f6', 'ffffffffffff');
+    plan.bedrockModelArn = other;
+    plan.bedrockModel.arn = other;
+    const m = world();
+    expect((await refusal(target(), request({ fixedPlan: JSON.stringify(plan) })))[0]).toMatch(/the approved spec decides what reaches prod/);
+    expectNothingMutated(m);
   });
 });
 

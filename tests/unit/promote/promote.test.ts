@@ -10,7 +10,8 @@ import { DescribeRepositoriesCommand, PutImageCommand } from '@aws-sdk/client-ec
 import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
 import { promoteModel } from '../../../src/promote/promote';
-import { planPromotion, PromoteModelRequest } from '../../../src/promote/plan';
+import { planPromotion, PromoteModelRequest, promotionTargetOf } from '../../../src/promote/plan';
+import { parseSpec } from '../../../src/config/load';
 import { modelDataVersionsOutput } from '../../../src/promote/promotion';
 import { WEIGHTS_MANIFEST } from '../../../src/promote/weights-manifest';
 import { FakeAws, sha } from '../../support/fake-aws/ecr-s3-sts';
@@ -47,7 +48,7 @@ describe('planPromotion: bad input fails before any AWS call', () => {
   test('same source and target, region not served, bad ARNs', () => {
     expect(() => planPromotion(target('dev'), request())).toThrow(/both environment "dev"/);
     expect(() => planPromotion(target('prod', 'ap-south-1'), request())).toThrow(/ap-south-1/);
-    expect(() => planPromotion(target(), request({ bedrockModelArn: 'arn:aws:s3:::x' }))).toThrow(/not a Bedrock custom model ARN/);
+    expect(() => planPromotion(target(), request({ bedrockModelArn: 'arn:aws:s3:::x' }))).toThrow(/a Bedrock custom model is promoted only as a target: bedrock deployment/);
     expect(() => planPromotion(target(), request({ modelDataUrl: 'https://x/y' }))).toThrow(/not an S3 object or prefix URL/);
   });
   test('defaults: newest image of repositoryName(d), target regions from the environment', () => {
@@ -214,6 +215,12 @@ function bedrockPrerequisitesMet(b: AwsStub<object, MetadataBearer, unknown>) {
   b.on(bedrock.GetFoundationModelCommand).resolves({ modelDetails: { modelId: 'amazon.titan-text-express-v1:0:8k', inferenceTypesSupported: ['PROVISIONED'] } } as never);
 }
 
+/** The harness's spec with a target: bedrock deployment of `model`, selected for promotion to prod. */
+function bedrockTarget(model: string, region?: string) {
+  const text = `${SPEC}  tuned:\n    target: bedrock\n    model: { bedrock: ${model} }\n    regions: [us-east-1]\n`;
+  return promotionTargetOf(parseSpec(text, 'model-deploy.yml'), 'model-deploy.yml', { deployment: 'tuned', environment: 'prod', region });
+}
+
 describe('promote: model data and Bedrock', () => {
   test('S3 weights go to the target bucket with the target KMS key and provenance tags, through the runner across accounts', async () => {
     fake.pushImage('111111111111', 'us-east-1', 'acme/chat', 'v1', [layer(100, 1)]);
@@ -260,8 +267,8 @@ describe('promote: model data and Bedrock', () => {
       const region = i.jobArn.split('/')[1];
       return polls <= 2 ? { status: 'InProgress' } : { status: 'Completed', targetModelArn: `arn:aws:bedrock:${region}:333333333333:custom-model/copied` };
     });
-    const arn = 'arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/abc123';
-    const res = await promoteModel(target(), request({ bedrockModelArn: arn }), runContext());
+    const arn = 'arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/abc123abc123';
+    const res = await promoteModel(bedrockTarget(arn), request(), runContext());
     expect(r.commandCalls(ram.CreateResourceShareCommand)[0].args[0].input).toMatchObject({ resourceArns: [arn], principals: ['333333333333'], allowExternalPrincipals: false });
     expect(r.commandCalls(ram.AcceptResourceShareInvitationCommand)).toHaveLength(1);
     const jobs = b.commandCalls(bedrock.CreateModelCopyJobCommand).map((c) => c.args[0].input);
@@ -283,7 +290,7 @@ describe('promote: model data and Bedrock', () => {
     bedrockPrerequisitesMet(b);
     b.on(bedrock.CreateModelCopyJobCommand).resolves({ jobArn: 'arn:job' });
     b.on(bedrock.GetModelCopyJobCommand).resolves({ status: 'Failed', failureMessage: 'Provisioned throughput is not supported in eu-west-1' });
-    const err = (await promoteModel(target('prod', 'eu-west-1'), request({ bedrockModelArn: 'arn:aws:bedrock:us-east-1:111111111111:custom-model/m/abc' }), runContext()).catch((e) => e)) as DeployError;
+    const err = (await promoteModel(bedrockTarget('arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/abcabcabcabc', 'eu-west-1'), request(), runContext()).catch((e) => e)) as DeployError;
     expect(err.describe()).toMatch(/eu-west-1: Bedrock model copy job arn:job failed: Provisioned throughput is not supported/);
     expect(r.commandCalls(ram.CreateResourceShareCommand)).toHaveLength(0);
   });

@@ -332,13 +332,13 @@ describe('reusable workflows', () => {
     for (const trigger of ['workflow_call', 'workflow_dispatch']) expect(doc.on[trigger].inputs.provenance.default).toBe('required');
   });
 
-  it('promote deploys no endpoint after a Bedrock model copy (Bedrock serves it), and exposes the copied and provisioned models', () => {
+  it('promote deploys no endpoint after a target: bedrock deployment\'s copy (Bedrock serves it; promote-model says so, the input no longer decides), and exposes the copied and provisioned models', () => {
     const doc = load('promote.yml');
     const steps = doc.jobs.promote.steps as Json[];
     const at = steps.findIndex((s) => s.id === 'promote');
     const after = steps.slice(at + 1);
     expect(after.map((s) => s.id ?? s.name)).toEqual(['pick', 'AWS credentials of the target environment (OIDC)', 'deploy']);
-    for (const s of after) expect({ step: s.id ?? s.name, if: s.if }).toEqual({ step: s.id ?? s.name, if: "inputs.bedrock-model-arn == ''" });
+    for (const s of after) expect({ step: s.id ?? s.name, if: s.if }).toEqual({ step: s.id ?? s.name, if: "steps.promote.outputs.deploys-endpoint != 'false'" });
     for (const output of ['model-arns', 'provisioned-model-arns']) {
       expect(doc.jobs.promote.outputs[output]).toBe(`\${{ steps.promote.outputs.${output} }}`);
       expect(doc.on.workflow_call.outputs[output].value).toBe(`\${{ jobs.promote.outputs.${output} }}`);
