@@ -18,7 +18,8 @@ import { selectDeployment, selectEnvironment } from '../config/select';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { estimateChecks } from '../fit/check';
 import { Artifact, CommentFigures, readArtifact } from './artifact';
-import { readBaseSpec } from './base';
+import { apiTree, readBaseSpec } from './base';
+import { GitHubApi, gitHubApi } from '../core/github';
 import { writeJsonFile } from './result-file';
 import { attachBaseBenchmarks, attachBenchmarks, DEFAULT_BENCHMARK_RESULTS, readBaseResults } from './benchmarks';
 import type { ResultSet } from '../benchmark/results';
@@ -134,12 +135,12 @@ function githubTarget(o: EstimateRun): { token: string; apiUrl: string; owner: s
 }
 
 /** The base side: read when there is a base to compare with; unknown (no deployments) when it cannot be read. */
-async function readBase(o: EstimateRun, baseRef: string | undefined, headEnvironment: EnvironmentSpec | undefined): Promise<BaseSide> {
+async function readBase(o: EstimateRun, baseRef: string | undefined, headEnvironment: EnvironmentSpec | undefined, api?: GitHubApi): Promise<BaseSide> {
   if (!o.baseConfig && !baseRef) {
     o.reporter.info('No base to compare with (not a pull request, and neither base-ref nor base-config given).');
     return { environment: headEnvironment };
   }
-  const read = await readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig, github: githubTarget(o) });
+  const read = await readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig, github: githubTarget(o), api });
   if (read.unknown) {
     o.reporter.warning(`Base unknown: ${read.unknown}. Pricing the head without a comparison.`, undefined, 'Base unknown');
     return { environment: headEnvironment, note: `Base unknown: ${read.unknown}. The head is priced without a comparison.` };
@@ -201,10 +202,17 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   const head = o.deployment ? [selectDeployment(spec, o.deployment)] : Object.values(spec.deployments);
   const pr = eventPullRequest(o.env);
   const baseRef = o.baseRef ?? pr.baseSha;
-  const base = await readBase(o, baseRef, environment);
-  // The base's benchmark results are listed by git (a child process) while this process prices.
   const benchmarkRef = o.baseConfig ? undefined : baseRef;
-  const baseResults = benchmarkRef ? readBaseResults(o.workspace, benchmarkRef, o.benchmarkResults ?? DEFAULT_BENCHMARK_RESULTS) : undefined;
+  const github = benchmarkRef ? githubTarget(o) : undefined;
+  // One client for the base's requests (the comment makes its own after the estimate).
+  const api = github && (await gitHubApi(github.token, github.apiUrl, { retryBaseMs: o.retryBaseMs }));
+  const resultsDir = o.benchmarkResults ?? DEFAULT_BENCHMARK_RESULTS;
+  // With a token the base's benchmark results are listed through the API alongside the spec's request
+  // (neither waits for the other); else by git once the spec's read has fetched the base commit.
+  const viaApi = api && github && benchmarkRef ? readBaseResults(o.workspace, benchmarkRef, resultsDir, apiTree(api, github, benchmarkRef)) : undefined;
+  viaApi?.catch(() => undefined);
+  const base = await readBase(o, baseRef, environment, api);
+  const baseResults = benchmarkRef ? (viaApi ?? Promise.resolve(undefined)).then((r) => r ?? readBaseResults(o.workspace, benchmarkRef, resultsDir)) : undefined;
   // Awaited below; a throw in between must not leave it rejected with no handler.
   baseResults?.catch(() => undefined);
   // Will it deploy (#22): said in the comment; both sides priced at the commits their revisions name now.
