@@ -36,7 +36,8 @@ function deployment(i: number, type: string): string {
 `;
 }
 
-const SIX_REGIONS = 'us-east-1, us-east-2, us-west-2, eu-west-1, eu-central-1, ap-northeast-1';
+// Six regions that offer every type of TYPES (validate refuses a type a region does not offer).
+const SIX_REGIONS = 'us-east-1, us-east-2, us-west-2, eu-west-2, eu-central-1, ap-northeast-1';
 
 /** `count` deployments (20 by default) in 2 regions, or in the 6 of SIX_REGIONS; `shift` changes their types (base vs head). */
 export function specText(shift: number, count = 20, regions = 'us-east-1, eu-central-1'): string {

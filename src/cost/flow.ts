@@ -30,7 +30,7 @@ import { isForkPullRequest, quotaNotes } from './quota-notes';
 import { estimateBill, validateBillDays, type EstimateBill } from './bill-report';
 import { fallbackRangeNotes } from './fallback-range';
 import { formatMoney } from './money';
-import { Budget, BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
+import { Budget, BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson, reportJsonStreamed } from './report';
 import { RenderedParts, assembleBody, commentMarker, renderParts, summaryLines } from './render';
 
 export const ESTIMATE_MODES = ['estimate', 'comment', 'estimate-and-comment'] as const;
@@ -82,7 +82,7 @@ type EstimateRun = CostTarget & CostRequest & { env: EnvInputs; reporter: Report
  * artifact.ts). `budget` and `overBudget` are this job's, for readers of the file: the comment job
  * checks its own.
  */
-type ResultFile = ReportJson & Artifact & { budget: Budget; overBudget: BudgetViolation[] };
+type ResultFile = ReturnType<typeof reportJsonStreamed> & Artifact & { budget: Budget; overBudget: BudgetViolation[] };
 
 export interface EstimateCostResult {
   report: CostReport;
@@ -228,7 +228,8 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   const report = buildReport({ project: spec.project, head: headEstimate, base: priced.estimate, baseNote: priced.note, prices: book.usedPrices(), priceNotes: [...checked.notes, ...notes] });
   await benchmarkColumn(o, report, head, benchmarkRef, baseResults);
   const comment: CommentFigures = { marker: commentMarker(o.config), unchanged: isUnchanged(report), pullRequest: o.prNumber ?? pr.number, headSha: pr.headSha ?? o.env.sha };
-  const result: ResultFile = { ...reportJson(report), report, budget, comment, overBudget: checkBudget(report, budget, formatMoney) };
+  // The infracost-like `projects` are made one at a time as the file is written (reportJsonStreamed).
+  const result: ResultFile = { ...reportJsonStreamed(report), report, budget, comment, overBudget: checkBudget(report, budget, formatMoney) };
   return { report, result, billed: bill.billed };
 }
 
