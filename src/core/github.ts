@@ -151,7 +151,9 @@ export async function gitHubApi(token: string, baseUrl = process.env.GITHUB_API_
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             const status = res.statusCode ?? 0;
-            const json = /json/.test(String(res.headers['content-type'] ?? '')) && !/raw/.test(accept);
+            // A raw answer is the file itself, even when GitHub labels it +json; an error is GitHub's JSON.
+            const ok = status >= 200 && status < 300;
+            const json = /json/.test(String(res.headers['content-type'] ?? '')) && (!ok || !/raw/.test(accept));
             let data: unknown = text;
             if (json && text) {
               try {
@@ -160,7 +162,7 @@ export async function gitHubApi(token: string, baseUrl = process.env.GITHUB_API_
                 data = text;
               }
             }
-            if (status >= 200 && status < 300) return resolve({ status, data: data as T, headers: res.headers });
+            if (ok) return resolve({ status, data: data as T, headers: res.headers });
             const message = typeof data === 'object' && data && typeof (data as { message?: unknown }).message === 'string' ? (data as { message: string }).message : text.slice(0, 200) || `HTTP ${status}`;
             reject(new GitHubHttpError(message, status, res.headers));
           });

@@ -8,12 +8,12 @@
 import { partitionOf } from '../core/aws';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DeployError } from '../core/errors';
+import { DeployError, errorMessage } from '../core/errors';
 import type { RunContext } from '../core/action';
 import type { Reporter } from '../core/log';
 import type { TargetInputs } from '../config/select';
 import type { EnvInputs } from '../core/env';
-import { loadSpec } from '../config/load';
+import { loadSpec, parseSpec } from '../config/load';
 import { selectDeployment, selectEnvironment } from '../config/select';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { estimateChecks } from '../fit/check';
@@ -273,6 +273,41 @@ async function readResultFile(file: string, o: EstimateRun): Promise<{ artifact:
 }
 
 /**
+ * comment mode, issue #22: "will it start" for the comment, computed by this job. The result file's
+ * lines are never taken (a fork writes that file): the spec is read at the pull request's head commit as
+ * the event names it (workflow_run.head_sha, never the file's), through the contents API, parsed as data
+ * (nothing of the pull request runs) and checked by the estimate's own code. Any failure is a note.
+ */
+async function commentFitNotes(o: EstimateRun, artifact: Artifact): Promise<string[]> {
+  const event = o.env.event() as { workflow_run?: { head_sha?: string } };
+  const sha = event.workflow_run?.head_sha ?? eventPullRequest(o.env).headSha;
+  const github = githubTarget(o);
+  const notChecked = (why: string) => [`Will it start: not checked by the comment job (${why}).`];
+  if (!sha || !/^[0-9a-f]{40}$/.test(sha)) return notChecked('no head commit in the event to read the spec at');
+  if (!github) return notChecked('no token or repository to read the spec with');
+  const rel = path.posix.normalize(o.config.split(path.sep).join('/')).replace(/^\.\//, '');
+  let text: string;
+  try {
+    const api = await gitHubApi(github.token, github.apiUrl, { retryBaseMs: o.retryBaseMs });
+    const route = `/repos/${encodeURIComponent(github.owner)}/${encodeURIComponent(github.repo)}/contents/${rel.split('/').map(encodeURIComponent).join('/')}?ref=${sha}`;
+    text = (await api.request<string>('GET', route, { accept: 'application/vnd.github.raw+json' })).data;
+  } catch (err) {
+    return notChecked(`${rel} could not be read at ${sha.slice(0, 12)}: ${errorMessage(err).split('\n')[0]}`);
+  }
+  let spec: Spec;
+  try {
+    spec = parseSpec(String(text), rel, o.workspace);
+  } catch (err) {
+    return notChecked(`${rel} at ${sha.slice(0, 12)} is not a valid spec: ${errorMessage(err).split('\n')[0]}`);
+  }
+  const names = new Set(artifact.report.changes.filter((c) => c.next).map((c) => c.name));
+  const head = Object.values(spec.deployments).filter((d) => names.has(d.name));
+  // Said in the log, not as annotations: the lines point into the pull request's spec, which this job has not checked out.
+  const quiet: Reporter = Object.assign(Object.create(o.reporter) as Reporter, { error: (m: string) => o.reporter.info(m), warning: (m: string) => o.reporter.info(m) });
+  return (await estimateChecks({ spec, deployments: head }, { deployments: [] }, quiet)).notes;
+}
+
+/**
  * estimate-cost's one domain call: the estimate and its result file (or, in comment mode, the figures
  * another job wrote, validated), then the PR comment. A failure after the figures exist comes back in
  * `failure` rather than as a throw, so the action writes its outputs first.
@@ -288,6 +323,7 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
   let billed: EstimateBill['billed'] | undefined;
   if (o.mode === 'comment') {
     ({ artifact, violations } = await readResultFile(resultPath, o));
+    artifact.report.priceNotes.unshift(...(await commentFitNotes(o, artifact)));
   } else {
     ({ result, billed } = await estimate(o));
     artifact = result;
