@@ -26,8 +26,9 @@ import type { ResultSet } from '../benchmark/results';
 import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './estimate';
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
-import { isForkPullRequest, quotaNotes } from './quota-notes';
-import { estimateBill, validateBillDays, type EstimateBill } from './bill-report';
+// The quota and bill checks are loaded only when asked for: they bring the AWS SDK (Service Quotas, Cost
+// Explorer), ~300 KB a PR-comment run without them would parse and evaluate for nothing.
+import type { EstimateBill } from './bill-report';
 import { fallbackRangeNotes } from './fallback-range';
 import { formatMoney } from './money';
 import { Budget, BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson, reportJsonStreamed } from './report';
@@ -180,11 +181,16 @@ function footer(env: EnvInputs): string | undefined {
   return env.runUrl ? `<sub>model-deploy estimate-cost · [run](${env.runUrl})</sub>` : undefined;
 }
 
+/** bill-days given and not 0 (a value that is not a whole number of days is still validated). */
+const billAsked = (o: EstimateRun) => o.billDays !== undefined && o.billDays !== 0;
+
 /**
  * The bill of the deployments the pull request touches, as they run now: the base's definition when the
  * base is known (a deployment new in the PR has no bill), the head's when the base is unknown.
  */
-function readPrBill(o: EstimateRun, head: Deployment[], base: BaseSide, baseDeployments: Deployment[], spec: Spec, environment: EnvironmentSpec | undefined): Promise<EstimateBill> {
+async function readPrBill(o: EstimateRun, head: Deployment[], base: BaseSide, baseDeployments: Deployment[], spec: Spec, environment: EnvironmentSpec | undefined): Promise<EstimateBill> {
+  if (!billAsked(o)) return { billed: {}, notes: [] };
+  const [{ estimateBill }, { isForkPullRequest }] = await Promise.all([import('./bill-report'), import('./quota-notes')]);
   const touched = new Set(head.map((d) => d.name));
   const deployed = base.deployments ? baseDeployments.filter((d) => touched.has(d.name)) : head;
   return estimateBill(
@@ -196,7 +202,7 @@ function readPrBill(o: EstimateRun, head: Deployment[], base: BaseSide, baseDepl
 async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: ResultFile; billed: EstimateBill['billed'] }> {
   const budget = parseBudget(o.maxMonthlyCost, o.maxMonthlyIncrease, o.budgetScope);
   validateHours(o.hoursPerMonth);
-  validateBillDays(o.billDays ?? 0);
+  if (billAsked(o)) (await import('./bill-report')).validateBillDays(o.billDays as number);
   const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
   const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
   const head = o.deployment ? [selectDeployment(spec, o.deployment)] : Object.values(spec.deployments);
@@ -218,7 +224,7 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   // Will it deploy (#22): said in the comment; both sides priced at the commits their revisions name now.
   const checked = await estimateChecks({ spec, deployments: head }, { spec: base.spec, deployments: base.deployments ?? [] }, o.reporter);
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
-  notes.push(...(await quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment)));
+  if (o.checkQuotas) notes.push(...(await (await import('./quota-notes')).quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment)));
   const bill = await readPrBill(o, head, base, checked.base, spec, environment);
   notes.push(...bill.notes);
   const headEstimate = estimateDeployments(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec });
