@@ -169,4 +169,28 @@ describe('the comment path\'s GitHub client', () => {
     expect(await api.paginate('/items?per_page=1')).toEqual([1, 2, 3]);
     expect(server.requests.every((r) => r.headers.authorization === 'Bearer ghs_x' && !r.path.includes('ghs_x'))).toBe(true);
   });
+
+  it('goes through HTTP_PROXY (NO_PROXY honoured) as every request does, by src/core/proxy.ts\'s rule', async () => {
+    const names = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY'];
+    const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+    // The proxy answers as the API would: an absolute-form request line names the real host.
+    server = await startLoopback(() => ({ body: [] }));
+    try {
+      for (const n of names) delete process.env[n];
+      process.env.HTTP_PROXY = server.url;
+      process.env.NO_PROXY = 'direct.example.test';
+      const api = await gitHubApi('ghs_x', 'http://github.example.test/api/v3');
+      expect((await api.request('GET', '/repos/acme/models/issues/7/comments')).data).toEqual([]);
+      expect(server.requests.map((r) => r.path)).toEqual(['http://github.example.test/api/v3/repos/acme/models/issues/7/comments']);
+      // NO_PROXY: direct, so the proxy sees nothing (the name does not resolve: the request fails instead).
+      const direct = await gitHubApi('ghs_x', 'http://direct.example.test', { attempts: 1 });
+      await expect(direct.request('GET', '/x')).rejects.toThrow();
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      for (const n of names) {
+        if (saved[n] === undefined) delete process.env[n];
+        else process.env[n] = saved[n];
+      }
+    }
+  });
 });
