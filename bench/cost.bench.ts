@@ -2,9 +2,9 @@
  * The PR cost comment for a spec with 20 deployments in 2 regions: in-process (target < 200 ms),
  * and end to end as the runner sees it against a bare `node` start measured in the same run
  * (target <= 4x): the estimate-cost bundle started on a pull_request event in a depth-1 clone, the
- * base commit fetched and read with git, head and base priced, the result and summary written and the
- * comment POSTED to a loopback GitHub that answers as GitHub does (GET /user 403 for an installation
- * token, the comment list, 201 for the new comment). Then the same run at 100, 500 and 1000
+ * base spec read at the base commit (the contents API of a loopback GitHub that answers as GitHub does:
+ * the raw file, 404 for the absent benchmark results), head and base priced, the result and summary
+ * written and the comment POSTED (the comment list, 201 for the new comment). Then the same run at 100, 500 and 1000
  * deployments x 6 regions: the time per deployment-region past the fixed cost (target <= 5 ms), peak
  * RSS (<= 200 MB), and the summary (<= 1 MiB) and comment (<= 65,536 characters) within GitHub's limits.
  */
@@ -36,7 +36,8 @@ function deployment(i: number, type: string): string {
 `;
 }
 
-const SIX_REGIONS = 'us-east-1, us-east-2, us-west-2, eu-west-1, eu-central-1, ap-northeast-1';
+// Six regions that offer every type of TYPES (validate refuses a type a region does not offer).
+const SIX_REGIONS = 'us-east-1, us-east-2, us-west-2, eu-west-2, eu-central-1, ap-northeast-1';
 
 /** `count` deployments (20 by default) in 2 regions, or in the 6 of SIX_REGIONS; `shift` changes their types (base vs head). */
 export function specText(shift: number, count = 20, regions = 'us-east-1, eu-central-1'): string {
@@ -78,7 +79,8 @@ function endToEnd(node: string, label: string, runs = 11): BenchRow[] {
   fs.writeFileSync(path.join(ws, 'summary'), '');
   fs.writeFileSync(path.join(ws, 'out'), '');
   const base = { PATH: process.env.PATH, HOME: ws, GITHUB_WORKSPACE: ws, GITHUB_ACTIONS: 'true', GITHUB_OUTPUT: path.join(ws, 'out'), GITHUB_STEP_SUMMARY: path.join(ws, 'summary') };
-  const inputs = { ...base, INPUT_MODE: 'estimate', 'INPUT_BASE-CONFIG': 'base.yml', 'INPUT_MAX-MONTHLY-INCREASE': '100000' };
+  // HF_HUB_OFFLINE: the models are made up, and a run must not wait on the internet (see prCommentRuns).
+  const inputs = { ...base, HF_HUB_OFFLINE: '1', INPUT_MODE: 'estimate', 'INPUT_BASE-CONFIG': 'base.yml', 'INPUT_MAX-MONTHLY-INCREASE': '100000' };
   const bare: number[] = [];
   const action: number[] = [];
   let failed: string | undefined;
@@ -140,10 +142,20 @@ export default async function (): Promise<BenchRow[]> {
 const TOKEN = 'ghs_benchtoken000000000000000000000000';
 const PRELOAD = path.resolve(__dirname, '..', 'scripts', 'bench-preload.js');
 
-/** A GitHub REST API as GitHub answers a GITHUB_TOKEN: no /user, an empty comment list, 201 with the comment. */
-function fakeGitHub(): { handler: (req: RecordedRequest) => { status?: number; body?: object } | undefined; posted: string[] } {
+/**
+ * A GitHub REST API as GitHub answers a GITHUB_TOKEN: no /user, an empty comment list, 201 with the
+ * comment; the repository contents at the base commit (raw for a file, GitHub's 404 "Not Found" for a
+ * path the commit lacks, as for the benchmark results directory this repository does not have).
+ */
+function fakeGitHub(baseFiles: Record<string, string> = {}, baseSha = ''): { handler: (req: RecordedRequest) => { status?: number; headers?: Record<string, string>; body?: object | string } | undefined; posted: string[] } {
   const posted: string[] = [];
   const handler = (req: RecordedRequest) => {
+    const contents = /^\/repos\/acme\/models\/contents\/([^?]+)\?ref=([0-9a-f]+)$/.exec(req.path);
+    if (req.method === 'GET' && contents) {
+      const text = contents[2] === baseSha ? baseFiles[decodeURIComponent(contents[1] ?? '')] : undefined;
+      if (text !== undefined && /raw/.test(String(req.headers.accept))) return { headers: { 'content-type': 'application/vnd.github.raw+json; charset=utf-8' }, body: text };
+      return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/repos/contents#get-repository-content', status: '404' } };
+    }
     if (req.method === 'GET' && req.path === '/user') return { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user', status: '403' } };
     if (req.method === 'GET' && req.path.startsWith('/repos/acme/models/issues/7/comments')) return { body: [] };
     if (req.method === 'POST' && req.path === '/repos/acme/models/issues/7/comments') {
@@ -208,9 +220,9 @@ interface PrRun {
 export async function prCommentRuns(node: string, count: number, regions: string | undefined, runs: number, rss = false): Promise<PrRun> {
   // BENCH_ESTIMATE_COST_BUNDLE: another build of the bundle (a before/after comparison in one run).
   const bundle = process.env.BENCH_ESTIMATE_COST_BUNDLE ?? path.resolve(__dirname, '..', 'dist', 'estimate-cost', 'index.js');
-  const gh = fakeGitHub();
-  const server: Loopback = await startLoopback(gh.handler);
   const repo = pullRequestRepo(count, regions, runs);
+  const gh = fakeGitHub({ 'model-deploy.yml': specText(1, count, regions) }, repo.baseSha);
+  const server: Loopback = await startLoopback(gh.handler);
   const out: PrRun = { bare: [], action: [], summaryBytes: 0, commentChars: 0 };
   try {
     for (const ws of repo.dirs) {
@@ -226,6 +238,8 @@ export async function prCommentRuns(node: string, count: number, regions: string
         GITHUB_REPOSITORY: 'acme/models',
         GITHUB_API_URL: server.url,
         GITHUB_SHA: repo.headSha,
+        // The bench's models are made up and the loopback run must not reach the internet: the fit check asks no Hub.
+        HF_HUB_OFFLINE: '1',
         INPUT_MODE: 'estimate-and-comment',
         'INPUT_GITHUB-TOKEN': TOKEN,
         'INPUT_MAX-MONTHLY-INCREASE': '100000000',
@@ -235,7 +249,8 @@ export async function prCommentRuns(node: string, count: number, regions: string
       // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the action's runs.
       const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
       const r = await run(node, [...nodeArgs, ...(rss ? ['-r', PRELOAD, bundle] : [bundle])], env, ws);
-      if (r.code !== 0 || gh.posted.length === 0) out.failed = r.out.slice(-400);
+      // A run that lost its base (priced the head alone) is not the run measured here.
+      if (r.code !== 0 || gh.posted.length === 0 || !r.out.includes('Comparing with the base')) out.failed = r.out.slice(-400);
       out.action.push(r.ms);
       out.summaryBytes = fs.statSync(files.summary).size;
       out.commentChars = gh.posted[gh.posted.length - 1]?.length ?? 0;
@@ -257,7 +272,7 @@ export async function prCommentBench(node: string, label: string, runs = 9): Pro
   const rows: BenchRow[] = [
     { name: `PR comment, ${label}: bare node start (median of ${runs})`, value: Math.round(median(small.bare) * 10) / 10, unit: 'ms' },
     {
-      name: `PR comment, ${label}: estimate + base diff (depth-1 clone, git fetch) + comment posted, 20 deployments x 2 regions (median of ${runs}, ${Math.round(median(small.action))} ms)${small.failed ? ` FAILED: ${small.failed}` : ''}`,
+      name: `PR comment, ${label}: estimate + base diff (depth-1 clone, base read through the API) + comment posted, 20 deployments x 2 regions (median of ${runs}, ${Math.round(median(small.action))} ms)${small.failed ? ` FAILED: ${small.failed}` : ''}`,
       value: Math.round(ratio * 100) / 100,
       unit: 'x bare node',
       target: '<= 4x',

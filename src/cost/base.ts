@@ -1,15 +1,17 @@
 /**
- * The spec on the base branch, to compare with. actions/checkout fetches one commit by default, so
- * the base commit is usually not in the clone: fetch that one commit (`git fetch --depth=1 origin
- * <sha>`), then `git show <sha>:<config>` (no shell); failing that, GitHub's contents API at the base
- * sha. Only git's "does not exist in <sha>" with the commit present, or a 404 from the API for a ref the API
- * resolves, means the base has no spec (every deployment new); any other failure leaves the base unknown.
+ * The spec on the base branch, to compare with. With a token: GitHub's contents API at the base sha,
+ * one request (actions/checkout fetches one commit by default, so git would first have to fetch the
+ * base commit: a subprocess and a round trip to the remote). Without a token, or when the API fails: `git
+ * fetch --depth=1 origin <sha>` when the clone lacks the commit, then `git show <sha>:<config>` (no shell).
+ * Only a 404 from the API for a ref the API resolves, or git's "does not exist in <sha>" with the commit
+ * present, means the base has no spec (every deployment new); any other failure leaves the base unknown.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { errorMessage } from '../core/errors';
 import { git } from '../core/git';
-import { githubClient } from '../core/github';
+import { GitHubApi, gitHubApi } from '../core/github';
+import type { BaseTree } from './benchmarks';
 import { parseSpec } from '../config/load';
 import type { Spec } from '../config/types';
 
@@ -27,8 +29,17 @@ export interface BaseOptions {
   config: string;
   baseRef?: string;
   baseConfig?: string;
-  /** For the contents API when git cannot get the commit. */
-  github?: { token: string; apiUrl: string; owner: string; repo: string };
+  /** For the contents API, tried before git (one request where git needs a fetch of the commit). */
+  github?: GitHubTarget;
+  /** The client for `github`, when the caller has one already. */
+  api?: GitHubApi;
+}
+
+export interface GitHubTarget {
+  token: string;
+  apiUrl: string;
+  owner: string;
+  repo: string;
 }
 
 type Read = { text: string } | { absent: true } | { error: string };
@@ -58,25 +69,55 @@ const hasCommit = async (cwd: string, ref: string) => (await git(cwd, ['cat-file
 /** git show's words for a file a commit does not have (or a commit the clone lacks: see hasCommit). */
 const ABSENT = /does not exist in|exists on disk, but not in/;
 
+const repoRoute = (o: GitHubTarget) => `/repos/${encodeURIComponent(o.owner)}/${encodeURIComponent(o.repo)}`;
+const filePath = (file: string) => file.split('/').map(encodeURIComponent).join('/');
+const statusOf = (err: unknown) => (err as { status?: number }).status;
+
 /**
- * GET /repos/{owner}/{repo}/contents/{path}?ref=<ref>. GitHub answers 404 for a missing file and for a ref it
- * does not know alike, so a 404 means "absent" only once GET /repos/{owner}/{repo}/commits/{ref} found the ref.
+ * GET /repos/{owner}/{repo}/contents/{path}?ref=<ref>, raw. GitHub answers 404 for a missing file and for a ref it
+ * does not know alike, so a 404 means "absent" only once GET /repos/{owner}/{repo}/commits/{ref} (the sha media
+ * type: 40 characters, not the whole commit) found the ref.
  */
-async function readWithApi(o: NonNullable<BaseOptions['github']>, ref: string, file: string): Promise<Read> {
-  let octokit: Awaited<ReturnType<typeof githubClient>> | undefined;
+async function readWithApi(api: GitHubApi, o: GitHubTarget, ref: string, file: string): Promise<Read> {
   try {
-    octokit = await githubClient(o.token, o.apiUrl);
-    const res = await octokit.rest.repos.getContent({ owner: o.owner, repo: o.repo, path: file, ref, mediaType: { format: 'raw' } });
+    const res = await api.request<string>('GET', `${repoRoute(o)}/contents/${filePath(file)}?ref=${encodeURIComponent(ref)}`, { accept: 'application/vnd.github.raw+json' });
     return { text: typeof res.data === 'string' ? res.data : JSON.stringify(res.data) };
   } catch (err) {
-    if (!octokit || (err as { status?: number }).status !== 404) return { error: `GitHub contents API: ${errorMessage(err)}` };
+    if (statusOf(err) !== 404) return { error: `GitHub contents API: ${errorMessage(err)}` };
   }
   try {
-    await octokit.rest.repos.getCommit({ owner: o.owner, repo: o.repo, ref });
+    await api.request('GET', `${repoRoute(o)}/commits/${encodeURIComponent(ref)}`, { accept: 'application/vnd.github.sha' });
     return { absent: true };
   } catch (err) {
     return { error: `GitHub knows no commit ${ref} in ${o.owner}/${o.repo} (${errorMessage(err).split('\n')[0]})` };
   }
+}
+
+/**
+ * The base commit's tree through the contents API, for the benchmark results (benchmarks.ts): a directory's
+ * regular files (type "file" with a size; GitHub lists a submodule as a "file" too, and its blob read fails), and
+ * each read as a raw blob. A 404 for the directory is an absent directory (the ref is known: the spec was read).
+ */
+export function apiTree(api: GitHubApi, o: GitHubTarget, ref: string): BaseTree {
+  return {
+    async list(dir) {
+      try {
+        const res = await api.request<{ type?: string; name?: string; size?: number; sha?: string }[]>('GET', `${repoRoute(o)}/contents/${filePath(dir)}?ref=${encodeURIComponent(ref)}`);
+        if (!Array.isArray(res.data)) return undefined;
+        return res.data.flatMap((e) => (e.type === 'file' && e.name && e.sha && typeof e.size === 'number' ? [{ name: e.name, size: e.size, id: e.sha }] : []));
+      } catch (err) {
+        return statusOf(err) === 404 ? [] : undefined;
+      }
+    },
+    async read(id) {
+      try {
+        const res = await api.request<string>('GET', `${repoRoute(o)}/git/blobs/${encodeURIComponent(id)}`, { accept: 'application/vnd.github.raw+json' });
+        return typeof res.data === 'string' ? res.data : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
 }
 
 /** Path of the spec relative to the repository root (the workspace), as git show and the contents API want it. */
@@ -101,10 +142,12 @@ export async function readBaseSpec(options: BaseOptions): Promise<BaseSpec> {
   }
   const ref = options.baseRef ?? 'HEAD';
   const rel = repoPath(options.workspace, options.config);
-  let read = await readWithGit(options.workspace, ref, rel);
-  if ('error' in read && options.github) {
-    const api = await readWithApi(options.github, ref, rel);
-    read = 'error' in api ? { error: `${read.error}; ${api.error}` } : api;
+  let read: Read | undefined;
+  if (options.github) read = await readWithApi(options.api ?? (await gitHubApi(options.github.token, options.github.apiUrl)), options.github, ref, rel);
+  if (!read || 'error' in read) {
+    // No token, or the API failed (a token without contents: read): git, fetching the one commit.
+    const viaGit = await readWithGit(options.workspace, ref, rel);
+    read = 'error' in viaGit && read && 'error' in read ? { error: `${read.error}; ${viaGit.error}` } : viaGit;
   }
   if ('error' in read) return { label: ref, unknown: `the base spec could not be read at ${ref.slice(0, 12)} (${read.error})` };
   if ('absent' in read) return { label: `${ref} (no ${rel} there: every deployment is new)` };

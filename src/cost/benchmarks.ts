@@ -17,6 +17,7 @@ import { benchmarkKey, BenchmarkResultRecord, lookupResult, readResults, ResultS
 import type { Currency } from '../prices/catalog';
 import type { ChangeBenchmark, CostReport } from './report';
 import { git } from '../core/git';
+import { mapLimit } from '../core/concurrency';
 
 export const DEFAULT_BENCHMARK_RESULTS = '.model-deploy/benchmarks/';
 
@@ -74,27 +75,49 @@ function exists(dir: string): boolean {
 const MAX_FILES = 2000;
 const MAX_BYTES = 256 * 1024;
 
+/** A directory at the base commit: its regular files (name, size, an id to read it by), undefined when it cannot be listed. */
+export interface BaseTree {
+  list(dir: string): Promise<{ name: string; size: number; id: string }[] | undefined>;
+  read(id: string): Promise<string | undefined>;
+}
+
+/** The base commit through git (ls-tree mode 100644: no links, no subfolders; cat-file by blob). */
+export function gitTree(workspace: string, ref: string): BaseTree {
+  return {
+    async list(dir) {
+      const listed = await git(workspace, ['ls-tree', '-z', '-l', ref, '--', `${dir}/`]);
+      if (!listed.ok) return undefined;
+      return listed.stdout.split('\0').flatMap((entry) => {
+        const [, id, size, file] = /^100644 blob ([0-9a-f]+)\s+(\d+)\t(.+)$/.exec(entry) ?? [];
+        return id && file ? [{ name: path.posix.basename(file), size: Number(size), id }] : [];
+      });
+    },
+    async read(id) {
+      const shown = await git(workspace, ['cat-file', 'blob', id]);
+      return shown.ok ? shown.stdout : undefined;
+    },
+  };
+}
+
 /**
- * The results directory as the base commit holds it: regular *.json files directly in it (git ls-tree
- * mode 100644, no links, no subfolders), at most 2000 of at most 256 KiB, copied to a temporary folder
- * and read there by readResults (the same validation). The base commit is in the clone once the base
- * spec was read (readBaseSpec fetches it). Undefined when git cannot list it.
+ * The results directory as the base commit holds it: regular *.json files directly in it, at most
+ * 2000 of at most 256 KiB, copied to a temporary folder and read there by readResults (the same
+ * validation). Through git by default (the base commit is in the clone once the base spec was read
+ * with git), or `tree` (GitHub's contents API, src/cost/base.ts). Undefined when it cannot be listed.
  */
-export async function readBaseResults(workspace: string, ref: string, dir: string): Promise<ResultSet | undefined> {
+export async function readBaseResults(workspace: string, ref: string, dir: string, tree: BaseTree = gitTree(workspace, ref)): Promise<ResultSet | undefined> {
   const rel = path.relative(workspace, path.resolve(workspace, dir)).split(path.sep).join('/');
   if (rel.startsWith('..')) return undefined;
-  const listed = await git(workspace, ['ls-tree', '-z', '-l', ref, '--', `${rel}/`]);
-  if (!listed.ok) return undefined;
+  const listed = await tree.list(rel);
+  if (!listed) return undefined;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'md-bench-results-'));
   try {
-    const entries = listed.stdout.split('\0').filter(Boolean).slice(0, MAX_FILES);
-    for (const entry of entries) {
-      const m = /^100644 blob ([0-9a-f]+)\s+(\d+)\t(.+)$/.exec(entry);
-      const [, blob, size, file] = m ?? [];
-      if (!blob || !file || Number(size) > MAX_BYTES || !file.endsWith('.json')) continue;
-      const shown = await git(workspace, ['cat-file', 'blob', blob]);
-      if (shown.ok) fs.writeFileSync(path.join(tmp, path.basename(file)), shown.stdout);
-    }
+    const files = listed.filter((f) => f.size <= MAX_BYTES && f.name.endsWith('.json')).slice(0, MAX_FILES);
+    const texts = await mapLimit(files, 8, (f) => tree.read(f.id));
+    files.forEach((f, i) => {
+      const text = texts[i];
+      if (text !== undefined) fs.writeFileSync(path.join(tmp, path.basename(f.name)), text);
+    });
     return readResults(tmp);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

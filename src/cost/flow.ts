@@ -8,28 +8,30 @@
 import { partitionOf } from '../core/aws';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DeployError } from '../core/errors';
+import { DeployError, errorMessage } from '../core/errors';
 import type { RunContext } from '../core/action';
 import type { Reporter } from '../core/log';
 import type { TargetInputs } from '../config/select';
 import type { EnvInputs } from '../core/env';
-import { loadSpec } from '../config/load';
+import { loadSpec, parseSpec } from '../config/load';
 import { selectDeployment, selectEnvironment } from '../config/select';
 import type { BedrockDeployment, Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { estimateChecks } from '../fit/check';
 import { Artifact, CommentFigures, readArtifact } from './artifact';
-import { readBaseSpec } from './base';
+import { apiTree, readBaseSpec } from './base';
+import { GitHubApi, gitHubApi } from '../core/github';
 import { writeJsonFile } from './result-file';
 import { attachBaseBenchmarks, attachBenchmarks, DEFAULT_BENCHMARK_RESULTS, readBaseResults } from './benchmarks';
 import type { ResultSet } from '../benchmark/results';
 import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './estimate';
 import { CommentBehavior, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
-import { isForkPullRequest, quotaNotes } from './quota-notes';
-import { estimateBill, validateBillDays, type EstimateBill } from './bill-report';
+// The quota and bill checks are loaded only when asked for: they bring the AWS SDK (Service Quotas, Cost
+// Explorer), ~300 KB a PR-comment run without them would parse and evaluate for nothing.
+import type { EstimateBill } from './bill-report';
 import { fallbackRangeNotes } from './fallback-range';
 import { formatMoney } from './money';
-import { Budget, BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson } from './report';
+import { Budget, BudgetScope, BudgetViolation, CostReport, ReportJson, buildReport, checkBudget, isUnchanged, parseBudget, reportJson, reportJsonStreamed } from './report';
 import { RenderedParts, assembleBody, commentMarker, renderParts, summaryLines } from './render';
 
 export const ESTIMATE_MODES = ['estimate', 'comment', 'estimate-and-comment'] as const;
@@ -81,7 +83,7 @@ type EstimateRun = CostTarget & CostRequest & { env: EnvInputs; reporter: Report
  * artifact.ts). `budget` and `overBudget` are this job's, for readers of the file: the comment job
  * checks its own.
  */
-type ResultFile = ReportJson & Artifact & { budget: Budget; overBudget: BudgetViolation[] };
+type ResultFile = ReturnType<typeof reportJsonStreamed> & Artifact & { budget: Budget; overBudget: BudgetViolation[] };
 
 export interface EstimateCostResult {
   report: CostReport;
@@ -141,12 +143,12 @@ function githubTarget(o: EstimateRun): { token: string; apiUrl: string; owner: s
 }
 
 /** The base side: read when there is a base to compare with; unknown (no deployments) when it cannot be read. */
-async function readBase(o: EstimateRun, baseRef: string | undefined, headEnvironment: EnvironmentSpec | undefined): Promise<BaseSide> {
+async function readBase(o: EstimateRun, baseRef: string | undefined, headEnvironment: EnvironmentSpec | undefined, api?: GitHubApi): Promise<BaseSide> {
   if (!o.baseConfig && !baseRef) {
     o.reporter.info('No base to compare with (not a pull request, and neither base-ref nor base-config given).');
     return { environment: headEnvironment };
   }
-  const read = await readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig, github: githubTarget(o) });
+  const read = await readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig, github: githubTarget(o), api });
   if (read.unknown) {
     o.reporter.warning(`Base unknown: ${read.unknown}. Pricing the head without a comparison.`, undefined, 'Base unknown');
     return { environment: headEnvironment, note: `Base unknown: ${read.unknown}. The head is priced without a comparison.` };
@@ -187,11 +189,16 @@ function footer(env: EnvInputs): string | undefined {
   return env.runUrl ? `<sub>model-deploy estimate-cost · [run](${env.runUrl})</sub>` : undefined;
 }
 
+/** bill-days given and not 0 (a value that is not a whole number of days is still validated). */
+const billAsked = (o: EstimateRun) => o.billDays !== undefined && o.billDays !== 0;
+
 /**
  * The bill of the deployments the pull request touches, as they run now: the base's definition when the
  * base is known (a deployment new in the PR has no bill), the head's when the base is unknown.
  */
-function readPrBill(o: EstimateRun, head: Deployment[], base: BaseSide, baseDeployments: Deployment[], spec: Spec, environment: EnvironmentSpec | undefined): Promise<EstimateBill> {
+async function readPrBill(o: EstimateRun, head: Deployment[], base: BaseSide, baseDeployments: Deployment[], spec: Spec, environment: EnvironmentSpec | undefined): Promise<EstimateBill> {
+  if (!billAsked(o)) return { billed: {}, notes: [] };
+  const [{ estimateBill }, { isForkPullRequest }] = await Promise.all([import('./bill-report'), import('./quota-notes')]);
   const touched = new Set(head.map((d) => d.name));
   const deployed = base.deployments ? baseDeployments.filter((d) => touched.has(d.name)) : head;
   return estimateBill(
@@ -203,7 +210,7 @@ function readPrBill(o: EstimateRun, head: Deployment[], base: BaseSide, baseDepl
 async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: ResultFile; billed: EstimateBill['billed'] }> {
   const budget = parseBudget(o.maxMonthlyCost, o.maxMonthlyIncrease, o.budgetScope);
   validateHours(o.hoursPerMonth);
-  validateBillDays(o.billDays ?? 0);
+  if (billAsked(o)) (await import('./bill-report')).validateBillDays(o.billDays as number);
   const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
   const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
   // target: bedrock deployments are priced as their provisioned throughput, beside (never as) instance deployments.
@@ -211,16 +218,23 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   const head = o.deployment ? (headBedrock.length ? [] : [selectDeployment(spec, o.deployment)]) : Object.values(spec.deployments);
   const pr = eventPullRequest(o.env);
   const baseRef = o.baseRef ?? pr.baseSha;
-  const base = await readBase(o, baseRef, environment);
-  // The base's benchmark results are listed by git (a child process) while this process prices.
   const benchmarkRef = o.baseConfig ? undefined : baseRef;
-  const baseResults = benchmarkRef ? readBaseResults(o.workspace, benchmarkRef, o.benchmarkResults ?? DEFAULT_BENCHMARK_RESULTS) : undefined;
+  const github = benchmarkRef ? githubTarget(o) : undefined;
+  // One client for the base's requests (the comment makes its own after the estimate).
+  const api = github && (await gitHubApi(github.token, github.apiUrl, { retryBaseMs: o.retryBaseMs }));
+  const resultsDir = o.benchmarkResults ?? DEFAULT_BENCHMARK_RESULTS;
+  // With a token the base's benchmark results are listed through the API alongside the spec's request
+  // (neither waits for the other); else by git once the spec's read has fetched the base commit.
+  const viaApi = api && github && benchmarkRef ? readBaseResults(o.workspace, benchmarkRef, resultsDir, apiTree(api, github, benchmarkRef)) : undefined;
+  viaApi?.catch(() => undefined);
+  const base = await readBase(o, baseRef, environment, api);
+  const baseResults = benchmarkRef ? (viaApi ?? Promise.resolve(undefined)).then((r) => r ?? readBaseResults(o.workspace, benchmarkRef, resultsDir)) : undefined;
   // Awaited below; a throw in between must not leave it rejected with no handler.
   baseResults?.catch(() => undefined);
   // Will it deploy (#22): said in the comment; both sides priced at the commits their revisions name now.
   const checked = await estimateChecks({ spec, deployments: head }, { spec: base.spec, deployments: base.deployments ?? [] }, o.reporter);
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
-  notes.push(...(await quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment)));
+  if (o.checkQuotas) notes.push(...(await (await import('./quota-notes')).quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment)));
   const bill = await readPrBill(o, head, base, checked.base, spec, environment);
   notes.push(...bill.notes);
   const headEstimate = estimateDeployments(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec, bedrock: headBedrock });
@@ -230,7 +244,8 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   const report = buildReport({ project: spec.project, head: headEstimate, base: priced.estimate, baseNote: priced.note, prices: book.usedPrices(), priceNotes: [...checked.notes, ...notes] });
   await benchmarkColumn(o, report, head, benchmarkRef, baseResults);
   const comment: CommentFigures = { marker: commentMarker(o.config), unchanged: isUnchanged(report), pullRequest: o.prNumber ?? pr.number, headSha: pr.headSha ?? o.env.sha };
-  const result: ResultFile = { ...reportJson(report), report, budget, comment, overBudget: checkBudget(report, budget, formatMoney) };
+  // The infracost-like `projects` are made one at a time as the file is written (reportJsonStreamed).
+  const result: ResultFile = { ...reportJsonStreamed(report), report, budget, comment, overBudget: checkBudget(report, budget, formatMoney) };
   return { report, result, billed: bill.billed };
 }
 
@@ -274,6 +289,41 @@ async function readResultFile(file: string, o: EstimateRun): Promise<{ artifact:
 }
 
 /**
+ * comment mode, issue #22: "will it start" for the comment, computed by this job. The result file's
+ * lines are never taken (a fork writes that file): the spec is read at the pull request's head commit as
+ * the event names it (workflow_run.head_sha, never the file's), through the contents API, parsed as data
+ * (nothing of the pull request runs) and checked by the estimate's own code. Any failure is a note.
+ */
+async function commentFitNotes(o: EstimateRun, artifact: Artifact): Promise<string[]> {
+  const event = o.env.event() as { workflow_run?: { head_sha?: string } };
+  const sha = event.workflow_run?.head_sha ?? eventPullRequest(o.env).headSha;
+  const github = githubTarget(o);
+  const notChecked = (why: string) => [`Will it start: not checked by the comment job (${why}).`];
+  if (!sha || !/^[0-9a-f]{40}$/.test(sha)) return notChecked('no head commit in the event to read the spec at');
+  if (!github) return notChecked('no token or repository to read the spec with');
+  const rel = path.posix.normalize(o.config.split(path.sep).join('/')).replace(/^\.\//, '');
+  let text: string;
+  try {
+    const api = await gitHubApi(github.token, github.apiUrl, { retryBaseMs: o.retryBaseMs });
+    const route = `/repos/${encodeURIComponent(github.owner)}/${encodeURIComponent(github.repo)}/contents/${rel.split('/').map(encodeURIComponent).join('/')}?ref=${sha}`;
+    text = (await api.request<string>('GET', route, { accept: 'application/vnd.github.raw+json' })).data;
+  } catch (err) {
+    return notChecked(`${rel} could not be read at ${sha.slice(0, 12)}: ${errorMessage(err).split('\n')[0]}`);
+  }
+  let spec: Spec;
+  try {
+    spec = parseSpec(String(text), rel, o.workspace);
+  } catch (err) {
+    return notChecked(`${rel} at ${sha.slice(0, 12)} is not a valid spec: ${errorMessage(err).split('\n')[0]}`);
+  }
+  const names = new Set(artifact.report.changes.filter((c) => c.next).map((c) => c.name));
+  const head = Object.values(spec.deployments).filter((d) => names.has(d.name));
+  // Said in the log, not as annotations: the lines point into the pull request's spec, which this job has not checked out.
+  const quiet: Reporter = Object.assign(Object.create(o.reporter) as Reporter, { error: (m: string) => o.reporter.info(m), warning: (m: string) => o.reporter.info(m) });
+  return (await estimateChecks({ spec, deployments: head }, { deployments: [] }, quiet)).notes;
+}
+
+/**
  * estimate-cost's one domain call: the estimate and its result file (or, in comment mode, the figures
  * another job wrote, validated), then the PR comment. A failure after the figures exist comes back in
  * `failure` rather than as a throw, so the action writes its outputs first.
@@ -289,6 +339,7 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
   let billed: EstimateBill['billed'] | undefined;
   if (o.mode === 'comment') {
     ({ artifact, violations } = await readResultFile(resultPath, o));
+    artifact.report.priceNotes.unshift(...(await commentFitNotes(o, artifact)));
   } else {
     ({ result, billed } = await estimate(o));
     artifact = result;

@@ -28,11 +28,6 @@ export interface RenderOptions {
   footer?: string;
   /** Per deployment name, its bill lines ("last 7 days: estimated $X, billed $Y", bill-render.ts). */
   billed?: Record<string, string[]>;
-  /**
-   * Markdown blocks from other parts, right under the summary table and never dropped (the bill comparison's
-   * "last 7 days: estimated $X, billed $Y"). The caller escapes what it did not write itself (escapeText).
-   */
-  afterTable?: string[];
 }
 
 const ORIGIN_LABEL: Record<Price['origin'], string> = {
@@ -403,13 +398,11 @@ export interface RenderedParts {
   /** The head without the marker (headline, labels' legend, base note, over-budget block). */
   head: string[];
   table: SummaryTable;
-  /** Caller's blocks right under the table (escaped by the caller), kept like the totals. */
-  afterTable: string[];
   optional: string[];
 }
 
-export function renderParts(report: CostReport, options: Pick<RenderOptions, 'violations' | 'afterTable' | 'billed'> = {}): RenderedParts {
-  return { report, head: headSection(report, { violations: options.violations }), table: summaryTable(report), afterTable: options.afterTable ?? [], optional: optionalSections(report, options.billed) };
+export function renderParts(report: CostReport, options: Pick<RenderOptions, 'violations' | 'billed'> = {}): RenderedParts {
+  return { report, head: headSection(report, { violations: options.violations }), table: summaryTable(report), optional: optionalSections(report, options.billed) };
 }
 
 /**
@@ -421,7 +414,6 @@ export function assembleBody(parts: RenderedParts, options: Pick<RenderOptions, 
   const limit = options.limit ?? GITHUB_COMMENT_LIMIT;
   const fixed = [...(options.marker ? [options.marker] : []), ...parts.head];
   const joined = (xs: string[]) => xs.reduce((n, x) => n + x.length, 0) + 2 * Math.max(0, xs.length - 1);
-  const tail = [...parts.afterTable];
   // Each part after the first adds its length and a blank line; the body ends in one newline.
   const room = (used: number, extra: number) => used + 2 + extra + 1 <= limit;
   const { table } = parts;
@@ -431,10 +423,10 @@ export function assembleBody(parts: RenderedParts, options: Pick<RenderOptions, 
     const more = shown < table.rows.length ? moreRow(parts.report, shown).length + 1 : 0;
     return [...table.header, ...table.totals].reduce((n, x) => n + x.length + 1, 0) - 1 + (rowsLength[shown] ?? 0) + more;
   };
-  const base = joined([...fixed, ...tail]) + (fixed.length + tail.length > 0 ? 2 : 0);
+  const base = joined(fixed) + (fixed.length > 0 ? 2 : 0);
   let shown = table.rows.length;
   while (shown > 0 && !room(base + tableLength(shown), NOTE_OMITTED.length)) shown -= Math.max(1, Math.floor(shown / 10));
-  const body = [...fixed, tableText(parts.report, table, shown), ...tail];
+  const body = [...fixed, tableText(parts.report, table, shown)];
   let used = base + tableLength(shown);
   let omitted = shown < table.rows.length;
   const optional = options.footer ? [...parts.optional, options.footer] : parts.optional;

@@ -3,6 +3,7 @@
  * totals per currency (USD and CNY are never added together), the budget guardrails, and the JSON
  * result in a shape close to infracost's.
  */
+import { JsonItems } from './result-file';
 import { DeployError } from '../core/errors';
 import type { Currency, Price } from '../prices/catalog';
 import type { CostComponent, DeploymentEstimate, Estimate } from './estimate';
@@ -344,7 +345,26 @@ function breakdownJson(d: DeploymentEstimate | undefined, hours: number) {
   };
 }
 
-export function reportJson(report: CostReport) {
+/** One deployment's entry of `projects`. */
+function projectJson(report: CostReport, c: DeploymentChange) {
+  return {
+    name: `${report.project}/${c.name}`,
+    metadata: { deployment: c.name, label: c.label, status: c.status, currency: c.currency, target: (c.next ?? c.past)!.target, instanceType: (c.next ?? c.past)!.instanceType, regions: (c.next ?? c.past)!.regions },
+    pastBreakdown: report.compared ? breakdownJson(c.past, report.hoursPerMonth) : null,
+    breakdown: breakdownJson(c.next, report.hoursPerMonth),
+    diff: report.compared ? { totalMonthlyCost: dec(c.diff.low), totalMonthlyCostMax: dec(c.diff.high), percent: c.percent === undefined ? null : c.percent.toFixed(1), percentMax: c.percentMax === undefined ? null : c.percentMax.toFixed(1) } : null,
+  };
+}
+
+/**
+ * reportJson with `projects` made one deployment at a time as the result file is written
+ * (writeJsonFile): at 1000 deployments x 6 regions the whole array is ~21 MB of JSON, more as objects.
+ */
+export function reportJsonStreamed(report: CostReport): Omit<ReportJson, 'projects'> & { projects: JsonItems<ReturnType<typeof projectJson>, DeploymentChange> } {
+  return { ...reportJson(report, false), projects: new JsonItems(report.changes, (c) => projectJson(report, c)) };
+}
+
+export function reportJson(report: CostReport, withProjects = true) {
   const totalsJson = report.totals.map((t) => ({
     currency: t.currency,
     totalMonthlyCost: dec(t.next.low),
@@ -376,13 +396,7 @@ export function reportJson(report: CostReport) {
     totalOneTimeCost: single?.totalOneTimeCost ?? null,
     totalsByCurrency: totalsJson,
     hoursPerMonth: report.hoursPerMonth,
-    projects: report.changes.map((c) => ({
-      name: `${report.project}/${c.name}`,
-      metadata: { deployment: c.name, label: c.label, status: c.status, currency: c.currency, target: (c.next ?? c.past)!.target, instanceType: (c.next ?? c.past)!.instanceType, regions: (c.next ?? c.past)!.regions },
-      pastBreakdown: report.compared ? breakdownJson(c.past, report.hoursPerMonth) : null,
-      breakdown: breakdownJson(c.next, report.hoursPerMonth),
-      diff: report.compared ? { totalMonthlyCost: dec(c.diff.low), totalMonthlyCostMax: dec(c.diff.high), percent: c.percent === undefined ? null : c.percent.toFixed(1), percentMax: c.percentMax === undefined ? null : c.percentMax.toFixed(1) } : null,
-    })),
+    projects: withProjects ? report.changes.map((c) => projectJson(report, c)) : [],
     prices: report.prices.map((p) => ({ service: p.service, key: p.key, region: p.region, price: p.price, currency: p.currency, unit: p.unit, origin: p.origin, source: p.source, asOf: p.asOf, ...(p.note ? { note: p.note } : {}) })),
     assumptions: report.assumptions,
     priceNotes: report.priceNotes,

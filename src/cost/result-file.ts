@@ -30,12 +30,41 @@ export function writeJsonFile(file: string, value: unknown, depth = 3): void {
   }
 }
 
+/**
+ * An array whose items are made as they are written (writeJsonFile) and dropped after: a large part
+ * of the file never held whole in memory. JSON.stringify sees the whole array (toJSON).
+ */
+export class JsonItems<T, S = unknown> {
+  constructor(
+    private readonly source: readonly S[],
+    private readonly make: (item: S, index: number) => T,
+  ) {}
+  get length(): number {
+    return this.source.length;
+  }
+  item(index: number): T {
+    return this.make(this.source[index] as S, index);
+  }
+  toJSON(): T[] {
+    return this.source.map((_, i) => this.item(i));
+  }
+}
+
 const skipped = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
 
 /** JSON.stringify's rules: undefined members left out of objects, null in arrays; toJSON honoured. */
 function write(value: unknown, depth: number, emit: (s: string) => void, inArray: boolean): void {
   if (skipped(value)) {
     if (inArray) emit('null');
+    return;
+  }
+  if (value instanceof JsonItems) {
+    emit('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) emit(',');
+      write(value.item(i), depth - 1, emit, true);
+    }
+    emit(']');
     return;
   }
   const hasToJson = typeof (value as { toJSON?: unknown } | null)?.toJSON === 'function';

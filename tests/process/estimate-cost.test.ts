@@ -77,7 +77,7 @@ describe('estimate-cost bundle', () => {
     const calls = server.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`);
     // A GITHUB_TOKEN (ghs_) cannot read /user: not asked. The first list answers 502 and is retried.
     expect(calls).toEqual(['GET /repos/acme/models/issues/7/comments', 'GET /repos/acme/models/issues/7/comments', 'POST /repos/acme/models/issues/7/comments']);
-    expect(server.requests[2]!.headers.authorization).toBe(`token ${TOKEN}`);
+    expect(server.requests[2]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
     const body = gh.comments[0].body;
     expect(body.startsWith('<!-- model-deploy:estimate-cost config=model-deploy.yml -->')).toBe(true);
     expect(body).toMatch(/\| summarizer-batch \| added \|/);

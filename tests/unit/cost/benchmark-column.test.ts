@@ -15,6 +15,7 @@ import { CostRequest, estimateCost } from '../../../src/cost/flow';
 import { renderReport } from '../../../src/cost/render';
 import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
+import { startLoopback } from '../../support/loopback';
 
 const REV = '0123456789abcdef0123456789abcdef01234567';
 const COMMIT = '0123abcd89abcdef0123456789abcdef01234567';
@@ -129,6 +130,41 @@ describe('the PR comment\'s $/1M output tokens column', () => {
     expect(rowOf(body, 'chat')).toContain('$1.11 (measured 2026-11-20 at 0123abc)');
     expect(rowOf(body, 'batch')).toMatch(/\| not measured \|$/);
     expect(body).not.toContain('$0.01');
+  });
+
+  it('with a token, reads the base spec and the results at the base commit through the contents API, in a checkout git cannot read the base from (issue 26)', async () => {
+    const dir = workspace();
+    const results = path.join(dir, '.model-deploy', 'benchmarks');
+    // The base commit as GitHub holds it: the head spec, chat's result; the checkout is no git repository at all.
+    const files = Object.fromEntries(fs.readdirSync(results).map((f) => [f, fs.readFileSync(path.join(results, f), 'utf8')]));
+    fs.rmSync(results, { recursive: true });
+    const BASE = 'b'.repeat(40);
+    const blobSha = (f: string) => Buffer.from(f).toString('hex').slice(0, 40).padEnd(40, '0');
+    // GitHub's REST answers (repos/contents, git/blobs): a directory is a JSON array of entries; raw for a file or a blob; 404 "Not Found".
+    const server = await startLoopback((req) => {
+      const url = new URL(req.path, 'http://x');
+      if (url.searchParams.get('ref') !== BASE && url.pathname.includes('/contents/')) return { status: 404, body: { message: 'Not Found' } };
+      if (url.pathname === '/repos/acme/models/contents/model-deploy.yml') return { headers: { 'content-type': 'application/vnd.github.raw+json; charset=utf-8' }, body: specText('ml.g5.2xlarge') };
+      if (url.pathname === '/repos/acme/models/contents/.model-deploy/benchmarks') {
+        return { body: [...Object.keys(files).map((name) => ({ type: 'file', name, path: `.model-deploy/benchmarks/${name}`, size: files[name]!.length, sha: blobSha(name) })), { type: 'dir', name: 'old', path: '.model-deploy/benchmarks/old', size: 0, sha: 'c'.repeat(40) }] };
+      }
+      const blob = /^\/repos\/acme\/models\/git\/blobs\/([0-9a-f]{40})$/.exec(url.pathname);
+      const name = blob && Object.keys(files).find((f) => blobSha(f) === blob[1]);
+      if (name) return { headers: { 'content-type': 'application/vnd.github.raw+json; charset=utf-8' }, body: files[name]! };
+      return { status: 404, body: { message: 'Not Found' } };
+    });
+    try {
+      const o = options(dir, { baseRef: BASE, token: 'ghs_test', retryBaseMs: 1 });
+      o.run.env = new EnvInputs({ GITHUB_REPOSITORY: 'acme/models', GITHUB_API_URL: server.url });
+      const res = await estimate(o);
+      const body = renderReport(res.report);
+      expect(rowOf(body, 'chat')).toContain('$1.11 (measured 2026-11-20 at 0123abc)');
+      expect(rowOf(body, 'batch')).toMatch(/\| not measured \|$/);
+      expect(res.report.baseNote).toBeUndefined();
+      expect(server.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual(expect.arrayContaining(['GET /repos/acme/models/contents/model-deploy.yml', 'GET /repos/acme/models/contents/.model-deploy/benchmarks']));
+    } finally {
+      await server.close();
+    }
   });
 
   it('shows a deployment\'s own regions\' result: a newer one measured in China (CNY) is not shown as "–" on its USD row', async () => {

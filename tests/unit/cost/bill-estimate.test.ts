@@ -62,11 +62,13 @@ async function withoutCredentials<T>(fn: (door: typeof estimateCost) => Promise<
   for (const k of cleared) delete process.env[k];
   Object.assign(process.env, set);
   try {
-    let door: typeof estimateCost | undefined;
-    jest.isolateModules(() => {
-      door = (jest.requireActual('../../../src/cost/flow') as { estimateCost: typeof estimateCost }).estimateCost;
+    let result: T | undefined;
+    // The whole run in the isolated registry: the bill's modules are loaded by the run itself, when asked for.
+    await jest.isolateModulesAsync(async () => {
+      const door = (jest.requireActual('../../../src/cost/flow') as { estimateCost: typeof estimateCost }).estimateCost;
+      result = await fn(door);
     });
-    return await fn(door as typeof estimateCost);
+    return result as T;
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];

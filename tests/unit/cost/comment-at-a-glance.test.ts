@@ -168,16 +168,3 @@ describe('24.6 what a reviewer trips on', () => {
     expect(JSON.stringify(reportJson(r))).not.toMatch(/prices\.md/);
   });
 });
-
-describe('a block from another part under the table', () => {
-  it('stays whatever is trimmed, right under the summary table', () => {
-    const r = report(manyDeployments(60, G6_P5_REGIONS, ['ml.g5.xlarge', 'ml.g6.xlarge']), manyDeployments(60, G6_P5_REGIONS, ['ml.g6.xlarge', 'ml.g5.xlarge']));
-    const line = '**Last 7 days**: estimated $1,234, billed $1,301 (+5.4%)';
-    const body = renderReport(r, { afterTable: [line], limit: 12_000 });
-    expect(body.length).toBeLessThanOrEqual(12_000);
-    const lines = body.split('\n');
-    const at = lines.indexOf(line);
-    expect(at).toBeGreaterThan(0);
-    expect(lines[at - 2]).toMatch(/^\| \*\*Total \(USD\)\*\*/);
-  });
-});

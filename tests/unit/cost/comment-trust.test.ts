@@ -49,11 +49,17 @@ async function untrustedResult(dir: string, inputs: Record<string, string> = {},
 }
 
 /** The privileged job: mode comment on the (tampered) file, with its own inputs; what it posted. */
-async function commentJob(dir: string, file: Json, inputs: Record<string, string> = {}) {
+async function commentJob(dir: string, file: Json, inputs: Record<string, string> = {}, more: { env?: Record<string, string>; contents?: Record<string, string> } = {}) {
   fs.writeFileSync(path.join(dir, 'cost.json'), JSON.stringify(file));
   const posted: string[] = [];
   server = await startLoopback((req: RecordedRequest) => {
     if (req.path === '/user') return { status: 403, body: { message: 'Resource not accessible by integration' } };
+    // GitHub's contents API (raw media type) at a ref: the file, or 404 "Not Found".
+    const contents = /^\/repos\/acme\/models\/contents\/(.+)$/.exec(req.path);
+    if (req.method === 'GET' && contents) {
+      const text = more.contents?.[decodeURIComponent(contents[1]!)];
+      return text === undefined ? { status: 404, body: { message: 'Not Found' } } : { headers: { 'content-type': 'application/vnd.github.raw+json; charset=utf-8' }, body: text };
+    }
     if (req.method === 'GET') return { body: [] };
     posted.push((req.params as { body: string }).body);
     return { status: 201, body: { id: 1, node_id: 'IC_1', html_url: 'https://github.com/acme/models/pull/7#issuecomment-1' } };
@@ -62,7 +68,7 @@ async function commentJob(dir: string, file: Json, inputs: Record<string, string
   const ok = await runAction(estimateCostAction, {
     source: mapInputSource({ mode: 'comment', 'result-file': 'cost.json', 'pr-number': '7', 'github-token': 'ghs_x', ...inputs }),
     reporter,
-    env: { GITHUB_WORKSPACE: dir, GITHUB_REPOSITORY: 'acme/models', GITHUB_API_URL: server.url },
+    env: { GITHUB_WORKSPACE: dir, GITHUB_REPOSITORY: 'acme/models', GITHUB_API_URL: server.url, ...more.env },
     setExitCode: false,
   });
   const errors = reporter.captured.annotations.filter((a) => a.level === 'error');
@@ -290,5 +296,37 @@ describe('an honest result file of every kind round-trips: the comment job posts
     const body = job.posted[0]!;
     for (const c of f.report.changes) expect(body).toContain(`| ${c.label} | ${c.status} |`);
     expect(body).toMatch(/\+ unpriced/);
+  });
+});
+
+describe('the fit lines (issue 22) in the fork-safe comment', () => {
+  const HEAD = 'c0ffee'.padEnd(40, '0');
+  /** A workflow_run event for the pull request's head commit. */
+  const workflowRun = (dir: string) => {
+    const event = path.join(dir, 'event.json');
+    fs.writeFileSync(event, JSON.stringify({ workflow_run: { head_sha: HEAD, event: 'pull_request', pull_requests: [] } }));
+    return { GITHUB_EVENT_NAME: 'workflow_run', GITHUB_EVENT_PATH: event };
+  };
+
+  it('are computed by the comment job from the spec at the head commit the event names; the file\'s own lines are never posted', async () => {
+    const dir = workspace();
+    const file = await untrustedResult(dir);
+    file.report.priceNotes = ['chat: memory fits on ml.p5.48xlarge (planted)'];
+    // The spec as the head commit holds it: chat's 10 GB model on ml.g5.xlarge (24 GiB).
+    const spec = fs.readFileSync(path.join(dir, 'model-deploy.yml'), 'utf8');
+    const job = await commentJob(dir, file, {}, { env: workflowRun(dir), contents: { [`model-deploy.yml?ref=${HEAD}`]: spec } });
+    expect(job.errors).toEqual([]);
+    expect(job.posted).toHaveLength(1);
+    expect(job.posted[0]).toMatch(/chat: memory fits on ml\.g5\.xlarge \(\d+\.\d of \d+\.\d GiB usable\)/);
+    expect(job.posted[0]).not.toContain('planted');
+    expect(server!.requests.some((r) => r.path === `/repos/acme/models/contents/model-deploy.yml?ref=${HEAD}` && /raw/.test(String(r.headers.accept)))).toBe(true);
+  });
+
+  it('say "not checked" when the spec cannot be read at that commit, and the comment is still posted', async () => {
+    const dir = workspace();
+    const file = await untrustedResult(dir);
+    const job = await commentJob(dir, file, {}, { env: workflowRun(dir) });
+    expect(job.posted).toHaveLength(1);
+    expect(job.posted[0]).toMatch(/Will it start: not checked by the comment job \(model-deploy\.yml could not be read at c0ffee\u200b?000000: Not Found\)/);
   });
 });

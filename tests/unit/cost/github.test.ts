@@ -1,5 +1,6 @@
 import { memoryReporter } from '../../../src/core/log';
 import { postComment, CommentBehavior } from '../../../src/cost/github';
+import { gitHubApi } from '../../../src/core/github';
 import { startLoopback, Loopback, RecordedRequest } from '../../support/loopback';
 
 const MARKER = '<!-- model-deploy:estimate-cost config=model-deploy.yml -->';
@@ -62,7 +63,7 @@ describe('postComment', () => {
     const res = await post(gh, 'update', `${MARKER}\nnew`);
     expect(res.action).toBe('updated');
     expect(calls()).toEqual(['GET /repos/acme/models/issues/7/comments', 'PATCH /repos/acme/models/issues/comments/2']);
-    expect(server!.requests[1]!.headers.authorization).toBe('token ghs_secrettoken');
+    expect(server!.requests[1]!.headers.authorization).toBe('Bearer ghs_secrettoken');
     expect(gh.comments.map((c) => c.body)).toEqual(['LGTM', `${MARKER}\nnew`]);
   });
 
@@ -126,5 +127,70 @@ describe('postComment', () => {
     await expect(
       postComment({ token: 't', apiUrl: server.url, owner: 'acme', repo: 'models', issueNumber: 7, marker: MARKER, body: MARKER, behavior: 'update', skipIfUnchanged: false, unchanged: false, reporter: memoryReporter(), retryBaseMs: 5 }),
     ).rejects.toMatchObject({ title: 'PR comment failed', hint: expect.stringMatching(/pull-requests: write/) });
+  });
+});
+
+describe('the comment path\'s GitHub client', () => {
+  // GitHub's REST reference, "Rate limits for the REST API" / "Exceeding the rate limit": 403 or 429; a
+  // secondary limit says so in its message and may carry retry-after (seconds); a primary limit has
+  // x-ratelimit-remaining 0 and x-ratelimit-reset (UTC epoch seconds).
+  it('waits as GitHub\'s rate-limit answers say (retry-after, then x-ratelimit-reset), and does not retry a plain 403', async () => {
+    const reset = Math.floor(Date.now() / 1000) + 30;
+    const answers = [
+      { status: 403, headers: { 'retry-after': '7' }, body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits' } },
+      { status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) }, body: { message: 'API rate limit exceeded for installation ID 1.' } },
+      { status: 429, headers: {}, body: { message: 'too many' } },
+    ];
+    server = await startLoopback((req) => (req.path === '/forbidden' ? { status: 403, body: { message: 'Resource not accessible by integration' } } : answers.shift() ?? { body: { ok: true } }));
+    const waits: number[] = [];
+    const api = await gitHubApi('ghs_x', server.url, { retryBaseMs: 5, sleep: async (ms) => void waits.push(ms) });
+    expect((await api.request<{ ok: boolean }>('GET', '/thing')).data).toEqual({ ok: true });
+    expect(waits[0]).toBe(7000);
+    expect(waits[1]).toBeGreaterThan(25_000);
+    expect(waits[1]).toBeLessThanOrEqual(30_000);
+    expect(waits[2]).toBe(20); // a 429 without headers: the back-off step (5, 10, 20 ms)
+    await expect(api.request('GET', '/forbidden')).rejects.toMatchObject({ status: 403, message: 'Resource not accessible by integration' });
+    expect(server.requests.filter((r) => r.path === '/forbidden')).toHaveLength(1);
+  });
+
+  it('fails at once, saying so, when a rate limit asks for a longer wait than the step waits', async () => {
+    server = await startLoopback(() => ({ status: 403, headers: { 'retry-after': '3600' }, body: { message: 'You have exceeded a secondary rate limit.' } }));
+    const api = await gitHubApi('ghs_x', server.url, { sleep: async () => undefined });
+    await expect(api.request('GET', '/x')).rejects.toThrow(/asks to wait 3600 s/);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('reads every page by the Link header, and sends the token only as the Authorization header', async () => {
+    server = await startLoopback((req) => {
+      const page = Number(new URL(req.path, 'http://x').searchParams.get('page') ?? '1');
+      return { headers: page < 3 ? { link: `<${server!.url}/items?per_page=1&page=${page + 1}>; rel="next", <${server!.url}/items?per_page=1&page=3>; rel="last"` } : {}, body: [page] };
+    });
+    const api = await gitHubApi('ghs_x', server.url);
+    expect(await api.paginate('/items?per_page=1')).toEqual([1, 2, 3]);
+    expect(server.requests.every((r) => r.headers.authorization === 'Bearer ghs_x' && !r.path.includes('ghs_x'))).toBe(true);
+  });
+
+  it('goes through HTTP_PROXY (NO_PROXY honoured) as every request does, by src/core/proxy.ts\'s rule', async () => {
+    const names = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY'];
+    const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+    // The proxy answers as the API would: an absolute-form request line names the real host.
+    server = await startLoopback(() => ({ body: [] }));
+    try {
+      for (const n of names) delete process.env[n];
+      process.env.HTTP_PROXY = server.url;
+      process.env.NO_PROXY = 'direct.example.test';
+      const api = await gitHubApi('ghs_x', 'http://github.example.test/api/v3');
+      expect((await api.request('GET', '/repos/acme/models/issues/7/comments')).data).toEqual([]);
+      expect(server.requests.map((r) => r.path)).toEqual(['http://github.example.test/api/v3/repos/acme/models/issues/7/comments']);
+      // NO_PROXY: direct, so the proxy sees nothing (the name does not resolve: the request fails instead).
+      const direct = await gitHubApi('ghs_x', 'http://direct.example.test', { attempts: 1 });
+      await expect(direct.request('GET', '/x')).rejects.toThrow();
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      for (const n of names) {
+        if (saved[n] === undefined) delete process.env[n];
+        else process.env[n] = saved[n];
+      }
+    }
   });
 });

@@ -53,7 +53,8 @@ describe('one PR-comment run', () => {
 
   it('converts the report to JSON once for the result file and the outputs', async () => {
     const { dir, baseSha } = repoWithBase();
-    const spy = jest.spyOn(reportModule, 'reportJson');
+    const spy = jest.spyOn(reportModule, 'reportJsonStreamed');
+    const whole = jest.spyOn(reportModule, 'reportJson');
     const res = await estimateCost(
       { workspace: dir, config: 'model-deploy.yml' },
       { hoursPerMonth: 730, livePrices: false, mode: 'estimate', behavior: 'update', skipIfUnchanged: false, resultFile: 'cost.json', baseRef: baseSha },
@@ -62,6 +63,11 @@ describe('one PR-comment run', () => {
     expect(res.totals[0]?.currency).toBe('USD');
     expect(res.summary).toMatch(/### Cost estimate/);
     expect(spy).toHaveBeenCalledTimes(1);
+    // The result file's `projects` are made as it is written, never as one array.
+    expect(whole).not.toHaveBeenCalled();
+    const file = JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8'));
+    expect(file.projects.map((p: { name: string }) => p.name)).toEqual(res.report.changes.map((c) => `${res.report.project}/${c.name}`));
+    expect(file.projects[0].breakdown.resources.length).toBeGreaterThan(0);
   });
 
   it('looks for the nearest priced types once per unpriced type and region, not per row', () => {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { writeJsonFile } from '../../../src/cost/result-file';
+import { JsonItems, writeJsonFile } from '../../../src/cost/result-file';
 
 describe('writeJsonFile', () => {
   it('writes the bytes JSON.stringify does, undefined members and array holes included', () => {
@@ -16,5 +16,17 @@ describe('writeJsonFile', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'json-file-')), 'out.json');
     writeJsonFile(file, value);
     expect(fs.readFileSync(file, 'utf8')).toBe(JSON.stringify(value) + '\n');
+  });
+
+  it('makes the items of a JsonItems one at a time as it writes them, the same bytes as JSON.stringify', () => {
+    const made: number[] = [];
+    const items = new JsonItems(Array.from({ length: 2500 }, (_, i) => i), (i) => {
+      made.push(i);
+      return { name: `model-${i}`, breakdown: { resources: [{ note: 'y'.repeat(600), skip: undefined }] } };
+    });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'json-file-')), 'out.json');
+    writeJsonFile(file, { version: '0.2', projects: items, after: [1] });
+    expect(made).toEqual(Array.from({ length: 2500 }, (_, i) => i));
+    expect(fs.readFileSync(file, 'utf8')).toBe(JSON.stringify({ version: '0.2', projects: items, after: [1] }) + '\n');
   });
 });
