@@ -104,6 +104,9 @@ verify_weights() {
 if ! verify_weights; then exit 65; fi
 
 mkdir -p "$RUN_DIR/tmp" || exit 73
+# Run as root, nginx's workers drop to nobody: they pass through here to their temporary files (large request
+# bodies). They list nothing, and api-keys.conf stays readable by the master only.
+chmod 0711 "$RUN_DIR" "$RUN_DIR/tmp" || exit 73
 cp "$NGINX_CONF" "$RUN_DIR/nginx.conf" || exit 73
 write_keys || exit 78
 

@@ -84,6 +84,8 @@ export async function startGateway(env: Record<string, string>, settings: Partia
   const { MODEL_DEPLOY_UPSTREAM: upstream = '127.0.0.1:9', MODEL_DEPLOY_ACCESS_LOG: accessLog, ...serveEnv } = env;
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-gateway-'));
+  // As in the image's /tmp: nginx's workers (nobody, when the tests run as root) pass through to the run folder.
+  fs.chmodSync(dir, 0o711);
   const conf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(conf, renderGatewayConfig(ROOT, { listen: `127.0.0.1:${port}`, upstream, accessLog: accessLog !== '0', workerProcesses: 1, ...settings }));
   const runDir = path.join(dir, 'run');
