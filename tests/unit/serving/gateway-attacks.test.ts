@@ -14,8 +14,8 @@ const KEY = 'K'.repeat(24) + 'keyAttack0123456789abcde';
 const MiB = 1024 * 1024;
 /** Loopback attacks must not take the gateway above this resident size (an nginx worker idles at a few MB). */
 const RSS_LIMIT_KB = 60 * 1024;
-/** A worker's connections in the eviction test: 8 free once its listening socket has one. */
-const CAPPED_CONNECTIONS = 9;
+/** A worker's connections in the eviction test: 8 free once its listening socket and its channel to the master have theirs. */
+const CAPPED_CONNECTIONS = 10;
 
 function rssKb(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -277,7 +277,7 @@ describe('serving gateway under attack', () => {
     // A long header deadline: only the eviction can close the idle connections here.
     const capped = await startGateway(gatewayEnv(), { ...settings, headerTimeoutSeconds: 60, workerConnections: CAPPED_CONNECTIONS });
     const ping = () => rawRequest(capped.port, `GET /ping HTTP/1.1\r\nHost: x\r\n\r\n`, { seconds: 5 });
-    // 12 connections that send nothing against 8 free connections (nginx's listening socket takes the ninth):
+    // 12 connections that send nothing against 8 free connections:
     // nginx closes the oldest idle ones to take the last 4, then the ping's and its engine connection.
     const idle: { sock: net.Socket; got: string; closed: boolean }[] = [];
     try {
