@@ -4,7 +4,7 @@
  * a loopback engine the test runs itself (serve.sh's own engine is a `sleep`). Serving tests, the journey's
  * ECS side and the benchmarks use it.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -23,6 +23,12 @@ export function nginxBinary(): string {
   return found;
 }
 
+/** A key file as EC2's refresh-keys.sh writes it (nginx key map lines); keys are letters and digits. */
+export function keyFileText(keys: string[]): string {
+  for (const key of keys) if (!/^[A-Za-z0-9]+$/.test(key)) throw new Error('API keys are letters and digits');
+  return keys.map((key) => `"~^${key}$" 1;\n`).join('');
+}
+
 export interface RunningGateway {
   url: string;
   port: number;
@@ -37,6 +43,8 @@ export interface RunningGateway {
   stderr(): string;
   /** SIGHUP to serve.sh, as EC2's refresh does (docker kill --signal HUP): keys re-read, nginx reloaded. */
   reload(): void;
+  /** reload(), then blocks until the workers from before it have left: every new connection has the new keys. */
+  reloadSync(): void;
   stop(): Promise<void>;
 }
 
@@ -135,6 +143,13 @@ export async function startGateway(env: Record<string, string>, settings: Partia
     workerPids: () => childrenOf(nginxPid()),
     stderr,
     reload: () => void child.kill('SIGHUP'),
+    reloadSync: () => {
+      const old = childrenOf(nginxPid());
+      child.kill('SIGHUP');
+      // Synchronous on purpose: callers are fakes answering inside one request (an ECS deployment).
+      const wait = `for _ in $(seq 500); do gone=1; for p in ${old.join(' ')}; do kill -0 "$p" 2>/dev/null && gone=0; done; [ "$gone" = 1 ] && exit 0; sleep 0.02; done; exit 1`;
+      execFileSync('bash', ['-c', wait]);
+    },
     stop: () =>
       new Promise<void>((done) => {
         const finish = () => {
