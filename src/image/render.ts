@@ -285,7 +285,7 @@ export const GATEWAY_DEFAULTS: GatewaySettings = {
   accessLog: true,
 };
 
-const ROUTE_PATH = /^\/[A-Za-z0-9._~\/-]*$/;
+const ROUTE_PATH = /^\/[A-Za-z0-9._~/-]*$/;
 const HOST_PORT = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
 /**
