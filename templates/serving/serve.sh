@@ -110,22 +110,25 @@ chmod 0711 "$RUN_DIR" "$RUN_DIR/tmp" || exit 73
 cp "$NGINX_CONF" "$RUN_DIR/nginx.conf" || exit 73
 write_keys || exit 78
 
+engine=""
+gateway=""
+stop() {
+  # Both at once: with the engine stopping, a graceful drain of the gateway would serve nothing.
+  kill -TERM $engine $gateway 2>/dev/null
+}
+reload() {
+  # A key that cannot be written keeps the keys nginx has; a configuration nginx refuses keeps the old one.
+  if [ -n "$gateway" ] && write_keys; then kill -HUP "$gateway" 2>/dev/null; fi
+}
+# Set before anything starts: a HUP or TERM that comes early is handled, not fatal to this script alone.
+trap 'stop; wait; exit 143' TERM INT
+trap reload HUP
+
 bash -c "exec ${MODEL_DEPLOY_ENGINE_CMD}" &
 engine=$!
 # -p: pid file, temporary files and api-keys.conf are in the run folder (the image may be read-only).
 "$NGINX" -p "$RUN_DIR/" -c "$RUN_DIR/nginx.conf" &
 gateway=$!
-
-stop() {
-  # Both at once: with the engine stopping, a graceful drain of the gateway would serve nothing.
-  kill -TERM "$engine" "$gateway" 2>/dev/null
-}
-reload() {
-  # A key that cannot be written keeps the keys nginx has; a configuration nginx refuses keeps the old one.
-  if write_keys; then kill -HUP "$gateway" 2>/dev/null; fi
-}
-trap 'stop; wait; exit 143' TERM INT
-trap reload HUP
 
 # wait -n returns when the first of the two exits, or when a trapped signal (HUP) arrives: then both
 # still run and it waits again.
