@@ -147,6 +147,19 @@ describe('serving gateway', () => {
     expect(events.length).toBeGreaterThanOrEqual(4);
   });
 
+  test('the access log has the path without its query string, and no header', async () => {
+    const secret = 'Q'.repeat(40);
+    expect((await request(`${gw.url}/v1/models?api_key=${secret}`, { headers: { authorization: `Bearer ${KEY_A}`, 'x-trace': secret } })).status).toBe(200);
+    await waitFor(() => gw.stderr().includes('"GET /v1/models HTTP/1.1" 200'));
+    expect(gw.stderr()).toContain('"GET /v1/models HTTP/1.1" 200');
+    expect(gw.stderr()).not.toContain(secret);
+    expect(gw.stderr()).not.toContain(KEY_A);
+  });
+
+  test('an image without nginx stops at start, saying what is missing', async () => {
+    await expect(startGateway({ MODEL_DEPLOY_NGINX: '/nonexistent/nginx', PATH: '/usr/bin:/bin' })).rejects.toThrow(/nginx is not in this image .*build stage/);
+  });
+
   test('an engine that is down gives 502', async () => {
     const lone = await startGateway({ MODEL_DEPLOY_UPSTREAM: '127.0.0.1:9' });
     try {
