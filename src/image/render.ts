@@ -330,6 +330,7 @@ export function renderGatewayConfig(root: string, overrides: Partial<GatewaySett
   return fill(readTemplate(root, 'serving', 'nginx.conf'), {
     WORKER_PROCESSES: String(s.workerProcesses),
     WORKER_CONNECTIONS: String(s.workerConnections),
+    WORKER_RLIMIT_NOFILE: String(2 * s.workerConnections + 64),
     DRAIN_SECONDS: String(s.drainSeconds),
     ACCESS_LOG: s.accessLog ? '/dev/stderr md_access' : 'off',
     MAX_HEAD_KIB: String(s.maxHeadBytes / 1024),
