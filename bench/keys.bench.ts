@@ -1,4 +1,4 @@
-/** Gateway overhead per request on loopback: a tiny upstream called directly vs through gateway.py with a key. */
+/** Gateway overhead per request on loopback: a tiny upstream called directly vs through the gateway (nginx) with a key. */
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import type { BenchRow } from './types';
@@ -41,7 +41,7 @@ export default async function (): Promise<BenchRow[]> {
     const overhead = viaGateway - direct;
     return [
       { name: 'keys: loopback request, direct', value: Number(direct.toFixed(3)), unit: 'ms' },
-      { name: 'keys: loopback request, through gateway.py with key check', value: Number(viaGateway.toFixed(3)), unit: 'ms' },
+      { name: 'keys: loopback request, through the gateway (nginx) with key check', value: Number(viaGateway.toFixed(3)), unit: 'ms' },
       { name: 'keys: gateway overhead per request', value: Number(overhead.toFixed(3)), unit: 'ms', target: '< 5 ms', ok: overhead < 5 },
     ];
   } finally {

@@ -3,7 +3,7 @@
  * Container in the build's region. A version with no DLC is refused (never a silent pull from a
  * rate-limited public registry): the user picks a listed version, or gives the image explicitly (a
  * custom Dockerfile, or a prebuilt model.image). How each engine starts behind the gateway lives in
- * its Dockerfile template (templates/build/Dockerfile.<engine>).
+ * its Dockerfile template (templates/build/Dockerfile.<engine>); which of its routes the gateway calls, here.
  */
 import { parseImageRef } from '../core/image-uri';
 import { DeployError, SourceLocation } from '../core/errors';
@@ -119,6 +119,15 @@ export interface ResolvedEngine {
   baseRepository?: string;
   /** Neuron builds: the variable and value of the tensor-parallel degree (engine.env overrides it). */
   neuronEnv?: Record<string, string>;
+}
+
+/**
+ * The engine routes the gateway calls: its health route (for /ping) and the one SageMaker's POST
+ * /invocations goes to. DJL Serving (LMI) answers SageMaker's own routes; vLLM and TGI the OpenAI ones.
+ * A custom image gets the OpenAI ones.
+ */
+export function servingRoutes(engine: EngineName): { healthPath: string; invocationsPath: string } {
+  return engine === 'lmi' ? { healthPath: '/ping', invocationsPath: '/invocations' } : { healthPath: '/health', invocationsPath: '/v1/chat/completions' };
 }
 
 export function engineOf(d: Deployment): BuiltInEngine | 'custom' {

@@ -22,7 +22,10 @@ export function planBuild(d: Deployment): PlanPart {
       content:
         `engine custom: the image is built from ${r.customDockerfile}\n` +
         `with its folder as the build context. The gateway files are in the context at model-deploy/serving/:\n` +
-        `COPY model-deploy/serving/ /opt/model-deploy/ and ENTRYPOINT ["/opt/model-deploy/serve.sh"] keep the serving contract.\n`,
+        `COPY model-deploy/serving/ /opt/model-deploy/ and ENTRYPOINT ["/opt/model-deploy/serve.sh"] keep the serving contract;\n` +
+        `the gateway (nginx) comes from a build stage on your base: FROM <your base> AS gateway,\n` +
+        `COPY model-deploy/serving/build-nginx.sh /tmp/, RUN bash /tmp/build-nginx.sh /opt/model-deploy/nginx, then in the\n` +
+        `final stage COPY --from=gateway /opt/model-deploy/nginx /opt/model-deploy/nginx (docs/deploying.md, "The serving gateway").\n`,
     });
     what = `custom Dockerfile ${d.engine?.dockerfile}`;
   } else {

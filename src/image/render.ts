@@ -9,7 +9,7 @@ import * as path from 'path';
 import { DeployError, DeployErrors, SourceLocation } from '../core/errors';
 import { repositoryName } from '../config/names';
 import type { Deployment } from '../config/types';
-import { customDlcBase, engineOf, resolveEngine, ResolvedEngine } from './engines';
+import { customDlcBase, engineOf, resolveEngine, ResolvedEngine, servingRoutes } from './engines';
 import { compareText } from '../core/compare';
 
 export interface BundleFile {
@@ -233,10 +233,131 @@ function readFiles(dir: string, prefix: string): BundleFile[] {
   });
 }
 
-/** The serving files (templates/serving/) that every built-in image copies to /opt/model-deploy/. */
+/** What the serving gateway (nginx, templates/serving/nginx.conf) is rendered with. */
+export interface GatewaySettings {
+  /** Address and port nginx listens on. */
+  listen: string;
+  /** The engine, host:port. */
+  upstream: string;
+  /** The engine's health route (/ping and this path answer from it). */
+  healthPath: string;
+  /** The engine route SageMaker's POST /invocations goes to. */
+  invocationsPath: string;
+  workerProcesses: number;
+  /** Per worker; a stream takes two. */
+  workerConnections: number;
+  /** Requests in progress one client address may have; past it, 503. */
+  maxRequestsPerPeer: number;
+  /** The whole request head (request line and header fields): past it, 431. */
+  maxHeadBytes: number;
+  /** From accept to the end of the request head. */
+  headerTimeoutSeconds: number;
+  /** The longest pause while a body is read. */
+  bodyTimeoutSeconds: number;
+  maxBodyBytes: number;
+  /** The longest pause in an engine's answer (a stream's next token). */
+  upstreamTimeoutSeconds: number;
+  healthTimeoutSeconds: number;
+  /** Kept-alive engine connections per worker. */
+  upstreamKeepalive: number;
+  /** After a reload, old workers finish their streams for up to this long. */
+  drainSeconds: number;
+  accessLog: boolean;
+}
+
+/** The image's gateway: every engine listens on 127.0.0.1:8081 behind it. */
+export const GATEWAY_DEFAULTS: GatewaySettings = {
+  listen: '0.0.0.0:8080',
+  upstream: '127.0.0.1:8081',
+  healthPath: '/health',
+  invocationsPath: '/v1/chat/completions',
+  workerProcesses: 2,
+  workerConnections: 8192,
+  maxRequestsPerPeer: 1024,
+  maxHeadBytes: 32 * 1024,
+  headerTimeoutSeconds: 10,
+  bodyTimeoutSeconds: 10,
+  maxBodyBytes: 25 * 1024 * 1024,
+  upstreamTimeoutSeconds: 3600,
+  healthTimeoutSeconds: 5,
+  upstreamKeepalive: 256,
+  drainSeconds: 600,
+  accessLog: true,
+};
+
+const ROUTE_PATH = /^\/[A-Za-z0-9._~/-]*$/;
+const HOST_PORT = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/**
+ * templates/serving/nginx.conf with its placeholders filled. Every value is checked first, so nothing a
+ * setting holds can end a directive or open a block: a bad value is a clear error, never a broken config.
+ */
+export function renderGatewayConfig(root: string, overrides: Partial<GatewaySettings> = {}): string {
+  const s: GatewaySettings = { ...GATEWAY_DEFAULTS, ...overrides };
+  const problems: string[] = [];
+  for (const key of ['listen', 'upstream'] as const) {
+    const port = Number(HOST_PORT.exec(s[key])?.[1] ?? 0);
+    if (!(port >= 1 && port <= 65535)) problems.push(`${key} "${s[key]}" is not host:port (an IP address or host name, and a port 1-65535)`);
+  }
+  for (const key of ['healthPath', 'invocationsPath'] as const) {
+    if (!ROUTE_PATH.test(s[key]) || s[key].includes('..')) problems.push(`${key} "${s[key]}" is not an absolute path of letters, digits and . _ ~ / -`);
+  }
+  const counts: [keyof GatewaySettings, number][] = [
+    ['workerProcesses', 64],
+    ['workerConnections', 1 << 20],
+    ['maxRequestsPerPeer', 1 << 20],
+    ['headerTimeoutSeconds', 3600],
+    ['bodyTimeoutSeconds', 3600],
+    ['maxBodyBytes', 2 ** 40],
+    ['upstreamTimeoutSeconds', 86400],
+    ['healthTimeoutSeconds', 3600],
+    ['upstreamKeepalive', 1 << 16],
+    ['drainSeconds', 86400],
+  ];
+  for (const [key, max] of counts) {
+    const value = s[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) problems.push(`${key} ${String(value)} is not a whole number from 1 to ${max}`);
+  }
+  if (!Number.isInteger(s.maxHeadBytes) || s.maxHeadBytes < 2048 || s.maxHeadBytes > 1 << 20 || s.maxHeadBytes % 1024 !== 0) {
+    problems.push(`maxHeadBytes ${s.maxHeadBytes} is not a whole number of KiB from 2 KiB to 1 MiB`);
+  }
+  if (problems.length > 0) {
+    throw new DeployError(`the serving gateway's settings are not valid: ${problems.join('; ')}`, {
+      title: 'Invalid gateway settings',
+      hint: 'These come from the engine (its health and invocation routes) and the gateway defaults; fix the value named.',
+    });
+  }
+  return fill(readTemplate(root, 'serving', 'nginx.conf'), {
+    WORKER_PROCESSES: String(s.workerProcesses),
+    WORKER_CONNECTIONS: String(s.workerConnections),
+    WORKER_RLIMIT_NOFILE: String(2 * s.workerConnections + 64),
+    DRAIN_SECONDS: String(s.drainSeconds),
+    ACCESS_LOG: s.accessLog ? '/dev/stderr md_access' : 'off',
+    MAX_HEAD_KIB: String(s.maxHeadBytes / 1024),
+    HEADER_TIMEOUT_SECONDS: String(s.headerTimeoutSeconds),
+    BODY_TIMEOUT_SECONDS: String(s.bodyTimeoutSeconds),
+    MAX_BODY_BYTES: String(s.maxBodyBytes),
+    PEER_ZONE: '10m',
+    UPSTREAM: s.upstream,
+    UPSTREAM_KEEPALIVE: String(s.upstreamKeepalive),
+    LISTEN: s.listen,
+    MAX_REQUESTS_PER_PEER: String(s.maxRequestsPerPeer),
+    UPSTREAM_TIMEOUT_SECONDS: String(s.upstreamTimeoutSeconds),
+    HEALTH_TIMEOUT_SECONDS: String(s.healthTimeoutSeconds),
+    HEALTH_PATH: s.healthPath,
+    HEALTH_PATH_PATTERN: s.healthPath.replace(/[.]/g, '\\.'),
+    INVOCATIONS_PATH: s.invocationsPath,
+  }, 'serving/nginx.conf');
+}
+
+/**
+ * The serving files every built-in image copies to /opt/model-deploy/: templates/serving/ with nginx.conf
+ * rendered for the engine's routes.
+ */
 const servingCache = new Map<string, BundleFile[]>();
-export function servingFiles(root: string): BundleFile[] {
-  const cached = servingCache.get(root);
+export function servingFiles(root: string, routes: Pick<GatewaySettings, 'healthPath' | 'invocationsPath'> = GATEWAY_DEFAULTS): BundleFile[] {
+  const cacheKey = `${root}\0${routes.healthPath}\0${routes.invocationsPath}`;
+  const cached = servingCache.get(cacheKey);
   if (cached) return cached;
   const dir = path.join(root, 'templates', 'serving');
   const files = fs.existsSync(dir) ? readFiles(dir, `${BUNDLE_DIR}/serving`) : [];
@@ -246,8 +367,11 @@ export function servingFiles(root: string): BundleFile[] {
       hint: 'The serving image needs the gateway files in templates/serving/ of the action checkout.',
     });
   }
-  const out = files.map((f) => (f.path.endsWith('.sh') ? { ...f, mode: 0o755 } : f));
-  servingCache.set(root, out);
+  const config = Buffer.from(renderGatewayConfig(root, { healthPath: routes.healthPath, invocationsPath: routes.invocationsPath }));
+  const out = files.map((f) =>
+    f.path === `${BUNDLE_DIR}/serving/nginx.conf` ? { ...f, content: config } : f.path.endsWith('.sh') ? { ...f, mode: 0o755 } : f,
+  );
+  servingCache.set(cacheKey, out);
   return out;
 }
 
@@ -304,7 +428,7 @@ export function renderBuild(d: Deployment, options: RenderOptions): RenderedBuil
   const buildspec = renderBuildspec(d, dockerfilePath, root);
   files.push({ path: `${BUNDLE_DIR}/buildspec.yml`, content: Buffer.from(buildspec) });
   files.push({ path: `${BUNDLE_DIR}/weights.sh`, content: Buffer.from(readTemplate(root, 'build', 'weights.sh')), mode: 0o755 });
-  files.push(...servingFiles(root));
+  files.push(...servingFiles(root, servingRoutes(engine.name)));
 
   const hf = d.model.huggingface;
   const identity = {

@@ -1,9 +1,10 @@
 /**
  * The serving side of an ECS deployment, for real where it matters: a TLS front standing in for the load
  * balancer (a self-signed certificate the bundles trust through NODE_EXTRA_CA_CERTS), the real gateway
- * (templates/serving/gateway.py) with its key file, and a strict engine behind it — Node's own HTTP
- * parser, which answers 400 to a request with two Content-Length headers, as strict engines do.
- * `restart()` is what a new ECS deployment does: the tasks read the keys the MD_SERVE labels point at.
+ * (serve.sh running nginx with the image's configuration) with a key file, and a strict engine behind it —
+ * Node's own HTTP parser, which answers 400 to a request with two Content-Length headers, as strict engines do.
+ * `restart()` stands for a new ECS deployment: the gateway then accepts the keys the MD_SERVE labels point at
+ * (here a key file and a reload that returns once the old workers have left, rather than new tasks).
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -12,7 +13,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as tls from 'tls';
-import { startGateway } from '../support/gateway';
+import { keyFileText, startGateway } from '../support/gateway';
 
 export interface EngineRequest {
   method: string;
@@ -66,11 +67,11 @@ export async function startServing(): Promise<Serving> {
   });
   const enginePort = await listen(engineServer);
 
-  const keyFile = path.join(dir, 'keys', 'api-keys.json');
+  const keyFile = path.join(dir, 'keys', 'api-keys.conf');
   fs.mkdirSync(path.dirname(keyFile));
   const writeKeys = (keys: string[]) => {
     const tmp = `${keyFile}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ keys }), { mode: 0o600 });
+    fs.writeFileSync(tmp, keyFileText(keys), { mode: 0o600 });
     fs.renameSync(tmp, keyFile);
   };
   writeKeys([]);
@@ -91,7 +92,10 @@ export async function startServing(): Promise<Serving> {
     enginePort,
     engine,
     engineStatuses,
-    restart: writeKeys,
+    restart: (keys) => {
+      writeKeys(keys);
+      gateway.reloadSync();
+    },
     close: async () => {
       await gateway.stop();
       await new Promise<void>((r) => front.close(() => r()));

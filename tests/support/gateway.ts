@@ -1,47 +1,167 @@
-/** Starts templates/serving/gateway.py on a loopback port (serving tests, the journey's ECS side, benchmarks). */
-import { ChildProcess, spawn } from 'child_process';
+/**
+ * The serving gateway as it runs in the image: templates/serving/serve.sh starting real nginx with the
+ * configuration the image renderer produces (templates/serving/nginx.conf), on a loopback port, in front of
+ * a loopback engine the test runs itself (serve.sh's own engine is a `sleep`). Serving tests, the journey's
+ * ECS side and the benchmarks use it.
+ */
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import * as fs from 'fs';
 import * as net from 'net';
+import * as os from 'os';
 import * as path from 'path';
+import { GatewaySettings, renderGatewayConfig } from '../../src/image/render';
 
-export const GATEWAY = path.resolve(__dirname, '..', '..', 'templates', 'serving', 'gateway.py');
+const ROOT = path.resolve(__dirname, '..', '..');
+export const SERVE_SH = path.join(ROOT, 'templates', 'serving', 'serve.sh');
+export const REFRESH_KEYS_SH = path.join(ROOT, 'templates', 'serving', 'refresh-keys.sh');
+
+/** The nginx the tests run: MODEL_DEPLOY_TEST_NGINX, else the distribution's (.ci/run installs it). */
+export function nginxBinary(): string {
+  const candidates = [process.env.MODEL_DEPLOY_TEST_NGINX, '/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'];
+  const found = candidates.find((c): c is string => !!c && fs.existsSync(c));
+  if (!found) throw new Error('nginx is not installed (apt-get install -y nginx, or set MODEL_DEPLOY_TEST_NGINX): the serving tests run the real gateway');
+  return found;
+}
+
+/** A key file as EC2's refresh-keys.sh writes it (nginx key map lines); keys are letters and digits. */
+export function keyFileText(keys: string[]): string {
+  for (const key of keys) if (!/^[A-Za-z0-9]+$/.test(key)) throw new Error('API keys are letters and digits');
+  return keys.map((key) => `"~^${key}$" 1;\n`).join('');
+}
 
 export interface RunningGateway {
   url: string;
   port: number;
+  /** serve.sh (the container's PID 1). */
   child: ChildProcess;
+  /** nginx's master process. */
+  nginxPid(): number;
+  /** nginx's worker processes now. */
+  workerPids(): number[];
+  /** The folder serve.sh runs nginx in (api-keys.conf, nginx.conf, nginx.pid). */
+  runDir: string;
   stderr(): string;
+  /** SIGHUP to serve.sh, as EC2's refresh does (docker kill --signal HUP): keys re-read, nginx reloaded. */
+  reload(): void;
+  /** reload(), then blocks until the workers from before it have left: every new connection has the new keys. */
+  reloadSync(): void;
   stop(): Promise<void>;
 }
 
-export function startGateway(env: Record<string, string>): Promise<RunningGateway> {
-  const child = spawn('python3', [GATEWAY], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', MODEL_DEPLOY_LISTEN_HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on [\d.]+:(\d+)/.exec(err);
-      if (m && !(child as { resolved?: boolean }).resolved) {
-        (child as { resolved?: boolean }).resolved = true;
-        const port = Number(m[1]);
-        resolve({
-          url: `http://127.0.0.1:${port}`,
-          port,
-          child,
-          stderr: () => err,
-          stop: () =>
-            new Promise<void>((done) => {
-              if (child.exitCode !== null) return done();
-              child.once('exit', () => done());
-              child.kill('SIGTERM');
-            }),
-        });
-      }
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
     });
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${err}`)));
   });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return fs
+      .readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * `env` is serve.sh's environment (the keys: MODEL_DEPLOY_API_KEY_A/_B, MODEL_DEPLOY_API_KEY_FILE). Two
+ * names are settings of the rendered configuration instead: MODEL_DEPLOY_UPSTREAM (the engine, host:port)
+ * and MODEL_DEPLOY_ACCESS_LOG ("0": no access log). `settings` overrides the image's defaults.
+ */
+export async function startGateway(env: Record<string, string>, settings: Partial<GatewaySettings> = {}): Promise<RunningGateway> {
+  const { MODEL_DEPLOY_UPSTREAM: upstream = '127.0.0.1:9', MODEL_DEPLOY_ACCESS_LOG: accessLog, ...serveEnv } = env;
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-gateway-'));
+  // As in the image's /tmp: nginx's workers (nobody, when the tests run as root) pass through to the run folder.
+  fs.chmodSync(dir, 0o711);
+  const conf = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(conf, renderGatewayConfig(ROOT, { listen: `127.0.0.1:${port}`, upstream, accessLog: accessLog !== '0', workerProcesses: 1, ...settings }));
+  const runDir = path.join(dir, 'run');
+  // A file, not a pipe: nginx opens /dev/stderr for its access log, which a socket (Node's pipes) refuses.
+  const logFile = path.join(dir, 'stderr.log');
+  const log = fs.openSync(logFile, 'a');
+  const child = spawn('bash', [SERVE_SH], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      MODEL_DEPLOY_ENGINE_CMD: 'sleep infinity',
+      MODEL_DEPLOY_NGINX: nginxBinary(),
+      MODEL_DEPLOY_NGINX_CONF: conf,
+      MODEL_DEPLOY_RUN_DIR: runDir,
+      ...serveEnv,
+    },
+    stdio: ['ignore', 'ignore', log],
+  });
+  fs.closeSync(log);
+  let err = '';
+  const stderr = () => {
+    try {
+      err = fs.readFileSync(logFile, 'utf8');
+    } catch {
+      // removed at stop: the last read stands
+    }
+    return err;
+  };
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const end = Date.now() + 20_000;
+  while (!(await accepts(port))) {
+    if (exited || Date.now() > end) {
+      child.kill('SIGTERM');
+      const text = stderr();
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw new Error(`the gateway did not start on port ${port}: ${text}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const nginxPid = () => Number(fs.readFileSync(path.join(runDir, 'nginx.pid'), 'utf8').trim());
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    runDir,
+    nginxPid,
+    workerPids: () => childrenOf(nginxPid()),
+    stderr,
+    reload: () => void child.kill('SIGHUP'),
+    reloadSync: () => {
+      const old = childrenOf(nginxPid());
+      child.kill('SIGHUP');
+      // Synchronous on purpose: callers are fakes answering inside one request (an ECS deployment).
+      const wait = `for _ in $(seq 500); do gone=1; for p in ${old.join(' ')}; do kill -0 "$p" 2>/dev/null && gone=0; done; [ "$gone" = 1 ] && exit 0; sleep 0.02; done; exit 1`;
+      execFileSync('bash', ['-c', wait]);
+    },
+    stop: () =>
+      new Promise<void>((done) => {
+        const finish = () => {
+          stderr();
+          fs.rmSync(dir, { recursive: true, force: true });
+          done();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return finish();
+        child.once('exit', finish);
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 export interface TrickleResult {

@@ -50,7 +50,7 @@ describe('renderBuild', () => {
     expect(r.dockerfile).toMatch(/MODEL_DEPLOY_ENGINE_CMD="python3 -m vllm\.entrypoints\.openai\.api_server --host 127\.0\.0\.1 --port 8081 .*--max-model-len 8192"/);
     expect(r.dockerfile).not.toMatch(/\{\{/);
     expect(r.dockerfile).not.toContain('COPY weights/');
-    expect(r.files.map((f) => f.path)).toEqual(expect.arrayContaining(['model-deploy/Dockerfile', 'model-deploy/buildspec.yml', 'model-deploy/weights.sh', 'model-deploy/serving/serve.sh', 'model-deploy/serving/gateway.py']));
+    expect(r.files.map((f) => f.path)).toEqual(expect.arrayContaining(['model-deploy/Dockerfile', 'model-deploy/buildspec.yml', 'model-deploy/weights.sh', 'model-deploy/serving/serve.sh', 'model-deploy/serving/nginx.conf', 'model-deploy/serving/build-nginx.sh']));
     expect(r.weights).toEqual({ kind: 'huggingface', key: expect.stringMatching(/^[0-9a-f]{16}$/) });
   });
 

@@ -76,7 +76,7 @@ describe(`${NAME}: the package`, () => {
   it('holds the bundle, its launcher, the templates it reads, the examples and the licences, nothing else', () => {
     const allowed = /^(package\.json|README\.md|LICENSE|bin\/model-deploy\.js|dist\/cli\/[^/]+|templates\/(bootstrap|build|serving|stacks)\/[^/]+|examples\/[^/]+\.yml)$/;
     expect(packed.files.filter((f) => !allowed.test(f))).toEqual([]);
-    for (const f of ['bin/model-deploy.js', 'dist/cli/index.js', 'dist/cli/bundle.js', 'dist/cli/licenses.txt', 'LICENSE', 'templates/stacks/sagemaker-realtime.yaml', 'templates/bootstrap/model-deploy-bootstrap.yaml', 'templates/build/buildspec.yml', 'templates/serving/gateway.py', 'examples/model-deploy.yml']) {
+    for (const f of ['bin/model-deploy.js', 'dist/cli/index.js', 'dist/cli/bundle.js', 'dist/cli/licenses.txt', 'LICENSE', 'templates/stacks/sagemaker-realtime.yaml', 'templates/bootstrap/model-deploy-bootstrap.yaml', 'templates/build/buildspec.yml', 'templates/serving/nginx.conf', 'examples/model-deploy.yml']) {
       expect(packed.files).toContain(f);
     }
     // Every file of the committed dist/cli, so the bundle finds all its chunks.

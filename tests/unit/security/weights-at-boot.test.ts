@@ -118,10 +118,22 @@ describe('serve.sh: the model directory is the promoted one at every start', () 
     return m;
   }
   function serve(model: string, url = URL) {
-    const gateway = path.join(dir, 'gateway.py');
-    fs.writeFileSync(gateway, 'import time\ntime.sleep(30)\n');
+    // A stand-in for nginx: these tests are about the engine's start.
+    const nginx = path.join(dir, 'nginx');
+    fs.writeFileSync(nginx, '#!/usr/bin/env bash\nexec sleep 30\n', { mode: 0o755 });
+    const conf = path.join(dir, 'nginx.conf');
+    fs.writeFileSync(conf, '');
     return spawnSync('bash', [SERVE], {
-      env: { PATH: process.env.PATH, HOME: dir, MODEL_DEPLOY_ENGINE_CMD: 'echo engine-started', MODEL_DEPLOY_GATEWAY: gateway, MODEL_DEPLOY_MODEL_DIR: model, MODEL_DEPLOY_MODEL_DATA_URL: url },
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        MODEL_DEPLOY_ENGINE_CMD: 'echo engine-started',
+        MODEL_DEPLOY_NGINX: nginx,
+        MODEL_DEPLOY_NGINX_CONF: conf,
+        MODEL_DEPLOY_RUN_DIR: path.join(dir, 'run'),
+        MODEL_DEPLOY_MODEL_DIR: model,
+        MODEL_DEPLOY_MODEL_DATA_URL: url,
+      },
       encoding: 'utf8',
     });
   }

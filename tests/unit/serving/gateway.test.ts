@@ -1,10 +1,10 @@
-import { spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { GATEWAY, RunningGateway, startGateway } from '../../support/gateway';
+import { REFRESH_KEYS_SH, RunningGateway, startGateway, waitFor } from '../../support/gateway';
 
 const KEY_A = 'A'.repeat(24) + 'keyAlpha0123456789abcdef';
 const KEY_B = 'B'.repeat(24) + 'keyBravo0123456789abcdef';
@@ -60,6 +60,15 @@ async function startUpstream() {
   };
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function request(url: string, options: http.RequestOptions & { body?: string } = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders; reused: boolean }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, options, (res) => {
@@ -111,22 +120,12 @@ describe('serving gateway', () => {
     expect(upstream.seen.length).toBe(before);
   });
 
-  test('keys are compared with hmac.compare_digest against every key, with no early exit', () => {
-    const script = [
-      'import sys, hmac',
-      `sys.path.insert(0, ${JSON.stringify(path.dirname(GATEWAY))})`,
-      'import gateway',
-      'calls = []',
-      'real = hmac.compare_digest',
-      'gateway.hmac.compare_digest = lambda a, b: calls.append(1) or real(a, b)',
-      `keys = [${JSON.stringify(KEY_A)}, ${JSON.stringify(KEY_B)}]`,
-      `print(gateway.key_matches(${JSON.stringify(KEY_C)}, keys), len(calls))`,
-      'calls.clear()',
-      `print(gateway.key_matches(${JSON.stringify(KEY_A)}, keys), len(calls))`,
-    ].join('\n');
-    const out = spawnSync('python3', ['-c', script], { encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-    expect(out.stderr).toBe('');
-    expect(out.stdout.trim().split('\n')).toEqual(['False 2', 'True 2']);
+  test('keys are matched exactly and case-sensitively', async () => {
+    // nginx's string maps ignore case: the key lines are anchored regular expressions, which do not.
+    for (const key of [KEY_A.toLowerCase(), KEY_A.toUpperCase(), `${KEY_A.slice(0, 24)}.*`, `${KEY_A}\t${KEY_B}`]) {
+      expect((await request(`${gw.url}/v1/models`, { headers: { 'x-api-key': key } })).status).toBe(401);
+    }
+    expect((await request(`${gw.url}/v1/models`, { headers: { authorization: `bearer ${KEY_A}` } })).status).toBe(401);
   });
 
   test('streamed responses (SSE) pass through event by event', async () => {
@@ -146,6 +145,19 @@ describe('serving gateway', () => {
     });
     expect(events.join('')).toBe('data: {"n":1}\n\ndata: {"n":2}\n\ndata: {"n":3}\n\ndata: [DONE]\n\n');
     expect(events.length).toBeGreaterThanOrEqual(4);
+  });
+
+  test('the access log has the path without its query string, and no header', async () => {
+    const secret = 'Q'.repeat(40);
+    expect((await request(`${gw.url}/v1/models?api_key=${secret}`, { headers: { authorization: `Bearer ${KEY_A}`, 'x-trace': secret } })).status).toBe(200);
+    await waitFor(() => gw.stderr().includes('"GET /v1/models HTTP/1.1" 200'));
+    expect(gw.stderr()).toContain('"GET /v1/models HTTP/1.1" 200');
+    expect(gw.stderr()).not.toContain(secret);
+    expect(gw.stderr()).not.toContain(KEY_A);
+  });
+
+  test('an image without nginx stops at start, saying what is missing', async () => {
+    await expect(startGateway({ MODEL_DEPLOY_NGINX: '/nonexistent/nginx', PATH: '/usr/bin:/bin' })).rejects.toThrow(/nginx is not in this image .*build stage/);
   });
 
   test('an engine that is down gives 502', async () => {
@@ -172,38 +184,68 @@ describe('serving gateway with a key file', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const writeKeys = (file: string, keys: string[]) => {
-    const tmp = `${file}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ keys }));
-    fs.renameSync(tmp, file);
+  /**
+   * Runs templates/serving/refresh-keys.sh as EC2's timer does, with an AWS CLI stand-in that answers
+   * get-secret-value for the MD_SERVE_A and MD_SERVE_B stages, and the gateway's reload as its command.
+   */
+  const refresh = (file: string, a: string, b: string, reload: string) => {
+    const cli = path.join(dir, 'aws');
+    fs.writeFileSync(
+      cli,
+      ['#!/usr/bin/env bash', 'case "$*" in', `  *MD_SERVE_A*) echo '{"apiKey":"${a}"}' ;;`, `  *MD_SERVE_B*) echo '{"apiKey":"${b}"}' ;;`, '  *) exit 2 ;;', 'esac', ''].join('\n'),
+      { mode: 0o755 },
+    );
+    return execFileSync('bash', [REFRESH_KEYS_SH], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH ?? '',
+        MODEL_DEPLOY_KEY_CONFIG: path.join(dir, 'absent.env'),
+        MODEL_DEPLOY_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:md-key-AbCdEf',
+        MODEL_DEPLOY_API_KEY_FILE: file,
+        MODEL_DEPLOY_AWS_CLI: cli,
+        MODEL_DEPLOY_GATEWAY_RELOAD: reload,
+      },
+    });
   };
 
-  test('reloads the file when it changes, on a kept-alive connection (a 401 closes its own)', async () => {
-    const file = path.join(dir, 'api-keys.json');
-    writeKeys(file, [KEY_A, KEY_B]);
+  test('refresh-keys.sh rewrites the key file and reloads nginx: the new pair of keys is accepted, the retired key is not', async () => {
+    const file = path.join(dir, 'api-keys.conf');
+    refresh(file, KEY_A, KEY_B, '');
     const gw = await startGateway({ MODEL_DEPLOY_UPSTREAM: `127.0.0.1:${upstream.port}`, MODEL_DEPLOY_API_KEY_FILE: file });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const call = (key: string) => request(`${gw.url}/v1/models`, { agent, headers: { authorization: `Bearer ${key}` } });
+      const call = (key: string, via = agent) => request(`${gw.url}/v1/models`, { agent: via, headers: { authorization: `Bearer ${key}` } });
       expect((await call(KEY_A)).status).toBe(200);
+      expect((await call(KEY_B)).status).toBe(200);
       expect((await call(KEY_C)).status).toBe(401);
-      writeKeys(file, [KEY_B, KEY_C]);
-      // A 401 closes its connection (the body is never read), so the next call opens a new one.
-      const first = await call(KEY_C);
-      expect(first.status).toBe(200);
-      expect(first.reused).toBe(false);
-      const c = await call(KEY_C);
-      expect(c.status).toBe(200);
-      expect(c.reused).toBe(true);
-      const a = await call(KEY_A);
-      expect(a.status).toBe(401);
-      expect(a.reused).toBe(true);
+      const oldWorkers = gw.workerPids();
+      const out = refresh(file, KEY_B, KEY_C, `kill -HUP ${gw.child.pid}`);
+      expect(out).toContain('the gateway reloads its keys');
+      expect(out).not.toContain(KEY_C);
+      // nginx starts new workers with the new keys; the old ones stop accepting and leave once idle.
+      await waitFor(() => oldWorkers.every((pid) => !alive(pid)) && gw.workerPids().length > 0);
+      expect(oldWorkers.filter(alive)).toEqual([]);
+      const fresh = () => call(KEY_C, new http.Agent({ keepAlive: false }));
+      expect((await fresh()).status).toBe(200);
+      expect((await call(KEY_A, new http.Agent({ keepAlive: false }))).status).toBe(401);
+      expect((await call(KEY_B, new http.Agent({ keepAlive: false }))).status).toBe(200);
+      // Unchanged keys: no rename, no reload.
+      expect(refresh(file, KEY_B, KEY_C, 'exit 1')).toContain('is up to date');
       expect(gw.stderr()).not.toContain(KEY_A);
       expect(gw.stderr()).not.toContain(KEY_C);
     } finally {
       agent.destroy();
       await gw.stop();
     }
+  });
+
+  test('refresh-keys.sh refuses a key that is not letters and digits and leaves the old file', () => {
+    const file = path.join(dir, 'refused.conf');
+    refresh(file, KEY_A, KEY_B, '');
+    const before = fs.readFileSync(file, 'utf8');
+    expect(() => refresh(file, KEY_A, `${KEY_B.slice(0, 40)}$ 1; } #`, '')).toThrow(/no usable apiKey/);
+    expect(fs.readFileSync(file, 'utf8')).toBe(before);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('.api-keys'))).toEqual([]);
   });
 
   test('a missing key file fails closed; health paths still answer', async () => {
