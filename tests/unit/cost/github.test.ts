@@ -1,7 +1,7 @@
 import { memoryReporter } from '../../../src/core/log';
 import { postComment, CommentBehavior } from '../../../src/cost/github';
 import { gitHubApi } from '../../../src/core/github';
-import { startLoopback, Loopback, RecordedRequest } from '../../support/loopback';
+import { startLoopback, Loopback, RecordedRequest, Reply } from '../../support/loopback';
 
 const MARKER = '<!-- model-deploy:estimate-cost config=model-deploy.yml -->';
 
@@ -136,7 +136,7 @@ describe('the comment path\'s GitHub client', () => {
   // x-ratelimit-remaining 0 and x-ratelimit-reset (UTC epoch seconds).
   it('waits as GitHub\'s rate-limit answers say (retry-after, then x-ratelimit-reset), and does not retry a plain 403', async () => {
     const reset = Math.floor(Date.now() / 1000) + 30;
-    const answers = [
+    const answers: Reply[] = [
       { status: 403, headers: { 'retry-after': '7' }, body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits' } },
       { status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) }, body: { message: 'API rate limit exceeded for installation ID 1.' } },
       { status: 429, headers: {}, body: { message: 'too many' } },
@@ -163,7 +163,8 @@ describe('the comment path\'s GitHub client', () => {
   it('reads every page by the Link header, and sends the token only as the Authorization header', async () => {
     server = await startLoopback((req) => {
       const page = Number(new URL(req.path, 'http://x').searchParams.get('page') ?? '1');
-      return { headers: page < 3 ? { link: `<${server!.url}/items?per_page=1&page=${page + 1}>; rel="next", <${server!.url}/items?per_page=1&page=3>; rel="last"` } : {}, body: [page] };
+      const reply: Reply = { headers: page < 3 ? { link: `<${server!.url}/items?per_page=1&page=${page + 1}>; rel="next", <${server!.url}/items?per_page=1&page=3>; rel="last"` } : {}, body: [page] };
+      return reply;
     });
     const api = await gitHubApi('ghs_x', server.url);
     expect(await api.paginate('/items?per_page=1')).toEqual([1, 2, 3]);
