@@ -29,6 +29,7 @@ import { exampleTarget } from '../../support/target';
 import { AwsError } from '../../support/fake-aws/aws-error';
 import { stackAnswer, stackNotFound } from '../../support/fake-aws/stack-answer';
 import { Loopback, startLoopback } from '../../support/loopback';
+import { ecrHoldsEveryImage } from '../../support/fake-aws/ecr-holds-images';
 
 export const ACCOUNT = '111111111111';
 export const TASK_NEW = `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/svc:8`;
@@ -101,6 +102,8 @@ const ecs = mockClient(ECSClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const secrets = mockClient(SecretsManagerClient);
 const logs = mockClient(CloudWatchLogsClient);
+// The preflight looks the deployed image up in ECR: it is there.
+ecrHoldsEveryImage();
 export const mocks = { cfn, sts, sm, runtime, ecs, elbv2, secrets, logs };
 
 function at<T>(timeline: Timeline<T> | undefined, elapsed: number): T | undefined {
