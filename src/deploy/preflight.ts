@@ -3,8 +3,9 @@
  * otherwise pass the change set and fail at execute, or complete and never serve. Region truth in the
  * regions actually deployed (config/region-truth.ts: keys, the certificate of the load balancer,
  * weights, the instance type, confirmed with EC2 where the offline table is silent), an image (by
- * digest or by tag) ECR does not hold, and weights in another account's artifact bucket, which the bootstrap's
- * permissions boundary forbids every stack role to read.
+ * digest or by tag) ECR does not hold, subnets and security groups EC2 does not hold there
+ * (network.ts), and weights in another account's artifact bucket, which the bootstrap's permissions
+ * boundary forbids every stack role to read.
  */
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeInstanceTypeOfferingsCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -17,6 +18,7 @@ import { DLC_ACCOUNT_IDS } from '../config/image-region';
 import { offeringsCommand, regionOffers } from '../config/instance-regions';
 import { certificateAccountProblems, regionTruthProblems } from '../config/region-truth';
 import { parseArtifactBucket } from '../config/names';
+import { checkNetwork } from './network';
 import type { Deployment } from '../config/types';
 
 /** What one region deploys: its image and weights as the inputs resolved them. */
@@ -46,6 +48,7 @@ export async function preflightChecks(o: PreflightOptions): Promise<void> {
   for (const r of o.regions) {
     errors.push(...weightsBucketProblems(d, r, o.account));
     for (const problem of [await imageProblem(o, r), await offeringProblem(o, r.region)]) if (problem) errors.push(problem);
+    errors.push(...(await networkProblems(o, r.region)));
   }
   throwIfAny(errors);
 }
@@ -72,6 +75,14 @@ async function offeringProblem(o: PreflightOptions, region: string): Promise<Dep
     o.reporter.warning(`Could not ask EC2 whether ${region} offers ${type} (${name}): not checked. Allow ec2:DescribeInstanceTypeOfferings to check it before deploying.`, undefined, 'Instance type not checked');
     return undefined;
   }
+}
+
+/** The environment's subnets and security groups in this region, as EC2 holds them (network.ts). */
+async function networkProblems(o: PreflightOptions, region: string): Promise<DeployError[]> {
+  const check = await checkNetwork({ deployment: o.deployment, environmentName: o.environmentName, region, account: o.account, credentials: o.credentials });
+  if (check.notChecked) o.reporter.warning(`${o.deployment.name}: ${check.notChecked}.`, o.deployment.source, 'Network not checked');
+  for (const w of check.warnings) o.reporter.warning(`${o.deployment.name}: ${w}`, o.deployment.source, 'Network');
+  return check.problems.map((p) => new DeployError(`deployments.${o.deployment.name}: ${p.message}`, { location: o.deployment.source, title: 'Network not found', hint: `Nothing was changed. ${p.hint}` }));
 }
 
 /**

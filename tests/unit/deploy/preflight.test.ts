@@ -20,6 +20,7 @@ import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import { fakeClock, fakeRender, selection } from './flow-fixtures';
 import { stackNotFound } from '../../support/fake-aws/stack-answer';
+import { answerNetwork } from '../../support/fake-aws/ec2-network';
 
 const cfn = mockClient(CloudFormationClient);
 const sts = mockClient(STSClient);
@@ -55,6 +56,8 @@ function expectNothingMutated(): void {
 
 beforeEach(() => {
   for (const m of [cfn, sts, sq, secrets, acm, ecr, sm, s3, ec2]) m.reset();
+  // EC2 holds the example's subnets and security groups (tests of the network checks change it).
+  answerNetwork(ec2);
   cfn.on(DescribeStacksCommand).rejects(stackNotFound('any'));
   acm.on(DescribeCertificateCommand).resolves({ Certificate: { DomainName: '*.example.com' } });
   // The default image (a tag) is in ECR; tests of a missing image override it.
