@@ -210,7 +210,7 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   // Will it deploy (#22): said in the comment; both sides priced at the commits their revisions name now.
   const checked = await estimateChecks({ spec, deployments: head }, { spec: base.spec, deployments: base.deployments ?? [] }, o.reporter);
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
-  notes.push(...(await quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment)));
+  notes.push(...(await quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment, o.environment)));
   const bill = await readPrBill(o, head, base, checked.base, spec, environment);
   notes.push(...bill.notes);
   const headEstimate = estimateDeployments(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec });

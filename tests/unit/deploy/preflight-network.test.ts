@@ -3,7 +3,12 @@
  * (DescribeSubnets, DescribeSecurityGroups by id filter) in each region deployed, before anything
  * mutates. Shapes from the EC2 API Reference (Subnet, SecurityGroup; UnauthorizedOperation).
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { mockClient } from 'aws-sdk-client-mock';
+import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { CostRequest, estimateCost } from '../../../src/cost/flow';
 import { CloudFormationClient, CreateChangeSetCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -160,5 +165,44 @@ describe('what EC2 says of a VPC (checkNetwork)', () => {
     const c = await check(net, d);
     expect(c.problems).toEqual([]);
     expect(c.warnings).toEqual([expect.stringMatching(/every subnet of qwen-chat is in us-east-1a; SageMaker spreads an endpoint's instances \(up to 3\)/)]);
+  });
+});
+
+describe('the PR estimate with the plan role (check-quotas): the network said before the merge', () => {
+  const sq = mockClient(ServiceQuotasClient);
+  const REVISION = '0123456789abcdef0123456789abcdef01234567';
+  const VPC = (id: string) => `{ vpcId: vpc-0${id}, subnets: [subnet-0${id}1, subnet-0${id}2], securityGroups: [sg-0${id}3] }`;
+  const spec = `version: 1\nproject: acme\nenvironments:\n  dev:\n    account: "111111111111"\ndeployments:\n  svc:\n    model: { huggingface: { id: org/model, revision: "${REVISION}" }, sizeGb: 10 }\n    engine: { name: vllm }\n    target: ecs\n    instanceType: g5.2xlarge\n    regions: [us-east-1]\n    security:\n      certificateArn: arn:aws:acm:us-east-1:111111111111:certificate/abc\n      hostname: svc.example.com\n      vpc: ${VPC('aaaaaaaaaaaaaaa')}\n    usage: { imageSizeGb: 10 }\n`;
+  const samePr = { pull_request: { number: 7, head: { sha: 'a'.repeat(40), repo: { full_name: 'acme/models', fork: false } }, base: { sha: 'b'.repeat(40) } } };
+
+  function estimate(net: FakeNetwork) {
+    answerNetwork(ec2, net);
+    sq.reset();
+    sq.on(GetServiceQuotaCommand).resolves({ Quota: { ServiceCode: 'ec2', QuotaCode: 'L-DB2E81BA', QuotaName: 'Running On-Demand G and VT instances', Value: 64 } });
+    const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'network-estimate-'));
+    fs.writeFileSync(path.join(workspace, 'model-deploy.yml'), spec);
+    fs.writeFileSync(path.join(workspace, 'event.json'), JSON.stringify(samePr));
+    const reporter = memoryReporter();
+    const request: CostRequest = { hoursPerMonth: 730, livePrices: false, mode: 'estimate', behavior: 'update', skipIfUnchanged: false, resultFile: 'cost.json', checkQuotas: true };
+    const env = new EnvInputs({ GITHUB_REPOSITORY: 'acme/models', GITHUB_EVENT_PATH: path.join(workspace, 'event.json') });
+    return { reporter, result: estimateCost({ workspace, config: 'model-deploy.yml', environment: 'dev' }, request, { reporter, env }) };
+  }
+
+  it('subnets the plan role cannot find: a line and a warning at the deployment, the estimate still made', async () => {
+    const { reporter, result } = estimate({ subnets: [], groups: [] });
+    const { report } = await result;
+    const lines = report.priceNotes.filter((n) => n.startsWith('Network'));
+    expect(lines).toEqual([
+      expect.stringMatching(/^Network of svc in us-east-1: security.vpc: subnets subnet-0aaaaaaaaaaaaaaa1, subnet-0aaaaaaaaaaaaaaa2 do not exist in us-east-1 of account 111111111111 \(EC2 DescribeSubnets\)/),
+      expect.stringMatching(/security group sg-0aaaaaaaaaaaaaaa3 does not exist/),
+    ]);
+    expect(reporter.captured.annotations).toContainEqual(expect.objectContaining({ level: 'warning', title: 'Network not found' }));
+  });
+
+  it('subnets that exist: what was checked', async () => {
+    const net: FakeNetwork = { subnets: [], groups: [] };
+    addVpc(net, '111111111111', 'us-east-1', { vpcId: 'vpc-0aaaaaaaaaaaaaaa', subnets: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'], securityGroups: ['sg-0aaaaaaaaaaaaaaa3'] });
+    const { report } = await estimate(net).result;
+    expect(report.priceNotes.filter((n) => n.startsWith('Network'))).toEqual(['Network: svc in us-east-1: security.vpc (vpc-0aaaaaaaaaaaaaaa; 2 subnets in us-east-1a, us-east-1b, 1 security group) exists there.']);
   });
 });
