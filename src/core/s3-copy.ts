@@ -10,7 +10,8 @@
 import { sha256Base64 } from './hash';
 import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { DeployError, errorName, isNotFound } from './errors';
-import { s3Url } from './s3-location';
+import { parseS3Location, s3Url } from './s3-location';
+import { awsClient, type Credentials } from './aws';
 import { Actor, step } from './actor';
 import { mapLimit } from './concurrency';
 import { createHash } from 'crypto';
@@ -112,6 +113,13 @@ export async function listPrefix(client: S3Client, bucket: string, prefix: strin
     token = answer.IsTruncated ? answer.NextContinuationToken : undefined;
   } while (token);
   return out;
+}
+
+/** The objects of an s3:// URL (the one object, or every one under the prefix), read with these credentials in `region`. */
+export async function listS3Url(url: string, region: string, credentials?: Credentials): Promise<ListedObject[]> {
+  const location = parseS3Location(url);
+  if (!location) throw new DeployError(`${url} is not an s3:// URL`, { title: 'Invalid S3 location' });
+  return listPrefix(awsClient(s3.S3Client, { region, credentials }), location.bucket, location.key);
 }
 
 async function listSource(source: Bucket, key: string, missingHint = 'Check the `model-data-url` input.'): Promise<Omit<SourceObject, 'targetKey'>[]> {

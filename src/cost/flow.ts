@@ -13,6 +13,7 @@ import type { RunContext } from '../core/action';
 import type { Reporter } from '../core/log';
 import type { TargetInputs } from '../config/select';
 import type { EnvInputs } from '../core/env';
+import { listS3Url } from '../core/s3-copy';
 import { loadSpec } from '../config/load';
 import { selectDeployment, selectEnvironment } from '../config/select';
 import type { Deployment, EnvironmentSpec, Spec } from '../config/types';
@@ -208,7 +209,9 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   // Awaited below; a throw in between must not leave it rejected with no handler.
   baseResults?.catch(() => undefined);
   // Will it deploy (#22): said in the comment; both sides priced at the commits their revisions name now.
-  const checked = await estimateChecks({ spec, deployments: head }, { spec: base.spec, deployments: base.deployments ?? [] }, o.reporter);
+  // With the plan role (check-quotas, not a fork), S3 weights the spec gives no size for are listed and sized.
+  const withRole = o.checkQuotas && !isForkPullRequest(o.env);
+  const checked = await estimateChecks({ spec, deployments: head }, { spec: base.spec, deployments: base.deployments ?? [] }, o.reporter, withRole ? { listS3: (url, region) => listS3Url(url, region) } : {});
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
   notes.push(...(await quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment, o.environment)));
   const bill = await readPrBill(o, head, base, checked.base, spec, environment);

@@ -4,7 +4,7 @@
  * regions actually deployed (config/region-truth.ts: keys, the certificate of the load balancer,
  * weights, the instance type, confirmed with EC2 where the offline table is silent), an image (by
  * digest or by tag) ECR does not hold, subnets and security groups EC2 does not hold there
- * (network.ts), and weights in another account's artifact bucket, which the bootstrap's permissions
+ * (network.ts), S3 weights too big for the instance once listed (a size the spec did not give), and weights in another account's artifact bucket, which the bootstrap's permissions
  * boundary forbids every stack role to read.
  */
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
@@ -19,6 +19,8 @@ import { offeringsCommand, regionOffers } from '../config/instance-regions';
 import { certificateAccountProblems, regionTruthProblems } from '../config/region-truth';
 import { parseArtifactBucket } from '../config/names';
 import { checkNetwork } from './network';
+import { checkDeployment, checkErrors } from '../fit/check';
+import { listS3Url } from '../core/s3-copy';
 import type { Deployment } from '../config/types';
 
 /** What one region deploys: its image and weights as the inputs resolved them. */
@@ -45,6 +47,7 @@ export async function preflightChecks(o: PreflightOptions): Promise<void> {
   const where = { ...d, regions, environmentName: o.environmentName };
   const placed = [...regionTruthProblems(where), ...certificateAccountProblems(where, o.account, 'the deploy is in')];
   const errors = placed.map((p) => new DeployError(`deployments.${d.name}: ${p.message}`, { location: d.source, hint: `Nothing was changed. ${p.hint}`, title: 'Not deployable here' }));
+  if (o.regions[0]) errors.push(...(await listedWeightsFit(o, o.regions[0])));
   for (const r of o.regions) {
     errors.push(...weightsBucketProblems(d, r, o.account));
     for (const problem of [await imageProblem(o, r), await offeringProblem(o, r.region)]) if (problem) errors.push(problem);
@@ -75,6 +78,21 @@ async function offeringProblem(o: PreflightOptions, region: string): Promise<Dep
     o.reporter.warning(`Could not ask EC2 whether ${region} offers ${type} (${name}): not checked. Allow ec2:DescribeInstanceTypeOfferings to check it before deploying.`, undefined, 'Instance type not checked');
     return undefined;
   }
+}
+
+/**
+ * S3 weights the spec gives no size for: the memory check before the merge said "not checked"; the
+ * deploy role lists the weights deployed (model-data-url, else model.s3) and the check runs with their size.
+ */
+async function listedWeightsFit(o: PreflightOptions, r: PreflightRegion): Promise<DeployError[]> {
+  const d = o.deployment;
+  if (d.model.huggingface || !d.model.s3 || d.model.sizeGb !== undefined) return [];
+  const url = r.modelDataUrl ?? d.model.s3;
+  const deployed = { ...d, regions: [r.region as Deployment['regions'][number]], model: { ...d.model, s3: url } };
+  const check = await checkDeployment({ locate: () => d.source }, deployed, { listS3: (u, region) => listS3Url(u, region, o.credentials) });
+  o.reporter.info(`${check.summary}${check.facts.weightsBytes !== undefined ? ` (weights listed in ${url})` : ''}`);
+  for (const gap of check.facts.gaps) o.reporter.info(`${d.name}: ${gap}`);
+  return checkErrors([check]).map((e) => new DeployError(e.message, { location: d.source, title: e.title, hint: `Nothing was changed. ${e.hint ?? ''}`.trim() }));
 }
 
 /** The environment's subnets and security groups in this region, as EC2 holds them (network.ts). */
