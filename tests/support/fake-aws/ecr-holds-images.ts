@@ -21,3 +21,12 @@ export function ecrHoldsEveryImage(): ReturnType<typeof mockClient<ECRClient>> {
   }));
   return ecr;
 }
+
+/** The same answer as a loopback reply (awsJson 1.1), for the process tests' own small worlds. */
+export function describeImagesReply(params: Record<string, unknown>): { headers: Record<string, string>; body: unknown } {
+  const ids = (params.imageIds ?? []) as { imageDigest?: string; imageTag?: string }[];
+  return {
+    headers: { 'content-type': 'application/x-amz-json-1.1' },
+    body: { imageDetails: ids.map((id) => ({ registryId: params.registryId, repositoryName: params.repositoryName, imageDigest: id.imageDigest ?? SOME_DIGEST, imageTags: id.imageTag ? [id.imageTag] : [] })) },
+  };
+}
