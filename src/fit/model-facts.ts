@@ -93,11 +93,12 @@ export function architectureOf(config: HubModelConfig): ModelArchitecture & { dt
 /**
  * The bytes of the weight files among a model's files (Hub siblings, S3 objects): safetensors when
  * there are any (a repository may hold both formats; engines load those), else PyTorch .bin/.pt/.pth,
- * else GGUF, else a model.tar.gz archive (weights barely compress); undefined when none is there.
+ * else a model.tar.gz archive (weights barely compress); undefined when none is there. GGUF files are
+ * not counted: a folder of them usually holds one per quantisation, and their sum is no model's size.
  */
 export function weightFilesBytes(files: readonly { name: string; size?: number }[]): number | undefined {
   const sized = files.filter((f) => typeof f.size === 'number');
-  for (const re of [/\.safetensors$/, /\.(bin|pt|pth)$/, /\.gguf$/, /\.tar(\.gz)?$/]) {
+  for (const re of [/\.safetensors$/, /\.(bin|pt|pth)$/, /\.tar(\.gz)?$/]) {
     const weights = sized.filter((f) => re.test(f.name));
     if (weights.length > 0) return weights.reduce((sum, f) => sum + (f.size ?? 0), 0);
   }
@@ -110,7 +111,7 @@ export function hubWeightsBytes(info: HubModelInfo): number | undefined {
   if (params && Object.keys(params).length > 0) {
     return Object.entries(params).reduce((sum, [dtype, n]) => sum + n * (SAFETENSORS_BYTES[dtype] ?? 2), 0);
   }
-  // The Hub's repositories hold no archives: its weight files are the first three kinds only.
+  // Archives are an S3 layout: on the Hub only safetensors and PyTorch files count.
   return weightFilesBytes((info.siblings ?? []).filter((f) => !/\.tar(\.gz)?$/.test(f.rfilename)).map((f) => ({ name: f.rfilename, size: f.size })));
 }
 
@@ -130,7 +131,7 @@ async function s3WeightsFacts(d: Deployment, facts: ModelFacts, options: FactsOp
   }
   const bytes = weightFilesBytes(objects.map((o) => ({ name: o.key, size: o.size })));
   if (bytes === undefined) {
-    facts.gaps.push(`memory not checked: ${url} holds ${objects.length ? `${objects.length} objects and no weight file (.safetensors, .bin, .pt, .gguf, model.tar.gz)` : 'no object'}; give model.sizeGb`);
+    facts.gaps.push(`memory not checked: ${url} holds ${objects.length ? `${objects.length} objects and no weight file (.safetensors, .bin, .pt, model.tar.gz)` : 'no object'}; give model.sizeGb`);
     return;
   }
   facts.weightsBytes = bytes;

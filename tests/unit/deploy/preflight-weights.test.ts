@@ -89,7 +89,7 @@ describe('S3 weights without sizeGb', () => {
     const denied = await modelFacts(d, { listS3: () => Promise.reject(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' })) });
     expect(denied.gaps).toEqual([`memory not checked: ${WEIGHTS} could not be listed (Access Denied); give model.sizeGb`]);
     const empty = await modelFacts(d, { listS3: async () => [{ key: 'acme/big/README.md', size: 10 }] });
-    expect(empty.gaps).toEqual([`memory not checked: ${WEIGHTS} holds 1 objects and no weight file (.safetensors, .bin, .pt, .gguf, model.tar.gz); give model.sizeGb`]);
+    expect(empty.gaps).toEqual([`memory not checked: ${WEIGHTS} holds 1 objects and no weight file (.safetensors, .bin, .pt, model.tar.gz); give model.sizeGb`]);
   });
 
   it('deploy-endpoint: 145 GB on ml.g5.xlarge is refused once listed, before anything mutates', async () => {
