@@ -3,7 +3,10 @@
  * account) and prod (a third account, two regions); each environment and region gets its own VPC
  * from security.environments, in the stack, the hostname check and the estimate alike.
  */
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { plan } from '../../../src/plan/plan';
 import { loadSpec } from '../../../src/config/load';
 import { securityIn, vpcFor } from '../../../src/config/region-truth';
 import { checkEndpointHost } from '../../../src/deploy/certificate';
@@ -45,5 +48,26 @@ describe('security.environments in the bundled example', () => {
     const names = async () => ({ DomainName: 'code-assistant.example.com' });
     await expect(checkEndpointHost(d, 'us-east-1', memoryReporter(), names, 'staging')).rejects.toThrow(/names code-assistant.example.com, not security.hostname code-assistant.staging.example.com/);
     await expect(checkEndpointHost(d, 'us-east-1', memoryReporter(), names, 'prod')).resolves.toBeUndefined();
+  });
+
+  it.each(['dev', 'staging', 'prod'])('the example plans for %s, every region with its own VPC', async (environment) => {
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-env-security-'));
+    try {
+      const result = await plan(spec, { outDir, environment });
+      expect(result.environment).toBe(environment);
+    } finally {
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+
+  it('the same example with one VPC for every environment: plan for prod is refused at security.vpc', async () => {
+    const { environments: _own, ...security } = coder.security;
+    const oneVpc = { ...spec, deployments: { ...spec.deployments, 'code-assistant': { ...coder, security } } };
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-env-security-'));
+    try {
+      await expect(plan(oneVpc, { outDir, environment: 'prod' })).rejects.toThrow(/security.vpc is one VPC, but environment prod deploys to us-east-1, eu-west-1/);
+    } finally {
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
   });
 });
