@@ -272,6 +272,9 @@ export function environmentSecurityProblems(d: DeploymentDraft, environments: Re
     const regions = regionsFor(d, env);
     const entry = own[name];
     const problems: RegionTruthProblem[] = [];
+    if (entry?.vpc && entry.vpcs) {
+      problems.push({ field: ['security', 'environments', name, 'vpcs'], message: `security.environments.${name} gives both vpc and vpcs`, hint: `Keep vpcs (one VPC per region: ${regions.join(', ')}), or vpc alone when environment ${name} deploys to one region.` });
+    }
     if (entry?.vpcs) {
       const extra = Object.keys(entry.vpcs).filter((r) => !regions.includes(r));
       const missing = regions.filter((r) => !entry.vpcs?.[r]);

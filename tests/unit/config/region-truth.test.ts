@@ -96,6 +96,12 @@ const ROWS: Row[] = [
     refused: { message: /security.environments.prod.vpcs has no VPC for eu-west-1, where environment prod deploys/, line: 18, hint: /account 333333333333/ },
   },
   {
+    name: 'security.environments.prod with both vpc and vpcs',
+    body: sagemaker('ml.g5.2xlarge', 'us-east-1', `    security:\n      environments:\n        prod:\n          vpc: ${VPC}\n          vpcs:\n            us-east-1: ${VPC}\n`),
+    environments: 'environments:\n  prod:\n    account: "333333333333"\n',
+    refused: { message: /security.environments.prod gives both vpc and vpcs/, hint: /Keep vpcs \(one VPC per region: us-east-1\), or vpc alone/ },
+  },
+  {
     name: 'security.environments naming no environment of the spec',
     body: sagemaker('ml.g5.2xlarge', 'us-east-1', `    security:\n      environments:\n        prdo:\n          vpc: ${VPC}\n`),
     environments: 'environments:\n  prod:\n    account: "333333333333"\n',
