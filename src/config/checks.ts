@@ -13,7 +13,7 @@ import { knownInstanceTypes, neuronCores, previousGeneration } from './instance-
 import { chinaSplit, environmentProblems, partitionOfAll } from './partitions';
 import { imageForRegion, imageRegionHint } from './image-region';
 import { bedrockThroughputTargets } from './regions';
-import { certificateEnvironmentProblems, regionTruthProblems } from './region-truth';
+import { certificateEnvironmentProblems, environmentSecurityProblems, regionTruthProblems } from './region-truth';
 import { resolveWorkload, Workload } from './workload';
 import { ParsedYaml, PathPart, valueAt } from './yaml-positions';
 
@@ -94,9 +94,11 @@ function checkServerTarget({ d, at, add }: CheckContext): void {
     add(`target ${d.target} serves HTTPS and needs security.certificateArn`, at('target'), 'Give the ARN of an ACM certificate in the deployment region (arn:aws:acm:REGION:ACCOUNT:certificate/ID).');
   }
   const vpc = d.security.vpc;
-  if (!vpc?.vpcId) {
+  // With security.environments and no security.vpc, each environment's VPC is checked where it is chosen (region-truth.ts).
+  const perEnvironment = !vpc && d.security.environments !== undefined;
+  if (!perEnvironment && !vpc?.vpcId) {
     add(`target ${d.target} needs security.vpc with vpcId, subnets and securityGroups`, at('security'), 'The load balancer and the instances are placed in your VPC: give its id, the subnets for the instances and at least one security group.');
-  } else if ((vpc.publicSubnets ?? vpc.subnets).length < 2) {
+  } else if (vpc && (vpc.publicSubnets ?? vpc.subnets).length < 2) {
     add(`the load balancer needs two subnets in different availability zones (${vpc.publicSubnets ? 'security.vpc.publicSubnets' : 'security.vpc.subnets'} has one)`, at('security', 'vpc'), 'Add a second subnet in another availability zone.');
   }
   if (d.security.networkIsolation) add('security.networkIsolation applies to SageMaker targets only', at('security', 'networkIsolation'));
@@ -187,10 +189,10 @@ function environmentChecks(environments: Record<string, EnvironmentSpec>, deploy
   );
 }
 
-/** Each environment's certificate of security.certificateArns, in its account and regions (region-truth.ts). */
+/** Each environment's certificate of security.certificateArns and VPCs of security.environments, in its account and regions (region-truth.ts). */
 function certificateChecks(environments: Record<string, EnvironmentSpec>, deployments: DeploymentDraft[], yaml: ParsedYaml): DeployError[] {
   return deployments.flatMap((d) =>
-    certificateEnvironmentProblems(d, environments).map((p) => new DeployError(`deployments.${d.name}: ${p.message}`, { location: yaml.locate(['deployments', d.name, ...p.field]), hint: p.hint, title: 'Invalid deployment spec' })),
+    [...certificateEnvironmentProblems(d, environments), ...environmentSecurityProblems(d, environments)].map((p) => new DeployError(`deployments.${d.name}: ${p.message}`, { location: yaml.locate(['deployments', d.name, ...p.field]), hint: p.hint, title: 'Invalid deployment spec' })),
   );
 }
 

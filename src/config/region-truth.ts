@@ -4,7 +4,9 @@
  * mrk-… has a replica of the same id), a load balancer takes a certificate of its own region, a
  * SageMaker model reads its weights from a bucket of its own region, and a region must offer the
  * instance type (instance-regions.ts). Roles are partition-checked in checks.ts, images in
- * image-region.ts; subnet ids name no region, so only deploy-endpoint can tell.
+ * image-region.ts. Subnet ids name no region: offline, one VPC given to two regions is refused (a
+ * subnet exists in one); that they exist where they are used, only AWS can tell (deploy-endpoint's
+ * preflight and the estimate with the plan role, src/deploy/network.ts).
  */
 import { formatArn, isAccountId, parseArn } from '../core/arn';
 import { partitionOf } from '../core/aws';
@@ -201,6 +203,101 @@ export function certificateEnvironmentProblems(d: DeploymentDraft, environments:
   })];
 }
 
+export type Vpc = NonNullable<Security['vpc']>;
+
+/** The VPC a stack gets in one environment and region, and where the spec writes it. */
+export interface ChosenVpc {
+  vpc?: Vpc;
+  field: PathPart[];
+  /** How messages name the field: security.vpc, security.environments.ENV.vpcs.REGION... */
+  label: string;
+}
+
+/**
+ * The VPC of a deployment in an environment and region: security.environments.ENV (vpcs.REGION, or
+ * vpc), else security.vpc. Every reader (render, preflight, the estimate, the checks) takes it here.
+ */
+export function vpcFor(security: Pick<Security, 'vpc' | 'environments'>, environmentName: string | undefined, region: string): ChosenVpc {
+  const own = environmentName === undefined ? undefined : security.environments?.[environmentName];
+  if (own?.vpcs) return { vpc: own.vpcs[region], field: ['security', 'environments', environmentName!, 'vpcs', region], label: `security.environments.${environmentName}.vpcs.${region}` };
+  if (own?.vpc) return { vpc: own.vpc, field: ['security', 'environments', environmentName!, 'vpc'], label: `security.environments.${environmentName}.vpc` };
+  return { vpc: security.vpc, field: ['security', 'vpc'], label: 'security.vpc' };
+}
+
+/**
+ * A deployment's security settings as one environment and region get them: security.environments.ENV's
+ * hostname, hostedZoneId and VPC over the deployment's own (certificates: certificateFor).
+ */
+export function securityIn<S extends Security>(security: S, environmentName: string | undefined, region: string): S {
+  const own = environmentName === undefined ? undefined : security.environments?.[environmentName];
+  if (!own) return security;
+  return { ...security, vpc: vpcFor(security, environmentName, region).vpc, hostname: own.hostname ?? security.hostname, hostedZoneId: own.hostedZoneId ?? security.hostedZoneId };
+}
+
+/** A subnet exists in one region: one VPC given to several regions cannot serve them all. */
+function vpcRegionProblems(d: Placed): RegionTruthProblem[] {
+  const byField = new Map<string, { chosen: ChosenVpc; regions: string[] }>();
+  for (const region of d.regions) {
+    const chosen = vpcFor(d.security, d.environmentName, region);
+    if (!chosen.vpc) continue;
+    const key = chosen.field.join('.');
+    const entry = byField.get(key) ?? { chosen, regions: [] };
+    entry.regions.push(region);
+    byField.set(key, entry);
+  }
+  return [...byField.values()].filter((e) => e.regions.length > 1).map(({ chosen, regions }) => {
+    const env = d.environmentName;
+    return {
+      field: chosen.field,
+      message: `${chosen.label} is one VPC, but ${env ? `environment ${env} deploys` : 'the deployment deploys'} to ${regions.join(', ')}: a VPC, its subnets and its security groups exist in one region`,
+      hint: `Give each region its own VPC under security.environments.${env ?? 'ENVIRONMENT'}.vpcs (${regions.map((r) => `${r}: { vpcId, subnets, securityGroups }`).join(', ')}).`,
+    };
+  });
+}
+
+/**
+ * What validate can say of security.environments with the spec's environments at hand: each key names
+ * an environment, vpcs names exactly the regions it deploys to, each region of a named environment gets
+ * a VPC of its own, and ec2/ecs have a VPC with vpcId and two load balancer subnets in every environment.
+ */
+export function environmentSecurityProblems(d: DeploymentDraft, environments: Record<string, EnvironmentSpec>): RegionTruthProblem[] {
+  const own = d.security.environments ?? {};
+  const names = Object.keys(environments);
+  const unknown = Object.keys(own).filter((n) => !environments[n]).map((n) => ({
+    field: ['security', 'environments', n],
+    message: `security.environments.${n} names no environment of the spec`,
+    hint: names.length ? `Environments: ${names.join(', ')}.` : 'The spec has no environments: give the settings under security directly.',
+  }));
+  const perEnvironment = Object.entries(environments).flatMap(([name, env]) => {
+    const regions = regionsFor(d, env);
+    const entry = own[name];
+    const problems: RegionTruthProblem[] = [];
+    if (entry?.vpc && entry.vpcs) {
+      problems.push({ field: ['security', 'environments', name, 'vpcs'], message: `security.environments.${name} gives both vpc and vpcs`, hint: `Keep vpcs (one VPC per region: ${regions.join(', ')}), or vpc alone when environment ${name} deploys to one region.` });
+    }
+    if (entry?.vpcs) {
+      const extra = Object.keys(entry.vpcs).filter((r) => !regions.includes(r));
+      const missing = regions.filter((r) => !entry.vpcs?.[r]);
+      if (extra.length) problems.push({ field: ['security', 'environments', name, 'vpcs', extra[0]!], message: `security.environments.${name}.vpcs names ${extra.join(', ')}, where environment ${name} does not deploy ${d.name}`, hint: `Its regions: ${regions.join(', ')}.` });
+      if (missing.length) problems.push({ field: ['security', 'environments', name, 'vpcs'], message: `security.environments.${name}.vpcs has no VPC for ${missing.join(', ')}, where environment ${name} deploys`, hint: `Add ${missing.map((r) => `${r}: { vpcId, subnets, securityGroups }`).join(', ')} (VPCs of account ${env.account}).` });
+    }
+    // As with certificates: an environment the spec gives its own settings is checked here; one that takes the
+    // deployment's (the same VPC in regions of its own) is checked by plan and deploy for that environment.
+    if (entry) problems.push(...vpcRegionProblems({ ...d, regions, environmentName: name }));
+    if (!SAGEMAKER.has(d.target) && (entry || d.security.environments)) {
+      for (const region of regions) {
+        const chosen = vpcFor(d.security, name, region);
+        if (!chosen.vpc?.vpcId) problems.push({ field: chosen.vpc ? chosen.field : ['security'], message: `target ${d.target} needs a VPC with vpcId in environment ${name} (${region}): ${chosen.vpc ? `${chosen.label} has no vpcId` : 'none is given'}`, hint: `Give security.environments.${name}.vpc (or vpcs by region) with vpcId, subnets and securityGroups.` });
+        else if ((chosen.vpc.publicSubnets ?? chosen.vpc.subnets).length < 2) problems.push({ field: chosen.field, message: `the load balancer needs two subnets in different availability zones (${chosen.label}.${chosen.vpc.publicSubnets ? 'publicSubnets' : 'subnets'} has one)`, hint: 'Add a second subnet in another availability zone.' });
+      }
+    }
+    return problems;
+  });
+  // One problem said once (an environment's VPC may serve several regions and fail each the same way).
+  const seen = new Set<string>();
+  return [...unknown, ...perEnvironment].filter((p) => (seen.has(p.message) ? false : (seen.add(p.message), true)));
+}
+
 /** SageMaker reads model data from a bucket of the endpoint's region; an artifact bucket's name says its region. */
 function weightsBucketProblems(d: Placed): RegionTruthProblem[] {
   const location = d.model.s3 ? parseS3Location(d.model.s3) : undefined;
@@ -217,7 +314,7 @@ function weightsBucketProblems(d: Placed): RegionTruthProblem[] {
 
 /** Every region-truth problem of one deployment. */
 export function regionTruthProblems(d: Placed): RegionTruthProblem[] {
-  return [...instanceTypeProblems(d), ...kmsProblems(d), ...certificateProblems(d), ...weightsBucketProblems(d)];
+  return [...instanceTypeProblems(d), ...kmsProblems(d), ...certificateProblems(d), ...weightsBucketProblems(d), ...vpcRegionProblems(d)];
 }
 
 /**

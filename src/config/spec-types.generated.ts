@@ -207,6 +207,7 @@ export interface DeploymentFields {
     kmsKeyId?: string;
     /** Create a dedicated customer-managed key in the stack. */
     createKmsKey: boolean;
+    /** A VPC's subnets and security groups: they exist in one account and one region. */
     vpc?: {
       /** The VPC of the subnets (ec2/ecs: the load balancer and instance security groups live in it). */
       vpcId?: string;
@@ -237,6 +238,39 @@ export interface DeploymentFields {
     hostedZoneId?: string;
     /** ec2/ecs: who may reach the load balancer. */
     allowedCidrs: string[];
+    /** Per environment, by name: the settings that belong to one account and region, for an environment in another account or region than the fields above were written for (they stay the default of an environment not named here). Subnets, security groups and VPCs exist in one account and one region; a hosted zone and a hostname usually differ per environment. Certificates go under certificateArns. */
+    environments?: Record<string, {
+      /** ec2/ecs: the name clients call in this environment. */
+      hostname?: string;
+      /** ec2/ecs: the Route 53 hosted zone of this environment's hostname. */
+      hostedZoneId?: string;
+      /** The VPC of this environment when it deploys to one region (a VPC and its subnets exist in one region). */
+      vpc?: {
+        /** The VPC of the subnets (ec2/ecs: the load balancer and instance security groups live in it). */
+        vpcId?: string;
+        /** Subnets of the endpoint (SageMaker VpcConfig) or of the instances/tasks (ec2, ecs). */
+        subnets: string[];
+        /** Security groups attached to the endpoint, instances or tasks (in addition to the ones the stack creates for ec2/ecs). */
+        securityGroups: string[];
+        /** ec2/ecs: subnets for the load balancer when the instances sit in private subnets. */
+        publicSubnets?: string[];
+        /** Private subnets reach the internet through a NAT gateway (priced in the estimate). */
+        natGateway: boolean;
+      };
+      /** The VPC of each region this environment deploys to, by region: subnet and security group ids carry no region, and each region has its own. */
+      vpcs?: Record<string, {
+        /** The VPC of the subnets (ec2/ecs: the load balancer and instance security groups live in it). */
+        vpcId?: string;
+        /** Subnets of the endpoint (SageMaker VpcConfig) or of the instances/tasks (ec2, ecs). */
+        subnets: string[];
+        /** Security groups attached to the endpoint, instances or tasks (in addition to the ones the stack creates for ec2/ecs). */
+        securityGroups: string[];
+        /** ec2/ecs: subnets for the load balancer when the instances sit in private subnets. */
+        publicSubnets?: string[];
+        /** Private subnets reach the internet through a NAT gateway (priced in the estimate). */
+        natGateway: boolean;
+      }>;
+    }>;
   };
   build?: {
     computeType: ComputeType;

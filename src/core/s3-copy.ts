@@ -10,7 +10,8 @@
 import { sha256Base64 } from './hash';
 import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { DeployError, errorName, isNotFound } from './errors';
-import { s3Url } from './s3-location';
+import { parseS3Location, s3Url } from './s3-location';
+import { awsClient, type Credentials } from './aws';
 import { Actor, step } from './actor';
 import { mapLimit } from './concurrency';
 import { createHash } from 'crypto';
@@ -83,6 +84,44 @@ function copySourceOf(bucket: string, obj: SourceObject): string {
   return obj.versionId ? `${path}?versionId=${encodeURIComponent(obj.versionId)}` : path;
 }
 
+/** One object of a listing: its key, size and ETag. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+export interface ListOptions {
+  /** The account that must own the bucket (ExpectedBucketOwner). */
+  expectedOwner?: string;
+  /** Wraps each page's request (promotion records it as its actor's step). */
+  page?: <T>(request: () => Promise<T>) => Promise<T>;
+}
+
+/**
+ * Every object under a prefix, page after page (ListObjectsV2 answers at most 1,000 keys a page); the
+ * zero-byte "folder" keys consoles create are left out. The one listing of S3 objects: copies,
+ * promotion plans and the weights' size for the memory check all read it.
+ */
+export async function listPrefix(client: S3Client, bucket: string, prefix: string, options: ListOptions = {}): Promise<ListedObject[]> {
+  const out: ListedObject[] = [];
+  const page = options.page ?? (<T>(request: () => Promise<T>) => request());
+  let token: string | undefined;
+  do {
+    const answer = await page(() => client.send(new s3.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, ExpectedBucketOwner: options.expectedOwner })));
+    for (const o of answer.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
+    token = answer.IsTruncated ? answer.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+/** The objects of an s3:// URL (the one object, or every one under the prefix), read with these credentials in `region`. */
+export async function listS3Url(url: string, region: string, credentials?: Credentials): Promise<ListedObject[]> {
+  const location = parseS3Location(url);
+  if (!location) throw new DeployError(`${url} is not an s3:// URL`, { title: 'Invalid S3 location' });
+  return listPrefix(awsClient(s3.S3Client, { region, credentials }), location.bucket, location.key);
+}
+
 async function listSource(source: Bucket, key: string, missingHint = 'Check the `model-data-url` input.'): Promise<Omit<SourceObject, 'targetKey'>[]> {
   const where = s3Url({ bucket: source.bucket, key });
   if (!key.endsWith('/') && key !== '') {
@@ -96,15 +135,7 @@ async function listSource(source: Bucket, key: string, missingHint = 'Check the 
     });
     return [{ key, size: head.ContentLength ?? 0, etag: head.ETag ?? '', checksum: head.ChecksumSHA256, contentType: head.ContentType }];
   }
-  const out: Omit<SourceObject, 'targetKey'>[] = [];
-  let token: string | undefined;
-  do {
-    const page = await step(source.actor, 's3:ListBucket', where, () =>
-      source.client.send(new s3.ListObjectsV2Command({ Bucket: source.bucket, Prefix: key, ContinuationToken: token, ExpectedBucketOwner: source.owner })),
-    );
-    for (const o of page.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  const out = await listPrefix(source.client, source.bucket, key, { expectedOwner: source.owner, page: (request) => step(source.actor, 's3:ListBucket', where, request) });
   if (out.length === 0) throw new DeployError(`${where} holds no objects.`, { title: 'Model data not found', hint: missingHint });
   return out;
 }

@@ -12,6 +12,7 @@ import { bedrockThroughputTargets, regionsFor } from '../config/regions';
 import { parseBedrockModelArn } from '../config/bedrock';
 import { stackParameters as renderParameters } from '../deploy/render';
 import { targetNames } from '../config/select';
+import { vpcFor } from '../config/region-truth';
 import { renderBuild, rendersOtherImage } from '../image/render';
 import { Catalog, Currency, Price, PriceService, REFERENCE_REGION, currencyOf, defaultCatalog } from '../prices/catalog';
 import { Range, ZERO, addRanges } from './money';
@@ -403,7 +404,7 @@ function estimateRegion(d: Deployment, region: string, stack: Record<string, str
   const x: RegionContext = { d, region, hours: o.hours, book: o.book, run, stack, assumptions: run.note ? [run.note] : [] };
   const resources = [computeResource(x)];
   if (!d.target.startsWith('sagemaker')) resources.push(loadBalancerResource(x));
-  if (d.security.vpc?.natGateway) resources.push(natResource(x));
+  if (vpcFor(d.security, o.environmentName, region).vpc?.natGateway) resources.push(natResource(x));
   if (!d.model.image) resources.push(imageResource(x));
   if (d.model.huggingface && !d.model.bakeIntoImage) resources.push(weightsResource(x));
   if (!d.target.startsWith('sagemaker') && d.apiKey.enabled) resources.push(apiKeyResource(x));

@@ -232,9 +232,11 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   // Awaited below; a throw in between must not leave it rejected with no handler.
   baseResults?.catch(() => undefined);
   // Will it deploy (#22): said in the comment; both sides priced at the commits their revisions name now.
-  const checked = await estimateChecks({ spec, deployments: head }, { spec: base.spec, deployments: base.deployments ?? [] }, o.reporter);
+  // With the plan role (check-quotas, not a fork), S3 weights the spec gives no size for are listed and sized.
+  const withRole = o.checkQuotas && !(await import('./quota-notes')).isForkPullRequest(o.env);
+  const checked = await estimateChecks({ spec, deployments: head }, { spec: base.spec, deployments: base.deployments ?? [] }, o.reporter, withRole ? { listS3: async (url, region) => (await import('../core/s3-copy')).listS3Url(url, region) } : {});
   const { book, notes } = await resolvePrices(o, [...head, ...(base.deployments ?? [])], environment);
-  if (o.checkQuotas) notes.push(...(await (await import('./quota-notes')).quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment)));
+  if (o.checkQuotas) notes.push(...(await (await import('./quota-notes')).quotaNotes(o.checkQuotas, o.env, o.reporter, head, environment, o.environment)));
   const bill = await readPrBill(o, head, base, checked.base, spec, environment);
   notes.push(...bill.notes);
   const headEstimate = estimateDeployments(checked.head, { hoursPerMonth: o.hoursPerMonth, environment, environmentName: o.environment, prices: book, spec, bedrock: headBedrock });

@@ -6,7 +6,7 @@
 import { parseArn } from '../core/arn';
 import { DeployError, errorMessage } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { certificateFor } from '../config/region-truth';
+import { certificateFor, securityIn } from '../config/region-truth';
 import type { Deployment } from '../config/types';
 import { ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 import { awsClient } from '../core/aws';
@@ -43,7 +43,8 @@ export const describeWithAcm: DescribeCertificate = async (certificateArn, regio
 /** Refuses an ec2/ecs deployment without a hostname, or whose certificate does not name it. */
 export async function checkEndpointHost(d: Deployment, region: string, reporter: Reporter, describe?: DescribeCertificate, environmentName?: string): Promise<void> {
   if (d.target !== 'ec2' && d.target !== 'ecs') return;
-  const { hostname } = d.security;
+  // The hostname this environment serves (security.environments.ENV.hostname, else security.hostname).
+  const { hostname } = securityIn(d.security, environmentName, region);
   // The certificate the stack will get in this environment and region (render.ts chooses it alike).
   const certificateArn = certificateFor(d.security, environmentName, region).arn;
   if (!hostname) {

@@ -11,7 +11,7 @@ import { parseS3Location, S3Location } from '../core/s3-location';
 import { ownershipTags, artifactBucketName, refreshKeysDocumentName, serviceRoleName, ServiceRoleKind } from '../config/names';
 import { isAccelerated } from '../config/instance-types';
 import { wantsTerminationProtection } from '../config/production';
-import { certificateFor } from '../config/region-truth';
+import { certificateFor, securityIn } from '../config/region-truth';
 import { containerEnvironment } from '../config/container-env';
 import { notificationSubscriptions, stackEndpoint } from '../config/notifications';
 import type { Deployment } from '../config/types';
@@ -119,7 +119,9 @@ function serviceRoleParams(input: RenderStackInput, account: string): Params {
   return { InstanceProfileArn: iam('instance-profile', 'ec2-instance'), RefreshKeysDocumentName: refreshKeysDocumentName(d.project, environment) };
 }
 
-export function renderStack(input: RenderStackInput): RenderedStack {
+export function renderStack(asked: RenderStackInput): RenderedStack {
+  // The environment's own VPC, hostname and zone in this region (security.environments), read by every step below.
+  const input = { ...asked, deployment: { ...asked.deployment, security: securityIn(asked.deployment.security, asked.environmentName, asked.region) } };
   const d = input.deployment;
   const { environmentName } = input;
   const { params, notes, budget } = stackParameters(input);

@@ -39,9 +39,22 @@ export interface ModelFacts extends ModelArchitecture {
   unresolved?: string;
 }
 
+/** One object of a listing of the weights' S3 location. */
+export interface WeightsObject {
+  key: string;
+  size: number;
+}
+
 export interface FactsOptions extends HubOptions {
   /** The Hub's answers for a repo@revision, shared by every deployment of a run. */
   cache?: Map<string, Promise<HubAnswers>>;
+  /**
+   * Lists an S3 location (every object under a prefix, or the one object): given where AWS
+   * credentials are held (the plan role in the estimate, the deploy role in deploy-endpoint), it sizes
+   * model.s3 weights the spec gives no sizeGb for. Without it (validate, plan, a fork's estimate):
+   * "not checked: offline".
+   */
+  listS3?: (url: string, region: string) => Promise<WeightsObject[]>;
 }
 
 interface HubAnswers {
@@ -77,16 +90,52 @@ export function architectureOf(config: HubModelConfig): ModelArchitecture & { dt
   };
 }
 
+/**
+ * The bytes of the weight files among a model's files (Hub siblings, S3 objects): safetensors when
+ * there are any (a repository may hold both formats; engines load those), else PyTorch .bin/.pt/.pth,
+ * else a model.tar.gz archive (weights barely compress); undefined when none is there. GGUF files are
+ * not counted: a folder of them usually holds one per quantisation, and their sum is no model's size.
+ */
+export function weightFilesBytes(files: readonly { name: string; size?: number }[]): number | undefined {
+  const sized = files.filter((f) => typeof f.size === 'number');
+  for (const re of [/\.safetensors$/, /\.(bin|pt|pth)$/, /\.tar(\.gz)?$/]) {
+    const weights = sized.filter((f) => re.test(f.name));
+    if (weights.length > 0) return weights.reduce((sum, f) => sum + (f.size ?? 0), 0);
+  }
+  return undefined;
+}
+
 /** Weights' bytes from the model info: safetensors parameter counts, else the weight files' sizes. */
 export function hubWeightsBytes(info: HubModelInfo): number | undefined {
   const params = info.safetensors?.parameters;
   if (params && Object.keys(params).length > 0) {
     return Object.entries(params).reduce((sum, [dtype, n]) => sum + n * (SAFETENSORS_BYTES[dtype] ?? 2), 0);
   }
-  const files = info.siblings ?? [];
-  const sized = (re: RegExp) => files.filter((f) => re.test(f.rfilename) && typeof f.size === 'number');
-  const weights = sized(/\.safetensors$/).length > 0 ? sized(/\.safetensors$/) : sized(/\.(bin|pt|pth)$/);
-  return weights.length > 0 ? weights.reduce((sum, f) => sum + (f.size ?? 0), 0) : undefined;
+  // Archives are an S3 layout: on the Hub only safetensors and PyTorch files count.
+  return weightFilesBytes((info.siblings ?? []).filter((f) => !/\.tar(\.gz)?$/.test(f.rfilename)).map((f) => ({ name: f.rfilename, size: f.size })));
+}
+
+/** model.s3's weights listed with the credentials at hand; the gap says why not when they cannot be. */
+async function s3WeightsFacts(d: Deployment, facts: ModelFacts, options: FactsOptions): Promise<void> {
+  const url = d.model.s3 ?? '';
+  if (!options.listS3) {
+    facts.gaps.push(`memory not checked: offline (the size of ${url} is listed only with AWS credentials: the plan role in the pull request's estimate, the deploy role in deploy-endpoint); give model.sizeGb to check it here`);
+    return;
+  }
+  let objects: WeightsObject[];
+  try {
+    objects = await options.listS3(url, d.regions[0] ?? 'us-east-1');
+  } catch (err) {
+    facts.gaps.push(`memory not checked: ${url} could not be listed (${err instanceof Error ? err.message : String(err)}); give model.sizeGb`);
+    return;
+  }
+  const bytes = weightFilesBytes(objects.map((o) => ({ name: o.key, size: o.size })));
+  if (bytes === undefined) {
+    facts.gaps.push(`memory not checked: ${url} holds ${objects.length ? `${objects.length} objects and no weight file (.safetensors, .bin, .pt, model.tar.gz)` : 'no object'}; give model.sizeGb`);
+    return;
+  }
+  facts.weightsBytes = bytes;
+  facts.from.push(`S3 (the weight files under ${url})`);
 }
 
 async function askHub(id: string, revision: string, withConfig: boolean, options: FactsOptions): Promise<HubAnswers> {
@@ -117,9 +166,8 @@ export async function modelFacts(d: Deployment, options: FactsOptions = {}): Pro
   const facts = specFacts(d);
   const hf = d.model.huggingface;
   if (!hf) {
-    if (facts.weightsBytes === undefined) {
-      facts.gaps.push(`memory not checked: ${d.model.s3 ? `the size of ${d.model.s3} is not known offline` : 'the weights are in the prebuilt image'}; give model.sizeGb`);
-    }
+    if (facts.weightsBytes === undefined && d.model.s3) await s3WeightsFacts(d, facts, options);
+    else if (facts.weightsBytes === undefined) facts.gaps.push('memory not checked: the weights are in the prebuilt image; give model.sizeGb');
     return facts;
   }
   const revision = hf.revision ?? 'main';

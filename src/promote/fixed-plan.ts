@@ -15,6 +15,7 @@ import { awsClient } from '../core/aws';
 import { DeployError, DeployErrors, isNotFound } from '../core/errors';
 import type { ImageRef } from '../core/image-uri';
 import { s3Url, S3Location } from '../core/s3-location';
+import { listPrefix } from '../core/s3-copy';
 import { getManifests, Registry } from './ecr';
 import { CustomModelIdentity, customModelChanges, customModelIdentity, parseBedrockModelArn } from './bedrock';
 import type { PromotionPlan } from './plan';
@@ -177,14 +178,7 @@ export async function listSourceObjects(reader: SourceReader, location: S3Locati
   const where = s3Url(location);
   const keys: { key: string; size: number; etag: string }[] = [];
   if (location.key.endsWith('/') || location.key === '') {
-    let token: string | undefined;
-    do {
-      const page = await step(reader.actor, 's3:ListBucket', where, () =>
-        client.send(new s3.ListObjectsV2Command({ Bucket: location.bucket, Prefix: location.key, ContinuationToken: token, ExpectedBucketOwner: reader.account })),
-      );
-      for (const o of page.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) keys.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    keys.push(...(await listPrefix(client, location.bucket, location.key, { expectedOwner: reader.account, page: (request) => step(reader.actor, 's3:ListBucket', where, request) })));
   } else {
     keys.push({ key: location.key, size: -1, etag: '' });
   }

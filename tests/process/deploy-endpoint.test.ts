@@ -8,6 +8,7 @@ import * as path from 'path';
 import { runBundle, ROOT } from '../support/bundle';
 import { jsonError, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../support/loopback';
 import { stackAnswerReply } from '../support/fake-aws/stack-answer';
+import { describeImagesReply } from '../support/fake-aws/ecr-holds-images';
 
 const ACCOUNT = '111111111111';
 const STACK = 'acme-llm-qwen-chat-dev';
@@ -34,6 +35,9 @@ function awsWorld(s: Scenario) {
   return (req: RecordedRequest): Reply | undefined => {
     const p = req.params as Record<string, string>;
     switch (req.operation) {
+      // The preflight looks the image (a tag) up in ECR: it is there.
+      case 'DescribeImages':
+        return describeImagesReply(req.params as Record<string, unknown>);
       case 'GetCallerIdentity':
         return queryResponse('GetCallerIdentity', `<Arn>arn:aws:sts::${ACCOUNT}:assumed-role/deploy/gh</Arn><UserId>AROA:gh</UserId><Account>${ACCOUNT}</Account>`, 'https://sts.amazonaws.com/doc/2011-06-15/');
       case 'DescribeStacks':

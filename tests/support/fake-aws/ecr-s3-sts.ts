@@ -161,7 +161,17 @@ export class FakeAws {
       case 'DescribeImages': {
         const repo = this.repo(account, region, input.repositoryName);
         let t = 1700000000;
-        return { imageDetails: [...repo.tags].map(([tag, digest]) => ({ imageDigest: digest, imageTags: [tag], imagePushedAt: t++ })) };
+        const all = [...repo.tags].map(([tag, digest]) => ({ registryId: account, repositoryName: input.repositoryName, imageDigest: digest, imageTags: [tag], imagePushedAt: t++ }));
+        const ids = (input.imageIds ?? []) as { imageDigest?: string; imageTag?: string }[];
+        if (ids.length === 0) return { imageDetails: all };
+        // With imageIds, ECR answers those images or ImageNotFoundException (API reference, DescribeImages).
+        const found = ids.map((id) => (id.imageTag ? all.find((d) => d.imageTags.includes(id.imageTag!)) : (all.find((d) => d.imageDigest === id.imageDigest) ?? (repo.manifests.has(id.imageDigest ?? '') ? { registryId: account, repositoryName: input.repositoryName, imageDigest: id.imageDigest, imageTags: [], imagePushedAt: t } : undefined))));
+        const missing = ids.findIndex((_, i) => !found[i]);
+        if (missing >= 0) {
+          const id = ids[missing]!;
+          throw new AwsError('ImageNotFoundException', `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${input.repositoryName}' in the registry with id '${account}'`);
+        }
+        return { imageDetails: found };
       }
       case 'BatchCheckLayerAvailability': {
         const repo = this.repo(account, region, input.repositoryName);

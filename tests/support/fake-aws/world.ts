@@ -3,7 +3,8 @@
  * key names the account, the credential scope the region), STS, CloudFormation (./cloudformation.ts), ECR and the
  * layer blobs (./ecr-s3-sts.ts), S3 with object bodies, CodeBuild that "builds" by
  * pushing an image and the weights, CloudWatch Logs, SageMaker endpoints and their runtime, Service
- * Quotas, Secrets Manager with staging labels (./secrets-manager.ts) and ECS. State carries
+ * Quotas, Secrets Manager with staging labels (./secrets-manager.ts), ECS and EC2's network reads
+ * (./ec2-network.ts: the example's subnets and security groups). State carries
  * from one step to the next, so each step sees what the previous ones really did.
  */
 import { createHash, randomBytes } from 'crypto';
@@ -11,6 +12,7 @@ import { jsonError, Loopback, queryError, queryResponse, RecordedRequest, Reply,
 import { AwsError } from './aws-error';
 import { FakeAws } from './ecr-s3-sts';
 import { FakeSecrets } from './secrets-manager';
+import { describeSecurityGroups, describeSubnets, exampleNetwork, FakeNetwork } from './ec2-network';
 import { stackXml } from './stack-answer';
 import { AttributeHook, ChangeSet, diff, materialize, Stack, StackEvent } from './cloudformation';
 
@@ -48,6 +50,8 @@ function members(p: Record<string, unknown>, list: string): Record<string, strin
 export class World {
   readonly ecr = new FakeAws();
   readonly secrets = new FakeSecrets();
+  /** Subnets and security groups by account and region (the example's, to begin with). */
+  readonly network: FakeNetwork = exampleNetwork();
   readonly stacks: Stack[] = [];
   /** Access key id -> account. */
   readonly keys = new Map<string, string>();
@@ -176,10 +180,42 @@ export class World {
       return queryResponse('GetCallerIdentity', `<Arn>arn:aws:sts::${account}:assumed-role/journey/gh</Arn><UserId>AROA:gh</UserId><Account>${account}</Account>`, STS_NS);
     }
     if (req.operation === 'AssumeRole') return this.assumeRole(req, account);
+    if (/Credential=[^/]+\/\d+\/[^/]+\/ec2\//.test(String(req.headers.authorization ?? ''))) return this.ec2(req, account, region);
     if (typeof req.params.Action === 'string') return this.cloudformation(req, account, region);
     const invoke = /^\/endpoints\/([^/]+)\/invocations$/.exec(req.path);
     if (invoke && req.method === 'POST') return this.invoke(invoke[1], req, account, region);
     return this.s3(req);
+  }
+
+  // ---- EC2 (the ec2 query protocol: Filter.N.Name, Filter.N.Value.M; XML items in ...Set lists) ----
+
+  private ec2(req: RecordedRequest, account: string, region: string): Reply {
+    const p = req.params as Record<string, string>;
+    const filters: { Name: string; Values: string[] }[] = [];
+    for (const [k, v] of Object.entries(p)) {
+      const m = /^Filter\.(\d+)\.(Name|Value\.\d+)$/.exec(k);
+      if (!m) continue;
+      const f = (filters[Number(m[1]) - 1] ??= { Name: '', Values: [] });
+      if (m[2] === 'Name') f.Name = v;
+      else f.Values.push(v);
+    }
+    const ns = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+    const reply = (op: string, inner: string): Reply => ({ headers: { 'content-type': 'text/xml' }, body: `<${op}Response xmlns="${ns}"><requestId>req-1</requestId>${inner}</${op}Response>` });
+    const mine = { subnets: this.network.subnets.filter((s) => s.OwnerId === account), groups: this.network.groups.filter((g) => g.OwnerId === account) };
+    if (req.operation === 'DescribeSubnets') {
+      const items = describeSubnets(mine, region, { Filters: filters }).Subnets.map((s) => `<item><subnetId>${s.SubnetId}</subnetId><vpcId>${s.VpcId}</vpcId><availabilityZone>${s.AvailabilityZone}</availabilityZone><availableIpAddressCount>${s.AvailableIpAddressCount}</availableIpAddressCount><state>${s.State}</state><ownerId>${s.OwnerId}</ownerId></item>`);
+      return reply('DescribeSubnets', `<subnetSet>${items.join('')}</subnetSet>`);
+    }
+    if (req.operation === 'DescribeSecurityGroups') {
+      const items = describeSecurityGroups(mine, region, { Filters: filters }).SecurityGroups.map((g) => `<item><groupId>${g.GroupId}</groupId><groupName>${esc(g.GroupName ?? '')}</groupName><vpcId>${g.VpcId}</vpcId><ownerId>${g.OwnerId}</ownerId></item>`);
+      return reply('DescribeSecurityGroups', `<securityGroupInfo>${items.join('')}</securityGroupInfo>`);
+    }
+    if (req.operation === 'DescribeInstanceTypeOfferings') {
+      const type = filters.find((f) => f.Name === 'instance-type')?.Values[0] ?? '';
+      return reply('DescribeInstanceTypeOfferings', `<instanceTypeOfferingSet><item><instanceType>${esc(type)}</instanceType><locationType>region</locationType><location>${region}</location></item></instanceTypeOfferingSet>`);
+    }
+    // EC2's error body (API Reference, "Error responses").
+    return { status: 400, headers: { 'content-type': 'text/xml' }, body: `<Response><Errors><Error><Code>InvalidAction</Code><Message>The action ${esc(req.operation)} is not valid for this web service.</Message></Error></Errors><RequestID>req-1</RequestID></Response>` };
   }
 
   private assumeRole(req: RecordedRequest, caller: string): Reply {

@@ -74,6 +74,51 @@ const ROWS: Row[] = [
     environment: 'prod',
     refused: { by: 'plan', message: /security.certificateArn is a certificate of account 111111111111, and environment prod deploys to account 333333333333/ },
   },
+  // Subnets and security groups carry no region, but each exists in one (#22: per-environment security).
+  { name: 'one VPC for a deployment in two regions', body: sagemaker('ml.g5.2xlarge', 'us-east-1, us-west-2', `    security: { vpc: ${VPC} }\n`), refused: { message: /security.vpc is one VPC, but the deployment deploys to us-east-1, us-west-2: a VPC, its subnets and its security groups exist in one region/, line: 10, hint: /security.environments.ENVIRONMENT.vpcs \(us-east-1: \{ vpcId, subnets, securityGroups \}, us-west-2:/ } },
+  {
+    name: "an environment in two regions with the deployment's one VPC",
+    body: sagemaker('ml.g5.2xlarge', 'us-east-1', `    security: { vpc: ${VPC} }\n`),
+    environments: 'environments:\n  prod:\n    account: "333333333333"\n    regions: [us-east-1, eu-west-1]\n',
+    environment: 'prod',
+    refused: { by: 'plan', message: /security.vpc is one VPC, but environment prod deploys to us-east-1, eu-west-1/, line: 14, hint: /security.environments.prod.vpcs/ },
+  },
+  {
+    name: 'each region of the environment with its own VPC (security.environments.prod.vpcs)',
+    body: sagemaker('ml.g5.2xlarge', 'us-east-1', `    security:\n      vpc: ${VPC}\n      environments:\n        prod:\n          vpcs:\n            us-east-1: ${VPC}\n            eu-west-1: ${VPC.replace(/0123456789abcdef/g, 'fedcba9876543210')}\n`),
+    environments: 'environments:\n  prod:\n    account: "333333333333"\n    regions: [us-east-1, eu-west-1]\n',
+    environment: 'prod',
+  },
+  {
+    name: 'security.environments.prod.vpcs without a region prod deploys to',
+    body: sagemaker('ml.g5.2xlarge', 'us-east-1', `    security:\n      environments:\n        prod:\n          vpcs:\n            us-east-1: ${VPC}\n`),
+    environments: 'environments:\n  prod:\n    account: "333333333333"\n    regions: [us-east-1, eu-west-1]\n',
+    refused: { message: /security.environments.prod.vpcs has no VPC for eu-west-1, where environment prod deploys/, line: 18, hint: /account 333333333333/ },
+  },
+  {
+    name: 'security.environments.prod with both vpc and vpcs',
+    body: sagemaker('ml.g5.2xlarge', 'us-east-1', `    security:\n      environments:\n        prod:\n          vpc: ${VPC}\n          vpcs:\n            us-east-1: ${VPC}\n`),
+    environments: 'environments:\n  prod:\n    account: "333333333333"\n',
+    refused: { message: /security.environments.prod gives both vpc and vpcs/, hint: /Keep vpcs \(one VPC per region: us-east-1\), or vpc alone/ },
+  },
+  {
+    name: 'security.environments naming no environment of the spec',
+    body: sagemaker('ml.g5.2xlarge', 'us-east-1', `    security:\n      environments:\n        prdo:\n          vpc: ${VPC}\n`),
+    environments: 'environments:\n  prod:\n    account: "333333333333"\n',
+    refused: { message: /security.environments.prdo names no environment of the spec/, line: 16, hint: /Environments: prod/ },
+  },
+  {
+    name: 'ecs with a VPC for prod only: dev has none',
+    body: ecs('g5.2xlarge', 'us-east-1', CERT('us-east-1')).replace(`      vpc: ${VPC}\n`, `      environments:\n        prod:\n          vpc: ${VPC}\n`),
+    environments: 'environments:\n  dev:\n    account: "111111111111"\n  prod:\n    account: "111111111111"\n',
+    refused: { message: /target ecs needs a VPC with vpcId in environment dev \(us-east-1\): none is given/, hint: /security.environments.dev.vpc/ },
+  },
+  {
+    name: 'ecs with each environment its own VPC and no security.vpc',
+    body: ecs('g5.2xlarge', 'us-east-1', CERT('us-east-1')).replace(`      vpc: ${VPC}\n`, `      environments:\n        dev:\n          vpc: ${VPC}\n        prod:\n          vpc: ${VPC}\n`),
+    environments: 'environments:\n  dev:\n    account: "111111111111"\n  prod:\n    account: "111111111111"\n',
+    environment: 'prod',
+  },
 ];
 
 function specText(row: Row): string {

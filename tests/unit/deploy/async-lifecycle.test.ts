@@ -16,11 +16,14 @@ import { memoryReporter } from '../../../src/core/log';
 import type { Deployment } from '../../../src/config/types';
 import { event, fakeClock, fakeRender, selection } from './flow-fixtures';
 import { stackAnswer, stackNotFound } from '../../support/fake-aws/stack-answer';
+import { ecrHoldsEveryImage } from '../../support/fake-aws/ecr-holds-images';
 
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
 const sts = mockClient(STSClient);
 const sm = mockClient(SageMakerClient);
+// The preflight looks the deployed image up in ECR: it is there.
+ecrHoldsEveryImage();
 const ACCOUNT = '111111111111';
 const BUCKET = `model-deploy-${ACCOUNT}-us-east-1`;
 /** The deployment's folder in its environment's (issue 20: the environments of an account share the bucket). */

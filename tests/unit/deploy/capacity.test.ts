@@ -25,10 +25,13 @@ import { event, fakeClock, fakeRender, selection } from './flow-fixtures';
 import { stackAnswer } from '../../support/fake-aws/stack-answer';
 import { EXAMPLE_SPEC } from '../../support/target';
 import { estimateCost } from '../../../src/cost/flow';
+import { ecrHoldsEveryImage } from '../../support/fake-aws/ecr-holds-images';
 
 const cfn = mockClient(CloudFormationClient);
 const sts = mockClient(STSClient);
 const sm = mockClient(SageMakerClient);
+// The preflight looks the deployed image up in ECR: it is there.
+ecrHoldsEveryImage();
 
 const ACCOUNT = '111111111111';
 const STACK = 'acme-llm-qwen-chat-dev';

@@ -20,6 +20,8 @@ import { ensureApiKeySecret } from '../../../src/keys/secret';
 import { ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { stackAnswer, stackNotFound } from '../../support/fake-aws/stack-answer';
+import { ecrHoldsEveryImage } from '../../support/fake-aws/ecr-holds-images';
+import { ec2HoldsTheExampleNetwork } from '../../support/fake-aws/ec2-network';
 
 jest.mock('../../../src/keys/secret', () => ({
   ensureApiKeySecret: jest.fn(async () => ({ secretArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:acme-llm/code-assistant/dev/api-key-Xy12Ab', created: true })),
@@ -35,6 +37,9 @@ const secrets = mockClient(SecretsManagerClient);
 // The ecs example's certificate names its hostname (the deploy checks it before anything mutates).
 const acm = mockClient(ACMClient);
 const ecs = mockClient(ECSClient);
+// The preflight looks the deployed image up in ECR and the subnets up in EC2: they are there.
+ecrHoldsEveryImage();
+ec2HoldsTheExampleNetwork();
 const TASK_DEF = 'arn:aws:ecs:us-east-1:111111111111:task-definition/acme-llm-code-assistant-dev:7';
 
 const ACCOUNT = '111111111111';

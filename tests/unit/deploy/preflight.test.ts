@@ -20,6 +20,7 @@ import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import { fakeClock, fakeRender, selection } from './flow-fixtures';
 import { stackNotFound } from '../../support/fake-aws/stack-answer';
+import { answerNetwork } from '../../support/fake-aws/ec2-network';
 
 const cfn = mockClient(CloudFormationClient);
 const sts = mockClient(STSClient);
@@ -55,8 +56,12 @@ function expectNothingMutated(): void {
 
 beforeEach(() => {
   for (const m of [cfn, sts, sq, secrets, acm, ecr, sm, s3, ec2]) m.reset();
+  // EC2 holds the example's subnets and security groups (tests of the network checks change it).
+  answerNetwork(ec2);
   cfn.on(DescribeStacksCommand).rejects(stackNotFound('any'));
   acm.on(DescribeCertificateCommand).resolves({ Certificate: { DomainName: '*.example.com' } });
+  // The default image (a tag) is in ECR; tests of a missing image override it.
+  ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ registryId: '111111111111', repositoryName: 'acme-llm/qwen-chat', imageDigest: DIGEST, imageTags: ['md-abcdef0'] }] });
 });
 
 /** code-assistant in prod with dev's certificate for every environment (the example gives prod its own in security.certificateArns). */
@@ -82,7 +87,7 @@ describe('deploy-endpoint preflight: refused before anything mutates', () => {
     const image = `111111111111.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat@${DIGEST}`;
     ecr.on(DescribeImagesCommand).rejects(new ImageNotFoundException({ message: `The image with imageId {imageDigest:'${DIGEST}', imageTag:'null'} does not exist within the repository with name 'acme-llm/qwen-chat' in the registry with id '111111111111'`, $metadata: {} }));
     const { result } = deploy(selection('qwen-chat', 'dev'), '111111111111', { imageUri: image });
-    await expect(result).rejects.toThrow(`image-uri ${image} is not in ECR: repository acme-llm/qwen-chat holds no image ${DIGEST}`);
+    await expect(result).rejects.toThrow(`image-uri ${image} is not in ECR: repository acme-llm/qwen-chat in us-east-1 holds no image ${DIGEST}`);
     expect(ecr.commandCalls(DescribeImagesCommand)[0]?.args[0].input).toEqual({ registryId: '111111111111', repositoryName: 'acme-llm/qwen-chat', imageIds: [{ imageDigest: DIGEST }] });
     expectNothingMutated();
 
@@ -105,6 +110,26 @@ describe('deploy-endpoint preflight: refused before anything mutates', () => {
     const warned = deploy(selection('qwen-chat', 'dev'), '111111111111', { imageUri: image, mode: 'create-only' });
     await warned.result.catch(() => undefined);
     expect(warned.reporter.captured.annotations).toContainEqual(expect.objectContaining({ level: 'warning', title: 'Image not checked' }));
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(1);
+  });
+
+  it('an image pinned by a tag ECR does not hold is refused, naming repository, region and tag and how to build it', async () => {
+    const image = '111111111111.dkr.ecr.us-east-1.amazonaws.com/acme-llm/qwen-chat:md-1234567';
+    // ECR DescribeImages with imageIds [{imageTag}]: ImageNotFoundException (API reference, DescribeImages errors).
+    ecr.on(DescribeImagesCommand).rejects(new ImageNotFoundException({ message: "The image with imageId {imageDigest:'null', imageTag:'md-1234567'} does not exist within the repository with name 'acme-llm/qwen-chat' in the registry with id '111111111111'", $metadata: {} }));
+    const { result } = deploy(selection('qwen-chat', 'dev'), '111111111111', { imageUri: image });
+    const err = (await result.catch((e) => e)) as DeployError;
+    const text = err.describe();
+    expect(text).toMatch(`image-uri ${image} is not in ECR: repository acme-llm/qwen-chat in us-east-1 holds no tag md-1234567`);
+    expect(text).toMatch(/Nothing was changed. Build it with build-model/);
+    expect(ecr.commandCalls(DescribeImagesCommand)[0]?.args[0].input).toEqual({ registryId: '111111111111', repositoryName: 'acme-llm/qwen-chat', imageIds: [{ imageTag: 'md-1234567' }] });
+    expectNothingMutated();
+  });
+
+  it('an image pinned by a tag ECR holds goes on (one DescribeImages by tag)', async () => {
+    const ok = deploy(selection('qwen-chat', 'dev'), '111111111111', { mode: 'create-only' });
+    await ok.result.catch(() => undefined);
+    expect(ecr.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input.imageIds)).toEqual([[{ imageTag: 'md-abcdef0' }]]);
     expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(1);
   });
 

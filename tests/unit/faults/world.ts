@@ -29,6 +29,8 @@ import { exampleTarget } from '../../support/target';
 import { AwsError } from '../../support/fake-aws/aws-error';
 import { stackAnswer, stackNotFound } from '../../support/fake-aws/stack-answer';
 import { Loopback, startLoopback } from '../../support/loopback';
+import { ecrHoldsEveryImage } from '../../support/fake-aws/ecr-holds-images';
+import { ec2HoldsTheExampleNetwork } from '../../support/fake-aws/ec2-network';
 
 export const ACCOUNT = '111111111111';
 export const TASK_NEW = `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/svc:8`;
@@ -101,6 +103,9 @@ const ecs = mockClient(ECSClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const secrets = mockClient(SecretsManagerClient);
 const logs = mockClient(CloudWatchLogsClient);
+// The preflight looks the deployed image up in ECR and the subnets up in EC2: they are there.
+ecrHoldsEveryImage();
+ec2HoldsTheExampleNetwork();
 export const mocks = { cfn, sts, sm, runtime, ecs, elbv2, secrets, logs };
 
 function at<T>(timeline: Timeline<T> | undefined, elapsed: number): T | undefined {

@@ -201,7 +201,7 @@ const ROWS: Row[] = [
     name: 'S3 weights with no size: not checked offline, said',
     deployment: `model:\n  s3: s3://acme-models/qwen/\nengine: { name: vllm }\ntarget: sagemaker-realtime\ninstanceType: ml.g5.2xlarge`,
     verdict: 'valid',
-    says: [/memory not checked: the size of s3:\/\/acme-models\/qwen\/ is not known offline; give model\.sizeGb/],
+    says: [/memory not checked: offline \(the size of s3:\/\/acme-models\/qwen\/ is listed only with AWS credentials: the plan role in the pull request.s estimate, the deploy role in deploy-endpoint\); give model\.sizeGb/],
   },
   {
     name: 'refused: a prebuilt image whose weights cannot fit (weights only: the engine is not known)',

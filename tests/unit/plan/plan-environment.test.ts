@@ -30,8 +30,8 @@ describe('plan', () => {
 
   it('keeps the named environment, and plans without one when the spec has no environments', async () => {
     expect((await plan(load('model-deploy.yml'), { outDir: outDir(), environment: 'prod' })).summary.join('\n')).toContain('stack acme-llm-qwen-chat-prod from');
-    // Without environments, the per-environment certificates name none: they go too.
-    const text = fs.readFileSync(path.join(EXAMPLES, 'model-deploy.yml'), 'utf8').replace(/^environments:\n(?: {2,}.*\n)+/m, '').replace(/^ {6}certificateArns:\n(?: {8,}.*\n)+/m, '');
+    // Without environments, the per-environment certificates and VPCs name none: they go too.
+    const text = fs.readFileSync(path.join(EXAMPLES, 'model-deploy.yml'), 'utf8').replace(/^environments:\n(?: {2,}.*\n)+/m, '').replace(/^ {6}certificateArns:\n(?: {8,}.*\n)+/m, '').replace(/^ {6}environments:\n(?: {8,}.*\n)+/m, '');
     const bare = parseSpec(text, 'model-deploy.yml');
     expect(bare.environments ?? {}).toEqual({});
     const result = await plan(bare, { outDir: outDir() });

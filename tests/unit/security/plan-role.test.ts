@@ -21,6 +21,11 @@ describe('plan role: reads what the estimate checks', () => {
     ['GetServiceQuota of an EC2 quota', { action: 'servicequotas:GetServiceQuota', resource: arn('servicequotas', 'ec2/L-DB2E81BA') }],
     ['GetAWSDefaultServiceQuota', { action: 'servicequotas:GetAWSDefaultServiceQuota', resource: '*' }],
     ['DescribeInstanceTypeOfferings', { action: 'ec2:DescribeInstanceTypeOfferings', resource: '*' }],
+    // The subnets and security groups of security.vpc (no resource-level permission for Describe*).
+    ['DescribeSubnets', { action: 'ec2:DescribeSubnets', resource: '*' }],
+    ['DescribeSecurityGroups', { action: 'ec2:DescribeSecurityGroups', resource: '*' }],
+    // The size of model.s3 weights without sizeGb: the keys of the account's artifact buckets.
+    ['ListBucket of an artifact bucket', { action: 's3:ListBucket', resource: `arn:aws:s3:::model-deploy-${ACCOUNT}-us-east-1`, context: { 's3:ResourceAccount': ACCOUNT } }],
     ['Price List GetProducts', { action: 'pricing:GetProducts', resource: '*' }],
     // estimate-cost bill-days (issue 24): the bill of the deployments a pull request touches. The request names
     // no BillingViewArn, so Cost Explorer reads the account's primary billing view.
@@ -38,6 +43,9 @@ describe('plan role: no write right anywhere', () => {
     ['ExecuteChangeSet', { action: 'cloudformation:ExecuteChangeSet', resource: arn('cloudformation', 'stack/acme-llm-qwen-chat-dev/0a1b2c3d-4e5f-6789-abcd-ef0123456789') }],
     ['PutObject into the artifact bucket', { action: 's3:PutObject', resource: `arn:aws:s3:::model-deploy-${ACCOUNT}-us-east-1/x` }],
     ['GetObject of the weights (reading data is not planning)', { action: 's3:GetObject', resource: `arn:aws:s3:::model-deploy-${ACCOUNT}-us-east-1/acme-llm/qwen-chat/models/x` }],
+    ['ListBucket of a bucket that is not an artifact bucket', { action: 's3:ListBucket', resource: 'arn:aws:s3:::acme-secrets', context: { 's3:ResourceAccount': ACCOUNT } }],
+    ["ListBucket of another account's artifact bucket", { action: 's3:ListBucket', resource: 'arn:aws:s3:::model-deploy-999999999999-us-east-1', context: { 's3:ResourceAccount': '999999999999' } }],
+    ['CreateSecurityGroup', { action: 'ec2:CreateSecurityGroup', resource: arn('ec2', 'vpc/vpc-0123456789abcdef0') }],
     ['GetSecretValue of an API key', { action: 'secretsmanager:GetSecretValue', resource: arn('secretsmanager', 'secret:acme-llm/code-assistant/dev/api-key-AbCdEf') }],
     ['CreateSecret', { action: 'secretsmanager:CreateSecret', resource: arn('secretsmanager', 'secret:acme-llm/x') }],
     ['PassRole', { action: 'iam:PassRole', resource: `arn:aws:iam::${ACCOUNT}:role/acme-llm.dev.sagemaker`, context: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } }],
@@ -51,9 +59,9 @@ describe('plan role: no write right anywhere', () => {
     expect(await decide(planRole, call)).not.toBe<Decision>('Allowed');
   });
 
-  it('grants only Get, List and Describe actions, and nothing but its one read-only statement', () => {
+  it('grants only Get, List and Describe actions, and nothing but its two read-only statements', () => {
     const allows = planRole.policies.filter((s) => s.Effect === 'Allow');
-    expect(allows).toHaveLength(1);
+    expect(allows).toHaveLength(2);
     for (const action of allows.flatMap((s) => list(s.Action))) expect(action).toMatch(/^[a-z0-9]+:(Get|List|Describe)[A-Za-z]+$/);
     expect(dev.resources.PlanRole?.Properties.ManagedPolicyArns).toBeUndefined();
   });
