@@ -12,7 +12,7 @@ import { availableParallelism } from 'os';
 import { Worker } from 'worker_threads';
 import { DeployError } from '../core/errors';
 import type { OpenAiClientOptions } from './client-openai';
-import { LevelRunner, LevelSamples, StepResult, stepResult } from './runner';
+import { cpuSeconds, LevelRunner, LevelSamples, StepResult, stepResult } from './runner';
 import { WORKER_MARK, WorkerInput, WorkerMessage } from './worker';
 import type { Workload } from './workload';
 
@@ -80,6 +80,7 @@ export function spreadOverWorkers(options: SpreadOptions): LevelRunner {
     const onAbort = () => workers.forEach((w) => w.postMessage({ type: 'abort' }));
     signal?.addEventListener('abort', onAbort, { once: true });
     let clockStart = 0;
+    let cpuStart = process.cpuUsage();
     try {
       const ready: { ok: boolean; error?: string }[] = [];
       const parts: LevelSamples[] = [];
@@ -100,6 +101,7 @@ export function spreadOverWorkers(options: SpreadOptions): LevelRunner {
               }
               // Every worker's connections are open: the level's clock starts now, for all of them.
               clockStart = performance.now();
+              cpuStart = process.cpuUsage();
               workers.forEach((other) => other.postMessage({ type: signal?.aborted ? 'abort' : 'go' }));
             } else if (m.type === 'done') {
               parts[i] = m;
@@ -115,7 +117,9 @@ export function spreadOverWorkers(options: SpreadOptions): LevelRunner {
         });
       });
       const durationS = (performance.now() - clockStart) / 1000;
-      return withWorkerLag(stepResult(load, parts, durationS, workload, workers.length));
+      // process.cpuUsage() counts every thread: the workers' streaming and this thread's waiting.
+      const cpuS = cpuSeconds(process.cpuUsage(cpuStart));
+      return withWorkerLag(stepResult(load, parts, durationS, workload, { cpuS, workers: workers.length }));
     } finally {
       signal?.removeEventListener('abort', onAbort);
       await Promise.all(workers.map((w) => w.terminate()));

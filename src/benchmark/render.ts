@@ -162,6 +162,7 @@ export function stepJson(s: StepResult): Record<string, unknown> {
     errors: s.errors,
     client_lag_p99_ms: s.clientLagP99Ms,
     client_workers: s.workers ?? 1,
+    client_cpu_s: s.clientCpuS ?? null,
     warnings: s.warnings,
   };
 }

@@ -30,6 +30,8 @@ export interface StepResult {
   warnings: string[];
   /** Worker threads the level's streams were spread over (absent: this thread alone). */
   workers?: number;
+  /** CPU time of this process, every thread, while the level ran (s): tokens per CPU-second is the client's cost. */
+  clientCpuS?: number;
 }
 
 export interface LoadLevel {
@@ -188,10 +190,12 @@ export function seededRandom(seed = 0x5eed): () => number {
 export async function runStep(options: RunOptions & { prompts: PromptSource }, load: LoadLevel): Promise<StepResult> {
   const now = options.now ?? (() => performance.now());
   const start = now();
+  const cpu = process.cpuUsage();
   const samples = await runLoad(options, load);
   const durationS = (now() - start) / 1000;
+  const cpuS = cpuSeconds(process.cpuUsage(cpu));
   options.client.finish?.(samples.outcomes);
-  return stepResult(load, [samples], durationS, options.workload);
+  return stepResult(load, [samples], durationS, options.workload, { cpuS });
 }
 
 /**
@@ -272,12 +276,26 @@ const STOP_ORDER: StepResult['stoppedBy'][] = ['requests', 'duration', 'abort'];
  * A level's result from what one or more loops observed: their outcomes pooled (the metrics are computed
  * once, from every raw sample, never averaged from per-loop figures) and the latest loop's lateness.
  */
-export function stepResult(load: LoadLevel, parts: readonly LevelSamples[], durationS: number, workload: Workload, workers?: number): StepResult {
+export function stepResult(load: LoadLevel, parts: readonly LevelSamples[], durationS: number, workload: Workload, client: { cpuS?: number; workers?: number } = {}): StepResult {
   const outcomes = parts.length === 1 ? parts[0]!.outcomes : parts.flatMap((p) => p.outcomes);
   const stoppedBy = parts.reduce<StepResult['stoppedBy']>((a, p) => (STOP_ORDER.indexOf(p.stoppedBy) > STOP_ORDER.indexOf(a) ? p.stoppedBy : a), 'requests');
   const clientLagP99Ms = Math.max(0, ...parts.map((p) => p.clientLagP99Ms));
   const metrics = calculateMetrics(outcomes, durationS, { objective: workload.objective });
   const errors = [...new Set(outcomes.filter((o) => !o.success && !o.cancelled && o.error).map((o) => o.error!))].slice(0, 5);
   const warning = lagWarning(clientLagP99Ms, metrics);
-  return { ...load, metrics, stoppedBy, errors, clientLagP99Ms, warnings: warning ? [warning] : [], ...(workers ? { workers } : {}) };
+  return {
+    ...load,
+    metrics,
+    stoppedBy,
+    errors,
+    clientLagP99Ms,
+    warnings: warning ? [warning] : [],
+    ...(client.workers ? { workers: client.workers } : {}),
+    ...(client.cpuS !== undefined ? { clientCpuS: client.cpuS } : {}),
+  };
+}
+
+/** process.cpuUsage() (µs, user + system, every thread of the process) in seconds. */
+export function cpuSeconds(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1e6;
 }
