@@ -18,3 +18,9 @@ export const invoke: CliCommand = {
   usage: INVOKE_USAGE,
   run: async (args, { reporter }) => (await import('../benchmark/invoke')).invokeCommand(parseFlags(args, INVOKE_FLAGS), reporter),
 };
+
+/** In a worker thread the CLI entry started for `benchmark --workers N`: run the worker (nothing otherwise). */
+export async function runBenchmarkWorkerThread(): Promise<void> {
+  const worker = await import('../benchmark/worker');
+  if (worker.isBenchmarkWorker()) await worker.runBenchmarkWorker();
+}

@@ -17,5 +17,5 @@ if (isMainThread) {
     process.exitCode = code;
   });
 } else {
-  void import('../../benchmark/worker').then((w) => (w.isBenchmarkWorker() ? w.runBenchmarkWorker() : undefined));
+  void import('../../cli/benchmark').then((b) => b.runBenchmarkWorkerThread());
 }

@@ -74,7 +74,7 @@ describe('spreadOverWorkers', () => {
     expect(fakes[0]!.input.counter).toBe(fakes[1]!.input.counter);
     expect(fakes.map((f) => f.posted)).toEqual([['go'], ['go']]);
     expect(fakes.every((f) => f.terminated)).toBe(true);
-    const pooled = calculateMetrics([...a, ...b], step.metrics.duration);
+    const pooled = calculateMetrics([...a, ...b], step.metrics.duration, { objective: workload.objective });
     expect(step.metrics.median_itl_ms).toBe(10);
     expect(step.metrics).toEqual(pooled);
     expect(step.metrics.completed).toBe(3);
