@@ -37,8 +37,8 @@ export const BENCHMARK_USAGE = `Usage:
   --prompts-file    prompts from a file under the current directory: one a line, or JSON lines {"prompt": "..."}
   --p95-ttft-ms, --p95-e2el-ms   latency objective (default p95 TTFT 2000 ms); goodput counts requests within it
   --price-per-hour  instance price, to print $ per 1M output tokens and the instances --target-rpm needs
-  --workers         worker threads the streams are spread over (default: the cores less one, at least 1;
-                    1 runs them on the command's own thread). Raise it when the result warns that the
+  --workers         worker threads the streams are spread over (1: the command's own thread). Default: one
+                    per 256 streams, up to the cores less one. Raise it when the result warns that the
                     client fell behind.
   --json            print the result JSON (vLLM's field names) after the table
 `;
@@ -144,7 +144,8 @@ export async function benchmarkCommand(argv: string[], reporter: Reporter, optio
     const instances = number(flags, 'instances') ?? 1;
     if (!Number.isInteger(instances) || instances < 1) throw new DeployError(`--instances is "${flags.instances}"`, { hint: 'The number of instances behind the URL, a whole number ≥ 1.' });
     const ignoreEos = flags['ignore-eos'] === undefined ? true : flags['ignore-eos'] !== 'false';
-    const workers = number(flags, 'workers') ?? defaultWorkers();
+    const asked = number(flags, 'workers');
+    const workers = asked ?? defaultWorkers();
     if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
       throw new DeployError(`--workers is "${flags.workers}"`, { hint: `The worker threads to spread the streams over, a whole number from 1 to ${MAX_WORKERS} (1: this thread only).` });
     }
@@ -153,7 +154,7 @@ export async function benchmarkCommand(argv: string[], reporter: Reporter, optio
     const clientOptions = { baseUrl: flags.url, apiKey: key, model, ignoreEos, requestTimeoutMs: workload.maxDurationSeconds * 1000 };
     const client = openAiClient(clientOptions);
     const prompts = workload.promptsFile ? filePrompts(workload.promptsFile, process.cwd()) : undefined;
-    const levelRunner = workers > 1 ? spreadOverWorkers({ workers, client: clientOptions, workload, promptsFile: workload.promptsFile, cwd: process.cwd(), script: options.workerScript }) : undefined;
+    const levelRunner = workers > 1 ? spreadOverWorkers({ workers, exact: asked !== undefined, client: clientOptions, workload, promptsFile: workload.promptsFile, cwd: process.cwd(), script: options.workerScript }) : undefined;
     const run = await runBenchmark({ client, workload, reporter, secrets: [key], signal: controller.signal, prompts, levelRunner }).finally(() => client.close?.());
     let price: PricePerformance | undefined;
     const priced = bestStep(run.steps, workload.objective);

@@ -49,8 +49,11 @@ export interface LevelSamples {
   clientLagP99Ms: number;
 }
 
-/** Runs one level somewhere else (worker threads) and returns its result; `first`: the run's first level. */
-export type LevelRunner = (load: LoadLevel, first: boolean, signal: AbortSignal | undefined) => Promise<StepResult>;
+/**
+ * Runs one level somewhere else (worker threads) and returns its result, or undefined to leave the level to
+ * this thread; `first`: the run's first level.
+ */
+export type LevelRunner = (load: LoadLevel, first: boolean, signal: AbortSignal | undefined) => Promise<StepResult | undefined>;
 
 /** The event loop's sampling period; its histogram holds period + lateness. */
 const LAG_RESOLUTION_MS = 5;
@@ -115,8 +118,9 @@ export async function runBenchmark(options: RunOptions): Promise<BenchmarkRun> {
     : [workload.requestRate !== undefined ? { requestRate: workload.requestRate } : { concurrency: workload.concurrency ?? 1 }];
   for (const load of loads) {
     if (options.signal?.aborted) break;
-    if (options.levelRunner) {
-      const step = await options.levelRunner(load, steps.length === 0, options.signal);
+    const spread = options.levelRunner ? await options.levelRunner(load, steps.length === 0, options.signal) : undefined;
+    if (spread) {
+      const step = spread;
       report(reporter, load, step);
       steps.push(step);
       if (step.stoppedBy === 'abort') break;

@@ -59,6 +59,7 @@ describe('spreadOverWorkers', () => {
     const fakes: FakeWorker[] = [];
     const run = spreadOverWorkers({
       workers: 2,
+      exact: true,
       client,
       workload,
       cwd: '/',
@@ -69,7 +70,7 @@ describe('spreadOverWorkers', () => {
         return w;
       },
     });
-    const step = await run({ concurrency: 5 }, true, undefined);
+    const step = (await run({ concurrency: 5 }, true, undefined))!;
     expect(fakes.map((f) => f.input.load)).toEqual([{ concurrency: 3 }, { concurrency: 2 }]);
     expect(fakes[0]!.input.counter).toBe(fakes[1]!.input.counter);
     expect(fakes.map((f) => f.posted)).toEqual([['go'], ['go']]);
@@ -84,10 +85,31 @@ describe('spreadOverWorkers', () => {
     expect(typeof step.clientCpuS).toBe('number');
   });
 
+  it('without --workers, a level gets one thread per 256 streams (none below 257: it stays on this thread)', async () => {
+    const started: WorkerInput[] = [];
+    const run = spreadOverWorkers({
+      workers: 4,
+      client,
+      workload: resolveWorkload({ concurrency: 600, requests: 1200, outputTokens: 4 }),
+      cwd: '/',
+      script: '/nowhere/cli.js',
+      start: (_s, input) => {
+        started.push(input);
+        return new FakeWorker(input, {});
+      },
+    });
+    expect(await run({ concurrency: 256 }, true, undefined)).toBeUndefined();
+    expect(started).toHaveLength(0);
+    const step = await run({ concurrency: 600 }, true, undefined);
+    expect(step?.workers).toBe(3);
+    expect(started.map((i) => i.load)).toEqual([{ concurrency: 200 }, { concurrency: 200 }, { concurrency: 200 }]);
+  });
+
   it('an open loop splits the rate; each worker gets its own arrival seed', async () => {
     const fakes: FakeWorker[] = [];
     const run = spreadOverWorkers({
       workers: 2,
+      exact: true,
       client,
       workload: resolveWorkload({ requestRate: 10, requests: 8, outputTokens: 4 }),
       cwd: '/',
@@ -98,7 +120,7 @@ describe('spreadOverWorkers', () => {
         return w;
       },
     });
-    const step = await run({ requestRate: 10 }, true, undefined);
+    const step = (await run({ requestRate: 10 }, true, undefined))!;
     expect(fakes.map((f) => f.input.load)).toEqual([{ requestRate: 5 }, { requestRate: 5 }]);
     expect(new Set(fakes.map((f) => f.input.seed)).size).toBe(2);
     expect(step.requestRate).toBe(10);
@@ -109,6 +131,7 @@ describe('spreadOverWorkers', () => {
     const fakes: FakeWorker[] = [];
     const run = spreadOverWorkers({
       workers: 2,
+      exact: true,
       client,
       workload: resolveWorkload({ concurrency: 2, requests: 4 }),
       cwd: '/',
@@ -131,6 +154,7 @@ describe('spreadOverWorkers', () => {
     const fakes: FakeWorker[] = [];
     const run = spreadOverWorkers({
       workers: 2,
+      exact: true,
       client,
       workload: resolveWorkload({ concurrency: 2, requests: 4 }),
       cwd: '/',
@@ -147,7 +171,7 @@ describe('spreadOverWorkers', () => {
         return w;
       },
     });
-    const step = await run({ concurrency: 2 }, false, controller.signal);
+    const step = (await run({ concurrency: 2 }, false, controller.signal))!;
     expect(step.stoppedBy).toBe('abort');
     expect(fakes.map((f) => f.posted.includes('abort'))).toEqual([true, true]);
   });
@@ -155,6 +179,7 @@ describe('spreadOverWorkers', () => {
   it('a worker that exits without results fails the level and says how to run without workers', async () => {
     const run = spreadOverWorkers({
       workers: 2,
+      exact: true,
       client,
       workload: resolveWorkload({ concurrency: 2, requests: 4 }),
       cwd: '/',
