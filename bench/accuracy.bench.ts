@@ -14,6 +14,7 @@ import * as path from 'path';
 import type { BenchRow } from './types';
 import { percentileSorted } from '../src/benchmark/metrics';
 import { printedJson, runBenchmarkCli } from '../tests/unit/benchmark/cli-child';
+import { reference } from './reference-client';
 
 const TTFT = 200;
 const ITL = 20;
@@ -78,6 +79,24 @@ export default async function (): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   try {
     for (const [concurrency, requests] of LEVELS) {
+      // The yardstick for the machine: a minimal node:http reader (bench/reference-client.ts, this process) against
+      // the same truth. Where it misses too, the machine (not the command) is what reads late.
+      const ref = await reference(server.url, '', TOKENS, concurrency, requests);
+      const refTruth = await server.truth();
+      const refFigures: [string, number, number][] = [
+        ['median TTFT', ref.median_ttft_ms, pct(refTruth.ttftMs, 50)],
+        ['p99 TTFT', ref.p99_ttft_ms, pct(refTruth.ttftMs, 99)],
+        ['median ITL', ref.median_itl_ms, pct(refTruth.itlMs, 50)],
+        ['p99 ITL', ref.p99_itl_ms, pct(refTruth.itlMs, 99)],
+      ];
+      rows.push({
+        name: `c=${concurrency}: minimal node:http reader / server truth (median TTFT, p99 TTFT, median ITL, p99 ITL)`,
+        value: Number((refFigures[0]![1] / refFigures[0]![2]).toFixed(3)),
+        unit: `x, ${refFigures
+          .slice(1)
+          .map(([, a, b]) => `${(a / b).toFixed(3)}x`)
+          .join(', ')}`,
+      });
       for (const workers of concurrency >= 256 ? [1, SPREAD] : [1]) {
         const label = `c=${concurrency}, ${workers === 1 ? '1 thread' : `${workers} worker threads`}`;
         const r = await runBenchmarkCli(
