@@ -10,6 +10,10 @@ import * as os from 'os';
 import * as path from 'path';
 import type { BenchRow } from './types';
 import { reference } from './reference-client';
+import { printedJson, runBenchmarkCli } from '../tests/unit/benchmark/cli-child';
+
+/** Worker threads for the spread run: the CLI's default (cores less one), at least 2 so there is a spread. */
+const SPREAD = Math.max(2, os.availableParallelism() - 1);
 
 const STREAMS = 256;
 const ITL_MS = 10;
@@ -95,7 +99,28 @@ export default async function (): Promise<BenchRow[]> {
     const refTokensPerCpuS = ref.tokens / ((refCpu.user + refCpu.system) / 1e6);
     const tokensPerCpuS = m.total_output_tokens / (cpuMs / 1000);
     const perCpu = tokensPerCpuS / refTokensPerCpuS;
+    // The command as a user runs it (its own process), on one thread and spread over worker threads: its CPU
+    // during the level, every thread (process.cpuUsage), against the same reference.
+    const commandRows = [];
+    for (const workers of [1, SPREAD]) {
+      const r = await runBenchmarkCli(
+        ['--url', server.url, '--model', 'fake-model', '--concurrency', String(STREAMS), '--requests', String(REQUESTS), '--prompt-tokens', '128', '--output-tokens', String(TOKENS), '--workers', String(workers), '--json'],
+        {},
+        300_000,
+      );
+      if (r.code !== 0) throw new Error(`benchmark command exited ${r.code}: ${r.stderr.slice(-500)}`);
+      const c = printedJson(r.stdout) as Record<string, number>;
+      const perCpuS = c.total_output_tokens / c.client_cpu_s;
+      commandRows.push({
+        name: `generator: tokens per CPU-second, the command with --workers ${workers} (all threads) / minimal node:http reader`,
+        value: Number((perCpuS / refTokensPerCpuS).toFixed(2)),
+        unit: `x (${Math.round(perCpuS)} vs ${Math.round(refTokensPerCpuS)} tokens per CPU-s; ${Math.round(c.output_throughput)} tokens/s, lateness p99 ${c.client_lag_p99_ms.toFixed(1)} ms)`,
+        target: '>= 0.8x',
+        ok: perCpuS / refTokensPerCpuS >= 0.8,
+      });
+    }
     return [
+      ...commandRows,
       { name: `generator: concurrent streams sustained (server saw ${s?.peakStreams ?? '?'})`, value: m.max_concurrent_requests, unit: 'streams', target: `>= ${STREAMS}`, ok: m.max_concurrent_requests >= STREAMS && m.failed === 0 },
       { name: `generator: streamed tokens/s on loopback (${m.completed} requests x ${TOKENS} tokens in ${m.duration.toFixed(2)} s)`, value: Math.round(m.output_throughput), unit: 'tokens/s', target: '>= 20,000', ok: m.output_throughput >= 20000 },
       { name: 'generator: client CPU per streamed token (this process, user+system)', value: Number(perTokenUs.toFixed(2)), unit: 'µs/token' },

@@ -18,6 +18,8 @@ const path = require('path');
 const { generateValidators } = require('./schema-validators');
 
 const root = path.resolve(__dirname, '..');
+// BUILD_OUT_DIR: bundles go to <dir>/<name>/ instead of dist/<name>/ (tests that build a bundle to run it).
+const distRoot = process.env.BUILD_OUT_DIR ? path.resolve(process.env.BUILD_OUT_DIR) : path.join(root, 'dist');
 const only = process.argv.slice(2);
 // src/entries/NAME.ts, or src/entries/NAME/index.ts with its own tsconfig.json (the CLI) -> dist/NAME/.
 const entries = new Map(
@@ -57,7 +59,7 @@ async function bundleYaml(ncc) {
 
 async function build(name) {
   const ncc = require('@vercel/ncc');
-  const out = path.join(root, 'dist', name);
+  const out = path.join(distRoot, name);
   // ncc reads tsconfig "paths" from the working directory's tsconfig.json: the root's, the stand-ins as
   // the tests and the type-check see them. Compiler options come from the entry's nearest tsconfig.json.
   process.chdir(root);
@@ -99,7 +101,7 @@ async function build(name) {
     bytes += Buffer.byteLength(min.code);
   }
   fs.copyFileSync(path.join(__dirname, 'bundle-loader.js'), path.join(out, 'index.js'));
-  process.stdout.write(`dist/${name}: ${(bytes / 1024).toFixed(0)} KiB of JavaScript in ${files.length} file(s)\n`);
+  process.stdout.write(`${path.relative(root, out)}: ${(bytes / 1024).toFixed(0)} KiB of JavaScript in ${files.length} file(s)\n`);
 }
 
 /** Each bundle in its own process: webpack is CPU-bound, so two processes use both cores. */

@@ -10,6 +10,7 @@ import { filePrompts } from './prompts';
 import { bestStep, pricePerformance, PricePerformance } from './price-performance';
 import type { Currency } from '../prices/currency';
 import { benchmarkJson, renderText } from './render';
+import { defaultWorkers, spreadOverWorkers } from './parallel';
 import { runBenchmark } from './runner';
 import { redact } from './types';
 import { resolveWorkload } from './workload';
@@ -19,7 +20,8 @@ export const BENCHMARK_USAGE = `Usage:
       [--concurrency N | --request-rate R | --concurrency-steps 1,4,16] [--requests N]
       [--prompt-tokens P] [--output-tokens G] [--max-duration SECONDS]
       [--p95-ttft-ms MS] [--p95-e2el-ms MS] [--target-rpm N]
-      [--prompts-file FILE] [--price-per-hour AMOUNT] [--currency USD|CNY] [--ignore-eos true|false] [--json]
+      [--prompts-file FILE] [--price-per-hour AMOUNT] [--currency USD|CNY] [--ignore-eos true|false]
+      [--workers N] [--json]
 
   Streams chat completions from an OpenAI-compatible server (vLLM, SGLang, TGI, the model-deploy
   gateway) and prints the metrics as \`vllm bench serve\` defines them. Bounded: it stops after
@@ -35,13 +37,19 @@ export const BENCHMARK_USAGE = `Usage:
   --prompts-file    prompts from a file under the current directory: one a line, or JSON lines {"prompt": "..."}
   --p95-ttft-ms, --p95-e2el-ms   latency objective (default p95 TTFT 2000 ms); goodput counts requests within it
   --price-per-hour  instance price, to print $ per 1M output tokens and the instances --target-rpm needs
+  --workers         worker threads the streams are spread over (1: the command's own thread). Default: one
+                    per 256 streams, up to the cores less one. Raise it when the result warns that the
+                    client fell behind.
   --json            print the result JSON (vLLM's field names) after the table
 `;
 
 const FLAGS = [
   'url', 'api-key-env', 'model', 'concurrency', 'request-rate', 'concurrency-steps', 'requests', 'prompt-tokens', 'output-tokens',
   'max-duration', 'p95-ttft-ms', 'p95-e2el-ms', 'target-rpm', 'price-per-hour', 'currency', 'ignore-eos', 'json', 'help', 'instances', 'prompts-file',
+  'workers',
 ] as const;
+/** More threads than this only add switching on any machine a benchmark client runs on. */
+const MAX_WORKERS = 64;
 const BOOLEAN = new Set(['json', 'help']);
 
 export function parseBenchmarkFlags(args: string[]): Record<string, string> {
@@ -81,6 +89,8 @@ export interface BenchmarkCommandOptions {
   env?: NodeJS.ProcessEnv;
   /** Stops the run (the CLI passes one tied to SIGINT). */
   signal?: AbortSignal;
+  /** The file worker threads run (default: this process's main script, the CLI). */
+  workerScript?: string;
 }
 
 /** Runs the command; 0 when requests completed, 1 when none did, 2 for a usage or setup error. */
@@ -134,11 +144,18 @@ export async function benchmarkCommand(argv: string[], reporter: Reporter, optio
     const instances = number(flags, 'instances') ?? 1;
     if (!Number.isInteger(instances) || instances < 1) throw new DeployError(`--instances is "${flags.instances}"`, { hint: 'The number of instances behind the URL, a whole number ≥ 1.' });
     const ignoreEos = flags['ignore-eos'] === undefined ? true : flags['ignore-eos'] !== 'false';
+    const asked = number(flags, 'workers');
+    const workers = asked ?? defaultWorkers();
+    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+      throw new DeployError(`--workers is "${flags.workers}"`, { hint: `The worker threads to spread the streams over, a whole number from 1 to ${MAX_WORKERS} (1: this thread only).` });
+    }
 
     const model = flags.model ?? (await discoverModel(flags.url, key, controller.signal));
-    const client = openAiClient({ baseUrl: flags.url, apiKey: key, model, ignoreEos, requestTimeoutMs: workload.maxDurationSeconds * 1000 });
+    const clientOptions = { baseUrl: flags.url, apiKey: key, model, ignoreEos, requestTimeoutMs: workload.maxDurationSeconds * 1000 };
+    const client = openAiClient(clientOptions);
     const prompts = workload.promptsFile ? filePrompts(workload.promptsFile, process.cwd()) : undefined;
-    const run = await runBenchmark({ client, workload, reporter, secrets: [key], signal: controller.signal, prompts }).finally(() => client.close?.());
+    const levelRunner = workers > 1 ? spreadOverWorkers({ workers, exact: asked !== undefined, client: clientOptions, workload, promptsFile: workload.promptsFile, cwd: process.cwd(), script: options.workerScript }) : undefined;
+    const run = await runBenchmark({ client, workload, reporter, secrets: [key], signal: controller.signal, prompts, levelRunner }).finally(() => client.close?.());
     let price: PricePerformance | undefined;
     const priced = bestStep(run.steps, workload.objective);
     if (hourly !== undefined && priced) {

@@ -122,7 +122,7 @@ export function openAiClient(options: OpenAiClientOptions): BenchClient {
             });
           });
           req.on('error', reject);
-          req.end(body);
+          req.end(body, () => timer.sent(now()));
         });
         if (failure) return failedOutcome(spec, start, redact(failure, secrets));
       } catch (err) {
@@ -131,7 +131,7 @@ export function openAiClient(options: OpenAiClientOptions): BenchClient {
       } finally {
         link.dispose();
       }
-      const outcome = outcomeOf(timer, spec, start);
+      const outcome = outcomeOf(timer, spec, timer.startMs);
       // An error event in the stream is the server's text: it could quote the request's headers.
       if (outcome.error) outcome.error = redact(outcome.error, secrets);
       return outcome;

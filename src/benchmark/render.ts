@@ -127,6 +127,7 @@ export function renderText(run: BenchmarkRun, options: RenderOptions = {}): stri
     block('itl', 'ITL', 'Inter-token Latency');
     block('e2el', 'E2EL', 'End-to-end Latency');
     row('Client event-loop lateness p99 (ms):', f(s.clientLagP99Ms));
+    if (s.workers) row('Client worker threads:', s.workers);
     for (const w of s.warnings) out.push(`WARNING: ${w}`);
     if (m.mean_queue_time_ms !== undefined) {
       rule('Queue time (estimated)');
@@ -160,6 +161,8 @@ export function stepJson(s: StepResult): Record<string, unknown> {
     stopped_by: s.stoppedBy,
     errors: s.errors,
     client_lag_p99_ms: s.clientLagP99Ms,
+    client_workers: s.workers ?? 1,
+    client_cpu_s: s.clientCpuS ?? null,
     warnings: s.warnings,
   };
 }

@@ -28,7 +28,32 @@ export interface StepResult {
   clientLagP99Ms: number;
   /** Why a figure may be off (the client fell behind), in words; empty when nothing is. */
   warnings: string[];
+  /** Worker threads the level's streams were spread over (absent: this thread alone). */
+  workers?: number;
+  /** CPU time of this process, every thread, while the level ran (s): tokens per CPU-second is the client's cost. */
+  clientCpuS?: number;
 }
+
+export interface LoadLevel {
+  /** Closed loop: requests kept in flight. */
+  concurrency?: number;
+  /** Open loop: requests started per second. */
+  requestRate?: number;
+}
+
+/** What one event loop observed during a level: raw outcomes, so several loops' merge exactly. */
+export interface LevelSamples {
+  outcomes: RequestOutcome[];
+  stoppedBy: StepResult['stoppedBy'];
+  /** This loop's lateness, p99, ms. */
+  clientLagP99Ms: number;
+}
+
+/**
+ * Runs one level somewhere else (worker threads) and returns its result, or undefined to leave the level to
+ * this thread; `first`: the run's first level.
+ */
+export type LevelRunner = (load: LoadLevel, first: boolean, signal: AbortSignal | undefined) => Promise<StepResult | undefined>;
 
 /** The event loop's sampling period; its histogram holds period + lateness. */
 const LAG_RESOLUTION_MS = 5;
@@ -44,7 +69,7 @@ export function lagWarning(lagP99Ms: number, m: BenchmarkMetrics): string | unde
   return (
     `the benchmark client fell behind: its event loop ran ${lagP99Ms.toFixed(1)} ms late at p99 (more than ${limit.toFixed(1)} ms, ` +
     `5 % of the ${m.median_itl_ms > 0 ? 'median ITL' : 'median TTFT'}), so TTFT and ITL read high and tokens arrive batched; ` +
-    'give it more CPU or run fewer streams per process'
+    'give it more CPU, or spread the streams over more worker threads (model-deploy benchmark --workers N)'
   );
 }
 
@@ -76,6 +101,8 @@ export interface RunOptions {
   /** Seeded randomness for arrival times (default: a fixed-seed generator, so runs repeat). */
   random?: () => number;
   now?: () => number;
+  /** Runs each level elsewhere (spread over worker threads) instead of on this thread's loop. */
+  levelRunner?: LevelRunner;
 }
 
 /** Runs the workload: every concurrency step in turn, or the one configured load. */
@@ -86,11 +113,19 @@ export async function runBenchmark(options: RunOptions): Promise<BenchmarkRun> {
   const startedAt = new Date().toISOString();
   reporter.info(`Benchmark of ${client.label}: ${describeWorkload(workload)}`);
   const steps: StepResult[] = [];
-  const loads: { concurrency?: number; requestRate?: number }[] = workload.concurrencySteps
+  const loads: LoadLevel[] = workload.concurrencySteps
     ? workload.concurrencySteps.map((c) => ({ concurrency: c }))
     : [workload.requestRate !== undefined ? { requestRate: workload.requestRate } : { concurrency: workload.concurrency ?? 1 }];
   for (const load of loads) {
     if (options.signal?.aborted) break;
+    const spread = options.levelRunner ? await options.levelRunner(load, steps.length === 0, options.signal) : undefined;
+    if (spread) {
+      const step = spread;
+      report(reporter, load, step);
+      steps.push(step);
+      if (step.stoppedBy === 'abort') break;
+      continue;
+    }
     if (options.warmup !== false) {
       const parallel = load.concurrency ?? Math.min(64, Math.max(1, Math.ceil(load.requestRate ?? 1)));
       // Only the first level's warm-up decides whether the endpoint answers at all; a later level that
@@ -98,20 +133,26 @@ export async function runBenchmark(options: RunOptions): Promise<BenchmarkRun> {
       await warmup(client, workload, prompts, Math.min(parallel, workload.requests), options.signal, steps.length === 0);
     }
     const step = await runStep({ ...options, prompts }, load);
-    const m = step.metrics;
-    reporter.info(
-      `${load.concurrency !== undefined ? `concurrency ${load.concurrency}` : `${load.requestRate} req/s`}: ${m.completed} completed, ${m.failed} failed` +
-        `${m.cancelled ? `, ${m.cancelled} cancelled` : ''} in ${m.duration.toFixed(2)} s (stopped by ${step.stoppedBy})`,
-    );
-    for (const e of step.errors) reporter.warning(`request failed: ${e}`);
-    for (const w of step.warnings) reporter.warning(w);
+    report(reporter, load, step);
     steps.push(step);
     if (step.stoppedBy === 'abort') break;
   }
   return { target: client.label, workload, startedAt, steps };
 }
 
-async function warmup(client: BenchClient, workload: Workload, prompts: PromptSource, parallel: number, signal: AbortSignal | undefined, fatal: boolean): Promise<void> {
+function report(reporter: Reporter, load: LoadLevel, step: StepResult): void {
+  const m = step.metrics;
+  reporter.info(
+    `${load.concurrency !== undefined ? `concurrency ${load.concurrency}` : `${load.requestRate} req/s`}: ${m.completed} completed, ${m.failed} failed` +
+      `${m.cancelled ? `, ${m.cancelled} cancelled` : ''} in ${m.duration.toFixed(2)} s (stopped by ${step.stoppedBy})` +
+      `${step.workers ? ` over ${step.workers} worker threads` : ''}`,
+  );
+  for (const e of step.errors) reporter.warning(`request failed: ${e}`);
+  for (const w of step.warnings) reporter.warning(w);
+}
+
+/** Untimed requests before a level (see RunOptions.warmup); `fatal`: throw when none succeeds. */
+export async function warmup(client: BenchClient, workload: Workload, prompts: PromptSource, parallel: number, signal: AbortSignal | undefined, fatal: boolean): Promise<void> {
   const controller = new AbortController();
   // Every request in flight listens on the signal (fetch does): as many listeners as requests.
   setMaxListeners(parallel + 16, controller.signal);
@@ -149,10 +190,30 @@ export function seededRandom(seed = 0x5eed): () => number {
   };
 }
 
-/** One load level: a closed loop at `concurrency` or an open loop at `requestRate`. */
-export async function runStep(options: RunOptions & { prompts: PromptSource }, load: { concurrency?: number; requestRate?: number }): Promise<StepResult> {
+/** One load level on this thread: a closed loop at `concurrency` or an open loop at `requestRate`. */
+export async function runStep(options: RunOptions & { prompts: PromptSource }, load: LoadLevel): Promise<StepResult> {
+  const now = options.now ?? (() => performance.now());
+  const start = now();
+  const cpu = process.cpuUsage();
+  const samples = await runLoad(options, load);
+  const durationS = (now() - start) / 1000;
+  const cpuS = cpuSeconds(process.cpuUsage(cpu));
+  options.client.finish?.(samples.outcomes);
+  return stepResult(load, [samples], durationS, options.workload, { cpuS });
+}
+
+/**
+ * Drives one level on this thread's loop and returns what it observed. `take` hands out request indices
+ * (default: 0 to requests − 1 in turn); worker threads share one counter, so together they send exactly
+ * the level's requests.
+ */
+export async function runLoad(
+  options: Pick<RunOptions, 'client' | 'workload' | 'signal' | 'maxInFlight' | 'random' | 'now'> & { prompts: PromptSource },
+  load: LoadLevel, take?: () => number | undefined): Promise<LevelSamples> {
   const { client, workload, prompts } = options;
   const now = options.now ?? (() => performance.now());
+  let counter = 0;
+  const nextIndex = take ?? (() => (counter < workload.requests ? counter++ : undefined));
   const stop = new AbortController();
   setMaxListeners(Math.max(load.concurrency ?? 0, options.maxInFlight ?? 1024) * 2 + 16, stop.signal);
   let stoppedBy: StepResult['stoppedBy'] = 'requests';
@@ -183,18 +244,17 @@ export async function runStep(options: RunOptions & { prompts: PromptSource }, l
   const start = now();
   try {
     if (load.concurrency !== undefined) {
-      let next = 0;
-      const worker = async () => {
-        while (!stop.signal.aborted && next < workload.requests) await one(next++);
+      const loop = async () => {
+        for (let i = stop.signal.aborted ? undefined : nextIndex(); i !== undefined; i = stop.signal.aborted ? undefined : nextIndex()) await one(i);
       };
-      await Promise.all(Array.from({ length: Math.min(load.concurrency, workload.requests) }, worker));
+      await Promise.all(Array.from({ length: Math.min(load.concurrency, workload.requests) }, loop));
     } else {
       const rate = load.requestRate!;
       const random = options.random ?? seededRandom();
       const maxInFlight = options.maxInFlight ?? 1024;
       const inFlight = new Set<Promise<void>>();
       let arrival = start;
-      for (let i = 0; i < workload.requests && !stop.signal.aborted; i++) {
+      for (let i = nextIndex(); i !== undefined && !stop.signal.aborted; i = nextIndex()) {
         arrival += (-Math.log(1 - random()) / rate) * 1000;
         await sleepUntilAborted(arrival - now(), stop.signal);
         if (stop.signal.aborted) break;
@@ -211,10 +271,35 @@ export async function runStep(options: RunOptions & { prompts: PromptSource }, l
     options.signal?.removeEventListener('abort', onAbort);
   }
   const clientLagP99Ms = lag.count ? Math.max(0, lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS) : 0;
-  const durationS = (now() - start) / 1000;
-  client.finish?.(outcomes);
+  return { outcomes, stoppedBy, clientLagP99Ms };
+}
+
+const STOP_ORDER: StepResult['stoppedBy'][] = ['requests', 'duration', 'abort'];
+
+/**
+ * A level's result from what one or more loops observed: their outcomes pooled (the metrics are computed
+ * once, from every raw sample, never averaged from per-loop figures) and the latest loop's lateness.
+ */
+export function stepResult(load: LoadLevel, parts: readonly LevelSamples[], durationS: number, workload: Workload, client: { cpuS?: number; workers?: number } = {}): StepResult {
+  const outcomes = parts.length === 1 ? parts[0]!.outcomes : parts.flatMap((p) => p.outcomes);
+  const stoppedBy = parts.reduce<StepResult['stoppedBy']>((a, p) => (STOP_ORDER.indexOf(p.stoppedBy) > STOP_ORDER.indexOf(a) ? p.stoppedBy : a), 'requests');
+  const clientLagP99Ms = Math.max(0, ...parts.map((p) => p.clientLagP99Ms));
   const metrics = calculateMetrics(outcomes, durationS, { objective: workload.objective });
   const errors = [...new Set(outcomes.filter((o) => !o.success && !o.cancelled && o.error).map((o) => o.error!))].slice(0, 5);
   const warning = lagWarning(clientLagP99Ms, metrics);
-  return { ...load, metrics, stoppedBy, errors, clientLagP99Ms, warnings: warning ? [warning] : [] };
+  return {
+    ...load,
+    metrics,
+    stoppedBy,
+    errors,
+    clientLagP99Ms,
+    warnings: warning ? [warning] : [],
+    ...(client.workers ? { workers: client.workers } : {}),
+    ...(client.cpuS !== undefined ? { clientCpuS: client.cpuS } : {}),
+  };
+}
+
+/** process.cpuUsage() (µs, user + system, every thread of the process) in seconds. */
+export function cpuSeconds(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1e6;
 }

@@ -79,8 +79,19 @@ export class StreamTimer {
   /** Characters of generated text (not kept: a run may stream millions of tokens). */
   textLength = 0;
 
-  constructor(readonly startMs: number) {
+  constructor(public startMs: number) {
     this.last = startMs;
+  }
+
+  /**
+   * The request left for the server at `nowMs`: TTFT and latency count from here. A client starting many
+   * requests at once writes them a tick later, after it has built them all (1024 at once: a tenth of a second
+   * and more); that wait is the client's, not the server's.
+   */
+  sent(nowMs: number): void {
+    if (this.ttftMs !== 0 || this.last !== this.startMs) return;
+    this.startMs = nowMs;
+    this.last = nowMs;
   }
 
   /** Feeds one network chunk that arrived at `nowMs`. */

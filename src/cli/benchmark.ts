@@ -1,6 +1,10 @@
-/** `model-deploy benchmark` and `model-deploy invoke`: the benchmark domain's own command-line forms. */
+/**
+ * `model-deploy benchmark` and `model-deploy invoke`: the benchmark domain's own command-line forms.
+ * invoke's module is loaded when it runs: benchmark streams over node:http and never needs invoke's AWS
+ * clients (SageMaker runtime, S3, CloudFormation).
+ */
 import { BENCHMARK_USAGE, benchmarkCommand } from '../benchmark/cli';
-import { INVOKE_FLAGS, INVOKE_USAGE, invokeCommand } from '../benchmark/invoke';
+import { INVOKE_FLAGS, INVOKE_USAGE } from '../benchmark/invoke-usage';
 import { parseFlags } from './flags';
 import type { CliCommand } from './io';
 
@@ -12,5 +16,11 @@ export const benchmark: CliCommand = {
 
 export const invoke: CliCommand = {
   usage: INVOKE_USAGE,
-  run: (args, { reporter }) => invokeCommand(parseFlags(args, INVOKE_FLAGS), reporter),
+  run: async (args, { reporter }) => (await import('../benchmark/invoke')).invokeCommand(parseFlags(args, INVOKE_FLAGS), reporter),
 };
+
+/** In a worker thread the CLI entry started for `benchmark --workers N`: run the worker (nothing otherwise). */
+export async function runBenchmarkWorkerThread(): Promise<void> {
+  const worker = await import('../benchmark/worker');
+  if (worker.isBenchmarkWorker()) await worker.runBenchmarkWorker();
+}

@@ -14,11 +14,13 @@ import { startFakeOpenAi } from '../unit/benchmark/fake-openai';
 import { stackAnswerReply } from '../support/fake-aws/stack-answer';
 
 const KEY = 'sk-process-bench-4Rt7Yq2Wm9Lp3Xc8';
-const CLI = path.join(ROOT, 'dist', 'cli', 'index.js');
+// MODEL_DEPLOY_CLI_DIST: a CLI bundle built elsewhere (BUILD_OUT_DIR=/tmp/x node scripts/build.js cli, then /tmp/x/cli).
+const CLI_DIR = process.env.MODEL_DEPLOY_CLI_DIST ?? path.join(ROOT, 'dist', 'cli');
+const CLI = path.join(CLI_DIR, 'index.js');
 
-function run(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<{ code: number | null; out: string }> {
+function run(args: string[], env: Record<string, string> = {}, cwd = ROOT, nodeArgs: string[] = []): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -53,6 +55,42 @@ describe('dist/cli benchmark', () => {
       expect(Number.isFinite(json.median_itl_ms)).toBe(true);
     } finally {
       await server.close();
+    }
+  });
+
+  it('--workers 2: the bundle runs its own file in two worker threads and merges them into one result', async () => {
+    const server = await startFakeOpenAi({ ttftMs: 50, itlMs: 5, tokens: 8, apiKey: KEY, model: 'served' });
+    try {
+      const r = await run(['benchmark', '--url', server.url, '--api-key-env', 'BENCH_KEY', '--model', 'served', '--concurrency', '4', '--requests', '20', '--prompt-tokens', '16', '--output-tokens', '8', '--workers', '2', '--json'], { BENCH_KEY: KEY });
+      expect(r.out).not.toContain(KEY);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('over 2 worker threads');
+      const json = JSON.parse(r.out.slice(r.out.indexOf('\n{\n') + 1)) as Record<string, number>;
+      expect(json).toMatchObject({ completed: 20, failed: 0, total_output_tokens: 160, max_concurrency: 4, client_workers: 2 });
+      // 4 warm-up requests (2 per worker), then exactly the 20 measured: the workers share one counter.
+      expect((await server.stats()).requests).toHaveLength(24);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('loads no AWS client: none of the bundle files it reads holds the SageMaker runtime or S3 client', async () => {
+    const server = await startFakeOpenAi({ ttftMs: 5, itlMs: 1, tokens: 2, model: 'served' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-bench-loaded-'));
+    const hook = path.join(dir, 'hook.js');
+    const list = path.join(dir, 'loaded.json');
+    // Every file the process loaded, written when it exits.
+    fs.writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(Object.keys(require.cache))));\n`);
+    try {
+      const r = await run(['benchmark', '--url', server.url, '--model', 'served', '--concurrency', '1', '--requests', '2', '--prompt-tokens', '4', '--output-tokens', '2'], {}, ROOT, ['-r', hook]);
+      expect(r.code).toBe(0);
+      const loaded = (JSON.parse(fs.readFileSync(list, 'utf8')) as string[]).filter((f) => f.startsWith(CLI_DIR));
+      expect(loaded.length).toBeGreaterThan(0);
+      const clients = loaded.filter((f) => /InvokeEndpointAsyncCommand|PutObjectCommand|DescribeStacksCommand/.test(fs.readFileSync(f, 'utf8')));
+      expect(clients.map((f) => path.basename(f))).toEqual([]);
+    } finally {
+      await server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

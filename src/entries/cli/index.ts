@@ -1,4 +1,5 @@
 // Entry of the model-deploy command-line bundle.
+import { isMainThread } from 'worker_threads';
 import { main } from '../../cli/main';
 import { loadHttpClient } from '../../core/http-client';
 import { proxyConfigured } from '../../core/proxy';
@@ -10,6 +11,11 @@ async function start(): Promise<number> {
   return main(process.argv.slice(2));
 }
 
-void start().then((code) => {
-  process.exitCode = code;
-});
+// `benchmark --workers N` runs this same file in worker threads: they stream, the main thread runs the command.
+if (isMainThread) {
+  void start().then((code) => {
+    process.exitCode = code;
+  });
+} else {
+  void import('../../cli/benchmark').then((b) => b.runBenchmarkWorkerThread());
+}

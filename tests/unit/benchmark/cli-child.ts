@@ -37,13 +37,35 @@ export interface ChildResult {
   stderr: string;
 }
 
+/**
+ * The command's script in the transpiled tree, as the CLI bundle is: run as a process it runs the command
+ * (arguments as JSON in argv[2]); run as a worker thread (`--workers N`) it runs the benchmark worker.
+ */
+function commandScript(dir: string): string {
+  const file = path.join(dir, 'benchmark-command.js');
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(
+      file,
+      `'use strict';
+const { isMainThread } = require('worker_threads');
+if (isMainThread) {
+  const { benchmarkCommand } = require('./src/benchmark/cli.js');
+  const { consoleReporter } = require('./src/core/log.js');
+  benchmarkCommand(JSON.parse(process.argv[2]), consoleReporter()).then((code) => { process.exitCode = code; });
+} else {
+  const worker = require('./src/benchmark/worker.js');
+  if (worker.isBenchmarkWorker()) worker.runBenchmarkWorker();
+}
+`,
+    );
+  }
+  return file;
+}
+
 export function runBenchmarkCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ChildResult> {
-  const dir = transpiledSources();
-  const script = `const { benchmarkCommand } = require(${JSON.stringify(path.join(dir, 'src/benchmark/cli.js'))});
-const { consoleReporter } = require(${JSON.stringify(path.join(dir, 'src/core/log.js'))});
-benchmarkCommand(JSON.parse(process.argv[1]), consoleReporter()).then((code) => { process.exitCode = code; });`;
+  const script = commandScript(transpiledSources());
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script, JSON.stringify(args)], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, JSON.stringify(args)], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -124,6 +124,8 @@ describe('the benchmark command', () => {
     [['--url', 'http://127.0.0.1:1', '--concurrency', '0'], 'benchmark.concurrency is 0, which is not valid'],
     [['--url', 'http://127.0.0.1:1', '--api-key', 'sk-1'], 'unknown flag --api-key'],
     [['--url', 'http://127.0.0.1:1', '--currency', 'EUR'], '--currency is "EUR"'],
+    [['--url', 'http://127.0.0.1:1', '--workers', '0'], '--workers is "0"'],
+    [['--url', 'http://127.0.0.1:1', '--workers', '1.5'], 'a whole number from 1 to 64'],
   ])('%j is a usage error', async (args, message) => {
     const reporter = memoryReporter();
     expect(await benchmarkCommand(args, reporter, { env: {} })).toBe(2);
