@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { runCli } from '../../support/cli-in-process';
 import { FakeHub, LLAMA_70B, QWEN_7B, startFakeHub } from '../../support/hf-hub';
+import { useEnv } from '../../support/env';
 
 const QWEN_SHA = QWEN_7B.refs.main ?? '';
 /** Qwen2.5-7B's config.json numbers, written in the spec for offline checks. */
@@ -343,28 +344,17 @@ function lineWith(text: string, item: string): number {
 
 describe('issue 22: will it deploy? (validate and plan over a table of specs)', () => {
   let hub: FakeHub;
-  const saved = { ...process.env };
+  // HF_ENDPOINT, HF_HUB_OFFLINE and the row's variables, as they were before each row.
+  const setEnvForRow = useEnv();
   beforeAll(async () => {
     hub = await startFakeHub({ 'Qwen/Qwen2.5-7B-Instruct': QWEN_7B, 'meta-llama/Llama-3.1-70B-Instruct': LLAMA_70B });
   });
   afterAll(() => hub.close());
-  afterEach(() => {
-    for (const k of ['HF_ENDPOINT', 'HF_HUB_OFFLINE', 'HF_TOKEN']) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  });
 
   it('has at least 25 rows', () => expect(ROWS.length).toBeGreaterThanOrEqual(25));
 
   it.each(ROWS.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
-    if (row.hub) {
-      process.env.HF_ENDPOINT = hub.url;
-      delete process.env.HF_HUB_OFFLINE;
-    } else {
-      process.env.HF_HUB_OFFLINE = '1';
-    }
-    Object.assign(process.env, row.env);
+    setEnvForRow({ ...(row.hub ? { HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: undefined } : { HF_HUB_OFFLINE: '1' }), ...row.env });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-fit-'));
     const text = specText(row);
     fs.writeFileSync(path.join(dir, 'model-deploy.yml'), text);
