@@ -60,7 +60,8 @@ const invalid = (message: string, yaml: ParsedYaml, p: PathPart[], hint: string)
 /**
  * One `target: bedrock` deployment as written (the schema checked each field's shape), or every reason it is
  * refused: a field of another target, a model that is not a Bedrock custom model, no regions, a model of an
- * account no environment has, or regions in another partition than the model's.
+ * account no environment has, a model in a region its source environment does not run in, or regions in another
+ * partition than the model's.
  */
 export function resolveBedrockDeployment(name: string, own: Record<string, unknown>, raw: RawSpec, yaml: ParsedYaml, file: string, environments: Record<string, EnvironmentSpec>): BedrockDeployment | DeployError[] {
   const at = (...p: PathPart[]): PathPart[] => ['deployments', name, ...p];
@@ -93,6 +94,7 @@ export function resolveBedrockDeployment(name: string, own: Record<string, unkno
     );
   }
   if (parsed && regions) errors.push(...partitionErrors(name, parsed, regions, environments, yaml));
+  if (parsed && regions && sourceEnvironment) errors.push(...sourceRegionErrors(name, parsed, regions, sourceEnvironment, environments[sourceEnvironment], yaml));
   if (regions) errors.push(...keyErrors(name, sourceEnvironment, regions, environments, yaml));
   if (errors.length) return errors;
   const description = own.description as string | undefined;
@@ -135,6 +137,26 @@ function partitionErrors(name: string, model: BedrockModelArn, regions: Region[]
       ),
     ];
   });
+}
+
+/**
+ * The model's region is one its source environment runs in (its regions, else the deployment's, as for every
+ * deployment): a model elsewhere is a wrong ARN or a region the spec forgot, and promote-model would share it (RAM
+ * shares are regional) from a region the reviewed spec names nowhere.
+ */
+function sourceRegionErrors(name: string, model: BedrockModelArn, regions: Region[], source: string, env: EnvironmentSpec | undefined, yaml: ParsedYaml): DeployError[] {
+  const valid = regionsFor({ regions }, env);
+  if (valid.includes(model.region)) return [];
+  const where = env?.regions ? `environments.${source}.regions` : `deployments.${name}.regions: ${source} has no regions of its own`;
+  const fix = env?.regions ? `add ${model.region} to environments.${source}.regions` : `give environments.${source} regions that include ${model.region}`;
+  return [
+    invalid(
+      `deployments.${name}.model.bedrock is a model of ${model.region}, and its source environment ${source} runs in ${valid.join(', ')} (${where})`,
+      yaml,
+      ['deployments', name, 'model', 'bedrock'],
+      `Valid regions for the model: ${valid.join(', ')}. Name the model's ARN in one of them, or ${fix}.`,
+    ),
+  ];
 }
 
 /** Each environment the model may be copied into encrypts the copies with its kmsKeyId: a key usable in every copy region. */

@@ -14,6 +14,8 @@ import { artifactBucketName } from '../config/names';
 import type { TargetNames } from '../config/select';
 import type { Deployment } from '../config/types';
 import { asyncLifecyclePlan } from './async-lifecycle';
+import { asyncInputLocation, dataCaptureUri } from './render';
+import { s3Url } from '../core/s3-location';
 import { watchStack, WatchOptions } from './events';
 import { describeStack } from '../core/stack';
 import { formatBytes } from '../core/bytes';
@@ -56,13 +58,15 @@ function describeResource(r: StackResourceSummary): string {
 function dataKept(d: Deployment, names: TargetNames, region: string, account: string | undefined, environment: string | undefined): string[] {
   const kept: string[] = [];
   if (d.model.s3) kept.push(`model weights at ${d.model.s3}`);
-  if (d.async.outputPath) kept.push(`async results at ${d.async.outputPath}`);
+  // Callers put requests in input/ beside the output folder (render.ts): they stay there too.
+  if (d.async.outputPath) kept.push(`async results at ${d.async.outputPath} (requests at ${s3Url(asyncInputLocation(d.async.outputPath))})`);
   if (d.async.failurePath) kept.push(`async failures at ${d.async.failurePath}`);
   if (d.target === 'sagemaker-async' && account) {
     const plan = asyncLifecyclePlan(d, region, account, environment);
     if (plan.foreign.length < 2) kept.push(`async requests and results under s3://${plan.bucket}/${plan.prefix} (they expire ${plan.days} days after they were written: lifecycle rule ${plan.ruleId})`);
   }
-  if (d.security.dataCapture?.enabled !== false && d.security.dataCapture?.s3Uri) kept.push(`captured requests at ${d.security.dataCapture.s3Uri}`);
+  const captured = account ? capturedAt(d, region, account, environment) : undefined;
+  if (captured) kept.push(`captured requests at ${captured}`);
   if (account) kept.push(`the artifact bucket s3://${artifactBucketName(account, region)} (weights, build sources, templates; shared by every deployment)`);
   kept.push(`images in the ECR repository ${names.repository} (build stack ${names.buildStack})`);
   if (d.apiKey.enabled && (d.target === 'ec2' || d.target === 'ecs')) {
@@ -70,6 +74,23 @@ function dataKept(d: Deployment, names: TargetNames, region: string, account: st
     kept.push(`the API-key secret ${secret} (\`aws secretsmanager delete-secret --secret-id ${secret} --region ${region}\` removes it)`);
   }
   return kept;
+}
+
+/**
+ * Where the endpoint wrote its captures: render.ts's placement (the environment's folder), the spec's s3Uri named
+ * beside it when that differs. Only a realtime SageMaker endpoint captures; a location render refuses is said as written.
+ */
+function capturedAt(d: Deployment, region: string, account: string, environment: string | undefined): string | undefined {
+  const capture = d.security.dataCapture;
+  if (d.target !== 'sagemaker-realtime' || !capture?.enabled) return undefined;
+  let placed: string;
+  try {
+    placed = dataCaptureUri(d, region, account, environment);
+  } catch (err) {
+    if (err instanceof DeployError && capture.s3Uri) return capture.s3Uri;
+    throw err;
+  }
+  return capture.s3Uri && capture.s3Uri !== placed ? `${placed} (the spec's s3Uri ${capture.s3Uri} in the environment's folder)` : placed;
 }
 
 export async function destroyStack(options: DestroyOptions): Promise<DestroyResult> {

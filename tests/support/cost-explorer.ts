@@ -11,6 +11,7 @@
  * Point the SDK at it with AWS_ENDPOINT_URL_COST_EXPLORER.
  */
 import { jsonError, Reply, startLoopback, type Loopback, type RecordedRequest } from './loopback';
+import { setEnv } from './env';
 
 export interface CostLineItem {
   day: string;
@@ -156,20 +157,14 @@ export async function startCostExplorer(state: CostExplorerState = { items: [], 
  */
 export function useCostExplorer(): () => FakeCostExplorer {
   let fake: FakeCostExplorer | undefined;
-  const saved: Record<string, string | undefined> = {};
+  let restoreEnv = () => {};
   beforeAll(async () => {
     fake = await startCostExplorer();
     const env = { AWS_ENDPOINT_URL_COST_EXPLORER: fake.url, AWS_ACCESS_KEY_ID: 'AKIDLOOPBACK', AWS_SECRET_ACCESS_KEY: 'loopback', AWS_EC2_METADATA_DISABLED: 'true', MODEL_DEPLOY_MAX_ATTEMPTS: '1' };
-    for (const [k, v] of Object.entries(env)) {
-      saved[k] = process.env[k];
-      process.env[k] = v;
-    }
+    restoreEnv = setEnv(env);
   });
   afterAll(async () => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
     await fake?.close();
   });
   beforeEach(() => {

@@ -12,6 +12,7 @@ import { sagemakerAsyncClient, sagemakerStreamClient } from '../../../src/benchm
 import { runBenchmark } from '../../../src/benchmark/runner';
 import { resolveWorkload } from '../../../src/benchmark/workload';
 import { memoryReporter } from '../../../src/core/log';
+import { useEnv } from '../../support/env';
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 const payloadPart = (bytes: Uint8Array) =>
@@ -35,7 +36,8 @@ interface Seen {
 let server: http.Server;
 const seen: Seen[] = [];
 const objects = new Map<string, string>();
-const saved: Record<string, string | undefined> = {};
+// The SDK's endpoint and loopback credentials for the suite, restored after it.
+const setSuiteEnv = useEnv(undefined, 'all');
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -92,17 +94,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const env = { AWS_ENDPOINT_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, AWS_ACCESS_KEY_ID: 'AKIDLOOPBACK', AWS_SECRET_ACCESS_KEY: 'loopback', AWS_EC2_METADATA_DISABLED: 'true', MODEL_DEPLOY_MAX_ATTEMPTS: '1' };
-  for (const [k, v] of Object.entries(env)) {
-    saved[k] = process.env[k];
-    process.env[k] = v;
-  }
+  setSuiteEnv(env);
 });
 
 afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
 });

@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { PassThrough } from 'stream';
 import { main } from '../../../src/cli/main';
+import { setEnv } from '../../support/env';
 
 const EXAMPLE = path.resolve(__dirname, '../../../examples/model-deploy.yml');
 
@@ -14,16 +15,14 @@ async function cli(args: string[], files: Record<string, string> = {}): Promise<
   let out = '';
   stream.on('data', (c: Buffer) => (out += c.toString()));
   const cwd = process.cwd();
-  const workspace = process.env.GITHUB_WORKSPACE;
   process.chdir(dir);
-  process.env.GITHUB_WORKSPACE = dir;
+  const restoreEnv = setEnv({ GITHUB_WORKSPACE: dir });
   try {
     const code = await main(args, stream);
     return { code, out, dir };
   } finally {
     process.chdir(cwd);
-    if (workspace === undefined) delete process.env.GITHUB_WORKSPACE;
-    else process.env.GITHUB_WORKSPACE = workspace;
+    restoreEnv();
   }
 }
 

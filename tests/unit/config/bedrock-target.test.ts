@@ -9,7 +9,7 @@ import * as path from 'path';
 import { loadSpec, parseSpec } from '../../../src/config/load';
 import { plan } from '../../../src/plan/plan';
 import { selectDeployment } from '../../../src/config/select';
-import { specRejections } from '../../support/spec-problems';
+import { specProblems, specRejections } from '../../support/spec-problems';
 
 const MODEL = 'arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/a1b2c3d4e5f6';
 const ENVIRONMENTS = `environments:
@@ -68,6 +68,21 @@ describe('target: bedrock in the spec', () => {
   it('regions of another partition than the model\'s are refused (Bedrock copies within a partition)', () => {
     const text = specWith('    regions: [us-east-1, cn-north-1]\n');
     expect(specRejections(text).map((e) => e.message)).toContain('deployments.tuned.regions has cn-north-1 (partition aws-cn), and deployments.tuned.model.bedrock is a model of partition aws: Bedrock copies a custom model only within its partition');
+  });
+
+  it('the model\'s region is one of its source environment\'s regions: refused at model.bedrock, naming them', () => {
+    const text = specWith('    regions: [us-east-1]\n', ENVIRONMENTS.replace('account: "111111111111"', 'account: "111111111111"\n    regions: [us-west-2, eu-west-1]'));
+    const [e, ...more] = specRejections(text);
+    expect(more).toEqual([]);
+    expect(e?.message).toBe('deployments.tuned.model.bedrock is a model of us-east-1, and its source environment dev runs in us-west-2, eu-west-1 (environments.dev.regions)');
+    expect(e?.location?.line).toBe(lineOf(text, 'bedrock: arn'));
+    expect(e?.hint).toBe('Valid regions for the model: us-west-2, eu-west-1. Name the model\'s ARN in one of them, or add us-east-1 to environments.dev.regions.');
+    // Without regions of its own, the source environment runs in the deployment's.
+    const [d] = specRejections(specWith('    regions: [us-west-2]\n'));
+    expect(d?.message).toBe('deployments.tuned.model.bedrock is a model of us-east-1, and its source environment dev runs in us-west-2 (deployments.tuned.regions: dev has no regions of its own)');
+    expect(d?.hint).toBe('Valid regions for the model: us-west-2. Name the model\'s ARN in one of them, or give environments.dev regions that include us-east-1.');
+    // The model\'s region among them: loads.
+    expect(specProblems(specWith('    regions: [us-west-2, us-east-1]\n'))).toEqual([]);
   });
 
   it('a KMS key of one region cannot encrypt the copies in another: refused at the environment\'s key when the spec loads (validate says it)', () => {

@@ -8,6 +8,7 @@ import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import { credentialsForWait } from '../../../src/core/wait-credentials';
 import { startLoopback } from '../../support/loopback';
+import { setEnv } from '../../support/env';
 
 const ROLE = 'arn:aws:iam::111111111111:role/model-deploy-dev';
 const NOW = Date.UTC(2026, 0, 1, 12);
@@ -65,8 +66,7 @@ describe('under GitHub OIDC', () => {
   test("a role the job's token cannot take: the job's own credentials, with a warning that they are not renewed", async () => {
     const oidc = await startLoopback(() => ({ body: { value: 'eyJ.job-token.sig' } }));
     const env = { ...OIDC, ACTIONS_ID_TOKEN_REQUEST_URL: `${oidc.url}/token?api-version=2.0` };
-    const saved = { ...process.env };
-    Object.assign(process.env, env); // @actions/core reads the token request variables from process.env
+    const restoreEnv = setEnv(env); // @actions/core reads the token request variables from process.env
     const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const sts = mockClient(STSClient);
     sts.on(AssumeRoleWithWebIdentityCommand).rejects(Object.assign(new Error('Not authorized to perform sts:AssumeRoleWithWebIdentity'), { name: 'AccessDenied' }));
@@ -79,7 +79,7 @@ describe('under GitHub OIDC', () => {
       expect(out.reporter.allText()).not.toContain('eyJ.job-token.sig');
     } finally {
       stdout.mockRestore();
-      process.env = saved;
+      restoreEnv();
       await oidc.close();
     }
   });

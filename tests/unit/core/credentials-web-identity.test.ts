@@ -8,27 +8,23 @@ import { DeployError } from '../../../src/core/errors';
 import { memoryReporter } from '../../../src/core/log';
 import { hasGitHubOidc, oidcAudience, webIdentityRole } from '../../../src/core/credentials';
 import { startLoopback, Loopback } from '../../support/loopback';
+import { useEnv } from '../../support/env';
 
 const ROLE = 'arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev';
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.oidc-token-payload.signature';
 
 let oidc: Loopback;
-const saved = { url: process.env.ACTIONS_ID_TOKEN_REQUEST_URL, token: process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN };
+const setEnvForTest = useEnv();
 let stdout: jest.SpyInstance;
 beforeEach(async () => {
   oidc = await startLoopback((req) => (req.headers.authorization === 'Bearer runtime-token' ? { body: { value: TOKEN } } : { status: 401, body: {} }));
   // GitHub's URL carries a query (api-version); @actions/core appends &audience=.
-  process.env.ACTIONS_ID_TOKEN_REQUEST_URL = `${oidc.url}/token?api-version=2.0`;
-  process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN = 'runtime-token';
+  setEnvForTest({ ACTIONS_ID_TOKEN_REQUEST_URL: `${oidc.url}/token?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runtime-token' });
   stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
 });
 afterEach(async () => {
   stdout.mockRestore();
   await oidc.close();
-  for (const [k, v] of [['ACTIONS_ID_TOKEN_REQUEST_URL', saved.url], ['ACTIONS_ID_TOKEN_REQUEST_TOKEN', saved.token]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
 });
 
 test('the audience follows the partition', () => {

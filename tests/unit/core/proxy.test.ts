@@ -5,25 +5,20 @@ import type { githubClient as GitHubClientFactory } from '../../../src/core/gith
 import { loadHttpClient } from '../../../src/core/http-client';
 import { proxyConfigured, proxyFor, proxyRequestHandler } from '../../../src/core/proxy';
 import { startLoopback } from '../../support/loopback';
+import { useEnv } from '../../support/env';
 
 const VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY', 'GITHUB_API_URL'];
-const saved: Record<string, string | undefined> = {};
+// Restored after each test.
+const setEnvForTest = useEnv();
 
+/** Only these proxy variables set: every other of VARIABLES unset. */
 function setProxyEnv(values: Record<string, string>) {
-  for (const name of VARIABLES) delete process.env[name];
-  Object.assign(process.env, values);
+  setEnvForTest({ ...Object.fromEntries(VARIABLES.map((name) => [name, undefined])), ...values });
 }
 
 beforeAll(async () => {
-  for (const name of VARIABLES) saved[name] = process.env[name];
   // As runAction does when a proxy variable is set: proxyFor asks the package it loads.
   await loadHttpClient();
-});
-afterEach(() => {
-  for (const name of VARIABLES) {
-    if (saved[name] === undefined) delete process.env[name];
-    else process.env[name] = saved[name];
-  }
 });
 
 const PROXY = 'http://proxy.corp:3128/';

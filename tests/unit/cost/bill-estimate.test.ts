@@ -12,6 +12,7 @@ import { memoryReporter } from '../../../src/core/log';
 import { CostRequest, estimateCost } from '../../../src/cost/flow';
 import { useCostExplorer, type CostLineItem, type FakeCostExplorer } from '../../support/cost-explorer';
 import { sagemaker } from './fixtures';
+import { withEnv } from '../../support/env';
 
 const NOW = new Date('2026-12-06T07:40:00Z');
 const WEEK = ['2026-11-29', '2026-11-30', '2026-12-01', '2026-12-02', '2026-12-03', '2026-12-04', '2026-12-05'];
@@ -58,10 +59,7 @@ async function run(event: object, more: Partial<CostRequest> = {}, deployment?: 
 async function withoutCredentials<T>(fn: (door: typeof estimateCost) => Promise<T>): Promise<T> {
   const cleared = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI'];
   const set = { AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config', AWS_EC2_METADATA_DISABLED: 'true' };
-  const saved = Object.fromEntries([...cleared, ...Object.keys(set)].map((k) => [k, process.env[k]]));
-  for (const k of cleared) delete process.env[k];
-  Object.assign(process.env, set);
-  try {
+  return withEnv({ ...Object.fromEntries(cleared.map((k) => [k, undefined])), ...set }, async () => {
     let result: T | undefined;
     // The whole run in the isolated registry: the bill's modules are loaded by the run itself, when asked for.
     await jest.isolateModulesAsync(async () => {
@@ -69,12 +67,7 @@ async function withoutCredentials<T>(fn: (door: typeof estimateCost) => Promise<
       result = await fn(door);
     });
     return result as T;
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+  });
 }
 
 describe('estimate-cost bill-days: the deployments the pull request touches against the bill', () => {

@@ -2,6 +2,7 @@ import { memoryReporter } from '../../../src/core/log';
 import { postComment, CommentBehavior } from '../../../src/cost/github';
 import { gitHubApi } from '../../../src/core/github';
 import { startLoopback, Loopback, RecordedRequest, Reply } from '../../support/loopback';
+import { setEnv } from '../../support/env';
 
 const MARKER = '<!-- model-deploy:estimate-cost config=model-deploy.yml -->';
 
@@ -172,14 +173,10 @@ describe('the comment path\'s GitHub client', () => {
   });
 
   it('goes through HTTP_PROXY (NO_PROXY honoured) as every request does, by src/core/proxy.ts\'s rule', async () => {
-    const names = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY'];
-    const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
     // The proxy answers as the API would: an absolute-form request line names the real host.
     server = await startLoopback(() => ({ body: [] }));
+    const restoreEnv = setEnv({ https_proxy: undefined, HTTPS_PROXY: undefined, http_proxy: undefined, HTTP_PROXY: server.url, no_proxy: undefined, NO_PROXY: 'direct.example.test' });
     try {
-      for (const n of names) delete process.env[n];
-      process.env.HTTP_PROXY = server.url;
-      process.env.NO_PROXY = 'direct.example.test';
       const api = await gitHubApi('ghs_x', 'http://github.example.test/api/v3');
       expect((await api.request('GET', '/repos/acme/models/issues/7/comments')).data).toEqual([]);
       expect(server.requests.map((r) => r.path)).toEqual(['http://github.example.test/api/v3/repos/acme/models/issues/7/comments']);
@@ -188,10 +185,7 @@ describe('the comment path\'s GitHub client', () => {
       await expect(direct.request('GET', '/x')).rejects.toThrow();
       expect(server.requests).toHaveLength(1);
     } finally {
-      for (const n of names) {
-        if (saved[n] === undefined) delete process.env[n];
-        else process.env[n] = saved[n];
-      }
+      restoreEnv();
     }
   });
 });

@@ -229,3 +229,41 @@ describe('destroy: async results in the artifact bucket', () => {
     );
   });
 });
+
+describe('destroy: captured requests where the endpoint writes them (the environment\'s folder)', () => {
+  const logs = mockClient(CloudWatchLogsClient);
+  beforeEach(() => {
+    logs.reset();
+    logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
+  });
+  const BUCKET = `s3://model-deploy-${ACCOUNT}-us-east-1`;
+
+  it('with no s3Uri, names the default capture folder of the environment (before: said nothing)', async () => {
+    world({});
+    const [result] = await deployEndpoint(selection('qwen-chat', 'dev'), request(), run());
+    expect(result.changesMarkdown).toContain(`- captured requests at ${BUCKET}/datacapture/acme-llm/dev/qwen-chat/`);
+  });
+
+  it('a given s3Uri is said where render placed it, in the environment\'s folder, not as written', async () => {
+    world({});
+    const target = selection('qwen-chat', 'dev', (text) => text.replace('samplingPercentage: 5', `samplingPercentage: 5\n        s3Uri: ${BUCKET}/datacapture/acme-llm/chat/`));
+    const [result] = await deployEndpoint(target, { ...request(), mode: 'destroy-preview' }, run());
+    expect(result.changesMarkdown).toContain(`- captured requests at ${BUCKET}/datacapture/acme-llm/dev/chat/ (the spec's s3Uri ${BUCKET}/datacapture/acme-llm/chat/ in the environment's folder)`);
+  });
+
+  it('says nothing of captures when capture is off', async () => {
+    world({});
+    const target = selection('qwen-chat', 'dev', (text) => text.replace('samplingPercentage: 5', 'enabled: false'));
+    const [result] = await deployEndpoint(target, request(), run());
+    expect(result.changesMarkdown).not.toContain('captured requests');
+  });
+});
+
+describe('destroy: async paths given in the spec', () => {
+  it('says where callers put requests (input/ beside the output folder) as well as the results and failures', async () => {
+    world({});
+    const [result] = await deployEndpoint(selection('summarizer-batch', 'dev'), request(), run());
+    expect(result.changesMarkdown).toContain('- async results at s3://acme-llm-async/summarizer/output/ (requests at s3://acme-llm-async/summarizer/input/)');
+    expect(result.changesMarkdown).toContain('- async failures at s3://acme-llm-async/summarizer/failure/');
+  });
+});

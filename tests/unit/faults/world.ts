@@ -31,6 +31,7 @@ import { stackAnswer, stackNotFound } from '../../support/fake-aws/stack-answer'
 import { Loopback, startLoopback } from '../../support/loopback';
 import { ecrHoldsEveryImage } from '../../support/fake-aws/ecr-holds-images';
 import { ec2HoldsTheExampleNetwork } from '../../support/fake-aws/ec2-network';
+import { setEnv } from '../../support/env';
 
 export const ACCOUNT = '111111111111';
 export const TASK_NEW = `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/svc:8`;
@@ -287,8 +288,7 @@ export async function runFault(f: Fault): Promise<Outcome> {
 async function oidcEndpoint(): Promise<{ server: Loopback; env: Record<string, string>; close: () => Promise<void> }> {
   const server: Loopback = await startLoopback((req) => (req.headers.authorization === 'Bearer runtime-token' ? { body: { value: `oidc-token-${server.requests.length}` } } : { status: 401, body: {} }));
   const env = { ACTIONS_ID_TOKEN_REQUEST_URL: `${server.url}/token?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runtime-token' };
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
+  const restoreEnv = setEnv(env);
   // @actions/core announces each token to the runner (::add-mask::) on stdout: kept out of the test output.
   const write = process.stdout.write;
   process.stdout.write = (() => true) as typeof process.stdout.write;
@@ -296,10 +296,7 @@ async function oidcEndpoint(): Promise<{ server: Loopback; env: Record<string, s
     server, env,
     close: async () => {
       process.stdout.write = write;
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      restoreEnv();
       await server.close();
     },
   };

@@ -11,6 +11,7 @@ import { HubUnreachable, hubModelConfig, hubModelInfo } from '../../../src/core/
 import { hubWeightsBytes } from '../../../src/fit/model-facts';
 import { FakeHub, QWEN_7B, startFakeHub } from '../../support/hf-hub';
 import { startLoopback } from '../../support/loopback';
+import { setEnv } from '../../support/env';
 
 const SHA = QWEN_7B.refs.main ?? '';
 
@@ -70,18 +71,13 @@ describe('Hugging Face Hub client', () => {
       });
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
-    process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-    delete process.env.NO_PROXY;
+    const restoreEnv = setEnv({ HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, NO_PROXY: undefined });
     try {
       const info = await hubModelInfo('Qwen/Qwen2.5-7B-Instruct', 'main', { env: { HF_ENDPOINT: 'http://hub.invalid' } });
       expect(info.sha).toBe(SHA);
       expect(asked).toEqual(['hub.invalid:80']);
     } finally {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      restoreEnv();
       await new Promise((r) => proxy.close(r));
     }
   });

@@ -14,6 +14,7 @@ import { estimateCost } from '../../../src/cost/flow';
 import { commentMarker, renderReport } from '../../../src/cost/render';
 import { plan } from '../../../src/plan/plan';
 import { FakeHub, QWEN_7B, startFakeHub } from '../../support/hf-hub';
+import { useEnv } from '../../support/env';
 
 const SHA_A = QWEN_7B.refs.main ?? '';
 const SHA_B = 'b'.repeat(40);
@@ -46,17 +47,14 @@ async function planned(text: string): Promise<{ tag: string; buildspec: string; 
 
 describe('pinned weights', () => {
   let hub: FakeHub;
-  const saved = { endpoint: process.env.HF_ENDPOINT, offline: process.env.HF_HUB_OFFLINE };
+  // The loopback Hub for the suite; HF_ENDPOINT and HF_HUB_OFFLINE as they were after it.
+  const setSuiteEnv = useEnv(undefined, 'all');
   beforeAll(async () => {
     hub = await startFakeHub({ 'Qwen/Qwen2.5-7B-Instruct': { ...QWEN_7B, refs: { ...QWEN_7B.refs } } });
-    process.env.HF_ENDPOINT = hub.url;
-    delete process.env.HF_HUB_OFFLINE;
+    setSuiteEnv({ HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: undefined });
   });
   afterAll(async () => {
     await hub.close();
-    if (saved.endpoint === undefined) delete process.env.HF_ENDPOINT;
-    else process.env.HF_ENDPOINT = saved.endpoint;
-    process.env.HF_HUB_OFFLINE = saved.offline ?? '1';
   });
 
   it('plans the commit a branch names: the build downloads it, and a moved branch is a new image tag', async () => {

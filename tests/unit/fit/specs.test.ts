@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { runCli } from '../../support/cli-in-process';
 import { FakeHub, LLAMA_70B, QWEN_7B, startFakeHub } from '../../support/hf-hub';
+import { useEnv } from '../../support/env';
 
 const QWEN_SHA = QWEN_7B.refs.main ?? '';
 /** Qwen2.5-7B's config.json numbers, written in the spec for offline checks. */
@@ -34,7 +35,22 @@ interface Row {
   regions?: string;
   /** What plan's summary adds (valid rows). */
   plan?: RegExp;
+  /** What neither validate nor plan may print. */
+  never?: RegExp[];
+  /** The spec's environments: block (none unless given). */
+  environments?: string;
+  /** The only files plan writes for the deployment (valid rows), under plan-out/qwen/. */
+  planFiles?: string[];
 }
+
+/** A Bedrock custom model of dev's account (the environments below): promote-model copies it to prod. */
+const BEDROCK_MODEL = 'arn:aws:bedrock:us-east-1:111111111111:custom-model/amazon.titan-text-express-v1:0:8k/a1b2c3d4e5f6';
+const BEDROCK_ENVIRONMENTS = `environments:
+  dev:
+    account: "111111111111"
+  prod:
+    account: "333333333333"
+    promotionRoleArn: arn:aws:iam::333333333333:role/model-deploy-promotion`;
 
 const hf = (revision = QWEN_SHA, extra = '') => `huggingface: { id: Qwen/Qwen2.5-7B-Instruct, revision: ${revision} }${extra}`;
 
@@ -279,6 +295,33 @@ const ROWS: Row[] = [
     says: [/instanceType ml\.g6\.2xlarge is not offered in cn-north-1/],
     atText: '- ml.g6.2xlarge',
   },
+  {
+    name: 'Bedrock-only: a target: bedrock deployment validates and plans alone, no SageMaker stand-in priced',
+    deployment: `target: bedrock\nmodel: { bedrock: ${BEDROCK_MODEL} }\nbedrockThroughput: { modelUnits: 1, commitment: none }`,
+    environments: BEDROCK_ENVIRONMENTS,
+    verdict: 'valid',
+    says: [/qwen(: target | \()bedrock/],
+    plan: /qwen: target bedrock: custom model arn:aws:bedrock:us-east-1:111111111111:custom-model\/\S+ \(account 111111111111, environment dev, us-east-1; base model amazon\.titan-text-express-v1:0:8k\)[\s\S]*cost: \$0\.00 a month/,
+    never: [/sagemaker|ml\.\w+\.\w+|instance/i],
+    planFiles: ['bedrock.json'],
+  },
+  {
+    name: 'Bedrock-only: an instance type on a target: bedrock deployment is refused at its line',
+    deployment: `target: bedrock\nmodel: { bedrock: ${BEDROCK_MODEL} }\ninstanceType: ml.g5.xlarge`,
+    environments: BEDROCK_ENVIRONMENTS,
+    verdict: 'refused',
+    says: [/deployments\.qwen\.instanceType is set, and the deployment is target: bedrock: Bedrock serves the custom model on provisioned throughput \(bedrockThroughput\.modelUnits\), not on instances/, /Remove instanceType\./],
+    at: 'instanceType',
+  },
+  {
+    name: 'Bedrock-only: the model in a region its source environment does not run in',
+    deployment: `target: bedrock\nmodel: { bedrock: ${BEDROCK_MODEL} }`,
+    environments: BEDROCK_ENVIRONMENTS,
+    regions: 'us-west-2',
+    verdict: 'refused',
+    says: [/deployments\.qwen\.model\.bedrock is a model of us-east-1, and its source environment dev runs in us-west-2/, /Valid regions for the model: us-west-2/],
+    at: 'model',
+  },
 ];
 
 function specText(row: Row): string {
@@ -286,7 +329,7 @@ function specText(row: Row): string {
     .split('\n')
     .map((l) => `    ${l}`)
     .join('\n');
-  return `version: 1\nproject: acme\ndeployments:\n  qwen:\n${body}\n    regions: [${row.regions ?? 'us-east-1'}]\n`;
+  return `version: 1\nproject: acme\n${row.environments ? `${row.environments}\n` : ''}deployments:\n  qwen:\n${body}\n    regions: [${row.regions ?? 'us-east-1'}]\n`;
 }
 
 /** The line of the first `key:` of the deployment (1-based), as the messages give it. */
@@ -301,28 +344,17 @@ function lineWith(text: string, item: string): number {
 
 describe('issue 22: will it deploy? (validate and plan over a table of specs)', () => {
   let hub: FakeHub;
-  const saved = { ...process.env };
+  // HF_ENDPOINT, HF_HUB_OFFLINE and the row's variables, as they were before each row.
+  const setEnvForRow = useEnv();
   beforeAll(async () => {
     hub = await startFakeHub({ 'Qwen/Qwen2.5-7B-Instruct': QWEN_7B, 'meta-llama/Llama-3.1-70B-Instruct': LLAMA_70B });
   });
   afterAll(() => hub.close());
-  afterEach(() => {
-    for (const k of ['HF_ENDPOINT', 'HF_HUB_OFFLINE', 'HF_TOKEN']) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  });
 
   it('has at least 25 rows', () => expect(ROWS.length).toBeGreaterThanOrEqual(25));
 
   it.each(ROWS.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
-    if (row.hub) {
-      process.env.HF_ENDPOINT = hub.url;
-      delete process.env.HF_HUB_OFFLINE;
-    } else {
-      process.env.HF_HUB_OFFLINE = '1';
-    }
-    Object.assign(process.env, row.env);
+    setEnvForRow({ ...(row.hub ? { HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: undefined } : { HF_HUB_OFFLINE: '1' }), ...row.env });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md-fit-'));
     const text = specText(row);
     fs.writeFileSync(path.join(dir, 'model-deploy.yml'), text);
@@ -332,6 +364,8 @@ describe('issue 22: will it deploy? (validate and plan over a table of specs)', 
       // The exit code, with what was printed when it is not the expected one.
       expect(`exit ${r.code}\n${r.out}`).toMatch(new RegExp(`^exit ${row.verdict === 'valid' ? 0 : 2}\n`));
       for (const pattern of row.says) expect(r.out).toMatch(pattern);
+      for (const pattern of row.never ?? []) expect(r.out).not.toMatch(pattern);
+      if (row.plan && r === planned) expect(r.out).toMatch(row.plan);
       if (row.at) expect(r.out).toContain(`model-deploy.yml:${lineOf(text, row.at)}`);
       if (row.atText) expect(r.out).toContain(`model-deploy.yml:${lineWith(text, row.atText)}`);
       // Secrets never appear in output.
@@ -339,6 +373,7 @@ describe('issue 22: will it deploy? (validate and plan over a table of specs)', 
     }
     // A refused spec writes nothing.
     expect(fs.existsSync(path.join(dir, 'plan-out', 'qwen'))).toBe(row.verdict === 'valid');
+    if (row.planFiles) expect(fs.readdirSync(path.join(dir, 'plan-out', 'qwen')).sort()).toEqual(row.planFiles);
     if (row.env?.HF_TOKEN) expect(hub.requests.some((q) => q.headers.authorization === `Bearer ${row.env?.HF_TOKEN}`)).toBe(true);
   });
 });

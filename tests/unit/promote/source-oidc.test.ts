@@ -13,6 +13,7 @@ import { FakeAws } from '../../support/fake-aws/ecr-s3-sts';
 import { mockEcr, mockKms, mockS3, RUN, runContext, spec, target } from './harness';
 import { weightsKey } from '../../../src/image/render';
 import { startLoopback, Loopback } from '../../support/loopback';
+import { useEnv } from '../../support/env';
 
 const TOKEN = 'eyJ0eXAiOiJKV1QifQ.job-oidc-token.sig';
 const SOURCE_ROLE = 'arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev';
@@ -36,28 +37,23 @@ let fake: FakeAws;
 let server: Loopback;
 let oidc: Loopback;
 let stdout: jest.SpyInstance;
-const saved = { ...process.env };
+const setEnvForTest = useEnv();
 beforeEach(async () => {
   fake = new FakeAws();
   mockKms();
   server = await fake.serve();
   oidc = await startLoopback(() => ({ body: { value: TOKEN } }));
-  process.env.ACTIONS_ID_TOKEN_REQUEST_URL = `${oidc.url}/token?api-version=2.0`;
-  process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN = 'runtime-token';
+  setEnvForTest({ ACTIONS_ID_TOKEN_REQUEST_URL: `${oidc.url}/token?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runtime-token' });
   // The weights build-model left in the source's bucket.
   fake.putObject('model-deploy-111111111111-us-east-1', `acme/chat/models/${weightsKey(spec().deployment)}/model.safetensors`, 4096);
   fake.bucketOwners.set('model-deploy-111111111111-us-east-1', '111111111111');
   // The job's ambient credentials (what configure-aws-credentials exports): the target's promotion role.
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'ASIATARGETJOB', AWS_SECRET_ACCESS_KEY: 'target-job-secret', AWS_SESSION_TOKEN: 'target-job-session' });
+  setEnvForTest({ AWS_ACCESS_KEY_ID: 'ASIATARGETJOB', AWS_SECRET_ACCESS_KEY: 'target-job-secret', AWS_SESSION_TOKEN: 'target-job-session' });
   stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
 });
 afterEach(async () => {
   stdout.mockRestore();
   await Promise.all([server.close(), oidc.close()]);
-  for (const k of ['ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
-    if (saved[k] === undefined) delete process.env[k];
-    else process.env[k] = saved[k];
-  }
 });
 
 test('the source is read with the read-only role through OIDC, the target written with the job credentials', async () => {
