@@ -70,6 +70,22 @@ describe('one PR-comment run', () => {
     expect(file.projects[0].breakdown.resources.length).toBeGreaterThan(0);
   });
 
+  it('reads the positions of the head spec only: the base\'s findings are never shown', async () => {
+    const { dir, baseSha } = repoWithBase();
+    // The module object src/config/yaml-positions.ts requires (an import's namespace cannot be spied on).
+    const parsed = jest.spyOn(require('yaml') as typeof import('yaml'), 'parseDocument');
+    const reporter = memoryReporter();
+    // Offline (the tests' default): a note ("KV cache ... not checked") on each side, at its spec line on the head.
+    const res = await estimateCost(
+      { workspace: dir, config: 'model-deploy.yml' },
+      { hoursPerMonth: 730, livePrices: false, mode: 'estimate', behavior: 'update', skipIfUnchanged: false, resultFile: 'cost.json', baseRef: baseSha },
+      { reporter, env: new EnvInputs({}) },
+    );
+    expect(res.report.priceNotes.join('\n')).toMatch(/model-deploy\.yml:\d+: deployments\.chat: /);
+    // One parse with positions, of the head's text (ml.g5.xlarge); the base (ml.g4dn.xlarge) is read by the fast reader alone.
+    expect(parsed.mock.calls.map((c) => String(c[0]).includes('ml.g5.xlarge'))).toEqual([true]);
+  });
+
   it('looks for the nearest priced types once per unpriced type and region, not per row', () => {
     const catalog = new Catalog();
     const spy = jest.spyOn(catalog, 'nearestKeys');
