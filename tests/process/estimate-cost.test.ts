@@ -147,8 +147,11 @@ describe('estimate-cost bundle', () => {
     expect(estimated.code).toBe(0);
     const honest = fs.readFileSync(path.join(dir, 'cost.json'), 'utf8');
     const lying = JSON.parse(honest);
-    lying.report.changes[0].monthly = lying.report.changes[0].pastMonthly;
-    lying.report.changes[0].next.monthly = lying.report.changes[0].pastMonthly;
+    // The new figure said to be the base's (the diff with it), over the same components.
+    const [project] = lying.projects;
+    project.breakdown.totalMonthlyCost = project.pastBreakdown.totalMonthlyCost;
+    project.breakdown.totalMonthlyCostMax = project.pastBreakdown.totalMonthlyCostMax;
+    project.diff = { ...project.diff, totalMonthlyCost: '0', totalMonthlyCostMax: '0' };
     fs.writeFileSync(path.join(dir, 'cost.json'), JSON.stringify(lying));
     const gh = github();
     server = await startLoopback(gh.handler);
@@ -156,7 +159,7 @@ describe('estimate-cost bundle', () => {
       runBundle('estimate-cost', { inputs: { mode: 'comment', 'result-file': 'cost.json', 'pr-number': '7', 'github-token': TOKEN, ...inputs }, workspace: dir, githubApi: server!.url, event: {} });
     const refused = await comment({});
     expect(refused.code).toBe(1);
-    expect(decoded(refused.stdout)).toMatch(/\/report\/changes\/0\/next\/monthly: says .*; its components sum to/);
+    expect(decoded(refused.stdout)).toMatch(/\/projects\/0\/breakdown\/totalMonthlyCost: says .*; its components sum to/);
     expect(server.requests).toHaveLength(0);
     // The honest file, with the comment job's own budget: posted, then the step fails.
     fs.writeFileSync(path.join(dir, 'cost.json'), honest);

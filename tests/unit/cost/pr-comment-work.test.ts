@@ -68,6 +68,9 @@ describe('one PR-comment run', () => {
     const file = JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8'));
     expect(file.projects.map((p: { name: string }) => p.name)).toEqual(res.report.changes.map((c) => `${res.report.project}/${c.name}`));
     expect(file.projects[0].breakdown.resources.length).toBeGreaterThan(0);
+    // The report is in the file once: the infracost-like form, which the comment job re-derives from (comment-trust.test.ts).
+    expect(Object.keys(file).filter((k) => k !== 'projects' && JSON.stringify(file[k]).includes('"resources"'))).toEqual([]);
+    expect(file.report).toBeUndefined();
   });
 
   it('reads the positions of the head spec only: the base\'s findings are never shown', async () => {
