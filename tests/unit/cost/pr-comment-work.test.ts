@@ -14,6 +14,7 @@ import { readBaseSpec } from '../../../src/cost/base';
 import { PriceBook, estimateDeployments } from '../../../src/cost/estimate';
 import { estimateCost } from '../../../src/cost/flow';
 import * as reportModule from '../../../src/cost/report';
+import * as yamlPositions from '../../../src/config/yaml-positions';
 import { Catalog } from '../../../src/prices/catalog';
 import { manyDeployments, sagemaker, specOf } from './fixtures';
 
@@ -73,20 +74,25 @@ describe('one PR-comment run', () => {
     expect(file.report).toBeUndefined();
   });
 
-  it('reads the positions of the head spec only: the base\'s findings are never shown', async () => {
+  it('looks up positions in the head spec only: the base\'s findings are never shown', async () => {
     const { dir, baseSha } = repoWithBase();
-    // The module object src/config/yaml-positions.ts requires (an import's namespace cannot be spied on).
-    const parsed = jest.spyOn(require('yaml') as typeof import('yaml'), 'parseDocument');
-    const reporter = memoryReporter();
+    const real = yamlPositions.parseYaml;
+    const located: string[] = [];
+    // Which spec each position is asked of: the head runs chat on ml.g5.xlarge, the base on ml.g4dn.xlarge.
+    jest.spyOn(yamlPositions, 'parseYaml').mockImplementation((text, file) => {
+      const parsed = real(text, file);
+      const side = text.includes('ml.g5.xlarge') ? 'head' : 'base';
+      return { ...parsed, locate: (p, key) => (located.push(side), parsed.locate(p, key)) };
+    });
     // Offline (the tests' default): a note ("KV cache ... not checked") on each side, at its spec line on the head.
     const res = await estimateCost(
       { workspace: dir, config: 'model-deploy.yml' },
       { hoursPerMonth: 730, livePrices: false, mode: 'estimate', behavior: 'update', skipIfUnchanged: false, resultFile: 'cost.json', baseRef: baseSha },
-      { reporter, env: new EnvInputs({}) },
+      { reporter: memoryReporter(), env: new EnvInputs({}) },
     );
     expect(res.report.priceNotes.join('\n')).toMatch(/model-deploy\.yml:\d+: deployments\.chat: /);
-    // One parse with positions, of the head's text (ml.g5.xlarge); the base (ml.g4dn.xlarge) is read by the fast reader alone.
-    expect(parsed.mock.calls.map((c) => String(c[0]).includes('ml.g5.xlarge'))).toEqual([true]);
+    expect(located).toContain('head');
+    expect(located).not.toContain('base');
   });
 
   it('looks for the nearest priced types once per unpriced type and region, not per row', () => {
