@@ -134,10 +134,13 @@ async function runLargeInWorker(inputs: InputValues<typeof definition>, ctx: Act
   ctx.reporter.debug('A large spec or result file: estimating in a worker thread with a bounded young generation.');
   // The same inputs and runner files (SHARE_ENV); the worker reports, writes the outputs and the summary itself.
   const worker = new Worker(script, { env: SHARE_ENV, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
-  return new Promise((resolve, reject) => {
+  // A cancelled workflow (SIGINT/SIGTERM reach this thread only) stops the worker too.
+  const stop = () => void worker.terminate();
+  ctx.signal.addEventListener('abort', stop, { once: true });
+  return new Promise<number>((resolve, reject) => {
     worker.once('error', reject);
     worker.once('exit', resolve);
-  });
+  }).finally(() => ctx.signal.removeEventListener('abort', stop));
 }
 
 export async function run(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<void> {

@@ -10,6 +10,7 @@ import { readCoreYaml } from '../../../src/config/yaml-core';
 import { parseYaml } from '../../../src/config/yaml-positions';
 import { parseSpec } from '../../../src/config/load';
 import { specText } from '../../../bench/cost.bench';
+import { ecs, sagemaker, TWO_ENVIRONMENTS } from '../cost/fixtures';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 type Part = string | number;
@@ -41,7 +42,8 @@ const TRICKY = [
 
 describe('the fast read gives the yaml library\'s positions, node for node', () => {
   const examples = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.yml')).map((f) => fs.readFileSync(path.join(ROOT, 'examples', f), 'utf8'));
-  const texts = [...examples, specText(0), specText(1, 3, 'us-east-1, eu-west-2'), ...TRICKY];
+  const fixture = `version: 1\nproject: test\n${TWO_ENVIRONMENTS}\ndeployments:\n${sagemaker('chat', 'ml.g5.xlarge', '    autoscaling: { min: 1, max: 4 }\n')}${ecs('svc', 'g5.2xlarge')}`;
+  const texts = [...examples, specText(0), specText(1, 3, 'us-east-1, eu-west-2'), fixture, ...TRICKY];
   it.each(texts.map((t, i) => [i, t]))('text %i', (_i, text) => {
     const fast = readCoreYaml(text as string);
     expect(fast).toBeDefined();
