@@ -5,7 +5,7 @@
  */
 import { DeployError, SourceLocation, throwIfAny } from '../core/errors';
 import type * as YamlLibrary from 'yaml';
-import { loadCoreYaml } from './yaml-core';
+import { readCoreYaml } from './yaml-core';
 
 type Json = unknown;
 export type PathPart = string | number;
@@ -96,10 +96,12 @@ function parseWithPositions(text: string, file: string): { data: Json; locate: P
 }
 
 export function parseYaml(text: string, file: string): ParsedYaml {
-  // Positions only when something is pointed at: the fast reader gives the data (src/config/yaml-core.ts).
-  const fast = loadCoreYaml(text);
+  // The fast reader gives the data and, nearly always, the positions (src/config/yaml-core.ts); the `yaml`
+  // library reads the text again only where it cannot be sure.
+  const fast = readCoreYaml(text);
   let slow: ReturnType<typeof parseWithPositions> | undefined = fast === undefined ? parseWithPositions(text, file) : undefined;
-  const data = slow ? slow.data : fast;
+  const data = slow ? slow.data : fast?.data;
+  let lines: number[] | undefined;
   if (data === null || data === undefined) {
     throw new DeployError('the spec file is empty (or only comments)', {
       location: { file },
@@ -110,10 +112,31 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   return {
     data,
     locate: (p, key) => {
+      const offset = slow ? undefined : fast?.offsetOf(p, key);
+      if (offset !== undefined) return { file, ...linePosition(offset, (lines ??= lineStarts(text))) };
       slow ??= parseWithPositions(text, file);
       return slow.locate(p, key);
     },
   };
+}
+
+/** The offset of each line's first character, as the `yaml` library's LineCounter counts lines (by "\n"). */
+function lineStarts(text: string): number[] {
+  const out = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) out.push(i + 1);
+  return out;
+}
+
+/** 1-based line and column of an offset, as LineCounter.linePos gives them. */
+function linePosition(offset: number, starts: number[]): { line: number; column: number } {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((starts[mid] as number) <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: offset - (starts[lo] as number) + 1 };
 }
 
 function locator(doc: YamlLibrary.Document.Parsed, file: string, lineCounter: YamlLibrary.LineCounter): ParsedYaml['locate'] {

@@ -13,9 +13,9 @@ import { DeployError } from '../core/errors';
 import { Currency, Price, PriceService, currencyOf } from '../prices/catalog';
 import type { CostComponent, DeploymentEstimate, Estimate, OneTime, ResourceEstimate } from './estimate';
 import { CODEBUILD_NAMES, PriceBook, SUPPORT_PRICES, SupportKind, component, deploymentEstimate, instanceService } from './estimate';
-import { Range, formatMoney } from './money';
+import { Range, ZERO, formatMoney } from './money';
 import type { CostReport, DeploymentChange } from './report';
-import { FIGURE_LABELS, buildReport } from './report';
+import { buildReport } from './report';
 
 export const MARKER_PATTERN = '^<!-- model-deploy:estimate-cost config=[^\\n<>]* -->$';
 
@@ -36,109 +36,118 @@ export interface Artifact {
 
 const text = { type: 'string', maxLength: 2000 } as const;
 const name = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._ ()-]{0,80}$' } as const;
-const num = { type: 'number' } as const;
 // Costs, quantities and minutes: never negative (a "-$30,000 discount" row is refused here).
 const amount = { type: 'number', minimum: 0, maximum: 1e12 } as const;
-const count = { type: 'integer', minimum: 0 } as const;
 const texts = { type: 'array', maxItems: 500, items: text } as const;
 const currency = { enum: ['USD', 'CNY'] } as const;
 const nullable = (schema: object) => ({ anyOf: [{ type: 'null' }, schema] });
 const object = (properties: Record<string, object>, required: string[]) => ({ type: 'object', properties, required, additionalProperties: false });
 
-const range = object({ low: amount, high: amount }, ['low', 'high']);
-const price = object(
-  {
-    service: name,
-    key: name,
-    region: name,
-    currency,
-    price: { type: 'string', pattern: '^\\d+(\\.\\d+)?$' },
-    unit: text,
-    origin: { enum: ['catalog', 'derived', 'catalog-other-region', 'live'] },
-    source: text,
-    asOf: text,
-    note: text,
-    stale: text,
-  },
-  ['service', 'key', 'region', 'currency', 'price', 'unit', 'origin', 'source', 'asOf'],
+// The figures as the result file writes them: decimal strings (report.ts), never negative but for a difference.
+const decimal = { type: 'string', pattern: '^\\d+(\\.\\d+)?$' } as const;
+const signedDecimal = { type: 'string', pattern: '^-?\\d+(\\.\\d+)?$' } as const;
+const priceSource = object(
+  { origin: { enum: ['catalog', 'derived', 'catalog-other-region', 'live'] }, source: text, asOf: text, region: name, currency, service: name, key: name },
+  ['origin', 'source', 'asOf', 'region', 'currency', 'service', 'key'],
 );
-const componentSchema = object({ kind: name, name: text, unit: text, quantity: nullable(range), price: nullable(price), monthlyCost: nullable(range), note: text }, ['kind', 'name', 'unit', 'quantity', 'price', 'monthlyCost']);
+const componentSchema = object(
+  {
+    kind: name,
+    name: text,
+    unit: text,
+    hourlyQuantity: nullable(decimal),
+    monthlyQuantity: nullable(decimal),
+    monthlyQuantityMax: nullable(decimal),
+    price: nullable(decimal),
+    hourlyCost: nullable(decimal),
+    monthlyCost: nullable(decimal),
+    monthlyCostMax: nullable(decimal),
+    priceSource: nullable(priceSource),
+    note: text,
+  },
+  ['kind', 'name', 'unit', 'monthlyQuantity', 'monthlyQuantityMax', 'price', 'monthlyCost', 'monthlyCostMax', 'priceSource'],
+);
 // "bedrock-throughput:prod": a resource kind names its environment after a colon.
 const resourceKind = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,120}$' } as const;
-const resource = object({ kind: resourceKind, name: text, resourceType: name, region: name, components: { type: 'array', maxItems: 50, items: componentSchema } }, ['kind', 'name', 'resourceType', 'region', 'components']);
-const oneTime = object({ minutes: amount, computeType: name, cost: nullable(amount), price: nullable(price), note: text, buildKey: { type: 'string', maxLength: 20000 }, imageTag: name }, ['minutes', 'computeType', 'cost', 'price', 'buildKey']);
-const estimate = object(
+const resource = object(
+  { kind: resourceKind, name: text, resourceType: name, metadata: object({ region: name }, ['region']), monthlyCost: nullable(decimal), costComponents: { type: 'array', maxItems: 50, items: componentSchema } },
+  ['kind', 'name', 'resourceType', 'metadata', 'costComponents'],
+);
+const oneTime = object(
+  { buildMinutes: amount, computeType: name, price: nullable(decimal), priceSource: nullable(priceSource), note: text, buildKey: { type: 'string', maxLength: 20000 }, imageTag: name },
+  ['buildMinutes', 'computeType', 'price', 'priceSource', 'buildKey'],
+);
+const target = { enum: ['sagemaker-realtime', 'sagemaker-async', 'ec2', 'ecs', 'bedrock'] } as const;
+const part = object(
+  { target, instanceType: name, count: text, engine: text, regions: { type: 'array', items: name }, allRegions: { type: 'array', items: name }, assumptions: texts },
+  ['target', 'instanceType', 'count', 'engine', 'regions', 'allRegions', 'assumptions'],
+);
+const breakdown = object(
   {
-    name,
-    target: { enum: ['sagemaker-realtime', 'sagemaker-async', 'ec2', 'ecs', 'bedrock'] },
-    instanceType: name,
-    count: text,
-    engine: text,
-    regions: { type: 'array', items: name },
-    allRegions: { type: 'array', items: name },
-    currency,
+    part: nullable(part),
     resources: { type: 'array', maxItems: 200, items: resource },
-    monthly: range,
+    totalMonthlyCost: decimal,
+    totalMonthlyCostMax: decimal,
+    totalOneTimeCost: nullable(decimal),
     oneTime,
     unpriced: texts,
     usageBased: texts,
-    assumptions: texts,
   },
-  ['name', 'target', 'instanceType', 'count', 'engine', 'regions', 'allRegions', 'currency', 'resources', 'monthly', 'oneTime', 'unpriced', 'usageBased', 'assumptions'],
+  ['part', 'resources', 'totalMonthlyCost', 'totalMonthlyCostMax', 'totalOneTimeCost'],
 );
-const change = object(
+const project = object(
   {
-    name,
-    label: name,
-    currency,
-    status: { enum: ['added', 'removed', 'changed', 'unchanged'] },
-    past: estimate,
-    next: estimate,
-    pastMonthly: range,
-    monthly: range,
-    diff: object({ low: num, high: num }, ['low', 'high']),
-    percent: num,
-    percentMax: num,
-    oneTime: nullable(amount),
-    oneTimeNote: text,
-    unpriced: count,
-    usageBased: count,
-    labels: { type: 'array', maxItems: 10, items: { enum: Object.keys(FIGURE_LABELS) } },
-    benchmark: {
-      anyOf: [
-        object({ measured: { const: false } }, ['measured']),
-        object(
-          { measured: { const: true }, perMillionOutputTokens: nullable({ type: 'number', minimum: 0 }), currency, date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' }, commit: { type: 'string', pattern: '^[0-9a-f]{7}$' } },
-          ['measured', 'perMillionOutputTokens', 'currency', 'date', 'commit'],
-        ),
-      ],
-    },
+    name: text,
+    metadata: object(
+      {
+        deployment: name,
+        label: name,
+        status: { enum: ['added', 'removed', 'changed', 'unchanged'] },
+        currency,
+        target,
+        instanceType: name,
+        regions: { type: 'array', items: name },
+        oneTimeCost: nullable(decimal),
+        oneTimeNote: text,
+        // Shown by the estimate job only (the comment job cannot tell which configuration was measured); still held to its shape.
+        benchmark: {
+          anyOf: [
+            object({ measured: { const: false } }, ['measured']),
+            object(
+              { measured: { const: true }, perMillionOutputTokens: nullable({ type: 'number', minimum: 0 }), currency, date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' }, commit: { type: 'string', pattern: '^[0-9a-f]{7}$' } },
+              ['measured', 'perMillionOutputTokens', 'currency', 'date', 'commit'],
+            ),
+          ],
+        },
+      },
+      ['deployment', 'label', 'status', 'currency', 'oneTimeCost'],
+    ),
+    pastBreakdown: nullable(breakdown),
+    breakdown,
+    diff: nullable(object({ totalMonthlyCost: signedDecimal, totalMonthlyCostMax: signedDecimal, percent: nullable(text), percentMax: nullable(text) }, ['totalMonthlyCost', 'totalMonthlyCostMax'])),
   },
-  ['name', 'label', 'currency', 'status', 'pastMonthly', 'monthly', 'diff', 'oneTime', 'unpriced', 'usageBased'],
-);
-const report = object(
-  {
-    project: name,
-    hoursPerMonth: { type: 'number', exclusiveMinimum: 0, maximum: 744 },
-    compared: { type: 'boolean' },
-    baseNote: text,
-    changes: { type: 'array', maxItems: 1000, items: change },
-    totals: { type: 'array' },
-    prices: { type: 'array', maxItems: 2000, items: price },
-    assumptions: texts,
-    priceNotes: texts,
-    benchmarks: { type: 'boolean' },
-  },
-  ['project', 'hoursPerMonth', 'compared', 'changes', 'prices', 'assumptions', 'priceNotes'],
+  ['name', 'metadata', 'pastBreakdown', 'breakdown', 'diff'],
 );
 // Other fields (a body written by an older version, or planted) are ignored: the body is rendered here.
 const commentFigures = { ...object({ marker: { type: 'string', pattern: MARKER_PATTERN }, unchanged: { type: 'boolean' }, pullRequest: { type: 'integer', minimum: 1 }, headSha: { type: 'string', pattern: '^[0-9a-f]{40}$' } }, ['marker', 'unchanged']), additionalProperties: true };
 
 /**
- * The part of the result file the comment job reads; other fields (the JSON result, the estimate job's
- * budget, `comment.unchanged`, totals) are ignored: the comment job computes them itself.
+ * The part of the result file the comment job reads: the infracost-like JSON result (one form of the
+ * report, as the file's readers see it) and where to post. Other fields (totals, prices, notes, the estimate
+ * job's budget, `comment.unchanged`) are ignored: the comment job computes them itself.
  */
-export const ARTIFACT_SCHEMA = { type: 'object', properties: { report, comment: commentFigures }, required: ['report', 'comment'] } as const;
+export const ARTIFACT_SCHEMA = {
+  type: 'object',
+  properties: {
+    project: name,
+    hoursPerMonth: { type: 'number', exclusiveMinimum: 0, maximum: 744 },
+    compared: { type: 'boolean' },
+    baseNote: text,
+    projects: { type: 'array', maxItems: 1000, items: project },
+    comment: commentFigures,
+  },
+  required: ['project', 'hoursPerMonth', 'compared', 'projects', 'comment'],
+} as const;
 
 let validator: ValidateFunction | undefined;
 
@@ -171,6 +180,60 @@ function showRange(r: Range | null, currency: Currency): string {
   return same(r.low, r.high) ? formatMoney(r.low, currency) : `${formatMoney(r.low, currency)} – ${formatMoney(r.high, currency)}`;
 }
 
+// ---- the file's form (report.ts's JSON result), as the schema above checks it --------------------
+
+type Dec = string;
+interface PriceSourceJson {
+  origin: Price['origin'];
+  source: string;
+  asOf: string;
+  region: string;
+  currency: Currency;
+  service: PriceService;
+  key: string;
+}
+interface ComponentJson {
+  kind: string;
+  name: string;
+  unit: string;
+  monthlyQuantity: Dec | null;
+  monthlyQuantityMax: Dec | null;
+  price: Dec | null;
+  monthlyCost: Dec | null;
+  monthlyCostMax: Dec | null;
+  priceSource: PriceSourceJson | null;
+  note?: string;
+}
+interface BreakdownJson {
+  part: Pick<DeploymentEstimate, 'target' | 'instanceType' | 'count' | 'engine' | 'regions' | 'allRegions' | 'assumptions'> | null;
+  resources: { kind: string; name: string; resourceType: string; metadata: { region: string }; costComponents: ComponentJson[] }[];
+  totalMonthlyCost: Dec;
+  totalMonthlyCostMax: Dec;
+  totalOneTimeCost: Dec | null;
+  oneTime?: { buildMinutes: number; computeType: string; price: Dec | null; priceSource: PriceSourceJson | null; note?: string; buildKey: string; imageTag?: string };
+  unpriced?: string[];
+  usageBased?: string[];
+}
+interface ProjectJson {
+  metadata: { deployment: string; label: string; status: DeploymentChange['status']; currency: Currency; oneTimeCost: Dec | null };
+  pastBreakdown: BreakdownJson | null;
+  breakdown: BreakdownJson;
+  diff: { totalMonthlyCost: Dec; totalMonthlyCostMax: Dec } | null;
+}
+interface ResultJson {
+  project: string;
+  hoursPerMonth: number;
+  compared: boolean;
+  baseNote?: string;
+  projects: ProjectJson[];
+  comment: CommentFigures;
+}
+
+const range = (low: Dec | null, high: Dec | null): Range | null => (low === null || high === null ? null : { low: Number(low), high: Number(high) });
+/** A price as the file states it (the value and where it says it is from). */
+const statedPrice = (value: Dec | null, source: PriceSourceJson | null, unit: string): Price | null =>
+  value === null || source === null ? null : { service: source.service, key: source.key, region: source.region, currency: source.currency, price: value, unit, origin: source.origin, source: source.source, asOf: source.asOf };
+
 /** Re-derives a result file's figures for one deployment part, refusing any stated figure that differs. */
 class Rederive {
   constructor(
@@ -183,20 +246,20 @@ class Rederive {
   }
 
   /** The price a component of `kind` has in `region` by the estimate's rules: the catalogue's, or none. */
-  private expected(kind: string, d: DeploymentEstimate, region: string, where: string): { service: PriceService; key: string; price: Price | null } | undefined {
+  private expected(kind: string, d: PartOf, region: string, where: string): { service: PriceService; key: string; price: Price | null } | undefined {
     if (kind === 'instance') {
       const service = instanceService(d.target);
       return { service, key: d.instanceType, price: this.book.instanceType(service, d.instanceType, region) };
     }
     if (kind === 'bedrock-model-units') return undefined; // no verified price: always unpriced
     // Own keys only: "toString" is `in` every object.
-    if (!Object.prototype.hasOwnProperty.call(SUPPORT_PRICES, kind)) this.fail(where, `unknown component kind "${kind}" (estimate-cost writes ${['instance', ...Object.keys(SUPPORT_PRICES), 'bedrock-model-units'].join(', ')})`);
+    if (!Object.prototype.hasOwnProperty.call(SUPPORT_PRICES, kind)) this.fail(`${where}/kind`, `unknown component kind "${kind}" (estimate-cost writes ${['instance', ...Object.keys(SUPPORT_PRICES), 'bedrock-model-units'].join(', ')})`);
     const [service, key] = SUPPORT_PRICES[kind as SupportKind];
     return { service, key, price: this.book.support(service, key, region) };
   }
 
   /** The stated price must be the catalogue's (same service, key, region and value), or absent when the catalogue has none. */
-  private price(stated: Price | null, kind: string, d: DeploymentEstimate, region: string, where: string): Price | null {
+  private price(stated: Price | null, kind: string, d: PartOf, region: string, where: string): Price | null {
     const want = this.expected(kind, d, region, where);
     if (!want) {
       if (stated) this.fail(`${where}/price`, `a ${kind} component has no verified price, the file gives ${stated.price} ${stated.currency}`);
@@ -217,67 +280,84 @@ class Rederive {
     return want.price;
   }
 
-  private component(c: CostComponent, d: DeploymentEstimate, region: string, where: string): CostComponent {
-    if (c.quantity && c.quantity.low > c.quantity.high) this.fail(`${where}/quantity`, `low ${c.quantity.low} is above high ${c.quantity.high}`);
-    const price = this.price(c.price, c.kind, d, region, where);
-    const derived = component(c.kind, c.name, c.unit, c.quantity, price, c.note);
-    if (!sameRange(c.monthlyCost, derived.monthlyCost)) {
-      const how = c.quantity && price ? `${c.quantity.high} ${c.unit} × ${price.price} ${price.currency} = ${showRange(derived.monthlyCost, d.currency)}` : `${showRange(derived.monthlyCost, d.currency)} (${c.quantity ? 'no price' : 'depends on usage'})`;
-      this.fail(`${where}/monthlyCost`, `says ${showRange(c.monthlyCost, d.currency)}; ${how}`);
+  private component(c: ComponentJson, d: PartOf, region: string, where: string): CostComponent {
+    const quantity = range(c.monthlyQuantity, c.monthlyQuantityMax);
+    if (quantity && quantity.low > quantity.high) this.fail(`${where}/monthlyQuantity`, `low ${quantity.low} is above high ${quantity.high}`);
+    const price = this.price(statedPrice(c.price, c.priceSource, c.unit), c.kind, d, region, where);
+    const derived = component(c.kind, c.name, c.unit, quantity, price, c.note);
+    const stated = range(c.monthlyCost, c.monthlyCostMax);
+    if (!sameRange(stated, derived.monthlyCost)) {
+      const how = quantity && price ? `${quantity.high} ${c.unit} × ${price.price} ${price.currency} = ${showRange(derived.monthlyCost, d.currency)}` : `${showRange(derived.monthlyCost, d.currency)} (${quantity ? 'no price' : 'depends on usage'})`;
+      this.fail(`${where}/monthlyCost`, `says ${showRange(stated, d.currency)}; ${how}`);
     }
     return derived;
   }
 
-  private resource(r: ResourceEstimate, d: DeploymentEstimate, where: string): ResourceEstimate {
-    if (currencyOf(r.region) !== d.currency) this.fail(`${where}/region`, `${r.region} is billed in ${currencyOf(r.region)}, the part is in ${d.currency}`);
-    return { ...r, components: r.components.map((c, i) => this.component(c, d, r.region, `${where}/components/${i}`)) };
+  private resource(r: BreakdownJson['resources'][number], d: PartOf, where: string): ResourceEstimate {
+    const region = r.metadata.region;
+    if (currencyOf(region) !== d.currency) this.fail(`${where}/metadata/region`, `${region} is billed in ${currencyOf(region)}, the part is in ${d.currency}`);
+    return { kind: r.kind, name: r.name, resourceType: r.resourceType, region, components: r.costComponents.map((c, i) => this.component(c, d, region, `${where}/costComponents/${i}`)) };
   }
 
   /** The build: minutes × the catalogue's CodeBuild price in the part's first region. */
-  private oneTime(o: OneTime, d: DeploymentEstimate, where: string): OneTime {
+  private oneTime(b: BreakdownJson, d: PartOf, where: string): OneTime {
+    const o = b.oneTime;
+    if (!o) this.fail(where, 'a deployment part without its oneTime (the build)');
     const computeType = Object.keys(CODEBUILD_NAMES).find((k) => CODEBUILD_NAMES[k] === o.computeType) ?? o.computeType;
     const region = d.regions[0];
+    const stated = statedPrice(o.price, o.priceSource, 'minute');
+    const statedCost = b.totalOneTimeCost === null ? null : Number(b.totalOneTimeCost);
     let price: Price | null = null;
-    if (o.minutes > 0 && region) {
+    if (o.buildMinutes > 0 && region) {
       price = this.book.support('codebuild', computeType, region);
-      if (o.price && (o.price.service !== 'codebuild' || o.price.key !== computeType || Number(o.price.price) !== Number(price?.price ?? NaN))) {
-        this.fail(`${where}/price`, `CodeBuild ${computeType} in ${region} at ${o.price.price} ${o.price.currency}; ${price ? `the catalogue's price is ${price.price} ${price.currency}` : 'the catalogue has no price for it'}`);
+      if (o.price !== null && (stated?.service !== 'codebuild' || stated.key !== computeType || Number(o.price) !== Number(price?.price ?? NaN))) {
+        this.fail(`${where}/oneTime/price`, `CodeBuild ${computeType} in ${region} at ${o.price} ${stated?.currency ?? d.currency}; ${price ? `the catalogue's price is ${price.price} ${price.currency}` : 'the catalogue has no price for it'}`);
       }
     }
-    const cost = o.minutes === 0 ? 0 : price ? o.minutes * Number(price.price) : null;
-    if (o.minutes > 0 && !region) this.fail(`${where}/minutes`, `${o.minutes} build minutes in a part without a region`);
-    if (cost === null ? o.cost !== null : o.cost === null || !same(o.cost, cost)) {
-      this.fail(`${where}/cost`, `says ${o.cost === null ? 'unpriced' : formatMoney(o.cost, d.currency)}; ${o.minutes} minutes ${price ? `× ${price.price} ${price.currency} = ${formatMoney(cost ?? 0, d.currency)}` : 'have no verified price'}`);
+    const cost = o.buildMinutes === 0 ? 0 : price ? o.buildMinutes * Number(price.price) : null;
+    if (o.buildMinutes > 0 && !region) this.fail(`${where}/oneTime/buildMinutes`, `${o.buildMinutes} build minutes in a part without a region`);
+    if (cost === null ? statedCost !== null : statedCost === null || !same(statedCost, cost)) {
+      this.fail(`${where}/totalOneTimeCost`, `says ${statedCost === null ? 'unpriced' : formatMoney(statedCost, d.currency)}; ${o.buildMinutes} minutes ${price ? `× ${price.price} ${price.currency} = ${formatMoney(cost ?? 0, d.currency)}` : 'have no verified price'}`);
     }
-    return { minutes: o.minutes, computeType: o.computeType, cost, price, note: o.note, buildKey: o.buildKey, imageTag: o.imageTag };
+    return { minutes: o.buildMinutes, computeType: o.computeType, cost, price, note: o.note, buildKey: o.buildKey, imageTag: o.imageTag };
   }
 
-  part(d: DeploymentEstimate, where: string): DeploymentEstimate {
-    for (const [i, r] of d.regions.entries()) if (currencyOf(r) !== d.currency) this.fail(`${where}/regions/${i}`, `${r} is billed in ${currencyOf(r)}, the part is in ${d.currency}`);
-    const resources = d.resources.map((r, i) => this.resource(r, d, `${where}/resources/${i}`));
-    const oneTime = this.oneTime(d.oneTime, d, `${where}/oneTime`);
+  /** One side of a change (`breakdown` or `pastBreakdown`); undefined where the side has no part (stated as zero). */
+  part(b: BreakdownJson | null, p: ProjectJson, where: string): DeploymentEstimate | undefined {
+    const stated = range(b?.totalMonthlyCost ?? '0', b?.totalMonthlyCostMax ?? '0') as Range;
+    if (!b?.part) {
+      if (b && (b.resources.length > 0 || !sameRange(stated, ZERO))) this.fail(`${where}/part`, 'figures for a side with no deployment part');
+      return undefined;
+    }
+    const d: PartOf = { ...b.part, name: p.metadata.deployment, currency: p.metadata.currency };
+    for (const [i, r] of d.regions.entries()) if (currencyOf(r) !== d.currency) this.fail(`${where}/part/regions/${i}`, `${r} is billed in ${currencyOf(r)}, the part is in ${d.currency}`);
+    const resources = b.resources.map((r, i) => this.resource(r, d, `${where}/resources/${i}`));
+    const oneTime = this.oneTime(b, d, where);
     const derived = deploymentEstimate(
       { name: d.name, target: d.target, instanceType: d.instanceType, count: d.count, engine: d.engine, regions: d.regions, allRegions: d.allRegions, currency: d.currency, assumptions: d.assumptions },
       resources,
       oneTime,
     );
-    if (!sameRange(d.monthly, derived.monthly)) this.fail(`${where}/monthly`, `says ${showRange(d.monthly, d.currency)}; its components sum to ${showRange(derived.monthly, d.currency)}`);
+    if (!sameRange(stated, derived.monthly)) this.fail(`${where}/totalMonthlyCost`, `says ${showRange(stated, d.currency)}; its components sum to ${showRange(derived.monthly, d.currency)}`);
     return derived;
   }
 }
 
-/** The change a re-derived report has for the file's change, and the figures the file states for it. */
-function checkChange(file: string, stated: DeploymentChange, derived: DeploymentChange | undefined, where: string): void {
-  if (!derived) throw refuse(file, where, `${stated.name} (${stated.currency}) appears twice`);
-  const figures: [keyof DeploymentChange, Range, Range][] = [
-    ['pastMonthly', stated.pastMonthly, derived.pastMonthly],
-    ['monthly', stated.monthly, derived.monthly],
-    ['diff', stated.diff, derived.diff],
-  ];
-  for (const [field, a, b] of figures) if (!sameRange(a, b)) throw refuse(file, `${where}/${field}`, `says ${showRange(a, stated.currency)}; re-derived from the components: ${showRange(b, stated.currency)}`);
-  if (stated.status !== derived.status) throw refuse(file, `${where}/status`, `says ${stated.status}; the components say ${derived.status}`);
-  if (stated.oneTime === null ? derived.oneTime !== null : derived.oneTime === null || !same(stated.oneTime, derived.oneTime)) {
-    throw refuse(file, `${where}/oneTime`, `says ${stated.oneTime === null ? 'unpriced' : formatMoney(stated.oneTime, stated.currency)}; re-derived: ${derived.oneTime === null ? 'unpriced' : formatMoney(derived.oneTime, stated.currency)}`);
+/** A part's identity, as the checks above use it. */
+type PartOf = NonNullable<BreakdownJson['part']> & { name: string; currency: Currency };
+
+/** The change a re-derived report has for the file's project, and the figures the file states for it. */
+function checkChange(file: string, stated: ProjectJson, derived: DeploymentChange | undefined, where: string): void {
+  const m = stated.metadata;
+  if (!derived) throw refuse(file, where, `${m.deployment} (${m.currency}) appears twice`);
+  if (stated.diff) {
+    const diff = range(stated.diff.totalMonthlyCost, stated.diff.totalMonthlyCostMax) as Range;
+    if (!sameRange(diff, derived.diff)) throw refuse(file, `${where}/diff`, `says ${showRange(diff, m.currency)}; re-derived from the components: ${showRange(derived.diff, m.currency)}`);
+  }
+  if (m.status !== derived.status) throw refuse(file, `${where}/metadata/status`, `says ${m.status}; the components say ${derived.status}`);
+  const oneTime = m.oneTimeCost === null ? null : Number(m.oneTimeCost);
+  if (oneTime === null ? derived.oneTime !== null : derived.oneTime === null || !same(oneTime, derived.oneTime)) {
+    throw refuse(file, `${where}/metadata/oneTimeCost`, `says ${oneTime === null ? 'unpriced' : formatMoney(oneTime, m.currency)}; re-derived: ${derived.oneTime === null ? 'unpriced' : formatMoney(derived.oneTime, m.currency)}`);
   }
 }
 
@@ -290,10 +370,12 @@ export async function readArtifact(value: unknown, file: string, trusted: Truste
   if (errors) {
     // The most specific error: for "null or a range", the range's own ("low must be >= 0"), not "must be null".
     const first = [...errors].filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'type').sort((a, b) => b.instancePath.length - a.instancePath.length)[0] ?? errors[0];
-    throw refuse(file, first?.instancePath || '/', first?.message ?? 'schema mismatch');
+    // A figure is a decimal string: "must match pattern ^\d+…" says less than what would be valid.
+    const pattern = (first?.params as { pattern?: string } | undefined)?.pattern;
+    const message = pattern === decimal.pattern ? 'must be a non-negative decimal such as "12.5" (costs, quantities and prices are never negative)' : pattern === signedDecimal.pattern ? 'must be a decimal such as "-12.5"' : first?.message;
+    throw refuse(file, first?.instancePath || '/', message ?? 'schema mismatch');
   }
-  const a = value as Artifact;
-  const r = a.report;
+  const r = value as ResultJson;
   if (r.hoursPerMonth !== trusted.hoursPerMonth) {
     throw new DeployError(`${file} was priced with hours-per-month ${r.hoursPerMonth}; this job's hours-per-month is ${trusted.hoursPerMonth}`, {
       title: 'Invalid estimate result',
@@ -303,17 +385,15 @@ export async function readArtifact(value: unknown, file: string, trusted: Truste
   const rederive = new Rederive(file, new PriceBook());
   const head: Estimate = { hoursPerMonth: r.hoursPerMonth, deployments: [] };
   const base: Estimate = { hoursPerMonth: r.hoursPerMonth, deployments: [] };
-  for (const [i, c] of r.changes.entries()) {
-    const where = `/report/changes/${i}`;
-    // A part is named once per currency, and its label's currency is its own.
-    for (const side of ['next', 'past'] as const) {
-      const d = c[side];
-      if (!d) continue;
-      if (d.name !== c.name || d.currency !== c.currency) throw refuse(file, `${where}/${side}`, `is ${d.name} (${d.currency}) in the change of ${c.name} (${c.currency})`);
-      (side === 'next' ? head : base).deployments.push(rederive.part(d, `${where}/${side}`));
-    }
-    if (!c.next && !c.past) throw refuse(file, where, 'has neither a base nor a new estimate');
-    if (!r.compared && c.past) throw refuse(file, `${where}/past`, 'a base in a report that compares with none');
+  for (const [i, p] of r.projects.entries()) {
+    const where = `/projects/${i}`;
+    if (!r.compared && (p.pastBreakdown || p.diff)) throw refuse(file, `${where}/pastBreakdown`, 'a base in a report that compares with none');
+    if (r.compared && (!p.pastBreakdown || !p.diff)) throw refuse(file, `${where}/pastBreakdown`, 'no base in a report that compares with one');
+    const next = rederive.part(p.breakdown, p, `${where}/breakdown`);
+    const past = rederive.part(p.pastBreakdown, p, `${where}/pastBreakdown`);
+    if (!next && !past) throw refuse(file, where, 'has neither a base nor a new estimate');
+    if (next) head.deployments.push(next);
+    if (past) base.deployments.push(past);
   }
   const report = buildReport({
     project: r.project,
@@ -325,9 +405,10 @@ export async function readArtifact(value: unknown, file: string, trusted: Truste
   });
   const key = (c: { name: string; currency: Currency }) => `${c.name}|${c.currency}`;
   const derived = new Map(report.changes.map((c) => [key(c), c]));
-  for (const [i, c] of r.changes.entries()) {
-    checkChange(file, c, derived.get(key(c)), `/report/changes/${i}`);
-    derived.delete(key(c));
+  for (const [i, p] of r.projects.entries()) {
+    const k = key({ name: p.metadata.deployment, currency: p.metadata.currency });
+    checkChange(file, p, derived.get(k), `/projects/${i}`);
+    derived.delete(k);
   }
-  return { report, comment: a.comment };
+  return { report, comment: r.comment };
 }

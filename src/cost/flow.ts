@@ -79,11 +79,11 @@ export interface CostRequest {
 type EstimateRun = CostTarget & CostRequest & { env: EnvInputs; reporter: Reporter };
 
 /**
- * The JSON result (infracost-like) plus what the comment job re-derives its figures from (see
- * artifact.ts). `budget` and `overBudget` are this job's, for readers of the file: the comment job
- * checks its own.
+ * The JSON result (infracost-like): the report in one form, which the comment job also re-derives its
+ * figures from (see artifact.ts), and where to comment. `budget` and `overBudget` are this job's, for
+ * readers of the file: the comment job checks its own.
  */
-type ResultFile = ReturnType<typeof reportJsonStreamed> & Artifact & { budget: Budget; overBudget: BudgetViolation[] };
+type ResultFile = ReturnType<typeof reportJsonStreamed> & { comment: CommentFigures; budget: Budget; overBudget: BudgetViolation[] };
 
 export interface EstimateCostResult {
   report: CostReport;
@@ -247,7 +247,7 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   await benchmarkColumn(o, report, head, benchmarkRef, baseResults);
   const comment: CommentFigures = { marker: commentMarker(o.config), unchanged: isUnchanged(report), pullRequest: o.prNumber ?? pr.number, headSha: pr.headSha ?? o.env.sha };
   // The infracost-like `projects` are made one at a time as the file is written (reportJsonStreamed).
-  const result: ResultFile = { ...reportJsonStreamed(report), report, budget, comment, overBudget: checkBudget(report, budget, formatMoney) };
+  const result: ResultFile = { ...reportJsonStreamed(report), budget, comment, overBudget: checkBudget(report, budget, formatMoney) };
   return { report, result, billed: bill.billed };
 }
 
@@ -343,8 +343,9 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
     ({ artifact, violations } = await readResultFile(resultPath, o));
     artifact.report.priceNotes.unshift(...(await commentFitNotes(o, artifact)));
   } else {
-    ({ result, billed } = await estimate(o));
-    artifact = result;
+    let report: CostReport;
+    ({ report, result, billed } = await estimate(o));
+    artifact = { report, comment: result.comment };
     violations = result.overBudget;
     fs.mkdirSync(path.dirname(resultPath), { recursive: true });
     // Compact: half the size of an indented file (355 KB for 20 deployments in 2 regions); jq reads it.

@@ -320,15 +320,25 @@ function componentJson(c: CostComponent, hours: number) {
     hourlyCost: c.monthlyCost ? dec(c.monthlyCost.low / hours) : null,
     monthlyCost: c.monthlyCost ? dec(c.monthlyCost.low) : null,
     monthlyCostMax: c.monthlyCost ? dec(c.monthlyCost.high) : null,
-    priceSource: c.price ? { origin: c.price.origin, source: c.price.source, asOf: c.price.asOf, region: c.price.region, currency: c.price.currency } : null,
+    priceSource: priceSourceJson(c.price),
+    // What the fork-safe comment job prices the component by (artifact.ts): its kind.
+    kind: c.kind,
     ...(c.note ? { note: c.note } : {}),
   };
 }
 
+/** Where a price comes from; `service` and `key` are what the comment job looks it up by in the catalogue. */
+function priceSourceJson(p: Price | null) {
+  return p ? { origin: p.origin, source: p.source, asOf: p.asOf, region: p.region, currency: p.currency, service: p.service, key: p.key } : null;
+}
+
 function breakdownJson(d: DeploymentEstimate | undefined, hours: number) {
-  if (!d) return { resources: [], totalMonthlyCost: '0', totalMonthlyCostMax: '0', totalOneTimeCost: '0' };
+  if (!d) return { part: null, resources: [], totalMonthlyCost: '0', totalMonthlyCostMax: '0', totalOneTimeCost: '0' };
   return {
+    // The deployment part this breakdown prices (a side of a change may differ in all of these).
+    part: { target: d.target, instanceType: d.instanceType, count: d.count, engine: d.engine, regions: d.regions, allRegions: d.allRegions, assumptions: d.assumptions },
     resources: d.resources.map((r) => ({
+      kind: r.kind,
       name: r.name,
       resourceType: r.resourceType,
       metadata: { region: r.region },
@@ -339,7 +349,15 @@ function breakdownJson(d: DeploymentEstimate | undefined, hours: number) {
     totalMonthlyCost: dec(d.monthly.low),
     totalMonthlyCostMax: dec(d.monthly.high),
     totalOneTimeCost: dec(d.oneTime.cost),
-    oneTime: { buildMinutes: d.oneTime.minutes, computeType: d.oneTime.computeType, price: d.oneTime.price?.price ?? null, note: d.oneTime.note },
+    oneTime: {
+      buildMinutes: d.oneTime.minutes,
+      computeType: d.oneTime.computeType,
+      price: d.oneTime.price?.price ?? null,
+      priceSource: priceSourceJson(d.oneTime.price),
+      note: d.oneTime.note,
+      buildKey: d.oneTime.buildKey,
+      ...(d.oneTime.imageTag ? { imageTag: d.oneTime.imageTag } : {}),
+    },
     unpriced: d.unpriced,
     usageBased: d.usageBased,
   };
@@ -349,7 +367,20 @@ function breakdownJson(d: DeploymentEstimate | undefined, hours: number) {
 function projectJson(report: CostReport, c: DeploymentChange) {
   return {
     name: `${report.project}/${c.name}`,
-    metadata: { deployment: c.name, label: c.label, status: c.status, currency: c.currency, target: (c.next ?? c.past)!.target, instanceType: (c.next ?? c.past)!.instanceType, regions: (c.next ?? c.past)!.regions },
+    metadata: {
+      deployment: c.name,
+      label: c.label,
+      status: c.status,
+      currency: c.currency,
+      target: (c.next ?? c.past)!.target,
+      instanceType: (c.next ?? c.past)!.instanceType,
+      regions: (c.next ?? c.past)!.regions,
+      // The build this change causes (0 when it reuses the image, null when unpriced), and why none.
+      oneTimeCost: dec(c.oneTime),
+      ...(c.oneTimeNote ? { oneTimeNote: c.oneTimeNote } : {}),
+      // The measured $/1M output tokens of the head configuration (benchmarks.ts); the comment job does not show it.
+      ...(c.benchmark ? { benchmark: c.benchmark } : {}),
+    },
     pastBreakdown: report.compared ? breakdownJson(c.past, report.hoursPerMonth) : null,
     breakdown: breakdownJson(c.next, report.hoursPerMonth),
     diff: report.compared ? { totalMonthlyCost: dec(c.diff.low), totalMonthlyCostMax: dec(c.diff.high), percent: c.percent === undefined ? null : c.percent.toFixed(1), percentMax: c.percentMax === undefined ? null : c.percentMax.toFixed(1) } : null,
@@ -396,6 +427,8 @@ export function reportJson(report: CostReport, withProjects = true) {
     totalOneTimeCost: single?.totalOneTimeCost ?? null,
     totalsByCurrency: totalsJson,
     hoursPerMonth: report.hoursPerMonth,
+    // Whether a base was priced (pastBreakdown and diff are null when not).
+    compared: report.compared,
     projects: withProjects ? report.changes.map((c) => projectJson(report, c)) : [],
     prices: report.prices.map((p) => ({ service: p.service, key: p.key, region: p.region, price: p.price, currency: p.currency, unit: p.unit, origin: p.origin, source: p.source, asOf: p.asOf, ...(p.note ? { note: p.note } : {}) })),
     assumptions: report.assumptions,

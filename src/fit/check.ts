@@ -104,10 +104,22 @@ function verdictLine(type: string, fit: FitResult | undefined, index: number): s
 
 /** One deployment's checks. */
 export async function checkDeployment(spec: Pick<Spec, 'locate'>, d: Deployment, options: CheckOptions = {}): Promise<DeploymentCheck> {
-  const at = (...p: (string | number)[]) => spec.locate(['deployments', d.name, ...p]);
+  const at = (...p: (string | number)[]) => () => spec.locate(['deployments', d.name, ...p]);
   const findings: Finding[] = [];
-  const add = (level: Finding['level'], message: string, location: SourceLocation, hint?: string) =>
-    findings.push({ level, deployment: d.name, message, hint, location });
+  // The location is found when first read: positions cost a second parse of the spec (the yaml library),
+  // which a side whose findings are never shown (the estimate's base) need not pay.
+  const add = (level: Finding['level'], message: string, locate: () => SourceLocation, hint?: string) => {
+    let location: SourceLocation | undefined;
+    findings.push({
+      level,
+      deployment: d.name,
+      message,
+      hint,
+      get location() {
+        return (location ??= locate());
+      },
+    });
+  };
   const facts = await modelFacts(d, options);
 
   const hf = d.model.huggingface;

@@ -5,6 +5,7 @@ import * as path from 'path';
 import { ROOT, runBundle } from '../support/bundle';
 import { startLoopback, Loopback, RecordedRequest } from '../support/loopback';
 import { startCostExplorer, type FakeCostExplorer } from '../support/cost-explorer';
+import { specText } from '../../bench/cost.bench';
 
 const TOKEN = 'ghs_processtestsecrettoken0123456789';
 
@@ -140,6 +141,24 @@ describe('estimate-cost bundle', () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it('moves a large spec to a worker thread with a bounded young generation: same outputs, summary, file and failed status (issue 26.3, Node 24\'s heap sizing)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cost-large-'));
+    const spec = specText(0, 320, 'us-east-1, eu-central-1');
+    expect(spec.length).toBeGreaterThan(100 * 1024);
+    fs.writeFileSync(path.join(dir, 'model-deploy.yml'), spec);
+    fs.writeFileSync(path.join(dir, 'base.yml'), specText(1, 320, 'us-east-1, eu-central-1'));
+    const run = await runBundle('estimate-cost', { inputs: { 'base-config': 'base.yml', mode: 'estimate', 'max-monthly-cost': '1000' }, workspace: dir, event });
+    expect(run.stdout).toContain('estimating in a worker thread');
+    // Over budget: the worker's failure is the step's, said once.
+    expect(run.code).toBe(1);
+    expect(run.outputs['over-budget']).toBe('true');
+    expect(decoded(run.stdout).match(/above max-monthly-cost/g)?.length).toBe(1);
+    expect(run.summary).toMatch(/### Cost estimate: bench/);
+    const result = JSON.parse(fs.readFileSync(path.join(dir, 'model-deploy-cost.json'), 'utf8'));
+    expect(result.projects).toHaveLength(320);
+    expect(run.outputs['total-monthly-cost']).toBe(result.totalMonthlyCost);
+  });
+
   it('comment mode (the fork-safe job): refuses a result file whose figures lie, posting nothing; its own budget fails the step (issue 20)', async () => {
     const dir = workspace();
     // The pull request's job: estimate only, into cost.json.
@@ -147,8 +166,11 @@ describe('estimate-cost bundle', () => {
     expect(estimated.code).toBe(0);
     const honest = fs.readFileSync(path.join(dir, 'cost.json'), 'utf8');
     const lying = JSON.parse(honest);
-    lying.report.changes[0].monthly = lying.report.changes[0].pastMonthly;
-    lying.report.changes[0].next.monthly = lying.report.changes[0].pastMonthly;
+    // The new figure said to be the base's (the diff with it), over the same components.
+    const [project] = lying.projects;
+    project.breakdown.totalMonthlyCost = project.pastBreakdown.totalMonthlyCost;
+    project.breakdown.totalMonthlyCostMax = project.pastBreakdown.totalMonthlyCostMax;
+    project.diff = { ...project.diff, totalMonthlyCost: '0', totalMonthlyCostMax: '0' };
     fs.writeFileSync(path.join(dir, 'cost.json'), JSON.stringify(lying));
     const gh = github();
     server = await startLoopback(gh.handler);
@@ -156,7 +178,7 @@ describe('estimate-cost bundle', () => {
       runBundle('estimate-cost', { inputs: { mode: 'comment', 'result-file': 'cost.json', 'pr-number': '7', 'github-token': TOKEN, ...inputs }, workspace: dir, githubApi: server!.url, event: {} });
     const refused = await comment({});
     expect(refused.code).toBe(1);
-    expect(decoded(refused.stdout)).toMatch(/\/report\/changes\/0\/next\/monthly: says .*; its components sum to/);
+    expect(decoded(refused.stdout)).toMatch(/\/projects\/0\/breakdown\/totalMonthlyCost: says .*; its components sum to/);
     expect(server.requests).toHaveLength(0);
     // The honest file, with the comment job's own budget: posted, then the step fails.
     fs.writeFileSync(path.join(dir, 'cost.json'), honest);

@@ -37,7 +37,7 @@ describe('loadCoreYaml reads what the yaml library reads', () => {
 describe('parseSpec: positions only when pointed at', () => {
   const spec = fs.readFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), 'utf8');
 
-  it('reads a valid spec without the yaml library, and finds a line when asked', () => {
+  it('reads a valid spec without the yaml library, and finds a line when asked (from the same fast read)', () => {
     const parseDocument = jest.spyOn(YAML, 'parseDocument');
     try {
       const parsed = parseSpec(spec, 'model-deploy.yml');
@@ -45,9 +45,9 @@ describe('parseSpec: positions only when pointed at', () => {
       const d = Object.values(parsed.deployments)[0]!;
       const line = spec.split('\n').findIndex((l) => l === `  ${d.name}:`) + 1;
       expect(d.source.line).toBe(line);
-      expect(parseDocument).toHaveBeenCalledTimes(1);
       expect(parsed.locate(['deployments', d.name, 'instanceType']).line).toBeGreaterThan(line);
-      expect(parseDocument).toHaveBeenCalledTimes(1);
+      // Positions come from js-yaml's read (yaml-fast-positions.test.ts holds them to the yaml library's).
+      expect(parseDocument).not.toHaveBeenCalled();
     } finally {
       parseDocument.mockRestore();
     }

@@ -89,14 +89,14 @@ describe('the PR comment\'s $/1M output tokens column', () => {
     const dir = workspace();
     await estimate(options(dir));
     const file = JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8'));
-    expect(file.report.changes[0].benchmark).toMatchObject({ measured: true });
+    expect(file.projects[0].metadata.benchmark).toMatchObject({ measured: true });
     const artifact = await readArtifact(file, 'cost.json', { hoursPerMonth: 730 });
     const body = renderReport(artifact.report);
     // Which configuration a measurement belongs to is the head's image hash: the comment job has no files to compute it.
     expect(body).not.toContain('Per 1M output tokens');
     expect(body).not.toContain('measured 2026-11-20');
     // A planted string in place of the commit is still refused by the schema.
-    file.report.changes[0].benchmark.commit = '<img src=x>';
+    file.projects[0].metadata.benchmark.commit = '<img src=x>';
     await expect(readArtifact(file, 'cost.json', { hoursPerMonth: 730 })).rejects.toThrow(/not a valid estimate-cost result/);
   });
 

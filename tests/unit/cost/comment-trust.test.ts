@@ -75,8 +75,9 @@ async function commentJob(dir: string, file: Json, inputs: Record<string, string
   return { ok, posted, errors, outputs: reporter.captured.outputs, reporter };
 }
 
-const change0 = (f: Json): Json => f.report.changes[0];
-const firstComponent = (d: Json): Json => d.resources[0].components[0];
+/** The result file's first deployment, in its one (infracost-like) form. */
+const change0 = (f: Json): Json => f.projects[0];
+const firstComponent = (side: Json): Json => side.resources[0].costComponents[0];
 
 describe('a lying result file is refused: nothing is posted, the step fails naming the figure', () => {
   it('posts the figures it re-derives for an honest file (the control)', async () => {
@@ -94,50 +95,46 @@ describe('a lying result file is refused: nothing is posted, the step fails nami
     const f = await untrustedResult(dir);
     const c = change0(f);
     // The deployment figures say $2 before and after; the components still say $1,027.84.
-    c.monthly = { low: 2, high: 2 };
-    c.pastMonthly = { low: 2, high: 2 };
-    c.diff = { low: 0, high: 0 };
-    c.next.monthly = { low: 2, high: 2 };
-    c.past.monthly = { low: 2, high: 2 };
-    c.status = 'unchanged';
+    for (const side of [c.breakdown, c.pastBreakdown]) Object.assign(side, { totalMonthlyCost: '2', totalMonthlyCostMax: '2' });
+    c.diff = { ...c.diff, totalMonthlyCost: '0', totalMonthlyCostMax: '0', percent: '0.0', percentMax: '0.0' };
+    c.metadata.status = 'unchanged';
     f.comment.unchanged = true;
     const job = await commentJob(dir, f);
     expect(job.posted).toEqual([]);
     expect(job.ok).toBe(false);
-    expect(job.errors[0]?.message).toMatch(/\/report\/changes\/0\/(next|past)\/monthly.*\$2\.00.*components.*\$1,0\d\d\.\d\d/);
+    expect(job.errors[0]?.message).toMatch(/\/projects\/0\/(breakdown|pastBreakdown)\/totalMonthlyCost.*\$2\.00.*components.*\$1,0\d\d\.\d\d/);
   });
 
   it('refuses a component whose cost is not its quantity times its price', async () => {
     const dir = workspace();
     const f = await untrustedResult(dir);
-    const instance = firstComponent(change0(f).next);
-    instance.monthlyCost = { low: 1, high: 1 };
+    const instance = firstComponent(change0(f).breakdown);
+    Object.assign(instance, { monthlyCost: '1', monthlyCostMax: '1' });
     const job = await commentJob(dir, f);
     expect(job.posted).toEqual([]);
-    expect(job.errors[0]?.message).toMatch(/\/report\/changes\/0\/next\/resources\/0\/components\/0\/monthlyCost/);
+    expect(job.errors[0]?.message).toMatch(/\/projects\/0\/breakdown\/resources\/0\/costComponents\/0\/monthlyCost/);
   });
 
   it('refuses a price that is not the catalogue price for that service, key and region', async () => {
     const dir = workspace();
     const f = await untrustedResult(dir);
-    const instance = firstComponent(change0(f).next);
+    const instance = firstComponent(change0(f).breakdown);
     // Internally consistent: quantity × price = cost; but ml.g5.xlarge costs 1.408 USD/h in us-east-1.
-    instance.price.price = '0.001';
-    instance.monthlyCost = { low: 0.73, high: 0.73 };
+    Object.assign(instance, { price: '0.001', monthlyCost: '0.73', monthlyCostMax: '0.73' });
     const job = await commentJob(dir, f);
     expect(job.posted).toEqual([]);
-    expect(job.errors[0]?.message).toMatch(/components\/0\/price.*ml\.g5\.xlarge.*0\.001.*catalogue.*1\.4084/);
+    expect(job.errors[0]?.message).toMatch(/costComponents\/0\/price.*ml\.g5\.xlarge.*0\.001.*catalogue.*1\.4084/);
   });
 
   it('refuses an instance priced as another service (p5 hours at the EBS rate)', async () => {
     const dir = workspace();
     const f = await untrustedResult(dir);
-    const instance = firstComponent(change0(f).next);
-    instance.price = { ...instance.price, service: 'ebs', key: 'gp3-storage', price: '0.08', unit: 'GB-month' };
-    instance.monthlyCost = { low: 58.4, high: 58.4 };
+    const instance = firstComponent(change0(f).breakdown);
+    instance.priceSource = { ...instance.priceSource, service: 'ebs', key: 'gp3-storage' };
+    Object.assign(instance, { price: '0.08', monthlyCost: '58.4', monthlyCostMax: '58.4' });
     const job = await commentJob(dir, f);
     expect(job.posted).toEqual([]);
-    expect(job.errors[0]?.message).toMatch(/components\/0\/price.*instance.*sagemaker-hosting ml\.g5\.xlarge/);
+    expect(job.errors[0]?.message).toMatch(/costComponents\/0\/price.*instance.*sagemaker-hosting ml\.g5\.xlarge/);
   });
 });
 
@@ -146,23 +143,23 @@ describe('negative costs are refused', () => {
     const dir = workspace();
     const f = await untrustedResult(dir);
     const c = change0(f);
-    const price = { ...firstComponent(c.next).price };
-    c.next.resources[0].components.push({ kind: 'instance', name: 'Discount', unit: 'hours', quantity: { low: -1, high: -1 }, price: { ...price, price: '30000' }, monthlyCost: { low: -30000, high: -30000 } });
-    c.next.monthly = { low: c.next.monthly.low - 30000, high: c.next.monthly.high - 30000 };
-    c.monthly = c.next.monthly;
+    const priceSource = { ...firstComponent(c.breakdown).priceSource };
+    c.breakdown.resources[0].costComponents.push({ kind: 'instance', name: 'Discount', unit: 'hours', monthlyQuantity: '-1', monthlyQuantityMax: '-1', price: '30000', priceSource, monthlyCost: '-30000', monthlyCostMax: '-30000' });
+    const less = (d: string) => String(Number(d) - 30000);
+    Object.assign(c.breakdown, { totalMonthlyCost: less(c.breakdown.totalMonthlyCost), totalMonthlyCostMax: less(c.breakdown.totalMonthlyCostMax) });
     const job = await commentJob(dir, f);
     expect(job.posted).toEqual([]);
     expect(job.ok).toBe(false);
-    expect(job.errors[0]?.message).toMatch(/\/report\/changes\/0\/next\/resources\/0\/components\/\d\/quantity.*negative|must be >= 0/);
+    expect(job.errors[0]?.message).toMatch(/\/projects\/0\/breakdown\/resources\/0\/costComponents\/\d\/monthly(Quantity|Cost)\w*: must be a non-negative decimal/);
   });
 
   it('a negative build minute count', async () => {
     const dir = workspace();
     const f = await untrustedResult(dir);
-    change0(f).next.oneTime.minutes = -500;
+    change0(f).breakdown.oneTime.buildMinutes = -500;
     const job = await commentJob(dir, f);
     expect(job.posted).toEqual([]);
-    expect(job.errors[0]?.message).toMatch(/oneTime\/minutes/);
+    expect(job.errors[0]?.message).toMatch(/oneTime\/buildMinutes/);
   });
 });
 
@@ -173,12 +170,12 @@ describe('text from the file is inert', () => {
     const dir = workspace();
     const f = await untrustedResult(dir);
     const c = change0(f);
-    firstComponent(c.next).name = `Instance usage ${planted}`;
-    firstComponent(c.next).note = planted;
-    c.next.engine = planted.slice(0, 200);
-    f.report.assumptions.push(planted);
-    f.report.priceNotes.push(planted);
-    f.report.baseNote = planted;
+    firstComponent(c.breakdown).name = `Instance usage ${planted}`;
+    firstComponent(c.breakdown).note = planted;
+    c.breakdown.part.engine = planted.slice(0, 200);
+    f.assumptions.push(planted);
+    f.priceNotes.push(planted);
+    f.baseNote = planted;
     const job = await commentJob(dir, f);
     expect(job.ok).toBe(true);
     expect(job.posted).toHaveLength(1);
@@ -282,19 +279,19 @@ describe('an honest result file of every kind round-trips: the comment job posts
     fs.writeFileSync(path.join(dir, 'model-deploy.yml'), `version: 1\nproject: test\n${ENVIRONMENTS}\ndeployments:\n${head}`);
     const f = await untrustedResult(dir);
     const kinds = new Set<string>();
-    for (const c of f.report.changes) for (const side of [c.next, c.past]) for (const r of side?.resources ?? []) for (const x of r.components) kinds.add(x.kind);
+    for (const c of f.projects) for (const side of [c.breakdown, c.pastBreakdown]) for (const r of side?.resources ?? []) for (const x of r.costComponents) kinds.add(x.kind);
     // Every kind of component the estimate writes is in this file.
     expect([...kinds].sort()).toEqual(
       ['alb-hours', 'alb-lcu', 'bedrock-model-units', 'ecr-storage', 'fargate-memory', 'fargate-storage', 'fargate-vcpu', 'instance', 'kms-key', 'ml-storage', 'nat-data', 'root-volume', 's3-storage', 'secret', 'secret-calls', 'sns-requests'].sort(),
     );
-    expect(f.report.changes.map((c: Json) => c.status).sort()).toEqual(['added', 'added', 'added', 'added', 'added', 'added', 'changed', 'changed', 'removed']);
+    expect(f.projects.map((c: Json) => c.metadata.status).sort()).toEqual(['added', 'added', 'added', 'added', 'added', 'added', 'changed', 'changed', 'removed']);
     const job = await commentJob(dir, f);
     expect(job.errors).toEqual([]);
     expect(job.ok).toBe(true);
     // The figures the comment job outputs are the estimate job's, to the cent.
     expect(JSON.parse(job.outputs['totals-json'] ?? '[]')).toEqual(f.totalsByCurrency);
     const body = job.posted[0]!;
-    for (const c of f.report.changes) expect(body).toContain(`| ${c.label} | ${c.status} |`);
+    for (const c of f.projects) expect(body).toContain(`| ${c.metadata.label} | ${c.metadata.status} |`);
     expect(body).toMatch(/\+ unpriced/);
   });
 });
@@ -311,7 +308,7 @@ describe('the fit lines (issue 22) in the fork-safe comment', () => {
   it('are computed by the comment job from the spec at the head commit the event names; the file\'s own lines are never posted', async () => {
     const dir = workspace();
     const file = await untrustedResult(dir);
-    file.report.priceNotes = ['chat: memory fits on ml.p5.48xlarge (planted)'];
+    file.priceNotes = ['chat: memory fits on ml.p5.48xlarge (planted)'];
     // The spec as the head commit holds it: chat's 10 GB model on ml.g5.xlarge (24 GiB).
     const spec = fs.readFileSync(path.join(dir, 'model-deploy.yml'), 'utf8');
     const job = await commentJob(dir, file, {}, { env: workflowRun(dir), contents: { [`model-deploy.yml?ref=${HEAD}`]: spec } });

@@ -332,14 +332,14 @@ describe('11. comment mode posts only what it renders from validated figures', (
 
   it('refuses figures that do not match the schema, and escapes text so it cannot link or mention', async () => {
     const bad = await estimateThenComment((f) => {
-      ((f.report as { changes: { monthly: unknown }[] }).changes[0]!).monthly = '1 million';
+      (f.projects as { breakdown: { totalMonthlyCost: unknown } }[])[0]!.breakdown.totalMonthlyCost = '1 million';
     });
     await expect(bad.run).rejects.toMatchObject({ title: 'Invalid estimate result' });
     expect(bad.posted).toHaveLength(0);
     await server?.close();
     const text = await estimateThenComment((f) => {
       // A deployment's own assumptions are shown (the report's list is re-derived from them, issue 20).
-      (f.report as { changes: { next: { assumptions: string[] } }[] }).changes[0]!.next.assumptions.push('see [this](https://evil.example) @everyone <img src=x>');
+      (f.projects as { breakdown: { part: { assumptions: string[] } } }[])[0]!.breakdown.part.assumptions.push('see [this](https://evil.example) @everyone <img src=x>');
     });
     await text.run;
     // Brackets escaped: shown as text, not a link; the URL broken by a zero-width space (no autolink, issue 20).

@@ -14,6 +14,7 @@ import { readBaseSpec } from '../../../src/cost/base';
 import { PriceBook, estimateDeployments } from '../../../src/cost/estimate';
 import { estimateCost } from '../../../src/cost/flow';
 import * as reportModule from '../../../src/cost/report';
+import * as yamlPositions from '../../../src/config/yaml-positions';
 import { Catalog } from '../../../src/prices/catalog';
 import { manyDeployments, sagemaker, specOf } from './fixtures';
 
@@ -68,6 +69,30 @@ describe('one PR-comment run', () => {
     const file = JSON.parse(fs.readFileSync(path.join(dir, 'cost.json'), 'utf8'));
     expect(file.projects.map((p: { name: string }) => p.name)).toEqual(res.report.changes.map((c) => `${res.report.project}/${c.name}`));
     expect(file.projects[0].breakdown.resources.length).toBeGreaterThan(0);
+    // The report is in the file once: the infracost-like form, which the comment job re-derives from (comment-trust.test.ts).
+    expect(Object.keys(file).filter((k) => k !== 'projects' && JSON.stringify(file[k]).includes('"resources"'))).toEqual([]);
+    expect(file.report).toBeUndefined();
+  });
+
+  it('looks up positions in the head spec only: the base\'s findings are never shown', async () => {
+    const { dir, baseSha } = repoWithBase();
+    const real = yamlPositions.parseYaml;
+    const located: string[] = [];
+    // Which spec each position is asked of: the head runs chat on ml.g5.xlarge, the base on ml.g4dn.xlarge.
+    jest.spyOn(yamlPositions, 'parseYaml').mockImplementation((text, file) => {
+      const parsed = real(text, file);
+      const side = text.includes('ml.g5.xlarge') ? 'head' : 'base';
+      return { ...parsed, locate: (p, key) => (located.push(side), parsed.locate(p, key)) };
+    });
+    // Offline (the tests' default): a note ("KV cache ... not checked") on each side, at its spec line on the head.
+    const res = await estimateCost(
+      { workspace: dir, config: 'model-deploy.yml' },
+      { hoursPerMonth: 730, livePrices: false, mode: 'estimate', behavior: 'update', skipIfUnchanged: false, resultFile: 'cost.json', baseRef: baseSha },
+      { reporter: memoryReporter(), env: new EnvInputs({}) },
+    );
+    expect(res.report.priceNotes.join('\n')).toMatch(/model-deploy\.yml:\d+: deployments\.chat: /);
+    expect(located).toContain('head');
+    expect(located).not.toContain('base');
   });
 
   it('looks for the nearest priced types once per unpriced type and region, not per row', () => {
