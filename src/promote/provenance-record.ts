@@ -177,20 +177,28 @@ export async function writeProvenance(at: RecordLocation, record: ProvenanceReco
   const key = recordKey(record.image.repositoryName, record.image.digest);
   const url = s3Url({ bucket: at.bucket, key });
   await step(at.actor, 's3:PutObject', url, async () => {
-    try {
-      await client(at).send(
-        new s3.PutObjectCommand({ Bucket: at.bucket, Key: key, ExpectedBucketOwner: at.account, Body: JSON.stringify(record), ContentType: 'application/json', IfNoneMatch: '*' }),
-      );
-    } catch (err) {
-      if (errorName(err) !== 'PreconditionFailed') throw err;
-      // Already recorded (a re-run of the same build): it must say the same.
-      const existing = (await readProvenance(at, record.image.repositoryName, record.image.digest)).record;
-      if (existing?.ref !== record.ref || existing.repository !== record.repository) {
-        throw new DeployError(`${url} already records ${record.image.digest} as built by ${existing?.repository} ${existing?.ref}.`, { title: 'Provenance already recorded' });
-      }
+    if (await putOnce(at, key, record)) return;
+    // Already recorded (a re-run of the same build): it must say the same.
+    const existing = (await readProvenance(at, record.image.repositoryName, record.image.digest)).record;
+    if (existing?.ref !== record.ref || existing.repository !== record.repository) {
+      throw new DeployError(`${url} already records ${record.image.digest} as built by ${existing?.repository} ${existing?.ref}.`, { title: 'Provenance already recorded' });
     }
   });
   return url;
+}
+
+/**
+ * Writes a record unless one is at `key` already (If-None-Match: a record, once written, is never replaced):
+ * true when this call wrote it.
+ */
+async function putOnce(at: RecordLocation, key: string, record: object): Promise<boolean> {
+  try {
+    await client(at).send(new s3.PutObjectCommand({ Bucket: at.bucket, Key: key, ExpectedBucketOwner: at.account, Body: JSON.stringify(record), ContentType: 'application/json', IfNoneMatch: '*' }));
+    return true;
+  } catch (err) {
+    if (errorName(err) !== 'PreconditionFailed') throw err;
+    return false;
+  }
 }
 
 /** What a weights record must say: these objects, of this deployment, recorded by a run of a protected ref. */
@@ -238,15 +246,7 @@ export async function writeWeightsProvenance(at: RecordLocation, project: string
   const location = { bucket: record.weights.bucket, key: record.weights.prefix };
   const key = weightsRecordKey(project, record.deployment, location, record.weights.objects);
   const url = s3Url({ bucket: at.bucket, key });
-  await step(at.actor, 's3:PutObject', url, async () => {
-    try {
-      await client(at).send(
-        new s3.PutObjectCommand({ Bucket: at.bucket, Key: key, ExpectedBucketOwner: at.account, Body: JSON.stringify(record), ContentType: 'application/json', IfNoneMatch: '*' }),
-      );
-    } catch (err) {
-      if (errorName(err) !== 'PreconditionFailed') throw err;
-      // Recorded before: these very objects, by a run whose ref the record names (checked at plan time).
-    }
-  });
+  // Recorded before (false): these very objects, by a run whose ref the record names (checked at plan time).
+  await step(at.actor, 's3:PutObject', url, () => putOnce(at, key, record));
   return url;
 }
