@@ -5,7 +5,7 @@
  * once): deploy-endpoint's preflight refuses what fails before anything mutates, and the PR estimate
  * with the read-only plan role says it beside the quotas.
  */
-import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client, type SecurityGroup, type Subnet } from '@aws-sdk/client-ec2';
+import { EC2Client, paginateDescribeSecurityGroups, paginateDescribeSubnets, type SecurityGroup, type Subnet } from '@aws-sdk/client-ec2';
 import { awsClient, Credentials } from '../core/aws';
 import { errorName, explainAwsError } from '../core/errors';
 import { vpcFor } from '../config/region-truth';
@@ -40,25 +40,16 @@ export interface NetworkPlacement {
 
 const DENIED = new Set(['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException']);
 
+// The SDK's paginators follow NextToken (an id filter may still span pages).
 async function describeSubnets(ec2: EC2Client, ids: string[]): Promise<Subnet[]> {
   const out: Subnet[] = [];
-  let NextToken: string | undefined;
-  do {
-    const page = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'subnet-id', Values: ids }], NextToken }));
-    out.push(...(page.Subnets ?? []));
-    NextToken = page.NextToken;
-  } while (NextToken);
+  for await (const page of paginateDescribeSubnets({ client: ec2 }, { Filters: [{ Name: 'subnet-id', Values: ids }] })) out.push(...(page.Subnets ?? []));
   return out;
 }
 
 async function describeGroups(ec2: EC2Client, ids: string[]): Promise<SecurityGroup[]> {
   const out: SecurityGroup[] = [];
-  let NextToken: string | undefined;
-  do {
-    const page = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-id', Values: ids }], NextToken }));
-    out.push(...(page.SecurityGroups ?? []));
-    NextToken = page.NextToken;
-  } while (NextToken);
+  for await (const page of paginateDescribeSecurityGroups({ client: ec2 }, { Filters: [{ Name: 'group-id', Values: ids }] })) out.push(...(page.SecurityGroups ?? []));
   return out;
 }
 
