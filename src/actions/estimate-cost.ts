@@ -132,12 +132,12 @@ async function runLargeInWorker(inputs: InputValues<typeof definition>, ctx: Act
   // Required here, not at the top: loading worker_threads (node:stream and the worker's message ports
   // with it) is ~5 ms of Node 24's start, and a usual spec never starts a worker.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { SHARE_ENV, Worker, isMainThread } = require('worker_threads') as typeof WorkerThreads;
-  const script = isMainThread ? bundleScript() : undefined;
+  const threads = require('worker_threads') as typeof WorkerThreads;
+  const script = threads.isMainThread ? bundleScript() : undefined;
   if (!script) return undefined;
   ctx.reporter.debug('A large spec or result file: estimating in a worker thread with a bounded young generation.');
   // The same inputs and runner files (SHARE_ENV); the worker reports, writes the outputs and the summary itself.
-  const worker = new Worker(script, { env: SHARE_ENV, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
+  const worker = new threads.Worker(script, { env: threads.SHARE_ENV, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
   // A cancelled workflow (SIGINT/SIGTERM reach this thread only) stops the worker too.
   const stop = () => void worker.terminate();
   ctx.signal.addEventListener('abort', stop, { once: true });
