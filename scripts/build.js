@@ -15,7 +15,7 @@
  */
 const fs = require('fs');
 const path = require('path');
-const { generateValidators } = require('./schema-validators');
+const { generateValidators, FULL_VALIDATORS_FILE } = require('./schema-validators');
 
 const root = path.resolve(__dirname, '..');
 // BUILD_OUT_DIR: bundles go to <dir>/<name>/ instead of dist/<name>/ (tests that build a bundle to run it).
@@ -75,7 +75,9 @@ async function build(name) {
     // bowser parses a browser's user agent for the SDK's browser runtime; Node never calls it. yaml
     // (spec positions for a message, CloudFormation templates) is yaml.js beside bundle.js in the
     // action bundles: required where it is needed, so an estimate that points at no line never parses it.
-    externals: name === 'cli' ? ['bowser'] : { bowser: 'bowser', yaml: './yaml.js' },
+    // The spec's full validators (./schema-validators-full.generated, required when the gate refuses a spec:
+    // scripts/schema-validators.js) are schema-validators-full.js beside bundle.js too: a valid spec never parses them.
+    externals: name === 'cli' ? ['bowser'] : { bowser: 'bowser', yaml: './yaml.js', './schema-validators-full.generated': './schema-validators-full.js' },
     target: 'es2022',
     transpileOnly: true,
     license: 'licenses.txt',
@@ -92,6 +94,10 @@ async function build(name) {
     const yaml = await bundleYaml(ncc);
     files.push(['yaml.js', yaml.code, yaml.map]);
     fs.appendFileSync(path.join(out, 'licenses.txt'), `\n${yaml.license}`);
+  }
+  if (result.code.includes('require("./schema-validators-full.js")')) {
+    const full = await ncc(FULL_VALIDATORS_FILE, { filename: 'schema-validators-full.js', minify: false, sourceMap: true, sourceMapRegister: false, sourceMapBasePrefix: `${path.relative(out, root)}/`, target: 'es2022', quiet: true, filterAssetBase: root });
+    files.push(['schema-validators-full.js', full.code, full.map]);
   }
   let bytes = 0;
   for (const [file, code, map] of files) {
@@ -119,7 +125,7 @@ function buildInChild(name) {
 async function main() {
   if (only[0] === '--one') return build(only[1]);
   // The spec's JSON Schema validators, generated here instead of compiled at every start.
-  if (generateValidators({ write: true })) process.stdout.write('src/config/schema-validators.generated.js regenerated\n');
+  if (generateValidators({ write: true })) process.stdout.write('src/config/schema-validators*.generated.js regenerated\n');
   const queue = [...bundles];
   const workers = Array.from({ length: 2 }, async () => {
     while (queue.length) await buildInChild(queue.shift());

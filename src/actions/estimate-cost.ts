@@ -1,7 +1,7 @@
 // The estimate-cost action: its interface, and run(): typed inputs → estimateCost() → summary, outputs, and the failure (comment, budget) last.
 import * as fs from 'fs';
 import * as path from 'path';
-import { SHARE_ENV, Worker, isMainThread } from 'worker_threads';
+import type * as WorkerThreads from 'worker_threads';
 import type { ActionContext } from '../core/action';
 import { COMMON_INPUTS, InputValues } from '../core/inputs';
 import { ESTIMATE_MODES, estimateCost } from '../cost/flow';
@@ -127,13 +127,17 @@ function bundleScript(): string | undefined {
 
 /** The exit code of the whole run in a worker thread, or undefined to run here. */
 async function runLargeInWorker(inputs: InputValues<typeof definition>, ctx: ActionContext): Promise<number | undefined> {
-  const script = isMainThread ? bundleScript() : undefined;
-  if (!script) return undefined;
   const large = inputs.mode === 'comment' ? sizeOf(path.resolve(ctx.workspace, inputs['result-file'])) > LARGE_RESULT_BYTES : sizeOf(path.resolve(ctx.workspace, inputs.config)) > LARGE_SPEC_BYTES;
   if (!large) return undefined;
+  // Required here, not at the top: loading worker_threads (node:stream and the worker's message ports
+  // with it) is ~5 ms of Node 24's start, and a usual spec never starts a worker.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const threads = require('worker_threads') as typeof WorkerThreads;
+  const script = threads.isMainThread ? bundleScript() : undefined;
+  if (!script) return undefined;
   ctx.reporter.debug('A large spec or result file: estimating in a worker thread with a bounded young generation.');
   // The same inputs and runner files (SHARE_ENV); the worker reports, writes the outputs and the summary itself.
-  const worker = new Worker(script, { env: SHARE_ENV, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
+  const worker = new threads.Worker(script, { env: threads.SHARE_ENV, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
   // A cancelled workflow (SIGINT/SIGTERM reach this thread only) stops the worker too.
   const stop = () => void worker.terminate();
   ctx.signal.addEventListener('abort', stop, { once: true });

@@ -104,3 +104,29 @@ describe('one PR-comment run', () => {
     expect(spy).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('what the estimate-cost action loads', () => {
+  it('does not load worker_threads for a usual spec: only a large one starts a worker (~5 ms of Node 24\'s start)', async () => {
+    let loaded = 0;
+    let modules: { action: typeof import('../../../src/actions/estimate-cost'); runner: typeof import('../../../src/core/action'); inputs: typeof import('../../../src/core/inputs') } | undefined;
+    jest.isolateModules(() => {
+      jest.doMock('worker_threads', () => {
+        loaded++;
+        return jest.requireActual('worker_threads');
+      });
+      modules = {
+        action: require('../../../src/actions/estimate-cost'),
+        runner: require('../../../src/core/action'),
+        inputs: require('../../../src/core/inputs'),
+      };
+    });
+    jest.dontMock('worker_threads');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cost-load-'));
+    fs.writeFileSync(path.join(dir, 'model-deploy.yml'), `version: 1\nproject: test\ndeployments:\n${sagemaker('chat', 'ml.g5.xlarge')}`);
+    const reporter = memoryReporter();
+    const { action, runner, inputs } = modules!;
+    await runner.runAction(action, { source: inputs.mapInputSource({ mode: 'estimate', 'result-file': 'cost.json' }), reporter, env: { GITHUB_WORKSPACE: dir }, setExitCode: false });
+    expect(reporter.captured.outputs['total-monthly-cost']).toMatch(/^\d/);
+    expect(loaded).toBe(0);
+  });
+});
