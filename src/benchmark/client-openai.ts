@@ -91,16 +91,20 @@ export function openAiClient(options: OpenAiClientOptions): BenchClient {
   // One connection per stream in flight, kept open between requests (as a load balancer's clients do).
   const agent = tls ? new https.Agent({ keepAlive: true, maxSockets: Infinity }) : new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const request = tls ? https.request : http.request;
+  const inFlight = new InFlight();
   return {
     label: `openai ${url.origin}`,
     async send(spec: RequestSpec, signal: AbortSignal): Promise<RequestOutcome> {
       const body = JSON.stringify(chatBody(spec, options.model, { stream: true, ignoreEos: options.ignoreEos }));
-      const link = linkSignal(signal, options.requestTimeoutMs);
       const start = now();
+      if (signal.aborted) return failedOutcome(spec, start, errorMessage(signal.reason ?? 'aborted'), true);
       const timer = new StreamTimer(start);
+      let timedOut = false;
+      let req: http.ClientRequest | undefined;
+      let limit: NodeJS.Timeout | undefined;
       try {
         const failure = await new Promise<string | undefined>((resolve, reject) => {
-          const req = request(url, { method: 'POST', agent, signal: link.signal, headers: { ...h, 'content-length': Buffer.byteLength(body) } }, (res) => {
+          req = request(url, { method: 'POST', agent, headers: { ...h, 'content-length': Buffer.byteLength(body) } }, (res) => {
             res.on('error', reject);
             // Cut mid-stream (abort, reset): 'close' without a complete message.
             res.on('close', () => {
@@ -122,14 +126,22 @@ export function openAiClient(options: OpenAiClientOptions): BenchClient {
             });
           });
           req.on('error', reject);
+          inFlight.add(signal, req);
+          if (options.requestTimeoutMs) {
+            limit = setTimeout(() => {
+              timedOut = true;
+              req!.destroy(new Error(`request timed out after ${options.requestTimeoutMs} ms`));
+            }, options.requestTimeoutMs);
+          }
           req.end(body, () => timer.sent(now()));
         });
         if (failure) return failedOutcome(spec, start, redact(failure, secrets));
       } catch (err) {
-        const why = link.timedOut ? `no answer within ${options.requestTimeoutMs} ms` : errorMessage(err);
+        const why = timedOut ? `no answer within ${options.requestTimeoutMs} ms` : errorMessage(err);
         return failedOutcome(spec, start, redact(why, secrets), signal.aborted);
       } finally {
-        link.dispose();
+        clearTimeout(limit);
+        if (req) inFlight.delete(signal, req);
       }
       const outcome = outcomeOf(timer, spec, timer.startMs);
       // An error event in the stream is the server's text: it could quote the request's headers.
@@ -138,6 +150,38 @@ export function openAiClient(options: OpenAiClientOptions): BenchClient {
     },
     close: async () => agent.destroy(),
   };
+}
+
+/**
+ * The requests in flight under each signal, with one abort listener per signal while any is in flight. Before,
+ * each request made its own AbortController and put a listener on the run's signal and another (node:http's) on
+ * its own: at 32 tokens a request, ~6 % of the client's CPU at 256 streams.
+ */
+class InFlight {
+  private readonly bySignal = new Map<AbortSignal, { requests: Set<http.ClientRequest>; onAbort: () => void }>();
+
+  add(signal: AbortSignal, req: http.ClientRequest): void {
+    let entry = this.bySignal.get(signal);
+    if (!entry) {
+      const requests = new Set<http.ClientRequest>();
+      const onAbort = () => {
+        const why = signal.reason instanceof Error ? signal.reason : new Error('aborted');
+        for (const r of requests) r.destroy(why);
+      };
+      entry = { requests, onAbort };
+      this.bySignal.set(signal, entry);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    entry.requests.add(req);
+  }
+
+  /** The last request under a signal takes its listener away: a long run does not pile them up. */
+  delete(signal: AbortSignal, req: http.ClientRequest): void {
+    const entry = this.bySignal.get(signal);
+    if (!entry || !entry.requests.delete(req) || entry.requests.size > 0) return;
+    signal.removeEventListener('abort', entry.onAbort);
+    this.bySignal.delete(signal);
+  }
 }
 
 /** A request's outcome once its stream ended. */
@@ -153,26 +197,4 @@ export function outcomeOf(timer: StreamTimer, request: RequestSpec, start: numbe
     latencyMs: timer.latencyMs,
     startMs: start,
   };
-}
-
-/**
- * The run's signal, plus a per-request time limit when one is set. Listeners are removed when the
- * request ends, so a long run does not pile them up on the run's signal.
- */
-export function linkSignal(parent: AbortSignal, timeoutMs?: number): { signal: AbortSignal; timedOut: boolean; dispose(): void } {
-  if (!timeoutMs) return { signal: parent, timedOut: false, dispose: () => undefined };
-  const controller = new AbortController();
-  const state = { signal: controller.signal, timedOut: false, dispose: () => undefined as void };
-  const onAbort = () => controller.abort(parent.reason);
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => {
-    state.timedOut = true;
-    controller.abort(new Error(`request timed out after ${timeoutMs} ms`));
-  }, timeoutMs);
-  state.dispose = () => {
-    clearTimeout(timer);
-    parent.removeEventListener('abort', onAbort);
-  };
-  return state;
 }
