@@ -158,19 +158,20 @@ export function openAiClient(options: OpenAiClientOptions): BenchClient {
  * turn ends (setImmediate runs after the loop's I/O callbacks). The sockets one wake-up finds readable all held
  * their bytes when it woke; read per chunk, the clock would also count the work on the sockets handled before
  * (64 streams: up to ~1 ms a turn at p99, 256: ~2 ms), which lands on one gap and not the next, as ITL jitter
- * the server never caused.
+ * the server never caused. A reading more than `maxTurnMs` after the kept one starts afresh: a long turn may read
+ * bytes that came after it began, and a chunk handled outside the I/O phase must not take an older turn's time.
  */
-export function turnClock(now: () => number): () => number {
+export function turnClock(now: () => number, maxTurnMs = 2): () => number {
   let stamp: number | undefined;
   const clear = () => {
     stamp = undefined;
   };
   return () => {
-    if (stamp === undefined) {
-      stamp = now();
-      setImmediate(clear);
-    }
-    return stamp;
+    const t = now();
+    if (stamp !== undefined && t - stamp <= maxTurnMs) return stamp;
+    if (stamp === undefined) setImmediate(clear);
+    stamp = t;
+    return t;
   };
 }
 
