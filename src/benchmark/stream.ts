@@ -10,6 +10,11 @@
  * TGI's `"token":{`) is read by scanning for those keys; a line that names `usage` or `error`, or whose shape
  * the scan cannot tell, goes through JSON.parse (once or twice a stream). At 256 streams a JSON.parse per
  * token was most of the client's CPU, and a client short of CPU reads tokens late and in batches.
+ *
+ * Lines are cut from the bytes (a newline byte never sits inside a UTF-8 character) and each data line's JSON is
+ * decoded alone: no decoder state per chunk, no trimmed or sliced copies per line, no object per token. What a
+ * token costs in allocation decides how often the young generation is collected, and at 64 streams those pauses
+ * (1.5-5 ms each on a loaded 2-core machine) were the command's p99 ITL above the machine's.
  */
 
 /** Where the value of `"key":` starts in `s` (whitespace allowed around the colon), or -1. */
@@ -24,30 +29,37 @@ function valueAt(s: string, key: string, from = 0): number {
   return i;
 }
 
-/** What a token line says, read without JSON.parse; undefined when the scan cannot tell (parse it then). */
-function scanToken(s: string): { token: boolean; contentLength: number } | undefined {
+/** scanToken's answers besides a content length (>= 0): a line with no token, a line the scan cannot read. */
+const NO_TOKEN = -1;
+const UNREADABLE = -2;
+
+/**
+ * What a token line says, read without JSON.parse: the length of the token's content string (0 for none),
+ * NO_TOKEN (`"choices":[]`), or UNREADABLE when the scan cannot tell (parse it then).
+ */
+function scanToken(s: string): number {
   let i = valueAt(s, '"choices"');
   if (i >= 0) {
-    if (s.charCodeAt(i) !== 91 /* [ */) return undefined;
+    if (s.charCodeAt(i) !== 91 /* [ */) return UNREADABLE;
     i++;
     while (s.charCodeAt(i) === 32) i++;
-    if (s.charCodeAt(i) === 93 /* ] */) return { token: false, contentLength: 0 };
-    if (s.charCodeAt(i) !== 123 /* { */) return undefined;
+    if (s.charCodeAt(i) === 93 /* ] */) return NO_TOKEN;
+    if (s.charCodeAt(i) !== 123 /* { */) return UNREADABLE;
   } else if ((i = valueAt(s, '"token"')) >= 0) {
-    if (s.charCodeAt(i) !== 123) return undefined;
+    if (s.charCodeAt(i) !== 123) return UNREADABLE;
   } else {
-    return undefined;
+    return UNREADABLE;
   }
   // The delta's own content (a logprobs object may carry a "content" list after it).
   const delta = valueAt(s, '"delta"', i);
   const from = delta >= 0 ? delta : i;
   let v = valueAt(s, '"content"', from);
   if (v < 0) v = valueAt(s, '"text"', from);
-  if (v < 0 || s.charCodeAt(v) !== 34 /* " */) return { token: true, contentLength: 0 };
+  if (v < 0 || s.charCodeAt(v) !== 34 /* " */) return 0;
   const close = s.indexOf('"', v + 1);
-  if (close < 0) return undefined;
-  const raw = s.slice(v + 1, close);
-  if (raw.indexOf('\\') < 0) return { token: true, contentLength: raw.length };
+  if (close < 0) return UNREADABLE;
+  const escape = s.indexOf('\\', v + 1);
+  if (escape < 0 || escape > close) return close - v - 1;
   // An escape: find the real end of the string and decode just it.
   let end = v + 1;
   for (; end < s.length; end++) {
@@ -56,15 +68,19 @@ function scanToken(s: string): { token: boolean; contentLength: number } | undef
     else if (c === 34) break;
   }
   try {
-    return { token: true, contentLength: (JSON.parse(s.slice(v, end + 1)) as string).length };
+    return (JSON.parse(s.slice(v, end + 1)) as string).length;
   } catch {
-    return undefined;
+    return UNREADABLE;
   }
 }
 
+/** Space, tab or carriage return: what a line's ends may carry besides its data. */
+const isBlank = (c: number | undefined) => c === 32 || c === 9 || c === 13;
+
 export class StreamTimer {
-  private readonly decoder = new TextDecoder('utf-8');
-  private pending = '';
+  /** The bytes of a line not ended yet (a line may be cut anywhere, mid-character too). */
+  private pending: Buffer | undefined;
+  private first = true;
   private last: number;
   ttftMs = 0;
   readonly itlMs: number[] = [];
@@ -96,24 +112,33 @@ export class StreamTimer {
 
   /** Feeds one network chunk that arrived at `nowMs`. */
   push(bytes: Uint8Array | string, nowMs: number): void {
-    const text = typeof bytes === 'string' ? bytes : this.decoder.decode(bytes, { stream: true });
-    if (!text) return;
-    const data = this.pending ? this.pending + text : text;
+    let buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (buf.length === 0) return;
+    if (this.pending) {
+      buf = Buffer.concat([this.pending, buf]);
+      this.pending = undefined;
+    }
     let start = 0;
+    if (this.first) {
+      this.first = false;
+      // A byte-order mark before the first line (TextDecoder dropped it too).
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) start = 3;
+    }
     for (;;) {
-      const nl = data.indexOf('\n', start);
+      const nl = buf.indexOf(10, start);
       if (nl < 0) break;
-      if (nl > start) this.line(data.slice(start, nl), nowMs);
+      if (nl > start) this.lineBytes(buf, start, nl, nowMs);
       start = nl + 1;
     }
-    this.pending = start < data.length ? data.slice(start) : '';
+    // A copy: the caller may reuse its buffer.
+    if (start < buf.length) this.pending = Buffer.from(buf.subarray(start));
   }
 
   /** The stream ended: a last line without a newline still counts. */
   end(nowMs: number): void {
-    const rest = this.pending + this.decoder.decode();
-    this.pending = '';
-    if (rest.trim()) this.line(rest, nowMs);
+    const rest = this.pending;
+    this.pending = undefined;
+    if (rest) this.lineBytes(rest, 0, rest.length, nowMs);
   }
 
   get latencyMs(): number {
@@ -125,18 +150,36 @@ export class StreamTimer {
     return this.usageCompletionTokens ?? this.contentChunks;
   }
 
+  /** One line, bytes [from, to) of `buf`: a data line's JSON is decoded alone, any other line as text. */
+  private lineBytes(buf: Buffer, from: number, to: number, nowMs: number): void {
+    while (to > from && isBlank(buf[to - 1])) to--;
+    // "data:" (d a t a :)
+    if (to - from >= 5 && buf[from] === 100 && buf[from + 1] === 97 && buf[from + 2] === 116 && buf[from + 3] === 97 && buf[from + 4] === 58) {
+      let at = from + 5;
+      while (at < to && isBlank(buf[at])) at++;
+      if (at < to) this.payload(buf.toString('utf8', at, to), nowMs);
+      return;
+    }
+    if (to > from) this.line(buf.toString('utf8', from, to), nowMs);
+  }
+
   private line(raw: string, nowMs: number): void {
     let s = raw.trim();
     if (!s || s.charCodeAt(0) === 58 /* : */) return;
     if (s.startsWith('data:')) s = s.slice(5).trimStart();
     else if (/^(event|id|retry):/.test(s)) return;
+    this.payload(s, nowMs);
+  }
+
+  /** A data line's value: [DONE], a token line the scan reads, or JSON to parse. */
+  private payload(s: string, nowMs: number): void {
     if (s === '[DONE]') {
       this.done = true;
       return;
     }
-    const fast = s.charCodeAt(0) === 123 && s.charCodeAt(s.length - 1) === 125 && s.indexOf('"usage"') < 0 && s.indexOf('"error"') < 0 ? scanToken(s) : undefined;
-    if (fast) {
-      if (fast.token) this.token(fast.contentLength, nowMs);
+    const fast = s.charCodeAt(0) === 123 && s.charCodeAt(s.length - 1) === 125 && s.indexOf('"usage"') < 0 && s.indexOf('"error"') < 0 ? scanToken(s) : UNREADABLE;
+    if (fast !== UNREADABLE) {
+      if (fast !== NO_TOKEN) this.token(fast, nowMs);
       this.last = nowMs;
       return;
     }

@@ -107,6 +107,24 @@ describe('StreamTimer parses only what the metrics need', () => {
     expect(t.error).toBeUndefined();
   });
 
+  it('cuts lines from the bytes: a token line split mid-character, CRLF endings, a byte-order mark, a reused buffer', () => {
+    const t = new StreamTimer(0);
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(chunk('日本').replace(/\n/g, '\r\n')), Buffer.from(chunk('ok'))]);
+    const cut = bytes.indexOf(0xe6) + 1; // inside the three-byte 日
+    const reused = Buffer.alloc(bytes.length);
+    bytes.copy(reused, 0, 0, cut);
+    t.push(reused.subarray(0, cut), 5);
+    reused.fill(0); // the caller's buffer is overwritten before the next read
+    t.push(bytes.subarray(cut), 7);
+    t.end(9);
+    expect(t.error).toBeUndefined();
+    expect(t.ttftMs).toBe(7);
+    expect(t.itlMs).toEqual([0]);
+    expect(t.contentChunks).toBe(2);
+    // Characters, not bytes: 日本 is 2, ok is 2.
+    expect(t.textLength).toBe(4);
+  });
+
   it('still reports a line that is not JSON', () => {
     const t = new StreamTimer(0);
     t.push('data: {"choices":[{"delta":{"content":"x"}}]\n\n', 1);
