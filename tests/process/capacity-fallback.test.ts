@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { runBundle, ROOT } from '../support/bundle';
 import { jsonError, queryError, queryResponse, RecordedRequest, Reply, startLoopback } from '../support/loopback';
-import { stackAnswerReply } from '../support/fake-aws/stack-answer';
+import { stackAnswerReply, stackEventXml, type StackEventDescription } from '../support/fake-aws/stack-answer';
 import { describeImagesReply } from '../support/fake-aws/ecr-holds-images';
 
 const ACCOUNT = '111111111111';
@@ -17,11 +17,9 @@ const STACK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/${STACK}/1`;
 const ENDPOINT = 'acme-llm-qwen-chat-dev';
 const NO_CAPACITY = 'Resource handler returned message: "Endpoint arn:aws:sagemaker:us-east-1:111111111111:endpoint/acme-llm-qwen-chat-dev is in Failed state. Reason: Unable to provision requested ML compute capacity. Please retry using a different ML instance type."';
 
-function xmlEvent(e: { id: string; logical: string; type: string; status: string; reason?: string; token: string; second: number }): string {
-  const physical = e.type === 'AWS::CloudFormation::Stack' ? STACK_ID : `${e.logical}-phys`;
-  return `<member><StackId>${STACK_ID}</StackId><EventId>${e.id}</EventId><StackName>${STACK}</StackName><LogicalResourceId>${e.logical}</LogicalResourceId>` +
-    `<PhysicalResourceId>${physical}</PhysicalResourceId><ResourceType>${e.type}</ResourceType><Timestamp>2025-01-01T12:00:${String(e.second).padStart(2, '0')}Z</Timestamp>` +
-    `<ResourceStatus>${e.status}</ResourceStatus>${e.reason ? `<ResourceStatusReason>${e.reason}</ResourceStatusReason>` : ''}<ClientRequestToken>${e.token}</ClientRequestToken></member>`;
+/** Events of the one stack, at 12:00:SECOND on 2025-01-01. */
+function xmlEvent(e: Omit<StackEventDescription, 'time'> & { second: number }): string {
+  return stackEventXml({ name: STACK, id: STACK_ID }, { ...e, time: new Date(Date.UTC(2025, 0, 1, 12, 0, e.second)) });
 }
 
 /** CloudFormation, STS, Service Quotas and SageMaker; executions of a change set for `noCapacity` fail. */

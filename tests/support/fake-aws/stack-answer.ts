@@ -61,6 +61,27 @@ export function stackXml(s: StackDescription): string {
 }
 
 /** DescribeStacks' awsQuery answer for one stack (loopback servers). */
+/** One event as DescribeStackEvents lists it (awsQuery). */
+export interface StackEventDescription {
+  id: string;
+  logical: string;
+  /** Default: the stack's id for the stack's own events, else LOGICAL-phys. */
+  physical?: string;
+  type: string;
+  status: string;
+  reason?: string;
+  token?: string;
+  time: Date;
+}
+
+/** One <member> of a DescribeStackEvents awsQuery answer. */
+export function stackEventXml(stack: { name: string; id: string }, e: StackEventDescription): string {
+  const physical = e.physical ?? (e.type === 'AWS::CloudFormation::Stack' ? stack.id : `${e.logical}-phys`);
+  return `<member><StackId>${esc(stack.id)}</StackId><EventId>${esc(e.id)}</EventId><StackName>${esc(stack.name)}</StackName><LogicalResourceId>${esc(e.logical)}</LogicalResourceId>` +
+    `<PhysicalResourceId>${esc(physical)}</PhysicalResourceId><ResourceType>${e.type}</ResourceType><Timestamp>${e.time.toISOString()}</Timestamp><ResourceStatus>${e.status}</ResourceStatus>` +
+    `${e.reason ? `<ResourceStatusReason>${esc(e.reason)}</ResourceStatusReason>` : ''}${e.token ? `<ClientRequestToken>${esc(e.token)}</ClientRequestToken>` : ''}</member>`;
+}
+
 export function stackAnswerReply(s: StackDescription): Reply {
   return queryResponse('DescribeStacks', `<Stacks>${stackXml(s)}</Stacks>`);
 }

@@ -13,7 +13,7 @@ import { AwsError } from './aws-error';
 import { FakeAws } from './ecr-s3-sts';
 import { FakeSecrets } from './secrets-manager';
 import { describeSecurityGroups, describeSubnets, exampleNetwork, FakeNetwork } from './ec2-network';
-import { stackXml } from './stack-answer';
+import { stackEventXml, stackXml } from './stack-answer';
 import { AttributeHook, ChangeSet, diff, materialize, Stack, StackEvent } from './cloudformation';
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -343,10 +343,7 @@ export class World {
       case 'DescribeStackEvents': {
         const s = this.stack(account, region, p.StackName);
         if (!s) return missing(p.StackName);
-        const xml = s.events.map((e) =>
-          `<member><StackId>${s.id}</StackId><EventId>${e.id}</EventId><StackName>${s.name}</StackName><LogicalResourceId>${e.logical}</LogicalResourceId><PhysicalResourceId>${esc(e.physical)}</PhysicalResourceId>` +
-          `<ResourceType>${e.type}</ResourceType><Timestamp>${e.time.toISOString()}</Timestamp><ResourceStatus>${e.status}</ResourceStatus>${e.reason ? `<ResourceStatusReason>${esc(e.reason)}</ResourceStatusReason>` : ''}` +
-          `${e.token ? `<ClientRequestToken>${esc(e.token)}</ClientRequestToken>` : ''}</member>`).join('');
+        const xml = s.events.map((e) => stackEventXml(s, e)).join('');
         return queryResponse('DescribeStackEvents', `<StackEvents>${xml}</StackEvents>`);
       }
       case 'ListStackResources':
