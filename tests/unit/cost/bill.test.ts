@@ -10,12 +10,9 @@ import { renderReport } from '../../../src/cost/render';
 import { buildReport } from '../../../src/cost/report';
 import type { Spec } from '../../../src/config/types';
 import { useCostExplorer, type CostLineItem, type FakeCostExplorer } from '../../support/cost-explorer';
-import { sagemaker, specOf } from './fixtures';
+import { BILL, sagemaker, specOf } from './fixtures';
 
-const NOW = new Date('2026-12-06T07:40:00Z');
-const WEEK = ['2026-11-29', '2026-11-30', '2026-12-01', '2026-12-02', '2026-12-03', '2026-12-04', '2026-12-05'];
-const TAGS = ['model-deploy:project', 'model-deploy:deployment', 'model-deploy:environment'];
-const HOST = 1.515;
+const { NOW, WEEK, TAGS, HOST } = BILL;
 
 const fake = useCostExplorer();
 let ce: FakeCostExplorer;

@@ -42,3 +42,14 @@ export const SIX_REGIONS = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 
 export function manyDeployments(count: number, regions: string[], types: string[], shift = 0): string {
   return Array.from({ length: count }, (_, i) => sagemaker(`model-${i}`, types[(i + shift) % types.length] ?? 'ml.g5.xlarge').replace('regions: [us-east-1]', `regions: [${regions.join(', ')}]`)).join('');
 }
+
+/**
+ * The bill tests' week: run on 2026-12-06, the seven full days before it, the cost allocation tags the
+ * estimate groups by, and ml.g5.2xlarge hosting in us-east-1 at $1.515 an hour.
+ */
+export const BILL: { NOW: Date; WEEK: string[]; TAGS: string[]; HOST: number } = {
+  NOW: new Date('2026-12-06T07:40:00Z'),
+  WEEK: ['2026-11-29', '2026-11-30', '2026-12-01', '2026-12-02', '2026-12-03', '2026-12-04', '2026-12-05'],
+  TAGS: ['model-deploy:project', 'model-deploy:deployment', 'model-deploy:environment'],
+  HOST: 1.515,
+};
