@@ -4,8 +4,9 @@
  * regions actually deployed (config/region-truth.ts: keys, the certificate of the load balancer,
  * weights, the instance type, confirmed with EC2 where the offline table is silent), an image (by
  * digest or by tag) ECR does not hold, subnets and security groups EC2 does not hold there
- * (network.ts), S3 weights too big for the instance once listed (a size the spec did not give), and weights in another account's artifact bucket, which the bootstrap's permissions
- * boundary forbids every stack role to read.
+ * (network.ts), S3 weights too big for the instance once listed (a size the spec did not give), and
+ * weights in another account's artifact bucket, which the bootstrap's permissions boundary forbids
+ * every stack role to read.
  */
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeInstanceTypeOfferingsCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -47,12 +48,15 @@ export async function preflightChecks(o: PreflightOptions): Promise<void> {
   const where = { ...d, regions, environmentName: o.environmentName };
   const placed = [...regionTruthProblems(where), ...certificateAccountProblems(where, o.account, 'the deploy is in')];
   const errors = placed.map((p) => new DeployError(`deployments.${d.name}: ${p.message}`, { location: d.source, hint: `Nothing was changed. ${p.hint}`, title: 'Not deployable here' }));
-  if (o.regions[0]) errors.push(...(await listedWeightsFit(o, o.regions[0])));
-  for (const r of o.regions) {
-    errors.push(...weightsBucketProblems(d, r, o.account));
-    for (const problem of [await imageProblem(o, r), await offeringProblem(o, r.region)]) if (problem) errors.push(problem);
-    errors.push(...(await networkProblems(o, r.region)));
-  }
+  // The reads are independent: asked at once, region by region, and reported in a fixed order.
+  const [fit, ...perRegion] = await Promise.all([
+    o.regions[0] ? listedWeightsFit(o, o.regions[0]) : [],
+    ...o.regions.map(async (r) => {
+      const [image, offering, network] = await Promise.all([imageProblem(o, r), offeringProblem(o, r.region), networkProblems(o, r.region)]);
+      return [...weightsBucketProblems(d, r, o.account), ...[image, offering].filter((p): p is DeployError => p !== undefined), ...network];
+    }),
+  ]);
+  errors.push(...fit, ...perRegion.flat());
   throwIfAny(errors);
 }
 
