@@ -12,6 +12,7 @@ import { didYouMean, nearest } from './suggest';
 import { knownInstanceTypes, neuronCores, previousGeneration } from './instance-types';
 import { chinaSplit, environmentProblems, partitionOfAll } from './partitions';
 import { imageForRegion, imageRegionHint } from './image-region';
+import { allowedCidrProblems } from './cidrs';
 import { bedrockThroughputTargets } from './regions';
 import { certificateEnvironmentProblems, environmentSecurityProblems, regionTruthProblems } from './region-truth';
 import { resolveWorkload, Workload } from './workload';
@@ -222,7 +223,13 @@ function checkRegionTruth({ d, at, add }: CheckContext): void {
   for (const p of regionTruthProblems(d)) add(p.message, at(...p.field), p.hint);
 }
 
-const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkNeuron, checkScaling, checkServerTarget, checkSageMakerFields, checkImageRegion, checkAsync, checkRegions, checkRegionTruth];
+/** ec2/ecs: the load balancer's allowed CIDR blocks, as EC2 takes them (cidrs.ts). */
+function checkAllowedCidrs({ d, at, add }: CheckContext): void {
+  if (SAGEMAKER.has(d.target)) return;
+  for (const p of allowedCidrProblems(d.security)) add(p.message, at(...p.field), p.hint);
+}
+
+const SEMANTIC_CHECKS = [checkInstanceType, checkEngine, checkNeuron, checkScaling, checkServerTarget, checkSageMakerFields, checkImageRegion, checkAsync, checkRegions, checkRegionTruth, checkAllowedCidrs];
 
 /**
  * The benchmark workload: the rules a schema cannot say (concurrency or rate, steps), defaults

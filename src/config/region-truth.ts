@@ -226,12 +226,18 @@ export function vpcFor(security: Pick<Security, 'vpc' | 'environments'>, environ
 
 /**
  * A deployment's security settings as one environment and region get them: security.environments.ENV's
- * hostname, hostedZoneId and VPC over the deployment's own (certificates: certificateFor).
+ * hostname, hostedZoneId, allowedCidrs and VPC over the deployment's own (certificates: certificateFor).
  */
 export function securityIn<S extends Security>(security: S, environmentName: string | undefined, region: string): S {
   const own = environmentName === undefined ? undefined : security.environments?.[environmentName];
   if (!own) return security;
-  return { ...security, vpc: vpcFor(security, environmentName, region).vpc, hostname: own.hostname ?? security.hostname, hostedZoneId: own.hostedZoneId ?? security.hostedZoneId };
+  return {
+    ...security,
+    vpc: vpcFor(security, environmentName, region).vpc,
+    hostname: own.hostname ?? security.hostname,
+    hostedZoneId: own.hostedZoneId ?? security.hostedZoneId,
+    allowedCidrs: own.allowedCidrs ?? security.allowedCidrs,
+  };
 }
 
 /** A subnet exists in one region: one VPC given to several regions cannot serve them all. */

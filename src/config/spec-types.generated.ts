@@ -244,6 +244,8 @@ export interface DeploymentFields {
       hostname?: string;
       /** ec2/ecs: the Route 53 hosted zone of this environment's hostname. */
       hostedZoneId?: string;
+      /** ec2/ecs: who may reach the load balancer in this environment (instead of security.allowedCidrs, not added to it). */
+      allowedCidrs?: string[];
       /** The VPC of this environment when it deploys to one region (a VPC and its subnets exist in one region). */
       vpc?: {
         /** The VPC of the subnets (ec2/ecs: the load balancer and instance security groups live in it). */
