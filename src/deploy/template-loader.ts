@@ -81,6 +81,34 @@ export function templatesDir(start = __dirname): string {
   });
 }
 
+/** A line of a !Sub script that stands for a shell file of templates/stacks (one copy of code two templates run). */
+const INCLUDE = /^([ \t]*)# model-deploy:include ([\w.-]+\.sh)[ \t]*$/gm;
+
+/**
+ * The template with each include line of its !Sub scripts replaced by the file, escaped for !Sub (${x} is
+ * CloudFormation's; the shell's is written ${!x}). An include anywhere else would reach the host unescaped:
+ * refused, as is a missing file.
+ */
+export function inlineIncludes(node: unknown, dir: string, file: string, inSub = false): unknown {
+  if (typeof node === 'string') {
+    return node.replace(INCLUDE, (_line, indent: string, name: string) => {
+      if (!inSub) throw new DeployError(`${file}: "# model-deploy:include ${name}" outside a !Sub script`, { title: 'Invalid template', hint: 'Includes are escaped for !Sub: put the line in a !Sub string.' });
+      const included = path.join(dir, name);
+      if (!fs.existsSync(included)) throw new DeployError(`${file}: includes ${name}, which templates/stacks does not have`, { title: 'Missing templates', hint: 'The action needs its whole repository checkout (templates/ next to dist/).' });
+      const text = fs.readFileSync(included, 'utf8').replace(/\n+$/, '');
+      return text.split('\n').map((l) => (l ? indent + l.replace(/\$\{/g, '${!') : l)).join('\n');
+    });
+  }
+  if (Array.isArray(node)) {
+    // Fn::Sub's long form, [script, variables]: only the script is a !Sub string.
+    return node.map((item, i) => inlineIncludes(item, dir, file, inSub && i === 0));
+  }
+  if (node && typeof node === 'object') {
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, inlineIncludes(v, dir, file, k === 'Fn::Sub')]));
+  }
+  return node;
+}
+
 const cache = new Map<string, Json>();
 
 /** The parsed template of a target (a fresh copy each call: render mutates it). */
@@ -94,7 +122,8 @@ export function loadTemplate(target: TargetKind): { file: string; template: Json
     });
   }
   if (!parsed) {
-    parsed = parseTemplate(fs.readFileSync(file, 'utf8'), path.relative(process.cwd(), file) || file);
+    const name = path.relative(process.cwd(), file) || file;
+    parsed = inlineIncludes(parseTemplate(fs.readFileSync(file, 'utf8'), name), path.dirname(file), name) as Json;
     cache.set(file, parsed);
   }
   return { file: `templates/stacks/${TEMPLATE_FILES[target]}`, template: structuredClone(parsed) };
