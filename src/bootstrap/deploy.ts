@@ -6,7 +6,7 @@
 import { CloudFormationClient, ExecuteChangeSetCommand, type Change } from '@aws-sdk/client-cloudformation';
 import type { RunContext } from '../core/action';
 import { awsClient, Credentials } from '../core/aws';
-import { DeployError, explainAwsError } from '../core/errors';
+import { DeployError, explainAwsError, throwIfAny } from '../core/errors';
 import { sha256Hex } from '../core/hash';
 import { callerIdentity } from '../core/identity';
 import { describeStack, stackOutputs } from '../core/stack';
@@ -14,6 +14,7 @@ import { changeKind, createChangeSet, deleteChangeSet, waitForChangeSet } from '
 import { watchStack, WatchOptions } from '../deploy/events';
 import { assessStack, deleteFailedStack, isEmptyChangeSet } from '../deploy/stack-state';
 import type { RenderedStack } from '../deploy/types';
+import { bootstrappedProjects, projectClashes } from './projects';
 import { bootstrapParameters, bootstrapStackName, loadBootstrapTemplate } from './template';
 import { TEMPLATE_BODY_LIMIT, uploadBootstrapTemplate } from './template-bucket';
 
@@ -69,6 +70,11 @@ export async function deployBootstrap(request: BootstrapRequest, run: RunContext
   const previous = plan.deleteFirst ? {} : Object.fromEntries((stack?.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']));
   // Every check above and here passes before anything in AWS changes.
   const parameters = bootstrapParameters(template, request.parameters, previous);
+  const given = (key: string) => parameters.find((p) => p.ParameterKey === key)?.ParameterValue ?? '';
+  const existing = await bootstrappedProjects(cfn);
+  throwIfAny(projectClashes({ project: given('Project'), environment: request.environment }, existing));
+  const moved = existing.find((e) => e.stackName === stackName && e.repository && e.repository !== given('Repository'));
+  if (moved) reporter.warning(`${stackName} trusted repository ${moved.repository}; this run makes it trust ${given('Repository')} instead: ${moved.repository}'s workflows lose these roles.`);
   const rendered: RenderedStack = {
     stackName,
     templateFile: 'templates/bootstrap/model-deploy-bootstrap.yaml',

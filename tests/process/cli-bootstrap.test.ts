@@ -120,6 +120,36 @@ describe('dist/cli bootstrap', () => {
     expect(stack()?.parameters).toMatchObject({ Repository: 'acme/models', Project: 'acme-llm', PromotionEnvironments: 'staging,prod' });
   });
 
+  // Only reads before a refusal: nothing in AWS may change.
+  const changing = (from: number) => world.server.requests.slice(from).map((q) => q.operation).filter((op) => !/^(GetCallerIdentity|DescribeStacks|ListStacks)$/.test(op));
+
+  it("refuses another project under an environment name in use here: it would take over that project's roles", async () => {
+    const before = world.server.requests.length;
+    const r = await run(['bootstrap', '--environment', 'dev', '--repository', 'acme/billing', '--project', 'billing', '--region', 'us-east-1', '--yes']);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('stack model-deploy-bootstrap-dev already serves project acme-llm (repository acme/models): bootstrapping project billing as environment dev would hand its roles');
+    expect(r.out).toContain('--environment billing-dev');
+    expect(world.server.requests.slice(before).map((q) => q.operation)).toContain('ListStacks');
+    expect(changing(before)).toEqual([]);
+    expect(stack()?.parameters).toMatchObject({ Repository: 'acme/models', Project: 'acme-llm' });
+  });
+
+  it("refuses a project whose name starts another's (acme, acme-llm): acme's grants on acme-* would reach acme-llm's untagged log groups", async () => {
+    const before = world.server.requests.length;
+    const r = await run(['bootstrap', '--environment', 'prod', '--repository', 'acme/platform', '--project', 'acme', '--region', 'us-east-1', '--yes']);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('project acme overlaps project acme-llm (stack model-deploy-bootstrap-dev)');
+    expect(r.out).toContain('/aws/sagemaker/Endpoints/acme-llm-');
+    expect(changing(before)).toEqual([]);
+    expect(world.stacks.find((s) => s.name === 'model-deploy-bootstrap-prod')).toBeUndefined();
+  });
+
+  it('a project with a name and environment of its own bootstraps beside it', async () => {
+    const r = await run(['bootstrap', '--environment', 'billing-dev', '--repository', 'acme/billing', '--project', 'billing', '--region', 'us-east-1', '--yes']);
+    expect(r.out).toContain('Stack model-deploy-bootstrap-billing-dev (111111111111, us-east-1): created.');
+    expect(r.code).toBe(0);
+  });
+
   it('never prints a credential', () => {
     const secrets = world.secretValues;
     expect(secrets.length).toBeGreaterThan(0);

@@ -299,6 +299,13 @@ export class World {
         const s = this.stack(account, region, p.StackName);
         return s ? queryResponse('DescribeStacks', `<Stacks>${this.stackXml(s)}</Stacks>`) : missing(p.StackName);
       }
+      case 'ListStacks': {
+        // ListStacks: StackSummaries of this account and region, only the StackStatusFilter's statuses when one is given (deleted stacks too, as the service lists them for 90 days).
+        const statuses = members(p, 'StackStatusFilter').map((m) => m.value);
+        const listed = this.stacks.filter((s) => s.account === account && s.region === region && (statuses.length === 0 || statuses.includes(s.status)));
+        const summary = (s: Stack) => `<member><StackId>${s.id}</StackId><StackName>${s.name}</StackName><CreationTime>${s.created.toISOString()}</CreationTime><StackStatus>${s.status}</StackStatus></member>`;
+        return queryResponse('ListStacks', `<StackSummaries>${listed.map(summary).join('')}</StackSummaries>`);
+      }
       case 'CreateStack': {
         if (this.stack(account, region, p.StackName)) return queryError('AlreadyExistsException', `Stack [${p.StackName}] already exists`);
         const s = this.newStack(account, region, p.StackName, 'CREATE_IN_PROGRESS');
