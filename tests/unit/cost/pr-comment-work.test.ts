@@ -13,6 +13,7 @@ import * as fitModule from '../../../src/fit/fit';
 import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import { readBaseSpec } from '../../../src/cost/base';
+import { readBaseResults } from '../../../src/cost/benchmarks';
 import { PriceBook, estimateDeployments } from '../../../src/cost/estimate';
 import { estimateCost } from '../../../src/cost/flow';
 import * as reportModule from '../../../src/cost/report';
@@ -138,6 +139,18 @@ describe('one PR-comment run', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('makes no temporary folder for a base with no benchmark results to read', async () => {
+    // The module object itself (`import * as` gives a copy whose properties cannot be replaced).
+    const made = jest.spyOn(jest.requireActual<typeof fs>('fs'), 'mkdtempSync');
+    const read = jest.fn(async () => undefined);
+    // GitHub's answer for a folder the base lacks (a 404: an empty list), and for one with no result file in it.
+    for (const listing of [[], [{ name: 'README.md', size: 10, id: 'a'.repeat(40) }]]) {
+      expect(await readBaseResults('/ws', 'b'.repeat(40), '.model-deploy/benchmarks/', { list: async () => listing, read })).toEqual({ records: [], problems: [] });
+    }
+    expect(made).not.toHaveBeenCalled();
+    expect(read).not.toHaveBeenCalled();
   });
 
   it('looks for the nearest priced types once per unpriced type and region, not per row', () => {
