@@ -12,6 +12,7 @@
  * webpack see which exports are used; terser then drops the rest (an SDK client's schemas for the
  * commands we never send are most of it).
  * Transpile only: `npm test` type-checks the whole project. Two at a time: the machine and CI have two cores.
+ * BUILD_NO_MANGLE=1: names kept (not mangled), for readable CPU profiles; never for dist/.
  */
 const fs = require('fs');
 const path = require('path');
@@ -41,7 +42,7 @@ async function minify(code, map, file) {
   // Class names stay: errors and SDK exceptions are reported by their constructor's name.
   const out = await terser(code, {
     compress: true,
-    mangle: { keep_classnames: true },
+    mangle: process.env.BUILD_NO_MANGLE ? false : { keep_classnames: true },
     keep_classnames: true,
     sourceMap: { content: map, filename: file, url: `${file}.map` },
   });
@@ -49,6 +50,112 @@ async function minify(code, map, file) {
   // Stack traces need the mappings, not a second copy of the sources (the action ships src/ beside dist/).
   delete parsed.sourcesContent;
   return { code: out.code, map: JSON.stringify(parsed) };
+}
+
+// Bundles whose bundle.js gets its module factories parenthesised (eagerFactories), where it was measured to help.
+const EAGER_BUNDLES = new Set(['estimate-cost']);
+
+const VLQ = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** The first field (generated-column delta) of each segment of a source map line, and the rest of the segment as text. */
+function splitSegments(line) {
+  return line.split(',').map((seg) => {
+    let value = 0;
+    let shift = 0;
+    let i = 0;
+    for (;;) {
+      const digit = VLQ.indexOf(seg[i++]);
+      value += (digit & 31) << shift;
+      shift += 5;
+      if (!(digit & 32)) break;
+    }
+    return { delta: value & 1 ? -(value >>> 1) : value >>> 1, rest: seg.slice(i) };
+  });
+}
+
+function vlq(n) {
+  let v = n < 0 ? (-n << 1) | 1 : n << 1;
+  let out = '';
+  do {
+    let digit = v & 31;
+    v >>>= 5;
+    if (v) digit |= 32;
+    out += VLQ[digit];
+  } while (v);
+  return out;
+}
+
+/**
+ * Each webpack module factory of the minified bundle.js wrapped in parentheses, `4914:(function(e,t,n){…})`
+ * (as webpack writes them; terser drops the parentheses): V8 compiles a parenthesised function eagerly
+ * when the script is compiled, instead of pre-parsing it then parsing it again at its first call, and
+ * nearly every factory of estimate-cost's bundle.js runs on every start (measured: the PR-comment run
+ * 0.94x CPU and wall, docs/benchmark.md). Not a code cache: the source changes, V8 decides. The map's
+ * generated columns move with the inserted characters.
+ */
+function eagerFactories(code, map) {
+  const acorn = require(require.resolve('acorn', { paths: [path.dirname(require.resolve('terser'))] }));
+  const ast = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script' });
+  const inserts = [];
+  const isFactory = (v) => v.type === 'FunctionExpression' || v.type === 'ArrowFunctionExpression';
+  const visit = (node) => {
+    if (!node || typeof node.type !== 'string') return;
+    if (node.type === 'ObjectExpression' && node.properties.length > 1 && node.properties.every((p) => p.type === 'Property' && p.key.type === 'Literal' && typeof p.key.value === 'number' && isFactory(p.value))) {
+      for (const p of node.properties) inserts.push([p.value.start, '('], [p.value.end, ')']);
+      return;
+    }
+    for (const key of Object.keys(node)) {
+      const child = node[key];
+      if (Array.isArray(child)) child.forEach(visit);
+      else if (child && typeof child === 'object') visit(child);
+    }
+  };
+  visit(ast);
+  if (inserts.length === 0) return { code, map };
+  inserts.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let from = 0;
+  for (const [at, text] of inserts) {
+    out += code.slice(from, at) + text;
+    from = at;
+  }
+  out += code.slice(from);
+  // Line starts of the original code, to turn each insertion offset into (line, column).
+  const lineStart = [0];
+  for (let i = code.indexOf('\n'); i !== -1; i = code.indexOf('\n', i + 1)) lineStart.push(i + 1);
+  const byLine = new Map();
+  for (const [at] of inserts) {
+    let line = lineStart.length - 1;
+    while (lineStart[line] > at) line--;
+    if (!byLine.has(line)) byLine.set(line, []);
+    byLine.get(line).push(at - lineStart[line]);
+  }
+  const parsed = JSON.parse(map);
+  parsed.mappings = parsed.mappings
+    .split(';')
+    .map((line, index) => {
+      const columns = byLine.get(index);
+      if (!columns || !line) return line;
+      let column = 0;
+      let shifted = 0;
+      let next = 0;
+      return splitSegments(line)
+        .map(({ delta, rest }) => {
+          column += delta;
+          // Every insertion at or before this column moves it right by one.
+          let moved = shifted;
+          while (next < columns.length && columns[next] <= column) {
+            next++;
+            moved++;
+          }
+          const out = vlq(delta + moved - shifted) + rest;
+          shifted = moved;
+          return out;
+        })
+        .join(',');
+    })
+    .join(';');
+  return { code: out, map: JSON.stringify(parsed) };
 }
 
 /** The yaml package as one file, for the action bundles' `./yaml.js` external. */
@@ -101,7 +208,8 @@ async function build(name) {
   }
   let bytes = 0;
   for (const [file, code, map] of files) {
-    const min = await minify(code, map, file);
+    let min = await minify(code, map, file);
+    if (file === 'bundle.js' && EAGER_BUNDLES.has(name)) min = eagerFactories(min.code, min.map);
     fs.writeFileSync(path.join(out, file), min.code);
     fs.writeFileSync(path.join(out, `${file}.map`), min.map);
     bytes += Buffer.byteLength(min.code);

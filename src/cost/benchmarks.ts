@@ -110,9 +110,11 @@ export async function readBaseResults(workspace: string, ref: string, dir: strin
   if (rel.startsWith('..')) return undefined;
   const listed = await tree.list(rel);
   if (!listed) return undefined;
+  const files = listed.filter((f) => f.size <= MAX_BYTES && f.name.endsWith('.json')).slice(0, MAX_FILES);
+  // Nothing to read (no results folder at the base, the usual case): what readResults says of an empty folder, without making one.
+  if (files.length === 0) return { records: [], problems: [] };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'md-bench-results-'));
   try {
-    const files = listed.filter((f) => f.size <= MAX_BYTES && f.name.endsWith('.json')).slice(0, MAX_FILES);
     const texts = await mapLimit(files, 8, (f) => tree.read(f.id));
     files.forEach((f, i) => {
       const text = texts[i];

@@ -24,7 +24,7 @@ import { writeJsonFile } from './result-file';
 import { attachBaseBenchmarks, attachBenchmarks, DEFAULT_BENCHMARK_RESULTS, readBaseResults } from './benchmarks';
 import type { ResultSet } from '../benchmark/results';
 import { Estimate, PriceBook, estimateDeployments, resolveImageTags } from './estimate';
-import { CommentBehavior, postComment, verifyPullHead } from './github';
+import { CommentBehavior, IssueComment, listOurComments, postComment, verifyPullHead } from './github';
 import { fetchLivePrices, neededInstancePrices } from './live';
 // The quota and bill checks are loaded only when asked for: they bring the AWS SDK (Service Quotas, Cost
 // Explorer), ~300 KB a PR-comment run without them would parse and evaluate for nothing.
@@ -77,6 +77,16 @@ export interface CostRequest {
 
 /** One estimate-cost run: the target and request, with the runner's context. */
 type EstimateRun = CostTarget & CostRequest & { env: EnvInputs; reporter: Reporter };
+
+/**
+ * The GitHub side of an estimate-and-comment run, started before the estimate: one client (one
+ * connection, one TLS handshake) for the base's reads and the comment, and our earlier comments listed
+ * while the specs are read and priced (on api.github.com each round trip is 50-100 ms).
+ */
+interface EarlyGitHub {
+  api: GitHubApi;
+  ours?: Promise<IssueComment[]>;
+}
 
 /**
  * The JSON result (infracost-like): the report in one form, which the comment job also re-derives its
@@ -207,10 +217,12 @@ async function readPrBill(o: EstimateRun, head: Deployment[], base: BaseSide, ba
   );
 }
 
-async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: ResultFile; billed: EstimateBill['billed'] }> {
+async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: ResultFile; billed: EstimateBill['billed']; early?: EarlyGitHub }> {
   const budget = parseBudget(o.maxMonthlyCost, o.maxMonthlyIncrease, o.budgetScope);
   validateHours(o.hoursPerMonth);
   if (billAsked(o)) (await import('./bill-report')).validateBillDays(o.billDays as number);
+  // The inputs are valid: GitHub's first answers are on their way while the specs are read.
+  const early = o.mode === 'estimate-and-comment' ? await startGitHub(o) : undefined;
   const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
   const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
   // target: bedrock deployments are priced as their provisioned throughput, beside (never as) instance deployments.
@@ -220,8 +232,8 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   const baseRef = o.baseRef ?? pr.baseSha;
   const benchmarkRef = o.baseConfig ? undefined : baseRef;
   const github = benchmarkRef ? githubTarget(o) : undefined;
-  // One client for the base's requests (the comment makes its own after the estimate).
-  const api = github && (await gitHubApi(github.token, github.apiUrl, { retryBaseMs: o.retryBaseMs }));
+  // One client for the base's requests and the comment.
+  const api = github && (early?.api ?? (await gitHubApi(github.token, github.apiUrl, { retryBaseMs: o.retryBaseMs })));
   const resultsDir = o.benchmarkResults ?? DEFAULT_BENCHMARK_RESULTS;
   // With a token the base's benchmark results are listed through the API alongside the spec's request
   // (neither waits for the other); else by git once the spec's read has fetched the base commit.
@@ -248,7 +260,7 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   const comment: CommentFigures = { marker: commentMarker(o.config), unchanged: isUnchanged(report), pullRequest: o.prNumber ?? pr.number, headSha: pr.headSha ?? o.env.sha };
   // The infracost-like `projects` are made one at a time as the file is written (reportJsonStreamed).
   const result: ResultFile = { ...reportJsonStreamed(report), budget, comment, overBudget: checkBudget(report, budget, formatMoney) };
-  return { report, result, billed: bill.billed };
+  return { report, result, billed: bill.billed, early };
 }
 
 /**
@@ -339,12 +351,13 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
   let summary: string | undefined;
   // The bill lines come from this job's own reading: comment mode has none (a result file cannot vouch for a bill).
   let billed: EstimateBill['billed'] | undefined;
+  let early: EarlyGitHub | undefined;
   if (o.mode === 'comment') {
     ({ artifact, violations } = await readResultFile(resultPath, o));
     artifact.report.priceNotes.unshift(...(await commentFitNotes(o, artifact)));
   } else {
     let report: CostReport;
-    ({ report, result, billed } = await estimate(o));
+    ({ report, result, billed, early } = await estimate(o));
     artifact = { report, comment: result.comment };
     violations = result.overBudget;
     fs.mkdirSync(path.dirname(resultPath), { recursive: true });
@@ -359,7 +372,7 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
   let commentUrl: string | undefined;
   if (o.mode !== 'estimate') {
     try {
-      commentUrl = await comment(o, artifact, commentBody(o, artifact, parts));
+      commentUrl = await comment(o, artifact, commentBody(o, artifact, parts), early);
     } catch (error) {
       return { ...figures, failure: { stage: 'comment', error } };
     }
@@ -375,11 +388,27 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
   return { ...figures, commentUrl };
 }
 
-async function comment(o: EstimateRun, artifact: Artifact, body: string): Promise<string | undefined> {
-  const repository = o.env.repository;
-  const [owner, repo] = (repository ?? '').split('/');
-  const event = o.env.event() as { workflow_run?: { head_sha?: string; pull_requests?: { number: number }[] } };
-  let number = o.prNumber ?? eventPullRequest(o.env).number ?? event.workflow_run?.pull_requests?.[0]?.number;
+/** The repository and the pull request the comment goes to, as the inputs and the event name them. */
+function commentTarget(o: EstimateRun): { owner?: string; repo?: string; number?: number } {
+  const [owner, repo] = (o.env.repository ?? '').split('/');
+  const event = o.env.event() as { workflow_run?: { pull_requests?: { number: number }[] } };
+  return { owner, repo, number: o.prNumber ?? eventPullRequest(o.env).number ?? event.workflow_run?.pull_requests?.[0]?.number };
+}
+
+/** estimate-and-comment with a token and a pull request: the client, and our earlier comments asked for now (see EarlyGitHub). */
+async function startGitHub(o: EstimateRun): Promise<EarlyGitHub | undefined> {
+  const github = githubTarget(o);
+  if (!github) return undefined;
+  const api = await gitHubApi(github.token, github.apiUrl, { retryBaseMs: o.retryBaseMs });
+  const { number } = commentTarget(o);
+  if (number === undefined) return { api };
+  return { api, ours: listOurComments(api, { token: github.token, owner: github.owner, repo: github.repo, issueNumber: number, marker: commentMarker(o.config) }) };
+}
+
+async function comment(o: EstimateRun, artifact: Artifact, body: string, early?: EarlyGitHub): Promise<string | undefined> {
+  const { owner, repo, number: named } = commentTarget(o);
+  const event = o.env.event() as { workflow_run?: { head_sha?: string } };
+  let number = named;
   let verifySha: string | undefined;
   if (number === undefined && o.mode === 'comment' && artifact.comment.pullRequest !== undefined) {
     // A number read from the file (fork PRs have none in workflow_run): trust it only if that PR's head is the run's commit.
@@ -409,6 +438,8 @@ async function comment(o: EstimateRun, artifact: Artifact, body: string): Promis
     unchanged: isUnchanged(artifact.report),
     reporter: o.reporter,
     retryBaseMs: o.retryBaseMs,
+    api: early?.api,
+    ours: early?.ours,
   });
   o.reporter.info(posted.action === 'skipped' ? `PR comment skipped: ${posted.reason}.` : `PR comment ${posted.action}: ${posted.url}`);
   return posted.url;

@@ -28,6 +28,10 @@ export interface PostCommentOptions {
   reporter: Reporter;
   /** Retry pacing (tests make it short). */
   retryBaseMs?: number;
+  /** The client to post with, when the caller has one already (one connection for the run's requests). */
+  api?: GitHubApi;
+  /** Our earlier comments, when the caller started listing them before the estimate (listOurComments). */
+  ours?: Promise<IssueComment[]>;
 }
 
 export interface PostCommentResult {
@@ -36,7 +40,7 @@ export interface PostCommentResult {
   reason?: string;
 }
 
-interface IssueComment {
+export interface IssueComment {
   id: number;
   node_id: string;
   body?: string;
@@ -73,11 +77,18 @@ export function isTransientGitHubError(err: unknown): boolean {
 
 const repoPath = (o: { owner: string; repo: string }) => `/repos/${encodeURIComponent(o.owner)}/${encodeURIComponent(o.repo)}`;
 
-/** Our earlier comments: the marker, and written by the login this token posts as (nobody else's). */
-async function ourComments(api: GitHubApi, o: PostCommentOptions): Promise<IssueComment[]> {
+/**
+ * Our earlier comments: the marker, and written by the login this token posts as (nobody else's). Needs
+ * nothing of the estimate: the estimate-and-comment run starts it first, so its round trips to GitHub
+ * overlap the spec reads and the pricing. Handled (a failure is thrown where the comment is written).
+ */
+export function listOurComments(api: GitHubApi, o: Pick<PostCommentOptions, 'token' | 'owner' | 'repo' | 'issueNumber' | 'marker'>): Promise<IssueComment[]> {
   // Side by side: neither waits for the other.
-  const [login, all] = await Promise.all([tokenLogin(api, o.token), api.paginate<IssueComment>(`${repoPath(o)}/issues/${o.issueNumber}/comments?per_page=100`)]);
-  return all.filter((c) => c.user?.login === login && c.body?.includes(o.marker));
+  const listed = Promise.all([tokenLogin(api, o.token), api.paginate<IssueComment>(`${repoPath(o)}/issues/${o.issueNumber}/comments?per_page=100`)]).then(([login, all]) =>
+    all.filter((c) => c.user?.login === login && c.body?.includes(o.marker)),
+  );
+  listed.catch(() => undefined);
+  return listed;
 }
 
 /** Removes (delete) or collapses (hide) earlier copies, a few at a time (each is its own request). */
@@ -90,7 +101,7 @@ async function retire(api: GitHubApi, o: PostCommentOptions, comments: IssueComm
 }
 
 async function writeComment(api: GitHubApi, o: PostCommentOptions): Promise<PostCommentResult> {
-  const ours = await ourComments(api, o);
+  const ours = await (o.ours ?? listOurComments(api, o));
   const latest = ours[ours.length - 1];
   const older = ours.slice(0, -1);
   const same = latest !== undefined && latest.body === o.body;
@@ -112,7 +123,7 @@ async function writeComment(api: GitHubApi, o: PostCommentOptions): Promise<Post
 
 export async function postComment(o: PostCommentOptions): Promise<PostCommentResult> {
   if (o.body.length > GITHUB_COMMENT_LIMIT) throw new DeployError(`comment body is ${o.body.length} characters, above GitHub's limit of ${GITHUB_COMMENT_LIMIT}`);
-  const api = await gitHubApi(o.token, o.apiUrl, { retryBaseMs: o.retryBaseMs });
+  const api = o.api ?? (await gitHubApi(o.token, o.apiUrl, { retryBaseMs: o.retryBaseMs }));
   try {
     return await writeComment(api, o);
   } catch (err) {

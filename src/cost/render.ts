@@ -40,6 +40,10 @@ const ORIGIN_LABEL: Record<Price['origin'], string> = {
 /** Invisible, and no autolink, mention or reference pattern matches across it. */
 const ZWSP = '\u200b';
 
+// A character or sequence one of escapeText's replacements acts on; a text with none (most cells: names,
+// figures, units) is returned as it is, without ten passes over it.
+const ESCAPED = /[\r\n&<>\\`*_[\]|!#~@]|:\/\/|www\.|gh-\d|[0-9a-f]{7}/i;
+
 /**
  * Text from the report as inert markdown: no HTML, links, images or table breaks (escaped), and
  * nothing GitHub links by itself after rendering, where escapes are gone (a zero-width space breaks
@@ -47,6 +51,7 @@ const ZWSP = '\u200b';
  * commit SHAs. `&` first, so `&#64;` cannot come back as an @.
  */
 export function escapeText(s: string): string {
+  if (!ESCAPED.test(s)) return s;
   return s
     .replace(/[\r\n]+/g, ' ')
     .replace(/&/g, '&amp;')

@@ -102,6 +102,14 @@ function verdictLine(type: string, fit: FitResult | undefined, index: number): s
   return index === 0 ? `${verdict} on ${type}${figures}` : `fallback ${type}: ${verdict}${figures}`;
 }
 
+/** The Hugging Face weights a deployment names and the commit its revision resolves to (from the model's figures). */
+function weightsPin(d: Deployment, facts: ModelFacts): WeightsPin | undefined {
+  const hf = d.model.huggingface;
+  if (!hf) return undefined;
+  const revision = hf.revision ?? 'main';
+  return { id: hf.id, revision, sha: isCommitSha(revision) ? revision : facts.sha };
+}
+
 /** One deployment's checks. */
 export async function checkDeployment(spec: Pick<Spec, 'locate'>, d: Deployment, options: CheckOptions = {}): Promise<DeploymentCheck> {
   const at = (...p: (string | number)[]) => () => spec.locate(['deployments', d.name, ...p]);
@@ -122,15 +130,10 @@ export async function checkDeployment(spec: Pick<Spec, 'locate'>, d: Deployment,
   };
   const facts = await modelFacts(d, options);
 
-  const hf = d.model.huggingface;
-  let pin: WeightsPin | undefined;
-  if (hf) {
-    const revision = hf.revision ?? 'main';
-    pin = { id: hf.id, revision, sha: isCommitSha(revision) ? revision : facts.sha };
-    if (!isCommitSha(revision)) {
-      const now = pin.sha ? `; it is ${pin.sha} today, and that commit is what gets built` : facts.unresolved ? `; not resolved to a commit: ${facts.unresolved}` : '';
-      add('warning', `model.huggingface.revision "${revision}" is a branch or tag, not a commit: the weights it names can change upstream${now}`, at('model', 'huggingface'), `Pin the commit: revision: ${pin.sha ?? '<40-hex commit SHA from the Hub>'}.`);
-    }
+  const pin = weightsPin(d, facts);
+  if (pin && !isCommitSha(pin.revision)) {
+    const now = pin.sha ? `; it is ${pin.sha} today, and that commit is what gets built` : facts.unresolved ? `; not resolved to a commit: ${facts.unresolved}` : '';
+    add('warning', `model.huggingface.revision "${pin.revision}" is a branch or tag, not a commit: the weights it names can change upstream${now}`, at('model', 'huggingface'), `Pin the commit: revision: ${pin.sha ?? '<40-hex commit SHA from the Hub>'}.`);
   }
 
   // The capacity fallback may deploy any type of the list, so each must hold the model; each is
@@ -246,9 +249,14 @@ export async function estimateChecks(
     const out: Deployment[] = [];
     for (const d of deployments) {
       try {
+        // A side whose findings are never shown (the estimate's base) needs only its pin: no memory checks,
+        // no search for cheaper types (the same figures, so the same errors and the same pin).
+        if (!say) {
+          out.push(pinnedDeployment(d, weightsPin(d, await modelFacts(d, shared))));
+          continue;
+        }
         const check = await checkDeployment(spec ?? { locate: () => d.source }, d, shared);
         out.push(pinnedDeployment(d, check.pin));
-        if (!say) continue;
         notes.push(check.summary);
         for (const f of check.findings) {
           if (f.level === 'error') reporter.error(`deployments.${d.name}: ${f.message}`, f.location, 'Will not start');

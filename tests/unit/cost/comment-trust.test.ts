@@ -200,6 +200,15 @@ describe('text from the file is inert', () => {
   });
 });
 
+describe('escapeText on text with nothing to escape', () => {
+  it('returns plain text as it is, and escapes every text that has a trigger (none skipped by the shortcut)', () => {
+    for (const s of ['ml.g5.2xlarge', '$1,234.56', 'us-east-1', 'chat (SageMaker real-time)', 'build-minutes', '']) expect(escapeText(s)).toBe(s);
+    for (const s of ['a\nb', 'a\rb', 'a&b', 'a<b', 'a>b', 'a\\b', 'a`b', 'a*b', 'a_b', 'a[b', 'a]b', 'a|b', 'a!b', 'a#b', 'a~b', 'a@b', 'a://b', 'WwW.a', 'GH-1', 'abc1234', 'DEADBEE1']) {
+      expect(escapeText(s)).not.toBe(s);
+    }
+  });
+});
+
 describe('guardrails come only from the comment job\'s own inputs', () => {
   it('fails the step on its own max-monthly-cost, whatever budget the file carries (after posting the comment)', async () => {
     const dir = workspace();

@@ -8,15 +8,19 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as gitModule from '../../../src/core/git';
+import * as githubModule from '../../../src/core/github';
+import * as fitModule from '../../../src/fit/fit';
 import { EnvInputs } from '../../../src/core/env';
 import { memoryReporter } from '../../../src/core/log';
 import { readBaseSpec } from '../../../src/cost/base';
+import { readBaseResults } from '../../../src/cost/benchmarks';
 import { PriceBook, estimateDeployments } from '../../../src/cost/estimate';
 import { estimateCost } from '../../../src/cost/flow';
 import * as reportModule from '../../../src/cost/report';
 import * as yamlPositions from '../../../src/config/yaml-positions';
 import { Catalog } from '../../../src/prices/catalog';
 import { manyDeployments, sagemaker, specOf } from './fixtures';
+import { startLoopback } from '../../support/loopback';
 
 afterEach(() => jest.restoreAllMocks());
 
@@ -93,6 +97,60 @@ describe('one PR-comment run', () => {
     expect(res.report.priceNotes.join('\n')).toMatch(/model-deploy\.yml:\d+: deployments\.chat: /);
     expect(located).toContain('head');
     expect(located).not.toContain('base');
+  });
+
+  it('checks the memory of the head only: the base is pinned to its commit, never fit-checked (its findings are never shown)', async () => {
+    const { dir, baseSha } = repoWithBase();
+    const spy = jest.spyOn(fitModule, 'checkFit');
+    await estimateCost(
+      { workspace: dir, config: 'model-deploy.yml' },
+      { hoursPerMonth: 730, livePrices: false, mode: 'estimate', behavior: 'update', skipIfUnchanged: false, resultFile: 'cost.json', baseRef: baseSha },
+      { reporter: memoryReporter(), env: new EnvInputs({}) },
+    );
+    // A deployment's own type is checked with its workload (the fifth argument); a search for cheaper types without.
+    expect(spy.mock.calls.filter((c) => c[4] !== undefined).map((c) => c[0])).toEqual(['ml.g5.xlarge']);
+  });
+
+  it('asks GitHub for the earlier comments first, while the specs are read, with one client for the base and the comment', async () => {
+    const { dir, baseSha } = repoWithBase();
+    const baseText = execFileSync('git', ['show', `${baseSha}:model-deploy.yml`], { cwd: dir }).toString();
+    // GitHub's answers: the contents API's raw file, a 404 for the missing results folder, the issue's comments, the new comment.
+    const server = await startLoopback((req) => {
+      if (req.path.startsWith('/repos/acme/models/contents/model-deploy.yml')) return { headers: { 'content-type': 'application/vnd.github.raw+json; charset=utf-8' }, body: baseText };
+      if (req.path.startsWith('/repos/acme/models/issues/7/comments')) {
+        return req.method === 'GET' ? { body: [] } : { status: 201, body: { id: 1, node_id: 'IC_1', body: '', html_url: 'https://github.com/acme/models/pull/7#issuecomment-1', user: { login: 'github-actions[bot]' } } };
+      }
+      return { status: 404, body: { message: 'Not Found' } };
+    });
+    const clients = jest.spyOn(githubModule, 'gitHubApi');
+    try {
+      const res = await estimateCost(
+        { workspace: dir, config: 'model-deploy.yml' },
+        { hoursPerMonth: 730, livePrices: false, mode: 'estimate-and-comment', behavior: 'update', skipIfUnchanged: false, resultFile: 'cost.json', baseRef: baseSha, prNumber: 7, token: 'ghs_test', retryBaseMs: 1 },
+        { reporter: memoryReporter(), env: new EnvInputs({ GITHUB_REPOSITORY: 'acme/models', GITHUB_API_URL: server.url }) },
+      );
+      expect(res.commentUrl).toBe('https://github.com/acme/models/pull/7#issuecomment-1');
+      expect(res.report.baseNote).toBeUndefined();
+      const calls = server.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`);
+      expect(calls[0]).toBe('GET /repos/acme/models/issues/7/comments');
+      expect(calls).toContain('GET /repos/acme/models/contents/model-deploy.yml');
+      expect(calls[calls.length - 1]).toBe('POST /repos/acme/models/issues/7/comments');
+      expect(clients).toHaveBeenCalledTimes(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('makes no temporary folder for a base with no benchmark results to read', async () => {
+    // The module object itself (`import * as` gives a copy whose properties cannot be replaced).
+    const made = jest.spyOn(jest.requireActual<typeof fs>('fs'), 'mkdtempSync');
+    const read = jest.fn(async () => undefined);
+    // GitHub's answer for a folder the base lacks (a 404: an empty list), and for one with no result file in it.
+    for (const listing of [[], [{ name: 'README.md', size: 10, id: 'a'.repeat(40) }]]) {
+      expect(await readBaseResults('/ws', 'b'.repeat(40), '.model-deploy/benchmarks/', { list: async () => listing, read })).toEqual({ records: [], problems: [] });
+    }
+    expect(made).not.toHaveBeenCalled();
+    expect(read).not.toHaveBeenCalled();
   });
 
   it('looks for the nearest priced types once per unpriced type and region, not per row', () => {
