@@ -17,6 +17,7 @@ import { World } from '../support/fake-aws/world';
 import { HOSTNAME, Serving, startServing } from './serving';
 import type { Stack } from '../support/fake-aws/cloudformation';
 import { parseTemplateBody } from '../support/cloudformation/template';
+import { bootstrap } from './bootstrap';
 
 
 const ROLES = {
@@ -46,13 +47,12 @@ function githubWorld(req: RecordedRequest): Reply | undefined {
 }
 
 async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>, event?: 'schedule', needs?: Record<string, { outputs: Record<string, string>; result: string }>, ref?: string): Promise<JobRecord> {
-  // Every job here has id-token: write: the runner gives it a token request URL for its environment. The bundles
-  // trust the front's certificate and resolve the endpoint's hostname to it (dns-hook.js).
+  // The runner gives each job with id-token: write a token request URL for its own claims (runner.ts). The
+  // bundles trust the front's certificate and resolve the endpoint's hostname to it (dns-hook.js).
   const env = {
     NODE_EXTRA_CA_CERTS: serving.caFile,
     NODE_OPTIONS: `--require ${path.join(__dirname, 'dns-hook.js')}`,
     MD_JOURNEY_HOSTS: JSON.stringify({ [HOSTNAME]: serving.address }),
-    ...world.oidcEnv(matrix?.target ?? String(inputs.environment ?? '')),
   };
   changeSetMark[key] = world.changeSets.length;
   const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env, event, needs, ref });
@@ -152,6 +152,8 @@ beforeAll(async () => {
   world.onServiceRestart = (keys) => serving.restart(keys);
   workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'md-journey-ws-'));
   fs.copyFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), path.join(workspace, 'model-deploy.yml'));
+  // Each account bootstrapped as documented: every role a job assumes below is a bootstrap stack's, trusted as its policy says.
+  await bootstrap(world);
   const t0 = Date.now();
   // As docs/getting-started.md tells the user to call it (vars.MODEL_DEPLOY_ROLES, no aws-region variable).
   await viaCaller('build-and-deploy dev', 'model deploy', 'dev', {});

@@ -5,7 +5,8 @@
  * keys (account, ARN, tags) always, and what a test adds for the call it models (aws:CalledVia when
  * CloudFormation makes it, a resource's tags only when the service evaluates them for that action).
  */
-import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import { createValidatedPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
 import { ACCOUNT, Rendered } from './resolve';
 import { Statement, list } from './iam';
 
@@ -82,4 +83,34 @@ export async function decide(principal: Principal, call: Call): Promise<Decision
   );
   if (result.resultType !== 'single') throw new Error(`simulation of ${call.action} on ${call.resource} did not run: ${JSON.stringify(result).slice(0, 600)}`);
   return (result as any).result.analysis.result as Decision;
+}
+
+/** The claims of a GitHub Actions OIDC token that an IAM policy may name as token.actions.githubusercontent.com:CLAIM. */
+export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
+
+/**
+ * The decision STS makes on AssumeRoleWithWebIdentity: the role's trust policy (its resource policy) evaluated
+ * for the OIDC provider `provider` as principal, with each claim of the token as the context key
+ * token.actions.githubusercontent.com:CLAIM. runSimulation validates context keys against AWS's service
+ * authorization reference, which lists the provider's custom claims (environment, ref, job_workflow_ref, ...) but
+ * not `aud` and `sub` (the IAM user guide's OIDC keys): it would drop them and deny. So this runs the same engine
+ * without that filter, after checking the policy and that every key of the provider it names is a claim the token has.
+ */
+export function decideWebIdentity(trust: { Version?: string; Statement: unknown[] }, call: { role: string; provider: string; claims: Record<string, string> }): Decision {
+  const validated = createValidatedPolicy(trust, validateTrustPolicy, { name: 'trust' });
+  if (validated.errors.length > 0) throw new Error(`trust policy of ${call.role} is invalid: ${JSON.stringify(validated.errors)}`);
+  const named = [...JSON.stringify(trust).matchAll(new RegExp(`"${GITHUB_OIDC_HOST.replace(/\./g, '\\.')}:(\\w+)"`, 'g'))].map((m) => m[1]);
+  const unknown = named.filter((claim) => !(claim in call.claims));
+  if (unknown.length > 0) throw new Error(`trust policy of ${call.role} names ${unknown.map((c) => `${GITHUB_OIDC_HOST}:${c}`).join(', ')}, which GitHub's token does not carry`);
+  const account = /^arn:[\w-]+:iam::(\d{12}):/.exec(call.role)?.[1] ?? '';
+  const contextVariables: Record<string, string> = { 'aws:FederatedProvider': call.provider };
+  for (const [claim, value] of Object.entries(call.claims)) contextVariables[`${GITHUB_OIDC_HOST}:${claim}`] = value;
+  return runUnsafeSimulation(
+    {
+      identityPolicies: [], serviceControlPolicies: [], resourceControlPolicies: [],
+      resourcePolicy: validated,
+      request: { action: 'sts:AssumeRoleWithWebIdentity', principal: call.provider, resource: { accountId: account, resource: call.role }, contextVariables },
+    },
+    {},
+  );
 }

@@ -69,6 +69,8 @@ function resourceValues(stack: Stack, resources: Map<string, StackResource>, hoo
       const r = resources.get(logical)!;
       if (r.type === 'AWS::SageMaker::Endpoint') return `arn:aws:sagemaker:${stack.region}:${stack.account}:endpoint/${r.physical.toLowerCase()}`;
       if (r.physical.startsWith('arn:')) return r.physical;
+      // An OIDC provider's Ref is its ARN, named by its URL's host (CloudFormation's AWS::IAM::OIDCProvider return values).
+      if (r.type === 'AWS::IAM::OIDCProvider') return `arn:aws:iam::${stack.account}:oidc-provider/${String(r.properties.Url ?? 'https://token.actions.githubusercontent.com').replace(/^https:\/\//, '')}`;
       if (r.type === 'AWS::ECS::Service') return `arn:aws:ecs:${stack.region}:${stack.account}:service/${String(evaluate().value(r.properties.Cluster ?? 'default'))}/${r.physical}`;
       return r.physical;
     },

@@ -1,0 +1,133 @@
+/**
+ * Who gets into the journey's roles (issue 20, "a dev token must leave no way in"): the accounts of the bundled
+ * example bootstrapped as documented (./bootstrap.ts), then each GitHub job's token offered to each role through
+ * the emulated configure-aws-credentials (./runner.ts), and STS of the fake world deciding with the trust
+ * policies the bootstrap stacks created. Each refusal has its twin: the job the role is for gets in.
+ */
+import { World } from '../support/fake-aws/world';
+import { OidcJob, REPOSITORY, subjectOf } from '../support/fake-aws/github-oidc';
+import { ACCOUNTS, bootstrap } from './bootstrap';
+import { assumeRoleWithOidc } from './runner';
+
+const world = new World();
+
+beforeAll(async () => {
+  await world.start();
+  await bootstrap(world);
+}, 300_000);
+
+afterAll(async () => {
+  await world.server?.close();
+});
+
+const arn = (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`;
+const ROLE = {
+  devDeploy: arn(ACCOUNTS.dev, 'model-deploy-dev'),
+  stagingDeploy: arn(ACCOUNTS.staging, 'model-deploy-staging'),
+  prodDeploy: arn(ACCOUNTS.prod, 'model-deploy-prod'),
+  stagingPromotion: arn(ACCOUNTS.staging, 'model-deploy-promotion'),
+  prodPromotion: arn(ACCOUNTS.prod, 'model-deploy-promotion'),
+  source: arn(ACCOUNTS.dev, 'model-deploy-promotion-source-dev'),
+  recorder: arn(ACCOUNTS.dev, 'acme-llm.dev.provenance-recorder'),
+};
+
+const WORKFLOW = (file: string) => `acme-platform/model-deploy-actions/.github/workflows/${file}@refs/tags/v1`;
+/** The journey's jobs, by the claims GitHub gives them. */
+const JOB: Record<string, OidcJob> = {
+  dev: { environment: 'dev', ref: 'refs/heads/main', eventName: 'workflow_dispatch', jobWorkflowRef: WORKFLOW('build-and-deploy.yml') },
+  devFeature: { environment: 'dev', ref: 'refs/heads/feature', eventName: 'push', jobWorkflowRef: WORKFLOW('build-and-deploy.yml') },
+  staging: { environment: 'staging', ref: 'refs/heads/main', eventName: 'workflow_dispatch', jobWorkflowRef: WORKFLOW('promote.yml') },
+  prod: { environment: 'prod', ref: 'refs/heads/main', eventName: 'workflow_dispatch', jobWorkflowRef: WORKFLOW('promote.yml') },
+  // build-and-deploy.yml's record job: no environment, on main.
+  mainNoEnvironment: { ref: 'refs/heads/main', eventName: 'push', jobWorkflowRef: WORKFLOW('build-and-deploy.yml') },
+  featureNoEnvironment: { ref: 'refs/heads/feature', eventName: 'push', jobWorkflowRef: WORKFLOW('build-and-deploy.yml') },
+  pullRequest: { ref: 'refs/pull/9/merge', eventName: 'pull_request', jobWorkflowRef: WORKFLOW('cost-comment.yml') },
+};
+
+/** What configure-aws-credentials reports for `job` assuming `role`: 'allowed' or STS's message. */
+async function attempt(job: OidcJob, role: string, audience?: string): Promise<string> {
+  const r = await assumeRoleWithOidc(world.server.url, world.oidcEnv(job), { role, audience });
+  return 'error' in r ? r.error : 'allowed';
+}
+
+const DENIED = 'Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity';
+
+describe('GitHub tokens against the bootstrap trust policies (immutable subject repo:OWNER@ID/REPO@ID:...)', () => {
+  it('the token subjects are those GitHub documents', () => {
+    const [owner, name] = REPOSITORY.name.split('/');
+    expect(subjectOf(JOB.dev)).toBe(`repo:${owner}@${REPOSITORY.ownerId}/${name}@${REPOSITORY.id}:environment:dev`);
+    expect(subjectOf(JOB.mainNoEnvironment)).toBe(`repo:${owner}@${REPOSITORY.ownerId}/${name}@${REPOSITORY.id}:ref:refs/heads/main`);
+    expect(subjectOf(JOB.pullRequest)).toBe(`repo:${owner}@${REPOSITORY.ownerId}/${name}@${REPOSITORY.id}:pull_request`);
+  });
+
+  it("a dev job's token is refused by model-deploy-prod and by staging's and prod's promotion roles", async () => {
+    expect(await attempt(JOB.dev, ROLE.prodDeploy)).toBe(DENIED);
+    expect(await attempt(JOB.dev, ROLE.stagingPromotion)).toBe(DENIED);
+    expect(await attempt(JOB.dev, ROLE.prodPromotion)).toBe(DENIED);
+    expect(await attempt(JOB.dev, ROLE.stagingDeploy)).toBe(DENIED);
+    // Nor may it read the source as a promotion would: only staging's and prod's jobs may.
+    expect(await attempt(JOB.dev, ROLE.source)).toBe(DENIED);
+  });
+
+  it('twin: each environment gets its own deploy role, and its promotion role', async () => {
+    expect(await attempt(JOB.dev, ROLE.devDeploy)).toBe('allowed');
+    expect(await attempt(JOB.devFeature, ROLE.devDeploy)).toBe('allowed');
+    expect(await attempt(JOB.staging, ROLE.stagingDeploy)).toBe('allowed');
+    expect(await attempt(JOB.prod, ROLE.prodDeploy)).toBe('allowed');
+    expect(await attempt(JOB.staging, ROLE.stagingPromotion)).toBe('allowed');
+    expect(await attempt(JOB.prod, ROLE.prodPromotion)).toBe('allowed');
+    expect(await attempt(JOB.staging, ROLE.source)).toBe('allowed');
+    expect(await attempt(JOB.prod, ROLE.source)).toBe('allowed');
+  });
+
+  it("one target's job is refused by another target's roles", async () => {
+    expect(await attempt(JOB.staging, ROLE.prodDeploy)).toBe(DENIED);
+    expect(await attempt(JOB.staging, ROLE.prodPromotion)).toBe(DENIED);
+    expect(await attempt(JOB.prod, ROLE.stagingPromotion)).toBe(DENIED);
+  });
+
+  it('a job without environment is refused by model-deploy-dev (and every deploy role), a pull request too', async () => {
+    expect(await attempt(JOB.mainNoEnvironment, ROLE.devDeploy)).toBe(DENIED);
+    expect(await attempt(JOB.mainNoEnvironment, ROLE.prodDeploy)).toBe(DENIED);
+    expect(await attempt(JOB.mainNoEnvironment, ROLE.prodPromotion)).toBe(DENIED);
+    expect(await attempt(JOB.pullRequest, ROLE.devDeploy)).toBe(DENIED);
+  });
+
+  it('the recorder role: only a job of main without environment', async () => {
+    expect(await attempt(JOB.mainNoEnvironment, ROLE.recorder)).toBe('allowed');
+    expect(await attempt(JOB.dev, ROLE.recorder)).toBe(DENIED);
+    expect(await attempt(JOB.featureNoEnvironment, ROLE.recorder)).toBe(DENIED);
+    expect(await attempt(JOB.pullRequest, ROLE.recorder)).toBe(DENIED);
+    expect(await attempt(JOB.prod, ROLE.recorder)).toBe(DENIED);
+  });
+
+  it('the pull request plan role: only pull requests', async () => {
+    expect(await attempt(JOB.pullRequest, arn(ACCOUNTS.dev, 'model-deploy-plan-dev'))).toBe('allowed');
+    expect(await attempt(JOB.dev, arn(ACCOUNTS.dev, 'model-deploy-plan-dev'))).toBe(DENIED);
+  });
+
+  it('a role no bootstrap made is refused as STS refuses it; a token for another audience is refused by the provider', async () => {
+    expect(await attempt(JOB.prod, arn(ACCOUNTS.prod, 'OrganizationAccountAccessRole'))).toBe(DENIED);
+    expect(await attempt(JOB.prod, ROLE.prodDeploy, 'sts.amazonaws.com.cn')).toBe('Could not assume role with OIDC: Incorrect token audience');
+  });
+
+  it('a token GitHub did not issue (an edited subject) is refused', async () => {
+    const edited = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: subjectOf(JOB.prod), aud: 'sts.amazonaws.com' })).toString('base64url')}.`;
+    const reply = await fetchSts({ Action: 'AssumeRoleWithWebIdentity', Version: '2011-06-15', RoleArn: ROLE.prodDeploy, RoleSessionName: 'x', WebIdentityToken: edited });
+    expect(reply).toContain('<Code>InvalidIdentityToken</Code>');
+  });
+});
+
+/** One unsigned STS query request to the world, its body. */
+async function fetchSts(params: Record<string, string>): Promise<string> {
+  const http = await import('http');
+  return new Promise((resolve, reject) => {
+    const r = http.request(world.server.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    r.on('error', reject);
+    r.end(new URLSearchParams(params).toString());
+  });
+}
