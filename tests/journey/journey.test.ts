@@ -18,6 +18,7 @@ import { HOSTNAME, Serving, startServing } from './serving';
 import type { Stack } from '../support/fake-aws/cloudformation';
 import { parseTemplateBody } from '../support/cloudformation/template';
 import { bootstrap } from './bootstrap';
+import { REPOSITORY } from '../support/fake-aws/github-oidc';
 
 
 const ROLES = {
@@ -193,6 +194,10 @@ beforeAll(async () => {
   await job('rotate on schedule', 'rotate-key.yml', 'rotate', {}, undefined, 'schedule');
   await job('destroy dev unconfirmed', 'destroy.yml', 'destroy', { environment: 'dev', deployment: 'qwen-chat', confirm: 'acme-llm-qwen-chat', roles });
   await job('destroy dev', 'destroy.yml', 'destroy', { environment: 'dev', deployment: 'qwen-chat', confirm: 'acme-llm-qwen-chat-dev', roles });
+  // Issue 20: a dev job that names another environment's role (its caller's role-to-assume, or a roles map that
+  // sends dev to staging's account) must get nothing: STS decides with the bootstrap's trust policies.
+  await job('attack: dev job assumes the prod deploy role', 'build-and-deploy.yml', 'deploy', { environment: 'dev', deployment: 'qwen-chat', roles, 'role-to-assume': ROLES.prod });
+  await job('attack: dev job assumes the staging promotion role', 'promote.yml', 'promote', { targets: '["dev"]', deployment: 'qwen-chat', region: 'us-east-1', roles: JSON.stringify({ dev: ROLES.staging }) }, { target: 'dev' }, undefined, { plan: { outputs: { plan: '{}' }, result: 'success' } });
   timings.total = Date.now() - t0;
   if (process.env.JOURNEY_DEBUG) {
     for (const [k, j] of Object.entries(jobs)) for (const s of j.steps) console.log(k, s.name, s.outcome, JSON.stringify(s.inputs), JSON.stringify(s.outputs), s.all.slice(0, 3000));
@@ -570,6 +575,58 @@ describe('placeholders', () => {
       .filter(({ cs }) => /\{\{[^}]*\}\}/.test(`${cs.templateBody}${JSON.stringify(cs.parameters)}`))
       .map(({ stack, cs }) => `${stack.account}/${stack.name}/${cs.name}`);
     expect(offending).toEqual([]);
+  });
+});
+
+describe('who gets into the roles: the bootstrap trust policies, as STS decides (issue 20)', () => {
+  const [owner, name] = REPOSITORY.name.split('/');
+  const SUBJECT = `repo:${owner}@${REPOSITORY.ownerId}/${name}@${REPOSITORY.id}`;
+  const DENIED = 'Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity';
+  const attack = (key: string) => key.startsWith('attack: ');
+
+  it("a dev job naming prod's deploy role is refused: the credentials step fails with STS's message, nothing after it runs", () => {
+    const j = jobs['attack: dev job assumes the prod deploy role'];
+    expect(j.environment).toBe('dev');
+    const s = step(j, 'AWS credentials (OIDC)');
+    expect(s.inputs['role-to-assume']).toBe(ROLES.prod);
+    expect(s.outcome).toBe('failure');
+    expect(s.all).toContain(DENIED);
+    expect(step(j, 'Build the serving image').skipped).toBe(true);
+    expect(step(j, 'Deploy the endpoint').skipped).toBe(true);
+  });
+
+  it("a dev job given staging's promotion role is refused: nothing is promoted", () => {
+    const j = jobs['attack: dev job assumes the staging promotion role'];
+    expect(j.environment).toBe('dev');
+    const s = step(j, "AWS credentials of the target's promotion role (OIDC)");
+    expect(s.inputs['role-to-assume']).toBe('arn:aws:iam::222222222222:role/model-deploy-promotion');
+    expect(s.outcome).toBe('failure');
+    expect(s.all).toContain(DENIED);
+    expect(step(j, 'Promote the model').skipped).toBe(true);
+  });
+
+  it('only those two were refused: every other credentials step of the journey assumed its role', () => {
+    const refused = world.webIdentityCalls.filter((c) => c.decision !== 'Allowed').map((c) => `${c.role} <- ${c.sub}`);
+    expect(refused).toEqual([`${ROLES.prod} <- ${SUBJECT}:environment:dev`, `arn:aws:iam::222222222222:role/model-deploy-promotion <- ${SUBJECT}:environment:dev`]);
+    for (const [key, j] of Object.entries(jobs).filter(([k]) => !attack(k))) {
+      for (const s of j.steps.filter((x) => x.uses?.startsWith('aws-actions/configure-aws-credentials@'))) {
+        expect({ job: key, step: s.name, outcome: s.outcome, all: s.all }).toEqual({ job: key, step: s.name, outcome: s.skipped ? 'skipped' : 'success', all: '' });
+      }
+    }
+  });
+
+  it("twin: each role was assumed by the job it is for, and by that job's subject alone", () => {
+    const allowed = new Set(world.webIdentityCalls.filter((c) => c.decision === 'Allowed').map((c) => `${c.role} <- ${c.sub}`));
+    expect([...allowed].sort()).toEqual([
+      `${ROLES.dev} <- ${SUBJECT}:environment:dev`,
+      `${ROLES.staging} <- ${SUBJECT}:environment:staging`,
+      `${ROLES.prod} <- ${SUBJECT}:environment:prod`,
+      `${RECORDER_ROLES.dev} <- ${SUBJECT}:ref:refs/heads/main`,
+      `arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev <- ${SUBJECT}:environment:prod`,
+      `arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev <- ${SUBJECT}:environment:staging`,
+      `arn:aws:iam::222222222222:role/model-deploy-promotion <- ${SUBJECT}:environment:staging`,
+      `arn:aws:iam::333333333333:role/model-deploy-promotion <- ${SUBJECT}:environment:prod`,
+    ].sort());
   });
 });
 
