@@ -584,6 +584,14 @@ describe('who gets into the roles: the bootstrap trust policies, as STS decides 
   const DENIED = 'Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity';
   const attack = (key: string) => key.startsWith('attack: ');
 
+  it("the roles the callers pass are the bootstrap stacks' outputs (what the CLI prints for the repository variables)", () => {
+    const outputs = (account: string, environment: string) => liveStack(account, `model-deploy-bootstrap-${environment}`, 'us-east-1').outputs;
+    expect(ROLES).toEqual({ dev: outputs(DEV, 'dev').RoleArn, staging: outputs('222222222222', 'staging').RoleArn, prod: outputs(PROD, 'prod').RoleArn });
+    expect(RECORDER_ROLES.dev).toBe(outputs(DEV, 'dev').ProvenanceRecorderRoleArn);
+    expect(outputs(PROD, 'prod').PromotionRoleArn).toBe(`arn:aws:iam::${PROD}:role/model-deploy-promotion`);
+    expect(outputs(DEV, 'dev').PromotionSourceRoleArn).toBe(`arn:aws:iam::${DEV}:role/model-deploy-promotion-source-dev`);
+  });
+
   it("a dev job naming prod's deploy role is refused: the credentials step fails with STS's message, nothing after it runs", () => {
     const j = jobs['attack: dev job assumes the prod deploy role'];
     expect(j.environment).toBe('dev');

@@ -8,6 +8,7 @@ import { World } from '../support/fake-aws/world';
 import { OidcJob, REPOSITORY, subjectOf } from '../support/fake-aws/github-oidc';
 import { ACCOUNTS, bootstrap } from './bootstrap';
 import { assumeRoleWithOidc } from './runner';
+import { decideWebIdentity } from '../support/cloudformation/simulate';
 
 const world = new World();
 
@@ -115,6 +116,30 @@ describe('GitHub tokens against the bootstrap trust policies (immutable subject 
     const edited = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: subjectOf(JOB.prod), aud: 'sts.amazonaws.com' })).toString('base64url')}.`;
     const reply = await fetchSts({ Action: 'AssumeRoleWithWebIdentity', Version: '2011-06-15', RoleArn: ROLE.prodDeploy, RoleSessionName: 'x', WebIdentityToken: edited });
     expect(reply).toContain('<Code>InvalidIdentityToken</Code>');
+  });
+});
+
+describe('the trust evaluation itself (iam-simulate, as STS sets the keys)', () => {
+  const provider = `arn:aws:iam::${ACCOUNTS.prod}:oidc-provider/token.actions.githubusercontent.com`;
+  const trust = (condition: Record<string, unknown>) => ({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRoleWithWebIdentity', Principal: { Federated: provider }, Condition: condition }],
+  });
+  const claims = (environment?: string) => ({ aud: 'sts.amazonaws.com', sub: subjectOf({ ...JOB.prod, environment }), ref: 'refs/heads/main', ...(environment ? { environment } : {}) });
+  const call = (environment?: string) => ({ role: ROLE.prodDeploy, provider, claims: claims(environment) });
+
+  it('a claim the token lacks is a missing key: the condition does not match (no throw), unless IfExists', () => {
+    expect(decideWebIdentity(trust({ StringEquals: { 'token.actions.githubusercontent.com:environment': 'prod' } }), call('prod'))).toBe('Allowed');
+    expect(decideWebIdentity(trust({ StringEquals: { 'token.actions.githubusercontent.com:environment': 'prod' } }), call())).toBe('ImplicitlyDenied');
+    expect(decideWebIdentity(trust({ StringEqualsIfExists: { 'token.actions.githubusercontent.com:environment': 'prod' } }), call())).toBe('Allowed');
+  });
+
+  it('another principal (a provider of another account) is not trusted', () => {
+    expect(decideWebIdentity(trust({ StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' } }), { ...call('prod'), provider: provider.replace(ACCOUNTS.prod, ACCOUNTS.dev) })).toBe('ImplicitlyDenied');
+  });
+
+  it('a key STS does not set is refused as a mistake in the test, not read as "missing"', () => {
+    expect(() => decideWebIdentity(trust({ StringEquals: { 'token.actions.githubusercontent.com:ref_protected': 'true' } }), call('prod'))).toThrow(/ref_protected, which STS does not set/);
   });
 });
 

@@ -79,6 +79,8 @@ function resourceValues(stack: Stack, resources: Map<string, StackResource>, hoo
       const hooked = hook(stack, r, attr);
       if (hooked !== undefined) return hooked;
       if (attr in r.properties) return r.properties[attr];
+      // A role's ARN is IAM's (global: no region), by its path and name.
+      if (r.type === 'AWS::IAM::Role' && attr === 'Arn') return `arn:aws:iam::${stack.account}:role${String(r.properties.Path ?? '/')}${r.physical}`;
       if (attr === 'Arn') return `arn:aws:${r.type.split('::')[1].toLowerCase()}:${stack.region}:${stack.account}:${logical.toLowerCase()}/${r.physical}`;
       if (attr === 'RepositoryUri') return `${stack.account}.dkr.ecr.${stack.region}.amazonaws.com/${r.physical}`;
       if (/Name$/.test(attr)) return r.physical;
