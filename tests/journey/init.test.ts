@@ -11,6 +11,7 @@ import * as path from 'path';
 import { runCli } from '../support/cli';
 import { World } from '../support/fake-aws/world';
 import { Loopback, RecordedRequest, Reply, startLoopback } from '../support/loopback';
+import { bootstrap } from './bootstrap';
 import { ACTIONS_REPOSITORY, ACTIONS_SHA, callerInputs, GITHUB_TOKEN, JobRecord, runJob, stopEvaluations } from './runner';
 
 const DEV = '111111111111';
@@ -45,6 +46,8 @@ beforeAll(async () => {
   await world.start();
   github = await startLoopback(githubWorld);
   workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'md-init-journey-'));
+  // The dev account bootstrapped as documented: the deploy and destroy jobs assume its model-deploy-dev.
+  await bootstrap(world, ['dev']);
   const aws = { ...world.credentialsFor(DEV), AWS_ENDPOINT_URL: world.server.url, AWS_REGION: 'us-east-1' };
   runs.init = await runCli([
     'init', '--model', 'Qwen/Qwen2.5-1.5B-Instruct', '--revision', '989aa7980e4cf806f80c7fef2b1adb7bc71aa306', '--target', 'sagemaker-realtime', '--instance-type', 'ml.g5.xlarge',
@@ -53,10 +56,10 @@ beforeAll(async () => {
   runs.validate = await runCli(['validate'], {}, workspace);
   for (const [file, jobId] of [['model-cost.yml', 'estimate'], ['model-cost-comment.yml', 'comment'], ['model-promote.yml', 'promote']] as const) await caller(file, jobId, { inputs: { deployment: DEPLOYMENT } });
   const deploy = await caller('model-deploy.yml', 'deploy', { matrix: { deployment: DEPLOYMENT } });
-  jobs.deploy = await runJob({ workflow: deploy.workflow, job: 'deploy', inputs: deploy.inputs, workspace, world, githubApi: github.url, env: world.oidcEnv('dev') });
+  jobs.deploy = await runJob({ workflow: deploy.workflow, job: 'deploy', inputs: deploy.inputs, workspace, world, githubApi: github.url });
   runs.status = await runCli(['status', '--environment', 'dev', '--json'], aws, workspace);
   const destroy = await caller('model-destroy.yml', 'destroy', { inputs: { environment: 'dev', deployment: DEPLOYMENT, confirm: STACK } });
-  jobs.destroy = await runJob({ workflow: destroy.workflow, job: 'destroy', inputs: destroy.inputs, workspace, world, githubApi: github.url, env: world.oidcEnv('dev') });
+  jobs.destroy = await runJob({ workflow: destroy.workflow, job: 'destroy', inputs: destroy.inputs, workspace, world, githubApi: github.url });
   runs.statusAfter = await runCli(['status', '--environment', 'dev', '--json'], aws, workspace);
 }, 600_000);
 

@@ -17,6 +17,8 @@ import { World } from '../support/fake-aws/world';
 import { HOSTNAME, Serving, startServing } from './serving';
 import type { Stack } from '../support/fake-aws/cloudformation';
 import { parseTemplateBody } from '../support/cloudformation/template';
+import { bootstrap } from './bootstrap';
+import { REPOSITORY } from '../support/fake-aws/github-oidc';
 
 
 const ROLES = {
@@ -46,13 +48,12 @@ function githubWorld(req: RecordedRequest): Reply | undefined {
 }
 
 async function job(key: string, workflow: string, jobId: string, inputs: Record<string, string | boolean>, matrix?: Record<string, string>, event?: 'schedule', needs?: Record<string, { outputs: Record<string, string>; result: string }>, ref?: string): Promise<JobRecord> {
-  // Every job here has id-token: write: the runner gives it a token request URL for its environment. The bundles
-  // trust the front's certificate and resolve the endpoint's hostname to it (dns-hook.js).
+  // The runner gives each job with id-token: write a token request URL for its own claims (runner.ts). The
+  // bundles trust the front's certificate and resolve the endpoint's hostname to it (dns-hook.js).
   const env = {
     NODE_EXTRA_CA_CERTS: serving.caFile,
     NODE_OPTIONS: `--require ${path.join(__dirname, 'dns-hook.js')}`,
     MD_JOURNEY_HOSTS: JSON.stringify({ [HOSTNAME]: serving.address }),
-    ...world.oidcEnv(matrix?.target ?? String(inputs.environment ?? '')),
   };
   changeSetMark[key] = world.changeSets.length;
   const record = await runJob({ workflow, job: jobId, inputs, matrix, workspace, world, githubApi: github.url, env, event, needs, ref });
@@ -152,6 +153,8 @@ beforeAll(async () => {
   world.onServiceRestart = (keys) => serving.restart(keys);
   workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'md-journey-ws-'));
   fs.copyFileSync(path.join(ROOT, 'examples', 'model-deploy.yml'), path.join(workspace, 'model-deploy.yml'));
+  // Each account bootstrapped as documented: every role a job assumes below is a bootstrap stack's, trusted as its policy says.
+  await bootstrap(world);
   const t0 = Date.now();
   // As docs/getting-started.md tells the user to call it (vars.MODEL_DEPLOY_ROLES, no aws-region variable).
   await viaCaller('build-and-deploy dev', 'model deploy', 'dev', {});
@@ -191,6 +194,10 @@ beforeAll(async () => {
   await job('rotate on schedule', 'rotate-key.yml', 'rotate', {}, undefined, 'schedule');
   await job('destroy dev unconfirmed', 'destroy.yml', 'destroy', { environment: 'dev', deployment: 'qwen-chat', confirm: 'acme-llm-qwen-chat', roles });
   await job('destroy dev', 'destroy.yml', 'destroy', { environment: 'dev', deployment: 'qwen-chat', confirm: 'acme-llm-qwen-chat-dev', roles });
+  // Issue 20: a dev job that names another environment's role (its caller's role-to-assume, or a roles map that
+  // sends dev to staging's account) must get nothing: STS decides with the bootstrap's trust policies.
+  await job('attack: dev job assumes the prod deploy role', 'build-and-deploy.yml', 'deploy', { environment: 'dev', deployment: 'qwen-chat', roles, 'role-to-assume': ROLES.prod });
+  await job('attack: dev job assumes the staging promotion role', 'promote.yml', 'promote', { targets: '["dev"]', deployment: 'qwen-chat', region: 'us-east-1', roles: JSON.stringify({ dev: ROLES.staging }) }, { target: 'dev' }, undefined, { plan: { outputs: { plan: '{}' }, result: 'success' } });
   timings.total = Date.now() - t0;
   if (process.env.JOURNEY_DEBUG) {
     for (const [k, j] of Object.entries(jobs)) for (const s of j.steps) console.log(k, s.name, s.outcome, JSON.stringify(s.inputs), JSON.stringify(s.outputs), s.all.slice(0, 3000));
@@ -568,6 +575,66 @@ describe('placeholders', () => {
       .filter(({ cs }) => /\{\{[^}]*\}\}/.test(`${cs.templateBody}${JSON.stringify(cs.parameters)}`))
       .map(({ stack, cs }) => `${stack.account}/${stack.name}/${cs.name}`);
     expect(offending).toEqual([]);
+  });
+});
+
+describe('who gets into the roles: the bootstrap trust policies, as STS decides (issue 20)', () => {
+  const [owner, name] = REPOSITORY.name.split('/');
+  const SUBJECT = `repo:${owner}@${REPOSITORY.ownerId}/${name}@${REPOSITORY.id}`;
+  const DENIED = 'Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity';
+  const attack = (key: string) => key.startsWith('attack: ');
+
+  it("the roles the callers pass are the bootstrap stacks' outputs (what the CLI prints for the repository variables)", () => {
+    const outputs = (account: string, environment: string) => liveStack(account, `model-deploy-bootstrap-${environment}`, 'us-east-1').outputs;
+    expect(ROLES).toEqual({ dev: outputs(DEV, 'dev').RoleArn, staging: outputs('222222222222', 'staging').RoleArn, prod: outputs(PROD, 'prod').RoleArn });
+    expect(RECORDER_ROLES.dev).toBe(outputs(DEV, 'dev').ProvenanceRecorderRoleArn);
+    expect(outputs(PROD, 'prod').PromotionRoleArn).toBe(`arn:aws:iam::${PROD}:role/model-deploy-promotion`);
+    expect(outputs(DEV, 'dev').PromotionSourceRoleArn).toBe(`arn:aws:iam::${DEV}:role/model-deploy-promotion-source-dev`);
+  });
+
+  it("a dev job naming prod's deploy role is refused: the credentials step fails with STS's message, nothing after it runs", () => {
+    const j = jobs['attack: dev job assumes the prod deploy role'];
+    expect(j.environment).toBe('dev');
+    const s = step(j, 'AWS credentials (OIDC)');
+    expect(s.inputs['role-to-assume']).toBe(ROLES.prod);
+    expect(s.outcome).toBe('failure');
+    expect(s.all).toContain(DENIED);
+    expect(step(j, 'Build the serving image').skipped).toBe(true);
+    expect(step(j, 'Deploy the endpoint').skipped).toBe(true);
+  });
+
+  it("a dev job given staging's promotion role is refused: nothing is promoted", () => {
+    const j = jobs['attack: dev job assumes the staging promotion role'];
+    expect(j.environment).toBe('dev');
+    const s = step(j, "AWS credentials of the target's promotion role (OIDC)");
+    expect(s.inputs['role-to-assume']).toBe('arn:aws:iam::222222222222:role/model-deploy-promotion');
+    expect(s.outcome).toBe('failure');
+    expect(s.all).toContain(DENIED);
+    expect(step(j, 'Promote the model').skipped).toBe(true);
+  });
+
+  it('only those two were refused: every other credentials step of the journey assumed its role', () => {
+    const refused = world.webIdentityCalls.filter((c) => c.decision !== 'Allowed').map((c) => `${c.role} <- ${c.sub}`);
+    expect(refused).toEqual([`${ROLES.prod} <- ${SUBJECT}:environment:dev`, `arn:aws:iam::222222222222:role/model-deploy-promotion <- ${SUBJECT}:environment:dev`]);
+    for (const [key, j] of Object.entries(jobs).filter(([k]) => !attack(k))) {
+      for (const s of j.steps.filter((x) => x.uses?.startsWith('aws-actions/configure-aws-credentials@'))) {
+        expect({ job: key, step: s.name, outcome: s.outcome, all: s.all }).toEqual({ job: key, step: s.name, outcome: s.skipped ? 'skipped' : 'success', all: '' });
+      }
+    }
+  });
+
+  it("twin: each role was assumed by the job it is for, and by that job's subject alone", () => {
+    const allowed = new Set(world.webIdentityCalls.filter((c) => c.decision === 'Allowed').map((c) => `${c.role} <- ${c.sub}`));
+    expect([...allowed].sort()).toEqual([
+      `${ROLES.dev} <- ${SUBJECT}:environment:dev`,
+      `${ROLES.staging} <- ${SUBJECT}:environment:staging`,
+      `${ROLES.prod} <- ${SUBJECT}:environment:prod`,
+      `${RECORDER_ROLES.dev} <- ${SUBJECT}:ref:refs/heads/main`,
+      `arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev <- ${SUBJECT}:environment:prod`,
+      `arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev <- ${SUBJECT}:environment:staging`,
+      `arn:aws:iam::222222222222:role/model-deploy-promotion <- ${SUBJECT}:environment:staging`,
+      `arn:aws:iam::333333333333:role/model-deploy-promotion <- ${SUBJECT}:environment:prod`,
+    ].sort());
   });
 });
 

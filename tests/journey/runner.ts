@@ -5,15 +5,23 @@
  * repository's actions run from their built bundles with the inputs of `with:` plus the defaults of
  * their action.yml, and every step's outputs feed the `steps` context of the next. Third-party actions
  * are emulated: checkout (the caller's repository, or this one at the job's workflow_sha) and
- * configure-aws-credentials (credentials of the role's account from the fake AWS world).
+ * configure-aws-credentials, which does what the real action does with role-to-assume under `id-token: write`:
+ * asks the runner's token endpoint for the job's OIDC token (audience input, default sts.amazonaws.com), then
+ * calls STS AssumeRoleWithWebIdentity (unsigned) with RoleArn, RoleSessionName (default GitHubActions),
+ * DurationSeconds (default 3600) and the token, and fails with STS's message when STS refuses
+ * (aws-actions/configure-aws-credentials README, "OIDC"). The token carries the job's claims: its environment
+ * (none without `environment:`), github.ref, the event and the reusable workflow (job_workflow_ref); the
+ * fake AWS world decides with the trust policies its bootstrap stacks created.
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { BundleRun, parseOutputFile, ROOT, runBundle } from '../support/bundle';
 import type { World } from '../support/fake-aws/world';
+import type { OidcJob } from '../support/fake-aws/github-oidc';
 
 export const ACTIONS_REPOSITORY = 'acme-platform/model-deploy-actions';
 export const ACTIONS_SHA = '1111111111111111111111111111111111111111';
@@ -175,9 +183,10 @@ function jobContexts(req: JobRequest, workflowPath: string) {
 
 type StepResult = Omit<StepRecord, 'name' | 'uses' | 'ms' | 'skipped'> & { error?: string };
 
-/** The job's AWS credentials: what configure-aws-credentials exported, for the steps after it. */
+/** The job's AWS credentials (what configure-aws-credentials exported) and its OIDC token request variables. */
 interface JobState {
   awsEnv: Record<string, string>;
+  oidcEnv: Record<string, string>;
 }
 
 async function runAction(step: EvaluatedStep, req: JobRequest, contexts: Contexts, state: JobState): Promise<StepResult> {
@@ -192,23 +201,67 @@ async function runAction(step: EvaluatedStep, req: JobRequest, contexts: Context
     githubApi: req.githubApi,
     inputs,
     script: path.relative(ROOT, path.resolve(actionDir, action.main)),
-    env: { ...step.env, ...state.awsEnv, ...req.env, GITHUB_REPOSITORY: github.repository, GITHUB_REF: github.ref, GITHUB_RUN_ID: github.run_id, GITHUB_SHA: github.sha, MODEL_DEPLOY_MAX_ATTEMPTS: '2' },
+    env: { ...step.env, ...state.awsEnv, ...state.oidcEnv, ...req.env, GITHUB_REPOSITORY: github.repository, GITHUB_REF: github.ref, GITHUB_RUN_ID: github.run_id, GITHUB_SHA: github.sha, MODEL_DEPLOY_MAX_ATTEMPTS: '2' },
   });
   return { inputs, outcome: bundle.code === 0 ? 'success' : 'failure', outputs: bundle.outputs, all: bundle.all, bundle, error: action.errors.join('\n') || undefined };
 }
 
-function configureCredentials(step: EvaluatedStep, req: JobRequest, state: JobState): StepResult {
+/** One HTTP exchange with the fake world (the runner's token endpoint, STS). */
+function exchange(url: string, options: { method?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const r = http.request(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    r.on('error', reject);
+    r.end(options.body);
+  });
+}
+
+const xmlValue = (xml: string, tag: string) => new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)?.[1] ?? '';
+
+/**
+ * aws-actions/configure-aws-credentials with role-to-assume and the job's OIDC token: the token for `audience`
+ * from ACTIONS_ID_TOKEN_REQUEST_URL, then AssumeRoleWithWebIdentity at `sts` (the fake world's endpoint).
+ * Returns the credentials as the action exports them, or STS's refusal as the action reports it.
+ */
+export async function assumeRoleWithOidc(sts: string, oidcEnv: Record<string, string>, inputs: { role: string; audience?: string; sessionName?: string; durationSeconds?: string }): Promise<{ env: Record<string, string>; account: string } | { error: string }> {
+  const url = oidcEnv.ACTIONS_ID_TOKEN_REQUEST_URL;
+  if (!url) return { error: 'Credentials could not be loaded, please check your action inputs: the job has no id-token: write permission (ACTIONS_ID_TOKEN_REQUEST_URL is not set)' };
+  const tokenReply = await exchange(`${url}&audience=${encodeURIComponent(inputs.audience || 'sts.amazonaws.com')}`, { headers: { authorization: `Bearer ${oidcEnv.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` } });
+  if (tokenReply.status !== 200) return { error: `Error message: Failed to get ID Token. Unexpected HTTP response: ${tokenReply.status}` };
+  const token = (JSON.parse(tokenReply.body) as { value: string }).value;
+  const body = new URLSearchParams({
+    Action: 'AssumeRoleWithWebIdentity', Version: '2011-06-15', RoleArn: inputs.role, RoleSessionName: inputs.sessionName || 'GitHubActions',
+    DurationSeconds: inputs.durationSeconds || '3600', WebIdentityToken: token,
+  }).toString();
+  const reply = await exchange(sts, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body });
+  if (reply.status !== 200) return { error: `Could not assume role with OIDC: ${xmlValue(reply.body, 'Message')}` };
+  const account = /^arn:aws[\w-]*:sts::(\d{12}):/.exec(xmlValue(reply.body, 'Arn'))?.[1] ?? '';
+  return {
+    account,
+    env: { AWS_ACCESS_KEY_ID: xmlValue(reply.body, 'AccessKeyId'), AWS_SECRET_ACCESS_KEY: xmlValue(reply.body, 'SecretAccessKey'), AWS_SESSION_TOKEN: xmlValue(reply.body, 'SessionToken') },
+  };
+}
+
+async function configureCredentials(step: EvaluatedStep, req: JobRequest, state: JobState): Promise<StepResult> {
   const role = step.with['role-to-assume'] ?? '';
   const region = step.with['aws-region'] ?? '';
   const m = /^arn:aws:iam::(\d{12}):role\/[\w+=,.@/-]+$/.exec(role);
   if (!m || !region) return { inputs: step.with, outcome: 'failure', outputs: {}, all: '', error: `configure-aws-credentials: role-to-assume "${role}" / aws-region "${region}"` };
-  state.awsEnv = { ...req.world.credentialsFor(m[1]), AWS_REGION: region, AWS_DEFAULT_REGION: region };
-  return { inputs: step.with, outcome: 'success', outputs: { 'aws-account-id': m[1] }, all: '' };
+  const assumed = await assumeRoleWithOidc(req.world.server.url, state.oidcEnv, {
+    role, audience: step.with.audience, sessionName: step.with['role-session-name'], durationSeconds: step.with['role-duration-seconds'],
+  });
+  // The action fails the step with the message (core.setFailed): the annotation is what the user sees.
+  if ('error' in assumed) return { inputs: step.with, outcome: 'failure', outputs: {}, all: `::error::${assumed.error}` };
+  state.awsEnv = { ...assumed.env, AWS_REGION: region, AWS_DEFAULT_REGION: region };
+  return { inputs: step.with, outcome: 'success', outputs: { 'aws-account-id': assumed.account }, all: '' };
 }
 
 async function runStep(step: EvaluatedStep, req: JobRequest, contexts: Contexts, state: JobState): Promise<StepResult> {
   if (step.run !== undefined) {
-    const r = runShell(step.run, { ...step.env, ...state.awsEnv }, req.workspace);
+    const r = runShell(step.run, { ...step.env, ...state.awsEnv, ...state.oidcEnv }, req.workspace);
     return { inputs: step.env, outcome: r.code === 0 ? 'success' : 'failure', outputs: r.outputs, all: [r.stdout, r.stderr, JSON.stringify(r.outputs)].join('\n') };
   }
   if (step.uses?.startsWith('actions/checkout@')) {
@@ -220,6 +273,13 @@ async function runStep(step: EvaluatedStep, req: JobRequest, contexts: Contexts,
   return { inputs: step.with, outcome: 'failure', outputs: {}, all: '', error: `cannot run ${step.uses}` };
 }
 
+/** Whether the job (or its workflow) grants `id-token: write`: only then does the runner set the token request URL. */
+function idTokenWrite(workflowPath: string, job: string): boolean {
+  const wf = parseYaml(fs.readFileSync(workflowPath, 'utf8')) as { permissions?: unknown; jobs: Record<string, { permissions?: unknown }> };
+  const permissions = wf.jobs[job]?.permissions ?? wf.permissions;
+  return permissions === 'write-all' || (typeof permissions === 'object' && permissions !== null && (permissions as Record<string, string>)['id-token'] === 'write');
+}
+
 export async function runJob(req: JobRequest): Promise<JobRecord> {
   const started = Date.now();
   const workflowPath = path.join(ROOT, '.github', 'workflows', req.workflow);
@@ -229,7 +289,9 @@ export async function runJob(req: JobRequest): Promise<JobRecord> {
   let evaluated = await ask();
   const record: JobRecord = { workflow: req.workflow, job: req.job, environment: evaluated.environment, status: 'success', steps: [], outputs: {}, errors: [...evaluated.errors], ms: 0 };
   if (!evaluated.if) return { ...record, status: 'skipped', ms: Date.now() - started };
-  const state: JobState = { awsEnv: {} };
+  // The runner gives a job granted `id-token: write` its token request URL; the token's claims are the job's.
+  const oidc: OidcJob = { environment: evaluated.environment || undefined, ref: contexts.github.ref, eventName: contexts.github.event_name, jobWorkflowRef: contexts.job.workflow_ref, sha: contexts.github.sha };
+  const state: JobState = { awsEnv: {}, oidcEnv: idTokenWrite(workflowPath, req.job) ? req.world.oidcEnv(oidc) : {} };
 
   for (let i = 0; i < evaluated.steps.length; i++) {
     const step = evaluated.steps[i];

@@ -5,7 +5,8 @@
  * keys (account, ARN, tags) always, and what a test adds for the call it models (aws:CalledVia when
  * CloudFormation makes it, a resource's tags only when the service evaluates them for that action).
  */
-import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import { createValidatedPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
 import { ACCOUNT, Rendered } from './resolve';
 import { Statement, list } from './iam';
 
@@ -82,4 +83,39 @@ export async function decide(principal: Principal, call: Call): Promise<Decision
   );
   if (result.resultType !== 'single') throw new Error(`simulation of ${call.action} on ${call.resource} did not run: ${JSON.stringify(result).slice(0, 600)}`);
   return (result as any).result.analysis.result as Decision;
+}
+
+export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
+
+/**
+ * The claims of GitHub's token that STS puts in the request context as token.actions.githubusercontent.com:CLAIM:
+ * aud and sub (IAM user guide, "Available keys for AWS OIDC federation") and the custom claims AWS's service
+ * authorization reference lists for sts:AssumeRoleWithWebIdentity (the same list iam-data carries).
+ */
+export const GITHUB_OIDC_KEYS = ['aud', 'sub', 'actor', 'actor_id', 'enterprise_id', 'environment', 'job_workflow_ref', 'ref', 'repository', 'repository_id', 'repository_owner_id', 'workflow'];
+
+/**
+ * The decision STS makes on AssumeRoleWithWebIdentity: the role's trust policy (its resource policy) evaluated
+ * for the OIDC provider `provider` as principal, with the token's claims as context keys. runSimulation validates
+ * context keys against AWS's service authorization reference, which lists the custom claims but not aud and sub:
+ * it would drop those two and deny. So this runs the same engine without that filter, after checking the policy
+ * and that every key of the provider it names is one STS sets (a claim the token lacks is a missing key, as in AWS).
+ */
+export function decideWebIdentity(trust: { Version?: string; Statement: unknown[] }, call: { role: string; provider: string; claims: Record<string, string> }): Decision {
+  const validated = createValidatedPolicy(trust, validateTrustPolicy, { name: 'trust' });
+  if (validated.errors.length > 0) throw new Error(`trust policy of ${call.role} is invalid: ${JSON.stringify(validated.errors)}`);
+  const named = [...JSON.stringify(trust).matchAll(new RegExp(`"${GITHUB_OIDC_HOST.replace(/\./g, '\\.')}:(\\w+)"`, 'g'))].map((m) => m[1]);
+  const unknown = named.filter((key) => !GITHUB_OIDC_KEYS.includes(key));
+  if (unknown.length > 0) throw new Error(`trust policy of ${call.role} names ${unknown.map((k) => `${GITHUB_OIDC_HOST}:${k}`).join(', ')}, which STS does not set`);
+  const account = /^arn:[\w-]+:iam::(\d{12}):/.exec(call.role)?.[1] ?? '';
+  const contextVariables: Record<string, string> = { 'aws:FederatedProvider': call.provider };
+  for (const key of GITHUB_OIDC_KEYS) if (key in call.claims) contextVariables[`${GITHUB_OIDC_HOST}:${key}`] = call.claims[key];
+  return runUnsafeSimulation(
+    {
+      identityPolicies: [], serviceControlPolicies: [], resourceControlPolicies: [],
+      resourcePolicy: validated,
+      request: { action: 'sts:AssumeRoleWithWebIdentity', principal: call.provider, resource: { accountId: account, resource: call.role }, contextVariables },
+    },
+    {},
+  );
 }

@@ -69,6 +69,8 @@ function resourceValues(stack: Stack, resources: Map<string, StackResource>, hoo
       const r = resources.get(logical)!;
       if (r.type === 'AWS::SageMaker::Endpoint') return `arn:aws:sagemaker:${stack.region}:${stack.account}:endpoint/${r.physical.toLowerCase()}`;
       if (r.physical.startsWith('arn:')) return r.physical;
+      // An OIDC provider's Ref is its ARN, named by its URL's host (CloudFormation's AWS::IAM::OIDCProvider return values).
+      if (r.type === 'AWS::IAM::OIDCProvider') return `arn:aws:iam::${stack.account}:oidc-provider/${String(r.properties.Url ?? 'https://token.actions.githubusercontent.com').replace(/^https:\/\//, '')}`;
       if (r.type === 'AWS::ECS::Service') return `arn:aws:ecs:${stack.region}:${stack.account}:service/${String(evaluate().value(r.properties.Cluster ?? 'default'))}/${r.physical}`;
       return r.physical;
     },
@@ -77,6 +79,8 @@ function resourceValues(stack: Stack, resources: Map<string, StackResource>, hoo
       const hooked = hook(stack, r, attr);
       if (hooked !== undefined) return hooked;
       if (attr in r.properties) return r.properties[attr];
+      // A role's ARN is IAM's (global: no region), by its path and name.
+      if (r.type === 'AWS::IAM::Role' && attr === 'Arn') return `arn:aws:iam::${stack.account}:role${String(r.properties.Path ?? '/')}${r.physical}`;
       if (attr === 'Arn') return `arn:aws:${r.type.split('::')[1].toLowerCase()}:${stack.region}:${stack.account}:${logical.toLowerCase()}/${r.physical}`;
       if (attr === 'RepositoryUri') return `${stack.account}.dkr.ecr.${stack.region}.amazonaws.com/${r.physical}`;
       if (/Name$/.test(attr)) return r.physical;

@@ -14,7 +14,9 @@ import { FakeAws } from './ecr-s3-sts';
 import { FakeSecrets } from './secrets-manager';
 import { describeSecurityGroups, describeSubnets, exampleNetwork, FakeNetwork } from './ec2-network';
 import { stackEventXml, stackXml } from './stack-answer';
-import { AttributeHook, ChangeSet, diff, materialize, Stack, StackEvent } from './cloudformation';
+import { AttributeHook, ChangeSet, diff, materialize, Stack, StackEvent, StackResource } from './cloudformation';
+import { GitHubOidc, OidcJob } from './github-oidc';
+import { decideWebIdentity } from '../cloudformation/simulate';
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 
@@ -95,50 +97,84 @@ export class World {
     return { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token };
   }
 
-  /**
-   * The GitHub OIDC side of promotion, as the bootstrap's trust policies have it: which environments' job
-   * subjects each web-identity role trusts (PromotionEnvironments=staging,prod in dev; each target's own).
-   */
-  readonly webIdentityTrust: Record<string, string[]> = {
-    'arn:aws:iam::111111111111:role/model-deploy-promotion-source-dev': ['staging', 'prod'],
-    'arn:aws:iam::222222222222:role/model-deploy-promotion': ['staging'],
-    'arn:aws:iam::333333333333:role/model-deploy-promotion': ['prod'],
-  };
-  /** Job OIDC tokens handed out: token -> the job's environment and the audience asked for. */
-  private readonly oidcTokens = new Map<string, { environment: string; audience: string }>();
-  private readonly oidcRequestTokens = new Map<string, string>();
+  /** GitHub's OIDC issuer: the jobs' tokens (./github-oidc.ts). */
+  readonly github = new GitHubOidc((value) => this.secretValues.push(value));
+  /** Every AssumeRoleWithWebIdentity the world answered: the role, the token's subject and STS's decision. */
+  readonly webIdentityCalls: { role: string; sub?: string; decision: string }[] = [];
 
-  /** The runner's token request variables for a job of `environment` (id-token: write). */
-  oidcEnv(environment: string): Record<string, string> {
-    const requestToken = `journey-oidc-request-${randomBytes(8).toString('hex')}`;
-    this.oidcRequestTokens.set(requestToken, environment);
-    this.secretValues.push(requestToken);
-    return { ACTIONS_ID_TOKEN_REQUEST_URL: `${this.server.url}/_oidc/token?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken };
+  /** The runner's token request variables for a job granted `id-token: write`. */
+  oidcEnv(job: OidcJob): Record<string, string> {
+    return this.github.requestEnv(this.server.url, job);
   }
 
-  private oidcToken(req: RecordedRequest): Reply {
-    const environment = this.oidcRequestTokens.get(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
-    if (environment === undefined) return { status: 401, body: { message: 'bad request token' } };
-    const token = `journey-oidc-${environment}-${randomBytes(12).toString('hex')}`;
-    this.oidcTokens.set(token, { environment, audience: new URL(req.path, 'http://x').searchParams.get('audience') ?? '' });
-    this.secretValues.push(token);
-    return { body: { value: token } };
-  }
-
-  /** STS AssumeRoleWithWebIdentity (unsigned): the token's subject must be one the role trusts, its audience STS's. */
-  private webIdentity(req: RecordedRequest): Reply {
-    const role = String(req.params.RoleArn);
-    const claims = this.oidcTokens.get(String(req.params.WebIdentityToken));
-    if (!claims || claims.audience !== 'sts.amazonaws.com') return queryError('InvalidIdentityToken', 'Incorrect token audience', 400);
-    const account = /iam::(\d{12}):role\//.exec(role)?.[1];
-    if (!account || !(this.webIdentityTrust[role] ?? []).includes(claims.environment)) {
-      return queryError('AccessDenied', `Not authorized to perform sts:AssumeRoleWithWebIdentity (subject repo:acme/models:environment:${claims.environment}, role ${role})`, 403);
+  /** The IAM role `arn` as a live stack of its account created it (IAM is global: any region), if one did. */
+  role(arn: string): { stack: Stack; resource: StackResource } | undefined {
+    const m = /^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(arn);
+    if (!m) return undefined;
+    for (const stack of this.stacks) {
+      if (stack.account !== m[1] || stack.status === 'DELETE_COMPLETE') continue;
+      const resource = stack.resources.find((r) => r.type === 'AWS::IAM::Role' && r.physical === m[2]);
+      if (resource) return { stack, resource };
     }
+    return undefined;
+  }
+
+  /** The account's IAM OIDC provider for `issuer` as a live stack created it: its ARN and client ids (audiences). */
+  private oidcProvider(account: string, issuer: string): { arn: string; audiences: string[] } | undefined {
+    for (const stack of this.stacks) {
+      if (stack.account !== account || stack.status === 'DELETE_COMPLETE') continue;
+      const r = stack.resources.find((x) => x.type === 'AWS::IAM::OIDCProvider' && x.properties.Url === issuer);
+      if (r) return { arn: `arn:aws:iam::${account}:oidc-provider/${issuer.replace(/^https:\/\//, '')}`, audiences: (r.properties.ClientIdList as string[] | undefined) ?? [] };
+    }
+    return undefined;
+  }
+
+  /**
+   * STS AssumeRoleWithWebIdentity (unsigned, query protocol), decided as AWS decides it: the token must be one
+   * GitHub issued, the role one a stack created, its trust policy (the AssumeRolePolicyDocument the stack
+   * resolved with its parameters) must allow the account's OIDC provider with the token's claims as
+   * token.actions.githubusercontent.com:CLAIM (../cloudformation/simulate.ts), the token's audience must be one
+   * of the provider's client ids, and DurationSeconds at most the role's MaxSessionDuration.
+   */
+  private webIdentity(req: RecordedRequest): Reply {
+    const roleArn = String(req.params.RoleArn ?? '');
+    const claims = this.github.claims(String(req.params.WebIdentityToken ?? ''));
+    const deny = (reason: string): Reply => {
+      this.webIdentityCalls.push({ role: roleArn, sub: claims?.sub, decision: reason });
+      return queryError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
+    };
+    if (!claims) {
+      this.webIdentityCalls.push({ role: roleArn, decision: 'InvalidIdentityToken' });
+      return queryError('InvalidIdentityToken', 'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)', 400);
+    }
+    const made = this.role(roleArn);
+    if (!made) return deny('no such role');
+    const account = made.stack.account;
+    // The token first: the role's account must have a provider for its issuer, whose client ids hold its audience.
+    const provider = this.oidcProvider(account, claims.iss);
+    const invalid = (message: string): Reply => {
+      this.webIdentityCalls.push({ role: roleArn, sub: claims.sub, decision: message });
+      return queryError('InvalidIdentityToken', message, 400);
+    };
+    if (!provider) return invalid(`No OpenIDConnect provider found in your account for ${claims.iss}`);
+    if (!provider.audiences.includes(claims.aud)) return invalid('Incorrect token audience');
+    const trust = made.resource.properties.AssumeRolePolicyDocument as { Version?: string; Statement: unknown[] };
+    const decision = decideWebIdentity(trust, { role: roleArn, provider: provider.arn, claims });
+    if (decision !== 'Allowed') return deny(decision);
+    const duration = Number(req.params.DurationSeconds ?? 3600);
+    const max = Number(made.resource.properties.MaxSessionDuration ?? 3600);
+    if (duration > max) {
+      this.webIdentityCalls.push({ role: roleArn, sub: claims.sub, decision: 'DurationSeconds' });
+      return queryError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.', 400);
+    }
+    this.webIdentityCalls.push({ role: roleArn, sub: claims.sub, decision });
     const c = this.credentialsFor(account);
+    const roleName = roleArn.split('/').pop();
     return queryResponse(
       'AssumeRoleWithWebIdentity',
       `<Credentials><AccessKeyId>${c.AWS_ACCESS_KEY_ID}</AccessKeyId><SecretAccessKey>${c.AWS_SECRET_ACCESS_KEY}</SecretAccessKey><SessionToken>${c.AWS_SESSION_TOKEN}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>` +
-        `<AssumedRoleUser><Arn>arn:aws:sts::${account}:assumed-role/x/${esc(String(req.params.RoleSessionName))}</Arn><AssumedRoleId>AROA:x</AssumedRoleId></AssumedRoleUser>`,
+        `<SubjectFromWebIdentityToken>${esc(claims.sub)}</SubjectFromWebIdentityToken><Audience>${esc(claims.aud)}</Audience><Provider>${esc(provider.arn)}</Provider>` +
+        `<AssumedRoleUser><Arn>arn:aws:sts::${account}:assumed-role/${roleName}/${esc(String(req.params.RoleSessionName))}</Arn><AssumedRoleId>AROA:x</AssumedRoleId></AssumedRoleUser>`,
       STS_NS,
     );
   }
@@ -158,7 +194,7 @@ export class World {
   private handle(req: RecordedRequest): Reply | undefined {
     const blob = /^\/blob\//.test(req.path);
     if (blob) return (this.ecr as unknown as { http(r: RecordedRequest, a: Record<string, string>): Reply | undefined }).http(req, {});
-    if (req.method === 'GET' && req.path.startsWith('/_oidc/token')) return this.oidcToken(req);
+    if (req.method === 'GET' && req.path.startsWith('/_oidc/token')) return this.github.token(req);
     if (req.operation === 'AssumeRoleWithWebIdentity') return this.webIdentity(req);
     const { account, region } = this.caller(req);
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -222,8 +258,10 @@ export class World {
     const role = String(req.params.RoleArn);
     const target = /iam::(\d{12}):role\//.exec(role)?.[1];
     if (!target) return queryError('ValidationError', `bad role ${role}`);
-    // The bootstrap's promotion roles trust GitHub OIDC subjects only: no role may chain into them.
-    if (this.webIdentityTrust[role]) return queryError('AccessDenied', `User: arn:aws:sts::${caller}:assumed-role/x/gh is not authorized to perform: sts:AssumeRole on resource: ${role}`, 403);
+    // A role a stack made trusts what its trust policy says: the bootstrap's GitHub roles allow only
+    // AssumeRoleWithWebIdentity, so no role may chain into them.
+    const made = this.role(role);
+    if (made && !JSON.stringify(made.resource.properties.AssumeRolePolicyDocument ?? {}).includes('"sts:AssumeRole"')) return queryError('AccessDenied', `User: arn:aws:sts::${caller}:assumed-role/x/gh is not authorized to perform: sts:AssumeRole on resource: ${role}`, 403);
     const c = this.credentialsFor(target);
     return queryResponse(
       'AssumeRole',
