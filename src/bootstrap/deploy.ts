@@ -15,7 +15,8 @@ import { watchStack, WatchOptions } from '../deploy/events';
 import { assessStack, deleteFailedStack, isEmptyChangeSet } from '../deploy/stack-state';
 import type { RenderedStack } from '../deploy/types';
 import { bootstrappedProjects, projectClashes } from './projects';
-import { bootstrapParameters, bootstrapStackName, loadBootstrapTemplate } from './template';
+import type { RepositoryIds } from './repository-ids';
+import { bootstrapParameters, bootstrapStackName, brokenRules, loadBootstrapTemplate } from './template';
 import { TEMPLATE_BODY_LIMIT, uploadBootstrapTemplate } from './template-bucket';
 
 export interface BootstrapRequest {
@@ -32,6 +33,8 @@ export interface BootstrapRequest {
   pollOverrides?: WatchOptions['pollOverrides'];
   /** Refuses credentials of another account than the spec's environment names (throws). */
   accountCheck?(account: string): void;
+  /** GitHub's ids of a repository, asked when the immutable subject needs them and none were given (or the repository changed). */
+  repositoryIds?(repository: string): Promise<RepositoryIds>;
 }
 
 export interface BootstrapResult {
@@ -56,6 +59,22 @@ export function changeLines(changes: Change[]): string[] {
   });
 }
 
+/**
+ * The given parameters with RepositoryOwnerId and RepositoryId when the immutable subject (the default) needs
+ * them and they were not given: looked up on GitHub, unless the stack already holds them for this same
+ * repository (another repository's ids kept from the stack would trust a subject no token carries).
+ */
+async function withRepositoryIds(request: BootstrapRequest, defaultForm: unknown, previous: Record<string, string>, reporter: RunContext['reporter']): Promise<Record<string, string>> {
+  const given = request.parameters;
+  const form = given.SubjectForm ?? previous.SubjectForm ?? String(defaultForm ?? '');
+  if (form !== 'immutable-ids' || (given.RepositoryOwnerId && given.RepositoryId) || !request.repositoryIds) return given;
+  const repository = given.Repository ?? previous.Repository ?? '';
+  if (previous.Repository === repository && previous.RepositoryOwnerId && previous.RepositoryId) return given;
+  const ids = await request.repositoryIds(repository);
+  reporter.info(`GitHub's ids of ${repository}: owner ${ids.ownerId}, repository ${ids.id} (the OIDC subject the roles trust names them).`);
+  return { ...given, RepositoryOwnerId: given.RepositoryOwnerId ?? ids.ownerId, RepositoryId: given.RepositoryId ?? ids.id };
+}
+
 export async function deployBootstrap(request: BootstrapRequest, run: RunContext): Promise<BootstrapResult> {
   const { region, credentials } = request;
   const { reporter } = run;
@@ -69,7 +88,9 @@ export async function deployBootstrap(request: BootstrapRequest, run: RunContext
   const plan = assessStack(stack, stackName, region);
   const previous = plan.deleteFirst ? {} : Object.fromEntries((stack?.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']));
   // Every check above and here passes before anything in AWS changes.
-  const parameters = bootstrapParameters(template, request.parameters, previous);
+  const wanted = await withRepositoryIds(request, template.parameters.SubjectForm?.Default, previous, reporter);
+  const parameters = bootstrapParameters(template, wanted, previous);
+  throwIfAny(brokenRules(template, parameters));
   const given = (key: string) => parameters.find((p) => p.ParameterKey === key)?.ParameterValue ?? '';
   const existing = await bootstrappedProjects(cfn);
   throwIfAny(projectClashes({ project: given('Project'), environment: request.environment }, existing));

@@ -67,3 +67,55 @@ export function bootstrapParameters(t: BootstrapTemplate, given: Record<string, 
   throwIfAny(errors);
   return Object.entries(values).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
 }
+
+type RuleNode = unknown;
+interface TemplateRule {
+  RuleCondition?: RuleNode;
+  Assertions?: { Assert: RuleNode; AssertDescription?: string }[];
+}
+
+/**
+ * A rule function over parameter values: the ones the template's Rules use (Fn::Equals, Fn::Not, Fn::And,
+ * Fn::Or, Fn::Contains, Ref). Any other is refused here, so a template change that needs more is caught by
+ * the tests rather than skipped.
+ */
+function ruleValue(node: RuleNode, values: Record<string, string>): unknown {
+  if (typeof node !== 'object' || node === null) return node;
+  if (Array.isArray(node)) return node.map((n) => ruleValue(n, values));
+  const [fn, arg] = Object.entries(node)[0] ?? [];
+  const args = Array.isArray(arg) ? arg.map((a) => ruleValue(a, values)) : [];
+  switch (fn) {
+    case 'Ref':
+      return values[String(arg)] ?? '';
+    case 'Fn::Equals':
+      return String(args[0]) === String(args[1]);
+    case 'Fn::Not':
+      return !args[0];
+    case 'Fn::And':
+      return args.every(Boolean);
+    case 'Fn::Or':
+      return args.some(Boolean);
+    case 'Fn::Contains':
+      return Array.isArray(args[0]) && args[0].map(String).includes(String(args[1]));
+    default:
+      throw new Error(`${BOOTSTRAP_TEMPLATE}: rule function ${String(fn)} is not evaluated before the change set`);
+  }
+}
+
+/**
+ * The template's Rules with these values (its defaults, the stack's current values, the given ones), as
+ * CloudFormation checks them when the change set is made: each broken assertion, said with its
+ * AssertDescription, before anything in AWS is asked to change.
+ */
+export function brokenRules(t: BootstrapTemplate, parameters: { ParameterKey: string; ParameterValue: string }[]): DeployError[] {
+  const values: Record<string, string> = Object.fromEntries(Object.entries(t.parameters).map(([k, rule]) => [k, String(rule.Default ?? '')]));
+  for (const p of parameters) values[p.ParameterKey] = p.ParameterValue;
+  const errors: DeployError[] = [];
+  for (const [name, rule] of Object.entries((t.template.Rules ?? {}) as Record<string, TemplateRule>)) {
+    if (rule.RuleCondition !== undefined && !ruleValue(rule.RuleCondition, values)) continue;
+    for (const a of rule.Assertions ?? []) {
+      if (!ruleValue(a.Assert, values)) errors.push(new DeployError(`the bootstrap template's rule ${name} is not met: ${a.AssertDescription ?? 'see the template'}`, { title: 'Bootstrap parameters', hint: `See the Rules of ${BOOTSTRAP_TEMPLATE}.` }));
+    }
+  }
+  return errors;
+}

@@ -1,6 +1,7 @@
 /** `model-deploy bootstrap`: the bootstrap stack of one environment, then what to set in GitHub. */
 import { deployBootstrap } from '../bootstrap/deploy';
 import { githubSetup } from '../bootstrap/github-setup';
+import { lookUpRepositoryIds } from '../bootstrap/repository-ids';
 import { BOOTSTRAP_TEMPLATE } from '../bootstrap/template';
 import { EnvInputs } from '../core/env';
 import { DeployError } from '../core/errors';
@@ -22,6 +23,8 @@ branch rule.
 
   --environment ENV        The environment (lower case), e.g. dev. Required.
   --repository OWNER/REPO  The GitHub repository that deploys (default: $GITHUB_REPOSITORY, else git's origin).
+                           Its numeric ids, which the roles' default OIDC subject names, are read from GitHub
+                           (GET /repos/OWNER/REPO; GH_TOKEN for a private repository) unless given as parameters.
   --project NAME           The spec's project (default: project of ./model-deploy.yml or --config).
   --region REGION          Where the stack goes (default: the environment's first region in the spec, else $AWS_REGION).
   --profile PROFILE        An AWS profile (default: the SDK's chain: environment variables, AWS_PROFILE, SSO...).
@@ -92,6 +95,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       },
       deadline: Date.now() + WORKSTATION_DEADLINE_MS,
       accountCheck: spec ? (account) => checkEnvironmentAccount(account, environment, envSpec, spec.locate.bind(spec)) : undefined,
+      repositoryIds: (repo) => lookUpRepositoryIds(repo, process.env),
     },
     { reporter: io.reporter, env: new EnvInputs(process.env), signal: io.signal },
   );

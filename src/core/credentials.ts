@@ -183,7 +183,7 @@ export function explainWebIdentityError(err: unknown, roleArn: string, audience:
       title: 'Web identity denied',
       hint:
         `The trust policy of ${roleArn} must list this job's OIDC subject (token.actions.githubusercontent.com:sub, ` +
-        `repo:OWNER/REPO:environment:TARGET, or the OWNER@ID/REPO@ID form when the bootstrap was given the ids) and the audience ${audience} (:aud).` +
+        `repo:OWNER/REPO:environment:TARGET, or the immutable OWNER-ID/REPO-ID and OWNER@ID/REPO@ID forms when the bootstrap has the ids: a repository created before 2026-06-18 sends the immutable form only once opted in) and the audience ${audience} (:aud).` +
         (deniedHint ? ` ${deniedHint}` : ''),
     });
   }

@@ -138,7 +138,8 @@ export async function gitHubApi(token: string, baseUrl = process.env.GITHUB_API_
           agent,
           headers: {
             accept,
-            authorization: `Bearer ${token}`,
+            // No token: an anonymous call (public data, such as a public repository's ids).
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
             'user-agent': `${PROJECT}/${VERSION}`,
             'x-github-api-version': '2022-11-28',
             ...(payload ? { 'content-type': 'application/json; charset=utf-8', 'content-length': String(payload.length) } : {}),

@@ -189,14 +189,18 @@ describe("the documented bootstrap commands against the template's Rules", () =>
     expect(brokenRules({ Repository: 'acme/models', Project: 'acme-llm' })).toEqual([expect.stringMatching(/^ImmutableIdsGiven: SubjectForm immutable-ids \(the default\) needs RepositoryOwnerId and RepositoryId/)]);
   });
 
-  // Defect (docs/getting-started.md "1. Deploy the bootstrap stack", and the CLI's bootstrap, which neither asks
-  // for nor looks up the ids): the documented `model-deploy bootstrap` commands pass no RepositoryOwnerId /
-  // RepositoryId, so with the default SubjectForm=immutable-ids CloudFormation refuses their change set
-  // (Rules: ImmutableIdsGiven). The fake world does not evaluate Rules, which is why the CLI's tests pass.
-  it.failing('the CLI commands of getting-started pass the ids the default subject form needs', () => {
+  // The documented `model-deploy bootstrap` commands name no ids: the CLI reads them from GitHub (GET /repos/OWNER/REPO,
+  // tests/process/cli-bootstrap.test.ts) and checks the Rules before the change set (tests/unit/bootstrap/repository-ids.test.ts).
+  it('the CLI commands of getting-started meet the Rules once the CLI has added the ids it reads from GitHub', () => {
     const commands = documentedCommands('model-deploy');
     expect(commands.length).toBeGreaterThanOrEqual(2);
-    for (const params of commands) expect({ params, broken: brokenRules(params) }).toEqual({ params, broken: [] });
+    const doc = fs.readFileSync(path.join(ROOT, 'docs', 'getting-started.md'), 'utf8');
+    expect(doc).toMatch(/reads the repository's numeric ids from GitHub/);
+    for (const params of commands) {
+      expect(brokenRules(params)).toEqual([expect.stringMatching(/^ImmutableIdsGiven/)]);
+      const looked = { ...params, RepositoryOwnerId: '123456', RepositoryId: '456789' };
+      expect({ params: looked, broken: brokenRules(looked) }).toEqual({ params: looked, broken: [] });
+    }
   });
 });
 

@@ -11,21 +11,33 @@ import * as path from 'path';
 import { ROOT } from '../support/bundle';
 import { runCli } from '../support/cli';
 import { World } from '../support/fake-aws/world';
+import { Loopback, startLoopback } from '../support/loopback';
 
 const ACCOUNT = '111111111111';
 const world = new World();
 let env: Record<string, string>;
 let cwd: string;
 
+/** GitHub's "Get a repository" for the acme repositories (ids derived from the name), 404 for acme/missing. */
+let github: Loopback;
+const REPO_IDS: Record<string, { owner: number; id: number }> = { 'acme/models': { owner: 123456, id: 456789 }, 'acme/billing': { owner: 123456, id: 456790 }, 'acme/platform': { owner: 123456, id: 456791 } };
+
 beforeAll(async () => {
   await world.start();
-  env = { ...world.credentialsFor(ACCOUNT), AWS_ENDPOINT_URL: world.server.url, AWS_REGION: 'us-east-1' };
+  github = await startLoopback((req) => {
+    const repo = /^\/repos\/([^/]+\/[^/?]+)$/.exec(req.path)?.[1] ?? '';
+    const ids = REPO_IDS[repo];
+    if (req.method === 'GET' && ids) return { body: { id: ids.id, name: repo.split('/')[1], full_name: repo, owner: { login: 'acme', id: ids.owner, type: 'Organization' } } };
+    return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/repos/repos#get-a-repository', status: '404' } };
+  });
+  env = { ...world.credentialsFor(ACCOUNT), AWS_ENDPOINT_URL: world.server.url, AWS_REGION: 'us-east-1', GITHUB_API_URL: github.url };
   // An empty folder: no spec, no git remote, so every value comes from the flags.
   cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'md-cli-bootstrap-'));
 });
 
 afterAll(async () => {
   await world.server.close();
+  await github.close();
   fs.rmSync(cwd, { recursive: true, force: true });
 });
 
@@ -78,6 +90,9 @@ describe('dist/cli bootstrap', () => {
     expect(r.out).toMatch(/CREATE_COMPLETE +model-deploy-bootstrap-dev \(AWS::CloudFormation::Stack\)/);
     expect(stack()?.status).toBe('CREATE_COMPLETE');
     expect(stack()?.parameters).toMatchObject({ Repository: 'acme/models', Project: 'acme-llm', Environment: 'dev' });
+    // The default subject names GitHub's ids: read from GitHub, not asked of the user.
+    expect(stack()?.parameters).toMatchObject({ RepositoryOwnerId: '123456', RepositoryId: '456789' });
+    expect(r.out).toContain("GitHub's ids of acme/models: owner 123456, repository 456789");
   });
 
   it('ends with exactly what to set in GitHub, from the outputs', async () => {
@@ -148,6 +163,23 @@ describe('dist/cli bootstrap', () => {
     const r = await run(['bootstrap', '--environment', 'billing-dev', '--repository', 'acme/billing', '--project', 'billing', '--region', 'us-east-1', '--yes']);
     expect(r.out).toContain('Stack model-deploy-bootstrap-billing-dev (111111111111, us-east-1): created.');
     expect(r.code).toBe(0);
+  });
+
+  it("a repository GitHub does not know (or a private one without GH_TOKEN): refused with what to pass, before any change", async () => {
+    const before = world.server.requests.length;
+    const r = await run(['bootstrap', '--environment', 'qa', '--repository', 'acme/missing', '--project', 'qa-models', '--region', 'us-east-1', '--yes']);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('could not read the ids of acme/missing from GitHub: GitHub answers 404');
+    expect(r.out).toContain('--parameter RepositoryOwnerId=ID --parameter RepositoryId=ID');
+    expect(changing(before)).toEqual([]);
+  });
+
+  it("the template's Rules are checked before the change set: the ids given only in part are refused", async () => {
+    const before = world.server.requests.length;
+    const r = await run(['bootstrap', '--environment', 'qa', '--repository', 'acme/platform', '--project', 'qa-models', '--region', 'us-east-1', '--parameter', 'RepositoryOwnerId=123456', '--parameter', 'RepositoryId=', '--yes']);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain("the bootstrap template's rule ImmutableIdsGiven is not met");
+    expect(changing(before)).toEqual([]);
   });
 
   it('never prints a credential', () => {

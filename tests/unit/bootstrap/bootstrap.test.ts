@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { ROOT } from '../../support/bundle';
 import { ACCOUNT, resolveTemplate } from '../../support/cloudformation/resolve';
 import { readTemplate } from '../../support/cloudformation/template';
+import { decideWebIdentity } from '../../support/cloudformation/simulate';
 
 type Json = Record<string, any>;
 const template = readTemplate('templates/bootstrap/model-deploy-bootstrap.yaml');
@@ -66,7 +67,8 @@ describe('bootstrap template: trust', () => {
 
   it('trusts the immutable subject form by default; the older form only when SubjectForm says so (issue 20.8)', () => {
     const subs = (p: Json) => trustOf(render({ Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev', ...p }))[0].Condition.StringEquals['token.actions.githubusercontent.com:sub'];
-    expect(subs({ RepositoryOwnerId: '1234', RepositoryId: '98765' })).toEqual(['repo:acme@1234/llm-platform@98765:environment:dev']);
+    // Both published spellings of the immutable subject (GitHub's changelog: OWNER-ID/REPO-ID; its docs proposal: OWNER@ID/REPO@ID), each bound to the ids.
+    expect(subs({ RepositoryOwnerId: '1234', RepositoryId: '98765' })).toEqual(['repo:acme@1234/llm-platform@98765:environment:dev', 'repo:acme-1234/llm-platform-98765:environment:dev']);
     expect(subs({ SubjectForm: 'repository-name', RepositoryOwnerId: '1234', RepositoryId: '98765' })).toEqual(['repo:acme/llm-platform:environment:dev']);
     const form = (template.Parameters as Record<string, Json>).SubjectForm!;
     expect(form).toMatchObject({ Default: 'immutable-ids', AllowedValues: ['immutable-ids', 'repository-name'] });
@@ -93,15 +95,44 @@ describe('bootstrap template: trust', () => {
     expect(rule.Assertions[0]!.AssertDescription).toMatch(/RepositoryOwnerId and RepositoryId/);
   });
 
+  it("admits a token in either published spelling of the immutable subject, decided as STS does (iam-simulate); not the name form, not other ids", () => {
+    const resources = render({ Repository: 'acme/llm-platform', Project: 'acme-llm', Environment: 'dev', RepositoryOwnerId: '1234', RepositoryId: '98765' });
+    const policy = resources.DeployRole.Properties.AssumeRolePolicyDocument;
+    const provider = policy.Statement[0].Principal.Federated as string;
+    expect(provider).toMatch(/^arn:aws:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/);
+    const decide = (sub: string) => decideWebIdentity(policy, { role: `arn:aws:iam::${ACCOUNT}:role/model-deploy-dev`, provider, claims: { aud: 'sts.amazonaws.com', sub, environment: 'dev' } });
+    expect(decide('repo:acme-1234/llm-platform-98765:environment:dev')).toBe('Allowed');
+    expect(decide('repo:acme@1234/llm-platform@98765:environment:dev')).toBe('Allowed');
+    expect(decide('repo:acme/llm-platform:environment:dev')).toBe('ImplicitlyDenied');
+    expect(decide('repo:acme-1234/llm-platform-98766:environment:dev')).toBe('ImplicitlyDenied');
+    expect(decide('repo:acme-1234/llm-platform-98765:environment:prod')).toBe('ImplicitlyDenied');
+  });
+
+  it("every role's trust policy fits IAM's default 2,048 characters (white space not counted) with the longest names and both immutable spellings", () => {
+    // GitHub: owner names up to 39 characters, repository names up to 100; ids of 12 digits; four 20-character
+    // promotion targets (PromotionEnvironments says so: four 31-character names and both spellings reach 2,113), 3 long refs.
+    const env = (c: string) => `e${c.repeat(19)}`;
+    const resources = render({
+      Repository: `${'o'.repeat(39)}/${'r'.repeat(100)}`, Project: 'acme-llm', Environment: env('d'), RepositoryOwnerId: '123456789012', RepositoryId: '210987654321',
+      PromotionEnvironments: [env('s'), env('p'), env('q'), env('u')].join(','), ProtectedRefs: ['refs/heads/main', `refs/heads/${'x'.repeat(60)}`, `refs/tags/${'v'.repeat(60)}`].join(','),
+      CreatePromotionRole: 'true',
+    });
+    const sizes = Object.entries(resources).filter(([, r]) => (r as Json).Type === 'AWS::IAM::Role').map(([id, r]) => [id, JSON.stringify((r as Json).Properties.AssumeRolePolicyDocument).length] as const);
+    expect(sizes.length).toBeGreaterThan(5);
+    for (const [id, size] of sizes) expect({ id, fits: size <= 2048, size }).toEqual({ id, fits: true, size });
+  });
+
   it('gives promote jobs of the listed environments a read-only source role, never the deploy role', () => {
     const resources = render({ ...BASE, SubjectForm: 'immutable-ids', PromotionEnvironments: 'staging,prod', RepositoryOwnerId: '1', RepositoryId: '2' });
-    expect(trustOf(resources)[0].Condition.StringEquals['token.actions.githubusercontent.com:sub']).toEqual(['repo:acme@1/llm-platform@2:environment:dev']);
+    expect(trustOf(resources)[0].Condition.StringEquals['token.actions.githubusercontent.com:sub']).toEqual(['repo:acme@1/llm-platform@2:environment:dev', 'repo:acme-1/llm-platform-2:environment:dev']);
     const [source, ...rest] = trustOf(resources, 'PromotionSourceRole');
     expect(rest).toEqual([]);
     expect(source.Action).toBe('sts:AssumeRoleWithWebIdentity');
     expect(source.Condition.StringEquals['token.actions.githubusercontent.com:sub']).toEqual([
       'repo:acme@1/llm-platform@2:environment:staging',
+      'repo:acme-1/llm-platform-2:environment:staging',
       'repo:acme@1/llm-platform@2:environment:prod',
+      'repo:acme-1/llm-platform-2:environment:prod',
     ]);
     const named = render({ ...BASE, PromotionEnvironments: 'staging,prod,qa' });
     expect(trustOf(named, 'PromotionSourceRole')[0].Condition.StringEquals['token.actions.githubusercontent.com:sub']).toEqual([
