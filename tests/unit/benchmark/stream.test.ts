@@ -94,6 +94,20 @@ describe('StreamTimer parses only what the metrics need', () => {
     }
   });
 
+  it('reads a plain token line in place, without decoding its text', () => {
+    const decode = jest.spyOn(Buffer.prototype, 'toString');
+    try {
+      const t = new StreamTimer(0);
+      const bytes = Buffer.from(chunk('plain') + chunk('') + 'data: {"choices":[]}\n\n');
+      decode.mockClear();
+      for (let i = 0; i < 50; i++) t.push(bytes, 10 + i);
+      expect(decode).not.toHaveBeenCalled();
+      expect([t.contentChunks, t.textLength, t.itlMs.length]).toEqual([50, 250, 99]);
+    } finally {
+      decode.mockRestore();
+    }
+  });
+
   it('reads every token shape as a full JSON parse would', () => {
     const t = new StreamTimer(0);
     lines.forEach((l, i) => t.push(l, 10 * (i + 1)));
