@@ -4,7 +4,7 @@
  * (Content-Length, `Transfer-Encoding: chunked` with extensions and trailers, or to the connection's close)
  * and handed over as byte ranges of the read itself. node:http costs ~800 bytes of allocation a token in its
  * parser and readable-stream machinery (IncomingMessage, a nextTick per chunk on Node 20); here a plain-TCP read
- * lands in one buffer the pool reuses (`onread`), and a token's only allocation is its data line's text. The
+ * lands in one buffer the pool reuses (`onread`), and a plain token line is read in place (stream.ts). The
  * framing follows RFC 9112 (sections 6 and 7): chunk-size lines may carry extensions, trailers are read and
  * dropped, a bare LF is taken as a line end (section 2.2), an obs-fold becomes a space (5.2), Transfer-Encoding
  * overrides Content-Length and then the connection is not reused (6.3).
