@@ -52,6 +52,15 @@ function headers(apiKey?: string): Record<string, string> {
   return h;
 }
 
+/** A control character (CR, LF, NUL...): what a header value written by hand must not hold. */
+export function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 32 || c === 127) return true;
+  }
+  return false;
+}
+
 /** The first model the server lists (`GET /v1/models`), as vLLM's benchmark does without --model. */
 export async function discoverModel(baseUrl: string, apiKey?: string, signal?: AbortSignal): Promise<string> {
   const url = chatCompletionsUrl(baseUrl).replace(/\/chat\/completions$/, '/models');
@@ -91,7 +100,7 @@ export function openAiClient(options: OpenAiClientOptions): BenchClient {
   const arrived = turnClock(now);
   const secrets = [options.apiKey];
   // The key goes into a field line written by hand: a line break in it would end the field (node:http refuses it too).
-  if (options.apiKey && [...options.apiKey].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127)) {
+  if (options.apiKey && hasControlCharacter(options.apiKey)) {
     throw new DeployError('the API key holds a control character (a line break?)', { hint: 'Give the key alone in the variable --api-key-env names, without a trailing newline.' });
   }
   // One connection per stream in flight, kept open between requests (as a load balancer's clients do).
