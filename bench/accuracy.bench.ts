@@ -5,6 +5,9 @@
  * against its schedule (TTFT 200 ms, a token every 20 ms, 32 tokens). The command runs in its own process as
  * a user runs it; each of its figures is reported over the server's truth for the same requests (median and
  * p99 of TTFT and ITL), at 256 and 1024 streams once on one thread and once spread over worker threads.
+ * Each figure's target is within 5 % of the truth; where the minimal node:http reader (the machine's yardstick, same
+ * run) misses it too, the machine is the floor and the command must be no further off than the reader plus 5 %.
+ * Both ratios are printed, and for the p99 figures the command over the reader as a row of its own.
  * Beside them: the command's own lateness, the server's loop lateness (how long a request may wait unread,
  * the one part of TTFT the server cannot see), its lateness against the schedule, and the load average.
  */
@@ -114,16 +117,27 @@ export default async function (): Promise<BenchRow[]> {
           ['median ITL', m.median_itl_ms, pct(truth.itlMs, 50)],
           ['p99 ITL', m.p99_itl_ms, pct(truth.itlMs, 99)],
         ];
-        for (const [name, client, real] of figures) {
+        figures.forEach(([name, client, real], i) => {
           const ratio = client / real;
+          // The machine's floor: the minimal reader's own reading over its truth, in this run.
+          const floor = refFigures[i]![1] / refFigures[i]![2];
+          const readerMeets = Math.abs(floor - 1) <= 0.05;
           rows.push({
             name: `${label}: ${name}, command / server truth`,
             value: Number(ratio.toFixed(3)),
-            unit: `x (${client.toFixed(2)} vs ${real.toFixed(2)} ms)`,
-            target: 'within 5%',
-            ok: Math.abs(ratio - 1) <= 0.05,
+            unit: `x (${client.toFixed(2)} vs ${real.toFixed(2)} ms; the minimal reader ${floor.toFixed(3)}x${readerMeets ? '' : ': the machine misses, judged against the reader'})`,
+            // Within 5 % of the truth; where the machine's yardstick (the reader) misses too, no further off than it plus 5 %.
+            target: readerMeets ? 'within 5%' : 'within 5%, or the reader +5%',
+            ok: Math.abs(ratio - 1) <= 0.05 || (!readerMeets && Math.abs(ratio - 1) <= Math.abs(floor - 1) + 0.05),
           });
-        }
+          if (name.startsWith('p99')) {
+            rows.push({
+              name: `${label}: ${name}, command / minimal reader (each over its own server truth, same run)`,
+              value: Number((ratio / floor).toFixed(3)),
+              unit: `x (command ${ratio.toFixed(3)}x, reader ${floor.toFixed(3)}x of the truth)`,
+            });
+          }
+        });
         rows.push({
           name: `${label}: command's own lateness p99 / server loop lateness p99 / server late vs schedule (worst)`,
           value: Number((m.client_lag_p99_ms ?? NaN).toFixed(1)),

@@ -5,7 +5,7 @@
  */
 import { DeployError, errorMessage } from '../core/errors';
 import type { Reporter } from '../core/log';
-import { discoverModel, openAiClient } from './client-openai';
+import { discoverModel, hasControlCharacter, openAiClient } from './client-openai';
 import { filePrompts } from './prompts';
 import { bestStep, pricePerformance, PricePerformance } from './price-performance';
 import type { Currency } from '../prices/currency';
@@ -114,6 +114,8 @@ export async function benchmarkCommand(argv: string[], reporter: Reporter, optio
       key = env[name];
       if (!key) throw new DeployError(`--api-key-env ${name}: the variable is not set or empty`, { hint: `export ${name}=... (the key), then run again.` });
       reporter.setSecret(key);
+      // The key goes into a header line written by hand: a line break in it would end the field. Refused before anything is sent.
+      if (hasControlCharacter(key)) throw new DeployError(`--api-key-env ${name}: the key holds a control character (a trailing newline?)`, { hint: `Set ${name} to the key alone, without a line break.` });
     }
     if (!flags.url) throw new DeployError('--url is required', { hint: 'The base URL of an OpenAI-compatible server: --url http://127.0.0.1:8000' });
     const steps = flags['concurrency-steps']?.split(',').map((s) => Number(s.trim()));

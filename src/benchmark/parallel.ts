@@ -61,7 +61,15 @@ export interface WorkerLike {
   terminate(): Promise<number> | void;
 }
 
-const startThread = (script: string, input: WorkerInput): WorkerLike => new Worker(script, { workerData: input }) as unknown as WorkerLike;
+/**
+ * A worker's young generation may grow to this (V8's default semi-space cap is 16 MB on 64-bit). A worker reads
+ * fewer tokens per wake-up than one thread would, so the scavenges it pays for its allocation weigh more; a
+ * larger young generation has fewer of them (their cost is the live objects, not the dead).
+ */
+export const WORKER_YOUNG_GENERATION_MB = 64;
+
+const startThread = (script: string, input: WorkerInput): WorkerLike =>
+  new Worker(script, { workerData: input, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }) as unknown as WorkerLike;
 
 /** The level runner that spreads each level over `workers` threads. */
 export function spreadOverWorkers(options: SpreadOptions): LevelRunner {

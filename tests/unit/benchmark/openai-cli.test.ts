@@ -132,6 +132,14 @@ describe('the benchmark command', () => {
     expect(reporter.allText()).toContain(message);
   });
 
+  it('refuses a key with a line break before sending anything, and never prints the key', async () => {
+    const reporter = memoryReporter();
+    // Port 1: nothing listens; a request sent would fail differently.
+    expect(await benchmarkCommand(['--url', 'http://127.0.0.1:1', '--api-key-env', 'KEY'], reporter, { env: { KEY: 'sk-secret\n' } })).toBe(2);
+    expect(reporter.allText()).toContain('--api-key-env KEY: the key holds a control character');
+    expect(reporter.allText()).not.toContain('sk-secret');
+  });
+
   it('--help prints the usage', async () => {
     const reporter = memoryReporter();
     expect(await benchmarkCommand(['--help'], reporter)).toBe(0);

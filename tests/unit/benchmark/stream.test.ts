@@ -94,6 +94,20 @@ describe('StreamTimer parses only what the metrics need', () => {
     }
   });
 
+  it('reads a plain token line in place, without decoding its text', () => {
+    const decode = jest.spyOn(Buffer.prototype, 'toString');
+    try {
+      const t = new StreamTimer(0);
+      const bytes = Buffer.from(chunk('plain') + chunk('') + 'data: {"choices":[]}\n\n');
+      decode.mockClear();
+      for (let i = 0; i < 50; i++) t.push(bytes, 10 + i);
+      expect(decode).not.toHaveBeenCalled();
+      expect([t.contentChunks, t.textLength, t.itlMs.length]).toEqual([50, 250, 99]);
+    } finally {
+      decode.mockRestore();
+    }
+  });
+
   it('reads every token shape as a full JSON parse would', () => {
     const t = new StreamTimer(0);
     lines.forEach((l, i) => t.push(l, 10 * (i + 1)));
@@ -129,5 +143,57 @@ describe('StreamTimer parses only what the metrics need', () => {
     const t = new StreamTimer(0);
     t.push('data: {"choices":[{"delta":{"content":"x"}}]\n\n', 1);
     expect(t.error).toMatch(/unparseable stream line/);
+  });
+});
+
+/** The WHATWG event-stream rules (html.spec.whatwg.org, "Interpreting an event stream"), cut at every byte. */
+describe('StreamTimer follows the event-stream rules', () => {
+  const token = '{"choices":[{"delta":{"content":"x"}}]}';
+
+  /** Feeds `text` in two reads cut at every position: each cut must give the same tokens and times. */
+  function everyCut(text: string, check: (t: StreamTimer, cut: number) => void): void {
+    const bytes = Buffer.from(text);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const t = new StreamTimer(0);
+      t.push(bytes.subarray(0, cut), 10);
+      t.push(bytes.subarray(cut), 20);
+      t.end(30);
+      check(t, cut);
+    }
+  }
+
+  it('ends lines in CR, LF or CRLF, a CRLF cut between reads included', () => {
+    // "data: A\r" then "\ndata: B\r\n\r\n": the LF after a CR is that line's end, not a blank line.
+    for (const text of [`data: ${token}\r\r`, `data: ${token}\n\n`, `data: ${token}\r\n\r\n`, `data: {"choices":[{"delta":\r\ndata: {"content":"x"}}]}\r\n\r\n`]) {
+      everyCut(text, (t, cut) => {
+        expect({ cut, error: t.error, tokens: t.contentChunks }).toEqual({ cut, error: undefined, tokens: 1 });
+      });
+    }
+  });
+
+  it('times an event at its blank line, wherever the read was cut (inside "data:" too)', () => {
+    const text = `: ping\n\ndata: ${token}\n\n`;
+    const blank = text.length - 1; // the event's blank line
+    everyCut(text, (t, cut) => {
+      expect({ cut, ttft: t.ttftMs }).toEqual({ cut, ttft: cut <= blank ? 20 : 10 });
+    });
+  });
+
+  it('joins the data lines of one event with LF, and skips comments and other fields between them', () => {
+    const t = new StreamTimer(0);
+    t.push('data: {"choices":[{"delta":\n: a comment\nid: 7\ndata:{"content":"ab"}}]}\n', 5);
+    expect(t.ttftMs).toBe(0); // the event has not ended
+    t.push('\n', 6);
+    expect(t.ttftMs).toBe(6);
+    expect(t.textLength).toBe(2);
+    expect(t.error).toBeUndefined();
+  });
+
+  it('reads lines that are each a whole event from a server that leaves out the blank lines', () => {
+    const t = new StreamTimer(0);
+    t.push(`data: ${token}\ndata: ${token}\n`, 5);
+    t.push('data: [DONE]\n\n', 6);
+    expect(t.contentChunks).toBe(2);
+    expect(t.error).toBeUndefined();
   });
 });
