@@ -195,7 +195,7 @@ describe("the documented bootstrap commands against the template's Rules", () =>
     const commands = documentedCommands('model-deploy');
     expect(commands.length).toBeGreaterThanOrEqual(2);
     const doc = fs.readFileSync(path.join(ROOT, 'docs', 'getting-started.md'), 'utf8');
-    expect(doc).toMatch(/reads the repository's numeric ids from GitHub/);
+    expect(doc).toMatch(/reads the\s+repository's\s+numeric\s+ids\s+from\s+GitHub/);
     for (const params of commands) {
       expect(brokenRules(params)).toEqual([expect.stringMatching(/^ImmutableIdsGiven/)]);
       const looked = { ...params, RepositoryOwnerId: '123456', RepositoryId: '456789' };
