@@ -57,20 +57,8 @@ function wall(node: string, args: string[], env: NodeJS.ProcessEnv, cwd: string)
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, status: r.status, stdout: r.stdout };
 }
 
-/**
- * The Node the actions declare (runs.using: node24), when present: BENCH_NODE24, or where .ci/run
- * installs it. `npm run bench` itself may run on another Node (this machine's is 20).
- */
-function node24(): string | undefined {
-  if (process.env.BENCH_NODE24) return process.env.BENCH_NODE24;
-  const dir = process.env.RUNNER_TEMP ?? process.env.TMPDIR ?? os.tmpdir();
-  // .ci/run's prefix, model-deploy-node-<version>: whichever 24.x it installed.
-  const installed = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^model-deploy-node-24\./.test(f)).sort() : [];
-  return installed.map((f) => path.join(dir, f, 'node_modules', 'node', 'bin', 'node')).reverse().find((bin) => fs.existsSync(bin));
-}
-
 /** The bundle in estimate mode against base-config, interleaved with bare starts of the same node. */
-function endToEnd(node: string, label: string, runs = 11): BenchRow[] {
+function endToEnd(node: string, runs = 21): BenchRow[] {
   const bundle = path.resolve(__dirname, '..', 'dist', 'estimate-cost', 'index.js');
   if (!fs.existsSync(bundle)) return [{ name: 'end to end: dist/estimate-cost/index.js missing (npm run build)', value: NaN, unit: '', ok: false }];
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'md-cost-bench-'));
@@ -93,9 +81,9 @@ function endToEnd(node: string, label: string, runs = 11): BenchRow[] {
   fs.rmSync(ws, { recursive: true, force: true });
   const ratio = median(action) / median(bare);
   return [
-    { name: `end to end, ${label}: bare node start (median of ${runs})`, value: Math.round(median(bare) * 10) / 10, unit: 'ms' },
+    { name: `end to end: bare node start (median of ${runs})`, value: Math.round(median(bare) * 10) / 10, unit: 'ms' },
     {
-      name: `end to end, ${label}: estimate-cost bundle, 20 deployments x 2 regions, estimate + base diff + comment (median of ${runs}, ${Math.round(median(action))} ms)${failed ? ` FAILED: ${failed}` : ''}`,
+      name: `end to end: estimate-cost bundle, 20 deployments x 2 regions, estimate + base diff + comment (median of ${runs}, ${Math.round(median(action))} ms)${failed ? ` FAILED: ${failed}` : ''}`,
       value: Math.round(ratio * 100) / 100,
       unit: 'x bare node',
       target: '<= 4x',
@@ -128,10 +116,9 @@ export default async function (): Promise<BenchRow[]> {
   times.sort((a, b) => a - b);
   const mid = median(times);
   return [
-    ...endToEnd(process.execPath, `node ${process.version}`),
-    ...(node24() ? endToEnd(node24() as string, 'node 24 (runs.using of the actions)') : []),
-    ...(await prCommentBench(process.execPath, `node ${process.version}`)),
-    ...(node24() ? await prCommentBench(node24() as string, 'node 24 (runs.using of the actions)') : []),
+    // The Node running this file: `npm run bench` runs it on this machine's Node and on Node 24 (runs.using of the actions), a column each.
+    ...endToEnd(process.execPath),
+    ...(await prCommentBench(process.execPath)),
     { name: 'cost: price head+base and render the comment, 20 deployments x 2 regions (median of 15)', value: Math.round(mid * 100) / 100, unit: 'ms', target: '< 200 ms', ok: mid < 200 },
     { name: 'cost: comment body size, 20 deployments', value: size, unit: 'chars', target: '<= 65536', ok: size <= 65536 },
   ];
@@ -265,14 +252,14 @@ export async function prCommentRuns(node: string, count: number, regions: string
 }
 
 /** 20 x 2 against bare node, then the slope and the limits at 100, 500 and 1000 deployments x 6 regions. */
-export async function prCommentBench(node: string, label: string, runs = 9): Promise<BenchRow[]> {
+export async function prCommentBench(node: string, runs = 21): Promise<BenchRow[]> {
   if (!fs.existsSync(path.resolve(__dirname, '..', 'dist', 'estimate-cost', 'index.js'))) return [{ name: 'PR comment: dist/estimate-cost/index.js missing (npm run build)', value: NaN, unit: '', ok: false }];
   const small = await prCommentRuns(node, 20, undefined, runs);
   const ratio = median(small.action) / median(small.bare);
   const rows: BenchRow[] = [
-    { name: `PR comment, ${label}: bare node start (median of ${runs})`, value: Math.round(median(small.bare) * 10) / 10, unit: 'ms' },
+    { name: `PR comment: bare node start (median of ${runs})`, value: Math.round(median(small.bare) * 10) / 10, unit: 'ms' },
     {
-      name: `PR comment, ${label}: estimate + base diff (depth-1 clone, base read through the API) + comment posted, 20 deployments x 2 regions (median of ${runs}, ${Math.round(median(small.action))} ms)${small.failed ? ` FAILED: ${small.failed}` : ''}`,
+      name: `PR comment: estimate + base diff (depth-1 clone, base read through the API) + comment posted, 20 deployments x 2 regions (median of ${runs}, ${Math.round(median(small.action))} ms)${small.failed ? ` FAILED: ${small.failed}` : ''}`,
       value: Math.round(ratio * 100) / 100,
       unit: 'x bare node',
       target: '<= 4x',
@@ -285,12 +272,12 @@ export async function prCommentBench(node: string, label: string, runs = 9): Pro
   const first = big[0]!;
   const last = big[big.length - 1]!;
   const perPart = (median(last.r.action) - median(first.r.action)) / ((last.n - first.n) * 6);
-  for (const { n, r } of big) rows.push({ name: `PR comment, ${label}: ${n} deployments x 6 regions (median of 3)${r.failed ? ` FAILED: ${r.failed}` : ''}`, value: Math.round(median(r.action)), unit: 'ms', ok: !r.failed });
+  for (const { n, r } of big) rows.push({ name: `PR comment: ${n} deployments x 6 regions (median of 3)${r.failed ? ` FAILED: ${r.failed}` : ''}`, value: Math.round(median(r.action)), unit: 'ms', ok: !r.failed });
   rows.push(
-    { name: `PR comment, ${label}: time per deployment-region past the fixed cost (100 → 1000 deployments x 6 regions)`, value: Math.round(perPart * 100) / 100, unit: 'ms', target: '<= 5 ms', ok: perPart <= 5 },
-    { name: `PR comment, ${label}: peak RSS at 1000 x 6`, value: Math.round(last.r.rssMb ?? NaN), unit: 'MB', target: '<= 200 MB', ok: (last.r.rssMb ?? Infinity) <= 200 },
-    { name: `PR comment, ${label}: job summary at 1000 x 6`, value: last.r.summaryBytes, unit: 'bytes', target: '<= 1,048,576', ok: last.r.summaryBytes > 0 && last.r.summaryBytes <= 1024 * 1024 },
-    { name: `PR comment, ${label}: comment posted at 1000 x 6`, value: last.r.commentChars, unit: 'chars', target: '<= 65,536', ok: last.r.commentChars > 0 && last.r.commentChars <= 65536 },
+    { name: `PR comment: time per deployment-region past the fixed cost (100 → 1000 deployments x 6 regions)`, value: Math.round(perPart * 100) / 100, unit: 'ms', target: '<= 5 ms', ok: perPart <= 5 },
+    { name: `PR comment: peak RSS at 1000 x 6`, value: Math.round(last.r.rssMb ?? NaN), unit: 'MB', target: '<= 200 MB', ok: (last.r.rssMb ?? Infinity) <= 200 },
+    { name: `PR comment: job summary at 1000 x 6`, value: last.r.summaryBytes, unit: 'bytes', target: '<= 1,048,576', ok: last.r.summaryBytes > 0 && last.r.summaryBytes <= 1024 * 1024 },
+    { name: `PR comment: comment posted at 1000 x 6`, value: last.r.commentChars, unit: 'chars', target: '<= 65,536', ok: last.r.commentChars > 0 && last.r.commentChars <= 65536 },
   );
   return rows;
 }

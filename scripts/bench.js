@@ -30,7 +30,8 @@ const NODE24 = (() => {
 // --write-docs: the results table of docs/benchmark.md (between its bench:results markers) is rewritten from
 // this run's rows of the files below, one column per Node.
 const WRITE_DOCS = process.argv.includes('--write-docs');
-const DOC_FILES = ['gateway', 'benchmark', 'accuracy'];
+// The figures of issue #26: the serving path, the benchmark client, the CLI's start, the PR comment, the waits.
+const DOC_FILES = ['gateway', 'benchmark', 'accuracy', 'cli-bundle', 'cost', 'deploy'];
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);

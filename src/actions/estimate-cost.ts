@@ -154,6 +154,7 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
     if (code !== 0) process.exitCode = code;
     return;
   }
+  const set = (name: keyof typeof definition.outputs, value: string) => ctx.reporter.setOutput(name, value);
   const estimate = await estimateCost(
     { workspace: ctx.workspace, config: inputs.config, deployment: inputs.deployment, environment: inputs.environment },
     {
@@ -173,22 +174,24 @@ export async function run(inputs: InputValues<typeof definition>, ctx: ActionCon
       resultFile: inputs['result-file'],
       prNumber: inputs['pr-number'],
       token: inputs['github-token'],
+      // Written while the comment is on its way (the figures do not depend on it).
+      figuresReady: async (figures) => {
+        if (figures.summary) await ctx.reporter.summary(figures.summary);
+        // Each figure unsuffixed when the spec has one currency (empty with two, never "537.57 USD; 3812.79
+        // CNY"), and per currency as <name>-usd / <name>-cny; all of them as JSON in totals-json.
+        const only = figures.totals.length === 1 ? figures.totals[0] : undefined;
+        for (const [output, field] of Object.entries(FIGURES)) {
+          set(output as keyof typeof FIGURES, only?.[field] ?? '');
+          for (const t of figures.totals) set(`${output}-${t.currency.toLowerCase()}` as keyof typeof definition.outputs, t[field] ?? '');
+        }
+        set('totals-json', JSON.stringify(figures.totals));
+        set('currency', figures.totals.map((t) => t.currency).join(','));
+        set('result-file', inputs['result-file']);
+        set('over-budget', String(figures.violations.length > 0));
+      },
     },
     ctx,
   );
-  if (estimate.summary) await ctx.reporter.summary(estimate.summary);
-  const set = (name: keyof typeof definition.outputs, value: string) => ctx.reporter.setOutput(name, value);
-  // Each figure unsuffixed when the spec has one currency (empty with two, never "537.57 USD; 3812.79
-  // CNY"), and per currency as <name>-usd / <name>-cny; all of them as JSON in totals-json.
-  const only = estimate.totals.length === 1 ? estimate.totals[0] : undefined;
-  for (const [output, field] of Object.entries(FIGURES)) {
-    set(output as keyof typeof FIGURES, only?.[field] ?? '');
-    for (const t of estimate.totals) set(`${output}-${t.currency.toLowerCase()}` as keyof typeof definition.outputs, t[field] ?? '');
-  }
-  set('totals-json', JSON.stringify(estimate.totals));
-  set('currency', estimate.totals.map((t) => t.currency).join(','));
-  set('result-file', inputs['result-file']);
-  set('over-budget', String(estimate.violations.length > 0));
   if (estimate.failure?.stage === 'comment') throw estimate.failure.error;
   set('comment-url', estimate.commentUrl ?? '');
   if (estimate.failure) throw estimate.failure.error;

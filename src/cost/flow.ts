@@ -18,7 +18,7 @@ import { selectDeployment, selectEnvironment } from '../config/select';
 import type { BedrockDeployment, Deployment, EnvironmentSpec, Spec } from '../config/types';
 import { estimateChecks } from '../fit/check';
 import { Artifact, CommentFigures, readArtifact } from './artifact';
-import { apiTree, readBaseSpec } from './base';
+import { apiTree, readBaseSpec, type BaseSpec } from './base';
 import { GitHubApi, gitHubApi } from '../core/github';
 import { writeJsonFile } from './result-file';
 import { attachBaseBenchmarks, attachBenchmarks, DEFAULT_BENCHMARK_RESULTS, readBaseResults } from './benchmarks';
@@ -73,6 +73,11 @@ export interface CostRequest {
   prNumber?: number;
   token?: string;
   retryBaseMs?: number;
+  /**
+   * Given the figures as soon as they exist, before the comment's answer is awaited: the action writes its
+   * outputs and the job summary while GitHub answers (the figures do not depend on the comment).
+   */
+  figuresReady?: (figures: Omit<EstimateCostResult, 'commentUrl' | 'failure'>) => Promise<void> | void;
 }
 
 /** One estimate-cost run: the target and request, with the runner's context. */
@@ -153,12 +158,12 @@ function githubTarget(o: EstimateRun): { token: string; apiUrl: string; owner: s
 }
 
 /** The base side: read when there is a base to compare with; unknown (no deployments) when it cannot be read. */
-async function readBase(o: EstimateRun, baseRef: string | undefined, headEnvironment: EnvironmentSpec | undefined, api?: GitHubApi): Promise<BaseSide> {
+async function readBase(o: EstimateRun, baseRef: string | undefined, headEnvironment: EnvironmentSpec | undefined, api?: GitHubApi, started?: Promise<BaseSpec>): Promise<BaseSide> {
   if (!o.baseConfig && !baseRef) {
     o.reporter.info('No base to compare with (not a pull request, and neither base-ref nor base-config given).');
     return { environment: headEnvironment };
   }
-  const read = await readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig, github: githubTarget(o), api });
+  const read = await (started ?? readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig, github: githubTarget(o), api }));
   if (read.unknown) {
     o.reporter.warning(`Base unknown: ${read.unknown}. Pricing the head without a comparison.`, undefined, 'Base unknown');
     return { environment: headEnvironment, note: `Base unknown: ${read.unknown}. The head is priced without a comparison.` };
@@ -223,11 +228,6 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   if (billAsked(o)) (await import('./bill-report')).validateBillDays(o.billDays as number);
   // The inputs are valid: GitHub's first answers are on their way while the specs are read.
   const early = o.mode === 'estimate-and-comment' ? await startGitHub(o) : undefined;
-  const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
-  const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
-  // target: bedrock deployments are priced as their provisioned throughput, beside (never as) instance deployments.
-  const headBedrock = pickBedrock(spec, o.deployment);
-  const head = o.deployment ? (headBedrock.length ? [] : [selectDeployment(spec, o.deployment)]) : Object.values(spec.deployments);
   const pr = eventPullRequest(o.env);
   const baseRef = o.baseRef ?? pr.baseSha;
   const benchmarkRef = o.baseConfig ? undefined : baseRef;
@@ -235,11 +235,19 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   // One client for the base's requests and the comment.
   const api = github && (early?.api ?? (await gitHubApi(github.token, github.apiUrl, { retryBaseMs: o.retryBaseMs })));
   const resultsDir = o.benchmarkResults ?? DEFAULT_BENCHMARK_RESULTS;
-  // With a token the base's benchmark results are listed through the API alongside the spec's request
-  // (neither waits for the other); else by git once the spec's read has fetched the base commit.
+  // With a token the base's spec and benchmark results are asked for before the head spec is read (its
+  // reading needs neither, and their answers arrive meanwhile); else by git once the spec's read has
+  // fetched the base commit.
   const viaApi = api && github && benchmarkRef ? readBaseResults(o.workspace, benchmarkRef, resultsDir, apiTree(api, github, benchmarkRef)) : undefined;
   viaApi?.catch(() => undefined);
-  const base = await readBase(o, baseRef, environment, api);
+  const baseRead = api && baseRef ? readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, github: githubTarget(o), api }) : undefined;
+  baseRead?.catch(() => undefined);
+  const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
+  const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
+  // target: bedrock deployments are priced as their provisioned throughput, beside (never as) instance deployments.
+  const headBedrock = pickBedrock(spec, o.deployment);
+  const head = o.deployment ? (headBedrock.length ? [] : [selectDeployment(spec, o.deployment)]) : Object.values(spec.deployments);
+  const base = await readBase(o, baseRef, environment, api, baseRead);
   const baseResults = benchmarkRef ? (viaApi ?? Promise.resolve(undefined)).then((r) => r ?? readBaseResults(o.workspace, benchmarkRef, resultsDir)) : undefined;
   // Awaited below; a throw in between must not leave it rejected with no handler.
   baseResults?.catch(() => undefined);
@@ -360,19 +368,28 @@ export async function estimateCost(target: CostTarget, request: CostRequest, run
     ({ report, result, billed, early } = await estimate(o));
     artifact = { report, comment: result.comment };
     violations = result.overBudget;
+  }
+  // Rendered once: the summary and the comment are the same parts cut to their limits.
+  const parts = renderParts(artifact.report, { violations, billed });
+  // The comment leaves first: the result file and the summary are written while GitHub answers (a round
+  // trip to api.github.com is 50-100 ms). Its failure is said after them, with the figures.
+  const posting = o.mode !== 'estimate' ? comment(o, artifact, commentBody(o, artifact, parts), early) : undefined;
+  posting?.catch(() => undefined);
+  // One turn of the event loop: the request is written to the socket before the file work below blocks it.
+  if (posting) await new Promise((resolve) => setImmediate(resolve));
+  if (result) {
     fs.mkdirSync(path.dirname(resultPath), { recursive: true });
     // Compact: half the size of an indented file (355 KB for 20 deployments in 2 regions); jq reads it.
     writeJsonFile(resultPath, result);
     for (const line of summaryLines(artifact.report)) o.reporter.info(line);
+    summary = assembleBody(parts, { limit: SUMMARY_LIMIT });
   }
-  // Rendered once: the summary and the comment are the same parts cut to their limits.
-  const parts = renderParts(artifact.report, { violations, billed });
-  if (o.mode !== 'comment') summary = assembleBody(parts, { limit: SUMMARY_LIMIT });
   const figures = { report: artifact.report, result, totals: result?.totalsByCurrency ?? reportJson(artifact.report).totalsByCurrency, summary, violations };
+  await o.figuresReady?.(figures);
   let commentUrl: string | undefined;
-  if (o.mode !== 'estimate') {
+  if (posting) {
     try {
-      commentUrl = await comment(o, artifact, commentBody(o, artifact, parts), early);
+      commentUrl = await posting;
     } catch (error) {
       return { ...figures, failure: { stage: 'comment', error } };
     }

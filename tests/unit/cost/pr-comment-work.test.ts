@@ -18,6 +18,8 @@ import { PriceBook, estimateDeployments } from '../../../src/cost/estimate';
 import { estimateCost } from '../../../src/cost/flow';
 import * as reportModule from '../../../src/cost/report';
 import * as yamlPositions from '../../../src/config/yaml-positions';
+import * as loadModule from '../../../src/config/load';
+import * as baseModule from '../../../src/cost/base';
 import { Catalog } from '../../../src/prices/catalog';
 import { manyDeployments, sagemaker, specOf } from './fixtures';
 import { startLoopback } from '../../support/loopback';
@@ -137,6 +139,52 @@ describe('one PR-comment run', () => {
       expect(calls[calls.length - 1]).toBe('POST /repos/acme/models/issues/7/comments');
       expect(clients).toHaveBeenCalledTimes(1);
     } finally {
+      await server.close();
+    }
+  });
+
+  it("asks for the base before reading the head spec, and hands the figures to the action before the comment's answer", async () => {
+    const { dir, baseSha } = repoWithBase();
+    const baseText = execFileSync('git', ['show', `${baseSha}:model-deploy.yml`], { cwd: dir }).toString();
+    const order: string[] = [];
+    let answer: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const server = await startLoopback(async (req) => {
+      if (req.path.startsWith('/repos/acme/models/contents/model-deploy.yml')) return { headers: { 'content-type': 'application/vnd.github.raw+json; charset=utf-8' }, body: baseText };
+      if (req.path.startsWith('/repos/acme/models/issues/7/comments')) {
+        if (req.method === 'GET') return { body: [] };
+        // GitHub answers the comment once the action has its figures (it must not wait for this answer to write
+        // them); a run that waits anyway gets its answer after 2 s, later than its figures, and fails below.
+        order.push('POST comment');
+        await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 2000))]);
+        order.push('POST answered');
+        return { status: 201, body: { id: 1, node_id: 'IC_1', body: '', html_url: 'https://github.com/acme/models/pull/7#issuecomment-1', user: { login: 'github-actions[bot]' } } };
+      }
+      return { status: 404, body: { message: 'Not Found' } };
+    });
+    const realLoad = loadModule.loadSpec;
+    jest.spyOn(loadModule, 'loadSpec').mockImplementation((...a) => (order.push('read head spec'), realLoad(...a)));
+    const realBase = baseModule.readBaseSpec;
+    jest.spyOn(baseModule, 'readBaseSpec').mockImplementation((...a) => (order.push('ask for base spec'), realBase(...a)));
+    try {
+      const res = await estimateCost(
+        { workspace: dir, config: 'model-deploy.yml' },
+        {
+          hoursPerMonth: 730, livePrices: false, mode: 'estimate-and-comment', behavior: 'update', skipIfUnchanged: false, resultFile: 'cost.json', baseRef: baseSha, prNumber: 7, token: 'ghs_test', retryBaseMs: 1,
+          figuresReady: (figures) => {
+            order.push(`figures ready (${figures.totals[0]?.currency})`);
+            expect(fs.existsSync(path.join(dir, 'cost.json'))).toBe(true);
+            answer();
+          },
+        },
+        { reporter: memoryReporter(), env: new EnvInputs({ GITHUB_REPOSITORY: 'acme/models', GITHUB_API_URL: server.url }) },
+      );
+      expect(res.commentUrl).toBe('https://github.com/acme/models/pull/7#issuecomment-1');
+      expect(order.filter((o) => o !== 'POST comment').slice(0, 2)).toEqual(['ask for base spec', 'read head spec']);
+      expect(order).toContain('figures ready (USD)');
+      expect(order.indexOf('figures ready (USD)')).toBeLessThan(order.indexOf('POST answered'));
+    } finally {
+      answer();
       await server.close();
     }
   });
