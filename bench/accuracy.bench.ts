@@ -127,8 +127,10 @@ export default async function (): Promise<BenchRow[]> {
             value: Number(ratio.toFixed(3)),
             unit: `x (${client.toFixed(2)} vs ${real.toFixed(2)} ms; the minimal reader ${floor.toFixed(3)}x${readerMeets ? '' : ': the machine misses, judged against the reader'})`,
             // Within 5 % of the truth; where the machine's yardstick (the reader) misses too, no further off than it plus 5 %.
-            target: readerMeets ? 'within 5%' : 'within 5%, or the reader +5%',
-            ok: Math.abs(ratio - 1) <= 0.05 || (!readerMeets && Math.abs(ratio - 1) <= Math.abs(floor - 1) + 0.05),
+            // Where the machine itself misses (the minimal reader off by more than 5 %), the command is judged as
+            // the other ratios are: within 5 % of the reader, and never more than 5 % early of the truth.
+            target: readerMeets ? 'within 5%' : 'within 5%, or within 5% of the reader',
+            ok: Math.abs(ratio - 1) <= 0.05 || (!readerMeets && ratio / floor <= 1.05 && ratio >= 0.95),
           });
           if (name.startsWith('p99')) {
             rows.push({
