@@ -43,8 +43,8 @@ function startRows(runs = 11): BenchRow[] {
   const rssFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'md-cli-start-')), 'rss');
   const subjects = [
     { key: 'bare node -e 0', args: ['-e', '0'] },
-    { key: '--help', args: [CLI, '--help'], target: 1.5, memory: 60 },
-    { key: 'validate --config examples/model-deploy.yml', args: [CLI, 'validate', '--config', 'examples/model-deploy.yml'], target: 2.5, memory: 60 },
+    { key: '--help', args: [CLI, '--help'], target: 1.5, memory: 22 },
+    { key: 'validate --config examples/model-deploy.yml', args: [CLI, 'validate', '--config', 'examples/model-deploy.yml'], target: 2.5, memory: 22 },
   ];
   const ms = new Map<string, number[]>(subjects.map((s) => [s.key, []]));
   const mib = new Map<string, number[]>(subjects.map((s) => [s.key, []]));
@@ -65,7 +65,9 @@ function startRows(runs = 11): BenchRow[] {
     const ok = !failed.has(s.key);
     return [
       { name: `dist/cli start: ${s.key}, process start to exit / bare node (median of ${runs})${ok ? '' : ' FAILED'}`, value: Number((t / bare).toFixed(2)), unit: `x (${t.toFixed(1)} vs ${bare.toFixed(1)} ms)`, target: `<= ${s.target}x`, ok: ok && t / bare <= s.target! },
-      { name: `dist/cli start: ${s.key}, peak memory`, value: Number(m.toFixed(1)), unit: `MiB (bare node ${bareMib.toFixed(1)})`, target: `<= ${s.memory} MiB`, ok: m <= s.memory! },
+      // Over bare node's own peak in the same run: Node 24 alone peaks at ~62 MiB here, Node 20 at ~38 (the
+      // former 60 MiB ceiling was Node 20's bare peak + 22).
+      { name: `dist/cli start: ${s.key}, peak memory over bare node`, value: Number((m - bareMib).toFixed(1)), unit: `MiB (${m.toFixed(1)} vs bare node ${bareMib.toFixed(1)})`, target: `<= ${s.memory} MiB`, ok: m - bareMib <= s.memory! },
     ];
   });
 }
