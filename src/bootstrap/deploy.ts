@@ -92,7 +92,7 @@ export async function deployBootstrap(request: BootstrapRequest, run: RunContext
   const parameters = bootstrapParameters(template, wanted, previous);
   throwIfAny(brokenRules(template, parameters));
   const given = (key: string) => parameters.find((p) => p.ParameterKey === key)?.ParameterValue ?? '';
-  const existing = await bootstrappedProjects(cfn);
+  const existing = await bootstrappedProjects(cfn, stack ? [stack] : []);
   throwIfAny(projectClashes({ project: given('Project'), environment: request.environment }, existing));
   const moved = existing.find((e) => e.stackName === stackName && e.repository && e.repository !== given('Repository'));
   if (moved) reporter.warning(`${stackName} trusted repository ${moved.repository}; this run makes it trust ${given('Repository')} instead: ${moved.repository}'s workflows lose these roles.`);

@@ -7,7 +7,7 @@
  * what AWS creates untagged (SageMaker's /aws/sagemaker/Endpoints/NAME log groups) is not, so such names
  * are refused here, before anything changes.
  */
-import { CloudFormationClient, ListStacksCommand, type StackStatus } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, ListStacksCommand, type Stack, type StackStatus } from '@aws-sdk/client-cloudformation';
 import { DeployError, explainAwsError } from '../core/errors';
 import { describeStack } from '../core/stack';
 
@@ -32,8 +32,11 @@ export interface BootstrappedProject {
   repository: string;
 }
 
-/** The bootstrap stacks of this account and region, with the project and repository each was given. */
-export async function bootstrappedProjects(cfn: CloudFormationClient): Promise<BootstrappedProject[]> {
+/**
+ * The bootstrap stacks of this account and region, with the project and repository each was given. `known`:
+ * stacks the caller has already described (its own), not asked for again.
+ */
+export async function bootstrappedProjects(cfn: CloudFormationClient, known: readonly Stack[] = []): Promise<BootstrappedProject[]> {
   const names: string[] = [];
   let NextToken: string | undefined;
   try {
@@ -48,7 +51,7 @@ export async function bootstrappedProjects(cfn: CloudFormationClient): Promise<B
   const found: BootstrappedProject[] = [];
   // A handful in an account: one read each (DescribeStacks without a name would describe every stack).
   for (const name of names) {
-    const stack = await describeStack(cfn, name);
+    const stack = known.find((k) => k.StackName === name) ?? (await describeStack(cfn, name));
     const param = (key: string) => stack?.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue ?? '';
     if (stack && param('Project')) found.push({ stackName: name, environment: name.slice(PREFIX.length), project: param('Project'), repository: param('Repository') });
   }

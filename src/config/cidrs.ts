@@ -12,35 +12,41 @@ export interface CidrProblem {
   hint: string;
 }
 
-/** The problem with one IPv4 CIDR block, or undefined when EC2 takes it as written. */
-export function cidrProblem(cidr: string): string | undefined {
+/** What is wrong with one IPv4 CIDR block, and the block AWS would admit instead when it widens it; undefined when EC2 takes it as written. */
+function checkCidr(cidr: string): { problem: string; admits?: string } | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  if (!m) return 'is not an IPv4 CIDR block (a.b.c.d/n)';
+  if (!m) return { problem: 'is not an IPv4 CIDR block (a.b.c.d/n)' };
   const octets = m.slice(1, 5).map(Number);
   const prefix = Number(m[5]);
   const bad = octets.find((o) => o > 255);
-  if (bad !== undefined) return `has an octet over 255 (${bad})`;
-  if (prefix > 32) return `has a prefix over 32 (/${prefix})`;
+  if (bad !== undefined) return { problem: `has an octet over 255 (${bad})` };
+  if (prefix > 32) return { problem: `has a prefix over 32 (/${prefix})` };
   // >>> 0 keeps the 32-bit value unsigned; a /0 mask is 0 (a shift by 32 is a shift by 0 in JavaScript).
   const address = octets.reduce((a, o) => a * 256 + o, 0);
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   const network = (address & mask) >>> 0;
-  if (network !== address) return `has host bits set: AWS would admit ${[24, 16, 8, 0].map((s) => (network >>> s) & 255).join('.')}/${prefix}`;
-  return undefined;
+  if (network === address) return undefined;
+  const admits = `${[24, 16, 8, 0].map((s) => (network >>> s) & 255).join('.')}/${prefix}`;
+  return { problem: `has host bits set: AWS would admit ${admits}`, admits };
+}
+
+/** The problem with one IPv4 CIDR block, or undefined when EC2 takes it as written. */
+export function cidrProblem(cidr: string): string | undefined {
+  return checkCidr(cidr)?.problem;
 }
 
 /** Every block of security.allowedCidrs and security.environments.ENV.allowedCidrs that EC2 would refuse or widen. */
 export function allowedCidrProblems(security: { allowedCidrs?: string[]; environments?: Record<string, { allowedCidrs?: string[] } | undefined> }): CidrProblem[] {
-  const lists: { field: PathPart[]; label: string; cidrs: string[] }[] = [{ field: ['security', 'allowedCidrs'], label: 'security.allowedCidrs', cidrs: security.allowedCidrs ?? [] }];
+  const lists: { field: PathPart[]; cidrs: string[] }[] = [{ field: ['security', 'allowedCidrs'], cidrs: security.allowedCidrs ?? [] }];
   for (const [name, own] of Object.entries(security.environments ?? {})) {
-    if (own?.allowedCidrs) lists.push({ field: ['security', 'environments', name, 'allowedCidrs'], label: `security.environments.${name}.allowedCidrs`, cidrs: own.allowedCidrs });
+    if (own?.allowedCidrs) lists.push({ field: ['security', 'environments', name, 'allowedCidrs'], cidrs: own.allowedCidrs });
   }
-  return lists.flatMap(({ field, label, cidrs }) =>
+  return lists.flatMap(({ field, cidrs }) =>
     cidrs.flatMap((cidr, i) => {
-      const problem = cidrProblem(cidr);
-      if (!problem) return [];
-      const network = /AWS would admit (\S+)$/.exec(problem)?.[1];
-      return [{ field: [...field, i], message: `${label}[${i}] "${cidr}" ${problem}`, hint: network ? `Write ${network} (the range AWS admits), or the address alone as a.b.c.d/32.` : 'Write an IPv4 CIDR block such as 203.0.113.0/24, or 0.0.0.0/0 for anyone.' }];
+      const found = checkCidr(cidr);
+      if (!found) return [];
+      const hint = found.admits ? `Write ${found.admits} (the range AWS admits), or the address alone as a.b.c.d/32.` : 'Write an IPv4 CIDR block such as 203.0.113.0/24, or 0.0.0.0/0 for anyone.';
+      return [{ field: [...field, i], message: `${field.join('.')}[${i}] "${cidr}" ${found.problem}`, hint }];
     }),
   );
 }

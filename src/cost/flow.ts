@@ -158,12 +158,12 @@ function githubTarget(o: EstimateRun): { token: string; apiUrl: string; owner: s
 }
 
 /** The base side: read when there is a base to compare with; unknown (no deployments) when it cannot be read. */
-async function readBase(o: EstimateRun, baseRef: string | undefined, headEnvironment: EnvironmentSpec | undefined, api?: GitHubApi, started?: Promise<BaseSpec>): Promise<BaseSide> {
-  if (!o.baseConfig && !baseRef) {
+async function readBase(o: EstimateRun, headEnvironment: EnvironmentSpec | undefined, reading: Promise<BaseSpec> | undefined): Promise<BaseSide> {
+  if (!reading) {
     o.reporter.info('No base to compare with (not a pull request, and neither base-ref nor base-config given).');
     return { environment: headEnvironment };
   }
-  const read = await (started ?? readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig, github: githubTarget(o), api }));
+  const read = await reading;
   if (read.unknown) {
     o.reporter.warning(`Base unknown: ${read.unknown}. Pricing the head without a comparison.`, undefined, 'Base unknown');
     return { environment: headEnvironment, note: `Base unknown: ${read.unknown}. The head is priced without a comparison.` };
@@ -240,14 +240,16 @@ async function estimate(o: EstimateRun): Promise<{ report: CostReport; result: R
   // fetched the base commit.
   const viaApi = api && github && benchmarkRef ? readBaseResults(o.workspace, benchmarkRef, resultsDir, apiTree(api, github, benchmarkRef)) : undefined;
   viaApi?.catch(() => undefined);
-  const baseRead = api && baseRef ? readBaseSpec({ workspace: o.workspace, config: o.config, baseRef, github: githubTarget(o), api }) : undefined;
+  const baseOptions = { workspace: o.workspace, config: o.config, baseRef, baseConfig: o.baseConfig, github: githubTarget(o), api };
+  // A file or git read starts after the head spec is read: a head spec that fails must not wait on a git fetch.
+  const baseRead = api && baseRef ? readBaseSpec(baseOptions) : undefined;
   baseRead?.catch(() => undefined);
   const spec = loadSpec(path.resolve(o.workspace, o.config), { displayPath: o.config });
   const environment = o.environment ? selectEnvironment(spec, o.environment) : undefined;
   // target: bedrock deployments are priced as their provisioned throughput, beside (never as) instance deployments.
   const headBedrock = pickBedrock(spec, o.deployment);
   const head = o.deployment ? (headBedrock.length ? [] : [selectDeployment(spec, o.deployment)]) : Object.values(spec.deployments);
-  const base = await readBase(o, baseRef, environment, api, baseRead);
+  const base = await readBase(o, environment, baseRead ?? (o.baseConfig || baseRef ? readBaseSpec(baseOptions) : undefined));
   const baseResults = benchmarkRef ? (viaApi ?? Promise.resolve(undefined)).then((r) => r ?? readBaseResults(o.workspace, benchmarkRef, resultsDir)) : undefined;
   // Awaited below; a throw in between must not leave it rejected with no handler.
   baseResults?.catch(() => undefined);

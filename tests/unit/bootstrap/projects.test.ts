@@ -66,6 +66,13 @@ describe('bootstrappedProjects', () => {
     expect(cfn.commandCalls(DescribeStacksCommand).map((c) => c.args[0].input.StackName)).toEqual(['model-deploy-bootstrap-dev', 'model-deploy-bootstrap-prod']);
   });
 
+  it("does not describe again a stack the caller already described (its own)", async () => {
+    cfn.on(ListStacksCommand).resolves({ StackSummaries: [{ StackName: 'model-deploy-bootstrap-dev', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(0) }] });
+    const own = stack('model-deploy-bootstrap-dev', 'acme-llm');
+    expect(await bootstrappedProjects(new CloudFormationClient({ region: 'us-east-1' }), [own])).toEqual([{ stackName: 'model-deploy-bootstrap-dev', environment: 'dev', project: 'acme-llm', repository: 'acme/models' }]);
+    expect(cfn.commandCalls(DescribeStacksCommand)).toEqual([]);
+  });
+
   it('a listing refused (no cloudformation:ListStacks) says what was being done', async () => {
     cfn.on(ListStacksCommand).rejects(Object.assign(new Error('User is not authorized to perform: cloudformation:ListStacks'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
     await expect(bootstrappedProjects(new CloudFormationClient({ region: 'us-east-1' }))).rejects.toThrow(/Listing the bootstrap stacks of this account/);
